@@ -1,0 +1,38 @@
+# duban — two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+export DUBAN_HOME ?= $(CURDIR)/var
+
+.PHONY: install run test test-sqlite lock bench clean
+
+install: $(STAMP)
+
+# Reinstall only when the dependencies change; constraints.txt pins every version.
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+run: install
+	$(BIN)/duban init
+	$(BIN)/duban status
+
+# The whole suite, on SQLite and on a throwaway PostgreSQL server when its binaries exist.
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-sqlite: install
+	$(BIN)/python -m pytest -k "not postgresql" $(PYTEST_ARGS)
+
+# Re-resolve the newest allowed versions into constraints.txt (needs the package index).
+lock:
+	rm -rf /tmp/duban-lock && $(PYTHON) -m venv /tmp/duban-lock
+	/tmp/duban-lock/bin/pip install --quiet '.[dev]'
+	/tmp/duban-lock/bin/pip freeze --exclude duban > constraints.txt
+	rm -rf /tmp/duban-lock
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,73 @@
+"""The one settings class: environment (`DUBAN_*`) over TOML files over defaults.
+
+Precedence, highest first: constructor arguments (tests), `DUBAN_*`
+environment variables, `$DUBAN_HOME/duban.toml` (the site's own file), then
+`config/defaults.toml` shipped with the code.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_DIR = Path(__file__).resolve().parent
+DEFAULTS_FILE = CONFIG_DIR / "defaults.toml"
+
+
+def _home_from_env() -> Path:
+    return Path(os.environ.get("DUBAN_HOME", "var")).expanduser().resolve()
+
+
+class Settings(BaseSettings):
+    """Everything duban can be told from outside the code."""
+
+    model_config = SettingsConfigDict(env_prefix="DUBAN_", extra="ignore")
+
+    home: Path = Field(default_factory=_home_from_env, description="var data: database, outbox, Prefect home")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite under home")
+    lang: Literal["zh", "en"] = Field(default="zh", description="language of messages and errors")
+    sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
+    timezone: str = Field(default="Asia/Shanghai", description="the office's wall clock, for dates and working hours")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        site_file = _home_from_env() / "duban.toml"
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=[DEFAULTS_FILE, site_file]),
+        )
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'duban.db'}"
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.home / "prefect"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.home / "outbox"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Importing task-list notices (text, Word, spreadsheets) into plans, tasks and assignments."""

@@ -1,0 +1,32 @@
+"""The domain: tables, the assignment lifecycle, the audit chain and the use cases.
+
+Importing this package registers every table on `SQLModel.metadata`
+(Alembic's autogenerate and the tests rely on that).
+
+    lifecycle.py   the (state, action) -> state table; who may act
+    workflow.py    use cases that move an assignment: sign, verify, return ...
+    planning.py    use cases that build a plan: plans, tasks, units, assignments
+    audit.py       the hash-chained audit trail and its verification
+    status.py      counts for `duban status`
+    db.py          engines and units of work (SQLite WAL + immediate writes, PostgreSQL)
+    schema.py      creating and upgrading the database (Alembic)
+    plan.py unit.py assignment.py round.py escalation.py notification.py user.py
+                   the tables
+"""
+
+from models.assignment import Assignment, AssignmentRole
+from models.audit import AuditEvent, AuditHead
+from models.escalation import Escalation, ExtensionRequest, ExtensionState, Level
+from models.lifecycle import Action, Actor, Role, State
+from models.notification import Notification, NotificationStatus
+from models.plan import Measure, Plan, Task
+from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
+from models.unit import Contact, ContactRole, GroupMember, Unit, UnitAlias, UnitKind
+from models.user import User
+
+__all__ = [
+    "Action", "Actor", "Assignment", "AssignmentRole", "AuditEvent", "AuditHead", "CheckIn",
+    "CheckInState", "Contact", "ContactRole", "Escalation", "ExtensionRequest", "ExtensionState",
+    "GroupMember", "Level", "Measure", "Notification", "NotificationStatus", "Plan", "Role",
+    "RoundState", "State", "SupervisionRound", "Task", "Unit", "UnitAlias", "UnitKind", "User",
+]

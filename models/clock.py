@@ -1,0 +1,27 @@
+"""Time at the edges: the domain takes `now` as an argument and stores aware UTC.
+
+SQLModel's UTCDateTime columns refuse naive datetimes and return aware UTC
+ones (SQLite keeps no zone, so it stores the UTC wall time); `utc` is the one
+place where a caller's moment becomes that.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utc(moment: datetime) -> datetime:
+    """The moment in UTC; a naive datetime is taken to be UTC already."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def utc_now() -> datetime:
+    """The real clock, for the CLI's default `--now`."""
+    return datetime.now(UTC)
+
+
+def parse_moment(text: str) -> datetime:
+    """`--now` on the command line: ISO 8601; a date alone means its start; UTC if no zone."""
+    return utc(datetime.fromisoformat(text.strip().replace("Z", "+00:00")))

@@ -1,0 +1,51 @@
+"""Escalations (督办) of stalled assignments, and extension requests (延期)."""
+
+from datetime import date, datetime
+from enum import IntEnum, StrEnum
+
+from sqlalchemy import Index, String
+from sqlmodel import Field, SQLModel
+
+
+class Level(IntEnum):
+    BLUE = 1  # 提醒: liaison, cc unit head
+    YELLOW = 2  # 催办: unit head, numbered 督办单
+    RED = 3  # coordination mechanism: office and leading group, next 会商 agenda
+
+
+class Escalation(SQLModel, table=True):
+    __table_args__ = (Index("ix_escalation_open_level", "resolved_at", "level"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    stage_key: str = Field(max_length=200, unique=True, description="fires once: assignment + round + level")
+    assignment_id: int = Field(foreign_key="assignment.id", index=True)
+    round_id: int | None = Field(default=None, foreign_key="supervision_round.id", index=True)
+    level: int = Field(ge=1, le=3)
+    stall: str = Field(max_length=40, description="why it stalled: overdue, unsigned, idle, returned, unreviewed")
+    reason: str
+    number: str | None = Field(default=None, max_length=40, unique=True, description="督办单 number")
+    opened_at: datetime
+    resolved_at: datetime | None = None
+    resolution: str | None = None
+
+
+class ExtensionState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class ExtensionRequest(SQLModel, table=True):
+    __tablename__ = "extension_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    assignment_id: int = Field(foreign_key="assignment.id", index=True)
+    requested_by: str
+    requested_at: datetime
+    original_due_on: date | None = None
+    requested_due_on: date
+    reason: str
+    state: ExtensionState = Field(default=ExtensionState.PENDING, sa_type=String(16), index=True)
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision_reason: str | None = None

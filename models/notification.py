@@ -1,0 +1,40 @@
+"""The outbox: every message is a row first, written with the change that causes it."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, String
+from sqlmodel import Field, SQLModel
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "pending"  # waiting to be sent (again)
+    CLAIMED = "claimed"  # a dispatcher is sending it; the claim expires
+    SENT = "sent"
+    DEAD = "dead"  # permanent failure, shown to the office
+
+
+class Notification(SQLModel, table=True):
+    __table_args__ = (Index("ix_notification_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedup_key: str = Field(max_length=300, unique=True, description="the same message is never enqueued twice")
+    kind: str = Field(max_length=40)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    recipient_name: str | None = None
+    recipient_email: str | None = Field(default=None, max_length=320)
+    lang: str = Field(default="zh", max_length=8)
+    subject: str = ""
+    body_text: str = ""
+    body_html: str | None = None
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: NotificationStatus = Field(default=NotificationStatus.PENDING, sa_type=String(16))
+    attempts: int = 0
+    next_attempt_at: datetime
+    claimed_by: str | None = None
+    claim_expires_at: datetime | None = None
+    sent_at: datetime | None = None
+    message_id: str | None = None
+    last_error: str | None = None
+    created_at: datetime

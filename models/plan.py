@@ -1,0 +1,47 @@
+"""A plan is one imported notice; its tasks and their measures."""
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Plan(SQLModel, table=True):
+    """One notice (通知) with its key-task list, as imported."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=100, unique=True, description="short handle used on the CLI")
+    title: str
+    issuer: str | None = None
+    issued_on: date | None = None
+    source_name: str | None = None
+    source_sha256: str | None = Field(default=None, max_length=64, index=True)
+    created_at: datetime
+
+
+class Task(SQLModel, table=True):
+    """One key task (重点任务) of a plan."""
+
+    __table_args__ = (UniqueConstraint("plan_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    number: int = Field(description="序号 as printed in the notice")
+    category: str | None = Field(default=None, description="e.g. (一)加强家庭保护")
+    title: str
+    content: str = ""
+    deadline: date | None = Field(default=None, index=True)
+    deadline_text: str | None = Field(default=None, description="the deadline as written")
+    units_text: str | None = Field(default=None, description="the 责任单位 cell as written")
+
+
+class Measure(SQLModel, table=True):
+    """One sentence of a task's content, with the quantitative targets found in it."""
+
+    __table_args__ = (UniqueConstraint("task_id", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    seq: int
+    text: str
+    targets: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

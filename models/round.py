@@ -1,0 +1,63 @@
+"""Supervision rounds (督导轮次) and the check-ins they collect."""
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class RoundState(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class CheckInState(StrEnum):
+    PENDING = "pending"  # owed, not yet filed
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    RETURNED = "returned"
+
+
+class SupervisionRound(SQLModel, table=True):
+    __tablename__ = "supervision_round"
+    __table_args__ = (UniqueConstraint("plan_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    name: str = Field(max_length=200)
+    report_by: date
+    scope: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    state: RoundState = Field(default=RoundState.OPEN, sa_type=String(16), index=True)
+    opened_at: datetime
+    opened_by: str
+    closed_at: datetime | None = None
+
+
+class CheckIn(SQLModel, table=True):
+    """What a unit owes in a round, and what it filed."""
+
+    __tablename__ = "check_in"
+    __table_args__ = (
+        UniqueConstraint("round_id", "assignment_id"),
+        Index("ix_check_in_round_state", "round_id", "state"),
+        Index("ix_check_in_state_due", "state", "due_on"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="supervision_round.id")
+    assignment_id: int = Field(foreign_key="assignment.id", index=True)
+    due_on: date
+    state: CheckInState = Field(default=CheckInState.PENDING, sa_type=String(16))
+    text: str | None = None
+    percent: int | None = Field(default=None, ge=0, le=100)
+    milestone: str | None = None
+    problems: str | None = Field(default=None, description="需协调解决的问题")
+    evidence: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    completed: bool = False
+    submitted_at: datetime | None = None
+    submitted_by: str | None = None
+    reviewed_at: datetime | None = None
+    reviewed_by: str | None = None
+    review_reason: str | None = None

@@ -1,0 +1,44 @@
+"""Creating and upgrading the database schema with Alembic.
+
+`HEAD` names the newest migration so that everyday commands can check the
+database is current with one small query, without importing Alembic
+(a test keeps it equal to the migrations' real head).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, inspect, text
+
+from models.errors import DatabaseNotReady
+
+HEAD = "0001"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str | None]:
+    """Create or upgrade to the newest schema; harmless when already there. Returns (before, after)."""
+    from alembic import command
+    from alembic.config import Config
+
+    before = current_revision(engine)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    return before, current_revision(engine)
+
+
+def require_current(engine: Engine) -> None:
+    """Refuse to work on a database that `duban init` has not brought up to date."""
+    if current_revision(engine) != HEAD:
+        raise DatabaseNotReady(url=engine.url.render_as_string(hide_password=True))

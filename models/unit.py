@@ -1,0 +1,54 @@
+"""The unit directory: member units, their aliases, groups and contacts."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import String
+from sqlmodel import Field, SQLModel
+
+
+class UnitKind(StrEnum):
+    DEPARTMENT = "department"  # 市民政局
+    TOWN = "town"  # 如城街道
+    GROUP = "group"  # 各镇(区、街道): stands for its members
+
+
+class ContactRole(StrEnum):
+    LIAISON = "liaison"  # 联络员
+    HEAD = "head"  # 分管领导
+
+
+class Unit(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True, description="canonical name")
+    kind: UnitKind = Field(default=UnitKind.DEPARTMENT, sa_type=String(16))
+    active: bool = True
+    created_at: datetime
+
+
+class UnitAlias(SQLModel, table=True):
+    """Another name a notice may use for a unit (市政法委 for 市委政法委)."""
+
+    __tablename__ = "unit_alias"
+
+    id: int | None = Field(default=None, primary_key=True)
+    alias: str = Field(max_length=200, unique=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+
+
+class GroupMember(SQLModel, table=True):
+    """A group unit (各镇(区、街道)) expands to its members."""
+
+    __tablename__ = "group_member"
+
+    group_id: int = Field(foreign_key="unit.id", primary_key=True)
+    member_id: int = Field(foreign_key="unit.id", primary_key=True, index=True)
+
+
+class Contact(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    role: ContactRole = Field(sa_type=String(16))
+    name: str
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=40)

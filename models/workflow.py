@@ -1,0 +1,217 @@
+"""Use cases that move an assignment through its lifecycle.
+
+One function per action, each taking the session, the actor and `now`.
+Each checks the transition table (`models.lifecycle`), the actor's rights
+and the office's rules, then changes the assignment and writes one audit
+event in the caller's transaction. A refused action raises and changes
+nothing; the caller's unit of work commits or rolls back as a whole.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session, col, select
+
+from models import audit
+from models.assignment import Assignment, AssignmentRole, lifecycle_move
+from models.audit import AuditEvent
+from models.clock import utc
+from models.errors import ConcurrentChange, GuardFailed, NotFound, NotPermitted, ReasonRequired, TransitionNotAllowed
+from models.lifecycle import (
+    ACTION_LABELS,
+    HANDED_IN,
+    NEEDS_REASON,
+    ROLE_LABELS,
+    STATE_LABELS,
+    Action,
+    Actor,
+    State,
+    may_act,
+    next_state,
+)
+from models.plan import Task
+from models.unit import Unit
+
+
+def get_assignment(session: Session, assignment_id: int) -> Assignment:
+    assignment = session.get(Assignment, assignment_id, populate_existing=True)
+    if assignment is None:
+        raise NotFound(kind="assignment", kind_zh="任务分工", key=f"#{assignment_id}")
+    return assignment
+
+
+def describe(session: Session, assignment: Assignment) -> dict[str, str]:
+    """How messages name an assignment: its id, task number and unit."""
+    task = session.get(Task, assignment.task_id)
+    unit = session.get(Unit, assignment.unit_id)
+    number = task.number if task else "?"
+    unit_name = unit.name if unit else "?"
+    return {
+        "subject": f"assignment #{assignment.id} (task {number}, {unit_name})",
+        "subject_zh": f"任务分工 #{assignment.id}（任务{number}／{unit_name}）",
+    }
+
+
+def _labels(assignment: Assignment, action: Action) -> dict[str, str]:
+    state = State(assignment.state)
+    return {
+        "state": state.value,
+        "state_zh": STATE_LABELS[state][0],
+        "action": action.value,
+        "action_zh": ACTION_LABELS[action][0],
+    }
+
+
+def _snapshot(assignment: Assignment) -> dict[str, Any]:
+    return {"state": str(assignment.state), "version": assignment.version, "rework_count": assignment.rework_count}
+
+
+def cooperating_units_pending(session: Session, assignment: Assignment) -> list[str]:
+    """Names of the task's cooperating units that have not reported yet (a lead unit waits for them)."""
+    if assignment.role != AssignmentRole.LEAD:
+        return []
+    rows = session.exec(
+        select(Unit.name)
+        .join(Assignment, col(Assignment.unit_id) == col(Unit.id))
+        .where(
+            Assignment.task_id == assignment.task_id,
+            Assignment.role == AssignmentRole.COOPERATING,
+            col(Assignment.state).not_in([s.value for s in HANDED_IN]),
+        )
+        .order_by(Unit.name)
+    )
+    return list(rows)
+
+
+def take_action(
+    session: Session,
+    *,
+    assignment_id: int,
+    action: Action,
+    actor: Actor,
+    now: datetime,
+    reason: str | None = None,
+    expected_version: int | None = None,
+) -> AuditEvent:
+    """Apply one lifecycle action; raise a named error and change nothing if it is not allowed.
+
+    `expected_version` is the version the actor saw (on the page, in the
+    CLI's `show`); if someone else changed the assignment since, the action
+    is refused rather than applied to a state the actor never saw.
+    """
+    assignment = get_assignment(session, assignment_id)
+    if expected_version is not None and assignment.version != expected_version:
+        raise ConcurrentChange(expected=expected_version, **describe(session, assignment))
+    target = next_state(assignment.state, action)
+    if target is None:
+        raise TransitionNotAllowed(**_labels(assignment, action), **describe(session, assignment))
+    if not may_act(actor, action, assignment.unit_id):
+        raise NotPermitted(
+            actor=actor.name, role=actor.role.value, role_zh=ROLE_LABELS[actor.role][0],
+            action=action.value, action_zh=ACTION_LABELS[action][0], **describe(session, assignment),
+        )
+    reason = (reason or "").strip() or None
+    if action in NEEDS_REASON and reason is None:
+        raise ReasonRequired(action=action.value, action_zh=ACTION_LABELS[action][0])
+    if action == Action.REPORT:
+        pending = cooperating_units_pending(session, assignment)
+        if pending:
+            raise GuardFailed(
+                why=f"cooperating units have not reported yet: {', '.join(pending)}",
+                why_zh=f"配合单位尚未报结：{'、'.join(pending)}",
+                **_labels(assignment, action), **describe(session, assignment),
+            )
+
+    before = _snapshot(assignment)
+    names = describe(session, assignment)  # now: after a lost race the session can no longer query
+    at = utc(now)
+    with lifecycle_move():
+        assignment.state = target
+    _stamp(assignment, action, at)
+    # Every action is a new version, even one that leaves every column as it
+    # was (a second progress report in the same second): force the UPDATE.
+    flag_modified(assignment, "last_activity_at")
+    session.add(assignment)
+    try:
+        session.flush()
+    except StaleDataError as lost_race:
+        raise ConcurrentChange(expected=before["version"], **names) from lost_race
+    return audit.record(
+        session,
+        at=at,
+        actor=actor,
+        action=f"assignment.{action.value}",
+        object_type="assignment",
+        object_id=assignment.id,
+        before=before,
+        after=_snapshot(assignment),
+        reason=reason,
+        task_id=assignment.task_id,
+        unit_id=assignment.unit_id,
+    )
+
+
+def _stamp(assignment: Assignment, action: Action, at: datetime) -> None:
+    """The timestamps each action leaves on the row, so flows poll only what is due."""
+    assignment.last_activity_at = at
+    if action in (Action.SIGN, Action.PROGRESS) and assignment.signed_at is None:
+        assignment.signed_at = at
+    elif action == Action.REPORT:
+        assignment.reported_at = at
+    elif action == Action.VERIFY:
+        assignment.verified_at = at
+    elif action == Action.RETURN:
+        assignment.rework_count += 1
+        assignment.reported_at = None
+    elif action == Action.CLOSE:
+        assignment.closed_at = at
+    elif action == Action.REOPEN:
+        assignment.closed_at = None
+        assignment.verified_at = None
+        assignment.reported_at = None
+
+
+def sign(session: Session, *, assignment_id: int, actor: Actor, now: datetime, expected_version: int | None = None) -> AuditEvent:
+    """The unit signs for its assignment (签收)."""
+    return take_action(session, assignment_id=assignment_id, action=Action.SIGN, actor=actor, now=now,
+                       expected_version=expected_version)
+
+
+def record_progress(session: Session, *, assignment_id: int, actor: Actor, now: datetime, expected_version: int | None = None) -> AuditEvent:
+    """The unit reports progress; a first report also counts as signing."""
+    return take_action(session, assignment_id=assignment_id, action=Action.PROGRESS, actor=actor, now=now,
+                       expected_version=expected_version)
+
+
+def report_completion(session: Session, *, assignment_id: int, actor: Actor, now: datetime, expected_version: int | None = None) -> AuditEvent:
+    """The unit files its completion report; a lead unit only after its cooperating units."""
+    return take_action(session, assignment_id=assignment_id, action=Action.REPORT, actor=actor, now=now,
+                       expected_version=expected_version)
+
+
+def verify(session: Session, *, assignment_id: int, actor: Actor, now: datetime, expected_version: int | None = None) -> AuditEvent:
+    """The office accepts a unit's completion report."""
+    return take_action(session, assignment_id=assignment_id, action=Action.VERIFY, actor=actor, now=now,
+                       expected_version=expected_version)
+
+
+def return_report(session: Session, *, assignment_id: int, actor: Actor, now: datetime, reason: str, expected_version: int | None = None) -> AuditEvent:
+    """The office sends a report back for rework, with a reason."""
+    return take_action(session, assignment_id=assignment_id, action=Action.RETURN, actor=actor, now=now,
+                       reason=reason, expected_version=expected_version)
+
+
+def close(session: Session, *, assignment_id: int, actor: Actor, now: datetime, expected_version: int | None = None) -> AuditEvent:
+    """The office closes (销号) a verified assignment."""
+    return take_action(session, assignment_id=assignment_id, action=Action.CLOSE, actor=actor, now=now,
+                       expected_version=expected_version)
+
+
+def reopen(session: Session, *, assignment_id: int, actor: Actor, now: datetime, reason: str, expected_version: int | None = None) -> AuditEvent:
+    """The office reopens a closed assignment, with a reason."""
+    return take_action(session, assignment_id=assignment_id, action=Action.REOPEN, actor=actor, now=now,
+                       reason=reason, expected_version=expected_version)

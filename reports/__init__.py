@@ -1,0 +1,1 @@
+"""Compiling supervision results (通报): HTML, XLSX, DOCX, Markdown and charts."""

@@ -1,0 +1,145 @@
+"""Optimistic locking and SQLite's writers, with real threads and processes on a real database."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections import Counter
+from datetime import datetime
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
+from models import workflow
+from models.assignment import Assignment
+from models.audit import verify_chain
+from models.db import make_engine, reading, unit_of_work
+from models.errors import ConcurrentChange, DubanError
+from models.lifecycle import Action, Actor, Role, State
+from tests.support import scenario
+from tests.support.scenario import OFFICE, Scenario
+
+
+@pytest.fixture
+def plan(engine: Engine, now: datetime) -> Scenario:
+    return scenario.build(engine, now)
+
+
+def _race(engine: Engine, attempts: list, barrier: threading.Barrier, outcome: Counter, lock: threading.Lock) -> None:
+    for assignment_id, action, actor, now, kw in attempts:
+        barrier.wait()
+        try:
+            with unit_of_work(engine) as session:
+                workflow.take_action(session, assignment_id=assignment_id, action=action, actor=actor, now=now, **kw)
+            result = "won"
+        except ConcurrentChange:
+            result = "reload"
+        except OperationalError as error:  # "database is locked" must never get here
+            result = f"db error: {error.orig}"
+        except DubanError as error:
+            result = type(error).__name__
+        with lock:
+            outcome[result] += 1
+
+
+@pytest.mark.parametrize("writers", [2, 6])
+def test_of_concurrent_changes_seen_at_one_version_exactly_one_wins(
+    engine: Engine, plan: Scenario, now: datetime, writers: int
+) -> None:
+    """Everyone saw version 1 and tries to sign; one wins, the others are told to reload."""
+    outcome: Counter = Counter()
+    lock = threading.Lock()
+    barrier = threading.Barrier(writers)
+    attempts = [[(plan.market, Action.SIGN, OFFICE, now, {"expected_version": 1})] for _ in range(writers)]
+    threads = [threading.Thread(target=_race, args=(engine, a, barrier, outcome, lock)) for a in attempts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcome == Counter({"won": 1, "reload": writers - 1})
+    with reading(engine) as session:
+        row = session.get(Assignment, plan.market)
+        assert (row.state, row.version) == (State.IN_PROGRESS, 2)
+        assert verify_chain(session).ok
+
+
+def test_two_different_office_decisions_on_one_report_cannot_both_land(
+    engine: Engine, plan: Scenario, now: datetime
+) -> None:
+    """Verify and return race on the same report; exactly one decision is applied."""
+    market = plan.unit_actor("市市场监管局")
+    for action in (Action.SIGN, Action.REPORT):
+        with unit_of_work(engine) as session:
+            workflow.take_action(session, assignment_id=plan.market, action=action, actor=market, now=now)
+    outcome: Counter = Counter()
+    lock = threading.Lock()
+    barrier = threading.Barrier(2)
+    attempts = [
+        [(plan.market, Action.VERIFY, OFFICE, now, {"expected_version": 3})],
+        [(plan.market, Action.RETURN, OFFICE, now, {"expected_version": 3, "reason": "材料不全"})],
+    ]
+    threads = [threading.Thread(target=_race, args=(engine, a, barrier, outcome, lock)) for a in attempts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcome == Counter({"won": 1, "reload": 1})
+    with reading(engine) as session:
+        row = session.get(Assignment, plan.market)
+        assert row.version == 4
+        assert row.state in (State.VERIFIED, State.IN_PROGRESS)
+
+
+def test_many_writers_on_different_assignments_all_succeed_without_locked_errors(
+    engine: Engine, plan: Scenario, now: datetime
+) -> None:
+    """Four threads hammering progress reports, one assignment each: every one lands, none sees 'database is locked'."""
+    rounds = 25
+    ids = [plan.market, plan.police, plan.procuratorate, plan.lead]
+    outcome: Counter = Counter()
+    lock = threading.Lock()
+    barrier = threading.Barrier(len(ids))
+    attempts = [[(i, Action.PROGRESS, OFFICE, now, {}) for _ in range(rounds)] for i in ids]
+    threads = [threading.Thread(target=_race, args=(engine, a, barrier, outcome, lock)) for a in attempts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcome == Counter({"won": len(ids) * rounds})
+    with reading(engine) as session:
+        assert [session.get(Assignment, i).version for i in ids] == [1 + rounds] * len(ids)
+        report = verify_chain(session)
+        assert report.ok and report.events >= len(ids) * rounds
+
+
+def _process_writer(url: str, assignment_id: int, count: int, queue: multiprocessing.Queue) -> None:
+    engine = make_engine(url)
+    actor = Actor(name="clerk", role=Role.OFFICE_STAFF)
+    now = datetime.fromisoformat("2022-09-05T09:00:00+08:00")
+    errors = []
+    for _ in range(count):
+        try:
+            with unit_of_work(engine) as session:
+                workflow.record_progress(session, assignment_id=assignment_id, actor=actor, now=now)
+        except Exception as error:  # noqa: BLE001 — reported to the parent
+            errors.append(f"{type(error).__name__}: {error}")
+    queue.put(errors)
+
+
+def test_writers_in_separate_processes_wait_for_each_other(
+    engine: Engine, plan: Scenario, database_url: str
+) -> None:
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    ids = [plan.market, plan.police, plan.procuratorate]
+    processes = [context.Process(target=_process_writer, args=(database_url, i, 10, queue)) for i in ids]
+    for process in processes:
+        process.start()
+    errors = [queue.get(timeout=120) for _ in processes]
+    for process in processes:
+        process.join(timeout=60)
+    assert errors == [[], [], []]
+    with reading(engine) as session:
+        assert [session.get(Assignment, i).version for i in ids] == [11, 11, 11]
+        assert verify_chain(session).ok

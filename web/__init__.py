@@ -1,0 +1,1 @@
+"""The web portal (FastAPI + Jinja2, server-rendered, zh-CN first) and the JSON API."""
