@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export DUBAN_HOME ?= $(CURDIR)/var
 
-.PHONY: install run test test-sqlite lock bench clean
+.PHONY: install run test test-sqlite lock bench bench-quick clean
 
 install: $(STAMP)
 
@@ -36,3 +36,10 @@ lock:
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
+
+# Benchmarks (bench/): figures beside their baselines, medians of several runs.
+bench: install
+	$(BIN)/python -m bench.startup --runs 21
+
+bench-quick: install
+	$(BIN)/python -m bench.startup --runs 5

@@ -26,7 +26,20 @@ def plan(engine: Engine, now: datetime) -> Scenario:
     return scenario.build(engine, now)
 
 
-def _race(engine: Engine, attempts: list, barrier: threading.Barrier, outcome: Counter, lock: threading.Lock) -> None:
+def race(engine: Engine, attempts_per_thread: list[list]) -> Counter:
+    """One thread per list of attempts, all starting together; count how each attempt ended."""
+    outcome: Counter = Counter()
+    lock = threading.Lock()
+    barrier = threading.Barrier(len(attempts_per_thread))
+    threads = [threading.Thread(target=_attempt, args=(engine, a, barrier, outcome, lock)) for a in attempts_per_thread]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcome
+
+
+def _attempt(engine: Engine, attempts: list, barrier: threading.Barrier, outcome: Counter, lock: threading.Lock) -> None:
     for assignment_id, action, actor, now, kw in attempts:
         barrier.wait()
         try:
@@ -48,15 +61,7 @@ def test_of_concurrent_changes_seen_at_one_version_exactly_one_wins(
     engine: Engine, plan: Scenario, now: datetime, writers: int
 ) -> None:
     """Everyone saw version 1 and tries to sign; one wins, the others are told to reload."""
-    outcome: Counter = Counter()
-    lock = threading.Lock()
-    barrier = threading.Barrier(writers)
-    attempts = [[(plan.market, Action.SIGN, OFFICE, now, {"expected_version": 1})] for _ in range(writers)]
-    threads = [threading.Thread(target=_race, args=(engine, a, barrier, outcome, lock)) for a in attempts]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcome = race(engine, [[(plan.market, Action.SIGN, OFFICE, now, {"expected_version": 1})]] * writers)
     assert outcome == Counter({"won": 1, "reload": writers - 1})
     with reading(engine) as session:
         row = session.get(Assignment, plan.market)
@@ -72,18 +77,10 @@ def test_two_different_office_decisions_on_one_report_cannot_both_land(
     for action in (Action.SIGN, Action.REPORT):
         with unit_of_work(engine) as session:
             workflow.take_action(session, assignment_id=plan.market, action=action, actor=market, now=now)
-    outcome: Counter = Counter()
-    lock = threading.Lock()
-    barrier = threading.Barrier(2)
-    attempts = [
+    outcome = race(engine, [
         [(plan.market, Action.VERIFY, OFFICE, now, {"expected_version": 3})],
         [(plan.market, Action.RETURN, OFFICE, now, {"expected_version": 3, "reason": "材料不全"})],
-    ]
-    threads = [threading.Thread(target=_race, args=(engine, a, barrier, outcome, lock)) for a in attempts]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    ])
     assert outcome == Counter({"won": 1, "reload": 1})
     with reading(engine) as session:
         row = session.get(Assignment, plan.market)
@@ -97,15 +94,7 @@ def test_many_writers_on_different_assignments_all_succeed_without_locked_errors
     """Four threads hammering progress reports, one assignment each: every one lands, none sees 'database is locked'."""
     rounds = 25
     ids = [plan.market, plan.police, plan.procuratorate, plan.lead]
-    outcome: Counter = Counter()
-    lock = threading.Lock()
-    barrier = threading.Barrier(len(ids))
-    attempts = [[(i, Action.PROGRESS, OFFICE, now, {}) for _ in range(rounds)] for i in ids]
-    threads = [threading.Thread(target=_race, args=(engine, a, barrier, outcome, lock)) for a in attempts]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcome = race(engine, [[(i, Action.PROGRESS, OFFICE, now, {})] * rounds for i in ids])
     assert outcome == Counter({"won": len(ids) * rounds})
     with reading(engine) as session:
         assert [session.get(Assignment, i).version for i in ids] == [1 + rounds] * len(ids)

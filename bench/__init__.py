@@ -1,0 +1,1 @@
+"""Benchmarks: every figure beside its baseline from the same run, medians of several runs."""
