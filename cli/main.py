@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from config import Settings
+    from models.lifecycle import Actor
 
 app = typer.Typer(
     name="duban",
@@ -26,6 +27,8 @@ app = typer.Typer(
 )
 audit_app = typer.Typer(help="审计记录：查看、校验、导出 / the audit trail: show, verify, export", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+units_app = typer.Typer(help="单位通讯录 / the unit directory", no_args_is_help=True)
+app.add_typer(units_app, name="units")
 
 NowOption = Annotated[
     str | None,
@@ -49,6 +52,15 @@ def _now(text: str | None) -> datetime:
         return parse_moment(text)
     except ValueError:
         raise typer.BadParameter(f"{text!r} — 应为 ISO 8601 时间 / expected an ISO 8601 time", param_hint="--now")
+
+
+def _actor(settings: Settings) -> Actor:
+    """The CLI is the office's console: it acts as office admin, under the name DUBAN_ACTOR or the login."""
+    import getpass
+
+    from models.lifecycle import Actor, Role
+
+    return Actor(name=settings.actor or f"cli:{getpass.getuser()}", role=Role.OFFICE_ADMIN)
 
 
 def _engine(settings: Settings, *, require_current: bool = True) -> Engine:
@@ -220,6 +232,153 @@ def audit_export(
             partial.replace(out)
     if out is not None:
         say(f"已导出 {count} 条审计记录到 {out}", f"exported {count} audit events to {out}")
+
+
+@app.command("import")
+def import_notice(
+    path: Annotated[Path, typer.Argument(help="通知文件：.txt .md .docx .xlsx .csv / the notice file")],
+    plan_key: Annotated[str | None, typer.Option("--plan-key", help="计划代号（默认取文件名）/ plan key; default: the file name")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="只解析、不写入 / parse and show, write nothing")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="通讯录外的单位视为错误 / refuse units missing from the directory")] = False,
+    apply: Annotated[bool, typer.Option("--apply", help="应用与已导入计划的差异 / apply the changes to an imported plan")] = False,
+    json_output: JsonOption = False,
+    now: NowOption = None,
+) -> None:
+    """导入任务清单通知 / Import a key-task notice into a plan, its tasks, units and assignments."""
+    from intake.plan_import import reconcile, resolve
+    from intake.source import read_notice
+    from models.db import reading, unit_of_work
+
+    settings = _settings()
+    engine = _engine(settings)
+    notice = read_notice(path)
+    key = plan_key or path.stem
+    moment, actor = _now(now), _actor(settings)
+    with (reading(engine) if dry_run else unit_of_work(engine)) as session:
+        resolved = resolve(session, notice, strict=strict)
+        outcome = reconcile(session, key, resolved, actor=actor, now=moment, write=False)
+        applied = not dry_run and (outcome.created or (apply and bool(outcome.changes)))
+        if applied:
+            outcome = reconcile(session, key, resolved, actor=actor, now=moment, write=True)
+    changes = [{"task": c.task, "kind": c.kind, "zh": c.zh, "en": c.en} for c in outcome.changes]
+    if json_output:
+        document = resolved.as_json() if dry_run else {"plan_key": key, "counts": outcome.counts, "warnings": resolved.warnings}
+        emit_json(document | {"plan_key": key, "created": outcome.created, "applied": applied, "changes": changes})
+        return
+    if dry_run:
+        _print_notice(resolved.as_json())
+    for warning in resolved.warnings:
+        zh, _, en = warning.partition(" / ")
+        say(f"  注意：{zh}", f"  warning: {en or zh}")
+    if outcome.created and applied:
+        c = outcome.counts
+        say(f"已导入计划“{key}”：任务 {c['tasks']} 项，措施 {c['measures']} 条，单位 {c['units']} 个（新建 {c['new_units']} 个），"
+            f"任务分工 {c['assignments']} 项，警告 {c['warnings']} 条",
+            f"imported plan '{key}': {c['tasks']} tasks, {c['measures']} measures, {c['units']} units "
+            f"({c['new_units']} new), {c['assignments']} assignments, {c['warnings']} warnings")
+    elif not outcome.created and not outcome.changes:
+        say(f"计划“{key}”与通知一致，无需更新", f"plan '{key}' already matches the notice; nothing to change")
+    elif not dry_run:
+        for change in outcome.changes:
+            say(f"  {change.zh}", f"  {change.en}")
+        if applied:
+            say(f"已应用 {len(changes)} 处变更到计划“{key}”", f"applied {len(changes)} changes to plan '{key}'")
+        else:
+            say(f"以上 {len(changes)} 处变更尚未应用；确认后加 --apply 重新运行",
+                f"{len(changes)} changes not applied; run again with --apply to apply them")
+
+
+def _print_notice(document: dict) -> None:
+    plan = document["plan"]
+    say(f"计划：{plan['title']}（{plan['issuer'] or '发文单位未识别'}，{plan['issued_on'] or '日期未识别'}）",
+        f"plan: {plan['title']} ({plan['issuer'] or 'issuer not found'}, {plan['issued_on'] or 'date not found'})")
+    from intake.plan_import import ROLE_ZH
+    from models.assignment import AssignmentRole
+
+    for task in document["tasks"]:
+        units = "、".join(f"{u['name']}({ROLE_ZH[AssignmentRole(u['role'])]})" for u in task["units"])
+        deadline = task["deadline"] or task["deadline_text"] or "—"
+        say(f"{task['number']:>3}. {task['title']}｜措施 {len(task['measures'])} 条｜时限 {deadline}｜{units}",
+            f"{task['number']:>3}. {task['title']} | {len(task['measures'])} measures | due {deadline} | {units}")
+
+
+@units_app.command("import")
+def units_import(
+    path: Annotated[Path, typer.Argument(help="通讯录文件 .yaml 或 .csv / directory file")],
+    now: NowOption = None,
+) -> None:
+    """导入或更新单位通讯录 / Load or update the unit directory (units, aliases, groups, contacts)."""
+    from intake.directory import read_directory, sync_directory
+    from models.db import unit_of_work
+
+    settings = _settings()
+    entries = read_directory(path)
+    with unit_of_work(_engine(settings)) as session:
+        counts = sync_directory(session, entries, actor=_actor(settings), now=_now(now))
+    say(f"通讯录已更新：新建 {counts['created']} 个，修改 {counts['updated']} 个，未变 {counts['unchanged']} 个",
+        f"directory loaded: {counts['created']} created, {counts['updated']} updated, {counts['unchanged']} unchanged")
+
+
+@units_app.command("list")
+def units_list(json_output: JsonOption = False) -> None:
+    """列出单位 / List the units with their kind, aliases and liaison."""
+    from intake.directory import describe_unit
+    from models.db import reading
+    from models.unit import Unit
+    from sqlmodel import select
+
+    with reading(_engine(_settings())) as session:
+        units = [describe_unit(session, u) for u in session.exec(select(Unit).order_by(Unit.id))]
+    if json_output:
+        emit_json(units)
+        return
+    for unit in units:
+        liaison = unit["contacts"].get("liaison", {})
+        aliases = f"（又称 {'、'.join(unit['aliases'])}）" if unit["aliases"] else ""
+        members = f" 成员 {len(unit['members'])} 个" if unit["members"] else ""
+        print(f"{unit['name']}{aliases} [{unit['kind']}]{members} {liaison.get('email') or ''}".rstrip())
+
+
+@units_app.command("show")
+def units_show(name: Annotated[str, typer.Argument(help="单位名称或简称 / name or alias")], json_output: JsonOption = False) -> None:
+    """查看一个单位 / Show one unit: aliases, members, contacts."""
+    from intake.directory import describe_unit
+    from models.db import reading
+    from models.planning import find_unit
+
+    with reading(_engine(_settings())) as session:
+        unit = describe_unit(session, find_unit(session, name))
+    if json_output:
+        emit_json(unit)
+        return
+    print(unit["name"], f"[{unit['kind']}]")
+    for label_zh, label_en, key in (("别名", "aliases", "aliases"), ("成员", "members", "members")):
+        if unit[key]:
+            say(f"  {label_zh}：{'、'.join(unit[key])}", f"  {label_en}: {', '.join(unit[key])}")
+    for role, contact in unit["contacts"].items():
+        print(f"  {role}: {contact['name']} {contact['email'] or ''} {contact['phone'] or ''}".rstrip())
+
+
+class DirectoryFormat(StrEnum):
+    yaml = "yaml"
+    csv = "csv"
+
+
+@units_app.command("export")
+def units_export(
+    format: Annotated[DirectoryFormat, typer.Option("--format", help="yaml 或 csv")] = DirectoryFormat.yaml,
+    out: Annotated[Path | None, typer.Option("--out", help="输出文件（默认标准输出）/ file; default stdout")] = None,
+) -> None:
+    """导出单位通讯录 / Export the unit directory (the format `units import` reads)."""
+    from intake.directory import export_directory
+    from models.db import reading
+
+    with reading(_engine(_settings())) as session:
+        text = export_directory(session, format.value)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
 
 
 def run() -> None:

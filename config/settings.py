@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     lang: Literal["zh", "en"] = Field(default="zh", description="language of messages and errors")
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
     timezone: str = Field(default="Asia/Shanghai", description="the office's wall clock, for dates and working hours")
+    actor: str | None = Field(default=None, description="who the CLI acts as on the audit trail; default cli:<login>")
 
     @classmethod
     def settings_customise_sources(

@@ -63,6 +63,7 @@ class Assignment(SQLModel, table=True):
     verified_at: datetime | None = None
     closed_at: datetime | None = None
     last_activity_at: datetime | None = None
+    withdrawn_at: datetime | None = Field(default=None, description="dropped by a re-import; history kept")
     created_at: datetime
 
     @validates("state")

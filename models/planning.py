@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models import audit
 from models.assignment import Assignment, AssignmentRole
@@ -54,7 +54,9 @@ def find_unit(session: Session, name: str) -> Unit:
     """A unit by canonical name or alias."""
     unit = session.exec(select(Unit).where(Unit.name == name)).first()
     if unit is None:
-        unit = session.exec(select(Unit).join(UnitAlias).where(UnitAlias.alias == name)).first()
+        unit = session.exec(
+            select(Unit).join(UnitAlias, col(UnitAlias.unit_id) == col(Unit.id)).where(UnitAlias.alias == name)
+        ).first()
     if unit is None:
         raise NotFound(kind="unit", kind_zh="单位", key=name)
     return unit

@@ -28,7 +28,7 @@ def _grouped(session: Session, column: Any, *where: Any) -> dict[Any, int]:
 
 def status(session: Session) -> dict[str, Any]:
     """Counts of everything an office wants to see at a glance."""
-    by_state = _grouped(session, Assignment.state)
+    by_state = _grouped(session, Assignment.state, col(Assignment.withdrawn_at).is_(None))
     by_level = _grouped(session, Escalation.level, col(Escalation.resolved_at).is_(None))
     by_status = _grouped(session, Notification.status)
     open_rounds = session.exec(
@@ -39,7 +39,7 @@ def status(session: Session) -> dict[str, Any]:
     ).all()
     return {
         "plans": session.exec(select(func.count()).select_from(Plan)).one(),
-        "tasks": session.exec(select(func.count()).select_from(Task)).one(),
+        "tasks": session.exec(select(func.count()).select_from(Task).where(col(Task.withdrawn_at).is_(None))).one(),
         "assignments": {
             "total": sum(by_state.values()),
             "by_state": {state.value: by_state.get(state.value, 0) for state in State},

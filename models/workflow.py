@@ -107,6 +107,10 @@ def take_action(
     if expected_version is not None and assignment.version != expected_version:
         raise ConcurrentChange(expected=expected_version, **describe(session, assignment))
     target = next_state(assignment.state, action)
+    if assignment.withdrawn_at is not None:
+        raise GuardFailed(why="it was withdrawn when a later version of the notice was imported",
+                          why_zh="该任务分工已在重新导入通知时撤销", **_labels(assignment, action),
+                          **describe(session, assignment))
     if target is None:
         raise TransitionNotAllowed(**_labels(assignment, action), **describe(session, assignment))
     if not may_act(actor, action, assignment.unit_id):

@@ -1,0 +1,270 @@
+"""The unit directory: loading it from YAML or CSV, keeping it in the database, finding units by name.
+
+A directory file lists each unit with its aliases, its kind, for a group its
+members, and its liaison and head with their e-mail addresses (validated
+here, when the directory is loaded, not when a message is sent).
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from email_validator import EmailNotValidError, validate_email
+from sqlmodel import Session, select
+
+from intake.notice import ImportFailed, Problem, Where
+from intake.unit_phrase import split_names
+from intake.wording import squash
+from models import audit
+from models.clock import utc
+from models.lifecycle import Actor
+from models.unit import Contact, ContactRole, GroupMember, Unit, UnitAlias, UnitKind
+
+CSV_COLUMNS = ("name", "kind", "aliases", "members", "liaison_name", "liaison_email", "liaison_phone",
+               "head_name", "head_email", "head_phone")
+
+
+@dataclass
+class ContactEntry:
+    name: str
+    email: str | None = None
+    phone: str | None = None
+
+
+@dataclass
+class DirectoryEntry:
+    name: str
+    kind: UnitKind = UnitKind.DEPARTMENT
+    aliases: list[str] = field(default_factory=list)
+    members: list[str] = field(default_factory=list)
+    contacts: dict[ContactRole, ContactEntry] = field(default_factory=dict)
+    where: Where | None = None
+
+
+# --- reading a directory file -------------------------------------------------------------------
+
+def read_directory(path: Path) -> list[DirectoryEntry]:
+    """Every entry of a YAML or CSV directory, or ImportFailed listing every problem."""
+    source = path.name
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ImportFailed([Problem(None, f"无法读取通讯录：{error}", f"cannot read the directory: {error}")], source) from error
+    if path.suffix.lower() in (".yaml", ".yml"):
+        raw = _yaml_records(text, source)
+    elif path.suffix.lower() == ".csv":
+        raw = _csv_records(text)
+    else:
+        raise ImportFailed([Problem(None, "通讯录应为 .yaml 或 .csv 文件", "the directory must be a .yaml or .csv file")], source)
+    problems: list[Problem] = []
+    entries = [_entry(record, where, problems) for where, record in raw]
+    _check_names(entries, problems)
+    if problems:
+        raise ImportFailed(problems, source)
+    return entries
+
+
+def _yaml_records(text: str, source: str) -> list[tuple[Where, dict[str, Any]]]:
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = Where("line", mark.line + 1) if mark else None
+        raise ImportFailed([Problem(where, f"YAML 格式错误：{error}", f"invalid YAML: {error}")], source) from error
+    units = document.get("units") if isinstance(document, dict) else None
+    if not isinstance(units, list):
+        raise ImportFailed([Problem(None, "通讯录应有 units: 列表", "the directory needs a top-level 'units:' list")], source)
+    return [(Where("row", i), u if isinstance(u, dict) else {}) for i, u in enumerate(units, start=1)]
+
+
+def _csv_records(text: str) -> list[tuple[Where, dict[str, Any]]]:
+    records = []
+    for number, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+        record: dict[str, Any] = {
+            "name": row.get("name"), "kind": row.get("kind") or None,
+            "aliases": split_names(row.get("aliases") or ""), "members": split_names(row.get("members") or ""),
+        }
+        for role in ("liaison", "head"):
+            if row.get(f"{role}_name") or row.get(f"{role}_email"):
+                record[role] = {"name": row.get(f"{role}_name") or "", "email": row.get(f"{role}_email") or None,
+                                "phone": row.get(f"{role}_phone") or None}
+        records.append((Where("row", number), record))
+    return records
+
+
+def _entry(record: dict[str, Any], where: Where, problems: list[Problem]) -> DirectoryEntry:
+    name = str(record.get("name") or "").strip()
+    if not name:
+        problems.append(Problem(where, "缺少单位名称（name）", "the unit has no name"))
+    kind_text = record.get("kind") or ("group" if record.get("members") else "department")
+    try:
+        kind = UnitKind(kind_text)
+    except ValueError:
+        problems.append(Problem(where, f"单位类型“{kind_text}”无效，应为 department、town 或 group",
+                                f"unit kind “{kind_text}” is invalid: use department, town or group"))
+        kind = UnitKind.DEPARTMENT
+    entry = DirectoryEntry(
+        name=name, kind=kind, where=where,
+        aliases=[str(a).strip() for a in record.get("aliases") or [] if str(a).strip()],
+        members=[str(m).strip() for m in record.get("members") or [] if str(m).strip()],
+    )
+    for role in ContactRole:
+        contact = record.get(role.value)
+        if not contact:
+            continue
+        email = (contact.get("email") or "").strip() or None
+        if email:
+            try:
+                email = validate_email(email, check_deliverability=False).normalized
+            except EmailNotValidError as error:
+                problems.append(Problem(where, f"{name} 的{'联络员' if role == ContactRole.LIAISON else '分管领导'}邮箱“{email}”无效：{error}",
+                                        f"{name}: the {role.value}'s e-mail “{email}” is invalid: {error}"))
+        entry.contacts[role] = ContactEntry(name=str(contact.get("name") or "").strip(), email=email,
+                                            phone=(str(contact.get("phone")).strip() if contact.get("phone") else None))
+    return entry
+
+
+def _check_names(entries: list[DirectoryEntry], problems: list[Problem]) -> None:
+    owner: dict[str, str] = {}
+    for entry in entries:
+        for label in (entry.name, *entry.aliases):
+            key = squash(label)
+            if key in owner and owner[key] != entry.name:
+                problems.append(Problem(entry.where, f"名称“{label}”同时属于“{owner[key]}”和“{entry.name}”",
+                                        f"the name “{label}” belongs to both “{owner[key]}” and “{entry.name}”"))
+            owner.setdefault(key, entry.name)
+    for entry in entries:
+        for member in entry.members:
+            if squash(member) not in owner:
+                problems.append(Problem(entry.where, f"“{entry.name}”的成员“{member}”不在通讯录中",
+                                        f"member “{member}” of “{entry.name}” is not in the directory"))
+
+
+# --- the directory in the database ---------------------------------------------------------------
+
+class UnitIndex:
+    """Every unit by name and alias (compared after NFKC, without spaces), with group members."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.units: dict[int, Unit] = {u.id: u for u in session.exec(select(Unit))}
+        self.by_key: dict[str, Unit] = {squash(u.name): u for u in self.units.values()}
+        for alias in session.exec(select(UnitAlias)):
+            self.by_key.setdefault(squash(alias.alias), self.units[alias.unit_id])
+        self.members: dict[int, list[Unit]] = {}
+        for link in session.exec(select(GroupMember)):
+            self.members.setdefault(link.group_id, []).append(self.units[link.member_id])
+
+    def find(self, name: str) -> Unit | None:
+        return self.by_key.get(squash(name))
+
+    def suggest(self, name: str, n: int = 3) -> list[str]:
+        """The closest known names, canonical, for "did you mean".'"""
+        keys = difflib.get_close_matches(squash(name), list(self.by_key), n=n * 2, cutoff=0.5)
+        return list(dict.fromkeys(self.by_key[k].name for k in keys))[:n]
+
+    def add(self, unit: Unit) -> None:
+        self.units[unit.id] = unit
+        self.by_key[squash(unit.name)] = unit
+
+
+def sync_directory(session: Session, entries: list[DirectoryEntry], *, actor: Actor, now: datetime) -> dict[str, int]:
+    """Create or update every unit of the directory; one audit event per unit created or changed."""
+    index = UnitIndex(session)
+    _refuse_taken_aliases(index, entries)
+    before: dict[str, dict[str, Any] | None] = {}
+    units: dict[str, Unit] = {}
+    for entry in entries:  # units first, so that members may be listed before their group
+        unit = index.find(entry.name)
+        before[entry.name] = describe_unit(session, unit) if unit else None
+        if unit is None:
+            unit = Unit(name=entry.name, kind=entry.kind, created_at=utc(now))
+            session.add(unit)
+            session.flush()
+            index.add(unit)
+        unit.kind = entry.kind
+        units[entry.name] = unit
+    for entry in entries:
+        unit = units[entry.name]
+        _replace(session, UnitAlias, UnitAlias.unit_id == unit.id,
+                 [UnitAlias(alias=a, unit_id=unit.id) for a in dict.fromkeys(entry.aliases)])
+        _replace(session, Contact, Contact.unit_id == unit.id,
+                 [Contact(unit_id=unit.id, role=role, name=c.name, email=c.email, phone=c.phone)
+                  for role, c in entry.contacts.items()])
+        _replace(session, GroupMember, GroupMember.group_id == unit.id,
+                 [GroupMember(group_id=unit.id, member_id=index.find(m).id) for m in dict.fromkeys(entry.members)])
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    for entry in entries:
+        unit, earlier = units[entry.name], before[entry.name]
+        now_described = describe_unit(session, unit)
+        if earlier == now_described:
+            counts["unchanged"] += 1
+            continue
+        counts["created" if earlier is None else "updated"] += 1
+        audit.record(session, at=now, actor=actor, action="unit.create" if earlier is None else "unit.update",
+                     object_type="unit", object_id=unit.id, unit_id=unit.id, before=earlier, after=now_described)
+    return counts
+
+
+def _refuse_taken_aliases(index: UnitIndex, entries: list[DirectoryEntry]) -> None:
+    problems = []
+    for entry in entries:
+        owner = index.find(entry.name)
+        for alias in entry.aliases:
+            holder = index.find(alias)
+            if holder is not None and (owner is None or holder.id != owner.id) and holder.name != entry.name:
+                problems.append(Problem(entry.where, f"别名“{alias}”已属于单位“{holder.name}”",
+                                        f"the alias “{alias}” already belongs to “{holder.name}”"))
+    if problems:
+        raise ImportFailed(problems)
+
+
+def _replace(session: Session, table: type, condition: Any, rows: list[Any]) -> None:
+    for row in session.exec(select(table).where(condition)):
+        session.delete(row)
+    session.flush()  # before re-adding rows with the same unique values
+    session.add_all(rows)
+    session.flush()
+
+
+def describe_unit(session: Session, unit: Unit) -> dict[str, Any]:
+    aliases = sorted(a.alias for a in session.exec(select(UnitAlias).where(UnitAlias.unit_id == unit.id)))
+    members = sorted(session.get(Unit, m.member_id).name
+                     for m in session.exec(select(GroupMember).where(GroupMember.group_id == unit.id)))
+    contacts = {str(c.role): {"name": c.name, "email": c.email, "phone": c.phone}
+                for c in session.exec(select(Contact).where(Contact.unit_id == unit.id))}
+    return {"name": unit.name, "kind": str(unit.kind), "aliases": aliases, "members": members, "contacts": contacts}
+
+
+def export_directory(session: Session, fmt: str) -> str:
+    """The directory as YAML or CSV, in the shape `read_directory` reads back."""
+    described = [describe_unit(session, u) for u in session.exec(select(Unit).order_by(Unit.id))]
+    if fmt == "csv":
+        stream = io.StringIO()
+        writer = csv.DictWriter(stream, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        for unit in described:
+            row = {"name": unit["name"], "kind": unit["kind"], "aliases": "、".join(unit["aliases"]),
+                   "members": "、".join(unit["members"])}
+            for role, contact in unit["contacts"].items():
+                row |= {f"{role}_{key}": value or "" for key, value in contact.items()}
+            writer.writerow(row)
+        return stream.getvalue()
+    records = []
+    for unit in described:
+        record: dict[str, Any] = {"name": unit["name"], "kind": unit["kind"]}
+        if unit["aliases"]:
+            record["aliases"] = unit["aliases"]
+        if unit["members"]:
+            record["members"] = unit["members"]
+        for role, contact in sorted(unit["contacts"].items()):
+            record[role] = {k: v for k, v in contact.items() if v}
+        records.append(record)
+    return yaml.safe_dump({"units": records}, allow_unicode=True, sort_keys=False, width=120)

@@ -1,0 +1,251 @@
+"""What a notice says, independent of its file format, and the problems found in it.
+
+Readers (text, Word, spreadsheets) produce `RawItem`s: a task as written,
+with where it stands in the file. `build_notice` turns them into
+`ParsedTask`s (measures, targets, deadline, units and roles) and collects
+every problem, so that the user gets one report rather than one error at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from intake.unit_phrase import NamedUnit, parse_unit_phrase, strongest_roles
+from intake.wording import normalize, parse_deadline, sentences, strip_end_punctuation, targets
+from models.assignment import AssignmentRole
+from models.errors import DubanError
+
+
+@dataclass(frozen=True)
+class Where:
+    """A place in the source: a line of text, a row of a sheet, a row of a Word table."""
+
+    kind: str  # "line", "paragraph", "row", "table"
+    index: int
+    sheet: str | None = None  # sheet name, or table number for Word
+
+    def zh(self) -> str:
+        if self.kind == "line":
+            return f"第 {self.index} 行"
+        if self.kind == "paragraph":
+            return f"第 {self.index} 段"
+        if self.kind == "table":
+            return f"表格 {self.sheet} 第 {self.index} 行"
+        return f"工作表“{self.sheet}”第 {self.index} 行" if self.sheet else f"第 {self.index} 行"
+
+    def en(self) -> str:
+        if self.kind in ("line", "paragraph"):
+            return f"{self.kind} {self.index}"
+        if self.kind == "table":
+            return f"table {self.sheet} row {self.index}"
+        return f"sheet '{self.sheet}' row {self.index}" if self.sheet else f"row {self.index}"
+
+
+@dataclass(frozen=True)
+class Problem:
+    where: Where | None
+    zh: str
+    en: str
+
+    def message(self, lang: str) -> str:
+        place = (self.where.zh() if lang == "zh" else self.where.en()) if self.where else ""
+        text = self.zh if lang == "zh" else self.en
+        return f"{place}：{text}" if place and lang == "zh" else f"{place}: {text}" if place else text
+
+
+class ImportFailed(DubanError):
+    """The notice cannot be imported; every problem is listed, nothing was written."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[Problem], source: str = "") -> None:
+        self.problems = problems
+        self.source = source
+        super().__init__()
+
+    def message(self, lang: str = "zh") -> str:
+        lines = [f"  - {p.message(lang)}" for p in self.problems]
+        if lang == "zh":
+            head = f"无法导入{('“' + self.source + '”') if self.source else ''}，共 {len(self.problems)} 个问题，未写入任何数据："
+        else:
+            head = f"cannot import {self.source}: {len(self.problems)} problem(s), nothing was written:"
+        return "\n".join([head, *lines])
+
+
+@dataclass
+class RawItem:
+    """One task as the file has it."""
+
+    where: Where
+    number_text: str
+    title: str
+    content: str = ""
+    units: dict[str, str] = field(default_factory=dict)  # column -> phrase; columns: units, lead, cooperating
+    deadline_text: str | None = None
+    category: str | None = None
+
+
+@dataclass
+class ParsedTask:
+    number: int
+    title: str
+    category: str | None
+    content: str
+    measures: list[str]
+    targets: list[str]
+    deadline: date | None
+    deadline_text: str | None
+    units_text: str
+    units: list[NamedUnit]
+    where: Where
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "title": self.title,
+            "category": self.category,
+            "content": self.content,
+            "measures": self.measures,
+            "targets": self.targets,
+            "deadline": self.deadline.isoformat() if self.deadline else None,
+            "deadline_text": self.deadline_text,
+            "units": [{"name": u.name, "role": u.role.value} for u in self.units if not u.placeholder],
+        }
+
+
+@dataclass
+class ParsedNotice:
+    title: str | None
+    issuer: str | None
+    issued_on: date | None
+    tasks: list[ParsedTask]
+    warnings: list[str]
+    source_name: str
+    source_sha256: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "plan": {
+                "title": self.title,
+                "issuer": self.issuer,
+                "issued_on": self.issued_on.isoformat() if self.issued_on else None,
+                "source_name": self.source_name,
+                "source_sha256": self.source_sha256,
+            },
+            "tasks": [t.as_json() for t in self.tasks],
+            "warnings": self.warnings,
+        }
+
+
+@dataclass
+class Preface:
+    """Plan metadata read from the text around the task list."""
+
+    title: str | None = None
+    issuer: str | None = None
+    issued_on: date | None = None
+
+
+_NUMBER = re.compile(r"^\s*(\d+)\s*[.．、]?\s*$")
+
+
+def plan_year(preface: Preface) -> int | None:
+    if preface.title:
+        year = re.search(r"(20\d{2})\s*年", preface.title)
+        if year:
+            return int(year.group(1))
+    return preface.issued_on.year if preface.issued_on else None
+
+
+def build_notice(items: Iterable[RawItem], preface: Preface, *, source_name: str, data: bytes,
+                 renumber: bool = False) -> ParsedNotice:
+    """Parse every item; raise ImportFailed listing all problems, or return the notice.
+
+    `renumber`: prose notices often restart 1. 2. 3. under each heading; their
+    tasks are then numbered in order of appearance.
+    """
+    items = list(items)
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    if not items:
+        raise ImportFailed([Problem(None, "没有找到任务清单（表格表头或编号条目）——请确认文件包含“序号、任务、责任单位”等列或编号的任务条目",
+                                    "no task list found (a table header or numbered items): the file needs columns such as 序号, 任务, 责任单位, or numbered items")],
+                           source_name)
+    year = plan_year(preface)
+    tasks: list[ParsedTask] = []
+    seen: dict[int, Where] = {}
+    for ordinal, item in enumerate(items, start=1):
+        number = ordinal if renumber else _number(item, problems)
+        if number is None:
+            continue
+        if number in seen:
+            problems.append(Problem(item.where, f"任务序号 {number} 重复（{seen[number].zh()}已有）——请改正序号",
+                                    f"task number {number} appears twice (also at {seen[number].en()}): correct the numbers"))
+            continue
+        seen[number] = item.where
+        tasks.append(_task(item, number, year, problems, warnings))
+    if problems:
+        raise ImportFailed(problems, source_name)
+    return ParsedNotice(
+        title=preface.title, issuer=preface.issuer, issued_on=preface.issued_on, tasks=tasks, warnings=warnings,
+        source_name=source_name, source_sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def _number(item: RawItem, problems: list[Problem]) -> int | None:
+    match = _NUMBER.match(normalize(item.number_text))
+    if match:
+        return int(match.group(1))
+    problems.append(Problem(item.where, f"序号“{item.number_text}”不是数字——请填写任务序号",
+                            f"the number “{item.number_text}” is not a number: give the task a number"))
+    return None
+
+
+def _task(item: RawItem, number: int, year: int | None, problems: list[Problem], warnings: list[str]) -> ParsedTask:
+    # Title and content are kept as written (full-width punctuation and all);
+    # normalising is only for reading numbers, names and dates.
+    title = strip_end_punctuation(re.sub(r"\s*\n\s*", "", item.title.strip()))
+    content = item.content.strip()
+    if not title and content:
+        # No title column: the first sentence of the content is the title.
+        first, *_ = sentences(content)
+        title = first
+    if not title:
+        problems.append(Problem(item.where, f"任务 {number} 没有标题——请填写任务名称",
+                                f"task {number} has an empty title: give it a title"))
+    measures = sentences(content) if content else ([title] if title else [])
+    found_targets = [t for m in measures for t in targets(m)]
+    deadline, deadline_warning = parse_deadline(item.deadline_text, year)
+    if deadline_warning:
+        warnings.append(f"任务 {number}（{item.where.zh()}）：{deadline_warning}")
+
+    units: list[NamedUnit] = []
+    # A 牵头单位 column gives lead, 配合单位 cooperating; a 责任单位 column
+    # (alone, or beside 牵头单位) responsible unless its phrase says otherwise.
+    for column, default_role in (("lead", AssignmentRole.LEAD), ("units", AssignmentRole.RESPONSIBLE),
+                                 ("cooperating", AssignmentRole.COOPERATING)):
+        phrase = item.units.get(column, "")
+        if not phrase.strip():
+            continue
+        named, phrase_warnings = parse_unit_phrase(phrase, default_role)
+        units.extend(named)
+        warnings.extend(f"任务 {number}：{w}" for w in phrase_warnings)
+    units = strongest_roles(units)
+    for unit in units:
+        if unit.placeholder:
+            warnings.append(f"任务 {number}：“{unit.name}”是泛指，不生成任务分工 / task {number}: “{unit.name}” names no unit, no assignment is made")
+    if not any(not u.placeholder for u in units):
+        problems.append(Problem(item.where, f"任务 {number}“{title}”没有责任单位——请填写牵头或责任单位",
+                                f"task {number} “{title}” has no units: name its lead or responsible units"))
+    units_text = "；".join(f"{k}:{v}" if len(item.units) > 1 else v for k, v in item.units.items() if v.strip())
+    return ParsedTask(
+        number=number, title=title, category=item.category, content=content, measures=measures,
+        targets=found_targets, deadline=deadline,
+        deadline_text=item.deadline_text.strip() if item.deadline_text else None,
+        units_text=units_text, units=units, where=item.where,
+    )

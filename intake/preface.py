@@ -1,0 +1,49 @@
+"""Plan metadata from the text around the task list: title, issuer, date of issue."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from intake.notice import Preface
+from intake.wording import normalize
+
+ISSUE_DATE = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日$")
+ATTACHMENT = re.compile(r"^附\s*件\s*\d*\s*[:]?$")
+TITLE_WORDS = ("清单", "任务", "要点", "方案", "计划", "通知", "安排", "分工")
+ORGANISATION = re.compile(r"(办公室|政府|委员会|小组|局|部|办|委|厅|院|会|中心|管委会|街道|镇)$")
+
+
+def _is_heading(line: str) -> bool:
+    return bool(line) and not line.endswith(("。", ":", ",", ";")) and len(line) <= 80
+
+
+def read_preface(lines: list[str]) -> Preface:
+    """Title, issuer and date of issue from the lines before the task list (any may be missing)."""
+    text = [normalize(line) for line in lines]
+    text = [line for line in text if line]
+    preface = Preface()
+    for index, line in enumerate(text):
+        found = ISSUE_DATE.match(line)
+        if not found:
+            continue
+        try:
+            preface.issued_on = date(int(found.group(1)), int(found.group(2)), int(found.group(3)))
+        except ValueError:
+            continue
+        if index > 0 and ORGANISATION.search(text[index - 1]) and _is_heading(text[index - 1]):
+            preface.issuer = text[index - 1]
+    preface.title = _title(text)
+    return preface
+
+
+def _title(lines: list[str]) -> str | None:
+    for index, line in enumerate(lines[:-1]):
+        if ATTACHMENT.match(line) and _is_heading(lines[index + 1]):
+            return lines[index + 1]
+    named = [line for line in lines if _is_heading(line) and any(w in line for w in TITLE_WORDS)
+             and not ISSUE_DATE.match(line)]
+    if named:
+        return named[-1]
+    headings = [line for line in lines if _is_heading(line) and not ISSUE_DATE.match(line)]
+    return headings[0] if headings else None

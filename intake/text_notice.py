@@ -1,0 +1,239 @@
+"""Notices as text (.txt, .md): pipe tables as copied from web pages, and prose notices.
+
+Pipe tables come two ways: Markdown (one row per line, "| a | b |") and
+the layout web pages copy into (the seed): each cell ends with " |" and may
+wrap onto following lines, so a row spans several lines.
+
+Prose notices number their tasks (1. / (1) / 一是 / (一)) under section
+headings (二、工作任务; (一)加强家庭保护。) and name the units at the end in
+brackets "(市委宣传部、市教育局按照职责分工负责)" or on lines such as
+"牵头单位:X". Sections such as 总体要求 or 保障措施 hold no tasks.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from intake.columns import column_of
+from intake.grid import CATEGORY, Table, items_below_header, read_table
+from intake.notice import RawItem, Where
+from intake.wording import normalize, sentences, strip_end_punctuation
+
+_NUMBER = re.compile(r"^\d+[.、]?$")
+
+
+def read_text(text: str) -> tuple[list[str], list[RawItem], bool]:
+    """(preface lines, items, renumber) from a text notice."""
+    lines = text.splitlines()
+    table = _pipe_table(lines)
+    if table is not None:
+        return table.preface, table.items, not table.numbered
+    preface, items = read_prose(lines)
+    printed = [int(i.number_text) if i.number_text.isdigit() else None for i in items]
+    # Keep the printed numbers when they run 1, 2, 3 ... through the notice; many
+    # notices restart under each heading, and then tasks are numbered in order.
+    keep = all(n is not None for n in printed) and all(a < b for a, b in zip(printed, printed[1:]))
+    return preface, items, not keep
+
+
+# --- pipe tables -------------------------------------------------------------------------------
+
+def _pipe_table(lines: list[str]) -> Table | None:
+    for index, line in enumerate(lines):
+        if "|" not in line:
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not any(column_of(c) for c in cells if c):
+            continue
+        if line.lstrip().startswith("|"):
+            rows = [(Where("line", i + 1), [c.strip().replace("<br>", "\n") for c in l.strip().strip("|").split("|")])
+                    for i, l in enumerate(lines[index:], start=index)
+                    if l.strip().startswith("|") and not re.fullmatch(r"[\s|:\-]+", l)]
+            table = read_table(rows)
+        else:
+            table = _wrapped_table(lines, index)
+        if table is not None:
+            table.preface = lines[:index]
+            return table
+    return None
+
+
+def _wrapped_table(lines: list[str], start: int) -> Table | None:
+    """The web-copy layout: cells end with "|", and a cell may continue on the next lines."""
+    cells: list[tuple[str, int]] = []
+    buffer: list[str] = []
+    first_line: int | None = None
+    for number, line in enumerate(lines[start:], start=start + 1):
+        pieces = line.split("|")
+        for position, piece in enumerate(pieces):
+            if position > 0:  # a "|" closed the cell before it
+                cells.append(("\n".join(buffer).strip(), first_line or number))
+                buffer, first_line = [], None
+            if piece.strip():
+                first_line = first_line or number
+                buffer.append(piece.strip())
+    header: dict[int, str] = {}
+    for text, _ in cells:
+        column = column_of(text)
+        if column is None or column in header.values():
+            break
+        header[len(header)] = column
+    width = len(header)
+    if not ({"title", "content"} & set(header.values()) and {"units", "lead"} & set(header.values())):
+        return None
+    rows: list[tuple[Where, list[str]]] = []
+    current: list[tuple[str, int]] = []
+    numbered = "number" in header.values()
+    for text, line_number in cells[width:]:
+        if not current and numbered and not _NUMBER.match(normalize(text)):
+            if text and CATEGORY.match(normalize(text)):
+                rows.append((Where("line", line_number), [text]))  # a category heading between rows
+                continue
+            if not text:
+                continue
+        current.append((text, line_number))
+        if len(current) == width:
+            rows.append((Where("line", current[0][1]), [t for t, _ in current]))
+            current = []
+    if current:
+        rows.append((Where("line", current[0][1]), [t for t, _ in current]))
+    return Table(preface=[], items=items_below_header(rows, header), numbered=numbered)
+
+
+# --- prose ------------------------------------------------------------------------------------
+
+CN = "一二三四五六七八九十"
+SECTION = re.compile(rf"^([{CN}]+)[、.]\s*(.+)$")
+CN_BRACKETED = re.compile(rf"^\(([{CN}]+)\)\s*(.+)$")
+ITEM = re.compile(r"^(?:(\d+)\s*[.、]|\((\d+)\))\s*(.+)$")
+SHI = re.compile(rf"^([{CN}]+)是\s*(.+)$")
+UNIT_LINE = re.compile(r"^(牵头单位|牵头部门|责任单位|责任部门|配合单位|配合部门|协同单位|完成时限|时间节点|完成时间)\s*[:]\s*(.*)$")
+NOT_TASKS = ("总体要求", "指导思想", "基本原则", "工作目标", "主要目标", "保障措施", "组织保障", "工作要求",
+             "组织领导", "工作保障", "实施步骤", "工作步骤", "进度安排", "有关要求", "工作机制", "其他事项")
+GENERIC_TASK_SECTIONS = ("工作任务", "重点任务", "主要任务", "任务分工", "重点工作", "具体任务", "工作内容")
+UNITISH = re.compile(r"(牵头|负责|配合|单位|部门|局|委|办|部|院|会|府|街道|镇|团|联|社|中心|公司|队|所|行|处|厅)")
+DEADLINE_WORDS = re.compile(r"(\d{4}\s*年|\d{1,2}\s*月|底前|年底|年内|长期|持续|常态)")
+LINE_COLUMNS = {"牵头单位": "lead", "牵头部门": "lead", "责任单位": "units", "责任部门": "units",
+                "配合单位": "cooperating", "配合部门": "cooperating", "协同单位": "cooperating",
+                "完成时限": "deadline", "时间节点": "deadline", "完成时间": "deadline"}
+
+
+@dataclass
+class _Block:
+    where: Where
+    marker: str  # "item", "shi", "cn" ((一) lines: an item if it names units, else a heading)
+    text: list[str] = field(default_factory=list)
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+def trailing_brackets(text: str) -> tuple[str, str | None]:
+    """Split "……。(市委宣传部负责)" into the text and what the last bracket holds, if it ends one."""
+    stripped = text.rstrip().rstrip("。.;")
+    if not stripped.endswith(")"):
+        return text, None
+    depth = 0
+    for index in range(len(stripped) - 1, -1, -1):
+        char = stripped[index]
+        if char == ")":
+            depth += 1
+        elif char == "(":
+            depth -= 1
+            if depth == 0:
+                return stripped[:index].rstrip(), stripped[index + 1:-1]
+    return text, None
+
+
+def _unit_fields(inner: str) -> dict[str, str] | None:
+    """What a trailing bracket says: units (and perhaps a deadline), or None if it is not about units."""
+    from intake.unit_phrase import split_names
+
+    if not UNITISH.search(inner):
+        return None
+    deadline = [part for part in split_names(inner) if DEADLINE_WORDS.search(part) and not UNITISH.search(part)]
+    units = inner
+    for part in deadline:
+        units = units.replace(part, "")
+    fields = {"units": units.strip(" ,、;")}
+    if deadline:
+        fields["deadline"] = "，".join(deadline)
+    return fields
+
+
+def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
+    items: list[RawItem] = []
+    preface: list[str] = []
+    category: str | None = None
+    in_tasks = True
+    started = False
+    block: _Block | None = None
+
+    def close() -> None:
+        nonlocal block, category
+        if block is None:
+            return
+        body = normalize(" ".join(block.text))
+        fields = dict(block.fields)
+        rest, inner = trailing_brackets(body)
+        bracket_fields = _unit_fields(inner) if inner is not None else None
+        if bracket_fields:
+            body = rest
+            fields = {**bracket_fields, **fields}
+        has_units = any(k in fields for k in ("units", "lead", "cooperating"))
+        if block.marker == "cn" and not has_units:
+            category = strip_end_punctuation(block.text[0] if block.text else body)
+        elif in_tasks:
+            items.append(_item(block, body, fields, category))
+        block = None
+
+    for number, raw in enumerate(lines, start=1):
+        line = normalize(raw)
+        if not line:
+            continue
+        where = Where("line", number)
+        section = SECTION.match(line)
+        if section and len(section.group(2)) <= 30 and not line.endswith(")"):
+            close()
+            started = True
+            title = strip_end_punctuation(section.group(2))
+            in_tasks = not any(word in title for word in NOT_TASKS)
+            category = None if any(word in title for word in GENERIC_TASK_SECTIONS) or not in_tasks else line.rstrip("。")
+            continue
+        unit_line = UNIT_LINE.match(line)
+        if unit_line and block is not None:
+            block.fields[LINE_COLUMNS[unit_line.group(1)]] = unit_line.group(2)
+            continue
+        cn = CN_BRACKETED.match(line)
+        item = ITEM.match(line)
+        shi = SHI.match(line)
+        if cn or item or shi:
+            close()
+            started = True
+            marker = "cn" if cn else "item" if item else "shi"
+            block = _Block(where=where, marker=marker, text=[line])
+            continue
+        if block is not None:
+            block.text.append(line)
+        elif not started:
+            preface.append(line)
+    close()
+    return preface, items
+
+
+def _item(block: _Block, body: str, fields: dict[str, str], category: str | None) -> RawItem:
+    text, printed = body, ""
+    for pattern in (CN_BRACKETED, ITEM, SHI):
+        found = pattern.match(text)
+        if found:
+            text = found.groups()[-1]
+            if pattern is ITEM:
+                printed = found.group(1) or found.group(2)
+            break
+    parts = sentences(text)
+    title = parts[0] if parts else ""
+    content = "。".join(parts[1:]) + "。" if len(parts) > 1 else (parts[0] + "。" if parts else "")
+    return RawItem(
+        where=block.where, number_text=printed, title=title, content=content,
+        units={k: v for k, v in fields.items() if k in ("units", "lead", "cooperating")},
+        deadline_text=fields.get("deadline"), category=category,
+    )

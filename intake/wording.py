@@ -1,0 +1,122 @@
+"""The language of notices: normalising text, sentences, quantitative targets, deadlines.
+
+Pure functions over strings; the readers and the unit-phrase parser use them.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import unicodedata
+from datetime import date
+
+SENTENCE_END = re.compile(r"(?<=[。！？!?])")
+
+
+def normalize(text: str) -> str:
+    """NFKC (full-width letters, digits, brackets and commas become half-width) and trimmed.
+
+    Notices mix （ and (, ， and , freely; comparing and splitting after NFKC
+    treats them alike.
+    """
+    return unicodedata.normalize("NFKC", text).replace("\u3000", " ").strip()
+
+
+def squash(text: str) -> str:
+    """Normalised, with all white space removed: for comparing names and headers."""
+    return re.sub(r"\s+", "", normalize(text))
+
+
+def strip_end_punctuation(text: str) -> str:
+    return text.strip().rstrip("。.;；,，、！!？? ")
+
+
+def sentences(text: str) -> list[str]:
+    """One measure per sentence, as written but without the closing 。; line breaks inside a cell join up."""
+    flat = re.sub(r"\s*\n\s*", "", text.strip())
+    return [s for s in (strip_end_punctuation(part) for part in SENTENCE_END.split(flat)) if s]
+
+
+_COUNTED = r"\d+(?:\.\d+)?\s*(?:个|家|所|次|场|支|项|名|人|户|件|处|期|批|篇|部|座|类|条|间|万人|万元|亿元|万|小时|天|课时|节|门|套|台)"
+_VERBS = r"(?:新建|建成|建设|建立|打造|培育|开展|创建|设立|新增|完成|实现|达到|举办|组织|培训|覆盖|招募|评选|认定|选树|不少于|不低于|至少|每年|每季度|每月)"
+TARGET = re.compile(
+    rf"(?:{_VERBS}\s*)?{_COUNTED}(?![\d委门])"
+    r"|\d+(?:\.\d+)?\s*%"
+    r"|(?:全面)?全覆盖"
+)
+
+
+def targets(text: str) -> list[str]:
+    """Quantitative targets named in a measure: "新建1个", "100%", "全覆盖", "不少于2次", "200个"."""
+    found: list[str] = []
+    for match in TARGET.finditer(normalize(text)):
+        start = match.start()
+        # A long digit run (a telephone number) is not a target.
+        if start > 0 and normalize(text)[start - 1].isdigit():
+            continue
+        value = re.sub(r"\s+", "", match.group())
+        if value not in found:
+            found.append(value)
+    return found
+
+
+ONGOING = re.compile(r"长期|持续|常态|经常性|全年|每年|贯穿")
+
+_FULL_DATE = re.compile(r"(?:(\d{4})\s*年\s*)?(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")
+_MONTH = re.compile(r"(?:(\d{4})\s*年\s*)?(\d{1,2})\s*月(?:\s*(?:底|末|份|中旬|上旬|下旬))?")
+_HALF_YEAR = re.compile(r"(?:(\d{4})\s*年\s*)?(上半年|年中|下半年|年底|年末|底前|年内)")
+_YEAR_ONLY = re.compile(r"(\d{4})\s*年(?!\s*\d)")
+
+
+def _month_end(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def parse_deadline(text: str | None, plan_year: int | None) -> tuple[date | None, str | None]:
+    """A deadline phrase as a date (the last one named, i.e. completion), or None for ongoing work.
+
+    Returns (date, warning). "2023年6月底前" -> 2023-06-30; "9月底前" -> the
+    plan's year; "长期坚持" -> None. A phrase that names no date is None with
+    a warning unless it says the work is ongoing.
+    """
+    if not text or not text.strip():
+        return None, None
+    phrase = normalize(text)
+    candidates: list[tuple[int, date]] = []
+    # "2022年9月底前启动，12月底前完成": a month without a year takes the phrase's year.
+    first_year = re.search(r"(\d{4})\s*年", phrase)
+    default_year = int(first_year.group(1)) if first_year else plan_year
+
+    def year_of(written: str | None) -> int | None:
+        return int(written) if written else default_year
+
+    for m in _FULL_DATE.finditer(phrase):
+        year = year_of(m.group(1))
+        if year is None:
+            return None, f"“{text}”没有年份，计划也没有年份 / no year in “{text}” and none in the plan"
+        try:
+            candidates.append((m.end(), date(year, int(m.group(2)), int(m.group(3)))))
+        except ValueError:
+            return None, f"“{text}”不是有效日期 / “{text}” is not a valid date"
+    masked = _FULL_DATE.sub(lambda m: "#" * len(m.group()), phrase)
+    for m in _MONTH.finditer(masked):
+        year = year_of(m.group(1))
+        month = int(m.group(2))
+        if year is None or not 1 <= month <= 12:
+            continue
+        candidates.append((m.end(), _month_end(year, month)))
+    masked = _MONTH.sub(lambda m: "#" * len(m.group()), masked)
+    for m in _HALF_YEAR.finditer(masked):
+        year = year_of(m.group(1))
+        if year is None:
+            continue
+        month = 6 if m.group(2) in ("上半年", "年中") else 12
+        candidates.append((m.end(), _month_end(year, month)))
+    masked = _HALF_YEAR.sub(lambda m: "#" * len(m.group()), masked)
+    for m in _YEAR_ONLY.finditer(masked):
+        candidates.append((m.end(), date(int(m.group(1)), 12, 31)))
+    if candidates:
+        return max(candidates)[1], None
+    if ONGOING.search(phrase):
+        return None, None
+    return None, f"无法识别完成时限“{text}” / cannot read the deadline “{text}”"
