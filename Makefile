@@ -16,8 +16,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
+# The embedded default: SQLite under ./var, the sample directory and notice, then the status.
 run: install
 	$(BIN)/duban init
+	$(BIN)/duban units import config/units/rugao.yaml
+	$(BIN)/duban import samples/rugao-2022-minor-protection.txt --plan-key rugao-2022
 	$(BIN)/duban status
 
 # The whole suite, on SQLite and on a throwaway PostgreSQL server when its binaries exist.

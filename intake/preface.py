@@ -20,7 +20,7 @@ def _is_heading(line: str) -> bool:
 
 def read_preface(lines: list[str]) -> Preface:
     """Title, issuer and date of issue from the lines before the task list (any may be missing)."""
-    text = [normalize(line) for line in lines]
+    text = [normalize(line).lstrip("#").strip() for line in lines]  # Markdown headings
     text = [line for line in text if line]
     preface = Preface()
     for index, line in enumerate(text):

@@ -129,15 +129,15 @@ class _Block:
 
 def trailing_brackets(text: str) -> tuple[str, str | None]:
     """Split "……。(市委宣传部负责)" into the text and what the last bracket holds, if it ends one."""
-    stripped = text.rstrip().rstrip("。.;")
-    if not stripped.endswith(")"):
+    stripped = text.rstrip().rstrip("。.;；")
+    if not stripped.endswith((")", "）")):
         return text, None
     depth = 0
     for index in range(len(stripped) - 1, -1, -1):
         char = stripped[index]
-        if char == ")":
+        if char in ")）":
             depth += 1
-        elif char == "(":
+        elif char in "(（":
             depth -= 1
             if depth == 0:
                 return stripped[:index].rstrip(), stripped[index + 1:-1]
@@ -172,10 +172,10 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
         nonlocal block, category
         if block is None:
             return
-        body = normalize(" ".join(block.text))
+        body = "".join(block.text)  # as written; only matching looks at the normalised form
         fields = dict(block.fields)
         rest, inner = trailing_brackets(body)
-        bracket_fields = _unit_fields(inner) if inner is not None else None
+        bracket_fields = _unit_fields(normalize(inner)) if inner is not None else None
         if bracket_fields:
             body = rest
             fields = {**bracket_fields, **fields}
@@ -187,7 +187,7 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
         block = None
 
     for number, raw in enumerate(lines, start=1):
-        line = normalize(raw)
+        line, written = normalize(raw), raw.strip()
         if not line:
             continue
         where = Where("line", number)
@@ -197,7 +197,7 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
             started = True
             title = strip_end_punctuation(section.group(2))
             in_tasks = not any(word in title for word in NOT_TASKS)
-            category = None if any(word in title for word in GENERIC_TASK_SECTIONS) or not in_tasks else line.rstrip("。")
+            category = None if any(word in title for word in GENERIC_TASK_SECTIONS) or not in_tasks else written.rstrip("。")
             continue
         unit_line = UNIT_LINE.match(line)
         if unit_line and block is not None:
@@ -210,12 +210,12 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
             close()
             started = True
             marker = "cn" if cn else "item" if item else "shi"
-            block = _Block(where=where, marker=marker, text=[line])
+            block = _Block(where=where, marker=marker, text=[written])
             continue
         if block is not None:
-            block.text.append(line)
+            block.text.append(written)
         elif not started:
-            preface.append(line)
+            preface.append(written)
     close()
     return preface, items
 
@@ -223,9 +223,10 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
 def _item(block: _Block, body: str, fields: dict[str, str], category: str | None) -> RawItem:
     text, printed = body, ""
     for pattern in (CN_BRACKETED, ITEM, SHI):
-        found = pattern.match(text)
+        found = pattern.match(normalize(text))
         if found:
-            text = found.groups()[-1]
+            # NFKC maps full-width marks one to one, so the marker is as long in the text as written.
+            text = text.strip()[found.start(found.lastindex):]
             if pattern is ITEM:
                 printed = found.group(1) or found.group(2)
             break
