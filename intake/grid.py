@@ -63,7 +63,7 @@ def items_below_header(rows: list[tuple[Where, list[str]]], columns: dict[int, s
         items.append(RawItem(
             where=where,
             number_text=number if numbered else str(len(items) + 1),
-            title=values.get("title", ""),
+            title=values.get("title"),
             content=values.get("content", ""),
             units={c: values[c] for c in ("lead", "units", "cooperating") if c in values},
             deadline_text=values.get("deadline") or None,

@@ -83,7 +83,7 @@ class RawItem:
 
     where: Where
     number_text: str
-    title: str
+    title: str | None  # None when the layout has no title column: the content's first sentence is used
     content: str = ""
     units: dict[str, str] = field(default_factory=dict)  # column -> phrase; columns: units, lead, cooperating
     deadline_text: str | None = None
@@ -209,12 +209,11 @@ def _number(item: RawItem, problems: list[Problem]) -> int | None:
 def _task(item: RawItem, number: int, year: int | None, problems: list[Problem], warnings: list[str]) -> ParsedTask:
     # Title and content are kept as written (full-width punctuation and all);
     # normalising is only for reading numbers, names and dates.
-    title = strip_end_punctuation(re.sub(r"\s*\n\s*", "", item.title.strip()))
     content = item.content.strip()
-    if not title and content:
-        # No title column: the first sentence of the content is the title.
-        first, *_ = sentences(content)
-        title = first
+    if item.title is None:
+        title = sentences(content)[0] if sentences(content) else ""
+    else:
+        title = strip_end_punctuation(re.sub(r"\s*\n\s*", "", item.title.strip()))
     if not title:
         problems.append(Problem(item.where, f"任务 {number} 没有标题——请填写任务名称",
                                 f"task {number} has an empty title: give it a title"))

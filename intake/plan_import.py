@@ -238,6 +238,7 @@ def _write(session: Session, plan: Plan, tasks: dict[int, Task], by_task: dict[i
         if before is not None:
             for measure in session.exec(select(Measure).where(Measure.task_id == task.id)):
                 session.delete(measure)
+            session.flush()  # the new measures reuse the (task, seq) keys
         session.add_all(Measure(task_id=task.id, seq=i, text=text, targets=targets(text))
                         for i, text in enumerate(parsed.measures, start=1))
         audit.record(session, at=at, actor=actor, action="task.create" if before is None else "task.update",
@@ -266,6 +267,12 @@ def _write(session: Session, plan: Plan, tasks: dict[int, Task], by_task: dict[i
             if name not in wanted and current.withdrawn_at is None:
                 current.withdrawn_at = at
                 touched.append((current, "assignment.withdraw", {"role": str(current.role), "withdrawn": False}))
+    for number, task in tasks.items():  # a task dropped from the notice takes its assignments with it
+        if number not in listed:
+            for current in by_task.get(task.id, {}).values():
+                if current.withdrawn_at is None:
+                    current.withdrawn_at = at
+                    touched.append((current, "assignment.withdraw", {"role": str(current.role), "withdrawn": False}))
     session.add_all(new_assignments)
     session.add_all(a for a, _, _ in touched)
     session.flush()

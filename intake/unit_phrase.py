@@ -34,7 +34,7 @@ PLACEHOLDER = re.compile(
     r"^[省市县区镇乡]?各?(?:其他|其它)?(?:相关|有关)(?:的)?(?:单位|部门|地区)(?:和|及|、)?(?:单位|部门)?$"
 )
 SEPARATORS = frozenset("、,;/\n")
-OPENERS, CLOSERS = frozenset("(["), frozenset(")]")
+OPENERS, CLOSERS = frozenset("([（【"), frozenset(")]）】")
 PRIORITY = {LEAD: 0, RESPONSIBLE: 1, COOPERATING: 2}
 
 
