@@ -267,9 +267,13 @@ def import_notice(
         return
     if dry_run:
         _print_notice(resolved.as_json())
-    for warning in resolved.warnings:
+    shown = 20  # a province's notice can carry thousands; --json has them all
+    for warning in resolved.warnings[:shown]:
         zh, _, en = warning.partition(" / ")
         say(f"  注意：{zh}", f"  warning: {en or zh}")
+    if len(resolved.warnings) > shown:
+        more = len(resolved.warnings) - shown
+        say(f"  ……另有 {more} 条注意事项（--json 可查看全部）", f"  ... {more} more warnings (--json shows all)")
     if outcome.created and applied:
         c = outcome.counts
         say(f"已导入计划“{key}”：任务 {c['tasks']} 项，措施 {c['measures']} 条，单位 {c['units']} 个（新建 {c['new_units']} 个），"

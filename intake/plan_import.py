@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import delete, insert
 from sqlmodel import Session, col, select
 
 from intake.directory import UnitIndex
@@ -23,7 +24,7 @@ from intake.wording import targets
 from models import audit
 from models.assignment import Assignment, AssignmentRole
 from models.clock import utc
-from models.lifecycle import Actor
+from models.lifecycle import Actor, State
 from models.plan import Measure, Plan, Task
 from models.unit import Unit, UnitKind
 
@@ -191,99 +192,100 @@ def reconcile(session: Session, key: str, resolved: ResolvedNotice, *, actor: Ac
 
 def _write(session: Session, plan: Plan, tasks: dict[int, Task], by_task: dict[int, dict[str, Assignment]],
            resolved: ResolvedNotice, *, actor: Actor, at: datetime, outcome: Outcome) -> None:
+    """Write the difference. New rows go in as bulk inserts (a province's plan has thousands of
+    tasks); the audit events of the whole import are appended in one batch."""
     notice = resolved.notice
+    events: list[dict[str, Any]] = []
+
+    def event(action: str, object_type: str, object_id: int, **details: Any) -> None:
+        events.append({"at": at, "actor": actor, "action": action, "object_type": object_type,
+                       "object_id": object_id, **details})
+
     plan.title, plan.issuer, plan.issued_on = notice.title or plan.title, notice.issuer, notice.issued_on
     plan.source_name, plan.source_sha256 = notice.source_name, notice.source_sha256
     session.add(plan)
     session.flush()
 
-    units = {u.name: u for u in session.exec(select(Unit))}
-    created_units = [Unit(name=name, kind=kind, created_at=at) for name, kind in resolved.new_units.items() if name not in units]
-    session.add_all(created_units)
-    session.flush()
-    units.update({u.name: u for u in created_units})
-    for unit in created_units:
-        audit.record(session, at=at, actor=actor, action="unit.create", object_type="unit", object_id=unit.id,
-                     unit_id=unit.id, after={"name": unit.name, "kind": str(unit.kind), "from": notice.source_name})
+    unit_ids = {name: id_ for id_, name in session.exec(select(Unit.id, Unit.name))}
+    new_units = [(name, kind) for name, kind in resolved.new_units.items() if name not in unit_ids]
+    if new_units:
+        ids = _bulk_insert(session, Unit, [{"name": n, "kind": str(k), "active": True, "created_at": at} for n, k in new_units])
+        for (name, kind), unit_id in zip(new_units, ids):
+            unit_ids[name] = unit_id
+            event("unit.create", "unit", unit_id, unit_id=unit_id,
+                  after={"name": name, "kind": str(kind), "from": notice.source_name})
 
-    # Tasks: new ones in one batch (their ids are needed below), changed and withdrawn in place.
+    # Tasks: new ones in bulk; changed, restored and dropped ones in place.
     listed = {t.number for t in notice.tasks}
-    fresh: list[tuple[Task, dict[str, Any] | None]] = []
+    new_tasks = [t for t in notice.tasks if t.number not in tasks]
+    ids = _bulk_insert(session, Task, [{"plan_id": plan.id, "number": t.number, "withdrawn_at": None, **_task_values(t)}
+                                       for t in new_tasks])
+    task_ids = {number: task.id for number, task in tasks.items()}
+    rewritten: list[tuple[ParsedTask, dict[str, Any] | None]] = [(t, None) for t in new_tasks]
+    for parsed, task_id in zip(new_tasks, ids):
+        task_ids[parsed.number] = task_id
     for parsed in notice.tasks:
         task = tasks.get(parsed.number)
         values = _task_values(parsed)
-        if task is None:
-            task = Task(plan_id=plan.id, number=parsed.number, **values)
-            session.add(task)
-            tasks[parsed.number] = task
-            fresh.append((task, None))
-        elif task.withdrawn_at is not None or any(getattr(task, k) != v for k, v in values.items()):
-            before = {k: getattr(task, k) for k in TASK_FIELDS} | {"withdrawn": task.withdrawn_at is not None}
-            for name, value in values.items():
-                setattr(task, name, value)
-            task.withdrawn_at = None
-            session.add(task)
-            fresh.append((task, before))
+        if task is None or (task.withdrawn_at is None and all(getattr(task, k) == v for k, v in values.items())):
+            continue
+        before = {k: getattr(task, k) for k in TASK_FIELDS} | {"withdrawn": task.withdrawn_at is not None}
+        for name, value in values.items():
+            setattr(task, name, value)
+        task.withdrawn_at = None
+        session.add(task)
+        rewritten.append((parsed, before))
     for number, task in tasks.items():
         if number not in listed and task.withdrawn_at is None:
             task.withdrawn_at = at
             session.add(task)
-            audit.record(session, at=at, actor=actor, action="task.withdraw", object_type="task", object_id=task.id,
-                         task_id=task.id, reason=f"不在 {notice.source_name} 中 / not in {notice.source_name}")
+            event("task.withdraw", "task", task.id, task_id=task.id,
+                  reason=f"不在 {notice.source_name} 中 / not in {notice.source_name}")
     session.flush()
 
-    parsed_by_number = {t.number: t for t in notice.tasks}
-    for task, before in fresh:
-        parsed = parsed_by_number[task.number]
-        if before is not None:
-            for measure in session.exec(select(Measure).where(Measure.task_id == task.id)):
-                session.delete(measure)
-            session.flush()  # the new measures reuse the (task, seq) keys
-        session.add_all(Measure(task_id=task.id, seq=i, text=text, targets=targets(text))
-                        for i, text in enumerate(parsed.measures, start=1))
-        audit.record(session, at=at, actor=actor, action="task.create" if before is None else "task.update",
-                     object_type="task", object_id=task.id, task_id=task.id, before=before,
-                     after=_task_values(parsed) | {"number": task.number, "measures": len(parsed.measures)})
+    changed_ids = [task_ids[p.number] for p, before in rewritten if before is not None]
+    if changed_ids:
+        session.execute(delete(Measure).where(col(Measure.task_id).in_(changed_ids)))
+    measures = [{"task_id": task_ids[p.number], "seq": i, "text": text, "targets": targets(text)}
+                for p, _ in rewritten for i, text in enumerate(p.measures, start=1)]
+    if measures:
+        session.execute(insert(Measure), measures)
+    for parsed, before in rewritten:
+        task_id = task_ids[parsed.number]
+        event("task.create" if before is None else "task.update", "task", task_id, task_id=task_id, before=before,
+              after=_task_values(parsed) | {"number": parsed.number, "measures": len(parsed.measures)})
 
-    # Assignments: new ones in one batch; role changes, withdrawals and restorations in place.
-    new_assignments: list[Assignment] = []
-    touched: list[tuple[Assignment, str, dict[str, Any] | None]] = []
+    # Assignments: new ones in bulk; role changes, withdrawals and restorations in place.
+    new_rows: list[dict[str, Any]] = []
     for parsed in notice.tasks:
-        task = tasks[parsed.number]
-        held = by_task.get(task.id, {})
-        wanted = {a.unit: a for a in resolved.units[parsed.number]}
-        for name, a in wanted.items():
+        task_id = task_ids[parsed.number]
+        held = by_task.get(task_id, {})
+        for name, a in {a.unit: a for a in resolved.units[parsed.number]}.items():
             current = held.get(name)
             if current is None:
-                new_assignments.append(Assignment(task_id=task.id, unit_id=units[name].id, role=a.role,
-                                                  due_on=task.deadline, original_due_on=task.deadline, created_at=at))
-            elif current.withdrawn_at is not None or current.role != a.role or current.due_on != task.deadline:
+                new_rows.append({"task_id": task_id, "unit_id": unit_ids[name], "role": str(a.role),
+                                 "state": str(State.ASSIGNED), "version": 1, "rework_count": 0,
+                                 "due_on": parsed.deadline, "original_due_on": parsed.deadline, "created_at": at})
+            elif current.withdrawn_at is not None or current.role != a.role or current.due_on != parsed.deadline:
                 before = {"role": str(current.role), "withdrawn": current.withdrawn_at is not None, "due_on": current.due_on}
                 action = "assignment.restore" if current.withdrawn_at is not None else "assignment.update"
                 current.role, current.withdrawn_at = a.role, None
-                current.due_on = current.original_due_on = task.deadline
-                touched.append((current, action, before))
+                current.due_on = current.original_due_on = parsed.deadline
+                _touched(session, current, action, before, event)
+        wanted = {a.unit for a in resolved.units[parsed.number]}
         for name, current in held.items():
             if name not in wanted and current.withdrawn_at is None:
-                current.withdrawn_at = at
-                touched.append((current, "assignment.withdraw", {"role": str(current.role), "withdrawn": False}))
+                _withdraw(session, current, at, event)
     for number, task in tasks.items():  # a task dropped from the notice takes its assignments with it
         if number not in listed:
             for current in by_task.get(task.id, {}).values():
                 if current.withdrawn_at is None:
-                    current.withdrawn_at = at
-                    touched.append((current, "assignment.withdraw", {"role": str(current.role), "withdrawn": False}))
-    session.add_all(new_assignments)
-    session.add_all(a for a, _, _ in touched)
+                    _withdraw(session, current, at, event)
+    ids = _bulk_insert(session, Assignment, new_rows)
+    for row, assignment_id in zip(new_rows, ids):
+        event("assignment.create", "assignment", assignment_id, task_id=row["task_id"], unit_id=row["unit_id"],
+              after={"state": row["state"], "role": row["role"], "version": 1})
     session.flush()
-    for a in new_assignments:
-        audit.record(session, at=at, actor=actor, action="assignment.create", object_type="assignment",
-                     object_id=a.id, task_id=a.task_id, unit_id=a.unit_id,
-                     after={"state": str(a.state), "role": str(a.role), "version": a.version})
-    for a, action, before in touched:
-        audit.record(session, at=at, actor=actor, action=action, object_type="assignment", object_id=a.id,
-                     task_id=a.task_id, unit_id=a.unit_id, before=before,
-                     after={"role": str(a.role), "withdrawn": a.withdrawn_at is not None, "due_on": a.due_on})
 
     outcome.plan_id = plan.id
     outcome.counts = {
@@ -291,10 +293,29 @@ def _write(session: Session, plan: Plan, tasks: dict[int, Task], by_task: dict[i
         "measures": sum(len(t.measures) for t in notice.tasks),
         "units": len({a.unit for units_ in resolved.units.values() for a in units_}),
         "assignments": sum(len(units_) for units_ in resolved.units.values()),
-        "new_units": len(created_units),
+        "new_units": len(new_units),
         "warnings": len(resolved.warnings),
     }
-    audit.record(session, at=at, actor=actor, action="plan.import" if outcome.created else "plan.update",
-                 object_type="plan", object_id=plan.id,
-                 after={"key": plan.key, "source": notice.source_name, "sha256": notice.source_sha256,
-                        "changes": len(outcome.changes), **outcome.counts})
+    event("plan.import" if outcome.created else "plan.update", "plan", plan.id,
+          after={"key": plan.key, "source": notice.source_name, "sha256": notice.source_sha256,
+                 "changes": len(outcome.changes), **outcome.counts})
+    audit.record_many(session, events)
+
+
+def _bulk_insert(session: Session, table: type, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert many rows at once and return their ids in the order given."""
+    if not rows:
+        return []
+    result = session.execute(insert(table).returning(table.id, sort_by_parameter_order=True), rows)
+    return [row[0] for row in result]
+
+
+def _withdraw(session: Session, assignment: Assignment, at: datetime, event: Any) -> None:
+    assignment.withdrawn_at = at
+    _touched(session, assignment, "assignment.withdraw", {"role": str(assignment.role), "withdrawn": False}, event)
+
+
+def _touched(session: Session, assignment: Assignment, action: str, before: dict[str, Any], event: Any) -> None:
+    session.add(assignment)
+    event(action, "assignment", assignment.id, task_id=assignment.task_id, unit_id=assignment.unit_id, before=before,
+          after={"role": str(assignment.role), "withdrawn": assignment.withdrawn_at is not None, "due_on": assignment.due_on})

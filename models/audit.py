@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TextIO
 
-from sqlalchemy import Index, Select
+from sqlalchemy import Index, Select, insert
 from sqlmodel import Field, Session, SQLModel, select
 
 from models.clock import utc
@@ -75,14 +75,26 @@ HASHED_FIELDS = (
 )
 
 
+def _digest(fields: dict[str, Any]) -> str:
+    canonical = {name: fields[name] for name in HASHED_FIELDS}
+    canonical["at"] = utc(fields["at"]).isoformat(timespec="microseconds")
+    return hashlib.sha256(canonical_json(canonical).encode("utf-8")).hexdigest()
+
+
 def event_hash(event: AuditEvent) -> str:
-    fields = {name: getattr(event, name) for name in HASHED_FIELDS}
-    fields["at"] = utc(event.at).isoformat(timespec="microseconds")
-    return hashlib.sha256(canonical_json(fields).encode("utf-8")).hexdigest()
+    return _digest({name: getattr(event, name) for name in HASHED_FIELDS})
 
 
-def record(
-    session: Session,
+def _locked_head(session: Session) -> AuditHead:
+    return session.exec(
+        select(AuditHead)
+        .where(AuditHead.id == 1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def _fields(
     *,
     at: datetime,
     actor: Actor | str,
@@ -95,34 +107,50 @@ def record(
     outcome: str = "ok",
     task_id: int | None = None,
     unit_id: int | None = None,
-) -> AuditEvent:
-    """Append one event to the chain, in the caller's transaction."""
-    head = session.exec(
-        select(AuditHead)
-        .where(AuditHead.id == 1)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
-    event = AuditEvent(
-        seq=head.seq + 1,
-        at=utc(at),
-        actor=actor.name if isinstance(actor, Actor) else actor,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        task_id=task_id,
-        unit_id=unit_id,
-        before=None if before is None else canonical_json(before),
-        after=None if after is None else canonical_json(after),
-        reason=reason,
-        outcome=outcome,
-        prev_hash=head.hash,
-        hash="",
-    )
-    event.hash = event_hash(event)
-    head.seq, head.hash = event.seq, event.hash
-    session.add_all([event, head])
-    return event
+) -> dict[str, Any]:
+    return {
+        "at": utc(at),
+        "actor": actor.name if isinstance(actor, Actor) else actor,
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "task_id": task_id,
+        "unit_id": unit_id,
+        "before": None if before is None else canonical_json(before),
+        "after": None if after is None else canonical_json(after),
+        "reason": reason,
+        "outcome": outcome,
+    }
+
+
+def record(session: Session, **event: Any) -> AuditEvent:
+    """Append one event to the chain, in the caller's transaction (keywords as `_fields`)."""
+    head = _locked_head(session)
+    fields = _fields(**event) | {"seq": head.seq + 1, "prev_hash": head.hash}
+    fields["hash"] = _digest(fields)
+    row = AuditEvent(**fields)
+    head.seq, head.hash = row.seq, row.hash
+    session.add_all([row, head])
+    return row
+
+
+def record_many(session: Session, events: list[dict[str, Any]]) -> int:
+    """Append many events with one lock of the head and one bulk insert (imports, rounds)."""
+    if not events:
+        return 0
+    head = _locked_head(session)
+    seq, previous = head.seq, head.hash
+    rows = []
+    for event in events:
+        seq += 1
+        fields = _fields(**event) | {"seq": seq, "prev_hash": previous}
+        fields["hash"] = previous = _digest(fields)
+        rows.append(fields)
+    session.execute(insert(AuditEvent), rows)
+    head.seq, head.hash = seq, previous
+    session.add(head)
+    session.flush()
+    return len(rows)
 
 
 @dataclass(frozen=True)
