@@ -43,6 +43,8 @@ clean:
 # Benchmarks (bench/): figures beside their baselines, medians of several runs.
 bench: install
 	$(BIN)/python -m bench.startup --runs 21
+	$(BIN)/python -m bench.intake --runs 5 --tasks 5000 --postgres
 
 bench-quick: install
 	$(BIN)/python -m bench.startup --runs 5
+	$(BIN)/python -m bench.intake --runs 1 --tasks 500

@@ -209,21 +209,21 @@ def _write(session: Session, plan: Plan, tasks: dict[int, Task], by_task: dict[i
     unit_ids = {name: id_ for id_, name in session.exec(select(Unit.id, Unit.name))}
     new_units = [(name, kind) for name, kind in resolved.new_units.items() if name not in unit_ids]
     if new_units:
-        ids = _bulk_insert(session, Unit, [{"name": n, "kind": str(k), "active": True, "created_at": at} for n, k in new_units])
-        for (name, kind), unit_id in zip(new_units, ids):
-            unit_ids[name] = unit_id
-            event("unit.create", "unit", unit_id, unit_id=unit_id,
+        session.execute(insert(Unit), [{"name": n, "kind": str(k), "active": True, "created_at": at} for n, k in new_units])
+        unit_ids = {name: id_ for id_, name in session.exec(select(Unit.id, Unit.name))}
+        for name, kind in new_units:
+            event("unit.create", "unit", unit_ids[name], unit_id=unit_ids[name],
                   after={"name": name, "kind": str(kind), "from": notice.source_name})
 
     # Tasks: new ones in bulk; changed, restored and dropped ones in place.
     listed = {t.number for t in notice.tasks}
     new_tasks = [t for t in notice.tasks if t.number not in tasks]
-    ids = _bulk_insert(session, Task, [{"plan_id": plan.id, "number": t.number, "withdrawn_at": None, **_task_values(t)}
+    if new_tasks:
+        session.execute(insert(Task), [{"plan_id": plan.id, "number": t.number, "withdrawn_at": None, **_task_values(t)}
                                        for t in new_tasks])
-    task_ids = {number: task.id for number, task in tasks.items()}
+    # Ids by natural key: RETURNING in parameter order makes SQLite insert row by row.
+    task_ids = {number: id_ for id_, number in session.exec(select(Task.id, Task.number).where(Task.plan_id == plan.id))}
     rewritten: list[tuple[ParsedTask, dict[str, Any] | None]] = [(t, None) for t in new_tasks]
-    for parsed, task_id in zip(new_tasks, ids):
-        task_ids[parsed.number] = task_id
     for parsed in notice.tasks:
         task = tasks.get(parsed.number)
         values = _task_values(parsed)
@@ -281,11 +281,18 @@ def _write(session: Session, plan: Plan, tasks: dict[int, Task], by_task: dict[i
             for current in by_task.get(task.id, {}).values():
                 if current.withdrawn_at is None:
                     _withdraw(session, current, at, event)
-    ids = _bulk_insert(session, Assignment, new_rows)
-    for row, assignment_id in zip(new_rows, ids):
-        event("assignment.create", "assignment", assignment_id, task_id=row["task_id"], unit_id=row["unit_id"],
-              after={"state": row["state"], "role": row["role"], "version": 1})
     session.flush()
+    if new_rows:
+        session.execute(insert(Assignment), new_rows)
+        assignment_ids = {
+            (task_id, unit_id): id_ for id_, task_id, unit_id in session.exec(
+                select(Assignment.id, Assignment.task_id, Assignment.unit_id)
+                .join(Task, col(Task.id) == col(Assignment.task_id)).where(Task.plan_id == plan.id))
+        }
+        for row in new_rows:
+            event("assignment.create", "assignment", assignment_ids[row["task_id"], row["unit_id"]],
+                  task_id=row["task_id"], unit_id=row["unit_id"],
+                  after={"state": row["state"], "role": row["role"], "version": 1})
 
     outcome.plan_id = plan.id
     outcome.counts = {
@@ -300,14 +307,6 @@ def _write(session: Session, plan: Plan, tasks: dict[int, Task], by_task: dict[i
           after={"key": plan.key, "source": notice.source_name, "sha256": notice.source_sha256,
                  "changes": len(outcome.changes), **outcome.counts})
     audit.record_many(session, events)
-
-
-def _bulk_insert(session: Session, table: type, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert many rows at once and return their ids in the order given."""
-    if not rows:
-        return []
-    result = session.execute(insert(table).returning(table.id, sort_by_parameter_order=True), rows)
-    return [row[0] for row in result]
 
 
 def _withdraw(session: Session, assignment: Assignment, at: datetime, event: Any) -> None:
