@@ -52,13 +52,14 @@ def items_below_header(rows: list[tuple[Where, list[str]]], columns: dict[int, s
         filled = [c.strip() for c in cells if c and c.strip()]
         if not filled:
             continue
-        if header_columns(cells) and set(header_columns(cells).values()) == header_again:
+        repeated = header_columns(cells)
+        if repeated and set(repeated.values()) == header_again:
             continue  # the header repeated (a table split across pages)
         number = normalize(values.get("number", ""))
         distinct = set(filled)
         if len(distinct) == 1 and not _NUMBER.match(number) and (CATEGORY.match(normalize(filled[0])) or len(filled) == 1):
             # A merged row, or one lone cell, between task rows: a category heading.
-            category = strip_end_punctuation(normalize(filled[0]))
+            category = strip_end_punctuation(filled[0])
             continue
         items.append(RawItem(
             where=where,

@@ -19,7 +19,7 @@ from models.assignment import Assignment
 from models.audit import AuditEvent, verify_chain
 from models.db import reading, unit_of_work
 from models.errors import GuardFailed
-from models.lifecycle import Action, State
+from models.lifecycle import Action
 from models.plan import Measure, Task
 from models.unit import Unit
 from tests.support import notices
