@@ -5,6 +5,7 @@ so that `duban --help` and `duban status` start fast and never import Prefect.
     import_command.py   import
     units_commands.py   units import|list|show|export
     audit_commands.py   audit show|verify|export
+    notification_commands.py  dispatch, notifications list|show|retry|preview
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import typer
 from cli.audit_commands import audit_app
 from cli.common import JsonOption, NowOption, engine_for, now_from, settings
 from cli.import_command import import_notice
+from cli.notification_commands import dispatch_command, notifications_app
 from cli.output import emit_json, fail, lang, say
 from cli.units_commands import units_app
 
@@ -29,6 +31,8 @@ app = typer.Typer(
 app.command("import")(import_notice)
 app.add_typer(units_app, name="units")
 app.add_typer(audit_app, name="audit")
+app.command("dispatch")(dispatch_command)
+app.add_typer(notifications_app, name="notifications")
 
 
 @app.command()

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -39,6 +39,26 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
     timezone: str = Field(default="Asia/Shanghai", description="the office's wall clock, for dates and working hours")
     actor: str | None = Field(default=None, description="who the CLI acts as on the audit trail; default cli:<login>")
+    office_name: str = Field(default="领导小组办公室", description="signs every message")
+    portal_url: str = Field(default="http://127.0.0.1:8000", description="base of the links in messages")
+
+    # Messages: the outbox channel writes .eml files under home/outbox; smtp sends them.
+    mail_channel: str = Field(default="outbox", description="outbox | smtp | a plugin's name")
+    mail_from: str = Field(default="duban@localhost", description="the sender address")
+    mail_from_name: str = Field(default="督办系统", description="the sender's display name")
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_tls: Literal["none", "starttls", "ssl"] = "none"
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_s: float = Field(default=30.0, gt=0, description="socket timeout per SMTP operation")
+
+    # The dispatcher: batches, claims that expire, retries with backoff.
+    dispatch_batch: int = Field(default=50, ge=1)
+    dispatch_lease_s: int = Field(default=300, ge=1, description="a claim left by a crashed dispatcher expires after this")
+    retry_base_s: int = Field(default=60, ge=1)
+    retry_cap_s: int = Field(default=3600, ge=1)
+    retry_max_attempts: int = Field(default=10, ge=1)
 
     @classmethod
     def settings_customise_sources(

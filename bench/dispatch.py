@@ -1,0 +1,159 @@
+"""Dispatch throughput to an SMTP server on loopback, beside smtplib on one connection.
+
+Target (notifications issue): >= 100 messages/s. The baseline sends the same
+composed messages with smtplib over a single connection: the mail limit of
+this machine, without rendering, claiming or marking.
+
+    python -m bench.dispatch [--messages N] [--runs N] [--postgres] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import smtplib
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import text
+
+from config import Settings
+from models.db import make_engine, unit_of_work
+from models.outbox import enqueue_many
+from models.schema import upgrade
+from notifications.channels import channel_for
+from notifications.dispatch import claim, dispatch, prepare
+from notifications.samples import SAMPLES
+
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+NOW = datetime(2022, 9, 29, 1, 0, tzinfo=UTC)
+
+
+def _messages(count: int) -> list[dict]:
+    item = SAMPLES["reminder"]["items"][0]
+    return [{"kind": "reminder", "dedup_key": f"bench:{i}", "recipient_email": f"unit{i}@example.org",
+             "recipient_name": f"单位{i}联络员",
+             "payload": SAMPLES["reminder"] | {"unit": f"单位{i}", "items": [item | {"checkin_id": i}]}}
+            for i in range(count)]
+
+
+def _fresh(url: str, messages: list[dict]) -> None:
+    engine = make_engine(url)
+    upgrade(engine)
+    with unit_of_work(engine) as session:
+        enqueue_many(session, messages, now=NOW)
+    engine.dispose()
+
+
+def run_once(url: str, settings: Settings, messages: list[dict]) -> tuple[float, float]:
+    """(dispatch seconds, smtplib-on-one-connection seconds) for the same messages."""
+    _fresh(url, messages)
+    engine = make_engine(url)
+    started = time.perf_counter()
+    report = dispatch(engine, channel_for(settings), settings, now=lambda: NOW)
+    elapsed = time.perf_counter() - started
+    assert report.sent == len(messages), report
+    # Baseline: compose the same rows once (untimed), then time only the sending.
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE notification SET status = 'pending', attempts = 0"))
+    rows = claim(engine, token="baseline", now=NOW, limit=len(messages), lease=timedelta(hours=1))
+    composed = [prepare(row, settings) for row in rows]
+    started = time.perf_counter()
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port) as connection:
+        for message in composed:
+            connection.send_message(message)
+    baseline = time.perf_counter() - started
+    engine.dispose()
+    return elapsed, baseline
+
+
+def _sink(port: int) -> subprocess.Popen:
+    """aiosmtpd in its own process, discarding mail: the server must not share our GIL."""
+    process = subprocess.Popen([sys.executable, "-W", "ignore", "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink",
+                                "-l", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the SMTP sink did not start")
+
+
+def measure(count: int, runs: int, postgres_url: str | None) -> list[dict[str, object]]:
+    from tests.support.smtp import free_port
+
+    messages = _messages(count)
+    port = free_port()
+    sink = _sink(port)
+    results = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="duban-bench-") as folder:
+            settings = Settings(home=Path(folder), mail_channel="smtp", smtp_port=port,
+                                mail_from="duban@office.example.org", dispatch_batch=100)
+            backends = [("sqlite", None)] + ([("postgresql", postgres_url)] if postgres_url else [])
+            for backend, admin in backends:
+                times, baselines = [], []
+                for run in range(runs):
+                    url = f"sqlite:///{folder}/dispatch-{run}.db" if backend == "sqlite" else _pg(admin, run)
+                    elapsed, baseline = run_once(url, settings, messages)
+                    times.append(elapsed)
+                    baselines.append(baseline)
+                median, base = statistics.median(times), statistics.median(baselines)
+                results.append({"name": f"dispatch {count} messages (SMTP, loopback)", "backend": backend, "scale": count,
+                                "median_s": round(median, 3), "baseline_s": round(base, 3),
+                                "ratio": round(median / base, 1), "messages_per_s": round(count / median)})
+    finally:
+        sink.terminate()
+        sink.wait()
+    return results
+
+
+def _pg(admin: str, run: int) -> str:
+    engine = make_engine(admin)
+    name = f"bench_dispatch_{run}"
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    engine.dispose()
+    return admin.rsplit("/", 1)[0] + f"/{name}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    options = parser.parse_args()
+    server, url = None, None
+    if options.postgres:
+        from tests.support.postgres import ThrowawayPostgres, find_bindir
+
+        server = ThrowawayPostgres(find_bindir())
+        url = server.start()
+    try:
+        results = measure(options.messages, options.runs, url)
+    finally:
+        if server:
+            server.stop()
+    if options.json:
+        print(json.dumps(results, indent=2, ensure_ascii=False))
+        return
+    print("| measure | backend | median s | baseline (smtplib, one connection) s | ratio | messages/s |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for r in results:
+        print(f"| {r['name']} | {r['backend']} | {r['median_s']:.3f} | {r['baseline_s']:.3f} | {r['ratio']} | {r['messages_per_s']} |")
+
+
+if __name__ == "__main__":
+    main()

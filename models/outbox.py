@@ -1,0 +1,56 @@
+"""Enqueuing messages: an outbox row written in the caller's transaction, at most once per dedup key.
+
+The change that causes a message and the message itself commit together;
+the dispatcher (`notifications.dispatch`) sends it afterwards. Enqueuing the
+same dedup key twice is a no-op, so a rerun of a flow never doubles a message.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from models.clock import utc
+from models.notification import Notification, NotificationStatus
+
+
+def enqueue_many(session: Session, messages: list[dict[str, Any]], *, now: datetime) -> int:
+    """Insert the messages whose dedup key is new; return how many were new.
+
+    Each message: kind, dedup_key, recipient_email, payload, and optionally
+    recipient_name, unit_id, lang.
+    """
+    if not messages:
+        return 0
+    at = utc(now)
+    rows = [
+        {
+            "dedup_key": m["dedup_key"],
+            "kind": m["kind"],
+            "unit_id": m.get("unit_id"),
+            "recipient_name": m.get("recipient_name"),
+            "recipient_email": m["recipient_email"],
+            "lang": m.get("lang", "zh"),
+            "subject": "",
+            "body_text": "",
+            "payload": m["payload"],
+            "status": NotificationStatus.PENDING.value,
+            "attempts": 0,
+            "next_attempt_at": at,
+            "created_at": at,
+        }
+        for m in messages
+    ]
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    table = Notification.__table__
+    statement = dialect.insert(table).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(table.c.id)
+    # RETURNING yields only the rows actually inserted (drivers disagree on executemany's rowcount).
+    return len(session.connection().execute(statement, rows).all())
+
+
+def enqueue(session: Session, *, now: datetime, **message: Any) -> bool:
+    """One message; False when its dedup key was already enqueued."""
+    return enqueue_many(session, [message], now=now) == 1

@@ -1,0 +1,60 @@
+"""Channels deliver composed messages: `outbox` (.eml files, the embedded default) and `smtp`.
+
+A channel is one small module with a class that has `open()`, `send(message)`
+and `close()`; `send` raises `DeliveryError(permanent=...)` when it fails.
+Another channel (a WeCom or DingTalk webhook, an SMS gateway) registers
+under the entry-point group `duban.channels` and is chosen with
+DUBAN_MAIL_CHANNEL=<its name>.
+"""
+
+from __future__ import annotations
+
+import importlib
+from email.message import EmailMessage
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Protocol
+
+from models.errors import ConfigError, DubanError
+
+if TYPE_CHECKING:
+    from config import Settings
+
+BUILT_IN = {
+    "outbox": "notifications.channels.eml:OutboxChannel",
+    "smtp": "notifications.channels.smtp:SmtpChannel",
+}
+
+
+class DeliveryError(DubanError):
+    """A message could not be delivered; `permanent` ones are dead-lettered, the others retried."""
+
+    zh = "投递失败：{reason}"
+    en = "delivery failed: {reason}"
+
+    def __init__(self, reason: str, *, permanent: bool) -> None:
+        self.reason = reason
+        self.permanent = permanent
+        super().__init__(reason=reason)
+
+
+class Channel(Protocol):
+    name: str
+
+    def open(self) -> None: ...
+
+    def send(self, message: EmailMessage) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def channel_for(settings: Settings) -> Channel:
+    """The channel DUBAN_MAIL_CHANNEL names, built from the settings."""
+    target = BUILT_IN.get(settings.mail_channel)
+    if target is None:
+        plugins = {ep.name: ep.value for ep in entry_points(group="duban.channels")}
+        target = plugins.get(settings.mail_channel)
+    if target is None:
+        known = "、".join([*BUILT_IN, *(ep.name for ep in entry_points(group="duban.channels"))])
+        raise ConfigError(detail=f"DUBAN_MAIL_CHANNEL={settings.mail_channel!r} 未知，可选：{known}")
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)(settings)

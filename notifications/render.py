@@ -1,0 +1,120 @@
+"""Rendering a message: Jinja2 templates (one file per kind and language, with subject,
+text and html blocks) plus an .ics calendar file for messages about a due date.
+
+Pure: a kind, a language and a payload in, a `Rendered` message out.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+ROLES = {
+    "zh": {"lead": "牵头", "responsible": "负责", "cooperating": "配合"},
+    "en": {"lead": "lead", "responsible": "responsible", "cooperating": "cooperating"},
+}
+# Kinds that are about a due date carry a calendar event for it.
+WITH_CALENDAR = frozenset({"round_opened", "reminder", "overdue"})
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str  # "text/calendar"
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+    attachments: list[Attachment] = field(default_factory=list)
+
+
+def _date(lang: str):  # noqa: ANN202 — a Jinja filter
+    def format_date(value: str | date | None) -> str:
+        if value is None:
+            return "—"
+        day = value if isinstance(value, date) else date.fromisoformat(value)
+        return f"{day.year}年{day.month}月{day.day}日" if lang == "zh" else f"{day.day} {day.strftime('%b')} {day.year}"
+
+    return format_date
+
+
+@lru_cache(maxsize=4)
+def environment(lang: str) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    env.filters["date"] = _date(lang)
+    env.filters["role"] = lambda role: ROLES[lang][role]
+    env.filters["percent"] = lambda ratio: f"{ratio * 100:.1f}%"
+    return env
+
+
+def checkin_url(portal_url: str, checkin_id: int) -> str:
+    """The portal page of a check-in; opening it still asks the reader to sign in."""
+    return f"{portal_url.rstrip('/')}/checkins/{checkin_id}"
+
+
+def render(kind: str, lang: str, payload: dict[str, Any], *, office: str, portal_url: str,
+           recipient_name: str | None, created_at: datetime) -> Rendered:
+    """The subject, bodies and attachments of one message."""
+    lang = lang if lang in ROLES else "zh"
+    context: dict[str, Any] = json.loads(json.dumps(payload))  # a copy we may enrich
+    for item in [*context.get("items", []), *([context["item"]] if "item" in context else [])]:
+        if "checkin_id" in item:
+            item["url"] = checkin_url(portal_url, item["checkin_id"])
+    context.update(office=office, portal_url=portal_url, recipient={"name": recipient_name or ""})
+    template = environment(lang).get_template(f"{kind}.{lang}.j2")
+
+    def block(name: str) -> str:
+        return "".join(template.blocks[name](template.new_context(context)))
+
+    subject = " ".join(block("subject").split())
+    attachments = [calendar(context, office=office, lang=lang, stamp=created_at)] if kind in WITH_CALENDAR else []
+    return Rendered(subject=subject, text=block("text").strip() + "\n", html=block("html").strip() + "\n",
+                    attachments=attachments)
+
+
+def calendar(context: dict[str, Any], *, office: str, lang: str, stamp: datetime) -> Attachment:
+    """An all-day event on each due date the message names, so the deadline lands in the reader's calendar."""
+    from icalendar import Calendar, Event
+
+    ics = Calendar()
+    ics.add("prodid", "-//duban//督办//ZH")
+    ics.add("version", "2.0")
+    ics.add("method", "PUBLISH")
+    by_day: dict[str, list[dict[str, Any]]] = {}
+    for item in context.get("items", []):
+        by_day.setdefault(item["due_on"], []).append(item)
+    for due_on, items in sorted(by_day.items()):
+        day = date.fromisoformat(due_on)
+        event = Event()
+        first = items[0]
+        event.add("uid", f"duban-checkin-{first['checkin_id']}-{due_on}@duban")
+        if lang == "zh":
+            summary = f"报送截止：{context['round']['name']}（{len(items)} 项任务）"
+            lines = [f"任务{i['task_number']} {i['task_title']}：{i['url']}" for i in items]
+        else:
+            summary = f"Report due: {context['round']['name']} ({len(items)} tasks)"
+            lines = [f"Task {i['task_number']} {i['task_title']}: {i['url']}" for i in items]
+        event.add("summary", summary)
+        event.add("description", "\n".join([*lines, office]))
+        event.add("dtstart", day)
+        event.add("dtend", day + timedelta(days=1))
+        event.add("url", first["url"])
+        event.add("dtstamp", stamp)  # when the message was enqueued: the same on every resend
+        ics.add_component(event)
+    return Attachment(filename="deadline.ics", content_type="text/calendar", data=ics.to_ical())
+

@@ -1,0 +1,75 @@
+"""A real SMTP server on loopback (aiosmtpd) whose answers the tests can set.
+
+    server = MailServer(); server.start()
+    server.refuse["full@example.org"] = "421 4.2.2 mailbox busy, try later"
+    server.stall_rcpt_s = 3   # answer RCPT only after 3 s (for client timeouts)
+    server.stop(); server.start()   # down for a while, back on the same port
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import socket
+import threading
+from email import policy
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class _Handler:
+    def __init__(self, server: MailServer) -> None:
+        self.server = server
+
+    async def handle_RCPT(self, _server, _session, envelope, address, _options):  # noqa: ANN001, N802
+        if self.server.stall_rcpt_s:
+            await asyncio.sleep(self.server.stall_rcpt_s)
+        reply = self.server.refuse.get(address)
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, _server, _session, envelope):  # noqa: ANN001, N802
+        if self.server.data_delay_s:
+            await asyncio.sleep(self.server.data_delay_s)
+        message = email.message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
+        with self.server.lock:
+            self.server.received.append((list(envelope.rcpt_tos), message))
+        return "250 2.0.0 accepted"
+
+
+class MailServer:
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.refuse: dict[str, str] = {}
+        self.stall_rcpt_s = 0.0
+        self.data_delay_s = 0.0
+        self.received: list[tuple[list[str], EmailMessage]] = []
+        self.lock = threading.Lock()
+        self._controller: Controller | None = None
+
+    def start(self) -> MailServer:
+        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        with self.lock:
+            return [m for _, m in self.received]
+
+    def message_ids(self) -> list[str]:
+        return [m["Message-ID"] for m in self.messages]
