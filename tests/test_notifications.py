@@ -270,3 +270,24 @@ def test_the_office_sees_dead_letters_and_retries_them(database_url: str, engine
     assert statuses(engine) == Counter({"sent": 1, "pending": 1})
     with reading(engine) as session:
         assert session.exec(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "notification.retry")).one() == 1
+
+
+def test_another_channel_is_one_small_class_named_in_the_settings(engine: Engine, now: datetime, tmp_path: Path) -> None:
+    from tests.support import channel
+
+    settings = Settings(home=tmp_path, mail_channel="tests.support.channel:ListChannel")
+    channel.ListChannel.fail_for = {"unit1@example.org"}
+    channel.DELIVERED.clear()
+    fill(engine, reminders(3), now)
+    report = dispatch(engine, channel_for(settings), settings, now=clock(now))
+    assert (report.sent, report.dead) == (2, 1)
+    assert sorted(m["To"].addresses[0].addr_spec for m in channel.DELIVERED) == ["unit0@example.org", "unit2@example.org"]
+
+
+def test_an_unknown_channel_is_a_configuration_error(tmp_path: Path) -> None:
+    from models.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="wecom"):
+        channel_for(Settings(home=tmp_path, mail_channel="wecom"))
+    with pytest.raises(ConfigError, match="无法加载"):
+        channel_for(Settings(home=tmp_path, mail_channel="nowhere.module:Channel"))

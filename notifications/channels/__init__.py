@@ -1,10 +1,11 @@
 """Channels deliver composed messages: `outbox` (.eml files, the embedded default) and `smtp`.
 
-A channel is one small module with a class that has `open()`, `send(message)`
-and `close()`; `send` raises `DeliveryError(permanent=...)` when it fails.
-Another channel (a WeCom or DingTalk webhook, an SMS gateway) registers
-under the entry-point group `duban.channels` and is chosen with
-DUBAN_MAIL_CHANNEL=<its name>.
+A channel is one small module with a class that takes the settings and has
+`open()`, `send(message)` and `close()`; `send` raises
+`DeliveryError(permanent=...)` when it fails. Another channel (a WeCom or
+DingTalk webhook, an SMS gateway) is chosen with DUBAN_MAIL_CHANNEL set to
+`package.module:Class`, or to its name when its package registers it under
+the entry-point group `duban.channels`.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ class Channel(Protocol):
 def channel_for(settings: Settings) -> Channel:
     """The channel DUBAN_MAIL_CHANNEL names, built from the settings."""
     target = BUILT_IN.get(settings.mail_channel)
+    if target is None and ":" in settings.mail_channel:
+        target = settings.mail_channel
     if target is None:
         plugins = {ep.name: ep.value for ep in entry_points(group="duban.channels")}
         target = plugins.get(settings.mail_channel)
@@ -57,4 +60,8 @@ def channel_for(settings: Settings) -> Channel:
         known = "、".join([*BUILT_IN, *(ep.name for ep in entry_points(group="duban.channels"))])
         raise ConfigError(detail=f"DUBAN_MAIL_CHANNEL={settings.mail_channel!r} 未知，可选：{known}")
     module, _, name = target.partition(":")
-    return getattr(importlib.import_module(module), name)(settings)
+    try:
+        factory = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as error:
+        raise ConfigError(detail=f"DUBAN_MAIL_CHANNEL={settings.mail_channel!r} 无法加载：{error}") from error
+    return factory(settings)
