@@ -4,6 +4,7 @@ so that `duban --help` and `duban status` start fast and never import Prefect.
     main.py             init, status, and the tree
     import_command.py   import
     units_commands.py   units import|list|show|export
+    cycle_commands.py   round, sign, checkin, review, close, reopen, extension, remind, escalate, agenda
     audit_commands.py   audit show|verify|export
     notification_commands.py  dispatch, notifications list|show|retry|preview
 """
@@ -15,6 +16,18 @@ import sys
 import typer
 
 from cli.audit_commands import audit_app
+from cli.cycle_commands import (
+    agenda_command,
+    checkin_app,
+    close_command,
+    escalate_command,
+    extension_app,
+    remind_command,
+    reopen_command,
+    review_app,
+    round_app,
+    sign_command,
+)
 from cli.common import JsonOption, NowOption, engine_for, now_from, settings
 from cli.import_command import import_notice
 from cli.notification_commands import dispatch_command, notifications_app
@@ -29,6 +42,16 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("import")(import_notice)
+app.add_typer(round_app, name="round")
+app.command("sign")(sign_command)
+app.add_typer(checkin_app, name="checkin")
+app.add_typer(review_app, name="review")
+app.command("close")(close_command)
+app.command("reopen")(reopen_command)
+app.add_typer(extension_app, name="extension")
+app.command("remind")(remind_command)
+app.command("escalate")(escalate_command)
+app.command("agenda")(agenda_command)
 app.add_typer(units_app, name="units")
 app.add_typer(audit_app, name="audit")
 app.command("dispatch")(dispatch_command)
@@ -59,13 +82,15 @@ def init(now: NowOption = None) -> None:
 
 
 @app.command()
-def status(json_output: JsonOption = False) -> None:
-    """计划、任务、分工状态、轮次、督办与通知概况 / Plans, tasks, assignments by state, rounds, escalations, notifications."""
+def status(json_output: JsonOption = False, now: NowOption = None) -> None:
+    """计划、任务、分工状态、轮次、报送、督办、红绿灯与通知概况 / Plans, assignments, rounds, check-ins, escalations, lights, notifications."""
     from models.db import reading
+    from models.escalations import local_day
     from models.status import status as compute
 
-    with reading(engine_for(settings())) as session:
-        figures = compute(session)
+    config = settings()
+    with reading(engine_for(config)) as session:
+        figures = compute(session, today=local_day(now_from(now), config.timezone), rules=config.cycle)
     if json_output:
         emit_json(figures)
         return
@@ -88,6 +113,15 @@ def _print_status(figures: dict) -> None:
         say(f"  · {r['plan']} / {r['name']}（报送截止 {r['report_by']}）", f"  · {r['plan']} / {r['name']} (report by {r['report_by']})")
     say(f"未办结督办 {figures['open_escalations']['total']} 项：蓝色 {levels['1']}，黄色 {levels['2']}，红色 {levels['3']}",
         f"{figures['open_escalations']['total']} open escalations: blue {levels['1']}, yellow {levels['2']}, red {levels['3']}")
+    checkins = figures["checkins"]
+    say(f"本轮报送：待报送 {checkins['pending']}，待审核 {checkins['submitted']}，通过 {checkins['accepted']}，"
+        f"退回 {checkins['returned']}，逾期 {checkins['overdue']}",
+        f"check-ins: pending {checkins['pending']}, submitted {checkins['submitted']}, accepted {checkins['accepted']}, "
+        f"returned {checkins['returned']}, overdue {checkins['overdue']}")
+    if "lights" in figures:
+        tasks = figures["lights"]["tasks"]
+        say(f"任务红绿灯：绿 {tasks['green']}，黄 {tasks['yellow']}，红 {tasks['red']}",
+            f"task lights: green {tasks['green']}, yellow {tasks['yellow']}, red {tasks['red']}")
     notes = figures["notifications"]
     say(f"通知：待发 {notes['pending']}，发送中 {notes['claimed']}，已发 {notes['sent']}，失败 {notes['dead']}",
         f"notifications: pending {notes['pending']}, claimed {notes['claimed']}, sent {notes['sent']}, dead {notes['dead']}")

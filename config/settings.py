@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -28,10 +28,30 @@ def _home_from_env() -> Path:
     return Path(os.environ.get("DUBAN_HOME", "var")).expanduser().resolve()
 
 
+class CycleRules(BaseModel):
+    """The office's rules for a supervision round, in working days unless named otherwise."""
+
+    cooperating_lead_days: int = Field(default=2, ge=0, description="cooperating units report this much earlier")
+    reminder_before: list[int] = Field(default=[3, 1], description="reminders T-n before the due day")
+    overdue_every: int = Field(default=2, ge=1, description="while overdue, a reminder every n working days")
+    warning_days: int = Field(default=3, ge=0, description="yellow light when due within this window")
+    pace_tolerance: float = Field(default=0.1, ge=0, le=1, description="yellow when this far behind the expected pace")
+    grace_days: int = Field(default=2, ge=0, description="overdue longer than this: stalled")
+    unsigned_days: int = Field(default=3, ge=1, description="not signed for after this: stalled")
+    idle_days: int = Field(default=10, ge=1, description="no activity for this long: stalled")
+    returns_to_stall: int = Field(default=2, ge=1, description="returned this many times: stalled")
+    unreviewed_days: int = Field(default=3, ge=1, description="a report not reviewed by the office this long: stalled")
+    escalation_step_days: int = Field(default=2, ge=0, description="at least this long between two levels")
+    working_hours: tuple[str, str] = Field(default=("08:30", "17:30"), description="messages go out only then")
+    office_email: str = Field(default="office@localhost", description="the office: red escalations, unreviewed reports")
+    office_head_email: str = Field(default="office-head@localhost", description="the office's own head")
+    leading_group_email: str | None = Field(default=None, description="the leading group, copied on red escalations")
+
+
 class Settings(BaseSettings):
     """Everything duban can be told from outside the code."""
 
-    model_config = SettingsConfigDict(env_prefix="DUBAN_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="DUBAN_", extra="ignore", env_nested_delimiter="__")
 
     home: Path = Field(default_factory=_home_from_env, description="var data: database, outbox, Prefect home")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite under home")
@@ -59,6 +79,8 @@ class Settings(BaseSettings):
     retry_base_s: int = Field(default=60, ge=1)
     retry_cap_s: int = Field(default=3600, ge=1)
     retry_max_attempts: int = Field(default=10, ge=1)
+
+    cycle: CycleRules = Field(default_factory=CycleRules)
 
     @classmethod
     def settings_customise_sources(

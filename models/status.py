@@ -6,6 +6,7 @@ add keys, never rename them.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func
@@ -16,7 +17,8 @@ from models.escalation import Escalation, Level
 from models.lifecycle import State
 from models.notification import Notification, NotificationStatus
 from models.plan import Plan, Task
-from models.round import RoundState, SupervisionRound
+from models.lights import counts, lights
+from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
 
 
 def _grouped(session: Session, column: Any, *where: Any) -> dict[Any, int]:
@@ -26,7 +28,22 @@ def _grouped(session: Session, column: Any, *where: Any) -> dict[Any, int]:
     return {key: count for key, count in session.exec(query)}
 
 
-def status(session: Session) -> dict[str, Any]:
+def rounds_overview(session: Session, plan_key: str | None = None) -> list[dict[str, Any]]:
+    """Every round with its check-ins by state."""
+    query = (select(SupervisionRound, Plan.key).join(Plan, col(Plan.id) == col(SupervisionRound.plan_id))
+             .order_by(SupervisionRound.id))
+    if plan_key:
+        query = query.where(Plan.key == plan_key)
+    by_round: dict[int, dict[str, int]] = {}
+    for round_id, state, count in session.exec(select(CheckIn.round_id, CheckIn.state, func.count())
+                                               .group_by(CheckIn.round_id, CheckIn.state)):
+        by_round.setdefault(round_id, {})[state] = count
+    return [{"id": r.id, "plan": key, "name": r.name, "state": str(r.state), "report_by": r.report_by.isoformat(),
+             "checkins": {s.value: by_round.get(r.id, {}).get(s.value, 0) for s in CheckInState}}
+            for r, key in session.exec(query)]
+
+
+def status(session: Session, *, today: date | None = None, rules: Any = None) -> dict[str, Any]:
     """Counts of everything an office wants to see at a glance."""
     by_state = _grouped(session, Assignment.state, col(Assignment.withdrawn_at).is_(None))
     by_level = _grouped(session, Escalation.level, col(Escalation.resolved_at).is_(None))
@@ -53,4 +70,20 @@ def status(session: Session) -> dict[str, Any]:
             "by_level": {str(level.value): by_level.get(level.value, 0) for level in Level},
         },
         "notifications": {status.value: by_status.get(status.value, 0) for status in NotificationStatus},
+        "checkins": _checkins(session, today),
+        "rounds": rounds_overview(session),
+        **({"lights": counts(lights(session, today=today, rules=rules))} if today and rules else {}),
     }
+
+
+def _checkins(session: Session, today: date | None) -> dict[str, int]:
+    """Check-ins of open rounds by state, and how many of those still owed are past due."""
+    open_round = select(SupervisionRound.id).where(SupervisionRound.state == RoundState.OPEN)
+    by_state = _grouped(session, CheckIn.state, col(CheckIn.round_id).in_(open_round))
+    figures = {s.value: by_state.get(s.value, 0) for s in CheckInState}
+    overdue = 0
+    if today is not None:
+        overdue = session.exec(select(func.count()).select_from(CheckIn).where(
+            col(CheckIn.round_id).in_(open_round), CheckIn.due_on < today,
+            col(CheckIn.state).in_([CheckInState.PENDING.value, CheckInState.RETURNED.value]))).one()
+    return figures | {"overdue": overdue}

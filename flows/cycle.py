@@ -1,0 +1,124 @@
+"""The supervision cycle as Prefect flows: each sequences domain functions, one task per step.
+
+Never one task per assignment: a step handles every row in one transaction.
+Each flow takes `now` (an ISO string or datetime) so a whole cycle can run
+on a simulated clock. The CLI calls the same domain functions directly, so
+that a one-shot command does not pay for Prefect's start-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Any
+
+from prefect import flow, task
+
+from config import get_settings
+from models.clock import parse_moment, utc_now
+from models.db import engine_for, unit_of_work
+from models.lifecycle import SYSTEM_ACTOR
+
+
+def _moment(now: str | datetime | None) -> datetime:
+    if now is None:
+        return utc_now()
+    return parse_moment(now) if isinstance(now, str) else now
+
+
+def _engine():  # noqa: ANN202
+    settings = get_settings()
+    return engine_for(settings.resolved_database_url, settings.sqlite_busy_timeout_ms)
+
+
+@task
+def open_round_step(plan_key: str, name: str, report_by: date, now: datetime) -> dict[str, Any]:
+    from models.rounds import open_round
+
+    settings = get_settings()
+    with unit_of_work(_engine()) as session:
+        opened = open_round(session, plan_key=plan_key, name=name, report_by=report_by, actor=SYSTEM_ACTOR, now=now,
+                            cooperating_lead_days=settings.cycle.cooperating_lead_days)
+        return {"round_id": opened.round.id, "created": opened.created, "checkins": opened.checkins,
+                "notices": opened.notices}
+
+
+@task
+def reminders_step(now: datetime) -> dict[str, Any]:
+    from models.reminders import send_reminders
+
+    with unit_of_work(_engine()) as session:
+        return asdict(send_reminders(session, now=now, settings=get_settings(), actor=SYSTEM_ACTOR))
+
+
+@task
+def escalation_step(now: datetime) -> dict[str, int]:
+    from models.escalations import escalate_stalled
+
+    with unit_of_work(_engine()) as session:
+        return escalate_stalled(session, now=now, settings=get_settings(), actor=SYSTEM_ACTOR)
+
+
+@task(retries=3, retry_delay_seconds=[10, 60, 300])
+def dispatch_step(now: datetime | None) -> dict[str, Any]:
+    from notifications.channels import channel_for
+    from notifications.dispatch import dispatch
+
+    settings = get_settings()
+    report = dispatch(_engine(), channel_for(settings), settings, now=(lambda: now) if now else utc_now,
+                      worker="prefect")
+    return asdict(report)
+
+
+@task
+def figures_step(now: datetime) -> dict[str, Any]:
+    from models.db import reading
+    from models.escalations import local_day
+    from models.status import status
+
+    settings = get_settings()
+    with reading(_engine()) as session:
+        return status(session, today=local_day(now, settings.timezone), rules=settings.cycle)
+
+
+@flow(name="open_round")
+def open_round_flow(plan_key: str, name: str, report_by: date, now: str | None = None) -> dict[str, Any]:
+    """Open a supervision round: check-ins for every open assignment in scope, one notice per unit."""
+    return open_round_step(plan_key, name, report_by, _moment(now))
+
+
+@flow(name="send_reminders")
+def send_reminders_flow(now: str | None = None) -> dict[str, Any]:
+    """The reminder ladder: today's digests, on working days and hours only, then send them."""
+    moment = _moment(now)
+    run = reminders_step(moment)
+    return {"reminders": run, "dispatch": dispatch_step(moment)}
+
+
+@flow(name="escalate_stalled")
+def escalate_stalled_flow(now: str | None = None) -> dict[str, Any]:
+    """Raise every stalled item one level, then send the notices."""
+    moment = _moment(now)
+    counts = escalation_step(moment)
+    return {"escalations": counts, "dispatch": dispatch_step(moment)}
+
+
+@flow(name="dispatch_notifications")
+def dispatch_notifications_flow(now: str | None = None) -> dict[str, Any]:
+    """Send what is due in the outbox, with retries and backoff."""
+    return dispatch_step(_moment(now) if now else None)
+
+
+@flow(name="compile_results")
+def compile_results_flow(now: str | None = None) -> dict[str, Any]:
+    """The round's figures (documents come with the results issue)."""
+    return figures_step(_moment(now))
+
+
+FLOWS = {
+    "open_round": open_round_flow,
+    "send_reminders": send_reminders_flow,
+    "escalate_stalled": escalate_stalled_flow,
+    "dispatch_notifications": dispatch_notifications_flow,
+    "compile_results": compile_results_flow,
+}

@@ -1,0 +1,53 @@
+"""Working days on the Chinese statutory calendar, make-up working days (调休) included.
+
+Deadlines and both ladders (reminders, escalations) count working days. The
+`chinese_calendar` package knows each year's official arrangement once the
+State Council publishes it; for a year it does not know yet, Monday to
+Friday stand in and `beyond_table` says so, so the caller can warn.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from functools import lru_cache
+
+import chinese_calendar
+
+
+@lru_cache(maxsize=4096)
+def _known(day: date) -> bool | None:
+    try:
+        return chinese_calendar.is_workday(day)
+    except NotImplementedError:
+        return None
+
+
+def beyond_table(day: date) -> bool:
+    """True when the official calendar for this day's year is not known (weekdays assumed)."""
+    return _known(day) is None
+
+
+def is_working_day(day: date) -> bool:
+    known = _known(day)
+    return day.weekday() < 5 if known is None else known
+
+
+def add_working_days(day: date, count: int) -> date:
+    """The working day `count` working days after (or, negative, before) `day`."""
+    step = 1 if count >= 0 else -1
+    remaining = abs(count)
+    while remaining:
+        day += timedelta(days=step)
+        if is_working_day(day):
+            remaining -= 1
+    return day
+
+
+def working_days_between(start: date, end: date) -> int:
+    """Working days after `start` up to and including `end`; negative when `end` is earlier."""
+    if end == start:
+        return 0
+    sign = 1 if end > start else -1
+    low, high = (start, end) if sign > 0 else (end, start)
+    count = sum(1 for n in range(1, (high - low).days + 1) if is_working_day(low + timedelta(days=n)))
+    return sign * count

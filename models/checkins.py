@@ -1,0 +1,128 @@
+"""Check-ins: a unit files progress or its completion report; the office accepts or returns it.
+
+A first check-in counts as signing; a completion report moves the
+assignment to reported (a lead unit only after its cooperating units);
+accepting a completion report verifies the assignment, returning it sends
+it back for rework with the reason, to the unit's liaison.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from models import audit, escalations, workflow
+from models.assignment import Assignment
+from models.clock import utc
+from models.errors import DubanError, NotFound, NotPermitted, ReasonRequired
+from models.lifecycle import OFFICE, ROLE_LABELS, Action, Actor, State
+from models.outbox import enqueue_many
+from models.plan import Task
+from models.recipients import message, unit_contacts
+from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
+from models.rounds import RoundClosed, item_payload
+from models.unit import ContactRole
+
+
+class CheckInNotOpen(DubanError):
+    zh = "{subject_zh}本轮的报送已{state_zh}，不能再{what_zh}。"
+    en = "{subject}: this round's check-in is {state}; cannot {what}"
+    exit_code = 4
+
+
+CHECKIN_STATES_ZH = {"pending": "待报送", "submitted": "已报送待审核", "accepted": "审核通过", "returned": "已退回"}
+
+
+def get_checkin(session: Session, *, round_id: int, assignment_id: int) -> CheckIn:
+    checkin = session.exec(select(CheckIn).where(CheckIn.round_id == round_id,
+                                                 CheckIn.assignment_id == assignment_id)).first()
+    if checkin is None:
+        raise NotFound(kind="check-in", kind_zh="本轮报送", key=f"round {round_id}, assignment #{assignment_id}")
+    return checkin
+
+
+def submit_checkin(session: Session, *, round_id: int, assignment_id: int, actor: Actor, now: datetime, text: str,
+                   percent: int | None = None, milestone: str | None = None, problems: str | None = None,
+                   evidence: list[dict[str, Any]] | None = None, completed: bool = False) -> CheckIn:
+    """File progress (or, `completed`, the completion report) for this round."""
+    round_ = session.get(SupervisionRound, round_id)
+    checkin = get_checkin(session, round_id=round_id, assignment_id=assignment_id)
+    assignment = workflow.get_assignment(session, assignment_id)
+    names = workflow.describe(session, assignment)
+    if round_.state != RoundState.OPEN:
+        raise RoundClosed(name=round_.name, what="file a check-in", what_zh="报送")
+    if checkin.state == CheckInState.ACCEPTED:
+        raise CheckInNotOpen(state="accepted", state_zh="审核通过", what="file again", what_zh="重复报送", **names)
+    if percent is not None and not 0 <= percent <= 100:
+        raise DubanError(detail=f"percent must be 0..100, got {percent}")
+    if completed and State(assignment.state) == State.ASSIGNED:
+        # Reporting completion straight away also signs for the assignment.
+        workflow.take_action(session, assignment_id=assignment_id, action=Action.PROGRESS, actor=actor, now=now)
+    # The table decides: progress from assigned or in progress, completion from in progress only.
+    workflow.take_action(session, assignment_id=assignment_id, action=Action.REPORT if completed else Action.PROGRESS,
+                         actor=actor, now=now)
+    before = {"state": str(checkin.state)}
+    checkin.text, checkin.percent, checkin.milestone = text, percent, milestone
+    checkin.problems = problems or None
+    checkin.evidence = [*checkin.evidence, *(evidence or [])]
+    checkin.completed = completed
+    checkin.state = CheckInState.SUBMITTED
+    checkin.submitted_at, checkin.submitted_by = utc(now), actor.name
+    session.add(checkin)
+    audit.record(session, at=now, actor=actor, action="checkin.submit", object_type="checkin", object_id=checkin.id,
+                 task_id=assignment.task_id, unit_id=assignment.unit_id, before=before,
+                 after={"state": "submitted", "completed": completed, "percent": percent,
+                        "problems": checkin.problems, "evidence": len(checkin.evidence)})
+    escalations.resolve(session, assignment_id=assignment_id, round_id=round_id, stalls=escalations.ENDED_BY_REPORT,
+                        resolution="单位已报送 / the unit reported", actor=actor, now=now)
+    return checkin
+
+
+def review_checkin(session: Session, *, round_id: int, assignment_id: int, accept: bool, actor: Actor, now: datetime,
+                   reason: str | None = None) -> CheckIn:
+    """The office accepts a check-in (verifying a completion report) or returns it with a reason."""
+    checkin = get_checkin(session, round_id=round_id, assignment_id=assignment_id)
+    assignment = workflow.get_assignment(session, assignment_id)
+    names = workflow.describe(session, assignment)
+    if actor.role not in OFFICE:
+        raise NotPermitted(actor=actor.name, role=actor.role.value, role_zh=ROLE_LABELS[actor.role][0],
+                           action="review", action_zh="审核", **names)
+    if checkin.state != CheckInState.SUBMITTED:
+        state = str(checkin.state)
+        raise CheckInNotOpen(state=state, state_zh=CHECKIN_STATES_ZH[state], what="review it", what_zh="审核", **names)
+    reason = (reason or "").strip() or None
+    if not accept and reason is None:
+        raise ReasonRequired(action="return", action_zh="退回")
+    if checkin.completed and State(assignment.state) == State.REPORTED:
+        workflow.take_action(session, assignment_id=assignment_id, action=Action.VERIFY if accept else Action.RETURN,
+                             actor=actor, now=now, reason=reason)
+    checkin.state = CheckInState.ACCEPTED if accept else CheckInState.RETURNED
+    checkin.reviewed_at, checkin.reviewed_by, checkin.review_reason = utc(now), actor.name, reason
+    session.add(checkin)
+    audit.record(session, at=now, actor=actor, action="checkin.accept" if accept else "checkin.return",
+                 object_type="checkin", object_id=checkin.id, task_id=assignment.task_id, unit_id=assignment.unit_id,
+                 before={"state": "submitted"}, after={"state": str(checkin.state)}, reason=reason)
+    ended = escalations.ENDED_BY_VERIFY if accept and checkin.completed else escalations.ENDED_BY_REVIEW
+    escalations.resolve(session, assignment_id=assignment_id, round_id=round_id, stalls=ended,
+                        resolution="办公室已审核 / reviewed by the office", actor=actor, now=now)
+    if not accept:
+        _notify_returned(session, checkin, assignment, reason or "", now)
+    return checkin
+
+
+def _notify_returned(session: Session, checkin: CheckIn, assignment: Assignment, reason: str, now: datetime) -> None:
+    task = session.get(Task, assignment.task_id)
+    round_ = session.get(SupervisionRound, checkin.round_id)
+    liaison = unit_contacts(session, [assignment.unit_id], ContactRole.LIAISON).get(assignment.unit_id)
+    if liaison is None:
+        return
+    from models.unit import Unit
+
+    unit = session.get(Unit, assignment.unit_id)
+    payload = {"unit": unit.name, "item": item_payload(task, assignment, checkin), "reason": reason,
+               "rework_count": assignment.rework_count,
+               "round": {"name": round_.name, "report_by": round_.report_by.isoformat()}}
+    key = f"returned:c{checkin.id}:{checkin.reviewed_at.isoformat()}:liaison"
+    enqueue_many(session, [message("report_returned", key, liaison, payload)], now=now)

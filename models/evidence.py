@@ -1,0 +1,35 @@
+"""Evidence files (佐证材料): copied under $DUBAN_HOME/evidence by content hash, outside any web root."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+from typing import Any
+
+from models.errors import DubanError
+
+
+class EvidenceUnreadable(DubanError):
+    zh = "无法读取佐证材料“{path}”：{why}"
+    en = "cannot read the evidence file {path}: {why}"
+    exit_code = 2
+
+
+def store_evidence(folder: Path, files: list[Path]) -> list[dict[str, Any]]:
+    """Copy each file in (same content, same stored name); return what the check-in records."""
+    stored = []
+    for path in files:
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise EvidenceUnreadable(path=str(path), why=error.strerror or str(error)) from error
+        digest = hashlib.sha256(data).hexdigest()
+        target = folder / digest[:2] / digest
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_suffix(".partial")
+            partial.write_bytes(data)
+            shutil.move(partial, target)
+        stored.append({"name": path.name, "sha256": digest, "size": len(data)})
+    return stored

@@ -1,0 +1,122 @@
+"""The reminder ladder: T-3 and T-1 working days, the due day, then every few working days while overdue.
+
+A unit contact gets at most one digest a day, listing everything the unit
+still owes, and only when one of its items reaches a step of the ladder;
+nothing goes to a unit that has reported, and never an empty digest. The
+dedup key is the unit, the contact and the day, so a rerun sends nothing new.
+Messages go out only on working days, in working hours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from models import audit
+from models.assignment import Assignment
+from models.calendar import is_working_day, working_days_between
+from models.clock import utc
+from models.lifecycle import Actor
+from models.outbox import enqueue_many
+from models.plan import Plan, Task
+from models.recipients import message, unit_contacts
+from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
+from models.rounds import OPEN_STATES, item_payload
+from models.unit import ContactRole, Unit
+
+URGENCY = {"t-3": 1, "t-1": 2, "due": 3, "overdue": 4}
+
+
+@dataclass
+class ReminderRun:
+    skipped: str | None = None  # why nothing was considered (not a working day or hour)
+    units: int = 0
+    enqueued: int = 0
+    stages: dict[str, int] = field(default_factory=dict)
+
+
+def stage_of(today: date, due_on: date, rules: Any) -> str | None:
+    """Which step of the ladder an item owing a report reaches today, if any."""
+    left = working_days_between(today, due_on)
+    if today == due_on:
+        return "due"
+    if left > 0:
+        return f"t-{left}" if left in rules.reminder_before else None
+    overdue = working_days_between(due_on, today)
+    return "overdue" if overdue > 0 and overdue % rules.overdue_every == 0 else None
+
+
+def in_working_hours(now: datetime, settings: Any) -> str | None:
+    """None when messages may go out now; else the reason they may not."""
+    local = utc(now).astimezone(ZoneInfo(settings.timezone))
+    if not is_working_day(local.date()):
+        return f"{local.date()} 不是工作日 / not a working day"
+    start, end = (time.fromisoformat(t) for t in settings.cycle.working_hours)
+    if not start <= local.time() <= end:
+        return f"{local:%H:%M} 不在工作时间 {start:%H:%M}–{end:%H:%M} / outside working hours"
+    return None
+
+
+def send_reminders(session: Session, *, now: datetime, settings: Any, actor: Actor) -> ReminderRun:
+    run = ReminderRun(skipped=in_working_hours(now, settings))
+    if run.skipped:
+        return run
+    today = utc(now).astimezone(ZoneInfo(settings.timezone)).date()
+    rows = session.exec(
+        select(CheckIn, Assignment, Task, Unit, SupervisionRound, Plan)
+        .join(Assignment, col(Assignment.id) == col(CheckIn.assignment_id))
+        .join(Task, col(Task.id) == col(Assignment.task_id))
+        .join(Unit, col(Unit.id) == col(Assignment.unit_id))
+        .join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
+        .join(Plan, col(Plan.id) == col(SupervisionRound.plan_id))
+        .where(SupervisionRound.state == RoundState.OPEN,
+               col(CheckIn.state).in_([CheckInState.PENDING.value, CheckInState.RETURNED.value]),
+               col(Assignment.withdrawn_at).is_(None), col(Assignment.state).in_(OPEN_STATES))
+        .order_by(Unit.id, CheckIn.due_on, Task.number)
+    )
+    owed: dict[int, list[tuple[str | None, dict[str, Any], SupervisionRound, Plan, str]]] = {}
+    for checkin, assignment, task, unit, round_, plan in rows:
+        stage = stage_of(today, checkin.due_on, settings.cycle)
+        item = item_payload(task, assignment, checkin)
+        item["days_overdue"] = max(0, working_days_between(checkin.due_on, today))
+        owed.setdefault(unit.id, []).append((stage, item, round_, plan, unit.name))
+    triggered = {unit_id: items for unit_id, items in owed.items() if any(stage for stage, *_ in items)}
+    liaisons = unit_contacts(session, triggered, ContactRole.LIAISON)
+    messages, events = [], []
+    for unit_id, items in triggered.items():
+        urgent_stage, _, round_, plan, unit_name = max(items, key=lambda i: URGENCY.get(i[0] or "", 0))
+        run.stages[urgent_stage] = run.stages.get(urgent_stage, 0) + 1
+        if unit_id not in liaisons:
+            continue
+        payload: dict[str, Any] = {"unit": unit_name, "round": {"name": round_.name, "report_by": round_.report_by.isoformat()},
+                                   "plan": {"title": plan.title}, "items": [i for _, i, *_ in items]}
+        if urgent_stage == "overdue":
+            kind = "overdue"
+        else:
+            kind = "reminder"
+            for i in payload["items"]:
+                i.pop("days_overdue")
+            payload |= {"stage": urgent_stage, "days_left": max(0, working_days_between(today, min(
+                date.fromisoformat(i["due_on"]) for i in payload["items"])))}
+        key = f"digest:u{unit_id}:liaison:{today.isoformat()}"
+        messages.append(message(kind, key, liaisons[unit_id], payload))
+        events.append({"at": now, "actor": actor, "action": "reminder.enqueue", "object_type": "unit",
+                       "object_id": unit_id, "unit_id": unit_id,
+                       "after": {"kind": kind, "stage": urgent_stage, "items": len(items), "key": key}})
+    run.units = len(triggered)
+    if messages:
+        new_keys = _new_keys(session, [m["dedup_key"] for m in messages])
+        run.enqueued = enqueue_many(session, messages, now=now)
+        audit.record_many(session, [e for e in events if e["after"]["key"] in new_keys])
+    return run
+
+
+def _new_keys(session: Session, keys: list[str]) -> set[str]:
+    from models.notification import Notification
+
+    known = set(session.exec(select(Notification.dedup_key).where(col(Notification.dedup_key).in_(keys))))
+    return set(keys) - known
