@@ -127,6 +127,18 @@ def _print_status(figures: dict) -> None:
         f"notifications: pending {notes['pending']}, claimed {notes['claimed']}, sent {notes['sent']}, dead {notes['dead']}")
 
 
+@app.command()
+def serve() -> None:
+    """运行定时任务（提醒、督办升级、发送通知）/ Run the scheduled flows (APScheduler, embedded default)."""
+    from flows.serve import build_scheduler
+
+    scheduler = build_scheduler(settings())
+    say("督办定时任务已启动（Ctrl+C 退出）：", "duban scheduler running (Ctrl+C to stop):")
+    for schedule in settings().schedules:
+        print(f"  {schedule.flow}: {schedule.cron} ({settings().timezone})")
+    scheduler.start()
+
+
 def run() -> None:
     """Console entry point: our errors become one line and a non-zero exit, never a traceback."""
     from cli.errors import explain

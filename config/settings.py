@@ -48,6 +48,13 @@ class CycleRules(BaseModel):
     leading_group_email: str | None = Field(default=None, description="the leading group, copied on red escalations")
 
 
+class Schedule(BaseModel):
+    """One scheduled flow: its name in flows.cycle.FLOWS and a crontab line in the office's time zone."""
+
+    flow: str
+    cron: str
+
+
 class Settings(BaseSettings):
     """Everything duban can be told from outside the code."""
 
@@ -81,6 +88,8 @@ class Settings(BaseSettings):
     retry_max_attempts: int = Field(default=10, ge=1)
 
     cycle: CycleRules = Field(default_factory=CycleRules)
+    # The one schedule list: `duban serve` (APScheduler) and `duban deploy` (Prefect) both read it.
+    schedules: list[Schedule] = Field(default_factory=list)
 
     @classmethod
     def settings_customise_sources(
