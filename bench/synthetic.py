@@ -69,3 +69,41 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def populate(engine, *, tasks: int, units: int, per_task: int = 50, seed: int = 7) -> dict[str, int]:  # noqa: ANN001
+    """A plan of `tasks` tasks over `units` units (each with a liaison and a head), `per_task` units per task:
+    one lead, about a fifth cooperating, the rest responsible. Written with bulk inserts, no audit events
+    (a benchmark's setting, not a use case)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert, select
+
+    from models.assignment import Assignment
+    from models.db import unit_of_work
+    from models.plan import Plan, Task
+    from models.unit import Contact, Unit
+
+    rng = random.Random(seed)
+    now = datetime(2022, 9, 1, tzinfo=UTC)
+    names = unit_names(units)
+    with unit_of_work(engine) as session:
+        session.execute(insert(Unit), [{"name": n, "kind": "department", "active": True, "created_at": now} for n in names])
+        unit_ids = list(session.execute(select(Unit.id).order_by(Unit.id)).scalars())
+        session.execute(insert(Contact), [
+            {"unit_id": u, "role": role, "name": f"{role}{u}", "email": f"{role}{u}@example.org"}
+            for u in unit_ids for role in ("liaison", "head")])
+        session.execute(insert(Plan), [{"key": "bench", "title": f"某省{tasks}项重点任务", "created_at": now}])
+        plan_id = session.execute(select(Plan.id)).scalar_one()
+        session.execute(insert(Task), [{"plan_id": plan_id, "number": n, "title": f"任务{n}", "content": "内容。"}
+                                       for n in range(1, tasks + 1)])
+        task_ids = list(session.execute(select(Task.id).order_by(Task.id)).scalars())
+        rows = []
+        for task_id in task_ids:
+            chosen = rng.sample(unit_ids, per_task)
+            for index, unit_id in enumerate(chosen):
+                role = "lead" if index == 0 else "cooperating" if index % 5 == 0 else "responsible"
+                rows.append({"task_id": task_id, "unit_id": unit_id, "role": role, "state": "assigned", "version": 1,
+                             "rework_count": 0, "created_at": now})
+        session.execute(insert(Assignment), rows)
+    return {"tasks": len(task_ids), "units": len(unit_ids), "assignments": len(rows)}

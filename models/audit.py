@@ -146,7 +146,7 @@ def record_many(session: Session, events: list[dict[str, Any]]) -> int:
         fields = _fields(**event) | {"seq": seq, "prev_hash": previous}
         fields["hash"] = previous = _digest(fields)
         rows.append(fields)
-    session.execute(insert(AuditEvent), rows)
+    session.execute(insert(AuditEvent.__table__), rows)  # core executemany: no ORM bookkeeping per event
     head.seq, head.hash = seq, previous
     session.add(head)
     session.flush()

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, insert
 from sqlmodel import Session, col, select
 
 from models import audit
 from models.assignment import Assignment
-from models.calendar import working_days_between
+from models.calendar import add_working_days, working_days_between
 from models.clock import utc
 from models.escalation import Escalation
 from models.lifecycle import Actor, State
@@ -28,7 +28,7 @@ from models.outbox import enqueue_many
 from models.plan import Task
 from models.recipients import Recipient, message, unit_contacts
 from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
-from models.rounds import item_payload
+from models.rounds import item
 from models.unit import ContactRole, Unit
 
 LEVEL_KIND = {1: "escalation_blue", 2: "escalation_yellow", 3: "escalation_red"}
@@ -50,6 +50,11 @@ class Stall:
     assignment_id: int
     round_id: int
     stall: str
+    unit_id: int
+    item: dict[str, Any]  # how messages name the check-in (models.rounds.item)
+    round: dict[str, str]
+    unit: str
+    problems: str | None = None
 
 
 def local_day(moment: datetime, timezone: str) -> date:
@@ -61,31 +66,44 @@ def local_day(moment: datetime, timezone: str) -> date:
 def find_stalled(session: Session, *, today: date, rules: Any, timezone: str) -> list[Stall]:
     """Every stalled assignment in an open round, with the first reason that applies."""
     rows = session.exec(
-        select(CheckIn, Assignment, SupervisionRound)
+        select(CheckIn.id, CheckIn.state, CheckIn.due_on, CheckIn.completed, CheckIn.submitted_at, CheckIn.problems,
+               Assignment.id, Assignment.state, Assignment.last_activity_at, Assignment.rework_count, Assignment.role,
+               SupervisionRound.id, SupervisionRound.name, SupervisionRound.report_by, SupervisionRound.opened_at,
+               Task.number, Task.title, Unit.id, Unit.name)
         .join(Assignment, col(Assignment.id) == col(CheckIn.assignment_id))
         .join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
+        .join(Task, col(Task.id) == col(Assignment.task_id))
+        .join(Unit, col(Unit.id) == col(Assignment.unit_id))
         .where(SupervisionRound.state == RoundState.OPEN, col(Assignment.withdrawn_at).is_(None),
                col(Assignment.state).not_in([State.VERIFIED.value, State.CLOSED.value]))
     )
+    since: dict[date, int] = {}  # working days from a date to today, counted once per distinct date
+
+    def elapsed(day: date) -> int:
+        if day not in since:
+            since[day] = working_days_between(day, today)
+        return since[day]
+
+    owed = (CheckInState.PENDING.value, CheckInState.RETURNED.value)
     stalled = []
-    for checkin, assignment, round_ in rows:
+    for (checkin_id, checkin_state, due_on, completed, submitted_at, problems, assignment_id, state, last_activity,
+         rework_count, role, round_id, round_name, report_by, opened_at, number, title, unit_id, unit_name) in rows:
         reason = None
-        owed = checkin.state in (CheckInState.PENDING, CheckInState.RETURNED)
-        if owed and working_days_between(checkin.due_on, today) > rules.grace_days:
+        if checkin_state in owed and elapsed(due_on) > rules.grace_days:
             reason = "overdue"
-        elif (assignment.state == State.ASSIGNED
-              and working_days_between(local_day(round_.opened_at, timezone), today) >= rules.unsigned_days):
+        elif state == State.ASSIGNED and elapsed(local_day(opened_at, timezone)) >= rules.unsigned_days:
             reason = "unsigned"
-        elif (assignment.state == State.IN_PROGRESS and assignment.last_activity_at is not None
-              and working_days_between(local_day(assignment.last_activity_at, timezone), today) >= rules.idle_days):
+        elif (state == State.IN_PROGRESS and last_activity is not None
+              and elapsed(local_day(last_activity, timezone)) >= rules.idle_days):
             reason = "idle"
-        elif assignment.rework_count >= rules.returns_to_stall:
+        elif rework_count >= rules.returns_to_stall:
             reason = "returned"
-        elif (checkin.state == CheckInState.SUBMITTED and checkin.completed and checkin.submitted_at is not None
-              and working_days_between(local_day(checkin.submitted_at, timezone), today) >= rules.unreviewed_days):
+        elif (checkin_state == CheckInState.SUBMITTED and completed and submitted_at is not None
+              and elapsed(local_day(submitted_at, timezone)) >= rules.unreviewed_days):
             reason = "unreviewed"
         if reason:
-            stalled.append(Stall(assignment.id, round_.id, reason))
+            stalled.append(Stall(assignment_id, round_id, reason, unit_id, item(number, title, role, due_on, checkin_id),
+                                 {"name": round_name, "report_by": report_by.isoformat()}, unit_name, problems))
     return stalled
 
 
@@ -101,98 +119,121 @@ def escalate_stalled(session: Session, *, now: datetime, settings: Any, actor: A
     rules, timezone = settings.cycle, settings.timezone
     today = local_day(now, timezone)
     stalls = find_stalled(session, today=today, rules=rules, timezone=timezone)
-    if not stalls:
-        return {"stalled": 0, "raised": 0, "1": 0, "2": 0, "3": 0}
-    open_escalations: dict[tuple[int, int | None], list[Escalation]] = {}
-    for e in session.exec(select(Escalation).where(col(Escalation.resolved_at).is_(None))):
-        open_escalations.setdefault((e.assignment_id, e.round_id), []).append(e)
-    fired = set(session.exec(select(Escalation.stage_key)))
-    raised: list[tuple[Escalation, Stall]] = []
     counts = {"stalled": len(stalls), "raised": 0, "1": 0, "2": 0, "3": 0}
+    if not stalls:
+        return counts
+    top: dict[tuple[int, int | None], tuple[int, datetime]] = {}
+    for assignment_id, round_id, level, opened_at in session.exec(
+            select(Escalation.assignment_id, Escalation.round_id, Escalation.level, Escalation.opened_at)
+            .where(col(Escalation.resolved_at).is_(None))):
+        if level > top.get((assignment_id, round_id), (0, opened_at))[0]:
+            top[(assignment_id, round_id)] = (level, opened_at)
+    fired = set(session.exec(select(Escalation.stage_key)))
     number = _next_number(session, today.year)
+    at = utc(now)
+    rows: list[dict[str, Any]] = []
+    raised: list[Stall] = []
     for stall in stalls:
-        held = open_escalations.get((stall.assignment_id, stall.round_id), [])
-        top = max(held, key=lambda e: e.level, default=None)
-        level = 1 if top is None else top.level + 1
+        level, opened_at = top.get((stall.assignment_id, stall.round_id), (0, None))
+        level += 1
         if level > 3:
             continue
-        if top is not None and working_days_between(local_day(top.opened_at, timezone), today) < rules.escalation_step_days:
+        if opened_at is not None and working_days_between(local_day(opened_at, timezone), today) < rules.escalation_step_days:
             continue
         key = f"a{stall.assignment_id}:r{stall.round_id}:l{level}"
         if key in fired:  # fired before and since resolved: each stage fires once per assignment and round
             continue
-        zh, en = STALL_REASONS[stall.stall]
-        escalation = Escalation(stage_key=key, assignment_id=stall.assignment_id, round_id=stall.round_id, level=level,
-                                stall=stall.stall, reason=zh, number=f"督〔{today.year}〕{number:03d}号", opened_at=utc(now))
+        rows.append({"stage_key": key, "assignment_id": stall.assignment_id, "round_id": stall.round_id,
+                     "level": level, "stall": stall.stall, "reason": STALL_REASONS[stall.stall][0],
+                     "number": f"督〔{today.year}〕{number:03d}号", "opened_at": at})
+        raised.append(stall)
         number += 1
-        session.add(escalation)
-        raised.append((escalation, stall))
         counts["raised"] += 1
         counts[str(level)] += 1
-    session.flush()
-    messages = escalation_messages(session, [e for e, _ in raised], settings=settings, today=today)
-    enqueue_many(session, messages, now=now)
+    if not rows:
+        return counts
+    session.execute(insert(Escalation.__table__), rows)  # core executemany: a whole province may stall at once
+    ids = dict(session.exec(select(Escalation.stage_key, Escalation.id).where(Escalation.opened_at == at)).all())
+    for row in rows:
+        row["id"] = ids[row["stage_key"]]
+    enqueue_many(session, escalation_messages(session, rows, raised, settings=settings, today=today), now=now)
     audit.record_many(session, [
-        {"at": now, "actor": actor, "action": "escalation.raise", "object_type": "escalation", "object_id": e.id,
-         "after": {"assignment": e.assignment_id, "round": e.round_id, "level": e.level, "stall": e.stall,
-                   "number": e.number}, "reason": e.reason}
-        for e, _ in raised])
+        {"at": now, "actor": actor, "action": "escalation.raise", "object_type": "escalation", "object_id": row["id"],
+         "unit_id": stall.unit_id, "reason": row["reason"],
+         "after": {"assignment": row["assignment_id"], "round": row["round_id"], "level": row["level"],
+                   "stall": row["stall"], "number": row["number"]}}
+        for row, stall in zip(rows, raised, strict=True)])
     return counts
 
 
-def escalation_messages(session: Session, escalations: list[Escalation], *, settings: Any, today: date) -> list[dict]:
-    """Level 1 to the liaison and the head; level 2 to the head; level 3 to the office and the leading group.
+def escalation_messages(session: Session, rows: list[dict[str, Any]], stalls: list[Stall], *, settings: Any,
+                        today: date) -> list[dict]:
+    """Digests of what this run raised: one message per recipient and level, each item with its 督办单 number.
 
-    An unreviewed report is the office's own stall: it goes to the office's head.
+    Level 1 to the unit's liaison and head; level 2 to the head; level 3 to the office and the leading
+    group. An unreviewed report is the office's own stall: it goes to the office's head.
     """
-    if not escalations:
-        return []
     rules = settings.cycle
-    ids = [e.assignment_id for e in escalations]
-    rows = {a.id: (a, t, u) for a, t, u in session.exec(
-        select(Assignment, Task, Unit).join(Task, col(Task.id) == col(Assignment.task_id))
-        .join(Unit, col(Unit.id) == col(Assignment.unit_id)).where(col(Assignment.id).in_(ids)))}
-    units = [u.id for _, _, u in rows.values()]
+    units = {s.unit_id for s in stalls}
     liaisons = unit_contacts(session, units, ContactRole.LIAISON)
     heads = unit_contacts(session, units, ContactRole.HEAD)
     office = Recipient(None, "office", settings.office_name, rules.office_email)
     office_head = Recipient(None, "office_head", f"{settings.office_name}负责同志", rules.office_head_email)
     group = Recipient(None, "leading_group", "领导小组", rules.leading_group_email) if rules.leading_group_email else None
-    out = []
-    for e in escalations:
-        assignment, task, unit = rows[e.assignment_id]
-        checkin = session.exec(select(CheckIn).where(CheckIn.round_id == e.round_id,
-                                                     CheckIn.assignment_id == e.assignment_id)).first()
-        round_ = session.get(SupervisionRound, e.round_id)
-        payload: dict[str, Any] = {
-            "number": e.number, "unit": unit.name, "reason": e.reason, "opened_on": today.isoformat(),
-            "round": {"name": round_.name, "report_by": round_.report_by.isoformat()},
-            "item": item_payload(task, assignment, checkin),
-        }
-        if e.level == 2:
-            from models.calendar import add_working_days
-
-            payload["respond_by"] = add_working_days(today, rules.escalation_step_days).isoformat()
-        if e.level == 3:
-            payload["history"] = history(session, e.assignment_id, e.round_id)
-            payload["problems"] = [checkin.problems] if checkin and checkin.problems else []
-        if e.stall == "unreviewed":
+    red = [(r["assignment_id"], r["round_id"]) for r in rows if r["level"] == 3]
+    histories = histories_of(session, red) if red else {}
+    digests: dict[tuple[int, str, int | None, str], dict[str, Any]] = {}
+    for row, stall in zip(rows, stalls, strict=True):
+        level = row["level"]
+        entry = stall.item | {"number": row["number"], "reason": row["reason"], "round": stall.round["name"],
+                              "unit": stall.unit}
+        if level == 3:
+            entry |= {"history": histories.get((row["assignment_id"], row["round_id"]), []),
+                      "problems": [stall.problems] if stall.problems else []}
+        if row["stall"] == "unreviewed":
             targets = [office_head]
-        elif e.level == 1:
-            targets = [r for r in (liaisons.get(unit.id), heads.get(unit.id)) if r]
-        elif e.level == 2:
-            targets = [r for r in (heads.get(unit.id),) if r]
+        elif level == 1:
+            targets = [r for r in (liaisons.get(stall.unit_id), heads.get(stall.unit_id)) if r]
+        elif level == 2:
+            targets = [r for r in (heads.get(stall.unit_id),) if r]
         else:
             targets = [r for r in (office, group) if r]
-        out.extend(message(LEVEL_KIND[e.level], f"escalation:{e.id}:{t.role}", t, payload) for t in targets)
+        for target in targets:
+            digest = digests.setdefault((level, target.role, target.unit_id, target.email), {
+                "to": target, "first": row["id"], "unit": stall.unit, "items": []})
+            digest["items"].append(entry)
+    out = []
+    for (level, role, unit_id, _), digest in digests.items():
+        payload: dict[str, Any] = {"opened_on": today.isoformat(), "items": digest["items"]}
+        if level < 3:
+            payload["unit"] = digest["unit"]
+        if level == 2:
+            payload["respond_by"] = add_working_days(today, rules.escalation_step_days).isoformat()
+        # The first escalation's id makes the key: a rerun raises nothing, a later run raises new ids.
+        key = f"escalation:l{level}:{role}:u{unit_id or 0}:e{digest['first']}"
+        out.append(message(LEVEL_KIND[level], key, digest["to"], payload))
     return out
 
 
+LEVEL_LABELS = {1: "蓝色提醒", 2: "黄色催办", 3: "红色提请协调"}
+
+
+def histories_of(session: Session, pairs: list[tuple[int, int | None]]) -> dict[tuple[int, int | None], list[dict[str, str]]]:
+    """The ladder each (assignment, round) climbed, level by level."""
+    wanted = set(pairs)
+    found: dict[tuple[int, int | None], list[dict[str, str]]] = {}
+    assignment_ids = list({a for a, _ in wanted})
+    for start in range(0, len(assignment_ids), 5000):
+        for e in session.exec(select(Escalation).where(col(Escalation.assignment_id).in_(assignment_ids[start:start + 5000]))
+                              .order_by(Escalation.level)):
+            if (e.assignment_id, e.round_id) in wanted:
+                found.setdefault((e.assignment_id, e.round_id), []).append(
+                    {"on": e.opened_at.date().isoformat(), "what": f"{LEVEL_LABELS[e.level]}（{e.number}）"})
+    return found
+
+
 def history(session: Session, assignment_id: int, round_id: int | None) -> list[dict[str, str]]:
-    rows = session.exec(select(Escalation).where(Escalation.assignment_id == assignment_id,
-                                                 Escalation.round_id == round_id).order_by(Escalation.level))
-    labels = {1: "蓝色提醒", 2: "黄色催办", 3: "红色提请协调"}
-    return [{"on": e.opened_at.date().isoformat(), "what": f"{labels[e.level]}（{e.number}）"} for e in rows]
+    return histories_of(session, [(assignment_id, round_id)]).get((assignment_id, round_id), [])
 
 
 def resolve(session: Session, *, assignment_id: int, stalls: frozenset[str], resolution: str, actor: Actor,

@@ -25,7 +25,7 @@ from models.outbox import enqueue_many
 from models.plan import Plan, Task
 from models.recipients import message, unit_contacts
 from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
-from models.rounds import OPEN_STATES, item_payload
+from models.rounds import OPEN_STATES, item
 from models.unit import ContactRole, Unit
 
 URGENCY = {"t-3": 1, "t-1": 2, "due": 3, "overdue": 4}
@@ -67,7 +67,8 @@ def send_reminders(session: Session, *, now: datetime, settings: Any, actor: Act
         return run
     today = utc(now).astimezone(ZoneInfo(settings.timezone)).date()
     rows = session.exec(
-        select(CheckIn, Assignment, Task, Unit, SupervisionRound, Plan)
+        select(CheckIn.id, CheckIn.due_on, Assignment.role, Task.number, Task.title, Unit.id, Unit.name,
+               SupervisionRound.id, SupervisionRound.name, SupervisionRound.report_by, Plan.title)
         .join(Assignment, col(Assignment.id) == col(CheckIn.assignment_id))
         .join(Task, col(Task.id) == col(Assignment.task_id))
         .join(Unit, col(Unit.id) == col(Assignment.unit_id))
@@ -78,22 +79,25 @@ def send_reminders(session: Session, *, now: datetime, settings: Any, actor: Act
                col(Assignment.withdrawn_at).is_(None), col(Assignment.state).in_(OPEN_STATES))
         .order_by(Unit.id, CheckIn.due_on, Task.number)
     )
-    owed: dict[int, list[tuple[str | None, dict[str, Any], SupervisionRound, Plan, str]]] = {}
-    for checkin, assignment, task, unit, round_, plan in rows:
-        stage = stage_of(today, checkin.due_on, settings.cycle)
-        item = item_payload(task, assignment, checkin)
-        item["days_overdue"] = max(0, working_days_between(checkin.due_on, today))
-        owed.setdefault(unit.id, []).append((stage, item, round_, plan, unit.name))
+    owed: dict[int, list[tuple[str | None, dict[str, Any], dict[str, Any], str, str]]] = {}
+    per_due: dict[date, tuple[str | None, int]] = {}  # a round has few due dates: count working days once each
+    for checkin_id, due_on, role, number, title, unit_id, unit_name, _, round_name, report_by, plan_title in rows:
+        if due_on not in per_due:
+            per_due[due_on] = (stage_of(today, due_on, settings.cycle), max(0, working_days_between(due_on, today)))
+        stage, days_overdue = per_due[due_on]
+        entry = item(number, title, role, due_on, checkin_id) | {"days_overdue": days_overdue}
+        round_info = {"name": round_name, "report_by": report_by.isoformat()}
+        owed.setdefault(unit_id, []).append((stage, entry, round_info, plan_title, unit_name))
     triggered = {unit_id: items for unit_id, items in owed.items() if any(stage for stage, *_ in items)}
     liaisons = unit_contacts(session, triggered, ContactRole.LIAISON)
     messages, events = [], []
     for unit_id, items in triggered.items():
-        urgent_stage, _, round_, plan, unit_name = max(items, key=lambda i: URGENCY.get(i[0] or "", 0))
+        urgent_stage, _, round_info, plan_title, unit_name = max(items, key=lambda i: URGENCY.get(i[0] or "", 0))
         run.stages[urgent_stage] = run.stages.get(urgent_stage, 0) + 1
         if unit_id not in liaisons:
             continue
-        payload: dict[str, Any] = {"unit": unit_name, "round": {"name": round_.name, "report_by": round_.report_by.isoformat()},
-                                   "plan": {"title": plan.title}, "items": [i for _, i, *_ in items]}
+        payload: dict[str, Any] = {"unit": unit_name, "round": round_info, "plan": {"title": plan_title},
+                                   "items": [i for _, i, *_ in items]}
         if urgent_stage == "overdue":
             kind = "overdue"
         else:

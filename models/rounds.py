@@ -61,8 +61,12 @@ def find_round(session: Session, plan: Plan, name: str) -> SupervisionRound:
 
 def item_payload(task: Task, assignment: Assignment, checkin: CheckIn) -> dict[str, Any]:
     """How a message names one check-in (see notifications/samples.py)."""
-    return {"task_number": task.number, "task_title": task.title, "role": str(assignment.role),
-            "due_on": checkin.due_on.isoformat(), "checkin_id": checkin.id}
+    return item(task.number, task.title, str(assignment.role), checkin.due_on, checkin.id)
+
+
+def item(task_number: int, task_title: str, role: str, due_on: date, checkin_id: int) -> dict[str, Any]:
+    return {"task_number": task_number, "task_title": task_title, "role": role, "due_on": due_on.isoformat(),
+            "checkin_id": checkin_id}
 
 
 def open_round(session: Session, *, plan_key: str, name: str, report_by: date, actor: Actor, now: datetime,
@@ -97,7 +101,7 @@ def open_round(session: Session, *, plan_key: str, name: str, report_by: date, a
              "evidence": [], "completed": False}
             for a_id, unit_id, role in session.exec(query)]
     if rows:
-        session.execute(insert(CheckIn), rows)
+        session.execute(insert(CheckIn.__table__), rows)  # core executemany: a province opens 100,000 at once
     warnings = []
     if beyond_table(report_by):
         warnings.append(f"{report_by.year} 年的法定节假日安排尚未收录，按周一至周五计算工作日 / "
@@ -113,15 +117,15 @@ def round_notices(session: Session, round_: SupervisionRound, plan: Plan) -> lis
     """One round_opened digest per unit liaison, listing everything the unit owes."""
     by_unit: dict[int, tuple[str, list[dict[str, Any]]]] = {}
     rows = session.exec(
-        select(CheckIn, Assignment, Task, Unit)
+        select(CheckIn.id, CheckIn.due_on, Assignment.role, Task.number, Task.title, Unit.id, Unit.name)
         .join(Assignment, col(Assignment.id) == col(CheckIn.assignment_id))
         .join(Task, col(Task.id) == col(Assignment.task_id))
         .join(Unit, col(Unit.id) == col(Assignment.unit_id))
         .where(CheckIn.round_id == round_.id)
         .order_by(Task.number)
     )
-    for checkin, assignment, task, unit in rows:
-        by_unit.setdefault(unit.id, (unit.name, []))[1].append(item_payload(task, assignment, checkin))
+    for checkin_id, due_on, role, number, title, unit_id, unit_name in rows:
+        by_unit.setdefault(unit_id, (unit_name, []))[1].append(item(number, title, role, due_on, checkin_id))
     liaisons = unit_contacts(session, by_unit, ContactRole.LIAISON)
     common = {"round": {"name": round_.name, "report_by": round_.report_by.isoformat()}, "plan": {"title": plan.title}}
     return [

@@ -49,38 +49,41 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "plan": _PLAN,
         "items": [_ITEM | {"role": "cooperating", "days_overdue": 4}],
     },
-    # Level 1 blue 提醒: to the liaison, copy to the unit head.
+    # Escalations are digests: one message per recipient and level per run, each item with its own 督办单 number.
+    # Level 1 blue 提醒: to the unit's liaison, copy to the unit head.
     "escalation_blue": {
-        "number": "督〔2022〕001号",
         "unit": "市公安局",
-        "reason": "检查报送逾期超过宽限期",
         "opened_on": "2022-10-08",
-        "round": _ROUND,
-        "item": _ITEM | {"role": "cooperating"},
+        "items": [
+            _ITEM | {"role": "cooperating", "number": "督〔2022〕001号", "reason": "检查报送逾期超过宽限期",
+                     "round": "2022年第三季度督导", "unit": "市公安局"},
+            {"task_number": 7, "task_title": "深化开展青少年法治宣传教育", "role": "cooperating", "due_on": "2022-09-28",
+             "checkin_id": 23, "number": "督〔2022〕002号", "reason": "任务交办后长期未签收",
+             "round": "2022年第三季度督导", "unit": "市公安局"},
+        ],
     },
-    # Level 2 yellow 催办: to the unit head, with the numbered 督办单.
+    # Level 2 yellow 催办: to the unit head, with the numbered 督办单 and a date to answer by.
     "escalation_yellow": {
-        "number": "督〔2022〕002号",
         "unit": "市公安局",
-        "reason": "提醒后仍未报送",
         "opened_on": "2022-10-12",
         "respond_by": "2022-10-17",
-        "round": _ROUND,
-        "item": _ITEM | {"role": "cooperating"},
+        "items": [_ITEM | {"role": "cooperating", "number": "督〔2022〕003号", "reason": "提醒后仍未报送",
+                           "round": "2022年第三季度督导", "unit": "市公安局"}],
     },
-    # Level 3 red: the coordination mechanism (the office and the leading group); on the next 会商 agenda.
+    # Level 3 red: to the coordination mechanism (the office and the leading group), across units;
+    # each item goes on the agenda of the next consultation (会商), with its history and the problems raised.
     "escalation_red": {
-        "number": "督〔2022〕003号",
-        "unit": "市公安局",
-        "reason": "催办后仍未报送",
         "opened_on": "2022-10-19",
-        "round": _ROUND,
-        "item": _ITEM | {"role": "cooperating"},
-        "history": [
-            {"on": "2022-10-08", "what": "蓝色提醒（督〔2022〕001号）"},
-            {"on": "2022-10-12", "what": "黄色催办（督〔2022〕002号）"},
+        "items": [
+            _ITEM | {"role": "cooperating", "number": "督〔2022〕004号", "reason": "催办后仍未报送",
+                     "round": "2022年第三季度督导", "unit": "市公安局",
+                     "history": [{"on": "2022-10-08", "what": "蓝色提醒（督〔2022〕001号）"},
+                                 {"on": "2022-10-12", "what": "黄色催办（督〔2022〕003号）"}],
+                     "problems": ["跨部门数据共享机制尚未建立，需协调市委政法委"]},
+            {"task_number": 13, "task_title": "加强烟草制品监管", "role": "lead", "due_on": "2022-09-30",
+             "checkin_id": 40, "number": "督〔2022〕005号", "reason": "催办后仍未报送",
+             "round": "2022年第三季度督导", "unit": "市烟草专卖局", "history": [], "problems": []},
         ],
-        "problems": ["跨部门数据共享机制尚未建立，需协调市委政法委"],
     },
     # The office returned a completion report for rework.
     "report_returned": {

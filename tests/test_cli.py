@@ -62,7 +62,7 @@ def test_status_json_has_the_documented_keys_and_counts(database_url: str, tmp_p
     engine = make_engine(database_url)
     scenario.build(engine, now)
     engine.dispose()
-    result = duban("status", "--json", home=tmp_path, url=database_url)
+    result = duban("status", "--json", "--now", "2022-09-05T09:00:00+08:00", home=tmp_path, url=database_url)
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
     assert figures == {
@@ -72,6 +72,10 @@ def test_status_json_has_the_documented_keys_and_counts(database_url: str, tmp_p
         "open_rounds": [],
         "open_escalations": {"total": 0, "by_level": {"1": 0, "2": 0, "3": 0}},
         "notifications": {"pending": 0, "claimed": 0, "sent": 0, "dead": 0},
+        "checkins": {"pending": 0, "submitted": 0, "accepted": 0, "returned": 0, "overdue": 0},
+        "rounds": [],
+        "lights": {"assignments": {"green": 4, "yellow": 0, "red": 0},
+                   "tasks": {"green": 2, "yellow": 0, "red": 0}, "units": {"green": 4, "yellow": 0, "red": 0}},
     }
     human = duban("status", home=tmp_path, url=database_url)
     assert "任务分工 4 项" in human.stdout and "已交办 4" in human.stdout

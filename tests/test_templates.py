@@ -35,9 +35,12 @@ def test_every_kind_renders_subject_text_and_html(kind: str, lang: str) -> None:
     assert bool(message.attachments) == (kind in WITH_CALENDAR)
 
 
+@pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("kind", ["escalation_blue", "escalation_yellow", "escalation_red"])
-def test_escalations_carry_their_number(kind: str) -> None:
-    assert SAMPLES[kind]["number"] in rendered(kind, "zh").subject + rendered(kind, "zh").text
+def test_escalation_digests_carry_every_number(kind: str, lang: str) -> None:
+    message = rendered(kind, lang)
+    for item in SAMPLES[kind]["items"]:
+        assert item["number"] in message.text and item["number"] in message.html
 
 
 def test_the_calendar_event_is_on_each_due_date() -> None:

@@ -1,0 +1,209 @@
+"""The cycle at province scale: open_round, send_reminders, escalate_stalled on 100,000 assignments.
+
+Targets (cycle issue), on SQLite with 2,000 units and 100,000 assignments:
+open_round < 10 s, send_reminders < 5 s, escalate_stalled < 5 s, each within
+3x of a raw executemany of the rows it writes, measured in the same run.
+Also the one-shot CLI commands on the seed (< 3 s median each).
+
+    python -m bench.cycle [--runs N] [--tasks N] [--units N] [--postgres] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+
+from bench.synthetic import populate
+from config import Settings
+from models.db import make_engine, unit_of_work
+from models.escalations import escalate_stalled
+from models.lifecycle import SYSTEM_ACTOR
+from models.reminders import send_reminders
+from models.rounds import open_round
+from models.schema import upgrade
+
+CST = ZoneInfo("Asia/Shanghai")
+ROOT = Path(__file__).resolve().parent.parent
+DUBAN = str(Path(sys.executable).parent / "duban")
+
+
+def _timed(function) -> tuple[float, object]:  # noqa: ANN001
+    started = time.perf_counter()
+    result = function()
+    return time.perf_counter() - started, result
+
+
+def _raw(url: str, table: str, rows: int, columns: str, values: str) -> float:
+    """executemany of `rows` rows into `table` through the DBAPI: what the database itself can do."""
+    engine = make_engine(url)
+    raw = engine.raw_connection()
+    placeholder = "?" if engine.dialect.name == "sqlite" else "%s"
+    statement = f"INSERT INTO {table} ({columns}) VALUES ({', '.join([placeholder] * len(columns.split(',')))})"
+    params = [tuple(eval(values, {"i": i})) for i in range(rows)]  # noqa: S307 — our own literal
+    started = time.perf_counter()
+    cursor = raw.cursor()
+    if engine.dialect.name == "sqlite":
+        cursor.execute("BEGIN IMMEDIATE")
+    cursor.executemany(statement, params)
+    raw.commit()
+    elapsed = time.perf_counter() - started
+    raw.close()
+    engine.dispose()
+    return elapsed
+
+
+def one_run(url: str, home: Path, tasks: int, units: int) -> dict[str, tuple[float, float]]:
+    engine = make_engine(url)
+    upgrade(engine)
+    counts = populate(engine, tasks=tasks, units=units)
+    settings = Settings(home=home)
+
+    def opening():
+        with unit_of_work(engine) as session:
+            return open_round(session, plan_key="bench", name="r", report_by=date(2022, 9, 30), actor=SYSTEM_ACTOR,
+                              now=datetime(2022, 9, 19, 9, tzinfo=CST), cooperating_lead_days=2)
+
+    def reminding():
+        with unit_of_work(engine) as session:
+            return send_reminders(session, now=datetime(2022, 9, 27, 10, tzinfo=CST), settings=settings, actor=SYSTEM_ACTOR)
+
+    def escalating():
+        with unit_of_work(engine) as session:
+            return escalate_stalled(session, now=datetime(2022, 10, 10, 10, tzinfo=CST), settings=settings,
+                                    actor=SYSTEM_ACTOR)
+
+    open_s, opened = _timed(opening)
+    remind_s, reminded = _timed(reminding)
+    escalate_s, escalated = _timed(escalating)
+    engine.dispose()
+    n = counts["assignments"]
+    notification = ("notification", "dedup_key, kind, recipient_email, lang, subject, body_text, payload, status, attempts, next_attempt_at, created_at",
+                    "[f'raw{i}', 'k', 'a@b.c', 'zh', '', '', '{}', 'pending', 0, '2022-09-19 01:00:00', '2022-09-19 01:00:00']")
+    audit_row = ("audit_event", "seq, at, actor, action, object_type, object_id, outcome, prev_hash, hash",
+                 "[10_000_000 + i, '2022-09-19 01:00:00', 'raw', 'x', 'x', 'x', 'ok', '0' * 64, '0' * 64]")
+    escalation = ("escalation", "stage_key, assignment_id, round_id, level, stall, reason, number, opened_at",
+                  "[f'raw{i}', i + 1, 1, 1, 'overdue', 'x', f'raw{i}', '2022-10-10 02:00:00']")
+    # Each baseline writes as many rows of each table as the step did (keys chosen not to collide).
+    raw_open = _raw_open(url, n, opened.notices)
+    raw_remind = _raw(url, notification[0], reminded.enqueued, notification[1], notification[2].replace("raw", "rawr")) \
+        + _raw(url, audit_row[0], reminded.enqueued, audit_row[1], audit_row[2].replace("10_000_000", "20_000_000"))
+    raw_escalate = _raw(url, escalation[0], escalated["raised"], escalation[1], escalation[2]) \
+        + _raw(url, audit_row[0], escalated["raised"], audit_row[1], audit_row[2].replace("10_000_000", "30_000_000"))
+    return {"open_round": (open_s, raw_open), "send_reminders": (remind_s, raw_remind),
+            "escalate_stalled": (escalate_s, raw_escalate), "_scale": (n, 0)}
+
+
+def _raw_open(url: str, n: int, notices: int) -> float:
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO supervision_round (plan_id, name, report_by, scope, state, opened_at, opened_by) "
+                                "VALUES (1, 'raw', '2022-09-30', '{}', 'closed', '2022-09-19 01:00:00', 'raw')"))
+        round_id = connection.execute(text("SELECT id FROM supervision_round WHERE name = 'raw'")).scalar()
+    engine.dispose()
+    return _raw(url, "check_in", n, "round_id, assignment_id, due_on, state, evidence, completed",
+                f"[{round_id}, i + 1, '2022-09-30', 'pending', '[]', False]") + _raw(
+        url, "notification", notices, "dedup_key, kind, recipient_email, lang, subject, body_text, payload, status, attempts, next_attempt_at, created_at",
+        "[f'rawo{i}', 'k', 'a@b.c', 'zh', '', '', '{}', 'pending', 0, '2022-09-19 01:00:00', '2022-09-19 01:00:00']")
+
+
+def cli_seed(runs: int) -> list[dict[str, object]]:
+    """Median of each one-shot cycle command on the seed (a fresh SQLite database each run)."""
+    timings: dict[str, list[float]] = {}
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory(prefix="duban-bench-") as home:
+            env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")} | {"DUBAN_HOME": home}
+
+            def run(*args: str) -> float:
+                started = time.perf_counter()
+                subprocess.run([DUBAN, *args], env=env, check=True, capture_output=True)
+                return time.perf_counter() - started
+
+            run("init")
+            run("units", "import", str(ROOT / "config/units/rugao.yaml"))
+            run("import", str(ROOT / "tests/fixtures/seed-notice.txt"), "--plan-key", "2022")
+            steps = {
+                "duban round open": ("round", "open", "--name", "r", "--due", "2022-09-30", "--now", "2022-09-19T09:00:00+08:00"),
+                "duban remind": ("remind", "--now", "2022-09-27T10:00:00+08:00"),
+                "duban checkin submit": ("checkin", "submit", "--task", "12", "--unit", "市市场监管局", "--text", "x",
+                                         "--completed", "--now", "2022-09-27T11:00:00+08:00"),
+                "duban escalate": ("escalate", "--now", "2022-10-10T10:00:00+08:00"),
+                "duban dispatch": ("dispatch", "--now", "2022-10-10T10:05:00+08:00"),
+                "duban status": ("status",),
+            }
+            for name, args in steps.items():
+                timings.setdefault(name, []).append(run(*args))
+    return [{"name": f"{name} (seed)", "backend": "sqlite", "scale": 98, "median_s": round(statistics.median(t), 3),
+             "baseline_s": None, "ratio": None, "target_s": 3.0} for name, t in timings.items()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--tasks", type=int, default=2000)
+    parser.add_argument("--units", type=int, default=2000)
+    parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    options = parser.parse_args()
+    server, admin = None, None
+    if options.postgres:
+        from tests.support.postgres import ThrowawayPostgres, find_bindir
+
+        server = ThrowawayPostgres(find_bindir())
+        admin = server.start()
+    results: list[dict[str, object]] = []
+    try:
+        backends = [("sqlite", None)] + ([("postgresql", admin)] if admin else [])
+        for backend, server_url in backends:
+            samples: dict[str, list[tuple[float, float]]] = {}
+            scale = 0
+            for run in range(options.runs):
+                with tempfile.TemporaryDirectory(prefix="duban-bench-") as folder:
+                    url = f"sqlite:///{folder}/cycle.db" if backend == "sqlite" else _pg(server_url, run)
+                    measured = one_run(url, Path(folder), options.tasks, options.units)
+                    scale = measured.pop("_scale")[0]
+                    for name, pair in measured.items():
+                        samples.setdefault(name, []).append(pair)
+            targets = {"open_round": 10.0, "send_reminders": 5.0, "escalate_stalled": 5.0}
+            for name, pairs in samples.items():
+                median = statistics.median(p[0] for p in pairs)
+                baseline = statistics.median(p[1] for p in pairs)
+                results.append({"name": name, "backend": backend, "scale": scale, "median_s": round(median, 3),
+                                "baseline_s": round(baseline, 3), "ratio": round(median / baseline, 1),
+                                "target_s": targets[name]})
+        results.extend(cli_seed(options.runs))
+    finally:
+        if server:
+            server.stop()
+    if options.json:
+        print(json.dumps(results, indent=2, ensure_ascii=False))
+        return
+    print("| measure | backend | assignments | median s | baseline (executemany) s | ratio | target s |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for r in results:
+        baseline = f"{r['baseline_s']:.3f}" if r["baseline_s"] is not None else "—"
+        print(f"| {r['name']} | {r['backend']} | {r['scale']} | {r['median_s']:.3f} | {baseline} | {r['ratio'] or '—'} | < {r['target_s']} |")
+
+
+def _pg(admin: str, run: int) -> str:
+    engine = make_engine(admin)
+    name = f"bench_cycle_{run}"
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    engine.dispose()
+    return admin.rsplit("/", 1)[0] + f"/{name}"
+
+
+if __name__ == "__main__":
+    main()
