@@ -139,6 +139,22 @@ def serve() -> None:
     scheduler.start()
 
 
+@app.command()
+def deploy() -> None:
+    """把定时流程注册为 Prefect 部署（需 PREFECT_API_URL）/ Register the scheduled flows on a Prefect server."""
+    import os
+
+    from models.errors import ConfigError
+
+    if not os.environ.get("PREFECT_API_URL"):
+        raise ConfigError(detail="PREFECT_API_URL 未设置：请先启动 Prefect 服务器（见 README）/ set PREFECT_API_URL to a running Prefect server")
+    import flows  # noqa: F401  (Prefect's home and analytics off, before Prefect loads)
+    from flows.deploy import POOL, deploy as register
+
+    for name in register(settings()):
+        say(f"已注册部署 {name}（工作池 {POOL}）", f"deployed {name} (work pool {POOL})")
+
+
 def run() -> None:
     """Console entry point: our errors become one line and a non-zero exit, never a traceback."""
     from cli.errors import explain

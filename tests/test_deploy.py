@@ -1,0 +1,84 @@
+"""Scaled out, for real: a Prefect server on PostgreSQL, `duban deploy`, and a process worker running a flow."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from models.db import unit_of_work
+from models.outbox import enqueue_many
+from tests.support.smtp import free_port
+from tests.test_cli import DUBAN
+from tests.test_notifications import reminders, statuses
+
+PREFECT = str(Path(sys.executable).parent / "prefect")
+
+
+@pytest.fixture
+def prefect_server(postgres_admin_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+    admin = create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text("DROP DATABASE IF EXISTS prefect_server"))
+        connection.execute(text("CREATE DATABASE prefect_server"))
+    admin.dispose()
+    port = free_port()
+    database = postgres_admin_url.replace("+psycopg", "+asyncpg").rsplit("/", 1)[0] + "/prefect_server"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "DUBAN_"))} | {
+        "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_API_DATABASE_CONNECTION_URL": database,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_UI_ENABLED": "false", "DO_NOT_TRACK": "1",
+    }
+    log = (tmp_path / "prefect-server.log").open("w")
+    server = subprocess.Popen([PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                              env=env, stdout=log, stderr=subprocess.STDOUT)
+    api = f"http://127.0.0.1:{port}/api"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{api}/health", timeout=2) as answer:
+                if answer.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        server.kill()
+        pytest.fail("the Prefect server did not become healthy in 120 s:\n" + (tmp_path / "prefect-server.log").read_text())
+    try:
+        yield env | {"PREFECT_API_URL": api}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_deploy_registers_the_schedule_and_a_worker_runs_the_flow(
+    engine: Engine, database_url: str, prefect_server: dict[str, str], tmp_path: Path, now
+) -> None:
+    with unit_of_work(engine) as session:
+        enqueue_many(session, reminders(5), now=now)
+    env = prefect_server | {"DUBAN_HOME": str(tmp_path / "duban"), "DUBAN_DATABASE_URL": database_url,
+                            "DUBAN_MAIL_CHANNEL": "outbox"}
+
+    def run(*command: str, timeout: int = 120) -> str:
+        result = subprocess.run(list(command), env=env, capture_output=True, text=True, timeout=timeout)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    deployed = run(DUBAN, "deploy")
+    assert "dispatch_notifications/duban-dispatch_notifications" in deployed
+    inspected = run(PREFECT, "deployment", "inspect", "send_reminders/duban-send_reminders")
+    assert "0 9 * * *" in inspected and "Asia/Shanghai" in inspected and "'work_pool_name': 'duban'" in inspected
+    run(PREFECT, "deployment", "run", "dispatch_notifications/duban-dispatch_notifications")
+    run(PREFECT, "worker", "start", "--pool", "duban", "--run-once", timeout=180)
+    assert len(list((tmp_path / "duban" / "outbox").glob("*.eml"))) == 5
+    assert statuses(engine) == {"sent": 5}
+    again = run(DUBAN, "deploy")  # redeploying updates the same deployments
+    assert again.count("已注册部署") == 3
