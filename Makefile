@@ -45,8 +45,10 @@ bench: install
 	$(BIN)/python -m bench.startup --runs 21
 	$(BIN)/python -m bench.intake --runs 5 --tasks 5000 --postgres
 	$(BIN)/python -m bench.dispatch --messages 1000 --runs 5 --postgres
+	$(BIN)/python -m bench.cycle --runs 3 --postgres
 
 bench-quick: install
 	$(BIN)/python -m bench.startup --runs 5
 	$(BIN)/python -m bench.intake --runs 1 --tasks 500
 	$(BIN)/python -m bench.dispatch --messages 200 --runs 1
+	$(BIN)/python -m bench.cycle --runs 1 --tasks 200 --units 200

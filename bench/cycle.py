@@ -11,7 +11,6 @@ Also the one-shot CLI commands on the seed (< 3 s median each).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -24,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
+from bench.common import fresh_database, postgres, report
 from bench.synthetic import populate
 from config import Settings
 from models.db import make_engine, unit_of_work
@@ -155,21 +155,15 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args()
-    server, admin = None, None
-    if options.postgres:
-        from tests.support.postgres import ThrowawayPostgres, find_bindir
-
-        server = ThrowawayPostgres(find_bindir())
-        admin = server.start()
     results: list[dict[str, object]] = []
-    try:
+    with postgres(options.postgres) as admin:
         backends = [("sqlite", None)] + ([("postgresql", admin)] if admin else [])
         for backend, server_url in backends:
             samples: dict[str, list[tuple[float, float]]] = {}
             scale = 0
             for run in range(options.runs):
                 with tempfile.TemporaryDirectory(prefix="duban-bench-") as folder:
-                    url = f"sqlite:///{folder}/cycle.db" if backend == "sqlite" else _pg(server_url, run)
+                    url = f"sqlite:///{folder}/cycle.db" if backend == "sqlite" else fresh_database(server_url, f"bench_cycle_{run}")
                     measured = one_run(url, Path(folder), options.tasks, options.units)
                     scale = measured.pop("_scale")[0]
                     for name, pair in measured.items():
@@ -182,27 +176,9 @@ def main() -> None:
                                 "baseline_s": round(baseline, 3), "ratio": round(median / baseline, 1),
                                 "target_s": targets[name]})
         results.extend(cli_seed(options.runs))
-    finally:
-        if server:
-            server.stop()
-    if options.json:
-        print(json.dumps(results, indent=2, ensure_ascii=False))
-        return
-    print("| measure | backend | assignments | median s | baseline (executemany) s | ratio | target s |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for r in results:
-        baseline = f"{r['baseline_s']:.3f}" if r["baseline_s"] is not None else "—"
-        print(f"| {r['name']} | {r['backend']} | {r['scale']} | {r['median_s']:.3f} | {baseline} | {r['ratio'] or '—'} | < {r['target_s']} |")
-
-
-def _pg(admin: str, run: int) -> str:
-    engine = make_engine(admin)
-    name = f"bench_cycle_{run}"
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    engine.dispose()
-    return admin.rsplit("/", 1)[0] + f"/{name}"
+    report(results, options.json, [("measure", "name"), ("backend", "backend"), ("assignments", "scale"),
+                                   ("median s", "median_s"), ("baseline (executemany) s", "baseline_s"),
+                                   ("ratio", "ratio"), ("target s", "target_s")])
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ this machine, without rendering, claiming or marking.
 from __future__ import annotations
 
 import argparse
-import json
 import smtplib
 import socket
 import statistics
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from bench.common import fresh_database, postgres, report
 from config import Settings
 from models.db import make_engine, unit_of_work
 from models.outbox import enqueue_many
@@ -90,7 +90,7 @@ def _sink(port: int) -> subprocess.Popen:
 
 
 def measure(count: int, runs: int, postgres_url: str | None) -> list[dict[str, object]]:
-    from tests.support.smtp import free_port
+    from tests.support.net import free_port
 
     messages = _messages(count)
     port = free_port()
@@ -104,7 +104,7 @@ def measure(count: int, runs: int, postgres_url: str | None) -> list[dict[str, o
             for backend, admin in backends:
                 times, baselines = [], []
                 for run in range(runs):
-                    url = f"sqlite:///{folder}/dispatch-{run}.db" if backend == "sqlite" else _pg(admin, run)
+                    url = f"sqlite:///{folder}/dispatch-{run}.db" if backend == "sqlite" else fresh_database(admin, f"bench_dispatch_{run}")
                     elapsed, baseline = run_once(url, settings, messages)
                     times.append(elapsed)
                     baselines.append(baseline)
@@ -118,16 +118,6 @@ def measure(count: int, runs: int, postgres_url: str | None) -> list[dict[str, o
     return results
 
 
-def _pg(admin: str, run: int) -> str:
-    engine = make_engine(admin)
-    name = f"bench_dispatch_{run}"
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    engine.dispose()
-    return admin.rsplit("/", 1)[0] + f"/{name}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=1000)
@@ -135,25 +125,11 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args()
-    server, url = None, None
-    if options.postgres:
-        from tests.support.postgres import ThrowawayPostgres, find_bindir
-
-        server = ThrowawayPostgres(find_bindir())
-        url = server.start()
-    try:
-        results = measure(options.messages, options.runs, url)
-    finally:
-        if server:
-            server.stop()
-    if options.json:
-        print(json.dumps(results, indent=2, ensure_ascii=False))
-        return
-    print("| measure | backend | median s | baseline (smtplib, one connection) s | ratio | messages/s |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    for r in results:
-        print(f"| {r['name']} | {r['backend']} | {r['median_s']:.3f} | {r['baseline_s']:.3f} | {r['ratio']} | {r['messages_per_s']} |")
-
+    with postgres(options.postgres) as admin:
+        results = measure(options.messages, options.runs, admin)
+    report(results, options.json, [("measure", "name"), ("backend", "backend"), ("median s", "median_s"),
+                                   ("baseline (smtplib, one connection) s", "baseline_s"), ("ratio", "ratio"),
+                                   ("messages/s", "messages_per_s")])
 
 if __name__ == "__main__":
     main()

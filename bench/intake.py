@@ -11,7 +11,6 @@ one DBAPI executemany per table (what the database itself can do).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from bench.common import fresh_database, postgres, report
 from bench.synthetic import write_xlsx
 from intake.plan_import import reconcile, resolve
 from intake.source import read_notice
@@ -96,13 +96,7 @@ def _fresh(backend: str, server: str | None, folder: str, name: str) -> str:
     if backend == "sqlite":
         url = f"sqlite:///{folder}/{name}.db"
     else:
-        admin = make_engine(server)
-        database = "bench_" + "".join(c if c.isalnum() else "_" for c in name).lower()
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {database}"))
-            connection.execute(text(f"CREATE DATABASE {database}"))
-        admin.dispose()
-        url = server.rsplit("/", 1)[0] + f"/{database}"
+        url = fresh_database(server, "bench_" + "".join(c if c.isalnum() else "_" for c in name).lower())
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
@@ -116,25 +110,11 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true", help="also on a throwaway PostgreSQL server")
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args()
-    server = None
-    if options.postgres:
-        from tests.support.postgres import ThrowawayPostgres, find_bindir
-
-        server = ThrowawayPostgres(find_bindir())
-        url = server.start()
-    try:
-        results = measure(options.runs, options.tasks, url if server else None)
-    finally:
-        if server:
-            server.stop()
-    if options.json:
-        print(json.dumps(results, indent=2, ensure_ascii=False))
-        return
-    print("| measure | backend | assignments | median s | baseline (executemany) s | ratio |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    for r in results:
-        print(f"| {r['name']} | {r['backend']} | {r['scale']} | {r['median_s']:.3f} | {r['baseline_s']:.3f} | {r['ratio']} |")
-
+    with postgres(options.postgres) as admin:
+        results = measure(options.runs, options.tasks, admin)
+    report(results, options.json, [("measure", "name"), ("backend", "backend"), ("assignments", "scale"),
+                                   ("median s", "median_s"), ("baseline (executemany) s", "baseline_s"),
+                                   ("ratio", "ratio")])
 
 if __name__ == "__main__":
     main()

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from models.db import unit_of_work
 from models.outbox import enqueue_many
-from tests.support.smtp import free_port
+from tests.support.net import free_port
 from tests.test_cli import DUBAN
 from tests.test_notifications import reminders, statuses
 

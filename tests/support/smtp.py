@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import email
-import socket
 import threading
 from email import policy
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.support.net import free_port
 
 
 class _Handler:
