@@ -34,6 +34,10 @@ def dispatch_command(
     if json_output:
         emit_json(asdict(report))
         return
+    if report.held:
+        say(f"暂不发送：{report.held.split(' / ')[0]}（DUBAN_DISPATCH_IN_WORKING_HOURS=false 可随时发送）",
+            f"held: {report.held.split(' / ')[-1]} (DUBAN_DISPATCH_IN_WORKING_HOURS=false sends at any hour)")
+        return
     say(f"已发送 {report.sent} 条，待重试 {report.retried} 条，失败 {report.dead} 条（渠道：{config.mail_channel}）",
         f"sent {report.sent}, to retry {report.retried}, dead {report.dead} (channel: {config.mail_channel})")
     for error in report.errors[:20]:

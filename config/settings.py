@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     retry_base_s: int = Field(default=60, ge=1)
     retry_cap_s: int = Field(default=3600, ge=1)
     retry_max_attempts: int = Field(default=10, ge=1)
+    dispatch_in_working_hours: bool = Field(default=True, description="hold messages until working hours on working days")
 
     cycle: CycleRules = Field(default_factory=CycleRules)
     # The one schedule list: `duban serve` (APScheduler) and `duban deploy` (Prefect) both read it.

@@ -60,6 +60,7 @@ class RetryPolicy:
 
 @dataclass
 class DispatchReport:
+    held: str | None = None  # why nothing was sent now (outside working hours)
     sent: int = 0
     retried: int = 0
     dead: int = 0
@@ -129,6 +130,12 @@ def dispatch(
     rng = rng or random.Random()
     lease = timedelta(seconds=settings.dispatch_lease_s)
     report = DispatchReport()
+    if settings.dispatch_in_working_hours:
+        from models.reminders import in_working_hours
+
+        report.held = in_working_hours(now(), settings)
+        if report.held:
+            return report
     tried = 0
     while limit is None or tried < limit:
         token = f"{worker}:{uuid.uuid4().hex[:12]}"

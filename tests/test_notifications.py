@@ -290,3 +290,17 @@ def test_an_unknown_channel_is_a_configuration_error(tmp_path: Path) -> None:
         channel_for(Settings(home=tmp_path, mail_channel="wecom"))
     with pytest.raises(ConfigError, match="无法加载"):
         channel_for(Settings(home=tmp_path, mail_channel="nowhere.module:Channel"))
+
+
+def test_messages_wait_for_working_hours(engine: Engine, now: datetime, tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path, mail_channel="outbox")
+    fill(engine, reminders(2), now)
+    saturday_night = datetime.fromisoformat("2022-09-03T22:00:00+08:00")
+    held = dispatch(engine, channel_for(settings), settings, now=clock(saturday_night))
+    assert held.sent == 0 and "not a working day" in held.held
+    evening = datetime.fromisoformat("2022-09-05T19:00:00+08:00")
+    assert "outside working hours" in dispatch(engine, channel_for(settings), settings, now=clock(evening)).held
+    assert dispatch(engine, channel_for(settings), settings, now=clock(now)).sent == 2  # Monday 09:30
+    anytime = Settings(home=tmp_path, mail_channel="outbox", dispatch_in_working_hours=False)
+    fill(engine, reminders(1, start=5), now)
+    assert dispatch(engine, channel_for(anytime), anytime, now=clock(evening)).sent == 1
