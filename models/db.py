@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
@@ -22,17 +23,26 @@ from sqlmodel import Session
 _BEGIN_OPTION = "duban_sqlite_begin"
 
 
+def _to_json(value: Any) -> str:
+    return orjson.dumps(value).decode("utf-8")
+
+
+# JSON columns (payloads of thousands of messages, check-in evidence) go through orjson.
+JSON_OPTIONS = {"json_serializer": _to_json, "json_deserializer": orjson.loads}
+
+
 def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False) -> Engine:
     """An engine for `url`, with the per-backend settings duban relies on."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, echo=echo, pool_pre_ping=True)
+        return create_engine(url, echo=echo, pool_pre_ping=True, **JSON_OPTIONS)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         url,
         echo=echo,
         connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
+        **JSON_OPTIONS,
     )
 
     @event.listens_for(engine, "connect")

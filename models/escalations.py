@@ -78,11 +78,17 @@ def find_stalled(session: Session, *, today: date, rules: Any, timezone: str) ->
                col(Assignment.state).not_in([State.VERIFIED.value, State.CLOSED.value]))
     )
     since: dict[date, int] = {}  # working days from a date to today, counted once per distinct date
+    days: dict[datetime, date] = {}  # a moment's local day, converted once per distinct moment
 
     def elapsed(day: date) -> int:
         if day not in since:
             since[day] = working_days_between(day, today)
         return since[day]
+
+    def local(moment: datetime) -> date:
+        if moment not in days:
+            days[moment] = local_day(moment, timezone)
+        return days[moment]
 
     owed = (CheckInState.PENDING.value, CheckInState.RETURNED.value)
     stalled = []
@@ -91,15 +97,15 @@ def find_stalled(session: Session, *, today: date, rules: Any, timezone: str) ->
         reason = None
         if checkin_state in owed and elapsed(due_on) > rules.grace_days:
             reason = "overdue"
-        elif state == State.ASSIGNED and elapsed(local_day(opened_at, timezone)) >= rules.unsigned_days:
+        elif state == State.ASSIGNED and elapsed(local(opened_at)) >= rules.unsigned_days:
             reason = "unsigned"
         elif (state == State.IN_PROGRESS and last_activity is not None
-              and elapsed(local_day(last_activity, timezone)) >= rules.idle_days):
+              and elapsed(local(last_activity)) >= rules.idle_days):
             reason = "idle"
         elif rework_count >= rules.returns_to_stall:
             reason = "returned"
         elif (checkin_state == CheckInState.SUBMITTED and completed and submitted_at is not None
-              and elapsed(local_day(submitted_at, timezone)) >= rules.unreviewed_days):
+              and elapsed(local(submitted_at)) >= rules.unreviewed_days):
             reason = "unreviewed"
         if reason:
             stalled.append(Stall(assignment_id, round_id, reason, unit_id, item(number, title, role, due_on, checkin_id),
