@@ -15,6 +15,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime
 from typing import Any, TextIO
 
@@ -77,9 +78,15 @@ HASHED_FIELDS = (
 )
 
 
+@lru_cache(maxsize=256)
+def _at_text(at: datetime) -> str:
+    # A batch of events shares one moment: format it once.
+    return utc(at).isoformat(timespec="microseconds")
+
+
 def _digest(fields: dict[str, Any]) -> str:
     canonical = {name: fields[name] for name in HASHED_FIELDS}
-    canonical["at"] = utc(fields["at"]).isoformat(timespec="microseconds")
+    canonical["at"] = _at_text(fields["at"])
     return hashlib.sha256(canonical_json(canonical).encode("utf-8")).hexdigest()
 
 
