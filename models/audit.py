@@ -20,10 +20,11 @@ from datetime import date, datetime
 from typing import Any, TextIO
 
 import orjson
-from sqlalchemy import Index, Select, insert
+from sqlalchemy import Index, Select
 from sqlmodel import Field, Session, SQLModel, select
 
 from models.clock import utc
+from models.db import bulk_insert
 from models.lifecycle import Actor
 
 GENESIS = "0" * 64
@@ -79,8 +80,12 @@ HASHED_FIELDS = (
 
 
 @lru_cache(maxsize=256)
+def _utc(at: datetime) -> datetime:
+    return utc(at)  # a batch of events shares one moment: convert it once
+
+
+@lru_cache(maxsize=256)
 def _at_text(at: datetime) -> str:
-    # A batch of events shares one moment: format it once.
     return utc(at).isoformat(timespec="microseconds")
 
 
@@ -118,7 +123,7 @@ def _fields(
     unit_id: int | None = None,
 ) -> dict[str, Any]:
     return {
-        "at": utc(at),
+        "at": _utc(at),
         "actor": actor.name if isinstance(actor, Actor) else actor,
         "action": action,
         "object_type": object_type,
@@ -155,7 +160,7 @@ def record_many(session: Session, events: list[dict[str, Any]]) -> int:
         fields = _fields(**event) | {"seq": seq, "prev_hash": previous}
         fields["hash"] = previous = _digest(fields)
         rows.append(fields)
-    session.execute(insert(AuditEvent.__table__), rows)  # core executemany: no ORM bookkeeping per event
+    bulk_insert(session, AuditEvent.__table__, rows)
     head.seq, head.hash = seq, previous
     session.add(head)
     session.flush()

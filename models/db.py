@@ -13,10 +13,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -89,3 +90,37 @@ def reading(engine: Engine) -> Iterator[Session]:
     bind = engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"}) if is_sqlite(engine) else engine
     with Session(bind, expire_on_commit=False) as session:
         yield session  # closing the session rolls the transaction back
+
+
+def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """INSERT many rows with one DBAPI executemany, in the session's transaction.
+
+    For the few places that write a province's worth of rows at once (audit
+    events, escalations): each column's bind processing is looked up once,
+    and a moment shared by the whole batch is converted once, instead of
+    SQLAlchemy processing every value of every row.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    names = list(rows[0])
+    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+    converted: list[dict[Any, Any]] = [{} for _ in names]
+
+    def bind(index: int, value: Any) -> Any:
+        process = processors[index]
+        if process is None or value is None:
+            return value
+        if isinstance(value, datetime):
+            memo = converted[index]
+            if value not in memo:
+                memo[value] = process(value)
+            return memo[value]
+        return process(value)
+
+    placeholder = "?" if dialect.paramstyle == "qmark" else "%s"
+    quote = dialect.identifier_preparer.quote
+    statement = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+                 f"VALUES ({', '.join([placeholder] * len(names))})")
+    connection.exec_driver_sql(statement, [tuple(bind(i, row[n]) for i, n in enumerate(names)) for row in rows])

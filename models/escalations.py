@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, insert
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from models import audit
 from models.assignment import Assignment
 from models.calendar import add_working_days, working_days_between
 from models.clock import utc
+from models.db import bulk_insert
 from models.escalation import Escalation
 from models.lifecycle import Actor, State
 from models.outbox import enqueue_many
@@ -45,7 +46,7 @@ ENDED_BY_REVIEW = frozenset({"unreviewed"})
 ENDED_BY_VERIFY = frozenset({"returned", "unreviewed"})
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Stall:
     assignment_id: int
     round_id: int
@@ -65,16 +66,18 @@ def local_day(moment: datetime, timezone: str) -> date:
 
 def find_stalled(session: Session, *, today: date, rules: Any, timezone: str) -> list[Stall]:
     """Every stalled assignment in an open round, with the first reason that applies."""
+    rounds = {r.id: r for r in session.exec(select(SupervisionRound).where(SupervisionRound.state == RoundState.OPEN))}
+    if not rounds:
+        return []
+    # Names come from small lookups rather than joins on every one of the rows.
+    tasks = {t_id: (number, title) for t_id, number, title in session.exec(select(Task.id, Task.number, Task.title))}
+    units = dict(session.exec(select(Unit.id, Unit.name)).all())
     rows = session.exec(
         select(CheckIn.id, CheckIn.state, CheckIn.due_on, CheckIn.completed, CheckIn.submitted_at, CheckIn.problems,
                Assignment.id, Assignment.state, Assignment.last_activity_at, Assignment.rework_count, Assignment.role,
-               SupervisionRound.id, SupervisionRound.name, SupervisionRound.report_by, SupervisionRound.opened_at,
-               Task.number, Task.title, Unit.id, Unit.name)
+               CheckIn.round_id, Assignment.task_id, Assignment.unit_id)
         .join(Assignment, col(Assignment.id) == col(CheckIn.assignment_id))
-        .join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
-        .join(Task, col(Task.id) == col(Assignment.task_id))
-        .join(Unit, col(Unit.id) == col(Assignment.unit_id))
-        .where(SupervisionRound.state == RoundState.OPEN, col(Assignment.withdrawn_at).is_(None),
+        .where(col(CheckIn.round_id).in_(list(rounds)), col(Assignment.withdrawn_at).is_(None),
                col(Assignment.state).not_in([State.VERIFIED.value, State.CLOSED.value]))
     )
     since: dict[date, int] = {}  # working days from a date to today, counted once per distinct date
@@ -92,8 +95,10 @@ def find_stalled(session: Session, *, today: date, rules: Any, timezone: str) ->
 
     owed = (CheckInState.PENDING.value, CheckInState.RETURNED.value)
     stalled = []
+    round_info = {r_id: {"name": r.name, "report_by": r.report_by.isoformat()} for r_id, r in rounds.items()}
     for (checkin_id, checkin_state, due_on, completed, submitted_at, problems, assignment_id, state, last_activity,
-         rework_count, role, round_id, round_name, report_by, opened_at, number, title, unit_id, unit_name) in rows:
+         rework_count, role, round_id, task_id, unit_id) in rows:
+        opened_at = rounds[round_id].opened_at
         reason = None
         if checkin_state in owed and elapsed(due_on) > rules.grace_days:
             reason = "overdue"
@@ -108,8 +113,9 @@ def find_stalled(session: Session, *, today: date, rules: Any, timezone: str) ->
               and elapsed(local(submitted_at)) >= rules.unreviewed_days):
             reason = "unreviewed"
         if reason:
+            number, title = tasks[task_id]
             stalled.append(Stall(assignment_id, round_id, reason, unit_id, item(number, title, role, due_on, checkin_id),
-                                 {"name": round_name, "report_by": report_by.isoformat()}, unit_name, problems))
+                                 round_info[round_id], units[unit_id], problems))
     return stalled
 
 
@@ -158,7 +164,7 @@ def escalate_stalled(session: Session, *, now: datetime, settings: Any, actor: A
         counts[str(level)] += 1
     if not rows:
         return counts
-    session.execute(insert(Escalation.__table__), rows)  # core executemany: a whole province may stall at once
+    bulk_insert(session, Escalation.__table__, rows)  # a whole province may stall at once
     ids = dict(session.exec(select(Escalation.stage_key, Escalation.id).where(Escalation.opened_at == at)).all())
     for row in rows:
         row["id"] = ids[row["stage_key"]]

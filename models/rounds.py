@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from models import audit
 from models.assignment import Assignment, AssignmentRole
 from models.calendar import add_working_days, beyond_table
 from models.clock import utc
+from models.db import bulk_insert
 from models.errors import DubanError, NotFound
 from models.lifecycle import Actor, State
 from models.outbox import enqueue_many
@@ -100,8 +100,7 @@ def open_round(session: Session, *, plan_key: str, name: str, report_by: date, a
              "due_on": cooperating_due if role == AssignmentRole.COOPERATING else report_by,
              "evidence": [], "completed": False}
             for a_id, unit_id, role in session.exec(query)]
-    if rows:
-        session.execute(insert(CheckIn.__table__), rows)  # core executemany: a province opens 100,000 at once
+    bulk_insert(session, CheckIn.__table__, rows)  # a province opens 100,000 check-ins at once
     warnings = []
     if beyond_table(report_by):
         warnings.append(f"{report_by.year} 年的法定节假日安排尚未收录，按周一至周五计算工作日 / "
