@@ -186,15 +186,22 @@ def round_close(name: Annotated[str, typer.Argument()], plan: PlanOption = None,
 
 # --- unit actions -------------------------------------------------------------------------------
 
-def sign_command(task: TaskOption, unit: UnitOption, plan: PlanOption = None, now: NowOption = None) -> None:
-    """签收任务 / Sign for an assignment."""
+def _lifecycle(action: str, task: int, unit: str, plan: str | None, now: str | None, reason: str | None = None) -> None:
+    """One lifecycle action on the assignment of task `task` for `unit`."""
     from models import workflow
     from models.db import unit_of_work
+    from models.lifecycle import Action
 
     config = settings()
     with unit_of_work(engine_for(config)) as session:
         a = _assignment(session, _plan(session, plan), task, unit)
-        workflow.sign(session, assignment_id=a.id, actor=actor_for(config), now=now_from(now))
+        workflow.take_action(session, assignment_id=a.id, action=Action(action), actor=actor_for(config),
+                             now=now_from(now), reason=reason)
+
+
+def sign_command(task: TaskOption, unit: UnitOption, plan: PlanOption = None, now: NowOption = None) -> None:
+    """签收任务 / Sign for an assignment."""
+    _lifecycle("sign", task, unit, plan, now)
     say(f"已签收：任务{task}／{unit}", f"signed: task {task} / {unit}")
 
 
@@ -259,26 +266,14 @@ def review_return(task: TaskOption, unit: UnitOption,
 
 def close_command(task: TaskOption, unit: UnitOption, plan: PlanOption = None, now: NowOption = None) -> None:
     """销号 / Close a verified assignment."""
-    from models import workflow
-    from models.db import unit_of_work
-
-    config = settings()
-    with unit_of_work(engine_for(config)) as session:
-        a = _assignment(session, _plan(session, plan), task, unit)
-        workflow.close(session, assignment_id=a.id, actor=actor_for(config), now=now_from(now))
+    _lifecycle("close", task, unit, plan, now)
     say(f"已销号：任务{task}／{unit}", f"closed: task {task} / {unit}")
 
 
 def reopen_command(task: TaskOption, unit: UnitOption, reason: Annotated[str, typer.Option("--reason")],
                    plan: PlanOption = None, now: NowOption = None) -> None:
     """重新打开已销号的任务 / Reopen a closed assignment, with the reason."""
-    from models import workflow
-    from models.db import unit_of_work
-
-    config = settings()
-    with unit_of_work(engine_for(config)) as session:
-        a = _assignment(session, _plan(session, plan), task, unit)
-        workflow.reopen(session, assignment_id=a.id, actor=actor_for(config), now=now_from(now), reason=reason)
+    _lifecycle("reopen", task, unit, plan, now, reason)
     say(f"已重新打开：任务{task}／{unit}", f"reopened: task {task} / {unit}")
 
 
