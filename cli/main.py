@@ -41,24 +41,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.command("import")(import_notice)
-app.add_typer(round_app, name="round")
-app.command("sign")(sign_command)
-app.add_typer(checkin_app, name="checkin")
-app.add_typer(review_app, name="review")
-app.command("close")(close_command)
-app.command("reopen")(reopen_command)
-app.add_typer(extension_app, name="extension")
-app.command("remind")(remind_command)
-app.command("escalate")(escalate_command)
-app.command("agenda")(agenda_command)
-app.add_typer(units_app, name="units")
-app.add_typer(audit_app, name="audit")
-app.command("dispatch")(dispatch_command)
-app.add_typer(notifications_app, name="notifications")
 
-
-@app.command()
 def init(now: NowOption = None) -> None:
     """创建或升级数据库（可重复运行）/ Create or upgrade the database; running it again is harmless."""
     from models import audit
@@ -81,7 +64,6 @@ def init(now: NowOption = None) -> None:
     say(f"数据库已初始化（{before or '空'} → {after}）：{url}", f"database initialised ({before or 'empty'} -> {after}): {url}")
 
 
-@app.command()
 def status(json_output: JsonOption = False, now: NowOption = None) -> None:
     """计划、任务、分工状态、轮次、报送、督办、红绿灯与通知概况 / Plans, assignments, rounds, check-ins, escalations, lights, notifications."""
     from models.db import reading
@@ -127,7 +109,6 @@ def _print_status(figures: dict) -> None:
         f"notifications: pending {notes['pending']}, claimed {notes['claimed']}, sent {notes['sent']}, dead {notes['dead']}")
 
 
-@app.command()
 def serve() -> None:
     """运行定时任务（提醒、督办升级、发送通知）/ Run the scheduled flows (APScheduler, embedded default)."""
     from flows.serve import build_scheduler
@@ -139,7 +120,6 @@ def serve() -> None:
     scheduler.start()
 
 
-@app.command()
 def deploy() -> None:
     """把定时流程注册为 Prefect 部署（需 PREFECT_API_URL）/ Register the scheduled flows on a Prefect server."""
     import os
@@ -153,6 +133,28 @@ def deploy() -> None:
 
     for name in register(settings()):
         say(f"已注册部署 {name}（工作池 {POOL}）", f"deployed {name} (work pool {POOL})")
+
+
+# The commands in the order of the office's work.
+app.command("init")(init)
+app.add_typer(units_app, name="units")
+app.command("import")(import_notice)
+app.add_typer(round_app, name="round")
+app.command("sign")(sign_command)
+app.add_typer(checkin_app, name="checkin")
+app.add_typer(review_app, name="review")
+app.command("close")(close_command)
+app.command("reopen")(reopen_command)
+app.add_typer(extension_app, name="extension")
+app.command("remind")(remind_command)
+app.command("escalate")(escalate_command)
+app.command("agenda")(agenda_command)
+app.command("dispatch")(dispatch_command)
+app.add_typer(notifications_app, name="notifications")
+app.command("status")(status)
+app.add_typer(audit_app, name="audit")
+app.command("serve")(serve)
+app.command("deploy")(deploy)
 
 
 def run() -> None:
