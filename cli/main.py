@@ -67,7 +67,7 @@ def init(now: NowOption = None) -> None:
 def status(json_output: JsonOption = False, now: NowOption = None) -> None:
     """计划、任务、分工状态、轮次、报送、督办、红绿灯与通知概况 / Plans, assignments, rounds, check-ins, escalations, lights, notifications."""
     from models.db import reading
-    from models.escalations import local_day
+    from models.clock import local_day
     from models.status import status as compute
 
     config = settings()

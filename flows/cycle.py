@@ -73,7 +73,7 @@ def dispatch_step(now: datetime | None) -> dict[str, Any]:
 @task
 def figures_step(now: datetime) -> dict[str, Any]:
     from models.db import reading
-    from models.escalations import local_day
+    from models.clock import local_day
     from models.status import status
 
     settings = get_settings()

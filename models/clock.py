@@ -7,7 +7,8 @@ place where a caller's moment becomes that.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 
 def utc(moment: datetime) -> datetime:
@@ -25,3 +26,8 @@ def utc_now() -> datetime:
 def parse_moment(text: str) -> datetime:
     """`--now` on the command line: ISO 8601; a date alone means its start; UTC if no zone."""
     return utc(datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
+
+
+def local_day(moment: datetime, timezone: str) -> date:
+    """The office's calendar day at this moment (deadlines and ladders count in local days)."""
+    return utc(moment).astimezone(ZoneInfo(timezone)).date()

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from models import audit
 from models.assignment import Assignment
 from models.calendar import add_working_days, working_days_between
-from models.clock import utc
+from models.clock import local_day, utc
 from models.db import bulk_insert
 from models.escalation import Escalation
 from models.lifecycle import Actor, State
@@ -56,12 +56,6 @@ class Stall:
     round: dict[str, str]
     unit: str
     problems: str | None = None
-
-
-def local_day(moment: datetime, timezone: str) -> date:
-    from zoneinfo import ZoneInfo
-
-    return utc(moment).astimezone(ZoneInfo(timezone)).date()
 
 
 def find_stalled(session: Session, *, today: date, rules: Any, timezone: str) -> list[Stall]:

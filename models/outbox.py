@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from models.clock import utc
@@ -44,7 +43,10 @@ def enqueue_many(session: Session, messages: list[dict[str, Any]], *, now: datet
         }
         for m in messages
     ]
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql as dialect
+    else:
+        from sqlalchemy.dialects import sqlite as dialect
     table = Notification.__table__
     statement = dialect.insert(table).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(table.c.id)
     # RETURNING yields only the rows actually inserted (drivers disagree on executemany's rowcount).
