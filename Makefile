@@ -46,6 +46,7 @@ bench: install
 	$(BIN)/python -m bench.intake --runs 5 --tasks 5000 --postgres
 	$(BIN)/python -m bench.dispatch --messages 1000 --runs 5 --postgres
 	$(BIN)/python -m bench.cycle --runs 3 --postgres
+	$(BIN)/python -m bench.cycle --curve --runs 3
 
 bench-quick: install
 	$(BIN)/python -m bench.startup --runs 5

@@ -104,6 +104,25 @@ def one_run(url: str, home: Path, tasks: int, units: int) -> dict[str, tuple[flo
             "escalate_stalled": (escalate_s, raw_escalate), "_scale": (n, 0)}
 
 
+def curve(runs: int, as_json: bool) -> None:
+    """The same three steps at 1,000, 10,000 and 100,000 assignments (50 units per task)."""
+    results = []
+    for tasks in (20, 200, 2000):
+        samples: dict[str, list[float]] = {}
+        for _ in range(runs):
+            with tempfile.TemporaryDirectory(prefix="duban-bench-") as folder:
+                measured = one_run(f"sqlite:///{folder}/curve.db", Path(folder), tasks, max(100, tasks))
+                scale = measured.pop("_scale")[0]
+                for name, (seconds, _) in measured.items():
+                    samples.setdefault(name, []).append(seconds)
+        for name, times in samples.items():
+            median = statistics.median(times)
+            results.append({"name": name, "backend": "sqlite", "scale": scale, "median_s": round(median, 3),
+                            "per_1k_s": round(median / scale * 1000, 4)})
+    report(results, as_json, [("measure", "name"), ("assignments", "scale"), ("median s", "median_s"),
+                              ("s per 1,000 assignments", "per_1k_s")])
+
+
 def _raw_open(url: str, n: int, notices: int) -> float:
     engine = make_engine(url)
     with engine.begin() as connection:
@@ -153,8 +172,12 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=2000)
     parser.add_argument("--units", type=int, default=2000)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--curve", action="store_true", help="1k, 10k and 100k assignments: how cost grows")
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args()
+    if options.curve:
+        curve(options.runs, options.json)
+        return
     results: list[dict[str, object]] = []
     with postgres(options.postgres) as admin:
         backends = [("sqlite", None)] + ([("postgresql", admin)] if admin else [])
