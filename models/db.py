@@ -119,8 +119,16 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
             return memo[value]
         return process(value)
 
-    placeholder = "?" if dialect.paramstyle == "qmark" else "%s"
     quote = dialect.identifier_preparer.quote
-    statement = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-                 f"VALUES ({', '.join([placeholder] * len(names))})")
-    connection.exec_driver_sql(statement, [tuple(bind(i, row[n]) for i, n in enumerate(names)) for row in rows])
+    columns = ", ".join(quote(n) for n in names)
+    values = (tuple(bind(i, row[n]) for i, n in enumerate(names)) for row in rows)
+    if dialect.name == "postgresql":
+        # COPY is PostgreSQL's bulk path: several times faster than executemany for 100,000 rows.
+        with connection.connection.driver_connection.cursor() as cursor:
+            with cursor.copy(f"COPY {quote(table.name)} ({columns}) FROM STDIN") as copy:
+                for row in values:
+                    copy.write_row(row)
+        return
+    placeholder = "?" if dialect.paramstyle == "qmark" else "%s"
+    connection.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({', '.join([placeholder] * len(names))})",
+                               list(values))
