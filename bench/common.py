@@ -49,3 +49,36 @@ def report(results: list[dict[str, object]], as_json: bool, columns: list[tuple[
             value = r.get(key)
             cells.append("—" if value is None else f"{value:.3f}" if isinstance(value, float) and key.endswith("_s") else str(value))
         print("| " + " | ".join(cells) + " |")
+
+
+def _child(target: str, args: tuple, queue) -> None:  # noqa: ANN001 — runs in the spawned process
+    import importlib
+    import resource
+    import time
+
+    module, _, name = target.partition(":")
+    function = getattr(importlib.import_module(module), name)
+    started = time.perf_counter()
+    result = function(*args)
+    elapsed = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+    queue.put((elapsed, result, round(peak_mb, 1)))
+
+
+def in_child(target: str, *args: object) -> tuple[float, object, float]:
+    """Run `module:function(*args)` in a fresh process: (seconds, its result, the process's peak RSS in MB).
+
+    A process of its own per measure, so that each peak is that measure's own (it includes the
+    interpreter and duban's imports, about 100 MB).
+    """
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=_child, args=(target, args, queue))
+    process.start()
+    try:
+        outcome = queue.get(timeout=3600)
+    finally:
+        process.join(timeout=60)
+    return outcome

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
-from bench.common import fresh_database, postgres, report
+from bench.common import fresh_database, in_child, postgres, report
 from bench.synthetic import populate
 from config import Settings
 from models.db import make_engine, unit_of_work
@@ -36,12 +36,6 @@ from models.schema import upgrade
 CST = ZoneInfo("Asia/Shanghai")
 ROOT = Path(__file__).resolve().parent.parent
 DUBAN = str(Path(sys.executable).parent / "duban")
-
-
-def _timed(function) -> tuple[float, object]:  # noqa: ANN001
-    started = time.perf_counter()
-    result = function()
-    return time.perf_counter() - started, result
 
 
 def _raw(url: str, table: str, rows: int, columns: str, values: str) -> float:
@@ -63,30 +57,35 @@ def _raw(url: str, table: str, rows: int, columns: str, values: str) -> float:
     return elapsed
 
 
-def one_run(url: str, home: Path, tasks: int, units: int) -> dict[str, tuple[float, float]]:
+def step_open(url: str) -> dict[str, int]:
+    with unit_of_work(make_engine(url)) as session:
+        opened = open_round(session, plan_key="bench", name="r", report_by=date(2022, 9, 30), actor=SYSTEM_ACTOR,
+                            now=datetime(2022, 9, 19, 9, tzinfo=CST), cooperating_lead_days=2)
+        return {"checkins": opened.checkins, "notices": opened.notices}
+
+
+def step_remind(url: str, home: str) -> dict[str, int]:
+    with unit_of_work(make_engine(url)) as session:
+        run = send_reminders(session, now=datetime(2022, 9, 27, 10, tzinfo=CST), settings=Settings(home=Path(home)),
+                             actor=SYSTEM_ACTOR)
+        return {"enqueued": run.enqueued}
+
+
+def step_escalate(url: str, home: str) -> dict[str, int]:
+    with unit_of_work(make_engine(url)) as session:
+        return escalate_stalled(session, now=datetime(2022, 10, 10, 10, tzinfo=CST), settings=Settings(home=Path(home)),
+                                actor=SYSTEM_ACTOR)
+
+
+def one_run(url: str, home: Path, tasks: int, units: int) -> dict[str, tuple[float, float, float]]:
+    """Each step in a process of its own: (seconds, baseline seconds, peak MB)."""
     engine = make_engine(url)
     upgrade(engine)
     counts = populate(engine, tasks=tasks, units=units)
-    settings = Settings(home=home)
-
-    def opening():
-        with unit_of_work(engine) as session:
-            return open_round(session, plan_key="bench", name="r", report_by=date(2022, 9, 30), actor=SYSTEM_ACTOR,
-                              now=datetime(2022, 9, 19, 9, tzinfo=CST), cooperating_lead_days=2)
-
-    def reminding():
-        with unit_of_work(engine) as session:
-            return send_reminders(session, now=datetime(2022, 9, 27, 10, tzinfo=CST), settings=settings, actor=SYSTEM_ACTOR)
-
-    def escalating():
-        with unit_of_work(engine) as session:
-            return escalate_stalled(session, now=datetime(2022, 10, 10, 10, tzinfo=CST), settings=settings,
-                                    actor=SYSTEM_ACTOR)
-
-    open_s, opened = _timed(opening)
-    remind_s, reminded = _timed(reminding)
-    escalate_s, escalated = _timed(escalating)
     engine.dispose()
+    open_s, opened, open_mb = in_child("bench.cycle:step_open", url)
+    remind_s, reminded, remind_mb = in_child("bench.cycle:step_remind", url, str(home))
+    escalate_s, escalated, escalate_mb = in_child("bench.cycle:step_escalate", url, str(home))
     n = counts["assignments"]
     notification = ("notification", "dedup_key, kind, recipient_email, lang, subject, body_text, payload, status, attempts, next_attempt_at, created_at",
                     "[f'raw{i}', 'k', 'a@b.c', 'zh', '', '', '{}', 'pending', 0, '2022-09-19 01:00:00', '2022-09-19 01:00:00']")
@@ -95,13 +94,13 @@ def one_run(url: str, home: Path, tasks: int, units: int) -> dict[str, tuple[flo
     escalation = ("escalation", "stage_key, assignment_id, round_id, level, stall, reason, number, opened_at",
                   "[f'raw{i}', i + 1, 1, 1, 'overdue', 'x', f'raw{i}', '2022-10-10 02:00:00']")
     # Each baseline writes as many rows of each table as the step did (keys chosen not to collide).
-    raw_open = _raw_open(url, n, opened.notices)
-    raw_remind = _raw(url, notification[0], reminded.enqueued, notification[1], notification[2].replace("raw", "rawr")) \
-        + _raw(url, audit_row[0], reminded.enqueued, audit_row[1], audit_row[2].replace("10_000_000", "20_000_000"))
+    raw_open = _raw_open(url, n, opened["notices"])
+    raw_remind = _raw(url, notification[0], reminded["enqueued"], notification[1], notification[2].replace("raw", "rawr")) \
+        + _raw(url, audit_row[0], reminded["enqueued"], audit_row[1], audit_row[2].replace("10_000_000", "20_000_000"))
     raw_escalate = _raw(url, escalation[0], escalated["raised"], escalation[1], escalation[2]) \
         + _raw(url, audit_row[0], escalated["raised"], audit_row[1], audit_row[2].replace("10_000_000", "30_000_000"))
-    return {"open_round": (open_s, raw_open), "send_reminders": (remind_s, raw_remind),
-            "escalate_stalled": (escalate_s, raw_escalate), "_scale": (n, 0)}
+    return {"open_round": (open_s, raw_open, open_mb), "send_reminders": (remind_s, raw_remind, remind_mb),
+            "escalate_stalled": (escalate_s, raw_escalate, escalate_mb), "_scale": (n, 0, 0)}
 
 
 def curve(runs: int, as_json: bool) -> None:
@@ -113,7 +112,7 @@ def curve(runs: int, as_json: bool) -> None:
             with tempfile.TemporaryDirectory(prefix="duban-bench-") as folder:
                 measured = one_run(f"sqlite:///{folder}/curve.db", Path(folder), tasks, max(100, tasks))
                 scale = measured.pop("_scale")[0]
-                for name, (seconds, _) in measured.items():
+                for name, (seconds, _, _) in measured.items():
                     samples.setdefault(name, []).append(seconds)
         for name, times in samples.items():
             median = statistics.median(times)
@@ -182,7 +181,7 @@ def main() -> None:
     with postgres(options.postgres) as admin:
         backends = [("sqlite", None)] + ([("postgresql", admin)] if admin else [])
         for backend, server_url in backends:
-            samples: dict[str, list[tuple[float, float]]] = {}
+            samples: dict[str, list[tuple[float, float, float]]] = {}
             scale = 0
             for run in range(options.runs):
                 with tempfile.TemporaryDirectory(prefix="duban-bench-") as folder:
@@ -197,11 +196,11 @@ def main() -> None:
                 baseline = statistics.median(p[1] for p in pairs)
                 results.append({"name": name, "backend": backend, "scale": scale, "median_s": round(median, 3),
                                 "baseline_s": round(baseline, 3), "ratio": round(median / baseline, 1),
-                                "target_s": targets[name]})
+                                "peak_mb": max(p[2] for p in pairs), "target_s": targets[name]})
         results.extend(cli_seed(options.runs))
     report(results, options.json, [("measure", "name"), ("backend", "backend"), ("assignments", "scale"),
                                    ("median s", "median_s"), ("baseline (executemany) s", "baseline_s"),
-                                   ("ratio", "ratio"), ("target s", "target_s")])
+                                   ("ratio", "ratio"), ("peak MB", "peak_mb"), ("target s", "target_s")])
 
 
 if __name__ == "__main__":
