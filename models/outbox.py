@@ -17,13 +17,18 @@ from models.notification import Notification, NotificationStatus
 
 
 def enqueue_many(session: Session, messages: list[dict[str, Any]], *, now: datetime) -> int:
-    """Insert the messages whose dedup key is new; return how many were new.
+    """Insert the messages whose dedup key is new; return how many were new."""
+    return len(enqueue_new(session, messages, now=now))
+
+
+def enqueue_new(session: Session, messages: list[dict[str, Any]], *, now: datetime) -> set[str]:
+    """Insert the messages whose dedup key is new; return those keys.
 
     Each message: kind, dedup_key, recipient_email, payload, and optionally
     recipient_name, unit_id, lang.
     """
     if not messages:
-        return 0
+        return set()
     at = utc(now)
     rows = [
         {
@@ -48,9 +53,9 @@ def enqueue_many(session: Session, messages: list[dict[str, Any]], *, now: datet
     else:
         from sqlalchemy.dialects import sqlite as dialect
     table = Notification.__table__
-    statement = dialect.insert(table).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(table.c.id)
+    statement = dialect.insert(table).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(table.c.dedup_key)
     # RETURNING yields only the rows actually inserted (drivers disagree on executemany's rowcount).
-    return len(session.connection().execute(statement, rows).all())
+    return set(session.connection().execute(statement, rows).scalars())
 
 
 def enqueue(session: Session, *, now: datetime, **message: Any) -> bool:

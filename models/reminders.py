@@ -21,7 +21,7 @@ from models.assignment import Assignment
 from models.calendar import is_working_day, working_days_between
 from models.clock import utc
 from models.lifecycle import Actor
-from models.outbox import enqueue_many
+from models.outbox import enqueue_new
 from models.plan import Plan, Task
 from models.recipients import message, unit_contacts
 from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
@@ -112,15 +112,7 @@ def send_reminders(session: Session, *, now: datetime, settings: Any, actor: Act
                        "object_id": unit_id, "unit_id": unit_id,
                        "after": {"kind": kind, "stage": urgent_stage, "items": len(items), "key": key}})
     run.units = len(triggered)
-    if messages:
-        new_keys = _new_keys(session, [m["dedup_key"] for m in messages])
-        run.enqueued = enqueue_many(session, messages, now=now)
-        audit.record_many(session, [e for e in events if e["after"]["key"] in new_keys])
+    new_keys = enqueue_new(session, messages, now=now)
+    run.enqueued = len(new_keys)
+    audit.record_many(session, [e for e in events if e["after"]["key"] in new_keys])  # a rerun records nothing
     return run
-
-
-def _new_keys(session: Session, keys: list[str]) -> set[str]:
-    from models.notification import Notification
-
-    known = set(session.exec(select(Notification.dedup_key).where(col(Notification.dedup_key).in_(keys))))
-    return set(keys) - known
