@@ -8,10 +8,14 @@ Friday stand in and `beyond_table` says so, so the caller can warn.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 from functools import lru_cache
 
 import chinese_calendar
+
+from models.clock import utc
 
 
 @lru_cache(maxsize=4096)
@@ -51,3 +55,14 @@ def working_days_between(start: date, end: date) -> int:
     low, high = (start, end) if sign > 0 else (end, start)
     count = sum(1 for n in range(1, (high - low).days + 1) if is_working_day(low + timedelta(days=n)))
     return sign * count
+
+
+def in_working_hours(now: datetime, settings: Any) -> str | None:
+    """None when messages may go out now; else the reason they may not."""
+    local = utc(now).astimezone(ZoneInfo(settings.timezone))
+    if not is_working_day(local.date()):
+        return f"{local.date()} 不是工作日 / not a working day"
+    start, end = (time.fromisoformat(t) for t in settings.cycle.working_hours)
+    if not start <= local.time() <= end:
+        return f"{local:%H:%M} 不在工作时间 {start:%H:%M}–{end:%H:%M} / outside working hours"
+    return None

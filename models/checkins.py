@@ -50,11 +50,11 @@ def submit_checkin(session: Session, *, round_id: int, assignment_id: int, actor
     round_ = session.get(SupervisionRound, round_id)
     checkin = get_checkin(session, round_id=round_id, assignment_id=assignment_id)
     assignment = workflow.get_assignment(session, assignment_id)
-    names = workflow.describe(session, assignment)
     if round_.state != RoundState.OPEN:
         raise RoundClosed(name=round_.name, what="file a check-in", what_zh="报送")
     if checkin.state == CheckInState.ACCEPTED:
-        raise CheckInNotOpen(state="accepted", state_zh="审核通过", what="file again", what_zh="重复报送", **names)
+        raise CheckInNotOpen(state="accepted", state_zh="审核通过", what="file again", what_zh="重复报送",
+                             **workflow.describe(session, assignment))
     if percent is not None and not 0 <= percent <= 100:
         raise DubanError(detail=f"percent must be 0..100, got {percent}")
     if completed and State(assignment.state) == State.ASSIGNED:
@@ -85,13 +85,13 @@ def review_checkin(session: Session, *, round_id: int, assignment_id: int, accep
     """The office accepts a check-in (verifying a completion report) or returns it with a reason."""
     checkin = get_checkin(session, round_id=round_id, assignment_id=assignment_id)
     assignment = workflow.get_assignment(session, assignment_id)
-    names = workflow.describe(session, assignment)
     if actor.role not in OFFICE:
         raise NotPermitted(actor=actor.name, role=actor.role.value, role_zh=ROLE_LABELS[actor.role][0],
-                           action="review", action_zh="审核", **names)
+                           action="review", action_zh="审核", **workflow.describe(session, assignment))
     if checkin.state != CheckInState.SUBMITTED:
         state = str(checkin.state)
-        raise CheckInNotOpen(state=state, state_zh=CHECKIN_STATES_ZH[state], what="review it", what_zh="审核", **names)
+        raise CheckInNotOpen(state=state, state_zh=CHECKIN_STATES_ZH[state], what="review it", what_zh="审核",
+                             **workflow.describe(session, assignment))
     reason = (reason or "").strip() or None
     if not accept and reason is None:
         raise ReasonRequired(action="return", action_zh="退回")

@@ -58,7 +58,7 @@ def lights(session: Session, *, today: date, rules: Any) -> dict[str, dict[Any, 
     by_task: dict[int, str] = {}
     by_unit: dict[int, str] = {}
     for a_id, task_id, unit_id, state, due_on, deadline, plan_created in rows:
-        due = min(d for d in (due_on, pending_due.get(a_id)) if d) if (due_on or pending_due.get(a_id)) else None
+        due = min((d for d in (due_on, pending_due.get(a_id)) if d), default=None)
         value = light(state=state, due_on=due, today=today, red_escalation=a_id in red,
                       percent=latest_percent.get(a_id), started_on=plan_created.date() if plan_created else None,
                       deadline=deadline, rules=rules)

@@ -10,16 +10,15 @@ Messages go out only on working days, in working hours.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
 from models import audit
 from models.assignment import Assignment
-from models.calendar import is_working_day, working_days_between
-from models.clock import utc
+from models.calendar import in_working_hours, working_days_between
+from models.clock import local_day
 from models.lifecycle import Actor
 from models.outbox import enqueue_new
 from models.plan import Plan, Task
@@ -50,22 +49,11 @@ def stage_of(today: date, due_on: date, rules: Any) -> str | None:
     return "overdue" if overdue > 0 and overdue % rules.overdue_every == 0 else None
 
 
-def in_working_hours(now: datetime, settings: Any) -> str | None:
-    """None when messages may go out now; else the reason they may not."""
-    local = utc(now).astimezone(ZoneInfo(settings.timezone))
-    if not is_working_day(local.date()):
-        return f"{local.date()} 不是工作日 / not a working day"
-    start, end = (time.fromisoformat(t) for t in settings.cycle.working_hours)
-    if not start <= local.time() <= end:
-        return f"{local:%H:%M} 不在工作时间 {start:%H:%M}–{end:%H:%M} / outside working hours"
-    return None
-
-
 def send_reminders(session: Session, *, now: datetime, settings: Any, actor: Actor) -> ReminderRun:
     run = ReminderRun(skipped=in_working_hours(now, settings))
     if run.skipped:
         return run
-    today = utc(now).astimezone(ZoneInfo(settings.timezone)).date()
+    today = local_day(now, settings.timezone)
     rows = session.exec(
         select(CheckIn.id, CheckIn.due_on, Assignment.role, Task.number, Task.title, Unit.id, Unit.name,
                SupervisionRound.id, SupervisionRound.name, SupervisionRound.report_by, Plan.title)

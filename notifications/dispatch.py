@@ -131,7 +131,7 @@ def dispatch(
     lease = timedelta(seconds=settings.dispatch_lease_s)
     report = DispatchReport()
     if settings.dispatch_in_working_hours:
-        from models.reminders import in_working_hours
+        from models.calendar import in_working_hours
 
         report.held = in_working_hours(now(), settings)
         if report.held:
