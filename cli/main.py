@@ -6,6 +6,7 @@ so that `duban --help` and `duban status` start fast and never import Prefect.
     units_commands.py   units import|list|show|export
     cycle_commands.py   round, sign, checkin, review, close, reopen, extension, remind, escalate, agenda
     audit_commands.py   audit show|verify|export
+    report_command.py   report (the 通报: HTML, XLSX, DOCX, Markdown)
     notification_commands.py  dispatch, notifications list|show|retry|preview
 """
 
@@ -32,6 +33,7 @@ from cli.common import JsonOption, NowOption, engine_for, now_from, settings
 from cli.import_command import import_notice
 from cli.notification_commands import dispatch_command, notifications_app
 from cli.output import emit_json, fail, lang, say
+from cli.report_command import report_command
 from cli.units_commands import units_app
 
 app = typer.Typer(
@@ -151,6 +153,7 @@ app.command("escalate")(escalate_command)
 app.command("agenda")(agenda_command)
 app.command("dispatch")(dispatch_command)
 app.add_typer(notifications_app, name="notifications")
+app.command("report")(report_command)
 app.command("status")(status)
 app.add_typer(audit_app, name="audit")
 app.command("serve")(serve)

@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     actor: str | None = Field(default=None, description="who the CLI acts as on the audit trail; default cli:<login>")
     office_name: str = Field(default="领导小组办公室", description="signs every message")
     portal_url: str = Field(default="http://127.0.0.1:8000", description="base of the links in messages")
+    report_font: str | None = Field(default=None, description="a CJK font file for charts; default: Noto Sans CJK")
+    reports_dir: Path | None = Field(default=None, description="where scheduled reports go; default home/reports")
 
     # Messages: the outbox channel writes .eml files under home/outbox; smtp sends them.
     mail_channel: str = Field(default="outbox", description="outbox | smtp | a plugin's name")
@@ -111,6 +113,10 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'duban.db'}"
+
+    @property
+    def resolved_reports_dir(self) -> Path:
+        return self.reports_dir or self.home / "reports"
 
     @property
     def prefect_home(self) -> Path:

@@ -10,7 +10,7 @@ Importing this package registers every table on `SQLModel.metadata`
     status.py      counts for `duban status`
     db.py          engines and units of work (SQLite WAL + immediate writes, PostgreSQL)
     schema.py      creating and upgrading the database (Alembic)
-    plan.py unit.py assignment.py round.py escalation.py notification.py user.py
+    plan.py unit.py assignment.py round.py escalation.py notification.py user.py results.py
                    the tables
 """
 
@@ -20,6 +20,7 @@ from models.escalation import Escalation, ExtensionRequest, ExtensionState, Leve
 from models.lifecycle import Action, Actor, Role, State
 from models.notification import Notification, NotificationStatus
 from models.plan import Measure, Plan, Task
+from models.results import ResultsReport
 from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
 from models.unit import Contact, ContactRole, GroupMember, Unit, UnitAlias, UnitKind
 from models.user import User
@@ -27,6 +28,6 @@ from models.user import User
 __all__ = [
     "Action", "Actor", "Assignment", "AssignmentRole", "AuditEvent", "AuditHead", "CheckIn",
     "CheckInState", "Contact", "ContactRole", "Escalation", "ExtensionRequest", "ExtensionState",
-    "GroupMember", "Level", "Measure", "Notification", "NotificationStatus", "Plan", "Role",
+    "GroupMember", "Level", "Measure", "Notification", "NotificationStatus", "Plan", "ResultsReport", "Role",
     "RoundState", "State", "SupervisionRound", "Task", "Unit", "UnitAlias", "UnitKind", "User",
 ]

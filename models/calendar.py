@@ -47,6 +47,7 @@ def add_working_days(day: date, count: int) -> date:
     return day
 
 
+@lru_cache(maxsize=65536)  # reports and lights ask about the same few due dates for 100,000 items
 def working_days_between(start: date, end: date) -> int:
     """Working days after `start` up to and including `end`; negative when `end` is earlier."""
     if end == start:

@@ -73,8 +73,8 @@ def submit_checkin(session: Session, *, round_id: int, assignment_id: int, actor
     session.add(checkin)
     audit.record(session, at=now, actor=actor, action="checkin.submit", object_type="checkin", object_id=checkin.id,
                  task_id=assignment.task_id, unit_id=assignment.unit_id, before=before,
-                 after={"state": "submitted", "completed": completed, "percent": percent,
-                        "problems": checkin.problems, "evidence": len(checkin.evidence)})
+                 after={"state": "submitted", "completed": completed, "percent": percent, "text": text,
+                        "milestone": milestone, "problems": checkin.problems, "evidence": len(checkin.evidence)})
     escalations.resolve(session, assignment_id=assignment_id, round_id=round_id, stalls=escalations.ENDED_BY_REPORT,
                         resolution="单位已报送 / the unit reported", actor=actor, now=now)
     return checkin

@@ -48,7 +48,8 @@ class CheckIn(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     round_id: int = Field(foreign_key="supervision_round.id")
     assignment_id: int = Field(foreign_key="assignment.id", index=True)
-    due_on: date
+    due_on: date = Field(description="current due date, extensions included")
+    original_due_on: date | None = Field(default=None, description="on-time rates count against this")
     state: CheckInState = Field(default=CheckInState.PENDING, sa_type=String(16))
     text: str | None = None
     percent: int | None = Field(default=None, ge=0, le=100)

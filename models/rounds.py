@@ -96,10 +96,11 @@ def open_round(session: Session, *, plan_key: str, name: str, report_by: date, a
 
         query = query.where(col(Assignment.unit_id).in_([find_unit(session, n).id for n in unit_names]))
     cooperating_due = add_working_days(report_by, -cooperating_lead_days)
-    rows = [{"round_id": round_.id, "assignment_id": a_id, "state": CheckInState.PENDING.value,
-             "due_on": cooperating_due if role == AssignmentRole.COOPERATING else report_by,
-             "evidence": [], "completed": False}
-            for a_id, unit_id, role in session.exec(query)]
+    rows = []
+    for a_id, _unit_id, role in session.exec(query):
+        due = cooperating_due if role == AssignmentRole.COOPERATING else report_by
+        rows.append({"round_id": round_.id, "assignment_id": a_id, "state": CheckInState.PENDING.value,
+                     "due_on": due, "original_due_on": due, "evidence": [], "completed": False})
     bulk_insert(session, CheckIn.__table__, rows)  # a province opens 100,000 check-ins at once
     warnings = []
     if beyond_table(report_by):

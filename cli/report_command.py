@@ -1,0 +1,73 @@
+"""`duban report`: compile the supervision results (通报) into HTML, XLSX, DOCX and Markdown."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.common import JsonOption, NowOption, actor_for, engine_for, now_from, settings
+from cli.cycle_commands import PlanOption, _plan
+from cli.output import emit_json, say
+
+
+def as_of_moment(text: str | None, timezone: str, now: datetime) -> datetime:
+    """A date means the end of that day in the office's time zone; a time is taken as given."""
+    from models.clock import parse_moment
+    from reports.results import end_of_day
+
+    if text is None:
+        return now
+    try:
+        if len(text.strip()) == 10:
+            return end_of_day(date.fromisoformat(text.strip()), timezone)
+        return parse_moment(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} — 应为 YYYY-MM-DD 或 ISO 8601 时间 / expected YYYY-MM-DD or an ISO 8601 time",
+                                 param_hint="--as-of") from None
+
+
+def report_command(
+    round_name: Annotated[str | None, typer.Option("--round", help="轮次名称 / round name")] = None,
+    plan: PlanOption = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="截至日期（重现当时的通报）/ as it stood on this date")] = None,
+    formats: Annotated[str, typer.Option("--format", help="html,xlsx,docx,md 中的一种或几种 / formats")] = "html,xlsx,docx,md",
+    out: Annotated[Path | None, typer.Option("--out", help="输出目录（默认 $DUBAN_HOME/reports）/ output folder")] = None,
+    publish: Annotated[bool, typer.Option("--publish", help="向各单位和领导发送通报通知 / send the results-published notice")] = False,
+    now: NowOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """编制督办通报 / Compile the results of a round (--round) or of a whole plan (--plan)."""
+    from models.db import unit_of_work
+    from reports.compile import compile_report, parse_formats
+
+    if round_name is None and plan is None:
+        raise typer.BadParameter("请用 --round 或 --plan 指定范围 / give --round or --plan", param_hint="--round/--plan")
+    config = settings()
+    wanted = parse_formats(formats)
+    moment = now_from(now)
+    cutoff = as_of_moment(as_of, config.timezone, moment)
+    with unit_of_work(engine_for(config)) as session:
+        from cli.cycle_commands import _round
+
+        found_plan = _plan(session, plan)
+        found_round = _round(session, found_plan, round_name) if round_name else None
+        compiled = compile_report(session, plan=found_plan, round_=found_round, as_of=cutoff, formats=wanted,
+                                  out_dir=out or config.resolved_reports_dir, settings=config,
+                                  actor=actor_for(config), now=moment, publish=publish)
+        report_id, headline = compiled.report.id, compiled.results.headline
+    if json_output:
+        emit_json({"report_id": report_id, "files": [str(p) for p in compiled.files], "figures": headline,
+                   "published": compiled.published})
+        return
+    h = headline
+    say(f"已编制通报 #{report_id}（截至 {compiled.results.as_of_day}）：任务分工 {h['assignments']} 项，"
+        f"按时 {h['on_time']}、逾期 {h['late']}、未报 {h['missing']}，完成率 {h['completion_rate']:.1%}",
+        f"compiled report #{report_id} (as of {compiled.results.as_of_day}): {h['assignments']} assignments, "
+        f"{h['on_time']} on time, {h['late']} late, {h['missing']} missing, completion {h['completion_rate']:.1%}")
+    for path in compiled.files:
+        say(f"  {path}", f"  {path}")
+    if publish:
+        say(f"已发送通报通知 {compiled.published} 条（待投递）", f"queued {compiled.published} results-published notices")

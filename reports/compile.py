@@ -1,0 +1,177 @@
+"""Compile a 通报: compute the figures, write the files, record them, and publish on request.
+
+The files are written into a hidden folder beside their destination and
+moved into place only when every format has been written, so a failure
+leaves the previous files as they were and no half-written ones. A second
+compile of the same scope and moment replaces the files and updates the
+same record; publishing twice sends nothing twice (the outbox's dedup keys).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, select
+
+from models import audit
+from models.clock import utc
+from models.errors import DubanError
+from models.lifecycle import Actor
+from models.outbox import enqueue_many
+from models.plan import Plan
+from models.recipients import Recipient, message, unit_contacts
+from models.results import ResultsReport
+from models.round import SupervisionRound
+from models.unit import ContactRole, Unit
+from reports import results as figures
+from reports.results import Results
+
+FORMATS = ("html", "xlsx", "docx", "md")
+
+
+class UnknownFormat(DubanError):
+    exit_code = 2
+    zh = "不支持的格式：{given}（可选：{known}）"
+    en = "unknown format: {given} (choose from: {known})"
+
+
+class AsOfInFuture(DubanError):
+    exit_code = 2
+    zh = "--as-of {as_of} 晚于当前时间 {now}：通报只能反映已经发生的情况"
+    en = "--as-of {as_of} is later than now ({now}): a report can only show what has happened"
+
+
+@dataclass(frozen=True)
+class Compiled:
+    report: ResultsReport
+    results: Results
+    files: list[Path]
+    published: int  # notices queued by this call
+
+
+def parse_formats(text: str) -> list[str]:
+    wanted = [f.strip().lower() for f in text.split(",") if f.strip()]
+    unknown = [f for f in wanted if f not in FORMATS]
+    if unknown or not wanted:
+        raise UnknownFormat(given=", ".join(unknown) or "（空）", known=", ".join(FORMATS))
+    return list(dict.fromkeys(wanted))
+
+
+def file_stem(results: Results) -> str:
+    scope = results.round_name or "全部轮次"
+    name = f"{results.plan_key}_{scope}_通报_{results.as_of_day.isoformat()}"
+    return re.sub(r'[\\/:*?"<>|\s]+', "-", name)
+
+
+def compile_report(session: Session, *, plan: Plan, round_: SupervisionRound | None, as_of: datetime,
+                   formats: list[str], out_dir: Path, settings: Any, actor: Actor, now: datetime,
+                   publish: bool = False) -> Compiled:
+    from reports.charts import charts_for, cjk_font
+
+    if utc(as_of) > utc(now):
+        raise AsOfInFuture(as_of=utc(as_of).isoformat(), now=utc(now).isoformat())
+    results = figures.compute(session, plan=plan, round_=round_, as_of=as_of, timezone=settings.timezone,
+                              rules=settings.cycle, issuer=settings.office_name)
+    charts = charts_for(results, cjk_font(settings.report_font)) if {"html", "docx"} & set(formats) else []
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = file_stem(results)
+    staging = Path(tempfile.mkdtemp(prefix=".compiling-", dir=out_dir))
+    try:
+        written = _write_formats(results, charts, formats, staging, stem, compiled_at=utc(now).isoformat())
+        files = []
+        for path in written:
+            target = out_dir / path.name
+            os.replace(path, target)
+            files.append(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    report = _record(session, results, plan=plan, round_=round_, files=files, out_dir=out_dir, actor=actor, now=now)
+    published = publish_report(session, report, results, settings=settings, actor=actor, now=now) if publish else 0
+    return Compiled(report=report, results=results, files=files, published=published)
+
+
+def _write_formats(results: Results, charts: list, formats: list[str], folder: Path, stem: str, *,
+                   compiled_at: str) -> list[Path]:
+    from reports import page
+
+    written = []
+    for chart in charts:
+        path = folder / f"{stem}_{chart.name}.png"
+        path.write_bytes(chart.png)
+        written.append(path)
+    for fmt in formats:
+        path = folder / f"{stem}.{fmt}"
+        if fmt == "html":
+            path.write_text(page.html(results, charts, compiled_at), encoding="utf-8")
+        elif fmt == "md":
+            path.write_text(page.markdown(results), encoding="utf-8")
+        elif fmt == "xlsx":
+            from reports.workbook import write_workbook
+
+            write_workbook(results, path)
+        elif fmt == "docx":
+            from reports.document import write_document
+
+            write_document(results, charts, path)
+        written.append(path)
+    return written
+
+
+def _record(session: Session, results: Results, *, plan: Plan, round_: SupervisionRound | None, files: list[Path],
+            out_dir: Path, actor: Actor, now: datetime) -> ResultsReport:
+    key = f"p{plan.id}:r{round_.id if round_ else '*'}:{results.as_of.isoformat()}"
+    listed = [{"name": p.name, "format": p.suffix.lstrip("."), "bytes": p.stat().st_size,
+               "sha256": hashlib.sha256(p.read_bytes()).hexdigest()} for p in files]
+    report = session.exec(select(ResultsReport).where(ResultsReport.key == key)).first()
+    before = None
+    if report is None:
+        report = ResultsReport(key=key, plan_id=plan.id, round_id=round_.id if round_ else None, as_of=results.as_of,
+                               compiled_at=utc(now), compiled_by=actor.name, out_dir=str(out_dir.resolve()))
+    else:
+        before = {"files": [f["sha256"] for f in report.files]}
+    report.compiled_at, report.compiled_by, report.out_dir = utc(now), actor.name, str(out_dir.resolve())
+    report.files, report.figures = listed, dict(results.headline)
+    session.add(report)
+    session.flush()
+    audit.record(session, at=now, actor=actor, action="results.compile", object_type="results", object_id=report.id,
+                 before=before, after={"as_of": results.as_of, "files": [f["name"] for f in listed],
+                                       "sha256": [f["sha256"] for f in listed], "figures": report.figures})
+    return report
+
+
+def publish_report(session: Session, report: ResultsReport, results: Results, *, settings: Any, actor: Actor,
+                   now: datetime) -> int:
+    """The results-published notice to every unit in the report (liaison and head) and to the leaders."""
+    names = {u.name for u in results.units}
+    unit_ids = list(session.exec(select(Unit.id).where(Unit.name.in_(names)))) if names else []  # type: ignore[attr-defined]
+    targets: list[Recipient] = []
+    for role in (ContactRole.LIAISON, ContactRole.HEAD):
+        targets += unit_contacts(session, unit_ids, role).values()
+    rules = settings.cycle
+    targets.append(Recipient(None, "office_head", f"{settings.office_name}负责同志", rules.office_head_email))
+    if rules.leading_group_email:
+        targets.append(Recipient(None, "leading_group", "领导小组", rules.leading_group_email))
+    payload = {
+        "round": {"name": results.round_name or "全部轮次",
+                  "report_by": (results.report_by or results.as_of_day).isoformat()},
+        "plan": {"title": results.plan_title},
+        "figures": results.notice_figures(),
+        "report_url": f"{settings.portal_url.rstrip('/')}/reports/{report.id}",
+    }
+    messages = [message("results_published", f"results:{report.id}:{t.role}:u{t.unit_id or 0}:{t.email}", t, payload)
+                for t in targets]
+    queued = enqueue_many(session, messages, now=now)
+    if report.published_at is None:
+        report.published_at = utc(now)
+        session.add(report)
+    audit.record(session, at=now, actor=actor, action="results.publish", object_type="results", object_id=report.id,
+                 after={"recipients": len(messages), "queued": queued})
+    return queued

@@ -1,0 +1,48 @@
+"""The 通报 as an HTML page and as Markdown (Jinja2 templates in reports/templates/)."""
+
+from __future__ import annotations
+
+import base64
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+
+from reports.charts import Chart
+from reports.results import CHECKIN_LABELS, LIGHT_LABELS, STATUS_LABELS, Results
+
+TEMPLATES = Path(__file__).parent / "templates"
+MD_OVERDUE = 100  # an e-mail lists the 100 most overdue; the workbook has them all
+
+
+def cn_date(day: date | None) -> str:
+    return f"{day.year}年{day.month}月{day.day}日" if day else "—"
+
+
+def percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate:.1%}"
+
+
+def markdown_cell(text: str) -> str:
+    return str(text).replace("|", "｜").replace("\r", " ").replace("\n", " ")
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
+                             autoescape=jinja2.select_autoescape(["html.j2"]), trim_blocks=True, lstrip_blocks=True,
+                             keep_trailing_newline=True)
+    env.filters |= {"cn_date": cn_date, "percent": percent, "cell": markdown_cell,
+                    "b64": lambda data: base64.b64encode(data).decode("ascii")}
+    env.globals |= {"status_labels": STATUS_LABELS, "checkin_labels": CHECKIN_LABELS, "light_labels": LIGHT_LABELS,
+                    "md_overdue": MD_OVERDUE}
+    return env
+
+
+def html(results: Results, charts: list[Chart], compiled_at: str) -> str:
+    return environment().get_template("results.html.j2").render(r=results, charts=charts, compiled_at=compiled_at)
+
+
+def markdown(results: Results) -> str:
+    return environment().get_template("results.md.j2").render(r=results)
