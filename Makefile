@@ -5,9 +5,18 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export DUBAN_HOME ?= $(CURDIR)/var
 
-.PHONY: install run test test-sqlite lock bench bench-quick clean
+# Debian packages (PostgreSQL server, CJK font, Chromium): installed once, when missing.
+SYSTEM := $(VENV)/.system-stamp
 
-install: $(STAMP)
+.PHONY: install system run test test-sqlite lock bench bench-quick clean
+
+install: $(STAMP) $(SYSTEM)
+
+system: $(SYSTEM)
+
+$(SYSTEM): scripts/system-packages
+	scripts/system-packages
+	@mkdir -p $(VENV) && touch $(SYSTEM)
 
 # Reinstall only when the dependencies change; constraints.txt pins every version.
 $(STAMP): pyproject.toml constraints.txt

@@ -56,11 +56,17 @@ def _child(target: str, args: tuple, queue) -> None:  # noqa: ANN001 — runs in
     import resource
     import time
 
-    module, _, name = target.partition(":")
-    function = getattr(importlib.import_module(module), name)
-    started = time.perf_counter()
-    result = function(*args)
-    elapsed = time.perf_counter() - started
+    import traceback
+
+    try:
+        module, _, name = target.partition(":")
+        function = getattr(importlib.import_module(module), name)
+        started = time.perf_counter()
+        result = function(*args)
+        elapsed = time.perf_counter() - started
+    except BaseException:  # the parent would otherwise wait for a result that never comes
+        queue.put(("failed", traceback.format_exc(), 0.0))
+        raise
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
     queue.put((elapsed, result, round(peak_mb, 1)))
 
@@ -81,4 +87,6 @@ def in_child(target: str, *args: object) -> tuple[float, object, float]:
         outcome = queue.get(timeout=3600)
     finally:
         process.join(timeout=60)
+    if outcome[0] == "failed":
+        raise RuntimeError(f"{target} failed in its process:\n{outcome[1]}")
     return outcome

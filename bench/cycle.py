@@ -1,8 +1,11 @@
-"""The cycle at province scale: open_round, send_reminders, escalate_stalled on 100,000 assignments.
+"""The cycle at province scale: open_round, send_reminders, escalate_stalled, compile_results on 100,000
+assignments.
 
 Targets (cycle issue), on SQLite with 2,000 units and 100,000 assignments:
 open_round < 10 s, send_reminders < 5 s, escalate_stalled < 5 s, each within
 3x of a raw executemany of the rows it writes, measured in the same run.
+compile_results (results issue): all four formats < 20 s; its baseline is a raw
+fetch of the rows it reads.
 Also the one-shot CLI commands on the seed (< 3 s median each).
 
     python -m bench.cycle [--runs N] [--tasks N] [--units N] [--postgres] [--json]
@@ -77,6 +80,96 @@ def step_escalate(url: str, home: str) -> dict[str, int]:
                                 actor=SYSTEM_ACTOR)
 
 
+def step_file(url: str) -> dict[str, int]:
+    """Set-up for compile_results, not measured: units file 70% of the round's check-ins (a tenth of them
+    late, a tenth returned, half of the completion reports accepted), written as the audit events and
+    check-in columns the use cases would leave. Calling the use case 70,000 times would take an hour."""
+    import random
+
+    from sqlalchemy import bindparam, update
+    from sqlmodel import select
+
+    from models import audit
+    from models.round import CheckIn
+
+    rng = random.Random(11)
+    engine = make_engine(url)
+    with unit_of_work(engine) as session:
+        rows = session.exec(select(CheckIn.id, CheckIn.assignment_id, CheckIn.due_on)).all()
+        events, filed = [], []
+        for checkin_id, assignment_id, due_on in rows:
+            if rng.random() > 0.7:
+                continue
+            late = rng.random() < 0.1
+            at = datetime(2022, 9, 29 if not late else 30, 10, tzinfo=CST) if due_on.day >= 28 else datetime(2022, 9, 27, 10, tzinfo=CST)
+            if late:
+                at = datetime(2022, 10, 8, 10, tzinfo=CST)
+            completed = rng.random() < 0.4
+            percent = 100 if completed else rng.randrange(10, 90, 10)
+            text_ = f"已推进第{percent}%工作"
+            events.append({"at": at, "actor": "bench", "action": "assignment.progress", "object_type": "assignment",
+                           "object_id": assignment_id, "before": {"state": "assigned"},
+                           "after": {"state": "in_progress", "version": 2, "rework_count": 0}})
+            events.append({"at": at, "actor": "bench", "action": "checkin.submit", "object_type": "checkin",
+                           "object_id": checkin_id, "before": {"state": "pending"},
+                           "after": {"state": "submitted", "completed": completed, "percent": percent, "text": text_,
+                                     "milestone": None, "problems": "需协调经费" if rng.random() < 0.05 else None,
+                                     "evidence": 0}})
+            review = rng.random()
+            if review < 0.1:
+                events.append({"at": at.replace(day=10, month=10), "actor": "bench", "action": "checkin.return",
+                               "object_type": "checkin", "object_id": checkin_id, "after": {"state": "returned"},
+                               "reason": "材料不全"})
+            elif completed and review < 0.6:
+                events.append({"at": at.replace(day=10, month=10), "actor": "bench", "action": "assignment.verify",
+                               "object_type": "assignment", "object_id": assignment_id,
+                               "after": {"state": "verified", "version": 3, "rework_count": 0}})
+            filed.append({"id": checkin_id, "text": text_, "percent": percent})
+        events.sort(key=lambda e: e["at"])
+        audit.record_many(session, events)
+        table = CheckIn.__table__
+        statement = (update(table).where(table.c.id == bindparam("b_id"))
+                     .values(text=bindparam("b_text"), percent=bindparam("b_percent"), state="submitted"))
+        session.connection().execute(statement, [{"b_id": f["id"], "b_text": f["text"], "b_percent": f["percent"]}
+                                                 for f in filed])
+        return {"events": len(events), "filed": len(filed)}
+
+
+def step_compile(url: str, home: str) -> dict[str, int]:
+    from models.plan import Plan
+    from models.round import SupervisionRound
+    from reports.compile import FORMATS, compile_report
+    from sqlmodel import select
+
+    settings = Settings(home=Path(home))
+    with unit_of_work(make_engine(url)) as session:
+        round_ = session.exec(select(SupervisionRound).where(SupervisionRound.name == "r")).one()
+        compiled = compile_report(session, plan=session.get(Plan, round_.plan_id), round_=round_,
+                                  as_of=datetime(2022, 10, 14, 18, tzinfo=CST), formats=list(FORMATS),
+                                  out_dir=Path(home) / "reports", settings=settings, actor=SYSTEM_ACTOR,
+                                  now=datetime(2022, 10, 15, 9, tzinfo=CST))
+        return {"bytes": sum(p.stat().st_size for p in compiled.files), "items": len(compiled.results.items)}
+
+
+def _raw_read(url: str) -> float:
+    """What compile_results reads, fetched through the DBAPI with nothing done to it: the database's limit."""
+    engine = make_engine(url)
+    raw = engine.raw_connection()
+    started = time.perf_counter()
+    cursor = raw.cursor()
+    for query in ("SELECT a.id, a.task_id, a.role, t.number, t.title, u.name FROM assignment a "
+                  "JOIN task t ON t.id = a.task_id JOIN unit u ON u.id = a.unit_id",
+                  "SELECT * FROM check_in",
+                  "SELECT at, action, object_id, task_id, unit_id, after FROM audit_event "
+                  "WHERE action LIKE 'assignment.%' OR action LIKE 'checkin.%' OR action LIKE 'escalation.%'"):
+        cursor.execute(query)
+        cursor.fetchall()
+    elapsed = time.perf_counter() - started
+    raw.close()
+    engine.dispose()
+    return elapsed
+
+
 def one_run(url: str, home: Path, tasks: int, units: int) -> dict[str, tuple[float, float, float]]:
     """Each step in a process of its own: (seconds, baseline seconds, peak MB)."""
     engine = make_engine(url)
@@ -86,6 +179,8 @@ def one_run(url: str, home: Path, tasks: int, units: int) -> dict[str, tuple[flo
     open_s, opened, open_mb = in_child("bench.cycle:step_open", url)
     remind_s, reminded, remind_mb = in_child("bench.cycle:step_remind", url, str(home))
     escalate_s, escalated, escalate_mb = in_child("bench.cycle:step_escalate", url, str(home))
+    in_child("bench.cycle:step_file", url)
+    compile_s, _, compile_mb = in_child("bench.cycle:step_compile", url, str(home))
     n = counts["assignments"]
     notification = ("notification", "dedup_key, kind, recipient_email, lang, subject, body_text, payload, status, attempts, next_attempt_at, created_at",
                     "[f'raw{i}', 'k', 'a@b.c', 'zh', '', '', '{}', 'pending', 0, '2022-09-19 01:00:00', '2022-09-19 01:00:00']")
@@ -100,7 +195,8 @@ def one_run(url: str, home: Path, tasks: int, units: int) -> dict[str, tuple[flo
     raw_escalate = _raw(url, escalation[0], escalated["raised"], escalation[1], escalation[2]) \
         + _raw(url, audit_row[0], escalated["raised"], audit_row[1], audit_row[2].replace("10_000_000", "30_000_000"))
     return {"open_round": (open_s, raw_open, open_mb), "send_reminders": (remind_s, raw_remind, remind_mb),
-            "escalate_stalled": (escalate_s, raw_escalate, escalate_mb), "_scale": (n, 0, 0)}
+            "escalate_stalled": (escalate_s, raw_escalate, escalate_mb),
+            "compile_results (4 formats)": (compile_s, _raw_read(url), compile_mb), "_scale": (n, 0, 0)}
 
 
 def curve(runs: int, as_json: bool) -> None:
@@ -190,7 +286,8 @@ def main() -> None:
                     scale = measured.pop("_scale")[0]
                     for name, pair in measured.items():
                         samples.setdefault(name, []).append(pair)
-            targets = {"open_round": 10.0, "send_reminders": 5.0, "escalate_stalled": 5.0}
+            targets = {"open_round": 10.0, "send_reminders": 5.0, "escalate_stalled": 5.0,
+                       "compile_results (4 formats)": 20.0}
             for name, pairs in samples.items():
                 median = statistics.median(p[0] for p in pairs)
                 baseline = statistics.median(p[1] for p in pairs)

@@ -71,14 +71,37 @@ def dispatch_step(now: datetime | None) -> dict[str, Any]:
 
 
 @task
-def figures_step(now: datetime) -> dict[str, Any]:
-    from models.db import reading
-    from models.clock import local_day
-    from models.status import status
+def compile_step(plan_key: str | None, round_name: str | None, as_of: datetime | None, formats: str,
+                 out_dir: str | None, publish: bool, now: datetime) -> list[dict[str, Any]]:
+    from pathlib import Path
+
+    from sqlmodel import select
+
+    from models.round import RoundState, SupervisionRound
+    from models.rounds import find_plan, find_round
+    from models.plan import Plan
+    from reports.compile import compile_report, parse_formats
 
     settings = get_settings()
-    with reading(_engine()) as session:
-        return status(session, today=local_day(now, settings.timezone), rules=settings.cycle)
+    wanted = parse_formats(formats)
+    out = Path(out_dir) if out_dir else settings.resolved_reports_dir
+    compiled = []
+    with unit_of_work(_engine()) as session:
+        if plan_key and not round_name:
+            scopes = [(find_plan(session, plan_key), None)]
+        elif round_name:
+            plan = find_plan(session, plan_key) if plan_key else session.exec(select(Plan)).one()
+            scopes = [(plan, find_round(session, plan, round_name))]
+        else:  # on a schedule: every open round
+            scopes = [(session.get(Plan, r.plan_id), r) for r in session.exec(
+                select(SupervisionRound).where(SupervisionRound.state == RoundState.OPEN))]
+        for plan, round_ in scopes:
+            done = compile_report(session, plan=plan, round_=round_, as_of=as_of or now, formats=wanted,
+                                  out_dir=out, settings=settings, actor=SYSTEM_ACTOR, now=now, publish=publish)
+            compiled.append({"report_id": done.report.id, "plan": plan.key, "round": round_.name if round_ else None,
+                             "files": [str(p) for p in done.files], "figures": done.results.headline,
+                             "published": done.published})
+    return compiled
 
 
 @flow(name="open_round")
@@ -110,9 +133,14 @@ def dispatch_notifications_flow(now: str | None = None) -> dict[str, Any]:
 
 
 @flow(name="compile_results")
-def compile_results_flow(now: str | None = None) -> dict[str, Any]:
-    """The round's figures (documents come with the results issue)."""
-    return figures_step(_moment(now))
+def compile_results_flow(plan_key: str | None = None, round_name: str | None = None, as_of: str | None = None,
+                         formats: str = "html,xlsx,docx,md", out_dir: str | None = None, publish: bool = False,
+                         now: str | None = None) -> dict[str, Any]:
+    """The 通报 of a round or plan (default: every open round) in every format, recorded on the round;
+    with `publish`, the results-published notices go out too."""
+    moment = _moment(now)
+    reports = compile_step(plan_key, round_name, _moment(as_of) if as_of else None, formats, out_dir, publish, moment)
+    return {"reports": reports, "dispatch": dispatch_step(moment) if publish else None}
 
 
 FLOWS = {

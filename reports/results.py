@@ -218,16 +218,19 @@ def compute(session: Session, *, plan: Plan, round_: SupervisionRound | None, as
     if round_ is not None:
         rounds = {round_.id: round_}
 
-    # The structure as it stood: assignments created by then and not yet withdrawn.
+    # The structure as it stood: assignments not yet withdrawn, and created by then (or owing a
+    # check-in in a round opened by then, which they could only do if they existed).
     assignments: dict[int, tuple] = {}
+    created: dict[int, datetime] = {}
     for row in session.exec(
             select(Assignment.id, Assignment.task_id, Assignment.role, Assignment.original_due_on, Task.number,
-                   Task.title, Task.deadline, Unit.name)
+                   Task.title, Task.deadline, Unit.name, Assignment.created_at)
             .join(Task, col(Task.id) == col(Assignment.task_id)).join(Unit, col(Unit.id) == col(Assignment.unit_id))
-            .where(Task.plan_id == plan.id, Assignment.created_at <= as_of,
+            .where(Task.plan_id == plan.id,
                    or_(col(Assignment.withdrawn_at).is_(None), col(Assignment.withdrawn_at) > as_of),
                    or_(col(Task.withdrawn_at).is_(None), col(Task.withdrawn_at) > as_of))):
-        assignments[row[0]] = row
+        assignments[row[0]] = row[:8]
+        created[row[0]] = utc(row[8])
     by_pair = {(row[1], row[7]): a_id for a_id, row in assignments.items()}
 
     items: dict[int, Item] = {}
@@ -242,7 +245,8 @@ def compute(session: Session, *, plan: Plan, round_: SupervisionRound | None, as
                                assignment_id=c.assignment_id, task_number=a[4], task_title=a[5], unit=a[7],
                                role=str(a[2]), due_on=original, due_in_force=original)
             fallback_text[c.id] = (c.submitted_at, c.text)
-    in_scope = {i.assignment_id for i in items.values()} if round_ is not None else set(assignments)
+    owing = {i.assignment_id for i in items.values()}
+    in_scope = owing if round_ is not None else {a for a in assignments if a in owing or created[a] <= as_of}
 
     # Replay the trail up to the moment.
     state: dict[int, str] = {}

@@ -63,3 +63,16 @@ def test_the_office_runs_a_round_from_the_command_line(database_url: str, tmp_pa
     shown = json.loads(run("round", "show", "第三季度", "--json"))
     assert len(shown["items"]) == 98
     assert "审计链完整" in run("audit", "verify")
+
+    out = tmp_path / "通报"
+    compiled = json.loads(run("report", "--round", "第三季度", "--out", str(out), "--json", "--now",
+                              "2022-10-14T18:00:00+08:00"))
+    assert compiled["figures"]["assignments"] == 98 and compiled["figures"]["verified"] == 1
+    assert sorted(Path(f).suffix for f in compiled["files"]) == [".docx", ".html", ".md", ".png", ".png", ".xlsx"]
+    early = json.loads(run("report", "--round", "第三季度", "--as-of", "2022-09-21", "--format", "md", "--out",
+                           str(out), "--json", "--now", "2022-10-14T18:00:00+08:00"))
+    assert (early["figures"]["on_time"], early["figures"]["pending"]) == (1, 97)
+    assert "pdf" in run("report", "--round", "第三季度", "--format", "html,pdf", code=2)
+    assert "--round" in run("report", code=2)
+    assert "晚于当前时间" in run("report", "--plan", "2022", "--as-of", "2099-01-01", code=2)
+    assert "审计链完整" in run("audit", "verify")

@@ -61,8 +61,13 @@ def test_the_cycle_flows_run_under_prefect(seeded_env: Engine, prefect_harness: 
     assert escalated["escalations"]["1"] == 98
     assert dispatch_notifications_flow(now="2022-10-10T10:05:00+08:00")["sent"] == 0  # already sent by the flow above
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 49 + 22 + escalated["dispatch"]["sent"]
-    figures = compile_results_flow(now="2022-10-10T10:00:00+08:00")
-    assert figures["open_escalations"]["by_level"]["1"] == 98
+    compiled = compile_results_flow(now="2022-10-10T10:00:00+08:00", out_dir=str(tmp_path / "reports"),
+                                    publish=True)
+    (report,) = compiled["reports"]
+    assert report["round"] == "第三季度" and report["figures"]["missing"] == 98
+    assert report["figures"]["escalations"]["1"] == 98
+    assert sorted(Path(f).suffix for f in report["files"]) == [".docx", ".html", ".md", ".png", ".png", ".xlsx"]
+    assert report["published"] > 49 and compiled["dispatch"]["sent"] == report["published"]
 
 
 def test_the_scheduler_keeps_one_job_per_scheduled_flow_in_the_database(engine: Engine, database_url: str,

@@ -34,9 +34,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(['plan_id'], ['plan.id']),
         sa.ForeignKeyConstraint(['round_id'], ['supervision_round.id']),
         sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('key'),
     )
     with op.batch_alter_table('results_report', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_results_report_key'), ['key'], unique=True)
         batch_op.create_index(batch_op.f('ix_results_report_plan_id'), ['plan_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_results_report_round_id'), ['round_id'], unique=False)
 
@@ -52,5 +52,4 @@ def downgrade() -> None:
     with op.batch_alter_table('results_report', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_results_report_round_id'))
         batch_op.drop_index(batch_op.f('ix_results_report_plan_id'))
-        batch_op.drop_index(batch_op.f('ix_results_report_key'))
     op.drop_table('results_report')
