@@ -90,14 +90,18 @@ def step_file(url: str) -> dict[str, int]:
     from sqlmodel import select
 
     from models import audit
+    from models.assignment import Assignment
     from models.round import CheckIn
 
     rng = random.Random(11)
     engine = make_engine(url)
     with unit_of_work(engine) as session:
-        rows = session.exec(select(CheckIn.id, CheckIn.assignment_id, CheckIn.due_on)).all()
+        rows = session.exec(select(CheckIn.id, CheckIn.assignment_id, CheckIn.due_on, Assignment.task_id,
+                                   Assignment.unit_id)
+                            .join(Assignment, Assignment.id == CheckIn.assignment_id)).all()
         events, filed = [], []
-        for checkin_id, assignment_id, due_on in rows:
+        for checkin_id, assignment_id, due_on, task_id, unit_id in rows:
+            where = {"task_id": task_id, "unit_id": unit_id}
             if rng.random() > 0.7:
                 continue
             late = rng.random() < 0.1
@@ -108,21 +112,21 @@ def step_file(url: str) -> dict[str, int]:
             percent = 100 if completed else rng.randrange(10, 90, 10)
             text_ = f"已推进第{percent}%工作"
             events.append({"at": at, "actor": "bench", "action": "assignment.progress", "object_type": "assignment",
-                           "object_id": assignment_id, "before": {"state": "assigned"},
+                           "object_id": assignment_id, "before": {"state": "assigned"}, **where,
                            "after": {"state": "in_progress", "version": 2, "rework_count": 0}})
             events.append({"at": at, "actor": "bench", "action": "checkin.submit", "object_type": "checkin",
-                           "object_id": checkin_id, "before": {"state": "pending"},
+                           "object_id": checkin_id, "before": {"state": "pending"}, **where,
                            "after": {"state": "submitted", "completed": completed, "percent": percent, "text": text_,
                                      "milestone": None, "problems": "需协调经费" if rng.random() < 0.05 else None,
                                      "evidence": 0}})
             review = rng.random()
             if review < 0.1:
                 events.append({"at": at.replace(day=10, month=10), "actor": "bench", "action": "checkin.return",
-                               "object_type": "checkin", "object_id": checkin_id, "after": {"state": "returned"},
+                               "object_type": "checkin", "object_id": checkin_id, "after": {"state": "returned"}, **where,
                                "reason": "材料不全"})
             elif completed and review < 0.6:
                 events.append({"at": at.replace(day=10, month=10), "actor": "bench", "action": "assignment.verify",
-                               "object_type": "assignment", "object_id": assignment_id,
+                               "object_type": "assignment", "object_id": assignment_id, **where,
                                "after": {"state": "verified", "version": 3, "rework_count": 0}})
             filed.append({"id": checkin_id, "text": text_, "percent": percent})
         events.sort(key=lambda e: e["at"])

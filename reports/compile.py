@@ -35,6 +35,7 @@ from reports import results as figures
 from reports.results import Results
 
 FORMATS = ("html", "xlsx", "docx", "md")
+PARALLEL_FROM = 20_000  # items and escalations: below this a second process costs more than it saves
 
 
 class UnknownFormat(DubanError):
@@ -47,6 +48,12 @@ class AsOfInFuture(DubanError):
     exit_code = 2
     zh = "--as-of {as_of} 晚于当前时间 {now}：通报只能反映已经发生的情况"
     en = "--as-of {as_of} is later than now ({now}): a report can only show what has happened"
+
+
+class WorkbookFailed(DubanError):
+    exit_code = 1
+    zh = "Excel 工作簿写入失败：{detail}"
+    en = "writing the workbook failed: {detail}"
 
 
 @dataclass(frozen=True)
@@ -74,18 +81,18 @@ def file_stem(results: Results) -> str:
 def compile_report(session: Session, *, plan: Plan, round_: SupervisionRound | None, as_of: datetime,
                    formats: list[str], out_dir: Path, settings: Any, actor: Actor, now: datetime,
                    publish: bool = False) -> Compiled:
-    from reports.charts import charts_for, cjk_font
+    from reports.charts import cjk_font
 
     if utc(as_of) > utc(now):
         raise AsOfInFuture(as_of=utc(as_of).isoformat(), now=utc(now).isoformat())
     results = figures.compute(session, plan=plan, round_=round_, as_of=as_of, timezone=settings.timezone,
                               rules=settings.cycle, issuer=settings.office_name)
-    charts = charts_for(results, cjk_font(settings.report_font)) if {"html", "docx"} & set(formats) else []
+    font = cjk_font(settings.report_font) if {"html", "docx"} & set(formats) else None  # fail before writing
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = file_stem(results)
     staging = Path(tempfile.mkdtemp(prefix=".compiling-", dir=out_dir))
     try:
-        written = _write_formats(results, charts, formats, staging, stem, compiled_at=utc(now).isoformat())
+        written = _write_formats(results, font, formats, staging, stem, compiled_at=utc(now).isoformat())
         files = []
         for path in written:
             target = out_dir / path.name
@@ -98,10 +105,14 @@ def compile_report(session: Session, *, plan: Plan, round_: SupervisionRound | N
     return Compiled(report=report, results=results, files=files, published=published)
 
 
-def _write_formats(results: Results, charts: list, formats: list[str], folder: Path, stem: str, *,
+def _write_formats(results: Results, font: str | None, formats: list[str], folder: Path, stem: str, *,
                    compiled_at: str) -> list[Path]:
     from reports import page
+    from reports.charts import charts_for
 
+    # The workbook first: when large it is written in another process, the longest part of a compile.
+    workbook = _start_workbook(results, folder / f"{stem}.xlsx") if "xlsx" in formats else None
+    charts = charts_for(results, font) if font else []
     written = []
     for chart in charts:
         path = folder / f"{stem}_{chart.name}.png"
@@ -113,16 +124,42 @@ def _write_formats(results: Results, charts: list, formats: list[str], folder: P
             path.write_text(page.html(results, charts, compiled_at), encoding="utf-8")
         elif fmt == "md":
             path.write_text(page.markdown(results), encoding="utf-8")
-        elif fmt == "xlsx":
-            from reports.workbook import write_workbook
-
-            write_workbook(results, path)
         elif fmt == "docx":
             from reports.document import write_document
 
             write_document(results, charts, path)
         written.append(path)
+    if workbook is not None:
+        workbook()  # waits for the workbook's process; raises what it raised
     return written
+
+
+def _start_workbook(results: Results, path: Path):  # noqa: ANN202 — returns the function that waits
+    """Write the workbook here, or in a process of its own when it is large, while the other formats render.
+
+    The process is a plain `python -m reports.workbook`, not multiprocessing: that would re-import the
+    caller's main module, and the caller may be a Prefect worker with threads and open connections."""
+    import pickle
+    import subprocess
+    import sys
+
+    from reports.workbook import tables, write_tables
+
+    sheets = tables(results)
+    if len(results.items) + len(results.escalations) < PARALLEL_FROM:
+        write_tables(sheets, path)
+        return lambda: None
+    data = path.with_suffix(".tables.pickle")
+    data.write_bytes(pickle.dumps(sheets, protocol=pickle.HIGHEST_PROTOCOL))
+    process = subprocess.Popen([sys.executable, "-m", "reports.workbook", str(data), str(path)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def wait() -> None:
+        _, errors = process.communicate()
+        data.unlink(missing_ok=True)
+        if process.returncode != 0:
+            raise WorkbookFailed(detail=errors.decode("utf-8", "replace").strip().splitlines()[-1:] or "?")
+    return wait
 
 
 def _record(session: Session, results: Results, *, plan: Plan, round_: SupervisionRound | None, files: list[Path],

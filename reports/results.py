@@ -44,6 +44,8 @@ DONE = frozenset({State.VERIFIED.value, State.CLOSED.value})
 LIGHT_LABELS = {"green": "绿", "yellow": "黄", "red": "红"}
 STATUS_LABELS = {"on_time": "按时报送", "late": "逾期报送", "missing": "未报送", "pending": "未到期"}
 CHECKIN_LABELS = {"pending": "待报送", "submitted": "已报送", "accepted": "审核通过", "returned": "已退回"}
+ROLE_ZH = {role.value: labels[0] for role, labels in ROLE_LABELS.items()}
+STATE_ZH = {state.value: labels[0] for state, labels in STATE_LABELS.items()}
 REPLAYED = [f"assignment.{a.value}" for a in Action] + [
     "checkin.submit", "checkin.accept", "checkin.return", "escalation.raise", "escalation.resolve",
     "extension.approve"]
@@ -80,7 +82,7 @@ class Item:
 
     @property
     def role_zh(self) -> str:
-        return ROLE_LABELS[AssignmentRole(self.role)][0]
+        return ROLE_ZH[self.role]
 
 
 @dataclass(slots=True)
@@ -96,11 +98,11 @@ class Line:
 
     @property
     def state_zh(self) -> str:
-        return STATE_LABELS[State(self.state)][0]
+        return STATE_ZH[self.state]
 
     @property
     def role_zh(self) -> str:
-        return ROLE_LABELS[AssignmentRole(self.role)][0]
+        return ROLE_ZH[self.role]
 
 
 @dataclass(slots=True)
@@ -112,10 +114,7 @@ class TaskResult:
     lines: list[Line] = field(default_factory=list)
     done: int = 0
 
-    @property
-    def lead_units(self) -> list[str]:
-        leads = [line.unit for line in self.lines if line.role == AssignmentRole.LEAD]
-        return leads or [line.unit for line in self.lines if line.role == AssignmentRole.RESPONSIBLE]
+    lead_units: list[str] = field(default_factory=list)  # lead units, or the responsible ones where none leads
 
     @property
     def completion_rate(self) -> float:
@@ -222,7 +221,9 @@ def compute(session: Session, *, plan: Plan, round_: SupervisionRound | None, as
     # check-in in a round opened by then, which they could only do if they existed).
     assignments: dict[int, tuple] = {}
     created: dict[int, datetime] = {}
-    for row in session.exec(
+    # Core rows, not ORM ones: at 100,000 rows the ORM's loading is most of the time.
+    connection = session.connection()
+    for row in connection.execute(
             select(Assignment.id, Assignment.task_id, Assignment.role, Assignment.original_due_on, Task.number,
                    Task.title, Task.deadline, Unit.name, Assignment.created_at)
             .join(Task, col(Task.id) == col(Assignment.task_id)).join(Unit, col(Unit.id) == col(Assignment.unit_id))
@@ -236,15 +237,17 @@ def compute(session: Session, *, plan: Plan, round_: SupervisionRound | None, as
     items: dict[int, Item] = {}
     fallback_text: dict[int, tuple[datetime | None, str | None]] = {}
     if rounds:
-        for c in session.exec(select(CheckIn).where(col(CheckIn.round_id).in_(list(rounds)))):
-            a = assignments.get(c.assignment_id)
+        for c_id, round_id, a_id, due_on, original_due_on, submitted_at, text in connection.execute(
+                select(CheckIn.id, CheckIn.round_id, CheckIn.assignment_id, CheckIn.due_on, CheckIn.original_due_on,
+                       CheckIn.submitted_at, CheckIn.text).where(col(CheckIn.round_id).in_(list(rounds)))):
+            a = assignments.get(a_id)
             if a is None:
                 continue
-            original = c.original_due_on or c.due_on
-            items[c.id] = Item(checkin_id=c.id, round_id=c.round_id, round_name=rounds[c.round_id].name,
-                               assignment_id=c.assignment_id, task_number=a[4], task_title=a[5], unit=a[7],
+            original = original_due_on or due_on
+            items[c_id] = Item(checkin_id=c_id, round_id=round_id, round_name=rounds[round_id].name,
+                               assignment_id=a_id, task_number=a[4], task_title=a[5], unit=a[7],
                                role=str(a[2]), due_on=original, due_in_force=original)
-            fallback_text[c.id] = (c.submitted_at, c.text)
+            fallback_text[c_id] = (submitted_at, text)
     owing = {i.assignment_id for i in items.values()}
     in_scope = owing if round_ is not None else {a for a in assignments if a in owing or created[a] <= as_of}
 
@@ -255,7 +258,7 @@ def compute(session: Session, *, plan: Plan, round_: SupervisionRound | None, as
     raised: dict[str, dict[str, Any]] = {}
     resolved: dict[str, date] = {}
     plan_tasks = select(Task.id).where(Task.plan_id == plan.id)
-    events = session.exec(
+    events = connection.execute(
         select(AuditEvent.at, AuditEvent.action, AuditEvent.object_id, AuditEvent.task_id, AuditEvent.unit_id,
                AuditEvent.after)
         .where(col(AuditEvent.action).in_(REPLAYED), AuditEvent.at <= as_of,
@@ -359,6 +362,9 @@ def compute(session: Session, *, plan: Plan, round_: SupervisionRound | None, as
         result.returns += item.returns
     for e in escalations:
         units[e.unit].escalations += 1
+    for task in tasks.values():
+        task.lead_units = [line.unit for line in task.lines if line.role == AssignmentRole.LEAD] or [
+            line.unit for line in task.lines if line.role == AssignmentRole.RESPONSIBLE]
     ranked = _rank(list(units.values()))
 
     statuses = Counter(item.status for item in items.values())

@@ -167,7 +167,7 @@ def test_every_format_opened_with_its_own_library(played, settings: Settings, tm
     overdue = book["逾期"]
     assert overdue["B2"].value.startswith("持续推进校园安全") and overdue["H2"].value == 7
     assert overdue["F2"].value == datetime(2022, 9, 30) and overdue["F2"].is_date
-    summary = {row[0]: row[1] for row in book["汇总"].iter_rows(min_row=4, values_only=True)}
+    summary = {row[0]: row[1] for row in book["汇总"].iter_rows(min_row=2, values_only=True)}
     assert summary["按时报送 / on time"] == 2 and summary["完成率 / completion rate"] == 0.25
     escalations = book["督办"]
     assert escalations.max_row == 6 and isinstance(escalations["B2"].value, int)
@@ -245,3 +245,25 @@ def test_the_chart_font_has_every_chinese_glyph_the_labels_use(settings: Setting
     assert all(face.get_char_index(ord(ch)) for label in labels for ch in label if not ch.isascii())
     chart = bar_chart("t", "各单位按时报送率", labels, [0.5, 1.0, 0.0], ["#000000"] * 3, font=font)
     assert chart.png.startswith(b"\x89PNG")
+
+
+def test_a_large_workbook_is_written_by_a_process_of_its_own_with_the_same_cells(
+        played, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import openpyxl
+
+    import reports.compile
+
+    engine, _, round_id = played
+    books = {}
+    for threshold in (10**9, 0):  # in process, then in a child process
+        monkeypatch.setattr(reports.compile, "PARALLEL_FROM", threshold)
+        out = tmp_path / str(threshold)
+        with unit_of_work(engine) as session:
+            round_ = session.get(SupervisionRound, round_id)
+            compiled = compile_report(session, plan=session.get(Plan, round_.plan_id), round_=round_,
+                                      as_of=end_of_day(date(2022, 10, 14), settings.timezone), formats=["xlsx"],
+                                      out_dir=out, settings=settings, actor=OFFICE, now=at("2022-10-15"))
+        book = openpyxl.load_workbook(compiled.files[0])
+        books[threshold] = {name: [[c.value for c in row] for row in book[name].iter_rows()] for name in book.sheetnames}
+        assert [p.name for p in out.iterdir()] == [compiled.files[0].name]  # no pickle, no staging folder left
+    assert books[0] == books[10**9] and len(books[0]["督办"]) == 6
