@@ -7,12 +7,14 @@ so that `duban --help` and `duban status` start fast and never import Prefect.
     cycle_commands.py   round, sign, checkin, review, close, reopen, extension, remind, escalate, agenda
     audit_commands.py   audit show|verify|export
     report_command.py   report (the 通报: HTML, XLSX, DOCX, Markdown)
+    users_commands.py   users add|passwd|disable|list (the portal's accounts)
     notification_commands.py  dispatch, notifications list|show|retry|preview
 """
 
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
@@ -35,6 +37,7 @@ from cli.notification_commands import dispatch_command, notifications_app
 from cli.output import emit_json, fail, lang, say
 from cli.report_command import report_command
 from cli.units_commands import units_app
+from cli.users_commands import users_app
 
 app = typer.Typer(
     name="duban",
@@ -111,15 +114,32 @@ def _print_status(figures: dict) -> None:
         f"notifications: pending {notes['pending']}, claimed {notes['claimed']}, sent {notes['sent']}, dead {notes['dead']}")
 
 
-def serve() -> None:
-    """运行定时任务（提醒、督办升级、发送通知）/ Run the scheduled flows (APScheduler, embedded default)."""
-    from flows.serve import build_scheduler
+def serve(
+    host: Annotated[str, typer.Option("--host", help="监听地址 / address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="端口 / port")] = 8000,
+    scheduler: Annotated[bool, typer.Option("--scheduler/--no-scheduler", help="同时运行定时任务 / also run the scheduled flows")] = True,
+) -> None:
+    """运行门户网站和定时任务 / Run the portal (FastAPI) and the scheduled flows (APScheduler)."""
+    import uvicorn
 
-    scheduler = build_scheduler(settings())
-    say("督办定时任务已启动（Ctrl+C 退出）：", "duban scheduler running (Ctrl+C to stop):")
-    for schedule in settings().schedules:
-        print(f"  {schedule.flow}: {schedule.cron} ({settings().timezone})")
-    scheduler.start()
+    from web.app import create_app
+
+    config = settings()
+    app = create_app(config)  # refuses a default secret outside dev mode, before anything starts
+    jobs = None
+    if scheduler:
+        from flows.serve import build_scheduler
+
+        jobs = build_scheduler(config, blocking=False)
+        jobs.start()
+        for schedule in config.schedules:
+            print(f"  {schedule.flow}: {schedule.cron} ({config.timezone})")
+    say(f"督办门户：http://{host}:{port}/ （Ctrl+C 退出）", f"duban portal: http://{host}:{port}/ (Ctrl+C to stop)")
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
+    finally:
+        if jobs is not None:
+            jobs.shutdown(wait=False)
 
 
 def deploy() -> None:
@@ -154,6 +174,7 @@ app.command("agenda")(agenda_command)
 app.command("dispatch")(dispatch_command)
 app.add_typer(notifications_app, name="notifications")
 app.command("report")(report_command)
+app.add_typer(users_app, name="users")
 app.command("status")(status)
 app.add_typer(audit_app, name="audit")
 app.command("serve")(serve)

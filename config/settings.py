@@ -68,6 +68,15 @@ class Settings(BaseSettings):
     actor: str | None = Field(default=None, description="who the CLI acts as on the audit trail; default cli:<login>")
     office_name: str = Field(default="领导小组办公室", description="signs every message")
     portal_url: str = Field(default="http://127.0.0.1:8000", description="base of the links in messages")
+    # The portal (web/): `duban serve` refuses the default secret unless dev_mode is on.
+    secret_key: SecretStr = Field(default=SecretStr("dev-insecure-secret"), description="signs nothing a user can forge")
+    dev_mode: bool = Field(default=False, description="allow the default secret (make run sets it)")
+    session_idle_minutes: int = Field(default=30, ge=1)
+    session_max_hours: int = Field(default=12, ge=1)
+    api_token_hours: int = Field(default=12, ge=1)
+    login_max_failures: int = Field(default=5, ge=1, description="per username within login_window_minutes")
+    login_window_minutes: int = Field(default=15, ge=1)
+    upload_max_mb: float = Field(default=20, gt=0)
     report_font: str | None = Field(default=None, description="a CJK font file for charts; default: Noto Sans CJK")
     reports_dir: Path | None = Field(default=None, description="where scheduled reports go; default home/reports")
 

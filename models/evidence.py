@@ -18,18 +18,32 @@ class EvidenceUnreadable(DubanError):
 
 def store_evidence(folder: Path, files: list[Path]) -> list[dict[str, Any]]:
     """Copy each file in (same content, same stored name); return what the check-in records."""
-    stored = []
+    loaded = []
     for path in files:
         try:
-            data = path.read_bytes()
+            loaded.append((path.name, path.read_bytes(), None))
         except OSError as error:
             raise EvidenceUnreadable(path=str(path), why=error.strerror or str(error)) from error
+    return store_contents(folder, loaded)
+
+
+def store_contents(folder: Path, files: list[tuple[str, bytes, str | None]]) -> list[dict[str, Any]]:
+    """(name, content, media type) each stored under its SHA-256; what the check-in records."""
+    stored = []
+    for name, data, media_type in files:
         digest = hashlib.sha256(data).hexdigest()
-        target = folder / digest[:2] / digest
+        target = path_of(folder, digest)
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             partial = target.with_suffix(".partial")
             partial.write_bytes(data)
             shutil.move(partial, target)
-        stored.append({"name": path.name, "sha256": digest, "size": len(data)})
+        entry = {"name": name, "sha256": digest, "size": len(data)}
+        if media_type:
+            entry["type"] = media_type
+        stored.append(entry)
     return stored
+
+
+def path_of(folder: Path, digest: str) -> Path:
+    return folder / digest[:2] / digest

@@ -21,3 +21,30 @@ class User(SQLModel, table=True):
 
     def as_actor(self) -> Actor:
         return Actor(name=self.username, role=Role(self.role), unit_id=self.unit_id)
+
+
+class WebSession(SQLModel, table=True):
+    """A portal login (a browser cookie) or an API bearer token. Only the token's SHA-256 is stored."""
+
+    __tablename__ = "web_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    kind: str = Field(default="browser", max_length=10, description="browser | api")
+    user_id: int = Field(foreign_key="user.id", index=True)
+    csrf_token: str = Field(max_length=64, description="the synchronizer token every form must echo")
+    created_at: datetime
+    last_seen_at: datetime
+    ended_at: datetime | None = None
+    ip: str | None = Field(default=None, max_length=64)
+
+
+class LoginFailure(SQLModel, table=True):
+    """Failed logins, counted per username and per address to throttle guessing."""
+
+    __tablename__ = "login_failure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=100, index=True)
+    ip: str | None = Field(default=None, max_length=64, index=True)
+    at: datetime = Field(index=True)

@@ -1,0 +1,127 @@
+"""People who log in to the portal: adding them, passwords (argon2id), disabling, checking a login.
+
+A unit user belongs to exactly one unit and sees only its assignments; every
+other role belongs to no unit. Passwords are hashed with argon2-cffi's
+defaults (argon2id) and rehashed on login when those defaults change.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+
+from sqlmodel import Session, select
+
+from models import audit
+from models.clock import utc
+from models.errors import DubanError, NotFound
+from models.lifecycle import Actor, Role
+from models.user import User
+
+MIN_PASSWORD = 10
+PORTAL_ROLES = (Role.OFFICE_ADMIN, Role.OFFICE_STAFF, Role.UNIT, Role.LEADER, Role.AUDITOR)
+
+
+class UserRefused(DubanError):
+    exit_code = 2
+    zh = "无法设置用户“{username}”：{why_zh}"
+    en = "cannot set up user {username}: {why}"
+
+
+@lru_cache(maxsize=1)
+def hasher():  # noqa: ANN201 — argon2.PasswordHasher, imported only when passwords are in play
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
+
+
+def add_user(session: Session, *, username: str, role: str, password: str, unit_name: str | None, actor: Actor,
+             now: datetime, display_name: str | None = None, email: str | None = None) -> User:
+    from models.planning import find_unit
+
+    username = username.strip()
+    if not username or len(username) > 100:
+        raise UserRefused(username=username, why="the name must be 1 to 100 characters", why_zh="用户名应为1至100个字符")
+    try:
+        parsed = Role(role)
+    except ValueError:
+        parsed = None
+    if parsed not in PORTAL_ROLES:
+        raise UserRefused(username=username, why=f"unknown role {role!r} ({', '.join(PORTAL_ROLES)})",
+                          why_zh=f"未知角色 {role}（可选：{'、'.join(PORTAL_ROLES)}）")
+    if (parsed == Role.UNIT) != bool(unit_name):
+        raise UserRefused(username=username, why="a unit user needs --unit, and only a unit user has one",
+                          why_zh="单位用户须用 --unit 指定单位，其他角色不属于单位")
+    if session.exec(select(User).where(User.username == username)).first() is not None:
+        raise UserRefused(username=username, why="the name is taken", why_zh="用户名已存在")
+    _check_password(username, password)
+    unit = find_unit(session, unit_name) if unit_name else None
+    user = User(username=username, role=parsed, unit_id=unit.id if unit else None, display_name=display_name,
+                email=email, password_hash=hasher().hash(password), created_at=utc(now))
+    session.add(user)
+    session.flush()
+    audit.record(session, at=now, actor=actor, action="user.create", object_type="user", object_id=user.id,
+                 unit_id=user.unit_id, after={"username": username, "role": parsed.value, "unit": unit.name if unit else None})
+    return user
+
+
+def set_password(session: Session, *, username: str, password: str, actor: Actor, now: datetime) -> User:
+    user = find_user(session, username)
+    _check_password(username, password)
+    user.password_hash = hasher().hash(password)
+    session.add(user)
+    end_sessions(session, user.id, now)  # a new password logs every browser and token out
+    audit.record(session, at=now, actor=actor, action="user.password", object_type="user", object_id=user.id)
+    return user
+
+
+def disable_user(session: Session, *, username: str, actor: Actor, now: datetime) -> User:
+    user = find_user(session, username)
+    user.disabled = True
+    session.add(user)
+    end_sessions(session, user.id, now)
+    audit.record(session, at=now, actor=actor, action="user.disable", object_type="user", object_id=user.id,
+                 before={"disabled": False}, after={"disabled": True})
+    return user
+
+
+def find_user(session: Session, username: str) -> User:
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None:
+        raise NotFound(kind="user", kind_zh="用户", key=username)
+    return user
+
+
+def check_login(session: Session, username: str, password: str) -> User | None:
+    """The user, if the password is right and the account enabled; rehashes an outdated hash."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None or user.disabled or not user.password_hash:
+        hasher().hash(password)  # the same work as a real check, so timing does not tell names apart
+        return None
+    try:
+        hasher().verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if hasher().check_needs_rehash(user.password_hash):
+        user.password_hash = hasher().hash(password)
+        session.add(user)
+    return user
+
+
+def end_sessions(session: Session, user_id: int, now: datetime) -> None:
+    from sqlalchemy import update
+
+    from models.user import WebSession
+
+    session.execute(update(WebSession).where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))
+                    .values(ended_at=utc(now)))
+
+
+def _check_password(username: str, password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise UserRefused(username=username, why=f"the password needs at least {MIN_PASSWORD} characters",
+                          why_zh=f"密码至少{MIN_PASSWORD}位")
+    if password.lower() == username.lower():
+        raise UserRefused(username=username, why="the password may not be the user name", why_zh="密码不能与用户名相同")

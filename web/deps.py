@@ -1,0 +1,98 @@
+"""What every route shares: the engine, the principal, role checks, CSRF-checked forms, refusals on the trail."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.templating import Jinja2Templates
+from sqlmodel import Session
+
+from models import audit
+from models.clock import utc_now
+from models.db import reading, unit_of_work
+from models.lifecycle import OFFICE, Role
+from web.auth import Principal, csrf_ok, principal_for, token_from
+from web.paths import TEMPLATES
+
+templates = Jinja2Templates(directory=str(TEMPLATES))
+
+
+class SignInRequired(Exception):
+    """No live session: a page redirects to the login (keeping the deep link), the API answers 401."""
+
+
+def settings_of(request: Request):  # noqa: ANN201
+    return request.app.state.settings
+
+
+def engine_of(request: Request):  # noqa: ANN201
+    return request.app.state.engine
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def current(request: Request) -> Principal | None:
+    found = token_from(request)
+    if found is None:
+        return None
+    token, kind = found
+    # A write (last_seen_at) at most once a minute; otherwise this is a read.
+    with unit_of_work(engine_of(request)) as session:
+        return principal_for(session, token, kind=kind, settings=settings_of(request))
+
+
+def signed_in(request: Request) -> Principal:
+    principal = current(request)
+    if principal is None:
+        raise SignInRequired()
+    request.state.principal = principal
+    return principal
+
+
+def refuse(request: Request, principal: Principal, *, status: int, object_type: str, object_id: Any,
+           why: str) -> HTTPException:
+    """Record the refusal on the audit trail and return the error to raise (404 hides what exists)."""
+    with unit_of_work(engine_of(request)) as session:
+        audit.record(session, at=utc_now(), actor=principal.actor, action="access.refused", object_type=object_type,
+                     object_id=str(object_id), unit_id=principal.unit_id, outcome="refused",
+                     reason=f"{request.method} {request.url.path}: {why}")
+    return HTTPException(status_code=status, detail="未找到 / not found" if status == 404 else "无权访问 / forbidden")
+
+
+def require(*roles: Role):  # noqa: ANN201 — a dependency
+    allowed = frozenset(roles)
+
+    def check(request: Request, principal: Principal = Depends(signed_in)) -> Principal:
+        if principal.role not in allowed:
+            raise refuse(request, principal, status=403, object_type="route", object_id=request.url.path,
+                         why=f"role {principal.role.value} may not")
+        return principal
+    return check
+
+
+office_only = require(*OFFICE)
+office_or_leader = require(*OFFICE, Role.LEADER)
+office_or_unit = require(*OFFICE, Role.UNIT)
+auditing = require(Role.OFFICE_ADMIN, Role.AUDITOR)
+
+
+async def form_of(request: Request, principal: Principal) -> Any:
+    """The submitted form, once its CSRF token is checked (403 otherwise, on the trail)."""
+    form = await request.form()
+    if not csrf_ok(principal, form.get("csrf")):
+        raise refuse(request, principal, status=403, object_type="route", object_id=request.url.path,
+                     why="missing or wrong CSRF token")
+    return form
+
+
+def read_session(request: Request) -> Iterator[Session]:
+    with reading(engine_of(request)) as session:
+        yield session
+
+
+def page(request: Request, name: str, principal: Principal | None, status: int = 200, **context: Any):  # noqa: ANN201
+    return templates.TemplateResponse(request, name, {"me": principal, **context}, status_code=status)

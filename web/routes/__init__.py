@@ -1,0 +1,1 @@
+"""The portal's routes, one module per area: session, office, assignments, results, audit, api."""

@@ -1,0 +1,165 @@
+"""Assignments as a unit sees them (its inbox) and as the office sees one: act, file, download evidence.
+
+Every route that takes an id checks that the caller may see that object:
+a unit user asking for another unit's assignment, check-in or evidence gets
+404, the same as for an id that does not exist, and the refusal is audited.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import FileResponse, RedirectResponse
+from sqlmodel import Session, col, select
+
+from models.assignment import Assignment
+from models.audit import AuditEvent
+from models.checkins import submit_checkin
+from models.clock import utc_now
+from models.db import unit_of_work
+from models.evidence import path_of, store_contents
+from models.extensions import request_extension
+from models.lifecycle import Action, Role, available_actions
+from models.plan import Task
+from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
+from models.unit import Unit
+from models.workflow import take_action
+from web.auth import Principal
+from web.deps import engine_of, form_of, office_or_unit, page, read_session, refuse, require, settings_of
+from web.uploads import Refused, checked
+
+router = APIRouter()
+unit_only = require(Role.UNIT)
+UNIT_BUTTONS = (Action.SIGN,)  # progress and report go through the check-in form; the office's through review
+
+
+def visible_assignment(request: Request, session: Session, me: Principal, assignment_id: int) -> Assignment:
+    """The assignment, if this caller may see it; 404 otherwise (and a refusal on the trail)."""
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None or assignment.withdrawn_at is not None:
+        raise refuse(request, me, status=404, object_type="assignment", object_id=assignment_id, why="no such assignment")
+    if me.role == Role.UNIT and assignment.unit_id != me.unit_id:
+        raise refuse(request, me, status=404, object_type="assignment", object_id=assignment_id,
+                     why=f"belongs to unit {assignment.unit_id}, not {me.unit_id}")
+    return assignment
+
+
+def visible_checkin(request: Request, session: Session, me: Principal, checkin_id: int) -> CheckIn:
+    checkin = session.get(CheckIn, checkin_id)
+    if checkin is None:
+        raise refuse(request, me, status=404, object_type="checkin", object_id=checkin_id, why="no such check-in")
+    assignment = session.get(Assignment, checkin.assignment_id)
+    if me.role == Role.UNIT and assignment.unit_id != me.unit_id:
+        raise refuse(request, me, status=404, object_type="checkin", object_id=checkin_id,
+                     why=f"belongs to unit {assignment.unit_id}, not {me.unit_id}")
+    return checkin
+
+
+@router.get("/inbox")
+def inbox(request: Request, me: Principal = Depends(unit_only), session: Session = Depends(read_session)):  # noqa: ANN201
+    rows = session.exec(
+        select(Assignment, Task).join(Task, col(Task.id) == col(Assignment.task_id))
+        .where(Assignment.unit_id == me.unit_id, col(Assignment.withdrawn_at).is_(None))
+        .order_by(Task.number)).all()
+    owed = {c.assignment_id: c for c in session.exec(
+        select(CheckIn).join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
+        .join(Assignment, col(Assignment.id) == col(CheckIn.assignment_id))
+        .where(Assignment.unit_id == me.unit_id, SupervisionRound.state == RoundState.OPEN))}
+    unit = session.get(Unit, me.unit_id)
+    return page(request, "inbox.html.j2", me, rows=rows, owed=owed, unit=unit)
+
+
+@router.get("/assignments/{assignment_id}")
+def assignment_page(request: Request, assignment_id: int, me: Principal = Depends(office_or_unit),
+                    session: Session = Depends(read_session)):  # noqa: ANN201
+    assignment = visible_assignment(request, session, me, assignment_id)
+    task = session.get(Task, assignment.task_id)
+    unit = session.get(Unit, assignment.unit_id)
+    checkins = session.exec(select(CheckIn, SupervisionRound)
+                            .join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
+                            .where(CheckIn.assignment_id == assignment.id).order_by(CheckIn.round_id)).all()
+    open_checkin = next((c for c, r in reversed(checkins)
+                         if r.state == RoundState.OPEN and c.state != CheckInState.ACCEPTED), None)
+    checkin_ids = [str(c.id) for c, _ in checkins]
+    history = session.exec(select(AuditEvent).where(
+        ((AuditEvent.object_type == "assignment") & (AuditEvent.object_id == str(assignment.id)))
+        | ((AuditEvent.object_type == "checkin") & col(AuditEvent.object_id).in_(checkin_ids)))
+        .order_by(AuditEvent.seq)).all()
+    actions = [a for a in available_actions(assignment, me.actor) if me.role != Role.UNIT or a in UNIT_BUTTONS]
+    if me.role != Role.UNIT:
+        actions = [a for a in actions if a in (Action.CLOSE, Action.REOPEN)]
+    return page(request, "assignment.html.j2", me, assignment=assignment, task=task, unit=unit, checkins=checkins,
+                open_checkin=open_checkin, history=history, actions=actions)
+
+
+@router.post("/assignments/{assignment_id}/act/{action}")
+async def act(request: Request, assignment_id: int, action: str, me: Principal = Depends(office_or_unit)):  # noqa: ANN201
+    form = await form_of(request, me)
+    try:
+        chosen = Action(action)
+    except ValueError:
+        raise HTTPException(404) from None
+    with unit_of_work(engine_of(request)) as session:
+        visible_assignment(request, session, me, assignment_id)
+        version = form.get("version")
+        take_action(session, assignment_id=assignment_id, action=chosen, actor=me.actor, now=utc_now(),
+                    reason=form.get("reason"), expected_version=int(version) if version else None)
+    return RedirectResponse(f"/assignments/{assignment_id}", status_code=303)
+
+
+@router.post("/assignments/{assignment_id}/checkins")
+async def file_checkin(request: Request, assignment_id: int, me: Principal = Depends(office_or_unit)):  # noqa: ANN201
+    form = await form_of(request, me)
+    uploads = []
+    for upload in form.getlist("evidence"):
+        if not getattr(upload, "filename", None):
+            continue
+        data = await upload.read()
+        try:
+            uploads.append((upload.filename, data, checked(upload.filename, data)))
+        except Refused as refused:
+            raise HTTPException(415, f"“{refused.name}”：{refused.why_zh} / {refused.why}") from None
+    percent = str(form.get("percent", "")).strip()
+    with unit_of_work(engine_of(request)) as session:
+        visible_assignment(request, session, me, assignment_id)
+        checkin = session.exec(select(CheckIn).join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
+                               .where(CheckIn.assignment_id == assignment_id, SupervisionRound.state == RoundState.OPEN)
+                               .order_by(col(CheckIn.round_id).desc())).first()
+        if checkin is None:
+            raise HTTPException(409, "本任务当前没有进行中的报送 / nothing is owed in an open round")
+        evidence = store_contents(settings_of(request).home / "evidence", uploads)
+        submit_checkin(session, round_id=checkin.round_id, assignment_id=assignment_id, actor=me.actor, now=utc_now(),
+                       text=str(form.get("text", "")).strip() or "（无文字说明）", percent=int(percent) if percent else None,
+                       problems=str(form.get("problems", "")).strip() or None, evidence=evidence,
+                       completed=form.get("completed") == "on")
+    return RedirectResponse(f"/assignments/{assignment_id}", status_code=303)
+
+
+@router.post("/assignments/{assignment_id}/extension")
+async def ask_extension(request: Request, assignment_id: int, me: Principal = Depends(office_or_unit)):  # noqa: ANN201
+    form = await form_of(request, me)
+    try:
+        until = date.fromisoformat(str(form.get("until", "")))
+    except ValueError:
+        raise HTTPException(400, "延期至日期应为 YYYY-MM-DD / the date must be YYYY-MM-DD") from None
+    with unit_of_work(engine_of(request)) as session:
+        visible_assignment(request, session, me, assignment_id)
+        request_extension(session, assignment_id=assignment_id, until=until, reason=str(form.get("reason", "")),
+                          actor=me.actor, now=utc_now())
+    return RedirectResponse(f"/assignments/{assignment_id}", status_code=303)
+
+
+@router.get("/evidence/{checkin_id}/{sha256}")
+def evidence(request: Request, checkin_id: int, sha256: str, me: Principal = Depends(office_or_unit),
+             session: Session = Depends(read_session)):  # noqa: ANN201
+    checkin = visible_checkin(request, session, me, checkin_id)
+    entry = next((e for e in checkin.evidence if e.get("sha256") == sha256), None)
+    if entry is None:
+        raise refuse(request, me, status=404, object_type="evidence", object_id=f"{checkin_id}:{sha256[:16]}",
+                     why="not evidence of this check-in")
+    path = path_of(settings_of(request).home / "evidence", sha256)
+    if not path.is_file():
+        raise HTTPException(404)
+    return FileResponse(path, media_type=entry.get("type", "application/octet-stream"), filename=entry["name"],
+                        content_disposition_type="attachment")

@@ -1,0 +1,124 @@
+"""The office's pages: the dashboard (leaders read it too), the verification queue, rounds, extensions."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse
+from sqlmodel import Session, col, select
+
+from models.assignment import Assignment
+from models.checkins import review_checkin
+from models.clock import local_day, utc_now
+from models.db import unit_of_work
+from models.escalation import ExtensionRequest, ExtensionState
+from models.escalations import agenda
+from models.extensions import decide_extension
+from models.plan import Plan, Task
+from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
+from models.rounds import close_round, open_round
+from models.status import rounds_overview
+from models.unit import Unit
+from web.auth import Principal
+from web.dashboard import overview
+from web.deps import engine_of, form_of, office_only, office_or_leader, page, read_session, refuse, settings_of
+
+router = APIRouter()
+
+
+@router.get("/dashboard")
+def dashboard(request: Request, page_no: int = 1, task: int | None = None, unit: str | None = None,
+              state: str | None = None, light: str | None = None, me: Principal = Depends(office_or_leader),
+              session: Session = Depends(read_session)):  # noqa: ANN201
+    settings = settings_of(request)
+    today = local_day(utc_now(), settings.timezone)
+    view = overview(session, today=today, rules=settings.cycle, page=page_no, task=task, unit=unit or None,
+                    state=state or None, colour=light or None)
+    return page(request, "dashboard.html.j2", me, view=view, today=today,
+                filters={"task": task, "unit": unit or "", "state": state or "", "light": light or ""})
+
+
+@router.get("/review")
+def review_queue(request: Request, me: Principal = Depends(office_only), session: Session = Depends(read_session)):  # noqa: ANN201
+    rows = session.exec(
+        select(CheckIn, Assignment, Task, Unit, SupervisionRound)
+        .join(Assignment, col(Assignment.id) == col(CheckIn.assignment_id))
+        .join(Task, col(Task.id) == col(Assignment.task_id)).join(Unit, col(Unit.id) == col(Assignment.unit_id))
+        .join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
+        .where(CheckIn.state == CheckInState.SUBMITTED, SupervisionRound.state == RoundState.OPEN)
+        .order_by(CheckIn.submitted_at)).all()
+    return page(request, "review.html.j2", me, rows=rows)
+
+
+@router.post("/review/{checkin_id}/{decision}")
+async def review(request: Request, checkin_id: int, decision: str, me: Principal = Depends(office_only)):  # noqa: ANN201
+    form = await form_of(request, me)
+    if decision not in ("accept", "return"):
+        raise HTTPException(404)
+    with unit_of_work(engine_of(request)) as session:
+        checkin = session.get(CheckIn, checkin_id)
+        if checkin is None:
+            raise HTTPException(404)
+        review_checkin(session, round_id=checkin.round_id, assignment_id=checkin.assignment_id,
+                       accept=decision == "accept", actor=me.actor, now=utc_now(), reason=form.get("reason"))
+    return RedirectResponse("/review", status_code=303)
+
+
+@router.get("/rounds")
+def rounds(request: Request, me: Principal = Depends(office_only), session: Session = Depends(read_session)):  # noqa: ANN201
+    plans = session.exec(select(Plan).order_by(Plan.id)).all()
+    return page(request, "rounds.html.j2", me, rounds=rounds_overview(session), plans=plans)
+
+
+@router.post("/rounds")
+async def round_open(request: Request, me: Principal = Depends(office_only)):  # noqa: ANN201
+    form = await form_of(request, me)
+    try:
+        report_by = date.fromisoformat(str(form.get("report_by", "")))
+    except ValueError:
+        raise HTTPException(400, "报送截止日期应为 YYYY-MM-DD / report-by date must be YYYY-MM-DD") from None
+    name = str(form.get("name", "")).strip()
+    if not name:
+        raise HTTPException(400, "请填写轮次名称 / the round needs a name")
+    with unit_of_work(engine_of(request)) as session:
+        open_round(session, plan_key=str(form.get("plan", "")), name=name, report_by=report_by, actor=me.actor,
+                   now=utc_now(), cooperating_lead_days=settings_of(request).cycle.cooperating_lead_days)
+    return RedirectResponse("/rounds", status_code=303)
+
+
+@router.post("/rounds/{round_id}/close")
+async def round_close(request: Request, round_id: int, me: Principal = Depends(office_only)):  # noqa: ANN201
+    await form_of(request, me)
+    with unit_of_work(engine_of(request)) as session:
+        found = session.get(SupervisionRound, round_id)
+        if found is None:
+            raise HTTPException(404)
+        close_round(session, plan_key=session.get(Plan, found.plan_id).key, name=found.name, actor=me.actor,
+                    now=utc_now())
+    return RedirectResponse("/rounds", status_code=303)
+
+
+@router.get("/extensions")
+def extensions(request: Request, me: Principal = Depends(office_only), session: Session = Depends(read_session)):  # noqa: ANN201
+    rows = session.exec(
+        select(ExtensionRequest, Task, Unit).join(Assignment, col(Assignment.id) == col(ExtensionRequest.assignment_id))
+        .join(Task, col(Task.id) == col(Assignment.task_id)).join(Unit, col(Unit.id) == col(Assignment.unit_id))
+        .order_by(col(ExtensionRequest.state) != ExtensionState.PENDING, col(ExtensionRequest.id).desc())).all()
+    return page(request, "extensions.html.j2", me, rows=rows)
+
+
+@router.post("/extensions/{request_id}/{decision}")
+async def extension_decide(request: Request, request_id: int, decision: str, me: Principal = Depends(office_only)):  # noqa: ANN201
+    form = await form_of(request, me)
+    if decision not in ("approve", "reject"):
+        raise HTTPException(404)
+    with unit_of_work(engine_of(request)) as session:
+        decide_extension(session, request_id=request_id, approve=decision == "approve", actor=me.actor, now=utc_now(),
+                         reason=form.get("reason"))
+    return RedirectResponse("/extensions", status_code=303)
+
+
+@router.get("/escalations")
+def escalations(request: Request, me: Principal = Depends(office_only), session: Session = Depends(read_session)):  # noqa: ANN201
+    return page(request, "escalations.html.j2", me, items=agenda(session))

@@ -1,0 +1,73 @@
+"""The 通报: the office compiles and publishes; leaders and units read what was published."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import FileResponse, RedirectResponse
+from sqlmodel import Session, col, select
+
+from models.clock import utc_now
+from models.db import unit_of_work
+from models.lifecycle import OFFICE
+from models.plan import Plan
+from models.results import ResultsReport
+from models.round import SupervisionRound
+from web.auth import Principal
+from web.deps import engine_of, form_of, office_only, page, read_session, refuse, signed_in, settings_of
+
+router = APIRouter()
+
+
+def _visible(request: Request, session: Session, me: Principal, report_id: int) -> ResultsReport:
+    report = session.get(ResultsReport, report_id)
+    if report is None or (me.role not in OFFICE and report.published_at is None):
+        raise refuse(request, me, status=404, object_type="results", object_id=report_id, why="not published")
+    return report
+
+
+@router.get("/reports")
+def reports(request: Request, me: Principal = Depends(signed_in), session: Session = Depends(read_session)):  # noqa: ANN201
+    query = select(ResultsReport).order_by(col(ResultsReport.id).desc())
+    if me.role not in OFFICE:
+        query = query.where(col(ResultsReport.published_at).is_not(None))
+    rounds = session.exec(select(SupervisionRound, Plan).join(Plan, col(Plan.id) == col(SupervisionRound.plan_id))
+                          .order_by(SupervisionRound.id)).all() if me.role in OFFICE else []
+    return page(request, "reports.html.j2", me, reports=session.exec(query).all(), rounds=rounds)
+
+
+@router.post("/reports")
+async def compile_here(request: Request, me: Principal = Depends(office_only)):  # noqa: ANN201
+    from reports.compile import FORMATS, compile_report
+
+    form = await form_of(request, me)
+    with unit_of_work(engine_of(request)) as session:
+        round_ = session.get(SupervisionRound, int(form.get("round_id", 0) or 0))
+        if round_ is None:
+            raise HTTPException(400, "请选择轮次 / choose a round")
+        now = utc_now()
+        compiled = compile_report(session, plan=session.get(Plan, round_.plan_id), round_=round_, as_of=now,
+                                  formats=list(FORMATS), out_dir=settings_of(request).resolved_reports_dir,
+                                  settings=settings_of(request), actor=me.actor, now=now,
+                                  publish=form.get("publish") == "on")
+        report_id = compiled.report.id
+    return RedirectResponse(f"/reports/{report_id}", status_code=303)
+
+
+@router.get("/reports/{report_id}")
+def report_page(request: Request, report_id: int, me: Principal = Depends(signed_in),
+                session: Session = Depends(read_session)):  # noqa: ANN201
+    return page(request, "report.html.j2", me, report=_visible(request, session, me, report_id))
+
+
+@router.get("/reports/{report_id}/files/{name}")
+def report_file(request: Request, report_id: int, name: str, me: Principal = Depends(signed_in),
+                session: Session = Depends(read_session)):  # noqa: ANN201
+    report = _visible(request, session, me, report_id)
+    if name not in {f["name"] for f in report.files}:
+        raise HTTPException(404)
+    path = Path(report.out_dir) / name
+    if not path.is_file():
+        raise HTTPException(404)
+    return FileResponse(path, filename=name, content_disposition_type="attachment")
