@@ -26,7 +26,7 @@ def create_app(settings: Any = None) -> FastAPI:
     from config import get_settings
     from models.db import engine_for
     from models.schema import require_current
-    from web.deps import SignInRequired, page
+    from web.deps import Refused, SignInRequired, page, record_refusal
     from web.middleware import BodyLimit, SecurityHeaders
     from web.paths import STATIC
     from web.routes import api, assignments, audit_review, office, results, session
@@ -68,6 +68,10 @@ def create_app(settings: Any = None) -> FastAPI:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException):  # noqa: ANN202
+        if isinstance(error, Refused):
+            from starlette.concurrency import run_in_threadpool
+
+            await run_in_threadpool(record_refusal, request, error)
         if wants_json(request):
             return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
         return page(request, "error.html.j2", getattr(request.state, "principal", None), status=error.status_code,

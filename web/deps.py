@@ -53,14 +53,27 @@ def signed_in(request: Request) -> Principal:
     return principal
 
 
+class Refused(HTTPException):
+    """A refusal, recorded on the audit trail by the app's handler once the route's own transaction is over
+    (recording it inside would wait on that transaction's write lock)."""
+
+    def __init__(self, principal: Principal, *, status: int, object_type: str, object_id: Any, why: str) -> None:
+        super().__init__(status_code=status, detail="未找到 / not found" if status == 404 else "无权访问 / forbidden")
+        self.principal, self.object_type, self.object_id, self.why = principal, object_type, str(object_id), why
+
+
 def refuse(request: Request, principal: Principal, *, status: int, object_type: str, object_id: Any,
-           why: str) -> HTTPException:
-    """Record the refusal on the audit trail and return the error to raise (404 hides what exists)."""
+           why: str) -> Refused:
+    """The error to raise for a caller who may not see or do this (404 hides what exists)."""
+    return Refused(principal, status=status, object_type=object_type, object_id=object_id, why=why)
+
+
+def record_refusal(request: Request, refused: Refused) -> None:
     with unit_of_work(engine_of(request)) as session:
-        audit.record(session, at=utc_now(), actor=principal.actor, action="access.refused", object_type=object_type,
-                     object_id=str(object_id), unit_id=principal.unit_id, outcome="refused",
-                     reason=f"{request.method} {request.url.path}: {why}")
-    return HTTPException(status_code=status, detail="未找到 / not found" if status == 404 else "无权访问 / forbidden")
+        audit.record(session, at=utc_now(), actor=refused.principal.actor, action="access.refused",
+                     object_type=refused.object_type, object_id=refused.object_id,
+                     unit_id=refused.principal.unit_id, outcome="refused",
+                     reason=f"{request.method} {request.url.path}: {refused.why}")
 
 
 def require(*roles: Role):  # noqa: ANN201 — a dependency

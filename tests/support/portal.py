@@ -1,0 +1,115 @@
+"""A real portal on loopback for the tests: uvicorn in a thread, the seed as data, one user per role."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import httpx
+import uvicorn
+from sqlalchemy import Engine
+from sqlmodel import col, select
+
+from config import Settings
+from intake.directory import read_directory, sync_directory
+from intake.plan_import import reconcile, resolve
+from intake.source import read_notice
+from models.assignment import Assignment
+from models.clock import utc_now
+from models.db import reading, unit_of_work
+from models.plan import Task
+from models.unit import Unit
+from models.users import add_user
+from tests.support.net import free_port
+from tests.support.scenario import OFFICE
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "correct-horse-battery"
+USERS = {  # username -> (role, unit)
+    "office": ("office_admin", None),
+    "staff": ("office_staff", None),
+    "edu": ("unit", "市教育局"),
+    "police": ("unit", "市公安局"),
+    "market": ("unit", "市市场监管局"),
+    "leader": ("leader", None),
+    "auditor": ("auditor", None),
+}
+
+
+@dataclass
+class Portal:
+    url: str
+    engine: Engine
+    settings: Settings
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, follow_redirects=False, timeout=30)
+
+    @contextmanager
+    def login(self, username: str, password: str = PASSWORD) -> Iterator[httpx.Client]:
+        with self.client() as client:
+            response = client.post("/login", data={"username": username, "password": password})
+            assert response.status_code == 303, response.text
+            yield client
+
+    def token(self, username: str) -> dict[str, str]:
+        with self.client() as client:
+            issued = client.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
+        assert issued.status_code == 200, issued.text
+        return {"authorization": f"Bearer {issued.json()['access_token']}"}
+
+    def assignment(self, task: int, unit: str) -> int:
+        with reading(self.engine) as session:
+            return session.exec(select(Assignment.id).join(Task, col(Task.id) == col(Assignment.task_id))
+                                .join(Unit, col(Unit.id) == col(Assignment.unit_id))
+                                .where(Task.number == task, Unit.name == unit)).one()
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+def seed(engine: Engine) -> None:
+    now = utc_now()
+    with unit_of_work(engine) as session:
+        sync_directory(session, read_directory(ROOT / "config/units/rugao.yaml"), actor=OFFICE, now=now)
+        reconcile(session, "2022", resolve(session, read_notice(ROOT / "tests/fixtures/seed-notice.txt")),
+                  actor=OFFICE, now=now, write=True)
+        for username, (role, unit) in USERS.items():
+            add_user(session, username=username, role=role, password=PASSWORD, unit_name=unit, actor=OFFICE, now=now)
+
+
+def open_round(engine: Engine, report_by: date, name: str = "第一轮") -> None:
+    from models.rounds import open_round as open_it
+
+    with unit_of_work(engine) as session:
+        open_it(session, plan_key="2022", name=name, report_by=report_by, actor=OFFICE, now=utc_now(),
+                cooperating_lead_days=2)
+
+
+@contextmanager
+def running(settings: Settings, engine: Engine) -> Iterator[Portal]:
+    from web.app import create_app
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the portal did not start")
+        time.sleep(0.02)
+    try:
+        yield Portal(f"http://127.0.0.1:{port}", engine, settings)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
