@@ -25,12 +25,19 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-# The embedded default: SQLite under ./var, the sample directory and notice, then the status.
+# The embedded default: SQLite under ./var, the sample directory and notice, demo users, then the
+# portal and the scheduler on http://127.0.0.1:8000 (Ctrl+C stops them). DEV_MODE allows the default secret.
+DEMO_PASSWORD ?= duban-demo-2022
 run: install
 	$(BIN)/duban init
 	$(BIN)/duban units import config/units/rugao.yaml
 	$(BIN)/duban import samples/rugao-2022-minor-protection.txt --plan-key rugao-2022
+	$(BIN)/duban users add office --role office_admin --password $(DEMO_PASSWORD) --exists-ok
+	$(BIN)/duban users add jiaoyu --role unit --unit 市教育局 --password $(DEMO_PASSWORD) --exists-ok
+	$(BIN)/duban users add leader --role leader --password $(DEMO_PASSWORD) --exists-ok
 	$(BIN)/duban status
+	@echo "门户 / portal: http://127.0.0.1:8000/  用户 / users: office (办公室), jiaoyu (市教育局), leader (领导)  密码 / password: $(DEMO_PASSWORD)"
+	DUBAN_DEV_MODE=1 $(BIN)/duban serve --host 127.0.0.1 --port 8000
 
 # The whole suite, on SQLite and on a throwaway PostgreSQL server when its binaries exist.
 test: install

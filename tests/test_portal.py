@@ -235,3 +235,36 @@ def test_the_portal_refuses_the_default_secret_outside_dev_mode(tmp_path: Path, 
     with pytest.raises(ConfigError, match="DUBAN_SECRET_KEY"):
         create_app(Settings(home=tmp_path, database_url=database_url))
     assert create_app(Settings(home=tmp_path, database_url=database_url, secret_key="s" * 40)) is not None
+
+
+def test_duban_serve_starts_the_portal_and_refuses_a_default_secret(tmp_path: Path) -> None:
+    import subprocess
+    import time
+
+    import httpx
+
+    from tests.support.net import free_port
+    from tests.test_cli import DUBAN, assert_one_clean_line, duban
+
+    assert duban("init", home=tmp_path).returncode == 0
+    assert_one_clean_line(duban("serve", "--no-scheduler", home=tmp_path), 2, "DUBAN_SECRET_KEY")
+    port = free_port()
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("DUBAN_")}
+    env |= {"DUBAN_HOME": str(tmp_path), "DUBAN_SECRET_KEY": "x" * 40}
+    server = subprocess.Popen([DUBAN, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/login", timeout=2)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None and time.monotonic() < deadline, server.stderr.read() if server.poll() else ""
+                time.sleep(0.2)
+        assert response.status_code == 200 and "登录" in response.text
+        assert response.headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in response.headers[
+            "content-security-policy"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
