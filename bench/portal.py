@@ -1,0 +1,127 @@
+"""The portal's dashboard under concurrent load on loopback, at 100,000 assignments.
+
+Target (portal issue): dashboard p95 < 300 ms. The baseline is the login
+page under the same load: what the stack itself costs per request (server,
+middleware, template) without the dashboard's queries.
+
+    python -m bench.portal [--tasks N] [--units N] [--clients N] [--requests N] [--postgres] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.common import fresh_database, postgres, report
+from bench.cycle import step_open
+from bench.synthetic import populate
+from models.db import make_engine, unit_of_work
+from models.lifecycle import SYSTEM_ACTOR
+from models.schema import upgrade
+from tests.support.net import free_port
+
+DUBAN = str(Path(sys.executable).parent / "duban")
+PASSWORD = "bench-password-1"
+
+
+def load(url: str, path: str, cookies: dict[str, str], clients: int, requests: int) -> list[float]:
+    """`clients` threads, each sending `requests` GETs one after another; every latency in seconds."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def one_client() -> None:
+        with httpx.Client(base_url=url, cookies=cookies, timeout=60) as client:
+            mine = []
+            for _ in range(requests):
+                started = time.perf_counter()
+                response = client.get(path)
+                mine.append(time.perf_counter() - started)
+                assert response.status_code == 200, response.status_code
+            with lock:
+                latencies.extend(mine)
+    threads = [threading.Thread(target=one_client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def measure(url: str, home: Path, tasks: int, units: int, clients: int, requests: int) -> dict[str, object]:
+    from models.users import add_user
+
+    engine = make_engine(url)
+    upgrade(engine)
+    counts = populate(engine, tasks=tasks, units=units)
+    step_open(url)
+    with unit_of_work(engine) as session:
+        add_user(session, username="bench", role="office_admin", password=PASSWORD, unit_name=None,
+                 actor=SYSTEM_ACTOR, now=__import__("models.clock", fromlist=["utc_now"]).utc_now())
+    engine.dispose()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
+    env |= {"DUBAN_HOME": str(home), "DUBAN_DATABASE_URL": url, "DUBAN_SECRET_KEY": "b" * 40}
+    server = subprocess.Popen([DUBAN, "serve", "--no-scheduler", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                httpx.get(f"{base}/login", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        login = httpx.post(f"{base}/login", data={"username": "bench", "password": PASSWORD})
+        cookies = dict(login.cookies)
+        load(base, "/dashboard", cookies, 1, 3)  # warm up
+        dashboard = load(base, "/dashboard", cookies, clients, requests)
+        floor = load(base, "/login", cookies, clients, requests)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return {"scale": counts["assignments"], "p50": statistics.median(dashboard), "p95": percentile(dashboard, 0.95),
+            "floor_p50": statistics.median(floor), "floor_p95": percentile(floor, 0.95), "n": len(dashboard)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", type=int, default=2000)
+    parser.add_argument("--units", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--requests", type=int, default=25)
+    parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    options = parser.parse_args()
+    results: list[dict[str, object]] = []
+    with postgres(options.postgres) as admin:
+        backends = [("sqlite", None)] + ([("postgresql", admin)] if admin else [])
+        for backend, server_url in backends:
+            with tempfile.TemporaryDirectory(prefix="duban-bench-") as folder:
+                url = f"sqlite:///{folder}/portal.db" if backend == "sqlite" else fresh_database(server_url, "bench_portal")
+                m = measure(url, Path(folder), options.tasks, options.units, options.clients, options.requests)
+            for name, value, floor in (("dashboard p50", m["p50"], m["floor_p50"]), ("dashboard p95", m["p95"], m["floor_p95"])):
+                results.append({"name": f"{name} ({options.clients} clients)", "backend": backend, "scale": m["scale"],
+                                "median_s": round(value, 3), "baseline_s": round(floor, 3),
+                                "ratio": round(value / floor, 1), "peak_mb": None,
+                                "target_s": 0.3 if "p95" in name else None})
+    report(results, options.json, [("measure", "name"), ("backend", "backend"), ("assignments", "scale"),
+                                   ("seconds", "median_s"), ("baseline (login page) s", "baseline_s"),
+                                   ("ratio", "ratio"), ("target s", "target_s")])
+
+
+if __name__ == "__main__":
+    main()
