@@ -63,9 +63,12 @@ bench: install
 	$(BIN)/python -m bench.dispatch --messages 1000 --runs 5 --postgres
 	$(BIN)/python -m bench.cycle --runs 3 --postgres
 	$(BIN)/python -m bench.cycle --curve --runs 3
+	$(BIN)/python -m bench.portal --clients 4 --requests 40 --postgres
+	$(BIN)/python -m bench.portal --clients 8 --requests 25
 
 bench-quick: install
 	$(BIN)/python -m bench.startup --runs 5
 	$(BIN)/python -m bench.intake --runs 1 --tasks 500
 	$(BIN)/python -m bench.dispatch --messages 200 --runs 1
 	$(BIN)/python -m bench.cycle --runs 1 --tasks 200 --units 200
+	$(BIN)/python -m bench.portal --tasks 200 --units 200 --clients 4 --requests 10

@@ -79,11 +79,13 @@ def measure(url: str, home: Path, tasks: int, units: int, clients: int, requests
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
+        for _ in range(600):
             try:
-                httpx.get(f"{base}/login", timeout=2)
-                break
+                if httpx.get(f"{base}/login", timeout=2).status_code == 200:
+                    break
             except httpx.TransportError:
+                if server.poll() is not None:
+                    raise RuntimeError(f"duban serve stopped: {server.stderr.read().decode()}") from None
                 time.sleep(0.1)
         login = httpx.post(f"{base}/login", data={"username": "bench", "password": PASSWORD})
         cookies = dict(login.cookies)

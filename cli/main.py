@@ -118,6 +118,7 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="监听地址 / address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="端口 / port")] = 8000,
     scheduler: Annotated[bool, typer.Option("--scheduler/--no-scheduler", help="同时运行定时任务 / also run the scheduled flows")] = True,
+    workers: Annotated[int, typer.Option("--workers", min=0, help="门户进程数（0：CPU 核数，最多 4）/ portal processes; 0: one per core, at most 4")] = 0,
 ) -> None:
     """运行门户网站和定时任务 / Run the portal (FastAPI) and the scheduled flows (APScheduler)."""
     import uvicorn
@@ -135,8 +136,16 @@ def serve(
         for schedule in config.schedules:
             print(f"  {schedule.flow}: {schedule.cron} ({config.timezone})")
     say(f"督办门户：http://{host}:{port}/ （Ctrl+C 退出）", f"duban portal: http://{host}:{port}/ (Ctrl+C to stop)")
+    import os
+
+    # Pages are rendered in Python: one process per core serves concurrent users; the scheduler stays here, once.
+    count = workers or min(4, os.cpu_count() or 1)
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
+        if count == 1:
+            uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
+        else:
+            uvicorn.run("web.app:create_app", factory=True, host=host, port=port, workers=count, log_level="warning",
+                        server_header=False)
     finally:
         if jobs is not None:
             jobs.shutdown(wait=False)

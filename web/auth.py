@@ -37,6 +37,7 @@ class Principal:
     session_id: int
     csrf_token: str
     via: str  # cookie | bearer
+    stale: bool = False  # last seen over a minute ago: the idle clock needs moving on
 
     @property
     def actor(self) -> Actor:
@@ -66,8 +67,10 @@ def end_session(session: Session, token: str, now: datetime) -> None:
         session.add(found)
 
 
-def principal_for(session: Session, token: str, *, kind: str, settings, now: datetime | None = None) -> Principal | None:  # noqa: ANN001
-    """The principal of a live session with this token, or None (unknown, ended, idle or too old)."""
+def principal_for(session: Session, token: str, *, kind: str, settings, now: datetime | None = None,  # noqa: ANN001
+                  touch: bool = True) -> Principal | None:
+    """The principal of a live session with this token, or None (unknown, ended, idle or too old);
+    `touch` moves the idle clock on (at most once a minute)."""
     now = utc(now or utc_now())
     row = session.exec(select(WebSession, User).join(User, col(User.id) == col(WebSession.user_id))
                        .where(WebSession.token_hash == digest(token), WebSession.kind == kind)).first()
@@ -82,11 +85,11 @@ def principal_for(session: Session, token: str, *, kind: str, settings, now: dat
     elif (now - utc(web_session.last_seen_at) > timedelta(minutes=settings.session_idle_minutes)
           or now - utc(web_session.created_at) > timedelta(hours=settings.session_max_hours)):
         return None
-    if now - utc(web_session.last_seen_at) > LAST_SEEN_EVERY:
+    if touch and now - utc(web_session.last_seen_at) > LAST_SEEN_EVERY:
         web_session.last_seen_at = now
         session.add(web_session)
     return Principal(user.id, user.username, Role(user.role), user.unit_id, web_session.id, web_session.csrf_token,
-                     "bearer" if kind == "api" else "cookie")
+                     "bearer" if kind == "api" else "cookie", stale=now - utc(web_session.last_seen_at) > LAST_SEEN_EVERY)
 
 
 def token_from(request: Request) -> tuple[str, str] | None:

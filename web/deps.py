@@ -40,9 +40,14 @@ def current(request: Request) -> Principal | None:
     if found is None:
         return None
     token, kind = found
-    # A write (last_seen_at) at most once a minute; otherwise this is a read.
-    with unit_of_work(engine_of(request)) as session:
-        return principal_for(session, token, kind=kind, settings=settings_of(request))
+    # A read; a write (last_seen_at) only when the session was last seen over a minute ago, so that
+    # requests do not queue for SQLite's write lock.
+    with reading(engine_of(request)) as session:
+        principal = principal_for(session, token, kind=kind, settings=settings_of(request), touch=False)
+    if principal is not None and principal.stale:
+        with unit_of_work(engine_of(request)) as session:
+            principal = principal_for(session, token, kind=kind, settings=settings_of(request))
+    return principal
 
 
 def signed_in(request: Request) -> Principal:

@@ -16,7 +16,7 @@ from models import audit
 from models.assignment import Assignment
 from models.checkins import submit_checkin
 from models.clock import utc_now
-from models.db import unit_of_work
+from models.db import reading, unit_of_work
 from models.lifecycle import OFFICE, Role, available_actions
 from models.plan import Task
 from models.round import CheckIn, RoundState, SupervisionRound
@@ -66,8 +66,9 @@ def bearer(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     principal = None
     if header.lower().startswith("bearer "):
-        with unit_of_work(engine_of(request)) as session:
-            principal = principal_for(session, header[7:].strip(), kind="api", settings=settings_of(request))
+        with reading(engine_of(request)) as session:
+            principal = principal_for(session, header[7:].strip(), kind="api", settings=settings_of(request),
+                                      touch=False)
     if principal is None:
         raise HTTPException(401, "需要有效的访问令牌 / a valid bearer token is required",
                             headers={"WWW-Authenticate": "Bearer"})

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
@@ -35,7 +36,8 @@ def dashboard(request: Request, page_no: int = 1, task: int | None = None, unit:
     today = local_day(utc_now(), settings.timezone)
     view = overview(session, today=today, rules=settings.cycle, page=page_no, task=task, unit=unit or None,
                     state=state or None, colour=light or None)
-    return page(request, "dashboard.html.j2", me, view=view, today=today,
+    counted_at = datetime.fromtimestamp(view.counted_at, ZoneInfo(settings.timezone)).strftime("%H:%M:%S")
+    return page(request, "dashboard.html.j2", me, view=view, today=today, counted_at=counted_at,
                 filters={"task": task, "unit": unit or "", "state": state or "", "light": light or ""})
 
 
