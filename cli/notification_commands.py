@@ -114,28 +114,14 @@ def notifications_retry(
     now: NowOption = None,
 ) -> None:
     """重新发送失败的通知 / Put dead-lettered messages back in the queue (a fresh budget of attempts)."""
-    from sqlalchemy import update
-    from sqlmodel import col, select
-
-    from models import audit
     from models.db import unit_of_work
-    from models.notification import Notification, NotificationStatus
+    from models.outbox import retry_dead
 
     if not ids and not all_dead:
         raise typer.BadParameter("给出通知编号或 --all-dead / give ids or --all-dead")
     config = settings()
-    moment = now_from(now)
     with unit_of_work(engine_for(config)) as session:
-        query = select(Notification.id).where(Notification.status == NotificationStatus.DEAD)
-        if ids:
-            query = query.where(col(Notification.id).in_(ids))
-        chosen = list(session.exec(query))
-        if chosen:
-            session.execute(update(Notification).where(col(Notification.id).in_(chosen)).values(
-                status=NotificationStatus.PENDING.value, attempts=0, next_attempt_at=moment))
-            audit.record_many(session, [
-                {"at": moment, "actor": actor_for(config), "action": "notification.retry",
-                 "object_type": "notification", "object_id": i} for i in chosen])
+        chosen = retry_dead(session, ids=list(ids) if ids else None, actor=actor_for(config), now=now_from(now))
     say(f"已重新排队 {len(chosen)} 条通知", f"{len(chosen)} messages queued again")
 
 

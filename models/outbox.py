@@ -61,3 +61,23 @@ def enqueue_new(session: Session, messages: list[dict[str, Any]], *, now: dateti
 def enqueue(session: Session, *, now: datetime, **message: Any) -> bool:
     """One message; False when its dedup key was already enqueued."""
     return enqueue_many(session, [message], now=now) == 1
+
+
+def retry_dead(session: Session, *, ids: list[int] | None, actor: Any, now: datetime) -> list[int]:
+    """Put dead-lettered messages (these, or all when `ids` is None) back in the queue with a fresh budget."""
+    from sqlalchemy import update
+    from sqlmodel import col, select
+
+    from models import audit
+    from models.notification import Notification, NotificationStatus
+
+    query = select(Notification.id).where(Notification.status == NotificationStatus.DEAD)
+    if ids is not None:
+        query = query.where(col(Notification.id).in_(ids))
+    chosen = list(session.exec(query))
+    if chosen:
+        session.execute(update(Notification).where(col(Notification.id).in_(chosen)).values(
+            status=NotificationStatus.PENDING.value, attempts=0, next_attempt_at=now))
+        audit.record_many(session, [{"at": now, "actor": actor, "action": "notification.retry",
+                                     "object_type": "notification", "object_id": i} for i in chosen])
+    return chosen

@@ -268,3 +268,23 @@ def test_duban_serve_starts_the_portal_and_refuses_a_default_secret(tmp_path: Pa
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_the_office_sees_dead_letters_and_sends_them_again(portal: Portal) -> None:
+    from models.notification import Notification, NotificationStatus
+
+    with unit_of_work(portal.engine) as session:  # what a permanent SMTP failure leaves behind
+        dead = session.exec(select(Notification).order_by(Notification.id)).first()
+        dead.status, dead.attempts, dead.last_error = NotificationStatus.DEAD, 1, "550 mailbox unavailable"
+        session.add(dead)
+        dead_id = dead.id
+    with portal.login("office") as office:
+        page = office.get("/notifications").text
+        assert f'data-notification="{dead_id}"' in page and "550 mailbox unavailable" in page
+        assert office.post("/notifications/retry", data={"csrf": csrf_of(page), "id": str(dead_id)}).status_code == 303
+    with reading(portal.engine) as session:
+        again = session.get(Notification, dead_id)
+        retried = session.exec(select(AuditEvent).where(AuditEvent.action == "notification.retry")).one()
+    assert again.status == NotificationStatus.PENDING and again.attempts == 0 and retried.actor == "office"
+    with portal.login("edu") as edu:
+        assert edu.get("/notifications").status_code == 403

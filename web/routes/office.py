@@ -16,6 +16,8 @@ from models.db import unit_of_work
 from models.escalation import ExtensionRequest, ExtensionState
 from models.escalations import agenda
 from models.extensions import decide_extension
+from models.notification import Notification, NotificationStatus
+from models.outbox import retry_dead
 from models.plan import Plan, Task
 from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
 from models.rounds import close_round, open_round
@@ -23,7 +25,7 @@ from models.status import rounds_overview
 from models.unit import Unit
 from web.auth import Principal
 from web.dashboard import overview
-from web.deps import engine_of, form_of, office_only, office_or_leader, page, read_session, refuse, settings_of
+from web.deps import engine_of, form_of, office_only, office_or_leader, page, read_session, settings_of
 
 router = APIRouter()
 
@@ -124,3 +126,22 @@ async def extension_decide(request: Request, request_id: int, decision: str, me:
 @router.get("/escalations")
 def escalations(request: Request, me: Principal = Depends(office_only), session: Session = Depends(read_session)):  # noqa: ANN201
     return page(request, "escalations.html.j2", me, items=agenda(session))
+
+
+@router.get("/notifications")
+def notifications(request: Request, me: Principal = Depends(office_only), session: Session = Depends(read_session)):  # noqa: ANN201
+    """Messages that failed: dead-lettered, or waiting to be tried again after an error."""
+    rows = session.exec(select(Notification).where(
+        (Notification.status == NotificationStatus.DEAD)
+        | ((Notification.status == NotificationStatus.PENDING) & col(Notification.last_error).is_not(None)))
+        .order_by(col(Notification.id).desc()).limit(500)).all()
+    return page(request, "notifications.html.j2", me, rows=rows)
+
+
+@router.post("/notifications/retry")
+async def notifications_retry(request: Request, me: Principal = Depends(office_only)):  # noqa: ANN201
+    form = await form_of(request, me)
+    ids = [int(i) for i in form.getlist("id") if str(i).isdigit()]
+    with unit_of_work(engine_of(request)) as session:
+        retry_dead(session, ids=ids or None, actor=me.actor, now=utc_now())
+    return RedirectResponse("/notifications", status_code=303)
