@@ -288,3 +288,31 @@ def test_the_office_sees_dead_letters_and_sends_them_again(portal: Portal) -> No
     assert again.status == NotificationStatus.PENDING and again.attempts == 0 and retried.actor == "office"
     with portal.login("edu") as edu:
         assert edu.get("/notifications").status_code == 403
+
+
+def test_the_office_previews_an_uploaded_notice_then_applies_it(portal: Portal) -> None:
+    from models.plan import Task
+
+    notice = (Path(__file__).parent / "fixtures" / "seed-notice.txt").read_bytes()
+    changed = notice.replace("开展质量守护行动".encode(), "深入开展质量守护行动".encode())
+    with portal.login("office") as office:
+        token = csrf_of(office.get("/import").text)
+        preview = office.post("/import", data={"csrf": token, "plan_key": "2022"},
+                              files={"notice": ("2022年通知.txt", changed, "text/plain")})
+        assert preview.status_code == 200 and "深入开展质量守护行动" in preview.text
+        assert preview.text.count('<li>') >= 1 and "确认导入" in preview.text
+        with reading(portal.engine) as session:
+            assert session.exec(select(Task.title).where(Task.number == 12)).one() == "开展质量守护行动"
+        sha = preview.text.split('name="sha" value="')[1].split('"')[0]
+        applied = office.post("/import/apply", data={"csrf": csrf_of(preview.text), "sha": sha, "ext": "txt",
+                                                     "plan_key": "2022"})
+        assert applied.status_code == 303
+        assert office.post("/import/apply", data={"csrf": token, "sha": "../../etc/passwd", "ext": "txt",
+                                                  "plan_key": "2022"}).status_code == 400
+        assert office.post("/import", data={"csrf": token, "plan_key": "2022"},
+                           files={"notice": ("x.exe", b"MZ", "application/octet-stream")}).status_code == 415
+        assert "市市场监管局" in office.get("/units").text
+    with reading(portal.engine) as session:
+        assert session.exec(select(Task.title).where(Task.number == 12)).one() == "深入开展质量守护行动"
+    with portal.login("edu") as edu:
+        assert edu.get("/import").status_code == 403 and edu.get("/units").status_code == 403

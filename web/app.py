@@ -5,7 +5,7 @@
     middleware.py  security headers; the upload limit (413 before the body is read)
     dashboard.py   the dashboard's aggregates
     uploads.py     evidence type checks by content
-    routes/        session, office, assignments, results, audit_review, api
+    routes/        session, office, intake_pages, assignments, results, audit_review, api
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def create_app(settings: Any = None) -> FastAPI:
     from web.deps import Refused, SignInRequired, page, record_refusal
     from web.middleware import BodyLimit, SecurityHeaders
     from web.paths import STATIC
-    from web.routes import api, assignments, audit_review, office, results, session
+    from web.routes import api, assignments, audit_review, intake_pages, office, results, session
 
     settings = settings or get_settings()
     if settings.secret_key.get_secret_value() == DEFAULT_SECRET and not settings.dev_mode:
@@ -42,7 +42,7 @@ def create_app(settings: Any = None) -> FastAPI:
     app.add_middleware(BodyLimit, limit_bytes=int(settings.upload_max_mb * 1024 * 1024))
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    for module in (session, office, assignments, results, audit_review, api):
+    for module in (session, office, intake_pages, assignments, results, audit_review, api):
         app.include_router(module.router)
 
     def wants_json(request: Request) -> bool:
