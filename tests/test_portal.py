@@ -46,7 +46,7 @@ def test_each_role_sees_its_pages_and_is_refused_the_others(portal: Portal) -> N
         "/rounds": {"office", "staff"},
         "/extensions": {"office", "staff"},
         "/escalations": {"office", "staff"},
-        "/reports": {"office", "staff", "edu", "leader", "auditor"},
+        "/reports": {"office", "staff", "edu", "leader"},
         "/audit": {"office", "auditor"},
         "/inbox": {"edu"},
         f"/assignments/{own}": {"office", "staff", "edu"},

@@ -13,7 +13,7 @@ from models.assignment import Assignment
 from models.checkins import review_checkin
 from models.clock import local_day, utc_now
 from models.db import unit_of_work
-from models.escalation import ExtensionRequest, ExtensionState
+from models.escalation import Escalation, ExtensionRequest, ExtensionState
 from models.escalations import agenda
 from models.extensions import decide_extension
 from models.notification import Notification, NotificationStatus
@@ -125,7 +125,12 @@ async def extension_decide(request: Request, request_id: int, decision: str, me:
 
 @router.get("/escalations")
 def escalations(request: Request, me: Principal = Depends(office_only), session: Session = Depends(read_session)):  # noqa: ANN201
-    return page(request, "escalations.html.j2", me, items=agenda(session))
+    open_ones = session.exec(
+        select(Escalation, Task, Unit).join(Assignment, col(Assignment.id) == col(Escalation.assignment_id))
+        .join(Task, col(Task.id) == col(Assignment.task_id)).join(Unit, col(Unit.id) == col(Assignment.unit_id))
+        .where(col(Escalation.resolved_at).is_(None))
+        .order_by(col(Escalation.level).desc(), Escalation.opened_at).limit(1000)).all()
+    return page(request, "escalations.html.j2", me, items=agenda(session), open_ones=open_ones)
 
 
 @router.get("/notifications")

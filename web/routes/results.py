@@ -10,14 +10,15 @@ from sqlmodel import Session, col, select
 
 from models.clock import utc_now
 from models.db import unit_of_work
-from models.lifecycle import OFFICE
+from models.lifecycle import OFFICE, Role
 from models.plan import Plan
 from models.results import ResultsReport
 from models.round import SupervisionRound
 from web.auth import Principal
-from web.deps import engine_of, form_of, office_only, page, read_session, refuse, signed_in, settings_of
+from web.deps import engine_of, form_of, office_only, page, read_session, refuse, require, settings_of
 
 router = APIRouter()
+readers = require(*OFFICE, Role.LEADER, Role.UNIT)  # the 通报 goes to units and leaders; auditors read the trail only
 
 
 def _visible(request: Request, session: Session, me: Principal, report_id: int) -> ResultsReport:
@@ -28,7 +29,7 @@ def _visible(request: Request, session: Session, me: Principal, report_id: int) 
 
 
 @router.get("/reports")
-def reports(request: Request, me: Principal = Depends(signed_in), session: Session = Depends(read_session)):  # noqa: ANN201
+def reports(request: Request, me: Principal = Depends(readers), session: Session = Depends(read_session)):  # noqa: ANN201
     query = select(ResultsReport).order_by(col(ResultsReport.id).desc())
     if me.role not in OFFICE:
         query = query.where(col(ResultsReport.published_at).is_not(None))
@@ -56,13 +57,13 @@ async def compile_here(request: Request, me: Principal = Depends(office_only)): 
 
 
 @router.get("/reports/{report_id}")
-def report_page(request: Request, report_id: int, me: Principal = Depends(signed_in),
+def report_page(request: Request, report_id: int, me: Principal = Depends(readers),
                 session: Session = Depends(read_session)):  # noqa: ANN201
     return page(request, "report.html.j2", me, report=_visible(request, session, me, report_id))
 
 
 @router.get("/reports/{report_id}/files/{name}")
-def report_file(request: Request, report_id: int, name: str, me: Principal = Depends(signed_in),
+def report_file(request: Request, report_id: int, name: str, me: Principal = Depends(readers),
                 session: Session = Depends(read_session)):  # noqa: ANN201
     report = _visible(request, session, me, report_id)
     if name not in {f["name"] for f in report.files}:
