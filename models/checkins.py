@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models import audit, escalations, workflow
 from models.assignment import Assignment
@@ -41,6 +41,13 @@ def get_checkin(session: Session, *, round_id: int, assignment_id: int) -> Check
     if checkin is None:
         raise NotFound(kind="check-in", kind_zh="本轮报送", key=f"round {round_id}, assignment #{assignment_id}")
     return checkin
+
+
+def owed_checkin(session: Session, assignment_id: int) -> CheckIn | None:
+    """The check-in this assignment owes in its latest open round, if any (what a new filing goes to)."""
+    return session.exec(select(CheckIn).join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
+                        .where(CheckIn.assignment_id == assignment_id, SupervisionRound.state == RoundState.OPEN)
+                        .order_by(col(CheckIn.round_id).desc())).first()
 
 
 def submit_checkin(session: Session, *, round_id: int, assignment_id: int, actor: Actor, now: datetime, text: str,

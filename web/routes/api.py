@@ -14,15 +14,15 @@ from sqlmodel import Session, col, select
 
 from models import audit
 from models.assignment import Assignment
-from models.checkins import submit_checkin
+from models.checkins import owed_checkin, submit_checkin
 from models.clock import utc_now
 from models.db import reading, unit_of_work
 from models.lifecycle import OFFICE, Role, available_actions
 from models.plan import Task
-from models.round import CheckIn, RoundState, SupervisionRound
 from models.unit import Unit
 from models.users import check_login
 from web.auth import Principal, clear_failures, note_failure, principal_for, start_session, throttled
+from web.routes.assignments import visible_assignment
 from web.deps import client_ip, engine_of, read_session, refuse, settings_of
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
@@ -104,13 +104,11 @@ def _out(assignment: Assignment, task: Task, unit: Unit, me: Principal) -> Assig
 
 
 def _visible(request: Request, session: Session, me: Principal, assignment_id: int) -> Assignment:
-    assignment = session.get(Assignment, assignment_id)
-    if (assignment is None or assignment.withdrawn_at is not None
-            or (me.role == Role.UNIT and assignment.unit_id != me.unit_id)
-            or me.role not in (*OFFICE, Role.UNIT, Role.LEADER)):
+    """The pages' check (units see only their own), and the API is not the auditors'."""
+    if me.role not in (*OFFICE, Role.UNIT, Role.LEADER):
         raise refuse(request, me, status=404, object_type="assignment", object_id=assignment_id,
-                     why="not visible to this caller")
-    return assignment
+                      why="not visible to this caller")
+    return visible_assignment(request, session, me, assignment_id)
 
 
 @router.get("/assignments", response_model=list[AssignmentOut])
@@ -139,9 +137,7 @@ def post_checkin(request: Request, assignment_id: int, body: CheckInIn, me: Prin
         _visible(request, session, me, assignment_id)
         if me.role not in (*OFFICE, Role.UNIT):
             raise refuse(request, me, status=403, object_type="assignment", object_id=assignment_id, why="read-only role")
-        owed = session.exec(select(CheckIn).join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
-                            .where(CheckIn.assignment_id == assignment_id, SupervisionRound.state == RoundState.OPEN)
-                            .order_by(col(CheckIn.round_id).desc())).first()
+        owed = owed_checkin(session, assignment_id)
         if owed is None:
             raise HTTPException(409, "本任务当前没有进行中的报送 / nothing is owed in an open round")
         filed = submit_checkin(session, round_id=owed.round_id, assignment_id=assignment_id, actor=me.actor,

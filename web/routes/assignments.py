@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from models.assignment import Assignment
 from models.audit import AuditEvent
-from models.checkins import submit_checkin
+from models.checkins import owed_checkin, submit_checkin
 from models.clock import utc_now
 from models.db import unit_of_work
 from models.evidence import path_of, store_contents
@@ -123,9 +123,7 @@ async def file_checkin(request: Request, assignment_id: int, me: Principal = Dep
     percent = str(form.get("percent", "")).strip()
     with unit_of_work(engine_of(request)) as session:
         visible_assignment(request, session, me, assignment_id)
-        checkin = session.exec(select(CheckIn).join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
-                               .where(CheckIn.assignment_id == assignment_id, SupervisionRound.state == RoundState.OPEN)
-                               .order_by(col(CheckIn.round_id).desc())).first()
+        checkin = owed_checkin(session, assignment_id)
         if checkin is None:
             raise HTTPException(409, "本任务当前没有进行中的报送 / nothing is owed in an open round")
         evidence = store_contents(settings_of(request).home / "evidence", uploads)
