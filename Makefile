@@ -56,19 +56,10 @@ lock:
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
 
-# Benchmarks (bench/): figures beside their baselines, medians of several runs.
+# Benchmarks (bench/): every measure beside its baseline from the same run, medians of several runs,
+# on SQLite and PostgreSQL; one Markdown table on stdout, JSON and Markdown under build/bench/.
 bench: install
-	$(BIN)/python -m bench.startup --runs 21
-	$(BIN)/python -m bench.intake --runs 5 --tasks 5000 --postgres
-	$(BIN)/python -m bench.dispatch --messages 1000 --runs 5 --postgres
-	$(BIN)/python -m bench.cycle --runs 3 --postgres
-	$(BIN)/python -m bench.cycle --curve --runs 3
-	$(BIN)/python -m bench.portal --clients 4 --requests 40 --postgres
-	$(BIN)/python -m bench.portal --clients 8 --requests 25
+	$(BIN)/python -m bench --postgres
 
 bench-quick: install
-	$(BIN)/python -m bench.startup --runs 5
-	$(BIN)/python -m bench.intake --runs 1 --tasks 500
-	$(BIN)/python -m bench.dispatch --messages 200 --runs 1
-	$(BIN)/python -m bench.cycle --runs 1 --tasks 200 --units 200
-	$(BIN)/python -m bench.portal --tasks 200 --units 200 --clients 4 --requests 10
+	$(BIN)/python -m bench --quick --postgres

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import text
 
@@ -36,26 +41,81 @@ def fresh_database(admin_url: str, name: str) -> str:
     return admin_url.rsplit("/", 1)[0] + f"/{name}"
 
 
-def report(results: list[dict[str, object]], as_json: bool, columns: list[tuple[str, str]]) -> None:
-    """A Markdown table (header, key) or the JSON list."""
-    if as_json:
-        print(json.dumps(results, indent=2, ensure_ascii=False))
-        return
-    print("| " + " | ".join(h for h, _ in columns) + " |")
-    print("|" + " --- |" * len(columns))
+# The columns every measure has, in the combined table (`python -m bench`) and in its JSON.
+COLUMNS = [("measure", "name"), ("backend", "backend"), ("scale", "scale"), ("median s", "median_s"),
+           ("baseline s", "baseline_s"), ("baseline", "baseline_is"), ("ratio", "ratio"), ("peak MB", "peak_mb"),
+           ("target s", "target_s")]
+
+
+PEAK_SITE = str(Path(__file__).resolve().parent / "peak")
+
+
+def with_peak_probe(env: dict[str, str], peak_file: Path) -> dict[str, str]:
+    """`env` for a Python command whose processes each append their peak RSS to `peak_file` at exit."""
+    path = os.pathsep.join(p for p in (PEAK_SITE, env.get("PYTHONPATH")) if p)
+    return env | {"PYTHONPATH": path, "BENCH_PEAK_FILE": str(peak_file)}
+
+
+def peak_of(peak_file: Path) -> float | None:
+    """The largest peak RSS in MB recorded in `peak_file` (one process per line, kB); None if none exited."""
+    peaks = [int(line) for line in peak_file.read_text().split()] if peak_file.exists() else []
+    return round(max(peaks) / 1024, 1) if peaks else None
+
+
+def tree_peak_mb(pid: int) -> float:
+    """The largest peak RSS in MB among a running process and its descendants (VmHWM from /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:  # the command may hold spaces and parentheses: the fields after the last ')' are fixed
+                parents[int(entry.name)] = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue  # gone meanwhile
+    tree, peaks = {pid}, []
+    for _ in range(8):  # a few generations: server, workers, their helpers
+        tree |= {child for child, parent in parents.items() if parent in tree}
+    for member in tree:
+        try:
+            status = Path(f"/proc/{member}/status").read_text()
+        except OSError:
+            continue
+        peaks += [int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")]
+    return round(max(peaks) / 1024, 1)
+
+
+def timed_process(command: list[str], env: dict[str, str]) -> tuple[float, float | None]:
+    """Run a Python command to its end: (seconds, peak RSS in MB of its largest process)."""
+    with tempfile.TemporaryDirectory(prefix="duban-peak-") as folder:
+        peak_file = Path(folder) / "peak"
+        started = time.perf_counter()
+        finished = subprocess.run(command, env=with_peak_probe(env, peak_file), capture_output=True)
+        elapsed = time.perf_counter() - started
+        if finished.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} exited {finished.returncode}:\n"
+                               + finished.stderr.decode(errors="replace"))
+        return elapsed, peak_of(peak_file)
+
+
+def markdown(results: list[dict[str, object]], columns: list[tuple[str, str]]) -> str:
+    """A Markdown table of `columns` (header, key); seconds to the millisecond, a dash for nothing."""
+    lines = ["| " + " | ".join(h for h, _ in columns) + " |", "|" + " --- |" * len(columns)]
     for r in results:
         cells = []
         for _, key in columns:
             value = r.get(key)
             cells.append("—" if value is None else f"{value:.3f}" if isinstance(value, float) and key.endswith("_s") else str(value))
-        print("| " + " | ".join(cells) + " |")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def report(results: list[dict[str, object]], as_json: bool, columns: list[tuple[str, str]]) -> None:
+    """Print the Markdown table, or the JSON list."""
+    print(json.dumps(results, indent=2, ensure_ascii=False) if as_json else markdown(results, columns), end="\n")
 
 
 def _child(target: str, args: tuple, queue) -> None:  # noqa: ANN001 — runs in the spawned process
     import importlib
-    import resource
     import time
-
     import traceback
 
     try:
@@ -67,8 +127,14 @@ def _child(target: str, args: tuple, queue) -> None:  # noqa: ANN001 — runs in
     except BaseException:  # the parent would otherwise wait for a result that never comes
         queue.put(("failed", traceback.format_exc(), 0.0))
         raise
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
-    queue.put((elapsed, result, round(peak_mb, 1)))
+    queue.put((elapsed, result, _own_peak_mb()))
+
+
+def _own_peak_mb() -> float:
+    """This process's peak RSS since its exec (VmHWM; getrusage would include the parent's peak at the fork)."""
+    with open("/proc/self/status") as status:
+        kilobytes = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    return round(kilobytes / 1024, 1)
 
 
 def in_child(target: str, *args: object) -> tuple[float, object, float]:

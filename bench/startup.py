@@ -7,38 +7,36 @@ never imported. Run: `make bench` or `python -m bench.startup [--runs N] [--json
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from bench.common import COLUMNS, report, timed_process
 
 DUBAN = str(Path(sys.executable).parent / "duban")
 
 
-def _median_seconds(command: list[str], env: dict[str, str], runs: int) -> float:
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run(command, env=env, check=True, capture_output=True)
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
+def _medians(command: list[str], env: dict[str, str], runs: int) -> tuple[float, float]:
+    """(median seconds, largest peak MB) over `runs` runs of a command."""
+    samples = [timed_process(command, env) for _ in range(runs)]
+    return statistics.median(s[0] for s in samples), max(s[1] for s in samples)
 
 
 def measure(runs: int) -> list[dict[str, object]]:
     with tempfile.TemporaryDirectory(prefix="duban-bench-") as home:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")} | {"DUBAN_HOME": home}
         subprocess.run([DUBAN, "init"], env=env, check=True, capture_output=True)
-        baseline = _median_seconds([sys.executable, "-c", "pass"], env, runs)
+        baseline, _ = _medians([sys.executable, "-c", "pass"], env, runs)
         results = []
         for name, args in (("duban --help", ["--help"]), ("duban status", ["status"])):
-            median = _median_seconds([DUBAN, *args], env, runs)
+            median, peak = _medians([DUBAN, *args], env, runs)
             results.append({
-                "name": name, "backend": "sqlite", "scale": 0, "median_s": round(median, 4),
-                "baseline_s": round(baseline, 4), "ratio": round(median / baseline, 1), "target_s": 0.7,
+                "name": name, "backend": "sqlite" if args == ["status"] else None, "scale": 0, "median_s": round(median, 4),
+                "baseline_s": round(baseline, 4), "baseline_is": "python -c pass", "ratio": round(median / baseline, 1),
+                "peak_mb": peak, "target_s": 0.7,
             })
         return results
 
@@ -48,14 +46,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=11)
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args()
-    results = measure(options.runs)
-    if options.json:
-        print(json.dumps(results, indent=2))
-        return
-    print("| measure | median s | baseline (python -c pass) s | ratio | target s |")
-    print("| --- | --- | --- | --- | --- |")
-    for r in results:
-        print(f"| {r['name']} | {r['median_s']:.3f} | {r['baseline_s']:.3f} | {r['ratio']} | < {r['target_s']} |")
+    report(measure(options.runs), options.json, COLUMNS)
 
 
 if __name__ == "__main__":

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,11 +11,9 @@ from sqlalchemy import Engine, create_engine, text
 
 from models.db import unit_of_work
 from models.outbox import enqueue_many
-from tests.support.net import free_port
+from tests.support.prefect_server import PREFECT, prefect_server as start_prefect_server
 from tests.test_cli import DUBAN
 from tests.test_notifications import reminders, statuses
-
-PREFECT = str(Path(sys.executable).parent / "prefect")
 
 
 @pytest.fixture
@@ -29,33 +23,9 @@ def prefect_server(postgres_admin_url: str, tmp_path: Path) -> Iterator[dict[str
         connection.execute(text("DROP DATABASE IF EXISTS prefect_server"))
         connection.execute(text("CREATE DATABASE prefect_server"))
     admin.dispose()
-    port = free_port()
     database = postgres_admin_url.replace("+psycopg", "+asyncpg").rsplit("/", 1)[0] + "/prefect_server"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "DUBAN_"))} | {
-        "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_API_DATABASE_CONNECTION_URL": database,
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_UI_ENABLED": "false", "DO_NOT_TRACK": "1",
-    }
-    log = (tmp_path / "prefect-server.log").open("w")
-    server = subprocess.Popen([PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                              env=env, stdout=log, stderr=subprocess.STDOUT)
-    api = f"http://127.0.0.1:{port}/api"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{api}/health", timeout=2) as answer:
-                if answer.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        server.kill()
-        pytest.fail("the Prefect server did not become healthy in 120 s:\n" + (tmp_path / "prefect-server.log").read_text())
-    try:
-        yield env | {"PREFECT_API_URL": api}
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
+    with start_prefect_server(tmp_path, database) as env:
+        yield env
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])
