@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import and_, case, func
 from sqlmodel import Session, col, select
 
 from models.assignment import Assignment
@@ -102,7 +102,7 @@ def overview(session: Session, *, today: date, rules: Any, page: int = 1, per_pa
         tasks_query = tasks_query.where(col(Task.id).in_(matching))
     if task is not None:
         tasks_query = tasks_query.where(Task.number == task)
-    count = session.exec(select(func.count()).select_from(tasks_query.subquery())).one()  # noqa: the page count
+    count = session.exec(select(func.count()).select_from(tasks_query.subquery())).one()  # the page count
     pages = max(1, -(-count // per_page))
     page = min(max(1, page), pages)
     tasks = session.exec(tasks_query.order_by(Task.plan_id, Task.number).offset((page - 1) * per_page).limit(per_page)).all()
@@ -120,14 +120,20 @@ def overview(session: Session, *, today: date, rules: Any, page: int = 1, per_pa
     if state:
         cells_query = cells_query.where(Assignment.state == state)
     cells = session.exec(cells_query).all()
-    ids = [c[0] for c in cells]
-    due = dict(session.exec(select(CheckIn.assignment_id, func.min(CheckIn.due_on))
-                            .where(col(CheckIn.assignment_id).in_(ids), col(CheckIn.round_id).in_(open_rounds),
-                                   col(CheckIn.state).in_(OWED)).group_by(CheckIn.assignment_id)).all()) if ids else {}
-    percent = dict(session.exec(select(CheckIn.assignment_id, func.max(CheckIn.percent))
-                                .where(col(CheckIn.assignment_id).in_(ids)).group_by(CheckIn.assignment_id)).all()) if ids else {}
-    red = set(session.exec(select(Escalation.assignment_id).where(
-        col(Escalation.assignment_id).in_(ids), Escalation.level == 3, col(Escalation.resolved_at).is_(None)))) if ids else set()
+    # What the lights need from check-ins and escalations, selected by the page's 30 task ids rather than by
+    # its ~1,500 assignment ids: one bind list of 1,500 cost PostgreSQL 10-17 ms to plan, per query.
+    on_page = col(Assignment.task_id).in_(task_ids)
+    open_ids = list(session.exec(open_rounds))
+    owed_now = and_(col(CheckIn.round_id).in_(open_ids), col(CheckIn.state).in_(OWED))
+    checkins = session.exec(select(CheckIn.assignment_id, func.min(case((owed_now, CheckIn.due_on))),
+                                   func.max(CheckIn.percent))
+                            .join(Assignment, col(Assignment.id) == col(CheckIn.assignment_id))
+                            .where(on_page).group_by(CheckIn.assignment_id)).all() if cells else []
+    due = {a_id: owed for a_id, owed, _ in checkins if owed is not None}
+    percent = {a_id: p for a_id, _, p in checkins if p is not None}
+    red = set(session.exec(select(Escalation.assignment_id)
+                           .join(Assignment, col(Assignment.id) == col(Escalation.assignment_id))
+                           .where(on_page, Escalation.level == 3, col(Escalation.resolved_at).is_(None)))) if cells else set()
     lights = {"green": 0, "yellow": 0, "red": 0}
     for a_id, task_id, unit_name, role, current, due_on in cells:
         deadline, created = info[task_id]
