@@ -85,7 +85,23 @@ def run_cycle(env: dict[str, str], direct: bool) -> dict[str, float]:
         started = time.perf_counter()
         calls[name]()
         seconds[name] = time.perf_counter() - started
+    # Where a flow run's fixed cost goes: most of it is the heartbeat thread, which the engine joins at the end
+    # of every run while it sleeps in one-second steps (prefect/flow_engine.py).
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    seconds["no-op flow, warm"] = _median_call(noop.fn if direct else noop)
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        seconds["no-op flow, warm, heartbeats off"] = _median_call(noop.fn if direct else noop)
     return seconds
+
+
+def _median_call(call: object, times: int = 5) -> float:
+    samples = []
+    for _ in range(times):
+        started = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
 
 
 def _copies(backend: str, server: str | None, folder: Path, tasks: int, units: int, run: int) -> tuple[str, str, int]:
