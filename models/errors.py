@@ -72,3 +72,11 @@ class DatabaseNotReady(DubanError):
     zh = "数据库尚未初始化或版本过旧（{url}），请先运行 duban init。"
     en = "the database at {url} is not initialised or out of date; run 'duban init' first"
     exit_code = 2
+
+
+class ReportDateTooEarly(DubanError):
+    """A round whose date has passed would make every check-in overdue the moment it opens."""
+
+    zh = "报送截止日期 {report_by} 早于开启日 {today}：请选择开启日当天或之后的日期。"
+    en = "the report-by date {report_by} is before the opening day {today}: choose that day or later"
+    exit_code = 2

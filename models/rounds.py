@@ -2,7 +2,8 @@
 
 Opening is idempotent by plan and name. Cooperating units' check-ins fall
 due a few working days before the round's date so the lead unit can
-consolidate their input.
+consolidate their input, but never before the day the round opens; a round
+whose date has already passed is refused.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from sqlmodel import Session, col, select
 from models import audit
 from models.assignment import Assignment, AssignmentRole
 from models.calendar import add_working_days, beyond_table
-from models.clock import utc
+from models.clock import local_day, utc
 from models.db import bulk_insert
-from models.errors import DubanError, NotFound
+from models.errors import DubanError, NotFound, ReportDateTooEarly
 from models.lifecycle import Actor, State
 from models.outbox import enqueue_many
 from models.plan import Plan, Task
@@ -71,13 +72,16 @@ def item(task_number: int, task_title: str, role: str, due_on: date, checkin_id:
 
 def open_round(session: Session, *, plan_key: str, name: str, report_by: date, actor: Actor, now: datetime,
                cooperating_lead_days: int, task_numbers: list[int] | None = None,
-               unit_names: list[str] | None = None) -> Opened:
+               unit_names: list[str] | None = None, timezone: str = "Asia/Shanghai") -> Opened:
     """Open a round: one check-in per open assignment in scope, one notice per unit liaison."""
     plan = find_plan(session, plan_key)
     existing = session.exec(select(SupervisionRound).where(SupervisionRound.plan_id == plan.id,
                                                            SupervisionRound.name == name)).first()
     if existing is not None:
         return Opened(round=existing, created=False)
+    opening_day = local_day(now, timezone)
+    if report_by < opening_day:
+        raise ReportDateTooEarly(report_by=report_by.isoformat(), today=opening_day.isoformat())
     at = utc(now)
     scope: dict[str, Any] = {"tasks": task_numbers or [], "units": unit_names or []}
     round_ = SupervisionRound(plan_id=plan.id, name=name, report_by=report_by, scope=scope, opened_at=at,
@@ -95,7 +99,9 @@ def open_round(session: Session, *, plan_key: str, name: str, report_by: date, a
         from models.planning import find_unit
 
         query = query.where(col(Assignment.unit_id).in_([find_unit(session, n).id for n in unit_names]))
-    cooperating_due = add_working_days(report_by, -cooperating_lead_days)
+    # A few working days early, but never before the round opens: a round due tomorrow must not make its
+    # cooperating units overdue the day they hear of it.
+    cooperating_due = max(add_working_days(report_by, -cooperating_lead_days), opening_day)
     rows = []
     for a_id, _unit_id, role in session.exec(query):
         due = cooperating_due if role == AssignmentRole.COOPERATING else report_by

@@ -225,3 +225,29 @@ def test_a_whole_round_on_a_simulated_clock(seeded: Engine, settings: Settings) 
 def _agenda(engine: Engine) -> list[dict]:
     with reading(engine) as session:
         return agenda(session)
+
+
+def test_a_round_due_soon_never_makes_cooperating_units_overdue_on_the_day_it_opens(seeded: Engine,
+                                                                                   settings: Settings) -> None:
+    """Due the next working day: two working days earlier would be before the opening, so the cooperating
+    units' date is the opening day itself; nothing is overdue or stalled that day."""
+    with unit_of_work(seeded) as session:
+        open_round(session, plan_key="2022", name="专项", report_by=date(2022, 9, 20), actor=OFFICE,
+                   now=at("2022-09-19", 9), cooperating_lead_days=2)
+    with reading(seeded) as session:
+        dues = Counter(session.exec(select(CheckIn.due_on)).all())
+    assert dues == {date(2022, 9, 20): 98 - 36, date(2022, 9, 19): 36}
+    assert escalate(seeded, settings, at("2022-09-19", 17))["stalled"] == 0
+
+
+def test_a_round_whose_date_has_passed_is_refused_and_leaves_nothing(seeded: Engine) -> None:
+    from models.errors import ReportDateTooEarly
+    from models.round import SupervisionRound
+
+    with pytest.raises(ReportDateTooEarly) as refused, unit_of_work(seeded) as session:
+        open_round(session, plan_key="2022", name="补报", report_by=date(2022, 9, 16), actor=OFFICE,
+                   now=at("2022-09-19", 9), cooperating_lead_days=2)
+    assert refused.value.message("en") == ("the report-by date 2022-09-16 is before the opening day 2022-09-19: "
+                                           "choose that day or later")
+    with reading(seeded) as session:
+        assert session.exec(select(SupervisionRound)).all() == [] and session.exec(select(CheckIn)).all() == []

@@ -24,6 +24,9 @@ def test_the_office_runs_a_round_from_the_command_line(database_url: str, tmp_pa
     assert "已开启过" in run("round", "open", "--name", "第三季度", "--due", "2022-09-30")
     bad_date = run("round", "open", "--name", "第四季度", "--due", "30/12/2022", code=2)
     assert "YYYY-MM-DD" in bad_date
+    too_early = run("round", "open", "--name", "第四季度", "--due", "2022-09-01", "--now", "2022-09-20T09:00:00+08:00",
+                    code=2)
+    assert "报送截止日期 2022-09-01 早于开启日 2022-09-20" in too_early and len(too_early.strip().splitlines()) == 1
 
     evidence = tmp_path / "抽检报告.txt"
     evidence.write_text("抽检120批次，合格率100%", encoding="utf-8")
@@ -58,6 +61,7 @@ def test_the_office_runs_a_round_from_the_command_line(database_url: str, tmp_pa
     figures = json.loads(run("status", "--json", "--now", "2022-10-14T10:00:00+08:00"))
     assert figures["assignments"]["by_state"]["closed"] == 1
     assert figures["checkins"]["overdue"] > 0 and figures["rounds"][0]["name"] == "第三季度"
+    assert len(figures["rounds"]) == 1  # the refused round left nothing behind
     assert set(figures["lights"]) == {"assignments", "tasks", "units"}
     assert figures["open_escalations"]["by_level"]["3"] > 0
     shown = json.loads(run("round", "show", "第三季度", "--json"))

@@ -5,6 +5,8 @@ The seed is the data (16 tasks, 49 units); one user per role (tests/support/port
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -295,18 +297,25 @@ def test_the_office_previews_an_uploaded_notice_then_applies_it(portal: Portal) 
 
     notice = (Path(__file__).parent / "fixtures" / "seed-notice.txt").read_bytes()
     changed = notice.replace("开展质量守护行动".encode(), "深入开展质量守护行动".encode())
+    uploads = portal.settings.home / "uploads"
+    uploads.mkdir(parents=True, exist_ok=True)
+    abandoned = uploads / f"{'0' * 64}.txt"  # a preview from two days ago that nobody applied
+    abandoned.write_bytes(notice)
+    os.utime(abandoned, (time.time() - 2 * 86400, time.time() - 2 * 86400))
     with portal.login("office") as office:
         token = csrf_of(office.get("/import").text)
         preview = office.post("/import", data={"csrf": token, "plan_key": "2022"},
                               files={"notice": ("2022年通知.txt", changed, "text/plain")})
         assert preview.status_code == 200 and "深入开展质量守护行动" in preview.text
         assert preview.text.count('<li>') >= 1 and "确认导入" in preview.text
+        assert not abandoned.exists() and len(list(uploads.iterdir())) == 1
         with reading(portal.engine) as session:
             assert session.exec(select(Task.title).where(Task.number == 12)).one() == "开展质量守护行动"
         sha = preview.text.split('name="sha" value="')[1].split('"')[0]
         applied = office.post("/import/apply", data={"csrf": csrf_of(preview.text), "sha": sha, "ext": "txt",
                                                      "plan_key": "2022"})
         assert applied.status_code == 303
+        assert list(uploads.iterdir()) == []  # applied: the kept copy is gone
         assert office.post("/import/apply", data={"csrf": token, "sha": "../../etc/passwd", "ext": "txt",
                                                   "plan_key": "2022"}).status_code == 400
         assert office.post("/import", data={"csrf": token, "plan_key": "2022"},

@@ -67,8 +67,7 @@ class Refused(HTTPException):
         self.principal, self.object_type, self.object_id, self.why = principal, object_type, str(object_id), why
 
 
-def refuse(request: Request, principal: Principal, *, status: int, object_type: str, object_id: Any,
-           why: str) -> Refused:
+def refuse(principal: Principal, *, status: int, object_type: str, object_id: Any, why: str) -> Refused:
     """The error to raise for a caller who may not see or do this (404 hides what exists)."""
     return Refused(principal, status=status, object_type=object_type, object_id=object_id, why=why)
 
@@ -86,7 +85,7 @@ def require(*roles: Role):  # noqa: ANN201 — a dependency
 
     def check(request: Request, principal: Principal = Depends(signed_in)) -> Principal:
         if principal.role not in allowed:
-            raise refuse(request, principal, status=403, object_type="route", object_id=request.url.path,
+            raise refuse(principal, status=403, object_type="route", object_id=request.url.path,
                          why=f"role {principal.role.value} may not")
         return principal
     return check
@@ -102,7 +101,7 @@ async def form_of(request: Request, principal: Principal) -> Any:
     """The submitted form, once its CSRF token is checked (403 otherwise, on the trail)."""
     form = await request.form()
     if not csrf_ok(principal, form.get("csrf")):
-        raise refuse(request, principal, status=403, object_type="route", object_id=request.url.path,
+        raise refuse(principal, status=403, object_type="route", object_id=request.url.path,
                      why="missing or wrong CSRF token")
     return form
 

@@ -106,7 +106,7 @@ def _out(assignment: Assignment, task: Task, unit: Unit, me: Principal) -> Assig
 def _visible(request: Request, session: Session, me: Principal, assignment_id: int) -> Assignment:
     """The pages' check (units see only their own), and the API is not the auditors'."""
     if me.role not in (*OFFICE, Role.UNIT, Role.LEADER):
-        raise refuse(request, me, status=404, object_type="assignment", object_id=assignment_id,
+        raise refuse(me, status=404, object_type="assignment", object_id=assignment_id,
                       why="not visible to this caller")
     return visible_assignment(request, session, me, assignment_id)
 
@@ -115,7 +115,7 @@ def _visible(request: Request, session: Session, me: Principal, assignment_id: i
 def list_assignments(request: Request, limit: int = 100, offset: int = 0, me: Principal = Depends(bearer),
                      session: Session = Depends(read_session)) -> list[AssignmentOut]:
     if me.role not in (*OFFICE, Role.UNIT, Role.LEADER):
-        raise refuse(request, me, status=403, object_type="route", object_id=request.url.path, why="role")
+        raise refuse(me, status=403, object_type="route", object_id=request.url.path, why="role")
     query = (select(Assignment, Task, Unit).join(Task, col(Task.id) == col(Assignment.task_id))
              .join(Unit, col(Unit.id) == col(Assignment.unit_id)).where(col(Assignment.withdrawn_at).is_(None))
              .order_by(Assignment.id).offset(max(0, offset)).limit(min(max(1, limit), 1000)))
@@ -136,7 +136,7 @@ def post_checkin(request: Request, assignment_id: int, body: CheckInIn, me: Prin
     with unit_of_work(engine_of(request)) as session:
         _visible(request, session, me, assignment_id)
         if me.role not in (*OFFICE, Role.UNIT):
-            raise refuse(request, me, status=403, object_type="assignment", object_id=assignment_id, why="read-only role")
+            raise refuse(me, status=403, object_type="assignment", object_id=assignment_id, why="read-only role")
         owed = owed_checkin(session, assignment_id)
         if owed is None:
             raise HTTPException(409, "本任务当前没有进行中的报送 / nothing is owed in an open round")

@@ -38,9 +38,9 @@ def visible_assignment(request: Request, session: Session, me: Principal, assign
     """The assignment, if this caller may see it; 404 otherwise (and a refusal on the trail)."""
     assignment = session.get(Assignment, assignment_id)
     if assignment is None or assignment.withdrawn_at is not None:
-        raise refuse(request, me, status=404, object_type="assignment", object_id=assignment_id, why="no such assignment")
+        raise refuse(me, status=404, object_type="assignment", object_id=assignment_id, why="no such assignment")
     if me.role == Role.UNIT and assignment.unit_id != me.unit_id:
-        raise refuse(request, me, status=404, object_type="assignment", object_id=assignment_id,
+        raise refuse(me, status=404, object_type="assignment", object_id=assignment_id,
                      why=f"belongs to unit {assignment.unit_id}, not {me.unit_id}")
     return assignment
 
@@ -48,10 +48,10 @@ def visible_assignment(request: Request, session: Session, me: Principal, assign
 def visible_checkin(request: Request, session: Session, me: Principal, checkin_id: int) -> CheckIn:
     checkin = session.get(CheckIn, checkin_id)
     if checkin is None:
-        raise refuse(request, me, status=404, object_type="checkin", object_id=checkin_id, why="no such check-in")
+        raise refuse(me, status=404, object_type="checkin", object_id=checkin_id, why="no such check-in")
     assignment = session.get(Assignment, checkin.assignment_id)
     if me.role == Role.UNIT and assignment.unit_id != me.unit_id:
-        raise refuse(request, me, status=404, object_type="checkin", object_id=checkin_id,
+        raise refuse(me, status=404, object_type="checkin", object_id=checkin_id,
                      why=f"belongs to unit {assignment.unit_id}, not {me.unit_id}")
     return checkin
 
@@ -154,7 +154,7 @@ def evidence(request: Request, checkin_id: int, sha256: str, me: Principal = Dep
     checkin = visible_checkin(request, session, me, checkin_id)
     entry = next((e for e in checkin.evidence if e.get("sha256") == sha256), None)
     if entry is None:
-        raise refuse(request, me, status=404, object_type="evidence", object_id=f"{checkin_id}:{sha256[:16]}",
+        raise refuse(me, status=404, object_type="evidence", object_id=f"{checkin_id}:{sha256[:16]}",
                      why="not evidence of this check-in")
     path = path_of(settings_of(request).home / "evidence", sha256)
     if not path.is_file():

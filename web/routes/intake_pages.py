@@ -2,12 +2,15 @@
 
 The uploaded notice is kept under $DUBAN_HOME/uploads by its SHA-256 between
 the preview and the apply, so what is applied is exactly what was previewed.
+It is deleted once applied; a preview nobody applied is deleted a day later.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import time
+from pathlib import Path
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
@@ -21,6 +24,17 @@ from web.deps import engine_of, form_of, office_only, page, read_session, settin
 
 router = APIRouter()
 NOTICE_TYPES = ("txt", "md", "docx", "xlsx", "csv")
+KEPT_FOR_S = 24 * 3600  # how long a preview can wait for its apply
+
+
+def _prune(folder: Path) -> None:
+    """Delete the notices of previews that were never applied."""
+    for stale in folder.glob("*"):
+        try:
+            if time.time() - stale.stat().st_mtime > KEPT_FOR_S:
+                stale.unlink()
+        except FileNotFoundError:  # another worker pruned it first
+            continue
 
 
 def _kept(request: Request, sha: str, ext: str):  # noqa: ANN202
@@ -55,6 +69,7 @@ async def import_preview(request: Request, me: Principal = Depends(office_only))
     sha = hashlib.sha256(data).hexdigest()
     folder = settings_of(request).home / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
+    _prune(folder)
     path = folder / f"{sha}.{ext}"
     path.write_bytes(data)
     notice = read_notice(path)
@@ -77,6 +92,7 @@ async def import_apply(request: Request, me: Principal = Depends(office_only)): 
     notice = read_notice(path)
     with unit_of_work(engine_of(request)) as session:
         reconcile(session, plan_key, resolve(session, notice), actor=me.actor, now=utc_now(), write=True)
+    path.unlink(missing_ok=True)  # applied: the plan and its audit trail now hold what it said
     return RedirectResponse("/dashboard", status_code=303)
 
 

@@ -87,7 +87,8 @@ async def round_open(request: Request, me: Principal = Depends(office_only)):  #
         raise HTTPException(400, "请填写轮次名称 / the round needs a name")
     with unit_of_work(engine_of(request)) as session:
         open_round(session, plan_key=str(form.get("plan", "")), name=name, report_by=report_by, actor=me.actor,
-                   now=utc_now(), cooperating_lead_days=settings_of(request).cycle.cooperating_lead_days)
+                   now=utc_now(), cooperating_lead_days=settings_of(request).cycle.cooperating_lead_days,
+                   timezone=settings_of(request).timezone)
     return RedirectResponse("/rounds", status_code=303)
 
 

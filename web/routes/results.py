@@ -24,7 +24,7 @@ readers = require(*OFFICE, Role.LEADER, Role.UNIT)  # the 通报 goes to units a
 def _visible(request: Request, session: Session, me: Principal, report_id: int) -> ResultsReport:
     report = session.get(ResultsReport, report_id)
     if report is None or (me.role not in OFFICE and report.published_at is None):
-        raise refuse(request, me, status=404, object_type="results", object_id=report_id, why="not published")
+        raise refuse(me, status=404, object_type="results", object_id=report_id, why="not published")
     return report
 
 
