@@ -8,11 +8,12 @@ environment variables, `$DUBAN_HOME/duban.toml` (the site's own file), then
 from __future__ import annotations
 
 import os
+from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -46,6 +47,33 @@ class CycleRules(BaseModel):
     office_email: str = Field(default="office@localhost", description="the office: red escalations, unreviewed reports")
     office_head_email: str = Field(default="office-head@localhost", description="the office's own head")
     leading_group_email: str | None = Field(default=None, description="the leading group, copied on red escalations")
+
+
+class YearArrangement(BaseModel):
+    """One year's official holiday arrangement (国务院办公厅关于部分节假日安排的通知), as the office enters it:
+    days off beyond weekends, and make-up working days on weekends. A day or a range "2027-02-06/2027-02-12"."""
+
+    holidays: list[str] = Field(default_factory=list)
+    workdays: list[str] = Field(default_factory=list, description="调休上班: weekend days that are working days")
+
+    def days(self, year: int) -> dict[date, bool]:
+        found: dict[date, bool] = {}
+        for working, name, entries in ((False, "holidays", self.holidays), (True, "workdays", self.workdays)):
+            for entry in entries:
+                first, _, last = entry.partition("/")
+                try:
+                    start, end = date.fromisoformat(first.strip()), date.fromisoformat((last or first).strip())
+                except ValueError:
+                    raise ValueError(f"[calendar.{year}] {name}: {entry!r} is not a date YYYY-MM-DD "
+                                     "or a range YYYY-MM-DD/YYYY-MM-DD") from None
+                if start > end or start.year != year or end.year != year:
+                    raise ValueError(f"[calendar.{year}] {name}: {entry!r} must lie within {year}, first day first")
+                for offset in range((end - start).days + 1):
+                    day = start + timedelta(days=offset)
+                    if found.get(day, working) != working:
+                        raise ValueError(f"[calendar.{year}]: {day} is listed both as a holiday and as a working day")
+                    found[day] = working
+        return found
 
 
 class Schedule(BaseModel):
@@ -100,6 +128,8 @@ class Settings(BaseSettings):
     dispatch_in_working_hours: bool = Field(default=True, description="hold messages until working hours on working days")
 
     cycle: CycleRules = Field(default_factory=CycleRules)
+    # Years the office enters itself, when the chinese_calendar release does not know them yet.
+    calendar: dict[int, YearArrangement] = Field(default_factory=dict)
     # The one schedule list: `duban serve` (APScheduler) and `duban deploy` (Prefect) both read it.
     schedules: list[Schedule] = Field(default_factory=list)
 
@@ -136,6 +166,26 @@ class Settings(BaseSettings):
         return self.home / "outbox"
 
 
+    @field_validator("calendar")
+    @classmethod
+    def _calendar_is_valid(cls, years: dict[int, YearArrangement]) -> dict[int, YearArrangement]:
+        for year, arrangement in years.items():
+            arrangement.days(year)  # a bad entry is a configuration error at start-up, not a wrong count later
+        return years
+
+    def calendar_days(self) -> dict[int, dict[date, bool]]:
+        return {year: arrangement.days(year) for year, arrangement in self.calendar.items()}
+
+
+def apply_calendar(settings: Settings) -> None:
+    """Make the process count working days with the office's entered years (models.calendar)."""
+    from models.calendar import enter_arrangements
+
+    enter_arrangements(settings.calendar_days())
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    settings = Settings()
+    apply_calendar(settings)
+    return settings

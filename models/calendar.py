@@ -2,8 +2,11 @@
 
 Deadlines and both ladders (reminders, escalations) count working days. The
 `chinese_calendar` package knows each year's official arrangement once the
-State Council publishes it; for a year it does not know yet, Monday to
-Friday stand in and `beyond_table` says so, so the caller can warn.
+State Council publishes it and a release carries it. Until then the office
+can enter the arrangement itself (`[calendar."2027"]` in duban.toml; see
+config/defaults.toml): for a year it lists, its holidays and make-up days
+are the whole truth. For a year neither knows, Monday to Friday stand in
+and `beyond_table` says so, so the caller can warn.
 """
 
 from __future__ import annotations
@@ -18,8 +21,24 @@ import chinese_calendar
 from models.clock import utc
 
 
+# The office's own entries: year -> {day: is a working day}. Set once per process from the settings.
+_entered: dict[int, dict[date, bool]] = {}
+
+
+def enter_arrangements(years: dict[int, dict[date, bool]]) -> None:
+    """Use the office's arrangements for these years instead of the package's (and instead of nothing)."""
+    if years == _entered:
+        return
+    _entered.clear()
+    _entered.update(years)
+    _known.cache_clear()
+    working_days_between.cache_clear()
+
+
 @lru_cache(maxsize=4096)
 def _known(day: date) -> bool | None:
+    if day.year in _entered:
+        return _entered[day.year].get(day, day.weekday() < 5)
     try:
         return chinese_calendar.is_workday(day)
     except NotImplementedError:

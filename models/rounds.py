@@ -110,8 +110,10 @@ def open_round(session: Session, *, plan_key: str, name: str, report_by: date, a
     bulk_insert(session, CheckIn.__table__, rows)  # a province opens 100,000 check-ins at once
     warnings = []
     if beyond_table(report_by):
-        warnings.append(f"{report_by.year} 年的法定节假日安排尚未收录，按周一至周五计算工作日 / "
-                        f"the {report_by.year} holiday calendar is not known yet: Monday to Friday assumed")
+        warnings.append(f"{report_by.year} 年的法定节假日安排尚未收录，按周一至周五计算工作日；"
+                        f"国务院通知发布后请录入 duban.toml 的 [calendar.{report_by.year}] / "
+                        f"the {report_by.year} holiday calendar is not known yet: Monday to Friday assumed; "
+                        f"enter it under [calendar.{report_by.year}] in duban.toml once it is published")
     notices = enqueue_many(session, round_notices(session, round_, plan), now=now)
     audit.record(session, at=now, actor=actor, action="round.open", object_type="round", object_id=round_.id,
                  after={"plan": plan.key, "name": name, "report_by": report_by, "scope": scope,

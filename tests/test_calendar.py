@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from models.calendar import add_working_days, beyond_table, is_working_day, working_days_between
+from config import Settings
+from models.calendar import add_working_days, beyond_table, enter_arrangements, is_working_day, working_days_between
 
 
 @pytest.mark.parametrize(("day", "working"), [
@@ -42,3 +46,50 @@ def test_beyond_the_official_table_weekdays_stand_in() -> None:
     assert beyond_table(far) and not beyond_table(date(2024, 1, 2))
     assert is_working_day(far) and not is_working_day(date(2031, 1, 4))
     assert add_working_days(date(2031, 1, 3), 1) == far
+
+
+@pytest.fixture
+def entered() -> Iterator[None]:
+    """The office's entries are process-wide: put them back as they were."""
+    yield
+    enter_arrangements({})
+
+
+def test_a_year_the_office_enters_is_counted_from_its_entries(entered: None) -> None:
+    """A fictional arrangement for 2031, a year no release knows: a Monday-to-Wednesday holiday, and the
+    Saturday before it worked."""
+    settings = Settings(calendar={2031: {"holidays": ["2031-01-06/2031-01-08"], "workdays": ["2031-01-04"]}})
+    enter_arrangements(settings.calendar_days())
+    assert not beyond_table(date(2031, 1, 6)) and beyond_table(date(2032, 1, 5))
+    assert [is_working_day(date(2031, 1, d)) for d in range(3, 11)] == [
+        True, True, False, False, False, False, True, True]  # Fri, Sat (make-up), Sun, Mon-Wed off, Thu, Fri
+    assert add_working_days(date(2031, 1, 3), 2) == date(2031, 1, 9)
+    assert working_days_between(date(2031, 1, 2), date(2031, 1, 10)) == 4  # 3rd, 4th, 9th, 10th
+    enter_arrangements({})
+    assert beyond_table(date(2031, 1, 6)) and is_working_day(date(2031, 1, 6))  # weekdays stand in again
+
+
+@pytest.mark.parametrize(("entry", "problem"), [
+    ({"holidays": ["2031-02-30"]}, "[calendar.2031] holidays: '2031-02-30' is not a date"),
+    ({"workdays": ["2030-12-28"]}, "[calendar.2031] workdays: '2030-12-28' must lie within 2031"),
+    ({"holidays": ["2031-01-08/2031-01-06"]}, "must lie within 2031, first day first"),
+    ({"holidays": ["2031-01-06/2031-01-08"], "workdays": ["2031-01-07"]},
+     "[calendar.2031]: 2031-01-07 is listed both as a holiday and as a working day"),
+])
+def test_a_wrong_entry_is_refused_with_where_it_is(entry: dict[str, list[str]], problem: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        Settings(calendar={2031: entry})
+    assert problem in str(refused.value)
+
+
+def test_the_cli_reads_the_entries_from_duban_toml(tmp_path: Path) -> None:
+    from tests.test_cli import duban
+
+    (tmp_path / "duban.toml").write_text('[calendar.2031]\nholidays = ["2031-01-06/2031-01-08"]\n', encoding="utf-8")
+    assert duban("init", home=tmp_path).returncode == 0
+    resting = duban("remind", "--now", "2031-01-06T10:00:00+08:00", home=tmp_path)
+    assert resting.returncode == 0 and "2031-01-06 不是工作日" in resting.stdout + resting.stderr
+    (tmp_path / "duban.toml").write_text('[calendar.2031]\nholidays = ["2031-1-6"]\n', encoding="utf-8")
+    refused = duban("status", home=tmp_path)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "[calendar.2031] holidays: '2031-1-6' is not a date" in refused.stderr
