@@ -210,21 +210,9 @@ def curve(runs: int, scales: tuple[int, ...] = (20, 200, 2000)) -> list[dict[str
     """The same steps at 1,000, 10,000 and 100,000 assignments (tasks × about 50 units each), on SQLite."""
     results = []
     for tasks in scales:
-        samples: dict[str, list[tuple[float, float, float]]] = {}
-        for _ in range(runs):
-            with tempfile.TemporaryDirectory(prefix="duban-bench-") as folder:
-                measured = one_run(f"sqlite:///{folder}/curve.db", Path(folder), tasks, max(100, tasks))
-                scale = measured.pop("_scale")[0]
-                for name, triple in measured.items():
-                    samples.setdefault(name, []).append(triple)
-        for name, triples in samples.items():
-            median = statistics.median(t[0] for t in triples)
-            baseline = statistics.median(t[1] for t in triples)
-            results.append({"name": f"{name}, scale curve", "backend": "sqlite", "scale": scale,
-                            "median_s": round(median, 3), "baseline_s": round(baseline, 3),
-                            "baseline_is": BASELINES[name], "ratio": round(median / baseline, 1),
-                            "peak_mb": max(t[2] for t in triples), "target_s": None,
-                            "per_1k_s": round(median / scale * 1000, 4)})
+        for row in summary(runs, "sqlite", None, tasks, max(100, tasks)):
+            results.append(row | {"name": f"{row['name']}, scale curve", "target_s": None,
+                                  "per_1k_s": round(row["median_s"] / row["scale"] * 1000, 4)})
     return results
 
 
@@ -277,27 +265,34 @@ BASELINES = {"open_round": "executemany of the check-ins and notices",
              "compile_results (4 formats)": "raw fetch of the rows it reads"}
 
 
+def summary(runs: int, backend: str, server_url: str | None, tasks: int, units: int) -> list[dict[str, object]]:
+    """Each step over `runs` fresh databases: median seconds, median baseline, largest peak."""
+    samples: dict[str, list[tuple[float, float, float]]] = {}
+    scale = 0
+    for run in range(runs):
+        with tempfile.TemporaryDirectory(prefix="duban-bench-") as folder:
+            url = f"sqlite:///{folder}/cycle.db" if backend == "sqlite" else fresh_database(server_url, f"bench_cycle_{run}")
+            measured = one_run(url, Path(folder), tasks, units)
+            scale = measured.pop("_scale")[0]
+            for name, triple in measured.items():
+                samples.setdefault(name, []).append(triple)
+    results: list[dict[str, object]] = []
+    for name, triples in samples.items():
+        median = statistics.median(t[0] for t in triples)
+        baseline = statistics.median(t[1] for t in triples)
+        results.append({"name": name, "backend": backend, "scale": scale, "median_s": round(median, 3),
+                        "baseline_s": round(baseline, 3), "baseline_is": BASELINES[name],
+                        "ratio": round(median / baseline, 1), "peak_mb": max(t[2] for t in triples),
+                        "target_s": TARGETS[name]})
+    return results
+
+
 def measure(runs: int, tasks: int, units: int, postgres_url: str | None, cli: bool = True) -> list[dict[str, object]]:
     """The four steps on SQLite (and PostgreSQL), each the median of `runs`; then the CLI commands on the seed."""
     results: list[dict[str, object]] = []
     backends = [("sqlite", None)] + ([("postgresql", postgres_url)] if postgres_url else [])
     for backend, server_url in backends:
-        samples: dict[str, list[tuple[float, float, float]]] = {}
-        scale = 0
-        for run in range(runs):
-            with tempfile.TemporaryDirectory(prefix="duban-bench-") as folder:
-                url = f"sqlite:///{folder}/cycle.db" if backend == "sqlite" else fresh_database(server_url, f"bench_cycle_{run}")
-                measured = one_run(url, Path(folder), tasks, units)
-                scale = measured.pop("_scale")[0]
-                for name, triple in measured.items():
-                    samples.setdefault(name, []).append(triple)
-        for name, triples in samples.items():
-            median = statistics.median(t[0] for t in triples)
-            baseline = statistics.median(t[1] for t in triples)
-            results.append({"name": name, "backend": backend, "scale": scale, "median_s": round(median, 3),
-                            "baseline_s": round(baseline, 3), "baseline_is": BASELINES[name],
-                            "ratio": round(median / baseline, 1), "peak_mb": max(t[2] for t in triples),
-                            "target_s": TARGETS[name]})
+        results.extend(summary(runs, backend, server_url, tasks, units))
     if cli:
         results.extend(cli_seed(runs))
     return results
