@@ -103,12 +103,12 @@ def _out(assignment: Assignment, task: Task, unit: Unit, me: Principal) -> Assig
                          due_on=assignment.due_on, actions=[a.value for a in available_actions(assignment, me.actor)])
 
 
-def _visible(request: Request, session: Session, me: Principal, assignment_id: int) -> Assignment:
+def _visible(session: Session, me: Principal, assignment_id: int) -> Assignment:
     """The pages' check (units see only their own), and the API is not the auditors'."""
     if me.role not in (*OFFICE, Role.UNIT, Role.LEADER):
         raise refuse(me, status=404, object_type="assignment", object_id=assignment_id,
                       why="not visible to this caller")
-    return visible_assignment(request, session, me, assignment_id)
+    return visible_assignment(session, me, assignment_id)
 
 
 @router.get("/assignments", response_model=list[AssignmentOut])
@@ -127,14 +127,14 @@ def list_assignments(request: Request, limit: int = 100, offset: int = 0, me: Pr
 @router.get("/assignments/{assignment_id}", response_model=AssignmentOut)
 def get_assignment(request: Request, assignment_id: int, me: Principal = Depends(bearer),
                    session: Session = Depends(read_session)) -> AssignmentOut:
-    assignment = _visible(request, session, me, assignment_id)
+    assignment = _visible(session, me, assignment_id)
     return _out(assignment, session.get(Task, assignment.task_id), session.get(Unit, assignment.unit_id), me)
 
 
 @router.post("/assignments/{assignment_id}/checkins", response_model=CheckInOut, status_code=201)
 def post_checkin(request: Request, assignment_id: int, body: CheckInIn, me: Principal = Depends(bearer)) -> CheckInOut:
     with unit_of_work(engine_of(request)) as session:
-        _visible(request, session, me, assignment_id)
+        _visible(session, me, assignment_id)
         if me.role not in (*OFFICE, Role.UNIT):
             raise refuse(me, status=403, object_type="assignment", object_id=assignment_id, why="read-only role")
         owed = owed_checkin(session, assignment_id)

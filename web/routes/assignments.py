@@ -34,7 +34,7 @@ unit_only = require(Role.UNIT)
 UNIT_BUTTONS = (Action.SIGN,)  # progress and report go through the check-in form; the office's through review
 
 
-def visible_assignment(request: Request, session: Session, me: Principal, assignment_id: int) -> Assignment:
+def visible_assignment(session: Session, me: Principal, assignment_id: int) -> Assignment:
     """The assignment, if this caller may see it; 404 otherwise (and a refusal on the trail)."""
     assignment = session.get(Assignment, assignment_id)
     if assignment is None or assignment.withdrawn_at is not None:
@@ -45,7 +45,7 @@ def visible_assignment(request: Request, session: Session, me: Principal, assign
     return assignment
 
 
-def visible_checkin(request: Request, session: Session, me: Principal, checkin_id: int) -> CheckIn:
+def visible_checkin(session: Session, me: Principal, checkin_id: int) -> CheckIn:
     checkin = session.get(CheckIn, checkin_id)
     if checkin is None:
         raise refuse(me, status=404, object_type="checkin", object_id=checkin_id, why="no such check-in")
@@ -73,7 +73,7 @@ def inbox(request: Request, me: Principal = Depends(unit_only), session: Session
 @router.get("/assignments/{assignment_id}")
 def assignment_page(request: Request, assignment_id: int, me: Principal = Depends(office_or_unit),
                     session: Session = Depends(read_session)):  # noqa: ANN201
-    assignment = visible_assignment(request, session, me, assignment_id)
+    assignment = visible_assignment(session, me, assignment_id)
     task = session.get(Task, assignment.task_id)
     unit = session.get(Unit, assignment.unit_id)
     checkins = session.exec(select(CheckIn, SupervisionRound)
@@ -101,7 +101,7 @@ async def act(request: Request, assignment_id: int, action: str, me: Principal =
     except ValueError:
         raise HTTPException(404) from None
     with unit_of_work(engine_of(request)) as session:
-        visible_assignment(request, session, me, assignment_id)
+        visible_assignment(session, me, assignment_id)
         version = form.get("version")
         take_action(session, assignment_id=assignment_id, action=chosen, actor=me.actor, now=utc_now(),
                     reason=form.get("reason"), expected_version=int(version) if version else None)
@@ -122,7 +122,7 @@ async def file_checkin(request: Request, assignment_id: int, me: Principal = Dep
             raise HTTPException(415, f"“{refused.name}”：{refused.why_zh} / {refused.why}") from None
     percent = str(form.get("percent", "")).strip()
     with unit_of_work(engine_of(request)) as session:
-        visible_assignment(request, session, me, assignment_id)
+        visible_assignment(session, me, assignment_id)
         checkin = owed_checkin(session, assignment_id)
         if checkin is None:
             raise HTTPException(409, "本任务当前没有进行中的报送 / nothing is owed in an open round")
@@ -142,7 +142,7 @@ async def ask_extension(request: Request, assignment_id: int, me: Principal = De
     except ValueError:
         raise HTTPException(400, "延期至日期应为 YYYY-MM-DD / the date must be YYYY-MM-DD") from None
     with unit_of_work(engine_of(request)) as session:
-        visible_assignment(request, session, me, assignment_id)
+        visible_assignment(session, me, assignment_id)
         request_extension(session, assignment_id=assignment_id, until=until, reason=str(form.get("reason", "")),
                           actor=me.actor, now=utc_now())
     return RedirectResponse(f"/assignments/{assignment_id}", status_code=303)
@@ -151,7 +151,7 @@ async def ask_extension(request: Request, assignment_id: int, me: Principal = De
 @router.get("/evidence/{checkin_id}/{sha256}")
 def evidence(request: Request, checkin_id: int, sha256: str, me: Principal = Depends(office_or_unit),
              session: Session = Depends(read_session)):  # noqa: ANN201
-    checkin = visible_checkin(request, session, me, checkin_id)
+    checkin = visible_checkin(session, me, checkin_id)
     entry = next((e for e in checkin.evidence if e.get("sha256") == sha256), None)
     if entry is None:
         raise refuse(me, status=404, object_type="evidence", object_id=f"{checkin_id}:{sha256[:16]}",

@@ -21,7 +21,7 @@ router = APIRouter()
 readers = require(*OFFICE, Role.LEADER, Role.UNIT)  # the 通报 goes to units and leaders; auditors read the trail only
 
 
-def _visible(request: Request, session: Session, me: Principal, report_id: int) -> ResultsReport:
+def _visible(session: Session, me: Principal, report_id: int) -> ResultsReport:
     report = session.get(ResultsReport, report_id)
     if report is None or (me.role not in OFFICE and report.published_at is None):
         raise refuse(me, status=404, object_type="results", object_id=report_id, why="not published")
@@ -59,13 +59,13 @@ async def compile_here(request: Request, me: Principal = Depends(office_only)): 
 @router.get("/reports/{report_id}")
 def report_page(request: Request, report_id: int, me: Principal = Depends(readers),
                 session: Session = Depends(read_session)):  # noqa: ANN201
-    return page(request, "report.html.j2", me, report=_visible(request, session, me, report_id))
+    return page(request, "report.html.j2", me, report=_visible(session, me, report_id))
 
 
 @router.get("/reports/{report_id}/files/{name}")
 def report_file(request: Request, report_id: int, name: str, me: Principal = Depends(readers),
                 session: Session = Depends(read_session)):  # noqa: ANN201
-    report = _visible(request, session, me, report_id)
+    report = _visible(session, me, report_id)
     if name not in {f["name"] for f in report.files}:
         raise HTTPException(404)
     path = Path(report.out_dir) / name
