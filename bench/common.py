@@ -31,6 +31,11 @@ def postgres(enabled: bool) -> Iterator[str | None]:
         server.stop()
 
 
+def backends(postgres_url: str | None) -> list[tuple[str, str | None]]:
+    """(backend, admin URL) to measure on: SQLite always, PostgreSQL when a server was started."""
+    return [("sqlite", None)] + ([("postgresql", postgres_url)] if postgres_url else [])
+
+
 def fresh_database(admin_url: str, name: str) -> str:
     """An empty database `name` on the server (dropped first if it exists); its URL."""
     engine = make_engine(admin_url)
@@ -76,11 +81,16 @@ def tree_peak_mb(pid: int) -> float:
         tree |= {child for child, parent in parents.items() if parent in tree}
     for member in tree:
         try:
-            status = Path(f"/proc/{member}/status").read_text()
-        except OSError:
+            peaks.append(_vmhwm_kb(member))
+        except (OSError, StopIteration):  # gone meanwhile, or a zombie without memory
             continue
-        peaks += [int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")]
     return round(max(peaks) / 1024, 1)
+
+
+def _vmhwm_kb(pid: int | str) -> int:
+    """Peak RSS in kB since the process's exec (VmHWM; getrusage would include the parent's peak at the fork)."""
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
 
 
 def timed_process(command: list[str], env: dict[str, str]) -> tuple[float, float | None]:
@@ -127,14 +137,7 @@ def _child(target: str, args: tuple, queue) -> None:  # noqa: ANN001 — runs in
     except BaseException:  # the parent would otherwise wait for a result that never comes
         queue.put(("failed", traceback.format_exc(), 0.0))
         raise
-    queue.put((elapsed, result, _own_peak_mb()))
-
-
-def _own_peak_mb() -> float:
-    """This process's peak RSS since its exec (VmHWM; getrusage would include the parent's peak at the fork)."""
-    with open("/proc/self/status") as status:
-        kilobytes = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-    return round(kilobytes / 1024, 1)
+    queue.put((elapsed, result, round(_vmhwm_kb("self") / 1024, 1)))
 
 
 def in_child(target: str, *args: object) -> tuple[float, object, float]:

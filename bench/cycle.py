@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
-from bench.common import COLUMNS, fresh_database, in_child, postgres, report, timed_process
+from bench.common import COLUMNS, backends, fresh_database, in_child, postgres, report, timed_process
 from bench.synthetic import populate
 from config import Settings
 from models.db import make_engine, unit_of_work
@@ -290,8 +290,7 @@ def summary(runs: int, backend: str, server_url: str | None, tasks: int, units: 
 def measure(runs: int, tasks: int, units: int, postgres_url: str | None, cli: bool = True) -> list[dict[str, object]]:
     """The four steps on SQLite (and PostgreSQL), each the median of `runs`; then the CLI commands on the seed."""
     results: list[dict[str, object]] = []
-    backends = [("sqlite", None)] + ([("postgresql", postgres_url)] if postgres_url else [])
-    for backend, server_url in backends:
+    for backend, server_url in backends(postgres_url):
         results.extend(summary(runs, backend, server_url, tasks, units))
     if cli:
         results.extend(cli_seed(runs))

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from bench.common import COLUMNS, fresh_database, in_child, postgres, report
+from bench.common import COLUMNS, backends, fresh_database, in_child, postgres, report
 from config import Settings
 from models.db import make_engine, unit_of_work
 from models.outbox import enqueue_many
@@ -100,8 +100,7 @@ def measure(count: int, runs: int, postgres_url: str | None) -> list[dict[str, o
         with tempfile.TemporaryDirectory(prefix="duban-bench-") as folder:
             settings = Settings(home=Path(folder), mail_channel="smtp", smtp_port=port,
                                 mail_from="duban@office.example.org", dispatch_batch=100)
-            backends = [("sqlite", None)] + ([("postgresql", postgres_url)] if postgres_url else [])
-            for backend, admin in backends:
+            for backend, admin in backends(postgres_url):
                 times, baselines, peaks = [], [], []
                 for run in range(runs):
                     url = f"sqlite:///{folder}/dispatch-{run}.db" if backend == "sqlite" else fresh_database(admin, f"bench_dispatch_{run}")

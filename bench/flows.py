@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import COLUMNS, fresh_database, in_child, postgres, report
+from bench.common import COLUMNS, backends, fresh_database, in_child, postgres, report
 from bench.synthetic import populate
 from models.db import make_engine
 from models.schema import upgrade
@@ -132,8 +132,7 @@ def measure(runs: int, tasks: int, units: int, postgres_url: str | None) -> list
         with prefect_server(Path(scratch) / "server") as prefect_env:
             # The client keeps its Prefect home under DUBAN_HOME, as duban sets it; only the API is shared.
             client_env = {k: v for k, v in prefect_env.items() if k != "PREFECT_HOME"} | QUIET_CONSOLE
-            backends = [("sqlite", None)] + ([("postgresql", postgres_url)] if postgres_url else [])
-            for backend, server in backends:
+            for backend, server in backends(postgres_url):
                 flow_s: dict[str, list[float]] = {}
                 direct_s: dict[str, list[float]] = {}
                 peaks: dict[str, list[float]] = {"flow": [], "direct": []}

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from bench.common import COLUMNS, fresh_database, in_child, postgres, report
+from bench.common import COLUMNS, backends, fresh_database, in_child, postgres, report
 from bench.synthetic import write_xlsx
 from intake.plan_import import reconcile, resolve
 from intake.source import read_notice
@@ -76,8 +76,7 @@ def measure(runs: int, tasks: int, postgres_url: str | None) -> list[dict[str, o
     results = []
     with tempfile.TemporaryDirectory(prefix="duban-bench-") as folder:
         sheet = write_xlsx(Path(folder) / f"plan-{tasks}.xlsx", tasks, units=200)
-        backends = [("sqlite", None)] + ([("postgresql", postgres_url)] if postgres_url else [])
-        for backend, server in backends:
+        for backend, server in backends(postgres_url):
             for name, path in (("import seed (16 tasks)", SEED), (f"import xlsx ({tasks} tasks)", sheet)):
                 times, baselines, peaks, counts = [], [], [], {}
                 for run in range(runs):

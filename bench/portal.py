@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import COLUMNS, fresh_database, postgres, report, tree_peak_mb
+from bench.common import COLUMNS, backends, fresh_database, postgres, report, tree_peak_mb
 from bench.cycle import step_open
 from bench.synthetic import populate
 from models.db import make_engine, unit_of_work
@@ -105,8 +105,7 @@ def measure_backends(tasks: int, units: int, clients: int, requests: int,
                      postgres_url: str | None) -> list[dict[str, object]]:
     """p50 and p95 of the dashboard beside the login page, on SQLite (and PostgreSQL)."""
     results: list[dict[str, object]] = []
-    backends = [("sqlite", None)] + ([("postgresql", postgres_url)] if postgres_url else [])
-    for backend, server_url in backends:
+    for backend, server_url in backends(postgres_url):
         with tempfile.TemporaryDirectory(prefix="duban-bench-") as folder:
             url = f"sqlite:///{folder}/portal.db" if backend == "sqlite" else fresh_database(server_url, "bench_portal")
             m = measure(url, Path(folder), tasks, units, clients, requests)

@@ -165,7 +165,6 @@ class Settings(BaseSettings):
     def outbox_dir(self) -> Path:
         return self.home / "outbox"
 
-
     @field_validator("calendar")
     @classmethod
     def _calendar_is_valid(cls, years: dict[int, YearArrangement]) -> dict[int, YearArrangement]:

@@ -3,7 +3,7 @@
 Deadlines and both ladders (reminders, escalations) count working days. The
 `chinese_calendar` package knows each year's official arrangement once the
 State Council publishes it and a release carries it. Until then the office
-can enter the arrangement itself (`[calendar."2027"]` in duban.toml; see
+can enter the arrangement itself (`[calendar.2027]` in duban.toml; see
 config/defaults.toml): for a year it lists, its holidays and make-up days
 are the whole truth. For a year neither knows, Monday to Friday stand in
 and `beyond_table` says so, so the caller can warn.
