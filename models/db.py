@@ -34,15 +34,20 @@ JSON_OPTIONS = {"json_serializer": _to_json, "json_deserializer": orjson.loads}
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False) -> Engine:
-    """An engine for `url`, with the per-backend settings duban relies on."""
+    """An engine for `url`, with the per-backend settings duban relies on.
+
+    `hide_parameters`: a database error's message and the SQL log never carry the bound values,
+    which include CSRF tokens, session-token hashes and whatever a person typed.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, echo=echo, pool_pre_ping=True, **JSON_OPTIONS)
+        return create_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=True, **JSON_OPTIONS)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         url,
         echo=echo,
+        hide_parameters=True,
         connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
         **JSON_OPTIONS,
     )

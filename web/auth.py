@@ -49,7 +49,8 @@ class Principal:
 
 
 def digest(token: str) -> str:
-    return hashlib.sha256(token.encode("ascii")).hexdigest()
+    # Any text may arrive in a cookie or header; a non-ASCII one simply matches no session.
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
 
 
 def start_session(session: Session, user: User, *, kind: str, ip: str | None, now: datetime) -> str:

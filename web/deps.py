@@ -14,6 +14,7 @@ from models.clock import utc_now
 from models.db import reading, unit_of_work
 from models.lifecycle import OFFICE, Role
 from web.auth import Principal, csrf_ok, principal_for, token_from
+from web.bounds import check_form
 from web.paths import TEMPLATES
 
 templates = Jinja2Templates(directory=str(TEMPLATES))
@@ -32,7 +33,8 @@ def engine_of(request: Request):  # noqa: ANN201
 
 
 def client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    # Clipped to the column: a forged X-Forwarded-For can be any length.
+    return request.client.host[:64] if request.client else None
 
 
 def current(request: Request) -> Principal | None:
@@ -75,7 +77,7 @@ def refuse(principal: Principal, *, status: int, object_type: str, object_id: An
 def record_refusal(request: Request, refused: Refused) -> None:
     with unit_of_work(engine_of(request)) as session:
         audit.record(session, at=utc_now(), actor=refused.principal.actor, action="access.refused",
-                     object_type=refused.object_type, object_id=refused.object_id,
+                     object_type=refused.object_type, object_id=refused.object_id[:60],  # the column's width
                      unit_id=refused.principal.unit_id, outcome="refused",
                      reason=f"{request.method} {request.url.path}: {refused.why}")
 
@@ -98,8 +100,9 @@ auditing = require(Role.OFFICE_ADMIN, Role.AUDITOR)
 
 
 async def form_of(request: Request, principal: Principal) -> Any:
-    """The submitted form, once its CSRF token is checked (403 otherwise, on the trail)."""
+    """The submitted form, once its text fields are checked (422) and its CSRF token (403, on the trail)."""
     form = await request.form()
+    check_form(form)
     if not csrf_ok(principal, form.get("csrf")):
         raise refuse(principal, status=403, object_type="route", object_id=request.url.path,
                      why="missing or wrong CSRF token")

@@ -7,6 +7,7 @@ cannot be made to call it on a user's behalf (no CSRF to defend).
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from pydantic import BaseModel, Field
@@ -22,6 +23,7 @@ from models.plan import Task
 from models.unit import Unit
 from models.users import check_login
 from web.auth import Principal, clear_failures, note_failure, principal_for, start_session, throttled
+from web.bounds import CheckInText, Count, Id, Milestone, Password, Problems, Username
 from web.routes.assignments import visible_assignment
 from web.deps import client_ip, engine_of, read_session, refuse, settings_of
 
@@ -47,10 +49,10 @@ class AssignmentOut(BaseModel):
 
 
 class CheckInIn(BaseModel):
-    text: str = Field(min_length=1, max_length=10_000)
+    text: CheckInText
     percent: int | None = Field(default=None, ge=0, le=100)
-    milestone: str | None = None
-    problems: str | None = None
+    milestone: Milestone | None = None
+    problems: Problems | None = None
     completed: bool = False
 
 
@@ -76,7 +78,7 @@ def bearer(request: Request) -> Principal:
 
 
 @router.post("/auth/token", response_model=Token)
-def token(request: Request, username: str = Form(...), password: str = Form(...)) -> Token:
+def token(request: Request, username: Annotated[Username, Form()], password: Annotated[Password, Form()]) -> Token:
     now, ip = utc_now(), client_ip(request)
     settings = settings_of(request)
     with unit_of_work(engine_of(request)) as session:
@@ -112,7 +114,7 @@ def _visible(session: Session, me: Principal, assignment_id: int) -> Assignment:
 
 
 @router.get("/assignments", response_model=list[AssignmentOut])
-def list_assignments(request: Request, limit: int = 100, offset: int = 0, me: Principal = Depends(bearer),
+def list_assignments(request: Request, limit: Count = 100, offset: Count = 0, me: Principal = Depends(bearer),
                      session: Session = Depends(read_session)) -> list[AssignmentOut]:
     if me.role not in (*OFFICE, Role.UNIT, Role.LEADER):
         raise refuse(me, status=403, object_type="route", object_id=request.url.path, why="role")
@@ -125,14 +127,14 @@ def list_assignments(request: Request, limit: int = 100, offset: int = 0, me: Pr
 
 
 @router.get("/assignments/{assignment_id}", response_model=AssignmentOut)
-def get_assignment(request: Request, assignment_id: int, me: Principal = Depends(bearer),
+def get_assignment(request: Request, assignment_id: Id, me: Principal = Depends(bearer),
                    session: Session = Depends(read_session)) -> AssignmentOut:
     assignment = _visible(session, me, assignment_id)
     return _out(assignment, session.get(Task, assignment.task_id), session.get(Unit, assignment.unit_id), me)
 
 
 @router.post("/assignments/{assignment_id}/checkins", response_model=CheckInOut, status_code=201)
-def post_checkin(request: Request, assignment_id: int, body: CheckInIn, me: Principal = Depends(bearer)) -> CheckInOut:
+def post_checkin(request: Request, assignment_id: Id, body: CheckInIn, me: Principal = Depends(bearer)) -> CheckInOut:
     with unit_of_work(engine_of(request)) as session:
         _visible(session, me, assignment_id)
         if me.role not in (*OFFICE, Role.UNIT):

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
 from fastapi.responses import FileResponse, RedirectResponse
 from sqlmodel import Session, col, select
 
@@ -26,6 +28,7 @@ from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
 from models.unit import Unit
 from models.workflow import take_action
 from web.auth import Principal
+from web.bounds import Id, Percent, Version, Word
 from web.deps import engine_of, form_of, office_or_unit, page, read_session, refuse, require, settings_of
 from web.uploads import Refused, checked
 
@@ -71,7 +74,7 @@ def inbox(request: Request, me: Principal = Depends(unit_only), session: Session
 
 
 @router.get("/assignments/{assignment_id}")
-def assignment_page(request: Request, assignment_id: int, me: Principal = Depends(office_or_unit),
+def assignment_page(request: Request, assignment_id: Id, me: Principal = Depends(office_or_unit),
                     session: Session = Depends(read_session)):  # noqa: ANN201
     assignment = visible_assignment(session, me, assignment_id)
     task = session.get(Task, assignment.task_id)
@@ -94,7 +97,8 @@ def assignment_page(request: Request, assignment_id: int, me: Principal = Depend
 
 
 @router.post("/assignments/{assignment_id}/act/{action}")
-async def act(request: Request, assignment_id: int, action: str, me: Principal = Depends(office_or_unit)):  # noqa: ANN201
+async def act(request: Request, assignment_id: Id, action: Word, me: Principal = Depends(office_or_unit),
+              version: Annotated[Version | None, Form()] = None):  # noqa: ANN201
     form = await form_of(request, me)
     try:
         chosen = Action(action)
@@ -102,14 +106,14 @@ async def act(request: Request, assignment_id: int, action: str, me: Principal =
         raise HTTPException(404) from None
     with unit_of_work(engine_of(request)) as session:
         visible_assignment(session, me, assignment_id)
-        version = form.get("version")
         take_action(session, assignment_id=assignment_id, action=chosen, actor=me.actor, now=utc_now(),
-                    reason=form.get("reason"), expected_version=int(version) if version else None)
+                    reason=form.get("reason"), expected_version=version)
     return RedirectResponse(f"/assignments/{assignment_id}", status_code=303)
 
 
 @router.post("/assignments/{assignment_id}/checkins")
-async def file_checkin(request: Request, assignment_id: int, me: Principal = Depends(office_or_unit)):  # noqa: ANN201
+async def file_checkin(request: Request, assignment_id: Id, me: Principal = Depends(office_or_unit),
+                       percent: Annotated[Percent | None, Form()] = None):  # noqa: ANN201
     form = await form_of(request, me)
     uploads = []
     for upload in form.getlist("evidence"):
@@ -120,7 +124,6 @@ async def file_checkin(request: Request, assignment_id: int, me: Principal = Dep
             uploads.append((upload.filename, data, checked(upload.filename, data)))
         except Refused as refused:
             raise HTTPException(415, f"“{refused.name}”：{refused.why_zh} / {refused.why}") from None
-    percent = str(form.get("percent", "")).strip()
     with unit_of_work(engine_of(request)) as session:
         visible_assignment(session, me, assignment_id)
         checkin = owed_checkin(session, assignment_id)
@@ -128,14 +131,14 @@ async def file_checkin(request: Request, assignment_id: int, me: Principal = Dep
             raise HTTPException(409, "本任务当前没有进行中的报送 / nothing is owed in an open round")
         evidence = store_contents(settings_of(request).home / "evidence", uploads)
         submit_checkin(session, round_id=checkin.round_id, assignment_id=assignment_id, actor=me.actor, now=utc_now(),
-                       text=str(form.get("text", "")).strip() or "（无文字说明）", percent=int(percent) if percent else None,
+                       text=str(form.get("text", "")).strip() or "（无文字说明）", percent=percent,
                        problems=str(form.get("problems", "")).strip() or None, evidence=evidence,
                        completed=form.get("completed") == "on")
     return RedirectResponse(f"/assignments/{assignment_id}", status_code=303)
 
 
 @router.post("/assignments/{assignment_id}/extension")
-async def ask_extension(request: Request, assignment_id: int, me: Principal = Depends(office_or_unit)):  # noqa: ANN201
+async def ask_extension(request: Request, assignment_id: Id, me: Principal = Depends(office_or_unit)):  # noqa: ANN201
     form = await form_of(request, me)
     try:
         until = date.fromisoformat(str(form.get("until", "")))
@@ -149,7 +152,7 @@ async def ask_extension(request: Request, assignment_id: int, me: Principal = De
 
 
 @router.get("/evidence/{checkin_id}/{sha256}")
-def evidence(request: Request, checkin_id: int, sha256: str, me: Principal = Depends(office_or_unit),
+def evidence(request: Request, checkin_id: Id, sha256: Annotated[str, Path(max_length=64)], me: Principal = Depends(office_or_unit),
              session: Session = Depends(read_session)):  # noqa: ANN201
     checkin = visible_checkin(session, me, checkin_id)
     entry = next((e for e in checkin.evidence if e.get("sha256") == sha256), None)

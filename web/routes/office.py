@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session, col, select
 
@@ -24,6 +26,7 @@ from models.rounds import close_round, open_round
 from models.status import rounds_overview
 from models.unit import Unit
 from web.auth import Principal
+from web.bounds import Count, Id, SearchText, Word
 from web.dashboard import overview
 from web.deps import engine_of, form_of, office_only, office_or_leader, page, read_session, settings_of
 
@@ -31,8 +34,8 @@ router = APIRouter()
 
 
 @router.get("/dashboard")
-def dashboard(request: Request, page_no: int = 1, task: int | None = None, unit: str | None = None,
-              state: str | None = None, light: str | None = None, me: Principal = Depends(office_or_leader),
+def dashboard(request: Request, page_no: Id = 1, task: Count | None = None, unit: SearchText | None = None,
+              state: SearchText | None = None, light: SearchText | None = None, me: Principal = Depends(office_or_leader),
               session: Session = Depends(read_session)):  # noqa: ANN201
     settings = settings_of(request)
     today = local_day(utc_now(), settings.timezone)
@@ -56,7 +59,7 @@ def review_queue(request: Request, me: Principal = Depends(office_only), session
 
 
 @router.post("/review/{checkin_id}/{decision}")
-async def review(request: Request, checkin_id: int, decision: str, me: Principal = Depends(office_only)):  # noqa: ANN201
+async def review(request: Request, checkin_id: Id, decision: Word, me: Principal = Depends(office_only)):  # noqa: ANN201
     form = await form_of(request, me)
     if decision not in ("accept", "return"):
         raise HTTPException(404)
@@ -93,7 +96,7 @@ async def round_open(request: Request, me: Principal = Depends(office_only)):  #
 
 
 @router.post("/rounds/{round_id}/close")
-async def round_close(request: Request, round_id: int, me: Principal = Depends(office_only)):  # noqa: ANN201
+async def round_close(request: Request, round_id: Id, me: Principal = Depends(office_only)):  # noqa: ANN201
     await form_of(request, me)
     with unit_of_work(engine_of(request)) as session:
         found = session.get(SupervisionRound, round_id)
@@ -114,7 +117,7 @@ def extensions(request: Request, me: Principal = Depends(office_only), session: 
 
 
 @router.post("/extensions/{request_id}/{decision}")
-async def extension_decide(request: Request, request_id: int, decision: str, me: Principal = Depends(office_only)):  # noqa: ANN201
+async def extension_decide(request: Request, request_id: Id, decision: Word, me: Principal = Depends(office_only)):  # noqa: ANN201
     form = await form_of(request, me)
     if decision not in ("approve", "reject"):
         raise HTTPException(404)
@@ -145,9 +148,9 @@ def notifications(request: Request, me: Principal = Depends(office_only), sessio
 
 
 @router.post("/notifications/retry")
-async def notifications_retry(request: Request, me: Principal = Depends(office_only)):  # noqa: ANN201
-    form = await form_of(request, me)
-    ids = [int(i) for i in form.getlist("id") if str(i).isdigit()]
+async def notifications_retry(request: Request, me: Principal = Depends(office_only),
+                              ids: Annotated[list[Id], Form(alias="id")] = []):  # noqa: ANN201, B006
+    await form_of(request, me)
     with unit_of_work(engine_of(request)) as session:
         retry_dead(session, ids=ids or None, actor=me.actor, now=utc_now())
     return RedirectResponse("/notifications", status_code=303)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, RedirectResponse
 from sqlmodel import Session, col, select
 
@@ -15,6 +17,7 @@ from models.plan import Plan
 from models.results import ResultsReport
 from models.round import SupervisionRound
 from web.auth import Principal
+from web.bounds import Id
 from web.deps import engine_of, form_of, office_only, page, read_session, refuse, require, settings_of
 
 router = APIRouter()
@@ -39,12 +42,13 @@ def reports(request: Request, me: Principal = Depends(readers), session: Session
 
 
 @router.post("/reports")
-async def compile_here(request: Request, me: Principal = Depends(office_only)):  # noqa: ANN201
+async def compile_here(request: Request, me: Principal = Depends(office_only),
+                       round_id: Annotated[Id | None, Form()] = None):  # noqa: ANN201
     from reports.compile import FORMATS, compile_report
 
     form = await form_of(request, me)
     with unit_of_work(engine_of(request)) as session:
-        round_ = session.get(SupervisionRound, int(form.get("round_id", 0) or 0))
+        round_ = session.get(SupervisionRound, round_id) if round_id else None
         if round_ is None:
             raise HTTPException(400, "请选择轮次 / choose a round")
         now = utc_now()
@@ -57,13 +61,13 @@ async def compile_here(request: Request, me: Principal = Depends(office_only)): 
 
 
 @router.get("/reports/{report_id}")
-def report_page(request: Request, report_id: int, me: Principal = Depends(readers),
+def report_page(request: Request, report_id: Id, me: Principal = Depends(readers),
                 session: Session = Depends(read_session)):  # noqa: ANN201
     return page(request, "report.html.j2", me, report=_visible(session, me, report_id))
 
 
 @router.get("/reports/{report_id}/files/{name}")
-def report_file(request: Request, report_id: int, name: str, me: Principal = Depends(readers),
+def report_file(request: Request, report_id: Id, name: Annotated[str, PathParam(max_length=255)], me: Principal = Depends(readers),
                 session: Session = Depends(read_session)):  # noqa: ANN201
     report = _visible(session, me, report_id)
     if name not in {f["name"] for f in report.files}:

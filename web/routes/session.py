@@ -13,6 +13,7 @@ from models.db import unit_of_work
 from models.lifecycle import OFFICE, Role
 from models.users import check_login
 from web.auth import COOKIE, Principal, clear_failures, end_session, note_failure, start_session, throttled
+from web.bounds import check_form
 from web.deps import client_ip, current, engine_of, form_of, page, settings_of, signed_in
 
 router = APIRouter()
@@ -36,6 +37,7 @@ def login_form(request: Request, next: str | None = None):  # noqa: A002, ANN201
 @router.post("/login")
 async def login(request: Request):  # noqa: ANN201
     form = await request.form()
+    check_form(form)  # a NUL or an over-long name never reaches the database
     username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
     target = _safe_next(str(form.get("next", "")))
     now, ip = utc_now(), client_ip(request)

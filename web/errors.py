@@ -1,0 +1,147 @@
+"""How the portal answers when it cannot do what was asked: one place for every error, of every kind.
+
+A person in a browser gets a Chinese page with a way back (the home link); a script (a path
+under /api/, or an Accept header that asks for JSON and not HTML) gets JSON with a `detail` in
+Chinese and English. Validation errors name the field in Chinese (web/bounds.py), and anything
+nobody foresaw is logged (without SQL parameters: the engine hides them) and answered with 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from models.errors import DubanError, NotFound
+from web.bounds import has_nul, label, too_long
+
+log = logging.getLogger("duban.web")
+
+STATUS_BY_EXIT = {2: 400, 3: 404, 4: 409, 5: 409}
+# What a bare status means, for errors raised without a message of their own (an unknown path, a wrong method).
+STATUS_ZH = {
+    400: "请求有误 / bad request",
+    401: "需要登录 / sign in first",
+    403: "无权访问 / forbidden",
+    404: "未找到该页面或对象 / not found",
+    405: "不支持该请求方法 / method not allowed",
+    409: "与当前状态冲突 / conflict",
+    413: "上传内容过大 / too large",
+    415: "不支持的文件类型 / unsupported type",
+    422: "提交的内容有误 / invalid input",
+    429: "请求过于频繁，请稍后再试 / too many requests",
+    500: "服务器内部错误，已记录，请稍后再试或联系管理员 / internal error (logged)",
+}
+INTERNAL = STATUS_ZH[500]
+
+
+def wants_json(request: Request) -> bool:
+    """A script: the API, or a client that asks for JSON rather than a page."""
+    if request.url.path.startswith("/api/") or request.url.path == "/openapi.json":
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def _field_message(error: dict[str, Any]) -> tuple[str, str]:
+    """One validation error in Chinese and English, naming the field."""
+    names = [part for part in error.get("loc", ()) if isinstance(part, str) and part not in ("body", "query",
+                                                                                              "path", "header", "cookie")]
+    name = names[-1] if names else "body"
+    zh_name = "请求内容" if name == "body" else f"“{label(name)}”"
+    kind, ctx = error.get("type", ""), error.get("ctx") or {}
+    if kind == "string_too_long":
+        zh, en = too_long(name, ctx.get("max_length", 0)).split(" / ", 1)
+    elif kind == "nul_character":
+        zh, en = has_nul(name).split(" / ", 1)
+    elif kind in ("int_parsing", "int_type", "int_from_float"):
+        zh, en = f"{zh_name}应为整数", f"{name}: must be a whole number"
+    elif kind in ("greater_than_equal", "greater_than"):
+        bound = ctx.get("ge", ctx.get("gt"))
+        zh, en = f"{zh_name}不能小于 {bound}", f"{name}: at least {bound}"
+    elif kind in ("less_than_equal", "less_than"):
+        bound = ctx.get("le", ctx.get("lt"))
+        zh, en = f"{zh_name}不能大于 {bound}", f"{name}: at most {bound}"
+    elif kind == "missing":
+        zh, en = f"缺少{zh_name}", f"{name}: required"
+    elif kind == "string_too_short":
+        zh, en = f"{zh_name}不能为空", f"{name}: must not be empty"
+    elif kind in ("date_parsing", "date_from_datetime_parsing", "date_type", "datetime_parsing"):
+        zh, en = f"{zh_name}应为日期 YYYY-MM-DD", f"{name}: a date YYYY-MM-DD"
+    elif kind == "bool_parsing":
+        zh, en = f"{zh_name}应为是或否（true/false）", f"{name}: true or false"
+    elif kind == "json_invalid":
+        zh, en = "请求内容不是有效的 JSON", "the body is not valid JSON"
+    elif kind in ("model_attributes_type", "dict_type", "model_type"):
+        zh, en = "请求内容应为 JSON 对象", "the body must be a JSON object"
+    else:
+        zh, en = f"{zh_name}的值无效", f"{name}: {error.get('msg', 'invalid')}"
+    return zh, en
+
+
+def validation_message(errors: list[dict[str, Any]]) -> str:
+    pairs = [_field_message(error) for error in errors] or [("提交的内容有误", "invalid input")]
+    return "；".join(zh for zh, _ in pairs) + " / " + "; ".join(en for _, en in pairs)
+
+
+def answer(request: Request, status: int, message: str, *, headers: dict[str, str] | None = None,
+           extra: dict[str, Any] | None = None) -> Response:
+    """The error as JSON for a script or as the Chinese error page for a person."""
+    if wants_json(request):
+        return JSONResponse({"detail": message, **(extra or {})}, status_code=status, headers=headers)
+    from web.deps import page
+
+    try:
+        response = page(request, "error.html.j2", getattr(request.state, "principal", None), status=status,
+                        message=message, code=status)
+        response.headers.update(headers or {})
+        return response
+    except Exception:  # the page itself failed (a broken template, the disk): still a Chinese answer
+        log.exception("error page could not be rendered")
+        return HTMLResponse('<!DOCTYPE html><html lang="zh-CN"><meta charset="utf-8"><title>出错了</title>'
+                            f'<p>{INTERNAL}</p><p><a href="/">返回首页</a></p></html>', status_code=status)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers: sign-in, domain errors, HTTP errors, validation, and the last resort."""
+    from web.deps import Refused, SignInRequired, record_refusal
+
+    @app.exception_handler(SignInRequired)
+    async def sign_in(request: Request, _: SignInRequired) -> Response:
+        if wants_json(request):
+            return JSONResponse({"detail": STATUS_ZH[401]}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(DubanError)
+    async def domain_error(request: Request, error: DubanError) -> Response:
+        status = 404 if isinstance(error, NotFound) else STATUS_BY_EXIT.get(error.exit_code, 400)
+        return answer(request, status, f"{error.message('zh')} / {error.message('en')}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if isinstance(error, Refused):
+            await run_in_threadpool(record_refusal, request, error)
+        detail = error.detail
+        if not isinstance(detail, str) or detail == HTTPStatus(error.status_code).phrase:
+            detail = STATUS_ZH.get(error.status_code, f"{error.status_code} {HTTPStatus(error.status_code).phrase}")
+        return answer(request, error.status_code, detail, headers=getattr(error, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError) -> Response:
+        errors = list(error.errors())
+        # The input itself is left out: it can be megabytes, or a password.
+        listed = [{"loc": list(e.get("loc", ())), "type": e.get("type"), "msg": e.get("msg")} for e in errors]
+        return answer(request, 422, validation_message(errors), extra={"errors": listed})
+
+    @app.exception_handler(Exception)
+    async def unforeseen(request: Request, error: Exception) -> Response:
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+        return answer(request, 500, INTERNAL)
