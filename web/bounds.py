@@ -89,6 +89,11 @@ def has_nul(name: str) -> str:
     return f"“{label(name)}”含有空字符（NUL），请删除后重试 / {name}: contains a NUL character"
 
 
+def storable(text: str) -> str:
+    """Text from a request as it can be kept on the trail: a NUL written as \\0."""
+    return text.replace("\x00", "\\0")
+
+
 def _no_nul(value: str) -> str:
     if "\x00" in value:
         raise PydanticCustomError("nul_character", "contains a NUL character")
@@ -105,6 +110,7 @@ Version = Annotated[int, Field(ge=0, le=INT32_MAX)]
 Count = Annotated[int, Field(ge=0, le=INT32_MAX)]
 Percent = Annotated[int, Field(ge=0, le=100)]
 Word = Annotated[str, Field(max_length=100), AfterValidator(_no_nul)]  # a choice in a path: an action, a name
+FileName = Annotated[str, Field(max_length=255), AfterValidator(_no_nul)]  # a name or a digest in a path
 SearchText = Annotated[str, Field(max_length=200), AfterValidator(_no_nul)]  # a filter in a query string
 
 

@@ -14,7 +14,7 @@ from models.clock import utc_now
 from models.db import reading, unit_of_work
 from models.lifecycle import OFFICE, Role
 from web.auth import Principal, csrf_ok, principal_for, token_from
-from web.bounds import check_form
+from web.bounds import check_form, storable
 from web.paths import TEMPLATES
 
 templates = Jinja2Templates(directory=str(TEMPLATES))
@@ -75,11 +75,12 @@ def refuse(principal: Principal, *, status: int, object_type: str, object_id: An
 
 
 def record_refusal(request: Request, refused: Refused) -> None:
+    # The path is the caller's text: NUL shown as \0 (PostgreSQL stores no NUL), the id clipped to its column.
     with unit_of_work(engine_of(request)) as session:
         audit.record(session, at=utc_now(), actor=refused.principal.actor, action="access.refused",
-                     object_type=refused.object_type, object_id=refused.object_id[:60],  # the column's width
+                     object_type=refused.object_type, object_id=storable(refused.object_id)[:60],
                      unit_id=refused.principal.unit_id, outcome="refused",
-                     reason=f"{request.method} {request.url.path}: {refused.why}")
+                     reason=storable(f"{request.method} {request.url.path}: {refused.why}"))
 
 
 def require(*roles: Role):  # noqa: ANN201 — a dependency

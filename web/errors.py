@@ -9,6 +9,7 @@ nobody foresaw is logged (without SQL parameters: the engine hides them) and ans
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
@@ -40,6 +41,7 @@ STATUS_ZH = {
     500: "服务器内部错误，已记录，请稍后再试或联系管理员 / internal error (logged)",
 }
 INTERNAL = STATUS_ZH[500]
+HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def wants_json(request: Request) -> bool:
@@ -129,9 +131,11 @@ def install(app: FastAPI) -> None:
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         if isinstance(error, Refused):
             await run_in_threadpool(record_refusal, request, error)
-        detail = error.detail
+        detail, plain = error.detail, STATUS_ZH.get(error.status_code, HTTPStatus(error.status_code).phrase)
         if not isinstance(detail, str) or detail == HTTPStatus(error.status_code).phrase:
-            detail = STATUS_ZH.get(error.status_code, f"{error.status_code} {HTTPStatus(error.status_code).phrase}")
+            detail = plain
+        elif not HAN.search(detail):  # a framework's own English words ("There was an error parsing the body")
+            detail = f"{plain.split(' / ')[0]}（{detail}）"
         return answer(request, error.status_code, detail, headers=getattr(error, "headers", None))
 
     @app.exception_handler(RequestValidationError)

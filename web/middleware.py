@@ -7,6 +7,7 @@ streams in is cut off with 413, so no oversized upload reaches the disk.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 HEADERS = [
@@ -51,7 +52,7 @@ class BodyLimit:
             return
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await _too_large(send, self.limit)
+            await _too_large(scope, send, self.limit)
             return
         seen = 0
         started = False
@@ -73,11 +74,19 @@ class BodyLimit:
             await self.app(scope, counted, tracking)
         except TooLarge:
             if not started:
-                await _too_large(send, self.limit)
+                await _too_large(scope, send, self.limit)
 
 
-async def _too_large(send: Any, limit: int) -> None:
-    body = f"上传内容超过 {limit // (1024 * 1024)} MB 上限 / the upload is larger than the limit".encode()
+async def _too_large(scope: dict, send: Any, limit: int) -> None:
+    """413 before the body is read: JSON for the API, a Chinese page with a way home for a person."""
+    message = f"上传内容超过 {limit / (1024 * 1024):g} MB 上限 / the upload is larger than the limit"
+    if scope.get("path", "").startswith("/api/"):
+        body, content_type = json.dumps({"detail": message}, ensure_ascii=False).encode(), b"application/json"
+    else:
+        body = (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>出错了 · duban</title>'
+                f'</head><body><p role="alert">{message}</p><p><a href="/">返回首页 / home</a></p></body></html>'
+                ).encode()
+        content_type = b"text/html; charset=utf-8"
     await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close"), *HEADERS]})
+                "headers": [(b"content-type", content_type), (b"connection", b"close"), *HEADERS]})
     await send({"type": "http.response.body", "body": body})

@@ -51,3 +51,28 @@ def formula_cells(values: list[object]) -> list[str]:
 def terminal_escapes_in(text: str) -> bool:
     """True when text holds a control character a terminal would act on (ESC, BEL, CSI, NUL)."""
     return bool(re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x9b]", text))
+
+# Malformed values for typed inputs (ids, versions, percentages, dates, tokens): what a careless
+# script or a hostile visitor puts where a number, a date or a choice belongs.
+MALFORMED: tuple[str, ...] = (
+    "99999999999999999999",
+    "2147483648",
+    "-1",
+    "0",
+    "abc",
+    "1.5",
+    "1e9",
+    "0x10",
+    "NaN",
+    "",
+    " ",
+    "１２",
+    "2022-02-30",
+    "0001-01-01T00:00:00+08:00",
+    "9999-12-31T23:59:59-12:00",
+    "\x00",
+    "令牌",
+    "../../etc/passwd",
+    "%00",
+    "9" * 400,
+)

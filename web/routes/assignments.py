@@ -11,7 +11,7 @@ from datetime import date
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse
 from sqlmodel import Session, col, select
 
@@ -28,7 +28,7 @@ from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
 from models.unit import Unit
 from models.workflow import take_action
 from web.auth import Principal
-from web.bounds import Id, Percent, Version, Word
+from web.bounds import FileName, Id, Percent, Version, Word
 from web.deps import engine_of, form_of, office_or_unit, page, read_session, refuse, require, settings_of
 from web.uploads import Refused, checked
 
@@ -152,7 +152,7 @@ async def ask_extension(request: Request, assignment_id: Id, me: Principal = Dep
 
 
 @router.get("/evidence/{checkin_id}/{sha256}")
-def evidence(request: Request, checkin_id: Id, sha256: Annotated[str, Path(max_length=64)], me: Principal = Depends(office_or_unit),
+def evidence(request: Request, checkin_id: Id, sha256: FileName, me: Principal = Depends(office_or_unit),
              session: Session = Depends(read_session)):  # noqa: ANN201
     checkin = visible_checkin(session, me, checkin_id)
     entry = next((e for e in checkin.evidence if e.get("sha256") == sha256), None)

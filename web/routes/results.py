@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, RedirectResponse
 from sqlmodel import Session, col, select
 
@@ -17,7 +16,7 @@ from models.plan import Plan
 from models.results import ResultsReport
 from models.round import SupervisionRound
 from web.auth import Principal
-from web.bounds import Id
+from web.bounds import FileName, Id
 from web.deps import engine_of, form_of, office_only, page, read_session, refuse, require, settings_of
 
 router = APIRouter()
@@ -67,7 +66,7 @@ def report_page(request: Request, report_id: Id, me: Principal = Depends(readers
 
 
 @router.get("/reports/{report_id}/files/{name}")
-def report_file(request: Request, report_id: Id, name: Annotated[str, PathParam(max_length=255)], me: Principal = Depends(readers),
+def report_file(request: Request, report_id: Id, name: FileName, me: Principal = Depends(readers),
                 session: Session = Depends(read_session)):  # noqa: ANN201
     report = _visible(session, me, report_id)
     if name not in {f["name"] for f in report.files}:
