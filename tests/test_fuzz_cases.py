@@ -234,3 +234,19 @@ def test_database_errors_never_carry_their_parameters(engine: Any) -> None:
         with engine.connect() as connection:
             connection.execute(text("SELECT * FROM no_such_table WHERE x = :secret"), {"secret": secret})
     assert "no_such_table" in str(raised.value) and secret not in str(raised.value)
+
+
+def test_an_upload_over_the_limit_gets_a_chinese_page_or_json_before_the_body_is_read(
+        engine: Any, database_url: str, tmp_path: Path) -> None:
+    seed(engine)
+    settings = Settings(home=tmp_path, database_url=database_url, dev_mode=True, upload_max_mb=0.01)
+    with running(settings, engine) as portal, portal.login("edu") as edu:
+        page = edu.post("/assignments/1/checkins", headers=BROWSER, content=b"x" * 20_000)
+        with portal.client() as script:
+            api = script.post("/api/v1/assignments/1/checkins", content=b"x" * 20_000)
+    assert page.status_code == api.status_code == 413
+    assert page.headers["content-type"].startswith("text/html")
+    assert "上传内容超过 0.01 MB 上限" in page.text and 'href="/"' in page.text
+    assert api.json()["detail"].startswith("上传内容超过 0.01 MB 上限")
+    for response in (page, api):
+        assert all(header in response.headers for header in SECURITY_HEADERS)
