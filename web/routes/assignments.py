@@ -8,7 +8,6 @@ a unit user asking for another unit's assignment, check-in or evidence gets
 from __future__ import annotations
 
 from datetime import date
-
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request

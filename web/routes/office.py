@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
-
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
@@ -35,7 +34,8 @@ router = APIRouter()
 
 @router.get("/dashboard")
 def dashboard(request: Request, page_no: Id = 1, task: Count | None = None, unit: SearchText | None = None,
-              state: SearchText | None = None, light: SearchText | None = None, me: Principal = Depends(office_or_leader),
+              state: SearchText | None = None, light: SearchText | None = None,
+              me: Principal = Depends(office_or_leader),
               session: Session = Depends(read_session)):  # noqa: ANN201
     settings = settings_of(request)
     today = local_day(utc_now(), settings.timezone)
