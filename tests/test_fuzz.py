@@ -167,6 +167,7 @@ def schema_attack(portal: Portal, examples: int) -> tuple[int, list[str]]:
 
 def check(kind: str, sent: int, found: list[str]) -> None:
     distinct = list(dict.fromkeys(found))
+    print(f"{kind}: {sent} requests, {len(distinct)} problems")  # shown with -s
     assert not distinct, f"{kind}: {len(distinct)} problems in {sent} requests:\n" + "\n".join(distinct[:25])
 
 
