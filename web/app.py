@@ -29,7 +29,7 @@ def create_app(settings: Any = None) -> FastAPI:
     from web.deps import Refused, SignInRequired, page, record_refusal
     from web.middleware import BodyLimit, SecurityHeaders
     from web.paths import STATIC
-    from web.routes import api, assignments, audit_review, intake_pages, office, results, session
+    from web.routes import api, api_review, assignments, audit_review, intake_pages, office, results, session
 
     settings = settings or get_settings()
     apply_calendar(settings)  # the lights and the dashboard's overdue counts count working days
@@ -43,7 +43,7 @@ def create_app(settings: Any = None) -> FastAPI:
     app.add_middleware(BodyLimit, limit_bytes=int(settings.upload_max_mb * 1024 * 1024))
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    for module in (session, office, intake_pages, assignments, results, audit_review, api):
+    for module in (session, office, intake_pages, assignments, results, audit_review, api, api_review):
         app.include_router(module.router)
 
     def wants_json(request: Request) -> bool:
