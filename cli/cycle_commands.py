@@ -298,7 +298,8 @@ def extension_request(task: TaskOption, unit: UnitOption,
     with unit_of_work(engine_for(config)) as session:
         a = _assignment(session, _plan(session, plan), task, unit)
         request = request_extension(session, assignment_id=a.id, until=_date(until, "--until"), reason=reason,
-                                    actor=actor_for(config), now=now_from(now))
+                                    actor=actor_for(config), now=now_from(now), timezone=config.timezone,
+                                    max_days=config.cycle.extension_max_days)
         request_id = request.id
     say(f"已提交延期申请 #{request_id}", f"extension request #{request_id} filed")
 

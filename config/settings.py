@@ -43,6 +43,8 @@ class CycleRules(BaseModel):
     returns_to_stall: int = Field(default=2, ge=1, description="returned this many times: stalled")
     unreviewed_days: int = Field(default=3, ge=1, description="a report not reviewed by the office this long: stalled")
     escalation_step_days: int = Field(default=2, ge=0, description="at least this long between two levels")
+    extension_max_days: int = Field(default=366, ge=1, description="an extension moves a due date at most this far "
+                                                                   "(calendar days)")
     working_hours: tuple[str, str] = Field(default=("08:30", "17:30"), description="messages go out only then")
     office_email: str = Field(default="office@localhost", description="the office: red escalations, unreviewed reports")
     office_head_email: str = Field(default="office-head@localhost", description="the office's own head")

@@ -157,7 +157,8 @@ def test_a_whole_round_on_a_simulated_clock(seeded: Engine, settings: Settings) 
     with unit_of_work(engine) as session:
         request = request_extension(session, assignment_id=assignment_of(engine, 11, "市卫生健康委"),
                                     until=date(2022, 10, 31), reason="疫情防控任务繁重",
-                                    actor=liaison(engine, "市卫生健康委"), now=at("2022-09-28"))
+                                    actor=liaison(engine, "市卫生健康委"), now=at("2022-09-28"),
+                                    timezone="Asia/Shanghai", max_days=366)
         request_id = request.id
     with unit_of_work(engine) as session:
         decide_extension(session, request_id=request_id, approve=True, actor=OFFICE, now=at("2022-09-28", 15))

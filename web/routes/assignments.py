@@ -143,8 +143,10 @@ async def ask_extension(request: Request, assignment_id: int, me: Principal = De
         raise HTTPException(400, "延期至日期应为 YYYY-MM-DD / the date must be YYYY-MM-DD") from None
     with unit_of_work(engine_of(request)) as session:
         visible_assignment(session, me, assignment_id)
+        settings = settings_of(request)
         request_extension(session, assignment_id=assignment_id, until=until, reason=str(form.get("reason", "")),
-                          actor=me.actor, now=utc_now())
+                          actor=me.actor, now=utc_now(), timezone=settings.timezone,
+                          max_days=settings.cycle.extension_max_days)
     return RedirectResponse(f"/assignments/{assignment_id}", status_code=303)
 
 
