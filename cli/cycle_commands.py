@@ -221,19 +221,35 @@ def checkin_submit(
     """报送进展或办结情况 / File progress or the completion report for the current round."""
     from models.checkins import submit_checkin
     from models.db import unit_of_work
-    from models.evidence import store_evidence
+    from models.evidence import described, read_files, store
 
     config = settings()
-    stored = store_evidence(config.home / "evidence", evidence or [])
+    files = read_files(evidence or [])
     with unit_of_work(engine_for(config)) as session:
         p = _plan(session, plan)
         r = _round(session, p, round_name)
         a = _assignment(session, p, task, unit)
         submit_checkin(session, round_id=r.id, assignment_id=a.id, actor=actor_for(config), now=now_from(now),
-                       text=text, percent=percent, milestone=milestone, problems=problem, evidence=stored,
-                       completed=completed)
+                       text=text, percent=percent, milestone=milestone, problems=problem, evidence=described(files),
+                       completed=completed, evidence_quota_bytes=int(config.evidence_quota_mb * 1024 * 1024))
+        store(config.home / "evidence", files)  # only once the filing has been checked
     say(f"已报送{'办结' if completed else '进展'}：任务{task}／{unit}（{r.name}）",
         f"filed {'completion' if completed else 'progress'}: task {task} / {unit} ({r.name})")
+
+
+@checkin_app.command("prune-evidence")
+def checkin_prune_evidence(json_output: JsonOption = False) -> None:
+    """删除没有任何报送引用的佐证材料文件 / Delete evidence files no check-in names (older than an hour)."""
+    from models.db import reading
+    from models.evidence import prune_orphans
+
+    config = settings()
+    with reading(engine_for(config)) as session:
+        removed = prune_orphans(session, config.home / "evidence")
+    if json_output:
+        emit_json({"removed": [p.name for p in removed]})
+        return
+    say(f"已删除无引用的佐证材料 {len(removed)} 个", f"removed {len(removed)} evidence files no check-in names")
 
 
 RevisionOption = Annotated[int, typer.Option(

@@ -107,6 +107,7 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1, description="per username within login_window_minutes")
     login_window_minutes: int = Field(default=15, ge=1)
     upload_max_mb: float = Field(default=20, gt=0)
+    evidence_quota_mb: float = Field(default=500, gt=0, description="per unit: evidence it may store, each file once")
     report_font: str | None = Field(default=None, description="a CJK font file for charts; default: Noto Sans CJK")
     reports_dir: Path | None = Field(default=None, description="where scheduled reports go; default home/reports")
 

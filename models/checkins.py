@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from models import audit, escalations, workflow
 from models.assignment import Assignment
+from models.evidence import check_quota
 from models.clock import utc
 from models.errors import DubanError, NotFound, NotPermitted, ReasonRequired
 from models.lifecycle import OFFICE, ROLE_LABELS, Action, Actor, State
@@ -23,7 +24,7 @@ from models.plan import Task
 from models.recipients import message, unit_contacts
 from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
 from models.rounds import RoundClosed, item_payload
-from models.unit import ContactRole
+from models.unit import ContactRole, Unit
 
 
 class CheckInNotOpen(DubanError):
@@ -63,8 +64,13 @@ def owed_checkin(session: Session, assignment_id: int) -> CheckIn | None:
 
 def submit_checkin(session: Session, *, round_id: int, assignment_id: int, actor: Actor, now: datetime, text: str,
                    percent: int | None = None, milestone: str | None = None, problems: str | None = None,
-                   evidence: list[dict[str, Any]] | None = None, completed: bool = False) -> CheckIn:
-    """File progress (or, `completed`, the completion report) for this round."""
+                   evidence: list[dict[str, Any]] | None = None, completed: bool = False,
+                   evidence_quota_bytes: int | None = None) -> CheckIn:
+    """File progress (or, `completed`, the completion report) for this round.
+
+    `evidence` is what `models.evidence.described` says of the files; they are written only after
+    this returns, so a refused filing leaves none. Files count against the unit's quota.
+    """
     round_ = session.get(SupervisionRound, round_id)
     checkin = get_checkin(session, round_id=round_id, assignment_id=assignment_id, for_update=True)
     assignment = workflow.get_assignment(session, assignment_id)
@@ -75,6 +81,12 @@ def submit_checkin(session: Session, *, round_id: int, assignment_id: int, actor
                              **workflow.describe(session, assignment))
     if percent is not None and not 0 <= percent <= 100:
         raise DubanError(detail=f"percent must be 0..100, got {percent}")
+    if evidence:
+        if evidence_quota_bytes is None:
+            raise ValueError("a filing with evidence files needs the unit's quota (settings.evidence_quota_mb)")
+        unit = session.get(Unit, assignment.unit_id)
+        check_quota(session, unit_id=assignment.unit_id, unit_name=unit.name, adding=evidence,
+                    quota_bytes=evidence_quota_bytes)
     before = {"state": str(checkin.state), "revision": checkin.revision}
     checkin.text, checkin.percent, checkin.milestone = text, percent, milestone
     checkin.problems = problems or None
@@ -147,8 +159,6 @@ def _notify_returned(session: Session, checkin: CheckIn, assignment: Assignment,
     liaison = unit_contacts(session, [assignment.unit_id], ContactRole.LIAISON).get(assignment.unit_id)
     if liaison is None:
         return
-    from models.unit import Unit
-
     unit = session.get(Unit, assignment.unit_id)
     payload = {"unit": unit.name, "item": item_payload(task, assignment, checkin), "reason": reason,
                "rework_count": assignment.rework_count,

@@ -18,7 +18,7 @@ from models.audit import AuditEvent
 from models.checkins import owed_checkin, submit_checkin
 from models.clock import utc_now
 from models.db import unit_of_work
-from models.evidence import path_of, store_contents
+from models.evidence import Upload, described, path_of, store
 from models.extensions import request_extension
 from models.lifecycle import Action, Role, available_actions
 from models.plan import Task
@@ -117,20 +117,22 @@ async def file_checkin(request: Request, assignment_id: int, me: Principal = Dep
             continue
         data = await upload.read()
         try:
-            uploads.append((upload.filename, data, checked(upload.filename, data)))
+            uploads.append(Upload(upload.filename, data, checked(upload.filename, data)))
         except Refused as refused:
             raise HTTPException(415, f"“{refused.name}”：{refused.why_zh} / {refused.why}") from None
     percent = str(form.get("percent", "")).strip()
+    settings = settings_of(request)
     with unit_of_work(engine_of(request)) as session:
         visible_assignment(session, me, assignment_id)
         checkin = owed_checkin(session, assignment_id)
         if checkin is None:
             raise HTTPException(409, "本任务当前没有进行中的报送 / nothing is owed in an open round")
-        evidence = store_contents(settings_of(request).home / "evidence", uploads)
         submit_checkin(session, round_id=checkin.round_id, assignment_id=assignment_id, actor=me.actor, now=utc_now(),
                        text=str(form.get("text", "")).strip() or "（无文字说明）", percent=int(percent) if percent else None,
-                       problems=str(form.get("problems", "")).strip() or None, evidence=evidence,
-                       completed=form.get("completed") == "on")
+                       problems=str(form.get("problems", "")).strip() or None, evidence=described(uploads),
+                       completed=form.get("completed") == "on",
+                       evidence_quota_bytes=int(settings.evidence_quota_mb * 1024 * 1024))
+        store(settings.home / "evidence", uploads)  # only now: the filing was checked in full
     return RedirectResponse(f"/assignments/{assignment_id}", status_code=303)
 
 
