@@ -14,12 +14,12 @@ from fastapi.responses import FileResponse, RedirectResponse
 from sqlmodel import Session, col, select
 
 from models.assignment import Assignment
-from models.audit import AuditEvent
 from models.checkins import owed_checkin, submit_checkin
 from models.clock import utc_now
 from models.db import unit_of_work
 from models.evidence import Upload, described, path_of, store
 from models.extensions import request_extension
+from models.history import assignment_history
 from models.lifecycle import Action, Role, available_actions
 from models.plan import Task
 from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
@@ -81,11 +81,7 @@ def assignment_page(request: Request, assignment_id: int, me: Principal = Depend
                             .where(CheckIn.assignment_id == assignment.id).order_by(CheckIn.round_id)).all()
     open_checkin = next((c for c, r in reversed(checkins)
                          if r.state == RoundState.OPEN and c.state != CheckInState.ACCEPTED), None)
-    checkin_ids = [str(c.id) for c, _ in checkins]
-    history = session.exec(select(AuditEvent).where(
-        ((AuditEvent.object_type == "assignment") & (AuditEvent.object_id == str(assignment.id)))
-        | ((AuditEvent.object_type == "checkin") & col(AuditEvent.object_id).in_(checkin_ids)))
-        .order_by(AuditEvent.seq)).all()
+    history = assignment_history(session, assignment, viewer=me.role)
     actions = [a for a in available_actions(assignment, me.actor) if me.role != Role.UNIT or a in UNIT_BUTTONS]
     if me.role != Role.UNIT:
         actions = [a for a in actions if a in (Action.CLOSE, Action.REOPEN)]
