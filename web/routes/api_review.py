@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
@@ -23,6 +23,7 @@ from web.routes.api import bearer
 from web.routes.assignments import visible_checkin
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
+CheckInId = Path(ge=1, le=2_147_483_647, description="a check-in's id (a database integer)")
 
 
 class FilingOut(BaseModel):
@@ -57,12 +58,14 @@ def _reader(me: Principal) -> Principal:
 
 
 @router.get("/checkins/{checkin_id}", response_model=FilingOut)
-def get_checkin(checkin_id: int, me: Principal = Depends(bearer), session: Session = Depends(read_session)) -> FilingOut:
+def get_checkin(checkin_id: int = CheckInId, me: Principal = Depends(bearer),
+                session: Session = Depends(read_session)) -> FilingOut:
     return _out(visible_checkin(session, _reader(me), checkin_id))
 
 
 @router.post("/checkins/{checkin_id}/review", response_model=FilingOut)
-def review(request: Request, checkin_id: int, body: ReviewIn, me: Principal = Depends(bearer)) -> FilingOut:
+def review(request: Request, body: ReviewIn, checkin_id: int = CheckInId,
+           me: Principal = Depends(bearer)) -> FilingOut:
     with unit_of_work(engine_of(request)) as session:
         checkin = visible_checkin(session, _reader(me), checkin_id)
         if me.role not in OFFICE:
