@@ -112,6 +112,13 @@ def decide_extension(session: Session, *, request_id: int, approve: bool, actor:
     reason = (reason or "").strip() or None
     if not approve and reason is None:
         raise ReasonRequired(action="reject", action_zh="驳回延期")
+    due_on = current_due_on(session, assignment)
+    if approve and due_on is not None and request.requested_due_on <= due_on:
+        # The due date moved since the unit asked (a re-import): approving would bring it forward.
+        raise ExtensionDateRefused(until=request.requested_due_on,
+                                   why_zh=f"已不晚于当前截止日期 {due_on}，不能批准，请驳回。",
+                                   why=f"is no longer after the current due date {due_on}; reject it",
+                                   **workflow.describe(session, assignment))
     request.state = ExtensionState.APPROVED if approve else ExtensionState.REJECTED
     request.decided_by, request.decided_at, request.decision_reason = actor.name, utc(now), reason
     session.add(request)

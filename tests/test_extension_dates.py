@@ -9,11 +9,13 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from models.assignment import Assignment
 from models.db import reading, unit_of_work
 from models.escalation import ExtensionRequest
 from models.extensions import ExtensionDateRefused, ExtensionPending, decide_extension, request_extension
 from tests.support import scenario
 from tests.support.portal import Portal, csrf_of
+from tests.test_cli import duban
 from tests.test_filings import portal  # noqa: F401 — the same real portal fixture
 
 # scenario: task 5 has the deadline 2022-12-31; `now` is Monday 2022-09-05 in Beijing.
@@ -91,3 +93,30 @@ def test_the_portal_refuses_1900_with_a_chinese_page_and_keeps_nothing(portal: P
                             data={"csrf": csrf_of(page), "until": later, "reason": "工作量大"})
         assert twice.status_code == 409 and "已有待审批的延期申请" in twice.text
     assert [r.requested_due_on.isoformat() for r in requests(portal.engine)] == [later]
+
+
+def test_the_cli_refuses_1900_in_one_chinese_line(engine: Engine, database_url: str, tmp_path: Path,
+                                                   now: datetime) -> None:
+    plan = scenario.build(engine, now)
+    result = duban("extension", "request", "--task", "5", "--unit", "市教育局", "--until", "1900-01-01",
+                   "--reason", "疫情防控", "--now", "2022-09-05T10:00:00+08:00", home=tmp_path, url=database_url)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    assert len(lines) == 1 and f"任务分工 #{plan.lead}" in lines[0]
+    assert "申请延至 1900-01-01 不晚于当前截止日期 2022-12-31" in lines[0]
+    assert requests(engine) == []
+
+
+def test_a_request_overtaken_by_a_later_due_date_cannot_be_approved(engine: Engine, now: datetime) -> None:
+    plan = scenario.build(engine, now)
+    asked = ask(engine, plan.lead, plan.unit_actor("市教育局"), date(2023, 1, 31), now)
+    with unit_of_work(engine) as session:  # the notice is re-issued with a later deadline meanwhile
+        lead = session.get(Assignment, plan.lead)
+        lead.due_on = date(2023, 3, 31)
+        session.add(lead)
+    with pytest.raises(ExtensionDateRefused) as refused, unit_of_work(engine) as session:
+        decide_extension(session, request_id=asked.id, approve=True, actor=scenario.OFFICE, now=now)
+    assert "申请延至 2023-01-31 已不晚于当前截止日期 2023-03-31，不能批准" in refused.value.message("zh")
+    with reading(engine) as session:
+        assert session.get(Assignment, plan.lead).due_on == date(2023, 3, 31)
+        assert session.get(ExtensionRequest, asked.id).state == "pending"
