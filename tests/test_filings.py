@@ -203,3 +203,56 @@ def test_the_cli_review_names_the_revision_it_read(engine: Engine, database_url:
     assert "已审核通过" in run("review", "accept", "--task", "12", "--unit", "市市场监管局", "--revision", "2")
     assert checkin_of(engine, plan.market).state == CheckInState.ACCEPTED
     assert row(engine, plan.market).state == State.VERIFIED
+
+
+def test_a_review_and_a_new_filing_at_the_same_moment_never_both_land(engine: Engine, now: datetime) -> None:
+    """Threads started together: either the review lands (and the late filing is refused) or the filing
+    does (and the review of what it replaced is refused); never both, on each backend's real locking."""
+    import threading
+
+    from models.checkins import CheckInChanged, CheckInNotOpen, review_checkin, submit_checkin
+
+    plan = scenario.build(engine, now)
+    with unit_of_work(engine) as session:
+        round_id = open_scenario_round(session, plan_key="2022", name="第三季度", report_by=date(2022, 9, 30),
+                                       actor=scenario.OFFICE, now=now, cooperating_lead_days=2).round.id
+    trials = {plan.market: "市市场监管局", plan.police: "市公安局", plan.procuratorate: "市检察院",
+              plan.lead: "市教育局"}
+    for assignment_id, unit in trials.items():
+        with unit_of_work(engine) as session:
+            submit_checkin(session, round_id=round_id, assignment_id=assignment_id, actor=plan.unit_actor(unit),
+                           now=now, text="完成30%", percent=30)
+        outcome: dict[str, str] = {}
+        barrier = threading.Barrier(2)
+
+        def review() -> None:
+            barrier.wait()
+            try:
+                with unit_of_work(engine) as session:
+                    review_checkin(session, round_id=round_id, assignment_id=assignment_id, accept=True,
+                                   actor=scenario.OFFICE, now=now, revision=1)
+                outcome["review"] = "landed"
+            except CheckInChanged:
+                outcome["review"] = "refused"
+
+        def refile() -> None:
+            barrier.wait()
+            try:
+                with unit_of_work(engine) as session:
+                    submit_checkin(session, round_id=round_id, assignment_id=assignment_id,
+                                   actor=plan.unit_actor(unit), now=now, text="完成60%", percent=60)
+                outcome["filing"] = "landed"
+            except CheckInNotOpen:
+                outcome["filing"] = "refused"
+
+        threads = [threading.Thread(target=review), threading.Thread(target=refile)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert sorted(outcome.values()) == ["landed", "refused"], outcome
+        filing = checkin_of(engine, assignment_id)
+        if outcome["review"] == "landed":
+            assert (filing.state, filing.revision, filing.text) == (CheckInState.ACCEPTED, 1, "完成30%")
+        else:
+            assert (filing.state, filing.revision, filing.text) == (CheckInState.SUBMITTED, 2, "完成60%")
