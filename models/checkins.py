@@ -4,6 +4,12 @@ A first check-in counts as signing; a completion report moves the
 assignment to reported (a lead unit only after its cooperating units);
 accepting a completion report verifies the assignment, returning it sends
 it back for rework with the reason, to the unit's liaison.
+
+A filing is the only way to progress or reported (`lifecycle.FILED`): the
+check-in carries the move. Each filing is a new revision; the office's review
+names the revision it read, so a unit that files again while its report is
+under review is never verified on the strength of what the office did not read.
+The check-in's row is locked by both, so a filing and a review never interleave.
 """
 
 from __future__ import annotations
