@@ -162,14 +162,16 @@ def round_show(name: Annotated[str, typer.Argument()], plan: PlanOption = None, 
                             .join(Unit, col(Unit.id) == col(Assignment.unit_id))
                             .where(CheckIn.round_id == round_.id).order_by(Task.number, Unit.name)).all()
         items = [{"task": t.number, "unit": u.name, "role": str(a.role), "assignment_state": str(a.state),
-                  "checkin_state": str(c.state), "due_on": c.due_on.isoformat(), "percent": c.percent,
+                  "checkin_state": str(c.state), "revision": c.revision, "due_on": c.due_on.isoformat(),
+                  "percent": c.percent, "text": c.text,
                   "completed": c.completed, "problems": c.problems} for c, a, t, u in rows]
     if json_output:
         emit_json({"round": round_.name, "report_by": round_.report_by.isoformat(), "items": items})
         return
     for i in items:
         print(f"任务{i['task']:>3} {i['unit']}（{i['role']}）{i['assignment_state']} / {i['checkin_state']} 截止{i['due_on']}"
-              + (f" {i['percent']}%" if i["percent"] is not None else ""))
+              + (f" {i['percent']}%" if i["percent"] is not None else "")
+              + (f" 第{i['revision']}次报送（审核时 --revision {i['revision']}）" if i["revision"] else ""))
 
 
 @round_app.command("close")
@@ -219,23 +221,43 @@ def checkin_submit(
     """报送进展或办结情况 / File progress or the completion report for the current round."""
     from models.checkins import submit_checkin
     from models.db import unit_of_work
-    from models.evidence import store_evidence
+    from models.evidence import described, read_files, store
 
     config = settings()
-    stored = store_evidence(config.home / "evidence", evidence or [])
+    files = read_files(evidence or [])
     with unit_of_work(engine_for(config)) as session:
         p = _plan(session, plan)
         r = _round(session, p, round_name)
         a = _assignment(session, p, task, unit)
         submit_checkin(session, round_id=r.id, assignment_id=a.id, actor=actor_for(config), now=now_from(now),
-                       text=text, percent=percent, milestone=milestone, problems=problem, evidence=stored,
-                       completed=completed)
+                       text=text, percent=percent, milestone=milestone, problems=problem, evidence=described(files),
+                       completed=completed, evidence_quota_bytes=int(config.evidence_quota_mb * 1024 * 1024))
+        store(config.home / "evidence", files)  # only once the filing has been checked
     say(f"已报送{'办结' if completed else '进展'}：任务{task}／{unit}（{r.name}）",
         f"filed {'completion' if completed else 'progress'}: task {task} / {unit} ({r.name})")
 
 
-def _review(accept: bool, task: int, unit: str, reason: str | None, plan: str | None, round_name: str | None,
-            now: str | None) -> None:
+@checkin_app.command("prune-evidence")
+def checkin_prune_evidence(json_output: JsonOption = False) -> None:
+    """删除没有任何报送引用的佐证材料文件 / Delete evidence files no check-in names (older than an hour)."""
+    from models.db import reading
+    from models.evidence import prune_orphans
+
+    config = settings()
+    with reading(engine_for(config)) as session:
+        removed = prune_orphans(session, config.home / "evidence")
+    if json_output:
+        emit_json({"removed": [p.name for p in removed]})
+        return
+    say(f"已删除无引用的佐证材料 {len(removed)} 个", f"removed {len(removed)} evidence files no check-in names")
+
+
+RevisionOption = Annotated[int, typer.Option(
+    "--revision", min=1, help="所审核的报送版本（见 duban round show 的“第N次报送”）/ the filing you read")]
+
+
+def _review(accept: bool, task: int, unit: str, revision: int, reason: str | None, plan: str | None,
+            round_name: str | None, now: str | None) -> None:
     from models.checkins import review_checkin
     from models.db import unit_of_work
 
@@ -245,23 +267,23 @@ def _review(accept: bool, task: int, unit: str, reason: str | None, plan: str | 
         r = _round(session, p, round_name)
         a = _assignment(session, p, task, unit)
         review_checkin(session, round_id=r.id, assignment_id=a.id, accept=accept, actor=actor_for(config),
-                       now=now_from(now), reason=reason)
+                       now=now_from(now), revision=revision, reason=reason)
     say(f"已{'审核通过' if accept else '退回'}：任务{task}／{unit}", f"{'accepted' if accept else 'returned'}: task {task} / {unit}")
 
 
 @review_app.command("accept")
-def review_accept(task: TaskOption, unit: UnitOption, plan: PlanOption = None, round_name: RoundOption = None,
-                  now: NowOption = None) -> None:
+def review_accept(task: TaskOption, unit: UnitOption, revision: RevisionOption, plan: PlanOption = None,
+                  round_name: RoundOption = None, now: NowOption = None) -> None:
     """审核通过（办结报告即核验）/ Accept a check-in (a completion report is verified)."""
-    _review(True, task, unit, None, plan, round_name, now)
+    _review(True, task, unit, revision, None, plan, round_name, now)
 
 
 @review_app.command("return")
-def review_return(task: TaskOption, unit: UnitOption,
+def review_return(task: TaskOption, unit: UnitOption, revision: RevisionOption,
                   reason: Annotated[str, typer.Option("--reason", help="退回理由 / why")],
                   plan: PlanOption = None, round_name: RoundOption = None, now: NowOption = None) -> None:
     """退回报送并说明理由 / Return a check-in for rework, with the reason."""
-    _review(False, task, unit, reason, plan, round_name, now)
+    _review(False, task, unit, revision, reason, plan, round_name, now)
 
 
 def close_command(task: TaskOption, unit: UnitOption, plan: PlanOption = None, now: NowOption = None) -> None:
@@ -292,7 +314,8 @@ def extension_request(task: TaskOption, unit: UnitOption,
     with unit_of_work(engine_for(config)) as session:
         a = _assignment(session, _plan(session, plan), task, unit)
         request = request_extension(session, assignment_id=a.id, until=_date(until, "--until"), reason=reason,
-                                    actor=actor_for(config), now=now_from(now))
+                                    actor=actor_for(config), now=now_from(now), timezone=config.timezone,
+                                    max_days=config.cycle.extension_max_days)
         request_id = request.id
     say(f"已提交延期申请 #{request_id}", f"extension request #{request_id} filed")
 

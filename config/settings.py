@@ -43,6 +43,8 @@ class CycleRules(BaseModel):
     returns_to_stall: int = Field(default=2, ge=1, description="returned this many times: stalled")
     unreviewed_days: int = Field(default=3, ge=1, description="a report not reviewed by the office this long: stalled")
     escalation_step_days: int = Field(default=2, ge=0, description="at least this long between two levels")
+    extension_max_days: int = Field(default=366, ge=1, description="an extension moves a due date at most this far "
+                                                                   "(calendar days)")
     working_hours: tuple[str, str] = Field(default=("08:30", "17:30"), description="messages go out only then")
     office_email: str = Field(default="office@localhost", description="the office: red escalations, unreviewed reports")
     office_head_email: str = Field(default="office-head@localhost", description="the office's own head")
@@ -105,6 +107,7 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1, description="per username within login_window_minutes")
     login_window_minutes: int = Field(default=15, ge=1)
     upload_max_mb: float = Field(default=20, gt=0)
+    evidence_quota_mb: float = Field(default=500, gt=0, description="per unit: evidence it may store, each file once")
     report_font: str | None = Field(default=None, description="a CJK font file for charts; default: Noto Sans CJK")
     reports_dir: Path | None = Field(default=None, description="where scheduled reports go; default home/reports")
 

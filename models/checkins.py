@@ -4,6 +4,12 @@ A first check-in counts as signing; a completion report moves the
 assignment to reported (a lead unit only after its cooperating units);
 accepting a completion report verifies the assignment, returning it sends
 it back for rework with the reason, to the unit's liaison.
+
+A filing is the only way to progress or reported (`lifecycle.FILED`): the
+check-in carries the move. Each filing is a new revision; the office's review
+names the revision it read, so a unit that files again while its report is
+under review is never verified on the strength of what the office did not read.
+The check-in's row is locked by both, so a filing and a review never interleave.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from models import audit, escalations, workflow
 from models.assignment import Assignment
+from models.evidence import check_quota
 from models.clock import utc
 from models.errors import DubanError, NotFound, NotPermitted, ReasonRequired
 from models.lifecycle import OFFICE, ROLE_LABELS, Action, Actor, State
@@ -23,7 +30,7 @@ from models.plan import Task
 from models.recipients import message, unit_contacts
 from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
 from models.rounds import RoundClosed, item_payload
-from models.unit import ContactRole
+from models.unit import ContactRole, Unit
 
 
 class CheckInNotOpen(DubanError):
@@ -35,9 +42,20 @@ class CheckInNotOpen(DubanError):
 CHECKIN_STATES_ZH = {"pending": "待报送", "submitted": "已报送待审核", "accepted": "审核通过", "returned": "已退回"}
 
 
-def get_checkin(session: Session, *, round_id: int, assignment_id: int) -> CheckIn:
-    checkin = session.exec(select(CheckIn).where(CheckIn.round_id == round_id,
-                                                 CheckIn.assignment_id == assignment_id)).first()
+class CheckInChanged(DubanError):
+    """The unit filed again after the office opened the review: the office has not read what is there now."""
+
+    zh = "{subject_zh}的报送已被修改，请刷新后重新审核（您看到的是第 {seen} 次报送，现在是第 {current} 次）。"
+    en = "{subject}: the check-in has changed (you read filing {seen}, it is now filing {current}); reload and review again"
+    exit_code = 5
+
+
+def get_checkin(session: Session, *, round_id: int, assignment_id: int, for_update: bool = False) -> CheckIn:
+    """The check-in; `for_update` locks its row (PostgreSQL) so a filing and a review never interleave."""
+    query = select(CheckIn).where(CheckIn.round_id == round_id, CheckIn.assignment_id == assignment_id)
+    if for_update:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    checkin = session.exec(query).first()
     if checkin is None:
         raise NotFound(kind="check-in", kind_zh="本轮报送", key=f"round {round_id}, assignment #{assignment_id}")
     return checkin
@@ -52,10 +70,15 @@ def owed_checkin(session: Session, assignment_id: int) -> CheckIn | None:
 
 def submit_checkin(session: Session, *, round_id: int, assignment_id: int, actor: Actor, now: datetime, text: str,
                    percent: int | None = None, milestone: str | None = None, problems: str | None = None,
-                   evidence: list[dict[str, Any]] | None = None, completed: bool = False) -> CheckIn:
-    """File progress (or, `completed`, the completion report) for this round."""
+                   evidence: list[dict[str, Any]] | None = None, completed: bool = False,
+                   evidence_quota_bytes: int | None = None) -> CheckIn:
+    """File progress (or, `completed`, the completion report) for this round.
+
+    `evidence` is what `models.evidence.described` says of the files; they are written only after
+    this returns, so a refused filing leaves none. Files count against the unit's quota.
+    """
     round_ = session.get(SupervisionRound, round_id)
-    checkin = get_checkin(session, round_id=round_id, assignment_id=assignment_id)
+    checkin = get_checkin(session, round_id=round_id, assignment_id=assignment_id, for_update=True)
     assignment = workflow.get_assignment(session, assignment_id)
     if round_.state != RoundState.OPEN:
         raise RoundClosed(name=round_.name, what="file a check-in", what_zh="报送")
@@ -64,37 +87,53 @@ def submit_checkin(session: Session, *, round_id: int, assignment_id: int, actor
                              **workflow.describe(session, assignment))
     if percent is not None and not 0 <= percent <= 100:
         raise DubanError(detail=f"percent must be 0..100, got {percent}")
-    if completed and State(assignment.state) == State.ASSIGNED:
-        # Reporting completion straight away also signs for the assignment.
-        workflow.take_action(session, assignment_id=assignment_id, action=Action.PROGRESS, actor=actor, now=now)
-    # The table decides: progress from assigned or in progress, completion from in progress only.
-    workflow.take_action(session, assignment_id=assignment_id, action=Action.REPORT if completed else Action.PROGRESS,
-                         actor=actor, now=now)
-    before = {"state": str(checkin.state)}
+    if evidence:
+        if evidence_quota_bytes is None:
+            raise ValueError("a filing with evidence files needs the unit's quota (settings.evidence_quota_mb)")
+        unit = session.get(Unit, assignment.unit_id)
+        check_quota(session, unit_id=assignment.unit_id, unit_name=unit.name, adding=evidence,
+                    quota_bytes=evidence_quota_bytes)
+    before = {"state": str(checkin.state), "revision": checkin.revision}
     checkin.text, checkin.percent, checkin.milestone = text, percent, milestone
     checkin.problems = problems or None
     checkin.evidence = [*checkin.evidence, *(evidence or [])]
     checkin.completed = completed
     checkin.state = CheckInState.SUBMITTED
+    checkin.revision += 1  # a review that read an earlier filing is refused
     checkin.submitted_at, checkin.submitted_by = utc(now), actor.name
     session.add(checkin)
+    # The filing carries the move; the table decides: progress from assigned or in progress,
+    # completion from in progress only.
+    if completed and State(assignment.state) == State.ASSIGNED:
+        # Reporting completion straight away also signs for the assignment.
+        workflow.take_action(session, assignment_id=assignment_id, action=Action.PROGRESS, actor=actor, now=now,
+                             filing=checkin)
+    workflow.take_action(session, assignment_id=assignment_id, action=Action.REPORT if completed else Action.PROGRESS,
+                         actor=actor, now=now, filing=checkin)
     audit.record(session, at=now, actor=actor, action="checkin.submit", object_type="checkin", object_id=checkin.id,
                  task_id=assignment.task_id, unit_id=assignment.unit_id, before=before,
-                 after={"state": "submitted", "completed": completed, "percent": percent, "text": text,
-                        "milestone": milestone, "problems": checkin.problems, "evidence": len(checkin.evidence)})
+                 after={"state": "submitted", "revision": checkin.revision, "completed": completed,
+                        "percent": percent, "text": text, "milestone": milestone, "problems": checkin.problems,
+                        "evidence": len(checkin.evidence)})
     escalations.resolve(session, assignment_id=assignment_id, round_id=round_id, stalls=escalations.ENDED_BY_REPORT,
                         resolution="单位已报送 / the unit reported", actor=actor, now=now)
     return checkin
 
 
 def review_checkin(session: Session, *, round_id: int, assignment_id: int, accept: bool, actor: Actor, now: datetime,
-                   reason: str | None = None) -> CheckIn:
-    """The office accepts a check-in (verifying a completion report) or returns it with a reason."""
-    checkin = get_checkin(session, round_id=round_id, assignment_id=assignment_id)
+                   revision: int, reason: str | None = None) -> CheckIn:
+    """The office accepts a check-in (verifying a completion report) or returns it with a reason.
+
+    `revision` is the filing the office read (on the review page, in `round show`); if the unit
+    has filed again since, the review is refused and nothing changes.
+    """
+    checkin = get_checkin(session, round_id=round_id, assignment_id=assignment_id, for_update=True)
     assignment = workflow.get_assignment(session, assignment_id)
     if actor.role not in OFFICE:
         raise NotPermitted(actor=actor.name, role=actor.role.value, role_zh=ROLE_LABELS[actor.role][0],
                            action="review", action_zh="审核", **workflow.describe(session, assignment))
+    if checkin.revision != revision:
+        raise CheckInChanged(seen=revision, current=checkin.revision, **workflow.describe(session, assignment))
     if checkin.state != CheckInState.SUBMITTED:
         state = str(checkin.state)
         raise CheckInNotOpen(state=state, state_zh=CHECKIN_STATES_ZH[state], what="review it", what_zh="审核",
@@ -110,7 +149,8 @@ def review_checkin(session: Session, *, round_id: int, assignment_id: int, accep
     session.add(checkin)
     audit.record(session, at=now, actor=actor, action="checkin.accept" if accept else "checkin.return",
                  object_type="checkin", object_id=checkin.id, task_id=assignment.task_id, unit_id=assignment.unit_id,
-                 before={"state": "submitted"}, after={"state": str(checkin.state)}, reason=reason)
+                 before={"state": "submitted", "revision": revision}, after={"state": str(checkin.state)},
+                 reason=reason)
     ended = escalations.ENDED_BY_VERIFY if accept and checkin.completed else escalations.ENDED_BY_REVIEW
     escalations.resolve(session, assignment_id=assignment_id, round_id=round_id, stalls=ended,
                         resolution="办公室已审核 / reviewed by the office", actor=actor, now=now)
@@ -125,8 +165,6 @@ def _notify_returned(session: Session, checkin: CheckIn, assignment: Assignment,
     liaison = unit_contacts(session, [assignment.unit_id], ContactRole.LIAISON).get(assignment.unit_id)
     if liaison is None:
         return
-    from models.unit import Unit
-
     unit = session.get(Unit, assignment.unit_id)
     payload = {"unit": unit.name, "item": item_payload(task, assignment, checkin), "reason": reason,
                "rework_count": assignment.rework_count,

@@ -50,6 +50,13 @@ class GuardFailed(TransitionNotAllowed):
     en = "{subject} cannot {action}: {why}"
 
 
+class FilingRequired(GuardFailed):
+    """Progress and completion are filed as a check-in, never taken as a bare action."""
+
+    zh = "{subject_zh}不能直接执行“{action_zh}”：请填写报送表报送{what_zh}，由办公室审核。"
+    en = "{subject} cannot {action} by itself: file a {what} check-in for the office to review"
+
+
 class ReasonRequired(DubanError):
     zh = "“{action_zh}”必须填写理由。"
     en = "the action '{action}' needs a reason"

@@ -7,7 +7,8 @@ from datetime import date, datetime
 from sqlmodel import Session, col, select
 
 from models import audit, escalations, workflow
-from models.clock import utc
+from models.assignment import Assignment
+from models.clock import local_day, utc
 from models.errors import DubanError, NotFound, NotPermitted, ReasonRequired
 from models.escalation import ExtensionRequest, ExtensionState
 from models.lifecycle import OFFICE, ROLE_LABELS, Action, Actor, may_act
@@ -25,8 +26,50 @@ class ExtensionRefused(DubanError):
     exit_code = 4
 
 
+class ExtensionDateRefused(DubanError):
+    """The date a unit asks for must move its due date later, and by a believable amount."""
+
+    zh = "{subject_zh}：申请延至 {until} {why_zh}"
+    en = "{subject}: an extension until {until} {why}"
+    exit_code = 2
+
+
+class ExtensionPending(DubanError):
+    zh = "{subject_zh}已有待审批的延期申请 #{id}（申请延至 {until}），请等待办公室审批后再申请。"
+    en = "{subject} already has extension request #{id} (until {until}) waiting for the office"
+    exit_code = 4
+
+
+def current_due_on(session: Session, assignment: Assignment) -> date | None:
+    """The date an extension moves: the assignment's own deadline, or else the one its open round set."""
+    if assignment.due_on is not None:
+        return assignment.due_on
+    return session.exec(
+        select(CheckIn.due_on).join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
+        .where(CheckIn.assignment_id == assignment.id, SupervisionRound.state == RoundState.OPEN,
+               col(CheckIn.state).in_([CheckInState.PENDING.value, CheckInState.RETURNED.value]))
+        .order_by(col(CheckIn.due_on).desc())).first()
+
+
+def check_until(until: date, *, due_on: date | None, today: date, max_days: int) -> tuple[str, str] | None:
+    """Why this date cannot be asked for (Chinese, English), or None: after the due date and today, not absurdly far."""
+    if due_on is not None and until <= due_on:
+        return (f"不晚于当前截止日期 {due_on}：延期日期须晚于当前截止日期。",
+                f"is not after the current due date {due_on}: it must be later")
+    if until <= today:
+        return f"不晚于今天 {today}：延期日期须在今天之后。", f"is not after today, {today}"
+    start = max(due_on or today, today)
+    if (until - start).days > max_days:
+        return (f"比当前截止日期 {start} 晚 {(until - start).days} 天，超过允许的 {max_days} 天，请核对日期。",
+                f"is {(until - start).days} days after {start}, more than the {max_days} allowed; check the date")
+    return None
+
+
 def request_extension(session: Session, *, assignment_id: int, until: date, reason: str, actor: Actor,
-                      now: datetime) -> ExtensionRequest:
+                      now: datetime, timezone: str, max_days: int) -> ExtensionRequest:
+    """A unit asks to move its due date to `until`: later than the current one, one request pending at a time."""
+    # The row lock makes two requests sent at once wait for each other, so only one is pending.
+    session.exec(select(Assignment.id).where(Assignment.id == assignment_id).with_for_update()).first()
     assignment = workflow.get_assignment(session, assignment_id)
     if not may_act(actor, Action.PROGRESS, assignment.unit_id):
         raise NotPermitted(actor=actor.name, role=actor.role.value, role_zh=ROLE_LABELS[actor.role][0],
@@ -34,6 +77,14 @@ def request_extension(session: Session, *, assignment_id: int, until: date, reas
                            **workflow.describe(session, assignment))
     if not reason.strip():
         raise ReasonRequired(action="extension", action_zh="申请延期")
+    pending = session.exec(select(ExtensionRequest).where(ExtensionRequest.assignment_id == assignment_id,
+                                                          ExtensionRequest.state == ExtensionState.PENDING)).first()
+    if pending is not None:
+        raise ExtensionPending(id=pending.id, until=pending.requested_due_on, **workflow.describe(session, assignment))
+    due_on = current_due_on(session, assignment)
+    why = check_until(until, due_on=due_on, today=local_day(now, timezone), max_days=max_days)
+    if why is not None:
+        raise ExtensionDateRefused(until=until, why_zh=why[0], why=why[1], **workflow.describe(session, assignment))
     request = ExtensionRequest(assignment_id=assignment_id, requested_by=actor.name, requested_at=utc(now),
                                original_due_on=assignment.original_due_on or assignment.due_on,
                                requested_due_on=until, reason=reason.strip())
@@ -61,6 +112,13 @@ def decide_extension(session: Session, *, request_id: int, approve: bool, actor:
     reason = (reason or "").strip() or None
     if not approve and reason is None:
         raise ReasonRequired(action="reject", action_zh="驳回延期")
+    due_on = current_due_on(session, assignment)
+    if approve and due_on is not None and request.requested_due_on <= due_on:
+        # The due date moved since the unit asked (a re-import): approving would bring it forward.
+        raise ExtensionDateRefused(until=request.requested_due_on,
+                                   why_zh=f"已不晚于当前截止日期 {due_on}，不能批准，请驳回。",
+                                   why=f"is no longer after the current due date {due_on}; reject it",
+                                   **workflow.describe(session, assignment))
     request.state = ExtensionState.APPROVED if approve else ExtensionState.REJECTED
     request.decided_by, request.decided_at, request.decision_reason = actor.name, utc(now), reason
     session.add(request)

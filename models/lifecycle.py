@@ -68,6 +68,12 @@ PERMITTED: Final[dict[Action, frozenset[Role]]] = {
 
 NEEDS_REASON: Final = frozenset({Action.RETURN, Action.REOPEN})
 
+# Moves that only a filing makes: a progress check-in, or the completion report.
+# A bare button press for them would leave nothing for the office to review
+# (an assignment reported with its check-in still pending, stuck) or reset the
+# idle clock with nothing filed.
+FILED: Final = frozenset({Action.PROGRESS, Action.REPORT})
+
 # States in which the unit's part of the work counts as handed in.
 HANDED_IN: Final = frozenset({State.REPORTED, State.VERIFIED, State.CLOSED})
 

@@ -51,6 +51,8 @@ class CheckIn(SQLModel, table=True):
     due_on: date = Field(description="current due date, extensions included")
     original_due_on: date | None = Field(default=None, description="on-time rates count against this")
     state: CheckInState = Field(default=CheckInState.PENDING, sa_type=String(16))
+    revision: int = Field(default=0, description="how many times the unit has filed it; the office's review names "
+                                                 "the one it read")
     text: str | None = None
     percent: int | None = Field(default=None, ge=0, le=100)
     milestone: str | None = None

@@ -20,9 +20,18 @@ from models import audit
 from models.assignment import Assignment, AssignmentRole, lifecycle_move
 from models.audit import AuditEvent
 from models.clock import utc
-from models.errors import ConcurrentChange, GuardFailed, NotFound, NotPermitted, ReasonRequired, TransitionNotAllowed
+from models.errors import (
+    ConcurrentChange,
+    FilingRequired,
+    GuardFailed,
+    NotFound,
+    NotPermitted,
+    ReasonRequired,
+    TransitionNotAllowed,
+)
 from models.lifecycle import (
     ACTION_LABELS,
+    FILED,
     HANDED_IN,
     NEEDS_REASON,
     ROLE_LABELS,
@@ -34,6 +43,7 @@ from models.lifecycle import (
     next_state,
 )
 from models.plan import Task
+from models.round import CheckIn, CheckInState
 from models.unit import Unit
 
 
@@ -87,6 +97,12 @@ def cooperating_units_pending(session: Session, assignment: Assignment) -> list[
     return list(rows)
 
 
+def carried_by(filing: CheckIn | None, assignment: Assignment, action: Action) -> bool:
+    """Whether this check-in, filed for this assignment, carries the move (completion needs a completion report)."""
+    return (filing is not None and filing.id is not None and filing.assignment_id == assignment.id
+            and filing.state == CheckInState.SUBMITTED and (action != Action.REPORT or filing.completed))
+
+
 def take_action(
     session: Session,
     *,
@@ -96,12 +112,15 @@ def take_action(
     now: datetime,
     reason: str | None = None,
     expected_version: int | None = None,
+    filing: CheckIn | None = None,
 ) -> AuditEvent:
     """Apply one lifecycle action; raise a named error and change nothing if it is not allowed.
 
     `expected_version` is the version the actor saw (on the page, in the
     CLI's `show`); if someone else changed the assignment since, the action
     is refused rather than applied to a state the actor never saw.
+    `filing` is the check-in that carries a progress or completion move
+    (`FILED`): without one, from anyone, those moves are refused.
     """
     assignment = get_assignment(session, assignment_id)
     if expected_version is not None and assignment.version != expected_version:
@@ -121,6 +140,10 @@ def take_action(
     reason = (reason or "").strip() or None
     if action in NEEDS_REASON and reason is None:
         raise ReasonRequired(action=action.value, action_zh=ACTION_LABELS[action][0])
+    if action in FILED and not carried_by(filing, assignment, action):
+        what = ("completion report", "办结情况") if action == Action.REPORT else ("progress", "进展情况")
+        raise FilingRequired(what=what[0], what_zh=what[1], **_labels(assignment, action),
+                             **describe(session, assignment))
     if action == Action.REPORT:
         pending = cooperating_units_pending(session, assignment)
         if pending:
@@ -185,16 +208,18 @@ def sign(session: Session, *, assignment_id: int, actor: Actor, now: datetime, e
                        expected_version=expected_version)
 
 
-def record_progress(session: Session, *, assignment_id: int, actor: Actor, now: datetime, expected_version: int | None = None) -> AuditEvent:
-    """The unit reports progress; a first report also counts as signing."""
+def record_progress(session: Session, *, assignment_id: int, actor: Actor, now: datetime, filing: CheckIn,
+                    expected_version: int | None = None) -> AuditEvent:
+    """The unit's progress check-in moves it; a first one also counts as signing."""
     return take_action(session, assignment_id=assignment_id, action=Action.PROGRESS, actor=actor, now=now,
-                       expected_version=expected_version)
+                       expected_version=expected_version, filing=filing)
 
 
-def report_completion(session: Session, *, assignment_id: int, actor: Actor, now: datetime, expected_version: int | None = None) -> AuditEvent:
-    """The unit files its completion report; a lead unit only after its cooperating units."""
+def report_completion(session: Session, *, assignment_id: int, actor: Actor, now: datetime, filing: CheckIn,
+                      expected_version: int | None = None) -> AuditEvent:
+    """The unit's completion report moves it to reported; a lead unit only after its cooperating units."""
     return take_action(session, assignment_id=assignment_id, action=Action.REPORT, actor=actor, now=now,
-                       expected_version=expected_version)
+                       expected_version=expected_version, filing=filing)
 
 
 def verify(session: Session, *, assignment_id: int, actor: Actor, now: datetime, expected_version: int | None = None) -> AuditEvent:

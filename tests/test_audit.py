@@ -30,8 +30,10 @@ def plan(engine: Engine, now: datetime) -> Scenario:
         (Action.VERIFY, OFFICE, None),
     ], start=1):
         with unit_of_work(engine) as session:
+            filing = (scenario.filing(session, built.market, completed=True, now=now)
+                      if action == Action.REPORT else None)
             workflow.take_action(session, assignment_id=built.market, action=action, actor=actor,
-                                 now=now + timedelta(hours=hour), reason=reason)
+                                 now=now + timedelta(hours=hour), reason=reason, filing=filing)
     return built
 
 

@@ -16,7 +16,7 @@ from models.assignment import Assignment
 from models.audit import verify_chain
 from models.db import make_engine, reading, unit_of_work
 from models.errors import ConcurrentChange, DubanError
-from models.lifecycle import Action, Actor, Role, State
+from models.lifecycle import FILED, Action, Actor, Role, State
 from tests.support import scenario
 from tests.support.scenario import OFFICE, Scenario
 
@@ -44,6 +44,9 @@ def _attempt(engine: Engine, attempts: list, barrier: threading.Barrier, outcome
         barrier.wait()
         try:
             with unit_of_work(engine) as session:
+                if action in FILED:
+                    kw = {**kw, "filing": scenario.filing(session, assignment_id, now=now,
+                                                          completed=action == Action.REPORT)}
                 workflow.take_action(session, assignment_id=assignment_id, action=action, actor=actor, now=now, **kw)
             result = "won"
         except ConcurrentChange:
@@ -76,7 +79,9 @@ def test_two_different_office_decisions_on_one_report_cannot_both_land(
     market = plan.unit_actor("市市场监管局")
     for action in (Action.SIGN, Action.REPORT):
         with unit_of_work(engine) as session:
-            workflow.take_action(session, assignment_id=plan.market, action=action, actor=market, now=now)
+            filing = scenario.filing(session, plan.market, completed=True, now=now) if action in FILED else None
+            workflow.take_action(session, assignment_id=plan.market, action=action, actor=market, now=now,
+                                 filing=filing)
     outcome = race(engine, [
         [(plan.market, Action.VERIFY, OFFICE, now, {"expected_version": 3})],
         [(plan.market, Action.RETURN, OFFICE, now, {"expected_version": 3, "reason": "材料不全"})],
@@ -94,6 +99,9 @@ def test_many_writers_on_different_assignments_all_succeed_without_locked_errors
     """Four threads hammering progress reports, one assignment each: every one lands, none sees 'database is locked'."""
     rounds = 25
     ids = [plan.market, plan.police, plan.procuratorate, plan.lead]
+    with unit_of_work(engine) as session:  # the round the filings belong to, before the threads start
+        for i in ids:
+            scenario.filing(session, i, completed=False, now=now)
     outcome = race(engine, [[(i, Action.PROGRESS, OFFICE, now, {})] * rounds for i in ids])
     assert outcome == Counter({"won": len(ids) * rounds})
     with reading(engine) as session:
@@ -110,7 +118,8 @@ def _process_writer(url: str, assignment_id: int, count: int, queue: multiproces
     for _ in range(count):
         try:
             with unit_of_work(engine) as session:
-                workflow.record_progress(session, assignment_id=assignment_id, actor=actor, now=now)
+                filing = scenario.filing(session, assignment_id, completed=False, now=now)
+                workflow.record_progress(session, assignment_id=assignment_id, actor=actor, now=now, filing=filing)
         except Exception as error:  # noqa: BLE001 — reported to the parent
             errors.append(f"{type(error).__name__}: {error}")
     queue.put(errors)
@@ -122,6 +131,8 @@ def test_writers_in_separate_processes_wait_for_each_other(
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     ids = [plan.market, plan.police, plan.procuratorate]
+    with unit_of_work(engine) as session:  # the round the filings belong to, before the processes start
+        scenario.filing(session, plan.market, completed=False, now=datetime.fromisoformat("2022-09-05T09:00:00+08:00"))
     processes = [context.Process(target=_process_writer, args=(database_url, i, 10, queue)) for i in ids]
     for process in processes:
         process.start()

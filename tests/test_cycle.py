@@ -128,7 +128,7 @@ def test_a_whole_round_on_a_simulated_clock(seeded: Engine, settings: Settings) 
                            actor=market, now=at("2022-09-26"), text="已完成", percent=100, completed=True)
     with unit_of_work(engine) as session:
         review_checkin(session, round_id=round_id, assignment_id=assignment_of(engine, 12, "市市场监管局"),
-                       accept=False, actor=OFFICE, now=at("2022-09-26", 15), reason="缺少抽检报告")
+                       accept=False, actor=OFFICE, now=at("2022-09-26", 15), revision=1, reason="缺少抽检报告")
     with reading(engine) as session:
         returned = session.get(Assignment, assignment_of(engine, 12, "市市场监管局"))
         assert (returned.state, returned.rework_count) == (State.IN_PROGRESS, 1)
@@ -144,7 +144,7 @@ def test_a_whole_round_on_a_simulated_clock(seeded: Engine, settings: Settings) 
                        actor=market, now=at("2022-09-27", 14), text="补充抽检报告", percent=100, completed=True)
     with unit_of_work(engine) as session:
         review_checkin(session, round_id=round_id, assignment_id=assignment_of(engine, 12, "市市场监管局"),
-                       accept=True, actor=OFFICE, now=at("2022-09-27", 16))
+                       accept=True, actor=OFFICE, now=at("2022-09-27", 16), revision=2)
         close(session, assignment_id=assignment_of(engine, 12, "市市场监管局"), actor=OFFICE, now=at("2022-09-27", 16))
 
     # The lead unit cannot report before its cooperating units; the message names them.
@@ -157,7 +157,8 @@ def test_a_whole_round_on_a_simulated_clock(seeded: Engine, settings: Settings) 
     with unit_of_work(engine) as session:
         request = request_extension(session, assignment_id=assignment_of(engine, 11, "市卫生健康委"),
                                     until=date(2022, 10, 31), reason="疫情防控任务繁重",
-                                    actor=liaison(engine, "市卫生健康委"), now=at("2022-09-28"))
+                                    actor=liaison(engine, "市卫生健康委"), now=at("2022-09-28"),
+                                    timezone="Asia/Shanghai", max_days=366)
         request_id = request.id
     with unit_of_work(engine) as session:
         decide_extension(session, request_id=request_id, approve=True, actor=OFFICE, now=at("2022-09-28", 15))

@@ -35,11 +35,12 @@ def test_the_office_runs_a_round_from_the_command_line(database_url: str, tmp_pa
         "--completed", "--evidence", str(evidence), "--now", "2022-09-21T10:00:00+08:00")
     stored = list((tmp_path / "evidence").rglob("*"))
     assert any(p.is_file() and p.read_text(encoding="utf-8").startswith("抽检120批次") for p in stored)
-    run("review", "return", "--task", "12", "--unit", "市市场监管局", "--reason", "缺少检测报告",
+    run("review", "return", "--task", "12", "--unit", "市市场监管局", "--revision", "1", "--reason", "缺少检测报告",
         "--now", "2022-09-22T10:00:00+08:00")
     run("checkin", "submit", "--task", "12", "--unit", "市市场监管局", "--text", "已补充", "--percent", "100",
         "--completed", "--now", "2022-09-23T10:00:00+08:00")
-    run("review", "accept", "--task", "12", "--unit", "市市场监管局", "--now", "2022-09-23T15:00:00+08:00")
+    run("review", "accept", "--task", "12", "--unit", "市市场监管局", "--revision", "2",
+        "--now", "2022-09-23T15:00:00+08:00")
     run("close", "--task", "12", "--unit", "市市场监管局")
 
     refused = run("checkin", "submit", "--task", "5", "--unit", "市教育局", "--text", "完成", "--completed", code=4)

@@ -19,7 +19,7 @@ from models.assignment import Assignment
 from models.audit import verify_chain
 from models.db import reading, unit_of_work
 from models.errors import ConcurrentChange, GuardFailed, NotPermitted, ReasonRequired, TransitionNotAllowed
-from models.lifecycle import NEEDS_REASON, Action, Actor, Role, State, may_act, next_state
+from models.lifecycle import FILED, NEEDS_REASON, Action, Actor, Role, State, may_act, next_state
 from tests.support import scenario
 
 ACTORS = st.sampled_from(["clerk", "market", "police", "leader"])
@@ -46,8 +46,9 @@ def run_machine(engine: Engine, now: datetime) -> None:
             self.clock = now
             self.closed_without_reopen = self.state == State.CLOSED
 
-        @rule(action=st.sampled_from(list(Action)), who=ACTORS, reason=REASONS, stale=st.booleans())
-        def act(self, action: Action, who: str, reason: str | None, stale: bool) -> None:
+        @rule(action=st.sampled_from(list(Action)), who=ACTORS, reason=REASONS, stale=st.booleans(),
+              filed=st.booleans())
+        def act(self, action: Action, who: str, reason: str | None, stale: bool, filed: bool) -> None:
             actor = actors[who]
             self.clock += timedelta(minutes=7)
             expected = next_state(self.state, action)
@@ -55,12 +56,16 @@ def run_machine(engine: Engine, now: datetime) -> None:
                 expected is not None
                 and may_act(actor, action, plan.units["市市场监管局"])
                 and not (action in NEEDS_REASON and not (reason or "").strip())
+                and not (action in FILED and not filed)  # progress and completion come only with a filing
                 and not stale
             )
             try:
                 with unit_of_work(engine) as session:
+                    filing = (scenario.filing(session, target, completed=action == Action.REPORT, now=self.clock)
+                              if filed else None)
                     workflow.take_action(session, assignment_id=target, action=action, actor=actor, now=self.clock,
-                                         reason=reason, expected_version=self.version - 1 if stale else self.version)
+                                         reason=reason, expected_version=self.version - 1 if stale else self.version,
+                                         filing=filing)
             except (TransitionNotAllowed, NotPermitted, ReasonRequired, GuardFailed) as refused:
                 assert not allowed, f"{action} by {who} refused: {refused}"
                 self._check_unchanged()

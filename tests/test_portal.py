@@ -191,7 +191,7 @@ def test_portal_actions_write_the_same_audit_events_as_the_cli(portal: Portal) -
     with portal.login("office") as office:
         page = office.get("/review").text
         checkin = page.split('data-checkin="')[1].split('"')[0]
-        office.post(f"/review/{checkin}/return", data={"csrf": csrf_of(page), "reason": "缺少台账"})
+        office.post(f"/review/{checkin}/return", data={"csrf": csrf_of(page), "revision": "1", "reason": "缺少台账"})
     with reading(portal.engine) as session:
         actions = [(e.actor, e.action) for e in session.exec(
             select(AuditEvent).where(AuditEvent.action.in_(

@@ -63,10 +63,10 @@ def played(engine: Engine, settings: Settings) -> tuple[Engine, scenario.Scenari
             submit_checkin(session, round_id=round_id, assignment_id=assignment, actor=s.unit_actor(unit),
                            now=at(day), **details)
 
-    def review(assignment: int, day: str, accept: bool, reason: str | None = None) -> None:
+    def review(assignment: int, day: str, accept: bool, reason: str | None = None, revision: int = 1) -> None:
         with unit_of_work(engine) as session:
             review_checkin(session, round_id=round_id, assignment_id=assignment, accept=accept, actor=OFFICE,
-                           now=at(day), reason=reason)
+                           now=at(day), revision=revision, reason=reason)
 
     submit("市公安局", s.police, "2022-09-27", text="开展校园周边治安整治", percent=50)
     submit("市检察院", s.procuratorate, "2022-09-30", text="已完成法治副校长全覆盖", completed=True,
@@ -74,7 +74,7 @@ def played(engine: Engine, settings: Settings) -> tuple[Engine, scenario.Scenari
     submit("市市场监管局", s.market, "2022-09-30", text="检查学校食堂120家", completed=True)
     review(s.market, "2022-10-08", accept=False, reason="缺少检查台账")
     submit("市市场监管局", s.market, "2022-10-10", text="补充检查台账", completed=True, percent=100)
-    review(s.market, "2022-10-11", accept=True)
+    review(s.market, "2022-10-11", accept=True, revision=2)
     for day in ("2022-10-12", "2022-10-14"):
         with unit_of_work(engine) as session:
             escalate_stalled(session, now=at(day), settings=settings, actor=SYSTEM_ACTOR)

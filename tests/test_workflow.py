@@ -13,7 +13,7 @@ from models.assignment import Assignment, DirectStateWrite
 from models.audit import AuditEvent, verify_chain
 from models.db import reading, unit_of_work
 from models.errors import GuardFailed, NotFound, NotPermitted, ReasonRequired, TransitionNotAllowed
-from models.lifecycle import Action, State
+from models.lifecycle import FILED, Action, State
 from tests.support import scenario
 from tests.support.scenario import OFFICE, Scenario
 
@@ -34,7 +34,10 @@ def event_count(engine: Engine) -> int:
 
 
 def act(engine: Engine, action: Action, assignment_id: int, actor, now: datetime, **kw) -> AuditEvent:
+    """One action in its own transaction; a progress or completion move comes with its filing."""
     with unit_of_work(engine) as session:
+        if action in FILED and "filing" not in kw:
+            kw["filing"] = scenario.filing(session, assignment_id, completed=action == Action.REPORT, now=now)
         return workflow.take_action(session, assignment_id=assignment_id, action=action, actor=actor, now=now, **kw)
 
 
@@ -53,6 +56,9 @@ def test_a_whole_cycle_moves_through_every_state_with_one_event_each(engine: Eng
     for step, (use_case, actor, expected, extra) in enumerate(steps, start=1):
         before = event_count(engine)
         with unit_of_work(engine) as session:
+            if use_case in (workflow.record_progress, workflow.report_completion):
+                extra = {"filing": scenario.filing(session, plan.market, now=now,
+                                                   completed=use_case == workflow.report_completion)}
             event = use_case(session, assignment_id=plan.market, actor=actor, now=now + timedelta(hours=step), **extra)
         row = load(engine, plan.market)
         assert row.state == expected
@@ -60,6 +66,7 @@ def test_a_whole_cycle_moves_through_every_state_with_one_event_each(engine: Eng
         assert event_count(engine) == before + 1
         assert event.actor == actor.name and event.object_id == str(plan.market)
         assert event.reason == extra.get("reason")
+        extra.pop("filing", None)
     row = load(engine, plan.market)
     assert row.rework_count == 1
     assert row.signed_at == now + timedelta(hours=1)

@@ -39,7 +39,7 @@ def create_app(settings: Any = None) -> FastAPI:
     from web import errors
     from web.middleware import BodyLimit
     from web.paths import STATIC
-    from web.routes import api, assignments, audit_review, intake_pages, office, results, session
+    from web.routes import api, api_review, assignments, audit_review, intake_pages, office, results, session
 
     settings = settings or get_settings()
     apply_calendar(settings)  # the lights and the dashboard's overdue counts count working days
@@ -52,7 +52,7 @@ def create_app(settings: Any = None) -> FastAPI:
     app.state.settings, app.state.engine = settings, engine
     app.add_middleware(BodyLimit, limit_bytes=int(settings.upload_max_mb * 1024 * 1024))
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    for module in (session, office, intake_pages, assignments, results, audit_review, api):
+    for module in (session, office, intake_pages, assignments, results, audit_review, api, api_review):
         app.include_router(module.router)
 
     errors.install(app)

@@ -10,11 +10,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import Engine
+from sqlmodel import Session, select
 
-from models.assignment import AssignmentRole
+from models.assignment import Assignment, AssignmentRole
 from models.db import unit_of_work
 from models.lifecycle import Actor, Role
+from models.plan import Task
 from models.planning import add_task, add_unit, assign, create_plan
+from models.round import CheckIn, CheckInState, SupervisionRound
 
 OFFICE = Actor(name="clerk", role=Role.OFFICE_STAFF)
 
@@ -57,3 +60,27 @@ def build(engine: Engine, now: datetime) -> Scenario:
             units={name: unit.id for name, unit in units.items()},
             lead=lead.id, police=police.id, procuratorate=procuratorate.id, market=market.id,
         )
+
+
+def filing(session: Session, assignment_id: int, *, completed: bool, now: datetime) -> CheckIn:
+    """A check-in filed for the assignment, as rows only: what carries a progress or completion move
+    (`workflow.take_action(..., filing=...)`) in tests of the lifecycle engine itself. The use case
+    that files one for real, with its audit event, is `models.checkins.submit_checkin`."""
+    assignment = session.get(Assignment, assignment_id)
+    task = session.get(Task, assignment.task_id)
+    round_ = session.exec(select(SupervisionRound).where(SupervisionRound.plan_id == task.plan_id,
+                                                         SupervisionRound.name == "测试轮次")).first()
+    if round_ is None:
+        round_ = SupervisionRound(plan_id=task.plan_id, name="测试轮次", report_by=now.date(), opened_at=now,
+                                  opened_by=OFFICE.name)
+        session.add(round_)
+        session.flush()
+    checkin = session.exec(select(CheckIn).where(CheckIn.round_id == round_.id,
+                                                 CheckIn.assignment_id == assignment_id)).first()
+    if checkin is None:
+        checkin = CheckIn(round_id=round_.id, assignment_id=assignment_id, due_on=now.date())
+    checkin.state, checkin.completed, checkin.submitted_at = CheckInState.SUBMITTED, completed, now
+    checkin.revision += 1
+    session.add(checkin)
+    session.flush()
+    return checkin

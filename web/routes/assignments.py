@@ -15,12 +15,12 @@ from fastapi.responses import FileResponse, RedirectResponse
 from sqlmodel import Session, col, select
 
 from models.assignment import Assignment
-from models.audit import AuditEvent
 from models.checkins import owed_checkin, submit_checkin
 from models.clock import utc_now
 from models.db import unit_of_work
-from models.evidence import path_of, store_contents
+from models.evidence import Upload, described, path_of, store
 from models.extensions import request_extension
+from models.history import assignment_history
 from models.lifecycle import Action, Role, available_actions
 from models.plan import Task
 from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
@@ -83,11 +83,7 @@ def assignment_page(request: Request, assignment_id: Id, me: Principal = Depends
                             .where(CheckIn.assignment_id == assignment.id).order_by(CheckIn.round_id)).all()
     open_checkin = next((c for c, r in reversed(checkins)
                          if r.state == RoundState.OPEN and c.state != CheckInState.ACCEPTED), None)
-    checkin_ids = [str(c.id) for c, _ in checkins]
-    history = session.exec(select(AuditEvent).where(
-        ((AuditEvent.object_type == "assignment") & (AuditEvent.object_id == str(assignment.id)))
-        | ((AuditEvent.object_type == "checkin") & col(AuditEvent.object_id).in_(checkin_ids)))
-        .order_by(AuditEvent.seq)).all()
+    history = assignment_history(session, assignment, viewer=me.role)
     actions = [a for a in available_actions(assignment, me.actor) if me.role != Role.UNIT or a in UNIT_BUTTONS]
     if me.role != Role.UNIT:
         actions = [a for a in actions if a in (Action.CLOSE, Action.REOPEN)]
@@ -120,19 +116,21 @@ async def file_checkin(request: Request, assignment_id: Id, me: Principal = Depe
             continue
         data = await upload.read()
         try:
-            uploads.append((upload.filename, data, checked(upload.filename, data)))
+            uploads.append(Upload(upload.filename, data, checked(upload.filename, data)))
         except Refused as refused:
             raise HTTPException(415, f"“{refused.name}”：{refused.why_zh} / {refused.why}") from None
+    settings = settings_of(request)
     with unit_of_work(engine_of(request)) as session:
         visible_assignment(session, me, assignment_id)
         checkin = owed_checkin(session, assignment_id)
         if checkin is None:
             raise HTTPException(409, "本任务当前没有进行中的报送 / nothing is owed in an open round")
-        evidence = store_contents(settings_of(request).home / "evidence", uploads)
         submit_checkin(session, round_id=checkin.round_id, assignment_id=assignment_id, actor=me.actor, now=utc_now(),
                        text=str(form.get("text", "")).strip() or "（无文字说明）", percent=percent,
-                       problems=str(form.get("problems", "")).strip() or None, evidence=evidence,
-                       completed=form.get("completed") == "on")
+                       problems=str(form.get("problems", "")).strip() or None, evidence=described(uploads),
+                       completed=form.get("completed") == "on",
+                       evidence_quota_bytes=int(settings.evidence_quota_mb * 1024 * 1024))
+        store(settings.home / "evidence", uploads)  # only now: the filing was checked in full
     return RedirectResponse(f"/assignments/{assignment_id}", status_code=303)
 
 
@@ -145,8 +143,10 @@ async def ask_extension(request: Request, assignment_id: Id, me: Principal = Dep
         raise HTTPException(400, "延期至日期应为 YYYY-MM-DD / the date must be YYYY-MM-DD") from None
     with unit_of_work(engine_of(request)) as session:
         visible_assignment(session, me, assignment_id)
+        settings = settings_of(request)
         request_extension(session, assignment_id=assignment_id, until=until, reason=str(form.get("reason", "")),
-                          actor=me.actor, now=utc_now())
+                          actor=me.actor, now=utc_now(), timezone=settings.timezone,
+                          max_days=settings.cycle.extension_max_days)
     return RedirectResponse(f"/assignments/{assignment_id}", status_code=303)
 
 

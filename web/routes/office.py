@@ -63,13 +63,24 @@ async def review(request: Request, checkin_id: Id, decision: Word, me: Principal
     form = await form_of(request, me)
     if decision not in ("accept", "return"):
         raise HTTPException(404)
+    revision = read_revision(form.get("revision"))
     with unit_of_work(engine_of(request)) as session:
         checkin = session.get(CheckIn, checkin_id)
         if checkin is None:
             raise HTTPException(404)
         review_checkin(session, round_id=checkin.round_id, assignment_id=checkin.assignment_id,
-                       accept=decision == "accept", actor=me.actor, now=utc_now(), reason=form.get("reason"))
+                       accept=decision == "accept", actor=me.actor, now=utc_now(), revision=revision,
+                       reason=form.get("reason"))
     return RedirectResponse("/review", status_code=303)
+
+
+def read_revision(value: object) -> int:
+    """The filing the office read, as the review form (or an API call) names it; 400 when it names none."""
+    text = str(value or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
+        raise HTTPException(400, "审核须注明所审核的报送版本（revision），请刷新后重新审核 / "
+                                 "the review must name the filing it read (revision)")
+    return int(text)
 
 
 @router.get("/rounds")

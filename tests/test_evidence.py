@@ -1,0 +1,136 @@
+"""Evidence files: written only once the filing is checked, within each unit's quota, orphans pruned; GBK text."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from config import Settings
+from models.db import reading, unit_of_work
+from models.evidence import Upload, described, prune_orphans, store
+from models.round import CheckIn
+from models.rounds import open_round as open_scenario_round
+from tests.support import scenario
+from tests.support.portal import Portal, csrf_of, open_round, running, seed
+from tests.test_cli import duban
+
+# 抽检报告 as Chinese Windows' Notepad saves it (GBK): a line is 18 two-byte characters and 9 ASCII
+# bytes, 45 bytes; 800 lines are 36,000 bytes. The other file's line is 20 x 2 + 4 = 44 bytes: 35,200.
+GBK_REPORT = ("抽检报告：校园食堂抽检120批次，合格率100%。\r\n" * 800).encode("gbk")
+OTHER_GBK = ("整改台账：共排查问题隐患30处，已整改完毕。\r\n" * 800).encode("gbk")
+QUOTA_MB = 0.1  # 104,857 bytes (102 KB): two reports of 36,000 and 36,800 fit (71 KB), 35,200 more do not
+
+
+@pytest.fixture
+def portal(engine: Engine, database_url: str, tmp_path: Path):
+    seed(engine)
+    open_round(engine, date.today() + timedelta(days=30))
+    settings = Settings(home=tmp_path, database_url=database_url, dev_mode=True, upload_max_mb=0.5,
+                        evidence_quota_mb=QUOTA_MB)
+    with running(settings, engine) as found:
+        yield found
+
+
+def stored_files(portal: Portal) -> dict[str, bytes]:
+    folder = portal.settings.home / "evidence"
+    return {p.name: p.read_bytes() for p in folder.rglob("*") if p.is_file()} if folder.exists() else {}
+
+
+def file_checkin(client, own: int, text: str, *files: tuple[str, bytes], completed: bool = False):  # noqa: ANN001, ANN201
+    data = {"csrf": csrf_of(client.get(f"/assignments/{own}").text), "text": text}
+    if completed:
+        data["completed"] = "on"
+    return client.post(f"/assignments/{own}/checkins", data=data,
+                       files=[("evidence", (name, content, "text/plain")) for name, content in files])
+
+
+def test_a_gbk_text_file_is_accepted_and_served_back_as_it_was(portal: Portal) -> None:
+    assert (len(GBK_REPORT), len(OTHER_GBK)) == (36_000, 35_200)
+    own = portal.assignment(12, "市市场监管局")
+    with portal.login("market") as market:
+        assert file_checkin(market, own, "抽检完成", ("抽检报告.txt", GBK_REPORT)).status_code == 303
+        page = market.get(f"/assignments/{own}").text
+        download = market.get("/evidence/" + page.split("/evidence/")[1].split('"')[0])
+    assert download.status_code == 200 and download.content == GBK_REPORT
+    assert download.headers["content-type"].lower().replace(" ", "") == "text/plain;charset=gb18030"
+
+
+@pytest.mark.parametrize("content", [
+    b"MZ\x90\x00\x03\x00\x00\x00\x04\x00",  # a Windows program
+    b"\x00\x01\x02\x03 binary",  # control bytes
+    bytes([0xAA, 0xA1, 0xAA, 0xA2]) * 100,  # decodes as GB18030, but to private-use code points only
+    "抽检".encode("gbk") + b"\x1b[2J",  # text with a terminal escape inside
+])
+def test_binary_disguised_as_text_is_still_refused(portal: Portal, content: bytes) -> None:
+    own = portal.assignment(12, "市市场监管局")
+    with portal.login("market") as market:
+        refused = file_checkin(market, own, "抽检完成", ("报告.txt", content))
+    assert refused.status_code == 415 and "报告.txt" in refused.text
+    assert stored_files(portal) == {}
+
+
+def test_a_refused_filing_writes_no_file(portal: Portal) -> None:
+    own = portal.assignment(12, "市市场监管局")
+    with portal.login("market") as market:
+        assert file_checkin(market, own, "已全部完成", completed=True).status_code == 303
+        # Reported already: a second completion report is refused by the lifecycle, its file with it.
+        again = file_checkin(market, own, "再报一次", ("整改台账.txt", OTHER_GBK), completed=True)
+    assert again.status_code == 409 and "已报结" in again.text
+    assert stored_files(portal) == {}
+
+
+def test_each_unit_stores_evidence_within_its_quota(portal: Portal) -> None:
+    own = portal.assignment(12, "市市场监管局")
+    second = GBK_REPORT.replace("合格率100%".encode("gbk"), "合格率99%。".encode("gbk"))
+    with portal.login("market") as market:
+        assert file_checkin(market, own, "第一批", ("抽检报告.txt", GBK_REPORT)).status_code == 303
+        assert file_checkin(market, own, "第二批", ("抽检报告二.txt", second)).status_code == 303
+        over = file_checkin(market, own, "第三批", ("整改台账.txt", OTHER_GBK))
+        # the same file again is stored once and costs nothing more
+        same = file_checkin(market, own, "重报", ("抽检报告（重报）.txt", GBK_REPORT))
+    assert over.status_code == 400
+    assert "市市场监管局的佐证材料已占用 71 KB，本次再上传 34 KB 将超过每单位 102 KB 的配额" in over.text
+    assert same.status_code == 303
+    assert sorted(stored_files(portal)) == sorted(hashlib.sha256(c).hexdigest() for c in (GBK_REPORT, second))
+    with reading(portal.engine) as session:
+        filing = session.exec(select(CheckIn).where(CheckIn.assignment_id == own)).one()
+    assert (filing.revision, filing.text) == (3, "重报")  # the refused filing changed nothing
+    with portal.login("police") as police:  # another unit has a quota of its own
+        theirs = portal.assignment(5, "市公安局")
+        assert file_checkin(police, theirs, "整改", ("整改台账.txt", OTHER_GBK)).status_code == 303
+
+
+def test_orphaned_evidence_files_are_pruned_and_named_ones_kept(engine: Engine, database_url: str,
+                                                               tmp_path: Path, now: datetime) -> None:
+    plan = scenario.build(engine, now)
+    folder = tmp_path / "evidence"
+    with unit_of_work(engine) as session:
+        open_scenario_round(session, plan_key="2022", name="第三季度", report_by=date(2022, 9, 30),
+                            actor=scenario.OFFICE, now=now, cooperating_lead_days=2)
+    named, orphan, fresh = Upload("抽检.txt", GBK_REPORT), Upload("旧.txt", OTHER_GBK), Upload("新.txt", b"in flight")
+    with unit_of_work(engine) as session:
+        checkin = session.exec(select(CheckIn).where(CheckIn.assignment_id == plan.market)).one()
+        checkin.evidence = described([named])
+        session.add(checkin)
+    store(folder, [named, orphan, fresh])
+    hour_ago = time.time() - 3 * 3600
+    for upload in (named, orphan):
+        os.utime(folder / upload.sha256[:2] / upload.sha256, (hour_ago, hour_ago))
+
+    with reading(engine) as session:
+        removed = prune_orphans(session, folder)
+    assert [p.name for p in removed] == [orphan.sha256]
+    left = {p.name for p in folder.rglob("*") if p.is_file()}
+    assert left == {named.sha256, fresh.sha256}  # a file younger than an hour may belong to a filing in flight
+
+    os.utime(folder / fresh.sha256[:2] / fresh.sha256, (hour_ago, hour_ago))
+    result = duban("checkin", "prune-evidence", home=tmp_path, url=database_url)
+    assert result.returncode == 0 and "已删除无引用的佐证材料 1 个" in result.stdout, result.stderr
+    assert {p.name for p in folder.rglob("*") if p.is_file()} == {named.sha256}
