@@ -15,6 +15,8 @@ from typing import Any
 
 import jinja2
 
+from notifications.links import item_url
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ROLES = {
     "zh": {"lead": "牵头", "responsible": "负责", "cooperating": "配合"},
@@ -62,19 +64,15 @@ def environment(lang: str) -> jinja2.Environment:
     return env
 
 
-def checkin_url(portal_url: str, checkin_id: int) -> str:
-    """The portal page of a check-in; opening it still asks the reader to sign in."""
-    return f"{portal_url.rstrip('/')}/checkins/{checkin_id}"
-
-
 def render(kind: str, lang: str, payload: dict[str, Any], *, office: str, portal_url: str,
            recipient_name: str | None, created_at: datetime) -> Rendered:
     """The subject, bodies and attachments of one message."""
     lang = lang if lang in ROLES else "zh"
     context: dict[str, Any] = json.loads(json.dumps(payload))  # a copy we may enrich
     for item in [*context.get("items", []), *([context["item"]] if "item" in context else [])]:
-        if "checkin_id" in item:
-            item["url"] = checkin_url(portal_url, item["checkin_id"])
+        url = item_url(portal_url, item)
+        if url is not None:
+            item["url"] = url
     context.update(office=office, portal_url=portal_url, recipient={"name": recipient_name or ""})
     template = environment(lang).get_template(f"{kind}.{lang}.j2")
 

@@ -28,7 +28,7 @@ def test_every_kind_renders_subject_text_and_html(kind: str, lang: str) -> None:
     assert message.text.strip() and "<html" not in message.text.lower()
     assert message.html.strip().startswith("<") and "</" in message.html
     for item in [*SAMPLES[kind].get("items", []), *([SAMPLES[kind]["item"]] if "item" in SAMPLES[kind] else [])]:
-        link = f"http://portal.example.org/checkins/{item['checkin_id']}"
+        link = f"http://portal.example.org/assignments/{item['assignment_id']}"
         assert link in message.text and link in message.html
     if lang == "zh":
         assert OFFICE in message.text
