@@ -1,5 +1,10 @@
-"""Rendering a message: Jinja2 templates (one file per kind and language, with subject,
-text and html blocks) plus an .ics calendar file for messages about a due date.
+"""Rendering a message: Jinja2 templates (per kind and language, `KIND.LANG.txt.j2` with the
+subject and text blocks and `KIND.LANG.html.j2` with the html block) plus an .ics calendar file
+for messages about a due date.
+
+The HTML template escapes every value by its name (escaping.templates); the text one does not,
+since a text body and a subject show what was written (the MIME layer encodes the headers, and
+the calendar file is built with icalendar, which escapes its own syntax).
 
 Pure: a kind, a language and a payload in, a `Rendered` message out.
 """
@@ -15,6 +20,7 @@ from typing import Any
 
 import jinja2
 
+from escaping.templates import environment as template_environment
 from notifications.links import item_url
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -53,11 +59,7 @@ def _date(lang: str):  # noqa: ANN202 — a Jinja filter
 
 @lru_cache(maxsize=4)
 def environment(lang: str) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
+    env = template_environment(TEMPLATES, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     env.filters["date"] = _date(lang)
     env.filters["role"] = lambda role: ROLES[lang][role]
     env.filters["percent"] = lambda ratio: f"{ratio * 100:.1f}%"
@@ -74,14 +76,15 @@ def render(kind: str, lang: str, payload: dict[str, Any], *, office: str, portal
         if url is not None:
             item["url"] = url
     context.update(office=office, portal_url=portal_url, recipient={"name": recipient_name or ""})
-    template = environment(lang).get_template(f"{kind}.{lang}.j2")
+    env = environment(lang)
+    text, html = env.get_template(f"{kind}.{lang}.txt.j2"), env.get_template(f"{kind}.{lang}.html.j2")
 
-    def block(name: str) -> str:
+    def block(template: jinja2.Template, name: str) -> str:
         return "".join(template.blocks[name](template.new_context(context)))
 
-    subject = " ".join(block("subject").split())
+    subject = " ".join(block(text, "subject").split())
     attachments = [calendar(context, office=office, lang=lang, stamp=created_at)] if kind in WITH_CALENDAR else []
-    return Rendered(subject=subject, text=block("text").strip() + "\n", html=block("html").strip() + "\n",
+    return Rendered(subject=subject, text=block(text, "text").strip() + "\n", html=block(html, "html").strip() + "\n",
                     attachments=attachments)
 
 
