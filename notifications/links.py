@@ -20,6 +20,11 @@ def checkin_url(portal_url: str, checkin_id: int) -> str:
     return f"{portal_url.rstrip('/')}/checkins/{int(checkin_id)}"
 
 
+def report_url(portal_url: str, report_id: int) -> str:
+    """The portal page of a compiled 通报 (its files are listed there)."""
+    return f"{portal_url.rstrip('/')}/reports/{int(report_id)}"
+
+
 def item_url(portal_url: str, item: dict[str, Any]) -> str | None:
     """The link of one item of a message payload (None when it names no assignment or check-in)."""
     if item.get("assignment_id"):

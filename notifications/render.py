@@ -21,7 +21,7 @@ from typing import Any
 import jinja2
 
 from escaping.templates import environment as template_environment
-from notifications.links import item_url
+from notifications.links import item_url, report_url
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ROLES = {
@@ -75,6 +75,8 @@ def render(kind: str, lang: str, payload: dict[str, Any], *, office: str, portal
         url = item_url(portal_url, item)
         if url is not None:
             item["url"] = url
+    if "report_id" in context:
+        context["report_url"] = report_url(portal_url, context["report_id"])
     context.update(office=office, portal_url=portal_url, recipient={"name": recipient_name or ""})
     env = environment(lang)
     text, html = env.get_template(f"{kind}.{lang}.txt.j2"), env.get_template(f"{kind}.{lang}.html.j2")

@@ -111,7 +111,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "plan": _PLAN,
         "figures": {"assignments": 98, "on_time": 71, "late": 15, "missing": 12, "verified": 64,
                     "returned": 9, "completion_rate": 0.653},
-        "report_url": "http://127.0.0.1:8000/reports/3",
+        "report_id": 3,
     },
 }
 
