@@ -19,7 +19,7 @@ from models.assignment import Assignment, AssignmentRole
 from models.calendar import add_working_days, beyond_table
 from models.clock import local_day, utc
 from models.db import bulk_insert
-from models.errors import DubanError, NotFound, ReportDateTooEarly
+from models.errors import DubanError, NotFound, ReportDateTooEarly, TextTooLong
 from models.lifecycle import Actor, State
 from models.outbox import enqueue_many
 from models.plan import Plan, Task
@@ -72,10 +72,15 @@ def item(task_number: int, task_title: str, role: str, due_on: date, checkin_id:
             "checkin_id": checkin_id, "assignment_id": assignment_id}
 
 
+ROUND_NAME_LIMIT = 200  # SupervisionRound.name
+
+
 def open_round(session: Session, *, plan_key: str, name: str, report_by: date, actor: Actor, now: datetime,
                cooperating_lead_days: int, task_numbers: list[int] | None = None,
                unit_names: list[str] | None = None, timezone: str = "Asia/Shanghai") -> Opened:
     """Open a round: one check-in per open assignment in scope, one notice per unit liaison."""
+    if len(name) > ROUND_NAME_LIMIT:
+        raise TextTooLong(what="round name", what_zh="轮次名称", length=len(name), limit=ROUND_NAME_LIMIT)
     plan = find_plan(session, plan_key)
     existing = session.exec(select(SupervisionRound).where(SupervisionRound.plan_id == plan.id,
                                                            SupervisionRound.name == name)).first()

@@ -108,6 +108,13 @@ def build(engine: Engine, settings: Settings, tmp_path: Path, portal: Portal) ->
     # Rounds: one per value, opened in the portal (the first is where the unit files).
     due = (date.today() + timedelta(days=40)).isoformat()
     for value in STORABLE:
+        if len(value) > 200:  # longer than a round name may be: refused with a Chinese message, nothing opened
+            token = csrf_of(world.office.get("/rounds").text)
+            refused = world.office.post("/rounds", data={"csrf": token, "name": value, "plan": PLAN_KEY,
+                                                         "report_by": due})
+            assert refused.status_code == 400 and "轮次名称过长" in refused.text, refused.status_code
+            assert not injected_markup_in(refused.text)
+            continue
         post_ok(world.office, "/rounds", "/rounds", name=value, plan=PLAN_KEY, report_by=due)
     with reading(engine) as session:
         world.assignments = list(session.exec(
