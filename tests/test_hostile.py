@@ -217,6 +217,11 @@ def test_hostile_values_come_out_inert_in_every_page_message_report_and_export(h
             login = anonymous.get("/login", params={"next": value})
             assert login.status_code == 200 and not injected_markup_in(login.text)
             assert 'name="next" value="/"' in login.text  # not a path here: never echoed
+        for value in STORABLE:  # a path that carries markup is kept, as text in its attribute
+            login = anonymous.get("/login", params={"next": "/" + value})
+            assert login.status_code == 200 and not injected_markup_in(login.text), value
+            kept = re.search(r'name="next" value="([^"]*)"', login.text)
+            assert kept and html.unescape(kept.group(1)) == "/" + value, value
     for value in STORABLE:
         for path, name in (("/audit", "actor"), ("/dashboard", "unit")):
             response = world.office.get(path, params={name: value})
