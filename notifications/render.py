@@ -4,7 +4,9 @@ for messages about a due date.
 
 The HTML template escapes every value by its name (escaping.templates); the text one does not,
 since a text body and a subject show what was written (the MIME layer encodes the headers, and
-the calendar file is built with icalendar, which escapes its own syntax).
+the calendar file is built with icalendar, which escapes its own syntax). Text and calendar
+values have their control characters shown as escapes (escaping.terminal): a mail read in a
+terminal must not obey an ESC sequence from a task title.
 
 Pure: a kind, a language and a payload in, a `Rendered` message out.
 """
@@ -21,6 +23,7 @@ from typing import Any
 import jinja2
 
 from escaping.templates import environment as template_environment
+from escaping.terminal import visible
 from notifications.links import item_url, report_url
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -57,9 +60,18 @@ def _date(lang: str):  # noqa: ANN202 — a Jinja filter
     return format_date
 
 
+@jinja2.pass_eval_context
+def _finalize(eval_ctx: jinja2.nodes.EvalContext, value: Any) -> Any:
+    """Values in a subject or a text body: control characters shown (HTML escaping covers the rest)."""
+    if eval_ctx.autoescape or not isinstance(value, str):
+        return value
+    return visible(value)
+
+
 @lru_cache(maxsize=4)
 def environment(lang: str) -> jinja2.Environment:
-    env = template_environment(TEMPLATES, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env = template_environment(TEMPLATES, undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                               finalize=_finalize)
     env.filters["date"] = _date(lang)
     env.filters["role"] = lambda role: ROLES[lang][role]
     env.filters["percent"] = lambda ratio: f"{ratio * 100:.1f}%"
@@ -112,8 +124,8 @@ def calendar(context: dict[str, Any], *, office: str, lang: str, stamp: datetime
         else:
             summary = f"Report due: {context['round']['name']} ({len(items)} tasks)"
             lines = [f"Task {i['task_number']} {i['task_title']}: {i['url']}" for i in items]
-        event.add("summary", summary)
-        event.add("description", "\n".join([*lines, office]))
+        event.add("summary", visible(summary))
+        event.add("description", visible("\n".join([*lines, office])))
         event.add("dtstart", day)
         event.add("dtend", day + timedelta(days=1))
         event.add("url", first["url"])
