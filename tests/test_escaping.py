@@ -120,3 +120,39 @@ def test_the_directory_csv_quotes_formula_names_and_reads_them_back(engine: Engi
         sync_directory(session, directory, actor=OFFICE, now=now)
     with reading(engine) as session:
         assert export_directory(session, "csv") == exported  # the same names: nothing renamed or added
+
+
+def test_an_export_to_a_terminal_shows_controls_and_to_a_pipe_stays_exact(engine: Engine, database_url: str,
+                                                                          tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+    from datetime import UTC, datetime
+
+    from models.db import unit_of_work
+    from models.planning import add_unit
+    from tests.support.scenario import OFFICE
+
+    with unit_of_work(engine) as session:
+        add_unit(session, name="\x1b]0;owned\x07市教育局", actor=OFFICE, now=datetime(2022, 9, 5, tzinfo=UTC))
+    duban = str(Path(sys.executable).parent / "duban")
+    env = {**os.environ, "DUBAN_HOME": str(tmp_path), "DUBAN_DATABASE_URL": database_url}
+    piped = subprocess.run([duban, "units", "export", "--format", "csv"], env=env, capture_output=True, check=True)
+    assert b"\x1b]0;owned\x07" in piped.stdout  # a file or a pipe gets the data as stored
+    controller, terminal = os.openpty()
+    try:
+        subprocess.run([duban, "units", "export", "--format", "csv"], env=env, stdout=terminal, check=True,
+                       timeout=60)
+        os.close(terminal)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the terminal's other end is closed: everything has been read
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(controller)
+    assert "\\x1b]0;owned\\x07市教育局".encode() in shown and b"\x1b" not in shown
