@@ -300,6 +300,7 @@ def export(session: Session, criteria: AuditFilter, fmt: str, stream: TextIO) ->
     writer.writeheader()
     for event in events(session, criteria):
         # before/after stay the exact canonical JSON that was hashed.
-        writer.writerow(neutral_record(as_row(event) | {"before": event.before or "", "after": event.after or ""}))
+        row = as_row(event) | {"before": event.before or "", "after": event.after or ""}
+        writer.writerow(neutral_record(row))
         count += 1
     return count

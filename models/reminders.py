@@ -56,7 +56,8 @@ def send_reminders(session: Session, *, now: datetime, settings: Any, actor: Act
     today = local_day(now, settings.timezone)
     rows = session.exec(
         select(CheckIn.id, CheckIn.due_on, Assignment.role, Task.number, Task.title, Unit.id, Unit.name,
-               SupervisionRound.id, SupervisionRound.name, SupervisionRound.report_by, Plan.title, Assignment.id)
+               SupervisionRound.id, SupervisionRound.name, SupervisionRound.report_by, Plan.title,
+               Assignment.id)
         .join(Assignment, col(Assignment.id) == col(CheckIn.assignment_id))
         .join(Task, col(Task.id) == col(Assignment.task_id))
         .join(Unit, col(Unit.id) == col(Assignment.unit_id))

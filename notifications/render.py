@@ -98,7 +98,8 @@ def render(kind: str, lang: str, payload: dict[str, Any], *, office: str, portal
 
     subject = " ".join(block(text, "subject").split())
     attachments = [calendar(context, office=office, lang=lang, stamp=created_at)] if kind in WITH_CALENDAR else []
-    return Rendered(subject=subject, text=block(text, "text").strip() + "\n", html=block(html, "html").strip() + "\n",
+    return Rendered(subject=subject, text=block(text, "text").strip() + "\n",
+                    html=block(html, "html").strip() + "\n",
                     attachments=attachments)
 
 
