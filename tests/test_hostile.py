@@ -247,6 +247,8 @@ def test_hostile_values_come_out_inert_in_every_page_message_report_and_export(h
         message = BytesParser(policy=policy.default).parsebytes(eml.read_bytes())
         body = message.get_body(("html",)).get_content()
         assert not injected_markup_in(body), (eml.name, injected_markup_in(body))
+        text = message.get_body(("plain",)).get_content()
+        assert not terminal_escapes_in(text + str(message["Subject"])), eml.name
         assert "\n" not in str(message["Subject"]) and "\r" not in str(message["Subject"])
         for name, value in message.items():  # no value broke out into a header of its own
             assert re.fullmatch(r"[A-Za-z-]+", name) and "HX" not in name, name
