@@ -15,15 +15,12 @@ from typing import Any
 import jinja2
 
 # Outputs that are not HTML: e-mail subjects and text bodies, the Markdown 通报. Their own rules
-# apply there (notifications' header folding, escaping.markdown), never HTML escaping.
+# apply there (escaping.terminal, escaping.markdown), never HTML escaping. Every other name, and a
+# template made from a string, escapes.
 TEXT_SUFFIXES = ("txt.j2", "md.j2", "txt", "md")
-
-
-def autoescape_for(name: str | None) -> bool:
-    """Whether the template of this name escapes HTML (strings built in code do)."""
-    if name is None:
-        return True
-    return not name.lower().endswith(tuple(f".{suffix}" for suffix in TEXT_SUFFIXES))
+autoescape_for = jinja2.select_autoescape(
+    enabled_extensions=("html.j2", "htm.j2", "xml.j2", "html", "htm", "xml"),
+    disabled_extensions=TEXT_SUFFIXES, default_for_string=True, default=True)
 
 
 def environment(directories: Path | Iterable[Path], **options: Any) -> jinja2.Environment:
