@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from cli.common import JsonOption, engine_for, now_from, settings
-from cli.output import emit_json, lang, say
+from cli.output import emit_json, lang, say, show, terminal_safe
 
 audit_app = typer.Typer(help="审计记录：查看、校验、导出 / the audit trail: show, verify, export", no_args_is_help=True)
 
@@ -67,7 +67,7 @@ def audit_show(
         if row["before"] or row["after"]:
             change = f" {row['before'] or {}} → {row['after'] or {}}"
         reason = f" 「{row['reason']}」" if row["reason"] else ""
-        print(f"#{row['seq']} {row['at']} {row['actor']} {row['action']} {row['object_type']}:{row['object_id']}{change}{reason} [{row['outcome']}]")
+        show(f"#{row['seq']} {row['at']} {row['actor']} {row['action']} {row['object_type']}:{row['object_id']}{change}{reason} [{row['outcome']}]")
     if not rows:
         say("没有符合条件的审计记录", "no audit events match")
 
@@ -88,7 +88,7 @@ def audit_verify(
     if json_output:
         emit_json(asdict(report))
     else:
-        print(report.message(lang()), file=sys.stdout if report.ok else sys.stderr)
+        show(report.message(lang()), file=sys.stdout if report.ok else sys.stderr)
     if not report.ok:
         raise typer.Exit(6)
 
@@ -107,7 +107,7 @@ def audit_export(
     with reading(engine_for(settings())) as session:
         criteria = _audit_filter(task, unit, actor, action, since, until, session)
         if out is None:
-            count = export(session, criteria, format.value, sys.stdout)
+            count = export(session, criteria, format.value, terminal_safe(sys.stdout))
         else:
             # Written beside the target and renamed, so a failure leaves no half file.
             partial = out.with_name(out.name + ".partial")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cli.common import JsonOption, NowOption, actor_for, engine_for, now_from, settings
-from cli.output import emit_json, say
+from cli.output import emit_json, say, show
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -140,7 +140,7 @@ def round_list(plan: PlanOption = None, json_output: JsonOption = False) -> None
         return
     for r in rows:
         states = "，".join(f"{k} {v}" for k, v in r["checkins"].items())
-        print(f"#{r['id']} {r['plan']} / {r['name']} [{r['state']}] 截止 {r['report_by']}：{states}")
+        show(f"#{r['id']} {r['plan']} / {r['name']} [{r['state']}] 截止 {r['report_by']}：{states}")
 
 
 @round_app.command("show")
@@ -169,7 +169,7 @@ def round_show(name: Annotated[str, typer.Argument()], plan: PlanOption = None, 
         emit_json({"round": round_.name, "report_by": round_.report_by.isoformat(), "items": items})
         return
     for i in items:
-        print(f"任务{i['task']:>3} {i['unit']}（{i['role']}）{i['assignment_state']} / {i['checkin_state']} 截止{i['due_on']}"
+        show(f"任务{i['task']:>3} {i['unit']}（{i['role']}）{i['assignment_state']} / {i['checkin_state']} 截止{i['due_on']}"
               + (f" {i['percent']}%" if i["percent"] is not None else "")
               + (f" 第{i['revision']}次报送（审核时 --revision {i['revision']}）" if i["revision"] else ""))
 
@@ -393,8 +393,8 @@ def agenda_command(json_output: JsonOption = False) -> None:
     if not items:
         say("暂无提请会商的事项", "nothing on the consultation agenda")
     for n, item in enumerate(items, 1):
-        print(f"{n}. {item['number']} 任务{item['task_number']}“{item['task_title']}”／{item['unit']}：{item['reason']}")
+        show(f"{n}. {item['number']} 任务{item['task_number']}“{item['task_title']}”／{item['unit']}：{item['reason']}")
         for h in item["history"]:
-            print(f"     {h['on']} {h['what']}")
+            show(f"     {h['on']} {h['what']}")
         for p in item["problems"]:
-            print(f"     需协调：{p}")
+            show(f"     需协调：{p}")

@@ -34,7 +34,7 @@ from cli.cycle_commands import (
 from cli.common import JsonOption, NowOption, engine_for, now_from, settings
 from cli.import_command import import_notice
 from cli.notification_commands import dispatch_command, notifications_app
-from cli.output import emit_json, fail, lang, say
+from cli.output import emit_json, fail, lang, say, show
 from cli.report_command import report_command
 from cli.units_commands import units_app
 from cli.users_commands import users_app
@@ -134,7 +134,7 @@ def serve(
         jobs = build_scheduler(config, blocking=False)
         jobs.start()
         for schedule in config.schedules:
-            print(f"  {schedule.flow}: {schedule.cron} ({config.timezone})")
+            show(f"  {schedule.flow}: {schedule.cron} ({config.timezone})")
     say(f"督办门户：http://{host}:{port}/ （Ctrl+C 退出）", f"duban portal: http://{host}:{port}/ (Ctrl+C to stop)")
     import os
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from cli.common import JsonOption, NowOption, actor_for, engine_for, now_from, settings
-from cli.output import emit_json, say
+from cli.output import emit_json, say, show
 
 notifications_app = typer.Typer(help="通知发件箱 / the outbox of messages", no_args_is_help=True)
 
@@ -41,7 +41,7 @@ def dispatch_command(
     say(f"已发送 {report.sent} 条，待重试 {report.retried} 条，失败 {report.dead} 条（渠道：{config.mail_channel}）",
         f"sent {report.sent}, to retry {report.retried}, dead {report.dead} (channel: {config.mail_channel})")
     for error in report.errors[:20]:
-        print(f"  {error}")
+        show(f"  {error}")
 
 
 @notifications_app.command("list")
@@ -69,7 +69,7 @@ def notifications_list(
         return
     for r in rows:
         error = f"  ⚠ {r['last_error']}" if r["last_error"] else ""
-        print(f"#{r['id']} [{r['status']}] {r['kind']} → {r['recipient_name'] or ''} <{r['recipient_email']}> "
+        show(f"#{r['id']} [{r['status']}] {r['kind']} → {r['recipient_name'] or ''} <{r['recipient_email']}> "
               f"尝试{r['attempts']}次{error}")
     if not rows:
         say("没有符合条件的通知", "no messages match")
@@ -102,9 +102,9 @@ def notifications_show(notification_id: Annotated[int, typer.Argument(help="通�
         return
     for key, value in row.items():
         if value not in (None, ""):
-            print(f"{key}: {value}")
-    print(f"\n{rendered.subject}\n")
-    print(rendered.text)
+            show(f"{key}: {value}")
+    show(f"\n{rendered.subject}\n")
+    show(rendered.text)
 
 
 @notifications_app.command("retry")
@@ -141,5 +141,5 @@ def notifications_preview(
     config = settings()
     rendered = render(kind, lang, SAMPLES[kind], office=config.office_name, portal_url=config.portal_url,
                       recipient_name="联络员", created_at=utc_now())
-    print(rendered.subject + "\n")
-    print(rendered.html if html else rendered.text)
+    show(rendered.subject + "\n")
+    show(rendered.html if html else rendered.text)

@@ -1,11 +1,17 @@
-"""Printing for the CLI: Chinese or English by DUBAN_LANG, JSON for scripts."""
+"""Printing for the CLI: Chinese or English by DUBAN_LANG, JSON for scripts.
+
+Everything the CLI prints goes through `show` (or `emit_json`), which writes control characters
+out as escapes: a user name or a unit's text must never reach the terminal as a command.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
-from typing import Any
+from typing import Any, TextIO
+
+from escaping.terminal import json_visible, visible
 
 
 def lang() -> str:
@@ -13,13 +19,37 @@ def lang() -> str:
     return "en" if os.environ.get("DUBAN_LANG", "zh").lower().startswith("en") else "zh"
 
 
+def show(*parts: object, file: TextIO | None = None) -> None:
+    """print(), with every terminal control character in the text shown as its escape."""
+    print(visible(" ".join(str(p) for p in parts)), file=file or sys.stdout)
+
+
 def say(zh: str, en: str) -> None:
-    print(zh if lang() == "zh" else en)
+    show(zh if lang() == "zh" else en)
 
 
 def fail(zh: str, en: str) -> None:
-    print(f"错误：{zh}" if lang() == "zh" else f"error: {en}", file=sys.stderr)
+    show(f"错误：{zh}" if lang() == "zh" else f"error: {en}", file=sys.stderr)
 
 
 def emit_json(value: Any) -> None:
-    print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+    print(json_visible(json.dumps(value, ensure_ascii=False, indent=2, default=str)))
+
+
+class _Visible:
+    """A text stream that shows control characters as escapes (data for a person, not a file)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        return self.stream.write(visible(text))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def terminal_safe(stream: TextIO) -> TextIO:
+    """The stream itself when it is a file or a pipe (exports stay exact); on a terminal, one that
+    writes control characters out as escapes."""
+    return _Visible(stream) if stream.isatty() else stream  # type: ignore[return-value]

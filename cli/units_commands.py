@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from cli.common import JsonOption, NowOption, actor_for, engine_for, now_from, settings
-from cli.output import emit_json, say
+from cli.output import emit_json, say, show, terminal_safe
 
 units_app = typer.Typer(help="单位通讯录 / the unit directory", no_args_is_help=True)
 
@@ -49,7 +49,7 @@ def units_list(json_output: JsonOption = False) -> None:
         liaison = unit["contacts"].get("liaison", {})
         aliases = f"（又称 {'、'.join(unit['aliases'])}）" if unit["aliases"] else ""
         members = f" 成员 {len(unit['members'])} 个" if unit["members"] else ""
-        print(f"{unit['name']}{aliases} [{unit['kind']}]{members} {liaison.get('email') or ''}".rstrip())
+        show(f"{unit['name']}{aliases} [{unit['kind']}]{members} {liaison.get('email') or ''}".rstrip())
 
 
 @units_app.command("show")
@@ -64,12 +64,12 @@ def units_show(name: Annotated[str, typer.Argument(help="单位名称或简称 /
     if json_output:
         emit_json(unit)
         return
-    print(unit["name"], f"[{unit['kind']}]")
+    show(unit["name"], f"[{unit['kind']}]")
     for label_zh, label_en, key in (("别名", "aliases", "aliases"), ("成员", "members", "members")):
         if unit[key]:
             say(f"  {label_zh}：{'、'.join(unit[key])}", f"  {label_en}: {', '.join(unit[key])}")
     for role, contact in unit["contacts"].items():
-        print(f"  {role}: {contact['name']} {contact['email'] or ''} {contact['phone'] or ''}".rstrip())
+        show(f"  {role}: {contact['name']} {contact['email'] or ''} {contact['phone'] or ''}".rstrip())
 
 
 class DirectoryFormat(StrEnum):
@@ -89,6 +89,6 @@ def units_export(
     with reading(engine_for(settings())) as session:
         text = export_directory(session, format.value)
     if out is None:
-        sys.stdout.write(text)
+        terminal_safe(sys.stdout).write(text)
     else:
         out.write_text(text, encoding="utf-8")

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from cli.common import JsonOption, NowOption, actor_for, engine_for, now_from, settings
-from cli.output import emit_json, say
+from cli.output import emit_json, say, show
 
 users_app = typer.Typer(help="门户用户 / portal users", no_args_is_help=True)
 
@@ -93,4 +93,4 @@ def users_list(json_output: JsonOption = False) -> None:
         emit_json(rows)
         return
     for row in rows:
-        print(f"{row['username']}\t{row['role']}\t{row['unit'] or ''}\t{'停用' if row['disabled'] else ''}")
+        show(f"{row['username']}\t{row['role']}\t{row['unit'] or ''}\t{'停用' if row['disabled'] else ''}")

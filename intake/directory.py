@@ -86,7 +86,10 @@ def _yaml_records(text: str, source: str) -> list[tuple[Where, dict[str, Any]]]:
 
 def _csv_records(text: str) -> list[tuple[Where, dict[str, Any]]]:
     records = []
-    for number, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+    from escaping.cells import read_back  # our own export quotes cells that would start a formula
+
+    for number, raw in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+        row = {key: read_back(value) if isinstance(value, str) else value for key, value in raw.items()}
         record: dict[str, Any] = {
             "name": row.get("name"), "kind": row.get("kind") or None,
             "aliases": split_names(row.get("aliases") or ""), "members": split_names(row.get("members") or ""),
@@ -248,6 +251,8 @@ def export_directory(session: Session, fmt: str) -> str:
     described = [describe_unit(session, u) for u in session.exec(select(Unit).order_by(Unit.id))]
     if fmt == "csv":
         stream = io.StringIO()
+        from escaping.cells import neutral_record  # opened in a spreadsheet: no cell starts a formula
+
         writer = csv.DictWriter(stream, fieldnames=CSV_COLUMNS)
         writer.writeheader()
         for unit in described:
@@ -255,7 +260,7 @@ def export_directory(session: Session, fmt: str) -> str:
                    "members": "、".join(unit["members"])}
             for role, contact in unit["contacts"].items():
                 row |= {f"{role}_{key}": value or "" for key, value in contact.items()}
-            writer.writerow(row)
+            writer.writerow(neutral_record(row))
         return stream.getvalue()
     records = []
     for unit in described:

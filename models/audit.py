@@ -294,10 +294,13 @@ def export(session: Session, criteria: AuditFilter, fmt: str, stream: TextIO) ->
             stream.write(json.dumps(as_row(event), ensure_ascii=False, default=_iso) + "\n")
             count += 1
         return count
+    from escaping.cells import neutral_record  # a spreadsheet opens the CSV: no cell may start a formula
+
     writer = csv.DictWriter(stream, fieldnames=[*HASHED_FIELDS, "hash"])
     writer.writeheader()
     for event in events(session, criteria):
         # before/after stay the exact canonical JSON that was hashed.
-        writer.writerow(as_row(event) | {"before": event.before or "", "after": event.after or ""})
+        row = as_row(event) | {"before": event.before or "", "after": event.after or ""}
+        writer.writerow(neutral_record(row))
         count += 1
     return count

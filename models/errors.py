@@ -87,3 +87,11 @@ class ReportDateTooEarly(DubanError):
     zh = "报送截止日期 {report_by} 早于开启日 {today}：请选择开启日当天或之后的日期。"
     en = "the report-by date {report_by} is before the opening day {today}: choose that day or later"
     exit_code = 2
+
+
+class TextTooLong(DubanError):
+    """A name longer than its column holds (PostgreSQL would refuse it; SQLite would keep it all)."""
+
+    zh = "{what_zh}过长：{length} 个字符，最多 {limit} 个。"
+    en = "the {what} is too long: {length} characters, at most {limit}"
+    exit_code = 2

@@ -109,7 +109,8 @@ def find_stalled(session: Session, *, today: date, rules: Any, timezone: str) ->
             reason = "unreviewed"
         if reason:
             number, title = tasks[task_id]
-            stalled.append(Stall(assignment_id, round_id, reason, unit_id, item(number, title, role, due_on, checkin_id),
+            entry = item(number, title, role, due_on, checkin_id, assignment_id)
+            stalled.append(Stall(assignment_id, round_id, reason, unit_id, entry,
                                  round_info[round_id], units[unit_id], problems))
     return stalled
 

@@ -153,7 +153,8 @@ def _notify(session: Session, request: ExtensionRequest, assignment, checkin, no
                                       .order_by(col(CheckIn.id).desc())).first()
     item = item_payload(task, assignment, checkin) if checkin else {
         "task_number": task.number, "task_title": task.title, "role": str(assignment.role),
-        "due_on": (assignment.due_on or request.requested_due_on).isoformat(), "checkin_id": 0}
+        "due_on": (assignment.due_on or request.requested_due_on).isoformat(), "checkin_id": 0,
+        "assignment_id": assignment.id}
     approved = request.state == ExtensionState.APPROVED
     payload = {"unit": unit.name, "item": item, "approved": approved,
                "original_due_on": request.original_due_on.isoformat() if request.original_due_on else None,

@@ -56,7 +56,8 @@ def send_reminders(session: Session, *, now: datetime, settings: Any, actor: Act
     today = local_day(now, settings.timezone)
     rows = session.exec(
         select(CheckIn.id, CheckIn.due_on, Assignment.role, Task.number, Task.title, Unit.id, Unit.name,
-               SupervisionRound.id, SupervisionRound.name, SupervisionRound.report_by, Plan.title)
+               SupervisionRound.id, SupervisionRound.name, SupervisionRound.report_by, Plan.title,
+               Assignment.id)
         .join(Assignment, col(Assignment.id) == col(CheckIn.assignment_id))
         .join(Task, col(Task.id) == col(Assignment.task_id))
         .join(Unit, col(Unit.id) == col(Assignment.unit_id))
@@ -69,11 +70,12 @@ def send_reminders(session: Session, *, now: datetime, settings: Any, actor: Act
     )
     owed: dict[int, list[tuple[str | None, dict[str, Any], dict[str, Any], str, str]]] = {}
     per_due: dict[date, tuple[str | None, int]] = {}  # a round has few due dates: count working days once each
-    for checkin_id, due_on, role, number, title, unit_id, unit_name, _, round_name, report_by, plan_title in rows:
+    for (checkin_id, due_on, role, number, title, unit_id, unit_name, _, round_name, report_by, plan_title,
+         assignment_id) in rows:
         if due_on not in per_due:
             per_due[due_on] = (stage_of(today, due_on, settings.cycle), max(0, working_days_between(due_on, today)))
         stage, days_overdue = per_due[due_on]
-        entry = item(number, title, role, due_on, checkin_id) | {"days_overdue": days_overdue}
+        entry = item(number, title, role, due_on, checkin_id, assignment_id) | {"days_overdue": days_overdue}
         round_info = {"name": round_name, "report_by": report_by.isoformat()}
         owed.setdefault(unit_id, []).append((stage, entry, round_info, plan_title, unit_name))
     triggered = {unit_id: items for unit_id, items in owed.items() if any(stage for stage, *_ in items)}

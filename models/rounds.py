@@ -19,7 +19,7 @@ from models.assignment import Assignment, AssignmentRole
 from models.calendar import add_working_days, beyond_table
 from models.clock import local_day, utc
 from models.db import bulk_insert
-from models.errors import DubanError, NotFound, ReportDateTooEarly
+from models.errors import DubanError, NotFound, ReportDateTooEarly, TextTooLong
 from models.lifecycle import Actor, State
 from models.outbox import enqueue_many
 from models.plan import Plan, Task
@@ -62,18 +62,25 @@ def find_round(session: Session, plan: Plan, name: str) -> SupervisionRound:
 
 def item_payload(task: Task, assignment: Assignment, checkin: CheckIn) -> dict[str, Any]:
     """How a message names one check-in (see notifications/samples.py)."""
-    return item(task.number, task.title, str(assignment.role), checkin.due_on, checkin.id)
+    return item(task.number, task.title, str(assignment.role), checkin.due_on, checkin.id, assignment.id)
 
 
-def item(task_number: int, task_title: str, role: str, due_on: date, checkin_id: int) -> dict[str, Any]:
+def item(task_number: int, task_title: str, role: str, due_on: date, checkin_id: int,
+         assignment_id: int) -> dict[str, Any]:
+    """A message links to the assignment's portal page (notifications.links), the check-in is its round's."""
     return {"task_number": task_number, "task_title": task_title, "role": role, "due_on": due_on.isoformat(),
-            "checkin_id": checkin_id}
+            "checkin_id": checkin_id, "assignment_id": assignment_id}
+
+
+ROUND_NAME_LIMIT = 200  # SupervisionRound.name
 
 
 def open_round(session: Session, *, plan_key: str, name: str, report_by: date, actor: Actor, now: datetime,
                cooperating_lead_days: int, task_numbers: list[int] | None = None,
                unit_names: list[str] | None = None, timezone: str = "Asia/Shanghai") -> Opened:
     """Open a round: one check-in per open assignment in scope, one notice per unit liaison."""
+    if len(name) > ROUND_NAME_LIMIT:
+        raise TextTooLong(what="round name", what_zh="轮次名称", length=len(name), limit=ROUND_NAME_LIMIT)
     plan = find_plan(session, plan_key)
     existing = session.exec(select(SupervisionRound).where(SupervisionRound.plan_id == plan.id,
                                                            SupervisionRound.name == name)).first()
@@ -125,15 +132,17 @@ def round_notices(session: Session, round_: SupervisionRound, plan: Plan) -> lis
     """One round_opened digest per unit liaison, listing everything the unit owes."""
     by_unit: dict[int, tuple[str, list[dict[str, Any]]]] = {}
     rows = session.exec(
-        select(CheckIn.id, CheckIn.due_on, Assignment.role, Task.number, Task.title, Unit.id, Unit.name)
+        select(CheckIn.id, CheckIn.due_on, Assignment.role, Task.number, Task.title, Unit.id, Unit.name,
+               Assignment.id)
         .join(Assignment, col(Assignment.id) == col(CheckIn.assignment_id))
         .join(Task, col(Task.id) == col(Assignment.task_id))
         .join(Unit, col(Unit.id) == col(Assignment.unit_id))
         .where(CheckIn.round_id == round_.id)
         .order_by(Task.number)
     )
-    for checkin_id, due_on, role, number, title, unit_id, unit_name in rows:
-        by_unit.setdefault(unit_id, (unit_name, []))[1].append(item(number, title, role, due_on, checkin_id))
+    for checkin_id, due_on, role, number, title, unit_id, unit_name, assignment_id in rows:
+        by_unit.setdefault(unit_id, (unit_name, []))[1].append(item(number, title, role, due_on, checkin_id,
+                                                                     assignment_id))
     liaisons = unit_contacts(session, by_unit, ContactRole.LIAISON)
     common = {"round": {"name": round_.name, "report_by": round_.report_by.isoformat()}, "plan": {"title": plan.title}}
     return [

@@ -1,5 +1,12 @@
-"""Rendering a message: Jinja2 templates (one file per kind and language, with subject,
-text and html blocks) plus an .ics calendar file for messages about a due date.
+"""Rendering a message: Jinja2 templates (per kind and language, `KIND.LANG.txt.j2` with the
+subject and text blocks and `KIND.LANG.html.j2` with the html block) plus an .ics calendar file
+for messages about a due date.
+
+The HTML template escapes every value by its name (escaping.templates); the text one does not,
+since a text body and a subject show what was written (the MIME layer encodes the headers, and
+the calendar file is built with icalendar, which escapes its own syntax). Text and calendar
+values have their control characters shown as escapes (escaping.terminal): a mail read in a
+terminal must not obey an ESC sequence from a task title.
 
 Pure: a kind, a language and a payload in, a `Rendered` message out.
 """
@@ -14,6 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+
+from escaping.templates import environment as template_environment
+from escaping.terminal import visible
+from notifications.links import item_url, report_url
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ROLES = {
@@ -49,22 +60,22 @@ def _date(lang: str):  # noqa: ANN202 — a Jinja filter
     return format_date
 
 
+@jinja2.pass_eval_context
+def _finalize(eval_ctx: jinja2.nodes.EvalContext, value: Any) -> Any:
+    """Values in a subject or a text body: control characters shown (HTML escaping covers the rest)."""
+    if eval_ctx.autoescape or not isinstance(value, str):
+        return value
+    return visible(value)
+
+
 @lru_cache(maxsize=4)
 def environment(lang: str) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
+    env = template_environment(TEMPLATES, undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                               finalize=_finalize)
     env.filters["date"] = _date(lang)
     env.filters["role"] = lambda role: ROLES[lang][role]
     env.filters["percent"] = lambda ratio: f"{ratio * 100:.1f}%"
     return env
-
-
-def checkin_url(portal_url: str, checkin_id: int) -> str:
-    """The portal page of a check-in; opening it still asks the reader to sign in."""
-    return f"{portal_url.rstrip('/')}/checkins/{checkin_id}"
 
 
 def render(kind: str, lang: str, payload: dict[str, Any], *, office: str, portal_url: str,
@@ -73,17 +84,22 @@ def render(kind: str, lang: str, payload: dict[str, Any], *, office: str, portal
     lang = lang if lang in ROLES else "zh"
     context: dict[str, Any] = json.loads(json.dumps(payload))  # a copy we may enrich
     for item in [*context.get("items", []), *([context["item"]] if "item" in context else [])]:
-        if "checkin_id" in item:
-            item["url"] = checkin_url(portal_url, item["checkin_id"])
+        url = item_url(portal_url, item)
+        if url is not None:
+            item["url"] = url
+    if "report_id" in context:
+        context["report_url"] = report_url(portal_url, context["report_id"])
     context.update(office=office, portal_url=portal_url, recipient={"name": recipient_name or ""})
-    template = environment(lang).get_template(f"{kind}.{lang}.j2")
+    env = environment(lang)
+    text, html = env.get_template(f"{kind}.{lang}.txt.j2"), env.get_template(f"{kind}.{lang}.html.j2")
 
-    def block(name: str) -> str:
+    def block(template: jinja2.Template, name: str) -> str:
         return "".join(template.blocks[name](template.new_context(context)))
 
-    subject = " ".join(block("subject").split())
+    subject = " ".join(block(text, "subject").split())
     attachments = [calendar(context, office=office, lang=lang, stamp=created_at)] if kind in WITH_CALENDAR else []
-    return Rendered(subject=subject, text=block("text").strip() + "\n", html=block("html").strip() + "\n",
+    return Rendered(subject=subject, text=block(text, "text").strip() + "\n",
+                    html=block(html, "html").strip() + "\n",
                     attachments=attachments)
 
 
@@ -109,8 +125,8 @@ def calendar(context: dict[str, Any], *, office: str, lang: str, stamp: datetime
         else:
             summary = f"Report due: {context['round']['name']} ({len(items)} tasks)"
             lines = [f"Task {i['task_number']} {i['task_title']}: {i['url']}" for i in items]
-        event.add("summary", summary)
-        event.add("description", "\n".join([*lines, office]))
+        event.add("summary", visible(summary))
+        event.add("description", visible("\n".join([*lines, office])))
         event.add("dtstart", day)
         event.add("dtend", day + timedelta(days=1))
         event.add("url", first["url"])

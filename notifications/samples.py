@@ -4,7 +4,8 @@ messages and the templates that render them.
 The cycle (flows, models) writes payloads of exactly these shapes into the
 outbox; tests render every template with these under StrictUndefined, and
 `duban notifications preview KIND` shows them. Dates are ISO strings; the
-renderer adds `url` to every item and item list entry that has a `checkin_id`.
+renderer adds `url` (notifications.links: the assignment's portal page) to every item and item
+list entry that has an `assignment_id`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ _ITEM = {
     "role": "lead",  # lead | responsible | cooperating
     "due_on": "2022-09-30",
     "checkin_id": 17,
+    "assignment_id": 5,
 }
 _ROUND = {"name": "2022年第三季度督导", "report_by": "2022-09-30"}
 _PLAN = {"title": "2022年重点工作任务清单"}
@@ -29,8 +31,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "plan": _PLAN,
         "items": [
             _ITEM,
-            {"task_number": 6, "task_title": "促进未成年人身心健康", "role": "lead", "due_on": "2022-09-30", "checkin_id": 18},
-            {"task_number": 9, "task_title": "推动儿童友好城市建设", "role": "cooperating", "due_on": "2022-09-28", "checkin_id": 21},
+            {"task_number": 6, "task_title": "促进未成年人身心健康", "role": "lead", "due_on": "2022-09-30", "checkin_id": 18, "assignment_id": 118},
+            {"task_number": 9, "task_title": "推动儿童友好城市建设", "role": "cooperating", "due_on": "2022-09-28", "checkin_id": 21, "assignment_id": 121},
         ],
     },
     # Before or on the due day: stage "t-3", "t-1" or "due"; days_left 3, 1 or 0.
@@ -58,7 +60,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
             _ITEM | {"role": "cooperating", "number": "督〔2022〕001号", "reason": "检查报送逾期超过宽限期",
                      "round": "2022年第三季度督导", "unit": "市公安局"},
             {"task_number": 7, "task_title": "深化开展青少年法治宣传教育", "role": "cooperating", "due_on": "2022-09-28",
-             "checkin_id": 23, "number": "督〔2022〕002号", "reason": "任务交办后长期未签收",
+             "checkin_id": 23, "assignment_id": 123, "number": "督〔2022〕002号", "reason": "任务交办后长期未签收",
              "round": "2022年第三季度督导", "unit": "市公安局"},
         ],
     },
@@ -81,7 +83,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
                                  {"on": "2022-10-12", "what": "黄色催办（督〔2022〕003号）"}],
                      "problems": ["跨部门数据共享机制尚未建立，需协调市委政法委"]},
             {"task_number": 13, "task_title": "加强烟草制品监管", "role": "lead", "due_on": "2022-09-30",
-             "checkin_id": 40, "number": "督〔2022〕005号", "reason": "催办后仍未报送",
+             "checkin_id": 40, "assignment_id": 140, "number": "督〔2022〕005号", "reason": "催办后仍未报送",
              "round": "2022年第三季度督导", "unit": "市烟草专卖局", "history": [], "problems": []},
         ],
     },
@@ -109,7 +111,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "plan": _PLAN,
         "figures": {"assignments": 98, "on_time": 71, "late": 15, "missing": 12, "verified": 64,
                     "returned": 9, "completion_rate": 0.653},
-        "report_url": "http://127.0.0.1:8000/reports/3",
+        "report_id": 3,
     },
 }
 

@@ -129,4 +129,10 @@ def charts_for(results, font: str) -> list[Chart]:  # noqa: ANN001 — reports.r
 
 
 def _short(label: str, most: int = 22) -> str:
-    return label if len(label) <= most else label[: most - 1] + "…"
+    """A bar's label: shortened, control characters shown as escapes (no font has a glyph for
+    them), and "$" taken literally (matplotlib would read "$…$" as mathematics)."""
+    from escaping.terminal import visible
+
+    label = visible(label)
+    label = label if len(label) <= most else label[: most - 1] + "…"
+    return label.replace("$", r"\$")

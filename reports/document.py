@@ -24,6 +24,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
+from escaping.xml import xml_text
 from reports.charts import Chart
 from reports.page import cn_date, percent
 from reports.results import LIGHT_LABELS, Results
@@ -126,7 +127,7 @@ def _paragraph(doc, text: str, *, font: str | None = None, size: float | None = 
         paragraph.alignment = align
     elif indent:
         paragraph.paragraph_format.first_line_indent = Pt(32)  # two characters of 三号
-    run = paragraph.add_run(text)
+    run = paragraph.add_run(xml_text(text))
     if font:
         _east_asian(run._element.get_or_add_rPr(), font)
     if size:
@@ -173,7 +174,7 @@ def _table(doc, headers: list[str], rows: list[list[str]], *, widths: list[float
     for values in rows:
         row = copy.deepcopy(template)
         for text_element, value in zip(row.iter(qn("w:t")), values, strict=True):
-            text_element.text = value
+            text_element.text = value = xml_text(value)
             if value != value.strip():
                 text_element.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
         parent.append(row)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import jinja2
 
+from escaping.markdown import markdown_text
+from escaping.templates import environment as template_environment
 from reports.charts import Chart
 from reports.results import CHECKIN_LABELS, LIGHT_LABELS, STATUS_LABELS, Results
 
@@ -28,11 +30,18 @@ def markdown_cell(text: str) -> str:
     return str(text).replace("|", "｜").replace("\r", " ").replace("\n", " ")
 
 
+@jinja2.pass_eval_context
+def _finalize(eval_ctx: jinja2.nodes.EvalContext, value: object) -> object:
+    """Every value printed into the Markdown 通报 is Markdown text (HTML escaping covers the page)."""
+    if eval_ctx.autoescape or isinstance(value, (int, float)):
+        return value
+    return markdown_text(value)
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
-                             autoescape=jinja2.select_autoescape(["html.j2"]), trim_blocks=True, lstrip_blocks=True,
-                             keep_trailing_newline=True)
+    env = template_environment(TEMPLATES, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                               keep_trailing_newline=True, finalize=_finalize)
     env.filters |= {"cn_date": cn_date, "percent": percent, "cell": markdown_cell,
                     "b64": lambda data: base64.b64encode(data).decode("ascii")}
     env.globals |= {"status_labels": STATUS_LABELS, "checkin_labels": CHECKIN_LABELS, "light_labels": LIGHT_LABELS,

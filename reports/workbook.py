@@ -101,13 +101,15 @@ def _sheet(book: Any, styles: dict[str, Any], name: str, columns: list[Column], 
     sheet.freeze_panes(1, 0)
     date_format, percent_format = styles["date"], styles["percent"]
     write_string, write_number, write_datetime = sheet.write_string, sheet.write_number, sheet.write_datetime
+    from escaping.cells import neutral
+
     for count, row in enumerate(rows, start=1):
         for n, value in enumerate(row):
             if value is None:
                 continue
             kind = value.__class__
-            if kind is str:
-                write_string(count, n, value)
+            if kind is str:  # text from units and notices: never a formula, even once edited in Excel
+                write_string(count, n, neutral(value))
             elif kind is date:
                 write_datetime(count, n, value, date_format)
             elif kind is float:  # every float in a 通报 is a rate

@@ -49,7 +49,7 @@ def smtp_settings(tmp_path: Path, server: MailServer, **extra) -> Settings:
 def reminders(count: int, *, start: int = 0, email_of=lambda i: f"unit{i}@example.org") -> list[dict]:
     messages = []
     for i in range(start, start + count):
-        payload = SAMPLES["reminder"] | {"unit": f"单位{i}", "items": [SAMPLES["reminder"]["items"][0] | {"checkin_id": 1000 + i}]}
+        payload = SAMPLES["reminder"] | {"unit": f"单位{i}", "items": [SAMPLES["reminder"]["items"][0] | {"checkin_id": 1000 + i, "assignment_id": 2000 + i}]}
         messages.append({"kind": "reminder", "dedup_key": f"reminder:round1:unit{i}:t-1:2022-09-29",
                          "recipient_email": email_of(i), "recipient_name": f"单位{i}联络员", "payload": payload})
     return messages
@@ -92,11 +92,11 @@ def test_chinese_mail_arrives_intact_with_its_calendar_and_link(
     text = first.get_body(("plain",)).get_content()
     html = first.get_body(("html",)).get_content()
     assert "单位0联络员" in text and "持续推进校园安全和疫情防控工作" in text and "市未成年人保护工作领导小组办公室" in text
-    assert "http://portal.example.org/checkins/1000" in text and "http://portal.example.org/checkins/1000" in html
+    assert "http://portal.example.org/assignments/2000" in text and "http://portal.example.org/assignments/2000" in html
     calendar = next(p for p in first.iter_attachments() if p.get_content_type() == "text/calendar")
     event = Calendar.from_ical(calendar.get_content() if isinstance(calendar.get_content(), bytes) else calendar.get_content().encode()).walk("VEVENT")[0]
     assert event.decoded("dtstart") == date(2022, 9, 30)
-    assert "checkins/1000" in str(event.get("url"))
+    assert str(event.get("url")) == "http://portal.example.org/assignments/2000"
     assert len(set(mail_server.message_ids())) == 2
     with reading(engine) as session:
         row = session.exec(select(Notification).where(Notification.recipient_email == "unit0@example.org")).one()
@@ -117,7 +117,7 @@ def test_the_outbox_channel_writes_one_eml_per_message(engine: Engine, now: date
     files = sorted((tmp_path / "outbox").glob("*.eml"))
     assert len(files) == 3 and not list((tmp_path / "outbox").glob("*.partial"))
     message = BytesParser(policy=policy.default).parsebytes(files[0].read_bytes())
-    assert "checkins/100" in message.get_body(("plain",)).get_content()
+    assert "/assignments/200" in message.get_body(("plain",)).get_content()
     assert dispatch(engine, channel_for(settings), settings, now=clock(now)).sent == 0  # nothing due twice
 
 

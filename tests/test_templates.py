@@ -28,7 +28,7 @@ def test_every_kind_renders_subject_text_and_html(kind: str, lang: str) -> None:
     assert message.text.strip() and "<html" not in message.text.lower()
     assert message.html.strip().startswith("<") and "</" in message.html
     for item in [*SAMPLES[kind].get("items", []), *([SAMPLES[kind]["item"]] if "item" in SAMPLES[kind] else [])]:
-        link = f"http://portal.example.org/checkins/{item['checkin_id']}"
+        link = f"http://portal.example.org/assignments/{item['assignment_id']}"
         assert link in message.text and link in message.html
     if lang == "zh":
         assert OFFICE in message.text
@@ -67,3 +67,35 @@ def test_a_missing_payload_key_fails_loudly() -> None:
     payload = {k: v for k, v in SAMPLES["reminder"].items() if k != "round"}
     with pytest.raises(jinja2.UndefinedError):
         rendered("reminder", "zh", payload)
+
+
+# Payload fields that hold dates and codes the cycle writes itself; every other text is the corpus.
+STRUCTURAL = {"due_on", "role", "stage", "opened_on", "report_by", "respond_by", "original_due_on",
+              "requested_due_on", "new_due_on", "on"}
+
+
+def hostile_payload(value, values, key=None):  # noqa: ANN001, ANN201 — a JSON-shaped payload
+    if isinstance(value, dict):
+        return {k: hostile_payload(v, values, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [hostile_payload(v, values, key) for v in value]
+    if isinstance(value, str) and key not in STRUCTURAL:
+        return next(values)
+    return value
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("kind", list(SAMPLES))
+def test_hostile_payloads_stay_text_in_every_part_of_every_message(kind: str, lang: str) -> None:
+    import itertools
+
+    from tests.support.hostile import HOSTILE, injected_markup_in, terminal_escapes_in
+
+    for value in HOSTILE:  # every text of the payload the same value, so each value meets every field
+        message = rendered(kind, lang, hostile_payload(SAMPLES[kind], itertools.repeat(value)))
+        assert not injected_markup_in(message.html), value
+        calendars = "".join(a.data.decode("utf-8") for a in message.attachments)
+        assert not terminal_escapes_in(message.subject + message.text + calendars), value
+        assert "\n" not in message.subject and "\r" not in message.subject
+        if value.startswith("<script>"):  # a text part shows what was written, unescaped
+            assert value in message.text and "&lt;" not in message.subject + message.text

@@ -9,6 +9,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
 
+from escaping.templates import environment
 from models import audit
 from models.clock import utc_now
 from models.db import reading, unit_of_work
@@ -17,7 +18,8 @@ from web.auth import Principal, csrf_ok, principal_for, token_from
 from web.bounds import check_form, storable
 from web.paths import TEMPLATES
 
-templates = Jinja2Templates(directory=str(TEMPLATES))
+# Starlette's own environment escapes only .html/.htm/.xml names; ours escapes every HTML template.
+templates = Jinja2Templates(env=environment(TEMPLATES))
 
 
 class SignInRequired(Exception):

@@ -52,6 +52,25 @@ def terminal_escapes_in(text: str) -> bool:
     """True when text holds a control character a terminal would act on (ESC, BEL, CSI, NUL)."""
     return bool(re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x9b]", text))
 
+
+# A page or message has markup of its own (<form>, <meta charset>, comments), so raw_markup_in
+# suits only text that has none. These are the corpus's own tags exactly as written: only an
+# unescaped value can put one of them into a document.
+_INJECTED = ('<script>alert("HX0")', '<form action="/extensions/1/approve"', "<meta http-equiv=refresh",
+             "<!--HX3", "<img src=x onerror", "<b>HX14")
+
+
+def injected_markup_in(document: str) -> list[str]:
+    """The corpus's tags that appear unescaped in an HTML document with markup of its own."""
+    return [tag for tag in _INJECTED if tag in document]
+
+
+def marker_of(value: str) -> str:
+    """The HXn marker of a corpus value, to find where it landed."""
+    found = re.search(r"HX\d+", value)
+    assert found, value
+    return found.group()
+
 # Malformed values for typed inputs (ids, versions, percentages, dates, tokens): what a careless
 # script or a hostile visitor puts where a number, a date or a choice belongs.
 MALFORMED: tuple[str, ...] = (

@@ -91,6 +91,14 @@ def assignment_page(request: Request, assignment_id: Id, me: Principal = Depends
                 open_checkin=open_checkin, history=history, actions=actions)
 
 
+@router.get("/checkins/{checkin_id}")
+def checkin_link(request: Request, checkin_id: int, me: Principal = Depends(office_or_unit),
+                 session: Session = Depends(read_session)):  # noqa: ANN201
+    """Messages enqueued before they linked to assignments named a check-in: on to its assignment."""
+    checkin = visible_checkin(session, me, checkin_id)
+    return RedirectResponse(f"/assignments/{checkin.assignment_id}", status_code=303)
+
+
 @router.post("/assignments/{assignment_id}/act/{action}")
 async def act(request: Request, assignment_id: Id, action: Word, me: Principal = Depends(office_or_unit),
               version: Annotated[Version | None, Form()] = None):  # noqa: ANN201
