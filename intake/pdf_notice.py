@@ -92,25 +92,28 @@ def _text_lines(document, source: str) -> tuple[list[str], bool]:  # noqa: ANN00
 
 def _page_lines(text_page) -> list[str]:  # noqa: ANN001 - a pypdfium2 PdfTextPage
     """The page's lines, top to bottom, a wrapped line joined with the one it goes on in."""
-    rows: list[list[tuple[float, float, float, str]]] = []  # per line: (left, right, height, text)
+    rows: list[list[tuple[float, float, float, float, str]]] = []  # per line: (left, right, bottom, top, text)
     for i in range(text_page.count_rects()):
         left, bottom, right, top = text_page.get_rect(i)
         text = text_page.get_text_bounded(left, bottom, right, top).strip("\r\n")
         if not text.strip():
             continue
-        middle = (top + bottom) / 2
-        if rows and abs(rows[-1][0][4] - middle) < (top - bottom) / 2:
-            rows[-1].append((left, right, top - bottom, text, middle))
-        else:
-            rows.append([(left, right, top - bottom, text, middle)])
+        if rows:
+            low, high = max(r[2] for r in rows[-1]), min(r[3] for r in rows[-1])
+            overlap = min(top, high) - max(bottom, low)
+            # Runs of one line overlap vertically (a bracket's box is taller than the characters').
+            if overlap > 0.3 * min(top - bottom, high - low):
+                rows[-1].append((left, right, bottom, top, text))
+                continue
+        rows.append([(left, right, bottom, top, text)])
     if not rows:
         return []
-    spans = [(min(r[0] for r in row), max(r[1] for r in row), max(r[2] for r in row),
-              _unspace("".join(r[3] for r in sorted(row)))) for row in rows]
-    margin = max(right for _, right, _, _ in spans)
+    spans = [(max(r[1] for r in row), max(r[3] - r[2] for r in row), _unspace("".join(r[4] for r in sorted(row))))
+             for row in rows]
+    margin = max(right for right, _, _ in spans)
     lines: list[str] = []
     wrapped = False
-    for left, right, height, text in spans:
+    for right, height, text in spans:
         if wrapped and not _ITEM_START.match(text):
             lines[-1] += text
         else:
@@ -128,7 +131,12 @@ def _read_tables(data: bytes, source: str) -> tuple[list[str], list[RawItem], bo
     columns: dict[int, str] | None = None
     with pdfplumber.open(io.BytesIO(data)) as pdf:
         for page_number, page in enumerate(pdf.pages, start=1):
-            for table in page.find_tables():
+            tables = page.find_tables()
+            if columns is None:  # the notice's own lines above its table: title, issuer, date
+                above = tables[0].bbox[1] if tables else page.height
+                text = page.crop((0, 0, page.width, above)).extract_text() if above > 1 else ""
+                preface.extend(_unspace(line) for line in (text or "").splitlines())
+            for table in tables:
                 rows = [(Where("row", i, f"第{page_number}页"), cells)
                         for i, cells in enumerate(_cells(page, table), start=1)]
                 found = find_header(rows) if columns is None else None
@@ -138,9 +146,6 @@ def _read_tables(data: bytes, source: str) -> tuple[list[str], list[RawItem], bo
                     items.extend(items_below_header(rows[header_index + 1:], columns))
                 elif columns is not None and rows and len(rows[0][1]) > max(columns):
                     items.extend(items_below_header(rows, columns))  # the table goes on over the page
-            if columns is None:
-                text = page.extract_text() or ""
-                preface.extend(_unspace(line) for line in text.splitlines())
     if columns is None:
         return None
     return preface, items, "number" not in columns.values()
@@ -166,10 +171,13 @@ def _cells(page, table) -> list[list[str]]:  # noqa: ANN001 - pdfplumber Page an
 
 def _cell_text(page, box: tuple[float, float, float, float]) -> str:  # noqa: ANN001
     """The cell's lines: one that stops well short of the cell's right edge ends there, the others wrap."""
-    lines = page.crop(box, strict=False).extract_text_lines(strip=True)
+    x0, top, x1, bottom = box
+
+    def inside(obj: dict) -> bool:  # by the character's centre: a neighbour's glyph may touch the rule
+        return x0 <= (obj["x0"] + obj["x1"]) / 2 <= x1 and top <= (obj["top"] + obj["bottom"]) / 2 <= bottom
+
     text = ""
-    for line in lines:
-        text += line["text"]
+    for line in page.filter(lambda obj: obj.get("object_type") != "char" or inside(obj)).extract_text_lines(strip=True):
         size = max((c["size"] for c in line["chars"]), default=10)
-        text += "\n" if line["x1"] < box[2] - 1.8 * size else ""
-    return text.strip()
+        text += line["text"] + ("\n" if line["x1"] < x1 - 1.8 * size else "")
+    return _unspace(text.strip())

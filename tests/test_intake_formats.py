@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from intake.source import read_notice
-from tests.support import notices
+from tests.support import notices, office
 
 SEED = Path(__file__).parent / "fixtures" / "seed-notice.txt"
 
@@ -80,10 +80,49 @@ LAYOUTS: dict[str, tuple[str, Callable[[Path], Path]]] = {
 }
 
 
-@pytest.mark.parametrize("layout", list(LAYOUTS))
-def test_every_layout_gives_the_same_three_tasks(layout: str, tmp_path: Path) -> None:
-    name, write = LAYOUTS[layout]
-    notice = read_notice(write(tmp_path / name))
+def _ruled_docx(path: Path) -> Path:
+    """The Word table with every cell ruled, as offices print a 任务清单 (a PDF table is found by its rules)."""
+    from docx import Document
+
+    document = Document(notices.write_docx_table(path))
+    document.tables[0].style = "Table Grid"
+    document.save(path)
+    return path
+
+
+# Formats LibreOffice writes from the files above (skipped without soffice). A .wps is what WPS
+# saves in Word 97 format and an .et in Excel 97 format, so they are made as such.
+CONVERTED: dict[str, tuple[str, Callable[[Path], Path]]] = {
+    "xls": ("notice.xls", lambda p: office.convert(notices.write_xlsx(p.with_suffix(".xlsx")), p)),
+    "et": ("notice.et", lambda p: office.convert(notices.write_xlsx(p.with_suffix(".xlsx")), p.with_suffix(".xls"))
+           .rename(p)),
+    "doc": ("notice.doc", lambda p: office.via_odt(notices.write_docx_table(p.with_suffix(".docx")), p)),
+    "wps": ("notice.wps", lambda p: office.via_odt(notices.write_docx_table(p.with_suffix(".docx")),
+                                                   p.with_suffix(".doc")).rename(p)),
+    "rtf": ("notice.rtf", lambda p: office.convert(notices.write_docx_table(p.with_suffix(".docx")), p)),
+    "pdf-table": ("notice.pdf", lambda p: office.convert(_ruled_docx(p.with_suffix(".docx")), p)),
+    "prose-pdf": ("notice-prose.pdf", lambda p: office.convert(notices.write_docx_prose(p.with_suffix(".docx")), p)),
+}
+LAYOUTS.update(CONVERTED)
+
+
+@pytest.fixture(scope="module")
+def layout_file(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """The notice in a layout, written once per module (a LibreOffice conversion takes seconds)."""
+    made: dict[str, Path] = {}
+
+    def make(layout: str) -> Path:
+        if layout not in made:
+            name, write = LAYOUTS[layout]
+            made[layout] = write(tmp_path_factory.mktemp(layout) / name)
+        return made[layout]
+    return make
+
+
+@pytest.mark.parametrize("layout", [pytest.param(name, marks=office.needs_soffice) if name in CONVERTED else name
+                                    for name in LAYOUTS])
+def test_every_layout_gives_the_same_three_tasks(layout: str, layout_file: Callable[[str], Path]) -> None:
+    notice = read_notice(layout_file(layout))
     assert notice.title == notices.TITLE
     tasks = {t.number: t for t in notice.tasks}
     assert sorted(tasks) == [1, 2, 3]  # 总体要求 and 保障措施 hold no tasks
@@ -111,10 +150,10 @@ def test_every_layout_gives_the_same_three_tasks(layout: str, tmp_path: Path) ->
     assert health.category.endswith("公共服务友好")
 
 
-@pytest.mark.parametrize("layout", ["prose-txt", "prose-docx", "docx-table", "xlsx"])
-def test_issuer_and_date_are_read_where_the_notice_has_them(layout: str, tmp_path: Path) -> None:
-    name, write = LAYOUTS[layout]
-    notice = read_notice(write(tmp_path / name))
+@pytest.mark.parametrize("layout", ["prose-txt", "prose-docx", "docx-table", "xlsx",
+                                    *(pytest.param(name, marks=office.needs_soffice) for name in CONVERTED)])
+def test_issuer_and_date_are_read_where_the_notice_has_them(layout: str, layout_file: Callable[[str], Path]) -> None:
+    notice = read_notice(layout_file(layout))
     assert notice.issuer == "某市妇女儿童工作委员会办公室"
     assert notice.issued_on == date(2023, 3, 15)
 
