@@ -91,34 +91,32 @@ def _text_lines(document, source: str) -> tuple[list[str], bool]:  # noqa: ANN00
 
 
 def _page_lines(text_page) -> list[str]:  # noqa: ANN001 - a pypdfium2 PdfTextPage
-    """The page's lines, top to bottom, a wrapped line joined with the one it goes on in."""
-    rows: list[list[tuple[float, float, float, float, str]]] = []  # per line: (left, right, bottom, top, text)
-    for i in range(text_page.count_rects()):
-        left, bottom, right, top = text_page.get_rect(i)
-        text = text_page.get_text_bounded(left, bottom, right, top).strip("\r\n")
-        if not text.strip():
-            continue
-        if rows:
-            low, high = max(r[2] for r in rows[-1]), min(r[3] for r in rows[-1])
-            overlap = min(top, high) - max(bottom, low)
-            # Runs of one line overlap vertically (a bracket's box is taller than the characters').
-            if overlap > 0.3 * min(top - bottom, high - low):
-                rows[-1].append((left, right, bottom, top, text))
-                continue
-        rows.append([(left, right, bottom, top, text)])
-    if not rows:
+    """The page's lines, top to bottom, a wrapped line joined with the one it goes on in.
+
+    PDFium's text has its own line breaks ("\\r\\n", counted as characters); the box of each line's
+    last character says how far right the line reaches.
+    """
+    text = text_page.get_text_range()
+    spans: list[tuple[float, float, str]] = []  # (right edge, character height, text)
+    offset = 0
+    for line in text.split("\r\n"):
+        content = line.rstrip()
+        if content.strip():
+            left, bottom, right, top = text_page.get_charbox(offset + len(content) - 1)
+            spans.append((right, top - bottom, _unspace(content.strip())))
+        offset += len(line) + 2
+    if not spans:
         return []
-    spans = [(max(r[1] for r in row), max(r[3] - r[2] for r in row), _unspace("".join(r[4] for r in sorted(row))))
-             for row in rows]
     margin = max(right for right, _, _ in spans)
     lines: list[str] = []
     wrapped = False
-    for right, height, text in spans:
-        if wrapped and not _ITEM_START.match(text):
-            lines[-1] += text
+    for right, height, content in spans:
+        if wrapped and not _ITEM_START.match(content):
+            lines[-1] += content
         else:
-            lines.append(text)
-        wrapped = right >= margin - 1.5 * height and not text.rstrip().endswith(_SENTENCE_END)
+            lines.append(content)
+        # A line reaching the margin goes on, unless it ends a sentence (a short one never reaches it).
+        wrapped = right >= margin - 1.5 * max(height, 6.0) and not content.endswith(_SENTENCE_END)
     return lines
 
 
