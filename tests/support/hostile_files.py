@@ -115,6 +115,13 @@ def scanned_pdf(folder: Path) -> Path:
     return target
 
 
+def encrypted_xlsx(folder: Path) -> Path:
+    """What Excel saves with an open password: an OLE container (EncryptedPackage), not a zip, named .xlsx."""
+    target = folder / "encrypted.xlsx"
+    target.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4088))
+    return target
+
+
 HOSTILE_FILES: dict[str, tuple[Callable[[Path], Path], str]] = {
     "workbook bomb": (workbook_bomb, "A1:XFD1048576"),
     "workbook with one far cell": (workbook_far_cell, "XFD1048576"),
@@ -124,5 +131,6 @@ HOSTILE_FILES: dict[str, tuple[Callable[[Path], Path], str]] = {
     "truncated docx": (truncated_docx, "不完整"),
     "truncated xlsx": (truncated_xlsx, "不完整"),
     "encrypted pdf": (encrypted_pdf, "已加密"),
+    "encrypted xlsx": (encrypted_xlsx, "已加密"),
     "scanned pdf": (scanned_pdf, "没有文字层"),
 }
