@@ -1,4 +1,5 @@
-"""Old and other office formats (.doc, .wps, .rtf, .et) converted to .docx/.xlsx by LibreOffice headless.
+"""Old and other office formats (.doc, .wps, .rtf, .et, and web tables saved as .xls) converted to
+.docx/.xlsx by LibreOffice headless.
 
 Each conversion runs in a fresh temporary folder with its own LibreOffice
 profile (-env:UserInstallation), so two conversions never share a lock or a
@@ -18,7 +19,8 @@ from pathlib import Path
 
 from intake import limits
 
-TARGET = {".doc": ".docx", ".wps": ".docx", ".rtf": ".docx", ".et": ".xlsx"}
+TARGET = {".doc": ".docx", ".wps": ".docx", ".rtf": ".docx", ".et": ".xlsx", ".html-sheet": ".xlsx"}
+WRITTEN_AS = {".html-sheet": ".xls"}  # what the office named it
 INSTALL = "apt-get install libreoffice-writer-nogui libreoffice-calc-nogui"
 
 
@@ -39,7 +41,9 @@ def _cap_soffice() -> None:
 def convert(data: bytes, suffix: str, source: str) -> tuple[bytes, str]:
     """(the converted file, its suffix) for a .doc/.wps/.rtf/.et notice."""
     target = TARGET[suffix]
-    if not (data.startswith(limits.OLE_MAGIC) or data.startswith(b"{\\rtf") or data.startswith(b"PK")):
+    markup = suffix == ".html-sheet"
+    suffix = WRITTEN_AS.get(suffix, suffix)
+    if not (markup or data.startswith(limits.OLE_MAGIC) or data.startswith(b"{\\rtf") or data.startswith(b"PK")):
         raise limits.refuse(source, f"文件不是有效的 {suffix} 文件——请用办公软件打开后另存为 {target}",
                             f"the file is not a valid {suffix}: save it as {target}")
     program = soffice()
@@ -49,11 +53,12 @@ def convert(data: bytes, suffix: str, source: str) -> tuple[bytes, str]:
                             f"LibreOffice is not installed, so {suffix} cannot be read: {INSTALL}, or save the file as {target}")
     with tempfile.TemporaryDirectory(prefix="duban-convert-") as folder:
         work = Path(folder)
-        original = work / f"notice{suffix}"
+        original = work / ("notice.html" if markup else f"notice{suffix}")
         original.write_bytes(data)
         out = work / "out"
         command = [program, "--headless", "--norestore", "--nolockcheck", "--nodefault",
                    f"-env:UserInstallation={(work / 'profile').as_uri()}",
+                   *(["--infilter=HTML (StarCalc)"] if markup else []),
                    "--convert-to", target.lstrip("."), "--outdir", str(out), str(original)]
         # Its own session, so that a timeout kills soffice.bin and any helper it started.
         process = subprocess.Popen(command, cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

@@ -95,7 +95,8 @@ def read_notice(path: Path) -> ParsedNotice:
 
 
 def read_bytes(data: bytes, suffix: str, source: str) -> Read:
-    """The reader for `suffix`, after the checks that need no parsing."""
+    """The reader for what the file is, after the checks that need no parsing."""
+    suffix = _real_suffix(data, suffix, source)
     if suffix in TEXT_SUFFIXES:
         from intake.text_notice import read_text
 
@@ -118,7 +119,7 @@ def read_bytes(data: bytes, suffix: str, source: str) -> Read:
         from intake.pdf_notice import read_pdf
 
         return Read(*read_pdf(data, source))
-    if suffix in LEGACY_SUFFIXES:
+    if suffix in (*LEGACY_SUFFIXES, ".html-sheet"):
         from intake.legacy_office import convert
 
         converted, target = convert(data, suffix, source)
@@ -127,16 +128,34 @@ def read_bytes(data: bytes, suffix: str, source: str) -> Read:
                                 f"unsupported format “{suffix or 'no extension'}”: use one of {FORMATS}")], source)
 
 
+_OFFICE = (*WORD_SUFFIXES, *SHEET_SUFFIXES, *LEGACY_SUFFIXES)
+_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")  # the OLE stream Office writes for a password-protected file
+
+
+def _real_suffix(data: bytes, suffix: str, source: str) -> str:
+    """The format the content says, where offices often get the name wrong: a .doc saved as .docx,
+    a .docx named .doc, a web page saved as .xls."""
+    if suffix not in _OFFICE:
+        return suffix
+    if data.startswith(limits.OLE_MAGIC):
+        if _ENCRYPTED in data:
+            raise limits.refuse(source, "文件已加密（设有打开密码）——请在办公软件中去掉密码后另存，再导入",
+                                "the file is encrypted (has an open password): remove the password and save it again")
+        return {".docx": ".doc", ".docm": ".doc", ".xlsx": ".xls", ".xlsm": ".xls"}.get(suffix, suffix)
+    if data.startswith(b"PK"):
+        return {".doc": ".docx", ".wps": ".docx", ".xls": ".xlsx", ".et": ".xlsx"}.get(suffix, suffix)
+    if suffix in (".xls", ".et") and data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<":
+        return ".html-sheet"  # a table exported from a web system as "Excel": LibreOffice reads it
+    return suffix
+
+
 def _read_sheet(data: bytes, suffix: str, source: str) -> Read:
     from intake.sheet_notice import read_workbook
 
-    if data.startswith(b"PK"):  # .xlsx (also one renamed .xls)
+    if data.startswith(b"PK"):
         limits.check_sheets(limits.open_zip(data, source, ".xlsx"), source)
     elif not data.startswith(limits.OLE_MAGIC):
-        raise limits.refuse(source, f"文件不是有效的 {suffix} 工作簿（内容既非 .xlsx 也非 .xls）——请用办公软件打开后另存为 .xlsx",
-                            f"the file is not a valid {suffix} workbook: save it as .xlsx")
-    elif suffix != ".xls":
-        raise limits.refuse(source, "文件已加密（设有打开密码），或是旧版 .xls 改成了 .xlsx 扩展名——请去掉密码，或另存为 .xlsx 后再导入",
-                            "the workbook is encrypted, or an .xls renamed .xlsx: remove the password or save it as .xlsx")
+        raise limits.refuse(source, f"文件已损坏，或不是有效的 {suffix} 工作簿——请用办公软件打开后另存为 .xlsx",
+                            f"the file is damaged or not a valid {suffix} workbook: save it as .xlsx")
     read = read_workbook(data, source)
     return Read(read.table.preface, read.table.items, not read.table.numbered, read.notes)

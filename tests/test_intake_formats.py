@@ -173,3 +173,47 @@ def test_a_wrapped_seed_style_table_with_a_category_row(tmp_path: Path) -> None:
     assert units_of(one) == [("市民政局", "lead"), ("市财政局", "cooperating")]
     assert one.deadline == date(2023, 9, 30)  # "9月底前" in the plan's year
     assert units_of(two) == [("各镇(区、街道)", "responsible")]
+
+
+def _three_tasks(notice) -> list[tuple[str, list[tuple[str, str]]]]:  # noqa: ANN001
+    return [(t.title, units_of(t)) for t in notice.tasks]
+
+
+EXPECTED_UNITS = [
+    ("完善儿童福利保障制度", [("市民政局", "lead"), ("市财政局", "cooperating")]),
+    ("推进儿童友好社区建设", [("市民政局", "lead"), ("各镇(区、街道)", "cooperating"), ("市住房和城乡建设局", "cooperating")]),
+    ("加强儿童健康服务", [("市卫健委", "lead"), ("市教育局", "cooperating")]),
+]
+
+
+def test_a_docx_named_doc_is_read_as_the_docx_it_is(tmp_path: Path) -> None:
+    docx = notices.write_docx_table(tmp_path / "notice.docx")
+    misnamed = tmp_path / "notice.doc"
+    misnamed.write_bytes(docx.read_bytes())
+    assert _three_tasks(read_notice(misnamed)) == EXPECTED_UNITS
+
+
+@office.needs_soffice
+def test_an_xls_named_xlsx_is_read_as_the_xls_it_is(layout_file: Callable[[str], Path], tmp_path: Path) -> None:
+    misnamed = tmp_path / "notice.xlsx"
+    misnamed.write_bytes(layout_file("xls").read_bytes())
+    assert _three_tasks(read_notice(misnamed)) == EXPECTED_UNITS
+
+
+@office.needs_soffice
+def test_a_web_table_saved_as_xls_is_read(tmp_path: Path) -> None:
+    """Systems that "export to Excel" often write an HTML table named .xls."""
+    def cells(row: list[object]) -> str:
+        if len(row) == 1:
+            return f'<tr><td colspan="{len(notices.HEADER)}">{row[0]}</td></tr>'
+        texts = [f"{c.year}年{c.month}月{c.day}日" if isinstance(c, date) else str(c) for c in row]
+        return "<tr>" + "".join(f"<td>{t.replace(chr(10), '<br>')}</td>" for t in texts) + "</tr>"
+
+    table = "".join(cells(r) for r in [notices.HEADER, *notices.ROWS])
+    path = tmp_path / "export.xls"
+    path.write_text(f'<html><head><meta charset="utf-8"></head><body><table><tr><td colspan="6">{notices.TITLE}</td></tr>'
+                    f"{table}</table></body></html>", encoding="utf-8")
+    notice = read_notice(path)
+    assert notice.title == notices.TITLE
+    assert _three_tasks(notice) == EXPECTED_UNITS
+    assert notice.tasks[0].deadline == date(2023, 6, 30) and notice.tasks[0].category == "一、社会政策友好"

@@ -118,7 +118,8 @@ def scanned_pdf(folder: Path) -> Path:
 def encrypted_xlsx(folder: Path) -> Path:
     """What Excel saves with an open password: an OLE container (EncryptedPackage), not a zip, named .xlsx."""
     target = folder / "encrypted.xlsx"
-    target.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4088))
+    entry = "EncryptedPackage".encode("utf-16-le")  # the directory entry of the encrypted stream
+    target.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(1016) + entry + bytes(3040))
     return target
 
 
