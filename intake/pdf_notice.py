@@ -22,7 +22,8 @@ _CJK = r"\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
 _AUTOSPACE = re.compile(rf"(?<=[{_CJK}])[ \u00a0]+(?=[0-9A-Za-z%])|(?<=[0-9A-Za-z%])[ \u00a0]+(?=[{_CJK}])")
 _SENTENCE_END = tuple("。；;！!？?：:）)】」》")
 _ITEM_START = re.compile(r"^\s*(?:\d+[.、．]|[（(][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+、|第[一二三四五六七八九十]+)")
-_PAGE_NUMBER = re.compile(r"^\s*[-—–－]?\s*(?:第\s*)?\d+\s*(?:页)?\s*(?:/\s*\d+)?\s*[-—–－]?\s*$")
+# A footer's page number: "- 3 -", "— 3 —", "3", "3/10", "第3页", "第 3 页 共 10 页".
+_PAGE_NUMBER = re.compile(r"^\s*[-—–－]?\s*(?:第\s*)?\d+\s*(?:页)?\s*(?:(?:/|共)\s*\d+\s*页?)?\s*[-—–－]?\s*$")
 _MIN_CHARS_PER_PAGE = 10  # below this on average the PDF is a scan
 
 

@@ -217,3 +217,24 @@ def test_a_web_table_saved_as_xls_is_read(tmp_path: Path) -> None:
     assert notice.title == notices.TITLE
     assert _three_tasks(notice) == EXPECTED_UNITS
     assert notice.tasks[0].deadline == date(2023, 6, 30) and notice.tasks[0].category == "一、社会政策友好"
+
+
+@office.needs_soffice
+def test_a_pdf_over_several_pages_loses_its_footers_and_keeps_every_task(tmp_path: Path) -> None:
+    from docx import Document
+
+    document = Document()
+    document.sections[0].footer.paragraphs[0].text = "— 1 —"
+    document.add_paragraph("某市2023年重点工作任务清单")
+    for number in range(1, 41):  # three pages or so: items run over the page breaks
+        document.add_paragraph(f"{number}. 推进第{number}项重点工作。完善工作机制，加强督促检查，"
+                               f"确保按期完成各项目标任务，形成可复制可推广的经验做法。(市民政局牵头，市财政局配合，"
+                               f"2023年12月底前完成)")
+    pdf = office.convert(document.save(tmp_path / "long.docx") or tmp_path / "long.docx", tmp_path / "long.pdf")
+    notice = read_notice(pdf)
+    assert [t.number for t in notice.tasks] == list(range(1, 41))
+    for task in notice.tasks:
+        assert task.title == f"推进第{task.number}项重点工作"
+        assert units_of(task) == [("市民政局", "lead"), ("市财政局", "cooperating")], task.number
+        assert task.deadline == date(2023, 12, 31), task.number
+        assert not any("—" in m for m in task.measures), task.measures
