@@ -14,7 +14,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from intake.grid import Table, find_header, read_table
 from intake.notice import ImportFailed, Problem, Where
@@ -32,18 +32,27 @@ class SheetRead:
 
 
 def _text(value: object) -> str:
+    # Called once per cell (a million in a large sheet): the common kinds first, by exact type.
+    kind = type(value)
+    if kind is str:
+        return value.replace("\r\n", "\n").strip() if value else ""  # type: ignore[union-attr]
+    if kind is float:
+        return str(int(value)) if value.is_integer() else str(value)  # type: ignore[union-attr]
+    if kind is int:
+        return str(value)
     if value is None:
         return ""
-    if isinstance(value, bool):
+    if kind is bool:
         return "是" if value else "否"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime | date):
+    if isinstance(value, _DATES):
         # A deadline typed as a date cell reads like one written out.
-        return f"{value.year}年{value.month}月{value.day}日"
-    if isinstance(value, time):
+        return f"{value.year}年{value.month}月{value.day}日"  # type: ignore[union-attr]
+    if isinstance(value, time | timedelta):
         return ""
     return str(value).replace("\r\n", "\n").strip()
+
+
+_DATES = (datetime, date)
 
 
 Merge = tuple[tuple[int, int], tuple[int, int]]  # ((first row, first column), (last row, last column)), 0-based
