@@ -25,6 +25,7 @@ MAX_ZIP_ENTRIES: Final = 3000
 MAX_UNZIPPED_BYTES: Final = 100 * MB  # all entries of a .docx/.xlsx together, as declared
 MAX_RATIO: Final = 100  # inflated/compressed, for entries above RATIO_FLOOR; zeros compress ~1000:1
 RATIO_FLOOR: Final = 4 * MB
+MAX_PART_BYTES: Final = 40 * MB  # one XML part (document.xml, a sheet): parsing takes ~10x its size in memory
 MAX_SHEET_CELLS: Final = 1_000_000  # rows x columns of a sheet's used range
 MAX_PDF_PAGES: Final = 1000
 CONVERT_TIMEOUT_S: Final = 60  # one LibreOffice conversion
@@ -57,10 +58,15 @@ def check_file_size(path: Path, source: str) -> int:
 
 def check_text_length(text: str, source: str) -> str:
     """Text (decoded, or extracted from Word or PDF) longer than MAX_TEXT_CHARS is refused."""
-    if len(text) > MAX_TEXT_CHARS:
-        raise refuse(source, f"文件文字共 {len(text):,} 字，超过上限 {MAX_TEXT_CHARS:,} 字——请只保留任务清单部分后再导入",
-                     f"the file holds {len(text):,} characters, above the limit of {MAX_TEXT_CHARS:,}")
+    check_characters(len(text), source)
     return text
+
+
+def check_characters(count: int, source: str) -> None:
+    """A count of characters read so far, refused above MAX_TEXT_CHARS (a reader stops there)."""
+    if count > MAX_TEXT_CHARS:
+        raise refuse(source, f"文件文字已超过 {MAX_TEXT_CHARS:,} 字的上限（读到 {count:,} 字）——请只保留任务清单部分后再导入",
+                     f"the file holds more than {MAX_TEXT_CHARS:,} characters ({count:,} read)")
 
 
 def open_zip(data: bytes, source: str, kind: str) -> zipfile.ZipFile:
@@ -83,6 +89,11 @@ def open_zip(data: bytes, source: str, kind: str) -> zipfile.ZipFile:
         raise refuse(source, f"{kind} 文件解压后共 {_mb(total)} MB，超过上限 {_mb(MAX_UNZIPPED_BYTES)} MB——文件可能是压缩炸弹，已拒绝",
                      f"the {kind} inflates to {_mb(total)} MB, above the limit of {_mb(MAX_UNZIPPED_BYTES)} MB (a zip bomb?)")
     for entry in entries:
+        if entry.filename.endswith(".xml") and entry.file_size > MAX_PART_BYTES:
+            raise refuse(source, f"{kind} 文件中“{entry.filename}”解压后 {_mb(entry.file_size)} MB，超过上限 {_mb(MAX_PART_BYTES)} MB"
+                                 "——请只保留任务清单部分后再导入",
+                         f"“{entry.filename}” in the {kind} inflates to {_mb(entry.file_size)} MB, above the limit of "
+                         f"{_mb(MAX_PART_BYTES)} MB")
         if entry.file_size > RATIO_FLOOR and entry.file_size > MAX_RATIO * max(entry.compress_size, 1):
             raise refuse(source, f"{kind} 文件中“{entry.filename}”的压缩比超过 {MAX_RATIO}:1——文件可能是压缩炸弹，已拒绝",
                          f"“{entry.filename}” in the {kind} is compressed more than {MAX_RATIO}:1 (a zip bomb?)")

@@ -185,3 +185,18 @@ def test_the_portal_keeps_serving_pages_while_it_reads_uploads(engine: Engine, d
     for name, _ in slow:
         assert answers[name][0] == 200 and "确认导入" in answers[name][1] and "完善儿童福利保障制度" in answers[name][1]
     assert len(loads) >= 10 and max(loads) < 1.0, (len(loads), max(loads))
+
+
+def test_a_document_part_too_large_to_parse_is_refused_by_name(tmp_path: Path) -> None:
+    import zipfile
+
+    path = tmp_path / "huge.docx"
+    paragraph = "<w:p><w:r><w:t>加强组织领导。</w:t></w:r></w:p>".encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        archive.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
+        with archive.open("word/document.xml", "w") as stream:
+            for _ in range(48):  # 48 MB: under the 100 MB for the whole file, over 40 MB for one part
+                stream.write(paragraph * ((1 << 20) // len(paragraph) + 1))
+    failed, elapsed = refusal(path)
+    assert elapsed < 2.0
+    assert "“word/document.xml”解压后 48" in failed.problems[0].zh and "超过上限 40 MB" in failed.problems[0].zh
