@@ -58,13 +58,16 @@ def read_notice_isolated(path: Path) -> ParsedNotice:
         process.kill()
         process.communicate()
         raise limits.refuse(source, f"读取文件超过 {limits.WORKER_TIMEOUT_S} 秒未完成，已停止——请只保留任务清单部分后再导入",
-                            f"reading the file took longer than {limits.WORKER_TIMEOUT_S} s and was stopped") from None
+                            f"reading the file took longer than {limits.WORKER_TIMEOUT_S} s and "
+                            "was stopped") from None
     if process.returncode != 0 or not output:
         if process.returncode in (-9, -24):  # SIGKILL or SIGXCPU: the CPU limit
-            raise limits.refuse(source, f"读取文件超出时间上限（{limits.WORKER_TIMEOUT_S} 秒），已停止——请只保留任务清单部分后再导入",
+            raise limits.refuse(source, f"读取文件超出时间上限（{limits.WORKER_TIMEOUT_S} 秒），已停止——"
+                                        "请只保留任务清单部分后再导入",
                                 "reading the file went over the time limit and was stopped")
         raise limits.refuse(source, "读取文件时超出内存上限或出错，已停止——请只保留任务清单部分，或用办公软件另存后再导入",
-                            f"the reader stopped (exit {process.returncode}): {errors.decode(errors='replace')[-300:]}")
+                            f"the reader stopped (exit {process.returncode}):"
+                            f" {errors.decode(errors='replace')[-300:]}")
     outcome, payload = pickle.loads(output)  # our own child's answer, over its own pipe
     if outcome == "failed":
         problems, failed_source = payload

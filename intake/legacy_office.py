@@ -50,7 +50,8 @@ def convert(data: bytes, suffix: str, source: str) -> tuple[bytes, str]:
     if program is None:
         raise limits.refuse(source, f"本机未安装 LibreOffice，无法读取 {suffix} 文件——请安装（{INSTALL}），"
                                     f"或用 WPS/Word/Excel 打开后另存为 {target} 再导入",
-                            f"LibreOffice is not installed, so {suffix} cannot be read: {INSTALL}, or save the file as {target}")
+                            f"LibreOffice is not installed, so {suffix} cannot be read: {INSTALL}, "
+                            f"or save the file as {target}")
     with tempfile.TemporaryDirectory(prefix="duban-convert-") as folder:
         work = Path(folder)
         original = work / ("notice.html" if markup else f"notice{suffix}")
@@ -69,15 +70,20 @@ def convert(data: bytes, suffix: str, source: str) -> tuple[bytes, str]:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.communicate()
-            raise limits.refuse(source, f"LibreOffice 转换 {suffix} 文件超过 {limits.CONVERT_TIMEOUT_S} 秒未完成——"
+            raise limits.refuse(source, f"LibreOffice 转换 {suffix} 文件超过 {limits.CONVERT_TIMEOUT_S} "
+                                        "秒未完成——"
                                         f"请用办公软件另存为 {target} 后再导入",
-                                f"converting the {suffix} took more than {limits.CONVERT_TIMEOUT_S} s: save it as {target}") from None
+                                f"converting the {suffix} took more "
+                                f"than {limits.CONVERT_TIMEOUT_S} s: save it as {target}") from None
         converted = out / f"notice{target}"
         if process.returncode != 0 or not converted.is_file():
-            raise limits.refuse(source, f"LibreOffice 无法转换此 {suffix} 文件（文件可能已损坏或加密）——请用办公软件打开后另存为 {target}",
-                                f"LibreOffice could not convert the {suffix} (damaged or encrypted?): "
+            raise limits.refuse(source, f"LibreOffice 无法转换此 {suffix} 文件（文件可能已损坏或加密）——"
+                                        f"请用办公软件打开后另存为 {target}",
+                                f"LibreOffice could not convert the {suffix} (damaged or "
+                                "encrypted?): "
                                 f"{errors.decode(errors='replace').strip()[-300:]}")
         if converted.stat().st_size > limits.MAX_FILE_BYTES:
             raise limits.refuse(source, f"转换后的文件超过上限 {limits.MAX_FILE_BYTES // limits.MB} MB",
-                                f"the converted file is above the limit of {limits.MAX_FILE_BYTES // limits.MB} MB")
+                                "the converted file is above the limit "
+                                f"of {limits.MAX_FILE_BYTES // limits.MB} MB")
         return converted.read_bytes(), target

@@ -19,11 +19,13 @@ from intake.grid import find_header, items_below_header
 from intake.notice import RawItem, Where
 
 _CJK = r"\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
-_AUTOSPACE = re.compile(rf"(?<=[{_CJK}])[ \u00a0]+(?=[0-9A-Za-z%])|(?<=[0-9A-Za-z%])[ \u00a0]+(?=[{_CJK}])")
+_AUTOSPACE = re.compile(rf"(?<=[{_CJK}])[ \u00a0]+(?=[0-9A-Za-z%])|(?<=[0-9A-Za-z%])[ "
+                        rf"\u00a0]+(?=[{_CJK}])")
 _SENTENCE_END = tuple("。；;！!？?：:）)】」》")
 _ITEM_START = re.compile(r"^\s*(?:\d+[.、．]|[（(][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+、|第[一二三四五六七八九十]+)")
 # A footer's page number: "- 3 -", "— 3 —", "3", "3/10", "第3页", "第 3 页 共 10 页".
-_PAGE_NUMBER = re.compile(r"^\s*[-—–－]?\s*(?:第\s*)?\d+\s*(?:页)?\s*(?:(?:/|共)\s*\d+\s*页?)?\s*[-—–－]?\s*$")
+_PAGE_NUMBER = re.compile(r"^\s*[-—–－]?\s*(?:第\s*)?\d+\s*(?:页)?\s*(?:(?:/|共)\s*\d+\s*页?)?\s*[-—"
+                          r"–－]?\s*$")
 _MIN_CHARS_PER_PAGE = 10  # below this on average the PDF is a scan
 
 
@@ -51,13 +53,16 @@ def read_pdf(data: bytes, source: str) -> tuple[list[str], list[RawItem], bool]:
         pages = len(document)
         if pages > limits.MAX_PDF_PAGES:
             raise limits.refuse(source, f"PDF 共 {pages} 页，超过上限 {limits.MAX_PDF_PAGES} 页——请只保留任务清单部分",
-                                f"the PDF has {pages} pages, above the limit of {limits.MAX_PDF_PAGES}")
+                                f"the PDF has {pages} pages, above the limit "
+                                f"of {limits.MAX_PDF_PAGES}")
         lines, ruled = _text_lines(document, source)
     finally:
         document.close()
     if sum(len(line) for line in lines) < _MIN_CHARS_PER_PAGE * max(pages, 1):
-        raise limits.refuse(source, "PDF 没有文字层（可能是扫描件或图片）——请向发文单位索取可复制文字的 PDF 或 Word 文件，或先做文字识别（OCR）",
-                            "the PDF has no text layer (a scan?): get a PDF with text or a Word file, or OCR it first")
+        raise limits.refuse(source, "PDF 没有文字层（可能是扫描件或图片）——请向发文单位索取可复制文字的 PDF 或 Word 文件，"
+                                    "或先做文字识别（OCR）",
+                            "the PDF has no text layer (a scan?): get a PDF with text or a Word "
+                            "file, or OCR it first")
     if ruled:
         table = _read_tables(data, source)
         if table is not None:
@@ -67,7 +72,8 @@ def read_pdf(data: bytes, source: str) -> tuple[list[str], list[RawItem], bool]:
     return read_text("\n".join(lines))
 
 
-def _text_lines(document, source: str) -> tuple[list[str], bool]:  # noqa: ANN001 - a pypdfium2 PdfDocument
+# noqa: ANN001 - a pypdfium2 PdfDocument
+def _text_lines(document, source: str) -> tuple[list[str], bool]:
     """Every page's lines with wraps joined and page numbers dropped; and whether the first pages have rules."""
     import pypdfium2.raw as pdfium_c
 
@@ -143,7 +149,8 @@ def _read_tables(data: bytes, source: str) -> tuple[list[str], list[RawItem], bo
                     preface.extend(" ".join(c for c in cells if c) for _, cells in rows[:header_index])
                     items.extend(items_below_header(rows[header_index + 1:], columns))
                 elif columns is not None and rows and len(rows[0][1]) > max(columns):
-                    items.extend(items_below_header(rows, columns))  # the table goes on over the page
+                    # the table goes on over the page
+                    items.extend(items_below_header(rows, columns))
     if columns is None:
         return None
     return preface, items, "number" not in columns.values()
@@ -171,7 +178,8 @@ def _cell_text(page, box: tuple[float, float, float, float]) -> str:  # noqa: AN
     """The cell's lines: one that stops well short of the cell's right edge ends there, the others wrap."""
     x0, top, x1, bottom = box
 
-    def inside(obj: dict) -> bool:  # by the character's centre: a neighbour's glyph may touch the rule
+    # by the character's centre: a neighbour's glyph may touch the rule
+    def inside(obj: dict) -> bool:
         return x0 <= (obj["x0"] + obj["x1"]) / 2 <= x1 and top <= (obj["top"] + obj["bottom"]) / 2 <= bottom
 
     text = ""

@@ -55,7 +55,8 @@ def _text(value: object) -> str:
 _DATES = (datetime, date)
 
 
-Merge = tuple[tuple[int, int], tuple[int, int]]  # ((first row, first column), (last row, last column)), 0-based
+# ((first row, first column), (last row, last column)), 0-based
+Merge = tuple[tuple[int, int], tuple[int, int]]
 
 
 def _grid(values: list[list[object]], merges: list[Merge]) -> list[list[str]]:
@@ -108,7 +109,8 @@ def read_workbook(data: bytes, source: str) -> SheetRead:
             notes = []
             if meta in hidden:
                 notes.append(f"读取的是隐藏的工作表“{meta.name}”（可见的工作表中没有任务清单）"
-                             f" / read the hidden sheet “{meta.name}”: no visible sheet holds a task list")
+                             f" / read the hidden sheet “{meta.name}”: no visible sheet holds a "
+                             "task list")
             elif len(sheets) > 1:
                 others = "、".join(f"“{s.name}”" + ("（隐藏）" if s in hidden else "") for s in sheets if s is not meta)
                 notes.append(f"工作簿共有 {len(sheets)} 个工作表，读取的是“{meta.name}”，未读取 {others}"
@@ -137,5 +139,6 @@ def _no_header(where_zh: str, where_en: str) -> Problem:
     return Problem(
         None,
         f"{where_zh}中没有可识别的表头——表头应包含“序号”“任务”或“具体内容”以及“责任单位”或“牵头单位”等列",
-        f"no recognisable header in {where_en}: the header row needs columns such as 序号, 任务 or 具体内容, and 责任单位 or 牵头单位",
+        f"no recognisable header in {where_en}: the header row needs columns such as 序号, 任务 or "
+        "具体内容, and 责任单位 or 牵头单位",
     )
