@@ -181,7 +181,9 @@ def test_the_portal_keeps_serving_pages_while_it_reads_uploads(engine: Engine, d
     for name, (build, fragment) in HOSTILE_FILES.items():
         status, page, elapsed = answers[name]
         assert status == 400 and fragment in page, (name, status, page[-500:])
-        assert elapsed < 4.0, (name, elapsed)  # two seconds of reading, plus the upload and the worker's start
+        # The reading itself is under 2 s (test above); here the upload and a worker's start come on top,
+        # and on a loaded machine a Python start alone can take seconds.
+        assert elapsed < 10.0, (name, elapsed)
     for name, _ in slow:
         assert answers[name][0] == 200 and "确认导入" in answers[name][1] and "完善儿童福利保障制度" in answers[name][1]
     assert len(loads) >= 10 and max(loads) < 1.0, (len(loads), max(loads))
