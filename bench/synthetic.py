@@ -107,3 +107,31 @@ def populate(engine, *, tasks: int, units: int, per_task: int = 50, seed: int = 
                              "rework_count": 0, "created_at": now})
         session.execute(insert(Assignment), rows)
     return {"tasks": len(task_ids), "units": len(unit_ids), "assignments": len(rows)}
+
+
+def write_prose_pdf(path: Path, pages: int, units: int = 200) -> Path | None:
+    """A text PDF of about `pages` pages: a notice as numbered paragraphs, each closed by its units and
+    deadline in brackets, typeset by LibreOffice. None when LibreOffice (soffice) is not installed."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    from docx import Document
+
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        return None
+    document = Document()
+    document.add_paragraph("某省2023年重点工作任务清单")
+    # About ten such paragraphs fill a page in LibreOffice's default style.
+    for number, (_, title, content, leads, cooperating, deadline) in enumerate(task_rows(pages * 10, units), start=1):
+        document.add_paragraph(f"{number}. {title}。{content}({leads}牵头，{cooperating}配合，{deadline}完成)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="duban-bench-pdf-") as folder:
+        source = Path(folder) / f"{path.stem}.docx"
+        document.save(source)
+        subprocess.run([soffice, "--headless", "--norestore", f"-env:UserInstallation={(Path(folder) / 'p').as_uri()}",
+                        "--convert-to", "pdf", "--outdir", folder, str(source)], check=True, capture_output=True,
+                       timeout=600)
+        shutil.move(Path(folder) / f"{path.stem}.pdf", path)
+    return path

@@ -170,8 +170,13 @@ class UnitIndex:
 
     def suggest(self, name: str, n: int = 3) -> list[str]:
         """The closest known names, canonical, for "did you mean".'"""
-        keys = difflib.get_close_matches(squash(name), list(self.by_key), n=n * 2, cutoff=0.5)
-        return list(dict.fromkeys(self.by_key[k].name for k in keys))[:n]
+        # Asked again for every task naming the same unknown unit: difflib is the slow part of an import.
+        memo = self.__dict__.setdefault("_suggested", {})
+        asked = (squash(name), n, len(self.by_key))
+        if asked not in memo:
+            keys = difflib.get_close_matches(asked[0], list(self.by_key), n=n * 2, cutoff=0.5)
+            memo[asked] = list(dict.fromkeys(self.by_key[k].name for k in keys))[:n]
+        return list(memo[asked])
 
     def add(self, unit: Unit) -> None:
         self.units[unit.id] = unit

@@ -52,10 +52,11 @@ def items_below_header(rows: list[tuple[Where, list[str]]], columns: dict[int, s
         filled = [c.strip() for c in cells if c and c.strip()]
         if not filled:
             continue
-        repeated = header_columns(cells)
+        number = normalize(values.get("number", ""))
+        # A row numbered like a task is not the header repeated: skip the costly test on most rows.
+        repeated = None if numbered and _NUMBER.match(number) else header_columns(cells)
         if repeated and set(repeated.values()) == header_again:
             continue  # the header repeated (a table split across pages)
-        number = normalize(values.get("number", ""))
         distinct = set(filled)
         if len(distinct) == 1 and not _NUMBER.match(number) and (CATEGORY.match(normalize(filled[0])) or len(filled) == 1):
             # A merged row, or one lone cell, between task rows: a category heading.

@@ -247,7 +247,7 @@ def no_header_xlsx(path: Path) -> Path:
 
 BAD_INPUTS = {
     "missing file": (lambda p: p / "nowhere.txt", ["无法读取文件"]),
-    "unknown format": (lambda p: (p / "notice.pdf").write_bytes(b"%PDF-1.4") and p / "notice.pdf", ["不支持的文件格式", ".pdf"]),
+    "unknown format": (lambda p: (p / "notice.pages").write_bytes(b"PK\x03\x04") and p / "notice.pages", ["不支持的文件格式", ".pages"]),
     "no task list": (lambda p: (p / "letter.txt").write_text("各单位：\n请按时报送材料。\n", encoding="utf-8") and p / "letter.txt",
                      ["没有找到任务清单"]),
     "several problems": (lambda p: bad_csv(p / "bad.csv"),

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from intake.source import read_notice
-from tests.support import notices
+from tests.support import notices, office
 
 SEED = Path(__file__).parent / "fixtures" / "seed-notice.txt"
 
@@ -80,10 +80,49 @@ LAYOUTS: dict[str, tuple[str, Callable[[Path], Path]]] = {
 }
 
 
-@pytest.mark.parametrize("layout", list(LAYOUTS))
-def test_every_layout_gives_the_same_three_tasks(layout: str, tmp_path: Path) -> None:
-    name, write = LAYOUTS[layout]
-    notice = read_notice(write(tmp_path / name))
+def _ruled_docx(path: Path) -> Path:
+    """The Word table with every cell ruled, as offices print a 任务清单 (a PDF table is found by its rules)."""
+    from docx import Document
+
+    document = Document(notices.write_docx_table(path))
+    document.tables[0].style = "Table Grid"
+    document.save(path)
+    return path
+
+
+# Formats LibreOffice writes from the files above (skipped without soffice). A .wps is what WPS
+# saves in Word 97 format and an .et in Excel 97 format, so they are made as such.
+CONVERTED: dict[str, tuple[str, Callable[[Path], Path]]] = {
+    "xls": ("notice.xls", lambda p: office.convert(notices.write_xlsx(p.with_suffix(".xlsx")), p)),
+    "et": ("notice.et", lambda p: office.convert(notices.write_xlsx(p.with_suffix(".xlsx")), p.with_suffix(".xls"))
+           .rename(p)),
+    "doc": ("notice.doc", lambda p: office.via_odt(notices.write_docx_table(p.with_suffix(".docx")), p)),
+    "wps": ("notice.wps", lambda p: office.via_odt(notices.write_docx_table(p.with_suffix(".docx")),
+                                                   p.with_suffix(".doc")).rename(p)),
+    "rtf": ("notice.rtf", lambda p: office.convert(notices.write_docx_table(p.with_suffix(".docx")), p)),
+    "pdf-table": ("notice.pdf", lambda p: office.convert(_ruled_docx(p.with_suffix(".docx")), p)),
+    "prose-pdf": ("notice-prose.pdf", lambda p: office.convert(notices.write_docx_prose(p.with_suffix(".docx")), p)),
+}
+LAYOUTS.update(CONVERTED)
+
+
+@pytest.fixture(scope="module")
+def layout_file(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """The notice in a layout, written once per module (a LibreOffice conversion takes seconds)."""
+    made: dict[str, Path] = {}
+
+    def make(layout: str) -> Path:
+        if layout not in made:
+            name, write = LAYOUTS[layout]
+            made[layout] = write(tmp_path_factory.mktemp(layout) / name)
+        return made[layout]
+    return make
+
+
+@pytest.mark.parametrize("layout", [pytest.param(name, marks=office.needs_soffice) if name in CONVERTED else name
+                                    for name in LAYOUTS])
+def test_every_layout_gives_the_same_three_tasks(layout: str, layout_file: Callable[[str], Path]) -> None:
+    notice = read_notice(layout_file(layout))
     assert notice.title == notices.TITLE
     tasks = {t.number: t for t in notice.tasks}
     assert sorted(tasks) == [1, 2, 3]  # 总体要求 and 保障措施 hold no tasks
@@ -111,10 +150,10 @@ def test_every_layout_gives_the_same_three_tasks(layout: str, tmp_path: Path) ->
     assert health.category.endswith("公共服务友好")
 
 
-@pytest.mark.parametrize("layout", ["prose-txt", "prose-docx", "docx-table", "xlsx"])
-def test_issuer_and_date_are_read_where_the_notice_has_them(layout: str, tmp_path: Path) -> None:
-    name, write = LAYOUTS[layout]
-    notice = read_notice(write(tmp_path / name))
+@pytest.mark.parametrize("layout", ["prose-txt", "prose-docx", "docx-table", "xlsx",
+                                    *(pytest.param(name, marks=office.needs_soffice) for name in CONVERTED)])
+def test_issuer_and_date_are_read_where_the_notice_has_them(layout: str, layout_file: Callable[[str], Path]) -> None:
+    notice = read_notice(layout_file(layout))
     assert notice.issuer == "某市妇女儿童工作委员会办公室"
     assert notice.issued_on == date(2023, 3, 15)
 
@@ -134,3 +173,68 @@ def test_a_wrapped_seed_style_table_with_a_category_row(tmp_path: Path) -> None:
     assert units_of(one) == [("市民政局", "lead"), ("市财政局", "cooperating")]
     assert one.deadline == date(2023, 9, 30)  # "9月底前" in the plan's year
     assert units_of(two) == [("各镇(区、街道)", "responsible")]
+
+
+def _three_tasks(notice) -> list[tuple[str, list[tuple[str, str]]]]:  # noqa: ANN001
+    return [(t.title, units_of(t)) for t in notice.tasks]
+
+
+EXPECTED_UNITS = [
+    ("完善儿童福利保障制度", [("市民政局", "lead"), ("市财政局", "cooperating")]),
+    ("推进儿童友好社区建设", [("市民政局", "lead"), ("各镇(区、街道)", "cooperating"), ("市住房和城乡建设局", "cooperating")]),
+    ("加强儿童健康服务", [("市卫健委", "lead"), ("市教育局", "cooperating")]),
+]
+
+
+def test_a_docx_named_doc_is_read_as_the_docx_it_is(tmp_path: Path) -> None:
+    docx = notices.write_docx_table(tmp_path / "notice.docx")
+    misnamed = tmp_path / "notice.doc"
+    misnamed.write_bytes(docx.read_bytes())
+    assert _three_tasks(read_notice(misnamed)) == EXPECTED_UNITS
+
+
+@office.needs_soffice
+def test_an_xls_named_xlsx_is_read_as_the_xls_it_is(layout_file: Callable[[str], Path], tmp_path: Path) -> None:
+    misnamed = tmp_path / "notice.xlsx"
+    misnamed.write_bytes(layout_file("xls").read_bytes())
+    assert _three_tasks(read_notice(misnamed)) == EXPECTED_UNITS
+
+
+@office.needs_soffice
+def test_a_web_table_saved_as_xls_is_read(tmp_path: Path) -> None:
+    """Systems that "export to Excel" often write an HTML table named .xls."""
+    def cells(row: list[object]) -> str:
+        if len(row) == 1:
+            return f'<tr><td colspan="{len(notices.HEADER)}">{row[0]}</td></tr>'
+        texts = [f"{c.year}年{c.month}月{c.day}日" if isinstance(c, date) else str(c) for c in row]
+        return "<tr>" + "".join(f"<td>{t.replace(chr(10), '<br>')}</td>" for t in texts) + "</tr>"
+
+    table = "".join(cells(r) for r in [notices.HEADER, *notices.ROWS])
+    path = tmp_path / "export.xls"
+    path.write_text(f'<html><head><meta charset="utf-8"></head><body><table><tr><td colspan="6">{notices.TITLE}</td></tr>'
+                    f"{table}</table></body></html>", encoding="utf-8")
+    notice = read_notice(path)
+    assert notice.title == notices.TITLE
+    assert _three_tasks(notice) == EXPECTED_UNITS
+    assert notice.tasks[0].deadline == date(2023, 6, 30) and notice.tasks[0].category == "一、社会政策友好"
+
+
+@office.needs_soffice
+def test_a_pdf_over_several_pages_loses_its_footers_and_keeps_every_task(tmp_path: Path) -> None:
+    from docx import Document
+
+    document = Document()
+    document.sections[0].footer.paragraphs[0].text = "— 1 —"
+    document.add_paragraph("某市2023年重点工作任务清单")
+    for number in range(1, 41):  # three pages or so: items run over the page breaks
+        document.add_paragraph(f"{number}. 推进第{number}项重点工作。完善工作机制，加强督促检查，"
+                               f"确保按期完成各项目标任务，形成可复制可推广的经验做法。(市民政局牵头，市财政局配合，"
+                               f"2023年12月底前完成)")
+    pdf = office.convert(document.save(tmp_path / "long.docx") or tmp_path / "long.docx", tmp_path / "long.pdf")
+    notice = read_notice(pdf)
+    assert [t.number for t in notice.tasks] == list(range(1, 41))
+    for task in notice.tasks:
+        assert task.title == f"推进第{task.number}项重点工作"
+        assert units_of(task) == [("市民政局", "lead"), ("市财政局", "cooperating")], task.number
+        assert task.deadline == date(2023, 12, 31), task.number
+        assert not any("—" in m for m in task.measures), task.measures

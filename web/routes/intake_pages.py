@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session, col, select
 
+from intake.source import NOTICE_TYPES  # every format the readers take
 from models.clock import utc_now
 from models.db import reading, unit_of_work
 from models.unit import Contact, Unit, UnitAlias
@@ -23,7 +24,6 @@ from web.auth import Principal
 from web.deps import engine_of, form_of, office_only, page, read_session, settings_of
 
 router = APIRouter()
-NOTICE_TYPES = ("txt", "md", "docx", "xlsx", "csv")
 KEPT_FOR_S = 24 * 3600  # how long a preview can wait for its apply
 
 
@@ -53,8 +53,10 @@ def import_form(request: Request, me: Principal = Depends(office_only)):  # noqa
 
 @router.post("/import")
 async def import_preview(request: Request, me: Principal = Depends(office_only)):  # noqa: ANN201
+    from starlette.concurrency import run_in_threadpool
+
+    from intake.isolated import read_notice_isolated
     from intake.plan_import import reconcile, resolve
-    from intake.source import read_notice
 
     form = await form_of(request, me)
     upload = form.get("notice")
@@ -72,7 +74,7 @@ async def import_preview(request: Request, me: Principal = Depends(office_only))
     _prune(folder)
     path = folder / f"{sha}.{ext}"
     path.write_bytes(data)
-    notice = read_notice(path)
+    notice = await run_in_threadpool(read_notice_isolated, path)  # capped worker, off the loop
     with reading(engine_of(request)) as session:
         resolved = resolve(session, notice)
         outcome = reconcile(session, plan_key, resolved, actor=me.actor, now=utc_now(), write=False)
@@ -83,13 +85,15 @@ async def import_preview(request: Request, me: Principal = Depends(office_only))
 
 @router.post("/import/apply")
 async def import_apply(request: Request, me: Principal = Depends(office_only)):  # noqa: ANN201
+    from starlette.concurrency import run_in_threadpool
+
+    from intake.isolated import read_notice_isolated
     from intake.plan_import import reconcile, resolve
-    from intake.source import read_notice
 
     form = await form_of(request, me)
     path = _kept(request, str(form.get("sha", "")), str(form.get("ext", "")))
     plan_key = str(form.get("plan_key", "")).strip()
-    notice = read_notice(path)
+    notice = await run_in_threadpool(read_notice_isolated, path)  # capped worker, off the loop
     with unit_of_work(engine_of(request)) as session:
         reconcile(session, plan_key, resolve(session, notice), actor=me.actor, now=utc_now(), write=True)
     path.unlink(missing_ok=True)  # applied: the plan and its audit trail now hold what it said
