@@ -229,6 +229,17 @@ class Change:
         return {"task": self.task, "kind": self.kind, "zh": self.zh, "en": self.en,
                 **({"unit": self.unit} if self.unit else {})}
 
+    def basis(self) -> dict[str, Any]:
+        """The line and the stored values it starts from: two previews that would do different things
+        to different rows never have the same basis, even when their lines read alike."""
+        row: dict[str, Any] = {}
+        if isinstance(self.row, Task):
+            row = {name: getattr(self.row, name) for name in TASK_FIELDS} | {"withdrawn": self.row.withdrawn_at}
+        elif isinstance(self.row, Assignment):
+            row = {"id": self.row.id, "role": str(self.row.role), "due_on": self.row.due_on,
+                   "original_due_on": self.row.original_due_on, "withdrawn": self.row.withdrawn_at}
+        return {"kind": self.kind, "task": self.task, "unit": self.unit, "zh": self.zh, "row": row}
+
 
 @dataclass
 class Outcome:
@@ -264,6 +275,9 @@ def _field_changes(task: Task, parsed: ParsedTask) -> tuple[list[str], list[str]
         if name == "deadline":
             zh.append(f"时限由 {_day(task.deadline)} 改为 {_day(value)}")
             en.append(f"deadline from {_day_en(task.deadline)} to {_day_en(value)}")
+        elif name == "title":
+            zh.append(f"标题由“{task.title}”改为“{value}”")
+            en.append(f"title from “{task.title}” to “{value}”")
         else:
             zh.append(FIELD_ZH[name])
             en.append(name)

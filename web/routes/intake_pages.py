@@ -99,7 +99,7 @@ def _seal(request: Request, *, sha: str, ext: str, plan_key: str, resolved: Any,
     from models.audit import canonical_json
 
     body = canonical_json({"sha": sha, "ext": ext, "plan_key": plan_key, "corrections": resolved.corrections,
-                           "changes": [c.zh for c in outcome.changes], "pending": outcome.pending})
+                           "changes": [c.basis() for c in outcome.changes], "pending": outcome.pending})
     secret = settings_of(request).secret_key.get_secret_value().encode()
     return hmac.new(secret, body.encode(), hashlib.sha256).hexdigest()
 
