@@ -15,7 +15,6 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from intake.notice import ImportFailed
-from intake.plan_import import Correction, assign_pending, pending_tasks
 from intake.source import read_notice
 from models.assignment import Assignment, AssignmentRole
 from models.audit import AuditEvent, verify_chain
@@ -60,6 +59,8 @@ def events(engine: Engine, action: str) -> list[AuditEvent]:
 
 def test_a_task_whose_units_cannot_be_read_is_imported_awaiting_its_units(engine: Engine, now: datetime,
                                                                          tmp_path: Path) -> None:
+    from intake.plan_import import pending_tasks
+
     load_directory(engine, now)
     resolved, outcome = import_file(engine, partial_csv(tmp_path), now)
     assert outcome.created and outcome.pending == [2]
@@ -134,7 +135,7 @@ def test_a_pending_task_is_assigned_later_and_a_reimport_keeps_what_the_office_a
 def test_corrections_change_title_deadline_and_units_and_go_into_the_import_event(
     engine: Engine, now: datetime, tmp_path: Path
 ) -> None:
-    from intake.plan_import import reconcile, resolve
+    from intake.plan_import import Correction, reconcile, resolve
 
     load_directory(engine, now)
     notice = read_notice(partial_csv(tmp_path))

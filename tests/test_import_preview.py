@@ -135,3 +135,17 @@ def test_an_apply_is_refused_unless_it_is_exactly_what_was_previewed(portal: Por
     with reading(portal.engine) as session:
         plan_id = session.exec(select(Plan.id).where(Plan.key == "2022")).one()
         assert session.exec(select(Task.title).where(Task.plan_id == plan_id, Task.number == 12)).one() == "深入开展质量守护行动"
+
+
+def test_an_apply_naming_another_plan_key_than_the_preview_writes_nothing(portal: Portal) -> None:  # noqa: F811
+    """#13 item 9 as reported: the preview is for plan 2022, the apply posts the same file for plan 2099."""
+    with portal.login("office") as office:
+        preview = upload(office, "v2.txt", SEED.read_bytes().replace("开展质量守护行动".encode(), "深入开展质量守护行动".encode()), "2022")
+        sha = re.search(r'name="sha" value="([0-9a-f]{64})"', preview.text).group(1)
+        before = snapshot(portal.engine)
+        tampered = office.post("/import/apply", data={"csrf": csrf_of(preview.text), "sha": sha, "ext": "txt",
+                                                      "plan_key": "2099"})
+        assert tampered.status_code == 409
+        assert snapshot(portal.engine) == before
+    with reading(portal.engine) as session:
+        assert session.exec(select(Plan).where(Plan.key == "2099")).first() is None
