@@ -135,13 +135,13 @@ def assign_command(
 
 def _print_notice(document: dict) -> None:
     plan = document["plan"]
-    say(f"计划：{plan['title']}（{plan['issuer'] or '发文单位未识别'}，{plan['issued_on'] or '日期未识别'}）",
-        f"plan: {plan['title']} ({plan['issuer'] or 'issuer not found'}, {plan['issued_on'] or 'date not found'})")
+    say(f"计划：{plan['title'] or '标题未识别'}（{plan['issuer'] or '发文单位未识别'}，{plan['issued_on'] or '日期未识别'}）",
+        f"plan: {plan['title'] or 'title not found'} ({plan['issuer'] or 'issuer not found'}, {plan['issued_on'] or 'date not found'})")
     from intake.plan_import import ROLE_ZH
     from models.assignment import AssignmentRole
 
     for task in document["tasks"]:
-        units = "、".join(f"{u['name']}({ROLE_ZH[AssignmentRole(u['role'])]})" for u in task["units"])
+        units = "、".join(f"{u['name']}({ROLE_ZH[AssignmentRole(u['role'])]})" for u in task["units"]) or "待分工"
         deadline = task["deadline"] or task["deadline_text"] or "—"
         say(f"{task['number']:>3}. {task['title']}｜措施 {len(task['measures'])} 条｜时限 {deadline}｜{units}",
             f"{task['number']:>3}. {task['title']} | {len(task['measures'])} measures | due {deadline} | {units}")

@@ -182,9 +182,8 @@ def resolve(session: Session, notice: ParsedNotice, *, strict: bool = False,
             pending[task.number] = [p.message("zh") for p in reasons]
             if not units_fixed:
                 unread.add(task.number)
-            warnings.append(f"任务 {task.number}“{task.title}”未读出责任单位：作为{PENDING_ZH}导入（已有的分工保持不变），"
-                            f"请在预览中指定单位或导入后分工 / task {task.number} has no readable units: imported awaiting"
-                            f" its units (units already assigned stay)")
+            warnings.append(f"任务 {task.number}“{task.title}”未读出责任单位：作为{PENDING_ZH}导入，请在预览中指定单位或导入后分工"
+                            f" / task {task.number} has no readable units: imported awaiting its units")
         resolved[task.number] = names.assigned
         tasks.append(task)
     if not strict and notice.tasks and len(pending) == len(notice.tasks):
