@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 from sqlmodel import Session, col, select
@@ -32,6 +33,7 @@ from web.deps import engine_of, form_of, office_only, page, read_session, settin
 router = APIRouter()
 NOTICE_TYPES = ("txt", "md", "docx", "xlsx", "csv")
 KEPT_FOR_S = 24 * 3600  # how long a preview can wait for its apply
+MAX_ID = 2**31 - 1  # an id PostgreSQL's integer column can hold
 
 
 def _prune(folder: Path) -> None:
@@ -195,7 +197,7 @@ async def import_apply(request: Request, me: Principal = Depends(office_only)): 
 
 @router.get("/import/pending")
 def pending_page(request: Request, me: Principal = Depends(office_only),  # noqa: ANN201
-                 session: Session = Depends(read_session), done: int | None = None):
+                 session: Session = Depends(read_session), done: int | None = Query(None, ge=1, le=MAX_ID)):
     """待分工: the tasks in force that no unit holds yet, each with a form to give it its units."""
     from intake.plan_import import pending_tasks
 
@@ -203,7 +205,8 @@ def pending_page(request: Request, me: Principal = Depends(office_only),  # noqa
 
 
 @router.post("/import/pending/{task_id}")
-async def assign_task(request: Request, task_id: int, me: Principal = Depends(office_only)):  # noqa: ANN201
+async def assign_task(request: Request, task_id: int = PathParam(ge=1, le=MAX_ID),  # noqa: ANN201
+                      me: Principal = Depends(office_only)):
     from intake.corrections import units_from_fields
     from intake.plan_import import assign_pending
     from models.plan import Task
