@@ -33,6 +33,7 @@ ROLE_NAMES: dict[str, AssignmentRole] = {
 }
 FIXED = {"content": "具体内容", "category": "类别", "measures": "措施"}  # read from the notice only
 NAME_MAX = 100
+TITLE_MAX = 500  # for a title typed in the preview
 
 
 @dataclass
@@ -218,8 +219,8 @@ def corrections_from_form(form: Any, notice: ParsedNotice) -> tuple[list[Correct
         title = str(form.get(f"title-{n}", "")).strip()
         if not title:
             problems.append(Problem(None, f"任务 {n}：标题不能为空", f"task {n}: the title cannot be empty"))
-        elif len(title) > 500:
-            problems.append(Problem(None, f"任务 {n}：标题过长（最多 500 字）", f"task {n}: the title is too long (500 at most)"))
+        elif len(title) > TITLE_MAX and title != task.title:  # a long title as the notice has it stays
+            problems.append(Problem(None, f"任务 {n}：标题过长（最多 {TITLE_MAX} 字）", f"task {n}: the title is too long ({TITLE_MAX} at most)"))
         else:
             corrections.append(Correction(n, "title", title))
         deadline = _deadline(str(form.get(f"deadline-{n}", "")), f"任务 {n} 的时限", problems)

@@ -149,3 +149,34 @@ def test_an_apply_naming_another_plan_key_than_the_preview_writes_nothing(portal
         assert snapshot(portal.engine) == before
     with reading(portal.engine) as session:
         assert session.exec(select(Plan).where(Plan.key == "2099")).first() is None
+
+
+def test_hostile_titles_units_and_corrections_come_out_escaped_in_the_preview_and_the_pending_page(
+    portal: Portal,  # noqa: F811
+) -> None:
+    import csv
+    import io
+
+    from tests.support.hostile import STORABLE, raw_values_in
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["序号", "重点任务", "具体措施", "牵头单位", "配合单位", "完成时限"])
+    for number, value in enumerate(STORABLE, start=1):
+        units = "" if number == 2 else ("市民政局" if number % 2 else value[:90])  # task 2: 待分工
+        writer.writerow([number, value, f"{value}。", units, "", ""])
+    with portal.login("office") as office:
+        preview = upload(office, "hostile.csv", out.getvalue().encode(), "hostile")
+        assert preview.status_code == 200, preview.text
+        assert raw_values_in(preview.text) == []
+        fields = form_fields(preview.text, "/import/revise")
+        assert fields["title-1"] == STORABLE[0]  # shown escaped, read back as typed
+        revised = office.post("/import/revise", data=fields | {"title-3": STORABLE[1], "lead-2": STORABLE[4][:90]})
+        assert revised.status_code == 200, revised.text[-1500:]
+        assert raw_values_in(revised.text) == []
+        applied = office.post("/import/apply", data=form_fields(revised.text, "/import/revise") | {"lead-2": ""})
+        assert applied.status_code == 409  # the field changed after the preview
+        applied = office.post("/import/apply", data=form_fields(applied.text, "/import/revise"))
+        assert applied.status_code == 303 and applied.headers["location"] == "/import/pending"
+        pending = office.get("/import/pending")
+        assert STORABLE[1][:20] not in pending.text and raw_values_in(pending.text) == []

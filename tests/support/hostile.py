@@ -51,3 +51,9 @@ def formula_cells(values: list[object]) -> list[str]:
 def terminal_escapes_in(text: str) -> bool:
     """True when text holds a control character a terminal would act on (ESC, BEL, CSI, NUL)."""
     return bool(re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x9b]", text))
+
+
+def raw_values_in(html: str, values: tuple[str, ...] = HOSTILE) -> list[str]:
+    """The values holding markup that appear verbatim (unescaped) in a whole page, whose own
+    <form> and <meta> tags `raw_markup_in` would count as well."""
+    return [v for v in values if "<" in v and v[:60] in html]
