@@ -141,7 +141,7 @@ def _print_notice(document: dict) -> None:
     from models.assignment import AssignmentRole
 
     for task in document["tasks"]:
-        units = "、".join(f"{u['name']}({ROLE_ZH[AssignmentRole(u['role'])]})" for u in task["units"]) or "待分工"
+        units = "、".join(f"{u['name']}({ROLE_ZH[AssignmentRole(u['role'])]})" for u in task["units"])
         deadline = task["deadline"] or task["deadline_text"] or "—"
-        say(f"{task['number']:>3}. {task['title']}｜措施 {len(task['measures'])} 条｜时限 {deadline}｜{units}",
-            f"{task['number']:>3}. {task['title']} | {len(task['measures'])} measures | due {deadline} | {units}")
+        say(f"{task['number']:>3}. {task['title']}｜措施 {len(task['measures'])} 条｜时限 {deadline}｜{units or '待分工'}",
+            f"{task['number']:>3}. {task['title']} | {len(task['measures'])} measures | due {deadline} | {units or 'awaiting units'}")

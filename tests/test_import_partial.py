@@ -230,6 +230,11 @@ def test_the_cli_imports_a_partial_notice_refuses_it_with_strict_and_assigns_lat
     partial = duban("import", str(notice), "--plan-key", "p", home=tmp_path, url=database_url)
     assert partial.returncode == 0, partial.stderr
     assert "任务 3 项" in partial.stdout and "任务分工 3 项" in partial.stdout and "待分工任务 1 项（任务 2）" in partial.stdout
+    status = duban("status", "--json", home=tmp_path, url=database_url)
+    assert status.returncode == 0 and json.loads(status.stdout)["tasks"] == 3
+    opened = duban("round", "open", "--plan", "p", "--name", "第一轮", "--due", "2023-06-20", "--now", "2023-06-01T09:00",
+                   home=tmp_path, url=database_url)
+    assert opened.returncode == 0, opened.stderr  # a round covers the assigned tasks; 待分工 has nothing to report
     assigned = duban("assign", "--plan", "p", "--task", "2", "--lead", "市住建局", "--cooperating", "市民政局、市财政局",
                      home=tmp_path, url=database_url)
     assert assigned.returncode == 0, assigned.stderr

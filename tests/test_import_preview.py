@@ -48,6 +48,8 @@ def test_the_office_imports_a_partial_notice_and_assigns_its_pending_task(portal
         applied = office.post("/import/apply", data=form_fields(preview.text, "/import/revise"))
         assert applied.status_code == 303 and applied.headers["location"] == "/import/pending"
         assert held(portal.engine, 2, "p2023") == {}
+        assert office.get("/dashboard").status_code == 200
+        assert "现有 <b>1</b> 项任务尚未分工" in office.get("/import").text
         pending = office.get("/import/pending")
         assert pending.status_code == 200 and "推进儿童友好社区建设" in pending.text
         (action,) = re.findall(r'action="(/import/pending/\d+)"', pending.text)
