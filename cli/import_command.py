@@ -41,6 +41,10 @@ def import_notice(
     key = plan_key or key_in_file or source.stem
     moment, actor = now_from(now), actor_for(config)
     with (reading(engine) if dry_run else unit_of_work(engine)) as session:
+        if not dry_run:
+            from models import audit
+
+            audit.lock(session)  # compared and written in one go: a concurrent import waits
         resolved = resolve(session, notice, strict=strict, corrections=corrections)
         outcome = reconcile(session, key, resolved, actor=actor, now=moment, write=False)
         applied = not dry_run and (outcome.created or (apply and bool(outcome.changes)))

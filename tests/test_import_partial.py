@@ -103,6 +103,8 @@ def test_a_notice_in_which_no_task_has_units_is_still_refused(engine: Engine, no
 def test_a_pending_task_is_assigned_later_and_a_reimport_keeps_what_the_office_assigned(
     engine: Engine, now: datetime, tmp_path: Path
 ) -> None:
+    from intake.plan_import import TaskAlreadyAssigned, assign_pending, pending_tasks
+
     load_directory(engine, now)
     notice = partial_csv(tmp_path)
     import_file(engine, notice, now)
@@ -125,8 +127,6 @@ def test_a_pending_task_is_assigned_later_and_a_reimport_keeps_what_the_office_a
     assert held(engine, 2) == assigned
     # Assigning a task that has units is refused, and nothing changes.
     before = snapshot(engine)
-    from intake.plan_import import TaskAlreadyAssigned
-
     with pytest.raises(TaskAlreadyAssigned), unit_of_work(engine) as session:
         assign_pending(session, task_id=task_id, units=[("市民政局", AssignmentRole.LEAD)], actor=OFFICE, now=now)
     assert snapshot(engine) == before

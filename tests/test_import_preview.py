@@ -59,6 +59,10 @@ def test_the_office_imports_a_partial_notice_and_assigns_its_pending_task(portal
         assert "没有待分工的任务" in office.get("/import/pending").text
         again = office.post(action, data={"csrf": csrf_of(pending.text), "lead": "市民政局"})
         assert again.status_code == 409 and "已有分工" in again.text
+        # The same notice again: task 2 still names no unit; what the office assigned stays, and it says so.
+        reread = upload(office, "清单.csv", (HEADER + ROWS).encode(), "p2023")
+        assert "计划与通知一致，无需更新" in reread.text and "通知未读出单位，保留已有的分工" in reread.text
+        assert "badge" not in reread.text.split('id="task-2"')[1].split("</h2>")[0]
     assert held(portal.engine, 2, "p2023") == {
         "市住房和城乡建设局": ("lead", date(2023, 12, 31), date(2023, 12, 31), False),
         "市民政局": ("cooperating", date(2023, 12, 31), date(2023, 12, 31), False),

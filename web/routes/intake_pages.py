@@ -90,8 +90,12 @@ def _preview(request: Request, me: Principal, *, path: Path, name: str, plan_key
         with reading(engine_of(request)) as reader:
             found = compute(reader)
     resolved, outcome = found["resolved"], found["outcome"]
+    document = resolved.as_json()
+    for task in document["tasks"]:  # no units in the notice, but the office assigned them earlier: they stay
+        task["kept"] = task["pending"] and task["number"] not in outcome.pending
+        task["pending"] = task["number"] in outcome.pending
     return {"name": name, "sha": notice.source_sha256, "ext": path.suffix[1:], "plan_key": plan_key,
-            "document": resolved.as_json(), "warnings": resolved.warnings, "created": outcome.created,
+            "document": document, "warnings": resolved.warnings, "created": outcome.created,
             "changes": outcome.changes, "corrections": resolved.corrections, "pending": outcome.pending,
             "fields": _fields(resolved), "seal": found["seal"], "resolved": resolved, "outcome": outcome}
 
@@ -177,7 +181,10 @@ async def import_apply(request: Request, me: Principal = Depends(office_only)): 
     def apply() -> dict[str, Any] | None:
         from intake.plan_import import reconcile
 
+        from models import audit
+
         with unit_of_work(engine_of(request)) as session:
+            audit.lock(session)  # another apply waits; the seal is checked against what this one writes over
             preview = _preview(request, me, path=path, name=name, plan_key=plan_key, form=form, session=session)
             if not hmac.compare_digest(preview["seal"], sealed):
                 return preview
