@@ -186,3 +186,32 @@ def test_hostile_titles_units_and_corrections_come_out_escaped_in_the_preview_an
         assert applied.status_code == 303 and applied.headers["location"] == "/import/pending"
         pending = office.get("/import/pending")
         assert STORABLE[1][:20] not in pending.text and raw_values_in(pending.text) == []
+
+
+def test_two_offices_applying_the_same_preview_at_once_import_it_once(portal: Portal) -> None:  # noqa: F811
+    import threading
+
+    with portal.login("office") as office, portal.login("staff") as staff:
+        preview = upload(office, "清单.csv", (HEADER + ROWS).encode(), "twice")
+        fields = form_fields(preview.text, "/import/revise")
+        staff_fields = fields | {"csrf": csrf_of(staff.get("/import").text)}
+        start, statuses = threading.Barrier(2), []
+
+        def apply(client, data) -> None:  # noqa: ANN001
+            start.wait()
+            statuses.append(client.post("/import/apply", data=data).status_code)
+
+        threads = [threading.Thread(target=apply, args=(office, fields)),
+                   threading.Thread(target=apply, args=(staff, staff_fields))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    # The second waits for the first, then finds the plan changed (409) or the kept file gone (404; 400 when it
+    # vanished between the check and the read): refused either way, never a 500 nor a second import.
+    assert sorted(statuses)[0] == 303 and sorted(statuses)[1] in (400, 404, 409), statuses
+    with reading(portal.engine) as session:
+        assert len(session.exec(select(Plan).where(Plan.key == "twice")).all()) == 1
+        assert len(session.exec(select(AuditEvent).where(AuditEvent.action == "plan.import",
+                                                         AuditEvent.after.contains('"key":"twice"'))).all()) == 1
+        assert verify_chain(session).ok

@@ -185,6 +185,8 @@ async def import_apply(request: Request, me: Principal = Depends(office_only)): 
 
         with unit_of_work(engine_of(request)) as session:
             audit.lock(session)  # another apply waits; the seal is checked against what this one writes over
+            if not path.is_file():  # applied meanwhile by someone else, who removed the kept copy
+                raise HTTPException(404, "上传的文件已不存在（可能已被他人导入），请重新上传 / the upload is gone")
             preview = _preview(request, me, path=path, name=name, plan_key=plan_key, form=form, session=session)
             if not hmac.compare_digest(preview["seal"], sealed):
                 return preview
