@@ -556,6 +556,12 @@ class UnitsRequired(DubanError):
     exit_code = 2
 
 
+class UnknownUnits(DubanError):
+    zh = "任务 {number}：通讯录中没有单位 {names}{near_zh}——请改正名称，或先加入单位通讯录（duban units import），未作任何分工。"
+    en = "task {number}: {names} not in the unit directory{near_en}; correct the names or add them first; nothing was assigned"
+    exit_code = 2
+
+
 def pending_tasks(session: Session, plan_id: int | None = None) -> list[tuple[Plan, Task]]:
     """Tasks in force with no assignment in force: 待分工."""
     assigned = select(Assignment.task_id).where(col(Assignment.withdrawn_at).is_(None))
@@ -581,11 +587,11 @@ def assign_pending(session: Session, *, task_id: int, units: Sequence[tuple[str,
     index = UnitIndex(session)
     names = _resolve_names((NamedUnit(name, role) for name, role in units), index)
     if names.unknown:
-        raise ImportFailed([Problem(None, f"任务 {task.number}：未知单位“{n.name}”"
-                                    + (f"（相近的已有单位：{'、'.join(index.suggest(n.name))}）" if index.suggest(n.name) else "")
-                                    + "——请先加入单位通讯录（duban units import）",
-                                    f"task {task.number}: unknown unit “{n.name}”: add it to the unit directory first")
-                            for n in names.unknown], f"{plan.key} 任务 {task.number}")
+        near = {n.name: index.suggest(n.name) for n in names.unknown}
+        raise UnknownUnits(
+            number=task.number, names="、".join(f"“{n}”" for n in near),
+            near_zh="".join(f"（“{n}”相近的已有单位：{'、'.join(s)}）" for n, s in near.items() if s),
+            near_en="".join(f" (for {n}, did you mean: {', '.join(s)}?)" for n, s in near.items() if s))
     by_unit = {a.unit_id: a for a in held}
     at = utc(now)
     trail = _Trail(actor, at)

@@ -244,7 +244,8 @@ def test_the_cli_imports_a_partial_notice_refuses_it_with_strict_and_assigns_lat
     again = duban("assign", "--plan", "p", "--task", "2", "--lead", "市民政局", home=tmp_path, url=database_url)
     assert again.returncode == 4 and "已有分工" in again.stderr
     unknown = duban("assign", "--plan", "p", "--task", "3", "--lead", "市民证局", home=tmp_path, url=database_url)
-    assert unknown.returncode in (2, 4) and "Traceback" not in unknown.stderr
+    assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
+    assert "任务 3：通讯录中没有单位 “市民证局”（“市民证局”相近的已有单位：市民政局" in unknown.stderr
 
 
 def test_an_edited_plan_json_is_imported_with_its_corrections_recorded(database_url: str, engine: Engine,

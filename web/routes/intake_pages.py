@@ -48,10 +48,10 @@ def _prune(folder: Path) -> None:
 
 def _kept(request: Request, sha: str, ext: str):  # noqa: ANN202
     if not re.fullmatch(r"[0-9a-f]{64}", sha) or ext not in NOTICE_TYPES:
-        raise HTTPException(400, "无效的上传编号 / not an uploaded notice")
+        raise HTTPException(400, "无效的上传编号")
     path = settings_of(request).home / "uploads" / f"{sha}.{ext}"
     if not path.is_file():
-        raise HTTPException(404, "上传的文件已不存在，请重新上传 / the upload is gone; upload it again")
+        raise HTTPException(404, "上传的文件已不存在（超过一天未导入会自动删除），请重新上传")
     return path
 
 
@@ -136,7 +136,7 @@ async def import_preview(request: Request, me: Principal = Depends(office_only))
     name = getattr(upload, "filename", "") or ""
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if ext not in NOTICE_TYPES:
-        raise HTTPException(415, f"“{name}”：通知应为 {', '.join(NOTICE_TYPES)} 文件 / a notice must be one of these types")
+        raise HTTPException(415, f"“{name}”：通知应为 {'、'.join(NOTICE_TYPES)} 文件")
     _check_key(plan_key)
     data = await upload.read()
     sha = hashlib.sha256(data).hexdigest()
@@ -151,7 +151,7 @@ async def import_preview(request: Request, me: Principal = Depends(office_only))
 
 def _check_key(plan_key: str) -> None:
     if not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", plan_key):
-        raise HTTPException(400, "计划代号只能含字母、数字、.、-、_ / the plan key: letters, digits, ., - and _")
+        raise HTTPException(400, "计划代号只能含字母、数字、.、-、_（1 至 100 个字符）")
 
 
 def _posted(request: Request, form: Any) -> tuple[Path, str, str]:
@@ -186,7 +186,7 @@ async def import_apply(request: Request, me: Principal = Depends(office_only)): 
         with unit_of_work(engine_of(request)) as session:
             audit.lock(session)  # another apply waits; the seal is checked against what this one writes over
             if not path.is_file():  # applied meanwhile by someone else, who removed the kept copy
-                raise HTTPException(404, "上传的文件已不存在（可能已被他人导入），请重新上传 / the upload is gone")
+                raise HTTPException(404, "上传的文件已不存在（可能已被他人导入），请重新上传")
             preview = _preview(request, me, path=path, name=name, plan_key=plan_key, form=form, session=session)
             if not hmac.compare_digest(preview["seal"], sealed):
                 return preview
