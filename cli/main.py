@@ -2,7 +2,7 @@
 so that `duban --help` and `duban status` start fast and never import Prefect.
 
     main.py             init, status, and the tree
-    import_command.py   import
+    import_command.py   import, assign (a 待分工 task's units)
     units_commands.py   units import|list|show|export
     cycle_commands.py   round, sign, checkin, review, close, reopen, extension, remind, escalate, agenda
     audit_commands.py   audit show|verify|export
@@ -32,7 +32,7 @@ from cli.cycle_commands import (
     sign_command,
 )
 from cli.common import JsonOption, NowOption, engine_for, now_from, settings
-from cli.import_command import import_notice
+from cli.import_command import assign_command, import_notice
 from cli.notification_commands import dispatch_command, notifications_app
 from cli.output import emit_json, fail, lang, say, show
 from cli.report_command import report_command
@@ -170,6 +170,7 @@ def deploy() -> None:
 app.command("init")(init)
 app.add_typer(units_app, name="units")
 app.command("import")(import_notice)
+app.command("assign")(assign_command)
 app.add_typer(round_app, name="round")
 app.command("sign")(sign_command)
 app.add_typer(checkin_app, name="checkin")

@@ -103,6 +103,9 @@ class ParsedTask:
     units_text: str
     units: list[NamedUnit]
     where: Where
+    # What kept the reader from reading the task's units: the task is imported as 待分工 (no
+    # assignment yet) unless the import is --strict, which refuses it.
+    problems: list[Problem] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -189,12 +192,16 @@ def build_notice(items: Iterable[RawItem], preface: Preface, *, source_name: str
             continue
         seen[number] = item.where
         tasks.append(_task(item, number, year, problems, warnings))
-    if problems:
-        raise ImportFailed(problems, source_name)
+    if problems:  # the report lists every problem, those of tasks that would be 待分工 too
+        raise ImportFailed(sorted(problems + [p for t in tasks for p in t.problems], key=_place), source_name)
     return ParsedNotice(
         title=preface.title, issuer=preface.issuer, issued_on=preface.issued_on, tasks=tasks, warnings=warnings,
         source_name=source_name, source_sha256=hashlib.sha256(data).hexdigest(),
     )
+
+
+def _place(problem: Problem) -> tuple[str, int]:
+    return (problem.where.kind, problem.where.index) if problem.where else ("", 0)
 
 
 def _number(item: RawItem, problems: list[Problem]) -> int | None:
@@ -238,13 +245,14 @@ def _task(item: RawItem, number: int, year: int | None, problems: list[Problem],
     for unit in units:
         if unit.placeholder:
             warnings.append(f"任务 {number}：“{unit.name}”是泛指，不生成任务分工 / task {number}: “{unit.name}” names no unit, no assignment is made")
+    task_problems: list[Problem] = []
     if not any(not u.placeholder for u in units):
-        problems.append(Problem(item.where, f"任务 {number}“{title}”没有责任单位——请填写牵头或责任单位",
+        task_problems.append(Problem(item.where, f"任务 {number}“{title}”没有责任单位——请填写牵头或责任单位",
                                 f"task {number} “{title}” has no units: name its lead or responsible units"))
     units_text = "；".join(f"{k}:{v}" if len(item.units) > 1 else v for k, v in item.units.items() if v.strip())
     return ParsedTask(
         number=number, title=title, category=item.category, content=content, measures=measures,
         targets=found_targets, deadline=deadline,
         deadline_text=item.deadline_text.strip() if item.deadline_text else None,
-        units_text=units_text, units=units, where=item.where,
+        units_text=units_text, units=units, where=item.where, problems=task_problems,
     )

@@ -108,6 +108,12 @@ def _locked_head(session: Session) -> AuditHead:
     ).one()
 
 
+def lock(session: Session) -> None:
+    """Take the trail's lock before reading what a change depends on (an import compares, then writes):
+    a concurrent writer then waits, and what this one reads stays true until it commits."""
+    _locked_head(session)
+
+
 def _fields(
     *,
     at: datetime,

@@ -19,7 +19,7 @@ from models.audit import AuditEvent, verify_chain
 from models.db import reading, unit_of_work
 from models.errors import ConfigError
 from models.user import WebSession
-from tests.support.portal import PASSWORD, Portal, csrf_of, open_round, running, seed
+from tests.support.portal import PASSWORD, Portal, csrf_of, form_fields, open_round, running, seed
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -311,9 +311,7 @@ def test_the_office_previews_an_uploaded_notice_then_applies_it(portal: Portal) 
         assert not abandoned.exists() and len(list(uploads.iterdir())) == 1
         with reading(portal.engine) as session:
             assert session.exec(select(Task.title).where(Task.number == 12)).one() == "开展质量守护行动"
-        sha = preview.text.split('name="sha" value="')[1].split('"')[0]
-        applied = office.post("/import/apply", data={"csrf": csrf_of(preview.text), "sha": sha, "ext": "txt",
-                                                     "plan_key": "2022"})
+        applied = office.post("/import/apply", data=form_fields(preview.text, "/import/revise"))
         assert applied.status_code == 303
         assert list(uploads.iterdir()) == []  # applied: the kept copy is gone
         assert office.post("/import/apply", data={"csrf": token, "sha": "../../etc/passwd", "ext": "txt",

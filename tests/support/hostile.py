@@ -95,3 +95,8 @@ MALFORMED: tuple[str, ...] = (
     "%00",
     "9" * 400,
 )
+
+def raw_values_in(html: str, values: tuple[str, ...] = HOSTILE) -> list[str]:
+    """The values holding markup that appear verbatim (unescaped) in a whole page, whose own
+    <form> and <meta> tags `raw_markup_in` would count as well."""
+    return [v for v in values if "<" in v and v[:60] in html]

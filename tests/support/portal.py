@@ -113,3 +113,38 @@ def running(settings: Settings, engine: Engine) -> Iterator[Portal]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def form_fields(html: str, action: str) -> dict[str, str]:
+    """The fields a browser would submit from the form posting to `action` (inputs and textareas as filled)."""
+    from html.parser import HTMLParser
+
+    class Fields(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.inside, self.fields, self.textarea = False, {}, None
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            found = dict(attrs)
+            if tag == "form":
+                self.inside = found.get("action") == action
+            elif self.inside and tag == "input" and found.get("name") and found.get("type") != "file":
+                self.fields[found["name"]] = found.get("value") or ""
+            elif self.inside and tag == "textarea":
+                self.textarea = found["name"]
+                self.fields[self.textarea] = ""
+
+        def handle_data(self, data: str) -> None:
+            if self.textarea:
+                self.fields[self.textarea] += data
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "textarea":
+                self.textarea = None
+            elif tag == "form":
+                self.inside = False
+
+    parser = Fields()
+    parser.feed(html)
+    assert parser.fields, f"no form posting to {action} on the page"
+    return parser.fields
