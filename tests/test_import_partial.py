@@ -175,7 +175,7 @@ def _extend(engine: Engine, now: datetime, number: int, unit: str, until: date) 
             .where(Task.number == number, Unit.name == unit)).one()
     with unit_of_work(engine) as session:
         asked = request_extension(session, assignment_id=assignment_id, until=until, reason="需要更多时间",
-                                  actor=OFFICE, now=now)
+                                  actor=OFFICE, now=now, timezone="Asia/Shanghai", max_days=366)
         decide_extension(session, request_id=asked.id, approve=True, actor=OFFICE, now=now)
     return assignment_id
 

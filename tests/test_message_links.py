@@ -84,13 +84,14 @@ def run_the_cycle(engine: Engine, settings: Settings, tmp_path: Path) -> None:
                        now=at("2022-09-26"), text="已完成", percent=100, completed=True)
     with unit_of_work(engine) as session:
         review_checkin(session, round_id=round_id, assignment_id=market, accept=False, actor=OFFICE,
-                       now=at("2022-09-26", 15), reason="缺少抽检报告")
+                       now=at("2022-09-26", 15), revision=1, reason="缺少抽检报告")
     with unit_of_work(engine) as session:
         send_reminders(session, now=at("2022-09-27"), settings=settings, actor=SYSTEM_ACTOR)
     with unit_of_work(engine) as session:
         request_id = request_extension(session, assignment_id=assignment_of(engine, 11, "市卫生健康委"),
                                        until=date(2022, 10, 31), reason="疫情防控任务繁重",
-                                       actor=liaison(engine, "市卫生健康委"), now=at("2022-09-28")).id
+                                       actor=liaison(engine, "市卫生健康委"), now=at("2022-09-28"),
+                                       timezone="Asia/Shanghai", max_days=366).id
     with unit_of_work(engine) as session:
         decide_extension(session, request_id=request_id, approve=True, actor=OFFICE, now=at("2022-09-28", 15))
     with unit_of_work(engine) as session:

@@ -8,6 +8,8 @@ refused with a message naming the field before any query runs.
 
 from __future__ import annotations
 
+import re
+
 from typing import Annotated, Any
 
 from fastapi import HTTPException
@@ -31,6 +33,12 @@ LIMITS: dict[str, int] = {
     "actor": 100,
     "action": 60,
     "unit": 200,
+    # The import preview's per-task fields (title-3, lead-3 …): as long as a notice may print them.
+    "title": 10_000,
+    "lead": 10_000,
+    "responsible": 10_000,
+    "cooperating": 10_000,
+    "deadline": 100,
 }
 DEFAULT_LIMIT = 1_000  # any other field: tokens, dates, choices
 
@@ -78,7 +86,8 @@ def label(name: str) -> str:
 
 
 def limit_of(name: str) -> int:
-    return LIMITS.get(name, DEFAULT_LIMIT)
+    """The cap of a field; a per-task field of the import preview ("title-3") has the cap of its kind."""
+    return LIMITS.get(name, LIMITS.get(re.sub(r"-\d+$", "", name), DEFAULT_LIMIT))
 
 
 def too_long(name: str, limit: int) -> str:
