@@ -93,7 +93,7 @@ def find_user(session: Session, username: str) -> User:
 
 
 def check_login(session: Session, username: str, password: str) -> User | None:
-    """The user, if the password is right and the account enabled; rehashes an outdated hash."""
+    """The user, if the password is right and the account enabled (a read: see rehash_if_outdated)."""
     from argon2.exceptions import InvalidHashError, VerificationError
 
     user = session.exec(select(User).where(User.username == username)).first()
@@ -104,10 +104,15 @@ def check_login(session: Session, username: str, password: str) -> User | None:
         hasher().verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         return None
-    if hasher().check_needs_rehash(user.password_hash):
+    return user
+
+
+def rehash_if_outdated(session: Session, user_id: int, password: str) -> None:
+    """After a right password: rehash it if argon2's defaults have changed since it was set."""
+    user = session.get(User, user_id)
+    if user is not None and user.password_hash and hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hasher().hash(password)
         session.add(user)
-    return user
 
 
 def end_sessions(session: Session, user_id: int, now: datetime) -> None:

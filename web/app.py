@@ -5,7 +5,8 @@
     middleware.py  security headers; the upload limit (413 before the body is read)
     dashboard.py   the dashboard's aggregates
     uploads.py     evidence type checks by content
-    routes/        session, office, intake_pages, assignments, results, audit_review, api
+    routes/        session, office, intake_pages, assignments, results, audit_review, access, api
+    throttle.py    login throttling (growing waits, never a lock-out)
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ def create_app(settings: Any = None) -> FastAPI:
     from config.settings import apply_calendar, get_settings
     from models.db import engine_for
     from models.schema import require_current
-    from web.deps import Refused, SignInRequired, page, record_refusal
+    from starlette.concurrency import run_in_threadpool
+
+    from web.deps import Refused, SignInRequired, page, record_conflict, record_refusal
     from web.middleware import BodyLimit, SecurityHeaders
     from web.paths import STATIC
-    from web.routes import api, assignments, audit_review, intake_pages, office, results, session
+    from web.routes import access, api, assignments, audit_review, intake_pages, office, results, session
 
     settings = settings or get_settings()
     apply_calendar(settings)  # the lights and the dashboard's overdue counts count working days
@@ -42,8 +45,12 @@ def create_app(settings: Any = None) -> FastAPI:
     app.state.settings, app.state.engine = settings, engine
     app.add_middleware(BodyLimit, limit_bytes=int(settings.upload_max_mb * 1024 * 1024))
     app.add_middleware(SecurityHeaders)
+    if settings.trusted_proxies:  # outermost: every later layer sees the forwarded client address
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    for module in (session, office, intake_pages, assignments, results, audit_review, api):
+    for module in (session, office, intake_pages, assignments, results, audit_review, access, api):
         app.include_router(module.router)
 
     def wants_json(request: Request) -> bool:
@@ -63,6 +70,8 @@ def create_app(settings: Any = None) -> FastAPI:
     async def domain_error(request: Request, error: DubanError):  # noqa: ANN202
         status = 404 if isinstance(error, NotFound) else STATUS_BY_EXIT.get(error.exit_code, 400)
         message = f"{error.message('zh')} / {error.message('en')}"
+        if status == 409:
+            await run_in_threadpool(record_conflict, request, message)
         if wants_json(request):
             return JSONResponse({"detail": message}, status_code=status)
         return page(request, "error.html.j2", getattr(request.state, "principal", None), status=status, message=message)
@@ -70,9 +79,9 @@ def create_app(settings: Any = None) -> FastAPI:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException):  # noqa: ANN202
         if isinstance(error, Refused):
-            from starlette.concurrency import run_in_threadpool
-
             await run_in_threadpool(record_refusal, request, error)
+        elif error.status_code == 409:
+            await run_in_threadpool(record_conflict, request, str(error.detail))
         if wants_json(request):
             return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
         return page(request, "error.html.j2", getattr(request.state, "principal", None), status=error.status_code,

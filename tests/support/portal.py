@@ -54,7 +54,7 @@ class Portal:
     @contextmanager
     def login(self, username: str, password: str = PASSWORD) -> Iterator[httpx.Client]:
         with self.client() as client:
-            response = client.post("/login", data={"username": username, "password": password})
+            response = sign_in(client, username, password)
             assert response.status_code == 303, response.text
             yield client
 
@@ -69,6 +69,12 @@ class Portal:
             return session.exec(select(Assignment.id).join(Task, col(Task.id) == col(Assignment.task_id))
                                 .join(Unit, col(Unit.id) == col(Assignment.unit_id))
                                 .where(Task.number == task, Unit.name == unit)).one()
+
+
+def sign_in(client: httpx.Client, username: str, password: str = PASSWORD, **fields: str) -> httpx.Response:
+    """What a browser does: open the login page (its CSRF cookie and field), then post the form."""
+    token = csrf_of(client.get("/login").text)
+    return client.post("/login", data={"username": username, "password": password, "csrf": token, **fields})
 
 
 def csrf_of(html: str) -> str:
@@ -100,7 +106,8 @@ def running(settings: Settings, engine: Engine) -> Iterator[Portal]:
     from web.app import create_app
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
+                                           proxy_headers=False))  # as `duban serve` runs it
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

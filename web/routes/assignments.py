@@ -94,8 +94,8 @@ def assignment_page(request: Request, assignment_id: int, me: Principal = Depend
 
 
 @router.post("/assignments/{assignment_id}/act/{action}")
-async def act(request: Request, assignment_id: int, action: str, me: Principal = Depends(office_or_unit)):  # noqa: ANN201
-    form = await form_of(request, me)
+def act(request: Request, assignment_id: int, action: str, me: Principal = Depends(office_or_unit)):  # noqa: ANN201
+    form = form_of(request, me)
     try:
         chosen = Action(action)
     except ValueError:
@@ -109,13 +109,13 @@ async def act(request: Request, assignment_id: int, action: str, me: Principal =
 
 
 @router.post("/assignments/{assignment_id}/checkins")
-async def file_checkin(request: Request, assignment_id: int, me: Principal = Depends(office_or_unit)):  # noqa: ANN201
-    form = await form_of(request, me)
+def file_checkin(request: Request, assignment_id: int, me: Principal = Depends(office_or_unit)):  # noqa: ANN201
+    form = form_of(request, me)
     uploads = []
     for upload in form.getlist("evidence"):
         if not getattr(upload, "filename", None):
             continue
-        data = await upload.read()
+        data = upload.file.read()
         try:
             uploads.append((upload.filename, data, checked(upload.filename, data)))
         except Refused as refused:
@@ -135,8 +135,8 @@ async def file_checkin(request: Request, assignment_id: int, me: Principal = Dep
 
 
 @router.post("/assignments/{assignment_id}/extension")
-async def ask_extension(request: Request, assignment_id: int, me: Principal = Depends(office_or_unit)):  # noqa: ANN201
-    form = await form_of(request, me)
+def ask_extension(request: Request, assignment_id: int, me: Principal = Depends(office_or_unit)):  # noqa: ANN201
+    form = form_of(request, me)
     try:
         until = date.fromisoformat(str(form.get("until", "")))
     except ValueError:

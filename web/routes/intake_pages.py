@@ -52,11 +52,11 @@ def import_form(request: Request, me: Principal = Depends(office_only)):  # noqa
 
 
 @router.post("/import")
-async def import_preview(request: Request, me: Principal = Depends(office_only)):  # noqa: ANN201
+def import_preview(request: Request, me: Principal = Depends(office_only)):  # noqa: ANN201
     from intake.plan_import import reconcile, resolve
     from intake.source import read_notice
 
-    form = await form_of(request, me)
+    form = form_of(request, me)
     upload = form.get("notice")
     plan_key = str(form.get("plan_key", "")).strip()
     name = getattr(upload, "filename", "") or ""
@@ -65,7 +65,7 @@ async def import_preview(request: Request, me: Principal = Depends(office_only))
         raise HTTPException(415, f"“{name}”：通知应为 {', '.join(NOTICE_TYPES)} 文件 / a notice must be one of these types")
     if not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", plan_key):
         raise HTTPException(400, "计划代号只能含字母、数字、-、_ / the plan key: letters, digits, - and _")
-    data = await upload.read()
+    data = upload.file.read()
     sha = hashlib.sha256(data).hexdigest()
     folder = settings_of(request).home / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
@@ -82,11 +82,11 @@ async def import_preview(request: Request, me: Principal = Depends(office_only))
 
 
 @router.post("/import/apply")
-async def import_apply(request: Request, me: Principal = Depends(office_only)):  # noqa: ANN201
+def import_apply(request: Request, me: Principal = Depends(office_only)):  # noqa: ANN201
     from intake.plan_import import reconcile, resolve
     from intake.source import read_notice
 
-    form = await form_of(request, me)
+    form = form_of(request, me)
     path = _kept(request, str(form.get("sha", "")), str(form.get("ext", "")))
     plan_key = str(form.get("plan_key", "")).strip()
     notice = read_notice(path)

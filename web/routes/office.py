@@ -56,8 +56,8 @@ def review_queue(request: Request, me: Principal = Depends(office_only), session
 
 
 @router.post("/review/{checkin_id}/{decision}")
-async def review(request: Request, checkin_id: int, decision: str, me: Principal = Depends(office_only)):  # noqa: ANN201
-    form = await form_of(request, me)
+def review(request: Request, checkin_id: int, decision: str, me: Principal = Depends(office_only)):  # noqa: ANN201
+    form = form_of(request, me)
     if decision not in ("accept", "return"):
         raise HTTPException(404)
     with unit_of_work(engine_of(request)) as session:
@@ -76,8 +76,8 @@ def rounds(request: Request, me: Principal = Depends(office_only), session: Sess
 
 
 @router.post("/rounds")
-async def round_open(request: Request, me: Principal = Depends(office_only)):  # noqa: ANN201
-    form = await form_of(request, me)
+def round_open(request: Request, me: Principal = Depends(office_only)):  # noqa: ANN201
+    form = form_of(request, me)
     try:
         report_by = date.fromisoformat(str(form.get("report_by", "")))
     except ValueError:
@@ -93,8 +93,8 @@ async def round_open(request: Request, me: Principal = Depends(office_only)):  #
 
 
 @router.post("/rounds/{round_id}/close")
-async def round_close(request: Request, round_id: int, me: Principal = Depends(office_only)):  # noqa: ANN201
-    await form_of(request, me)
+def round_close(request: Request, round_id: int, me: Principal = Depends(office_only)):  # noqa: ANN201
+    form_of(request, me)
     with unit_of_work(engine_of(request)) as session:
         found = session.get(SupervisionRound, round_id)
         if found is None:
@@ -114,8 +114,8 @@ def extensions(request: Request, me: Principal = Depends(office_only), session: 
 
 
 @router.post("/extensions/{request_id}/{decision}")
-async def extension_decide(request: Request, request_id: int, decision: str, me: Principal = Depends(office_only)):  # noqa: ANN201
-    form = await form_of(request, me)
+def extension_decide(request: Request, request_id: int, decision: str, me: Principal = Depends(office_only)):  # noqa: ANN201
+    form = form_of(request, me)
     if decision not in ("approve", "reject"):
         raise HTTPException(404)
     with unit_of_work(engine_of(request)) as session:
@@ -145,8 +145,8 @@ def notifications(request: Request, me: Principal = Depends(office_only), sessio
 
 
 @router.post("/notifications/retry")
-async def notifications_retry(request: Request, me: Principal = Depends(office_only)):  # noqa: ANN201
-    form = await form_of(request, me)
+def notifications_retry(request: Request, me: Principal = Depends(office_only)):  # noqa: ANN201
+    form = form_of(request, me)
     ids = [int(i) for i in form.getlist("id") if str(i).isdigit()]
     with unit_of_work(engine_of(request)) as session:
         retry_dead(session, ids=ids or None, actor=me.actor, now=utc_now())

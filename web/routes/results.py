@@ -39,10 +39,10 @@ def reports(request: Request, me: Principal = Depends(readers), session: Session
 
 
 @router.post("/reports")
-async def compile_here(request: Request, me: Principal = Depends(office_only)):  # noqa: ANN201
+def compile_here(request: Request, me: Principal = Depends(office_only)):  # noqa: ANN201
     from reports.compile import FORMATS, compile_report
 
-    form = await form_of(request, me)
+    form = form_of(request, me)
     with unit_of_work(engine_of(request)) as session:
         round_ = session.get(SupervisionRound, int(form.get("round_id", 0) or 0))
         if round_ is None:
