@@ -48,8 +48,10 @@ class Portal:
     engine: Engine
     settings: Settings
 
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, follow_redirects=False, timeout=30)
+    def client(self, source: str | None = None) -> httpx.Client:
+        """A browser-like client; `source` a loopback address of its own (127.0.0.2 …): another computer."""
+        transport = httpx.HTTPTransport(local_address=source) if source else None
+        return httpx.Client(base_url=self.url, follow_redirects=False, timeout=30, transport=transport)
 
     @contextmanager
     def login(self, username: str, password: str = PASSWORD) -> Iterator[httpx.Client]:
