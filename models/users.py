@@ -28,11 +28,40 @@ class UserRefused(DubanError):
     en = "cannot set up user {username}: {why}"
 
 
-@lru_cache(maxsize=1)
-def hasher():  # noqa: ANN201 — argon2.PasswordHasher, imported only when passwords are in play
-    from argon2 import PasswordHasher
+class BoundedHasher:
+    """argon2's PasswordHasher, at most `slots` hashes at once in this process.
 
-    return PasswordHasher()
+    Each argon2id hash takes 64 MiB and a core for tens of milliseconds: twenty failed logins at
+    once would take 1.3 GB and every core, and the portal's event loop would wait its turn for a
+    CPU (a static page took 2.7 s). Logins beyond the slots wait for one, asleep; everything else
+    goes on (bench/portal.py, the login storm).
+    """
+
+    def __init__(self, slots: int) -> None:
+        import threading
+
+        from argon2 import PasswordHasher
+
+        self._inner, self._slots = PasswordHasher(), threading.BoundedSemaphore(slots)
+
+    def hash(self, password: str) -> str:
+        with self._slots:
+            return self._inner.hash(password)
+
+    def verify(self, hashed: str, password: str) -> bool:
+        with self._slots:
+            return self._inner.verify(hashed, password)
+
+    def check_needs_rehash(self, hashed: str) -> bool:
+        return self._inner.check_needs_rehash(hashed)
+
+
+@lru_cache(maxsize=1)
+def hasher() -> BoundedHasher:
+    """The process's hasher (argon2 is imported only when passwords are in play): half the cores, at least one."""
+    import os
+
+    return BoundedHasher(max(1, (os.cpu_count() or 2) // 2))
 
 
 def add_user(session: Session, *, username: str, role: str, password: str, unit_name: str | None, actor: Actor,
