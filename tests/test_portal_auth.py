@@ -312,3 +312,43 @@ def test_a_new_password_or_a_disabled_account_ends_the_api_tokens(make_portal: M
         live = session.exec(select(func.count()).select_from(WebSession)
                             .where(WebSession.kind == "api", col(WebSession.ended_at).is_(None))).one()
     assert live == 0
+
+
+def test_duban_serve_believes_x_forwarded_for_only_from_the_proxies_it_is_told(tmp_path: Path) -> None:
+    """uvicorn on its own believes X-Forwarded-For from 127.0.0.1: `duban serve` must not."""
+    import os
+    import subprocess
+    import time
+
+    from models.db import make_engine
+    from tests.support.net import free_port
+    from tests.test_cli import DUBAN, duban
+
+    assert duban("init", home=tmp_path).returncode == 0
+    added = duban("users", "add", "office", "--role", "office_admin", "--password", PASSWORD, home=tmp_path)
+    assert added.returncode == 0, added.stderr
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
+    env |= {"DUBAN_HOME": str(tmp_path), "DUBAN_SECRET_KEY": "x" * 40}
+    for trusted, expected in (("", "127.0.0.1"), ("127.0.0.1", "203.0.113.50")):
+        port = free_port()
+        server = subprocess.Popen([DUBAN, "serve", "--no-scheduler", "--workers", "1", "--port", str(port)],
+                                  env=env | {"DUBAN_TRUSTED_PROXIES": trusted}, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+                while True:
+                    try:
+                        client.get("/login")
+                        break
+                    except httpx.TransportError:
+                        assert server.poll() is None and time.monotonic() < deadline
+                        time.sleep(0.2)
+                client.headers["x-forwarded-for"] = "203.0.113.50"
+                assert sign_in(client, "office").status_code == 303
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        engine = make_engine(f"sqlite:///{tmp_path / 'duban.db'}")
+        assert session_ips(engine)[-1] == expected, trusted
+        engine.dispose()
