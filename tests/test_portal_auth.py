@@ -352,3 +352,30 @@ def test_duban_serve_believes_x_forwarded_for_only_from_the_proxies_it_is_told(t
         engine = make_engine(f"sqlite:///{tmp_path / 'duban.db'}")
         assert session_ips(engine)[-1] == expected, trusted
         engine.dispose()
+
+
+def test_no_route_runs_on_the_event_loop() -> None:
+    """Every route in web/routes/ is a plain `def`, which FastAPI runs in its thread pool: a coroutine route
+    doing argon2 or a query would hold up every other request (bench/portal.py measures the login storm)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import web.routes
+    from fastapi.routing import APIRoute
+
+    routes = [route for info in pkgutil.iter_modules(web.routes.__path__)
+              for route in importlib.import_module(f"web.routes.{info.name}").router.routes
+              if isinstance(route, APIRoute)]
+    assert len(routes) > 30
+    assert [r.path for r in routes if inspect.iscoroutinefunction(r.endpoint)] == []
+
+
+def test_trusted_proxies_are_read_from_the_environment_and_nonsense_is_refused(tmp_path: Path) -> None:
+    from tests.test_cli import assert_one_clean_line, duban
+
+    assert Settings(home=tmp_path, trusted_proxies=" 10.0.0.1, 10.1.0.0/16 ").trusted_proxies == ["10.0.0.1",
+                                                                                               "10.1.0.0/16"]
+    assert Settings(home=tmp_path).trusted_proxies == []
+    assert_one_clean_line(duban("status", home=tmp_path, DUBAN_TRUSTED_PROXIES="10.0.0.1,nonsense"), 2,
+                          "DUBAN_TRUSTED_PROXIES", "“nonsense”不是 IP 地址或网段")
