@@ -8,6 +8,7 @@ Time passing is a throttle's or a token's moments moved back in the database.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from datetime import date, timedelta
@@ -379,3 +380,21 @@ def test_trusted_proxies_are_read_from_the_environment_and_nonsense_is_refused(t
     assert Settings(home=tmp_path).trusted_proxies == []
     assert_one_clean_line(duban("status", home=tmp_path, DUBAN_TRUSTED_PROXIES="10.0.0.1,nonsense"), 2,
                           "DUBAN_TRUSTED_PROXIES", "“nonsense”不是 IP 地址或网段")
+
+
+def test_hostile_login_names_are_wrong_logins_and_come_out_escaped_on_the_throttle_page(
+        make_portal: MakePortal) -> None:
+    from tests.support.hostile import HOSTILE, raw_markup_in
+
+    portal = make_portal(login_max_failures=1, login_address_max_failures=100, login_delay_base_s=60)
+    with portal.client(ATTACKER) as attacker:
+        for name in HOSTILE:  # NUL, 4,000 characters, markup: each a wrong login, never a 500
+            assert wrong(attacker, name).status_code == 401, name[:20]
+            assert sign_in(attacker, name).status_code == 429, name[:20]
+    with portal.login("office") as office:
+        page = office.get("/throttles").text
+    rows = page.split("<tbody>")[1].split("</tbody>")[0]
+    ours = re.sub(r'<form method="post" action="/throttles/\d+/clear" class="inline">', "", rows)  # the page's own
+    assert raw_markup_in(ours) == []
+    assert all(f"HX{n}" in page for n in range(len(HOSTILE))), "every name is listed"
+    assert len(events(portal.engine, "login.failed")) == len(HOSTILE)
