@@ -7,7 +7,8 @@ defaults (argon2id) and rehashed on login when those defaults change.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 from sqlmodel import Session, select
@@ -159,3 +160,46 @@ def _check_password(username: str, password: str) -> None:
                           why_zh=f"密码至少{MIN_PASSWORD}位")
     if password.lower() == username.lower():
         raise UserRefused(username=username, why="the password may not be the user name", why_zh="密码不能与用户名相同")
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """A live bearer token as its user and the office see it (never the token itself)."""
+
+    id: int
+    username: str
+    created_at: datetime
+    expires_at: datetime
+    ip: str | None
+
+
+def live_api_tokens(session: Session, *, lifetime_hours: int, now: datetime,
+                    user_id: int | None = None) -> list[ApiToken]:
+    """Unrevoked, unexpired API tokens of enabled users, newest first: one user's, or everyone's."""
+    from sqlmodel import col
+
+    from models.user import WebSession
+
+    lifetime = timedelta(hours=lifetime_hours)
+    query = (select(WebSession, User.username).join(User, col(User.id) == col(WebSession.user_id))
+             .where(WebSession.kind == "api", col(WebSession.ended_at).is_(None),
+                    col(WebSession.created_at) > utc(now) - lifetime, col(User.disabled).is_(False))
+             .order_by(col(WebSession.created_at).desc(), col(WebSession.id).desc()))
+    if user_id is not None:
+        query = query.where(WebSession.user_id == user_id)
+    return [ApiToken(row.id, username, utc(row.created_at), utc(row.created_at) + lifetime, row.ip)
+            for row, username in session.exec(query)]
+
+
+def end_api_tokens(session: Session, *, username: str, actor: Actor, now: datetime) -> int:
+    """Revoke every API token of a user (the portal session stays); how many were live."""
+    from sqlalchemy import update
+
+    from models.user import WebSession
+
+    user = find_user(session, username)
+    ended = session.execute(update(WebSession).where(WebSession.user_id == user.id, WebSession.kind == "api",
+                                                     WebSession.ended_at.is_(None)).values(ended_at=utc(now)))
+    audit.record(session, at=now, actor=actor, action="token.revoke", object_type="user", object_id=user.id,
+                 unit_id=user.unit_id, after={"tokens": ended.rowcount})
+    return ended.rowcount

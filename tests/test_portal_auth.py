@@ -398,3 +398,25 @@ def test_hostile_login_names_are_wrong_logins_and_come_out_escaped_on_the_thrott
     assert raw_markup_in(ours) == []
     assert all(f"HX{n}" in page for n in range(len(HOSTILE))), "every name is listed"
     assert len(events(portal.engine, "login.failed")) == len(HOSTILE)
+
+
+def test_the_cli_lists_a_users_api_tokens_and_revokes_them(make_portal: MakePortal, database_url: str,
+                                                             tmp_path: Path) -> None:
+    import json
+
+    from tests.test_cli import duban
+
+    portal = make_portal()
+    market, police = portal.token("market"), portal.token("police")
+    listed = duban("users", "tokens", "market", "--json", home=tmp_path, url=database_url)
+    assert listed.returncode == 0, listed.stderr
+    assert [(t["username"], t["ip"]) for t in json.loads(listed.stdout)] == [("market", "127.0.0.1")]
+    revoked = duban("users", "revoke-tokens", "market", home=tmp_path, url=database_url)
+    assert revoked.returncode == 0 and "已撤销 market 的 1 个访问令牌" in revoked.stdout, revoked.stderr
+    with portal.client() as api:
+        assert api.get("/api/v1/assignments", headers=market).status_code == 401
+        assert api.get("/api/v1/assignments", headers=police).status_code == 200
+    everyone = duban("users", "tokens", "--json", home=tmp_path, url=database_url)
+    assert [t["username"] for t in json.loads(everyone.stdout)] == ["police"]
+    unknown = duban("users", "revoke-tokens", "nobody", home=tmp_path, url=database_url)
+    assert unknown.returncode == 3 and "nobody" in unknown.stderr and "Traceback" not in unknown.stderr

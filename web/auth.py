@@ -201,28 +201,11 @@ def _checked(engine: Engine, username: str, password: str) -> User | None:
         return check_login(session, username, password)
 
 
-@dataclass(frozen=True)
-class ApiToken:
-    """A live bearer token as its user and the office see it (never the token itself)."""
-
-    id: int
-    username: str
-    created_at: datetime
-    expires_at: datetime
-    ip: str | None
-
-
-def live_tokens(session: Session, *, settings, now: datetime, user_id: int | None = None) -> list[ApiToken]:  # noqa: ANN001
+def live_tokens(session: Session, *, settings, now: datetime, user_id: int | None = None) -> list:  # noqa: ANN001
     """Unrevoked, unexpired API tokens, newest first: one user's, or everyone's (user_id None)."""
-    lifetime = timedelta(hours=settings.api_token_hours)
-    query = (select(WebSession, User.username).join(User, col(User.id) == col(WebSession.user_id))
-             .where(WebSession.kind == "api", col(WebSession.ended_at).is_(None),
-                    col(WebSession.created_at) > utc(now) - lifetime, User.disabled == False)  # noqa: E712
-             .order_by(col(WebSession.created_at).desc()))
-    if user_id is not None:
-        query = query.where(WebSession.user_id == user_id)
-    return [ApiToken(row.id, username, utc(row.created_at), utc(row.created_at) + lifetime, row.ip)
-            for row, username in session.exec(query)]
+    from models.users import live_api_tokens
+
+    return live_api_tokens(session, lifetime_hours=settings.api_token_hours, now=now, user_id=user_id)
 
 
 def revoke_token(session: Session, token_id: int, *, by: Principal, now: datetime) -> WebSession:
