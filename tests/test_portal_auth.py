@@ -420,3 +420,21 @@ def test_the_cli_lists_a_users_api_tokens_and_revokes_them(make_portal: MakePort
     assert [t["username"] for t in json.loads(everyone.stdout)] == ["police"]
     unknown = duban("users", "revoke-tokens", "nobody", home=tmp_path, url=database_url)
     assert unknown.returncode == 3 and "nobody" in unknown.stderr and "Traceback" not in unknown.stderr
+
+
+def test_failed_logins_at_the_same_moment_are_each_counted_once(make_portal: MakePortal) -> None:
+    """Several workers race for the same throttle rows: no 500, no lost count, no deadlock."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    portal = make_portal(login_delay_base_s=60)
+
+    def attempt(name: str) -> int:
+        with portal.client(ATTACKER) as client:
+            return wrong(client, name).status_code
+    with ThreadPoolExecutor(12) as pool:
+        statuses = list(pool.map(attempt, ["edu"] * 8 + ["police", "market", "leader", "auditor"]))
+    assert set(statuses) <= {401, 429}, statuses
+    rows = {(r.scope, r.username): r.failures for r in throttle_rows(portal.engine)}
+    counted = statuses[:8].count(401)
+    assert counted >= 5 and rows[("pair", "edu")] == counted  # each checked password counted once
+    assert rows[("address", "")] == statuses.count(401)

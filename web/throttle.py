@@ -32,6 +32,7 @@ from models.user import LoginThrottle
 
 PAIR, ADDRESS = "pair", "address"
 SCOPE_ZH = {PAIR: "用户名+地址", ADDRESS: "地址"}
+PRUNE_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -119,9 +120,14 @@ def forget_pair(session: Session, username: str, ip: str | None) -> None:
 def prune(session: Session, *, settings: Any, now: datetime) -> None:
     """Delete throttles whose failures are forgotten and whose wait is over: the table stays small."""
     forgotten = utc(now) - timedelta(minutes=settings.login_window_minutes)
-    session.execute(delete(LoginThrottle).where(
+    # Rows another login holds are skipped (PostgreSQL's SKIP LOCKED): two logins pruning each other's
+    # rows would otherwise deadlock. A batch at a time keeps each login's share of the work small.
+    stale = session.exec(select(LoginThrottle.id).where(
         col(LoginThrottle.last_failure_at) < forgotten,
-        or_(col(LoginThrottle.blocked_until).is_(None), col(LoginThrottle.blocked_until) <= utc(now))))
+        or_(col(LoginThrottle.blocked_until).is_(None), col(LoginThrottle.blocked_until) <= utc(now)))
+        .limit(PRUNE_BATCH).with_for_update(skip_locked=True)).all()
+    if stale:
+        session.execute(delete(LoginThrottle).where(col(LoginThrottle.id).in_(stale)))
 
 
 def claim_notice(session: Session, wait: Wait) -> bool:
