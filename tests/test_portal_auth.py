@@ -69,7 +69,7 @@ def test_an_attacker_hammering_the_office_never_locks_its_owner_out(make_portal:
     portal = make_portal(login_delay_base_s=60)  # a minute's wait after the 5th failure (the default count)
     with portal.client(ATTACKER) as attacker:
         assert [wrong(attacker).status_code for _ in range(5)] == [401] * 5
-        assert sign_in(attacker, "office").headers["retry-after"] == "60"
+        assert 55 < int(sign_in(attacker, "office").headers["retry-after"]) <= 60
         for _ in range(20):  # while the wait runs, nothing is checked: not even the right password gets in
             refused = sign_in(attacker, "office")
             assert refused.status_code == 429 and 0 < int(refused.headers["retry-after"]) <= 60  # counting down
@@ -97,10 +97,10 @@ def test_the_wait_doubles_with_each_failure_of_a_name_and_of_an_address(make_por
         for _ in range(4):
             assert wrong(attacker, "edu").status_code == 401
             refused = sign_in(attacker, "edu")
-            assert refused.status_code == 429
-            waits.append(int(refused.headers["retry-after"]))
             pair = next(r for r in throttle_rows(portal.engine) if r.scope == "pair")
-            assert (pair.blocked_until - pair.last_failure_at).total_seconds() == waits[-1]
+            waits.append((pair.blocked_until - pair.last_failure_at).total_seconds())
+            assert refused.status_code == 429  # Retry-After counts down from the wait (a loaded machine is slow)
+            assert waits[-1] - 5 < int(refused.headers["retry-after"]) <= waits[-1]
             let_waits_run_out(portal.engine)
     assert waits == [10, 20, 40, 50]
     assert pair.failures == 5 and pair.username == "edu" and pair.ip == ATTACKER
@@ -112,13 +112,14 @@ def test_one_address_trying_many_names_waits_longer_each_time_and_others_do_not(
     with portal.client(ATTACKER) as attacker:
         assert [wrong(attacker, name).status_code for name in ("edu", "police", "market")] == [401] * 3
         refused = sign_in(attacker, "leader")  # a fourth name, with its right password: the address waits
-        assert refused.status_code == 429 and refused.headers["retry-after"] == "10"
+        assert refused.status_code == 429 and 5 < int(refused.headers["retry-after"]) <= 10
         let_waits_run_out(portal.engine)
         assert wrong(attacker, "auditor").status_code == 401
         refused = sign_in(attacker, "leader")
-        assert refused.status_code == 429 and refused.headers["retry-after"] == "20"
+        assert refused.status_code == 429 and 15 < int(refused.headers["retry-after"]) <= 20
     address = next(r for r in throttle_rows(portal.engine) if r.scope == "address")
     assert address.failures == 4 and address.ip == ATTACKER and address.username == ""
+    assert (address.blocked_until - address.last_failure_at).total_seconds() == 20
     with portal.client(NEIGHBOUR) as neighbour:
         assert sign_in(neighbour, "leader").status_code == 303
 
