@@ -38,6 +38,7 @@ FULL: Suite = [
     ("scale curve", lambda pg: cycle.curve(3)),
     ("portal, 4 clients", lambda pg: portal.measure_backends(2000, 2000, 4, 40, pg)),
     ("portal, 8 clients", lambda pg: portal.measure_backends(2000, 2000, 8, 25, pg)),
+    ("login storm", lambda pg: portal.storm_backends(20, 200, pg)),
 ]
 
 QUICK: Suite = [
@@ -48,6 +49,7 @@ QUICK: Suite = [
     ("cycle", lambda pg: cycle.measure(1, 100, 100, pg, cli=False)),
     ("scale curve", lambda pg: cycle.curve(1, scales=(4, 20))),
     ("portal", lambda pg: portal.measure_backends(100, 100, 4, 10, pg)),
+    ("login storm", lambda pg: portal.storm_backends(20, 50, pg)),
 ]
 
 

@@ -141,11 +141,13 @@ def serve(
     # Pages are rendered in Python: one process per core serves concurrent users; the scheduler stays here, once.
     count = workers or min(4, os.cpu_count() or 1)
     try:
+        # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1; the app believes it
+        # only from DUBAN_TRUSTED_PROXIES (web/app.py).
         if count == 1:
-            uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
+            uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False, proxy_headers=False)
         else:
             uvicorn.run("web.app:create_app", factory=True, host=host, port=port, workers=count, log_level="warning",
-                        server_header=False)
+                        server_header=False, proxy_headers=False)
     finally:
         if jobs is not None:
             jobs.shutdown(wait=False)

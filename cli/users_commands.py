@@ -1,4 +1,4 @@
-"""`duban users`: the portal's accounts (add, passwd, disable, list)."""
+"""`duban users`: the portal's accounts (add, passwd, disable, list) and their API tokens (tokens, revoke-tokens)."""
 
 from __future__ import annotations
 
@@ -94,3 +94,40 @@ def users_list(json_output: JsonOption = False) -> None:
         return
     for row in rows:
         show(f"{row['username']}\t{row['role']}\t{row['unit'] or ''}\t{'停用' if row['disabled'] else ''}")
+
+
+@users_app.command("tokens")
+def users_tokens(
+    username: Annotated[str | None, typer.Argument(help="只列此用户 / only this user's")] = None,
+    json_output: JsonOption = False,
+    now: NowOption = None,
+) -> None:
+    """列出有效的接口访问令牌 / List live API tokens (never the tokens themselves)."""
+    from models.db import reading
+    from models.users import find_user, live_api_tokens
+
+    config = settings()
+    with reading(engine_for(config)) as session:
+        user_id = find_user(session, username).id if username else None
+        found = live_api_tokens(session, lifetime_hours=config.api_token_hours, now=now_from(now), user_id=user_id)
+    rows = [{"id": t.id, "username": t.username, "created_at": t.created_at.isoformat(),
+             "expires_at": t.expires_at.isoformat(), "ip": t.ip} for t in found]
+    if json_output:
+        emit_json(rows)
+        return
+    if not rows:
+        say("没有有效的访问令牌", "no live API tokens")
+    for row in rows:
+        show(f"{row['id']}\t{row['username']}\t{row['created_at']}\t{row['expires_at']}\t{row['ip'] or ''}")
+
+
+@users_app.command("revoke-tokens")
+def users_revoke_tokens(username: Annotated[str, typer.Argument()], now: NowOption = None) -> None:
+    """撤销该用户的全部接口访问令牌（门户登录不受影响）/ Revoke all of a user's API tokens."""
+    from models.db import unit_of_work
+    from models.users import end_api_tokens
+
+    config = settings()
+    with unit_of_work(engine_for(config)) as session:
+        count = end_api_tokens(session, username=username, actor=actor_for(config), now=now_from(now))
+    say(f"已撤销 {username} 的 {count} 个访问令牌", f"revoked {count} API tokens of {username}")

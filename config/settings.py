@@ -11,11 +11,12 @@ import os
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -104,8 +105,17 @@ class Settings(BaseSettings):
     session_idle_minutes: int = Field(default=30, ge=1)
     session_max_hours: int = Field(default=12, ge=1)
     api_token_hours: int = Field(default=12, ge=1)
-    login_max_failures: int = Field(default=5, ge=1, description="per username within login_window_minutes")
-    login_window_minutes: int = Field(default=15, ge=1)
+    # Login throttling slows guessing and never locks anyone out (web/throttle.py): after
+    # login_max_failures failures of one name from one address, that pair waits
+    # login_delay_base_s, doubling with each failure up to login_delay_cap_s; one address
+    # trying many names waits the same way after login_address_max_failures.
+    login_max_failures: int = Field(default=5, ge=1, description="failures of a (name, address) before delays start")
+    login_window_minutes: int = Field(default=15, ge=1, description="failures are forgotten after this quiet time")
+    login_address_max_failures: int = Field(default=25, ge=1, description="failures of an address before delays start")
+    login_delay_base_s: float = Field(default=1.0, gt=0, description="the first delay; it doubles with each failure")
+    login_delay_cap_s: float = Field(default=900.0, gt=0, description="the longest delay")
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="addresses (or networks) of proxies whose X-Forwarded-For is believed")
     upload_max_mb: float = Field(default=20, gt=0)
     evidence_quota_mb: float = Field(default=500, gt=0, description="per unit: evidence it may store, each file once")
     report_font: str | None = Field(default=None, description="a CJK font file for charts; default: Noto Sans CJK")
@@ -167,6 +177,20 @@ class Settings(BaseSettings):
     @property
     def outbox_dir(self) -> Path:
         return self.home / "outbox"
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies_from_text(cls, value: object) -> object:
+        # DUBAN_TRUSTED_PROXIES is written as an office would: "10.0.0.1, 10.0.0.2"
+        import ipaddress
+
+        proxies = [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+        for proxy in proxies if isinstance(proxies, list) else []:
+            try:
+                ipaddress.ip_network(str(proxy), strict=False)
+            except ValueError:
+                raise ValueError(f"代理地址“{proxy}”不是 IP 地址或网段 / {proxy!r} is not an IP address or network") from None
+        return proxies
 
     @field_validator("calendar")
     @classmethod

@@ -23,11 +23,11 @@ from models.plan import Measure, Plan, Task
 from models.results import ResultsReport
 from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
 from models.unit import Contact, ContactRole, GroupMember, Unit, UnitAlias, UnitKind
-from models.user import LoginFailure, User, WebSession
+from models.user import LoginThrottle, User, WebSession
 
 __all__ = [
     "Action", "Actor", "Assignment", "AssignmentRole", "AuditEvent", "AuditHead", "CheckIn",
     "CheckInState", "Contact", "ContactRole", "Escalation", "ExtensionRequest", "ExtensionState",
     "GroupMember", "Level", "Measure", "Notification", "NotificationStatus", "Plan", "ResultsReport", "Role",
-    "RoundState", "State", "SupervisionRound", "Task", "Unit", "UnitAlias", "UnitKind", "User", "WebSession", "LoginFailure",
+    "RoundState", "State", "SupervisionRound", "Task", "Unit", "UnitAlias", "UnitKind", "User", "WebSession", "LoginThrottle",
 ]

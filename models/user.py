@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.lifecycle import Actor, Role
@@ -39,12 +39,22 @@ class WebSession(SQLModel, table=True):
     ip: str | None = Field(default=None, max_length=64)
 
 
-class LoginFailure(SQLModel, table=True):
-    """Failed logins, counted per username and per address to throttle guessing."""
+class LoginThrottle(SQLModel, table=True):
+    """A login throttle: the failures of one (name, address) pair or of one address, and how long it waits.
 
-    __tablename__ = "login_failure"
+    Kept in the database so that every worker process of the portal counts the same failures;
+    a row is deleted once its failures are forgotten (web/throttle.py), so the table stays small.
+    """
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (UniqueConstraint("scope", "username", "ip"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    username: str = Field(max_length=100, index=True)
-    ip: str | None = Field(default=None, max_length=64, index=True)
-    at: datetime = Field(index=True)
+    scope: str = Field(max_length=10, description="pair (a name from an address) | address")
+    username: str = Field(default="", max_length=100, description="empty for an address")
+    ip: str = Field(default="", max_length=64)
+    failures: int = 0
+    first_failure_at: datetime
+    last_failure_at: datetime = Field(index=True)
+    blocked_until: datetime | None = None
+    noted_until: datetime | None = Field(default=None, description="the wait already on the audit trail")

@@ -7,7 +7,8 @@ defaults (argon2id) and rehashed on login when those defaults change.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 from sqlmodel import Session, select
@@ -28,11 +29,40 @@ class UserRefused(DubanError):
     en = "cannot set up user {username}: {why}"
 
 
-@lru_cache(maxsize=1)
-def hasher():  # noqa: ANN201 — argon2.PasswordHasher, imported only when passwords are in play
-    from argon2 import PasswordHasher
+class BoundedHasher:
+    """argon2's PasswordHasher, at most `slots` hashes at once in this process.
 
-    return PasswordHasher()
+    Each argon2id hash takes 64 MiB and a core for tens of milliseconds: twenty failed logins at
+    once would take 1.3 GB and every core, and the portal's event loop would wait its turn for a
+    CPU (a static page took 2.7 s). Logins beyond the slots wait for one, asleep; everything else
+    goes on (bench/portal.py, the login storm).
+    """
+
+    def __init__(self, slots: int) -> None:
+        import threading
+
+        from argon2 import PasswordHasher
+
+        self._inner, self._slots = PasswordHasher(), threading.BoundedSemaphore(slots)
+
+    def hash(self, password: str) -> str:
+        with self._slots:
+            return self._inner.hash(password)
+
+    def verify(self, hashed: str, password: str) -> bool:
+        with self._slots:
+            return self._inner.verify(hashed, password)
+
+    def check_needs_rehash(self, hashed: str) -> bool:
+        return self._inner.check_needs_rehash(hashed)
+
+
+@lru_cache(maxsize=1)
+def hasher() -> BoundedHasher:
+    """The process's hasher (argon2 is imported only when passwords are in play): half the cores, at least one."""
+    import os
+
+    return BoundedHasher(max(1, (os.cpu_count() or 2) // 2))
 
 
 def add_user(session: Session, *, username: str, role: str, password: str, unit_name: str | None, actor: Actor,
@@ -93,7 +123,7 @@ def find_user(session: Session, username: str) -> User:
 
 
 def check_login(session: Session, username: str, password: str) -> User | None:
-    """The user, if the password is right and the account enabled; rehashes an outdated hash."""
+    """The user, if the password is right and the account enabled (a read: see rehash_if_outdated)."""
     from argon2.exceptions import InvalidHashError, VerificationError
 
     user = session.exec(select(User).where(User.username == username)).first()
@@ -104,10 +134,15 @@ def check_login(session: Session, username: str, password: str) -> User | None:
         hasher().verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         return None
-    if hasher().check_needs_rehash(user.password_hash):
+    return user
+
+
+def rehash_if_outdated(session: Session, user_id: int, password: str) -> None:
+    """After a right password: rehash it if argon2's defaults have changed since it was set."""
+    user = session.get(User, user_id)
+    if user is not None and user.password_hash and hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hasher().hash(password)
         session.add(user)
-    return user
 
 
 def end_sessions(session: Session, user_id: int, now: datetime) -> None:
@@ -125,3 +160,46 @@ def _check_password(username: str, password: str) -> None:
                           why_zh=f"密码至少{MIN_PASSWORD}位")
     if password.lower() == username.lower():
         raise UserRefused(username=username, why="the password may not be the user name", why_zh="密码不能与用户名相同")
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """A live bearer token as its user and the office see it (never the token itself)."""
+
+    id: int
+    username: str
+    created_at: datetime
+    expires_at: datetime
+    ip: str | None
+
+
+def live_api_tokens(session: Session, *, lifetime_hours: int, now: datetime,
+                    user_id: int | None = None) -> list[ApiToken]:
+    """Unrevoked, unexpired API tokens of enabled users, newest first: one user's, or everyone's."""
+    from sqlmodel import col
+
+    from models.user import WebSession
+
+    lifetime = timedelta(hours=lifetime_hours)
+    query = (select(WebSession, User.username).join(User, col(User.id) == col(WebSession.user_id))
+             .where(WebSession.kind == "api", col(WebSession.ended_at).is_(None),
+                    col(WebSession.created_at) > utc(now) - lifetime, col(User.disabled).is_(False))
+             .order_by(col(WebSession.created_at).desc(), col(WebSession.id).desc()))
+    if user_id is not None:
+        query = query.where(WebSession.user_id == user_id)
+    return [ApiToken(row.id, username, utc(row.created_at), utc(row.created_at) + lifetime, row.ip)
+            for row, username in session.exec(query)]
+
+
+def end_api_tokens(session: Session, *, username: str, actor: Actor, now: datetime) -> int:
+    """Revoke every API token of a user (the portal session stays); how many were live."""
+    from sqlalchemy import update
+
+    from models.user import WebSession
+
+    user = find_user(session, username)
+    ended = session.execute(update(WebSession).where(WebSession.user_id == user.id, WebSession.kind == "api",
+                                                     WebSession.ended_at.is_(None)).values(ended_at=utc(now)))
+    audit.record(session, at=now, actor=actor, action="token.revoke", object_type="user", object_id=user.id,
+                 unit_id=user.unit_id, after={"tokens": ended.rowcount})
+    return ended.rowcount

@@ -33,6 +33,7 @@ NAMED = {
     r"escalate_stalled": "executemany of the escalations and audit rows",
     r"compile_results \(4 formats\)": "raw fetch of the rows it reads",
     r"dashboard p95, .*": "login page p95, same load",
+    r"static page p95, 20 failed logins at once": "static page p95, no load",
 }
 
 

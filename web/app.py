@@ -7,7 +7,8 @@
     middleware.py  security headers; the upload limit (413 before the body is read)
     dashboard.py   the dashboard's aggregates
     uploads.py     evidence type checks by content
-    routes/        session, office, intake_pages, assignments, results, audit_review, api
+    routes/        session, office, intake_pages, assignments, results, audit_review, access, api
+    throttle.py    login throttling (growing waits, never a lock-out)
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def create_app(settings: Any = None) -> FastAPI:
     from web import errors
     from web.middleware import BodyLimit
     from web.paths import STATIC
-    from web.routes import api, api_review, assignments, audit_review, intake_pages, office, results, session
+    from web.routes import access, api, api_review, assignments, audit_review, intake_pages, office, results, session
 
     settings = settings or get_settings()
     apply_calendar(settings)  # the lights and the dashboard's overdue counts count working days
@@ -51,8 +52,12 @@ def create_app(settings: Any = None) -> FastAPI:
     app = Portal(title="duban 督办", version="1", docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     app.state.settings, app.state.engine = settings, engine
     app.add_middleware(BodyLimit, limit_bytes=int(settings.upload_max_mb * 1024 * 1024))
+    if settings.trusted_proxies:  # outermost: every later layer sees the forwarded client address
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    for module in (session, office, intake_pages, assignments, results, audit_review, api, api_review):
+    for module in (session, office, intake_pages, assignments, results, audit_review, access, api, api_review):
         app.include_router(module.router)
 
     errors.install(app)

@@ -6,25 +6,39 @@ without a request or `session_max_hours` after login, at logout, and when
 the password changes; login always issues a new token (no fixation).
 Forms carry the session's synchronizer token (OWASP's pattern): a
 double-submit cookie library was tried and dropped, because it is not bound
-to the session and its body parser breaks on URL-encoded values.
+to the session and its body parser breaks on URL-encoded values. The login
+form comes before any session, so it carries a signed double-submit token
+instead (a random value and its HMAC under the secret key, in a cookie and in
+the form): a page elsewhere can neither read the cookie nor forge the pair,
+so it cannot sign a browser in as someone else.
+
+API bearer tokens live `api_token_hours`; their user and the office can
+revoke them; a new password or a disabled account ends them; logging out of
+the portal does not (a token is not tied to a browser).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from fastapi import Request
-from sqlalchemy import func
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from models import audit
 from models.clock import utc, utc_now
+from models.db import reading, unit_of_work
+from models.errors import NotFound
 from models.lifecycle import OFFICE, Actor, Role
-from models.user import LoginFailure, User, WebSession
+from models.user import User, WebSession
+from web import throttle
 
 COOKIE = "duban_session"
+LOGIN_COOKIE = "duban_login"  # the login form's double-submit token, before there is a session
 LAST_SEEN_EVERY = timedelta(seconds=60)  # refresh last_seen_at at most once a minute: reads stay reads
 
 
@@ -108,21 +122,101 @@ def csrf_ok(principal: Principal, submitted: str | None) -> bool:
     return bool(submitted) and secrets.compare_digest(submitted, principal.csrf_token)
 
 
-def throttled(session: Session, username: str, ip: str | None, *, settings, now: datetime) -> bool:  # noqa: ANN001
-    """Too many recent failures for this name, or (five times as many) from this address."""
-    since = utc(now) - timedelta(minutes=settings.login_window_minutes)
-    by_name = session.exec(select(func.count()).select_from(LoginFailure)
-                           .where(LoginFailure.username == username, LoginFailure.at > since)).one()
-    by_ip = session.exec(select(func.count()).select_from(LoginFailure)
-                         .where(LoginFailure.ip == ip, LoginFailure.at > since)).one() if ip else 0
-    return by_name >= settings.login_max_failures or by_ip >= 5 * settings.login_max_failures
+def login_token(secret: str, cookie: str | None) -> str:
+    """The login form's token: the browser's own if it is still valid, else a new signed one."""
+    if cookie and _signed(secret, cookie):
+        return cookie
+    nonce = secrets.token_urlsafe(24)
+    return f"{nonce}.{_signature(secret, nonce)}"
 
 
-def note_failure(session: Session, username: str, ip: str | None, now: datetime) -> None:
-    session.add(LoginFailure(username=username[:100], ip=ip, at=utc(now)))
+def login_token_ok(secret: str, cookie: str | None, submitted: str | None) -> bool:
+    """The form echoes the cookie, and the cookie is one this portal signed."""
+    if not cookie or not submitted:
+        return False
+    return secrets.compare_digest(cookie.encode(), submitted.encode()) and _signed(secret, cookie)
 
 
-def clear_failures(session: Session, username: str) -> None:
-    from sqlalchemy import delete
+def _signature(secret: str, nonce: str) -> str:
+    return hmac.new(secret.encode(), f"login:{nonce}".encode(), hashlib.sha256).hexdigest()
 
-    session.execute(delete(LoginFailure).where(LoginFailure.username == username))
+
+def _signed(secret: str, token: str) -> bool:
+    nonce, _, signature = token.partition(".")
+    return bool(nonce) and secrets.compare_digest(signature.encode(), _signature(secret, nonce).encode())
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """What a login attempt came to: a token, a running wait (429), or neither (wrong name or password)."""
+
+    token: str | None = None
+    wait: throttle.Wait | None = None
+    user: Actor | None = None
+
+
+def sign_in(engine: Engine, username: str, password: str, *, kind: str, ip: str | None, settings,  # noqa: ANN001
+            now: datetime, replaces: str | None = None) -> SignIn:
+    """Check a login against the throttles and the password; count, audit and issue a token in one transaction.
+
+    The password is checked outside the write transaction (argon2 takes tens of milliseconds, and
+    SQLite has one writer), and not at all while a wait runs.
+    """
+    via = "" if kind == "browser" else "api "
+    with reading(engine) as session:
+        wait = throttle.waiting(session, username, ip, now=now)
+    if wait is not None:
+        with unit_of_work(engine) as session:
+            if throttle.claim_notice(session, wait):  # once per wait: an attacker cannot flood the trail
+                audit.record(session, at=now, actor=throttle.key_name(username) or "?", action="login.throttled",
+                             object_type="login_throttle", object_id=wait.throttle_id, outcome="refused",
+                             reason=f"{via}{throttle.SCOPE_ZH[wait.scope]} {wait.ip} 等待至 {wait.until.isoformat()}")
+        return SignIn(wait=wait)
+    user = _checked(engine, username, password)
+    with unit_of_work(engine) as session:
+        if user is None:
+            throttle.note_failure(session, username, ip, settings=settings, now=now)
+            audit.record(session, at=now, actor=throttle.key_name(username) or "?", action="login.failed",
+                         object_type="user", object_id=throttle.key_name(username)[:60] or "?", outcome="refused",
+                         reason=f"{via}{ip}")
+            return SignIn()
+        throttle.forget_pair(session, username, ip)
+        from models.users import rehash_if_outdated
+
+        rehash_if_outdated(session, user.id, password)
+        if replaces:
+            end_session(session, replaces, now)  # a new id at every login: no fixation
+        token = start_session(session, user, kind=kind, ip=ip, now=now)
+        audit.record(session, at=now, actor=user.username, action="login" if kind == "browser" else "token.issue",
+                     object_type="user", object_id=user.id, unit_id=user.unit_id, reason=ip)
+    return SignIn(token=token, user=user.as_actor())
+
+
+def _checked(engine: Engine, username: str, password: str) -> User | None:
+    from models.users import check_login, hasher
+
+    if "\x00" in username or len(username) > 100:  # no such user can exist; PostgreSQL refuses NUL
+        hasher().hash(password)  # the same work as a real check
+        return None
+    with reading(engine) as session:
+        return check_login(session, username, password)
+
+
+def live_tokens(session: Session, *, settings, now: datetime, user_id: int | None = None) -> list:  # noqa: ANN001
+    """Unrevoked, unexpired API tokens, newest first: one user's, or everyone's (user_id None)."""
+    from models.users import live_api_tokens
+
+    return live_api_tokens(session, lifetime_hours=settings.api_token_hours, now=now, user_id=user_id)
+
+
+def revoke_token(session: Session, token_id: int, *, by: Principal, now: datetime) -> WebSession:
+    """End one API token: its own user may, and the office administrator may end anyone's."""
+    row = session.get(WebSession, token_id)
+    if row is None or row.kind != "api" or (row.user_id != by.user_id and by.role != Role.OFFICE_ADMIN):
+        raise NotFound(kind="API token", kind_zh="访问令牌", key=str(token_id))  # another's token: as if absent
+    if row.ended_at is None:
+        row.ended_at = utc(now)
+        session.add(row)
+        audit.record(session, at=now, actor=by.actor, action="token.revoke", object_type="web_session",
+                     object_id=row.id, unit_id=by.unit_id, before={"user_id": row.user_id})
+    return row

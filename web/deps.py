@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import anyio.from_thread
 from fastapi import Depends, HTTPException, Request
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
@@ -35,7 +36,9 @@ def engine_of(request: Request):  # noqa: ANN201
 
 
 def client_ip(request: Request) -> str | None:
-    # Clipped to the column: a forged X-Forwarded-For can be any length.
+    """The caller's address: the peer's, or what a trusted proxy forwarded (web/proxies.py).
+
+    Clipped to the column: a forged X-Forwarded-For can be any length."""
     return request.client.host[:64] if request.client else None
 
 
@@ -85,6 +88,18 @@ def record_refusal(request: Request, refused: Refused) -> None:
                      reason=storable(f"{request.method} {request.url.path}: {refused.why}"))
 
 
+def record_conflict(request: Request, why: str) -> None:
+    """A change the domain refused (409: not allowed in this state, changed meanwhile): one event on the trail,
+    written after the route's own transaction rolled back."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None:
+        return
+    with unit_of_work(engine_of(request)) as session:
+        audit.record(session, at=utc_now(), actor=principal.actor, action="action.refused", object_type="route",
+                     object_id=storable(request.url.path)[:60], unit_id=principal.unit_id,
+                     outcome="refused", reason=storable(f"{request.method} {request.url.path}: {why}")[:1000])
+
+
 def require(*roles: Role):  # noqa: ANN201 — a dependency
     allowed = frozenset(roles)
 
@@ -102,9 +117,13 @@ office_or_unit = require(*OFFICE, Role.UNIT)
 auditing = require(Role.OFFICE_ADMIN, Role.AUDITOR)
 
 
-async def form_of(request: Request, principal: Principal) -> Any:
-    """The submitted form, once its text fields are checked (422) and its CSRF token (403, on the trail)."""
-    form = await request.form()
+def form_of(request: Request, principal: Principal) -> Any:
+    """The submitted form, once its text fields are checked (422) and its CSRF token (403, on the trail).
+
+    Called from plain `def` routes, which FastAPI runs in its thread pool: the body is read on the
+    event loop (where Starlette reads it), everything after it (argon2, the database, files) stays
+    off the loop, so one slow request never stalls the others."""
+    form = anyio.from_thread.run(request.form)
     check_form(form)
     if not csrf_ok(principal, form.get("csrf")):
         raise refuse(principal, status=403, object_type="route", object_id=request.url.path,

@@ -48,13 +48,15 @@ class Portal:
     engine: Engine
     settings: Settings
 
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, follow_redirects=False, timeout=30)
+    def client(self, source: str | None = None) -> httpx.Client:
+        """A browser-like client; `source` a loopback address of its own (127.0.0.2 …): another computer."""
+        transport = httpx.HTTPTransport(local_address=source) if source else None
+        return httpx.Client(base_url=self.url, follow_redirects=False, timeout=30, transport=transport)
 
     @contextmanager
     def login(self, username: str, password: str = PASSWORD) -> Iterator[httpx.Client]:
         with self.client() as client:
-            response = client.post("/login", data={"username": username, "password": password})
+            response = sign_in(client, username, password)
             assert response.status_code == 303, response.text
             yield client
 
@@ -69,6 +71,12 @@ class Portal:
             return session.exec(select(Assignment.id).join(Task, col(Task.id) == col(Assignment.task_id))
                                 .join(Unit, col(Unit.id) == col(Assignment.unit_id))
                                 .where(Task.number == task, Unit.name == unit)).one()
+
+
+def sign_in(client: httpx.Client, username: str, password: str = PASSWORD, **fields: str) -> httpx.Response:
+    """What a browser does: open the login page (its CSRF cookie and field), then post the form."""
+    token = csrf_of(client.get("/login").text)
+    return client.post("/login", data={"username": username, "password": password, "csrf": token, **fields})
 
 
 def csrf_of(html: str) -> str:
@@ -100,7 +108,8 @@ def running(settings: Settings, engine: Engine) -> Iterator[Portal]:
     from web.app import create_app
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
+                                           proxy_headers=False))  # as `duban serve` runs it
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -6,14 +6,13 @@ cannot be made to call it on a user's behalf (no CSRF to defend).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
-from models import audit
 from models.assignment import Assignment
 from models.checkins import owed_checkin, submit_checkin
 from models.clock import utc_now
@@ -21,8 +20,7 @@ from models.db import reading, unit_of_work
 from models.lifecycle import OFFICE, Role, available_actions
 from models.plan import Task
 from models.unit import Unit
-from models.users import check_login
-from web.auth import Principal, clear_failures, note_failure, principal_for, start_session, throttled
+from web.auth import Principal, live_tokens, principal_for, revoke_token, sign_in
 from web.bounds import CheckInText, Count, Id, Milestone, Password, Problems, Username
 from web.routes.assignments import visible_assignment
 from web.deps import client_ip, engine_of, read_session, refuse, settings_of
@@ -74,29 +72,55 @@ def bearer(request: Request) -> Principal:
     if principal is None:
         raise HTTPException(401, "需要有效的访问令牌 / a valid bearer token is required",
                             headers={"WWW-Authenticate": "Bearer"})
+    request.state.principal = principal  # a refusal (409) is put on the trail in this caller's name
     return principal
 
 
 @router.post("/auth/token", response_model=Token)
 def token(request: Request, username: Annotated[Username, Form()], password: Annotated[Password, Form()]) -> Token:
-    now, ip = utc_now(), client_ip(request)
+    """A bearer token for `api_token_hours`; throttled like the login page (429 with Retry-After)."""
     settings = settings_of(request)
-    with unit_of_work(engine_of(request)) as session:
-        if throttled(session, username, ip, settings=settings, now=now):
-            raise HTTPException(429, "登录失败次数过多 / too many failed logins")
-        user = check_login(session, username, password)
-        if user is None:
-            note_failure(session, username, ip, now)
-            audit.record(session, at=now, actor=username[:100] or "?", action="login.failed", object_type="user",
-                         object_id=username[:60] or "?", outcome="refused", reason=f"api {ip}")
-        else:
-            clear_failures(session, username)
-            issued = start_session(session, user, kind="api", ip=ip, now=now)
-            audit.record(session, at=now, actor=user.username, action="token.issue", object_type="user",
-                         object_id=user.id, unit_id=user.unit_id, reason=ip)
-    if user is None:
+    outcome = sign_in(engine_of(request), username, password, kind="api", ip=client_ip(request), settings=settings,
+                      now=utc_now())
+    if outcome.wait is not None:
+        seconds = outcome.wait.retry_after(utc_now())
+        raise HTTPException(429, f"登录失败次数过多，请 {seconds} 秒后再试 / too many failed logins",
+                            headers={"Retry-After": str(seconds)})
+    if outcome.token is None:
         raise HTTPException(401, "用户名或密码错误 / wrong user name or password")
-    return Token(access_token=issued, expires_in=settings.api_token_hours * 3600)
+    return Token(access_token=outcome.token, expires_in=settings.api_token_hours * 3600)
+
+
+class TokenOut(BaseModel):
+    id: int
+    username: str
+    created_at: datetime
+    expires_at: datetime
+    ip: str | None
+    current: bool = Field(description="the token of this request")
+
+
+@router.get("/auth/tokens", response_model=list[TokenOut])
+def tokens(request: Request, me: Principal = Depends(bearer)) -> list[TokenOut]:
+    """The caller's live tokens (the office administrator: everyone's)."""
+    with reading(engine_of(request)) as session:
+        found = live_tokens(session, settings=settings_of(request), now=utc_now(),
+                            user_id=None if me.role == Role.OFFICE_ADMIN else me.user_id)
+    return [TokenOut(**vars(t), current=t.id == me.session_id) for t in found]
+
+
+@router.delete("/auth/tokens/{token_id}", status_code=204)
+def revoke(request: Request, token_id: Id, me: Principal = Depends(bearer)) -> Response:
+    """Revoke a token: one's own, or (the office administrator) anyone's; another's answers 404."""
+    with unit_of_work(engine_of(request)) as session:
+        revoke_token(session, token_id, by=me, now=utc_now())
+    return Response(status_code=204)
+
+
+@router.delete("/auth/token", status_code=204)
+def revoke_this(request: Request, me: Principal = Depends(bearer)) -> Response:
+    """Revoke the token of this request (the API's log-out)."""
+    return revoke(request, me.session_id, me)
 
 
 def _out(assignment: Assignment, task: Task, unit: Unit, me: Principal) -> AssignmentOut:

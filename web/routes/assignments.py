@@ -100,9 +100,9 @@ def checkin_link(request: Request, checkin_id: int, me: Principal = Depends(offi
 
 
 @router.post("/assignments/{assignment_id}/act/{action}")
-async def act(request: Request, assignment_id: Id, action: Word, me: Principal = Depends(office_or_unit),
+def act(request: Request, assignment_id: Id, action: Word, me: Principal = Depends(office_or_unit),
               version: Annotated[Version | None, Form()] = None):  # noqa: ANN201
-    form = await form_of(request, me)
+    form = form_of(request, me)
     try:
         chosen = Action(action)
     except ValueError:
@@ -115,14 +115,14 @@ async def act(request: Request, assignment_id: Id, action: Word, me: Principal =
 
 
 @router.post("/assignments/{assignment_id}/checkins")
-async def file_checkin(request: Request, assignment_id: Id, me: Principal = Depends(office_or_unit),
+def file_checkin(request: Request, assignment_id: Id, me: Principal = Depends(office_or_unit),
                        percent: Annotated[Percent | None, Form()] = None):  # noqa: ANN201
-    form = await form_of(request, me)
+    form = form_of(request, me)
     uploads = []
     for upload in form.getlist("evidence"):
         if not getattr(upload, "filename", None):
             continue
-        data = await upload.read()
+        data = upload.file.read()
         try:
             uploads.append(Upload(upload.filename, data, checked(upload.filename, data)))
         except Refused as refused:
@@ -143,8 +143,8 @@ async def file_checkin(request: Request, assignment_id: Id, me: Principal = Depe
 
 
 @router.post("/assignments/{assignment_id}/extension")
-async def ask_extension(request: Request, assignment_id: Id, me: Principal = Depends(office_or_unit)):  # noqa: ANN201
-    form = await form_of(request, me)
+def ask_extension(request: Request, assignment_id: Id, me: Principal = Depends(office_or_unit)):  # noqa: ANN201
+    form = form_of(request, me)
     try:
         until = date.fromisoformat(str(form.get("until", "")))
     except ValueError:

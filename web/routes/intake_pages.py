@@ -11,6 +11,7 @@ a preview nobody applied is deleted a day later.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -18,10 +19,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import anyio.from_thread
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse
-from starlette.concurrency import run_in_threadpool
 from sqlmodel import Session, col, select
 
 from intake.source import NOTICE_TYPES  # every format the readers take
@@ -122,15 +123,16 @@ def _fields(resolved: Any) -> dict[int, dict[str, str]]:
     return fields
 
 
-async def _form(request: Request, me: Principal) -> Any:
+def _form(request: Request, me: Principal) -> Any:
     # A province's notice has thousands of tasks, five fields each: above Starlette's default of 1,000.
-    await request.form(max_fields=50_000, max_files=1)
-    return await form_of(request, me)
+    # Read on the event loop (Starlette keeps the parsed form); form_of then checks it from this thread.
+    anyio.from_thread.run(functools.partial(request.form, max_fields=50_000, max_files=1))
+    return form_of(request, me)
 
 
 @router.post("/import")
-async def import_preview(request: Request, me: Principal = Depends(office_only)):  # noqa: ANN201
-    form = await _form(request, me)
+def import_preview(request: Request, me: Principal = Depends(office_only)):  # noqa: ANN201
+    form = _form(request, me)
     upload = form.get("notice")
     plan_key = str(form.get("plan_key", "")).strip()
     name = getattr(upload, "filename", "") or ""
@@ -138,14 +140,14 @@ async def import_preview(request: Request, me: Principal = Depends(office_only))
     if ext not in NOTICE_TYPES:
         raise HTTPException(415, f"“{name}”：通知应为 {'、'.join(NOTICE_TYPES)} 文件")
     _check_key(plan_key)
-    data = await upload.read()
+    data = upload.file.read()
     sha = hashlib.sha256(data).hexdigest()
     folder = settings_of(request).home / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
     _prune(folder)
     path = folder / f"{sha}.{ext}"
     path.write_bytes(data)
-    preview = await run_in_threadpool(_preview, request, me, path=path, name=name, plan_key=plan_key)
+    preview = _preview(request, me, path=path, name=name, plan_key=plan_key)
     return page(request, "import.html.j2", me, preview=preview)
 
 
@@ -162,19 +164,19 @@ def _posted(request: Request, form: Any) -> tuple[Path, str, str]:
 
 
 @router.post("/import/revise")
-async def import_revise(request: Request, me: Principal = Depends(office_only)):  # noqa: ANN201
+def import_revise(request: Request, me: Principal = Depends(office_only)):  # noqa: ANN201
     """The preview again, with the office's corrections applied: nothing is written."""
-    form = await _form(request, me)
+    form = _form(request, me)
     path, plan_key, name = _posted(request, form)
-    preview = await run_in_threadpool(_preview, request, me, path=path, name=name, plan_key=plan_key, form=form)
+    preview = _preview(request, me, path=path, name=name, plan_key=plan_key, form=form)
     return page(request, "import.html.j2", me, preview=preview, revised=True)
 
 
 @router.post("/import/apply")
-async def import_apply(request: Request, me: Principal = Depends(office_only)):  # noqa: ANN201
+def import_apply(request: Request, me: Principal = Depends(office_only)):  # noqa: ANN201
     """Apply exactly what was previewed; anything else (another file, plan key, correction, or a plan changed
     since) is refused with the up-to-date preview and nothing is written."""
-    form = await _form(request, me)
+    form = _form(request, me)
     path, plan_key, name = _posted(request, form)
     sealed = str(form.get("seal", ""))
 
@@ -193,7 +195,7 @@ async def import_apply(request: Request, me: Principal = Depends(office_only)): 
             reconcile(session, plan_key, preview["resolved"], actor=me.actor, now=utc_now(), write=True)
         return None
 
-    mismatch = await run_in_threadpool(apply)
+    mismatch = apply()
     if mismatch is not None:
         return page(request, "import.html.j2", me, preview=mismatch, mismatch=True, status=409)
     path.unlink(missing_ok=True)  # applied: the plan and its audit trail now hold what it said
@@ -214,13 +216,13 @@ def pending_page(request: Request, me: Principal = Depends(office_only),  # noqa
 
 
 @router.post("/import/pending/{task_id}")
-async def assign_task(request: Request, task_id: int = PathParam(ge=1, le=MAX_ID),  # noqa: ANN201
+def assign_task(request: Request, task_id: int = PathParam(ge=1, le=MAX_ID),  # noqa: ANN201
                       me: Principal = Depends(office_only)):
     from intake.corrections import units_from_fields
     from intake.plan_import import assign_pending
     from models.plan import Task
 
-    form = await form_of(request, me)
+    form = form_of(request, me)
     units = units_from_fields({name: str(form.get(name, "")) for name in ("lead", "responsible", "cooperating")})
 
     def assign() -> int:
@@ -228,7 +230,7 @@ async def assign_task(request: Request, task_id: int = PathParam(ge=1, le=MAX_ID
             assign_pending(session, task_id=task_id, units=units, actor=me.actor, now=utc_now())
             return session.get(Task, task_id).number
 
-    number = await run_in_threadpool(assign)
+    number = assign()
     return RedirectResponse(f"/import/pending?done={number}", status_code=303)
 
 

@@ -59,8 +59,8 @@ def review_queue(request: Request, me: Principal = Depends(office_only), session
 
 
 @router.post("/review/{checkin_id}/{decision}")
-async def review(request: Request, checkin_id: Id, decision: Word, me: Principal = Depends(office_only)):  # noqa: ANN201
-    form = await form_of(request, me)
+def review(request: Request, checkin_id: Id, decision: Word, me: Principal = Depends(office_only)):  # noqa: ANN201
+    form = form_of(request, me)
     if decision not in ("accept", "return"):
         raise HTTPException(404)
     revision = read_revision(form.get("revision"))
@@ -90,8 +90,8 @@ def rounds(request: Request, me: Principal = Depends(office_only), session: Sess
 
 
 @router.post("/rounds")
-async def round_open(request: Request, me: Principal = Depends(office_only)):  # noqa: ANN201
-    form = await form_of(request, me)
+def round_open(request: Request, me: Principal = Depends(office_only)):  # noqa: ANN201
+    form = form_of(request, me)
     try:
         report_by = date.fromisoformat(str(form.get("report_by", "")))
     except ValueError:
@@ -107,8 +107,8 @@ async def round_open(request: Request, me: Principal = Depends(office_only)):  #
 
 
 @router.post("/rounds/{round_id}/close")
-async def round_close(request: Request, round_id: Id, me: Principal = Depends(office_only)):  # noqa: ANN201
-    await form_of(request, me)
+def round_close(request: Request, round_id: Id, me: Principal = Depends(office_only)):  # noqa: ANN201
+    form_of(request, me)
     with unit_of_work(engine_of(request)) as session:
         found = session.get(SupervisionRound, round_id)
         if found is None:
@@ -128,8 +128,8 @@ def extensions(request: Request, me: Principal = Depends(office_only), session: 
 
 
 @router.post("/extensions/{request_id}/{decision}")
-async def extension_decide(request: Request, request_id: Id, decision: Word, me: Principal = Depends(office_only)):  # noqa: ANN201
-    form = await form_of(request, me)
+def extension_decide(request: Request, request_id: Id, decision: Word, me: Principal = Depends(office_only)):  # noqa: ANN201
+    form = form_of(request, me)
     if decision not in ("approve", "reject"):
         raise HTTPException(404)
     with unit_of_work(engine_of(request)) as session:
@@ -159,9 +159,9 @@ def notifications(request: Request, me: Principal = Depends(office_only), sessio
 
 
 @router.post("/notifications/retry")
-async def notifications_retry(request: Request, me: Principal = Depends(office_only),
+def notifications_retry(request: Request, me: Principal = Depends(office_only),
                               ids: Annotated[list[Id], Form(alias="id")] = []):  # noqa: ANN201, B006
-    await form_of(request, me)
+    form_of(request, me)
     with unit_of_work(engine_of(request)) as session:
         retry_dead(session, ids=ids or None, actor=me.actor, now=utc_now())
     return RedirectResponse("/notifications", status_code=303)

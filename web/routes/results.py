@@ -41,11 +41,11 @@ def reports(request: Request, me: Principal = Depends(readers), session: Session
 
 
 @router.post("/reports")
-async def compile_here(request: Request, me: Principal = Depends(office_only),
+def compile_here(request: Request, me: Principal = Depends(office_only),
                        round_id: Annotated[Id | None, Form()] = None):  # noqa: ANN201
     from reports.compile import FORMATS, compile_report
 
-    form = await form_of(request, me)
+    form = form_of(request, me)
     with unit_of_work(engine_of(request)) as session:
         round_ = session.get(SupervisionRound, round_id) if round_id else None
         if round_ is None:

@@ -1,19 +1,21 @@
-"""Logging in and out, and the home page that sends each role where it works."""
+"""Logging in and out, and the home page that sends each role where it works.
+
+The login form carries a pre-session CSRF token (web/auth.py); attempts are throttled
+(web/throttle.py), a running wait answered 429 with Retry-After.
+"""
 
 from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
 
 from models import audit
 from models.clock import utc_now
 from models.db import unit_of_work
 from models.lifecycle import OFFICE, Role
-from models.users import check_login
-from web.auth import COOKIE, Principal, clear_failures, end_session, note_failure, start_session, throttled
-from web.bounds import check_form
+from web.auth import COOKIE, LOGIN_COOKIE, Principal, end_session, login_token, login_token_ok, sign_in
 from web.deps import client_ip, current, engine_of, form_of, page, settings_of, signed_in
 
 router = APIRouter()
@@ -29,49 +31,56 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def _login_page(request: Request, *, target: str, status: int = 200, error: str | None = None,
+                headers: dict[str, str] | None = None) -> Response:
+    """The login form with its pre-session CSRF token, in the form and in a cookie (see web/auth.py)."""
+    secret = settings_of(request).secret_key.get_secret_value()
+    token = login_token(secret, request.cookies.get(LOGIN_COOKIE))
+    response = page(request, "login.html.j2", None, status=status, next=target, error=error, login_csrf=token)
+    response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="lax", path="/", secure=_secure(request))
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https" or settings_of(request).portal_url.startswith("https")
+
+
 @router.get("/login")
-def login_form(request: Request, next: str | None = None):  # noqa: A002, ANN201
-    return page(request, "login.html.j2", None, next=_safe_next(next), error=None)
+def login_form(request: Request, next: str | None = None) -> Response:  # noqa: A002
+    return _login_page(request, target=_safe_next(next))
 
 
 @router.post("/login")
-async def login(request: Request):  # noqa: ANN201
-    form = await request.form()
-    check_form(form)  # a NUL or an over-long name never reaches the database
-    username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
-    target = _safe_next(str(form.get("next", "")))
-    now, ip = utc_now(), client_ip(request)
-    with unit_of_work(engine_of(request)) as session:
-        if throttled(session, username, ip, settings=settings_of(request), now=now):
-            return page(request, "login.html.j2", None, status=429, next=target,
-                        error="登录失败次数过多，请稍后再试 / too many failed logins, try again later")
-        user = check_login(session, username, password)
-        if user is None:
-            note_failure(session, username, ip, now)
-            audit.record(session, at=now, actor=username[:100] or "?", action="login.failed", object_type="user",
-                         object_id=username[:60] or "?", outcome="refused", reason=ip)
-            failed = True
-        else:
-            failed = False
-            clear_failures(session, username)
-            old = request.cookies.get(COOKIE)
-            if old:
-                end_session(session, old, now)  # a new id at every login: no fixation
-            token = start_session(session, user, kind="browser", ip=ip, now=now)
-            audit.record(session, at=now, actor=user.username, action="login", object_type="user", object_id=user.id,
-                         unit_id=user.unit_id, reason=ip)
-    if failed:
-        return page(request, "login.html.j2", None, status=401, next=target,
-                    error="用户名或密码错误 / wrong user name or password")
+def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form(""),  # noqa: A002
+          csrf: str = Form("")) -> Response:
+    # A name with NUL or over 100 characters is a wrong login like any other (sign_in), so it is throttled and
+    # audited rather than answered 422.
+    settings = settings_of(request)
+    target = _safe_next(next)
+    if not login_token_ok(settings.secret_key.get_secret_value(), request.cookies.get(LOGIN_COOKIE), csrf):
+        return _login_page(request, target=target, status=403,
+                           error="登录页已失效，请重新输入用户名和密码 / the login form expired: please sign in again")
+    outcome = sign_in(engine_of(request), username.strip(), password, kind="browser", ip=client_ip(request),
+                      settings=settings, now=utc_now(), replaces=request.cookies.get(COOKIE))
+    if outcome.wait is not None:
+        seconds = outcome.wait.retry_after(utc_now())
+        return _login_page(request, target=target, status=429, headers={"Retry-After": str(seconds)},
+                           error=f"登录失败次数过多，请 {seconds} 秒后再试 / too many failed logins: "
+                                 f"try again in {seconds} s")
+    if outcome.token is None:
+        return _login_page(request, target=target, status=401, error="用户名或密码错误 / wrong user name or password")
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="lax", path="/",
-                        secure=request.url.scheme == "https" or settings_of(request).portal_url.startswith("https"))
+    response.set_cookie(COOKIE, outcome.token, httponly=True, samesite="lax", path="/", secure=_secure(request))
+    response.delete_cookie(LOGIN_COOKIE, path="/")
     return response
 
 
 @router.post("/logout")
-async def logout(request: Request, me: Principal = Depends(signed_in)):  # noqa: ANN201
-    await form_of(request, me)
+def logout(request: Request, me: Principal = Depends(signed_in)) -> Response:
+    """Ends this browser's session; API tokens live on until they expire or are revoked (/tokens)."""
+    form_of(request, me)
     with unit_of_work(engine_of(request)) as session:
         end_session(session, request.cookies.get(COOKIE, ""), utc_now())
         audit.record(session, at=utc_now(), actor=me.actor, action="logout", object_type="user", object_id=me.user_id)
