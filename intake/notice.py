@@ -88,6 +88,7 @@ class RawItem:
     units: dict[str, str] = field(default_factory=dict)  # column -> phrase; columns: units, lead, cooperating
     deadline_text: str | None = None
     category: str | None = None
+    people: list[str] = field(default_factory=list)  # 牵头领导 and the like: kept, never assigned
 
 
 @dataclass
@@ -103,6 +104,10 @@ class ParsedTask:
     units_text: str
     units: list[NamedUnit]
     where: Where
+    # Added for partial import: people named for the task (牵头领导, 分管县领导 …), kept, never assigned;
+    # and True when no unit could be read (待分工: imported with no assignment, its problem listed).
+    people: list[str] = field(default_factory=list)
+    unassigned: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -115,6 +120,8 @@ class ParsedTask:
             "deadline": self.deadline.isoformat() if self.deadline else None,
             "deadline_text": self.deadline_text,
             "units": [{"name": u.name, "role": u.role.value} for u in self.units if not u.placeholder],
+            "people": self.people,
+            "unassigned": self.unassigned,
         }
 
 
@@ -127,6 +134,8 @@ class ParsedNotice:
     warnings: list[str]
     source_name: str
     source_sha256: str
+    # Problems of tasks kept as 待分工 (read with `partial=True`); empty otherwise.
+    problems: list[Problem] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -139,6 +148,7 @@ class ParsedNotice:
             },
             "tasks": [t.as_json() for t in self.tasks],
             "warnings": self.warnings,
+            "problems": [p.message("zh") for p in self.problems],
         }
 
 
@@ -163,11 +173,14 @@ def plan_year(preface: Preface) -> int | None:
 
 
 def build_notice(items: Iterable[RawItem], preface: Preface, *, source_name: str, data: bytes,
-                 renumber: bool = False) -> ParsedNotice:
+                 renumber: bool = False, partial: bool = False) -> ParsedNotice:
     """Parse every item; raise ImportFailed listing all problems, or return the notice.
 
     `renumber`: prose notices often restart 1. 2. 3. under each heading; their
     tasks are then numbered in order of appearance.
+    `partial`: a task whose units cannot be read is kept with no units
+    (`unassigned`, 待分工) and its problem goes to `ParsedNotice.problems`; the
+    notice is refused only for other problems or when no task has a unit.
     """
     items = list(items)
     problems: list[Problem] = []
@@ -189,12 +202,20 @@ def build_notice(items: Iterable[RawItem], preface: Preface, *, source_name: str
             continue
         seen[number] = item.where
         tasks.append(_task(item, number, year, problems, warnings))
-    if problems:
+    unassigned = [p for p in problems if p.zh.endswith(_NO_UNITS_ZH)]
+    if partial and len(unassigned) == len(problems) and any(not t.unassigned for t in tasks):
+        kept = unassigned
+    elif problems:
         raise ImportFailed(problems, source_name)
+    else:
+        kept = []
     return ParsedNotice(
         title=preface.title, issuer=preface.issuer, issued_on=preface.issued_on, tasks=tasks, warnings=warnings,
-        source_name=source_name, source_sha256=hashlib.sha256(data).hexdigest(),
+        source_name=source_name, source_sha256=hashlib.sha256(data).hexdigest(), problems=kept,
     )
+
+
+_NO_UNITS_ZH = "没有责任单位——请填写牵头或责任单位"
 
 
 def _number(item: RawItem, problems: list[Problem]) -> int | None:
@@ -238,13 +259,14 @@ def _task(item: RawItem, number: int, year: int | None, problems: list[Problem],
     for unit in units:
         if unit.placeholder:
             warnings.append(f"任务 {number}：“{unit.name}”是泛指，不生成任务分工 / task {number}: “{unit.name}” names no unit, no assignment is made")
-    if not any(not u.placeholder for u in units):
-        problems.append(Problem(item.where, f"任务 {number}“{title}”没有责任单位——请填写牵头或责任单位",
+    unassigned = not any(not u.placeholder for u in units)
+    if unassigned:
+        problems.append(Problem(item.where, f"任务 {number}“{title}”{_NO_UNITS_ZH}",
                                 f"task {number} “{title}” has no units: name its lead or responsible units"))
     units_text = "；".join(f"{k}:{v}" if len(item.units) > 1 else v for k, v in item.units.items() if v.strip())
     return ParsedTask(
         number=number, title=title, category=item.category, content=content, measures=measures,
         targets=found_targets, deadline=deadline,
         deadline_text=item.deadline_text.strip() if item.deadline_text else None,
-        units_text=units_text, units=units, where=item.where,
+        units_text=units_text, units=units, where=item.where, people=list(item.people), unassigned=unassigned,
     )

@@ -25,8 +25,12 @@ def decode(data: bytes, source: str) -> str:
                                 "cannot tell the text encoding: save the file as UTF-8 or GBK")], source)
 
 
-def read_notice(path: Path) -> ParsedNotice:
-    """Parse a notice file; raise ImportFailed listing every problem."""
+def read_notice(path: Path, *, partial: bool = False) -> ParsedNotice:
+    """Parse a notice file; raise ImportFailed listing every problem.
+
+    `partial`: tasks whose units cannot be read are kept (待分工), their problems listed
+    in `ParsedNotice.problems`, instead of refusing the notice (see `build_notice`).
+    """
     source = path.name
     try:
         data = path.read_bytes()
@@ -65,4 +69,5 @@ def read_notice(path: Path) -> ParsedNotice:
         raise ImportFailed([Problem(None, f"文件已损坏或格式不符（{type(error).__name__}）——请用办公软件打开检查后另存",
                                     f"the file is damaged or not really {suffix} ({type(error).__name__}: {error})")],
                            source) from error
-    return build_notice(items, read_preface(preface), source_name=source, data=data, renumber=renumber)
+    return build_notice(items, read_preface(preface), source_name=source, data=data, renumber=renumber,
+                        partial=partial)
