@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from intake.columns import header_columns
 from intake.notice import RawItem, Where
+from intake.roles import first_is_lead_rule
 from intake.wording import normalize, strip_end_punctuation
 
 CATEGORY = re.compile(r"^(?:[一二三四五六七八九十]+[、.]|\([一二三四五六七八九十]+\)|第[一二三四五六七八九十]+[部分章节类])")
@@ -39,6 +40,9 @@ def read_table(rows: list[tuple[Where, list[str]]]) -> Table | None:
     header_index, columns = found
     preface = [" ".join(c.strip() for c in cells if c.strip()) for _, cells in rows[:header_index]]
     items = items_below_header(rows[header_index + 1:], columns)
+    if first_is_lead_rule(" ".join(rows[header_index][1])):
+        for item in items:
+            item.first_is_lead = True
     return Table(preface=preface, items=items, numbered="number" in columns.values())
 
 

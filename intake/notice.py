@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from intake.unit_phrase import NamedUnit, parse_unit_phrase, strongest_roles
+from intake.unit_phrase import NamedUnit, read_assignment, strongest_roles
 from intake.wording import normalize, parse_deadline, sentences, strip_end_punctuation, targets
 from models.assignment import AssignmentRole
 from models.errors import DubanError
@@ -89,6 +89,7 @@ class RawItem:
     deadline_text: str | None = None
     category: str | None = None
     people: list[str] = field(default_factory=list)  # 牵头领导 and the like: kept, never assigned
+    first_is_lead: bool = False  # the notice prints 列第一位者为牵头单位: each list's first unit leads
 
 
 @dataclass
@@ -240,11 +241,9 @@ def _task(item: RawItem, number: int, year: int | None, problems: list[Problem],
                                 f"task {number} has an empty title: give it a title"))
     measures = sentences(content) if content else ([title] if title else [])
     found_targets = [t for m in measures for t in targets(m)]
-    deadline, deadline_warning = parse_deadline(item.deadline_text, year)
-    if deadline_warning:
-        warnings.append(f"任务 {number}（{item.where.zh()}）：{deadline_warning}")
 
     units: list[NamedUnit] = []
+    people = list(item.people)
     # A 牵头单位 column gives lead, 配合单位 cooperating; a 责任单位 column
     # (alone, or beside 牵头单位) responsible unless its phrase says otherwise.
     for column, default_role in (("lead", AssignmentRole.LEAD), ("units", AssignmentRole.RESPONSIBLE),
@@ -252,10 +251,19 @@ def _task(item: RawItem, number: int, year: int | None, problems: list[Problem],
         phrase = item.units.get(column, "")
         if not phrase.strip():
             continue
-        named, phrase_warnings = parse_unit_phrase(phrase, default_role)
+        said = read_assignment(phrase, default_role)
+        named = said.units
+        if (item.first_is_lead or said.first_is_lead) and named and not any(u.role is AssignmentRole.LEAD for u in units + named):
+            named = [NamedUnit(named[0].name, AssignmentRole.LEAD, named[0].placeholder), *named[1:]]
         units.extend(named)
-        warnings.extend(f"任务 {number}：{w}" for w in phrase_warnings)
+        people.extend(said.people)
+        if said.deadline_text and not item.deadline_text:
+            item.deadline_text = said.deadline_text
+        warnings.extend(f"任务 {number}：{w}" for w in said.warnings)
     units = strongest_roles(units)
+    deadline, deadline_warning = parse_deadline(item.deadline_text, year)
+    if deadline_warning:
+        warnings.append(f"任务 {number}（{item.where.zh()}）：{deadline_warning}")
     for unit in units:
         if unit.placeholder:
             warnings.append(f"任务 {number}：“{unit.name}”是泛指，不生成任务分工 / task {number}: “{unit.name}” names no unit, no assignment is made")
@@ -268,5 +276,5 @@ def _task(item: RawItem, number: int, year: int | None, problems: list[Problem],
         number=number, title=title, category=item.category, content=content, measures=measures,
         targets=found_targets, deadline=deadline,
         deadline_text=item.deadline_text.strip() if item.deadline_text else None,
-        units_text=units_text, units=units, where=item.where, people=list(item.people), unassigned=unassigned,
+        units_text=units_text, units=units, where=item.where, people=people, unassigned=unassigned,
     )

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from intake.columns import column_of
 from intake.grid import CATEGORY, Table, items_below_header, read_table
 from intake.notice import RawItem, Where
+from intake.roles import first_is_lead_rule
 from intake.wording import normalize, sentences, strip_end_punctuation
 
 _NUMBER = re.compile(r"^\d+[.、]?$")
@@ -181,7 +182,8 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
             fields = {**bracket_fields, **fields}
         has_units = any(k in fields for k in ("units", "lead", "cooperating"))
         if block.marker == "cn" and not has_units:
-            category = strip_end_punctuation(block.text[0] if block.text else body)
+            heading = sentences("".join(block.text) or body)
+            category = heading[0] if heading else None
         elif in_tasks:
             items.append(_item(block, body, fields, category))
         block = None
@@ -217,6 +219,9 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
         elif not started:
             preface.append(written)
     close()
+    if first_is_lead_rule(normalize("\n".join(lines))):
+        for item in items:
+            item.first_is_lead = True
     return preface, items
 
 
