@@ -40,38 +40,123 @@ def read_table(rows: list[tuple[Where, list[str]]]) -> Table | None:
     header_index, columns = found
     preface = [" ".join(c.strip() for c in cells if c.strip()) for _, cells in rows[:header_index]]
     items = items_below_header(rows[header_index + 1:], columns)
+    numbered = "number" in columns.values() and all(item.number_text for item in items)
     if first_is_lead_rule(" ".join(rows[header_index][1])):
         for item in items:
             item.first_is_lead = True
-    return Table(preface=preface, items=items, numbered="number" in columns.values())
+    return Table(preface=preface, items=items, numbered=numbered)
+
+
+def resolve_text_columns(rows: list[tuple[Where, list[str]]], columns: dict[int, str]) -> dict[int, str]:
+    """Turn the header's text columns into number, group, title and content by what the rows hold.
+
+    A text column whose filled cells are all bare numbers is the number column (a header cell
+    merged over the group and number columns). Leading text columns that are merged over several
+    rows (a cell blank below a filled one, or repeated) are groups; of the rest, the first is the
+    title when another follows (重点任务 | 具体措施), otherwise the only text column is the content
+    and the title is its first sentence.
+    """
+    resolved = dict(columns)
+    data = [cells for _, cells in rows if sum(1 for c in cells if c and c.strip()) > 1]
+
+    def values(index: int) -> list[str]:
+        return [normalize(cells[index]) if index < len(cells) and cells[index] else "" for cells in data]
+
+    for index, kind in columns.items():
+        filled = [v for v in values(index) if v]
+        if kind == "text" and filled and all(_NUMBER.match(v) for v in filled) and "number" not in resolved.values():
+            resolved[index] = "number"
+    texts = [i for i in sorted(resolved) if resolved[i] == "text"]
+    while len(texts) > 1 and _merged(values(texts[0])):
+        resolved[texts.pop(0)] = "group"
+    if len(texts) >= 2:
+        resolved[texts[0]] = "title"
+        for index in texts[1:]:
+            resolved[index] = "content"
+    elif texts:
+        resolved[texts[0]] = "content"
+    return resolved
+
+
+def _merged(values: list[str]) -> bool:
+    """Blank below a filled cell, or the same text as the row above: a cell merged over rows."""
+    seen = False
+    for before, value in zip(["", *values], values):
+        if value and value == before:
+            return True
+        if not value and seen:
+            return True
+        seen = seen or bool(value)
+    return False
 
 
 def items_below_header(rows: list[tuple[Where, list[str]]], columns: dict[int, str]) -> list[RawItem]:
+    columns = resolve_text_columns(rows, columns)
     items: list[RawItem] = []
     category: str | None = None
     numbered = "number" in columns.values()
     header_again = set(columns.values())
+    groups = [i for i in sorted(columns) if columns[i] == "group"]
+    group_values: dict[int, str] = {}
+    previous: RawItem | None = None
     for where, cells in rows:
-        values = {column: (cells[i] if i < len(cells) else "") or "" for i, column in columns.items()}
+        def cell(index: int) -> str:
+            return (cells[index] if index < len(cells) else "") or ""
+
+        values: dict[str, str] = {}
+        for index, column in sorted(columns.items()):
+            if cell(index).strip():
+                values[column] = f"{values[column]}\n{cell(index)}" if column in values else cell(index)
         filled = [c.strip() for c in cells if c and c.strip()]
         if not filled:
             continue
         repeated = header_columns(cells)
-        if repeated and set(repeated.values()) == header_again:
+        if repeated and set(repeated.values()) <= header_again | {"text"}:
             continue  # the header repeated (a table split across pages)
         number = normalize(values.get("number", ""))
         distinct = set(filled)
         if len(distinct) == 1 and not _NUMBER.match(number) and (CATEGORY.match(normalize(filled[0])) or len(filled) == 1):
             # A merged row, or one lone cell, between task rows: a category heading.
-            category = strip_end_punctuation(filled[0])
+            category = first_sentence(filled[0])
+            group_values.clear()
             continue
-        items.append(RawItem(
+        for index in groups:
+            if cell(index).strip():
+                group_values[index] = first_sentence(cell(index))
+        inner = [group_values[i] for i in groups if i in group_values]
+        units = {c: values.get(c, "") for c in ("lead", "units", "cooperating") if c in columns.values()}
+        if previous is not None and numbered and not number and not any(units.values()):
+            units = dict(previous.units)  # a second row under a merged number and unit cell
+        remarks = values.get("remarks", "")
+        if remarks and _lists_units(remarks):
+            units["remarks"] = remarks
+        text_title = values.get("title")
+        item = RawItem(
             where=where,
             number_text=number if numbered else str(len(items) + 1),
-            title=values.get("title"),
+            title=text_title if "title" in columns.values() else None,
             content=values.get("content", ""),
-            units={c: values[c] for c in ("lead", "units", "cooperating") if c in values},
+            units=units,
             deadline_text=values.get("deadline") or None,
-            category=category,
-        ))
+            category=inner[-1] if inner else category,
+            people=[p for p in re.split(r"[、,，;；\n]", values.get("person", "")) if p.strip()],
+        )
+        items.append(item)
+        previous = item
     return items
+
+
+def first_sentence(text: str) -> str:
+    from intake.wording import sentences
+
+    parts = sentences(text)
+    return parts[0] if parts else strip_end_punctuation(text)
+
+
+def _lists_units(text: str) -> bool:
+    """A 备注 cell that names units (各区教育局、市局直属单位) rather than saying something."""
+    from intake.unit_phrase import split_names
+
+    names = split_names(normalize(text))
+    return bool(names) and all(len(n) <= 20 and re.search(r"(局|委|办|部|院|府|单位|科|室|处|中心|政府|街道|镇|乡)$", n)
+                               for n in names)

@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 
 from intake.unit_phrase import NamedUnit, read_assignment, strongest_roles
-from intake.wording import normalize, parse_deadline, sentences, strip_end_punctuation, targets
+from intake.wording import deadline_in_text, normalize, parse_deadline, sentences, strip_end_punctuation, targets
 from models.assignment import AssignmentRole
 from models.errors import DubanError
 
@@ -202,7 +202,7 @@ def build_notice(items: Iterable[RawItem], preface: Preface, *, source_name: str
                                     f"task number {number} appears twice (also at {seen[number].en()}): correct the numbers"))
             continue
         seen[number] = item.where
-        tasks.append(_task(item, number, year, problems, warnings))
+        tasks.append(_task(item, number, year, problems, warnings, preface.issued_on))
     unassigned = [p for p in problems if p.zh.endswith(_NO_UNITS_ZH)]
     if partial and len(unassigned) == len(problems) and any(not t.unassigned for t in tasks):
         kept = unassigned
@@ -228,7 +228,8 @@ def _number(item: RawItem, problems: list[Problem]) -> int | None:
     return None
 
 
-def _task(item: RawItem, number: int, year: int | None, problems: list[Problem], warnings: list[str]) -> ParsedTask:
+def _task(item: RawItem, number: int, year: int | None, problems: list[Problem], warnings: list[str],
+          issued_on: date | None = None) -> ParsedTask:
     # Title and content are kept as written (full-width punctuation and all);
     # normalising is only for reading numbers, names and dates.
     content = item.content.strip()
@@ -247,13 +248,13 @@ def _task(item: RawItem, number: int, year: int | None, problems: list[Problem],
     # A 牵头单位 column gives lead, 配合单位 cooperating; a 责任单位 column
     # (alone, or beside 牵头单位) responsible unless its phrase says otherwise.
     for column, default_role in (("lead", AssignmentRole.LEAD), ("units", AssignmentRole.RESPONSIBLE),
-                                 ("cooperating", AssignmentRole.COOPERATING)):
+                                 ("cooperating", AssignmentRole.COOPERATING), ("remarks", AssignmentRole.RESPONSIBLE)):
         phrase = item.units.get(column, "")
         if not phrase.strip():
             continue
         said = read_assignment(phrase, default_role)
         named = said.units
-        if (item.first_is_lead or said.first_is_lead) and named and not any(u.role is AssignmentRole.LEAD for u in units + named):
+        if (item.first_is_lead or said.first_is_lead) and column != "remarks" and named and not any(u.role is AssignmentRole.LEAD for u in units + named):
             named = [NamedUnit(named[0].name, AssignmentRole.LEAD, named[0].placeholder), *named[1:]]
         units.extend(named)
         people.extend(said.people)
@@ -262,6 +263,8 @@ def _task(item: RawItem, number: int, year: int | None, problems: list[Problem],
         warnings.extend(f"任务 {number}：{w}" for w in said.warnings)
     units = strongest_roles(units)
     deadline, deadline_warning = parse_deadline(item.deadline_text, year)
+    if not item.deadline_text:
+        deadline = deadline_in_text(f"{item.title or ''}。{content}", year, issued_on)
     if deadline_warning:
         warnings.append(f"任务 {number}（{item.where.zh()}）：{deadline_warning}")
     for unit in units:

@@ -75,13 +75,19 @@ def _wrapped_table(lines: list[str], start: int) -> Table | None:
                 first_line = first_line or number
                 buffer.append(piece.strip())
     header: dict[int, str] = {}
-    for text, _ in cells:
+    width = 0
+    for position, (text, _) in enumerate(cells):
         column = column_of(text)
-        if column is None or column in header.values():
+        following = cells[position + 1][0] if position + 1 < len(cells) else ""
+        if column is None and not (text and len(text) <= 8 and not re.search(r"\d", text) and column_of(following)):
+            break  # the first data cell; an unknown column name between known ones is kept as a column
+        if column is not None and column not in ("text", "group", "person", "scorer", "remarks") \
+                and column in header.values():
             break
-        header[len(header)] = column
-    width = len(header)
-    if not ({"title", "content"} & set(header.values()) and {"units", "lead"} & set(header.values())):
+        if column is not None:
+            header[width] = column
+        width += 1
+    if not ("text" in header.values() and {"units", "lead", "cooperating"} & set(header.values())):
         return None
     rows: list[tuple[Where, list[str]]] = []
     current: list[tuple[str, int]] = []
@@ -161,6 +167,11 @@ def _unit_fields(inner: str) -> dict[str, str] | None:
     return fields
 
 
+def _ends_with_units(text: str) -> bool:
+    inner = trailing_brackets(text)[1]
+    return inner is not None and _unit_fields(normalize(inner)) is not None
+
+
 def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
     items: list[RawItem] = []
     preface: list[str] = []
@@ -215,7 +226,9 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
             block = _Block(where=where, marker=marker, text=[written])
             continue
         if block is not None:
-            block.text.append(written)
+            if not _ends_with_units("".join(block.text)):
+                block.text.append(written)
+            # else: the item closed with its unit bracket; what follows is closing text (署名, 日期)
         elif not started:
             preface.append(written)
     close()

@@ -87,8 +87,9 @@ def _join_groups(tokens: list[str]) -> list[str]:
     """各区、县级市 is one group: a 各 name followed by bare kinds that have no 各, place or owner of their own."""
     joined: list[str] = []
     for token in tokens:
-        if joined and joined[-1].startswith("各") and BARE_KIND.match(_role_suffix(token)[0]) \
-                and BARE_KIND.match(_role_suffix(joined[-1])[0][1:].split("、")[-1] or "x") is not None:
+        previous = joined[-1].split(":")[-1] if joined else ""
+        group = re.match(r"^各(?:有关|相关)?(.+)$", previous)
+        if group and BARE_KIND.match(group.group(1).split("、")[-1]) and BARE_KIND.match(_role_suffix(token)[0]):
             joined[-1] = f"{joined[-1]}、{token}"
         else:
             joined.append(token)
@@ -186,12 +187,14 @@ def read_assignment(phrase: str, default_role: AssignmentRole = RESPONSIBLE) -> 
 
 def _without_etc(name: str, token: str, warnings: list[str]) -> list[str]:
     """Names in "X等有关部门" (X and the placeholder), "X等" (X), "X等和各省级人民政府" (X and the group)."""
-    etc = re.fullmatch(r"(.+?)等(?:和|及)?((?:各|有关|相关|其他).*)?", name)
+    etc = re.fullmatch(r"(.+?)等(?:和|及)?(.*)", name)
     if not etc:
         return [name]
     rest = etc.group(2)
-    if rest and rest not in ("单位", "部门"):
+    if rest.startswith(("各", "有关", "相关", "其他", "其它")):
         return [etc.group(1), rest]
+    if rest and rest not in ("单位", "部门", "单位和部门", "部门和单位", "机构"):
+        return [name]  # 等 inside a name: 高等教育局
     warnings.append(f"“{token}”含“等”，只导入列出的单位 / “{token}” says “and others”: only the listed units are imported")
     return [etc.group(1)]
 

@@ -120,3 +120,46 @@ def parse_deadline(text: str | None, plan_year: int | None) -> tuple[date | None
     if ONGOING.search(phrase):
         return None, None
     return None, f"无法识别完成时限“{text}” / cannot read the deadline “{text}”"
+
+
+# "于2021年6月底前完成", "12月底前", "年底前": an explicit deadline attached to a task in its text.
+_BEFORE = re.compile(r"(?:(\d{4})\s*年\s*)?(?:(\d{1,2})\s*月\s*(?:(\d{1,2})\s*日|底|末)?|(年底|年末))\s*(?:以)?前")
+_RELATIVE = re.compile(r"(?:印发|发布|下发|公布)之日起\s*(\d+)\s*(个工作日|日|天|个月)内")
+
+
+def deadline_in_text(text: str, plan_year: int | None, issued_on: date | None) -> date | None:
+    """The last explicit "…前" deadline, or one counted from the notice's date ("印发之日起30日内")."""
+    from datetime import timedelta
+
+    phrase = re.sub(r"(\d{4}\s*年)\s*(底|末)", r"\1年\2", normalize(text))  # 2012年底前
+    found: list[tuple[int, date]] = []
+    for m in _BEFORE.finditer(phrase):
+        year = int(m.group(1)) if m.group(1) else plan_year
+        if year is None:
+            continue
+        if m.group(4):
+            found.append((m.end(), date(year, 12, 31)))
+            continue
+        month = int(m.group(2))
+        if not 1 <= month <= 12:
+            continue
+        if m.group(3):
+            try:
+                found.append((m.end(), date(year, month, int(m.group(3)))))
+            except ValueError:
+                continue
+        elif phrase[m.start(2):m.end()].rstrip("以前").endswith(("底", "末")):
+            found.append((m.end(), _month_end(year, month)))
+        else:  # "X月前": before month X, so by the end of the month before it
+            found.append((m.end(), _month_end(year, month - 1) if month > 1 else date(year - 1, 12, 31)))
+    if issued_on is not None:
+        for m in _RELATIVE.finditer(phrase):
+            count, unit = int(m.group(1)), m.group(2)
+            if unit == "个月":
+                month = issued_on.month - 1 + count
+                year, month = issued_on.year + month // 12, month % 12 + 1
+                day = min(issued_on.day, calendar.monthrange(year, month)[1])
+                found.append((m.end(), date(year, month, day)))
+            else:
+                found.append((m.end(), issued_on + timedelta(days=count)))
+    return max(found)[1] if found else None
