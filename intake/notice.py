@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 
 from intake.unit_phrase import NamedUnit, read_assignment, strongest_roles
-from intake.wording import deadline_in_text, normalize, parse_deadline, sentences, strip_end_punctuation, targets
+from intake.wording import chinese_number, deadline_in_text, normalize, parse_deadline, sentences, strip_end_punctuation, targets
 from models.assignment import AssignmentRole
 from models.errors import DubanError
 
@@ -223,6 +223,9 @@ def _number(item: RawItem, problems: list[Problem]) -> int | None:
     match = _NUMBER.match(normalize(item.number_text))
     if match:
         return int(match.group(1))
+    written = chinese_number(normalize(item.number_text).rstrip("、.．"))  # 序号 printed 一、二 … 三十
+    if written is not None:
+        return written
     problems.append(Problem(item.where, f"序号“{item.number_text}”不是数字——请填写任务序号",
                             f"the number “{item.number_text}” is not a number: give the task a number"))
     return None

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from intake.columns import column_of
 from intake.grid import CATEGORY, Table, items_below_header, read_table
 from intake.notice import RawItem, Where
-from intake.roles import first_is_lead_rule
-from intake.wording import normalize, sentences, strip_end_punctuation
+from intake.roles import first_is_lead_rule, label_kind
+from intake.wording import chinese_number, normalize, sentences, strip_end_punctuation
 
 _NUMBER = re.compile(r"^\d+[.、]?$")
 
@@ -167,6 +167,17 @@ def _unit_fields(inner: str) -> dict[str, str] | None:
     return fields
 
 
+def _label_line(line: str) -> tuple[str, str] | None:
+    """A line "牵头责任单位:X" / "分 管 县领导:Y" / "完成时限:Z": (the field it fills, its value)."""
+    found = re.match(r"^([^:：，,。;；]{2,14})[:：]\s*(.*)$", line)
+    if not found:
+        return None
+    kind = label_kind(found.group(1))
+    if kind in ("units", "lead", "cooperating", "deadline", "person", "scorer"):
+        return kind, found.group(2).strip().rstrip("。.")
+    return None
+
+
 def _ends_with_units(text: str) -> bool:
     inner = trailing_brackets(text)[1]
     return inner is not None and _unit_fields(normalize(inner)) is not None
@@ -195,7 +206,9 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
         if block.marker == "cn" and not has_units:
             heading = sentences("".join(block.text) or body)
             category = heading[0] if heading else None
-        elif in_tasks:
+        elif in_tasks and (has_units or block.marker != "section"):
+            # Under a task heading an item is a task, with units or (to be assigned) without; a long
+            # 一、 paragraph is a task only if it names units. Requirements sections hold no tasks.
             items.append(_item(block, body, fields, category))
         block = None
 
@@ -205,16 +218,24 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
             continue
         where = Where("line", number)
         section = SECTION.match(line)
-        if section and len(section.group(2)) <= 30 and not line.endswith(")"):
+        if section and (len(section.group(2)) > 30 or line.endswith(")")):
+            close()  # a long 一、 paragraph: a task if it names units (the 一、 items are the tasks)
+            started = True
+            block = _Block(where=where, marker="section", text=[written])
+            continue
+        if section:
             close()
             started = True
             title = strip_end_punctuation(section.group(2))
-            in_tasks = not any(word in title for word in NOT_TASKS)
-            category = None if any(word in title for word in GENERIC_TASK_SECTIONS) or not in_tasks else written.rstrip("。")
+            # The heading is judged by what it starts with: "主要目标" is a goals section,
+            # "确保完成全年主要预期目标" is not.
+            in_tasks = not title.startswith(NOT_TASKS)
+            category = None if title.startswith(GENERIC_TASK_SECTIONS) or not in_tasks else written.rstrip("。")
             continue
-        unit_line = UNIT_LINE.match(line)
-        if unit_line and block is not None:
-            block.fields[LINE_COLUMNS[unit_line.group(1)]] = unit_line.group(2)
+        labelled = _label_line(line)
+        if labelled and block is not None:
+            kind, value = labelled
+            block.fields[kind] = f"{block.fields[kind]}、{value}" if kind in block.fields else value
             continue
         cn = CN_BRACKETED.match(line)
         item = ITEM.match(line)
@@ -240,13 +261,15 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
 
 def _item(block: _Block, body: str, fields: dict[str, str], category: str | None) -> RawItem:
     text, printed = body, ""
-    for pattern in (CN_BRACKETED, ITEM, SHI):
+    for pattern in (SECTION, CN_BRACKETED, ITEM, SHI):
         found = pattern.match(normalize(text))
         if found:
             # NFKC maps full-width marks one to one, so the marker is as long in the text as written.
             text = text.strip()[found.start(found.lastindex):]
             if pattern is ITEM:
                 printed = found.group(1) or found.group(2)
+            elif pattern is SECTION and block.marker == "section":
+                printed = str(chinese_number(found.group(1)))
             break
     parts = sentences(text)
     title = parts[0] if parts else ""
@@ -254,5 +277,6 @@ def _item(block: _Block, body: str, fields: dict[str, str], category: str | None
     return RawItem(
         where=block.where, number_text=printed, title=title, content=content,
         units={k: v for k, v in fields.items() if k in ("units", "lead", "cooperating")},
+        people=[p for p in re.split(r"[、,，;；]", fields.get("person", "")) if p.strip()],
         deadline_text=fields.get("deadline"), category=category,
     )

@@ -22,6 +22,24 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text).replace("\u3000", " ").strip()
 
 
+_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def chinese_number(text: str) -> int | None:
+    """一 -> 1, 十五 -> 15, 二十三 -> 23, 一百零二 -> 102; None when the text is not a Chinese numeral."""
+    text = text.strip()
+    if not text or any(c not in _DIGITS and c not in "十百" for c in text):
+        return None
+    total, digit = 0, None
+    for char in text:
+        if char in _DIGITS:
+            digit = _DIGITS[char]
+        else:
+            total += (1 if digit is None else digit) * (10 if char == "十" else 100)
+            digit = None
+    return total + (digit or 0)
+
+
 def squash(text: str) -> str:
     """Normalised, with all white space removed: for comparing names and headers."""
     return re.sub(r"\s+", "", normalize(text))
