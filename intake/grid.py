@@ -79,15 +79,15 @@ def resolve_text_columns(rows: list[tuple[Where, list[str]]], columns: dict[int,
 
 
 def _merged(values: list[str]) -> bool:
-    """Blank below a filled cell, or the same text as the row above: a cell merged over rows."""
-    seen = False
+    """A cell merged over rows: the same text as the row above, or blank below filled cells in more
+    than a third of the rows (one blank title is a missing title, not a merge)."""
+    blanks, seen = 0, False
     for before, value in zip(["", *values], values):
         if value and value == before:
             return True
-        if not value and seen:
-            return True
+        blanks += not value and seen
         seen = seen or bool(value)
-    return False
+    return blanks * 3 > len(values)
 
 
 def items_below_header(rows: list[tuple[Where, list[str]]], columns: dict[int, str]) -> list[RawItem]:

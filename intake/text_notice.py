@@ -30,6 +30,11 @@ def read_text(text: str) -> tuple[list[str], list[RawItem], bool]:
     table = _pipe_table(lines)
     if table is not None:
         return table.preface, table.items, not table.numbered
+    from intake.cell_lines import read_cell_lines
+
+    table = read_cell_lines(lines)
+    if table is not None and table.items:
+        return table.preface, table.items, not table.numbered
     preface, items = read_prose(lines)
     printed = [int(i.number_text) if i.number_text.isdigit() else None for i in items]
     # Keep the printed numbers when they run 1, 2, 3 ... through the notice; many

@@ -1,0 +1,218 @@
+"""Tables copied from a web page one cell per line, with or without a "|" line between cells.
+
+    序号          工作任务 | 1 | 对……清理。 | 办公室 | 年底前 | 深化…… | 2 | …
+    民生实事
+    责任单位      (one cell per line; blank lines or "|" lines between them)
+    1
+    启动建设……。
+    县水务局      <- a cell with two units keeps one name per line
+    县住建局
+    12月底前
+
+The header is the run of lines that name columns. Rows start at their printed number (the
+next in sequence). Merged cells are simply absent and a cell may spread over several lines,
+so the lines between two numbers are fitted to the columns by what they look like (a unit
+list, a deadline, a sentence), by dynamic programming; lines left after the last column
+form a second row under the same number (a row under a merged number cell), and lines
+before the number belong to the columns printed before the 序号 column (a merged group).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from intake.columns import UNIT_KINDS, column_of
+from intake.grid import Table, items_below_header
+from intake.notice import Where
+from intake.wording import normalize
+
+_DIGITS = re.compile(r"^\d{1,3}$")
+_UNIT_END = re.compile(r"(局|委|办|部|院|府|单位|科|室|处|中心|政府|街道|镇|乡|指挥部|公司|联|会|所|队|站|馆|组|厅|署|"
+                       r"团|社|行|银行|海关|集团|学校|医院|法院)$")
+_DEADLINE = re.compile(r"(\d{4}\s*年|\d{1,2}\s*月|底前|年底|年内|全年|长期|持续|常态|每[年季月]|[一二三四五六七八九十]+月)")
+
+
+@dataclass(frozen=True)
+class _Cell:
+    text: str
+    line: int
+
+
+def _unitish(text: str) -> bool:
+    from intake.unit_phrase import split_names
+
+    names = split_names(normalize(text))
+    return bool(names) and all(len(n) <= 30 and _UNIT_END.search(n.rstrip("等")) and "。" not in n for n in names)
+
+
+def _deadlineish(text: str) -> bool:
+    return len(text) <= 20 and bool(_DEADLINE.search(text)) and not _unitish(text)
+
+
+def _cells(lines: list[str]) -> list[_Cell]:
+    """The cells in order: text between "|" lines when the page has them, else each non-empty line."""
+    piped = sum(1 for line in lines if line.strip() == "|") >= 3
+    cells: list[_Cell] = []
+    buffer: list[str] = []
+    first = 0
+    for number, line in enumerate(lines, start=1):
+        text = line.strip()
+        if piped:
+            if text == "|":
+                if buffer:
+                    cells.append(_Cell("\n".join(buffer), first))
+                buffer = []
+            elif text:
+                first = first if buffer else number
+                buffer.append(text)
+        elif text:
+            cells.append(_Cell(text, number))
+    if buffer:
+        cells.append(_Cell("\n".join(buffer), first))
+    return cells
+
+
+def _header(cells: list[_Cell]) -> tuple[int, list[str | None]] | None:
+    """(index of the first header cell, the kind of each header cell) for the first run of column names."""
+    for start in range(len(cells)):
+        kinds: list[str | None] = []
+        index = start
+        while index < len(cells):
+            kind = column_of(cells[index].text)
+            following = column_of(cells[index + 1].text) if index + 1 < len(cells) else None
+            if kind is None and not (len(cells[index].text) <= 8 and following and kinds):
+                break
+            kinds.append(kind)
+            index += 1
+        found = {k for k in kinds if k}
+        if len(kinds) >= 3 and "text" in found and UNIT_KINDS & found:
+            return start, kinds
+    return None
+
+
+def read_cell_lines(lines: list[str]) -> Table | None:
+    """The task table of a one-cell-per-line page, or None when the text is not laid out so."""
+    cells = _cells(lines)
+    found = _header(cells)
+    if found is None:
+        return None
+    start, kinds = found
+    body = cells[start + len(kinds):]
+    numbers = _row_starts(body)
+    if len(numbers) < 1:
+        return None
+    if "number" in kinds:
+        split = kinds.index("number")
+        before, after = kinds[:split], kinds[split + 1:]
+    else:  # the header cell over the number column names the group beside it (工作任务 over two columns)
+        split = numbers[0]
+        before, after = kinds[:split], kinds[split:]
+    before = ["group" if k == "text" else k for k in before]
+    columns = [*before, "number", *after]
+    width = len(columns)
+    rows: list[tuple[Where, list[str]]] = []
+    pending_before: list[list[str]] = [[] for _ in before]
+    for at, position in enumerate(numbers):
+        end = numbers[at + 1] if at + 1 < len(numbers) else len(body)
+        stretch = body[position + 1:end]
+        last = at + 1 == len(numbers)
+        fitted = _fit(stretch, after, [] if last else before)
+        for sub, assigned in enumerate(fitted["rows"]):
+            row = [""] * width
+            for slot, texts in enumerate(pending_before if sub == 0 else [[] for _ in before]):
+                row[slot] = "\n".join(texts)
+            row[len(before)] = body[position].text if sub == 0 else ""
+            for slot, texts in enumerate(assigned):
+                row[len(before) + 1 + slot] = "\n".join(texts)
+            rows.append((Where("line", body[position].line), row))
+        pending_before = fitted["next"]
+    header = {index: kind for index, kind in enumerate(columns) if kind}
+    items = items_below_header(rows, header)
+    preface = [line for line in lines[:cells[start].line - 1]]
+    numbered = all(item.number_text for item in items)
+    return Table(preface=preface, items=items, numbered=numbered)
+
+
+def _row_starts(body: list[_Cell]) -> list[int]:
+    """Positions of the printed row numbers 1, 2, 3 … (a value such as "0" or "42" in between is not one)."""
+    starts: list[int] = []
+    expected = None
+    for position, cell in enumerate(body):
+        text = normalize(cell.text).rstrip(".、")
+        if _DIGITS.match(text) and (expected is None and int(text) <= 2 or int(text) == expected):
+            starts.append(position)
+            expected = int(text) + 1
+    return starts
+
+
+def _compat(kind: str | None, text: str) -> float:
+    unit, deadline = _unitish(text), _deadlineish(text)
+    if kind in ("units", "lead", "cooperating", "scorer"):
+        return 3.0 if unit else -6.0
+    if kind == "remarks":
+        return 1.0 if unit else 0.5
+    if kind == "deadline":
+        return 3.0 if deadline else -6.0 if unit else -2.0
+    if kind in ("text", "group"):
+        if unit or deadline:
+            return -2.0
+        return 1.5 if len(text) > 15 or "。" in text else 1.0
+    return -3.0 if unit else 1.0  # a column of another kind (单位, 年度目标 …)
+
+
+def _skip(kind: str | None, first_text: bool) -> float:
+    if first_text:
+        return -3.0
+    if kind in ("units", "lead"):
+        return -1.0
+    return 0.0 if kind == "group" else -0.3
+
+
+def _fit(stretch: list[_Cell], after: list[str | None], before: list[str | None]) -> dict[str, list]:
+    """Fit the cells between two row numbers to: the columns after 序号 (once, or again for a
+    second row under the same number), then the columns before the next row's 序号."""
+    first_text = next((i for i, k in enumerate(after) if k == "text"), None)
+    slots: list[tuple[int, int, str | None]] = []  # (part, column, kind): part 0 the row, 1 a second row, 2 next
+    for part in (0, 1):
+        slots.extend((part, column, kind) for column, kind in enumerate(after))
+    slots.extend((2, column, kind) for column, kind in enumerate(before))
+    n, m = len(stretch), len(slots)
+    NEG = float("-inf")
+    best = [[NEG] * (m + 1) for _ in range(n + 1)]
+    choice: list[list[tuple[int, int, bool] | None]] = [[None] * (m + 1) for _ in range(n + 1)]
+    best[n][m] = 0.0
+    for i in range(n, -1, -1):
+        for j in range(m, -1, -1):
+            if i == n and j == m:
+                continue
+            options: list[tuple[float, tuple[int, int, bool]]] = []
+            if j < m:
+                part, column, kind = slots[j]
+                skip = _skip(kind, column == first_text)
+                if part == 1:
+                    skip = 0.0  # no second row: nothing to skip
+                options.append((skip + best[i][j + 1], (i, j + 1, False)))
+                if i < n:
+                    gain = _compat(kind, stretch[i].text) - (1.0 if part == 1 else 0.0)
+                    options.append((gain + best[i + 1][j + 1], (i + 1, j + 1, True)))
+                    if kind in UNIT_KINDS or kind in ("scorer", "remarks"):
+                        options.append((gain + best[i + 1][j], (i + 1, j, True)))  # a unit list goes on
+            elif i < n:
+                options.append((-8.0 + best[i + 1][j], (i + 1, j, False)))  # a stray line: dropped
+            value, step = max(options, key=lambda o: o[0])
+            best[i][j], choice[i][j] = value, step
+    assigned = {(part, column): [] for part, column, _ in slots}
+    i = j = 0
+    while (i, j) != (n, m):
+        step = choice[i][j]
+        assert step is not None
+        if step[2]:
+            part, column, _ = slots[j]
+            assigned[(part, column)].append(stretch[i].text)
+        i, j = step[0], step[1]
+    rows = [[assigned[(0, c)] for c in range(len(after))]]
+    second = [assigned[(1, c)] for c in range(len(after))]
+    if any(second):
+        rows.append(second)
+    return {"rows": rows, "next": [assigned[(2, c)] for c in range(len(before))]}
