@@ -42,7 +42,10 @@ class _Cell:
 def _unitish(text: str) -> bool:
     from intake.unit_phrase import split_names
 
-    names = split_names(normalize(text))
+    text = normalize(text)
+    if text.endswith(("。", ".", ";", "；")):
+        return False  # a sentence, even when it ends in 中心 or 局
+    names = split_names(text)
     return bool(names) and all(len(n) <= 30 and _UNIT_END.search(n.rstrip("等")) and "。" not in n for n in names)
 
 
@@ -112,7 +115,8 @@ def read_cell_lines(lines: list[str]) -> Table | None:
     columns = [*before, "number", *after]
     width = len(columns)
     rows: list[tuple[Where, list[str]]] = []
-    pending_before: list[list[str]] = [[] for _ in before]
+    lead_in = body[:numbers[0]]  # the cells before the first number: its row's columns before 序号
+    pending_before = _fit(lead_in, [], before)["next"] if before else []
     for at, position in enumerate(numbers):
         end = numbers[at + 1] if at + 1 < len(numbers) else len(body)
         stretch = body[position + 1:end]

@@ -111,7 +111,7 @@ def items_below_header(rows: list[tuple[Where, list[str]]], columns: dict[int, s
         if not filled:
             continue
         repeated = header_columns(cells)
-        if repeated and set(repeated.values()) <= header_again | {"text"}:
+        if repeated and len(repeated) == len(filled) and set(repeated.values()) <= header_again | {"text"}:
             continue  # the header repeated (a table split across pages)
         number = normalize(values.get("number", ""))
         distinct = set(filled)

@@ -24,7 +24,7 @@ COOPERATING_WORDS = ("配合", "协同", "协办", "参与", "会同", "协助")
 RESPONSIBLE_WORDS = ("责任", "负责", "承办", "承担", "落实", "实施")
 PERSON = re.compile(r"领导|责任人|负责人|联系人|分管")
 SCORER = re.compile(r"评分|考核部门|考核单位|打分|评价部门")
-UNIT_NOUN = re.compile(r"(单位|部门|处室|科室|处|科|室|主体|机构)$")
+UNIT_NOUN = re.compile(r"^(?!各)(?:.*(?:单位|部门|处室|科室|主体|机构)|.*(?:责任|牵头|配合|协同|协办|参与|承办|负责|主责|主办|协助)[处科室局])$")
 DEADLINE = re.compile(r"时限|时间|节点|期限|进度")
 NUMBER = re.compile(r"^(序号|编号|序|号)$")
 REMARKS = re.compile(r"^备注$")
@@ -56,7 +56,7 @@ def label_kind(label: str) -> str | None:
         if any(word in text for word in COOPERATING_WORDS):
             return "cooperating"
         return "units"
-    if DEADLINE.search(text) and not TEXT.search(text.replace("工作", "")):
+    if DEADLINE.search(text) and not re.search(r"任务|事项|内容|措施|项目|实事|指标|分工", text):
         return "deadline"
     if GROUP.search(text):
         return "group"
