@@ -134,7 +134,7 @@ def items_below_header(rows: list[tuple[Where, list[str]]], columns: dict[int, s
         item = RawItem(
             where=where,
             number_text=number if numbered else str(len(items) + 1),
-            title=text_title if "title" in columns.values() else None,
+            title=(text_title or "") if "title" in columns.values() else None,
             content=values.get("content", ""),
             units=units,
             deadline_text=values.get("deadline") or None,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from intake.columns import column_of
+from intake.columns import column_of, header_columns
 from intake.grid import CATEGORY, Table, items_below_header, read_table
 from intake.notice import RawItem, Where
 from intake.roles import first_is_lead_rule, label_kind
@@ -58,11 +58,52 @@ def _pipe_table(lines: list[str]) -> Table | None:
                     if l.strip().startswith("|") and not re.fullmatch(r"[\s|:\-]+", l)]
             table = read_table(rows)
         else:
-            table = _wrapped_table(lines, index)
+            table = _line_rows(lines, index) or _wrapped_table(lines, index)
         if table is not None:
             table.preface = lines[:index]
             return table
     return None
+
+
+def _line_rows(lines: list[str], start: int) -> Table | None:
+    """One row per line, "1 | a | b |", where a cell merged over rows (rowspan) is simply absent.
+
+    A short row lacks first the trailing columns that were empty in the row above, then the
+    leftmost text columns after 序号, which it shares with the row above (the merged cells).
+    """
+    header_cells = [c.strip() for c in lines[start].strip().strip("|").split("|")]
+    columns = header_columns(header_cells)
+    data = [(i + 1, l) for i, l in enumerate(lines[start + 1:], start=start + 1) if l.strip() and l.strip() != "|"]
+    if columns is None or "number" not in columns.values() or not data:
+        return None
+    if sum(bool(re.match(r"^\s*\d+\s*\|", l)) for _, l in data) * 5 < len(data) * 4:
+        return None
+    width = len(header_cells)
+    number_at = next(i for i, k in columns.items() if k == "number")
+    texts = [i for i in sorted(columns) if columns[i] == "text" and i > number_at]
+    rows: list[tuple[Where, list[str]]] = []
+    above: list[str] = []
+    for number, line in data:
+        cells = [c.strip() for c in line.strip().split("|")]
+        while cells and not cells[-1]:
+            cells.pop()
+        missing = width - len(cells)
+        absent: set[int] = set()
+        for index in range(width - 1, -1, -1):  # trailing columns empty above
+            if missing <= len(absent) or not above or above[index]:
+                break
+            absent.add(index)
+        inherited = [i for i in texts if above][: max(0, missing - len(absent))]
+        row = [""] * width
+        values = iter(cells)
+        for index in range(width):
+            if index in inherited:
+                row[index] = above[index]
+            elif index not in absent:
+                row[index] = next(values, "")
+        rows.append((Where("line", number), row))
+        above = row
+    return Table(preface=[], items=items_below_header(rows, columns), numbered=True)
 
 
 def _wrapped_table(lines: list[str], start: int) -> Table | None:

@@ -103,7 +103,10 @@ def _role_suffix(token: str) -> tuple[str, AssignmentRole | None, bool]:
         word = bracketed.group(2).removesuffix("单位")
         role = {"牵头": LEAD, "配合": COOPERATING, "负责": RESPONSIBLE, "责任": RESPONSIBLE}[word]
         return bracketed.group(1).strip(), role, True
-    token = re.sub(r"(?:落实|实施|完成|推进)$", "", token) if re.search(r"(负责|牵头|配合)(?:落实|实施|完成|推进)$", token) else token
+    # "分别负责落实", "按职责分工落实": the verb after the role word says nothing more.
+    if re.search(r"(负责|牵头|配合|分工)(?:落实|实施|完成|推进)$", token):
+        token = re.sub(r"(?:落实|实施|完成|推进)$", "", token)
+        token = re.sub(r"(按照?职责)?分工$", r"\1分工负责", token)
     for word, role in ROLE_WORDS:
         if token.endswith(word):
             return token[: -len(word)].strip(), role, False
@@ -164,7 +167,8 @@ def read_assignment(phrase: str, default_role: AssignmentRole = RESPONSIBLE) -> 
             deadlines.append(token)
             continue
         token = token.removeprefix("由")  # "由市民政局牵头"
-        together = re.fullmatch(r"(.+?)会同(.+?)(负责|牵头|落实|实施)?", token)
+        together = re.fullmatch(r"(.+?)会同(.+?)(负责|牵头|落实|实施)?", token) \
+            or re.fullmatch(r"(.+?[处科室局办部厅署])会(.+?)(负责|牵头|落实|实施)?", token)  # 会 = 会同
         if together and _unitish(together.group(1)):
             flush(current)
             found.append(_named(together.group(1), LEAD))

@@ -122,6 +122,10 @@ def parse_deadline(text: str | None, plan_year: int | None) -> tuple[date | None
         month = int(m.group(2))
         if year is None or not 1 <= month <= 12:
             continue
+        if masked[m.end():m.end() + 1] == "前" and m.group().endswith("月"):
+            # "8月前" is read as written: before August, so by the end of July.
+            candidates.append((m.end(), _month_end(year, month - 1) if month > 1 else date(year - 1, 12, 31)))
+            continue
         candidates.append((m.end(), _month_end(year, month)))
     masked = _MONTH.sub(lambda m: "#" * len(m.group()), masked)
     for m in _HALF_YEAR.finditer(masked):
