@@ -213,6 +213,19 @@ def _unit_fields(inner: str) -> dict[str, str] | None:
     return fields
 
 
+def _printed(block: _Block) -> int | None:
+    """The number printed at the head of a block: 3 for "3." or "(3)", 14 for "(十四)"."""
+    head = normalize(block.text[0]) if block.text else ""
+    cn = CN_BRACKETED.match(head)
+    if cn:
+        return chinese_number(cn.group(1))
+    item = ITEM.match(head)
+    if item:
+        return int(item.group(1) or item.group(2))
+    section = SECTION.match(head)
+    return chinese_number(section.group(1)) if section else None
+
+
 def _label_line(line: str) -> tuple[str, str] | None:
     """A line "牵头责任单位:X" / "分 管 县领导:Y" / "完成时限:Z": (the field it fills, its value)."""
     found = re.match(r"^([^:：，,。;；]{2,14})[:：]\s*(.*)$", line)
@@ -236,6 +249,7 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
     in_tasks = True
     started = False
     block: _Block | None = None
+    last: dict[str, int | None] = {}  # the printed number of the last task, per kind of marker
 
     def close() -> None:
         nonlocal block, category
@@ -252,11 +266,17 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
         if block.marker == "cn" and not has_units:
             heading = sentences("".join(block.text) or body)
             category = heading[0] if heading else None
-        elif in_tasks and (has_units or block.marker != "section"):
+        elif (in_tasks and (has_units or block.marker != "section")) or (has_units and _continues(block)):
             # Under a task heading an item is a task, with units or (to be assigned) without; a long
-            # 一、 paragraph is a task only if it names units. Requirements sections hold no tasks.
+            # 一、 paragraph is a task only if it names units. Requirements sections hold no tasks,
+            # unless their items carry units and go on with the tasks' numbering ((十三) → (十四)).
             items.append(_item(block, body, fields, category))
+            last[block.marker] = _printed(block)
         block = None
+
+    def _continues(block: _Block) -> bool:
+        number = _printed(block)
+        return number is not None and last.get(block.marker) is not None and number == last[block.marker] + 1
 
     for number, raw in enumerate(lines, start=1):
         line, written = normalize(raw), raw.strip()
@@ -276,7 +296,7 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
             # The heading is judged by what it starts with: "主要目标" is a goals section,
             # "确保完成全年主要预期目标" is not.
             in_tasks = not title.startswith(NOT_TASKS)
-            category = None if title.startswith(GENERIC_TASK_SECTIONS) or not in_tasks else written.rstrip("。")
+            category = None if title.startswith(GENERIC_TASK_SECTIONS) else written.rstrip("。")
             continue
         labelled = _label_line(line)
         if labelled and block is not None:
