@@ -213,6 +213,66 @@ def _unit_fields(inner: str) -> dict[str, str] | None:
     return fields
 
 
+def bracketed_tasks(body: str) -> list[tuple[str, str]]:
+    """(text, bracket) for each sentence group of a paragraph closed by a bracket that names units."""
+    found: list[tuple[str, str]] = []
+    flat = normalize(body)  # NFKC keeps positions for CJK text and full-width marks
+    if len(flat) != len(body):
+        return []
+    start, depth, opened = 0, 0, 0
+    for index, char in enumerate(flat):
+        if char in "([【〔":
+            if depth == 0:
+                opened = index
+            depth += 1
+        elif char in ")]】〕" and depth:
+            depth -= 1
+            if depth == 0 and flat[:opened].rstrip().endswith(("。", ";", "；")):
+                inner = flat[opened + 1:index]
+                if _unit_fields(inner) is not None:
+                    found.append((body[start:opened].strip(), inner))
+                    start = index + 1
+                    while start < len(flat) and flat[start] in "。;；, ":
+                        start += 1
+    return found
+
+
+def _unfold(lines: list[str]) -> list[tuple[int, str]]:
+    """(line number, text) with a long line of inline items and labels unfolded, one per line:
+    "… 1.某项目。 牵头领导:甲 责任单位:市某局 配合单位:市某委 2.…" (a page that lost its line breaks)."""
+    unfolded: list[tuple[int, str]] = []
+    for number, line in enumerate(lines, start=1):
+        labels = [m for m in _INLINE_LABEL.finditer(line) if label_kind(m.group(1))]
+        if len(labels) < 2:
+            unfolded.append((number, line))
+            continue
+        cuts = sorted({m.start(1) for m in _INLINE_LABEL.finditer(line)} | _item_starts(line))
+        pieces = [line[a:b].strip() for a, b in zip([0, *cuts], [*cuts, len(line)])]
+        for piece in pieces:
+            label = re.match(r"^([^\s:：]{2,8})[:：]\s*(.*)$", piece)
+            if label and label_kind(label.group(1)) in ("units", "lead", "cooperating", "person"):
+                # the value ends at the first space that no separator precedes (a table follows)
+                value = re.split(r"(?<![、,，;；])\s+", label.group(2).strip(), maxsplit=1)[0]
+                piece = f"{label.group(1)}:{value}"
+            if piece:
+                unfolded.append((number, piece))
+    return unfolded
+
+
+_INLINE_LABEL = re.compile(r"(?:^|\s)([^\s:：,，。]{2,8})[:：]")
+
+
+def _item_starts(line: str) -> set[int]:
+    """Where " 1." " 2." … begin inside a line, in sequence."""
+    starts: set[int] = set()
+    expected = 1
+    for m in re.finditer(r"(?:^|\s)(\d{1,3})[.、](?=\S)", line):
+        if int(m.group(1)) == expected:
+            starts.add(m.start(1))
+            expected += 1
+    return starts
+
+
 def _printed(block: _Block) -> int | None:
     """The number printed at the head of a block: 3 for "3." or "(3)", 14 for "(十四)"."""
     head = normalize(block.text[0]) if block.text else ""
@@ -257,6 +317,23 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
             return
         body = "".join(block.text)  # as written; only matching looks at the normalised form
         fields = dict(block.fields)
+        groups = bracketed_tasks(body)
+        if len(groups) >= 2 and in_tasks and not fields:
+            # Several tasks in one paragraph, each closed by its own unit bracket; a (一) paragraph's
+            # first sentence is then its heading, the category of the tasks in it.
+            first, inner_first = groups[0]
+            here = category
+            if block.marker == "cn":
+                parts = sentences(first)
+                here = parts[0] if parts else category
+                cut = normalize(first).find("。")
+                first = first[cut + 1:] if cut >= 0 else ""
+            for text, inner in [(first, inner_first), *groups[1:]]:
+                if text.strip():
+                    piece = _Block(where=block.where, marker="split", text=[text])
+                    items.append(_item(piece, text, _unit_fields(normalize(inner)) or {}, here))
+            block = None
+            return
         rest, inner = trailing_brackets(body)
         bracket_fields = _unit_fields(normalize(inner)) if inner is not None else None
         if bracket_fields:
@@ -278,7 +355,7 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
         number = _printed(block)
         return number is not None and last.get(block.marker) is not None and number == last[block.marker] + 1
 
-    for number, raw in enumerate(lines, start=1):
+    for number, raw in _unfold(lines):
         line, written = normalize(raw), raw.strip()
         if not line:
             continue
