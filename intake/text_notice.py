@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from intake.columns import column_of, header_columns
 from intake.grid import CATEGORY, Table, items_below_header, read_table
 from intake.notice import RawItem, Where
+from intake.preface import ISSUE_DATE
 from intake.roles import first_is_lead_rule, label_kind
 from intake.wording import chinese_number, normalize, sentences, strip_end_punctuation
 
@@ -310,6 +311,7 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
     started = False
     block: _Block | None = None
     last: dict[str, int | None] = {}  # the printed number of the last task, per kind of marker
+    closing: list[str] = []
 
     def close() -> None:
         nonlocal block, category
@@ -389,13 +391,18 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
             marker = "cn" if cn else "item" if item else "shi"
             block = _Block(where=where, marker=marker, text=[written])
             continue
-        if block is not None:
-            if not _ends_with_units("".join(block.text)):
-                block.text.append(written)
-            # else: the item closed with its unit bracket; what follows is closing text (署名, 日期)
+        if block is not None and not _ends_with_units("".join(block.text)):
+            block.text.append(written)
         elif not started:
             preface.append(written)
+        else:  # closing text after the items (署名, 日期)
+            closing.append(written)
     close()
+    if not any(ISSUE_DATE.match(normalize(line)) for line in preface):
+        # The date of issue printed at the end (落款), with the issuer on the line above it.
+        for index, line in enumerate(closing):
+            if ISSUE_DATE.match(normalize(line)):
+                preface.extend(closing[max(0, index - 1):index + 1])
     if first_is_lead_rule(normalize("\n".join(lines))):
         for item in items:
             item.first_is_lead = True

@@ -170,7 +170,7 @@ def read_assignment(phrase: str, default_role: AssignmentRole = RESPONSIBLE) -> 
         together = re.fullmatch(r"(.+?)会同(.+?)(负责|牵头|落实|实施)?", token) \
             or re.fullmatch(r"(.+?[处科室局办部厅署])会(.+?)(负责|牵头|落实|实施)?", token)  # 会 = 会同
         if together and _unitish(together.group(1)):
-            flush(current)
+            flush(LEAD)  # "A、B会同C": the names listed before A lead with it
             found.append(_named(together.group(1), LEAD))
             found.append(_named(_without_etc(together.group(2), token, warnings)[0], COOPERATING))
             continue
