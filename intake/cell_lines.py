@@ -151,6 +151,8 @@ def _row_starts(body: list[_Cell]) -> list[int]:
 
 
 def _compat(kind: str | None, text: str) -> float:
+    if not text:  # an empty cell (a merged one shows as two spaces)
+        return 1.0 if kind == "group" else -1.0
     unit, deadline = _unitish(text), _deadlineish(text)
     if kind in ("units", "lead", "cooperating", "scorer"):
         return 3.0 if unit else -6.0
@@ -161,7 +163,7 @@ def _compat(kind: str | None, text: str) -> float:
     if kind in ("text", "group"):
         if unit or deadline:
             return -2.0
-        return 1.5 if len(text) > 15 or "。" in text else 1.0
+        return 1.5 if len(text) > 15 or "。" in text else 1.0 if len(text) > 2 else 0.2
     return -3.0 if unit else 1.0  # a column of another kind (单位, 年度目标 …)
 
 
@@ -173,7 +175,8 @@ def _skip(kind: str | None, first_text: bool) -> float:
     return 0.0 if kind == "group" else -0.3
 
 
-def _fit(stretch: list[_Cell], after: list[str | None], before: list[str | None]) -> dict[str, list]:
+def _fit(stretch: list[_Cell], after: list[str | None], before: list[str | None],
+         wrapped: bool = False) -> dict[str, list]:
     """Fit the cells between two row numbers to: the columns after 序号 (once, or again for a
     second row under the same number), then the columns before the next row's 序号."""
     first_text = next((i for i, k in enumerate(after) if k == "text"), None)
@@ -202,6 +205,10 @@ def _fit(stretch: list[_Cell], after: list[str | None], before: list[str | None]
                     options.append((gain + best[i + 1][j + 1], (i + 1, j + 1, True)))
                     if kind in UNIT_KINDS or kind in ("scorer", "remarks"):
                         options.append((gain + best[i + 1][j], (i + 1, j, True)))  # a unit list goes on
+                    elif wrapped and kind in ("text", "group") and i > 0 and stretch[i].text:
+                        # a cell wrapped at the page's width: short pieces continue it
+                        more = 0.8 if len(stretch[i].text) <= 6 else -1.0
+                        options.append((more + best[i + 1][j], (i + 1, j, True)))
             elif i < n:
                 options.append((-8.0 + best[i + 1][j], (i + 1, j, False)))  # a stray line: dropped
             value, step = max(options, key=lambda o: o[0])
@@ -220,3 +227,45 @@ def _fit(stretch: list[_Cell], after: list[str | None], before: list[str | None]
     if any(second):
         rows.append(second)
     return {"rows": rows, "next": [assigned[(2, c)] for c in range(len(before))]}
+
+
+def read_space_rows(lines: list[str]) -> Table | None:
+    """A table copied as one line per row, cells separated by spaces ("1 任务…。 市某局 各区某局").
+
+    Wrap spaces may split a cell ("加强水资源保 护"), an empty merged cell shows as two spaces, and a
+    row without a number is a second row under the number above. The pieces of each row are
+    fitted to the columns as in the one-cell-per-line layout.
+    """
+    for start, line in enumerate(lines):
+        names = line.split()
+        kinds = [column_of(name) for name in names]
+        found = {k for k in kinds if k}
+        if len(names) >= 3 and all(kinds) and "text" in found and UNIT_KINDS & found and "number" in found:
+            break
+    else:
+        return None
+    number_at = kinds.index("number")
+    after = kinds[number_at + 1:]
+    rows: list[tuple[Where, list[str]]] = []
+    for back in range(start - 1, -1, -1):  # a heading just above the header is the first category
+        text = lines[back].strip()
+        if text:
+            if re.match(r"^[(（][一二三四五六七八九十]+[)）]", normalize(text)) and len(text) <= 30:
+                rows.append((Where("line", back + 1), [text]))
+            break
+    for number, line in enumerate(lines[start + 1:], start=start + 2):
+        text = line.strip()
+        if not text:
+            continue
+        pieces = re.split(r"(?<=[、,，;；]) +| ", text)
+        printed = pieces[0] if re.fullmatch(r"\d{1,3}", pieces[0]) else ""
+        stretch = [_Cell(p, number) for p in (pieces[1:] if printed else pieces)]
+        fitted = _fit(stretch, after, [], wrapped=True)["rows"][0]
+        row = [""] * len(kinds)
+        row[number_at] = printed
+        for slot, texts in enumerate(fitted):
+            row[number_at + 1 + slot] = "\n".join(texts)
+        rows.append((Where("line", number), row))
+    header = {index: kind for index, kind in enumerate(kinds) if kind}
+    items = items_below_header(rows, header)
+    return Table(preface=lines[:start], items=items, numbered=all(item.number_text for item in items))

@@ -31,9 +31,9 @@ def read_text(text: str) -> tuple[list[str], list[RawItem], bool]:
     table = _pipe_table(lines)
     if table is not None:
         return table.preface, table.items, not table.numbered
-    from intake.cell_lines import read_cell_lines
+    from intake.cell_lines import read_cell_lines, read_space_rows
 
-    table = read_cell_lines(lines)
+    table = read_cell_lines(lines) or read_space_rows(lines)
     if table is not None and table.items:
         return table.preface, table.items, not table.numbered
     preface, items = read_prose(lines)
