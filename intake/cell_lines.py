@@ -28,7 +28,7 @@ from intake.notice import Where
 from intake.wording import normalize
 
 _DIGITS = re.compile(r"^\d{1,3}$")
-_UNIT_END = re.compile(r"(局|委|办|部|院|府|单位|科|室|处|中心|政府|街道|镇|乡|指挥部|公司|联|会|所|队|站|馆|组|厅|署|"
+_UNIT_END = re.compile(r"(局|委|办|部|院|府|单位|科|室|处|中心|政府|街道|镇|乡|指挥部|公司|联|会|所|队|站|馆|组|厅|署|示范区|高新区|开发区|"
                        r"团|社|行|银行|海关|集团|学校|医院|法院)$")
 _DEADLINE = re.compile(r"(\d{4}\s*年|\d{1,2}\s*月|底前|年底|年内|全年|长期|持续|常态|每[年季月]|[一二三四五六七八九十]+月)")
 
@@ -187,30 +187,30 @@ def _fit(stretch: list[_Cell], after: list[str | None], before: list[str | None]
     n, m = len(stretch), len(slots)
     NEG = float("-inf")
     best = [[NEG] * (m + 1) for _ in range(n + 1)]
-    choice: list[list[tuple[int, int, bool] | None]] = [[None] * (m + 1) for _ in range(n + 1)]
+    choice: list[list[tuple[int, int, int | None] | None]] = [[None] * (m + 1) for _ in range(n + 1)]
     best[n][m] = 0.0
     for i in range(n, -1, -1):
         for j in range(m, -1, -1):
             if i == n and j == m:
                 continue
-            options: list[tuple[float, tuple[int, int, bool]]] = []
+            options: list[tuple[float, tuple[int, int, int | None]]] = []
             if j < m:
                 part, column, kind = slots[j]
                 skip = _skip(kind, column == first_text)
                 if part == 1:
                     skip = 0.0  # no second row: nothing to skip
-                options.append((skip + best[i][j + 1], (i, j + 1, False)))
+                options.append((skip + best[i][j + 1], (i, j + 1, None)))
                 if i < n:
                     gain = _compat(kind, stretch[i].text) - (1.0 if part == 1 else 0.0)
-                    options.append((gain + best[i + 1][j + 1], (i + 1, j + 1, True)))
+                    options.append((gain + best[i + 1][j + 1], (i + 1, j + 1, j)))
                     if kind in UNIT_KINDS or kind in ("scorer", "remarks"):
-                        options.append((gain + best[i + 1][j], (i + 1, j, True)))  # a unit list goes on
-                    elif wrapped and kind in ("text", "group") and i > 0 and stretch[i].text:
-                        # a cell wrapped at the page's width: short pieces continue it
-                        more = 0.8 if len(stretch[i].text) <= 6 else -1.0
-                        options.append((more + best[i + 1][j], (i + 1, j, True)))
-            elif i < n:
-                options.append((-8.0 + best[i + 1][j], (i + 1, j, False)))  # a stray line: dropped
+                        options.append((gain + best[i + 1][j], (i + 1, j, j)))  # a unit list goes on
+            if wrapped and i < n and j > 0 and slots[j - 1][2] in ("text", "group") and stretch[i].text:
+                # a cell wrapped at the page's width: a short piece continues the cell before it
+                more = 0.8 if len(stretch[i].text) <= 6 else -1.0
+                options.append((more + best[i + 1][j], (i + 1, j, j - 1)))
+            if j == m and i < n:
+                options.append((-8.0 + best[i + 1][j], (i + 1, j, None)))  # a stray line: dropped
             value, step = max(options, key=lambda o: o[0])
             best[i][j], choice[i][j] = value, step
     assigned = {(part, column): [] for part, column, _ in slots}
@@ -218,8 +218,8 @@ def _fit(stretch: list[_Cell], after: list[str | None], before: list[str | None]
     while (i, j) != (n, m):
         step = choice[i][j]
         assert step is not None
-        if step[2]:
-            part, column, _ = slots[j]
+        if step[2] is not None:
+            part, column, _ = slots[step[2]]
             assigned[(part, column)].append(stretch[i].text)
         i, j = step[0], step[1]
     rows = [[assigned[(0, c)] for c in range(len(after))]]
