@@ -40,8 +40,8 @@ def label_kind(label: str) -> str | None:
     Spacing and bracketed asides are ignored: "分 管 县领导", "责任单位（排在第一位的为牵头单位）".
     """
     text = _BRACKETED.sub("", squash(label)).strip(":：")
-    if not text or len(text) > 12:
-        return None
+    if not text or len(text) > 12 or re.search(r"\d|清单|方案|通知|计划|要点|台账|分解表", text):
+        return None  # a title line ("某县2024年实事清单"), not a column name
     if PERSON.search(text):
         return "person"
     if SCORER.search(text):

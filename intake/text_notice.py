@@ -182,16 +182,19 @@ class _Block:
 
 
 def trailing_brackets(text: str) -> tuple[str, str | None]:
-    """Split "……。(市委宣传部负责)" into the text and what the last bracket holds, if it ends one."""
+    """Split "……。(市委宣传部负责)" into the text and what the last bracket holds, if it ends one.
+
+    Every bracket form counts: (), （）, [], 〔〕, 【】.
+    """
     stripped = text.rstrip().rstrip("。.;；")
-    if not stripped.endswith((")", "）")):
+    if not stripped.endswith((")", "）", "]", "】", "〕")):
         return text, None
     depth = 0
     for index in range(len(stripped) - 1, -1, -1):
         char = stripped[index]
-        if char in ")）":
+        if char in ")）]】〕":
             depth += 1
-        elif char in "(（":
+        elif char in "(（[【〔":
             depth -= 1
             if depth == 0:
                 return stripped[:index].rstrip(), stripped[index + 1:-1]

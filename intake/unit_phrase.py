@@ -40,6 +40,7 @@ BARE_KIND = re.compile(r"^(?:县级市|县|市|区|旗|乡|镇|乡镇|街道|街
                        r"(?:人民政府|政府|党委|办事处|管委会)?$")
 LABEL = re.compile(r"^([^:：]{1,12})[:：]\s*(.*)$", re.S)
 DEADLINE_PART = re.compile(r"(\d{4}\s*年|\d{1,2}\s*月|底前|年底|年内|全年|长期|持续|常态|[一二三四五六七八九十]+月)")
+ALL_LATER = re.compile(r"以下.{0,30}(?:均需|均由|都需|均要).{0,40}不再(?:单独|一一|逐项)?列出")
 RULE_TAIL = re.compile(r"^(?:下同|以下同|下同。)$")
 
 
@@ -130,8 +131,14 @@ def read_assignment(phrase: str, default_role: AssignmentRole = RESPONSIBLE) -> 
     people: list[str] = []
     deadlines: list[str] = []
     text = normalize(phrase)
+    if ALL_LATER.search(text):
+        # "以下各项均需各区政府落实，不再单独列出": a rule for the later tasks, whose own lists are
+        # read as printed; it names no unit of this one.
+        return Assignment(units=[], people=[], deadline_text=None, warnings=[], first_is_lead=False)
     for opener, closer in (("【", "】"), ("〔", "〕"), ("[", "]")):
         text = text.replace(opener, "(").replace(closer, ")")
+    if text.startswith("(") and text.endswith(")") and split_names(text) == [text]:
+        text = text[1:-1]  # the whole phrase in one bracket
     rule = False
     found: list[NamedUnit] = []
     pending: list[str] = []

@@ -78,6 +78,14 @@ def targets(text: str) -> list[str]:
     return found
 
 
+def _plain_dates(phrase: str) -> str:
+    """Deadline wording made regular: 十二月 -> 12月, 2024327 -> 2024年3月27日, 全年 -> 年内 (year end)."""
+    phrase = re.sub(r"([一二三四五六七八九十]{1,3})(?=月)", lambda m: str(chinese_number(m.group(1)) or m.group(1)), phrase)
+    phrase = re.sub(r"(?<!\d)(20\d{2})(1[0-2]|0[1-9]|[1-9])([0-3]\d)(?!\d)",
+                    lambda m: f"{m.group(1)}年{int(m.group(2))}月{int(m.group(3))}日", phrase)
+    return phrase.replace("全年", "年内")
+
+
 ONGOING = re.compile(r"长期|持续|常态|经常性|全年|每年|贯穿")
 
 _FULL_DATE = re.compile(r"(?:(\d{4})\s*年\s*)?(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")
@@ -99,7 +107,7 @@ def parse_deadline(text: str | None, plan_year: int | None) -> tuple[date | None
     """
     if not text or not text.strip():
         return None, None
-    phrase = normalize(text)
+    phrase = _plain_dates(normalize(text))
     candidates: list[tuple[int, date]] = []
     # "2022年9月底前启动，12月底前完成": a month without a year takes the phrase's year.
     first_year = re.search(r"(\d{4})\s*年", phrase)
@@ -153,7 +161,7 @@ def deadline_in_text(text: str, plan_year: int | None, issued_on: date | None) -
     """The last explicit "…前" deadline, or one counted from the notice's date ("印发之日起30日内")."""
     from datetime import timedelta
 
-    phrase = re.sub(r"(\d{4}\s*年)\s*(底|末)", r"\1年\2", normalize(text))  # 2012年底前
+    phrase = re.sub(r"(\d{4}\s*年)\s*(底|末)", r"\1年\2", _plain_dates(normalize(text)))  # 2012年底前
     found: list[tuple[int, date]] = []
     for m in _BEFORE.finditer(phrase):
         year = int(m.group(1)) if m.group(1) else plan_year
