@@ -154,8 +154,10 @@ def _compat(kind: str | None, text: str) -> float:
     if not text:  # an empty cell (a merged one shows as two spaces)
         return 1.0 if kind == "group" else -1.0
     unit, deadline = _unitish(text), _deadlineish(text)
-    if kind in ("units", "lead", "cooperating", "scorer"):
+    if kind in ("units", "lead", "cooperating"):
         return 3.0 if unit else -6.0
+    if kind == "scorer":  # a line that could be either goes to the assignees before it
+        return 2.5 if unit else -6.0
     if kind == "remarks":
         return 1.0 if unit else 0.5
     if kind == "deadline":
@@ -170,7 +172,7 @@ def _compat(kind: str | None, text: str) -> float:
 def _skip(kind: str | None, first_text: bool) -> float:
     if first_text:
         return -3.0
-    if kind in ("units", "lead"):
+    if kind in ("units", "lead", "scorer"):
         return -1.0
     return 0.0 if kind == "group" else -0.3
 

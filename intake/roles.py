@@ -31,6 +31,16 @@ REMARKS = re.compile(r"^备注$")
 GROUP = re.compile(r"(类别|类型|分类|领域|板块|考核项目|考核指标|项目类别)$")
 TEXT = re.compile(r"任务|事项|内容|措施|目标|项目|实事|要求|分工|举措|指标|工作")
 
+# Traditional characters of the words labels are made of (a notice from a converted mirror);
+# one character for one, so positions in the text are kept.
+TRADITIONAL = str.maketrans("牽頭單責協辦參與負時間節領導評門處實項務內標據號關連絡擔聯審", "牵头单责协办参与负时间节领导评门处实项务内标据号关连络担联审")
+
+
+def simplified(text: str) -> str:
+    """The text with the Traditional characters of label words made Simplified (same length)."""
+    return text.translate(TRADITIONAL)
+
+
 _BRACKETED = re.compile(r"[(\[（【〔].*?[)\]）】〕]")
 
 
@@ -39,7 +49,7 @@ def label_kind(label: str) -> str | None:
 
     Spacing and bracketed asides are ignored: "分 管 县领导", "责任单位（排在第一位的为牵头单位）".
     """
-    text = _BRACKETED.sub("", squash(label)).strip(":：")
+    text = _BRACKETED.sub("", simplified(squash(label))).strip(":：")
     if not text or len(text) > 12 or re.search(r"\d|清单|方案|通知|计划|要点|台账|分解表", text):
         return None  # a title line ("某县2024年实事清单"), not a column name
     if PERSON.search(text):

@@ -108,8 +108,10 @@ def _role_suffix(token: str) -> tuple[str, AssignmentRole | None, bool]:
     if re.search(r"(负责|牵头|配合|分工)(?:落实|实施|完成|推进)$", token):
         token = re.sub(r"(?:落实|实施|完成|推进)$", "", token)
         token = re.sub(r"(按照?职责)?分工$", r"\1分工负责", token)
+    from intake.roles import simplified
+
     for word, role in ROLE_WORDS:
-        if token.endswith(word):
+        if simplified(token).endswith(word):  # 牽頭, 負責 read like 牵头, 负责; the name stays as written
             return token[: -len(word)].strip(), role, False
     return token, None, False
 
@@ -154,7 +156,10 @@ def read_assignment(phrase: str, default_role: AssignmentRole = RESPONSIBLE) -> 
     for token in _join_groups(tokens):
         if first_is_lead_rule(token):
             rule = True
-            continue
+            # "市甲局(列第一位者为牵头单位,下同)": the rule's bracket is glued onto the last name
+            token = re.sub(r"\([^()]*\)$", "", token).strip() if token.endswith(")") else ""
+            if not token or first_is_lead_rule(token):
+                continue
         if RULE_TAIL.match(token):
             continue
         labelled = LABEL.match(token)

@@ -15,7 +15,7 @@ import pytest
 from intake.fidelity import align, compare, find_corpus, misses, score_corpus, table
 
 # Exact task entries of the 347: raised as the reader improves; never lowered.
-FLOOR = 340
+FLOOR = 344
 
 
 def test_fidelity_on_the_corpus() -> None:
