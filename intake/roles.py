@@ -60,6 +60,8 @@ def label_kind(label: str) -> str | None:
         return "number"
     if REMARKS.match(text):
         return "remarks"
+    if re.fullmatch(r"(部门|单位|责任|职责)分工", text):
+        return "units"  # "部门分工:甲牵头,乙配合": the unit phrase that follows says the roles
     if UNIT_NOUN.search(text) and text != "单位":  # "单位" alone is a unit of measure (万亩, %)
         if any(word in text for word in LEAD_WORDS) and not any(w in text for w in ("协同", "配合")):
             return "lead"

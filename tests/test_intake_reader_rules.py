@@ -41,7 +41,7 @@ def units_of(notice: ParsedNotice) -> list[list[tuple[str, str]]]:
     ("分 管 县领导", "person"), ("牵头市领导", "person"), ("项目责任人", "person"), ("评分部门", "scorer"),
     ("考核部门", "scorer"), ("完成时限", "deadline"), ("时限要求", "deadline"), ("时间节点", "deadline"),
     ("期限", "deadline"), ("重点任务", "text"), ("具体措施", "text"), ("考核内容", "text"),
-    ("类别", "group"), ("序号", "number"), ("备注", "remarks"),
+    ("类别", "group"), ("序号", "number"), ("备注", "remarks"), ("部门分工", "units"),
     ("责任部门（排在首位的为牵头部门）", "units"), ("单位", None), ("任务来源", "text"), ("办公室", None), ("各科室", None),
 ])
 def test_labels_are_classified_by_what_they_say(label: str, kind: str | None) -> None:
