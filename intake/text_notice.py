@@ -306,7 +306,44 @@ def _ends_with_units(text: str) -> bool:
     return inner is not None and _unit_fields(normalize(inner)) is not None
 
 
+PAGE_FOOTER = re.compile(r"^[—–\-－\s]*(?:第\s*)?\d{1,3}(?:\s*页)?[—–\-－\s]*$")
+_MARKER = re.compile(rf"^(?:[{CN}]+[、.]|\([{CN}]+\)|\(?\d+[.、)]|[^:：]{{2,12}}[:：])")
+
+
+def unwrap_hard_breaks(lines: list[str]) -> list[str]:
+    """PDF text: page footers ("— 3 —") dropped and lines broken at the page width joined again.
+
+    A text is taken for PDF text when most of its full-width lines end without closing
+    punctuation; then a line as long as the page is continued by the next one unless that
+    starts a new item or label. Joined lines leave an empty line behind, so numbers stay.
+    """
+    text = [line.strip() for line in lines]
+    lengths = sorted(len(t) for t in text if len(t) >= 15)
+    if len(lengths) < 5:
+        return lines
+    width = lengths[len(lengths) // 2]
+    full = [t for t in text if len(t) >= 0.8 * width]
+    open_ended = [t for t in full if not normalize(t).endswith(("。", ";", ":", ")", "!", "?", "|"))]
+    if len(open_ended) * 2 <= len(full):
+        return lines
+    result = ["" if PAGE_FOOTER.match(t) else t for t in text]
+    current = None
+    for index, line in enumerate(result):
+        if not line:
+            continue
+        if current is not None and not _MARKER.match(normalize(line)):
+            result[current] += line
+            result[index] = ""
+            if len(line) < 0.8 * width or normalize(line).endswith("。"):
+                current = None
+            continue
+        ends = normalize(line).endswith(("。", ";", ":", ")", "!", "?"))
+        current = index if len(line) >= 0.8 * width and not ends else None
+    return result
+
+
 def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
+    lines = unwrap_hard_breaks(lines)
     items: list[RawItem] = []
     preface: list[str] = []
     category: str | None = None

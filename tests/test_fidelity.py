@@ -15,7 +15,7 @@ import pytest
 from intake.fidelity import align, compare, find_corpus, misses, score_corpus, table
 
 # Exact task entries of the 347: raised as the reader improves; never lowered.
-FLOOR = 344
+FLOOR = 346
 
 
 def test_fidelity_on_the_corpus() -> None:

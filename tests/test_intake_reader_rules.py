@@ -231,3 +231,22 @@ def test_a_notice_where_no_task_has_a_unit_is_refused_even_partially(tmp_path: P
     with pytest.raises(ImportFailed) as refused:
         read(tmp_path, "一、重点任务\n1. 做好甲事。\n2. 做好乙事。\n")
     assert "没有责任单位" in refused.value.message("zh")
+
+
+def test_pdf_text_with_hard_line_breaks_and_page_footers(tmp_path: Path) -> None:
+    notice = read(tmp_path, "某区落实街道工作意见的任务分解方案\n"
+                            "为落实上级关于街道工作的各项要求并结合本区实际情况\n"
+                            "制定如下任务分解方案请各单位认真抓好贯彻落实工作任务\n"
+                            "一、提高基层党建工作水平并加强党对基层治理的全面\n"
+                            "领导\n"
+                            "1.完善街道党工委领导体制机制并优化决策程序和议事规则\n"
+                            "— 2 —\n"
+                            "全面提升街道抓党建抓治理抓服务的领导能力和工作水平。\n"
+                            "牵头单位:区委组织部\n"
+                            "协办单位:区委编办、各街道党工委\n"
+                            "2.健全社区议事协商制度并推动社区治理重心下移到网格\n"
+                            "增强居民参与社区治理的积极性。\n"
+                            "牵头单位:区民政局\n")
+    assert [t.category for t in notice.tasks] == ["一、提高基层党建工作水平并加强党对基层治理的全面领导"] * 2
+    assert notice.tasks[0].title == "完善街道党工委领导体制机制并优化决策程序和议事规则全面提升街道抓党建抓治理抓服务的领导能力和工作水平"
+    assert units_of(notice)[0] == [("区委组织部", "lead"), ("区委编办", "cooperating"), ("各街道党工委", "cooperating")]
