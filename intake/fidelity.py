@@ -58,6 +58,7 @@ class FileScore:
     got: int
     entries: list[Entry]
     refused: str | None = None  # the importer's message when it read nothing
+    plan_title: bool = False  # the plan's title read as printed (not part of the task score)
 
     @property
     def exact(self) -> int:
@@ -136,10 +137,15 @@ def compare(expected: dict[str, Any], task: dict[str, Any], aliases: dict[str, s
 
 def read_tasks(path: Path) -> list[dict[str, Any]]:
     """The importer's reading of one file, every unit kept (placeholders too), as plain values."""
+    return read_file(path)[1]
+
+
+def read_file(path: Path) -> tuple[str | None, list[dict[str, Any]]]:
+    """(the plan's title, the tasks) as the importer reads one file."""
     from intake.source import read_notice
 
     notice = read_notice(path, partial=True)
-    return [{
+    return notice.title, [{
         "title": t.title, "category": t.category,
         "deadline": t.deadline.isoformat() if t.deadline else None,
         "units": [{"name": u.name, "role": u.role.value} for u in t.units],
@@ -151,14 +157,15 @@ def score_file(folder: Path, name: str, annotation: dict[str, Any], aliases: dic
 
     expected = list(annotation["tasks"].items())
     try:
-        tasks = read_tasks(folder / name)
+        title, tasks = read_file(folder / name)
     except ImportFailed as refused:
         entries = [Entry(key, False) for key, _ in expected]
         return FileScore(name, len(expected), 0, entries, refused=" ".join(refused.message("zh").splitlines()[1:3]))
     pairs = align([_text(t["title"]) for _, t in expected], [_text(t["title"]) for t in tasks])
     entries = [Entry(key, False) if index is None else Entry(key, True, compare(want, tasks[index], aliases))
                for (key, want), index in zip(expected, pairs)]
-    return FileScore(name, len(expected), len(tasks), entries)
+    return FileScore(name, len(expected), len(tasks), entries,
+                     plan_title=_text(title) == _text(annotation.get("plan_title")))
 
 
 def score_corpus(folder: Path) -> list[FileScore]:
@@ -180,6 +187,8 @@ def table(scores: list[FileScore]) -> str:
              f"**{sum(s.exact for s in scores)}** ({100 * sum(s.exact for s in scores) / max(want, 1):.1f}%)",
              *(str(sum(s.right(a) for s in scores)) for a in ASPECTS)]
     lines.append("| " + " | ".join(total) + " |")
+    lines.append("")
+    lines.append(f"plan titles read as annotated: {sum(s.plan_title for s in scores)} of {len(scores)} files")
     return "\n".join(lines)
 
 

@@ -250,3 +250,13 @@ def test_pdf_text_with_hard_line_breaks_and_page_footers(tmp_path: Path) -> None
     assert [t.category for t in notice.tasks] == ["一、提高基层党建工作水平并加强党对基层治理的全面领导"] * 2
     assert notice.tasks[0].title == "完善街道党工委领导体制机制并优化决策程序和议事规则全面提升街道抓党建抓治理抓服务的领导能力和工作水平"
     assert units_of(notice)[0] == [("区委组织部", "lead"), ("区委编办", "cooperating"), ("各街道党工委", "cooperating")]
+
+
+def test_a_plan_title_printed_over_two_lines_is_one_and_never_the_issuer_or_a_number() -> None:
+    from intake.preface import read_preface
+
+    preface = read_preface(["【通知公告】某市人民政府关于做好当前", "重点工作的实施意见", "某政发〔2024〕3号",
+                            "某市人民政府", "2024年2月1日"])
+    assert preface.title == "某市人民政府关于做好当前重点工作的实施意见"
+    assert preface.issuer == "某市人民政府" and preface.issued_on == date(2024, 2, 1)
+    assert read_preface(["某政〔2024〕8号", "附件:1.某县2024年重点任务清单"]).title == "某县2024年重点任务清单"
