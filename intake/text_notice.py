@@ -425,6 +425,13 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
         cn = CN_BRACKETED.match(line)
         item = ITEM.match(line)
         shi = SHI.match(line)
+        if item and item.group(2) and block is not None and block.marker == "item" \
+                and ITEM.match(normalize(block.text[0])) and ITEM.match(normalize(block.text[0])).group(1) \
+                and not block.fields and not _ends_with_units("".join(block.text)):
+            # (1)(2) under a "1." that has named no unit yet: its measures; the level that carries
+            # the units (the unit line after them) is the task.
+            block.text.append(written)
+            continue
         if cn or item or shi:
             close()
             started = True

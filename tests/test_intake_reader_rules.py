@@ -260,3 +260,11 @@ def test_a_plan_title_printed_over_two_lines_is_one_and_never_the_issuer_or_a_nu
     assert preface.title == "某市人民政府关于做好当前重点工作的实施意见"
     assert preface.issuer == "某市人民政府" and preface.issued_on == date(2024, 2, 1)
     assert read_preface(["某政〔2024〕8号", "附件:1.某县2024年重点任务清单"]).title == "某县2024年重点任务清单"
+
+
+def test_numbered_measures_under_a_task_stay_its_measures(tmp_path: Path) -> None:
+    notice = read(tmp_path, "一、重点任务\n1.推进某某改革。\n(1)完善甲制度。\n(2)健全乙机制。\n"
+                            "牵头单位:某市改革办\n配合单位:某市司法局\n2.做好丙工作。(某市丙局负责)\n")
+    assert [t.title for t in notice.tasks] == ["推进某某改革", "做好丙工作"]
+    assert notice.tasks[0].measures == ["(1)完善甲制度", "(2)健全乙机制"]
+    assert units_of(notice)[0] == [("某市改革办", "lead"), ("某市司法局", "cooperating")]
