@@ -163,7 +163,7 @@ CN_BRACKETED = re.compile(rf"^\(([{CN}]+)\)\s*(.+)$")
 ITEM = re.compile(r"^(?:(\d+)\s*[.、]|\((\d+)\))\s*(.+)$")
 SHI = re.compile(rf"^([{CN}]+)是\s*(.+)$")
 UNIT_LINE = re.compile(r"^(牵头单位|牵头部门|责任单位|责任部门|配合单位|配合部门|协同单位|完成时限|时间节点|完成时间)\s*[:]\s*(.*)$")
-NOT_TASKS = ("总体要求", "指导思想", "基本原则", "工作目标", "主要目标", "保障措施", "组织保障", "工作要求",
+NOT_TASKS = ("总体要求", "总体目标", "发展目标", "预期目标", "指导思想", "基本原则", "工作目标", "主要目标", "保障措施", "组织保障", "工作要求",
              "组织领导", "工作保障", "实施步骤", "工作步骤", "进度安排", "有关要求", "工作机制", "其他事项")
 GENERIC_TASK_SECTIONS = ("工作任务", "重点任务", "主要任务", "任务分工", "重点工作", "具体任务", "工作内容")
 UNITISH = re.compile(r"(牵头|负责|配合|单位|部门|局|委|办|部|院|会|府|街道|镇|团|联|社|中心|公司|队|所|行|处|厅)")
@@ -352,9 +352,10 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
     block: _Block | None = None
     last: dict[str, int | None] = {}  # the printed number of the last task, per kind of marker
     closing: list[str] = []
+    sections = 0  # 一、 headings seen so far
 
     def close() -> None:
-        nonlocal block, category
+        nonlocal block, category, sections
         if block is None:
             return
         body = "".join(block.text)  # as written; only matching looks at the normalised form
@@ -389,8 +390,9 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
             # Under a task heading an item is a task, with units or (to be assigned) without; a long
             # 一、 paragraph is a task only if it names units. Requirements sections hold no tasks,
             # unless their items carry units and go on with the tasks' numbering ((十三) → (十四)).
-            items.append(_item(block, body, fields, category))
-            last[block.marker] = _printed(block)
+            if has_units or sections:  # a bare numbered line before any heading is the preface's (附件:1. 2.)
+                items.append(_item(block, body, fields, category))
+                last[block.marker] = _printed(block)
         block = None
 
     def _continues(block: _Block) -> bool:
@@ -411,6 +413,7 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
         if section:
             close()
             started = True
+            sections += 1
             title = strip_end_punctuation(section.group(2))
             # The heading is judged by what it starts with: "主要目标" is a goals section,
             # "确保完成全年主要预期目标" is not.
