@@ -127,6 +127,11 @@ def items_below_header(rows: list[tuple[Where, list[str]]], columns: dict[int, s
         units = {c: values.get(c, "") for c in ("lead", "units", "cooperating") if c in columns.values()}
         if previous is not None and numbered and not number and not any(units.values()):
             units = dict(previous.units)  # a second row under a merged number and unit cell
+        if previous is not None and numbered and number and number == previous.number_text \
+                and any(units.values()) and units == {k: v for k, v in previous.units.items() if k != "remarks"}:
+            # the same number and units as the row above: cells merged over two rows and filled
+            # into both (as a workbook reader may do) — a second row, not a repeated number
+            number = ""
         remarks = values.get("remarks", "")
         if remarks and _lists_units(remarks):
             units["remarks"] = remarks

@@ -268,3 +268,15 @@ def test_numbered_measures_under_a_task_stay_its_measures(tmp_path: Path) -> Non
     assert [t.title for t in notice.tasks] == ["推进某某改革", "做好丙工作"]
     assert notice.tasks[0].measures == ["(1)完善甲制度", "(2)健全乙机制"]
     assert units_of(notice)[0] == [("某市改革办", "lead"), ("某市司法局", "cooperating")]
+
+
+def test_a_row_repeating_the_number_and_units_above_is_a_second_row_not_a_duplicate(tmp_path: Path) -> None:
+    path = tmp_path / "tasks.csv"
+    path.write_text("序号,实事项目,责任单位,完成时限\n1,新建公园。,某县住建局,6月底前\n1,改造广场。,某县住建局,9月底前\n"
+                    "2,建设书屋。,某县文化局,年底前\n", encoding="utf-8")
+    notice = read_notice(path)
+    assert [(t.number, t.title) for t in notice.tasks] == [(1, "新建公园"), (2, "改造广场"), (3, "建设书屋")]
+    path.write_text("序号,实事项目,责任单位\n1,新建公园。,某县住建局\n1,改造广场。,某县水务局\n", encoding="utf-8")
+    with pytest.raises(ImportFailed) as refused:
+        read_notice(path)
+    assert "序号 1 重复" in refused.value.message("zh")
