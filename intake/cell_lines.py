@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from intake.columns import UNIT_KINDS, column_of
 from intake.grid import Table, items_below_header
@@ -150,6 +151,7 @@ def _row_starts(body: list[_Cell]) -> list[int]:
     return starts
 
 
+@lru_cache(maxsize=4096)
 def _compat(kind: str | None, text: str) -> float:
     if not text:  # an empty cell (a merged one shows as two spaces)
         return 1.0 if kind == "group" else -1.0

@@ -17,6 +17,7 @@ from intake.roles import first_is_lead_rule, label_kind
 from intake.source import read_notice
 from intake.unit_phrase import parse_unit_phrase, read_assignment
 from intake.wording import chinese_number, deadline_in_text, parse_deadline
+from tests.support.hostile import HOSTILE
 
 
 def roles(phrase: str, **kwargs: bool) -> list[tuple[str, str]]:
@@ -280,3 +281,23 @@ def test_a_row_repeating_the_number_and_units_above_is_a_second_row_not_a_duplic
     with pytest.raises(ImportFailed) as refused:
         read_notice(path)
     assert "序号 1 重复" in refused.value.message("zh")
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_hostile_text_in_every_layout_is_read_or_refused_in_chinese(value: str, tmp_path: Path) -> None:
+    layouts = [
+        f"一、重点任务\n1. {value}。({value}负责)\n2. 做好甲事。(牵头单位:{value};配合单位:{value})\n",
+        f"序号\n\n重点任务\n\n责任单位\n\n1\n\n{value}\n\n{value}\n\n2\n\n{value}。\n\n某局\n",
+        f"序号 | 任务 | 责任单位 |\n1 | {value} | {value} |\n",
+        f"序号 工作任务 责任部门\n1 {value} {value}局\n",
+        f"现将进展公示如下。 1.{value}。 牵头领导:{value} 责任单位:{value} 配合单位:{value}\n",
+    ]
+    for text in layouts:
+        try:
+            notice = read(tmp_path, text)
+        except ImportFailed as refused:
+            assert "无法导入" in refused.message("zh")
+        else:
+            assert notice.tasks
+    parse_unit_phrase(value)
+    parse_deadline(value, 2024)
