@@ -28,7 +28,7 @@ from intake.grid import Table, items_below_header
 from intake.notice import Where
 from intake.wording import normalize
 
-_DIGITS = re.compile(r"^\d{1,3}$")
+_DIGITS = re.compile(r"^\d{1,5}$")
 _UNIT_END = re.compile(r"(局|委|办|部|院|府|单位|科|室|处|中心|政府|街道|镇|乡|指挥部|公司|联|会|所|队|站|馆|组|厅|署|示范区|高新区|开发区|"
                        r"团|社|行|银行|海关|集团|学校|医院|法院)$")
 _DEADLINE = re.compile(r"(\d{4}\s*年|\d{1,2}\s*月|底前|年底|年内|全年|长期|持续|常态|每[年季月]|[一二三四五六七八九十]+月)")
@@ -262,7 +262,7 @@ def read_space_rows(lines: list[str]) -> Table | None:
         if not text:
             continue
         pieces = re.split(r"(?<=[、,，;；]) +| ", text)
-        printed = pieces[0] if re.fullmatch(r"\d{1,3}", pieces[0]) else ""
+        printed = pieces[0] if re.fullmatch(r"\d{1,5}", pieces[0]) else ""
         stretch = [_Cell(p, number) for p in (pieces[1:] if printed else pieces)]
         fitted = _fit(stretch, after, [], wrapped=True)["rows"][0]
         row = [""] * len(kinds)

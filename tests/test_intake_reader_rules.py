@@ -301,3 +301,11 @@ def test_hostile_text_in_every_layout_is_read_or_refused_in_chinese(value: str, 
             assert notice.tasks
     parse_unit_phrase(value)
     parse_deadline(value, 2024)
+
+
+def test_a_long_one_cell_per_line_table_keeps_every_row(tmp_path: Path) -> None:
+    lines = ["序号", "实事项目", "责任单位", "完成时限"]
+    for number in range(1, 1206):
+        lines += [str(number), f"新建第{number}座公园。", "某县住建局", "10月底前"]
+    notice = read(tmp_path, "某县2024年实事清单\n" + "\n\n".join(lines) + "\n")
+    assert len(notice.tasks) == 1205 and notice.tasks[-1].title == "新建第1205座公园"
