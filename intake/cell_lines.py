@@ -47,7 +47,8 @@ def _unitish(text: str) -> bool:
     if text.endswith(("。", ".", ";", "；")):
         return False  # a sentence, even when it ends in 中心 or 局
     names = split_names(text)
-    return bool(names) and all(len(n) <= 30 and _UNIT_END.search(n.rstrip("等")) and "。" not in n for n in names)
+    return bool(names) and all(len(n) <= 30 and _UNIT_END.search(n.rstrip("等")) and "。" not in n
+                               for n in names)
 
 
 def _deadlineish(text: str) -> bool:
@@ -55,7 +56,7 @@ def _deadlineish(text: str) -> bool:
 
 
 def _cells(lines: list[str]) -> list[_Cell]:
-    """The cells in order: text between "|" lines when the page has them, else each non-empty line."""
+    """The cells in order: the text between "|" lines when the page has them, else each line."""
     piped = sum(1 for line in lines if line.strip() == "|") >= 3
     cells: list[_Cell] = []
     buffer: list[str] = []
@@ -78,7 +79,7 @@ def _cells(lines: list[str]) -> list[_Cell]:
 
 
 def _header(cells: list[_Cell]) -> tuple[int, list[str | None]] | None:
-    """(index of the first header cell, the kind of each header cell) for the first run of column names."""
+    """(index of the first header cell, the kind of each) for the first run of column names."""
     for start in range(len(cells)):
         kinds: list[str | None] = []
         index = start
@@ -109,7 +110,7 @@ def read_cell_lines(lines: list[str]) -> Table | None:
     if "number" in kinds:
         split = kinds.index("number")
         before, after = kinds[:split], kinds[split + 1:]
-    else:  # the header cell over the number column names the group beside it (工作任务 over two columns)
+    else:  # the header cell over the number column names the group beside it (工作任务 over both)
         split = numbers[0]
         before, after = kinds[:split], kinds[split:]
     before = ["group" if k == "text" else k for k in before]
@@ -140,7 +141,7 @@ def read_cell_lines(lines: list[str]) -> Table | None:
 
 
 def _row_starts(body: list[_Cell]) -> list[int]:
-    """Positions of the printed row numbers 1, 2, 3 … (a value such as "0" or "42" in between is not one)."""
+    """Positions of the printed row numbers 1, 2, 3 … (a value "0" or "42" in between is none)."""
     starts: list[int] = []
     expected = None
     for position, cell in enumerate(body):
@@ -184,14 +185,16 @@ def _fit(stretch: list[_Cell], after: list[str | None], before: list[str | None]
     """Fit the cells between two row numbers to: the columns after 序号 (once, or again for a
     second row under the same number), then the columns before the next row's 序号."""
     first_text = next((i for i, k in enumerate(after) if k == "text"), None)
-    slots: list[tuple[int, int, str | None]] = []  # (part, column, kind): part 0 the row, 1 a second row, 2 next
+    # (part, column, kind): part 0 the row, 1 a second row under its number, 2 the next lead-in
+    slots: list[tuple[int, int, str | None]] = []
     for part in (0, 1):
         slots.extend((part, column, kind) for column, kind in enumerate(after))
     slots.extend((2, column, kind) for column, kind in enumerate(before))
     n, m = len(stretch), len(slots)
     NEG = float("-inf")
     best = [[NEG] * (m + 1) for _ in range(n + 1)]
-    choice: list[list[tuple[int, int, int | None] | None]] = [[None] * (m + 1) for _ in range(n + 1)]
+    Step = tuple[int, int, int | None]  # (next token, next slot, the slot the token went to)
+    choice: list[list[Step | None]] = [[None] * (m + 1) for _ in range(n + 1)]
     best[n][m] = 0.0
     for i in range(n, -1, -1):
         for j in range(m, -1, -1):
@@ -208,8 +211,10 @@ def _fit(stretch: list[_Cell], after: list[str | None], before: list[str | None]
                     gain = _compat(kind, stretch[i].text) - (1.0 if part == 1 else 0.0)
                     options.append((gain + best[i + 1][j + 1], (i + 1, j + 1, j)))
                     if kind in UNIT_KINDS or kind in ("scorer", "remarks"):
-                        options.append((gain + best[i + 1][j], (i + 1, j, j)))  # a unit list goes on
-            if wrapped and i < n and j > 0 and slots[j - 1][2] in ("text", "group") and stretch[i].text:
+                        # a unit list goes on
+                        options.append((gain + best[i + 1][j], (i + 1, j, j)))
+            if wrapped and i < n and j > 0 and slots[j - 1][2] in ("text", "group") \
+                    and stretch[i].text:
                 # a cell wrapped at the page's width: a short piece continues the cell before it
                 more = 0.8 if len(stretch[i].text) <= 6 else -1.0
                 options.append((more + best[i + 1][j], (i + 1, j, j - 1)))
@@ -244,7 +249,7 @@ def read_space_rows(lines: list[str]) -> Table | None:
         names = line.split()
         kinds = [column_of(name) for name in names]
         found = {k for k in kinds if k}
-        if len(names) >= 3 and all(kinds) and "text" in found and UNIT_KINDS & found and "number" in found:
+        if len(names) >= 3 and all(kinds) and {"text", "number"} <= found and UNIT_KINDS & found:
             break
     else:
         return None
@@ -272,4 +277,5 @@ def read_space_rows(lines: list[str]) -> Table | None:
         rows.append((Where("line", number), row))
     header = {index: kind for index, kind in enumerate(kinds) if kind}
     items = items_below_header(rows, header)
-    return Table(preface=lines[:start], items=items, numbered=all(item.number_text for item in items))
+    numbered = all(item.number_text for item in items)
+    return Table(preface=lines[:start], items=items, numbered=numbered)

@@ -25,7 +25,7 @@ ASPECTS = ("units", "roles", "deadline", "title", "category")
 
 
 def find_corpus(start: Path | None = None) -> Path | None:
-    """The corpus folder: $DUBAN_NOTICE_CORPUS, else `shared/corpus/notices` in this folder or one above."""
+    """The corpus: $DUBAN_NOTICE_CORPUS, else `shared/corpus/notices` here or in a folder above."""
     given = os.environ.get(CORPUS_ENV)
     if given:
         path = Path(given)
@@ -112,7 +112,7 @@ def _canonical(name: str, aliases: dict[str, str]) -> str:
 
 
 def compare(expected: dict[str, Any], task: dict[str, Any], aliases: dict[str, str]) -> list[str]:
-    """The aspects in which a read task (name, role, deadline, title, category) differs from its annotation."""
+    """The aspects in which a read task differs from its annotation (units, roles, deadline …)."""
     misses: list[str] = []
     read = {_canonical(u["name"], aliases): u["role"] for u in task["units"]}
     everyone = expected.get("all") or []
@@ -123,7 +123,8 @@ def compare(expected: dict[str, Any], task: dict[str, Any], aliases: dict[str, s
     lead = {_canonical(n, aliases) for n in expected.get("lead") or []}
     coop = {_canonical(n, aliases) for n in expected.get("coop") or []}
     common = named & set(read)
-    want = {n: "lead" if n in lead else "cooperating" if n in coop else "responsible" for n in common}
+    want = {n: "lead" if n in lead else "cooperating" if n in coop else "responsible"
+            for n in common}
     if want != {n: read[n] for n in common} or (named and not common):
         misses.append("roles")
     if (expected.get("deadline") or None) != task["deadline"]:
@@ -152,7 +153,8 @@ def read_file(path: Path) -> tuple[str | None, list[dict[str, Any]]]:
     } for t in notice.tasks]
 
 
-def score_file(folder: Path, name: str, annotation: dict[str, Any], aliases: dict[str, str]) -> FileScore:
+def score_file(folder: Path, name: str, annotation: dict[str, Any],
+               aliases: dict[str, str]) -> FileScore:
     from intake.notice import ImportFailed
 
     expected = list(annotation["tasks"].items())
@@ -160,9 +162,11 @@ def score_file(folder: Path, name: str, annotation: dict[str, Any], aliases: dic
         title, tasks = read_file(folder / name)
     except ImportFailed as refused:
         entries = [Entry(key, False) for key, _ in expected]
-        return FileScore(name, len(expected), 0, entries, refused=" ".join(refused.message("zh").splitlines()[1:3]))
+        first = " ".join(refused.message("zh").splitlines()[1:3])
+        return FileScore(name, len(expected), 0, entries, refused=first)
     pairs = align([_text(t["title"]) for _, t in expected], [_text(t["title"]) for t in tasks])
-    entries = [Entry(key, False) if index is None else Entry(key, True, compare(want, tasks[index], aliases))
+    entries = [Entry(key, False) if index is None
+               else Entry(key, True, compare(want, tasks[index], aliases))
                for (key, want), index in zip(expected, pairs)]
     return FileScore(name, len(expected), len(tasks), entries,
                      plan_title=_text(title) == _text(annotation.get("plan_title")))
@@ -183,12 +187,14 @@ def table(scores: list[FileScore]) -> str:
         cells = [s.name, str(s.want), str(s.got), str(s.exact), *(str(s.right(a)) for a in ASPECTS)]
         lines.append("| " + " | ".join(cells) + " |")
     want = sum(s.want for s in scores)
-    total = [f"**total**", str(want), str(sum(s.got for s in scores)),
-             f"**{sum(s.exact for s in scores)}** ({100 * sum(s.exact for s in scores) / max(want, 1):.1f}%)",
+    exact = sum(s.exact for s in scores)
+    total = ["**total**", str(want), str(sum(s.got for s in scores)),
+             f"**{exact}** ({100 * exact / max(want, 1):.1f}%)",
              *(str(sum(s.right(a) for s in scores)) for a in ASPECTS)]
     lines.append("| " + " | ".join(total) + " |")
     lines.append("")
-    lines.append(f"plan titles read as annotated: {sum(s.plan_title for s in scores)} of {len(scores)} files")
+    titles = sum(s.plan_title for s in scores)
+    lines.append(f"plan titles read as annotated: {titles} of {len(scores)} files")
     return "\n".join(lines)
 
 
@@ -200,7 +206,8 @@ def misses(scores: list[FileScore]) -> str:
             continue
         for e in s.entries:
             if not e.exact:
-                lines.append(f"- {s.name} task {e.key}: " + ("not found" if not e.found else ", ".join(e.misses)))
+                what = ", ".join(e.misses) if e.found else "not found"
+                lines.append(f"- {s.name} task {e.key}: {what}")
     return "\n".join(lines)
 
 
@@ -213,7 +220,8 @@ def details(folder: Path, name: str) -> str:
     lines = []
     for (key, want), index in zip(expected, pairs):
         lines.append(f"## {key} want: {json.dumps(want, ensure_ascii=False)}")
-        lines.append(f"   got: {json.dumps(tasks[index], ensure_ascii=False) if index is not None else None}")
+        got = json.dumps(tasks[index], ensure_ascii=False) if index is not None else None
+        lines.append(f"   got: {got}")
     return "\n".join(lines)
 
 

@@ -1,4 +1,4 @@
-"""What a column header or a label says it holds, read from its words rather than a list of spellings.
+"""What a column header or a label says it holds, read from its words, not from a list of spellings.
 
     "牵头责任单位" "主责单位"              -> lead
     "协同配合单位" "协办单位" "参与单位"    -> cooperating
@@ -24,7 +24,8 @@ COOPERATING_WORDS = ("配合", "协同", "协办", "参与", "会同", "协助")
 RESPONSIBLE_WORDS = ("责任", "负责", "承办", "承担", "落实", "实施")
 PERSON = re.compile(r"领导|责任人|负责人|联系人|分管")
 SCORER = re.compile(r"评分|考核部门|考核单位|打分|评价部门")
-UNIT_NOUN = re.compile(r"^(?!各)(?:.*(?:单位|部门|处室|科室|主体|机构)|.*(?:责任|牵头|配合|协同|协办|参与|承办|负责|主责|主办|协助)[处科室局])$")
+UNIT_NOUN = re.compile(r"^(?!各)(?:.*(?:单位|部门|处室|科室|主体|机构)"
+                       r"|.*(?:责任|牵头|配合|协同|协办|参与|承办|负责|主责|主办|协助)[处科室局])$")
 DEADLINE = re.compile(r"时限|时间|节点|期限|进度")
 NUMBER = re.compile(r"^(序号|编号|序|号)$")
 REMARKS = re.compile(r"^备注$")
