@@ -22,7 +22,7 @@ from intake.wording import squash
 LEAD_WORDS = ("牵头", "主责", "主要", "主办")
 COOPERATING_WORDS = ("配合", "协同", "协办", "参与", "会同", "协助")
 RESPONSIBLE_WORDS = ("责任", "负责", "承办", "承担", "落实", "实施")
-PERSON = re.compile(r"领导|责任人|负责人|联系人|分管")
+PERSON = re.compile(r"领导|责任人|负责人|联系人|分管|代表|领衔|委员|姓名")
 SCORER = re.compile(r"评分|考核部门|考核单位|打分|评价部门")
 UNIT_NOUN = re.compile(r"^(?!各)(?:.*(?:单位|部门|处室|科室|主体|机构)"
                        r"|.*(?:责任|牵头|配合|协同|协办|参与|承办|负责|主责|主办|协助)[处科室局])$")
@@ -30,7 +30,8 @@ DEADLINE = re.compile(r"时限|时间|节点|期限|进度")
 NUMBER = re.compile(r"^(序号|编号|序|号)$")
 REMARKS = re.compile(r"^备注$")
 GROUP = re.compile(r"(类别|类型|分类|领域|板块|考核项目|考核指标|项目类别)$")
-TEXT = re.compile(r"任务|事项|内容|措施|目标|项目|实事|要求|分工|举措|指标|工作")
+TEXT = re.compile(r"任务|事项|内容|措施|目标|项目|实事|要求|分工|举措|指标|工作|问题|题目|建议|诉求|提案|议案|意见|"
+                  r"名称|事由|标题|主题")
 
 # Traditional characters of the words labels are made of (a notice from a converted mirror);
 # one character for one, so positions in the text are kept.
