@@ -29,8 +29,6 @@ from intake.notice import Where
 from intake.wording import normalize
 
 _DIGITS = re.compile(r"^\d{1,5}$")
-_UNIT_END = re.compile(r"(局|委|办|部|院|府|单位|科|室|处|中心|政府|街道|镇|乡|指挥部|公司|联|会|所|队|站|馆|组|厅|署|示范区|高新区|开发区|"
-                       r"团|社|行|银行|海关|集团|学校|医院|法院)$")
 _DEADLINE = re.compile(r"(\d{4}\s*年|\d{1,2}\s*月|底前|年底|年内|全年|长期|持续|常态|每[年季月]|[一二三四五六七八九十]+月)")
 
 
@@ -41,14 +39,9 @@ class _Cell:
 
 
 def _unitish(text: str) -> bool:
-    from intake.unit_phrase import split_names
+    from intake.unit_phrase import is_unit_cell
 
-    text = normalize(text)
-    if text.endswith(("。", ".", ";", "；")):
-        return False  # a sentence, even when it ends in 中心 or 局
-    names = split_names(text)
-    return bool(names) and all(len(n) <= 30 and _UNIT_END.search(n.rstrip("等")) and "。" not in n
-                               for n in names)
+    return is_unit_cell(text)
 
 
 def _deadlineish(text: str) -> bool:
@@ -158,7 +151,8 @@ def _compat(kind: str | None, text: str) -> float:
         return 1.0 if kind == "group" else -1.0
     unit, deadline = _unitish(text), _deadlineish(text)
     if kind in ("units", "lead", "cooperating"):
-        return 3.0 if unit else -6.0
+        # a unit list, or a word saying none (协办单位: 无; a dash may be any column's blank)
+        return 3.0 if unit else 2.0 if re.fullmatch(r"无|暂无|没有", text.strip()) else -6.0
     if kind == "scorer":  # a line that could be either goes to the assignees before it
         return 2.5 if unit else -6.0
     if kind == "remarks":

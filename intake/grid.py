@@ -124,7 +124,8 @@ def items_below_header(rows: list[tuple[Where, list[str]]], columns: dict[int, s
             if cell(index).strip():
                 group_values[index] = first_sentence(cell(index))
         inner = [group_values[i] for i in groups if i in group_values]
-        units = {c: values.get(c, "") for c in ("lead", "units", "cooperating") if c in columns.values()}
+        units = {c: _no_unit_blank(values.get(c, "")) for c in ("lead", "units", "cooperating")
+                 if c in columns.values()}
         if previous is not None and numbered and not number and not any(units.values()):
             units = dict(previous.units)  # a second row under a merged number and unit cell
         if previous is not None and numbered and number and number == previous.number_text \
@@ -160,8 +161,13 @@ def first_sentence(text: str) -> str:
 
 def _lists_units(text: str) -> bool:
     """A 备注 cell that names units (各区教育局、市局直属单位) rather than saying something."""
-    from intake.unit_phrase import split_names
+    from intake.unit_phrase import is_unit_cell
 
-    names = split_names(normalize(text))
-    return bool(names) and all(len(n) <= 20 and re.search(r"(局|委|办|部|院|府|单位|科|室|处|中心|政府|街道|镇|乡)$", n)
-                               for n in names)
+    return is_unit_cell(text)
+
+
+def _no_unit_blank(text: str) -> str:
+    """A unit cell saying "none" (协办单位: 无) is an empty cell."""
+    from intake.unit_phrase import NO_UNIT
+
+    return "" if NO_UNIT.match(normalize(text)) else text

@@ -121,6 +121,36 @@ def _unitish(text: str) -> bool:
                           r"单位|政府|机构|总局|银行|海关|集团|协会|学校|法院|检察院|指挥部)", text))
 
 
+# How the name of a body ends: an organ (局, 委, 办 …), a place's government, a grass-roots body.
+UNIT_END = re.compile(r"(局|委|办|部|院|府|会|所|队|站|馆|组|厅|署|科|室|处|团|社|联|行|中心|单位|部门|机关|机构|"
+                      r"政府|街道|办事处|镇|乡|村|社区|指挥部|公司|集团|银行|海关|学校|医院|法院|示范区|高新区|开发区|园区)$")
+# A cell meaning "none" in a unit column (协办单位: 无).
+NO_UNIT = re.compile(r"^(?:无|暂无|没有|/|／|-|—|——|－)$")
+
+
+def is_unit_name(name: str) -> bool:
+    """Whether one name of a list names a body: 区信访局(牵头), 各村(社区), 相关部门, 区直各部门, 县某局等.
+
+    A role in brackets, a trailing 等 and an aside in brackets are not part of what it is.
+    """
+    name = _role_suffix(normalize(name).strip())[0] if name else ""
+    name = re.sub(r"等$", "", name)
+    while re.search(r"[(（][^()（）]*[)）]$", name):
+        name = re.sub(r"[(（][^()（）]*[)）]$", "", name).strip()
+    if not name or len(name) > 30 or re.search(r"[。；;:：]", name):
+        return False
+    return bool(UNIT_END.search(name) or PLACEHOLDER.search(name) and re.search(r"(单位|部门|机构)$", name))
+
+
+def is_unit_cell(text: str) -> bool:
+    """Whether a cell is a list of bodies (each name one, see `is_unit_name`), not a sentence."""
+    text = normalize(text)
+    if text.endswith(("。", ".", ";", "；")):
+        return False  # a sentence, even when it ends in 中心 or 局
+    names = split_names(text)
+    return bool(names) and all(is_unit_name(n) for n in names)
+
+
 def read_assignment(phrase: str, default_role: AssignmentRole = RESPONSIBLE) -> Assignment:
     """The units a phrase names with their roles, plus people, a deadline and the printed rules in it.
 
