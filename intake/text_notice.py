@@ -217,27 +217,78 @@ def _unit_fields(inner: str) -> dict[str, str] | None:
     return fields
 
 
+def unit_sentence(sentence: str) -> dict[str, str] | None:
+    """What a sentence that only assigns units says ("由A牵头，B、C配合。" "A会同B负责。"), else None.
+
+    Every name it gives must be a body (`is_unit_name`) and it must say a role; a sentence
+    that does anything else ("各单位要加强协调") is not one.
+    """
+    from intake.unit_phrase import ROLE_WORDS, is_unit_name, read_assignment
+
+    text = strip_end_punctuation(normalize(sentence).strip())
+    text = re.sub(r"^由", "", text)
+    if not text or len(text) > 120 or not any(word in text for word, _ in ROLE_WORDS) \
+            and "会同" not in text:
+        return None
+    said = read_assignment(text)
+    if not said.units or said.warnings or said.people or said.deadline_text:
+        return None
+    if not all(is_unit_name(unit.name) for unit in said.units):
+        return None
+    return {"units": text}
+
+
+_ENUMERATOR = re.compile(rf"[{CN}]+是|\d+[.、]|\(\d+\)")
+
+
 def bracketed_tasks(body: str) -> list[tuple[str, str]]:
-    """(text, bracket) for each sentence group of a paragraph closed by a bracket that names units."""
+    """(text, units) for each part of a paragraph closed by what names its units: a bracket
+    ("…。(市某局负责)" or "一是…(牵头单位:A)。二是…") or a sentence that only assigns units
+    ("…。由A牵头,B配合。"). Text after the last closing part is not a task of its own."""
     found: list[tuple[str, str]] = []
     flat = normalize(body)  # NFKC keeps positions for CJK text and full-width marks
     if len(flat) != len(body):
         return []
     start, depth, opened = 0, 0, 0
-    for index, char in enumerate(flat):
+
+    def next_starts_part(index: int) -> bool:
+        rest = flat[index + 1:].lstrip("。;；, ")
+        return not rest or bool(_ENUMERATOR.match(rest))
+
+    def close_at(index: int) -> None:
+        nonlocal start
+        start = index + 1
+        while start < len(flat) and flat[start] in "。;；, ":
+            start += 1
+
+    index = 0
+    while index < len(flat):
+        char = flat[index]
         if char in "([【〔":
             if depth == 0:
                 opened = index
             depth += 1
         elif char in ")]】〕" and depth:
             depth -= 1
-            if depth == 0 and flat[:opened].rstrip().endswith(("。", ";", "；")):
+            if depth == 0 and (flat[:opened].rstrip().endswith(("。", ";", "；"))
+                               or next_starts_part(index)):
                 inner = flat[opened + 1:index]
-                if _unit_fields(inner) is not None:
+                if _unit_fields(inner) is not None and body[start:opened].strip():
                     found.append((body[start:opened].strip(), inner))
-                    start = index + 1
-                    while start < len(flat) and flat[start] in "。;；, ":
-                        start += 1
+                    close_at(index)
+        elif char == "。" and depth == 0:
+            # the sentence ending here, from the last 。 before it
+            begin = max(flat.rfind("。", 0, index) + 1, start)
+            said = unit_sentence(flat[begin:index + 1])
+            if said is not None and body[start:begin].strip():
+                found.append((body[start:begin].strip(), said["units"]))
+                close_at(index)
+        index += 1
+    if not found and depth == 0:  # a unit sentence left without its final 。
+        begin = max(flat.rfind("。", 0, len(flat.rstrip("。"))) + 1, start)
+        said = unit_sentence(flat[begin:])
+        if said is not None and begin > start and body[start:begin].strip():
+            found.append((body[start:begin].strip(), said["units"]))
     return found
 
 
@@ -379,6 +430,10 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
             return
         rest, inner = trailing_brackets(body)
         bracket_fields = _unit_fields(normalize(inner)) if inner is not None else None
+        if bracket_fields is None and len(groups) == 1 and not fields:
+            # "…。由A牵头,B配合。": the sentence that assigns the units closes the task
+            rest, inner = groups[0][0], groups[0][1]
+            bracket_fields = _unit_fields(inner) or {"units": inner}
         if bracket_fields:
             body = rest
             fields = {**bracket_fields, **fields}
