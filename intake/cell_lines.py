@@ -156,7 +156,7 @@ def _compat(kind: str | None, text: str) -> float:
     if kind == "scorer":  # a line that could be either goes to the assignees before it
         return 2.5 if unit else -6.0
     if kind == "remarks":
-        return 1.0 if unit else 0.5
+        return 2.5 if unit else 0.5  # a unit in the last column is its own, not a second row
     if kind == "deadline":
         return 3.0 if deadline else -6.0 if unit else -2.0
     if kind in ("text", "group"):
