@@ -16,6 +16,7 @@ Also the rules a notice prints about its own unit lists ("列第一位者为牵�
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from intake.wording import squash
 
@@ -33,14 +34,18 @@ GROUP = re.compile(r"(类别|类型|分类|领域|板块|考核项目|考核指�
 TEXT = re.compile(r"任务|事项|内容|措施|目标|项目|实事|要求|分工|举措|指标|工作|问题|题目|建议|诉求|提案|议案|意见|"
                   r"名称|事由|标题|主题")
 
-# Traditional characters of the words labels are made of (a notice from a converted mirror);
-# one character for one, so positions in the text are kept.
-TRADITIONAL = str.maketrans("牽頭單責協辦參與負時間節領導評門處實項務內標據號關連絡擔聯審", "牵头单责协办参与负时间节领导评门处实项务内标据号关连络担联审")
+@lru_cache(maxsize=8192)
+def _simplified_char(char: str) -> str:
+    from zhconv import convert  # a full Traditional→Simplified table, loaded on first use
+
+    converted = convert(char, "zh-hans")
+    return converted if len(converted) == 1 else char
 
 
 def simplified(text: str) -> str:
-    """The text with the Traditional characters of label words made Simplified (same length)."""
-    return text.translate(TRADITIONAL)
+    """The text with Traditional characters made Simplified, one character for one (a notice
+    from a converted mirror: 類別, 備註, 牽頭單位), so positions in the text are kept."""
+    return "".join(_simplified_char(char) for char in text)
 
 
 _BRACKETED = re.compile(r"[(\[（【〔].*?[)\]）】〕]")

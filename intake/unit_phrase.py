@@ -31,7 +31,9 @@ ROLE_WORDS: tuple[tuple[str, AssignmentRole], ...] = (
 )
 
 # 相关单位, 区政府有关部门, 各有关省级人民政府, 各项目牵头单位 (the units of other tasks): no determinable set.
-PLACEHOLDER = re.compile(r"有关|相关|相關|有關|^各(?:项目|項目)?牵头(?:单位|部门)$")
+# 各责任单位, 各牵头部门, 各配合单位: the units named by role in other tasks, no set of their own.
+PLACEHOLDER = re.compile(r"有关|相关|相關|有關"
+                         r"|^各(?:项目|項目)?(?:牵头|牽頭|责任|責任|配合|协办|協辦|承办|承辦|主责|主責)(?:单位|部门|單位|部門)$")
 SEPARATORS = frozenset("、,;/\n。")
 OPENERS, CLOSERS = frozenset("([（【〔"), frozenset(")]）】〕")
 PRIORITY = {LEAD: 0, RESPONSIBLE: 1, COOPERATING: 2}
@@ -124,6 +126,8 @@ def _unitish(text: str) -> bool:
 # How the name of a body ends: an organ (局, 委, 办 …), a place's government, a grass-roots body.
 UNIT_END = re.compile(r"(局|委|办|部|院|府|会|所|队|站|馆|组|厅|署|科|室|处|团|社|联|行|中心|单位|部门|机关|机构|"
                       r"政府|街道|办事处|镇|乡|村|社区|指挥部|公司|集团|银行|海关|学校|医院|法院|示范区|高新区|开发区|园区)$")
+# Nouns that begin with 会 inside a body's name (会展办公室, 会计核算中心): there 会 is not 会同.
+_HUI_WORDS = "展|议|计|务|员|馆|堂|场|所|费|籍|刊|徽|标"
 # A cell meaning "none" in a unit column (协办单位: 无).
 NO_UNIT = re.compile(r"^(?:无|暂无|没有|/|／|-|—|——|－)$")
 
@@ -133,7 +137,9 @@ def is_unit_name(name: str) -> bool:
 
     A role in brackets, a trailing 等 and an aside in brackets are not part of what it is.
     """
-    name = _role_suffix(normalize(name).strip())[0] if name else ""
+    from intake.roles import simplified
+
+    name = _role_suffix(simplified(normalize(name)).strip())[0] if name else ""
     name = re.sub(r"等$", "", name)
     while re.search(r"[(（][^()（）]*[)）]$", name):
         name = re.sub(r"[(（][^()（）]*[)）]$", "", name).strip()
@@ -210,7 +216,8 @@ def read_assignment(phrase: str, default_role: AssignmentRole = RESPONSIBLE) -> 
             continue
         token = token.removeprefix("由")  # "由市民政局牵头"
         together = re.fullmatch(r"(.+?)会同(.+?)(负责|牵头|落实|实施)?", token) \
-            or re.fullmatch(r"(.+?[处科室局办部厅署])会(.+?)(负责|牵头|落实|实施)?", token)  # 会 = 会同
+            or re.fullmatch(rf"(.+?[处科室局办部厅署])会(?!{_HUI_WORDS})(.+?)(负责|牵头|落实|实施)?", token)
+        # 会 alone means 会同, unless it begins a word inside a name (市商务局会展办公室)
         if together and _unitish(together.group(1)):
             flush(LEAD)  # "A、B会同C": the names listed before A lead with it
             found.append(_named(together.group(1), LEAD))
