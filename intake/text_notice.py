@@ -292,6 +292,13 @@ def bracketed_tasks(body: str) -> list[tuple[str, str]]:
     return found
 
 
+def _enumerated_after_heading(block: _Block, text: str) -> bool:
+    """A (一) paragraph whose heading sentence is followed by 一是 / 1.: its parts are the tasks."""
+    flat = normalize(text)
+    cut = flat.find("。")
+    return block.marker == "cn" and cut >= 0 and bool(_ENUMERATOR.match(flat[cut + 1:].lstrip()))
+
+
 def _unfold(lines: list[str]) -> list[tuple[int, str]]:
     """(line number, text) with a long line of inline items and labels unfolded, one per line:
     "… 1.某项目。 牵头领导:甲 责任单位:市某局 配合单位:市某委 2.…" (a page that lost its line breaks)."""
@@ -412,7 +419,8 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
         body = "".join(block.text)  # as written; only matching looks at the normalised form
         fields = dict(block.fields)
         groups = bracketed_tasks(body)
-        if len(groups) >= 2 and in_tasks and not fields:
+        if (len(groups) >= 2 or len(groups) == 1 and _enumerated_after_heading(block, groups[0][0])) \
+                and in_tasks and not fields:
             # Several tasks in one paragraph, each closed by its own unit bracket; a (一) paragraph's
             # first sentence is then its heading, the category of the tasks in it.
             first, inner_first = groups[0]
