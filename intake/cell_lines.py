@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from intake.columns import UNIT_KINDS, column_of
+from intake.roles import column_name_like
 from intake.grid import Table, items_below_header
 from intake.notice import Where
 from intake.wording import normalize
@@ -79,7 +80,9 @@ def _header(cells: list[_Cell]) -> tuple[int, list[str | None]] | None:
         while index < len(cells):
             kind = column_of(cells[index].text)
             following = column_of(cells[index + 1].text) if index + 1 < len(cells) else None
-            if kind is None and not (len(cells[index].text) <= 8 and following and kinds):
+            if kind is None and not (column_name_like(cells[index].text) and following and kinds):
+                # an unknown column name is kept between known ones; after the last known one a
+                # cell may as well be a group cell printed before the first row's number
                 break
             kinds.append(kind)
             index += 1
@@ -243,7 +246,9 @@ def read_space_rows(lines: list[str]) -> Table | None:
         names = line.split()
         kinds = [column_of(name) for name in names]
         found = {k for k in kinds if k}
-        if len(names) >= 3 and all(kinds) and {"text", "number"} <= found and UNIT_KINDS & found:
+        # every cell a column name, known or not (资金来源): one unknown column keeps the table
+        if len(names) >= 3 and all(k or column_name_like(n) for k, n in zip(kinds, names)) \
+                and {"text", "number"} <= found and UNIT_KINDS & found:
             break
     else:
         return None

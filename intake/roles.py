@@ -48,6 +48,17 @@ def simplified(text: str) -> str:
     return "".join(_simplified_char(char) for char in text)
 
 
+# A column name or a label is a few words; longer text is a title or a sentence.
+LABEL_LENGTH = 12
+
+
+def column_name_like(cell: str) -> bool:
+    """Whether a header cell reads like a column name even though its meaning is unknown
+    (资金来源, 年度目标, 单位): a few words, no digits, no sentence marks, no list."""
+    text = _BRACKETED.sub("", simplified(squash(cell))).strip(":：")
+    return 0 < len(text) <= LABEL_LENGTH and not re.search(r"[\d。，,；;、！？!?]", text)
+
+
 _BRACKETED = re.compile(r"[(\[（【〔].*?[)\]）】〕]")
 
 
@@ -57,7 +68,7 @@ def label_kind(label: str) -> str | None:
     Spacing and bracketed asides are ignored: "分 管 县领导", "责任单位（排在第一位的为牵头单位）".
     """
     text = _BRACKETED.sub("", simplified(squash(label))).strip(":：")
-    if not text or len(text) > 12 or re.search(r"\d|清单|方案|通知|计划|要点|台账|分解表", text):
+    if not text or len(text) > LABEL_LENGTH or re.search(r"\d|清单|方案|通知|计划|要点|台账|分解表", text):
         return None  # a title line ("某县2024年实事清单"), not a column name
     if PERSON.search(text):
         return "person"

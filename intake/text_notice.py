@@ -19,7 +19,7 @@ from intake.columns import column_of, header_columns
 from intake.grid import CATEGORY, Table, items_below_header, read_table
 from intake.notice import RawItem, Where
 from intake.preface import ISSUE_DATE
-from intake.roles import first_is_lead_rule, label_kind
+from intake.roles import column_name_like, first_is_lead_rule, label_kind
 from intake.wording import chinese_number, normalize, sentences, strip_end_punctuation
 
 _NUMBER = re.compile(r"^\d+[.、]?$")
@@ -126,7 +126,7 @@ def _wrapped_table(lines: list[str], start: int) -> Table | None:
     for position, (text, _) in enumerate(cells):
         column = column_of(text)
         following = cells[position + 1][0] if position + 1 < len(cells) else ""
-        if column is None and not (text and len(text) <= 8 and not re.search(r"\d", text) and column_of(following)):
+        if column is None and not (column_name_like(text) and column_of(following)):
             break  # the first data cell; an unknown column name between known ones is kept as a column
         if column is not None and column not in ("text", "group", "person", "scorer", "remarks") \
                 and column in header.values():

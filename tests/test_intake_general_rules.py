@@ -67,6 +67,23 @@ def test_in_a_rectification_table_the_problem_is_the_title(tmp_path: Path) -> No
     assert units_of(notice) == [[("乙区水务局", "responsible")]]
 
 
+def test_an_unknown_column_keeps_a_space_separated_table(tmp_path: Path) -> None:
+    notice = read(tmp_path, "子县2026年民生项目表\n序号 项目名称 资金渠道 牵头单位 完成时限\n"
+                            "1 新建村级卫生室 财政专项 子县卫健局 2026年10月底前\n"
+                            "2 改造乡镇敬老院 福彩公益金 子县民政局 2026年11月底前\n")
+    assert [t.title for t in notice.tasks] == ["新建村级卫生室", "改造乡镇敬老院"]
+    assert units_of(notice) == [[("子县卫健局", "lead")], [("子县民政局", "lead")]]
+    assert [t.deadline for t in notice.tasks] == [date(2026, 10, 31), date(2026, 11, 30)]
+
+
+def test_an_unknown_column_between_known_ones_keeps_a_one_cell_per_line_table(tmp_path: Path) -> None:
+    notice = read(tmp_path, "丑县2026年民生项目表\n\n序号\n\n项目名称\n\n资金来源及筹措方式\n\n责任单位\n\n完成时限\n\n"
+                            "1\n\n新建村级卫生室\n\n财政专项\n\n丑县卫健局\n\n10月底前\n\n"
+                            "2\n\n改造乡镇敬老院\n\n福彩公益金\n\n丑县民政局\n\n11月底前\n")
+    assert [t.title for t in notice.tasks] == ["新建村级卫生室", "改造乡镇敬老院"]
+    assert units_of(notice) == [[("丑县卫健局", "responsible")], [("丑县民政局", "responsible")]]
+
+
 # --- unit cells by what they are ------------------------------------------------------------------
 
 @pytest.mark.parametrize(("cell", "units"), [
