@@ -419,8 +419,8 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
         body = "".join(block.text)  # as written; only matching looks at the normalised form
         fields = dict(block.fields)
         groups = bracketed_tasks(body)
-        if (len(groups) >= 2 or len(groups) == 1 and _enumerated_after_heading(block, groups[0][0])) \
-                and in_tasks and not fields:
+        several = len(groups) >= 2 or len(groups) == 1 and _enumerated_after_heading(block, groups[0][0])
+        if several and in_tasks and not fields:
             # Several tasks in one paragraph, each closed by its own unit bracket; a (一) paragraph's
             # first sentence is then its heading, the category of the tasks in it.
             first, inner_first = groups[0]

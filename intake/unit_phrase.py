@@ -145,7 +145,8 @@ def is_unit_name(name: str) -> bool:
         name = re.sub(r"[(（][^()（）]*[)）]$", "", name).strip()
     if not name or len(name) > 30 or re.search(r"[。；;:：]", name):
         return False
-    return bool(UNIT_END.search(name) or PLACEHOLDER.search(name) and re.search(r"(单位|部门|机构)$", name))
+    placeholder = PLACEHOLDER.search(name) and re.search(r"(单位|部门|机构)$", name)
+    return bool(UNIT_END.search(name) or placeholder)
 
 
 def is_unit_cell(text: str) -> bool:

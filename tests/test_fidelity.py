@@ -1,5 +1,5 @@
-"""The importer's fidelity on the corpus of real notices (`shared/corpus/notices/` beside the repository)
-and on the reviewer's held-out notices (`tests/fixtures/heldout/`, always present).
+"""The importer's fidelity on the corpus of real notices (`shared/corpus/notices/` beside the
+repository) and on the reviewer's held-out notices (`tests/fixtures/heldout/`, always present).
 
 Every file is read by the importer (no database: only the reading step) and each annotated
 task is compared with the corpus README's rules; the per-file table and the total are
@@ -46,7 +46,7 @@ def test_fidelity_on_the_held_out_notices() -> None:
     print(misses(scores))
     exact = sum(s.exact for s in scores)
     assert len(scores) == 8 and sum(s.want for s in scores) == 54
-    assert exact >= HELDOUT_FLOOR, f"held-out fidelity fell to {exact} exact entries (floor {HELDOUT_FLOOR})"
+    assert exact >= HELDOUT_FLOOR, f"held-out fidelity fell to {exact} (floor {HELDOUT_FLOOR})"
 
 
 def test_alignment_pairs_titles_in_order_and_skips_what_is_missing() -> None:

@@ -76,7 +76,8 @@ def test_an_unknown_column_keeps_a_space_separated_table(tmp_path: Path) -> None
     assert [t.deadline for t in notice.tasks] == [date(2026, 10, 31), date(2026, 11, 30)]
 
 
-def test_an_unknown_column_between_known_ones_keeps_a_one_cell_per_line_table(tmp_path: Path) -> None:
+def test_an_unknown_column_between_known_ones_keeps_a_one_cell_per_line_table(
+        tmp_path: Path) -> None:
     notice = read(tmp_path, "丑县2026年民生项目表\n\n序号\n\n项目名称\n\n资金来源及筹措方式\n\n责任单位\n\n完成时限\n\n"
                             "1\n\n新建村级卫生室\n\n财政专项\n\n丑县卫健局\n\n10月底前\n\n"
                             "2\n\n改造乡镇敬老院\n\n福彩公益金\n\n丑县民政局\n\n11月底前\n")
@@ -104,7 +105,7 @@ def test_one_cell_per_line_with_role_brackets_and_placeholder_names(tmp_path: Pa
     assert ("丁区直各部门", "responsible") in units_of(notice)[1]
 
 
-# --- prose: unit sentences and 一是…二是… -----------------------------------------------------------
+# --- prose: unit sentences and 一是…二是… -------------------------------------------------------------
 
 def test_a_sentence_that_assigns_units_closes_each_yishi_part(tmp_path: Path) -> None:
     notice = read(tmp_path, "戊乡2026年春耕工作方案\n二、工作任务\n"
@@ -143,7 +144,7 @@ def test_a_sentence_that_says_more_than_who_is_no_unit_sentence(tmp_path: Path) 
     assert units_of(notice) == [[("辛县应急局", "responsible")]]
 
 
-# --- names ------------------------------------------------------------------------------------------
+# --- names ----------------------------------------------------------------------------------------
 
 def test_hui_inside_a_name_is_not_huitong() -> None:
     assert [(u.name, u.role.value) for u in parse_unit_phrase("壬市贸促局会展中心")[0]] == [
@@ -158,7 +159,7 @@ def test_units_named_by_role_elsewhere_are_placeholders() -> None:
     assert is_unit_name("各责任单位") and is_unit_name("癸县教育局(牵头)")
 
 
-# --- plan title ---------------------------------------------------------------------------------------
+# --- plan title -----------------------------------------------------------------------------------
 
 def test_a_bracketed_rule_line_is_never_the_title_and_a_table_name_is_one() -> None:
     preface = read_preface(["癸区2026年重点项目任务清单", "(各项任务中,列第一位的为牵头单位)"])
