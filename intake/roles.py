@@ -21,7 +21,7 @@ from functools import lru_cache
 from intake.wording import squash
 
 LEAD_WORDS = ("牵头", "主责", "主要", "主办")
-COOPERATING_WORDS = ("配合", "协同", "协办", "参与", "会同", "协助")
+COOPERATING_WORDS = ("配合", "协同", "协办", "会办", "参与", "会同", "协助", "协作")
 RESPONSIBLE_WORDS = ("责任", "负责", "承办", "承担", "落实", "实施")
 PERSON = re.compile(r"领导|责任人|负责人|联系人|分管|代表|领衔|委员|姓名")
 SCORER = re.compile(r"评分|考核部门|考核单位|打分|评价部门")

@@ -35,7 +35,7 @@ def units_of(notice: ParsedNotice) -> list[list[tuple[str, str]]]:
 @pytest.mark.parametrize(("label", "kind"), [
     ("存在问题", "text"), ("提案题目", "text"), ("群众诉求", "text"), ("意见建议", "text"),
     ("事项名称", "text"), ("联名代表", "person"), ("领衔委员", "person"), ("主办单位", "lead"),
-    ("會辦單位", "units"), ("類別", "group"), ("備註", "remarks"), ("辦結時限", "deadline"),
+    ("會辦單位", "cooperating"), ("類別", "group"), ("備註", "remarks"), ("辦結時限", "deadline"),
 ])
 def test_header_words_are_read_by_their_meaning(label: str, kind: str) -> None:
     assert label_kind(label) == kind
@@ -53,7 +53,7 @@ def test_a_space_separated_table_with_a_people_column_a_proposal_column_and_none
                             "2 关于增设社区食堂的提案 李某 甲县民政局 无 2026年8月31日前 甲县商务局\n")
     assert [t.title for t in notice.tasks] == ["关于修缮乡村古桥的提案", "关于增设社区食堂的提案"]
     assert units_of(notice) == [
-        [("甲县文旅局", "lead"), ("甲县财政局", "responsible"), ("甲县交通局", "responsible")],
+        [("甲县文旅局", "lead"), ("甲县财政局", "cooperating"), ("甲县交通局", "cooperating")],
         [("甲县民政局", "lead"), ("甲县商务局", "responsible")]]
     assert [t.people for t in notice.tasks] == [["张某"], ["李某"]]
     assert [t.deadline for t in notice.tasks] == [date(2026, 9, 30), date(2026, 8, 31)]
