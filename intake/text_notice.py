@@ -231,7 +231,7 @@ def unit_sentence(sentence: str) -> dict[str, str] | None:
             and "会同" not in text:
         return None
     said = read_assignment(text)
-    if not said.units or said.warnings or said.people or said.deadline_text:
+    if not said.units or said.people:  # (等 and a deadline in it are read as in any unit phrase)
         return None
     if not all(is_unit_name(unit.name) for unit in said.units):
         return None

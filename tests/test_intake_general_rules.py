@@ -128,6 +128,14 @@ def test_a_numbered_item_closed_by_a_unit_sentence_is_a_task(tmp_path: Path) -> 
     assert units_of(notice) == [[("己县住建局", "lead"), ("己县财政局", "cooperating")]]
 
 
+def test_a_unit_sentence_with_deng_and_a_deadline_still_assigns(tmp_path: Path) -> None:
+    notice = read(tmp_path, "寅县2026年重点工作\n二、重点任务\n"
+                            "1.新建垃圾转运站3座。由寅县城管局牵头,寅县财政局等部门配合,9月底前完成。\n")
+    assert [t.title for t in notice.tasks] == ["新建垃圾转运站3座"]
+    assert units_of(notice) == [[("寅县城管局", "lead"), ("寅县财政局", "cooperating")]]
+    assert notice.tasks[0].deadline == date(2026, 9, 30)
+
+
 def test_yishi_parts_each_closed_by_a_bracket_are_several_tasks(tmp_path: Path) -> None:
     notice = read(tmp_path, "庚市2026年工作要点\n二、重点任务\n"
                             "(一)提升医疗服务。一是建设胸痛中心(牵头单位:庚市卫健委;配合单位:庚市医保局)。"
