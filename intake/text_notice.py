@@ -19,7 +19,7 @@ from intake.columns import column_of, header_columns
 from intake.grid import CATEGORY, Table, items_below_header, read_table
 from intake.notice import RawItem, Where
 from intake.preface import ISSUE_DATE
-from intake.roles import column_name_like, first_is_lead_rule, label_kind
+from intake.roles import column_name_like, first_is_lead_rule, label_kind, simplified
 from intake.wording import chinese_number, normalize, sentences, strip_end_punctuation
 
 _NUMBER = re.compile(r"^\d+[.、]?$")
@@ -477,7 +477,7 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
             close()
             started = True
             sections += 1
-            title = strip_end_punctuation(section.group(2))
+            title = simplified(strip_end_punctuation(section.group(2)))  # 重點任務 is 重点任务
             # The heading is judged by what it starts with: "主要目标" is a goals section,
             # "确保完成全年主要预期目标" is not.
             in_tasks = not title.startswith(NOT_TASKS)

@@ -175,3 +175,9 @@ def test_a_bracketed_rule_line_is_never_the_title_and_a_table_name_is_one() -> N
     preface = read_preface(["癸区人民政府办公室关于印发《癸区议案办理交办表》的通知", "癸区人民政府办公室",
                             "2026年3月1日", "癸区议案办理交办表"])
     assert preface.title == "癸区议案办理交办表"
+
+
+def test_a_traditional_section_heading_is_judged_like_a_simplified_one(tmp_path: Path) -> None:
+    notice = read(tmp_path, "卯市2026年工作要點\n一、工作目標\n1.全年新增就業一萬人。(卯市人社局負責)\n"
+                            "二、重點任務\n1.建設人才公寓。(卯市住建局負責)\n")
+    assert [(t.title, t.category) for t in notice.tasks] == [("建設人才公寓", None)]
