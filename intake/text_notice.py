@@ -245,10 +245,15 @@ def bracketed_tasks(body: str) -> list[tuple[str, str]]:
     """(text, units) for each part of a paragraph closed by what names its units: a bracket
     ("…。(市某局负责)" or "一是…(牵头单位:A)。二是…") or a sentence that only assigns units
     ("…。由A牵头,B配合。"). Text after the last closing part is not a task of its own."""
+    return closed_parts(body)[0]
+
+
+def closed_parts(body: str) -> tuple[list[tuple[str, str]], str]:
+    """`bracketed_tasks` and the text after the last closing part ("…。由A负责。年底前完成。")."""
     found: list[tuple[str, str]] = []
     flat = normalize(body)  # NFKC keeps positions for CJK text and full-width marks
     if len(flat) != len(body):
-        return []
+        return [], body
     start, depth, opened = 0, 0, 0
 
     def next_starts_part(index: int) -> bool:
@@ -289,7 +294,8 @@ def bracketed_tasks(body: str) -> list[tuple[str, str]]:
         said = unit_sentence(flat[begin:])
         if said is not None and begin > start and body[start:begin].strip():
             found.append((body[start:begin].strip(), said["units"]))
-    return found
+            start = len(body)
+    return found, body[start:].strip() if found else body
 
 
 def _enumerated_after_heading(block: _Block, text: str) -> bool:
@@ -418,7 +424,7 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
             return
         body = "".join(block.text)  # as written; only matching looks at the normalised form
         fields = dict(block.fields)
-        groups = bracketed_tasks(body)
+        groups, tail = closed_parts(body)
         several = len(groups) >= 2 or len(groups) == 1 and _enumerated_after_heading(block, groups[0][0])
         if several and in_tasks and not fields:
             # Several tasks in one paragraph, each closed by its own unit bracket; a (一) paragraph's
@@ -440,7 +446,7 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
         bracket_fields = _unit_fields(normalize(inner)) if inner is not None else None
         if bracket_fields is None and len(groups) == 1 and not fields:
             # "…。由A牵头,B配合。": the sentence that assigns the units closes the task
-            rest, inner = groups[0][0], groups[0][1]
+            rest, inner = f"{groups[0][0]}{tail}", groups[0][1]  # what follows still says more
             bracket_fields = _unit_fields(inner) or {"units": inner}
         if bracket_fields:
             body = rest

@@ -136,6 +136,13 @@ def test_a_unit_sentence_with_deng_and_a_deadline_still_assigns(tmp_path: Path) 
     assert notice.tasks[0].deadline == date(2026, 9, 30)
 
 
+def test_what_follows_a_unit_sentence_still_belongs_to_the_task(tmp_path: Path) -> None:
+    notice = read(tmp_path, "辰县2026年重点工作\n二、重点任务\n1.建成第二水厂。由辰县水务局负责。确保11月底前通水。\n")
+    assert [t.title for t in notice.tasks] == ["建成第二水厂"]
+    assert units_of(notice) == [[("辰县水务局", "responsible")]]
+    assert notice.tasks[0].deadline == date(2026, 11, 30)
+
+
 def test_yishi_parts_each_closed_by_a_bracket_are_several_tasks(tmp_path: Path) -> None:
     notice = read(tmp_path, "庚市2026年工作要点\n二、重点任务\n"
                             "(一)提升医疗服务。一是建设胸痛中心(牵头单位:庚市卫健委;配合单位:庚市医保局)。"
