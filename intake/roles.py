@@ -3,10 +3,10 @@
     "牵头责任单位" "主责单位"              -> lead
     "协同配合单位" "协办单位" "参与单位"    -> cooperating
     "责任处室" "承办单位" "负责部门"        -> units (responsible)
-    "牵头领导" "分 管 县领导" "项目责任人"  -> person (kept on the task, never assigned)
+    "牵头领导" "分 管 县领导" "领衔代表"    -> person (kept on the task, never assigned)
     "评分部门" "考核部门"                  -> scorer (not an assignee)
     "完成时限" "时间节点" "期限"            -> deadline
-    "重点任务" "具体内容" "督查激励措施"    -> text
+    "重点任务" "反馈问题" "建议题目"        -> text
     "类别" "考核项目"                      -> group (a category column)
 
 Also the rules a notice prints about its own unit lists ("列第一位者为牵头单位",

@@ -6,8 +6,10 @@ wrap onto following lines, so a row spans several lines.
 
 Prose notices number their tasks (1. / (1) / 一是 / (一)) under section
 headings (二、工作任务; (一)加强家庭保护。) and name the units at the end in
-brackets "(市委宣传部、市教育局按照职责分工负责)" or on lines such as
-"牵头单位:X". Sections such as 总体要求 or 保障措施 hold no tasks.
+brackets "(市委宣传部、市教育局按照职责分工负责)", in a sentence that only assigns units
+("由X牵头,Y配合。" "X会同Y负责。") or on lines such as "牵头单位:X"; a paragraph whose
+parts (一是…二是…) are each closed so holds one task per part. Sections such as 总体要求
+or 保障措施 hold no tasks.
 """
 
 from __future__ import annotations
