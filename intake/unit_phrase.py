@@ -197,15 +197,15 @@ def read_assignment(phrase: str, default_role: AssignmentRole = RESPONSIBLE) -> 
             token = re.sub(r"\([^()]*\)$", "", token).strip() if token.endswith(")") else ""
             if not token or first_is_lead_rule(token):
                 continue
-        if RULE_TAIL.match(token):
-            continue
+        if RULE_TAIL.match(token) or NO_UNIT.match(token):
+            continue  # "协办单位:无" names nobody
         labelled = LABEL.match(token)
         if labelled and label_kind(labelled.group(1)):
             flush(current)
             kind = label_kind(labelled.group(1))
             current = {"lead": LEAD, "cooperating": COOPERATING}.get(kind or "", RESPONSIBLE)
             token = labelled.group(2).strip()
-            if not token:
+            if not token or NO_UNIT.match(token):
                 continue
         if kind == "person":
             people.append(token)

@@ -188,3 +188,11 @@ def test_a_traditional_section_heading_is_judged_like_a_simplified_one(tmp_path:
     notice = read(tmp_path, "卯市2026年工作要點\n一、工作目標\n1.全年新增就業一萬人。(卯市人社局負責)\n"
                             "二、重點任務\n1.建設人才公寓。(卯市住建局負責)\n")
     assert [(t.title, t.category) for t in notice.tasks] == [("建設人才公寓", None)]
+
+
+def test_a_label_line_saying_none_names_no_unit(tmp_path: Path) -> None:
+    notice = read(tmp_path, "巳市2026年重点任务\n二、重点任务\n(一)整治农贸市场环境。\n"
+                            "主办单位:巳市商务局\n协办单位:无\n完成时限:2026年6月底前\n")
+    assert units_of(notice) == [[("巳市商务局", "lead")]]
+    assert [(u.name, u.role.value) for u in parse_unit_phrase("巳市民政局牵头、暂无")[0]] == [
+        ("巳市民政局", "lead")]
