@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from intake.columns import header_columns
 from intake.notice import RawItem, Where
+from intake.roles import first_is_lead_rule
 from intake.wording import normalize, strip_end_punctuation
 
 CATEGORY = re.compile(r"^(?:[一二三四五六七八九十]+[、.]|\([一二三四五六七八九十]+\)|第[一二三四五六七八九十]+[部分章节类])")
@@ -39,36 +40,135 @@ def read_table(rows: list[tuple[Where, list[str]]]) -> Table | None:
     header_index, columns = found
     preface = [" ".join(c.strip() for c in cells if c.strip()) for _, cells in rows[:header_index]]
     items = items_below_header(rows[header_index + 1:], columns)
-    return Table(preface=preface, items=items, numbered="number" in columns.values())
+    numbered = "number" in columns.values() and all(item.number_text for item in items)
+    if first_is_lead_rule(" ".join(rows[header_index][1])):
+        for item in items:
+            item.first_is_lead = True
+    return Table(preface=preface, items=items, numbered=numbered)
+
+
+def resolve_text_columns(rows: list[tuple[Where, list[str]]], columns: dict[int, str]) -> dict[int, str]:
+    """Turn the header's text columns into number, group, title and content by what the rows hold.
+
+    A text column whose filled cells are all bare numbers is the number column (a header cell
+    merged over the group and number columns). Leading text columns that are merged over several
+    rows (a cell blank below a filled one, or repeated) are groups; of the rest, the first is the
+    title when another follows (重点任务 | 具体措施), otherwise the only text column is the content
+    and the title is its first sentence.
+    """
+    resolved = dict(columns)
+    data = [cells for _, cells in rows if sum(1 for c in cells if c and c.strip()) > 1]
+
+    def values(index: int) -> list[str]:
+        return [normalize(cells[index]) if index < len(cells) and cells[index] else "" for cells in data]
+
+    for index, kind in columns.items():
+        filled = [v for v in values(index) if v]
+        if kind == "text" and filled and all(_NUMBER.match(v) for v in filled) and "number" not in resolved.values():
+            resolved[index] = "number"
+    texts = [i for i in sorted(resolved) if resolved[i] == "text"]
+    while len(texts) > 1 and _merged(values(texts[0])):
+        resolved[texts.pop(0)] = "group"
+    if len(texts) >= 2:
+        resolved[texts[0]] = "title"
+        for index in texts[1:]:
+            resolved[index] = "content"
+    elif texts:
+        resolved[texts[0]] = "content"
+    return resolved
+
+
+def _merged(values: list[str]) -> bool:
+    """A cell merged over rows: the same text as the row above, or blank below filled cells in more
+    than a third of the rows (one blank title is a missing title, not a merge)."""
+    blanks, seen = 0, False
+    for before, value in zip(["", *values], values):
+        if value and value == before:
+            return True
+        blanks += not value and seen
+        seen = seen or bool(value)
+    return blanks * 3 > len(values)
 
 
 def items_below_header(rows: list[tuple[Where, list[str]]], columns: dict[int, str]) -> list[RawItem]:
+    columns = resolve_text_columns(rows, columns)
     items: list[RawItem] = []
     category: str | None = None
     numbered = "number" in columns.values()
     header_again = set(columns.values())
+    groups = [i for i in sorted(columns) if columns[i] == "group"]
+    group_values: dict[int, str] = {}
+    previous: RawItem | None = None
     for where, cells in rows:
-        values = {column: (cells[i] if i < len(cells) else "") or "" for i, column in columns.items()}
+        def cell(index: int) -> str:
+            return (cells[index] if index < len(cells) else "") or ""
+
+        values: dict[str, str] = {}
+        for index, column in sorted(columns.items()):
+            if cell(index).strip():
+                values[column] = f"{values[column]}\n{cell(index)}" if column in values else cell(index)
         filled = [c.strip() for c in cells if c and c.strip()]
         if not filled:
             continue
         number = normalize(values.get("number", ""))
         # A row numbered like a task is not the header repeated: skip the costly test on most rows.
         repeated = None if numbered and _NUMBER.match(number) else header_columns(cells)
-        if repeated and set(repeated.values()) == header_again:
+        if repeated and len(repeated) == len(filled) and set(repeated.values()) <= header_again | {"text"}:
             continue  # the header repeated (a table split across pages)
         distinct = set(filled)
         if len(distinct) == 1 and not _NUMBER.match(number) and (CATEGORY.match(normalize(filled[0])) or len(filled) == 1):
             # A merged row, or one lone cell, between task rows: a category heading.
-            category = strip_end_punctuation(filled[0])
+            category = first_sentence(filled[0])
+            group_values.clear()
             continue
-        items.append(RawItem(
+        for index in groups:
+            if cell(index).strip():
+                group_values[index] = first_sentence(cell(index))
+        inner = [group_values[i] for i in groups if i in group_values]
+        units = {c: _no_unit_blank(values.get(c, "")) for c in ("lead", "units", "cooperating")
+                 if c in columns.values()}
+        if previous is not None and numbered and not number and not any(units.values()):
+            units = dict(previous.units)  # a second row under a merged number and unit cell
+        if previous is not None and numbered and number and number == previous.number_text \
+                and any(units.values()) and units == {k: v for k, v in previous.units.items() if k != "remarks"}:
+            # the same number and units as the row above: cells merged over two rows and filled
+            # into both (as a workbook reader may do) — a second row, not a repeated number
+            number = ""
+        remarks = values.get("remarks", "")
+        if remarks and _lists_units(remarks):
+            units["remarks"] = remarks
+        text_title = values.get("title")
+        item = RawItem(
             where=where,
             number_text=number if numbered else str(len(items) + 1),
-            title=values.get("title"),
+            title=(text_title or "") if "title" in columns.values() else None,
             content=values.get("content", ""),
-            units={c: values[c] for c in ("lead", "units", "cooperating") if c in values},
+            units=units,
             deadline_text=values.get("deadline") or None,
-            category=category,
-        ))
+            category=inner[-1] if inner else category,
+            people=[p for p in re.split(r"[、,，;；\n]", values.get("person", "")) if p.strip()],
+        )
+        items.append(item)
+        previous = item
     return items
+
+
+def first_sentence(text: str) -> str:
+    from intake.wording import sentences
+
+    parts = sentences(text)
+    return parts[0] if parts else strip_end_punctuation(text)
+
+
+def _lists_units(text: str) -> bool:
+    """A 备注 cell that names units (各区教育局、市局直属单位) rather than saying something."""
+    from intake.unit_phrase import is_unit_cell
+
+    return is_unit_cell(text)
+
+
+def _no_unit_blank(text: str) -> str:
+    """A unit cell saying "none" (协办单位: 无) is an empty cell."""
+    from intake.unit_phrase import NO_UNIT
+
+    return "" if NO_UNIT.match(normalize(text)) else text

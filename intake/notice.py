@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from intake.unit_phrase import NamedUnit, parse_unit_phrase, strongest_roles
-from intake.wording import normalize, parse_deadline, sentences, strip_end_punctuation, targets
+from intake.unit_phrase import NamedUnit, read_assignment, strongest_roles
+from intake.wording import chinese_number, deadline_in_text, normalize, parse_deadline, sentences, strip_end_punctuation, targets
 from models.assignment import AssignmentRole
 from models.errors import DubanError
 
@@ -88,6 +88,8 @@ class RawItem:
     units: dict[str, str] = field(default_factory=dict)  # column -> phrase; columns: units, lead, cooperating
     deadline_text: str | None = None
     category: str | None = None
+    people: list[str] = field(default_factory=list)  # 牵头领导 and the like: kept, never assigned
+    first_is_lead: bool = False  # the notice prints 列第一位者为牵头单位: each list's first unit leads
 
 
 @dataclass
@@ -106,6 +108,9 @@ class ParsedTask:
     # What kept the reader from reading the task's units: the task is imported as 待分工 (no
     # assignment yet) unless the import is --strict, which refuses it.
     problems: list[Problem] = field(default_factory=list)
+    # People named for the task (牵头领导, 分管县领导 …): kept, never assigned.
+    people: list[str] = field(default_factory=list)
+    unassigned: bool = False  # no unit could be read: 待分工
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -118,6 +123,8 @@ class ParsedTask:
             "deadline": self.deadline.isoformat() if self.deadline else None,
             "deadline_text": self.deadline_text,
             "units": [{"name": u.name, "role": u.role.value} for u in self.units if not u.placeholder],
+            "people": self.people,
+            "unassigned": self.unassigned,
         }
 
 
@@ -130,6 +137,8 @@ class ParsedNotice:
     warnings: list[str]
     source_name: str
     source_sha256: str
+    # Problems of tasks kept as 待分工 (read with `partial=True`); empty otherwise.
+    problems: list[Problem] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -142,6 +151,7 @@ class ParsedNotice:
             },
             "tasks": [t.as_json() for t in self.tasks],
             "warnings": self.warnings,
+            "problems": [p.message("zh") for p in self.problems],
         }
 
 
@@ -166,11 +176,15 @@ def plan_year(preface: Preface) -> int | None:
 
 
 def build_notice(items: Iterable[RawItem], preface: Preface, *, source_name: str, data: bytes,
-                 renumber: bool = False) -> ParsedNotice:
+                 renumber: bool = False, partial: bool = True) -> ParsedNotice:
     """Parse every item; raise ImportFailed listing all problems, or return the notice.
 
     `renumber`: prose notices often restart 1. 2. 3. under each heading; their
     tasks are then numbered in order of appearance.
+    `partial`: a task whose units cannot be read is kept with no units
+    (`unassigned`, 待分工) and its problem goes to `ParsedNotice.problems`; the
+    notice is refused only for other problems (an import refuses a notice in which no task
+    has a unit: `plan_import.resolve`). `partial=False` refuses every 待分工 task too.
     """
     items = list(items)
     problems: list[Problem] = []
@@ -191,12 +205,13 @@ def build_notice(items: Iterable[RawItem], preface: Preface, *, source_name: str
                                     f"task number {number} appears twice (also at {seen[number].en()}): correct the numbers"))
             continue
         seen[number] = item.where
-        tasks.append(_task(item, number, year, problems, warnings))
-    if problems:  # the report lists every problem, those of tasks that would be 待分工 too
-        raise ImportFailed(sorted(problems + [p for t in tasks for p in t.problems], key=_place), source_name)
+        tasks.append(_task(item, number, year, problems, warnings, preface.issued_on))
+    kept = [p for t in tasks for p in t.problems]
+    if problems or (kept and not partial):  # the report lists every problem, those of 待分工 tasks too
+        raise ImportFailed(sorted(problems + kept, key=_place), source_name)
     return ParsedNotice(
         title=preface.title, issuer=preface.issuer, issued_on=preface.issued_on, tasks=tasks, warnings=warnings,
-        source_name=source_name, source_sha256=hashlib.sha256(data).hexdigest(),
+        source_name=source_name, source_sha256=hashlib.sha256(data).hexdigest(), problems=kept,
     )
 
 
@@ -208,12 +223,16 @@ def _number(item: RawItem, problems: list[Problem]) -> int | None:
     match = _NUMBER.match(normalize(item.number_text))
     if match:
         return int(match.group(1))
+    written = chinese_number(normalize(item.number_text).rstrip("、.．"))  # 序号 printed 一、二 … 三十
+    if written is not None:
+        return written
     problems.append(Problem(item.where, f"序号“{item.number_text}”不是数字——请填写任务序号",
                             f"the number “{item.number_text}” is not a number: give the task a number"))
     return None
 
 
-def _task(item: RawItem, number: int, year: int | None, problems: list[Problem], warnings: list[str]) -> ParsedTask:
+def _task(item: RawItem, number: int, year: int | None, problems: list[Problem], warnings: list[str],
+          issued_on: date | None = None) -> ParsedTask:
     # Title and content are kept as written (full-width punctuation and all);
     # normalising is only for reading numbers, names and dates.
     content = item.content.strip()
@@ -226,27 +245,37 @@ def _task(item: RawItem, number: int, year: int | None, problems: list[Problem],
                                 f"task {number} has an empty title: give it a title"))
     measures = sentences(content) if content else ([title] if title else [])
     found_targets = [t for m in measures for t in targets(m)]
-    deadline, deadline_warning = parse_deadline(item.deadline_text, year)
-    if deadline_warning:
-        warnings.append(f"任务 {number}（{item.where.zh()}）：{deadline_warning}")
 
     units: list[NamedUnit] = []
+    people = list(item.people)
     # A 牵头单位 column gives lead, 配合单位 cooperating; a 责任单位 column
     # (alone, or beside 牵头单位) responsible unless its phrase says otherwise.
     for column, default_role in (("lead", AssignmentRole.LEAD), ("units", AssignmentRole.RESPONSIBLE),
-                                 ("cooperating", AssignmentRole.COOPERATING)):
+                                 ("cooperating", AssignmentRole.COOPERATING), ("remarks", AssignmentRole.RESPONSIBLE)):
         phrase = item.units.get(column, "")
         if not phrase.strip():
             continue
-        named, phrase_warnings = parse_unit_phrase(phrase, default_role)
+        said = read_assignment(phrase, default_role)
+        named = said.units
+        if (item.first_is_lead or said.first_is_lead) and column != "remarks" and named and not any(u.role is AssignmentRole.LEAD for u in units + named):
+            named = [NamedUnit(named[0].name, AssignmentRole.LEAD, named[0].placeholder), *named[1:]]
         units.extend(named)
-        warnings.extend(f"任务 {number}：{w}" for w in phrase_warnings)
+        people.extend(said.people)
+        if said.deadline_text and not item.deadline_text:
+            item.deadline_text = said.deadline_text
+        warnings.extend(f"任务 {number}：{w}" for w in said.warnings)
     units = strongest_roles(units)
+    deadline, deadline_warning = parse_deadline(item.deadline_text, year)
+    if not item.deadline_text:
+        deadline = deadline_in_text(f"{item.title or ''}。{content}", year, issued_on)
+    if deadline_warning:
+        warnings.append(f"任务 {number}（{item.where.zh()}）：{deadline_warning}")
     for unit in units:
         if unit.placeholder:
             warnings.append(f"任务 {number}：“{unit.name}”是泛指，不生成任务分工 / task {number}: “{unit.name}” names no unit, no assignment is made")
+    unassigned = not any(not u.placeholder for u in units)
     task_problems: list[Problem] = []
-    if not any(not u.placeholder for u in units):
+    if unassigned:
         task_problems.append(Problem(item.where, f"任务 {number}“{title}”没有责任单位——请填写牵头或责任单位",
                                 f"task {number} “{title}” has no units: name its lead or responsible units"))
     units_text = "；".join(f"{k}:{v}" if len(item.units) > 1 else v for k, v in item.units.items() if v.strip())
@@ -254,5 +283,6 @@ def _task(item: RawItem, number: int, year: int | None, problems: list[Problem],
         number=number, title=title, category=item.category, content=content, measures=measures,
         targets=found_targets, deadline=deadline,
         deadline_text=item.deadline_text.strip() if item.deadline_text else None,
-        units_text=units_text, units=units, where=item.where, problems=task_problems,
+        units_text=units_text, units=units, where=item.where, problems=task_problems, people=people,
+        unassigned=unassigned,
     )

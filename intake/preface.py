@@ -10,7 +10,11 @@ from intake.wording import normalize
 
 ISSUE_DATE = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日$")
 ATTACHMENT = re.compile(r"^附\s*件\s*\d*\s*[:]?$")
-TITLE_WORDS = ("清单", "任务", "要点", "方案", "计划", "通知", "安排", "分工")
+TITLE_WORDS = ("清单", "任务", "要点", "方案", "计划", "通知", "安排", "分工", "意见", "分解", "台账", "公示", "計劃")
+TITLE_END = re.compile(r"(清单|要点|方案|计划|計劃|通知|安排|分工|意见|分解|表|台账|公示|决定|办法|细则)$")
+# A line wholly in brackets is an aside or a rule ("(各项任务中,列第一位的为牵头单位)"), never a title.
+ASIDE = re.compile(r"^[(\[【〔].*[)\]】〕]$")
+DOCUMENT_NUMBER = re.compile(r"[〔\[(]\s*\d{4}\s*[〕\])]\s*\d+\s*[号號]")
 ORGANISATION = re.compile(r"(办公室|政府|委员会|小组|局|部|办|委|厅|院|会|中心|管委会|街道|镇)$")
 
 
@@ -37,11 +41,39 @@ def read_preface(lines: list[str]) -> Preface:
     return preface
 
 
+def _clean(line: str) -> str:
+    """A title line without what surrounds it: "【栏目】…", "附件:1.…", a trailing "|" of a table copy."""
+    line = re.sub(r"^【[^】]{1,20}】", "", line.strip().strip("|").strip())
+    return re.sub(r"^附\s*件\s*\d*\s*[:：]?\s*(?:\d+\s*[.．、])?", "", line).strip()
+
+
+def joined_titles(lines: list[str]) -> list[str]:
+    """A title printed over two lines is one: "…关于做好当前和今后一个时期" + "促进就业工作的若干意见"."""
+    result: list[str] = []
+    for line in lines:
+        previous = result[-1] if result else ""
+        if (previous and _is_heading(previous) and _is_heading(line) and TITLE_END.search(line)
+                and not TITLE_END.search(previous) and not ORGANISATION.search(previous)
+                and not DOCUMENT_NUMBER.search(previous) and not ISSUE_DATE.match(previous)
+                and (previous.count("《") > previous.count("》") or "关于" in previous or re.search(r"\d{4}\s*年", previous)
+                     or len(line) <= 12)
+                and len(previous) + len(line) <= 80):
+            result[-1] = previous + line
+        else:
+            result.append(line)
+    return result
+
+
 def _title(lines: list[str]) -> str | None:
+    lines = [c for c in (_clean(line) for line in lines) if c and not DOCUMENT_NUMBER.search(c)
+             and not ASIDE.match(c)
+             and not re.match(r"^(?:[一二三四五六七八九十]+[、.]|\([一二三四五六七八九十]+\)|\d+[.、])", c)]
+    lines = joined_titles(lines)
     for index, line in enumerate(lines[:-1]):
         if ATTACHMENT.match(line) and _is_heading(lines[index + 1]):
             return lines[index + 1]
-    named = [line for line in lines if _is_heading(line) and any(w in line for w in TITLE_WORDS)
+    named = [line for line in lines if _is_heading(line)
+             and (any(w in line for w in TITLE_WORDS) or TITLE_END.search(line))
              and not ISSUE_DATE.match(line)]
     if named:
         return named[-1]

@@ -73,8 +73,13 @@ def _looks_binary(text: str) -> bool:
     return controls > max(2, len(sample) // 200)
 
 
-def read_notice(path: Path) -> ParsedNotice:
-    """Parse a notice file; raise ImportFailed listing every problem."""
+def read_notice(path: Path, *, partial: bool = True) -> ParsedNotice:
+    """Parse a notice file; raise ImportFailed listing every problem.
+
+    `partial` (the default): tasks whose units cannot be read are kept (待分工), their problems listed
+    in `ParsedNotice.problems` and on each task, instead of refusing the notice (see `build_notice`);
+    `resolve(strict=True)` refuses them later, and `partial=False` here.
+    """
     source = path.name
     try:
         limits.check_file_size(path, source)
@@ -95,7 +100,8 @@ def read_notice(path: Path) -> ParsedNotice:
                                     f"the file is damaged or not really {suffix} "
                                     f"({type(error).__name__}: {error})")],
                            source) from error
-    notice = build_notice(read.items, read_preface(read.preface), source_name=source, data=data, renumber=read.renumber)
+    notice = build_notice(read.items, read_preface(read.preface), source_name=source, data=data, renumber=read.renumber,
+                          partial=partial)
     notice.warnings[:0] = read.notes
     return notice
 
