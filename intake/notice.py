@@ -165,6 +165,7 @@ class Preface:
 
 
 _NUMBER = re.compile(r"^\s*(\d+)\s*[.．、]?\s*$")
+_SUB_NUMBER = re.compile(r"^\s*\d+\s*[.．]\s*\d+\s*$")
 
 
 def plan_year(preface: Preface) -> int | None:
@@ -183,8 +184,8 @@ def build_notice(items: Iterable[RawItem], preface: Preface, *, source_name: str
     tasks are then numbered in order of appearance.
     `partial`: a task whose units cannot be read is kept with no units
     (`unassigned`, 待分工) and its problem goes to `ParsedNotice.problems`; the
-    notice is refused only for other problems (an import refuses a notice in which no task
-    has a unit: `plan_import.resolve`). `partial=False` refuses every 待分工 task too.
+    notice is refused only for other problems or when no task has a unit.
+    `partial=False` refuses every 待分工 task too.
     """
     items = list(items)
     problems: list[Problem] = []
@@ -194,6 +195,12 @@ def build_notice(items: Iterable[RawItem], preface: Preface, *, source_name: str
                                     "no task list found (a table header or numbered items): the file needs columns such as 序号, 任务, 责任单位, or numbered items")],
                            source_name)
     year = plan_year(preface)
+    if not renumber and any(_SUB_NUMBER.match(normalize(item.number_text)) for item in items):
+        # Rows under one merged 序号 (5.1, 5.2) are tasks of their own: a task number is a whole number, so the
+        # tasks are numbered in order of appearance, and the office is told.
+        renumber = True
+        warnings.append("序号中有分项（如 5.1、5.2），任务按出现顺序重新编号 / the list has sub-numbers such as 5.1: "
+                        "tasks are numbered in order of appearance")
     tasks: list[ParsedTask] = []
     seen: dict[int, Where] = {}
     for ordinal, item in enumerate(items, start=1):
@@ -207,12 +214,20 @@ def build_notice(items: Iterable[RawItem], preface: Preface, *, source_name: str
         seen[number] = item.where
         tasks.append(_task(item, number, year, problems, warnings, preface.issued_on))
     kept = [p for t in tasks for p in t.problems]
-    if problems or (kept and not partial):  # the report lists every problem, those of 待分工 tasks too
-        raise ImportFailed(sorted(problems + kept, key=_place), source_name)
+    nothing_assigned = bool(tasks) and all(t.unassigned for t in tasks)  # no task to import at all
+    if problems or (kept and (not partial or nothing_assigned)):  # every problem listed, 待分工 ones too
+        lead = [NOTHING_ASSIGNED] if nothing_assigned and not problems else []
+        raise ImportFailed(lead + sorted(problems + kept, key=_place), source_name)
     return ParsedNotice(
         title=preface.title, issuer=preface.issuer, issued_on=preface.issued_on, tasks=tasks, warnings=warnings,
         source_name=source_name, source_sha256=hashlib.sha256(data).hexdigest(), problems=kept,
     )
+
+
+# Nothing in the file reads as a task list with units: more likely not a notice than one to fill in by hand.
+NOTHING_ASSIGNED = Problem(None, "没有一项任务读出责任单位——请确认文件是任务清单，并含“责任单位”等列或单位行",
+                           "no task has readable units: make sure the file is a task list with a 责任单位 column "
+                           "or unit lines")
 
 
 def _place(problem: Problem) -> tuple[str, int]:

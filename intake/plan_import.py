@@ -187,9 +187,10 @@ def resolve(session: Session, notice: ParsedNotice, *, strict: bool = False,
         resolved[task.number] = names.assigned
         tasks.append(task)
     if not strict and notice.tasks and len(pending) == len(notice.tasks):
-        # Nothing in the file reads as a task list with units: more likely not a notice than one to fill in by hand.
-        problems.insert(0, Problem(None, "没有一项任务读出责任单位——请确认文件是任务清单，并含“责任单位”等列或单位行",
-                                   "no task has readable units: make sure the file is a task list with a 责任单位 column or unit lines"))
+        # Also after the office's corrections (an edited plan JSON): intake.notice.NOTHING_ASSIGNED.
+        from intake.notice import NOTHING_ASSIGNED
+
+        problems.insert(0, NOTHING_ASSIGNED)
         problems.extend(p for t in notice.tasks for p in t.problems)
     if problems:
         raise ImportFailed(problems, notice.source_name)

@@ -18,6 +18,14 @@ DOCUMENT_NUMBER = re.compile(r"[〔\[(]\s*\d{4}\s*[〕\])]\s*\d+\s*[号號]")
 ORGANISATION = re.compile(r"(办公室|政府|委员会|小组|局|部|办|委|厅|院|会|中心|管委会|街道|镇)$")
 
 
+def _table_header(line: str) -> bool:
+    """A table's header row copied as text ("序号 重点任务 牵头单位 完成时限"): never the plan's title."""
+    from intake.roles import label_kind
+
+    cells = [c for c in re.split(r"\s+|\|", line) if c]
+    return len(cells) >= 3 and sum(1 for c in cells if label_kind(c)) * 2 >= len(cells)
+
+
 def _is_heading(line: str) -> bool:
     return bool(line) and not line.endswith(("。", ":", ",", ";")) and len(line) <= 80
 
@@ -66,7 +74,7 @@ def joined_titles(lines: list[str]) -> list[str]:
 
 def _title(lines: list[str]) -> str | None:
     lines = [c for c in (_clean(line) for line in lines) if c and not DOCUMENT_NUMBER.search(c)
-             and not ASIDE.match(c)
+             and not ASIDE.match(c) and not _table_header(c)
              and not re.match(r"^(?:[一二三四五六七八九十]+[、.]|\([一二三四五六七八九十]+\)|\d+[.、])", c)]
     lines = joined_titles(lines)
     for index, line in enumerate(lines[:-1]):
