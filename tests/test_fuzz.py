@@ -31,7 +31,7 @@ from models.db import reading
 from models.round import CheckIn
 from tests.support.fuzz import BROWSER, Target, problems, seeded_portal, targets
 from tests.support.hostile import HOSTILE, MALFORMED
-from tests.support.portal import PASSWORD, Portal, csrf_of
+from tests.support.portal import PASSWORD, Portal, csrf_of, sign_in
 
 QUICK_VALUES = ("99999999999999999999", "abc", "-1", "", "\x00", "0001-01-01T00:00:00+08:00", "9" * 400,
                 "令牌", HOSTILE[0], HOSTILE[11])
@@ -70,7 +70,7 @@ class Attacker:
         self.client = portal.client()
         self.api = portal.token(username) if username else {}
         if username:
-            assert self.client.post("/login", data={"username": username, "password": PASSWORD}).status_code == 303
+            assert sign_in(self.client, username).status_code == 303
         self.csrf = csrf_of(self.client.get("/reports").text) if username else ""
 
     def send(self, target: Target, where: str, name: str, value: str) -> None:

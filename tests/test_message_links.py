@@ -42,7 +42,7 @@ from models.rounds import open_round
 from models.unit import Unit
 from models.users import add_user
 from notifications.render import render
-from tests.support.portal import PASSWORD, Portal, running
+from tests.support.portal import PASSWORD, Portal, running, sign_in
 from tests.support.scenario import OFFICE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -168,7 +168,7 @@ class Users:
                 add_user(session, username=f"unit{unit_id}", role="unit", password=PASSWORD, unit_name=name,
                          actor=OFFICE, now=datetime.now(UTC))
             client = self.portal.client()
-            signed = client.post("/login", data={"username": f"unit{unit_id}", "password": PASSWORD})
+            signed = sign_in(client, f"unit{unit_id}")
             assert signed.status_code == 303, signed.text
             self.clients[unit_id] = client
         return self.clients[unit_id]
@@ -245,8 +245,7 @@ def test_every_link_in_every_message_leads_to_its_item_after_sign_in_and_nowhere
         unit_id, title = unit_of(engine, urlparse(first).path)
         users.of(unit_id)  # the user exists
         with portal.client() as fresh:
-            landed = fresh.post("/login", data={"username": f"unit{unit_id}", "password": PASSWORD,
-                                                "next": urlparse(first).path})
+            landed = sign_in(fresh, f"unit{unit_id}", next=urlparse(first).path)
             assert landed.status_code == 303 and landed.headers["location"] == urlparse(first).path
             assert title in html.unescape(fresh.get(landed.headers["location"]).text)
     finally:

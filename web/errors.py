@@ -113,7 +113,7 @@ def answer(request: Request, status: int, message: str, *, headers: dict[str, st
 
 def install(app: FastAPI) -> None:
     """Register the handlers: sign-in, domain errors, HTTP errors, validation, and the last resort."""
-    from web.deps import Refused, SignInRequired, record_refusal
+    from web.deps import Refused, SignInRequired, record_conflict, record_refusal
 
     @app.exception_handler(SignInRequired)
     async def sign_in(request: Request, _: SignInRequired) -> Response:
@@ -125,12 +125,17 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DubanError)
     async def domain_error(request: Request, error: DubanError) -> Response:
         status = 404 if isinstance(error, NotFound) else STATUS_BY_EXIT.get(error.exit_code, 400)
-        return answer(request, status, f"{error.message('zh')} / {error.message('en')}")
+        message = f"{error.message('zh')} / {error.message('en')}"
+        if status == 409:  # the domain refused a change: on the trail, after the route's transaction rolled back
+            await run_in_threadpool(record_conflict, request, message)
+        return answer(request, status, message)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         if isinstance(error, Refused):
             await run_in_threadpool(record_refusal, request, error)
+        elif error.status_code == 409:
+            await run_in_threadpool(record_conflict, request, str(error.detail))
         detail, plain = error.detail, STATUS_ZH.get(error.status_code, HTTPStatus(error.status_code).phrase)
         if not isinstance(detail, str) or detail == HTTPStatus(error.status_code).phrase:
             detail = plain

@@ -18,6 +18,7 @@ from models import audit
 from models.clock import utc, utc_now
 from models.db import unit_of_work
 from models.lifecycle import Role
+from web.bounds import Id
 from web import throttle
 from web.auth import Principal, live_tokens, revoke_token
 from web.deps import engine_of, form_of, page, read_session, require, settings_of, signed_in
@@ -45,7 +46,7 @@ def throttles(request: Request, me: Principal = Depends(office_admin),
 
 
 @router.post("/throttles/{throttle_id}/clear")
-def throttle_clear(request: Request, throttle_id: int, me: Principal = Depends(office_admin)) -> Response:
+def throttle_clear(request: Request, throttle_id: Id, me: Principal = Depends(office_admin)) -> Response:
     form_of(request, me)
     with unit_of_work(engine_of(request)) as session:
         cleared = throttle.clear(session, throttle_id)
@@ -66,7 +67,7 @@ def tokens(request: Request, me: Principal = Depends(signed_in), session: Sessio
 
 
 @router.post("/tokens/{token_id}/revoke")
-def token_revoke(request: Request, token_id: int, me: Principal = Depends(signed_in)) -> Response:
+def token_revoke(request: Request, token_id: Id, me: Principal = Depends(signed_in)) -> Response:
     form_of(request, me)
     with unit_of_work(engine_of(request)) as session:
         revoke_token(session, token_id, by=me, now=utc_now())

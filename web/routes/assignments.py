@@ -92,7 +92,7 @@ def assignment_page(request: Request, assignment_id: Id, me: Principal = Depends
 
 
 @router.get("/checkins/{checkin_id}")
-def checkin_link(request: Request, checkin_id: int, me: Principal = Depends(office_or_unit),
+def checkin_link(request: Request, checkin_id: Id, me: Principal = Depends(office_or_unit),
                  session: Session = Depends(read_session)):  # noqa: ANN201
     """Messages enqueued before they linked to assignments named a check-in: on to its assignment."""
     checkin = visible_checkin(session, me, checkin_id)
