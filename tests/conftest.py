@@ -15,12 +15,14 @@ import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from models.db import make_engine
 from models.schema import upgrade
+from tests.support.browser import launched_chromium
 from tests.support.postgres import ThrowawayPostgres, find_bindir
 
 # Keep the developer's own settings and Prefect out of the tests.
@@ -130,3 +132,9 @@ def engine(database_url: str) -> Iterator[Engine]:
 def now() -> datetime:
     """A fixed moment: a Monday morning in Beijing."""
     return datetime(2022, 9, 5, 1, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Headless Chromium (tests/support/browser.py); the test module marks itself `needs_chromium`."""
+    yield from launched_chromium()

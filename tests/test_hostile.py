@@ -44,6 +44,7 @@ from models.unit import Unit
 from models.users import add_user
 from notifications.channels import channel_for
 from notifications.dispatch import dispatch
+from tests.support.browser import ARTIFACTS, needs_chromium
 from tests.support.hostile import (HOSTILE, STORABLE, formula_cells, injected_markup_in, marker_of,
                                    raw_markup_in, terminal_escapes_in)
 from tests.support.portal import PASSWORD, Portal, csrf_of, running, sign_in
@@ -114,7 +115,6 @@ def post_ok(client: httpx.Client, path: str, csrf_page: str, **data) -> httpx.Re
 
 
 def build(engine: Engine, settings: Settings, tmp_path: Path, portal: Portal) -> World:
-    now = datetime.now(UTC)
     world = World(portal, tmp_path)
     # Rounds: one per value, opened in the portal (the first is where the unit files).
     due = (date.today() + timedelta(days=40)).isoformat()
@@ -316,10 +316,6 @@ def test_hostile_values_come_out_inert_in_every_page_message_report_and_export(h
     assert "\\x1b[31mHX8" in shown  # the escape is shown, not obeyed
 
 
-CHROMIUM = os.environ.get("DUBAN_TEST_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = ROOT / "build" / "artifacts"
-FLAGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 INJECTED = """() => ({
     approve: document.querySelectorAll('form[action="/extensions/1/approve"]').length,
     meta: document.querySelectorAll('meta[http-equiv]').length,
@@ -332,45 +328,38 @@ INJECTED = """() => ({
 })"""
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("DUBAN_TEST_REQUIRE_BROWSER"),
-                    reason="Debian's chromium is not installed (scripts/system-packages installs it)")
-def test_in_a_browser_the_review_and_audit_pages_hold_no_injected_element(hostile_portal, backend: str) -> None:
+@needs_chromium
+def test_in_a_browser_the_review_and_audit_pages_hold_no_injected_element(hostile_portal, browser,  # noqa: ANN001
+                                                                          backend: str) -> None:
     if backend != "sqlite":
         pytest.skip("one browser run is enough: the HTTP test covers both databases")
-    from playwright.sync_api import sync_playwright
-
     world, _ = hostile_portal
     url = world.portal.url
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        try:
-            for width, height in ((1366, 900), (390, 844)):
-                context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": height})
-                page = context.new_page()
-                dialogs: list[str] = []
-                page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-                # The office's session from before the failed logins (a throttled address cannot sign in).
-                context.add_cookies([{"name": COOKIE, "value": world.office.cookies[COOKIE], "url": url}])
-                page.goto(f"{url}/review")
-                page.wait_for_timeout(1200)  # a meta refresh of 0 s would have left by now
-                assert page.url == f"{url}/review"
-                found = page.evaluate(INJECTED)
-                assert found["approve"] == found["meta"] == found["scripts"] == found["images"] == found["bold"] == 0
-                assert found["articles"] == len(STORABLE) and found["forms"] == 1 + 2 * found["articles"], found
-                assert '<form action="/extensions/1/approve"' in page.inner_text("main")  # shown as text
-                page.screenshot(path=str(ARTIFACTS / f"hostile-review-{width}.png"), full_page=False)
-                served = page.goto(f"{url}/audit").text()  # the HTML as sent, before the browser parsed it
-                served_rows = served.split("<tbody>", 1)[1].split("</tbody>", 1)[0].count("<tr")
-                assert served_rows > len(STORABLE)
-                page.wait_for_timeout(1200)
-                assert page.url == f"{url}/audit"
-                found = page.evaluate(INJECTED)
-                assert found["meta"] == found["scripts"] == found["images"] == found["bold"] == 0, found
-                assert found["rows"] == served_rows, found  # a "<!--" name hides no later row
-                assert "<!--HX3" in page.inner_text("main")
-                page.screenshot(path=str(ARTIFACTS / f"hostile-audit-{width}.png"), full_page=False)
-                assert dialogs == []
-                context.close()
-        finally:
-            browser.close()
+    for width, height in ((1366, 900), (390, 844)):
+        context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": height})
+        page = context.new_page()
+        dialogs: list[str] = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        # The office's session from before the failed logins (a throttled address cannot sign in).
+        context.add_cookies([{"name": COOKIE, "value": world.office.cookies[COOKIE], "url": url}])
+        page.goto(f"{url}/review")
+        page.wait_for_timeout(1200)  # a meta refresh of 0 s would have left by now
+        assert page.url == f"{url}/review"
+        found = page.evaluate(INJECTED)
+        assert found["approve"] == found["meta"] == found["scripts"] == found["images"] == found["bold"] == 0
+        assert found["articles"] == len(STORABLE) and found["forms"] == 1 + 2 * found["articles"], found
+        assert '<form action="/extensions/1/approve"' in page.inner_text("main")  # shown as text
+        page.screenshot(path=str(ARTIFACTS / f"hostile-review-{width}.png"), full_page=False)
+        served = page.goto(f"{url}/audit").text()  # the HTML as sent, before the browser parsed it
+        served_rows = served.split("<tbody>", 1)[1].split("</tbody>", 1)[0].count("<tr")
+        assert served_rows > len(STORABLE)
+        page.wait_for_timeout(1200)
+        assert page.url == f"{url}/audit"
+        found = page.evaluate(INJECTED)
+        assert found["meta"] == found["scripts"] == found["images"] == found["bold"] == 0, found
+        assert found["rows"] == served_rows, found  # a "<!--" name hides no later row
+        assert "<!--HX3" in page.inner_text("main")
+        page.screenshot(path=str(ARTIFACTS / f"hostile-audit-{width}.png"), full_page=False)
+        assert dialogs == []
+        context.close()

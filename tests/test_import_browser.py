@@ -14,21 +14,11 @@ import pytest
 from sqlalchemy import Engine
 
 from config import Settings
+from tests.support.browser import ARTIFACTS, needs_chromium
 from tests.support.portal import PASSWORD, running, seed
 from tests.test_import_partial import HEADER, ROWS, held
-from tests.test_portal_browser import ARTIFACTS, CHROMIUM, FLAGS
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield launched
-        launched.close()
+pytestmark = needs_chromium
 
 
 def _office(browser, url: str, width: int):  # noqa: ANN001, ANN202

@@ -9,7 +9,6 @@ build/artifacts/.
 
 from __future__ import annotations
 
-import os
 import shutil
 from datetime import date
 from pathlib import Path
@@ -19,25 +18,10 @@ from sqlalchemy import Engine
 
 from config import Settings
 from models.calendar import add_working_days, is_working_day
+from tests.support.browser import ARTIFACTS, needs_chromium
 from tests.support.portal import PASSWORD, running, seed
 
-CHROMIUM = os.environ.get("DUBAN_TEST_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "build" / "artifacts"
-FLAGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("DUBAN_TEST_REQUIRE_BROWSER"),
-                                reason="Debian's chromium is not installed (scripts/system-packages installs it)")
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield launched
-        launched.close()
+pytestmark = needs_chromium
 
 
 def test_a_round_from_opening_to_a_green_light(engine: Engine, database_url: str, tmp_path: Path, browser,
