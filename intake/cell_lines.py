@@ -27,10 +27,12 @@ from intake.columns import UNIT_KINDS, column_of
 from intake.roles import column_name_like
 from intake.grid import Table, items_below_header
 from intake.notice import Where
+from intake.unit_phrase import DEADLINE_WORDS, is_unit_cell
 from intake.wording import normalize
 
 _DIGITS = re.compile(r"^\d{1,5}$")
-_DEADLINE = re.compile(r"(\d{4}\s*年|\d{1,2}\s*月|底前|年底|年内|全年|长期|持续|常态|每[年季月]|[一二三四五六七八九十]+月)")
+# A deadline cell may also be a recurring one (每季度): it still fills the deadline column.
+_DEADLINE = re.compile(f"({DEADLINE_WORDS}|每[年季月])")
 
 
 @dataclass(frozen=True)
@@ -39,14 +41,8 @@ class _Cell:
     line: int
 
 
-def _unitish(text: str) -> bool:
-    from intake.unit_phrase import is_unit_cell
-
-    return is_unit_cell(text)
-
-
 def _deadlineish(text: str) -> bool:
-    return len(text) <= 20 and bool(_DEADLINE.search(text)) and not _unitish(text)
+    return len(text) <= 20 and bool(_DEADLINE.search(text)) and not is_unit_cell(text)
 
 
 def _cells(lines: list[str]) -> list[_Cell]:
@@ -152,7 +148,7 @@ def _row_starts(body: list[_Cell]) -> list[int]:
 def _compat(kind: str | None, text: str) -> float:
     if not text:  # an empty cell (a merged one shows as two spaces)
         return 1.0 if kind == "group" else -1.0
-    unit, deadline = _unitish(text), _deadlineish(text)
+    unit, deadline = is_unit_cell(text), _deadlineish(text)
     if kind in ("units", "lead", "cooperating"):
         # a unit list, or a word saying none (协办单位: 无; a dash may be any column's blank)
         return 3.0 if unit else 2.0 if re.fullmatch(r"无|暂无|没有", text.strip()) else -6.0

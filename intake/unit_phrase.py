@@ -41,7 +41,9 @@ PRIORITY = {LEAD: 0, RESPONSIBLE: 1, COOPERATING: 2}
 BARE_KIND = re.compile(r"^(?:县级市|县|市|区|旗|乡|镇|乡镇|街道|街道办事处|功能区|开发区|园区|园区管委会)"
                        r"(?:人民政府|政府|党委|办事处|管委会)?$")
 LABEL = re.compile(r"^([^:：]{1,12})[:：]\s*(.*)$", re.S)
-DEADLINE_PART = re.compile(r"(\d{4}\s*年|\d{1,2}\s*月|底前|年底|年内|全年|长期|持续|常态|[一二三四五六七八九十]+月)")
+# What a deadline is written with (2023年, 6月, 年底前, 全年, 长期, 十二月): one list for phrases and cells.
+DEADLINE_WORDS = r"\d{4}\s*年|\d{1,2}\s*月|底前|年底|年内|全年|长期|持续|常态|[一二三四五六七八九十]+月"
+DEADLINE_PART = re.compile(f"({DEADLINE_WORDS})")
 ALL_LATER = re.compile(r"以下.{0,30}(?:均需|均由|都需|均要).{0,40}不再(?:单独|一一|逐项)?列出")
 RULE_TAIL = re.compile(r"^(?:下同|以下同|下同。)$")
 
