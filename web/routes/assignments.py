@@ -101,7 +101,7 @@ def checkin_link(request: Request, checkin_id: Id, me: Principal = Depends(offic
 
 @router.post("/assignments/{assignment_id}/act/{action}")
 def act(request: Request, assignment_id: Id, action: Word, me: Principal = Depends(office_or_unit),
-              version: Annotated[Version | None, Form()] = None):  # noqa: ANN201
+        version: Annotated[Version | None, Form()] = None):  # noqa: ANN201
     form = form_of(request, me)
     try:
         chosen = Action(action)
@@ -116,7 +116,7 @@ def act(request: Request, assignment_id: Id, action: Word, me: Principal = Depen
 
 @router.post("/assignments/{assignment_id}/checkins")
 def file_checkin(request: Request, assignment_id: Id, me: Principal = Depends(office_or_unit),
-                       percent: Annotated[Percent | None, Form()] = None):  # noqa: ANN201
+                 percent: Annotated[Percent | None, Form()] = None):  # noqa: ANN201
     form = form_of(request, me)
     uploads = []
     for upload in form.getlist("evidence"):

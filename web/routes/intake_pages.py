@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio.from_thread
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi import Path as PathParam
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session, col, select
 
@@ -30,11 +29,11 @@ from models.clock import utc_now
 from models.db import reading, unit_of_work
 from models.unit import Contact, Unit, UnitAlias
 from web.auth import Principal
+from web.bounds import Id
 from web.deps import engine_of, form_of, office_only, page, read_session, settings_of
 
 router = APIRouter()
 KEPT_FOR_S = 24 * 3600  # how long a preview can wait for its apply
-MAX_ID = 2**31 - 1  # an id PostgreSQL's integer column can hold
 
 
 def _prune(folder: Path) -> None:
@@ -208,7 +207,7 @@ def import_apply(request: Request, me: Principal = Depends(office_only)):  # noq
 
 @router.get("/import/pending")
 def pending_page(request: Request, me: Principal = Depends(office_only),  # noqa: ANN201
-                 session: Session = Depends(read_session), done: int | None = Query(None, ge=1, le=MAX_ID)):
+                 session: Session = Depends(read_session), done: Id | None = None):
     """待分工: the tasks in force that no unit holds yet, each with a form to give it its units."""
     from intake.plan_import import pending_tasks
 
@@ -216,8 +215,7 @@ def pending_page(request: Request, me: Principal = Depends(office_only),  # noqa
 
 
 @router.post("/import/pending/{task_id}")
-def assign_task(request: Request, task_id: int = PathParam(ge=1, le=MAX_ID),  # noqa: ANN201
-                      me: Principal = Depends(office_only)):
+def assign_task(request: Request, task_id: Id, me: Principal = Depends(office_only)):  # noqa: ANN201
     from intake.corrections import units_from_fields
     from intake.plan_import import assign_pending
     from models.plan import Task

@@ -42,7 +42,7 @@ def reports(request: Request, me: Principal = Depends(readers), session: Session
 
 @router.post("/reports")
 def compile_here(request: Request, me: Principal = Depends(office_only),
-                       round_id: Annotated[Id | None, Form()] = None):  # noqa: ANN201
+                 round_id: Annotated[Id | None, Form()] = None):  # noqa: ANN201
     from reports.compile import FORMATS, compile_report
 
     form = form_of(request, me)
