@@ -8,7 +8,7 @@ export DUBAN_HOME ?= $(CURDIR)/var
 # Debian packages (PostgreSQL server, CJK font, Chromium): installed once, when missing.
 SYSTEM := $(VENV)/.system-stamp
 
-.PHONY: install system run test test-sqlite lock bench bench-quick clean
+.PHONY: install system run test test-sqlite lock bench bench-quick clean reliability
 
 install: $(STAMP) $(SYSTEM)
 
@@ -63,3 +63,8 @@ bench: install
 
 bench-quick: install
 	$(BIN)/python -m bench --quick --postgres
+
+# The reliability suite at full size (kill -9, slow and dropping relays, concurrent commands, damaged
+# files); `make test` runs the same scenarios with a few runs each.
+reliability: install
+	DUBAN_RELIABILITY=full $(BIN)/python -m pytest tests/reliability $(PYTEST_ARGS)

@@ -1,0 +1,18 @@
+"""Prints the reliability table (tests/reliability/table.py) once the suite has run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.reliability import table
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG001
+    if not table.ROWS:
+        return
+    text = table.markdown()
+    terminalreporter.write_sep("=", "reliability: lost / duplicated / corrupted / tracebacks")
+    terminalreporter.write(text)
+    out = Path(config.rootpath) / "build" / "reliability.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
