@@ -21,11 +21,11 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import orjson
-from sqlalchemy import or_
+from sqlalchemy import Connection, or_
 from sqlmodel import Session, col, select
 
 from models.assignment import ROLE_LABELS, Assignment, AssignmentRole
@@ -41,6 +41,7 @@ from models.round import CheckIn, SupervisionRound
 from models.unit import Unit
 
 DONE = frozenset({State.VERIFIED.value, State.CLOSED.value})
+OWED = ("pending", "returned")  # check-in states in which the unit still owes its filing
 LIGHT_LABELS = {"green": "绿", "yellow": "黄", "red": "红"}
 STATUS_LABELS = {"on_time": "按时报送", "late": "逾期报送", "missing": "未报送", "pending": "未到期"}
 CHECKIN_LABELS = {"pending": "待报送", "submitted": "已报送", "accepted": "审核通过", "returned": "已退回"}
@@ -206,127 +207,220 @@ def end_of_day(day: date, timezone: str) -> datetime:
     return utc(datetime.combine(day, time.max, tzinfo=ZoneInfo(timezone)))
 
 
+class Held(NamedTuple):
+    """An assignment of the scope as the structure query reads it."""
+
+    id: int
+    task_id: int
+    role: str
+    original_due_on: date | None
+    task_number: int
+    task_title: str
+    task_deadline: date | None
+    unit: str
+    created_at: datetime
+
+
+class Raised(NamedTuple):
+    """An escalation.raise event: what was raised, and the office's day it was raised on."""
+
+    assignment: int
+    round: int | None
+    level: int
+    stall: str
+    number: str | None
+    on: date
+
+
+@dataclass(slots=True)
+class Replayed:
+    """What the trail says up to the moment, beside what it wrote onto the items."""
+
+    state: dict[int, str] = field(default_factory=dict)  # assignment -> state
+    percent: dict[int, int] = field(default_factory=dict)  # assignment -> latest percent filed
+    due_in_force: dict[int, date] = field(default_factory=dict)  # assignment -> date an approved extension set
+    raised: dict[str, Raised] = field(default_factory=dict)  # escalation id -> its raise
+    resolved: dict[str, date] = field(default_factory=dict)  # escalation id -> day resolved
+
+
 def compute(session: Session, *, plan: Plan, round_: SupervisionRound | None, as_of: datetime, timezone: str,
             rules: Any, issuer: str) -> Results:
+    """The 通报's figures for `plan` (one round, or all rounds opened by then) as they stood at `as_of`."""
     as_of = utc(as_of)
     today = local_day(as_of, timezone)
-    if round_ is not None and utc(round_.opened_at) > as_of:
-        raise RoundNotOpenYet(name=round_.name, as_of=as_of.isoformat(), opened=utc(round_.opened_at).isoformat())
-    rounds = {r.id: r for r in session.exec(select(SupervisionRound).where(
-        SupervisionRound.plan_id == plan.id, SupervisionRound.opened_at <= as_of))}
-    if round_ is not None:
-        rounds = {round_.id: round_}
-
-    # The structure as it stood: assignments not yet withdrawn, and created by then (or owing a
-    # check-in in a round opened by then, which they could only do if they existed).
-    assignments: dict[int, tuple] = {}
-    created: dict[int, datetime] = {}
+    rounds = _rounds(session, plan=plan, round_=round_, as_of=as_of)
     # Core rows, not ORM ones: at 100,000 rows the ORM's loading is most of the time.
     connection = session.connection()
-    for row in connection.execute(
-            select(Assignment.id, Assignment.task_id, Assignment.role, Assignment.original_due_on, Task.number,
-                   Task.title, Task.deadline, Unit.name, Assignment.created_at)
-            .join(Task, col(Task.id) == col(Assignment.task_id)).join(Unit, col(Unit.id) == col(Assignment.unit_id))
-            .where(Task.plan_id == plan.id,
-                   or_(col(Assignment.withdrawn_at).is_(None), col(Assignment.withdrawn_at) > as_of),
-                   or_(col(Task.withdrawn_at).is_(None), col(Task.withdrawn_at) > as_of))):
-        assignments[row[0]] = row[:8]
-        created[row[0]] = utc(row[8])
-    by_pair = {(row[1], row[7]): a_id for a_id, row in assignments.items()}
-
-    items: dict[int, Item] = {}
-    fallback_text: dict[int, tuple[datetime | None, str | None]] = {}
-    if rounds:
-        for c_id, round_id, a_id, due_on, original_due_on, submitted_at, text in connection.execute(
-                select(CheckIn.id, CheckIn.round_id, CheckIn.assignment_id, CheckIn.due_on, CheckIn.original_due_on,
-                       CheckIn.submitted_at, CheckIn.text).where(col(CheckIn.round_id).in_(list(rounds)))):
-            a = assignments.get(a_id)
-            if a is None:
-                continue
-            original = original_due_on or due_on
-            items[c_id] = Item(checkin_id=c_id, round_id=round_id, round_name=rounds[round_id].name,
-                               assignment_id=a_id, task_number=a[4], task_title=a[5], unit=a[7],
-                               role=str(a[2]), due_on=original, due_in_force=original)
-            fallback_text[c_id] = (submitted_at, text)
+    held = _structure(connection, plan=plan, as_of=as_of)
+    items, texts = _items(connection, rounds=rounds, held=held)
     owing = {i.assignment_id for i in items.values()}
-    in_scope = owing if round_ is not None else {a for a in assignments if a in owing or created[a] <= as_of}
+    in_scope = owing if round_ is not None else {a for a, row in held.items() if a in owing or row.created_at <= as_of}
+    replayed = _replay(session, plan=plan, held=held, items=items, texts=texts, as_of=as_of, timezone=timezone)
+    escalations = _escalations(replayed, held=held, in_scope=in_scope, rounds=rounds)
+    latest = _settle(items, replayed.due_in_force, today=today)
+    agenda = _agenda(escalations, items)
+    open_red = {e.assignment_id for e in agenda}
+    tasks, units = _tally_assignments(plan, held=held, in_scope=in_scope, replayed=replayed, latest=latest,
+                                      open_red=open_red, today=today, rules=rules)
+    _tally_units(units, items=items, escalations=escalations)
+    overdue = sorted((i for i in items.values() if i.overdue_days is not None),
+                     key=lambda i: (-(i.overdue_days or 0), i.task_number, i.unit))
+    return Results(
+        plan_key=plan.key, plan_title=plan.title, issuer=issuer, **_round_fields(round_), as_of=as_of, as_of_day=today,
+        headline=_headline(tasks, items=items, escalations=escalations),
+        tasks=[tasks[n] for n in sorted(tasks)], units=_rank(list(units.values())),
+        items=sorted(items.values(), key=lambda i: (i.task_number, i.unit, i.round_id)), overdue=overdue,
+        escalations=escalations, agenda=agenda)
 
-    # Replay the trail up to the moment.
-    state: dict[int, str] = {}
-    percent: dict[int, int] = {}
-    due_in_force: dict[int, date] = {}
-    raised: dict[str, dict[str, Any]] = {}
-    resolved: dict[str, date] = {}
+
+def _round_fields(round_: SupervisionRound | None) -> dict[str, Any]:
+    if round_ is None:
+        return {"round_id": None, "round_name": None, "report_by": None}
+    return {"round_id": round_.id, "round_name": round_.name, "report_by": round_.report_by}
+
+
+def _rounds(session: Session, *, plan: Plan, round_: SupervisionRound | None,
+            as_of: datetime) -> dict[int, SupervisionRound]:
+    """The round asked for (refused if it opened after the moment), or every round of the plan opened by then."""
+    if round_ is not None:
+        if utc(round_.opened_at) > as_of:
+            raise RoundNotOpenYet(name=round_.name, as_of=as_of.isoformat(), opened=utc(round_.opened_at).isoformat())
+        return {round_.id: round_}
+    return {r.id: r for r in session.exec(select(SupervisionRound).where(
+        SupervisionRound.plan_id == plan.id, SupervisionRound.opened_at <= as_of))}
+
+
+def _structure(connection: Connection, *, plan: Plan, as_of: datetime) -> dict[int, Held]:
+    """The assignments as they stood: not yet withdrawn (nor their task). Whether each was created by then
+    is the caller's question: one owing a check-in in a round opened by then existed, whatever its row says."""
+    rows = connection.execute(
+        select(Assignment.id, Assignment.task_id, Assignment.role, Assignment.original_due_on, Task.number,
+               Task.title, Task.deadline, Unit.name, Assignment.created_at)
+        .join(Task, col(Task.id) == col(Assignment.task_id)).join(Unit, col(Unit.id) == col(Assignment.unit_id))
+        .where(Task.plan_id == plan.id,
+               or_(col(Assignment.withdrawn_at).is_(None), col(Assignment.withdrawn_at) > as_of),
+               or_(col(Task.withdrawn_at).is_(None), col(Task.withdrawn_at) > as_of)))
+    return {row[0]: Held(*row[:8], created_at=utc(row[8])) for row in rows}
+
+
+def _items(connection: Connection, *, rounds: dict[int, SupervisionRound],
+           held: dict[int, Held]) -> tuple[dict[int, Item], dict[int, str | None]]:
+    """One item per check-in of the rounds on an assignment of the structure, due by its original date;
+    beside them each check-in's stored text, for submissions whose event predates texts in the trail."""
+    items: dict[int, Item] = {}
+    texts: dict[int, str | None] = {}
+    if not rounds:
+        return items, texts
+    for c_id, round_id, a_id, due_on, original_due_on, text in connection.execute(
+            select(CheckIn.id, CheckIn.round_id, CheckIn.assignment_id, CheckIn.due_on, CheckIn.original_due_on,
+                   CheckIn.text).where(col(CheckIn.round_id).in_(list(rounds)))):
+        a = held.get(a_id)
+        if a is None:
+            continue
+        original = original_due_on or due_on
+        items[c_id] = Item(checkin_id=c_id, round_id=round_id, round_name=rounds[round_id].name,
+                           assignment_id=a_id, task_number=a.task_number, task_title=a.task_title, unit=a.unit,
+                           role=str(a.role), due_on=original, due_in_force=original)
+        texts[c_id] = text
+    return items, texts
+
+
+def _events(connection: Connection, *, plan: Plan, as_of: datetime) -> Any:
+    """The replayed events of the plan's tasks, and every escalation's, up to the moment, in trail order."""
     plan_tasks = select(Task.id).where(Task.plan_id == plan.id)
-    events = connection.execute(
+    return connection.execute(
         select(AuditEvent.at, AuditEvent.action, AuditEvent.object_id, AuditEvent.task_id, AuditEvent.unit_id,
                AuditEvent.after)
         .where(col(AuditEvent.action).in_(REPLAYED), AuditEvent.at <= as_of,
                or_(col(AuditEvent.task_id).in_(plan_tasks), AuditEvent.object_type == "escalation"))
         .order_by(AuditEvent.seq))
+
+
+def _replay(session: Session, *, plan: Plan, held: dict[int, Held], items: dict[int, Item],
+            texts: dict[int, str | None], as_of: datetime, timezone: str) -> Replayed:
+    """Replay the trail up to the moment: states, percents and extensions per assignment, escalations
+    raised and resolved; what each check-in's events say is written onto its item."""
+    replayed = Replayed()
     unit_names = dict(session.exec(select(Unit.id, Unit.name)).all())
-    task_ids = {row[1] for row in assignments.values()}
-    for at, action, object_id, task_id, unit_id, after_json in events:
+    by_pair = {(row.task_id, row.unit): a_id for a_id, row in held.items()}
+    for at, action, object_id, task_id, unit_id, after_json in _events(session.connection(), plan=plan, as_of=as_of):
         after = orjson.loads(after_json) if after_json else {}
         if action.startswith("assignment."):
-            state[int(object_id)] = after["state"]
+            replayed.state[int(object_id)] = after["state"]
         elif action.startswith("checkin."):
             item = items.get(int(object_id))
-            if item is None:
-                continue
-            if action == "checkin.submit":
-                if item.filed_on is None:
-                    item.filed_on = local_day(at, timezone)
-                item.percent, item.problems = after.get("percent"), after.get("problems")
-                item.text = after["text"] if "text" in after else fallback_text[item.checkin_id][1]
-                if item.percent is not None:
-                    percent[item.assignment_id] = item.percent
-                item.checkin_state = "submitted"
-            elif action == "checkin.accept":
-                item.checkin_state = "accepted"
-            else:
-                item.checkin_state = "returned"
-                item.returns += 1
+            if item is not None:
+                _replay_checkin(item, action, after, at=at, timezone=timezone, text=texts[item.checkin_id],
+                                percent=replayed.percent)
         elif action == "escalation.raise":
-            raised[object_id] = after | {"on": local_day(at, timezone)}
+            replayed.raised[object_id] = Raised(after["assignment"], after["round"], after["level"], after["stall"],
+                                                after["number"], local_day(at, timezone))
         elif action == "escalation.resolve":
-            resolved[object_id] = local_day(at, timezone)
-        elif action == "extension.approve" and task_id in task_ids:
+            replayed.resolved[object_id] = local_day(at, timezone)
+        elif action == "extension.approve":
             a_id = by_pair.get((task_id, unit_names.get(unit_id)))
             if a_id is not None and after.get("due_on"):
-                due_in_force[a_id] = date.fromisoformat(after["due_on"])
+                replayed.due_in_force[a_id] = date.fromisoformat(after["due_on"])
+    return replayed
 
-    # Escalations of the scope, the ladder each climbed, and which were open at the moment.
+
+def _replay_checkin(item: Item, action: str, after: dict[str, Any], *, at: datetime, timezone: str,
+                    text: str | None, percent: dict[int, int]) -> None:
+    """One check-in event onto its item; a filing's percent is also the assignment's latest."""
+    if action == "checkin.submit":
+        if item.filed_on is None:
+            item.filed_on = local_day(at, timezone)
+        item.percent, item.problems = after.get("percent"), after.get("problems")
+        item.text = after["text"] if "text" in after else text
+        if item.percent is not None:
+            percent[item.assignment_id] = item.percent
+        item.checkin_state = "submitted"
+    elif action == "checkin.accept":
+        item.checkin_state = "accepted"
+    else:
+        item.checkin_state = "returned"
+        item.returns += 1
+
+
+def _escalations(replayed: Replayed, *, held: dict[int, Held], in_scope: set[int],
+                 rounds: dict[int, SupervisionRound]) -> list[EscalationResult]:
+    """The scope's escalations in the order raised, each with the ladder its item climbed in its round."""
     escalations: list[EscalationResult] = []
-    open_red: set[int] = set()
     climbed: dict[tuple[int, int | None], list[str]] = defaultdict(list)
-    for esc_id, e in sorted(raised.items(), key=lambda pair: (pair[1]["on"], pair[1]["number"] or "")):
-        a = assignments.get(e["assignment"])
-        if a is None or e["assignment"] not in in_scope or (e["round"] is not None and e["round"] not in rounds):
+    for esc_id, e in sorted(replayed.raised.items(), key=lambda pair: (pair[1].on, pair[1].number or "")):
+        a = held.get(e.assignment)
+        if a is None or e.assignment not in in_scope or (e.round is not None and e.round not in rounds):
             continue
-        climbed[(e["assignment"], e["round"])].append(f"{e['on'].isoformat()} {LEVEL_LABELS[e['level']]}（{e['number']}）")
-        result = EscalationResult(
-            assignment_id=e["assignment"], number=e["number"] or "", level=e["level"], stall=e["stall"], task_number=a[4], task_title=a[5],
-            unit=a[7], round_name=rounds[e["round"]].name if e["round"] in rounds else "",
-            opened_on=e["on"], resolved_on=resolved.get(esc_id))
-        result.history = climbed[(e["assignment"], e["round"])]
-        escalations.append(result)
-        if e["level"] == 3 and esc_id not in resolved:
-            open_red.add(e["assignment"])
+        # One list per item and round, shared: every step of the ladder shows the whole climb.
+        ladder = climbed[(e.assignment, e.round)]
+        ladder.append(f"{e.on.isoformat()} {LEVEL_LABELS[e.level]}（{e.number}）")
+        escalations.append(EscalationResult(
+            assignment_id=e.assignment, number=e.number or "", level=e.level, stall=e.stall,
+            task_number=a.task_number, task_title=a.task_title, unit=a.unit,
+            round_name=rounds[e.round].name if e.round in rounds else "", opened_on=e.on,
+            resolved_on=replayed.resolved.get(esc_id), history=ladder))
+    return escalations
 
+
+def _settle(items: dict[int, Item], extended: dict[int, date], *, today: date) -> dict[int, Item]:
+    """Each item's due date in force, status and overdue days on `today`; the latest item per assignment."""
     latest: dict[int, Item] = {}
     for item in sorted(items.values(), key=lambda i: i.round_id):
-        moved = due_in_force.get(item.assignment_id)
+        moved = extended.get(item.assignment_id)
         if moved is not None:
             item.due_in_force = max(item.due_on, moved)
         if item.filed_on is not None:
             item.status = "on_time" if item.filed_on <= item.due_on else "late"
         elif today > item.due_in_force:
             item.status = "missing"
-        if item.checkin_state in ("pending", "returned") and today > item.due_in_force:
+        if item.checkin_state in OWED and today > item.due_in_force:
             item.overdue_days = working_days_between(item.due_in_force, today)
         latest[item.assignment_id] = item
+    return latest
 
+
+def _agenda(escalations: list[EscalationResult], items: dict[int, Item]) -> list[EscalationResult]:
+    """Red escalations open at the moment, each with every problem its item's units raised."""
     problems_of: dict[int, list[str]] = defaultdict(list)
     for item in items.values():
         if item.problems:
@@ -334,44 +428,71 @@ def compute(session: Session, *, plan: Plan, round_: SupervisionRound | None, as
     agenda = [e for e in escalations if e.level == 3 and e.resolved_on is None]
     for e in agenda:
         e.problems = problems_of.get(e.assignment_id, [])
+    return agenda
 
-    # Per task and per unit.
+
+def _light_of(plan: Plan, a: Held, *, current: str, latest: Item | None, replayed: Replayed, open_red: set[int],
+              today: date, rules: Any) -> str:
+    """An assignment's light: the inputs as the 通报 reads them, then `models.lights.light`."""
+    owed = latest.due_in_force if latest and latest.checkin_state in OWED else None
+    assignment_due = replayed.due_in_force.get(a.id, a.original_due_on)
+    due = min((d for d in (assignment_due, owed) if d), default=None)
     started_on = plan.created_at.date() if plan.created_at else None
+    return light(state=current, due_on=due, today=today, red_escalation=a.id in open_red,
+                 percent=replayed.percent.get(a.id), started_on=started_on, deadline=a.task_deadline, rules=rules)
+
+
+def _tally_assignments(plan: Plan, *, held: dict[int, Held], in_scope: set[int], replayed: Replayed,
+                       latest: dict[int, Item], open_red: set[int], today: date,
+                       rules: Any) -> tuple[dict[int, TaskResult], dict[str, UnitResult]]:
+    """Per task (its lines, done count and worst light) and per unit (assignments and done), by task and unit."""
     tasks: dict[int, TaskResult] = {}
     units: dict[str, UnitResult] = {}
-    for a_id in sorted(in_scope, key=lambda a: (assignments[a][4], assignments[a][7])):
-        _, _, role, original_due, number, title, deadline, unit = assignments[a_id]
-        current = state.get(a_id, State.ASSIGNED.value)
+    for a_id in sorted(in_scope, key=lambda a: (held[a].task_number, held[a].unit)):
+        a = held[a_id]
+        current = replayed.state.get(a_id, State.ASSIGNED.value)
         item = latest.get(a_id)
-        owed = item.due_in_force if item and item.checkin_state in ("pending", "returned") else None
-        assignment_due = due_in_force.get(a_id, original_due)
-        due = min((d for d in (assignment_due, owed) if d), default=None)
-        colour = light(state=current, due_on=due, today=today, red_escalation=a_id in open_red,
-                       percent=percent.get(a_id), started_on=started_on, deadline=deadline, rules=rules)
-        task = tasks.setdefault(number, TaskResult(number=number, title=title, deadline=deadline))
-        task.lines.append(Line(a_id, unit, str(role), current, colour, item))
+        colour = _light_of(plan, a, current=current, latest=item, replayed=replayed, open_red=open_red, today=today,
+                           rules=rules)
+        task = tasks.setdefault(a.task_number, TaskResult(number=a.task_number, title=a.task_title,
+                                                          deadline=a.task_deadline))
+        task.lines.append(Line(a_id, a.unit, str(a.role), current, colour, item))
         task.done += current in DONE
         if ORDER[colour] > ORDER[task.light]:
             task.light = colour
-        result = units.setdefault(unit, UnitResult(name=unit))
+        result = units.setdefault(a.unit, UnitResult(name=a.unit))
         result.assignments += 1
         result.done += current in DONE
+    for task in tasks.values():
+        task.lead_units = _lead_units(task)
+    return tasks, units
+
+
+def _lead_units(task: TaskResult) -> list[str]:
+    """The units that lead the task, or the responsible ones where none leads."""
+    return [line.unit for line in task.lines if line.role == AssignmentRole.LEAD] or [
+        line.unit for line in task.lines if line.role == AssignmentRole.RESPONSIBLE]
+
+
+def _tally_units(units: dict[str, UnitResult], *, items: dict[int, Item],
+                 escalations: list[EscalationResult]) -> None:
+    """Each unit's filings by status, returns and escalations."""
     for item in items.values():
         result = units[item.unit]
         setattr(result, item.status, getattr(result, item.status) + 1)
         result.returns += item.returns
     for e in escalations:
         units[e.unit].escalations += 1
-    for task in tasks.values():
-        task.lead_units = [line.unit for line in task.lines if line.role == AssignmentRole.LEAD] or [
-            line.unit for line in task.lines if line.role == AssignmentRole.RESPONSIBLE]
-    ranked = _rank(list(units.values()))
 
+
+def _headline(tasks: dict[int, TaskResult], *, items: dict[int, Item],
+              escalations: list[EscalationResult]) -> dict[str, Any]:
+    """The figures at the top of the 通报 (and in the results-published notice)."""
     statuses = Counter(item.status for item in items.values())
     done = sum(task.done for task in tasks.values())
     total = sum(len(task.lines) for task in tasks.values())
     due = statuses["on_time"] + statuses["late"] + statuses["missing"]
-    headline = {
+    return {
         "tasks": len(tasks),
         "assignments": total,
         "checkins": len(items),
@@ -382,20 +503,18 @@ def compute(session: Session, *, plan: Plan, round_: SupervisionRound | None, as
         "overdue": sum(1 for item in items.values() if item.overdue_days is not None),
         "completion_rate": round(done / total, 4) if total else 0.0,
         "on_time_rate": round(statuses["on_time"] / due, 4) if due else None,
-        "escalations": {str(level): sum(1 for e in escalations if e.level == level) for level in (1, 2, 3)},
-        "open_escalations": {str(level): sum(1 for e in escalations if e.level == level and e.resolved_on is None)
-                             for level in (1, 2, 3)},
+        **_escalation_counts(escalations),
         "task_lights": {c: sum(1 for t in tasks.values() if t.light == c) for c in ORDER},
     }
-    overdue = sorted((i for i in items.values() if i.overdue_days is not None),
-                     key=lambda i: (-(i.overdue_days or 0), i.task_number, i.unit))
-    return Results(
-        plan_key=plan.key, plan_title=plan.title, issuer=issuer,
-        round_id=round_.id if round_ else None, round_name=round_.name if round_ else None,
-        report_by=round_.report_by if round_ else None, as_of=as_of, as_of_day=today, headline=headline,
-        tasks=[tasks[n] for n in sorted(tasks)], units=ranked,
-        items=sorted(items.values(), key=lambda i: (i.task_number, i.unit, i.round_id)), overdue=overdue,
-        escalations=escalations, agenda=agenda)
+
+
+def _escalation_counts(escalations: list[EscalationResult]) -> dict[str, dict[str, int]]:
+    levels = (1, 2, 3)
+    return {
+        "escalations": {str(level): sum(1 for e in escalations if e.level == level) for level in levels},
+        "open_escalations": {str(level): sum(1 for e in escalations if e.level == level and e.resolved_on is None)
+                             for level in levels},
+    }
 
 
 def _rank(units: list[UnitResult]) -> list[UnitResult]:
