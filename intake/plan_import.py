@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from intake.directory import UnitIndex
@@ -33,6 +33,7 @@ from intake.wording import targets
 from models import audit
 from models.assignment import Assignment, AssignmentRole
 from models.clock import utc
+from models.db import bulk_insert
 from models.errors import DubanError, NotFound
 from models.lifecycle import Actor, State
 from models.plan import Measure, Plan, Task
@@ -129,74 +130,94 @@ def resolve(session: Session, notice: ParsedNotice, *, strict: bool = False,
             corrections: Sequence[Correction] = ()) -> ResolvedNotice:
     """Every task's units as directory units, after the office's corrections; unknown names are
     new units (or problems with `strict`); a task left without units is 待分工 (a problem with `strict`)."""
-    index = UnitIndex(session)
-    problems: list[Problem] = []
-    warnings = list(notice.warnings)
-    new_units: dict[str, UnitKind] = {}
-    resolved: dict[int, list[Assigned]] = {}
     fixes: dict[int, dict[str, Any]] = {}
     for correction in corrections:
         fixes.setdefault(correction.task, {})[correction.field] = correction.value
+    run = _Resolving(UnitIndex(session), strict=strict, warnings=list(notice.warnings))
     numbers = {t.number for t in notice.tasks}
     for number in sorted(set(fixes) - numbers):
-        problems.append(Problem(None, f"修改的任务 {number} 不在通知中", f"the corrected task {number} is not in the notice"))
-    applied: list[dict[str, Any]] = []
-    pending: dict[int, list[str]] = {}
-    unread: set[int] = set()
-    tasks: list[ParsedTask] = []
-    for task in notice.tasks:
-        fix = fixes.get(task.number, {})
-        names = _resolve_names(task.units, index)
+        run.problems.append(Problem(None, f"修改的任务 {number} 不在通知中", f"the corrected task {number} is not in the notice"))
+    tasks = [run.task(task, fixes.get(task.number, {})) for task in notice.tasks]
+    if not strict and notice.tasks and len(run.pending) == len(notice.tasks):
+        # Also after the office's corrections (an edited plan JSON): intake.notice.NOTHING_ASSIGNED.
+        from intake.notice import NOTHING_ASSIGNED
+
+        run.problems.insert(0, NOTHING_ASSIGNED)
+        run.problems.extend(p for t in notice.tasks for p in t.problems)
+    if run.problems:
+        raise ImportFailed(run.problems, notice.source_name)
+    return ResolvedNotice(notice=replace(notice, tasks=tasks), units=run.resolved, new_units=run.new_units,
+                          warnings=list(dict.fromkeys(run.warnings)), pending=run.pending, unread=run.unread,
+                          corrections=run.applied)
+
+
+MEMBERLESS = ("“{name}”是单位组，但通讯录未列出其成员，暂作为一个单位交办 / "
+              "group “{name}” has no members in the directory: assigned as one unit")
+
+
+@dataclass
+class _Resolving:
+    """What `resolve` gathers task by task: the units, problems, warnings and corrections applied."""
+
+    index: UnitIndex
+    strict: bool
+    warnings: list[str]
+    problems: list[Problem] = field(default_factory=list)
+    new_units: dict[str, UnitKind] = field(default_factory=dict)
+    resolved: dict[int, list[Assigned]] = field(default_factory=dict)
+    applied: list[dict[str, Any]] = field(default_factory=list)
+    pending: dict[int, list[str]] = field(default_factory=dict)
+    unread: set[int] = field(default_factory=set)
+
+    def task(self, task: ParsedTask, fix: dict[str, Any]) -> ParsedTask:
+        """One task: its units resolved (or the office's), its fields corrected, 待分工 if it has no units."""
+        names = _resolve_names(task.units, self.index)
         units_fixed = False
         if "units" in fix:
-            corrected = _resolve_names((NamedUnit(name, role) for name, role in fix["units"]), index)
+            corrected = _resolve_names((NamedUnit(name, role) for name, role in fix["units"]), self.index)
             if _pairs(corrected.assigned) != _pairs(names.assigned):
-                applied.append({"task": task.number, "field": "units", "from": unit_labels(names.assigned),
-                                "to": unit_labels(corrected.assigned)})
+                self.applied.append({"task": task.number, "field": "units", "from": unit_labels(names.assigned),
+                                     "to": unit_labels(corrected.assigned)})
                 names, units_fixed = corrected, True
         for unit_named in names.unknown:
-            suggestions = index.suggest(unit_named.name)
-            near_zh = f"（相近的已有单位：{'、'.join(suggestions)}）" if suggestions else ""
-            near_en = f" (did you mean: {', '.join(suggestions)}?)" if suggestions else ""
-            if strict:
-                problems.append(Problem(task.where, f"任务 {task.number}：未知单位“{unit_named.name}”{near_zh}——请先加入单位通讯录（duban units import）",
-                                        f"task {task.number}: unknown unit “{unit_named.name}”{near_en}: add it to the unit directory first (duban units import)"))
-            elif unit_named.name not in new_units:
-                new_units[unit_named.name] = UnitKind.GROUP if unit_named.group else UnitKind.DEPARTMENT
-                warnings.append(f"任务 {task.number}：单位“{unit_named.name}”不在通讯录中，将新建{near_zh} / unknown unit “{unit_named.name}” will be created{near_en}")
-                if unit_named.group:
-                    warnings.append(f"“{unit_named.name}”是单位组，但通讯录未列出其成员，暂作为一个单位交办 / group “{unit_named.name}” has no members in the directory: assigned as one unit")
-        for group in names.memberless:
-            warnings.append(f"“{group}”是单位组，但通讯录未列出其成员，暂作为一个单位交办 / group “{group}” has no members in the directory: assigned as one unit")
+            self.unknown(task, unit_named)
+        self.warnings.extend(MEMBERLESS.format(name=group) for group in names.memberless)
         for name in ("title", "deadline"):
             if name in fix and fix[name] != getattr(task, name):
-                applied.append({"task": task.number, "field": name, "from": getattr(task, name), "to": fix[name]})
+                self.applied.append({"task": task.number, "field": name, "from": getattr(task, name), "to": fix[name]})
                 task = replace(task, **{name: fix[name]})
         if units_fixed:
             task = replace(task, problems=[])  # the office named the units the reader could not read
         if not names.assigned:
-            reasons = task.problems or [Problem(task.where, f"任务 {task.number}“{task.title}”没有责任单位",
-                                                f"task {task.number} “{task.title}” has no units")]
-            if strict:
-                problems.extend(reasons)
-            pending[task.number] = [p.message("zh") for p in reasons]
-            if not units_fixed:
-                unread.add(task.number)
-            warnings.append(f"任务 {task.number}“{task.title}”未读出责任单位：作为{PENDING_ZH}导入，请在预览中指定单位或导入后分工"
-                            f" / task {task.number} has no readable units: imported awaiting its units")
-        resolved[task.number] = names.assigned
-        tasks.append(task)
-    if not strict and notice.tasks and len(pending) == len(notice.tasks):
-        # Also after the office's corrections (an edited plan JSON): intake.notice.NOTHING_ASSIGNED.
-        from intake.notice import NOTHING_ASSIGNED
+            self.unassigned(task, read=units_fixed)
+        self.resolved[task.number] = names.assigned
+        return task
 
-        problems.insert(0, NOTHING_ASSIGNED)
-        problems.extend(p for t in notice.tasks for p in t.problems)
-    if problems:
-        raise ImportFailed(problems, notice.source_name)
-    return ResolvedNotice(notice=replace(notice, tasks=tasks), units=resolved, new_units=new_units,
-                          warnings=list(dict.fromkeys(warnings)), pending=pending, unread=unread,
-                          corrections=applied)
+    def unknown(self, task: ParsedTask, unit_named: NamedUnit) -> None:
+        """A name the directory lacks: a problem with --strict, else a new unit, said once."""
+        suggestions = self.index.suggest(unit_named.name)
+        near_zh = f"（相近的已有单位：{'、'.join(suggestions)}）" if suggestions else ""
+        near_en = f" (did you mean: {', '.join(suggestions)}?)" if suggestions else ""
+        if self.strict:
+            self.problems.append(Problem(task.where, f"任务 {task.number}：未知单位“{unit_named.name}”{near_zh}——请先加入单位通讯录（duban units import）",
+                                         f"task {task.number}: unknown unit “{unit_named.name}”{near_en}: add it to the unit directory first (duban units import)"))
+        elif unit_named.name not in self.new_units:
+            self.new_units[unit_named.name] = UnitKind.GROUP if unit_named.group else UnitKind.DEPARTMENT
+            self.warnings.append(f"任务 {task.number}：单位“{unit_named.name}”不在通讯录中，将新建{near_zh} / unknown unit “{unit_named.name}” will be created{near_en}")
+            if unit_named.group:
+                self.warnings.append(MEMBERLESS.format(name=unit_named.name))
+
+    def unassigned(self, task: ParsedTask, *, read: bool) -> None:
+        """A task left without units: 待分工 (a problem with --strict); `read` when the office emptied them."""
+        reasons = task.problems or [Problem(task.where, f"任务 {task.number}“{task.title}”没有责任单位",
+                                            f"task {task.number} “{task.title}” has no units")]
+        if self.strict:
+            self.problems.extend(reasons)
+        self.pending[task.number] = [p.message("zh") for p in reasons]
+        if not read:
+            self.unread.add(task.number)
+        self.warnings.append(f"任务 {task.number}“{task.title}”未读出责任单位：作为{PENDING_ZH}导入，请在预览中指定单位或导入后分工"
+                             f" / task {task.number} has no readable units: imported awaiting its units")
 
 
 def _strongest(assigned: list[Assigned]) -> list[Assigned]:
@@ -304,78 +325,111 @@ def compare(session: Session, key: str, resolved: ResolvedNotice, *, now: dateti
     """The plan `key` as stored (or a new, unsaved one) and every change the notice makes to it."""
     notice = resolved.notice
     plan = session.exec(select(Plan).where(Plan.key == key)).first()
-    changes: list[Change] = []
     if plan is None:
         plan = Plan(key=key, title=notice.title or key, issuer=notice.issuer, issued_on=notice.issued_on,
                     source_name=notice.source_name, source_sha256=notice.source_sha256, created_at=utc(now))
+        changes: list[Change] = []
     else:
-        meta = {"title": notice.title or plan.title, "issuer": notice.issuer, "issued_on": notice.issued_on}
-        labels = {"title": ("标题", "title"), "issuer": ("发文单位", "issuer"), "issued_on": ("发文日期", "date of issue")}
-        for name, value in meta.items():
-            if getattr(plan, name) != value:
-                zh, en = labels[name]
-                changes.append(Change(None, "plan", f"计划{zh}由“{getattr(plan, name) or '无'}”改为“{value or '无'}”",
-                                      f"plan {en} changes from “{getattr(plan, name)}” to “{value}”", row=name, value=value))
+        changes = _plan_changes(plan, notice)
     tasks = {t.number: t for t in session.exec(select(Task).where(Task.plan_id == plan.id))} if plan.id else {}
-    by_task: dict[int, dict[str, Assignment]] = {}
-    if tasks:
-        unit_names: dict[int, str] = dict(session.exec(select(Unit.id, Unit.name)).all())
-        rows = session.exec(select(Assignment).where(col(Assignment.task_id).in_([t.id for t in tasks.values()])))
-        for a in rows:
-            by_task.setdefault(a.task_id, {})[unit_names[a.unit_id]] = a
-
-    listed = {t.number for t in notice.tasks}
+    by_task = _held_by_task(session, tasks)
     for parsed in notice.tasks:
-        number = parsed.number
-        task = tasks.get(number)
-        wanted = {a.unit: a for a in resolved.units[number]}
-        shown = f"（{len(wanted)} 个单位）" if wanted else f"（{PENDING_ZH}）"
-        if task is None:
-            changes.append(Change(number, "add_task", f"新增任务 {number}“{parsed.title}”{shown}",
-                                  f"add task {number} “{parsed.title}” ({len(wanted)} units)", value=parsed))
-        elif task.withdrawn_at is not None:
-            changes.append(Change(number, "restore_task", f"恢复任务 {number}“{parsed.title}”{shown}",
-                                  f"restore task {number} “{parsed.title}” ({len(wanted)} units)", row=task, value=parsed))
-        else:
-            zh, en = _field_changes(task, parsed)
-            if zh:
-                changes.append(Change(number, "change_task", f"任务 {number} 修改：{'、'.join(zh)}",
-                                      f"task {number} changes: {', '.join(en)}", row=task, value=parsed))
+        task = tasks.get(parsed.number)
+        wanted = {a.unit: a for a in resolved.units[parsed.number]}
         held = by_task.get(task.id, {}) if task is not None else {}
-        for name, a in wanted.items():
-            current = held.get(name)
-            if current is None:
-                changes.append(Change(number, "add_unit", f"任务 {number}：交办 {name}（{ROLE_ZH[a.role]}）",
-                                      f"task {number}: assign {name} ({a.role.value})", unit=name,
-                                      value=(a, parsed.deadline)))
-                continue
-            if current.withdrawn_at is not None:
-                changes.append(Change(number, "restore_unit", f"任务 {number}：恢复 {name} 的分工（{ROLE_ZH[a.role]}）",
-                                      f"task {number}: restore {name} ({a.role.value})", unit=name, row=current, value=a.role))
-            elif current.role != a.role:
-                changes.append(Change(number, "change_role", f"任务 {number}：{name} 由{ROLE_ZH[AssignmentRole(current.role)]}改为{ROLE_ZH[a.role]}",
-                                      f"task {number}: {name} from {current.role} to {a.role.value}", unit=name,
-                                      row=current, value=a.role))
-            due = _due_change(number, name, current, parsed.deadline)
-            if due is not None:
-                changes.append(due)
-        if number in resolved.unread:
-            # The notice says nothing readable about its units: what the office assigned stays, on the notice's date.
-            for name, current in held.items():
-                due = _due_change(number, name, current, parsed.deadline) if current.withdrawn_at is None else None
-                if due is not None:
-                    changes.append(due)
-            continue
-        for name, current in held.items():
-            if name not in wanted and current.withdrawn_at is None:
-                changes.append(Change(number, "withdraw_unit", f"任务 {number}：撤销 {name} 的分工（保留记录）",
-                                      f"task {number}: withdraw {name} (history kept)", unit=name, row=current))
+        changes.extend(_task_changes(task, parsed, len(wanted)))
+        changes.extend(_unit_changes(parsed, wanted, held, unread=parsed.number in resolved.unread))
+    listed = {t.number for t in notice.tasks}
     for number, task in sorted(tasks.items()):
         if number not in listed and task.withdrawn_at is None:
             active = [a for a in by_task.get(task.id, {}).values() if a.withdrawn_at is None]
             changes.append(Change(number, "withdraw_task", f"撤销任务 {number}“{task.title}”（保留记录）",
                                   f"withdraw task {number} “{task.title}” (history kept)", row=task, value=active))
     return plan, changes
+
+
+PLAN_LABELS = {"title": ("标题", "title"), "issuer": ("发文单位", "issuer"), "issued_on": ("发文日期", "date of issue")}
+
+
+def _plan_changes(plan: Plan, notice: ParsedNotice) -> list[Change]:
+    meta = {"title": notice.title or plan.title, "issuer": notice.issuer, "issued_on": notice.issued_on}
+    changes = []
+    for name, value in meta.items():
+        if getattr(plan, name) != value:
+            zh, en = PLAN_LABELS[name]
+            changes.append(Change(None, "plan", f"计划{zh}由“{getattr(plan, name) or '无'}”改为“{value or '无'}”",
+                                  f"plan {en} changes from “{getattr(plan, name)}” to “{value}”", row=name, value=value))
+    return changes
+
+
+def _held_by_task(session: Session, tasks: dict[int, Task]) -> dict[int, dict[str, Assignment]]:
+    """The stored assignments of the tasks, withdrawn ones too: task id -> unit name -> row."""
+    by_task: dict[int, dict[str, Assignment]] = {}
+    if not tasks:
+        return by_task
+    unit_names: dict[int, str] = dict(session.exec(select(Unit.id, Unit.name)).all())
+    for a in session.exec(select(Assignment).where(col(Assignment.task_id).in_([t.id for t in tasks.values()]))):
+        by_task.setdefault(a.task_id, {})[unit_names[a.unit_id]] = a
+    return by_task
+
+
+def _task_changes(task: Task | None, parsed: ParsedTask, units: int) -> list[Change]:
+    """The task itself: new, back from withdrawn, or its fields reworded."""
+    number = parsed.number
+    shown = f"（{units} 个单位）" if units else f"（{PENDING_ZH}）"
+    if task is None:
+        return [Change(number, "add_task", f"新增任务 {number}“{parsed.title}”{shown}",
+                       f"add task {number} “{parsed.title}” ({units} units)", value=parsed)]
+    if task.withdrawn_at is not None:
+        return [Change(number, "restore_task", f"恢复任务 {number}“{parsed.title}”{shown}",
+                       f"restore task {number} “{parsed.title}” ({units} units)", row=task, value=parsed)]
+    zh, en = _field_changes(task, parsed)
+    if not zh:
+        return []
+    return [Change(number, "change_task", f"任务 {number} 修改：{'、'.join(zh)}",
+                   f"task {number} changes: {', '.join(en)}", row=task, value=parsed)]
+
+
+def _unit_changes(parsed: ParsedTask, wanted: dict[str, Assigned], held: dict[str, Assignment], *,
+                  unread: bool) -> list[Change]:
+    """The task's units: the wanted ones assigned, restored, re-roled and re-dated; the others withdrawn,
+    unless the notice said nothing readable about its units (what the office assigned stays)."""
+    number = parsed.number
+    changes = []
+    for name, a in wanted.items():
+        current = held.get(name)
+        if current is None:
+            changes.append(Change(number, "add_unit", f"任务 {number}：交办 {name}（{ROLE_ZH[a.role]}）",
+                                  f"task {number}: assign {name} ({a.role.value})", unit=name,
+                                  value=(a, parsed.deadline)))
+            continue
+        changes.extend(_role_change(number, name, current, a.role))
+        changes.extend(_due_changes(number, name, current, parsed.deadline))
+    for name, current in held.items():
+        if current.withdrawn_at is not None or name in wanted:
+            continue
+        if unread:  # kept, on the notice's date
+            changes.extend(_due_changes(number, name, current, parsed.deadline))
+        else:
+            changes.append(Change(number, "withdraw_unit", f"任务 {number}：撤销 {name} 的分工（保留记录）",
+                                  f"task {number}: withdraw {name} (history kept)", unit=name, row=current))
+    return changes
+
+
+def _role_change(number: int, name: str, current: Assignment, role: AssignmentRole) -> list[Change]:
+    if current.withdrawn_at is not None:
+        return [Change(number, "restore_unit", f"任务 {number}：恢复 {name} 的分工（{ROLE_ZH[role]}）",
+                       f"task {number}: restore {name} ({role.value})", unit=name, row=current, value=role)]
+    if current.role != role:
+        return [Change(number, "change_role", f"任务 {number}：{name} 由{ROLE_ZH[AssignmentRole(current.role)]}改为{ROLE_ZH[role]}",
+                       f"task {number}: {name} from {current.role} to {role.value}", unit=name,
+                       row=current, value=role)]
+    return []
+
+
+def _due_changes(number: int, name: str, held: Assignment, deadline: date | None) -> list[Change]:
+    due = _due_change(number, name, held, deadline)
+    return [due] if due is not None else []
 
 
 def reconcile(session: Session, key: str, resolved: ResolvedNotice, *, actor: Actor, now: datetime,
@@ -429,8 +483,8 @@ class _Trail:
 
 def _apply(session: Session, plan: Plan, resolved: ResolvedNotice, *, actor: Actor, at: datetime,
            outcome: Outcome) -> None:
-    """Apply exactly the listed changes. New rows go in as bulk inserts (a province's plan has
-    thousands of tasks); the audit events of the whole import are appended in one batch."""
+    """Apply exactly the listed changes. New rows go in as one executemany per table (a province's plan
+    has thousands of tasks); the audit events of the whole import are appended in one batch."""
     notice = resolved.notice
     trail = _Trail(actor, at)
     of_kind: dict[str, list[Change]] = {}
@@ -442,23 +496,56 @@ def _apply(session: Session, plan: Plan, resolved: ResolvedNotice, *, actor: Act
     plan.source_name, plan.source_sha256 = notice.source_name, notice.source_sha256
     session.add(plan)
     session.flush()
+    unit_ids, created = _insert_units(session, of_kind.get("add_unit", []), resolved, trail=trail)
+    task_ids = _apply_tasks(session, plan, of_kind, resolved, trail=trail)
+    _apply_assignments(session, of_kind, trail=trail)
+    _insert_assignments(session, plan, of_kind.get("add_unit", []), task_ids=task_ids, unit_ids=unit_ids, trail=trail)
 
-    adds = of_kind.get("add_unit", [])
-    unit_ids = dict((name, id_) for id_, name in session.exec(select(Unit.id, Unit.name)))
+    outcome.plan_id = plan.id
+    outcome.counts = _counts(resolved, new_units=created)
+    trail.event("plan.import" if outcome.created else "plan.update", "plan", plan.id,
+                after={"key": plan.key, "source": notice.source_name, "sha256": notice.source_sha256,
+                       "changes": len(outcome.changes), **outcome.counts,
+                       "pending": sorted(resolved.pending), "corrections": resolved.corrections})
+    audit.record_many(session, trail.events)
+
+
+def _counts(resolved: ResolvedNotice, *, new_units: int) -> dict[str, int]:
+    notice = resolved.notice
+    return {
+        "tasks": len(notice.tasks),
+        "measures": sum(len(t.measures) for t in notice.tasks),
+        "units": len({a.unit for units_ in resolved.units.values() for a in units_}),
+        "assignments": sum(len(units_) for units_ in resolved.units.values()),
+        "new_units": new_units,
+        "warnings": len(resolved.warnings),
+    }
+
+
+def _insert_units(session: Session, adds: list[Change], resolved: ResolvedNotice, *,
+                  trail: _Trail) -> tuple[dict[str, int], int]:
+    """The units the notice names that the directory lacks, created; every unit's id by name."""
+    unit_ids = {name: id_ for id_, name in session.exec(select(Unit.id, Unit.name))}
     needed = dict.fromkeys(c.unit for c in adds if c.unit not in unit_ids)
     new_units = [(name, resolved.new_units.get(name, UnitKind.DEPARTMENT)) for name in needed]
-    if new_units:
-        session.execute(insert(Unit), [{"name": n, "kind": str(k), "active": True, "created_at": at} for n, k in new_units])
-        unit_ids = dict((name, id_) for id_, name in session.exec(select(Unit.id, Unit.name)))
-        for name, kind in new_units:
-            trail.event("unit.create", "unit", unit_ids[name], unit_id=unit_ids[name],
-                        after={"name": name, "kind": str(kind), "from": notice.source_name})
+    if not new_units:
+        return unit_ids, 0
+    bulk_insert(session, Unit.__table__, [{"name": n, "kind": str(k), "active": True, "created_at": trail.at}
+                                          for n, k in new_units])
+    unit_ids = {name: id_ for id_, name in session.exec(select(Unit.id, Unit.name))}
+    for name, kind in new_units:
+        trail.event("unit.create", "unit", unit_ids[name], unit_id=unit_ids[name],
+                    after={"name": name, "kind": str(kind), "from": resolved.notice.source_name})
+    return unit_ids, len(new_units)
 
-    # Tasks: new ones in bulk; changed and restored ones in place; dropped ones withdrawn with their assignments.
+
+def _apply_tasks(session: Session, plan: Plan, of_kind: dict[str, list[Change]], resolved: ResolvedNotice, *,
+                 trail: _Trail) -> dict[int, int]:
+    """Tasks: new ones in bulk; changed and restored ones in place; dropped ones withdrawn with their
+    assignments; the measures of every new or rewritten task written afresh. Every task's id by number."""
     new_tasks: list[ParsedTask] = [c.value for c in of_kind.get("add_task", [])]
-    if new_tasks:
-        session.execute(insert(Task), [{"plan_id": plan.id, "number": t.number, "withdrawn_at": None, **_task_values(t)}
-                                       for t in new_tasks])
+    bulk_insert(session, Task.__table__, [{"plan_id": plan.id, "number": t.number, "withdrawn_at": None,
+                                           **_task_values(t)} for t in new_tasks])
     # Ids by natural key: RETURNING in parameter order makes SQLite insert row by row.
     task_ids = {number: id_ for id_, number in session.exec(select(Task.id, Task.number).where(Task.plan_id == plan.id))}
     rewritten: list[tuple[ParsedTask, dict[str, Any] | None]] = [(t, None) for t in new_tasks]
@@ -470,31 +557,37 @@ def _apply(session: Session, plan: Plan, resolved: ResolvedNotice, *, actor: Act
         task.withdrawn_at = None
         session.add(task)
         rewritten.append((parsed, before))
+    source = resolved.notice.source_name
     for change in of_kind.get("withdraw_task", []):
         task = change.row
-        task.withdrawn_at = at
+        task.withdrawn_at = trail.at
         session.add(task)
-        trail.event("task.withdraw", "task", task.id, task_id=task.id,
-                    reason=f"不在 {notice.source_name} 中 / not in {notice.source_name}")
+        trail.event("task.withdraw", "task", task.id, task_id=task.id, reason=f"不在 {source} 中 / not in {source}")
         for assignment in change.value:  # a task dropped from the notice takes its assignments with it
-            assignment.withdrawn_at = at
+            assignment.withdrawn_at = trail.at
             trail.touch(assignment, "assignment.withdraw")
     session.flush()
-
-    changed_ids = [task_ids[p.number] for p, before in rewritten if before is not None]
-    if changed_ids:
-        session.execute(delete(Measure).where(col(Measure.task_id).in_(changed_ids)))
-    measures = [{"task_id": task_ids[p.number], "seq": i, "text": text, "targets": targets(text)}
-                for p, _ in rewritten for i, text in enumerate(p.measures, start=1)]
-    if measures:
-        session.execute(insert(Measure), measures)
+    _write_measures(session, rewritten, task_ids)
     for parsed, before in rewritten:
         task_id = task_ids[parsed.number]
         trail.event("task.create" if before is None else "task.update", "task", task_id, task_id=task_id, before=before,
                     after=_task_values(parsed) | {"number": parsed.number, "measures": len(parsed.measures),
                                                   **({"pending": True} if parsed.number in resolved.pending else {})})
+    return task_ids
 
-    # Assignments: new ones in bulk; the rest in place, one event per row whatever changed on it.
+
+def _write_measures(session: Session, rewritten: list[tuple[ParsedTask, dict[str, Any] | None]],
+                    task_ids: dict[int, int]) -> None:
+    changed_ids = [task_ids[p.number] for p, before in rewritten if before is not None]
+    if changed_ids:
+        session.execute(delete(Measure).where(col(Measure.task_id).in_(changed_ids)))
+    bulk_insert(session, Measure.__table__, [
+        {"task_id": task_ids[p.number], "seq": i, "text": text, "targets": targets(text)}
+        for p, _ in rewritten for i, text in enumerate(p.measures, start=1)])
+
+
+def _apply_assignments(session: Session, of_kind: dict[str, list[Change]], *, trail: _Trail) -> None:
+    """Stored assignments changed in place, one event per row whatever changed on it."""
     for change in of_kind.get("restore_unit", []):
         change.row.withdrawn_at, change.row.role = None, change.value
         trail.touch(change.row, "assignment.restore")
@@ -508,39 +601,30 @@ def _apply(session: Session, plan: Plan, resolved: ResolvedNotice, *, actor: Act
         change.row.original_due_on = change.value  # due_on stays where the extension put it
         trail.touch(change.row, "assignment.update")
     for change in of_kind.get("withdraw_unit", []):
-        change.row.withdrawn_at = at
+        change.row.withdrawn_at = trail.at
         trail.touch(change.row, "assignment.withdraw")
     trail.flush_touched(session)
     session.flush()
+
+
+def _insert_assignments(session: Session, plan: Plan, adds: list[Change], *, task_ids: dict[int, int],
+                        unit_ids: dict[str, int], trail: _Trail) -> None:
+    """New assignments in bulk, due by their task's deadline, each with its assignment.create event."""
     new_rows = [{"task_id": task_ids[c.task], "unit_id": unit_ids[c.unit], "role": str(c.value[0].role),
                  "state": str(State.ASSIGNED), "version": 1, "rework_count": 0,
-                 "due_on": c.value[1], "original_due_on": c.value[1], "created_at": at} for c in adds]
-    if new_rows:
-        session.execute(insert(Assignment), new_rows)
-        assignment_ids = {
-            (task_id, unit_id): id_ for id_, task_id, unit_id in session.exec(
-                select(Assignment.id, Assignment.task_id, Assignment.unit_id)
-                .join(Task, col(Task.id) == col(Assignment.task_id)).where(Task.plan_id == plan.id))
-        }
-        for row in new_rows:
-            trail.event("assignment.create", "assignment", assignment_ids[row["task_id"], row["unit_id"]],
-                        task_id=row["task_id"], unit_id=row["unit_id"],
-                        after={"state": row["state"], "role": row["role"], "version": 1})
-
-    outcome.plan_id = plan.id
-    outcome.counts = {
-        "tasks": len(notice.tasks),
-        "measures": sum(len(t.measures) for t in notice.tasks),
-        "units": len({a.unit for units_ in resolved.units.values() for a in units_}),
-        "assignments": sum(len(units_) for units_ in resolved.units.values()),
-        "new_units": len(new_units),
-        "warnings": len(resolved.warnings),
+                 "due_on": c.value[1], "original_due_on": c.value[1], "created_at": trail.at} for c in adds]
+    if not new_rows:
+        return
+    bulk_insert(session, Assignment.__table__, new_rows)
+    assignment_ids = {
+        (task_id, unit_id): id_ for id_, task_id, unit_id in session.exec(
+            select(Assignment.id, Assignment.task_id, Assignment.unit_id)
+            .join(Task, col(Task.id) == col(Assignment.task_id)).where(Task.plan_id == plan.id))
     }
-    trail.event("plan.import" if outcome.created else "plan.update", "plan", plan.id,
-                after={"key": plan.key, "source": notice.source_name, "sha256": notice.source_sha256,
-                       "changes": len(outcome.changes), **outcome.counts,
-                       "pending": sorted(resolved.pending), "corrections": resolved.corrections})
-    audit.record_many(session, trail.events)
+    for row in new_rows:
+        trail.event("assignment.create", "assignment", assignment_ids[row["task_id"], row["unit_id"]],
+                    task_id=row["task_id"], unit_id=row["unit_id"],
+                    after={"state": row["state"], "role": row["role"], "version": 1})
 
 
 # --- completing a 待分工 task after the import ------------------------------------------------------
@@ -573,6 +657,17 @@ def pending_tasks(session: Session, plan_id: int | None = None) -> list[tuple[Pl
     return list(session.exec(query.order_by(col(Plan.key), col(Task.number))).all())
 
 
+def _refuse_unknown(task: Task, unknown: list[NamedUnit], index: UnitIndex) -> None:
+    """After the import only directory units are assigned: unknown names are refused, with the closest ones."""
+    if not unknown:
+        return
+    near = {n.name: index.suggest(n.name) for n in unknown}
+    raise UnknownUnits(
+        number=task.number, names="、".join(f"“{n}”" for n in near),
+        near_zh="".join(f"（“{n}”相近的已有单位：{'、'.join(s)}）" for n, s in near.items() if s),
+        near_en="".join(f" (for {n}, did you mean: {', '.join(s)}?)" for n, s in near.items() if s))
+
+
 def assign_pending(session: Session, *, task_id: int, units: Sequence[tuple[str, AssignmentRole]], actor: Actor,
                    now: datetime) -> list[Assignment]:
     """Give a 待分工 task its units (names or aliases from the directory; groups expand), due by its deadline."""
@@ -587,12 +682,7 @@ def assign_pending(session: Session, *, task_id: int, units: Sequence[tuple[str,
         raise UnitsRequired()
     index = UnitIndex(session)
     names = _resolve_names((NamedUnit(name, role) for name, role in units), index)
-    if names.unknown:
-        near = {n.name: index.suggest(n.name) for n in names.unknown}
-        raise UnknownUnits(
-            number=task.number, names="、".join(f"“{n}”" for n in near),
-            near_zh="".join(f"（“{n}”相近的已有单位：{'、'.join(s)}）" for n, s in near.items() if s),
-            near_en="".join(f" (for {n}, did you mean: {', '.join(s)}?)" for n, s in near.items() if s))
+    _refuse_unknown(task, names.unknown, index)
     by_unit = {a.unit_id: a for a in held}
     at = utc(now)
     trail = _Trail(actor, at)
