@@ -23,7 +23,7 @@ class ExportFormat(StrEnum):
 def _audit_filter(task: int | None, unit: str | None, actor: str | None, action: str | None,
                   since: str | None, until: str | None, session) -> object:
     from models.audit import AuditFilter
-    from models.planning import find_unit
+    from models.unit import find_unit
 
     return AuditFilter(
         task_id=task,

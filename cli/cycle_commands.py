@@ -77,7 +77,7 @@ def _assignment(session: Session, plan, task_number: int, unit_name: str):  # no
     from models.assignment import Assignment
     from models.errors import NotFound
     from models.plan import Task
-    from models.planning import find_unit
+    from models.unit import find_unit
 
     unit = find_unit(session, unit_name)
     found = session.exec(select(Assignment).join(Task, col(Task.id) == col(Assignment.task_id))

@@ -57,7 +57,7 @@ def units_show(name: Annotated[str, typer.Argument(help="单位名称或简称 /
     """查看一个单位 / Show one unit: aliases, members, contacts."""
     from intake.directory import describe_unit
     from models.db import reading
-    from models.planning import find_unit
+    from models.unit import find_unit
 
     with reading(engine_for(settings())) as session:
         unit = describe_unit(session, find_unit(session, name))

@@ -5,12 +5,12 @@ Importing this package registers every table on `SQLModel.metadata`
 
     lifecycle.py   the (state, action) -> state table; who may act
     workflow.py    use cases that move an assignment: sign, verify, return ...
-    planning.py    use cases that build a plan: plans, tasks, units, assignments
     audit.py       the hash-chained audit trail and its verification
     status.py      counts for `duban status`
     db.py          engines and units of work (SQLite WAL + immediate writes, PostgreSQL)
     schema.py      creating and upgrading the database (Alembic)
-    plan.py unit.py assignment.py round.py escalation.py notification.py user.py results.py
+    unit.py        the unit directory's tables, and `find_unit` (by name or alias)
+    plan.py assignment.py round.py escalation.py notification.py user.py results.py
                    the tables
 """
 

@@ -103,7 +103,7 @@ def open_round(session: Session, *, plan_key: str, name: str, report_by: date, a
     if task_numbers:
         query = query.where(col(Task.number).in_(task_numbers))
     if unit_names:
-        from models.planning import find_unit
+        from models.unit import find_unit
 
         query = query.where(col(Assignment.unit_id).in_([find_unit(session, n).id for n in unit_names]))
     # A few working days early, but never before the round opens: a round due tomorrow must not make its

@@ -4,7 +4,9 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import String
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from models.errors import NotFound
 
 
 class UnitKind(StrEnum):
@@ -52,3 +54,15 @@ class Contact(SQLModel, table=True):
     name: str
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=40)
+
+
+def find_unit(session: Session, name: str) -> Unit:
+    """A unit by canonical name or alias."""
+    unit = session.exec(select(Unit).where(Unit.name == name)).first()
+    if unit is None:
+        unit = session.exec(
+            select(Unit).join(UnitAlias, col(UnitAlias.unit_id) == col(Unit.id)).where(UnitAlias.alias == name)
+        ).first()
+    if unit is None:
+        raise NotFound(kind="unit", kind_zh="单位", key=name)
+    return unit

@@ -67,7 +67,7 @@ def hasher() -> BoundedHasher:
 
 def add_user(session: Session, *, username: str, role: str, password: str, unit_name: str | None, actor: Actor,
              now: datetime, display_name: str | None = None, email: str | None = None) -> User:
-    from models.planning import find_unit
+    from models.unit import find_unit
 
     username = username.strip()
     if not username or len(username) > 100:

@@ -102,14 +102,14 @@ def test_markdown_text_is_shown_as_written_and_never_becomes_markup_or_a_link() 
 def test_the_directory_csv_quotes_formula_names_and_reads_them_back(engine: Engine, tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
-    from intake.directory import export_directory, read_directory, sync_directory
+    from intake.directory import DirectoryEntry, export_directory, read_directory, sync_directory
     from models.db import reading, unit_of_work
-    from models.planning import add_unit
     from tests.support.scenario import OFFICE
 
     now = datetime(2022, 9, 5, tzinfo=UTC)
     with unit_of_work(engine) as session:
-        add_unit(session, name='=HYPERLINK("http://x.example","点击")', actor=OFFICE, now=now, aliases=("@SUM(1)",))
+        sync_directory(session, [DirectoryEntry('=HYPERLINK("http://x.example","点击")', aliases=["@SUM(1)"])],
+                       actor=OFFICE, now=now)
     with reading(engine) as session:
         exported = export_directory(session, "csv")
     assert "'=HYPERLINK" in exported and "'@SUM(1)" in exported
@@ -129,12 +129,13 @@ def test_an_export_to_a_terminal_shows_controls_and_to_a_pipe_stays_exact(engine
     import sys
     from datetime import UTC, datetime
 
+    from intake.directory import DirectoryEntry, sync_directory
     from models.db import unit_of_work
-    from models.planning import add_unit
     from tests.support.scenario import OFFICE
 
     with unit_of_work(engine) as session:
-        add_unit(session, name="\x1b]0;owned\x07市教育局", actor=OFFICE, now=datetime(2022, 9, 5, tzinfo=UTC))
+        sync_directory(session, [DirectoryEntry("\x1b]0;owned\x07市教育局")], actor=OFFICE,
+                       now=datetime(2022, 9, 5, tzinfo=UTC))
     duban = str(Path(sys.executable).parent / "duban")
     env = {**os.environ, "DUBAN_HOME": str(tmp_path), "DUBAN_DATABASE_URL": database_url}
     piped = subprocess.run([duban, "units", "export", "--format", "csv"], env=env, capture_output=True, check=True)

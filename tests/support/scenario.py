@@ -1,4 +1,5 @@
-"""A small plan taken from the seed notice, built through the real use cases.
+"""A small plan taken from the seed notice, built the way production builds one: the unit directory
+synced, then the notice as the reader hands it over, resolved and reconciled by the importer.
 
 Task 5 (校园安全): 市教育局 leads, 市公安局 and 市检察院 cooperate.
 Task 12 (质量守护): 市市场监管局 alone is responsible.
@@ -10,16 +11,42 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from intake.directory import DirectoryEntry, sync_directory
+from intake.notice import ParsedNotice, ParsedTask, Where
+from intake.plan_import import reconcile, resolve
+from intake.unit_phrase import NamedUnit
 from models.assignment import Assignment, AssignmentRole
 from models.db import unit_of_work
 from models.lifecycle import Actor, Role
 from models.plan import Task
-from models.planning import add_task, add_unit, assign, create_plan
 from models.round import CheckIn, CheckInState, SupervisionRound
+from models.unit import Unit
 
 OFFICE = Actor(name="clerk", role=Role.OFFICE_STAFF)
+LEAD, RESPONSIBLE, COOPERATING = AssignmentRole.LEAD, AssignmentRole.RESPONSIBLE, AssignmentRole.COOPERATING
+DIRECTORY = [DirectoryEntry("市教育局"), DirectoryEntry("市公安局"), DirectoryEntry("市检察院", aliases=["市人民检察院"]),
+             DirectoryEntry("市市场监管局", aliases=["市场监管局"])]
+
+
+def _task(number: int, title: str, measures: list[str], deadline: date | None, units_text: str,
+          units: list[NamedUnit]) -> ParsedTask:
+    return ParsedTask(number=number, title=title, category=None, content="".join(measures), measures=measures,
+                      targets=[], deadline=deadline, deadline_text=None, units_text=units_text, units=units,
+                      where=Where("row", number))
+
+
+NOTICE = ParsedNotice(
+    title="2022年重点工作任务清单", issuer="市未成年人保护工作领导小组办公室", issued_on=date(2022, 8, 25),
+    tasks=[
+        _task(5, "持续推进校园安全和疫情防控工作", ["扎实推进“平安校园”创建。", "严格落实教职员工准入违法犯罪信息查询制度。"],
+              date(2022, 12, 31), "市教育局牵头，市公安局、市人民检察院配合",
+              [NamedUnit("市教育局", LEAD), NamedUnit("市公安局", COOPERATING), NamedUnit("市人民检察院", COOPERATING)]),
+        _task(12, "开展质量守护行动", ["实施校园食品安全守护行动。"], None, "市场监管局",
+              [NamedUnit("市场监管局", RESPONSIBLE)]),
+    ],
+    warnings=[], source_name="scenario.txt", source_sha256="0" * 64)
 
 
 @dataclass(frozen=True)
@@ -39,26 +66,18 @@ class Scenario:
 
 def build(engine: Engine, now: datetime) -> Scenario:
     with unit_of_work(engine) as session:
-        plan = create_plan(session, key="2022", title="2022年重点工作任务清单", issuer="市未成年人保护工作领导小组办公室",
-                           issued_on=date(2022, 8, 25), actor=OFFICE, now=now)
-        task5 = add_task(session, plan=plan, number=5, title="持续推进校园安全和疫情防控工作", actor=OFFICE, now=now,
-                         measures=["扎实推进“平安校园”创建。", "严格落实教职员工准入违法犯罪信息查询制度。"],
-                         deadline=date(2022, 12, 31))
-        task12 = add_task(session, plan=plan, number=12, title="开展质量守护行动", actor=OFFICE, now=now,
-                          measures=["实施校园食品安全守护行动。"])
-        units = {name: add_unit(session, name=name, actor=OFFICE, now=now, aliases=aliases)
-                 for name, aliases in [("市教育局", ()), ("市公安局", ()), ("市检察院", ("市人民检察院",)),
-                                       ("市市场监管局", ("市场监管局",))]}
-        lead = assign(session, task=task5, unit=units["市教育局"], role=AssignmentRole.LEAD, actor=OFFICE, now=now)
-        police = assign(session, task=task5, unit=units["市公安局"], role=AssignmentRole.COOPERATING, actor=OFFICE, now=now)
-        procuratorate = assign(session, task=task5, unit=units["市检察院"], role=AssignmentRole.COOPERATING,
-                               actor=OFFICE, now=now)
-        market = assign(session, task=task12, unit=units["市市场监管局"], role=AssignmentRole.RESPONSIBLE,
-                        actor=OFFICE, now=now)
+        sync_directory(session, DIRECTORY, actor=OFFICE, now=now)
+        plan_id = reconcile(session, "2022", resolve(session, NOTICE, strict=True), actor=OFFICE, now=now,
+                            write=True).plan_id
+        units = dict(session.exec(select(Unit.name, Unit.id).where(col(Unit.name).in_([e.name for e in DIRECTORY]))).all())
+        tasks = dict(session.exec(select(Task.number, Task.id).where(Task.plan_id == plan_id)).all())
+        held = {(task_id, unit_id): id_ for id_, task_id, unit_id in session.exec(
+            select(Assignment.id, Assignment.task_id, Assignment.unit_id)
+            .where(col(Assignment.task_id).in_(list(tasks.values()))))}
         return Scenario(
-            plan_id=plan.id, task5_id=task5.id, task12_id=task12.id,
-            units={name: unit.id for name, unit in units.items()},
-            lead=lead.id, police=police.id, procuratorate=procuratorate.id, market=market.id,
+            plan_id=plan_id, task5_id=tasks[5], task12_id=tasks[12], units=units,
+            lead=held[tasks[5], units["市教育局"]], police=held[tasks[5], units["市公安局"]],
+            procuratorate=held[tasks[5], units["市检察院"]], market=held[tasks[12], units["市市场监管局"]],
         )
 
 
