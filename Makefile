@@ -8,7 +8,7 @@ export DUBAN_HOME ?= $(CURDIR)/var
 # Debian packages (PostgreSQL server, CJK font, Chromium): installed once, when missing.
 SYSTEM := $(VENV)/.system-stamp
 
-.PHONY: install system run test test-sqlite lock bench bench-quick clean reliability
+.PHONY: install system run test test-sqlite lock bench bench-quick clean reliability complexity
 
 install: $(STAMP) $(SYSTEM)
 
@@ -45,6 +45,10 @@ test: install
 
 test-sqlite: install
 	$(BIN)/python -m pytest -k "not postgresql" $(PYTEST_ARGS)
+
+# No function over cyclomatic complexity 15 (radon) outside tests/ and the migrations; CI runs it.
+complexity: install
+	$(BIN)/python scripts/complexity
 
 # Re-resolve the newest allowed versions into constraints.txt (needs the package index).
 lock:
