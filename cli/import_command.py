@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -21,23 +21,12 @@ def import_notice(
     now: NowOption = None,
 ) -> None:
     """导入任务清单通知 / Import a key-task notice into a plan, its tasks, units and assignments."""
-    from intake.plan_import import FIELD_ZH, reconcile, resolve
-    from intake.source import read_notice
+    from intake.plan_import import reconcile, resolve
     from models.db import reading, unit_of_work
 
     config = settings()
     engine = engine_for(config)
-    corrections: list = []
-    source, key_in_file = path, None
-    if path.suffix.lower() == ".json":  # an edited plan: the notice it names, with the office's corrections
-        from intake.corrections import corrections_from_plan, read_plan_file
-
-        plan_file = read_plan_file(path)
-        source, key_in_file = plan_file.source, plan_file.plan_key
-        notice = read_notice(source)
-        corrections = corrections_from_plan(plan_file, notice)
-    else:
-        notice = read_notice(path)
+    notice, corrections, source, key_in_file = _read(path)
     key = plan_key or key_in_file or source.stem
     moment, actor = now_from(now), actor_for(config)
     with (reading(engine) if dry_run else unit_of_work(engine)) as session:
@@ -50,19 +39,44 @@ def import_notice(
         applied = not dry_run and (outcome.created or (apply and bool(outcome.changes)))
         if applied:
             outcome = reconcile(session, key, resolved, actor=actor, now=moment, write=True)
-    changes = [c.as_json() for c in outcome.changes]
     if json_output:
-        if dry_run:
-            document = resolved.as_json()
-            document["plan"]["source_path"] = str(source.resolve())  # what `duban import plan.json` reads again
-        else:
-            document = {"plan_key": key, "counts": outcome.counts, "warnings": resolved.warnings,
-                        "corrections": resolved.corrections}
-        emit_json(document | {"plan_key": key, "created": outcome.created, "applied": applied, "changes": changes,
-                              "pending": outcome.pending})
+        _emit(key, source, resolved, outcome, dry_run=dry_run, applied=applied)
         return
     if dry_run:
         _print_notice(resolved.as_json())
+    _print_warnings(resolved)
+    _print_outcome(key, outcome, dry_run=dry_run, applied=applied)
+    _print_pending(key, outcome.pending)
+
+
+def _read(path: Path) -> tuple[Any, list, Path, str | None]:
+    """The notice, the office's corrections, the notice's file and the plan key an edited plan JSON names."""
+    from intake.source import read_notice
+
+    if path.suffix.lower() != ".json":
+        return read_notice(path), [], path, None
+    # An edited plan: the notice it names, with the office's corrections.
+    from intake.corrections import corrections_from_plan, read_plan_file
+
+    plan_file = read_plan_file(path)
+    notice = read_notice(plan_file.source)
+    return notice, corrections_from_plan(plan_file, notice), plan_file.source, plan_file.plan_key
+
+
+def _emit(key: str, source: Path, resolved: Any, outcome: Any, *, dry_run: bool, applied: bool) -> None:
+    if dry_run:
+        document = resolved.as_json()
+        document["plan"]["source_path"] = str(source.resolve())  # what `duban import plan.json` reads again
+    else:
+        document = {"plan_key": key, "counts": outcome.counts, "warnings": resolved.warnings,
+                    "corrections": resolved.corrections}
+    emit_json(document | {"plan_key": key, "created": outcome.created, "applied": applied,
+                          "changes": [c.as_json() for c in outcome.changes], "pending": outcome.pending})
+
+
+def _print_warnings(resolved: Any) -> None:
+    from intake.plan_import import FIELD_ZH
+
     shown = 20  # a province's notice can carry thousands; --json has them all
     for warning in resolved.warnings[:shown]:
         zh, _, en = warning.partition(" / ")
@@ -73,28 +87,36 @@ def import_notice(
     for fix in resolved.corrections:
         say(f"  修改：任务 {fix['task']} 的{FIELD_ZH[fix['field']]}由 {_shown(fix['from'])} 改为 {_shown(fix['to'])}",
             f"  correction: task {fix['task']} {fix['field']} from {_shown(fix['from'])} to {_shown(fix['to'])}")
+
+
+def _print_outcome(key: str, outcome: Any, *, dry_run: bool, applied: bool) -> None:
+    changes = outcome.changes
     if outcome.created and applied:
         c = outcome.counts
         say(f"已导入计划“{key}”：任务 {c['tasks']} 项，措施 {c['measures']} 条，单位 {c['units']} 个（新建 {c['new_units']} 个），"
             f"任务分工 {c['assignments']} 项，警告 {c['warnings']} 条",
             f"imported plan '{key}': {c['tasks']} tasks, {c['measures']} measures, {c['units']} units "
             f"({c['new_units']} new), {c['assignments']} assignments, {c['warnings']} warnings")
-    elif not outcome.created and not outcome.changes:
+    elif not outcome.created and not changes:
         say(f"计划“{key}”与通知一致，无需更新", f"plan '{key}' already matches the notice; nothing to change")
     elif not dry_run:
-        for change in outcome.changes:
+        for change in changes:
             say(f"  {change.zh}", f"  {change.en}")
         if applied:
             say(f"已应用 {len(changes)} 处变更到计划“{key}”", f"applied {len(changes)} changes to plan '{key}'")
         else:
             say(f"以上 {len(changes)} 处变更尚未应用；确认后加 --apply 重新运行",
                 f"{len(changes)} changes not applied; run again with --apply to apply them")
-    if outcome.pending:
-        numbers = "、".join(str(n) for n in outcome.pending)
-        say(f"待分工任务 {len(outcome.pending)} 项（任务 {numbers}）：用 duban assign --plan {key} --task 序号 --lead 单位 指定单位，"
-            f"或在 --dry-run --json 的文件中填写 units 后导入该文件",
-            f"{len(outcome.pending)} tasks await their units (tasks {numbers}): duban assign --plan {key} --task N --lead UNIT, "
-            f"or fill in their units in the --dry-run --json file and import it")
+
+
+def _print_pending(key: str, pending: list[int]) -> None:
+    if not pending:
+        return
+    numbers = "、".join(str(n) for n in pending)
+    say(f"待分工任务 {len(pending)} 项（任务 {numbers}）：用 duban assign --plan {key} --task 序号 --lead 单位 指定单位，"
+        f"或在 --dry-run --json 的文件中填写 units 后导入该文件",
+        f"{len(pending)} tasks await their units (tasks {numbers}): duban assign --plan {key} --task N --lead UNIT, "
+        f"or fill in their units in the --dry-run --json file and import it")
 
 
 def _shown(value: object) -> str:
