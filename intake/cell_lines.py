@@ -107,15 +107,26 @@ def read_cell_lines(lines: list[str]) -> Table | None:
         before, after = kinds[:split], kinds[split:]
     before = ["group" if k == "text" else k for k in before]
     columns = [*before, "number", *after]
-    width = len(columns)
+    rows = _numbered_rows(body, numbers, before=before, after=after)
+    header = {index: kind for index, kind in enumerate(columns) if kind}
+    items = items_below_header(rows, header)
+    preface = [line for line in lines[:cells[start].line - 1]]
+    numbered = all(item.number_text for item in items)
+    return Table(preface=preface, items=items, numbered=numbered)
+
+
+def _numbered_rows(body: list[_Cell], numbers: list[int], *, before: list[str | None],
+                   after: list[str | None]) -> list[tuple[Where, list[str]]]:
+    """The rows: each number's cells fitted to the columns after 序号, the cells before the next
+    number to the columns before it (and the cells before the first number to the first row's)."""
+    width = len(before) + 1 + len(after)
     rows: list[tuple[Where, list[str]]] = []
     lead_in = body[:numbers[0]]  # the cells before the first number: its row's columns before 序号
     pending_before = _fit(lead_in, [], before)["next"] if before else []
     for at, position in enumerate(numbers):
         end = numbers[at + 1] if at + 1 < len(numbers) else len(body)
-        stretch = body[position + 1:end]
         last = at + 1 == len(numbers)
-        fitted = _fit(stretch, after, [] if last else before)
+        fitted = _fit(body[position + 1:end], after, [] if last else before)
         for sub, assigned in enumerate(fitted["rows"]):
             row = [""] * width
             for slot, texts in enumerate(pending_before if sub == 0 else [[] for _ in before]):
@@ -125,11 +136,7 @@ def read_cell_lines(lines: list[str]) -> Table | None:
                 row[len(before) + 1 + slot] = "\n".join(texts)
             rows.append((Where("line", body[position].line), row))
         pending_before = fitted["next"]
-    header = {index: kind for index, kind in enumerate(columns) if kind}
-    items = items_below_header(rows, header)
-    preface = [line for line in lines[:cells[start].line - 1]]
-    numbered = all(item.number_text for item in items)
-    return Table(preface=preface, items=items, numbered=numbered)
+    return rows
 
 
 def _row_starts(body: list[_Cell]) -> list[int]:
@@ -146,23 +153,31 @@ def _row_starts(body: list[_Cell]) -> list[int]:
 
 @lru_cache(maxsize=4096)
 def _compat(kind: str | None, text: str) -> float:
+    """How well a cell's text fits a column of `kind` (positive: fits; negative: belongs elsewhere)."""
     if not text:  # an empty cell (a merged one shows as two spaces)
         return 1.0 if kind == "group" else -1.0
     unit, deadline = is_unit_cell(text), _deadlineish(text)
     if kind in ("units", "lead", "cooperating"):
         # a unit list, or a word saying none (协办单位: 无; a dash may be any column's blank)
         return 3.0 if unit else 2.0 if re.fullmatch(r"无|暂无|没有", text.strip()) else -6.0
-    if kind == "scorer":  # a line that could be either goes to the assignees before it
-        return 2.5 if unit else -6.0
-    if kind == "remarks":
-        return 2.5 if unit else 0.5  # a unit in the last column is its own, not a second row
+    if kind in _UNIT_LIKE:
+        return _UNIT_LIKE[kind][0 if unit else 1]
     if kind == "deadline":
         return 3.0 if deadline else -6.0 if unit else -2.0
     if kind in ("text", "group"):
-        if unit or deadline:
-            return -2.0
-        return 1.5 if len(text) > 15 or "。" in text else 1.0 if len(text) > 2 else 0.2
+        return _text_fit(text, unit=unit, deadline=deadline)
     return -3.0 if unit else 1.0  # a column of another kind (单位, 年度目标 …)
+
+
+# (a unit, anything else): a line that could be a scorer goes to the assignees before it; a unit in
+# the last column is its own, not a second row.
+_UNIT_LIKE = {"scorer": (2.5, -6.0), "remarks": (2.5, 0.5)}
+
+
+def _text_fit(text: str, *, unit: bool, deadline: bool) -> float:
+    if unit or deadline:
+        return -2.0
+    return 1.5 if len(text) > 15 or "。" in text else 1.0 if len(text) > 2 else 0.2
 
 
 def _skip(kind: str | None, first_text: bool) -> float:
@@ -173,62 +188,117 @@ def _skip(kind: str | None, first_text: bool) -> float:
     return 0.0 if kind == "group" else -0.3
 
 
+Slot = tuple[int, int, str | None]  # (part, column, kind): part 0 the row, 1 a second row under its number, 2 the next lead-in
+Step = tuple[int, int, int | None]  # (next token, next slot, the slot the token went to)
+
+
 def _fit(stretch: list[_Cell], after: list[str | None], before: list[str | None],
          wrapped: bool = False) -> dict[str, list]:
     """Fit the cells between two row numbers to: the columns after 序号 (once, or again for a
     second row under the same number), then the columns before the next row's 序号."""
     first_text = next((i for i, k in enumerate(after) if k == "text"), None)
-    # (part, column, kind): part 0 the row, 1 a second row under its number, 2 the next lead-in
-    slots: list[tuple[int, int, str | None]] = []
-    for part in (0, 1):
-        slots.extend((part, column, kind) for column, kind in enumerate(after))
-    slots.extend((2, column, kind) for column, kind in enumerate(before))
+    slots = _slots(after, before)
     n, m = len(stretch), len(slots)
-    NEG = float("-inf")
-    best = [[NEG] * (m + 1) for _ in range(n + 1)]
-    Step = tuple[int, int, int | None]  # (next token, next slot, the slot the token went to)
+    best = [[float("-inf")] * (m + 1) for _ in range(n + 1)]
     choice: list[list[Step | None]] = [[None] * (m + 1) for _ in range(n + 1)]
     best[n][m] = 0.0
     for i in range(n, -1, -1):
         for j in range(m, -1, -1):
             if i == n and j == m:
                 continue
-            options: list[tuple[float, tuple[int, int, int | None]]] = []
-            if j < m:
-                part, column, kind = slots[j]
-                skip = _skip(kind, column == first_text)
-                if part == 1:
-                    skip = 0.0  # no second row: nothing to skip
-                options.append((skip + best[i][j + 1], (i, j + 1, None)))
-                if i < n:
-                    gain = _compat(kind, stretch[i].text) - (1.0 if part == 1 else 0.0)
-                    options.append((gain + best[i + 1][j + 1], (i + 1, j + 1, j)))
-                    if kind in UNIT_KINDS or kind in ("scorer", "remarks"):
-                        # a unit list goes on
-                        options.append((gain + best[i + 1][j], (i + 1, j, j)))
-            if wrapped and i < n and j > 0 and slots[j - 1][2] in ("text", "group") \
-                    and stretch[i].text:
-                # a cell wrapped at the page's width: a short piece continues the cell before it
-                more = 0.8 if len(stretch[i].text) <= 6 else -1.0
-                options.append((more + best[i + 1][j], (i + 1, j, j - 1)))
-            if j == m and i < n:
-                options.append((-8.0 + best[i + 1][j], (i + 1, j, None)))  # a stray line: dropped
+            options = _options(i, j, stretch=stretch, slots=slots, best=best, first_text=first_text, wrapped=wrapped)
             value, step = max(options, key=lambda o: o[0])
             best[i][j], choice[i][j] = value, step
-    assigned = {(part, column): [] for part, column, _ in slots}
+    assigned = _trace(choice, stretch=stretch, slots=slots)
+    rows = [[assigned[(0, c)] for c in range(len(after))]]
+    second = [assigned[(1, c)] for c in range(len(after))]
+    if any(second):
+        rows.append(second)
+    return {"rows": rows, "next": [assigned[(2, c)] for c in range(len(before))]}
+
+
+def _slots(after: list[str | None], before: list[str | None]) -> list[Slot]:
+    slots: list[Slot] = []
+    for part in (0, 1):
+        slots.extend((part, column, kind) for column, kind in enumerate(after))
+    slots.extend((2, column, kind) for column, kind in enumerate(before))
+    return slots
+
+
+def _options(i: int, j: int, *, stretch: list[_Cell], slots: list[Slot], best: list[list[float]],
+             first_text: int | None, wrapped: bool) -> list[tuple[float, Step]]:
+    """The moves from token i and slot j, each with its score plus the best from where it leads."""
+    n, m = len(stretch), len(slots)
+    options: list[tuple[float, Step]] = []
+    if j < m:
+        part, column, kind = slots[j]
+        skip = 0.0 if part == 1 else _skip(kind, column == first_text)  # no second row: nothing to skip
+        options.append((skip + best[i][j + 1], (i, j + 1, None)))
+        if i < n:
+            gain = _compat(kind, stretch[i].text) - (1.0 if part == 1 else 0.0)
+            options.append((gain + best[i + 1][j + 1], (i + 1, j + 1, j)))
+            if kind in UNIT_KINDS or kind in ("scorer", "remarks"):
+                # a unit list goes on
+                options.append((gain + best[i + 1][j], (i + 1, j, j)))
+    if wrapped and i < n and j > 0 and slots[j - 1][2] in ("text", "group") and stretch[i].text:
+        # a cell wrapped at the page's width: a short piece continues the cell before it
+        more = 0.8 if len(stretch[i].text) <= 6 else -1.0
+        options.append((more + best[i + 1][j], (i + 1, j, j - 1)))
+    if j == m and i < n:
+        options.append((-8.0 + best[i + 1][j], (i + 1, j, None)))  # a stray line: dropped
+    return options
+
+
+def _trace(choice: list[list[Step | None]], *, stretch: list[_Cell], slots: list[Slot]) -> dict[tuple[int, int], list[str]]:
+    """Follow the best choices from the start: the texts each (part, column) received."""
+    assigned: dict[tuple[int, int], list[str]] = {(part, column): [] for part, column, _ in slots}
     i = j = 0
-    while (i, j) != (n, m):
+    while (i, j) != (len(stretch), len(slots)):
         step = choice[i][j]
         assert step is not None
         if step[2] is not None:
             part, column, _ = slots[step[2]]
             assigned[(part, column)].append(stretch[i].text)
         i, j = step[0], step[1]
-    rows = [[assigned[(0, c)] for c in range(len(after))]]
-    second = [assigned[(1, c)] for c in range(len(after))]
-    if any(second):
-        rows.append(second)
-    return {"rows": rows, "next": [assigned[(2, c)] for c in range(len(before))]}
+    return assigned
+
+
+def _space_header(lines: list[str]) -> tuple[int, list[str | None]] | None:
+    """The header line and its columns: every cell a column name, known or not (资金来源: one unknown
+    column keeps the table), with text, 序号 and units among them."""
+    for start, line in enumerate(lines):
+        names = line.split()
+        kinds = [column_of(name) for name in names]
+        found = {k for k in kinds if k}
+        if len(names) >= 3 and all(k or column_name_like(n) for k, n in zip(kinds, names)) \
+                and {"text", "number"} <= found and UNIT_KINDS & found:
+            return start, kinds
+    return None
+
+
+def _heading_above(lines: list[str], start: int) -> list[tuple[Where, list[str]]]:
+    """A heading just above the header ((一)…) is the first category."""
+    for back in range(start - 1, -1, -1):
+        text = lines[back].strip()
+        if text:
+            if re.match(r"^[(（][一二三四五六七八九十]+[)）]", normalize(text)) and len(text) <= 30:
+                return [(Where("line", back + 1), [text])]
+            break
+    return []
+
+
+def _space_row(text: str, number: int, *, kinds: list[str | None], number_at: int,
+               after: list[str | None]) -> list[str]:
+    """One line's pieces fitted to the columns; a line without a number is a second row."""
+    pieces = re.split(r"(?<=[、,，;；]) +| ", text)
+    printed = pieces[0] if re.fullmatch(r"\d{1,5}", pieces[0]) else ""
+    stretch = [_Cell(p, number) for p in (pieces[1:] if printed else pieces)]
+    fitted = _fit(stretch, after, [], wrapped=True)["rows"][0]
+    row = [""] * len(kinds)
+    row[number_at] = printed
+    for slot, texts in enumerate(fitted):
+        row[number_at + 1 + slot] = "\n".join(texts)
+    return row
 
 
 def read_space_rows(lines: list[str]) -> Table | None:
@@ -238,38 +308,17 @@ def read_space_rows(lines: list[str]) -> Table | None:
     row without a number is a second row under the number above. The pieces of each row are
     fitted to the columns as in the one-cell-per-line layout.
     """
-    for start, line in enumerate(lines):
-        names = line.split()
-        kinds = [column_of(name) for name in names]
-        found = {k for k in kinds if k}
-        # every cell a column name, known or not (资金来源): one unknown column keeps the table
-        if len(names) >= 3 and all(k or column_name_like(n) for k, n in zip(kinds, names)) \
-                and {"text", "number"} <= found and UNIT_KINDS & found:
-            break
-    else:
+    found = _space_header(lines)
+    if found is None:
         return None
+    start, kinds = found
     number_at = kinds.index("number")
     after = kinds[number_at + 1:]
-    rows: list[tuple[Where, list[str]]] = []
-    for back in range(start - 1, -1, -1):  # a heading just above the header is the first category
-        text = lines[back].strip()
-        if text:
-            if re.match(r"^[(（][一二三四五六七八九十]+[)）]", normalize(text)) and len(text) <= 30:
-                rows.append((Where("line", back + 1), [text]))
-            break
+    rows = _heading_above(lines, start)
     for number, line in enumerate(lines[start + 1:], start=start + 2):
         text = line.strip()
-        if not text:
-            continue
-        pieces = re.split(r"(?<=[、,，;；]) +| ", text)
-        printed = pieces[0] if re.fullmatch(r"\d{1,5}", pieces[0]) else ""
-        stretch = [_Cell(p, number) for p in (pieces[1:] if printed else pieces)]
-        fitted = _fit(stretch, after, [], wrapped=True)["rows"][0]
-        row = [""] * len(kinds)
-        row[number_at] = printed
-        for slot, texts in enumerate(fitted):
-            row[number_at + 1 + slot] = "\n".join(texts)
-        rows.append((Where("line", number), row))
+        if text:
+            rows.append((Where("line", number), _space_row(text, number, kinds=kinds, number_at=number_at, after=after)))
     header = {index: kind for index, kind in enumerate(kinds) if kind}
     items = items_below_header(rows, header)
     numbered = all(item.number_text for item in items)

@@ -22,7 +22,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from intake.notice import ImportFailed, ParsedNotice, Problem
+from intake.notice import ImportFailed, ParsedNotice, ParsedTask, Problem
 from intake.plan_import import Correction
 from intake.unit_phrase import split_names
 from models.assignment import AssignmentRole
@@ -67,20 +67,29 @@ def read_plan_file(path: Path) -> PlanFile:
     if not isinstance(plan, dict):
         raise ImportFailed([_problem("plan", "缺少 plan 部分——请用 duban import 通知文件 --dry-run --json 生成",
                                      "no plan object: make the file with duban import NOTICE --dry-run --json")], path.name)
-    source_path, sha = plan.get("source_path"), plan.get("source_sha256")
-    if not isinstance(source_path, str) or not source_path:
-        problems.append(_problem("plan.source_path", "缺少原通知文件的路径", "the path of the notice is missing"))
-    if not isinstance(sha, str) or not re.fullmatch(r"[0-9a-f]{64}", sha):
-        problems.append(_problem("plan.source_sha256", "缺少或不是有效的文件指纹（SHA-256）", "missing or not a SHA-256"))
-    key = document.get("plan_key")
-    if key is not None and not (isinstance(key, str) and re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", key)):
-        problems.append(_problem("plan_key", "计划代号只能含字母、数字、.、-、_（1 至 100 个字符）",
-                                 "a plan key has 1 to 100 letters, digits, '.', '-' or '_'"))
+    source_path, sha, key = plan.get("source_path"), plan.get("source_sha256"), document.get("plan_key")
+    _check_plan_fields(source_path, sha, key, problems)
     if problems:
         raise ImportFailed(problems, path.name)
     source = Path(source_path)
     if not source.is_absolute():
         source = path.parent / source
+    _check_source(source, sha, path)
+    return PlanFile(path=path, document=document, source=source, plan_key=key)
+
+
+def _check_plan_fields(source_path: Any, sha: Any, key: Any, problems: list[Problem]) -> None:
+    if not isinstance(source_path, str) or not source_path:
+        problems.append(_problem("plan.source_path", "缺少原通知文件的路径", "the path of the notice is missing"))
+    if not isinstance(sha, str) or not re.fullmatch(r"[0-9a-f]{64}", sha):
+        problems.append(_problem("plan.source_sha256", "缺少或不是有效的文件指纹（SHA-256）", "missing or not a SHA-256"))
+    if key is not None and not (isinstance(key, str) and re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", key)):
+        problems.append(_problem("plan_key", "计划代号只能含字母、数字、.、-、_（1 至 100 个字符）",
+                                 "a plan key has 1 to 100 letters, digits, '.', '-' or '_'"))
+
+
+def _check_source(source: Path, sha: str, path: Path) -> None:
+    """The notice the plan file was made from, still there and unchanged."""
     try:
         data = source.read_bytes()
     except OSError:
@@ -89,7 +98,50 @@ def read_plan_file(path: Path) -> PlanFile:
     if hashlib.sha256(data).hexdigest() != sha:
         raise ImportFailed([_problem("plan.source_sha256", f"原通知文件“{source.name}”在生成此文件后已改动——请重新生成（--dry-run --json）后再修改",
                                      f"the notice “{source.name}” changed after this file was made: make it again")], path.name)
-    return PlanFile(path=path, document=document, source=source, plan_key=key)
+
+
+def _task_number(number: Any, where: str, *, read: dict[int, ParsedTask], seen: set[int],
+                 problems: list[Problem]) -> int | None:
+    """The entry's task number if the notice has it and no earlier entry took it; else None, a problem
+    listed (its other fields are still checked, so that one report lists everything)."""
+    if isinstance(number, bool) or not isinstance(number, int) or number not in read:
+        shown = "（缺少）" if number is None else f"“{number}”"
+        problems.append(_problem(f"{where}.number", f"{shown}不是通知中的任务序号——不能新增或改动序号",
+                                 f"{number!r} is not a task number of the notice: numbers cannot be added or changed"))
+        return None
+    if number in seen:
+        problems.append(_problem(f"{where}.number", f"任务 {number} 出现了两次", f"task {number} appears twice"))
+        return None
+    seen.add(number)
+    return number
+
+
+def _fixed_unchanged(entry: dict[str, Any], parsed: ParsedTask | None, where: str, problems: list[Problem]) -> None:
+    for name, zh in FIXED.items():
+        if parsed is not None and name in entry and entry[name] != parsed.as_json()[name]:
+            problems.append(_problem(f"{where}.{name}", f"{zh}不能在此修改（只能改标题、时限和单位）——请改原通知后重新导入",
+                                     f"{name} cannot be corrected here (only title, deadline, units): correct the notice"))
+
+
+def _entry_corrections(entry: dict[str, Any], number: int | None, where: str,
+                       problems: list[Problem]) -> list[Correction]:
+    """The title, deadline and units the entry gives, each checked; none for an entry without a number."""
+    corrections: list[Correction] = []
+    if "title" in entry:
+        title = entry["title"]
+        if not isinstance(title, str) or not title.strip():
+            problems.append(_problem(f"{where}.title", "标题不能为空", "the title cannot be empty"))
+        elif number is not None:
+            corrections.append(Correction(number, "title", title.strip()))
+    if "deadline" in entry:
+        deadline = _deadline(entry["deadline"], f"{where}.deadline", problems)
+        if deadline is not False and number is not None:
+            corrections.append(Correction(number, "deadline", deadline))
+    if "units" in entry:
+        units = _units(entry["units"], f"{where}.units", problems)
+        if units is not None and number is not None:
+            corrections.append(Correction(number, "units", units))
+    return corrections
 
 
 def corrections_from_plan(plan_file: PlanFile, notice: ParsedNotice) -> list[Correction]:
@@ -106,36 +158,9 @@ def corrections_from_plan(plan_file: PlanFile, notice: ParsedNotice) -> list[Cor
         if not isinstance(entry, dict):
             problems.append(_problem(where, "应为一个任务对象", "must be a task object"))
             continue
-        number = entry.get("number")
-        if isinstance(number, bool) or not isinstance(number, int) or number not in read:
-            shown = "（缺少）" if number is None else f"“{number}”"
-            problems.append(_problem(f"{where}.number", f"{shown}不是通知中的任务序号——不能新增或改动序号",
-                                     f"{number!r} is not a task number of the notice: numbers cannot be added or changed"))
-            number = None  # its other fields are still checked, so that one report lists everything
-        elif number in seen:
-            problems.append(_problem(f"{where}.number", f"任务 {number} 出现了两次", f"task {number} appears twice"))
-            number = None
-        else:
-            seen.add(number)
-        parsed = read.get(number)
-        for name, zh in FIXED.items():
-            if parsed is not None and name in entry and entry[name] != parsed.as_json()[name]:
-                problems.append(_problem(f"{where}.{name}", f"{zh}不能在此修改（只能改标题、时限和单位）——请改原通知后重新导入",
-                                         f"{name} cannot be corrected here (only title, deadline, units): correct the notice"))
-        if "title" in entry:
-            title = entry["title"]
-            if not isinstance(title, str) or not title.strip():
-                problems.append(_problem(f"{where}.title", "标题不能为空", "the title cannot be empty"))
-            elif number is not None:
-                corrections.append(Correction(number, "title", title.strip()))
-        if "deadline" in entry:
-            deadline = _deadline(entry["deadline"], f"{where}.deadline", problems)
-            if deadline is not False and number is not None:
-                corrections.append(Correction(number, "deadline", deadline))
-        if "units" in entry:
-            units = _units(entry["units"], f"{where}.units", problems)
-            if units is not None and number is not None:
-                corrections.append(Correction(number, "units", units))
+        number = _task_number(entry.get("number"), where, read=read, seen=seen, problems=problems)
+        _fixed_unchanged(entry, read.get(number), where, problems)
+        corrections.extend(_entry_corrections(entry, number, where, problems))
     for number in sorted(set(read) - seen):
         problems.append(_problem("tasks", f"缺少任务 {number}——不能在此删除任务，请改原通知后重新导入",
                                  f"task {number} is missing: tasks cannot be removed here, correct the notice"))

@@ -120,18 +120,23 @@ def _entry(record: dict[str, Any], where: Where, problems: list[Problem]) -> Dir
     )
     for role in ContactRole:
         contact = record.get(role.value)
-        if not contact:
-            continue
-        email = (contact.get("email") or "").strip() or None
-        if email:
-            try:
-                email = validate_email(email, check_deliverability=False).normalized
-            except EmailNotValidError as error:
-                problems.append(Problem(where, f"{name} 的{'联络员' if role == ContactRole.LIAISON else '分管领导'}邮箱“{email}”无效：{error}",
-                                        f"{name}: the {role.value}'s e-mail “{email}” is invalid: {error}"))
-        entry.contacts[role] = ContactEntry(name=str(contact.get("name") or "").strip(), email=email,
-                                            phone=(str(contact.get("phone")).strip() if contact.get("phone") else None))
+        if contact:
+            entry.contacts[role] = _contact(contact, role, name=name, where=where, problems=problems)
     return entry
+
+
+def _contact(contact: dict[str, Any], role: ContactRole, *, name: str, where: Where,
+             problems: list[Problem]) -> ContactEntry:
+    """A liaison or head, the e-mail normalised (an invalid one is a problem naming the unit)."""
+    email = (contact.get("email") or "").strip() or None
+    if email:
+        try:
+            email = validate_email(email, check_deliverability=False).normalized
+        except EmailNotValidError as error:
+            problems.append(Problem(where, f"{name} 的{'联络员' if role == ContactRole.LIAISON else '分管领导'}邮箱“{email}”无效：{error}",
+                                    f"{name}: the {role.value}'s e-mail “{email}” is invalid: {error}"))
+    return ContactEntry(name=str(contact.get("name") or "").strip(), email=email,
+                        phone=(str(contact.get("phone")).strip() if contact.get("phone") else None))
 
 
 def _check_names(entries: list[DirectoryEntry], problems: list[Problem]) -> None:

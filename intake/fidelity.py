@@ -111,6 +111,16 @@ def _canonical(name: str, aliases: dict[str, str]) -> str:
     return squash(aliases.get(name, name))
 
 
+def _roles_match(expected: dict[str, Any], read: dict[str, str], named: set[str], aliases: dict[str, str]) -> bool:
+    """Roles are judged on the names both sides have, so a missing name is counted once, as units."""
+    lead = {_canonical(n, aliases) for n in expected.get("lead") or []}
+    coop = {_canonical(n, aliases) for n in expected.get("coop") or []}
+    common = named & set(read)
+    want = {n: "lead" if n in lead else "cooperating" if n in coop else "responsible"
+            for n in common}
+    return not (want != {n: read[n] for n in common} or (named and not common))
+
+
 def compare(expected: dict[str, Any], task: dict[str, Any], aliases: dict[str, str]) -> list[str]:
     """The aspects in which a read task differs from its annotation (units, roles, deadline …)."""
     misses: list[str] = []
@@ -119,13 +129,7 @@ def compare(expected: dict[str, Any], task: dict[str, Any], aliases: dict[str, s
     named = {_canonical(n, aliases) for n in everyone}
     if set(read) != named:
         misses.append("units")
-    # Roles are judged on the names both sides have, so a missing name is counted once, as units.
-    lead = {_canonical(n, aliases) for n in expected.get("lead") or []}
-    coop = {_canonical(n, aliases) for n in expected.get("coop") or []}
-    common = named & set(read)
-    want = {n: "lead" if n in lead else "cooperating" if n in coop else "responsible"
-            for n in common}
-    if want != {n: read[n] for n in common} or (named and not common):
+    if not _roles_match(expected, read, named, aliases):
         misses.append("roles")
     if (expected.get("deadline") or None) != task["deadline"]:
         misses.append("deadline")

@@ -63,19 +63,28 @@ def resolve_text_columns(rows: list[tuple[Where, list[str]]], columns: dict[int,
         return [normalize(cells[index]) if index < len(cells) and cells[index] else "" for cells in data]
 
     for index, kind in columns.items():
-        filled = [v for v in values(index) if v]
-        if kind == "text" and filled and all(_NUMBER.match(v) for v in filled) and "number" not in resolved.values():
+        if kind == "text" and "number" not in resolved.values() and _all_numbers(values(index)):
             resolved[index] = "number"
     texts = [i for i in sorted(resolved) if resolved[i] == "text"]
     while len(texts) > 1 and _merged(values(texts[0])):
         resolved[texts.pop(0)] = "group"
+    _title_and_content(resolved, texts)
+    return resolved
+
+
+def _all_numbers(values: list[str]) -> bool:
+    filled = [v for v in values if v]
+    return bool(filled) and all(_NUMBER.match(v) for v in filled)
+
+
+def _title_and_content(resolved: dict[int, str], texts: list[int]) -> None:
+    """Of the text columns left, the first is the title when another follows; a lone one is the content."""
     if len(texts) >= 2:
         resolved[texts[0]] = "title"
         for index in texts[1:]:
             resolved[index] = "content"
     elif texts:
         resolved[texts[0]] = "content"
-    return resolved
 
 
 def _merged(values: list[str]) -> bool:
@@ -100,57 +109,94 @@ def items_below_header(rows: list[tuple[Where, list[str]]], columns: dict[int, s
     group_values: dict[int, str] = {}
     previous: RawItem | None = None
     for where, cells in rows:
-        def cell(index: int) -> str:
-            return (cells[index] if index < len(cells) else "") or ""
-
-        values: dict[str, str] = {}
-        for index, column in sorted(columns.items()):
-            if cell(index).strip():
-                values[column] = f"{values[column]}\n{cell(index)}" if column in values else cell(index)
         filled = [c.strip() for c in cells if c and c.strip()]
         if not filled:
             continue
+        values = _row_values(cells, columns)
         number = normalize(values.get("number", ""))
-        # A row numbered like a task is not the header repeated: skip the costly test on most rows.
-        repeated = None if numbered and _NUMBER.match(number) else header_columns(cells)
-        if repeated and len(repeated) == len(filled) and set(repeated.values()) <= header_again | {"text"}:
+        if _header_repeated(cells, filled, number=number, numbered=numbered, header_again=header_again):
             continue  # the header repeated (a table split across pages)
-        distinct = set(filled)
-        if len(distinct) == 1 and not _NUMBER.match(number) and (CATEGORY.match(normalize(filled[0])) or len(filled) == 1):
-            # A merged row, or one lone cell, between task rows: a category heading.
-            category = first_sentence(filled[0])
+        heading = _category_heading(filled, number)
+        if heading is not None:
+            category = heading
             group_values.clear()
             continue
-        for index in groups:
-            if cell(index).strip():
-                group_values[index] = first_sentence(cell(index))
-        inner = [group_values[i] for i in groups if i in group_values]
-        units = {c: _no_unit_blank(values.get(c, "")) for c in ("lead", "units", "cooperating")
-                 if c in columns.values()}
-        if previous is not None and numbered and not number and not any(units.values()):
-            units = dict(previous.units)  # a second row under a merged number and unit cell
-        if previous is not None and numbered and number and number == previous.number_text \
-                and any(units.values()) and units == {k: v for k, v in previous.units.items() if k != "remarks"}:
-            # the same number and units as the row above: cells merged over two rows and filled
-            # into both (as a workbook reader may do) — a second row, not a repeated number
-            number = ""
-        remarks = values.get("remarks", "")
-        if remarks and _lists_units(remarks):
-            units["remarks"] = remarks
-        text_title = values.get("title")
-        item = RawItem(
-            where=where,
-            number_text=number if numbered else str(len(items) + 1),
-            title=(text_title or "") if "title" in columns.values() else None,
-            content=values.get("content", ""),
-            units=units,
-            deadline_text=values.get("deadline") or None,
-            category=inner[-1] if inner else category,
-            people=[p for p in re.split(r"[、,，;；\n]", values.get("person", "")) if p.strip()],
-        )
+        inner = _inner_group(cells, groups, group_values)
+        units, number = _row_units(values, columns, previous if numbered else None, number)
+        item = _item(where, values, columns, units=units, number=number if numbered else str(len(items) + 1),
+                     category=category if inner is None else inner)
         items.append(item)
         previous = item
     return items
+
+
+def _inner_group(cells: list[str], groups: list[int], group_values: dict[int, str]) -> str | None:
+    """The innermost group the row sits in: group cells are merged down over their rows."""
+    for index in groups:
+        if _cell(cells, index).strip():
+            group_values[index] = first_sentence(_cell(cells, index))
+    inner = [group_values[i] for i in groups if i in group_values]
+    return inner[-1] if inner else None
+
+
+def _item(where: Where, values: dict[str, str], columns: dict[int, str], *, units: dict[str, str], number: str,
+          category: str | None) -> RawItem:
+    return RawItem(
+        where=where,
+        number_text=number,
+        title=(values.get("title") or "") if "title" in columns.values() else None,
+        content=values.get("content", ""),
+        units=units,
+        deadline_text=values.get("deadline") or None,
+        category=category,
+        people=[p for p in re.split(r"[、,，;；\n]", values.get("person", "")) if p.strip()],
+    )
+
+
+def _cell(cells: list[str], index: int) -> str:
+    return (cells[index] if index < len(cells) else "") or ""
+
+
+def _row_values(cells: list[str], columns: dict[int, str]) -> dict[str, str]:
+    """The row's filled cells by column kind; two columns of one kind are joined, a line each."""
+    values: dict[str, str] = {}
+    for index, column in sorted(columns.items()):
+        text = _cell(cells, index)
+        if text.strip():
+            values[column] = f"{values[column]}\n{text}" if column in values else text
+    return values
+
+
+def _header_repeated(cells: list[str], filled: list[str], *, number: str, numbered: bool,
+                     header_again: set[str]) -> bool:
+    # A row numbered like a task is not the header repeated: skip the costly test on most rows.
+    repeated = None if numbered and _NUMBER.match(number) else header_columns(cells)
+    return bool(repeated) and len(repeated) == len(filled) and set(repeated.values()) <= header_again | {"text"}
+
+
+def _category_heading(filled: list[str], number: str) -> str | None:
+    """A merged row, or one lone cell, between task rows: a category heading."""
+    if len(set(filled)) == 1 and not _NUMBER.match(number) and (CATEGORY.match(normalize(filled[0])) or len(filled) == 1):
+        return first_sentence(filled[0])
+    return None
+
+
+def _row_units(values: dict[str, str], columns: dict[int, str], previous: RawItem | None,
+               number: str) -> tuple[dict[str, str], str]:
+    """The row's unit cells, and its number; `previous` is the item above in a numbered table."""
+    units = {c: _no_unit_blank(values.get(c, "")) for c in ("lead", "units", "cooperating")
+             if c in columns.values()}
+    if previous is not None and not number and not any(units.values()):
+        units = dict(previous.units)  # a second row under a merged number and unit cell
+    if previous is not None and number and number == previous.number_text \
+            and any(units.values()) and units == {k: v for k, v in previous.units.items() if k != "remarks"}:
+        # the same number and units as the row above: cells merged over two rows and filled
+        # into both (as a workbook reader may do) — a second row, not a repeated number
+        number = ""
+    remarks = values.get("remarks", "")
+    if remarks and _lists_units(remarks):
+        units["remarks"] = remarks
+    return units, number
 
 
 def first_sentence(text: str) -> str:

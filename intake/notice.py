@@ -201,6 +201,22 @@ def build_notice(items: Iterable[RawItem], preface: Preface, *, source_name: str
         renumber = True
         warnings.append("序号中有分项（如 5.1、5.2），任务按出现顺序重新编号 / the list has sub-numbers such as 5.1: "
                         "tasks are numbered in order of appearance")
+    tasks = _tasks(items, renumber=renumber, year=year, issued_on=preface.issued_on, problems=problems,
+                   warnings=warnings)
+    kept = [p for t in tasks for p in t.problems]
+    nothing_assigned = bool(tasks) and all(t.unassigned for t in tasks)  # no task to import at all
+    if problems or (kept and (not partial or nothing_assigned)):  # every problem listed, 待分工 ones too
+        lead = [NOTHING_ASSIGNED] if nothing_assigned and not problems else []
+        raise ImportFailed(lead + sorted(problems + kept, key=_place), source_name)
+    return ParsedNotice(
+        title=preface.title, issuer=preface.issuer, issued_on=preface.issued_on, tasks=tasks, warnings=warnings,
+        source_name=source_name, source_sha256=hashlib.sha256(data).hexdigest(), problems=kept,
+    )
+
+
+def _tasks(items: list[RawItem], *, renumber: bool, year: int | None, issued_on: date | None,
+           problems: list[Problem], warnings: list[str]) -> list[ParsedTask]:
+    """Every item with a number of its own as a task; a number seen twice is a problem."""
     tasks: list[ParsedTask] = []
     seen: dict[int, Where] = {}
     for ordinal, item in enumerate(items, start=1):
@@ -212,16 +228,8 @@ def build_notice(items: Iterable[RawItem], preface: Preface, *, source_name: str
                                     f"task number {number} appears twice (also at {seen[number].en()}): correct the numbers"))
             continue
         seen[number] = item.where
-        tasks.append(_task(item, number, year, problems, warnings, preface.issued_on))
-    kept = [p for t in tasks for p in t.problems]
-    nothing_assigned = bool(tasks) and all(t.unassigned for t in tasks)  # no task to import at all
-    if problems or (kept and (not partial or nothing_assigned)):  # every problem listed, 待分工 ones too
-        lead = [NOTHING_ASSIGNED] if nothing_assigned and not problems else []
-        raise ImportFailed(lead + sorted(problems + kept, key=_place), source_name)
-    return ParsedNotice(
-        title=preface.title, issuer=preface.issuer, issued_on=preface.issued_on, tasks=tasks, warnings=warnings,
-        source_name=source_name, source_sha256=hashlib.sha256(data).hexdigest(), problems=kept,
-    )
+        tasks.append(_task(item, number, year, problems, warnings, issued_on))
+    return tasks
 
 
 # Nothing in the file reads as a task list with units: more likely not a notice than one to fill in by hand.
@@ -251,22 +259,50 @@ def _task(item: RawItem, number: int, year: int | None, problems: list[Problem],
     # Title and content are kept as written (full-width punctuation and all);
     # normalising is only for reading numbers, names and dates.
     content = item.content.strip()
-    if item.title is None:
-        title = sentences(content)[0] if sentences(content) else ""
-    else:
-        title = strip_end_punctuation(re.sub(r"\s*\n\s*", "", item.title.strip()))
+    title = _title_of(item, content)
     if not title:
         problems.append(Problem(item.where, f"任务 {number} 没有标题——请填写任务名称",
                                 f"task {number} has an empty title: give it a title"))
     measures = sentences(content) if content else ([title] if title else [])
-    found_targets = [t for m in measures for t in targets(m)]
+    units, people = _units_of(item, number, warnings)
+    deadline = _deadline_of(item, number, content, year=year, issued_on=issued_on, warnings=warnings)
+    for unit in units:
+        if unit.placeholder:
+            warnings.append(f"任务 {number}：“{unit.name}”是泛指，不生成任务分工 / task {number}: “{unit.name}” names no unit, no assignment is made")
+    unassigned = not any(not u.placeholder for u in units)
+    task_problems: list[Problem] = []
+    if unassigned:
+        task_problems.append(Problem(item.where, f"任务 {number}“{title}”没有责任单位——请填写牵头或责任单位",
+                                f"task {number} “{title}” has no units: name its lead or responsible units"))
+    units_text = "；".join(f"{k}:{v}" if len(item.units) > 1 else v for k, v in item.units.items() if v.strip())
+    return ParsedTask(
+        number=number, title=title, category=item.category, content=content, measures=measures,
+        targets=[t for m in measures for t in targets(m)], deadline=deadline,
+        deadline_text=item.deadline_text.strip() if item.deadline_text else None,
+        units_text=units_text, units=units, where=item.where, problems=task_problems, people=people,
+        unassigned=unassigned,
+    )
 
+
+def _title_of(item: RawItem, content: str) -> str:
+    """The title as written; without a title column, the content's first sentence."""
+    if item.title is None:
+        return sentences(content)[0] if sentences(content) else ""
+    return strip_end_punctuation(re.sub(r"\s*\n\s*", "", item.title.strip()))
+
+
+# A 牵头单位 column gives lead, 配合单位 cooperating; a 责任单位 column
+# (alone, or beside 牵头单位) responsible unless its phrase says otherwise.
+UNIT_COLUMNS = (("lead", AssignmentRole.LEAD), ("units", AssignmentRole.RESPONSIBLE),
+                ("cooperating", AssignmentRole.COOPERATING), ("remarks", AssignmentRole.RESPONSIBLE))
+
+
+def _units_of(item: RawItem, number: int, warnings: list[str]) -> tuple[list[NamedUnit], list[str]]:
+    """The units the item's unit cells name, each with its strongest role, and the people they name.
+    A deadline written in a unit cell becomes the item's when it has none of its own."""
     units: list[NamedUnit] = []
     people = list(item.people)
-    # A 牵头单位 column gives lead, 配合单位 cooperating; a 责任单位 column
-    # (alone, or beside 牵头单位) responsible unless its phrase says otherwise.
-    for column, default_role in (("lead", AssignmentRole.LEAD), ("units", AssignmentRole.RESPONSIBLE),
-                                 ("cooperating", AssignmentRole.COOPERATING), ("remarks", AssignmentRole.RESPONSIBLE)):
+    for column, default_role in UNIT_COLUMNS:
         phrase = item.units.get(column, "")
         if not phrase.strip():
             continue
@@ -279,25 +315,15 @@ def _task(item: RawItem, number: int, year: int | None, problems: list[Problem],
         if said.deadline_text and not item.deadline_text:
             item.deadline_text = said.deadline_text
         warnings.extend(f"任务 {number}：{w}" for w in said.warnings)
-    units = strongest_roles(units)
+    return strongest_roles(units), people
+
+
+def _deadline_of(item: RawItem, number: int, content: str, *, year: int | None, issued_on: date | None,
+                 warnings: list[str]) -> date | None:
+    """The deadline cell read; without one, a date the title or content gives."""
     deadline, deadline_warning = parse_deadline(item.deadline_text, year)
     if not item.deadline_text:
         deadline = deadline_in_text(f"{item.title or ''}。{content}", year, issued_on)
     if deadline_warning:
         warnings.append(f"任务 {number}（{item.where.zh()}）：{deadline_warning}")
-    for unit in units:
-        if unit.placeholder:
-            warnings.append(f"任务 {number}：“{unit.name}”是泛指，不生成任务分工 / task {number}: “{unit.name}” names no unit, no assignment is made")
-    unassigned = not any(not u.placeholder for u in units)
-    task_problems: list[Problem] = []
-    if unassigned:
-        task_problems.append(Problem(item.where, f"任务 {number}“{title}”没有责任单位——请填写牵头或责任单位",
-                                f"task {number} “{title}” has no units: name its lead or responsible units"))
-    units_text = "；".join(f"{k}:{v}" if len(item.units) > 1 else v for k, v in item.units.items() if v.strip())
-    return ParsedTask(
-        number=number, title=title, category=item.category, content=content, measures=measures,
-        targets=found_targets, deadline=deadline,
-        deadline_text=item.deadline_text.strip() if item.deadline_text else None,
-        units_text=units_text, units=units, where=item.where, problems=task_problems, people=people,
-        unassigned=unassigned,
-    )
+    return deadline

@@ -137,23 +137,35 @@ def _read_tables(data: bytes, source: str) -> tuple[list[str], list[RawItem], bo
         for page_number, page in enumerate(pdf.pages, start=1):
             tables = page.find_tables()
             if columns is None:  # the notice's own lines above its table: title, issuer, date
-                above = tables[0].bbox[1] if tables else page.height
-                text = page.crop((0, 0, page.width, above)).extract_text() if above > 1 else ""
-                preface.extend(_unspace(line) for line in (text or "").splitlines())
+                preface.extend(_lines_above(page, tables))
             for table in tables:
                 rows = [(Where("row", i, f"第{page_number}页"), cells)
                         for i, cells in enumerate(_cells(page, table), start=1)]
-                found = find_header(rows) if columns is None else None
-                if found is not None:
-                    header_index, columns = found
-                    preface.extend(" ".join(c for c in cells if c) for _, cells in rows[:header_index])
-                    items.extend(items_below_header(rows[header_index + 1:], columns))
-                elif columns is not None and rows and len(rows[0][1]) > max(columns):
-                    # the table goes on over the page
-                    items.extend(items_below_header(rows, columns))
+                columns = _table_items(rows, columns, preface=preface, items=items)
     if columns is None:
         return None
     return preface, items, "number" not in columns.values()
+
+
+def _lines_above(page, tables) -> list[str]:  # noqa: ANN001 - pdfplumber Page and Table
+    above = tables[0].bbox[1] if tables else page.height
+    text = page.crop((0, 0, page.width, above)).extract_text() if above > 1 else ""
+    return [_unspace(line) for line in (text or "").splitlines()]
+
+
+def _table_items(rows: list[tuple[Where, list[str]]], columns: dict[int, str] | None, *, preface: list[str],
+                 items: list[RawItem]) -> dict[int, str] | None:
+    """One table's items: below its task header (the rows above it go to the preface), or all its rows
+    when it goes on from the page before; the columns in force after it."""
+    found = find_header(rows) if columns is None else None
+    if found is not None:
+        header_index, columns = found
+        preface.extend(" ".join(c for c in cells if c) for _, cells in rows[:header_index])
+        items.extend(items_below_header(rows[header_index + 1:], columns))
+    elif columns is not None and rows and len(rows[0][1]) > max(columns):
+        # the table goes on over the page
+        items.extend(items_below_header(rows, columns))
+    return columns
 
 
 def _cells(page, table) -> list[list[str]]:  # noqa: ANN001 - pdfplumber Page and Table

@@ -60,23 +60,36 @@ def joined_titles(lines: list[str]) -> list[str]:
     result: list[str] = []
     for line in lines:
         previous = result[-1] if result else ""
-        if (previous and _is_heading(previous) and _is_heading(line) and TITLE_END.search(line)
-                and not TITLE_END.search(previous) and not ORGANISATION.search(previous)
-                and not DOCUMENT_NUMBER.search(previous) and not ISSUE_DATE.match(previous)
-                and (previous.count("《") > previous.count("》") or "关于" in previous or re.search(r"\d{4}\s*年", previous)
-                     or len(line) <= 12)
-                and len(previous) + len(line) <= 80):
+        if previous and _title_goes_on(previous, line):
             result[-1] = previous + line
         else:
             result.append(line)
     return result
 
 
+def _title_goes_on(previous: str, line: str) -> bool:
+    """`line` ends the title `previous` began: both headings, only `line` ends as a title does, and
+    `previous` is neither the issuer, a document number nor a date but plainly unfinished."""
+    if not (_is_heading(previous) and _is_heading(line) and TITLE_END.search(line)):
+        return False
+    if TITLE_END.search(previous) or ORGANISATION.search(previous) or DOCUMENT_NUMBER.search(previous) \
+            or ISSUE_DATE.match(previous):
+        return False
+    unfinished = previous.count("《") > previous.count("》") or "关于" in previous \
+        or re.search(r"\d{4}\s*年", previous) or len(line) <= 12
+    return bool(unfinished) and len(previous) + len(line) <= 80
+
+
+def _title_lines(lines: list[str]) -> list[str]:
+    """The preface's lines that could be the title: not a document number, an aside, a table header
+    or a numbered item."""
+    return [c for c in (_clean(line) for line in lines) if c and not DOCUMENT_NUMBER.search(c)
+            and not ASIDE.match(c) and not _table_header(c)
+            and not re.match(r"^(?:[一二三四五六七八九十]+[、.]|\([一二三四五六七八九十]+\)|\d+[.、])", c)]
+
+
 def _title(lines: list[str]) -> str | None:
-    lines = [c for c in (_clean(line) for line in lines) if c and not DOCUMENT_NUMBER.search(c)
-             and not ASIDE.match(c) and not _table_header(c)
-             and not re.match(r"^(?:[一二三四五六七八九十]+[、.]|\([一二三四五六七八九十]+\)|\d+[.、])", c)]
-    lines = joined_titles(lines)
+    lines = joined_titles(_title_lines(lines))
     for index, line in enumerate(lines[:-1]):
         if ATTACHMENT.match(line) and _is_heading(lines[index + 1]):
             return lines[index + 1]

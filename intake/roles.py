@@ -81,11 +81,7 @@ def label_kind(label: str) -> str | None:
     if re.fullmatch(r"(部门|单位|责任|职责)分工", text):
         return "units"  # "部门分工:甲牵头,乙配合": the unit phrase that follows says the roles
     if UNIT_NOUN.search(text) and text != "单位":  # "单位" alone is a unit of measure (万亩, %)
-        if any(word in text for word in LEAD_WORDS) and not any(w in text for w in ("协同", "配合")):
-            return "lead"
-        if any(word in text for word in COOPERATING_WORDS):
-            return "cooperating"
-        return "units"
+        return _unit_label(text)
     if DEADLINE.search(text) and not re.search(r"任务|事项|内容|措施|项目|实事|指标|分工", text):
         return "deadline"
     if GROUP.search(text):
@@ -93,6 +89,15 @@ def label_kind(label: str) -> str | None:
     if TEXT.search(text):
         return "text"
     return None
+
+
+def _unit_label(text: str) -> str:
+    """A column of units: lead, cooperating, or (neither said) units."""
+    if any(word in text for word in LEAD_WORDS) and not any(w in text for w in ("协同", "配合")):
+        return "lead"
+    if any(word in text for word in COOPERATING_WORDS):
+        return "cooperating"
+    return "units"
 
 
 # "列第一位者为牵头单位" "排在第一位的部门为牵头部门" "排名第一的为牵头单位" "第一个为牵头单位".

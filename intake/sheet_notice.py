@@ -15,6 +15,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from intake.grid import Table, find_header, read_table
 from intake.notice import ImportFailed, Problem, Where
@@ -88,6 +89,27 @@ def _number_merges(grid: list[list[str]], merges: list[Merge]) -> None:
                     grid[r][number_column] = f"{whole.group(1)}.{part}"
 
 
+def _sheet_table(sheet: Any, name: str) -> Table | None:
+    merges = list(sheet.merged_cell_ranges or [])
+    # From A1, so that row numbers in messages are the ones the office sees.
+    grid = _grid(sheet.to_python(skip_empty_area=False) if sheet.height else [], merges)
+    _number_merges(grid, merges)
+    return read_table([(Where("row", number, name), cells) for number, cells in enumerate(grid, start=1)])
+
+
+def _sheet_notes(meta: Any, sheets: list[Any], hidden: list[Any]) -> list[str]:
+    """What the office is told about the sheet read: a hidden one, or which of several."""
+    if meta in hidden:
+        return [f"读取的是隐藏的工作表“{meta.name}”（可见的工作表中没有任务清单）"
+                f" / read the hidden sheet “{meta.name}”: no visible sheet holds a "
+                "task list"]
+    if len(sheets) > 1:
+        others = "、".join(f"“{s.name}”" + ("（隐藏）" if s in hidden else "") for s in sheets if s is not meta)
+        return [f"工作簿共有 {len(sheets)} 个工作表，读取的是“{meta.name}”，未读取 {others}"
+                f" / the workbook has {len(sheets)} sheets: read “{meta.name}”"]
+    return []
+
+
 def read_workbook(data: bytes, source: str) -> SheetRead:
     """The first visible sheet that holds a task table (a hidden one only when no visible sheet does)."""
     from python_calamine import CalamineWorkbook, SheetVisibleEnum
@@ -98,24 +120,9 @@ def read_workbook(data: bytes, source: str) -> SheetRead:
         visible = [s for s in sheets if s.visible == SheetVisibleEnum.Visible]
         hidden = [s for s in sheets if s.visible != SheetVisibleEnum.Visible]
         for meta in visible + hidden:
-            sheet = workbook.get_sheet_by_name(meta.name)
-            merges = list(sheet.merged_cell_ranges or [])
-            # From A1, so that row numbers in messages are the ones the office sees.
-            grid = _grid(sheet.to_python(skip_empty_area=False) if sheet.height else [], merges)
-            _number_merges(grid, merges)
-            table = read_table([(Where("row", number, meta.name), cells) for number, cells in enumerate(grid, start=1)])
-            if table is None:
-                continue
-            notes = []
-            if meta in hidden:
-                notes.append(f"读取的是隐藏的工作表“{meta.name}”（可见的工作表中没有任务清单）"
-                             f" / read the hidden sheet “{meta.name}”: no visible sheet holds a "
-                             "task list")
-            elif len(sheets) > 1:
-                others = "、".join(f"“{s.name}”" + ("（隐藏）" if s in hidden else "") for s in sheets if s is not meta)
-                notes.append(f"工作簿共有 {len(sheets)} 个工作表，读取的是“{meta.name}”，未读取 {others}"
-                             f" / the workbook has {len(sheets)} sheets: read “{meta.name}”")
-            return SheetRead(table=table, sheet=meta.name, notes=notes)
+            table = _sheet_table(workbook.get_sheet_by_name(meta.name), meta.name)
+            if table is not None:
+                return SheetRead(table=table, sheet=meta.name, notes=_sheet_notes(meta, sheets, hidden))
         names = "、".join(f"“{s.name}”" for s in sheets)
     finally:
         workbook.close()

@@ -77,9 +77,7 @@ def _line_rows(lines: list[str], start: int) -> Table | None:
     header_cells = [c.strip() for c in lines[start].strip().strip("|").split("|")]
     columns = header_columns(header_cells)
     data = [(i + 1, l) for i, l in enumerate(lines[start + 1:], start=start + 1) if l.strip() and l.strip() != "|"]
-    if columns is None or "number" not in columns.values() or not data:
-        return None
-    if sum(bool(re.match(r"^\s*\d+\s*\|", l)) for _, l in data) * 5 < len(data) * 4:
+    if columns is None or "number" not in columns.values() or not _mostly_numbered(data):
         return None
     width = len(header_cells)
     number_at = next(i for i, k in columns.items() if k == "number")
@@ -87,42 +85,76 @@ def _line_rows(lines: list[str], start: int) -> Table | None:
     rows: list[tuple[Where, list[str]]] = []
     above: list[str] = []
     for number, line in data:
-        cells = [c.strip() for c in line.strip().split("|")]
-        while cells and not cells[-1]:
-            cells.pop()
-        missing = width - len(cells)
-        absent: set[int] = set()
-        for index in range(width - 1, -1, -1):  # trailing columns empty above
-            if missing <= len(absent) or not above or above[index]:
-                break
-            absent.add(index)
-        inherited = [i for i in texts if above][: max(0, missing - len(absent))]
-        row = [""] * width
-        values = iter(cells)
-        for index in range(width):
-            if index in inherited:
-                row[index] = above[index]
-            elif index not in absent:
-                row[index] = next(values, "")
-        rows.append((Where("line", number), row))
-        above = row
+        above = _spread(_line_cells(line), width=width, above=above, texts=texts)
+        rows.append((Where("line", number), above))
     return Table(preface=[], items=items_below_header(rows, columns), numbered=True)
+
+
+def _line_cells(line: str) -> list[str]:
+    """A line's cells, without the empty ones it ends with."""
+    cells = [c.strip() for c in line.strip().split("|")]
+    while cells and not cells[-1]:
+        cells.pop()
+    return cells
+
+
+def _mostly_numbered(data: list[tuple[int, str]]) -> bool:
+    """Four rows in five or more begin with their number ("1 | ..."): one row per line."""
+    return bool(data) and sum(bool(re.match(r"^\s*\d+\s*\|", l)) for _, l in data) * 5 >= len(data) * 4
+
+
+def _spread(cells: list[str], *, width: int, above: list[str], texts: list[int]) -> list[str]:
+    """A short row's cells put in their columns: trailing columns empty above stay empty, then the
+    leftmost text columns after 序号 take the row above's (the merged cells)."""
+    missing = width - len(cells)
+    absent: set[int] = set()
+    for index in range(width - 1, -1, -1):  # trailing columns empty above
+        if missing <= len(absent) or not above or above[index]:
+            break
+        absent.add(index)
+    inherited = [i for i in texts if above][: max(0, missing - len(absent))]
+    row = [""] * width
+    values = iter(cells)
+    for index in range(width):
+        if index in inherited:
+            row[index] = above[index]
+        elif index not in absent:
+            row[index] = next(values, "")
+    return row
 
 
 def _wrapped_table(lines: list[str], start: int) -> Table | None:
     """The web-copy layout: cells end with "|", and a cell may continue on the next lines."""
+    cells = _wrapped_cells(lines, start)
+    header, width = _wrapped_header(cells)
+    if not ("text" in header.values() and {"units", "lead", "cooperating"} & set(header.values())):
+        return None
+    numbered = "number" in header.values()
+    rows = _wrapped_rows(cells[width:], width=width, numbered=numbered)
+    return Table(preface=[], items=items_below_header(rows, header), numbered=numbered)
+
+
+def _wrapped_cells(lines: list[str], start: int) -> list[tuple[str, int]]:
+    """Every cell from `start` on, with the line it begins on: a "|" closes the cell before it."""
     cells: list[tuple[str, int]] = []
     buffer: list[str] = []
     first_line: int | None = None
     for number, line in enumerate(lines[start:], start=start + 1):
-        pieces = line.split("|")
-        for position, piece in enumerate(pieces):
+        for position, piece in enumerate(line.split("|")):
             if position > 0:  # a "|" closed the cell before it
                 cells.append(("\n".join(buffer).strip(), first_line or number))
                 buffer, first_line = [], None
             if piece.strip():
                 first_line = first_line or number
                 buffer.append(piece.strip())
+    return cells
+
+
+_REPEATABLE = ("text", "group", "person", "scorer", "remarks")
+
+
+def _wrapped_header(cells: list[tuple[str, int]]) -> tuple[dict[int, str], int]:
+    """The header's columns by position, and how many cells it spans."""
     header: dict[int, str] = {}
     width = 0
     for position, (text, _) in enumerate(cells):
@@ -130,18 +162,20 @@ def _wrapped_table(lines: list[str], start: int) -> Table | None:
         following = cells[position + 1][0] if position + 1 < len(cells) else ""
         if column is None and not (column_name_like(text) and column_of(following)):
             break  # the first data cell; an unknown column name between known ones is kept as a column
-        if column is not None and column not in ("text", "group", "person", "scorer", "remarks") \
-                and column in header.values():
+        if column is not None and column not in _REPEATABLE and column in header.values():
             break
         if column is not None:
             header[width] = column
         width += 1
-    if not ("text" in header.values() and {"units", "lead", "cooperating"} & set(header.values())):
-        return None
+    return header, width
+
+
+def _wrapped_rows(cells: list[tuple[str, int]], *, width: int, numbered: bool) -> list[tuple[Where, list[str]]]:
+    """The cells after the header, `width` to a row; in a numbered table a category heading between
+    rows is a row of its own and a blank cell before a row's number is dropped."""
     rows: list[tuple[Where, list[str]]] = []
     current: list[tuple[str, int]] = []
-    numbered = "number" in header.values()
-    for text, line_number in cells[width:]:
+    for text, line_number in cells:
         if not current and numbered and not _NUMBER.match(normalize(text)):
             if text and CATEGORY.match(normalize(text)):
                 rows.append((Where("line", line_number), [text]))  # a category heading between rows
@@ -154,7 +188,7 @@ def _wrapped_table(lines: list[str], start: int) -> Table | None:
             current = []
     if current:
         rows.append((Where("line", current[0][1]), [t for t, _ in current]))
-    return Table(preface=[], items=items_below_header(rows, header), numbered=numbered)
+    return rows
 
 
 # --- prose ------------------------------------------------------------------------------------
@@ -257,47 +291,68 @@ def closed_parts(body: str) -> tuple[list[tuple[str, str]], str]:
     if len(flat) != len(body):
         return [], body
     start, depth, opened = 0, 0, 0
-
-    def next_starts_part(index: int) -> bool:
-        rest = flat[index + 1:].lstrip("。;；, ")
-        return not rest or bool(_ENUMERATOR.match(rest))
-
-    def close_at(index: int) -> None:
-        nonlocal start
-        start = index + 1
-        while start < len(flat) and flat[start] in "。;；, ":
-            start += 1
-
-    index = 0
-    while index < len(flat):
-        char = flat[index]
+    for index, char in enumerate(flat):
+        closed: tuple[str, str] | None = None
         if char in "([【〔":
-            if depth == 0:
-                opened = index
+            opened = index if depth == 0 else opened
             depth += 1
         elif char in ")]】〕" and depth:
             depth -= 1
-            if depth == 0 and (flat[:opened].rstrip().endswith(("。", ";", "；"))
-                               or next_starts_part(index)):
-                inner = flat[opened + 1:index]
-                if _unit_fields(inner) is not None and body[start:opened].strip():
-                    found.append((body[start:opened].strip(), inner))
-                    close_at(index)
+            closed = _bracket_part(body, flat, start, opened, index) if depth == 0 else None
         elif char == "。" and depth == 0:
-            # the sentence ending here, from the last 。 before it
-            begin = max(flat.rfind("。", 0, index) + 1, start)
-            said = unit_sentence(flat[begin:index + 1])
-            if said is not None and body[start:begin].strip():
-                found.append((body[start:begin].strip(), said["units"]))
-                close_at(index)
-        index += 1
-    if not found and depth == 0:  # a unit sentence left without its final 。
-        begin = max(flat.rfind("。", 0, len(flat.rstrip("。"))) + 1, start)
-        said = unit_sentence(flat[begin:])
-        if said is not None and begin > start and body[start:begin].strip():
-            found.append((body[start:begin].strip(), said["units"]))
-            start = len(body)
+            closed = _sentence_part(body, flat, start, index)
+        if closed is not None:
+            found.append(closed)
+            start = _part_start(flat, index)
+    last = _unterminated_part(body, flat, start) if not found and depth == 0 else None
+    if last is not None:  # a unit sentence left without its final 。
+        found.append(last)
+        start = len(body)
     return found, body[start:].strip() if found else body
+
+
+def _unterminated_part(body: str, flat: str, start: int) -> tuple[str, str] | None:
+    begin = max(flat.rfind("。", 0, len(flat.rstrip("。"))) + 1, start)
+    said = unit_sentence(flat[begin:])
+    if said is not None and begin > start and body[start:begin].strip():
+        return body[start:begin].strip(), said["units"]
+    return None
+
+
+def _bracket_closes_part(flat: str, opened: int, index: int) -> bool:
+    """A bracket closes a part when a sentence ended before it, or a new part (or nothing) follows it."""
+    if flat[:opened].rstrip().endswith(("。", ";", "；")):
+        return True
+    rest = flat[index + 1:].lstrip("。;；, ")
+    return not rest or bool(_ENUMERATOR.match(rest))
+
+
+def _bracket_part(body: str, flat: str, start: int, opened: int, index: int) -> tuple[str, str] | None:
+    """The part from `start` closed by the bracket opened at `opened`, if the bracket closes a part and
+    names units."""
+    if not _bracket_closes_part(flat, opened, index):
+        return None
+    inner = flat[opened + 1:index]
+    if _unit_fields(inner) is not None and body[start:opened].strip():
+        return body[start:opened].strip(), inner
+    return None
+
+
+def _sentence_part(body: str, flat: str, start: int, index: int) -> tuple[str, str] | None:
+    """The part from `start` closed by the sentence ending at `index`, if that sentence only assigns units."""
+    begin = max(flat.rfind("。", 0, index) + 1, start)  # the sentence ending here, from the last 。 before it
+    said = unit_sentence(flat[begin:index + 1])
+    if said is not None and body[start:begin].strip():
+        return body[start:begin].strip(), said["units"]
+    return None
+
+
+def _part_start(flat: str, index: int) -> int:
+    """Where the next part starts after a close at `index`: past the punctuation that follows."""
+    start = index + 1
+    while start < len(flat) and flat[start] in "。;；, ":
+        start += 1
+    return start
 
 
 def _enumerated_after_heading(block: _Block, text: str) -> bool:
@@ -384,13 +439,8 @@ def unwrap_hard_breaks(lines: list[str]) -> list[str]:
     starts a new item or label. Joined lines leave an empty line behind, so numbers stay.
     """
     text = [line.strip() for line in lines]
-    lengths = sorted(len(t) for t in text if len(t) >= 15)
-    if len(lengths) < 5:
-        return lines
-    width = lengths[len(lengths) // 2]
-    full = [t for t in text if len(t) >= 0.8 * width]
-    open_ended = [t for t in full if not normalize(t).endswith(("。", ";", ":", ")", "!", "?", "|"))]
-    if len(open_ended) * 2 <= len(full):
+    width = _page_width(text)
+    if width is None:
         return lines
     result = ["" if PAGE_FOOTER.match(t) else t for t in text]
     current = None
@@ -408,126 +458,174 @@ def unwrap_hard_breaks(lines: list[str]) -> list[str]:
     return result
 
 
+def _page_width(text: list[str]) -> int | None:
+    """The page's width in characters if the text reads as PDF text (most full-width lines end
+    without closing punctuation), else None."""
+    lengths = sorted(len(t) for t in text if len(t) >= 15)
+    if len(lengths) < 5:
+        return None
+    width = lengths[len(lengths) // 2]
+    full = [t for t in text if len(t) >= 0.8 * width]
+    open_ended = [t for t in full if not normalize(t).endswith(("。", ";", ":", ")", "!", "?", "|"))]
+    return width if len(open_ended) * 2 > len(full) else None
+
+
 def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
     lines = unwrap_hard_breaks(lines)
-    items: list[RawItem] = []
-    preface: list[str] = []
-    category: str | None = None
-    in_tasks = True
-    started = False
-    block: _Block | None = None
-    last: dict[str, int | None] = {}  # the printed number of the last task, per kind of marker
-    closing: list[str] = []
-    sections = 0  # 一、 headings seen so far
-
-    def close() -> None:
-        nonlocal block, category, sections
-        if block is None:
-            return
-        body = "".join(block.text)  # as written; only matching looks at the normalised form
-        fields = dict(block.fields)
-        groups, tail = closed_parts(body)
-        several = len(groups) >= 2 or len(groups) == 1 and _enumerated_after_heading(block, groups[0][0])
-        if several and in_tasks and not fields:
-            # Several tasks in one paragraph, each closed by its own unit bracket; a (一) paragraph's
-            # first sentence is then its heading, the category of the tasks in it.
-            first, inner_first = groups[0]
-            here = category
-            if block.marker == "cn":
-                parts = sentences(first)
-                here = parts[0] if parts else category
-                cut = normalize(first).find("。")
-                first = first[cut + 1:] if cut >= 0 else ""
-            for text, inner in [(first, inner_first), *groups[1:]]:
-                if text.strip():
-                    piece = _Block(where=block.where, marker="split", text=[text])
-                    items.append(_item(piece, text, _unit_fields(normalize(inner)) or {}, here))
-            block = None
-            return
-        rest, inner = trailing_brackets(body)
-        bracket_fields = _unit_fields(normalize(inner)) if inner is not None else None
-        if bracket_fields is None and len(groups) == 1 and not fields:
-            # "…。由A牵头,B配合。": the sentence that assigns the units closes the task
-            rest, inner = f"{groups[0][0]}{tail}", groups[0][1]  # what follows still says more
-            bracket_fields = _unit_fields(inner) or {"units": inner}
-        if bracket_fields:
-            body = rest
-            fields = {**bracket_fields, **fields}
-        has_units = any(k in fields for k in ("units", "lead", "cooperating"))
-        if block.marker == "cn" and not has_units:
-            heading = sentences("".join(block.text) or body)
-            category = heading[0] if heading else None
-        elif (in_tasks and (has_units or block.marker != "section")) or (has_units and _continues(block)):
-            # Under a task heading an item is a task, with units or (to be assigned) without; a long
-            # 一、 paragraph is a task only if it names units. Requirements sections hold no tasks,
-            # unless their items carry units and go on with the tasks' numbering ((十三) → (十四)).
-            if has_units or sections:  # a bare numbered line before any heading is the preface's (附件:1. 2.)
-                items.append(_item(block, body, fields, category))
-                last[block.marker] = _printed(block)
-        block = None
-
-    def _continues(block: _Block) -> bool:
-        number = _printed(block)
-        return number is not None and last.get(block.marker) is not None and number == last[block.marker] + 1
-
+    prose = _Prose()
     for number, raw in _unfold(lines):
+        prose.line(number, raw)
+    prose.close()
+    preface = prose.preface
+    if not any(ISSUE_DATE.match(normalize(line)) for line in preface):
+        # The date of issue printed at the end (落款), with the issuer on the line above it.
+        for index, line in enumerate(prose.closing):
+            if ISSUE_DATE.match(normalize(line)):
+                preface.extend(prose.closing[max(0, index - 1):index + 1])
+    if first_is_lead_rule(normalize("\n".join(lines))):
+        for item in prose.items:
+            item.first_is_lead = True
+    return preface, prose.items
+
+
+@dataclass
+class _Prose:
+    """Reading prose line by line: the paragraph being gathered (`block`) is closed into items when
+    the next one starts; section headings say whether items under them are tasks and their category."""
+
+    items: list[RawItem] = field(default_factory=list)
+    preface: list[str] = field(default_factory=list)
+    closing: list[str] = field(default_factory=list)
+    category: str | None = None
+    in_tasks: bool = True
+    started: bool = False
+    block: _Block | None = None
+    last: dict[str, int | None] = field(default_factory=dict)  # the printed number of the last task, per marker
+    sections: int = 0  # 一、 headings seen so far
+
+    def line(self, number: int, raw: str) -> None:
         line, written = normalize(raw), raw.strip()
         if not line:
-            continue
+            return
         where = Where("line", number)
         section = SECTION.match(line)
         if section and (len(section.group(2)) > 30 or line.endswith(")")):
-            close()  # a long 一、 paragraph: a task if it names units (the 一、 items are the tasks)
-            started = True
-            block = _Block(where=where, marker="section", text=[written])
-            continue
-        if section:
-            close()
-            started = True
-            sections += 1
-            title = simplified(strip_end_punctuation(section.group(2)))  # 重點任務 is 重点任务
-            # The heading is judged by what it starts with: "主要目标" is a goals section,
-            # "确保完成全年主要预期目标" is not.
-            in_tasks = not title.startswith(NOT_TASKS)
-            category = None if title.startswith(GENERIC_TASK_SECTIONS) else written.rstrip("。")
-            continue
-        labelled = _label_line(line)
-        if labelled and block is not None:
+            self.open(where, "section", written)  # a long 一、 paragraph: a task if it names units
+        elif section:
+            self.heading(section, written)
+        elif (labelled := _label_line(line)) and self.block is not None:
             kind, value = labelled
-            block.fields[kind] = f"{block.fields[kind]}、{value}" if kind in block.fields else value
-            continue
-        cn = CN_BRACKETED.match(line)
-        item = ITEM.match(line)
-        shi = SHI.match(line)
-        if item and item.group(2) and block is not None and block.marker == "item" \
-                and ITEM.match(normalize(block.text[0])) and ITEM.match(normalize(block.text[0])).group(1) \
-                and not block.fields and not _ends_with_units("".join(block.text)):
-            # (1)(2) under a "1." that has named no unit yet: its measures; the level that carries
-            # the units (the unit line after them) is the task.
-            block.text.append(written)
-            continue
-        if cn or item or shi:
-            close()
-            started = True
-            marker = "cn" if cn else "item" if item else "shi"
-            block = _Block(where=where, marker=marker, text=[written])
-            continue
-        if block is not None and not _ends_with_units("".join(block.text)):
-            block.text.append(written)
-        elif not started:
-            preface.append(written)
+            self.block.fields[kind] = f"{self.block.fields[kind]}、{value}" if kind in self.block.fields else value
+        elif self.measure_of_item(line):
+            self.block.text.append(written)
+        elif marker := _marker(line):
+            self.open(where, marker, written)
+        elif self.block is not None and not _ends_with_units("".join(self.block.text)):
+            self.block.text.append(written)
+        elif not self.started:
+            self.preface.append(written)
         else:  # closing text after the items (署名, 日期)
-            closing.append(written)
-    close()
-    if not any(ISSUE_DATE.match(normalize(line)) for line in preface):
-        # The date of issue printed at the end (落款), with the issuer on the line above it.
-        for index, line in enumerate(closing):
-            if ISSUE_DATE.match(normalize(line)):
-                preface.extend(closing[max(0, index - 1):index + 1])
-    if first_is_lead_rule(normalize("\n".join(lines))):
-        for item in items:
-            item.first_is_lead = True
-    return preface, items
+            self.closing.append(written)
+
+    def open(self, where: Where, marker: str, written: str) -> None:
+        self.close()
+        self.started = True
+        self.block = _Block(where=where, marker=marker, text=[written])
+
+    def heading(self, section: re.Match[str], written: str) -> None:
+        """A 一、 heading: whether the items under it are tasks, and their category."""
+        self.close()
+        self.started = True
+        self.sections += 1
+        title = simplified(strip_end_punctuation(section.group(2)))  # 重點任務 is 重点任务
+        # The heading is judged by what it starts with: "主要目标" is a goals section,
+        # "确保完成全年主要预期目标" is not.
+        self.in_tasks = not title.startswith(NOT_TASKS)
+        self.category = None if title.startswith(GENERIC_TASK_SECTIONS) else written.rstrip("。")
+
+    def measure_of_item(self, line: str) -> bool:
+        """(1)(2) under a "1." that has named no unit yet: its measures; the level that carries
+        the units (the unit line after them) is the task."""
+        item = ITEM.match(line)
+        block = self.block
+        if not (item and item.group(2) and block is not None and block.marker == "item"):
+            return False
+        first = ITEM.match(normalize(block.text[0]))
+        return bool(first and first.group(1)) and not block.fields and not _ends_with_units("".join(block.text))
+
+    def close(self) -> None:
+        block, self.block = self.block, None
+        if block is None:
+            return
+        body = "".join(block.text)  # as written; only matching looks at the normalised form
+        groups, tail = closed_parts(body)
+        several = len(groups) >= 2 or len(groups) == 1 and _enumerated_after_heading(block, groups[0][0])
+        if several and self.in_tasks and not block.fields:
+            self.split(block, groups)
+            return
+        body, fields = _closing_fields(block, body, groups, tail)
+        self.file(block, body, fields)
+
+    def split(self, block: _Block, groups: list[tuple[str, str]]) -> None:
+        """Several tasks in one paragraph, each closed by its own unit bracket; a (一) paragraph's
+        first sentence is then its heading, the category of the tasks in it."""
+        first, inner_first = groups[0]
+        here = self.category
+        if block.marker == "cn":
+            parts = sentences(first)
+            here = parts[0] if parts else self.category
+            cut = normalize(first).find("。")
+            first = first[cut + 1:] if cut >= 0 else ""
+        for text, inner in [(first, inner_first), *groups[1:]]:
+            if text.strip():
+                piece = _Block(where=block.where, marker="split", text=[text])
+                self.items.append(_item(piece, text, _unit_fields(normalize(inner)) or {}, here))
+
+    def file(self, block: _Block, body: str, fields: dict[str, str]) -> None:
+        """A closed paragraph: a heading (a (一) naming no units), a task, or neither."""
+        has_units = any(k in fields for k in ("units", "lead", "cooperating"))
+        if block.marker == "cn" and not has_units:
+            heading = sentences("".join(block.text) or body)
+            self.category = heading[0] if heading else None
+        elif (self.in_tasks and (has_units or block.marker != "section")) or (has_units and self.continues(block)):
+            # Under a task heading an item is a task, with units or (to be assigned) without; a long
+            # 一、 paragraph is a task only if it names units. Requirements sections hold no tasks,
+            # unless their items carry units and go on with the tasks' numbering ((十三) → (十四)).
+            if has_units or self.sections:  # a bare numbered line before any heading is the preface's (附件:1. 2.)
+                self.items.append(_item(block, body, fields, self.category))
+                self.last[block.marker] = _printed(block)
+
+    def continues(self, block: _Block) -> bool:
+        number = _printed(block)
+        last = self.last.get(block.marker)
+        return number is not None and last is not None and number == last + 1
+
+
+def _marker(line: str) -> str | None:
+    """The kind of item a line starts: (一), 1. / (1), 一是; None if it starts none."""
+    if CN_BRACKETED.match(line):
+        return "cn"
+    if ITEM.match(line):
+        return "item"
+    if SHI.match(line):
+        return "shi"
+    return None
+
+
+def _closing_fields(block: _Block, body: str, groups: list[tuple[str, str]],
+                    tail: str) -> tuple[str, dict[str, str]]:
+    """A paragraph's text and fields once what closes it (a unit bracket, or a sentence that only
+    assigns units) is taken off; its own labelled lines win."""
+    fields = dict(block.fields)
+    rest, inner = trailing_brackets(body)
+    bracket_fields = _unit_fields(normalize(inner)) if inner is not None else None
+    if bracket_fields is None and len(groups) == 1 and not fields:
+        # "…。由A牵头,B配合。": the sentence that assigns the units closes the task
+        rest, inner = f"{groups[0][0]}{tail}", groups[0][1]  # what follows still says more
+        bracket_fields = _unit_fields(inner) or {"units": inner}
+    if bracket_fields:
+        return rest, {**bracket_fields, **fields}
+    return body, fields
 
 
 def _item(block: _Block, body: str, fields: dict[str, str], category: str | None) -> RawItem:

@@ -15,7 +15,7 @@ flagged; the importer warns and assigns nothing for them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from intake.wording import normalize
 from models.assignment import AssignmentRole
@@ -166,11 +166,6 @@ def read_assignment(phrase: str, default_role: AssignmentRole = RESPONSIBLE) -> 
     Labels switch the role of the names after them ("牵头单位:A,配合单位:B、C"), role words close
     the names before them ("A、B牵头"), "A会同B" makes A lead and B cooperating.
     """
-    from intake.roles import first_is_lead_rule, label_kind
-
-    warnings: list[str] = []
-    people: list[str] = []
-    deadlines: list[str] = []
     text = normalize(phrase)
     if ALL_LATER.search(text):
         # "以下各项均需各区政府落实，不再单独列出": a rule for the later tasks, whose own lists are
@@ -180,65 +175,90 @@ def read_assignment(phrase: str, default_role: AssignmentRole = RESPONSIBLE) -> 
         text = text.replace(opener, "(").replace(closer, ")")
     if text.startswith("(") and text.endswith(")") and split_names(text) == [text]:
         text = text[1:-1]  # the whole phrase in one bracket
-    rule = False
-    found: list[NamedUnit] = []
-    pending: list[str] = []
-    current = default_role
-    kind: str | None = "units"
+    reading = _Reading(current=default_role)
+    for token in _join_groups(split_names(text)):
+        reading.read(token)
+    reading.flush(reading.current)
+    return Assignment(units=strongest_roles([u for u in reading.found if u.name]), people=reading.people,
+                      deadline_text="，".join(reading.deadlines) or None, warnings=reading.warnings,
+                      first_is_lead=reading.rule)
 
-    def flush(role: AssignmentRole) -> None:
-        nonlocal pending
-        found.extend(_named(n, role) for n in pending)
-        pending = []
 
-    tokens = split_names(text)
-    for token in _join_groups(tokens):
-        if first_is_lead_rule(token):
-            rule = True
-            # "市甲局(列第一位者为牵头单位,下同)": the rule's bracket is glued onto the last name
-            token = re.sub(r"\([^()]*\)$", "", token).strip() if token.endswith(")") else ""
-            if not token or first_is_lead_rule(token):
-                continue
-        if RULE_TAIL.match(token) or NO_UNIT.match(token):
-            continue  # "协办单位:无" names nobody
+@dataclass
+class _Reading:
+    """A phrase read token by token: names wait in `pending` until a role word or label closes them."""
+
+    current: AssignmentRole  # the role a label set for the names after it
+    kind: str | None = "units"  # what the last label said the names after it are
+    rule: bool = False  # the phrase prints the first-is-lead rule
+    found: list[NamedUnit] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    people: list[str] = field(default_factory=list)
+    deadlines: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def flush(self, role: AssignmentRole) -> None:
+        self.found.extend(_named(n, role) for n in self.pending)
+        self.pending = []
+
+    def read(self, token: str) -> None:
+        kept = self.without_rule(token)
+        if kept is None or RULE_TAIL.match(kept) or NO_UNIT.match(kept):
+            return  # "协办单位:无" names nobody
+        named = self.after_label(kept)
+        if named is None or self.kind == "scorer":
+            return
+        token = named
+        if self.kind == "person":
+            self.people.append(token)
+        elif self.kind == "deadline" or (DEADLINE_PART.search(token) and not _unitish(token)):
+            self.deadlines.append(token)
+        else:
+            self.names(token.removeprefix("由"))  # "由市民政局牵头"
+
+    def without_rule(self, token: str) -> str | None:
+        """The token without the first-is-lead rule it prints (the rule noted); None if it is only the rule."""
+        from intake.roles import first_is_lead_rule
+
+        if not first_is_lead_rule(token):
+            return token
+        self.rule = True
+        # "市甲局(列第一位者为牵头单位,下同)": the rule's bracket is glued onto the last name
+        token = re.sub(r"\([^()]*\)$", "", token).strip() if token.endswith(")") else ""
+        return None if not token or first_is_lead_rule(token) else token
+
+    def after_label(self, token: str) -> str | None:
+        """A label ("牵头单位:") switches the role of the names after it; what follows it, None if nothing."""
+        from intake.roles import label_kind
+
         labelled = LABEL.match(token)
-        if labelled and label_kind(labelled.group(1)):
-            flush(current)
-            kind = label_kind(labelled.group(1))
-            current = {"lead": LEAD, "cooperating": COOPERATING}.get(kind or "", RESPONSIBLE)
-            token = labelled.group(2).strip()
-            if not token or NO_UNIT.match(token):
-                continue
-        if kind == "person":
-            people.append(token)
-            continue
-        if kind == "scorer":
-            continue
-        if kind == "deadline" or (DEADLINE_PART.search(token) and not _unitish(token)):
-            deadlines.append(token)
-            continue
-        token = token.removeprefix("由")  # "由市民政局牵头"
+        if not (labelled and label_kind(labelled.group(1))):
+            return token
+        self.flush(self.current)
+        self.kind = kind = label_kind(labelled.group(1))
+        self.current = {"lead": LEAD, "cooperating": COOPERATING}.get(kind or "", RESPONSIBLE)
+        token = labelled.group(2).strip()
+        return None if not token or NO_UNIT.match(token) else token
+
+    def names(self, token: str) -> None:
         together = re.fullmatch(r"(.+?)会同(.+?)(负责|牵头|落实|实施)?", token) \
             or re.fullmatch(rf"(.+?[处科室局办部厅署])会(?!{_HUI_WORDS})(.+?)(负责|牵头|落实|实施)?", token)
         # 会 alone means 会同, unless it begins a word inside a name (市商务局会展办公室)
         if together and _unitish(together.group(1)):
-            flush(LEAD)  # "A、B会同C": the names listed before A lead with it
-            found.append(_named(together.group(1), LEAD))
-            found.append(_named(_without_etc(together.group(2), token, warnings)[0], COOPERATING))
-            continue
+            self.flush(LEAD)  # "A、B会同C": the names listed before A lead with it
+            self.found.append(_named(together.group(1), LEAD))
+            self.found.append(_named(_without_etc(together.group(2), token, self.warnings)[0], COOPERATING))
+            return
         name, role, own_only = _role_suffix(token)
         if role is None and name.endswith("分别牵头"):
             name, role = name.removesuffix("分别牵头"), LEAD
-        names = _without_etc(name, token, warnings)
+        names = _without_etc(name, token, self.warnings)
         if own_only:
-            found.extend(_named(n, role or current) for n in names)
-            continue
-        pending.extend(n for n in names if n)
+            self.found.extend(_named(n, role or self.current) for n in names)
+            return
+        self.pending.extend(n for n in names if n)
         if role is not None:
-            flush(role)
-    flush(current)
-    return Assignment(units=strongest_roles([u for u in found if u.name]), people=people,
-                      deadline_text="，".join(deadlines) or None, warnings=warnings, first_is_lead=rule)
+            self.flush(role)
 
 
 def _without_etc(name: str, token: str, warnings: list[str]) -> list[str]:

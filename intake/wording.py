@@ -8,6 +8,7 @@ from __future__ import annotations
 import calendar
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import date
 
 SENTENCE_END = re.compile(r"(?<=[。！？!?])")
@@ -98,6 +99,33 @@ def _month_end(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
+def _month_dates(masked: str, year_of: Callable[[str | None], int | None]) -> list[tuple[int, date]]:
+    """(where it ends, the month's last day) for each month named (全日期 already masked)."""
+    found: list[tuple[int, date]] = []
+    for m in _MONTH.finditer(masked):
+        year = year_of(m.group(1))
+        month = int(m.group(2))
+        if year is None or not 1 <= month <= 12:
+            continue
+        if masked[m.end():m.end() + 1] == "前" and m.group().endswith("月"):
+            # "8月前" is read as written: before August, so by the end of July.
+            found.append((m.end(), _month_end(year, month - 1) if month > 1 else date(year - 1, 12, 31)))
+            continue
+        found.append((m.end(), _month_end(year, month)))
+    return found
+
+
+def _half_year_dates(masked: str, year_of: Callable[[str | None], int | None]) -> list[tuple[int, date]]:
+    found: list[tuple[int, date]] = []
+    for m in _HALF_YEAR.finditer(masked):
+        year = year_of(m.group(1))
+        if year is None:
+            continue
+        month = 6 if m.group(2) in ("上半年", "年中") else 12
+        found.append((m.end(), _month_end(year, month)))
+    return found
+
+
 def parse_deadline(text: str | None, plan_year: int | None) -> tuple[date | None, str | None]:
     """A deadline phrase as a date (the last one named, i.e. completion), or None for ongoing work.
 
@@ -125,23 +153,9 @@ def parse_deadline(text: str | None, plan_year: int | None) -> tuple[date | None
         except ValueError:
             return None, f"“{text}”不是有效日期 / “{text}” is not a valid date"
     masked = _FULL_DATE.sub(lambda m: "#" * len(m.group()), phrase)
-    for m in _MONTH.finditer(masked):
-        year = year_of(m.group(1))
-        month = int(m.group(2))
-        if year is None or not 1 <= month <= 12:
-            continue
-        if masked[m.end():m.end() + 1] == "前" and m.group().endswith("月"):
-            # "8月前" is read as written: before August, so by the end of July.
-            candidates.append((m.end(), _month_end(year, month - 1) if month > 1 else date(year - 1, 12, 31)))
-            continue
-        candidates.append((m.end(), _month_end(year, month)))
+    candidates.extend(_month_dates(masked, year_of))
     masked = _MONTH.sub(lambda m: "#" * len(m.group()), masked)
-    for m in _HALF_YEAR.finditer(masked):
-        year = year_of(m.group(1))
-        if year is None:
-            continue
-        month = 6 if m.group(2) in ("上半年", "年中") else 12
-        candidates.append((m.end(), _month_end(year, month)))
+    candidates.extend(_half_year_dates(masked, year_of))
     masked = _HALF_YEAR.sub(lambda m: "#" * len(m.group()), masked)
     for m in _YEAR_ONLY.finditer(masked):
         candidates.append((m.end(), date(int(m.group(1)), 12, 31)))
