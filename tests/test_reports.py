@@ -266,3 +266,27 @@ def test_a_large_workbook_is_written_by_a_process_of_its_own_with_the_same_cells
         books[threshold] = {name: [[c.value for c in row] for row in book[name].iter_rows()] for name in book.sheetnames}
         assert [p.name for p in out.iterdir()] == [compiled.files[0].name]  # no pickle, no staging folder left
     assert books[0] == books[10**9] and len(books[0]["督办"]) == 6
+
+
+def test_an_approved_extension_moves_the_due_date_in_force_and_keeps_the_original(played, settings: Settings) -> None:
+    from models.extensions import decide_extension, request_extension
+
+    engine, s, round_id = played
+    with unit_of_work(engine) as session:
+        request = request_extension(session, assignment_id=s.lead, until=date(2023, 1, 20), reason="需协调场地",
+                                    actor=s.unit_actor("市教育局"), now=at("2022-10-17"), timezone=settings.timezone,
+                                    max_days=90)
+        decide_extension(session, request_id=request.id, approve=True, actor=OFFICE, now=at("2022-10-18"))
+    # 17 Oct, before the approval: 市教育局 owes its 30 Sep report, 8 working days late (8 and 9 Oct
+    # were make-up working days; 10-14 and 17 Oct the rest).
+    before = {i.unit: i for i in results_at(engine, settings, round_id, "2022-10-17").items}["市教育局"]
+    assert (before.status, before.due_in_force, before.overdue_days) == ("missing", date(2022, 9, 30), 8)
+    # 19 Oct: its open check-in moved with the assignment to 20 Jan, so it is not yet due; the
+    # original date stays what on-time is judged against.
+    after = results_at(engine, settings, round_id, "2022-10-19")
+    item = {i.unit: i for i in after.items}["市教育局"]
+    assert (item.status, item.due_on, item.due_in_force, item.overdue_days) == (
+        "pending", date(2022, 9, 30), date(2023, 1, 20), None)
+    h = after.headline
+    assert (h["on_time"], h["late"], h["missing"], h["pending"], h["overdue"]) == (2, 1, 0, 1, 0)
+    assert after.overdue == []
