@@ -52,6 +52,45 @@ def wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
+def _bounds(zh: str, en: str, keys: tuple[str, str]) -> Any:
+    def message(zh_name: str, name: str, ctx: dict[str, Any]) -> tuple[str, str]:
+        bound = ctx.get(keys[0], ctx.get(keys[1]))
+        return f"{zh_name}{zh} {bound}", f"{name}: {en} {bound}"
+    return message
+
+
+def _fixed(zh: str, en: str, *, prefix: bool = False) -> Any:
+    """A message with the field's name before it (`prefix`: 缺少“名称”) or after it (“名称”应为整数)."""
+    def message(zh_name: str, name: str, ctx: dict[str, Any]) -> tuple[str, str]:
+        return (f"{zh}{zh_name}" if prefix else f"{zh_name}{zh}"), f"{name}: {en}"
+    return message
+
+
+def _about_body(zh: str, en: str) -> Any:
+    """A message about the whole body, naming no field."""
+    def message(zh_name: str, name: str, ctx: dict[str, Any]) -> tuple[str, str]:
+        return zh, en
+    return message
+
+
+# Pydantic's error type -> the message, from the field's Chinese name, its name and the error's context.
+FIELD_MESSAGES: dict[str, Any] = {
+    "string_too_long": lambda zh_name, name, ctx: tuple(too_long(name, ctx.get("max_length", 0)).split(" / ", 1)),
+    "nul_character": lambda zh_name, name, ctx: tuple(has_nul(name).split(" / ", 1)),
+    **dict.fromkeys(("int_parsing", "int_type", "int_from_float"), _fixed("应为整数", "must be a whole number")),
+    **dict.fromkeys(("greater_than_equal", "greater_than"), _bounds("不能小于", "at least", ("ge", "gt"))),
+    **dict.fromkeys(("less_than_equal", "less_than"), _bounds("不能大于", "at most", ("le", "lt"))),
+    "missing": _fixed("缺少", "required", prefix=True),
+    "string_too_short": _fixed("不能为空", "must not be empty"),
+    **dict.fromkeys(("date_parsing", "date_from_datetime_parsing", "date_type", "datetime_parsing"),
+                    _fixed("应为日期 YYYY-MM-DD", "a date YYYY-MM-DD")),
+    "bool_parsing": _fixed("应为是或否（true/false）", "true or false"),
+    "json_invalid": _about_body("请求内容不是有效的 JSON", "the body is not valid JSON"),
+    **dict.fromkeys(("model_attributes_type", "dict_type", "model_type"),
+                    _about_body("请求内容应为 JSON 对象", "the body must be a JSON object")),
+}
+
+
 def _field_message(error: dict[str, Any]) -> tuple[str, str]:
     """One validation error in Chinese and English, naming the field."""
     names = [part for part in error.get("loc", ()) if isinstance(part, str) and part not in ("body", "query",
@@ -59,32 +98,10 @@ def _field_message(error: dict[str, Any]) -> tuple[str, str]:
     name = names[-1] if names else "body"
     zh_name = "请求内容" if name == "body" else f"“{label(name)}”"
     kind, ctx = error.get("type", ""), error.get("ctx") or {}
-    if kind == "string_too_long":
-        zh, en = too_long(name, ctx.get("max_length", 0)).split(" / ", 1)
-    elif kind == "nul_character":
-        zh, en = has_nul(name).split(" / ", 1)
-    elif kind in ("int_parsing", "int_type", "int_from_float"):
-        zh, en = f"{zh_name}应为整数", f"{name}: must be a whole number"
-    elif kind in ("greater_than_equal", "greater_than"):
-        bound = ctx.get("ge", ctx.get("gt"))
-        zh, en = f"{zh_name}不能小于 {bound}", f"{name}: at least {bound}"
-    elif kind in ("less_than_equal", "less_than"):
-        bound = ctx.get("le", ctx.get("lt"))
-        zh, en = f"{zh_name}不能大于 {bound}", f"{name}: at most {bound}"
-    elif kind == "missing":
-        zh, en = f"缺少{zh_name}", f"{name}: required"
-    elif kind == "string_too_short":
-        zh, en = f"{zh_name}不能为空", f"{name}: must not be empty"
-    elif kind in ("date_parsing", "date_from_datetime_parsing", "date_type", "datetime_parsing"):
-        zh, en = f"{zh_name}应为日期 YYYY-MM-DD", f"{name}: a date YYYY-MM-DD"
-    elif kind == "bool_parsing":
-        zh, en = f"{zh_name}应为是或否（true/false）", f"{name}: true or false"
-    elif kind == "json_invalid":
-        zh, en = "请求内容不是有效的 JSON", "the body is not valid JSON"
-    elif kind in ("model_attributes_type", "dict_type", "model_type"):
-        zh, en = "请求内容应为 JSON 对象", "the body must be a JSON object"
-    else:
-        zh, en = f"{zh_name}的值无效", f"{name}: {error.get('msg', 'invalid')}"
+    message = FIELD_MESSAGES.get(kind)
+    if message is None:
+        return f"{zh_name}的值无效", f"{name}: {error.get('msg', 'invalid')}"
+    zh, en = message(zh_name, name, ctx)
     return zh, en
 
 
