@@ -112,7 +112,8 @@ def round_open(
         key = _plan(session, plan).key
         opened = open_round(session, plan_key=key, name=name, report_by=report_by, actor=actor_for(config),
                             now=now_from(now), cooperating_lead_days=config.cycle.cooperating_lead_days,
-                            task_numbers=numbers, unit_names=names, timezone=config.timezone)
+                            task_numbers=numbers, unit_names=names, timezone=config.timezone,
+                            calendar=config.working_calendar)
         round_id = opened.round.id
     if json_output:
         emit_json({"round_id": round_id, "created": opened.created, "checkins": opened.checkins,

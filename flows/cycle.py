@@ -38,7 +38,8 @@ def open_round_step(plan_key: str, name: str, report_by: date, now: datetime) ->
     settings = get_settings()
     with unit_of_work(_engine()) as session:
         opened = open_round(session, plan_key=plan_key, name=name, report_by=report_by, actor=SYSTEM_ACTOR, now=now,
-                            cooperating_lead_days=settings.cycle.cooperating_lead_days, timezone=settings.timezone)
+                            cooperating_lead_days=settings.cycle.cooperating_lead_days, timezone=settings.timezone,
+                            calendar=settings.working_calendar)
         return {"round_id": opened.round.id, "created": opened.created, "checkins": opened.checkins,
                 "notices": opened.notices}
 

@@ -20,7 +20,6 @@ from sqlmodel import Session, col, select
 
 from models import audit
 from models.assignment import Assignment
-from models.calendar import add_working_days, working_days_between
 from models.clock import local_day, utc
 from models.db import bulk_insert
 from models.escalation import Escalation
@@ -80,7 +79,7 @@ def find_stalled(session: Session, *, today: date, rules: Any, timezone: str) ->
 
     def elapsed(day: date) -> int:
         if day not in since:
-            since[day] = working_days_between(day, today)
+            since[day] = rules.calendar.working_days_between(day, today)
         return since[day]
 
     def local(moment: datetime) -> date:
@@ -146,7 +145,7 @@ def escalate_stalled(session: Session, *, now: datetime, settings: Any, actor: A
         level += 1
         if level > 3:
             continue
-        if opened_at is not None and working_days_between(local_day(opened_at, timezone), today) < rules.escalation_step_days:
+        if opened_at is not None and rules.calendar.working_days_between(local_day(opened_at, timezone), today) < rules.escalation_step_days:
             continue
         key = f"a{stall.assignment_id}:r{stall.round_id}:l{level}"
         if key in fired:  # fired before and since resolved: each stage fires once per assignment and round
@@ -216,7 +215,7 @@ def escalation_messages(session: Session, rows: list[dict[str, Any]], stalls: li
         if level < 3:
             payload["unit"] = digest["unit"]
         if level == 2:
-            payload["respond_by"] = add_working_days(today, rules.escalation_step_days).isoformat()
+            payload["respond_by"] = rules.calendar.add_working_days(today, rules.escalation_step_days).isoformat()
         # The first escalation's id makes the key: a rerun raises nothing, a later run raises new ids.
         key = f"escalation:l{level}:{role}:u{unit_id or 0}:e{digest['first']}"
         out.append(message(LEVEL_KIND[level], key, digest["to"], payload))

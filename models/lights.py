@@ -12,7 +12,6 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from models.assignment import Assignment
-from models.calendar import working_days_between
 from models.escalation import Escalation
 from models.lifecycle import HANDED_IN, State
 from models.plan import Plan, Task
@@ -27,7 +26,7 @@ def light(*, state: str, due_on: date | None, today: date, red_escalation: bool,
         return "green"
     if red_escalation or (due_on is not None and today > due_on):
         return "red"
-    if due_on is not None and working_days_between(today, due_on) <= rules.warning_days:
+    if due_on is not None and rules.calendar.working_days_between(today, due_on) <= rules.warning_days:
         return "yellow"
     if deadline and started_on and deadline > started_on and today > started_on:
         expected = min(1.0, (today - started_on).days / (deadline - started_on).days)

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from models import audit
 from models.assignment import Assignment, AssignmentRole
-from models.calendar import add_working_days, beyond_table
+from models.calendar import STATUTORY, WorkingCalendar
 from models.clock import local_day, utc
 from models.db import bulk_insert
 from models.errors import DubanError, NotFound, ReportDateTooEarly, TextTooLong
@@ -77,8 +77,11 @@ ROUND_NAME_LIMIT = 200  # SupervisionRound.name
 
 def open_round(session: Session, *, plan_key: str, name: str, report_by: date, actor: Actor, now: datetime,
                cooperating_lead_days: int, task_numbers: list[int] | None = None,
-               unit_names: list[str] | None = None, timezone: str = "Asia/Shanghai") -> Opened:
-    """Open a round: one check-in per open assignment in scope, one notice per unit liaison."""
+               unit_names: list[str] | None = None, timezone: str = "Asia/Shanghai",
+               calendar: WorkingCalendar = STATUTORY) -> Opened:
+    """Open a round: one check-in per open assignment in scope, one notice per unit liaison.
+
+    `calendar` is the office's (`settings.working_calendar`): cooperating units' earlier date counts in it."""
     if len(name) > ROUND_NAME_LIMIT:
         raise TextTooLong(what="round name", what_zh="轮次名称", length=len(name), limit=ROUND_NAME_LIMIT)
     plan = find_plan(session, plan_key)
@@ -108,7 +111,7 @@ def open_round(session: Session, *, plan_key: str, name: str, report_by: date, a
         query = query.where(col(Assignment.unit_id).in_([find_unit(session, n).id for n in unit_names]))
     # A few working days early, but never before the round opens: a round due tomorrow must not make its
     # cooperating units overdue the day they hear of it.
-    cooperating_due = max(add_working_days(report_by, -cooperating_lead_days), opening_day)
+    cooperating_due = max(calendar.add_working_days(report_by, -cooperating_lead_days), opening_day)
     rows = []
     for a_id, _unit_id, role in session.exec(query):
         due = cooperating_due if role == AssignmentRole.COOPERATING else report_by
@@ -116,7 +119,7 @@ def open_round(session: Session, *, plan_key: str, name: str, report_by: date, a
                      "due_on": due, "original_due_on": due, "evidence": [], "completed": False})
     bulk_insert(session, CheckIn.__table__, rows)  # a province opens 100,000 check-ins at once
     warnings = []
-    if beyond_table(report_by):
+    if calendar.beyond_table(report_by):
         warnings.append(f"{report_by.year} 年的法定节假日安排尚未收录，按周一至周五计算工作日；"
                         f"国务院通知发布后请录入 duban.toml 的 [calendar.{report_by.year}] / "
                         f"the {report_by.year} holiday calendar is not known yet: Monday to Friday assumed; "

@@ -30,7 +30,6 @@ from sqlmodel import Session, col, select
 
 from models.assignment import ROLE_LABELS, Assignment, AssignmentRole
 from models.audit import AuditEvent
-from models.calendar import working_days_between
 from models.clock import local_day, utc
 from models.errors import DubanError
 from models.escalations import LEVEL_LABELS, STALL_REASONS
@@ -324,7 +323,7 @@ def compute(session: Session, *, plan: Plan, round_: SupervisionRound | None, as
         elif today > item.due_in_force:
             item.status = "missing"
         if item.checkin_state in ("pending", "returned") and today > item.due_in_force:
-            item.overdue_days = working_days_between(item.due_in_force, today)
+            item.overdue_days = rules.calendar.working_days_between(item.due_in_force, today)
         latest[item.assignment_id] = item
 
     problems_of: dict[int, list[str]] = defaultdict(list)

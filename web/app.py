@@ -34,7 +34,7 @@ class Portal(FastAPI):
 
 
 def create_app(settings: Any = None) -> FastAPI:
-    from config.settings import apply_calendar, get_settings
+    from config.settings import get_settings
     from models.db import engine_for
     from models.schema import require_current
     from web import errors
@@ -43,7 +43,6 @@ def create_app(settings: Any = None) -> FastAPI:
     from web.routes import access, api, api_review, assignments, audit_review, intake_pages, office, results, session
 
     settings = settings or get_settings()
-    apply_calendar(settings)  # the lights and the dashboard's overdue counts count working days
     if settings.secret_key.get_secret_value() == DEFAULT_SECRET and not settings.dev_mode:
         raise ConfigError(detail="DUBAN_SECRET_KEY 仍为默认值：请设置随机密钥（或仅在本机试用时设 DUBAN_DEV_MODE=1）/ "
                                  "DUBAN_SECRET_KEY is the default: set a random secret (or DUBAN_DEV_MODE=1 for a local trial)")

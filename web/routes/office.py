@@ -102,7 +102,7 @@ def round_open(request: Request, me: Principal = Depends(office_only)):  # noqa:
     with unit_of_work(engine_of(request)) as session:
         open_round(session, plan_key=str(form.get("plan", "")), name=name, report_by=report_by, actor=me.actor,
                    now=utc_now(), cooperating_lead_days=settings_of(request).cycle.cooperating_lead_days,
-                   timezone=settings_of(request).timezone)
+                   timezone=settings_of(request).timezone, calendar=settings_of(request).working_calendar)
     return RedirectResponse("/rounds", status_code=303)
 
 
