@@ -27,8 +27,8 @@ from models.lifecycle import Actor, State
 from models.outbox import enqueue_many
 from models.plan import Task
 from models.recipients import Recipient, message, unit_contacts
-from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
-from models.rounds import item
+from models.round import OWED, CheckIn, CheckInState, RoundState, SupervisionRound
+from models.rounds import item, round_payload
 from models.unit import ContactRole, Unit
 
 LEVEL_KIND = {1: "escalation_blue", 2: "escalation_yellow", 3: "escalation_red"}
@@ -87,14 +87,13 @@ def find_stalled(session: Session, *, today: date, rules: Any, timezone: str) ->
             days[moment] = local_day(moment, timezone)
         return days[moment]
 
-    owed = (CheckInState.PENDING.value, CheckInState.RETURNED.value)
     stalled = []
-    round_info = {r_id: {"name": r.name, "report_by": r.report_by.isoformat()} for r_id, r in rounds.items()}
+    round_info = {r_id: round_payload(r.name, r.report_by) for r_id, r in rounds.items()}
     for (checkin_id, checkin_state, due_on, completed, submitted_at, problems, assignment_id, state, last_activity,
          rework_count, role, round_id, task_id, unit_id) in rows:
         opened_at = rounds[round_id].opened_at
         reason = None
-        if checkin_state in owed and elapsed(due_on) > rules.grace_days:
+        if checkin_state in OWED and elapsed(due_on) > rules.grace_days:
             reason = "overdue"
         elif state == State.ASSIGNED and elapsed(local(opened_at)) >= rules.unsigned_days:
             reason = "unsigned"

@@ -23,8 +23,8 @@ from models.lifecycle import Actor
 from models.outbox import enqueue_new
 from models.plan import Plan, Task
 from models.recipients import message, unit_contacts
-from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
-from models.rounds import OPEN_STATES, item
+from models.round import CheckIn, RoundState, SupervisionRound, owed
+from models.rounds import OPEN_STATES, item, round_payload
 from models.unit import ContactRole, Unit
 
 URGENCY = {"t-3": 1, "t-1": 2, "due": 3, "overdue": 4}
@@ -65,11 +65,11 @@ def send_reminders(session: Session, *, now: datetime, settings: Any, actor: Act
         .join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
         .join(Plan, col(Plan.id) == col(SupervisionRound.plan_id))
         .where(SupervisionRound.state == RoundState.OPEN,
-               col(CheckIn.state).in_([CheckInState.PENDING.value, CheckInState.RETURNED.value]),
+               owed(),
                col(Assignment.withdrawn_at).is_(None), col(Assignment.state).in_(OPEN_STATES))
         .order_by(Unit.id, CheckIn.due_on, Task.number)
     )
-    owed: dict[int, list[tuple[str | None, dict[str, Any], dict[str, Any], str, str]]] = {}
+    by_unit: dict[int, list[tuple[str | None, dict[str, Any], dict[str, Any], str, str]]] = {}
     per_due: dict[date, tuple[str | None, int]] = {}  # a round has few due dates: count working days once each
     for (checkin_id, due_on, role, number, title, unit_id, unit_name, _, round_name, report_by, plan_title,
          assignment_id) in rows:
@@ -77,9 +77,9 @@ def send_reminders(session: Session, *, now: datetime, settings: Any, actor: Act
             per_due[due_on] = (stage_of(today, due_on, settings.cycle), max(0, calendar.working_days_between(due_on, today)))
         stage, days_overdue = per_due[due_on]
         entry = item(number, title, role, due_on, checkin_id, assignment_id) | {"days_overdue": days_overdue}
-        round_info = {"name": round_name, "report_by": report_by.isoformat()}
-        owed.setdefault(unit_id, []).append((stage, entry, round_info, plan_title, unit_name))
-    triggered = {unit_id: items for unit_id, items in owed.items() if any(stage for stage, *_ in items)}
+        round_info = round_payload(round_name, report_by)
+        by_unit.setdefault(unit_id, []).append((stage, entry, round_info, plan_title, unit_name))
+    triggered = {unit_id: items for unit_id, items in by_unit.items() if any(stage for stage, *_ in items)}
     liaisons = unit_contacts(session, triggered, ContactRole.LIAISON)
     messages, events = [], []
     for unit_id, items in triggered.items():

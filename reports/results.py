@@ -28,22 +28,21 @@ import orjson
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from models.assignment import ROLE_LABELS, Assignment, AssignmentRole
+from models.assignment import ROLE_ZH, Assignment, AssignmentRole
 from models.audit import AuditEvent
 from models.clock import local_day, utc
 from models.errors import DubanError
 from models.escalations import LEVEL_LABELS, STALL_REASONS
 from models.lifecycle import STATE_LABELS, Action, State
-from models.lights import ORDER, light
+from models.lights import ORDER, light_inputs, light_of
 from models.plan import Plan, Task
-from models.round import CheckIn, SupervisionRound
+from models.round import OWED, CheckIn, SupervisionRound
 from models.unit import Unit
 
 DONE = frozenset({State.VERIFIED.value, State.CLOSED.value})
 LIGHT_LABELS = {"green": "绿", "yellow": "黄", "red": "红"}
 STATUS_LABELS = {"on_time": "按时报送", "late": "逾期报送", "missing": "未报送", "pending": "未到期"}
 CHECKIN_LABELS = {"pending": "待报送", "submitted": "已报送", "accepted": "审核通过", "returned": "已退回"}
-ROLE_ZH = {role.value: labels[0] for role, labels in ROLE_LABELS.items()}
 STATE_ZH = {state.value: labels[0] for state, labels in STATE_LABELS.items()}
 REPLAYED = [f"assignment.{a.value}" for a in Action] + [
     "checkin.submit", "checkin.accept", "checkin.return", "escalation.raise", "escalation.resolve",
@@ -252,7 +251,7 @@ def compute(session: Session, *, plan: Plan, round_: SupervisionRound | None, as
 
     # Replay the trail up to the moment.
     state: dict[int, str] = {}
-    percent: dict[int, int] = {}
+    last_filed: dict[int, datetime] = {}  # check-in id -> its latest filing by then (the lights' percent rule)
     due_in_force: dict[int, date] = {}
     raised: dict[str, dict[str, Any]] = {}
     resolved: dict[str, date] = {}
@@ -278,8 +277,7 @@ def compute(session: Session, *, plan: Plan, round_: SupervisionRound | None, as
                     item.filed_on = local_day(at, timezone)
                 item.percent, item.problems = after.get("percent"), after.get("problems")
                 item.text = after["text"] if "text" in after else fallback_text[item.checkin_id][1]
-                if item.percent is not None:
-                    percent[item.assignment_id] = item.percent
+                last_filed[item.checkin_id] = at
                 item.checkin_state = "submitted"
             elif action == "checkin.accept":
                 item.checkin_state = "accepted"
@@ -322,7 +320,7 @@ def compute(session: Session, *, plan: Plan, round_: SupervisionRound | None, as
             item.status = "on_time" if item.filed_on <= item.due_on else "late"
         elif today > item.due_in_force:
             item.status = "missing"
-        if item.checkin_state in ("pending", "returned") and today > item.due_in_force:
+        if item.checkin_state in OWED and today > item.due_in_force:
             item.overdue_days = rules.calendar.working_days_between(item.due_in_force, today)
         latest[item.assignment_id] = item
 
@@ -335,18 +333,22 @@ def compute(session: Session, *, plan: Plan, round_: SupervisionRound | None, as
         e.problems = problems_of.get(e.assignment_id, [])
 
     # Per task and per unit.
-    started_on = plan.created_at.date() if plan.created_at else None
+    open_then = {r_id for r_id, r in rounds.items() if r.closed_at is None or utc(r.closed_at) > as_of}
+    items_of: dict[int, list[Item]] = defaultdict(list)
+    for item in items.values():
+        items_of[item.assignment_id].append(item)
     tasks: dict[int, TaskResult] = {}
     units: dict[str, UnitResult] = {}
     for a_id in sorted(in_scope, key=lambda a: (assignments[a][4], assignments[a][7])):
         _, _, role, original_due, number, title, deadline, unit = assignments[a_id]
         current = state.get(a_id, State.ASSIGNED.value)
         item = latest.get(a_id)
-        owed = item.due_in_force if item and item.checkin_state in ("pending", "returned") else None
-        assignment_due = due_in_force.get(a_id, original_due)
-        due = min((d for d in (assignment_due, owed) if d), default=None)
-        colour = light(state=current, due_on=due, today=today, red_escalation=a_id in open_red,
-                       percent=percent.get(a_id), started_on=started_on, deadline=deadline, rules=rules)
+        mine = items_of.get(a_id, [])
+        colour = light_of(light_inputs(
+            state=current, assignment_due_on=due_in_force.get(a_id, original_due),
+            owed_due_on=[i.due_in_force for i in mine if i.checkin_state in OWED and i.round_id in open_then],
+            filings=[(last_filed.get(i.checkin_id), i.percent) for i in mine], plan_created_at=plan.created_at,
+            deadline=deadline, red_escalation=a_id in open_red, timezone=timezone), today=today, rules=rules)
         task = tasks.setdefault(number, TaskResult(number=number, title=title, deadline=deadline))
         task.lines.append(Line(a_id, unit, str(role), current, colour, item))
         task.done += current in DONE

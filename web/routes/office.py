@@ -40,7 +40,8 @@ def dashboard(request: Request, page_no: Id = 1, task: Count | None = None, unit
     settings = settings_of(request)
     today = local_day(utc_now(), settings.timezone)
     view = overview(session, today=today, rules=settings.cycle, page=page_no, task=task, unit=unit or None,
-                    state=state or None, colour=light or None)
+                    state=state or None, colour=light or None, timezone=settings.timezone,
+                    headlines=request.app.state.headlines)
     counted_at = datetime.fromtimestamp(view.counted_at, ZoneInfo(settings.timezone)).strftime("%H:%M:%S")
     return page(request, "dashboard.html.j2", me, view=view, today=today, counted_at=counted_at,
                 filters={"task": task, "unit": unit or "", "state": state or "", "light": light or ""})
