@@ -65,7 +65,7 @@ def find_stalled(session: Session, *, today: date, rules: Any, timezone: str) ->
     # Names come from small lookups rather than joins on every one of the rows.
     tasks = {t_id: (number, title) for t_id, number, title in session.exec(select(Task.id, Task.number, Task.title))}
     units = dict(session.exec(select(Unit.id, Unit.name)).all())
-    # Core rows, not ORM rows: 100,000 of them load in half the time, with the same values.
+    # Core rows, not ORM rows: the same values, loaded much faster at province scale (BENCHMARKS.md).
     rows = session.connection().execute(
         select(CheckIn.id, CheckIn.state, CheckIn.due_on, CheckIn.completed, CheckIn.submitted_at, CheckIn.problems,
                Assignment.id, Assignment.state, Assignment.last_activity_at, Assignment.rework_count, Assignment.role,
