@@ -59,11 +59,14 @@ class CycleRules(BaseModel):
     def calendar(self) -> WorkingCalendar:
         """The working days these rules count in: their settings' calendar (`Settings.working_calendar`);
         rules made on their own count on the statutory calendar alone."""
-        if self._calendar is None:
+        # Read from pydantic's private store directly: lights ask this once per assignment, and the generic
+        # attribute path costs more than the rule itself.
+        calendar = (self.__pydantic_private__ or {}).get("_calendar")
+        if calendar is None:
             from models.calendar import STATUTORY
 
             return STATUTORY
-        return self._calendar
+        return calendar
 
 
 class YearArrangement(BaseModel):

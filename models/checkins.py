@@ -65,12 +65,14 @@ def checkins_to_file(session: Session, *, unit_id: int | None = None,
                      assignment_id: int | None = None) -> dict[int, CheckIn]:
     """Per assignment, the check-in a new filing goes to: in its latest open round that still takes one
     (`FILEABLE`: owed, or filed and not yet reviewed). The portal's form, its inbox and the API all ask this."""
-    query = select(CheckIn).where(in_open_round(), fileable()).order_by(col(CheckIn.round_id))
+    # Selected by assignment only, the rule checked on each row: a filter on the state and the round as well
+    # would lead SQLite to walk every open check-in of the province (their index) for one unit's few.
+    query = select(CheckIn, in_open_round() & fileable()).order_by(col(CheckIn.round_id))
     if assignment_id is not None:
         query = query.where(CheckIn.assignment_id == assignment_id)
     if unit_id is not None:
         query = query.where(col(CheckIn.assignment_id).in_(select(Assignment.id).where(Assignment.unit_id == unit_id)))
-    return {c.assignment_id: c for c in session.exec(query)}  # ordered by round: the latest round's wins
+    return {c.assignment_id: c for c, takes_one in session.exec(query) if takes_one}  # the latest round's wins
 
 
 def checkin_to_file(session: Session, assignment_id: int) -> CheckIn | None:

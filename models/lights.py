@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime
 from typing import Any
 
@@ -52,8 +53,13 @@ def light_inputs(*, state: str, assignment_due_on: date | None, owed_due_on: Ite
     `filings`: (when last filed, percent) of each check-in, as it stands."""
     due = min((d for d in (assignment_due_on, *owed_due_on) if d is not None), default=None)
     return LightInputs(state=str(state), due_on=due, percent=latest_percent(filings),
-                       started_on=local_day(plan_created_at, timezone) if plan_created_at else None,
+                       started_on=_local_day(plan_created_at, timezone) if plan_created_at else None,
                        deadline=deadline, red_escalation=red_escalation)
+
+
+@lru_cache(maxsize=64)  # a handful of plans: their creation moments are converted once each
+def _local_day(moment: datetime, timezone: str) -> date:
+    return local_day(moment, timezone)
 
 
 def latest_percent(filings: Iterable[tuple[datetime | None, int | None]]) -> int | None:
@@ -87,6 +93,9 @@ def light_facts(session: Session, assignments: Any) -> tuple[dict[int, list[date
     dates of their owed check-ins in open rounds, their check-ins' (filed, percent), and which are at level 3."""
     owed_due: dict[int, list[date]] = {}
     filings: dict[int, list[tuple]] = {}
+    # One pass over the check-ins selected by `assignments` alone, owed or not: a filter on the state or the
+    # round as well would lead SQLite to walk every owed check-in of the open rounds instead (an index on
+    # them), where a page of the dashboard needs a few thousand. Core rows: ORM loading costs more than this.
     for a_id, due_on, submitted_at, percent, is_owed in session.connection().execute(
             select(CheckIn.assignment_id, CheckIn.due_on, CheckIn.submitted_at, CheckIn.percent,
                    in_open_round() & owed())
@@ -104,14 +113,14 @@ def _colours(session: Session, which: Any, *, today: date, rules: Any,
              timezone: str) -> Iterator[tuple[int, int, int, str]]:
     """(assignment, task, unit, colour) for the assignments `which` selects (a subquery of ids)."""
     owed_due, filings, red = light_facts(session, which)
-    rows = session.exec(
+    created = dict(session.exec(select(Plan.id, Plan.created_at)).all())  # a few plans: not once per row
+    rows = session.connection().execute(
         select(Assignment.id, Assignment.task_id, Assignment.unit_id, Assignment.state, Assignment.due_on,
-               Task.deadline, Plan.created_at)
-        .join(Task, col(Task.id) == col(Assignment.task_id)).join(Plan, col(Plan.id) == col(Task.plan_id))
-        .where(col(Assignment.id).in_(which)))
-    for a_id, task_id, unit_id, state, due_on, deadline, plan_created in rows:
+               Task.deadline, Task.plan_id)
+        .join(Task, col(Task.id) == col(Assignment.task_id)).where(col(Assignment.id).in_(which)))
+    for a_id, task_id, unit_id, state, due_on, deadline, plan_id in rows:
         inputs = light_inputs(state=state, assignment_due_on=due_on, owed_due_on=owed_due.get(a_id, ()),
-                              filings=filings.get(a_id, ()), plan_created_at=plan_created, deadline=deadline,
+                              filings=filings.get(a_id, ()), plan_created_at=created.get(plan_id), deadline=deadline,
                               red_escalation=a_id in red, timezone=timezone)
         yield a_id, task_id, unit_id, light_of(inputs, today=today, rules=rules)
 
