@@ -17,10 +17,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from functools import lru_cache
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlmodel import Session, col, select
 
@@ -34,8 +33,7 @@ from models.round import CheckIn, in_open_round, owed
 ORDER = {"green": 0, "yellow": 1, "red": 2}
 
 
-@dataclass(frozen=True, slots=True)
-class LightInputs:
+class LightInputs(NamedTuple):  # a tuple: the dashboard makes one per cell on the page
     """What one assignment's light is computed from (see the module's docstring)."""
 
     state: str
@@ -64,8 +62,11 @@ def _local_day(moment: datetime, timezone: str) -> date:
 
 def latest_percent(filings: Iterable[tuple[datetime | None, int | None]]) -> int | None:
     """The percent of the latest filing that gave one (a later correction downwards counts)."""
-    given = [(utc(at), percent) for at, percent in filings if at is not None and percent is not None]
-    return max(given, key=lambda pair: pair[0])[1] if given else None
+    latest_at, latest = None, None
+    for at, percent in filings:
+        if at is not None and percent is not None and (latest_at is None or utc(at) > latest_at):
+            latest_at, latest = utc(at), percent
+    return latest
 
 
 def light_of(inputs: LightInputs, *, today: date, rules: Any) -> str:
@@ -99,7 +100,7 @@ def light_facts(session: Session, assignments: Any) -> tuple[dict[int, list[date
     for a_id, due_on, submitted_at, percent, is_owed in session.connection().execute(
             select(CheckIn.assignment_id, CheckIn.due_on, CheckIn.submitted_at, CheckIn.percent,
                    in_open_round() & owed())
-            .where(col(CheckIn.assignment_id).in_(assignments))):
+            .where(col(CheckIn.assignment_id).in_(assignments))).all():  # all(): one fetch, not one per row
         if is_owed:
             owed_due.setdefault(a_id, []).append(due_on)
         if percent is not None:
@@ -109,15 +110,21 @@ def light_facts(session: Session, assignments: Any) -> tuple[dict[int, list[date
     return owed_due, filings, red
 
 
-def _colours(session: Session, which: Any, *, today: date, rules: Any,
-             timezone: str) -> Iterator[tuple[int, int, int, str]]:
-    """(assignment, task, unit, colour) for the assignments `which` selects (a subquery of ids)."""
+# What `_colours` reads of each assignment, in this order (the dashboard selects it with its cells).
+ASSIGNMENT_COLUMNS = (Assignment.id, Assignment.task_id, Assignment.unit_id, Assignment.state, Assignment.due_on,
+                      Task.deadline, Task.plan_id)
+
+
+def _colours(session: Session, which: Any, *, today: date, rules: Any, timezone: str,
+             rows: Iterable[Any] | None = None) -> Iterator[tuple[int, int, int, str]]:
+    """(assignment, task, unit, colour) for the assignments `which` selects (a subquery of ids); `rows`, their
+    ASSIGNMENT_COLUMNS, when the caller has read them already."""
     owed_due, filings, red = light_facts(session, which)
     created = dict(session.exec(select(Plan.id, Plan.created_at)).all())  # a few plans: not once per row
-    rows = session.connection().execute(
-        select(Assignment.id, Assignment.task_id, Assignment.unit_id, Assignment.state, Assignment.due_on,
-               Task.deadline, Task.plan_id)
-        .join(Task, col(Task.id) == col(Assignment.task_id)).where(col(Assignment.id).in_(which)))
+    if rows is None:
+        rows = session.connection().execute(
+            select(*ASSIGNMENT_COLUMNS).join(Task, col(Task.id) == col(Assignment.task_id))
+            .where(col(Assignment.id).in_(which))).all()
     for a_id, task_id, unit_id, state, due_on, deadline, plan_id in rows:
         inputs = light_inputs(state=state, assignment_due_on=due_on, owed_due_on=owed_due.get(a_id, ()),
                               filings=filings.get(a_id, ()), plan_created_at=created.get(plan_id), deadline=deadline,
@@ -125,10 +132,11 @@ def _colours(session: Session, which: Any, *, today: date, rules: Any,
         yield a_id, task_id, unit_id, light_of(inputs, today=today, rules=rules)
 
 
-def assignment_lights(session: Session, which: Any, *, today: date, rules: Any, timezone: str) -> dict[int, str]:
+def assignment_lights(session: Session, which: Any, *, today: date, rules: Any, timezone: str,
+                      rows: Iterable[Any] | None = None) -> dict[int, str]:
     """The light of each assignment `which` selects (a subquery of ids): one page of the dashboard, the API's."""
     return {a_id: colour for a_id, _, _, colour in _colours(session, which, today=today, rules=rules,
-                                                            timezone=timezone)}
+                                                            timezone=timezone, rows=rows)}
 
 
 def lights(session: Session, *, today: date, rules: Any, timezone: str = "Asia/Shanghai") -> dict[str, dict[Any, str]]:

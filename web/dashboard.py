@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from models.assignment import Assignment
 from models.escalation import Escalation
 from models.lifecycle import State
-from models.lights import assignment_lights
+from models.lights import ASSIGNMENT_COLUMNS, assignment_lights
 from models.plan import Task
 from models.round import CheckIn, in_open_round, owed
 from models.unit import Unit
@@ -114,8 +114,8 @@ def overview(session: Session, *, today: date, rules: Any, page: int = 1, per_pa
     task_ids = [t[0] for t in tasks]
 
     rows = {t[0]: Row(t[0], t[1], t[2]) for t in tasks}
-    cells_query = (select(Assignment.id, Assignment.task_id, Unit.name, Assignment.role, Assignment.state)
-                   .join(Unit, col(Unit.id) == col(Assignment.unit_id))
+    cells_query = (select(Unit.name, Assignment.role, *ASSIGNMENT_COLUMNS)
+                   .join(Unit, col(Unit.id) == col(Assignment.unit_id)).join(Task, col(Task.id) == col(Assignment.task_id))
                    .where(col(Assignment.task_id).in_(task_ids), col(Assignment.withdrawn_at).is_(None))
                    .order_by(Assignment.task_id, Unit.name))
     if unit:
@@ -126,9 +126,10 @@ def overview(session: Session, *, today: date, rules: Any, page: int = 1, per_pa
     # The lights, selected through the page's 30 task ids rather than by its ~1,500 assignment ids (one bind
     # list that long is slow for PostgreSQL to plan, per query: BENCHMARKS.md).
     on_page = select(Assignment.id).where(col(Assignment.task_id).in_(task_ids), col(Assignment.withdrawn_at).is_(None))
-    colours = assignment_lights(session, on_page, today=today, rules=rules, timezone=timezone) if cells else {}
+    colours = assignment_lights(session, on_page, today=today, rules=rules, timezone=timezone,
+                                rows=[cell[2:] for cell in cells]) if cells else {}
     lights = {"green": 0, "yellow": 0, "red": 0}
-    for a_id, task_id, unit_name, role, current in cells:
+    for unit_name, role, a_id, task_id, _, current, *_ in cells:
         colour_of = colours[a_id]
         if colour and colour_of != colour:
             continue
