@@ -22,7 +22,7 @@ def postgres(enabled: bool) -> Iterator[str | None]:
     if not enabled:
         yield None
         return
-    from tests.support.postgres import ThrowawayPostgres, find_bindir
+    from loopback.postgres import ThrowawayPostgres, find_bindir
 
     server = ThrowawayPostgres(find_bindir())
     try:

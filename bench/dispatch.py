@@ -90,7 +90,7 @@ def _sink(port: int) -> subprocess.Popen:
 
 
 def measure(count: int, runs: int, postgres_url: str | None) -> list[dict[str, object]]:
-    from tests.support.net import free_port
+    from loopback.net import free_port
 
     messages = _messages(count)
     port = free_port()

@@ -125,7 +125,7 @@ def _copies(backend: str, server: str | None, folder: Path, tasks: int, units: i
 
 
 def measure(runs: int, tasks: int, units: int, postgres_url: str | None) -> list[dict[str, object]]:
-    from tests.support.prefect_server import prefect_server
+    from loopback.prefect_server import prefect_server
 
     results = []
     with tempfile.TemporaryDirectory(prefix="duban-bench-") as scratch:

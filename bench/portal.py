@@ -35,7 +35,7 @@ from bench.synthetic import populate
 from models.db import make_engine, unit_of_work
 from models.lifecycle import SYSTEM_ACTOR
 from models.schema import upgrade
-from tests.support.net import free_port
+from loopback.net import free_port
 
 DUBAN = str(Path(sys.executable).parent / "duban")
 PASSWORD = "bench-password-1"

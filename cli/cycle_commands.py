@@ -39,36 +39,15 @@ def _date(text: str, option: str) -> date:
 
 
 def _plan(session: Session, key: str | None):  # noqa: ANN202
-    from sqlmodel import select
+    from models.rounds import resolve_plan
 
-    from models.errors import NotFound
-    from models.plan import Plan
-    from models.rounds import find_plan
-
-    if key:
-        return find_plan(session, key)
-    plans = session.exec(select(Plan)).all()
-    if len(plans) != 1:
-        raise NotFound(kind="plan (give --plan)", kind_zh="计划（请用 --plan 指定）",
-                       key="、".join(p.key for p in plans) or "—")
-    return plans[0]
+    return resolve_plan(session, key)
 
 
 def _round(session: Session, plan, name: str | None):  # noqa: ANN001, ANN202
-    from sqlmodel import col, select
+    from models.rounds import resolve_round
 
-    from models.errors import NotFound
-    from models.round import RoundState, SupervisionRound
-    from models.rounds import find_round
-
-    if name:
-        return find_round(session, plan, name)
-    latest = session.exec(select(SupervisionRound).where(SupervisionRound.plan_id == plan.id,
-                                                         SupervisionRound.state == RoundState.OPEN)
-                          .order_by(col(SupervisionRound.id).desc())).first()
-    if latest is None:
-        raise NotFound(kind="open round", kind_zh="进行中的督导轮次", key=plan.key)
-    return latest
+    return resolve_round(session, plan_key=plan.key, name=name)[1]
 
 
 def _assignment(session: Session, plan, task_number: int, unit_name: str):  # noqa: ANN001, ANN202
@@ -112,7 +91,8 @@ def round_open(
         key = _plan(session, plan).key
         opened = open_round(session, plan_key=key, name=name, report_by=report_by, actor=actor_for(config),
                             now=now_from(now), cooperating_lead_days=config.cycle.cooperating_lead_days,
-                            task_numbers=numbers, unit_names=names, timezone=config.timezone)
+                            task_numbers=numbers, unit_names=names, timezone=config.timezone,
+                            calendar=config.working_calendar)
         round_id = opened.round.id
     if json_output:
         emit_json({"round_id": round_id, "created": opened.created, "checkins": opened.checkins,

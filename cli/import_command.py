@@ -163,7 +163,7 @@ def _print_notice(document: dict) -> None:
     plan = document["plan"]
     say(f"计划：{plan['title'] or '标题未识别'}（{plan['issuer'] or '发文单位未识别'}，{plan['issued_on'] or '日期未识别'}）",
         f"plan: {plan['title'] or 'title not found'} ({plan['issuer'] or 'issuer not found'}, {plan['issued_on'] or 'date not found'})")
-    from intake.plan_import import ROLE_ZH
+    from models.assignment import ROLE_ZH
     from models.assignment import AssignmentRole
 
     for task in document["tasks"]:

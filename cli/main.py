@@ -77,7 +77,8 @@ def status(json_output: JsonOption = False, now: NowOption = None) -> None:
 
     config = settings()
     with reading(engine_for(config)) as session:
-        figures = compute(session, today=local_day(now_from(now), config.timezone), rules=config.cycle)
+        figures = compute(session, today=local_day(now_from(now), config.timezone), rules=config.cycle,
+                          timezone=config.timezone)
     if json_output:
         emit_json(figures)
         return

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from cli.common import JsonOption, NowOption, actor_for, engine_for, now_from, settings
-from cli.cycle_commands import PlanOption, _plan
+from cli.cycle_commands import PlanOption
 from cli.output import emit_json, say
 
 
@@ -50,10 +50,12 @@ def report_command(
     moment = now_from(now)
     cutoff = as_of_moment(as_of, config.timezone, moment)
     with unit_of_work(engine_for(config)) as session:
-        from cli.cycle_commands import _round
+        from models.rounds import resolve_plan, resolve_round
 
-        found_plan = _plan(session, plan)
-        found_round = _round(session, found_plan, round_name) if round_name else None
+        if round_name:  # the round's own plan: --plan is needed only when two plans have a round of that name
+            found_plan, found_round = resolve_round(session, plan_key=plan, name=round_name)
+        else:
+            found_plan, found_round = resolve_plan(session, plan), None
         compiled = compile_report(session, plan=found_plan, round_=found_round, as_of=cutoff, formats=wanted,
                                   out_dir=out or config.resolved_reports_dir, settings=config,
                                   actor=actor_for(config), now=moment, publish=publish)

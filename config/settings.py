@@ -11,9 +11,9 @@ import os
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -21,6 +21,9 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+if TYPE_CHECKING:
+    from models.calendar import WorkingCalendar
 
 CONFIG_DIR = Path(__file__).resolve().parent
 DEFAULTS_FILE = CONFIG_DIR / "defaults.toml"
@@ -50,6 +53,20 @@ class CycleRules(BaseModel):
     office_email: str = Field(default="office@localhost", description="the office: red escalations, unreviewed reports")
     office_head_email: str = Field(default="office-head@localhost", description="the office's own head")
     leading_group_email: str | None = Field(default=None, description="the leading group, copied on red escalations")
+    _calendar: WorkingCalendar | None = PrivateAttr(default=None)
+
+    @property
+    def calendar(self) -> WorkingCalendar:
+        """The working days these rules count in: their settings' calendar (`Settings.working_calendar`);
+        rules made on their own count on the statutory calendar alone."""
+        # Read from pydantic's private store directly: lights ask this once per assignment, and the generic
+        # attribute path costs more than the rule itself.
+        calendar = (self.__pydantic_private__ or {}).get("_calendar")
+        if calendar is None:
+            from models.calendar import STATUTORY
+
+            return STATUTORY
+        return calendar
 
 
 class YearArrangement(BaseModel):
@@ -202,16 +219,21 @@ class Settings(BaseSettings):
     def calendar_days(self) -> dict[int, dict[date, bool]]:
         return {year: arrangement.days(year) for year, arrangement in self.calendar.items()}
 
+    @model_validator(mode="after")
+    def _own_the_calendar(self) -> Settings:
+        # These settings own their calendar and hand it to their rules: two settings in one process (a test,
+        # a second app) count working days each with their own entries, whoever was made last.
+        from models.calendar import WorkingCalendar
 
-def apply_calendar(settings: Settings) -> None:
-    """Make the process count working days with the office's entered years (models.calendar)."""
-    from models.calendar import enter_arrangements
+        self.cycle._calendar = WorkingCalendar(self.calendar_days())
+        return self
 
-    enter_arrangements(settings.calendar_days())
+    @property
+    def working_calendar(self) -> WorkingCalendar:
+        """The office's working days: its entered years over the statutory calendar."""
+        return self.cycle.calendar
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    settings = Settings()
-    apply_calendar(settings)
-    return settings
+    return Settings()

@@ -26,7 +26,7 @@ def configure_prefect() -> None:
     settings = get_settings()
     settings.prefect_home.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home))
-    # The temporary server needs 7-20 s here; Prefect's default limit is 20 s.
+    # The temporary server can need about as long as Prefect's default limit of 20 s (BENCHMARKS.md).
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     os.environ.update(PREFECT_ENV_FORCED)
 

@@ -38,7 +38,8 @@ def open_round_step(plan_key: str, name: str, report_by: date, now: datetime) ->
     settings = get_settings()
     with unit_of_work(_engine()) as session:
         opened = open_round(session, plan_key=plan_key, name=name, report_by=report_by, actor=SYSTEM_ACTOR, now=now,
-                            cooperating_lead_days=settings.cycle.cooperating_lead_days, timezone=settings.timezone)
+                            cooperating_lead_days=settings.cycle.cooperating_lead_days, timezone=settings.timezone,
+                            calendar=settings.working_calendar)
         return {"round_id": opened.round.id, "created": opened.created, "checkins": opened.checkins,
                 "notices": opened.notices}
 
@@ -78,7 +79,7 @@ def compile_step(plan_key: str | None, round_name: str | None, as_of: datetime |
     from sqlmodel import select
 
     from models.round import RoundState, SupervisionRound
-    from models.rounds import find_plan, find_round
+    from models.rounds import find_plan, resolve_round
     from models.plan import Plan
     from reports.compile import compile_report, parse_formats
 
@@ -90,8 +91,7 @@ def compile_step(plan_key: str | None, round_name: str | None, as_of: datetime |
         if plan_key and not round_name:
             scopes = [(find_plan(session, plan_key), None)]
         elif round_name:
-            plan = find_plan(session, plan_key) if plan_key else session.exec(select(Plan)).one()
-            scopes = [(plan, find_round(session, plan, round_name))]
+            scopes = [resolve_round(session, plan_key=plan_key, name=round_name)]
         else:  # on a schedule: every open round
             scopes = [(session.get(Plan, r.plan_id), r) for r in session.exec(
                 select(SupervisionRound).where(SupervisionRound.state == RoundState.OPEN))]

@@ -31,7 +31,7 @@ from intake.notice import ImportFailed, ParsedNotice, ParsedTask, Problem
 from intake.unit_phrase import NamedUnit
 from intake.wording import targets
 from models import audit
-from models.assignment import Assignment, AssignmentRole
+from models.assignment import ROLE_STRENGTH as PRIORITY, ROLE_ZH, Assignment, AssignmentRole
 from models.clock import utc
 from models.db import bulk_insert
 from models.errors import DubanError, NotFound
@@ -39,8 +39,6 @@ from models.lifecycle import Actor, State
 from models.plan import Measure, Plan, Task
 from models.unit import Unit, UnitKind
 
-PRIORITY = {AssignmentRole.LEAD: 0, AssignmentRole.RESPONSIBLE: 1, AssignmentRole.COOPERATING: 2}
-ROLE_ZH = {AssignmentRole.LEAD: "牵头", AssignmentRole.RESPONSIBLE: "负责", AssignmentRole.COOPERATING: "配合"}
 PENDING_ZH = "待分工"
 
 

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 
 from intake.wording import normalize
-from models.assignment import AssignmentRole
+from models.assignment import AssignmentRole, stronger
 
 LEAD, RESPONSIBLE, COOPERATING = AssignmentRole.LEAD, AssignmentRole.RESPONSIBLE, AssignmentRole.COOPERATING
 
@@ -36,7 +36,6 @@ PLACEHOLDER = re.compile(r"有关|相关|相關|有關"
                          r"|^各(?:项目|項目)?(?:牵头|牽頭|责任|責任|配合|协办|協辦|承办|承辦|主责|主責)(?:单位|部门|單位|部門)$")
 SEPARATORS = frozenset("、,;/\n。")
 OPENERS, CLOSERS = frozenset("([（【〔"), frozenset(")]）】〕")
-PRIORITY = {LEAD: 0, RESPONSIBLE: 1, COOPERATING: 2}
 # After 各, a 、 list of bare kinds of body is one group: 各区、县级市; 各乡镇人民政府、街道办事处.
 BARE_KIND = re.compile(r"^(?:县级市|县|市|区|旗|乡|镇|乡镇|街道|街道办事处|功能区|开发区|园区|园区管委会)"
                        r"(?:人民政府|政府|党委|办事处|管委会)?$")
@@ -298,7 +297,7 @@ def strongest_roles(units: list[NamedUnit]) -> list[NamedUnit]:
     best: dict[str, NamedUnit] = {}
     for unit in units:
         held = best.get(unit.name)
-        if held is None or PRIORITY[unit.role] < PRIORITY[held.role]:
+        if held is None or stronger(unit.role, than=held.role):
             best[unit.name] = unit
     order = list(dict.fromkeys(u.name for u in units))
     return [best[name] for name in order]

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Column, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import validates
@@ -26,11 +26,22 @@ class AssignmentRole(StrEnum):
     COOPERATING = "cooperating"  # 配合
 
 
-ROLE_LABELS: dict[AssignmentRole, tuple[str, str]] = {
+# The one role table: how each role is written (Chinese, English) and how strong it is. A unit named twice on
+# one task (itself and through its group, or twice in a phrase) keeps its strongest role.
+ROLE_LABELS: Final[dict[AssignmentRole, tuple[str, str]]] = {
     AssignmentRole.LEAD: ("牵头", "lead"),
     AssignmentRole.RESPONSIBLE: ("负责", "responsible"),
     AssignmentRole.COOPERATING: ("配合", "cooperating"),
 }
+ROLE_ZH: Final = {role: labels[0] for role, labels in ROLE_LABELS.items()}  # keys match "lead" as well
+ROLE_EN: Final = {role: labels[1] for role, labels in ROLE_LABELS.items()}
+ROLE_STRENGTH: Final[dict[AssignmentRole, int]] = {  # lower is stronger: lead > responsible > cooperating
+    AssignmentRole.LEAD: 0, AssignmentRole.RESPONSIBLE: 1, AssignmentRole.COOPERATING: 2}
+
+
+def stronger(role: AssignmentRole | str, than: AssignmentRole | str) -> bool:
+    """Whether `role` beats `than` when one unit is named with both."""
+    return ROLE_STRENGTH[AssignmentRole(role)] < ROLE_STRENGTH[AssignmentRole(than)]
 
 _moving: ContextVar[bool] = ContextVar("assignment_state_moving", default=False)
 

@@ -23,13 +23,13 @@ from models import audit, escalations, workflow
 from models.assignment import Assignment
 from models.evidence import check_quota
 from models.clock import utc
-from models.errors import DubanError, NotFound, NotPermitted, ReasonRequired
-from models.lifecycle import OFFICE, ROLE_LABELS, Action, Actor, State
+from models.errors import DubanError, NotFound, ReasonRequired
+from models.lifecycle import OFFICE, Action, Actor, State
 from models.outbox import enqueue_many
 from models.plan import Task
 from models.recipients import message, unit_contacts
-from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
-from models.rounds import RoundClosed, item_payload
+from models.round import FILEABLE, CheckIn, CheckInState, RoundState, SupervisionRound, fileable, in_open_round
+from models.rounds import RoundClosed, item_payload, round_payload
 from models.unit import ContactRole, Unit
 
 
@@ -61,11 +61,23 @@ def get_checkin(session: Session, *, round_id: int, assignment_id: int, for_upda
     return checkin
 
 
-def owed_checkin(session: Session, assignment_id: int) -> CheckIn | None:
-    """The check-in this assignment owes in its latest open round, if any (what a new filing goes to)."""
-    return session.exec(select(CheckIn).join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
-                        .where(CheckIn.assignment_id == assignment_id, SupervisionRound.state == RoundState.OPEN)
-                        .order_by(col(CheckIn.round_id).desc())).first()
+def checkins_to_file(session: Session, *, unit_id: int | None = None,
+                     assignment_id: int | None = None) -> dict[int, CheckIn]:
+    """Per assignment, the check-in a new filing goes to: in its latest open round that still takes one
+    (`FILEABLE`: owed, or filed and not yet reviewed). The portal's form, its inbox and the API all ask this."""
+    # Selected by assignment only, the rule checked on each row: a filter on the state and the round as well
+    # would lead SQLite to walk every open check-in of the province (their index) for one unit's few.
+    query = select(CheckIn, in_open_round() & fileable()).order_by(col(CheckIn.round_id))
+    if assignment_id is not None:
+        query = query.where(CheckIn.assignment_id == assignment_id)
+    if unit_id is not None:
+        query = query.where(col(CheckIn.assignment_id).in_(select(Assignment.id).where(Assignment.unit_id == unit_id)))
+    return {c.assignment_id: c for c, takes_one in session.exec(query) if takes_one}  # the latest round's wins
+
+
+def checkin_to_file(session: Session, assignment_id: int) -> CheckIn | None:
+    """The check-in a new filing for this assignment goes to, if any (`checkins_to_file`)."""
+    return checkins_to_file(session, assignment_id=assignment_id).get(assignment_id)
 
 
 def submit_checkin(session: Session, *, round_id: int, assignment_id: int, actor: Actor, now: datetime, text: str,
@@ -82,8 +94,9 @@ def submit_checkin(session: Session, *, round_id: int, assignment_id: int, actor
     assignment = workflow.get_assignment(session, assignment_id)
     if round_.state != RoundState.OPEN:
         raise RoundClosed(name=round_.name, what="file a check-in", what_zh="报送")
-    if checkin.state == CheckInState.ACCEPTED:
-        raise CheckInNotOpen(state="accepted", state_zh="审核通过", what="file again", what_zh="重复报送",
+    if checkin.state not in FILEABLE:  # accepted: final
+        state = str(checkin.state)
+        raise CheckInNotOpen(state=state, state_zh=CHECKIN_STATES_ZH[state], what="file again", what_zh="重复报送",
                              **workflow.describe(session, assignment))
     if percent is not None and not 0 <= percent <= 100:
         raise DubanError(detail=f"percent must be 0..100, got {percent}")
@@ -130,8 +143,7 @@ def review_checkin(session: Session, *, round_id: int, assignment_id: int, accep
     checkin = get_checkin(session, round_id=round_id, assignment_id=assignment_id, for_update=True)
     assignment = workflow.get_assignment(session, assignment_id)
     if actor.role not in OFFICE:
-        raise NotPermitted(actor=actor.name, role=actor.role.value, role_zh=ROLE_LABELS[actor.role][0],
-                           action="review", action_zh="审核", **workflow.describe(session, assignment))
+        raise workflow.not_permitted(session, assignment, actor, action="review", action_zh="审核")
     if checkin.revision != revision:
         raise CheckInChanged(seen=revision, current=checkin.revision, **workflow.describe(session, assignment))
     if checkin.state != CheckInState.SUBMITTED:
@@ -168,6 +180,6 @@ def _notify_returned(session: Session, checkin: CheckIn, assignment: Assignment,
     unit = session.get(Unit, assignment.unit_id)
     payload = {"unit": unit.name, "item": item_payload(task, assignment, checkin), "reason": reason,
                "rework_count": assignment.rework_count,
-               "round": {"name": round_.name, "report_by": round_.report_by.isoformat()}}
+               "round": round_payload(round_.name, round_.report_by)}
     key = f"returned:c{checkin.id}:{checkin.reviewed_at.isoformat()}:liaison"
     enqueue_many(session, [message("report_returned", key, liaison, payload)], now=now)

@@ -20,7 +20,6 @@ from sqlmodel import Session, col, select
 
 from models import audit
 from models.assignment import Assignment
-from models.calendar import add_working_days, working_days_between
 from models.clock import local_day, utc
 from models.db import bulk_insert
 from models.escalation import Escalation
@@ -28,8 +27,8 @@ from models.lifecycle import Actor, State
 from models.outbox import enqueue_many
 from models.plan import Task
 from models.recipients import Recipient, message, unit_contacts
-from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
-from models.rounds import item
+from models.round import OWED, CheckIn, CheckInState, RoundState, SupervisionRound
+from models.rounds import item, round_payload
 from models.unit import ContactRole, Unit
 
 LEVEL_KIND = {1: "escalation_blue", 2: "escalation_yellow", 3: "escalation_red"}
@@ -66,7 +65,7 @@ def find_stalled(session: Session, *, today: date, rules: Any, timezone: str) ->
     # Names come from small lookups rather than joins on every one of the rows.
     tasks = {t_id: (number, title) for t_id, number, title in session.exec(select(Task.id, Task.number, Task.title))}
     units = dict(session.exec(select(Unit.id, Unit.name)).all())
-    # Core rows, not ORM rows: 100,000 of them load in half the time, with the same values.
+    # Core rows, not ORM rows: the same values, loaded much faster at province scale (BENCHMARKS.md).
     rows = session.connection().execute(
         select(CheckIn.id, CheckIn.state, CheckIn.due_on, CheckIn.completed, CheckIn.submitted_at, CheckIn.problems,
                Assignment.id, Assignment.state, Assignment.last_activity_at, Assignment.rework_count, Assignment.role,
@@ -80,7 +79,7 @@ def find_stalled(session: Session, *, today: date, rules: Any, timezone: str) ->
 
     def elapsed(day: date) -> int:
         if day not in since:
-            since[day] = working_days_between(day, today)
+            since[day] = rules.calendar.working_days_between(day, today)
         return since[day]
 
     def local(moment: datetime) -> date:
@@ -88,14 +87,13 @@ def find_stalled(session: Session, *, today: date, rules: Any, timezone: str) ->
             days[moment] = local_day(moment, timezone)
         return days[moment]
 
-    owed = (CheckInState.PENDING.value, CheckInState.RETURNED.value)
     stalled = []
-    round_info = {r_id: {"name": r.name, "report_by": r.report_by.isoformat()} for r_id, r in rounds.items()}
+    round_info = {r_id: round_payload(r.name, r.report_by) for r_id, r in rounds.items()}
     for (checkin_id, checkin_state, due_on, completed, submitted_at, problems, assignment_id, state, last_activity,
          rework_count, role, round_id, task_id, unit_id) in rows:
         opened_at = rounds[round_id].opened_at
         reason = None
-        if checkin_state in owed and elapsed(due_on) > rules.grace_days:
+        if checkin_state in OWED and elapsed(due_on) > rules.grace_days:
             reason = "overdue"
         elif state == State.ASSIGNED and elapsed(local(opened_at)) >= rules.unsigned_days:
             reason = "unsigned"
@@ -146,7 +144,7 @@ def escalate_stalled(session: Session, *, now: datetime, settings: Any, actor: A
         level += 1
         if level > 3:
             continue
-        if opened_at is not None and working_days_between(local_day(opened_at, timezone), today) < rules.escalation_step_days:
+        if opened_at is not None and rules.calendar.working_days_between(local_day(opened_at, timezone), today) < rules.escalation_step_days:
             continue
         key = f"a{stall.assignment_id}:r{stall.round_id}:l{level}"
         if key in fired:  # fired before and since resolved: each stage fires once per assignment and round
@@ -216,7 +214,7 @@ def escalation_messages(session: Session, rows: list[dict[str, Any]], stalls: li
         if level < 3:
             payload["unit"] = digest["unit"]
         if level == 2:
-            payload["respond_by"] = add_working_days(today, rules.escalation_step_days).isoformat()
+            payload["respond_by"] = rules.calendar.add_working_days(today, rules.escalation_step_days).isoformat()
         # The first escalation's id makes the key: a rerun raises nothing, a later run raises new ids.
         key = f"escalation:l{level}:{role}:u{unit_id or 0}:e{digest['first']}"
         out.append(message(LEVEL_KIND[level], key, digest["to"], payload))

@@ -9,13 +9,13 @@ from sqlmodel import Session, col, select
 from models import audit, escalations, workflow
 from models.assignment import Assignment
 from models.clock import local_day, utc
-from models.errors import DubanError, NotFound, NotPermitted, ReasonRequired
+from models.errors import DubanError, NotFound, ReasonRequired
 from models.escalation import ExtensionRequest, ExtensionState
-from models.lifecycle import OFFICE, ROLE_LABELS, Action, Actor, may_act
+from models.lifecycle import OFFICE, Action, Actor, may_act
 from models.outbox import enqueue_many
 from models.plan import Task
 from models.recipients import message, unit_contacts
-from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
+from models.round import CheckIn, RoundState, SupervisionRound, owed
 from models.rounds import item_payload
 from models.unit import ContactRole, Unit
 
@@ -47,7 +47,7 @@ def current_due_on(session: Session, assignment: Assignment) -> date | None:
     return session.exec(
         select(CheckIn.due_on).join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
         .where(CheckIn.assignment_id == assignment.id, SupervisionRound.state == RoundState.OPEN,
-               col(CheckIn.state).in_([CheckInState.PENDING.value, CheckInState.RETURNED.value]))
+               owed())
         .order_by(col(CheckIn.due_on).desc())).first()
 
 
@@ -72,9 +72,8 @@ def request_extension(session: Session, *, assignment_id: int, until: date, reas
     session.exec(select(Assignment.id).where(Assignment.id == assignment_id).with_for_update()).first()
     assignment = workflow.get_assignment(session, assignment_id)
     if not may_act(actor, Action.PROGRESS, assignment.unit_id):
-        raise NotPermitted(actor=actor.name, role=actor.role.value, role_zh=ROLE_LABELS[actor.role][0],
-                           action="request an extension for", action_zh="申请延期",
-                           **workflow.describe(session, assignment))
+        raise workflow.not_permitted(session, assignment, actor, action="request an extension for",
+                                     action_zh="申请延期")
     if not reason.strip():
         raise ReasonRequired(action="extension", action_zh="申请延期")
     pending = session.exec(select(ExtensionRequest).where(ExtensionRequest.assignment_id == assignment_id,
@@ -104,8 +103,8 @@ def decide_extension(session: Session, *, request_id: int, approve: bool, actor:
         raise NotFound(kind="extension request", kind_zh="延期申请", key=f"#{request_id}")
     assignment = workflow.get_assignment(session, request.assignment_id)
     if actor.role not in OFFICE:
-        raise NotPermitted(actor=actor.name, role=actor.role.value, role_zh=ROLE_LABELS[actor.role][0],
-                           action="decide an extension for", action_zh="审批延期", **workflow.describe(session, assignment))
+        raise workflow.not_permitted(session, assignment, actor, action="decide an extension for",
+                                     action_zh="审批延期")
     if request.state != ExtensionState.PENDING:
         state = str(request.state)
         raise ExtensionRefused(id=request_id, state=state, state_zh={"approved": "批准", "rejected": "驳回"}[state])
@@ -130,7 +129,7 @@ def decide_extension(session: Session, *, request_id: int, approve: bool, actor:
         moved = list(session.exec(
             select(CheckIn).join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
             .where(CheckIn.assignment_id == assignment.id, SupervisionRound.state == RoundState.OPEN,
-                   col(CheckIn.state).in_([CheckInState.PENDING.value, CheckInState.RETURNED.value]))))
+                   owed())))
         for checkin in moved:
             checkin.due_on = max(checkin.due_on, request.requested_due_on)
             session.add(checkin)

@@ -1,24 +1,77 @@
 """Traffic lights: green on pace, yellow behind the expected pace (序时进度) or due soon, red overdue or at level 3.
 
 A task's light is the worst of its assignments'; so is a unit's.
+
+What a light is computed from is decided once, in `light_inputs`, for the lights here, the dashboard
+(web/dashboard.py) and the 通报 (reports/results.py), which gather the same facts in their own ways (all rows,
+one page of rows, the audit trail replayed):
+  due date    the earlier of the assignment's own (extensions included) and those of the check-ins it
+              still owes (`models.round.OWED`) in open rounds;
+  percent     the latest filing's, among the check-ins whose filing gave one, so a unit that corrects
+              80% to 40% is behind pace everywhere, not on pace wherever the highest figure was kept;
+  pace start  the plan's creation, as the office's calendar day (DUBAN_TIMEZONE): a plan created at
+              23:30 Beijing time starts that day, not the day before as its UTC date would say.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
-from typing import Any
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from models.assignment import Assignment
-from models.calendar import working_days_between
+from models.clock import local_day, utc
 from models.escalation import Escalation
 from models.lifecycle import HANDED_IN, State
 from models.plan import Plan, Task
-from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
+from models.round import CheckIn, in_open_round, owed
 
 ORDER = {"green": 0, "yellow": 1, "red": 2}
+
+
+class LightInputs(NamedTuple):  # a tuple: the dashboard makes one per cell on the page
+    """What one assignment's light is computed from (see the module's docstring)."""
+
+    state: str
+    due_on: date | None
+    percent: int | None
+    started_on: date | None
+    deadline: date | None
+    red_escalation: bool
+
+
+def light_inputs(*, state: str, assignment_due_on: date | None, owed_due_on: Iterable[date | None],
+                 filings: Iterable[tuple[datetime | None, int | None]], plan_created_at: datetime | None,
+                 deadline: date | None, red_escalation: bool, timezone: str) -> LightInputs:
+    """The one rule for a light's inputs. `owed_due_on`: due dates of the check-ins still owed in open rounds;
+    `filings`: (when last filed, percent) of each check-in, as it stands."""
+    due = min((d for d in (assignment_due_on, *owed_due_on) if d is not None), default=None)
+    return LightInputs(state=str(state), due_on=due, percent=latest_percent(filings),
+                       started_on=_local_day(plan_created_at, timezone) if plan_created_at else None,
+                       deadline=deadline, red_escalation=red_escalation)
+
+
+@lru_cache(maxsize=64)  # a handful of plans: their creation moments are converted once each
+def _local_day(moment: datetime, timezone: str) -> date:
+    return local_day(moment, timezone)
+
+
+def latest_percent(filings: Iterable[tuple[datetime | None, int | None]]) -> int | None:
+    """The percent of the latest filing that gave one (a later correction downwards counts)."""
+    latest_at, latest = None, None
+    for at, percent in filings:
+        if at is not None and percent is not None and (latest_at is None or utc(at) > latest_at):
+            latest_at, latest = utc(at), percent
+    return latest
+
+
+def light_of(inputs: LightInputs, *, today: date, rules: Any) -> str:
+    return light(state=inputs.state, due_on=inputs.due_on, today=today, red_escalation=inputs.red_escalation,
+                 percent=inputs.percent, started_on=inputs.started_on, deadline=inputs.deadline, rules=rules)
 
 
 def light(*, state: str, due_on: date | None, today: date, red_escalation: bool, percent: int | None,
@@ -27,7 +80,7 @@ def light(*, state: str, due_on: date | None, today: date, red_escalation: bool,
         return "green"
     if red_escalation or (due_on is not None and today > due_on):
         return "red"
-    if due_on is not None and working_days_between(today, due_on) <= rules.warning_days:
+    if due_on is not None and rules.calendar.working_days_between(today, due_on) <= rules.warning_days:
         return "yellow"
     if deadline and started_on and deadline > started_on and today > started_on:
         expected = min(1.0, (today - started_on).days / (deadline - started_on).days)
@@ -36,32 +89,64 @@ def light(*, state: str, due_on: date | None, today: date, red_escalation: bool,
     return "green"
 
 
-def lights(session: Session, *, today: date, rules: Any) -> dict[str, dict[Any, str]]:
+def light_facts(session: Session, assignments: Any) -> tuple[dict[int, list[date]], dict[int, list[tuple]], set[int]]:
+    """From the rows as they stand, for the assignments `assignments` selects (a subquery of ids): the due
+    dates of their owed check-ins in open rounds, their check-ins' (filed, percent), and which are at level 3."""
+    owed_due: dict[int, list[date]] = {}
+    filings: dict[int, list[tuple]] = {}
+    # One pass over the check-ins selected by `assignments` alone, owed or not: a filter on the state or the
+    # round as well would lead SQLite to walk every owed check-in of the open rounds instead (an index on
+    # them), where a page of the dashboard needs a few thousand. Core rows: ORM loading costs more than this.
+    for a_id, due_on, submitted_at, percent, is_owed in session.connection().execute(
+            select(CheckIn.assignment_id, CheckIn.due_on, CheckIn.submitted_at, CheckIn.percent,
+                   in_open_round() & owed())
+            .where(col(CheckIn.assignment_id).in_(assignments))).all():  # all(): one fetch, not one per row
+        if is_owed:
+            owed_due.setdefault(a_id, []).append(due_on)
+        if percent is not None:
+            filings.setdefault(a_id, []).append((submitted_at, percent))
+    red = set(session.exec(select(Escalation.assignment_id).where(
+        Escalation.level == 3, col(Escalation.resolved_at).is_(None), col(Escalation.assignment_id).in_(assignments))))
+    return owed_due, filings, red
+
+
+# What `_colours` reads of each assignment, in this order (the dashboard selects it with its cells).
+ASSIGNMENT_COLUMNS = (Assignment.id, Assignment.task_id, Assignment.unit_id, Assignment.state, Assignment.due_on,
+                      Task.deadline, Task.plan_id)
+
+
+def _colours(session: Session, which: Any, *, today: date, rules: Any, timezone: str,
+             rows: Iterable[Any] | None = None) -> Iterator[tuple[int, int, int, str]]:
+    """(assignment, task, unit, colour) for the assignments `which` selects (a subquery of ids); `rows`, their
+    ASSIGNMENT_COLUMNS, when the caller has read them already."""
+    owed_due, filings, red = light_facts(session, which)
+    created = dict(session.exec(select(Plan.id, Plan.created_at)).all())  # a few plans: not once per row
+    if rows is None:
+        rows = session.connection().execute(
+            select(*ASSIGNMENT_COLUMNS).join(Task, col(Task.id) == col(Assignment.task_id))
+            .where(col(Assignment.id).in_(which))).all()
+    for a_id, task_id, unit_id, state, due_on, deadline, plan_id in rows:
+        inputs = light_inputs(state=state, assignment_due_on=due_on, owed_due_on=owed_due.get(a_id, ()),
+                              filings=filings.get(a_id, ()), plan_created_at=created.get(plan_id), deadline=deadline,
+                              red_escalation=a_id in red, timezone=timezone)
+        yield a_id, task_id, unit_id, light_of(inputs, today=today, rules=rules)
+
+
+def assignment_lights(session: Session, which: Any, *, today: date, rules: Any, timezone: str,
+                      rows: Iterable[Any] | None = None) -> dict[int, str]:
+    """The light of each assignment `which` selects (a subquery of ids): one page of the dashboard, the API's."""
+    return {a_id: colour for a_id, _, _, colour in _colours(session, which, today=today, rules=rules,
+                                                            timezone=timezone, rows=rows)}
+
+
+def lights(session: Session, *, today: date, rules: Any, timezone: str = "Asia/Shanghai") -> dict[str, dict[Any, str]]:
     """Lights of every open assignment, and of each task and unit (the worst of theirs)."""
-    pending_due = dict(session.exec(
-        select(CheckIn.assignment_id, func.min(CheckIn.due_on))
-        .join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
-        .where(SupervisionRound.state == RoundState.OPEN,
-               col(CheckIn.state).in_([CheckInState.PENDING.value, CheckInState.RETURNED.value]))
-        .group_by(CheckIn.assignment_id)).all())
-    latest_percent = dict(session.exec(
-        select(CheckIn.assignment_id, func.max(CheckIn.percent)).where(col(CheckIn.percent).is_not(None))
-        .group_by(CheckIn.assignment_id)).all())
-    red = set(session.exec(select(Escalation.assignment_id).where(Escalation.level == 3,
-                                                                  col(Escalation.resolved_at).is_(None))))
-    rows = session.exec(
-        select(Assignment.id, Assignment.task_id, Assignment.unit_id, Assignment.state, Assignment.due_on,
-               Task.deadline, Plan.created_at)
-        .join(Task, col(Task.id) == col(Assignment.task_id)).join(Plan, col(Plan.id) == col(Task.plan_id))
-        .where(col(Assignment.withdrawn_at).is_(None), col(Task.withdrawn_at).is_(None)))
+    live = (select(Assignment.id).join(Task, col(Task.id) == col(Assignment.task_id))
+            .where(col(Assignment.withdrawn_at).is_(None), col(Task.withdrawn_at).is_(None)))
     by_assignment: dict[int, str] = {}
     by_task: dict[int, str] = {}
     by_unit: dict[int, str] = {}
-    for a_id, task_id, unit_id, state, due_on, deadline, plan_created in rows:
-        due = min((d for d in (due_on, pending_due.get(a_id)) if d), default=None)
-        value = light(state=state, due_on=due, today=today, red_escalation=a_id in red,
-                      percent=latest_percent.get(a_id), started_on=plan_created.date() if plan_created else None,
-                      deadline=deadline, rules=rules)
+    for a_id, task_id, unit_id, value in _colours(session, live, today=today, rules=rules, timezone=timezone):
         by_assignment[a_id] = value
         for table, key in ((by_task, task_id), (by_unit, unit_id)):
             if ORDER[value] >= ORDER[table.get(key, "green")]:

@@ -17,14 +17,14 @@ from sqlmodel import Session, col, select
 
 from models import audit
 from models.assignment import Assignment
-from models.calendar import in_working_hours, working_days_between
+from models.calendar import in_working_hours
 from models.clock import local_day
 from models.lifecycle import Actor
 from models.outbox import enqueue_new
 from models.plan import Plan, Task
 from models.recipients import message, unit_contacts
-from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
-from models.rounds import OPEN_STATES, item
+from models.round import CheckIn, RoundState, SupervisionRound, owed
+from models.rounds import OPEN_STATES, item, round_payload
 from models.unit import ContactRole, Unit
 
 URGENCY = {"t-3": 1, "t-1": 2, "due": 3, "overdue": 4}
@@ -40,12 +40,12 @@ class ReminderRun:
 
 def stage_of(today: date, due_on: date, rules: Any) -> str | None:
     """Which step of the ladder an item owing a report reaches today, if any."""
-    left = working_days_between(today, due_on)
+    left = rules.calendar.working_days_between(today, due_on)
     if today == due_on:
         return "due"
     if left > 0:
         return f"t-{left}" if left in rules.reminder_before else None
-    overdue = working_days_between(due_on, today)
+    overdue = rules.calendar.working_days_between(due_on, today)
     return "overdue" if overdue > 0 and overdue % rules.overdue_every == 0 else None
 
 
@@ -54,6 +54,7 @@ def send_reminders(session: Session, *, now: datetime, settings: Any, actor: Act
     if run.skipped:
         return run
     today = local_day(now, settings.timezone)
+    calendar = settings.cycle.calendar
     rows = session.exec(
         select(CheckIn.id, CheckIn.due_on, Assignment.role, Task.number, Task.title, Unit.id, Unit.name,
                SupervisionRound.id, SupervisionRound.name, SupervisionRound.report_by, Plan.title,
@@ -64,21 +65,21 @@ def send_reminders(session: Session, *, now: datetime, settings: Any, actor: Act
         .join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
         .join(Plan, col(Plan.id) == col(SupervisionRound.plan_id))
         .where(SupervisionRound.state == RoundState.OPEN,
-               col(CheckIn.state).in_([CheckInState.PENDING.value, CheckInState.RETURNED.value]),
+               owed(),
                col(Assignment.withdrawn_at).is_(None), col(Assignment.state).in_(OPEN_STATES))
         .order_by(Unit.id, CheckIn.due_on, Task.number)
     )
-    owed: dict[int, list[tuple[str | None, dict[str, Any], dict[str, Any], str, str]]] = {}
+    by_unit: dict[int, list[tuple[str | None, dict[str, Any], dict[str, Any], str, str]]] = {}
     per_due: dict[date, tuple[str | None, int]] = {}  # a round has few due dates: count working days once each
     for (checkin_id, due_on, role, number, title, unit_id, unit_name, _, round_name, report_by, plan_title,
          assignment_id) in rows:
         if due_on not in per_due:
-            per_due[due_on] = (stage_of(today, due_on, settings.cycle), max(0, working_days_between(due_on, today)))
+            per_due[due_on] = (stage_of(today, due_on, settings.cycle), max(0, calendar.working_days_between(due_on, today)))
         stage, days_overdue = per_due[due_on]
         entry = item(number, title, role, due_on, checkin_id, assignment_id) | {"days_overdue": days_overdue}
-        round_info = {"name": round_name, "report_by": report_by.isoformat()}
-        owed.setdefault(unit_id, []).append((stage, entry, round_info, plan_title, unit_name))
-    triggered = {unit_id: items for unit_id, items in owed.items() if any(stage for stage, *_ in items)}
+        round_info = round_payload(round_name, report_by)
+        by_unit.setdefault(unit_id, []).append((stage, entry, round_info, plan_title, unit_name))
+    triggered = {unit_id: items for unit_id, items in by_unit.items() if any(stage for stage, *_ in items)}
     liaisons = unit_contacts(session, triggered, ContactRole.LIAISON)
     messages, events = [], []
     for unit_id, items in triggered.items():
@@ -94,7 +95,7 @@ def send_reminders(session: Session, *, now: datetime, settings: Any, actor: Act
             kind = "reminder"
             for i in payload["items"]:
                 i.pop("days_overdue")
-            payload |= {"stage": urgent_stage, "days_left": max(0, working_days_between(today, min(
+            payload |= {"stage": urgent_stage, "days_left": max(0, calendar.working_days_between(today, min(
                 date.fromisoformat(i["due_on"]) for i in payload["items"])))}
         key = f"digest:u{unit_id}:liaison:{today.isoformat()}"
         messages.append(message(kind, key, liaisons[unit_id], payload))

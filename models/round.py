@@ -2,9 +2,10 @@
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import JSON, Column, Index, String, UniqueConstraint
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, SQLModel
 
 
@@ -18,6 +19,14 @@ class CheckInState(StrEnum):
     SUBMITTED = "submitted"
     ACCEPTED = "accepted"
     RETURNED = "returned"
+
+
+# What a unit still owes: never filed, or returned and not filed again. Reminders, escalations, lights,
+# extensions, `duban status` and the 通报's "overdue" all count these, and nothing else.
+OWED: Final = frozenset({CheckInState.PENDING, CheckInState.RETURNED})
+# What a new filing may go to: an owed check-in, or one filed and still waiting for the office (filing again
+# replaces what the office has not reviewed yet; its review names the revision it read). Accepted is final.
+FILEABLE: Final = OWED | {CheckInState.SUBMITTED}
 
 
 class SupervisionRound(SQLModel, table=True):
@@ -64,3 +73,20 @@ class CheckIn(SQLModel, table=True):
     reviewed_at: datetime | None = None
     reviewed_by: str | None = None
     review_reason: str | None = None
+
+
+def owed() -> ColumnElement[bool]:
+    """SQL: this check-in is still owed (`OWED`)."""
+    return CheckIn.__table__.c.state.in_(sorted(s.value for s in OWED))
+
+
+def fileable() -> ColumnElement[bool]:
+    """SQL: a new filing may go to this check-in (`FILEABLE`)."""
+    return CheckIn.__table__.c.state.in_(sorted(s.value for s in FILEABLE))
+
+
+def in_open_round() -> ColumnElement[bool]:
+    """SQL: this check-in belongs to a round that is still open."""
+    return CheckIn.__table__.c.round_id.in_(
+        SupervisionRound.__table__.select().with_only_columns(SupervisionRound.__table__.c.id)
+        .where(SupervisionRound.__table__.c.state == RoundState.OPEN.value))

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from models import audit
 from models.assignment import Assignment, AssignmentRole
-from models.calendar import add_working_days, beyond_table
+from models.calendar import STATUTORY, WorkingCalendar
 from models.clock import local_day, utc
 from models.db import bulk_insert
 from models.errors import DubanError, NotFound, ReportDateTooEarly, TextTooLong
@@ -60,6 +60,41 @@ def find_round(session: Session, plan: Plan, name: str) -> SupervisionRound:
     return found
 
 
+def resolve_plan(session: Session, key: str | None) -> Plan:
+    """The plan a command names (`--plan`), or else the only one there is."""
+    if key:
+        return find_plan(session, key)
+    plans = session.exec(select(Plan).order_by(Plan.id)).all()
+    if len(plans) != 1:
+        raise NotFound(kind="plan (give --plan)", kind_zh="计划（请用 --plan 指定）",
+                       key="、".join(p.key for p in plans) or "—")
+    return plans[0]
+
+
+def resolve_round(session: Session, *, plan_key: str | None, name: str | None) -> tuple[Plan, SupervisionRound]:
+    """The round a command names: by name in the plan named, or in the one plan that has a round of that name;
+    without a name, the latest open round of the plan (`resolve_plan`)."""
+    if name is None:
+        plan = resolve_plan(session, plan_key)
+        latest = session.exec(select(SupervisionRound).where(SupervisionRound.plan_id == plan.id,
+                                                             SupervisionRound.state == RoundState.OPEN)
+                              .order_by(col(SupervisionRound.id).desc())).first()
+        if latest is None:
+            raise NotFound(kind="open round", kind_zh="进行中的督导轮次", key=plan.key)
+        return plan, latest
+    if plan_key:
+        plan = find_plan(session, plan_key)
+        return plan, find_round(session, plan, name)
+    found = session.exec(select(SupervisionRound, Plan).join(Plan, col(Plan.id) == col(SupervisionRound.plan_id))
+                         .where(SupervisionRound.name == name).order_by(Plan.id)).all()
+    if len(found) != 1:  # none, or the same name in several plans: say which, and ask
+        raise NotFound(kind="round" if not found else "round (give --plan)",
+                       kind_zh="督导轮次" if not found else "督导轮次（请用 --plan 指定）",
+                       key=name if not found else f"{name}：" + "、".join(p.key for _, p in found))
+    round_, plan = found[0]
+    return plan, round_
+
+
 def item_payload(task: Task, assignment: Assignment, checkin: CheckIn) -> dict[str, Any]:
     """How a message names one check-in (see notifications/samples.py)."""
     return item(task.number, task.title, str(assignment.role), checkin.due_on, checkin.id, assignment.id)
@@ -72,13 +107,21 @@ def item(task_number: int, task_title: str, role: str, due_on: date, checkin_id:
             "checkin_id": checkin_id, "assignment_id": assignment_id}
 
 
+def round_payload(name: str, report_by: date) -> dict[str, str]:
+    """How a message names its round (the templates' `round`; notifications/samples.py)."""
+    return {"name": name, "report_by": report_by.isoformat()}
+
+
 ROUND_NAME_LIMIT = 200  # SupervisionRound.name
 
 
 def open_round(session: Session, *, plan_key: str, name: str, report_by: date, actor: Actor, now: datetime,
                cooperating_lead_days: int, task_numbers: list[int] | None = None,
-               unit_names: list[str] | None = None, timezone: str = "Asia/Shanghai") -> Opened:
-    """Open a round: one check-in per open assignment in scope, one notice per unit liaison."""
+               unit_names: list[str] | None = None, timezone: str = "Asia/Shanghai",
+               calendar: WorkingCalendar = STATUTORY) -> Opened:
+    """Open a round: one check-in per open assignment in scope, one notice per unit liaison.
+
+    `calendar` is the office's (`settings.working_calendar`): cooperating units' earlier date counts in it."""
     if len(name) > ROUND_NAME_LIMIT:
         raise TextTooLong(what="round name", what_zh="轮次名称", length=len(name), limit=ROUND_NAME_LIMIT)
     plan = find_plan(session, plan_key)
@@ -108,7 +151,7 @@ def open_round(session: Session, *, plan_key: str, name: str, report_by: date, a
         query = query.where(col(Assignment.unit_id).in_([find_unit(session, n).id for n in unit_names]))
     # A few working days early, but never before the round opens: a round due tomorrow must not make its
     # cooperating units overdue the day they hear of it.
-    cooperating_due = max(add_working_days(report_by, -cooperating_lead_days), opening_day)
+    cooperating_due = max(calendar.add_working_days(report_by, -cooperating_lead_days), opening_day)
     rows = []
     for a_id, _unit_id, role in session.exec(query):
         due = cooperating_due if role == AssignmentRole.COOPERATING else report_by
@@ -116,7 +159,7 @@ def open_round(session: Session, *, plan_key: str, name: str, report_by: date, a
                      "due_on": due, "original_due_on": due, "evidence": [], "completed": False})
     bulk_insert(session, CheckIn.__table__, rows)  # a province opens 100,000 check-ins at once
     warnings = []
-    if beyond_table(report_by):
+    if calendar.beyond_table(report_by):
         warnings.append(f"{report_by.year} 年的法定节假日安排尚未收录，按周一至周五计算工作日；"
                         f"国务院通知发布后请录入 duban.toml 的 [calendar.{report_by.year}] / "
                         f"the {report_by.year} holiday calendar is not known yet: Monday to Friday assumed; "
@@ -144,7 +187,7 @@ def round_notices(session: Session, round_: SupervisionRound, plan: Plan) -> lis
         by_unit.setdefault(unit_id, (unit_name, []))[1].append(item(number, title, role, due_on, checkin_id,
                                                                      assignment_id))
     liaisons = unit_contacts(session, by_unit, ContactRole.LIAISON)
-    common = {"round": {"name": round_.name, "report_by": round_.report_by.isoformat()}, "plan": {"title": plan.title}}
+    common = {"round": round_payload(round_.name, round_.report_by), "plan": {"title": plan.title}}
     return [
         message("round_opened", f"round_opened:r{round_.id}:u{unit_id}:liaison", liaisons[unit_id],
                 common | {"unit": unit_name, "items": items})

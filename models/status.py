@@ -18,7 +18,7 @@ from models.lifecycle import State
 from models.notification import Notification, NotificationStatus
 from models.plan import Plan, Task
 from models.lights import counts, lights
-from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
+from models.round import CheckIn, CheckInState, RoundState, SupervisionRound, owed
 
 
 def _grouped(session: Session, column: Any, *where: Any) -> dict[Any, int]:
@@ -43,7 +43,8 @@ def rounds_overview(session: Session, plan_key: str | None = None) -> list[dict[
             for r, key in session.exec(query)]
 
 
-def status(session: Session, *, today: date | None = None, rules: Any = None) -> dict[str, Any]:
+def status(session: Session, *, today: date | None = None, rules: Any = None,
+           timezone: str = "Asia/Shanghai") -> dict[str, Any]:
     """Counts of everything an office wants to see at a glance."""
     by_state = _grouped(session, Assignment.state, col(Assignment.withdrawn_at).is_(None))
     by_level = _grouped(session, Escalation.level, col(Escalation.resolved_at).is_(None))
@@ -72,7 +73,7 @@ def status(session: Session, *, today: date | None = None, rules: Any = None) ->
         "notifications": {status.value: by_status.get(status.value, 0) for status in NotificationStatus},
         "checkins": _checkins(session, today),
         "rounds": rounds_overview(session),
-        **({"lights": counts(lights(session, today=today, rules=rules))} if today and rules else {}),
+        **({"lights": counts(lights(session, today=today, rules=rules, timezone=timezone))} if today and rules else {}),
     }
 
 
@@ -85,5 +86,5 @@ def _checkins(session: Session, today: date | None) -> dict[str, int]:
     if today is not None:
         overdue = session.exec(select(func.count()).select_from(CheckIn).where(
             col(CheckIn.round_id).in_(open_round), CheckIn.due_on < today,
-            col(CheckIn.state).in_([CheckInState.PENDING.value, CheckInState.RETURNED.value]))).one()
+            owed())).one()
     return figures | {"overdue": overdue}

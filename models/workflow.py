@@ -66,6 +66,13 @@ def describe(session: Session, assignment: Assignment) -> dict[str, str]:
     }
 
 
+def not_permitted(session: Session, assignment: Assignment, actor: Actor, *, action: str,
+                  action_zh: str) -> NotPermitted:
+    """The one way to refuse an actor whose role may not do this to this assignment: who, in which role, what."""
+    return NotPermitted(actor=actor.name, role=actor.role.value, role_zh=ROLE_LABELS[actor.role][0], action=action,
+                        action_zh=action_zh, **describe(session, assignment))
+
+
 def _labels(assignment: Assignment, action: Action) -> dict[str, str]:
     state = State(assignment.state)
     return {
@@ -133,10 +140,7 @@ def take_action(
     if target is None:
         raise TransitionNotAllowed(**_labels(assignment, action), **describe(session, assignment))
     if not may_act(actor, action, assignment.unit_id):
-        raise NotPermitted(
-            actor=actor.name, role=actor.role.value, role_zh=ROLE_LABELS[actor.role][0],
-            action=action.value, action_zh=ACTION_LABELS[action][0], **describe(session, assignment),
-        )
+        raise not_permitted(session, assignment, actor, action=action.value, action_zh=ACTION_LABELS[action][0])
     reason = (reason or "").strip() or None
     if action in NEEDS_REASON and reason is None:
         raise ReasonRequired(action=action.value, action_zh=ACTION_LABELS[action][0])

@@ -24,13 +24,11 @@ import jinja2
 
 from escaping.templates import environment as template_environment
 from escaping.terminal import visible
+from models.assignment import ROLE_EN, ROLE_ZH
 from notifications.links import item_url, report_url
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-ROLES = {
-    "zh": {"lead": "牵头", "responsible": "负责", "cooperating": "配合"},
-    "en": {"lead": "lead", "responsible": "responsible", "cooperating": "cooperating"},
-}
+ROLES = {"zh": ROLE_ZH, "en": ROLE_EN}  # the one role table (models.assignment)
 # Kinds that are about a due date carry a calendar event for it.
 WITH_CALENDAR = frozenset({"round_opened", "reminder", "overdue"})
 

@@ -30,6 +30,7 @@ from models.plan import Plan
 from models.recipients import Recipient, message, unit_contacts
 from models.results import ResultsReport
 from models.round import SupervisionRound
+from models.rounds import round_payload
 from models.unit import ContactRole, Unit
 from reports import results as figures
 from reports.results import Results
@@ -197,8 +198,7 @@ def publish_report(session: Session, report: ResultsReport, results: Results, *,
     if rules.leading_group_email:
         targets.append(Recipient(None, "leading_group", "领导小组", rules.leading_group_email))
     payload = {
-        "round": {"name": results.round_name or "全部轮次",
-                  "report_by": (results.report_by or results.as_of_day).isoformat()},
+        "round": round_payload(results.round_name or "全部轮次", results.report_by or results.as_of_day),
         "plan": {"title": results.plan_title},
         "figures": results.notice_figures(),
         "report_id": report.id,  # the link is made when the message is rendered (notifications.links)

@@ -28,24 +28,21 @@ import orjson
 from sqlalchemy import Connection, or_
 from sqlmodel import Session, col, select
 
-from models.assignment import ROLE_LABELS, Assignment, AssignmentRole
+from models.assignment import ROLE_ZH, Assignment, AssignmentRole
 from models.audit import AuditEvent
-from models.calendar import working_days_between
 from models.clock import local_day, utc
 from models.errors import DubanError
 from models.escalations import LEVEL_LABELS, STALL_REASONS
 from models.lifecycle import STATE_LABELS, Action, State
-from models.lights import ORDER, light
+from models.lights import ORDER, light_inputs, light_of
 from models.plan import Plan, Task
-from models.round import CheckIn, SupervisionRound
+from models.round import OWED, CheckIn, SupervisionRound
 from models.unit import Unit
 
 DONE = frozenset({State.VERIFIED.value, State.CLOSED.value})
-OWED = ("pending", "returned")  # check-in states in which the unit still owes its filing
 LIGHT_LABELS = {"green": "绿", "yellow": "黄", "red": "红"}
 STATUS_LABELS = {"on_time": "按时报送", "late": "逾期报送", "missing": "未报送", "pending": "未到期"}
 CHECKIN_LABELS = {"pending": "待报送", "submitted": "已报送", "accepted": "审核通过", "returned": "已退回"}
-ROLE_ZH = {role.value: labels[0] for role, labels in ROLE_LABELS.items()}
 STATE_ZH = {state.value: labels[0] for state, labels in STATE_LABELS.items()}
 REPLAYED = [f"assignment.{a.value}" for a in Action] + [
     "checkin.submit", "checkin.accept", "checkin.return", "escalation.raise", "escalation.resolve",
@@ -237,7 +234,7 @@ class Replayed:
     """What the trail says up to the moment, beside what it wrote onto the items."""
 
     state: dict[int, str] = field(default_factory=dict)  # assignment -> state
-    percent: dict[int, int] = field(default_factory=dict)  # assignment -> latest percent filed
+    last_filed: dict[int, datetime] = field(default_factory=dict)  # check-in -> its latest filing (lights' percent rule)
     due_in_force: dict[int, date] = field(default_factory=dict)  # assignment -> date an approved extension set
     raised: dict[str, Raised] = field(default_factory=dict)  # escalation id -> its raise
     resolved: dict[str, date] = field(default_factory=dict)  # escalation id -> day resolved
@@ -257,11 +254,13 @@ def compute(session: Session, *, plan: Plan, round_: SupervisionRound | None, as
     in_scope = owing if round_ is not None else {a for a, row in held.items() if a in owing or row.created_at <= as_of}
     replayed = _replay(session, plan=plan, held=held, items=items, texts=texts, as_of=as_of, timezone=timezone)
     escalations = _escalations(replayed, held=held, in_scope=in_scope, rounds=rounds)
-    latest = _settle(items, replayed.due_in_force, today=today)
+    latest = _settle(items, replayed.due_in_force, today=today, calendar=rules.calendar)
     agenda = _agenda(escalations, items)
     open_red = {e.assignment_id for e in agenda}
-    tasks, units = _tally_assignments(plan, held=held, in_scope=in_scope, replayed=replayed, latest=latest,
-                                      open_red=open_red, today=today, rules=rules)
+    open_then = {r_id for r_id, r in rounds.items() if r.closed_at is None or utc(r.closed_at) > as_of}
+    tasks, units = _tally_assignments(plan, held=held, in_scope=in_scope, replayed=replayed, items=items,
+                                      latest=latest, open_then=open_then, open_red=open_red, today=today,
+                                      rules=rules, timezone=timezone)
     _tally_units(units, items=items, escalations=escalations)
     overdue = sorted((i for i in items.values() if i.overdue_days is not None),
                      key=lambda i: (-(i.overdue_days or 0), i.task_number, i.unit))
@@ -351,7 +350,7 @@ def _replay(session: Session, *, plan: Plan, held: dict[int, Held], items: dict[
             item = items.get(int(object_id))
             if item is not None:
                 _replay_checkin(item, action, after, at=at, timezone=timezone, text=texts[item.checkin_id],
-                                percent=replayed.percent)
+                                last_filed=replayed.last_filed)
         elif action == "escalation.raise":
             replayed.raised[object_id] = Raised(after["assignment"], after["round"], after["level"], after["stall"],
                                                 after["number"], local_day(at, timezone))
@@ -365,15 +364,14 @@ def _replay(session: Session, *, plan: Plan, held: dict[int, Held], items: dict[
 
 
 def _replay_checkin(item: Item, action: str, after: dict[str, Any], *, at: datetime, timezone: str,
-                    text: str | None, percent: dict[int, int]) -> None:
-    """One check-in event onto its item; a filing's percent is also the assignment's latest."""
+                    text: str | None, last_filed: dict[int, datetime]) -> None:
+    """One check-in event onto its item; a filing's moment is kept for the lights' percent rule."""
     if action == "checkin.submit":
         if item.filed_on is None:
             item.filed_on = local_day(at, timezone)
         item.percent, item.problems = after.get("percent"), after.get("problems")
         item.text = after["text"] if "text" in after else text
-        if item.percent is not None:
-            percent[item.assignment_id] = item.percent
+        last_filed[item.checkin_id] = at
         item.checkin_state = "submitted"
     elif action == "checkin.accept":
         item.checkin_state = "accepted"
@@ -402,7 +400,7 @@ def _escalations(replayed: Replayed, *, held: dict[int, Held], in_scope: set[int
     return escalations
 
 
-def _settle(items: dict[int, Item], extended: dict[int, date], *, today: date) -> dict[int, Item]:
+def _settle(items: dict[int, Item], extended: dict[int, date], *, today: date, calendar: Any) -> dict[int, Item]:
     """Each item's due date in force, status and overdue days on `today`; the latest item per assignment."""
     latest: dict[int, Item] = {}
     for item in sorted(items.values(), key=lambda i: i.round_id):
@@ -414,7 +412,7 @@ def _settle(items: dict[int, Item], extended: dict[int, date], *, today: date) -
         elif today > item.due_in_force:
             item.status = "missing"
         if item.checkin_state in OWED and today > item.due_in_force:
-            item.overdue_days = working_days_between(item.due_in_force, today)
+            item.overdue_days = calendar.working_days_between(item.due_in_force, today)
         latest[item.assignment_id] = item
     return latest
 
@@ -431,29 +429,32 @@ def _agenda(escalations: list[EscalationResult], items: dict[int, Item]) -> list
     return agenda
 
 
-def _light_of(plan: Plan, a: Held, *, current: str, latest: Item | None, replayed: Replayed, open_red: set[int],
-              today: date, rules: Any) -> str:
-    """An assignment's light: the inputs as the 通报 reads them, then `models.lights.light`."""
-    owed = latest.due_in_force if latest and latest.checkin_state in OWED else None
-    assignment_due = replayed.due_in_force.get(a.id, a.original_due_on)
-    due = min((d for d in (assignment_due, owed) if d), default=None)
-    started_on = plan.created_at.date() if plan.created_at else None
-    return light(state=current, due_on=due, today=today, red_escalation=a.id in open_red,
-                 percent=replayed.percent.get(a.id), started_on=started_on, deadline=a.task_deadline, rules=rules)
+
+def _light_of(plan: Plan, a: Held, *, current: str, mine: list[Item], replayed: Replayed, open_then: set[int],
+              open_red: set[int], today: date, rules: Any, timezone: str) -> str:
+    """An assignment's light: its inputs by the one rule (`models.lights.light_inputs`), then its colour."""
+    return light_of(light_inputs(
+        state=current, assignment_due_on=replayed.due_in_force.get(a.id, a.original_due_on),
+        owed_due_on=[i.due_in_force for i in mine if i.checkin_state in OWED and i.round_id in open_then],
+        filings=[(replayed.last_filed.get(i.checkin_id), i.percent) for i in mine], plan_created_at=plan.created_at,
+        deadline=a.task_deadline, red_escalation=a.id in open_red, timezone=timezone), today=today, rules=rules)
 
 
 def _tally_assignments(plan: Plan, *, held: dict[int, Held], in_scope: set[int], replayed: Replayed,
-                       latest: dict[int, Item], open_red: set[int], today: date,
-                       rules: Any) -> tuple[dict[int, TaskResult], dict[str, UnitResult]]:
+                       items: dict[int, Item], latest: dict[int, Item], open_then: set[int], open_red: set[int],
+                       today: date, rules: Any, timezone: str) -> tuple[dict[int, TaskResult], dict[str, UnitResult]]:
     """Per task (its lines, done count and worst light) and per unit (assignments and done), by task and unit."""
+    items_of: dict[int, list[Item]] = defaultdict(list)
+    for each in items.values():
+        items_of[each.assignment_id].append(each)
     tasks: dict[int, TaskResult] = {}
     units: dict[str, UnitResult] = {}
     for a_id in sorted(in_scope, key=lambda a: (held[a].task_number, held[a].unit)):
         a = held[a_id]
         current = replayed.state.get(a_id, State.ASSIGNED.value)
         item = latest.get(a_id)
-        colour = _light_of(plan, a, current=current, latest=item, replayed=replayed, open_red=open_red, today=today,
-                           rules=rules)
+        colour = _light_of(plan, a, current=current, mine=items_of.get(a_id, []), replayed=replayed,
+                           open_then=open_then, open_red=open_red, today=today, rules=rules, timezone=timezone)
         task = tasks.setdefault(a.task_number, TaskResult(number=a.task_number, title=a.task_title,
                                                           deadline=a.task_deadline))
         task.lines.append(Line(a_id, a.unit, str(a.role), current, colour, item))

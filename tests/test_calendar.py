@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from config import Settings
-from models.calendar import add_working_days, beyond_table, enter_arrangements, is_working_day, working_days_between
+from models.calendar import STATUTORY, add_working_days, beyond_table, is_working_day, working_days_between
 
 
 @pytest.mark.parametrize(("day", "working"), [
@@ -48,25 +47,32 @@ def test_beyond_the_official_table_weekdays_stand_in() -> None:
     assert add_working_days(date(2031, 1, 3), 1) == far
 
 
-@pytest.fixture
-def entered() -> Iterator[None]:
-    """The office's entries are process-wide: put them back as they were."""
-    yield
-    enter_arrangements({})
-
-
-def test_a_year_the_office_enters_is_counted_from_its_entries(entered: None) -> None:
+def test_a_year_the_office_enters_is_counted_from_its_entries() -> None:
     """A fictional arrangement for 2031, a year no release knows: a Monday-to-Wednesday holiday, and the
     Saturday before it worked."""
     settings = Settings(calendar={2031: {"holidays": ["2031-01-06/2031-01-08"], "workdays": ["2031-01-04"]}})
-    enter_arrangements(settings.calendar_days())
-    assert not beyond_table(date(2031, 1, 6)) and beyond_table(date(2032, 1, 5))
-    assert [is_working_day(date(2031, 1, d)) for d in range(3, 11)] == [
+    calendar = settings.working_calendar
+    assert not calendar.beyond_table(date(2031, 1, 6)) and calendar.beyond_table(date(2032, 1, 5))
+    assert [calendar.is_working_day(date(2031, 1, d)) for d in range(3, 11)] == [
         True, True, False, False, False, False, True, True]  # Fri, Sat (make-up), Sun, Mon-Wed off, Thu, Fri
-    assert add_working_days(date(2031, 1, 3), 2) == date(2031, 1, 9)
-    assert working_days_between(date(2031, 1, 2), date(2031, 1, 10)) == 4  # 3rd, 4th, 9th, 10th
-    enter_arrangements({})
-    assert beyond_table(date(2031, 1, 6)) and is_working_day(date(2031, 1, 6))  # weekdays stand in again
+    assert calendar.add_working_days(date(2031, 1, 3), 2) == date(2031, 1, 9)
+    assert calendar.working_days_between(date(2031, 1, 2), date(2031, 1, 10)) == 4  # 3rd, 4th, 9th, 10th
+    assert settings.cycle.calendar is calendar  # what the rules (lights, ladders) count in
+
+
+def test_two_settings_in_one_process_each_count_with_their_own_entries() -> None:
+    """No process-wide calendar: making a second settings object (a test, another app) changes nothing for the
+    first, in either order, and the statutory calendar stays the package's."""
+    entered = Settings(calendar={2031: {"holidays": ["2031-01-06/2031-01-08"], "workdays": ["2031-01-04"]}})
+    plain = Settings()
+    monday = date(2031, 1, 6)
+    assert not entered.working_calendar.is_working_day(monday)
+    assert plain.working_calendar.is_working_day(monday) and plain.working_calendar.beyond_table(monday)
+    Settings(calendar={2031: {"workdays": ["2031-01-05"]}})  # made last: neither of the two notices
+    assert not entered.working_calendar.is_working_day(monday)
+    assert not entered.working_calendar.is_working_day(date(2031, 1, 5))  # a Sunday, not listed there
+    assert is_working_day(monday) and beyond_table(monday) and STATUTORY.is_working_day(monday)
+    assert working_days_between(date(2031, 1, 2), date(2031, 1, 10)) == 6  # Mon-Fri alone: 3rd, 6th-10th
 
 
 @pytest.mark.parametrize(("entry", "problem"), [

@@ -34,16 +34,16 @@ class Portal(FastAPI):
 
 
 def create_app(settings: Any = None) -> FastAPI:
-    from config.settings import apply_calendar, get_settings
+    from config.settings import get_settings
     from models.db import engine_for
     from models.schema import require_current
     from web import errors
+    from web.dashboard import Headlines
     from web.middleware import BodyLimit
     from web.paths import STATIC
     from web.routes import access, api, api_review, assignments, audit_review, intake_pages, office, results, session
 
     settings = settings or get_settings()
-    apply_calendar(settings)  # the lights and the dashboard's overdue counts count working days
     if settings.secret_key.get_secret_value() == DEFAULT_SECRET and not settings.dev_mode:
         raise ConfigError(detail="DUBAN_SECRET_KEY 仍为默认值：请设置随机密钥（或仅在本机试用时设 DUBAN_DEV_MODE=1）/ "
                                  "DUBAN_SECRET_KEY is the default: set a random secret (or DUBAN_DEV_MODE=1 for a local trial)")
@@ -51,6 +51,7 @@ def create_app(settings: Any = None) -> FastAPI:
     require_current(engine)
     app = Portal(title="duban 督办", version="1", docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     app.state.settings, app.state.engine = settings, engine
+    app.state.headlines = Headlines()  # the dashboard's shared counts: this portal's, not the process's
     app.add_middleware(BodyLimit, limit_bytes=int(settings.upload_max_mb * 1024 * 1024))
     if settings.trusted_proxies:  # outermost: every later layer sees the forwarded client address
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware

@@ -154,6 +154,24 @@ class SignIn:
     wait: throttle.Wait | None = None
     user: Actor | None = None
 
+    def refusal(self, now: datetime) -> Refusal | None:
+        """How the login page and the API answer an attempt that got no token: 429 with Retry-After while a
+        wait runs, else 401; None when it got one."""
+        if self.wait is not None:
+            seconds = self.wait.retry_after(now)
+            return Refusal(429, f"登录失败次数过多，请 {seconds} 秒后再试 / too many failed logins: try again in {seconds} s",
+                           {"Retry-After": str(seconds)})
+        if self.token is None:
+            return Refusal(401, "用户名或密码错误 / wrong user name or password", {})
+        return None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    status: int
+    message: str  # Chinese first
+    headers: dict[str, str]
+
 
 def sign_in(engine: Engine, username: str, password: str, *, kind: str, ip: str | None, settings,  # noqa: ANN001
             now: datetime, replaces: str | None = None) -> SignIn:
@@ -163,6 +181,7 @@ def sign_in(engine: Engine, username: str, password: str, *, kind: str, ip: str 
     SQLite has one writer), and not at all while a wait runs.
     """
     via = "" if kind == "browser" else "api "
+    username = username.strip()  # as typed into a form or a script: the same name either way
     with reading(engine) as session:
         wait = throttle.waiting(session, username, ip, now=now)
     if wait is not None:

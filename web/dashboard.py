@@ -12,18 +12,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, case, func
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from models.assignment import Assignment
 from models.escalation import Escalation
 from models.lifecycle import State
-from models.lights import light
-from models.plan import Plan, Task
-from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
+from models.lights import ASSIGNMENT_COLUMNS, assignment_lights
+from models.plan import Task
+from models.round import CheckIn, in_open_round, owed
 from models.unit import Unit
-
-OWED = [CheckInState.PENDING.value, CheckInState.RETURNED.value]
 
 
 @dataclass
@@ -56,38 +54,46 @@ class Overview:
     counted_at: float = 0.0  # when the headline counts were taken (time.time())
 
 
-COUNTS_TTL_S = 10.0  # the headline counts are shared by every dashboard request for this long
-_counted: dict[tuple[str, date], tuple[float, tuple]] = {}
-_counting = threading.Lock()
+class Headlines:
+    """The headline counts, shared by every dashboard request of one portal for `ttl_s` seconds, so that a room
+    of people refreshing the dashboard does not run them once each. The portal owns one (`app.state`): nothing
+    is kept per process, and two apps (or a test's) never see each other's figures."""
+
+    def __init__(self, ttl_s: float = 10.0) -> None:
+        self.ttl_s = ttl_s
+        self._counted: dict[date, tuple[float, tuple[dict[str, int], int, dict[int, int], float]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, today: date) -> tuple[dict[str, int], int, dict[int, int], float]:
+        with self._lock:
+            cached = self._counted.get(today)
+            if cached and time.monotonic() - cached[0] < self.ttl_s:
+                return cached[1]
+            found = headline(session, today)
+            self._counted = {today: (time.monotonic(), found)}  # only today's: yesterday's is never asked again
+            return found
 
 
 def headline(session: Session, today: date) -> tuple[dict[str, int], int, dict[int, int], float]:
-    """Assignments by state, overdue check-ins, open escalations by level: three grouped queries (40 ms at
-    100,000 assignments), taken at most every COUNTS_TTL_S seconds per database, so that a room of people
-    refreshing the dashboard does not run them once each."""
-    key = (str(session.get_bind().url), today)
-    with _counting:
-        cached = _counted.get(key)
-        if cached and time.monotonic() - cached[0] < COUNTS_TTL_S:
-            return cached[1]
-        live = (col(Assignment.withdrawn_at).is_(None), col(Task.withdrawn_at).is_(None))
-        by_state = {s: n for s, n in session.exec(
-            select(Assignment.state, func.count()).join(Task, col(Task.id) == col(Assignment.task_id))
-            .where(*live).group_by(Assignment.state))}
-        open_rounds = select(SupervisionRound.id).where(SupervisionRound.state == RoundState.OPEN)
-        overdue = session.exec(select(func.count()).select_from(CheckIn).where(
-            col(CheckIn.round_id).in_(open_rounds), CheckIn.due_on < today, col(CheckIn.state).in_(OWED))).one()
-        escalations = dict(session.exec(select(Escalation.level, func.count())
-                                        .where(col(Escalation.resolved_at).is_(None)).group_by(Escalation.level)).all())
-        found = (by_state, overdue, escalations, time.time())
-        _counted[key] = (time.monotonic(), found)
-        return found
+    """Assignments by state, overdue check-ins, open escalations by level: three grouped queries (see
+    BENCHMARKS.md for their cost at province scale)."""
+    live = (col(Assignment.withdrawn_at).is_(None), col(Task.withdrawn_at).is_(None))
+    by_state = {s: n for s, n in session.exec(
+        select(Assignment.state, func.count()).join(Task, col(Task.id) == col(Assignment.task_id))
+        .where(*live).group_by(Assignment.state))}
+    overdue = session.exec(select(func.count()).select_from(CheckIn).where(
+        in_open_round(), CheckIn.due_on < today, owed())).one()
+    escalations = dict(session.exec(select(Escalation.level, func.count())
+                                    .where(col(Escalation.resolved_at).is_(None)).group_by(Escalation.level)).all())
+    return by_state, overdue, escalations, time.time()
 
 
 def overview(session: Session, *, today: date, rules: Any, page: int = 1, per_page: int = 30, task: int | None = None,
-             unit: str | None = None, state: str | None = None, colour: str | None = None) -> Overview:
-    by_state, overdue, escalations, counted_at = headline(session, today)
-    open_rounds = select(SupervisionRound.id).where(SupervisionRound.state == RoundState.OPEN)
+             unit: str | None = None, state: str | None = None, colour: str | None = None,
+             timezone: str = "Asia/Shanghai", headlines: Headlines | None = None) -> Overview:
+    """One page of the dashboard; `headlines` is the portal's shared cache of the counts (None: count now)."""
+    by_state, overdue, escalations, counted_at = (headlines.get(session, today) if headlines is not None
+                                                  else headline(session, today))
 
     # The page of tasks, filtered in SQL.
     matching = select(Assignment.task_id).join(Unit, col(Unit.id) == col(Assignment.unit_id)).where(
@@ -96,9 +102,8 @@ def overview(session: Session, *, today: date, rules: Any, page: int = 1, per_pa
         matching = matching.where(col(Unit.name).contains(unit))
     if state:
         matching = matching.where(Assignment.state == state)
-    tasks_query = select(Task.id, Task.number, Task.title, Task.deadline, Plan.created_at).join(
-        Plan, col(Plan.id) == col(Task.plan_id)).where(col(Task.withdrawn_at).is_(None))
-    if unit or state:  # only then: the subquery reads every assignment (26 ms at 100,000)
+    tasks_query = select(Task.id, Task.number, Task.title).where(col(Task.withdrawn_at).is_(None))
+    if unit or state:  # only then: the subquery reads every assignment (BENCHMARKS.md, figures behind the code)
         tasks_query = tasks_query.where(col(Task.id).in_(matching))
     if task is not None:
         tasks_query = tasks_query.where(Task.number == task)
@@ -109,10 +114,8 @@ def overview(session: Session, *, today: date, rules: Any, page: int = 1, per_pa
     task_ids = [t[0] for t in tasks]
 
     rows = {t[0]: Row(t[0], t[1], t[2]) for t in tasks}
-    info = {t[0]: (t[3], t[4]) for t in tasks}
-    cells_query = (select(Assignment.id, Assignment.task_id, Unit.name, Assignment.role, Assignment.state,
-                          Assignment.due_on)
-                   .join(Unit, col(Unit.id) == col(Assignment.unit_id))
+    cells_query = (select(Unit.name, Assignment.role, *ASSIGNMENT_COLUMNS)
+                   .join(Unit, col(Unit.id) == col(Assignment.unit_id)).join(Task, col(Task.id) == col(Assignment.task_id))
                    .where(col(Assignment.task_id).in_(task_ids), col(Assignment.withdrawn_at).is_(None))
                    .order_by(Assignment.task_id, Unit.name))
     if unit:
@@ -120,27 +123,14 @@ def overview(session: Session, *, today: date, rules: Any, page: int = 1, per_pa
     if state:
         cells_query = cells_query.where(Assignment.state == state)
     cells = session.exec(cells_query).all()
-    # What the lights need from check-ins and escalations, selected by the page's 30 task ids rather than by
-    # its ~1,500 assignment ids: one bind list of 1,500 cost PostgreSQL 10-17 ms to plan, per query.
-    on_page = col(Assignment.task_id).in_(task_ids)
-    open_ids = list(session.exec(open_rounds))
-    owed_now = and_(col(CheckIn.round_id).in_(open_ids), col(CheckIn.state).in_(OWED))
-    checkins = session.exec(select(CheckIn.assignment_id, func.min(case((owed_now, CheckIn.due_on))),
-                                   func.max(CheckIn.percent))
-                            .join(Assignment, col(Assignment.id) == col(CheckIn.assignment_id))
-                            .where(on_page).group_by(CheckIn.assignment_id)).all() if cells else []
-    due = {a_id: owed for a_id, owed, _ in checkins if owed is not None}
-    percent = {a_id: p for a_id, _, p in checkins if p is not None}
-    red = set(session.exec(select(Escalation.assignment_id)
-                           .join(Assignment, col(Assignment.id) == col(Escalation.assignment_id))
-                           .where(on_page, Escalation.level == 3, col(Escalation.resolved_at).is_(None)))) if cells else set()
+    # The lights, selected through the page's 30 task ids rather than by its ~1,500 assignment ids (one bind
+    # list that long is slow for PostgreSQL to plan, per query: BENCHMARKS.md).
+    on_page = select(Assignment.id).where(col(Assignment.task_id).in_(task_ids), col(Assignment.withdrawn_at).is_(None))
+    colours = assignment_lights(session, on_page, today=today, rules=rules, timezone=timezone,
+                                rows=[cell[2:] for cell in cells]) if cells else {}
     lights = {"green": 0, "yellow": 0, "red": 0}
-    for a_id, task_id, unit_name, role, current, due_on in cells:
-        deadline, created = info[task_id]
-        owed = due.get(a_id)
-        colour_of = light(state=current, due_on=min((d for d in (due_on, owed) if d), default=None), today=today,
-                          red_escalation=a_id in red, percent=percent.get(a_id),
-                          started_on=created.date() if created else None, deadline=deadline, rules=rules)
+    for unit_name, role, a_id, task_id, _, current, *_ in cells:
+        colour_of = colours[a_id]
         if colour and colour_of != colour:
             continue
         lights[colour_of] += 1

@@ -1,12 +1,5 @@
-"""Loopback helpers for the servers the tests start."""
+"""Moved to loopback/net.py (shared with bench/); kept so the tests' imports stay as they were."""
 
-from __future__ import annotations
+from loopback.net import free_port
 
-import socket
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+__all__ = ["free_port"]

@@ -14,10 +14,11 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from models.assignment import Assignment
-from models.checkins import owed_checkin, submit_checkin
-from models.clock import utc_now
+from models.checkins import checkin_to_file, submit_checkin
+from models.clock import local_day, utc_now
 from models.db import reading, unit_of_work
 from models.lifecycle import OFFICE, Role, available_actions
+from models.lights import assignment_lights
 from models.plan import Task
 from models.unit import Unit
 from web.auth import Principal, live_tokens, principal_for, revoke_token, sign_in
@@ -44,6 +45,7 @@ class AssignmentOut(BaseModel):
     version: int
     due_on: date | None
     actions: list[str] = Field(description="what the caller may do now (the lifecycle table)")
+    light: str = Field(description="green, yellow or red today, as on the dashboard and in the 通报 (models.lights)")
 
 
 class CheckInIn(BaseModel):
@@ -82,12 +84,9 @@ def token(request: Request, username: Annotated[Username, Form()], password: Ann
     settings = settings_of(request)
     outcome = sign_in(engine_of(request), username, password, kind="api", ip=client_ip(request), settings=settings,
                       now=utc_now())
-    if outcome.wait is not None:
-        seconds = outcome.wait.retry_after(utc_now())
-        raise HTTPException(429, f"登录失败次数过多，请 {seconds} 秒后再试 / too many failed logins",
-                            headers={"Retry-After": str(seconds)})
-    if outcome.token is None:
-        raise HTTPException(401, "用户名或密码错误 / wrong user name or password")
+    refused = outcome.refusal(utc_now())
+    if refused is not None:
+        raise HTTPException(refused.status, refused.message, headers=refused.headers or None)
     return Token(access_token=outcome.token, expires_in=settings.api_token_hours * 3600)
 
 
@@ -123,10 +122,18 @@ def revoke_this(request: Request, me: Principal = Depends(bearer)) -> Response:
     return revoke(request, me.session_id, me)
 
 
-def _out(assignment: Assignment, task: Task, unit: Unit, me: Principal) -> AssignmentOut:
+def _out(assignment: Assignment, task: Task, unit: Unit, me: Principal, light: str) -> AssignmentOut:
     return AssignmentOut(id=assignment.id, task_number=task.number, task_title=task.title, unit=unit.name,
                          role=str(assignment.role), state=str(assignment.state), version=assignment.version,
-                         due_on=assignment.due_on, actions=[a.value for a in available_actions(assignment, me.actor)])
+                         due_on=assignment.due_on, actions=[a.value for a in available_actions(assignment, me.actor)],
+                         light=light)
+
+
+def _lights(request: Request, session: Session, ids: list[int]) -> dict[int, str]:
+    settings = settings_of(request)
+    which = select(Assignment.id).where(col(Assignment.id).in_(ids))
+    return assignment_lights(session, which, today=local_day(utc_now(), settings.timezone), rules=settings.cycle,
+                             timezone=settings.timezone) if ids else {}
 
 
 def _visible(session: Session, me: Principal, assignment_id: int) -> Assignment:
@@ -147,14 +154,17 @@ def list_assignments(request: Request, limit: Count = 100, offset: Count = 0, me
              .order_by(Assignment.id).offset(max(0, offset)).limit(min(max(1, limit), 1000)))
     if me.role == Role.UNIT:
         query = query.where(Assignment.unit_id == me.unit_id)
-    return [_out(a, t, u, me) for a, t, u in session.exec(query)]
+    rows = session.exec(query).all()
+    colours = _lights(request, session, [a.id for a, _, _ in rows])
+    return [_out(a, t, u, me, colours[a.id]) for a, t, u in rows]
 
 
 @router.get("/assignments/{assignment_id}", response_model=AssignmentOut)
 def get_assignment(request: Request, assignment_id: Id, me: Principal = Depends(bearer),
                    session: Session = Depends(read_session)) -> AssignmentOut:
     assignment = _visible(session, me, assignment_id)
-    return _out(assignment, session.get(Task, assignment.task_id), session.get(Unit, assignment.unit_id), me)
+    return _out(assignment, session.get(Task, assignment.task_id), session.get(Unit, assignment.unit_id), me,
+                _lights(request, session, [assignment.id])[assignment.id])
 
 
 @router.post("/assignments/{assignment_id}/checkins", response_model=CheckInOut, status_code=201)
@@ -163,7 +173,7 @@ def post_checkin(request: Request, assignment_id: Id, body: CheckInIn, me: Princ
         _visible(session, me, assignment_id)
         if me.role not in (*OFFICE, Role.UNIT):
             raise refuse(me, status=403, object_type="assignment", object_id=assignment_id, why="read-only role")
-        owed = owed_checkin(session, assignment_id)
+        owed = checkin_to_file(session, assignment_id)
         if owed is None:
             raise HTTPException(409, "本任务当前没有进行中的报送 / nothing is owed in an open round")
         filed = submit_checkin(session, round_id=owed.round_id, assignment_id=assignment_id, actor=me.actor,

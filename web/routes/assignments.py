@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse, RedirectResponse
 from sqlmodel import Session, col, select
 
 from models.assignment import Assignment
-from models.checkins import owed_checkin, submit_checkin
+from models.checkins import checkin_to_file, checkins_to_file, submit_checkin
 from models.clock import utc_now
 from models.db import unit_of_work
 from models.evidence import Upload, described, path_of, store
@@ -23,7 +23,7 @@ from models.extensions import request_extension
 from models.history import assignment_history
 from models.lifecycle import Action, Role, available_actions
 from models.plan import Task
-from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
+from models.round import CheckIn, SupervisionRound
 from models.unit import Unit
 from models.workflow import take_action
 from web.auth import Principal
@@ -64,10 +64,7 @@ def inbox(request: Request, me: Principal = Depends(unit_only), session: Session
         select(Assignment, Task).join(Task, col(Task.id) == col(Assignment.task_id))
         .where(Assignment.unit_id == me.unit_id, col(Assignment.withdrawn_at).is_(None))
         .order_by(Task.number)).all()
-    owed = {c.assignment_id: c for c in session.exec(
-        select(CheckIn).join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
-        .join(Assignment, col(Assignment.id) == col(CheckIn.assignment_id))
-        .where(Assignment.unit_id == me.unit_id, SupervisionRound.state == RoundState.OPEN))}
+    owed = checkins_to_file(session, unit_id=me.unit_id)
     unit = session.get(Unit, me.unit_id)
     return page(request, "inbox.html.j2", me, rows=rows, owed=owed, unit=unit)
 
@@ -81,8 +78,7 @@ def assignment_page(request: Request, assignment_id: Id, me: Principal = Depends
     checkins = session.exec(select(CheckIn, SupervisionRound)
                             .join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
                             .where(CheckIn.assignment_id == assignment.id).order_by(CheckIn.round_id)).all()
-    open_checkin = next((c for c, r in reversed(checkins)
-                         if r.state == RoundState.OPEN and c.state != CheckInState.ACCEPTED), None)
+    open_checkin = checkin_to_file(session, assignment.id)
     history = assignment_history(session, assignment, viewer=me.role)
     actions = [a for a in available_actions(assignment, me.actor) if me.role != Role.UNIT or a in UNIT_BUTTONS]
     if me.role != Role.UNIT:
@@ -130,7 +126,7 @@ def file_checkin(request: Request, assignment_id: Id, me: Principal = Depends(of
     settings = settings_of(request)
     with unit_of_work(engine_of(request)) as session:
         visible_assignment(session, me, assignment_id)
-        checkin = owed_checkin(session, assignment_id)
+        checkin = checkin_to_file(session, assignment_id)
         if checkin is None:
             raise HTTPException(409, "本任务当前没有进行中的报送 / nothing is owed in an open round")
         submit_checkin(session, round_id=checkin.round_id, assignment_id=assignment_id, actor=me.actor, now=utc_now(),

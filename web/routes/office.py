@@ -40,7 +40,8 @@ def dashboard(request: Request, page_no: Id = 1, task: Count | None = None, unit
     settings = settings_of(request)
     today = local_day(utc_now(), settings.timezone)
     view = overview(session, today=today, rules=settings.cycle, page=page_no, task=task, unit=unit or None,
-                    state=state or None, colour=light or None)
+                    state=state or None, colour=light or None, timezone=settings.timezone,
+                    headlines=request.app.state.headlines)
     counted_at = datetime.fromtimestamp(view.counted_at, ZoneInfo(settings.timezone)).strftime("%H:%M:%S")
     return page(request, "dashboard.html.j2", me, view=view, today=today, counted_at=counted_at,
                 filters={"task": task, "unit": unit or "", "state": state or "", "light": light or ""})
@@ -102,7 +103,7 @@ def round_open(request: Request, me: Principal = Depends(office_only)):  # noqa:
     with unit_of_work(engine_of(request)) as session:
         open_round(session, plan_key=str(form.get("plan", "")), name=name, report_by=report_by, actor=me.actor,
                    now=utc_now(), cooperating_lead_days=settings_of(request).cycle.cooperating_lead_days,
-                   timezone=settings_of(request).timezone)
+                   timezone=settings_of(request).timezone, calendar=settings_of(request).working_calendar)
     return RedirectResponse("/rounds", status_code=303)
 
 

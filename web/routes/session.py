@@ -62,15 +62,12 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
     if not login_token_ok(settings.secret_key.get_secret_value(), request.cookies.get(LOGIN_COOKIE), csrf):
         return _login_page(request, target=target, status=403,
                            error="登录页已失效，请重新输入用户名和密码 / the login form expired: please sign in again")
-    outcome = sign_in(engine_of(request), username.strip(), password, kind="browser", ip=client_ip(request),
+    outcome = sign_in(engine_of(request), username, password, kind="browser", ip=client_ip(request),
                       settings=settings, now=utc_now(), replaces=request.cookies.get(COOKIE))
-    if outcome.wait is not None:
-        seconds = outcome.wait.retry_after(utc_now())
-        return _login_page(request, target=target, status=429, headers={"Retry-After": str(seconds)},
-                           error=f"登录失败次数过多，请 {seconds} 秒后再试 / too many failed logins: "
-                                 f"try again in {seconds} s")
-    if outcome.token is None:
-        return _login_page(request, target=target, status=401, error="用户名或密码错误 / wrong user name or password")
+    refused = outcome.refusal(utc_now())
+    if refused is not None:
+        return _login_page(request, target=target, status=refused.status, headers=refused.headers,
+                           error=refused.message)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(COOKIE, outcome.token, httponly=True, samesite="lax", path="/", secure=_secure(request))
     response.delete_cookie(LOGIN_COOKIE, path="/")
