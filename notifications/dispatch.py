@@ -6,9 +6,10 @@ token; on PostgreSQL the candidate rows are picked FOR UPDATE SKIP LOCKED,
 on SQLite the immediate transaction serialises claimers.
 
 A batch can take longer to send than the lease (a slow relay), so the claim
-on each row is renewed by a conditional UPDATE right before its send, in
+on the batch is renewed by a conditional UPDATE right before each send, in
 the transaction that marks the row before it; a row whose claim has passed
-to another dispatcher meanwhile is skipped, never sent. Each row is marked
+to another dispatcher meanwhile (this one stalled longer than the lease) is
+skipped, never sent. Each row is marked
 right after its send, with the token in the WHERE clause, so two
 dispatchers never send one row twice, and a crash between a send and its
 mark repeats at most that one message.
@@ -234,6 +235,8 @@ def _send_batch(engine: Engine, channel: Channel, settings: Settings, rows: list
                 breaker.succeeded()
                 outcome = partial(_sent, row=row, token=token, message=message, at=now(), report=report)
         rest = rows[index + 1:]
+        if outcome is None and not rest:
+            return
         with unit_of_work(engine) as session:
             if outcome is not None:
                 outcome(session)
@@ -241,19 +244,21 @@ def _send_batch(engine: Engine, channel: Channel, settings: Settings, rows: list
                 _defer(session, rest, token=token, reason=breaker.reason(), policy=policy, rng=rng, at=now(),
                        report=report)
                 return
-            held = bool(rest) and _renew(session, rest[0]["id"], token, at=now(), lease=lease)
+            held = bool(rest) and rest[0]["id"] in _renew(session, token, at=now(), lease=lease)
 
 
-def _renew(session: Session, row_id: int, token: str, *, at: datetime, lease: timedelta) -> bool:
-    """Extend this run's claim on a row right before sending it; False if the claim passed to someone else.
+def _renew(session: Session, token: str, *, at: datetime, lease: timedelta) -> set[int]:
+    """Extend this run's claim on every row of its batch it still holds; return their ids.
 
-    An expired claim still stamped with our token is ours to renew: nobody else has taken the row.
+    Run before each send, so a live dispatcher keeps its whole batch however slow the relay; a row
+    missing from the answer passed to another dispatcher (ours had run out meanwhile) and is not
+    sent. An expired claim still stamped with our token is ours to renew: nobody has taken the row.
     """
     result = session.execute(
-        update(Notification).where(N.id == row_id, N.claimed_by == token, N.status == CLAIMED)
-        .values(claim_expires_at=utc(at) + lease).execution_options(synchronize_session=False)
+        update(Notification).where(N.claimed_by == token, N.status == CLAIMED)
+        .values(claim_expires_at=utc(at) + lease).returning(N.id).execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return set(result.scalars())
 
 
 def _sent(session: Session, *, row: dict[str, Any], token: str, message: EmailMessage, at: datetime,

@@ -43,7 +43,7 @@ def mail_server() -> MailServer:
 def smtp_settings(tmp_path: Path, server: MailServer, **extra) -> Settings:
     return Settings(home=tmp_path, mail_channel="smtp", smtp_host="127.0.0.1", smtp_port=server.port,
                     mail_from="duban@office.example.org", mail_from_name="市未保办", office_name="市未成年人保护工作领导小组办公室",
-                    portal_url="http://portal.example.org", dispatch_batch=10, retry_base_s=60, **extra)
+                    portal_url="http://portal.example.org", **{"dispatch_batch": 10, "retry_base_s": 60} | extra)
 
 
 def reminders(count: int, *, start: int = 0, email_of=lambda i: f"unit{i}@example.org") -> list[dict]:
