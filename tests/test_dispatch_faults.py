@@ -151,3 +151,47 @@ def test_a_server_that_times_out_after_data_is_maybe_sent_not_resent(
     assert dispatch(engine, channel_for(settings), settings, now=clock(now + timedelta(seconds=5))).sent == 0
     time.sleep(2.0)
     assert len(mail_server.messages) <= 1  # one DATA went out, not a second at once
+
+
+class _Overtaken:
+    """A channel during whose first send another dispatcher, its clock past our lease, claims every row.
+
+    As if this send had outlasted the lease: the row in flight is taken too.
+    """
+
+    name = destination = "overtaken"
+
+    def __init__(self, engine: Engine, at: datetime) -> None:
+        self.engine, self.at = engine, at
+        self.delivered: list[str] = []
+
+    def open(self) -> None:
+        pass
+
+    def send(self, message) -> None:  # noqa: ANN001
+        from notifications.dispatch import claim
+
+        if not self.delivered:
+            taken = claim(self.engine, token="other", now=self.at, limit=50, lease=timedelta(seconds=300))
+            assert len(taken) == 5
+        self.delivered.append(message["X-Duban-Key"])
+
+    def close(self) -> None:
+        pass
+
+
+def test_rows_whose_claim_passed_to_another_dispatcher_are_skipped_not_sent(
+    engine: Engine, now: datetime, tmp_path: Path
+) -> None:
+    from config import Settings
+
+    settings = Settings(home=tmp_path, dispatch_lease_s=300)
+    fill(engine, reminders(5), now)
+    channel = _Overtaken(engine, now + timedelta(seconds=301))
+    report = dispatch(engine, channel, settings, now=clock(now))
+    # The one in flight went out and is reported as outlasting its claim; the other four are left alone.
+    assert (report.sent, report.overran, report.taken_over) == (1, 1, 4)
+    assert len(channel.delivered) == 1 and "may arrive twice" in report.errors[0]
+    with reading(engine) as session:
+        held = Counter(n.claimed_by for n in session.exec(select(Notification)) if n.status == "claimed")
+    assert held == Counter({"other": 5})
