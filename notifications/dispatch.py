@@ -218,16 +218,26 @@ def _send_batch(engine: Engine, channel: Channel, settings: Settings, rows: list
     held = True  # the first row was claimed a moment ago
     for index, row in enumerate(rows):
         outcome: Callable[[Session], None] | None = None
+        failure: DeliveryError | None = None
+        if held and not opened:
+            try:
+                channel.open()  # again for each row until it opens, so each try counts for the breaker
+                opened = True
+            except DeliveryError as error:
+                failure = error
+            else:
+                with unit_of_work(engine) as session:  # connecting can take a while: is the row still ours?
+                    held = row["id"] in _renew(session, token, at=now(), lease=lease)
         if not held:
             report.taken_over += 1
         else:
-            try:
-                if not opened:
-                    channel.open()  # again for each row until it opens, so each try counts for the breaker
-                    opened = True
-                message = prepare(row, settings)
-                channel.send(message)
-            except DeliveryError as failure:
+            if failure is None:
+                try:
+                    message = prepare(row, settings)
+                    channel.send(message)
+                except DeliveryError as error:
+                    failure = error
+            if failure is not None:
                 breaker.failed(failure)
                 outcome = partial(_failed, row=row, token=token, failure=failure, policy=policy, rng=rng,
                                   at=now(), report=report)

@@ -69,10 +69,11 @@ def test_repeated_kill_9_of_dispatch_loses_nothing_and_repeats_at_most_one_per_k
     env = environment(values)
     for run in range(table.runs(quick=1, full_runs=10)):
         _fresh_run(sink, data_delay_s=0.02)
-        keys = enqueue(engine, count=30, start=run * 1000)
+        keys: set[str] = set()
         outcome = Outcome()
         fleet = Fleet(env, outcome)
-        for _ in range(table.runs(quick=2, full_runs=5)):
+        for kill in range(table.runs(quick=2, full_runs=5)):
+            keys |= enqueue(engine, count=15, start=run * 1000 + kill * 100)  # work for every kill
             kill_after_some(fleet, sink, fleet.start(), rng)
         sink.data_delay_s = 0
         drain(fleet, engine, keys, values)
@@ -116,10 +117,11 @@ def test_a_relay_that_hangs_up_after_data_costs_at_most_one_more_copy_per_drop(
     env = environment(values)
     for run in range(table.runs(quick=1, full_runs=8)):
         _fresh_run(sink, data_delay_s=0.02, drop_after_data=2)
-        keys = enqueue(engine, count=30, start=run * 1000)
+        keys: set[str] = set()
         outcome = Outcome()
         fleet = Fleet(env, outcome)
-        for _ in range(table.runs(quick=1, full_runs=4)):
+        for kill in range(table.runs(quick=1, full_runs=4)):
+            keys |= enqueue(engine, count=20, start=run * 1000 + kill * 100)
             kill_after_some(fleet, sink, fleet.start(), rng)
         sink.data_delay_s = 0
         drain(fleet, engine, keys, values)
@@ -139,10 +141,11 @@ def test_concurrent_dispatchers_killed_at_random_lose_nothing(
     env = environment(values)
     for run in range(table.runs(quick=1, full_runs=6)):
         _fresh_run(sink, data_delay_s=0.03)
-        keys = enqueue(engine, count=40, start=run * 1000)
+        keys: set[str] = set()
         outcome = Outcome()
         fleet = Fleet(env, outcome)
-        for _ in range(table.runs(quick=1, full_runs=4)):
+        for kill in range(table.runs(quick=1, full_runs=4)):
+            keys |= enqueue(engine, count=40, start=run * 1000 + kill * 100)
             processes = [fleet.start() for _ in range(dispatchers)]
             kill_after_some(fleet, sink, rng.choice(processes), rng)
             fleet.finish_all()
