@@ -111,7 +111,7 @@ def _print_status(figures: dict) -> None:
         say(f"任务红绿灯：绿 {tasks['green']}，黄 {tasks['yellow']}，红 {tasks['red']}",
             f"task lights: green {tasks['green']}, yellow {tasks['yellow']}, red {tasks['red']}")
     notes = figures["notifications"]
-    say(f"通知：待发 {notes['pending']}，发送中 {notes['claimed']}，已发 {notes['sent']}，失败 {notes['dead']}",
+    say(f"通知：待发 {notes['pending']}，发送中 {notes['claimed']}，已发 {notes['sent']}，失败 {notes['dead']}，可能已送达 {notes['maybe_sent']}",
         f"notifications: pending {notes['pending']}, claimed {notes['claimed']}, sent {notes['sent']}, dead {notes['dead']}")
 
 

@@ -24,12 +24,11 @@ def dispatch_command(
 
     from models.clock import utc_now
     from notifications.channels import channel_for
-    from notifications.dispatch import dispatch
+    from notifications.dispatch import dispatch, running_from
 
     config = settings()
     engine = engine_for(config)
-    moment = now_from(now) if now else None
-    report = dispatch(engine, channel_for(config), config, now=(lambda: moment) if moment else utc_now,
+    report = dispatch(engine, channel_for(config), config, now=running_from(now_from(now)) if now else utc_now,
                       worker=f"{socket.gethostname()}:{os.getpid()}", limit=limit)
     if json_output:
         emit_json(asdict(report))
@@ -40,6 +39,15 @@ def dispatch_command(
         return
     say(f"已发送 {report.sent} 条，待重试 {report.retried} 条，失败 {report.dead} 条（渠道：{config.mail_channel}）",
         f"sent {report.sent}, to retry {report.retried}, dead {report.dead} (channel: {config.mail_channel})")
+    if report.maybe_sent:
+        say(f"可能已送达 {report.maybe_sent} 条：服务器收下全文后未答复，退避后以同一 Message-ID 重发，收件人可能收到两份",
+            f"maybe sent {report.maybe_sent}: the server took the whole message and never answered; resent after "
+            "the backoff under the same Message-ID, so it may arrive twice")
+    if report.taken_over:
+        say(f"另一发送进程已接手 {report.taken_over} 条，本次未发送", f"{report.taken_over} taken over by another dispatcher, not sent here")
+    if report.breaker:
+        say(f"连续失败，本次停止发送（熔断）：{report.breaker}；其余 {report.deferred} 条退避后再发",
+            f"stopped after {report.breaker}; {report.deferred} more wait for the backoff")
     for error in report.errors[:20]:
         show(f"  {error}")
 
@@ -69,15 +77,16 @@ def notifications_list(
         return
     for r in rows:
         error = f"  ⚠ {r['last_error']}" if r["last_error"] else ""
+        maybe = f"，可能已送达{r['maybe_sent']}次" if r["maybe_sent"] else ""
         show(f"#{r['id']} [{r['status']}] {r['kind']} → {r['recipient_name'] or ''} <{r['recipient_email']}> "
-              f"尝试{r['attempts']}次{error}")
+              f"尝试{r['attempts']}次{maybe}{error}")
     if not rows:
         say("没有符合条件的通知", "no messages match")
 
 
 def _row(n) -> dict:  # noqa: ANN001
     return {k: getattr(n, k) for k in ("id", "kind", "status", "recipient_name", "recipient_email", "unit_id",
-                                        "attempts", "next_attempt_at", "sent_at", "last_error", "dedup_key",
+                                        "attempts", "maybe_sent", "next_attempt_at", "sent_at", "last_error", "dedup_key",
                                         "message_id", "subject", "created_at")}
 
 

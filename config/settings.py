@@ -152,6 +152,8 @@ class Settings(BaseSettings):
     # The dispatcher: batches, claims that expire, retries with backoff.
     dispatch_batch: int = Field(default=50, ge=1)
     dispatch_lease_s: int = Field(default=300, ge=1, description="a claim left by a crashed dispatcher expires after this")
+    dispatch_breaker_failures: int = Field(default=3, ge=1, description="consecutive transient failures to one "
+                                           "destination after which a run stops trying it")
     retry_base_s: int = Field(default=60, ge=1)
     retry_cap_s: int = Field(default=3600, ge=1)
     retry_max_attempts: int = Field(default=10, ge=1)

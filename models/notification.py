@@ -37,4 +37,6 @@ class Notification(SQLModel, table=True):
     sent_at: datetime | None = None
     message_id: str | None = None
     last_error: str | None = None
+    maybe_sent: int = Field(default=0, description="times the server took the whole message and its answer never "
+                            "came back: it may have arrived that many times more")
     created_at: datetime

@@ -70,7 +70,10 @@ def status(session: Session, *, today: date | None = None, rules: Any = None,
             "total": sum(by_level.values()),
             "by_level": {str(level.value): by_level.get(level.value, 0) for level in Level},
         },
-        "notifications": {status.value: by_status.get(status.value, 0) for status in NotificationStatus},
+        "notifications": {status.value: by_status.get(status.value, 0) for status in NotificationStatus}
+        # Messages the server took without its answer reaching us: each may have arrived twice.
+        | {"maybe_sent": session.exec(select(func.count()).select_from(Notification)
+                                      .where(Notification.maybe_sent > 0)).one()},
         "checkins": _checkins(session, today),
         "rounds": rounds_overview(session),
         **({"lights": counts(lights(session, today=today, rules=rules, timezone=timezone))} if today and rules else {}),

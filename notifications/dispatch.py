@@ -3,22 +3,35 @@
 A claim is a conditional UPDATE that takes due rows (pending and due, or
 claimed by someone whose lease ran out) and stamps them with this run's
 token; on PostgreSQL the candidate rows are picked FOR UPDATE SKIP LOCKED,
-on SQLite the immediate transaction serialises claimers. Each row is
-marked right after its send, with the token in the WHERE clause, so two
+on SQLite the immediate transaction serialises claimers.
+
+A batch can take longer to send than the lease (a slow relay), so the claim
+on the batch is renewed by a conditional UPDATE right before each send, in
+the transaction that marks the row before it; a row whose claim has passed
+to another dispatcher meanwhile (this one stalled longer than the lease) is
+skipped, never sent. Each row is marked
+right after its send, with the token in the WHERE clause, so two
 dispatchers never send one row twice, and a crash between a send and its
 mark repeats at most that one message.
 
 Transient failures come back with exponential backoff and jitter up to a
 cap; permanent ones (and rows out of attempts) are dead-lettered with the
-reason, for the office to see and retry.
+reason, for the office to see and retry. A message the server may have
+taken (its answer lost after DATA) waits for the backoff too and is counted
+on its row (`maybe_sent`). After `dispatch_breaker_failures` consecutive
+transient failures to the channel's destination the run stops trying it
+(a circuit breaker): the rest of the batch goes back to wait one backoff
+step, without using up an attempt, and the run ends.
 """
 
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
@@ -64,8 +77,49 @@ class DispatchReport:
     sent: int = 0
     retried: int = 0
     dead: int = 0
-    lost: int = 0  # marks refused because the claim had expired and been taken over
+    maybe_sent: int = 0  # the server took the whole message, its answer was lost; retried after the backoff
+    taken_over: int = 0  # claimed rows another dispatcher took over before their turn came: not sent here
+    overran: int = 0  # sent, but the send outlasted the lease and another dispatcher holds the row now
+    deferred: int = 0  # claimed rows not tried because the circuit breaker opened
+    breaker: str | None = None  # why the run stopped early: the destination and its last error
     errors: list[str] = field(default_factory=list)
+
+
+def running_from(moment: datetime) -> Callable[[], datetime]:
+    """A clock that starts at `moment` and then runs with real time.
+
+    A simulated start (`--now`) must still let leases run out and be renewed
+    on a real clock, or a slow batch could outlive its claim unseen.
+    """
+    started = time.monotonic()
+    return lambda: moment + timedelta(seconds=time.monotonic() - started)
+
+
+@dataclass
+class Breaker:
+    """Counts consecutive transient failures to one destination; open once there were `limit`."""
+
+    destination: str
+    limit: int
+    failures: int = 0
+    last: str = ""
+
+    def failed(self, failure: DeliveryError) -> None:
+        if failure.permanent:  # the destination answered: it is up
+            self.failures = 0
+            return
+        self.failures += 1
+        self.last = failure.reason
+
+    def succeeded(self) -> None:
+        self.failures = 0
+
+    @property
+    def open(self) -> bool:
+        return self.failures >= self.limit
+
+    def reason(self) -> str:
+        return f"{self.failures} consecutive failures to {self.destination}, last: {self.last}"
 
 
 def claim(engine: Engine, *, token: str, now: datetime, limit: int, lease: timedelta) -> list[dict[str, Any]]:
@@ -136,6 +190,7 @@ def dispatch(
         report.held = in_working_hours(now(), settings)
         if report.held:
             return report
+    breaker = Breaker(getattr(channel, "destination", channel.name), settings.dispatch_breaker_failures)
     tried = 0
     while limit is None or tried < limit:
         token = f"{worker}:{uuid.uuid4().hex[:12]}"
@@ -144,48 +199,114 @@ def dispatch(
         if not rows:
             break
         tried += len(rows)
-        opened = _open(channel)
-        for row in rows:
-            try:
-                if opened is not None:
-                    raise opened
-                message = prepare(row, settings)
-                channel.send(message)
-            except DeliveryError as failure:
-                _failed(engine, row, token, failure, policy, rng, now(), report)
-                continue
-            with unit_of_work(engine) as session:
-                done = _mark(session, row["id"], token, status=SENT, sent_at=utc(now()), last_error=None,
-                             message_id=message["Message-ID"], subject=str(message["Subject"]),
-                             body_text=message.get_body(("plain",)).get_content())
-            report.sent += done
-            report.lost += not done
-        channel.close()
+        try:
+            _send_batch(engine, channel, settings, rows, token=token, now=now, lease=lease, policy=policy, rng=rng,
+                        breaker=breaker, report=report)
+        finally:
+            channel.close()
+        if breaker.open:
+            report.breaker = breaker.reason()
+            break
     return report
 
 
-def _open(channel: Channel) -> DeliveryError | None:
-    """Open the channel once per batch; if it cannot open, every row of the batch fails the same way."""
-    try:
-        channel.open()
-    except DeliveryError as failure:
-        return failure
-    return None
+def _send_batch(engine: Engine, channel: Channel, settings: Settings, rows: list[dict[str, Any]], *, token: str,
+                now: Callable[[], datetime], lease: timedelta, policy: RetryPolicy, rng: random.Random,
+                breaker: Breaker, report: DispatchReport) -> None:
+    """Send one claimed batch; each row's outcome and the next row's renewed claim commit together."""
+    opened = False
+    held = True  # the first row was claimed a moment ago
+    for index, row in enumerate(rows):
+        outcome: Callable[[Session], None] | None = None
+        failure: DeliveryError | None = None
+        if held and not opened:
+            try:
+                channel.open()  # again for each row until it opens, so each try counts for the breaker
+                opened = True
+            except DeliveryError as error:
+                failure = error
+            else:
+                with unit_of_work(engine) as session:  # connecting can take a while: is the row still ours?
+                    held = row["id"] in _renew(session, token, at=now(), lease=lease)
+        if not held:
+            report.taken_over += 1
+        else:
+            if failure is None:
+                try:
+                    message = prepare(row, settings)
+                    channel.send(message)
+                except DeliveryError as error:
+                    failure = error
+            if failure is not None:
+                breaker.failed(failure)
+                outcome = partial(_failed, row=row, token=token, failure=failure, policy=policy, rng=rng,
+                                  at=now(), report=report)
+            else:
+                breaker.succeeded()
+                outcome = partial(_sent, row=row, token=token, message=message, at=now(), report=report)
+        rest = rows[index + 1:]
+        if outcome is None and not rest:
+            return
+        with unit_of_work(engine) as session:
+            if outcome is not None:
+                outcome(session)
+            if rest and breaker.open:
+                _defer(session, rest, token=token, reason=breaker.reason(), policy=policy, rng=rng, at=now(),
+                       report=report)
+                return
+            held = bool(rest) and rest[0]["id"] in _renew(session, token, at=now(), lease=lease)
 
 
-def _failed(engine: Engine, row: dict[str, Any], token: str, failure: DeliveryError, policy: RetryPolicy,
+def _renew(session: Session, token: str, *, at: datetime, lease: timedelta) -> set[int]:
+    """Extend this run's claim on every row of its batch it still holds; return their ids.
+
+    Run before each send, so a live dispatcher keeps its whole batch however slow the relay; a row
+    missing from the answer passed to another dispatcher (ours had run out meanwhile) and is not
+    sent. An expired claim still stamped with our token is ours to renew: nobody has taken the row.
+    """
+    result = session.execute(
+        update(Notification).where(N.claimed_by == token, N.status == CLAIMED)
+        .values(claim_expires_at=utc(at) + lease).returning(N.id).execution_options(synchronize_session=False)
+    )
+    return set(result.scalars())
+
+
+def _sent(session: Session, *, row: dict[str, Any], token: str, message: EmailMessage, at: datetime,
+          report: DispatchReport) -> None:
+    report.sent += 1
+    if not _mark(session, row["id"], token, status=SENT, sent_at=utc(at), last_error=None,
+                 message_id=message["Message-ID"], subject=str(message["Subject"]),
+                 body_text=message.get_body(("plain",)).get_content()):
+        report.overran += 1
+        report.errors.append(f"#{row['id']}: sent after its claim had passed to another dispatcher "
+                             f"(a send longer than DUBAN_DISPATCH_LEASE_S); it may arrive twice")
+
+
+def _defer(session: Session, rows: list[dict[str, Any]], *, token: str, reason: str, policy: RetryPolicy,
+           rng: random.Random, at: datetime, report: DispatchReport) -> None:
+    """Give back claimed rows the run will not try: they wait one backoff step, their attempt not used up."""
+    for row in rows:
+        tries = row["attempts"] - 1
+        if _mark(session, row["id"], token, status=PENDING, attempts=tries,
+                 next_attempt_at=utc(at) + policy.delay(max(1, tries), rng),
+                 last_error=f"not tried: circuit open after {reason}"[:2000]):
+            report.deferred += 1
+
+
+def _failed(session: Session, *, row: dict[str, Any], token: str, failure: DeliveryError, policy: RetryPolicy,
             rng: random.Random, at: datetime, report: DispatchReport) -> None:
     out_of_attempts = row["attempts"] >= policy.max_attempts
-    with unit_of_work(engine) as session:
-        if failure.permanent or out_of_attempts:
-            reason = failure.reason if failure.permanent else f"gave up after {row['attempts']} attempts: {failure.reason}"
-            if _mark(session, row["id"], token, status=DEAD, last_error=reason[:2000]):
-                report.dead += 1
-                audit.record(session, at=at, actor=SYSTEM_ACTOR, action="notification.dead",
-                             object_type="notification", object_id=row["id"], unit_id=row["unit_id"],
-                             after={"kind": row["kind"], "to": row["recipient_email"]}, reason=reason[:500],
-                             outcome="failed")
-        elif _mark(session, row["id"], token, status=PENDING, last_error=failure.reason[:2000],
-                   next_attempt_at=utc(at) + policy.delay(row["attempts"], rng)):
-            report.retried += 1
+    maybe_sent = {"maybe_sent": N.maybe_sent + 1} if failure.maybe_sent else {}
+    report.maybe_sent += failure.maybe_sent
+    if failure.permanent or out_of_attempts:
+        reason = failure.reason if failure.permanent else f"gave up after {row['attempts']} attempts: {failure.reason}"
+        if _mark(session, row["id"], token, status=DEAD, last_error=reason[:2000], **maybe_sent):
+            report.dead += 1
+            audit.record(session, at=at, actor=SYSTEM_ACTOR, action="notification.dead",
+                         object_type="notification", object_id=row["id"], unit_id=row["unit_id"],
+                         after={"kind": row["kind"], "to": row["recipient_email"]}, reason=reason[:500],
+                         outcome="failed")
+    elif _mark(session, row["id"], token, status=PENDING, last_error=failure.reason[:2000],
+               next_attempt_at=utc(at) + policy.delay(row["attempts"], rng), **maybe_sent):
+        report.retried += 1
     report.errors.append(f"#{row['id']}: {failure.reason}")

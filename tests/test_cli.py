@@ -71,7 +71,7 @@ def test_status_json_has_the_documented_keys_and_counts(database_url: str, tmp_p
         "assignments": {"total": 4, "by_state": {"assigned": 4, "in_progress": 0, "reported": 0, "verified": 0, "closed": 0}},
         "open_rounds": [],
         "open_escalations": {"total": 0, "by_level": {"1": 0, "2": 0, "3": 0}},
-        "notifications": {"pending": 0, "claimed": 0, "sent": 0, "dead": 0},
+        "notifications": {"pending": 0, "claimed": 0, "sent": 0, "dead": 0, "maybe_sent": 0},
         "checkins": {"pending": 0, "submitted": 0, "accepted": 0, "returned": 0, "overdue": 0},
         "rounds": [],
         "lights": {"assignments": {"green": 4, "yellow": 0, "red": 0},

@@ -43,7 +43,7 @@ def mail_server() -> MailServer:
 def smtp_settings(tmp_path: Path, server: MailServer, **extra) -> Settings:
     return Settings(home=tmp_path, mail_channel="smtp", smtp_host="127.0.0.1", smtp_port=server.port,
                     mail_from="duban@office.example.org", mail_from_name="市未保办", office_name="市未成年人保护工作领导小组办公室",
-                    portal_url="http://portal.example.org", dispatch_batch=10, retry_base_s=60, **extra)
+                    portal_url="http://portal.example.org", **{"dispatch_batch": 10, "retry_base_s": 60} | extra)
 
 
 def reminders(count: int, *, start: int = 0, email_of=lambda i: f"unit{i}@example.org") -> list[dict]:
@@ -124,15 +124,22 @@ def test_the_outbox_channel_writes_one_eml_per_message(engine: Engine, now: date
 def test_a_server_down_for_a_while_then_back_gets_everything_once(
     engine: Engine, now: datetime, tmp_path: Path, mail_server: MailServer
 ) -> None:
-    settings = smtp_settings(tmp_path, mail_server)
+    settings = smtp_settings(tmp_path, mail_server)  # batches of 10, the breaker at its default of 3
     fill(engine, reminders(12), now)
     mail_server.stop()
     report = dispatch(engine, channel_for(settings), settings, now=clock(now), rng=random.Random(1))
-    assert (report.sent, report.retried) == (0, 12)
+    # Three refused connections open the breaker: the other 7 of the batch wait untried, 2 were never claimed.
+    assert (report.sent, report.retried, report.deferred) == (0, 3, 7)
+    assert report.breaker.startswith(f"3 consecutive failures to 127.0.0.1:{mail_server.port}")
     with reading(engine) as session:
-        waits = [r.next_attempt_at - now for r in session.exec(select(Notification))]
+        rows = session.exec(select(Notification)).all()
+    assert Counter(r.attempts for r in rows) == Counter({1: 3, 0: 9})  # a deferred row keeps its attempt
+    waits = [r.next_attempt_at - now for r in rows if r.next_attempt_at > now]
+    assert len(waits) == 10
     assert all(timedelta(seconds=30) <= w <= timedelta(seconds=60) for w in waits)  # first step: 60 s, half jittered
-    assert dispatch(engine, channel_for(settings), settings, now=clock(now + timedelta(seconds=10))).sent == 0
+    assert all("circuit open" in r.last_error for r in rows if r.attempts == 0 and r.next_attempt_at > now)
+    early = dispatch(engine, channel_for(settings), settings, now=clock(now + timedelta(seconds=10)))
+    assert (early.sent, early.retried, early.breaker) == (0, 2, None)  # only the two never claimed were due
     mail_server.start()
     report = dispatch(engine, channel_for(settings), settings, now=clock(now + timedelta(minutes=2)))
     assert report.sent == 12

@@ -1,8 +1,9 @@
 """Channels deliver composed messages: `outbox` (.eml files, the embedded default) and `smtp`.
 
 A channel is one small module with a class that takes the settings and has
-`open()`, `send(message)` and `close()`; `send` raises
-`DeliveryError(permanent=...)` when it fails. Another channel (a WeCom or
+`open()`, `send(message)` and `close()`, and names its `destination` (the
+relay, the folder) for the dispatcher's circuit breaker; `send` raises
+`DeliveryError(permanent=..., maybe_sent=...)` when it fails. Another channel (a WeCom or
 DingTalk webhook, an SMS gateway) is chosen with DUBAN_MAIL_CHANNEL set to
 `package.module:Class`, or to its name when its package registers it under
 the entry-point group `duban.channels`.
@@ -27,19 +28,26 @@ BUILT_IN = {
 
 
 class DeliveryError(DubanError):
-    """A message could not be delivered; `permanent` ones are dead-lettered, the others retried."""
+    """A message could not be delivered; `permanent` ones are dead-lettered, the others retried.
+
+    `maybe_sent`: the whole message reached the server and its answer never came back (the
+    connection dropped or timed out after DATA), so it may have been delivered. Such a message is
+    retried only after the backoff, never at once, under the same Message-ID.
+    """
 
     zh = "投递失败：{reason}"
     en = "delivery failed: {reason}"
 
-    def __init__(self, reason: str, *, permanent: bool) -> None:
+    def __init__(self, reason: str, *, permanent: bool, maybe_sent: bool = False) -> None:
         self.reason = reason
         self.permanent = permanent
+        self.maybe_sent = maybe_sent
         super().__init__(reason=reason)
 
 
 class Channel(Protocol):
     name: str
+    destination: str  # where messages go (host:port, a folder); optional, the name stands in for it
 
     def open(self) -> None: ...
 

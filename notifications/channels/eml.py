@@ -23,6 +23,7 @@ class OutboxChannel:
 
     def __init__(self, settings: Settings) -> None:
         self.folder = Path(settings.outbox_dir)
+        self.destination = str(self.folder)
 
     def open(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,11 @@ One connection per batch; a message is sent with the connection's
 `send_message`, so that smtplib's own errors tell a full mailbox (4xx, try
 again) from an unknown address (5xx, give up). yagmail's `send()` would
 sleep 3 + 6 s on a dropped connection and then only return False.
+
+A connection that drops before the message's last line was written is
+tried once more on a new connection: nothing can have been delivered. One
+that drops or times out after it (the server had the whole message and its
+answer never came) is "maybe sent": never resent at once (issue 18).
 """
 
 from __future__ import annotations
@@ -46,12 +51,36 @@ def _timed_out(error: BaseException) -> bool:
     return isinstance(error, smtplib.SMTPServerDisconnected) and "timed out" in str(error)
 
 
+def _maybe_sent(error: BaseException) -> DeliveryError:
+    return DeliveryError(f"SMTP server took the whole message and never answered ({error or type(error).__name__}); "
+                         "it may have been delivered", permanent=False, maybe_sent=True)
+
+
+def _note_end_of_data(smtp: smtplib.SMTP) -> None:
+    """Have the connection note when a message's closing "." line has been written.
+
+    smtplib's DATA writes the body and its closing line in one `send` and then
+    waits for the reply; an error from there on cannot say which side of that
+    write it came from, so the connection keeps the mark itself.
+    """
+    plain_send = smtp.send
+
+    def send(data: str | bytes) -> None:
+        plain_send(data)
+        if isinstance(data, bytes) and data.endswith(b"\r\n.\r\n"):
+            smtp.duban_data_written = True  # type: ignore[attr-defined]
+
+    smtp.send = send  # type: ignore[method-assign]
+    smtp.duban_data_written = False  # type: ignore[attr-defined]
+
+
 class SmtpChannel:
     name = "smtp"
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.client: yagmail.SMTP | None = None
+        self.destination = f"{settings.smtp_host}:{settings.smtp_port}"
 
     def open(self) -> None:
         s = self.settings
@@ -69,6 +98,7 @@ class SmtpChannel:
             )
             self.client.set_logging(None)
             self.client.login()
+            _note_end_of_data(self.client.smtp)
         except Exception as error:  # noqa: BLE001 — every failure to connect is classified
             self.client = None
             raise classify(error) from error
@@ -79,16 +109,22 @@ class SmtpChannel:
             if self.client is None or getattr(self.client.smtp, "sock", None) is None:
                 self.open()
             assert self.client is not None
+            smtp = self.client.smtp
+            smtp.duban_data_written = False
             try:
-                refused = self.client.smtp.send_message(message, from_addr=self.settings.mail_from)
+                refused = smtp.send_message(message, from_addr=self.settings.mail_from)
             except smtplib.SMTPServerDisconnected as dropped:
                 self.client = None
+                if smtp.duban_data_written:
+                    raise _maybe_sent(dropped) from dropped
                 if attempt == 1 and not _timed_out(dropped):
                     continue  # an idle connection the server dropped: once more, on a new one
                 raise classify(dropped) from dropped
             except (TimeoutError, OSError) as broken:
                 if not isinstance(broken, smtplib.SMTPException):
                     self.close()  # a timed-out connection is in an unknown state
+                if smtp.duban_data_written:
+                    raise _maybe_sent(broken) from broken
                 raise classify(broken) from broken
             except smtplib.SMTPException as error:
                 raise classify(error) from error
