@@ -24,6 +24,7 @@ from intake.unit_phrase import split_names
 from intake.wording import squash
 from models import audit
 from models.clock import utc
+from models.db import take_turn
 from models.lifecycle import Actor
 from models.unit import Contact, ContactRole, GroupMember, Unit, UnitAlias, UnitKind
 
@@ -185,6 +186,7 @@ class UnitIndex:
 
 def sync_directory(session: Session, entries: list[DirectoryEntry], *, actor: Actor, now: datetime) -> dict[str, int]:
     """Create or update every unit of the directory; one audit event per unit created or changed."""
+    take_turn(session, "units.import")  # a concurrent import of the same directory waits, then changes nothing
     index = UnitIndex(session)
     _refuse_taken_aliases(index, entries)
     before: dict[str, dict[str, Any] | None] = {}

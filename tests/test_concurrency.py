@@ -143,3 +143,43 @@ def test_writers_in_separate_processes_wait_for_each_other(
     with reading(engine) as session:
         assert [session.get(Assignment, i).version for i in ids] == [11, 11, 11]
         assert verify_chain(session).ok
+
+
+def _take_numbers(url: str, transactions: int, queue: multiprocessing.Queue) -> None:
+    from models.escalations import take_numbers
+
+    engine = make_engine(url)
+    taken: list[int] = []
+    for _ in range(transactions):
+        with unit_of_work(engine) as session:
+            first = take_numbers(session, 2022, 3)
+            taken.extend(range(first, first + 3))
+    queue.put(taken)
+
+
+def test_escalation_numbers_taken_by_processes_at_once_are_unique_and_without_gaps(
+    engine: Engine, database_url: str
+) -> None:
+    """Three processes, ten transactions each, three 督办单 numbers a transaction: 1 to 90, each once."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    processes = [context.Process(target=_take_numbers, args=(database_url, 10, queue)) for _ in range(3)]
+    for process in processes:
+        process.start()
+    taken = [queue.get(timeout=120) for _ in processes]
+    for process in processes:
+        process.join(timeout=60)
+    assert sorted(n for batch in taken for n in batch) == list(range(1, 91))
+
+
+def test_numbers_taken_by_a_transaction_that_rolls_back_are_given_out_again(engine: Engine) -> None:
+    from models.escalations import take_numbers
+
+    with unit_of_work(engine) as session:
+        assert take_numbers(session, 2022, 2) == 1
+    with pytest.raises(RuntimeError), unit_of_work(engine) as session:
+        assert take_numbers(session, 2022, 5) == 3
+        raise RuntimeError("the run failed after numbering")
+    with unit_of_work(engine) as session:
+        assert take_numbers(session, 2022, 1) == 3
+        assert take_numbers(session, 2023, 1) == 1  # every year starts at 1
