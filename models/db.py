@@ -96,12 +96,35 @@ def unit_of_work(engine: Engine) -> Iterator[Session]:
             yield session
 
 
+def read_only(engine: Engine) -> Engine:
+    """The engine for reads: on SQLite its transactions begin DEFERRED, so they never take the write
+    lock and, in WAL mode, never wait for a writer (a reader's snapshot is the last commit)."""
+    return engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"}) if is_sqlite(engine) else engine
+
+
 @contextmanager
 def reading(engine: Engine) -> Iterator[Session]:
     """A read-only transaction that never waits for writers."""
-    bind = engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"}) if is_sqlite(engine) else engine
-    with Session(bind, expire_on_commit=False) as session:
+    with Session(read_only(engine), expire_on_commit=False) as session:
         yield session  # closing the session rolls the transaction back
+
+
+# SQLite's "database is locked" (the busy timeout ran out) and PostgreSQL's lock timeout, deadlock
+# and serialisation failure: the change was not made, and the same request a moment later may be.
+_BUSY_SQLSTATES = frozenset({"55P03", "40P01", "40001"})
+
+
+def is_busy(error: BaseException) -> bool:
+    """Whether a database error means "another writer holds the lock: try again shortly"."""
+    from sqlalchemy.exc import OperationalError
+
+    if not isinstance(error, OperationalError):
+        return False
+    original = error.orig
+    if getattr(original, "sqlstate", None) in _BUSY_SQLSTATES:
+        return True
+    text_of = str(original).lower()
+    return "database is locked" in text_of or "database table is locked" in text_of or "database is busy" in text_of
 
 
 def take_turn(session: Session, command: str) -> None:
