@@ -183,3 +183,36 @@ def test_numbers_taken_by_a_transaction_that_rolls_back_are_given_out_again(engi
     with unit_of_work(engine) as session:
         assert take_numbers(session, 2022, 1) == 3
         assert take_numbers(session, 2023, 1) == 1  # every year starts at 1
+
+
+def test_a_database_upgraded_to_counted_numbers_goes_on_after_the_highest_number_of_each_year(
+    empty_database_url: str, now: datetime
+) -> None:
+    """Migration 0007 seeds each year's counter from the 督办单 numbers already given out."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from models.escalations import take_numbers
+    from models.schema import MIGRATIONS, upgrade
+
+    engine = make_engine(empty_database_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0006")
+    plan = scenario.build(engine, now)
+    given = [("督〔2021〕010号", plan.lead), ("督〔2022〕001号", plan.lead), ("督〔2022〕002号", plan.police),
+             ("督〔2022〕012号", plan.market)]  # 003-011 were given to escalations since deleted by hand
+    with engine.begin() as connection:
+        for n, (number, assignment_id) in enumerate(given):
+            connection.execute(text("INSERT INTO escalation (stage_key, assignment_id, level, stall, reason, number, "
+                                    "opened_at) VALUES (:key, :a, 1, 'overdue', '逾期', :number, :at)"),
+                               {"key": f"k{n}", "a": assignment_id, "number": number, "at": now})
+    upgrade(engine)
+    with unit_of_work(engine) as session:
+        assert take_numbers(session, 2022, 1) == 13
+        assert take_numbers(session, 2021, 1) == 11
+        assert take_numbers(session, 2023, 1) == 1
+    engine.dispose()
