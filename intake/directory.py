@@ -24,7 +24,6 @@ from intake.unit_phrase import split_names
 from intake.wording import squash
 from models import audit
 from models.clock import utc
-from models.db import take_turn
 from models.lifecycle import Actor
 from models.unit import Contact, ContactRole, GroupMember, Unit, UnitAlias, UnitKind
 
@@ -186,7 +185,10 @@ class UnitIndex:
 
 def sync_directory(session: Session, entries: list[DirectoryEntry], *, actor: Actor, now: datetime) -> dict[str, int]:
     """Create or update every unit of the directory; one audit event per unit created or changed."""
-    take_turn(session, "units.import")  # a concurrent import of the same directory waits, then changes nothing
+    # The trail's lock first, as a notice import takes it: a concurrent directory or notice import (which
+    # may create the same units) waits for this one, then finds them; taking it only at the first
+    # audit event, after inserting units, could deadlock with an import waiting on those rows.
+    audit.lock(session)
     index = UnitIndex(session)
     _refuse_taken_aliases(index, entries)
     before: dict[str, dict[str, Any] | None] = {}

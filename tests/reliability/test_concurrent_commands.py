@@ -264,3 +264,22 @@ def test_while_a_report_compiles_readers_answer_and_a_unit_can_still_sign(
     assert crashes == 0, [(f.args, f.stderr[-2000:]) for f in finished]
     assert midway, "the report finished before the others started: nothing was tested"
     assert (signed, reports) == (1, 1)
+
+
+@pytest.mark.parametrize("attempt", range(runs(quick=0, full_runs=3)))
+def test_a_directory_import_and_a_notice_import_at_once_create_each_unit_once(
+        fresh: tuple[Path, str], backend: str, attempt: int) -> None:
+    """Both create the units the notice names; whichever runs second finds them (full run only)."""
+    home, url = fresh
+    finished = run_together([["units", "import", str(DIRECTORY)], ["import", str(NOTICE), "--plan-key", "2022"]],
+                            home=home, url=url)
+    crashes = _crashes(finished)
+    engine = _engine(url)
+    names = _scalar(engine, "SELECT count(*) FROM unit")
+    distinct = _scalar(engine, "SELECT count(DISTINCT name) FROM unit")
+    tasks = _scalar(engine, "SELECT count(*) FROM task")
+    engine.dispose()
+    record(f"directory and notice import at once ({backend})", tracebacks=crashes, duplicated=names - distinct,
+           lost=max(0, SEED_TASKS - tasks), corrupted=0 if _chain_ok(url) else 1)
+    assert crashes == 0, [f.stderr[-2000:] for f in finished]
+    assert tasks == SEED_TASKS and names == distinct
