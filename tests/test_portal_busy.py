@@ -19,6 +19,7 @@ from config import Settings
 from models.db import reading
 from models.round import CheckIn
 from tests.support.portal import Portal, csrf_of, form_fields, open_round, running, seed
+from tests.test_portal import PDF
 from tests.test_readers import writer_holding_the_lock
 
 TYPED = "已完成校园食品安全抽检120批次\n合格率100%，问题食品已下架"
@@ -41,9 +42,11 @@ def test_a_checkin_filed_while_the_database_is_locked_gets_a_retry_page_that_kee
     with portal.login("market") as market:
         token = csrf_of(market.get(f"/assignments/{own}").text)
         with writer_holding_the_lock(database_url):
-            refused = market.post(action, data={"csrf": token, "text": TYPED, "percent": "60", "problems": "检测经费不足"})
+            refused = market.post(action, data={"csrf": token, "text": TYPED, "percent": "60", "problems": "检测经费不足"},
+                                  files={"evidence": ("抽检报告.pdf", PDF, "application/pdf")})
         assert refused.status_code == 503, refused.text[:500]
         assert "请稍后重试" in refused.text and refused.headers["retry-after"] == "5"
+        assert "附件需重新选择" in refused.text  # a file cannot be put back into a form: the page says so
         again = form_fields(refused.text, action)
         assert again["text"] == TYPED and again["percent"] == "60" and again["problems"] == "检测经费不足"
         with reading(portal.engine) as session:

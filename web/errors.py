@@ -4,6 +4,8 @@ A person in a browser gets a Chinese page with a way back (the home link); a scr
 under /api/, or an Accept header that asks for JSON and not HTML) gets JSON with a `detail` in
 Chinese and English. Validation errors name the field in Chinese (web/bounds.py), and anything
 nobody foresaw is logged (without SQL parameters: the engine hides them) and answered with 500.
+A database that stays locked past the busy timeout is not a fault: 503, 请稍后重试, and the form
+again with what was typed (`busy`).
 """
 
 from __future__ import annotations
@@ -17,10 +19,9 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
-
-from sqlalchemy.exc import OperationalError
 
 from models.db import is_busy
 from models.errors import DubanError, NotFound
