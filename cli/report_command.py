@@ -40,8 +40,7 @@ def report_command(
     json_output: JsonOption = False,
 ) -> None:
     """编制督办通报 / Compile the results of a round (--round) or of a whole plan (--plan)."""
-    from models.db import unit_of_work
-    from reports.compile import compile_report, parse_formats
+    from reports.compile import compile_report_in_turns, parse_formats
 
     if round_name is None and plan is None:
         raise typer.BadParameter("请用 --round 或 --plan 指定范围 / give --round or --plan", param_hint="--round/--plan")
@@ -49,17 +48,18 @@ def report_command(
     wanted = parse_formats(formats)
     moment = now_from(now)
     cutoff = as_of_moment(as_of, config.timezone, moment)
-    with unit_of_work(engine_for(config)) as session:
+
+    def find(session):  # noqa: ANN001, ANN202
         from models.rounds import resolve_plan, resolve_round
 
         if round_name:  # the round's own plan: --plan is needed only when two plans have a round of that name
-            found_plan, found_round = resolve_round(session, plan_key=plan, name=round_name)
-        else:
-            found_plan, found_round = resolve_plan(session, plan), None
-        compiled = compile_report(session, plan=found_plan, round_=found_round, as_of=cutoff, formats=wanted,
-                                  out_dir=out or config.resolved_reports_dir, settings=config,
-                                  actor=actor_for(config), now=moment, publish=publish)
-        report_id, headline = compiled.report.id, compiled.results.headline
+            return resolve_round(session, plan_key=plan, name=round_name)
+        return resolve_plan(session, plan), None
+
+    compiled = compile_report_in_turns(engine_for(config), find=find, as_of=cutoff, formats=wanted,
+                                       out_dir=out or config.resolved_reports_dir, settings=config,
+                                       actor=actor_for(config), now=moment, publish=publish)
+    report_id, headline = compiled.report.id, compiled.results.headline
     if json_output:
         emit_json({"report_id": report_id, "files": [str(p) for p in compiled.files], "figures": headline,
                    "published": compiled.published})

@@ -16,7 +16,7 @@ from prefect import flow, task
 
 from config import get_settings
 from models.clock import parse_moment, utc_now
-from models.db import engine_for, unit_of_work
+from models.db import engine_for, reading, unit_of_work
 from models.lifecycle import SYSTEM_ACTOR
 
 
@@ -81,13 +81,14 @@ def compile_step(plan_key: str | None, round_name: str | None, as_of: datetime |
     from models.round import RoundState, SupervisionRound
     from models.rounds import find_plan, resolve_round
     from models.plan import Plan
-    from reports.compile import compile_report, parse_formats
+    from reports.compile import compile_report_in_turns, parse_formats
 
     settings = get_settings()
     wanted = parse_formats(formats)
     out = Path(out_dir) if out_dir else settings.resolved_reports_dir
     compiled = []
-    with unit_of_work(_engine()) as session:
+    engine = _engine()
+    with reading(engine) as session:
         if plan_key and not round_name:
             scopes = [(find_plan(session, plan_key), None)]
         elif round_name:
@@ -95,12 +96,16 @@ def compile_step(plan_key: str | None, round_name: str | None, as_of: datetime |
         else:  # on a schedule: every open round
             scopes = [(session.get(Plan, r.plan_id), r) for r in session.exec(
                 select(SupervisionRound).where(SupervisionRound.state == RoundState.OPEN))]
-        for plan, round_ in scopes:
-            done = compile_report(session, plan=plan, round_=round_, as_of=as_of or now, formats=wanted,
-                                  out_dir=out, settings=settings, actor=SYSTEM_ACTOR, now=now, publish=publish)
-            compiled.append({"report_id": done.report.id, "plan": plan.key, "round": round_.name if round_ else None,
-                             "files": [str(p) for p in done.files], "figures": done.results.headline,
-                             "published": done.published})
+        scopes = [(plan.id, round_.id if round_ else None) for plan, round_ in scopes]
+    for plan_id, round_id in scopes:  # each replayed without the write lock, recorded in a short write
+        def find(session, plan_id=plan_id, round_id=round_id):  # noqa: ANN001, ANN202
+            return session.get(Plan, plan_id), (session.get(SupervisionRound, round_id) if round_id else None)
+
+        done = compile_report_in_turns(engine, find=find, as_of=as_of or now, formats=wanted, out_dir=out,
+                                       settings=settings, actor=SYSTEM_ACTOR, now=now, publish=publish)
+        compiled.append({"report_id": done.report.id, "plan": done.results.plan_key, "round": done.results.round_name,
+                         "files": [str(p) for p in done.files], "figures": done.results.headline,
+                         "published": done.published})
     return compiled
 
 

@@ -190,6 +190,10 @@ class UnitIndex:
 
 def sync_directory(session: Session, entries: list[DirectoryEntry], *, actor: Actor, now: datetime) -> dict[str, int]:
     """Create or update every unit of the directory; one audit event per unit created or changed."""
+    # The trail's lock first, as a notice import takes it: a concurrent directory or notice import (which
+    # may create the same units) waits for this one, then finds them; taking it only at the first
+    # audit event, after inserting units, could deadlock with an import waiting on those rows.
+    audit.lock(session)
     index = UnitIndex(session)
     _refuse_taken_aliases(index, entries)
     before: dict[str, dict[str, Any] | None] = {}

@@ -16,7 +16,7 @@ Importing this package registers every table on `SQLModel.metadata`
 
 from models.assignment import Assignment, AssignmentRole
 from models.audit import AuditEvent, AuditHead
-from models.escalation import Escalation, ExtensionRequest, ExtensionState, Level
+from models.escalation import Escalation, EscalationNumber, ExtensionRequest, ExtensionState, Level
 from models.lifecycle import Action, Actor, Role, State
 from models.notification import Notification, NotificationStatus
 from models.plan import Measure, Plan, Task
@@ -27,7 +27,7 @@ from models.user import LoginThrottle, User, WebSession
 
 __all__ = [
     "Action", "Actor", "Assignment", "AssignmentRole", "AuditEvent", "AuditHead", "CheckIn",
-    "CheckInState", "Contact", "ContactRole", "Escalation", "ExtensionRequest", "ExtensionState",
+    "CheckInState", "Contact", "ContactRole", "Escalation", "EscalationNumber", "ExtensionRequest", "ExtensionState",
     "GroupMember", "Level", "Measure", "Notification", "NotificationStatus", "Plan", "ResultsReport", "Role",
     "RoundState", "State", "SupervisionRound", "Task", "Unit", "UnitAlias", "UnitKind", "User", "WebSession", "LoginThrottle",
 ]

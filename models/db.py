@@ -5,10 +5,16 @@ starts with BEGIN IMMEDIATE: a deferred transaction that reads and then
 writes fails at once with "database is locked" when another writer got in
 between, whereas an immediate one waits its turn. Reads use plain BEGIN so
 they never queue behind writers.
+
+PostgreSQL lets writers run side by side, so a command that reads what is
+there and then creates what is missing (open a round, raise escalations,
+import a notice or a directory) first takes its turn (`take_turn`): a second
+run of it waits for the first to commit, then finds the work done.
 """
 
 from __future__ import annotations
 
+import hashlib
 import operator
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -90,12 +96,48 @@ def unit_of_work(engine: Engine) -> Iterator[Session]:
             yield session
 
 
+def read_only(engine: Engine) -> Engine:
+    """The engine for reads: on SQLite its transactions begin DEFERRED, so they never take the write
+    lock and, in WAL mode, never wait for a writer (a reader's snapshot is the last commit)."""
+    return engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"}) if is_sqlite(engine) else engine
+
+
 @contextmanager
 def reading(engine: Engine) -> Iterator[Session]:
     """A read-only transaction that never waits for writers."""
-    bind = engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"}) if is_sqlite(engine) else engine
-    with Session(bind, expire_on_commit=False) as session:
+    with Session(read_only(engine), expire_on_commit=False) as session:
         yield session  # closing the session rolls the transaction back
+
+
+# SQLite's "database is locked" (the busy timeout ran out) and PostgreSQL's lock timeout, deadlock
+# and serialisation failure: the change was not made, and the same request a moment later may be.
+_BUSY_SQLSTATES = frozenset({"55P03", "40P01", "40001"})
+
+
+def is_busy(error: BaseException) -> bool:
+    """Whether a database error means "another writer holds the lock: try again shortly"."""
+    from sqlalchemy.exc import OperationalError
+
+    if not isinstance(error, OperationalError):
+        return False
+    original = error.orig
+    if getattr(original, "sqlstate", None) in _BUSY_SQLSTATES:
+        return True
+    text_of = str(original).lower()
+    return "database is locked" in text_of or "database table is locked" in text_of or "database is busy" in text_of
+
+
+def take_turn(session: Session, command: str) -> None:
+    """Wait until no other transaction runs `command`, then hold it until this one ends.
+
+    PostgreSQL: a transaction-scoped advisory lock, taken before anything is read, so what this
+    run reads includes everything an earlier run committed. SQLite: nothing to do, the write
+    transaction (BEGIN IMMEDIATE) already excludes every other writer.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    key = int.from_bytes(hashlib.sha256(f"duban:{command}".encode()).digest()[:8], "big", signed=True)
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:

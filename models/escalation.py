@@ -29,6 +29,19 @@ class Escalation(SQLModel, table=True):
     resolution: str | None = None
 
 
+class EscalationNumber(SQLModel, table=True):
+    """The last 督办单 number given out in a year: one row per year, incremented under its row lock.
+
+    A counter rather than count()+1 (two runs counting at once gave out the same number) and rather
+    than a sequence (SQLite has none; a rolled-back run would leave a gap in the office's register).
+    """
+
+    __tablename__ = "escalation_number"
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    last: int = 0
+
+
 class ExtensionState(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"

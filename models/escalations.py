@@ -15,14 +15,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from models import audit
 from models.assignment import Assignment
 from models.clock import local_day, utc
-from models.db import bulk_insert
-from models.escalation import Escalation
+from models.db import bulk_insert, take_turn
+from models.escalation import Escalation, EscalationNumber
 from models.lifecycle import Actor, State
 from models.outbox import enqueue_many
 from models.plan import Task
@@ -113,15 +115,25 @@ def find_stalled(session: Session, *, today: date, rules: Any, timezone: str) ->
     return stalled
 
 
-def _next_number(session: Session, year: int) -> int:
-    prefix = f"督〔{year}〕"
-    used = session.exec(select(func.count()).select_from(Escalation)
-                        .where(col(Escalation.number).startswith(prefix))).one()
-    return used + 1
+def take_numbers(session: Session, year: int, count: int) -> int:
+    """Reserve `count` consecutive 督办单 numbers of `year` for this transaction; returns the first.
+
+    The UPDATE locks the year's row until the transaction ends, so a concurrent run waits and then
+    continues after the last number this one took; a rolled-back run gives its numbers back. The
+    numbers are therefore unique and without gaps.
+    """
+    table = EscalationNumber.__table__
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(insert(table).values(year=year, last=0).on_conflict_do_nothing(index_elements=["year"]))
+    session.execute(update(table).where(table.c.year == year).values(last=table.c.last + count))
+    last = session.execute(select(table.c.last).where(table.c.year == year)).scalar_one()
+    return last - count + 1
 
 
 def escalate_stalled(session: Session, *, now: datetime, settings: Any, actor: Actor) -> dict[str, int]:
     """Raise each stalled item one level (at most), notify, and record; a rerun raises nothing new."""
+    take_turn(session, "escalate")  # a concurrent run waits, then finds each stage already fired
     rules, timezone = settings.cycle, settings.timezone
     today = local_day(now, timezone)
     stalls = find_stalled(session, today=today, rules=rules, timezone=timezone)
@@ -135,7 +147,6 @@ def escalate_stalled(session: Session, *, now: datetime, settings: Any, actor: A
         if level > top.get((assignment_id, round_id), (0, opened_at))[0]:
             top[(assignment_id, round_id)] = (level, opened_at)
     fired = set(session.exec(select(Escalation.stage_key)))
-    number = _next_number(session, today.year)
     at = utc(now)
     rows: list[dict[str, Any]] = []
     raised: list[Stall] = []
@@ -151,13 +162,15 @@ def escalate_stalled(session: Session, *, now: datetime, settings: Any, actor: A
             continue
         rows.append({"stage_key": key, "assignment_id": stall.assignment_id, "round_id": stall.round_id,
                      "level": level, "stall": stall.stall, "reason": STALL_REASONS[stall.stall][0],
-                     "number": f"督〔{today.year}〕{number:03d}号", "opened_at": at})
+                     "opened_at": at})
         raised.append(stall)
-        number += 1
         counts["raised"] += 1
         counts[str(level)] += 1
     if not rows:
         return counts
+    first = take_numbers(session, today.year, len(rows))
+    for offset, row in enumerate(rows):
+        row["number"] = f"督〔{today.year}〕{first + offset:03d}号"
     bulk_insert(session, Escalation.__table__, rows)  # a whole province may stall at once
     ids = dict(session.exec(select(Escalation.stage_key, Escalation.id).where(Escalation.opened_at == at)).all())
     for row in rows:

@@ -18,7 +18,7 @@ from models import audit
 from models.assignment import Assignment, AssignmentRole
 from models.calendar import STATUTORY, WorkingCalendar
 from models.clock import local_day, utc
-from models.db import bulk_insert
+from models.db import bulk_insert, take_turn
 from models.errors import DubanError, NotFound, ReportDateTooEarly, TextTooLong
 from models.lifecycle import Actor, State
 from models.outbox import enqueue_many
@@ -124,6 +124,7 @@ def open_round(session: Session, *, plan_key: str, name: str, report_by: date, a
     `calendar` is the office's (`settings.working_calendar`): cooperating units' earlier date counts in it."""
     if len(name) > ROUND_NAME_LIMIT:
         raise TextTooLong(what="round name", what_zh="轮次名称", length=len(name), limit=ROUND_NAME_LIMIT)
+    take_turn(session, "round.open")  # a second opening of the same round waits, then finds it open
     plan = find_plan(session, plan_key)
     existing = session.exec(select(SupervisionRound).where(SupervisionRound.plan_id == plan.id,
                                                            SupervisionRound.name == name)).first()

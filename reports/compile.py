@@ -14,15 +14,18 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from models import audit
 from models.clock import utc
+from models.db import reading, unit_of_work
 from models.errors import DubanError
 from models.lifecycle import Actor
 from models.outbox import enqueue_many
@@ -79,9 +82,45 @@ def file_stem(results: Results) -> str:
     return re.sub(r'[\\/:*?"<>|\s]+', "-", name)
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """The figures and the files of a compile, before anything is recorded in the database."""
+
+    results: Results
+    files: list[Path]
+
+
 def compile_report(session: Session, *, plan: Plan, round_: SupervisionRound | None, as_of: datetime,
                    formats: list[str], out_dir: Path, settings: Any, actor: Actor, now: datetime,
                    publish: bool = False) -> Compiled:
+    """Render and record in the caller's one transaction (the portal and the flow)."""
+    rendered = render_report(session, plan=plan, round_=round_, as_of=as_of, formats=formats, out_dir=out_dir,
+                             settings=settings, now=now)
+    return record_report(session, rendered, plan=plan, round_=round_, out_dir=out_dir, settings=settings, actor=actor,
+                         now=now, publish=publish)
+
+
+def compile_report_in_turns(engine: Engine, *, find: Callable[[Session], tuple[Plan, SupervisionRound | None]],
+                            as_of: datetime, formats: list[str], out_dir: Path, settings: Any, actor: Actor,
+                            now: datetime, publish: bool = False) -> Compiled:
+    """Replay and render in a read transaction, then record in a short write transaction.
+
+    The replay of a province's events takes many seconds; on SQLite a write transaction held that
+    long would make every other writer (a unit filing its check-in) wait or fail. Reading takes no
+    lock, and what it reads is one consistent snapshot; the record names the moment it was as of.
+    """
+    with reading(engine) as session:
+        plan, round_ = find(session)
+        rendered = render_report(session, plan=plan, round_=round_, as_of=as_of, formats=formats, out_dir=out_dir,
+                                 settings=settings, now=now)
+    with unit_of_work(engine) as session:
+        return record_report(session, rendered, plan=plan, round_=round_, out_dir=out_dir, settings=settings,
+                             actor=actor, now=now, publish=publish)
+
+
+def render_report(session: Session, *, plan: Plan, round_: SupervisionRound | None, as_of: datetime,
+                  formats: list[str], out_dir: Path, settings: Any, now: datetime) -> Rendered:
+    """Compute the figures from the event log and write the files into place; reads only."""
     from reports.charts import cjk_font
 
     if utc(as_of) > utc(now):
@@ -101,6 +140,13 @@ def compile_report(session: Session, *, plan: Plan, round_: SupervisionRound | N
             files.append(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    return Rendered(results=results, files=files)
+
+
+def record_report(session: Session, rendered: Rendered, *, plan: Plan, round_: SupervisionRound | None,
+                  out_dir: Path, settings: Any, actor: Actor, now: datetime, publish: bool = False) -> Compiled:
+    """Record the compiled files (and publish on request) in the caller's write transaction."""
+    results, files = rendered.results, rendered.files
     report = _record(session, results, plan=plan, round_=round_, files=files, out_dir=out_dir, actor=actor, now=now)
     published = publish_report(session, report, results, settings=settings, actor=actor, now=now) if publish else 0
     return Compiled(report=report, results=results, files=files, published=published)

@@ -143,3 +143,76 @@ def test_writers_in_separate_processes_wait_for_each_other(
     with reading(engine) as session:
         assert [session.get(Assignment, i).version for i in ids] == [11, 11, 11]
         assert verify_chain(session).ok
+
+
+def _take_numbers(url: str, transactions: int, queue: multiprocessing.Queue) -> None:
+    from models.escalations import take_numbers
+
+    engine = make_engine(url)
+    taken: list[int] = []
+    for _ in range(transactions):
+        with unit_of_work(engine) as session:
+            first = take_numbers(session, 2022, 3)
+            taken.extend(range(first, first + 3))
+    queue.put(taken)
+
+
+def test_escalation_numbers_taken_by_processes_at_once_are_unique_and_without_gaps(
+    engine: Engine, database_url: str
+) -> None:
+    """Three processes, ten transactions each, three 督办单 numbers a transaction: 1 to 90, each once."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    processes = [context.Process(target=_take_numbers, args=(database_url, 10, queue)) for _ in range(3)]
+    for process in processes:
+        process.start()
+    taken = [queue.get(timeout=120) for _ in processes]
+    for process in processes:
+        process.join(timeout=60)
+    assert sorted(n for batch in taken for n in batch) == list(range(1, 91))
+
+
+def test_numbers_taken_by_a_transaction_that_rolls_back_are_given_out_again(engine: Engine) -> None:
+    from models.escalations import take_numbers
+
+    with unit_of_work(engine) as session:
+        assert take_numbers(session, 2022, 2) == 1
+    with pytest.raises(RuntimeError), unit_of_work(engine) as session:
+        assert take_numbers(session, 2022, 5) == 3
+        raise RuntimeError("the run failed after numbering")
+    with unit_of_work(engine) as session:
+        assert take_numbers(session, 2022, 1) == 3
+        assert take_numbers(session, 2023, 1) == 1  # every year starts at 1
+
+
+def test_a_database_upgraded_to_counted_numbers_goes_on_after_the_highest_number_of_each_year(
+    empty_database_url: str, now: datetime
+) -> None:
+    """Migration 0007 seeds each year's counter from the 督办单 numbers already given out."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from models.escalations import take_numbers
+    from models.schema import MIGRATIONS, upgrade
+
+    engine = make_engine(empty_database_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0006")
+    plan = scenario.build(engine, now)
+    given = [("督〔2021〕010号", plan.lead), ("督〔2022〕001号", plan.lead), ("督〔2022〕002号", plan.police),
+             ("督〔2022〕012号", plan.market)]  # 003-011 were given to escalations since deleted by hand
+    with engine.begin() as connection:
+        for n, (number, assignment_id) in enumerate(given):
+            connection.execute(text("INSERT INTO escalation (stage_key, assignment_id, level, stall, reason, number, "
+                                    "opened_at) VALUES (:key, :a, 1, 'overdue', '逾期', :number, :at)"),
+                               {"key": f"k{n}", "a": assignment_id, "number": number, "at": now})
+    upgrade(engine)
+    with unit_of_work(engine) as session:
+        assert take_numbers(session, 2022, 1) == 13
+        assert take_numbers(session, 2021, 1) == 11
+        assert take_numbers(session, 2023, 1) == 1
+    engine.dispose()

@@ -124,6 +124,7 @@ def form_of(request: Request, principal: Principal) -> Any:
     event loop (where Starlette reads it), everything after it (argon2, the database, files) stays
     off the loop, so one slow request never stalls the others."""
     form = anyio.from_thread.run(request.form)
+    request.state.typed = form  # what the person typed, shown again if the database is busy (web/errors.py)
     check_form(form)
     if not csrf_ok(principal, form.get("csrf")):
         raise refuse(principal, status=403, object_type="route", object_id=request.url.path,

@@ -4,6 +4,8 @@ A person in a browser gets a Chinese page with a way back (the home link); a scr
 under /api/, or an Accept header that asks for JSON and not HTML) gets JSON with a `detail` in
 Chinese and English. Validation errors name the field in Chinese (web/bounds.py), and anything
 nobody foresaw is logged (without SQL parameters: the engine hides them) and answered with 500.
+A database that stays locked past the busy timeout is not a fault: 503, 请稍后重试, and the form
+again with what was typed (`busy`).
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from models.db import is_busy
 from models.errors import DubanError, NotFound
 from web.bounds import has_nul, label, too_long
 
@@ -128,6 +132,43 @@ def answer(request: Request, status: int, message: str, *, headers: dict[str, st
                             f'<p>{INTERNAL}</p><p><a href="/">返回首页</a></p></html>', status_code=status)
 
 
+BUSY = "系统繁忙，请稍后重试：另一项操作正在保存，您提交的内容尚未保存 / busy: another change is being saved; yours was not, try again"
+LONG_FIELDS = frozenset({"text", "problems", "reason"})
+FORM_LABELS = {"until": "延期至"}
+
+
+def busy(request: Request) -> Response:
+    """503 when the database stayed locked past the busy timeout: nothing was saved, and the person
+    gets the same form back with what they typed, to send again (files must be chosen again)."""
+    headers = {"Retry-After": "5"}
+    if wants_json(request):
+        return JSONResponse({"detail": BUSY}, status_code=503, headers=headers)
+    from web.deps import page
+
+    typed = getattr(request.state, "typed", None)
+    fields, files = [], []
+    for name, value in typed.multi_items() if typed is not None else []:
+        if not isinstance(value, str):
+            files.append(name)
+        elif "password" in name:  # never written back into a page
+            continue
+        elif name in ("csrf", "version", "revision"):
+            fields.append((name, "", value, "hidden"))
+        else:
+            kind = "checkbox" if value == "on" else "long" if name in LONG_FIELDS or "\n" in value else "short"
+            fields.append((name, FORM_LABELS.get(name) or label(name), value, kind))
+    try:
+        response = page(request, "busy.html.j2", getattr(request.state, "principal", None), status=503, message=BUSY,
+                        action=request.url.path if request.method == "POST" else None, fields=fields,
+                        files=list(dict.fromkeys(files)))
+        response.headers.update(headers)
+        return response
+    except Exception:  # the page itself failed: still a Chinese answer
+        log.exception("busy page could not be rendered")
+        return HTMLResponse('<!DOCTYPE html><html lang="zh-CN"><meta charset="utf-8"><title>请稍后重试</title>'
+                            f'<p>{BUSY}</p></html>', status_code=503, headers=headers)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers: sign-in, domain errors, HTTP errors, validation, and the last resort."""
     from web.deps import Refused, SignInRequired, record_conflict, record_refusal
@@ -166,6 +207,13 @@ def install(app: FastAPI) -> None:
         # The input itself is left out: it can be megabytes, or a password.
         listed = [{"loc": list(e.get("loc", ())), "type": e.get("type"), "msg": e.get("msg")} for e in errors]
         return answer(request, 422, validation_message(errors), extra={"errors": listed})
+
+    @app.exception_handler(OperationalError)
+    async def database_error(request: Request, error: OperationalError) -> Response:
+        if not is_busy(error):
+            return await unforeseen(request, error)
+        log.warning("database busy on %s %s: %s", request.method, request.url.path, error.orig)
+        return busy(request)
 
     @app.exception_handler(Exception)
     async def unforeseen(request: Request, error: Exception) -> Response:

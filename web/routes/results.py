@@ -10,7 +10,6 @@ from fastapi.responses import FileResponse, RedirectResponse
 from sqlmodel import Session, col, select
 
 from models.clock import utc_now
-from models.db import unit_of_work
 from models.lifecycle import OFFICE, Role
 from models.plan import Plan
 from models.results import ResultsReport
@@ -43,19 +42,22 @@ def reports(request: Request, me: Principal = Depends(readers), session: Session
 @router.post("/reports")
 def compile_here(request: Request, me: Principal = Depends(office_only),
                  round_id: Annotated[Id | None, Form()] = None):  # noqa: ANN201
-    from reports.compile import FORMATS, compile_report
+    from reports.compile import FORMATS, compile_report_in_turns
 
     form = form_of(request, me)
-    with unit_of_work(engine_of(request)) as session:
+
+    def find(session: Session) -> tuple[Plan, SupervisionRound]:
         round_ = session.get(SupervisionRound, round_id) if round_id else None
         if round_ is None:
             raise HTTPException(400, "请选择轮次 / choose a round")
-        now = utc_now()
-        compiled = compile_report(session, plan=session.get(Plan, round_.plan_id), round_=round_, as_of=now,
-                                  formats=list(FORMATS), out_dir=settings_of(request).resolved_reports_dir,
-                                  settings=settings_of(request), actor=me.actor, now=now,
-                                  publish=form.get("publish") == "on")
-        report_id = compiled.report.id
+        return session.get(Plan, round_.plan_id), round_
+
+    now = utc_now()  # the replay reads without the write lock; only the record is a (short) write
+    compiled = compile_report_in_turns(engine_of(request), find=find, as_of=now, formats=list(FORMATS),
+                                       out_dir=settings_of(request).resolved_reports_dir,
+                                       settings=settings_of(request), actor=me.actor, now=now,
+                                       publish=form.get("publish") == "on")
+    report_id = compiled.report.id
     return RedirectResponse(f"/reports/{report_id}", status_code=303)
 
 

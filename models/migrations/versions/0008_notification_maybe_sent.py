@@ -1,7 +1,7 @@
 """notification.maybe_sent: how often the server took a message and its answer was lost
 
 Revision ID: 0008
-Revises: 0006 (0007 is another branch's; the integrator chains 0008 after it)
+Revises: 0007
 Create Date: 2026-12-02 02:00:00
 """
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision: str = '0008'
-down_revision: str | None = '0006'
+down_revision: str | None = '0007'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
