@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.common import JsonOption, NowOption, actor_for, engine_for, now_from, settings
+from cli.common import JsonOption, NowOption, actor_for, engine_for, now_from, numbers_from, settings
 from cli.output import emit_json, say, show
 
 if TYPE_CHECKING:
@@ -32,10 +32,16 @@ UnitOption = Annotated[str, typer.Option("--unit", help="单位名称或简称 /
 
 
 def _date(text: str, option: str) -> date:
+    from cli.common import FIRST_YEAR, LAST_YEAR
+
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise typer.BadParameter(f"{text!r} — 应为 YYYY-MM-DD / expected YYYY-MM-DD", param_hint=option) from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise typer.BadParameter(f"{text!r} — 应在 {FIRST_YEAR} 年至 {LAST_YEAR} 年之间 / expected a date between "
+                                 f"{FIRST_YEAR} and {LAST_YEAR}", param_hint=option)
+    return day
 
 
 def _plan(session: Session, key: str | None):  # noqa: ANN202
@@ -106,7 +112,7 @@ def round_open(
 
     config = settings()
     report_by = _date(due, "--due")
-    numbers = [int(n) for n in tasks.replace("，", ",").split(",") if n.strip()] if tasks else None
+    numbers = numbers_from(tasks, "--tasks")
     names = [n.strip() for n in units.replace("，", ",").split(",") if n.strip()] if units else None
     with unit_of_work(engine_for(config)) as session:
         key = _plan(session, plan).key
@@ -224,7 +230,7 @@ def checkin_submit(
     from models.evidence import described, read_files, store
 
     config = settings()
-    files = read_files(evidence or [])
+    files = read_files(evidence or [], max_bytes=int(config.upload_max_mb * 1024 * 1024))
     with unit_of_work(engine_for(config)) as session:
         p = _plan(session, plan)
         r = _round(session, p, round_name)
@@ -233,6 +239,11 @@ def checkin_submit(
                        text=text, percent=percent, milestone=milestone, problems=problem, evidence=described(files),
                        completed=completed, evidence_quota_bytes=int(config.evidence_quota_mb * 1024 * 1024))
         store(config.home / "evidence", files)  # only once the filing has been checked
+    from models.db import reading
+    from models.evidence import prune_if_due
+
+    with reading(engine_for(config)) as session:
+        prune_if_due(session, config.home / "evidence")  # files a refused or killed filing left behind
     say(f"已报送{'办结' if completed else '进展'}：任务{task}／{unit}（{r.name}）",
         f"filed {'completion' if completed else 'progress'}: task {task} / {unit} ({r.name})")
 

@@ -119,7 +119,7 @@ def _settings(error: Any) -> int:
 
 
 def _disk(error: OSError) -> int:
-    where = error.filename or ""
+    where = error.filename or os.environ.get("DUBAN_HOME", "DUBAN_HOME")
     if error.errno in _FULL:
         fail(f"磁盘空间不足，无法写入 {where}：请清理磁盘后重试，未保存任何内容",
              f"no space left on the disk, cannot write {where}: free some space and try again; nothing was saved")
@@ -137,19 +137,49 @@ def _database(error: Any) -> int:
     detail = _first_line(error)
     low = detail.lower()
     sqlstate = str(getattr(orig, "sqlstate", "") or getattr(orig, "pgcode", "") or "")
-    if "disk is full" in low or "no space left" in low or sqlstate in ("53100", "53200"):
+    sqlite = str(getattr(orig, "sqlite_errorname", "") or "")  # SQLITE_FULL, SQLITE_IOERR_WRITE, SQLITE_NOTADB...
+    if sqlite == "SQLITE_FULL" or "disk is full" in low or "no space left" in low or sqlstate in ("53100", "53200"):
         fail(f"数据库所在磁盘已满，本次操作未保存：{detail}", f"the database's disk is full; nothing was saved: {detail}")
         return NO_SPACE
-    if "readonly database" in low or "read-only" in low:
+    if sqlite.startswith("SQLITE_IOERR"):
+        # SQLite says "disk I/O error" when it cannot extend its WAL or shared-memory file: mostly a full disk.
+        fail(f"数据库文件读写出错（磁盘已满或出现故障），本次操作未保存：{detail}",
+             f"the database file could not be read or written (disk full or failing); nothing was saved: {detail}")
+        return NO_SPACE
+    if sqlite.startswith("SQLITE_READONLY") or "readonly database" in low or "read-only" in low:
         fail(f"数据库只读，本次操作未保存：{detail}", f"the database is read-only; nothing was saved: {detail}")
         return NO_SPACE
-    if not isinstance(error, OperationalError) or "malformed" in low or "not a database" in low:
+    if sqlite.startswith("SQLITE_CANTOPEN"):
+        path = _sqlite_path()
+        if path is not None and path.parent.is_dir() and not os.access(path.parent, os.W_OK):
+            # WAL mode needs its -wal and -shm files beside the database, even to read.
+            fail(f"无法打开数据库 {path}：所在目录只读或无权限，请检查 DUBAN_HOME 的权限",
+                 f"cannot open the database {path}: its folder is read-only or not permitted; check DUBAN_HOME")
+            return NO_SPACE
+        fail(f"无法打开数据库 {path or ''}：{detail}", f"cannot open the database {path or ''}: {detail}")
+        return UNREACHABLE
+    if sqlite.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or not isinstance(error, OperationalError) \
+            or "malformed" in low or "not a database" in low:
         fail(f"数据库文件已损坏或不是 duban 的数据库（{detail}）：请从备份恢复，或把它移走后运行 duban init",
              f"the database file is damaged or not a duban database ({detail}): restore it from a backup, "
              "or move it away and run 'duban init'")
         return DAMAGED
     fail(f"无法访问数据库：{detail}", f"cannot reach the database: {detail}")
     return UNREACHABLE
+
+
+def _sqlite_path() -> Path | None:
+    """The SQLite file the settings name, read from the environment as Settings would."""
+    from sqlalchemy.engine import make_url
+
+    url = os.environ.get("DUBAN_DATABASE_URL")
+    if not url:
+        return Path(os.environ.get("DUBAN_HOME", "var")).expanduser().resolve() / "duban.db"
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 — only a better message is at stake
+        return None
+    return Path(parsed.database) if parsed.get_backend_name() == "sqlite" and parsed.database else None
 
 
 def _first_line(error: Any) -> str:
