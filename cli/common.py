@@ -18,6 +18,18 @@ NowOption = Annotated[
     typer.Option("--now", help="当前时间（ISO 8601，默认系统时钟）/ the current time, ISO 8601; default: the clock"),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="输出 JSON / machine-readable output")]
+ForceTimeOption = Annotated[bool, typer.Option(
+    "--force-time", help="补录：允许 --now 早于该事项上一次操作（审计记录注明）/ record an action dated before the "
+                         "item's last one (the audit event says so)")]
+
+
+def clock(force: bool):  # noqa: ANN201 — a context manager
+    """The office's explicit `--force-time`, or the normal rule that time runs forwards."""
+    from contextlib import nullcontext
+
+    from models.timeline import forced_clock
+
+    return forced_clock() if force else nullcontext()
 
 
 def settings() -> Settings:
