@@ -25,7 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
-from sqlalchemy import or_
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from models.assignment import ROLE_LABELS, Assignment, AssignmentRole
@@ -258,15 +258,23 @@ def compute(session: Session, *, plan: Plan, round_: SupervisionRound | None, as
     raised: dict[str, dict[str, Any]] = {}
     resolved: dict[str, date] = {}
     plan_tasks = select(Task.id).where(Task.plan_id == plan.id)
+    # An action the office dated back (--force-time) follows, in the chain, one dated after as_of: an item's
+    # history stops at its first event beyond as_of, so a verification never shows before its filing.
+    beyond = dict(((t, u), seq) for t, u, seq in connection.execute(
+        select(AuditEvent.task_id, AuditEvent.unit_id, func.min(AuditEvent.seq))
+        .where(col(AuditEvent.action).in_(REPLAYED), AuditEvent.at > as_of, col(AuditEvent.task_id).in_(plan_tasks))
+        .group_by(AuditEvent.task_id, AuditEvent.unit_id)))
     events = connection.execute(
         select(AuditEvent.at, AuditEvent.action, AuditEvent.object_id, AuditEvent.task_id, AuditEvent.unit_id,
-               AuditEvent.after)
+               AuditEvent.after, AuditEvent.seq)
         .where(col(AuditEvent.action).in_(REPLAYED), AuditEvent.at <= as_of,
                or_(col(AuditEvent.task_id).in_(plan_tasks), AuditEvent.object_type == "escalation"))
         .order_by(AuditEvent.seq))
     unit_names = dict(session.exec(select(Unit.id, Unit.name)).all())
     task_ids = {row[1] for row in assignments.values()}
-    for at, action, object_id, task_id, unit_id, after_json in events:
+    for at, action, object_id, task_id, unit_id, after_json, seq in events:
+        if beyond and seq > beyond.get((task_id, unit_id), seq):
+            continue
         after = orjson.loads(after_json) if after_json else {}
         if action.startswith("assignment."):
             state[int(object_id)] = after["state"]

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 from sqlalchemy import Engine, text
+from sqlmodel import select
 
 from config.settings import Settings
 from intake.notice import ImportFailed, Problem
@@ -273,3 +274,34 @@ def test_evidence_orphans_are_pruned_by_the_next_filing(engine: Engine, database
     assert not old_orphan.exists() and not old_partial.exists() and fresh_orphan.exists()
     stored = [p for p in (tmp_path / "evidence").glob("??/*") if p.read_bytes() == "抽检120批次".encode()]
     assert len(stored) == 1
+
+
+def test_the_results_as_of_a_moment_never_show_a_verification_before_its_filing(
+        engine: Engine, database_url: str, tmp_path: Path, now: datetime) -> None:
+    from config.settings import CycleRules
+    from models.db import reading
+    from models.plan import Plan
+    from reports.results import compute
+
+    scenario.build(engine, now)
+    run = dict(home=tmp_path, url=database_url)
+    steps = [("round", "open", "--name", "三季度", "--due", "2022-10-31", "--now", "2022-10-17T09:00:00+08:00"),
+             ("sign", "--task", "12", "--unit", "市市场监管局", "--now", "2022-10-18T09:00:00+08:00"),
+             ("checkin", "submit", "--task", "12", "--unit", "市市场监管局", "--text", "完成抽检", "--completed",
+              "--now", "2022-10-19T10:00:00+08:00"),
+             # The office records its review dated back to 09:00, before the filing it reviews.
+             ("review", "accept", "--task", "12", "--unit", "市市场监管局", "--revision", "1",
+              "--now", "2022-10-19T09:00:00+08:00", "--force-time")]
+    for step in steps:
+        done = duban(*step, **run)
+        assert done.returncode == 0, done.stderr
+
+    def market_at(moment: str) -> str:
+        with reading(engine) as session:
+            plan = session.exec(select(Plan)).one()
+            results = compute(session, plan=plan, round_=None, as_of=datetime.fromisoformat(moment),
+                              timezone="Asia/Shanghai", rules=CycleRules(), issuer="办公室")
+        return next(i.checkin_state for i in results.items if i.unit == "市市场监管局")
+
+    assert market_at("2022-10-19T09:30:00+08:00") == "pending"  # neither the filing nor its review had happened
+    assert market_at("2022-10-19T10:30:00+08:00") == "accepted"
