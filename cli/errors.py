@@ -129,7 +129,7 @@ def _disk(error: OSError) -> int:
     return NO_SPACE
 
 
-def _database(error: Any) -> int:
+def _database(error: Any) -> int | None:
     """A database error that escaped: unreachable (7), its disk full or read-only (8), its file damaged (9)."""
     from sqlalchemy.exc import OperationalError
 
@@ -158,12 +158,13 @@ def _database(error: Any) -> int:
             return NO_SPACE
         fail(f"无法打开数据库 {path or ''}：{detail}", f"cannot open the database {path or ''}: {detail}")
         return UNREACHABLE
-    if sqlite.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or not isinstance(error, OperationalError) \
-            or "malformed" in low or "not a database" in low:
+    if sqlite.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in low or "not a database" in low:
         fail(f"数据库文件已损坏或不是 duban 的数据库（{detail}）：请从备份恢复，或把它移走后运行 duban init",
              f"the database file is damaged or not a duban database ({detail}): restore it from a backup, "
              "or move it away and run 'duban init'")
         return DAMAGED
+    if not isinstance(error, OperationalError):
+        return None  # a ProgrammingError and the like is a bug: the last-resort handler logs it
     fail(f"无法访问数据库：{detail}", f"cannot reach the database: {detail}")
     return UNREACHABLE
 

@@ -254,3 +254,18 @@ def test_a_full_disk_during_report_upload_and_writes_loses_nothing_and_leaves_no
     assert write_clean, write.stderr
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert rounds == 1 and after == events  # the refused writes wrote nothing; nothing was lost
+
+
+def test_a_read_only_home_gets_one_line_from_init_and_every_command(small_disk: Path) -> None:
+    home = small_disk / "home"
+    build(home)
+    made = subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip("cannot remount the tmpfs read-only")
+    outcomes = [duban(*args, home=home) for args in (("init",), ("status",), COMMANDS[3])]
+    fresh = duban("init", home=small_disk / "new-home")
+    unclean = [r for r in [*outcomes, fresh] if r.returncode != 8 or "Traceback" in r.stderr
+               or len(r.stderr.strip().splitlines()) != 1]
+    table.record("read-only home", tracebacks=len(unclean), note=", ".join(str(r.returncode) for r in outcomes))
+    assert not unclean, [r.stderr for r in unclean]
+    assert all("只读或无权限" in r.stderr for r in [*outcomes, fresh])
