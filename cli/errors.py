@@ -28,6 +28,7 @@ USAGE = 2
 UNREACHABLE = 7
 NO_SPACE = 8
 DAMAGED = 9
+INTERRUPTED = 130
 
 _FULL = (errno.ENOSPC, errno.EDQUOT)
 _READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
@@ -45,6 +46,11 @@ def explain(error: BaseException) -> int | None:
         return error.exit_code
     if isinstance(error, click.ClickException):
         return _usage(error)
+    from typer import Abort
+
+    if isinstance(error, Abort):  # a prompt closed (Ctrl+D) or refused
+        fail("已取消，未做任何改动", "aborted; nothing changed")
+        return INTERRUPTED
     if isinstance(error, ValidationError):
         return _settings(error)
     if isinstance(error, OSError) and error.errno in (*_FULL, *_READ_ONLY):
