@@ -14,7 +14,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.common import JsonOption, NowOption, actor_for, engine_for, now_from, settings
+from cli.common import (
+    ForceTimeOption,
+    JsonOption,
+    NowOption,
+    actor_for,
+    clock,
+    engine_for,
+    now_from,
+    numbers_from,
+    settings,
+)
 from cli.output import emit_json, say, show
 
 if TYPE_CHECKING:
@@ -31,11 +41,19 @@ TaskOption = Annotated[int, typer.Option("--task", help="任务序号 / task num
 UnitOption = Annotated[str, typer.Option("--unit", help="单位名称或简称 / unit name or alias")]
 
 
-def _date(text: str, option: str) -> date:
+def _date(text: str, option: str, *, bounded: bool = False) -> date:
+    """A date typed on the command line; `bounded`: also within the years the clock may be (a round's date,
+    which every ladder adds working days to; an extension's date has its own rules in the domain)."""
+    from cli.common import FIRST_YEAR, LAST_YEAR
+
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise typer.BadParameter(f"{text!r} — 应为 YYYY-MM-DD / expected YYYY-MM-DD", param_hint=option) from None
+    if bounded and not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise typer.BadParameter(f"{text!r} — 应在 {FIRST_YEAR} 年至 {LAST_YEAR} 年之间 / expected a date between "
+                                 f"{FIRST_YEAR} and {LAST_YEAR}", param_hint=option)
+    return day
 
 
 def _plan(session: Session, key: str | None):  # noqa: ANN202
@@ -76,6 +94,8 @@ def round_open(
     plan: PlanOption = None,
     tasks: Annotated[str | None, typer.Option("--tasks", help="只含这些任务，如 1,5,12 / only these task numbers")] = None,
     units: Annotated[str | None, typer.Option("--units", help="只含这些单位，逗号分隔 / only these units")] = None,
+    allow_holiday: Annotated[bool, typer.Option("--allow-holiday", help="截止日期可以是周末或节假日（当天不发到期提醒）"
+                                                " / allow a report-by date that is not a working day")] = False,
     now: NowOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -84,15 +104,15 @@ def round_open(
     from models.rounds import open_round
 
     config = settings()
-    report_by = _date(due, "--due")
-    numbers = [int(n) for n in tasks.replace("，", ",").split(",") if n.strip()] if tasks else None
+    report_by = _date(due, "--due", bounded=True)
+    numbers = numbers_from(tasks, "--tasks")
     names = [n.strip() for n in units.replace("，", ",").split(",") if n.strip()] if units else None
     with unit_of_work(engine_for(config)) as session:
         key = _plan(session, plan).key
         opened = open_round(session, plan_key=key, name=name, report_by=report_by, actor=actor_for(config),
                             now=now_from(now), cooperating_lead_days=config.cycle.cooperating_lead_days,
                             task_numbers=numbers, unit_names=names, timezone=config.timezone,
-                            calendar=config.working_calendar)
+                            calendar=config.working_calendar, allow_holiday=allow_holiday)
         round_id = opened.round.id
     if json_output:
         emit_json({"round_id": round_id, "created": opened.created, "checkins": opened.checkins,
@@ -168,22 +188,24 @@ def round_close(name: Annotated[str, typer.Argument()], plan: PlanOption = None,
 
 # --- unit actions -------------------------------------------------------------------------------
 
-def _lifecycle(action: str, task: int, unit: str, plan: str | None, now: str | None, reason: str | None = None) -> None:
+def _lifecycle(action: str, task: int, unit: str, plan: str | None, now: str | None, reason: str | None = None,
+               force_time: bool = False) -> None:
     """One lifecycle action on the assignment of task `task` for `unit`."""
     from models import workflow
     from models.db import unit_of_work
     from models.lifecycle import Action
 
     config = settings()
-    with unit_of_work(engine_for(config)) as session:
+    with clock(force_time), unit_of_work(engine_for(config)) as session:
         a = _assignment(session, _plan(session, plan), task, unit)
         workflow.take_action(session, assignment_id=a.id, action=Action(action), actor=actor_for(config),
                              now=now_from(now), reason=reason)
 
 
-def sign_command(task: TaskOption, unit: UnitOption, plan: PlanOption = None, now: NowOption = None) -> None:
+def sign_command(task: TaskOption, unit: UnitOption, plan: PlanOption = None, now: NowOption = None,
+                 force_time: ForceTimeOption = False) -> None:
     """签收任务 / Sign for an assignment."""
-    _lifecycle("sign", task, unit, plan, now)
+    _lifecycle("sign", task, unit, plan, now, force_time=force_time)
     say(f"已签收：任务{task}／{unit}", f"signed: task {task} / {unit}")
 
 
@@ -197,6 +219,7 @@ def checkin_submit(
     evidence: Annotated[list[Path] | None, typer.Option("--evidence", help="佐证材料文件 / evidence file (repeatable)")] = None,
     completed: Annotated[bool, typer.Option("--completed", help="报送办结 / this is the completion report")] = False,
     plan: PlanOption = None, round_name: RoundOption = None, now: NowOption = None,
+    force_time: ForceTimeOption = False,
 ) -> None:
     """报送进展或办结情况 / File progress or the completion report for the current round."""
     from models.checkins import submit_checkin
@@ -204,8 +227,8 @@ def checkin_submit(
     from models.evidence import described, read_files, store
 
     config = settings()
-    files = read_files(evidence or [])
-    with unit_of_work(engine_for(config)) as session:
+    files = read_files(evidence or [], max_bytes=int(config.upload_max_mb * 1024 * 1024))
+    with clock(force_time), unit_of_work(engine_for(config)) as session:
         p = _plan(session, plan)
         r = _round(session, p, round_name)
         a = _assignment(session, p, task, unit)
@@ -213,6 +236,11 @@ def checkin_submit(
                        text=text, percent=percent, milestone=milestone, problems=problem, evidence=described(files),
                        completed=completed, evidence_quota_bytes=int(config.evidence_quota_mb * 1024 * 1024))
         store(config.home / "evidence", files)  # only once the filing has been checked
+    from models.db import reading
+    from models.evidence import prune_if_due
+
+    with reading(engine_for(config)) as session:
+        prune_if_due(session, config.home / "evidence")  # files a refused or killed filing left behind
     say(f"已报送{'办结' if completed else '进展'}：任务{task}／{unit}（{r.name}）",
         f"filed {'completion' if completed else 'progress'}: task {task} / {unit} ({r.name})")
 
@@ -237,12 +265,12 @@ RevisionOption = Annotated[int, typer.Option(
 
 
 def _review(accept: bool, task: int, unit: str, revision: int, reason: str | None, plan: str | None,
-            round_name: str | None, now: str | None) -> None:
+            round_name: str | None, now: str | None, force_time: bool = False) -> None:
     from models.checkins import review_checkin
     from models.db import unit_of_work
 
     config = settings()
-    with unit_of_work(engine_for(config)) as session:
+    with clock(force_time), unit_of_work(engine_for(config)) as session:
         p = _plan(session, plan)
         r = _round(session, p, round_name)
         a = _assignment(session, p, task, unit)
@@ -253,29 +281,31 @@ def _review(accept: bool, task: int, unit: str, revision: int, reason: str | Non
 
 @review_app.command("accept")
 def review_accept(task: TaskOption, unit: UnitOption, revision: RevisionOption, plan: PlanOption = None,
-                  round_name: RoundOption = None, now: NowOption = None) -> None:
+                  round_name: RoundOption = None, now: NowOption = None, force_time: ForceTimeOption = False) -> None:
     """审核通过（办结报告即核验）/ Accept a check-in (a completion report is verified)."""
-    _review(True, task, unit, revision, None, plan, round_name, now)
+    _review(True, task, unit, revision, None, plan, round_name, now, force_time)
 
 
 @review_app.command("return")
 def review_return(task: TaskOption, unit: UnitOption, revision: RevisionOption,
                   reason: Annotated[str, typer.Option("--reason", help="退回理由 / why")],
-                  plan: PlanOption = None, round_name: RoundOption = None, now: NowOption = None) -> None:
+                  plan: PlanOption = None, round_name: RoundOption = None, now: NowOption = None,
+                  force_time: ForceTimeOption = False) -> None:
     """退回报送并说明理由 / Return a check-in for rework, with the reason."""
-    _review(False, task, unit, revision, reason, plan, round_name, now)
+    _review(False, task, unit, revision, reason, plan, round_name, now, force_time)
 
 
-def close_command(task: TaskOption, unit: UnitOption, plan: PlanOption = None, now: NowOption = None) -> None:
+def close_command(task: TaskOption, unit: UnitOption, plan: PlanOption = None, now: NowOption = None,
+                  force_time: ForceTimeOption = False) -> None:
     """销号 / Close a verified assignment."""
-    _lifecycle("close", task, unit, plan, now)
+    _lifecycle("close", task, unit, plan, now, force_time=force_time)
     say(f"已销号：任务{task}／{unit}", f"closed: task {task} / {unit}")
 
 
 def reopen_command(task: TaskOption, unit: UnitOption, reason: Annotated[str, typer.Option("--reason")],
-                   plan: PlanOption = None, now: NowOption = None) -> None:
+                   plan: PlanOption = None, now: NowOption = None, force_time: ForceTimeOption = False) -> None:
     """重新打开已销号的任务 / Reopen a closed assignment, with the reason."""
-    _lifecycle("reopen", task, unit, plan, now, reason)
+    _lifecycle("reopen", task, unit, plan, now, reason, force_time)
     say(f"已重新打开：任务{task}／{unit}", f"reopened: task {task} / {unit}")
 
 

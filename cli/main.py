@@ -195,16 +195,25 @@ app.command("deploy")(deploy)
 
 
 def run() -> None:
-    """Console entry point: our errors become one line and a non-zero exit, never a traceback."""
-    from cli.errors import explain
+    """Console entry point: every error becomes one line and a non-zero exit, never a traceback.
+
+    Click runs outside its standalone mode so that its own usage errors come here too (one line,
+    not a boxed panel); what nobody expected is logged by `last_resort`."""
+    from cli.errors import explain, last_resort
 
     try:
-        app()
+        code = app(standalone_mode=False)
     except KeyboardInterrupt:
         fail("已中断", "interrupted")
         sys.exit(130)
     except Exception as error:  # noqa: BLE001 — turned into one line below
-        code = explain(error)
-        if code is None:
-            raise
-        sys.exit(code)
+        try:
+            code = explain(error)
+        except Exception as failure:  # noqa: BLE001 — explaining must not be what prints a traceback
+            failure.__context__ = error
+            code = None
+            error = failure
+        sys.exit(last_resort(error) if code is None else code)
+    if code is None or isinstance(code, bool) or not isinstance(code, int):
+        code = 0  # a command's own return value is not an exit status; typer.Exit and --help return theirs
+    sys.exit(code)

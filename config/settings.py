@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -36,6 +36,7 @@ def _home_from_env() -> Path:
 class CycleRules(BaseModel):
     """The office's rules for a supervision round, in working days unless named otherwise."""
 
+    model_config = ConfigDict(extra="forbid")  # a mistyped key in duban.toml is refused, not ignored
     cooperating_lead_days: int = Field(default=2, ge=0, description="cooperating units report this much earlier")
     reminder_before: list[int] = Field(default=[3, 1], description="reminders T-n before the due day")
     overdue_every: int = Field(default=2, ge=1, description="while overdue, a reminder every n working days")
@@ -68,10 +69,38 @@ class CycleRules(BaseModel):
             return STATUTORY
         return calendar
 
+    @field_validator("reminder_before")
+    @classmethod
+    def _reminders_come_before(cls, steps: list[int]) -> list[int]:
+        bad = [n for n in steps if n < 1]
+        if bad:
+            raise ValueError(f"提醒提前的工作日数应为正整数，不能是 {bad[0]} / every step must be a whole number of "
+                             f"working days of at least 1, not {bad[0]}")
+        return sorted(set(steps), reverse=True)
+
+    @field_validator("working_hours")
+    @classmethod
+    def _hours_are_times(cls, hours: tuple[str, str]) -> tuple[str, str]:
+        import re
+
+        normal = []
+        for text in hours:
+            # "8:30" is what an office writes for 08:30: taken as that; anything else is refused by name.
+            found = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", str(text))
+            if not found or int(found[1]) > 23 or int(found[2]) > 59:
+                raise ValueError(f"“{text}”不是时刻，应写作 HH:MM，如 08:30 / {text!r} is not a time: write HH:MM, e.g. 08:30")
+            normal.append(f"{int(found[1]):02d}:{found[2]}")
+        if normal[0] >= normal[1]:
+            raise ValueError(f"工作时间的开始 {normal[0]} 应早于结束 {normal[1]} / the start {normal[0]} must be "
+                             f"before the end {normal[1]}")
+        return normal[0], normal[1]
+
 
 class YearArrangement(BaseModel):
     """One year's official holiday arrangement (国务院办公厅关于部分节假日安排的通知), as the office enters it:
     days off beyond weekends, and make-up working days on weekends. A day or a range "2027-02-06/2027-02-12"."""
+
+    model_config = ConfigDict(extra="forbid")
 
     holidays: list[str] = Field(default_factory=list)
     workdays: list[str] = Field(default_factory=list, description="调休上班: weekend days that are working days")
@@ -99,6 +128,8 @@ class YearArrangement(BaseModel):
 class Schedule(BaseModel):
     """One scheduled flow: its name in flows.cycle.FLOWS and a crontab line in the office's time zone."""
 
+    model_config = ConfigDict(extra="forbid")
+
     flow: str
     cron: str
 
@@ -106,14 +137,15 @@ class Schedule(BaseModel):
 class Settings(BaseSettings):
     """Everything duban can be told from outside the code."""
 
-    model_config = SettingsConfigDict(env_prefix="DUBAN_", extra="ignore", env_nested_delimiter="__")
+    # extra="forbid": a key of duban.toml that names no setting is a typo, refused with its name.
+    model_config = SettingsConfigDict(env_prefix="DUBAN_", extra="forbid", env_nested_delimiter="__")
 
     home: Path = Field(default_factory=_home_from_env, description="var data: database, outbox, Prefect home")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite under home")
     lang: Literal["zh", "en"] = Field(default="zh", description="language of messages and errors")
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
     timezone: str = Field(default="Asia/Shanghai", description="the office's wall clock, for dates and working hours")
-    actor: str | None = Field(default=None, description="who the CLI acts as on the audit trail; default cli:<login>")
+    actor: str | None = Field(default=None, max_length=100, description="who the CLI acts as on the audit trail; default cli:<login>")
     office_name: str = Field(default="领导小组办公室", description="signs every message")
     portal_url: str = Field(default="http://127.0.0.1:8000", description="base of the links in messages")
     # The portal (web/): `duban serve` refuses the default secret unless dev_mode is on.
@@ -197,6 +229,54 @@ class Settings(BaseSettings):
     def outbox_dir(self) -> Path:
         return self.home / "outbox"
 
+    @field_validator("home")
+    @classmethod
+    def _home_is_a_folder(cls, home: Path) -> Path:
+        if home.exists() and not home.is_dir():
+            raise ValueError(f"{home} 是一个文件，不是目录：DUBAN_HOME 应指向存放数据库和发件箱的目录 / "
+                             f"{home} is a file, not a folder: DUBAN_HOME must name the folder for the database and outbox")
+        return home
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone_is_known(cls, name: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(name)
+        except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError; "../x" a ValueError
+            pass
+        else:
+            return name
+        raise ValueError(f"未知的时区“{name}”，应如 Asia/Shanghai / unknown time zone {name!r}: use e.g. Asia/Shanghai")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_usable(cls, url: str | None) -> str | None:
+        if url is None:
+            return url
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+        example = "postgresql+psycopg://用户:密码@主机/库名 或 sqlite:////路径/duban.db"
+        example_en = "postgresql+psycopg://user:password@host/name or sqlite:////path/duban.db"
+        try:
+            parsed = make_url(url)
+        except (ArgumentError, ValueError):
+            raise ValueError(f"不是有效的数据库地址，应如 {example} / not a database URL: write {example_en}") from None
+        if parsed.get_backend_name() == "postgres":
+            raise ValueError("SQLAlchemy 不接受 postgres://，请写 postgresql+psycopg:// / SQLAlchemy does not accept "
+                             "postgres://: write postgresql+psycopg://")
+        if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError(f"只支持 SQLite 和 PostgreSQL，应如 {example} / only SQLite and PostgreSQL are supported: "
+                             f"write {example_en}")
+        try:
+            parsed.get_dialect().import_dbapi()
+        except (NoSuchModuleError, ImportError):
+            raise ValueError(f"未安装驱动“{parsed.drivername}”，请写 postgresql+psycopg:// / the driver "
+                             f"{parsed.drivername!r} is not installed: write postgresql+psycopg://") from None
+        return url
+
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _proxies_from_text(cls, value: object) -> object:
@@ -236,6 +316,24 @@ class Settings(BaseSettings):
         return self.cycle.calendar
 
 
+def _check_site_file() -> None:
+    """A duban.toml that is not TOML is named with its line, before pydantic reads it."""
+    import tomllib
+
+    from models.errors import ConfigError
+
+    site_file = _home_from_env() / "duban.toml"
+    if not site_file.is_file():
+        return
+    try:
+        tomllib.loads(site_file.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(detail=f"{site_file} 不是有效的 TOML（{error}）/ {site_file} is not valid TOML ({error})") from None
+    except OSError as error:
+        raise ConfigError(detail=f"无法读取 {site_file}（{error.strerror}）/ cannot read {site_file} ({error.strerror})") from None
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
+    _check_site_file()
     return Settings()

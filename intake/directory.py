@@ -27,6 +27,8 @@ from models.clock import utc
 from models.lifecycle import Actor
 from models.unit import Contact, ContactRole, GroupMember, Unit, UnitAlias, UnitKind
 
+NAME_LIMIT = 200  # Unit.name and UnitAlias.alias
+
 CSV_COLUMNS = ("name", "kind", "aliases", "members", "liaison_name", "liaison_email", "liaison_phone",
                "head_name", "head_email", "head_phone")
 
@@ -118,6 +120,11 @@ def _entry(record: dict[str, Any], where: Where, problems: list[Problem]) -> Dir
         aliases=[str(a).strip() for a in record.get("aliases") or [] if str(a).strip()],
         members=[str(m).strip() for m in record.get("members") or [] if str(m).strip()],
     )
+    for label_zh, label_en, text, limit in (("单位名称", "unit name", name, NAME_LIMIT),
+                                            *(("单位简称", "alias", a, NAME_LIMIT) for a in entry.aliases)):
+        if len(text) > limit:  # PostgreSQL would refuse it mid-import, SQLite keep it: refused here, with its row
+            problems.append(Problem(where, f"{label_zh}过长：{len(text)} 个字符，最多 {limit} 个（“{text[:20]}…”）",
+                                    f"the {label_en} is too long: {len(text)} characters, at most {limit}"))
     for role in ContactRole:
         contact = record.get(role.value)
         if contact:
@@ -130,10 +137,15 @@ def _contact(contact: dict[str, Any], role: ContactRole, *, name: str, where: Wh
     """A liaison or head, the e-mail normalised (an invalid one is a problem naming the unit)."""
     email = (contact.get("email") or "").strip() or None
     if email:
+        # allow_smtputf8=False: an address such as 张三@… needs SMTPUTF8, which few government relays offer;
+        # refused here with its row rather than dead-lettered at every send. A Chinese domain is kept in its
+        # ASCII (punycode) form, which every server delivers.
         try:
-            email = validate_email(email, check_deliverability=False).normalized
+            email = validate_email(email, check_deliverability=False, allow_smtputf8=False).ascii_email
         except EmailNotValidError as error:
-            problems.append(Problem(where, f"{name} 的{'联络员' if role == ContactRole.LIAISON else '分管领导'}邮箱“{email}”无效：{error}",
+            why_zh = ("@ 前含有中文等非 ASCII 字符，需要 SMTPUTF8，多数邮件服务器无法投递，请改用拼音或数字"
+                      if "before the @-sign" in str(error) and "Internationalized" in str(error) else str(error))
+            problems.append(Problem(where, f"{name} 的{'联络员' if role == ContactRole.LIAISON else '分管领导'}邮箱“{email}”无效：{why_zh}",
                                     f"{name}: the {role.value}'s e-mail “{email}” is invalid: {error}"))
     return ContactEntry(name=str(contact.get("name") or "").strip(), email=email,
                         phone=(str(contact.get("phone")).strip() if contact.get("phone") else None))

@@ -29,6 +29,7 @@ RATIO_FLOOR: Final = 4 * MB
 MAX_PART_BYTES: Final = 40 * MB
 MAX_SHEET_CELLS: Final = 1_000_000  # rows x columns of a sheet's used range
 MAX_PDF_PAGES: Final = 1000
+MAX_PROBLEMS_SHOWN: Final = 50  # a refusal lists this many problems, then says how many more
 CONVERT_TIMEOUT_S: Final = 60  # one LibreOffice conversion
 WORKER_TIMEOUT_S: Final = 60  # one parse in the worker process
 # the worker's address space (Python and its libraries take ~600 MB)

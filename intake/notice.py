@@ -69,7 +69,13 @@ class ImportFailed(DubanError):
         super().__init__()
 
     def message(self, lang: str = "zh") -> str:
-        lines = [f"  - {p.message(lang)}" for p in self.problems]
+        from intake.limits import MAX_PROBLEMS_SHOWN
+
+        # A person reads the first problems, not 78,000 lines: the rest are counted (all are in .problems).
+        lines = [f"  - {p.message(lang)}" for p in self.problems[:MAX_PROBLEMS_SHOWN]]
+        more = len(self.problems) - MAX_PROBLEMS_SHOWN
+        if more > 0:
+            lines.append(f"  ……另有 {more:,} 条问题未列出" if lang == "zh" else f"  ... and {more:,} more problems")
         if lang == "zh":
             head = f"无法导入{('“' + self.source + '”') if self.source else ''}，共 {len(self.problems)} 个问题，未写入任何数据："
         else:

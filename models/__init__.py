@@ -24,6 +24,7 @@ from models.results import ResultsReport
 from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
 from models.unit import Contact, ContactRole, GroupMember, Unit, UnitAlias, UnitKind
 from models.user import LoginThrottle, User, WebSession
+import models.lengths  # noqa: E402,F401  (registers the length check on every table)
 
 __all__ = [
     "Action", "Actor", "Assignment", "AssignmentRole", "AuditEvent", "AuditHead", "CheckIn",

@@ -33,6 +33,14 @@ from models.rounds import RoundClosed, item_payload, round_payload
 from models.unit import ContactRole, Unit
 
 
+class CheckInTextRequired(DubanError):
+    """A filing says what was done: the office reviews words, not a blank."""
+
+    zh = "请填写进展情况（报送内容不能为空）。"
+    en = "write what was done: a check-in's text cannot be empty"
+    exit_code = 2
+
+
 class CheckInNotOpen(DubanError):
     zh = "{subject_zh}本轮的报送已{state_zh}，不能再{what_zh}。"
     en = "{subject}: this round's check-in is {state}; cannot {what}"
@@ -100,6 +108,8 @@ def submit_checkin(session: Session, *, round_id: int, assignment_id: int, actor
                              **workflow.describe(session, assignment))
     if percent is not None and not 0 <= percent <= 100:
         raise DubanError(detail=f"percent must be 0..100, got {percent}")
+    if not (text or "").strip():
+        raise CheckInTextRequired()
     if evidence:
         if evidence_quota_bytes is None:
             raise ValueError("a filing with evidence files needs the unit's quota (settings.evidence_quota_mb)")

@@ -74,6 +74,11 @@ class ConfigError(DubanError):
     en = "configuration error: {detail}"
     exit_code = 2
 
+    def message(self, lang: str = "zh") -> str:
+        # A detail written "中文 / English" shows each reader their half.
+        zh, _, en = str(self.params.get("detail", "")).partition(" / ")
+        return (self.zh if lang == "zh" else self.en).format(detail=zh if lang == "zh" or not en else en)
+
 
 class DatabaseNotReady(DubanError):
     zh = "数据库尚未初始化或版本过旧（{url}），请先运行 duban init。"

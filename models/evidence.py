@@ -52,14 +52,27 @@ class Upload:
         return hashlib.sha256(self.data).hexdigest()
 
 
-def read_files(files: list[Path]) -> list[Upload]:
-    """The CLI's evidence files, read (and refused if unreadable) before anything is filed."""
+class EvidenceTooLarge(DubanError):
+    zh = "佐证材料“{path}”超过 {limit}（每个文件的上限），未保存任何内容"
+    en = "the evidence file {path} is larger than {limit} (the limit per file); nothing was saved"
+    exit_code = 2
+
+
+def read_files(files: list[Path], *, max_bytes: int) -> list[Upload]:
+    """The CLI's evidence files, read (and refused if unreadable or too large) before anything is filed.
+
+    Each is read to one byte past the limit, never further: a device such as /dev/zero, or a file still
+    growing, is refused at the limit instead of filling memory."""
     loaded = []
     for path in files:
         try:
-            loaded.append(Upload(path.name, path.read_bytes()))
+            with path.open("rb") as stream:
+                data = stream.read(max_bytes + 1)
         except OSError as error:
             raise EvidenceUnreadable(path=str(path), why=error.strerror or str(error)) from error
+        if len(data) > max_bytes:
+            raise EvidenceTooLarge(path=str(path), limit=_size(max_bytes))
+        loaded.append(Upload(path.name, data))
     return loaded
 
 
@@ -103,8 +116,16 @@ def store(folder: Path, uploads: list[Upload]) -> None:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f"{target.name}.{time.time_ns()}.partial")
-        partial.write_bytes(upload.data)
-        shutil.move(partial, target)
+        try:
+            partial.write_bytes(upload.data)
+            shutil.move(partial, target)
+        except OSError as error:
+            # A full disk mid-write: no half-file is left to look like evidence, and the message names the folder.
+            partial.unlink(missing_ok=True)
+            raise OSError(error.errno, error.strerror, error.filename or str(folder)) from error
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
 
 
 def prune_orphans(session: Session, folder: Path, *, older_than_s: int = ORPHAN_AGE_S) -> list[Path]:
@@ -122,6 +143,21 @@ def prune_orphans(session: Session, folder: Path, *, older_than_s: int = ORPHAN_
         except FileNotFoundError:  # pruned by another run at the same moment
             continue
         removed.append(path)
+    return removed
+
+
+def prune_if_due(session: Session, folder: Path) -> list[Path]:
+    """Prune orphans at most once per ORPHAN_AGE_S, so that every filing's command cleans up after a
+    refused or interrupted one without reading every check-in each time."""
+    marker = folder / ".pruned"
+    try:
+        if time.time() - marker.stat().st_mtime < ORPHAN_AGE_S:
+            return []
+    except FileNotFoundError:
+        pass
+    removed = prune_orphans(session, folder)
+    if folder.is_dir():
+        marker.touch()
     return removed
 
 

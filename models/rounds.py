@@ -115,13 +115,50 @@ def round_payload(name: str, report_by: date) -> dict[str, str]:
 ROUND_NAME_LIMIT = 200  # SupervisionRound.name
 
 
+class DueOnRestDay(DubanError):
+    """A round due on a Sunday or holiday: the due-day reminder (working days only) would never go out."""
+
+    zh = ("报送截止日期 {report_by} 不是工作日（周末或法定节假日），当天不会发送到期提醒：请改为 {earlier}（前一个工作日），"
+          "或确需如此时加 --allow-holiday。")
+    en = ("the report-by date {report_by} is not a working day, so no due-day reminder would go out: choose {earlier} "
+          "(the working day before) or pass --allow-holiday")
+    exit_code = 2
+
+
+class TasksNotInPlan(DubanError):
+    zh = "计划“{plan}”中没有任务 {missing}（现有任务序号 {known}），未开启轮次。"
+    en = "the plan '{plan}' has no task {missing} (its tasks are {known}); no round was opened"
+    exit_code = 3
+
+
+class EmptyScope(DubanError):
+    zh = "所选范围内没有待报送的任务分工（任务 {tasks}，单位 {units}），未开启轮次。"
+    en = "nothing is open in the chosen scope (tasks {tasks}, units {units}); no round was opened"
+    exit_code = 2
+
+
+def _numbers(numbers: list[int]) -> str:
+    """1,2,3,5 as "1–3、5": what an office reads in a message."""
+    runs: list[list[int]] = []
+    for n in sorted(set(numbers)):
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return "、".join(f"{r[0]}–{r[-1]}" if len(r) > 2 else "、".join(map(str, r)) for r in runs) or "—"
+
+
 def open_round(session: Session, *, plan_key: str, name: str, report_by: date, actor: Actor, now: datetime,
                cooperating_lead_days: int, task_numbers: list[int] | None = None,
                unit_names: list[str] | None = None, timezone: str = "Asia/Shanghai",
-               calendar: WorkingCalendar = STATUTORY) -> Opened:
+               calendar: WorkingCalendar = STATUTORY, allow_holiday: bool = True) -> Opened:
     """Open a round: one check-in per open assignment in scope, one notice per unit liaison.
 
-    `calendar` is the office's (`settings.working_calendar`): cooperating units' earlier date counts in it."""
+    `calendar` is the office's (`settings.working_calendar`): cooperating units' earlier date and whether
+    the report-by date is a working day count in it. A scope naming a task the plan does not have, or
+    holding nothing open, is refused before the round exists, so its name stays free. `allow_holiday=False`
+    (the CLI's default) refuses a date that is not a working day; the scheduled flow passes True and gets a
+    warning instead."""
     if len(name) > ROUND_NAME_LIMIT:
         raise TextTooLong(what="round name", what_zh="轮次名称", length=len(name), limit=ROUND_NAME_LIMIT)
     take_turn(session, "round.open")  # a second opening of the same round waits, then finds it open
@@ -133,6 +170,14 @@ def open_round(session: Session, *, plan_key: str, name: str, report_by: date, a
     opening_day = local_day(now, timezone)
     if report_by < opening_day:
         raise ReportDateTooEarly(report_by=report_by.isoformat(), today=opening_day.isoformat())
+    rest_day = not calendar.is_working_day(report_by)
+    if rest_day and not allow_holiday:
+        raise DueOnRestDay(report_by=report_by.isoformat(), earlier=calendar.add_working_days(report_by, -1).isoformat())
+    if task_numbers:
+        known = set(session.exec(select(Task.number).where(Task.plan_id == plan.id, col(Task.withdrawn_at).is_(None))))
+        missing = sorted(set(task_numbers) - known)
+        if missing:
+            raise TasksNotInPlan(plan=plan.key, missing=_numbers(missing), known=_numbers(list(known)))
     at = utc(now)
     scope: dict[str, Any] = {"tasks": task_numbers or [], "units": unit_names or []}
     round_ = SupervisionRound(plan_id=plan.id, name=name, report_by=report_by, scope=scope, opened_at=at,
@@ -158,8 +203,15 @@ def open_round(session: Session, *, plan_key: str, name: str, report_by: date, a
         due = cooperating_due if role == AssignmentRole.COOPERATING else report_by
         rows.append({"round_id": round_.id, "assignment_id": a_id, "state": CheckInState.PENDING.value,
                      "due_on": due, "original_due_on": due, "evidence": [], "completed": False})
+    if not rows and (task_numbers or unit_names):
+        # Rolled back with the round row above: the name stays free for a corrected scope.
+        raise EmptyScope(tasks=_numbers(task_numbers or []) if task_numbers else "全部",
+                         units="、".join(unit_names or []) or "全部")
     bulk_insert(session, CheckIn.__table__, rows)  # a province opens 100,000 check-ins at once
     warnings = []
+    if rest_day:
+        warnings.append(f"报送截止日期 {report_by} 不是工作日，当天不会发送到期提醒 / the report-by date {report_by} is not "
+                        "a working day: no due-day reminder goes out that day")
     if calendar.beyond_table(report_by):
         warnings.append(f"{report_by.year} 年的法定节假日安排尚未收录，按周一至周五计算工作日；"
                         f"国务院通知发布后请录入 duban.toml 的 [calendar.{report_by.year}] / "

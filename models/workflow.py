@@ -44,6 +44,7 @@ from models.lifecycle import (
 )
 from models.plan import Task
 from models.round import CheckIn, CheckInState
+from models.timeline import check_order
 from models.unit import Unit
 
 
@@ -132,6 +133,7 @@ def take_action(
     assignment = get_assignment(session, assignment_id)
     if expected_version is not None and assignment.version != expected_version:
         raise ConcurrentChange(expected=expected_version, **describe(session, assignment))
+    forced = check_order(assignment.last_activity_at, now, lambda: describe(session, assignment))
     target = next_state(assignment.state, action)
     if assignment.withdrawn_at is not None:
         raise GuardFailed(why="it was withdrawn when a later version of the notice was imported",
@@ -179,7 +181,7 @@ def take_action(
         object_type="assignment",
         object_id=assignment.id,
         before=before,
-        after=_snapshot(assignment),
+        after={**_snapshot(assignment), **forced},
         reason=reason,
         task_id=assignment.task_id,
         unit_id=assignment.unit_id,

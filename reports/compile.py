@@ -130,7 +130,8 @@ def render_report(session: Session, *, plan: Plan, round_: SupervisionRound | No
     font = cjk_font(settings.report_font) if {"html", "docx"} & set(formats) else None  # fail before writing
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = file_stem(results)
-    staging = Path(tempfile.mkdtemp(prefix=".compiling-", dir=out_dir))
+    clear_stale_staging(out_dir)
+    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{_HOST}-{os.getpid()}-", dir=out_dir))
     try:
         written = _write_formats(results, font, formats, staging, stem, compiled_at=utc(now).isoformat())
         files = []
@@ -138,6 +139,10 @@ def render_report(session: Session, *, plan: Plan, round_: SupervisionRound | No
             target = out_dir / path.name
             os.replace(path, target)
             files.append(target)
+    except OSError as error:
+        if error.filename:
+            raise
+        raise OSError(error.errno, error.strerror, str(out_dir)) from error  # a full disk: name where
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return Rendered(results=results, files=files)
@@ -150,6 +155,50 @@ def record_report(session: Session, rendered: Rendered, *, plan: Plan, round_: S
     report = _record(session, results, plan=plan, round_=round_, files=files, out_dir=out_dir, actor=actor, now=now)
     published = publish_report(session, report, results, settings=settings, actor=actor, now=now) if publish else 0
     return Compiled(report=report, results=results, files=files, published=published)
+
+
+STAGING_PREFIX = ".compiling-"
+STAGING_STALE_S = 24 * 3600  # no compile runs this long: past it a folder is stale whoever made it
+_HOST = re.sub(r"[^A-Za-z0-9]+", "_", __import__("socket").gethostname())[:40] or "host"
+
+
+def clear_stale_staging(out_dir: Path, *, stale_after_s: float = STAGING_STALE_S) -> list[Path]:
+    """Remove staging folders a killed compile left behind: those of a process of this host that is gone,
+    and any older than `stale_after_s` (another host's, or the old unnamed ones). A live compile's stays."""
+    import time
+
+    removed = []
+    for folder in out_dir.glob(f"{STAGING_PREFIX}*"):
+        if not folder.is_dir():
+            continue
+        host, pid = _owner(folder.name)
+        try:
+            age = time.time() - folder.stat().st_mtime
+        except FileNotFoundError:
+            continue
+        if age <= stale_after_s and not (host == _HOST and pid is not None and not _alive(pid)):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _owner(name: str) -> tuple[str | None, int | None]:
+    """(host, pid) from ".compiling-<host>-<pid>-<random>"; (None, None) for a name of another shape."""
+    parts = name[len(STAGING_PREFIX):].split("-")
+    if len(parts) >= 3 and parts[-2].isdigit():
+        return "-".join(parts[:-2]), int(parts[-2])
+    return None, None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process, alive
+        return True
+    return True
 
 
 def _write_formats(results: Results, font: str | None, formats: list[str], folder: Path, stem: str, *,
@@ -205,6 +254,10 @@ def _start_workbook(results: Results, path: Path):  # noqa: ANN202 — returns t
         _, errors = process.communicate()
         data.unlink(missing_ok=True)
         if process.returncode != 0:
+            if b"No space left" in errors or b"Errno 28" in errors:
+                import errno
+
+                raise OSError(errno.ENOSPC, "No space left on device", str(path))  # one message for a full disk
             raise WorkbookFailed(detail=errors.decode("utf-8", "replace").strip().splitlines()[-1:] or "?")
     return wait
 

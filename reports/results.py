@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import orjson
-from sqlalchemy import Connection, or_
+from sqlalchemy import Connection, func, or_
 from sqlmodel import Session, col, select
 
 from models.assignment import ROLE_ZH, Assignment, AssignmentRole
@@ -327,12 +327,19 @@ def _items(connection: Connection, *, rounds: dict[int, SupervisionRound],
 def _events(connection: Connection, *, plan: Plan, as_of: datetime) -> Any:
     """The replayed events of the plan's tasks, and every escalation's, up to the moment, in trail order."""
     plan_tasks = select(Task.id).where(Task.plan_id == plan.id)
-    return connection.execute(
+    # An action the office dated back (--force-time) follows, in the chain, one dated after as_of: an item's
+    # history stops at its first event beyond as_of, so a verification never shows before its filing.
+    beyond = dict(((t, u), seq) for t, u, seq in connection.execute(
+        select(AuditEvent.task_id, AuditEvent.unit_id, func.min(AuditEvent.seq))
+        .where(col(AuditEvent.action).in_(REPLAYED), AuditEvent.at > as_of, col(AuditEvent.task_id).in_(plan_tasks))
+        .group_by(AuditEvent.task_id, AuditEvent.unit_id)))
+    rows = connection.execute(
         select(AuditEvent.at, AuditEvent.action, AuditEvent.object_id, AuditEvent.task_id, AuditEvent.unit_id,
-               AuditEvent.after)
+               AuditEvent.after, AuditEvent.seq)
         .where(col(AuditEvent.action).in_(REPLAYED), AuditEvent.at <= as_of,
                or_(col(AuditEvent.task_id).in_(plan_tasks), AuditEvent.object_type == "escalation"))
         .order_by(AuditEvent.seq))
+    return [row[:6] for row in rows if not beyond or row[6] <= beyond.get((row[3], row[4]), row[6])]
 
 
 def _replay(session: Session, *, plan: Plan, held: dict[int, Held], items: dict[int, Item],

@@ -130,7 +130,7 @@ def file_checkin(request: Request, assignment_id: Id, me: Principal = Depends(of
         if checkin is None:
             raise HTTPException(409, "本任务当前没有进行中的报送 / nothing is owed in an open round")
         submit_checkin(session, round_id=checkin.round_id, assignment_id=assignment_id, actor=me.actor, now=utc_now(),
-                       text=str(form.get("text", "")).strip() or "（无文字说明）", percent=percent,
+                       text=str(form.get("text", "")).strip(), percent=percent,
                        problems=str(form.get("problems", "")).strip() or None, evidence=described(uploads),
                        completed=form.get("completed") == "on",
                        evidence_quota_bytes=int(settings.evidence_quota_mb * 1024 * 1024))
