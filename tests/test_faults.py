@@ -22,7 +22,7 @@ from intake.notice import ImportFailed, Problem
 from models.db import unit_of_work
 from models.errors import TextTooLong
 from models.evidence import ORPHAN_AGE_S
-from models.planning import add_unit
+from intake.directory import DirectoryEntry, sync_directory
 from reports.compile import STAGING_STALE_S, _HOST, clear_stale_staging
 from tests.support import scenario
 from tests.test_cli import assert_one_clean_line, duban
@@ -218,7 +218,7 @@ def test_a_refusal_lists_fifty_problems_and_counts_the_rest() -> None:
 def test_a_name_longer_than_its_column_is_refused_before_the_database(engine: Engine, database_url: str,
                                                                        tmp_path: Path, now: datetime) -> None:
     with pytest.raises(TextTooLong, match="201 characters, at most 200"), unit_of_work(engine) as session:
-        add_unit(session, name="某" * 201, actor=scenario.OFFICE, now=now)
+        sync_directory(session, [DirectoryEntry(name="某" * 201)], actor=scenario.OFFICE, now=now)
     directory = tmp_path / "units.yaml"
     directory.write_text(f"units:\n  - name: {'市' * 201}\n", encoding="utf-8")
     refused = duban("units", "import", str(directory), home=tmp_path, url=database_url)
