@@ -17,9 +17,10 @@ from models.assignment import Assignment
 from models.checkins import owed_checkin, submit_checkin
 from models.clock import utc_now
 from models.db import reading, unit_of_work
-from models.lifecycle import OFFICE, Role, available_actions
+from models.lifecycle import OFFICE, Context, Role, available_actions
 from models.plan import Task
 from models.unit import Unit
+from models.workflow import context_of, contexts_of
 from web.auth import Principal, live_tokens, principal_for, revoke_token, sign_in
 from web.bounds import CheckInText, Count, Id, Milestone, Password, Problems, Username
 from web.routes.assignments import visible_assignment
@@ -43,7 +44,8 @@ class AssignmentOut(BaseModel):
     state: str
     version: int
     due_on: date | None
-    actions: list[str] = Field(description="what the caller may do now (the lifecycle table)")
+    actions: list[str] = Field(description="what the caller may do now: the lifecycle table and its guards "
+                               "(progress and report by filing a check-in, verify and return by a review)")
 
 
 class CheckInIn(BaseModel):
@@ -123,10 +125,11 @@ def revoke_this(request: Request, me: Principal = Depends(bearer)) -> Response:
     return revoke(request, me.session_id, me)
 
 
-def _out(assignment: Assignment, task: Task, unit: Unit, me: Principal) -> AssignmentOut:
+def _out(assignment: Assignment, task: Task, unit: Unit, me: Principal, context: Context) -> AssignmentOut:
     return AssignmentOut(id=assignment.id, task_number=task.number, task_title=task.title, unit=unit.name,
                          role=str(assignment.role), state=str(assignment.state), version=assignment.version,
-                         due_on=assignment.due_on, actions=[a.value for a in available_actions(assignment, me.actor)])
+                         due_on=assignment.due_on,
+                         actions=[a.value for a in available_actions(assignment, me.actor, context)])
 
 
 def _visible(session: Session, me: Principal, assignment_id: int) -> Assignment:
@@ -147,14 +150,17 @@ def list_assignments(request: Request, limit: Count = 100, offset: Count = 0, me
              .order_by(Assignment.id).offset(max(0, offset)).limit(min(max(1, limit), 1000)))
     if me.role == Role.UNIT:
         query = query.where(Assignment.unit_id == me.unit_id)
-    return [_out(a, t, u, me) for a, t, u in session.exec(query)]
+    rows = session.exec(query).all()
+    contexts = contexts_of(session, [a for a, _, _ in rows])
+    return [_out(a, t, u, me, contexts[a.id]) for a, t, u in rows]
 
 
 @router.get("/assignments/{assignment_id}", response_model=AssignmentOut)
 def get_assignment(request: Request, assignment_id: Id, me: Principal = Depends(bearer),
                    session: Session = Depends(read_session)) -> AssignmentOut:
     assignment = _visible(session, me, assignment_id)
-    return _out(assignment, session.get(Task, assignment.task_id), session.get(Unit, assignment.unit_id), me)
+    return _out(assignment, session.get(Task, assignment.task_id), session.get(Unit, assignment.unit_id), me,
+                context_of(session, assignment))
 
 
 @router.post("/assignments/{assignment_id}/checkins", response_model=CheckInOut, status_code=201)

@@ -21,11 +21,11 @@ from models.db import unit_of_work
 from models.evidence import Upload, described, path_of, store
 from models.extensions import request_extension
 from models.history import assignment_history
-from models.lifecycle import Action, Role, available_actions
+from models.lifecycle import ACTION_LABELS, FILED, NEEDS_REASON, REVIEWED, Action, Role, available_actions, filing_moves, held_back
 from models.plan import Task
 from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
 from models.unit import Unit
-from models.workflow import take_action
+from models.workflow import context_of, take_action
 from web.auth import Principal
 from web.bounds import FileName, Id, Percent, Version, Word
 from web.deps import engine_of, form_of, office_or_unit, page, read_session, refuse, require, settings_of
@@ -33,7 +33,6 @@ from web.uploads import Refused, checked
 
 router = APIRouter()
 unit_only = require(Role.UNIT)
-UNIT_BUTTONS = (Action.SIGN,)  # progress and report go through the check-in form; the office's through review
 
 
 def visible_assignment(session: Session, me: Principal, assignment_id: int) -> Assignment:
@@ -84,11 +83,14 @@ def assignment_page(request: Request, assignment_id: Id, me: Principal = Depends
     open_checkin = next((c for c, r in reversed(checkins)
                          if r.state == RoundState.OPEN and c.state != CheckInState.ACCEPTED), None)
     history = assignment_history(session, assignment, viewer=me.role)
-    actions = [a for a in available_actions(assignment, me.actor) if me.role != Role.UNIT or a in UNIT_BUTTONS]
-    if me.role != Role.UNIT:
-        actions = [a for a in actions if a in (Action.CLOSE, Action.REOPEN)]
+    context = context_of(session, assignment)
+    # A filing carries progress and completion, the review page the office's verdict: buttons for the rest.
+    buttons = [a for a in available_actions(assignment, me.actor, context) if a not in FILED | REVIEWED]
+    held = {a: g.why(assignment, context)[1] for a, g in held_back(assignment, me.actor, context).items()}
     return page(request, "assignment.html.j2", me, assignment=assignment, task=task, unit=unit, checkins=checkins,
-                open_checkin=open_checkin, history=history, actions=actions)
+                open_checkin=open_checkin, history=history, buttons=buttons,
+                filing=filing_moves(assignment, me.actor, context), held=held, labels=ACTION_LABELS,
+                needs_reason=NEEDS_REASON)
 
 
 @router.get("/checkins/{checkin_id}")
