@@ -167,6 +167,21 @@ def test_a_withdrawn_cooperating_unit_does_not_hold_its_lead_back(bench: Bench) 
     assert bench.attempt(dropped, Action.REPORT, None) is None
 
 
+@pytest.mark.parametrize("reason", [None, "", "   "])
+def test_reopening_a_closed_assignment_without_a_reason_is_refused_and_changes_nothing(bench: Bench,
+                                                                                      reason: str | None) -> None:
+    closed = Case(state=State.CLOSED, role="responsible", withdrawn=False,
+                  others=((State.CLOSED, "cooperating", False), (State.CLOSED, "cooperating", False)),
+                  filing="accepted", round_open=True, who="clerk", reason=reason)
+    bench.arrange(closed)
+    assert bench.offered(closed) == [Action.REOPEN]  # offered: the form then asks for the reason
+    assert isinstance(bench.attempt(closed, Action.REOPEN, reason), ReasonRequired)
+    with reading(bench.engine) as session:
+        row = session.get(Assignment, bench.plan.lead)
+        assert (row.state, row.version) == (State.CLOSED, 1)
+    assert bench.attempt(closed, Action.REOPEN, "核查发现台账缺失") is None
+
+
 @pytest.fixture(autouse=True)
 def _quiet_hypothesis_db(tmp_path, monkeypatch) -> None:
     # Hypothesis' example database would otherwise land in the checkout.
