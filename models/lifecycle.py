@@ -191,7 +191,8 @@ FILING_OPEN: Final = Guard(
 
 # What must hold before each action is offered or taken, checked in this order (the first that
 # fails names the refusal). `available_actions` and `models.workflow.take_action` both read this.
-# What the request itself must bring is apart: a reason (`NEEDS_REASON`), a filing (`FILED`).
+# What the request itself must bring is apart, since a form asks for it: a reason (`NEEDS_REASON`),
+# a filing (`FILED`); take_action names a missing one before a rule in `HELD_BACK_BY_RULE`.
 GUARDS: Final[dict[Action, tuple[Guard, ...]]] = {
     Action.SIGN: (NOT_WITHDRAWN, IN_TABLE, PERMITTED_ACTOR),
     Action.PROGRESS: (NOT_WITHDRAWN, IN_TABLE, PERMITTED_ACTOR, FILING_OPEN),
@@ -207,12 +208,12 @@ GUARDS: Final[dict[Action, tuple[Guard, ...]]] = {
 HELD_BACK_BY_RULE: Final = frozenset({FILING_OPEN.name, COOPERATING_HANDED_IN.name})
 
 
-def refusal(assignment: HasLifecycle, actor: Actor, action: Action, context: Context = Context()) -> Guard | None:
+def refusal(assignment: HasLifecycle, actor: Actor, action: Action, context: Context) -> Guard | None:
     """The first guard that refuses this action now, or None when it may be taken."""
     return next((g for g in GUARDS[action] if not g.holds(assignment, context, actor, action)), None)
 
 
-def available_actions(assignment: HasLifecycle, actor: Actor, context: Context = Context()) -> list[Action]:
+def available_actions(assignment: HasLifecycle, actor: Actor, context: Context) -> list[Action]:
     """The actions this actor may take on this assignment now, in table order.
 
     Exactly what `models.workflow.take_action` accepts, given the reason or the filing the
@@ -238,7 +239,7 @@ def _after(assignment: HasLifecycle, action: Action) -> HasLifecycle | None:
     return _Moved(target.value, assignment.unit_id, assignment.role, assignment.withdrawn_at)
 
 
-def filing_moves(assignment: HasLifecycle, actor: Actor, context: Context = Context()) -> list[Action]:
+def filing_moves(assignment: HasLifecycle, actor: Actor, context: Context) -> list[Action]:
     """What a check-in filed now may carry: progress, the completion report, or both.
 
     From assigned, a completion report first counts as signing (`models.checkins.submit_checkin`
@@ -251,7 +252,7 @@ def filing_moves(assignment: HasLifecycle, actor: Actor, context: Context = Cont
     return moves
 
 
-def held_back(assignment: HasLifecycle, actor: Actor, context: Context = Context()) -> dict[Action, Guard]:
+def held_back(assignment: HasLifecycle, actor: Actor, context: Context) -> dict[Action, Guard]:
     """Moves this user would have, now or after a filing's first move, that a rule of the office holds back."""
     candidates = [(assignment, a) for (s, a) in TRANSITIONS if s == State(assignment.state)]
     after = _after(assignment, Action.PROGRESS)

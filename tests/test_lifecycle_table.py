@@ -97,9 +97,9 @@ def test_available_actions_offer_only_legal_buttons() -> None:
 
 def test_progress_and_completion_are_offered_only_while_a_check_in_awaits_a_filing() -> None:
     liaison = Actor(name="liaison", role=Role.UNIT, unit_id=7)
-    assert available_actions(Row("assigned", 7), liaison) == [Action.SIGN]
-    assert available_actions(Row("in_progress", 7), liaison) == []
-    assert filing_moves(Row("in_progress", 7), liaison) == []
+    assert available_actions(Row("assigned", 7), liaison, Context()) == [Action.SIGN]
+    assert available_actions(Row("in_progress", 7), liaison, Context()) == []
+    assert filing_moves(Row("in_progress", 7), liaison, Context()) == []
 
 
 def test_nothing_is_offered_on_a_withdrawn_assignment() -> None:

@@ -85,10 +85,11 @@ def assignment_page(request: Request, assignment_id: Id, me: Principal = Depends
     history = assignment_history(session, assignment, viewer=me.role)
     context = context_of(session, assignment)
     # A filing carries progress and completion, the review page the office's verdict: buttons for the rest.
-    buttons = [a for a in available_actions(assignment, me.actor, context) if a not in FILED | REVIEWED]
+    offered = available_actions(assignment, me.actor, context)
+    buttons = [a for a in offered if a not in FILED | REVIEWED]
     held = {a: g.why(assignment, context)[1] for a, g in held_back(assignment, me.actor, context).items()}
     return page(request, "assignment.html.j2", me, assignment=assignment, task=task, unit=unit, checkins=checkins,
-                open_checkin=open_checkin, history=history, buttons=buttons,
+                open_checkin=open_checkin, history=history, buttons=buttons, reviewable=bool(REVIEWED & set(offered)),
                 filing=filing_moves(assignment, me.actor, context), held=held, labels=ACTION_LABELS,
                 needs_reason=NEEDS_REASON)
 
@@ -111,6 +112,8 @@ def act(request: Request, assignment_id: Id, action: Word, me: Principal = Depen
         raise HTTPException(404) from None
     with unit_of_work(engine_of(request)) as session:
         visible_assignment(session, me, assignment_id)
+        if chosen in REVIEWED and me.role != Role.UNIT:  # a bare verdict would leave the check-in unreviewed
+            raise HTTPException(409, "核验和退回请在审核页进行 / verify and return on the review page")
         take_action(session, assignment_id=assignment_id, action=chosen, actor=me.actor, now=utc_now(),
                     reason=form.get("reason"), expected_version=version)
     return RedirectResponse(f"/assignments/{assignment_id}", status_code=303)
