@@ -100,6 +100,17 @@ def test_progress_and_completion_are_offered_only_while_a_check_in_awaits_a_fili
     assert available_actions(Row("assigned", 7), liaison, Context()) == [Action.SIGN]
     assert available_actions(Row("in_progress", 7), liaison, Context()) == []
     assert filing_moves(Row("in_progress", 7), liaison, Context()) == []
+    held = held_back(Row("in_progress", 7), liaison, Context())
+    assert list(held) == [Action.PROGRESS, Action.REPORT]
+    assert held[Action.REPORT].why(Row("in_progress", 7), Context())[1] == "当前没有待报送的督导轮次"
+
+
+def test_a_move_that_is_not_the_users_is_not_said_to_be_held_back() -> None:
+    liaison = Actor(name="liaison", role=Role.UNIT, unit_id=7)
+    assert held_back(Row("reported", 7), liaison, OPEN) == {}  # verifying is the office's
+    assert held_back(Row("in_progress", 8), liaison, Context()) == {}  # another unit's assignment
+    gone = datetime(2022, 9, 1, tzinfo=UTC)
+    assert held_back(Row("in_progress", 7, withdrawn_at=gone), liaison, Context()) == {}
 
 
 def test_nothing_is_offered_on_a_withdrawn_assignment() -> None:
