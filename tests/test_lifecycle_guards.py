@@ -18,6 +18,7 @@ from sqlalchemy import Engine, delete, update
 from sqlmodel import Session, select
 
 from models import workflow
+from models.checkins import submit_checkin
 from models.assignment import Assignment
 from models.db import reading, unit_of_work
 from models.errors import DubanError, FilingRequired, GuardFailed, ReasonRequired
@@ -25,6 +26,7 @@ from models.lifecycle import Action, Actor, Role, State, available_actions
 from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
 from tests.support import scenario
 
+BY_FILING = {Action.PROGRESS: False, Action.REPORT: True}  # filed as progress, or as the completion report
 FILINGS = ["none", "pending", "progress", "completion", "returned", "accepted"]
 ROLES = ["lead", "responsible", "cooperating"]
 
@@ -107,6 +109,19 @@ class Bench:
                 session.rollback()
         return None
 
+    def file(self, case: Case, *, completed: bool) -> DubanError | None:
+        """File a check-in the way the portal's form does (`submit_checkin`, which moves the assignment); undo it."""
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            try:
+                submit_checkin(session, round_id=self.round_id, assignment_id=self.plan.lead,
+                               actor=self.actors[case.who], now=self.now + timedelta(days=1), text="已完成",
+                               completed=completed)
+            except DubanError as refused:
+                return refused
+            finally:
+                session.rollback()
+        return None
+
 
 @pytest.fixture
 def bench(engine: Engine, now: datetime) -> Bench:
@@ -128,11 +143,14 @@ def test_every_action_offered_is_accepted_and_every_action_accepted_was_offered(
             # Offered, so only what this request failed to bring may refuse it: a reason, a filing.
             assert isinstance(refused, (ReasonRequired, FilingRequired)), f"{action} offered but refused: {refused}"
         if action in offered:
-            # With what the portal's form asks for (a reason; the check-in filed as the completion
-            # report), an offered action goes through.
-            bench.arrange(case, filing="completion" if case.filing != "none" else "none")
-            refused = bench.attempt(case, action, "材料不全，请补充")
-            assert refused is None, f"{action} offered but refused with a reason and a filing: {refused}"
+            # With what the portal asks for, an offered action goes through: progress and completion
+            # by filing the check-in (the use case that carries them), the others with a reason.
+            bench.arrange(case)
+            if action in BY_FILING:
+                refused = bench.file(case, completed=BY_FILING[action])
+            else:
+                refused = bench.attempt(case, action, "材料不全，请补充")
+            assert refused is None, f"{action} offered but refused with what the form asks for: {refused}"
 
 
 def test_a_lead_unit_waiting_for_a_cooperating_unit_is_not_offered_its_report_and_is_told_why(bench: Bench) -> None:
@@ -144,6 +162,17 @@ def test_a_lead_unit_waiting_for_a_cooperating_unit_is_not_offered_its_report_an
     assert bench.offered(waiting) == [Action.PROGRESS]
     refused = bench.attempt(waiting, Action.REPORT, None)
     assert isinstance(refused, GuardFailed) and "配合单位尚未报结：市检察院" in refused.message("zh")
+
+
+@pytest.mark.parametrize(("filing", "round_open"), [("accepted", True), ("pending", False), ("none", True)])
+def test_progress_is_not_offered_once_the_office_accepted_this_rounds_check_in_or_the_round_closed(
+        bench: Bench, filing: str, round_open: bool) -> None:
+    done = Case(state=State.IN_PROGRESS, role="responsible", withdrawn=False,
+                others=((State.ASSIGNED, "cooperating", False), (State.ASSIGNED, "cooperating", False)),
+                filing=filing, round_open=round_open, who="own", reason=None)
+    bench.arrange(done)
+    assert bench.offered(done) == []
+    assert bench.file(done, completed=False) is not None
 
 
 @pytest.mark.parametrize("handed_in", [State.REPORTED, State.VERIFIED, State.CLOSED])
