@@ -168,8 +168,10 @@ def round_show(name: Annotated[str, typer.Argument()], plan: PlanOption = None, 
         actor = actor_for(config)
         items = [{"task": t.number, "unit": u.name, "role": str(a.role), "assignment_state": str(a.state),
                   "checkin_state": str(c.state), "revision": c.revision, "due_on": c.due_on.isoformat(),
-                  "percent": c.percent, "text": c.text, "completed": c.completed, "problems": c.problems,
-                  "actions": [x.value for x in available_actions(a, actor, contexts[a.id])]} for c, a, t, u in rows]
+                  "percent": c.percent, "text": c.text,
+                  "completed": c.completed, "problems": c.problems,
+                  "actions": [x.value for x in available_actions(a, actor, contexts[a.id])]}
+                 for c, a, t, u in rows]
     if json_output:
         emit_json({"round": round_.name, "report_by": round_.report_by.isoformat(), "items": items})
         return
@@ -177,7 +179,8 @@ def round_show(name: Annotated[str, typer.Argument()], plan: PlanOption = None, 
         show(f"任务{i['task']:>3} {i['unit']}（{i['role']}）{i['assignment_state']} / {i['checkin_state']} 截止{i['due_on']}"
               + (f" {i['percent']}%" if i["percent"] is not None else "")
               + (f" 第{i['revision']}次报送（审核时 --revision {i['revision']}）" if i["revision"] else "")
-              + (f" 可办：{'、'.join(ACTION_LABELS[Action(x)][0] for x in i['actions'])}" if i["actions"] else ""))
+              + (" 可办：" + "、".join(ACTION_LABELS[Action(x)][0] for x in i["actions"])
+                 if i["actions"] else ""))
 
 
 @round_app.command("close")

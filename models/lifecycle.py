@@ -134,7 +134,7 @@ class HasLifecycle(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """What the guards read beyond the assignment's own row; `models.workflow.contexts_of` builds it.
+    """What the guards read beyond the assignment's own row (built by `models.workflow.contexts_of`).
 
     `cooperating` is the task's cooperating units, each with its state (a lead unit waits for
     them); `filing_open` says the assignment has a check-in in an open round it may still file.
@@ -174,7 +174,8 @@ def cooperating_pending(assignment: HasLifecycle, context: Context) -> list[str]
 
 NOT_WITHDRAWN: Final = Guard(
     "not_withdrawn", lambda a, c, actor, action: a.withdrawn_at is None,
-    lambda a, c: ("it was withdrawn when a later version of the notice was imported", "该任务分工已在重新导入通知时撤销"))
+    lambda a, c: ("it was withdrawn when a later version of the notice was imported",
+                  "该任务分工已在重新导入通知时撤销"))
 IN_TABLE: Final = Guard(
     "in_table", lambda a, c, actor, action: next_state(a.state, action) is not None,
     lambda a, c: ("the lifecycle has no such move from this state", "当前状态下没有这一步"))
@@ -183,8 +184,8 @@ PERMITTED_ACTOR: Final = Guard(
     lambda a, c: ("this user may not take it", "当前用户无权执行"))
 COOPERATING_HANDED_IN: Final = Guard(
     "cooperating_handed_in", lambda a, c, actor, action: not cooperating_pending(a, c),
-    lambda a, c: (f"cooperating units have not reported yet: {', '.join(cooperating_pending(a, c))}",
-                  f"配合单位尚未报结：{'、'.join(cooperating_pending(a, c))}"))
+    lambda a, c: ("cooperating units have not reported yet: " + ", ".join(cooperating_pending(a, c)),
+                  "配合单位尚未报结：" + "、".join(cooperating_pending(a, c))))
 FILING_OPEN: Final = Guard(
     "filing_open", lambda a, c, actor, action: c.filing_open,
     lambda a, c: ("no open supervision round awaits a check-in from it", "当前没有待报送的督导轮次"))
@@ -208,9 +209,11 @@ GUARDS: Final[dict[Action, tuple[Guard, ...]]] = {
 HELD_BACK_BY_RULE: Final = frozenset({FILING_OPEN.name, COOPERATING_HANDED_IN.name})
 
 
-def refusal(assignment: HasLifecycle, actor: Actor, action: Action, context: Context) -> Guard | None:
+def refusal(assignment: HasLifecycle, actor: Actor, action: Action,
+            context: Context) -> Guard | None:
     """The first guard that refuses this action now, or None when it may be taken."""
-    return next((g for g in GUARDS[action] if not g.holds(assignment, context, actor, action)), None)
+    failing = (g for g in GUARDS[action] if not g.holds(assignment, context, actor, action))
+    return next(failing, None)
 
 
 def available_actions(assignment: HasLifecycle, actor: Actor, context: Context) -> list[Action]:
@@ -248,16 +251,18 @@ def filing_moves(assignment: HasLifecycle, actor: Actor, context: Context) -> li
     moves = [a for a in available_actions(assignment, actor, context) if a in FILED]
     after = _after(assignment, Action.PROGRESS) if Action.PROGRESS in moves else None
     if after is not None:
-        moves += [a for a in available_actions(after, actor, context) if a in FILED and a not in moves]
+        then = available_actions(after, actor, context)
+        moves += [a for a in then if a in FILED and a not in moves]
     return moves
 
 
 def held_back(assignment: HasLifecycle, actor: Actor, context: Context) -> dict[Action, Guard]:
-    """Moves this user would have, now or after a filing's first move, that a rule of the office holds back."""
+    """Moves this user would have, now or after a filing's first move, held back by a rule."""
     candidates = [(assignment, a) for (s, a) in TRANSITIONS if s == State(assignment.state)]
     after = _after(assignment, Action.PROGRESS)
     if after is not None and refusal(assignment, actor, Action.PROGRESS, context) is None:
-        candidates += [(after, a) for (s, a) in TRANSITIONS if s == State(after.state) and a in FILED]
+        later = State(after.state)
+        candidates += [(after, a) for (s, a) in TRANSITIONS if s == later and a in FILED]
     held: dict[Action, Guard] = {}
     for row, action in candidates:
         guard = refusal(row, actor, action, context)

@@ -86,7 +86,7 @@ def _snapshot(assignment: Assignment) -> dict[str, Any]:
 
 
 def contexts_of(session: Session, assignments: list[Assignment]) -> dict[int, Context]:
-    """What the guards read beyond each assignment's row, in two set-based queries (one list, one page)."""
+    """What the guards read beyond each assignment's row, in two set-based queries."""
     ids = [a.id for a in assignments]
     lead_tasks = {a.task_id for a in assignments if a.role == AssignmentRole.LEAD}
     cooperating: dict[int, list[tuple[str, State]]] = {}
@@ -95,21 +95,24 @@ def contexts_of(session: Session, assignments: list[Assignment]) -> dict[int, Co
         for task_id, name, state in session.exec(
                 select(Assignment.task_id, Unit.name, Assignment.state)
                 .join(Unit, col(Unit.id) == col(Assignment.unit_id))
-                .where(col(Assignment.task_id).in_(lead_tasks), Assignment.role == AssignmentRole.COOPERATING,
+                .where(col(Assignment.task_id).in_(lead_tasks),
+                       Assignment.role == AssignmentRole.COOPERATING,
                        col(Assignment.withdrawn_at).is_(None))
                 .order_by(Unit.name)):
             cooperating.setdefault(task_id, []).append((name, State(state)))
-    # A filing goes to the check-in of the latest open round, unless the office accepted it (submit_checkin).
+    # A filing goes to the latest open round's check-in, unless the office accepted it (submit_checkin).
     latest = (select(CheckIn.assignment_id, func.max(CheckIn.round_id).label("round_id"))
               .join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
               .where(col(CheckIn.assignment_id).in_(ids), SupervisionRound.state == RoundState.OPEN)
               .group_by(CheckIn.assignment_id).subquery())
     open_for_filing = set(session.exec(
         select(CheckIn.assignment_id)
-        .join(latest, (latest.c.assignment_id == col(CheckIn.assignment_id)) & (latest.c.round_id == col(CheckIn.round_id)))
+        .join(latest, (latest.c.assignment_id == col(CheckIn.assignment_id))
+              & (latest.c.round_id == col(CheckIn.round_id)))
         .where(CheckIn.state != CheckInState.ACCEPTED))) if ids else set()
-    return {a.id: Context(cooperating=tuple(cooperating.get(a.task_id, ())) if a.role == AssignmentRole.LEAD else (),
-                          filing_open=a.id in open_for_filing) for a in assignments}
+    return {a.id: Context(
+        cooperating=tuple(cooperating.get(a.task_id, ())) if a.role == AssignmentRole.LEAD else (),
+        filing_open=a.id in open_for_filing) for a in assignments}
 
 
 def context_of(session: Session, assignment: Assignment) -> Context:
@@ -195,7 +198,7 @@ def take_action(
 
 def _refused(session: Session, assignment: Assignment, actor: Actor, action: Action, guard: Guard,
              context: Context) -> DubanError:
-    """The named error for a guard that refuses: no such move, not this user's, or a rule of the office."""
+    """The named error for a refusing guard: no such move, not this user's, or an office rule."""
     if guard is IN_TABLE:
         return TransitionNotAllowed(**_labels(assignment, action), **describe(session, assignment))
     if guard is PERMITTED_ACTOR:
@@ -204,7 +207,8 @@ def _refused(session: Session, assignment: Assignment, actor: Actor, action: Act
             action=action.value, action_zh=ACTION_LABELS[action][0], **describe(session, assignment),
         )
     why, why_zh = guard.why(assignment, context)
-    return GuardFailed(why=why, why_zh=why_zh, **_labels(assignment, action), **describe(session, assignment))
+    return GuardFailed(why=why, why_zh=why_zh, **_labels(assignment, action),
+                       **describe(session, assignment))
 
 
 def _stamp(assignment: Assignment, action: Action, at: datetime) -> None:

@@ -44,8 +44,9 @@ class AssignmentOut(BaseModel):
     state: str
     version: int
     due_on: date | None
-    actions: list[str] = Field(description="what the caller may do now: the lifecycle table and its guards "
-                               "(progress and report by filing a check-in, verify and return by a review)")
+    actions: list[str] = Field(description="what the caller may do now: the lifecycle table and its "
+                               "guards (progress and report by filing a check-in, verify and return "
+                               "by a review)")
 
 
 class CheckInIn(BaseModel):
@@ -125,11 +126,13 @@ def revoke_this(request: Request, me: Principal = Depends(bearer)) -> Response:
     return revoke(request, me.session_id, me)
 
 
-def _out(assignment: Assignment, task: Task, unit: Unit, me: Principal, context: Context) -> AssignmentOut:
+def _out(assignment: Assignment, task: Task, unit: Unit, me: Principal,
+         context: Context) -> AssignmentOut:
     return AssignmentOut(id=assignment.id, task_number=task.number, task_title=task.title, unit=unit.name,
                          role=str(assignment.role), state=str(assignment.state), version=assignment.version,
                          due_on=assignment.due_on,
-                         actions=[a.value for a in available_actions(assignment, me.actor, context)])
+                         actions=[a.value for a in
+                                  available_actions(assignment, me.actor, context)])
 
 
 def _visible(session: Session, me: Principal, assignment_id: int) -> Assignment:
@@ -159,8 +162,8 @@ def list_assignments(request: Request, limit: Count = 100, offset: Count = 0, me
 def get_assignment(request: Request, assignment_id: Id, me: Principal = Depends(bearer),
                    session: Session = Depends(read_session)) -> AssignmentOut:
     assignment = _visible(session, me, assignment_id)
-    return _out(assignment, session.get(Task, assignment.task_id), session.get(Unit, assignment.unit_id), me,
-                context_of(session, assignment))
+    task, unit = session.get(Task, assignment.task_id), session.get(Unit, assignment.unit_id)
+    return _out(assignment, task, unit, me, context_of(session, assignment))
 
 
 @router.post("/assignments/{assignment_id}/checkins", response_model=CheckInOut, status_code=201)

@@ -21,7 +21,17 @@ from models.db import unit_of_work
 from models.evidence import Upload, described, path_of, store
 from models.extensions import request_extension
 from models.history import assignment_history
-from models.lifecycle import ACTION_LABELS, FILED, NEEDS_REASON, REVIEWED, Action, Role, available_actions, filing_moves, held_back
+from models.lifecycle import (
+    ACTION_LABELS,
+    FILED,
+    NEEDS_REASON,
+    REVIEWED,
+    Action,
+    Role,
+    available_actions,
+    filing_moves,
+    held_back,
+)
 from models.plan import Task
 from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
 from models.unit import Unit
@@ -84,12 +94,14 @@ def assignment_page(request: Request, assignment_id: Id, me: Principal = Depends
                          if r.state == RoundState.OPEN and c.state != CheckInState.ACCEPTED), None)
     history = assignment_history(session, assignment, viewer=me.role)
     context = context_of(session, assignment)
-    # A filing carries progress and completion, the review page the office's verdict: buttons for the rest.
+    # A filing carries progress and completion, the review page the verdict: buttons for the rest.
     offered = available_actions(assignment, me.actor, context)
     buttons = [a for a in offered if a not in FILED | REVIEWED]
-    held = {a: g.why(assignment, context)[1] for a, g in held_back(assignment, me.actor, context).items()}
+    held_by = held_back(assignment, me.actor, context)
+    held = {a: guard.why(assignment, context)[1] for a, guard in held_by.items()}
     return page(request, "assignment.html.j2", me, assignment=assignment, task=task, unit=unit, checkins=checkins,
-                open_checkin=open_checkin, history=history, buttons=buttons, reviewable=bool(REVIEWED & set(offered)),
+                open_checkin=open_checkin, history=history, buttons=buttons,
+                reviewable=bool(REVIEWED & set(offered)),
                 filing=filing_moves(assignment, me.actor, context), held=held, labels=ACTION_LABELS,
                 needs_reason=NEEDS_REASON)
 
@@ -112,7 +124,8 @@ def act(request: Request, assignment_id: Id, action: Word, me: Principal = Depen
         raise HTTPException(404) from None
     with unit_of_work(engine_of(request)) as session:
         visible_assignment(session, me, assignment_id)
-        if chosen in REVIEWED and me.role != Role.UNIT:  # a bare verdict would leave the check-in unreviewed
+        # A bare verdict would leave the unit's check-in unreviewed.
+        if chosen in REVIEWED and me.role != Role.UNIT:
             raise HTTPException(409, "核验和退回请在审核页进行 / verify and return on the review page")
         take_action(session, assignment_id=assignment_id, action=chosen, actor=me.actor, now=utc_now(),
                     reason=form.get("reason"), expected_version=version)
