@@ -150,28 +150,37 @@ def round_show(name: Annotated[str, typer.Argument()], plan: PlanOption = None, 
 
     from models.assignment import Assignment
     from models.db import reading
+    from models.lifecycle import ACTION_LABELS, Action, available_actions
     from models.plan import Task
     from models.round import CheckIn
     from models.unit import Unit
+    from models.workflow import contexts_of
 
-    with reading(engine_for(settings())) as session:
+    config = settings()
+    with reading(engine_for(config)) as session:
         round_ = _round(session, _plan(session, plan), name)
         rows = session.exec(select(CheckIn, Assignment, Task, Unit)
                             .join(Assignment, col(Assignment.id) == col(CheckIn.assignment_id))
                             .join(Task, col(Task.id) == col(Assignment.task_id))
                             .join(Unit, col(Unit.id) == col(Assignment.unit_id))
                             .where(CheckIn.round_id == round_.id).order_by(Task.number, Unit.name)).all()
+        contexts = contexts_of(session, [a for _, a, _, _ in rows])
+        actor = actor_for(config)
         items = [{"task": t.number, "unit": u.name, "role": str(a.role), "assignment_state": str(a.state),
                   "checkin_state": str(c.state), "revision": c.revision, "due_on": c.due_on.isoformat(),
                   "percent": c.percent, "text": c.text,
-                  "completed": c.completed, "problems": c.problems} for c, a, t, u in rows]
+                  "completed": c.completed, "problems": c.problems,
+                  "actions": [x.value for x in available_actions(a, actor, contexts[a.id])]}
+                 for c, a, t, u in rows]
     if json_output:
         emit_json({"round": round_.name, "report_by": round_.report_by.isoformat(), "items": items})
         return
     for i in items:
         show(f"任务{i['task']:>3} {i['unit']}（{i['role']}）{i['assignment_state']} / {i['checkin_state']} 截止{i['due_on']}"
               + (f" {i['percent']}%" if i["percent"] is not None else "")
-              + (f" 第{i['revision']}次报送（审核时 --revision {i['revision']}）" if i["revision"] else ""))
+              + (f" 第{i['revision']}次报送（审核时 --revision {i['revision']}）" if i["revision"] else "")
+              + (" 可办：" + "、".join(ACTION_LABELS[Action(x)][0] for x in i["actions"])
+                 if i["actions"] else ""))
 
 
 @round_app.command("close")

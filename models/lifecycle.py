@@ -3,13 +3,17 @@
 This module is the single source of truth for what may happen to an
 assignment and who may make it happen. It is pure data and pure functions:
 no database, no clock. The use cases in `models.workflow` ask it; the CLI and
-the portal ask `available_actions` so they only offer legal buttons.
+the portal ask `available_actions` so they only offer legal buttons. Guards are
+named predicates declared beside the table (`GUARDS`): what is offered is what
+`take_action` accepts.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from collections.abc import Callable
+from datetime import datetime
 from typing import Final, Protocol
 
 
@@ -74,6 +78,10 @@ NEEDS_REASON: Final = frozenset({Action.RETURN, Action.REOPEN})
 # idle clock with nothing filed.
 FILED: Final = frozenset({Action.PROGRESS, Action.REPORT})
 
+# Moves the office makes by reviewing the unit's check-in (`models.checkins.review_checkin`), so
+# the portal offers them on the review page rather than as bare buttons.
+REVIEWED: Final = frozenset({Action.VERIFY, Action.RETURN})
+
 # States in which the unit's part of the work counts as handed in.
 HANDED_IN: Final = frozenset({State.REPORTED, State.VERIFIED, State.CLOSED})
 
@@ -120,6 +128,29 @@ SYSTEM_ACTOR: Final = Actor(name="system", role=Role.SYSTEM)
 class HasLifecycle(Protocol):
     state: str
     unit_id: int
+    role: str  # lead / responsible / cooperating (`models.assignment.AssignmentRole`)
+    withdrawn_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What the guards read beyond the assignment's own row (built by `models.workflow.contexts_of`).
+
+    `cooperating` is the task's cooperating units, each with its state (a lead unit waits for
+    them); `filing_open` says the assignment has a check-in in an open round it may still file.
+    """
+
+    cooperating: tuple[tuple[str, State], ...] = ()
+    filing_open: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """A named predicate an action must satisfy; `why` says in both languages what holds it back."""
+
+    name: str
+    holds: Callable[[HasLifecycle, Context, Actor, Action], bool]
+    why: Callable[[HasLifecycle, Context], tuple[str, str]]
 
 
 def next_state(state: State | str, action: Action) -> State | None:
@@ -134,11 +165,107 @@ def may_act(actor: Actor, action: Action, unit_id: int) -> bool:
     return actor.role != Role.UNIT or actor.unit_id == unit_id
 
 
-def available_actions(assignment: HasLifecycle, actor: Actor) -> list[Action]:
-    """The actions this actor may take on this assignment now, in table order."""
+def cooperating_pending(assignment: HasLifecycle, context: Context) -> list[str]:
+    """The cooperating units a lead unit still waits for (none for any other role)."""
+    if assignment.role != "lead":
+        return []
+    return [name for name, state in context.cooperating if state not in HANDED_IN]
+
+
+NOT_WITHDRAWN: Final = Guard(
+    "not_withdrawn", lambda a, c, actor, action: a.withdrawn_at is None,
+    lambda a, c: ("it was withdrawn when a later version of the notice was imported",
+                  "该任务分工已在重新导入通知时撤销"))
+IN_TABLE: Final = Guard(
+    "in_table", lambda a, c, actor, action: next_state(a.state, action) is not None,
+    lambda a, c: ("the lifecycle has no such move from this state", "当前状态下没有这一步"))
+PERMITTED_ACTOR: Final = Guard(
+    "permitted", lambda a, c, actor, action: may_act(actor, action, a.unit_id),
+    lambda a, c: ("this user may not take it", "当前用户无权执行"))
+COOPERATING_HANDED_IN: Final = Guard(
+    "cooperating_handed_in", lambda a, c, actor, action: not cooperating_pending(a, c),
+    lambda a, c: ("cooperating units have not reported yet: " + ", ".join(cooperating_pending(a, c)),
+                  "配合单位尚未报结：" + "、".join(cooperating_pending(a, c))))
+FILING_OPEN: Final = Guard(
+    "filing_open", lambda a, c, actor, action: c.filing_open,
+    lambda a, c: ("no open supervision round awaits a check-in from it", "当前没有待报送的督导轮次"))
+
+# What must hold before each action is offered or taken, checked in this order (the first that
+# fails names the refusal). `available_actions` and `models.workflow.take_action` both read this.
+# What the request itself must bring is apart, since a form asks for it: a reason (`NEEDS_REASON`),
+# a filing (`FILED`); take_action names a missing one before a rule in `HELD_BACK_BY_RULE`.
+GUARDS: Final[dict[Action, tuple[Guard, ...]]] = {
+    Action.SIGN: (NOT_WITHDRAWN, IN_TABLE, PERMITTED_ACTOR),
+    Action.PROGRESS: (NOT_WITHDRAWN, IN_TABLE, PERMITTED_ACTOR, FILING_OPEN),
+    Action.REPORT: (NOT_WITHDRAWN, IN_TABLE, PERMITTED_ACTOR, FILING_OPEN, COOPERATING_HANDED_IN),
+    Action.VERIFY: (NOT_WITHDRAWN, IN_TABLE, PERMITTED_ACTOR),
+    Action.RETURN: (NOT_WITHDRAWN, IN_TABLE, PERMITTED_ACTOR),
+    Action.CLOSE: (NOT_WITHDRAWN, IN_TABLE, PERMITTED_ACTOR),
+    Action.REOPEN: (NOT_WITHDRAWN, IN_TABLE, PERMITTED_ACTOR),
+}
+
+# Rules of the office that hold back a move this user would otherwise have: the portal says which
+# (`held_back`). The others say the move is not there at all (withdrawn, no such move, not theirs).
+HELD_BACK_BY_RULE: Final = frozenset({FILING_OPEN.name, COOPERATING_HANDED_IN.name})
+
+
+def refusal(assignment: HasLifecycle, actor: Actor, action: Action,
+            context: Context) -> Guard | None:
+    """The first guard that refuses this action now, or None when it may be taken."""
+    failing = (g for g in GUARDS[action] if not g.holds(assignment, context, actor, action))
+    return next(failing, None)
+
+
+def available_actions(assignment: HasLifecycle, actor: Actor, context: Context) -> list[Action]:
+    """The actions this actor may take on this assignment now, in table order.
+
+    Exactly what `models.workflow.take_action` accepts, given the reason or the filing the
+    action asks for (`NEEDS_REASON`, `FILED`).
+    """
     state = State(assignment.state)
-    return [
-        action
-        for (from_state, action) in TRANSITIONS
-        if from_state == state and may_act(actor, action, assignment.unit_id)
-    ]
+    return [action for (from_state, action) in TRANSITIONS
+            if from_state == state and refusal(assignment, actor, action, context) is None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Moved:
+    state: str
+    unit_id: int
+    role: str
+    withdrawn_at: datetime | None
+
+
+def _after(assignment: HasLifecycle, action: Action) -> HasLifecycle | None:
+    target = next_state(assignment.state, action)
+    if target is None or target == State(assignment.state):
+        return None
+    return _Moved(target.value, assignment.unit_id, assignment.role, assignment.withdrawn_at)
+
+
+def filing_moves(assignment: HasLifecycle, actor: Actor, context: Context) -> list[Action]:
+    """What a check-in filed now may carry: progress, the completion report, or both.
+
+    From assigned, a completion report first counts as signing (`models.checkins.submit_checkin`
+    makes both moves), so it is offered when the table and the guards allow it after that move.
+    """
+    moves = [a for a in available_actions(assignment, actor, context) if a in FILED]
+    after = _after(assignment, Action.PROGRESS) if Action.PROGRESS in moves else None
+    if after is not None:
+        then = available_actions(after, actor, context)
+        moves += [a for a in then if a in FILED and a not in moves]
+    return moves
+
+
+def held_back(assignment: HasLifecycle, actor: Actor, context: Context) -> dict[Action, Guard]:
+    """Moves this user would have, now or after a filing's first move, held back by a rule."""
+    candidates = [(assignment, a) for (s, a) in TRANSITIONS if s == State(assignment.state)]
+    after = _after(assignment, Action.PROGRESS)
+    if after is not None and refusal(assignment, actor, Action.PROGRESS, context) is None:
+        later = State(after.state)
+        candidates += [(after, a) for (s, a) in TRANSITIONS if s == later and a in FILED]
+    held: dict[Action, Guard] = {}
+    for row, action in candidates:
+        guard = refusal(row, actor, action, context)
+        if guard is not None and guard.name in HELD_BACK_BY_RULE and action not in held:
+            held[action] = guard
+    return held

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from models import audit
 from models.assignment import Assignment, AssignmentRole, lifecycle_move
@@ -22,6 +22,7 @@ from models.audit import AuditEvent
 from models.clock import utc
 from models.errors import (
     ConcurrentChange,
+    DubanError,
     FilingRequired,
     GuardFailed,
     NotFound,
@@ -32,18 +33,22 @@ from models.errors import (
 from models.lifecycle import (
     ACTION_LABELS,
     FILED,
-    HANDED_IN,
+    HELD_BACK_BY_RULE,
+    IN_TABLE,
     NEEDS_REASON,
+    PERMITTED_ACTOR,
     ROLE_LABELS,
     STATE_LABELS,
     Action,
     Actor,
+    Context,
+    Guard,
     State,
-    may_act,
     next_state,
+    refusal,
 )
 from models.plan import Task
-from models.round import CheckIn, CheckInState
+from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
 from models.timeline import check_order
 from models.unit import Unit
 
@@ -88,21 +93,39 @@ def _snapshot(assignment: Assignment) -> dict[str, Any]:
     return {"state": str(assignment.state), "version": assignment.version, "rework_count": assignment.rework_count}
 
 
-def cooperating_units_pending(session: Session, assignment: Assignment) -> list[str]:
-    """Names of the task's cooperating units that have not reported yet (a lead unit waits for them)."""
-    if assignment.role != AssignmentRole.LEAD:
-        return []
-    rows = session.exec(
-        select(Unit.name)
-        .join(Assignment, col(Assignment.unit_id) == col(Unit.id))
-        .where(
-            Assignment.task_id == assignment.task_id,
-            Assignment.role == AssignmentRole.COOPERATING,
-            col(Assignment.state).not_in([s.value for s in HANDED_IN]),
-        )
-        .order_by(Unit.name)
-    )
-    return list(rows)
+def contexts_of(session: Session, assignments: list[Assignment]) -> dict[int, Context]:
+    """What the guards read beyond each assignment's row, in two set-based queries."""
+    ids = [a.id for a in assignments]
+    lead_tasks = {a.task_id for a in assignments if a.role == AssignmentRole.LEAD}
+    cooperating: dict[int, list[tuple[str, State]]] = {}
+    if lead_tasks:
+        # A withdrawn cooperating assignment is gone from the task: its lead does not wait for it.
+        for task_id, name, state in session.exec(
+                select(Assignment.task_id, Unit.name, Assignment.state)
+                .join(Unit, col(Unit.id) == col(Assignment.unit_id))
+                .where(col(Assignment.task_id).in_(lead_tasks),
+                       Assignment.role == AssignmentRole.COOPERATING,
+                       col(Assignment.withdrawn_at).is_(None))
+                .order_by(Unit.name)):
+            cooperating.setdefault(task_id, []).append((name, State(state)))
+    # A filing goes to the latest open round's check-in, unless the office accepted it (submit_checkin).
+    latest = (select(CheckIn.assignment_id, func.max(CheckIn.round_id).label("round_id"))
+              .join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
+              .where(col(CheckIn.assignment_id).in_(ids), SupervisionRound.state == RoundState.OPEN)
+              .group_by(CheckIn.assignment_id).subquery())
+    open_for_filing = set(session.exec(
+        select(CheckIn.assignment_id)
+        .join(latest, (latest.c.assignment_id == col(CheckIn.assignment_id))
+              & (latest.c.round_id == col(CheckIn.round_id)))
+        .where(CheckIn.state != CheckInState.ACCEPTED))) if ids else set()
+    return {a.id: Context(
+        cooperating=tuple(cooperating.get(a.task_id, ())) if a.role == AssignmentRole.LEAD else (),
+        filing_open=a.id in open_for_filing) for a in assignments}
+
+
+def context_of(session: Session, assignment: Assignment) -> Context:
+    """The guards' context of one assignment."""
+    return contexts_of(session, [assignment])[assignment.id]
 
 
 def carried_by(filing: CheckIn | None, assignment: Assignment, action: Action) -> bool:
@@ -134,15 +157,13 @@ def take_action(
     if expected_version is not None and assignment.version != expected_version:
         raise ConcurrentChange(expected=expected_version, **describe(session, assignment))
     forced = check_order(assignment.last_activity_at, now, lambda: describe(session, assignment))
-    target = next_state(assignment.state, action)
-    if assignment.withdrawn_at is not None:
-        raise GuardFailed(why="it was withdrawn when a later version of the notice was imported",
-                          why_zh="该任务分工已在重新导入通知时撤销", **_labels(assignment, action),
-                          **describe(session, assignment))
-    if target is None:
-        raise TransitionNotAllowed(**_labels(assignment, action), **describe(session, assignment))
-    if not may_act(actor, action, assignment.unit_id):
-        raise not_permitted(session, assignment, actor, action=action.value, action_zh=ACTION_LABELS[action][0])
+    # The one door: the guards declared beside the table (`lifecycle.GUARDS`) and what the request
+    # must bring. A move that is not there at all is named first, then a missing reason or filing,
+    # then the rule of the office that holds it back.
+    context = context_of(session, assignment)
+    guard = refusal(assignment, actor, action, context)
+    if guard is not None and guard.name not in HELD_BACK_BY_RULE:
+        raise _refused(session, assignment, actor, action, guard, context)
     reason = (reason or "").strip() or None
     if action in NEEDS_REASON and reason is None:
         raise ReasonRequired(action=action.value, action_zh=ACTION_LABELS[action][0])
@@ -150,14 +171,10 @@ def take_action(
         what = ("completion report", "办结情况") if action == Action.REPORT else ("progress", "进展情况")
         raise FilingRequired(what=what[0], what_zh=what[1], **_labels(assignment, action),
                              **describe(session, assignment))
-    if action == Action.REPORT:
-        pending = cooperating_units_pending(session, assignment)
-        if pending:
-            raise GuardFailed(
-                why=f"cooperating units have not reported yet: {', '.join(pending)}",
-                why_zh=f"配合单位尚未报结：{'、'.join(pending)}",
-                **_labels(assignment, action), **describe(session, assignment),
-            )
+    if guard is not None:
+        raise _refused(session, assignment, actor, action, guard, context)
+    target = next_state(assignment.state, action)
+    assert target is not None  # the in_table guard held
 
     before = _snapshot(assignment)
     names = describe(session, assignment)  # now: after a lost race the session can no longer query
@@ -186,6 +203,21 @@ def take_action(
         task_id=assignment.task_id,
         unit_id=assignment.unit_id,
     )
+
+
+def _refused(session: Session, assignment: Assignment, actor: Actor, action: Action, guard: Guard,
+             context: Context) -> DubanError:
+    """The named error for a refusing guard: no such move, not this user's, or an office rule."""
+    if guard is IN_TABLE:
+        return TransitionNotAllowed(**_labels(assignment, action), **describe(session, assignment))
+    if guard is PERMITTED_ACTOR:
+        return NotPermitted(
+            actor=actor.name, role=actor.role.value, role_zh=ROLE_LABELS[actor.role][0],
+            action=action.value, action_zh=ACTION_LABELS[action][0], **describe(session, assignment),
+        )
+    why, why_zh = guard.why(assignment, context)
+    return GuardFailed(why=why, why_zh=why_zh, **_labels(assignment, action),
+                       **describe(session, assignment))
 
 
 def _stamp(assignment: Assignment, action: Action, at: datetime) -> None:

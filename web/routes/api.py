@@ -17,10 +17,11 @@ from models.assignment import Assignment
 from models.checkins import checkin_to_file, submit_checkin
 from models.clock import local_day, utc_now
 from models.db import reading, unit_of_work
-from models.lifecycle import OFFICE, Role, available_actions
+from models.lifecycle import OFFICE, Context, Role, available_actions
 from models.lights import assignment_lights
 from models.plan import Task
 from models.unit import Unit
+from models.workflow import context_of, contexts_of
 from web.auth import Principal, live_tokens, principal_for, revoke_token, sign_in
 from web.bounds import CheckInText, Count, Id, Milestone, Password, Problems, Username
 from web.routes.assignments import visible_assignment
@@ -44,7 +45,9 @@ class AssignmentOut(BaseModel):
     state: str
     version: int
     due_on: date | None
-    actions: list[str] = Field(description="what the caller may do now (the lifecycle table)")
+    actions: list[str] = Field(description="what the caller may do now: the lifecycle table and its "
+                               "guards (progress and report by filing a check-in, verify and return "
+                               "by a review)")
     light: str = Field(description="green, yellow or red today, as on the dashboard and in the 通报 (models.lights)")
 
 
@@ -122,10 +125,12 @@ def revoke_this(request: Request, me: Principal = Depends(bearer)) -> Response:
     return revoke(request, me.session_id, me)
 
 
-def _out(assignment: Assignment, task: Task, unit: Unit, me: Principal, light: str) -> AssignmentOut:
+def _out(assignment: Assignment, task: Task, unit: Unit, me: Principal, context: Context,
+         light: str) -> AssignmentOut:
     return AssignmentOut(id=assignment.id, task_number=task.number, task_title=task.title, unit=unit.name,
                          role=str(assignment.role), state=str(assignment.state), version=assignment.version,
-                         due_on=assignment.due_on, actions=[a.value for a in available_actions(assignment, me.actor)],
+                         due_on=assignment.due_on,
+                         actions=[a.value for a in available_actions(assignment, me.actor, context)],
                          light=light)
 
 
@@ -156,14 +161,16 @@ def list_assignments(request: Request, limit: Count = 100, offset: Count = 0, me
         query = query.where(Assignment.unit_id == me.unit_id)
     rows = session.exec(query).all()
     colours = _lights(request, session, [a.id for a, _, _ in rows])
-    return [_out(a, t, u, me, colours[a.id]) for a, t, u in rows]
+    contexts = contexts_of(session, [a for a, _, _ in rows])
+    return [_out(a, t, u, me, contexts[a.id], colours[a.id]) for a, t, u in rows]
 
 
 @router.get("/assignments/{assignment_id}", response_model=AssignmentOut)
 def get_assignment(request: Request, assignment_id: Id, me: Principal = Depends(bearer),
                    session: Session = Depends(read_session)) -> AssignmentOut:
     assignment = _visible(session, me, assignment_id)
-    return _out(assignment, session.get(Task, assignment.task_id), session.get(Unit, assignment.unit_id), me,
+    task, unit = session.get(Task, assignment.task_id), session.get(Unit, assignment.unit_id)
+    return _out(assignment, task, unit, me, context_of(session, assignment),
                 _lights(request, session, [assignment.id])[assignment.id])
 
 

@@ -21,11 +21,21 @@ from models.db import unit_of_work
 from models.evidence import Upload, described, path_of, store
 from models.extensions import request_extension
 from models.history import assignment_history
-from models.lifecycle import Action, Role, available_actions
+from models.lifecycle import (
+    ACTION_LABELS,
+    FILED,
+    NEEDS_REASON,
+    REVIEWED,
+    Action,
+    Role,
+    available_actions,
+    filing_moves,
+    held_back,
+)
 from models.plan import Task
 from models.round import CheckIn, SupervisionRound
 from models.unit import Unit
-from models.workflow import take_action
+from models.workflow import context_of, take_action
 from web.auth import Principal
 from web.bounds import FileName, Id, Percent, Version, Word
 from web.deps import engine_of, form_of, office_or_unit, page, read_session, refuse, require, settings_of
@@ -33,7 +43,6 @@ from web.uploads import Refused, checked
 
 router = APIRouter()
 unit_only = require(Role.UNIT)
-UNIT_BUTTONS = (Action.SIGN,)  # progress and report go through the check-in form; the office's through review
 
 
 def visible_assignment(session: Session, me: Principal, assignment_id: int) -> Assignment:
@@ -80,11 +89,17 @@ def assignment_page(request: Request, assignment_id: Id, me: Principal = Depends
                             .where(CheckIn.assignment_id == assignment.id).order_by(CheckIn.round_id)).all()
     open_checkin = checkin_to_file(session, assignment.id)
     history = assignment_history(session, assignment, viewer=me.role)
-    actions = [a for a in available_actions(assignment, me.actor) if me.role != Role.UNIT or a in UNIT_BUTTONS]
-    if me.role != Role.UNIT:
-        actions = [a for a in actions if a in (Action.CLOSE, Action.REOPEN)]
+    context = context_of(session, assignment)
+    # A filing carries progress and completion, the review page the verdict: buttons for the rest.
+    offered = available_actions(assignment, me.actor, context)
+    buttons = [a for a in offered if a not in FILED | REVIEWED]
+    held_by = held_back(assignment, me.actor, context)
+    held = {a: guard.why(assignment, context)[1] for a, guard in held_by.items()}
     return page(request, "assignment.html.j2", me, assignment=assignment, task=task, unit=unit, checkins=checkins,
-                open_checkin=open_checkin, history=history, actions=actions)
+                open_checkin=open_checkin, history=history, buttons=buttons,
+                reviewable=bool(REVIEWED & set(offered)),
+                filing=filing_moves(assignment, me.actor, context), held=held, labels=ACTION_LABELS,
+                needs_reason=NEEDS_REASON)
 
 
 @router.get("/checkins/{checkin_id}")
@@ -105,6 +120,9 @@ def act(request: Request, assignment_id: Id, action: Word, me: Principal = Depen
         raise HTTPException(404) from None
     with unit_of_work(engine_of(request)) as session:
         visible_assignment(session, me, assignment_id)
+        # A bare verdict would leave the unit's check-in unreviewed.
+        if chosen in REVIEWED and me.role != Role.UNIT:
+            raise HTTPException(409, "核验和退回请在审核页进行 / verify and return on the review page")
         take_action(session, assignment_id=assignment_id, action=chosen, actor=me.actor, now=utc_now(),
                     reason=form.get("reason"), expected_version=version)
     return RedirectResponse(f"/assignments/{assignment_id}", status_code=303)
