@@ -211,10 +211,7 @@ def _refused(session: Session, assignment: Assignment, actor: Actor, action: Act
     if guard is IN_TABLE:
         return TransitionNotAllowed(**_labels(assignment, action), **describe(session, assignment))
     if guard is PERMITTED_ACTOR:
-        return NotPermitted(
-            actor=actor.name, role=actor.role.value, role_zh=ROLE_LABELS[actor.role][0],
-            action=action.value, action_zh=ACTION_LABELS[action][0], **describe(session, assignment),
-        )
+        return not_permitted(session, assignment, actor, action=action.value, action_zh=ACTION_LABELS[action][0])
     why, why_zh = guard.why(assignment, context)
     return GuardFailed(why=why, why_zh=why_zh, **_labels(assignment, action),
                        **describe(session, assignment))
