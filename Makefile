@@ -8,7 +8,7 @@ export DUBAN_HOME ?= $(CURDIR)/var
 # Debian packages (PostgreSQL server, CJK font, Chromium): installed once, when missing.
 SYSTEM := $(VENV)/.system-stamp
 
-.PHONY: install system run test test-sqlite lock bench bench-quick clean reliability
+.PHONY: install system run test test-sqlite lint format lock bench bench-quick clean reliability
 
 install: $(STAMP) $(SYSTEM)
 
@@ -45,6 +45,21 @@ test: install
 
 test-sqlite: install
 	$(BIN)/python -m pytest -k "not postgresql" $(PYTEST_ARGS)
+
+# Lint and type-check (configured in pyproject.toml): ruff's rules and its formatter's verdict, then
+# mypy (strict on models/, intake/, notifications/, config/). scripts/complexity, when present, holds
+# every function under the project's cyclomatic-complexity limit.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	@if [ -x scripts/complexity ]; then scripts/complexity; fi
+
+# Rewrite the code the way `make lint` wants it: ruff's safe fixes, then the formatter (last, so
+# that what the fixes wrote is formatted too).
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 # Re-resolve the newest allowed versions into constraints.txt (needs the package index).
 lock:
