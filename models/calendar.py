@@ -12,13 +12,16 @@ and `beyond_table` says so, so the caller can warn.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 from functools import lru_cache
 
 import chinese_calendar
 
 from models.clock import utc
+
+if TYPE_CHECKING:  # the domain reads settings, never loads them
+    from config.settings import Settings
 
 
 # The office's own entries: year -> {day: is a working day}. Set once per process from the settings.
@@ -40,7 +43,7 @@ def _known(day: date) -> bool | None:
     if day.year in _entered:
         return _entered[day.year].get(day, day.weekday() < 5)
     try:
-        return chinese_calendar.is_workday(day)
+        return bool(chinese_calendar.is_workday(day))
     except NotImplementedError:
         return None
 
@@ -77,7 +80,7 @@ def working_days_between(start: date, end: date) -> int:
     return sign * count
 
 
-def in_working_hours(now: datetime, settings: Any) -> str | None:
+def in_working_hours(now: datetime, settings: Settings) -> str | None:
     """None when messages may go out now; else the reason they may not."""
     local = utc(now).astimezone(ZoneInfo(settings.timezone))
     if not is_working_day(local.date()):

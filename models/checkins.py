@@ -80,6 +80,7 @@ def submit_checkin(session: Session, *, round_id: int, assignment_id: int, actor
     round_ = session.get(SupervisionRound, round_id)
     checkin = get_checkin(session, round_id=round_id, assignment_id=assignment_id, for_update=True)
     assignment = workflow.get_assignment(session, assignment_id)
+    assert round_ is not None  # the check-in exists, so its round does
     if round_.state != RoundState.OPEN:
         raise RoundClosed(name=round_.name, what="file a check-in", what_zh="报送")
     if checkin.state == CheckInState.ACCEPTED:
@@ -90,7 +91,7 @@ def submit_checkin(session: Session, *, round_id: int, assignment_id: int, actor
     if evidence:
         if evidence_quota_bytes is None:
             raise ValueError("a filing with evidence files needs the unit's quota (settings.evidence_quota_mb)")
-        unit = session.get(Unit, assignment.unit_id)
+        unit = session.get_one(Unit, assignment.unit_id)
         check_quota(session, unit_id=assignment.unit_id, unit_name=unit.name, adding=evidence,
                     quota_bytes=evidence_quota_bytes)
     before = {"state": str(checkin.state), "revision": checkin.revision}
@@ -160,14 +161,15 @@ def review_checkin(session: Session, *, round_id: int, assignment_id: int, accep
 
 
 def _notify_returned(session: Session, checkin: CheckIn, assignment: Assignment, reason: str, now: datetime) -> None:
-    task = session.get(Task, assignment.task_id)
-    round_ = session.get(SupervisionRound, checkin.round_id)
+    task = session.get_one(Task, assignment.task_id)
+    round_ = session.get_one(SupervisionRound, checkin.round_id)
     liaison = unit_contacts(session, [assignment.unit_id], ContactRole.LIAISON).get(assignment.unit_id)
     if liaison is None:
         return
-    unit = session.get(Unit, assignment.unit_id)
+    unit = session.get_one(Unit, assignment.unit_id)
     payload = {"unit": unit.name, "item": item_payload(task, assignment, checkin), "reason": reason,
                "rework_count": assignment.rework_count,
                "round": {"name": round_.name, "report_by": round_.report_by.isoformat()}}
+    assert checkin.reviewed_at is not None  # set by the return this notice follows
     key = f"returned:c{checkin.id}:{checkin.reviewed_at.isoformat()}:liaison"
     enqueue_many(session, [message("report_returned", key, liaison, payload)], now=now)

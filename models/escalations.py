@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -22,7 +22,7 @@ from models import audit
 from models.assignment import Assignment
 from models.calendar import add_working_days, working_days_between
 from models.clock import local_day, utc
-from models.db import bulk_insert
+from models.db import bulk_insert, table_of
 from models.escalation import Escalation
 from models.lifecycle import Actor, State
 from models.outbox import enqueue_many
@@ -31,6 +31,9 @@ from models.recipients import Recipient, message, unit_contacts
 from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
 from models.rounds import item
 from models.unit import ContactRole, Unit
+
+if TYPE_CHECKING:  # the domain reads settings, never loads them
+    from config.settings import CycleRules, Settings
 
 LEVEL_KIND = {1: "escalation_blue", 2: "escalation_yellow", 3: "escalation_red"}
 STALL_REASONS = {
@@ -58,7 +61,7 @@ class Stall:
     problems: str | None = None
 
 
-def find_stalled(session: Session, *, today: date, rules: Any, timezone: str) -> list[Stall]:
+def find_stalled(session: Session, *, today: date, rules: CycleRules, timezone: str) -> list[Stall]:
     """Every stalled assignment in an open round, with the first reason that applies."""
     rounds = {r.id: r for r in session.exec(select(SupervisionRound).where(SupervisionRound.state == RoundState.OPEN))}
     if not rounds:
@@ -68,7 +71,9 @@ def find_stalled(session: Session, *, today: date, rules: Any, timezone: str) ->
     units = dict(session.exec(select(Unit.id, Unit.name)).all())
     # Core rows, not ORM rows: 100,000 of them load in half the time, with the same values.
     rows = session.connection().execute(
-        select(CheckIn.id, CheckIn.state, CheckIn.due_on, CheckIn.completed, CheckIn.submitted_at, CheckIn.problems,
+        # sqlmodel types select() for at most four columns; these rows are read by position below
+        select(  # type: ignore[call-overload, misc]
+               CheckIn.id, CheckIn.state, CheckIn.due_on, CheckIn.completed, CheckIn.submitted_at, CheckIn.problems,
                Assignment.id, Assignment.state, Assignment.last_activity_at, Assignment.rework_count, Assignment.role,
                CheckIn.round_id, Assignment.task_id, Assignment.unit_id)
         .join(Assignment, col(Assignment.id) == col(CheckIn.assignment_id))
@@ -122,7 +127,7 @@ def _next_number(session: Session, year: int) -> int:
     return used + 1
 
 
-def escalate_stalled(session: Session, *, now: datetime, settings: Any, actor: Actor) -> dict[str, int]:
+def escalate_stalled(session: Session, *, now: datetime, settings: Settings, actor: Actor) -> dict[str, int]:
     """Raise each stalled item one level (at most), notify, and record; a rerun raises nothing new."""
     rules, timezone = settings.cycle, settings.timezone
     today = local_day(now, timezone)
@@ -130,12 +135,12 @@ def escalate_stalled(session: Session, *, now: datetime, settings: Any, actor: A
     counts = {"stalled": len(stalls), "raised": 0, "1": 0, "2": 0, "3": 0}
     if not stalls:
         return counts
-    top: dict[tuple[int, int | None], tuple[int, datetime]] = {}
-    for assignment_id, round_id, level, opened_at in session.exec(
+    top: dict[tuple[int, int | None], tuple[int, datetime | None]] = {}
+    for assignment_id, round_id, level, opened in session.exec(
             select(Escalation.assignment_id, Escalation.round_id, Escalation.level, Escalation.opened_at)
             .where(col(Escalation.resolved_at).is_(None))):
-        if level > top.get((assignment_id, round_id), (0, opened_at))[0]:
-            top[(assignment_id, round_id)] = (level, opened_at)
+        if level > top.get((assignment_id, round_id), (0, opened))[0]:
+            top[(assignment_id, round_id)] = (level, opened)
     fired = set(session.exec(select(Escalation.stage_key)))
     number = _next_number(session, today.year)
     at = utc(now)
@@ -160,7 +165,7 @@ def escalate_stalled(session: Session, *, now: datetime, settings: Any, actor: A
         counts[str(level)] += 1
     if not rows:
         return counts
-    bulk_insert(session, Escalation.__table__, rows)  # a whole province may stall at once
+    bulk_insert(session, table_of(Escalation), rows)  # a whole province may stall at once
     ids = dict(session.exec(select(Escalation.stage_key, Escalation.id).where(Escalation.opened_at == at)).all())
     for row in rows:
         row["id"] = ids[row["stage_key"]]
@@ -174,8 +179,8 @@ def escalate_stalled(session: Session, *, now: datetime, settings: Any, actor: A
     return counts
 
 
-def escalation_messages(session: Session, rows: list[dict[str, Any]], stalls: list[Stall], *, settings: Any,
-                        today: date) -> list[dict]:
+def escalation_messages(session: Session, rows: list[dict[str, Any]], stalls: list[Stall], *, settings: Settings,
+                        today: date) -> list[dict[str, Any]]:
     """Digests of what this run raised: one message per recipient and level, each item with its 督办单 number.
 
     Level 1 to the unit's liaison and head; level 2 to the head; level 3 to the office and the leading
@@ -233,7 +238,7 @@ def histories_of(session: Session, pairs: list[tuple[int, int | None]]) -> dict[
     assignment_ids = list({a for a, _ in wanted})
     for start in range(0, len(assignment_ids), 5000):
         for e in session.exec(select(Escalation).where(col(Escalation.assignment_id).in_(assignment_ids[start:start + 5000]))
-                              .order_by(Escalation.level)):
+                              .order_by(col(Escalation.level))):
             if (e.assignment_id, e.round_id) in wanted:
                 found.setdefault((e.assignment_id, e.round_id), []).append(
                     {"on": e.opened_at.date().isoformat(), "what": f"{LEVEL_LABELS[e.level]}（{e.number}）"})
@@ -270,7 +275,7 @@ def agenda(session: Session) -> list[dict[str, Any]]:
         .join(Task, col(Task.id) == col(Assignment.task_id))
         .join(Unit, col(Unit.id) == col(Assignment.unit_id))
         .where(Escalation.level == 3, col(Escalation.resolved_at).is_(None))
-        .order_by(Escalation.opened_at)
+        .order_by(col(Escalation.opened_at))
     )
     items = []
     for e, assignment, task, unit in rows:

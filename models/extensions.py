@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 from models import audit, escalations, workflow
 from models.assignment import Assignment
 from models.clock import local_day, utc
+from models.db import id_of
 from models.errors import DubanError, NotFound, NotPermitted, ReasonRequired
 from models.escalation import ExtensionRequest, ExtensionState
 from models.lifecycle import OFFICE, ROLE_LABELS, Action, Actor, may_act
@@ -45,7 +46,7 @@ def current_due_on(session: Session, assignment: Assignment) -> date | None:
     if assignment.due_on is not None:
         return assignment.due_on
     return session.exec(
-        select(CheckIn.due_on).join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
+        select(col(CheckIn.due_on)).join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
         .where(CheckIn.assignment_id == assignment.id, SupervisionRound.state == RoundState.OPEN,
                col(CheckIn.state).in_([CheckInState.PENDING.value, CheckInState.RETURNED.value]))
         .order_by(col(CheckIn.due_on).desc())).first()
@@ -134,7 +135,7 @@ def decide_extension(session: Session, *, request_id: int, approve: bool, actor:
         for checkin in moved:
             checkin.due_on = max(checkin.due_on, request.requested_due_on)
             session.add(checkin)
-        escalations.resolve(session, assignment_id=assignment.id, stalls=escalations.ENDED_BY_REPORT,
+        escalations.resolve(session, assignment_id=id_of(assignment), stalls=escalations.ENDED_BY_REPORT,
                             resolution="延期已批准 / extension approved", actor=actor, now=now)
     audit.record(session, at=now, actor=actor, action="extension.approve" if approve else "extension.reject",
                  object_type="extension", object_id=request.id, task_id=assignment.task_id, unit_id=assignment.unit_id,
@@ -143,12 +144,13 @@ def decide_extension(session: Session, *, request_id: int, approve: bool, actor:
     return request
 
 
-def _notify(session: Session, request: ExtensionRequest, assignment, checkin, now: datetime) -> None:  # noqa: ANN001
+def _notify(session: Session, request: ExtensionRequest, assignment: Assignment, checkin: CheckIn | None,
+            now: datetime) -> None:
     liaison = unit_contacts(session, [assignment.unit_id], ContactRole.LIAISON).get(assignment.unit_id)
     if liaison is None:
         return
-    task = session.get(Task, assignment.task_id)
-    unit = session.get(Unit, assignment.unit_id)
+    task = session.get_one(Task, assignment.task_id)
+    unit = session.get_one(Unit, assignment.unit_id)
     checkin = checkin or session.exec(select(CheckIn).where(CheckIn.assignment_id == assignment.id)
                                       .order_by(col(CheckIn.id).desc())).first()
     item = item_payload(task, assignment, checkin) if checkin else {

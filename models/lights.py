@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, func, select
 
@@ -18,11 +18,14 @@ from models.lifecycle import HANDED_IN, State
 from models.plan import Plan, Task
 from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
 
+if TYPE_CHECKING:  # the domain reads settings, never loads them
+    from config.settings import CycleRules
+
 ORDER = {"green": 0, "yellow": 1, "red": 2}
 
 
 def light(*, state: str, due_on: date | None, today: date, red_escalation: bool, percent: int | None,
-          started_on: date | None, deadline: date | None, rules: Any) -> str:
+          started_on: date | None, deadline: date | None, rules: CycleRules) -> str:
     if State(state) in HANDED_IN:
         return "green"
     if red_escalation or (due_on is not None and today > due_on):
@@ -36,22 +39,24 @@ def light(*, state: str, due_on: date | None, today: date, red_escalation: bool,
     return "green"
 
 
-def lights(session: Session, *, today: date, rules: Any) -> dict[str, dict[Any, str]]:
+def lights(session: Session, *, today: date, rules: CycleRules) -> dict[str, dict[Any, str]]:
     """Lights of every open assignment, and of each task and unit (the worst of theirs)."""
     pending_due = dict(session.exec(
         select(CheckIn.assignment_id, func.min(CheckIn.due_on))
         .join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
         .where(SupervisionRound.state == RoundState.OPEN,
                col(CheckIn.state).in_([CheckInState.PENDING.value, CheckInState.RETURNED.value]))
-        .group_by(CheckIn.assignment_id)).all())
+        .group_by(col(CheckIn.assignment_id))).all())
     latest_percent = dict(session.exec(
         select(CheckIn.assignment_id, func.max(CheckIn.percent)).where(col(CheckIn.percent).is_not(None))
-        .group_by(CheckIn.assignment_id)).all())
+        .group_by(col(CheckIn.assignment_id))).all())
     red = set(session.exec(select(Escalation.assignment_id).where(Escalation.level == 3,
                                                                   col(Escalation.resolved_at).is_(None))))
     rows = session.exec(
-        select(Assignment.id, Assignment.task_id, Assignment.unit_id, Assignment.state, Assignment.due_on,
-               Task.deadline, Plan.created_at)
+        # sqlmodel types select() for at most four columns; these rows are read by position below
+        select(  # type: ignore[call-overload]
+            Assignment.id, Assignment.task_id, Assignment.unit_id, Assignment.state, Assignment.due_on,
+            Task.deadline, Plan.created_at)
         .join(Task, col(Task.id) == col(Assignment.task_id)).join(Plan, col(Plan.id) == col(Task.plan_id))
         .where(col(Assignment.withdrawn_at).is_(None), col(Task.withdrawn_at).is_(None)))
     by_assignment: dict[int, str] = {}

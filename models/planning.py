@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from models import audit
 from models.assignment import Assignment, AssignmentRole
 from models.clock import utc
+from models.db import id_of
 from models.errors import NotFound
 from models.lifecycle import Actor
 from models.plan import Measure, Plan, Task
@@ -30,10 +31,10 @@ def create_plan(session: Session, *, key: str, title: str, actor: Actor, now: da
 
 def add_task(session: Session, *, plan: Plan, number: int, title: str, actor: Actor, now: datetime,
              content: str = "", measures: list[str] | None = None, deadline: date | None = None) -> Task:
-    task = Task(plan_id=plan.id, number=number, title=title, content=content, deadline=deadline)
+    task = Task(plan_id=id_of(plan), number=number, title=title, content=content, deadline=deadline)
     session.add(task)
     session.flush()
-    session.add_all(Measure(task_id=task.id, seq=i, text=text) for i, text in enumerate(measures or [], 1))
+    session.add_all(Measure(task_id=id_of(task), seq=i, text=text) for i, text in enumerate(measures or [], 1))
     audit.record(session, at=now, actor=actor, action="task.create", object_type="task", object_id=task.id,
                  task_id=task.id, after={"plan": plan.key, "number": number, "title": title})
     return task
@@ -44,7 +45,7 @@ def add_unit(session: Session, *, name: str, actor: Actor, now: datetime,
     unit = Unit(name=name, kind=kind, created_at=utc(now))
     session.add(unit)
     session.flush()
-    session.add_all(UnitAlias(alias=alias, unit_id=unit.id) for alias in aliases)
+    session.add_all(UnitAlias(alias=alias, unit_id=id_of(unit)) for alias in aliases)
     audit.record(session, at=now, actor=actor, action="unit.create", object_type="unit", object_id=unit.id,
                  unit_id=unit.id, after={"name": name, "kind": str(kind), "aliases": list(aliases)})
     return unit
@@ -65,7 +66,7 @@ def find_unit(session: Session, name: str) -> Unit:
 def assign(session: Session, *, task: Task, unit: Unit, role: AssignmentRole, actor: Actor, now: datetime) -> Assignment:
     """One task for one unit: the workflow starts as assigned, due by the task's deadline."""
     assignment = Assignment(
-        task_id=task.id, unit_id=unit.id, role=role, due_on=task.deadline, original_due_on=task.deadline,
+        task_id=id_of(task), unit_id=id_of(unit), role=role, due_on=task.deadline, original_due_on=task.deadline,
         created_at=utc(now),
     )
     session.add(assignment)

@@ -18,7 +18,7 @@ from models import audit
 from models.assignment import Assignment, AssignmentRole
 from models.calendar import add_working_days, beyond_table
 from models.clock import local_day, utc
-from models.db import bulk_insert
+from models.db import bulk_insert, id_of, table_of
 from models.errors import DubanError, NotFound, ReportDateTooEarly, TextTooLong
 from models.lifecycle import Actor, State
 from models.outbox import enqueue_many
@@ -62,7 +62,7 @@ def find_round(session: Session, plan: Plan, name: str) -> SupervisionRound:
 
 def item_payload(task: Task, assignment: Assignment, checkin: CheckIn) -> dict[str, Any]:
     """How a message names one check-in (see notifications/samples.py)."""
-    return item(task.number, task.title, str(assignment.role), checkin.due_on, checkin.id, assignment.id)
+    return item(task.number, task.title, str(assignment.role), checkin.due_on, id_of(checkin), id_of(assignment))
 
 
 def item(task_number: int, task_title: str, role: str, due_on: date, checkin_id: int,
@@ -91,7 +91,7 @@ def open_round(session: Session, *, plan_key: str, name: str, report_by: date, a
         raise ReportDateTooEarly(report_by=report_by.isoformat(), today=opening_day.isoformat())
     at = utc(now)
     scope: dict[str, Any] = {"tasks": task_numbers or [], "units": unit_names or []}
-    round_ = SupervisionRound(plan_id=plan.id, name=name, report_by=report_by, scope=scope, opened_at=at,
+    round_ = SupervisionRound(plan_id=id_of(plan), name=name, report_by=report_by, scope=scope, opened_at=at,
                               opened_by=actor.name)
     session.add(round_)
     session.flush()
@@ -109,12 +109,12 @@ def open_round(session: Session, *, plan_key: str, name: str, report_by: date, a
     # A few working days early, but never before the round opens: a round due tomorrow must not make its
     # cooperating units overdue the day they hear of it.
     cooperating_due = max(add_working_days(report_by, -cooperating_lead_days), opening_day)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for a_id, _unit_id, role in session.exec(query):
         due = cooperating_due if role == AssignmentRole.COOPERATING else report_by
         rows.append({"round_id": round_.id, "assignment_id": a_id, "state": CheckInState.PENDING.value,
                      "due_on": due, "original_due_on": due, "evidence": [], "completed": False})
-    bulk_insert(session, CheckIn.__table__, rows)  # a province opens 100,000 check-ins at once
+    bulk_insert(session, table_of(CheckIn), rows)  # a province opens 100,000 check-ins at once
     warnings = []
     if beyond_table(report_by):
         warnings.append(f"{report_by.year} 年的法定节假日安排尚未收录，按周一至周五计算工作日；"
@@ -132,8 +132,10 @@ def round_notices(session: Session, round_: SupervisionRound, plan: Plan) -> lis
     """One round_opened digest per unit liaison, listing everything the unit owes."""
     by_unit: dict[int, tuple[str, list[dict[str, Any]]]] = {}
     rows = session.exec(
-        select(CheckIn.id, CheckIn.due_on, Assignment.role, Task.number, Task.title, Unit.id, Unit.name,
-               Assignment.id)
+        # sqlmodel types select() for at most four columns; these rows are read by position below
+        select(  # type: ignore[call-overload]
+            CheckIn.id, CheckIn.due_on, Assignment.role, Task.number, Task.title, Unit.id, Unit.name,
+            Assignment.id)
         .join(Assignment, col(Assignment.id) == col(CheckIn.assignment_id))
         .join(Task, col(Task.id) == col(Assignment.task_id))
         .join(Unit, col(Unit.id) == col(Assignment.unit_id))
