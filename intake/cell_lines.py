@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from intake.columns import UNIT_KINDS, column_of
 from intake.roles import column_name_like
@@ -174,7 +175,7 @@ def _skip(kind: str | None, first_text: bool) -> float:
 
 
 def _fit(stretch: list[_Cell], after: list[str | None], before: list[str | None],
-         wrapped: bool = False) -> dict[str, list]:
+         wrapped: bool = False) -> dict[str, list[Any]]:
     """Fit the cells between two row numbers to: the columns after 序号 (once, or again for a
     second row under the same number), then the columns before the next row's 序号."""
     first_text = next((i for i, k in enumerate(after) if k == "text"), None)
@@ -188,6 +189,7 @@ def _fit(stretch: list[_Cell], after: list[str | None], before: list[str | None]
     best = [[NEG] * (m + 1) for _ in range(n + 1)]
     Step = tuple[int, int, int | None]  # (next token, next slot, the slot the token went to)
     choice: list[list[Step | None]] = [[None] * (m + 1) for _ in range(n + 1)]
+    step: Step | None
     best[n][m] = 0.0
     for i in range(n, -1, -1):
         for j in range(m, -1, -1):
@@ -215,7 +217,7 @@ def _fit(stretch: list[_Cell], after: list[str | None], before: list[str | None]
                 options.append((-8.0 + best[i + 1][j], (i + 1, j, None)))  # a stray line: dropped
             value, step = max(options, key=lambda o: o[0])
             best[i][j], choice[i][j] = value, step
-    assigned = {(part, column): [] for part, column, _ in slots}
+    assigned: dict[tuple[int, int], list[str]] = {(part, column): [] for part, column, _ in slots}
     i = j = 0
     while (i, j) != (n, m):
         step = choice[i][j]

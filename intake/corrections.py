@@ -78,6 +78,7 @@ def read_plan_file(path: Path) -> PlanFile:
                                  "a plan key has 1 to 100 letters, digits, '.', '-' or '_'"))
     if problems:
         raise ImportFailed(problems, path.name)
+    assert isinstance(source_path, str)  # else a problem above was raised
     source = Path(source_path)
     if not source.is_absolute():
         source = path.parent / source
@@ -117,7 +118,7 @@ def corrections_from_plan(plan_file: PlanFile, notice: ParsedNotice) -> list[Cor
             number = None
         else:
             seen.add(number)
-        parsed = read.get(number)
+        parsed = read.get(number) if number is not None else None
         for name, zh in FIXED.items():
             if parsed is not None and name in entry and entry[name] != parsed.as_json()[name]:
                 problems.append(_problem(f"{where}.{name}", f"{zh}不能在此修改（只能改标题、时限和单位）——请改原通知后重新导入",

@@ -72,7 +72,8 @@ def read_notice_isolated(path: Path) -> ParsedNotice:
     if outcome == "failed":
         problems, failed_source = payload
         raise ImportFailed(problems, failed_source)
-    return payload
+    parsed: ParsedNotice = payload  # unpickled: typed by what our own child sends
+    return parsed
 
 
 def _cap_this_process() -> None:

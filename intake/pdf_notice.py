@@ -13,10 +13,15 @@ from __future__ import annotations
 
 import io
 import re
+from typing import TYPE_CHECKING, Any
 
 from intake import limits
 from intake.grid import find_header, items_below_header
 from intake.notice import RawItem, Where
+
+if TYPE_CHECKING:
+    from pdfplumber.page import Page
+    from pdfplumber.table import Table
 
 _CJK = r"\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
 _AUTOSPACE = re.compile(rf"(?<=[{_CJK}])[ \u00a0]+(?=[0-9A-Za-z%])|(?<=[0-9A-Za-z%])[ "
@@ -72,8 +77,7 @@ def read_pdf(data: bytes, source: str) -> tuple[list[str], list[RawItem], bool]:
     return read_text("\n".join(lines))
 
 
-# noqa: ANN001 - a pypdfium2 PdfDocument
-def _text_lines(document, source: str) -> tuple[list[str], bool]:
+def _text_lines(document: Any, source: str) -> tuple[list[str], bool]:  # a pypdfium2 PdfDocument
     """Every page's lines with wraps joined and page numbers dropped; and whether the first pages have rules."""
     import pypdfium2.raw as pdfium_c
 
@@ -96,7 +100,7 @@ def _text_lines(document, source: str) -> tuple[list[str], bool]:
     return lines, ruled
 
 
-def _page_lines(text_page) -> list[str]:  # noqa: ANN001 - a pypdfium2 PdfTextPage
+def _page_lines(text_page: Any) -> list[str]:  # a pypdfium2 PdfTextPage (pypdfium2 is untyped)
     """The page's lines, top to bottom, a wrapped line joined with the one it goes on in.
 
     PDFium's text has its own line breaks ("\\r\\n", counted as characters); the box of each line's
@@ -156,7 +160,7 @@ def _read_tables(data: bytes, source: str) -> tuple[list[str], list[RawItem], bo
     return preface, items, "number" not in columns.values()
 
 
-def _cells(page, table) -> list[list[str]]:  # noqa: ANN001 - pdfplumber Page and Table
+def _cells(page: Page, table: Table) -> list[list[str]]:
     """Each row's cell texts; a cell merged down repeats the value above, a row-wide merge stays one cell."""
     grid: list[list[str]] = []
     for row in table.rows:
@@ -174,12 +178,12 @@ def _cells(page, table) -> list[list[str]]:  # noqa: ANN001 - pdfplumber Page an
     return grid
 
 
-def _cell_text(page, box: tuple[float, float, float, float]) -> str:  # noqa: ANN001
+def _cell_text(page: Page, box: tuple[float, float, float, float]) -> str:
     """The cell's lines: one that stops well short of the cell's right edge ends there, the others wrap."""
     x0, top, x1, bottom = box
 
     # by the character's centre: a neighbour's glyph may touch the rule
-    def inside(obj: dict) -> bool:
+    def inside(obj: dict[str, float]) -> bool:
         return x0 <= (obj["x0"] + obj["x1"]) / 2 <= x1 and top <= (obj["top"] + obj["bottom"]) / 2 <= bottom
 
     text = ""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -35,9 +36,10 @@ def _text(value: object) -> str:
     # Called once per cell (a million in a large sheet): the common kinds first, by exact type.
     kind = type(value)
     if kind is str:
-        return value.replace("\r\n", "\n").strip() if value else ""  # type: ignore[union-attr]
+        # The exact-type test is the fast path here, and mypy narrows only on isinstance.
+        return value.replace("\r\n", "\n").strip() if value else ""  # type: ignore[attr-defined]
     if kind is float:
-        return str(int(value)) if value.is_integer() else str(value)  # type: ignore[union-attr]
+        return str(int(value)) if value.is_integer() else str(value)  # type: ignore[attr-defined, call-overload]
     if kind is int:
         return str(value)
     if value is None:
@@ -46,7 +48,7 @@ def _text(value: object) -> str:
         return "是" if value else "否"
     if isinstance(value, _DATES):
         # A deadline typed as a date cell reads like one written out.
-        return f"{value.year}年{value.month}月{value.day}日"  # type: ignore[union-attr]
+        return f"{value.year}年{value.month}月{value.day}日"
     if isinstance(value, time | timedelta):
         return ""
     return str(value).replace("\r\n", "\n").strip()
@@ -59,7 +61,7 @@ _DATES = (datetime, date)
 Merge = tuple[tuple[int, int], tuple[int, int]]
 
 
-def _grid(values: list[list[object]], merges: list[Merge]) -> list[list[str]]:
+def _grid(values: Sequence[Sequence[object]], merges: list[Merge]) -> list[list[str]]:
     """The sheet from A1 as text, with every merged range's value filled into the rows under it."""
     height = max([len(values), *(last[0] + 1 for _, last in merges)], default=0)
     width = max([max((len(r) for r in values), default=0), *(last[1] + 1 for _, last in merges)], default=0)

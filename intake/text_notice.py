@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from intake.columns import column_of, header_columns
 from intake.grid import CATEGORY, Table, items_below_header, read_table
@@ -42,7 +43,8 @@ def read_text(text: str) -> tuple[list[str], list[RawItem], bool]:
     printed = [int(i.number_text) if i.number_text.isdigit() else None for i in items]
     # Keep the printed numbers when they run 1, 2, 3 ... through the notice; many
     # notices restart under each heading, and then tasks are numbered in order.
-    keep = all(n is not None for n in printed) and all(a < b for a, b in zip(printed, printed[1:]))
+    numbers = [n for n in printed if n is not None]
+    keep = len(numbers) == len(printed) and all(a < b for a, b in pairwise(numbers))
     return preface, items, not keep
 
 
@@ -438,10 +440,10 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
                 here = parts[0] if parts else category
                 cut = normalize(first).find("。")
                 first = first[cut + 1:] if cut >= 0 else ""
-            for text, inner in [(first, inner_first), *groups[1:]]:
+            for text, units_text in [(first, inner_first), *groups[1:]]:
                 if text.strip():
                     piece = _Block(where=block.where, marker="split", text=[text])
-                    items.append(_item(piece, text, _unit_fields(normalize(inner)) or {}, here))
+                    items.append(_item(piece, text, _unit_fields(normalize(units_text)) or {}, here))
             block = None
             return
         rest, inner = trailing_brackets(body)
@@ -468,7 +470,8 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
 
     def _continues(block: _Block) -> bool:
         number = _printed(block)
-        return number is not None and last.get(block.marker) is not None and number == last[block.marker] + 1
+        previous = last.get(block.marker)
+        return number is not None and previous is not None and number == previous + 1
 
     for number, raw in _unfold(lines):
         line, written = normalize(raw), raw.strip()
@@ -500,7 +503,7 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
         item = ITEM.match(line)
         shi = SHI.match(line)
         if item and item.group(2) and block is not None and block.marker == "item" \
-                and ITEM.match(normalize(block.text[0])) and ITEM.match(normalize(block.text[0])).group(1) \
+                and (head := ITEM.match(normalize(block.text[0]))) and head.group(1) \
                 and not block.fields and not _ends_with_units("".join(block.text)):
             # (1)(2) under a "1." that has named no unit yet: its measures; the level that carries
             # the units (the unit line after them) is the task.
@@ -525,8 +528,8 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
             if ISSUE_DATE.match(normalize(line)):
                 preface.extend(closing[max(0, index - 1):index + 1])
     if first_is_lead_rule(normalize("\n".join(lines))):
-        for item in items:
-            item.first_is_lead = True
+        for found_item in items:
+            found_item.first_is_lead = True
     return preface, items
 
 
@@ -536,7 +539,7 @@ def _item(block: _Block, body: str, fields: dict[str, str], category: str | None
         found = pattern.match(normalize(text))
         if found:
             # NFKC maps full-width marks one to one, so the marker is as long in the text as written.
-            text = text.strip()[found.start(found.lastindex):]
+            text = text.strip()[found.start(found.lastindex or 0):]
             if pattern is ITEM:
                 printed = found.group(1) or found.group(2)
             elif pattern is SECTION and block.marker == "section":

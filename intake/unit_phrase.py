@@ -73,7 +73,9 @@ class Assignment:
 
 def split_names(phrase: str) -> list[str]:
     """Split at separators outside brackets; 及 separates too, 和 never (党工委和管委会 is one body)."""
-    parts, current, depth = [], [], 0
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in phrase:
         if char in OPENERS:
             depth += 1

@@ -28,7 +28,7 @@ from sqlmodel import Session
 
 from models import audit
 from models.clock import utc
-from models.db import unit_of_work
+from models.db import table_of, unit_of_work
 from models.lifecycle import SYSTEM_ACTOR
 from models.notification import Notification, NotificationStatus
 from notifications.channels import Channel, DeliveryError
@@ -38,7 +38,7 @@ from notifications.render import render
 if TYPE_CHECKING:
     from config import Settings
 
-N = Notification.__table__.c
+N = table_of(Notification).c
 PENDING, CLAIMED, SENT, DEAD = (s.value for s in NotificationStatus)
 
 
@@ -85,14 +85,21 @@ def claim(engine: Engine, *, token: str, now: datetime, limit: int, lease: timed
             .values(status=CLAIMED, claimed_by=token, claim_expires_at=at + lease, attempts=N.attempts + 1)
             .execution_options(synchronize_session=False)
         )
-        rows = session.execute(select(Notification.__table__).where(N.claimed_by == token, N.status == CLAIMED)
+        rows = session.execute(select(table_of(Notification)).where(N.claimed_by == token, N.status == CLAIMED)
                                .order_by(N.id)).mappings().all()
     return [dict(row) for row in rows]
 
 
+def _plain(message: EmailMessage) -> str:
+    body = message.get_body(("plain",))
+    assert body is not None  # compose() always writes the plain part
+    text: str = body.get_content()
+    return text
+
+
 def _mark(session: Session, row_id: int, token: str, **values: Any) -> bool:
     """A conditional update: only the holder of the claim may record the outcome."""
-    result = session.execute(
+    result = session.exec(
         update(Notification).where(N.id == row_id, N.claimed_by == token, N.status == CLAIMED)
         .values(claimed_by=None, claim_expires_at=None, **values).execution_options(synchronize_session=False)
     )
@@ -157,7 +164,7 @@ def dispatch(
             with unit_of_work(engine) as session:
                 done = _mark(session, row["id"], token, status=SENT, sent_at=utc(now()), last_error=None,
                              message_id=message["Message-ID"], subject=str(message["Subject"]),
-                             body_text=message.get_body(("plain",)).get_content())
+                             body_text=_plain(message))
             report.sent += done
             report.lost += not done
         channel.close()

@@ -14,6 +14,7 @@ Pure: a kind, a language and a payload in, a `Rendered` message out.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -50,7 +51,7 @@ class Rendered:
     attachments: list[Attachment] = field(default_factory=list)
 
 
-def _date(lang: str):  # noqa: ANN202 — a Jinja filter
+def _date(lang: str) -> Callable[[str | date | None], str]:  # a Jinja filter
     def format_date(value: str | date | None) -> str:
         if value is None:
             return "—"
