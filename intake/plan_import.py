@@ -33,6 +33,7 @@ from intake.wording import targets
 from models import audit
 from models.assignment import Assignment, AssignmentRole
 from models.clock import utc
+from models.db import id_of
 from models.errors import DubanError, NotFound
 from models.lifecycle import Actor, State
 from models.plan import Measure, Plan, Task
@@ -106,8 +107,8 @@ def _resolve_names(named: Iterable[NamedUnit], index: UnitIndex) -> _Names:
         if unit is None:
             found.unknown.append(unit_named)
             found.assigned.append(Assigned(unit_named.name, unit_named.role, unit_named.name))
-        elif unit.kind == UnitKind.GROUP and index.members.get(unit.id):
-            found.assigned.extend(Assigned(m.name, unit_named.role, unit_named.name) for m in index.members[unit.id])
+        elif unit.kind == UnitKind.GROUP and index.members.get(id_of(unit)):
+            found.assigned.extend(Assigned(m.name, unit_named.role, unit_named.name) for m in index.members[id_of(unit)])
         else:
             if unit.kind == UnitKind.GROUP:
                 found.memberless.append(unit.name)
@@ -313,16 +314,16 @@ def compare(session: Session, key: str, resolved: ResolvedNotice, *, now: dateti
         labels = {"title": ("标题", "title"), "issuer": ("发文单位", "issuer"), "issued_on": ("发文日期", "date of issue")}
         for name, value in meta.items():
             if getattr(plan, name) != value:
-                zh, en = labels[name]
-                changes.append(Change(None, "plan", f"计划{zh}由“{getattr(plan, name) or '无'}”改为“{value or '无'}”",
-                                      f"plan {en} changes from “{getattr(plan, name)}” to “{value}”", row=name, value=value))
+                label_zh, label_en = labels[name]
+                changes.append(Change(None, "plan", f"计划{label_zh}由“{getattr(plan, name) or '无'}”改为“{value or '无'}”",
+                                      f"plan {label_en} changes from “{getattr(plan, name)}” to “{value}”", row=name, value=value))
     tasks = {t.number: t for t in session.exec(select(Task).where(Task.plan_id == plan.id))} if plan.id else {}
     by_task: dict[int, dict[str, Assignment]] = {}
     if tasks:
-        unit_names: dict[int, str] = dict(session.exec(select(Unit.id, Unit.name)).all())
+        unit_names: dict[int | None, str] = dict(session.exec(select(Unit.id, Unit.name)).all())
         rows = session.exec(select(Assignment).where(col(Assignment.task_id).in_([t.id for t in tasks.values()])))
-        for a in rows:
-            by_task.setdefault(a.task_id, {})[unit_names[a.unit_id]] = a
+        for row in rows:
+            by_task.setdefault(row.task_id, {})[unit_names[row.unit_id]] = row
 
     listed = {t.number for t in notice.tasks}
     for parsed in notice.tasks:
@@ -341,7 +342,7 @@ def compare(session: Session, key: str, resolved: ResolvedNotice, *, now: dateti
             if zh:
                 changes.append(Change(number, "change_task", f"任务 {number} 修改：{'、'.join(zh)}",
                                       f"task {number} changes: {', '.join(en)}", row=task, value=parsed))
-        held = by_task.get(task.id, {}) if task is not None else {}
+        held = by_task.get(id_of(task), {}) if task is not None else {}
         for name, a in wanted.items():
             current = held.get(name)
             if current is None:
@@ -372,7 +373,7 @@ def compare(session: Session, key: str, resolved: ResolvedNotice, *, now: dateti
                                       f"task {number}: withdraw {name} (history kept)", unit=name, row=current))
     for number, task in sorted(tasks.items()):
         if number not in listed and task.withdrawn_at is None:
-            active = [a for a in by_task.get(task.id, {}).values() if a.withdrawn_at is None]
+            active = [a for a in by_task.get(id_of(task), {}).values() if a.withdrawn_at is None]
             changes.append(Change(number, "withdraw_task", f"撤销任务 {number}“{task.title}”（保留记录）",
                                   f"withdraw task {number} “{task.title}” (history kept)", row=task, value=active))
     return plan, changes
@@ -406,18 +407,18 @@ class _Trail:
         self.events: list[dict[str, Any]] = []
         self.touched: dict[int, tuple[Assignment, str, dict[str, Any]]] = {}
 
-    def event(self, action: str, object_type: str, object_id: int, **details: Any) -> None:
+    def event(self, action: str, object_type: str, object_id: int | None, **details: Any) -> None:
         self.events.append({"at": self.at, "actor": self.actor, "action": action, "object_type": object_type,
                             "object_id": object_id, **details})
 
     def touch(self, assignment: Assignment, action: str) -> None:
-        held = self.touched.get(assignment.id)
+        held = self.touched.get(id_of(assignment))
         if held is None:
             before = {"role": str(assignment.role), "withdrawn": assignment.withdrawn_at is not None,
                       "due_on": assignment.due_on, "original_due_on": assignment.original_due_on}
-            self.touched[assignment.id] = (assignment, action, before)
+            self.touched[id_of(assignment)] = (assignment, action, before)
         elif action != "assignment.update":  # restore and withdraw name the event
-            self.touched[assignment.id] = (assignment, action, held[2])
+            self.touched[id_of(assignment)] = (assignment, action, held[2])
 
     def flush_touched(self, session: Session) -> None:
         for assignment, action, before in self.touched.values():
@@ -445,7 +446,7 @@ def _apply(session: Session, plan: Plan, resolved: ResolvedNotice, *, actor: Act
 
     adds = of_kind.get("add_unit", [])
     unit_ids = dict((name, id_) for id_, name in session.exec(select(Unit.id, Unit.name)))
-    needed = dict.fromkeys(c.unit for c in adds if c.unit not in unit_ids)
+    needed = dict.fromkeys(c.unit for c in adds if c.unit is not None and c.unit not in unit_ids)
     new_units = [(name, resolved.new_units.get(name, UnitKind.DEPARTMENT)) for name in needed]
     if new_units:
         session.execute(insert(Unit), [{"name": n, "kind": str(k), "active": True, "created_at": at} for n, k in new_units])
@@ -488,9 +489,9 @@ def _apply(session: Session, plan: Plan, resolved: ResolvedNotice, *, actor: Act
                 for p, _ in rewritten for i, text in enumerate(p.measures, start=1)]
     if measures:
         session.execute(insert(Measure), measures)
-    for parsed, before in rewritten:
+    for parsed, was in rewritten:
         task_id = task_ids[parsed.number]
-        trail.event("task.create" if before is None else "task.update", "task", task_id, task_id=task_id, before=before,
+        trail.event("task.create" if was is None else "task.update", "task", task_id, task_id=task_id, before=was,
                     after=_task_values(parsed) | {"number": parsed.number, "measures": len(parsed.measures),
                                                   **({"pending": True} if parsed.number in resolved.pending else {})})
 
@@ -512,7 +513,9 @@ def _apply(session: Session, plan: Plan, resolved: ResolvedNotice, *, actor: Act
         trail.touch(change.row, "assignment.withdraw")
     trail.flush_touched(session)
     session.flush()
-    new_rows = [{"task_id": task_ids[c.task], "unit_id": unit_ids[c.unit], "role": str(c.value[0].role),
+    # An add_unit change always names its task and unit.
+    new_rows = [{"task_id": task_ids[c.task], "unit_id": unit_ids[c.unit],  # type: ignore[index]
+                 "role": str(c.value[0].role),
                  "state": str(State.ASSIGNED), "version": 1, "rework_count": 0,
                  "due_on": c.value[1], "original_due_on": c.value[1], "created_at": at} for c in adds]
     if new_rows:
@@ -579,7 +582,7 @@ def assign_pending(session: Session, *, task_id: int, units: Sequence[tuple[str,
     task = session.get(Task, task_id)
     if task is None or task.withdrawn_at is not None:
         raise NotFound(kind="task", kind_zh="任务", key=f"#{task_id}")
-    plan = session.get(Plan, task.plan_id)
+    plan = session.get_one(Plan, task.plan_id)
     held = session.exec(select(Assignment).where(Assignment.task_id == task.id)).all()
     if any(a.withdrawn_at is None for a in held):
         raise TaskAlreadyAssigned(plan=plan.key, number=task.number)
@@ -598,13 +601,13 @@ def assign_pending(session: Session, *, task_id: int, units: Sequence[tuple[str,
     trail = _Trail(actor, at)
     made: list[Assignment] = []
     for a in names.assigned:
-        unit = index.find(a.unit)
-        assignment = by_unit.get(unit.id)
+        unit = index.known(a.unit)  # every name was found above
+        assignment = by_unit.get(id_of(unit))
         if assignment is not None:  # withdrawn earlier: the same row comes back, its history with it
             assignment.withdrawn_at, assignment.role = None, a.role
             trail.touch(assignment, "assignment.restore")
         else:
-            assignment = Assignment(task_id=task.id, unit_id=unit.id, role=a.role, due_on=task.deadline,
+            assignment = Assignment(task_id=id_of(task), unit_id=id_of(unit), role=a.role, due_on=task.deadline,
                                     original_due_on=task.deadline, created_at=at)
             session.add(assignment)
         made.append(assignment)
