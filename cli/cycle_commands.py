@@ -160,7 +160,7 @@ def round_show(name: Annotated[str, typer.Argument()], plan: PlanOption = None, 
                             .join(Assignment, col(Assignment.id) == col(CheckIn.assignment_id))
                             .join(Task, col(Task.id) == col(Assignment.task_id))
                             .join(Unit, col(Unit.id) == col(Assignment.unit_id))
-                            .where(CheckIn.round_id == round_.id).order_by(Task.number, Unit.name)).all()
+                            .where(CheckIn.round_id == round_.id).order_by(col(Task.number), col(Unit.name))).all()
         items = [{"task": t.number, "unit": u.name, "role": str(a.role), "assignment_state": str(a.state),
                   "checkin_state": str(c.state), "revision": c.revision, "due_on": c.due_on.isoformat(),
                   "percent": c.percent, "text": c.text,

@@ -121,6 +121,8 @@ def assign_command(
     from models.plan import Task
     from sqlmodel import select
 
+    from models.db import id_of
+
     config = settings()
     units = units_from_fields({"lead": "、".join(lead or []), "responsible": "、".join(responsible or []),
                                "cooperating": "、".join(cooperating or [])})
@@ -129,7 +131,7 @@ def assign_command(
         row = session.exec(select(Task).where(Task.plan_id == found.id, Task.number == task)).first()
         if row is None:
             raise NotFound(kind="task", kind_zh="任务", key=f"{found.key} / {task}")
-        made = assign_pending(session, task_id=row.id, units=units, actor=actor_for(config), now=now_from(now))
+        made = assign_pending(session, task_id=id_of(row), units=units, actor=actor_for(config), now=now_from(now))
         listed = [{"assignment_id": a.id, "unit_id": a.unit_id, "role": str(a.role)} for a in made]
     if json_output:
         emit_json({"plan": found.key, "task": task, "assignments": listed})

@@ -38,10 +38,10 @@ def units_list(json_output: JsonOption = False) -> None:
     from intake.directory import describe_unit
     from models.db import reading
     from models.unit import Unit
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     with reading(engine_for(settings())) as session:
-        units = [describe_unit(session, u) for u in session.exec(select(Unit).order_by(Unit.id))]
+        units = [describe_unit(session, u) for u in session.exec(select(Unit).order_by(col(Unit.id)))]
     if json_output:
         emit_json(units)
         return

@@ -12,7 +12,7 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
-from prefect import flow, task
+from prefect import Flow, flow, task
 
 from config import get_settings
 from models.clock import parse_moment, utc_now
@@ -88,12 +88,12 @@ def compile_step(plan_key: str | None, round_name: str | None, as_of: datetime |
     compiled = []
     with unit_of_work(_engine()) as session:
         if plan_key and not round_name:
-            scopes = [(find_plan(session, plan_key), None)]
+            scopes: list[tuple[Plan, SupervisionRound | None]] = [(find_plan(session, plan_key), None)]
         elif round_name:
             plan = find_plan(session, plan_key) if plan_key else session.exec(select(Plan)).one()
             scopes = [(plan, find_round(session, plan, round_name))]
         else:  # on a schedule: every open round
-            scopes = [(session.get(Plan, r.plan_id), r) for r in session.exec(
+            scopes = [(session.get_one(Plan, r.plan_id), r) for r in session.exec(
                 select(SupervisionRound).where(SupervisionRound.state == RoundState.OPEN))]
         for plan, round_ in scopes:
             done = compile_report(session, plan=plan, round_=round_, as_of=as_of or now, formats=wanted,
@@ -143,7 +143,7 @@ def compile_results_flow(plan_key: str | None = None, round_name: str | None = N
     return {"reports": reports, "dispatch": dispatch_step(moment) if publish else None}
 
 
-FLOWS = {
+FLOWS: dict[str, Flow[..., Any]] = {
     "open_round": open_round_flow,
     "send_reminders": send_reminders_flow,
     "escalate_stalled": escalate_stalled_flow,

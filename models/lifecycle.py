@@ -118,8 +118,11 @@ SYSTEM_ACTOR: Final = Actor(name="system", role=Role.SYSTEM)
 
 
 class HasLifecycle(Protocol):
-    state: str
-    unit_id: int
+    # Read-only, so that a row whose state is a State (a str) satisfies it.
+    @property
+    def state(self) -> str: ...
+    @property
+    def unit_id(self) -> int: ...
 
 
 def next_state(state: State | str, action: Action) -> State | None:

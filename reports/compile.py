@@ -19,10 +19,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models import audit
 from models.clock import utc
+from models.db import id_of
 from models.errors import DubanError
 from models.lifecycle import Actor
 from models.outbox import enqueue_many
@@ -170,7 +171,7 @@ def _record(session: Session, results: Results, *, plan: Plan, round_: Supervisi
     report = session.exec(select(ResultsReport).where(ResultsReport.key == key)).first()
     before = None
     if report is None:
-        report = ResultsReport(key=key, plan_id=plan.id, round_id=round_.id if round_ else None, as_of=results.as_of,
+        report = ResultsReport(key=key, plan_id=id_of(plan), round_id=round_.id if round_ else None, as_of=results.as_of,
                                compiled_at=utc(now), compiled_by=actor.name, out_dir=str(out_dir.resolve()))
     else:
         before = {"files": [f["sha256"] for f in report.files]}
@@ -188,7 +189,8 @@ def publish_report(session: Session, report: ResultsReport, results: Results, *,
                    now: datetime) -> int:
     """The results-published notice to every unit in the report (liaison and head) and to the leaders."""
     names = {u.name for u in results.units}
-    unit_ids = list(session.exec(select(Unit.id).where(Unit.name.in_(names)))) if names else []  # type: ignore[attr-defined]
+    found = list(session.exec(select(Unit.id).where(col(Unit.name).in_(names)))) if names else []
+    unit_ids = [i for i in found if i is not None]
     targets: list[Recipient] = []
     for role in (ContactRole.LIAISON, ContactRole.HEAD):
         targets += unit_contacts(session, unit_ids, role).values()

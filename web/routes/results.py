@@ -36,7 +36,7 @@ def reports(request: Request, me: Principal = Depends(readers), session: Session
     if me.role not in OFFICE:
         query = query.where(col(ResultsReport.published_at).is_not(None))
     rounds = session.exec(select(SupervisionRound, Plan).join(Plan, col(Plan.id) == col(SupervisionRound.plan_id))
-                          .order_by(SupervisionRound.id)).all() if me.role in OFFICE else []
+                          .order_by(col(SupervisionRound.id))).all() if me.role in OFFICE else []
     return page(request, "reports.html.j2", me, reports=session.exec(query).all(), rounds=rounds)
 
 
@@ -51,7 +51,7 @@ def compile_here(request: Request, me: Principal = Depends(office_only),
         if round_ is None:
             raise HTTPException(400, "请选择轮次 / choose a round")
         now = utc_now()
-        compiled = compile_report(session, plan=session.get(Plan, round_.plan_id), round_=round_, as_of=now,
+        compiled = compile_report(session, plan=session.get_one(Plan, round_.plan_id), round_=round_, as_of=now,
                                   formats=list(FORMATS), out_dir=settings_of(request).resolved_reports_dir,
                                   settings=settings_of(request), actor=me.actor, now=now,
                                   publish=form.get("publish") == "on")
