@@ -236,7 +236,7 @@ def cli_seed(runs: int) -> list[dict[str, object]]:
         with tempfile.TemporaryDirectory(prefix="duban-bench-") as home:
             env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")} | {"DUBAN_HOME": home}
 
-            def run(*args: str) -> tuple[float, float]:
+            def run(*args: str, env: dict[str, str] = env) -> tuple[float, float]:
                 return timed_process([DUBAN, *args], env)
 
             run("init")

@@ -168,7 +168,7 @@ def main() -> None:
     options = parser.parse_args()
     with postgres(options.postgres) as admin:
         results = measure(options.runs, options.tasks, options.units, admin)
-    report(results, options.json, COLUMNS + [("overhead s", "overhead_s")])
+    report(results, options.json, [*COLUMNS, ("overhead s", "overhead_s")])
 
 
 if __name__ == "__main__":

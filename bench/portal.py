@@ -66,7 +66,7 @@ def load(url: str, path: str, cookies: dict[str, str], clients: int, requests: i
 
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def measure(url: str, home: Path, tasks: int, units: int, clients: int, requests: int) -> dict[str, object]:

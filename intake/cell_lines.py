@@ -240,12 +240,12 @@ def read_space_rows(lines: list[str]) -> Table | None:
     row without a number is a second row under the number above. The pieces of each row are
     fitted to the columns as in the one-cell-per-line layout.
     """
-    for start, line in enumerate(lines):
+    for start, line in enumerate(lines):  # noqa: B007 — `start` is read after the loop breaks
         names = line.split()
         kinds = [column_of(name) for name in names]
         found = {k for k in kinds if k}
         # every cell a column name, known or not (资金来源): one unknown column keeps the table
-        if len(names) >= 3 and all(k or column_name_like(n) for k, n in zip(kinds, names)) \
+        if len(names) >= 3 and all(k or column_name_like(n) for k, n in zip(kinds, names, strict=True)) \
                 and {"text", "number"} <= found and UNIT_KINDS & found:
             break
     else:

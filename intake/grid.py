@@ -82,7 +82,7 @@ def _merged(values: list[str]) -> bool:
     """A cell merged over rows: the same text as the row above, or blank below filled cells in more
     than a third of the rows (one blank title is a missing title, not a merge)."""
     blanks, seen = 0, False
-    for before, value in zip(["", *values], values):
+    for before, value in zip(["", *values], values, strict=False):
         if value and value == before:
             return True
         blanks += not value and seen
@@ -100,7 +100,7 @@ def items_below_header(rows: list[tuple[Where, list[str]]], columns: dict[int, s
     group_values: dict[int, str] = {}
     previous: RawItem | None = None
     for where, cells in rows:
-        def cell(index: int) -> str:
+        def cell(index: int, cells: list[str] = cells) -> str:
             return (cells[index] if index < len(cells) else "") or ""
 
         values: dict[str, str] = {}

@@ -112,7 +112,7 @@ def _page_lines(text_page: Any) -> list[str]:  # a pypdfium2 PdfTextPage (pypdfi
     for line in text.split("\r\n"):
         content = line.rstrip()
         if content.strip():
-            left, bottom, right, top = text_page.get_charbox(offset + len(content) - 1)
+            _left, bottom, right, top = text_page.get_charbox(offset + len(content) - 1)
             spans.append((right, top - bottom, _unspace(content.strip())))
         offset += len(line) + 2
     if not spans:

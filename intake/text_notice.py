@@ -58,9 +58,9 @@ def _pipe_table(lines: list[str]) -> Table | None:
         if not any(column_of(c) for c in cells if c):
             continue
         if line.lstrip().startswith("|"):
-            rows = [(Where("line", i + 1), [c.strip().replace("<br>", "\n") for c in l.strip().strip("|").split("|")])
-                    for i, l in enumerate(lines[index:], start=index)
-                    if l.strip().startswith("|") and not re.fullmatch(r"[\s|:\-]+", l)]
+            rows = [(Where("line", i + 1), [c.strip().replace("<br>", "\n") for c in raw.strip().strip("|").split("|")])
+                    for i, raw in enumerate(lines[index:], start=index)
+                    if raw.strip().startswith("|") and not re.fullmatch(r"[\s|:\-]+", raw)]
             table = read_table(rows)
         else:
             table = _line_rows(lines, index) or _wrapped_table(lines, index)
@@ -78,10 +78,10 @@ def _line_rows(lines: list[str], start: int) -> Table | None:
     """
     header_cells = [c.strip() for c in lines[start].strip().strip("|").split("|")]
     columns = header_columns(header_cells)
-    data = [(i + 1, l) for i, l in enumerate(lines[start + 1:], start=start + 1) if l.strip() and l.strip() != "|"]
+    data = [(i + 1, raw) for i, raw in enumerate(lines[start + 1:], start=start + 1) if raw.strip() and raw.strip() != "|"]
     if columns is None or "number" not in columns.values() or not data:
         return None
-    if sum(bool(re.match(r"^\s*\d+\s*\|", l)) for _, l in data) * 5 < len(data) * 4:
+    if sum(bool(re.match(r"^\s*\d+\s*\|", raw)) for _, raw in data) * 5 < len(data) * 4:
         return None
     width = len(header_cells)
     number_at = next(i for i, k in columns.items() if k == "number")
@@ -319,7 +319,7 @@ def _unfold(lines: list[str]) -> list[tuple[int, str]]:
             unfolded.append((number, line))
             continue
         cuts = sorted({m.start(1) for m in _INLINE_LABEL.finditer(line)} | _item_starts(line))
-        pieces = [line[a:b].strip() for a, b in zip([0, *cuts], [*cuts, len(line)])]
+        pieces = [line[a:b].strip() for a, b in zip([0, *cuts], [*cuts, len(line)], strict=True)]
         for piece in pieces:
             label = re.match(r"^([^\s:：]{2,8})[:：]\s*(.*)$", piece)
             if label and label_kind(label.group(1)) in ("units", "lead", "cooperating", "person"):

@@ -34,7 +34,7 @@ def test_the_seed_is_read_exactly() -> None:
     assert units_of(first) == [("市民政局", "responsible"), ("如城街道", "responsible")]
 
     assert units_of(by_number[2]) == [("各镇(区、街道)", "responsible"), ("市民政局", "responsible")]
-    assert [u for u in by_number[2].units if u.group][0].name == "各镇(区、街道)"
+    assert next(u for u in by_number[2].units if u.group).name == "各镇(区、街道)"
 
     three = units_of(by_number[3])
     assert len(three) == 9 and {role for _, role in three} == {"responsible"}

@@ -178,7 +178,7 @@ def test_the_portal_keeps_serving_pages_while_it_reads_uploads(engine: Engine, d
             assert reader.get("/dashboard").status_code == 200
             loads.append(time.perf_counter() - started)
         worker.join()
-    for name, (build, fragment) in HOSTILE_FILES.items():
+    for name, (_build, fragment) in HOSTILE_FILES.items():
         status, page, elapsed = answers[name]
         assert status == 400 and fragment in page, (name, status, page[-500:])
         # The reading itself is under 2 s (test above); here the upload and a worker's start come on top,
