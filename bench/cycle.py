@@ -1,5 +1,5 @@
-"""The cycle at province scale: open_round, send_reminders, escalate_stalled, compile_results on 100,000
-assignments.
+"""The cycle at province scale: open_round, send_reminders, escalate_stalled, compile_results on
+100,000 assignments.
 
 Targets (cycle issue), on SQLite with 2,000 units and 100,000 assignments:
 open_round < 10 s, send_reminders < 5 s, escalate_stalled < 5 s, each within
@@ -41,7 +41,8 @@ DUBAN = str(Path(sys.executable).parent / "duban")
 
 
 def _raw(url: str, table: str, rows: int, columns: str, values: str) -> float:
-    """executemany of `rows` rows into `table` through the DBAPI: what the database itself can do."""
+    """executemany of `rows` rows into `table` through the DBAPI: what the database itself can
+    do."""
     engine = make_engine(url)
     raw = engine.raw_connection()
     placeholder = "?" if engine.dialect.name == "sqlite" else "%s"
@@ -80,9 +81,10 @@ def step_escalate(url: str, home: str) -> dict[str, int]:
 
 
 def step_file(url: str) -> dict[str, int]:
-    """Set-up for compile_results, not measured: units file 70% of the round's check-ins (a tenth of them
-    late, a tenth returned, half of the completion reports accepted), written as the audit events and
-    check-in columns the use cases would leave. Calling the use case 70,000 times would take an hour."""
+    """Set-up for compile_results, not measured: units file 70% of the round's check-ins (a tenth of
+    them late, a tenth returned, half of the completion reports accepted), written as the audit
+    events and check-in columns the use cases would leave. Calling the use case 70,000 times would
+    take an hour."""
     import random
 
     from sqlalchemy import bindparam, update
@@ -155,7 +157,8 @@ def step_compile(url: str, home: str) -> dict[str, int]:
 
 
 def _raw_read(url: str) -> float:
-    """What compile_results reads, fetched through the DBAPI with nothing done to it: the database's limit."""
+    """What compile_results reads, fetched through the DBAPI with nothing done to it: the database's
+    limit."""
     engine = make_engine(url)
     raw = engine.raw_connection()
     started = time.perf_counter()
@@ -207,7 +210,8 @@ CURVE_COLUMNS = [("measure", "name"), ("assignments", "scale"), ("median s", "me
 
 
 def curve(runs: int, scales: tuple[int, ...] = (20, 200, 2000)) -> list[dict[str, object]]:
-    """The same steps at 1,000, 10,000 and 100,000 assignments (tasks × about 50 units each), on SQLite."""
+    """The same steps at 1,000, 10,000 and 100,000 assignments (tasks × about 50 units each), on
+    SQLite."""
     results = []
     for tasks in scales:
         for row in summary(runs, "sqlite", None, tasks, max(100, tasks)):
@@ -288,7 +292,8 @@ def summary(runs: int, backend: str, server_url: str | None, tasks: int, units: 
 
 
 def measure(runs: int, tasks: int, units: int, postgres_url: str | None, cli: bool = True) -> list[dict[str, object]]:
-    """The four steps on SQLite (and PostgreSQL), each the median of `runs`; then the CLI commands on the seed."""
+    """The four steps on SQLite (and PostgreSQL), each the median of `runs`; then the CLI commands
+    on the seed."""
     results: list[dict[str, object]] = []
     for backend, server_url in backends(postgres_url):
         results.extend(summary(runs, backend, server_url, tasks, units))

@@ -1,5 +1,5 @@
-"""Import speed: the seed notice, a 5,000-task spreadsheet and a 200-page text PDF, beside a raw executemany
-of the same rows.
+"""Import speed: the seed notice, a 5,000-task spreadsheet and a 200-page text PDF, beside a raw
+executemany of the same rows.
 
 Targets (import issue): the seed < 1 s after start-up; 5,000 tasks < 10 s (and within 2x the
 executemany); a 200-page text PDF < 10 s. The PDF is typeset by LibreOffice from a synthetic notice

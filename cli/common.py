@@ -38,7 +38,8 @@ def now_from(text: str | None) -> datetime:
 
 
 def actor_for(config: Settings) -> Actor:
-    """The CLI is the office's console: it acts as office admin, under the name DUBAN_ACTOR or the login."""
+    """The CLI is the office's console: it acts as office admin, under the name DUBAN_ACTOR or the
+    login."""
     import getpass
 
     from models.lifecycle import Actor, Role

@@ -1,4 +1,5 @@
-"""The supervision cycle on the command line: rounds, unit actions, office actions, reminders, escalations.
+"""The supervision cycle on the command line: rounds, unit actions, office actions, reminders,
+escalations.
 
 Each command calls the domain functions directly (no Prefect start-up), in
 one transaction; the flows in flows/ run the same functions on a schedule.
@@ -239,7 +240,8 @@ def checkin_submit(
 
 @checkin_app.command("prune-evidence")
 def checkin_prune_evidence(json_output: JsonOption = False) -> None:
-    """删除没有任何报送引用的佐证材料文件 / Delete evidence files no check-in names (older than an hour)."""
+    """删除没有任何报送引用的佐证材料文件 / Delete evidence files no check-in names (older than an
+    hour)."""
     from models.db import reading
     from models.evidence import prune_orphans
 
@@ -381,7 +383,8 @@ def escalate_command(now: NowOption = None, json_output: JsonOption = False) -> 
 
 
 def agenda_command(json_output: JsonOption = False) -> None:
-    """会商议题：提请协调机制的事项 / The consultation agenda: level-3 items with history and problems."""
+    """会商议题：提请协调机制的事项 / The consultation agenda: level-3 items with history and
+    problems."""
     from models.db import reading
     from models.escalations import agenda
 

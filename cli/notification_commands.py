@@ -1,4 +1,5 @@
-"""`duban dispatch` and `duban notifications list|show|retry|preview`: the outbox, for the office."""
+"""`duban dispatch` and `duban notifications list|show|retry|preview`: the outbox, for the
+office."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ def dispatch_command(
     limit: Annotated[int | None, typer.Option("--limit", help="最多发送条数 / at most this many")] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """发送到期的通知 / Send the messages that are due (retries with backoff; failures dead-lettered)."""
+    """发送到期的通知 / Send the messages that are due (retries with backoff; failures
+    dead-lettered)."""
     import os
     import socket
     from dataclasses import asdict
@@ -113,7 +115,8 @@ def notifications_retry(
     all_dead: Annotated[bool, typer.Option("--all-dead", help="重试全部失败通知 / every dead-lettered message")] = False,
     now: NowOption = None,
 ) -> None:
-    """重新发送失败的通知 / Put dead-lettered messages back in the queue (a fresh budget of attempts)."""
+    """重新发送失败的通知 / Put dead-lettered messages back in the queue (a fresh budget of
+    attempts)."""
     from models.db import unit_of_work
     from models.outbox import retry_dead
 

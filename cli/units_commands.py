@@ -20,7 +20,8 @@ def units_import(
     path: Annotated[Path, typer.Argument(help="通讯录文件 .yaml 或 .csv / directory file")],
     now: NowOption = None,
 ) -> None:
-    """导入或更新单位通讯录 / Load or update the unit directory (units, aliases, groups, contacts)."""
+    """导入或更新单位通讯录 / Load or update the unit directory (units, aliases, groups,
+    contacts)."""
     from intake.directory import read_directory, sync_directory
     from models.db import unit_of_work
 

@@ -1,4 +1,5 @@
-"""`duban users`: the portal's accounts (add, passwd, disable, list) and their API tokens (tokens, revoke-tokens)."""
+"""`duban users`: the portal's accounts (add, passwd, disable, list) and their API tokens (tokens,
+revoke-tokens)."""
 
 from __future__ import annotations
 

@@ -53,8 +53,9 @@ class CycleRules(BaseModel):
 
 
 class YearArrangement(BaseModel):
-    """One year's official holiday arrangement (国务院办公厅关于部分节假日安排的通知), as the office enters it:
-    days off beyond weekends, and make-up working days on weekends. A day or a range "2027-02-06/2027-02-12"."""
+    """One year's official holiday arrangement (国务院办公厅关于部分节假日安排的通知), as the office
+    enters it: days off beyond weekends, and make-up working days on weekends. A day or a range
+    "2027-02-06/2027-02-12"."""
 
     holidays: list[str] = Field(default_factory=list)
     workdays: list[str] = Field(default_factory=list, description="调休上班: weekend days that are working days")
@@ -80,7 +81,8 @@ class YearArrangement(BaseModel):
 
 
 class Schedule(BaseModel):
-    """One scheduled flow: its name in flows.cycle.FLOWS and a crontab line in the office's time zone."""
+    """One scheduled flow: its name in flows.cycle.FLOWS and a crontab line in the office's time
+    zone."""
 
     flow: str
     cron: str

@@ -106,7 +106,8 @@ def compile_step(plan_key: str | None, round_name: str | None, as_of: datetime |
 
 @flow(name="open_round")
 def open_round_flow(plan_key: str, name: str, report_by: date, now: str | None = None) -> dict[str, Any]:
-    """Open a supervision round: check-ins for every open assignment in scope, one notice per unit."""
+    """Open a supervision round: check-ins for every open assignment in scope, one notice per
+    unit."""
     return open_round_step(plan_key, name, report_by, _moment(now))
 
 
@@ -136,8 +137,8 @@ def dispatch_notifications_flow(now: str | None = None) -> dict[str, Any]:
 def compile_results_flow(plan_key: str | None = None, round_name: str | None = None, as_of: str | None = None,
                          formats: str = "html,xlsx,docx,md", out_dir: str | None = None, publish: bool = False,
                          now: str | None = None) -> dict[str, Any]:
-    """The 通报 of a round or plan (default: every open round) in every format, recorded on the round;
-    with `publish`, the results-published notices go out too."""
+    """The 通报 of a round or plan (default: every open round) in every format, recorded on the
+    round; with `publish`, the results-published notices go out too."""
     moment = _moment(now)
     reports = compile_step(plan_key, round_name, _moment(as_of) if as_of else None, formats, out_dir, publish, moment)
     return {"reports": reports, "dispatch": dispatch_step(moment) if publish else None}

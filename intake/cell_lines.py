@@ -236,8 +236,8 @@ def _fit(stretch: list[_Cell], after: list[str | None], before: list[str | None]
 def read_space_rows(lines: list[str]) -> Table | None:
     """A table copied as one line per row, cells separated by spaces ("1 任务…。 市某局 各区某局").
 
-    Wrap spaces may split a cell ("加强水资源保 护"), an empty merged cell shows as two spaces, and a
-    row without a number is a second row under the number above. The pieces of each row are
+    Wrap spaces may split a cell ("加强水资源保 护"), an empty merged cell shows as two spaces, and
+    a row without a number is a second row under the number above. The pieces of each row are
     fitted to the columns as in the one-cell-per-line layout.
     """
     for start, line in enumerate(lines):  # noqa: B007 — `start` is read after the loop breaks

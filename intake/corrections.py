@@ -94,7 +94,8 @@ def read_plan_file(path: Path) -> PlanFile:
 
 
 def corrections_from_plan(plan_file: PlanFile, notice: ParsedNotice) -> list[Correction]:
-    """Every task's title, deadline and units as the file gives them; one report of every problem."""
+    """Every task's title, deadline and units as the file gives them; one report of every
+    problem."""
     problems: list[Problem] = []
     read = {t.number: t for t in notice.tasks}
     tasks = plan_file.document.get("tasks")
@@ -196,7 +197,8 @@ FORM_ROLES = (("lead", AssignmentRole.LEAD), ("responsible", AssignmentRole.RESP
 
 
 def names_in(text: str) -> list[str]:
-    """Unit names typed in one field: separated by 、，,；; or line breaks, never inside brackets."""
+    """Unit names typed in one field: separated by 、，,；; or line breaks, never inside
+    brackets."""
     return split_names(re.sub(r"[，；;\s]+", "、", text.strip())) if text.strip() else []
 
 
@@ -210,7 +212,8 @@ def units_from_fields(fields: dict[str, str]) -> tuple[tuple[str, AssignmentRole
 
 
 def corrections_from_form(form: Any, notice: ParsedNotice) -> tuple[list[Correction], list[Problem]]:
-    """The preview form's fields of every task (`title-3`, `deadline-3`, `lead-3` ...) as corrections."""
+    """The preview form's fields of every task (`title-3`, `deadline-3`, `lead-3` ...) as
+    corrections."""
     corrections: list[Correction] = []
     problems: list[Problem] = []
     for task in notice.tasks:

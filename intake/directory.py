@@ -1,4 +1,5 @@
-"""The unit directory: loading it from YAML or CSV, keeping it in the database, finding units by name.
+"""The unit directory: loading it from YAML or CSV, keeping it in the database, finding units by
+name.
 
 A directory file lists each unit with its aliases, its kind, for a group its
 members, and its liaison and head with their e-mail addresses (validated
@@ -170,7 +171,8 @@ class UnitIndex:
         return self.by_key.get(squash(name))
 
     def known(self, name: str) -> Unit:
-        """A unit known to exist: a group's members, which `_check_names` found in the same directory."""
+        """A unit known to exist: a group's members, which `_check_names` found in the same
+        directory."""
         unit = self.find(name)
         if unit is None:
             raise KeyError(name)
@@ -178,7 +180,8 @@ class UnitIndex:
 
     def suggest(self, name: str, n: int = 3) -> list[str]:
         """The closest known names, canonical, for "did you mean".'"""
-        # Asked again for every task naming the same unknown unit: difflib is the slow part of an import.
+        # Asked again for every task naming the same unknown unit: difflib is the slow part of an
+        # import.
         memo = self.__dict__.setdefault("_suggested", {})
         asked = (squash(name), n, len(self.by_key))
         if asked not in memo:

@@ -1,4 +1,5 @@
-"""Task tables as rows of cells (spreadsheets, CSV, Word tables, pipe tables): find the header, read the rows."""
+"""Task tables as rows of cells (spreadsheets, CSV, Word tables, pipe tables): find the header, read
+the rows."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ HEADER_SEARCH_ROWS = 30
 
 @dataclass
 class Table:
-    """What a grid yields: the preface rows above the header, the task rows, and whether numbers are printed."""
+    """What a grid yields: the preface rows above the header, the task rows, and whether numbers are
+    printed."""
 
     preface: list[str]
     items: list[RawItem]

@@ -35,10 +35,12 @@ def _start_worker() -> subprocess.Popen[bytes]:
 
 
 def _take_worker() -> subprocess.Popen[bytes]:
-    """A worker that has already imported the readers (started for the previous file), and a new spare for the next.
+    """A worker that has already imported the readers (started for the previous file), and a new
+    spare for the next.
 
     Each file gets a fresh process, so a file that takes a worker's memory or time harms only that
-    worker; starting one ahead saves the next upload Python's and the readers' start-up (about a second).
+    worker; starting one ahead saves the next upload Python's and the readers' start-up (about a
+    second).
     """
     global _spare
     with _spare_lock:
@@ -79,13 +81,15 @@ def read_notice_isolated(path: Path) -> ParsedNotice:
 def _cap_this_process() -> None:
     import resource
 
-    # The hard limit stays above the soft one so that LibreOffice, started from here, can get its own cap.
+    # The hard limit stays above the soft one so that LibreOffice, started from here, can get its
+    # own cap.
     resource.setrlimit(resource.RLIMIT_AS, (limits.WORKER_MEMORY_BYTES, limits.CONVERT_MEMORY_BYTES))
     resource.setrlimit(resource.RLIMIT_CPU, (limits.WORKER_TIMEOUT_S, limits.WORKER_TIMEOUT_S + 5))
 
 
 def main() -> None:
-    """Cap this process, import the readers, then wait for the one file to read (a line on stdin)."""
+    """Cap this process, import the readers, then wait for the one file to read (a line on
+    stdin)."""
     _cap_this_process()
     from intake.source import read_notice
 

@@ -30,7 +30,8 @@ def soffice() -> str | None:
 
 
 def _cap_soffice() -> None:
-    """In the child before exec: LibreOffice's own address-space cap (the worker's is too small for it)."""
+    """In the child before exec: LibreOffice's own address-space cap (the worker's is too small for
+    it)."""
     import resource
 
     _soft, hard = resource.getrlimit(resource.RLIMIT_AS)

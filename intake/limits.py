@@ -75,7 +75,8 @@ def check_characters(count: int, source: str) -> None:
 
 
 def open_zip(data: bytes, source: str, kind: str) -> zipfile.ZipFile:
-    """The .docx/.xlsx container, after its central directory passes every cap (nothing is inflated yet)."""
+    """The .docx/.xlsx container, after its central directory passes every cap (nothing is inflated
+    yet)."""
     if data.startswith(OLE_MAGIC):
         raise refuse(source, f"文件已加密（设有打开密码），或是旧版 Office 文件改成了 {kind} 扩展名——请去掉密码，或用办公软件另存为 {kind} "
                              "后再导入",
@@ -132,7 +133,8 @@ def _column(letters: bytes) -> int:
 
 
 def check_sheets(archive: zipfile.ZipFile, source: str) -> None:
-    """Every worksheet's declared dimension and the range its cells really use, capped at MAX_SHEET_CELLS.
+    """Every worksheet's declared dimension and the range its cells really use, capped at
+    MAX_SHEET_CELLS.
 
     The declared <dimension> is read from the first kilobytes; the cell references are then scanned
     (a regular expression over the XML, no parser), because a reader allocates the used range

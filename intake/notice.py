@@ -196,8 +196,8 @@ def build_notice(items: Iterable[RawItem], preface: Preface, *, source_name: str
                            source_name)
     year = plan_year(preface)
     if not renumber and any(_SUB_NUMBER.match(normalize(item.number_text)) for item in items):
-        # Rows under one merged 序号 (5.1, 5.2) are tasks of their own: a task number is a whole number, so the
-        # tasks are numbered in order of appearance, and the office is told.
+        # Rows under one merged 序号 (5.1, 5.2) are tasks of their own: a task number is a whole
+        # number, so the tasks are numbered in order of appearance, and the office is told.
         renumber = True
         warnings.append("序号中有分项（如 5.1、5.2），任务按出现顺序重新编号 / the list has sub-numbers such as 5.1: "
                         "tasks are numbered in order of appearance")
@@ -224,7 +224,8 @@ def build_notice(items: Iterable[RawItem], preface: Preface, *, source_name: str
     )
 
 
-# Nothing in the file reads as a task list with units: more likely not a notice than one to fill in by hand.
+# Nothing in the file reads as a task list with units: more likely not a notice than one to fill in
+# by hand.
 NOTHING_ASSIGNED = Problem(None, "没有一项任务读出责任单位——请确认文件是任务清单，并含“责任单位”等列或单位行",
                            "no task has readable units: make sure the file is a task list with a 责任单位 column "
                            "or unit lines")

@@ -35,12 +35,14 @@ _MIN_CHARS_PER_PAGE = 10  # below this on average the PDF is a scan
 
 
 def _unspace(text: str) -> str:
-    """PDF text has the gap a typesetter leaves between Chinese and Latin as a space: not in the notice."""
+    """PDF text has the gap a typesetter leaves between Chinese and Latin as a space: not in the
+    notice."""
     return _AUTOSPACE.sub("", text)
 
 
 def read_pdf(data: bytes, source: str) -> tuple[list[str], list[RawItem], bool]:
-    """(preface lines, items, renumber) from a PDF, as the text reader or the table reader sees them."""
+    """(preface lines, items, renumber) from a PDF, as the text reader or the table reader sees
+    them."""
     import pypdfium2 as pdfium
 
     if b"%PDF" not in data[:1024]:  # the header may follow a little junk, as readers allow
@@ -78,7 +80,8 @@ def read_pdf(data: bytes, source: str) -> tuple[list[str], list[RawItem], bool]:
 
 
 def _text_lines(document: Any, source: str) -> tuple[list[str], bool]:  # a pypdfium2 PdfDocument
-    """Every page's lines with wraps joined and page numbers dropped; and whether the first pages have rules."""
+    """Every page's lines with wraps joined and page numbers dropped; and whether the first pages
+    have rules."""
     import pypdfium2.raw as pdfium_c
 
     lines: list[str] = []
@@ -125,7 +128,8 @@ def _page_lines(text_page: Any) -> list[str]:  # a pypdfium2 PdfTextPage (pypdfi
             lines[-1] += content
         else:
             lines.append(content)
-        # A line reaching the margin goes on, unless it ends a sentence (a short one never reaches it).
+        # A line reaching the margin goes on, unless it ends a sentence (a short one never reaches
+        # it).
         wrapped = right >= margin - 1.5 * max(height, 6.0) and not content.endswith(_SENTENCE_END)
     return lines
 
@@ -161,7 +165,8 @@ def _read_tables(data: bytes, source: str) -> tuple[list[str], list[RawItem], bo
 
 
 def _cells(page: Page, table: Table) -> list[list[str]]:
-    """Each row's cell texts; a cell merged down repeats the value above, a row-wide merge stays one cell."""
+    """Each row's cell texts; a cell merged down repeats the value above, a row-wide merge stays one
+    cell."""
     grid: list[list[str]] = []
     for row in table.rows:
         boxes = row.cells
@@ -179,7 +184,8 @@ def _cells(page: Page, table: Table) -> list[list[str]]:
 
 
 def _cell_text(page: Page, box: tuple[float, float, float, float]) -> str:
-    """The cell's lines: one that stops well short of the cell's right edge ends there, the others wrap."""
+    """The cell's lines: one that stops well short of the cell's right edge ends there, the others
+    wrap."""
     x0, top, x1, bottom = box
 
     # by the character's centre: a neighbour's glyph may touch the rule

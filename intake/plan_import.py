@@ -54,7 +54,8 @@ class Assigned:
 @dataclass(frozen=True)
 class Correction:
     """The office's fix of one field of one task before applying: `title` (str), `deadline`
-    (date or None) or `units` (a tuple of (name, role); names as typed, resolved like imported ones)."""
+    (date or None) or `units` (a tuple of (name, role); names as typed, resolved like imported
+    ones)."""
 
     task: int
     field: str
@@ -129,7 +130,8 @@ def unit_labels(assigned: Iterable[Assigned]) -> list[str]:
 def resolve(session: Session, notice: ParsedNotice, *, strict: bool = False,
             corrections: Sequence[Correction] = ()) -> ResolvedNotice:
     """Every task's units as directory units, after the office's corrections; unknown names are
-    new units (or problems with `strict`); a task left without units is 待分工 (a problem with `strict`)."""
+    new units (or problems with `strict`); a task left without units is 待分工 (a problem with
+    `strict`)."""
     index = UnitIndex(session)
     problems: list[Problem] = []
     warnings = list(notice.warnings)
@@ -231,8 +233,8 @@ class Change:
                 **({"unit": self.unit} if self.unit else {})}
 
     def basis(self) -> dict[str, Any]:
-        """The line and the stored values it starts from: two previews that would do different things
-        to different rows never have the same basis, even when their lines read alike."""
+        """The line and the stored values it starts from: two previews that would do different
+        things to different rows never have the same basis, even when their lines read alike."""
         row: dict[str, Any] = {}
         if isinstance(self.row, Task):
             row = {name: getattr(self.row, name) for name in TASK_FIELDS} | {"withdrawn": self.row.withdrawn_at}
@@ -361,7 +363,8 @@ def compare(session: Session, key: str, resolved: ResolvedNotice, *, now: dateti
             if due is not None:
                 changes.append(due)
         if number in resolved.unread:
-            # The notice says nothing readable about its units: what the office assigned stays, on the notice's date.
+            # The notice says nothing readable about its units: what the office assigned stays, on
+            # the notice's date.
             for name, current in held.items():
                 due = _due_change(number, name, current, parsed.deadline) if current.withdrawn_at is None else None
                 if due is not None:
@@ -381,7 +384,8 @@ def compare(session: Session, key: str, resolved: ResolvedNotice, *, now: dateti
 
 def reconcile(session: Session, key: str, resolved: ResolvedNotice, *, actor: Actor, now: datetime,
               write: bool) -> Outcome:
-    """The difference between the notice and the stored plan `key`; that same list applied when `write`."""
+    """The difference between the notice and the stored plan `key`; that same list applied when
+    `write`."""
     plan, changes = compare(session, key, resolved, now=now)
     outcome = Outcome(plan_id=plan.id, created=plan.id is None, changes=changes,
                       pending=_still_pending(session, plan, resolved))
@@ -391,7 +395,8 @@ def reconcile(session: Session, key: str, resolved: ResolvedNotice, *, actor: Ac
 
 
 def _still_pending(session: Session, plan: Plan, resolved: ResolvedNotice) -> list[int]:
-    """The notice's 待分工 tasks, but for those the office has since given units (they keep them)."""
+    """The notice's 待分工 tasks, but for those the office has since given units (they keep
+    them)."""
     if plan.id is None or not resolved.pending:
         return sorted(resolved.pending)
     assigned = set(session.exec(select(Task.number).join(Assignment, col(Assignment.task_id) == col(Task.id))
@@ -455,7 +460,8 @@ def _apply(session: Session, plan: Plan, resolved: ResolvedNotice, *, actor: Act
             trail.event("unit.create", "unit", unit_ids[name], unit_id=unit_ids[name],
                         after={"name": name, "kind": str(kind), "from": notice.source_name})
 
-    # Tasks: new ones in bulk; changed and restored ones in place; dropped ones withdrawn with their assignments.
+    # Tasks: new ones in bulk; changed and restored ones in place; dropped ones withdrawn with their
+    # assignments.
     new_tasks: list[ParsedTask] = [c.value for c in of_kind.get("add_task", [])]
     if new_tasks:
         session.execute(insert(Task), [{"plan_id": plan.id, "number": t.number, "withdrawn_at": None, **_task_values(t)}
@@ -546,7 +552,8 @@ def _apply(session: Session, plan: Plan, resolved: ResolvedNotice, *, actor: Act
     audit.record_many(session, trail.events)
 
 
-# --- completing a 待分工 task after the import ------------------------------------------------------
+# --- completing a 待分工 task after the import
+# ------------------------------------------------------
 
 class TaskAlreadyAssigned(DubanError):
     zh = "计划“{plan}”的任务 {number} 已有分工，不是待分工任务——要改分工请修改通知后重新导入。"
@@ -578,7 +585,8 @@ def pending_tasks(session: Session, plan_id: int | None = None) -> list[tuple[Pl
 
 def assign_pending(session: Session, *, task_id: int, units: Sequence[tuple[str, AssignmentRole]], actor: Actor,
                    now: datetime) -> list[Assignment]:
-    """Give a 待分工 task its units (names or aliases from the directory; groups expand), due by its deadline."""
+    """Give a 待分工 task its units (names or aliases from the directory; groups expand), due by its
+    deadline."""
     task = session.get(Task, task_id)
     if task is None or task.withdrawn_at is not None:
         raise NotFound(kind="task", kind_zh="任务", key=f"#{task_id}")

@@ -25,7 +25,8 @@ _WHOLE_NUMBER = re.compile(r"^\s*(\d+)\s*[.、．]?\s*$")
 
 @dataclass
 class SheetRead:
-    """The task table of a workbook, the sheet it came from, and what the office should know about it."""
+    """The task table of a workbook, the sheet it came from, and what the office should know about
+    it."""
 
     table: Table
     sheet: str
@@ -68,14 +69,16 @@ def _grid(values: Sequence[Sequence[object]], merges: list[Merge]) -> list[list[
     grid = [[_text(v) for v in row] + [""] * (width - len(row)) for row in values]
     grid.extend([""] * width for _ in range(height - len(grid)))
     for (r0, c0), (r1, _) in merges:
-        # Down the rows only: a merge across columns (a title or category row) stays one cell, as printed.
+        # Down the rows only: a merge across columns (a title or category row) stays one cell, as
+        # printed.
         for r in range(r0 + 1, r1 + 1):
             grid[r][c0] = grid[r0][c0]
     return grid
 
 
 def _number_merges(grid: list[list[str]], merges: list[Merge]) -> None:
-    """Rows under one merged 序号 cell are tasks n.1, n.2 … (found once the header says which column is 序号)."""
+    """Rows under one merged 序号 cell are tasks n.1, n.2 … (found once the header says which column
+    is 序号)."""
     found = find_header([(Where("row", i + 1), row) for i, row in enumerate(grid)])
     if found is None:
         return
@@ -91,7 +94,8 @@ def _number_merges(grid: list[list[str]], merges: list[Merge]) -> None:
 
 
 def read_workbook(data: bytes, source: str) -> SheetRead:
-    """The first visible sheet that holds a task table (a hidden one only when no visible sheet does)."""
+    """The first visible sheet that holds a task table (a hidden one only when no visible sheet
+    does)."""
     from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
     workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))

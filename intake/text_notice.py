@@ -206,7 +206,8 @@ def trailing_brackets(text: str) -> tuple[str, str | None]:
 
 
 def _unit_fields(inner: str) -> dict[str, str] | None:
-    """What a trailing bracket says: units (and perhaps a deadline), or None if it is not about units."""
+    """What a trailing bracket says: units (and perhaps a deadline), or None if it is not about
+    units."""
     from intake.unit_phrase import split_names
 
     if not UNITISH.search(inner):
@@ -222,7 +223,8 @@ def _unit_fields(inner: str) -> dict[str, str] | None:
 
 
 def unit_sentence(sentence: str) -> dict[str, str] | None:
-    """What a sentence that only assigns units says ("由A牵头，B、C配合。" "A会同B负责。"), else None.
+    """What a sentence that only assigns units says ("由A牵头，B、C配合。" "A会同B负责。"), else
+    None.
 
     Every name it gives must be a body (`is_unit_name`) and it must say a role; a sentence
     that does anything else ("各单位要加强协调") is not one.
@@ -311,7 +313,8 @@ def _enumerated_after_heading(block: _Block, text: str) -> bool:
 
 def _unfold(lines: list[str]) -> list[tuple[int, str]]:
     """(line number, text) with a long line of inline items and labels unfolded, one per line:
-    "… 1.某项目。 牵头领导:甲 责任单位:市某局 配合单位:市某委 2.…" (a page that lost its line breaks)."""
+    "… 1.某项目。 牵头领导:甲 责任单位:市某局 配合单位:市某委 2.…" (a page that lost its line
+    breaks)."""
     unfolded: list[tuple[int, str]] = []
     for number, line in enumerate(lines, start=1):
         labels = [m for m in _INLINE_LABEL.finditer(line) if label_kind(m.group(1))]
@@ -359,7 +362,8 @@ def _printed(block: _Block) -> int | None:
 
 
 def _label_line(line: str) -> tuple[str, str] | None:
-    """A line "牵头责任单位:X" / "分 管 县领导:Y" / "完成时限:Z": (the field it fills, its value)."""
+    """A line "牵头责任单位:X" / "分 管 县领导:Y" / "完成时限:Z": (the field it fills, its
+    value)."""
     found = re.match(r"^([^:：，,。;；]{2,14})[:：]\s*(.*)$", line)
     if not found:
         return None
@@ -431,8 +435,8 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
         groups, tail = closed_parts(body)
         several = len(groups) >= 2 or len(groups) == 1 and _enumerated_after_heading(block, groups[0][0])
         if several and in_tasks and not fields:
-            # Several tasks in one paragraph, each closed by its own unit bracket; a (一) paragraph's
-            # first sentence is then its heading, the category of the tasks in it.
+            # Several tasks in one paragraph, each closed by its own unit bracket; a (一)
+            # paragraph's first sentence is then its heading, the category of the tasks in it.
             first, inner_first = groups[0]
             here = category
             if block.marker == "cn":
@@ -538,7 +542,8 @@ def _item(block: _Block, body: str, fields: dict[str, str], category: str | None
     for pattern in (SECTION, CN_BRACKETED, ITEM, SHI):
         found = pattern.match(normalize(text))
         if found:
-            # NFKC maps full-width marks one to one, so the marker is as long in the text as written.
+            # NFKC maps full-width marks one to one, so the marker is as long in the text as
+            # written.
             text = text.strip()[found.start(found.lastindex or 0):]
             if pattern is ITEM:
                 printed = found.group(1) or found.group(2)

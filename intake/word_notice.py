@@ -20,7 +20,8 @@ def _cell_text(cell: _Cell) -> str:
 
 
 def read_docx(data: bytes) -> tuple[list[str], list[RawItem], bool]:
-    """(preface lines, items, renumber). Tables that continue the first task table are read as one."""
+    """(preface lines, items, renumber). Tables that continue the first task table are read as
+    one."""
     document = Document(io.BytesIO(data))
     preface: list[str] = []
     paragraphs: list[str] = []

@@ -63,8 +63,9 @@ class AuditHead(SQLModel, table=True):
 
 
 def canonical_json(value: Any) -> str:
-    """Sorted keys, no spaces, UTF-8 as is; dates in ISO form (the same bytes as the standard library's
-    `json.dumps(sort_keys=True, ensure_ascii=False, separators=(",", ":"))`, ten times faster)."""
+    """Sorted keys, no spaces, UTF-8 as is; dates in ISO form (the same bytes as the standard
+    library's `json.dumps(sort_keys=True, ensure_ascii=False, separators=(",", ":"))`, ten times
+    faster)."""
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=_iso).decode("utf-8")
 
 
@@ -110,8 +111,8 @@ def _locked_head(session: Session) -> AuditHead:
 
 
 def lock(session: Session) -> None:
-    """Take the trail's lock before reading what a change depends on (an import compares, then writes):
-    a concurrent writer then waits, and what this one reads stays true until it commits."""
+    """Take the trail's lock before reading what a change depends on (an import compares, then
+    writes): a concurrent writer then waits, and what this one reads stays true until it commits."""
     _locked_head(session)
 
 

@@ -29,7 +29,8 @@ _entered: dict[int, dict[date, bool]] = {}
 
 
 def enter_arrangements(years: dict[int, dict[date, bool]]) -> None:
-    """Use the office's arrangements for these years instead of the package's (and instead of nothing)."""
+    """Use the office's arrangements for these years instead of the package's (and instead of
+    nothing)."""
     if years == _entered:
         return
     _entered.clear()

@@ -43,7 +43,8 @@ CHECKIN_STATES_ZH = {"pending": "待报送", "submitted": "已报送待审核", 
 
 
 class CheckInChanged(DubanError):
-    """The unit filed again after the office opened the review: the office has not read what is there now."""
+    """The unit filed again after the office opened the review: the office has not read what is
+    there now."""
 
     zh = "{subject_zh}的报送已被修改，请刷新后重新审核（您看到的是第 {seen} 次报送，现在是第 {current} 次）。"
     en = "{subject}: the check-in has changed (you read filing {seen}, it is now filing {current}); reload and review again"
@@ -51,7 +52,8 @@ class CheckInChanged(DubanError):
 
 
 def get_checkin(session: Session, *, round_id: int, assignment_id: int, for_update: bool = False) -> CheckIn:
-    """The check-in; `for_update` locks its row (PostgreSQL) so a filing and a review never interleave."""
+    """The check-in; `for_update` locks its row (PostgreSQL) so a filing and a review never
+    interleave."""
     query = select(CheckIn).where(CheckIn.round_id == round_id, CheckIn.assignment_id == assignment_id)
     if for_update:
         query = query.with_for_update().execution_options(populate_existing=True)
@@ -62,7 +64,8 @@ def get_checkin(session: Session, *, round_id: int, assignment_id: int, for_upda
 
 
 def owed_checkin(session: Session, assignment_id: int) -> CheckIn | None:
-    """The check-in this assignment owes in its latest open round, if any (what a new filing goes to)."""
+    """The check-in this assignment owes in its latest open round, if any (what a new filing goes
+    to)."""
     return session.exec(select(CheckIn).join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
                         .where(CheckIn.assignment_id == assignment_id, SupervisionRound.state == RoundState.OPEN)
                         .order_by(col(CheckIn.round_id).desc())).first()

@@ -128,7 +128,8 @@ def _next_number(session: Session, year: int) -> int:
 
 
 def escalate_stalled(session: Session, *, now: datetime, settings: Settings, actor: Actor) -> dict[str, int]:
-    """Raise each stalled item one level (at most), notify, and record; a rerun raises nothing new."""
+    """Raise each stalled item one level (at most), notify, and record; a rerun raises nothing
+    new."""
     rules, timezone = settings.cycle, settings.timezone
     today = local_day(now, timezone)
     stalls = find_stalled(session, today=today, rules=rules, timezone=timezone)
@@ -181,10 +182,11 @@ def escalate_stalled(session: Session, *, now: datetime, settings: Settings, act
 
 def escalation_messages(session: Session, rows: list[dict[str, Any]], stalls: list[Stall], *, settings: Settings,
                         today: date) -> list[dict[str, Any]]:
-    """Digests of what this run raised: one message per recipient and level, each item with its 督办单 number.
+    """Digests of what this run raised: one message per recipient and level, each item with its
+    督办单 number.
 
-    Level 1 to the unit's liaison and head; level 2 to the head; level 3 to the office and the leading
-    group. An unreviewed report is the office's own stall: it goes to the office's head.
+    Level 1 to the unit's liaison and head; level 2 to the head; level 3 to the office and the
+    leading group. An unreviewed report is the office's own stall: it goes to the office's head.
     """
     rules = settings.cycle
     units = {s.unit_id for s in stalls}
@@ -222,7 +224,8 @@ def escalation_messages(session: Session, rows: list[dict[str, Any]], stalls: li
             payload["unit"] = digest["unit"]
         if level == 2:
             payload["respond_by"] = add_working_days(today, rules.escalation_step_days).isoformat()
-        # The first escalation's id makes the key: a rerun raises nothing, a later run raises new ids.
+        # The first escalation's id makes the key: a rerun raises nothing, a later run raises new
+        # ids.
         key = f"escalation:l{level}:{role}:u{unit_id or 0}:e{digest['first']}"
         out.append(message(LEVEL_KIND[level], key, digest["to"], payload))
     return out
@@ -268,7 +271,8 @@ def resolve(session: Session, *, assignment_id: int, stalls: frozenset[str], res
 
 
 def agenda(session: Session) -> list[dict[str, Any]]:
-    """Level-3 items for the next consultation (会商): each with its history and the problems the unit raised."""
+    """Level-3 items for the next consultation (会商): each with its history and the problems the
+    unit raised."""
     rows = session.exec(
         select(Escalation, Assignment, Task, Unit)
         .join(Assignment, col(Assignment.id) == col(Escalation.assignment_id))

@@ -1,4 +1,5 @@
-"""Extensions (延期): a unit asks, the office decides. The original due date is kept for on-time rates."""
+"""Extensions (延期): a unit asks, the office decides. The original due date is kept for on-time
+rates."""
 
 from __future__ import annotations
 
@@ -42,7 +43,8 @@ class ExtensionPending(DubanError):
 
 
 def current_due_on(session: Session, assignment: Assignment) -> date | None:
-    """The date an extension moves: the assignment's own deadline, or else the one its open round set."""
+    """The date an extension moves: the assignment's own deadline, or else the one its open round
+    set."""
     if assignment.due_on is not None:
         return assignment.due_on
     return session.exec(
@@ -53,7 +55,8 @@ def current_due_on(session: Session, assignment: Assignment) -> date | None:
 
 
 def check_until(until: date, *, due_on: date | None, today: date, max_days: int) -> tuple[str, str] | None:
-    """Why this date cannot be asked for (Chinese, English), or None: after the due date and today, not absurdly far."""
+    """Why this date cannot be asked for (Chinese, English), or None: after the due date and today,
+    not absurdly far."""
     if due_on is not None and until <= due_on:
         return (f"不晚于当前截止日期 {due_on}：延期日期须晚于当前截止日期。",
                 f"is not after the current due date {due_on}: it must be later")
@@ -68,7 +71,8 @@ def check_until(until: date, *, due_on: date | None, today: date, max_days: int)
 
 def request_extension(session: Session, *, assignment_id: int, until: date, reason: str, actor: Actor,
                       now: datetime, timezone: str, max_days: int) -> ExtensionRequest:
-    """A unit asks to move its due date to `until`: later than the current one, one request pending at a time."""
+    """A unit asks to move its due date to `until`: later than the current one, one request pending
+    at a time."""
     # The row lock makes two requests sent at once wait for each other, so only one is pending.
     session.exec(select(Assignment.id).where(Assignment.id == assignment_id).with_for_update()).first()
     assignment = workflow.get_assignment(session, assignment_id)
@@ -99,7 +103,8 @@ def request_extension(session: Session, *, assignment_id: int, until: date, reas
 
 def decide_extension(session: Session, *, request_id: int, approve: bool, actor: Actor, now: datetime,
                      reason: str | None = None) -> ExtensionRequest:
-    """Approve (the assignment and its open check-ins move to the new date) or reject, with a reason."""
+    """Approve (the assignment and its open check-ins move to the new date) or reject, with a
+    reason."""
     request = session.get(ExtensionRequest, request_id)
     if request is None:
         raise NotFound(kind="extension request", kind_zh="延期申请", key=f"#{request_id}")

@@ -50,7 +50,8 @@ class HistoryLine:
 
 
 def assignment_history(session: Session, assignment: Assignment, *, viewer: Role) -> list[HistoryLine]:
-    """The assignment's events (its own and its check-ins'), in order, as this viewer may read them."""
+    """The assignment's events (its own and its check-ins'), in order, as this viewer may read
+    them."""
     checkin_ids = [str(i) for i in session.exec(select(CheckIn.id).where(CheckIn.assignment_id == assignment.id))]
     events = session.exec(select(AuditEvent).where(
         ((col(AuditEvent.object_type) == "assignment") & (col(AuditEvent.object_id) == str(assignment.id)))

@@ -1,4 +1,5 @@
-"""Traffic lights: green on pace, yellow behind the expected pace (序时进度) or due soon, red overdue or at level 3.
+"""Traffic lights: green on pace, yellow behind the expected pace (序时进度) or due soon, red
+overdue or at level 3.
 
 A task's light is the worst of its assignments'; so is a unit's.
 """

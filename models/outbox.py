@@ -1,4 +1,5 @@
-"""Enqueuing messages: an outbox row written in the caller's transaction, at most once per dedup key.
+"""Enqueuing messages: an outbox row written in the caller's transaction, at most once per dedup
+key.
 
 The change that causes a message and the message itself commit together;
 the dispatcher (`notifications.dispatch`) sends it afterwards. Enqueuing the
@@ -65,7 +66,8 @@ def enqueue(session: Session, *, now: datetime, **message: Any) -> bool:
 
 
 def retry_dead(session: Session, *, ids: list[int] | None, actor: Any, now: datetime) -> list[int]:
-    """Put dead-lettered messages (these, or all when `ids` is None) back in the queue with a fresh budget."""
+    """Put dead-lettered messages (these, or all when `ids` is None) back in the queue with a fresh
+    budget."""
     from sqlalchemy import update
     from sqlmodel import col, select
 

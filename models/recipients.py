@@ -1,4 +1,5 @@
-"""Who receives a unit's messages: its liaison (联络员) and its head (分管领导), from the directory."""
+"""Who receives a unit's messages: its liaison (联络员) and its head (分管领导), from the
+directory."""
 
 from __future__ import annotations
 

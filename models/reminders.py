@@ -1,4 +1,5 @@
-"""The reminder ladder: T-3 and T-1 working days, the due day, then every few working days while overdue.
+"""The reminder ladder: T-3 and T-1 working days, the due day, then every few working days while
+overdue.
 
 A unit contact gets at most one digest a day, listing everything the unit
 still owes, and only when one of its items reaches a step of the ladder;
@@ -88,8 +89,8 @@ def send_reminders(session: Session, *, now: datetime, settings: Settings, actor
     messages: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     for unit_id, items in triggered.items():
-        # Any stage beats none: a unit is triggered by some item's stage, and days the office adds to
-        # reminder_before (t-5) have no URGENCY entry.
+        # Any stage beats none: a unit is triggered by some item's stage, and days the office adds
+        # to reminder_before (t-5) have no URGENCY entry.
         urgent_stage, _, round_info, plan_title, unit_name = max(
             items, key=lambda i: (i[0] is not None, URGENCY.get(i[0] or "", 0)))
         assert urgent_stage is not None

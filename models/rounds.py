@@ -1,4 +1,5 @@
-"""Supervision rounds: opening one (a check-in per open assignment in scope, a notice per unit), closing it.
+"""Supervision rounds: opening one (a check-in per open assignment in scope, a notice per unit),
+closing it.
 
 Opening is idempotent by plan and name. Cooperating units' check-ins fall
 due a few working days before the round's date so the lead unit can
@@ -67,7 +68,8 @@ def item_payload(task: Task, assignment: Assignment, checkin: CheckIn) -> dict[s
 
 def item(task_number: int, task_title: str, role: str, due_on: date, checkin_id: int,
          assignment_id: int) -> dict[str, Any]:
-    """A message links to the assignment's portal page (notifications.links), the check-in is its round's."""
+    """A message links to the assignment's portal page (notifications.links), the check-in is its
+    round's."""
     return {"task_number": task_number, "task_title": task_title, "role": role, "due_on": due_on.isoformat(),
             "checkin_id": checkin_id, "assignment_id": assignment_id}
 
@@ -106,8 +108,8 @@ def open_round(session: Session, *, plan_key: str, name: str, report_by: date, a
         from models.planning import find_unit
 
         query = query.where(col(Assignment.unit_id).in_([find_unit(session, n).id for n in unit_names]))
-    # A few working days early, but never before the round opens: a round due tomorrow must not make its
-    # cooperating units overdue the day they hear of it.
+    # A few working days early, but never before the round opens: a round due tomorrow must not make
+    # its cooperating units overdue the day they hear of it.
     cooperating_due = max(add_working_days(report_by, -cooperating_lead_days), opening_day)
     rows: list[dict[str, Any]] = []
     for a_id, _unit_id, role in session.exec(query):

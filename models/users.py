@@ -60,7 +60,8 @@ class BoundedHasher:
 
 @lru_cache(maxsize=1)
 def hasher() -> BoundedHasher:
-    """The process's hasher (argon2 is imported only when passwords are in play): half the cores, at least one."""
+    """The process's hasher (argon2 is imported only when passwords are in play): half the cores, at
+    least one."""
     import os
 
     return BoundedHasher(max(1, (os.cpu_count() or 2) // 2))
@@ -124,7 +125,8 @@ def find_user(session: Session, username: str) -> User:
 
 
 def check_login(session: Session, username: str, password: str) -> User | None:
-    """The user, if the password is right and the account enabled (a read: see rehash_if_outdated)."""
+    """The user, if the password is right and the account enabled (a read: see
+    rehash_if_outdated)."""
     from argon2.exceptions import InvalidHashError, VerificationError
 
     user = session.exec(select(User).where(User.username == username)).first()

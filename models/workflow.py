@@ -81,7 +81,8 @@ def _snapshot(assignment: Assignment) -> dict[str, Any]:
 
 
 def cooperating_units_pending(session: Session, assignment: Assignment) -> list[str]:
-    """Names of the task's cooperating units that have not reported yet (a lead unit waits for them)."""
+    """Names of the task's cooperating units that have not reported yet (a lead unit waits for
+    them)."""
     if assignment.role != AssignmentRole.LEAD:
         return []
     rows = session.exec(
@@ -98,7 +99,8 @@ def cooperating_units_pending(session: Session, assignment: Assignment) -> list[
 
 
 def carried_by(filing: CheckIn | None, assignment: Assignment, action: Action) -> bool:
-    """Whether this check-in, filed for this assignment, carries the move (completion needs a completion report)."""
+    """Whether this check-in, filed for this assignment, carries the move (completion needs a
+    completion report)."""
     return (filing is not None and filing.id is not None and filing.assignment_id == assignment.id
             and filing.state == CheckInState.SUBMITTED and (action != Action.REPORT or filing.completed))
 
@@ -217,7 +219,8 @@ def record_progress(session: Session, *, assignment_id: int, actor: Actor, now: 
 
 def report_completion(session: Session, *, assignment_id: int, actor: Actor, now: datetime, filing: CheckIn,
                       expected_version: int | None = None) -> AuditEvent:
-    """The unit's completion report moves it to reported; a lead unit only after its cooperating units."""
+    """The unit's completion report moves it to reported; a lead unit only after its cooperating
+    units."""
     return take_action(session, assignment_id=assignment_id, action=Action.REPORT, actor=actor, now=now,
                        expected_version=expected_version, filing=filing)
 

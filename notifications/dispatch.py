@@ -49,7 +49,8 @@ class RetryPolicy:
     max_attempts: int = 10
 
     def delay(self, attempts: int, rng: random.Random) -> timedelta:
-        """Exponential with "equal jitter": half the step fixed, half random, never above the cap."""
+        """Exponential with "equal jitter": half the step fixed, half random, never above the
+        cap."""
         step = min(self.cap_s, self.base_s * 2 ** max(0, attempts - 1))
         return timedelta(seconds=step / 2 + rng.uniform(0, step / 2))
 
@@ -107,7 +108,8 @@ def _mark(session: Session, row_id: int, token: str, **values: Any) -> bool:
 
 
 def prepare(row: dict[str, Any], settings: Settings) -> EmailMessage:
-    """Render and compose one outbox row; a payload or address the templates cannot take is permanent."""
+    """Render and compose one outbox row; a payload or address the templates cannot take is
+    permanent."""
     try:
         rendered = render(row["kind"], row["lang"], row["payload"], office=settings.office_name,
                           portal_url=settings.portal_url, recipient_name=row["recipient_name"],
@@ -172,7 +174,8 @@ def dispatch(
 
 
 def _open(channel: Channel) -> DeliveryError | None:
-    """Open the channel once per batch; if it cannot open, every row of the batch fails the same way."""
+    """Open the channel once per batch; if it cannot open, every row of the batch fails the same
+    way."""
     try:
         channel.open()
     except DeliveryError as failure:

@@ -63,7 +63,8 @@ def _date(lang: str) -> Callable[[str | date | None], str]:  # a Jinja filter
 
 @jinja2.pass_eval_context
 def _finalize(eval_ctx: jinja2.nodes.EvalContext, value: Any) -> Any:
-    """Values in a subject or a text body: control characters shown (HTML escaping covers the rest)."""
+    """Values in a subject or a text body: control characters shown (HTML escaping covers the
+    rest)."""
     if eval_ctx.autoescape or not isinstance(value, str):
         return value
     return visible(value)
@@ -105,7 +106,8 @@ def render(kind: str, lang: str, payload: dict[str, Any], *, office: str, portal
 
 
 def calendar(context: dict[str, Any], *, office: str, lang: str, stamp: datetime) -> Attachment:
-    """An all-day event on each due date the message names, so the deadline lands in the reader's calendar."""
+    """An all-day event on each due date the message names, so the deadline lands in the reader's
+    calendar."""
     from icalendar import Calendar, Event
 
     ics = Calendar()

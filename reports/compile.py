@@ -111,7 +111,8 @@ def _write_formats(results: Results, font: str | None, formats: list[str], folde
     from reports import page
     from reports.charts import charts_for
 
-    # The workbook first: when large it is written in another process, the longest part of a compile.
+    # The workbook first: when large it is written in another process, the longest part of a
+    # compile.
     workbook = _start_workbook(results, folder / f"{stem}.xlsx") if "xlsx" in formats else None
     charts = charts_for(results, font) if font else []
     written = []
@@ -136,10 +137,12 @@ def _write_formats(results: Results, font: str | None, formats: list[str], folde
 
 
 def _start_workbook(results: Results, path: Path):  # noqa: ANN202 — returns the function that waits
-    """Write the workbook here, or in a process of its own when it is large, while the other formats render.
+    """Write the workbook here, or in a process of its own when it is large, while the other formats
+    render.
 
-    The process is a plain `python -m reports.workbook`, not multiprocessing: that would re-import the
-    caller's main module, and the caller may be a Prefect worker with threads and open connections."""
+    The process is a plain `python -m reports.workbook`, not multiprocessing: that would re-import
+    the caller's main module, and the caller may be a Prefect worker with threads and open
+    connections."""
     import pickle
     import subprocess
     import sys
@@ -187,7 +190,8 @@ def _record(session: Session, results: Results, *, plan: Plan, round_: Supervisi
 
 def publish_report(session: Session, report: ResultsReport, results: Results, *, settings: Any, actor: Actor,
                    now: datetime) -> int:
-    """The results-published notice to every unit in the report (liaison and head) and to the leaders."""
+    """The results-published notice to every unit in the report (liaison and head) and to the
+    leaders."""
     names = {u.name for u in results.units}
     found = list(session.exec(select(Unit.id).where(col(Unit.name).in_(names)))) if names else []
     unit_ids = [i for i in found if i is not None]

@@ -56,8 +56,8 @@ def entered() -> Iterator[None]:
 
 
 def test_a_year_the_office_enters_is_counted_from_its_entries(entered: None) -> None:
-    """A fictional arrangement for 2031, a year no release knows: a Monday-to-Wednesday holiday, and the
-    Saturday before it worked."""
+    """A fictional arrangement for 2031, a year no release knows: a Monday-to-Wednesday holiday, and
+    the Saturday before it worked."""
     settings = Settings(calendar={2031: {"holidays": ["2031-01-06/2031-01-08"], "workdays": ["2031-01-04"]}})
     enter_arrangements(settings.calendar_days())
     assert not beyond_table(date(2031, 1, 6)) and beyond_table(date(2032, 1, 5))

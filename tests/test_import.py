@@ -1,4 +1,5 @@
-"""Importing notices into the database: what is written, what a re-import changes, what bad input leaves behind."""
+"""Importing notices into the database: what is written, what a re-import changes, what bad input
+leaves behind."""
 
 from __future__ import annotations
 

@@ -81,7 +81,8 @@ LAYOUTS: dict[str, tuple[str, Callable[[Path], Path]]] = {
 
 
 def _ruled_docx(path: Path) -> Path:
-    """The Word table with every cell ruled, as offices print a 任务清单 (a PDF table is found by its rules)."""
+    """The Word table with every cell ruled, as offices print a 任务清单 (a PDF table is found by
+    its rules)."""
     from docx import Document
 
     document = Document(notices.write_docx_table(path))

@@ -105,7 +105,8 @@ def test_one_cell_per_line_with_role_brackets_and_placeholder_names(tmp_path: Pa
     assert ("丁区直各部门", "responsible") in units_of(notice)[1]
 
 
-# --- prose: unit sentences and 一是…二是… -------------------------------------------------------------
+# --- prose: unit sentences and 一是…二是…
+# -------------------------------------------------------------
 
 def test_a_sentence_that_assigns_units_closes_each_yishi_part(tmp_path: Path) -> None:
     notice = read(tmp_path, "戊乡2026年春耕工作方案\n二、工作任务\n"

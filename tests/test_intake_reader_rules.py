@@ -144,7 +144,8 @@ def test_chinese_numbers() -> None:
     assert chinese_number("甲") is None
 
 
-# --- layouts ----------------------------------------------------------------------------------------
+# --- layouts
+# ----------------------------------------------------------------------------------------
 
 def test_one_cell_per_line_with_multi_unit_cells_and_a_row_under_a_merged_number(tmp_path: Path) -> None:
     notice = read(tmp_path, "某县2024年实事清单\n\n序号\n\n实事项目\n\n责任单位\n\n完成时限\n\n"

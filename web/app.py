@@ -1,4 +1,5 @@
-"""The portal: FastAPI with server-rendered Jinja2 pages (Chinese first) and the JSON API under /api/v1.
+"""The portal: FastAPI with server-rendered Jinja2 pages (Chinese first) and the JSON API under
+/api/v1.
 
     auth.py        sessions, tokens, CSRF, login throttling
     errors.py      every error answered: a Chinese page for a person, JSON for a script

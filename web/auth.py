@@ -148,7 +148,8 @@ def _signed(secret: str, token: str) -> bool:
 
 @dataclass(frozen=True)
 class SignIn:
-    """What a login attempt came to: a token, a running wait (429), or neither (wrong name or password)."""
+    """What a login attempt came to: a token, a running wait (429), or neither (wrong name or
+    password)."""
 
     token: str | None = None
     wait: throttle.Wait | None = None
@@ -157,7 +158,8 @@ class SignIn:
 
 def sign_in(engine: Engine, username: str, password: str, *, kind: str, ip: str | None, settings,  # noqa: ANN001
             now: datetime, replaces: str | None = None) -> SignIn:
-    """Check a login against the throttles and the password; count, audit and issue a token in one transaction.
+    """Check a login against the throttles and the password; count, audit and issue a token in one
+    transaction.
 
     The password is checked outside the write transaction (argon2 takes tens of milliseconds, and
     SQLite has one writer), and not at all while a wait runs.

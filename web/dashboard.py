@@ -62,9 +62,9 @@ _counting = threading.Lock()
 
 
 def headline(session: Session, today: date) -> tuple[dict[str, int], int, dict[int, int], float]:
-    """Assignments by state, overdue check-ins, open escalations by level: three grouped queries (40 ms at
-    100,000 assignments), taken at most every COUNTS_TTL_S seconds per database, so that a room of people
-    refreshing the dashboard does not run them once each."""
+    """Assignments by state, overdue check-ins, open escalations by level: three grouped queries (40
+    ms at 100,000 assignments), taken at most every COUNTS_TTL_S seconds per database, so that a
+    room of people refreshing the dashboard does not run them once each."""
     key = (str(session.get_bind().url), today)
     with _counting:
         cached = _counted.get(key)
@@ -120,8 +120,9 @@ def overview(session: Session, *, today: date, rules: Any, page: int = 1, per_pa
     if state:
         cells_query = cells_query.where(Assignment.state == state)
     cells = session.exec(cells_query).all()
-    # What the lights need from check-ins and escalations, selected by the page's 30 task ids rather than by
-    # its ~1,500 assignment ids: one bind list of 1,500 cost PostgreSQL 10-17 ms to plan, per query.
+    # What the lights need from check-ins and escalations, selected by the page's 30 task ids rather
+    # than by its ~1,500 assignment ids: one bind list of 1,500 cost PostgreSQL 10-17 ms to plan,
+    # per query.
     on_page = col(Assignment.task_id).in_(task_ids)
     open_ids = list(session.exec(open_rounds))
     owed_now = and_(col(CheckIn.round_id).in_(open_ids), col(CheckIn.state).in_(OWED))

@@ -78,7 +78,8 @@ class BodyLimit:
 
 
 async def _too_large(scope: dict, send: Any, limit: int) -> None:
-    """413 before the body is read: JSON for the API, a Chinese page with a way home for a person."""
+    """413 before the body is read: JSON for the API, a Chinese page with a way home for a
+    person."""
     message = f"上传内容超过 {round(limit / (1024 * 1024), 2):g} MB 上限 / the upload is larger than the limit"
     if scope.get("path", "").startswith("/api/"):
         body, content_type = json.dumps({"detail": message}, ensure_ascii=False).encode(), b"application/json"

@@ -1,4 +1,5 @@
-"""The office's review through the JSON API: read a check-in, then accept or return the filing it read.
+"""The office's review through the JSON API: read a check-in, then accept or return the filing it
+read.
 
 Separate from `web.routes.api` (tokens and the unit's filings) so that each
 module keeps one job; the same domain use case as the portal and the CLI.

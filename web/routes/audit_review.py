@@ -1,4 +1,5 @@
-"""Audit review for auditors and the office's admin: filter, page through (newest first), verify the chain, export."""
+"""Audit review for auditors and the office's admin: filter, page through (newest first), verify the
+chain, export."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ PER_PAGE = 100
 
 
 def _moment(name: str, text: str | None) -> datetime | None:
-    """A filter's bound in UTC (no zone means UTC, as the table shows); a date alone is its midnight."""
+    """A filter's bound in UTC (no zone means UTC, as the table shows); a date alone is its
+    midnight."""
     if not text:
         return None
     try:

@@ -1,4 +1,5 @@
-"""The office's pages: the dashboard (leaders read it too), the verification queue, rounds, extensions."""
+"""The office's pages: the dashboard (leaders read it too), the verification queue, rounds,
+extensions."""
 
 from __future__ import annotations
 
@@ -75,7 +76,8 @@ def review(request: Request, checkin_id: Id, decision: Word, me: Principal = Dep
 
 
 def read_revision(value: object) -> int:
-    """The filing the office read, as the review form (or an API call) names it; 400 when it names none."""
+    """The filing the office read, as the review form (or an API call) names it; 400 when it names
+    none."""
     text = str(value or "").strip()
     if not (text.isascii() and text.isdigit()) or len(text) > 9:
         raise HTTPException(400, "审核须注明所审核的报送版本（revision），请刷新后重新审核 / "
