@@ -46,7 +46,8 @@ def _raw(url: str, table: str, rows: int, columns: str, values: str) -> float:
     engine = make_engine(url)
     raw = engine.raw_connection()
     placeholder = "?" if engine.dialect.name == "sqlite" else "%s"
-    statement = f"INSERT INTO {table} ({columns}) VALUES ({', '.join([placeholder] * len(columns.split(',')))})"
+    statement = (f"INSERT INTO {table} ({columns}) VALUES "
+                 f"({', '.join([placeholder] * len(columns.split(',')))})")
     params = [tuple(eval(values, {"i": i})) for i in range(rows)]  # noqa: S307 — our own literal
     started = time.perf_counter()
     cursor = raw.cursor()
@@ -188,8 +189,10 @@ def one_run(url: str, home: Path, tasks: int, units: int) -> dict[str, tuple[flo
     in_child("bench.cycle:step_file", url)
     compile_s, _, compile_mb = in_child("bench.cycle:step_compile", url, str(home))
     n = counts["assignments"]
-    notification = ("notification", "dedup_key, kind, recipient_email, lang, subject, body_text, payload, status, attempts, next_attempt_at, created_at",
-                    "[f'raw{i}', 'k', 'a@b.c', 'zh', '', '', '{}', 'pending', 0, '2022-09-19 01:00:00', '2022-09-19 01:00:00']")
+    notification = ("notification", "dedup_key, kind, recipient_email, lang, subject, body_text, payload, status, "
+                                    "attempts, next_attempt_at, created_at",
+                    "[f'raw{i}', 'k', 'a@b.c', 'zh', '', '', '{}', 'pending', 0, '2022-09-19 01:00:00', "
+                    "'2022-09-19 01:00:00']")
     audit_row = ("audit_event", "seq, at, actor, action, object_type, object_id, outcome, prev_hash, hash",
                  "[10_000_000 + i, '2022-09-19 01:00:00', 'raw', 'x', 'x', 'x', 'ok', '0' * 64, '0' * 64]")
     escalation = ("escalation", "stage_key, assignment_id, round_id, level, stall, reason, number, opened_at",
@@ -223,14 +226,17 @@ def curve(runs: int, scales: tuple[int, ...] = (20, 200, 2000)) -> list[dict[str
 def _raw_open(url: str, n: int, notices: int) -> float:
     engine = make_engine(url)
     with engine.begin() as connection:
-        connection.execute(text("INSERT INTO supervision_round (plan_id, name, report_by, scope, state, opened_at, opened_by) "
+        connection.execute(text("INSERT INTO supervision_round (plan_id, name, report_by, scope, state, "
+                                "opened_at, opened_by) "
                                 "VALUES (1, 'raw', '2022-09-30', '{}', 'closed', '2022-09-19 01:00:00', 'raw')"))
         round_id = connection.execute(text("SELECT id FROM supervision_round WHERE name = 'raw'")).scalar()
     engine.dispose()
     return _raw(url, "check_in", n, "round_id, assignment_id, due_on, state, evidence, completed",
                 f"[{round_id}, i + 1, '2022-09-30', 'pending', '[]', False]") + _raw(
-        url, "notification", notices, "dedup_key, kind, recipient_email, lang, subject, body_text, payload, status, attempts, next_attempt_at, created_at",
-        "[f'rawo{i}', 'k', 'a@b.c', 'zh', '', '', '{}', 'pending', 0, '2022-09-19 01:00:00', '2022-09-19 01:00:00']")
+        url, "notification", notices, "dedup_key, kind, recipient_email, lang, subject, body_text, payload, status, "
+                                      "attempts, next_attempt_at, created_at",
+        "[f'rawo{i}', 'k', 'a@b.c', 'zh', '', '', '{}', 'pending', 0, '2022-09-19 01:00:00', "
+        "'2022-09-19 01:00:00']")
 
 
 def cli_seed(runs: int) -> list[dict[str, object]]:

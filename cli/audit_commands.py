@@ -72,7 +72,8 @@ def audit_show(
         if row["before"] or row["after"]:
             change = f" {row['before'] or {}} → {row['after'] or {}}"
         reason = f" 「{row['reason']}」" if row["reason"] else ""
-        show(f"#{row['seq']} {row['at']} {row['actor']} {row['action']} {row['object_type']}:{row['object_id']}{change}{reason} [{row['outcome']}]")
+        show(f"#{row['seq']} {row['at']} {row['actor']} {row['action']} "
+             f"{row['object_type']}:{row['object_id']}{change}{reason} [{row['outcome']}]")
     if not rows:
         say("没有符合条件的审计记录", "no audit events match")
 

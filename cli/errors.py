@@ -17,7 +17,8 @@ def explain(error: Exception) -> int | None:
     if isinstance(error, ValidationError):
         # A setting comes from $DUBAN_HOME/duban.toml or from an environment variable: name it both
         # ways.
-        where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])} (duban.toml, DUBAN_{'_'.join(str(p) for p in e['loc']).upper()}): "
+        where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])} (duban.toml, "
+                          f"DUBAN_{'_'.join(str(p) for p in e['loc']).upper()}): "
                           f"{e['msg']}" for e in error.errors())
         fail(f"配置无效：{where}", f"invalid configuration: {where}")
         return 2

@@ -12,10 +12,12 @@ from cli.output import emit_json, say
 
 
 def import_notice(
-    path: Annotated[Path, typer.Argument(help="通知文件（.txt .md .docx .xlsx .csv），或修改过的 --dry-run --json 文件 / the notice, or an edited plan JSON")],
+    path: Annotated[Path, typer.Argument(help="通知文件（.txt .md .docx .xlsx .csv），或修改过的 --dry-run --json 文件 / "
+                                              "the notice, or an edited plan JSON")],
     plan_key: Annotated[str | None, typer.Option("--plan-key", help="计划代号（默认取文件名）/ plan key; default: the file name")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="只解析、不写入 / parse and show, write nothing")] = False,
-    strict: Annotated[bool, typer.Option("--strict", help="全部读出才导入：通讯录外的单位、读不出单位的任务均视为错误 / refuse unknown units and tasks without readable units")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="全部读出才导入：通讯录外的单位、读不出单位的任务均视为错误 / refuse unknown "
+                                                          "units and tasks without readable units")] = False,
     apply: Annotated[bool, typer.Option("--apply", help="应用与已导入计划的差异 / apply the changes to an imported plan")] = False,
     json_output: JsonOption = False,
     now: NowOption = None,
@@ -71,13 +73,17 @@ def import_notice(
         more = len(resolved.warnings) - shown
         say(f"  ……另有 {more} 条注意事项（--json 可查看全部）", f"  ... {more} more warnings (--json shows all)")
     for fix in resolved.corrections:
-        say(f"  修改：任务 {fix['task']} 的{FIELD_ZH[fix['field']]}由 {_shown(fix['from'])} 改为 {_shown(fix['to'])}",
-            f"  correction: task {fix['task']} {fix['field']} from {_shown(fix['from'])} to {_shown(fix['to'])}")
+        say(f"  修改：任务 {fix['task']} 的{FIELD_ZH[fix['field']]}由 {_shown(fix['from'])} 改"
+            f"为 {_shown(fix['to'])}",
+            f"  correction: task {fix['task']} {fix['field']} from {_shown(fix['from'])} to "
+            f"{_shown(fix['to'])}")
     if outcome.created and applied:
         c = outcome.counts
-        say(f"已导入计划“{key}”：任务 {c['tasks']} 项，措施 {c['measures']} 条，单位 {c['units']} 个（新建 {c['new_units']} 个），"
+        say(f"已导入计划“{key}”：任务 {c['tasks']} 项，措施 {c['measures']} 条，单位 "
+            f"{c['units']} 个（新建 {c['new_units']} 个），"
             f"任务分工 {c['assignments']} 项，警告 {c['warnings']} 条",
-            f"imported plan '{key}': {c['tasks']} tasks, {c['measures']} measures, {c['units']} units "
+            f"imported plan '{key}': {c['tasks']} tasks, {c['measures']} measures, "
+            f"{c['units']} units "
             f"({c['new_units']} new), {c['assignments']} assignments, {c['warnings']} warnings")
     elif not outcome.created and not outcome.changes:
         say(f"计划“{key}”与通知一致，无需更新", f"plan '{key}' already matches the notice; nothing to change")
@@ -91,9 +97,11 @@ def import_notice(
                 f"{len(changes)} changes not applied; run again with --apply to apply them")
     if outcome.pending:
         numbers = "、".join(str(n) for n in outcome.pending)
-        say(f"待分工任务 {len(outcome.pending)} 项（任务 {numbers}）：用 duban assign --plan {key} --task 序号 --lead 单位 指定单位，"
+        say(f"待分工任务 {len(outcome.pending)} 项（任务 {numbers}）：用 duban assign --plan "
+            f"{key} --task 序号 --lead 单位 指定单位，"
             f"或在 --dry-run --json 的文件中填写 units 后导入该文件",
-            f"{len(outcome.pending)} tasks await their units (tasks {numbers}): duban assign --plan {key} --task N --lead UNIT, "
+            f"{len(outcome.pending)} tasks await their units (tasks {numbers}): duban assign "
+            f"--plan {key} --task N --lead UNIT, "
             f"or fill in their units in the --dry-run --json file and import it")
 
 
@@ -141,13 +149,17 @@ def assign_command(
 
 def _print_notice(document: dict) -> None:
     plan = document["plan"]
-    say(f"计划：{plan['title'] or '标题未识别'}（{plan['issuer'] or '发文单位未识别'}，{plan['issued_on'] or '日期未识别'}）",
-        f"plan: {plan['title'] or 'title not found'} ({plan['issuer'] or 'issuer not found'}, {plan['issued_on'] or 'date not found'})")
+    say(f"计划：{plan['title'] or '标题未识别'}（{plan['issuer'] or '发文单位未识别'}，"
+        f"{plan['issued_on'] or '日期未识别'}）",
+        f"plan: {plan['title'] or 'title not found'} ({plan['issuer'] or 'issuer not found'}, "
+        f"{plan['issued_on'] or 'date not found'})")
     from intake.plan_import import ROLE_ZH
     from models.assignment import AssignmentRole
 
     for task in document["tasks"]:
         units = "、".join(f"{u['name']}({ROLE_ZH[AssignmentRole(u['role'])]})" for u in task["units"])
         deadline = task["deadline"] or task["deadline_text"] or "—"
-        say(f"{task['number']:>3}. {task['title']}｜措施 {len(task['measures'])} 条｜时限 {deadline}｜{units or '待分工'}",
-            f"{task['number']:>3}. {task['title']} | {len(task['measures'])} measures | due {deadline} | {units or 'awaiting units'}")
+        say(f"{task['number']:>3}. {task['title']}｜措施 {len(task['measures'])} 条｜时限 "
+            f"{deadline}｜{units or '待分工'}",
+            f"{task['number']:>3}. {task['title']} | {len(task['measures'])} measures | due "
+            f"{deadline} | {units or 'awaiting units'}")

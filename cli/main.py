@@ -101,20 +101,26 @@ def _print_status(figures: dict) -> None:
     say(f"进行中的督导轮次 {len(rounds)} 个", f"{len(rounds)} open rounds")
     for r in rounds:
         say(f"  · {r['plan']} / {r['name']}（报送截止 {r['report_by']}）", f"  · {r['plan']} / {r['name']} (report by {r['report_by']})")
-    say(f"未办结督办 {figures['open_escalations']['total']} 项：蓝色 {levels['1']}，黄色 {levels['2']}，红色 {levels['3']}",
-        f"{figures['open_escalations']['total']} open escalations: blue {levels['1']}, yellow {levels['2']}, red {levels['3']}")
+    say(f"未办结督办 {figures['open_escalations']['total']} 项：蓝色 {levels['1']}，黄色 "
+        f"{levels['2']}，红色 {levels['3']}",
+        f"{figures['open_escalations']['total']} open escalations: blue {levels['1']}, yellow "
+        f"{levels['2']}, red {levels['3']}")
     checkins = figures["checkins"]
-    say(f"本轮报送：待报送 {checkins['pending']}，待审核 {checkins['submitted']}，通过 {checkins['accepted']}，"
+    say(f"本轮报送：待报送 {checkins['pending']}，待审核 {checkins['submitted']}，通过 "
+        f"{checkins['accepted']}，"
         f"退回 {checkins['returned']}，逾期 {checkins['overdue']}",
-        f"check-ins: pending {checkins['pending']}, submitted {checkins['submitted']}, accepted {checkins['accepted']}, "
+        f"check-ins: pending {checkins['pending']}, submitted {checkins['submitted']}, "
+        f"accepted {checkins['accepted']}, "
         f"returned {checkins['returned']}, overdue {checkins['overdue']}")
     if "lights" in figures:
         tasks = figures["lights"]["tasks"]
         say(f"任务红绿灯：绿 {tasks['green']}，黄 {tasks['yellow']}，红 {tasks['red']}",
             f"task lights: green {tasks['green']}, yellow {tasks['yellow']}, red {tasks['red']}")
     notes = figures["notifications"]
-    say(f"通知：待发 {notes['pending']}，发送中 {notes['claimed']}，已发 {notes['sent']}，失败 {notes['dead']}",
-        f"notifications: pending {notes['pending']}, claimed {notes['claimed']}, sent {notes['sent']}, dead {notes['dead']}")
+    say(f"通知：待发 {notes['pending']}，发送中 {notes['claimed']}，已发 {notes['sent']}，失败"
+        f" {notes['dead']}",
+        f"notifications: pending {notes['pending']}, claimed {notes['claimed']}, sent "
+        f"{notes['sent']}, dead {notes['dead']}")
 
 
 def serve(
@@ -165,7 +171,8 @@ def deploy() -> None:
     from models.errors import ConfigError
 
     if not os.environ.get("PREFECT_API_URL"):
-        raise ConfigError(detail="PREFECT_API_URL 未设置：请先启动 Prefect 服务器（见 README）/ set PREFECT_API_URL to a running Prefect server")
+        raise ConfigError(detail="PREFECT_API_URL 未设置：请先启动 Prefect 服务器（见 README）/ set "
+                                 "PREFECT_API_URL to a running Prefect server")
     import flows  # noqa: F401  (Prefect's home and analytics off, before Prefect loads)
     from flows.deploy import POOL, deploy as register
 

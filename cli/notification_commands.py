@@ -37,11 +37,15 @@ def dispatch_command(
         emit_json(asdict(report))
         return
     if report.held:
-        say(f"暂不发送：{report.held.split(' / ')[0]}（DUBAN_DISPATCH_IN_WORKING_HOURS=false 可随时发送）",
-            f"held: {report.held.split(' / ')[-1]} (DUBAN_DISPATCH_IN_WORKING_HOURS=false sends at any hour)")
+        say(f"暂不发送：{report.held.split(' / ')[0]}（DUBAN_DISPATCH_IN_WORKING_HOURS=false "
+            "可随时发送）",
+            f"held: {report.held.split(' / ')[-1]} (DUBAN_DISPATCH_IN_WORKING_HOURS=false "
+            "sends at any hour)")
         return
-    say(f"已发送 {report.sent} 条，待重试 {report.retried} 条，失败 {report.dead} 条（渠道：{config.mail_channel}）",
-        f"sent {report.sent}, to retry {report.retried}, dead {report.dead} (channel: {config.mail_channel})")
+    say(f"已发送 {report.sent} 条，待重试 {report.retried} 条，失败 {report.dead} 条（渠道："
+        f"{config.mail_channel}）",
+        f"sent {report.sent}, to retry {report.retried}, dead {report.dead} (channel: "
+        f"{config.mail_channel})")
     for error in report.errors[:20]:
         show(f"  {error}")
 
@@ -71,7 +75,8 @@ def notifications_list(
         return
     for r in rows:
         error = f"  ⚠ {r['last_error']}" if r["last_error"] else ""
-        show(f"#{r['id']} [{r['status']}] {r['kind']} → {r['recipient_name'] or ''} <{r['recipient_email']}> "
+        show(f"#{r['id']} [{r['status']}] {r['kind']} → {r['recipient_name'] or ''} "
+             f"<{r['recipient_email']}> "
               f"尝试{r['attempts']}次{error}")
     if not rows:
         say("没有符合条件的通知", "no messages match")

@@ -71,11 +71,13 @@ class YearArrangement(BaseModel):
                     raise ValueError(f"[calendar.{year}] {name}: {entry!r} is not a date YYYY-MM-DD "
                                      "or a range YYYY-MM-DD/YYYY-MM-DD") from None
                 if start > end or start.year != year or end.year != year:
-                    raise ValueError(f"[calendar.{year}] {name}: {entry!r} must lie within {year}, first day first")
+                    raise ValueError(f"[calendar.{year}] {name}: {entry!r} must lie within {year}, first "
+                                     "day first")
                 for offset in range((end - start).days + 1):
                     day = start + timedelta(days=offset)
                     if found.get(day, working) != working:
-                        raise ValueError(f"[calendar.{year}]: {day} is listed both as a holiday and as a working day")
+                        raise ValueError(f"[calendar.{year}]: {day} is listed both as a holiday and as a "
+                                         "working day")
                     found[day] = working
         return found
 
@@ -191,7 +193,8 @@ class Settings(BaseSettings):
             try:
                 ipaddress.ip_network(str(proxy), strict=False)
             except ValueError:
-                raise ValueError(f"代理地址“{proxy}”不是 IP 地址或网段 / {proxy!r} is not an IP address or network") from None
+                raise ValueError(f"代理地址“{proxy}”不是 IP 地址或网段 / {proxy!r} is not an IP address or "
+                                 "network") from None
         return proxies
 
     @field_validator("calendar")

@@ -60,7 +60,8 @@ def read_plan_file(path: Path) -> PlanFile:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
-        raise ImportFailed([Problem(None, f"第 {error.lineno} 行第 {error.colno} 列：不是有效的 JSON（{error.msg}）——请检查引号、逗号和括号",
+        raise ImportFailed([Problem(None, f"第 {error.lineno} 行第 {error.colno} 列：不是有效的 JSON（{error.msg}）"
+                                          "——请检查引号、逗号和括号",
                                     f"line {error.lineno} column {error.colno}: not valid JSON ({error.msg})")], path.name) from None
     plan = document.get("plan") if isinstance(document, dict) else None
     problems: list[Problem] = []
@@ -88,7 +89,8 @@ def read_plan_file(path: Path) -> PlanFile:
         raise ImportFailed([_problem("plan.source_path", f"找不到原通知文件“{source}”——请把它放回原处，或改正此路径",
                                      f"the notice “{source}” is gone: put it back or correct the path")], path.name) from None
     if hashlib.sha256(data).hexdigest() != sha:
-        raise ImportFailed([_problem("plan.source_sha256", f"原通知文件“{source.name}”在生成此文件后已改动——请重新生成（--dry-run --json）后再修改",
+        raise ImportFailed([_problem("plan.source_sha256", f"原通知文件“{source.name}”在生成此文件后已改动——请重新生成（--dry-run "
+                                                           "--json）后再修改",
                                      f"the notice “{source.name}” changed after this file was made: make it again")], path.name)
     return PlanFile(path=path, document=document, source=source, plan_key=key)
 
@@ -112,7 +114,8 @@ def corrections_from_plan(plan_file: PlanFile, notice: ParsedNotice) -> list[Cor
         if isinstance(number, bool) or not isinstance(number, int) or number not in read:
             shown = "（缺少）" if number is None else f"“{number}”"
             problems.append(_problem(f"{where}.number", f"{shown}不是通知中的任务序号——不能新增或改动序号",
-                                     f"{number!r} is not a task number of the notice: numbers cannot be added or changed"))
+                                     f"{number!r} is not a task number of the notice: numbers cannot be added "
+                                     "or changed"))
             number = None  # its other fields are still checked, so that one report lists everything
         elif number in seen:
             problems.append(_problem(f"{where}.number", f"任务 {number} 出现了两次", f"task {number} appears twice"))
@@ -123,7 +126,8 @@ def corrections_from_plan(plan_file: PlanFile, notice: ParsedNotice) -> list[Cor
         for name, zh in FIXED.items():
             if parsed is not None and name in entry and entry[name] != parsed.as_json()[name]:
                 problems.append(_problem(f"{where}.{name}", f"{zh}不能在此修改（只能改标题、时限和单位）——请改原通知后重新导入",
-                                         f"{name} cannot be corrected here (only title, deadline, units): correct the notice"))
+                                         f"{name} cannot be corrected here (only title, deadline, units): "
+                                         "correct the notice"))
         if "title" in entry:
             title = entry["title"]
             if not isinstance(title, str) or not title.strip():
@@ -177,7 +181,8 @@ def _units(value: Any, where: str, problems: list[Problem]) -> tuple[tuple[str, 
             wrong = True
             continue
         if role not in ROLE_NAMES:
-            problems.append(_problem(f"{here}.role", f"角色“{role}”无效——应为 lead（牵头）、responsible（负责）或 cooperating（配合）",
+            problems.append(_problem(f"{here}.role", f"角色“{role}”无效——应为 lead（牵头）、responsible（负责）或 cooperating（"
+                                                     "配合）",
                                      f"role “{role}” is not one of lead, responsible, cooperating"))
             wrong = True
             continue

@@ -129,7 +129,8 @@ def _entry(record: dict[str, Any], where: Where, problems: list[Problem]) -> Dir
             try:
                 email = validate_email(email, check_deliverability=False).normalized
             except EmailNotValidError as error:
-                problems.append(Problem(where, f"{name} 的{'联络员' if role == ContactRole.LIAISON else '分管领导'}邮箱“{email}”无效：{error}",
+                problems.append(Problem(where, f"{name} 的{'联络员' if role == ContactRole.LIAISON else '分管领导'}邮"
+                                               f"箱“{email}”无效：{error}",
                                         f"{name}: the {role.value}'s e-mail “{email}” is invalid: {error}"))
         entry.contacts[role] = ContactEntry(name=str(contact.get("name") or "").strip(), email=email,
                                             phone=(str(contact.get("phone")).strip() if contact.get("phone") else None))

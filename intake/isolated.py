@@ -59,7 +59,8 @@ def read_notice_isolated(path: Path) -> ParsedNotice:
     except subprocess.TimeoutExpired:
         process.kill()
         process.communicate()
-        raise limits.refuse(source, f"读取文件超过 {limits.WORKER_TIMEOUT_S} 秒未完成，已停止——请只保留任务清单部分后再导入",
+        raise limits.refuse(source, f"读取文件超过 {limits.WORKER_TIMEOUT_S} 秒未完成，已停止——请只保留任务清单部分后"
+                                    "再导入",
                             f"reading the file took longer than {limits.WORKER_TIMEOUT_S} s and "
                             "was stopped") from None
     if process.returncode != 0 or not output:

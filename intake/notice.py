@@ -71,9 +71,11 @@ class ImportFailed(DubanError):
     def message(self, lang: str = "zh") -> str:
         lines = [f"  - {p.message(lang)}" for p in self.problems]
         if lang == "zh":
-            head = f"无法导入{('“' + self.source + '”') if self.source else ''}，共 {len(self.problems)} 个问题，未写入任何数据："
+            head = (f"无法导入{('“' + self.source + '”') if self.source else ''}，共 "
+                    f"{len(self.problems)} 个问题，未写入任何数据：")
         else:
-            head = f"cannot import {self.source}: {len(self.problems)} problem(s), nothing was written:"
+            head = (f"cannot import {self.source}: {len(self.problems)} problem(s), nothing "
+                    "was written:")
         return "\n".join([head, *lines])
 
 
@@ -192,14 +194,16 @@ def build_notice(items: Iterable[RawItem], preface: Preface, *, source_name: str
     warnings: list[str] = []
     if not items:
         raise ImportFailed([Problem(None, "没有找到任务清单（表格表头或编号条目）——请确认文件包含“序号、任务、责任单位”等列或编号的任务条目",
-                                    "no task list found (a table header or numbered items): the file needs columns such as 序号, 任务, 责任单位, or numbered items")],
+                                    "no task list found (a table header or numbered items): the file needs "
+                                    "columns such as 序号, 任务, 责任单位, or numbered items")],
                            source_name)
     year = plan_year(preface)
     if not renumber and any(_SUB_NUMBER.match(normalize(item.number_text)) for item in items):
         # Rows under one merged 序号 (5.1, 5.2) are tasks of their own: a task number is a whole
         # number, so the tasks are numbered in order of appearance, and the office is told.
         renumber = True
-        warnings.append("序号中有分项（如 5.1、5.2），任务按出现顺序重新编号 / the list has sub-numbers such as 5.1: "
+        warnings.append("序号中有分项（如 5.1、5.2），任务按出现顺序重新编号 / the list has sub-numbers "
+                        "such as 5.1: "
                         "tasks are numbered in order of appearance")
     tasks: list[ParsedTask] = []
     seen: dict[int, Where] = {}
@@ -209,7 +213,8 @@ def build_notice(items: Iterable[RawItem], preface: Preface, *, source_name: str
             continue
         if number in seen:
             problems.append(Problem(item.where, f"任务序号 {number} 重复（{seen[number].zh()}已有）——请改正序号",
-                                    f"task number {number} appears twice (also at {seen[number].en()}): correct the numbers"))
+                                    f"task number {number} appears twice (also at {seen[number].en()}): "
+                                    "correct the numbers"))
             continue
         seen[number] = item.where
         tasks.append(_task(item, number, year, problems, warnings, preface.issued_on))
@@ -288,7 +293,8 @@ def _task(item: RawItem, number: int, year: int | None, problems: list[Problem],
         warnings.append(f"任务 {number}（{item.where.zh()}）：{deadline_warning}")
     for unit in units:
         if unit.placeholder:
-            warnings.append(f"任务 {number}：“{unit.name}”是泛指，不生成任务分工 / task {number}: “{unit.name}” names no unit, no assignment is made")
+            warnings.append(f"任务 {number}：“{unit.name}”是泛指，不生成任务分工 / task {number}: "
+                            f"“{unit.name}” names no unit, no assignment is made")
     unassigned = not any(not u.placeholder for u in units)
     task_problems: list[Problem] = []
     if unassigned:

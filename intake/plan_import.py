@@ -162,15 +162,21 @@ def resolve(session: Session, notice: ParsedNotice, *, strict: bool = False,
             near_zh = f"（相近的已有单位：{'、'.join(suggestions)}）" if suggestions else ""
             near_en = f" (did you mean: {', '.join(suggestions)}?)" if suggestions else ""
             if strict:
-                problems.append(Problem(task.where, f"任务 {task.number}：未知单位“{unit_named.name}”{near_zh}——请先加入单位通讯录（duban units import）",
-                                        f"task {task.number}: unknown unit “{unit_named.name}”{near_en}: add it to the unit directory first (duban units import)"))
+                problems.append(Problem(task.where, f"任务 {task.number}：未知单位“{unit_named.name}”{near_zh}——请先加入单"
+                                                    "位通讯录（duban units import）",
+                                        f"task {task.number}: unknown unit “{unit_named.name}”{near_en}: add "
+                                        "it to the unit directory first (duban units import)"))
             elif unit_named.name not in new_units:
                 new_units[unit_named.name] = UnitKind.GROUP if unit_named.group else UnitKind.DEPARTMENT
-                warnings.append(f"任务 {task.number}：单位“{unit_named.name}”不在通讯录中，将新建{near_zh} / unknown unit “{unit_named.name}” will be created{near_en}")
+                warnings.append(f"任务 {task.number}：单位“{unit_named.name}”不在通讯录中，将新建"
+                                f"{near_zh} / unknown unit “{unit_named.name}” will be created{near_en}")
                 if unit_named.group:
-                    warnings.append(f"“{unit_named.name}”是单位组，但通讯录未列出其成员，暂作为一个单位交办 / group “{unit_named.name}” has no members in the directory: assigned as one unit")
+                    warnings.append(f"“{unit_named.name}”是单位组，但通讯录未列出其成员，暂作为一个单位交"
+                                    f"办 / group “{unit_named.name}” has no members in the directory: "
+                                    "assigned as one unit")
         for group in names.memberless:
-            warnings.append(f"“{group}”是单位组，但通讯录未列出其成员，暂作为一个单位交办 / group “{group}” has no members in the directory: assigned as one unit")
+            warnings.append(f"“{group}”是单位组，但通讯录未列出其成员，暂作为一个单位交办 / group "
+                            f"“{group}” has no members in the directory: assigned as one unit")
         for name in ("title", "deadline"):
             if name in fix and fix[name] != getattr(task, name):
                 applied.append({"task": task.number, "field": name, "from": getattr(task, name), "to": fix[name]})
@@ -185,7 +191,8 @@ def resolve(session: Session, notice: ParsedNotice, *, strict: bool = False,
             pending[task.number] = [p.message("zh") for p in reasons]
             if not units_fixed:
                 unread.add(task.number)
-            warnings.append(f"任务 {task.number}“{task.title}”未读出责任单位：作为{PENDING_ZH}导入，请在预览中指定单位或导入后分工"
+            warnings.append(f"任务 {task.number}“{task.title}”未读出责任单位：作为{PENDING_ZH}导入，请在预"
+                            "览中指定单位或导入后分工"
                             f" / task {task.number} has no readable units: imported awaiting its units")
         resolved[task.number] = names.assigned
         tasks.append(task)
@@ -356,7 +363,8 @@ def compare(session: Session, key: str, resolved: ResolvedNotice, *, now: dateti
                 changes.append(Change(number, "restore_unit", f"任务 {number}：恢复 {name} 的分工（{ROLE_ZH[a.role]}）",
                                       f"task {number}: restore {name} ({a.role.value})", unit=name, row=current, value=a.role))
             elif current.role != a.role:
-                changes.append(Change(number, "change_role", f"任务 {number}：{name} 由{ROLE_ZH[AssignmentRole(current.role)]}改为{ROLE_ZH[a.role]}",
+                changes.append(Change(number, "change_role", f"任务 {number}：{name} 由{ROLE_ZH[AssignmentRole(current.role)]}改为"
+                                                             f"{ROLE_ZH[a.role]}",
                                       f"task {number}: {name} from {current.role} to {a.role.value}", unit=name,
                                       row=current, value=a.role))
             due = _due_change(number, name, current, parsed.deadline)
@@ -557,7 +565,8 @@ def _apply(session: Session, plan: Plan, resolved: ResolvedNotice, *, actor: Act
 
 class TaskAlreadyAssigned(DubanError):
     zh = "计划“{plan}”的任务 {number} 已有分工，不是待分工任务——要改分工请修改通知后重新导入。"
-    en = "task {number} of plan '{plan}' already has units; change them by re-importing the corrected notice"
+    en = ("task {number} of plan '{plan}' already has units; change them by re-importing the "
+          "corrected notice")
     exit_code = 4
 
 
@@ -568,8 +577,10 @@ class UnitsRequired(DubanError):
 
 
 class UnknownUnits(DubanError):
-    zh = "任务 {number}：通讯录中没有单位 {names}{near_zh}——请改正名称，或先加入单位通讯录（duban units import），未作任何分工。"
-    en = "task {number}: {names} not in the unit directory{near_en}; correct the names or add them first; nothing was assigned"
+    zh = ("任务 {number}：通讯录中没有单位 {names}{near_zh}——请改正名称，或先加入单位通讯录（"
+          "duban units import），未作任何分工。")
+    en = ("task {number}: {names} not in the unit directory{near_en}; correct the names or add "
+          "them first; nothing was assigned")
     exit_code = 2
 
 

@@ -261,7 +261,8 @@ def _without_etc(name: str, token: str, warnings: list[str]) -> list[str]:
         return [etc.group(1), rest]
     if rest and rest not in ("单位", "部门", "单位和部门", "部门和单位", "机构"):
         return [name]  # 等 inside a name: 高等教育局
-    warnings.append(f"“{token}”含“等”，只导入列出的单位 / “{token}” says “and others”: only the listed units are imported")
+    warnings.append(f"“{token}”含“等”，只导入列出的单位 / “{token}” says “and others”: only the listed "
+                    "units are imported")
     return [etc.group(1)]
 
 

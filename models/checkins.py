@@ -46,8 +46,10 @@ class CheckInChanged(DubanError):
     """The unit filed again after the office opened the review: the office has not read what is
     there now."""
 
-    zh = "{subject_zh}的报送已被修改，请刷新后重新审核（您看到的是第 {seen} 次报送，现在是第 {current} 次）。"
-    en = "{subject}: the check-in has changed (you read filing {seen}, it is now filing {current}); reload and review again"
+    zh = ("{subject_zh}的报送已被修改，请刷新后重新审核（您看到的是第 {seen} 次报送，现在是第 "
+          "{current} 次）。")
+    en = ("{subject}: the check-in has changed (you read filing {seen}, it is now filing "
+          "{current}); reload and review again")
     exit_code = 5
 
 

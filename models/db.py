@@ -163,5 +163,6 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
                     copy.write_row(row)
         return
     placeholder = "?" if dialect.paramstyle == "qmark" else "%s"
-    connection.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({', '.join([placeholder] * len(names))})",
+    connection.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({columns}) VALUES "
+                               f"({', '.join([placeholder] * len(names))})",
                                list(values))

@@ -36,7 +36,8 @@ class EvidenceUnreadable(DubanError):
 class EvidenceQuotaExceeded(DubanError):
     zh = ("{unit}的佐证材料已占用 {used}，本次再上传 {adding} 将超过每单位 {quota} 的配额，"
           "未保存任何内容：请压缩或删减后再报送。")
-    en = "{unit} already stores {used} of evidence; {adding} more exceeds the {quota} quota per unit; nothing was saved"
+    en = ("{unit} already stores {used} of evidence; {adding} more exceeds the {quota} quota "
+          "per unit; nothing was saved")
     exit_code = 2
 
 

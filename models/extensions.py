@@ -64,8 +64,10 @@ def check_until(until: date, *, due_on: date | None, today: date, max_days: int)
         return f"不晚于今天 {today}：延期日期须在今天之后。", f"is not after today, {today}"
     start = max(due_on or today, today)
     if (until - start).days > max_days:
-        return (f"比当前截止日期 {start} 晚 {(until - start).days} 天，超过允许的 {max_days} 天，请核对日期。",
-                f"is {(until - start).days} days after {start}, more than the {max_days} allowed; check the date")
+        return (f"比当前截止日期 {start} 晚 {(until - start).days} 天，超过允许的 {max_days} 天，"
+                "请核对日期。",
+                f"is {(until - start).days} days after {start}, more than the {max_days} allowed; "
+                "check the date")
     return None
 
 

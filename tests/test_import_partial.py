@@ -207,7 +207,8 @@ def test_a_changed_deadline_is_a_line_per_assignment_and_an_extended_date_stays(
     lines = [c.zh for c in outcome.changes]
     assert lines == [
         "任务 1 修改：时限由 2023-06-30 改为 2023-09-30、时限原文",
-        "任务 1：市民政局 原定时限由 2023-06-30 改为 2023-09-30；已批准延期至 2023-08-31，延期后的时限不变",
+        "任务 1：市民政局 原定时限由 2023-06-30 改为 2023-09-30；已批准延期至 2023-08-31，延期"
+        "后的时限不变",
         "任务 1：市财政局 时限由 2023-06-30 改为 2023-09-30",
     ]
     _, applied = import_file(engine, moved, now, apply=True)

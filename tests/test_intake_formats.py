@@ -212,7 +212,8 @@ def test_a_web_table_saved_as_xls_is_read(tmp_path: Path) -> None:
 
     table = "".join(cells(r) for r in [notices.HEADER, *notices.ROWS])
     path = tmp_path / "export.xls"
-    path.write_text(f'<html><head><meta charset="utf-8"></head><body><table><tr><td colspan="6">{notices.TITLE}</td></tr>'
+    path.write_text('<html><head><meta charset="utf-8"></head><body><table><tr><td '
+                    f'colspan="6">{notices.TITLE}</td></tr>'
                     f"{table}</table></body></html>", encoding="utf-8")
     notice = read_notice(path)
     assert notice.title == notices.TITLE

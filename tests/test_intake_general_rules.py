@@ -62,7 +62,8 @@ def test_a_space_separated_table_with_a_people_column_a_proposal_column_and_none
 def test_in_a_rectification_table_the_problem_is_the_title(tmp_path: Path) -> None:
     notice = read(tmp_path, "| 序号 | 存在问题 | 整改目标 | 整改措施 | 责任领导 | 责任单位 | 整改时限 |\n"
                             "| --- | --- | --- | --- | --- | --- | --- |\n"
-                            "| 1 | 河道垃圾清理不及时 | 河面无漂浮物 | 每日巡河。 | 王某 | 乙区水务局 | 2026年6月底前 |\n")
+                            "| 1 | 河道垃圾清理不及时 | 河面无漂浮物 | 每日巡河。 | 王某 | 乙区水务局 | 2026年6月"
+                            "底前 |\n")
     assert [t.title for t in notice.tasks] == ["河道垃圾清理不及时"]
     assert units_of(notice) == [[("乙区水务局", "responsible")]]
 

@@ -172,7 +172,8 @@ def sign_in(engine: Engine, username: str, password: str, *, kind: str, ip: str 
             if throttle.claim_notice(session, wait):  # once per wait: an attacker cannot flood the trail
                 audit.record(session, at=now, actor=throttle.key_name(username) or "?", action="login.throttled",
                              object_type="login_throttle", object_id=wait.throttle_id, outcome="refused",
-                             reason=f"{via}{throttle.SCOPE_ZH[wait.scope]} {wait.ip} 等待至 {wait.until.isoformat()}")
+                             reason=f"{via}{throttle.SCOPE_ZH[wait.scope]} {wait.ip} 等待至 "
+                                    f"{wait.until.isoformat()}")
         return SignIn(wait=wait)
     user = _checked(engine, username, password)
     with unit_of_work(engine) as session:

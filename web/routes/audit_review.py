@@ -31,7 +31,8 @@ def _moment(name: str, text: str | None) -> datetime | None:
     try:
         return utc(datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
     except (ValueError, OverflowError):
-        raise InputRefused(f"“{label(name)}”应为 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM（可带时区），且在公元 1 至 9999 年之间"
+        raise InputRefused(f"“{label(name)}”应为 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM（可带时区），且在公元 1 至 "
+                           "9999 年之间"
                            f" / {name}: a date or ISO date-time within years 1..9999") from None
 
 

@@ -62,7 +62,8 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
     target = _safe_next(next)
     if not login_token_ok(settings.secret_key.get_secret_value(), request.cookies.get(LOGIN_COOKIE), csrf):
         return _login_page(request, target=target, status=403,
-                           error="登录页已失效，请重新输入用户名和密码 / the login form expired: please sign in again")
+                           error="登录页已失效，请重新输入用户名和密码 / the login form expired: please sign "
+                                 "in again")
     outcome = sign_in(engine_of(request), username.strip(), password, kind="browser", ip=client_ip(request),
                       settings=settings, now=utc_now(), replaces=request.cookies.get(COOKIE))
     if outcome.wait is not None:
