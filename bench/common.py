@@ -74,7 +74,8 @@ def tree_peak_mb(pid: int) -> float:
     parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
-            try:  # the command may hold spaces and parentheses: the fields after the last ')' are fixed
+            # The command may hold spaces and parentheses: the fields after the last ')' are fixed.
+            try:
                 parents[int(entry.name)] = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
             except (OSError, IndexError, ValueError):
                 continue  # gone meanwhile

@@ -28,6 +28,12 @@ def unit_names(count: int) -> list[str]:
     return names
 
 
+def _measure(rng: random.Random) -> str:
+    verb, thing = rng.choice(VERBS), rng.choice(OBJECTS)  # drawn in the order the plans were made with
+    target = rng.choice(TARGETS).format(n=rng.randint(1, 50), p=rng.choice((90, 95, 100)))
+    return f"{verb}{thing}，{target}。"
+
+
 def task_rows(tasks: int, units: int, seed: int = 20221) -> list[list[object]]:
     """One row per task: number, title, content, lead, cooperating, deadline (about 5 units per
     task)."""
@@ -36,8 +42,7 @@ def task_rows(tasks: int, units: int, seed: int = 20221) -> list[list[object]]:
     rows = []
     for number in range(1, tasks + 1):
         title = f"{rng.choice(VERBS)}{rng.choice(OBJECTS)}（{number}）"
-        measures = [f"{rng.choice(VERBS)}{rng.choice(OBJECTS)}，{rng.choice(TARGETS).format(n=rng.randint(1, 50), p=rng.choice((90, 95, 100)))}。"
-                    for _ in range(rng.randint(2, 5))]
+        measures = [_measure(rng) for _ in range(rng.randint(2, 5))]
         chosen = rng.sample(names, rng.randint(2, 8))
         leads = chosen[: rng.choice((1, 1, 1, 2))]
         cooperating = chosen[len(leads):]

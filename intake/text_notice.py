@@ -131,7 +131,8 @@ def _wrapped_table(lines: list[str], start: int) -> Table | None:
         column = column_of(text)
         following = cells[position + 1][0] if position + 1 < len(cells) else ""
         if column is None and not (column_name_like(text) and column_of(following)):
-            break  # the first data cell; an unknown column name between known ones is kept as a column
+            # The first data cell; an unknown column name between known ones is kept as a column.
+            break
         if column is not None and column not in ("text", "group", "person", "scorer", "remarks") \
                 and column in header.values():
             break
@@ -433,7 +434,8 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
         body = "".join(block.text)  # as written; only matching looks at the normalised form
         fields = dict(block.fields)
         groups, tail = closed_parts(body)
-        several = len(groups) >= 2 or len(groups) == 1 and _enumerated_after_heading(block, groups[0][0])
+        several = len(groups) >= 2 or (
+            len(groups) == 1 and _enumerated_after_heading(block, groups[0][0]))
         if several and in_tasks and not fields:
             # Several tasks in one paragraph, each closed by its own unit bracket; a (一)
             # paragraph's first sentence is then its heading, the category of the tasks in it.
@@ -484,7 +486,8 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
         where = Where("line", number)
         section = SECTION.match(line)
         if section and (len(section.group(2)) > 30 or line.endswith(")")):
-            close()  # a long 一、 paragraph: a task if it names units (the 一、 items are the tasks)
+            # A long 一、 paragraph: a task if it names units (the 一、 items are the tasks).
+            close()
             started = True
             block = _Block(where=where, marker="section", text=[written])
             continue

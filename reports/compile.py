@@ -207,7 +207,8 @@ def publish_report(session: Session, report: ResultsReport, results: Results, *,
                   "report_by": (results.report_by or results.as_of_day).isoformat()},
         "plan": {"title": results.plan_title},
         "figures": results.notice_figures(),
-        "report_id": report.id,  # the link is made when the message is rendered (notifications.links)
+        # The link is made when the message is rendered (notifications.links).
+        "report_id": report.id,
     }
     messages = [message("results_published", f"results:{report.id}:{t.role}:u{t.unit_id or 0}:{t.email}", t, payload)
                 for t in targets]

@@ -30,7 +30,7 @@ def upload(client, name: str, data: bytes, plan_key: str):  # noqa: ANN001, ANN2
     return client.post("/import", data={"csrf": token, "plan_key": plan_key}, files={"notice": (name, data, "text/plain")})
 
 
-def plan_event(portal: Portal, key: str) -> dict:
+def plan_event(portal: Portal, key: str) -> dict:  # noqa: F811
     with reading(portal.engine) as session:
         plan_id = session.exec(select(Plan.id).where(Plan.key == key)).one()
         (event,) = session.exec(select(AuditEvent).where(AuditEvent.object_type == "plan",
@@ -77,7 +77,9 @@ def test_the_office_imports_a_partial_notice_and_assigns_its_pending_task(portal
         assert edu.get("/import/pending").status_code == 403
 
 
-def test_corrections_in_the_preview_are_applied_and_recorded_in_the_import_event(portal: Portal) -> None:  # noqa: F811
+def test_corrections_in_the_preview_are_applied_and_recorded_in_the_import_event(
+    portal: Portal,  # noqa: F811
+) -> None:
     with portal.login("office") as office:
         preview = upload(office, "2023年通知.txt", SEED.read_bytes(), "2023")
         assert preview.status_code == 200

@@ -44,7 +44,10 @@ def dashboard_cells(engine: Engine, today: date, rules: Settings, **filters: obj
     return found
 
 
-def test_each_cell_on_each_page_has_the_light_of_its_assignment(seeded: Engine, settings: Settings) -> None:
+def test_each_cell_on_each_page_has_the_light_of_its_assignment(
+    seeded: Engine,  # noqa: F811 — fixtures from test_cycle
+    settings: Settings,  # noqa: F811
+) -> None:
     engine, rules = seeded, settings.cycle
     with unit_of_work(engine) as session:
         # The seed sets no deadlines; two tasks get one, so that the pace rule (序时进度) has work
@@ -85,7 +88,10 @@ def test_each_cell_on_each_page_has_the_light_of_its_assignment(seeded: Engine, 
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
-def test_a_level_three_escalation_turns_a_cell_red_before_its_date(seeded: Engine, settings: Settings) -> None:
+def test_a_level_three_escalation_turns_a_cell_red_before_its_date(
+    seeded: Engine,  # noqa: F811 — fixtures from test_cycle
+    settings: Settings,  # noqa: F811
+) -> None:
     """Red because the office has taken it to the leading group, not because it is late: the
     dashboard must find the escalation through the page's tasks."""
     engine = seeded

@@ -162,7 +162,8 @@ def notifications(request: Request, me: Principal = Depends(office_only), sessio
 
 @router.post("/notifications/retry")
 def notifications_retry(request: Request, me: Principal = Depends(office_only),
-                        ids: Annotated[list[Id], Form(alias="id")] = []):  # noqa: ANN201, B006
+                        ids: Annotated[list[Id], Form(alias="id")] = [],  # noqa: B006 — copied per request
+                        ):  # noqa: ANN201
     form_of(request, me)
     with unit_of_work(engine_of(request)) as session:
         retry_dead(session, ids=ids or None, actor=me.actor, now=utc_now())
