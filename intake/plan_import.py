@@ -528,7 +528,8 @@ def _apply(session: Session, plan: Plan, resolved: ResolvedNotice, *, actor: Act
     trail.flush_touched(session)
     session.flush()
     # An add_unit change always names its task and unit.
-    new_rows = [{"task_id": task_ids[c.task], "unit_id": unit_ids[c.unit],  # type: ignore[index]
+    new_rows = [{"task_id": task_ids[c.task],  # type: ignore[index]
+                 "unit_id": unit_ids[c.unit],  # type: ignore[index]
                  "role": str(c.value[0].role),
                  "state": str(State.ASSIGNED), "version": 1, "rework_count": 0,
                  "due_on": c.value[1], "original_due_on": c.value[1], "created_at": at} for c in adds]
