@@ -56,13 +56,15 @@ PEAK_SITE = str(Path(__file__).resolve().parent / "peak")
 
 
 def with_peak_probe(env: dict[str, str], peak_file: Path) -> dict[str, str]:
-    """`env` for a Python command whose processes each append their peak RSS to `peak_file` at exit."""
+    """`env` for a Python command whose processes each append their peak RSS to `peak_file` at
+    exit."""
     path = os.pathsep.join(p for p in (PEAK_SITE, env.get("PYTHONPATH")) if p)
     return env | {"PYTHONPATH": path, "BENCH_PEAK_FILE": str(peak_file)}
 
 
 def peak_of(peak_file: Path) -> float | None:
-    """The largest peak RSS in MB recorded in `peak_file` (one process per line, kB); None if none exited."""
+    """The largest peak RSS in MB recorded in `peak_file` (one process per line, kB); None if none
+    exited."""
     peaks = [int(line) for line in peak_file.read_text().split()] if peak_file.exists() else []
     return round(max(peaks) / 1024, 1) if peaks else None
 
@@ -72,7 +74,8 @@ def tree_peak_mb(pid: int) -> float:
     parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
-            try:  # the command may hold spaces and parentheses: the fields after the last ')' are fixed
+            # The command may hold spaces and parentheses: the fields after the last ')' are fixed.
+            try:
                 parents[int(entry.name)] = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
             except (OSError, IndexError, ValueError):
                 continue  # gone meanwhile
@@ -88,7 +91,8 @@ def tree_peak_mb(pid: int) -> float:
 
 
 def _vmhwm_kb(pid: int | str) -> int:
-    """Peak RSS in kB since the process's exec (VmHWM; getrusage would include the parent's peak at the fork)."""
+    """Peak RSS in kB since the process's exec (VmHWM; getrusage would include the parent's peak at
+    the fork)."""
     with open(f"/proc/{pid}/status") as status:
         return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
 
@@ -107,7 +111,8 @@ def timed_process(command: list[str], env: dict[str, str]) -> tuple[float, float
 
 
 def markdown(results: list[dict[str, object]], columns: list[tuple[str, str]]) -> str:
-    """A Markdown table of `columns` (header, key); seconds to the millisecond, a dash for nothing."""
+    """A Markdown table of `columns` (header, key); seconds to the millisecond, a dash for
+    nothing."""
     lines = ["| " + " | ".join(h for h, _ in columns) + " |", "|" + " --- |" * len(columns)]
     for r in results:
         cells = []
@@ -141,7 +146,8 @@ def _child(target: str, args: tuple, queue) -> None:  # noqa: ANN001 — runs in
 
 
 def in_child(target: str, *args: object) -> tuple[float, object, float]:
-    """Run `module:function(*args)` in a fresh process: (seconds, its result, the process's peak RSS in MB).
+    """Run `module:function(*args)` in a fresh process: (seconds, its result, the process's peak RSS
+    in MB).
 
     A process of its own per measure, so that each peak is that measure's own (it includes the
     interpreter and duban's imports, about 100 MB).

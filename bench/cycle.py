@@ -1,5 +1,5 @@
-"""The cycle at province scale: open_round, send_reminders, escalate_stalled, compile_results on 100,000
-assignments.
+"""The cycle at province scale: open_round, send_reminders, escalate_stalled, compile_results on
+100,000 assignments.
 
 Targets (cycle issue), on SQLite with 2,000 units and 100,000 assignments:
 open_round < 10 s, send_reminders < 5 s, escalate_stalled < 5 s, each within
@@ -41,11 +41,13 @@ DUBAN = str(Path(sys.executable).parent / "duban")
 
 
 def _raw(url: str, table: str, rows: int, columns: str, values: str) -> float:
-    """executemany of `rows` rows into `table` through the DBAPI: what the database itself can do."""
+    """executemany of `rows` rows into `table` through the DBAPI: what the database itself can
+    do."""
     engine = make_engine(url)
     raw = engine.raw_connection()
     placeholder = "?" if engine.dialect.name == "sqlite" else "%s"
-    statement = f"INSERT INTO {table} ({columns}) VALUES ({', '.join([placeholder] * len(columns.split(',')))})"
+    statement = (f"INSERT INTO {table} ({columns}) VALUES "
+                 f"({', '.join([placeholder] * len(columns.split(',')))})")
     params = [tuple(eval(values, {"i": i})) for i in range(rows)]  # noqa: S307 — our own literal
     started = time.perf_counter()
     cursor = raw.cursor()
@@ -80,9 +82,10 @@ def step_escalate(url: str, home: str) -> dict[str, int]:
 
 
 def step_file(url: str) -> dict[str, int]:
-    """Set-up for compile_results, not measured: units file 70% of the round's check-ins (a tenth of them
-    late, a tenth returned, half of the completion reports accepted), written as the audit events and
-    check-in columns the use cases would leave. Calling the use case 70,000 times would take an hour."""
+    """Set-up for compile_results, not measured: units file 70% of the round's check-ins (a tenth of
+    them late, a tenth returned, half of the completion reports accepted), written as the audit
+    events and check-in columns the use cases would leave. Calling the use case 70,000 times would
+    take an hour."""
     import random
 
     from sqlalchemy import bindparam, update
@@ -155,7 +158,8 @@ def step_compile(url: str, home: str) -> dict[str, int]:
 
 
 def _raw_read(url: str) -> float:
-    """What compile_results reads, fetched through the DBAPI with nothing done to it: the database's limit."""
+    """What compile_results reads, fetched through the DBAPI with nothing done to it: the database's
+    limit."""
     engine = make_engine(url)
     raw = engine.raw_connection()
     started = time.perf_counter()
@@ -185,8 +189,10 @@ def one_run(url: str, home: Path, tasks: int, units: int) -> dict[str, tuple[flo
     in_child("bench.cycle:step_file", url)
     compile_s, _, compile_mb = in_child("bench.cycle:step_compile", url, str(home))
     n = counts["assignments"]
-    notification = ("notification", "dedup_key, kind, recipient_email, lang, subject, body_text, payload, status, attempts, next_attempt_at, created_at",
-                    "[f'raw{i}', 'k', 'a@b.c', 'zh', '', '', '{}', 'pending', 0, '2022-09-19 01:00:00', '2022-09-19 01:00:00']")
+    notification = ("notification", "dedup_key, kind, recipient_email, lang, subject, body_text, payload, status, "
+                                    "attempts, next_attempt_at, created_at",
+                    "[f'raw{i}', 'k', 'a@b.c', 'zh', '', '', '{}', 'pending', 0, '2022-09-19 01:00:00', "
+                    "'2022-09-19 01:00:00']")
     audit_row = ("audit_event", "seq, at, actor, action, object_type, object_id, outcome, prev_hash, hash",
                  "[10_000_000 + i, '2022-09-19 01:00:00', 'raw', 'x', 'x', 'x', 'ok', '0' * 64, '0' * 64]")
     escalation = ("escalation", "stage_key, assignment_id, round_id, level, stall, reason, number, opened_at",
@@ -207,7 +213,8 @@ CURVE_COLUMNS = [("measure", "name"), ("assignments", "scale"), ("median s", "me
 
 
 def curve(runs: int, scales: tuple[int, ...] = (20, 200, 2000)) -> list[dict[str, object]]:
-    """The same steps at 1,000, 10,000 and 100,000 assignments (tasks × about 50 units each), on SQLite."""
+    """The same steps at 1,000, 10,000 and 100,000 assignments (tasks × about 50 units each), on
+    SQLite."""
     results = []
     for tasks in scales:
         for row in summary(runs, "sqlite", None, tasks, max(100, tasks)):
@@ -219,14 +226,17 @@ def curve(runs: int, scales: tuple[int, ...] = (20, 200, 2000)) -> list[dict[str
 def _raw_open(url: str, n: int, notices: int) -> float:
     engine = make_engine(url)
     with engine.begin() as connection:
-        connection.execute(text("INSERT INTO supervision_round (plan_id, name, report_by, scope, state, opened_at, opened_by) "
+        connection.execute(text("INSERT INTO supervision_round (plan_id, name, report_by, scope, state, "
+                                "opened_at, opened_by) "
                                 "VALUES (1, 'raw', '2022-09-30', '{}', 'closed', '2022-09-19 01:00:00', 'raw')"))
         round_id = connection.execute(text("SELECT id FROM supervision_round WHERE name = 'raw'")).scalar()
     engine.dispose()
     return _raw(url, "check_in", n, "round_id, assignment_id, due_on, state, evidence, completed",
                 f"[{round_id}, i + 1, '2022-09-30', 'pending', '[]', False]") + _raw(
-        url, "notification", notices, "dedup_key, kind, recipient_email, lang, subject, body_text, payload, status, attempts, next_attempt_at, created_at",
-        "[f'rawo{i}', 'k', 'a@b.c', 'zh', '', '', '{}', 'pending', 0, '2022-09-19 01:00:00', '2022-09-19 01:00:00']")
+        url, "notification", notices, "dedup_key, kind, recipient_email, lang, subject, body_text, payload, status, "
+                                      "attempts, next_attempt_at, created_at",
+        "[f'rawo{i}', 'k', 'a@b.c', 'zh', '', '', '{}', 'pending', 0, '2022-09-19 01:00:00', "
+        "'2022-09-19 01:00:00']")
 
 
 def cli_seed(runs: int) -> list[dict[str, object]]:
@@ -236,7 +246,7 @@ def cli_seed(runs: int) -> list[dict[str, object]]:
         with tempfile.TemporaryDirectory(prefix="duban-bench-") as home:
             env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")} | {"DUBAN_HOME": home}
 
-            def run(*args: str) -> tuple[float, float]:
+            def run(*args: str, env: dict[str, str] = env) -> tuple[float, float]:
                 return timed_process([DUBAN, *args], env)
 
             run("init")
@@ -288,7 +298,8 @@ def summary(runs: int, backend: str, server_url: str | None, tasks: int, units: 
 
 
 def measure(runs: int, tasks: int, units: int, postgres_url: str | None, cli: bool = True) -> list[dict[str, object]]:
-    """The four steps on SQLite (and PostgreSQL), each the median of `runs`; then the CLI commands on the seed."""
+    """The four steps on SQLite (and PostgreSQL), each the median of `runs`; then the CLI commands
+    on the seed."""
     results: list[dict[str, object]] = []
     for backend, server_url in backends(postgres_url):
         results.extend(summary(runs, backend, server_url, tasks, units))

@@ -129,7 +129,7 @@ def main() -> None:
     options = parser.parse_args()
     with postgres(options.postgres) as admin:
         results = measure(options.messages, options.runs, admin)
-    report(results, options.json, COLUMNS + [("messages/s", "messages_per_s")])
+    report(results, options.json, [*COLUMNS, ("messages/s", "messages_per_s")])
 
 if __name__ == "__main__":
     main()

@@ -29,8 +29,8 @@ from bench.synthetic import populate
 from models.db import make_engine
 from models.schema import upgrade
 
-# The cycle on a simulated clock: opened on a Monday, reminders two working days before the date, the
-# stalled items escalated after it, the 通报 compiled as of the next Friday.
+# The cycle on a simulated clock: opened on a Monday, reminders two working days before the date,
+# the stalled items escalated after it, the 通报 compiled as of the next Friday.
 OPEN_AT = "2022-09-19T09:00:00+08:00"
 REMIND_AT = "2022-09-27T10:00:00+08:00"
 ESCALATE_AT = "2022-10-10T10:00:00+08:00"
@@ -67,7 +67,8 @@ def _calls(direct: bool) -> dict[str, object]:
 
 
 def run_cycle(env: dict[str, str], direct: bool) -> dict[str, float]:
-    """In a fresh process: the four steps one after another; seconds of each, and of a first no-op call."""
+    """In a fresh process: the four steps one after another; seconds of each, and of a first no-op
+    call."""
     os.environ.update(env)  # before duban's settings and Prefect's are read
     from prefect import flow
 
@@ -85,8 +86,8 @@ def run_cycle(env: dict[str, str], direct: bool) -> dict[str, float]:
         started = time.perf_counter()
         calls[name]()
         seconds[name] = time.perf_counter() - started
-    # Where a flow run's fixed cost goes: most of it is the heartbeat thread, which the engine joins at the end
-    # of every run while it sleeps in one-second steps (prefect/flow_engine.py).
+    # Where a flow run's fixed cost goes: most of it is the heartbeat thread, which the engine joins
+    # at the end of every run while it sleeps in one-second steps (prefect/flow_engine.py).
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     seconds["no-op flow, warm"] = _median_call(noop.fn if direct else noop)
@@ -105,7 +106,8 @@ def _median_call(call: object, times: int = 5) -> float:
 
 
 def _copies(backend: str, server: str | None, folder: Path, tasks: int, units: int, run: int) -> tuple[str, str, int]:
-    """Two identical databases with the synthetic plan: one for the flows, one for the direct calls."""
+    """Two identical databases with the synthetic plan: one for the flows, one for the direct
+    calls."""
     if backend == "sqlite":
         urls = [f"sqlite:///{folder}/flows.db", f"sqlite:///{folder}/direct.db"]
     else:
@@ -130,7 +132,8 @@ def measure(runs: int, tasks: int, units: int, postgres_url: str | None) -> list
     results = []
     with tempfile.TemporaryDirectory(prefix="duban-bench-") as scratch:
         with prefect_server(Path(scratch) / "server") as prefect_env:
-            # The client keeps its Prefect home under DUBAN_HOME, as duban sets it; only the API is shared.
+            # The client keeps its Prefect home under DUBAN_HOME, as duban sets it; only the API is
+            # shared.
             client_env = {k: v for k, v in prefect_env.items() if k != "PREFECT_HOME"} | QUIET_CONSOLE
             for backend, server in backends(postgres_url):
                 flow_s: dict[str, list[float]] = {}
@@ -168,7 +171,7 @@ def main() -> None:
     options = parser.parse_args()
     with postgres(options.postgres) as admin:
         results = measure(options.runs, options.tasks, options.units, admin)
-    report(results, options.json, COLUMNS + [("overhead s", "overhead_s")])
+    report(results, options.json, [*COLUMNS, ("overhead s", "overhead_s")])
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""Import speed: the seed notice, a 5,000-task spreadsheet and a 200-page text PDF, beside a raw executemany
-of the same rows.
+"""Import speed: the seed notice, a 5,000-task spreadsheet and a 200-page text PDF, beside a raw
+executemany of the same rows.
 
 Targets (import issue): the seed < 1 s after start-up; 5,000 tasks < 10 s (and within 2x the
 executemany); a 200-page text PDF < 10 s. The PDF is typeset by LibreOffice from a synthetic notice
@@ -65,10 +65,12 @@ def _baseline(url: str, counts: dict[str, int]) -> float:
                             for i in range(counts["measures"])])
         rows = [{"t": first_task + i % counts["tasks"], "u": unit_ids[(i // counts["tasks"]) % len(unit_ids)], "now": now}
                 for i in range(counts["assignments"])]
-        connection.execute(text("INSERT INTO assignment (task_id, unit_id, role, state, version, rework_count, created_at) "
+        connection.execute(text("INSERT INTO assignment (task_id, unit_id, role, state, version, "
+                                "rework_count, created_at) "
                                 "VALUES (:t, :u, 'responsible', 'assigned', 1, 0, :now)"), rows)
         events = counts["tasks"] + counts["assignments"] + 1
-        connection.execute(text("INSERT INTO audit_event (seq, at, actor, action, object_type, object_id, outcome, prev_hash, hash) "
+        connection.execute(text("INSERT INTO audit_event (seq, at, actor, action, object_type, object_id, "
+                                "outcome, prev_hash, hash) "
                                 "VALUES (:s, :now, 'raw', 'x', 'x', 'x', 'ok', :h, :h)"),
                            [{"s": 10_000_000 + i, "now": now, "h": "0" * 64} for i in range(events)])
     elapsed = time.perf_counter() - started

@@ -1,5 +1,5 @@
-"""The portal's dashboard under concurrent load on loopback, at 100,000 assignments; a static page during a
-login storm.
+"""The portal's dashboard under concurrent load on loopback, at 100,000 assignments; a static page
+during a login storm.
 
 Target (portal issue): dashboard p95 < 300 ms. The baseline is the login
 page under the same load: what the stack itself costs per request (server,
@@ -11,7 +11,8 @@ work), a static page's p95 stays under 100 ms on one worker process; the
 baseline is the same static page with no storm. A route doing argon2 on the
 event loop stalls every request behind it (7.6 s before the fix).
 
-    python -m bench.portal [--tasks N] [--units N] [--clients N] [--requests N] [--postgres] [--json]
+    python -m bench.portal [--tasks N] [--units N] [--clients N] [--requests N] [--postgres]
+[--json]
     python -m bench.portal --storm [--clients 20] [--requests N] [--postgres] [--json]
 """
 
@@ -42,7 +43,8 @@ PASSWORD = "bench-password-1"
 
 
 def load(url: str, path: str, cookies: dict[str, str], clients: int, requests: int) -> list[float]:
-    """`clients` threads, each sending `requests` GETs one after another; every latency in seconds."""
+    """`clients` threads, each sending `requests` GETs one after another; every latency in
+    seconds."""
     latencies: list[float] = []
     lock = threading.Lock()
 
@@ -66,7 +68,7 @@ def load(url: str, path: str, cookies: dict[str, str], clients: int, requests: i
 
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def measure(url: str, home: Path, tasks: int, units: int, clients: int, requests: int) -> dict[str, object]:
@@ -124,8 +126,9 @@ def storm(url: str, home: Path, clients: int, requests: int) -> dict[str, object
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
-    # One worker process: the claim is about one event loop. The proxy is trusted so that each failed
-    # login can come "from" an address of its own, as a botnet's would: none is throttled, all run argon2.
+    # One worker process: the claim is about one event loop. The proxy is trusted so that each
+    # failed login can come "from" an address of its own, as a botnet's would: none is throttled,
+    # all run argon2.
     server, base = serving(url, home, {"DUBAN_TRUSTED_PROXIES": "127.0.0.1"}, "--workers", "1")
     stop, failures, lock = threading.Event(), [0], threading.Lock()
 
@@ -151,8 +154,9 @@ def storm(url: str, home: Path, clients: int, requests: int) -> dict[str, object
         before, stormy = failures[0], []
         give_up = time.monotonic() + 300
         with httpx.Client(base_url=base, timeout=60) as reader:
-            # At least `requests` reads, and on until `clients` failed logins were answered meanwhile
-            # (argon2 took 0.47 s a check on a busy 2-core machine: reads alone would be over sooner).
+            # At least `requests` reads, and on until `clients` failed logins were answered
+            # meanwhile (argon2 took 0.47 s a check on a busy 2-core machine: reads alone would be
+            # over sooner).
             while len(stormy) < requests or (failures[0] - before < clients and time.monotonic() < give_up):
                 started = time.perf_counter()
                 assert reader.get("/static/portal.css").status_code == 200
@@ -173,7 +177,8 @@ def storm(url: str, home: Path, clients: int, requests: int) -> dict[str, object
 
 
 def storm_backends(clients: int, requests: int, postgres_url: str | None) -> list[dict[str, object]]:
-    """The static page's p95 during a login storm beside its p95 alone, on SQLite (and PostgreSQL)."""
+    """The static page's p95 during a login storm beside its p95 alone, on SQLite (and
+    PostgreSQL)."""
     results: list[dict[str, object]] = []
     for backend, server_url in backends(postgres_url):
         with tempfile.TemporaryDirectory(prefix="duban-bench-") as folder:

@@ -1,4 +1,5 @@
-"""Deterministic synthetic plans at scale: N tasks, M units, a realistic mix of roles, Chinese names.
+"""Deterministic synthetic plans at scale: N tasks, M units, a realistic mix of roles, Chinese
+names.
 
     python -m bench.synthetic --tasks 5000 --units 200 --out var/bench-5000.xlsx
 """
@@ -27,15 +28,21 @@ def unit_names(count: int) -> list[str]:
     return names
 
 
+def _measure(rng: random.Random) -> str:
+    verb, thing = rng.choice(VERBS), rng.choice(OBJECTS)  # drawn in the order the plans were made with
+    target = rng.choice(TARGETS).format(n=rng.randint(1, 50), p=rng.choice((90, 95, 100)))
+    return f"{verb}{thing}，{target}。"
+
+
 def task_rows(tasks: int, units: int, seed: int = 20221) -> list[list[object]]:
-    """One row per task: number, title, content, lead, cooperating, deadline (about 5 units per task)."""
+    """One row per task: number, title, content, lead, cooperating, deadline (about 5 units per
+    task)."""
     rng = random.Random(seed)
     names = unit_names(units)
     rows = []
     for number in range(1, tasks + 1):
         title = f"{rng.choice(VERBS)}{rng.choice(OBJECTS)}（{number}）"
-        measures = [f"{rng.choice(VERBS)}{rng.choice(OBJECTS)}，{rng.choice(TARGETS).format(n=rng.randint(1, 50), p=rng.choice((90, 95, 100)))}。"
-                    for _ in range(rng.randint(2, 5))]
+        measures = [_measure(rng) for _ in range(rng.randint(2, 5))]
         chosen = rng.sample(names, rng.randint(2, 8))
         leads = chosen[: rng.choice((1, 1, 1, 2))]
         cooperating = chosen[len(leads):]
@@ -72,9 +79,9 @@ if __name__ == "__main__":
 
 
 def populate(engine, *, tasks: int, units: int, per_task: int = 50, seed: int = 7) -> dict[str, int]:  # noqa: ANN001
-    """A plan of `tasks` tasks over `units` units (each with a liaison and a head), `per_task` units per task:
-    one lead, about a fifth cooperating, the rest responsible. Written with bulk inserts, no audit events
-    (a benchmark's setting, not a use case)."""
+    """A plan of `tasks` tasks over `units` units (each with a liaison and a head), `per_task` units
+    per task: one lead, about a fifth cooperating, the rest responsible. Written with bulk inserts,
+    no audit events (a benchmark's setting, not a use case)."""
     from datetime import UTC, datetime
 
     from sqlalchemy import insert, select
@@ -110,8 +117,9 @@ def populate(engine, *, tasks: int, units: int, per_task: int = 50, seed: int = 
 
 
 def write_prose_pdf(path: Path, pages: int, units: int = 200) -> Path | None:
-    """A text PDF of about `pages` pages: a notice as numbered paragraphs, each closed by its units and
-    deadline in brackets, typeset by LibreOffice. None when LibreOffice (soffice) is not installed."""
+    """A text PDF of about `pages` pages: a notice as numbered paragraphs, each closed by its units
+    and deadline in brackets, typeset by LibreOffice. None when LibreOffice (soffice) is not
+    installed."""
     import shutil
     import subprocess
     import tempfile

@@ -5,12 +5,17 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cli.common import JsonOption, engine_for, now_from, settings
 from cli.output import emit_json, lang, say, show, terminal_safe
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from models.audit import AuditFilter
 
 audit_app = typer.Typer(help="审计记录：查看、校验、导出 / the audit trail: show, verify, export", no_args_is_help=True)
 
@@ -21,7 +26,7 @@ class ExportFormat(StrEnum):
 
 
 def _audit_filter(task: int | None, unit: str | None, actor: str | None, action: str | None,
-                  since: str | None, until: str | None, session) -> object:
+                  since: str | None, until: str | None, session: Session) -> AuditFilter:
     from models.audit import AuditFilter
     from models.unit import find_unit
 
@@ -67,7 +72,8 @@ def audit_show(
         if row["before"] or row["after"]:
             change = f" {row['before'] or {}} → {row['after'] or {}}"
         reason = f" 「{row['reason']}」" if row["reason"] else ""
-        show(f"#{row['seq']} {row['at']} {row['actor']} {row['action']} {row['object_type']}:{row['object_id']}{change}{reason} [{row['outcome']}]")
+        show(f"#{row['seq']} {row['at']} {row['actor']} {row['action']} "
+             f"{row['object_type']}:{row['object_id']}{change}{reason} [{row['outcome']}]")
     if not rows:
         say("没有符合条件的审计记录", "no audit events match")
 

@@ -71,7 +71,8 @@ def numbers_from(text: str | None, option: str) -> list[int] | None:
 
 
 def actor_for(config: Settings) -> Actor:
-    """The CLI is the office's console: it acts as office admin, under the name DUBAN_ACTOR or the login."""
+    """The CLI is the office's console: it acts as office admin, under the name DUBAN_ACTOR or the
+    login."""
     import getpass
 
     from models.lifecycle import Actor, Role

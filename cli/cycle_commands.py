@@ -1,4 +1,5 @@
-"""The supervision cycle on the command line: rounds, unit actions, office actions, reminders, escalations.
+"""The supervision cycle on the command line: rounds, unit actions, office actions, reminders,
+escalations.
 
 Each command calls the domain functions directly (no Prefect start-up), in
 one transaction; the flows in flows/ run the same functions on a schedule.
@@ -123,8 +124,10 @@ def round_open(
         return
     for warning in opened.warnings or []:
         say(f"  注意：{warning.split(' / ')[0]}", f"  warning: {warning.split(' / ')[-1]}")
-    say(f"已开启督导轮次“{name}”（#{round_id}）：报送事项 {opened.checkins} 项，通知 {opened.notices} 条",
-        f"opened round '{name}' (#{round_id}): {opened.checkins} check-ins, {opened.notices} notices")
+    say(f"已开启督导轮次“{name}”（#{round_id}）：报送事项 {opened.checkins} 项，通知 "
+        f"{opened.notices} 条",
+        f"opened round '{name}' (#{round_id}): {opened.checkins} check-ins, {opened.notices} "
+        "notices")
 
 
 @round_app.command("list")
@@ -176,7 +179,8 @@ def round_show(name: Annotated[str, typer.Argument()], plan: PlanOption = None, 
         emit_json({"round": round_.name, "report_by": round_.report_by.isoformat(), "items": items})
         return
     for i in items:
-        show(f"任务{i['task']:>3} {i['unit']}（{i['role']}）{i['assignment_state']} / {i['checkin_state']} 截止{i['due_on']}"
+        show(f"任务{i['task']:>3} {i['unit']}（{i['role']}）{i['assignment_state']} / "
+             f"{i['checkin_state']} 截止{i['due_on']}"
               + (f" {i['percent']}%" if i["percent"] is not None else "")
               + (f" 第{i['revision']}次报送（审核时 --revision {i['revision']}）" if i["revision"] else "")
               + (" 可办：" + "、".join(ACTION_LABELS[Action(x)][0] for x in i["actions"])
@@ -256,7 +260,8 @@ def checkin_submit(
 
 @checkin_app.command("prune-evidence")
 def checkin_prune_evidence(json_output: JsonOption = False) -> None:
-    """删除没有任何报送引用的佐证材料文件 / Delete evidence files no check-in names (older than an hour)."""
+    """删除没有任何报送引用的佐证材料文件 / Delete evidence files no check-in names (older than an
+    hour)."""
     from models.db import reading
     from models.evidence import prune_orphans
 
@@ -395,12 +400,15 @@ def escalate_command(now: NowOption = None, json_output: JsonOption = False) -> 
     if json_output:
         emit_json(counts)
         return
-    say(f"停滞事项 {counts['stalled']} 项，本次升级 {counts['raised']} 项（蓝 {counts['1']}，黄 {counts['2']}，红 {counts['3']}）",
-        f"{counts['stalled']} stalled, {counts['raised']} raised (blue {counts['1']}, yellow {counts['2']}, red {counts['3']})")
+    say(f"停滞事项 {counts['stalled']} 项，本次升级 {counts['raised']} 项（蓝 {counts['1']}，"
+        f"黄 {counts['2']}，红 {counts['3']}）",
+        f"{counts['stalled']} stalled, {counts['raised']} raised (blue {counts['1']}, yellow "
+        f"{counts['2']}, red {counts['3']})")
 
 
 def agenda_command(json_output: JsonOption = False) -> None:
-    """会商议题：提请协调机制的事项 / The consultation agenda: level-3 items with history and problems."""
+    """会商议题：提请协调机制的事项 / The consultation agenda: level-3 items with history and
+    problems."""
     from models.db import reading
     from models.escalations import agenda
 
@@ -412,7 +420,8 @@ def agenda_command(json_output: JsonOption = False) -> None:
     if not items:
         say("暂无提请会商的事项", "nothing on the consultation agenda")
     for n, item in enumerate(items, 1):
-        show(f"{n}. {item['number']} 任务{item['task_number']}“{item['task_title']}”／{item['unit']}：{item['reason']}")
+        show(f"{n}. {item['number']} 任务{item['task_number']}“{item['task_title']}”／"
+             f"{item['unit']}：{item['reason']}")
         for h in item["history"]:
             show(f"     {h['on']} {h['what']}")
         for p in item["problems"]:

@@ -12,10 +12,12 @@ from cli.output import emit_json, say
 
 
 def import_notice(
-    path: Annotated[Path, typer.Argument(help="通知文件（.txt .md .docx .xlsx .csv），或修改过的 --dry-run --json 文件 / the notice, or an edited plan JSON")],
+    path: Annotated[Path, typer.Argument(help="通知文件（.txt .md .docx .xlsx .csv），或修改过的 --dry-run --json 文件 / "
+                                              "the notice, or an edited plan JSON")],
     plan_key: Annotated[str | None, typer.Option("--plan-key", help="计划代号（默认取文件名）/ plan key; default: the file name")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="只解析、不写入 / parse and show, write nothing")] = False,
-    strict: Annotated[bool, typer.Option("--strict", help="全部读出才导入：通讯录外的单位、读不出单位的任务均视为错误 / refuse unknown units and tasks without readable units")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="全部读出才导入：通讯录外的单位、读不出单位的任务均视为错误 / refuse unknown "
+                                                          "units and tasks without readable units")] = False,
     apply: Annotated[bool, typer.Option("--apply", help="应用与已导入计划的差异 / apply the changes to an imported plan")] = False,
     json_output: JsonOption = False,
     now: NowOption = None,
@@ -93,9 +95,11 @@ def _print_outcome(key: str, outcome: Any, *, dry_run: bool, applied: bool) -> N
     changes = outcome.changes
     if outcome.created and applied:
         c = outcome.counts
-        say(f"已导入计划“{key}”：任务 {c['tasks']} 项，措施 {c['measures']} 条，单位 {c['units']} 个（新建 {c['new_units']} 个），"
+        say(f"已导入计划“{key}”：任务 {c['tasks']} 项，措施 {c['measures']} 条，单位 "
+            f"{c['units']} 个（新建 {c['new_units']} 个），"
             f"任务分工 {c['assignments']} 项，警告 {c['warnings']} 条",
-            f"imported plan '{key}': {c['tasks']} tasks, {c['measures']} measures, {c['units']} units "
+            f"imported plan '{key}': {c['tasks']} tasks, {c['measures']} measures, "
+            f"{c['units']} units "
             f"({c['new_units']} new), {c['assignments']} assignments, {c['warnings']} warnings")
     elif not outcome.created and not changes:
         say(f"计划“{key}”与通知一致，无需更新", f"plan '{key}' already matches the notice; nothing to change")
@@ -143,6 +147,8 @@ def assign_command(
     from models.plan import Task
     from sqlmodel import select
 
+    from models.db import id_of
+
     config = settings()
     units = units_from_fields({"lead": "、".join(lead or []), "responsible": "、".join(responsible or []),
                                "cooperating": "、".join(cooperating or [])})
@@ -151,7 +157,7 @@ def assign_command(
         row = session.exec(select(Task).where(Task.plan_id == found.id, Task.number == task)).first()
         if row is None:
             raise NotFound(kind="task", kind_zh="任务", key=f"{found.key} / {task}")
-        made = assign_pending(session, task_id=row.id, units=units, actor=actor_for(config), now=now_from(now))
+        made = assign_pending(session, task_id=id_of(row), units=units, actor=actor_for(config), now=now_from(now))
         listed = [{"assignment_id": a.id, "unit_id": a.unit_id, "role": str(a.role)} for a in made]
     if json_output:
         emit_json({"plan": found.key, "task": task, "assignments": listed})
@@ -169,5 +175,7 @@ def _print_notice(document: dict) -> None:
     for task in document["tasks"]:
         units = "、".join(f"{u['name']}({ROLE_ZH[AssignmentRole(u['role'])]})" for u in task["units"])
         deadline = task["deadline"] or task["deadline_text"] or "—"
-        say(f"{task['number']:>3}. {task['title']}｜措施 {len(task['measures'])} 条｜时限 {deadline}｜{units or '待分工'}",
-            f"{task['number']:>3}. {task['title']} | {len(task['measures'])} measures | due {deadline} | {units or 'awaiting units'}")
+        say(f"{task['number']:>3}. {task['title']}｜措施 {len(task['measures'])} 条｜时限 "
+            f"{deadline}｜{units or '待分工'}",
+            f"{task['number']:>3}. {task['title']} | {len(task['measures'])} measures | due "
+            f"{deadline} | {units or 'awaiting units'}")

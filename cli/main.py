@@ -4,7 +4,8 @@ so that `duban --help` and `duban status` start fast and never import Prefect.
     main.py             init, status, and the tree
     import_command.py   import, assign (a 待分工 task's units)
     units_commands.py   units import|list|show|export
-    cycle_commands.py   round, sign, checkin, review, close, reopen, extension, remind, escalate, agenda
+    cycle_commands.py   round, sign, checkin, review, close, reopen, extension, remind, escalate,
+agenda
     audit_commands.py   audit show|verify|export
     report_command.py   report (the 通报: HTML, XLSX, DOCX, Markdown)
     users_commands.py   users add|passwd|disable|list (the portal's accounts)
@@ -48,7 +49,8 @@ app = typer.Typer(
 )
 
 def init(now: NowOption = None) -> None:
-    """创建或升级数据库（可重复运行）/ Create or upgrade the database; running it again is harmless."""
+    """创建或升级数据库（可重复运行）/ Create or upgrade the database; running it again is
+    harmless."""
     from models import audit
     from models.db import unit_of_work
     from models.lifecycle import SYSTEM_ACTOR
@@ -70,7 +72,8 @@ def init(now: NowOption = None) -> None:
 
 
 def status(json_output: JsonOption = False, now: NowOption = None) -> None:
-    """计划、任务、分工状态、轮次、报送、督办、红绿灯与通知概况 / Plans, assignments, rounds, check-ins, escalations, lights, notifications."""
+    """计划、任务、分工状态、轮次、报送、督办、红绿灯与通知概况 / Plans, assignments, rounds,
+    check-ins, escalations, lights, notifications."""
     from models.db import reading
     from models.clock import local_day
     from models.status import status as compute
@@ -99,12 +102,16 @@ def _print_status(figures: dict) -> None:
     say(f"进行中的督导轮次 {len(rounds)} 个", f"{len(rounds)} open rounds")
     for r in rounds:
         say(f"  · {r['plan']} / {r['name']}（报送截止 {r['report_by']}）", f"  · {r['plan']} / {r['name']} (report by {r['report_by']})")
-    say(f"未办结督办 {figures['open_escalations']['total']} 项：蓝色 {levels['1']}，黄色 {levels['2']}，红色 {levels['3']}",
-        f"{figures['open_escalations']['total']} open escalations: blue {levels['1']}, yellow {levels['2']}, red {levels['3']}")
+    say(f"未办结督办 {figures['open_escalations']['total']} 项：蓝色 {levels['1']}，黄色 "
+        f"{levels['2']}，红色 {levels['3']}",
+        f"{figures['open_escalations']['total']} open escalations: blue {levels['1']}, yellow "
+        f"{levels['2']}, red {levels['3']}")
     checkins = figures["checkins"]
-    say(f"本轮报送：待报送 {checkins['pending']}，待审核 {checkins['submitted']}，通过 {checkins['accepted']}，"
+    say(f"本轮报送：待报送 {checkins['pending']}，待审核 {checkins['submitted']}，通过 "
+        f"{checkins['accepted']}，"
         f"退回 {checkins['returned']}，逾期 {checkins['overdue']}",
-        f"check-ins: pending {checkins['pending']}, submitted {checkins['submitted']}, accepted {checkins['accepted']}, "
+        f"check-ins: pending {checkins['pending']}, submitted {checkins['submitted']}, "
+        f"accepted {checkins['accepted']}, "
         f"returned {checkins['returned']}, overdue {checkins['overdue']}")
     if "lights" in figures:
         tasks = figures["lights"]["tasks"]
@@ -139,11 +146,12 @@ def serve(
     say(f"督办门户：http://{host}:{port}/ （Ctrl+C 退出）", f"duban portal: http://{host}:{port}/ (Ctrl+C to stop)")
     import os
 
-    # Pages are rendered in Python: one process per core serves concurrent users; the scheduler stays here, once.
+    # Pages are rendered in Python: one process per core serves concurrent users; the scheduler
+    # stays here, once.
     count = workers or min(4, os.cpu_count() or 1)
     try:
-        # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1; the app believes it
-        # only from DUBAN_TRUSTED_PROXIES (web/app.py).
+        # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1; the app believes
+        # it only from DUBAN_TRUSTED_PROXIES (web/app.py).
         if count == 1:
             uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False, proxy_headers=False)
         else:
@@ -155,13 +163,15 @@ def serve(
 
 
 def deploy() -> None:
-    """把定时流程注册为 Prefect 部署（需 PREFECT_API_URL）/ Register the scheduled flows on a Prefect server."""
+    """把定时流程注册为 Prefect 部署（需 PREFECT_API_URL）/ Register the scheduled flows on a
+    Prefect server."""
     import os
 
     from models.errors import ConfigError
 
     if not os.environ.get("PREFECT_API_URL"):
-        raise ConfigError(detail="PREFECT_API_URL 未设置：请先启动 Prefect 服务器（见 README）/ set PREFECT_API_URL to a running Prefect server")
+        raise ConfigError(detail="PREFECT_API_URL 未设置：请先启动 Prefect 服务器（见 README）/ set "
+                                 "PREFECT_API_URL to a running Prefect server")
     import flows  # noqa: F401  (Prefect's home and analytics off, before Prefect loads)
     from flows.deploy import POOL, deploy as register
 

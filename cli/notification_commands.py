@@ -1,4 +1,5 @@
-"""`duban dispatch` and `duban notifications list|show|retry|preview`: the outbox, for the office."""
+"""`duban dispatch` and `duban notifications list|show|retry|preview`: the outbox, for the
+office."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ def dispatch_command(
     limit: Annotated[int | None, typer.Option("--limit", help="最多发送条数 / at most this many")] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """发送到期的通知 / Send the messages that are due (retries with backoff; failures dead-lettered)."""
+    """发送到期的通知 / Send the messages that are due (retries with backoff; failures
+    dead-lettered)."""
     import os
     import socket
     from dataclasses import asdict
@@ -34,8 +36,10 @@ def dispatch_command(
         emit_json(asdict(report))
         return
     if report.held:
-        say(f"暂不发送：{report.held.split(' / ')[0]}（DUBAN_DISPATCH_IN_WORKING_HOURS=false 可随时发送）",
-            f"held: {report.held.split(' / ')[-1]} (DUBAN_DISPATCH_IN_WORKING_HOURS=false sends at any hour)")
+        say(f"暂不发送：{report.held.split(' / ')[0]}（DUBAN_DISPATCH_IN_WORKING_HOURS=false "
+            "可随时发送）",
+            f"held: {report.held.split(' / ')[-1]} (DUBAN_DISPATCH_IN_WORKING_HOURS=false "
+            "sends at any hour)")
         return
     say(f"已发送 {report.sent} 条，待重试 {report.retried} 条，失败 {report.dead} 条（渠道：{config.mail_channel}）",
         f"sent {report.sent}, to retry {report.retried}, dead {report.dead} (channel: {config.mail_channel})")
@@ -122,7 +126,8 @@ def notifications_retry(
     all_dead: Annotated[bool, typer.Option("--all-dead", help="重试全部失败通知 / every dead-lettered message")] = False,
     now: NowOption = None,
 ) -> None:
-    """重新发送失败的通知 / Put dead-lettered messages back in the queue (a fresh budget of attempts)."""
+    """重新发送失败的通知 / Put dead-lettered messages back in the queue (a fresh budget of
+    attempts)."""
     from models.db import unit_of_work
     from models.outbox import retry_dead
 

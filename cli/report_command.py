@@ -65,10 +65,14 @@ def report_command(
                    "published": compiled.published})
         return
     h = headline
-    say(f"已编制通报 #{report_id}（截至 {compiled.results.as_of_day}）：任务分工 {h['assignments']} 项，"
-        f"按时 {h['on_time']}、逾期 {h['late']}、未报 {h['missing']}，完成率 {h['completion_rate']:.1%}",
-        f"compiled report #{report_id} (as of {compiled.results.as_of_day}): {h['assignments']} assignments, "
-        f"{h['on_time']} on time, {h['late']} late, {h['missing']} missing, completion {h['completion_rate']:.1%}")
+    say(f"已编制通报 #{report_id}（截至 {compiled.results.as_of_day}）：任务分工 "
+        f"{h['assignments']} 项，"
+        f"按时 {h['on_time']}、逾期 {h['late']}、未报 {h['missing']}，完成率 "
+        f"{h['completion_rate']:.1%}",
+        f"compiled report #{report_id} (as of {compiled.results.as_of_day}): "
+        f"{h['assignments']} assignments, "
+        f"{h['on_time']} on time, {h['late']} late, {h['missing']} missing, completion "
+        f"{h['completion_rate']:.1%}")
     for path in compiled.files:
         say(f"  {path}", f"  {path}")
     if publish:

@@ -20,7 +20,8 @@ def units_import(
     path: Annotated[Path, typer.Argument(help="通讯录文件 .yaml 或 .csv / directory file")],
     now: NowOption = None,
 ) -> None:
-    """导入或更新单位通讯录 / Load or update the unit directory (units, aliases, groups, contacts)."""
+    """导入或更新单位通讯录 / Load or update the unit directory (units, aliases, groups,
+    contacts)."""
     from intake.directory import read_directory, sync_directory
     from models.db import unit_of_work
 
@@ -28,8 +29,10 @@ def units_import(
     entries = read_directory(path)
     with unit_of_work(engine_for(config)) as session:
         counts = sync_directory(session, entries, actor=actor_for(config), now=now_from(now))
-    say(f"通讯录已更新：新建 {counts['created']} 个，修改 {counts['updated']} 个，未变 {counts['unchanged']} 个",
-        f"directory loaded: {counts['created']} created, {counts['updated']} updated, {counts['unchanged']} unchanged")
+    say(f"通讯录已更新：新建 {counts['created']} 个，修改 {counts['updated']} 个，未变 "
+        f"{counts['unchanged']} 个",
+        f"directory loaded: {counts['created']} created, {counts['updated']} updated, "
+        f"{counts['unchanged']} unchanged")
 
 
 @units_app.command("list")
@@ -38,10 +41,10 @@ def units_list(json_output: JsonOption = False) -> None:
     from intake.directory import describe_unit
     from models.db import reading
     from models.unit import Unit
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     with reading(engine_for(settings())) as session:
-        units = [describe_unit(session, u) for u in session.exec(select(Unit).order_by(Unit.id))]
+        units = [describe_unit(session, u) for u in session.exec(select(Unit).order_by(col(Unit.id)))]
     if json_output:
         emit_json(units)
         return
@@ -49,7 +52,8 @@ def units_list(json_output: JsonOption = False) -> None:
         liaison = unit["contacts"].get("liaison", {})
         aliases = f"（又称 {'、'.join(unit['aliases'])}）" if unit["aliases"] else ""
         members = f" 成员 {len(unit['members'])} 个" if unit["members"] else ""
-        show(f"{unit['name']}{aliases} [{unit['kind']}]{members} {liaison.get('email') or ''}".rstrip())
+        show(f"{unit['name']}{aliases} [{unit['kind']}]{members} "
+             f"{liaison.get('email') or ''}".rstrip())
 
 
 @units_app.command("show")
@@ -69,7 +73,8 @@ def units_show(name: Annotated[str, typer.Argument(help="单位名称或简称 /
         if unit[key]:
             say(f"  {label_zh}：{'、'.join(unit[key])}", f"  {label_en}: {', '.join(unit[key])}")
     for role, contact in unit["contacts"].items():
-        show(f"  {role}: {contact['name']} {contact['email'] or ''} {contact['phone'] or ''}".rstrip())
+        show(f"  {role}: {contact['name']} {contact['email'] or ''} "
+             f"{contact['phone'] or ''}".rstrip())
 
 
 class DirectoryFormat(StrEnum):

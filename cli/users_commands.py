@@ -1,4 +1,5 @@
-"""`duban users`: the portal's accounts (add, passwd, disable, list) and their API tokens (tokens, revoke-tokens)."""
+"""`duban users`: the portal's accounts (add, passwd, disable, list) and their API tokens (tokens,
+revoke-tokens)."""
 
 from __future__ import annotations
 
@@ -93,7 +94,8 @@ def users_list(json_output: JsonOption = False) -> None:
         emit_json(rows)
         return
     for row in rows:
-        show(f"{row['username']}\t{row['role']}\t{row['unit'] or ''}\t{'停用' if row['disabled'] else ''}")
+        show(f"{row['username']}\t{row['role']}\t{row['unit'] or ''}\t"
+             f"{'停用' if row['disabled'] else ''}")
 
 
 @users_app.command("tokens")
@@ -118,7 +120,8 @@ def users_tokens(
     if not rows:
         say("没有有效的访问令牌", "no live API tokens")
     for row in rows:
-        show(f"{row['id']}\t{row['username']}\t{row['created_at']}\t{row['expires_at']}\t{row['ip'] or ''}")
+        show(f"{row['id']}\t{row['username']}\t{row['created_at']}\t"
+             f"{row['expires_at']}\t{row['ip'] or ''}")
 
 
 @users_app.command("revoke-tokens")

@@ -97,8 +97,9 @@ class CycleRules(BaseModel):
 
 
 class YearArrangement(BaseModel):
-    """One year's official holiday arrangement (国务院办公厅关于部分节假日安排的通知), as the office enters it:
-    days off beyond weekends, and make-up working days on weekends. A day or a range "2027-02-06/2027-02-12"."""
+    """One year's official holiday arrangement (国务院办公厅关于部分节假日安排的通知), as the office
+    enters it: days off beyond weekends, and make-up working days on weekends. A day or a range
+    "2027-02-06/2027-02-12"."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -116,17 +117,20 @@ class YearArrangement(BaseModel):
                     raise ValueError(f"[calendar.{year}] {name}: {entry!r} is not a date YYYY-MM-DD "
                                      "or a range YYYY-MM-DD/YYYY-MM-DD") from None
                 if start > end or start.year != year or end.year != year:
-                    raise ValueError(f"[calendar.{year}] {name}: {entry!r} must lie within {year}, first day first")
+                    raise ValueError(f"[calendar.{year}] {name}: {entry!r} must lie within {year}, first "
+                                     "day first")
                 for offset in range((end - start).days + 1):
                     day = start + timedelta(days=offset)
                     if found.get(day, working) != working:
-                        raise ValueError(f"[calendar.{year}]: {day} is listed both as a holiday and as a working day")
+                        raise ValueError(f"[calendar.{year}]: {day} is listed both as a holiday and as a "
+                                         "working day")
                     found[day] = working
         return found
 
 
 class Schedule(BaseModel):
-    """One scheduled flow: its name in flows.cycle.FLOWS and a crontab line in the office's time zone."""
+    """One scheduled flow: its name in flows.cycle.FLOWS and a crontab line in the office's time
+    zone."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -288,7 +292,8 @@ class Settings(BaseSettings):
             try:
                 ipaddress.ip_network(str(proxy), strict=False)
             except ValueError:
-                raise ValueError(f"代理地址“{proxy}”不是 IP 地址或网段 / {proxy!r} is not an IP address or network") from None
+                raise ValueError(f"代理地址“{proxy}”不是 IP 地址或网段 / {proxy!r} is not an IP address or "
+                                 "network") from None
         return proxies
 
     @field_validator("calendar")

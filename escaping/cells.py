@@ -13,7 +13,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutral(value: Any) -> Any:
-    """The value as a spreadsheet may safely hold it: text that would start a formula gets a quote."""
+    """The value as a spreadsheet may safely hold it: text that would start a formula gets a
+    quote."""
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value

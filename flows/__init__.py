@@ -22,7 +22,8 @@ PREFECT_ENV_FORCED = {
 
 
 def configure_prefect() -> None:
-    """Point Prefect at DUBAN_HOME/prefect and switch its analytics off; call before importing prefect."""
+    """Point Prefect at DUBAN_HOME/prefect and switch its analytics off; call before importing
+    prefect."""
     settings = get_settings()
     settings.prefect_home.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home))

@@ -12,7 +12,7 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
-from prefect import flow, task
+from prefect import Flow, flow, task
 
 from config import get_settings
 from models.clock import parse_moment, utc_now
@@ -90,11 +90,11 @@ def compile_step(plan_key: str | None, round_name: str | None, as_of: datetime |
     engine = _engine()
     with reading(engine) as session:
         if plan_key and not round_name:
-            scopes = [(find_plan(session, plan_key), None)]
+            scopes: list[tuple[Plan, SupervisionRound | None]] = [(find_plan(session, plan_key), None)]
         elif round_name:
             scopes = [resolve_round(session, plan_key=plan_key, name=round_name)]
         else:  # on a schedule: every open round
-            scopes = [(session.get(Plan, r.plan_id), r) for r in session.exec(
+            scopes = [(session.get_one(Plan, r.plan_id), r) for r in session.exec(
                 select(SupervisionRound).where(SupervisionRound.state == RoundState.OPEN))]
         scopes = [(plan.id, round_.id if round_ else None) for plan, round_ in scopes]
     for plan_id, round_id in scopes:  # each replayed without the write lock, recorded in a short write
@@ -111,7 +111,8 @@ def compile_step(plan_key: str | None, round_name: str | None, as_of: datetime |
 
 @flow(name="open_round")
 def open_round_flow(plan_key: str, name: str, report_by: date, now: str | None = None) -> dict[str, Any]:
-    """Open a supervision round: check-ins for every open assignment in scope, one notice per unit."""
+    """Open a supervision round: check-ins for every open assignment in scope, one notice per
+    unit."""
     return open_round_step(plan_key, name, report_by, _moment(now))
 
 
@@ -141,14 +142,14 @@ def dispatch_notifications_flow(now: str | None = None) -> dict[str, Any]:
 def compile_results_flow(plan_key: str | None = None, round_name: str | None = None, as_of: str | None = None,
                          formats: str = "html,xlsx,docx,md", out_dir: str | None = None, publish: bool = False,
                          now: str | None = None) -> dict[str, Any]:
-    """The 通报 of a round or plan (default: every open round) in every format, recorded on the round;
-    with `publish`, the results-published notices go out too."""
+    """The 通报 of a round or plan (default: every open round) in every format, recorded on the
+    round; with `publish`, the results-published notices go out too."""
     moment = _moment(now)
     reports = compile_step(plan_key, round_name, _moment(as_of) if as_of else None, formats, out_dir, publish, moment)
     return {"reports": reports, "dispatch": dispatch_step(moment) if publish else None}
 
 
-FLOWS = {
+FLOWS: dict[str, Flow[..., Any]] = {
     "open_round": open_round_flow,
     "send_reminders": send_reminders_flow,
     "escalate_stalled": escalate_stalled_flow,

@@ -1,4 +1,5 @@
-"""Scaled out: the cycle's flows as Prefect deployments on a Prefect server, run by a process worker.
+"""Scaled out: the cycle's flows as Prefect deployments on a Prefect server, run by a process
+worker.
 
 `duban deploy` registers one deployment per entry of the schedule list (the
 same list `duban serve` uses), on a process work pool it creates if needed,
@@ -17,7 +18,8 @@ POOL = "duban"
 
 
 def deploy(settings: Settings, *, pool: str = POOL) -> list[str]:
-    """Create the work pool if missing and (re)register every scheduled flow; returns the deployment names."""
+    """Create the work pool if missing and (re)register every scheduled flow; returns the deployment
+    names."""
     from prefect import Flow
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import WorkPoolCreate
@@ -34,7 +36,9 @@ def deploy(settings: Settings, *, pool: str = POOL) -> list[str]:
     names = []
     for schedule in settings.schedules:
         entrypoint = f"flows/cycle.py:{FLOWS[schedule.flow].fn.__name__}"
-        source: Flow = Flow.from_source(source=str(ROOT), entrypoint=entrypoint)
+        # Called from sync code, from_source returns the flow; prefect types both halves of its
+        # async_dispatch.
+        source: Flow = Flow.from_source(source=str(ROOT), entrypoint=entrypoint)  # type: ignore[assignment]
         source.deploy(name=f"duban-{schedule.flow}", work_pool_name=pool, build=False, push=False,
                       schedules=[Cron(schedule.cron, timezone=settings.timezone)], print_next_steps=False,
                       ignore_warnings=True)

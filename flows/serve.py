@@ -35,7 +35,8 @@ def build_scheduler(settings: Settings, *, blocking: bool = True) -> BlockingSch
     )
     for schedule in settings.schedules:
         if schedule.flow not in FLOWS:
-            raise ConfigError(detail=f"schedule names an unknown flow {schedule.flow!r}; known: {', '.join(FLOWS)}")
+            raise ConfigError(detail=f"schedule names an unknown flow {schedule.flow!r}; known: "
+                                     f"{', '.join(FLOWS)}")
         try:
             trigger = CronTrigger.from_crontab(schedule.cron, timezone=settings.timezone)
         except ValueError as error:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from intake.columns import UNIT_KINDS, column_of
 from intake.roles import column_name_like
@@ -193,7 +194,7 @@ Step = tuple[int, int, int | None]  # (next token, next slot, the slot the token
 
 
 def _fit(stretch: list[_Cell], after: list[str | None], before: list[str | None],
-         wrapped: bool = False) -> dict[str, list]:
+         wrapped: bool = False) -> dict[str, list[Any]]:
     """Fit the cells between two row numbers to: the columns after 序号 (once, or again for a
     second row under the same number), then the columns before the next row's 序号."""
     first_text = next((i for i, k in enumerate(after) if k == "text"), None)
@@ -201,6 +202,7 @@ def _fit(stretch: list[_Cell], after: list[str | None], before: list[str | None]
     n, m = len(stretch), len(slots)
     best = [[float("-inf")] * (m + 1) for _ in range(n + 1)]
     choice: list[list[Step | None]] = [[None] * (m + 1) for _ in range(n + 1)]
+    step: Step | None
     best[n][m] = 0.0
     for i in range(n, -1, -1):
         for j in range(m, -1, -1):
@@ -304,8 +306,8 @@ def _space_row(text: str, number: int, *, kinds: list[str | None], number_at: in
 def read_space_rows(lines: list[str]) -> Table | None:
     """A table copied as one line per row, cells separated by spaces ("1 任务…。 市某局 各区某局").
 
-    Wrap spaces may split a cell ("加强水资源保 护"), an empty merged cell shows as two spaces, and a
-    row without a number is a second row under the number above. The pieces of each row are
+    Wrap spaces may split a cell ("加强水资源保 护"), an empty merged cell shows as two spaces, and
+    a row without a number is a second row under the number above. The pieces of each row are
     fitted to the columns as in the one-cell-per-line layout.
     """
     found = _space_header(lines)

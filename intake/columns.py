@@ -13,7 +13,8 @@ UNIT_KINDS = frozenset({"units", "lead", "cooperating"})
 
 
 def column_of(cell: str) -> str | None:
-    """Which kind of column a header cell names: "责任单位(部门)" is units, "任务来源" is nothing."""
+    """Which kind of column a header cell names: "责任单位(部门)" is units, "任务来源" is
+    nothing."""
     return label_kind(cell)
 
 

@@ -60,7 +60,8 @@ def read_plan_file(path: Path) -> PlanFile:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
-        raise ImportFailed([Problem(None, f"第 {error.lineno} 行第 {error.colno} 列：不是有效的 JSON（{error.msg}）——请检查引号、逗号和括号",
+        raise ImportFailed([Problem(None, f"第 {error.lineno} 行第 {error.colno} 列：不是有效的 JSON（{error.msg}）"
+                                          "——请检查引号、逗号和括号",
                                     f"line {error.lineno} column {error.colno}: not valid JSON ({error.msg})")], path.name) from None
     plan = document.get("plan") if isinstance(document, dict) else None
     problems: list[Problem] = []
@@ -71,6 +72,7 @@ def read_plan_file(path: Path) -> PlanFile:
     _check_plan_fields(source_path, sha, key, problems)
     if problems:
         raise ImportFailed(problems, path.name)
+    assert isinstance(source_path, str)  # else a problem above was raised
     source = Path(source_path)
     if not source.is_absolute():
         source = path.parent / source
@@ -96,7 +98,8 @@ def _check_source(source: Path, sha: str, path: Path) -> None:
         raise ImportFailed([_problem("plan.source_path", f"找不到原通知文件“{source}”——请把它放回原处，或改正此路径",
                                      f"the notice “{source}” is gone: put it back or correct the path")], path.name) from None
     if hashlib.sha256(data).hexdigest() != sha:
-        raise ImportFailed([_problem("plan.source_sha256", f"原通知文件“{source.name}”在生成此文件后已改动——请重新生成（--dry-run --json）后再修改",
+        raise ImportFailed([_problem("plan.source_sha256", f"原通知文件“{source.name}”在生成此文件后已改动——请重新生成（--dry-run "
+                                                           "--json）后再修改",
                                      f"the notice “{source.name}” changed after this file was made: make it again")], path.name)
 
 
@@ -145,7 +148,8 @@ def _entry_corrections(entry: dict[str, Any], number: int | None, where: str,
 
 
 def corrections_from_plan(plan_file: PlanFile, notice: ParsedNotice) -> list[Correction]:
-    """Every task's title, deadline and units as the file gives them; one report of every problem."""
+    """Every task's title, deadline and units as the file gives them; one report of every
+    problem."""
     problems: list[Problem] = []
     read = {t.number: t for t in notice.tasks}
     tasks = plan_file.document.get("tasks")
@@ -200,7 +204,8 @@ def _units(value: Any, where: str, problems: list[Problem]) -> tuple[tuple[str, 
             wrong = True
             continue
         if role not in ROLE_NAMES:
-            problems.append(_problem(f"{here}.role", f"角色“{role}”无效——应为 lead（牵头）、responsible（负责）或 cooperating（配合）",
+            problems.append(_problem(f"{here}.role", f"角色“{role}”无效——应为 lead（牵头）、responsible（负责）或 cooperating（"
+                                                     "配合）",
                                      f"role “{role}” is not one of lead, responsible, cooperating"))
             wrong = True
             continue
@@ -220,7 +225,8 @@ FORM_ROLES = (("lead", AssignmentRole.LEAD), ("responsible", AssignmentRole.RESP
 
 
 def names_in(text: str) -> list[str]:
-    """Unit names typed in one field: separated by 、，,；; or line breaks, never inside brackets."""
+    """Unit names typed in one field: separated by 、，,；; or line breaks, never inside
+    brackets."""
     return split_names(re.sub(r"[，；;\s]+", "、", text.strip())) if text.strip() else []
 
 
@@ -234,7 +240,8 @@ def units_from_fields(fields: dict[str, str]) -> tuple[tuple[str, AssignmentRole
 
 
 def corrections_from_form(form: Any, notice: ParsedNotice) -> tuple[list[Correction], list[Problem]]:
-    """The preview form's fields of every task (`title-3`, `deadline-3`, `lead-3` ...) as corrections."""
+    """The preview form's fields of every task (`title-3`, `deadline-3`, `lead-3` ...) as
+    corrections."""
     corrections: list[Correction] = []
     problems: list[Problem] = []
     for task in notice.tasks:

@@ -1,4 +1,5 @@
-"""The unit directory: loading it from YAML or CSV, keeping it in the database, finding units by name.
+"""The unit directory: loading it from YAML or CSV, keeping it in the database, finding units by
+name.
 
 A directory file lists each unit with its aliases, its kind, for a group its
 members, and its liaison and head with their e-mail addresses (validated
@@ -17,13 +18,14 @@ from typing import Any
 
 import yaml
 from email_validator import EmailNotValidError, validate_email
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, col, select
 
 from intake.notice import ImportFailed, Problem, Where
 from intake.unit_phrase import split_names
 from intake.wording import squash
 from models import audit
 from models.clock import utc
+from models.db import id_of
 from models.lifecycle import Actor
 from models.unit import Contact, ContactRole, GroupMember, Unit, UnitAlias, UnitKind
 
@@ -174,7 +176,7 @@ class UnitIndex:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.units: dict[int, Unit] = {u.id: u for u in session.exec(select(Unit))}
+        self.units: dict[int, Unit] = {id_of(u): u for u in session.exec(select(Unit))}
         self.by_key: dict[str, Unit] = {squash(u.name): u for u in self.units.values()}
         for alias in session.exec(select(UnitAlias)):
             self.by_key.setdefault(squash(alias.alias), self.units[alias.unit_id])
@@ -185,9 +187,18 @@ class UnitIndex:
     def find(self, name: str) -> Unit | None:
         return self.by_key.get(squash(name))
 
+    def known(self, name: str) -> Unit:
+        """A unit known to exist: a group's members, which `_check_names` found in the same
+        directory."""
+        unit = self.find(name)
+        if unit is None:
+            raise KeyError(name)
+        return unit
+
     def suggest(self, name: str, n: int = 3) -> list[str]:
         """The closest known names, canonical, for "did you mean".'"""
-        # Asked again for every task naming the same unknown unit: difflib is the slow part of an import.
+        # Asked again for every task naming the same unknown unit: difflib is the slow part of an
+        # import.
         memo = self.__dict__.setdefault("_suggested", {})
         asked = (squash(name), n, len(self.by_key))
         if asked not in memo:
@@ -196,7 +207,7 @@ class UnitIndex:
         return list(memo[asked])
 
     def add(self, unit: Unit) -> None:
-        self.units[unit.id] = unit
+        self.units[id_of(unit)] = unit
         self.by_key[squash(unit.name)] = unit
 
 
@@ -222,13 +233,14 @@ def sync_directory(session: Session, entries: list[DirectoryEntry], *, actor: Ac
         units[entry.name] = unit
     for entry in entries:
         unit = units[entry.name]
+        unit_id = id_of(unit)
         _replace(session, UnitAlias, UnitAlias.unit_id == unit.id,
-                 [UnitAlias(alias=a, unit_id=unit.id) for a in dict.fromkeys(entry.aliases)])
+                 [UnitAlias(alias=a, unit_id=unit_id) for a in dict.fromkeys(entry.aliases)])
         _replace(session, Contact, Contact.unit_id == unit.id,
-                 [Contact(unit_id=unit.id, role=role, name=c.name, email=c.email, phone=c.phone)
+                 [Contact(unit_id=unit_id, role=role, name=c.name, email=c.email, phone=c.phone)
                   for role, c in entry.contacts.items()])
         _replace(session, GroupMember, GroupMember.group_id == unit.id,
-                 [GroupMember(group_id=unit.id, member_id=index.find(m).id) for m in dict.fromkeys(entry.members)])
+                 [GroupMember(group_id=unit_id, member_id=id_of(index.known(m))) for m in dict.fromkeys(entry.members)])
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     for entry in entries:
         unit, earlier = units[entry.name], before[entry.name]
@@ -255,7 +267,7 @@ def _refuse_taken_aliases(index: UnitIndex, entries: list[DirectoryEntry]) -> No
         raise ImportFailed(problems)
 
 
-def _replace(session: Session, table: type, condition: Any, rows: list[Any]) -> None:
+def _replace(session: Session, table: type[SQLModel], condition: Any, rows: list[Any]) -> None:
     for row in session.exec(select(table).where(condition)):
         session.delete(row)
     session.flush()  # before re-adding rows with the same unique values
@@ -265,7 +277,7 @@ def _replace(session: Session, table: type, condition: Any, rows: list[Any]) -> 
 
 def describe_unit(session: Session, unit: Unit) -> dict[str, Any]:
     aliases = sorted(a.alias for a in session.exec(select(UnitAlias).where(UnitAlias.unit_id == unit.id)))
-    members = sorted(session.get(Unit, m.member_id).name
+    members = sorted(session.get_one(Unit, m.member_id).name
                      for m in session.exec(select(GroupMember).where(GroupMember.group_id == unit.id)))
     contacts = {str(c.role): {"name": c.name, "email": c.email, "phone": c.phone}
                 for c in session.exec(select(Contact).where(Contact.unit_id == unit.id))}
@@ -274,7 +286,7 @@ def describe_unit(session: Session, unit: Unit) -> dict[str, Any]:
 
 def export_directory(session: Session, fmt: str) -> str:
     """The directory as YAML or CSV, in the shape `read_directory` reads back."""
-    described = [describe_unit(session, u) for u in session.exec(select(Unit).order_by(Unit.id))]
+    described = [describe_unit(session, u) for u in session.exec(select(Unit).order_by(col(Unit.id)))]
     if fmt == "csv":
         stream = io.StringIO()
         from escaping.cells import neutral_record  # opened in a spreadsheet: no cell starts a formula

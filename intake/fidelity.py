@@ -171,7 +171,7 @@ def score_file(folder: Path, name: str, annotation: dict[str, Any],
     pairs = align([_text(t["title"]) for _, t in expected], [_text(t["title"]) for t in tasks])
     entries = [Entry(key, False) if index is None
                else Entry(key, True, compare(want, tasks[index], aliases))
-               for (key, want), index in zip(expected, pairs)]
+               for (key, want), index in zip(expected, pairs, strict=False)]
     return FileScore(name, len(expected), len(tasks), entries,
                      plan_title=_text(title) == _text(annotation.get("plan_title")))
 
@@ -222,7 +222,7 @@ def details(folder: Path, name: str) -> str:
     tasks = read_tasks(folder / name)
     pairs = align([_text(t["title"]) for _, t in expected], [_text(t["title"]) for t in tasks])
     lines = []
-    for (key, want), index in zip(expected, pairs):
+    for (key, want), index in zip(expected, pairs, strict=False):
         lines.append(f"## {key} want: {json.dumps(want, ensure_ascii=False)}")
         got = json.dumps(tasks[index], ensure_ascii=False) if index is not None else None
         lines.append(f"   got: {got}")

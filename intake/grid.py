@@ -1,4 +1,5 @@
-"""Task tables as rows of cells (spreadsheets, CSV, Word tables, pipe tables): find the header, read the rows."""
+"""Task tables as rows of cells (spreadsheets, CSV, Word tables, pipe tables): find the header, read
+the rows."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ HEADER_SEARCH_ROWS = 30
 
 @dataclass
 class Table:
-    """What a grid yields: the preface rows above the header, the task rows, and whether numbers are printed."""
+    """What a grid yields: the preface rows above the header, the task rows, and whether numbers are
+    printed."""
 
     preface: list[str]
     items: list[RawItem]
@@ -91,7 +93,7 @@ def _merged(values: list[str]) -> bool:
     """A cell merged over rows: the same text as the row above, or blank below filled cells in more
     than a third of the rows (one blank title is a missing title, not a merge)."""
     blanks, seen = 0, False
-    for before, value in zip(["", *values], values):
+    for before, value in zip(["", *values], values, strict=False):
         if value and value == before:
             return True
         blanks += not value and seen

@@ -35,10 +35,12 @@ def _start_worker() -> subprocess.Popen[bytes]:
 
 
 def _take_worker() -> subprocess.Popen[bytes]:
-    """A worker that has already imported the readers (started for the previous file), and a new spare for the next.
+    """A worker that has already imported the readers (started for the previous file), and a new
+    spare for the next.
 
     Each file gets a fresh process, so a file that takes a worker's memory or time harms only that
-    worker; starting one ahead saves the next upload Python's and the readers' start-up (about a second).
+    worker; starting one ahead saves the next upload Python's and the readers' start-up (about a
+    second).
     """
     global _spare
     with _spare_lock:
@@ -57,7 +59,8 @@ def read_notice_isolated(path: Path) -> ParsedNotice:
     except subprocess.TimeoutExpired:
         process.kill()
         process.communicate()
-        raise limits.refuse(source, f"读取文件超过 {limits.WORKER_TIMEOUT_S} 秒未完成，已停止——请只保留任务清单部分后再导入",
+        raise limits.refuse(source, f"读取文件超过 {limits.WORKER_TIMEOUT_S} 秒未完成，已停止——请只保留任务清单部分后"
+                                    "再导入",
                             f"reading the file took longer than {limits.WORKER_TIMEOUT_S} s and "
                             "was stopped") from None
     if process.returncode != 0 or not output:
@@ -72,19 +75,22 @@ def read_notice_isolated(path: Path) -> ParsedNotice:
     if outcome == "failed":
         problems, failed_source = payload
         raise ImportFailed(problems, failed_source)
-    return payload
+    parsed: ParsedNotice = payload  # unpickled: typed by what our own child sends
+    return parsed
 
 
 def _cap_this_process() -> None:
     import resource
 
-    # The hard limit stays above the soft one so that LibreOffice, started from here, can get its own cap.
+    # The hard limit stays above the soft one so that LibreOffice, started from here, can get its
+    # own cap.
     resource.setrlimit(resource.RLIMIT_AS, (limits.WORKER_MEMORY_BYTES, limits.CONVERT_MEMORY_BYTES))
     resource.setrlimit(resource.RLIMIT_CPU, (limits.WORKER_TIMEOUT_S, limits.WORKER_TIMEOUT_S + 5))
 
 
 def main() -> None:
-    """Cap this process, import the readers, then wait for the one file to read (a line on stdin)."""
+    """Cap this process, import the readers, then wait for the one file to read (a line on
+    stdin)."""
     _cap_this_process()
     from intake.source import read_notice
 

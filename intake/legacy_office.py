@@ -30,10 +30,11 @@ def soffice() -> str | None:
 
 
 def _cap_soffice() -> None:
-    """In the child before exec: LibreOffice's own address-space cap (the worker's is too small for it)."""
+    """In the child before exec: LibreOffice's own address-space cap (the worker's is too small for
+    it)."""
     import resource
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     cap = limits.CONVERT_MEMORY_BYTES if hard == resource.RLIM_INFINITY else min(hard, limits.CONVERT_MEMORY_BYTES)
     resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
 

@@ -54,7 +54,8 @@ def check_file_size(path: Path, source: str) -> int:
     """The file's size, refused above MAX_FILE_BYTES before a byte of it is read."""
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
-        raise refuse(source, f"文件大小 {_mb(size)} MB，超过上限 {_mb(MAX_FILE_BYTES)} MB——请只保留任务清单部分后再导入",
+        raise refuse(source, f"文件大小 {_mb(size)} MB，超过上限 {_mb(MAX_FILE_BYTES)} MB——请只保留任务清单部分"
+                             "后再导入",
                      f"the file is {_mb(size)} MB, above the limit of {_mb(MAX_FILE_BYTES)} MB: "
                      "keep only the task list")
     if size == 0:
@@ -71,14 +72,17 @@ def check_text_length(text: str, source: str) -> str:
 def check_characters(count: int, source: str) -> None:
     """A count of characters read so far, refused above MAX_TEXT_CHARS (a reader stops there)."""
     if count > MAX_TEXT_CHARS:
-        raise refuse(source, f"文件文字已超过 {MAX_TEXT_CHARS:,} 字的上限（读到 {count:,} 字）——请只保留任务清单部分后再导入",
+        raise refuse(source, f"文件文字已超过 {MAX_TEXT_CHARS:,} 字的上限（读到 {count:,} 字）——请只保留任务清"
+                             "单部分后再导入",
                      f"the file holds more than {MAX_TEXT_CHARS:,} characters ({count:,} read)")
 
 
 def open_zip(data: bytes, source: str, kind: str) -> zipfile.ZipFile:
-    """The .docx/.xlsx container, after its central directory passes every cap (nothing is inflated yet)."""
+    """The .docx/.xlsx container, after its central directory passes every cap (nothing is inflated
+    yet)."""
     if data.startswith(OLE_MAGIC):
-        raise refuse(source, f"文件已加密（设有打开密码），或是旧版 Office 文件改成了 {kind} 扩展名——请去掉密码，或用办公软件另存为 {kind} "
+        raise refuse(source, f"文件已加密（设有打开密码），或是旧版 Office 文件改成了 {kind} 扩展名——请去掉密"
+                             f"码，或用办公软件另存为 {kind} "
                              "后再导入",
                      "the file is encrypted (has an open password) or is an old Office file "
                      f"renamed {kind}: "
@@ -87,10 +91,12 @@ def open_zip(data: bytes, source: str, kind: str) -> zipfile.ZipFile:
         archive = zipfile.ZipFile(io.BytesIO(data))
         entries = archive.infolist()
     except (zipfile.BadZipFile, ValueError, OSError) as error:
-        raise refuse(source, f"文件已损坏或不完整，不是有效的 {kind} 文件（可能下载中断）——请重新获取原文件，或用办公软件打开后另存",
+        raise refuse(source, f"文件已损坏或不完整，不是有效的 {kind} 文件（可能下载中断）——请重新获取原文件，或"
+                             "用办公软件打开后另存",
                      f"the file is truncated or not a valid {kind} ({error})") from error
     if len(entries) > MAX_ZIP_ENTRIES:
-        raise refuse(source, f"{kind} 文件内含 {len(entries)} 个部件，超过上限 {MAX_ZIP_ENTRIES} 个——文件可能是恶意构造的，"
+        raise refuse(source, f"{kind} 文件内含 {len(entries)} 个部件，超过上限 {MAX_ZIP_ENTRIES} 个——文件可能是"
+                             "恶意构造的，"
                              "已拒绝",
                      f"the {kind} holds {len(entries)} parts, above the limit of {MAX_ZIP_ENTRIES}")
     total = sum(e.file_size for e in entries)
@@ -108,7 +114,8 @@ def open_zip(data: bytes, source: str, kind: str) -> zipfile.ZipFile:
                          "above the limit of "
                          f"{_mb(MAX_PART_BYTES)} MB")
         if entry.file_size > RATIO_FLOOR and entry.file_size > MAX_RATIO * max(entry.compress_size, 1):
-            raise refuse(source, f"{kind} 文件中“{entry.filename}”的压缩比超过 {MAX_RATIO}:1——文件可能是压缩炸弹，已拒绝",
+            raise refuse(source, f"{kind} 文件中“{entry.filename}”的压缩比超过 {MAX_RATIO}:1——文件可能是压缩炸"
+                                 "弹，已拒绝",
                          f"“{entry.filename}” in the {kind} is compressed more than {MAX_RATIO}:1 "
                          "(a zip bomb?)")
         if entry.flag_bits & 0x1:
@@ -133,7 +140,8 @@ def _column(letters: bytes) -> int:
 
 
 def check_sheets(archive: zipfile.ZipFile, source: str) -> None:
-    """Every worksheet's declared dimension and the range its cells really use, capped at MAX_SHEET_CELLS.
+    """Every worksheet's declared dimension and the range its cells really use, capped at
+    MAX_SHEET_CELLS.
 
     The declared <dimension> is read from the first kilobytes; the cell references are then scanned
     (a regular expression over the XML, no parser), because a reader allocates the used range

@@ -77,9 +77,11 @@ class ImportFailed(DubanError):
         if more > 0:
             lines.append(f"  ……另有 {more:,} 条问题未列出" if lang == "zh" else f"  ... and {more:,} more problems")
         if lang == "zh":
-            head = f"无法导入{('“' + self.source + '”') if self.source else ''}，共 {len(self.problems)} 个问题，未写入任何数据："
+            head = (f"无法导入{('“' + self.source + '”') if self.source else ''}，共 "
+                    f"{len(self.problems)} 个问题，未写入任何数据：")
         else:
-            head = f"cannot import {self.source}: {len(self.problems)} problem(s), nothing was written:"
+            head = (f"cannot import {self.source}: {len(self.problems)} problem(s), nothing "
+                    "was written:")
         return "\n".join([head, *lines])
 
 
@@ -198,14 +200,16 @@ def build_notice(items: Iterable[RawItem], preface: Preface, *, source_name: str
     warnings: list[str] = []
     if not items:
         raise ImportFailed([Problem(None, "没有找到任务清单（表格表头或编号条目）——请确认文件包含“序号、任务、责任单位”等列或编号的任务条目",
-                                    "no task list found (a table header or numbered items): the file needs columns such as 序号, 任务, 责任单位, or numbered items")],
+                                    "no task list found (a table header or numbered items): the file needs "
+                                    "columns such as 序号, 任务, 责任单位, or numbered items")],
                            source_name)
     year = plan_year(preface)
     if not renumber and any(_SUB_NUMBER.match(normalize(item.number_text)) for item in items):
-        # Rows under one merged 序号 (5.1, 5.2) are tasks of their own: a task number is a whole number, so the
-        # tasks are numbered in order of appearance, and the office is told.
+        # Rows under one merged 序号 (5.1, 5.2) are tasks of their own: a task number is a whole
+        # number, so the tasks are numbered in order of appearance, and the office is told.
         renumber = True
-        warnings.append("序号中有分项（如 5.1、5.2），任务按出现顺序重新编号 / the list has sub-numbers such as 5.1: "
+        warnings.append("序号中有分项（如 5.1、5.2），任务按出现顺序重新编号 / the list has sub-numbers "
+                        "such as 5.1: "
                         "tasks are numbered in order of appearance")
     tasks = _tasks(items, renumber=renumber, year=year, issued_on=preface.issued_on, problems=problems,
                    warnings=warnings)
@@ -231,14 +235,16 @@ def _tasks(items: list[RawItem], *, renumber: bool, year: int | None, issued_on:
             continue
         if number in seen:
             problems.append(Problem(item.where, f"任务序号 {number} 重复（{seen[number].zh()}已有）——请改正序号",
-                                    f"task number {number} appears twice (also at {seen[number].en()}): correct the numbers"))
+                                    f"task number {number} appears twice (also at {seen[number].en()}): "
+                                    "correct the numbers"))
             continue
         seen[number] = item.where
         tasks.append(_task(item, number, year, problems, warnings, issued_on))
     return tasks
 
 
-# Nothing in the file reads as a task list with units: more likely not a notice than one to fill in by hand.
+# Nothing in the file reads as a task list with units: more likely not a notice than one to fill in
+# by hand.
 NOTHING_ASSIGNED = Problem(None, "没有一项任务读出责任单位——请确认文件是任务清单，并含“责任单位”等列或单位行",
                            "no task has readable units: make sure the file is a task list with a 责任单位 column "
                            "or unit lines")

@@ -13,10 +13,15 @@ from __future__ import annotations
 
 import io
 import re
+from typing import TYPE_CHECKING, Any
 
 from intake import limits
 from intake.grid import find_header, items_below_header
 from intake.notice import RawItem, Where
+
+if TYPE_CHECKING:
+    from pdfplumber.page import Page
+    from pdfplumber.table import Table
 
 _CJK = r"\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
 _AUTOSPACE = re.compile(rf"(?<=[{_CJK}])[ \u00a0]+(?=[0-9A-Za-z%])|(?<=[0-9A-Za-z%])[ "
@@ -30,12 +35,14 @@ _MIN_CHARS_PER_PAGE = 10  # below this on average the PDF is a scan
 
 
 def _unspace(text: str) -> str:
-    """PDF text has the gap a typesetter leaves between Chinese and Latin as a space: not in the notice."""
+    """PDF text has the gap a typesetter leaves between Chinese and Latin as a space: not in the
+    notice."""
     return _AUTOSPACE.sub("", text)
 
 
 def read_pdf(data: bytes, source: str) -> tuple[list[str], list[RawItem], bool]:
-    """(preface lines, items, renumber) from a PDF, as the text reader or the table reader sees them."""
+    """(preface lines, items, renumber) from a PDF, as the text reader or the table reader sees
+    them."""
     import pypdfium2 as pdfium
 
     if b"%PDF" not in data[:1024]:  # the header may follow a little junk, as readers allow
@@ -72,9 +79,9 @@ def read_pdf(data: bytes, source: str) -> tuple[list[str], list[RawItem], bool]:
     return read_text("\n".join(lines))
 
 
-# noqa: ANN001 - a pypdfium2 PdfDocument
-def _text_lines(document, source: str) -> tuple[list[str], bool]:
-    """Every page's lines with wraps joined and page numbers dropped; and whether the first pages have rules."""
+def _text_lines(document: Any, source: str) -> tuple[list[str], bool]:  # a pypdfium2 PdfDocument
+    """Every page's lines with wraps joined and page numbers dropped; and whether the first pages
+    have rules."""
     import pypdfium2.raw as pdfium_c
 
     lines: list[str] = []
@@ -96,7 +103,7 @@ def _text_lines(document, source: str) -> tuple[list[str], bool]:
     return lines, ruled
 
 
-def _page_lines(text_page) -> list[str]:  # noqa: ANN001 - a pypdfium2 PdfTextPage
+def _page_lines(text_page: Any) -> list[str]:  # a pypdfium2 PdfTextPage (pypdfium2 is untyped)
     """The page's lines, top to bottom, a wrapped line joined with the one it goes on in.
 
     PDFium's text has its own line breaks ("\\r\\n", counted as characters); the box of each line's
@@ -108,7 +115,7 @@ def _page_lines(text_page) -> list[str]:  # noqa: ANN001 - a pypdfium2 PdfTextPa
     for line in text.split("\r\n"):
         content = line.rstrip()
         if content.strip():
-            left, bottom, right, top = text_page.get_charbox(offset + len(content) - 1)
+            _left, bottom, right, top = text_page.get_charbox(offset + len(content) - 1)
             spans.append((right, top - bottom, _unspace(content.strip())))
         offset += len(line) + 2
     if not spans:
@@ -121,7 +128,8 @@ def _page_lines(text_page) -> list[str]:  # noqa: ANN001 - a pypdfium2 PdfTextPa
             lines[-1] += content
         else:
             lines.append(content)
-        # A line reaching the margin goes on, unless it ends a sentence (a short one never reaches it).
+        # A line reaching the margin goes on, unless it ends a sentence (a short one never reaches
+        # it).
         wrapped = right >= margin - 1.5 * max(height, 6.0) and not content.endswith(_SENTENCE_END)
     return lines
 
@@ -186,12 +194,13 @@ def _cells(page, table) -> list[list[str]]:  # noqa: ANN001 - pdfplumber Page an
     return grid
 
 
-def _cell_text(page, box: tuple[float, float, float, float]) -> str:  # noqa: ANN001
-    """The cell's lines: one that stops well short of the cell's right edge ends there, the others wrap."""
+def _cell_text(page: Page, box: tuple[float, float, float, float]) -> str:
+    """The cell's lines: one that stops well short of the cell's right edge ends there, the others
+    wrap."""
     x0, top, x1, bottom = box
 
     # by the character's centre: a neighbour's glyph may touch the rule
-    def inside(obj: dict) -> bool:
+    def inside(obj: dict[str, float]) -> bool:
         return x0 <= (obj["x0"] + obj["x1"]) / 2 <= x1 and top <= (obj["top"] + obj["bottom"]) / 2 <= bottom
 
     text = ""

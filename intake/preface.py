@@ -12,14 +12,16 @@ ISSUE_DATE = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日$")
 ATTACHMENT = re.compile(r"^附\s*件\s*\d*\s*[:]?$")
 TITLE_WORDS = ("清单", "任务", "要点", "方案", "计划", "通知", "安排", "分工", "意见", "分解", "台账", "公示", "計劃")
 TITLE_END = re.compile(r"(清单|要点|方案|计划|計劃|通知|安排|分工|意见|分解|表|台账|公示|决定|办法|细则)$")
-# A line wholly in brackets is an aside or a rule ("(各项任务中,列第一位的为牵头单位)"), never a title.
+# A line wholly in brackets is an aside or a rule ("(各项任务中,列第一位的为牵头单位)"), never a
+# title.
 ASIDE = re.compile(r"^[(\[【〔].*[)\]】〕]$")
 DOCUMENT_NUMBER = re.compile(r"[〔\[(]\s*\d{4}\s*[〕\])]\s*\d+\s*[号號]")
 ORGANISATION = re.compile(r"(办公室|政府|委员会|小组|局|部|办|委|厅|院|会|中心|管委会|街道|镇)$")
 
 
 def _table_header(line: str) -> bool:
-    """A table's header row copied as text ("序号 重点任务 牵头单位 完成时限"): never the plan's title."""
+    """A table's header row copied as text ("序号 重点任务 牵头单位 完成时限"): never the plan's
+    title."""
     from intake.roles import label_kind
 
     cells = [c for c in re.split(r"\s+|\|", line) if c]
@@ -50,13 +52,15 @@ def read_preface(lines: list[str]) -> Preface:
 
 
 def _clean(line: str) -> str:
-    """A title line without what surrounds it: "【栏目】…", "附件:1.…", a trailing "|" of a table copy."""
+    """A title line without what surrounds it: "【栏目】…", "附件:1.…", a trailing "|" of a table
+    copy."""
     line = re.sub(r"^【[^】]{1,20}】", "", line.strip().strip("|").strip())
     return re.sub(r"^附\s*件\s*\d*\s*[:：]?\s*(?:\d+\s*[.．、])?", "", line).strip()
 
 
 def joined_titles(lines: list[str]) -> list[str]:
-    """A title printed over two lines is one: "…关于做好当前和今后一个时期" + "促进就业工作的若干意见"."""
+    """A title printed over two lines is one: "…关于做好当前和今后一个时期" +
+    "促进就业工作的若干意见"."""
     result: list[str] = []
     for line in lines:
         previous = result[-1] if result else ""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -25,7 +26,8 @@ _WHOLE_NUMBER = re.compile(r"^\s*(\d+)\s*[.、．]?\s*$")
 
 @dataclass
 class SheetRead:
-    """The task table of a workbook, the sheet it came from, and what the office should know about it."""
+    """The task table of a workbook, the sheet it came from, and what the office should know about
+    it."""
 
     table: Table
     sheet: str
@@ -36,9 +38,10 @@ def _text(value: object) -> str:
     # Called once per cell (a million in a large sheet): the common kinds first, by exact type.
     kind = type(value)
     if kind is str:
-        return value.replace("\r\n", "\n").strip() if value else ""  # type: ignore[union-attr]
+        # The exact-type test is the fast path here, and mypy narrows only on isinstance.
+        return value.replace("\r\n", "\n").strip() if value else ""  # type: ignore[attr-defined]
     if kind is float:
-        return str(int(value)) if value.is_integer() else str(value)  # type: ignore[union-attr]
+        return str(int(value)) if value.is_integer() else str(value)  # type: ignore[attr-defined, call-overload]
     if kind is int:
         return str(value)
     if value is None:
@@ -47,7 +50,7 @@ def _text(value: object) -> str:
         return "是" if value else "否"
     if isinstance(value, _DATES):
         # A deadline typed as a date cell reads like one written out.
-        return f"{value.year}年{value.month}月{value.day}日"  # type: ignore[union-attr]
+        return f"{value.year}年{value.month}月{value.day}日"
     if isinstance(value, time | timedelta):
         return ""
     return str(value).replace("\r\n", "\n").strip()
@@ -60,21 +63,23 @@ _DATES = (datetime, date)
 Merge = tuple[tuple[int, int], tuple[int, int]]
 
 
-def _grid(values: list[list[object]], merges: list[Merge]) -> list[list[str]]:
+def _grid(values: Sequence[Sequence[object]], merges: list[Merge]) -> list[list[str]]:
     """The sheet from A1 as text, with every merged range's value filled into the rows under it."""
     height = max([len(values), *(last[0] + 1 for _, last in merges)], default=0)
     width = max([max((len(r) for r in values), default=0), *(last[1] + 1 for _, last in merges)], default=0)
     grid = [[_text(v) for v in row] + [""] * (width - len(row)) for row in values]
     grid.extend([""] * width for _ in range(height - len(grid)))
     for (r0, c0), (r1, _) in merges:
-        # Down the rows only: a merge across columns (a title or category row) stays one cell, as printed.
+        # Down the rows only: a merge across columns (a title or category row) stays one cell, as
+        # printed.
         for r in range(r0 + 1, r1 + 1):
             grid[r][c0] = grid[r0][c0]
     return grid
 
 
 def _number_merges(grid: list[list[str]], merges: list[Merge]) -> None:
-    """Rows under one merged 序号 cell are tasks n.1, n.2 … (found once the header says which column is 序号)."""
+    """Rows under one merged 序号 cell are tasks n.1, n.2 … (found once the header says which column
+    is 序号)."""
     found = find_header([(Where("row", i + 1), row) for i, row in enumerate(grid)])
     if found is None:
         return
@@ -111,7 +116,8 @@ def _sheet_notes(meta: Any, sheets: list[Any], hidden: list[Any]) -> list[str]:
 
 
 def read_workbook(data: bytes, source: str) -> SheetRead:
-    """The first visible sheet that holds a task table (a hidden one only when no visible sheet does)."""
+    """The first visible sheet that holds a task table (a hidden one only when no visible sheet
+    does)."""
     from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
     workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))

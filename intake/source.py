@@ -1,4 +1,5 @@
-"""Reading a notice file: check it against the limits, tell its format by content, hand it to a reader.
+"""Reading a notice file: check it against the limits, tell its format by content, hand it to a
+reader.
 
 Every reader yields (preface lines, items, renumber) and, for workbooks, notes
 the office should see (which sheet was read). Whatever goes wrong — a file
@@ -76,9 +77,9 @@ def _looks_binary(text: str) -> bool:
 def read_notice(path: Path, *, partial: bool = True) -> ParsedNotice:
     """Parse a notice file; raise ImportFailed listing every problem.
 
-    `partial` (the default): tasks whose units cannot be read are kept (待分工), their problems listed
-    in `ParsedNotice.problems` and on each task, instead of refusing the notice (see `build_notice`);
-    `resolve(strict=True)` refuses them later, and `partial=False` here.
+    `partial` (the default): tasks whose units cannot be read are kept (待分工), their problems
+    listed in `ParsedNotice.problems` and on each task, instead of refusing the notice (see
+    `build_notice`); `resolve(strict=True)` refuses them later, and `partial=False` here.
     """
     source = path.name
     try:

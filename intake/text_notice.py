@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from intake.columns import column_of, header_columns
 from intake.grid import CATEGORY, Table, items_below_header, read_table
@@ -42,7 +43,8 @@ def read_text(text: str) -> tuple[list[str], list[RawItem], bool]:
     printed = [int(i.number_text) if i.number_text.isdigit() else None for i in items]
     # Keep the printed numbers when they run 1, 2, 3 ... through the notice; many
     # notices restart under each heading, and then tasks are numbered in order.
-    keep = all(n is not None for n in printed) and all(a < b for a, b in zip(printed, printed[1:]))
+    numbers = [n for n in printed if n is not None]
+    keep = len(numbers) == len(printed) and all(a < b for a, b in pairwise(numbers))
     return preface, items, not keep
 
 
@@ -56,9 +58,9 @@ def _pipe_table(lines: list[str]) -> Table | None:
         if not any(column_of(c) for c in cells if c):
             continue
         if line.lstrip().startswith("|"):
-            rows = [(Where("line", i + 1), [c.strip().replace("<br>", "\n") for c in l.strip().strip("|").split("|")])
-                    for i, l in enumerate(lines[index:], start=index)
-                    if l.strip().startswith("|") and not re.fullmatch(r"[\s|:\-]+", l)]
+            rows = [(Where("line", i + 1), [c.strip().replace("<br>", "\n") for c in raw.strip().strip("|").split("|")])
+                    for i, raw in enumerate(lines[index:], start=index)
+                    if raw.strip().startswith("|") and not re.fullmatch(r"[\s|:\-]+", raw)]
             table = read_table(rows)
         else:
             table = _line_rows(lines, index) or _wrapped_table(lines, index)
@@ -238,7 +240,8 @@ def trailing_brackets(text: str) -> tuple[str, str | None]:
 
 
 def _unit_fields(inner: str) -> dict[str, str] | None:
-    """What a trailing bracket says: units (and perhaps a deadline), or None if it is not about units."""
+    """What a trailing bracket says: units (and perhaps a deadline), or None if it is not about
+    units."""
     from intake.unit_phrase import split_names
 
     if not UNITISH.search(inner):
@@ -254,7 +257,8 @@ def _unit_fields(inner: str) -> dict[str, str] | None:
 
 
 def unit_sentence(sentence: str) -> dict[str, str] | None:
-    """What a sentence that only assigns units says ("由A牵头，B、C配合。" "A会同B负责。"), else None.
+    """What a sentence that only assigns units says ("由A牵头，B、C配合。" "A会同B负责。"), else
+    None.
 
     Every name it gives must be a body (`is_unit_name`) and it must say a role; a sentence
     that does anything else ("各单位要加强协调") is not one.
@@ -364,7 +368,8 @@ def _enumerated_after_heading(block: _Block, text: str) -> bool:
 
 def _unfold(lines: list[str]) -> list[tuple[int, str]]:
     """(line number, text) with a long line of inline items and labels unfolded, one per line:
-    "… 1.某项目。 牵头领导:甲 责任单位:市某局 配合单位:市某委 2.…" (a page that lost its line breaks)."""
+    "… 1.某项目。 牵头领导:甲 责任单位:市某局 配合单位:市某委 2.…" (a page that lost its line
+    breaks)."""
     unfolded: list[tuple[int, str]] = []
     for number, line in enumerate(lines, start=1):
         labels = [m for m in _INLINE_LABEL.finditer(line) if label_kind(m.group(1))]
@@ -372,7 +377,7 @@ def _unfold(lines: list[str]) -> list[tuple[int, str]]:
             unfolded.append((number, line))
             continue
         cuts = sorted({m.start(1) for m in _INLINE_LABEL.finditer(line)} | _item_starts(line))
-        pieces = [line[a:b].strip() for a, b in zip([0, *cuts], [*cuts, len(line)])]
+        pieces = [line[a:b].strip() for a, b in zip([0, *cuts], [*cuts, len(line)], strict=True)]
         for piece in pieces:
             label = re.match(r"^([^\s:：]{2,8})[:：]\s*(.*)$", piece)
             if label and label_kind(label.group(1)) in ("units", "lead", "cooperating", "person"):
@@ -412,7 +417,8 @@ def _printed(block: _Block) -> int | None:
 
 
 def _label_line(line: str) -> tuple[str, str] | None:
-    """A line "牵头责任单位:X" / "分 管 县领导:Y" / "完成时限:Z": (the field it fills, its value)."""
+    """A line "牵头责任单位:X" / "分 管 县领导:Y" / "完成时限:Z": (the field it fills, its
+    value)."""
     found = re.match(r"^([^:：，,。;；]{2,14})[:：]\s*(.*)$", line)
     if not found:
         return None
@@ -633,8 +639,9 @@ def _item(block: _Block, body: str, fields: dict[str, str], category: str | None
     for pattern in (SECTION, CN_BRACKETED, ITEM, SHI):
         found = pattern.match(normalize(text))
         if found:
-            # NFKC maps full-width marks one to one, so the marker is as long in the text as written.
-            text = text.strip()[found.start(found.lastindex):]
+            # NFKC maps full-width marks one to one, so the marker is as long in the text as
+            # written.
+            text = text.strip()[found.start(found.lastindex or 0):]
             if pattern is ITEM:
                 printed = found.group(1) or found.group(2)
             elif pattern is SECTION and block.marker == "section":

@@ -30,8 +30,9 @@ ROLE_WORDS: tuple[tuple[str, AssignmentRole], ...] = (
     ("牵头", LEAD), ("配合", COOPERATING), ("协助", COOPERATING), ("参与", COOPERATING), ("协同", COOPERATING),
 )
 
-# 相关单位, 区政府有关部门, 各有关省级人民政府, 各项目牵头单位 (the units of other tasks): no determinable set.
-# 各责任单位, 各牵头部门, 各配合单位: the units named by role in other tasks, no set of their own.
+# 相关单位, 区政府有关部门, 各有关省级人民政府, 各项目牵头单位 (the units of other tasks): no
+# determinable set. 各责任单位, 各牵头部门, 各配合单位: the units named by role in other tasks, no
+# set of their own.
 PLACEHOLDER = re.compile(r"有关|相关|相關|有關"
                          r"|^各(?:项目|項目)?(?:牵头|牽頭|责任|責任|配合|协办|協辦|承办|承辦|主责|主責)(?:单位|部门|單位|部門)$")
 SEPARATORS = frozenset("、,;/\n。")
@@ -40,7 +41,8 @@ OPENERS, CLOSERS = frozenset("([（【〔"), frozenset(")]）】〕")
 BARE_KIND = re.compile(r"^(?:县级市|县|市|区|旗|乡|镇|乡镇|街道|街道办事处|功能区|开发区|园区|园区管委会)"
                        r"(?:人民政府|政府|党委|办事处|管委会)?$")
 LABEL = re.compile(r"^([^:：]{1,12})[:：]\s*(.*)$", re.S)
-# What a deadline is written with (2023年, 6月, 年底前, 全年, 长期, 十二月): one list for phrases and cells.
+# What a deadline is written with (2023年, 6月, 年底前, 全年, 长期, 十二月): one list for phrases
+# and cells.
 DEADLINE_WORDS = r"\d{4}\s*年|\d{1,2}\s*月|底前|年底|年内|全年|长期|持续|常态|[一二三四五六七八九十]+月"
 DEADLINE_PART = re.compile(f"({DEADLINE_WORDS})")
 ALL_LATER = re.compile(r"以下.{0,30}(?:均需|均由|都需|均要).{0,40}不再(?:单独|一一|逐项)?列出")
@@ -61,7 +63,8 @@ class NamedUnit:
 
 @dataclass
 class Assignment:
-    """What a unit phrase or a unit bracket says: the units and roles, and the people and deadline beside them."""
+    """What a unit phrase or a unit bracket says: the units and roles, and the people and deadline
+    beside them."""
 
     units: list[NamedUnit]
     people: list[str]
@@ -71,8 +74,11 @@ class Assignment:
 
 
 def split_names(phrase: str) -> list[str]:
-    """Split at separators outside brackets; 及 separates too, 和 never (党工委和管委会 is one body)."""
-    parts, current, depth = [], [], 0
+    """Split at separators outside brackets; 及 separates too, 和 never (党工委和管委会 is one
+    body)."""
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in phrase:
         if char in OPENERS:
             depth += 1
@@ -88,7 +94,8 @@ def split_names(phrase: str) -> list[str]:
 
 
 def _join_groups(tokens: list[str]) -> list[str]:
-    """各区、县级市 is one group: a 各 name followed by bare kinds that have no 各, place or owner of their own."""
+    """各区、县级市 is one group: a 各 name followed by bare kinds that have no 各, place or owner
+    of their own."""
     joined: list[str] = []
     for token in tokens:
         previous = joined[-1].split(":")[-1] if joined else ""
@@ -134,7 +141,8 @@ NO_UNIT = re.compile(r"^(?:无|暂无|没有|/|／|-|—|——|－)$")
 
 
 def is_unit_name(name: str) -> bool:
-    """Whether one name of a list names a body: 区信访局(牵头), 各村(社区), 相关部门, 区直各部门, 县某局等.
+    """Whether one name of a list names a body: 区信访局(牵头), 各村(社区), 相关部门, 区直各部门,
+    县某局等.
 
     A role in brackets, a trailing 等 and an aside in brackets are not part of what it is.
     """
@@ -160,7 +168,8 @@ def is_unit_cell(text: str) -> bool:
 
 
 def read_assignment(phrase: str, default_role: AssignmentRole = RESPONSIBLE) -> Assignment:
-    """The units a phrase names with their roles, plus people, a deadline and the printed rules in it.
+    """The units a phrase names with their roles, plus people, a deadline and the printed rules in
+    it.
 
     Labels switch the role of the names after them ("牵头单位:A,配合单位:B、C"), role words close
     the names before them ("A、B牵头"), "A会同B" makes A lead and B cooperating.
@@ -261,7 +270,8 @@ class _Reading:
 
 
 def _without_etc(name: str, token: str, warnings: list[str]) -> list[str]:
-    """Names in "X等有关部门" (X and the placeholder), "X等" (X), "X等和各省级人民政府" (X and the group)."""
+    """Names in "X等有关部门" (X and the placeholder), "X等" (X), "X等和各省级人民政府" (X and the
+    group)."""
     etc = re.fullmatch(r"(.+?)等(?:和|及)?(.*)", name)
     if not etc:
         return [name]
@@ -270,7 +280,8 @@ def _without_etc(name: str, token: str, warnings: list[str]) -> list[str]:
         return [etc.group(1), rest]
     if rest and rest not in ("单位", "部门", "单位和部门", "部门和单位", "机构"):
         return [name]  # 等 inside a name: 高等教育局
-    warnings.append(f"“{token}”含“等”，只导入列出的单位 / “{token}” says “and others”: only the listed units are imported")
+    warnings.append(f"“{token}”含“等”，只导入列出的单位 / “{token}” says “and others”: only the listed "
+                    "units are imported")
     return [etc.group(1)]
 
 
@@ -293,7 +304,8 @@ def _named(name: str, role: AssignmentRole) -> NamedUnit:
 
 
 def strongest_roles(units: list[NamedUnit]) -> list[NamedUnit]:
-    """A unit named twice keeps its strongest role (lead > responsible > cooperating), first place."""
+    """A unit named twice keeps its strongest role (lead > responsible > cooperating), first
+    place."""
     best: dict[str, NamedUnit] = {}
     for unit in units:
         held = best.get(unit.name)

@@ -6,6 +6,7 @@ import io
 
 from docx import Document
 from docx.table import Table as WordTable
+from docx.table import _Cell
 from docx.text.paragraph import Paragraph
 
 from intake.grid import find_header, items_below_header
@@ -13,13 +14,14 @@ from intake.notice import RawItem, Where
 from intake.text_notice import read_prose
 
 
-def _cell_text(cell) -> str:
+def _cell_text(cell: _Cell) -> str:
     # Paragraphs and line breaks inside a cell both become newlines.
     return "\n".join(p.text for p in cell.paragraphs).strip()
 
 
 def read_docx(data: bytes) -> tuple[list[str], list[RawItem], bool]:
-    """(preface lines, items, renumber). Tables that continue the first task table are read as one."""
+    """(preface lines, items, renumber). Tables that continue the first task table are read as
+    one."""
     document = Document(io.BytesIO(data))
     preface: list[str] = []
     paragraphs: list[str] = []

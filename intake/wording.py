@@ -27,7 +27,8 @@ _DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4,
 
 
 def chinese_number(text: str) -> int | None:
-    """一 -> 1, 十五 -> 15, 二十三 -> 23, 一百零二 -> 102; None when the text is not a Chinese numeral."""
+    """一 -> 1, 十五 -> 15, 二十三 -> 23, 一百零二 -> 102; None when the text is not a Chinese
+    numeral."""
     text = text.strip()
     if not text or any(c not in _DIGITS and c not in "十百" for c in text):
         return None
@@ -51,13 +52,16 @@ def strip_end_punctuation(text: str) -> str:
 
 
 def sentences(text: str) -> list[str]:
-    """One measure per sentence, as written but without the closing 。; line breaks inside a cell join up."""
+    """One measure per sentence, as written but without the closing 。; line breaks inside a cell
+    join up."""
     flat = re.sub(r"\s*\n\s*", "", text.strip())
     return [s for s in (strip_end_punctuation(part) for part in SENTENCE_END.split(flat)) if s]
 
 
-_COUNTED = r"\d+(?:\.\d+)?\s*(?:个|家|所|次|场|支|项|名|人|户|件|处|期|批|篇|部|座|类|条|间|万人|万元|亿元|万|小时|天|课时|节|门|套|台)"
-_VERBS = r"(?:新建|建成|建设|建立|打造|培育|开展|创建|设立|新增|完成|实现|达到|举办|组织|培训|覆盖|招募|评选|认定|选树|不少于|不低于|至少|每年|每季度|每月)"
+_COUNTED = (r"\d+(?:\.\d+)?\s*(?:个|家|所|次|场|支|项|名|人|户|件|处|期|批|篇|部|座|类|条|间|万"
+            r"人|万元|亿元|万|小时|天|课时|节|门|套|台)")
+_VERBS = (r"(?:新建|建成|建设|建立|打造|培育|开展|创建|设立|新增|完成|实现|达到|举办|组织|培训"
+          r"|覆盖|招募|评选|认定|选树|不少于|不低于|至少|每年|每季度|每月)")
 TARGET = re.compile(
     rf"(?:{_VERBS}\s*)?{_COUNTED}(?![\d委门])"
     r"|\d+(?:\.\d+)?\s*%"
@@ -66,7 +70,8 @@ TARGET = re.compile(
 
 
 def targets(text: str) -> list[str]:
-    """Quantitative targets named in a measure: "新建1个", "100%", "全覆盖", "不少于2次", "200个"."""
+    """Quantitative targets named in a measure: "新建1个", "100%", "全覆盖", "不少于2次",
+    "200个"."""
     found: list[str] = []
     for match in TARGET.finditer(normalize(text)):
         start = match.start()
@@ -80,7 +85,8 @@ def targets(text: str) -> list[str]:
 
 
 def _plain_dates(phrase: str) -> str:
-    """Deadline wording made regular: 十二月 -> 12月, 2024327 -> 2024年3月27日, 全年 -> 年内 (year end)."""
+    """Deadline wording made regular: 十二月 -> 12月, 2024327 -> 2024年3月27日, 全年 -> 年内 (year
+    end)."""
     phrase = re.sub(r"([一二三四五六七八九十]{1,3})(?=月)", lambda m: str(chinese_number(m.group(1)) or m.group(1)), phrase)
     phrase = re.sub(r"(?<!\d)(20\d{2})(1[0-2]|0[1-9]|[1-9])([0-3]\d)(?!\d)",
                     lambda m: f"{m.group(1)}年{int(m.group(2))}月{int(m.group(3))}日", phrase)
@@ -172,7 +178,8 @@ _RELATIVE = re.compile(r"(?:印发|发布|下发|公布)之日起\s*(\d+)\s*(个
 
 
 def deadline_in_text(text: str, plan_year: int | None, issued_on: date | None) -> date | None:
-    """The last explicit "…前" deadline, or one counted from the notice's date ("印发之日起30日内")."""
+    """The last explicit "…前" deadline, or one counted from the notice's date
+    ("印发之日起30日内")."""
     from datetime import timedelta
 
     phrase = re.sub(r"(\d{4}\s*年)\s*(底|末)", r"\1年\2", _plain_dates(normalize(text)))  # 2012年底前

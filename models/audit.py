@@ -20,11 +20,12 @@ from datetime import date, datetime
 from typing import Any, TextIO
 
 import orjson
-from sqlalchemy import Index, Select
-from sqlmodel import Field, Session, SQLModel, select
+from sqlalchemy import Index
+from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from models.clock import utc
-from models.db import bulk_insert
+from models.db import bulk_insert, table_of
 from models.lifecycle import Actor
 
 GENESIS = "0" * 64
@@ -110,8 +111,8 @@ def _locked_head(session: Session) -> AuditHead:
 
 
 def lock(session: Session) -> None:
-    """Take the trail's lock before reading what a change depends on (an import compares, then writes):
-    a concurrent writer then waits, and what this one reads stays true until it commits."""
+    """Take the trail's lock before reading what a change depends on (an import compares, then
+    writes): a concurrent writer then waits, and what this one reads stays true until it commits."""
     _locked_head(session)
 
 
@@ -167,7 +168,7 @@ def record_many(session: Session, events: list[dict[str, Any]]) -> int:
         fields = _fields(**event) | {"seq": seq, "prev_hash": previous}
         fields["hash"] = previous = _digest(fields)
         rows.append(fields)
-    bulk_insert(session, AuditEvent.__table__, rows)
+    bulk_insert(session, table_of(AuditEvent), rows)
     head.seq, head.hash = seq, previous
     session.add(head)
     session.flush()
@@ -211,7 +212,7 @@ def verify_chain(session: Session, *, anchor: str | None = None) -> ChainReport:
     anchor_seq, anchor_hash = _parse_anchor(anchor) if anchor else (None, None)
     anchor_seen = False
     expected_seq, prev_hash, count = 1, GENESIS, 0
-    rows = session.exec(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=2000))
+    rows = session.exec(select(AuditEvent).order_by(col(AuditEvent.seq)).execution_options(yield_per=2000))
     for event in rows:
         if event.seq != expected_seq:
             if event.seq > expected_seq:
@@ -260,7 +261,7 @@ class AuditFilter:
     until: datetime | None = None
 
 
-def filtered(criteria: AuditFilter) -> Select:
+def filtered(criteria: AuditFilter) -> SelectOfScalar[AuditEvent]:
     query = select(AuditEvent)
     if criteria.task_id is not None:
         query = query.where(AuditEvent.task_id == criteria.task_id)
@@ -277,7 +278,7 @@ def filtered(criteria: AuditFilter) -> Select:
         query = query.where(AuditEvent.at >= utc(criteria.since))
     if criteria.until:
         query = query.where(AuditEvent.at < utc(criteria.until))
-    return query.order_by(AuditEvent.seq)
+    return query.order_by(col(AuditEvent.seq))
 
 
 def events(session: Session, criteria: AuditFilter) -> Iterator[AuditEvent]:

@@ -12,13 +12,16 @@ and `beyond_table` says so, so the caller can warn.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 from functools import lru_cache
 
 import chinese_calendar
 
 from models.clock import utc
+
+if TYPE_CHECKING:  # the domain reads settings, never loads them
+    from config.settings import Settings
 
 
 class WorkingCalendar:

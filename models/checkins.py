@@ -51,15 +51,19 @@ CHECKIN_STATES_ZH = {"pending": "待报送", "submitted": "已报送待审核", 
 
 
 class CheckInChanged(DubanError):
-    """The unit filed again after the office opened the review: the office has not read what is there now."""
+    """The unit filed again after the office opened the review: the office has not read what is
+    there now."""
 
-    zh = "{subject_zh}的报送已被修改，请刷新后重新审核（您看到的是第 {seen} 次报送，现在是第 {current} 次）。"
-    en = "{subject}: the check-in has changed (you read filing {seen}, it is now filing {current}); reload and review again"
+    zh = ("{subject_zh}的报送已被修改，请刷新后重新审核（您看到的是第 {seen} 次报送，现在是第 "
+          "{current} 次）。")
+    en = ("{subject}: the check-in has changed (you read filing {seen}, it is now filing "
+          "{current}); reload and review again")
     exit_code = 5
 
 
 def get_checkin(session: Session, *, round_id: int, assignment_id: int, for_update: bool = False) -> CheckIn:
-    """The check-in; `for_update` locks its row (PostgreSQL) so a filing and a review never interleave."""
+    """The check-in; `for_update` locks its row (PostgreSQL) so a filing and a review never
+    interleave."""
     query = select(CheckIn).where(CheckIn.round_id == round_id, CheckIn.assignment_id == assignment_id)
     if for_update:
         query = query.with_for_update().execution_options(populate_existing=True)
@@ -100,6 +104,7 @@ def submit_checkin(session: Session, *, round_id: int, assignment_id: int, actor
     round_ = session.get(SupervisionRound, round_id)
     checkin = get_checkin(session, round_id=round_id, assignment_id=assignment_id, for_update=True)
     assignment = workflow.get_assignment(session, assignment_id)
+    assert round_ is not None  # the check-in exists, so its round does
     if round_.state != RoundState.OPEN:
         raise RoundClosed(name=round_.name, what="file a check-in", what_zh="报送")
     if checkin.state not in FILEABLE:  # accepted: final
@@ -113,7 +118,7 @@ def submit_checkin(session: Session, *, round_id: int, assignment_id: int, actor
     if evidence:
         if evidence_quota_bytes is None:
             raise ValueError("a filing with evidence files needs the unit's quota (settings.evidence_quota_mb)")
-        unit = session.get(Unit, assignment.unit_id)
+        unit = session.get_one(Unit, assignment.unit_id)
         check_quota(session, unit_id=assignment.unit_id, unit_name=unit.name, adding=evidence,
                     quota_bytes=evidence_quota_bytes)
     before = {"state": str(checkin.state), "revision": checkin.revision}
@@ -182,12 +187,12 @@ def review_checkin(session: Session, *, round_id: int, assignment_id: int, accep
 
 
 def _notify_returned(session: Session, checkin: CheckIn, assignment: Assignment, reason: str, now: datetime) -> None:
-    task = session.get(Task, assignment.task_id)
-    round_ = session.get(SupervisionRound, checkin.round_id)
+    task = session.get_one(Task, assignment.task_id)
+    round_ = session.get_one(SupervisionRound, checkin.round_id)
     liaison = unit_contacts(session, [assignment.unit_id], ContactRole.LIAISON).get(assignment.unit_id)
     if liaison is None:
         return
-    unit = session.get(Unit, assignment.unit_id)
+    unit = session.get_one(Unit, assignment.unit_id)
     payload = {"unit": unit.name, "item": item_payload(task, assignment, checkin), "reason": reason,
                "rework_count": assignment.rework_count,
                "round": round_payload(round_.name, round_.report_by)}

@@ -16,19 +16,36 @@ from __future__ import annotations
 
 import hashlib
 import operator
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from sqlalchemy import Engine, Table, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 _BEGIN_OPTION = "duban_sqlite_begin"
+
+
+class Stored(Protocol):
+    id: int | None
+
+
+def id_of(row: Stored) -> int:
+    """The id of a row that has been flushed (SQLModel types every id as optional, for new rows)."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id before it is flushed")
+    return row.id
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table behind a table model, for bulk statements."""
+    table: Table = model.__table__  # type: ignore[attr-defined]  # SQLModel sets it but does not declare it
+    return table
 
 
 def _to_json(value: Any) -> str:
@@ -154,7 +171,8 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     dialect = connection.dialect
     names = list(rows[0])
     processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
-    converting = [(index, process, {}) for index, process in enumerate(processors) if process is not None]
+    converting: list[tuple[int, Callable[[Any], Any], dict[datetime, Any]]] = [
+        (index, process, {}) for index, process in enumerate(processors) if process is not None]
     fields = operator.itemgetter(*names)
 
     def bound(row: dict[str, Any]) -> tuple[Any, ...]:
@@ -179,11 +197,14 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     values = (bound(row) for row in rows)
     if dialect.name == "postgresql":
         # COPY is PostgreSQL's bulk path: several times faster than executemany for 100,000 rows.
-        with connection.connection.driver_connection.cursor() as cursor:
+        driver = connection.connection.driver_connection
+        assert driver is not None  # None only once the connection is closed, and it is open here
+        with driver.cursor() as cursor:
             with cursor.copy(f"COPY {quote(table.name)} ({columns}) FROM STDIN") as copy:
                 for row in values:
                     copy.write_row(row)
         return
     placeholder = "?" if dialect.paramstyle == "qmark" else "%s"
-    connection.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({', '.join([placeholder] * len(names))})",
+    connection.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({columns}) VALUES "
+                               f"({', '.join([placeholder] * len(names))})",
                                list(values))

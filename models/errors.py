@@ -95,7 +95,8 @@ class ReportDateTooEarly(DubanError):
 
 
 class TextTooLong(DubanError):
-    """A name longer than its column holds (PostgreSQL would refuse it; SQLite would keep it all)."""
+    """A name longer than its column holds (PostgreSQL would refuse it; SQLite would keep it
+    all)."""
 
     zh = "{what_zh}过长：{length} 个字符，最多 {limit} 个。"
     en = "the {what} is too long: {length} characters, at most {limit}"

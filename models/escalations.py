@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -32,6 +32,9 @@ from models.recipients import Recipient, message, unit_contacts
 from models.round import OWED, CheckIn, CheckInState, RoundState, SupervisionRound
 from models.rounds import item, round_payload
 from models.unit import ContactRole, Unit
+
+if TYPE_CHECKING:  # the domain reads settings, never loads them
+    from config.settings import CycleRules, Settings
 
 LEVEL_KIND = {1: "escalation_blue", 2: "escalation_yellow", 3: "escalation_red"}
 STALL_REASONS = {
@@ -59,7 +62,7 @@ class Stall:
     problems: str | None = None
 
 
-def find_stalled(session: Session, *, today: date, rules: Any, timezone: str) -> list[Stall]:
+def find_stalled(session: Session, *, today: date, rules: CycleRules, timezone: str) -> list[Stall]:
     """Every stalled assignment in an open round, with the first reason that applies."""
     rounds = {r.id: r for r in session.exec(select(SupervisionRound).where(SupervisionRound.state == RoundState.OPEN))}
     if not rounds:
@@ -69,7 +72,9 @@ def find_stalled(session: Session, *, today: date, rules: Any, timezone: str) ->
     units = dict(session.exec(select(Unit.id, Unit.name)).all())
     # Core rows, not ORM rows: the same values, loaded much faster at province scale (BENCHMARKS.md).
     rows = session.connection().execute(
-        select(CheckIn.id, CheckIn.state, CheckIn.due_on, CheckIn.completed, CheckIn.submitted_at, CheckIn.problems,
+        # sqlmodel types select() for at most four columns; these rows are read by position below
+        select(  # type: ignore[call-overload, misc]
+               CheckIn.id, CheckIn.state, CheckIn.due_on, CheckIn.completed, CheckIn.submitted_at, CheckIn.problems,
                Assignment.id, Assignment.state, Assignment.last_activity_at, Assignment.rework_count, Assignment.role,
                CheckIn.round_id, Assignment.task_id, Assignment.unit_id)
         .join(Assignment, col(Assignment.id) == col(CheckIn.assignment_id))
@@ -140,12 +145,12 @@ def escalate_stalled(session: Session, *, now: datetime, settings: Any, actor: A
     counts = {"stalled": len(stalls), "raised": 0, "1": 0, "2": 0, "3": 0}
     if not stalls:
         return counts
-    top: dict[tuple[int, int | None], tuple[int, datetime]] = {}
-    for assignment_id, round_id, level, opened_at in session.exec(
+    top: dict[tuple[int, int | None], tuple[int, datetime | None]] = {}
+    for assignment_id, round_id, level, opened in session.exec(
             select(Escalation.assignment_id, Escalation.round_id, Escalation.level, Escalation.opened_at)
             .where(col(Escalation.resolved_at).is_(None))):
-        if level > top.get((assignment_id, round_id), (0, opened_at))[0]:
-            top[(assignment_id, round_id)] = (level, opened_at)
+        if level > top.get((assignment_id, round_id), (0, opened))[0]:
+            top[(assignment_id, round_id)] = (level, opened)
     fired = set(session.exec(select(Escalation.stage_key)))
     at = utc(now)
     rows: list[dict[str, Any]] = []
@@ -185,12 +190,13 @@ def escalate_stalled(session: Session, *, now: datetime, settings: Any, actor: A
     return counts
 
 
-def escalation_messages(session: Session, rows: list[dict[str, Any]], stalls: list[Stall], *, settings: Any,
-                        today: date) -> list[dict]:
-    """Digests of what this run raised: one message per recipient and level, each item with its 督办单 number.
+def escalation_messages(session: Session, rows: list[dict[str, Any]], stalls: list[Stall], *, settings: Settings,
+                        today: date) -> list[dict[str, Any]]:
+    """Digests of what this run raised: one message per recipient and level, each item with its
+    督办单 number.
 
-    Level 1 to the unit's liaison and head; level 2 to the head; level 3 to the office and the leading
-    group. An unreviewed report is the office's own stall: it goes to the office's head.
+    Level 1 to the unit's liaison and head; level 2 to the head; level 3 to the office and the
+    leading group. An unreviewed report is the office's own stall: it goes to the office's head.
     """
     rules = settings.cycle
     units = {s.unit_id for s in stalls}
@@ -244,7 +250,7 @@ def histories_of(session: Session, pairs: list[tuple[int, int | None]]) -> dict[
     assignment_ids = list({a for a, _ in wanted})
     for start in range(0, len(assignment_ids), 5000):
         for e in session.exec(select(Escalation).where(col(Escalation.assignment_id).in_(assignment_ids[start:start + 5000]))
-                              .order_by(Escalation.level)):
+                              .order_by(col(Escalation.level))):
             if (e.assignment_id, e.round_id) in wanted:
                 found.setdefault((e.assignment_id, e.round_id), []).append(
                     {"on": e.opened_at.date().isoformat(), "what": f"{LEVEL_LABELS[e.level]}（{e.number}）"})
@@ -274,14 +280,15 @@ def resolve(session: Session, *, assignment_id: int, stalls: frozenset[str], res
 
 
 def agenda(session: Session) -> list[dict[str, Any]]:
-    """Level-3 items for the next consultation (会商): each with its history and the problems the unit raised."""
+    """Level-3 items for the next consultation (会商): each with its history and the problems the
+    unit raised."""
     rows = session.exec(
         select(Escalation, Assignment, Task, Unit)
         .join(Assignment, col(Assignment.id) == col(Escalation.assignment_id))
         .join(Task, col(Task.id) == col(Assignment.task_id))
         .join(Unit, col(Unit.id) == col(Assignment.unit_id))
         .where(Escalation.level == 3, col(Escalation.resolved_at).is_(None))
-        .order_by(Escalation.opened_at)
+        .order_by(col(Escalation.opened_at))
     )
     items = []
     for e, assignment, task, unit in rows:

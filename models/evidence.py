@@ -1,4 +1,5 @@
-"""Evidence files (佐证材料): stored under $DUBAN_HOME/evidence by content hash, outside any web root.
+"""Evidence files (佐证材料): stored under $DUBAN_HOME/evidence by content hash, outside any web
+root.
 
 A filing is checked in full (the lifecycle, the unit's quota) before any file
 is written: `described` names the files in memory, the use case checks them,
@@ -35,7 +36,8 @@ class EvidenceUnreadable(DubanError):
 class EvidenceQuotaExceeded(DubanError):
     zh = ("{unit}的佐证材料已占用 {used}，本次再上传 {adding} 将超过每单位 {quota} 的配额，"
           "未保存任何内容：请压缩或删减后再报送。")
-    en = "{unit} already stores {used} of evidence; {adding} more exceeds the {quota} quota per unit; nothing was saved"
+    en = ("{unit} already stores {used} of evidence; {adding} more exceeds the {quota} quota "
+          "per unit; nothing was saved")
     exit_code = 2
 
 
@@ -89,7 +91,8 @@ def described(uploads: list[Upload]) -> list[dict[str, Any]]:
 
 def check_quota(session: Session, *, unit_id: int, unit_name: str, adding: list[dict[str, Any]],
                 quota_bytes: int) -> None:
-    """Refuse a filing that would take the unit's stored evidence (each distinct file once) past its quota."""
+    """Refuse a filing that would take the unit's stored evidence (each distinct file once) past its
+    quota."""
     stored: dict[str, int] = {}
     rows = session.exec(select(CheckIn.evidence).join(Assignment, col(Assignment.id) == col(CheckIn.assignment_id))
                         .where(Assignment.unit_id == unit_id))
@@ -109,7 +112,8 @@ def _size(size: int) -> str:
 
 
 def store(folder: Path, uploads: list[Upload]) -> None:
-    """Write each file under its SHA-256 (same content, one file); call only once the filing is checked."""
+    """Write each file under its SHA-256 (same content, one file); call only once the filing is
+    checked."""
     for upload in uploads:
         target = path_of(folder, upload.sha256)
         if target.exists():
@@ -129,7 +133,8 @@ def store(folder: Path, uploads: list[Upload]) -> None:
 
 
 def prune_orphans(session: Session, folder: Path, *, older_than_s: int = ORPHAN_AGE_S) -> list[Path]:
-    """Delete stored files (and partial writes) that no check-in names, older than `older_than_s`."""
+    """Delete stored files (and partial writes) that no check-in names, older than
+    `older_than_s`."""
     if not folder.is_dir():
         return []
     named = {entry["sha256"] for evidence in session.exec(select(CheckIn.evidence)) for entry in evidence or []}

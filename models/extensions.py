@@ -1,4 +1,5 @@
-"""Extensions (延期): a unit asks, the office decides. The original due date is kept for on-time rates."""
+"""Extensions (延期): a unit asks, the office decides. The original due date is kept for on-time
+rates."""
 
 from __future__ import annotations
 
@@ -41,18 +42,20 @@ class ExtensionPending(DubanError):
 
 
 def current_due_on(session: Session, assignment: Assignment) -> date | None:
-    """The date an extension moves: the assignment's own deadline, or else the one its open round set."""
+    """The date an extension moves: the assignment's own deadline, or else the one its open round
+    set."""
     if assignment.due_on is not None:
         return assignment.due_on
     return session.exec(
-        select(CheckIn.due_on).join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
+        select(col(CheckIn.due_on)).join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
         .where(CheckIn.assignment_id == assignment.id, SupervisionRound.state == RoundState.OPEN,
                owed())
         .order_by(col(CheckIn.due_on).desc())).first()
 
 
 def check_until(until: date, *, due_on: date | None, today: date, max_days: int) -> tuple[str, str] | None:
-    """Why this date cannot be asked for (Chinese, English), or None: after the due date and today, not absurdly far."""
+    """Why this date cannot be asked for (Chinese, English), or None: after the due date and today,
+    not absurdly far."""
     if due_on is not None and until <= due_on:
         return (f"不晚于当前截止日期 {due_on}：延期日期须晚于当前截止日期。",
                 f"is not after the current due date {due_on}: it must be later")
@@ -60,14 +63,17 @@ def check_until(until: date, *, due_on: date | None, today: date, max_days: int)
         return f"不晚于今天 {today}：延期日期须在今天之后。", f"is not after today, {today}"
     start = max(due_on or today, today)
     if (until - start).days > max_days:
-        return (f"比当前截止日期 {start} 晚 {(until - start).days} 天，超过允许的 {max_days} 天，请核对日期。",
-                f"is {(until - start).days} days after {start}, more than the {max_days} allowed; check the date")
+        return (f"比当前截止日期 {start} 晚 {(until - start).days} 天，超过允许的 {max_days} 天，"
+                "请核对日期。",
+                f"is {(until - start).days} days after {start}, more than the {max_days} allowed; "
+                "check the date")
     return None
 
 
 def request_extension(session: Session, *, assignment_id: int, until: date, reason: str, actor: Actor,
                       now: datetime, timezone: str, max_days: int) -> ExtensionRequest:
-    """A unit asks to move its due date to `until`: later than the current one, one request pending at a time."""
+    """A unit asks to move its due date to `until`: later than the current one, one request pending
+    at a time."""
     # The row lock makes two requests sent at once wait for each other, so only one is pending.
     session.exec(select(Assignment.id).where(Assignment.id == assignment_id).with_for_update()).first()
     assignment = workflow.get_assignment(session, assignment_id)
@@ -97,7 +103,8 @@ def request_extension(session: Session, *, assignment_id: int, until: date, reas
 
 def decide_extension(session: Session, *, request_id: int, approve: bool, actor: Actor, now: datetime,
                      reason: str | None = None) -> ExtensionRequest:
-    """Approve (the assignment and its open check-ins move to the new date) or reject, with a reason."""
+    """Approve (the assignment and its open check-ins move to the new date) or reject, with a
+    reason."""
     request = session.get(ExtensionRequest, request_id)
     if request is None:
         raise NotFound(kind="extension request", kind_zh="延期申请", key=f"#{request_id}")
@@ -133,7 +140,7 @@ def decide_extension(session: Session, *, request_id: int, approve: bool, actor:
         for checkin in moved:
             checkin.due_on = max(checkin.due_on, request.requested_due_on)
             session.add(checkin)
-        escalations.resolve(session, assignment_id=assignment.id, stalls=escalations.ENDED_BY_REPORT,
+        escalations.resolve(session, assignment_id=id_of(assignment), stalls=escalations.ENDED_BY_REPORT,
                             resolution="延期已批准 / extension approved", actor=actor, now=now)
     audit.record(session, at=now, actor=actor, action="extension.approve" if approve else "extension.reject",
                  object_type="extension", object_id=request.id, task_id=assignment.task_id, unit_id=assignment.unit_id,
@@ -142,12 +149,13 @@ def decide_extension(session: Session, *, request_id: int, approve: bool, actor:
     return request
 
 
-def _notify(session: Session, request: ExtensionRequest, assignment, checkin, now: datetime) -> None:  # noqa: ANN001
+def _notify(session: Session, request: ExtensionRequest, assignment: Assignment, checkin: CheckIn | None,
+            now: datetime) -> None:
     liaison = unit_contacts(session, [assignment.unit_id], ContactRole.LIAISON).get(assignment.unit_id)
     if liaison is None:
         return
-    task = session.get(Task, assignment.task_id)
-    unit = session.get(Unit, assignment.unit_id)
+    task = session.get_one(Task, assignment.task_id)
+    unit = session.get_one(Unit, assignment.unit_id)
     checkin = checkin or session.exec(select(CheckIn).where(CheckIn.assignment_id == assignment.id)
                                       .order_by(col(CheckIn.id).desc())).first()
     item = item_payload(task, assignment, checkin) if checkin else {

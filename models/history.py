@@ -50,12 +50,13 @@ class HistoryLine:
 
 
 def assignment_history(session: Session, assignment: Assignment, *, viewer: Role) -> list[HistoryLine]:
-    """The assignment's events (its own and its check-ins'), in order, as this viewer may read them."""
+    """The assignment's events (its own and its check-ins'), in order, as this viewer may read
+    them."""
     checkin_ids = [str(i) for i in session.exec(select(CheckIn.id).where(CheckIn.assignment_id == assignment.id))]
     events = session.exec(select(AuditEvent).where(
-        ((AuditEvent.object_type == "assignment") & (AuditEvent.object_id == str(assignment.id)))
-        | ((AuditEvent.object_type == "checkin") & col(AuditEvent.object_id).in_(checkin_ids)))
-        .order_by(AuditEvent.seq)).all()
+        ((col(AuditEvent.object_type) == "assignment") & (col(AuditEvent.object_id) == str(assignment.id)))
+        | ((col(AuditEvent.object_type) == "checkin") & col(AuditEvent.object_id).in_(checkin_ids)))
+        .order_by(col(AuditEvent.seq))).all()
     if viewer in OFFICE:
         words = {**WORDS, **OFFICE_ONLY_WORDS}
         return [HistoryLine(e.at, e.actor, words.get(e.action, e.action), e.reason) for e in events]

@@ -1,4 +1,5 @@
-"""Traffic lights: green on pace, yellow behind the expected pace (序时进度) or due soon, red overdue or at level 3.
+"""Traffic lights: green on pace, yellow behind the expected pace (序时进度) or due soon, red
+overdue or at level 3.
 
 A task's light is the worst of its assignments'; so is a unit's.
 
@@ -29,6 +30,9 @@ from models.escalation import Escalation
 from models.lifecycle import HANDED_IN, State
 from models.plan import Plan, Task
 from models.round import CheckIn, in_open_round, owed
+
+if TYPE_CHECKING:  # the domain reads settings, never loads them
+    from config.settings import CycleRules
 
 ORDER = {"green": 0, "yellow": 1, "red": 2}
 
@@ -75,7 +79,7 @@ def light_of(inputs: LightInputs, *, today: date, rules: Any) -> str:
 
 
 def light(*, state: str, due_on: date | None, today: date, red_escalation: bool, percent: int | None,
-          started_on: date | None, deadline: date | None, rules: Any) -> str:
+          started_on: date | None, deadline: date | None, rules: CycleRules) -> str:
     if State(state) in HANDED_IN:
         return "green"
     if red_escalation or (due_on is not None and today > due_on):

@@ -1,4 +1,5 @@
-"""Enqueuing messages: an outbox row written in the caller's transaction, at most once per dedup key.
+"""Enqueuing messages: an outbox row written in the caller's transaction, at most once per dedup
+key.
 
 The change that causes a message and the message itself commit together;
 the dispatcher (`notifications.dispatch`) sends it afterwards. Enqueuing the
@@ -48,12 +49,13 @@ def enqueue_new(session: Session, messages: list[dict[str, Any]], *, now: dateti
         }
         for m in messages
     ]
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects import postgresql as dialect
-    else:
-        from sqlalchemy.dialects import sqlite as dialect
-    table = Notification.__table__
-    statement = dialect.insert(table).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(table.c.dedup_key)
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from models.db import table_of
+
+    table = table_of(Notification)
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(table).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(table.c.dedup_key)
     # RETURNING yields only the rows actually inserted (drivers disagree on executemany's rowcount).
     return set(session.connection().execute(statement, rows).scalars())
 
@@ -64,7 +66,8 @@ def enqueue(session: Session, *, now: datetime, **message: Any) -> bool:
 
 
 def retry_dead(session: Session, *, ids: list[int] | None, actor: Any, now: datetime) -> list[int]:
-    """Put dead-lettered messages (these, or all when `ids` is None) back in the queue with a fresh budget."""
+    """Put dead-lettered messages (these, or all when `ids` is None) back in the queue with a fresh
+    budget."""
     from sqlalchemy import update
     from sqlmodel import col, select
 
@@ -74,7 +77,7 @@ def retry_dead(session: Session, *, ids: list[int] | None, actor: Any, now: date
     query = select(Notification.id).where(Notification.status == NotificationStatus.DEAD)
     if ids is not None:
         query = query.where(col(Notification.id).in_(ids))
-    chosen = list(session.exec(query))
+    chosen = [i for i in session.exec(query) if i is not None]  # a stored row always has its id
     if chosen:
         session.execute(update(Notification).where(col(Notification.id).in_(chosen)).values(
             status=NotificationStatus.PENDING.value, attempts=0, next_attempt_at=now))

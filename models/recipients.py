@@ -1,9 +1,11 @@
-"""Who receives a unit's messages: its liaison (联络员) and its head (分管领导), from the directory."""
+"""Who receives a unit's messages: its liaison (联络员) and its head (分管领导), from the
+directory."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -25,10 +27,12 @@ def unit_contacts(session: Session, unit_ids: Iterable[int], role: ContactRole) 
         return {}
     rows = session.exec(select(Contact).where(col(Contact.unit_id).in_(ids), Contact.role == role,
                                               col(Contact.email).is_not(None)))
-    return {c.unit_id: Recipient(c.unit_id, str(role), c.name, c.email) for c in rows}
+    # The query keeps only contacts with an e-mail.
+    return {c.unit_id: Recipient(c.unit_id, str(role), c.name, c.email) for c in rows if c.email is not None}
 
 
-def message(kind: str, dedup_key: str, to: Recipient, payload: dict, lang: str = "zh") -> dict:
+def message(kind: str, dedup_key: str, to: Recipient, payload: dict[str, Any],
+            lang: str = "zh") -> dict[str, Any]:
     """An outbox entry for `models.outbox.enqueue_many`."""
     return {"kind": kind, "dedup_key": dedup_key, "unit_id": to.unit_id, "recipient_name": to.name,
             "recipient_email": to.email, "payload": payload, "lang": lang}

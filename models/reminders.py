@@ -1,4 +1,5 @@
-"""The reminder ladder: T-3 and T-1 working days, the due day, then every few working days while overdue.
+"""The reminder ladder: T-3 and T-1 working days, the due day, then every few working days while
+overdue.
 
 A unit contact gets at most one digest a day, listing everything the unit
 still owes, and only when one of its items reaches a step of the ladder;
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
@@ -27,6 +28,9 @@ from models.round import CheckIn, RoundState, SupervisionRound, owed
 from models.rounds import OPEN_STATES, item, round_payload
 from models.unit import ContactRole, Unit
 
+if TYPE_CHECKING:  # the domain reads settings, never loads them
+    from config.settings import CycleRules, Settings
+
 URGENCY = {"t-3": 1, "t-1": 2, "due": 3, "overdue": 4}
 
 
@@ -38,7 +42,7 @@ class ReminderRun:
     stages: dict[str, int] = field(default_factory=dict)
 
 
-def stage_of(today: date, due_on: date, rules: Any) -> str | None:
+def stage_of(today: date, due_on: date, rules: CycleRules) -> str | None:
     """Which step of the ladder an item owing a report reaches today, if any."""
     left = rules.calendar.working_days_between(today, due_on)
     if today == due_on:
@@ -49,16 +53,18 @@ def stage_of(today: date, due_on: date, rules: Any) -> str | None:
     return "overdue" if overdue > 0 and overdue % rules.overdue_every == 0 else None
 
 
-def send_reminders(session: Session, *, now: datetime, settings: Any, actor: Actor) -> ReminderRun:
+def send_reminders(session: Session, *, now: datetime, settings: Settings, actor: Actor) -> ReminderRun:
     run = ReminderRun(skipped=in_working_hours(now, settings))
     if run.skipped:
         return run
     today = local_day(now, settings.timezone)
     calendar = settings.cycle.calendar
     rows = session.exec(
-        select(CheckIn.id, CheckIn.due_on, Assignment.role, Task.number, Task.title, Unit.id, Unit.name,
-               SupervisionRound.id, SupervisionRound.name, SupervisionRound.report_by, Plan.title,
-               Assignment.id)
+        # sqlmodel types select() for at most four columns; these rows are read by position below
+        select(  # type: ignore[call-overload]
+            CheckIn.id, CheckIn.due_on, Assignment.role, Task.number, Task.title, Unit.id, Unit.name,
+            SupervisionRound.id, SupervisionRound.name, SupervisionRound.report_by, Plan.title,
+            Assignment.id)
         .join(Assignment, col(Assignment.id) == col(CheckIn.assignment_id))
         .join(Task, col(Task.id) == col(Assignment.task_id))
         .join(Unit, col(Unit.id) == col(Assignment.unit_id))
@@ -81,9 +87,14 @@ def send_reminders(session: Session, *, now: datetime, settings: Any, actor: Act
         by_unit.setdefault(unit_id, []).append((stage, entry, round_info, plan_title, unit_name))
     triggered = {unit_id: items for unit_id, items in by_unit.items() if any(stage for stage, *_ in items)}
     liaisons = unit_contacts(session, triggered, ContactRole.LIAISON)
-    messages, events = [], []
+    messages: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
     for unit_id, items in triggered.items():
-        urgent_stage, _, round_info, plan_title, unit_name = max(items, key=lambda i: URGENCY.get(i[0] or "", 0))
+        # Any stage beats none: a unit is triggered by some item's stage, and days the office adds
+        # to reminder_before (t-5) have no URGENCY entry.
+        urgent_stage, _, round_info, plan_title, unit_name = max(
+            items, key=lambda i: (i[0] is not None, URGENCY.get(i[0] or "", 0)))
+        assert urgent_stage is not None
         run.stages[urgent_stage] = run.stages.get(urgent_stage, 0) + 1
         if unit_id not in liaisons:
             continue

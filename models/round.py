@@ -66,7 +66,7 @@ class CheckIn(SQLModel, table=True):
     percent: int | None = Field(default=None, ge=0, le=100)
     milestone: str | None = None
     problems: str | None = Field(default=None, description="需协调解决的问题")
-    evidence: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    evidence: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     completed: bool = False
     submitted_at: datetime | None = None
     submitted_by: str | None = None

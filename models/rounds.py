@@ -1,4 +1,5 @@
-"""Supervision rounds: opening one (a check-in per open assignment in scope, a notice per unit), closing it.
+"""Supervision rounds: opening one (a check-in per open assignment in scope, a notice per unit),
+closing it.
 
 Opening is idempotent by plan and name. Cooperating units' check-ins fall
 due a few working days before the round's date so the lead unit can
@@ -97,12 +98,13 @@ def resolve_round(session: Session, *, plan_key: str | None, name: str | None) -
 
 def item_payload(task: Task, assignment: Assignment, checkin: CheckIn) -> dict[str, Any]:
     """How a message names one check-in (see notifications/samples.py)."""
-    return item(task.number, task.title, str(assignment.role), checkin.due_on, checkin.id, assignment.id)
+    return item(task.number, task.title, str(assignment.role), checkin.due_on, id_of(checkin), id_of(assignment))
 
 
 def item(task_number: int, task_title: str, role: str, due_on: date, checkin_id: int,
          assignment_id: int) -> dict[str, Any]:
-    """A message links to the assignment's portal page (notifications.links), the check-in is its round's."""
+    """A message links to the assignment's portal page (notifications.links), the check-in is its
+    round's."""
     return {"task_number": task_number, "task_title": task_title, "role": role, "due_on": due_on.isoformat(),
             "checkin_id": checkin_id, "assignment_id": assignment_id}
 
@@ -180,7 +182,7 @@ def open_round(session: Session, *, plan_key: str, name: str, report_by: date, a
             raise TasksNotInPlan(plan=plan.key, missing=_numbers(missing), known=_numbers(list(known)))
     at = utc(now)
     scope: dict[str, Any] = {"tasks": task_numbers or [], "units": unit_names or []}
-    round_ = SupervisionRound(plan_id=plan.id, name=name, report_by=report_by, scope=scope, opened_at=at,
+    round_ = SupervisionRound(plan_id=id_of(plan), name=name, report_by=report_by, scope=scope, opened_at=at,
                               opened_by=actor.name)
     session.add(round_)
     session.flush()
@@ -228,8 +230,10 @@ def round_notices(session: Session, round_: SupervisionRound, plan: Plan) -> lis
     """One round_opened digest per unit liaison, listing everything the unit owes."""
     by_unit: dict[int, tuple[str, list[dict[str, Any]]]] = {}
     rows = session.exec(
-        select(CheckIn.id, CheckIn.due_on, Assignment.role, Task.number, Task.title, Unit.id, Unit.name,
-               Assignment.id)
+        # sqlmodel types select() for at most four columns; these rows are read by position below
+        select(  # type: ignore[call-overload]
+            CheckIn.id, CheckIn.due_on, Assignment.role, Task.number, Task.title, Unit.id, Unit.name,
+            Assignment.id)
         .join(Assignment, col(Assignment.id) == col(CheckIn.assignment_id))
         .join(Task, col(Task.id) == col(Assignment.task_id))
         .join(Unit, col(Unit.id) == col(Assignment.unit_id))

@@ -29,7 +29,8 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine) -> tuple[str | None, str | None]:
-    """Create or upgrade to the newest schema; harmless when already there. Returns (before, after)."""
+    """Create or upgrade to the newest schema; harmless when already there. Returns (before,
+    after)."""
     from alembic import command
     from alembic.config import Config
 

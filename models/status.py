@@ -7,7 +7,7 @@ add keys, never rename them.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -20,6 +20,9 @@ from models.plan import Plan, Task
 from models.lights import counts, lights
 from models.round import CheckIn, CheckInState, RoundState, SupervisionRound, owed
 
+if TYPE_CHECKING:  # the domain reads settings, never loads them
+    from config.settings import CycleRules
+
 
 def _grouped(session: Session, column: Any, *where: Any) -> dict[Any, int]:
     query = select(column, func.count()).group_by(column)
@@ -31,15 +34,15 @@ def _grouped(session: Session, column: Any, *where: Any) -> dict[Any, int]:
 def rounds_overview(session: Session, plan_key: str | None = None) -> list[dict[str, Any]]:
     """Every round with its check-ins by state."""
     query = (select(SupervisionRound, Plan.key).join(Plan, col(Plan.id) == col(SupervisionRound.plan_id))
-             .order_by(SupervisionRound.id))
+             .order_by(col(SupervisionRound.id)))
     if plan_key:
         query = query.where(Plan.key == plan_key)
     by_round: dict[int, dict[str, int]] = {}
     for round_id, state, count in session.exec(select(CheckIn.round_id, CheckIn.state, func.count())
-                                               .group_by(CheckIn.round_id, CheckIn.state)):
+                                               .group_by(col(CheckIn.round_id), col(CheckIn.state))):
         by_round.setdefault(round_id, {})[state] = count
     return [{"id": r.id, "plan": key, "name": r.name, "state": str(r.state), "report_by": r.report_by.isoformat(),
-             "checkins": {s.value: by_round.get(r.id, {}).get(s.value, 0) for s in CheckInState}}
+             "checkins": {s.value: by_round.get(r.id or 0, {}).get(s.value, 0) for s in CheckInState}}
             for r, key in session.exec(query)]
 
 
@@ -50,10 +53,10 @@ def status(session: Session, *, today: date | None = None, rules: Any = None,
     by_level = _grouped(session, Escalation.level, col(Escalation.resolved_at).is_(None))
     by_status = _grouped(session, Notification.status)
     open_rounds = session.exec(
-        select(SupervisionRound.id, SupervisionRound.name, SupervisionRound.report_by, Plan.key)
+        select(col(SupervisionRound.id), SupervisionRound.name, col(SupervisionRound.report_by), Plan.key)
         .join(Plan, col(Plan.id) == col(SupervisionRound.plan_id))
         .where(SupervisionRound.state == RoundState.OPEN)
-        .order_by(SupervisionRound.id)
+        .order_by(col(SupervisionRound.id))
     ).all()
     return {
         "plans": session.exec(select(func.count()).select_from(Plan)).one(),

@@ -24,7 +24,8 @@ class User(SQLModel, table=True):
 
 
 class WebSession(SQLModel, table=True):
-    """A portal login (a browser cookie) or an API bearer token. Only the token's SHA-256 is stored."""
+    """A portal login (a browser cookie) or an API bearer token. Only the token's SHA-256 is
+    stored."""
 
     __tablename__ = "web_session"
 
@@ -40,7 +41,8 @@ class WebSession(SQLModel, table=True):
 
 
 class LoginThrottle(SQLModel, table=True):
-    """A login throttle: the failures of one (name, address) pair or of one address, and how long it waits.
+    """A login throttle: the failures of one (name, address) pair or of one address, and how long it
+    waits.
 
     Kept in the database so that every worker process of the portal counts the same failures;
     a row is deleted once its failures are forgotten (web/throttle.py), so the table stays small.

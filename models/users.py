@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models import audit
 from models.clock import utc
+from models.db import id_of
 from models.errors import DubanError, NotFound
 from models.lifecycle import Actor, Role
 from models.user import User
@@ -59,7 +60,8 @@ class BoundedHasher:
 
 @lru_cache(maxsize=1)
 def hasher() -> BoundedHasher:
-    """The process's hasher (argon2 is imported only when passwords are in play): half the cores, at least one."""
+    """The process's hasher (argon2 is imported only when passwords are in play): half the cores, at
+    least one."""
     import os
 
     return BoundedHasher(max(1, (os.cpu_count() or 2) // 2))
@@ -100,7 +102,7 @@ def set_password(session: Session, *, username: str, password: str, actor: Actor
     _check_password(username, password)
     user.password_hash = hasher().hash(password)
     session.add(user)
-    end_sessions(session, user.id, now)  # a new password logs every browser and token out
+    end_sessions(session, id_of(user), now)  # a new password logs every browser and token out
     audit.record(session, at=now, actor=actor, action="user.password", object_type="user", object_id=user.id)
     return user
 
@@ -109,7 +111,7 @@ def disable_user(session: Session, *, username: str, actor: Actor, now: datetime
     user = find_user(session, username)
     user.disabled = True
     session.add(user)
-    end_sessions(session, user.id, now)
+    end_sessions(session, id_of(user), now)
     audit.record(session, at=now, actor=actor, action="user.disable", object_type="user", object_id=user.id,
                  before={"disabled": False}, after={"disabled": True})
     return user
@@ -123,7 +125,8 @@ def find_user(session: Session, username: str) -> User:
 
 
 def check_login(session: Session, username: str, password: str) -> User | None:
-    """The user, if the password is right and the account enabled (a read: see rehash_if_outdated)."""
+    """The user, if the password is right and the account enabled (a read: see
+    rehash_if_outdated)."""
     from argon2.exceptions import InvalidHashError, VerificationError
 
     user = session.exec(select(User).where(User.username == username)).first()
@@ -150,8 +153,8 @@ def end_sessions(session: Session, user_id: int, now: datetime) -> None:
 
     from models.user import WebSession
 
-    session.execute(update(WebSession).where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))
-                    .values(ended_at=utc(now)))
+    session.exec(update(WebSession).where(col(WebSession.user_id) == user_id, col(WebSession.ended_at).is_(None))
+                 .values(ended_at=utc(now)))
 
 
 def _check_password(username: str, password: str) -> None:
@@ -187,7 +190,7 @@ def live_api_tokens(session: Session, *, lifetime_hours: int, now: datetime,
              .order_by(col(WebSession.created_at).desc(), col(WebSession.id).desc()))
     if user_id is not None:
         query = query.where(WebSession.user_id == user_id)
-    return [ApiToken(row.id, username, utc(row.created_at), utc(row.created_at) + lifetime, row.ip)
+    return [ApiToken(id_of(row), username, utc(row.created_at), utc(row.created_at) + lifetime, row.ip)
             for row, username in session.exec(query)]
 
 
@@ -198,8 +201,8 @@ def end_api_tokens(session: Session, *, username: str, actor: Actor, now: dateti
     from models.user import WebSession
 
     user = find_user(session, username)
-    ended = session.execute(update(WebSession).where(WebSession.user_id == user.id, WebSession.kind == "api",
-                                                     WebSession.ended_at.is_(None)).values(ended_at=utc(now)))
+    ended = session.exec(update(WebSession).where(col(WebSession.user_id) == user.id, col(WebSession.kind) == "api",
+                                                  col(WebSession.ended_at).is_(None)).values(ended_at=utc(now)))
     audit.record(session, at=now, actor=actor, action="token.revoke", object_type="user", object_id=user.id,
                  unit_id=user.unit_id, after={"tokens": ended.rowcount})
     return ended.rowcount

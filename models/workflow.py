@@ -129,7 +129,8 @@ def context_of(session: Session, assignment: Assignment) -> Context:
 
 
 def carried_by(filing: CheckIn | None, assignment: Assignment, action: Action) -> bool:
-    """Whether this check-in, filed for this assignment, carries the move (completion needs a completion report)."""
+    """Whether this check-in, filed for this assignment, carries the move (completion needs a
+    completion report)."""
     return (filing is not None and filing.id is not None and filing.assignment_id == assignment.id
             and filing.state == CheckInState.SUBMITTED and (action != Action.REPORT or filing.completed))
 
@@ -252,7 +253,8 @@ def record_progress(session: Session, *, assignment_id: int, actor: Actor, now: 
 
 def report_completion(session: Session, *, assignment_id: int, actor: Actor, now: datetime, filing: CheckIn,
                       expected_version: int | None = None) -> AuditEvent:
-    """The unit's completion report moves it to reported; a lead unit only after its cooperating units."""
+    """The unit's completion report moves it to reported; a lead unit only after its cooperating
+    units."""
     return take_action(session, assignment_id=assignment_id, action=Action.REPORT, actor=actor, now=now,
                        expected_version=expected_version, filing=filing)
 

@@ -41,7 +41,7 @@ from sqlmodel import Session
 
 from models import audit
 from models.clock import utc
-from models.db import unit_of_work
+from models.db import table_of, unit_of_work
 from models.lifecycle import SYSTEM_ACTOR
 from models.notification import Notification, NotificationStatus
 from notifications.channels import Channel, DeliveryError
@@ -51,7 +51,7 @@ from notifications.render import render
 if TYPE_CHECKING:
     from config import Settings
 
-N = Notification.__table__.c
+N = table_of(Notification).c
 PENDING, CLAIMED, SENT, DEAD = (s.value for s in NotificationStatus)
 
 
@@ -62,7 +62,8 @@ class RetryPolicy:
     max_attempts: int = 10
 
     def delay(self, attempts: int, rng: random.Random) -> timedelta:
-        """Exponential with "equal jitter": half the step fixed, half random, never above the cap."""
+        """Exponential with "equal jitter": half the step fixed, half random, never above the
+        cap."""
         step = min(self.cap_s, self.base_s * 2 ** max(0, attempts - 1))
         return timedelta(seconds=step / 2 + rng.uniform(0, step / 2))
 
@@ -139,14 +140,21 @@ def claim(engine: Engine, *, token: str, now: datetime, limit: int, lease: timed
             .values(status=CLAIMED, claimed_by=token, claim_expires_at=at + lease, attempts=N.attempts + 1)
             .execution_options(synchronize_session=False)
         )
-        rows = session.execute(select(Notification.__table__).where(N.claimed_by == token, N.status == CLAIMED)
+        rows = session.execute(select(table_of(Notification)).where(N.claimed_by == token, N.status == CLAIMED)
                                .order_by(N.id)).mappings().all()
     return [dict(row) for row in rows]
 
 
+def _plain(message: EmailMessage) -> str:
+    body = message.get_body(("plain",))
+    assert body is not None  # compose() always writes the plain part
+    text: str = body.get_content()
+    return text
+
+
 def _mark(session: Session, row_id: int, token: str, **values: Any) -> bool:
     """A conditional update: only the holder of the claim may record the outcome."""
-    result = session.execute(
+    result = session.exec(
         update(Notification).where(N.id == row_id, N.claimed_by == token, N.status == CLAIMED)
         .values(claimed_by=None, claim_expires_at=None, **values).execution_options(synchronize_session=False)
     )
@@ -154,7 +162,8 @@ def _mark(session: Session, row_id: int, token: str, **values: Any) -> bool:
 
 
 def prepare(row: dict[str, Any], settings: Settings) -> EmailMessage:
-    """Render and compose one outbox row; a payload or address the templates cannot take is permanent."""
+    """Render and compose one outbox row; a payload or address the templates cannot take is
+    permanent."""
     try:
         rendered = render(row["kind"], row["lang"], row["payload"], office=settings.office_name,
                           portal_url=settings.portal_url, recipient_name=row["recipient_name"],

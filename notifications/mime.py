@@ -1,4 +1,5 @@
-"""Composing the e-mail: multipart/alternative text and HTML, attachments, a Message-ID per outbox row.
+"""Composing the e-mail: multipart/alternative text and HTML, attachments, a Message-ID per outbox
+row.
 
 Composed with the standard library rather than yagmail's builder: yagmail
 puts the HTML source into the text/plain part and leaves the address out of

@@ -14,6 +14,7 @@ Pure: a kind, a language and a payload in, a `Rendered` message out.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -48,7 +49,7 @@ class Rendered:
     attachments: list[Attachment] = field(default_factory=list)
 
 
-def _date(lang: str):  # noqa: ANN202 — a Jinja filter
+def _date(lang: str) -> Callable[[str | date | None], str]:  # a Jinja filter
     def format_date(value: str | date | None) -> str:
         if value is None:
             return "—"
@@ -60,7 +61,8 @@ def _date(lang: str):  # noqa: ANN202 — a Jinja filter
 
 @jinja2.pass_eval_context
 def _finalize(eval_ctx: jinja2.nodes.EvalContext, value: Any) -> Any:
-    """Values in a subject or a text body: control characters shown (HTML escaping covers the rest)."""
+    """Values in a subject or a text body: control characters shown (HTML escaping covers the
+    rest)."""
     if eval_ctx.autoescape or not isinstance(value, str):
         return value
     return visible(value)
@@ -102,7 +104,8 @@ def render(kind: str, lang: str, payload: dict[str, Any], *, office: str, portal
 
 
 def calendar(context: dict[str, Any], *, office: str, lang: str, stamp: datetime) -> Attachment:
-    """An all-day event on each due date the message names, so the deadline lands in the reader's calendar."""
+    """An all-day event on each due date the message names, so the deadline lands in the reader's
+    calendar."""
     from icalendar import Calendar, Event
 
     ics = Calendar()

@@ -51,8 +51,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "plan": _PLAN,
         "items": [_ITEM | {"role": "cooperating", "days_overdue": 4}],
     },
-    # Escalations are digests: one message per recipient and level per run, each item with its own 督办单 number.
-    # Level 1 blue 提醒: to the unit's liaison, copy to the unit head.
+    # Escalations are digests: one message per recipient and level per run, each item with its own
+    # 督办单 number. Level 1 blue 提醒: to the unit's liaison, copy to the unit head.
     "escalation_blue": {
         "unit": "市公安局",
         "opened_on": "2022-10-08",
@@ -73,7 +73,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
                            "round": "2022年第三季度督导", "unit": "市公安局"}],
     },
     # Level 3 red: to the coordination mechanism (the office and the leading group), across units;
-    # each item goes on the agenda of the next consultation (会商), with its history and the problems raised.
+    # each item goes on the agenda of the next consultation (会商), with its history and the
+    # problems raised.
     "escalation_red": {
         "opened_on": "2022-10-19",
         "items": [

@@ -27,8 +27,10 @@ COLOURS = {"green": "#2e7d32", "yellow": "#f9a825", "red": "#c62828", "bar": "#1
 
 class NoCJKFont(DubanError):
     exit_code = 5
-    zh = "找不到中文字体，图表无法显示中文。请运行 scripts/system-packages（安装 fonts-noto-cjk），或用 DUBAN_REPORT_FONT 指定字体文件。"
-    en = ("no CJK font found, so charts cannot show Chinese: run scripts/system-packages (installs fonts-noto-cjk) "
+    zh = ("找不到中文字体，图表无法显示中文。请运行 scripts/system-packages（安装 "
+          "fonts-noto-cjk），或用 DUBAN_REPORT_FONT 指定字体文件。")
+    en = ("no CJK font found, so charts cannot show Chinese: run scripts/system-packages "
+          "(installs fonts-noto-cjk) "
           "or name a font file in DUBAN_REPORT_FONT")
 
 
@@ -120,7 +122,8 @@ def charts_for(results, font: str) -> list[Chart]:  # noqa: ANN001 — reports.r
     unit_note = None
     if len(units) > MOST_BARS:
         units = units[-MOST_BARS:]
-        unit_note = f"共{len([u for u in results.units if u.on_time_rate is not None])}个单位，图中为按时报送率最低的{MOST_BARS}个"
+        unit_note = (f"共{len([u for u in results.units if u.on_time_rate is not None])}个单"
+                     f"位，图中为按时报送率最低的{MOST_BARS}个")
     by_unit = bar_chart(
         "on-time-by-unit", "各单位按时报送率（以原定截止日期计）",
         [_short(u.name) for u in units], [u.on_time_rate or 0.0 for u in units], [COLOURS["bar"]] * len(units),

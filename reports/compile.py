@@ -206,7 +206,8 @@ def _write_formats(results: Results, font: str | None, formats: list[str], folde
     from reports import page
     from reports.charts import charts_for
 
-    # The workbook first: when large it is written in another process, the longest part of a compile.
+    # The workbook first: when large it is written in another process, the longest part of a
+    # compile.
     workbook = _start_workbook(results, folder / f"{stem}.xlsx") if "xlsx" in formats else None
     charts = charts_for(results, font) if font else []
     written = []
@@ -231,10 +232,12 @@ def _write_formats(results: Results, font: str | None, formats: list[str], folde
 
 
 def _start_workbook(results: Results, path: Path):  # noqa: ANN202 — returns the function that waits
-    """Write the workbook here, or in a process of its own when it is large, while the other formats render.
+    """Write the workbook here, or in a process of its own when it is large, while the other formats
+    render.
 
-    The process is a plain `python -m reports.workbook`, not multiprocessing: that would re-import the
-    caller's main module, and the caller may be a Prefect worker with threads and open connections."""
+    The process is a plain `python -m reports.workbook`, not multiprocessing: that would re-import
+    the caller's main module, and the caller may be a Prefect worker with threads and open
+    connections."""
     import pickle
     import subprocess
     import sys
@@ -270,7 +273,7 @@ def _record(session: Session, results: Results, *, plan: Plan, round_: Supervisi
     report = session.exec(select(ResultsReport).where(ResultsReport.key == key)).first()
     before = None
     if report is None:
-        report = ResultsReport(key=key, plan_id=plan.id, round_id=round_.id if round_ else None, as_of=results.as_of,
+        report = ResultsReport(key=key, plan_id=id_of(plan), round_id=round_.id if round_ else None, as_of=results.as_of,
                                compiled_at=utc(now), compiled_by=actor.name, out_dir=str(out_dir.resolve()))
     else:
         before = {"files": [f["sha256"] for f in report.files]}
@@ -286,9 +289,11 @@ def _record(session: Session, results: Results, *, plan: Plan, round_: Supervisi
 
 def publish_report(session: Session, report: ResultsReport, results: Results, *, settings: Any, actor: Actor,
                    now: datetime) -> int:
-    """The results-published notice to every unit in the report (liaison and head) and to the leaders."""
+    """The results-published notice to every unit in the report (liaison and head) and to the
+    leaders."""
     names = {u.name for u in results.units}
-    unit_ids = list(session.exec(select(Unit.id).where(Unit.name.in_(names)))) if names else []  # type: ignore[attr-defined]
+    found = list(session.exec(select(Unit.id).where(col(Unit.name).in_(names)))) if names else []
+    unit_ids = [i for i in found if i is not None]
     targets: list[Recipient] = []
     for role in (ContactRole.LIAISON, ContactRole.HEAD):
         targets += unit_contacts(session, unit_ids, role).values()
@@ -300,7 +305,8 @@ def publish_report(session: Session, report: ResultsReport, results: Results, *,
         "round": round_payload(results.round_name or "全部轮次", results.report_by or results.as_of_day),
         "plan": {"title": results.plan_title},
         "figures": results.notice_figures(),
-        "report_id": report.id,  # the link is made when the message is rendered (notifications.links)
+        # The link is made when the message is rendered (notifications.links).
+        "report_id": report.id,
     }
     messages = [message("results_published", f"results:{report.id}:{t.role}:u{t.unit_id or 0}:{t.email}", t, payload)
                 for t in targets]

@@ -98,7 +98,8 @@ def write_document(results: Results, charts: list[Chart], path: Path) -> None:
                [[f"{i.task_number}. {i.task_title}", i.unit, i.due_in_force.isoformat(), str(i.overdue_days)]
                 for i in shown], widths=[7.5, 4.0, 2.5, 1.7])
         if len(r.overdue) > len(shown):
-            _paragraph(doc, f"以上为逾期时间最长的{len(shown)}项，其余{len(r.overdue) - len(shown)}项详见附表（Excel）“逾期”工作表。")
+            _paragraph(doc, f"以上为逾期时间最长的{len(shown)}项，其余{len(r.overdue) - len(shown)}项详见"
+                            "附表（Excel）“逾期”工作表。")
     else:
         _paragraph(doc, "无。")
 

@@ -32,7 +32,8 @@ def markdown_cell(text: str) -> str:
 
 @jinja2.pass_eval_context
 def _finalize(eval_ctx: jinja2.nodes.EvalContext, value: object) -> object:
-    """Every value printed into the Markdown 通报 is Markdown text (HTML escaping covers the page)."""
+    """Every value printed into the Markdown 通报 is Markdown text (HTML escaping covers the
+    page)."""
     if eval_ctx.autoescape or isinstance(value, (int, float)):
         return value
     return markdown_text(value)

@@ -526,7 +526,8 @@ def _escalation_counts(escalations: list[EscalationResult]) -> dict[str, dict[st
 
 
 def _rank(units: list[UnitResult]) -> list[UnitResult]:
-    """Best first: on-time rate, then completion, then fewer escalations and returns. Ties share a rank."""
+    """Best first: on-time rate, then completion, then fewer escalations and returns. Ties share a
+    rank."""
     def score(u: UnitResult) -> tuple:
         rate = u.on_time_rate
         return (-(rate if rate is not None else -1.0), -u.completion_rate, u.escalations, u.returns)

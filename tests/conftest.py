@@ -136,5 +136,6 @@ def now() -> datetime:
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    """Headless Chromium (tests/support/browser.py); the test module marks itself `needs_chromium`."""
+    """Headless Chromium (tests/support/browser.py); the test module marks itself
+    `needs_chromium`."""
     yield from launched_chromium()

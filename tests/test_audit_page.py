@@ -1,4 +1,5 @@
-"""The /audit page over real HTTP: newest first, a hundred a page, the filters kept from page to page."""
+"""The /audit page over real HTTP: newest first, a hundred a page, the filters kept from page to
+page."""
 
 from __future__ import annotations
 

@@ -1,7 +1,9 @@
-"""The quick benchmark runs end to end and reports every measure the benchmark issue names, with its baseline.
+"""The quick benchmark runs end to end and reports every measure the benchmark issue names, with its
+baseline.
 
-This is `make bench-quick` on SQLite only (about a minute): the full figures are `make bench`'s business,
-but a benchmark that no longer runs, drops a measure or loses its baseline should turn CI red.
+This is `make bench-quick` on SQLite only (about a minute): the full figures are `make bench`'s
+business, but a benchmark that no longer runs, drops a measure or loses its baseline should turn CI
+red.
 """
 
 from __future__ import annotations
@@ -62,7 +64,8 @@ def test_every_measure_stands_beside_its_baseline(quick: tuple[list[dict[str, ob
 
 
 def test_peaks_are_each_processes_own(quick: tuple[list[dict[str, object]], str]) -> None:
-    """A child's getrusage peak includes its parent's at the fork; `duban --help` is ~25 MB, not the runner's."""
+    """A child's getrusage peak includes its parent's at the fork; `duban --help` is ~25 MB, not the
+    runner's."""
     results, _ = quick
     peaks = {r["name"]: r["peak_mb"] for r in results}
     assert 5 < peaks["duban --help"] < 60, peaks

@@ -150,7 +150,8 @@ try:
     app()
 except SystemExit:
     pass
-print("PREFECT" if any(m == "prefect" or m.startswith("prefect.") for m in sys.modules) else "CLEAN", file=sys.stderr)
+loaded = any(m == "prefect" or m.startswith("prefect.") for m in sys.modules)
+print("PREFECT" if loaded else "CLEAN", file=sys.stderr)
 """
 
 

@@ -96,7 +96,8 @@ def test_two_different_office_decisions_on_one_report_cannot_both_land(
 def test_many_writers_on_different_assignments_all_succeed_without_locked_errors(
     engine: Engine, plan: Scenario, now: datetime
 ) -> None:
-    """Four threads hammering progress reports, one assignment each: every one lands, none sees 'database is locked'."""
+    """Four threads hammering progress reports, one assignment each: every one lands, none sees
+    'database is locked'."""
     rounds = 25
     ids = [plan.market, plan.police, plan.procuratorate, plan.lead]
     with unit_of_work(engine) as session:  # the round the filings belong to, before the threads start

@@ -134,7 +134,8 @@ def test_a_whole_round_on_a_simulated_clock(seeded: Engine, settings: Settings) 
         assert (returned.state, returned.rework_count) == (State.IN_PROGRESS, 1)
         assert session.exec(select(Notification).where(Notification.kind == "report_returned")).one().payload["reason"] == "缺少抽检报告"
 
-    # Tuesday 27th: T-3 for leads, T-1 for cooperating units: all 49 units (市市场监管局 owes the returned task).
+    # Tuesday 27th: T-3 for leads, T-1 for cooperating units: all 49 units (市市场监管局 owes the
+    # returned task).
     run = remind(engine, settings, at("2022-09-27"))
     assert run.enqueued == 49
     assert digests(engine, "2022-09-27")["市市场监管局"] == ("reminder", 1)  # only the returned task 12 is owed
@@ -167,10 +168,12 @@ def test_a_whole_round_on_a_simulated_clock(seeded: Engine, settings: Settings) 
         assert (health.due_on, health.original_due_on) == (date(2022, 10, 31), None)  # the notice set no deadline
         assert session.exec(select(CheckIn.due_on).where(CheckIn.assignment_id == health.id)).one() == date(2022, 10, 31)
 
-    # Thursday 29th: T-1 for the 37 units leading or responsible that still owe (not 市市场监管局, not 市卫健委's
-    # postponed lead task); cooperating items are one day overdue, not a reminder day.
+    # Thursday 29th: T-1 for the 37 units leading or responsible that still owe (not 市市场监管局,
+    # not 市卫健委's postponed lead task); cooperating items are one day overdue, not a reminder
+    # day.
     assert remind(engine, settings, at("2022-09-29")).enqueued == 37
-    # Friday 30th, the due day: overdue digests (2 working days) for cooperating units, due-day reminders for the rest.
+    # Friday 30th, the due day: overdue digests (2 working days) for cooperating units, due-day
+    # reminders for the rest.
     remind(engine, settings, at("2022-09-30"))
     kinds = Counter(kind for kind, _ in digests(engine, "2022-09-30").values())
     assert kinds == {"overdue": 21, "reminder": 27}
@@ -230,8 +233,8 @@ def _agenda(engine: Engine) -> list[dict]:
 
 def test_a_round_due_soon_never_makes_cooperating_units_overdue_on_the_day_it_opens(seeded: Engine,
                                                                                    settings: Settings) -> None:
-    """Due the next working day: two working days earlier would be before the opening, so the cooperating
-    units' date is the opening day itself; nothing is overdue or stalled that day."""
+    """Due the next working day: two working days earlier would be before the opening, so the
+    cooperating units' date is the opening day itself; nothing is overdue or stalled that day."""
     with unit_of_work(seeded) as session:
         open_round(session, plan_key="2022", name="专项", report_by=date(2022, 9, 20), actor=OFFICE,
                    now=at("2022-09-19", 9), cooperating_lead_days=2)

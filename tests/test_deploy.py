@@ -1,4 +1,5 @@
-"""Scaled out, for real: a Prefect server on PostgreSQL, `duban deploy`, and a process worker running a flow."""
+"""Scaled out, for real: a Prefect server on PostgreSQL, `duban deploy`, and a process worker
+running a flow."""
 
 from __future__ import annotations
 

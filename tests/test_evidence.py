@@ -1,4 +1,5 @@
-"""Evidence files: written only once the filing is checked, within each unit's quota, orphans pruned; GBK text."""
+"""Evidence files: written only once the filing is checked, within each unit's quota, orphans
+pruned; GBK text."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from tests.support.portal import Portal, csrf_of, open_round, running, seed
 from tests.test_cli import duban
 
 # 抽检报告 as Chinese Windows' Notepad saves it (GBK): a line is 18 two-byte characters and 9 ASCII
-# bytes, 45 bytes; 800 lines are 36,000 bytes. The other file's line is 20 x 2 + 4 = 44 bytes: 35,200.
+# bytes, 45 bytes; 800 lines are 36,000 bytes. The other file's line is 20 x 2 + 4 = 44 bytes:
+# 35,200.
 GBK_REPORT = ("抽检报告：校园食堂抽检120批次，合格率100%。\r\n" * 800).encode("gbk")
 OTHER_GBK = ("整改台账：共排查问题隐患30处，已整改完毕。\r\n" * 800).encode("gbk")
 QUOTA_MB = 0.1  # 104,857 bytes (102 KB): two reports of 36,000 and 36,800 fit (71 KB), 35,200 more do not
@@ -80,7 +82,8 @@ def test_a_refused_filing_writes_no_file(portal: Portal) -> None:
     own = portal.assignment(12, "市市场监管局")
     with portal.login("market") as market:
         assert file_checkin(market, own, "已全部完成", completed=True).status_code == 303
-        # Reported already: a second completion report is refused by the lifecycle, its file with it.
+        # Reported already: a second completion report is refused by the lifecycle, its file with
+        # it.
         again = file_checkin(market, own, "再报一次", ("整改台账.txt", OTHER_GBK), completed=True)
     assert again.status_code == 409 and "已报结" in again.text
     assert stored_files(portal) == {}

@@ -1,4 +1,5 @@
-"""Extension requests: the date must move the due date later, by a believable amount, one request at a time."""
+"""Extension requests: the date must move the due date later, by a believable amount, one request at
+a time."""
 
 from __future__ import annotations
 

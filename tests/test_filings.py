@@ -1,4 +1,5 @@
-"""Filings and their review: only a check-in moves an assignment, and the office's review names what it read.
+"""Filings and their review: only a check-in moves an assignment, and the office's review names what
+it read.
 
 Over real HTTP (the portal and the API), the real CLI and the domain, on SQLite and PostgreSQL.
 """
@@ -52,7 +53,8 @@ def events(engine: Engine, action: str) -> int:
         return len(session.exec(select(AuditEvent).where(AuditEvent.action == action)).all())
 
 
-# --- item 4: only a filing moves an assignment -----------------------------------------------------
+# --- item 4: only a filing moves an assignment
+# -----------------------------------------------------
 
 @pytest.mark.parametrize("action", [Action.PROGRESS, Action.REPORT])
 @pytest.mark.parametrize("who", ["unit", "office"])
@@ -122,7 +124,8 @@ def test_the_api_reaches_reported_only_with_a_completion_check_in(portal: Portal
     assert checkin_of(portal.engine, own).state == CheckInState.SUBMITTED  # something for the office to review
 
 
-# --- item 3: the office's review names the filing it read ------------------------------------------
+# --- item 3: the office's review names the filing it read
+# ------------------------------------------
 
 def test_the_office_cannot_accept_a_filing_changed_after_it_opened_the_review(portal: Portal) -> None:
     own = portal.assignment(12, "市市场监管局")
@@ -206,8 +209,9 @@ def test_the_cli_review_names_the_revision_it_read(engine: Engine, database_url:
 
 
 def test_a_review_and_a_new_filing_at_the_same_moment_never_both_land(engine: Engine, now: datetime) -> None:
-    """Threads started together: either the review lands (and the late filing is refused) or the filing
-    does (and the review of what it replaced is refused); never both, on each backend's real locking."""
+    """Threads started together: either the review lands (and the late filing is refused) or the
+    filing does (and the review of what it replaced is refused); never both, on each backend's real
+    locking."""
     import threading
 
     from models.checkins import CheckInChanged, CheckInNotOpen, review_checkin, submit_checkin

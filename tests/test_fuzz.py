@@ -1,4 +1,5 @@
-"""The fuzzer, on a real portal over HTTP (SQLite and PostgreSQL): malformed values into every input.
+"""The fuzzer, on a real portal over HTTP (SQLite and PostgreSQL): malformed values into every
+input.
 
 Three attacks, each checked by tests.support.fuzz.problems (no 500; the security headers on every
 answer; a Chinese page with a way home for a person, Chinese JSON for a script):
@@ -134,7 +135,8 @@ def random_attack(portal: Portal, examples: int) -> tuple[int, list[str]]:
 
 
 def schema_attack(portal: Portal, examples: int) -> tuple[int, list[str]]:
-    """schemathesis: the API and every page route as /openapi.json describes them, with a bearer token."""
+    """schemathesis: the API and every page route as /openapi.json describes them, with a bearer
+    token."""
     raw = httpx.get(f"{portal.url}/openapi.json", timeout=30).json()
     schema = schemathesis.openapi.from_dict(raw)
     token = portal.token("office")

@@ -1,4 +1,5 @@
-"""Malformed input that once got a 500, one test per case, over HTTP on a real portal (SQLite, PostgreSQL).
+"""Malformed input that once got a 500, one test per case, over HTTP on a real portal (SQLite,
+PostgreSQL).
 
 Each case is a request a careless or hostile client can send; each must get a 4xx with a Chinese
 answer (a page for a person, JSON for a script), the security headers, and leave nothing written.
@@ -32,7 +33,8 @@ HUGE = "99999999999999999999"  # 20 digits: beyond SQLite's and PostgreSQL's 64-
 
 @pytest.fixture(scope="module", params=("sqlite", "postgresql"))
 def portal(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
-    """One seeded portal per backend for the whole module: the cases refuse, so they change nothing."""
+    """One seeded portal per backend for the whole module: the cases refuse, so they change
+    nothing."""
     yield from seeded_portal(request, tmp_path_factory.mktemp(f"fuzz-cases-{request.param}"))
 
 
@@ -203,7 +205,8 @@ def test_nul_in_api_text_is_refused_by_name_on_every_backend(portal: Portal) -> 
 
 def test_an_unforeseen_failure_gets_a_chinese_page_and_a_log_without_sql_parameters(
         engine: Any, database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    """The last resort: the session table is gone, so looking up the cookie fails in the database."""
+    """The last resort: the session table is gone, so looking up the cookie fails in the
+    database."""
     seed(engine)
     with running(Settings(home=tmp_path, database_url=database_url, dev_mode=True), engine) as portal:
         with portal.login("office") as office:

@@ -123,7 +123,8 @@ def build(engine: Engine, settings: Settings, tmp_path: Path, portal: Portal) ->
             token = csrf_of(world.office.get("/rounds").text)
             refused = world.office.post("/rounds", data={"csrf": token, "name": value, "plan": PLAN_KEY,
                                                          "report_by": due})
-            # The form's cap on 名称 (web/bounds.py) answers before the domain's own check (轮次名称过长).
+            # The form's cap on 名称 (web/bounds.py) answers before the domain's own check
+            # (轮次名称过长).
             assert refused.status_code == 422 and "不能超过 200 个字符" in refused.text, refused.status_code
             assert not injected_markup_in(refused.text)
             continue
@@ -134,7 +135,8 @@ def build(engine: Engine, settings: Settings, tmp_path: Path, portal: Portal) ->
             .join(Task, col(Task.id) == col(Assignment.task_id))
             .where(Unit.name == "市教育局").order_by(Task.number)))
     assert len(world.assignments) == len(STORABLE)
-    # The unit files a check-in on each of its assignments: text, problems and evidence name hostile.
+    # The unit files a check-in on each of its assignments: text, problems and evidence name
+    # hostile.
     for assignment_id, value in zip(world.assignments, STORABLE, strict=True):
         page = f"/assignments/{assignment_id}"
         post_ok(world.edu, f"{page}/checkins", page, text=value, problems=value, percent="30",
@@ -228,8 +230,8 @@ def test_hostile_values_come_out_inert_in_every_page_message_report_and_export(h
         assert shows(everything, value)
     for value in STORABLE[:-1]:  # task titles and categories on the dashboard, reasons on the assignment
         assert shows(seen["/dashboard"] + seen["/extensions"] + seen["/escalations"], value), marker_of(value)
-    # The failed logins' names (kept to 100 characters), on the audit page filtered to them: the trail is newest
-    # first, 100 a page, and much has happened since.
+    # The failed logins' names (kept to 100 characters), on the audit page filtered to them: the
+    # trail is newest first, 100 a page, and much has happened since.
     failed_logins = world.office.get("/audit", params={"action": "login.failed"}).text
     assert not injected_markup_in(failed_logins)
     assert [marker_of(v) for v in STORABLE if not shows(failed_logins, v)] == []

@@ -1,4 +1,5 @@
-"""Importing notices into the database: what is written, what a re-import changes, what bad input leaves behind."""
+"""Importing notices into the database: what is written, what a re-import changes, what bad input
+leaves behind."""
 
 from __future__ import annotations
 
@@ -69,7 +70,7 @@ def assignments_by_task(engine: Engine, key: str = "plan") -> dict[int, dict[str
 
 def test_the_seed_with_its_directory_becomes_16_tasks_and_98_assignments(engine: Engine, now: datetime) -> None:
     load_directory(engine, now)
-    resolved, outcome = import_file(engine, SEED, now, key="2022")
+    _resolved, outcome = import_file(engine, SEED, now, key="2022")
     assert outcome.created
     assert outcome.counts == {"tasks": 16, "measures": 80, "units": 49, "assignments": 98, "new_units": 0, "warnings": 4}
     tasks = assignments_by_task(engine)

@@ -1,8 +1,10 @@
-"""The import preview in a real headless Chromium, at a desktop width (1366 px) and a phone's (390 px).
+"""The import preview in a real headless Chromium, at a desktop width (1366 px) and a phone's (390
+px).
 
 The office uploads a notice with a task the reader cannot assign, gives it its units and corrects a
-deadline in the preview, previews again, applies, and completes nothing more; then, on a phone, a second
-notice leaves a task 待分工 and it is assigned on the 待分工 page. Screenshots go to build/artifacts/.
+deadline in the preview, previews again, applies, and completes nothing more; then, on a phone, a
+second notice leaves a task 待分工 and it is assigned on the 待分工 page. Screenshots go to
+build/artifacts/.
 """
 
 from __future__ import annotations

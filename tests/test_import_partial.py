@@ -1,5 +1,6 @@
-"""Partial imports (待分工), the office's corrections from an edited plan JSON, and re-imports that keep
-extensions: on a real SQLite file and a real PostgreSQL server, through the domain and the `duban` CLI.
+"""Partial imports (待分工), the office's corrections from an edited plan JSON, and re-imports that
+keep extensions: on a real SQLite file and a real PostgreSQL server, through the domain and the
+`duban` CLI.
 
 Every expected value below is worked out by hand from the notices written here.
 """
@@ -55,7 +56,8 @@ def events(engine: Engine, action: str) -> list[AuditEvent]:
         return list(session.exec(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)))
 
 
-# --- 待分工 -----------------------------------------------------------------------------------------
+# --- 待分工
+# -----------------------------------------------------------------------------------------
 
 def test_a_task_whose_units_cannot_be_read_is_imported_awaiting_its_units(engine: Engine, now: datetime,
                                                                          tmp_path: Path) -> None:
@@ -156,7 +158,8 @@ def test_corrections_change_title_deadline_and_units_and_go_into_the_import_even
         {"task": 1, "field": "deadline", "from": date(2023, 6, 30), "to": date(2023, 7, 31)},
         {"task": 2, "field": "units", "from": [], "to": ["市住房和城乡建设局（牵头）", "市民证局（配合）"]},
     ]
-    # the typo is checked against the directory like an imported name: created, with the closest name
+    # the typo is checked against the directory like an imported name: created, with the closest
+    # name
     assert any("市民证局" in w and "不在通讯录" in w and "市民政局" in w for w in resolved.warnings)
     assert held(engine, 1)["市民政局"] == ("lead", date(2023, 7, 31), date(2023, 7, 31), False)
     assert set(held(engine, 2)) == {"市住房和城乡建设局", "市民证局"}
@@ -166,7 +169,8 @@ def test_corrections_change_title_deadline_and_units_and_go_into_the_import_even
     assert after["pending"] == []
 
 
-# --- #13 item 10: a re-import never moves a due date an extension moved ----------------------------
+# --- #13 item 10: a re-import never moves a due date an extension moved
+# ----------------------------
 
 def _extend(engine: Engine, now: datetime, number: int, unit: str, until: date) -> int:
     with reading(engine) as session:
@@ -203,7 +207,8 @@ def test_a_changed_deadline_is_a_line_per_assignment_and_an_extended_date_stays(
     lines = [c.zh for c in outcome.changes]
     assert lines == [
         "任务 1 修改：时限由 2023-06-30 改为 2023-09-30、时限原文",
-        "任务 1：市民政局 原定时限由 2023-06-30 改为 2023-09-30；已批准延期至 2023-08-31，延期后的时限不变",
+        "任务 1：市民政局 原定时限由 2023-06-30 改为 2023-09-30；已批准延期至 2023-08-31，延期"
+        "后的时限不变",
         "任务 1：市财政局 时限由 2023-06-30 改为 2023-09-30",
     ]
     _, applied = import_file(engine, moved, now, apply=True)
@@ -216,7 +221,8 @@ def test_a_changed_deadline_is_a_line_per_assignment_and_an_extended_date_stays(
     assert again.changes == []
 
 
-# --- the CLI: partial import, --strict, the edited plan JSON, duban assign -----------------------------
+# --- the CLI: partial import, --strict, the edited plan JSON, duban assign
+# -----------------------------
 
 def test_the_cli_imports_a_partial_notice_refuses_it_with_strict_and_assigns_later(
     database_url: str, engine: Engine, tmp_path: Path

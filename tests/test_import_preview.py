@@ -1,7 +1,8 @@
-"""The portal's import preview over real HTTP (uvicorn on loopback, SQLite and PostgreSQL): 待分工 tasks,
-the office's corrections, and an apply bound to exactly what was previewed.
+"""The portal's import preview over real HTTP (uvicorn on loopback, SQLite and PostgreSQL): 待分工
+tasks, the office's corrections, and an apply bound to exactly what was previewed.
 
-The seed plan "2022" is in the database (tests/support/portal.py); expected values are worked out by hand.
+The seed plan "2022" is in the database (tests/support/portal.py); expected values are worked out by
+hand.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def upload(client, name: str, data: bytes, plan_key: str):  # noqa: ANN001, ANN2
     return client.post("/import", data={"csrf": token, "plan_key": plan_key}, files={"notice": (name, data, "text/plain")})
 
 
-def plan_event(portal: Portal, key: str) -> dict:
+def plan_event(portal: Portal, key: str) -> dict:  # noqa: F811
     with reading(portal.engine) as session:
         plan_id = session.exec(select(Plan.id).where(Plan.key == key)).one()
         (event,) = session.exec(select(AuditEvent).where(AuditEvent.object_type == "plan",
@@ -59,7 +60,8 @@ def test_the_office_imports_a_partial_notice_and_assigns_its_pending_task(portal
         assert "没有待分工的任务" in office.get("/import/pending").text
         again = office.post(action, data={"csrf": csrf_of(pending.text), "lead": "市民政局"})
         assert again.status_code == 409 and "已有分工" in again.text
-        # The same notice again: task 2 still names no unit; what the office assigned stays, and it says so.
+        # The same notice again: task 2 still names no unit; what the office assigned stays, and it
+        # says so.
         reread = upload(office, "清单.csv", (HEADER + ROWS).encode(), "p2023")
         assert "计划与通知一致，无需更新" in reread.text and "通知未读出单位，保留已有的分工" in reread.text
         assert "badge" not in reread.text.split('id="task-2"')[1].split("</h2>")[0]
@@ -75,7 +77,9 @@ def test_the_office_imports_a_partial_notice_and_assigns_its_pending_task(portal
         assert edu.get("/import/pending").status_code == 403
 
 
-def test_corrections_in_the_preview_are_applied_and_recorded_in_the_import_event(portal: Portal) -> None:  # noqa: F811
+def test_corrections_in_the_preview_are_applied_and_recorded_in_the_import_event(
+    portal: Portal,  # noqa: F811
+) -> None:
     with portal.login("office") as office:
         preview = upload(office, "2023年通知.txt", SEED.read_bytes(), "2023")
         assert preview.status_code == 200
@@ -119,7 +123,8 @@ def test_an_apply_is_refused_unless_it_is_exactly_what_was_previewed(portal: Por
         first = upload(office, "v2.txt", v2, "2022")
         fields = form_fields(first.text, "/import/revise")
         before = snapshot(portal.engine)
-        # Another plan key than the one previewed (the hidden field edited): refused, nothing written.
+        # Another plan key than the one previewed (the hidden field edited): refused, nothing
+        # written.
         refused = office.post("/import/apply", data=fields | {"plan_key": "2099"})
         assert refused.status_code == 409 and "未导入" in refused.text
         # A correction typed but never previewed: refused with the up-to-date preview showing it.
@@ -132,7 +137,8 @@ def test_an_apply_is_refused_unless_it_is_exactly_what_was_previewed(portal: Por
         assert snapshot(portal.engine) == before
         with reading(portal.engine) as session:
             assert session.exec(select(Plan).where(Plan.key == "2099")).first() is None
-        # The plan changed after the preview (v3 applied meanwhile): the v2 preview no longer says what would happen.
+        # The plan changed after the preview (v3 applied meanwhile): the v2 preview no longer says
+        # what would happen.
         assert office.post("/import/apply", data=form_fields(other.text, "/import/revise")).status_code == 303
         stale = office.post("/import/apply", data=fields)
         assert stale.status_code == 409 and "未导入" in stale.text
@@ -144,7 +150,8 @@ def test_an_apply_is_refused_unless_it_is_exactly_what_was_previewed(portal: Por
 
 
 def test_an_apply_naming_another_plan_key_than_the_preview_writes_nothing(portal: Portal) -> None:  # noqa: F811
-    """#13 item 9 as reported: the preview is for plan 2022, the apply posts the same file for plan 2099."""
+    """#13 item 9 as reported: the preview is for plan 2022, the apply posts the same file for plan
+    2099."""
     with portal.login("office") as office:
         preview = upload(office, "v2.txt", SEED.read_bytes().replace("开展质量守护行动".encode(), "深入开展质量守护行动".encode()), "2022")
         sha = re.search(r'name="sha" value="([0-9a-f]{64})"', preview.text).group(1)
@@ -207,8 +214,9 @@ def test_two_offices_applying_the_same_preview_at_once_import_it_once(portal: Po
             thread.start()
         for thread in threads:
             thread.join(timeout=60)
-    # The second waits for the first, then finds the plan changed (409) or the kept file gone (404; 400 when it
-    # vanished between the check and the read): refused either way, never a 500 nor a second import.
+    # The second waits for the first, then finds the plan changed (409) or the kept file gone (404;
+    # 400 when it vanished between the check and the read): refused either way, never a 500 nor a
+    # second import.
     assert sorted(statuses)[0] == 303 and sorted(statuses)[1] in (400, 404, 409), statuses
     with reading(portal.engine) as session:
         assert len(session.exec(select(Plan).where(Plan.key == "twice")).all()) == 1

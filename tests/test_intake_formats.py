@@ -34,7 +34,7 @@ def test_the_seed_is_read_exactly() -> None:
     assert units_of(first) == [("市民政局", "responsible"), ("如城街道", "responsible")]
 
     assert units_of(by_number[2]) == [("各镇(区、街道)", "responsible"), ("市民政局", "responsible")]
-    assert [u for u in by_number[2].units if u.group][0].name == "各镇(区、街道)"
+    assert next(u for u in by_number[2].units if u.group).name == "各镇(区、街道)"
 
     three = units_of(by_number[3])
     assert len(three) == 9 and {role for _, role in three} == {"responsible"}
@@ -81,7 +81,8 @@ LAYOUTS: dict[str, tuple[str, Callable[[Path], Path]]] = {
 
 
 def _ruled_docx(path: Path) -> Path:
-    """The Word table with every cell ruled, as offices print a 任务清单 (a PDF table is found by its rules)."""
+    """The Word table with every cell ruled, as offices print a 任务清单 (a PDF table is found by
+    its rules)."""
     from docx import Document
 
     document = Document(notices.write_docx_table(path))
@@ -211,7 +212,8 @@ def test_a_web_table_saved_as_xls_is_read(tmp_path: Path) -> None:
 
     table = "".join(cells(r) for r in [notices.HEADER, *notices.ROWS])
     path = tmp_path / "export.xls"
-    path.write_text(f'<html><head><meta charset="utf-8"></head><body><table><tr><td colspan="6">{notices.TITLE}</td></tr>'
+    path.write_text('<html><head><meta charset="utf-8"></head><body><table><tr><td '
+                    f'colspan="6">{notices.TITLE}</td></tr>'
                     f"{table}</table></body></html>", encoding="utf-8")
     notice = read_notice(path)
     assert notice.title == notices.TITLE

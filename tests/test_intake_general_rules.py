@@ -62,7 +62,8 @@ def test_a_space_separated_table_with_a_people_column_a_proposal_column_and_none
 def test_in_a_rectification_table_the_problem_is_the_title(tmp_path: Path) -> None:
     notice = read(tmp_path, "| 序号 | 存在问题 | 整改目标 | 整改措施 | 责任领导 | 责任单位 | 整改时限 |\n"
                             "| --- | --- | --- | --- | --- | --- | --- |\n"
-                            "| 1 | 河道垃圾清理不及时 | 河面无漂浮物 | 每日巡河。 | 王某 | 乙区水务局 | 2026年6月底前 |\n")
+                            "| 1 | 河道垃圾清理不及时 | 河面无漂浮物 | 每日巡河。 | 王某 | 乙区水务局 | 2026年6月"
+                            "底前 |\n")
     assert [t.title for t in notice.tasks] == ["河道垃圾清理不及时"]
     assert units_of(notice) == [[("乙区水务局", "responsible")]]
 
@@ -105,7 +106,8 @@ def test_one_cell_per_line_with_role_brackets_and_placeholder_names(tmp_path: Pa
     assert ("丁区直各部门", "responsible") in units_of(notice)[1]
 
 
-# --- prose: unit sentences and 一是…二是… -------------------------------------------------------------
+# --- prose: unit sentences and 一是…二是…
+# -------------------------------------------------------------
 
 def test_a_sentence_that_assigns_units_closes_each_yishi_part(tmp_path: Path) -> None:
     notice = read(tmp_path, "戊乡2026年春耕工作方案\n二、工作任务\n"

@@ -1,4 +1,5 @@
-"""Hostile and unreadable notice files: one clear Chinese message fast, nothing written, the portal still serving."""
+"""Hostile and unreadable notice files: one clear Chinese message fast, nothing written, the portal
+still serving."""
 
 from __future__ import annotations
 
@@ -126,7 +127,8 @@ def _counts(engine: Engine) -> dict[str, int]:
 
 
 def _long_workbook(path: Path) -> Path:
-    """The three tasks behind a first sheet of 300,000 cells of figures: seconds of reading for a cell-by-cell reader."""
+    """The three tasks behind a first sheet of 300,000 cells of figures: seconds of reading for a
+    cell-by-cell reader."""
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
@@ -178,11 +180,11 @@ def test_the_portal_keeps_serving_pages_while_it_reads_uploads(engine: Engine, d
             assert reader.get("/dashboard").status_code == 200
             loads.append(time.perf_counter() - started)
         worker.join()
-    for name, (build, fragment) in HOSTILE_FILES.items():
+    for name, (_build, fragment) in HOSTILE_FILES.items():
         status, page, elapsed = answers[name]
         assert status == 400 and fragment in page, (name, status, page[-500:])
-        # The reading itself is under 2 s (test above); here the upload and a worker's start come on top,
-        # and on a loaded machine a Python start alone can take seconds.
+        # The reading itself is under 2 s (test above); here the upload and a worker's start come on
+        # top, and on a loaded machine a Python start alone can take seconds.
         assert elapsed < 10.0, (name, elapsed)
     for name, _ in slow:
         assert answers[name][0] == 200 and "确认导入" in answers[name][1] and "完善儿童福利保障制度" in answers[name][1]

@@ -144,7 +144,8 @@ def test_chinese_numbers() -> None:
     assert chinese_number("甲") is None
 
 
-# --- layouts ----------------------------------------------------------------------------------------
+# --- layouts
+# ----------------------------------------------------------------------------------------
 
 def test_one_cell_per_line_with_multi_unit_cells_and_a_row_under_a_merged_number(tmp_path: Path) -> None:
     notice = read(tmp_path, "某县2024年实事清单\n\n序号\n\n实事项目\n\n责任单位\n\n完成时限\n\n"
@@ -195,7 +196,8 @@ def test_several_tasks_in_one_paragraph_each_closed_by_its_bracket(tmp_path: Pat
 
 def test_one_long_line_of_items_with_inline_labels(tmp_path: Path) -> None:
     notice = read(tmp_path, "现将进展公示如下。 1.新建停车场2个。 牵头领导:李某 责任单位:某市交通局 项目责任人:王某 "
-                            "实际完成情况:已完成。 2.新增公交线路。 责任单位:某市交通局 配合单位:某市公安局,各区政府 甲区 乙区 合计 3\n")
+                            "实际完成情况:已完成。 2.新增公交线路。 责任单位:某市交通局 配合单位:某市公安局,各区政"
+                            "府 甲区 乙区 合计 3\n")
     assert [t.title for t in notice.tasks] == ["新建停车场2个", "新增公交线路"]
     assert units_of(notice)[1] == [("某市交通局", "responsible"), ("某市公安局", "cooperating"),
                                    ("各区政府", "cooperating")]
@@ -204,7 +206,8 @@ def test_one_long_line_of_items_with_inline_labels(tmp_path: Path) -> None:
 
 def test_label_lines_read_by_role_and_the_numbered_paragraphs_of_a_long_heading(tmp_path: Path) -> None:
     notice = read(tmp_path, "一、对完成年度任务好、工作成效突出的县(市、区),给予适当倾斜支持,并优先安排试点项目。(甲部会同乙部负责)\n"
-                            "二、重点工作\n1. 稳住经济增长。\n牵头负责领导:赵某。\n牵头责任单位:某市发改委。\n协同责任单位:某市统计局等,各县、市、区政府。\n")
+                            "二、重点工作\n1. 稳住经济增长。\n牵头负责领导:赵某。\n牵头责任单位:某市发改委。\n协同"
+                            "责任单位:某市统计局等,各县、市、区政府。\n")
     assert units_of(notice) == [[("甲部", "lead"), ("乙部", "cooperating")],
                                 [("某市发改委", "lead"), ("某市统计局", "cooperating"), ("各县、市、区政府", "cooperating")]]
     assert notice.tasks[1].people == ["赵某"]
@@ -249,7 +252,8 @@ def test_pdf_text_with_hard_line_breaks_and_page_footers(tmp_path: Path) -> None
                             "增强居民参与社区治理的积极性。\n"
                             "牵头单位:区民政局\n")
     assert [t.category for t in notice.tasks] == ["一、提高基层党建工作水平并加强党对基层治理的全面领导"] * 2
-    assert notice.tasks[0].title == "完善街道党工委领导体制机制并优化决策程序和议事规则全面提升街道抓党建抓治理抓服务的领导能力和工作水平"
+    assert notice.tasks[0].title == ("完善街道党工委领导体制机制并优化决策程序和议事规则全面提升街道抓党建抓治理抓服务的"
+                                     "领导能力和工作水平")
     assert units_of(notice)[0] == [("区委组织部", "lead"), ("区委编办", "cooperating"), ("各街道党工委", "cooperating")]
 
 
@@ -286,7 +290,8 @@ def test_a_row_repeating_the_number_and_units_above_is_a_second_row_not_a_duplic
 @pytest.mark.parametrize("value", HOSTILE)
 def test_hostile_text_in_every_layout_is_read_or_refused_in_chinese(value: str, tmp_path: Path) -> None:
     layouts = [
-        f"一、重点任务\n1. {value}。({value}负责)\n2. 做好甲事。(牵头单位:{value};配合单位:{value})\n",
+        f"一、重点任务\n1. {value}。({value}负责)\n2. 做好甲事。(牵头单位:{value};配合单位"
+        f":{value})\n",
         f"序号\n\n重点任务\n\n责任单位\n\n1\n\n{value}\n\n{value}\n\n2\n\n{value}。\n\n某局\n",
         f"序号 | 任务 | 责任单位 |\n1 | {value} | {value} |\n",
         f"序号 工作任务 责任部门\n1 {value} {value}局\n",

@@ -1,4 +1,5 @@
-"""Workbooks as offices lay them out: merged cells over the rows they cover, several and hidden sheets."""
+"""Workbooks as offices lay them out: merged cells over the rows they cover, several and hidden
+sheets."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ def units_of(task) -> list[tuple[str, str]]:
 
 
 def merged_workbook(path: Path, *, merged_number: bool = False) -> Path:
-    """牵头单位 and 完成时限 merged over tasks 1–3, category rows merged across, as a 任务清单 is often laid out."""
+    """牵头单位 and 完成时限 merged over tasks 1–3, category rows merged across, as a 任务清单 is
+    often laid out."""
     book = Workbook()
     sheet = book.active
     sheet.title = "任务清单"

@@ -149,7 +149,8 @@ def run_machine(engine: Engine, now: datetime) -> None:
 
 
 def test_random_action_sequences_keep_the_lifecycle_consistent(engine: Engine, now: datetime) -> None:
-    """State valid, version +1 per accepted action, closed stays closed until reopened, chain intact."""
+    """State valid, version +1 per accepted action, closed stays closed until reopened, chain
+    intact."""
     run_machine(engine, now)
 
 

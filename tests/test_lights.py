@@ -1,8 +1,10 @@
-"""The dashboard's lights, page by page, agree with the lights computed over every assignment at once.
+"""The dashboard's lights, page by page, agree with the lights computed over every assignment at
+once.
 
-`web.dashboard.overview` fetches only what one page of tasks needs (check-ins and escalations joined by the
-page's task ids); `models.lights.lights` reads every row. Both feed the same `light()` rule, so on the seed
-round, on days before, at and after the due dates, every cell must show the colour `lights()` gives it.
+`web.dashboard.overview` fetches only what one page of tasks needs (check-ins and escalations joined
+by the page's task ids); `models.lights.lights` reads every row. Both feed the same `light()` rule,
+so on the seed round, on days before, at and after the due dates, every cell must show the colour
+`lights()` gives it.
 """
 
 from __future__ import annotations
@@ -42,10 +44,14 @@ def dashboard_cells(engine: Engine, today: date, rules: Settings, **filters: obj
     return found
 
 
-def test_each_cell_on_each_page_has_the_light_of_its_assignment(seeded: Engine, settings: Settings) -> None:
+def test_each_cell_on_each_page_has_the_light_of_its_assignment(
+    seeded: Engine,  # noqa: F811 — fixtures from test_cycle
+    settings: Settings,  # noqa: F811
+) -> None:
     engine, rules = seeded, settings.cycle
     with unit_of_work(engine) as session:
-        # The seed sets no deadlines; two tasks get one, so that the pace rule (序时进度) has work to do.
+        # The seed sets no deadlines; two tasks get one, so that the pace rule (序时进度) has work
+        # to do.
         for number in (5, 11):
             session.exec(select(Task).where(Task.number == number)).one().deadline = date(2022, 12, 31)
     with unit_of_work(engine) as session:
@@ -82,9 +88,12 @@ def test_each_cell_on_each_page_has_the_light_of_its_assignment(seeded: Engine, 
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
-def test_a_level_three_escalation_turns_a_cell_red_before_its_date(seeded: Engine, settings: Settings) -> None:
-    """Red because the office has taken it to the leading group, not because it is late: the dashboard must
-    find the escalation through the page's tasks."""
+def test_a_level_three_escalation_turns_a_cell_red_before_its_date(
+    seeded: Engine,  # noqa: F811 — fixtures from test_cycle
+    settings: Settings,  # noqa: F811
+) -> None:
+    """Red because the office has taken it to the leading group, not because it is late: the
+    dashboard must find the escalation through the page's tasks."""
     engine = seeded
     with unit_of_work(engine) as session:
         open_round(session, plan_key="2022", name="三季度", report_by=date(2022, 9, 30), actor=OFFICE,

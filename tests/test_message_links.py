@@ -156,7 +156,8 @@ def unit_of(engine: Engine, path: str) -> tuple[int, str] | None:
 
 
 class Users:
-    """One signed-in browser per unit, made when first needed (users added while the portal runs)."""
+    """One signed-in browser per unit, made when first needed (users added while the portal
+    runs)."""
 
     def __init__(self, portal: Portal) -> None:
         self.portal, self.clients = portal, {}
@@ -216,7 +217,8 @@ def test_every_link_in_every_message_leads_to_its_item_after_sign_in_and_nowhere
                 path = urlparse(url).path
                 if path in ("", "/"):
                     continue  # the portal's front door in every footer
-                # Before login: the login page, keeping the link; signing in there lands on the item.
+                # Before login: the login page, keeping the link; signing in there lands on the
+                # item.
                 response = anonymous.get(url)
                 assert response.status_code == 303, (url, response.status_code)
                 login = urlparse(response.headers["location"])
@@ -255,7 +257,8 @@ def test_every_link_in_every_message_leads_to_its_item_after_sign_in_and_nowhere
 
 def test_a_link_from_a_message_sent_before_assignment_links_is_sent_on_to_its_assignment(
         cycle_portal: Portal) -> None:
-    """Messages already in mailboxes named /checkins/ID: the portal forwards them, after the same checks."""
+    """Messages already in mailboxes named /checkins/ID: the portal forwards them, after the same
+    checks."""
     portal = cycle_portal
     with reading(portal.engine) as session:
         checkin_id, assignment_id, unit_id = session.exec(

@@ -1,4 +1,5 @@
-"""The portal over real HTTP on loopback: roles, the IDOR matrix, CSRF, sessions, throttling, uploads, the API.
+"""The portal over real HTTP on loopback: roles, the IDOR matrix, CSRF, sessions, throttling,
+uploads, the API.
 
 The seed is the data (16 tasks, 49 units); one user per role (tests/support/portal.py).
 """
@@ -65,7 +66,8 @@ def test_each_role_sees_its_pages_and_is_refused_the_others(portal: Portal) -> N
 
 
 def test_a_unit_can_never_reach_another_units_objects(portal: Portal) -> None:
-    """The IDOR matrix: 市公安局 tries 市教育局's assignment, check-in and evidence by every route."""
+    """The IDOR matrix: 市公安局 tries 市教育局's assignment, check-in and evidence by every
+    route."""
     theirs = portal.assignment(5, "市教育局")
     with portal.login("edu") as edu:
         page = edu.get(f"/assignments/{theirs}")

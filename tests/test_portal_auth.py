@@ -1,5 +1,5 @@
-"""Getting in, over real HTTP on loopback: throttling without lock-outs, trusted proxies, login CSRF, audited
-refusals, API tokens that expire and can be revoked.
+"""Getting in, over real HTTP on loopback: throttling without lock-outs, trusted proxies, login
+CSRF, audited refusals, API tokens that expire and can be revoked.
 
 Different computers are different loopback source addresses (127.0.0.2, 127.0.0.3 …: Linux
 routes all of 127/8 to lo), so an attacker and the owner really arrive from different peers.
@@ -88,7 +88,8 @@ def test_an_attacker_hammering_the_office_never_locks_its_owner_out(make_portal:
 
 
 def test_the_wait_doubles_with_each_failure_of_a_name_and_of_an_address(make_portal: MakePortal) -> None:
-    # A pair waits after its 2nd failure: 10 s, then 20, 40, and 50 (the cap) — each failure after a wait ran out.
+    # A pair waits after its 2nd failure: 10 s, then 20, 40, and 50 (the cap) — each failure after a
+    # wait ran out.
     portal = make_portal(login_max_failures=2, login_address_max_failures=100, login_delay_base_s=10,
                          login_delay_cap_s=50)
     waits = []
@@ -357,8 +358,9 @@ def test_duban_serve_believes_x_forwarded_for_only_from_the_proxies_it_is_told(t
 
 
 def test_no_route_runs_on_the_event_loop() -> None:
-    """Every route in web/routes/ is a plain `def`, which FastAPI runs in its thread pool: a coroutine route
-    doing argon2 or a query would hold up every other request (bench/portal.py measures the login storm)."""
+    """Every route in web/routes/ is a plain `def`, which FastAPI runs in its thread pool: a
+    coroutine route doing argon2 or a query would hold up every other request (bench/portal.py
+    measures the login storm)."""
     import importlib
     import inspect
     import pkgutil

@@ -98,7 +98,8 @@ def test_the_headline_figures_match_the_round_worked_out_by_hand(played, setting
     assert (h["verified"], h["returned"]) == (1, 1)
     assert h["completion_rate"] == 0.25 and h["on_time_rate"] == 0.5
     # 12 Oct: 市教育局 overdue past the grace period, 市检察院's report unreviewed -> blue;
-    # 14 Oct, two working days on: both yellow, and 市公安局 idle for 10 working days since 27 Sep -> blue.
+    # 14 Oct, two working days on: both yellow, and 市公安局 idle for 10 working days since 27 Sep
+    # -> blue.
     assert h["escalations"] == {"1": 3, "2": 2, "3": 0}
     with reading(engine) as session:
         assert session.exec(select(func.count()).select_from(Escalation)).one() == 5

@@ -1,4 +1,5 @@
-"""Settings come from the environment over the site's file over the defaults; Prefect is told where to live."""
+"""Settings come from the environment over the site's file over the defaults; Prefect is told where
+to live."""
 
 from __future__ import annotations
 

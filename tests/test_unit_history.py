@@ -1,4 +1,5 @@
-"""A unit's assignment history shows what happened to its item, in words: no other unit's probes, names or ids."""
+"""A unit's assignment history shows what happened to its item, in words: no other unit's probes,
+names or ids."""
 
 from __future__ import annotations
 

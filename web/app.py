@@ -1,4 +1,5 @@
-"""The portal: FastAPI with server-rendered Jinja2 pages (Chinese first) and the JSON API under /api/v1.
+"""The portal: FastAPI with server-rendered Jinja2 pages (Chinese first) and the JSON API under
+/api/v1.
 
     auth.py        sessions, tokens, CSRF, login throttling
     errors.py      every error answered: a Chinese page for a person, JSON for a script
@@ -45,8 +46,10 @@ def create_app(settings: Any = None) -> FastAPI:
 
     settings = settings or get_settings()
     if settings.secret_key.get_secret_value() == DEFAULT_SECRET and not settings.dev_mode:
-        raise ConfigError(detail="DUBAN_SECRET_KEY 仍为默认值：请设置随机密钥（或仅在本机试用时设 DUBAN_DEV_MODE=1）/ "
-                                 "DUBAN_SECRET_KEY is the default: set a random secret (or DUBAN_DEV_MODE=1 for a local trial)")
+        raise ConfigError(detail="DUBAN_SECRET_KEY 仍为默认值：请设置随机密钥（或仅在本机试用时设 "
+                                 "DUBAN_DEV_MODE=1）/ "
+                                 "DUBAN_SECRET_KEY is the default: set a random secret (or DUBAN_DEV_MODE=1 for a "
+                                 "local trial)")
     engine = engine_for(settings.resolved_database_url, settings.sqlite_busy_timeout_ms)
     require_current(engine)
     app = Portal(title="duban 督办", version="1", docs_url=None, redoc_url=None, openapi_url="/openapi.json")

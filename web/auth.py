@@ -148,7 +148,8 @@ def _signed(secret: str, token: str) -> bool:
 
 @dataclass(frozen=True)
 class SignIn:
-    """What a login attempt came to: a token, a running wait (429), or neither (wrong name or password)."""
+    """What a login attempt came to: a token, a running wait (429), or neither (wrong name or
+    password)."""
 
     token: str | None = None
     wait: throttle.Wait | None = None
@@ -175,7 +176,8 @@ class Refusal:
 
 def sign_in(engine: Engine, username: str, password: str, *, kind: str, ip: str | None, settings,  # noqa: ANN001
             now: datetime, replaces: str | None = None) -> SignIn:
-    """Check a login against the throttles and the password; count, audit and issue a token in one transaction.
+    """Check a login against the throttles and the password; count, audit and issue a token in one
+    transaction.
 
     The password is checked outside the write transaction (argon2 takes tens of milliseconds, and
     SQLite has one writer), and not at all while a wait runs.
@@ -189,7 +191,8 @@ def sign_in(engine: Engine, username: str, password: str, *, kind: str, ip: str 
             if throttle.claim_notice(session, wait):  # once per wait: an attacker cannot flood the trail
                 audit.record(session, at=now, actor=throttle.key_name(username) or "?", action="login.throttled",
                              object_type="login_throttle", object_id=wait.throttle_id, outcome="refused",
-                             reason=f"{via}{throttle.SCOPE_ZH[wait.scope]} {wait.ip} 等待至 {wait.until.isoformat()}")
+                             reason=f"{via}{throttle.SCOPE_ZH[wait.scope]} {wait.ip} 等待至 "
+                                    f"{wait.until.isoformat()}")
         return SignIn(wait=wait)
     user = _checked(engine, username, password)
     with unit_of_work(engine) as session:

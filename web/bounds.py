@@ -1,4 +1,5 @@
-"""What the portal accepts from a request: bounded numbers, capped text without NUL, and each field's Chinese name.
+"""What the portal accepts from a request: bounded numbers, capped text without NUL, and each
+field's Chinese name.
 
 One definition of every limit. Route signatures use the types (`Id`, `Version`, `Text[...]`),
 the API's models use `capped(...)`, and `form_of` runs `check_form` over every form field, so a
@@ -86,7 +87,8 @@ def label(name: str) -> str:
 
 
 def limit_of(name: str) -> int:
-    """The cap of a field; a per-task field of the import preview ("title-3") has the cap of its kind."""
+    """The cap of a field; a per-task field of the import preview ("title-3") has the cap of its
+    kind."""
     return LIMITS.get(name, LIMITS.get(re.sub(r"-\d+$", "", name), DEFAULT_LIMIT))
 
 
@@ -131,7 +133,8 @@ class InputRefused(HTTPException):
 
 
 def check_form(form: Any) -> None:
-    """Every text field of a submitted form within its limit and free of NUL (files are checked elsewhere)."""
+    """Every text field of a submitted form within its limit and free of NUL (files are checked
+    elsewhere)."""
     for name, value in form.multi_items():
         if not isinstance(value, str):
             continue

@@ -1,4 +1,5 @@
-"""What every route shares: the engine, the principal, role checks, CSRF-checked forms, refusals on the trail."""
+"""What every route shares: the engine, the principal, role checks, CSRF-checked forms, refusals on
+the trail."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ templates = Jinja2Templates(env=environment(TEMPLATES))
 
 
 class SignInRequired(Exception):
-    """No live session: a page redirects to the login (keeping the deep link), the API answers 401."""
+    """No live session: a page redirects to the login (keeping the deep link), the API answers
+    401."""
 
 
 def settings_of(request: Request):  # noqa: ANN201
@@ -66,8 +68,8 @@ def signed_in(request: Request) -> Principal:
 
 
 class Refused(HTTPException):
-    """A refusal, recorded on the audit trail by the app's handler once the route's own transaction is over
-    (recording it inside would wait on that transaction's write lock)."""
+    """A refusal, recorded on the audit trail by the app's handler once the route's own transaction
+    is over (recording it inside would wait on that transaction's write lock)."""
 
     def __init__(self, principal: Principal, *, status: int, object_type: str, object_id: Any, why: str) -> None:
         super().__init__(status_code=status, detail="未找到 / not found" if status == 404 else "无权访问 / forbidden")
@@ -80,7 +82,8 @@ def refuse(principal: Principal, *, status: int, object_type: str, object_id: An
 
 
 def record_refusal(request: Request, refused: Refused) -> None:
-    # The path is the caller's text: NUL shown as \0 (PostgreSQL stores no NUL), the id clipped to its column.
+    # The path is the caller's text: NUL shown as \0 (PostgreSQL stores no NUL), the id clipped to
+    # its column.
     with unit_of_work(engine_of(request)) as session:
         audit.record(session, at=utc_now(), actor=refused.principal.actor, action="access.refused",
                      object_type=refused.object_type, object_id=storable(refused.object_id)[:60],
@@ -89,8 +92,8 @@ def record_refusal(request: Request, refused: Refused) -> None:
 
 
 def record_conflict(request: Request, why: str) -> None:
-    """A change the domain refused (409: not allowed in this state, changed meanwhile): one event on the trail,
-    written after the route's own transaction rolled back."""
+    """A change the domain refused (409: not allowed in this state, changed meanwhile): one event on
+    the trail, written after the route's own transaction rolled back."""
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:
         return
@@ -118,7 +121,8 @@ auditing = require(Role.OFFICE_ADMIN, Role.AUDITOR)
 
 
 def form_of(request: Request, principal: Principal) -> Any:
-    """The submitted form, once its text fields are checked (422) and its CSRF token (403, on the trail).
+    """The submitted form, once its text fields are checked (422) and its CSRF token (403, on the
+    trail).
 
     Called from plain `def` routes, which FastAPI runs in its thread pool: the body is read on the
     event loop (where Starlette reads it), everything after it (argon2, the database, files) stays

@@ -1,4 +1,5 @@
-"""How the portal answers when it cannot do what was asked: one place for every error, of every kind.
+"""How the portal answers when it cannot do what was asked: one place for every error, of every
+kind.
 
 A person in a browser gets a Chinese page with a way back (the home link); a script (a path
 under /api/, or an Accept header that asks for JSON and not HTML) gets JSON with a `detail` in
@@ -30,7 +31,8 @@ from web.bounds import has_nul, label, too_long
 log = logging.getLogger("duban.web")
 
 STATUS_BY_EXIT = {2: 400, 3: 404, 4: 409, 5: 409}
-# What a bare status means, for errors raised without a message of their own (an unknown path, a wrong method).
+# What a bare status means, for errors raised without a message of their own (an unknown path, a
+# wrong method).
 STATUS_ZH = {
     400: "请求有误 / bad request",
     401: "需要登录 / sign in first",
@@ -170,7 +172,8 @@ def busy(request: Request) -> Response:
 
 
 def install(app: FastAPI) -> None:
-    """Register the handlers: sign-in, domain errors, HTTP errors, validation, and the last resort."""
+    """Register the handlers: sign-in, domain errors, HTTP errors, validation, and the last
+    resort."""
     from web.deps import Refused, SignInRequired, record_conflict, record_refusal
 
     @app.exception_handler(SignInRequired)

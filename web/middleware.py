@@ -15,7 +15,8 @@ HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
     (b"content-security-policy",
-     b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; "
+     b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+     b"form-action 'self'; "
      b"frame-ancestors 'none'; base-uri 'none'"),
     (b"cache-control", b"no-store"),
 ]
@@ -78,13 +79,17 @@ class BodyLimit:
 
 
 async def _too_large(scope: dict, send: Any, limit: int) -> None:
-    """413 before the body is read: JSON for the API, a Chinese page with a way home for a person."""
-    message = f"上传内容超过 {round(limit / (1024 * 1024), 2):g} MB 上限 / the upload is larger than the limit"
+    """413 before the body is read: JSON for the API, a Chinese page with a way home for a
+    person."""
+    message = (f"上传内容超过 {round(limit / (1024 * 1024), 2):g} MB 上限 / the upload is "
+               "larger than the limit")
     if scope.get("path", "").startswith("/api/"):
         body, content_type = json.dumps({"detail": message}, ensure_ascii=False).encode(), b"application/json"
     else:
-        body = (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>出错了 · duban</title>'
-                f'</head><body><p role="alert">{message}</p><p><a href="/">返回首页 / home</a></p></body></html>'
+        body = ('<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>出错了 · '
+                'duban</title>'
+                f'</head><body><p role="alert">{message}</p><p><a href="/">返回首页 / '
+                'home</a></p></body></html>'
                 ).encode()
         content_type = b"text/html; charset=utf-8"
     await send({"type": "http.response.start", "status": 413,

@@ -51,7 +51,8 @@ class Wait:
 
 
 def delay_for(failures: int, *, free: int, base: float, cap: float) -> float:
-    """Seconds to wait after the n-th failure: none before `free`, then base, 2×base, 4×base … up to cap."""
+    """Seconds to wait after the n-th failure: none before `free`, then base, 2×base, 4×base … up to
+    cap."""
     if failures < free:
         return 0.0
     return min(cap, base * 2 ** min(failures - free, 64))
@@ -67,7 +68,8 @@ def key_ip(ip: str | None) -> str:
 
 
 def waiting(session: Session, username: str, ip: str | None, *, now: datetime) -> Wait | None:
-    """The running wait for this name from this address (or for the address), the longer one; None if free."""
+    """The running wait for this name from this address (or for the address), the longer one; None
+    if free."""
     name, address = key_name(username), key_ip(ip)
     rows = session.exec(select(LoginThrottle).where(
         LoginThrottle.ip == address, col(LoginThrottle.blocked_until) > utc(now),
@@ -99,7 +101,8 @@ def note_failure(session: Session, username: str, ip: str | None, *, settings: A
 
 
 def _claim(session: Session, scope: str, name: str, ip: str, now: datetime) -> LoginThrottle:
-    """The counter row, created if missing and locked for this transaction (another worker may race us)."""
+    """The counter row, created if missing and locked for this transaction (another worker may race
+    us)."""
     values = {"scope": scope, "username": name, "ip": ip, "failures": 0, "first_failure_at": now,
               "last_failure_at": now}
     if session.get_bind().dialect.name == "postgresql":
@@ -118,10 +121,12 @@ def forget_pair(session: Session, username: str, ip: str | None) -> None:
 
 
 def prune(session: Session, *, settings: Any, now: datetime) -> None:
-    """Delete throttles whose failures are forgotten and whose wait is over: the table stays small."""
+    """Delete throttles whose failures are forgotten and whose wait is over: the table stays
+    small."""
     forgotten = utc(now) - timedelta(minutes=settings.login_window_minutes)
-    # Rows another login holds are skipped (PostgreSQL's SKIP LOCKED): two logins pruning each other's
-    # rows would otherwise deadlock. A batch at a time keeps each login's share of the work small.
+    # Rows another login holds are skipped (PostgreSQL's SKIP LOCKED): two logins pruning each
+    # other's rows would otherwise deadlock. A batch at a time keeps each login's share of the work
+    # small.
     stale = session.exec(select(LoginThrottle.id).where(
         col(LoginThrottle.last_failure_at) < forgotten,
         or_(col(LoginThrottle.blocked_until).is_(None), col(LoginThrottle.blocked_until) <= utc(now)))
@@ -131,7 +136,8 @@ def prune(session: Session, *, settings: Any, now: datetime) -> None:
 
 
 def claim_notice(session: Session, wait: Wait) -> bool:
-    """True once per wait: the caller puts that wait on the audit trail, the next refusals in it do not.
+    """True once per wait: the caller puts that wait on the audit trail, the next refusals in it do
+    not.
 
     A conditional UPDATE, so that two workers refusing at the same moment write one event."""
     done = session.execute(update(LoginThrottle).where(

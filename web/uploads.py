@@ -60,7 +60,8 @@ def _reads_as_text(text: str) -> bool:
 
 
 def text_charset(data: bytes) -> str | None:
-    """The charset plain text is in (UTF-8, or GB18030/GBK), or None for anything that is not text."""
+    """The charset plain text is in (UTF-8, or GB18030/GBK), or None for anything that is not
+    text."""
     body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data  # Notepad's UTF-8 byte-order mark
     for charset in TEXT_CHARSETS:
         try:

@@ -1,8 +1,9 @@
-"""Put on PYTHONPATH by the benchmarks: at exit, append this process's peak RSS (kB) to $BENCH_PEAK_FILE.
+"""Put on PYTHONPATH by the benchmarks: at exit, append this process's peak RSS (kB) to
+$BENCH_PEAK_FILE.
 
-The peak is VmHWM of /proc/self/status, which starts afresh at exec. getrusage's ru_maxrss does not: a
-child's figure includes its parent's peak at the fork, so a 60 MB benchmark made every 10 MB command look
-like 60 MB.
+The peak is VmHWM of /proc/self/status, which starts afresh at exec. getrusage's ru_maxrss does not:
+a child's figure includes its parent's peak at the fork, so a 60 MB benchmark made every 10 MB
+command look like 60 MB.
 """
 
 import atexit

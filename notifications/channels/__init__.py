@@ -72,4 +72,5 @@ def channel_for(settings: Settings) -> Channel:
         factory = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as error:
         raise ConfigError(detail=f"DUBAN_MAIL_CHANNEL={settings.mail_channel!r} 无法加载：{error}") from error
-    return factory(settings)
+    channel: Channel = factory(settings)  # a plugin's factory, typed by its entry point only
+    return channel

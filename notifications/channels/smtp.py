@@ -30,7 +30,8 @@ def classify(error: BaseException) -> DeliveryError:
     """Permanent for 5xx replies; transient for 4xx, timeouts, refused or dropped connections."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in error.recipients.values()]
-        detail = "; ".join(f"{rcpt}: {code} {reply.decode(errors='replace') if isinstance(reply, bytes) else reply}"
+        detail = "; ".join(f"{rcpt}: {code} "
+                           f"{reply.decode(errors='replace') if isinstance(reply, bytes) else reply}"
                            for rcpt, (code, reply) in error.recipients.items())
         return DeliveryError(f"recipient refused: {detail}", permanent=bool(codes) and min(codes) >= 500)
     if isinstance(error, smtplib.SMTPAuthenticationError):

@@ -6,6 +6,7 @@ It keeps what it is given; `fail_for` makes chosen recipients fail permanently.
 from __future__ import annotations
 
 from email.message import EmailMessage
+from typing import ClassVar
 
 from notifications.channels import DeliveryError
 
@@ -14,7 +15,7 @@ DELIVERED: list[EmailMessage] = []
 
 class ListChannel:
     name = "list"
-    fail_for: set[str] = set()
+    fail_for: ClassVar[set[str]] = set()
 
     def __init__(self, settings: object) -> None:
         self.settings = settings

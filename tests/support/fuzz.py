@@ -67,8 +67,9 @@ class Target:
 
 
 def targets(app: FastAPI) -> list[Target]:
-    """Every route of the app, read from app.routes and its OpenAPI description: a new route or field is
-    fuzzed without anyone listing it. Form fields a route reads itself (form.get) come from its source."""
+    """Every route of the app, read from app.routes and its OpenAPI description: a new route or
+    field is fuzzed without anyone listing it. Form fields a route reads itself (form.get) come from
+    its source."""
     spec = app.openapi()
     found = []
     for route in _api_routes(app.routes):

@@ -1,4 +1,5 @@
-"""Hostile notice files, written by the tests themselves: each is built to exhaust or crash a reader.
+"""Hostile notice files, written by the tests themselves: each is built to exhaust or crash a
+reader.
 
 HOSTILE_FILES maps a case to (builder, a fragment the one Chinese message must contain). The
 builders are cheap (well under a second each) and write into the folder they are given.
@@ -24,7 +25,8 @@ def workbook_bomb(folder: Path) -> Path:
 
 
 def workbook_far_cell(folder: Path) -> Path:
-    """No declared dimension, but one cell at XFD1048576: a reader allocating the used range builds 17 billion."""
+    """No declared dimension, but one cell at XFD1048576: a reader allocating the used range builds
+    17 billion."""
     small = notices.write_xlsx(folder / "small.xlsx")
 
     def far(xml: bytes) -> bytes:
@@ -116,7 +118,8 @@ def scanned_pdf(folder: Path) -> Path:
 
 
 def encrypted_xlsx(folder: Path) -> Path:
-    """What Excel saves with an open password: an OLE container (EncryptedPackage), not a zip, named .xlsx."""
+    """What Excel saves with an open password: an OLE container (EncryptedPackage), not a zip, named
+    .xlsx."""
     target = folder / "encrypted.xlsx"
     entry = "EncryptedPackage".encode("utf-16-le")  # the directory entry of the encrypted stream
     target.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(1016) + entry + bytes(3040))

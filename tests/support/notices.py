@@ -107,7 +107,7 @@ def write_docx_table(path: Path) -> Path:
     document.add_paragraph("附件")
     document.add_paragraph(TITLE)
     table = document.add_table(rows=1, cols=len(HEADER))
-    for cell, text in zip(table.rows[0].cells, HEADER):
+    for cell, text in zip(table.rows[0].cells, HEADER, strict=False):
         cell.text = text
     for row in ROWS:
         cells = table.add_row().cells
@@ -115,7 +115,7 @@ def write_docx_table(path: Path) -> Path:
             merged = cells[0].merge(cells[-1])
             merged.text = row[0]
             continue
-        for cell, value in zip(cells, row):
+        for cell, value in zip(cells, row, strict=False):
             text = _cell(value)
             lines = text.split("\n")
             paragraph = cell.paragraphs[0]

@@ -1,4 +1,5 @@
-"""Office files the tests cannot write in Python (.doc, .xls, .rtf, PDF), made by LibreOffice from the ones they can.
+"""Office files the tests cannot write in Python (.doc, .xls, .rtf, PDF), made by LibreOffice from
+the ones they can.
 
 The tests build a .docx or .xlsx with python-docx/openpyxl and convert it here; without LibreOffice
 (`soffice`) the tests that need such a file are skipped with a reason (scripts/system-packages
@@ -19,7 +20,8 @@ needs_soffice = pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice
 
 
 def convert(source: Path, target: Path) -> Path:
-    """`source` converted to `target`'s format by LibreOffice headless (a private profile, 120 s at most)."""
+    """`source` converted to `target`'s format by LibreOffice headless (a private profile, 120 s at
+    most)."""
     if SOFFICE is None:
         pytest.skip("LibreOffice (soffice) is not installed")
     with tempfile.TemporaryDirectory(prefix="duban-test-office-") as folder:
@@ -32,5 +34,6 @@ def convert(source: Path, target: Path) -> Path:
 
 
 def via_odt(source: Path, target: Path) -> Path:
-    """docx -> odt -> target: LibreOffice 7.4 drops python-docx's tables when it writes .doc straight from .docx."""
+    """docx -> odt -> target: LibreOffice 7.4 drops python-docx's tables when it writes .doc
+    straight from .docx."""
     return convert(convert(source, source.with_suffix(".odt")), target)

@@ -1,4 +1,5 @@
-"""A real portal on loopback for the tests: uvicorn in a thread, the seed as data, one user per role."""
+"""A real portal on loopback for the tests: uvicorn in a thread, the seed as data, one user per
+role."""
 
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ class Portal:
     settings: Settings
 
     def client(self, source: str | None = None) -> httpx.Client:
-        """A browser-like client; `source` a loopback address of its own (127.0.0.2 …): another computer."""
+        """A browser-like client; `source` a loopback address of its own (127.0.0.2 …): another
+        computer."""
         transport = httpx.HTTPTransport(local_address=source) if source else None
         return httpx.Client(base_url=self.url, follow_redirects=False, timeout=30, transport=transport)
 
@@ -125,7 +127,8 @@ def running(settings: Settings, engine: Engine) -> Iterator[Portal]:
 
 
 def form_fields(html: str, action: str) -> dict[str, str]:
-    """The fields a browser would submit from the form posting to `action` (inputs and textareas as filled)."""
+    """The fields a browser would submit from the form posting to `action` (inputs and textareas as
+    filled)."""
     from html.parser import HTMLParser
 
     class Fields(HTMLParser):

@@ -1,4 +1,5 @@
-"""Who may get in: the office's view of login throttles (and clearing one), and API tokens (listing, revoking).
+"""Who may get in: the office's view of login throttles (and clearing one), and API tokens (listing,
+revoking).
 
 Throttles are the office administrator's: an address the office knows to be its own NAT can be
 set free at once, on the audit trail. Every signed-in user sees and revokes their own API

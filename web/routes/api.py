@@ -1,4 +1,5 @@
-"""The JSON API under /api/v1, for integrations: bearer tokens, the same rules and audit events as the pages.
+"""The JSON API under /api/v1, for integrations: bearer tokens, the same rules and audit events as
+the pages.
 
 The API takes bearer tokens only, never the session cookie, so a browser
 cannot be made to call it on a user's behalf (no CSRF to defend).
@@ -83,7 +84,8 @@ def bearer(request: Request) -> Principal:
 
 @router.post("/auth/token", response_model=Token)
 def token(request: Request, username: Annotated[Username, Form()], password: Annotated[Password, Form()]) -> Token:
-    """A bearer token for `api_token_hours`; throttled like the login page (429 with Retry-After)."""
+    """A bearer token for `api_token_hours`; throttled like the login page (429 with
+    Retry-After)."""
     settings = settings_of(request)
     outcome = sign_in(engine_of(request), username, password, kind="api", ip=client_ip(request), settings=settings,
                       now=utc_now())

@@ -1,4 +1,5 @@
-"""The office's review through the JSON API: read a check-in, then accept or return the filing it read.
+"""The office's review through the JSON API: read a check-in, then accept or return the filing it
+read.
 
 Separate from `web.routes.api` (tokens and the unit's filings) so that each
 module keeps one job; the same domain use case as the portal and the CLI.
@@ -14,7 +15,7 @@ from sqlmodel import Session
 
 from models.checkins import review_checkin
 from models.clock import utc_now
-from models.db import unit_of_work
+from models.db import id_of, unit_of_work
 from models.lifecycle import OFFICE, Role
 from models.round import CheckIn
 from web.auth import Principal
@@ -46,7 +47,7 @@ class ReviewIn(BaseModel):
 
 
 def _out(checkin: CheckIn) -> FilingOut:
-    return FilingOut(id=checkin.id, assignment_id=checkin.assignment_id, round_id=checkin.round_id,
+    return FilingOut(id=id_of(checkin), assignment_id=checkin.assignment_id, round_id=checkin.round_id,
                      state=str(checkin.state), revision=checkin.revision, text=checkin.text, percent=checkin.percent,
                      milestone=checkin.milestone, problems=checkin.problems, completed=checkin.completed)
 

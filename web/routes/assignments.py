@@ -1,4 +1,5 @@
-"""Assignments as a unit sees them (its inbox) and as the office sees one: act, file, download evidence.
+"""Assignments as a unit sees them (its inbox) and as the office sees one: act, file, download
+evidence.
 
 Every route that takes an id checks that the caller may see that object:
 a unit user asking for another unit's assignment, check-in or evidence gets
@@ -105,7 +106,8 @@ def assignment_page(request: Request, assignment_id: Id, me: Principal = Depends
 @router.get("/checkins/{checkin_id}")
 def checkin_link(request: Request, checkin_id: Id, me: Principal = Depends(office_or_unit),
                  session: Session = Depends(read_session)):  # noqa: ANN201
-    """Messages enqueued before they linked to assignments named a check-in: on to its assignment."""
+    """Messages enqueued before they linked to assignments named a check-in: on to its
+    assignment."""
     checkin = visible_checkin(session, me, checkin_id)
     return RedirectResponse(f"/assignments/{checkin.assignment_id}", status_code=303)
 

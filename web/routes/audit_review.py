@@ -1,4 +1,5 @@
-"""Audit review for auditors and the office's admin: filter, page through (newest first), verify the chain, export."""
+"""Audit review for auditors and the office's admin: filter, page through (newest first), verify the
+chain, export."""
 
 from __future__ import annotations
 
@@ -23,13 +24,15 @@ PER_PAGE = 100
 
 
 def _moment(name: str, text: str | None) -> datetime | None:
-    """A filter's bound in UTC (no zone means UTC, as the table shows); a date alone is its midnight."""
+    """A filter's bound in UTC (no zone means UTC, as the table shows); a date alone is its
+    midnight."""
     if not text:
         return None
     try:
         return utc(datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
     except (ValueError, OverflowError):
-        raise InputRefused(f"“{label(name)}”应为 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM（可带时区），且在公元 1 至 9999 年之间"
+        raise InputRefused(f"“{label(name)}”应为 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM（可带时区），且在公元 1 至 "
+                           "9999 年之间"
                            f" / {name}: a date or ISO date-time within years 1..9999") from None
 
 

@@ -1,4 +1,5 @@
-"""The office's plan import by upload (a preview, corrections, then apply), 待分工 tasks, the unit directory.
+"""The office's plan import by upload (a preview, corrections, then apply), 待分工 tasks, the unit
+directory.
 
 The uploaded notice is kept under $DUBAN_HOME/uploads by its SHA-256 between
 the preview and the apply. The office corrects titles, deadlines and units in
@@ -65,8 +66,9 @@ def import_form(request: Request, me: Principal = Depends(office_only),  # noqa:
 
 def _preview(request: Request, me: Principal, *, path: Path, name: str, plan_key: str, form: Any = None,
              session: Session | None = None) -> dict[str, Any]:
-    """Read the kept notice, apply the form's corrections, compare with the stored plan: what the page shows
-    and the seal that binds an apply to exactly this (file, plan key, corrections and changes)."""
+    """Read the kept notice, apply the form's corrections, compare with the stored plan: what the
+    page shows and the seal that binds an apply to exactly this (file, plan key, corrections and
+    changes)."""
     from intake.corrections import corrections_from_form
     from intake.notice import ImportFailed
     from intake.isolated import read_notice_isolated
@@ -101,7 +103,8 @@ def _preview(request: Request, me: Principal, *, path: Path, name: str, plan_key
 
 
 def _seal(request: Request, *, sha: str, ext: str, plan_key: str, resolved: Any, outcome: Any) -> str:
-    """HMAC of what an apply would do: the same file, plan key, corrections and list of changes, or a refusal."""
+    """HMAC of what an apply would do: the same file, plan key, corrections and list of changes, or
+    a refusal."""
     from models.audit import canonical_json
 
     body = canonical_json({"sha": sha, "ext": ext, "plan_key": plan_key, "corrections": resolved.corrections,
@@ -123,8 +126,9 @@ def _fields(resolved: Any) -> dict[int, dict[str, str]]:
 
 
 def _form(request: Request, me: Principal) -> Any:
-    # A province's notice has thousands of tasks, five fields each: above Starlette's default of 1,000.
-    # Read on the event loop (Starlette keeps the parsed form); form_of then checks it from this thread.
+    # A province's notice has thousands of tasks, five fields each: above Starlette's default of
+    # 1,000. Read on the event loop (Starlette keeps the parsed form); form_of then checks it from
+    # this thread.
     anyio.from_thread.run(functools.partial(request.form, max_fields=50_000, max_files=1))
     return form_of(request, me)
 
@@ -173,8 +177,8 @@ def import_revise(request: Request, me: Principal = Depends(office_only)):  # no
 
 @router.post("/import/apply")
 def import_apply(request: Request, me: Principal = Depends(office_only)):  # noqa: ANN201
-    """Apply exactly what was previewed; anything else (another file, plan key, correction, or a plan changed
-    since) is refused with the up-to-date preview and nothing is written."""
+    """Apply exactly what was previewed; anything else (another file, plan key, correction, or a
+    plan changed since) is refused with the up-to-date preview and nothing is written."""
     form = _form(request, me)
     path, plan_key, name = _posted(request, form)
     sealed = str(form.get("seal", ""))

@@ -1,4 +1,5 @@
-"""The office's pages: the dashboard (leaders read it too), the verification queue, rounds, extensions."""
+"""The office's pages: the dashboard (leaders read it too), the verification queue, rounds,
+extensions."""
 
 from __future__ import annotations
 
@@ -76,7 +77,8 @@ def review(request: Request, checkin_id: Id, decision: Word, me: Principal = Dep
 
 
 def read_revision(value: object) -> int:
-    """The filing the office read, as the review form (or an API call) names it; 400 when it names none."""
+    """The filing the office read, as the review form (or an API call) names it; 400 when it names
+    none."""
     text = str(value or "").strip()
     if not (text.isascii() and text.isdigit()) or len(text) > 9:
         raise HTTPException(400, "审核须注明所审核的报送版本（revision），请刷新后重新审核 / "
@@ -161,7 +163,8 @@ def notifications(request: Request, me: Principal = Depends(office_only), sessio
 
 @router.post("/notifications/retry")
 def notifications_retry(request: Request, me: Principal = Depends(office_only),
-                        ids: Annotated[list[Id], Form(alias="id")] = []):  # noqa: ANN201, B006
+                        ids: Annotated[list[Id], Form(alias="id")] = [],  # noqa: B006 — copied per request
+                        ):  # noqa: ANN201
     form_of(request, me)
     with unit_of_work(engine_of(request)) as session:
         retry_dead(session, ids=ids or None, actor=me.actor, now=utc_now())

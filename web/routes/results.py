@@ -35,7 +35,7 @@ def reports(request: Request, me: Principal = Depends(readers), session: Session
     if me.role not in OFFICE:
         query = query.where(col(ResultsReport.published_at).is_not(None))
     rounds = session.exec(select(SupervisionRound, Plan).join(Plan, col(Plan.id) == col(SupervisionRound.plan_id))
-                          .order_by(SupervisionRound.id)).all() if me.role in OFFICE else []
+                          .order_by(col(SupervisionRound.id))).all() if me.role in OFFICE else []
     return page(request, "reports.html.j2", me, reports=session.exec(query).all(), rounds=rounds)
 
 

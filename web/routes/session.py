@@ -33,7 +33,8 @@ def _safe_next(target: str | None) -> str:
 
 def _login_page(request: Request, *, target: str, status: int = 200, error: str | None = None,
                 headers: dict[str, str] | None = None) -> Response:
-    """The login form with its pre-session CSRF token, in the form and in a cookie (see web/auth.py)."""
+    """The login form with its pre-session CSRF token, in the form and in a cookie (see
+    web/auth.py)."""
     secret = settings_of(request).secret_key.get_secret_value()
     token = login_token(secret, request.cookies.get(LOGIN_COOKIE))
     response = page(request, "login.html.j2", None, status=status, next=target, error=error, login_csrf=token)
@@ -55,8 +56,8 @@ def login_form(request: Request, next: str | None = None) -> Response:  # noqa: 
 @router.post("/login")
 def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form(""),  # noqa: A002
           csrf: str = Form("")) -> Response:
-    # A name with NUL or over 100 characters is a wrong login like any other (sign_in), so it is throttled and
-    # audited rather than answered 422.
+    # A name with NUL or over 100 characters is a wrong login like any other (sign_in), so it is
+    # throttled and audited rather than answered 422.
     settings = settings_of(request)
     target = _safe_next(next)
     if not login_token_ok(settings.secret_key.get_secret_value(), request.cookies.get(LOGIN_COOKIE), csrf):
@@ -76,7 +77,8 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
 
 @router.post("/logout")
 def logout(request: Request, me: Principal = Depends(signed_in)) -> Response:
-    """Ends this browser's session; API tokens live on until they expire or are revoked (/tokens)."""
+    """Ends this browser's session; API tokens live on until they expire or are revoked
+    (/tokens)."""
     form_of(request, me)
     with unit_of_work(engine_of(request)) as session:
         end_session(session, request.cookies.get(COOKIE, ""), utc_now())
