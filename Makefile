@@ -8,7 +8,7 @@ export DUBAN_HOME ?= $(CURDIR)/var
 # Debian packages (PostgreSQL server, CJK font, Chromium): installed once, when missing.
 SYSTEM := $(VENV)/.system-stamp
 
-.PHONY: install system run test test-sqlite lock bench bench-quick clean reliability complexity
+.PHONY: install system run test test-sqlite lint format complexity lock bench bench-quick clean reliability mutate
 
 install: $(STAMP) $(SYSTEM)
 
@@ -45,6 +45,20 @@ test: install
 
 test-sqlite: install
 	$(BIN)/python -m pytest -k "not postgresql" $(PYTEST_ARGS)
+
+# Lint and type-check (configured in pyproject.toml): ruff's rules and its formatter's verdict, then
+# mypy (strict on models/, intake/, notifications/, config/), then the complexity limit below.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/python scripts/complexity
+
+# Rewrite the code the way `make lint` wants it: ruff's safe fixes, then the formatter (last, so
+# that what the fixes wrote is formatted too).
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 # No function over cyclomatic complexity 15 (radon) outside tests/ and the migrations; CI runs it.
 complexity: install

@@ -52,8 +52,7 @@ class Assigned:
 @dataclass(frozen=True)
 class Correction:
     """The office's fix of one field of one task before applying: `title` (str), `deadline`
-    (date or None) or `units` (a tuple of (name, role); names as typed, resolved like imported
-    ones)."""
+    (date or None) or `units` (a tuple of (name, role); names as typed, resolved like imported ones)."""
 
     task: int
     field: str
@@ -106,8 +105,8 @@ def _resolve_names(named: Iterable[NamedUnit], index: UnitIndex) -> _Names:
         if unit is None:
             found.unknown.append(unit_named)
             found.assigned.append(Assigned(unit_named.name, unit_named.role, unit_named.name))
-        elif unit.kind == UnitKind.GROUP and index.members.get(id_of(unit)):
-            found.assigned.extend(Assigned(m.name, unit_named.role, unit_named.name) for m in index.members[id_of(unit)])
+        elif unit.kind == UnitKind.GROUP and index.members.get(unit.id):
+            found.assigned.extend(Assigned(m.name, unit_named.role, unit_named.name) for m in index.members[unit.id])
         else:
             if unit.kind == UnitKind.GROUP:
                 found.memberless.append(unit.name)
@@ -250,8 +249,8 @@ class Change:
                 **({"unit": self.unit} if self.unit else {})}
 
     def basis(self) -> dict[str, Any]:
-        """The line and the stored values it starts from: two previews that would do different
-        things to different rows never have the same basis, even when their lines read alike."""
+        """The line and the stored values it starts from: two previews that would do different things
+        to different rows never have the same basis, even when their lines read alike."""
         row: dict[str, Any] = {}
         if isinstance(self.row, Task):
             row = {name: getattr(self.row, name) for name in TASK_FIELDS} | {"withdrawn": self.row.withdrawn_at}
@@ -341,7 +340,7 @@ def compare(session: Session, key: str, resolved: ResolvedNotice, *, now: dateti
     listed = {t.number for t in notice.tasks}
     for number, task in sorted(tasks.items()):
         if number not in listed and task.withdrawn_at is None:
-            active = [a for a in by_task.get(id_of(task), {}).values() if a.withdrawn_at is None]
+            active = [a for a in by_task.get(task.id, {}).values() if a.withdrawn_at is None]
             changes.append(Change(number, "withdraw_task", f"撤销任务 {number}“{task.title}”（保留记录）",
                                   f"withdraw task {number} “{task.title}” (history kept)", row=task, value=active))
     return plan, changes
@@ -433,8 +432,7 @@ def _due_changes(number: int, name: str, held: Assignment, deadline: date | None
 
 def reconcile(session: Session, key: str, resolved: ResolvedNotice, *, actor: Actor, now: datetime,
               write: bool) -> Outcome:
-    """The difference between the notice and the stored plan `key`; that same list applied when
-    `write`."""
+    """The difference between the notice and the stored plan `key`; that same list applied when `write`."""
     plan, changes = compare(session, key, resolved, now=now)
     outcome = Outcome(plan_id=plan.id, created=plan.id is None, changes=changes,
                       pending=_still_pending(session, plan, resolved))
@@ -444,8 +442,7 @@ def reconcile(session: Session, key: str, resolved: ResolvedNotice, *, actor: Ac
 
 
 def _still_pending(session: Session, plan: Plan, resolved: ResolvedNotice) -> list[int]:
-    """The notice's 待分工 tasks, but for those the office has since given units (they keep
-    them)."""
+    """The notice's 待分工 tasks, but for those the office has since given units (they keep them)."""
     if plan.id is None or not resolved.pending:
         return sorted(resolved.pending)
     assigned = set(session.exec(select(Task.number).join(Assignment, col(Assignment.task_id) == col(Task.id))
@@ -461,18 +458,18 @@ class _Trail:
         self.events: list[dict[str, Any]] = []
         self.touched: dict[int, tuple[Assignment, str, dict[str, Any]]] = {}
 
-    def event(self, action: str, object_type: str, object_id: int | None, **details: Any) -> None:
+    def event(self, action: str, object_type: str, object_id: int, **details: Any) -> None:
         self.events.append({"at": self.at, "actor": self.actor, "action": action, "object_type": object_type,
                             "object_id": object_id, **details})
 
     def touch(self, assignment: Assignment, action: str) -> None:
-        held = self.touched.get(id_of(assignment))
+        held = self.touched.get(assignment.id)
         if held is None:
             before = {"role": str(assignment.role), "withdrawn": assignment.withdrawn_at is not None,
                       "due_on": assignment.due_on, "original_due_on": assignment.original_due_on}
-            self.touched[id_of(assignment)] = (assignment, action, before)
+            self.touched[assignment.id] = (assignment, action, before)
         elif action != "assignment.update":  # restore and withdraw name the event
-            self.touched[id_of(assignment)] = (assignment, action, held[2])
+            self.touched[assignment.id] = (assignment, action, held[2])
 
     def flush_touched(self, session: Session) -> None:
         for assignment, action, before in self.touched.values():
@@ -571,7 +568,7 @@ def _apply_tasks(session: Session, plan: Plan, of_kind: dict[str, list[Change]],
     _write_measures(session, rewritten, task_ids)
     for parsed, before in rewritten:
         task_id = task_ids[parsed.number]
-        trail.event("task.create" if was is None else "task.update", "task", task_id, task_id=task_id, before=was,
+        trail.event("task.create" if before is None else "task.update", "task", task_id, task_id=task_id, before=before,
                     after=_task_values(parsed) | {"number": parsed.number, "measures": len(parsed.measures),
                                                   **({"pending": True} if parsed.number in resolved.pending else {})})
     return task_ids
@@ -628,13 +625,11 @@ def _insert_assignments(session: Session, plan: Plan, adds: list[Change], *, tas
                     after={"state": row["state"], "role": row["role"], "version": 1})
 
 
-# --- completing a 待分工 task after the import
-# ------------------------------------------------------
+# --- completing a 待分工 task after the import ------------------------------------------------------
 
 class TaskAlreadyAssigned(DubanError):
     zh = "计划“{plan}”的任务 {number} 已有分工，不是待分工任务——要改分工请修改通知后重新导入。"
-    en = ("task {number} of plan '{plan}' already has units; change them by re-importing the "
-          "corrected notice")
+    en = "task {number} of plan '{plan}' already has units; change them by re-importing the corrected notice"
     exit_code = 4
 
 
@@ -645,10 +640,8 @@ class UnitsRequired(DubanError):
 
 
 class UnknownUnits(DubanError):
-    zh = ("任务 {number}：通讯录中没有单位 {names}{near_zh}——请改正名称，或先加入单位通讯录（"
-          "duban units import），未作任何分工。")
-    en = ("task {number}: {names} not in the unit directory{near_en}; correct the names or add "
-          "them first; nothing was assigned")
+    zh = "任务 {number}：通讯录中没有单位 {names}{near_zh}——请改正名称，或先加入单位通讯录（duban units import），未作任何分工。"
+    en = "task {number}: {names} not in the unit directory{near_en}; correct the names or add them first; nothing was assigned"
     exit_code = 2
 
 
@@ -675,12 +668,11 @@ def _refuse_unknown(task: Task, unknown: list[NamedUnit], index: UnitIndex) -> N
 
 def assign_pending(session: Session, *, task_id: int, units: Sequence[tuple[str, AssignmentRole]], actor: Actor,
                    now: datetime) -> list[Assignment]:
-    """Give a 待分工 task its units (names or aliases from the directory; groups expand), due by its
-    deadline."""
+    """Give a 待分工 task its units (names or aliases from the directory; groups expand), due by its deadline."""
     task = session.get(Task, task_id)
     if task is None or task.withdrawn_at is not None:
         raise NotFound(kind="task", kind_zh="任务", key=f"#{task_id}")
-    plan = session.get_one(Plan, task.plan_id)
+    plan = session.get(Plan, task.plan_id)
     held = session.exec(select(Assignment).where(Assignment.task_id == task.id)).all()
     if any(a.withdrawn_at is None for a in held):
         raise TaskAlreadyAssigned(plan=plan.key, number=task.number)
@@ -694,13 +686,13 @@ def assign_pending(session: Session, *, task_id: int, units: Sequence[tuple[str,
     trail = _Trail(actor, at)
     made: list[Assignment] = []
     for a in names.assigned:
-        unit = index.known(a.unit)  # every name was found above
-        assignment = by_unit.get(id_of(unit))
+        unit = index.find(a.unit)
+        assignment = by_unit.get(unit.id)
         if assignment is not None:  # withdrawn earlier: the same row comes back, its history with it
             assignment.withdrawn_at, assignment.role = None, a.role
             trail.touch(assignment, "assignment.restore")
         else:
-            assignment = Assignment(task_id=id_of(task), unit_id=id_of(unit), role=a.role, due_on=task.deadline,
+            assignment = Assignment(task_id=task.id, unit_id=unit.id, role=a.role, due_on=task.deadline,
                                     original_due_on=task.deadline, created_at=at)
             session.add(assignment)
         made.append(assignment)

@@ -12,7 +12,7 @@ and `beyond_table` says so, so the caller can warn.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 from functools import lru_cache
 

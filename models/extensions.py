@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from models import audit, escalations, workflow
 from models.assignment import Assignment
 from models.clock import local_day, utc
+from models.db import id_of
 from models.errors import DubanError, NotFound, ReasonRequired
 from models.escalation import ExtensionRequest, ExtensionState
 from models.lifecycle import OFFICE, Action, Actor, may_act

@@ -19,7 +19,7 @@ from models import audit
 from models.assignment import Assignment, AssignmentRole
 from models.calendar import STATUTORY, WorkingCalendar
 from models.clock import local_day, utc
-from models.db import bulk_insert, take_turn
+from models.db import bulk_insert, id_of, take_turn
 from models.errors import DubanError, NotFound, ReportDateTooEarly, TextTooLong
 from models.lifecycle import Actor, State
 from models.outbox import enqueue_many

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models import audit
 from models.clock import utc
-from models.db import reading, unit_of_work
+from models.db import id_of, reading, unit_of_work
 from models.errors import DubanError
 from models.lifecycle import Actor
 from models.outbox import enqueue_many
