@@ -53,7 +53,9 @@ QUICK: Suite = [
 ]
 
 
-def run(suite: Suite, postgres_url: str | None, progress: Callable[[str], None]) -> list[dict[str, object]]:
+def run(
+    suite: Suite, postgres_url: str | None, progress: Callable[[str], None]
+) -> list[dict[str, object]]:
     results = []
     for section, measure in suite:
         started = time.perf_counter()
@@ -66,26 +68,44 @@ def run(suite: Suite, postgres_url: str | None, progress: Callable[[str], None])
 def machine() -> str:
     import os
 
-    return (f"{date.today().isoformat()}, {platform.node()}, {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}, {platform.platform(terse=True)}")
+    return (
+        f"{date.today().isoformat()}, {platform.node()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {platform.platform(terse=True)}"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="small scale, one run each (under two minutes)")
-    parser.add_argument("--postgres", action="store_true", help="also on a throwaway PostgreSQL server")
-    parser.add_argument("--json", action="store_true", help="print the JSON instead of the Markdown table")
-    parser.add_argument("--out", type=Path, help="where to write the JSON (default build/bench/<profile>.json)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="small scale, one run each (under two minutes)"
+    )
+    parser.add_argument(
+        "--postgres", action="store_true", help="also on a throwaway PostgreSQL server"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the JSON instead of the Markdown table"
+    )
+    parser.add_argument(
+        "--out", type=Path, help="where to write the JSON (default build/bench/<profile>.json)"
+    )
     options = parser.parse_args()
     profile = "quick" if options.quick else "full"
     started = time.perf_counter()
     with postgres(options.postgres) as admin:
-        results = run(QUICK if options.quick else FULL, admin, lambda line: print(line, file=sys.stderr, flush=True))
+        results = run(
+            QUICK if options.quick else FULL,
+            admin,
+            lambda line: print(line, file=sys.stderr, flush=True),
+        )
     out = options.out or ROOT / "build" / "bench" / f"{profile}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     heading = f"{profile} benchmark: {machine()}; {time.perf_counter() - started:.0f} s"
-    out.with_suffix(".md").write_text(f"{heading}\n\n{markdown(results, COLUMNS)}", encoding="utf-8")
+    out.with_suffix(".md").write_text(
+        f"{heading}\n\n{markdown(results, COLUMNS)}", encoding="utf-8"
+    )
     print(f"{heading}; written to {out} and {out.with_suffix('.md')}", file=sys.stderr)
     report(results, options.json, COLUMNS)
 

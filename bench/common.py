@@ -47,9 +47,17 @@ def fresh_database(admin_url: str, name: str) -> str:
 
 
 # The columns every measure has, in the combined table (`python -m bench`) and in its JSON.
-COLUMNS = [("measure", "name"), ("backend", "backend"), ("scale", "scale"), ("median s", "median_s"),
-           ("baseline s", "baseline_s"), ("baseline", "baseline_is"), ("ratio", "ratio"), ("peak MB", "peak_mb"),
-           ("target s", "target_s")]
+COLUMNS = [
+    ("measure", "name"),
+    ("backend", "backend"),
+    ("scale", "scale"),
+    ("median s", "median_s"),
+    ("baseline s", "baseline_s"),
+    ("baseline", "baseline_is"),
+    ("ratio", "ratio"),
+    ("peak MB", "peak_mb"),
+    ("target s", "target_s"),
+]
 
 
 PEAK_SITE = str(Path(__file__).resolve().parent / "peak")
@@ -76,7 +84,9 @@ def tree_peak_mb(pid: int) -> float:
         if entry.name.isdigit():
             # The command may hold spaces and parentheses: the fields after the last ')' are fixed.
             try:
-                parents[int(entry.name)] = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+                parents[int(entry.name)] = int(
+                    (entry / "stat").read_text().rpartition(")")[2].split()[1]
+                )
             except (OSError, IndexError, ValueError):
                 continue  # gone meanwhile
     tree, peaks = {pid}, []
@@ -105,8 +115,10 @@ def timed_process(command: list[str], env: dict[str, str]) -> tuple[float, float
         finished = subprocess.run(command, env=with_peak_probe(env, peak_file), capture_output=True)
         elapsed = time.perf_counter() - started
         if finished.returncode != 0:
-            raise RuntimeError(f"{' '.join(command)} exited {finished.returncode}:\n"
-                               + finished.stderr.decode(errors="replace"))
+            raise RuntimeError(
+                f"{' '.join(command)} exited {finished.returncode}:\n"
+                + finished.stderr.decode(errors="replace")
+            )
         return elapsed, peak_of(peak_file)
 
 
@@ -118,17 +130,28 @@ def markdown(results: list[dict[str, object]], columns: list[tuple[str, str]]) -
         cells = []
         for _, key in columns:
             value = r.get(key)
-            cells.append("—" if value is None else f"{value:.3f}" if isinstance(value, float) and key.endswith("_s") else str(value))
+            cells.append(
+                "—"
+                if value is None
+                else f"{value:.3f}"
+                if isinstance(value, float) and key.endswith("_s")
+                else str(value)
+            )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
 def report(results: list[dict[str, object]], as_json: bool, columns: list[tuple[str, str]]) -> None:
     """Print the Markdown table, or the JSON list."""
-    print(json.dumps(results, indent=2, ensure_ascii=False) if as_json else markdown(results, columns), end="\n")
+    print(
+        json.dumps(results, indent=2, ensure_ascii=False)
+        if as_json
+        else markdown(results, columns),
+        end="\n",
+    )
 
 
-def _child(target: str, args: tuple, queue) -> None:  # noqa: ANN001 — runs in the spawned process
+def _child(target: str, args: tuple, queue) -> None:
     import importlib
     import time
     import traceback

@@ -25,7 +25,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
-from bench.common import COLUMNS, backends, fresh_database, in_child, postgres, report, timed_process
+from bench.common import (
+    COLUMNS,
+    backends,
+    fresh_database,
+    in_child,
+    postgres,
+    report,
+    timed_process,
+)
 from bench.synthetic import populate
 from config import Settings
 from models.db import make_engine, unit_of_work
@@ -46,9 +54,11 @@ def _raw(url: str, table: str, rows: int, columns: str, values: str) -> float:
     engine = make_engine(url)
     raw = engine.raw_connection()
     placeholder = "?" if engine.dialect.name == "sqlite" else "%s"
-    statement = (f"INSERT INTO {table} ({columns}) VALUES "
-                 f"({', '.join([placeholder] * len(columns.split(',')))})")
-    params = [tuple(eval(values, {"i": i})) for i in range(rows)]  # noqa: S307 — our own literal
+    statement = (
+        f"INSERT INTO {table} ({columns}) VALUES "
+        f"({', '.join([placeholder] * len(columns.split(',')))})"
+    )
+    params = [tuple(eval(values, {"i": i})) for i in range(rows)]
     started = time.perf_counter()
     cursor = raw.cursor()
     if engine.dialect.name == "sqlite":
@@ -63,22 +73,37 @@ def _raw(url: str, table: str, rows: int, columns: str, values: str) -> float:
 
 def step_open(url: str) -> dict[str, int]:
     with unit_of_work(make_engine(url)) as session:
-        opened = open_round(session, plan_key="bench", name="r", report_by=date(2022, 9, 30), actor=SYSTEM_ACTOR,
-                            now=datetime(2022, 9, 19, 9, tzinfo=CST), cooperating_lead_days=2)
+        opened = open_round(
+            session,
+            plan_key="bench",
+            name="r",
+            report_by=date(2022, 9, 30),
+            actor=SYSTEM_ACTOR,
+            now=datetime(2022, 9, 19, 9, tzinfo=CST),
+            cooperating_lead_days=2,
+        )
         return {"checkins": opened.checkins, "notices": opened.notices}
 
 
 def step_remind(url: str, home: str) -> dict[str, int]:
     with unit_of_work(make_engine(url)) as session:
-        run = send_reminders(session, now=datetime(2022, 9, 27, 10, tzinfo=CST), settings=Settings(home=Path(home)),
-                             actor=SYSTEM_ACTOR)
+        run = send_reminders(
+            session,
+            now=datetime(2022, 9, 27, 10, tzinfo=CST),
+            settings=Settings(home=Path(home)),
+            actor=SYSTEM_ACTOR,
+        )
         return {"enqueued": run.enqueued}
 
 
 def step_escalate(url: str, home: str) -> dict[str, int]:
     with unit_of_work(make_engine(url)) as session:
-        return escalate_stalled(session, now=datetime(2022, 10, 10, 10, tzinfo=CST), settings=Settings(home=Path(home)),
-                                actor=SYSTEM_ACTOR)
+        return escalate_stalled(
+            session,
+            now=datetime(2022, 10, 10, 10, tzinfo=CST),
+            settings=Settings(home=Path(home)),
+            actor=SYSTEM_ACTOR,
+        )
 
 
 def step_file(url: str) -> dict[str, int]:
@@ -98,63 +123,130 @@ def step_file(url: str) -> dict[str, int]:
     rng = random.Random(11)
     engine = make_engine(url)
     with unit_of_work(engine) as session:
-        rows = session.exec(select(CheckIn.id, CheckIn.assignment_id, CheckIn.due_on, Assignment.task_id,
-                                   Assignment.unit_id)
-                            .join(Assignment, Assignment.id == CheckIn.assignment_id)).all()
+        rows = session.exec(
+            select(
+                CheckIn.id,
+                CheckIn.assignment_id,
+                CheckIn.due_on,
+                Assignment.task_id,
+                Assignment.unit_id,
+            ).join(Assignment, Assignment.id == CheckIn.assignment_id)
+        ).all()
         events, filed = [], []
         for checkin_id, assignment_id, due_on, task_id, unit_id in rows:
             where = {"task_id": task_id, "unit_id": unit_id}
             if rng.random() > 0.7:
                 continue
             late = rng.random() < 0.1
-            at = datetime(2022, 9, 29 if not late else 30, 10, tzinfo=CST) if due_on.day >= 28 else datetime(2022, 9, 27, 10, tzinfo=CST)
+            at = (
+                datetime(2022, 9, 29 if not late else 30, 10, tzinfo=CST)
+                if due_on.day >= 28
+                else datetime(2022, 9, 27, 10, tzinfo=CST)
+            )
             if late:
                 at = datetime(2022, 10, 8, 10, tzinfo=CST)
             completed = rng.random() < 0.4
             percent = 100 if completed else rng.randrange(10, 90, 10)
             text_ = f"已推进第{percent}%工作"
-            events.append({"at": at, "actor": "bench", "action": "assignment.progress", "object_type": "assignment",
-                           "object_id": assignment_id, "before": {"state": "assigned"}, **where,
-                           "after": {"state": "in_progress", "version": 2, "rework_count": 0}})
-            events.append({"at": at, "actor": "bench", "action": "checkin.submit", "object_type": "checkin",
-                           "object_id": checkin_id, "before": {"state": "pending"}, **where,
-                           "after": {"state": "submitted", "completed": completed, "percent": percent, "text": text_,
-                                     "milestone": None, "problems": "需协调经费" if rng.random() < 0.05 else None,
-                                     "evidence": 0}})
+            events.append(
+                {
+                    "at": at,
+                    "actor": "bench",
+                    "action": "assignment.progress",
+                    "object_type": "assignment",
+                    "object_id": assignment_id,
+                    "before": {"state": "assigned"},
+                    **where,
+                    "after": {"state": "in_progress", "version": 2, "rework_count": 0},
+                }
+            )
+            events.append(
+                {
+                    "at": at,
+                    "actor": "bench",
+                    "action": "checkin.submit",
+                    "object_type": "checkin",
+                    "object_id": checkin_id,
+                    "before": {"state": "pending"},
+                    **where,
+                    "after": {
+                        "state": "submitted",
+                        "completed": completed,
+                        "percent": percent,
+                        "text": text_,
+                        "milestone": None,
+                        "problems": "需协调经费" if rng.random() < 0.05 else None,
+                        "evidence": 0,
+                    },
+                }
+            )
             review = rng.random()
             if review < 0.1:
-                events.append({"at": at.replace(day=10, month=10), "actor": "bench", "action": "checkin.return",
-                               "object_type": "checkin", "object_id": checkin_id, "after": {"state": "returned"}, **where,
-                               "reason": "材料不全"})
+                events.append(
+                    {
+                        "at": at.replace(day=10, month=10),
+                        "actor": "bench",
+                        "action": "checkin.return",
+                        "object_type": "checkin",
+                        "object_id": checkin_id,
+                        "after": {"state": "returned"},
+                        **where,
+                        "reason": "材料不全",
+                    }
+                )
             elif completed and review < 0.6:
-                events.append({"at": at.replace(day=10, month=10), "actor": "bench", "action": "assignment.verify",
-                               "object_type": "assignment", "object_id": assignment_id, **where,
-                               "after": {"state": "verified", "version": 3, "rework_count": 0}})
+                events.append(
+                    {
+                        "at": at.replace(day=10, month=10),
+                        "actor": "bench",
+                        "action": "assignment.verify",
+                        "object_type": "assignment",
+                        "object_id": assignment_id,
+                        **where,
+                        "after": {"state": "verified", "version": 3, "rework_count": 0},
+                    }
+                )
             filed.append({"id": checkin_id, "text": text_, "percent": percent})
         events.sort(key=lambda e: e["at"])
         audit.record_many(session, events)
         table = CheckIn.__table__
-        statement = (update(table).where(table.c.id == bindparam("b_id"))
-                     .values(text=bindparam("b_text"), percent=bindparam("b_percent"), state="submitted"))
-        session.connection().execute(statement, [{"b_id": f["id"], "b_text": f["text"], "b_percent": f["percent"]}
-                                                 for f in filed])
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(text=bindparam("b_text"), percent=bindparam("b_percent"), state="submitted")
+        )
+        session.connection().execute(
+            statement,
+            [{"b_id": f["id"], "b_text": f["text"], "b_percent": f["percent"]} for f in filed],
+        )
         return {"events": len(events), "filed": len(filed)}
 
 
 def step_compile(url: str, home: str) -> dict[str, int]:
+    from sqlmodel import select
+
     from models.plan import Plan
     from models.round import SupervisionRound
     from reports.compile import FORMATS, compile_report
-    from sqlmodel import select
 
     settings = Settings(home=Path(home))
     with unit_of_work(make_engine(url)) as session:
         round_ = session.exec(select(SupervisionRound).where(SupervisionRound.name == "r")).one()
-        compiled = compile_report(session, plan=session.get(Plan, round_.plan_id), round_=round_,
-                                  as_of=datetime(2022, 10, 14, 18, tzinfo=CST), formats=list(FORMATS),
-                                  out_dir=Path(home) / "reports", settings=settings, actor=SYSTEM_ACTOR,
-                                  now=datetime(2022, 10, 15, 9, tzinfo=CST))
-        return {"bytes": sum(p.stat().st_size for p in compiled.files), "items": len(compiled.results.items)}
+        compiled = compile_report(
+            session,
+            plan=session.get(Plan, round_.plan_id),
+            round_=round_,
+            as_of=datetime(2022, 10, 14, 18, tzinfo=CST),
+            formats=list(FORMATS),
+            out_dir=Path(home) / "reports",
+            settings=settings,
+            actor=SYSTEM_ACTOR,
+            now=datetime(2022, 10, 15, 9, tzinfo=CST),
+        )
+        return {
+            "bytes": sum(p.stat().st_size for p in compiled.files),
+            "items": len(compiled.results.items),
+        }
 
 
 def _raw_read(url: str) -> float:
@@ -164,11 +256,13 @@ def _raw_read(url: str) -> float:
     raw = engine.raw_connection()
     started = time.perf_counter()
     cursor = raw.cursor()
-    for query in ("SELECT a.id, a.task_id, a.role, t.number, t.title, u.name FROM assignment a "
-                  "JOIN task t ON t.id = a.task_id JOIN unit u ON u.id = a.unit_id",
-                  "SELECT * FROM check_in",
-                  "SELECT at, action, object_id, task_id, unit_id, after FROM audit_event "
-                  "WHERE action LIKE 'assignment.%' OR action LIKE 'checkin.%' OR action LIKE 'escalation.%'"):
+    for query in (
+        "SELECT a.id, a.task_id, a.role, t.number, t.title, u.name FROM assignment a "
+        "JOIN task t ON t.id = a.task_id JOIN unit u ON u.id = a.unit_id",
+        "SELECT * FROM check_in",
+        "SELECT at, action, object_id, task_id, unit_id, after FROM audit_event "
+        "WHERE action LIKE 'assignment.%' OR action LIKE 'checkin.%' OR action LIKE 'escalation.%'",
+    ):
         cursor.execute(query)
         cursor.fetchall()
     elapsed = time.perf_counter() - started
@@ -189,27 +283,63 @@ def one_run(url: str, home: Path, tasks: int, units: int) -> dict[str, tuple[flo
     in_child("bench.cycle:step_file", url)
     compile_s, _, compile_mb = in_child("bench.cycle:step_compile", url, str(home))
     n = counts["assignments"]
-    notification = ("notification", "dedup_key, kind, recipient_email, lang, subject, body_text, payload, status, "
-                                    "attempts, next_attempt_at, created_at",
-                    "[f'raw{i}', 'k', 'a@b.c', 'zh', '', '', '{}', 'pending', 0, '2022-09-19 01:00:00', "
-                    "'2022-09-19 01:00:00']")
-    audit_row = ("audit_event", "seq, at, actor, action, object_type, object_id, outcome, prev_hash, hash",
-                 "[10_000_000 + i, '2022-09-19 01:00:00', 'raw', 'x', 'x', 'x', 'ok', '0' * 64, '0' * 64]")
-    escalation = ("escalation", "stage_key, assignment_id, round_id, level, stall, reason, number, opened_at",
-                  "[f'raw{i}', i + 1, 1, 1, 'overdue', 'x', f'raw{i}', '2022-10-10 02:00:00']")
+    notification = (
+        "notification",
+        "dedup_key, kind, recipient_email, lang, subject, body_text, payload, status, "
+        "attempts, next_attempt_at, created_at",
+        "[f'raw{i}', 'k', 'a@b.c', 'zh', '', '', '{}', 'pending', 0, '2022-09-19 01:00:00', "
+        "'2022-09-19 01:00:00']",
+    )
+    audit_row = (
+        "audit_event",
+        "seq, at, actor, action, object_type, object_id, outcome, prev_hash, hash",
+        "[10_000_000 + i, '2022-09-19 01:00:00', 'raw', 'x', 'x', 'x', 'ok', '0' * 64, '0' * 64]",
+    )
+    escalation = (
+        "escalation",
+        "stage_key, assignment_id, round_id, level, stall, reason, number, opened_at",
+        "[f'raw{i}', i + 1, 1, 1, 'overdue', 'x', f'raw{i}', '2022-10-10 02:00:00']",
+    )
     # Each baseline writes as many rows of each table as the step did (keys chosen not to collide).
     raw_open = _raw_open(url, n, opened["notices"])
-    raw_remind = _raw(url, notification[0], reminded["enqueued"], notification[1], notification[2].replace("raw", "rawr")) \
-        + _raw(url, audit_row[0], reminded["enqueued"], audit_row[1], audit_row[2].replace("10_000_000", "20_000_000"))
-    raw_escalate = _raw(url, escalation[0], escalated["raised"], escalation[1], escalation[2]) \
-        + _raw(url, audit_row[0], escalated["raised"], audit_row[1], audit_row[2].replace("10_000_000", "30_000_000"))
-    return {"open_round": (open_s, raw_open, open_mb), "send_reminders": (remind_s, raw_remind, remind_mb),
-            "escalate_stalled": (escalate_s, raw_escalate, escalate_mb),
-            "compile_results (4 formats)": (compile_s, _raw_read(url), compile_mb), "_scale": (n, 0, 0)}
+    raw_remind = _raw(
+        url,
+        notification[0],
+        reminded["enqueued"],
+        notification[1],
+        notification[2].replace("raw", "rawr"),
+    ) + _raw(
+        url,
+        audit_row[0],
+        reminded["enqueued"],
+        audit_row[1],
+        audit_row[2].replace("10_000_000", "20_000_000"),
+    )
+    raw_escalate = _raw(
+        url, escalation[0], escalated["raised"], escalation[1], escalation[2]
+    ) + _raw(
+        url,
+        audit_row[0],
+        escalated["raised"],
+        audit_row[1],
+        audit_row[2].replace("10_000_000", "30_000_000"),
+    )
+    return {
+        "open_round": (open_s, raw_open, open_mb),
+        "send_reminders": (remind_s, raw_remind, remind_mb),
+        "escalate_stalled": (escalate_s, raw_escalate, escalate_mb),
+        "compile_results (4 formats)": (compile_s, _raw_read(url), compile_mb),
+        "_scale": (n, 0, 0),
+    }
 
 
-CURVE_COLUMNS = [("measure", "name"), ("assignments", "scale"), ("median s", "median_s"),
-                 ("s per 1,000 assignments", "per_1k_s"), ("peak MB", "peak_mb")]
+CURVE_COLUMNS = [
+    ("measure", "name"),
+    ("assignments", "scale"),
+    ("median s", "median_s"),
+    ("s per 1,000 assignments", "per_1k_s"),
+    ("peak MB", "peak_mb"),
+]
 
 
 def curve(runs: int, scales: tuple[int, ...] = (20, 200, 2000)) -> list[dict[str, object]]:
@@ -218,25 +348,46 @@ def curve(runs: int, scales: tuple[int, ...] = (20, 200, 2000)) -> list[dict[str
     results = []
     for tasks in scales:
         for row in summary(runs, "sqlite", None, tasks, max(100, tasks)):
-            results.append(row | {"name": f"{row['name']}, scale curve", "target_s": None,
-                                  "per_1k_s": round(row["median_s"] / row["scale"] * 1000, 4)})
+            results.append(
+                row
+                | {
+                    "name": f"{row['name']}, scale curve",
+                    "target_s": None,
+                    "per_1k_s": round(row["median_s"] / row["scale"] * 1000, 4),
+                }
+            )
     return results
 
 
 def _raw_open(url: str, n: int, notices: int) -> float:
     engine = make_engine(url)
     with engine.begin() as connection:
-        connection.execute(text("INSERT INTO supervision_round (plan_id, name, report_by, scope, state, "
-                                "opened_at, opened_by) "
-                                "VALUES (1, 'raw', '2022-09-30', '{}', 'closed', '2022-09-19 01:00:00', 'raw')"))
-        round_id = connection.execute(text("SELECT id FROM supervision_round WHERE name = 'raw'")).scalar()
+        connection.execute(
+            text(
+                "INSERT INTO supervision_round (plan_id, name, report_by, scope, state, "
+                "opened_at, opened_by) "
+                "VALUES (1, 'raw', '2022-09-30', '{}', 'closed', '2022-09-19 01:00:00', 'raw')"
+            )
+        )
+        round_id = connection.execute(
+            text("SELECT id FROM supervision_round WHERE name = 'raw'")
+        ).scalar()
     engine.dispose()
-    return _raw(url, "check_in", n, "round_id, assignment_id, due_on, state, evidence, completed",
-                f"[{round_id}, i + 1, '2022-09-30', 'pending', '[]', False]") + _raw(
-        url, "notification", notices, "dedup_key, kind, recipient_email, lang, subject, body_text, payload, status, "
-                                      "attempts, next_attempt_at, created_at",
+    return _raw(
+        url,
+        "check_in",
+        n,
+        "round_id, assignment_id, due_on, state, evidence, completed",
+        f"[{round_id}, i + 1, '2022-09-30', 'pending', '[]', False]",
+    ) + _raw(
+        url,
+        "notification",
+        notices,
+        "dedup_key, kind, recipient_email, lang, subject, body_text, payload, status, "
+        "attempts, next_attempt_at, created_at",
         "[f'rawo{i}', 'k', 'a@b.c', 'zh', '', '', '{}', 'pending', 0, '2022-09-19 01:00:00', "
-        "'2022-09-19 01:00:00']")
+        "'2022-09-19 01:00:00']",
+    )
 
 
 def cli_seed(runs: int) -> list[dict[str, object]]:
@@ -244,7 +395,9 @@ def cli_seed(runs: int) -> list[dict[str, object]]:
     timings: dict[str, list[tuple[float, float]]] = {}
     for _ in range(runs):
         with tempfile.TemporaryDirectory(prefix="duban-bench-") as home:
-            env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")} | {"DUBAN_HOME": home}
+            env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")} | {
+                "DUBAN_HOME": home
+            }
 
             def run(*args: str, env: dict[str, str] = env) -> tuple[float, float]:
                 return timed_process([DUBAN, *args], env)
@@ -253,35 +406,79 @@ def cli_seed(runs: int) -> list[dict[str, object]]:
             run("units", "import", str(ROOT / "config/units/rugao.yaml"))
             run("import", str(ROOT / "tests/fixtures/seed-notice.txt"), "--plan-key", "2022")
             steps = {
-                "duban round open": ("round", "open", "--name", "r", "--due", "2022-09-30", "--now", "2022-09-19T09:00:00+08:00"),
+                "duban round open": (
+                    "round",
+                    "open",
+                    "--name",
+                    "r",
+                    "--due",
+                    "2022-09-30",
+                    "--now",
+                    "2022-09-19T09:00:00+08:00",
+                ),
                 "duban remind": ("remind", "--now", "2022-09-27T10:00:00+08:00"),
-                "duban checkin submit": ("checkin", "submit", "--task", "12", "--unit", "市市场监管局", "--text", "x",
-                                         "--completed", "--now", "2022-09-27T11:00:00+08:00"),
+                "duban checkin submit": (
+                    "checkin",
+                    "submit",
+                    "--task",
+                    "12",
+                    "--unit",
+                    "市市场监管局",
+                    "--text",
+                    "x",
+                    "--completed",
+                    "--now",
+                    "2022-09-27T11:00:00+08:00",
+                ),
                 "duban escalate": ("escalate", "--now", "2022-10-10T10:00:00+08:00"),
                 "duban dispatch": ("dispatch", "--now", "2022-10-10T10:05:00+08:00"),
                 "duban status": ("status",),
             }
             for name, args in steps.items():
                 timings.setdefault(name, []).append(run(*args))
-    return [{"name": f"{name} (seed)", "backend": "sqlite", "scale": 98,
-             "median_s": round(statistics.median(s[0] for s in samples), 3), "baseline_s": None, "baseline_is": None,
-             "ratio": None, "peak_mb": max(s[1] for s in samples), "target_s": 3.0} for name, samples in timings.items()]
+    return [
+        {
+            "name": f"{name} (seed)",
+            "backend": "sqlite",
+            "scale": 98,
+            "median_s": round(statistics.median(s[0] for s in samples), 3),
+            "baseline_s": None,
+            "baseline_is": None,
+            "ratio": None,
+            "peak_mb": max(s[1] for s in samples),
+            "target_s": 3.0,
+        }
+        for name, samples in timings.items()
+    ]
 
 
-TARGETS = {"open_round": 10.0, "send_reminders": 5.0, "escalate_stalled": 5.0, "compile_results (4 formats)": 20.0}
-BASELINES = {"open_round": "executemany of the check-ins and notices",
-             "send_reminders": "executemany of the digests and audit rows",
-             "escalate_stalled": "executemany of the escalations and audit rows",
-             "compile_results (4 formats)": "raw fetch of the rows it reads"}
+TARGETS = {
+    "open_round": 10.0,
+    "send_reminders": 5.0,
+    "escalate_stalled": 5.0,
+    "compile_results (4 formats)": 20.0,
+}
+BASELINES = {
+    "open_round": "executemany of the check-ins and notices",
+    "send_reminders": "executemany of the digests and audit rows",
+    "escalate_stalled": "executemany of the escalations and audit rows",
+    "compile_results (4 formats)": "raw fetch of the rows it reads",
+}
 
 
-def summary(runs: int, backend: str, server_url: str | None, tasks: int, units: int) -> list[dict[str, object]]:
+def summary(
+    runs: int, backend: str, server_url: str | None, tasks: int, units: int
+) -> list[dict[str, object]]:
     """Each step over `runs` fresh databases: median seconds, median baseline, largest peak."""
     samples: dict[str, list[tuple[float, float, float]]] = {}
     scale = 0
     for run in range(runs):
         with tempfile.TemporaryDirectory(prefix="duban-bench-") as folder:
-            url = f"sqlite:///{folder}/cycle.db" if backend == "sqlite" else fresh_database(server_url, f"bench_cycle_{run}")
+            url = (
+                f"sqlite:///{folder}/cycle.db"
+                if backend == "sqlite"
+                else fresh_database(server_url, f"bench_cycle_{run}")
+            )
             measured = one_run(url, Path(folder), tasks, units)
             scale = measured.pop("_scale")[0]
             for name, triple in measured.items():
@@ -290,14 +487,25 @@ def summary(runs: int, backend: str, server_url: str | None, tasks: int, units: 
     for name, triples in samples.items():
         median = statistics.median(t[0] for t in triples)
         baseline = statistics.median(t[1] for t in triples)
-        results.append({"name": name, "backend": backend, "scale": scale, "median_s": round(median, 3),
-                        "baseline_s": round(baseline, 3), "baseline_is": BASELINES[name],
-                        "ratio": round(median / baseline, 1), "peak_mb": max(t[2] for t in triples),
-                        "target_s": TARGETS[name]})
+        results.append(
+            {
+                "name": name,
+                "backend": backend,
+                "scale": scale,
+                "median_s": round(median, 3),
+                "baseline_s": round(baseline, 3),
+                "baseline_is": BASELINES[name],
+                "ratio": round(median / baseline, 1),
+                "peak_mb": max(t[2] for t in triples),
+                "target_s": TARGETS[name],
+            }
+        )
     return results
 
 
-def measure(runs: int, tasks: int, units: int, postgres_url: str | None, cli: bool = True) -> list[dict[str, object]]:
+def measure(
+    runs: int, tasks: int, units: int, postgres_url: str | None, cli: bool = True
+) -> list[dict[str, object]]:
     """The four steps on SQLite (and PostgreSQL), each the median of `runs`; then the CLI commands
     on the seed."""
     results: list[dict[str, object]] = []
@@ -309,12 +517,16 @@ def measure(runs: int, tasks: int, units: int, postgres_url: str | None, cli: bo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--tasks", type=int, default=2000)
     parser.add_argument("--units", type=int, default=2000)
     parser.add_argument("--postgres", action="store_true")
-    parser.add_argument("--curve", action="store_true", help="1k, 10k and 100k assignments: how cost grows")
+    parser.add_argument(
+        "--curve", action="store_true", help="1k, 10k and 100k assignments: how cost grows"
+    )
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args()
     if options.curve:

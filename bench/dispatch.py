@@ -38,10 +38,17 @@ NOW = datetime(2022, 9, 29, 1, 0, tzinfo=UTC)
 
 def _messages(count: int) -> list[dict]:
     item = SAMPLES["reminder"]["items"][0]
-    return [{"kind": "reminder", "dedup_key": f"bench:{i}", "recipient_email": f"unit{i}@example.org",
-             "recipient_name": f"单位{i}联络员",
-             "payload": SAMPLES["reminder"] | {"unit": f"单位{i}", "items": [item | {"checkin_id": i}]}}
-            for i in range(count)]
+    return [
+        {
+            "kind": "reminder",
+            "dedup_key": f"bench:{i}",
+            "recipient_email": f"unit{i}@example.org",
+            "recipient_name": f"单位{i}联络员",
+            "payload": SAMPLES["reminder"]
+            | {"unit": f"单位{i}", "items": [item | {"checkin_id": i}]},
+        }
+        for i in range(count)
+    ]
 
 
 def _fresh(url: str, messages: list[dict]) -> None:
@@ -76,8 +83,22 @@ def run_once(url: str, settings: Settings, messages: list[dict]) -> tuple[float,
 
 def _sink(port: int) -> subprocess.Popen:
     """aiosmtpd in its own process, discarding mail: the server must not share our GIL."""
-    process = subprocess.Popen([sys.executable, "-W", "ignore", "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink",
-                                "-l", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-W",
+            "ignore",
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-c",
+            "aiosmtpd.handlers.Sink",
+            "-l",
+            f"127.0.0.1:{port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
@@ -98,22 +119,42 @@ def measure(count: int, runs: int, postgres_url: str | None) -> list[dict[str, o
     results = []
     try:
         with tempfile.TemporaryDirectory(prefix="duban-bench-") as folder:
-            settings = Settings(home=Path(folder), mail_channel="smtp", smtp_port=port,
-                                mail_from="duban@office.example.org", dispatch_batch=100)
+            settings = Settings(
+                home=Path(folder),
+                mail_channel="smtp",
+                smtp_port=port,
+                mail_from="duban@office.example.org",
+                dispatch_batch=100,
+            )
             for backend, admin in backends(postgres_url):
                 times, baselines, peaks = [], [], []
                 for run in range(runs):
-                    url = f"sqlite:///{folder}/dispatch-{run}.db" if backend == "sqlite" else fresh_database(admin, f"bench_dispatch_{run}")
-                    _, (elapsed, baseline), peak = in_child("bench.dispatch:run_once", url, settings, messages)
+                    url = (
+                        f"sqlite:///{folder}/dispatch-{run}.db"
+                        if backend == "sqlite"
+                        else fresh_database(admin, f"bench_dispatch_{run}")
+                    )
+                    _, (elapsed, baseline), peak = in_child(
+                        "bench.dispatch:run_once", url, settings, messages
+                    )
                     times.append(elapsed)
                     baselines.append(baseline)
                     peaks.append(peak)
                 median, base = statistics.median(times), statistics.median(baselines)
-                results.append({"name": f"dispatch {count} messages (SMTP, loopback)", "backend": backend, "scale": count,
-                                "median_s": round(median, 3), "baseline_s": round(base, 3),
-                                "baseline_is": "smtplib, one connection", "ratio": round(median / base, 1),
-                                "peak_mb": max(peaks), "target_s": round(count / 100, 3),
-                                "messages_per_s": round(count / median)})
+                results.append(
+                    {
+                        "name": f"dispatch {count} messages (SMTP, loopback)",
+                        "backend": backend,
+                        "scale": count,
+                        "median_s": round(median, 3),
+                        "baseline_s": round(base, 3),
+                        "baseline_is": "smtplib, one connection",
+                        "ratio": round(median / base, 1),
+                        "peak_mb": max(peaks),
+                        "target_s": round(count / 100, 3),
+                        "messages_per_s": round(count / median),
+                    }
+                )
     finally:
         sink.terminate()
         sink.wait()
@@ -121,7 +162,9 @@ def measure(count: int, runs: int, postgres_url: str | None) -> list[dict[str, o
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--postgres", action="store_true")
@@ -130,6 +173,7 @@ def main() -> None:
     with postgres(options.postgres) as admin:
         results = measure(options.messages, options.runs, admin)
     report(results, options.json, [*COLUMNS, ("messages/s", "messages_per_s")])
+
 
 if __name__ == "__main__":
     main()

@@ -36,9 +36,11 @@ REMIND_AT = "2022-09-27T10:00:00+08:00"
 ESCALATE_AT = "2022-10-10T10:00:00+08:00"
 COMPILE_AT = "2022-10-14T18:00:00+08:00"
 # Run logs still go to the API, as in production; only the benchmark's console stays readable.
-QUIET_CONSOLE = {"PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
-                 "PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_LEVEL": "WARNING",
-                 "PREFECT_LOGGING_HANDLERS_CONSOLE_TASK_RUNS_LEVEL": "WARNING"}
+QUIET_CONSOLE = {
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_LEVEL": "WARNING",
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_TASK_RUNS_LEVEL": "WARNING",
+}
 STEPS = ("open_round", "send_reminders", "escalate_stalled", "compile_results")
 
 
@@ -51,18 +53,28 @@ def _calls(direct: bool) -> dict[str, object]:
 
     if not direct:
         return {
-            "open_round": lambda: cycle.open_round_flow("bench", "r", date(2022, 9, 30), now=OPEN_AT),
+            "open_round": lambda: cycle.open_round_flow(
+                "bench", "r", date(2022, 9, 30), now=OPEN_AT
+            ),
             "send_reminders": lambda: cycle.send_reminders_flow(now=REMIND_AT),
             "escalate_stalled": lambda: cycle.escalate_stalled_flow(now=ESCALATE_AT),
-            "compile_results": lambda: cycle.compile_results_flow("bench", "r", as_of=COMPILE_AT, now=COMPILE_AT),
+            "compile_results": lambda: cycle.compile_results_flow(
+                "bench", "r", as_of=COMPILE_AT, now=COMPILE_AT
+            ),
         }
     remind, escalate, compile_ = (parse_moment(m) for m in (REMIND_AT, ESCALATE_AT, COMPILE_AT))
     return {
-        "open_round": lambda: cycle.open_round_step.fn("bench", "r", date(2022, 9, 30), parse_moment(OPEN_AT)),
+        "open_round": lambda: cycle.open_round_step.fn(
+            "bench", "r", date(2022, 9, 30), parse_moment(OPEN_AT)
+        ),
         "send_reminders": lambda: (cycle.reminders_step.fn(remind), cycle.dispatch_step.fn(remind)),
-        "escalate_stalled": lambda: (cycle.escalation_step.fn(escalate), cycle.dispatch_step.fn(escalate)),
-        "compile_results": lambda: cycle.compile_step.fn("bench", "r", compile_, "html,xlsx,docx,md", None, False,
-                                                         compile_),
+        "escalate_stalled": lambda: (
+            cycle.escalation_step.fn(escalate),
+            cycle.dispatch_step.fn(escalate),
+        ),
+        "compile_results": lambda: cycle.compile_step.fn(
+            "bench", "r", compile_, "html,xlsx,docx,md", None, False, compile_
+        ),
     }
 
 
@@ -105,13 +117,18 @@ def _median_call(call: object, times: int = 5) -> float:
     return statistics.median(samples)
 
 
-def _copies(backend: str, server: str | None, folder: Path, tasks: int, units: int, run: int) -> tuple[str, str, int]:
+def _copies(
+    backend: str, server: str | None, folder: Path, tasks: int, units: int, run: int
+) -> tuple[str, str, int]:
     """Two identical databases with the synthetic plan: one for the flows, one for the direct
     calls."""
     if backend == "sqlite":
         urls = [f"sqlite:///{folder}/flows.db", f"sqlite:///{folder}/direct.db"]
     else:
-        urls = [fresh_database(server, f"bench_flows_{run}"), fresh_database(server, f"bench_direct_{run}")]
+        urls = [
+            fresh_database(server, f"bench_flows_{run}"),
+            fresh_database(server, f"bench_direct_{run}"),
+        ]
     engine = make_engine(urls[0])
     upgrade(engine)
     counts = populate(engine, tasks=tasks, units=units)
@@ -134,7 +151,9 @@ def measure(runs: int, tasks: int, units: int, postgres_url: str | None) -> list
         with prefect_server(Path(scratch) / "server") as prefect_env:
             # The client keeps its Prefect home under DUBAN_HOME, as duban sets it; only the API is
             # shared.
-            client_env = {k: v for k, v in prefect_env.items() if k != "PREFECT_HOME"} | QUIET_CONSOLE
+            client_env = {
+                k: v for k, v in prefect_env.items() if k != "PREFECT_HOME"
+            } | QUIET_CONSOLE
             for backend, server in backends(postgres_url):
                 flow_s: dict[str, list[float]] = {}
                 direct_s: dict[str, list[float]] = {}
@@ -142,27 +161,50 @@ def measure(runs: int, tasks: int, units: int, postgres_url: str | None) -> list
                 scale = 0
                 for run in range(runs):
                     with tempfile.TemporaryDirectory(prefix="duban-bench-") as folder:
-                        flows_url, direct_url, scale = _copies(backend, server, Path(folder), tasks, units, run)
-                        for mode, url, into in (("flow", flows_url, flow_s), ("direct", direct_url, direct_s)):
-                            env = client_env | {"DUBAN_HOME": f"{folder}/{mode}", "DUBAN_DATABASE_URL": url}
-                            _, seconds, peak = in_child("bench.flows:run_cycle", env, mode == "direct")
+                        flows_url, direct_url, scale = _copies(
+                            backend, server, Path(folder), tasks, units, run
+                        )
+                        for mode, url, into in (
+                            ("flow", flows_url, flow_s),
+                            ("direct", direct_url, direct_s),
+                        ):
+                            env = client_env | {
+                                "DUBAN_HOME": f"{folder}/{mode}",
+                                "DUBAN_DATABASE_URL": url,
+                            }
+                            _, seconds, peak = in_child(
+                                "bench.flows:run_cycle", env, mode == "direct"
+                            )
                             peaks[mode].append(peak)
                             for name, value in seconds.items():
                                 into.setdefault(name, []).append(value)
                 for name in flow_s:
-                    median, baseline = statistics.median(flow_s[name]), statistics.median(direct_s[name])
-                    results.append({"name": f"{name}: flow vs direct call", "backend": backend, "scale": scale,
-                                    "median_s": round(median, 3), "baseline_s": round(baseline, 3),
-                                    "baseline_is": "the flow's task functions, called directly",
-                                    "ratio": round(median / baseline, 1) if baseline >= 0.001 else None,
-                                    "peak_mb": max(peaks["flow"]), "target_s": None,
-                                    "overhead_s": round(median - baseline, 3),
-                                    "baseline_peak_mb": max(peaks["direct"])})
+                    median, baseline = (
+                        statistics.median(flow_s[name]),
+                        statistics.median(direct_s[name]),
+                    )
+                    results.append(
+                        {
+                            "name": f"{name}: flow vs direct call",
+                            "backend": backend,
+                            "scale": scale,
+                            "median_s": round(median, 3),
+                            "baseline_s": round(baseline, 3),
+                            "baseline_is": "the flow's task functions, called directly",
+                            "ratio": round(median / baseline, 1) if baseline >= 0.001 else None,
+                            "peak_mb": max(peaks["flow"]),
+                            "target_s": None,
+                            "overhead_s": round(median - baseline, 3),
+                            "baseline_peak_mb": max(peaks["direct"]),
+                        }
+                    )
     return results
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--tasks", type=int, default=200)
     parser.add_argument("--units", type=int, default=200)

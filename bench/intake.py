@@ -54,25 +54,54 @@ def _baseline(url: str, counts: dict[str, int]) -> float:
     now = utc_now().replace(tzinfo=None).isoformat(sep=" ")
     started = time.perf_counter()
     with engine.begin() as connection:
-        connection.execute(text("INSERT INTO plan (key, title, created_at) VALUES ('raw', 'raw', :now)"), {"now": now})
+        connection.execute(
+            text("INSERT INTO plan (key, title, created_at) VALUES ('raw', 'raw', :now)"),
+            {"now": now},
+        )
         plan_id = connection.execute(text("SELECT id FROM plan WHERE key = 'raw'")).scalar()
-        connection.execute(text("INSERT INTO task (plan_id, number, title, content) VALUES (:p, :n, :t, :c)"),
-                           [{"p": plan_id, "n": n, "t": f"任务{n}", "c": "内容。" * 20} for n in range(counts["tasks"])])
-        first_task = connection.execute(text("SELECT min(id) FROM task WHERE plan_id = :p"), {"p": plan_id}).scalar()
+        connection.execute(
+            text("INSERT INTO task (plan_id, number, title, content) VALUES (:p, :n, :t, :c)"),
+            [
+                {"p": plan_id, "n": n, "t": f"任务{n}", "c": "内容。" * 20}
+                for n in range(counts["tasks"])
+            ],
+        )
+        first_task = connection.execute(
+            text("SELECT min(id) FROM task WHERE plan_id = :p"), {"p": plan_id}
+        ).scalar()
         unit_ids = [r[0] for r in connection.execute(text("SELECT id FROM unit"))]
-        connection.execute(text("INSERT INTO measure (task_id, seq, text, targets) VALUES (:t, :s, :x, '[]')"),
-                           [{"t": first_task + i % counts["tasks"], "s": 1000 + i, "x": "措施。" * 10}
-                            for i in range(counts["measures"])])
-        rows = [{"t": first_task + i % counts["tasks"], "u": unit_ids[(i // counts["tasks"]) % len(unit_ids)], "now": now}
-                for i in range(counts["assignments"])]
-        connection.execute(text("INSERT INTO assignment (task_id, unit_id, role, state, version, "
-                                "rework_count, created_at) "
-                                "VALUES (:t, :u, 'responsible', 'assigned', 1, 0, :now)"), rows)
+        connection.execute(
+            text("INSERT INTO measure (task_id, seq, text, targets) VALUES (:t, :s, :x, '[]')"),
+            [
+                {"t": first_task + i % counts["tasks"], "s": 1000 + i, "x": "措施。" * 10}
+                for i in range(counts["measures"])
+            ],
+        )
+        rows = [
+            {
+                "t": first_task + i % counts["tasks"],
+                "u": unit_ids[(i // counts["tasks"]) % len(unit_ids)],
+                "now": now,
+            }
+            for i in range(counts["assignments"])
+        ]
+        connection.execute(
+            text(
+                "INSERT INTO assignment (task_id, unit_id, role, state, version, "
+                "rework_count, created_at) "
+                "VALUES (:t, :u, 'responsible', 'assigned', 1, 0, :now)"
+            ),
+            rows,
+        )
         events = counts["tasks"] + counts["assignments"] + 1
-        connection.execute(text("INSERT INTO audit_event (seq, at, actor, action, object_type, object_id, "
-                                "outcome, prev_hash, hash) "
-                                "VALUES (:s, :now, 'raw', 'x', 'x', 'x', 'ok', :h, :h)"),
-                           [{"s": 10_000_000 + i, "now": now, "h": "0" * 64} for i in range(events)])
+        connection.execute(
+            text(
+                "INSERT INTO audit_event (seq, at, actor, action, object_type, object_id, "
+                "outcome, prev_hash, hash) "
+                "VALUES (:s, :now, 'raw', 'x', 'x', 'x', 'ok', :h, :h)"
+            ),
+            [{"s": 10_000_000 + i, "now": now, "h": "0" * 64} for i in range(events)],
+        )
     elapsed = time.perf_counter() - started
     engine.dispose()
     return elapsed
@@ -82,8 +111,10 @@ def measure(runs: int, tasks: int, postgres_url: str | None) -> list[dict[str, o
     results = []
     with tempfile.TemporaryDirectory(prefix="duban-bench-") as folder:
         sheet = write_xlsx(Path(folder) / f"plan-{tasks}.xlsx", tasks, units=200)
-        files: list[tuple[str, Path, float]] = [("import seed (16 tasks)", SEED, 1.0),
-                                                (f"import xlsx ({tasks} tasks)", sheet, 10.0)]
+        files: list[tuple[str, Path, float]] = [
+            ("import seed (16 tasks)", SEED, 1.0),
+            (f"import xlsx ({tasks} tasks)", sheet, 10.0),
+        ]
         pdf = write_prose_pdf(Path(folder) / "plan.pdf", pages=max(20, tasks // 25), units=200)
         if pdf is not None:
             files.append((f"import text PDF ({_pages(pdf)} pages)", pdf, 10.0))
@@ -97,10 +128,19 @@ def measure(runs: int, tasks: int, postgres_url: str | None) -> list[dict[str, o
                     peaks.append(peak)
                     baselines.append(_baseline(url, counts))
                 median, baseline = statistics.median(times), statistics.median(baselines)
-                results.append({"name": name, "backend": backend, "scale": counts["assignments"],
-                                "median_s": round(median, 3), "baseline_s": round(baseline, 3),
-                                "baseline_is": "executemany of the same rows", "ratio": round(median / baseline, 1),
-                                "peak_mb": max(peaks), "target_s": target})
+                results.append(
+                    {
+                        "name": name,
+                        "backend": backend,
+                        "scale": counts["assignments"],
+                        "median_s": round(median, 3),
+                        "baseline_s": round(baseline, 3),
+                        "baseline_is": "executemany of the same rows",
+                        "ratio": round(median / baseline, 1),
+                        "peak_mb": max(peaks),
+                        "target_s": target,
+                    }
+                )
     return results
 
 
@@ -118,7 +158,9 @@ def _fresh(backend: str, server: str | None, folder: str, name: str) -> str:
     if backend == "sqlite":
         url = f"sqlite:///{folder}/{name}.db"
     else:
-        url = fresh_database(server, "bench_" + "".join(c if c.isalnum() else "_" for c in name).lower())
+        url = fresh_database(
+            server, "bench_" + "".join(c if c.isalnum() else "_" for c in name).lower()
+        )
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
@@ -126,15 +168,20 @@ def _fresh(backend: str, server: str | None, folder: str, name: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--tasks", type=int, default=5000)
-    parser.add_argument("--postgres", action="store_true", help="also on a throwaway PostgreSQL server")
+    parser.add_argument(
+        "--postgres", action="store_true", help="also on a throwaway PostgreSQL server"
+    )
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args()
     with postgres(options.postgres) as admin:
         results = measure(options.runs, options.tasks, admin)
     report(results, options.json, COLUMNS)
+
 
 if __name__ == "__main__":
     main()

@@ -33,10 +33,10 @@ import httpx
 from bench.common import COLUMNS, backends, fresh_database, postgres, report, tree_peak_mb
 from bench.cycle import step_open
 from bench.synthetic import populate
+from loopback.net import free_port
 from models.db import make_engine, unit_of_work
 from models.lifecycle import SYSTEM_ACTOR
 from models.schema import upgrade
-from loopback.net import free_port
 
 DUBAN = str(Path(sys.executable).parent / "duban")
 PASSWORD = "bench-password-1"
@@ -58,6 +58,7 @@ def load(url: str, path: str, cookies: dict[str, str], clients: int, requests: i
                 assert response.status_code == 200, response.status_code
             with lock:
                 latencies.extend(mine)
+
     threads = [threading.Thread(target=one_client) for _ in range(clients)]
     for thread in threads:
         thread.start()
@@ -71,7 +72,9 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def measure(url: str, home: Path, tasks: int, units: int, clients: int, requests: int) -> dict[str, object]:
+def measure(
+    url: str, home: Path, tasks: int, units: int, clients: int, requests: int
+) -> dict[str, object]:
     from models.users import add_user
 
     engine = make_engine(url)
@@ -79,35 +82,65 @@ def measure(url: str, home: Path, tasks: int, units: int, clients: int, requests
     counts = populate(engine, tasks=tasks, units=units)
     step_open(url)
     with unit_of_work(engine) as session:
-        add_user(session, username="bench", role="office_admin", password=PASSWORD, unit_name=None,
-                 actor=SYSTEM_ACTOR, now=__import__("models.clock", fromlist=["utc_now"]).utc_now())
+        add_user(
+            session,
+            username="bench",
+            role="office_admin",
+            password=PASSWORD,
+            unit_name=None,
+            actor=SYSTEM_ACTOR,
+            now=__import__("models.clock", fromlist=["utc_now"]).utc_now(),
+        )
     engine.dispose()
     server, base = serving(url, home, {})
     try:
-        with httpx.Client(base_url=base) as browser:  # the login form's CSRF token comes with the page
+        with httpx.Client(
+            base_url=base
+        ) as browser:  # the login form's CSRF token comes with the page
             token = browser.get("/login").text.split('name="csrf" value="')[1].split('"')[0]
-            login = browser.post("/login", data={"username": "bench", "password": PASSWORD, "csrf": token})
+            login = browser.post(
+                "/login", data={"username": "bench", "password": PASSWORD, "csrf": token}
+            )
             assert login.status_code == 303, login.status_code
             cookies = {"duban_session": login.cookies["duban_session"]}
         load(base, "/dashboard", cookies, 1, 3)  # warm up
         dashboard = load(base, "/dashboard", cookies, clients, requests)
         floor = load(base, "/login", cookies, clients, requests)
-        peak_mb = tree_peak_mb(server.pid)  # the largest of the server's processes, while they still run
+        peak_mb = tree_peak_mb(
+            server.pid
+        )  # the largest of the server's processes, while they still run
     finally:
         server.terminate()
         server.wait(timeout=30)
-    return {"scale": counts["assignments"], "p50": statistics.median(dashboard), "p95": percentile(dashboard, 0.95),
-            "floor_p50": statistics.median(floor), "floor_p95": percentile(floor, 0.95), "n": len(dashboard),
-            "peak_mb": peak_mb}
+    return {
+        "scale": counts["assignments"],
+        "p50": statistics.median(dashboard),
+        "p95": percentile(dashboard, 0.95),
+        "floor_p50": statistics.median(floor),
+        "floor_p95": percentile(floor, 0.95),
+        "n": len(dashboard),
+        "peak_mb": peak_mb,
+    }
 
 
-def serving(url: str, home: Path, extra_env: dict[str, str], *args: str) -> tuple[subprocess.Popen, str]:
+def serving(
+    url: str, home: Path, extra_env: dict[str, str], *args: str
+) -> tuple[subprocess.Popen, str]:
     """`duban serve` on a free port, once it answers; (the process, its base URL)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
-    env |= {"DUBAN_HOME": str(home), "DUBAN_DATABASE_URL": url, "DUBAN_SECRET_KEY": "b" * 40, **extra_env}
-    server = subprocess.Popen([DUBAN, "serve", "--no-scheduler", "--port", str(port), *args], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env |= {
+        "DUBAN_HOME": str(home),
+        "DUBAN_DATABASE_URL": url,
+        "DUBAN_SECRET_KEY": "b" * 40,
+        **extra_env,
+    }
+    server = subprocess.Popen(
+        [DUBAN, "serve", "--no-scheduler", "--port", str(port), *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(600):
         try:
@@ -115,7 +148,9 @@ def serving(url: str, home: Path, extra_env: dict[str, str], *args: str) -> tupl
                 return server, base
         except httpx.TransportError:
             if server.poll() is not None:
-                raise RuntimeError(f"duban serve stopped: {server.stderr.read().decode()}") from None
+                raise RuntimeError(
+                    f"duban serve stopped: {server.stderr.read().decode()}"
+                ) from None
             time.sleep(0.1)
     server.terminate()
     raise RuntimeError("duban serve did not answer within a minute")
@@ -139,11 +174,21 @@ def storm(url: str, home: Path, clients: int, requests: int) -> dict[str, object
             while not stop.is_set():
                 sent += 1
                 forwarded = f"10.{number}.{sent // 250 % 250}.{sent % 250 + 1}"
-                response = client.post("/login", data={"username": f"guess{number}-{sent}", "password": "wrong-guess",
-                                                       "csrf": token}, headers={"x-forwarded-for": forwarded})
-                assert response.status_code == 401, response.status_code  # a real check each time, never a 429
+                response = client.post(
+                    "/login",
+                    data={
+                        "username": f"guess{number}-{sent}",
+                        "password": "wrong-guess",
+                        "csrf": token,
+                    },
+                    headers={"x-forwarded-for": forwarded},
+                )
+                assert response.status_code == 401, (
+                    response.status_code
+                )  # a real check each time, never a 429
                 with lock:
                     failures[0] += 1
+
     try:
         load(base, "/static/portal.css", {}, 1, 10)  # warm up
         quiet = load(base, "/static/portal.css", {}, 1, requests)
@@ -157,7 +202,9 @@ def storm(url: str, home: Path, clients: int, requests: int) -> dict[str, object
             # At least `requests` reads, and on until `clients` failed logins were answered
             # meanwhile (argon2 took 0.47 s a check on a busy 2-core machine: reads alone would be
             # over sooner).
-            while len(stormy) < requests or (failures[0] - before < clients and time.monotonic() < give_up):
+            while len(stormy) < requests or (
+                failures[0] - before < clients and time.monotonic() < give_up
+            ):
                 started = time.perf_counter()
                 assert reader.get("/static/portal.css").status_code == 200
                 stormy.append(time.perf_counter() - started)
@@ -172,56 +219,98 @@ def storm(url: str, home: Path, clients: int, requests: int) -> dict[str, object
         server.wait(timeout=30)
     if during < clients:  # every attacker had a login in flight throughout
         raise RuntimeError(f"{during} failed logins answered in five minutes: the server stalled")
-    return {"p95": percentile(stormy, 0.95), "quiet_p95": percentile(quiet, 0.95), "logins": during,
-            "peak_mb": peak_mb}
+    return {
+        "p95": percentile(stormy, 0.95),
+        "quiet_p95": percentile(quiet, 0.95),
+        "logins": during,
+        "peak_mb": peak_mb,
+    }
 
 
-def storm_backends(clients: int, requests: int, postgres_url: str | None) -> list[dict[str, object]]:
+def storm_backends(
+    clients: int, requests: int, postgres_url: str | None
+) -> list[dict[str, object]]:
     """The static page's p95 during a login storm beside its p95 alone, on SQLite (and
     PostgreSQL)."""
     results: list[dict[str, object]] = []
     for backend, server_url in backends(postgres_url):
         with tempfile.TemporaryDirectory(prefix="duban-bench-") as folder:
-            url = f"sqlite:///{folder}/storm.db" if backend == "sqlite" else fresh_database(server_url, "bench_storm")
+            url = (
+                f"sqlite:///{folder}/storm.db"
+                if backend == "sqlite"
+                else fresh_database(server_url, "bench_storm")
+            )
             m = storm(url, Path(folder), clients, requests)
-        results.append({"name": f"static page p95, {clients} failed logins at once", "backend": backend,
-                        "scale": m["logins"], "median_s": round(m["p95"], 3), "baseline_s": round(m["quiet_p95"], 3),
-                        "baseline_is": "static page p95, no load", "ratio": round(m["p95"] / m["quiet_p95"], 1),
-                        "peak_mb": m["peak_mb"], "target_s": 0.1})
+        results.append(
+            {
+                "name": f"static page p95, {clients} failed logins at once",
+                "backend": backend,
+                "scale": m["logins"],
+                "median_s": round(m["p95"], 3),
+                "baseline_s": round(m["quiet_p95"], 3),
+                "baseline_is": "static page p95, no load",
+                "ratio": round(m["p95"] / m["quiet_p95"], 1),
+                "peak_mb": m["peak_mb"],
+                "target_s": 0.1,
+            }
+        )
     return results
 
 
-def measure_backends(tasks: int, units: int, clients: int, requests: int,
-                     postgres_url: str | None) -> list[dict[str, object]]:
+def measure_backends(
+    tasks: int, units: int, clients: int, requests: int, postgres_url: str | None
+) -> list[dict[str, object]]:
     """p50 and p95 of the dashboard beside the login page, on SQLite (and PostgreSQL)."""
     results: list[dict[str, object]] = []
     for backend, server_url in backends(postgres_url):
         with tempfile.TemporaryDirectory(prefix="duban-bench-") as folder:
-            url = f"sqlite:///{folder}/portal.db" if backend == "sqlite" else fresh_database(server_url, "bench_portal")
+            url = (
+                f"sqlite:///{folder}/portal.db"
+                if backend == "sqlite"
+                else fresh_database(server_url, "bench_portal")
+            )
             m = measure(url, Path(folder), tasks, units, clients, requests)
-        for name, value, floor in (("p50", m["p50"], m["floor_p50"]), ("p95", m["p95"], m["floor_p95"])):
-            results.append({"name": f"dashboard {name}, {clients} clients × {requests}", "backend": backend,
-                            "scale": m["scale"], "median_s": round(value, 3), "baseline_s": round(floor, 3),
-                            "baseline_is": f"login page {name}, same load", "ratio": round(value / floor, 1),
-                            "peak_mb": m["peak_mb"], "target_s": 0.3 if name == "p95" else None})
+        for name, value, floor in (
+            ("p50", m["p50"], m["floor_p50"]),
+            ("p95", m["p95"], m["floor_p95"]),
+        ):
+            results.append(
+                {
+                    "name": f"dashboard {name}, {clients} clients × {requests}",
+                    "backend": backend,
+                    "scale": m["scale"],
+                    "median_s": round(value, 3),
+                    "baseline_s": round(floor, 3),
+                    "baseline_is": f"login page {name}, same load",
+                    "ratio": round(value / floor, 1),
+                    "peak_mb": m["peak_mb"],
+                    "target_s": 0.3 if name == "p95" else None,
+                }
+            )
     return results
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--tasks", type=int, default=2000)
     parser.add_argument("--units", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--requests", type=int, default=25)
     parser.add_argument("--postgres", action="store_true")
-    parser.add_argument("--storm", action="store_true", help="the static page during a login storm instead")
+    parser.add_argument(
+        "--storm", action="store_true", help="the static page during a login storm instead"
+    )
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args()
     with postgres(options.postgres) as admin:
         if options.storm:
             results = storm_backends(options.clients, options.requests, admin)
         else:
-            results = measure_backends(options.tasks, options.units, options.clients, options.requests, admin)
+            results = measure_backends(
+                options.tasks, options.units, options.clients, options.requests, admin
+            )
     report(results, options.json, COLUMNS)
 
 

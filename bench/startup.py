@@ -27,17 +27,27 @@ def _medians(command: list[str], env: dict[str, str], runs: int) -> tuple[float,
 
 def measure(runs: int) -> list[dict[str, object]]:
     with tempfile.TemporaryDirectory(prefix="duban-bench-") as home:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")} | {"DUBAN_HOME": home}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")} | {
+            "DUBAN_HOME": home
+        }
         subprocess.run([DUBAN, "init"], env=env, check=True, capture_output=True)
         baseline, _ = _medians([sys.executable, "-c", "pass"], env, runs)
         results = []
         for name, args in (("duban --help", ["--help"]), ("duban status", ["status"])):
             median, peak = _medians([DUBAN, *args], env, runs)
-            results.append({
-                "name": name, "backend": "sqlite" if args == ["status"] else None, "scale": 0, "median_s": round(median, 4),
-                "baseline_s": round(baseline, 4), "baseline_is": "python -c pass", "ratio": round(median / baseline, 1),
-                "peak_mb": peak, "target_s": 0.7,
-            })
+            results.append(
+                {
+                    "name": name,
+                    "backend": "sqlite" if args == ["status"] else None,
+                    "scale": 0,
+                    "median_s": round(median, 4),
+                    "baseline_s": round(baseline, 4),
+                    "baseline_is": "python -c pass",
+                    "ratio": round(median / baseline, 1),
+                    "peak_mb": peak,
+                    "target_s": 0.7,
+                }
+            )
         return results
 
 

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 
     from models.audit import AuditFilter
 
-audit_app = typer.Typer(help="审计记录：查看、校验、导出 / the audit trail: show, verify, export", no_args_is_help=True)
+audit_app = typer.Typer(
+    help="审计记录：查看、校验、导出 / the audit trail: show, verify, export", no_args_is_help=True
+)
 
 
 class ExportFormat(StrEnum):
@@ -25,8 +27,15 @@ class ExportFormat(StrEnum):
     jsonl = "jsonl"
 
 
-def _audit_filter(task: int | None, unit: str | None, actor: str | None, action: str | None,
-                  since: str | None, until: str | None, session: Session) -> AuditFilter:
+def _audit_filter(
+    task: int | None,
+    unit: str | None,
+    actor: str | None,
+    action: str | None,
+    since: str | None,
+    until: str | None,
+    session: Session,
+) -> AuditFilter:
     from models.audit import AuditFilter
     from models.unit import find_unit
 
@@ -41,18 +50,36 @@ def _audit_filter(task: int | None, unit: str | None, actor: str | None, action:
 
 
 TaskFilter = Annotated[int | None, typer.Option("--task", help="任务 ID / task id")]
-UnitFilter = Annotated[str | None, typer.Option("--unit", help="单位名称或简称 / unit name or alias")]
+UnitFilter = Annotated[
+    str | None, typer.Option("--unit", help="单位名称或简称 / unit name or alias")
+]
 ActorFilter = Annotated[str | None, typer.Option("--actor", help="操作人 / who acted")]
-ActionFilter = Annotated[str | None, typer.Option("--action", help="动作，如 assignment.verify；以 . 结尾为前缀 / action, or a prefix ending in '.'")]
-SinceFilter = Annotated[str | None, typer.Option("--since", help="起始时间（含）/ from (inclusive), ISO 8601")]
-UntilFilter = Annotated[str | None, typer.Option("--until", help="截止时间（不含）/ until (exclusive), ISO 8601")]
+ActionFilter = Annotated[
+    str | None,
+    typer.Option(
+        "--action",
+        help="动作，如 assignment.verify；以 . 结尾为前缀 / action, or a prefix ending in '.'",
+    ),
+]
+SinceFilter = Annotated[
+    str | None, typer.Option("--since", help="起始时间（含）/ from (inclusive), ISO 8601")
+]
+UntilFilter = Annotated[
+    str | None, typer.Option("--until", help="截止时间（不含）/ until (exclusive), ISO 8601")
+]
 
 
 @audit_app.command("show")
 def audit_show(
-    task: TaskFilter = None, unit: UnitFilter = None, actor: ActorFilter = None, action: ActionFilter = None,
-    since: SinceFilter = None, until: UntilFilter = None,
-    limit: Annotated[int, typer.Option("--limit", help="最多显示条数 / at most this many (newest)")] = 50,
+    task: TaskFilter = None,
+    unit: UnitFilter = None,
+    actor: ActorFilter = None,
+    action: ActionFilter = None,
+    since: SinceFilter = None,
+    until: UntilFilter = None,
+    limit: Annotated[
+        int, typer.Option("--limit", help="最多显示条数 / at most this many (newest)")
+    ] = 50,
     json_output: JsonOption = False,
 ) -> None:
     """查看审计记录 / Show audit events, filtered."""
@@ -72,15 +99,20 @@ def audit_show(
         if row["before"] or row["after"]:
             change = f" {row['before'] or {}} → {row['after'] or {}}"
         reason = f" 「{row['reason']}」" if row["reason"] else ""
-        show(f"#{row['seq']} {row['at']} {row['actor']} {row['action']} "
-             f"{row['object_type']}:{row['object_id']}{change}{reason} [{row['outcome']}]")
+        show(
+            f"#{row['seq']} {row['at']} {row['actor']} {row['action']} "
+            f"{row['object_type']}:{row['object_id']}{change}{reason} [{row['outcome']}]"
+        )
     if not rows:
         say("没有符合条件的审计记录", "no audit events match")
 
 
 @audit_app.command("verify")
 def audit_verify(
-    anchor: Annotated[str | None, typer.Option("--anchor", help="库外保存的链头 SEQ:HASH / a head kept outside the database")] = None,
+    anchor: Annotated[
+        str | None,
+        typer.Option("--anchor", help="库外保存的链头 SEQ:HASH / a head kept outside the database"),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """校验审计链，指出第一条被篡改的记录 / Walk the hash chain and name the first bad record."""
@@ -101,10 +133,19 @@ def audit_verify(
 
 @audit_app.command("export")
 def audit_export(
-    format: Annotated[ExportFormat, typer.Option("--format", help="csv 或 jsonl")] = ExportFormat.jsonl,
-    out: Annotated[Path | None, typer.Option("--out", help="输出文件（默认标准输出）/ file to write; default stdout")] = None,
-    task: TaskFilter = None, unit: UnitFilter = None, actor: ActorFilter = None, action: ActionFilter = None,
-    since: SinceFilter = None, until: UntilFilter = None,
+    format: Annotated[
+        ExportFormat, typer.Option("--format", help="csv 或 jsonl")
+    ] = ExportFormat.jsonl,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="输出文件（默认标准输出）/ file to write; default stdout"),
+    ] = None,
+    task: TaskFilter = None,
+    unit: UnitFilter = None,
+    actor: ActorFilter = None,
+    action: ActionFilter = None,
+    since: SinceFilter = None,
+    until: UntilFilter = None,
 ) -> None:
     """导出审计记录 / Export audit events as CSV or JSON Lines."""
     from models.audit import export

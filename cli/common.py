@@ -15,15 +15,23 @@ if TYPE_CHECKING:
 
 NowOption = Annotated[
     str | None,
-    typer.Option("--now", help="当前时间（ISO 8601，默认系统时钟）/ the current time, ISO 8601; default: the clock"),
+    typer.Option(
+        "--now",
+        help="当前时间（ISO 8601，默认系统时钟）/ the current time, ISO 8601; default: the clock",
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="输出 JSON / machine-readable output")]
-ForceTimeOption = Annotated[bool, typer.Option(
-    "--force-time", help="补录：允许 --now 早于该事项上一次操作（审计记录注明）/ record an action dated before the "
-                         "item's last one (the audit event says so)")]
+ForceTimeOption = Annotated[
+    bool,
+    typer.Option(
+        "--force-time",
+        help="补录：允许 --now 早于该事项上一次操作（审计记录注明）/ record an action dated before the "
+        "item's last one (the audit event says so)",
+    ),
+]
 
 
-def clock(force: bool):  # noqa: ANN201 — a context manager
+def clock(force: bool):
     """The office's explicit `--force-time`, or the normal rule that time runs forwards."""
     from contextlib import nullcontext
 
@@ -51,10 +59,15 @@ def now_from(text: str | None) -> datetime:
     try:
         moment = parse_moment(text)
     except (ValueError, OverflowError):
-        raise typer.BadParameter(f"{text!r} — 应为 ISO 8601 时间 / expected an ISO 8601 time", param_hint="--now") from None
+        raise typer.BadParameter(
+            f"{text!r} — 应为 ISO 8601 时间 / expected an ISO 8601 time", param_hint="--now"
+        ) from None
     if not FIRST_YEAR <= moment.year <= LAST_YEAR:
-        raise typer.BadParameter(f"{text!r} — 应在 {FIRST_YEAR} 年至 {LAST_YEAR} 年之间 / expected a time between "
-                                 f"{FIRST_YEAR} and {LAST_YEAR}", param_hint="--now")
+        raise typer.BadParameter(
+            f"{text!r} — 应在 {FIRST_YEAR} 年至 {LAST_YEAR} 年之间 / expected a time between "
+            f"{FIRST_YEAR} and {LAST_YEAR}",
+            param_hint="--now",
+        )
     return moment
 
 
@@ -65,8 +78,11 @@ def numbers_from(text: str | None, option: str) -> list[int] | None:
     parts = [part.strip() for part in text.replace("，", ",").split(",") if part.strip()]
     bad = [part for part in parts if not part.isascii() or not part.isdigit()]
     if bad or not parts:
-        raise typer.BadParameter(f"“{bad[0] if bad else text}”不是任务序号，应如 1,5,12 / {bad[0] if bad else text!r} "
-                                 "is not a task number: write e.g. 1,5,12", param_hint=option)
+        raise typer.BadParameter(
+            f"“{bad[0] if bad else text}”不是任务序号，应如 1,5,12 / {bad[0] if bad else text!r} "
+            "is not a task number: write e.g. 1,5,12",
+            param_hint=option,
+        )
     return [int(part) for part in parts]
 
 
@@ -87,7 +103,11 @@ def engine_for(config: Settings, *, require_current: bool = True) -> Engine:
     from models.schema import require_current as check
 
     url = make_url(config.resolved_database_url)
-    if require_current and url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+    if (
+        require_current
+        and url.get_backend_name() == "sqlite"
+        and url.database not in (None, "", ":memory:")
+    ):
         from pathlib import Path
 
         from models.errors import DatabaseNotReady

@@ -37,7 +37,9 @@ _READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
 def explain(error: BaseException) -> int | None:
     """Print the error as one line and return the exit code; None for a bug (see `last_resort`)."""
     from pydantic import ValidationError
-    from typer._click import exceptions as click  # typer carries its own Click; its errors are these classes
+    from typer._click import (
+        exceptions as click,  # typer carries its own Click; its errors are these classes
+    )
 
     from models.errors import DubanError
 
@@ -59,8 +61,10 @@ def explain(error: BaseException) -> int | None:
 
     if isinstance(error, DataError):
         # Lengths and ranges are checked before the database; one that slips through is still bad input.
-        fail(f"数据超出数据库允许的长度或范围，未保存任何内容：{_first_line(error)}",
-             f"a value exceeds what the database allows; nothing was saved: {_first_line(error)}")
+        fail(
+            f"数据超出数据库允许的长度或范围，未保存任何内容：{_first_line(error)}",
+            f"a value exceeds what the database allows; nothing was saved: {_first_line(error)}",
+        )
         return USAGE
     if isinstance(error, DatabaseError) and not isinstance(error, IntegrityError):
         return _database(error)
@@ -78,7 +82,11 @@ def _usage(error: Any) -> int:
     hint = ""
     if isinstance(error, click.BadParameter):
         if error.param_hint is not None:
-            hint = error.param_hint if isinstance(error.param_hint, str) else " / ".join(error.param_hint)
+            hint = (
+                error.param_hint
+                if isinstance(error.param_hint, str)
+                else " / ".join(error.param_hint)
+            )
         elif error.param is not None:
             hint = " / ".join(getattr(error.param, "opts", None) or [str(error.param.name)])
     text = error.format_message()
@@ -90,7 +98,9 @@ def _usage(error: Any) -> int:
     if isinstance(error, click.MissingParameter):
         zh = f"缺少参数 {hint}" if hint else f"缺少参数：{text}"
     elif isinstance(error, click.NoSuchOption):
-        zh = f"没有选项 {error.option_name}" + (f"（是否想用 {'、'.join(error.possibilities)}？）" if error.possibilities else "")
+        zh = f"没有选项 {error.option_name}" + (
+            f"（是否想用 {'、'.join(error.possibilities)}？）" if error.possibilities else ""
+        )
     elif isinstance(error, click.BadOptionUsage) and "requires an argument" in text:
         zh = f"选项 {error.option_name} 后面缺少取值"
     elif isinstance(error, click.BadParameter):
@@ -127,11 +137,15 @@ def _settings(error: Any) -> int:
 def _disk(error: OSError) -> int:
     where = error.filename or os.environ.get("DUBAN_HOME", "DUBAN_HOME")
     if error.errno in _FULL:
-        fail(f"磁盘空间不足，无法写入 {where}：请清理磁盘后重试，未保存任何内容",
-             f"no space left on the disk, cannot write {where}: free some space and try again; nothing was saved")
+        fail(
+            f"磁盘空间不足，无法写入 {where}：请清理磁盘后重试，未保存任何内容",
+            f"no space left on the disk, cannot write {where}: free some space and try again; nothing was saved",
+        )
     else:
-        fail(f"无法写入 {where}（只读或无权限）：请检查 DUBAN_HOME 所在目录的权限",
-             f"cannot write {where} (read-only or not permitted): check the permissions of DUBAN_HOME")
+        fail(
+            f"无法写入 {where}（只读或无权限）：请检查 DUBAN_HOME 所在目录的权限",
+            f"cannot write {where} (read-only or not permitted): check the permissions of DUBAN_HOME",
+        )
     return NO_SPACE
 
 
@@ -143,31 +157,57 @@ def _database(error: Any) -> int | None:
     detail = _first_line(error)
     low = detail.lower()
     sqlstate = str(getattr(orig, "sqlstate", "") or getattr(orig, "pgcode", "") or "")
-    sqlite = str(getattr(orig, "sqlite_errorname", "") or "")  # SQLITE_FULL, SQLITE_IOERR_WRITE, SQLITE_NOTADB...
-    if sqlite == "SQLITE_FULL" or "disk is full" in low or "no space left" in low or sqlstate in ("53100", "53200"):
-        fail(f"数据库所在磁盘已满，本次操作未保存：{detail}", f"the database's disk is full; nothing was saved: {detail}")
+    sqlite = str(
+        getattr(orig, "sqlite_errorname", "") or ""
+    )  # SQLITE_FULL, SQLITE_IOERR_WRITE, SQLITE_NOTADB...
+    if (
+        sqlite == "SQLITE_FULL"
+        or "disk is full" in low
+        or "no space left" in low
+        or sqlstate in ("53100", "53200")
+    ):
+        fail(
+            f"数据库所在磁盘已满，本次操作未保存：{detail}",
+            f"the database's disk is full; nothing was saved: {detail}",
+        )
         return NO_SPACE
     if sqlite.startswith("SQLITE_IOERR"):
         # SQLite says "disk I/O error" when it cannot extend its WAL or shared-memory file: mostly a full disk.
-        fail(f"数据库文件读写出错（磁盘已满或出现故障），本次操作未保存：{detail}",
-             f"the database file could not be read or written (disk full or failing); nothing was saved: {detail}")
+        fail(
+            f"数据库文件读写出错（磁盘已满或出现故障），本次操作未保存：{detail}",
+            f"the database file could not be read or written (disk full or failing); nothing was saved: {detail}",
+        )
         return NO_SPACE
     if sqlite.startswith("SQLITE_READONLY") or "readonly database" in low or "read-only" in low:
-        fail(f"数据库只读，本次操作未保存：{detail}", f"the database is read-only; nothing was saved: {detail}")
+        fail(
+            f"数据库只读，本次操作未保存：{detail}",
+            f"the database is read-only; nothing was saved: {detail}",
+        )
         return NO_SPACE
     if sqlite.startswith("SQLITE_CANTOPEN"):
         path = _sqlite_path()
         if path is not None and path.parent.is_dir() and not os.access(path.parent, os.W_OK):
             # WAL mode needs its -wal and -shm files beside the database, even to read.
-            fail(f"无法打开数据库 {path}：所在目录只读或无权限，请检查 DUBAN_HOME 的权限",
-                 f"cannot open the database {path}: its folder is read-only or not permitted; check DUBAN_HOME")
+            fail(
+                f"无法打开数据库 {path}：所在目录只读或无权限，请检查 DUBAN_HOME 的权限",
+                f"cannot open the database {path}: its folder is read-only or not permitted; check DUBAN_HOME",
+            )
             return NO_SPACE
-        fail(f"无法打开数据库 {path or ''}：{detail}", f"cannot open the database {path or ''}: {detail}")
+        fail(
+            f"无法打开数据库 {path or ''}：{detail}",
+            f"cannot open the database {path or ''}: {detail}",
+        )
         return UNREACHABLE
-    if sqlite.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in low or "not a database" in low:
-        fail(f"数据库文件已损坏或不是 duban 的数据库（{detail}）：请从备份恢复，或把它移走后运行 duban init",
-             f"the database file is damaged or not a duban database ({detail}): restore it from a backup, "
-             "or move it away and run 'duban init'")
+    if (
+        sqlite.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
+        or "malformed" in low
+        or "not a database" in low
+    ):
+        fail(
+            f"数据库文件已损坏或不是 duban 的数据库（{detail}）：请从备份恢复，或把它移走后运行 duban init",
+            f"the database file is damaged or not a duban database ({detail}): restore it from a backup, "
+            "or move it away and run 'duban init'",
+        )
         return DAMAGED
     if not isinstance(error, OperationalError):
         return None  # a ProgrammingError and the like is a bug: the last-resort handler logs it
@@ -186,7 +226,9 @@ def _sqlite_path() -> Path | None:
         parsed = make_url(url)
     except Exception:  # noqa: BLE001 — only a better message is at stake
         return None
-    return Path(parsed.database) if parsed.get_backend_name() == "sqlite" and parsed.database else None
+    return (
+        Path(parsed.database) if parsed.get_backend_name() == "sqlite" and parsed.database else None
+    )
 
 
 def _first_line(error: Any) -> str:
@@ -207,12 +249,16 @@ def last_resort(error: BaseException) -> int:
             path.write_text(f"duban {' '.join(sys.argv[1:])}\n{text}", encoding="utf-8")
         except OSError:
             continue
-        fail(f"内部错误（{type(error).__name__}，命令 duban {command}），详细信息已写入 {path}，请将该文件交给系统管理员",
-             f"internal error ({type(error).__name__}, command duban {command}); details written to {path}; "
-             "please pass that file to your administrator")
+        fail(
+            f"内部错误（{type(error).__name__}，命令 duban {command}），详细信息已写入 {path}，请将该文件交给系统管理员",
+            f"internal error ({type(error).__name__}, command duban {command}); details written to {path}; "
+            "please pass that file to your administrator",
+        )
         return UNEXPECTED
-    fail(f"内部错误（{type(error).__name__}），且无法写入日志文件：{error}",
-         f"internal error ({type(error).__name__}), and no log file could be written: {error}")
+    fail(
+        f"内部错误（{type(error).__name__}），且无法写入日志文件：{error}",
+        f"internal error ({type(error).__name__}), and no log file could be written: {error}",
+    )
     return UNEXPECTED
 
 

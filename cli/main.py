@@ -20,6 +20,7 @@ from typing import Annotated
 import typer
 
 from cli.audit_commands import audit_app
+from cli.common import JsonOption, NowOption, engine_for, now_from, settings
 from cli.cycle_commands import (
     agenda_command,
     checkin_app,
@@ -32,7 +33,6 @@ from cli.cycle_commands import (
     round_app,
     sign_command,
 )
-from cli.common import JsonOption, NowOption, engine_for, now_from, settings
 from cli.import_command import assign_command, import_notice
 from cli.notification_commands import dispatch_command, notifications_app
 from cli.output import emit_json, fail, lang, say, show
@@ -47,6 +47,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
 
 def init(now: NowOption = None) -> None:
     """创建或升级数据库（可重复运行）/ Create or upgrade the database; running it again is
@@ -63,25 +64,42 @@ def init(now: NowOption = None) -> None:
     before, after = upgrade(engine)
     url = engine.url.render_as_string(hide_password=True)
     if before == after:
-        say(f"数据库已是最新版本（{after}）：{url}", f"database already up to date ({after}): {url}")
+        say(
+            f"数据库已是最新版本（{after}）：{url}", f"database already up to date ({after}): {url}"
+        )
         return
     with unit_of_work(engine) as session:
-        audit.record(session, at=now_from(now), actor=SYSTEM_ACTOR, action="schema.upgrade", object_type="schema",
-                     object_id=after or "", before={"revision": before}, after={"revision": after})
-    say(f"数据库已初始化（{before or '空'} → {after}）：{url}", f"database initialised ({before or 'empty'} -> {after}): {url}")
+        audit.record(
+            session,
+            at=now_from(now),
+            actor=SYSTEM_ACTOR,
+            action="schema.upgrade",
+            object_type="schema",
+            object_id=after or "",
+            before={"revision": before},
+            after={"revision": after},
+        )
+    say(
+        f"数据库已初始化（{before or '空'} → {after}）：{url}",
+        f"database initialised ({before or 'empty'} -> {after}): {url}",
+    )
 
 
 def status(json_output: JsonOption = False, now: NowOption = None) -> None:
     """计划、任务、分工状态、轮次、报送、督办、红绿灯与通知概况 / Plans, assignments, rounds,
     check-ins, escalations, lights, notifications."""
-    from models.db import reading
     from models.clock import local_day
+    from models.db import reading
     from models.status import status as compute
 
     config = settings()
     with reading(engine_for(config)) as session:
-        figures = compute(session, today=local_day(now_from(now), config.timezone), rules=config.cycle,
-                          timezone=config.timezone)
+        figures = compute(
+            session,
+            today=local_day(now_from(now), config.timezone),
+            rules=config.cycle,
+            timezone=config.timezone,
+        )
     if json_output:
         emit_json(figures)
         return
@@ -95,38 +113,68 @@ def _print_status(figures: dict) -> None:
     states = figures["assignments"]["by_state"]
     parts = [f"{STATE_LABELS[State(s)][0 if zh else 1]} {n}" for s, n in states.items()]
     levels = figures["open_escalations"]["by_level"]
-    say(f"计划 {figures['plans']} 个，任务 {figures['tasks']} 项", f"{figures['plans']} plans, {figures['tasks']} tasks")
-    say(f"任务分工 {figures['assignments']['total']} 项：" + "，".join(parts),
-        f"{figures['assignments']['total']} assignments: " + ", ".join(parts))
+    say(
+        f"计划 {figures['plans']} 个，任务 {figures['tasks']} 项",
+        f"{figures['plans']} plans, {figures['tasks']} tasks",
+    )
+    say(
+        f"任务分工 {figures['assignments']['total']} 项：" + "，".join(parts),
+        f"{figures['assignments']['total']} assignments: " + ", ".join(parts),
+    )
     rounds = figures["open_rounds"]
     say(f"进行中的督导轮次 {len(rounds)} 个", f"{len(rounds)} open rounds")
     for r in rounds:
-        say(f"  · {r['plan']} / {r['name']}（报送截止 {r['report_by']}）", f"  · {r['plan']} / {r['name']} (report by {r['report_by']})")
-    say(f"未办结督办 {figures['open_escalations']['total']} 项：蓝色 {levels['1']}，黄色 "
+        say(
+            f"  · {r['plan']} / {r['name']}（报送截止 {r['report_by']}）",
+            f"  · {r['plan']} / {r['name']} (report by {r['report_by']})",
+        )
+    say(
+        f"未办结督办 {figures['open_escalations']['total']} 项：蓝色 {levels['1']}，黄色 "
         f"{levels['2']}，红色 {levels['3']}",
         f"{figures['open_escalations']['total']} open escalations: blue {levels['1']}, yellow "
-        f"{levels['2']}, red {levels['3']}")
+        f"{levels['2']}, red {levels['3']}",
+    )
     checkins = figures["checkins"]
-    say(f"本轮报送：待报送 {checkins['pending']}，待审核 {checkins['submitted']}，通过 "
+    say(
+        f"本轮报送：待报送 {checkins['pending']}，待审核 {checkins['submitted']}，通过 "
         f"{checkins['accepted']}，"
         f"退回 {checkins['returned']}，逾期 {checkins['overdue']}",
         f"check-ins: pending {checkins['pending']}, submitted {checkins['submitted']}, "
         f"accepted {checkins['accepted']}, "
-        f"returned {checkins['returned']}, overdue {checkins['overdue']}")
+        f"returned {checkins['returned']}, overdue {checkins['overdue']}",
+    )
     if "lights" in figures:
         tasks = figures["lights"]["tasks"]
-        say(f"任务红绿灯：绿 {tasks['green']}，黄 {tasks['yellow']}，红 {tasks['red']}",
-            f"task lights: green {tasks['green']}, yellow {tasks['yellow']}, red {tasks['red']}")
+        say(
+            f"任务红绿灯：绿 {tasks['green']}，黄 {tasks['yellow']}，红 {tasks['red']}",
+            f"task lights: green {tasks['green']}, yellow {tasks['yellow']}, red {tasks['red']}",
+        )
     notes = figures["notifications"]
-    say(f"通知：待发 {notes['pending']}，发送中 {notes['claimed']}，已发 {notes['sent']}，失败 {notes['dead']}，可能已送达 {notes['maybe_sent']}",
-        f"notifications: pending {notes['pending']}, claimed {notes['claimed']}, sent {notes['sent']}, dead {notes['dead']}")
+    say(
+        f"通知：待发 {notes['pending']}，发送中 {notes['claimed']}，已发 {notes['sent']}，失败 {notes['dead']}，可能已送达 {notes['maybe_sent']}",
+        f"notifications: pending {notes['pending']}, claimed {notes['claimed']}, sent {notes['sent']}, dead {notes['dead']}",
+    )
 
 
 def serve(
-    host: Annotated[str, typer.Option("--host", help="监听地址 / address to listen on")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option("--host", help="监听地址 / address to listen on")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="端口 / port")] = 8000,
-    scheduler: Annotated[bool, typer.Option("--scheduler/--no-scheduler", help="同时运行定时任务 / also run the scheduled flows")] = True,
-    workers: Annotated[int, typer.Option("--workers", min=0, help="门户进程数（0：CPU 核数，最多 4）/ portal processes; 0: one per core, at most 4")] = 0,
+    scheduler: Annotated[
+        bool,
+        typer.Option(
+            "--scheduler/--no-scheduler", help="同时运行定时任务 / also run the scheduled flows"
+        ),
+    ] = True,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=0,
+            help="门户进程数（0：CPU 核数，最多 4）/ portal processes; 0: one per core, at most 4",
+        ),
+    ] = 0,
 ) -> None:
     """运行门户网站和定时任务 / Run the portal (FastAPI) and the scheduled flows (APScheduler)."""
     import uvicorn
@@ -143,7 +191,10 @@ def serve(
         jobs.start()
         for schedule in config.schedules:
             show(f"  {schedule.flow}: {schedule.cron} ({config.timezone})")
-    say(f"督办门户：http://{host}:{port}/ （Ctrl+C 退出）", f"duban portal: http://{host}:{port}/ (Ctrl+C to stop)")
+    say(
+        f"督办门户：http://{host}:{port}/ （Ctrl+C 退出）",
+        f"duban portal: http://{host}:{port}/ (Ctrl+C to stop)",
+    )
     import os
 
     # Pages are rendered in Python: one process per core serves concurrent users; the scheduler
@@ -153,10 +204,25 @@ def serve(
         # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1; the app believes
         # it only from DUBAN_TRUSTED_PROXIES (web/app.py).
         if count == 1:
-            uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False, proxy_headers=False)
+            uvicorn.run(
+                app,
+                host=host,
+                port=port,
+                log_level="warning",
+                server_header=False,
+                proxy_headers=False,
+            )
         else:
-            uvicorn.run("web.app:create_app", factory=True, host=host, port=port, workers=count, log_level="warning",
-                        server_header=False, proxy_headers=False)
+            uvicorn.run(
+                "web.app:create_app",
+                factory=True,
+                host=host,
+                port=port,
+                workers=count,
+                log_level="warning",
+                server_header=False,
+                proxy_headers=False,
+            )
     finally:
         if jobs is not None:
             jobs.shutdown(wait=False)
@@ -170,10 +236,13 @@ def deploy() -> None:
     from models.errors import ConfigError
 
     if not os.environ.get("PREFECT_API_URL"):
-        raise ConfigError(detail="PREFECT_API_URL 未设置：请先启动 Prefect 服务器（见 README）/ set "
-                                 "PREFECT_API_URL to a running Prefect server")
+        raise ConfigError(
+            detail="PREFECT_API_URL 未设置：请先启动 Prefect 服务器（见 README）/ set "
+            "PREFECT_API_URL to a running Prefect server"
+        )
     import flows  # noqa: F401  (Prefect's home and analytics off, before Prefect loads)
-    from flows.deploy import POOL, deploy as register
+    from flows.deploy import POOL
+    from flows.deploy import deploy as register
 
     for name in register(settings()):
         say(f"已注册部署 {name}（工作池 {POOL}）", f"deployed {name} (work pool {POOL})")

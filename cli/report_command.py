@@ -25,17 +25,32 @@ def as_of_moment(text: str | None, timezone: str, now: datetime) -> datetime:
             return end_of_day(date.fromisoformat(text.strip()), timezone)
         return parse_moment(text)
     except (ValueError, OverflowError):
-        raise typer.BadParameter(f"{text!r} — 应为 YYYY-MM-DD 或 ISO 8601 时间 / expected YYYY-MM-DD or an ISO 8601 time",
-                                 param_hint="--as-of") from None
+        raise typer.BadParameter(
+            f"{text!r} — 应为 YYYY-MM-DD 或 ISO 8601 时间 / expected YYYY-MM-DD or an ISO 8601 time",
+            param_hint="--as-of",
+        ) from None
 
 
 def report_command(
     round_name: Annotated[str | None, typer.Option("--round", help="轮次名称 / round name")] = None,
     plan: PlanOption = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="截至日期（重现当时的通报）/ as it stood on this date")] = None,
-    formats: Annotated[str, typer.Option("--format", help="html,xlsx,docx,md 中的一种或几种 / formats")] = "html,xlsx,docx,md",
-    out: Annotated[Path | None, typer.Option("--out", help="输出目录（默认 $DUBAN_HOME/reports）/ output folder")] = None,
-    publish: Annotated[bool, typer.Option("--publish", help="向各单位和领导发送通报通知 / send the results-published notice")] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="截至日期（重现当时的通报）/ as it stood on this date"),
+    ] = None,
+    formats: Annotated[
+        str, typer.Option("--format", help="html,xlsx,docx,md 中的一种或几种 / formats")
+    ] = "html,xlsx,docx,md",
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="输出目录（默认 $DUBAN_HOME/reports）/ output folder"),
+    ] = None,
+    publish: Annotated[
+        bool,
+        typer.Option(
+            "--publish", help="向各单位和领导发送通报通知 / send the results-published notice"
+        ),
+    ] = False,
     now: NowOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -43,37 +58,60 @@ def report_command(
     from reports.compile import compile_report_in_turns, parse_formats
 
     if round_name is None and plan is None:
-        raise typer.BadParameter("请用 --round 或 --plan 指定范围 / give --round or --plan", param_hint="--round/--plan")
+        raise typer.BadParameter(
+            "请用 --round 或 --plan 指定范围 / give --round or --plan", param_hint="--round/--plan"
+        )
     config = settings()
     wanted = parse_formats(formats)
     moment = now_from(now)
     cutoff = as_of_moment(as_of, config.timezone, moment)
 
-    def find(session):  # noqa: ANN001, ANN202
+    def find(session):
         from models.rounds import resolve_plan, resolve_round
 
-        if round_name:  # the round's own plan: --plan is needed only when two plans have a round of that name
+        if (
+            round_name
+        ):  # the round's own plan: --plan is needed only when two plans have a round of that name
             return resolve_round(session, plan_key=plan, name=round_name)
         return resolve_plan(session, plan), None
 
-    compiled = compile_report_in_turns(engine_for(config), find=find, as_of=cutoff, formats=wanted,
-                                       out_dir=out or config.resolved_reports_dir, settings=config,
-                                       actor=actor_for(config), now=moment, publish=publish)
+    compiled = compile_report_in_turns(
+        engine_for(config),
+        find=find,
+        as_of=cutoff,
+        formats=wanted,
+        out_dir=out or config.resolved_reports_dir,
+        settings=config,
+        actor=actor_for(config),
+        now=moment,
+        publish=publish,
+    )
     report_id, headline = compiled.report.id, compiled.results.headline
     if json_output:
-        emit_json({"report_id": report_id, "files": [str(p) for p in compiled.files], "figures": headline,
-                   "published": compiled.published})
+        emit_json(
+            {
+                "report_id": report_id,
+                "files": [str(p) for p in compiled.files],
+                "figures": headline,
+                "published": compiled.published,
+            }
+        )
         return
     h = headline
-    say(f"已编制通报 #{report_id}（截至 {compiled.results.as_of_day}）：任务分工 "
+    say(
+        f"已编制通报 #{report_id}（截至 {compiled.results.as_of_day}）：任务分工 "
         f"{h['assignments']} 项，"
         f"按时 {h['on_time']}、逾期 {h['late']}、未报 {h['missing']}，完成率 "
         f"{h['completion_rate']:.1%}",
         f"compiled report #{report_id} (as of {compiled.results.as_of_day}): "
         f"{h['assignments']} assignments, "
         f"{h['on_time']} on time, {h['late']} late, {h['missing']} missing, completion "
-        f"{h['completion_rate']:.1%}")
+        f"{h['completion_rate']:.1%}",
+    )
     for path in compiled.files:
         say(f"  {path}", f"  {path}")
     if publish:
-        say(f"已发送通报通知 {compiled.published} 条（待投递）", f"queued {compiled.published} results-published notices")
+        say(
+            f"已发送通报通知 {compiled.published} 条（待投递）",
+            f"queued {compiled.published} results-published notices",
+        )

@@ -29,22 +29,27 @@ def units_import(
     entries = read_directory(path)
     with unit_of_work(engine_for(config)) as session:
         counts = sync_directory(session, entries, actor=actor_for(config), now=now_from(now))
-    say(f"通讯录已更新：新建 {counts['created']} 个，修改 {counts['updated']} 个，未变 "
+    say(
+        f"通讯录已更新：新建 {counts['created']} 个，修改 {counts['updated']} 个，未变 "
         f"{counts['unchanged']} 个",
         f"directory loaded: {counts['created']} created, {counts['updated']} updated, "
-        f"{counts['unchanged']} unchanged")
+        f"{counts['unchanged']} unchanged",
+    )
 
 
 @units_app.command("list")
 def units_list(json_output: JsonOption = False) -> None:
     """列出单位 / List the units with their kind, aliases and liaison."""
+    from sqlmodel import col, select
+
     from intake.directory import describe_unit
     from models.db import reading
     from models.unit import Unit
-    from sqlmodel import col, select
 
     with reading(engine_for(settings())) as session:
-        units = [describe_unit(session, u) for u in session.exec(select(Unit).order_by(col(Unit.id)))]
+        units = [
+            describe_unit(session, u) for u in session.exec(select(Unit).order_by(col(Unit.id)))
+        ]
     if json_output:
         emit_json(units)
         return
@@ -52,12 +57,17 @@ def units_list(json_output: JsonOption = False) -> None:
         liaison = unit["contacts"].get("liaison", {})
         aliases = f"（又称 {'、'.join(unit['aliases'])}）" if unit["aliases"] else ""
         members = f" 成员 {len(unit['members'])} 个" if unit["members"] else ""
-        show(f"{unit['name']}{aliases} [{unit['kind']}]{members} "
-             f"{liaison.get('email') or ''}".rstrip())
+        show(
+            f"{unit['name']}{aliases} [{unit['kind']}]{members} "
+            f"{liaison.get('email') or ''}".rstrip()
+        )
 
 
 @units_app.command("show")
-def units_show(name: Annotated[str, typer.Argument(help="单位名称或简称 / name or alias")], json_output: JsonOption = False) -> None:
+def units_show(
+    name: Annotated[str, typer.Argument(help="单位名称或简称 / name or alias")],
+    json_output: JsonOption = False,
+) -> None:
     """查看一个单位 / Show one unit: aliases, members, contacts."""
     from intake.directory import describe_unit
     from models.db import reading
@@ -73,8 +83,10 @@ def units_show(name: Annotated[str, typer.Argument(help="单位名称或简称 /
         if unit[key]:
             say(f"  {label_zh}：{'、'.join(unit[key])}", f"  {label_en}: {', '.join(unit[key])}")
     for role, contact in unit["contacts"].items():
-        show(f"  {role}: {contact['name']} {contact['email'] or ''} "
-             f"{contact['phone'] or ''}".rstrip())
+        show(
+            f"  {role}: {contact['name']} {contact['email'] or ''} "
+            f"{contact['phone'] or ''}".rstrip()
+        )
 
 
 class DirectoryFormat(StrEnum):
@@ -84,8 +96,12 @@ class DirectoryFormat(StrEnum):
 
 @units_app.command("export")
 def units_export(
-    format: Annotated[DirectoryFormat, typer.Option("--format", help="yaml 或 csv")] = DirectoryFormat.yaml,
-    out: Annotated[Path | None, typer.Option("--out", help="输出文件（默认标准输出）/ file; default stdout")] = None,
+    format: Annotated[
+        DirectoryFormat, typer.Option("--format", help="yaml 或 csv")
+    ] = DirectoryFormat.yaml,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="输出文件（默认标准输出）/ file; default stdout")
+    ] = None,
 ) -> None:
     """导出单位通讯录 / Export the unit directory (the format `units import` reads)."""
     from intake.directory import export_directory

@@ -13,7 +13,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -36,24 +44,51 @@ def _home_from_env() -> Path:
 class CycleRules(BaseModel):
     """The office's rules for a supervision round, in working days unless named otherwise."""
 
-    model_config = ConfigDict(extra="forbid")  # a mistyped key in duban.toml is refused, not ignored
-    cooperating_lead_days: int = Field(default=2, ge=0, description="cooperating units report this much earlier")
-    reminder_before: list[int] = Field(default=[3, 1], description="reminders T-n before the due day")
-    overdue_every: int = Field(default=2, ge=1, description="while overdue, a reminder every n working days")
-    warning_days: int = Field(default=3, ge=0, description="yellow light when due within this window")
-    pace_tolerance: float = Field(default=0.1, ge=0, le=1, description="yellow when this far behind the expected pace")
+    model_config = ConfigDict(
+        extra="forbid"
+    )  # a mistyped key in duban.toml is refused, not ignored
+    cooperating_lead_days: int = Field(
+        default=2, ge=0, description="cooperating units report this much earlier"
+    )
+    reminder_before: list[int] = Field(
+        default=[3, 1], description="reminders T-n before the due day"
+    )
+    overdue_every: int = Field(
+        default=2, ge=1, description="while overdue, a reminder every n working days"
+    )
+    warning_days: int = Field(
+        default=3, ge=0, description="yellow light when due within this window"
+    )
+    pace_tolerance: float = Field(
+        default=0.1, ge=0, le=1, description="yellow when this far behind the expected pace"
+    )
     grace_days: int = Field(default=2, ge=0, description="overdue longer than this: stalled")
     unsigned_days: int = Field(default=3, ge=1, description="not signed for after this: stalled")
     idle_days: int = Field(default=10, ge=1, description="no activity for this long: stalled")
     returns_to_stall: int = Field(default=2, ge=1, description="returned this many times: stalled")
-    unreviewed_days: int = Field(default=3, ge=1, description="a report not reviewed by the office this long: stalled")
-    escalation_step_days: int = Field(default=2, ge=0, description="at least this long between two levels")
-    extension_max_days: int = Field(default=366, ge=1, description="an extension moves a due date at most this far "
-                                                                   "(calendar days)")
-    working_hours: tuple[str, str] = Field(default=("08:30", "17:30"), description="messages go out only then")
-    office_email: str = Field(default="office@localhost", description="the office: red escalations, unreviewed reports")
-    office_head_email: str = Field(default="office-head@localhost", description="the office's own head")
-    leading_group_email: str | None = Field(default=None, description="the leading group, copied on red escalations")
+    unreviewed_days: int = Field(
+        default=3, ge=1, description="a report not reviewed by the office this long: stalled"
+    )
+    escalation_step_days: int = Field(
+        default=2, ge=0, description="at least this long between two levels"
+    )
+    extension_max_days: int = Field(
+        default=366,
+        ge=1,
+        description="an extension moves a due date at most this far (calendar days)",
+    )
+    working_hours: tuple[str, str] = Field(
+        default=("08:30", "17:30"), description="messages go out only then"
+    )
+    office_email: str = Field(
+        default="office@localhost", description="the office: red escalations, unreviewed reports"
+    )
+    office_head_email: str = Field(
+        default="office-head@localhost", description="the office's own head"
+    )
+    leading_group_email: str | None = Field(
+        default=None, description="the leading group, copied on red escalations"
+    )
     _calendar: WorkingCalendar | None = PrivateAttr(default=None)
 
     @property
@@ -74,8 +109,10 @@ class CycleRules(BaseModel):
     def _reminders_come_before(cls, steps: list[int]) -> list[int]:
         bad = [n for n in steps if n < 1]
         if bad:
-            raise ValueError(f"提醒提前的工作日数应为正整数，不能是 {bad[0]} / every step must be a whole number of "
-                             f"working days of at least 1, not {bad[0]}")
+            raise ValueError(
+                f"提醒提前的工作日数应为正整数，不能是 {bad[0]} / every step must be a whole number of "
+                f"working days of at least 1, not {bad[0]}"
+            )
         return sorted(set(steps), reverse=True)
 
     @field_validator("working_hours")
@@ -88,11 +125,15 @@ class CycleRules(BaseModel):
             # "8:30" is what an office writes for 08:30: taken as that; anything else is refused by name.
             found = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", str(text))
             if not found or int(found[1]) > 23 or int(found[2]) > 59:
-                raise ValueError(f"“{text}”不是时刻，应写作 HH:MM，如 08:30 / {text!r} is not a time: write HH:MM, e.g. 08:30")
+                raise ValueError(
+                    f"“{text}”不是时刻，应写作 HH:MM，如 08:30 / {text!r} is not a time: write HH:MM, e.g. 08:30"
+                )
             normal.append(f"{int(found[1]):02d}:{found[2]}")
         if normal[0] >= normal[1]:
-            raise ValueError(f"工作时间的开始 {normal[0]} 应早于结束 {normal[1]} / the start {normal[0]} must be "
-                             f"before the end {normal[1]}")
+            raise ValueError(
+                f"工作时间的开始 {normal[0]} 应早于结束 {normal[1]} / the start {normal[0]} must be "
+                f"before the end {normal[1]}"
+            )
         return normal[0], normal[1]
 
 
@@ -104,26 +145,40 @@ class YearArrangement(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     holidays: list[str] = Field(default_factory=list)
-    workdays: list[str] = Field(default_factory=list, description="调休上班: weekend days that are working days")
+    workdays: list[str] = Field(
+        default_factory=list, description="调休上班: weekend days that are working days"
+    )
 
     def days(self, year: int) -> dict[date, bool]:
         found: dict[date, bool] = {}
-        for working, name, entries in ((False, "holidays", self.holidays), (True, "workdays", self.workdays)):
+        for working, name, entries in (
+            (False, "holidays", self.holidays),
+            (True, "workdays", self.workdays),
+        ):
             for entry in entries:
                 first, _, last = entry.partition("/")
                 try:
-                    start, end = date.fromisoformat(first.strip()), date.fromisoformat((last or first).strip())
+                    start, end = (
+                        date.fromisoformat(first.strip()),
+                        date.fromisoformat((last or first).strip()),
+                    )
                 except ValueError:
-                    raise ValueError(f"[calendar.{year}] {name}: {entry!r} is not a date YYYY-MM-DD "
-                                     "or a range YYYY-MM-DD/YYYY-MM-DD") from None
+                    raise ValueError(
+                        f"[calendar.{year}] {name}: {entry!r} is not a date YYYY-MM-DD "
+                        "or a range YYYY-MM-DD/YYYY-MM-DD"
+                    ) from None
                 if start > end or start.year != year or end.year != year:
-                    raise ValueError(f"[calendar.{year}] {name}: {entry!r} must lie within {year}, first "
-                                     "day first")
+                    raise ValueError(
+                        f"[calendar.{year}] {name}: {entry!r} must lie within {year}, first "
+                        "day first"
+                    )
                 for offset in range((end - start).days + 1):
                     day = start + timedelta(days=offset)
                     if found.get(day, working) != working:
-                        raise ValueError(f"[calendar.{year}]: {day} is listed both as a holiday and as a "
-                                         "working day")
+                        raise ValueError(
+                            f"[calendar.{year}]: {day} is listed both as a holiday and as a "
+                            "working day"
+                        )
                     found[day] = working
         return found
 
@@ -142,18 +197,34 @@ class Settings(BaseSettings):
     """Everything duban can be told from outside the code."""
 
     # extra="forbid": a key of duban.toml that names no setting is a typo, refused with its name.
-    model_config = SettingsConfigDict(env_prefix="DUBAN_", extra="forbid", env_nested_delimiter="__")
+    model_config = SettingsConfigDict(
+        env_prefix="DUBAN_", extra="forbid", env_nested_delimiter="__"
+    )
 
-    home: Path = Field(default_factory=_home_from_env, description="var data: database, outbox, Prefect home")
-    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite under home")
+    home: Path = Field(
+        default_factory=_home_from_env, description="var data: database, outbox, Prefect home"
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default SQLite under home"
+    )
     lang: Literal["zh", "en"] = Field(default="zh", description="language of messages and errors")
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
-    timezone: str = Field(default="Asia/Shanghai", description="the office's wall clock, for dates and working hours")
-    actor: str | None = Field(default=None, max_length=100, description="who the CLI acts as on the audit trail; default cli:<login>")
+    timezone: str = Field(
+        default="Asia/Shanghai", description="the office's wall clock, for dates and working hours"
+    )
+    actor: str | None = Field(
+        default=None,
+        max_length=100,
+        description="who the CLI acts as on the audit trail; default cli:<login>",
+    )
     office_name: str = Field(default="领导小组办公室", description="signs every message")
-    portal_url: str = Field(default="http://127.0.0.1:8000", description="base of the links in messages")
+    portal_url: str = Field(
+        default="http://127.0.0.1:8000", description="base of the links in messages"
+    )
     # The portal (web/): `duban serve` refuses the default secret unless dev_mode is on.
-    secret_key: SecretStr = Field(default=SecretStr("dev-insecure-secret"), description="signs nothing a user can forge")
+    secret_key: SecretStr = Field(
+        default=SecretStr("dev-insecure-secret"), description="signs nothing a user can forge"
+    )
     dev_mode: bool = Field(default=False, description="allow the default secret (make run sets it)")
     session_idle_minutes: int = Field(default=30, ge=1)
     session_max_hours: int = Field(default=12, ge=1)
@@ -162,17 +233,33 @@ class Settings(BaseSettings):
     # login_max_failures failures of one name from one address, that pair waits
     # login_delay_base_s, doubling with each failure up to login_delay_cap_s; one address
     # trying many names waits the same way after login_address_max_failures.
-    login_max_failures: int = Field(default=5, ge=1, description="failures of a (name, address) before delays start")
-    login_window_minutes: int = Field(default=15, ge=1, description="failures are forgotten after this quiet time")
-    login_address_max_failures: int = Field(default=25, ge=1, description="failures of an address before delays start")
-    login_delay_base_s: float = Field(default=1.0, gt=0, description="the first delay; it doubles with each failure")
+    login_max_failures: int = Field(
+        default=5, ge=1, description="failures of a (name, address) before delays start"
+    )
+    login_window_minutes: int = Field(
+        default=15, ge=1, description="failures are forgotten after this quiet time"
+    )
+    login_address_max_failures: int = Field(
+        default=25, ge=1, description="failures of an address before delays start"
+    )
+    login_delay_base_s: float = Field(
+        default=1.0, gt=0, description="the first delay; it doubles with each failure"
+    )
     login_delay_cap_s: float = Field(default=900.0, gt=0, description="the longest delay")
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, description="addresses (or networks) of proxies whose X-Forwarded-For is believed")
+        default_factory=list,
+        description="addresses (or networks) of proxies whose X-Forwarded-For is believed",
+    )
     upload_max_mb: float = Field(default=20, gt=0)
-    evidence_quota_mb: float = Field(default=500, gt=0, description="per unit: evidence it may store, each file once")
-    report_font: str | None = Field(default=None, description="a CJK font file for charts; default: Noto Sans CJK")
-    reports_dir: Path | None = Field(default=None, description="where scheduled reports go; default home/reports")
+    evidence_quota_mb: float = Field(
+        default=500, gt=0, description="per unit: evidence it may store, each file once"
+    )
+    report_font: str | None = Field(
+        default=None, description="a CJK font file for charts; default: Noto Sans CJK"
+    )
+    reports_dir: Path | None = Field(
+        default=None, description="where scheduled reports go; default home/reports"
+    )
 
     # Messages: the outbox channel writes .eml files under home/outbox; smtp sends them.
     mail_channel: str = Field(default="outbox", description="outbox | smtp | a plugin's name")
@@ -183,17 +270,27 @@ class Settings(BaseSettings):
     smtp_tls: Literal["none", "starttls", "ssl"] = "none"
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
-    smtp_timeout_s: float = Field(default=30.0, gt=0, description="socket timeout per SMTP operation")
+    smtp_timeout_s: float = Field(
+        default=30.0, gt=0, description="socket timeout per SMTP operation"
+    )
 
     # The dispatcher: batches, claims that expire, retries with backoff.
     dispatch_batch: int = Field(default=50, ge=1)
-    dispatch_lease_s: int = Field(default=300, ge=1, description="a claim left by a crashed dispatcher expires after this")
-    dispatch_breaker_failures: int = Field(default=3, ge=1, description="consecutive transient failures to one "
-                                           "destination after which a run stops trying it")
+    dispatch_lease_s: int = Field(
+        default=300, ge=1, description="a claim left by a crashed dispatcher expires after this"
+    )
+    dispatch_breaker_failures: int = Field(
+        default=3,
+        ge=1,
+        description="consecutive transient failures to one "
+        "destination after which a run stops trying it",
+    )
     retry_base_s: int = Field(default=60, ge=1)
     retry_cap_s: int = Field(default=3600, ge=1)
     retry_max_attempts: int = Field(default=10, ge=1)
-    dispatch_in_working_hours: bool = Field(default=True, description="hold messages until working hours on working days")
+    dispatch_in_working_hours: bool = Field(
+        default=True, description="hold messages until working hours on working days"
+    )
 
     cycle: CycleRules = Field(default_factory=CycleRules)
     # Years the office enters itself, when the chinese_calendar release does not know them yet.
@@ -237,8 +334,10 @@ class Settings(BaseSettings):
     @classmethod
     def _home_is_a_folder(cls, home: Path) -> Path:
         if home.exists() and not home.is_dir():
-            raise ValueError(f"{home} 是一个文件，不是目录：DUBAN_HOME 应指向存放数据库和发件箱的目录 / "
-                             f"{home} is a file, not a folder: DUBAN_HOME must name the folder for the database and outbox")
+            raise ValueError(
+                f"{home} 是一个文件，不是目录：DUBAN_HOME 应指向存放数据库和发件箱的目录 / "
+                f"{home} is a file, not a folder: DUBAN_HOME must name the folder for the database and outbox"
+            )
         return home
 
     @field_validator("timezone")
@@ -248,11 +347,17 @@ class Settings(BaseSettings):
 
         try:
             ZoneInfo(name)
-        except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError; "../x" a ValueError
+        except (
+            KeyError,
+            ValueError,
+            OSError,
+        ):  # ZoneInfoNotFoundError is a KeyError; "../x" a ValueError
             pass
         else:
             return name
-        raise ValueError(f"未知的时区“{name}”，应如 Asia/Shanghai / unknown time zone {name!r}: use e.g. Asia/Shanghai")
+        raise ValueError(
+            f"未知的时区“{name}”，应如 Asia/Shanghai / unknown time zone {name!r}: use e.g. Asia/Shanghai"
+        )
 
     @field_validator("database_url")
     @classmethod
@@ -267,18 +372,26 @@ class Settings(BaseSettings):
         try:
             parsed = make_url(url)
         except (ArgumentError, ValueError):
-            raise ValueError(f"不是有效的数据库地址，应如 {example} / not a database URL: write {example_en}") from None
+            raise ValueError(
+                f"不是有效的数据库地址，应如 {example} / not a database URL: write {example_en}"
+            ) from None
         if parsed.get_backend_name() == "postgres":
-            raise ValueError("SQLAlchemy 不接受 postgres://，请写 postgresql+psycopg:// / SQLAlchemy does not accept "
-                             "postgres://: write postgresql+psycopg://")
+            raise ValueError(
+                "SQLAlchemy 不接受 postgres://，请写 postgresql+psycopg:// / SQLAlchemy does not accept "
+                "postgres://: write postgresql+psycopg://"
+            )
         if parsed.get_backend_name() not in ("sqlite", "postgresql"):
-            raise ValueError(f"只支持 SQLite 和 PostgreSQL，应如 {example} / only SQLite and PostgreSQL are supported: "
-                             f"write {example_en}")
+            raise ValueError(
+                f"只支持 SQLite 和 PostgreSQL，应如 {example} / only SQLite and PostgreSQL are supported: "
+                f"write {example_en}"
+            )
         try:
             parsed.get_dialect().import_dbapi()
         except (NoSuchModuleError, ImportError):
-            raise ValueError(f"未安装驱动“{parsed.drivername}”，请写 postgresql+psycopg:// / the driver "
-                             f"{parsed.drivername!r} is not installed: write postgresql+psycopg://") from None
+            raise ValueError(
+                f"未安装驱动“{parsed.drivername}”，请写 postgresql+psycopg:// / the driver "
+                f"{parsed.drivername!r} is not installed: write postgresql+psycopg://"
+            ) from None
         return url
 
     @field_validator("trusted_proxies", mode="before")
@@ -287,20 +400,28 @@ class Settings(BaseSettings):
         # DUBAN_TRUSTED_PROXIES is written as an office would: "10.0.0.1, 10.0.0.2"
         import ipaddress
 
-        proxies = [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+        proxies = (
+            [part.strip() for part in value.split(",") if part.strip()]
+            if isinstance(value, str)
+            else value
+        )
         for proxy in proxies if isinstance(proxies, list) else []:
             try:
                 ipaddress.ip_network(str(proxy), strict=False)
             except ValueError:
-                raise ValueError(f"代理地址“{proxy}”不是 IP 地址或网段 / {proxy!r} is not an IP address or "
-                                 "network") from None
+                raise ValueError(
+                    f"代理地址“{proxy}”不是 IP 地址或网段 / {proxy!r} is not an IP address or "
+                    "network"
+                ) from None
         return proxies
 
     @field_validator("calendar")
     @classmethod
     def _calendar_is_valid(cls, years: dict[int, YearArrangement]) -> dict[int, YearArrangement]:
         for year, arrangement in years.items():
-            arrangement.days(year)  # a bad entry is a configuration error at start-up, not a wrong count later
+            arrangement.days(
+                year
+            )  # a bad entry is a configuration error at start-up, not a wrong count later
         return years
 
     def calendar_days(self) -> dict[int, dict[date, bool]]:
@@ -333,9 +454,13 @@ def _check_site_file() -> None:
     try:
         tomllib.loads(site_file.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ConfigError(detail=f"{site_file} 不是有效的 TOML（{error}）/ {site_file} is not valid TOML ({error})") from None
+        raise ConfigError(
+            detail=f"{site_file} 不是有效的 TOML（{error}）/ {site_file} is not valid TOML ({error})"
+        ) from None
     except OSError as error:
-        raise ConfigError(detail=f"无法读取 {site_file}（{error.strerror}）/ cannot read {site_file} ({error.strerror})") from None
+        raise ConfigError(
+            detail=f"无法读取 {site_file}（{error.strerror}）/ cannot read {site_file} ({error.strerror})"
+        ) from None
 
 
 @lru_cache(maxsize=1)

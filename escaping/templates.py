@@ -20,7 +20,10 @@ import jinja2
 TEXT_SUFFIXES = ("txt.j2", "md.j2", "txt", "md")
 autoescape_for = jinja2.select_autoescape(
     enabled_extensions=("html.j2", "htm.j2", "xml.j2", "html", "htm", "xml"),
-    disabled_extensions=TEXT_SUFFIXES, default_for_string=True, default=True)
+    disabled_extensions=TEXT_SUFFIXES,
+    default_for_string=True,
+    default=True,
+)
 
 
 def environment(directories: Path | Iterable[Path], **options: Any) -> jinja2.Environment:
@@ -28,5 +31,8 @@ def environment(directories: Path | Iterable[Path], **options: Any) -> jinja2.En
     folders = [directories] if isinstance(directories, Path) else list(directories)
     if "autoescape" in options:
         raise TypeError("autoescape is decided by the template's name, not by the caller")
-    return jinja2.Environment(loader=jinja2.FileSystemLoader([str(f) for f in folders]),
-                              autoescape=autoescape_for, **options)
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(f) for f in folders]),
+        autoescape=autoescape_for,
+        **options,
+    )

@@ -26,7 +26,7 @@ def _moment(now: str | datetime | None) -> datetime:
     return parse_moment(now) if isinstance(now, str) else now
 
 
-def _engine():  # noqa: ANN202
+def _engine():
     settings = get_settings()
     return engine_for(settings.resolved_database_url, settings.sqlite_busy_timeout_ms)
 
@@ -37,11 +37,23 @@ def open_round_step(plan_key: str, name: str, report_by: date, now: datetime) ->
 
     settings = get_settings()
     with unit_of_work(_engine()) as session:
-        opened = open_round(session, plan_key=plan_key, name=name, report_by=report_by, actor=SYSTEM_ACTOR, now=now,
-                            cooperating_lead_days=settings.cycle.cooperating_lead_days, timezone=settings.timezone,
-                            calendar=settings.working_calendar)
-        return {"round_id": opened.round.id, "created": opened.created, "checkins": opened.checkins,
-                "notices": opened.notices}
+        opened = open_round(
+            session,
+            plan_key=plan_key,
+            name=name,
+            report_by=report_by,
+            actor=SYSTEM_ACTOR,
+            now=now,
+            cooperating_lead_days=settings.cycle.cooperating_lead_days,
+            timezone=settings.timezone,
+            calendar=settings.working_calendar,
+        )
+        return {
+            "round_id": opened.round.id,
+            "created": opened.created,
+            "checkins": opened.checkins,
+            "notices": opened.notices,
+        }
 
 
 @task
@@ -66,21 +78,33 @@ def dispatch_step(now: datetime | None) -> dict[str, Any]:
     from notifications.dispatch import dispatch
 
     settings = get_settings()
-    report = dispatch(_engine(), channel_for(settings), settings, now=(lambda: now) if now else utc_now,
-                      worker="prefect")
+    report = dispatch(
+        _engine(),
+        channel_for(settings),
+        settings,
+        now=(lambda: now) if now else utc_now,
+        worker="prefect",
+    )
     return asdict(report)
 
 
 @task
-def compile_step(plan_key: str | None, round_name: str | None, as_of: datetime | None, formats: str,
-                 out_dir: str | None, publish: bool, now: datetime) -> list[dict[str, Any]]:
+def compile_step(
+    plan_key: str | None,
+    round_name: str | None,
+    as_of: datetime | None,
+    formats: str,
+    out_dir: str | None,
+    publish: bool,
+    now: datetime,
+) -> list[dict[str, Any]]:
     from pathlib import Path
 
     from sqlmodel import select
 
+    from models.plan import Plan
     from models.round import RoundState, SupervisionRound
     from models.rounds import find_plan, resolve_round
-    from models.plan import Plan
     from reports.compile import compile_report_in_turns, parse_formats
 
     settings = get_settings()
@@ -90,27 +114,57 @@ def compile_step(plan_key: str | None, round_name: str | None, as_of: datetime |
     engine = _engine()
     with reading(engine) as session:
         if plan_key and not round_name:
-            scopes: list[tuple[Plan, SupervisionRound | None]] = [(find_plan(session, plan_key), None)]
+            scopes: list[tuple[Plan, SupervisionRound | None]] = [
+                (find_plan(session, plan_key), None)
+            ]
         elif round_name:
             scopes = [resolve_round(session, plan_key=plan_key, name=round_name)]
         else:  # on a schedule: every open round
-            scopes = [(session.get_one(Plan, r.plan_id), r) for r in session.exec(
-                select(SupervisionRound).where(SupervisionRound.state == RoundState.OPEN))]
+            scopes = [
+                (session.get_one(Plan, r.plan_id), r)
+                for r in session.exec(
+                    select(SupervisionRound).where(SupervisionRound.state == RoundState.OPEN)
+                )
+            ]
         scopes = [(plan.id, round_.id if round_ else None) for plan, round_ in scopes]
-    for plan_id, round_id in scopes:  # each replayed without the write lock, recorded in a short write
-        def find(session, plan_id=plan_id, round_id=round_id):  # noqa: ANN001, ANN202
-            return session.get(Plan, plan_id), (session.get(SupervisionRound, round_id) if round_id else None)
+    for (
+        plan_id,
+        round_id,
+    ) in scopes:  # each replayed without the write lock, recorded in a short write
 
-        done = compile_report_in_turns(engine, find=find, as_of=as_of or now, formats=wanted, out_dir=out,
-                                       settings=settings, actor=SYSTEM_ACTOR, now=now, publish=publish)
-        compiled.append({"report_id": done.report.id, "plan": done.results.plan_key, "round": done.results.round_name,
-                         "files": [str(p) for p in done.files], "figures": done.results.headline,
-                         "published": done.published})
+        def find(session, plan_id=plan_id, round_id=round_id):
+            return session.get(Plan, plan_id), (
+                session.get(SupervisionRound, round_id) if round_id else None
+            )
+
+        done = compile_report_in_turns(
+            engine,
+            find=find,
+            as_of=as_of or now,
+            formats=wanted,
+            out_dir=out,
+            settings=settings,
+            actor=SYSTEM_ACTOR,
+            now=now,
+            publish=publish,
+        )
+        compiled.append(
+            {
+                "report_id": done.report.id,
+                "plan": done.results.plan_key,
+                "round": done.results.round_name,
+                "files": [str(p) for p in done.files],
+                "figures": done.results.headline,
+                "published": done.published,
+            }
+        )
     return compiled
 
 
 @flow(name="open_round")
-def open_round_flow(plan_key: str, name: str, report_by: date, now: str | None = None) -> dict[str, Any]:
+def open_round_flow(
+    plan_key: str, name: str, report_by: date, now: str | None = None
+) -> dict[str, Any]:
     """Open a supervision round: check-ins for every open assignment in scope, one notice per
     unit."""
     return open_round_step(plan_key, name, report_by, _moment(now))
@@ -139,13 +193,21 @@ def dispatch_notifications_flow(now: str | None = None) -> dict[str, Any]:
 
 
 @flow(name="compile_results")
-def compile_results_flow(plan_key: str | None = None, round_name: str | None = None, as_of: str | None = None,
-                         formats: str = "html,xlsx,docx,md", out_dir: str | None = None, publish: bool = False,
-                         now: str | None = None) -> dict[str, Any]:
+def compile_results_flow(
+    plan_key: str | None = None,
+    round_name: str | None = None,
+    as_of: str | None = None,
+    formats: str = "html,xlsx,docx,md",
+    out_dir: str | None = None,
+    publish: bool = False,
+    now: str | None = None,
+) -> dict[str, Any]:
     """The 通报 of a round or plan (default: every open round) in every format, recorded on the
     round; with `publish`, the results-published notices go out too."""
     moment = _moment(now)
-    reports = compile_step(plan_key, round_name, _moment(as_of) if as_of else None, formats, out_dir, publish, moment)
+    reports = compile_step(
+        plan_key, round_name, _moment(as_of) if as_of else None, formats, out_dir, publish, moment
+    )
     return {"reports": reports, "dispatch": dispatch_step(moment) if publish else None}
 
 

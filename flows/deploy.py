@@ -39,8 +39,14 @@ def deploy(settings: Settings, *, pool: str = POOL) -> list[str]:
         # Called from sync code, from_source returns the flow; prefect types both halves of its
         # async_dispatch.
         source: Flow = Flow.from_source(source=str(ROOT), entrypoint=entrypoint)  # type: ignore[assignment]
-        source.deploy(name=f"duban-{schedule.flow}", work_pool_name=pool, build=False, push=False,
-                      schedules=[Cron(schedule.cron, timezone=settings.timezone)], print_next_steps=False,
-                      ignore_warnings=True)
+        source.deploy(
+            name=f"duban-{schedule.flow}",
+            work_pool_name=pool,
+            build=False,
+            push=False,
+            schedules=[Cron(schedule.cron, timezone=settings.timezone)],
+            print_next_steps=False,
+            ignore_warnings=True,
+        )
         names.append(f"{schedule.flow}/duban-{schedule.flow}")
     return names

@@ -24,23 +24,39 @@ def run_flow(name: str) -> Any:
     return FLOWS[name]()
 
 
-def build_scheduler(settings: Settings, *, blocking: bool = True) -> BlockingScheduler | BackgroundScheduler:
+def build_scheduler(
+    settings: Settings, *, blocking: bool = True
+) -> BlockingScheduler | BackgroundScheduler:
     from flows.cycle import FLOWS
 
     scheduler_class = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = scheduler_class(
-        jobstores={"default": SQLAlchemyJobStore(url=settings.resolved_database_url, tablename="apscheduler_jobs")},
+        jobstores={
+            "default": SQLAlchemyJobStore(
+                url=settings.resolved_database_url, tablename="apscheduler_jobs"
+            )
+        },
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
         timezone=settings.timezone,
     )
     for schedule in settings.schedules:
         if schedule.flow not in FLOWS:
-            raise ConfigError(detail=f"schedule names an unknown flow {schedule.flow!r}; known: "
-                                     f"{', '.join(FLOWS)}")
+            raise ConfigError(
+                detail=f"schedule names an unknown flow {schedule.flow!r}; known: "
+                f"{', '.join(FLOWS)}"
+            )
         try:
             trigger = CronTrigger.from_crontab(schedule.cron, timezone=settings.timezone)
         except ValueError as error:
-            raise ConfigError(detail=f"schedule {schedule.flow}: bad cron {schedule.cron!r}: {error}") from error
-        scheduler.add_job(run_flow, trigger, args=[schedule.flow], id=schedule.flow, name=schedule.flow,
-                          replace_existing=True)
+            raise ConfigError(
+                detail=f"schedule {schedule.flow}: bad cron {schedule.cron!r}: {error}"
+            ) from error
+        scheduler.add_job(
+            run_flow,
+            trigger,
+            args=[schedule.flow],
+            id=schedule.flow,
+            name=schedule.flow,
+            replace_existing=True,
+        )
     return scheduler

@@ -25,9 +25,9 @@ from functools import lru_cache
 from typing import Any
 
 from intake.columns import UNIT_KINDS, column_of
-from intake.roles import column_name_like
 from intake.grid import Table, items_below_header
 from intake.notice import Where
+from intake.roles import column_name_like
 from intake.unit_phrase import DEADLINE_WORDS, is_unit_cell
 from intake.wording import normalize
 
@@ -96,13 +96,13 @@ def read_cell_lines(lines: list[str]) -> Table | None:
     if found is None:
         return None
     start, kinds = found
-    body = cells[start + len(kinds):]
+    body = cells[start + len(kinds) :]
     numbers = _row_starts(body)
     if len(numbers) < 1:
         return None
     if "number" in kinds:
         split = kinds.index("number")
-        before, after = kinds[:split], kinds[split + 1:]
+        before, after = kinds[:split], kinds[split + 1 :]
     else:  # the header cell over the number column names the group beside it (工作任务 over both)
         split = numbers[0]
         before, after = kinds[:split], kinds[split:]
@@ -111,23 +111,24 @@ def read_cell_lines(lines: list[str]) -> Table | None:
     rows = _numbered_rows(body, numbers, before=before, after=after)
     header = {index: kind for index, kind in enumerate(columns) if kind}
     items = items_below_header(rows, header)
-    preface = [line for line in lines[:cells[start].line - 1]]
+    preface = [line for line in lines[: cells[start].line - 1]]
     numbered = all(item.number_text for item in items)
     return Table(preface=preface, items=items, numbered=numbered)
 
 
-def _numbered_rows(body: list[_Cell], numbers: list[int], *, before: list[str | None],
-                   after: list[str | None]) -> list[tuple[Where, list[str]]]:
+def _numbered_rows(
+    body: list[_Cell], numbers: list[int], *, before: list[str | None], after: list[str | None]
+) -> list[tuple[Where, list[str]]]:
     """The rows: each number's cells fitted to the columns after 序号, the cells before the next
     number to the columns before it (and the cells before the first number to the first row's)."""
     width = len(before) + 1 + len(after)
     rows: list[tuple[Where, list[str]]] = []
-    lead_in = body[:numbers[0]]  # the cells before the first number: its row's columns before 序号
+    lead_in = body[: numbers[0]]  # the cells before the first number: its row's columns before 序号
     pending_before = _fit(lead_in, [], before)["next"] if before else []
     for at, position in enumerate(numbers):
         end = numbers[at + 1] if at + 1 < len(numbers) else len(body)
         last = at + 1 == len(numbers)
-        fitted = _fit(body[position + 1:end], after, [] if last else before)
+        fitted = _fit(body[position + 1 : end], after, [] if last else before)
         for sub, assigned in enumerate(fitted["rows"]):
             row = [""] * width
             for slot, texts in enumerate(pending_before if sub == 0 else [[] for _ in before]):
@@ -146,7 +147,7 @@ def _row_starts(body: list[_Cell]) -> list[int]:
     expected = None
     for position, cell in enumerate(body):
         text = normalize(cell.text).rstrip(".、")
-        if _DIGITS.match(text) and (expected is None and int(text) <= 2 or int(text) == expected):
+        if _DIGITS.match(text) and ((expected is None and int(text) <= 2) or int(text) == expected):
             starts.append(position)
             expected = int(text) + 1
     return starts
@@ -189,12 +190,15 @@ def _skip(kind: str | None, first_text: bool) -> float:
     return 0.0 if kind == "group" else -0.3
 
 
-Slot = tuple[int, int, str | None]  # (part, column, kind): part 0 the row, 1 a second row under its number, 2 the next lead-in
+Slot = tuple[
+    int, int, str | None
+]  # (part, column, kind): part 0 the row, 1 a second row under its number, 2 the next lead-in
 Step = tuple[int, int, int | None]  # (next token, next slot, the slot the token went to)
 
 
-def _fit(stretch: list[_Cell], after: list[str | None], before: list[str | None],
-         wrapped: bool = False) -> dict[str, list[Any]]:
+def _fit(
+    stretch: list[_Cell], after: list[str | None], before: list[str | None], wrapped: bool = False
+) -> dict[str, list[Any]]:
     """Fit the cells between two row numbers to: the columns after 序号 (once, or again for a
     second row under the same number), then the columns before the next row's 序号."""
     first_text = next((i for i, k in enumerate(after) if k == "text"), None)
@@ -208,7 +212,15 @@ def _fit(stretch: list[_Cell], after: list[str | None], before: list[str | None]
         for j in range(m, -1, -1):
             if i == n and j == m:
                 continue
-            options = _options(i, j, stretch=stretch, slots=slots, best=best, first_text=first_text, wrapped=wrapped)
+            options = _options(
+                i,
+                j,
+                stretch=stretch,
+                slots=slots,
+                best=best,
+                first_text=first_text,
+                wrapped=wrapped,
+            )
             value, step = max(options, key=lambda o: o[0])
             best[i][j], choice[i][j] = value, step
     assigned = _trace(choice, stretch=stretch, slots=slots)
@@ -227,14 +239,24 @@ def _slots(after: list[str | None], before: list[str | None]) -> list[Slot]:
     return slots
 
 
-def _options(i: int, j: int, *, stretch: list[_Cell], slots: list[Slot], best: list[list[float]],
-             first_text: int | None, wrapped: bool) -> list[tuple[float, Step]]:
+def _options(
+    i: int,
+    j: int,
+    *,
+    stretch: list[_Cell],
+    slots: list[Slot],
+    best: list[list[float]],
+    first_text: int | None,
+    wrapped: bool,
+) -> list[tuple[float, Step]]:
     """The moves from token i and slot j, each with its score plus the best from where it leads."""
     n, m = len(stretch), len(slots)
     options: list[tuple[float, Step]] = []
     if j < m:
         part, column, kind = slots[j]
-        skip = 0.0 if part == 1 else _skip(kind, column == first_text)  # no second row: nothing to skip
+        skip = (
+            0.0 if part == 1 else _skip(kind, column == first_text)
+        )  # no second row: nothing to skip
         options.append((skip + best[i][j + 1], (i, j + 1, None)))
         if i < n:
             gain = _compat(kind, stretch[i].text) - (1.0 if part == 1 else 0.0)
@@ -251,7 +273,9 @@ def _options(i: int, j: int, *, stretch: list[_Cell], slots: list[Slot], best: l
     return options
 
 
-def _trace(choice: list[list[Step | None]], *, stretch: list[_Cell], slots: list[Slot]) -> dict[tuple[int, int], list[str]]:
+def _trace(
+    choice: list[list[Step | None]], *, stretch: list[_Cell], slots: list[Slot]
+) -> dict[tuple[int, int], list[str]]:
     """Follow the best choices from the start: the texts each (part, column) received."""
     assigned: dict[tuple[int, int], list[str]] = {(part, column): [] for part, column, _ in slots}
     i = j = 0
@@ -272,8 +296,12 @@ def _space_header(lines: list[str]) -> tuple[int, list[str | None]] | None:
         names = line.split()
         kinds = [column_of(name) for name in names]
         found = {k for k in kinds if k}
-        if len(names) >= 3 and all(k or column_name_like(n) for k, n in zip(kinds, names)) \
-                and {"text", "number"} <= found and UNIT_KINDS & found:
+        if (
+            len(names) >= 3
+            and all(k or column_name_like(n) for k, n in zip(kinds, names))
+            and {"text", "number"} <= found
+            and UNIT_KINDS & found
+        ):
             return start, kinds
     return None
 
@@ -289,8 +317,9 @@ def _heading_above(lines: list[str], start: int) -> list[tuple[Where, list[str]]
     return []
 
 
-def _space_row(text: str, number: int, *, kinds: list[str | None], number_at: int,
-               after: list[str | None]) -> list[str]:
+def _space_row(
+    text: str, number: int, *, kinds: list[str | None], number_at: int, after: list[str | None]
+) -> list[str]:
     """One line's pieces fitted to the columns; a line without a number is a second row."""
     pieces = re.split(r"(?<=[、,，;；]) +| ", text)
     printed = pieces[0] if re.fullmatch(r"\d{1,5}", pieces[0]) else ""
@@ -315,12 +344,17 @@ def read_space_rows(lines: list[str]) -> Table | None:
         return None
     start, kinds = found
     number_at = kinds.index("number")
-    after = kinds[number_at + 1:]
+    after = kinds[number_at + 1 :]
     rows = _heading_above(lines, start)
-    for number, line in enumerate(lines[start + 1:], start=start + 2):
+    for number, line in enumerate(lines[start + 1 :], start=start + 2):
         text = line.strip()
         if text:
-            rows.append((Where("line", number), _space_row(text, number, kinds=kinds, number_at=number_at, after=after)))
+            rows.append(
+                (
+                    Where("line", number),
+                    _space_row(text, number, kinds=kinds, number_at=number_at, after=after),
+                )
+            )
     header = {index: kind for index, kind in enumerate(kinds) if kind}
     items = items_below_header(rows, header)
     numbered = all(item.number_text for item in items)

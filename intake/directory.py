@@ -31,8 +31,18 @@ from models.unit import Contact, ContactRole, GroupMember, Unit, UnitAlias, Unit
 
 NAME_LIMIT = 200  # Unit.name and UnitAlias.alias
 
-CSV_COLUMNS = ("name", "kind", "aliases", "members", "liaison_name", "liaison_email", "liaison_phone",
-               "head_name", "head_email", "head_phone")
+CSV_COLUMNS = (
+    "name",
+    "kind",
+    "aliases",
+    "members",
+    "liaison_name",
+    "liaison_email",
+    "liaison_phone",
+    "head_name",
+    "head_email",
+    "head_phone",
+)
 
 
 @dataclass
@@ -54,19 +64,32 @@ class DirectoryEntry:
 
 # --- reading a directory file -------------------------------------------------------------------
 
+
 def read_directory(path: Path) -> list[DirectoryEntry]:
     """Every entry of a YAML or CSV directory, or ImportFailed listing every problem."""
     source = path.name
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
-        raise ImportFailed([Problem(None, f"无法读取通讯录：{error}", f"cannot read the directory: {error}")], source) from error
+        raise ImportFailed(
+            [Problem(None, f"无法读取通讯录：{error}", f"cannot read the directory: {error}")],
+            source,
+        ) from error
     if path.suffix.lower() in (".yaml", ".yml"):
         raw = _yaml_records(text, source)
     elif path.suffix.lower() == ".csv":
         raw = _csv_records(text)
     else:
-        raise ImportFailed([Problem(None, "通讯录应为 .yaml 或 .csv 文件", "the directory must be a .yaml or .csv file")], source)
+        raise ImportFailed(
+            [
+                Problem(
+                    None,
+                    "通讯录应为 .yaml 或 .csv 文件",
+                    "the directory must be a .yaml or .csv file",
+                )
+            ],
+            source,
+        )
     problems: list[Problem] = []
     entries = [_entry(record, where, problems) for where, record in raw]
     _check_names(entries, problems)
@@ -81,11 +104,22 @@ def _yaml_records(text: str, source: str) -> list[tuple[Where, dict[str, Any]]]:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = Where("line", mark.line + 1) if mark else None
-        raise ImportFailed([Problem(where, f"YAML 格式错误：{error}", f"invalid YAML: {error}")], source) from error
+        raise ImportFailed(
+            [Problem(where, f"YAML 格式错误：{error}", f"invalid YAML: {error}")], source
+        ) from error
     units = document.get("units") if isinstance(document, dict) else None
     if not isinstance(units, list):
-        raise ImportFailed([Problem(None, "通讯录应有 units: 列表", "the directory needs a top-level 'units:' list")], source)
-    return [(Where("row", i), u if isinstance(u, dict) else {}) for i, u in enumerate(units, start=1)]
+        raise ImportFailed(
+            [
+                Problem(
+                    None, "通讯录应有 units: 列表", "the directory needs a top-level 'units:' list"
+                )
+            ],
+            source,
+        )
+    return [
+        (Where("row", i), u if isinstance(u, dict) else {}) for i, u in enumerate(units, start=1)
+    ]
 
 
 def _csv_records(text: str) -> list[tuple[Where, dict[str, Any]]]:
@@ -93,15 +127,22 @@ def _csv_records(text: str) -> list[tuple[Where, dict[str, Any]]]:
     from escaping.cells import read_back  # our own export quotes cells that would start a formula
 
     for number, raw in enumerate(csv.DictReader(io.StringIO(text)), start=2):
-        row = {key: read_back(value) if isinstance(value, str) else value for key, value in raw.items()}
+        row = {
+            key: read_back(value) if isinstance(value, str) else value for key, value in raw.items()
+        }
         record: dict[str, Any] = {
-            "name": row.get("name"), "kind": row.get("kind") or None,
-            "aliases": split_names(row.get("aliases") or ""), "members": split_names(row.get("members") or ""),
+            "name": row.get("name"),
+            "kind": row.get("kind") or None,
+            "aliases": split_names(row.get("aliases") or ""),
+            "members": split_names(row.get("members") or ""),
         }
         for role in ("liaison", "head"):
             if row.get(f"{role}_name") or row.get(f"{role}_email"):
-                record[role] = {"name": row.get(f"{role}_name") or "", "email": row.get(f"{role}_email") or None,
-                                "phone": row.get(f"{role}_phone") or None}
+                record[role] = {
+                    "name": row.get(f"{role}_name") or "",
+                    "email": row.get(f"{role}_email") or None,
+                    "phone": row.get(f"{role}_phone") or None,
+                }
         records.append((Where("row", number), record))
     return records
 
@@ -114,28 +155,47 @@ def _entry(record: dict[str, Any], where: Where, problems: list[Problem]) -> Dir
     try:
         kind = UnitKind(kind_text)
     except ValueError:
-        problems.append(Problem(where, f"单位类型“{kind_text}”无效，应为 department、town 或 group",
-                                f"unit kind “{kind_text}” is invalid: use department, town or group"))
+        problems.append(
+            Problem(
+                where,
+                f"单位类型“{kind_text}”无效，应为 department、town 或 group",
+                f"unit kind “{kind_text}” is invalid: use department, town or group",
+            )
+        )
         kind = UnitKind.DEPARTMENT
     entry = DirectoryEntry(
-        name=name, kind=kind, where=where,
+        name=name,
+        kind=kind,
+        where=where,
         aliases=[str(a).strip() for a in record.get("aliases") or [] if str(a).strip()],
         members=[str(m).strip() for m in record.get("members") or [] if str(m).strip()],
     )
-    for label_zh, label_en, text, limit in (("单位名称", "unit name", name, NAME_LIMIT),
-                                            *(("单位简称", "alias", a, NAME_LIMIT) for a in entry.aliases)):
-        if len(text) > limit:  # PostgreSQL would refuse it mid-import, SQLite keep it: refused here, with its row
-            problems.append(Problem(where, f"{label_zh}过长：{len(text)} 个字符，最多 {limit} 个（“{text[:20]}…”）",
-                                    f"the {label_en} is too long: {len(text)} characters, at most {limit}"))
+    for label_zh, label_en, text, limit in (
+        ("单位名称", "unit name", name, NAME_LIMIT),
+        *(("单位简称", "alias", a, NAME_LIMIT) for a in entry.aliases),
+    ):
+        if (
+            len(text) > limit
+        ):  # PostgreSQL would refuse it mid-import, SQLite keep it: refused here, with its row
+            problems.append(
+                Problem(
+                    where,
+                    f"{label_zh}过长：{len(text)} 个字符，最多 {limit} 个（“{text[:20]}…”）",
+                    f"the {label_en} is too long: {len(text)} characters, at most {limit}",
+                )
+            )
     for role in ContactRole:
         contact = record.get(role.value)
         if contact:
-            entry.contacts[role] = _contact(contact, role, name=name, where=where, problems=problems)
+            entry.contacts[role] = _contact(
+                contact, role, name=name, where=where, problems=problems
+            )
     return entry
 
 
-def _contact(contact: dict[str, Any], role: ContactRole, *, name: str, where: Where,
-             problems: list[Problem]) -> ContactEntry:
+def _contact(
+    contact: dict[str, Any], role: ContactRole, *, name: str, where: Where, problems: list[Problem]
+) -> ContactEntry:
     """A liaison or head, the e-mail normalised (an invalid one is a problem naming the unit)."""
     email = (contact.get("email") or "").strip() or None
     if email:
@@ -143,14 +203,27 @@ def _contact(contact: dict[str, Any], role: ContactRole, *, name: str, where: Wh
         # refused here with its row rather than dead-lettered at every send. A Chinese domain is kept in its
         # ASCII (punycode) form, which every server delivers.
         try:
-            email = validate_email(email, check_deliverability=False, allow_smtputf8=False).ascii_email
+            email = validate_email(
+                email, check_deliverability=False, allow_smtputf8=False
+            ).ascii_email
         except EmailNotValidError as error:
-            why_zh = ("@ 前含有中文等非 ASCII 字符，需要 SMTPUTF8，多数邮件服务器无法投递，请改用拼音或数字"
-                      if "before the @-sign" in str(error) and "Internationalized" in str(error) else str(error))
-            problems.append(Problem(where, f"{name} 的{'联络员' if role == ContactRole.LIAISON else '分管领导'}邮箱“{email}”无效：{why_zh}",
-                                    f"{name}: the {role.value}'s e-mail “{email}” is invalid: {error}"))
-    return ContactEntry(name=str(contact.get("name") or "").strip(), email=email,
-                        phone=(str(contact.get("phone")).strip() if contact.get("phone") else None))
+            why_zh = (
+                "@ 前含有中文等非 ASCII 字符，需要 SMTPUTF8，多数邮件服务器无法投递，请改用拼音或数字"
+                if "before the @-sign" in str(error) and "Internationalized" in str(error)
+                else str(error)
+            )
+            problems.append(
+                Problem(
+                    where,
+                    f"{name} 的{'联络员' if role == ContactRole.LIAISON else '分管领导'}邮箱“{email}”无效：{why_zh}",
+                    f"{name}: the {role.value}'s e-mail “{email}” is invalid: {error}",
+                )
+            )
+    return ContactEntry(
+        name=str(contact.get("name") or "").strip(),
+        email=email,
+        phone=(str(contact.get("phone")).strip() if contact.get("phone") else None),
+    )
 
 
 def _check_names(entries: list[DirectoryEntry], problems: list[Problem]) -> None:
@@ -159,17 +232,28 @@ def _check_names(entries: list[DirectoryEntry], problems: list[Problem]) -> None
         for label in (entry.name, *entry.aliases):
             key = squash(label)
             if key in owner and owner[key] != entry.name:
-                problems.append(Problem(entry.where, f"名称“{label}”同时属于“{owner[key]}”和“{entry.name}”",
-                                        f"the name “{label}” belongs to both “{owner[key]}” and “{entry.name}”"))
+                problems.append(
+                    Problem(
+                        entry.where,
+                        f"名称“{label}”同时属于“{owner[key]}”和“{entry.name}”",
+                        f"the name “{label}” belongs to both “{owner[key]}” and “{entry.name}”",
+                    )
+                )
             owner.setdefault(key, entry.name)
     for entry in entries:
         for member in entry.members:
             if squash(member) not in owner:
-                problems.append(Problem(entry.where, f"“{entry.name}”的成员“{member}”不在通讯录中",
-                                        f"member “{member}” of “{entry.name}” is not in the directory"))
+                problems.append(
+                    Problem(
+                        entry.where,
+                        f"“{entry.name}”的成员“{member}”不在通讯录中",
+                        f"member “{member}” of “{entry.name}” is not in the directory",
+                    )
+                )
 
 
 # --- the directory in the database ---------------------------------------------------------------
+
 
 class UnitIndex:
     """Every unit by name and alias (compared after NFKC, without spaces), with group members."""
@@ -211,7 +295,9 @@ class UnitIndex:
         self.by_key[squash(unit.name)] = unit
 
 
-def sync_directory(session: Session, entries: list[DirectoryEntry], *, actor: Actor, now: datetime) -> dict[str, int]:
+def sync_directory(
+    session: Session, entries: list[DirectoryEntry], *, actor: Actor, now: datetime
+) -> dict[str, int]:
     """Create or update every unit of the directory; one audit event per unit created or changed."""
     # The trail's lock first, as a notice import takes it: a concurrent directory or notice import (which
     # may create the same units) waits for this one, then finds them; taking it only at the first
@@ -234,13 +320,30 @@ def sync_directory(session: Session, entries: list[DirectoryEntry], *, actor: Ac
     for entry in entries:
         unit = units[entry.name]
         unit_id = id_of(unit)
-        _replace(session, UnitAlias, UnitAlias.unit_id == unit.id,
-                 [UnitAlias(alias=a, unit_id=unit_id) for a in dict.fromkeys(entry.aliases)])
-        _replace(session, Contact, Contact.unit_id == unit.id,
-                 [Contact(unit_id=unit_id, role=role, name=c.name, email=c.email, phone=c.phone)
-                  for role, c in entry.contacts.items()])
-        _replace(session, GroupMember, GroupMember.group_id == unit.id,
-                 [GroupMember(group_id=unit_id, member_id=id_of(index.known(m))) for m in dict.fromkeys(entry.members)])
+        _replace(
+            session,
+            UnitAlias,
+            UnitAlias.unit_id == unit.id,
+            [UnitAlias(alias=a, unit_id=unit_id) for a in dict.fromkeys(entry.aliases)],
+        )
+        _replace(
+            session,
+            Contact,
+            Contact.unit_id == unit.id,
+            [
+                Contact(unit_id=unit_id, role=role, name=c.name, email=c.email, phone=c.phone)
+                for role, c in entry.contacts.items()
+            ],
+        )
+        _replace(
+            session,
+            GroupMember,
+            GroupMember.group_id == unit.id,
+            [
+                GroupMember(group_id=unit_id, member_id=id_of(index.known(m)))
+                for m in dict.fromkeys(entry.members)
+            ],
+        )
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     for entry in entries:
         unit, earlier = units[entry.name], before[entry.name]
@@ -249,8 +352,17 @@ def sync_directory(session: Session, entries: list[DirectoryEntry], *, actor: Ac
             counts["unchanged"] += 1
             continue
         counts["created" if earlier is None else "updated"] += 1
-        audit.record(session, at=now, actor=actor, action="unit.create" if earlier is None else "unit.update",
-                     object_type="unit", object_id=unit.id, unit_id=unit.id, before=earlier, after=now_described)
+        audit.record(
+            session,
+            at=now,
+            actor=actor,
+            action="unit.create" if earlier is None else "unit.update",
+            object_type="unit",
+            object_id=unit.id,
+            unit_id=unit.id,
+            before=earlier,
+            after=now_described,
+        )
     return counts
 
 
@@ -260,9 +372,18 @@ def _refuse_taken_aliases(index: UnitIndex, entries: list[DirectoryEntry]) -> No
         owner = index.find(entry.name)
         for alias in entry.aliases:
             holder = index.find(alias)
-            if holder is not None and (owner is None or holder.id != owner.id) and holder.name != entry.name:
-                problems.append(Problem(entry.where, f"别名“{alias}”已属于单位“{holder.name}”",
-                                        f"the alias “{alias}” already belongs to “{holder.name}”"))
+            if (
+                holder is not None
+                and (owner is None or holder.id != owner.id)
+                and holder.name != entry.name
+            ):
+                problems.append(
+                    Problem(
+                        entry.where,
+                        f"别名“{alias}”已属于单位“{holder.name}”",
+                        f"the alias “{alias}” already belongs to “{holder.name}”",
+                    )
+                )
     if problems:
         raise ImportFailed(problems)
 
@@ -276,26 +397,46 @@ def _replace(session: Session, table: type[SQLModel], condition: Any, rows: list
 
 
 def describe_unit(session: Session, unit: Unit) -> dict[str, Any]:
-    aliases = sorted(a.alias for a in session.exec(select(UnitAlias).where(UnitAlias.unit_id == unit.id)))
-    members = sorted(session.get_one(Unit, m.member_id).name
-                     for m in session.exec(select(GroupMember).where(GroupMember.group_id == unit.id)))
-    contacts = {str(c.role): {"name": c.name, "email": c.email, "phone": c.phone}
-                for c in session.exec(select(Contact).where(Contact.unit_id == unit.id))}
-    return {"name": unit.name, "kind": str(unit.kind), "aliases": aliases, "members": members, "contacts": contacts}
+    aliases = sorted(
+        a.alias for a in session.exec(select(UnitAlias).where(UnitAlias.unit_id == unit.id))
+    )
+    members = sorted(
+        session.get_one(Unit, m.member_id).name
+        for m in session.exec(select(GroupMember).where(GroupMember.group_id == unit.id))
+    )
+    contacts = {
+        str(c.role): {"name": c.name, "email": c.email, "phone": c.phone}
+        for c in session.exec(select(Contact).where(Contact.unit_id == unit.id))
+    }
+    return {
+        "name": unit.name,
+        "kind": str(unit.kind),
+        "aliases": aliases,
+        "members": members,
+        "contacts": contacts,
+    }
 
 
 def export_directory(session: Session, fmt: str) -> str:
     """The directory as YAML or CSV, in the shape `read_directory` reads back."""
-    described = [describe_unit(session, u) for u in session.exec(select(Unit).order_by(col(Unit.id)))]
+    described = [
+        describe_unit(session, u) for u in session.exec(select(Unit).order_by(col(Unit.id)))
+    ]
     if fmt == "csv":
         stream = io.StringIO()
-        from escaping.cells import neutral_record  # opened in a spreadsheet: no cell starts a formula
+        from escaping.cells import (
+            neutral_record,  # opened in a spreadsheet: no cell starts a formula
+        )
 
         writer = csv.DictWriter(stream, fieldnames=CSV_COLUMNS)
         writer.writeheader()
         for unit in described:
-            row = {"name": unit["name"], "kind": unit["kind"], "aliases": "、".join(unit["aliases"]),
-                   "members": "、".join(unit["members"])}
+            row = {
+                "name": unit["name"],
+                "kind": unit["kind"],
+                "aliases": "、".join(unit["aliases"]),
+                "members": "、".join(unit["members"]),
+            }
             for role, contact in unit["contacts"].items():
                 row |= {f"{role}_{key}": value or "" for key, value in contact.items()}
             writer.writerow(neutral_record(row))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,13 +110,16 @@ def _canonical(name: str, aliases: dict[str, str]) -> str:
     return squash(aliases.get(name, name))
 
 
-def _roles_match(expected: dict[str, Any], read: dict[str, str], named: set[str], aliases: dict[str, str]) -> bool:
+def _roles_match(
+    expected: dict[str, Any], read: dict[str, str], named: set[str], aliases: dict[str, str]
+) -> bool:
     """Roles are judged on the names both sides have, so a missing name is counted once, as units."""
     lead = {_canonical(n, aliases) for n in expected.get("lead") or []}
     coop = {_canonical(n, aliases) for n in expected.get("coop") or []}
     common = named & set(read)
-    want = {n: "lead" if n in lead else "cooperating" if n in coop else "responsible"
-            for n in common}
+    want = {
+        n: "lead" if n in lead else "cooperating" if n in coop else "responsible" for n in common
+    }
     return not (want != {n: read[n] for n in common} or (named and not common))
 
 
@@ -150,15 +152,20 @@ def read_file(path: Path) -> tuple[str | None, list[dict[str, Any]]]:
     from intake.source import read_notice
 
     notice = read_notice(path, partial=True)
-    return notice.title, [{
-        "title": t.title, "category": t.category,
-        "deadline": t.deadline.isoformat() if t.deadline else None,
-        "units": [{"name": u.name, "role": u.role.value} for u in t.units],
-    } for t in notice.tasks]
+    return notice.title, [
+        {
+            "title": t.title,
+            "category": t.category,
+            "deadline": t.deadline.isoformat() if t.deadline else None,
+            "units": [{"name": u.name, "role": u.role.value} for u in t.units],
+        }
+        for t in notice.tasks
+    ]
 
 
-def score_file(folder: Path, name: str, annotation: dict[str, Any],
-               aliases: dict[str, str]) -> FileScore:
+def score_file(
+    folder: Path, name: str, annotation: dict[str, Any], aliases: dict[str, str]
+) -> FileScore:
     from intake.notice import ImportFailed
 
     expected = list(annotation["tasks"].items())
@@ -169,18 +176,28 @@ def score_file(folder: Path, name: str, annotation: dict[str, Any],
         first = " ".join(refused.message("zh").splitlines()[1:3])
         return FileScore(name, len(expected), 0, entries, refused=first)
     pairs = align([_text(t["title"]) for _, t in expected], [_text(t["title"]) for t in tasks])
-    entries = [Entry(key, False) if index is None
-               else Entry(key, True, compare(want, tasks[index], aliases))
-               for (key, want), index in zip(expected, pairs, strict=False)]
-    return FileScore(name, len(expected), len(tasks), entries,
-                     plan_title=_text(title) == _text(annotation.get("plan_title")))
+    entries = [
+        Entry(key, False)
+        if index is None
+        else Entry(key, True, compare(want, tasks[index], aliases))
+        for (key, want), index in zip(expected, pairs, strict=False)
+    ]
+    return FileScore(
+        name,
+        len(expected),
+        len(tasks),
+        entries,
+        plan_title=_text(title) == _text(annotation.get("plan_title")),
+    )
 
 
 def score_corpus(folder: Path) -> list[FileScore]:
     data = json.loads((folder / "expected.json").read_text(encoding="utf-8"))
     aliases = data.get("aliases", {})
-    return [score_file(folder, name, annotation, aliases.get(name, {}))
-            for name, annotation in data["files"].items()]
+    return [
+        score_file(folder, name, annotation, aliases.get(name, {}))
+        for name, annotation in data["files"].items()
+    ]
 
 
 def table(scores: list[FileScore]) -> str:
@@ -192,9 +209,13 @@ def table(scores: list[FileScore]) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     want = sum(s.want for s in scores)
     exact = sum(s.exact for s in scores)
-    total = ["**total**", str(want), str(sum(s.got for s in scores)),
-             f"**{exact}** ({100 * exact / max(want, 1):.1f}%)",
-             *(str(sum(s.right(a) for s in scores)) for a in ASPECTS)]
+    total = [
+        "**total**",
+        str(want),
+        str(sum(s.got for s in scores)),
+        f"**{exact}** ({100 * exact / max(want, 1):.1f}%)",
+        *(str(sum(s.right(a) for s in scores)) for a in ASPECTS),
+    ]
     lines.append("| " + " | ".join(total) + " |")
     lines.append("")
     titles = sum(s.plan_title for s in scores)
@@ -233,7 +254,10 @@ def main(argv: list[str]) -> int:
     named = [a for a in argv if not a.startswith("--")]
     folder = Path(named[0]) if named else find_corpus(Path.cwd())
     if folder is None or not (folder / "expected.json").is_file():
-        print("找不到通知语料（shared/corpus/notices/expected.json）——请给出其所在目录", file=sys.stderr)
+        print(
+            "找不到通知语料（shared/corpus/notices/expected.json）——请给出其所在目录",
+            file=sys.stderr,
+        )
         return 2
     for flag in argv:
         if flag.startswith("--file="):

@@ -11,7 +11,9 @@ from intake.notice import RawItem, Where
 from intake.roles import first_is_lead_rule
 from intake.wording import normalize, strip_end_punctuation
 
-CATEGORY = re.compile(r"^(?:[一二三四五六七八九十]+[、.]|\([一二三四五六七八九十]+\)|第[一二三四五六七八九十]+[部分章节类])")
+CATEGORY = re.compile(
+    r"^(?:[一二三四五六七八九十]+[、.]|\([一二三四五六七八九十]+\)|第[一二三四五六七八九十]+[部分章节类])"
+)
 _NUMBER = re.compile(r"^\d+[.、]?$")
 HEADER_SEARCH_ROWS = 30
 
@@ -41,7 +43,7 @@ def read_table(rows: list[tuple[Where, list[str]]]) -> Table | None:
         return None
     header_index, columns = found
     preface = [" ".join(c.strip() for c in cells if c.strip()) for _, cells in rows[:header_index]]
-    items = items_below_header(rows[header_index + 1:], columns)
+    items = items_below_header(rows[header_index + 1 :], columns)
     numbered = "number" in columns.values() and all(item.number_text for item in items)
     if first_is_lead_rule(" ".join(rows[header_index][1])):
         for item in items:
@@ -49,7 +51,9 @@ def read_table(rows: list[tuple[Where, list[str]]]) -> Table | None:
     return Table(preface=preface, items=items, numbered=numbered)
 
 
-def resolve_text_columns(rows: list[tuple[Where, list[str]]], columns: dict[int, str]) -> dict[int, str]:
+def resolve_text_columns(
+    rows: list[tuple[Where, list[str]]], columns: dict[int, str]
+) -> dict[int, str]:
     """Turn the header's text columns into number, group, title and content by what the rows hold.
 
     A text column whose filled cells are all bare numbers is the number column (a header cell
@@ -62,7 +66,9 @@ def resolve_text_columns(rows: list[tuple[Where, list[str]]], columns: dict[int,
     data = [cells for _, cells in rows if sum(1 for c in cells if c and c.strip()) > 1]
 
     def values(index: int) -> list[str]:
-        return [normalize(cells[index]) if index < len(cells) and cells[index] else "" for cells in data]
+        return [
+            normalize(cells[index]) if index < len(cells) and cells[index] else "" for cells in data
+        ]
 
     for index, kind in columns.items():
         if kind == "text" and "number" not in resolved.values() and _all_numbers(values(index)):
@@ -101,7 +107,9 @@ def _merged(values: list[str]) -> bool:
     return blanks * 3 > len(values)
 
 
-def items_below_header(rows: list[tuple[Where, list[str]]], columns: dict[int, str]) -> list[RawItem]:
+def items_below_header(
+    rows: list[tuple[Where, list[str]]], columns: dict[int, str]
+) -> list[RawItem]:
     columns = resolve_text_columns(rows, columns)
     items: list[RawItem] = []
     category: str | None = None
@@ -116,7 +124,9 @@ def items_below_header(rows: list[tuple[Where, list[str]]], columns: dict[int, s
             continue
         values = _row_values(cells, columns)
         number = normalize(values.get("number", ""))
-        if _header_repeated(cells, filled, number=number, numbered=numbered, header_again=header_again):
+        if _header_repeated(
+            cells, filled, number=number, numbered=numbered, header_again=header_again
+        ):
             continue  # the header repeated (a table split across pages)
         heading = _category_heading(filled, number)
         if heading is not None:
@@ -125,8 +135,14 @@ def items_below_header(rows: list[tuple[Where, list[str]]], columns: dict[int, s
             continue
         inner = _inner_group(cells, groups, group_values)
         units, number = _row_units(values, columns, previous if numbered else None, number)
-        item = _item(where, values, columns, units=units, number=number if numbered else str(len(items) + 1),
-                     category=category if inner is None else inner)
+        item = _item(
+            where,
+            values,
+            columns,
+            units=units,
+            number=number if numbered else str(len(items) + 1),
+            category=category if inner is None else inner,
+        )
         items.append(item)
         previous = item
     return items
@@ -141,8 +157,15 @@ def _inner_group(cells: list[str], groups: list[int], group_values: dict[int, st
     return inner[-1] if inner else None
 
 
-def _item(where: Where, values: dict[str, str], columns: dict[int, str], *, units: dict[str, str], number: str,
-          category: str | None) -> RawItem:
+def _item(
+    where: Where,
+    values: dict[str, str],
+    columns: dict[int, str],
+    *,
+    units: dict[str, str],
+    number: str,
+    category: str | None,
+) -> RawItem:
     return RawItem(
         where=where,
         number_text=number,
@@ -169,29 +192,47 @@ def _row_values(cells: list[str], columns: dict[int, str]) -> dict[str, str]:
     return values
 
 
-def _header_repeated(cells: list[str], filled: list[str], *, number: str, numbered: bool,
-                     header_again: set[str]) -> bool:
+def _header_repeated(
+    cells: list[str], filled: list[str], *, number: str, numbered: bool, header_again: set[str]
+) -> bool:
     # A row numbered like a task is not the header repeated: skip the costly test on most rows.
     repeated = None if numbered and _NUMBER.match(number) else header_columns(cells)
-    return bool(repeated) and len(repeated) == len(filled) and set(repeated.values()) <= header_again | {"text"}
+    return (
+        bool(repeated)
+        and len(repeated) == len(filled)
+        and set(repeated.values()) <= header_again | {"text"}
+    )
 
 
 def _category_heading(filled: list[str], number: str) -> str | None:
     """A merged row, or one lone cell, between task rows: a category heading."""
-    if len(set(filled)) == 1 and not _NUMBER.match(number) and (CATEGORY.match(normalize(filled[0])) or len(filled) == 1):
+    if (
+        len(set(filled)) == 1
+        and not _NUMBER.match(number)
+        and (CATEGORY.match(normalize(filled[0])) or len(filled) == 1)
+    ):
         return first_sentence(filled[0])
     return None
 
 
-def _row_units(values: dict[str, str], columns: dict[int, str], previous: RawItem | None,
-               number: str) -> tuple[dict[str, str], str]:
+def _row_units(
+    values: dict[str, str], columns: dict[int, str], previous: RawItem | None, number: str
+) -> tuple[dict[str, str], str]:
     """The row's unit cells, and its number; `previous` is the item above in a numbered table."""
-    units = {c: _no_unit_blank(values.get(c, "")) for c in ("lead", "units", "cooperating")
-             if c in columns.values()}
+    units = {
+        c: _no_unit_blank(values.get(c, ""))
+        for c in ("lead", "units", "cooperating")
+        if c in columns.values()
+    }
     if previous is not None and not number and not any(units.values()):
         units = dict(previous.units)  # a second row under a merged number and unit cell
-    if previous is not None and number and number == previous.number_text \
-            and any(units.values()) and units == {k: v for k, v in previous.units.items() if k != "remarks"}:
+    if (
+        previous is not None
+        and number
+        and number == previous.number_text
+        and any(units.values())
+        and units == {k: v for k, v in previous.units.items() if k != "remarks"}
+    ):
         # the same number and units as the row above: cells merged over two rows and filled
         # into both (as a workbook reader may do) — a second row, not a repeated number
         number = ""

@@ -29,9 +29,19 @@ _spare_lock = threading.Lock()
 
 
 def _start_worker() -> subprocess.Popen[bytes]:
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))}
-    return subprocess.Popen([sys.executable, "-m", "intake.isolated"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=environment, cwd=ROOT, start_new_session=True)
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH")))),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "intake.isolated"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environment,
+        cwd=ROOT,
+        start_new_session=True,
+    )
 
 
 def _take_worker() -> subprocess.Popen[bytes]:
@@ -54,23 +64,33 @@ def read_notice_isolated(path: Path) -> ParsedNotice:
     source = path.name
     process = _take_worker()
     try:
-        output, errors = process.communicate(str(path.resolve()).encode() + b"\n",
-                                             timeout=limits.WORKER_TIMEOUT_S + limits.CONVERT_TIMEOUT_S)
+        output, errors = process.communicate(
+            str(path.resolve()).encode() + b"\n",
+            timeout=limits.WORKER_TIMEOUT_S + limits.CONVERT_TIMEOUT_S,
+        )
     except subprocess.TimeoutExpired:
         process.kill()
         process.communicate()
-        raise limits.refuse(source, f"读取文件超过 {limits.WORKER_TIMEOUT_S} 秒未完成，已停止——请只保留任务清单部分后"
-                                    "再导入",
-                            f"reading the file took longer than {limits.WORKER_TIMEOUT_S} s and "
-                            "was stopped") from None
+        raise limits.refuse(
+            source,
+            f"读取文件超过 {limits.WORKER_TIMEOUT_S} 秒未完成，已停止——请只保留任务清单部分后"
+            "再导入",
+            f"reading the file took longer than {limits.WORKER_TIMEOUT_S} s and was stopped",
+        ) from None
     if process.returncode != 0 or not output:
         if process.returncode in (-9, -24):  # SIGKILL or SIGXCPU: the CPU limit
-            raise limits.refuse(source, f"读取文件超出时间上限（{limits.WORKER_TIMEOUT_S} 秒），已停止——"
-                                        "请只保留任务清单部分后再导入",
-                                "reading the file went over the time limit and was stopped")
-        raise limits.refuse(source, "读取文件时超出内存上限或出错，已停止——请只保留任务清单部分，或用办公软件另存后再导入",
-                            f"the reader stopped (exit {process.returncode}):"
-                            f" {errors.decode(errors='replace')[-300:]}")
+            raise limits.refuse(
+                source,
+                f"读取文件超出时间上限（{limits.WORKER_TIMEOUT_S} 秒），已停止——"
+                "请只保留任务清单部分后再导入",
+                "reading the file went over the time limit and was stopped",
+            )
+        raise limits.refuse(
+            source,
+            "读取文件时超出内存上限或出错，已停止——请只保留任务清单部分，或用办公软件另存后再导入",
+            f"the reader stopped (exit {process.returncode}):"
+            f" {errors.decode(errors='replace')[-300:]}",
+        )
     outcome, payload = pickle.loads(output)  # our own child's answer, over its own pipe
     if outcome == "failed":
         problems, failed_source = payload
@@ -84,7 +104,9 @@ def _cap_this_process() -> None:
 
     # The hard limit stays above the soft one so that LibreOffice, started from here, can get its
     # own cap.
-    resource.setrlimit(resource.RLIMIT_AS, (limits.WORKER_MEMORY_BYTES, limits.CONVERT_MEMORY_BYTES))
+    resource.setrlimit(
+        resource.RLIMIT_AS, (limits.WORKER_MEMORY_BYTES, limits.CONVERT_MEMORY_BYTES)
+    )
     resource.setrlimit(resource.RLIMIT_CPU, (limits.WORKER_TIMEOUT_S, limits.WORKER_TIMEOUT_S + 5))
 
 
@@ -103,8 +125,17 @@ def main() -> None:
     except ImportFailed as failed:
         answer = ("failed", (failed.problems, failed.source))
     except MemoryError:
-        answer = ("failed", (limits.refuse(path.name, "文件内容过大，读取时超出内存上限——请只保留任务清单部分后再导入",
-                                           "the file needs more memory than allowed").problems, path.name))
+        answer = (
+            "failed",
+            (
+                limits.refuse(
+                    path.name,
+                    "文件内容过大，读取时超出内存上限——请只保留任务清单部分后再导入",
+                    "the file needs more memory than allowed",
+                ).problems,
+                path.name,
+            ),
+        )
     sys.stdout.buffer.write(pickle.dumps(answer))
     sys.stdout.flush()
     os._exit(0)  # the answer is out: skip the interpreter's tear-down of every module it loaded

@@ -54,10 +54,13 @@ def check_file_size(path: Path, source: str) -> int:
     """The file's size, refused above MAX_FILE_BYTES before a byte of it is read."""
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
-        raise refuse(source, f"文件大小 {_mb(size)} MB，超过上限 {_mb(MAX_FILE_BYTES)} MB——请只保留任务清单部分"
-                             "后再导入",
-                     f"the file is {_mb(size)} MB, above the limit of {_mb(MAX_FILE_BYTES)} MB: "
-                     "keep only the task list")
+        raise refuse(
+            source,
+            f"文件大小 {_mb(size)} MB，超过上限 {_mb(MAX_FILE_BYTES)} MB——请只保留任务清单部分"
+            "后再导入",
+            f"the file is {_mb(size)} MB, above the limit of {_mb(MAX_FILE_BYTES)} MB: "
+            "keep only the task list",
+        )
     if size == 0:
         raise refuse(source, "文件是空的（0 字节）", "the file is empty (0 bytes)")
     return size
@@ -72,60 +75,88 @@ def check_text_length(text: str, source: str) -> str:
 def check_characters(count: int, source: str) -> None:
     """A count of characters read so far, refused above MAX_TEXT_CHARS (a reader stops there)."""
     if count > MAX_TEXT_CHARS:
-        raise refuse(source, f"文件文字已超过 {MAX_TEXT_CHARS:,} 字的上限（读到 {count:,} 字）——请只保留任务清"
-                             "单部分后再导入",
-                     f"the file holds more than {MAX_TEXT_CHARS:,} characters ({count:,} read)")
+        raise refuse(
+            source,
+            f"文件文字已超过 {MAX_TEXT_CHARS:,} 字的上限（读到 {count:,} 字）——请只保留任务清"
+            "单部分后再导入",
+            f"the file holds more than {MAX_TEXT_CHARS:,} characters ({count:,} read)",
+        )
 
 
 def open_zip(data: bytes, source: str, kind: str) -> zipfile.ZipFile:
     """The .docx/.xlsx container, after its central directory passes every cap (nothing is inflated
     yet)."""
     if data.startswith(OLE_MAGIC):
-        raise refuse(source, f"文件已加密（设有打开密码），或是旧版 Office 文件改成了 {kind} 扩展名——请去掉密"
-                             f"码，或用办公软件另存为 {kind} "
-                             "后再导入",
-                     "the file is encrypted (has an open password) or is an old Office file "
-                     f"renamed {kind}: "
-                     f"remove the password or save it as {kind}")
+        raise refuse(
+            source,
+            f"文件已加密（设有打开密码），或是旧版 Office 文件改成了 {kind} 扩展名——请去掉密"
+            f"码，或用办公软件另存为 {kind} "
+            "后再导入",
+            "the file is encrypted (has an open password) or is an old Office file "
+            f"renamed {kind}: "
+            f"remove the password or save it as {kind}",
+        )
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         entries = archive.infolist()
     except (zipfile.BadZipFile, ValueError, OSError) as error:
-        raise refuse(source, f"文件已损坏或不完整，不是有效的 {kind} 文件（可能下载中断）——请重新获取原文件，或"
-                             "用办公软件打开后另存",
-                     f"the file is truncated or not a valid {kind} ({error})") from error
+        raise refuse(
+            source,
+            f"文件已损坏或不完整，不是有效的 {kind} 文件（可能下载中断）——请重新获取原文件，或"
+            "用办公软件打开后另存",
+            f"the file is truncated or not a valid {kind} ({error})",
+        ) from error
     if len(entries) > MAX_ZIP_ENTRIES:
-        raise refuse(source, f"{kind} 文件内含 {len(entries)} 个部件，超过上限 {MAX_ZIP_ENTRIES} 个——文件可能是"
-                             "恶意构造的，"
-                             "已拒绝",
-                     f"the {kind} holds {len(entries)} parts, above the limit of {MAX_ZIP_ENTRIES}")
+        raise refuse(
+            source,
+            f"{kind} 文件内含 {len(entries)} 个部件，超过上限 {MAX_ZIP_ENTRIES} 个——文件可能是"
+            "恶意构造的，"
+            "已拒绝",
+            f"the {kind} holds {len(entries)} parts, above the limit of {MAX_ZIP_ENTRIES}",
+        )
     total = sum(e.file_size for e in entries)
     if total > MAX_UNZIPPED_BYTES:
-        raise refuse(source, f"{kind} 文件解压后共 {_mb(total)} MB，超过上限 {_mb(MAX_UNZIPPED_BYTES)} MB——"
-                             "文件可能是压缩炸弹，已拒绝",
-                     f"the {kind} inflates to {_mb(total)} MB, above the limit "
-                     f"of {_mb(MAX_UNZIPPED_BYTES)} MB (a zip bomb?)")
+        raise refuse(
+            source,
+            f"{kind} 文件解压后共 {_mb(total)} MB，超过上限 {_mb(MAX_UNZIPPED_BYTES)} MB——"
+            "文件可能是压缩炸弹，已拒绝",
+            f"the {kind} inflates to {_mb(total)} MB, above the limit "
+            f"of {_mb(MAX_UNZIPPED_BYTES)} MB (a zip bomb?)",
+        )
     for entry in entries:
         if entry.filename.endswith(".xml") and entry.file_size > MAX_PART_BYTES:
-            raise refuse(source, f"{kind} 文件中“{entry.filename}”解压后 {_mb(entry.file_size)} MB，"
-                                 f"超过上限 {_mb(MAX_PART_BYTES)} MB"
-                                 "——请只保留任务清单部分后再导入",
-                         f"“{entry.filename}” in the {kind} inflates to {_mb(entry.file_size)} MB, "
-                         "above the limit of "
-                         f"{_mb(MAX_PART_BYTES)} MB")
-        if entry.file_size > RATIO_FLOOR and entry.file_size > MAX_RATIO * max(entry.compress_size, 1):
-            raise refuse(source, f"{kind} 文件中“{entry.filename}”的压缩比超过 {MAX_RATIO}:1——文件可能是压缩炸"
-                                 "弹，已拒绝",
-                         f"“{entry.filename}” in the {kind} is compressed more than {MAX_RATIO}:1 "
-                         "(a zip bomb?)")
+            raise refuse(
+                source,
+                f"{kind} 文件中“{entry.filename}”解压后 {_mb(entry.file_size)} MB，"
+                f"超过上限 {_mb(MAX_PART_BYTES)} MB"
+                "——请只保留任务清单部分后再导入",
+                f"“{entry.filename}” in the {kind} inflates to {_mb(entry.file_size)} MB, "
+                "above the limit of "
+                f"{_mb(MAX_PART_BYTES)} MB",
+            )
+        if entry.file_size > RATIO_FLOOR and entry.file_size > MAX_RATIO * max(
+            entry.compress_size, 1
+        ):
+            raise refuse(
+                source,
+                f"{kind} 文件中“{entry.filename}”的压缩比超过 {MAX_RATIO}:1——文件可能是压缩炸"
+                "弹，已拒绝",
+                f"“{entry.filename}” in the {kind} is compressed more than {MAX_RATIO}:1 "
+                "(a zip bomb?)",
+            )
         if entry.flag_bits & 0x1:
-            raise refuse(source, f"{kind} 文件中的内容已加密——请去掉密码后再导入",
-                         f"the {kind}'s parts are encrypted: remove the password")
+            raise refuse(
+                source,
+                f"{kind} 文件中的内容已加密——请去掉密码后再导入",
+                f"the {kind}'s parts are encrypted: remove the password",
+            )
     return archive
 
 
-_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\b[^>]*?\bref=\"([A-Z]{1,3})(\d{1,7})(?::"
-                        rb"([A-Z]{1,3})(\d{1,7}))?\"")
+_DIMENSION = re.compile(
+    rb"<(?:\w+:)?dimension\b[^>]*?\bref=\"([A-Z]{1,3})(\d{1,7})(?::"
+    rb"([A-Z]{1,3})(\d{1,7}))?\""
+)
 # A cell's reference is the only attribute r="LETTERS DIGITS"; a row's is r="DIGITS". Plain
 # patterns with a literal start: the scan of a 25 MB sheet takes a fraction of a second.
 _CELL = re.compile(rb' r="([A-Z]{1,3})[0-9]')
@@ -157,7 +188,14 @@ def check_sheets(archive: zipfile.ZipFile, source: str) -> None:
             if declared and declared.group(3):
                 rows = int(declared.group(4)) - int(declared.group(2)) + 1
                 columns = _column(declared.group(3)) - _column(declared.group(1)) + 1
-                _check_extent(source, sheet, declared.group(0).split(b'"')[1].decode(), rows, columns, declared=True)
+                _check_extent(
+                    source,
+                    sheet,
+                    declared.group(0).split(b'"')[1].decode(),
+                    rows,
+                    columns,
+                    declared=True,
+                )
             xml = head + stream.read()
         column_letters = set(_CELL.findall(xml))
         rows = max((int(r) for r in _ROW_NUMBER.findall(xml)), default=0)
@@ -177,13 +215,21 @@ def _letters(column: int) -> str:
     return text
 
 
-def _check_extent(source: str, sheet: str, ref: str, rows: int, columns: int, *, declared: bool) -> None:
+def _check_extent(
+    source: str, sheet: str, ref: str, rows: int, columns: int, *, declared: bool
+) -> None:
     cells = rows * columns
     if cells > MAX_SHEET_CELLS:
-        how_zh, how_en = ("声明的范围", "declares the range") if declared else ("实际使用的范围", "uses the "
-                                                                                      "range")
-        raise refuse(source, f"工作表 {sheet} {how_zh}为 {ref}（{rows:,} 行 × {columns:,} 列 = {cells:,} "
-                             "个单元格），"
-                             f"超过上限 {MAX_SHEET_CELLS:,} 个单元格——请删除多余的行列后另存再导入",
-                     f"sheet {sheet} {how_en} {ref} ({cells:,} cells), above the limit "
-                     f"of {MAX_SHEET_CELLS:,} cells")
+        how_zh, how_en = (
+            ("声明的范围", "declares the range")
+            if declared
+            else ("实际使用的范围", "uses the range")
+        )
+        raise refuse(
+            source,
+            f"工作表 {sheet} {how_zh}为 {ref}（{rows:,} 行 × {columns:,} 列 = {cells:,} "
+            "个单元格），"
+            f"超过上限 {MAX_SHEET_CELLS:,} 个单元格——请删除多余的行列后另存再导入",
+            f"sheet {sheet} {how_en} {ref} ({cells:,} cells), above the limit "
+            f"of {MAX_SHEET_CELLS:,} cells",
+        )

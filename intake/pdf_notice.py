@@ -21,16 +21,21 @@ from intake.notice import RawItem, Where
 
 if TYPE_CHECKING:
     from pdfplumber.page import Page
-    from pdfplumber.table import Table
 
 _CJK = r"\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
-_AUTOSPACE = re.compile(rf"(?<=[{_CJK}])[ \u00a0]+(?=[0-9A-Za-z%])|(?<=[0-9A-Za-z%])[ "
-                        rf"\u00a0]+(?=[{_CJK}])")
+_AUTOSPACE = re.compile(
+    rf"(?<=[{_CJK}])[ \u00a0]+(?=[0-9A-Za-z%])|(?<=[0-9A-Za-z%])[ "
+    rf"\u00a0]+(?=[{_CJK}])"
+)
 _SENTENCE_END = tuple("。；;！!？?：:）)】」》")
-_ITEM_START = re.compile(r"^\s*(?:\d+[.、．]|[（(][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+、|第[一二三四五六七八九十]+)")
+_ITEM_START = re.compile(
+    r"^\s*(?:\d+[.、．]|[（(][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+、|第[一二三四五六七八九十]+)"
+)
 # A footer's page number: "- 3 -", "— 3 —", "3", "3/10", "第3页", "第 3 页 共 10 页".
-_PAGE_NUMBER = re.compile(r"^\s*[-—–－]?\s*(?:第\s*)?\d+\s*(?:页)?\s*(?:(?:/|共)\s*\d+\s*页?)?\s*[-—"
-                          r"–－]?\s*$")
+_PAGE_NUMBER = re.compile(
+    r"^\s*[-—–－]?\s*(?:第\s*)?\d+\s*(?:页)?\s*(?:(?:/|共)\s*\d+\s*页?)?\s*[-—"
+    r"–－]?\s*$"
+)
 _MIN_CHARS_PER_PAGE = 10  # below this on average the PDF is a scan
 
 
@@ -46,30 +51,44 @@ def read_pdf(data: bytes, source: str) -> tuple[list[str], list[RawItem], bool]:
     import pypdfium2 as pdfium
 
     if b"%PDF" not in data[:1024]:  # the header may follow a little junk, as readers allow
-        raise limits.refuse(source, "文件不是有效的 PDF——请重新获取原文件，或用办公软件另存为 PDF",
-                            "the file is not a valid PDF")
+        raise limits.refuse(
+            source,
+            "文件不是有效的 PDF——请重新获取原文件，或用办公软件另存为 PDF",
+            "the file is not a valid PDF",
+        )
     try:
         document = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as error:
         if "password" in str(error).lower():
-            raise limits.refuse(source, "PDF 已加密（设有打开密码）——请去掉密码后另存，或向发文单位索取未加密的文件",
-                                "the PDF is encrypted (has an open password): remove the password") from error
-        raise limits.refuse(source, "PDF 不完整或已损坏（可能下载中断）——请重新获取原文件",
-                            f"the PDF is truncated or damaged ({error})") from error
+            raise limits.refuse(
+                source,
+                "PDF 已加密（设有打开密码）——请去掉密码后另存，或向发文单位索取未加密的文件",
+                "the PDF is encrypted (has an open password): remove the password",
+            ) from error
+        raise limits.refuse(
+            source,
+            "PDF 不完整或已损坏（可能下载中断）——请重新获取原文件",
+            f"the PDF is truncated or damaged ({error})",
+        ) from error
     try:
         pages = len(document)
         if pages > limits.MAX_PDF_PAGES:
-            raise limits.refuse(source, f"PDF 共 {pages} 页，超过上限 {limits.MAX_PDF_PAGES} 页——请只保留任务清单部分",
-                                f"the PDF has {pages} pages, above the limit "
-                                f"of {limits.MAX_PDF_PAGES}")
+            raise limits.refuse(
+                source,
+                f"PDF 共 {pages} 页，超过上限 {limits.MAX_PDF_PAGES} 页——请只保留任务清单部分",
+                f"the PDF has {pages} pages, above the limit of {limits.MAX_PDF_PAGES}",
+            )
         lines, ruled = _text_lines(document, source)
     finally:
         document.close()
     if sum(len(line) for line in lines) < _MIN_CHARS_PER_PAGE * max(pages, 1):
-        raise limits.refuse(source, "PDF 没有文字层（可能是扫描件或图片）——请向发文单位索取可复制文字的 PDF 或 Word 文件，"
-                                    "或先做文字识别（OCR）",
-                            "the PDF has no text layer (a scan?): get a PDF with text or a Word "
-                            "file, or OCR it first")
+        raise limits.refuse(
+            source,
+            "PDF 没有文字层（可能是扫描件或图片）——请向发文单位索取可复制文字的 PDF 或 Word 文件，"
+            "或先做文字识别（OCR）",
+            "the PDF has no text layer (a scan?): get a PDF with text or a Word "
+            "file, or OCR it first",
+        )
     if ruled:
         table = _read_tables(data, source)
         if table is not None:
@@ -90,7 +109,10 @@ def _text_lines(document: Any, source: str) -> tuple[list[str], bool]:  # a pypd
     for index in range(len(document)):
         page = document[index]
         if index < 3 and not ruled:
-            ruled = sum(1 for _ in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=1)) >= 4
+            ruled = (
+                sum(1 for _ in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=1))
+                >= 4
+            )
         text_page = page.get_textpage()
         page_lines = _page_lines(text_page)
         text_page.close()
@@ -147,36 +169,43 @@ def _read_tables(data: bytes, source: str) -> tuple[list[str], list[RawItem], bo
             if columns is None:  # the notice's own lines above its table: title, issuer, date
                 preface.extend(_lines_above(page, tables))
             for table in tables:
-                rows = [(Where("row", i, f"第{page_number}页"), cells)
-                        for i, cells in enumerate(_cells(page, table), start=1)]
+                rows = [
+                    (Where("row", i, f"第{page_number}页"), cells)
+                    for i, cells in enumerate(_cells(page, table), start=1)
+                ]
                 columns = _table_items(rows, columns, preface=preface, items=items)
     if columns is None:
         return None
     return preface, items, "number" not in columns.values()
 
 
-def _lines_above(page, tables) -> list[str]:  # noqa: ANN001 - pdfplumber Page and Table
+def _lines_above(page, tables) -> list[str]:
     above = tables[0].bbox[1] if tables else page.height
     text = page.crop((0, 0, page.width, above)).extract_text() if above > 1 else ""
     return [_unspace(line) for line in (text or "").splitlines()]
 
 
-def _table_items(rows: list[tuple[Where, list[str]]], columns: dict[int, str] | None, *, preface: list[str],
-                 items: list[RawItem]) -> dict[int, str] | None:
+def _table_items(
+    rows: list[tuple[Where, list[str]]],
+    columns: dict[int, str] | None,
+    *,
+    preface: list[str],
+    items: list[RawItem],
+) -> dict[int, str] | None:
     """One table's items: below its task header (the rows above it go to the preface), or all its rows
     when it goes on from the page before; the columns in force after it."""
     found = find_header(rows) if columns is None else None
     if found is not None:
         header_index, columns = found
         preface.extend(" ".join(c for c in cells if c) for _, cells in rows[:header_index])
-        items.extend(items_below_header(rows[header_index + 1:], columns))
+        items.extend(items_below_header(rows[header_index + 1 :], columns))
     elif columns is not None and rows and len(rows[0][1]) > max(columns):
         # the table goes on over the page
         items.extend(items_below_header(rows, columns))
     return columns
 
 
-def _cells(page, table) -> list[list[str]]:  # noqa: ANN001 - pdfplumber Page and Table
+def _cells(page, table) -> list[list[str]]:
     """Each row's cell texts; a cell merged down repeats the value above, a row-wide merge stays one cell."""
     grid: list[list[str]] = []
     for row in table.rows:
@@ -186,7 +215,9 @@ def _cells(page, table) -> list[list[str]]:  # noqa: ANN001 - pdfplumber Page an
         filled = []
         for column, text in enumerate(texts):
             if text is None:
-                above = grid[-1][column] if grid and column < len(grid[-1]) and not spans_row else ""
+                above = (
+                    grid[-1][column] if grid and column < len(grid[-1]) and not spans_row else ""
+                )
                 filled.append(above)
             else:
                 filled.append(text)
@@ -201,10 +232,15 @@ def _cell_text(page: Page, box: tuple[float, float, float, float]) -> str:
 
     # by the character's centre: a neighbour's glyph may touch the rule
     def inside(obj: dict[str, float]) -> bool:
-        return x0 <= (obj["x0"] + obj["x1"]) / 2 <= x1 and top <= (obj["top"] + obj["bottom"]) / 2 <= bottom
+        return (
+            x0 <= (obj["x0"] + obj["x1"]) / 2 <= x1
+            and top <= (obj["top"] + obj["bottom"]) / 2 <= bottom
+        )
 
     text = ""
-    for line in page.filter(lambda obj: obj.get("object_type") != "char" or inside(obj)).extract_text_lines(strip=True):
+    for line in page.filter(
+        lambda obj: obj.get("object_type") != "char" or inside(obj)
+    ).extract_text_lines(strip=True):
         size = max((c["size"] for c in line["chars"]), default=10)
         text += line["text"] + ("\n" if line["x1"] < x1 - 1.8 * size else "")
     return _unspace(text.strip())

@@ -10,8 +10,24 @@ from intake.wording import normalize
 
 ISSUE_DATE = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日$")
 ATTACHMENT = re.compile(r"^附\s*件\s*\d*\s*[:]?$")
-TITLE_WORDS = ("清单", "任务", "要点", "方案", "计划", "通知", "安排", "分工", "意见", "分解", "台账", "公示", "計劃")
-TITLE_END = re.compile(r"(清单|要点|方案|计划|計劃|通知|安排|分工|意见|分解|表|台账|公示|决定|办法|细则)$")
+TITLE_WORDS = (
+    "清单",
+    "任务",
+    "要点",
+    "方案",
+    "计划",
+    "通知",
+    "安排",
+    "分工",
+    "意见",
+    "分解",
+    "台账",
+    "公示",
+    "計劃",
+)
+TITLE_END = re.compile(
+    r"(清单|要点|方案|计划|計劃|通知|安排|分工|意见|分解|表|台账|公示|决定|办法|细则)$"
+)
 # A line wholly in brackets is an aside or a rule ("(各项任务中,列第一位的为牵头单位)"), never a
 # title.
 ASIDE = re.compile(r"^[(\[【〔].*[)\]】〕]$")
@@ -76,20 +92,36 @@ def _title_goes_on(previous: str, line: str) -> bool:
     `previous` is neither the issuer, a document number nor a date but plainly unfinished."""
     if not (_is_heading(previous) and _is_heading(line) and TITLE_END.search(line)):
         return False
-    if TITLE_END.search(previous) or ORGANISATION.search(previous) or DOCUMENT_NUMBER.search(previous) \
-            or ISSUE_DATE.match(previous):
+    if (
+        TITLE_END.search(previous)
+        or ORGANISATION.search(previous)
+        or DOCUMENT_NUMBER.search(previous)
+        or ISSUE_DATE.match(previous)
+    ):
         return False
-    unfinished = previous.count("《") > previous.count("》") or "关于" in previous \
-        or re.search(r"\d{4}\s*年", previous) or len(line) <= 12
+    unfinished = (
+        previous.count("《") > previous.count("》")
+        or "关于" in previous
+        or re.search(r"\d{4}\s*年", previous)
+        or len(line) <= 12
+    )
     return bool(unfinished) and len(previous) + len(line) <= 80
 
 
 def _title_lines(lines: list[str]) -> list[str]:
     """The preface's lines that could be the title: not a document number, an aside, a table header
     or a numbered item."""
-    return [c for c in (_clean(line) for line in lines) if c and not DOCUMENT_NUMBER.search(c)
-            and not ASIDE.match(c) and not _table_header(c)
-            and not re.match(r"^(?:[一二三四五六七八九十]+[、.]|\([一二三四五六七八九十]+\)|\d+[.、])", c)]
+    return [
+        c
+        for c in (_clean(line) for line in lines)
+        if c
+        and not DOCUMENT_NUMBER.search(c)
+        and not ASIDE.match(c)
+        and not _table_header(c)
+        and not re.match(
+            r"^(?:[一二三四五六七八九十]+[、.]|\([一二三四五六七八九十]+\)|\d+[.、])", c
+        )
+    ]
 
 
 def _title(lines: list[str]) -> str | None:
@@ -97,9 +129,13 @@ def _title(lines: list[str]) -> str | None:
     for index, line in enumerate(lines[:-1]):
         if ATTACHMENT.match(line) and _is_heading(lines[index + 1]):
             return lines[index + 1]
-    named = [line for line in lines if _is_heading(line)
-             and (any(w in line for w in TITLE_WORDS) or TITLE_END.search(line))
-             and not ISSUE_DATE.match(line)]
+    named = [
+        line
+        for line in lines
+        if _is_heading(line)
+        and (any(w in line for w in TITLE_WORDS) or TITLE_END.search(line))
+        and not ISSUE_DATE.match(line)
+    ]
     if named:
         return named[-1]
     headings = [line for line in lines if _is_heading(line) and not ISSUE_DATE.match(line)]

@@ -25,14 +25,19 @@ COOPERATING_WORDS = ("配合", "协同", "协办", "会办", "参与", "会同",
 RESPONSIBLE_WORDS = ("责任", "负责", "承办", "承担", "落实", "实施")
 PERSON = re.compile(r"领导|责任人|负责人|联系人|分管|代表|领衔|委员|姓名")
 SCORER = re.compile(r"评分|考核部门|考核单位|打分|评价部门")
-UNIT_NOUN = re.compile(r"^(?!各)(?:.*(?:单位|部门|处室|科室|主体|机构)"
-                       r"|.*(?:责任|牵头|配合|协同|协办|参与|承办|负责|主责|主办|协助)[处科室局])$")
+UNIT_NOUN = re.compile(
+    r"^(?!各)(?:.*(?:单位|部门|处室|科室|主体|机构)"
+    r"|.*(?:责任|牵头|配合|协同|协办|参与|承办|负责|主责|主办|协助)[处科室局])$"
+)
 DEADLINE = re.compile(r"时限|时间|节点|期限|进度")
 NUMBER = re.compile(r"^(序号|编号|序|号)$")
 REMARKS = re.compile(r"^备注$")
 GROUP = re.compile(r"(类别|类型|分类|领域|板块|考核项目|考核指标|项目类别)$")
-TEXT = re.compile(r"任务|事项|内容|措施|目标|项目|实事|要求|分工|举措|指标|工作|问题|题目|建议|诉求|提案|议案|意见|"
-                  r"名称|事由|标题|主题")
+TEXT = re.compile(
+    r"任务|事项|内容|措施|目标|项目|实事|要求|分工|举措|指标|工作|问题|题目|建议|诉求|提案|议案|意见|"
+    r"名称|事由|标题|主题"
+)
+
 
 @lru_cache(maxsize=8192)
 def _simplified_char(char: str) -> str:
@@ -68,7 +73,11 @@ def label_kind(label: str) -> str | None:
     Spacing and bracketed asides are ignored: "分 管 县领导", "责任单位（排在第一位的为牵头单位）".
     """
     text = _BRACKETED.sub("", simplified(squash(label))).strip(":：")
-    if not text or len(text) > LABEL_LENGTH or re.search(r"\d|清单|方案|通知|计划|要点|台账|分解表", text):
+    if (
+        not text
+        or len(text) > LABEL_LENGTH
+        or re.search(r"\d|清单|方案|通知|计划|要点|台账|分解表", text)
+    ):
         return None  # a title line ("某县2024年实事清单"), not a column name
     if PERSON.search(text):
         return "person"
@@ -101,7 +110,9 @@ def _unit_label(text: str) -> str:
 
 
 # "列第一位者为牵头单位" "排在第一位的部门为牵头部门" "排名第一的为牵头单位" "第一个为牵头单位".
-FIRST_IS_LEAD = re.compile(r"(?:列|排|排在|排名|位列)?(?:第一位|第一个|首位|第一)[^,，;；。)）]{0,8}?为[^,，;；。)）]{0,6}?牵头")
+FIRST_IS_LEAD = re.compile(
+    r"(?:列|排|排在|排名|位列)?(?:第一位|第一个|首位|第一)[^,，;；。)）]{0,8}?为[^,，;；。)）]{0,6}?牵头"
+)
 
 
 def first_is_lead_rule(text: str) -> bool:

@@ -66,7 +66,9 @@ Merge = tuple[tuple[int, int], tuple[int, int]]
 def _grid(values: Sequence[Sequence[object]], merges: list[Merge]) -> list[list[str]]:
     """The sheet from A1 as text, with every merged range's value filled into the rows under it."""
     height = max([len(values), *(last[0] + 1 for _, last in merges)], default=0)
-    width = max([max((len(r) for r in values), default=0), *(last[1] + 1 for _, last in merges)], default=0)
+    width = max(
+        [max((len(r) for r in values), default=0), *(last[1] + 1 for _, last in merges)], default=0
+    )
     grid = [[_text(v) for v in row] + [""] * (width - len(row)) for row in values]
     grid.extend([""] * width for _ in range(height - len(grid)))
     for (r0, c0), (r1, _) in merges:
@@ -99,19 +101,27 @@ def _sheet_table(sheet: Any, name: str) -> Table | None:
     # From A1, so that row numbers in messages are the ones the office sees.
     grid = _grid(sheet.to_python(skip_empty_area=False) if sheet.height else [], merges)
     _number_merges(grid, merges)
-    return read_table([(Where("row", number, name), cells) for number, cells in enumerate(grid, start=1)])
+    return read_table(
+        [(Where("row", number, name), cells) for number, cells in enumerate(grid, start=1)]
+    )
 
 
 def _sheet_notes(meta: Any, sheets: list[Any], hidden: list[Any]) -> list[str]:
     """What the office is told about the sheet read: a hidden one, or which of several."""
     if meta in hidden:
-        return [f"读取的是隐藏的工作表“{meta.name}”（可见的工作表中没有任务清单）"
-                f" / read the hidden sheet “{meta.name}”: no visible sheet holds a "
-                "task list"]
+        return [
+            f"读取的是隐藏的工作表“{meta.name}”（可见的工作表中没有任务清单）"
+            f" / read the hidden sheet “{meta.name}”: no visible sheet holds a "
+            "task list"
+        ]
     if len(sheets) > 1:
-        others = "、".join(f"“{s.name}”" + ("（隐藏）" if s in hidden else "") for s in sheets if s is not meta)
-        return [f"工作簿共有 {len(sheets)} 个工作表，读取的是“{meta.name}”，未读取 {others}"
-                f" / the workbook has {len(sheets)} sheets: read “{meta.name}”"]
+        others = "、".join(
+            f"“{s.name}”" + ("（隐藏）" if s in hidden else "") for s in sheets if s is not meta
+        )
+        return [
+            f"工作簿共有 {len(sheets)} 个工作表，读取的是“{meta.name}”，未读取 {others}"
+            f" / the workbook has {len(sheets)} sheets: read “{meta.name}”"
+        ]
     return []
 
 
@@ -128,7 +138,9 @@ def read_workbook(data: bytes, source: str) -> SheetRead:
         for meta in visible + hidden:
             table = _sheet_table(workbook.get_sheet_by_name(meta.name), meta.name)
             if table is not None:
-                return SheetRead(table=table, sheet=meta.name, notes=_sheet_notes(meta, sheets, hidden))
+                return SheetRead(
+                    table=table, sheet=meta.name, notes=_sheet_notes(meta, sheets, hidden)
+                )
         names = "、".join(f"“{s.name}”" for s in sheets)
     finally:
         workbook.close()
@@ -141,7 +153,10 @@ def read_xlsx(data: bytes, source: str) -> Table:
 
 
 def read_csv(text: str, source: str) -> Table:
-    rows = [(Where("row", number), cells) for number, cells in enumerate(csv.reader(io.StringIO(text)), start=1)]
+    rows = [
+        (Where("row", number), cells)
+        for number, cells in enumerate(csv.reader(io.StringIO(text)), start=1)
+    ]
     table = read_table(rows)
     if table is None:
         raise ImportFailed([_no_header("文件", "the file")], source)

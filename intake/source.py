@@ -20,17 +20,33 @@ TEXT_SUFFIXES = (".txt", ".md", ".text", ".markdown")
 WORD_SUFFIXES = (".docx", ".docm")
 SHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 LEGACY_SUFFIXES = (".doc", ".wps", ".rtf", ".et")  # converted by LibreOffice
-NOTICE_SUFFIXES = (*TEXT_SUFFIXES, *WORD_SUFFIXES, *SHEET_SUFFIXES, ".csv", ".pdf", *LEGACY_SUFFIXES)
+NOTICE_SUFFIXES = (
+    *TEXT_SUFFIXES,
+    *WORD_SUFFIXES,
+    *SHEET_SUFFIXES,
+    ".csv",
+    ".pdf",
+    *LEGACY_SUFFIXES,
+)
 NOTICE_TYPES = tuple(s.lstrip(".") for s in NOTICE_SUFFIXES)  # what the portal's upload accepts
-FORMATS = "、".join((".txt", ".md", ".docx", ".xlsx", ".xls", ".csv", ".pdf", ".doc", ".wps", ".et", ".rtf"))
+FORMATS = "、".join(
+    (".txt", ".md", ".docx", ".xlsx", ".xls", ".csv", ".pdf", ".doc", ".wps", ".et", ".rtf")
+)
 
 # File signatures, to refuse a binary file named .txt with what it really is.
-_SIGNATURES = ((b"PK\x03\x04", "Word/Excel（.docx/.xlsx）或 ZIP 压缩包"), (limits.OLE_MAGIC, "旧版 Office（."
-                                                                                       "doc/.xls/.w"
-                                                                                       "ps/.et）"),
-               (b"%PDF", "PDF"), (b"\x89PNG", "PNG 图片"), (b"\xff\xd8\xff", "JPEG 图片"), (b"GIF8", "GIF 图片"),
-               (b"Rar!", "RAR 压缩包"), (b"7z\xbc\xaf", "7z 压缩包"), (b"\x1f\x8b", "gzip 压缩包"), (b"MZ", "Windows 程序"),
-               (b"\x7fELF", "程序文件"))
+_SIGNATURES = (
+    (b"PK\x03\x04", "Word/Excel（.docx/.xlsx）或 ZIP 压缩包"),
+    (limits.OLE_MAGIC, "旧版 Office（.doc/.xls/.wps/.et）"),
+    (b"%PDF", "PDF"),
+    (b"\x89PNG", "PNG 图片"),
+    (b"\xff\xd8\xff", "JPEG 图片"),
+    (b"GIF8", "GIF 图片"),
+    (b"Rar!", "RAR 压缩包"),
+    (b"7z\xbc\xaf", "7z 压缩包"),
+    (b"\x1f\x8b", "gzip 压缩包"),
+    (b"MZ", "Windows 程序"),
+    (b"\x7fELF", "程序文件"),
+)
 
 
 @dataclass
@@ -47,13 +63,23 @@ def decode(data: bytes, source: str) -> str:
     """UTF-8 (with or without BOM), else GB18030 (which includes GBK); binary is refused."""
     for signature, what in _SIGNATURES:
         if data.startswith(signature):
-            raise limits.refuse(source, f"文件内容是{what}，不是文本——请用正确的扩展名上传，或另存为 UTF-8 文本",
-                                f"the file holds {what}, not text: give it its real extension or "
-                                "save it as UTF-8 text")
+            raise limits.refuse(
+                source,
+                f"文件内容是{what}，不是文本——请用正确的扩展名上传，或另存为 UTF-8 文本",
+                f"the file holds {what}, not text: give it its real extension or "
+                "save it as UTF-8 text",
+            )
     if b"\x00" in data[:4096]:
-        raise ImportFailed([Problem(None, "文件不是文本（可能是二进制或 UTF-16 编码）——请另存为 UTF-8 或 GBK 文本",
-                                    "the file is not text (binary or UTF-16): save it as UTF-8 or "
-                                    "GBK text")], source)
+        raise ImportFailed(
+            [
+                Problem(
+                    None,
+                    "文件不是文本（可能是二进制或 UTF-16 编码）——请另存为 UTF-8 或 GBK 文本",
+                    "the file is not text (binary or UTF-16): save it as UTF-8 or GBK text",
+                )
+            ],
+            source,
+        )
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = data.decode(encoding)
@@ -62,9 +88,16 @@ def decode(data: bytes, source: str) -> str:
         if _looks_binary(text):
             break
         return limits.check_text_length(text, source)
-    raise ImportFailed([Problem(None, "无法识别文本编码（文件可能不是文本）——请另存为 UTF-8 或 GBK 文本",
-                                "cannot tell the text encoding (the file may not be text): save it "
-                                "as UTF-8 or GBK")], source)
+    raise ImportFailed(
+        [
+            Problem(
+                None,
+                "无法识别文本编码（文件可能不是文本）——请另存为 UTF-8 或 GBK 文本",
+                "cannot tell the text encoding (the file may not be text): save it as UTF-8 or GBK",
+            )
+        ],
+        source,
+    )
 
 
 def _looks_binary(text: str) -> bool:
@@ -86,23 +119,46 @@ def read_notice(path: Path, *, partial: bool = True) -> ParsedNotice:
         limits.check_file_size(path, source)
         data = path.read_bytes()
     except OSError as error:
-        raise ImportFailed([Problem(None, f"无法读取文件：{error.strerror or error}",
-                                    f"cannot read the file: {error.strerror or error}")], str(path)) from error
+        raise ImportFailed(
+            [
+                Problem(
+                    None,
+                    f"无法读取文件：{error.strerror or error}",
+                    f"cannot read the file: {error.strerror or error}",
+                )
+            ],
+            str(path),
+        ) from error
     suffix = path.suffix.lower()
     try:
         read = read_bytes(data, suffix, source)
     except ImportFailed:
         raise
     except MemoryError as error:
-        raise limits.refuse(source, "文件内容过大，读取时超出内存上限——请只保留任务清单部分后再导入",
-                            "the file needs more memory than allowed: keep only the task list") from error
+        raise limits.refuse(
+            source,
+            "文件内容过大，读取时超出内存上限——请只保留任务清单部分后再导入",
+            "the file needs more memory than allowed: keep only the task list",
+        ) from error
     except Exception as error:  # a corrupt file: say so, do not crash
-        raise ImportFailed([Problem(None, f"文件已损坏或格式不符（{type(error).__name__}）——请用办公软件打开检查后另存",
-                                    f"the file is damaged or not really {suffix} "
-                                    f"({type(error).__name__}: {error})")],
-                           source) from error
-    notice = build_notice(read.items, read_preface(read.preface), source_name=source, data=data, renumber=read.renumber,
-                          partial=partial)
+        raise ImportFailed(
+            [
+                Problem(
+                    None,
+                    f"文件已损坏或格式不符（{type(error).__name__}）——请用办公软件打开检查后另存",
+                    f"the file is damaged or not really {suffix} ({type(error).__name__}: {error})",
+                )
+            ],
+            source,
+        ) from error
+    notice = build_notice(
+        read.items,
+        read_preface(read.preface),
+        source_name=source,
+        data=data,
+        renumber=read.renumber,
+        partial=partial,
+    )
     notice.warnings[:0] = read.notes
     return notice
 
@@ -137,9 +193,16 @@ def read_bytes(data: bytes, suffix: str, source: str) -> Read:
 
         converted, target = convert(data, suffix, source)
         return read_bytes(converted, target, source)
-    raise ImportFailed([Problem(None, f"不支持的文件格式“{suffix or '无扩展名'}”——支持的格式：{FORMATS}",
-                                f"unsupported format “{suffix or 'no extension'}”: use one "
-                                f"of {FORMATS}")], source)
+    raise ImportFailed(
+        [
+            Problem(
+                None,
+                f"不支持的文件格式“{suffix or '无扩展名'}”——支持的格式：{FORMATS}",
+                f"unsupported format “{suffix or 'no extension'}”: use one of {FORMATS}",
+            )
+        ],
+        source,
+    )
 
 
 _OFFICE = (*WORD_SUFFIXES, *SHEET_SUFFIXES, *LEGACY_SUFFIXES)
@@ -154,12 +217,19 @@ def _real_suffix(data: bytes, suffix: str, source: str) -> str:
         return suffix
     if data.startswith(limits.OLE_MAGIC):
         if _ENCRYPTED in data:
-            raise limits.refuse(source, "文件已加密（设有打开密码）——请在办公软件中去掉密码后另存，再导入",
-                                "the file is encrypted (has an open password): remove the password "
-                                "and save it again")
-        return {".docx": ".doc", ".docm": ".doc", ".xlsx": ".xls", ".xlsm": ".xls"}.get(suffix, suffix)
+            raise limits.refuse(
+                source,
+                "文件已加密（设有打开密码）——请在办公软件中去掉密码后另存，再导入",
+                "the file is encrypted (has an open password): remove the password "
+                "and save it again",
+            )
+        return {".docx": ".doc", ".docm": ".doc", ".xlsx": ".xls", ".xlsm": ".xls"}.get(
+            suffix, suffix
+        )
     if data.startswith(b"PK"):
-        return {".doc": ".docx", ".wps": ".docx", ".xls": ".xlsx", ".et": ".xlsx"}.get(suffix, suffix)
+        return {".doc": ".docx", ".wps": ".docx", ".xls": ".xlsx", ".et": ".xlsx"}.get(
+            suffix, suffix
+        )
     if suffix in (".xls", ".et") and data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<":
         return ".html-sheet"  # a table exported from a web system as "Excel": LibreOffice reads it
     return suffix
@@ -171,8 +241,10 @@ def _read_sheet(data: bytes, suffix: str, source: str) -> Read:
     if data.startswith(b"PK"):
         limits.check_sheets(limits.open_zip(data, source, ".xlsx"), source)
     elif not data.startswith(limits.OLE_MAGIC):
-        raise limits.refuse(source, f"文件已损坏，或不是有效的 {suffix} 工作簿——请用办公软件打开后另存为 .xlsx",
-                            f"the file is damaged or not a valid {suffix} workbook: save it as "
-                            ".xlsx")
+        raise limits.refuse(
+            source,
+            f"文件已损坏，或不是有效的 {suffix} 工作簿——请用办公软件打开后另存为 .xlsx",
+            f"the file is damaged or not a valid {suffix} workbook: save it as .xlsx",
+        )
     read = read_workbook(data, source)
     return Read(read.table.preface, read.table.items, not read.table.numbered, read.notes)

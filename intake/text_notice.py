@@ -50,6 +50,7 @@ def read_text(text: str) -> tuple[list[str], list[RawItem], bool]:
 
 # --- pipe tables -------------------------------------------------------------------------------
 
+
 def _pipe_table(lines: list[str]) -> Table | None:
     for index, line in enumerate(lines):
         if "|" not in line:
@@ -58,9 +59,14 @@ def _pipe_table(lines: list[str]) -> Table | None:
         if not any(column_of(c) for c in cells if c):
             continue
         if line.lstrip().startswith("|"):
-            rows = [(Where("line", i + 1), [c.strip().replace("<br>", "\n") for c in raw.strip().strip("|").split("|")])
-                    for i, raw in enumerate(lines[index:], start=index)
-                    if raw.strip().startswith("|") and not re.fullmatch(r"[\s|:\-]+", raw)]
+            rows = [
+                (
+                    Where("line", i + 1),
+                    [c.strip().replace("<br>", "\n") for c in raw.strip().strip("|").split("|")],
+                )
+                for i, raw in enumerate(lines[index:], start=index)
+                if raw.strip().startswith("|") and not re.fullmatch(r"[\s|:\-]+", raw)
+            ]
             table = read_table(rows)
         else:
             table = _line_rows(lines, index) or _wrapped_table(lines, index)
@@ -78,7 +84,11 @@ def _line_rows(lines: list[str], start: int) -> Table | None:
     """
     header_cells = [c.strip() for c in lines[start].strip().strip("|").split("|")]
     columns = header_columns(header_cells)
-    data = [(i + 1, l) for i, l in enumerate(lines[start + 1:], start=start + 1) if l.strip() and l.strip() != "|"]
+    data = [
+        (i + 1, l)
+        for i, l in enumerate(lines[start + 1 :], start=start + 1)
+        if l.strip() and l.strip() != "|"
+    ]
     if columns is None or "number" not in columns.values() or not _mostly_numbered(data):
         return None
     width = len(header_cells)
@@ -102,7 +112,9 @@ def _line_cells(line: str) -> list[str]:
 
 def _mostly_numbered(data: list[tuple[int, str]]) -> bool:
     """Four rows in five or more begin with their number ("1 | ..."): one row per line."""
-    return bool(data) and sum(bool(re.match(r"^\s*\d+\s*\|", l)) for _, l in data) * 5 >= len(data) * 4
+    return (
+        bool(data) and sum(bool(re.match(r"^\s*\d+\s*\|", l)) for _, l in data) * 5 >= len(data) * 4
+    )
 
 
 def _spread(cells: list[str], *, width: int, above: list[str], texts: list[int]) -> list[str]:
@@ -172,7 +184,9 @@ def _wrapped_header(cells: list[tuple[str, int]]) -> tuple[dict[int, str], int]:
     return header, width
 
 
-def _wrapped_rows(cells: list[tuple[str, int]], *, width: int, numbered: bool) -> list[tuple[Where, list[str]]]:
+def _wrapped_rows(
+    cells: list[tuple[str, int]], *, width: int, numbered: bool
+) -> list[tuple[Where, list[str]]]:
     """The cells after the header, `width` to a row; in a numbered table a category heading between
     rows is a row of its own and a blank cell before a row's number is dropped."""
     rows: list[tuple[Where, list[str]]] = []
@@ -200,15 +214,55 @@ SECTION = re.compile(rf"^([{CN}]+)[、.]\s*(.+)$")
 CN_BRACKETED = re.compile(rf"^\(([{CN}]+)\)\s*(.+)$")
 ITEM = re.compile(r"^(?:(\d+)\s*[.、]|\((\d+)\))\s*(.+)$")
 SHI = re.compile(rf"^([{CN}]+)是\s*(.+)$")
-UNIT_LINE = re.compile(r"^(牵头单位|牵头部门|责任单位|责任部门|配合单位|配合部门|协同单位|完成时限|时间节点|完成时间)\s*[:]\s*(.*)$")
-NOT_TASKS = ("总体要求", "总体目标", "发展目标", "预期目标", "指导思想", "基本原则", "工作目标", "主要目标", "保障措施", "组织保障", "工作要求",
-             "组织领导", "工作保障", "实施步骤", "工作步骤", "进度安排", "有关要求", "工作机制", "其他事项")
-GENERIC_TASK_SECTIONS = ("工作任务", "重点任务", "主要任务", "任务分工", "重点工作", "具体任务", "工作内容")
-UNITISH = re.compile(r"(牵头|负责|配合|单位|部门|局|委|办|部|院|会|府|街道|镇|团|联|社|中心|公司|队|所|行|处|厅)")
+UNIT_LINE = re.compile(
+    r"^(牵头单位|牵头部门|责任单位|责任部门|配合单位|配合部门|协同单位|完成时限|时间节点|完成时间)\s*[:]\s*(.*)$"
+)
+NOT_TASKS = (
+    "总体要求",
+    "总体目标",
+    "发展目标",
+    "预期目标",
+    "指导思想",
+    "基本原则",
+    "工作目标",
+    "主要目标",
+    "保障措施",
+    "组织保障",
+    "工作要求",
+    "组织领导",
+    "工作保障",
+    "实施步骤",
+    "工作步骤",
+    "进度安排",
+    "有关要求",
+    "工作机制",
+    "其他事项",
+)
+GENERIC_TASK_SECTIONS = (
+    "工作任务",
+    "重点任务",
+    "主要任务",
+    "任务分工",
+    "重点工作",
+    "具体任务",
+    "工作内容",
+)
+UNITISH = re.compile(
+    r"(牵头|负责|配合|单位|部门|局|委|办|部|院|会|府|街道|镇|团|联|社|中心|公司|队|所|行|处|厅)"
+)
 DEADLINE_WORDS = re.compile(r"(\d{4}\s*年|\d{1,2}\s*月|底前|年底|年内|长期|持续|常态)")
-LINE_COLUMNS = {"牵头单位": "lead", "牵头部门": "lead", "责任单位": "units", "责任部门": "units",
-                "配合单位": "cooperating", "配合部门": "cooperating", "协同单位": "cooperating",
-                "完成时限": "deadline", "时间节点": "deadline", "完成时间": "deadline"}
+LINE_COLUMNS = {
+    "牵头单位": "lead",
+    "牵头部门": "lead",
+    "责任单位": "units",
+    "责任部门": "units",
+    "配合单位": "cooperating",
+    "配合部门": "cooperating",
+    "协同单位": "cooperating",
+    "完成时限": "deadline",
+    "时间节点": "deadline",
+    "完成时间": "deadline",
+}
 
 
 @dataclass
@@ -235,7 +289,7 @@ def trailing_brackets(text: str) -> tuple[str, str | None]:
         elif char in "(（[【〔":
             depth -= 1
             if depth == 0:
-                return stripped[:index].rstrip(), stripped[index + 1:-1]
+                return stripped[:index].rstrip(), stripped[index + 1 : -1]
     return text, None
 
 
@@ -246,7 +300,11 @@ def _unit_fields(inner: str) -> dict[str, str] | None:
 
     if not UNITISH.search(inner):
         return None
-    deadline = [part for part in split_names(inner) if DEADLINE_WORDS.search(part) and not UNITISH.search(part)]
+    deadline = [
+        part
+        for part in split_names(inner)
+        if DEADLINE_WORDS.search(part) and not UNITISH.search(part)
+    ]
     units = inner
     for part in deadline:
         units = units.replace(part, "")
@@ -267,8 +325,11 @@ def unit_sentence(sentence: str) -> dict[str, str] | None:
 
     text = strip_end_punctuation(normalize(sentence).strip())
     text = re.sub(r"^由", "", text)
-    if not text or len(text) > 120 or not any(word in text for word, _ in ROLE_WORDS) \
-            and "会同" not in text:
+    if (
+        not text
+        or len(text) > 120
+        or (not any(word in text for word, _ in ROLE_WORDS) and "会同" not in text)
+    ):
         return None
     said = read_assignment(text)
     if not said.units or said.people:  # (等 and a deadline in it are read as in any unit phrase)
@@ -327,16 +388,18 @@ def _bracket_closes_part(flat: str, opened: int, index: int) -> bool:
     """A bracket closes a part when a sentence ended before it, or a new part (or nothing) follows it."""
     if flat[:opened].rstrip().endswith(("。", ";", "；")):
         return True
-    rest = flat[index + 1:].lstrip("。;；, ")
+    rest = flat[index + 1 :].lstrip("。;；, ")
     return not rest or bool(_ENUMERATOR.match(rest))
 
 
-def _bracket_part(body: str, flat: str, start: int, opened: int, index: int) -> tuple[str, str] | None:
+def _bracket_part(
+    body: str, flat: str, start: int, opened: int, index: int
+) -> tuple[str, str] | None:
     """The part from `start` closed by the bracket opened at `opened`, if the bracket closes a part and
     names units."""
     if not _bracket_closes_part(flat, opened, index):
         return None
-    inner = flat[opened + 1:index]
+    inner = flat[opened + 1 : index]
     if _unit_fields(inner) is not None and body[start:opened].strip():
         return body[start:opened].strip(), inner
     return None
@@ -344,8 +407,10 @@ def _bracket_part(body: str, flat: str, start: int, opened: int, index: int) -> 
 
 def _sentence_part(body: str, flat: str, start: int, index: int) -> tuple[str, str] | None:
     """The part from `start` closed by the sentence ending at `index`, if that sentence only assigns units."""
-    begin = max(flat.rfind("。", 0, index) + 1, start)  # the sentence ending here, from the last 。 before it
-    said = unit_sentence(flat[begin:index + 1])
+    begin = max(
+        flat.rfind("。", 0, index) + 1, start
+    )  # the sentence ending here, from the last 。 before it
+    said = unit_sentence(flat[begin : index + 1])
     if said is not None and body[start:begin].strip():
         return body[start:begin].strip(), said["units"]
     return None
@@ -363,7 +428,7 @@ def _enumerated_after_heading(block: _Block, text: str) -> bool:
     """A (一) paragraph whose heading sentence is followed by 一是 / 1.: its parts are the tasks."""
     flat = normalize(text)
     cut = flat.find("。")
-    return block.marker == "cn" and cut >= 0 and bool(_ENUMERATOR.match(flat[cut + 1:].lstrip()))
+    return block.marker == "cn" and cut >= 0 and bool(_ENUMERATOR.match(flat[cut + 1 :].lstrip()))
 
 
 def _unfold(lines: list[str]) -> list[tuple[int, str]]:
@@ -472,7 +537,9 @@ def _page_width(text: list[str]) -> int | None:
         return None
     width = lengths[len(lengths) // 2]
     full = [t for t in text if len(t) >= 0.8 * width]
-    open_ended = [t for t in full if not normalize(t).endswith(("。", ";", ":", ")", "!", "?", "|"))]
+    open_ended = [
+        t for t in full if not normalize(t).endswith(("。", ";", ":", ")", "!", "?", "|"))
+    ]
     return width if len(open_ended) * 2 > len(full) else None
 
 
@@ -487,7 +554,7 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
         # The date of issue printed at the end (落款), with the issuer on the line above it.
         for index, line in enumerate(prose.closing):
             if ISSUE_DATE.match(normalize(line)):
-                preface.extend(prose.closing[max(0, index - 1):index + 1])
+                preface.extend(prose.closing[max(0, index - 1) : index + 1])
     if first_is_lead_rule(normalize("\n".join(lines))):
         for item in prose.items:
             item.first_is_lead = True
@@ -506,7 +573,9 @@ class _Prose:
     in_tasks: bool = True
     started: bool = False
     block: _Block | None = None
-    last: dict[str, int | None] = field(default_factory=dict)  # the printed number of the last task, per marker
+    last: dict[str, int | None] = field(
+        default_factory=dict
+    )  # the printed number of the last task, per marker
     sections: int = 0  # 一、 headings seen so far
 
     def line(self, number: int, raw: str) -> None:
@@ -521,7 +590,9 @@ class _Prose:
             self.heading(section, written)
         elif (labelled := _label_line(line)) and self.block is not None:
             kind, value = labelled
-            self.block.fields[kind] = f"{self.block.fields[kind]}、{value}" if kind in self.block.fields else value
+            self.block.fields[kind] = (
+                f"{self.block.fields[kind]}、{value}" if kind in self.block.fields else value
+            )
         elif self.measure_of_item(line):
             self.block.text.append(written)
         elif marker := _marker(line):
@@ -557,7 +628,11 @@ class _Prose:
         if not (item and item.group(2) and block is not None and block.marker == "item"):
             return False
         first = ITEM.match(normalize(block.text[0]))
-        return bool(first and first.group(1)) and not block.fields and not _ends_with_units("".join(block.text))
+        return (
+            bool(first and first.group(1))
+            and not block.fields
+            and not _ends_with_units("".join(block.text))
+        )
 
     def close(self) -> None:
         block, self.block = self.block, None
@@ -565,7 +640,9 @@ class _Prose:
             return
         body = "".join(block.text)  # as written; only matching looks at the normalised form
         groups, tail = closed_parts(body)
-        several = len(groups) >= 2 or len(groups) == 1 and _enumerated_after_heading(block, groups[0][0])
+        several = len(groups) >= 2 or (
+            len(groups) == 1 and _enumerated_after_heading(block, groups[0][0])
+        )
         if several and self.in_tasks and not block.fields:
             self.split(block, groups)
             return
@@ -581,7 +658,7 @@ class _Prose:
             parts = sentences(first)
             here = parts[0] if parts else self.category
             cut = normalize(first).find("。")
-            first = first[cut + 1:] if cut >= 0 else ""
+            first = first[cut + 1 :] if cut >= 0 else ""
         for text, inner in [(first, inner_first), *groups[1:]]:
             if text.strip():
                 piece = _Block(where=block.where, marker="split", text=[text])
@@ -593,11 +670,15 @@ class _Prose:
         if block.marker == "cn" and not has_units:
             heading = sentences("".join(block.text) or body)
             self.category = heading[0] if heading else None
-        elif (self.in_tasks and (has_units or block.marker != "section")) or (has_units and self.continues(block)):
+        elif (self.in_tasks and (has_units or block.marker != "section")) or (
+            has_units and self.continues(block)
+        ):
             # Under a task heading an item is a task, with units or (to be assigned) without; a long
             # 一、 paragraph is a task only if it names units. Requirements sections hold no tasks,
             # unless their items carry units and go on with the tasks' numbering ((十三) → (十四)).
-            if has_units or self.sections:  # a bare numbered line before any heading is the preface's (附件:1. 2.)
+            if (
+                has_units or self.sections
+            ):  # a bare numbered line before any heading is the preface's (附件:1. 2.)
                 self.items.append(_item(block, body, fields, self.category))
                 self.last[block.marker] = _printed(block)
 
@@ -618,8 +699,9 @@ def _marker(line: str) -> str | None:
     return None
 
 
-def _closing_fields(block: _Block, body: str, groups: list[tuple[str, str]],
-                    tail: str) -> tuple[str, dict[str, str]]:
+def _closing_fields(
+    block: _Block, body: str, groups: list[tuple[str, str]], tail: str
+) -> tuple[str, dict[str, str]]:
     """A paragraph's text and fields once what closes it (a unit bracket, or a sentence that only
     assigns units) is taken off; its own labelled lines win."""
     fields = dict(block.fields)
@@ -641,7 +723,7 @@ def _item(block: _Block, body: str, fields: dict[str, str], category: str | None
         if found:
             # NFKC maps full-width marks one to one, so the marker is as long in the text as
             # written.
-            text = text.strip()[found.start(found.lastindex or 0):]
+            text = text.strip()[found.start(found.lastindex or 0) :]
             if pattern is ITEM:
                 printed = found.group(1) or found.group(2)
             elif pattern is SECTION and block.marker == "section":
@@ -651,8 +733,12 @@ def _item(block: _Block, body: str, fields: dict[str, str], category: str | None
     title = parts[0] if parts else ""
     content = "。".join(parts[1:]) + "。" if len(parts) > 1 else (parts[0] + "。" if parts else "")
     return RawItem(
-        where=block.where, number_text=printed, title=title, content=content,
+        where=block.where,
+        number_text=printed,
+        title=title,
+        content=content,
         units={k: v for k, v in fields.items() if k in ("units", "lead", "cooperating")},
         people=[p for p in re.split(r"[、,，;；]", fields.get("person", "")) if p.strip()],
-        deadline_text=fields.get("deadline"), category=category,
+        deadline_text=fields.get("deadline"),
+        category=category,
     )

@@ -20,30 +20,52 @@ from dataclasses import dataclass, field
 from intake.wording import normalize
 from models.assignment import AssignmentRole, stronger
 
-LEAD, RESPONSIBLE, COOPERATING = AssignmentRole.LEAD, AssignmentRole.RESPONSIBLE, AssignmentRole.COOPERATING
+LEAD, RESPONSIBLE, COOPERATING = (
+    AssignmentRole.LEAD,
+    AssignmentRole.RESPONSIBLE,
+    AssignmentRole.COOPERATING,
+)
 
 # Longest first: "牵头负责" before "负责".
 ROLE_WORDS: tuple[tuple[str, AssignmentRole], ...] = (
-    ("按照职责分工负责", RESPONSIBLE), ("按职责分工负责", RESPONSIBLE), ("按照职责分工落实", RESPONSIBLE),
-    ("按照职责负责", RESPONSIBLE), ("按职责负责", RESPONSIBLE), ("分别负责", RESPONSIBLE),
-    ("共同负责", RESPONSIBLE), ("牵头负责", LEAD), ("分别牵头", LEAD), ("具体负责", RESPONSIBLE), ("负责", RESPONSIBLE),
-    ("牵头", LEAD), ("配合", COOPERATING), ("协助", COOPERATING), ("参与", COOPERATING), ("协同", COOPERATING),
+    ("按照职责分工负责", RESPONSIBLE),
+    ("按职责分工负责", RESPONSIBLE),
+    ("按照职责分工落实", RESPONSIBLE),
+    ("按照职责负责", RESPONSIBLE),
+    ("按职责负责", RESPONSIBLE),
+    ("分别负责", RESPONSIBLE),
+    ("共同负责", RESPONSIBLE),
+    ("牵头负责", LEAD),
+    ("分别牵头", LEAD),
+    ("具体负责", RESPONSIBLE),
+    ("负责", RESPONSIBLE),
+    ("牵头", LEAD),
+    ("配合", COOPERATING),
+    ("协助", COOPERATING),
+    ("参与", COOPERATING),
+    ("协同", COOPERATING),
 )
 
 # 相关单位, 区政府有关部门, 各有关省级人民政府, 各项目牵头单位 (the units of other tasks): no
 # determinable set. 各责任单位, 各牵头部门, 各配合单位: the units named by role in other tasks, no
 # set of their own.
-PLACEHOLDER = re.compile(r"有关|相关|相關|有關"
-                         r"|^各(?:项目|項目)?(?:牵头|牽頭|责任|責任|配合|协办|協辦|承办|承辦|主责|主責)(?:单位|部门|單位|部門)$")
+PLACEHOLDER = re.compile(
+    r"有关|相关|相關|有關"
+    r"|^各(?:项目|項目)?(?:牵头|牽頭|责任|責任|配合|协办|協辦|承办|承辦|主责|主責)(?:单位|部门|單位|部門)$"
+)
 SEPARATORS = frozenset("、,;/\n。")
 OPENERS, CLOSERS = frozenset("([（【〔"), frozenset(")]）】〕")
 # After 各, a 、 list of bare kinds of body is one group: 各区、县级市; 各乡镇人民政府、街道办事处.
-BARE_KIND = re.compile(r"^(?:县级市|县|市|区|旗|乡|镇|乡镇|街道|街道办事处|功能区|开发区|园区|园区管委会)"
-                       r"(?:人民政府|政府|党委|办事处|管委会)?$")
+BARE_KIND = re.compile(
+    r"^(?:县级市|县|市|区|旗|乡|镇|乡镇|街道|街道办事处|功能区|开发区|园区|园区管委会)"
+    r"(?:人民政府|政府|党委|办事处|管委会)?$"
+)
 LABEL = re.compile(r"^([^:：]{1,12})[:：]\s*(.*)$", re.S)
 # What a deadline is written with (2023年, 6月, 年底前, 全年, 长期, 十二月): one list for phrases
 # and cells.
-DEADLINE_WORDS = r"\d{4}\s*年|\d{1,2}\s*月|底前|年底|年内|全年|长期|持续|常态|[一二三四五六七八九十]+月"
+DEADLINE_WORDS = (
+    r"\d{4}\s*年|\d{1,2}\s*月|底前|年底|年内|全年|长期|持续|常态|[一二三四五六七八九十]+月"
+)
 DEADLINE_PART = re.compile(f"({DEADLINE_WORDS})")
 ALL_LATER = re.compile(r"以下.{0,30}(?:均需|均由|都需|均要).{0,40}不再(?:单独|一一|逐项)?列出")
 RULE_TAIL = re.compile(r"^(?:下同|以下同|下同。)$")
@@ -100,7 +122,11 @@ def _join_groups(tokens: list[str]) -> list[str]:
     for token in tokens:
         previous = joined[-1].split(":")[-1] if joined else ""
         group = re.match(r"^各(?:有关|相关)?(.+)$", previous)
-        if group and BARE_KIND.match(group.group(1).split("、")[-1]) and BARE_KIND.match(_role_suffix(token)[0]):
+        if (
+            group
+            and BARE_KIND.match(group.group(1).split("、")[-1])
+            and BARE_KIND.match(_role_suffix(token)[0])
+        ):
             joined[-1] = f"{joined[-1]}、{token}"
         else:
             joined.append(token)
@@ -121,19 +147,28 @@ def _role_suffix(token: str) -> tuple[str, AssignmentRole | None, bool]:
     from intake.roles import simplified
 
     for word, role in ROLE_WORDS:
-        if simplified(token).endswith(word):  # 牽頭, 負責 read like 牵头, 负责; the name stays as written
+        if simplified(token).endswith(
+            word
+        ):  # 牽頭, 負責 read like 牵头, 负责; the name stays as written
             return token[: -len(word)].strip(), role, False
     return token, None, False
 
 
 def _unitish(text: str) -> bool:
-    return bool(re.search(r"(局|委|办|部|院|会|府|街道|镇|乡|团|联|社|中心|公司|队|所|行|处|厅|署|科|室|组|站|馆|台|区|市|县|"
-                          r"单位|政府|机构|总局|银行|海关|集团|协会|学校|法院|检察院|指挥部)", text))
+    return bool(
+        re.search(
+            r"(局|委|办|部|院|会|府|街道|镇|乡|团|联|社|中心|公司|队|所|行|处|厅|署|科|室|组|站|馆|台|区|市|县|"
+            r"单位|政府|机构|总局|银行|海关|集团|协会|学校|法院|检察院|指挥部)",
+            text,
+        )
+    )
 
 
 # How the name of a body ends: an organ (局, 委, 办 …), a place's government, a grass-roots body.
-UNIT_END = re.compile(r"(局|委|办|部|院|府|会|所|队|站|馆|组|厅|署|科|室|处|团|社|联|行|中心|单位|部门|机关|机构|"
-                      r"政府|街道|办事处|镇|乡|村|社区|指挥部|公司|集团|银行|海关|学校|医院|法院|示范区|高新区|开发区|园区)$")
+UNIT_END = re.compile(
+    r"(局|委|办|部|院|府|会|所|队|站|馆|组|厅|署|科|室|处|团|社|联|行|中心|单位|部门|机关|机构|"
+    r"政府|街道|办事处|镇|乡|村|社区|指挥部|公司|集团|银行|海关|学校|医院|法院|示范区|高新区|开发区|园区)$"
+)
 # Nouns that begin with 会 inside a body's name (会展办公室, 会计核算中心): there 会 is not 会同.
 _HUI_WORDS = "展|议|计|务|员|馆|堂|场|所|费|籍|刊|徽|标"
 # A cell meaning "none" in a unit column (协办单位: 无).
@@ -187,9 +222,13 @@ def read_assignment(phrase: str, default_role: AssignmentRole = RESPONSIBLE) -> 
     for token in _join_groups(split_names(text)):
         reading.read(token)
     reading.flush(reading.current)
-    return Assignment(units=strongest_roles([u for u in reading.found if u.name]), people=reading.people,
-                      deadline_text="，".join(reading.deadlines) or None, warnings=reading.warnings,
-                      first_is_lead=reading.rule)
+    return Assignment(
+        units=strongest_roles([u for u in reading.found if u.name]),
+        people=reading.people,
+        deadline_text="，".join(reading.deadlines) or None,
+        warnings=reading.warnings,
+        first_is_lead=reading.rule,
+    )
 
 
 @dataclass
@@ -249,13 +288,16 @@ class _Reading:
         return None if not token or NO_UNIT.match(token) else token
 
     def names(self, token: str) -> None:
-        together = re.fullmatch(r"(.+?)会同(.+?)(负责|牵头|落实|实施)?", token) \
-            or re.fullmatch(rf"(.+?[处科室局办部厅署])会(?!{_HUI_WORDS})(.+?)(负责|牵头|落实|实施)?", token)
+        together = re.fullmatch(r"(.+?)会同(.+?)(负责|牵头|落实|实施)?", token) or re.fullmatch(
+            rf"(.+?[处科室局办部厅署])会(?!{_HUI_WORDS})(.+?)(负责|牵头|落实|实施)?", token
+        )
         # 会 alone means 会同, unless it begins a word inside a name (市商务局会展办公室)
         if together and _unitish(together.group(1)):
             self.flush(LEAD)  # "A、B会同C": the names listed before A lead with it
             self.found.append(_named(together.group(1), LEAD))
-            self.found.append(_named(_without_etc(together.group(2), token, self.warnings)[0], COOPERATING))
+            self.found.append(
+                _named(_without_etc(together.group(2), token, self.warnings)[0], COOPERATING)
+            )
             return
         name, role, own_only = _role_suffix(token)
         if role is None and name.endswith("分别牵头"):
@@ -280,20 +322,27 @@ def _without_etc(name: str, token: str, warnings: list[str]) -> list[str]:
         return [etc.group(1), rest]
     if rest and rest not in ("单位", "部门", "单位和部门", "部门和单位", "机构"):
         return [name]  # 等 inside a name: 高等教育局
-    warnings.append(f"“{token}”含“等”，只导入列出的单位 / “{token}” says “and others”: only the listed "
-                    "units are imported")
+    warnings.append(
+        f"“{token}”含“等”，只导入列出的单位 / “{token}” says “and others”: only the listed "
+        "units are imported"
+    )
     return [etc.group(1)]
 
 
-def parse_unit_phrase(phrase: str, default_role: AssignmentRole = RESPONSIBLE,
-                      first_is_lead: bool = False) -> tuple[list[NamedUnit], list[str]]:
+def parse_unit_phrase(
+    phrase: str, default_role: AssignmentRole = RESPONSIBLE, first_is_lead: bool = False
+) -> tuple[list[NamedUnit], list[str]]:
     """The units a phrase names, each with its role, and warnings about the phrase.
 
     `first_is_lead`: the notice printed 列第一位者为牵头单位 (the phrase itself may print it too).
     """
     assignment = read_assignment(phrase, default_role)
     units = assignment.units
-    if (first_is_lead or assignment.first_is_lead) and units and not any(u.role is LEAD for u in units):
+    if (
+        (first_is_lead or assignment.first_is_lead)
+        and units
+        and not any(u.role is LEAD for u in units)
+    ):
         units = [NamedUnit(units[0].name, LEAD, units[0].placeholder), *units[1:]]
     return units, assignment.warnings
 

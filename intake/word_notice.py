@@ -36,12 +36,14 @@ def read_docx(data: bytes) -> tuple[list[str], list[RawItem], bool]:
             continue
         assert isinstance(block, WordTable)
         table_number += 1
-        rows = [(Where("table", i, str(table_number)), [_cell_text(c) for c in row.cells])
-                for i, row in enumerate(block.rows, start=1)]
+        rows = [
+            (Where("table", i, str(table_number)), [_cell_text(c) for c in row.cells])
+            for i, row in enumerate(block.rows, start=1)
+        ]
         found = find_header(rows)
         if found is not None:
             header_index, columns = found
-            items.extend(items_below_header(rows[header_index + 1:], columns))
+            items.extend(items_below_header(rows[header_index + 1 :], columns))
         elif columns is not None and rows and len(rows[0][1]) > max(columns):
             items.extend(items_below_header(rows, columns))  # the table went on after a page break
     if columns is not None:

@@ -23,7 +23,20 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text).replace("\u3000", " ").strip()
 
 
-_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 
 
 def chinese_number(text: str) -> int | None:
@@ -58,10 +71,14 @@ def sentences(text: str) -> list[str]:
     return [s for s in (strip_end_punctuation(part) for part in SENTENCE_END.split(flat)) if s]
 
 
-_COUNTED = (r"\d+(?:\.\d+)?\s*(?:个|家|所|次|场|支|项|名|人|户|件|处|期|批|篇|部|座|类|条|间|万"
-            r"人|万元|亿元|万|小时|天|课时|节|门|套|台)")
-_VERBS = (r"(?:新建|建成|建设|建立|打造|培育|开展|创建|设立|新增|完成|实现|达到|举办|组织|培训"
-          r"|覆盖|招募|评选|认定|选树|不少于|不低于|至少|每年|每季度|每月)")
+_COUNTED = (
+    r"\d+(?:\.\d+)?\s*(?:个|家|所|次|场|支|项|名|人|户|件|处|期|批|篇|部|座|类|条|间|万"
+    r"人|万元|亿元|万|小时|天|课时|节|门|套|台)"
+)
+_VERBS = (
+    r"(?:新建|建成|建设|建立|打造|培育|开展|创建|设立|新增|完成|实现|达到|举办|组织|培训"
+    r"|覆盖|招募|评选|认定|选树|不少于|不低于|至少|每年|每季度|每月)"
+)
 TARGET = re.compile(
     rf"(?:{_VERBS}\s*)?{_COUNTED}(?![\d委门])"
     r"|\d+(?:\.\d+)?\s*%"
@@ -87,9 +104,16 @@ def targets(text: str) -> list[str]:
 def _plain_dates(phrase: str) -> str:
     """Deadline wording made regular: 十二月 -> 12月, 2024327 -> 2024年3月27日, 全年 -> 年内 (year
     end)."""
-    phrase = re.sub(r"([一二三四五六七八九十]{1,3})(?=月)", lambda m: str(chinese_number(m.group(1)) or m.group(1)), phrase)
-    phrase = re.sub(r"(?<!\d)(20\d{2})(1[0-2]|0[1-9]|[1-9])([0-3]\d)(?!\d)",
-                    lambda m: f"{m.group(1)}年{int(m.group(2))}月{int(m.group(3))}日", phrase)
+    phrase = re.sub(
+        r"([一二三四五六七八九十]{1,3})(?=月)",
+        lambda m: str(chinese_number(m.group(1)) or m.group(1)),
+        phrase,
+    )
+    phrase = re.sub(
+        r"(?<!\d)(20\d{2})(1[0-2]|0[1-9]|[1-9])([0-3]\d)(?!\d)",
+        lambda m: f"{m.group(1)}年{int(m.group(2))}月{int(m.group(3))}日",
+        phrase,
+    )
     return phrase.replace("全年", "年内")
 
 
@@ -105,7 +129,9 @@ def _month_end(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
-def _month_dates(masked: str, year_of: Callable[[str | None], int | None]) -> list[tuple[int, date]]:
+def _month_dates(
+    masked: str, year_of: Callable[[str | None], int | None]
+) -> list[tuple[int, date]]:
     """(where it ends, the month's last day) for each month named (全日期 already masked)."""
     found: list[tuple[int, date]] = []
     for m in _MONTH.finditer(masked):
@@ -113,15 +139,19 @@ def _month_dates(masked: str, year_of: Callable[[str | None], int | None]) -> li
         month = int(m.group(2))
         if year is None or not 1 <= month <= 12:
             continue
-        if masked[m.end():m.end() + 1] == "前" and m.group().endswith("月"):
+        if masked[m.end() : m.end() + 1] == "前" and m.group().endswith("月"):
             # "8月前" is read as written: before August, so by the end of July.
-            found.append((m.end(), _month_end(year, month - 1) if month > 1 else date(year - 1, 12, 31)))
+            found.append(
+                (m.end(), _month_end(year, month - 1) if month > 1 else date(year - 1, 12, 31))
+            )
             continue
         found.append((m.end(), _month_end(year, month)))
     return found
 
 
-def _half_year_dates(masked: str, year_of: Callable[[str | None], int | None]) -> list[tuple[int, date]]:
+def _half_year_dates(
+    masked: str, year_of: Callable[[str | None], int | None]
+) -> list[tuple[int, date]]:
     found: list[tuple[int, date]] = []
     for m in _HALF_YEAR.finditer(masked):
         year = year_of(m.group(1))
@@ -153,7 +183,10 @@ def parse_deadline(text: str | None, plan_year: int | None) -> tuple[date | None
     for m in _FULL_DATE.finditer(phrase):
         year = year_of(m.group(1))
         if year is None:
-            return None, f"“{text}”没有年份，计划也没有年份 / no year in “{text}” and none in the plan"
+            return (
+                None,
+                f"“{text}”没有年份，计划也没有年份 / no year in “{text}” and none in the plan",
+            )
         try:
             candidates.append((m.end(), date(year, int(m.group(2)), int(m.group(3)))))
         except ValueError:
@@ -173,7 +206,9 @@ def parse_deadline(text: str | None, plan_year: int | None) -> tuple[date | None
 
 
 # "于2021年6月底前完成", "12月底前", "年底前": an explicit deadline attached to a task in its text.
-_BEFORE = re.compile(r"(?:(\d{4})\s*年\s*)?(?:(\d{1,2})\s*月\s*(?:(\d{1,2})\s*日|底|末)?|(年底|年末))\s*(?:以)?前")
+_BEFORE = re.compile(
+    r"(?:(\d{4})\s*年\s*)?(?:(\d{1,2})\s*月\s*(?:(\d{1,2})\s*日|底|末)?|(年底|年末))\s*(?:以)?前"
+)
 _RELATIVE = re.compile(r"(?:印发|发布|下发|公布)之日起\s*(\d+)\s*(个工作日|日|天|个月)内")
 
 
@@ -182,7 +217,9 @@ def deadline_in_text(text: str, plan_year: int | None, issued_on: date | None) -
     ("印发之日起30日内")."""
     from datetime import timedelta
 
-    phrase = re.sub(r"(\d{4}\s*年)\s*(底|末)", r"\1年\2", _plain_dates(normalize(text)))  # 2012年底前
+    phrase = re.sub(
+        r"(\d{4}\s*年)\s*(底|末)", r"\1年\2", _plain_dates(normalize(text))
+    )  # 2012年底前
     found: list[tuple[int, date]] = []
     for m in _BEFORE.finditer(phrase):
         year = int(m.group(1)) if m.group(1) else plan_year
@@ -199,10 +236,12 @@ def deadline_in_text(text: str, plan_year: int | None, issued_on: date | None) -
                 found.append((m.end(), date(year, month, int(m.group(3)))))
             except ValueError:
                 continue
-        elif phrase[m.start(2):m.end()].rstrip("以前").endswith(("底", "末")):
+        elif phrase[m.start(2) : m.end()].rstrip("以前").endswith(("底", "末")):
             found.append((m.end(), _month_end(year, month)))
         else:  # "X月前": before month X, so by the end of the month before it
-            found.append((m.end(), _month_end(year, month - 1) if month > 1 else date(year - 1, 12, 31)))
+            found.append(
+                (m.end(), _month_end(year, month - 1) if month > 1 else date(year - 1, 12, 31))
+            )
     if issued_on is not None:
         for m in _RELATIVE.finditer(phrase):
             count, unit = int(m.group(1)), m.group(2)

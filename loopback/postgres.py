@@ -46,12 +46,32 @@ class ThrowawayPostgres:
         subprocess.run([*self._as_postgres, *args], check=True, capture_output=True, text=True)
 
     def start(self) -> str:
-        self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                  "-E", "UTF8", "--no-locale")
+        self._run(
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-locale",
+        )
         options = f"-h 127.0.0.1 -p {self.port} -k {self.root} -F -c max_connections=200"
         try:
-            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options,
-                      "-w", "-t", "60", "start")
+            self._run(
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.log),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            )
         except subprocess.CalledProcessError as failure:
             log = self.log.read_text(errors="replace") if self.log.exists() else ""
             raise RuntimeError(f"PostgreSQL did not start: {failure.stderr}\n{log}") from failure
@@ -62,7 +82,9 @@ class ThrowawayPostgres:
 
     def stop(self) -> None:
         try:
-            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+            self._run(
+                str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"
+            )
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 

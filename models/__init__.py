@@ -14,6 +14,7 @@ Importing this package registers every table on `SQLModel.metadata`
                    the tables
 """
 
+import models.lengths  # noqa: F401  (registers the length check on every table)
 from models.assignment import Assignment, AssignmentRole
 from models.audit import AuditEvent, AuditHead
 from models.escalation import Escalation, EscalationNumber, ExtensionRequest, ExtensionState, Level
@@ -24,11 +25,38 @@ from models.results import ResultsReport
 from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
 from models.unit import Contact, ContactRole, GroupMember, Unit, UnitAlias, UnitKind
 from models.user import LoginThrottle, User, WebSession
-import models.lengths  # noqa: E402,F401  (registers the length check on every table)
 
 __all__ = [
-    "Action", "Actor", "Assignment", "AssignmentRole", "AuditEvent", "AuditHead", "CheckIn",
-    "CheckInState", "Contact", "ContactRole", "Escalation", "EscalationNumber", "ExtensionRequest", "ExtensionState",
-    "GroupMember", "Level", "Measure", "Notification", "NotificationStatus", "Plan", "ResultsReport", "Role",
-    "RoundState", "State", "SupervisionRound", "Task", "Unit", "UnitAlias", "UnitKind", "User", "WebSession", "LoginThrottle",
+    "Action",
+    "Actor",
+    "Assignment",
+    "AssignmentRole",
+    "AuditEvent",
+    "AuditHead",
+    "CheckIn",
+    "CheckInState",
+    "Contact",
+    "ContactRole",
+    "Escalation",
+    "EscalationNumber",
+    "ExtensionRequest",
+    "ExtensionState",
+    "GroupMember",
+    "Level",
+    "LoginThrottle",
+    "Measure",
+    "Notification",
+    "NotificationStatus",
+    "Plan",
+    "ResultsReport",
+    "Role",
+    "RoundState",
+    "State",
+    "SupervisionRound",
+    "Task",
+    "Unit",
+    "UnitAlias",
+    "UnitKind",
+    "User",
+    "WebSession",
 ]

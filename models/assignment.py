@@ -33,15 +33,23 @@ ROLE_LABELS: Final[dict[AssignmentRole, tuple[str, str]]] = {
     AssignmentRole.RESPONSIBLE: ("负责", "responsible"),
     AssignmentRole.COOPERATING: ("配合", "cooperating"),
 }
-ROLE_ZH: Final = {role: labels[0] for role, labels in ROLE_LABELS.items()}  # keys match "lead" as well
+ROLE_ZH: Final = {
+    role: labels[0] for role, labels in ROLE_LABELS.items()
+}  # keys match "lead" as well
 ROLE_EN: Final = {role: labels[1] for role, labels in ROLE_LABELS.items()}
-ROLE_STRENGTH: Final[dict[AssignmentRole, int]] = {  # lower is stronger: lead > responsible > cooperating
-    AssignmentRole.LEAD: 0, AssignmentRole.RESPONSIBLE: 1, AssignmentRole.COOPERATING: 2}
+ROLE_STRENGTH: Final[
+    dict[AssignmentRole, int]
+] = {  # lower is stronger: lead > responsible > cooperating
+    AssignmentRole.LEAD: 0,
+    AssignmentRole.RESPONSIBLE: 1,
+    AssignmentRole.COOPERATING: 2,
+}
 
 
 def stronger(role: AssignmentRole | str, than: AssignmentRole | str) -> bool:
     """Whether `role` beats `than` when one unit is named with both."""
     return ROLE_STRENGTH[AssignmentRole(role)] < ROLE_STRENGTH[AssignmentRole(than)]
+
 
 _moving: ContextVar[bool] = ContextVar("assignment_state_moving", default=False)
 
@@ -68,13 +76,17 @@ class Assignment(SQLModel, table=True):
     version: int = Field(default=1, sa_column=_version)
     rework_count: int = Field(default=0, description="times the office returned the report")
     due_on: date | None = Field(default=None, description="current due date, extensions included")
-    original_due_on: date | None = Field(default=None, description="on-time rates count against this")
+    original_due_on: date | None = Field(
+        default=None, description="on-time rates count against this"
+    )
     signed_at: datetime | None = None
     reported_at: datetime | None = None
     verified_at: datetime | None = None
     closed_at: datetime | None = None
     last_activity_at: datetime | None = None
-    withdrawn_at: datetime | None = Field(default=None, description="dropped by a re-import; history kept")
+    withdrawn_at: datetime | None = Field(
+        default=None, description="dropped by a re-import; history kept"
+    )
     created_at: datetime
 
     @validates("state")

@@ -15,8 +15,8 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any, TextIO
 
 import orjson
@@ -76,8 +76,19 @@ def _iso(value: Any) -> str:
 
 
 HASHED_FIELDS = (
-    "seq", "at", "actor", "action", "object_type", "object_id", "task_id", "unit_id",
-    "before", "after", "reason", "outcome", "prev_hash",
+    "seq",
+    "at",
+    "actor",
+    "action",
+    "object_type",
+    "object_id",
+    "task_id",
+    "unit_id",
+    "before",
+    "after",
+    "reason",
+    "outcome",
+    "prev_hash",
 )
 
 
@@ -191,7 +202,9 @@ class ChainReport:
         if self.ok:
             if lang == "zh":
                 return f"审计链完整：共 {self.events} 条记录，链头 {self.head_seq}:{self.head_hash}"
-            return f"audit chain intact: {self.events} events, head {self.head_seq}:{self.head_hash}"
+            return (
+                f"audit chain intact: {self.events} events, head {self.head_seq}:{self.head_hash}"
+            )
         if lang == "zh":
             return f"审计链在第 {self.first_bad_seq} 条记录处被破坏：{self.problem_zh}"
         return f"audit chain broken at record {self.first_bad_seq}: {self.problem}"
@@ -212,33 +225,67 @@ def verify_chain(session: Session, *, anchor: str | None = None) -> ChainReport:
     anchor_seq, anchor_hash = _parse_anchor(anchor) if anchor else (None, None)
     anchor_seen = False
     expected_seq, prev_hash, count = 1, GENESIS, 0
-    rows = session.exec(select(AuditEvent).order_by(col(AuditEvent.seq)).execution_options(yield_per=2000))
+    rows = session.exec(
+        select(AuditEvent).order_by(col(AuditEvent.seq)).execution_options(yield_per=2000)
+    )
     for event in rows:
         if event.seq != expected_seq:
             if event.seq > expected_seq:
-                return _broken(expected_seq, f"record {expected_seq} is missing (next is {event.seq})",
-                               f"缺少第 {expected_seq} 条记录（其后为第 {event.seq} 条）", count, head)
+                return _broken(
+                    expected_seq,
+                    f"record {expected_seq} is missing (next is {event.seq})",
+                    f"缺少第 {expected_seq} 条记录（其后为第 {event.seq} 条）",
+                    count,
+                    head,
+                )
             return _broken(event.seq, "sequence out of order", "序号顺序错误", count, head)
         if event.prev_hash != prev_hash:
-            return _broken(event.seq, "does not follow the record before it (previous hash differs)",
-                           "与前一条记录不衔接（前序哈希不符）", count, head)
+            return _broken(
+                event.seq,
+                "does not follow the record before it (previous hash differs)",
+                "与前一条记录不衔接（前序哈希不符）",
+                count,
+                head,
+            )
         if event_hash(event) != event.hash:
-            return _broken(event.seq, "content does not match its hash (altered)",
-                           "内容与哈希不符（已被修改）", count, head)
+            return _broken(
+                event.seq,
+                "content does not match its hash (altered)",
+                "内容与哈希不符（已被修改）",
+                count,
+                head,
+            )
         if event.seq > head.seq:
-            return _broken(event.seq, f"lies beyond the chain head {head.seq} (inserted)",
-                           f"位于链头第 {head.seq} 条之后（被插入）", count, head)
+            return _broken(
+                event.seq,
+                f"lies beyond the chain head {head.seq} (inserted)",
+                f"位于链头第 {head.seq} 条之后（被插入）",
+                count,
+                head,
+            )
         if anchor_seq == event.seq:
             if event.hash != anchor_hash:
-                return _broken(event.seq, "differs from the anchor kept outside the database",
-                               "与库外保存的链头锚点不符", count, head)
+                return _broken(
+                    event.seq,
+                    "differs from the anchor kept outside the database",
+                    "与库外保存的链头锚点不符",
+                    count,
+                    head,
+                )
             anchor_seen = True
         prev_hash, expected_seq, count = event.hash, expected_seq + 1, count + 1
     if count != head.seq or prev_hash != head.hash:
-        return _broken(count + 1, f"the chain ends at record {count} but its head says {head.seq} (truncated)",
-                       f"链在第 {count} 条结束，但链头记载为第 {head.seq} 条（被截断）", count, head)
+        return _broken(
+            count + 1,
+            f"the chain ends at record {count} but its head says {head.seq} (truncated)",
+            f"链在第 {count} 条结束，但链头记载为第 {head.seq} 条（被截断）",
+            count,
+            head,
+        )
     if anchor_seq is not None and not anchor_seen:
-        return _broken(anchor_seq, "the anchored record is missing", "锚点所指记录不存在", count, head)
+        return _broken(
+            anchor_seq, "the anchored record is missing", "锚点所指记录不存在", count, head
+        )
     return ChainReport(True, count, head.seq, head.hash)
 
 
@@ -247,7 +294,9 @@ def _parse_anchor(anchor: str) -> tuple[int, str]:
 
     seq, _, digest = anchor.partition(":")
     if not seq.isdigit() or len(digest) != 64:
-        raise ConfigError(detail=f"anchor must be SEQ:SHA256 as printed by 'duban audit verify', got {anchor!r}")
+        raise ConfigError(
+            detail=f"anchor must be SEQ:SHA256 as printed by 'duban audit verify', got {anchor!r}"
+        )
     return int(seq), digest.lower()
 
 
@@ -302,7 +351,9 @@ def export(session: Session, criteria: AuditFilter, fmt: str, stream: TextIO) ->
             stream.write(json.dumps(as_row(event), ensure_ascii=False, default=_iso) + "\n")
             count += 1
         return count
-    from escaping.cells import neutral_record  # a spreadsheet opens the CSV: no cell may start a formula
+    from escaping.cells import (
+        neutral_record,  # a spreadsheet opens the CSV: no cell may start a formula
+    )
 
     writer = csv.DictWriter(stream, fieldnames=[*HASHED_FIELDS, "hash"])
     writer.writeheader()

@@ -12,16 +12,16 @@ and `beyond_table` says so, so the caller can warn.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-from functools import lru_cache
 
 import chinese_calendar
 
 from models.clock import utc
 
 if TYPE_CHECKING:  # the domain reads settings, never loads them
-    from config.settings import Settings
+    pass
 
 
 class WorkingCalendar:
@@ -76,10 +76,16 @@ class WorkingCalendar:
             return 0
         sign = 1 if end > start else -1
         low, high = (start, end) if sign > 0 else (end, start)
-        count = sum(1 for n in range(1, (high - low).days + 1) if self.is_working_day(low + timedelta(days=n)))
+        count = sum(
+            1
+            for n in range(1, (high - low).days + 1)
+            if self.is_working_day(low + timedelta(days=n))
+        )
         return sign * count
 
-    def in_working_hours(self, now: datetime, *, timezone: str, working_hours: tuple[str, str]) -> str | None:
+    def in_working_hours(
+        self, now: datetime, *, timezone: str, working_hours: tuple[str, str]
+    ) -> str | None:
         """None when messages may go out now; else the reason they may not."""
         local = utc(now).astimezone(ZoneInfo(timezone))
         if not self.is_working_day(local.date()):
@@ -90,7 +96,9 @@ class WorkingCalendar:
         return None
 
 
-STATUTORY = WorkingCalendar()  # the package's table alone: what an office that entered nothing counts
+STATUTORY = (
+    WorkingCalendar()
+)  # the package's table alone: what an office that entered nothing counts
 
 # The statutory calendar's arithmetic, for code and tests that have no office settings at hand.
 beyond_table = STATUTORY.beyond_table
@@ -101,5 +109,6 @@ working_days_between = STATUTORY.working_days_between
 
 def in_working_hours(now: datetime, settings: Any) -> str | None:
     """None when messages may go out now (the settings' own calendar and hours); else the reason they may not."""
-    return settings.working_calendar.in_working_hours(now, timezone=settings.timezone,
-                                                      working_hours=settings.cycle.working_hours)
+    return settings.working_calendar.in_working_hours(
+        now, timezone=settings.timezone, working_hours=settings.cycle.working_hours
+    )

@@ -21,14 +21,22 @@ from sqlmodel import Session, col, select
 
 from models import audit, escalations, workflow
 from models.assignment import Assignment
-from models.evidence import check_quota
 from models.clock import utc
 from models.errors import DubanError, NotFound, ReasonRequired
+from models.evidence import check_quota
 from models.lifecycle import OFFICE, Action, Actor, State
 from models.outbox import enqueue_many
 from models.plan import Task
 from models.recipients import message, unit_contacts
-from models.round import FILEABLE, CheckIn, CheckInState, RoundState, SupervisionRound, fileable, in_open_round
+from models.round import (
+    FILEABLE,
+    CheckIn,
+    CheckInState,
+    RoundState,
+    SupervisionRound,
+    fileable,
+    in_open_round,
+)
 from models.rounds import RoundClosed, item_payload, round_payload
 from models.unit import ContactRole, Unit
 
@@ -47,34 +55,52 @@ class CheckInNotOpen(DubanError):
     exit_code = 4
 
 
-CHECKIN_STATES_ZH = {"pending": "待报送", "submitted": "已报送待审核", "accepted": "审核通过", "returned": "已退回"}
+CHECKIN_STATES_ZH = {
+    "pending": "待报送",
+    "submitted": "已报送待审核",
+    "accepted": "审核通过",
+    "returned": "已退回",
+}
 
 
 class CheckInChanged(DubanError):
     """The unit filed again after the office opened the review: the office has not read what is
     there now."""
 
-    zh = ("{subject_zh}的报送已被修改，请刷新后重新审核（您看到的是第 {seen} 次报送，现在是第 "
-          "{current} 次）。")
-    en = ("{subject}: the check-in has changed (you read filing {seen}, it is now filing "
-          "{current}); reload and review again")
+    zh = (
+        "{subject_zh}的报送已被修改，请刷新后重新审核（您看到的是第 {seen} 次报送，现在是第 "
+        "{current} 次）。"
+    )
+    en = (
+        "{subject}: the check-in has changed (you read filing {seen}, it is now filing "
+        "{current}); reload and review again"
+    )
     exit_code = 5
 
 
-def get_checkin(session: Session, *, round_id: int, assignment_id: int, for_update: bool = False) -> CheckIn:
+def get_checkin(
+    session: Session, *, round_id: int, assignment_id: int, for_update: bool = False
+) -> CheckIn:
     """The check-in; `for_update` locks its row (PostgreSQL) so a filing and a review never
     interleave."""
-    query = select(CheckIn).where(CheckIn.round_id == round_id, CheckIn.assignment_id == assignment_id)
+    query = select(CheckIn).where(
+        CheckIn.round_id == round_id, CheckIn.assignment_id == assignment_id
+    )
     if for_update:
         query = query.with_for_update().execution_options(populate_existing=True)
     checkin = session.exec(query).first()
     if checkin is None:
-        raise NotFound(kind="check-in", kind_zh="本轮报送", key=f"round {round_id}, assignment #{assignment_id}")
+        raise NotFound(
+            kind="check-in",
+            kind_zh="本轮报送",
+            key=f"round {round_id}, assignment #{assignment_id}",
+        )
     return checkin
 
 
-def checkins_to_file(session: Session, *, unit_id: int | None = None,
-                     assignment_id: int | None = None) -> dict[int, CheckIn]:
+def checkins_to_file(
+    session: Session, *, unit_id: int | None = None, assignment_id: int | None = None
+) -> dict[int, CheckIn]:
     """Per assignment, the check-in a new filing goes to: in its latest open round that still takes one
     (`FILEABLE`: owed, or filed and not yet reviewed). The portal's form, its inbox and the API all ask this."""
     # Selected by assignment only, the rule checked on each row: a filter on the state and the round as well
@@ -83,8 +109,14 @@ def checkins_to_file(session: Session, *, unit_id: int | None = None,
     if assignment_id is not None:
         query = query.where(CheckIn.assignment_id == assignment_id)
     if unit_id is not None:
-        query = query.where(col(CheckIn.assignment_id).in_(select(Assignment.id).where(Assignment.unit_id == unit_id)))
-    return {c.assignment_id: c for c, takes_one in session.exec(query) if takes_one}  # the latest round's wins
+        query = query.where(
+            col(CheckIn.assignment_id).in_(
+                select(Assignment.id).where(Assignment.unit_id == unit_id)
+            )
+        )
+    return {
+        c.assignment_id: c for c, takes_one in session.exec(query) if takes_one
+    }  # the latest round's wins
 
 
 def checkin_to_file(session: Session, assignment_id: int) -> CheckIn | None:
@@ -92,10 +124,21 @@ def checkin_to_file(session: Session, assignment_id: int) -> CheckIn | None:
     return checkins_to_file(session, assignment_id=assignment_id).get(assignment_id)
 
 
-def submit_checkin(session: Session, *, round_id: int, assignment_id: int, actor: Actor, now: datetime, text: str,
-                   percent: int | None = None, milestone: str | None = None, problems: str | None = None,
-                   evidence: list[dict[str, Any]] | None = None, completed: bool = False,
-                   evidence_quota_bytes: int | None = None) -> CheckIn:
+def submit_checkin(
+    session: Session,
+    *,
+    round_id: int,
+    assignment_id: int,
+    actor: Actor,
+    now: datetime,
+    text: str,
+    percent: int | None = None,
+    milestone: str | None = None,
+    problems: str | None = None,
+    evidence: list[dict[str, Any]] | None = None,
+    completed: bool = False,
+    evidence_quota_bytes: int | None = None,
+) -> CheckIn:
     """File progress (or, `completed`, the completion report) for this round.
 
     `evidence` is what `models.evidence.described` says of the files; they are written only after
@@ -109,18 +152,30 @@ def submit_checkin(session: Session, *, round_id: int, assignment_id: int, actor
         raise RoundClosed(name=round_.name, what="file a check-in", what_zh="报送")
     if checkin.state not in FILEABLE:  # accepted: final
         state = str(checkin.state)
-        raise CheckInNotOpen(state=state, state_zh=CHECKIN_STATES_ZH[state], what="file again", what_zh="重复报送",
-                             **workflow.describe(session, assignment))
+        raise CheckInNotOpen(
+            state=state,
+            state_zh=CHECKIN_STATES_ZH[state],
+            what="file again",
+            what_zh="重复报送",
+            **workflow.describe(session, assignment),
+        )
     if percent is not None and not 0 <= percent <= 100:
         raise DubanError(detail=f"percent must be 0..100, got {percent}")
     if not (text or "").strip():
         raise CheckInTextRequired()
     if evidence:
         if evidence_quota_bytes is None:
-            raise ValueError("a filing with evidence files needs the unit's quota (settings.evidence_quota_mb)")
+            raise ValueError(
+                "a filing with evidence files needs the unit's quota (settings.evidence_quota_mb)"
+            )
         unit = session.get_one(Unit, assignment.unit_id)
-        check_quota(session, unit_id=assignment.unit_id, unit_name=unit.name, adding=evidence,
-                    quota_bytes=evidence_quota_bytes)
+        check_quota(
+            session,
+            unit_id=assignment.unit_id,
+            unit_name=unit.name,
+            adding=evidence,
+            quota_bytes=evidence_quota_bytes,
+        )
     before = {"state": str(checkin.state), "revision": checkin.revision}
     checkin.text, checkin.percent, checkin.milestone = text, percent, milestone
     checkin.problems = problems or None
@@ -134,22 +189,66 @@ def submit_checkin(session: Session, *, round_id: int, assignment_id: int, actor
     # completion from in progress only.
     if completed and State(assignment.state) == State.ASSIGNED:
         # Reporting completion straight away also signs for the assignment.
-        workflow.take_action(session, assignment_id=assignment_id, action=Action.PROGRESS, actor=actor, now=now,
-                             filing=checkin)
-    workflow.take_action(session, assignment_id=assignment_id, action=Action.REPORT if completed else Action.PROGRESS,
-                         actor=actor, now=now, filing=checkin)
-    audit.record(session, at=now, actor=actor, action="checkin.submit", object_type="checkin", object_id=checkin.id,
-                 task_id=assignment.task_id, unit_id=assignment.unit_id, before=before,
-                 after={"state": "submitted", "revision": checkin.revision, "completed": completed,
-                        "percent": percent, "text": text, "milestone": milestone, "problems": checkin.problems,
-                        "evidence": len(checkin.evidence)})
-    escalations.resolve(session, assignment_id=assignment_id, round_id=round_id, stalls=escalations.ENDED_BY_REPORT,
-                        resolution="单位已报送 / the unit reported", actor=actor, now=now)
+        workflow.take_action(
+            session,
+            assignment_id=assignment_id,
+            action=Action.PROGRESS,
+            actor=actor,
+            now=now,
+            filing=checkin,
+        )
+    workflow.take_action(
+        session,
+        assignment_id=assignment_id,
+        action=Action.REPORT if completed else Action.PROGRESS,
+        actor=actor,
+        now=now,
+        filing=checkin,
+    )
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="checkin.submit",
+        object_type="checkin",
+        object_id=checkin.id,
+        task_id=assignment.task_id,
+        unit_id=assignment.unit_id,
+        before=before,
+        after={
+            "state": "submitted",
+            "revision": checkin.revision,
+            "completed": completed,
+            "percent": percent,
+            "text": text,
+            "milestone": milestone,
+            "problems": checkin.problems,
+            "evidence": len(checkin.evidence),
+        },
+    )
+    escalations.resolve(
+        session,
+        assignment_id=assignment_id,
+        round_id=round_id,
+        stalls=escalations.ENDED_BY_REPORT,
+        resolution="单位已报送 / the unit reported",
+        actor=actor,
+        now=now,
+    )
     return checkin
 
 
-def review_checkin(session: Session, *, round_id: int, assignment_id: int, accept: bool, actor: Actor, now: datetime,
-                   revision: int, reason: str | None = None) -> CheckIn:
+def review_checkin(
+    session: Session,
+    *,
+    round_id: int,
+    assignment_id: int,
+    accept: bool,
+    actor: Actor,
+    now: datetime,
+    revision: int,
+    reason: str | None = None,
+) -> CheckIn:
     """The office accepts a check-in (verifying a completion report) or returns it with a reason.
 
     `revision` is the filing the office read (on the review page, in `round show`); if the unit
@@ -160,41 +259,80 @@ def review_checkin(session: Session, *, round_id: int, assignment_id: int, accep
     if actor.role not in OFFICE:
         raise workflow.not_permitted(session, assignment, actor, action="review", action_zh="审核")
     if checkin.revision != revision:
-        raise CheckInChanged(seen=revision, current=checkin.revision, **workflow.describe(session, assignment))
+        raise CheckInChanged(
+            seen=revision, current=checkin.revision, **workflow.describe(session, assignment)
+        )
     if checkin.state != CheckInState.SUBMITTED:
         state = str(checkin.state)
-        raise CheckInNotOpen(state=state, state_zh=CHECKIN_STATES_ZH[state], what="review it", what_zh="审核",
-                             **workflow.describe(session, assignment))
+        raise CheckInNotOpen(
+            state=state,
+            state_zh=CHECKIN_STATES_ZH[state],
+            what="review it",
+            what_zh="审核",
+            **workflow.describe(session, assignment),
+        )
     reason = (reason or "").strip() or None
     if not accept and reason is None:
         raise ReasonRequired(action="return", action_zh="退回")
     if checkin.completed and State(assignment.state) == State.REPORTED:
-        workflow.take_action(session, assignment_id=assignment_id, action=Action.VERIFY if accept else Action.RETURN,
-                             actor=actor, now=now, reason=reason)
+        workflow.take_action(
+            session,
+            assignment_id=assignment_id,
+            action=Action.VERIFY if accept else Action.RETURN,
+            actor=actor,
+            now=now,
+            reason=reason,
+        )
     checkin.state = CheckInState.ACCEPTED if accept else CheckInState.RETURNED
     checkin.reviewed_at, checkin.reviewed_by, checkin.review_reason = utc(now), actor.name, reason
     session.add(checkin)
-    audit.record(session, at=now, actor=actor, action="checkin.accept" if accept else "checkin.return",
-                 object_type="checkin", object_id=checkin.id, task_id=assignment.task_id, unit_id=assignment.unit_id,
-                 before={"state": "submitted", "revision": revision}, after={"state": str(checkin.state)},
-                 reason=reason)
-    ended = escalations.ENDED_BY_VERIFY if accept and checkin.completed else escalations.ENDED_BY_REVIEW
-    escalations.resolve(session, assignment_id=assignment_id, round_id=round_id, stalls=ended,
-                        resolution="办公室已审核 / reviewed by the office", actor=actor, now=now)
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="checkin.accept" if accept else "checkin.return",
+        object_type="checkin",
+        object_id=checkin.id,
+        task_id=assignment.task_id,
+        unit_id=assignment.unit_id,
+        before={"state": "submitted", "revision": revision},
+        after={"state": str(checkin.state)},
+        reason=reason,
+    )
+    ended = (
+        escalations.ENDED_BY_VERIFY if accept and checkin.completed else escalations.ENDED_BY_REVIEW
+    )
+    escalations.resolve(
+        session,
+        assignment_id=assignment_id,
+        round_id=round_id,
+        stalls=ended,
+        resolution="办公室已审核 / reviewed by the office",
+        actor=actor,
+        now=now,
+    )
     if not accept:
         _notify_returned(session, checkin, assignment, reason or "", now)
     return checkin
 
 
-def _notify_returned(session: Session, checkin: CheckIn, assignment: Assignment, reason: str, now: datetime) -> None:
+def _notify_returned(
+    session: Session, checkin: CheckIn, assignment: Assignment, reason: str, now: datetime
+) -> None:
     task = session.get_one(Task, assignment.task_id)
     round_ = session.get_one(SupervisionRound, checkin.round_id)
-    liaison = unit_contacts(session, [assignment.unit_id], ContactRole.LIAISON).get(assignment.unit_id)
+    liaison = unit_contacts(session, [assignment.unit_id], ContactRole.LIAISON).get(
+        assignment.unit_id
+    )
     if liaison is None:
         return
     unit = session.get_one(Unit, assignment.unit_id)
-    payload = {"unit": unit.name, "item": item_payload(task, assignment, checkin), "reason": reason,
-               "rework_count": assignment.rework_count,
-               "round": round_payload(round_.name, round_.report_by)}
+    payload = {
+        "unit": unit.name,
+        "item": item_payload(task, assignment, checkin),
+        "reason": reason,
+        "rework_count": assignment.rework_count,
+        "round": round_payload(round_.name, round_.report_by),
+    }
     key = f"returned:c{checkin.id}:{checkin.reviewed_at.isoformat()}:liaison"
     enqueue_many(session, [message("report_returned", key, liaison, payload)], now=now)

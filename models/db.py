@@ -18,9 +18,9 @@ import hashlib
 import operator
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from datetime import datetime
 from typing import Any, Protocol
 
 import orjson
@@ -64,7 +64,9 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False) 
     """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=True, **JSON_OPTIONS)
+        return create_engine(
+            url, echo=echo, pool_pre_ping=True, hide_parameters=True, **JSON_OPTIONS
+        )
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
@@ -141,7 +143,11 @@ def is_busy(error: BaseException) -> bool:
     if getattr(original, "sqlstate", None) in _BUSY_SQLSTATES:
         return True
     text_of = str(original).lower()
-    return "database is locked" in text_of or "database table is locked" in text_of or "database is busy" in text_of
+    return (
+        "database is locked" in text_of
+        or "database table is locked" in text_of
+        or "database is busy" in text_of
+    )
 
 
 def take_turn(session: Session, command: str) -> None:
@@ -153,7 +159,9 @@ def take_turn(session: Session, command: str) -> None:
     """
     if session.get_bind().dialect.name != "postgresql":
         return
-    key = int.from_bytes(hashlib.sha256(f"duban:{command}".encode()).digest()[:8], "big", signed=True)
+    key = int.from_bytes(
+        hashlib.sha256(f"duban:{command}".encode()).digest()[:8], "big", signed=True
+    )
     session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
@@ -170,9 +178,12 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     connection = session.connection()
     dialect = connection.dialect
     names = list(rows[0])
-    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+    processors = [
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+    ]
     converting: list[tuple[int, Callable[[Any], Any], dict[datetime, Any]]] = [
-        (index, process, {}) for index, process in enumerate(processors) if process is not None]
+        (index, process, {}) for index, process in enumerate(processors) if process is not None
+    ]
     fields = operator.itemgetter(*names)
 
     def bound(row: dict[str, Any]) -> tuple[Any, ...]:
@@ -205,6 +216,8 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
                     copy.write_row(row)
         return
     placeholder = "?" if dialect.paramstyle == "qmark" else "%s"
-    connection.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({columns}) VALUES "
-                               f"({', '.join([placeholder] * len(names))})",
-                               list(values))
+    connection.exec_driver_sql(
+        f"INSERT INTO {quote(table.name)} ({columns}) VALUES "
+        f"({', '.join([placeholder] * len(names))})",
+        list(values),
+    )

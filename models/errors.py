@@ -77,7 +77,9 @@ class ConfigError(DubanError):
     def message(self, lang: str = "zh") -> str:
         # A detail written "中文 / English" shows each reader their half.
         zh, _, en = str(self.params.get("detail", "")).partition(" / ")
-        return (self.zh if lang == "zh" else self.en).format(detail=zh if lang == "zh" or not en else en)
+        return (self.zh if lang == "zh" else self.en).format(
+            detail=zh if lang == "zh" or not en else en
+        )
 
 
 class DatabaseNotReady(DubanError):
@@ -90,7 +92,9 @@ class ReportDateTooEarly(DubanError):
     """A round whose date has passed would make every check-in overdue the moment it opens."""
 
     zh = "报送截止日期 {report_by} 早于开启日 {today}：请选择开启日当天或之后的日期。"
-    en = "the report-by date {report_by} is before the opening day {today}: choose that day or later"
+    en = (
+        "the report-by date {report_by} is before the opening day {today}: choose that day or later"
+    )
     exit_code = 2
 
 

@@ -17,13 +17,19 @@ class Escalation(SQLModel, table=True):
     __table_args__ = (Index("ix_escalation_open_level", "resolved_at", "level"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    stage_key: str = Field(max_length=200, unique=True, description="fires once: assignment + round + level")
+    stage_key: str = Field(
+        max_length=200, unique=True, description="fires once: assignment + round + level"
+    )
     assignment_id: int = Field(foreign_key="assignment.id", index=True)
     round_id: int | None = Field(default=None, foreign_key="supervision_round.id", index=True)
     level: int = Field(ge=1, le=3)
-    stall: str = Field(max_length=40, description="why it stalled: overdue, unsigned, idle, returned, unreviewed")
+    stall: str = Field(
+        max_length=40, description="why it stalled: overdue, unsigned, idle, returned, unreviewed"
+    )
     reason: str
-    number: str | None = Field(default=None, max_length=40, unique=True, description="督办单 number")
+    number: str | None = Field(
+        default=None, max_length=40, unique=True, description="督办单 number"
+    )
     opened_at: datetime
     resolved_at: datetime | None = None
     resolution: str | None = None

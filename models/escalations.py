@@ -42,7 +42,10 @@ STALL_REASONS = {
     "unsigned": ("任务交办后长期未签收", "the assignment has not been signed for"),
     "idle": ("长期无工作进展", "no activity for a long time"),
     "returned": ("报送材料多次被退回", "the report was returned repeatedly"),
-    "unreviewed": ("办结报告长期未审核", "the completion report has not been reviewed by the office"),
+    "unreviewed": (
+        "办结报告长期未审核",
+        "the completion report has not been reviewed by the office",
+    ),
 }
 # Which stalls a unit's report ends, and which the office's review ends.
 ENDED_BY_REPORT = frozenset({"overdue", "unsigned", "idle"})
@@ -64,22 +67,45 @@ class Stall:
 
 def find_stalled(session: Session, *, today: date, rules: CycleRules, timezone: str) -> list[Stall]:
     """Every stalled assignment in an open round, with the first reason that applies."""
-    rounds = {r.id: r for r in session.exec(select(SupervisionRound).where(SupervisionRound.state == RoundState.OPEN))}
+    rounds = {
+        r.id: r
+        for r in session.exec(
+            select(SupervisionRound).where(SupervisionRound.state == RoundState.OPEN)
+        )
+    }
     if not rounds:
         return []
     # Names come from small lookups rather than joins on every one of the rows.
-    tasks = {t_id: (number, title) for t_id, number, title in session.exec(select(Task.id, Task.number, Task.title))}
+    tasks = {
+        t_id: (number, title)
+        for t_id, number, title in session.exec(select(Task.id, Task.number, Task.title))
+    }
     units = dict(session.exec(select(Unit.id, Unit.name)).all())
     # Core rows, not ORM rows: the same values, loaded much faster at province scale (BENCHMARKS.md).
     rows = session.connection().execute(
         # sqlmodel types select() for at most four columns; these rows are read by position below
         select(  # type: ignore[call-overload, misc]
-               CheckIn.id, CheckIn.state, CheckIn.due_on, CheckIn.completed, CheckIn.submitted_at, CheckIn.problems,
-               Assignment.id, Assignment.state, Assignment.last_activity_at, Assignment.rework_count, Assignment.role,
-               CheckIn.round_id, Assignment.task_id, Assignment.unit_id)
+            CheckIn.id,
+            CheckIn.state,
+            CheckIn.due_on,
+            CheckIn.completed,
+            CheckIn.submitted_at,
+            CheckIn.problems,
+            Assignment.id,
+            Assignment.state,
+            Assignment.last_activity_at,
+            Assignment.rework_count,
+            Assignment.role,
+            CheckIn.round_id,
+            Assignment.task_id,
+            Assignment.unit_id,
+        )
         .join(Assignment, col(Assignment.id) == col(CheckIn.assignment_id))
-        .where(col(CheckIn.round_id).in_(list(rounds)), col(Assignment.withdrawn_at).is_(None),
-               col(Assignment.state).not_in([State.VERIFIED.value, State.CLOSED.value]))
+        .where(
+            col(CheckIn.round_id).in_(list(rounds)),
+            col(Assignment.withdrawn_at).is_(None),
+            col(Assignment.state).not_in([State.VERIFIED.value, State.CLOSED.value]),
+        )
     )
     since: dict[date, int] = {}  # working days from a date to today, counted once per distinct date
     days: dict[datetime, date] = {}  # a moment's local day, converted once per distinct moment
@@ -96,27 +122,58 @@ def find_stalled(session: Session, *, today: date, rules: CycleRules, timezone: 
 
     stalled = []
     round_info = {r_id: round_payload(r.name, r.report_by) for r_id, r in rounds.items()}
-    for (checkin_id, checkin_state, due_on, completed, submitted_at, problems, assignment_id, state, last_activity,
-         rework_count, role, round_id, task_id, unit_id) in rows:
+    for (
+        checkin_id,
+        checkin_state,
+        due_on,
+        completed,
+        submitted_at,
+        problems,
+        assignment_id,
+        state,
+        last_activity,
+        rework_count,
+        role,
+        round_id,
+        task_id,
+        unit_id,
+    ) in rows:
         opened_at = rounds[round_id].opened_at
         reason = None
         if checkin_state in OWED and elapsed(due_on) > rules.grace_days:
             reason = "overdue"
         elif state == State.ASSIGNED and elapsed(local(opened_at)) >= rules.unsigned_days:
             reason = "unsigned"
-        elif (state == State.IN_PROGRESS and last_activity is not None
-              and elapsed(local(last_activity)) >= rules.idle_days):
+        elif (
+            state == State.IN_PROGRESS
+            and last_activity is not None
+            and elapsed(local(last_activity)) >= rules.idle_days
+        ):
             reason = "idle"
         elif rework_count >= rules.returns_to_stall:
             reason = "returned"
-        elif (checkin_state == CheckInState.SUBMITTED and completed and submitted_at is not None
-              and elapsed(local(submitted_at)) >= rules.unreviewed_days):
+        elif (
+            checkin_state == CheckInState.SUBMITTED
+            and completed
+            and submitted_at is not None
+            and elapsed(local(submitted_at)) >= rules.unreviewed_days
+        ):
             reason = "unreviewed"
         if reason:
             number, title = tasks[task_id]
             entry = item(number, title, role, due_on, checkin_id, assignment_id)
-            stalled.append(Stall(assignment_id, round_id, reason, unit_id, entry,
-                                 round_info[round_id], units[unit_id], problems))
+            stalled.append(
+                Stall(
+                    assignment_id,
+                    round_id,
+                    reason,
+                    unit_id,
+                    entry,
+                    round_info[round_id],
+                    units[unit_id],
+                    problems,
+                )
+            )
     return stalled
 
 
@@ -130,13 +187,17 @@ def take_numbers(session: Session, year: int, count: int) -> int:
     table = EscalationNumber.__table__
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(insert(table).values(year=year, last=0).on_conflict_do_nothing(index_elements=["year"]))
+    session.execute(
+        insert(table).values(year=year, last=0).on_conflict_do_nothing(index_elements=["year"])
+    )
     session.execute(update(table).where(table.c.year == year).values(last=table.c.last + count))
     last = session.execute(select(table.c.last).where(table.c.year == year)).scalar_one()
     return last - count + 1
 
 
-def escalate_stalled(session: Session, *, now: datetime, settings: Any, actor: Actor) -> dict[str, int]:
+def escalate_stalled(
+    session: Session, *, now: datetime, settings: Any, actor: Actor
+) -> dict[str, int]:
     """Raise each stalled item one level (at most), notify, and record; a rerun raises nothing new."""
     take_turn(session, "escalate")  # a concurrent run waits, then finds each stage already fired
     rules, timezone = settings.cycle, settings.timezone
@@ -147,8 +208,10 @@ def escalate_stalled(session: Session, *, now: datetime, settings: Any, actor: A
         return counts
     top: dict[tuple[int, int | None], tuple[int, datetime | None]] = {}
     for assignment_id, round_id, level, opened in session.exec(
-            select(Escalation.assignment_id, Escalation.round_id, Escalation.level, Escalation.opened_at)
-            .where(col(Escalation.resolved_at).is_(None))):
+        select(
+            Escalation.assignment_id, Escalation.round_id, Escalation.level, Escalation.opened_at
+        ).where(col(Escalation.resolved_at).is_(None))
+    ):
         if level > top.get((assignment_id, round_id), (0, opened))[0]:
             top[(assignment_id, round_id)] = (level, opened)
     fired = set(session.exec(select(Escalation.stage_key)))
@@ -160,14 +223,28 @@ def escalate_stalled(session: Session, *, now: datetime, settings: Any, actor: A
         level += 1
         if level > 3:
             continue
-        if opened_at is not None and rules.calendar.working_days_between(local_day(opened_at, timezone), today) < rules.escalation_step_days:
+        if (
+            opened_at is not None
+            and rules.calendar.working_days_between(local_day(opened_at, timezone), today)
+            < rules.escalation_step_days
+        ):
             continue
         key = f"a{stall.assignment_id}:r{stall.round_id}:l{level}"
-        if key in fired:  # fired before and since resolved: each stage fires once per assignment and round
+        if (
+            key in fired
+        ):  # fired before and since resolved: each stage fires once per assignment and round
             continue
-        rows.append({"stage_key": key, "assignment_id": stall.assignment_id, "round_id": stall.round_id,
-                     "level": level, "stall": stall.stall, "reason": STALL_REASONS[stall.stall][0],
-                     "opened_at": at})
+        rows.append(
+            {
+                "stage_key": key,
+                "assignment_id": stall.assignment_id,
+                "round_id": stall.round_id,
+                "level": level,
+                "stall": stall.stall,
+                "reason": STALL_REASONS[stall.stall][0],
+                "opened_at": at,
+            }
+        )
         raised.append(stall)
         counts["raised"] += 1
         counts[str(level)] += 1
@@ -177,21 +254,49 @@ def escalate_stalled(session: Session, *, now: datetime, settings: Any, actor: A
     for offset, row in enumerate(rows):
         row["number"] = f"督〔{today.year}〕{first + offset:03d}号"
     bulk_insert(session, Escalation.__table__, rows)  # a whole province may stall at once
-    ids = dict(session.exec(select(Escalation.stage_key, Escalation.id).where(Escalation.opened_at == at)).all())
+    ids = dict(
+        session.exec(
+            select(Escalation.stage_key, Escalation.id).where(Escalation.opened_at == at)
+        ).all()
+    )
     for row in rows:
         row["id"] = ids[row["stage_key"]]
-    enqueue_many(session, escalation_messages(session, rows, raised, settings=settings, today=today), now=now)
-    audit.record_many(session, [
-        {"at": now, "actor": actor, "action": "escalation.raise", "object_type": "escalation", "object_id": row["id"],
-         "unit_id": stall.unit_id, "reason": row["reason"],
-         "after": {"assignment": row["assignment_id"], "round": row["round_id"], "level": row["level"],
-                   "stall": row["stall"], "number": row["number"]}}
-        for row, stall in zip(rows, raised, strict=True)])
+    enqueue_many(
+        session, escalation_messages(session, rows, raised, settings=settings, today=today), now=now
+    )
+    audit.record_many(
+        session,
+        [
+            {
+                "at": now,
+                "actor": actor,
+                "action": "escalation.raise",
+                "object_type": "escalation",
+                "object_id": row["id"],
+                "unit_id": stall.unit_id,
+                "reason": row["reason"],
+                "after": {
+                    "assignment": row["assignment_id"],
+                    "round": row["round_id"],
+                    "level": row["level"],
+                    "stall": row["stall"],
+                    "number": row["number"],
+                },
+            }
+            for row, stall in zip(rows, raised, strict=True)
+        ],
+    )
     return counts
 
 
-def escalation_messages(session: Session, rows: list[dict[str, Any]], stalls: list[Stall], *, settings: Settings,
-                        today: date) -> list[dict[str, Any]]:
+def escalation_messages(
+    session: Session,
+    rows: list[dict[str, Any]],
+    stalls: list[Stall],
+    *,
+    settings: Settings,
+    today: date,
+) -> list[dict[str, Any]]:
     """Digests of what this run raised: one message per recipient and level, each item with its
     督办单 number.
 
@@ -203,18 +308,30 @@ def escalation_messages(session: Session, rows: list[dict[str, Any]], stalls: li
     liaisons = unit_contacts(session, units, ContactRole.LIAISON)
     heads = unit_contacts(session, units, ContactRole.HEAD)
     office = Recipient(None, "office", settings.office_name, rules.office_email)
-    office_head = Recipient(None, "office_head", f"{settings.office_name}负责同志", rules.office_head_email)
-    group = Recipient(None, "leading_group", "领导小组", rules.leading_group_email) if rules.leading_group_email else None
+    office_head = Recipient(
+        None, "office_head", f"{settings.office_name}负责同志", rules.office_head_email
+    )
+    group = (
+        Recipient(None, "leading_group", "领导小组", rules.leading_group_email)
+        if rules.leading_group_email
+        else None
+    )
     red = [(r["assignment_id"], r["round_id"]) for r in rows if r["level"] == 3]
     histories = histories_of(session, red) if red else {}
     digests: dict[tuple[int, str, int | None, str], dict[str, Any]] = {}
     for row, stall in zip(rows, stalls, strict=True):
         level = row["level"]
-        entry = stall.item | {"number": row["number"], "reason": row["reason"], "round": stall.round["name"],
-                              "unit": stall.unit}
+        entry = stall.item | {
+            "number": row["number"],
+            "reason": row["reason"],
+            "round": stall.round["name"],
+            "unit": stall.unit,
+        }
         if level == 3:
-            entry |= {"history": histories.get((row["assignment_id"], row["round_id"]), []),
-                      "problems": [stall.problems] if stall.problems else []}
+            entry |= {
+                "history": histories.get((row["assignment_id"], row["round_id"]), []),
+                "problems": [stall.problems] if stall.problems else [],
+            }
         if row["stall"] == "unreviewed":
             targets = [office_head]
         elif level == 1:
@@ -224,8 +341,10 @@ def escalation_messages(session: Session, rows: list[dict[str, Any]], stalls: li
         else:
             targets = [r for r in (office, group) if r]
         for target in targets:
-            digest = digests.setdefault((level, target.role, target.unit_id, target.email), {
-                "to": target, "first": row["id"], "unit": stall.unit, "items": []})
+            digest = digests.setdefault(
+                (level, target.role, target.unit_id, target.email),
+                {"to": target, "first": row["id"], "unit": stall.unit, "items": []},
+            )
             digest["items"].append(entry)
     out = []
     for (level, role, unit_id, _), digest in digests.items():
@@ -233,7 +352,9 @@ def escalation_messages(session: Session, rows: list[dict[str, Any]], stalls: li
         if level < 3:
             payload["unit"] = digest["unit"]
         if level == 2:
-            payload["respond_by"] = rules.calendar.add_working_days(today, rules.escalation_step_days).isoformat()
+            payload["respond_by"] = rules.calendar.add_working_days(
+                today, rules.escalation_step_days
+            ).isoformat()
         # The first escalation's id makes the key: a rerun raises nothing, a later run raises new ids.
         key = f"escalation:l{level}:{role}:u{unit_id or 0}:e{digest['first']}"
         out.append(message(LEVEL_KIND[level], key, digest["to"], payload))
@@ -243,17 +364,26 @@ def escalation_messages(session: Session, rows: list[dict[str, Any]], stalls: li
 LEVEL_LABELS = {1: "蓝色提醒", 2: "黄色催办", 3: "红色提请协调"}
 
 
-def histories_of(session: Session, pairs: list[tuple[int, int | None]]) -> dict[tuple[int, int | None], list[dict[str, str]]]:
+def histories_of(
+    session: Session, pairs: list[tuple[int, int | None]]
+) -> dict[tuple[int, int | None], list[dict[str, str]]]:
     """The ladder each (assignment, round) climbed, level by level."""
     wanted = set(pairs)
     found: dict[tuple[int, int | None], list[dict[str, str]]] = {}
     assignment_ids = list({a for a, _ in wanted})
     for start in range(0, len(assignment_ids), 5000):
-        for e in session.exec(select(Escalation).where(col(Escalation.assignment_id).in_(assignment_ids[start:start + 5000]))
-                              .order_by(col(Escalation.level))):
+        for e in session.exec(
+            select(Escalation)
+            .where(col(Escalation.assignment_id).in_(assignment_ids[start : start + 5000]))
+            .order_by(col(Escalation.level))
+        ):
             if (e.assignment_id, e.round_id) in wanted:
                 found.setdefault((e.assignment_id, e.round_id), []).append(
-                    {"on": e.opened_at.date().isoformat(), "what": f"{LEVEL_LABELS[e.level]}（{e.number}）"})
+                    {
+                        "on": e.opened_at.date().isoformat(),
+                        "what": f"{LEVEL_LABELS[e.level]}（{e.number}）",
+                    }
+                )
     return found
 
 
@@ -261,21 +391,44 @@ def history(session: Session, assignment_id: int, round_id: int | None) -> list[
     return histories_of(session, [(assignment_id, round_id)]).get((assignment_id, round_id), [])
 
 
-def resolve(session: Session, *, assignment_id: int, stalls: frozenset[str], resolution: str, actor: Actor,
-            now: datetime, round_id: int | None = None) -> int:
+def resolve(
+    session: Session,
+    *,
+    assignment_id: int,
+    stalls: frozenset[str],
+    resolution: str,
+    actor: Actor,
+    now: datetime,
+    round_id: int | None = None,
+) -> int:
     """Close the open escalations of these kinds for an assignment, with a record of why."""
-    query = select(Escalation).where(Escalation.assignment_id == assignment_id, col(Escalation.resolved_at).is_(None),
-                                     col(Escalation.stall).in_(list(stalls)))
+    query = select(Escalation).where(
+        Escalation.assignment_id == assignment_id,
+        col(Escalation.resolved_at).is_(None),
+        col(Escalation.stall).in_(list(stalls)),
+    )
     if round_id is not None:
         query = query.where(Escalation.round_id == round_id)
     closed = list(session.exec(query))
     for e in closed:
         e.resolved_at, e.resolution = utc(now), resolution
         session.add(e)
-    audit.record_many(session, [
-        {"at": now, "actor": actor, "action": "escalation.resolve", "object_type": "escalation", "object_id": e.id,
-         "before": {"level": e.level, "open": True}, "after": {"open": False}, "reason": resolution}
-        for e in closed])
+    audit.record_many(
+        session,
+        [
+            {
+                "at": now,
+                "actor": actor,
+                "action": "escalation.resolve",
+                "object_type": "escalation",
+                "object_id": e.id,
+                "before": {"level": e.level, "open": True},
+                "after": {"open": False},
+                "reason": resolution,
+            }
+            for e in closed
+        ],
+    )
     return len(closed)
 
 
@@ -292,10 +445,26 @@ def agenda(session: Session) -> list[dict[str, Any]]:
     )
     items = []
     for e, assignment, task, unit in rows:
-        problems = [p for p in session.exec(select(CheckIn.problems).where(
-            CheckIn.assignment_id == assignment.id, col(CheckIn.problems).is_not(None)))]
-        items.append({"number": e.number, "task_number": task.number, "task_title": task.title, "unit": unit.name,
-                      "role": str(assignment.role), "state": str(assignment.state), "reason": e.reason,
-                      "opened_at": e.opened_at.isoformat(), "history": history(session, e.assignment_id, e.round_id),
-                      "problems": problems})
+        problems = [
+            p
+            for p in session.exec(
+                select(CheckIn.problems).where(
+                    CheckIn.assignment_id == assignment.id, col(CheckIn.problems).is_not(None)
+                )
+            )
+        ]
+        items.append(
+            {
+                "number": e.number,
+                "task_number": task.number,
+                "task_title": task.title,
+                "unit": unit.name,
+                "role": str(assignment.role),
+                "state": str(assignment.state),
+                "reason": e.reason,
+                "opened_at": e.opened_at.isoformat(),
+                "history": history(session, e.assignment_id, e.round_id),
+                "problems": problems,
+            }
+        )
     return items

@@ -34,10 +34,14 @@ class EvidenceUnreadable(DubanError):
 
 
 class EvidenceQuotaExceeded(DubanError):
-    zh = ("{unit}的佐证材料已占用 {used}，本次再上传 {adding} 将超过每单位 {quota} 的配额，"
-          "未保存任何内容：请压缩或删减后再报送。")
-    en = ("{unit} already stores {used} of evidence; {adding} more exceeds the {quota} quota "
-          "per unit; nothing was saved")
+    zh = (
+        "{unit}的佐证材料已占用 {used}，本次再上传 {adding} 将超过每单位 {quota} 的配额，"
+        "未保存任何内容：请压缩或删减后再报送。"
+    )
+    en = (
+        "{unit} already stores {used} of evidence; {adding} more exceeds the {quota} quota "
+        "per unit; nothing was saved"
+    )
     exit_code = 2
 
 
@@ -82,27 +86,42 @@ def described(uploads: list[Upload]) -> list[dict[str, Any]]:
     """What the check-in records of each file; nothing is written."""
     entries = []
     for upload in uploads:
-        entry: dict[str, Any] = {"name": upload.name, "sha256": upload.sha256, "size": len(upload.data)}
+        entry: dict[str, Any] = {
+            "name": upload.name,
+            "sha256": upload.sha256,
+            "size": len(upload.data),
+        }
         if upload.media_type:
             entry["type"] = upload.media_type
         entries.append(entry)
     return entries
 
 
-def check_quota(session: Session, *, unit_id: int, unit_name: str, adding: list[dict[str, Any]],
-                quota_bytes: int) -> None:
+def check_quota(
+    session: Session,
+    *,
+    unit_id: int,
+    unit_name: str,
+    adding: list[dict[str, Any]],
+    quota_bytes: int,
+) -> None:
     """Refuse a filing that would take the unit's stored evidence (each distinct file once) past its
     quota."""
     stored: dict[str, int] = {}
-    rows = session.exec(select(CheckIn.evidence).join(Assignment, col(Assignment.id) == col(CheckIn.assignment_id))
-                        .where(Assignment.unit_id == unit_id))
+    rows = session.exec(
+        select(CheckIn.evidence)
+        .join(Assignment, col(Assignment.id) == col(CheckIn.assignment_id))
+        .where(Assignment.unit_id == unit_id)
+    )
     for evidence in rows:
         for entry in evidence or []:
             stored[entry["sha256"]] = int(entry.get("size", 0))
     new = {e["sha256"]: int(e["size"]) for e in adding if e["sha256"] not in stored}
     used, more = sum(stored.values()), sum(new.values())
     if more and used + more > quota_bytes:
-        raise EvidenceQuotaExceeded(unit=unit_name, used=_size(used), adding=_size(more), quota=_size(quota_bytes))
+        raise EvidenceQuotaExceeded(
+            unit=unit_name, used=_size(used), adding=_size(more), quota=_size(quota_bytes)
+        )
 
 
 def _size(size: int) -> str:
@@ -132,12 +151,18 @@ def store(folder: Path, uploads: list[Upload]) -> None:
             raise
 
 
-def prune_orphans(session: Session, folder: Path, *, older_than_s: int = ORPHAN_AGE_S) -> list[Path]:
+def prune_orphans(
+    session: Session, folder: Path, *, older_than_s: int = ORPHAN_AGE_S
+) -> list[Path]:
     """Delete stored files (and partial writes) that no check-in names, older than
     `older_than_s`."""
     if not folder.is_dir():
         return []
-    named = {entry["sha256"] for evidence in session.exec(select(CheckIn.evidence)) for entry in evidence or []}
+    named = {
+        entry["sha256"]
+        for evidence in session.exec(select(CheckIn.evidence))
+        for entry in evidence or []
+    }
     cutoff = time.time() - older_than_s
     removed = []
     for path in folder.glob("??/*"):

@@ -49,23 +49,53 @@ class HistoryLine:
     reason: str | None
 
 
-def assignment_history(session: Session, assignment: Assignment, *, viewer: Role) -> list[HistoryLine]:
+def assignment_history(
+    session: Session, assignment: Assignment, *, viewer: Role
+) -> list[HistoryLine]:
     """The assignment's events (its own and its check-ins'), in order, as this viewer may read
     them."""
-    checkin_ids = [str(i) for i in session.exec(select(CheckIn.id).where(CheckIn.assignment_id == assignment.id))]
-    events = session.exec(select(AuditEvent).where(
-        ((col(AuditEvent.object_type) == "assignment") & (col(AuditEvent.object_id) == str(assignment.id)))
-        | ((col(AuditEvent.object_type) == "checkin") & col(AuditEvent.object_id).in_(checkin_ids)))
-        .order_by(col(AuditEvent.seq))).all()
+    checkin_ids = [
+        str(i)
+        for i in session.exec(select(CheckIn.id).where(CheckIn.assignment_id == assignment.id))
+    ]
+    events = session.exec(
+        select(AuditEvent)
+        .where(
+            (
+                (col(AuditEvent.object_type) == "assignment")
+                & (col(AuditEvent.object_id) == str(assignment.id))
+            )
+            | (
+                (col(AuditEvent.object_type) == "checkin")
+                & col(AuditEvent.object_id).in_(checkin_ids)
+            )
+        )
+        .order_by(col(AuditEvent.seq))
+    ).all()
     if viewer in OFFICE:
         words = {**WORDS, **OFFICE_ONLY_WORDS}
         return [HistoryLine(e.at, e.actor, words.get(e.action, e.action), e.reason) for e in events]
     shown = [e for e in events if e.action in WORDS and e.outcome != "refused"]
     names = sorted({e.actor for e in shown})
-    roles = {name: role for name, role in session.exec(
-        select(User.username, User.role).where(col(User.username).in_(names))).all()} if names else {}
-    return [HistoryLine(e.at, _who(e.actor, roles.get(e.actor)), WORDS[e.action],
-                        e.reason if e.action in REASONS_FOR_UNITS else None) for e in shown]
+    roles = (
+        {
+            name: role
+            for name, role in session.exec(
+                select(User.username, User.role).where(col(User.username).in_(names))
+            ).all()
+        }
+        if names
+        else {}
+    )
+    return [
+        HistoryLine(
+            e.at,
+            _who(e.actor, roles.get(e.actor)),
+            WORDS[e.action],
+            e.reason if e.action in REASONS_FOR_UNITS else None,
+        )
+        for e in shown
+    ]
 
 
 def _who(actor: str, role: str | None) -> str:

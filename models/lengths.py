@@ -33,7 +33,9 @@ LABELS = {
 def check_lengths(_mapper: Any, _connection: Any, target: Any) -> None:
     table = inspect(target).mapper.local_table
     for column in table.columns:
-        limit = getattr(column.type, "length", None)  # AutoString (a TypeDecorator) passes its VARCHAR's on
+        limit = getattr(
+            column.type, "length", None
+        )  # AutoString (a TypeDecorator) passes its VARCHAR's on
         if not isinstance(limit, int):
             continue
         value = getattr(target, column.key, None)

@@ -10,10 +10,10 @@ named predicates declared beside the table (`GUARDS`): what is offered is what
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Final, Protocol
 
 
@@ -173,22 +173,39 @@ def cooperating_pending(assignment: HasLifecycle, context: Context) -> list[str]
 
 
 NOT_WITHDRAWN: Final = Guard(
-    "not_withdrawn", lambda a, c, actor, action: a.withdrawn_at is None,
-    lambda a, c: ("it was withdrawn when a later version of the notice was imported",
-                  "该任务分工已在重新导入通知时撤销"))
+    "not_withdrawn",
+    lambda a, c, actor, action: a.withdrawn_at is None,
+    lambda a, c: (
+        "it was withdrawn when a later version of the notice was imported",
+        "该任务分工已在重新导入通知时撤销",
+    ),
+)
 IN_TABLE: Final = Guard(
-    "in_table", lambda a, c, actor, action: next_state(a.state, action) is not None,
-    lambda a, c: ("the lifecycle has no such move from this state", "当前状态下没有这一步"))
+    "in_table",
+    lambda a, c, actor, action: next_state(a.state, action) is not None,
+    lambda a, c: ("the lifecycle has no such move from this state", "当前状态下没有这一步"),
+)
 PERMITTED_ACTOR: Final = Guard(
-    "permitted", lambda a, c, actor, action: may_act(actor, action, a.unit_id),
-    lambda a, c: ("this user may not take it", "当前用户无权执行"))
+    "permitted",
+    lambda a, c, actor, action: may_act(actor, action, a.unit_id),
+    lambda a, c: ("this user may not take it", "当前用户无权执行"),
+)
 COOPERATING_HANDED_IN: Final = Guard(
-    "cooperating_handed_in", lambda a, c, actor, action: not cooperating_pending(a, c),
-    lambda a, c: ("cooperating units have not reported yet: " + ", ".join(cooperating_pending(a, c)),
-                  "配合单位尚未报结：" + "、".join(cooperating_pending(a, c))))
+    "cooperating_handed_in",
+    lambda a, c, actor, action: not cooperating_pending(a, c),
+    lambda a, c: (
+        "cooperating units have not reported yet: " + ", ".join(cooperating_pending(a, c)),
+        "配合单位尚未报结：" + "、".join(cooperating_pending(a, c)),
+    ),
+)
 FILING_OPEN: Final = Guard(
-    "filing_open", lambda a, c, actor, action: c.filing_open,
-    lambda a, c: ("no open supervision round awaits a check-in from it", "当前没有待报送的督导轮次"))
+    "filing_open",
+    lambda a, c, actor, action: c.filing_open,
+    lambda a, c: (
+        "no open supervision round awaits a check-in from it",
+        "当前没有待报送的督导轮次",
+    ),
+)
 
 # What must hold before each action is offered or taken, checked in this order (the first that
 # fails names the refusal). `available_actions` and `models.workflow.take_action` both read this.
@@ -209,8 +226,9 @@ GUARDS: Final[dict[Action, tuple[Guard, ...]]] = {
 HELD_BACK_BY_RULE: Final = frozenset({FILING_OPEN.name, COOPERATING_HANDED_IN.name})
 
 
-def refusal(assignment: HasLifecycle, actor: Actor, action: Action,
-            context: Context) -> Guard | None:
+def refusal(
+    assignment: HasLifecycle, actor: Actor, action: Action, context: Context
+) -> Guard | None:
     """The first guard that refuses this action now, or None when it may be taken."""
     failing = (g for g in GUARDS[action] if not g.holds(assignment, context, actor, action))
     return next(failing, None)
@@ -223,8 +241,11 @@ def available_actions(assignment: HasLifecycle, actor: Actor, context: Context) 
     action asks for (`NEEDS_REASON`, `FILED`).
     """
     state = State(assignment.state)
-    return [action for (from_state, action) in TRANSITIONS
-            if from_state == state and refusal(assignment, actor, action, context) is None]
+    return [
+        action
+        for (from_state, action) in TRANSITIONS
+        if from_state == state and refusal(assignment, actor, action, context) is None
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,9 @@ class Notification(SQLModel, table=True):
     __table_args__ = (Index("ix_notification_due", "status", "next_attempt_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    dedup_key: str = Field(max_length=300, unique=True, description="the same message is never enqueued twice")
+    dedup_key: str = Field(
+        max_length=300, unique=True, description="the same message is never enqueued twice"
+    )
     kind: str = Field(max_length=40)
     unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
     recipient_name: str | None = None
@@ -37,6 +39,9 @@ class Notification(SQLModel, table=True):
     sent_at: datetime | None = None
     message_id: str | None = None
     last_error: str | None = None
-    maybe_sent: int = Field(default=0, description="times the server took the whole message and its answer never "
-                            "came back: it may have arrived that many times more")
+    maybe_sent: int = Field(
+        default=0,
+        description="times the server took the whole message and its answer never "
+        "came back: it may have arrived that many times more",
+    )
     created_at: datetime

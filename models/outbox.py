@@ -55,7 +55,11 @@ def enqueue_new(session: Session, messages: list[dict[str, Any]], *, now: dateti
 
     table = table_of(Notification)
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(table).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(table.c.dedup_key)
+    statement = (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["dedup_key"])
+        .returning(table.c.dedup_key)
+    )
     # RETURNING yields only the rows actually inserted (drivers disagree on executemany's rowcount).
     return set(session.connection().execute(statement, rows).scalars())
 
@@ -79,8 +83,22 @@ def retry_dead(session: Session, *, ids: list[int] | None, actor: Any, now: date
         query = query.where(col(Notification.id).in_(ids))
     chosen = [i for i in session.exec(query) if i is not None]  # a stored row always has its id
     if chosen:
-        session.execute(update(Notification).where(col(Notification.id).in_(chosen)).values(
-            status=NotificationStatus.PENDING.value, attempts=0, next_attempt_at=now))
-        audit.record_many(session, [{"at": now, "actor": actor, "action": "notification.retry",
-                                     "object_type": "notification", "object_id": i} for i in chosen])
+        session.execute(
+            update(Notification)
+            .where(col(Notification.id).in_(chosen))
+            .values(status=NotificationStatus.PENDING.value, attempts=0, next_attempt_at=now)
+        )
+        audit.record_many(
+            session,
+            [
+                {
+                    "at": now,
+                    "actor": actor,
+                    "action": "notification.retry",
+                    "object_type": "notification",
+                    "object_id": i,
+                }
+                for i in chosen
+            ],
+        )
     return chosen

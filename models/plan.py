@@ -33,7 +33,9 @@ class Task(SQLModel, table=True):
     deadline: date | None = Field(default=None, index=True)
     deadline_text: str | None = Field(default=None, description="the deadline as written")
     units_text: str | None = Field(default=None, description="the 责任单位 cell as written")
-    withdrawn_at: datetime | None = Field(default=None, description="dropped by a later version of the notice")
+    withdrawn_at: datetime | None = Field(
+        default=None, description="dropped by a later version of the notice"
+    )
 
 
 class Measure(SQLModel, table=True):

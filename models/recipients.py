@@ -20,19 +20,36 @@ class Recipient:
     email: str
 
 
-def unit_contacts(session: Session, unit_ids: Iterable[int], role: ContactRole) -> dict[int, Recipient]:
+def unit_contacts(
+    session: Session, unit_ids: Iterable[int], role: ContactRole
+) -> dict[int, Recipient]:
     """The contact of each unit in that role, where the directory has an e-mail for one."""
     ids = list(set(unit_ids))
     if not ids:
         return {}
-    rows = session.exec(select(Contact).where(col(Contact.unit_id).in_(ids), Contact.role == role,
-                                              col(Contact.email).is_not(None)))
+    rows = session.exec(
+        select(Contact).where(
+            col(Contact.unit_id).in_(ids), Contact.role == role, col(Contact.email).is_not(None)
+        )
+    )
     # The query keeps only contacts with an e-mail.
-    return {c.unit_id: Recipient(c.unit_id, str(role), c.name, c.email) for c in rows if c.email is not None}
+    return {
+        c.unit_id: Recipient(c.unit_id, str(role), c.name, c.email)
+        for c in rows
+        if c.email is not None
+    }
 
 
-def message(kind: str, dedup_key: str, to: Recipient, payload: dict[str, Any],
-            lang: str = "zh") -> dict[str, Any]:
+def message(
+    kind: str, dedup_key: str, to: Recipient, payload: dict[str, Any], lang: str = "zh"
+) -> dict[str, Any]:
     """An outbox entry for `models.outbox.enqueue_many`."""
-    return {"kind": kind, "dedup_key": dedup_key, "unit_id": to.unit_id, "recipient_name": to.name,
-            "recipient_email": to.email, "payload": payload, "lang": lang}
+    return {
+        "kind": kind,
+        "dedup_key": dedup_key,
+        "unit_id": to.unit_id,
+        "recipient_name": to.name,
+        "recipient_email": to.email,
+        "payload": payload,
+        "lang": lang,
+    }

@@ -53,7 +53,9 @@ def stage_of(today: date, due_on: date, rules: CycleRules) -> str | None:
     return "overdue" if overdue > 0 and overdue % rules.overdue_every == 0 else None
 
 
-def send_reminders(session: Session, *, now: datetime, settings: Settings, actor: Actor) -> ReminderRun:
+def send_reminders(
+    session: Session, *, now: datetime, settings: Settings, actor: Actor
+) -> ReminderRun:
     run = ReminderRun(skipped=in_working_hours(now, settings))
     if run.skipped:
         return run
@@ -62,30 +64,64 @@ def send_reminders(session: Session, *, now: datetime, settings: Settings, actor
     rows = session.exec(
         # sqlmodel types select() for at most four columns; these rows are read by position below
         select(  # type: ignore[call-overload]
-            CheckIn.id, CheckIn.due_on, Assignment.role, Task.number, Task.title, Unit.id, Unit.name,
-            SupervisionRound.id, SupervisionRound.name, SupervisionRound.report_by, Plan.title,
-            Assignment.id)
+            CheckIn.id,
+            CheckIn.due_on,
+            Assignment.role,
+            Task.number,
+            Task.title,
+            Unit.id,
+            Unit.name,
+            SupervisionRound.id,
+            SupervisionRound.name,
+            SupervisionRound.report_by,
+            Plan.title,
+            Assignment.id,
+        )
         .join(Assignment, col(Assignment.id) == col(CheckIn.assignment_id))
         .join(Task, col(Task.id) == col(Assignment.task_id))
         .join(Unit, col(Unit.id) == col(Assignment.unit_id))
         .join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
         .join(Plan, col(Plan.id) == col(SupervisionRound.plan_id))
-        .where(SupervisionRound.state == RoundState.OPEN,
-               owed(),
-               col(Assignment.withdrawn_at).is_(None), col(Assignment.state).in_(OPEN_STATES))
+        .where(
+            SupervisionRound.state == RoundState.OPEN,
+            owed(),
+            col(Assignment.withdrawn_at).is_(None),
+            col(Assignment.state).in_(OPEN_STATES),
+        )
         .order_by(Unit.id, CheckIn.due_on, Task.number)
     )
     by_unit: dict[int, list[tuple[str | None, dict[str, Any], dict[str, Any], str, str]]] = {}
-    per_due: dict[date, tuple[str | None, int]] = {}  # a round has few due dates: count working days once each
-    for (checkin_id, due_on, role, number, title, unit_id, unit_name, _, round_name, report_by, plan_title,
-         assignment_id) in rows:
+    per_due: dict[
+        date, tuple[str | None, int]
+    ] = {}  # a round has few due dates: count working days once each
+    for (
+        checkin_id,
+        due_on,
+        role,
+        number,
+        title,
+        unit_id,
+        unit_name,
+        _,
+        round_name,
+        report_by,
+        plan_title,
+        assignment_id,
+    ) in rows:
         if due_on not in per_due:
-            per_due[due_on] = (stage_of(today, due_on, settings.cycle), max(0, calendar.working_days_between(due_on, today)))
+            per_due[due_on] = (
+                stage_of(today, due_on, settings.cycle),
+                max(0, calendar.working_days_between(due_on, today)),
+            )
         stage, days_overdue = per_due[due_on]
-        entry = item(number, title, role, due_on, checkin_id, assignment_id) | {"days_overdue": days_overdue}
+        entry = item(number, title, role, due_on, checkin_id, assignment_id) | {
+            "days_overdue": days_overdue
+        }
         round_info = round_payload(round_name, report_by)
         by_unit.setdefault(unit_id, []).append((stage, entry, round_info, plan_title, unit_name))
-    triggered = {unit_id: items for unit_id, items in by_unit.items() if any(stage for stage, *_ in items)}
+    triggered = {
+        unit_id: items for unit_id, items in by_unit.items() if any(stage for stage, *_ in items)
+    }
     liaisons = unit_contacts(session, triggered, ContactRole.LIAISON)
     messages: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
@@ -93,28 +129,50 @@ def send_reminders(session: Session, *, now: datetime, settings: Settings, actor
         # Any stage beats none: a unit is triggered by some item's stage, and days the office adds
         # to reminder_before (t-5) have no URGENCY entry.
         urgent_stage, _, round_info, plan_title, unit_name = max(
-            items, key=lambda i: (i[0] is not None, URGENCY.get(i[0] or "", 0)))
+            items, key=lambda i: (i[0] is not None, URGENCY.get(i[0] or "", 0))
+        )
         assert urgent_stage is not None
         run.stages[urgent_stage] = run.stages.get(urgent_stage, 0) + 1
         if unit_id not in liaisons:
             continue
-        payload: dict[str, Any] = {"unit": unit_name, "round": round_info, "plan": {"title": plan_title},
-                                   "items": [i for _, i, *_ in items]}
+        payload: dict[str, Any] = {
+            "unit": unit_name,
+            "round": round_info,
+            "plan": {"title": plan_title},
+            "items": [i for _, i, *_ in items],
+        }
         if urgent_stage == "overdue":
             kind = "overdue"
         else:
             kind = "reminder"
             for i in payload["items"]:
                 i.pop("days_overdue")
-            payload |= {"stage": urgent_stage, "days_left": max(0, calendar.working_days_between(today, min(
-                date.fromisoformat(i["due_on"]) for i in payload["items"])))}
+            payload |= {
+                "stage": urgent_stage,
+                "days_left": max(
+                    0,
+                    calendar.working_days_between(
+                        today, min(date.fromisoformat(i["due_on"]) for i in payload["items"])
+                    ),
+                ),
+            }
         key = f"digest:u{unit_id}:liaison:{today.isoformat()}"
         messages.append(message(kind, key, liaisons[unit_id], payload))
-        events.append({"at": now, "actor": actor, "action": "reminder.enqueue", "object_type": "unit",
-                       "object_id": unit_id, "unit_id": unit_id,
-                       "after": {"kind": kind, "stage": urgent_stage, "items": len(items), "key": key}})
+        events.append(
+            {
+                "at": now,
+                "actor": actor,
+                "action": "reminder.enqueue",
+                "object_type": "unit",
+                "object_id": unit_id,
+                "unit_id": unit_id,
+                "after": {"kind": kind, "stage": urgent_stage, "items": len(items), "key": key},
+            }
+        )
     run.units = len(triggered)
     new_keys = enqueue_new(session, messages, now=now)
     run.enqueued = len(new_keys)
-    audit.record_many(session, [e for e in events if e["after"]["key"] in new_keys])  # a rerun records nothing
+    audit.record_many(
+        session, [e for e in events if e["after"]["key"] in new_keys]
+    )  # a rerun records nothing
     return run

@@ -19,6 +19,8 @@ class ResultsReport(SQLModel, table=True):
     compiled_at: datetime
     compiled_by: str
     out_dir: str
-    files: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    files: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     figures: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     published_at: datetime | None = None

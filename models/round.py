@@ -58,15 +58,22 @@ class CheckIn(SQLModel, table=True):
     round_id: int = Field(foreign_key="supervision_round.id")
     assignment_id: int = Field(foreign_key="assignment.id", index=True)
     due_on: date = Field(description="current due date, extensions included")
-    original_due_on: date | None = Field(default=None, description="on-time rates count against this")
+    original_due_on: date | None = Field(
+        default=None, description="on-time rates count against this"
+    )
     state: CheckInState = Field(default=CheckInState.PENDING, sa_type=String(16))
-    revision: int = Field(default=0, description="how many times the unit has filed it; the office's review names "
-                                                 "the one it read")
+    revision: int = Field(
+        default=0,
+        description="how many times the unit has filed it; the office's review names "
+        "the one it read",
+    )
     text: str | None = None
     percent: int | None = Field(default=None, ge=0, le=100)
     milestone: str | None = None
     problems: str | None = Field(default=None, description="需协调解决的问题")
-    evidence: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    evidence: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     completed: bool = False
     submitted_at: datetime | None = None
     submitted_by: str | None = None
@@ -88,5 +95,7 @@ def fileable() -> ColumnElement[bool]:
 def in_open_round() -> ColumnElement[bool]:
     """SQL: this check-in belongs to a round that is still open."""
     return CheckIn.__table__.c.round_id.in_(
-        SupervisionRound.__table__.select().with_only_columns(SupervisionRound.__table__.c.id)
-        .where(SupervisionRound.__table__.c.state == RoundState.OPEN.value))
+        SupervisionRound.__table__.select()
+        .with_only_columns(SupervisionRound.__table__.c.id)
+        .where(SupervisionRound.__table__.c.state == RoundState.OPEN.value)
+    )

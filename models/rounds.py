@@ -54,8 +54,11 @@ def find_plan(session: Session, key: str) -> Plan:
 
 
 def find_round(session: Session, plan: Plan, name: str) -> SupervisionRound:
-    found = session.exec(select(SupervisionRound).where(SupervisionRound.plan_id == plan.id,
-                                                        SupervisionRound.name == name)).first()
+    found = session.exec(
+        select(SupervisionRound).where(
+            SupervisionRound.plan_id == plan.id, SupervisionRound.name == name
+        )
+    ).first()
     if found is None:
         raise NotFound(kind="round", kind_zh="督导轮次", key=f"{plan.key}/{name}")
     return found
@@ -67,46 +70,73 @@ def resolve_plan(session: Session, key: str | None) -> Plan:
         return find_plan(session, key)
     plans = session.exec(select(Plan).order_by(Plan.id)).all()
     if len(plans) != 1:
-        raise NotFound(kind="plan (give --plan)", kind_zh="计划（请用 --plan 指定）",
-                       key="、".join(p.key for p in plans) or "—")
+        raise NotFound(
+            kind="plan (give --plan)",
+            kind_zh="计划（请用 --plan 指定）",
+            key="、".join(p.key for p in plans) or "—",
+        )
     return plans[0]
 
 
-def resolve_round(session: Session, *, plan_key: str | None, name: str | None) -> tuple[Plan, SupervisionRound]:
+def resolve_round(
+    session: Session, *, plan_key: str | None, name: str | None
+) -> tuple[Plan, SupervisionRound]:
     """The round a command names: by name in the plan named, or in the one plan that has a round of that name;
     without a name, the latest open round of the plan (`resolve_plan`)."""
     if name is None:
         plan = resolve_plan(session, plan_key)
-        latest = session.exec(select(SupervisionRound).where(SupervisionRound.plan_id == plan.id,
-                                                             SupervisionRound.state == RoundState.OPEN)
-                              .order_by(col(SupervisionRound.id).desc())).first()
+        latest = session.exec(
+            select(SupervisionRound)
+            .where(SupervisionRound.plan_id == plan.id, SupervisionRound.state == RoundState.OPEN)
+            .order_by(col(SupervisionRound.id).desc())
+        ).first()
         if latest is None:
             raise NotFound(kind="open round", kind_zh="进行中的督导轮次", key=plan.key)
         return plan, latest
     if plan_key:
         plan = find_plan(session, plan_key)
         return plan, find_round(session, plan, name)
-    found = session.exec(select(SupervisionRound, Plan).join(Plan, col(Plan.id) == col(SupervisionRound.plan_id))
-                         .where(SupervisionRound.name == name).order_by(Plan.id)).all()
+    found = session.exec(
+        select(SupervisionRound, Plan)
+        .join(Plan, col(Plan.id) == col(SupervisionRound.plan_id))
+        .where(SupervisionRound.name == name)
+        .order_by(Plan.id)
+    ).all()
     if len(found) != 1:  # none, or the same name in several plans: say which, and ask
-        raise NotFound(kind="round" if not found else "round (give --plan)",
-                       kind_zh="督导轮次" if not found else "督导轮次（请用 --plan 指定）",
-                       key=name if not found else f"{name}：" + "、".join(p.key for _, p in found))
+        raise NotFound(
+            kind="round" if not found else "round (give --plan)",
+            kind_zh="督导轮次" if not found else "督导轮次（请用 --plan 指定）",
+            key=name if not found else f"{name}：" + "、".join(p.key for _, p in found),
+        )
     round_, plan = found[0]
     return plan, round_
 
 
 def item_payload(task: Task, assignment: Assignment, checkin: CheckIn) -> dict[str, Any]:
     """How a message names one check-in (see notifications/samples.py)."""
-    return item(task.number, task.title, str(assignment.role), checkin.due_on, id_of(checkin), id_of(assignment))
+    return item(
+        task.number,
+        task.title,
+        str(assignment.role),
+        checkin.due_on,
+        id_of(checkin),
+        id_of(assignment),
+    )
 
 
-def item(task_number: int, task_title: str, role: str, due_on: date, checkin_id: int,
-         assignment_id: int) -> dict[str, Any]:
+def item(
+    task_number: int, task_title: str, role: str, due_on: date, checkin_id: int, assignment_id: int
+) -> dict[str, Any]:
     """A message links to the assignment's portal page (notifications.links), the check-in is its
     round's."""
-    return {"task_number": task_number, "task_title": task_title, "role": role, "due_on": due_on.isoformat(),
-            "checkin_id": checkin_id, "assignment_id": assignment_id}
+    return {
+        "task_number": task_number,
+        "task_title": task_title,
+        "role": role,
+        "due_on": due_on.isoformat(),
+        "checkin_id": checkin_id,
+        "assignment_id": assignment_id,
+    }
 
 
 def round_payload(name: str, report_by: date) -> dict[str, str]:
@@ -120,10 +150,14 @@ ROUND_NAME_LIMIT = 200  # SupervisionRound.name
 class DueOnRestDay(DubanError):
     """A round due on a Sunday or holiday: the due-day reminder (working days only) would never go out."""
 
-    zh = ("报送截止日期 {report_by} 不是工作日（周末或法定节假日），当天不会发送到期提醒：请改为 {earlier}（前一个工作日），"
-          "或确需如此时加 --allow-holiday。")
-    en = ("the report-by date {report_by} is not a working day, so no due-day reminder would go out: choose {earlier} "
-          "(the working day before) or pass --allow-holiday")
+    zh = (
+        "报送截止日期 {report_by} 不是工作日（周末或法定节假日），当天不会发送到期提醒：请改为 {earlier}（前一个工作日），"
+        "或确需如此时加 --allow-holiday。"
+    )
+    en = (
+        "the report-by date {report_by} is not a working day, so no due-day reminder would go out: choose {earlier} "
+        "(the working day before) or pass --allow-holiday"
+    )
     exit_code = 2
 
 
@@ -147,13 +181,26 @@ def _numbers(numbers: list[int]) -> str:
             runs[-1].append(n)
         else:
             runs.append([n])
-    return "、".join(f"{r[0]}–{r[-1]}" if len(r) > 2 else "、".join(map(str, r)) for r in runs) or "—"
+    return (
+        "、".join(f"{r[0]}–{r[-1]}" if len(r) > 2 else "、".join(map(str, r)) for r in runs) or "—"
+    )
 
 
-def open_round(session: Session, *, plan_key: str, name: str, report_by: date, actor: Actor, now: datetime,
-               cooperating_lead_days: int, task_numbers: list[int] | None = None,
-               unit_names: list[str] | None = None, timezone: str = "Asia/Shanghai",
-               calendar: WorkingCalendar = STATUTORY, allow_holiday: bool = True) -> Opened:
+def open_round(
+    session: Session,
+    *,
+    plan_key: str,
+    name: str,
+    report_by: date,
+    actor: Actor,
+    now: datetime,
+    cooperating_lead_days: int,
+    task_numbers: list[int] | None = None,
+    unit_names: list[str] | None = None,
+    timezone: str = "Asia/Shanghai",
+    calendar: WorkingCalendar = STATUTORY,
+    allow_holiday: bool = True,
+) -> Opened:
     """Open a round: one check-in per open assignment in scope, one notice per unit liaison.
 
     `calendar` is the office's (`settings.working_calendar`): cooperating units' earlier date and whether
@@ -162,11 +209,16 @@ def open_round(session: Session, *, plan_key: str, name: str, report_by: date, a
     (the CLI's default) refuses a date that is not a working day; the scheduled flow passes True and gets a
     warning instead."""
     if len(name) > ROUND_NAME_LIMIT:
-        raise TextTooLong(what="round name", what_zh="轮次名称", length=len(name), limit=ROUND_NAME_LIMIT)
+        raise TextTooLong(
+            what="round name", what_zh="轮次名称", length=len(name), limit=ROUND_NAME_LIMIT
+        )
     take_turn(session, "round.open")  # a second opening of the same round waits, then finds it open
     plan = find_plan(session, plan_key)
-    existing = session.exec(select(SupervisionRound).where(SupervisionRound.plan_id == plan.id,
-                                                           SupervisionRound.name == name)).first()
+    existing = session.exec(
+        select(SupervisionRound).where(
+            SupervisionRound.plan_id == plan.id, SupervisionRound.name == name
+        )
+    ).first()
     if existing is not None:
         return Opened(round=existing, created=False)
     opening_day = local_day(now, timezone)
@@ -174,56 +226,109 @@ def open_round(session: Session, *, plan_key: str, name: str, report_by: date, a
         raise ReportDateTooEarly(report_by=report_by.isoformat(), today=opening_day.isoformat())
     rest_day = not calendar.is_working_day(report_by)
     if rest_day and not allow_holiday:
-        raise DueOnRestDay(report_by=report_by.isoformat(), earlier=calendar.add_working_days(report_by, -1).isoformat())
+        raise DueOnRestDay(
+            report_by=report_by.isoformat(),
+            earlier=calendar.add_working_days(report_by, -1).isoformat(),
+        )
     if task_numbers:
-        known = set(session.exec(select(Task.number).where(Task.plan_id == plan.id, col(Task.withdrawn_at).is_(None))))
+        known = set(
+            session.exec(
+                select(Task.number).where(Task.plan_id == plan.id, col(Task.withdrawn_at).is_(None))
+            )
+        )
         missing = sorted(set(task_numbers) - known)
         if missing:
-            raise TasksNotInPlan(plan=plan.key, missing=_numbers(missing), known=_numbers(list(known)))
+            raise TasksNotInPlan(
+                plan=plan.key, missing=_numbers(missing), known=_numbers(list(known))
+            )
     at = utc(now)
     scope: dict[str, Any] = {"tasks": task_numbers or [], "units": unit_names or []}
-    round_ = SupervisionRound(plan_id=id_of(plan), name=name, report_by=report_by, scope=scope, opened_at=at,
-                              opened_by=actor.name)
+    round_ = SupervisionRound(
+        plan_id=id_of(plan),
+        name=name,
+        report_by=report_by,
+        scope=scope,
+        opened_at=at,
+        opened_by=actor.name,
+    )
     session.add(round_)
     session.flush()
 
-    query = (select(Assignment.id, Assignment.unit_id, Assignment.role)
-             .join(Task, col(Task.id) == col(Assignment.task_id))
-             .where(Task.plan_id == plan.id, col(Task.withdrawn_at).is_(None), col(Assignment.withdrawn_at).is_(None),
-                    col(Assignment.state).in_(OPEN_STATES)))
+    query = (
+        select(Assignment.id, Assignment.unit_id, Assignment.role)
+        .join(Task, col(Task.id) == col(Assignment.task_id))
+        .where(
+            Task.plan_id == plan.id,
+            col(Task.withdrawn_at).is_(None),
+            col(Assignment.withdrawn_at).is_(None),
+            col(Assignment.state).in_(OPEN_STATES),
+        )
+    )
     if task_numbers:
         query = query.where(col(Task.number).in_(task_numbers))
     if unit_names:
         from models.unit import find_unit
 
-        query = query.where(col(Assignment.unit_id).in_([find_unit(session, n).id for n in unit_names]))
+        query = query.where(
+            col(Assignment.unit_id).in_([find_unit(session, n).id for n in unit_names])
+        )
     # A few working days early, but never before the round opens: a round due tomorrow must not make its
     # cooperating units overdue the day they hear of it.
     cooperating_due = max(calendar.add_working_days(report_by, -cooperating_lead_days), opening_day)
     rows = []
     for a_id, _unit_id, role in session.exec(query):
         due = cooperating_due if role == AssignmentRole.COOPERATING else report_by
-        rows.append({"round_id": round_.id, "assignment_id": a_id, "state": CheckInState.PENDING.value,
-                     "due_on": due, "original_due_on": due, "evidence": [], "completed": False})
+        rows.append(
+            {
+                "round_id": round_.id,
+                "assignment_id": a_id,
+                "state": CheckInState.PENDING.value,
+                "due_on": due,
+                "original_due_on": due,
+                "evidence": [],
+                "completed": False,
+            }
+        )
     if not rows and (task_numbers or unit_names):
         # Rolled back with the round row above: the name stays free for a corrected scope.
-        raise EmptyScope(tasks=_numbers(task_numbers or []) if task_numbers else "全部",
-                         units="、".join(unit_names or []) or "全部")
+        raise EmptyScope(
+            tasks=_numbers(task_numbers or []) if task_numbers else "全部",
+            units="、".join(unit_names or []) or "全部",
+        )
     bulk_insert(session, CheckIn.__table__, rows)  # a province opens 100,000 check-ins at once
     warnings = []
     if rest_day:
-        warnings.append(f"报送截止日期 {report_by} 不是工作日，当天不会发送到期提醒 / the report-by date {report_by} is not "
-                        "a working day: no due-day reminder goes out that day")
+        warnings.append(
+            f"报送截止日期 {report_by} 不是工作日，当天不会发送到期提醒 / the report-by date {report_by} is not "
+            "a working day: no due-day reminder goes out that day"
+        )
     if calendar.beyond_table(report_by):
-        warnings.append(f"{report_by.year} 年的法定节假日安排尚未收录，按周一至周五计算工作日；"
-                        f"国务院通知发布后请录入 duban.toml 的 [calendar.{report_by.year}] / "
-                        f"the {report_by.year} holiday calendar is not known yet: Monday to Friday assumed; "
-                        f"enter it under [calendar.{report_by.year}] in duban.toml once it is published")
+        warnings.append(
+            f"{report_by.year} 年的法定节假日安排尚未收录，按周一至周五计算工作日；"
+            f"国务院通知发布后请录入 duban.toml 的 [calendar.{report_by.year}] / "
+            f"the {report_by.year} holiday calendar is not known yet: Monday to Friday assumed; "
+            f"enter it under [calendar.{report_by.year}] in duban.toml once it is published"
+        )
     notices = enqueue_many(session, round_notices(session, round_, plan), now=now)
-    audit.record(session, at=now, actor=actor, action="round.open", object_type="round", object_id=round_.id,
-                 after={"plan": plan.key, "name": name, "report_by": report_by, "scope": scope,
-                        "checkins": len(rows), "notices": notices})
-    return Opened(round=round_, created=True, checkins=len(rows), notices=notices, warnings=warnings)
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="round.open",
+        object_type="round",
+        object_id=round_.id,
+        after={
+            "plan": plan.key,
+            "name": name,
+            "report_by": report_by,
+            "scope": scope,
+            "checkins": len(rows),
+            "notices": notices,
+        },
+    )
+    return Opened(
+        round=round_, created=True, checkins=len(rows), notices=notices, warnings=warnings
+    )
 
 
 def round_notices(session: Session, round_: SupervisionRound, plan: Plan) -> list[dict[str, Any]]:
@@ -232,8 +337,15 @@ def round_notices(session: Session, round_: SupervisionRound, plan: Plan) -> lis
     rows = session.exec(
         # sqlmodel types select() for at most four columns; these rows are read by position below
         select(  # type: ignore[call-overload]
-            CheckIn.id, CheckIn.due_on, Assignment.role, Task.number, Task.title, Unit.id, Unit.name,
-            Assignment.id)
+            CheckIn.id,
+            CheckIn.due_on,
+            Assignment.role,
+            Task.number,
+            Task.title,
+            Unit.id,
+            Unit.name,
+            Assignment.id,
+        )
         .join(Assignment, col(Assignment.id) == col(CheckIn.assignment_id))
         .join(Task, col(Task.id) == col(Assignment.task_id))
         .join(Unit, col(Unit.id) == col(Assignment.unit_id))
@@ -241,24 +353,40 @@ def round_notices(session: Session, round_: SupervisionRound, plan: Plan) -> lis
         .order_by(Task.number)
     )
     for checkin_id, due_on, role, number, title, unit_id, unit_name, assignment_id in rows:
-        by_unit.setdefault(unit_id, (unit_name, []))[1].append(item(number, title, role, due_on, checkin_id,
-                                                                     assignment_id))
+        by_unit.setdefault(unit_id, (unit_name, []))[1].append(
+            item(number, title, role, due_on, checkin_id, assignment_id)
+        )
     liaisons = unit_contacts(session, by_unit, ContactRole.LIAISON)
     common = {"round": round_payload(round_.name, round_.report_by), "plan": {"title": plan.title}}
     return [
-        message("round_opened", f"round_opened:r{round_.id}:u{unit_id}:liaison", liaisons[unit_id],
-                common | {"unit": unit_name, "items": items})
-        for unit_id, (unit_name, items) in by_unit.items() if unit_id in liaisons
+        message(
+            "round_opened",
+            f"round_opened:r{round_.id}:u{unit_id}:liaison",
+            liaisons[unit_id],
+            common | {"unit": unit_name, "items": items},
+        )
+        for unit_id, (unit_name, items) in by_unit.items()
+        if unit_id in liaisons
     ]
 
 
-def close_round(session: Session, *, plan_key: str, name: str, actor: Actor, now: datetime) -> SupervisionRound:
+def close_round(
+    session: Session, *, plan_key: str, name: str, actor: Actor, now: datetime
+) -> SupervisionRound:
     plan = find_plan(session, plan_key)
     round_ = find_round(session, plan, name)
     if round_.state == RoundState.CLOSED:
         return round_
     round_.state, round_.closed_at = RoundState.CLOSED, utc(now)
     session.add(round_)
-    audit.record(session, at=now, actor=actor, action="round.close", object_type="round", object_id=round_.id,
-                 before={"state": "open"}, after={"state": "closed"})
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="round.close",
+        object_type="round",
+        object_id=round_.id,
+        before={"state": "open"},
+        after={"state": "closed"},
+    )
     return round_

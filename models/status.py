@@ -15,13 +15,13 @@ from sqlmodel import Session, col, select
 from models.assignment import Assignment
 from models.escalation import Escalation, Level
 from models.lifecycle import State
+from models.lights import counts, lights
 from models.notification import Notification, NotificationStatus
 from models.plan import Plan, Task
-from models.lights import counts, lights
 from models.round import CheckIn, CheckInState, RoundState, SupervisionRound, owed
 
 if TYPE_CHECKING:  # the domain reads settings, never loads them
-    from config.settings import CycleRules
+    pass
 
 
 def _grouped(session: Session, column: Any, *where: Any) -> dict[Any, int]:
@@ -33,34 +33,62 @@ def _grouped(session: Session, column: Any, *where: Any) -> dict[Any, int]:
 
 def rounds_overview(session: Session, plan_key: str | None = None) -> list[dict[str, Any]]:
     """Every round with its check-ins by state."""
-    query = (select(SupervisionRound, Plan.key).join(Plan, col(Plan.id) == col(SupervisionRound.plan_id))
-             .order_by(col(SupervisionRound.id)))
+    query = (
+        select(SupervisionRound, Plan.key)
+        .join(Plan, col(Plan.id) == col(SupervisionRound.plan_id))
+        .order_by(col(SupervisionRound.id))
+    )
     if plan_key:
         query = query.where(Plan.key == plan_key)
     by_round: dict[int, dict[str, int]] = {}
-    for round_id, state, count in session.exec(select(CheckIn.round_id, CheckIn.state, func.count())
-                                               .group_by(col(CheckIn.round_id), col(CheckIn.state))):
+    for round_id, state, count in session.exec(
+        select(CheckIn.round_id, CheckIn.state, func.count()).group_by(
+            col(CheckIn.round_id), col(CheckIn.state)
+        )
+    ):
         by_round.setdefault(round_id, {})[state] = count
-    return [{"id": r.id, "plan": key, "name": r.name, "state": str(r.state), "report_by": r.report_by.isoformat(),
-             "checkins": {s.value: by_round.get(r.id or 0, {}).get(s.value, 0) for s in CheckInState}}
-            for r, key in session.exec(query)]
+    return [
+        {
+            "id": r.id,
+            "plan": key,
+            "name": r.name,
+            "state": str(r.state),
+            "report_by": r.report_by.isoformat(),
+            "checkins": {
+                s.value: by_round.get(r.id or 0, {}).get(s.value, 0) for s in CheckInState
+            },
+        }
+        for r, key in session.exec(query)
+    ]
 
 
-def status(session: Session, *, today: date | None = None, rules: Any = None,
-           timezone: str = "Asia/Shanghai") -> dict[str, Any]:
+def status(
+    session: Session,
+    *,
+    today: date | None = None,
+    rules: Any = None,
+    timezone: str = "Asia/Shanghai",
+) -> dict[str, Any]:
     """Counts of everything an office wants to see at a glance."""
     by_state = _grouped(session, Assignment.state, col(Assignment.withdrawn_at).is_(None))
     by_level = _grouped(session, Escalation.level, col(Escalation.resolved_at).is_(None))
     by_status = _grouped(session, Notification.status)
     open_rounds = session.exec(
-        select(col(SupervisionRound.id), SupervisionRound.name, col(SupervisionRound.report_by), Plan.key)
+        select(
+            col(SupervisionRound.id),
+            SupervisionRound.name,
+            col(SupervisionRound.report_by),
+            Plan.key,
+        )
         .join(Plan, col(Plan.id) == col(SupervisionRound.plan_id))
         .where(SupervisionRound.state == RoundState.OPEN)
         .order_by(col(SupervisionRound.id))
     ).all()
     return {
         "plans": session.exec(select(func.count()).select_from(Plan)).one(),
-        "tasks": session.exec(select(func.count()).select_from(Task).where(col(Task.withdrawn_at).is_(None))).one(),
+        "tasks": session.exec(
+            select(func.count()).select_from(Task).where(col(Task.withdrawn_at).is_(None))
+        ).one(),
         "assignments": {
             "total": sum(by_state.values()),
             "by_state": {state.value: by_state.get(state.value, 0) for state in State},
@@ -73,13 +101,22 @@ def status(session: Session, *, today: date | None = None, rules: Any = None,
             "total": sum(by_level.values()),
             "by_level": {str(level.value): by_level.get(level.value, 0) for level in Level},
         },
-        "notifications": {status.value: by_status.get(status.value, 0) for status in NotificationStatus}
+        "notifications": {
+            status.value: by_status.get(status.value, 0) for status in NotificationStatus
+        }
         # Messages the server took without its answer reaching us: each may have arrived twice.
-        | {"maybe_sent": session.exec(select(func.count()).select_from(Notification)
-                                      .where(Notification.maybe_sent > 0)).one()},
+        | {
+            "maybe_sent": session.exec(
+                select(func.count()).select_from(Notification).where(Notification.maybe_sent > 0)
+            ).one()
+        },
         "checkins": _checkins(session, today),
         "rounds": rounds_overview(session),
-        **({"lights": counts(lights(session, today=today, rules=rules, timezone=timezone))} if today and rules else {}),
+        **(
+            {"lights": counts(lights(session, today=today, rules=rules, timezone=timezone))}
+            if today and rules
+            else {}
+        ),
     }
 
 
@@ -90,7 +127,9 @@ def _checkins(session: Session, today: date | None) -> dict[str, int]:
     figures = {s.value: by_state.get(s.value, 0) for s in CheckInState}
     overdue = 0
     if today is not None:
-        overdue = session.exec(select(func.count()).select_from(CheckIn).where(
-            col(CheckIn.round_id).in_(open_round), CheckIn.due_on < today,
-            owed())).one()
+        overdue = session.exec(
+            select(func.count())
+            .select_from(CheckIn)
+            .where(col(CheckIn.round_id).in_(open_round), CheckIn.due_on < today, owed())
+        ).one()
     return figures | {"overdue": overdue}

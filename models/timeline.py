@@ -25,8 +25,10 @@ _forced: ContextVar[bool] = ContextVar("duban_clock_forced", default=False)
 
 class TimeBeforeLastAction(DubanError):
     zh = "{subject_zh}：时间 {now} 早于上一次操作 {last}（北京时间），未做任何改动；确需补录请加 --force-time。"
-    en = "{subject}: the time {now} is earlier than its last action at {last} (Beijing time); nothing changed. " \
-         "To record it anyway, pass --force-time"
+    en = (
+        "{subject}: the time {now} is earlier than its last action at {last} (Beijing time); nothing changed. "
+        "To record it anyway, pass --force-time"
+    )
     exit_code = 4
 
 
@@ -40,12 +42,16 @@ def forced_clock() -> Iterator[None]:
         _forced.reset(token)
 
 
-def check_order(last: datetime | None, now: datetime, names: Callable[[], dict[str, str]]) -> dict[str, Any]:
+def check_order(
+    last: datetime | None, now: datetime, names: Callable[[], dict[str, str]]
+) -> dict[str, Any]:
     """Refuse `now` before `last`; when forced, return what the audit event records of it (else {})."""
     if last is None or utc(now) >= utc(last):
         return {}
     if _forced.get():
-        return {"clock_forced": {"last_action_at": utc(last).isoformat(), "at": utc(now).isoformat()}}
+        return {
+            "clock_forced": {"last_action_at": utc(last).isoformat(), "at": utc(now).isoformat()}
+        }
     raise TimeBeforeLastAction(now=_shown(now), last=_shown(last), **names())
 
 

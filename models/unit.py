@@ -61,7 +61,9 @@ def find_unit(session: Session, name: str) -> Unit:
     unit = session.exec(select(Unit).where(Unit.name == name)).first()
     if unit is None:
         unit = session.exec(
-            select(Unit).join(UnitAlias, col(UnitAlias.unit_id) == col(Unit.id)).where(UnitAlias.alias == name)
+            select(Unit)
+            .join(UnitAlias, col(UnitAlias.unit_id) == col(Unit.id))
+            .where(UnitAlias.alias == name)
         ).first()
     if unit is None:
         raise NotFound(kind="unit", kind_zh="单位", key=name)

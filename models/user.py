@@ -33,7 +33,9 @@ class WebSession(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True)
     kind: str = Field(default="browser", max_length=10, description="browser | api")
     user_id: int = Field(foreign_key="user.id", index=True)
-    csrf_token: str = Field(max_length=64, description="the synchronizer token every form must echo")
+    csrf_token: str = Field(
+        max_length=64, description="the synchronizer token every form must echo"
+    )
     created_at: datetime
     last_seen_at: datetime
     ended_at: datetime | None = None
@@ -59,4 +61,6 @@ class LoginThrottle(SQLModel, table=True):
     first_failure_at: datetime
     last_failure_at: datetime = Field(index=True)
     blocked_until: datetime | None = None
-    noted_until: datetime | None = Field(default=None, description="the wait already on the audit trail")
+    noted_until: datetime | None = Field(
+        default=None, description="the wait already on the audit trail"
+    )

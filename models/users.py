@@ -67,43 +67,82 @@ def hasher() -> BoundedHasher:
     return BoundedHasher(max(1, (os.cpu_count() or 2) // 2))
 
 
-def add_user(session: Session, *, username: str, role: str, password: str, unit_name: str | None, actor: Actor,
-             now: datetime, display_name: str | None = None, email: str | None = None) -> User:
+def add_user(
+    session: Session,
+    *,
+    username: str,
+    role: str,
+    password: str,
+    unit_name: str | None,
+    actor: Actor,
+    now: datetime,
+    display_name: str | None = None,
+    email: str | None = None,
+) -> User:
     from models.unit import find_unit
 
     username = username.strip()
     if not username or len(username) > 100:
-        raise UserRefused(username=username, why="the name must be 1 to 100 characters", why_zh="用户名应为1至100个字符")
+        raise UserRefused(
+            username=username,
+            why="the name must be 1 to 100 characters",
+            why_zh="用户名应为1至100个字符",
+        )
     try:
         parsed = Role(role)
     except ValueError:
         parsed = None
     if parsed not in PORTAL_ROLES:
-        raise UserRefused(username=username, why=f"unknown role {role!r} ({', '.join(PORTAL_ROLES)})",
-                          why_zh=f"未知角色 {role}（可选：{'、'.join(PORTAL_ROLES)}）")
+        raise UserRefused(
+            username=username,
+            why=f"unknown role {role!r} ({', '.join(PORTAL_ROLES)})",
+            why_zh=f"未知角色 {role}（可选：{'、'.join(PORTAL_ROLES)}）",
+        )
     if (parsed == Role.UNIT) != bool(unit_name):
-        raise UserRefused(username=username, why="a unit user needs --unit, and only a unit user has one",
-                          why_zh="单位用户须用 --unit 指定单位，其他角色不属于单位")
+        raise UserRefused(
+            username=username,
+            why="a unit user needs --unit, and only a unit user has one",
+            why_zh="单位用户须用 --unit 指定单位，其他角色不属于单位",
+        )
     if session.exec(select(User).where(User.username == username)).first() is not None:
         raise UserRefused(username=username, why="the name is taken", why_zh="用户名已存在")
     _check_password(username, password)
     unit = find_unit(session, unit_name) if unit_name else None
-    user = User(username=username, role=parsed, unit_id=unit.id if unit else None, display_name=display_name,
-                email=email, password_hash=hasher().hash(password), created_at=utc(now))
+    user = User(
+        username=username,
+        role=parsed,
+        unit_id=unit.id if unit else None,
+        display_name=display_name,
+        email=email,
+        password_hash=hasher().hash(password),
+        created_at=utc(now),
+    )
     session.add(user)
     session.flush()
-    audit.record(session, at=now, actor=actor, action="user.create", object_type="user", object_id=user.id,
-                 unit_id=user.unit_id, after={"username": username, "role": parsed.value, "unit": unit.name if unit else None})
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="user.create",
+        object_type="user",
+        object_id=user.id,
+        unit_id=user.unit_id,
+        after={"username": username, "role": parsed.value, "unit": unit.name if unit else None},
+    )
     return user
 
 
-def set_password(session: Session, *, username: str, password: str, actor: Actor, now: datetime) -> User:
+def set_password(
+    session: Session, *, username: str, password: str, actor: Actor, now: datetime
+) -> User:
     user = find_user(session, username)
     _check_password(username, password)
     user.password_hash = hasher().hash(password)
     session.add(user)
     end_sessions(session, id_of(user), now)  # a new password logs every browser and token out
-    audit.record(session, at=now, actor=actor, action="user.password", object_type="user", object_id=user.id)
+    audit.record(
+        session, at=now, actor=actor, action="user.password", object_type="user", object_id=user.id
+    )
     return user
 
 
@@ -112,8 +151,16 @@ def disable_user(session: Session, *, username: str, actor: Actor, now: datetime
     user.disabled = True
     session.add(user)
     end_sessions(session, id_of(user), now)
-    audit.record(session, at=now, actor=actor, action="user.disable", object_type="user", object_id=user.id,
-                 before={"disabled": False}, after={"disabled": True})
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="user.disable",
+        object_type="user",
+        object_id=user.id,
+        before={"disabled": False},
+        after={"disabled": True},
+    )
     return user
 
 
@@ -131,7 +178,9 @@ def check_login(session: Session, username: str, password: str) -> User | None:
 
     user = session.exec(select(User).where(User.username == username)).first()
     if user is None or user.disabled or not user.password_hash:
-        hasher().hash(password)  # the same work as a real check, so timing does not tell names apart
+        hasher().hash(
+            password
+        )  # the same work as a real check, so timing does not tell names apart
         return None
     try:
         hasher().verify(user.password_hash, password)
@@ -153,16 +202,26 @@ def end_sessions(session: Session, user_id: int, now: datetime) -> None:
 
     from models.user import WebSession
 
-    session.exec(update(WebSession).where(col(WebSession.user_id) == user_id, col(WebSession.ended_at).is_(None))
-                 .values(ended_at=utc(now)))
+    session.exec(
+        update(WebSession)
+        .where(col(WebSession.user_id) == user_id, col(WebSession.ended_at).is_(None))
+        .values(ended_at=utc(now))
+    )
 
 
 def _check_password(username: str, password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise UserRefused(username=username, why=f"the password needs at least {MIN_PASSWORD} characters",
-                          why_zh=f"密码至少{MIN_PASSWORD}位")
+        raise UserRefused(
+            username=username,
+            why=f"the password needs at least {MIN_PASSWORD} characters",
+            why_zh=f"密码至少{MIN_PASSWORD}位",
+        )
     if password.lower() == username.lower():
-        raise UserRefused(username=username, why="the password may not be the user name", why_zh="密码不能与用户名相同")
+        raise UserRefused(
+            username=username,
+            why="the password may not be the user name",
+            why_zh="密码不能与用户名相同",
+        )
 
 
 @dataclass(frozen=True)
@@ -176,22 +235,32 @@ class ApiToken:
     ip: str | None
 
 
-def live_api_tokens(session: Session, *, lifetime_hours: int, now: datetime,
-                    user_id: int | None = None) -> list[ApiToken]:
+def live_api_tokens(
+    session: Session, *, lifetime_hours: int, now: datetime, user_id: int | None = None
+) -> list[ApiToken]:
     """Unrevoked, unexpired API tokens of enabled users, newest first: one user's, or everyone's."""
     from sqlmodel import col
 
     from models.user import WebSession
 
     lifetime = timedelta(hours=lifetime_hours)
-    query = (select(WebSession, User.username).join(User, col(User.id) == col(WebSession.user_id))
-             .where(WebSession.kind == "api", col(WebSession.ended_at).is_(None),
-                    col(WebSession.created_at) > utc(now) - lifetime, col(User.disabled).is_(False))
-             .order_by(col(WebSession.created_at).desc(), col(WebSession.id).desc()))
+    query = (
+        select(WebSession, User.username)
+        .join(User, col(User.id) == col(WebSession.user_id))
+        .where(
+            WebSession.kind == "api",
+            col(WebSession.ended_at).is_(None),
+            col(WebSession.created_at) > utc(now) - lifetime,
+            col(User.disabled).is_(False),
+        )
+        .order_by(col(WebSession.created_at).desc(), col(WebSession.id).desc())
+    )
     if user_id is not None:
         query = query.where(WebSession.user_id == user_id)
-    return [ApiToken(id_of(row), username, utc(row.created_at), utc(row.created_at) + lifetime, row.ip)
-            for row, username in session.exec(query)]
+    return [
+        ApiToken(id_of(row), username, utc(row.created_at), utc(row.created_at) + lifetime, row.ip)
+        for row, username in session.exec(query)
+    ]
 
 
 def end_api_tokens(session: Session, *, username: str, actor: Actor, now: datetime) -> int:
@@ -201,8 +270,23 @@ def end_api_tokens(session: Session, *, username: str, actor: Actor, now: dateti
     from models.user import WebSession
 
     user = find_user(session, username)
-    ended = session.exec(update(WebSession).where(col(WebSession.user_id) == user.id, col(WebSession.kind) == "api",
-                                                  col(WebSession.ended_at).is_(None)).values(ended_at=utc(now)))
-    audit.record(session, at=now, actor=actor, action="token.revoke", object_type="user", object_id=user.id,
-                 unit_id=user.unit_id, after={"tokens": ended.rowcount})
+    ended = session.exec(
+        update(WebSession)
+        .where(
+            col(WebSession.user_id) == user.id,
+            col(WebSession.kind) == "api",
+            col(WebSession.ended_at).is_(None),
+        )
+        .values(ended_at=utc(now))
+    )
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="token.revoke",
+        object_type="user",
+        object_id=user.id,
+        unit_id=user.unit_id,
+        after={"tokens": ended.rowcount},
+    )
     return ended.rowcount

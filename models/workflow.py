@@ -72,11 +72,18 @@ def describe(session: Session, assignment: Assignment) -> dict[str, str]:
     }
 
 
-def not_permitted(session: Session, assignment: Assignment, actor: Actor, *, action: str,
-                  action_zh: str) -> NotPermitted:
+def not_permitted(
+    session: Session, assignment: Assignment, actor: Actor, *, action: str, action_zh: str
+) -> NotPermitted:
     """The one way to refuse an actor whose role may not do this to this assignment: who, in which role, what."""
-    return NotPermitted(actor=actor.name, role=actor.role.value, role_zh=ROLE_LABELS[actor.role][0], action=action,
-                        action_zh=action_zh, **describe(session, assignment))
+    return NotPermitted(
+        actor=actor.name,
+        role=actor.role.value,
+        role_zh=ROLE_LABELS[actor.role][0],
+        action=action,
+        action_zh=action_zh,
+        **describe(session, assignment),
+    )
 
 
 def _labels(assignment: Assignment, action: Action) -> dict[str, str]:
@@ -90,7 +97,11 @@ def _labels(assignment: Assignment, action: Action) -> dict[str, str]:
 
 
 def _snapshot(assignment: Assignment) -> dict[str, Any]:
-    return {"state": str(assignment.state), "version": assignment.version, "rework_count": assignment.rework_count}
+    return {
+        "state": str(assignment.state),
+        "version": assignment.version,
+        "rework_count": assignment.rework_count,
+    }
 
 
 def contexts_of(session: Session, assignments: list[Assignment]) -> dict[int, Context]:
@@ -101,26 +112,48 @@ def contexts_of(session: Session, assignments: list[Assignment]) -> dict[int, Co
     if lead_tasks:
         # A withdrawn cooperating assignment is gone from the task: its lead does not wait for it.
         for task_id, name, state in session.exec(
-                select(Assignment.task_id, Unit.name, Assignment.state)
-                .join(Unit, col(Unit.id) == col(Assignment.unit_id))
-                .where(col(Assignment.task_id).in_(lead_tasks),
-                       Assignment.role == AssignmentRole.COOPERATING,
-                       col(Assignment.withdrawn_at).is_(None))
-                .order_by(Unit.name)):
+            select(Assignment.task_id, Unit.name, Assignment.state)
+            .join(Unit, col(Unit.id) == col(Assignment.unit_id))
+            .where(
+                col(Assignment.task_id).in_(lead_tasks),
+                Assignment.role == AssignmentRole.COOPERATING,
+                col(Assignment.withdrawn_at).is_(None),
+            )
+            .order_by(Unit.name)
+        ):
             cooperating.setdefault(task_id, []).append((name, State(state)))
     # A filing goes to the latest open round's check-in, unless the office accepted it (submit_checkin).
-    latest = (select(CheckIn.assignment_id, func.max(CheckIn.round_id).label("round_id"))
-              .join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
-              .where(col(CheckIn.assignment_id).in_(ids), SupervisionRound.state == RoundState.OPEN)
-              .group_by(CheckIn.assignment_id).subquery())
-    open_for_filing = set(session.exec(
-        select(CheckIn.assignment_id)
-        .join(latest, (latest.c.assignment_id == col(CheckIn.assignment_id))
-              & (latest.c.round_id == col(CheckIn.round_id)))
-        .where(CheckIn.state != CheckInState.ACCEPTED))) if ids else set()
-    return {a.id: Context(
-        cooperating=tuple(cooperating.get(a.task_id, ())) if a.role == AssignmentRole.LEAD else (),
-        filing_open=a.id in open_for_filing) for a in assignments}
+    latest = (
+        select(CheckIn.assignment_id, func.max(CheckIn.round_id).label("round_id"))
+        .join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
+        .where(col(CheckIn.assignment_id).in_(ids), SupervisionRound.state == RoundState.OPEN)
+        .group_by(CheckIn.assignment_id)
+        .subquery()
+    )
+    open_for_filing = (
+        set(
+            session.exec(
+                select(CheckIn.assignment_id)
+                .join(
+                    latest,
+                    (latest.c.assignment_id == col(CheckIn.assignment_id))
+                    & (latest.c.round_id == col(CheckIn.round_id)),
+                )
+                .where(CheckIn.state != CheckInState.ACCEPTED)
+            )
+        )
+        if ids
+        else set()
+    )
+    return {
+        a.id: Context(
+            cooperating=tuple(cooperating.get(a.task_id, ()))
+            if a.role == AssignmentRole.LEAD
+            else (),
+            filing_open=a.id in open_for_filing,
+        )
+        for a in assignments
+    }
 
 
 def context_of(session: Session, assignment: Assignment) -> Context:
@@ -131,8 +164,13 @@ def context_of(session: Session, assignment: Assignment) -> Context:
 def carried_by(filing: CheckIn | None, assignment: Assignment, action: Action) -> bool:
     """Whether this check-in, filed for this assignment, carries the move (completion needs a
     completion report)."""
-    return (filing is not None and filing.id is not None and filing.assignment_id == assignment.id
-            and filing.state == CheckInState.SUBMITTED and (action != Action.REPORT or filing.completed))
+    return (
+        filing is not None
+        and filing.id is not None
+        and filing.assignment_id == assignment.id
+        and filing.state == CheckInState.SUBMITTED
+        and (action != Action.REPORT or filing.completed)
+    )
 
 
 def take_action(
@@ -169,9 +207,17 @@ def take_action(
     if action in NEEDS_REASON and reason is None:
         raise ReasonRequired(action=action.value, action_zh=ACTION_LABELS[action][0])
     if action in FILED and not carried_by(filing, assignment, action):
-        what = ("completion report", "办结情况") if action == Action.REPORT else ("progress", "进展情况")
-        raise FilingRequired(what=what[0], what_zh=what[1], **_labels(assignment, action),
-                             **describe(session, assignment))
+        what = (
+            ("completion report", "办结情况")
+            if action == Action.REPORT
+            else ("progress", "进展情况")
+        )
+        raise FilingRequired(
+            what=what[0],
+            what_zh=what[1],
+            **_labels(assignment, action),
+            **describe(session, assignment),
+        )
     if guard is not None:
         raise _refused(session, assignment, actor, action, guard, context)
     target = next_state(assignment.state, action)
@@ -206,16 +252,25 @@ def take_action(
     )
 
 
-def _refused(session: Session, assignment: Assignment, actor: Actor, action: Action, guard: Guard,
-             context: Context) -> DubanError:
+def _refused(
+    session: Session,
+    assignment: Assignment,
+    actor: Actor,
+    action: Action,
+    guard: Guard,
+    context: Context,
+) -> DubanError:
     """The named error for a refusing guard: no such move, not this user's, or an office rule."""
     if guard is IN_TABLE:
         return TransitionNotAllowed(**_labels(assignment, action), **describe(session, assignment))
     if guard is PERMITTED_ACTOR:
-        return not_permitted(session, assignment, actor, action=action.value, action_zh=ACTION_LABELS[action][0])
+        return not_permitted(
+            session, assignment, actor, action=action.value, action_zh=ACTION_LABELS[action][0]
+        )
     why, why_zh = guard.why(assignment, context)
-    return GuardFailed(why=why, why_zh=why_zh, **_labels(assignment, action),
-                       **describe(session, assignment))
+    return GuardFailed(
+        why=why, why_zh=why_zh, **_labels(assignment, action), **describe(session, assignment)
+    )
 
 
 def _stamp(assignment: Assignment, action: Action, at: datetime) -> None:
@@ -238,46 +293,143 @@ def _stamp(assignment: Assignment, action: Action, at: datetime) -> None:
         assignment.reported_at = None
 
 
-def sign(session: Session, *, assignment_id: int, actor: Actor, now: datetime, expected_version: int | None = None) -> AuditEvent:
+def sign(
+    session: Session,
+    *,
+    assignment_id: int,
+    actor: Actor,
+    now: datetime,
+    expected_version: int | None = None,
+) -> AuditEvent:
     """The unit signs for its assignment (签收)."""
-    return take_action(session, assignment_id=assignment_id, action=Action.SIGN, actor=actor, now=now,
-                       expected_version=expected_version)
+    return take_action(
+        session,
+        assignment_id=assignment_id,
+        action=Action.SIGN,
+        actor=actor,
+        now=now,
+        expected_version=expected_version,
+    )
 
 
-def record_progress(session: Session, *, assignment_id: int, actor: Actor, now: datetime, filing: CheckIn,
-                    expected_version: int | None = None) -> AuditEvent:
+def record_progress(
+    session: Session,
+    *,
+    assignment_id: int,
+    actor: Actor,
+    now: datetime,
+    filing: CheckIn,
+    expected_version: int | None = None,
+) -> AuditEvent:
     """The unit's progress check-in moves it; a first one also counts as signing."""
-    return take_action(session, assignment_id=assignment_id, action=Action.PROGRESS, actor=actor, now=now,
-                       expected_version=expected_version, filing=filing)
+    return take_action(
+        session,
+        assignment_id=assignment_id,
+        action=Action.PROGRESS,
+        actor=actor,
+        now=now,
+        expected_version=expected_version,
+        filing=filing,
+    )
 
 
-def report_completion(session: Session, *, assignment_id: int, actor: Actor, now: datetime, filing: CheckIn,
-                      expected_version: int | None = None) -> AuditEvent:
+def report_completion(
+    session: Session,
+    *,
+    assignment_id: int,
+    actor: Actor,
+    now: datetime,
+    filing: CheckIn,
+    expected_version: int | None = None,
+) -> AuditEvent:
     """The unit's completion report moves it to reported; a lead unit only after its cooperating
     units."""
-    return take_action(session, assignment_id=assignment_id, action=Action.REPORT, actor=actor, now=now,
-                       expected_version=expected_version, filing=filing)
+    return take_action(
+        session,
+        assignment_id=assignment_id,
+        action=Action.REPORT,
+        actor=actor,
+        now=now,
+        expected_version=expected_version,
+        filing=filing,
+    )
 
 
-def verify(session: Session, *, assignment_id: int, actor: Actor, now: datetime, expected_version: int | None = None) -> AuditEvent:
+def verify(
+    session: Session,
+    *,
+    assignment_id: int,
+    actor: Actor,
+    now: datetime,
+    expected_version: int | None = None,
+) -> AuditEvent:
     """The office accepts a unit's completion report."""
-    return take_action(session, assignment_id=assignment_id, action=Action.VERIFY, actor=actor, now=now,
-                       expected_version=expected_version)
+    return take_action(
+        session,
+        assignment_id=assignment_id,
+        action=Action.VERIFY,
+        actor=actor,
+        now=now,
+        expected_version=expected_version,
+    )
 
 
-def return_report(session: Session, *, assignment_id: int, actor: Actor, now: datetime, reason: str, expected_version: int | None = None) -> AuditEvent:
+def return_report(
+    session: Session,
+    *,
+    assignment_id: int,
+    actor: Actor,
+    now: datetime,
+    reason: str,
+    expected_version: int | None = None,
+) -> AuditEvent:
     """The office sends a report back for rework, with a reason."""
-    return take_action(session, assignment_id=assignment_id, action=Action.RETURN, actor=actor, now=now,
-                       reason=reason, expected_version=expected_version)
+    return take_action(
+        session,
+        assignment_id=assignment_id,
+        action=Action.RETURN,
+        actor=actor,
+        now=now,
+        reason=reason,
+        expected_version=expected_version,
+    )
 
 
-def close(session: Session, *, assignment_id: int, actor: Actor, now: datetime, expected_version: int | None = None) -> AuditEvent:
+def close(
+    session: Session,
+    *,
+    assignment_id: int,
+    actor: Actor,
+    now: datetime,
+    expected_version: int | None = None,
+) -> AuditEvent:
     """The office closes (销号) a verified assignment."""
-    return take_action(session, assignment_id=assignment_id, action=Action.CLOSE, actor=actor, now=now,
-                       expected_version=expected_version)
+    return take_action(
+        session,
+        assignment_id=assignment_id,
+        action=Action.CLOSE,
+        actor=actor,
+        now=now,
+        expected_version=expected_version,
+    )
 
 
-def reopen(session: Session, *, assignment_id: int, actor: Actor, now: datetime, reason: str, expected_version: int | None = None) -> AuditEvent:
+def reopen(
+    session: Session,
+    *,
+    assignment_id: int,
+    actor: Actor,
+    now: datetime,
+    reason: str,
+    expected_version: int | None = None,
+) -> AuditEvent:
     """The office reopens a closed assignment, with a reason."""
-    return take_action(session, assignment_id=assignment_id, action=Action.REOPEN, actor=actor, now=now,
-                       reason=reason, expected_version=expected_version)
+    return take_action(
+        session,
+        assignment_id=assignment_id,
+        action=Action.REOPEN,
+        actor=actor,
+        now=now,
+        reason=reason,
+        expected_version=expected_version,
+    )

@@ -31,9 +31,9 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, and_, or_, select, update
@@ -78,9 +78,15 @@ class DispatchReport:
     sent: int = 0
     retried: int = 0
     dead: int = 0
-    maybe_sent: int = 0  # the server took the whole message, its answer was lost; retried after the backoff
-    taken_over: int = 0  # claimed rows another dispatcher took over before their turn came: not sent here
-    overran: int = 0  # sent, but the send outlasted the lease and another dispatcher holds the row now
+    maybe_sent: int = (
+        0  # the server took the whole message, its answer was lost; retried after the backoff
+    )
+    taken_over: int = (
+        0  # claimed rows another dispatcher took over before their turn came: not sent here
+    )
+    overran: int = (
+        0  # sent, but the send outlasted the lease and another dispatcher holds the row now
+    )
     deferred: int = 0  # claimed rows not tried because the circuit breaker opened
     breaker: str | None = None  # why the run stopped early: the destination and its last error
     errors: list[str] = field(default_factory=list)
@@ -123,7 +129,9 @@ class Breaker:
         return f"{self.failures} consecutive failures to {self.destination}, last: {self.last}"
 
 
-def claim(engine: Engine, *, token: str, now: datetime, limit: int, lease: timedelta) -> list[dict[str, Any]]:
+def claim(
+    engine: Engine, *, token: str, now: datetime, limit: int, lease: timedelta
+) -> list[dict[str, Any]]:
     """Take up to `limit` due rows for this run; return them as plain rows."""
     at = utc(now)
     due = or_(
@@ -137,11 +145,23 @@ def claim(engine: Engine, *, token: str, now: datetime, limit: int, lease: timed
         session.execute(
             update(Notification)
             .where(N.id.in_(candidates.scalar_subquery()))
-            .values(status=CLAIMED, claimed_by=token, claim_expires_at=at + lease, attempts=N.attempts + 1)
+            .values(
+                status=CLAIMED,
+                claimed_by=token,
+                claim_expires_at=at + lease,
+                attempts=N.attempts + 1,
+            )
             .execution_options(synchronize_session=False)
         )
-        rows = session.execute(select(table_of(Notification)).where(N.claimed_by == token, N.status == CLAIMED)
-                               .order_by(N.id)).mappings().all()
+        rows = (
+            session.execute(
+                select(table_of(Notification))
+                .where(N.claimed_by == token, N.status == CLAIMED)
+                .order_by(N.id)
+            )
+            .mappings()
+            .all()
+        )
     return [dict(row) for row in rows]
 
 
@@ -155,8 +175,10 @@ def _plain(message: EmailMessage) -> str:
 def _mark(session: Session, row_id: int, token: str, **values: Any) -> bool:
     """A conditional update: only the holder of the claim may record the outcome."""
     result = session.exec(
-        update(Notification).where(N.id == row_id, N.claimed_by == token, N.status == CLAIMED)
-        .values(claimed_by=None, claim_expires_at=None, **values).execution_options(synchronize_session=False)
+        update(Notification)
+        .where(N.id == row_id, N.claimed_by == token, N.status == CLAIMED)
+        .values(claimed_by=None, claim_expires_at=None, **values)
+        .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
 
@@ -165,17 +187,28 @@ def prepare(row: dict[str, Any], settings: Settings) -> EmailMessage:
     """Render and compose one outbox row; a payload or address the templates cannot take is
     permanent."""
     try:
-        rendered = render(row["kind"], row["lang"], row["payload"], office=settings.office_name,
-                          portal_url=settings.portal_url, recipient_name=row["recipient_name"],
-                          created_at=row["created_at"])
+        rendered = render(
+            row["kind"],
+            row["lang"],
+            row["payload"],
+            office=settings.office_name,
+            portal_url=settings.portal_url,
+            recipient_name=row["recipient_name"],
+            created_at=row["created_at"],
+        )
         envelope = Envelope(
-            sender_email=settings.mail_from, sender_name=settings.mail_from_name,
-            recipient_email=row["recipient_email"] or "", recipient_name=row["recipient_name"],
-            message_id=message_id_for(row["id"], row["dedup_key"], settings.mail_from), dedup_key=row["dedup_key"],
+            sender_email=settings.mail_from,
+            sender_name=settings.mail_from_name,
+            recipient_email=row["recipient_email"] or "",
+            recipient_name=row["recipient_name"],
+            message_id=message_id_for(row["id"], row["dedup_key"], settings.mail_from),
+            dedup_key=row["dedup_key"],
         )
         return compose(rendered, envelope, date=row["created_at"])
-    except Exception as error:  # noqa: BLE001 — a template or an address error: no retry will fix it
-        raise DeliveryError(f"cannot compose: {type(error).__name__}: {error}", permanent=True) from error
+    except Exception as error:
+        raise DeliveryError(
+            f"cannot compose: {type(error).__name__}: {error}", permanent=True
+        ) from error
 
 
 def dispatch(
@@ -199,7 +232,9 @@ def dispatch(
         report.held = in_working_hours(now(), settings)
         if report.held:
             return report
-    breaker = Breaker(getattr(channel, "destination", channel.name), settings.dispatch_breaker_failures)
+    breaker = Breaker(
+        getattr(channel, "destination", channel.name), settings.dispatch_breaker_failures
+    )
     tried = 0
     while limit is None or tried < limit:
         token = f"{worker}:{uuid.uuid4().hex[:12]}"
@@ -209,8 +244,19 @@ def dispatch(
             break
         tried += len(rows)
         try:
-            _send_batch(engine, channel, settings, rows, token=token, now=now, lease=lease, policy=policy, rng=rng,
-                        breaker=breaker, report=report)
+            _send_batch(
+                engine,
+                channel,
+                settings,
+                rows,
+                token=token,
+                now=now,
+                lease=lease,
+                policy=policy,
+                rng=rng,
+                breaker=breaker,
+                report=report,
+            )
         finally:
             channel.close()
         if breaker.open:
@@ -219,9 +265,20 @@ def dispatch(
     return report
 
 
-def _send_batch(engine: Engine, channel: Channel, settings: Settings, rows: list[dict[str, Any]], *, token: str,
-                now: Callable[[], datetime], lease: timedelta, policy: RetryPolicy, rng: random.Random,
-                breaker: Breaker, report: DispatchReport) -> None:
+def _send_batch(
+    engine: Engine,
+    channel: Channel,
+    settings: Settings,
+    rows: list[dict[str, Any]],
+    *,
+    token: str,
+    now: Callable[[], datetime],
+    lease: timedelta,
+    policy: RetryPolicy,
+    rng: random.Random,
+    breaker: Breaker,
+    report: DispatchReport,
+) -> None:
     """Send one claimed batch; each row's outcome and the next row's renewed claim commit together."""
     opened = False
     held = True  # the first row was claimed a moment ago
@@ -235,7 +292,9 @@ def _send_batch(engine: Engine, channel: Channel, settings: Settings, rows: list
             except DeliveryError as error:
                 failure = error
             else:
-                with unit_of_work(engine) as session:  # connecting can take a while: is the row still ours?
+                with unit_of_work(
+                    engine
+                ) as session:  # connecting can take a while: is the row still ours?
                     held = row["id"] in _renew(session, token, at=now(), lease=lease)
         if not held:
             report.taken_over += 1
@@ -248,20 +307,38 @@ def _send_batch(engine: Engine, channel: Channel, settings: Settings, rows: list
                     failure = error
             if failure is not None:
                 breaker.failed(failure)
-                outcome = partial(_failed, row=row, token=token, failure=failure, policy=policy, rng=rng,
-                                  at=now(), report=report)
+                outcome = partial(
+                    _failed,
+                    row=row,
+                    token=token,
+                    failure=failure,
+                    policy=policy,
+                    rng=rng,
+                    at=now(),
+                    report=report,
+                )
             else:
                 breaker.succeeded()
-                outcome = partial(_sent, row=row, token=token, message=message, at=now(), report=report)
-        rest = rows[index + 1:]
+                outcome = partial(
+                    _sent, row=row, token=token, message=message, at=now(), report=report
+                )
+        rest = rows[index + 1 :]
         if outcome is None and not rest:
             return
         with unit_of_work(engine) as session:
             if outcome is not None:
                 outcome(session)
             if rest and breaker.open:
-                _defer(session, rest, token=token, reason=breaker.reason(), policy=policy, rng=rng, at=now(),
-                       report=report)
+                _defer(
+                    session,
+                    rest,
+                    token=token,
+                    reason=breaker.reason(),
+                    policy=policy,
+                    rng=rng,
+                    at=now(),
+                    report=report,
+                )
                 return
             held = bool(rest) and rest[0]["id"] in _renew(session, token, at=now(), lease=lease)
 
@@ -274,48 +351,111 @@ def _renew(session: Session, token: str, *, at: datetime, lease: timedelta) -> s
     sent. An expired claim still stamped with our token is ours to renew: nobody has taken the row.
     """
     result = session.execute(
-        update(Notification).where(N.claimed_by == token, N.status == CLAIMED)
-        .values(claim_expires_at=utc(at) + lease).returning(N.id).execution_options(synchronize_session=False)
+        update(Notification)
+        .where(N.claimed_by == token, N.status == CLAIMED)
+        .values(claim_expires_at=utc(at) + lease)
+        .returning(N.id)
+        .execution_options(synchronize_session=False)
     )
     return set(result.scalars())
 
 
-def _sent(session: Session, *, row: dict[str, Any], token: str, message: EmailMessage, at: datetime,
-          report: DispatchReport) -> None:
+def _sent(
+    session: Session,
+    *,
+    row: dict[str, Any],
+    token: str,
+    message: EmailMessage,
+    at: datetime,
+    report: DispatchReport,
+) -> None:
     report.sent += 1
-    if not _mark(session, row["id"], token, status=SENT, sent_at=utc(at), last_error=None,
-                 message_id=message["Message-ID"], subject=str(message["Subject"]),
-                 body_text=message.get_body(("plain",)).get_content()):
+    if not _mark(
+        session,
+        row["id"],
+        token,
+        status=SENT,
+        sent_at=utc(at),
+        last_error=None,
+        message_id=message["Message-ID"],
+        subject=str(message["Subject"]),
+        body_text=message.get_body(("plain",)).get_content(),
+    ):
         report.overran += 1
-        report.errors.append(f"#{row['id']}: sent after its claim had passed to another dispatcher "
-                             f"(a send longer than DUBAN_DISPATCH_LEASE_S); it may arrive twice")
+        report.errors.append(
+            f"#{row['id']}: sent after its claim had passed to another dispatcher "
+            f"(a send longer than DUBAN_DISPATCH_LEASE_S); it may arrive twice"
+        )
 
 
-def _defer(session: Session, rows: list[dict[str, Any]], *, token: str, reason: str, policy: RetryPolicy,
-           rng: random.Random, at: datetime, report: DispatchReport) -> None:
+def _defer(
+    session: Session,
+    rows: list[dict[str, Any]],
+    *,
+    token: str,
+    reason: str,
+    policy: RetryPolicy,
+    rng: random.Random,
+    at: datetime,
+    report: DispatchReport,
+) -> None:
     """Give back claimed rows the run will not try: they wait one backoff step, their attempt not used up."""
     for row in rows:
         tries = row["attempts"] - 1
-        if _mark(session, row["id"], token, status=PENDING, attempts=tries,
-                 next_attempt_at=utc(at) + policy.delay(max(1, tries), rng),
-                 last_error=f"not tried: circuit open after {reason}"[:2000]):
+        if _mark(
+            session,
+            row["id"],
+            token,
+            status=PENDING,
+            attempts=tries,
+            next_attempt_at=utc(at) + policy.delay(max(1, tries), rng),
+            last_error=f"not tried: circuit open after {reason}"[:2000],
+        ):
             report.deferred += 1
 
 
-def _failed(session: Session, *, row: dict[str, Any], token: str, failure: DeliveryError, policy: RetryPolicy,
-            rng: random.Random, at: datetime, report: DispatchReport) -> None:
+def _failed(
+    session: Session,
+    *,
+    row: dict[str, Any],
+    token: str,
+    failure: DeliveryError,
+    policy: RetryPolicy,
+    rng: random.Random,
+    at: datetime,
+    report: DispatchReport,
+) -> None:
     out_of_attempts = row["attempts"] >= policy.max_attempts
     maybe_sent = {"maybe_sent": N.maybe_sent + 1} if failure.maybe_sent else {}
     report.maybe_sent += failure.maybe_sent
     if failure.permanent or out_of_attempts:
-        reason = failure.reason if failure.permanent else f"gave up after {row['attempts']} attempts: {failure.reason}"
+        reason = (
+            failure.reason
+            if failure.permanent
+            else f"gave up after {row['attempts']} attempts: {failure.reason}"
+        )
         if _mark(session, row["id"], token, status=DEAD, last_error=reason[:2000], **maybe_sent):
             report.dead += 1
-            audit.record(session, at=at, actor=SYSTEM_ACTOR, action="notification.dead",
-                         object_type="notification", object_id=row["id"], unit_id=row["unit_id"],
-                         after={"kind": row["kind"], "to": row["recipient_email"]}, reason=reason[:500],
-                         outcome="failed")
-    elif _mark(session, row["id"], token, status=PENDING, last_error=failure.reason[:2000],
-               next_attempt_at=utc(at) + policy.delay(row["attempts"], rng), **maybe_sent):
+            audit.record(
+                session,
+                at=at,
+                actor=SYSTEM_ACTOR,
+                action="notification.dead",
+                object_type="notification",
+                object_id=row["id"],
+                unit_id=row["unit_id"],
+                after={"kind": row["kind"], "to": row["recipient_email"]},
+                reason=reason[:500],
+                outcome="failed",
+            )
+    elif _mark(
+        session,
+        row["id"],
+        token,
+        status=PENDING,
+        last_error=failure.reason[:2000],
+        next_attempt_at=utc(at) + policy.delay(row["attempts"], rng),
+        **maybe_sent,
+    ):
         report.retried += 1
     report.errors.append(f"#{row['id']}: {failure.reason}")

@@ -51,6 +51,7 @@ def compose(rendered: Rendered, envelope: Envelope, *, date: datetime) -> EmailM
     message.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="base64")
     for attachment in rendered.attachments:
         main, _, sub = attachment.content_type.partition("/")
-        message.add_attachment(attachment.data, maintype=main, subtype=sub, filename=attachment.filename)
+        message.add_attachment(
+            attachment.data, maintype=main, subtype=sub, filename=attachment.filename
+        )
     return message
-

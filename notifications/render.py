@@ -54,7 +54,11 @@ def _date(lang: str) -> Callable[[str | date | None], str]:  # a Jinja filter
         if value is None:
             return "—"
         day = value if isinstance(value, date) else date.fromisoformat(value)
-        return f"{day.year}年{day.month}月{day.day}日" if lang == "zh" else f"{day.day} {day.strftime('%b')} {day.year}"
+        return (
+            f"{day.year}年{day.month}月{day.day}日"
+            if lang == "zh"
+            else f"{day.day} {day.strftime('%b')} {day.year}"
+        )
 
     return format_date
 
@@ -70,16 +74,25 @@ def _finalize(eval_ctx: jinja2.nodes.EvalContext, value: Any) -> Any:
 
 @lru_cache(maxsize=4)
 def environment(lang: str) -> jinja2.Environment:
-    env = template_environment(TEMPLATES, undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                               finalize=_finalize)
+    env = template_environment(
+        TEMPLATES, undefined=jinja2.StrictUndefined, keep_trailing_newline=True, finalize=_finalize
+    )
     env.filters["date"] = _date(lang)
     env.filters["role"] = lambda role: ROLES[lang][role]
     env.filters["percent"] = lambda ratio: f"{ratio * 100:.1f}%"
     return env
 
 
-def render(kind: str, lang: str, payload: dict[str, Any], *, office: str, portal_url: str,
-           recipient_name: str | None, created_at: datetime) -> Rendered:
+def render(
+    kind: str,
+    lang: str,
+    payload: dict[str, Any],
+    *,
+    office: str,
+    portal_url: str,
+    recipient_name: str | None,
+    created_at: datetime,
+) -> Rendered:
     """The subject, bodies and attachments of one message."""
     lang = lang if lang in ROLES else "zh"
     context: dict[str, Any] = json.loads(json.dumps(payload))  # a copy we may enrich
@@ -91,16 +104,26 @@ def render(kind: str, lang: str, payload: dict[str, Any], *, office: str, portal
         context["report_url"] = report_url(portal_url, context["report_id"])
     context.update(office=office, portal_url=portal_url, recipient={"name": recipient_name or ""})
     env = environment(lang)
-    text, html = env.get_template(f"{kind}.{lang}.txt.j2"), env.get_template(f"{kind}.{lang}.html.j2")
+    text, html = (
+        env.get_template(f"{kind}.{lang}.txt.j2"),
+        env.get_template(f"{kind}.{lang}.html.j2"),
+    )
 
     def block(template: jinja2.Template, name: str) -> str:
         return "".join(template.blocks[name](template.new_context(context)))
 
     subject = " ".join(block(text, "subject").split())
-    attachments = [calendar(context, office=office, lang=lang, stamp=created_at)] if kind in WITH_CALENDAR else []
-    return Rendered(subject=subject, text=block(text, "text").strip() + "\n",
-                    html=block(html, "html").strip() + "\n",
-                    attachments=attachments)
+    attachments = (
+        [calendar(context, office=office, lang=lang, stamp=created_at)]
+        if kind in WITH_CALENDAR
+        else []
+    )
+    return Rendered(
+        subject=subject,
+        text=block(text, "text").strip() + "\n",
+        html=block(html, "html").strip() + "\n",
+        attachments=attachments,
+    )
 
 
 def calendar(context: dict[str, Any], *, office: str, lang: str, stamp: datetime) -> Attachment:
@@ -134,4 +157,3 @@ def calendar(context: dict[str, Any], *, office: str, lang: str, stamp: datetime
         event.add("dtstamp", stamp)  # when the message was enqueued: the same on every resend
         ics.add_component(event)
     return Attachment(filename="deadline.ics", content_type="text/calendar", data=ics.to_ical())
-

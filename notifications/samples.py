@@ -31,8 +31,22 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "plan": _PLAN,
         "items": [
             _ITEM,
-            {"task_number": 6, "task_title": "促进未成年人身心健康", "role": "lead", "due_on": "2022-09-30", "checkin_id": 18, "assignment_id": 118},
-            {"task_number": 9, "task_title": "推动儿童友好城市建设", "role": "cooperating", "due_on": "2022-09-28", "checkin_id": 21, "assignment_id": 121},
+            {
+                "task_number": 6,
+                "task_title": "促进未成年人身心健康",
+                "role": "lead",
+                "due_on": "2022-09-30",
+                "checkin_id": 18,
+                "assignment_id": 118,
+            },
+            {
+                "task_number": 9,
+                "task_title": "推动儿童友好城市建设",
+                "role": "cooperating",
+                "due_on": "2022-09-28",
+                "checkin_id": 21,
+                "assignment_id": 121,
+            },
         ],
     },
     # Before or on the due day: stage "t-3", "t-1" or "due"; days_left 3, 1 or 0.
@@ -57,11 +71,26 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "unit": "市公安局",
         "opened_on": "2022-10-08",
         "items": [
-            _ITEM | {"role": "cooperating", "number": "督〔2022〕001号", "reason": "检查报送逾期超过宽限期",
-                     "round": "2022年第三季度督导", "unit": "市公安局"},
-            {"task_number": 7, "task_title": "深化开展青少年法治宣传教育", "role": "cooperating", "due_on": "2022-09-28",
-             "checkin_id": 23, "assignment_id": 123, "number": "督〔2022〕002号", "reason": "任务交办后长期未签收",
-             "round": "2022年第三季度督导", "unit": "市公安局"},
+            _ITEM
+            | {
+                "role": "cooperating",
+                "number": "督〔2022〕001号",
+                "reason": "检查报送逾期超过宽限期",
+                "round": "2022年第三季度督导",
+                "unit": "市公安局",
+            },
+            {
+                "task_number": 7,
+                "task_title": "深化开展青少年法治宣传教育",
+                "role": "cooperating",
+                "due_on": "2022-09-28",
+                "checkin_id": 23,
+                "assignment_id": 123,
+                "number": "督〔2022〕002号",
+                "reason": "任务交办后长期未签收",
+                "round": "2022年第三季度督导",
+                "unit": "市公安局",
+            },
         ],
     },
     # Level 2 yellow 催办: to the unit head, with the numbered 督办单 and a date to answer by.
@@ -69,8 +98,16 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "unit": "市公安局",
         "opened_on": "2022-10-12",
         "respond_by": "2022-10-17",
-        "items": [_ITEM | {"role": "cooperating", "number": "督〔2022〕003号", "reason": "提醒后仍未报送",
-                           "round": "2022年第三季度督导", "unit": "市公安局"}],
+        "items": [
+            _ITEM
+            | {
+                "role": "cooperating",
+                "number": "督〔2022〕003号",
+                "reason": "提醒后仍未报送",
+                "round": "2022年第三季度督导",
+                "unit": "市公安局",
+            }
+        ],
     },
     # Level 3 red: to the coordination mechanism (the office and the leading group), across units;
     # each item goes on the agenda of the next consultation (会商), with its history and the
@@ -78,20 +115,40 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "escalation_red": {
         "opened_on": "2022-10-19",
         "items": [
-            _ITEM | {"role": "cooperating", "number": "督〔2022〕004号", "reason": "催办后仍未报送",
-                     "round": "2022年第三季度督导", "unit": "市公安局",
-                     "history": [{"on": "2022-10-08", "what": "蓝色提醒（督〔2022〕001号）"},
-                                 {"on": "2022-10-12", "what": "黄色催办（督〔2022〕003号）"}],
-                     "problems": ["跨部门数据共享机制尚未建立，需协调市委政法委"]},
-            {"task_number": 13, "task_title": "加强烟草制品监管", "role": "lead", "due_on": "2022-09-30",
-             "checkin_id": 40, "assignment_id": 140, "number": "督〔2022〕005号", "reason": "催办后仍未报送",
-             "round": "2022年第三季度督导", "unit": "市烟草专卖局", "history": [], "problems": []},
+            _ITEM
+            | {
+                "role": "cooperating",
+                "number": "督〔2022〕004号",
+                "reason": "催办后仍未报送",
+                "round": "2022年第三季度督导",
+                "unit": "市公安局",
+                "history": [
+                    {"on": "2022-10-08", "what": "蓝色提醒（督〔2022〕001号）"},
+                    {"on": "2022-10-12", "what": "黄色催办（督〔2022〕003号）"},
+                ],
+                "problems": ["跨部门数据共享机制尚未建立，需协调市委政法委"],
+            },
+            {
+                "task_number": 13,
+                "task_title": "加强烟草制品监管",
+                "role": "lead",
+                "due_on": "2022-09-30",
+                "checkin_id": 40,
+                "assignment_id": 140,
+                "number": "督〔2022〕005号",
+                "reason": "催办后仍未报送",
+                "round": "2022年第三季度督导",
+                "unit": "市烟草专卖局",
+                "history": [],
+                "problems": [],
+            },
         ],
     },
     # The office returned a completion report for rework.
     "report_returned": {
         "unit": "市市场监管局",
-        "item": _ITEM | {"task_number": 12, "task_title": "开展质量守护行动", "role": "responsible"},
+        "item": _ITEM
+        | {"task_number": 12, "task_title": "开展质量守护行动", "role": "responsible"},
         "reason": "缺少抽检数据等佐证材料，请补充后重新报送",
         "rework_count": 1,
         "round": _ROUND,
@@ -110,8 +167,15 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "results_published": {
         "round": _ROUND,
         "plan": _PLAN,
-        "figures": {"assignments": 98, "on_time": 71, "late": 15, "missing": 12, "verified": 64,
-                    "returned": 9, "completion_rate": 0.653},
+        "figures": {
+            "assignments": 98,
+            "on_time": 71,
+            "late": 15,
+            "missing": 12,
+            "verified": 64,
+            "returned": 9,
+            "completion_rate": 0.653,
+        },
         "report_id": 3,
     },
 }

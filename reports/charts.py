@@ -17,21 +17,35 @@ from pathlib import Path
 from models.errors import DubanError
 
 # Tried in order; Noto Sans CJK comes with Debian's fonts-noto-cjk.
-CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei",
-                "Microsoft YaHei", "SimHei", "PingFang SC")
-CJK_FILES = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-             "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
+CJK_FAMILIES = (
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "Noto Sans CJK JP",
+    "WenQuanYi Zen Hei",
+    "Microsoft YaHei",
+    "SimHei",
+    "PingFang SC",
+)
+CJK_FILES = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+)
 MOST_BARS = 40  # beyond this a chart shows the lowest 40, and says so
 COLOURS = {"green": "#2e7d32", "yellow": "#f9a825", "red": "#c62828", "bar": "#1a5fb4"}
 
 
 class NoCJKFont(DubanError):
     exit_code = 5
-    zh = ("找不到中文字体，图表无法显示中文。请运行 scripts/system-packages（安装 "
-          "fonts-noto-cjk），或用 DUBAN_REPORT_FONT 指定字体文件。")
-    en = ("no CJK font found, so charts cannot show Chinese: run scripts/system-packages "
-          "(installs fonts-noto-cjk) "
-          "or name a font file in DUBAN_REPORT_FONT")
+    zh = (
+        "找不到中文字体，图表无法显示中文。请运行 scripts/system-packages（安装 "
+        "fonts-noto-cjk），或用 DUBAN_REPORT_FONT 指定字体文件。"
+    )
+    en = (
+        "no CJK font found, so charts cannot show Chinese: run scripts/system-packages "
+        "(installs fonts-noto-cjk) "
+        "or name a font file in DUBAN_REPORT_FONT"
+    )
 
 
 class MissingGlyph(DubanError):
@@ -61,14 +75,24 @@ def cjk_font(configured: str | None = None) -> str:
             return candidate
     for family in CJK_FAMILIES:
         try:
-            return font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+            return font_manager.findfont(
+                font_manager.FontProperties(family=family), fallback_to_default=False
+            )
         except ValueError:
             continue
     raise NoCJKFont()
 
 
-def bar_chart(name: str, title: str, labels: list[str], values: list[float], colours: list[str], *,
-              font: str, note: str | None = None) -> Chart:
+def bar_chart(
+    name: str,
+    title: str,
+    labels: list[str],
+    values: list[float],
+    colours: list[str],
+    *,
+    font: str,
+    note: str | None = None,
+) -> Chart:
     """A horizontal bar chart of rates (0..1), one bar per label, drawn with the CJK font."""
     import matplotlib
 
@@ -79,8 +103,10 @@ def bar_chart(name: str, title: str, labels: list[str], values: list[float], col
     font_manager.fontManager.addfont(font)
     family = font_manager.FontProperties(fname=font).get_name()
     height = max(2.2, 0.32 * len(labels) + 1.2)
-    with warnings.catch_warnings(record=True) as caught, matplotlib.rc_context(
-            {"font.family": family, "axes.unicode_minus": False}):
+    with (
+        warnings.catch_warnings(record=True) as caught,
+        matplotlib.rc_context({"font.family": family, "axes.unicode_minus": False}),
+    ):
         warnings.simplefilter("always")
         figure, axes = plt.subplots(figsize=(8, height), dpi=110)
         try:
@@ -92,7 +118,9 @@ def bar_chart(name: str, title: str, labels: list[str], values: list[float], col
             axes.set_xlabel("%")
             axes.set_title(title)
             for position, value in zip(positions, values, strict=True):
-                axes.text(min(value * 100 + 1, 92), position, f"{value:.0%}", va="center", fontsize=8)
+                axes.text(
+                    min(value * 100 + 1, 92), position, f"{value:.0%}", va="center", fontsize=8
+                )
             if note:
                 figure.text(0.01, 0.005, note, fontsize=8, color="#555555")
             figure.tight_layout()
@@ -100,13 +128,17 @@ def bar_chart(name: str, title: str, labels: list[str], values: list[float], col
             figure.savefig(buffer, format="png")
         finally:
             plt.close(figure)
-    glyphs = [str(w.message) for w in caught if "missing from" in str(w.message) or "Glyph" in str(w.message)]
+    glyphs = [
+        str(w.message)
+        for w in caught
+        if "missing from" in str(w.message) or "Glyph" in str(w.message)
+    ]
     if glyphs:
         raise MissingGlyph(font=font, detail=glyphs[0])
     return Chart(name=name, title=title, png=buffer.getvalue())
 
 
-def charts_for(results, font: str) -> list[Chart]:  # noqa: ANN001 — reports.results.Results
+def charts_for(results, font: str) -> list[Chart]:
     """Completion by task (the tasks' lights as colours) and on-time rate by unit."""
     tasks = results.tasks
     task_note = None
@@ -115,19 +147,31 @@ def charts_for(results, font: str) -> list[Chart]:  # noqa: ANN001 — reports.r
         tasks.sort(key=lambda t: t.number)
         task_note = f"共{len(results.tasks)}项任务，图中为完成率最低的{MOST_BARS}项"
     by_task = bar_chart(
-        "completion-by-task", "各项任务完成率（已核验、销号的分工占比）",
-        [_short(f"{t.number}. {t.title}") for t in tasks], [t.completion_rate for t in tasks],
-        [COLOURS[t.light] for t in tasks], font=font, note=task_note)
+        "completion-by-task",
+        "各项任务完成率（已核验、销号的分工占比）",
+        [_short(f"{t.number}. {t.title}") for t in tasks],
+        [t.completion_rate for t in tasks],
+        [COLOURS[t.light] for t in tasks],
+        font=font,
+        note=task_note,
+    )
     units = [u for u in results.units if u.on_time_rate is not None]
     unit_note = None
     if len(units) > MOST_BARS:
         units = units[-MOST_BARS:]
-        unit_note = (f"共{len([u for u in results.units if u.on_time_rate is not None])}个单"
-                     f"位，图中为按时报送率最低的{MOST_BARS}个")
+        unit_note = (
+            f"共{len([u for u in results.units if u.on_time_rate is not None])}个单"
+            f"位，图中为按时报送率最低的{MOST_BARS}个"
+        )
     by_unit = bar_chart(
-        "on-time-by-unit", "各单位按时报送率（以原定截止日期计）",
-        [_short(u.name) for u in units], [u.on_time_rate or 0.0 for u in units], [COLOURS["bar"]] * len(units),
-        font=font, note=unit_note)
+        "on-time-by-unit",
+        "各单位按时报送率（以原定截止日期计）",
+        [_short(u.name) for u in units],
+        [u.on_time_rate or 0.0 for u in units],
+        [COLOURS["bar"]] * len(units),
+        font=font,
+        note=unit_note,
+    )
     return [by_task, by_unit]
 
 

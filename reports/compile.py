@@ -39,7 +39,9 @@ from reports import results as figures
 from reports.results import Results
 
 FORMATS = ("html", "xlsx", "docx", "md")
-PARALLEL_FROM = 20_000  # items and escalations: below this a second process costs more than it saves
+PARALLEL_FROM = (
+    20_000  # items and escalations: below this a second process costs more than it saves
+)
 
 
 class UnknownFormat(DubanError):
@@ -90,19 +92,55 @@ class Rendered:
     files: list[Path]
 
 
-def compile_report(session: Session, *, plan: Plan, round_: SupervisionRound | None, as_of: datetime,
-                   formats: list[str], out_dir: Path, settings: Any, actor: Actor, now: datetime,
-                   publish: bool = False) -> Compiled:
+def compile_report(
+    session: Session,
+    *,
+    plan: Plan,
+    round_: SupervisionRound | None,
+    as_of: datetime,
+    formats: list[str],
+    out_dir: Path,
+    settings: Any,
+    actor: Actor,
+    now: datetime,
+    publish: bool = False,
+) -> Compiled:
     """Render and record in the caller's one transaction (the portal and the flow)."""
-    rendered = render_report(session, plan=plan, round_=round_, as_of=as_of, formats=formats, out_dir=out_dir,
-                             settings=settings, now=now)
-    return record_report(session, rendered, plan=plan, round_=round_, out_dir=out_dir, settings=settings, actor=actor,
-                         now=now, publish=publish)
+    rendered = render_report(
+        session,
+        plan=plan,
+        round_=round_,
+        as_of=as_of,
+        formats=formats,
+        out_dir=out_dir,
+        settings=settings,
+        now=now,
+    )
+    return record_report(
+        session,
+        rendered,
+        plan=plan,
+        round_=round_,
+        out_dir=out_dir,
+        settings=settings,
+        actor=actor,
+        now=now,
+        publish=publish,
+    )
 
 
-def compile_report_in_turns(engine: Engine, *, find: Callable[[Session], tuple[Plan, SupervisionRound | None]],
-                            as_of: datetime, formats: list[str], out_dir: Path, settings: Any, actor: Actor,
-                            now: datetime, publish: bool = False) -> Compiled:
+def compile_report_in_turns(
+    engine: Engine,
+    *,
+    find: Callable[[Session], tuple[Plan, SupervisionRound | None]],
+    as_of: datetime,
+    formats: list[str],
+    out_dir: Path,
+    settings: Any,
+    actor: Actor,
+    now: datetime,
+    publish: bool = False,
+) -> Compiled:
     """Replay and render in a read transaction, then record in a short write transaction.
 
     The replay of a province's events takes many seconds; on SQLite a write transaction held that
@@ -111,29 +149,66 @@ def compile_report_in_turns(engine: Engine, *, find: Callable[[Session], tuple[P
     """
     with reading(engine) as session:
         plan, round_ = find(session)
-        rendered = render_report(session, plan=plan, round_=round_, as_of=as_of, formats=formats, out_dir=out_dir,
-                                 settings=settings, now=now)
+        rendered = render_report(
+            session,
+            plan=plan,
+            round_=round_,
+            as_of=as_of,
+            formats=formats,
+            out_dir=out_dir,
+            settings=settings,
+            now=now,
+        )
     with unit_of_work(engine) as session:
-        return record_report(session, rendered, plan=plan, round_=round_, out_dir=out_dir, settings=settings,
-                             actor=actor, now=now, publish=publish)
+        return record_report(
+            session,
+            rendered,
+            plan=plan,
+            round_=round_,
+            out_dir=out_dir,
+            settings=settings,
+            actor=actor,
+            now=now,
+            publish=publish,
+        )
 
 
-def render_report(session: Session, *, plan: Plan, round_: SupervisionRound | None, as_of: datetime,
-                  formats: list[str], out_dir: Path, settings: Any, now: datetime) -> Rendered:
+def render_report(
+    session: Session,
+    *,
+    plan: Plan,
+    round_: SupervisionRound | None,
+    as_of: datetime,
+    formats: list[str],
+    out_dir: Path,
+    settings: Any,
+    now: datetime,
+) -> Rendered:
     """Compute the figures from the event log and write the files into place; reads only."""
     from reports.charts import cjk_font
 
     if utc(as_of) > utc(now):
         raise AsOfInFuture(as_of=utc(as_of).isoformat(), now=utc(now).isoformat())
-    results = figures.compute(session, plan=plan, round_=round_, as_of=as_of, timezone=settings.timezone,
-                              rules=settings.cycle, issuer=settings.office_name)
-    font = cjk_font(settings.report_font) if {"html", "docx"} & set(formats) else None  # fail before writing
+    results = figures.compute(
+        session,
+        plan=plan,
+        round_=round_,
+        as_of=as_of,
+        timezone=settings.timezone,
+        rules=settings.cycle,
+        issuer=settings.office_name,
+    )
+    font = (
+        cjk_font(settings.report_font) if {"html", "docx"} & set(formats) else None
+    )  # fail before writing
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = file_stem(results)
     clear_stale_staging(out_dir)
     staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{_HOST}-{os.getpid()}-", dir=out_dir))
     try:
-        written = _write_formats(results, font, formats, staging, stem, compiled_at=utc(now).isoformat())
+        written = _write_formats(
+            results, font, formats, staging, stem, compiled_at=utc(now).isoformat()
+        )
         files = []
         for path in written:
             target = out_dir / path.name
@@ -142,18 +217,43 @@ def render_report(session: Session, *, plan: Plan, round_: SupervisionRound | No
     except OSError as error:
         if error.filename:
             raise
-        raise OSError(error.errno, error.strerror, str(out_dir)) from error  # a full disk: name where
+        raise OSError(
+            error.errno, error.strerror, str(out_dir)
+        ) from error  # a full disk: name where
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return Rendered(results=results, files=files)
 
 
-def record_report(session: Session, rendered: Rendered, *, plan: Plan, round_: SupervisionRound | None,
-                  out_dir: Path, settings: Any, actor: Actor, now: datetime, publish: bool = False) -> Compiled:
+def record_report(
+    session: Session,
+    rendered: Rendered,
+    *,
+    plan: Plan,
+    round_: SupervisionRound | None,
+    out_dir: Path,
+    settings: Any,
+    actor: Actor,
+    now: datetime,
+    publish: bool = False,
+) -> Compiled:
     """Record the compiled files (and publish on request) in the caller's write transaction."""
     results, files = rendered.results, rendered.files
-    report = _record(session, results, plan=plan, round_=round_, files=files, out_dir=out_dir, actor=actor, now=now)
-    published = publish_report(session, report, results, settings=settings, actor=actor, now=now) if publish else 0
+    report = _record(
+        session,
+        results,
+        plan=plan,
+        round_=round_,
+        files=files,
+        out_dir=out_dir,
+        actor=actor,
+        now=now,
+    )
+    published = (
+        publish_report(session, report, results, settings=settings, actor=actor, now=now)
+        if publish
+        else 0
+    )
     return Compiled(report=report, results=results, files=files, published=published)
 
 
@@ -185,7 +285,7 @@ def clear_stale_staging(out_dir: Path, *, stale_after_s: float = STAGING_STALE_S
 
 def _owner(name: str) -> tuple[str | None, int | None]:
     """(host, pid) from ".compiling-<host>-<pid>-<random>"; (None, None) for a name of another shape."""
-    parts = name[len(STAGING_PREFIX):].split("-")
+    parts = name[len(STAGING_PREFIX) :].split("-")
     if len(parts) >= 3 and parts[-2].isdigit():
         return "-".join(parts[:-2]), int(parts[-2])
     return None, None
@@ -201,8 +301,15 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _write_formats(results: Results, font: str | None, formats: list[str], folder: Path, stem: str, *,
-                   compiled_at: str) -> list[Path]:
+def _write_formats(
+    results: Results,
+    font: str | None,
+    formats: list[str],
+    folder: Path,
+    stem: str,
+    *,
+    compiled_at: str,
+) -> list[Path]:
     from reports import page
     from reports.charts import charts_for
 
@@ -231,7 +338,7 @@ def _write_formats(results: Results, font: str | None, formats: list[str], folde
     return written
 
 
-def _start_workbook(results: Results, path: Path):  # noqa: ANN202 — returns the function that waits
+def _start_workbook(results: Results, path: Path):
     """Write the workbook here, or in a process of its own when it is large, while the other formats
     render.
 
@@ -250,8 +357,11 @@ def _start_workbook(results: Results, path: Path):  # noqa: ANN202 — returns t
         return lambda: None
     data = path.with_suffix(".tables.pickle")
     data.write_bytes(pickle.dumps(sheets, protocol=pickle.HIGHEST_PROTOCOL))
-    process = subprocess.Popen([sys.executable, "-m", "reports.workbook", str(data), str(path)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reports.workbook", str(data), str(path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
     def wait() -> None:
         _, errors = process.communicate()
@@ -260,35 +370,86 @@ def _start_workbook(results: Results, path: Path):  # noqa: ANN202 — returns t
             if b"No space left" in errors or b"Errno 28" in errors:
                 import errno
 
-                raise OSError(errno.ENOSPC, "No space left on device", str(path))  # one message for a full disk
-            raise WorkbookFailed(detail=errors.decode("utf-8", "replace").strip().splitlines()[-1:] or "?")
+                raise OSError(
+                    errno.ENOSPC, "No space left on device", str(path)
+                )  # one message for a full disk
+            raise WorkbookFailed(
+                detail=errors.decode("utf-8", "replace").strip().splitlines()[-1:] or "?"
+            )
+
     return wait
 
 
-def _record(session: Session, results: Results, *, plan: Plan, round_: SupervisionRound | None, files: list[Path],
-            out_dir: Path, actor: Actor, now: datetime) -> ResultsReport:
+def _record(
+    session: Session,
+    results: Results,
+    *,
+    plan: Plan,
+    round_: SupervisionRound | None,
+    files: list[Path],
+    out_dir: Path,
+    actor: Actor,
+    now: datetime,
+) -> ResultsReport:
     key = f"p{plan.id}:r{round_.id if round_ else '*'}:{results.as_of.isoformat()}"
-    listed = [{"name": p.name, "format": p.suffix.lstrip("."), "bytes": p.stat().st_size,
-               "sha256": hashlib.sha256(p.read_bytes()).hexdigest()} for p in files]
+    listed = [
+        {
+            "name": p.name,
+            "format": p.suffix.lstrip("."),
+            "bytes": p.stat().st_size,
+            "sha256": hashlib.sha256(p.read_bytes()).hexdigest(),
+        }
+        for p in files
+    ]
     report = session.exec(select(ResultsReport).where(ResultsReport.key == key)).first()
     before = None
     if report is None:
-        report = ResultsReport(key=key, plan_id=id_of(plan), round_id=round_.id if round_ else None, as_of=results.as_of,
-                               compiled_at=utc(now), compiled_by=actor.name, out_dir=str(out_dir.resolve()))
+        report = ResultsReport(
+            key=key,
+            plan_id=id_of(plan),
+            round_id=round_.id if round_ else None,
+            as_of=results.as_of,
+            compiled_at=utc(now),
+            compiled_by=actor.name,
+            out_dir=str(out_dir.resolve()),
+        )
     else:
         before = {"files": [f["sha256"] for f in report.files]}
-    report.compiled_at, report.compiled_by, report.out_dir = utc(now), actor.name, str(out_dir.resolve())
+    report.compiled_at, report.compiled_by, report.out_dir = (
+        utc(now),
+        actor.name,
+        str(out_dir.resolve()),
+    )
     report.files, report.figures = listed, dict(results.headline)
     session.add(report)
     session.flush()
-    audit.record(session, at=now, actor=actor, action="results.compile", object_type="results", object_id=report.id,
-                 before=before, after={"as_of": results.as_of, "files": [f["name"] for f in listed],
-                                       "sha256": [f["sha256"] for f in listed], "figures": report.figures})
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="results.compile",
+        object_type="results",
+        object_id=report.id,
+        before=before,
+        after={
+            "as_of": results.as_of,
+            "files": [f["name"] for f in listed],
+            "sha256": [f["sha256"] for f in listed],
+            "figures": report.figures,
+        },
+    )
     return report
 
 
-def publish_report(session: Session, report: ResultsReport, results: Results, *, settings: Any, actor: Actor,
-                   now: datetime) -> int:
+def publish_report(
+    session: Session,
+    report: ResultsReport,
+    results: Results,
+    *,
+    settings: Any,
+    actor: Actor,
+    now: datetime,
+) -> int:
     """The results-published notice to every unit in the report (liaison and head) and to the
     leaders."""
     names = {u.name for u in results.units}
@@ -298,22 +459,40 @@ def publish_report(session: Session, report: ResultsReport, results: Results, *,
     for role in (ContactRole.LIAISON, ContactRole.HEAD):
         targets += unit_contacts(session, unit_ids, role).values()
     rules = settings.cycle
-    targets.append(Recipient(None, "office_head", f"{settings.office_name}负责同志", rules.office_head_email))
+    targets.append(
+        Recipient(None, "office_head", f"{settings.office_name}负责同志", rules.office_head_email)
+    )
     if rules.leading_group_email:
         targets.append(Recipient(None, "leading_group", "领导小组", rules.leading_group_email))
     payload = {
-        "round": round_payload(results.round_name or "全部轮次", results.report_by or results.as_of_day),
+        "round": round_payload(
+            results.round_name or "全部轮次", results.report_by or results.as_of_day
+        ),
         "plan": {"title": results.plan_title},
         "figures": results.notice_figures(),
         # The link is made when the message is rendered (notifications.links).
         "report_id": report.id,
     }
-    messages = [message("results_published", f"results:{report.id}:{t.role}:u{t.unit_id or 0}:{t.email}", t, payload)
-                for t in targets]
+    messages = [
+        message(
+            "results_published",
+            f"results:{report.id}:{t.role}:u{t.unit_id or 0}:{t.email}",
+            t,
+            payload,
+        )
+        for t in targets
+    ]
     queued = enqueue_many(session, messages, now=now)
     if report.published_at is None:
         report.published_at = utc(now)
         session.add(report)
-    audit.record(session, at=now, actor=actor, action="results.publish", object_type="results", object_id=report.id,
-                 after={"recipients": len(messages), "queued": queued})
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="results.publish",
+        object_type="results",
+        object_id=report.id,
+        after={"recipients": len(messages), "queued": queued},
+    )
     return queued

@@ -47,7 +47,9 @@ def write_document(results: Results, charts: list[Chart], path: Path) -> None:
     doc.core_properties.author = results.issuer
 
     r = results
-    masthead = _paragraph(doc, r.issuer, font=TITLE_FONT, size=26, colour=RED, align=WD_ALIGN_PARAGRAPH.CENTER)
+    masthead = _paragraph(
+        doc, r.issuer, font=TITLE_FONT, size=26, colour=RED, align=WD_ALIGN_PARAGRAPH.CENTER
+    )
     _rule_below(masthead)
     _paragraph(doc, r.title, font=TITLE_FONT, size=22, align=WD_ALIGN_PARAGRAPH.CENTER)
     _paragraph(doc, "各成员单位：", indent=False)
@@ -56,22 +58,38 @@ def write_document(results: Results, charts: list[Chart], path: Path) -> None:
 
     h = r.headline
     _heading(doc, "一、总体情况")
-    _paragraph(doc, (
-        f"本次通报涉及重点任务{h['tasks']}项、任务分工{h['assignments']}项，应报送{h['checkins']}项次。"
-        f"其中，按时报送{h['on_time']}项次，逾期报送{h['late']}项次，未报送{h['missing']}项次，"
-        f"尚未到期{h['pending']}项次；经审核确认{h['verified']}项，退回修改{h['returned']}项次；"
-        f"完成率{percent(h['completion_rate'])}，按时报送率{percent(h['on_time_rate'])}。"
-        f"累计发出蓝色提醒{h['escalations']['1']}件、黄色催办{h['escalations']['2']}件，"
-        f"提请领导小组协调{h['escalations']['3']}件。"))
+    _paragraph(
+        doc,
+        (
+            f"本次通报涉及重点任务{h['tasks']}项、任务分工{h['assignments']}项，应报送{h['checkins']}项次。"
+            f"其中，按时报送{h['on_time']}项次，逾期报送{h['late']}项次，未报送{h['missing']}项次，"
+            f"尚未到期{h['pending']}项次；经审核确认{h['verified']}项，退回修改{h['returned']}项次；"
+            f"完成率{percent(h['completion_rate'])}，按时报送率{percent(h['on_time_rate'])}。"
+            f"累计发出蓝色提醒{h['escalations']['1']}件、黄色催办{h['escalations']['2']}件，"
+            f"提请领导小组协调{h['escalations']['3']}件。"
+        ),
+    )
     for chart in charts:
         doc.add_picture(io.BytesIO(chart.png), width=Cm(15.5))
         doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
         _paragraph(doc, chart.title, size=10.5, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
 
     _heading(doc, "二、各项任务推进情况")
-    _table(doc, ["序号", "任务", "灯", "牵头单位", "完成率"],
-           [[str(t.number), t.title, LIGHT_LABELS[t.light], "、".join(t.lead_units), percent(t.completion_rate)]
-            for t in r.tasks], widths=[1.2, 7.5, 1.0, 4.2, 1.8])
+    _table(
+        doc,
+        ["序号", "任务", "灯", "牵头单位", "完成率"],
+        [
+            [
+                str(t.number),
+                t.title,
+                LIGHT_LABELS[t.light],
+                "、".join(t.lead_units),
+                percent(t.completion_rate),
+            ]
+            for t in r.tasks
+        ],
+        widths=[1.2, 7.5, 1.0, 4.2, 1.8],
+    )
     problems = [(t.number, unit, text) for t in r.tasks for unit, text in t.problems]
     if problems:
         _paragraph(doc, "各单位提出需协调解决的问题：")
@@ -79,40 +97,84 @@ def write_document(results: Results, charts: list[Chart], path: Path) -> None:
             _paragraph(doc, f"任务{number}　{unit}：{text}")
 
     _heading(doc, "三、各单位报送情况")
-    _table(doc, ["排名", "单位", "按时", "逾期", "未报", "按时报送率", "退回", "督办"],
-           [[str(u.rank), u.name, str(u.on_time), str(u.late), str(u.missing), percent(u.on_time_rate),
-             str(u.returns), str(u.escalations)] for u in r.units], widths=[1.2, 5.2, 1.3, 1.3, 1.3, 2.2, 1.3, 1.3])
+    _table(
+        doc,
+        ["排名", "单位", "按时", "逾期", "未报", "按时报送率", "退回", "督办"],
+        [
+            [
+                str(u.rank),
+                u.name,
+                str(u.on_time),
+                str(u.late),
+                str(u.missing),
+                percent(u.on_time_rate),
+                str(u.returns),
+                str(u.escalations),
+            ]
+            for u in r.units
+        ],
+        widths=[1.2, 5.2, 1.3, 1.3, 1.3, 2.2, 1.3, 1.3],
+    )
 
     _heading(doc, "四、提请会商事项")
     if r.agenda:
-        _table(doc, ["督办单号", "任务", "单位", "原因", "需协调解决的问题"],
-               [[e.number, f"{e.task_number}. {e.task_title}", e.unit, e.reason_zh, "；".join(e.problems)]
-                for e in r.agenda], widths=[2.8, 4.5, 2.8, 2.8, 2.8])
+        _table(
+            doc,
+            ["督办单号", "任务", "单位", "原因", "需协调解决的问题"],
+            [
+                [
+                    e.number,
+                    f"{e.task_number}. {e.task_title}",
+                    e.unit,
+                    e.reason_zh,
+                    "；".join(e.problems),
+                ]
+                for e in r.agenda
+            ],
+            widths=[2.8, 4.5, 2.8, 2.8, 2.8],
+        )
     else:
         _paragraph(doc, "无。")
 
     _heading(doc, "五、逾期未报事项")
     if r.overdue:
         shown = r.overdue[:DOC_OVERDUE]
-        _table(doc, ["任务", "单位", "截止日期", "逾期工作日"],
-               [[f"{i.task_number}. {i.task_title}", i.unit, i.due_in_force.isoformat(), str(i.overdue_days)]
-                for i in shown], widths=[7.5, 4.0, 2.5, 1.7])
+        _table(
+            doc,
+            ["任务", "单位", "截止日期", "逾期工作日"],
+            [
+                [
+                    f"{i.task_number}. {i.task_title}",
+                    i.unit,
+                    i.due_in_force.isoformat(),
+                    str(i.overdue_days),
+                ]
+                for i in shown
+            ],
+            widths=[7.5, 4.0, 2.5, 1.7],
+        )
         if len(r.overdue) > len(shown):
-            _paragraph(doc, f"以上为逾期时间最长的{len(shown)}项，其余{len(r.overdue) - len(shown)}项详见"
-                            "附表（Excel）“逾期”工作表。")
+            _paragraph(
+                doc,
+                f"以上为逾期时间最长的{len(shown)}项，其余{len(r.overdue) - len(shown)}项详见"
+                "附表（Excel）“逾期”工作表。",
+            )
     else:
         _paragraph(doc, "无。")
 
     _heading(doc, "六、有关要求")
-    _paragraph(doc, "请各成员单位对照通报查找不足、狠抓落实。逾期报送的单位要认真分析原因，确保今后按时报送；"
-                    "未报送的单位要抓紧补报；报告被退回的单位要按照退回意见修改完善后重新报送。")
+    _paragraph(
+        doc,
+        "请各成员单位对照通报查找不足、狠抓落实。逾期报送的单位要认真分析原因，确保今后按时报送；"
+        "未报送的单位要抓紧补报；报告被退回的单位要按照退回意见修改完善后重新报送。",
+    )
     _paragraph(doc, "")
     _paragraph(doc, r.issuer, align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False)
     _paragraph(doc, cn_date(r.as_of_day), align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False)
     doc.save(str(path))
 
 
-def _east_asian(rpr, font: str) -> None:  # noqa: ANN001 — a w:rPr element
+def _east_asian(rpr, font: str) -> None:
     fonts = rpr.find(qn("w:rFonts"))
     if fonts is None:
         fonts = OxmlElement("w:rFonts")
@@ -121,8 +183,16 @@ def _east_asian(rpr, font: str) -> None:  # noqa: ANN001 — a w:rPr element
         fonts.set(qn(attribute), font)
 
 
-def _paragraph(doc, text: str, *, font: str | None = None, size: float | None = None,  # noqa: ANN001
-               colour: RGBColor | None = None, align=None, indent: bool = True):  # noqa: ANN001, ANN202
+def _paragraph(
+    doc,
+    text: str,
+    *,
+    font: str | None = None,
+    size: float | None = None,
+    colour: RGBColor | None = None,
+    align=None,
+    indent: bool = True,
+):
     paragraph = doc.add_paragraph()
     if align is not None:
         paragraph.alignment = align
@@ -138,21 +208,26 @@ def _paragraph(doc, text: str, *, font: str | None = None, size: float | None = 
     return paragraph
 
 
-def _heading(doc, text: str) -> None:  # noqa: ANN001
+def _heading(doc, text: str) -> None:
     _paragraph(doc, text, font=HEADING_FONT)
 
 
-def _rule_below(paragraph) -> None:  # noqa: ANN001
+def _rule_below(paragraph) -> None:
     """The red line under an official document's masthead."""
     borders = OxmlElement("w:pBdr")
     bottom = OxmlElement("w:bottom")
-    for key, value in (("w:val", "single"), ("w:sz", "18"), ("w:space", "4"), ("w:color", "C00000")):
+    for key, value in (
+        ("w:val", "single"),
+        ("w:sz", "18"),
+        ("w:space", "4"),
+        ("w:color", "C00000"),
+    ):
         bottom.set(qn(key), value)
     borders.append(bottom)
     paragraph._p.get_or_add_pPr().append(borders)
 
 
-def _table(doc, headers: list[str], rows: list[list[str]], *, widths: list[float]) -> None:  # noqa: ANN001
+def _table(doc, headers: list[str], rows: list[list[str]], *, widths: list[float]) -> None:
     table = doc.add_table(rows=2, cols=len(headers))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -162,7 +237,9 @@ def _table(doc, headers: list[str], rows: list[list[str]], *, widths: list[float
         run = cell.paragraphs[0].add_run(headers[n])
         run.font.size, run.font.bold = Pt(10.5), True
         table.rows[1].cells[n].width = Cm(width)
-        body = table.rows[1].cells[n].paragraphs[0].add_run("·")  # a w:t to copy; every row overwrites it
+        body = (
+            table.rows[1].cells[n].paragraphs[0].add_run("·")
+        )  # a w:t to copy; every row overwrites it
         body.font.size = Pt(10.5)
     header = table.rows[0]._tr
     properties = OxmlElement("w:trPr")

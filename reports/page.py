@@ -41,17 +41,35 @@ def _finalize(eval_ctx: jinja2.nodes.EvalContext, value: object) -> object:
 
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    env = template_environment(TEMPLATES, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                               keep_trailing_newline=True, finalize=_finalize)
-    env.filters |= {"cn_date": cn_date, "percent": percent, "cell": markdown_cell,
-                    "b64": lambda data: base64.b64encode(data).decode("ascii")}
-    env.globals |= {"status_labels": STATUS_LABELS, "checkin_labels": CHECKIN_LABELS, "light_labels": LIGHT_LABELS,
-                    "md_overdue": MD_OVERDUE}
+    env = template_environment(
+        TEMPLATES,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        finalize=_finalize,
+    )
+    env.filters |= {
+        "cn_date": cn_date,
+        "percent": percent,
+        "cell": markdown_cell,
+        "b64": lambda data: base64.b64encode(data).decode("ascii"),
+    }
+    env.globals |= {
+        "status_labels": STATUS_LABELS,
+        "checkin_labels": CHECKIN_LABELS,
+        "light_labels": LIGHT_LABELS,
+        "md_overdue": MD_OVERDUE,
+    }
     return env
 
 
 def html(results: Results, charts: list[Chart], compiled_at: str) -> str:
-    return environment().get_template("results.html.j2").render(r=results, charts=charts, compiled_at=compiled_at)
+    return (
+        environment()
+        .get_template("results.html.j2")
+        .render(r=results, charts=charts, compiled_at=compiled_at)
+    )
 
 
 def markdown(results: Results) -> str:

@@ -41,12 +41,27 @@ from models.unit import Unit
 
 DONE = frozenset({State.VERIFIED.value, State.CLOSED.value})
 LIGHT_LABELS = {"green": "绿", "yellow": "黄", "red": "红"}
-STATUS_LABELS = {"on_time": "按时报送", "late": "逾期报送", "missing": "未报送", "pending": "未到期"}
-CHECKIN_LABELS = {"pending": "待报送", "submitted": "已报送", "accepted": "审核通过", "returned": "已退回"}
+STATUS_LABELS = {
+    "on_time": "按时报送",
+    "late": "逾期报送",
+    "missing": "未报送",
+    "pending": "未到期",
+}
+CHECKIN_LABELS = {
+    "pending": "待报送",
+    "submitted": "已报送",
+    "accepted": "审核通过",
+    "returned": "已退回",
+}
 STATE_ZH = {state.value: labels[0] for state, labels in STATE_LABELS.items()}
 REPLAYED = [f"assignment.{a.value}" for a in Action] + [
-    "checkin.submit", "checkin.accept", "checkin.return", "escalation.raise", "escalation.resolve",
-    "extension.approve"]
+    "checkin.submit",
+    "checkin.accept",
+    "checkin.return",
+    "escalation.raise",
+    "escalation.resolve",
+    "extension.approve",
+]
 
 
 class RoundNotOpenYet(DubanError):
@@ -112,7 +127,9 @@ class TaskResult:
     lines: list[Line] = field(default_factory=list)
     done: int = 0
 
-    lead_units: list[str] = field(default_factory=list)  # lead units, or the responsible ones where none leads
+    lead_units: list[str] = field(
+        default_factory=list
+    )  # lead units, or the responsible ones where none leads
 
     @property
     def completion_rate(self) -> float:
@@ -120,7 +137,11 @@ class TaskResult:
 
     @property
     def problems(self) -> list[tuple[str, str]]:
-        return [(line.unit, line.latest.problems) for line in self.lines if line.latest and line.latest.problems]
+        return [
+            (line.unit, line.latest.problems)
+            for line in self.lines
+            if line.latest and line.latest.problems
+        ]
 
 
 @dataclass(slots=True)
@@ -195,7 +216,15 @@ class Results:
 
     def notice_figures(self) -> dict[str, Any]:
         """The figures the results-published notice carries (notifications/samples.py)."""
-        keys = ("assignments", "on_time", "late", "missing", "verified", "returned", "completion_rate")
+        keys = (
+            "assignments",
+            "on_time",
+            "late",
+            "missing",
+            "verified",
+            "returned",
+            "completion_rate",
+        )
         return {key: self.headline[key] for key in keys}
 
 
@@ -234,14 +263,26 @@ class Replayed:
     """What the trail says up to the moment, beside what it wrote onto the items."""
 
     state: dict[int, str] = field(default_factory=dict)  # assignment -> state
-    last_filed: dict[int, datetime] = field(default_factory=dict)  # check-in -> its latest filing (lights' percent rule)
-    due_in_force: dict[int, date] = field(default_factory=dict)  # assignment -> date an approved extension set
+    last_filed: dict[int, datetime] = field(
+        default_factory=dict
+    )  # check-in -> its latest filing (lights' percent rule)
+    due_in_force: dict[int, date] = field(
+        default_factory=dict
+    )  # assignment -> date an approved extension set
     raised: dict[str, Raised] = field(default_factory=dict)  # escalation id -> its raise
     resolved: dict[str, date] = field(default_factory=dict)  # escalation id -> day resolved
 
 
-def compute(session: Session, *, plan: Plan, round_: SupervisionRound | None, as_of: datetime, timezone: str,
-            rules: Any, issuer: str) -> Results:
+def compute(
+    session: Session,
+    *,
+    plan: Plan,
+    round_: SupervisionRound | None,
+    as_of: datetime,
+    timezone: str,
+    rules: Any,
+    issuer: str,
+) -> Results:
     """The 通报's figures for `plan` (one round, or all rounds opened by then) as they stood at `as_of`."""
     as_of = utc(as_of)
     today = local_day(as_of, timezone)
@@ -251,25 +292,54 @@ def compute(session: Session, *, plan: Plan, round_: SupervisionRound | None, as
     held = _structure(connection, plan=plan, as_of=as_of)
     items, texts = _items(connection, rounds=rounds, held=held)
     owing = {i.assignment_id for i in items.values()}
-    in_scope = owing if round_ is not None else {a for a, row in held.items() if a in owing or row.created_at <= as_of}
-    replayed = _replay(session, plan=plan, held=held, items=items, texts=texts, as_of=as_of, timezone=timezone)
+    in_scope = (
+        owing
+        if round_ is not None
+        else {a for a, row in held.items() if a in owing or row.created_at <= as_of}
+    )
+    replayed = _replay(
+        session, plan=plan, held=held, items=items, texts=texts, as_of=as_of, timezone=timezone
+    )
     escalations = _escalations(replayed, held=held, in_scope=in_scope, rounds=rounds)
     latest = _settle(items, replayed.due_in_force, today=today, calendar=rules.calendar)
     agenda = _agenda(escalations, items)
     open_red = {e.assignment_id for e in agenda}
-    open_then = {r_id for r_id, r in rounds.items() if r.closed_at is None or utc(r.closed_at) > as_of}
-    tasks, units = _tally_assignments(plan, held=held, in_scope=in_scope, replayed=replayed, items=items,
-                                      latest=latest, open_then=open_then, open_red=open_red, today=today,
-                                      rules=rules, timezone=timezone)
+    open_then = {
+        r_id for r_id, r in rounds.items() if r.closed_at is None or utc(r.closed_at) > as_of
+    }
+    tasks, units = _tally_assignments(
+        plan,
+        held=held,
+        in_scope=in_scope,
+        replayed=replayed,
+        items=items,
+        latest=latest,
+        open_then=open_then,
+        open_red=open_red,
+        today=today,
+        rules=rules,
+        timezone=timezone,
+    )
     _tally_units(units, items=items, escalations=escalations)
-    overdue = sorted((i for i in items.values() if i.overdue_days is not None),
-                     key=lambda i: (-(i.overdue_days or 0), i.task_number, i.unit))
+    overdue = sorted(
+        (i for i in items.values() if i.overdue_days is not None),
+        key=lambda i: (-(i.overdue_days or 0), i.task_number, i.unit),
+    )
     return Results(
-        plan_key=plan.key, plan_title=plan.title, issuer=issuer, **_round_fields(round_), as_of=as_of, as_of_day=today,
+        plan_key=plan.key,
+        plan_title=plan.title,
+        issuer=issuer,
+        **_round_fields(round_),
+        as_of=as_of,
+        as_of_day=today,
         headline=_headline(tasks, items=items, escalations=escalations),
-        tasks=[tasks[n] for n in sorted(tasks)], units=_rank(list(units.values())),
-        items=sorted(items.values(), key=lambda i: (i.task_number, i.unit, i.round_id)), overdue=overdue,
-        escalations=escalations, agenda=agenda)
+        tasks=[tasks[n] for n in sorted(tasks)],
+        units=_rank(list(units.values())),
+        items=sorted(items.values(), key=lambda i: (i.task_number, i.unit, i.round_id)),
+        overdue=overdue,
+        escalations=escalations,
+        agenda=agenda,
+    )
 
 
 def _round_fields(round_: SupervisionRound | None) -> dict[str, Any]:
@@ -278,32 +348,55 @@ def _round_fields(round_: SupervisionRound | None) -> dict[str, Any]:
     return {"round_id": round_.id, "round_name": round_.name, "report_by": round_.report_by}
 
 
-def _rounds(session: Session, *, plan: Plan, round_: SupervisionRound | None,
-            as_of: datetime) -> dict[int, SupervisionRound]:
+def _rounds(
+    session: Session, *, plan: Plan, round_: SupervisionRound | None, as_of: datetime
+) -> dict[int, SupervisionRound]:
     """The round asked for (refused if it opened after the moment), or every round of the plan opened by then."""
     if round_ is not None:
         if utc(round_.opened_at) > as_of:
-            raise RoundNotOpenYet(name=round_.name, as_of=as_of.isoformat(), opened=utc(round_.opened_at).isoformat())
+            raise RoundNotOpenYet(
+                name=round_.name, as_of=as_of.isoformat(), opened=utc(round_.opened_at).isoformat()
+            )
         return {round_.id: round_}
-    return {r.id: r for r in session.exec(select(SupervisionRound).where(
-        SupervisionRound.plan_id == plan.id, SupervisionRound.opened_at <= as_of))}
+    return {
+        r.id: r
+        for r in session.exec(
+            select(SupervisionRound).where(
+                SupervisionRound.plan_id == plan.id, SupervisionRound.opened_at <= as_of
+            )
+        )
+    }
 
 
 def _structure(connection: Connection, *, plan: Plan, as_of: datetime) -> dict[int, Held]:
     """The assignments as they stood: not yet withdrawn (nor their task). Whether each was created by then
     is the caller's question: one owing a check-in in a round opened by then existed, whatever its row says."""
     rows = connection.execute(
-        select(Assignment.id, Assignment.task_id, Assignment.role, Assignment.original_due_on, Task.number,
-               Task.title, Task.deadline, Unit.name, Assignment.created_at)
-        .join(Task, col(Task.id) == col(Assignment.task_id)).join(Unit, col(Unit.id) == col(Assignment.unit_id))
-        .where(Task.plan_id == plan.id,
-               or_(col(Assignment.withdrawn_at).is_(None), col(Assignment.withdrawn_at) > as_of),
-               or_(col(Task.withdrawn_at).is_(None), col(Task.withdrawn_at) > as_of)))
+        select(
+            Assignment.id,
+            Assignment.task_id,
+            Assignment.role,
+            Assignment.original_due_on,
+            Task.number,
+            Task.title,
+            Task.deadline,
+            Unit.name,
+            Assignment.created_at,
+        )
+        .join(Task, col(Task.id) == col(Assignment.task_id))
+        .join(Unit, col(Unit.id) == col(Assignment.unit_id))
+        .where(
+            Task.plan_id == plan.id,
+            or_(col(Assignment.withdrawn_at).is_(None), col(Assignment.withdrawn_at) > as_of),
+            or_(col(Task.withdrawn_at).is_(None), col(Task.withdrawn_at) > as_of),
+        )
+    )
     return {row[0]: Held(*row[:8], created_at=utc(row[8])) for row in rows}
 
 
-def _items(connection: Connection, *, rounds: dict[int, SupervisionRound],
-           held: dict[int, Held]) -> tuple[dict[int, Item], dict[int, str | None]]:
+def _items(
+    connection: Connection, *, rounds: dict[int, SupervisionRound], held: dict[int, Held]
+) -> tuple[dict[int, Item], dict[int, str | None]]:
     """One item per check-in of the rounds on an assignment of the structure, due by its original date;
     beside them each check-in's stored text, for submissions whose event predates texts in the trail."""
     items: dict[int, Item] = {}
@@ -311,15 +404,31 @@ def _items(connection: Connection, *, rounds: dict[int, SupervisionRound],
     if not rounds:
         return items, texts
     for c_id, round_id, a_id, due_on, original_due_on, text in connection.execute(
-            select(CheckIn.id, CheckIn.round_id, CheckIn.assignment_id, CheckIn.due_on, CheckIn.original_due_on,
-                   CheckIn.text).where(col(CheckIn.round_id).in_(list(rounds)))):
+        select(
+            CheckIn.id,
+            CheckIn.round_id,
+            CheckIn.assignment_id,
+            CheckIn.due_on,
+            CheckIn.original_due_on,
+            CheckIn.text,
+        ).where(col(CheckIn.round_id).in_(list(rounds)))
+    ):
         a = held.get(a_id)
         if a is None:
             continue
         original = original_due_on or due_on
-        items[c_id] = Item(checkin_id=c_id, round_id=round_id, round_name=rounds[round_id].name,
-                           assignment_id=a_id, task_number=a.task_number, task_title=a.task_title, unit=a.unit,
-                           role=str(a.role), due_on=original, due_in_force=original)
+        items[c_id] = Item(
+            checkin_id=c_id,
+            round_id=round_id,
+            round_name=rounds[round_id].name,
+            assignment_id=a_id,
+            task_number=a.task_number,
+            task_title=a.task_title,
+            unit=a.unit,
+            role=str(a.role),
+            due_on=original,
+            due_in_force=original,
+        )
         texts[c_id] = text
     return items, texts
 
@@ -329,38 +438,80 @@ def _events(connection: Connection, *, plan: Plan, as_of: datetime) -> Any:
     plan_tasks = select(Task.id).where(Task.plan_id == plan.id)
     # An action the office dated back (--force-time) follows, in the chain, one dated after as_of: an item's
     # history stops at its first event beyond as_of, so a verification never shows before its filing.
-    beyond = dict(((t, u), seq) for t, u, seq in connection.execute(
-        select(AuditEvent.task_id, AuditEvent.unit_id, func.min(AuditEvent.seq))
-        .where(col(AuditEvent.action).in_(REPLAYED), AuditEvent.at > as_of, col(AuditEvent.task_id).in_(plan_tasks))
-        .group_by(AuditEvent.task_id, AuditEvent.unit_id)))
+    beyond = dict(
+        ((t, u), seq)
+        for t, u, seq in connection.execute(
+            select(AuditEvent.task_id, AuditEvent.unit_id, func.min(AuditEvent.seq))
+            .where(
+                col(AuditEvent.action).in_(REPLAYED),
+                AuditEvent.at > as_of,
+                col(AuditEvent.task_id).in_(plan_tasks),
+            )
+            .group_by(AuditEvent.task_id, AuditEvent.unit_id)
+        )
+    )
     rows = connection.execute(
-        select(AuditEvent.at, AuditEvent.action, AuditEvent.object_id, AuditEvent.task_id, AuditEvent.unit_id,
-               AuditEvent.after, AuditEvent.seq)
-        .where(col(AuditEvent.action).in_(REPLAYED), AuditEvent.at <= as_of,
-               or_(col(AuditEvent.task_id).in_(plan_tasks), AuditEvent.object_type == "escalation"))
-        .order_by(AuditEvent.seq))
+        select(
+            AuditEvent.at,
+            AuditEvent.action,
+            AuditEvent.object_id,
+            AuditEvent.task_id,
+            AuditEvent.unit_id,
+            AuditEvent.after,
+            AuditEvent.seq,
+        )
+        .where(
+            col(AuditEvent.action).in_(REPLAYED),
+            AuditEvent.at <= as_of,
+            or_(col(AuditEvent.task_id).in_(plan_tasks), AuditEvent.object_type == "escalation"),
+        )
+        .order_by(AuditEvent.seq)
+    )
     return [row[:6] for row in rows if not beyond or row[6] <= beyond.get((row[3], row[4]), row[6])]
 
 
-def _replay(session: Session, *, plan: Plan, held: dict[int, Held], items: dict[int, Item],
-            texts: dict[int, str | None], as_of: datetime, timezone: str) -> Replayed:
+def _replay(
+    session: Session,
+    *,
+    plan: Plan,
+    held: dict[int, Held],
+    items: dict[int, Item],
+    texts: dict[int, str | None],
+    as_of: datetime,
+    timezone: str,
+) -> Replayed:
     """Replay the trail up to the moment: states, percents and extensions per assignment, escalations
     raised and resolved; what each check-in's events say is written onto its item."""
     replayed = Replayed()
     unit_names = dict(session.exec(select(Unit.id, Unit.name)).all())
     by_pair = {(row.task_id, row.unit): a_id for a_id, row in held.items()}
-    for at, action, object_id, task_id, unit_id, after_json in _events(session.connection(), plan=plan, as_of=as_of):
+    for at, action, object_id, task_id, unit_id, after_json in _events(
+        session.connection(), plan=plan, as_of=as_of
+    ):
         after = orjson.loads(after_json) if after_json else {}
         if action.startswith("assignment."):
             replayed.state[int(object_id)] = after["state"]
         elif action.startswith("checkin."):
             item = items.get(int(object_id))
             if item is not None:
-                _replay_checkin(item, action, after, at=at, timezone=timezone, text=texts[item.checkin_id],
-                                last_filed=replayed.last_filed)
+                _replay_checkin(
+                    item,
+                    action,
+                    after,
+                    at=at,
+                    timezone=timezone,
+                    text=texts[item.checkin_id],
+                    last_filed=replayed.last_filed,
+                )
         elif action == "escalation.raise":
-            replayed.raised[object_id] = Raised(after["assignment"], after["round"], after["level"], after["stall"],
-                                                after["number"], local_day(at, timezone))
+            replayed.raised[object_id] = Raised(
+                after["assignment"],
+                after["round"],
+                after["level"],
+                after["stall"],
+                after["number"],
+                local_day(at, timezone),
+            )
         elif action == "escalation.resolve":
             replayed.resolved[object_id] = local_day(at, timezone)
         elif action == "extension.approve":
@@ -370,8 +521,16 @@ def _replay(session: Session, *, plan: Plan, held: dict[int, Held], items: dict[
     return replayed
 
 
-def _replay_checkin(item: Item, action: str, after: dict[str, Any], *, at: datetime, timezone: str,
-                    text: str | None, last_filed: dict[int, datetime]) -> None:
+def _replay_checkin(
+    item: Item,
+    action: str,
+    after: dict[str, Any],
+    *,
+    at: datetime,
+    timezone: str,
+    text: str | None,
+    last_filed: dict[int, datetime],
+) -> None:
     """One check-in event onto its item; a filing's moment is kept for the lights' percent rule."""
     if action == "checkin.submit":
         if item.filed_on is None:
@@ -387,27 +546,50 @@ def _replay_checkin(item: Item, action: str, after: dict[str, Any], *, at: datet
         item.returns += 1
 
 
-def _escalations(replayed: Replayed, *, held: dict[int, Held], in_scope: set[int],
-                 rounds: dict[int, SupervisionRound]) -> list[EscalationResult]:
+def _escalations(
+    replayed: Replayed,
+    *,
+    held: dict[int, Held],
+    in_scope: set[int],
+    rounds: dict[int, SupervisionRound],
+) -> list[EscalationResult]:
     """The scope's escalations in the order raised, each with the ladder its item climbed in its round."""
     escalations: list[EscalationResult] = []
     climbed: dict[tuple[int, int | None], list[str]] = defaultdict(list)
-    for esc_id, e in sorted(replayed.raised.items(), key=lambda pair: (pair[1].on, pair[1].number or "")):
+    for esc_id, e in sorted(
+        replayed.raised.items(), key=lambda pair: (pair[1].on, pair[1].number or "")
+    ):
         a = held.get(e.assignment)
-        if a is None or e.assignment not in in_scope or (e.round is not None and e.round not in rounds):
+        if (
+            a is None
+            or e.assignment not in in_scope
+            or (e.round is not None and e.round not in rounds)
+        ):
             continue
         # One list per item and round, shared: every step of the ladder shows the whole climb.
         ladder = climbed[(e.assignment, e.round)]
         ladder.append(f"{e.on.isoformat()} {LEVEL_LABELS[e.level]}（{e.number}）")
-        escalations.append(EscalationResult(
-            assignment_id=e.assignment, number=e.number or "", level=e.level, stall=e.stall,
-            task_number=a.task_number, task_title=a.task_title, unit=a.unit,
-            round_name=rounds[e.round].name if e.round in rounds else "", opened_on=e.on,
-            resolved_on=replayed.resolved.get(esc_id), history=ladder))
+        escalations.append(
+            EscalationResult(
+                assignment_id=e.assignment,
+                number=e.number or "",
+                level=e.level,
+                stall=e.stall,
+                task_number=a.task_number,
+                task_title=a.task_title,
+                unit=a.unit,
+                round_name=rounds[e.round].name if e.round in rounds else "",
+                opened_on=e.on,
+                resolved_on=replayed.resolved.get(esc_id),
+                history=ladder,
+            )
+        )
     return escalations
 
 
-def _settle(items: dict[int, Item], extended: dict[int, date], *, today: date, calendar: Any) -> dict[int, Item]:
+def _settle(
+    items: dict[int, Item], extended: dict[int, date], *, today: date, calendar: Any
+) -> dict[int, Item]:
     """Each item's due date in force, status and overdue days on `today`; the latest item per assignment."""
     latest: dict[int, Item] = {}
     for item in sorted(items.values(), key=lambda i: i.round_id):
@@ -436,20 +618,52 @@ def _agenda(escalations: list[EscalationResult], items: dict[int, Item]) -> list
     return agenda
 
 
-
-def _light_of(plan: Plan, a: Held, *, current: str, mine: list[Item], replayed: Replayed, open_then: set[int],
-              open_red: set[int], today: date, rules: Any, timezone: str) -> str:
+def _light_of(
+    plan: Plan,
+    a: Held,
+    *,
+    current: str,
+    mine: list[Item],
+    replayed: Replayed,
+    open_then: set[int],
+    open_red: set[int],
+    today: date,
+    rules: Any,
+    timezone: str,
+) -> str:
     """An assignment's light: its inputs by the one rule (`models.lights.light_inputs`), then its colour."""
-    return light_of(light_inputs(
-        state=current, assignment_due_on=replayed.due_in_force.get(a.id, a.original_due_on),
-        owed_due_on=[i.due_in_force for i in mine if i.checkin_state in OWED and i.round_id in open_then],
-        filings=[(replayed.last_filed.get(i.checkin_id), i.percent) for i in mine], plan_created_at=plan.created_at,
-        deadline=a.task_deadline, red_escalation=a.id in open_red, timezone=timezone), today=today, rules=rules)
+    return light_of(
+        light_inputs(
+            state=current,
+            assignment_due_on=replayed.due_in_force.get(a.id, a.original_due_on),
+            owed_due_on=[
+                i.due_in_force for i in mine if i.checkin_state in OWED and i.round_id in open_then
+            ],
+            filings=[(replayed.last_filed.get(i.checkin_id), i.percent) for i in mine],
+            plan_created_at=plan.created_at,
+            deadline=a.task_deadline,
+            red_escalation=a.id in open_red,
+            timezone=timezone,
+        ),
+        today=today,
+        rules=rules,
+    )
 
 
-def _tally_assignments(plan: Plan, *, held: dict[int, Held], in_scope: set[int], replayed: Replayed,
-                       items: dict[int, Item], latest: dict[int, Item], open_then: set[int], open_red: set[int],
-                       today: date, rules: Any, timezone: str) -> tuple[dict[int, TaskResult], dict[str, UnitResult]]:
+def _tally_assignments(
+    plan: Plan,
+    *,
+    held: dict[int, Held],
+    in_scope: set[int],
+    replayed: Replayed,
+    items: dict[int, Item],
+    latest: dict[int, Item],
+    open_then: set[int],
+    open_red: set[int],
+    today: date,
+    rules: Any,
+    timezone: str,
+) -> tuple[dict[int, TaskResult], dict[str, UnitResult]]:
     """Per task (its lines, done count and worst light) and per unit (assignments and done), by task and unit."""
     items_of: dict[int, list[Item]] = defaultdict(list)
     for each in items.values():
@@ -460,10 +674,22 @@ def _tally_assignments(plan: Plan, *, held: dict[int, Held], in_scope: set[int],
         a = held[a_id]
         current = replayed.state.get(a_id, State.ASSIGNED.value)
         item = latest.get(a_id)
-        colour = _light_of(plan, a, current=current, mine=items_of.get(a_id, []), replayed=replayed,
-                           open_then=open_then, open_red=open_red, today=today, rules=rules, timezone=timezone)
-        task = tasks.setdefault(a.task_number, TaskResult(number=a.task_number, title=a.task_title,
-                                                          deadline=a.task_deadline))
+        colour = _light_of(
+            plan,
+            a,
+            current=current,
+            mine=items_of.get(a_id, []),
+            replayed=replayed,
+            open_then=open_then,
+            open_red=open_red,
+            today=today,
+            rules=rules,
+            timezone=timezone,
+        )
+        task = tasks.setdefault(
+            a.task_number,
+            TaskResult(number=a.task_number, title=a.task_title, deadline=a.task_deadline),
+        )
         task.lines.append(Line(a_id, a.unit, str(a.role), current, colour, item))
         task.done += current in DONE
         if ORDER[colour] > ORDER[task.light]:
@@ -479,11 +705,13 @@ def _tally_assignments(plan: Plan, *, held: dict[int, Held], in_scope: set[int],
 def _lead_units(task: TaskResult) -> list[str]:
     """The units that lead the task, or the responsible ones where none leads."""
     return [line.unit for line in task.lines if line.role == AssignmentRole.LEAD] or [
-        line.unit for line in task.lines if line.role == AssignmentRole.RESPONSIBLE]
+        line.unit for line in task.lines if line.role == AssignmentRole.RESPONSIBLE
+    ]
 
 
-def _tally_units(units: dict[str, UnitResult], *, items: dict[int, Item],
-                 escalations: list[EscalationResult]) -> None:
+def _tally_units(
+    units: dict[str, UnitResult], *, items: dict[int, Item], escalations: list[EscalationResult]
+) -> None:
     """Each unit's filings by status, returns and escalations."""
     for item in items.values():
         result = units[item.unit]
@@ -493,8 +721,9 @@ def _tally_units(units: dict[str, UnitResult], *, items: dict[int, Item],
         units[e.unit].escalations += 1
 
 
-def _headline(tasks: dict[int, TaskResult], *, items: dict[int, Item],
-              escalations: list[EscalationResult]) -> dict[str, Any]:
+def _headline(
+    tasks: dict[int, TaskResult], *, items: dict[int, Item], escalations: list[EscalationResult]
+) -> dict[str, Any]:
     """The figures at the top of the 通报 (and in the results-published notice)."""
     statuses = Counter(item.status for item in items.values())
     done = sum(task.done for task in tasks.values())
@@ -504,7 +733,9 @@ def _headline(tasks: dict[int, TaskResult], *, items: dict[int, Item],
         "tasks": len(tasks),
         "assignments": total,
         "checkins": len(items),
-        "on_time": statuses["on_time"], "late": statuses["late"], "missing": statuses["missing"],
+        "on_time": statuses["on_time"],
+        "late": statuses["late"],
+        "missing": statuses["missing"],
         "pending": statuses["pending"],
         "verified": done,
         "returned": sum(item.returns for item in items.values()),
@@ -519,15 +750,20 @@ def _headline(tasks: dict[int, TaskResult], *, items: dict[int, Item],
 def _escalation_counts(escalations: list[EscalationResult]) -> dict[str, dict[str, int]]:
     levels = (1, 2, 3)
     return {
-        "escalations": {str(level): sum(1 for e in escalations if e.level == level) for level in levels},
-        "open_escalations": {str(level): sum(1 for e in escalations if e.level == level and e.resolved_on is None)
-                             for level in levels},
+        "escalations": {
+            str(level): sum(1 for e in escalations if e.level == level) for level in levels
+        },
+        "open_escalations": {
+            str(level): sum(1 for e in escalations if e.level == level and e.resolved_on is None)
+            for level in levels
+        },
     }
 
 
 def _rank(units: list[UnitResult]) -> list[UnitResult]:
     """Best first: on-time rate, then completion, then fewer escalations and returns. Ties share a
     rank."""
+
     def score(u: UnitResult) -> tuple:
         rate = u.on_time_rate
         return (-(rate if rate is not None else -1.0), -u.completion_rate, u.escalations, u.returns)

@@ -28,47 +28,165 @@ def tables(results: Any) -> list[Table]:
 
     r, h = results, results.headline
     summary: list[list[Any]] = [
-        ["计划 / plan", r.plan_title], ["轮次 / round", r.round_name or "全部轮次"],
-        ["报送截止日期 / report by", r.report_by], ["数据截至 / as of", r.as_of_day], ["发文单位 / issuer", r.issuer],
-        ["任务 / tasks", h["tasks"]], ["任务分工 / assignments", h["assignments"]], ["应报送 / check-ins", h["checkins"]],
-        ["按时报送 / on time", h["on_time"]], ["逾期报送 / late", h["late"]], ["未报送 / missing", h["missing"]],
-        ["未到期 / not yet due", h["pending"]], ["审核确认 / verified", h["verified"]],
-        ["退回修改 / returned", h["returned"]], ["逾期未报 / overdue", h["overdue"]],
-        ["完成率 / completion rate", h["completion_rate"]], ["按时报送率 / on-time rate", h["on_time_rate"]],
-        ["蓝色提醒 / level 1", h["escalations"]["1"]], ["黄色催办 / level 2", h["escalations"]["2"]],
-        ["红色提请协调 / level 3", h["escalations"]["3"]], ["红灯任务 / red tasks", h["task_lights"]["red"]],
-        ["黄灯任务 / yellow tasks", h["task_lights"]["yellow"]], ["绿灯任务 / green tasks", h["task_lights"]["green"]],
+        ["计划 / plan", r.plan_title],
+        ["轮次 / round", r.round_name or "全部轮次"],
+        ["报送截止日期 / report by", r.report_by],
+        ["数据截至 / as of", r.as_of_day],
+        ["发文单位 / issuer", r.issuer],
+        ["任务 / tasks", h["tasks"]],
+        ["任务分工 / assignments", h["assignments"]],
+        ["应报送 / check-ins", h["checkins"]],
+        ["按时报送 / on time", h["on_time"]],
+        ["逾期报送 / late", h["late"]],
+        ["未报送 / missing", h["missing"]],
+        ["未到期 / not yet due", h["pending"]],
+        ["审核确认 / verified", h["verified"]],
+        ["退回修改 / returned", h["returned"]],
+        ["逾期未报 / overdue", h["overdue"]],
+        ["完成率 / completion rate", h["completion_rate"]],
+        ["按时报送率 / on-time rate", h["on_time_rate"]],
+        ["蓝色提醒 / level 1", h["escalations"]["1"]],
+        ["黄色催办 / level 2", h["escalations"]["2"]],
+        ["红色提请协调 / level 3", h["escalations"]["3"]],
+        ["红灯任务 / red tasks", h["task_lights"]["red"]],
+        ["黄灯任务 / yellow tasks", h["task_lights"]["yellow"]],
+        ["绿灯任务 / green tasks", h["task_lights"]["green"]],
     ]
     task_rows = []
     for t in r.tasks:
         leads, light = "、".join(t.lead_units), LIGHT_LABELS[t.light]
         for line in t.lines:
             i = line.latest
-            task_rows.append([t.number, t.title, light, leads, line.unit, line.role_zh, line.state_zh,
-                              STATUS_LABELS[i.status] if i else None, i.filed_on if i else None,
-                              i.percent if i else None, i.text if i else None, i.problems if i else None,
-                              t.completion_rate])
+            task_rows.append(
+                [
+                    t.number,
+                    t.title,
+                    light,
+                    leads,
+                    line.unit,
+                    line.role_zh,
+                    line.state_zh,
+                    STATUS_LABELS[i.status] if i else None,
+                    i.filed_on if i else None,
+                    i.percent if i else None,
+                    i.text if i else None,
+                    i.problems if i else None,
+                    t.completion_rate,
+                ]
+            )
     return [
         ("汇总", [("项目 / item", 26, None), ("数值 / value", 48, "value")], summary),
-        ("任务", [("序号", 6, None), ("任务", 40, None), ("任务灯", 7, None), ("牵头单位", 20, None), ("单位", 20, None),
-                ("职责", 7, None), ("状态", 9, None), ("报送情况", 10, None), ("报送日期", 11, "date"),
-                ("进度%", 7, None), ("最新进展", 50, None), ("需协调解决的问题", 40, None), ("任务完成率", 10, "percent")],
-         task_rows),
-        ("单位", [("排名", 6, None), ("单位", 24, None), ("任务分工", 9, None), ("按时报送", 9, None),
-                ("逾期报送", 9, None), ("未报送", 8, None), ("未到期", 8, None), ("按时报送率", 11, "percent"),
-                ("退回", 7, None), ("督办", 7, None), ("完成率", 9, "percent")],
-         [[u.rank, u.name, u.assignments, u.on_time, u.late, u.missing, u.pending, u.on_time_rate, u.returns,
-           u.escalations, u.completion_rate] for u in r.units]),
-        ("逾期", [("序号", 6, None), ("任务", 40, None), ("单位", 20, None), ("职责", 7, None), ("轮次", 18, None),
-                ("原定截止日期", 12, "date"), ("现截止日期", 12, "date"), ("逾期工作日", 10, None),
-                ("报送状态", 10, None)],
-         [[i.task_number, i.task_title, i.unit, i.role_zh, i.round_name, i.due_on, i.due_in_force, i.overdue_days,
-           CHECKIN_LABELS[i.checkin_state]] for i in r.overdue]),
-        ("督办", [("督办单号", 16, None), ("级别", 6, None), ("级别名称", 12, None), ("原因", 24, None),
-                ("序号", 6, None), ("任务", 40, None), ("单位", 20, None), ("轮次", 18, None),
-                ("督办日期", 11, "date"), ("办结日期", 11, "date"), ("状态", 8, None)],
-         [[e.number, e.level, e.level_zh, e.reason_zh, e.task_number, e.task_title, e.unit, e.round_name,
-           e.opened_on, e.resolved_on, "已办结" if e.resolved_on else "未办结"] for e in r.escalations]),
+        (
+            "任务",
+            [
+                ("序号", 6, None),
+                ("任务", 40, None),
+                ("任务灯", 7, None),
+                ("牵头单位", 20, None),
+                ("单位", 20, None),
+                ("职责", 7, None),
+                ("状态", 9, None),
+                ("报送情况", 10, None),
+                ("报送日期", 11, "date"),
+                ("进度%", 7, None),
+                ("最新进展", 50, None),
+                ("需协调解决的问题", 40, None),
+                ("任务完成率", 10, "percent"),
+            ],
+            task_rows,
+        ),
+        (
+            "单位",
+            [
+                ("排名", 6, None),
+                ("单位", 24, None),
+                ("任务分工", 9, None),
+                ("按时报送", 9, None),
+                ("逾期报送", 9, None),
+                ("未报送", 8, None),
+                ("未到期", 8, None),
+                ("按时报送率", 11, "percent"),
+                ("退回", 7, None),
+                ("督办", 7, None),
+                ("完成率", 9, "percent"),
+            ],
+            [
+                [
+                    u.rank,
+                    u.name,
+                    u.assignments,
+                    u.on_time,
+                    u.late,
+                    u.missing,
+                    u.pending,
+                    u.on_time_rate,
+                    u.returns,
+                    u.escalations,
+                    u.completion_rate,
+                ]
+                for u in r.units
+            ],
+        ),
+        (
+            "逾期",
+            [
+                ("序号", 6, None),
+                ("任务", 40, None),
+                ("单位", 20, None),
+                ("职责", 7, None),
+                ("轮次", 18, None),
+                ("原定截止日期", 12, "date"),
+                ("现截止日期", 12, "date"),
+                ("逾期工作日", 10, None),
+                ("报送状态", 10, None),
+            ],
+            [
+                [
+                    i.task_number,
+                    i.task_title,
+                    i.unit,
+                    i.role_zh,
+                    i.round_name,
+                    i.due_on,
+                    i.due_in_force,
+                    i.overdue_days,
+                    CHECKIN_LABELS[i.checkin_state],
+                ]
+                for i in r.overdue
+            ],
+        ),
+        (
+            "督办",
+            [
+                ("督办单号", 16, None),
+                ("级别", 6, None),
+                ("级别名称", 12, None),
+                ("原因", 24, None),
+                ("序号", 6, None),
+                ("任务", 40, None),
+                ("单位", 20, None),
+                ("轮次", 18, None),
+                ("督办日期", 11, "date"),
+                ("办结日期", 11, "date"),
+                ("状态", 8, None),
+            ],
+            [
+                [
+                    e.number,
+                    e.level,
+                    e.level_zh,
+                    e.reason_zh,
+                    e.task_number,
+                    e.task_title,
+                    e.unit,
+                    e.round_name,
+                    e.opened_on,
+                    e.resolved_on,
+                    "已办结" if e.resolved_on else "未办结",
+                ]
+                for e in r.escalations
+            ],
+        ),
     ]
 
 
@@ -76,10 +194,19 @@ def write_tables(sheets: list[Table], path: Path) -> None:
     import xlsxwriter
 
     # Cells stay in memory until close: the constant-memory mode is 1.5x slower per cell.
-    book = xlsxwriter.Workbook(str(path), {"default_date_format": "yyyy-mm-dd", "strings_to_numbers": False,
-                                           "strings_to_formulas": False, "strings_to_urls": False})
+    book = xlsxwriter.Workbook(
+        str(path),
+        {
+            "default_date_format": "yyyy-mm-dd",
+            "strings_to_numbers": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+        },
+    )
     styles = {
-        "header": book.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1, "text_wrap": True}),
+        "header": book.add_format(
+            {"bold": True, "bg_color": "#F2F2F2", "border": 1, "text_wrap": True}
+        ),
         "date": book.add_format({"num_format": "yyyy-mm-dd"}),
         "percent": book.add_format({"num_format": "0.0%"}),
         "value": book.add_format({"align": "left"}),  # the summary's mixed column
@@ -91,7 +218,9 @@ def write_tables(sheets: list[Table], path: Path) -> None:
         book.close()
 
 
-def _sheet(book: Any, styles: dict[str, Any], name: str, columns: list[Column], rows: list[list[Any]]) -> None:
+def _sheet(
+    book: Any, styles: dict[str, Any], name: str, columns: list[Column], rows: list[list[Any]]
+) -> None:
     """One table: a frozen, filtered header row, then the rows, each cell written by its type
     (the typed calls skip XlsxWriter's per-cell type dispatch)."""
     sheet = book.add_worksheet(name)
@@ -100,7 +229,11 @@ def _sheet(book: Any, styles: dict[str, Any], name: str, columns: list[Column], 
     sheet.write_row(0, 0, [title for title, _, _ in columns], styles["header"])
     sheet.freeze_panes(1, 0)
     date_format, percent_format = styles["date"], styles["percent"]
-    write_string, write_number, write_datetime = sheet.write_string, sheet.write_number, sheet.write_datetime
+    write_string, write_number, write_datetime = (
+        sheet.write_string,
+        sheet.write_number,
+        sheet.write_datetime,
+    )
     from escaping.cells import neutral
 
     for count, row in enumerate(rows, start=1):
@@ -108,7 +241,9 @@ def _sheet(book: Any, styles: dict[str, Any], name: str, columns: list[Column], 
             if value is None:
                 continue
             kind = value.__class__
-            if kind is str:  # text from units and notices: never a formula, even once edited in Excel
+            if (
+                kind is str
+            ):  # text from units and notices: never a formula, even once edited in Excel
                 write_string(count, n, neutral(value))
             elif kind is date:
                 write_datetime(count, n, value, date_format)
@@ -125,7 +260,7 @@ def main() -> None:
     import sys
 
     source, target = sys.argv[1:3]
-    write_tables(pickle.loads(Path(source).read_bytes()), Path(target))  # noqa: S301 — our own file, just written
+    write_tables(pickle.loads(Path(source).read_bytes()), Path(target))
 
 
 if __name__ == "__main__":

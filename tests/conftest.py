@@ -43,7 +43,9 @@ def postgres_admin_url() -> Iterator[str]:
     bindir = find_bindir()
     if bindir is None:
         if os.environ.get("DUBAN_TEST_REQUIRE_POSTGRES") == "1":
-            pytest.fail("DUBAN_TEST_REQUIRE_POSTGRES=1 but no PostgreSQL server binaries were found")
+            pytest.fail(
+                "DUBAN_TEST_REQUIRE_POSTGRES=1 but no PostgreSQL server binaries were found"
+            )
         pytest.skip("no PostgreSQL server binaries (Debian: apt-get install postgresql)")
     server = ThrowawayPostgres(bindir)
     url = server.start()
@@ -87,7 +89,9 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def empty_database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def empty_database_url(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[str]:
     """A database with no tables at all, for `duban init`."""
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.db'}"
@@ -105,14 +109,18 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
         yield f"sqlite:///{target}"
         return
     template_url = request.getfixturevalue("postgres_template")
-    yield from _postgres_database(template_url.rsplit("/", 1)[0] + "/postgres", template="duban_template")
+    yield from _postgres_database(
+        template_url.rsplit("/", 1)[0] + "/postgres", template="duban_template"
+    )
 
 
 def _postgres_database(admin_url: str, *, template: str | None) -> Iterator[str]:
     name = f"duban_test_{os.getpid()}_{next(_counter)}"
     admin = _autocommit(admin_url)
     with admin.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else "")))
+        connection.execute(
+            text(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
+        )
     try:
         yield admin_url.rsplit("/", 1)[0] + f"/{name}"
     finally:

@@ -22,18 +22,31 @@ from tests.support.scenario import OFFICE, Scenario
 def plan(engine: Engine, now: datetime) -> Scenario:
     built = scenario.build(engine, now)
     market = built.unit_actor("市市场监管局")
-    for hour, (action, actor, reason) in enumerate([
-        (Action.SIGN, market, None),
-        (Action.REPORT, market, None),
-        (Action.RETURN, OFFICE, "请补充抽检数据"),
-        (Action.REPORT, market, None),
-        (Action.VERIFY, OFFICE, None),
-    ], start=1):
+    for hour, (action, actor, reason) in enumerate(
+        [
+            (Action.SIGN, market, None),
+            (Action.REPORT, market, None),
+            (Action.RETURN, OFFICE, "请补充抽检数据"),
+            (Action.REPORT, market, None),
+            (Action.VERIFY, OFFICE, None),
+        ],
+        start=1,
+    ):
         with unit_of_work(engine) as session:
-            filing = (scenario.filing(session, built.market, completed=True, now=now)
-                      if action == Action.REPORT else None)
-            workflow.take_action(session, assignment_id=built.market, action=action, actor=actor,
-                                 now=now + timedelta(hours=hour), reason=reason, filing=filing)
+            filing = (
+                scenario.filing(session, built.market, completed=True, now=now)
+                if action == Action.REPORT
+                else None
+            )
+            workflow.take_action(
+                session,
+                assignment_id=built.market,
+                action=action,
+                actor=actor,
+                now=now + timedelta(hours=hour),
+                reason=reason,
+                filing=filing,
+            )
     return built
 
 
@@ -72,13 +85,16 @@ def test_a_deleted_record_is_named(engine: Engine, plan: Scenario) -> None:
 
 def test_an_inserted_record_is_named(engine: Engine, plan: Scenario) -> None:
     # A forged event appended after the head, copying the last one's hash as its predecessor.
-    tamper(engine, """
+    tamper(
+        engine,
+        """
         INSERT INTO audit_event (seq, at, actor, action, object_type, object_id, task_id, unit_id,
                                  before, after, reason, outcome, prev_hash, hash)
         SELECT seq + 1, at, 'clerk', 'assignment.close', object_type, object_id, task_id, unit_id,
                after, '{"state":"closed"}', NULL, 'ok', hash, hash
         FROM audit_event WHERE seq = 16
-    """)
+    """,
+    )
     report = verify(engine)
     assert not report.ok and report.first_bad_seq == 17
 
@@ -102,7 +118,9 @@ def test_a_truncated_tail_is_named(engine: Engine, plan: Scenario) -> None:
     assert "truncated" in report.message("en")
 
 
-def test_a_rewritten_chain_is_caught_by_the_anchor_kept_outside(engine: Engine, plan: Scenario) -> None:
+def test_a_rewritten_chain_is_caught_by_the_anchor_kept_outside(
+    engine: Engine, plan: Scenario
+) -> None:
     """An attacker who recomputes every hash after a change fools the walk, not the anchor."""
     from sqlmodel import select
 
@@ -125,14 +143,22 @@ def test_a_rewritten_chain_is_caught_by_the_anchor_kept_outside(engine: Engine, 
     assert not report.ok and report.first_bad_seq == 16  # ...but not with what was kept outside
 
 
-def test_every_action_writes_exactly_one_event_with_before_and_after(engine: Engine, plan: Scenario) -> None:
+def test_every_action_writes_exactly_one_event_with_before_and_after(
+    engine: Engine, plan: Scenario
+) -> None:
     with reading(engine) as session:
         from models.audit import events
 
-        rows = list(events(session, AuditFilter(action="assignment.", unit_id=plan.units["市市场监管局"])))
+        rows = list(
+            events(session, AuditFilter(action="assignment.", unit_id=plan.units["市市场监管局"]))
+        )
     assert [r.action for r in rows] == [
-        "assignment.create", "assignment.sign", "assignment.report", "assignment.return",
-        "assignment.report", "assignment.verify",
+        "assignment.create",
+        "assignment.sign",
+        "assignment.report",
+        "assignment.return",
+        "assignment.report",
+        "assignment.verify",
     ]
     returned = rows[3]
     assert json.loads(returned.before)["state"] == "reported"
@@ -140,7 +166,9 @@ def test_every_action_writes_exactly_one_event_with_before_and_after(engine: Eng
     assert returned.reason == "请补充抽检数据" and returned.actor == "clerk"
 
 
-def test_show_filters_by_task_unit_actor_action_and_time(engine: Engine, plan: Scenario, now: datetime) -> None:
+def test_show_filters_by_task_unit_actor_action_and_time(
+    engine: Engine, plan: Scenario, now: datetime
+) -> None:
     from models.audit import events
 
     def seqs(**criteria) -> list[int]:
@@ -155,7 +183,9 @@ def test_show_filters_by_task_unit_actor_action_and_time(engine: Engine, plan: S
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
-def test_export_keeps_every_field_and_chinese_text(engine: Engine, plan: Scenario, fmt: str) -> None:
+def test_export_keeps_every_field_and_chinese_text(
+    engine: Engine, plan: Scenario, fmt: str
+) -> None:
     stream = io.StringIO()
     with reading(engine) as session:
         count = export(session, AuditFilter(), fmt, stream)
@@ -165,6 +195,16 @@ def test_export_keeps_every_field_and_chinese_text(engine: Engine, plan: Scenari
     else:
         rows = list(csv.DictReader(io.StringIO(stream.getvalue())))
     assert len(rows) == 16
-    assert {"seq", "at", "actor", "action", "before", "after", "reason", "prev_hash", "hash"} <= set(rows[0])
+    assert {
+        "seq",
+        "at",
+        "actor",
+        "action",
+        "before",
+        "after",
+        "reason",
+        "prev_hash",
+        "hash",
+    } <= set(rows[0])
     assert any(r["reason"] == "请补充抽检数据" for r in rows)
     assert str(rows[-1]["hash"]) == verify(engine).head_hash

@@ -27,17 +27,38 @@ EXPECTED = hashlib.sha256(CANONICAL.encode("utf-8")).hexdigest()
 
 
 def test_a_fixed_event_hashes_to_sha256_of_its_canonical_form() -> None:
-    event = AuditEvent(seq=1, at=datetime(2022, 9, 19, 2, 0, tzinfo=UTC), actor="clerk", action="checkin.submit",
-                       object_type="checkin", object_id="7", task_id=5, unit_id=3,
-                       before='{"revision":0,"state":"pending"}', after='{"percent":40,"text":"推进中"}',
-                       reason=None, outcome="ok", prev_hash=GENESIS, hash="")
+    event = AuditEvent(
+        seq=1,
+        at=datetime(2022, 9, 19, 2, 0, tzinfo=UTC),
+        actor="clerk",
+        action="checkin.submit",
+        object_type="checkin",
+        object_id="7",
+        task_id=5,
+        unit_id=3,
+        before='{"revision":0,"state":"pending"}',
+        after='{"percent":40,"text":"推进中"}',
+        reason=None,
+        outcome="ok",
+        prev_hash=GENESIS,
+        hash="",
+    )
     assert event_hash(event) == EXPECTED
 
 
 def test_recording_that_event_on_a_fresh_chain_stores_that_hash(engine: Engine) -> None:
     """Through `record`: dicts in any key order, the moment in Beijing time, the same bytes and hash."""
     with unit_of_work(engine) as session:
-        row = record(session, at=datetime(2022, 9, 19, 10, 0, tzinfo=timezone(timedelta(hours=8))), actor="clerk",
-                     action="checkin.submit", object_type="checkin", object_id=7, task_id=5, unit_id=3,
-                     before={"state": "pending", "revision": 0}, after={"text": "推进中", "percent": 40})
+        row = record(
+            session,
+            at=datetime(2022, 9, 19, 10, 0, tzinfo=timezone(timedelta(hours=8))),
+            actor="clerk",
+            action="checkin.submit",
+            object_type="checkin",
+            object_id=7,
+            task_id=5,
+            unit_id=3,
+            before={"state": "pending", "revision": 0},
+            after={"text": "推进中", "percent": 40},
+        )
         assert (row.seq, row.prev_hash, row.hash) == (1, GENESIS, EXPECTED)

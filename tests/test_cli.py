@@ -18,12 +18,16 @@ from tests.support import scenario
 DUBAN = str(Path(sys.executable).parent / "duban")
 
 
-def duban(*args: str, home: Path, url: str | None = None, lang: str = "zh", **env: str) -> subprocess.CompletedProcess:
+def duban(
+    *args: str, home: Path, url: str | None = None, lang: str = "zh", **env: str
+) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
     environment.update(DUBAN_HOME=str(home), DUBAN_LANG=lang, **env)
     if url:
         environment["DUBAN_DATABASE_URL"] = url
-    return subprocess.run([DUBAN, *args], capture_output=True, text=True, env=environment, timeout=120)
+    return subprocess.run(
+        [DUBAN, *args], capture_output=True, text=True, env=environment, timeout=120
+    )
 
 
 def assert_one_clean_line(result: subprocess.CompletedProcess, code: int, *fragments: str) -> None:
@@ -35,8 +39,12 @@ def assert_one_clean_line(result: subprocess.CompletedProcess, code: int, *fragm
         assert fragment in lines[0]
 
 
-def test_init_creates_the_database_and_running_it_again_is_harmless(empty_database_url: str, tmp_path: Path) -> None:
-    first = duban("init", "--now", "2022-09-01T09:00:00+08:00", home=tmp_path, url=empty_database_url)
+def test_init_creates_the_database_and_running_it_again_is_harmless(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    first = duban(
+        "init", "--now", "2022-09-01T09:00:00+08:00", home=tmp_path, url=empty_database_url
+    )
     assert first.returncode == 0, first.stderr
     assert "数据库已初始化" in first.stdout
     second = duban("init", home=tmp_path, url=empty_database_url)
@@ -58,24 +66,40 @@ def test_the_default_database_is_sqlite_under_duban_home(tmp_path: Path) -> None
     assert duban("status", home=tmp_path).returncode == 0
 
 
-def test_status_json_has_the_documented_keys_and_counts(database_url: str, tmp_path: Path, now: datetime) -> None:
+def test_status_json_has_the_documented_keys_and_counts(
+    database_url: str, tmp_path: Path, now: datetime
+) -> None:
     engine = make_engine(database_url)
     scenario.build(engine, now)
     engine.dispose()
-    result = duban("status", "--json", "--now", "2022-09-05T09:00:00+08:00", home=tmp_path, url=database_url)
+    result = duban(
+        "status", "--json", "--now", "2022-09-05T09:00:00+08:00", home=tmp_path, url=database_url
+    )
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
     assert figures == {
         "plans": 1,
         "tasks": 2,
-        "assignments": {"total": 4, "by_state": {"assigned": 4, "in_progress": 0, "reported": 0, "verified": 0, "closed": 0}},
+        "assignments": {
+            "total": 4,
+            "by_state": {
+                "assigned": 4,
+                "in_progress": 0,
+                "reported": 0,
+                "verified": 0,
+                "closed": 0,
+            },
+        },
         "open_rounds": [],
         "open_escalations": {"total": 0, "by_level": {"1": 0, "2": 0, "3": 0}},
         "notifications": {"pending": 0, "claimed": 0, "sent": 0, "dead": 0, "maybe_sent": 0},
         "checkins": {"pending": 0, "submitted": 0, "accepted": 0, "returned": 0, "overdue": 0},
         "rounds": [],
-        "lights": {"assignments": {"green": 4, "yellow": 0, "red": 0},
-                   "tasks": {"green": 2, "yellow": 0, "red": 0}, "units": {"green": 4, "yellow": 0, "red": 0}},
+        "lights": {
+            "assignments": {"green": 4, "yellow": 0, "red": 0},
+            "tasks": {"green": 2, "yellow": 0, "red": 0},
+            "units": {"green": 4, "yellow": 0, "red": 0},
+        },
     }
     human = duban("status", home=tmp_path, url=database_url)
     assert "任务分工 4 项" in human.stdout and "已交办 4" in human.stdout
@@ -105,13 +129,17 @@ def test_a_bad_now_is_refused_with_the_option_named(tmp_path: Path) -> None:
     assert result.returncode == 2 and "--now" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_audit_verify_passes_then_names_the_tampered_record(database_url: str, tmp_path: Path, now: datetime) -> None:
+def test_audit_verify_passes_then_names_the_tampered_record(
+    database_url: str, tmp_path: Path, now: datetime
+) -> None:
     engine = make_engine(database_url)
     scenario.build(engine, now)
     ok = duban("audit", "verify", home=tmp_path, url=database_url)
     assert ok.returncode == 0 and "审计链完整" in ok.stdout
     head = ok.stdout.strip().rsplit(" ", 1)[-1]
-    assert duban("audit", "verify", "--anchor", head, home=tmp_path, url=database_url).returncode == 0
+    assert (
+        duban("audit", "verify", "--anchor", head, home=tmp_path, url=database_url).returncode == 0
+    )
     with engine.begin() as connection:
         connection.execute(text("UPDATE audit_event SET actor = 'someone' WHERE seq = 3"))
     engine.dispose()
@@ -127,7 +155,9 @@ def test_audit_show_and_export(database_url: str, tmp_path: Path, now: datetime)
     engine = make_engine(database_url)
     built = scenario.build(engine, now)
     engine.dispose()
-    shown = duban("audit", "show", "--unit", "市场监管局", "--json", home=tmp_path, url=database_url)
+    shown = duban(
+        "audit", "show", "--unit", "市场监管局", "--json", home=tmp_path, url=database_url
+    )
     assert shown.returncode == 0, shown.stderr
     rows = json.loads(shown.stdout)
     assert [r["action"] for r in rows] == ["unit.create", "assignment.create"]
@@ -135,7 +165,9 @@ def test_audit_show_and_export(database_url: str, tmp_path: Path, now: datetime)
     unknown = duban("audit", "show", "--unit", "市不存在局", home=tmp_path, url=database_url)
     assert_one_clean_line(unknown, 3, "市不存在局")
     out = tmp_path / "audit.csv"
-    exported = duban("audit", "export", "--format", "csv", "--out", str(out), home=tmp_path, url=database_url)
+    exported = duban(
+        "audit", "export", "--format", "csv", "--out", str(out), home=tmp_path, url=database_url
+    )
     assert exported.returncode == 0, exported.stderr
     assert "已导出 11 条" in exported.stdout
     assert len(out.read_text(encoding="utf-8").splitlines()) == 12
@@ -158,6 +190,10 @@ print("PREFECT" if loaded else "CLEAN", file=sys.stderr)
 @pytest.mark.parametrize("args", [["--help"], ["status"]])
 def test_help_and_status_never_import_prefect(args: list[str], tmp_path: Path) -> None:
     assert duban("init", home=tmp_path).returncode == 0
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")} | {"DUBAN_HOME": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, env=env, timeout=60)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")} | {
+        "DUBAN_HOME": str(tmp_path)
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, env=env, timeout=60
+    )
     assert result.stderr.strip().splitlines()[-1] == "CLEAN", result.stderr

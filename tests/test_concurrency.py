@@ -31,7 +31,10 @@ def race(engine: Engine, attempts_per_thread: list[list]) -> Counter:
     outcome: Counter = Counter()
     lock = threading.Lock()
     barrier = threading.Barrier(len(attempts_per_thread))
-    threads = [threading.Thread(target=_attempt, args=(engine, a, barrier, outcome, lock)) for a in attempts_per_thread]
+    threads = [
+        threading.Thread(target=_attempt, args=(engine, a, barrier, outcome, lock))
+        for a in attempts_per_thread
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -39,15 +42,27 @@ def race(engine: Engine, attempts_per_thread: list[list]) -> Counter:
     return outcome
 
 
-def _attempt(engine: Engine, attempts: list, barrier: threading.Barrier, outcome: Counter, lock: threading.Lock) -> None:
+def _attempt(
+    engine: Engine,
+    attempts: list,
+    barrier: threading.Barrier,
+    outcome: Counter,
+    lock: threading.Lock,
+) -> None:
     for assignment_id, action, actor, now, kw in attempts:
         barrier.wait()
         try:
             with unit_of_work(engine) as session:
                 if action in FILED:
-                    kw = {**kw, "filing": scenario.filing(session, assignment_id, now=now,
-                                                          completed=action == Action.REPORT)}
-                workflow.take_action(session, assignment_id=assignment_id, action=action, actor=actor, now=now, **kw)
+                    kw = {
+                        **kw,
+                        "filing": scenario.filing(
+                            session, assignment_id, now=now, completed=action == Action.REPORT
+                        ),
+                    }
+                workflow.take_action(
+                    session, assignment_id=assignment_id, action=action, actor=actor, now=now, **kw
+                )
             result = "won"
         except ConcurrentChange:
             result = "reload"
@@ -64,7 +79,9 @@ def test_of_concurrent_changes_seen_at_one_version_exactly_one_wins(
     engine: Engine, plan: Scenario, now: datetime, writers: int
 ) -> None:
     """Everyone saw version 1 and tries to sign; one wins, the others are told to reload."""
-    outcome = race(engine, [[(plan.market, Action.SIGN, OFFICE, now, {"expected_version": 1})]] * writers)
+    outcome = race(
+        engine, [[(plan.market, Action.SIGN, OFFICE, now, {"expected_version": 1})]] * writers
+    )
     assert outcome == Counter({"won": 1, "reload": writers - 1})
     with reading(engine) as session:
         row = session.get(Assignment, plan.market)
@@ -79,13 +96,34 @@ def test_two_different_office_decisions_on_one_report_cannot_both_land(
     market = plan.unit_actor("市市场监管局")
     for action in (Action.SIGN, Action.REPORT):
         with unit_of_work(engine) as session:
-            filing = scenario.filing(session, plan.market, completed=True, now=now) if action in FILED else None
-            workflow.take_action(session, assignment_id=plan.market, action=action, actor=market, now=now,
-                                 filing=filing)
-    outcome = race(engine, [
-        [(plan.market, Action.VERIFY, OFFICE, now, {"expected_version": 3})],
-        [(plan.market, Action.RETURN, OFFICE, now, {"expected_version": 3, "reason": "材料不全"})],
-    ])
+            filing = (
+                scenario.filing(session, plan.market, completed=True, now=now)
+                if action in FILED
+                else None
+            )
+            workflow.take_action(
+                session,
+                assignment_id=plan.market,
+                action=action,
+                actor=market,
+                now=now,
+                filing=filing,
+            )
+    outcome = race(
+        engine,
+        [
+            [(plan.market, Action.VERIFY, OFFICE, now, {"expected_version": 3})],
+            [
+                (
+                    plan.market,
+                    Action.RETURN,
+                    OFFICE,
+                    now,
+                    {"expected_version": 3, "reason": "材料不全"},
+                )
+            ],
+        ],
+    )
     assert outcome == Counter({"won": 1, "reload": 1})
     with reading(engine) as session:
         row = session.get(Assignment, plan.market)
@@ -100,7 +138,9 @@ def test_many_writers_on_different_assignments_all_succeed_without_locked_errors
     'database is locked'."""
     rounds = 25
     ids = [plan.market, plan.police, plan.procuratorate, plan.lead]
-    with unit_of_work(engine) as session:  # the round the filings belong to, before the threads start
+    with unit_of_work(
+        engine
+    ) as session:  # the round the filings belong to, before the threads start
         for i in ids:
             scenario.filing(session, i, completed=False, now=now)
     outcome = race(engine, [[(i, Action.PROGRESS, OFFICE, now, {})] * rounds for i in ids])
@@ -120,7 +160,9 @@ def _process_writer(url: str, assignment_id: int, count: int, queue: multiproces
         try:
             with unit_of_work(engine) as session:
                 filing = scenario.filing(session, assignment_id, completed=False, now=now)
-                workflow.record_progress(session, assignment_id=assignment_id, actor=actor, now=now, filing=filing)
+                workflow.record_progress(
+                    session, assignment_id=assignment_id, actor=actor, now=now, filing=filing
+                )
         except Exception as error:  # noqa: BLE001 — reported to the parent
             errors.append(f"{type(error).__name__}: {error}")
     queue.put(errors)
@@ -132,9 +174,18 @@ def test_writers_in_separate_processes_wait_for_each_other(
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     ids = [plan.market, plan.police, plan.procuratorate]
-    with unit_of_work(engine) as session:  # the round the filings belong to, before the processes start
-        scenario.filing(session, plan.market, completed=False, now=datetime.fromisoformat("2022-09-05T09:00:00+08:00"))
-    processes = [context.Process(target=_process_writer, args=(database_url, i, 10, queue)) for i in ids]
+    with unit_of_work(
+        engine
+    ) as session:  # the round the filings belong to, before the processes start
+        scenario.filing(
+            session,
+            plan.market,
+            completed=False,
+            now=datetime.fromisoformat("2022-09-05T09:00:00+08:00"),
+        )
+    processes = [
+        context.Process(target=_process_writer, args=(database_url, i, 10, queue)) for i in ids
+    ]
     for process in processes:
         process.start()
     errors = [queue.get(timeout=120) for _ in processes]
@@ -164,7 +215,9 @@ def test_escalation_numbers_taken_by_processes_at_once_are_unique_and_without_ga
     """Three processes, ten transactions each, three 督办单 numbers a transaction: 1 to 90, each once."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    processes = [context.Process(target=_take_numbers, args=(database_url, 10, queue)) for _ in range(3)]
+    processes = [
+        context.Process(target=_take_numbers, args=(database_url, 10, queue)) for _ in range(3)
+    ]
     for process in processes:
         process.start()
     taken = [queue.get(timeout=120) for _ in processes]
@@ -204,13 +257,21 @@ def test_a_database_upgraded_to_counted_numbers_goes_on_after_the_highest_number
         config.attributes["connection"] = connection
         command.upgrade(config, "0006")
     plan = scenario.build(engine, now)
-    given = [("督〔2021〕010号", plan.lead), ("督〔2022〕001号", plan.lead), ("督〔2022〕002号", plan.police),
-             ("督〔2022〕012号", plan.market)]  # 003-011 were given to escalations since deleted by hand
+    given = [
+        ("督〔2021〕010号", plan.lead),
+        ("督〔2022〕001号", plan.lead),
+        ("督〔2022〕002号", plan.police),
+        ("督〔2022〕012号", plan.market),
+    ]  # 003-011 were given to escalations since deleted by hand
     with engine.begin() as connection:
         for n, (number, assignment_id) in enumerate(given):
-            connection.execute(text("INSERT INTO escalation (stage_key, assignment_id, level, stall, reason, number, "
-                                    "opened_at) VALUES (:key, :a, 1, 'overdue', '逾期', :number, :at)"),
-                               {"key": f"k{n}", "a": assignment_id, "number": number, "at": now})
+            connection.execute(
+                text(
+                    "INSERT INTO escalation (stage_key, assignment_id, level, stall, reason, number, "
+                    "opened_at) VALUES (:key, :a, 1, 'overdue', '逾期', :number, :at)"
+                ),
+                {"key": f"k{n}", "a": assignment_id, "number": number, "at": now},
+            )
     upgrade(engine)
     with unit_of_work(engine) as session:
         assert take_numbers(session, 2022, 1) == 13

@@ -24,8 +24,15 @@ def test_each_owner_keeps_its_own_counts_for_its_own_time(engine: Engine) -> Non
     with Session(engine) as session:
         assert kept.get(session, today)[1] == 0 and fresh.get(session, today)[1] == 0
     with unit_of_work(engine) as session:
-        open_round(session, plan_key="2022", name="三季度", report_by=date(2022, 9, 30), actor=OFFICE,
-                   now=datetime(2022, 9, 19, 2), cooperating_lead_days=2)
+        open_round(
+            session,
+            plan_key="2022",
+            name="三季度",
+            report_by=date(2022, 9, 30),
+            actor=OFFICE,
+            now=datetime(2022, 9, 19, 2),
+            cooperating_lead_days=2,
+        )
     with Session(engine) as session:
         assert kept.get(session, today)[1] == 0  # its hour is not up
         assert fresh.get(session, today)[1] == 4

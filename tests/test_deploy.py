@@ -12,7 +12,8 @@ from sqlalchemy import Engine, create_engine, text
 
 from models.db import unit_of_work
 from models.outbox import enqueue_many
-from tests.support.prefect_server import PREFECT, prefect_server as start_prefect_server
+from tests.support.prefect_server import PREFECT
+from tests.support.prefect_server import prefect_server as start_prefect_server
 from tests.test_cli import DUBAN
 from tests.test_notifications import reminders, statuses
 
@@ -24,7 +25,9 @@ def prefect_server(postgres_admin_url: str, tmp_path: Path) -> Iterator[dict[str
         connection.execute(text("DROP DATABASE IF EXISTS prefect_server"))
         connection.execute(text("CREATE DATABASE prefect_server"))
     admin.dispose()
-    database = postgres_admin_url.replace("+psycopg", "+asyncpg").rsplit("/", 1)[0] + "/prefect_server"
+    database = (
+        postgres_admin_url.replace("+psycopg", "+asyncpg").rsplit("/", 1)[0] + "/prefect_server"
+    )
     with start_prefect_server(tmp_path, database) as env:
         yield env
 
@@ -35,19 +38,28 @@ def test_deploy_registers_the_schedule_and_a_worker_runs_the_flow(
 ) -> None:
     with unit_of_work(engine) as session:
         enqueue_many(session, reminders(5), now=now)
-    env = prefect_server | {"DUBAN_HOME": str(tmp_path / "duban"), "DUBAN_DATABASE_URL": database_url,
-                            "DUBAN_MAIL_CHANNEL": "outbox",
-                            "DUBAN_DISPATCH_IN_WORKING_HOURS": "false"}  # the worker runs on the real clock
+    env = prefect_server | {
+        "DUBAN_HOME": str(tmp_path / "duban"),
+        "DUBAN_DATABASE_URL": database_url,
+        "DUBAN_MAIL_CHANNEL": "outbox",
+        "DUBAN_DISPATCH_IN_WORKING_HOURS": "false",
+    }  # the worker runs on the real clock
 
     def run(*command: str, timeout: int = 120) -> str:
-        result = subprocess.run(list(command), env=env, capture_output=True, text=True, timeout=timeout)
+        result = subprocess.run(
+            list(command), env=env, capture_output=True, text=True, timeout=timeout
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         return result.stdout
 
     deployed = run(DUBAN, "deploy")
     assert "dispatch_notifications/duban-dispatch_notifications" in deployed
     inspected = run(PREFECT, "deployment", "inspect", "send_reminders/duban-send_reminders")
-    assert "0 9 * * *" in inspected and "Asia/Shanghai" in inspected and "'work_pool_name': 'duban'" in inspected
+    assert (
+        "0 9 * * *" in inspected
+        and "Asia/Shanghai" in inspected
+        and "'work_pool_name': 'duban'" in inspected
+    )
     run(PREFECT, "deployment", "run", "dispatch_notifications/duban-dispatch_notifications")
     run(PREFECT, "worker", "start", "--pool", "duban", "--run-once", timeout=180)
     assert len(list((tmp_path / "duban" / "outbox").glob("*.eml"))) == 5

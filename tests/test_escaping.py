@@ -19,11 +19,21 @@ from tests.support.hostile import HOSTILE, formula_cells, raw_markup_in, termina
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize(("name", "escapes"), [
-    ("review.html.j2", True), ("reminder.zh.html.j2", True), ("_phrases.j2", True), ("results.HTML.J2", True),
-    ("reminder.zh.txt.j2", False), ("results.md.j2", False), (None, True),
-])
-def test_a_template_escapes_unless_its_name_says_it_is_text(name: str | None, escapes: bool) -> None:
+@pytest.mark.parametrize(
+    ("name", "escapes"),
+    [
+        ("review.html.j2", True),
+        ("reminder.zh.html.j2", True),
+        ("_phrases.j2", True),
+        ("results.HTML.J2", True),
+        ("reminder.zh.txt.j2", False),
+        ("results.md.j2", False),
+        (None, True),
+    ],
+)
+def test_a_template_escapes_unless_its_name_says_it_is_text(
+    name: str | None, escapes: bool
+) -> None:
     assert autoescape_for(name) is escapes
 
 
@@ -32,7 +42,9 @@ def test_every_template_in_the_project_that_writes_html_escapes() -> None:
     names = [p.name for folder in folders for p in folder.glob("*.j2")]
     text = sorted(n for n in names if not autoescape_for(n))
     assert text == sorted([*(n for n in names if n.endswith(".txt.j2")), "results.md.j2"])
-    assert len(names) - len(text) >= 16 + 18 + 1  # portal pages, HTML messages (and _phrases), the 通报 page
+    assert (
+        len(names) - len(text) >= 16 + 18 + 1
+    )  # portal pages, HTML messages (and _phrases), the 通报 page
 
 
 def test_the_factory_decides_autoescape_itself() -> None:
@@ -50,11 +62,22 @@ def test_the_escalations_page_closes_its_title() -> None:
     assert page.count("<h2>未办结的督办") == 1 and page.index("</title>") < page.index("<h1>")
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"), ("+1+1", "'+1+1"), ("-2+3", "'-2+3"), ("@SUM(1)", "'@SUM(1)"),
-    ("\t=1", "'\t=1"), ("\r=1", "'\r=1"), ("已完成=100%", "已完成=100%"), ("", ""), (5, 5), (-2.5, -2.5),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ('=HYPERLINK("x")', '\'=HYPERLINK("x")'),
+        ("+1+1", "'+1+1"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(1)", "'@SUM(1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("已完成=100%", "已完成=100%"),
+        ("", ""),
+        (5, 5),
+        (-2.5, -2.5),
+        (None, None),
+    ],
+)
 def test_a_cell_that_would_start_a_formula_gets_a_quote(value: object, expected: object) -> None:
     assert neutral(value) == expected
     if isinstance(value, str):
@@ -71,14 +94,18 @@ def test_terminal_controls_are_shown_as_escapes() -> None:
     assert visible("\x1b[31mred\x1b[0m\x07") == "\\x1b[31mred\\x1b[0m\\x07"
     assert visible("\u202eabc\u2066") == "\\u202eabc\\u2066"
     assert visible("\x9b2J\x00") == "\\x9b2J\\x00"
-    assert visible("市教育局\t第1项\n第2项") == "市教育局\t第1项\n第2项"  # the CLI's own layout stays
+    assert (
+        visible("市教育局\t第1项\n第2项") == "市教育局\t第1项\n第2项"
+    )  # the CLI's own layout stays
     assert not any(terminal_escapes_in(visible(v)) for v in HOSTILE)
 
 
 def test_json_keeps_its_values_while_showing_controls() -> None:
     value = {"actor": "\x1b]0;owned\x07\u202e\x9b"}
     dumped = json_visible(json.dumps(value, ensure_ascii=False))
-    assert json.loads(dumped) == value and not terminal_escapes_in(dumped) and "\u202e" not in dumped
+    assert (
+        json.loads(dumped) == value and not terminal_escapes_in(dumped) and "\u202e" not in dumped
+    )
 
 
 def test_xml_text_writes_out_what_xml_cannot_hold() -> None:
@@ -88,18 +115,26 @@ def test_xml_text_writes_out_what_xml_cannot_hold() -> None:
 
 def test_markdown_text_is_shown_as_written_and_never_becomes_markup_or_a_link() -> None:
     assert markdown_text("[点我](javascript:alert(1)) <b>x</b>") == (
-        "\\[点我\\](javascript\\:alert(1)) &lt;b&gt;x&lt;/b&gt;")
-    assert markdown_text("第一行\n# 第二行 | *强调* `代码`") == "第一行 # 第二行 \\| \\*强调\\* \\`代码\\`"
+        "\\[点我\\](javascript\\:alert(1)) &lt;b&gt;x&lt;/b&gt;"
+    )
+    assert (
+        markdown_text("第一行\n# 第二行 | *强调* `代码`")
+        == "第一行 # 第二行 \\| \\*强调\\* \\`代码\\`"
+    )
     assert markdown_text("A&amp;B & C") == "A&amp;amp;B & C"
     renderer = MarkdownIt("commonmark")  # raw HTML passes through this preset when not escaped
     for value in HOSTILE:
         rendered = renderer.render(f"- 任务1：{markdown_text(value)}\n")
-        assert not raw_markup_in(rendered) and "<a " not in rendered and "<h1" not in rendered, value
+        assert not raw_markup_in(rendered) and "<a " not in rendered and "<h1" not in rendered, (
+            value
+        )
     shown = renderer.renderInline(markdown_text("<b>x</b> [y](z) *w*"))
     assert shown == "&lt;b&gt;x&lt;/b&gt; [y](z) *w*"  # what the reader sees is what was written
 
 
-def test_the_directory_csv_quotes_formula_names_and_reads_them_back(engine: Engine, tmp_path: Path) -> None:
+def test_the_directory_csv_quotes_formula_names_and_reads_them_back(
+    engine: Engine, tmp_path: Path
+) -> None:
     from datetime import UTC, datetime
 
     from intake.directory import DirectoryEntry, export_directory, read_directory, sync_directory
@@ -108,8 +143,12 @@ def test_the_directory_csv_quotes_formula_names_and_reads_them_back(engine: Engi
 
     now = datetime(2022, 9, 5, tzinfo=UTC)
     with unit_of_work(engine) as session:
-        sync_directory(session, [DirectoryEntry('=HYPERLINK("http://x.example","点击")', aliases=["@SUM(1)"])],
-                       actor=OFFICE, now=now)
+        sync_directory(
+            session,
+            [DirectoryEntry('=HYPERLINK("http://x.example","点击")', aliases=["@SUM(1)"])],
+            actor=OFFICE,
+            now=now,
+        )
     with reading(engine) as session:
         exported = export_directory(session, "csv")
     assert "'=HYPERLINK" in exported and "'@SUM(1)" in exported
@@ -119,11 +158,14 @@ def test_the_directory_csv_quotes_formula_names_and_reads_them_back(engine: Engi
     with unit_of_work(engine) as session:
         sync_directory(session, directory, actor=OFFICE, now=now)
     with reading(engine) as session:
-        assert export_directory(session, "csv") == exported  # the same names: nothing renamed or added
+        assert (
+            export_directory(session, "csv") == exported
+        )  # the same names: nothing renamed or added
 
 
-def test_an_export_to_a_terminal_shows_controls_and_to_a_pipe_stays_exact(engine: Engine, database_url: str,
-                                                                          tmp_path: Path) -> None:
+def test_an_export_to_a_terminal_shows_controls_and_to_a_pipe_stays_exact(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
     import os
     import subprocess
     import sys
@@ -134,16 +176,27 @@ def test_an_export_to_a_terminal_shows_controls_and_to_a_pipe_stays_exact(engine
     from tests.support.scenario import OFFICE
 
     with unit_of_work(engine) as session:
-        sync_directory(session, [DirectoryEntry("\x1b]0;owned\x07市教育局")], actor=OFFICE,
-                       now=datetime(2022, 9, 5, tzinfo=UTC))
+        sync_directory(
+            session,
+            [DirectoryEntry("\x1b]0;owned\x07市教育局")],
+            actor=OFFICE,
+            now=datetime(2022, 9, 5, tzinfo=UTC),
+        )
     duban = str(Path(sys.executable).parent / "duban")
     env = {**os.environ, "DUBAN_HOME": str(tmp_path), "DUBAN_DATABASE_URL": database_url}
-    piped = subprocess.run([duban, "units", "export", "--format", "csv"], env=env, capture_output=True, check=True)
+    piped = subprocess.run(
+        [duban, "units", "export", "--format", "csv"], env=env, capture_output=True, check=True
+    )
     assert b"\x1b]0;owned\x07" in piped.stdout  # a file or a pipe gets the data as stored
     controller, terminal = os.openpty()
     try:
-        subprocess.run([duban, "units", "export", "--format", "csv"], env=env, stdout=terminal, check=True,
-                       timeout=60)
+        subprocess.run(
+            [duban, "units", "export", "--format", "csv"],
+            env=env,
+            stdout=terminal,
+            check=True,
+            timeout=60,
+        )
         os.close(terminal)
         shown = b""
         while True:

@@ -27,49 +27,69 @@ from tests.test_cli import duban
 # 35,200.
 GBK_REPORT = ("抽检报告：校园食堂抽检120批次，合格率100%。\r\n" * 800).encode("gbk")
 OTHER_GBK = ("整改台账：共排查问题隐患30处，已整改完毕。\r\n" * 800).encode("gbk")
-QUOTA_MB = 0.1  # 104,857 bytes (102 KB): two reports of 36,000 and 36,800 fit (71 KB), 35,200 more do not
+QUOTA_MB = (
+    0.1  # 104,857 bytes (102 KB): two reports of 36,000 and 36,800 fit (71 KB), 35,200 more do not
+)
 
 
 @pytest.fixture
 def portal(engine: Engine, database_url: str, tmp_path: Path):
     seed(engine)
     open_round(engine, date.today() + timedelta(days=30))
-    settings = Settings(home=tmp_path, database_url=database_url, dev_mode=True, upload_max_mb=0.5,
-                        evidence_quota_mb=QUOTA_MB)
+    settings = Settings(
+        home=tmp_path,
+        database_url=database_url,
+        dev_mode=True,
+        upload_max_mb=0.5,
+        evidence_quota_mb=QUOTA_MB,
+    )
     with running(settings, engine) as found:
         yield found
 
 
 def stored_files(portal: Portal) -> dict[str, bytes]:
     folder = portal.settings.home / "evidence"
-    return {p.name: p.read_bytes() for p in folder.rglob("*") if p.is_file()} if folder.exists() else {}
+    return (
+        {p.name: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+        if folder.exists()
+        else {}
+    )
 
 
-def file_checkin(client, own: int, text: str, *files: tuple[str, bytes], completed: bool = False):  # noqa: ANN001, ANN201
+def file_checkin(client, own: int, text: str, *files: tuple[str, bytes], completed: bool = False):
     data = {"csrf": csrf_of(client.get(f"/assignments/{own}").text), "text": text}
     if completed:
         data["completed"] = "on"
-    return client.post(f"/assignments/{own}/checkins", data=data,
-                       files=[("evidence", (name, content, "text/plain")) for name, content in files])
+    return client.post(
+        f"/assignments/{own}/checkins",
+        data=data,
+        files=[("evidence", (name, content, "text/plain")) for name, content in files],
+    )
 
 
 def test_a_gbk_text_file_is_accepted_and_served_back_as_it_was(portal: Portal) -> None:
     assert (len(GBK_REPORT), len(OTHER_GBK)) == (36_000, 35_200)
     own = portal.assignment(12, "市市场监管局")
     with portal.login("market") as market:
-        assert file_checkin(market, own, "抽检完成", ("抽检报告.txt", GBK_REPORT)).status_code == 303
+        assert (
+            file_checkin(market, own, "抽检完成", ("抽检报告.txt", GBK_REPORT)).status_code == 303
+        )
         page = market.get(f"/assignments/{own}").text
         download = market.get("/evidence/" + page.split("/evidence/")[1].split('"')[0])
     assert download.status_code == 200 and download.content == GBK_REPORT
     assert download.headers["content-type"].lower().replace(" ", "") == "text/plain;charset=gb18030"
 
 
-@pytest.mark.parametrize("content", [
-    b"MZ\x90\x00\x03\x00\x00\x00\x04\x00",  # a Windows program
-    b"\x00\x01\x02\x03 binary",  # control bytes
-    bytes([0xAA, 0xA1, 0xAA, 0xA2]) * 100,  # decodes as GB18030, but to private-use code points only
-    "抽检".encode("gbk") + b"\x1b[2J",  # text with a terminal escape inside
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"MZ\x90\x00\x03\x00\x00\x00\x04\x00",  # a Windows program
+        b"\x00\x01\x02\x03 binary",  # control bytes
+        bytes([0xAA, 0xA1, 0xAA, 0xA2])
+        * 100,  # decodes as GB18030, but to private-use code points only
+        "抽检".encode("gbk") + b"\x1b[2J",  # text with a terminal escape inside
+    ],
+)
 def test_binary_disguised_as_text_is_still_refused(portal: Portal, content: bytes) -> None:
     own = portal.assignment(12, "市市场监管局")
     with portal.login("market") as market:
@@ -99,9 +119,14 @@ def test_each_unit_stores_evidence_within_its_quota(portal: Portal) -> None:
         # the same file again is stored once and costs nothing more
         same = file_checkin(market, own, "重报", ("抽检报告（重报）.txt", GBK_REPORT))
     assert over.status_code == 400
-    assert "市市场监管局的佐证材料已占用 71 KB，本次再上传 34 KB 将超过每单位 102 KB 的配额" in over.text
+    assert (
+        "市市场监管局的佐证材料已占用 71 KB，本次再上传 34 KB 将超过每单位 102 KB 的配额"
+        in over.text
+    )
     assert same.status_code == 303
-    assert sorted(stored_files(portal)) == sorted(hashlib.sha256(c).hexdigest() for c in (GBK_REPORT, second))
+    assert sorted(stored_files(portal)) == sorted(
+        hashlib.sha256(c).hexdigest() for c in (GBK_REPORT, second)
+    )
     with reading(portal.engine) as session:
         filing = session.exec(select(CheckIn).where(CheckIn.assignment_id == own)).one()
     assert (filing.revision, filing.text) == (3, "重报")  # the refused filing changed nothing
@@ -110,14 +135,26 @@ def test_each_unit_stores_evidence_within_its_quota(portal: Portal) -> None:
         assert file_checkin(police, theirs, "整改", ("整改台账.txt", OTHER_GBK)).status_code == 303
 
 
-def test_orphaned_evidence_files_are_pruned_and_named_ones_kept(engine: Engine, database_url: str,
-                                                               tmp_path: Path, now: datetime) -> None:
+def test_orphaned_evidence_files_are_pruned_and_named_ones_kept(
+    engine: Engine, database_url: str, tmp_path: Path, now: datetime
+) -> None:
     plan = scenario.build(engine, now)
     folder = tmp_path / "evidence"
     with unit_of_work(engine) as session:
-        open_scenario_round(session, plan_key="2022", name="第三季度", report_by=date(2022, 9, 30),
-                            actor=scenario.OFFICE, now=now, cooperating_lead_days=2)
-    named, orphan, fresh = Upload("抽检.txt", GBK_REPORT), Upload("旧.txt", OTHER_GBK), Upload("新.txt", b"in flight")
+        open_scenario_round(
+            session,
+            plan_key="2022",
+            name="第三季度",
+            report_by=date(2022, 9, 30),
+            actor=scenario.OFFICE,
+            now=now,
+            cooperating_lead_days=2,
+        )
+    named, orphan, fresh = (
+        Upload("抽检.txt", GBK_REPORT),
+        Upload("旧.txt", OTHER_GBK),
+        Upload("新.txt", b"in flight"),
+    )
     with unit_of_work(engine) as session:
         checkin = session.exec(select(CheckIn).where(CheckIn.assignment_id == plan.market)).one()
         checkin.evidence = described([named])
@@ -131,7 +168,10 @@ def test_orphaned_evidence_files_are_pruned_and_named_ones_kept(engine: Engine, 
         removed = prune_orphans(session, folder)
     assert [p.name for p in removed] == [orphan.sha256]
     left = {p.name for p in folder.rglob("*") if p.is_file()}
-    assert left == {named.sha256, fresh.sha256}  # a file younger than an hour may belong to a filing in flight
+    assert left == {
+        named.sha256,
+        fresh.sha256,
+    }  # a file younger than an hour may belong to a filing in flight
 
     os.utime(folder / fresh.sha256[:2] / fresh.sha256, (hour_ago, hour_ago))
     result = duban("checkin", "prune-evidence", home=tmp_path, url=database_url)

@@ -10,10 +10,9 @@ except in CI (DUBAN_TEST_REQUIRE_POSTGRES=1), where its absence is a failure.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
-
-from pathlib import Path
 
 from intake.fidelity import align, compare, find_corpus, misses, score_corpus, table
 
@@ -57,14 +56,30 @@ def test_alignment_pairs_titles_in_order_and_skips_what_is_missing() -> None:
 
 
 def test_compare_names_each_aspect_that_differs() -> None:
-    annotation = {"title": "建设某某平台", "lead": ["市甲局"], "coop": ["市乙局"],
-                  "all": ["市甲局", "市乙局", "丙办"], "deadline": "2021-12-31", "category": "(一)某类"}
+    annotation = {
+        "title": "建设某某平台",
+        "lead": ["市甲局"],
+        "coop": ["市乙局"],
+        "all": ["市甲局", "市乙局", "丙办"],
+        "deadline": "2021-12-31",
+        "category": "(一)某类",
+    }
     aliases = {"丙办": "市丙办"}
-    right = {"title": "建设某某平台。", "category": "（一）某类", "deadline": "2021-12-31",
-             "units": [{"name": "市甲局", "role": "lead"}, {"name": "市乙局", "role": "cooperating"},
-                       {"name": "市丙办", "role": "responsible"}]}
+    right = {
+        "title": "建设某某平台。",
+        "category": "（一）某类",
+        "deadline": "2021-12-31",
+        "units": [
+            {"name": "市甲局", "role": "lead"},
+            {"name": "市乙局", "role": "cooperating"},
+            {"name": "市丙办", "role": "responsible"},
+        ],
+    }
     assert compare(annotation, right, aliases) == []
-    wrong_role = {**right, "units": [{"name": "市甲局", "role": "responsible"}, *right["units"][1:]]}
+    wrong_role = {
+        **right,
+        "units": [{"name": "市甲局", "role": "responsible"}, *right["units"][1:]],
+    }
     assert compare(annotation, wrong_role, aliases) == ["roles"]
     missing = {**right, "units": right["units"][:2], "deadline": None, "category": None}
     assert compare(annotation, missing, aliases) == ["units", "deadline", "category"]

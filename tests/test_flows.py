@@ -22,11 +22,24 @@ from tests.test_cycle import ROOT, at
 @pytest.fixture
 def seeded_env(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[Engine]:
     with unit_of_work(engine) as session:
-        sync_directory(session, read_directory(ROOT / "config/units/rugao.yaml"), actor=OFFICE, now=at("2022-09-01"))
-        reconcile(session, "2022", resolve(session, read_notice(ROOT / "tests/fixtures/seed-notice.txt")),
-                  actor=OFFICE, now=at("2022-09-01"), write=True)
+        sync_directory(
+            session,
+            read_directory(ROOT / "config/units/rugao.yaml"),
+            actor=OFFICE,
+            now=at("2022-09-01"),
+        )
+        reconcile(
+            session,
+            "2022",
+            resolve(session, read_notice(ROOT / "tests/fixtures/seed-notice.txt")),
+            actor=OFFICE,
+            now=at("2022-09-01"),
+            write=True,
+        )
     saved = dict(os.environ)
-    os.environ.update(DUBAN_DATABASE_URL=database_url, DUBAN_HOME=str(tmp_path), DUBAN_MAIL_CHANNEL="outbox")
+    os.environ.update(
+        DUBAN_DATABASE_URL=database_url, DUBAN_HOME=str(tmp_path), DUBAN_MAIL_CHANNEL="outbox"
+    )
     get_settings.cache_clear()
     yield engine
     os.environ.clear()
@@ -36,14 +49,17 @@ def seeded_env(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[En
 
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
-    import flows  # noqa: F401  (Prefect's home and analytics set before Prefect loads)
     from prefect.testing.utilities import prefect_test_harness
+
+    import flows  # noqa: F401  (Prefect's home and analytics set before Prefect loads)
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
 
 
-def test_the_cycle_flows_run_under_prefect(seeded_env: Engine, prefect_harness: None, tmp_path: Path) -> None:
+def test_the_cycle_flows_run_under_prefect(
+    seeded_env: Engine, prefect_harness: None, tmp_path: Path
+) -> None:
     from flows.cycle import (
         compile_results_flow,
         dispatch_notifications_flow,
@@ -54,28 +70,48 @@ def test_the_cycle_flows_run_under_prefect(seeded_env: Engine, prefect_harness: 
 
     opened = open_round_flow("2022", "第三季度", date(2022, 9, 30), now="2022-09-19T09:00:00+08:00")
     assert opened["checkins"] == 98 and opened["notices"] == 49
-    assert open_round_flow("2022", "第三季度", date(2022, 9, 30), now="2022-09-19T10:00:00+08:00")["created"] is False
+    assert (
+        open_round_flow("2022", "第三季度", date(2022, 9, 30), now="2022-09-19T10:00:00+08:00")[
+            "created"
+        ]
+        is False
+    )
     reminded = send_reminders_flow(now="2022-09-23T10:00:00+08:00")
     assert reminded["reminders"]["enqueued"] == 22 and reminded["dispatch"]["sent"] == 49 + 22
     escalated = escalate_stalled_flow(now="2022-10-10T10:00:00+08:00")
     assert escalated["escalations"]["1"] == 98
-    assert dispatch_notifications_flow(now="2022-10-10T10:05:00+08:00")["sent"] == 0  # already sent by the flow above
+    assert (
+        dispatch_notifications_flow(now="2022-10-10T10:05:00+08:00")["sent"] == 0
+    )  # already sent by the flow above
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 49 + 22 + escalated["dispatch"]["sent"]
-    compiled = compile_results_flow(now="2022-10-10T10:00:00+08:00", out_dir=str(tmp_path / "reports"),
-                                    publish=True)
+    compiled = compile_results_flow(
+        now="2022-10-10T10:00:00+08:00", out_dir=str(tmp_path / "reports"), publish=True
+    )
     (report,) = compiled["reports"]
     assert report["round"] == "第三季度" and report["figures"]["missing"] == 98
     assert report["figures"]["escalations"]["1"] == 98
-    assert sorted(Path(f).suffix for f in report["files"]) == [".docx", ".html", ".md", ".png", ".png", ".xlsx"]
+    assert sorted(Path(f).suffix for f in report["files"]) == [
+        ".docx",
+        ".html",
+        ".md",
+        ".png",
+        ".png",
+        ".xlsx",
+    ]
     assert report["published"] > 49 and compiled["dispatch"]["sent"] == report["published"]
 
 
-def test_the_scheduler_keeps_one_job_per_scheduled_flow_in_the_database(engine: Engine, database_url: str,
-                                                                        tmp_path: Path) -> None:
+def test_the_scheduler_keeps_one_job_per_scheduled_flow_in_the_database(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
     from flows.serve import build_scheduler
 
     settings = Settings(home=tmp_path, database_url=database_url)
-    assert [s.flow for s in settings.schedules] == ["send_reminders", "escalate_stalled", "dispatch_notifications"]
+    assert [s.flow for s in settings.schedules] == [
+        "send_reminders",
+        "escalate_stalled",
+        "dispatch_notifications",
+    ]
     for _ in range(2):  # a restart replaces the jobs, it does not add more
         scheduler = build_scheduler(settings, blocking=False)
         scheduler.start(paused=True)
@@ -91,6 +127,9 @@ def test_a_bad_schedule_is_a_configuration_error(tmp_path: Path) -> None:
     from flows.serve import build_scheduler
     from models.errors import ConfigError
 
-    for schedules in ([{"flow": "send_reminders", "cron": "every morning"}], [{"flow": "nap", "cron": "0 9 * * *"}]):
+    for schedules in (
+        [{"flow": "send_reminders", "cron": "every morning"}],
+        [{"flow": "nap", "cron": "0 9 * * *"}],
+    ):
         with pytest.raises(ConfigError):
             build_scheduler(Settings(home=tmp_path, schedules=schedules), blocking=False)

@@ -23,29 +23,51 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis.errors import Unsatisfiable
 from hypothesis import strategies as st
-
+from hypothesis.errors import Unsatisfiable
 from sqlmodel import select
 
 from models.db import reading
 from models.round import CheckIn
 from tests.support.fuzz import BROWSER, Target, problems, seeded_portal, targets
 from tests.support.hostile import HOSTILE, MALFORMED
-from tests.support.portal import PASSWORD, Portal, csrf_of, sign_in
+from tests.support.portal import Portal, csrf_of, sign_in
 
-QUICK_VALUES = ("99999999999999999999", "abc", "-1", "", "\x00", "0001-01-01T00:00:00+08:00", "9" * 400,
-                "令牌", HOSTILE[0], HOSTILE[11])
+QUICK_VALUES = (
+    "99999999999999999999",
+    "abc",
+    "-1",
+    "",
+    "\x00",
+    "0001-01-01T00:00:00+08:00",
+    "9" * 400,
+    "令牌",
+    HOSTILE[0],
+    HOSTILE[11],
+)
 NEVER = {("POST", "/logout")}  # would end the fuzzer's own session
-SKIPPED = {("POST", "/reports")}  # a valid round compiles a whole 通报: swept with malformed values only
-RUNS = {"quick": {"values": QUICK_VALUES, "users": ("office",), "random": 200, "schema": 6},
-        "long": {"values": MALFORMED + HOSTILE, "users": ("office", "edu"), "random": 1500, "schema": 60}}
+SKIPPED = {
+    ("POST", "/reports")
+}  # a valid round compiles a whole 通报: swept with malformed values only
+RUNS = {
+    "quick": {"values": QUICK_VALUES, "users": ("office",), "random": 200, "schema": 6},
+    "long": {
+        "values": MALFORMED + HOSTILE,
+        "users": ("office", "edu"),
+        "random": 1500,
+        "schema": 60,
+    },
+}
 
 
 @pytest.fixture(scope="module", params=("sqlite", "postgresql"))
-def portal(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
+def portal(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Portal]:
     # Failed logins are part of the attack; throttling them is tested elsewhere.
-    yield from seeded_portal(request, tmp_path_factory.mktemp(f"fuzz-{request.param}"), login_max_failures=10**6)
+    yield from seeded_portal(
+        request, tmp_path_factory.mktemp(f"fuzz-{request.param}"), login_max_failures=10**6
+    )
 
 
 def valid_values(portal: Portal) -> dict[str, str]:
@@ -53,8 +75,17 @@ def valid_values(portal: Portal) -> dict[str, str]:
     own = portal.assignment(5, "市教育局")
     with reading(portal.engine) as session:
         checkin = session.exec(select(CheckIn.id).where(CheckIn.assignment_id == own)).first()
-    return {"assignment_id": str(own), "checkin_id": str(checkin), "round_id": "1", "request_id": "1",
-            "report_id": "1", "action": "sign", "decision": "accept", "sha256": "0" * 64, "name": "x.pdf"}
+    return {
+        "assignment_id": str(own),
+        "checkin_id": str(checkin),
+        "round_id": "1",
+        "request_id": "1",
+        "report_id": "1",
+        "action": "sign",
+        "decision": "accept",
+        "sha256": "0" * 64,
+        "name": "x.pdf",
+    }
 
 
 def routes(portal: Portal) -> list[Target]:
@@ -79,22 +110,33 @@ class Attacker:
         path = target.path.format(**{p: quote(values[p], safe="") for p in target.path_params})
         headers = {"accept": "application/json", **self.api} if target.is_api else dict(BROWSER)
         data = ({"csrf": self.csrf} if target.method == "POST" and not target.is_api else {}) | (
-            {name: value} if where == "form" else {})
+            {name: value} if where == "form" else {}
+        )
         params = {name: value} if where == "query" else None
         try:
-            response = self.client.request(target.method, path, params=params, data=data or None, headers=headers)
+            response = self.client.request(
+                target.method, path, params=params, data=data or None, headers=headers
+            )
         except httpx.TransportError as error:  # the server dropped the connection: as bad as a 500
             self.found.append(f"{target.method} {path}: connection dropped ({error})")
             self.client = self.portal.client()
             return
         self.sent += 1
-        self.found += problems(target.method, f"{path} [{where} {name}={value[:40]!r}]",
-                               accept=headers["accept"], status=response.status_code, headers=response.headers,
-                               text=response.text)
+        self.found += problems(
+            target.method,
+            f"{path} [{where} {name}={value[:40]!r}]",
+            accept=headers["accept"],
+            status=response.status_code,
+            headers=response.headers,
+            text=response.text,
+        )
 
     def inputs(self, target: Target) -> list[tuple[str, str]]:
-        return ([("path", p) for p in target.path_params] + [("query", q) for q in target.query]
-                + [("form", f) for f in target.form if target.method == "POST"])
+        return (
+            [("path", p) for p in target.path_params]
+            + [("query", q) for q in target.query]
+            + [("form", f) for f in target.form if target.method == "POST"]
+        )
 
 
 def sweep(portal: Portal, run: dict[str, Any]) -> tuple[int, list[str]]:
@@ -118,13 +160,23 @@ def sweep(portal: Portal, run: dict[str, Any]) -> tuple[int, list[str]]:
 
 def random_attack(portal: Portal, examples: int) -> tuple[int, list[str]]:
     attacker = Attacker(portal, "office")
-    fuzzable = [t for t in routes(portal) if attacker.inputs(t) and (t.method, t.path) not in SKIPPED
-                and (t.method, t.path) != ("POST", "/login")]
+    fuzzable = [
+        t
+        for t in routes(portal)
+        if attacker.inputs(t)
+        and (t.method, t.path) not in SKIPPED
+        and (t.method, t.path) != ("POST", "/login")
+    ]
     text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300)
     values = st.one_of(st.sampled_from(MALFORMED + HOSTILE), text, st.integers().map(str))
 
-    @settings(max_examples=examples, deadline=None, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(target=st.sampled_from(fuzzable), value=values, data=st.data())
     def attack(target: Target, value: str, data: st.DataObject) -> None:
         where, name = data.draw(st.sampled_from(attacker.inputs(target)))
@@ -148,16 +200,28 @@ def schema_attack(portal: Portal, examples: int) -> tuple[int, list[str]]:
         for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
             calls: list[tuple[str, int]] = []
 
-            @settings(max_examples=examples, deadline=None, database=None, phases=[Phase.generate],
-                      suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=examples,
+                deadline=None,
+                database=None,
+                phases=[Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
             @given(case=operation.as_strategy(generation_mode=mode))
             def call(case: schemathesis.Case) -> None:
                 response = case.call(base_url=portal.url, headers=token, timeout=30)
                 headers = {k.lower(): ", ".join(v) for k, v in response.headers.items()}
                 calls.append((case.path, response.status_code))
-                found.extend(problems(case.method.upper(), f"{case.formatted_path} [{mode.value}]",
-                                      accept=response.request.headers.get("accept", "*/*"), status=response.status_code,
-                                      headers=headers, text=response.text))
+                found.extend(
+                    problems(
+                        case.method.upper(),
+                        f"{case.formatted_path} [{mode.value}]",
+                        accept=response.request.headers.get("accept", "*/*"),
+                        status=response.status_code,
+                        headers=headers,
+                        text=response.text,
+                    )
+                )
 
             try:
                 call()
@@ -170,12 +234,15 @@ def schema_attack(portal: Portal, examples: int) -> tuple[int, list[str]]:
 def check(kind: str, sent: int, found: list[str]) -> None:
     distinct = list(dict.fromkeys(found))
     print(f"{kind}: {sent} requests, {len(distinct)} problems")  # shown with -s
-    assert not distinct, f"{kind}: {len(distinct)} problems in {sent} requests:\n" + "\n".join(distinct[:25])
+    assert not distinct, f"{kind}: {len(distinct)} problems in {sent} requests:\n" + "\n".join(
+        distinct[:25]
+    )
 
 
 @pytest.mark.parametrize("attack", ["sweep", "random", "schema"])
 def test_malformed_values_into_every_input_never_get_a_500_and_errors_are_answered_in_chinese(
-        portal: Portal, attack: str) -> None:
+    portal: Portal, attack: str
+) -> None:
     run = RUNS["quick"]
     if attack == "sweep":
         sent, found = sweep(portal, run)

@@ -22,7 +22,8 @@ SCREENS = Path(__file__).resolve().parent.parent / "build" / "screens"
 
 
 def test_a_lead_unit_is_not_offered_its_completion_report_before_its_cooperating_units_and_is_told_why(
-        engine: Engine, database_url: str, tmp_path: Path, browser, backend: str) -> None:
+    engine: Engine, database_url: str, tmp_path: Path, browser, backend: str
+) -> None:
     if backend != "sqlite":
         pytest.skip("one browser run is enough: the guards are tested on both databases")
     seed(engine)

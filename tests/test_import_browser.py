@@ -23,8 +23,10 @@ from tests.test_import_partial import HEADER, ROWS, held
 pytestmark = needs_chromium
 
 
-def _office(browser, url: str, width: int):  # noqa: ANN001, ANN202
-    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 900 if width > 800 else 844})
+def _office(browser, url: str, width: int):
+    context = browser.new_context(
+        locale="zh-CN", viewport={"width": width, "height": 900 if width > 800 else 844}
+    )
     page = context.new_page()
     page.goto(f"{url}/login")
     page.fill("input[name=username]", "office")
@@ -33,7 +35,7 @@ def _office(browser, url: str, width: int):  # noqa: ANN001, ANN202
     return context, page
 
 
-def _shot(page, name: str) -> Path:  # noqa: ANN001
+def _shot(page, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / name
     page.screenshot(path=str(path), full_page=True)
@@ -42,14 +44,16 @@ def _shot(page, name: str) -> Path:  # noqa: ANN001
 
 
 def test_the_office_corrects_a_notice_in_the_preview_at_desktop_and_phone_widths(
-    engine: Engine, database_url: str, tmp_path: Path, browser, backend: str  # noqa: ANN001
+    engine: Engine, database_url: str, tmp_path: Path, browser, backend: str
 ) -> None:
     if backend != "sqlite":
         pytest.skip("one browser run is enough: the HTTP tests cover both databases")
     seed(engine)
     notice = tmp_path / "儿童友好清单.csv"
     notice.write_text(HEADER + ROWS, encoding="utf-8")
-    with running(Settings(home=tmp_path, database_url=database_url, dev_mode=True), engine) as portal:
+    with running(
+        Settings(home=tmp_path, database_url=database_url, dev_mode=True), engine
+    ) as portal:
         context, page = _office(browser, portal.url, 1366)
         page.goto(f"{portal.url}/import")
         page.set_input_files("input[name=notice]", str(notice))

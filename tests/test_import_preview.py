@@ -25,17 +25,25 @@ from tests.test_portal import portal  # noqa: F401 — the fixture
 SEED = Path(__file__).parent / "fixtures" / "seed-notice.txt"
 
 
-def upload(client, name: str, data: bytes, plan_key: str):  # noqa: ANN001, ANN201
+def upload(client, name: str, data: bytes, plan_key: str):
     token = csrf_of(client.get("/import").text)
-    return client.post("/import", data={"csrf": token, "plan_key": plan_key}, files={"notice": (name, data, "text/plain")})
+    return client.post(
+        "/import",
+        data={"csrf": token, "plan_key": plan_key},
+        files={"notice": (name, data, "text/plain")},
+    )
 
 
 def plan_event(portal: Portal, key: str) -> dict:  # noqa: F811
     with reading(portal.engine) as session:
         plan_id = session.exec(select(Plan.id).where(Plan.key == key)).one()
-        (event,) = session.exec(select(AuditEvent).where(AuditEvent.object_type == "plan",
-                                                         AuditEvent.object_id == str(plan_id),
-                                                         AuditEvent.action.in_(["plan.import", "plan.update"])))
+        (event,) = session.exec(
+            select(AuditEvent).where(
+                AuditEvent.object_type == "plan",
+                AuditEvent.object_id == str(plan_id),
+                AuditEvent.action.in_(["plan.import", "plan.update"]),
+            )
+        )
         assert event.actor == "office"
         return json.loads(event.after)
 
@@ -54,21 +62,34 @@ def test_the_office_imports_a_partial_notice_and_assigns_its_pending_task(portal
         pending = office.get("/import/pending")
         assert pending.status_code == 200 and "推进儿童友好社区建设" in pending.text
         (action,) = re.findall(r'action="(/import/pending/\d+)"', pending.text)
-        assigned = office.post(action, data={"csrf": csrf_of(pending.text), "lead": "市住建局",
-                                             "responsible": "", "cooperating": "市民政局\n市财政局"})
-        assert assigned.status_code == 303 and assigned.headers["location"] == "/import/pending?done=2"
+        assigned = office.post(
+            action,
+            data={
+                "csrf": csrf_of(pending.text),
+                "lead": "市住建局",
+                "responsible": "",
+                "cooperating": "市民政局\n市财政局",
+            },
+        )
+        assert (
+            assigned.status_code == 303 and assigned.headers["location"] == "/import/pending?done=2"
+        )
         assert "没有待分工的任务" in office.get("/import/pending").text
         again = office.post(action, data={"csrf": csrf_of(pending.text), "lead": "市民政局"})
         assert again.status_code == 409 and "已有分工" in again.text
         # The same notice again: task 2 still names no unit; what the office assigned stays, and it
         # says so.
         reread = upload(office, "清单.csv", (HEADER + ROWS).encode(), "p2023")
-        assert "计划与通知一致，无需更新" in reread.text and "通知未读出单位，保留已有的分工" in reread.text
+        assert (
+            "计划与通知一致，无需更新" in reread.text
+            and "通知未读出单位，保留已有的分工" in reread.text
+        )
         assert "badge" not in reread.text.split('id="task-2"')[1].split("</h2>")[0]
     assert held(portal.engine, 2, "p2023") == {
         "市住房和城乡建设局": ("lead", date(2023, 12, 31), date(2023, 12, 31), False),
         "市民政局": ("cooperating", date(2023, 12, 31), date(2023, 12, 31), False),
-        "市财政局": ("cooperating", date(2023, 12, 31), date(2023, 12, 31), False)}
+        "市财政局": ("cooperating", date(2023, 12, 31), date(2023, 12, 31), False),
+    }
     with reading(portal.engine) as session:
         (event,) = session.exec(select(AuditEvent).where(AuditEvent.action == "task.assign"))
         assert event.actor == "office" and "市住房和城乡建设局（牵头）" in event.after
@@ -84,11 +105,16 @@ def test_corrections_in_the_preview_are_applied_and_recorded_in_the_import_event
         preview = upload(office, "2023年通知.txt", SEED.read_bytes(), "2023")
         assert preview.status_code == 200
         fields = form_fields(preview.text, "/import/revise")
-        assert fields["title-12"] == "开展质量守护行动" and fields["responsible-1"] == "市民政局、如城街道"
+        assert (
+            fields["title-12"] == "开展质量守护行动"
+            and fields["responsible-1"] == "市民政局、如城街道"
+        )
         fields["title-12"] = "深入开展质量守护行动"
         fields["deadline-5"] = "2022-12-31"
         fields["lead-1"], fields["responsible-1"] = "市民政局", "如城街道、市财政局"
-        fields["cooperating-10"] = fields["cooperating-10"] + "、市民证局"  # a typo: checked against the directory
+        fields["cooperating-10"] = (
+            fields["cooperating-10"] + "、市民证局"
+        )  # a typo: checked against the directory
         revised = office.post("/import/revise", data=fields)
         assert revised.status_code == 200, revised.text
         assert "已按您的修改更新预览" in revised.text
@@ -96,24 +122,40 @@ def test_corrections_in_the_preview_are_applied_and_recorded_in_the_import_event
         assert "任务 5 的时限：无 → 2022-12-31" in revised.text
         assert "单位“市民证局”不在通讯录中，将新建（相近的已有单位：市民政局" in revised.text
         with reading(portal.engine) as session:
-            assert session.exec(select(Plan).where(Plan.key == "2023")).first() is None  # a preview writes nothing
+            assert (
+                session.exec(select(Plan).where(Plan.key == "2023")).first() is None
+            )  # a preview writes nothing
         applied = office.post("/import/apply", data=form_fields(revised.text, "/import/revise"))
         assert applied.status_code == 303, applied.text
     with reading(portal.engine) as session:
         plan_id = session.exec(select(Plan.id).where(Plan.key == "2023")).one()
-        assert session.exec(select(Task.title).where(Task.plan_id == plan_id, Task.number == 12)).one() == "深入开展质量守护行动"
-    assert held(portal.engine, 1, "2023") == {"市民政局": ("lead", None, None, False),
-                                              "如城街道": ("responsible", None, None, False),
-                                              "市财政局": ("responsible", None, None, False)}
+        assert (
+            session.exec(select(Task.title).where(Task.plan_id == plan_id, Task.number == 12)).one()
+            == "深入开展质量守护行动"
+        )
+    assert held(portal.engine, 1, "2023") == {
+        "市民政局": ("lead", None, None, False),
+        "如城街道": ("responsible", None, None, False),
+        "市财政局": ("responsible", None, None, False),
+    }
     assert {due for _, due, _, _ in held(portal.engine, 5, "2023").values()} == {date(2022, 12, 31)}
     assert "市民证局" in held(portal.engine, 10, "2023")
     corrections = plan_event(portal, "2023")["corrections"]
     assert corrections[:2] == [
-        {"task": 1, "field": "units", "from": ["市民政局（负责）", "如城街道（负责）"],
-         "to": ["市民政局（牵头）", "如城街道（负责）", "市财政局（负责）"]},
+        {
+            "task": 1,
+            "field": "units",
+            "from": ["市民政局（负责）", "如城街道（负责）"],
+            "to": ["市民政局（牵头）", "如城街道（负责）", "市财政局（负责）"],
+        },
         {"task": 5, "field": "deadline", "from": None, "to": "2022-12-31"},
     ]
-    assert [(c["task"], c["field"]) for c in corrections] == [(1, "units"), (5, "deadline"), (10, "units"), (12, "title")]
+    assert [(c["task"], c["field"]) for c in corrections] == [
+        (1, "units"),
+        (5, "deadline"),
+        (10, "units"),
+        (12, "title"),
+    ]
 
 
 def test_an_apply_is_refused_unless_it_is_exactly_what_was_previewed(portal: Portal) -> None:  # noqa: F811
@@ -139,25 +181,38 @@ def test_an_apply_is_refused_unless_it_is_exactly_what_was_previewed(portal: Por
             assert session.exec(select(Plan).where(Plan.key == "2099")).first() is None
         # The plan changed after the preview (v3 applied meanwhile): the v2 preview no longer says
         # what would happen.
-        assert office.post("/import/apply", data=form_fields(other.text, "/import/revise")).status_code == 303
+        assert (
+            office.post("/import/apply", data=form_fields(other.text, "/import/revise")).status_code
+            == 303
+        )
         stale = office.post("/import/apply", data=fields)
         assert stale.status_code == 409 and "未导入" in stale.text
         fresh = office.post("/import/apply", data=form_fields(stale.text, "/import/revise"))
         assert fresh.status_code == 303
     with reading(portal.engine) as session:
         plan_id = session.exec(select(Plan.id).where(Plan.key == "2022")).one()
-        assert session.exec(select(Task.title).where(Task.plan_id == plan_id, Task.number == 12)).one() == "深入开展质量守护行动"
+        assert (
+            session.exec(select(Task.title).where(Task.plan_id == plan_id, Task.number == 12)).one()
+            == "深入开展质量守护行动"
+        )
 
 
 def test_an_apply_naming_another_plan_key_than_the_preview_writes_nothing(portal: Portal) -> None:  # noqa: F811
     """#13 item 9 as reported: the preview is for plan 2022, the apply posts the same file for plan
     2099."""
     with portal.login("office") as office:
-        preview = upload(office, "v2.txt", SEED.read_bytes().replace("开展质量守护行动".encode(), "深入开展质量守护行动".encode()), "2022")
+        preview = upload(
+            office,
+            "v2.txt",
+            SEED.read_bytes().replace("开展质量守护行动".encode(), "深入开展质量守护行动".encode()),
+            "2022",
+        )
         sha = re.search(r'name="sha" value="([0-9a-f]{64})"', preview.text).group(1)
         before = snapshot(portal.engine)
-        tampered = office.post("/import/apply", data={"csrf": csrf_of(preview.text), "sha": sha, "ext": "txt",
-                                                      "plan_key": "2099"})
+        tampered = office.post(
+            "/import/apply",
+            data={"csrf": csrf_of(preview.text), "sha": sha, "ext": "txt", "plan_key": "2099"},
+        )
         assert tampered.status_code == 409
         assert snapshot(portal.engine) == before
     with reading(portal.engine) as session:
@@ -184,10 +239,14 @@ def test_hostile_titles_units_and_corrections_come_out_escaped_in_the_preview_an
         assert raw_values_in(preview.text) == []
         fields = form_fields(preview.text, "/import/revise")
         assert fields["title-1"] == STORABLE[0]  # shown escaped, read back as typed
-        revised = office.post("/import/revise", data=fields | {"title-3": STORABLE[1], "lead-2": STORABLE[4][:90]})
+        revised = office.post(
+            "/import/revise", data=fields | {"title-3": STORABLE[1], "lead-2": STORABLE[4][:90]}
+        )
         assert revised.status_code == 200, revised.text[-1500:]
         assert raw_values_in(revised.text) == []
-        applied = office.post("/import/apply", data=form_fields(revised.text, "/import/revise") | {"lead-2": ""})
+        applied = office.post(
+            "/import/apply", data=form_fields(revised.text, "/import/revise") | {"lead-2": ""}
+        )
         assert applied.status_code == 409  # the field changed after the preview
         applied = office.post("/import/apply", data=form_fields(applied.text, "/import/revise"))
         assert applied.status_code == 303 and applied.headers["location"] == "/import/pending"
@@ -204,12 +263,14 @@ def test_two_offices_applying_the_same_preview_at_once_import_it_once(portal: Po
         staff_fields = fields | {"csrf": csrf_of(staff.get("/import").text)}
         start, statuses = threading.Barrier(2), []
 
-        def apply(client, data) -> None:  # noqa: ANN001
+        def apply(client, data) -> None:
             start.wait()
             statuses.append(client.post("/import/apply", data=data).status_code)
 
-        threads = [threading.Thread(target=apply, args=(office, fields)),
-                   threading.Thread(target=apply, args=(staff, staff_fields))]
+        threads = [
+            threading.Thread(target=apply, args=(office, fields)),
+            threading.Thread(target=apply, args=(staff, staff_fields)),
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -220,6 +281,15 @@ def test_two_offices_applying_the_same_preview_at_once_import_it_once(portal: Po
     assert sorted(statuses)[0] == 303 and sorted(statuses)[1] in (400, 404, 409), statuses
     with reading(portal.engine) as session:
         assert len(session.exec(select(Plan).where(Plan.key == "twice")).all()) == 1
-        assert len(session.exec(select(AuditEvent).where(AuditEvent.action == "plan.import",
-                                                         AuditEvent.after.contains('"key":"twice"'))).all()) == 1
+        assert (
+            len(
+                session.exec(
+                    select(AuditEvent).where(
+                        AuditEvent.action == "plan.import",
+                        AuditEvent.after.contains('"key":"twice"'),
+                    )
+                ).all()
+            )
+            == 1
+        )
         assert verify_chain(session).ok

@@ -36,7 +36,9 @@ def refusal(path: Path) -> tuple[ImportFailed, float]:
 
 
 @pytest.mark.parametrize("case", list(HOSTILE_FILES))
-def test_a_hostile_file_gets_one_chinese_message_in_under_two_seconds(case: str, tmp_path: Path) -> None:
+def test_a_hostile_file_gets_one_chinese_message_in_under_two_seconds(
+    case: str, tmp_path: Path
+) -> None:
     build, fragment = HOSTILE_FILES[case]
     failed, elapsed = refusal(build(tmp_path))
     assert elapsed < 2.0, f"{case}: {elapsed:.2f} s"
@@ -60,7 +62,9 @@ def test_a_sheet_just_inside_the_cell_limit_is_read(tmp_path: Path) -> None:
     book = Workbook(write_only=True)
     sheet = book.create_sheet("任务清单")
     sheet.append(["序号", "重点任务", "责任单位"] + [None] * 97)  # 100 columns
-    for number in range(1, 9_999):  # with the header and the last row: 10,000 rows x 100 columns, the limit
+    for number in range(
+        1, 9_999
+    ):  # with the header and the last row: 10,000 rows x 100 columns, the limit
         sheet.append([number, f"任务{number}", "市民政局"])
     sheet.append([None] * 99 + ["末格"])
     path = tmp_path / "edge.xlsx"
@@ -68,10 +72,20 @@ def test_a_sheet_just_inside_the_cell_limit_is_read(tmp_path: Path) -> None:
     assert len(read_notice(path).tasks) == 9_998
 
 
-@pytest.mark.parametrize("case", ["workbook bomb", "zip bomb as docx", "50 MB text", "binary as txt",
-                                  "truncated docx", "encrypted pdf"])
-def test_the_cli_refuses_a_hostile_file_with_exit_2_and_writes_nothing(case: str, database_url: str, engine: Engine,
-                                                                      tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "case",
+    [
+        "workbook bomb",
+        "zip bomb as docx",
+        "50 MB text",
+        "binary as txt",
+        "truncated docx",
+        "encrypted pdf",
+    ],
+)
+def test_the_cli_refuses_a_hostile_file_with_exit_2_and_writes_nothing(
+    case: str, database_url: str, engine: Engine, tmp_path: Path
+) -> None:
     build, fragment = HOSTILE_FILES[case]
     path = build(tmp_path)
     before = _counts(engine)
@@ -82,16 +96,22 @@ def test_the_cli_refuses_a_hostile_file_with_exit_2_and_writes_nothing(case: str
     assert _counts(engine) == before
 
 
-def test_without_libreoffice_a_doc_gets_one_line_saying_what_to_do(database_url: str, engine: Engine,
-                                                                   tmp_path: Path) -> None:
+def test_without_libreoffice_a_doc_gets_one_line_saying_what_to_do(
+    database_url: str, engine: Engine, tmp_path: Path
+) -> None:
     path = tmp_path / "通知.doc"
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 1024)
     before = _counts(engine)
     # Only the venv on PATH: no soffice, as on a machine without LibreOffice.
-    result = _duban("import", str(path), home=tmp_path, url=database_url, PATH=str(Path(sys.executable).parent))
+    result = _duban(
+        "import", str(path), home=tmp_path, url=database_url, PATH=str(Path(sys.executable).parent)
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     problem = result.stderr.strip().splitlines()[-1]
-    assert "本机未安装 LibreOffice" in problem and "apt-get install libreoffice-writer-nogui" in problem
+    assert (
+        "本机未安装 LibreOffice" in problem
+        and "apt-get install libreoffice-writer-nogui" in problem
+    )
     assert "另存为 .docx" in problem
     assert _counts(engine) == before
 
@@ -118,7 +138,9 @@ def test_the_worker_process_reads_what_the_reader_reads(tmp_path: Path) -> None:
 def _duban(*args: str, home: Path, url: str, **env: str) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
     environment.update(DUBAN_HOME=str(home), DUBAN_DATABASE_URL=url, DUBAN_LANG="zh", **env)
-    return subprocess.run([DUBAN, *args], capture_output=True, text=True, env=environment, timeout=120)
+    return subprocess.run(
+        [DUBAN, *args], capture_output=True, text=True, env=environment, timeout=120
+    )
 
 
 def _counts(engine: Engine) -> dict[str, int]:
@@ -143,21 +165,35 @@ def _long_workbook(path: Path) -> Path:
     return path
 
 
-def test_the_portal_keeps_serving_pages_while_it_reads_uploads(engine: Engine, database_url: str, backend: str,
-                                                               tmp_path: Path) -> None:
+def test_the_portal_keeps_serving_pages_while_it_reads_uploads(
+    engine: Engine, database_url: str, backend: str, tmp_path: Path
+) -> None:
     if backend != "sqlite":
         pytest.skip("the event loop is the same on either database")
     seed(engine)
     open_round(engine, date.today() + timedelta(days=30))
-    settings = Settings(home=tmp_path / "home", database_url=database_url, dev_mode=True, upload_max_mb=64)
+    settings = Settings(
+        home=tmp_path / "home", database_url=database_url, dev_mode=True, upload_max_mb=64
+    )
     uploads = []
     for number, (name, (build, _)) in enumerate(HOSTILE_FILES.items()):
         (tmp_path / f"case{number}").mkdir()
         uploads.append((name, build(tmp_path / f"case{number}")))
     slow = [("long workbook", _long_workbook(tmp_path / "long.xlsx"))]
     if office.SOFFICE:  # a conversion takes LibreOffice seconds: all of it in the worker
-        slow.append(("doc", office.via_odt(notices.write_docx_table(tmp_path / "notice.docx"), tmp_path / "notice.doc")))
-    with running(settings, engine) as portal, portal.login("office") as uploader, portal.login("leader") as reader:
+        slow.append(
+            (
+                "doc",
+                office.via_odt(
+                    notices.write_docx_table(tmp_path / "notice.docx"), tmp_path / "notice.doc"
+                ),
+            )
+        )
+    with (
+        running(settings, engine) as portal,
+        portal.login("office") as uploader,
+        portal.login("leader") as reader,
+    ):
         token = csrf_of(uploader.get("/import").text)
         answers: dict[str, tuple[int, str, float]] = {}
         done = threading.Event()
@@ -166,9 +202,18 @@ def test_the_portal_keeps_serving_pages_while_it_reads_uploads(engine: Engine, d
             try:
                 for name, path in [*uploads, *slow]:
                     started = time.perf_counter()
-                    response = uploader.post("/import", data={"csrf": token, "plan_key": "p"},
-                                             files={"notice": (path.name, path.read_bytes(), "application/octet-stream")})
-                    answers[name] = (response.status_code, response.text, time.perf_counter() - started)
+                    response = uploader.post(
+                        "/import",
+                        data={"csrf": token, "plan_key": "p"},
+                        files={
+                            "notice": (path.name, path.read_bytes(), "application/octet-stream")
+                        },
+                    )
+                    answers[name] = (
+                        response.status_code,
+                        response.text,
+                        time.perf_counter() - started,
+                    )
             finally:
                 done.set()
 
@@ -187,7 +232,11 @@ def test_the_portal_keeps_serving_pages_while_it_reads_uploads(engine: Engine, d
         # top, and on a loaded machine a Python start alone can take seconds.
         assert elapsed < 10.0, (name, elapsed)
     for name, _ in slow:
-        assert answers[name][0] == 200 and "确认导入" in answers[name][1] and "完善儿童福利保障制度" in answers[name][1]
+        assert (
+            answers[name][0] == 200
+            and "确认导入" in answers[name][1]
+            and "完善儿童福利保障制度" in answers[name][1]
+        )
     assert len(loads) >= 10 and max(loads) < 1.0, (len(loads), max(loads))
 
 
@@ -199,8 +248,13 @@ def test_a_document_part_too_large_to_parse_is_refused_by_name(tmp_path: Path) -
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         archive.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
         with archive.open("word/document.xml", "w") as stream:
-            for _ in range(48):  # 48 MB: under the 100 MB for the whole file, over 40 MB for one part
+            for _ in range(
+                48
+            ):  # 48 MB: under the 100 MB for the whole file, over 40 MB for one part
                 stream.write(paragraph * ((1 << 20) // len(paragraph) + 1))
     failed, elapsed = refusal(path)
     assert elapsed < 2.0
-    assert "“word/document.xml”解压后 48" in failed.problems[0].zh and "超过上限 40 MB" in failed.problems[0].zh
+    assert (
+        "“word/document.xml”解压后 48" in failed.problems[0].zh
+        and "超过上限 40 MB" in failed.problems[0].zh
+    )

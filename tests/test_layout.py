@@ -19,7 +19,13 @@ def imported_modules(path: Path) -> set[str]:
 
 
 def test_the_benchmarks_import_nothing_from_the_tests() -> None:
-    offending = {f"{path.relative_to(ROOT)}: {module}" for path in sorted((ROOT / "bench").rglob("*.py"))
-                 for module in imported_modules(path) if module == "tests" or module.startswith("tests.")}
+    offending = {
+        f"{path.relative_to(ROOT)}: {module}"
+        for path in sorted((ROOT / "bench").rglob("*.py"))
+        for module in imported_modules(path)
+        if module == "tests" or module.startswith("tests.")
+    }
     assert not offending
-    assert "loopback.postgres" in imported_modules(ROOT / "bench/common.py")  # the shared throwaway servers
+    assert "loopback.postgres" in imported_modules(
+        ROOT / "bench/common.py"
+    )  # the shared throwaway servers

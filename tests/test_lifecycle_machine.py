@@ -8,9 +8,8 @@ cases on a real database.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 import json
+from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -23,7 +22,13 @@ from models import workflow
 from models.assignment import Assignment
 from models.audit import AuditEvent, verify_chain
 from models.db import reading, unit_of_work
-from models.errors import ConcurrentChange, GuardFailed, NotPermitted, ReasonRequired, TransitionNotAllowed
+from models.errors import (
+    ConcurrentChange,
+    GuardFailed,
+    NotPermitted,
+    ReasonRequired,
+    TransitionNotAllowed,
+)
 from models.lifecycle import Action, Actor, Role, State
 from tests.support import scenario
 
@@ -76,9 +81,16 @@ def run_machine(engine: Engine, now: datetime) -> None:
             self.accepted = 0
             self.moves_before = len(self._moves())
 
-        @rule(action=st.sampled_from(list(Action)), who=ACTORS, reason=REASONS, stale=st.booleans(),
-              filed=st.booleans())
-        def act(self, action: Action, who: str, reason: str | None, stale: bool, filed: bool) -> None:
+        @rule(
+            action=st.sampled_from(list(Action)),
+            who=ACTORS,
+            reason=REASONS,
+            stale=st.booleans(),
+            filed=st.booleans(),
+        )
+        def act(
+            self, action: Action, who: str, reason: str | None, stale: bool, filed: bool
+        ) -> None:
             actor = actors[who]
             self.clock += timedelta(minutes=7)
             expected = MOVES.get((self.state.value, action.value))
@@ -91,11 +103,23 @@ def run_machine(engine: Engine, now: datetime) -> None:
             )
             try:
                 with unit_of_work(engine) as session:
-                    filing = (scenario.filing(session, target, completed=action == Action.REPORT, now=self.clock)
-                              if filed else None)
-                    workflow.take_action(session, assignment_id=target, action=action, actor=actor, now=self.clock,
-                                         reason=reason, expected_version=self.version - 1 if stale else self.version,
-                                         filing=filing)
+                    filing = (
+                        scenario.filing(
+                            session, target, completed=action == Action.REPORT, now=self.clock
+                        )
+                        if filed
+                        else None
+                    )
+                    workflow.take_action(
+                        session,
+                        assignment_id=target,
+                        action=action,
+                        actor=actor,
+                        now=self.clock,
+                        reason=reason,
+                        expected_version=self.version - 1 if stale else self.version,
+                        filing=filing,
+                    )
             except (TransitionNotAllowed, NotPermitted, ReasonRequired, GuardFailed) as refused:
                 assert not allowed, f"{action} by {who} refused: {refused}"
                 self._check_unchanged()
@@ -115,9 +139,17 @@ def run_machine(engine: Engine, now: datetime) -> None:
         def _moves(self) -> list[AuditEvent]:
             """The lifecycle's audit events of the target, oldest first (its creation included)."""
             with reading(engine) as session:
-                return list(session.exec(select(AuditEvent).where(
-                    AuditEvent.object_type == "assignment", AuditEvent.object_id == str(target),
-                    col(AuditEvent.action).startswith("assignment.")).order_by(col(AuditEvent.seq))))
+                return list(
+                    session.exec(
+                        select(AuditEvent)
+                        .where(
+                            AuditEvent.object_type == "assignment",
+                            AuditEvent.object_id == str(target),
+                            col(AuditEvent.action).startswith("assignment."),
+                        )
+                        .order_by(col(AuditEvent.seq))
+                    )
+                )
 
         def _check_unchanged(self) -> None:
             with reading(engine) as session:
@@ -142,13 +174,17 @@ def run_machine(engine: Engine, now: datetime) -> None:
                 assert report.ok, report.message("en")
 
     Lifecycle.TestCase.settings = settings(
-        max_examples=25, stateful_step_count=25, deadline=None,
+        max_examples=25,
+        stateful_step_count=25,
+        deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     )
     Lifecycle.TestCase().runTest()
 
 
-def test_random_action_sequences_keep_the_lifecycle_consistent(engine: Engine, now: datetime) -> None:
+def test_random_action_sequences_keep_the_lifecycle_consistent(
+    engine: Engine, now: datetime
+) -> None:
     """State valid, version +1 per accepted action, closed stays closed until reopened, chain
     intact."""
     run_machine(engine, now)

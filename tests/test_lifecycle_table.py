@@ -36,7 +36,9 @@ EXPECTED = {
 
 
 @pytest.mark.parametrize(("state", "action"), list(product(State, Action)), ids=lambda v: str(v))
-def test_every_state_and_action_pair_leads_where_the_design_says(state: State, action: Action) -> None:
+def test_every_state_and_action_pair_leads_where_the_design_says(
+    state: State, action: Action
+) -> None:
     assert next_state(state, action) == EXPECTED.get((state, action))
 
 
@@ -87,7 +89,10 @@ def test_available_actions_offer_only_legal_buttons() -> None:
     leader = Actor(name="leader", role=Role.LEADER)
     assert available_actions(Row("assigned", 7), liaison, OPEN) == [Action.SIGN, Action.PROGRESS]
     assert available_actions(Row("assigned", 8), liaison, OPEN) == []
-    assert available_actions(Row("in_progress", 7), liaison, OPEN) == [Action.PROGRESS, Action.REPORT]
+    assert available_actions(Row("in_progress", 7), liaison, OPEN) == [
+        Action.PROGRESS,
+        Action.REPORT,
+    ]
     assert available_actions(Row("reported", 7), liaison, OPEN) == []
     assert available_actions(Row("reported", 7), clerk, OPEN) == [Action.VERIFY, Action.RETURN]
     assert available_actions(Row("verified", 7), clerk, OPEN) == [Action.CLOSE]
@@ -102,7 +107,9 @@ def test_progress_and_completion_are_offered_only_while_a_check_in_awaits_a_fili
     assert filing_moves(Row("in_progress", 7), liaison, Context()) == []
     held = held_back(Row("in_progress", 7), liaison, Context())
     assert list(held) == [Action.PROGRESS, Action.REPORT]
-    assert held[Action.REPORT].why(Row("in_progress", 7), Context())[1] == "当前没有待报送的督导轮次"
+    assert (
+        held[Action.REPORT].why(Row("in_progress", 7), Context())[1] == "当前没有待报送的督导轮次"
+    )
 
 
 def test_a_move_that_is_not_the_users_is_not_said_to_be_held_back() -> None:
@@ -116,26 +123,43 @@ def test_a_move_that_is_not_the_users_is_not_said_to_be_held_back() -> None:
 def test_nothing_is_offered_on_a_withdrawn_assignment() -> None:
     clerk = Actor(name="clerk", role=Role.OFFICE_STAFF)
     gone = datetime(2022, 9, 1, tzinfo=UTC)
-    assert all(available_actions(Row(s.value, 7, withdrawn_at=gone), clerk, OPEN) == [] for s in State)
+    assert all(
+        available_actions(Row(s.value, 7, withdrawn_at=gone), clerk, OPEN) == [] for s in State
+    )
 
 
 def test_a_lead_unit_is_offered_its_report_only_when_every_cooperating_unit_has_handed_in() -> None:
     liaison = Actor(name="liaison", role=Role.UNIT, unit_id=7)
     lead = Row("in_progress", 7, role="lead")
-    waiting = Context(filing_open=True, cooperating=(("市公安局", State.REPORTED), ("市教育局", State.IN_PROGRESS)))
+    waiting = Context(
+        filing_open=True,
+        cooperating=(("市公安局", State.REPORTED), ("市教育局", State.IN_PROGRESS)),
+    )
     assert available_actions(lead, liaison, waiting) == [Action.PROGRESS]
-    assert held_back(lead, liaison, waiting)[Action.REPORT].why(lead, waiting)[1] == "配合单位尚未报结：市教育局"
+    assert (
+        held_back(lead, liaison, waiting)[Action.REPORT].why(lead, waiting)[1]
+        == "配合单位尚未报结：市教育局"
+    )
     for handed_in in ("reported", "verified", "closed"):
-        done = Context(filing_open=True, cooperating=(("市公安局", State(handed_in)), ("市教育局", State(handed_in))))
+        done = Context(
+            filing_open=True,
+            cooperating=(("市公安局", State(handed_in)), ("市教育局", State(handed_in))),
+        )
         assert available_actions(lead, liaison, done) == [Action.PROGRESS, Action.REPORT], handed_in
         assert held_back(lead, liaison, done) == {}
     # A responsible unit does not wait for anyone.
-    assert available_actions(Row("in_progress", 7), liaison, waiting) == [Action.PROGRESS, Action.REPORT]
+    assert available_actions(Row("in_progress", 7), liaison, waiting) == [
+        Action.PROGRESS,
+        Action.REPORT,
+    ]
 
 
 def test_a_filing_from_assigned_may_be_the_completion_report_unless_a_rule_holds_it_back() -> None:
     liaison = Actor(name="liaison", role=Role.UNIT, unit_id=7)
-    assert filing_moves(Row("assigned", 7, role="lead"), liaison, OPEN) == [Action.PROGRESS, Action.REPORT]
+    assert filing_moves(Row("assigned", 7, role="lead"), liaison, OPEN) == [
+        Action.PROGRESS,
+        Action.REPORT,
+    ]
     waiting = Context(filing_open=True, cooperating=(("市公安局", State.ASSIGNED),))
     assert filing_moves(Row("assigned", 7, role="lead"), liaison, waiting) == [Action.PROGRESS]
     assert list(held_back(Row("assigned", 7, role="lead"), liaison, waiting)) == [Action.REPORT]

@@ -17,8 +17,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from config import Settings
-from models.checkins import submit_checkin
 from models.assignment import Assignment
+from models.checkins import submit_checkin
 from models.db import unit_of_work
 from models.lights import lights
 from models.plan import Task
@@ -28,7 +28,9 @@ from tests.test_cycle import assignment_of, at, escalate, liaison, seeded, setti
 from web.dashboard import overview
 
 
-def dashboard_cells(engine: Engine, today: date, rules: Settings, **filters: object) -> dict[int, str]:
+def dashboard_cells(
+    engine: Engine, today: date, rules: Settings, **filters: object
+) -> dict[int, str]:
     """assignment id -> colour, over every page of five tasks."""
     found: dict[int, str] = {}
     page, pages = 1, 1
@@ -53,20 +55,52 @@ def test_each_cell_on_each_page_has_the_light_of_its_assignment(
         # The seed sets no deadlines; two tasks get one, so that the pace rule (序时进度) has work
         # to do.
         for number in (5, 11):
-            session.exec(select(Task).where(Task.number == number)).one().deadline = date(2022, 12, 31)
+            session.exec(select(Task).where(Task.number == number)).one().deadline = date(
+                2022, 12, 31
+            )
     with unit_of_work(engine) as session:
-        round_id = open_round(session, plan_key="2022", name="三季度", report_by=date(2022, 9, 30), actor=OFFICE,
-                              now=at("2022-09-19", 9), cooperating_lead_days=2).round.id
-    market, health = assignment_of(engine, 12, "市市场监管局"), assignment_of(engine, 11, "市卫生健康委")
+        round_id = open_round(
+            session,
+            plan_key="2022",
+            name="三季度",
+            report_by=date(2022, 9, 30),
+            actor=OFFICE,
+            now=at("2022-09-19", 9),
+            cooperating_lead_days=2,
+        ).round.id
+    market, health = (
+        assignment_of(engine, 12, "市市场监管局"),
+        assignment_of(engine, 11, "市卫生健康委"),
+    )
     with unit_of_work(engine) as session:
-        submit_checkin(session, round_id=round_id, assignment_id=market, actor=liaison(engine, "市市场监管局"),
-                       now=at("2022-09-26"), text="已完成", percent=100, completed=True)
-        submit_checkin(session, round_id=round_id, assignment_id=health, actor=liaison(engine, "市卫生健康委"),
-                       now=at("2022-09-19", 15), text="推进中", percent=40, completed=False)
+        submit_checkin(
+            session,
+            round_id=round_id,
+            assignment_id=market,
+            actor=liaison(engine, "市市场监管局"),
+            now=at("2022-09-26"),
+            text="已完成",
+            percent=100,
+            completed=True,
+        )
+        submit_checkin(
+            session,
+            round_id=round_id,
+            assignment_id=health,
+            actor=liaison(engine, "市卫生健康委"),
+            now=at("2022-09-19", 15),
+            text="推进中",
+            percent=40,
+            completed=False,
+        )
 
     with Session(engine) as session:
-        partners = session.exec(select(Assignment.id).where(Assignment.task_id == session.get(Assignment, health).task_id,
-                                                            Assignment.id != health)).all()
+        partners = session.exec(
+            select(Assignment.id).where(
+                Assignment.task_id == session.get(Assignment, health).task_id,
+                Assignment.id != health,
+            )
+        ).all()
     seen: Counter[str] = Counter()
     for day in ("2022-09-20", "2022-09-27", "2022-10-10", "2022-10-14"):
         if day >= "2022-10-10":
@@ -78,12 +112,15 @@ def test_each_cell_on_each_page_has_the_light_of_its_assignment(
         assert shown == expected, day
         seen.update(shown.values())
         assert shown[market] == "green"
-        if day == "2022-09-20":  # on pace at 40%; its unreported partners on the same task are behind it
+        if (
+            day == "2022-09-20"
+        ):  # on pace at 40%; its unreported partners on the same task are behind it
             assert shown[health] == "green" and "yellow" in {shown[a] for a in partners}
         # Filtering by colour keeps exactly the cells of that colour.
         for colour in ("green", "yellow", "red"):
             assert dashboard_cells(engine, today, rules, colour=colour) == {
-                a: c for a, c in expected.items() if c == colour}, (day, colour)
+                a: c for a, c in expected.items() if c == colour
+            }, (day, colour)
     assert set(seen) == {"green", "yellow", "red"}, seen
 
 
@@ -96,8 +133,15 @@ def test_a_level_three_escalation_turns_a_cell_red_before_its_date(
     dashboard must find the escalation through the page's tasks."""
     engine = seeded
     with unit_of_work(engine) as session:
-        open_round(session, plan_key="2022", name="三季度", report_by=date(2022, 9, 30), actor=OFFICE,
-                   now=at("2022-09-19", 9), cooperating_lead_days=2)
+        open_round(
+            session,
+            plan_key="2022",
+            name="三季度",
+            report_by=date(2022, 9, 30),
+            actor=OFFICE,
+            now=at("2022-09-19", 9),
+            cooperating_lead_days=2,
+        )
     for day in ("2022-10-10", "2022-10-12", "2022-10-14"):
         escalate(engine, settings, at(day))
     tobacco = assignment_of(engine, 13, "市烟草专卖局")
@@ -105,4 +149,6 @@ def test_a_level_three_escalation_turns_a_cell_red_before_its_date(
     shown = dashboard_cells(engine, date(2022, 9, 19), settings.cycle)
     assert shown[tobacco] == "red"
     with Session(engine) as session:
-        assert shown == lights(session, today=date(2022, 9, 19), rules=settings.cycle)["assignments"]
+        assert (
+            shown == lights(session, today=date(2022, 9, 19), rules=settings.cycle)["assignments"]
+        )

@@ -47,8 +47,17 @@ from tests.support.scenario import OFFICE
 
 ROOT = Path(__file__).resolve().parent.parent
 CST = ZoneInfo("Asia/Shanghai")
-KINDS = ("round_opened", "reminder", "overdue", "report_returned", "extension_decided", "escalation_blue",
-         "escalation_yellow", "escalation_red", "results_published")
+KINDS = (
+    "round_opened",
+    "reminder",
+    "overdue",
+    "report_returned",
+    "extension_decided",
+    "escalation_blue",
+    "escalation_yellow",
+    "escalation_red",
+    "results_published",
+)
 
 
 def at(day: str, hour: int = 10) -> datetime:
@@ -57,9 +66,12 @@ def at(day: str, hour: int = 10) -> datetime:
 
 def assignment_of(engine: Engine, task: int, unit: str) -> int:
     with reading(engine) as session:
-        return session.exec(select(Assignment.id).join(Task, col(Task.id) == col(Assignment.task_id))
-                            .join(Unit, col(Unit.id) == col(Assignment.unit_id))
-                            .where(Task.number == task, Unit.name == unit)).one()
+        return session.exec(
+            select(Assignment.id)
+            .join(Task, col(Task.id) == col(Assignment.task_id))
+            .join(Unit, col(Unit.id) == col(Assignment.unit_id))
+            .where(Task.number == task, Unit.name == unit)
+        ).one()
 
 
 def liaison(engine: Engine, unit: str) -> Actor:
@@ -71,29 +83,71 @@ def liaison(engine: Engine, unit: str) -> Actor:
 def run_the_cycle(engine: Engine, settings: Settings, tmp_path: Path) -> None:
     """A round from its opening to the 通报, enqueuing one message of every kind (and many more)."""
     with unit_of_work(engine) as session:
-        sync_directory(session, read_directory(ROOT / "config/units/rugao.yaml"), actor=OFFICE, now=at("2022-09-01"))
-        reconcile(session, "2022", resolve(session, read_notice(ROOT / "tests/fixtures/seed-notice.txt")),
-                  actor=OFFICE, now=at("2022-09-01"), write=True)
+        sync_directory(
+            session,
+            read_directory(ROOT / "config/units/rugao.yaml"),
+            actor=OFFICE,
+            now=at("2022-09-01"),
+        )
+        reconcile(
+            session,
+            "2022",
+            resolve(session, read_notice(ROOT / "tests/fixtures/seed-notice.txt")),
+            actor=OFFICE,
+            now=at("2022-09-01"),
+            write=True,
+        )
     with unit_of_work(engine) as session:
-        round_id = open_round(session, plan_key="2022", name="2022年第三季度督导", report_by=date(2022, 9, 30),
-                              actor=OFFICE, now=at("2022-09-19", 9), cooperating_lead_days=2,
-                              task_numbers=[5, 11, 12]).round.id  # a few units: each gets a user below
+        round_id = open_round(
+            session,
+            plan_key="2022",
+            name="2022年第三季度督导",
+            report_by=date(2022, 9, 30),
+            actor=OFFICE,
+            now=at("2022-09-19", 9),
+            cooperating_lead_days=2,
+            task_numbers=[5, 11, 12],
+        ).round.id  # a few units: each gets a user below
     market = assignment_of(engine, 12, "市市场监管局")
     with unit_of_work(engine) as session:
-        submit_checkin(session, round_id=round_id, assignment_id=market, actor=liaison(engine, "市市场监管局"),
-                       now=at("2022-09-26"), text="已完成", percent=100, completed=True)
+        submit_checkin(
+            session,
+            round_id=round_id,
+            assignment_id=market,
+            actor=liaison(engine, "市市场监管局"),
+            now=at("2022-09-26"),
+            text="已完成",
+            percent=100,
+            completed=True,
+        )
     with unit_of_work(engine) as session:
-        review_checkin(session, round_id=round_id, assignment_id=market, accept=False, actor=OFFICE,
-                       now=at("2022-09-26", 15), revision=1, reason="缺少抽检报告")
+        review_checkin(
+            session,
+            round_id=round_id,
+            assignment_id=market,
+            accept=False,
+            actor=OFFICE,
+            now=at("2022-09-26", 15),
+            revision=1,
+            reason="缺少抽检报告",
+        )
     with unit_of_work(engine) as session:
         send_reminders(session, now=at("2022-09-27"), settings=settings, actor=SYSTEM_ACTOR)
     with unit_of_work(engine) as session:
-        request_id = request_extension(session, assignment_id=assignment_of(engine, 11, "市卫生健康委"),
-                                       until=date(2022, 10, 31), reason="疫情防控任务繁重",
-                                       actor=liaison(engine, "市卫生健康委"), now=at("2022-09-28"),
-                                       timezone="Asia/Shanghai", max_days=366).id
+        request_id = request_extension(
+            session,
+            assignment_id=assignment_of(engine, 11, "市卫生健康委"),
+            until=date(2022, 10, 31),
+            reason="疫情防控任务繁重",
+            actor=liaison(engine, "市卫生健康委"),
+            now=at("2022-09-28"),
+            timezone="Asia/Shanghai",
+            max_days=366,
+        ).id
     with unit_of_work(engine) as session:
-        decide_extension(session, request_id=request_id, approve=True, actor=OFFICE, now=at("2022-09-28", 15))
+        decide_extension(
+            session, request_id=request_id, approve=True, actor=OFFICE, now=at("2022-09-28", 15)
+        )
     with unit_of_work(engine) as session:
         send_reminders(session, now=at("2022-09-30"), settings=settings, actor=SYSTEM_ACTOR)
     for day in ("2022-10-10", "2022-10-12", "2022-10-14"):
@@ -102,9 +156,18 @@ def run_the_cycle(engine: Engine, settings: Settings, tmp_path: Path) -> None:
     from reports.compile import compile_report
 
     with unit_of_work(engine) as session:
-        compile_report(session, plan=session.exec(select(Plan)).one(), round_=session.get(SupervisionRound, round_id),
-                       as_of=at("2022-10-14", 11), formats=["md"], out_dir=tmp_path / "reports", settings=settings,
-                       actor=OFFICE, now=at("2022-10-14", 11), publish=True)
+        compile_report(
+            session,
+            plan=session.exec(select(Plan)).one(),
+            round_=session.get(SupervisionRound, round_id),
+            as_of=at("2022-10-14", 11),
+            formats=["md"],
+            out_dir=tmp_path / "reports",
+            settings=settings,
+            actor=OFFICE,
+            now=at("2022-10-14", 11),
+            publish=True,
+        )
 
 
 class _Links(HTMLParser):
@@ -121,11 +184,21 @@ URL = re.compile(r"https?://[^\s<>\"'）)，。；]+")
 
 def urls_of(kind: str, lang: str, payload: dict, portal_url: str) -> dict[str, set[str]]:
     """Every URL of one rendered message, by where it was found."""
-    message = render(kind, lang, payload, office="市未保办", portal_url=portal_url, recipient_name="联络员",
-                     created_at=datetime(2022, 10, 14, tzinfo=UTC))
+    message = render(
+        kind,
+        lang,
+        payload,
+        office="市未保办",
+        portal_url=portal_url,
+        recipient_name="联络员",
+        created_at=datetime(2022, 10, 14, tzinfo=UTC),
+    )
     parser = _Links()
     parser.feed(message.html)
-    found = {"text": set(URL.findall(message.text)), "html": set(parser.hrefs) | set(URL.findall(message.html))}
+    found = {
+        "text": set(URL.findall(message.text)),
+        "html": set(parser.hrefs) | set(URL.findall(message.html)),
+    }
     ics: set[str] = set()
     for attachment in message.attachments:
         for event in Calendar.from_ical(attachment.data).walk("VEVENT"):
@@ -166,8 +239,15 @@ class Users:
         if unit_id not in self.clients:
             with unit_of_work(self.portal.engine) as session:
                 name = session.get(Unit, unit_id).name
-                add_user(session, username=f"unit{unit_id}", role="unit", password=PASSWORD, unit_name=name,
-                         actor=OFFICE, now=datetime.now(UTC))
+                add_user(
+                    session,
+                    username=f"unit{unit_id}",
+                    role="unit",
+                    password=PASSWORD,
+                    unit_name=name,
+                    actor=OFFICE,
+                    now=datetime.now(UTC),
+                )
             client = self.portal.client()
             signed = sign_in(client, f"unit{unit_id}")
             assert signed.status_code == 303, signed.text
@@ -188,7 +268,8 @@ def cycle_portal(engine: Engine, database_url: str, tmp_path: Path):
 
 
 def test_every_link_in_every_message_leads_to_its_item_after_sign_in_and_nowhere_for_others(
-        cycle_portal: Portal) -> None:
+    cycle_portal: Portal,
+) -> None:
     portal, engine = cycle_portal, cycle_portal.engine
     messages = one_of_each_kind(engine)
     assert set(messages) == set(KINDS)
@@ -196,11 +277,18 @@ def test_every_link_in_every_message_leads_to_its_item_after_sign_in_and_nowhere
     for kind, row in messages.items():
         for lang in ("zh", "en"):
             found = urls_of(kind, lang, row.payload, portal.url)
-            item_urls = {where: {u for u in urls if urlparse(u).path not in ("", "/")} for where, urls in found.items()}
+            item_urls = {
+                where: {u for u in urls if urlparse(u).path not in ("", "/")}
+                for where, urls in found.items()
+            }
             assert item_urls["text"] and item_urls["html"], (kind, lang, found)
             assert item_urls["text"] == item_urls["html"], (kind, lang)
             if kind in ("round_opened", "reminder", "overdue"):
-                assert item_urls["ics"] and item_urls["ics"] <= item_urls["text"], (kind, lang, found["ics"])
+                assert item_urls["ics"] and item_urls["ics"] <= item_urls["text"], (
+                    kind,
+                    lang,
+                    found["ics"],
+                )
             for url in {u for urls in found.values() for u in urls}:
                 assert url == portal.url or url.startswith(portal.url + "/"), url
                 by_url[url].add(kind)
@@ -222,7 +310,9 @@ def test_every_link_in_every_message_leads_to_its_item_after_sign_in_and_nowhere
                 response = anonymous.get(url)
                 assert response.status_code == 303, (url, response.status_code)
                 login = urlparse(response.headers["location"])
-                assert login.path == "/login" and parse_qs(login.query)["next"] == [path], response.headers
+                assert login.path == "/login" and parse_qs(login.query)["next"] == [path], (
+                    response.headers
+                )
                 shown = anonymous.get(response.headers["location"])
                 assert shown.status_code == 200 and 'action="/login"' in shown.text
                 assert f'name="next" value="{path}"' in shown.text
@@ -256,25 +346,37 @@ def test_every_link_in_every_message_leads_to_its_item_after_sign_in_and_nowhere
 
 
 def test_a_link_from_a_message_sent_before_assignment_links_is_sent_on_to_its_assignment(
-        cycle_portal: Portal) -> None:
+    cycle_portal: Portal,
+) -> None:
     """Messages already in mailboxes named /checkins/ID: the portal forwards them, after the same
     checks."""
     portal = cycle_portal
     with reading(portal.engine) as session:
-        checkin_id, assignment_id, unit_id = session.exec(
-            select(Notification.payload)).first()["items"][0]["checkin_id"], None, None
+        checkin_id, assignment_id, unit_id = (
+            session.exec(select(Notification.payload)).first()["items"][0]["checkin_id"],
+            None,
+            None,
+        )
         from models.round import CheckIn
 
         checkin = session.get(CheckIn, checkin_id)
         assignment_id = checkin.assignment_id
         unit_id = session.get(Assignment, assignment_id).unit_id
-        other = session.exec(select(Unit.id).where(Unit.id != unit_id, Unit.kind == "department")).first()
+        other = session.exec(
+            select(Unit.id).where(Unit.id != unit_id, Unit.kind == "department")
+        ).first()
     users = Users(portal)
     try:
         with portal.client() as anonymous:
-            assert anonymous.get(f"/checkins/{checkin_id}").headers["location"] == f"/login?next=/checkins/{checkin_id}"
+            assert (
+                anonymous.get(f"/checkins/{checkin_id}").headers["location"]
+                == f"/login?next=/checkins/{checkin_id}"
+            )
         forwarded = users.of(unit_id).get(f"/checkins/{checkin_id}")
-        assert forwarded.status_code == 303 and forwarded.headers["location"] == f"/assignments/{assignment_id}"
+        assert (
+            forwarded.status_code == 303
+            and forwarded.headers["location"] == f"/assignments/{assignment_id}"
+        )
         assert users.of(other).get(f"/checkins/{checkin_id}").status_code == 404
     finally:
         users.close()

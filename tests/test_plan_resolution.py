@@ -24,12 +24,25 @@ def two_plans(seeded: Engine) -> Engine:  # noqa: F811
     """Plan 2022 with round 第三季度; plan 2023 with rounds 第三季度 and 专项督查 (only there)."""
     now = at("2022-09-01")
     with unit_of_work(seeded) as session:
-        reconcile(session, "2023", resolve(session, read_notice(ROOT / "tests/fixtures/seed-notice.txt")),
-                  actor=OFFICE, now=now, write=True)
+        reconcile(
+            session,
+            "2023",
+            resolve(session, read_notice(ROOT / "tests/fixtures/seed-notice.txt")),
+            actor=OFFICE,
+            now=now,
+            write=True,
+        )
     for plan_key, name in (("2022", "第三季度"), ("2023", "第三季度"), ("2023", "专项督查")):
         with unit_of_work(seeded) as session:
-            open_round(session, plan_key=plan_key, name=name, report_by=date(2022, 9, 30), actor=OFFICE,
-                       now=at("2022-09-19"), cooperating_lead_days=2)
+            open_round(
+                session,
+                plan_key=plan_key,
+                name=name,
+                report_by=date(2022, 9, 30),
+                actor=OFFICE,
+                now=at("2022-09-19"),
+                cooperating_lead_days=2,
+            )
     return seeded
 
 
@@ -39,7 +52,9 @@ def test_a_round_named_in_one_plan_only_is_found_without_naming_the_plan(two_pla
         assert (plan.key, round_.name, round_.plan_id) == ("2023", "专项督查", plan.id)
         plan, round_ = resolve_round(session, plan_key="2022", name="第三季度")
         assert (plan.key, round_.plan_id) == ("2022", plan.id)
-        plan, latest = resolve_round(session, plan_key="2023", name=None)  # the latest open round of 2023
+        plan, latest = resolve_round(
+            session, plan_key="2023", name=None
+        )  # the latest open round of 2023
         assert latest.name == "专项督查"
 
 
@@ -47,7 +62,9 @@ def test_a_name_two_plans_share_or_no_plan_named_asks_for_the_plan(two_plans: En
     with reading(two_plans) as session:
         with pytest.raises(NotFound) as shared:
             resolve_round(session, plan_key=None, name="第三季度")
-        assert shared.value.message("zh") == "未找到督导轮次（请用 --plan 指定）：第三季度：2022、2023"
+        assert (
+            shared.value.message("zh") == "未找到督导轮次（请用 --plan 指定）：第三季度：2022、2023"
+        )
         with pytest.raises(NotFound) as unnamed:
             resolve_plan(session, None)
         assert unnamed.value.message("zh") == "未找到计划（请用 --plan 指定）：2022、2023"
@@ -57,9 +74,22 @@ def test_a_name_two_plans_share_or_no_plan_named_asks_for_the_plan(two_plans: En
 
 
 def test_the_report_command_and_the_compile_flow_find_a_round_among_two_plans(
-        two_plans: Engine, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    done = duban("report", "--round", "专项督查", "--as-of", "2022-09-20", "--format", "md", "--json",
-                 "--out", str(tmp_path / "cli"), home=tmp_path, url=database_url)
+    two_plans: Engine, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    done = duban(
+        "report",
+        "--round",
+        "专项督查",
+        "--as-of",
+        "2022-09-20",
+        "--format",
+        "md",
+        "--json",
+        "--out",
+        str(tmp_path / "cli"),
+        home=tmp_path,
+        url=database_url,
+    )
     assert done.returncode == 0, done.stderr
     assert "专项督查" in next((tmp_path / "cli").glob("*.md")).read_text(encoding="utf-8")
 
@@ -72,8 +102,15 @@ def test_the_report_command_and_the_compile_flow_find_a_round_among_two_plans(
     monkeypatch.setenv("DUBAN_DATABASE_URL", database_url)
     get_settings.cache_clear()
     try:
-        compiled = compile_step.fn(None, "专项督查", at("2022-09-20"), "md", str(tmp_path / "flow"), False,
-                                   at("2022-09-20"))
+        compiled = compile_step.fn(
+            None,
+            "专项督查",
+            at("2022-09-20"),
+            "md",
+            str(tmp_path / "flow"),
+            False,
+            at("2022-09-20"),
+        )
     finally:
         get_settings.cache_clear()
     assert [(c["plan"], c["round"]) for c in compiled] == [("2023", "专项督查")]

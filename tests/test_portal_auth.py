@@ -37,9 +37,13 @@ def make_portal(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[M
     seed(engine)
     open_round(engine, date.today() + timedelta(days=30))
     with ExitStack() as stack:
+
         def make(**overrides: object) -> Portal:
-            settings = Settings(home=tmp_path, database_url=database_url, dev_mode=True, **overrides)
+            settings = Settings(
+                home=tmp_path, database_url=database_url, dev_mode=True, **overrides
+            )
             return stack.enter_context(running(settings, engine))
+
         yield make
 
 
@@ -49,13 +53,19 @@ def wrong(client: httpx.Client, username: str = "office") -> httpx.Response:
 
 def events(engine: Engine, action: str) -> list[AuditEvent]:
     with reading(engine) as session:
-        return list(session.exec(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)))
+        return list(
+            session.exec(
+                select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
+            )
+        )
 
 
 def let_waits_run_out(engine: Engine) -> None:
     """The clock moves past every running wait (the failures stay counted)."""
     with unit_of_work(engine) as session:
-        for row in session.exec(select(LoginThrottle).where(col(LoginThrottle.blocked_until).is_not(None))):
+        for row in session.exec(
+            select(LoginThrottle).where(col(LoginThrottle.blocked_until).is_not(None))
+        ):
             row.blocked_until = row.blocked_until - timedelta(hours=1)
             session.add(row)
 
@@ -65,33 +75,56 @@ def throttle_rows(engine: Engine) -> list[LoginThrottle]:
         return list(session.exec(select(LoginThrottle).order_by(LoginThrottle.id)))
 
 
-def test_an_attacker_hammering_the_office_never_locks_its_owner_out(make_portal: MakePortal) -> None:
-    portal = make_portal(login_delay_base_s=60)  # a minute's wait after the 5th failure (the default count)
+def test_an_attacker_hammering_the_office_never_locks_its_owner_out(
+    make_portal: MakePortal,
+) -> None:
+    portal = make_portal(
+        login_delay_base_s=60
+    )  # a minute's wait after the 5th failure (the default count)
     with portal.client(ATTACKER) as attacker:
         assert [wrong(attacker).status_code for _ in range(5)] == [401] * 5
         assert 55 < int(sign_in(attacker, "office").headers["retry-after"]) <= 60
-        for _ in range(20):  # while the wait runs, nothing is checked: not even the right password gets in
+        for _ in range(
+            20
+        ):  # while the wait runs, nothing is checked: not even the right password gets in
             refused = sign_in(attacker, "office")
-            assert refused.status_code == 429 and 0 < int(refused.headers["retry-after"]) <= 60  # counting down
+            assert (
+                refused.status_code == 429 and 0 < int(refused.headers["retry-after"]) <= 60
+            )  # counting down
             assert "登录失败次数过多" in refused.text and "duban_session" not in refused.cookies
     with portal.client(OWNER) as owner:
         assert sign_in(owner, "office").status_code == 303
         assert owner.get("/dashboard").status_code == 200
-    with portal.client(ATTACKER) as attacker:  # the attacker's wait was not shortened by the owner's login
+    with portal.client(
+        ATTACKER
+    ) as attacker:  # the attacker's wait was not shortened by the owner's login
         assert sign_in(attacker, "office").status_code == 429
-        assert sign_in(attacker, "staff").status_code == 303  # a name the attacker did not try: no wait
+        assert (
+            sign_in(attacker, "staff").status_code == 303
+        )  # a name the attacker did not try: no wait
     with portal.client(ATTACKER) as api:  # the API's door is the same door
         issued = api.post("/api/v1/auth/token", data={"username": "office", "password": PASSWORD})
         assert issued.status_code == 429 and 0 < int(issued.headers["retry-after"]) <= 60
     with portal.client(OWNER) as api:
-        assert api.post("/api/v1/auth/token", data={"username": "office", "password": PASSWORD}).status_code == 200
+        assert (
+            api.post(
+                "/api/v1/auth/token", data={"username": "office", "password": PASSWORD}
+            ).status_code
+            == 200
+        )
 
 
-def test_the_wait_doubles_with_each_failure_of_a_name_and_of_an_address(make_portal: MakePortal) -> None:
+def test_the_wait_doubles_with_each_failure_of_a_name_and_of_an_address(
+    make_portal: MakePortal,
+) -> None:
     # A pair waits after its 2nd failure: 10 s, then 20, 40, and 50 (the cap) — each failure after a
     # wait ran out.
-    portal = make_portal(login_max_failures=2, login_address_max_failures=100, login_delay_base_s=10,
-                         login_delay_cap_s=50)
+    portal = make_portal(
+        login_max_failures=2,
+        login_address_max_failures=100,
+        login_delay_base_s=10,
+        login_delay_cap_s=50,
+    )
     waits = []
     with portal.client(ATTACKER) as attacker:
         assert wrong(attacker, "edu").status_code == 401
@@ -100,19 +133,27 @@ def test_the_wait_doubles_with_each_failure_of_a_name_and_of_an_address(make_por
             refused = sign_in(attacker, "edu")
             pair = next(r for r in throttle_rows(portal.engine) if r.scope == "pair")
             waits.append((pair.blocked_until - pair.last_failure_at).total_seconds())
-            assert refused.status_code == 429  # Retry-After counts down from the wait (a loaded machine is slow)
+            assert (
+                refused.status_code == 429
+            )  # Retry-After counts down from the wait (a loaded machine is slow)
             assert waits[-1] - 5 < int(refused.headers["retry-after"]) <= waits[-1]
             let_waits_run_out(portal.engine)
     assert waits == [10, 20, 40, 50]
     assert pair.failures == 5 and pair.username == "edu" and pair.ip == ATTACKER
 
 
-def test_one_address_trying_many_names_waits_longer_each_time_and_others_do_not(make_portal: MakePortal) -> None:
+def test_one_address_trying_many_names_waits_longer_each_time_and_others_do_not(
+    make_portal: MakePortal,
+) -> None:
     # The address waits after its 3rd failure, whatever the names: 10 s, then 20 s.
     portal = make_portal(login_max_failures=10, login_address_max_failures=3, login_delay_base_s=10)
     with portal.client(ATTACKER) as attacker:
-        assert [wrong(attacker, name).status_code for name in ("edu", "police", "market")] == [401] * 3
-        refused = sign_in(attacker, "leader")  # a fourth name, with its right password: the address waits
+        assert [wrong(attacker, name).status_code for name in ("edu", "police", "market")] == [
+            401
+        ] * 3
+        refused = sign_in(
+            attacker, "leader"
+        )  # a fourth name, with its right password: the address waits
         assert refused.status_code == 429 and 5 < int(refused.headers["retry-after"]) <= 10
         let_waits_run_out(portal.engine)
         assert wrong(attacker, "auditor").status_code == 401
@@ -135,7 +176,12 @@ def test_throttled_logins_are_audited_once_per_wait(make_portal: MakePortal) -> 
         let_waits_run_out(portal.engine)
         assert wrong(attacker).status_code == 401  # the 6th failure: a new, 2-minute wait
         assert [sign_in(attacker, "office").status_code for _ in range(5)] == [429] * 5
-        assert attacker.post("/api/v1/auth/token", data={"username": "office", "password": "x"}).status_code == 429
+        assert (
+            attacker.post(
+                "/api/v1/auth/token", data={"username": "office", "password": "x"}
+            ).status_code
+            == 429
+        )
     throttled = events(portal.engine, "login.throttled")
     assert [(e.actor, e.outcome) for e in throttled] == [("office", "refused")] * 2
     assert all(ATTACKER in e.reason for e in throttled)
@@ -144,7 +190,9 @@ def test_throttled_logins_are_audited_once_per_wait(make_portal: MakePortal) -> 
         assert verify_chain(session).ok
 
 
-def test_the_office_administrator_sees_and_clears_a_throttle_on_the_trail(make_portal: MakePortal) -> None:
+def test_the_office_administrator_sees_and_clears_a_throttle_on_the_trail(
+    make_portal: MakePortal,
+) -> None:
     portal = make_portal(login_delay_base_s=60)
     with portal.client(ATTACKER) as attacker:
         for _ in range(5):
@@ -157,9 +205,17 @@ def test_the_office_administrator_sees_and_clears_a_throttle_on_the_trail(make_p
         row = page.text.split(f'data-throttle="{pair.id}"')[1].split("</tr>")[0]
         assert "用户名+地址" in row and "edu" in row and ATTACKER in row and "<td>5</td>" in row
         assert office.post(f"/throttles/{pair.id}/clear", data={}).status_code == 403  # CSRF
-        assert office.post(f"/throttles/{pair.id}/clear", data={"csrf": csrf_of(page.text)}).status_code == 303
+        assert (
+            office.post(
+                f"/throttles/{pair.id}/clear", data={"csrf": csrf_of(page.text)}
+            ).status_code
+            == 303
+        )
         assert f'data-throttle="{pair.id}"' not in office.get("/throttles").text
-        assert office.post("/throttles/999999/clear", data={"csrf": csrf_of(page.text)}).status_code == 404
+        assert (
+            office.post("/throttles/999999/clear", data={"csrf": csrf_of(page.text)}).status_code
+            == 404
+        )
     cleared = events(portal.engine, "login.throttle.clear")
     assert [(e.actor, e.object_id) for e in cleared] == [("office", str(pair.id))]
     with portal.client(ATTACKER) as attacker:
@@ -183,9 +239,13 @@ def test_forgotten_failures_are_pruned(make_portal: MakePortal) -> None:
     with portal.client(NEIGHBOUR) as neighbour:
         wrong(neighbour, "market")
     assert sorted((r.scope, r.username, r.ip) for r in throttle_rows(portal.engine)) == [
-        ("address", "", NEIGHBOUR), ("pair", "market", NEIGHBOUR)]
+        ("address", "", NEIGHBOUR),
+        ("pair", "market", NEIGHBOUR),
+    ]
     with portal.client(NEIGHBOUR) as neighbour:
-        assert sign_in(neighbour, "market").status_code == 303  # the right password forgets its own pair
+        assert (
+            sign_in(neighbour, "market").status_code == 303
+        )  # the right password forgets its own pair
     assert [(r.scope, r.ip) for r in throttle_rows(portal.engine)] == [("address", NEIGHBOUR)]
 
 
@@ -201,7 +261,9 @@ def test_x_forwarded_for_is_ignored_from_an_untrusted_peer(make_portal: MakePort
         for _ in range(5):
             wrong(client)
         assert sign_in(client, "office").status_code == 429
-        client.headers["x-forwarded-for"] = "198.51.100.7"  # a new address of the client's choosing: still waits
+        client.headers["x-forwarded-for"] = (
+            "198.51.100.7"  # a new address of the client's choosing: still waits
+        )
         assert sign_in(client, "office").status_code == 429
     assert {r.ip for r in throttle_rows(portal.engine)} == {"127.0.0.1"}
     with portal.client(OWNER) as owner:
@@ -212,13 +274,17 @@ def test_x_forwarded_for_is_ignored_from_an_untrusted_peer(make_portal: MakePort
 
 
 def test_x_forwarded_for_is_honoured_from_a_trusted_proxy(make_portal: MakePortal) -> None:
-    portal = make_portal(trusted_proxies="127.0.0.0/30", login_delay_base_s=60)  # 127.0.0.1 to .3, as DUBAN_TRUSTED_PROXIES is written
+    portal = make_portal(
+        trusted_proxies="127.0.0.0/30", login_delay_base_s=60
+    )  # 127.0.0.1 to .3, as DUBAN_TRUSTED_PROXIES is written
     with portal.client() as proxy:
         proxy.headers["x-forwarded-for"] = "203.0.113.50"  # the proxy says who its client is
         for _ in range(5):
             wrong(proxy)
         assert sign_in(proxy, "office").status_code == 429
-        proxy.headers["x-forwarded-for"] = "203.0.113.50, 198.51.100.7"  # the proxy appends the real peer
+        proxy.headers["x-forwarded-for"] = (
+            "203.0.113.50, 198.51.100.7"  # the proxy appends the real peer
+        )
         assert sign_in(proxy, "office").status_code == 303
     assert {r.ip for r in throttle_rows(portal.engine)} == {"203.0.113.50"}
     with portal.client(NEIGHBOUR) as outsider:  # 127.0.0.4 is not one of the proxies
@@ -236,13 +302,25 @@ def test_a_login_without_its_csrf_token_is_refused(make_portal: MakePortal) -> N
         assert "duban_session" not in refused.cookies
     with portal.client() as client:
         token = csrf_of(client.get("/login").text)
-        assert client.post("/login", data={"username": "edu", "password": PASSWORD}).status_code == 403
-        assert client.post("/login", data={"username": "edu", "password": PASSWORD,
-                                           "csrf": token[::-1]}).status_code == 403
-    with portal.client() as forger:  # a pair the forger made up: the same in cookie and form, not signed here
+        assert (
+            client.post("/login", data={"username": "edu", "password": PASSWORD}).status_code == 403
+        )
+        assert (
+            client.post(
+                "/login", data={"username": "edu", "password": PASSWORD, "csrf": token[::-1]}
+            ).status_code
+            == 403
+        )
+    with (
+        portal.client() as forger
+    ):  # a pair the forger made up: the same in cookie and form, not signed here
         forger.cookies.set("duban_login", "made-up.0123abcd", domain="127.0.0.1")
-        assert forger.post("/login", data={"username": "edu", "password": PASSWORD,
-                                           "csrf": "made-up.0123abcd"}).status_code == 403
+        assert (
+            forger.post(
+                "/login", data={"username": "edu", "password": PASSWORD, "csrf": "made-up.0123abcd"}
+            ).status_code
+            == 403
+        )
     assert events(portal.engine, "login") == []
     with portal.client() as browser:
         assert sign_in(browser, "edu").status_code == 303
@@ -264,27 +342,41 @@ def test_refusals_by_the_domain_are_on_the_trail(make_portal: MakePortal) -> Non
         assert verify_chain(session).ok
 
 
-def test_api_tokens_are_listed_revoked_by_their_user_or_the_office_and_expire(make_portal: MakePortal) -> None:
+def test_api_tokens_are_listed_revoked_by_their_user_or_the_office_and_expire(
+    make_portal: MakePortal,
+) -> None:
     portal = make_portal(api_token_hours=12)
     first, second, theirs = portal.token("market"), portal.token("market"), portal.token("police")
     with portal.client() as api:
         mine = api.get("/api/v1/auth/tokens", headers=first).json()
-        assert [(t["username"], t["current"]) for t in mine] == [("market", False), ("market", True)]
+        assert [(t["username"], t["current"]) for t in mine] == [
+            ("market", False),
+            ("market", True),
+        ]
         police_ids = [t["id"] for t in api.get("/api/v1/auth/tokens", headers=theirs).json()]
-        assert api.delete(f"/api/v1/auth/tokens/{police_ids[0]}", headers=first).status_code == 404  # not mine
+        assert (
+            api.delete(f"/api/v1/auth/tokens/{police_ids[0]}", headers=first).status_code == 404
+        )  # not mine
         assert api.get("/api/v1/assignments", headers=theirs).status_code == 200
         assert api.delete("/api/v1/auth/token", headers=first).status_code == 204  # revoke this one
         assert api.get("/api/v1/assignments", headers=first).status_code == 401
         assert api.get("/api/v1/assignments", headers=second).status_code == 200
-    with portal.login("office") as office:  # the office administrator sees everyone's and revokes one
+    with portal.login(
+        "office"
+    ) as office:  # the office administrator sees everyone's and revokes one
         page = office.get("/tokens").text
         assert page.count("data-token=") == 2 and "police" in page and "market" in page
-        assert office.post(f"/tokens/{police_ids[0]}/revoke", data={"csrf": csrf_of(page)}).status_code == 303
+        assert (
+            office.post(f"/tokens/{police_ids[0]}/revoke", data={"csrf": csrf_of(page)}).status_code
+            == 303
+        )
     with portal.client() as api:
         assert api.get("/api/v1/assignments", headers=theirs).status_code == 401
     revoked = events(portal.engine, "token.revoke")
     assert [e.actor for e in revoked] == ["market", "office"]
-    with portal.login("market") as market:  # a user's own page: their tokens only; logout leaves them alive
+    with portal.login(
+        "market"
+    ) as market:  # a user's own page: their tokens only; logout leaves them alive
         page = market.get("/tokens").text
         assert page.count("data-token=") == 1 and "police" not in page
         market.post("/logout", data={"csrf": csrf_of(page)})
@@ -306,18 +398,29 @@ def test_a_new_password_or_a_disabled_account_ends_the_api_tokens(make_portal: M
     portal = make_portal()
     market, edu = portal.token("market"), portal.token("edu")
     with unit_of_work(portal.engine) as session:
-        set_password(session, username="market", password="a-new-password-42", actor=SYSTEM_ACTOR, now=utc_now())
+        set_password(
+            session,
+            username="market",
+            password="a-new-password-42",
+            actor=SYSTEM_ACTOR,
+            now=utc_now(),
+        )
         disable_user(session, username="edu", actor=SYSTEM_ACTOR, now=utc_now())
     with portal.client() as api:
         assert api.get("/api/v1/assignments", headers=market).status_code == 401
         assert api.get("/api/v1/assignments", headers=edu).status_code == 401
     with reading(portal.engine) as session:
-        live = session.exec(select(func.count()).select_from(WebSession)
-                            .where(WebSession.kind == "api", col(WebSession.ended_at).is_(None))).one()
+        live = session.exec(
+            select(func.count())
+            .select_from(WebSession)
+            .where(WebSession.kind == "api", col(WebSession.ended_at).is_(None))
+        ).one()
     assert live == 0
 
 
-def test_duban_serve_believes_x_forwarded_for_only_from_the_proxies_it_is_told(tmp_path: Path) -> None:
+def test_duban_serve_believes_x_forwarded_for_only_from_the_proxies_it_is_told(
+    tmp_path: Path,
+) -> None:
     """uvicorn on its own believes X-Forwarded-For from 127.0.0.1: `duban serve` must not."""
     import os
     import subprocess
@@ -328,15 +431,21 @@ def test_duban_serve_believes_x_forwarded_for_only_from_the_proxies_it_is_told(t
     from tests.test_cli import DUBAN, duban
 
     assert duban("init", home=tmp_path).returncode == 0
-    added = duban("users", "add", "office", "--role", "office_admin", "--password", PASSWORD, home=tmp_path)
+    added = duban(
+        "users", "add", "office", "--role", "office_admin", "--password", PASSWORD, home=tmp_path
+    )
     assert added.returncode == 0, added.stderr
     env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
     env |= {"DUBAN_HOME": str(tmp_path), "DUBAN_SECRET_KEY": "x" * 40}
     for trusted, expected in (("", "127.0.0.1"), ("127.0.0.1", "203.0.113.50")):
         port = free_port()
-        server = subprocess.Popen([DUBAN, "serve", "--no-scheduler", "--workers", "1", "--port", str(port)],
-                                  env=env | {"DUBAN_TRUSTED_PROXIES": trusted}, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE, text=True)
+        server = subprocess.Popen(
+            [DUBAN, "serve", "--no-scheduler", "--workers", "1", "--port", str(port)],
+            env=env | {"DUBAN_TRUSTED_PROXIES": trusted},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             deadline = time.monotonic() + 60
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
@@ -365,31 +474,46 @@ def test_no_route_runs_on_the_event_loop() -> None:
     import inspect
     import pkgutil
 
-    import web.routes
     from fastapi.routing import APIRoute
 
-    routes = [route for info in pkgutil.iter_modules(web.routes.__path__)
-              for route in importlib.import_module(f"web.routes.{info.name}").router.routes
-              if isinstance(route, APIRoute)]
+    import web.routes
+
+    routes = [
+        route
+        for info in pkgutil.iter_modules(web.routes.__path__)
+        for route in importlib.import_module(f"web.routes.{info.name}").router.routes
+        if isinstance(route, APIRoute)
+    ]
     assert len(routes) > 30
     assert [r.path for r in routes if inspect.iscoroutinefunction(r.endpoint)] == []
 
 
-def test_trusted_proxies_are_read_from_the_environment_and_nonsense_is_refused(tmp_path: Path) -> None:
+def test_trusted_proxies_are_read_from_the_environment_and_nonsense_is_refused(
+    tmp_path: Path,
+) -> None:
     from tests.test_cli import assert_one_clean_line, duban
 
-    assert Settings(home=tmp_path, trusted_proxies=" 10.0.0.1, 10.1.0.0/16 ").trusted_proxies == ["10.0.0.1",
-                                                                                               "10.1.0.0/16"]
+    assert Settings(home=tmp_path, trusted_proxies=" 10.0.0.1, 10.1.0.0/16 ").trusted_proxies == [
+        "10.0.0.1",
+        "10.1.0.0/16",
+    ]
     assert Settings(home=tmp_path).trusted_proxies == []
-    assert_one_clean_line(duban("status", home=tmp_path, DUBAN_TRUSTED_PROXIES="10.0.0.1,nonsense"), 2,
-                          "DUBAN_TRUSTED_PROXIES", "“nonsense”不是 IP 地址或网段")
+    assert_one_clean_line(
+        duban("status", home=tmp_path, DUBAN_TRUSTED_PROXIES="10.0.0.1,nonsense"),
+        2,
+        "DUBAN_TRUSTED_PROXIES",
+        "“nonsense”不是 IP 地址或网段",
+    )
 
 
 def test_hostile_login_names_are_wrong_logins_and_come_out_escaped_on_the_throttle_page(
-        make_portal: MakePortal) -> None:
+    make_portal: MakePortal,
+) -> None:
     from tests.support.hostile import HOSTILE, raw_markup_in
 
-    portal = make_portal(login_max_failures=1, login_address_max_failures=100, login_delay_base_s=60)
+    portal = make_portal(
+        login_max_failures=1, login_address_max_failures=100, login_delay_base_s=60
+    )
     with portal.client(ATTACKER) as attacker:
         for name in HOSTILE:  # NUL, 4,000 characters, markup: each a wrong login, never a 500
             assert wrong(attacker, name).status_code == 401, name[:20]
@@ -397,14 +521,17 @@ def test_hostile_login_names_are_wrong_logins_and_come_out_escaped_on_the_thrott
     with portal.login("office") as office:
         page = office.get("/throttles").text
     rows = page.split("<tbody>")[1].split("</tbody>")[0]
-    ours = re.sub(r'<form method="post" action="/throttles/\d+/clear" class="inline">', "", rows)  # the page's own
+    ours = re.sub(
+        r'<form method="post" action="/throttles/\d+/clear" class="inline">', "", rows
+    )  # the page's own
     assert raw_markup_in(ours) == []
     assert all(f"HX{n}" in page for n in range(len(HOSTILE))), "every name is listed"
     assert len(events(portal.engine, "login.failed")) == len(HOSTILE)
 
 
-def test_the_cli_lists_a_users_api_tokens_and_revokes_them(make_portal: MakePortal, database_url: str,
-                                                             tmp_path: Path) -> None:
+def test_the_cli_lists_a_users_api_tokens_and_revokes_them(
+    make_portal: MakePortal, database_url: str, tmp_path: Path
+) -> None:
     import json
 
     from tests.test_cli import duban
@@ -413,16 +540,22 @@ def test_the_cli_lists_a_users_api_tokens_and_revokes_them(make_portal: MakePort
     market, police = portal.token("market"), portal.token("police")
     listed = duban("users", "tokens", "market", "--json", home=tmp_path, url=database_url)
     assert listed.returncode == 0, listed.stderr
-    assert [(t["username"], t["ip"]) for t in json.loads(listed.stdout)] == [("market", "127.0.0.1")]
+    assert [(t["username"], t["ip"]) for t in json.loads(listed.stdout)] == [
+        ("market", "127.0.0.1")
+    ]
     revoked = duban("users", "revoke-tokens", "market", home=tmp_path, url=database_url)
-    assert revoked.returncode == 0 and "已撤销 market 的 1 个访问令牌" in revoked.stdout, revoked.stderr
+    assert revoked.returncode == 0 and "已撤销 market 的 1 个访问令牌" in revoked.stdout, (
+        revoked.stderr
+    )
     with portal.client() as api:
         assert api.get("/api/v1/assignments", headers=market).status_code == 401
         assert api.get("/api/v1/assignments", headers=police).status_code == 200
     everyone = duban("users", "tokens", "--json", home=tmp_path, url=database_url)
     assert [t["username"] for t in json.loads(everyone.stdout)] == ["police"]
     unknown = duban("users", "revoke-tokens", "nobody", home=tmp_path, url=database_url)
-    assert unknown.returncode == 3 and "nobody" in unknown.stderr and "Traceback" not in unknown.stderr
+    assert (
+        unknown.returncode == 3 and "nobody" in unknown.stderr and "Traceback" not in unknown.stderr
+    )
 
 
 def test_failed_logins_at_the_same_moment_are_each_counted_once(make_portal: MakePortal) -> None:
@@ -434,6 +567,7 @@ def test_failed_logins_at_the_same_moment_are_each_counted_once(make_portal: Mak
     def attempt(name: str) -> int:
         with portal.client(ATTACKER) as client:
             return wrong(client, name).status_code
+
     with ThreadPoolExecutor(12) as pool:
         statuses = list(pool.map(attempt, ["edu"] * 8 + ["police", "market", "leader", "auditor"]))
     assert set(statuses) <= {401, 429}, statuses

@@ -24,8 +24,9 @@ from tests.support.portal import PASSWORD, running, seed
 pytestmark = needs_chromium
 
 
-def test_a_round_from_opening_to_a_green_light(engine: Engine, database_url: str, tmp_path: Path, browser,
-                                               backend: str) -> None:
+def test_a_round_from_opening_to_a_green_light(
+    engine: Engine, database_url: str, tmp_path: Path, browser, backend: str
+) -> None:
     if backend != "sqlite":
         pytest.skip("one browser run is enough: the HTTP tests cover both databases")
     seed(engine)
@@ -35,7 +36,8 @@ def test_a_round_from_opening_to_a_green_light(engine: Engine, database_url: str
     evidence.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
     settings = Settings(home=tmp_path, database_url=database_url, dev_mode=True)
     with running(settings, engine) as portal:
-        def session(username: str):  # noqa: ANN202
+
+        def session(username: str):
             context = browser.new_context(locale="zh-CN")
             page = context.new_page()
             page.goto(f"{portal.url}/login")

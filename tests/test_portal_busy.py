@@ -29,28 +29,42 @@ TYPED = "已完成校园食品安全抽检120批次\n合格率100%，问题食�
 def portal(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[Portal]:
     seed(engine)
     open_round(engine, date.today() + timedelta(days=30))
-    settings = Settings(home=tmp_path, database_url=database_url, dev_mode=True, sqlite_busy_timeout_ms=300)
+    settings = Settings(
+        home=tmp_path, database_url=database_url, dev_mode=True, sqlite_busy_timeout_ms=300
+    )
     with running(settings, engine) as found:
         yield found
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_a_checkin_filed_while_the_database_is_locked_gets_a_retry_page_that_keeps_the_text(
-        portal: Portal, database_url: str) -> None:
+    portal: Portal, database_url: str
+) -> None:
     own = portal.assignment(12, "市市场监管局")
     action = f"/assignments/{own}/checkins"
     with portal.login("market") as market:
         token = csrf_of(market.get(f"/assignments/{own}").text)
         with writer_holding_the_lock(database_url):
-            refused = market.post(action, data={"csrf": token, "text": TYPED, "percent": "60", "problems": "检测经费不足"},
-                                  files={"evidence": ("抽检报告.pdf", PDF, "application/pdf")})
+            refused = market.post(
+                action,
+                data={"csrf": token, "text": TYPED, "percent": "60", "problems": "检测经费不足"},
+                files={"evidence": ("抽检报告.pdf", PDF, "application/pdf")},
+            )
         assert refused.status_code == 503, refused.text[:500]
         assert "请稍后重试" in refused.text and refused.headers["retry-after"] == "5"
-        assert "附件需重新选择" in refused.text  # a file cannot be put back into a form: the page says so
+        assert (
+            "附件需重新选择" in refused.text
+        )  # a file cannot be put back into a form: the page says so
         again = form_fields(refused.text, action)
-        assert again["text"] == TYPED and again["percent"] == "60" and again["problems"] == "检测经费不足"
+        assert (
+            again["text"] == TYPED
+            and again["percent"] == "60"
+            and again["problems"] == "检测经费不足"
+        )
         with reading(portal.engine) as session:
-            assert session.exec(select(CheckIn.text).where(CheckIn.assignment_id == own)).one() is None  # not saved
+            assert (
+                session.exec(select(CheckIn.text).where(CheckIn.assignment_id == own)).one() is None
+            )  # not saved
         saved = market.post(action, data=again)
         assert saved.status_code == 303, saved.text[:500]
     with reading(portal.engine) as session:

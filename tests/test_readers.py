@@ -36,8 +36,12 @@ connection.execute("ROLLBACK")
 def writer_holding_the_lock(database_url: str) -> Iterator[None]:
     """Another process in the middle of a write transaction, until the block ends."""
     path = make_url(database_url).database
-    holder = subprocess.Popen([sys.executable, "-c", _HOLD, path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD, path],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         yield
@@ -48,16 +52,30 @@ def writer_holding_the_lock(database_url: str) -> Iterator[None]:
 
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_status_audit_verify_and_round_list_answer_while_another_process_writes(
-        engine: Engine, database_url: str, tmp_path: Path, now: datetime) -> None:
+    engine: Engine, database_url: str, tmp_path: Path, now: datetime
+) -> None:
     scenario.build(engine, now)
     engine.dispose()
     quick = {"DUBAN_SQLITE_BUSY_TIMEOUT_MS": "300"}
     with writer_holding_the_lock(database_url):
-        control = duban("sign", "--task", "12", "--unit", "市市场监管局", home=tmp_path, url=database_url, **quick)
-        assert control.returncode == 7 and "database is locked" in control.stderr  # the lock is really held
+        control = duban(
+            "sign",
+            "--task",
+            "12",
+            "--unit",
+            "市市场监管局",
+            home=tmp_path,
+            url=database_url,
+            **quick,
+        )
+        assert (
+            control.returncode == 7 and "database is locked" in control.stderr
+        )  # the lock is really held
         for command in (["status"], ["audit", "verify"], ["round", "list"]):
             result = duban(*command, home=tmp_path, url=database_url, **quick)
             assert result.returncode == 0, (command, result.stderr)
             assert "Traceback" not in result.stderr
-    signed = duban("sign", "--task", "12", "--unit", "市市场监管局", home=tmp_path, url=database_url, **quick)
+    signed = duban(
+        "sign", "--task", "12", "--unit", "市市场监管局", home=tmp_path, url=database_url, **quick
+    )
     assert signed.returncode == 0, signed.stderr  # once the writer is gone, the write goes through

@@ -36,17 +36,23 @@ WHO = {"unit": {Role.UNIT}, "office": set(OFFICE)}
 
 def readme_rows() -> list[dict[str, str]]:
     text = README.read_text(encoding="utf-8")
-    section = re.split(r"\n#{2,3} ", text.split("### The assignment lifecycle", 1)[1], maxsplit=1)[0]
+    section = re.split(r"\n#{2,3} ", text.split("### The assignment lifecycle", 1)[1], maxsplit=1)[
+        0
+    ]
     lines = [line for line in section.splitlines() if line.startswith("|")]
     cells = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in lines]
     assert cells and cells[0] == ["from", "action", "to", "who", "only when"], cells[:1]
-    return [dict(zip(["from", "action", "to", "who", "when"], row, strict=True)) for row in cells[2:]]
+    return [
+        dict(zip(["from", "action", "to", "who", "when"], row, strict=True)) for row in cells[2:]
+    ]
 
 
 def moves_of(row: dict[str, str]) -> list[tuple[State, Action, State]]:
     source = State(row["from"].split()[0])
     target = State(row["to"].split()[0])
-    actions = [Action(word) for word in re.findall(r"[a-z_]+", row["action"]) if word in set(Action)]
+    actions = [
+        Action(word) for word in re.findall(r"[a-z_]+", row["action"]) if word in set(Action)
+    ]
     assert actions, f"no action in the README row {row}"
     return [(source, action, target) for action in actions]
 
@@ -58,13 +64,17 @@ def rows() -> list[dict[str, str]]:
     return found
 
 
-def test_every_readme_row_is_a_move_of_the_table_and_every_move_a_row(rows: list[dict[str, str]]) -> None:
+def test_every_readme_row_is_a_move_of_the_table_and_every_move_a_row(
+    rows: list[dict[str, str]],
+) -> None:
     written = [move for row in rows for move in moves_of(row)]
     assert len(written) == len(set(written)), "a move is written twice"
     assert {(s, a): t for s, a, t in written} == TRANSITIONS
 
 
-def test_the_readme_says_which_moves_need_a_reason_or_a_check_in(rows: list[dict[str, str]]) -> None:
+def test_the_readme_says_which_moves_need_a_reason_or_a_check_in(
+    rows: list[dict[str, str]],
+) -> None:
     for row in rows:
         for _, action, _ in moves_of(row):
             assert ("(reason)" in row["action"]) == (action in NEEDS_REASON), row

@@ -34,8 +34,8 @@ from models.lifecycle import SYSTEM_ACTOR
 from models.notification import Notification
 from models.plan import Plan
 from models.results import ResultsReport
-from models.rounds import open_round
 from models.round import SupervisionRound
+from models.rounds import open_round
 from reports.compile import FORMATS, compile_report
 from reports.results import compute, end_of_day
 from tests.support import scenario
@@ -55,22 +55,51 @@ def played(engine: Engine, settings: Settings) -> tuple[Engine, scenario.Scenari
     """The round above, played out to 14 October 10:00."""
     s = scenario.build(engine, at("2022-09-01"))
     with unit_of_work(engine) as session:
-        round_id = open_round(session, plan_key="2022", name=ROUND, report_by=date(2022, 9, 30), actor=OFFICE,
-                              now=at("2022-09-19"), cooperating_lead_days=2).round.id
+        round_id = open_round(
+            session,
+            plan_key="2022",
+            name=ROUND,
+            report_by=date(2022, 9, 30),
+            actor=OFFICE,
+            now=at("2022-09-19"),
+            cooperating_lead_days=2,
+        ).round.id
 
     def submit(unit: str, assignment: int, day: str, **details) -> None:
         with unit_of_work(engine) as session:
-            submit_checkin(session, round_id=round_id, assignment_id=assignment, actor=s.unit_actor(unit),
-                           now=at(day), **details)
+            submit_checkin(
+                session,
+                round_id=round_id,
+                assignment_id=assignment,
+                actor=s.unit_actor(unit),
+                now=at(day),
+                **details,
+            )
 
-    def review(assignment: int, day: str, accept: bool, reason: str | None = None, revision: int = 1) -> None:
+    def review(
+        assignment: int, day: str, accept: bool, reason: str | None = None, revision: int = 1
+    ) -> None:
         with unit_of_work(engine) as session:
-            review_checkin(session, round_id=round_id, assignment_id=assignment, accept=accept, actor=OFFICE,
-                           now=at(day), revision=revision, reason=reason)
+            review_checkin(
+                session,
+                round_id=round_id,
+                assignment_id=assignment,
+                accept=accept,
+                actor=OFFICE,
+                now=at(day),
+                revision=revision,
+                reason=reason,
+            )
 
     submit("市公安局", s.police, "2022-09-27", text="开展校园周边治安整治", percent=50)
-    submit("市检察院", s.procuratorate, "2022-09-30", text="已完成法治副校长全覆盖", completed=True,
-           problems="需市财政局协调专项经费")
+    submit(
+        "市检察院",
+        s.procuratorate,
+        "2022-09-30",
+        text="已完成法治副校长全覆盖",
+        completed=True,
+        problems="需市财政局协调专项经费",
+    )
     submit("市市场监管局", s.market, "2022-09-30", text="检查学校食堂120家", completed=True)
     review(s.market, "2022-10-08", accept=False, reason="缺少检查台账")
     submit("市市场监管局", s.market, "2022-10-10", text="补充检查台账", completed=True, percent=100)
@@ -81,15 +110,24 @@ def played(engine: Engine, settings: Settings) -> tuple[Engine, scenario.Scenari
     return engine, s, round_id
 
 
-def results_at(engine: Engine, settings: Settings, round_id: int, day: str):  # noqa: ANN201
+def results_at(engine: Engine, settings: Settings, round_id: int, day: str):
     with reading(engine) as session:
         round_ = session.get(SupervisionRound, round_id)
         plan = session.get(Plan, round_.plan_id)
-        return compute(session, plan=plan, round_=round_, as_of=end_of_day(date.fromisoformat(day), settings.timezone),
-                       timezone=settings.timezone, rules=settings.cycle, issuer=settings.office_name)
+        return compute(
+            session,
+            plan=plan,
+            round_=round_,
+            as_of=end_of_day(date.fromisoformat(day), settings.timezone),
+            timezone=settings.timezone,
+            rules=settings.cycle,
+            issuer=settings.office_name,
+        )
 
 
-def test_the_headline_figures_match_the_round_worked_out_by_hand(played, settings: Settings) -> None:
+def test_the_headline_figures_match_the_round_worked_out_by_hand(
+    played, settings: Settings
+) -> None:
     engine, _, round_id = played
     r = results_at(engine, settings, round_id, "2022-10-14")
     h = r.headline
@@ -111,23 +149,46 @@ def test_per_task_per_unit_and_overdue(played, settings: Settings) -> None:
     r = results_at(engine, settings, round_id, "2022-10-14")
     task5, task12 = r.tasks
     assert (task5.number, task5.light, task5.lead_units) == (5, "red", ["市教育局"])
-    assert (task12.light, task12.lead_units, task12.completion_rate) == ("green", ["市市场监管局"], 1.0)
+    assert (task12.light, task12.lead_units, task12.completion_rate) == (
+        "green",
+        ["市市场监管局"],
+        1.0,
+    )
     lines = {line.unit: line for line in task5.lines}
-    assert lines["市检察院"].state == "reported" and lines["市检察院"].latest.text == "已完成法治副校长全覆盖"
+    assert (
+        lines["市检察院"].state == "reported"
+        and lines["市检察院"].latest.text == "已完成法治副校长全覆盖"
+    )
     assert lines["市公安局"].latest.percent == 50 and lines["市教育局"].latest.status == "missing"
     assert task5.problems == [("市检察院", "需市财政局协调专项经费")]
     assert task12.lines[0].latest.text == "补充检查台账" and task12.lines[0].latest.returns == 1
 
     ranking = [(u.rank, u.name, u.on_time_rate) for u in r.units]
-    assert ranking == [(1, "市市场监管局", 1.0), (2, "市公安局", 1.0), (3, "市教育局", 0.0), (3, "市检察院", 0.0)]
-    assert {u.name: u.escalations for u in r.units} == {"市市场监管局": 0, "市公安局": 1, "市教育局": 2, "市检察院": 2}
+    assert ranking == [
+        (1, "市市场监管局", 1.0),
+        (2, "市公安局", 1.0),
+        (3, "市教育局", 0.0),
+        (3, "市检察院", 0.0),
+    ]
+    assert {u.name: u.escalations for u in r.units} == {
+        "市市场监管局": 0,
+        "市公安局": 1,
+        "市教育局": 2,
+        "市检察院": 2,
+    }
 
     (overdue,) = r.overdue
-    assert (overdue.unit, overdue.due_in_force, overdue.overdue_days) == ("市教育局", date(2022, 9, 30), 7)
+    assert (overdue.unit, overdue.due_in_force, overdue.overdue_days) == (
+        "市教育局",
+        date(2022, 9, 30),
+        7,
+    )
     assert r.agenda == []
 
 
-def test_as_of_before_a_late_report_shows_it_missing_and_the_past_does_not_change(played, settings: Settings) -> None:
+def test_as_of_before_a_late_report_shows_it_missing_and_the_past_does_not_change(
+    played, settings: Settings
+) -> None:
     engine, _, round_id = played
     before = results_at(engine, settings, round_id, "2022-09-29")
     h = before.headline
@@ -140,7 +201,9 @@ def test_as_of_before_a_late_report_shows_it_missing_and_the_past_does_not_chang
     assert again.headline == before.headline
 
 
-def test_every_format_opened_with_its_own_library(played, settings: Settings, tmp_path: Path) -> None:
+def test_every_format_opened_with_its_own_library(
+    played, settings: Settings, tmp_path: Path
+) -> None:
     import openpyxl
     from docx import Document
 
@@ -149,9 +212,17 @@ def test_every_format_opened_with_its_own_library(played, settings: Settings, tm
     with unit_of_work(engine) as session, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         round_ = session.get(SupervisionRound, round_id)
-        compiled = compile_report(session, plan=session.get(Plan, round_.plan_id), round_=round_,
-                                  as_of=end_of_day(date(2022, 10, 14), settings.timezone), formats=list(FORMATS),
-                                  out_dir=out, settings=settings, actor=OFFICE, now=at("2022-10-15"))
+        compiled = compile_report(
+            session,
+            plan=session.get(Plan, round_.plan_id),
+            round_=round_,
+            as_of=end_of_day(date(2022, 10, 14), settings.timezone),
+            formats=list(FORMATS),
+            out_dir=out,
+            settings=settings,
+            actor=OFFICE,
+            now=at("2022-10-15"),
+        )
     assert not [w for w in caught if "Glyph" in str(w.message) or "missing from" in str(w.message)]
     files = {p.suffix: p for p in compiled.files}
     assert set(files) == {".html", ".xlsx", ".docx", ".md", ".png"}
@@ -162,7 +233,10 @@ def test_every_format_opened_with_its_own_library(played, settings: Settings, tm
     units = book["单位"]
     assert units.freeze_panes == "A2" and units.auto_filter.ref == "A1:K5"
     header = [c.value for c in units[1]]
-    rows = {row[1]: dict(zip(header, row, strict=True)) for row in units.iter_rows(min_row=2, values_only=True)}
+    rows = {
+        row[1]: dict(zip(header, row, strict=True))
+        for row in units.iter_rows(min_row=2, values_only=True)
+    }
     assert rows["市市场监管局"]["排名"] == 1 and rows["市检察院"]["逾期报送"] == 1
     assert rows["市公安局"]["按时报送率"] == 1.0 and units["H2"].number_format == "0.0%"
     overdue = book["逾期"]
@@ -180,58 +254,115 @@ def test_every_format_opened_with_its_own_library(played, settings: Settings, tm
     assert any("按时报送2项次，逾期报送1项次，未报送1项次" in t for t in text)
     assert "2022年10月14日" in text[-1]
     tables = doc.tables
-    assert [row.cells[1].text for row in tables[0].rows] == ["任务", "持续推进校园安全和疫情防控工作", "开展质量守护行动"]
-    assert [row.cells[1].text for row in tables[1].rows][1:] == ["市市场监管局", "市公安局", "市教育局", "市检察院"]
+    assert [row.cells[1].text for row in tables[0].rows] == [
+        "任务",
+        "持续推进校园安全和疫情防控工作",
+        "开展质量守护行动",
+    ]
+    assert [row.cells[1].text for row in tables[1].rows][1:] == [
+        "市市场监管局",
+        "市公安局",
+        "市教育局",
+        "市检察院",
+    ]
     assert len(doc.inline_shapes) == 2  # the two charts
 
     page = files[".html"].read_text(encoding="utf-8")
     assert page.count("data:image/png;base64,") == 2 and "需市财政局协调专项经费" in page
     markdown = files[".md"].read_text(encoding="utf-8")
-    assert "| 按时报送 | 2 |" in markdown and "市教育局（牵头）：截止2022-09-30，逾期7个工作日" in markdown
+    assert (
+        "| 按时报送 | 2 |" in markdown
+        and "市教育局（牵头）：截止2022-09-30，逾期7个工作日" in markdown
+    )
 
 
-def test_compiling_again_replaces_the_files_and_keeps_one_record(played, settings: Settings, tmp_path: Path) -> None:
+def test_compiling_again_replaces_the_files_and_keeps_one_record(
+    played, settings: Settings, tmp_path: Path
+) -> None:
     engine, _, round_id = played
     out = tmp_path / "out"
     for now in ("2022-10-15", "2022-10-16"):
         with unit_of_work(engine) as session:
             round_ = session.get(SupervisionRound, round_id)
-            compile_report(session, plan=session.get(Plan, round_.plan_id), round_=round_,
-                           as_of=end_of_day(date(2022, 10, 14), settings.timezone), formats=["xlsx", "md"],
-                           out_dir=out, settings=settings, actor=OFFICE, now=at(now))
+            compile_report(
+                session,
+                plan=session.get(Plan, round_.plan_id),
+                round_=round_,
+                as_of=end_of_day(date(2022, 10, 14), settings.timezone),
+                formats=["xlsx", "md"],
+                out_dir=out,
+                settings=settings,
+                actor=OFFICE,
+                now=at(now),
+            )
     with reading(engine) as session:
         (report,) = session.exec(select(ResultsReport)).all()
-    assert report.compiled_at.date() == date(2022, 10, 16) and [f["format"] for f in report.files] == ["xlsx", "md"]
+    assert report.compiled_at.date() == date(2022, 10, 16) and [
+        f["format"] for f in report.files
+    ] == ["xlsx", "md"]
     assert sorted(p.suffix for p in out.iterdir()) == [".md", ".xlsx"]
 
 
-def test_the_html_of_the_seed_holds_every_task_title_and_publishing_twice_sends_once(engine: Engine,
-                                                                                    settings: Settings,
-                                                                                    tmp_path: Path) -> None:
+def test_the_html_of_the_seed_holds_every_task_title_and_publishing_twice_sends_once(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
     from intake.directory import read_directory, sync_directory
     from intake.plan_import import reconcile, resolve
     from intake.source import read_notice
 
     with unit_of_work(engine) as session:
-        sync_directory(session, read_directory(ROOT / "config/units/rugao.yaml"), actor=OFFICE, now=at("2022-09-01"))
+        sync_directory(
+            session,
+            read_directory(ROOT / "config/units/rugao.yaml"),
+            actor=OFFICE,
+            now=at("2022-09-01"),
+        )
         notice = read_notice(ROOT / "tests/fixtures/seed-notice.txt")
-        reconcile(session, "2022", resolve(session, notice), actor=OFFICE, now=at("2022-09-01"), write=True)
-        open_round(session, plan_key="2022", name=ROUND, report_by=date(2022, 9, 30), actor=OFFICE,
-                   now=at("2022-09-19"), cooperating_lead_days=2)
+        reconcile(
+            session,
+            "2022",
+            resolve(session, notice),
+            actor=OFFICE,
+            now=at("2022-09-01"),
+            write=True,
+        )
+        open_round(
+            session,
+            plan_key="2022",
+            name=ROUND,
+            report_by=date(2022, 9, 30),
+            actor=OFFICE,
+            now=at("2022-09-19"),
+            cooperating_lead_days=2,
+        )
     counts = []
     for _ in range(2):
         with unit_of_work(engine) as session:
             plan = session.exec(select(Plan)).one()
-            compiled = compile_report(session, plan=plan, round_=None, as_of=at("2022-10-10"), formats=["html"],
-                                      out_dir=tmp_path, settings=settings, actor=OFFICE, now=at("2022-10-10"),
-                                      publish=True)
+            compiled = compile_report(
+                session,
+                plan=plan,
+                round_=None,
+                as_of=at("2022-10-10"),
+                formats=["html"],
+                out_dir=tmp_path,
+                settings=settings,
+                actor=OFFICE,
+                now=at("2022-10-10"),
+                publish=True,
+            )
             counts.append(compiled.published)
     page = compiled.files[-1].read_text(encoding="utf-8")
     assert len(notice.tasks) == 16 and all(task.title in page for task in notice.tasks)
     with reading(engine) as session:
-        sent = session.exec(select(Notification).where(Notification.kind == "results_published")).all()
+        sent = session.exec(
+            select(Notification).where(Notification.kind == "results_published")
+        ).all()
     assert counts[0] == len(sent) > 49 and counts[1] == 0
-    assert sent[0].payload["figures"]["missing"] == 98 and sent[0].payload["report_id"] == compiled.report.id
+    assert (
+        sent[0].payload["figures"]["missing"] == 98
+        and sent[0].payload["report_id"] == compiled.report.id
+    )
 
 
 def test_the_chart_font_has_every_chinese_glyph_the_labels_use(settings: Settings) -> None:
@@ -248,7 +379,8 @@ def test_the_chart_font_has_every_chinese_glyph_the_labels_use(settings: Setting
 
 
 def test_a_large_workbook_is_written_by_a_process_of_its_own_with_the_same_cells(
-        played, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    played, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import openpyxl
 
     import reports.compile
@@ -260,34 +392,68 @@ def test_a_large_workbook_is_written_by_a_process_of_its_own_with_the_same_cells
         out = tmp_path / str(threshold)
         with unit_of_work(engine) as session:
             round_ = session.get(SupervisionRound, round_id)
-            compiled = compile_report(session, plan=session.get(Plan, round_.plan_id), round_=round_,
-                                      as_of=end_of_day(date(2022, 10, 14), settings.timezone), formats=["xlsx"],
-                                      out_dir=out, settings=settings, actor=OFFICE, now=at("2022-10-15"))
+            compiled = compile_report(
+                session,
+                plan=session.get(Plan, round_.plan_id),
+                round_=round_,
+                as_of=end_of_day(date(2022, 10, 14), settings.timezone),
+                formats=["xlsx"],
+                out_dir=out,
+                settings=settings,
+                actor=OFFICE,
+                now=at("2022-10-15"),
+            )
         book = openpyxl.load_workbook(compiled.files[0])
-        books[threshold] = {name: [[c.value for c in row] for row in book[name].iter_rows()] for name in book.sheetnames}
-        assert [p.name for p in out.iterdir()] == [compiled.files[0].name]  # no pickle, no staging folder left
+        books[threshold] = {
+            name: [[c.value for c in row] for row in book[name].iter_rows()]
+            for name in book.sheetnames
+        }
+        assert [p.name for p in out.iterdir()] == [
+            compiled.files[0].name
+        ]  # no pickle, no staging folder left
     assert books[0] == books[10**9] and len(books[0]["督办"]) == 6
 
 
-def test_an_approved_extension_moves_the_due_date_in_force_and_keeps_the_original(played, settings: Settings) -> None:
+def test_an_approved_extension_moves_the_due_date_in_force_and_keeps_the_original(
+    played, settings: Settings
+) -> None:
     from models.extensions import decide_extension, request_extension
 
     engine, s, round_id = played
     with unit_of_work(engine) as session:
-        request = request_extension(session, assignment_id=s.lead, until=date(2023, 1, 20), reason="需协调场地",
-                                    actor=s.unit_actor("市教育局"), now=at("2022-10-17"), timezone=settings.timezone,
-                                    max_days=90)
-        decide_extension(session, request_id=request.id, approve=True, actor=OFFICE, now=at("2022-10-18"))
+        request = request_extension(
+            session,
+            assignment_id=s.lead,
+            until=date(2023, 1, 20),
+            reason="需协调场地",
+            actor=s.unit_actor("市教育局"),
+            now=at("2022-10-17"),
+            timezone=settings.timezone,
+            max_days=90,
+        )
+        decide_extension(
+            session, request_id=request.id, approve=True, actor=OFFICE, now=at("2022-10-18")
+        )
     # 17 Oct, before the approval: 市教育局 owes its 30 Sep report, 8 working days late (8 and 9 Oct
     # were make-up working days; 10-14 and 17 Oct the rest).
-    before = {i.unit: i for i in results_at(engine, settings, round_id, "2022-10-17").items}["市教育局"]
-    assert (before.status, before.due_in_force, before.overdue_days) == ("missing", date(2022, 9, 30), 8)
+    before = {i.unit: i for i in results_at(engine, settings, round_id, "2022-10-17").items}[
+        "市教育局"
+    ]
+    assert (before.status, before.due_in_force, before.overdue_days) == (
+        "missing",
+        date(2022, 9, 30),
+        8,
+    )
     # 19 Oct: its open check-in moved with the assignment to 20 Jan, so it is not yet due; the
     # original date stays what on-time is judged against.
     after = results_at(engine, settings, round_id, "2022-10-19")
     item = {i.unit: i for i in after.items}["市教育局"]
     assert (item.status, item.due_on, item.due_in_force, item.overdue_days) == (
-        "pending", date(2022, 9, 30), date(2023, 1, 20), None)
+        "pending",
+        date(2022, 9, 30),
+        date(2023, 1, 20),
+        None,
+    )
     h = after.headline
     assert (h["on_time"], h["late"], h["missing"], h["pending"], h["overdue"]) == (2, 1, 0, 1, 0)
     assert after.overdue == []

@@ -16,8 +16,15 @@ CREATED = datetime(2022, 9, 26, 1, 0, tzinfo=UTC)
 
 
 def rendered(kind: str, lang: str, payload: dict | None = None):
-    return render(kind, lang, payload if payload is not None else SAMPLES[kind], office=OFFICE,
-                  portal_url="http://portal.example.org", recipient_name="市教育局联络员", created_at=CREATED)
+    return render(
+        kind,
+        lang,
+        payload if payload is not None else SAMPLES[kind],
+        office=OFFICE,
+        portal_url="http://portal.example.org",
+        recipient_name="市教育局联络员",
+        created_at=CREATED,
+    )
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -27,7 +34,10 @@ def test_every_kind_renders_subject_text_and_html(kind: str, lang: str) -> None:
     assert message.subject and "\n" not in message.subject
     assert message.text.strip() and "<html" not in message.text.lower()
     assert message.html.strip().startswith("<") and "</" in message.html
-    for item in [*SAMPLES[kind].get("items", []), *([SAMPLES[kind]["item"]] if "item" in SAMPLES[kind] else [])]:
+    for item in [
+        *SAMPLES[kind].get("items", []),
+        *([SAMPLES[kind]["item"]] if "item" in SAMPLES[kind] else []),
+    ]:
         link = f"http://portal.example.org/assignments/{item['assignment_id']}"
         assert link in message.text and link in message.html
     if lang == "zh":
@@ -51,7 +61,11 @@ def test_the_calendar_event_is_on_each_due_date() -> None:
 
 
 def test_a_rejected_extension_renders_without_a_new_date() -> None:
-    payload = SAMPLES["extension_decided"] | {"approved": False, "new_due_on": None, "reason": "理由不充分"}
+    payload = SAMPLES["extension_decided"] | {
+        "approved": False,
+        "new_due_on": None,
+        "reason": "理由不充分",
+    }
     for lang in ("zh", "en"):
         assert "理由不充分" in rendered("extension_decided", lang, payload).text
 
@@ -70,11 +84,21 @@ def test_a_missing_payload_key_fails_loudly() -> None:
 
 
 # Payload fields that hold dates and codes the cycle writes itself; every other text is the corpus.
-STRUCTURAL = {"due_on", "role", "stage", "opened_on", "report_by", "respond_by", "original_due_on",
-              "requested_due_on", "new_due_on", "on"}
+STRUCTURAL = {
+    "due_on",
+    "role",
+    "stage",
+    "opened_on",
+    "report_by",
+    "respond_by",
+    "original_due_on",
+    "requested_due_on",
+    "new_due_on",
+    "on",
+}
 
 
-def hostile_payload(value, values, key=None):  # noqa: ANN001, ANN201 — a JSON-shaped payload
+def hostile_payload(value, values, key=None):
     if isinstance(value, dict):
         return {k: hostile_payload(v, values, k) for k, v in value.items()}
     if isinstance(value, list):
@@ -91,7 +115,9 @@ def test_hostile_payloads_stay_text_in_every_part_of_every_message(kind: str, la
 
     from tests.support.hostile import HOSTILE, injected_markup_in, terminal_escapes_in
 
-    for value in HOSTILE:  # every text of the payload the same value, so each value meets every field
+    for (
+        value
+    ) in HOSTILE:  # every text of the payload the same value, so each value meets every field
         message = rendered(kind, lang, hostile_payload(SAMPLES[kind], itertools.repeat(value)))
         assert not injected_markup_in(message.html), value
         calendars = "".join(a.data.decode("utf-8") for a in message.attachments)

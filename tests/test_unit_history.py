@@ -16,25 +16,58 @@ def history_of(html: str) -> str:
 def test_another_units_refused_probes_stay_out_of_a_units_history(portal: Portal) -> None:  # noqa: F811
     own = portal.assignment(12, "市市场监管局")
     with portal.login("market") as market:
-        market.post(f"/assignments/{own}/act/sign", data={"csrf": csrf_of(market.get(f"/assignments/{own}").text)})
-        market.post(f"/assignments/{own}/checkins", data={"csrf": csrf_of(market.get(f"/assignments/{own}").text),
-                                                         "text": "已全部完成", "completed": "on"})
+        market.post(
+            f"/assignments/{own}/act/sign",
+            data={"csrf": csrf_of(market.get(f"/assignments/{own}").text)},
+        )
+        market.post(
+            f"/assignments/{own}/checkins",
+            data={
+                "csrf": csrf_of(market.get(f"/assignments/{own}").text),
+                "text": "已全部完成",
+                "completed": "on",
+            },
+        )
     with portal.login("police") as police:  # probes 市市场监管局's item: 404, and audited
         assert police.get(f"/assignments/{own}").status_code == 404
-        assert police.post(f"/assignments/{own}/act/sign",
-                           data={"csrf": csrf_of(police.get("/inbox").text)}).status_code == 404
+        assert (
+            police.post(
+                f"/assignments/{own}/act/sign", data={"csrf": csrf_of(police.get("/inbox").text)}
+            ).status_code
+            == 404
+        )
     with portal.login("office") as office:
         review = office.get("/review").text
         checkin = review.split('data-checkin="')[1].split('"')[0]
-        office.post(f"/review/{checkin}/return", data={"csrf": csrf_of(review), "revision": "1", "reason": "缺少台账"})
+        office.post(
+            f"/review/{checkin}/return",
+            data={"csrf": csrf_of(review), "revision": "1", "reason": "缺少台账"},
+        )
         seen_by_office = history_of(office.get(f"/assignments/{own}").text)
     with portal.login("market") as market:
         seen_by_unit = history_of(market.get(f"/assignments/{own}").text)
 
-    lines = [re.sub(r"<.*?>", "", li).split(" UTC · ", 1)[1] for li in re.findall(r"<li>.*?</li>", seen_by_unit)]
-    assert lines == ["办公室 · 交办", "本单位 · 签收", "本单位 · 报送办结", "本单位 · 填报本轮报送",
-                     "办公室 · 退回办结报告 · 缺少台账", "办公室 · 本轮报送被退回 · 缺少台账"]
-    for leak in ("police", "market", "access.refused", "越权", "belongs to unit", "GET /", "POST /"):
+    lines = [
+        re.sub(r"<.*?>", "", li).split(" UTC · ", 1)[1]
+        for li in re.findall(r"<li>.*?</li>", seen_by_unit)
+    ]
+    assert lines == [
+        "办公室 · 交办",
+        "本单位 · 签收",
+        "本单位 · 报送办结",
+        "本单位 · 填报本轮报送",
+        "办公室 · 退回办结报告 · 缺少台账",
+        "办公室 · 本轮报送被退回 · 缺少台账",
+    ]
+    for leak in (
+        "police",
+        "market",
+        "access.refused",
+        "越权",
+        "belongs to unit",
+        "GET /",
+        "POST /",
+    ):
         assert leak not in seen_by_unit
     # The office's own view keeps the whole trail, refusals and user names included.
     assert seen_by_office.count("越权访问被拒绝") == 2 and "police" in seen_by_office

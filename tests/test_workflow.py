@@ -33,15 +33,23 @@ def event_count(engine: Engine) -> int:
         return session.exec(select(func.count()).select_from(AuditEvent)).one()
 
 
-def act(engine: Engine, action: Action, assignment_id: int, actor, now: datetime, **kw) -> AuditEvent:
+def act(
+    engine: Engine, action: Action, assignment_id: int, actor, now: datetime, **kw
+) -> AuditEvent:
     """One action in its own transaction; a progress or completion move comes with its filing."""
     with unit_of_work(engine) as session:
         if action in FILED and "filing" not in kw:
-            kw["filing"] = scenario.filing(session, assignment_id, completed=action == Action.REPORT, now=now)
-        return workflow.take_action(session, assignment_id=assignment_id, action=action, actor=actor, now=now, **kw)
+            kw["filing"] = scenario.filing(
+                session, assignment_id, completed=action == Action.REPORT, now=now
+            )
+        return workflow.take_action(
+            session, assignment_id=assignment_id, action=action, actor=actor, now=now, **kw
+        )
 
 
-def test_a_whole_cycle_moves_through_every_state_with_one_event_each(engine: Engine, plan: Scenario, now: datetime) -> None:
+def test_a_whole_cycle_moves_through_every_state_with_one_event_each(
+    engine: Engine, plan: Scenario, now: datetime
+) -> None:
     market = plan.unit_actor("市市场监管局")
     steps = [
         (workflow.sign, market, State.IN_PROGRESS, {}),
@@ -57,9 +65,21 @@ def test_a_whole_cycle_moves_through_every_state_with_one_event_each(engine: Eng
         before = event_count(engine)
         with unit_of_work(engine) as session:
             if use_case in (workflow.record_progress, workflow.report_completion):
-                extra = {"filing": scenario.filing(session, plan.market, now=now,
-                                                   completed=use_case == workflow.report_completion)}
-            event = use_case(session, assignment_id=plan.market, actor=actor, now=now + timedelta(hours=step), **extra)
+                extra = {
+                    "filing": scenario.filing(
+                        session,
+                        plan.market,
+                        now=now,
+                        completed=use_case == workflow.report_completion,
+                    )
+                }
+            event = use_case(
+                session,
+                assignment_id=plan.market,
+                actor=actor,
+                now=now + timedelta(hours=step),
+                **extra,
+            )
         row = load(engine, plan.market)
         assert row.state == expected
         assert row.version == 1 + step
@@ -77,7 +97,11 @@ def test_a_whole_cycle_moves_through_every_state_with_one_event_each(engine: Eng
 
 @pytest.mark.parametrize(
     ("action", "state_zh", "action_zh"),
-    [(Action.VERIFY, "已交办", "核验通过"), (Action.CLOSE, "已交办", "销号"), (Action.REPORT, "已交办", "报送办结")],
+    [
+        (Action.VERIFY, "已交办", "核验通过"),
+        (Action.CLOSE, "已交办", "销号"),
+        (Action.REPORT, "已交办", "报送办结"),
+    ],
 )
 def test_an_illegal_action_names_assignment_state_and_action_and_changes_nothing(
     engine: Engine, plan: Scenario, now: datetime, action: Action, state_zh: str, action_zh: str
@@ -93,7 +117,9 @@ def test_an_illegal_action_names_assignment_state_and_action_and_changes_nothing
     assert event_count(engine) == before
 
 
-def test_a_unit_cannot_act_on_another_units_assignment(engine: Engine, plan: Scenario, now: datetime) -> None:
+def test_a_unit_cannot_act_on_another_units_assignment(
+    engine: Engine, plan: Scenario, now: datetime
+) -> None:
     with pytest.raises(NotPermitted) as refused:
         act(engine, Action.SIGN, plan.market, plan.unit_actor("市公安局"), now)
     assert "市市场监管局" in refused.value.message("zh")
@@ -110,7 +136,9 @@ def test_a_unit_cannot_verify_its_own_report(engine: Engine, plan: Scenario, now
 
 
 @pytest.mark.parametrize("reason", [None, "", "   "])
-def test_returning_a_report_needs_a_reason(engine: Engine, plan: Scenario, now: datetime, reason: str | None) -> None:
+def test_returning_a_report_needs_a_reason(
+    engine: Engine, plan: Scenario, now: datetime, reason: str | None
+) -> None:
     market = plan.unit_actor("市市场监管局")
     act(engine, Action.SIGN, plan.market, market, now)
     act(engine, Action.REPORT, plan.market, market, now)
@@ -120,14 +148,18 @@ def test_returning_a_report_needs_a_reason(engine: Engine, plan: Scenario, now: 
     assert (row.state, row.rework_count) == (State.REPORTED, 0)
 
 
-def test_lead_unit_cannot_report_before_cooperating_units(engine: Engine, plan: Scenario, now: datetime) -> None:
+def test_lead_unit_cannot_report_before_cooperating_units(
+    engine: Engine, plan: Scenario, now: datetime
+) -> None:
     lead = plan.unit_actor("市教育局")
     act(engine, Action.SIGN, plan.lead, lead, now)
     act(engine, Action.SIGN, plan.police, plan.unit_actor("市公安局"), now)
     act(engine, Action.REPORT, plan.police, plan.unit_actor("市公安局"), now)
     with pytest.raises(GuardFailed) as refused:
         act(engine, Action.REPORT, plan.lead, lead, now)
-    assert "市检察院" in refused.value.message("zh") and "市公安局" not in refused.value.message("zh")
+    assert "市检察院" in refused.value.message("zh") and "市公安局" not in refused.value.message(
+        "zh"
+    )
     assert load(engine, plan.lead).state == State.IN_PROGRESS
 
     procuratorate = plan.unit_actor("市检察院")
@@ -137,7 +169,9 @@ def test_lead_unit_cannot_report_before_cooperating_units(engine: Engine, plan: 
     assert load(engine, plan.lead).state == State.REPORTED
 
 
-def test_the_office_may_record_a_units_action_on_its_behalf(engine: Engine, plan: Scenario, now: datetime) -> None:
+def test_the_office_may_record_a_units_action_on_its_behalf(
+    engine: Engine, plan: Scenario, now: datetime
+) -> None:
     event = act(engine, Action.SIGN, plan.market, OFFICE, now)
     assert event.actor == "clerk" and event.unit_id == plan.units["市市场监管局"]
     assert load(engine, plan.market).state == State.IN_PROGRESS

@@ -28,7 +28,7 @@ class Portal(FastAPI):
     """FastAPI with the security headers outside everything, so that even the last-resort 500
     (answered by Starlette's outermost error middleware) carries them."""
 
-    def build_middleware_stack(self):  # noqa: ANN201
+    def build_middleware_stack(self):
         from web.middleware import SecurityHeaders
 
         return SecurityHeaders(super().build_middleware_stack())
@@ -42,26 +42,52 @@ def create_app(settings: Any = None) -> FastAPI:
     from web.dashboard import Headlines
     from web.middleware import BodyLimit
     from web.paths import STATIC
-    from web.routes import access, api, api_review, assignments, audit_review, intake_pages, office, results, session
+    from web.routes import (
+        access,
+        api,
+        api_review,
+        assignments,
+        audit_review,
+        intake_pages,
+        office,
+        results,
+        session,
+    )
 
     settings = settings or get_settings()
     if settings.secret_key.get_secret_value() == DEFAULT_SECRET and not settings.dev_mode:
-        raise ConfigError(detail="DUBAN_SECRET_KEY 仍为默认值：请设置随机密钥（或仅在本机试用时设 "
-                                 "DUBAN_DEV_MODE=1）/ "
-                                 "DUBAN_SECRET_KEY is the default: set a random secret (or DUBAN_DEV_MODE=1 for a "
-                                 "local trial)")
+        raise ConfigError(
+            detail="DUBAN_SECRET_KEY 仍为默认值：请设置随机密钥（或仅在本机试用时设 "
+            "DUBAN_DEV_MODE=1）/ "
+            "DUBAN_SECRET_KEY is the default: set a random secret (or DUBAN_DEV_MODE=1 for a "
+            "local trial)"
+        )
     engine = engine_for(settings.resolved_database_url, settings.sqlite_busy_timeout_ms)
     require_current(engine)
-    app = Portal(title="duban 督办", version="1", docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+    app = Portal(
+        title="duban 督办", version="1", docs_url=None, redoc_url=None, openapi_url="/openapi.json"
+    )
     app.state.settings, app.state.engine = settings, engine
-    app.state.headlines = Headlines()  # the dashboard's shared counts: this portal's, not the process's
+    app.state.headlines = (
+        Headlines()
+    )  # the dashboard's shared counts: this portal's, not the process's
     app.add_middleware(BodyLimit, limit_bytes=int(settings.upload_max_mb * 1024 * 1024))
     if settings.trusted_proxies:  # outermost: every later layer sees the forwarded client address
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    for module in (session, office, intake_pages, assignments, results, audit_review, access, api, api_review):
+    for module in (
+        session,
+        office,
+        intake_pages,
+        assignments,
+        results,
+        audit_review,
+        access,
+        api,
+        api_review,
+    ):
         app.include_router(module.router)
 
     errors.install(app)

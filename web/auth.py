@@ -39,7 +39,9 @@ from web import throttle
 
 COOKIE = "duban_session"
 LOGIN_COOKIE = "duban_login"  # the login form's double-submit token, before there is a session
-LAST_SEEN_EVERY = timedelta(seconds=60)  # refresh last_seen_at at most once a minute: reads stay reads
+LAST_SEEN_EVERY = timedelta(
+    seconds=60
+)  # refresh last_seen_at at most once a minute: reads stay reads
 
 
 @dataclass(frozen=True)
@@ -70,8 +72,17 @@ def digest(token: str) -> str:
 def start_session(session: Session, user: User, *, kind: str, ip: str | None, now: datetime) -> str:
     """A new session for the user; returns the token (only its hash is kept)."""
     token = secrets.token_urlsafe(32)
-    session.add(WebSession(token_hash=digest(token), kind=kind, user_id=user.id, csrf_token=secrets.token_urlsafe(32),
-                           created_at=utc(now), last_seen_at=utc(now), ip=ip))
+    session.add(
+        WebSession(
+            token_hash=digest(token),
+            kind=kind,
+            user_id=user.id,
+            csrf_token=secrets.token_urlsafe(32),
+            created_at=utc(now),
+            last_seen_at=utc(now),
+            ip=ip,
+        )
+    )
     return token
 
 
@@ -82,13 +93,23 @@ def end_session(session: Session, token: str, now: datetime) -> None:
         session.add(found)
 
 
-def principal_for(session: Session, token: str, *, kind: str, settings, now: datetime | None = None,  # noqa: ANN001
-                  touch: bool = True) -> Principal | None:
+def principal_for(
+    session: Session,
+    token: str,
+    *,
+    kind: str,
+    settings,
+    now: datetime | None = None,
+    touch: bool = True,
+) -> Principal | None:
     """The principal of a live session with this token, or None (unknown, ended, idle or too old);
     `touch` moves the idle clock on (at most once a minute)."""
     now = utc(now or utc_now())
-    row = session.exec(select(WebSession, User).join(User, col(User.id) == col(WebSession.user_id))
-                       .where(WebSession.token_hash == digest(token), WebSession.kind == kind)).first()
+    row = session.exec(
+        select(WebSession, User)
+        .join(User, col(User.id) == col(WebSession.user_id))
+        .where(WebSession.token_hash == digest(token), WebSession.kind == kind)
+    ).first()
     if row is None:
         return None
     web_session, user = row
@@ -97,14 +118,23 @@ def principal_for(session: Session, token: str, *, kind: str, settings, now: dat
     if kind == "api":
         if now - utc(web_session.created_at) > timedelta(hours=settings.api_token_hours):
             return None
-    elif (now - utc(web_session.last_seen_at) > timedelta(minutes=settings.session_idle_minutes)
-          or now - utc(web_session.created_at) > timedelta(hours=settings.session_max_hours)):
+    elif now - utc(web_session.last_seen_at) > timedelta(
+        minutes=settings.session_idle_minutes
+    ) or now - utc(web_session.created_at) > timedelta(hours=settings.session_max_hours):
         return None
     if touch and now - utc(web_session.last_seen_at) > LAST_SEEN_EVERY:
         web_session.last_seen_at = now
         session.add(web_session)
-    return Principal(user.id, user.username, Role(user.role), user.unit_id, web_session.id, web_session.csrf_token,
-                     "bearer" if kind == "api" else "cookie", stale=now - utc(web_session.last_seen_at) > LAST_SEEN_EVERY)
+    return Principal(
+        user.id,
+        user.username,
+        Role(user.role),
+        user.unit_id,
+        web_session.id,
+        web_session.csrf_token,
+        "bearer" if kind == "api" else "cookie",
+        stale=now - utc(web_session.last_seen_at) > LAST_SEEN_EVERY,
+    )
 
 
 def token_from(request: Request) -> tuple[str, str] | None:
@@ -143,7 +173,9 @@ def _signature(secret: str, nonce: str) -> str:
 
 def _signed(secret: str, token: str) -> bool:
     nonce, _, signature = token.partition(".")
-    return bool(nonce) and secrets.compare_digest(signature.encode(), _signature(secret, nonce).encode())
+    return bool(nonce) and secrets.compare_digest(
+        signature.encode(), _signature(secret, nonce).encode()
+    )
 
 
 @dataclass(frozen=True)
@@ -160,8 +192,11 @@ class SignIn:
         wait runs, else 401; None when it got one."""
         if self.wait is not None:
             seconds = self.wait.retry_after(now)
-            return Refusal(429, f"登录失败次数过多，请 {seconds} 秒后再试 / too many failed logins: try again in {seconds} s",
-                           {"Retry-After": str(seconds)})
+            return Refusal(
+                429,
+                f"登录失败次数过多，请 {seconds} 秒后再试 / too many failed logins: try again in {seconds} s",
+                {"Retry-After": str(seconds)},
+            )
         if self.token is None:
             return Refusal(401, "用户名或密码错误 / wrong user name or password", {})
         return None
@@ -174,8 +209,17 @@ class Refusal:
     headers: dict[str, str]
 
 
-def sign_in(engine: Engine, username: str, password: str, *, kind: str, ip: str | None, settings,  # noqa: ANN001
-            now: datetime, replaces: str | None = None) -> SignIn:
+def sign_in(
+    engine: Engine,
+    username: str,
+    password: str,
+    *,
+    kind: str,
+    ip: str | None,
+    settings,
+    now: datetime,
+    replaces: str | None = None,
+) -> SignIn:
     """Check a login against the throttles and the password; count, audit and issue a token in one
     transaction.
 
@@ -188,19 +232,35 @@ def sign_in(engine: Engine, username: str, password: str, *, kind: str, ip: str 
         wait = throttle.waiting(session, username, ip, now=now)
     if wait is not None:
         with unit_of_work(engine) as session:
-            if throttle.claim_notice(session, wait):  # once per wait: an attacker cannot flood the trail
-                audit.record(session, at=now, actor=throttle.key_name(username) or "?", action="login.throttled",
-                             object_type="login_throttle", object_id=wait.throttle_id, outcome="refused",
-                             reason=f"{via}{throttle.SCOPE_ZH[wait.scope]} {wait.ip} 等待至 "
-                                    f"{wait.until.isoformat()}")
+            if throttle.claim_notice(
+                session, wait
+            ):  # once per wait: an attacker cannot flood the trail
+                audit.record(
+                    session,
+                    at=now,
+                    actor=throttle.key_name(username) or "?",
+                    action="login.throttled",
+                    object_type="login_throttle",
+                    object_id=wait.throttle_id,
+                    outcome="refused",
+                    reason=f"{via}{throttle.SCOPE_ZH[wait.scope]} {wait.ip} 等待至 "
+                    f"{wait.until.isoformat()}",
+                )
         return SignIn(wait=wait)
     user = _checked(engine, username, password)
     with unit_of_work(engine) as session:
         if user is None:
             throttle.note_failure(session, username, ip, settings=settings, now=now)
-            audit.record(session, at=now, actor=throttle.key_name(username) or "?", action="login.failed",
-                         object_type="user", object_id=throttle.key_name(username)[:60] or "?", outcome="refused",
-                         reason=f"{via}{ip}")
+            audit.record(
+                session,
+                at=now,
+                actor=throttle.key_name(username) or "?",
+                action="login.failed",
+                object_type="user",
+                object_id=throttle.key_name(username)[:60] or "?",
+                outcome="refused",
+                reason=f"{via}{ip}",
+            )
             return SignIn()
         throttle.forget_pair(session, username, ip)
         from models.users import rehash_if_outdated
@@ -209,8 +269,16 @@ def sign_in(engine: Engine, username: str, password: str, *, kind: str, ip: str 
         if replaces:
             end_session(session, replaces, now)  # a new id at every login: no fixation
         token = start_session(session, user, kind=kind, ip=ip, now=now)
-        audit.record(session, at=now, actor=user.username, action="login" if kind == "browser" else "token.issue",
-                     object_type="user", object_id=user.id, unit_id=user.unit_id, reason=ip)
+        audit.record(
+            session,
+            at=now,
+            actor=user.username,
+            action="login" if kind == "browser" else "token.issue",
+            object_type="user",
+            object_id=user.id,
+            unit_id=user.unit_id,
+            reason=ip,
+        )
     return SignIn(token=token, user=user.as_actor())
 
 
@@ -224,21 +292,37 @@ def _checked(engine: Engine, username: str, password: str) -> User | None:
         return check_login(session, username, password)
 
 
-def live_tokens(session: Session, *, settings, now: datetime, user_id: int | None = None) -> list:  # noqa: ANN001
+def live_tokens(session: Session, *, settings, now: datetime, user_id: int | None = None) -> list:
     """Unrevoked, unexpired API tokens, newest first: one user's, or everyone's (user_id None)."""
     from models.users import live_api_tokens
 
-    return live_api_tokens(session, lifetime_hours=settings.api_token_hours, now=now, user_id=user_id)
+    return live_api_tokens(
+        session, lifetime_hours=settings.api_token_hours, now=now, user_id=user_id
+    )
 
 
 def revoke_token(session: Session, token_id: int, *, by: Principal, now: datetime) -> WebSession:
     """End one API token: its own user may, and the office administrator may end anyone's."""
     row = session.get(WebSession, token_id)
-    if row is None or row.kind != "api" or (row.user_id != by.user_id and by.role != Role.OFFICE_ADMIN):
-        raise NotFound(kind="API token", kind_zh="访问令牌", key=str(token_id))  # another's token: as if absent
+    if (
+        row is None
+        or row.kind != "api"
+        or (row.user_id != by.user_id and by.role != Role.OFFICE_ADMIN)
+    ):
+        raise NotFound(
+            kind="API token", kind_zh="访问令牌", key=str(token_id)
+        )  # another's token: as if absent
     if row.ended_at is None:
         row.ended_at = utc(now)
         session.add(row)
-        audit.record(session, at=now, actor=by.actor, action="token.revoke", object_type="web_session",
-                     object_id=row.id, unit_id=by.unit_id, before={"user_id": row.user_id})
+        audit.record(
+            session,
+            at=now,
+            actor=by.actor,
+            action="token.revoke",
+            object_type="web_session",
+            object_id=row.id,
+            unit_id=by.unit_id,
+            before={"user_id": row.user_id},
+        )
     return row

@@ -10,7 +10,6 @@ refused with a message naming the field before any query runs.
 from __future__ import annotations
 
 import re
-
 from typing import Annotated, Any
 
 from fastapi import HTTPException
@@ -120,9 +119,15 @@ Id = Annotated[int, Field(ge=1, le=INT32_MAX)]
 Version = Annotated[int, Field(ge=0, le=INT32_MAX)]
 Count = Annotated[int, Field(ge=0, le=INT32_MAX)]
 Percent = Annotated[int, Field(ge=0, le=100)]
-Word = Annotated[str, Field(max_length=100), AfterValidator(_no_nul)]  # a choice in a path: an action, a name
-FileName = Annotated[str, Field(max_length=255), AfterValidator(_no_nul)]  # a name or a digest in a path
-SearchText = Annotated[str, Field(max_length=200), AfterValidator(_no_nul)]  # a filter in a query string
+Word = Annotated[
+    str, Field(max_length=100), AfterValidator(_no_nul)
+]  # a choice in a path: an action, a name
+FileName = Annotated[
+    str, Field(max_length=255), AfterValidator(_no_nul)
+]  # a name or a digest in a path
+SearchText = Annotated[
+    str, Field(max_length=200), AfterValidator(_no_nul)
+]  # a filter in a query string
 
 
 class InputRefused(HTTPException):

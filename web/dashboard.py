@@ -61,16 +61,22 @@ class Headlines:
 
     def __init__(self, ttl_s: float = 10.0) -> None:
         self.ttl_s = ttl_s
-        self._counted: dict[date, tuple[float, tuple[dict[str, int], int, dict[int, int], float]]] = {}
+        self._counted: dict[
+            date, tuple[float, tuple[dict[str, int], int, dict[int, int], float]]
+        ] = {}
         self._lock = threading.Lock()
 
-    def get(self, session: Session, today: date) -> tuple[dict[str, int], int, dict[int, int], float]:
+    def get(
+        self, session: Session, today: date
+    ) -> tuple[dict[str, int], int, dict[int, int], float]:
         with self._lock:
             cached = self._counted.get(today)
             if cached and time.monotonic() - cached[0] < self.ttl_s:
                 return cached[1]
             found = headline(session, today)
-            self._counted = {today: (time.monotonic(), found)}  # only today's: yesterday's is never asked again
+            self._counted = {
+                today: (time.monotonic(), found)
+            }  # only today's: yesterday's is never asked again
             return found
 
 
@@ -78,46 +84,86 @@ def headline(session: Session, today: date) -> tuple[dict[str, int], int, dict[i
     """Assignments by state, overdue check-ins, open escalations by level: three grouped queries (see
     BENCHMARKS.md for their cost at province scale)."""
     live = (col(Assignment.withdrawn_at).is_(None), col(Task.withdrawn_at).is_(None))
-    by_state = {s: n for s, n in session.exec(
-        select(Assignment.state, func.count()).join(Task, col(Task.id) == col(Assignment.task_id))
-        .where(*live).group_by(Assignment.state))}
-    overdue = session.exec(select(func.count()).select_from(CheckIn).where(
-        in_open_round(), CheckIn.due_on < today, owed())).one()
-    escalations = dict(session.exec(select(Escalation.level, func.count())
-                                    .where(col(Escalation.resolved_at).is_(None)).group_by(Escalation.level)).all())
+    by_state = {
+        s: n
+        for s, n in session.exec(
+            select(Assignment.state, func.count())
+            .join(Task, col(Task.id) == col(Assignment.task_id))
+            .where(*live)
+            .group_by(Assignment.state)
+        )
+    }
+    overdue = session.exec(
+        select(func.count())
+        .select_from(CheckIn)
+        .where(in_open_round(), CheckIn.due_on < today, owed())
+    ).one()
+    escalations = dict(
+        session.exec(
+            select(Escalation.level, func.count())
+            .where(col(Escalation.resolved_at).is_(None))
+            .group_by(Escalation.level)
+        ).all()
+    )
     return by_state, overdue, escalations, time.time()
 
 
-def overview(session: Session, *, today: date, rules: Any, page: int = 1, per_page: int = 30, task: int | None = None,
-             unit: str | None = None, state: str | None = None, colour: str | None = None,
-             timezone: str = "Asia/Shanghai", headlines: Headlines | None = None) -> Overview:
+def overview(
+    session: Session,
+    *,
+    today: date,
+    rules: Any,
+    page: int = 1,
+    per_page: int = 30,
+    task: int | None = None,
+    unit: str | None = None,
+    state: str | None = None,
+    colour: str | None = None,
+    timezone: str = "Asia/Shanghai",
+    headlines: Headlines | None = None,
+) -> Overview:
     """One page of the dashboard; `headlines` is the portal's shared cache of the counts (None: count now)."""
-    by_state, overdue, escalations, counted_at = (headlines.get(session, today) if headlines is not None
-                                                  else headline(session, today))
+    by_state, overdue, escalations, counted_at = (
+        headlines.get(session, today) if headlines is not None else headline(session, today)
+    )
 
     # The page of tasks, filtered in SQL.
-    matching = select(Assignment.task_id).join(Unit, col(Unit.id) == col(Assignment.unit_id)).where(
-        col(Assignment.withdrawn_at).is_(None))
+    matching = (
+        select(Assignment.task_id)
+        .join(Unit, col(Unit.id) == col(Assignment.unit_id))
+        .where(col(Assignment.withdrawn_at).is_(None))
+    )
     if unit:
         matching = matching.where(col(Unit.name).contains(unit))
     if state:
         matching = matching.where(Assignment.state == state)
     tasks_query = select(Task.id, Task.number, Task.title).where(col(Task.withdrawn_at).is_(None))
-    if unit or state:  # only then: the subquery reads every assignment (BENCHMARKS.md, figures behind the code)
+    if (
+        unit or state
+    ):  # only then: the subquery reads every assignment (BENCHMARKS.md, figures behind the code)
         tasks_query = tasks_query.where(col(Task.id).in_(matching))
     if task is not None:
         tasks_query = tasks_query.where(Task.number == task)
-    count = session.exec(select(func.count()).select_from(tasks_query.subquery())).one()  # the page count
+    count = session.exec(
+        select(func.count()).select_from(tasks_query.subquery())
+    ).one()  # the page count
     pages = max(1, -(-count // per_page))
     page = min(max(1, page), pages)
-    tasks = session.exec(tasks_query.order_by(Task.plan_id, Task.number).offset((page - 1) * per_page).limit(per_page)).all()
+    tasks = session.exec(
+        tasks_query.order_by(Task.plan_id, Task.number)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
     task_ids = [t[0] for t in tasks]
 
     rows = {t[0]: Row(t[0], t[1], t[2]) for t in tasks}
-    cells_query = (select(Unit.name, Assignment.role, *ASSIGNMENT_COLUMNS)
-                   .join(Unit, col(Unit.id) == col(Assignment.unit_id)).join(Task, col(Task.id) == col(Assignment.task_id))
-                   .where(col(Assignment.task_id).in_(task_ids), col(Assignment.withdrawn_at).is_(None))
-                   .order_by(Assignment.task_id, Unit.name))
+    cells_query = (
+        select(Unit.name, Assignment.role, *ASSIGNMENT_COLUMNS)
+        .join(Unit, col(Unit.id) == col(Assignment.unit_id))
+        .join(Task, col(Task.id) == col(Assignment.task_id))
+        .where(col(Assignment.task_id).in_(task_ids), col(Assignment.withdrawn_at).is_(None))
+        .order_by(Assignment.task_id, Unit.name)
+    )
     if unit:
         cells_query = cells_query.where(col(Unit.name).contains(unit))
     if state:
@@ -125,9 +171,21 @@ def overview(session: Session, *, today: date, rules: Any, page: int = 1, per_pa
     cells = session.exec(cells_query).all()
     # The lights, selected through the page's 30 task ids rather than by its ~1,500 assignment ids (one bind
     # list that long is slow for PostgreSQL to plan, per query: BENCHMARKS.md).
-    on_page = select(Assignment.id).where(col(Assignment.task_id).in_(task_ids), col(Assignment.withdrawn_at).is_(None))
-    colours = assignment_lights(session, on_page, today=today, rules=rules, timezone=timezone,
-                                rows=[cell[2:] for cell in cells]) if cells else {}
+    on_page = select(Assignment.id).where(
+        col(Assignment.task_id).in_(task_ids), col(Assignment.withdrawn_at).is_(None)
+    )
+    colours = (
+        assignment_lights(
+            session,
+            on_page,
+            today=today,
+            rules=rules,
+            timezone=timezone,
+            rows=[cell[2:] for cell in cells],
+        )
+        if cells
+        else {}
+    )
     lights = {"green": 0, "yellow": 0, "red": 0}
     for unit_name, role, a_id, task_id, _, current, *_ in cells:
         colour_of = colours[a_id]
@@ -135,8 +193,14 @@ def overview(session: Session, *, today: date, rules: Any, page: int = 1, per_pa
             continue
         lights[colour_of] += 1
         rows[task_id].cells.append(Cell(a_id, unit_name, str(role), str(current), colour_of))
-    return Overview(by_state={s.value: by_state.get(s.value, 0) for s in State}, total=sum(by_state.values()),
-                    counted_at=counted_at,
-                    overdue=overdue, escalations={level: escalations.get(level, 0) for level in (1, 2, 3)},
-                    rows=[rows[t] for t in task_ids if rows[t].cells or not colour], page=page, pages=pages,
-                    lights=lights)
+    return Overview(
+        by_state={s.value: by_state.get(s.value, 0) for s in State},
+        total=sum(by_state.values()),
+        counted_at=counted_at,
+        overdue=overdue,
+        escalations={level: escalations.get(level, 0) for level in (1, 2, 3)},
+        rows=[rows[t] for t in task_ids if rows[t].cells or not colour],
+        page=page,
+        pages=pages,
+        lights=lights,
+    )

@@ -29,11 +29,11 @@ class SignInRequired(Exception):
     401."""
 
 
-def settings_of(request: Request):  # noqa: ANN201
+def settings_of(request: Request):
     return request.app.state.settings
 
 
-def engine_of(request: Request):  # noqa: ANN201
+def engine_of(request: Request):
     return request.app.state.engine
 
 
@@ -52,7 +52,9 @@ def current(request: Request) -> Principal | None:
     # A read; a write (last_seen_at) only when the session was last seen over a minute ago, so that
     # requests do not queue for SQLite's write lock.
     with reading(engine_of(request)) as session:
-        principal = principal_for(session, token, kind=kind, settings=settings_of(request), touch=False)
+        principal = principal_for(
+            session, token, kind=kind, settings=settings_of(request), touch=False
+        )
     if principal is not None and principal.stale:
         with unit_of_work(engine_of(request)) as session:
             principal = principal_for(session, token, kind=kind, settings=settings_of(request))
@@ -71,12 +73,24 @@ class Refused(HTTPException):
     """A refusal, recorded on the audit trail by the app's handler once the route's own transaction
     is over (recording it inside would wait on that transaction's write lock)."""
 
-    def __init__(self, principal: Principal, *, status: int, object_type: str, object_id: Any, why: str) -> None:
-        super().__init__(status_code=status, detail="未找到 / not found" if status == 404 else "无权访问 / forbidden")
-        self.principal, self.object_type, self.object_id, self.why = principal, object_type, str(object_id), why
+    def __init__(
+        self, principal: Principal, *, status: int, object_type: str, object_id: Any, why: str
+    ) -> None:
+        super().__init__(
+            status_code=status,
+            detail="未找到 / not found" if status == 404 else "无权访问 / forbidden",
+        )
+        self.principal, self.object_type, self.object_id, self.why = (
+            principal,
+            object_type,
+            str(object_id),
+            why,
+        )
 
 
-def refuse(principal: Principal, *, status: int, object_type: str, object_id: Any, why: str) -> Refused:
+def refuse(
+    principal: Principal, *, status: int, object_type: str, object_id: Any, why: str
+) -> Refused:
     """The error to raise for a caller who may not see or do this (404 hides what exists)."""
     return Refused(principal, status=status, object_type=object_type, object_id=object_id, why=why)
 
@@ -85,10 +99,17 @@ def record_refusal(request: Request, refused: Refused) -> None:
     # The path is the caller's text: NUL shown as \0 (PostgreSQL stores no NUL), the id clipped to
     # its column.
     with unit_of_work(engine_of(request)) as session:
-        audit.record(session, at=utc_now(), actor=refused.principal.actor, action="access.refused",
-                     object_type=refused.object_type, object_id=storable(refused.object_id)[:60],
-                     unit_id=refused.principal.unit_id, outcome="refused",
-                     reason=storable(f"{request.method} {request.url.path}: {refused.why}"))
+        audit.record(
+            session,
+            at=utc_now(),
+            actor=refused.principal.actor,
+            action="access.refused",
+            object_type=refused.object_type,
+            object_id=storable(refused.object_id)[:60],
+            unit_id=refused.principal.unit_id,
+            outcome="refused",
+            reason=storable(f"{request.method} {request.url.path}: {refused.why}"),
+        )
 
 
 def record_conflict(request: Request, why: str) -> None:
@@ -98,19 +119,33 @@ def record_conflict(request: Request, why: str) -> None:
     if principal is None:
         return
     with unit_of_work(engine_of(request)) as session:
-        audit.record(session, at=utc_now(), actor=principal.actor, action="action.refused", object_type="route",
-                     object_id=storable(request.url.path)[:60], unit_id=principal.unit_id,
-                     outcome="refused", reason=storable(f"{request.method} {request.url.path}: {why}")[:1000])
+        audit.record(
+            session,
+            at=utc_now(),
+            actor=principal.actor,
+            action="action.refused",
+            object_type="route",
+            object_id=storable(request.url.path)[:60],
+            unit_id=principal.unit_id,
+            outcome="refused",
+            reason=storable(f"{request.method} {request.url.path}: {why}")[:1000],
+        )
 
 
-def require(*roles: Role):  # noqa: ANN201 — a dependency
+def require(*roles: Role):
     allowed = frozenset(roles)
 
     def check(request: Request, principal: Principal = Depends(signed_in)) -> Principal:
         if principal.role not in allowed:
-            raise refuse(principal, status=403, object_type="route", object_id=request.url.path,
-                         why=f"role {principal.role.value} may not")
+            raise refuse(
+                principal,
+                status=403,
+                object_type="route",
+                object_id=request.url.path,
+                why=f"role {principal.role.value} may not",
+            )
         return principal
+
     return check
 
 
@@ -128,11 +163,18 @@ def form_of(request: Request, principal: Principal) -> Any:
     event loop (where Starlette reads it), everything after it (argon2, the database, files) stays
     off the loop, so one slow request never stalls the others."""
     form = anyio.from_thread.run(request.form)
-    request.state.typed = form  # what the person typed, shown again if the database is busy (web/errors.py)
+    request.state.typed = (
+        form  # what the person typed, shown again if the database is busy (web/errors.py)
+    )
     check_form(form)
     if not csrf_ok(principal, form.get("csrf")):
-        raise refuse(principal, status=403, object_type="route", object_id=request.url.path,
-                     why="missing or wrong CSRF token")
+        raise refuse(
+            principal,
+            status=403,
+            object_type="route",
+            object_id=request.url.path,
+            why="missing or wrong CSRF token",
+        )
     return form
 
 
@@ -141,5 +183,9 @@ def read_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def page(request: Request, name: str, principal: Principal | None, status: int = 200, **context: Any):  # noqa: ANN201
-    return templates.TemplateResponse(request, name, {"me": principal, **context}, status_code=status)
+def page(
+    request: Request, name: str, principal: Principal | None, status: int = 200, **context: Any
+):
+    return templates.TemplateResponse(
+        request, name, {"me": principal, **context}, status_code=status
+    )

@@ -62,45 +62,63 @@ def _bounds(zh: str, en: str, keys: tuple[str, str]) -> Any:
     def message(zh_name: str, name: str, ctx: dict[str, Any]) -> tuple[str, str]:
         bound = ctx.get(keys[0], ctx.get(keys[1]))
         return f"{zh_name}{zh} {bound}", f"{name}: {en} {bound}"
+
     return message
 
 
 def _fixed(zh: str, en: str, *, prefix: bool = False) -> Any:
     """A message with the field's name before it (`prefix`: 缺少“名称”) or after it (“名称”应为整数)."""
+
     def message(zh_name: str, name: str, ctx: dict[str, Any]) -> tuple[str, str]:
         return (f"{zh}{zh_name}" if prefix else f"{zh_name}{zh}"), f"{name}: {en}"
+
     return message
 
 
 def _about_body(zh: str, en: str) -> Any:
     """A message about the whole body, naming no field."""
+
     def message(zh_name: str, name: str, ctx: dict[str, Any]) -> tuple[str, str]:
         return zh, en
+
     return message
 
 
 # Pydantic's error type -> the message, from the field's Chinese name, its name and the error's context.
 FIELD_MESSAGES: dict[str, Any] = {
-    "string_too_long": lambda zh_name, name, ctx: tuple(too_long(name, ctx.get("max_length", 0)).split(" / ", 1)),
+    "string_too_long": lambda zh_name, name, ctx: tuple(
+        too_long(name, ctx.get("max_length", 0)).split(" / ", 1)
+    ),
     "nul_character": lambda zh_name, name, ctx: tuple(has_nul(name).split(" / ", 1)),
-    **dict.fromkeys(("int_parsing", "int_type", "int_from_float"), _fixed("应为整数", "must be a whole number")),
-    **dict.fromkeys(("greater_than_equal", "greater_than"), _bounds("不能小于", "at least", ("ge", "gt"))),
+    **dict.fromkeys(
+        ("int_parsing", "int_type", "int_from_float"), _fixed("应为整数", "must be a whole number")
+    ),
+    **dict.fromkeys(
+        ("greater_than_equal", "greater_than"), _bounds("不能小于", "at least", ("ge", "gt"))
+    ),
     **dict.fromkeys(("less_than_equal", "less_than"), _bounds("不能大于", "at most", ("le", "lt"))),
     "missing": _fixed("缺少", "required", prefix=True),
     "string_too_short": _fixed("不能为空", "must not be empty"),
-    **dict.fromkeys(("date_parsing", "date_from_datetime_parsing", "date_type", "datetime_parsing"),
-                    _fixed("应为日期 YYYY-MM-DD", "a date YYYY-MM-DD")),
+    **dict.fromkeys(
+        ("date_parsing", "date_from_datetime_parsing", "date_type", "datetime_parsing"),
+        _fixed("应为日期 YYYY-MM-DD", "a date YYYY-MM-DD"),
+    ),
     "bool_parsing": _fixed("应为是或否（true/false）", "true or false"),
     "json_invalid": _about_body("请求内容不是有效的 JSON", "the body is not valid JSON"),
-    **dict.fromkeys(("model_attributes_type", "dict_type", "model_type"),
-                    _about_body("请求内容应为 JSON 对象", "the body must be a JSON object")),
+    **dict.fromkeys(
+        ("model_attributes_type", "dict_type", "model_type"),
+        _about_body("请求内容应为 JSON 对象", "the body must be a JSON object"),
+    ),
 }
 
 
 def _field_message(error: dict[str, Any]) -> tuple[str, str]:
     """One validation error in Chinese and English, naming the field."""
-    names = [part for part in error.get("loc", ()) if isinstance(part, str) and part not in ("body", "query",
-                                                                                              "path", "header", "cookie")]
+    names = [
+        part
+        for part in error.get("loc", ())
+        if isinstance(part, str) and part not in ("body", "query", "path", "header", "cookie")
+    ]
     name = names[-1] if names else "body"
     zh_name = "请求内容" if name == "body" else f"“{label(name)}”"
     kind, ctx = error.get("type", ""), error.get("ctx") or {}
@@ -116,22 +134,41 @@ def validation_message(errors: list[dict[str, Any]]) -> str:
     return "；".join(zh for zh, _ in pairs) + " / " + "; ".join(en for _, en in pairs)
 
 
-def answer(request: Request, status: int, message: str, *, headers: dict[str, str] | None = None,
-           extra: dict[str, Any] | None = None) -> Response:
+def answer(
+    request: Request,
+    status: int,
+    message: str,
+    *,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response:
     """The error as JSON for a script or as the Chinese error page for a person."""
     if wants_json(request):
-        return JSONResponse({"detail": message, **(extra or {})}, status_code=status, headers=headers)
+        return JSONResponse(
+            {"detail": message, **(extra or {})}, status_code=status, headers=headers
+        )
     from web.deps import page
 
     try:
-        response = page(request, "error.html.j2", getattr(request.state, "principal", None), status=status,
-                        message=message, code=status)
+        response = page(
+            request,
+            "error.html.j2",
+            getattr(request.state, "principal", None),
+            status=status,
+            message=message,
+            code=status,
+        )
         response.headers.update(headers or {})
         return response
-    except Exception:  # the page itself failed (a broken template, the disk): still a Chinese answer
+    except (
+        Exception
+    ):  # the page itself failed (a broken template, the disk): still a Chinese answer
         log.exception("error page could not be rendered")
-        return HTMLResponse('<!DOCTYPE html><html lang="zh-CN"><meta charset="utf-8"><title>出错了</title>'
-                            f'<p>{INTERNAL}</p><p><a href="/">返回首页</a></p></html>', status_code=status)
+        return HTMLResponse(
+            '<!DOCTYPE html><html lang="zh-CN"><meta charset="utf-8"><title>出错了</title>'
+            f'<p>{INTERNAL}</p><p><a href="/">返回首页</a></p></html>',
+            status_code=status,
+        )
 
 
 BUSY = "系统繁忙，请稍后重试：另一项操作正在保存，您提交的内容尚未保存 / busy: another change is being saved; yours was not, try again"
@@ -157,18 +194,35 @@ def busy(request: Request) -> Response:
         elif name in ("csrf", "version", "revision"):
             fields.append((name, "", value, "hidden"))
         else:
-            kind = "checkbox" if value == "on" else "long" if name in LONG_FIELDS or "\n" in value else "short"
+            kind = (
+                "checkbox"
+                if value == "on"
+                else "long"
+                if name in LONG_FIELDS or "\n" in value
+                else "short"
+            )
             fields.append((name, FORM_LABELS.get(name) or label(name), value, kind))
     try:
-        response = page(request, "busy.html.j2", getattr(request.state, "principal", None), status=503, message=BUSY,
-                        action=request.url.path if request.method == "POST" else None, fields=fields,
-                        files=list(dict.fromkeys(files)))
+        response = page(
+            request,
+            "busy.html.j2",
+            getattr(request.state, "principal", None),
+            status=503,
+            message=BUSY,
+            action=request.url.path if request.method == "POST" else None,
+            fields=fields,
+            files=list(dict.fromkeys(files)),
+        )
         response.headers.update(headers)
         return response
     except Exception:  # the page itself failed: still a Chinese answer
         log.exception("busy page could not be rendered")
-        return HTMLResponse('<!DOCTYPE html><html lang="zh-CN"><meta charset="utf-8"><title>请稍后重试</title>'
-                            f'<p>{BUSY}</p></html>', status_code=503, headers=headers)
+        return HTMLResponse(
+            '<!DOCTYPE html><html lang="zh-CN"><meta charset="utf-8"><title>请稍后重试</title>'
+            f"<p>{BUSY}</p></html>",
+            status_code=503,
+            headers=headers,
+        )
 
 
 def install(app: FastAPI) -> None:
@@ -179,7 +233,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(SignInRequired)
     async def sign_in(request: Request, _: SignInRequired) -> Response:
         if wants_json(request):
-            return JSONResponse({"detail": STATUS_ZH[401]}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+            return JSONResponse(
+                {"detail": STATUS_ZH[401]}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+            )
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
 
@@ -187,7 +243,9 @@ def install(app: FastAPI) -> None:
     async def domain_error(request: Request, error: DubanError) -> Response:
         status = 404 if isinstance(error, NotFound) else STATUS_BY_EXIT.get(error.exit_code, 400)
         message = f"{error.message('zh')} / {error.message('en')}"
-        if status == 409:  # the domain refused a change: on the trail, after the route's transaction rolled back
+        if (
+            status == 409
+        ):  # the domain refused a change: on the trail, after the route's transaction rolled back
             await run_in_threadpool(record_conflict, request, message)
         return answer(request, status, message)
 
@@ -197,10 +255,15 @@ def install(app: FastAPI) -> None:
             await run_in_threadpool(record_refusal, request, error)
         elif error.status_code == 409:
             await run_in_threadpool(record_conflict, request, str(error.detail))
-        detail, plain = error.detail, STATUS_ZH.get(error.status_code, HTTPStatus(error.status_code).phrase)
+        detail, plain = (
+            error.detail,
+            STATUS_ZH.get(error.status_code, HTTPStatus(error.status_code).phrase),
+        )
         if not isinstance(detail, str) or detail == HTTPStatus(error.status_code).phrase:
             detail = plain
-        elif not HAN.search(detail):  # a framework's own English words ("There was an error parsing the body")
+        elif not HAN.search(
+            detail
+        ):  # a framework's own English words ("There was an error parsing the body")
             detail = f"{plain.split(' / ')[0]}（{detail}）"
         return answer(request, error.status_code, detail, headers=getattr(error, "headers", None))
 
@@ -208,7 +271,10 @@ def install(app: FastAPI) -> None:
     async def invalid(request: Request, error: RequestValidationError) -> Response:
         errors = list(error.errors())
         # The input itself is left out: it can be megabytes, or a password.
-        listed = [{"loc": list(e.get("loc", ())), "type": e.get("type"), "msg": e.get("msg")} for e in errors]
+        listed = [
+            {"loc": list(e.get("loc", ())), "type": e.get("type"), "msg": e.get("msg")}
+            for e in errors
+        ]
         return answer(request, 422, validation_message(errors), extra={"errors": listed})
 
     @app.exception_handler(OperationalError)

@@ -14,10 +14,12 @@ HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
-    (b"content-security-policy",
-     b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-     b"form-action 'self'; "
-     b"frame-ancestors 'none'; base-uri 'none'"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        b"form-action 'self'; "
+        b"frame-ancestors 'none'; base-uri 'none'",
+    ),
     (b"cache-control", b"no-store"),
 ]
 
@@ -34,8 +36,12 @@ class SecurityHeaders:
         async def with_headers(message: dict) -> None:
             if message["type"] == "http.response.start":
                 present = {name for name, _ in message.get("headers", [])}
-                message["headers"] = [*message.get("headers", []), *[(n, v) for n, v in HEADERS if n not in present]]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *[(n, v) for n, v in HEADERS if n not in present],
+                ]
             await send(message)
+
         await self.app(scope, receive, with_headers)
 
 
@@ -71,6 +77,7 @@ class BodyLimit:
             nonlocal started
             started = started or message["type"] == "http.response.start"
             await send(message)
+
         try:
             await self.app(scope, counted, tracking)
         except TooLarge:
@@ -81,17 +88,28 @@ class BodyLimit:
 async def _too_large(scope: dict, send: Any, limit: int) -> None:
     """413 before the body is read: JSON for the API, a Chinese page with a way home for a
     person."""
-    message = (f"上传内容超过 {round(limit / (1024 * 1024), 2):g} MB 上限 / the upload is "
-               "larger than the limit")
+    message = (
+        f"上传内容超过 {round(limit / (1024 * 1024), 2):g} MB 上限 / the upload is "
+        "larger than the limit"
+    )
     if scope.get("path", "").startswith("/api/"):
-        body, content_type = json.dumps({"detail": message}, ensure_ascii=False).encode(), b"application/json"
+        body, content_type = (
+            json.dumps({"detail": message}, ensure_ascii=False).encode(),
+            b"application/json",
+        )
     else:
-        body = ('<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>出错了 · '
-                'duban</title>'
-                f'</head><body><p role="alert">{message}</p><p><a href="/">返回首页 / '
-                'home</a></p></body></html>'
-                ).encode()
+        body = (
+            '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>出错了 · '
+            "duban</title>"
+            f'</head><body><p role="alert">{message}</p><p><a href="/">返回首页 / '
+            "home</a></p></body></html>"
+        ).encode()
         content_type = b"text/html; charset=utf-8"
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", content_type), (b"connection", b"close"), *HEADERS]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", content_type), (b"connection", b"close"), *HEADERS],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -71,29 +71,46 @@ def waiting(session: Session, username: str, ip: str | None, *, now: datetime) -
     """The running wait for this name from this address (or for the address), the longer one; None
     if free."""
     name, address = key_name(username), key_ip(ip)
-    rows = session.exec(select(LoginThrottle).where(
-        LoginThrottle.ip == address, col(LoginThrottle.blocked_until) > utc(now),
-        or_(col(LoginThrottle.scope) == ADDRESS,
-            (col(LoginThrottle.scope) == PAIR) & (col(LoginThrottle.username) == name)))).all()
+    rows = session.exec(
+        select(LoginThrottle).where(
+            LoginThrottle.ip == address,
+            col(LoginThrottle.blocked_until) > utc(now),
+            or_(
+                col(LoginThrottle.scope) == ADDRESS,
+                (col(LoginThrottle.scope) == PAIR) & (col(LoginThrottle.username) == name),
+            ),
+        )
+    ).all()
     if not rows:
         return None
     row = max(rows, key=lambda r: utc(r.blocked_until))
     return Wait(row.id, row.scope, row.username, row.ip, utc(row.blocked_until))
 
 
-def note_failure(session: Session, username: str, ip: str | None, *, settings: Any, now: datetime) -> None:
+def note_failure(
+    session: Session, username: str, ip: str | None, *, settings: Any, now: datetime
+) -> None:
     """Count a failed login for the pair and the address; start or lengthen their waits."""
     now = utc(now)
     forgotten = now - timedelta(minutes=settings.login_window_minutes)
-    counters = ((PAIR, key_name(username), settings.login_max_failures),
-                (ADDRESS, "", settings.login_address_max_failures))
+    counters = (
+        (PAIR, key_name(username), settings.login_max_failures),
+        (ADDRESS, "", settings.login_address_max_failures),
+    )
     for scope, name, free in counters:
         row = _claim(session, scope, name, key_ip(ip), now)
-        if utc(row.last_failure_at) < forgotten and (row.blocked_until is None or utc(row.blocked_until) <= now):
+        if utc(row.last_failure_at) < forgotten and (
+            row.blocked_until is None or utc(row.blocked_until) <= now
+        ):
             row.failures, row.first_failure_at = 0, now  # a quiet spell: start counting again
         row.failures += 1
         row.last_failure_at = now
-        delay = delay_for(row.failures, free=free, base=settings.login_delay_base_s, cap=settings.login_delay_cap_s)
+        delay = delay_for(
+            row.failures,
+            free=free,
+            base=settings.login_delay_base_s,
+            cap=settings.login_delay_cap_s,
+        )
         if delay:
             row.blocked_until = now + timedelta(seconds=delay)
         session.add(row)
@@ -103,21 +120,35 @@ def note_failure(session: Session, username: str, ip: str | None, *, settings: A
 def _claim(session: Session, scope: str, name: str, ip: str, now: datetime) -> LoginThrottle:
     """The counter row, created if missing and locked for this transaction (another worker may race
     us)."""
-    values = {"scope": scope, "username": name, "ip": ip, "failures": 0, "first_failure_at": now,
-              "last_failure_at": now}
+    values = {
+        "scope": scope,
+        "username": name,
+        "ip": ip,
+        "failures": 0,
+        "first_failure_at": now,
+        "last_failure_at": now,
+    }
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     session.execute(insert(LoginThrottle).values(**values).on_conflict_do_nothing())
-    return session.exec(select(LoginThrottle).where(LoginThrottle.scope == scope, LoginThrottle.username == name,
-                                                    LoginThrottle.ip == ip).with_for_update()).one()
+    return session.exec(
+        select(LoginThrottle)
+        .where(LoginThrottle.scope == scope, LoginThrottle.username == name, LoginThrottle.ip == ip)
+        .with_for_update()
+    ).one()
 
 
 def forget_pair(session: Session, username: str, ip: str | None) -> None:
     """The right password: this name from this address starts afresh (the address's count stays)."""
-    session.execute(delete(LoginThrottle).where(LoginThrottle.scope == PAIR, LoginThrottle.username == key_name(username),
-                                                LoginThrottle.ip == key_ip(ip)))
+    session.execute(
+        delete(LoginThrottle).where(
+            LoginThrottle.scope == PAIR,
+            LoginThrottle.username == key_name(username),
+            LoginThrottle.ip == key_ip(ip),
+        )
+    )
 
 
 def prune(session: Session, *, settings: Any, now: datetime) -> None:
@@ -127,10 +158,18 @@ def prune(session: Session, *, settings: Any, now: datetime) -> None:
     # Rows another login holds are skipped (PostgreSQL's SKIP LOCKED): two logins pruning each
     # other's rows would otherwise deadlock. A batch at a time keeps each login's share of the work
     # small.
-    stale = session.exec(select(LoginThrottle.id).where(
-        col(LoginThrottle.last_failure_at) < forgotten,
-        or_(col(LoginThrottle.blocked_until).is_(None), col(LoginThrottle.blocked_until) <= utc(now)))
-        .limit(PRUNE_BATCH).with_for_update(skip_locked=True)).all()
+    stale = session.exec(
+        select(LoginThrottle.id)
+        .where(
+            col(LoginThrottle.last_failure_at) < forgotten,
+            or_(
+                col(LoginThrottle.blocked_until).is_(None),
+                col(LoginThrottle.blocked_until) <= utc(now),
+            ),
+        )
+        .limit(PRUNE_BATCH)
+        .with_for_update(skip_locked=True)
+    ).all()
     if stale:
         session.execute(delete(LoginThrottle).where(col(LoginThrottle.id).in_(stale)))
 
@@ -140,18 +179,32 @@ def claim_notice(session: Session, wait: Wait) -> bool:
     not.
 
     A conditional UPDATE, so that two workers refusing at the same moment write one event."""
-    done = session.execute(update(LoginThrottle).where(
-        col(LoginThrottle.id) == wait.throttle_id,
-        or_(col(LoginThrottle.noted_until).is_(None), col(LoginThrottle.noted_until) != wait.until))
-        .values(noted_until=wait.until))
+    done = session.execute(
+        update(LoginThrottle)
+        .where(
+            col(LoginThrottle.id) == wait.throttle_id,
+            or_(
+                col(LoginThrottle.noted_until).is_(None),
+                col(LoginThrottle.noted_until) != wait.until,
+            ),
+        )
+        .values(noted_until=wait.until)
+    )
     return done.rowcount == 1
 
 
 def current(session: Session, *, now: datetime) -> list[LoginThrottle]:
     """Every throttle still counting, those waiting first (the office's page)."""
     rows = session.exec(select(LoginThrottle)).all()
-    return sorted(rows, key=lambda r: (r.blocked_until is None or utc(r.blocked_until) <= utc(now),
-                                       -r.failures, r.ip, r.username))
+    return sorted(
+        rows,
+        key=lambda r: (
+            r.blocked_until is None or utc(r.blocked_until) <= utc(now),
+            -r.failures,
+            r.ip,
+            r.username,
+        ),
+    )
 
 
 def clear(session: Session, throttle_id: int) -> LoginThrottle:

@@ -36,18 +36,31 @@ def checked(name: str, data: bytes) -> str:
         charset = text_charset(data) if extension == "txt" else None
         if charset is not None:
             return f"text/plain; charset={charset}"
-        raise Refused(name, "文件类型无法识别或不在允许范围内（PDF、图片、Word、Excel、文本）",
-                      "unrecognised or disallowed type (PDF, PNG, JPEG, DOCX, XLSX, TXT)")
+        raise Refused(
+            name,
+            "文件类型无法识别或不在允许范围内（PDF、图片、Word、Excel、文本）",
+            "unrecognised or disallowed type (PDF, PNG, JPEG, DOCX, XLSX, TXT)",
+        )
     allowed = ALLOWED.get(kind.extension)
     if allowed is None:
-        raise Refused(name, f"不允许上传 {kind.extension} 类型的文件", f"files of type {kind.extension} are not accepted")
+        raise Refused(
+            name,
+            f"不允许上传 {kind.extension} 类型的文件",
+            f"files of type {kind.extension} are not accepted",
+        )
     if extension not in allowed[0]:
-        raise Refused(name, f"文件名后缀 .{extension} 与内容（{kind.extension}）不符",
-                      f"the name says .{extension} but the content is {kind.extension}")
+        raise Refused(
+            name,
+            f"文件名后缀 .{extension} 与内容（{kind.extension}）不符",
+            f"the name says .{extension} but the content is {kind.extension}",
+        )
     return allowed[1]
 
 
-TEXT_CHARSETS = ("utf-8", "gb18030")  # tried in this order: valid UTF-8 is rarely valid GBK by accident
+TEXT_CHARSETS = (
+    "utf-8",
+    "gb18030",
+)  # tried in this order: valid UTF-8 is rarely valid GBK by accident
 # Binary content that happens to decode (GB18030 gives almost any pair of high bytes a meaning)
 # shows itself by characters no text holds: controls other than tab, newlines and form feed,
 # private-use and unassigned code points.

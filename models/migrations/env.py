@@ -33,7 +33,9 @@ def run() -> None:
     from models.db import make_engine
 
     settings = get_settings()
-    engine = make_engine(settings.resolved_database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    engine = make_engine(
+        settings.resolved_database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms
+    )
     with engine.connect() as connection:
         _migrate(connection)
         connection.commit()

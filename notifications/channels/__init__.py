@@ -66,11 +66,15 @@ def channel_for(settings: Settings) -> Channel:
         target = plugins.get(settings.mail_channel)
     if target is None:
         known = "、".join([*BUILT_IN, *(ep.name for ep in entry_points(group="duban.channels"))])
-        raise ConfigError(detail=f"DUBAN_MAIL_CHANNEL={settings.mail_channel!r} 未知，可选：{known}")
+        raise ConfigError(
+            detail=f"DUBAN_MAIL_CHANNEL={settings.mail_channel!r} 未知，可选：{known}"
+        )
     module, _, name = target.partition(":")
     try:
         factory = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as error:
-        raise ConfigError(detail=f"DUBAN_MAIL_CHANNEL={settings.mail_channel!r} 无法加载：{error}") from error
+        raise ConfigError(
+            detail=f"DUBAN_MAIL_CHANNEL={settings.mail_channel!r} 无法加载：{error}"
+        ) from error
     channel: Channel = factory(settings)  # a plugin's factory, typed by its entry point only
     return channel

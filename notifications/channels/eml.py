@@ -37,7 +37,9 @@ class OutboxChannel:
             partial.write_bytes(bytes(message))
             os.replace(partial, target)
         except OSError as error:
-            raise DeliveryError(f"cannot write {target}: {error.strerror}", permanent=False) from error
+            raise DeliveryError(
+                f"cannot write {target}: {error.strerror}", permanent=False
+            ) from error
 
     def close(self) -> None:
         pass

@@ -30,15 +30,25 @@ def classify(error: BaseException) -> DeliveryError:
     """Permanent for 5xx replies; transient for 4xx, timeouts, refused or dropped connections."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in error.recipients.values()]
-        detail = "; ".join(f"{rcpt}: {code} "
-                           f"{reply.decode(errors='replace') if isinstance(reply, bytes) else reply}"
-                           for rcpt, (code, reply) in error.recipients.items())
-        return DeliveryError(f"recipient refused: {detail}", permanent=bool(codes) and min(codes) >= 500)
+        detail = "; ".join(
+            f"{rcpt}: {code} "
+            f"{reply.decode(errors='replace') if isinstance(reply, bytes) else reply}"
+            for rcpt, (code, reply) in error.recipients.items()
+        )
+        return DeliveryError(
+            f"recipient refused: {detail}", permanent=bool(codes) and min(codes) >= 500
+        )
     if isinstance(error, smtplib.SMTPAuthenticationError):
         # Wrong credentials are the office's configuration, not the message: retry once fixed.
-        return DeliveryError(f"SMTP login refused: {error.smtp_code} {error.smtp_error!r}", permanent=False)
+        return DeliveryError(
+            f"SMTP login refused: {error.smtp_code} {error.smtp_error!r}", permanent=False
+        )
     if isinstance(error, smtplib.SMTPResponseException):
-        reply = error.smtp_error.decode(errors="replace") if isinstance(error.smtp_error, bytes) else error.smtp_error
+        reply = (
+            error.smtp_error.decode(errors="replace")
+            if isinstance(error.smtp_error, bytes)
+            else error.smtp_error
+        )
         return DeliveryError(f"SMTP {error.smtp_code} {reply}", permanent=error.smtp_code >= 500)
     if isinstance(error, socket.timeout | TimeoutError) or _timed_out(error):
         return DeliveryError("SMTP server did not answer in time", permanent=False)
@@ -53,8 +63,12 @@ def _timed_out(error: BaseException) -> bool:
 
 
 def _maybe_sent(error: BaseException) -> DeliveryError:
-    return DeliveryError(f"SMTP server took the whole message and never answered ({error or type(error).__name__}); "
-                         "it may have been delivered", permanent=False, maybe_sent=True)
+    return DeliveryError(
+        f"SMTP server took the whole message and never answered ({error or type(error).__name__}); "
+        "it may have been delivered",
+        permanent=False,
+        maybe_sent=True,
+    )
 
 
 def _note_end_of_data(smtp: smtplib.SMTP) -> None:
@@ -100,7 +114,7 @@ class SmtpChannel:
             self.client.set_logging(None)
             self.client.login()
             _note_end_of_data(self.client.smtp)
-        except Exception as error:  # noqa: BLE001 — every failure to connect is classified
+        except Exception as error:
             self.client = None
             raise classify(error) from error
 

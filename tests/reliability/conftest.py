@@ -7,7 +7,7 @@ from pathlib import Path
 from tests.reliability import table
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG001
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if not table.ROWS:
         return
     text = table.markdown()

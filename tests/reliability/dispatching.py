@@ -60,8 +60,13 @@ class Fleet:
     running: list[subprocess.Popen] = field(default_factory=list)
 
     def start(self) -> subprocess.Popen:
-        process = subprocess.Popen([DUBAN, "dispatch"], env=self.env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            [DUBAN, "dispatch"],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self.running.append(process)
         return process
 
@@ -71,7 +76,9 @@ class Fleet:
             self.outcome.kills += 1
         self.finish(process, killed=True)
 
-    def finish(self, process: subprocess.Popen, *, killed: bool = False, timeout: float = 120) -> None:
+    def finish(
+        self, process: subprocess.Popen, *, killed: bool = False, timeout: float = 120
+    ) -> None:
         _, stderr = process.communicate(timeout=timeout)
         self.running.remove(process)
         if "Traceback" in stderr:
@@ -86,21 +93,33 @@ class Fleet:
             self.finish(process)
 
 
-def settings_for(home: Path, url: str, sink: MailServer, *, lease_s: int, batch: int) -> dict[str, object]:
+def settings_for(
+    home: Path, url: str, sink: MailServer, *, lease_s: int, batch: int
+) -> dict[str, object]:
     """One set of dispatcher settings, for the subprocesses' environment and the in-process drain alike."""
     return {
-        "home": home, "database_url": url, "lang": "zh",
-        "mail_channel": "smtp", "smtp_host": "127.0.0.1", "smtp_port": sink.port,
-        "mail_from": "duban@office.example.org", "dispatch_in_working_hours": False,
-        "dispatch_lease_s": lease_s, "dispatch_batch": batch,
-        "retry_base_s": 1, "retry_cap_s": 2, "smtp_timeout_s": 5,
+        "home": home,
+        "database_url": url,
+        "lang": "zh",
+        "mail_channel": "smtp",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": sink.port,
+        "mail_from": "duban@office.example.org",
+        "dispatch_in_working_hours": False,
+        "dispatch_lease_s": lease_s,
+        "dispatch_batch": batch,
+        "retry_base_s": 1,
+        "retry_cap_s": 2,
+        "smtp_timeout_s": 5,
     }
 
 
 def environment(values: dict[str, object]) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
-    return base | {f"DUBAN_{key.upper()}": str(value).lower() if isinstance(value, bool) else str(value)
-                   for key, value in values.items()}
+    return base | {
+        f"DUBAN_{key.upper()}": str(value).lower() if isinstance(value, bool) else str(value)
+        for key, value in values.items()
+    }
 
 
 def enqueue(engine: Engine, *, count: int, start: int) -> set[str]:
@@ -111,8 +130,9 @@ def enqueue(engine: Engine, *, count: int, start: int) -> set[str]:
     return {m["dedup_key"] for m in messages}
 
 
-def wait_for_deliveries(sink: MailServer, at_least: int, *, processes: list[subprocess.Popen],
-                        timeout: float = 30) -> None:
+def wait_for_deliveries(
+    sink: MailServer, at_least: int, *, processes: list[subprocess.Popen], timeout: float = 30
+) -> None:
     """Until the sink holds `at_least` messages, or every process has ended."""
     deadline = time.monotonic() + timeout
     while len(sink.messages) < at_least and time.monotonic() < deadline:
@@ -121,14 +141,17 @@ def wait_for_deliveries(sink: MailServer, at_least: int, *, processes: list[subp
         time.sleep(0.01)
 
 
-def kill_after_some(fleet: Fleet, sink: MailServer, process: subprocess.Popen, rng: random.Random,
-                    *, most: int = 8) -> None:
+def kill_after_some(
+    fleet: Fleet, sink: MailServer, process: subprocess.Popen, rng: random.Random, *, most: int = 8
+) -> None:
     """Kill `process` once between 1 and `most` more messages have reached the sink."""
     wait_for_deliveries(sink, len(sink.messages) + rng.randint(1, most), processes=[process])
     fleet.kill(process)
 
 
-def drain(fleet: Fleet, engine: Engine, keys: set[str], values: dict[str, object], *, timeout: float = 60) -> None:
+def drain(
+    fleet: Fleet, engine: Engine, keys: set[str], values: dict[str, object], *, timeout: float = 60
+) -> None:
     """Dispatch in this process until every message of the run is sent.
 
     A killed run's claims expire after the lease; a maybe-sent message waits for its backoff.
@@ -159,8 +182,11 @@ def count(engine: Engine, sink: MailServer, keys: set[str], outcome: Outcome) ->
     outcome.duplicated += sum(n - 1 for n in seen.values() if n > 1)
     for message in delivered:
         row = rows.get(message["X-Duban-Key"])
-        if row is None or message["Message-ID"] != row.message_id \
-                or message.get_body(("plain",)).get_content() != row.body_text:
+        if (
+            row is None
+            or message["Message-ID"] != row.message_id
+            or message.get_body(("plain",)).get_content() != row.body_text
+        ):
             outcome.corrupted += 1
             outcome.problems.append(f"delivery {message['X-Duban-Key']} does not match its row")
     unsent = [key for key, row in rows.items() if row.status != "sent"]

@@ -51,8 +51,15 @@ def build(home: Path) -> Path:
     upgrade(engine)
     scenario.build(engine, NOW)
     with unit_of_work(engine) as session:
-        open_round(session, plan_key="2022", name="三季度", report_by=date(2022, 9, 30), actor=scenario.OFFICE,
-                   now=NOW, cooperating_lead_days=2)
+        open_round(
+            session,
+            plan_key="2022",
+            name="三季度",
+            report_by=date(2022, 9, 30),
+            actor=scenario.OFFICE,
+            now=NOW,
+            cooperating_lead_days=2,
+        )
     engine.dispose()  # folds the WAL into the file: the damage below hits the whole database
     return path
 
@@ -62,7 +69,7 @@ def good_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build(tmp_path_factory.mktemp("good"))
 
 
-def _rewrite(path: Path, change) -> None:  # noqa: ANN001
+def _rewrite(path: Path, change) -> None:
     data = bytearray(path.read_bytes())
     path.write_bytes(bytes(change(data)))
 
@@ -111,20 +118,32 @@ DAMAGE = {
     "truncated inside the header": lambda p: _rewrite(p, lambda d: d[:60]),
     "zeroed header": lambda p: _rewrite(p, lambda d: bytearray(100) + d[100:]),
     "wrong magic string": lambda p: _rewrite(p, lambda d: bytearray(b"Not an SQLite 3\0") + d[16:]),
-    "page size field corrupted": lambda p: _rewrite(p, lambda d: d[:16] + bytearray(b"\x00\x03") + d[18:]),
+    "page size field corrupted": lambda p: _rewrite(
+        p, lambda d: d[:16] + bytearray(b"\x00\x03") + d[18:]
+    ),
     "schema page overwritten": lambda p: _rewrite(p, lambda d: _overwrite(d, 100, PAGE, 1)),
-    "random pages in the middle": lambda p: _rewrite(p, lambda d: _overwrite(d, 2 * PAGE, len(d) // 2, 2)),
-    "zeroed second half": lambda p: _rewrite(p, lambda d: d[: len(d) // 2] + bytearray(len(d) - len(d) // 2)),
+    "random pages in the middle": lambda p: _rewrite(
+        p, lambda d: _overwrite(d, 2 * PAGE, len(d) // 2, 2)
+    ),
+    "zeroed second half": lambda p: _rewrite(
+        p, lambda d: d[: len(d) // 2] + bytearray(len(d) - len(d) // 2)
+    ),
     "random bytes of the same size": lambda p: _rewrite(p, lambda d: _overwrite(d, 0, len(d), 3)),
     "scattered bit flips": lambda p: _rewrite(p, _flip_bits),
-    "a PNG image in its place": lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + random.Random(4).randbytes(20_000)),
-    "a text notice in its place": lambda p: p.write_text("各镇（区、街道）：\n现将《2022年工作要点》印发给你们。\n" * 200,
-                                                         encoding="utf-8"),
+    "a PNG image in its place": lambda p: p.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + random.Random(4).randbytes(20_000)
+    ),
+    "a text notice in its place": lambda p: p.write_text(
+        "各镇（区、街道）：\n现将《2022年工作要点》印发给你们。\n" * 200, encoding="utf-8"
+    ),
     "a directory in its place": _directory,
     "a dangling symbolic link": _dangling,
-    "garbage WAL beside it": lambda p: p.with_name(p.name + "-wal").write_bytes(random.Random(5).randbytes(64 * 1024)),
+    "garbage WAL beside it": lambda p: p.with_name(p.name + "-wal").write_bytes(
+        random.Random(5).randbytes(64 * 1024)
+    ),
     "garbage shared memory beside it": lambda p: p.with_name(p.name + "-shm").write_bytes(
-        random.Random(6).randbytes(32 * 1024)),
+        random.Random(6).randbytes(32 * 1024)
+    ),
     "another program's SQLite database": _foreign,
     "a schema newer than this duban": _newer_schema,
 }
@@ -135,14 +154,19 @@ def _outcome(home: Path, args: tuple[str, ...]) -> tuple[int, bool, str]:
     result = duban(*args, home=home)
     said = result.stderr.strip()
     crashed = (home / "logs").exists() and any((home / "logs").glob("*.log"))
-    clean = (result.returncode in DOCUMENTED and "Traceback" not in said and len(said.splitlines()) <= 1
-             and not crashed)
+    clean = (
+        result.returncode in DOCUMENTED
+        and "Traceback" not in said
+        and len(said.splitlines()) <= 1
+        and not crashed
+    )
     return result.returncode, clean, said
 
 
 @pytest.mark.parametrize("case", list(DAMAGE))
-def test_a_damaged_database_file_gets_one_line_from_every_command(case: str, good_database: Path,
-                                                                   tmp_path: Path) -> None:
+def test_a_damaged_database_file_gets_one_line_from_every_command(
+    case: str, good_database: Path, tmp_path: Path
+) -> None:
     home = tmp_path / "home"
     home.mkdir()
     path = home / "duban.db"
@@ -152,12 +176,21 @@ def test_a_damaged_database_file_gets_one_line_from_every_command(case: str, goo
     commands = COMMANDS if table.full() else [COMMANDS[index % len(COMMANDS)]]
     with ThreadPoolExecutor(max_workers=2) as pool:  # two cores; each command is its own process
         outcomes = list(pool.map(lambda args: _outcome(home, args), commands))
-    unclean = [(args, said) for args, (_, clean, said) in zip(commands, outcomes, strict=True) if not clean]
-    codes = ", ".join(f"{' '.join(args[:2])}={code}" for args, (code, _, _) in zip(commands, outcomes, strict=True))
+    unclean = [
+        (args, said) for args, (_, clean, said) in zip(commands, outcomes, strict=True) if not clean
+    ]
+    codes = ", ".join(
+        f"{' '.join(args[:2])}={code}"
+        for args, (code, _, _) in zip(commands, outcomes, strict=True)
+    )
     table.record(f"damaged database: {case}", tracebacks=len(unclean), note=codes)
     assert not unclean, unclean
-    if case in ("empty file", "another program's SQLite database", "a schema newer than this duban",
-                "a dangling symbolic link"):
+    if case in (
+        "empty file",
+        "another program's SQLite database",
+        "a schema newer than this duban",
+        "a dangling symbolic link",
+    ):
         # Not damaged, only not duban's (yet): every command asks for duban init, exit 2.
         assert {code for code, _, _ in outcomes} == {2}, outcomes
         assert all("duban init" in said for _, _, said in outcomes)
@@ -165,13 +198,16 @@ def test_a_damaged_database_file_gets_one_line_from_every_command(case: str, goo
 
 # --- a full disk ------------------------------------------------------------------------------------
 
+
 @pytest.fixture
-def small_disk(tmp_path: Path):  # noqa: ANN201
+def small_disk(tmp_path: Path):
     if os.geteuid() != 0:
         pytest.skip("mounting a small tmpfs needs root")
     mount = tmp_path / "disk"
     mount.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True)
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True
+    )
     if made.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode(errors='replace').strip()}")
     try:
@@ -203,39 +239,90 @@ def _count(path: Path, sql: str) -> int:
     return int(value)
 
 
-def test_a_full_disk_during_report_upload_and_writes_loses_nothing_and_leaves_nothing(small_disk: Path,
-                                                                                     tmp_path: Path) -> None:
+def test_a_full_disk_during_report_upload_and_writes_loses_nothing_and_leaves_nothing(
+    small_disk: Path, tmp_path: Path
+) -> None:
     home = small_disk / "home"
     database = build(home)
     evidence = tmp_path / "现场照片.bin"
     evidence.write_bytes(random.Random(7).randbytes(1_500_000))
     at = "2022-09-20T09:00:00+08:00"
-    assert duban("sign", "--task", "12", "--unit", "市市场监管局", "--now", at, home=home).returncode == 0
+    assert (
+        duban("sign", "--task", "12", "--unit", "市市场监管局", "--now", at, home=home).returncode
+        == 0
+    )
     events = _count(database, "SELECT count(*) FROM audit_event")
     filler = _fill(small_disk, leave=64 * 1024)  # the report's page alone is several times this
 
     report = duban("report", "--round", "三季度", "--now", "2022-09-21T09:00:00+08:00", home=home)
-    leftovers = [p.name for p in (home / "reports").iterdir()] if (home / "reports").exists() else []
+    leftovers = (
+        [p.name for p in (home / "reports").iterdir()] if (home / "reports").exists() else []
+    )
     recorded = _count(database, "SELECT count(*) FROM results_report")
-    report_clean = (report.returncode == 8 and "磁盘空间不足" in report.stderr
-                    and len(report.stderr.strip().splitlines()) == 1 and "Traceback" not in report.stderr)
-    table.record("full disk: report", tracebacks=0 if report_clean else 1,
-                 corrupted=len(leftovers) + recorded, note=f"exit {report.returncode}")
+    report_clean = (
+        report.returncode == 8
+        and "磁盘空间不足" in report.stderr
+        and len(report.stderr.strip().splitlines()) == 1
+        and "Traceback" not in report.stderr
+    )
+    table.record(
+        "full disk: report",
+        tracebacks=0 if report_clean else 1,
+        corrupted=len(leftovers) + recorded,
+        note=f"exit {report.returncode}",
+    )
 
-    upload = duban("checkin", "submit", "--task", "12", "--unit", "市市场监管局", "--text", "现场检查",
-                   "--evidence", str(evidence), "--now", "2022-09-21T10:00:00+08:00", home=home)
-    stored = [p for p in (home / "evidence").rglob("*") if p.is_file()] if (home / "evidence").exists() else []
+    upload = duban(
+        "checkin",
+        "submit",
+        "--task",
+        "12",
+        "--unit",
+        "市市场监管局",
+        "--text",
+        "现场检查",
+        "--evidence",
+        str(evidence),
+        "--now",
+        "2022-09-21T10:00:00+08:00",
+        home=home,
+    )
+    stored = (
+        [p for p in (home / "evidence").rglob("*") if p.is_file()]
+        if (home / "evidence").exists()
+        else []
+    )
     submitted = _count(database, "SELECT count(*) FROM check_in WHERE state = 'submitted'")
-    upload_clean = (upload.returncode == 8 and "磁盘" in upload.stderr  # the evidence's write or the database's
-                    and len(upload.stderr.strip().splitlines()) == 1 and "Traceback" not in upload.stderr)
-    table.record("full disk: evidence upload", tracebacks=0 if upload_clean else 1,
-                 corrupted=len(stored) + submitted, note=f"exit {upload.returncode}")
+    upload_clean = (
+        upload.returncode == 8
+        and "磁盘" in upload.stderr  # the evidence's write or the database's
+        and len(upload.stderr.strip().splitlines()) == 1
+        and "Traceback" not in upload.stderr
+    )
+    table.record(
+        "full disk: evidence upload",
+        tracebacks=0 if upload_clean else 1,
+        corrupted=len(stored) + submitted,
+        note=f"exit {upload.returncode}",
+    )
 
     _fill(small_disk / "home", leave=0)
-    write = duban("round", "open", "--name", "四季度", "--due", "2022-12-30", "--now", "2022-10-10T09:00:00+08:00",
-                  home=home)
-    write_clean = write.returncode == 8 and len(write.stderr.strip().splitlines()) == 1 \
+    write = duban(
+        "round",
+        "open",
+        "--name",
+        "四季度",
+        "--due",
+        "2022-12-30",
+        "--now",
+        "2022-10-10T09:00:00+08:00",
+        home=home,
+    )
+    write_clean = (
+        write.returncode == 8
+        and len(write.stderr.strip().splitlines()) == 1
         and "Traceback" not in write.stderr
+    )
 
     filler.unlink()
     for extra in small_disk.glob("home/filler.bin"):
@@ -243,12 +330,18 @@ def test_a_full_disk_during_report_upload_and_writes_loses_nothing_and_leaves_no
     verified = duban("audit", "verify", home=home)
     rounds = _count(database, "SELECT count(*) FROM supervision_round")
     after = _count(database, "SELECT count(*) FROM audit_event")
-    table.record("full disk: database write", tracebacks=0 if write_clean else 1,
-                 corrupted=int(verified.returncode != 0) + int(rounds != 1),
-                 lost=int(after < events), note=f"exit {write.returncode}")
+    table.record(
+        "full disk: database write",
+        tracebacks=0 if write_clean else 1,
+        corrupted=int(verified.returncode != 0) + int(rounds != 1),
+        lost=int(after < events),
+        note=f"exit {write.returncode}",
+    )
 
     assert report_clean, report.stderr
-    assert leftovers == [] and recorded == 0  # no .compiling-* folder, no half a report, no record of one
+    assert (
+        leftovers == [] and recorded == 0
+    )  # no .compiling-* folder, no half a report, no record of one
     assert upload_clean, upload.stderr
     assert stored == [] and submitted == 0  # no .partial, no evidence without its filing
     assert write_clean, write.stderr
@@ -264,8 +357,15 @@ def test_a_read_only_home_gets_one_line_from_init_and_every_command(small_disk: 
         pytest.skip("cannot remount the tmpfs read-only")
     outcomes = [duban(*args, home=home) for args in (("init",), ("status",), COMMANDS[3])]
     fresh = duban("init", home=small_disk / "new-home")
-    unclean = [r for r in [*outcomes, fresh] if r.returncode != 8 or "Traceback" in r.stderr
-               or len(r.stderr.strip().splitlines()) != 1]
-    table.record("read-only home", tracebacks=len(unclean), note=", ".join(str(r.returncode) for r in outcomes))
+    unclean = [
+        r
+        for r in [*outcomes, fresh]
+        if r.returncode != 8 or "Traceback" in r.stderr or len(r.stderr.strip().splitlines()) != 1
+    ]
+    table.record(
+        "read-only home",
+        tracebacks=len(unclean),
+        note=", ".join(str(r.returncode) for r in outcomes),
+    )
     assert not unclean, [r.stderr for r in unclean]
     assert all("只读或无权限" in r.stderr for r in [*outcomes, fresh])

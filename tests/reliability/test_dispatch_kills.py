@@ -24,8 +24,8 @@ from tests.reliability.dispatching import (
     drain,
     enqueue,
     environment,
-    settings_for,
     kill_after_some,
+    settings_for,
     wait_for_deliveries,
 )
 from tests.support.smtp import MailServer
@@ -42,7 +42,9 @@ def sink() -> MailServer:
 
 def _quick_on_sqlite_only(backend: str) -> None:
     if backend == "postgresql" and not table.full():
-        pytest.skip("quick run: PostgreSQL runs the kill -9 scenario only (make reliability runs all)")
+        pytest.skip(
+            "quick run: PostgreSQL runs the kill -9 scenario only (make reliability runs all)"
+        )
 
 
 def _fresh_run(sink: MailServer, **settings: float) -> None:
@@ -54,9 +56,15 @@ def _fresh_run(sink: MailServer, **settings: float) -> None:
 
 
 def _record(scenario: str, backend: str, outcome: Outcome, *, allowed_extra: int = 0) -> None:
-    table.record(f"{scenario} [{backend}]", lost=outcome.lost, duplicated=outcome.duplicated,
-                 corrupted=outcome.corrupted, tracebacks=outcome.tracebacks, kills=outcome.kills,
-                 note="; ".join(outcome.problems)[:300] or None)
+    table.record(
+        f"{scenario} [{backend}]",
+        lost=outcome.lost,
+        duplicated=outcome.duplicated,
+        corrupted=outcome.corrupted,
+        tracebacks=outcome.tracebacks,
+        kills=outcome.kills,
+        note="; ".join(outcome.problems)[:300] or None,
+    )
     assert (outcome.lost, outcome.corrupted, outcome.tracebacks) == (0, 0, 0), outcome.problems
     assert outcome.duplicated <= outcome.kills + allowed_extra, outcome
 
@@ -104,7 +112,11 @@ def test_dispatchers_on_a_relay_slower_than_the_lease_send_each_message_once(
         fleet.finish_all()
         sink.data_delay_s = 0
         drain(fleet, engine, keys, values)
-        _record("relay slower than the lease, 2 dispatchers", backend, count(engine, sink, keys, outcome))
+        _record(
+            "relay slower than the lease, 2 dispatchers",
+            backend,
+            count(engine, sink, keys, outcome),
+        )
         assert second.returncode is not None
 
 
@@ -133,7 +145,12 @@ def test_a_relay_that_hangs_up_after_data_costs_at_most_one_more_copy_per_drop(
 
 @pytest.mark.parametrize("dispatchers", [2, 3])
 def test_concurrent_dispatchers_killed_at_random_lose_nothing(
-    dispatchers: int, backend: str, database_url: str, engine: Engine, tmp_path: Path, sink: MailServer
+    dispatchers: int,
+    backend: str,
+    database_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    sink: MailServer,
 ) -> None:
     _quick_on_sqlite_only(backend)
     rng = random.Random(dispatchers)
@@ -151,4 +168,8 @@ def test_concurrent_dispatchers_killed_at_random_lose_nothing(
             fleet.finish_all()
         sink.data_delay_s = 0
         drain(fleet, engine, keys, values)
-        _record(f"{dispatchers} concurrent dispatchers, kill -9", backend, count(engine, sink, keys, outcome))
+        _record(
+            f"{dispatchers} concurrent dispatchers, kill -9",
+            backend,
+            count(engine, sink, keys, outcome),
+        )

@@ -15,13 +15,22 @@ import pytest
 
 CHROMIUM = os.environ.get("DUBAN_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "build" / "artifacts"  # the screenshots
-FLAGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 # Skipped where Chromium is missing, unless DUBAN_TEST_REQUIRE_BROWSER says it must run.
 needs_chromium = pytest.mark.skipif(
     not Path(CHROMIUM).exists() and not os.environ.get("DUBAN_TEST_REQUIRE_BROWSER"),
-    reason="Debian's chromium is not installed (scripts/system-packages installs it)")
+    reason="Debian's chromium is not installed (scripts/system-packages installs it)",
+)
 
 
 def launched_chromium() -> Iterator[Any]:

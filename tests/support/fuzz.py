@@ -22,7 +22,12 @@ from config import Settings
 from models.db import make_engine
 from tests.support.portal import Portal, open_round, running, seed
 
-SECURITY_HEADERS = ("x-content-type-options", "x-frame-options", "content-security-policy", "referrer-policy")
+SECURITY_HEADERS = (
+    "x-content-type-options",
+    "x-frame-options",
+    "content-security-policy",
+    "referrer-policy",
+)
 BROWSER = {"accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 HAN = re.compile(r"[\u4e00-\u9fff]")
 _FORM_FIELD = re.compile(r"""form\.get(?:list)?\(\s*["'](\w+)["']""")
@@ -38,13 +43,17 @@ def seeded_portal(request: pytest.FixtureRequest, home: Path, **settings: Any) -
         urls: Iterator[str] = iter([f"sqlite:///{home / 'duban.db'}"])
     else:
         template = request.getfixturevalue("postgres_template")
-        urls = _postgres_database(template.rsplit("/", 1)[0] + "/postgres", template="duban_template")
+        urls = _postgres_database(
+            template.rsplit("/", 1)[0] + "/postgres", template="duban_template"
+        )
     url = next(urls)
     engine = make_engine(url)
     seed(engine)
     open_round(engine, date.today() + timedelta(days=30))
     try:
-        with running(Settings(home=home, database_url=url, dev_mode=True, **settings), engine) as portal:
+        with running(
+            Settings(home=home, database_url=url, dev_mode=True, **settings), engine
+        ) as portal:
             yield portal
     finally:
         engine.dispose()
@@ -78,8 +87,15 @@ def targets(app: FastAPI) -> list[Target]:
             described = spec["paths"].get(route.path, {}).get(method.lower(), {})
             declared = described.get("parameters", [])
             form = source_fields | set(_form_fields(spec, described.get("requestBody", {})))
-            found.append(Target(method, route.path, tuple(p["name"] for p in declared if p["in"] == "path"),
-                                tuple(p["name"] for p in declared if p["in"] == "query"), tuple(sorted(form))))
+            found.append(
+                Target(
+                    method,
+                    route.path,
+                    tuple(p["name"] for p in declared if p["in"] == "path"),
+                    tuple(p["name"] for p in declared if p["in"] == "query"),
+                    tuple(sorted(form)),
+                )
+            )
     return found
 
 
@@ -87,7 +103,9 @@ def _api_routes(routes: list[Any]) -> Iterator[APIRoute]:
     for route in routes:
         if isinstance(route, APIRoute):
             yield route
-        elif hasattr(route, "original_router"):  # FastAPI keeps included routers as they were declared
+        elif hasattr(
+            route, "original_router"
+        ):  # FastAPI keeps included routers as they were declared
             yield from _api_routes(route.original_router.routes)
 
 
@@ -102,8 +120,9 @@ def _form_fields(spec: dict[str, Any], body: dict[str, Any]) -> list[str]:
     return []
 
 
-def problems(method: str, path: str, *, accept: str, status: int, headers: Mapping[str, str],
-             text: str) -> list[str]:
+def problems(
+    method: str, path: str, *, accept: str, status: int, headers: Mapping[str, str], text: str
+) -> list[str]:
     """What is wrong with this answer (empty when right): a 500; a missing security header; an error
     that is not a Chinese page with a way home for a person, or not Chinese JSON for a script."""
     where = f"{method} {path} → {status}"
@@ -116,14 +135,22 @@ def problems(method: str, path: str, *, accept: str, status: int, headers: Mappi
     if status < 400:
         return found
     content_type = headers.get("content-type", "")
-    script = path.startswith("/api/") or ("application/json" in accept and "text/html" not in accept)
+    script = path.startswith("/api/") or (
+        "application/json" in accept and "text/html" not in accept
+    )
     if script:
         try:
             detail = json.loads(text).get("detail", "")
         except (ValueError, AttributeError):
             detail = None
-        if not content_type.startswith("application/json") or not isinstance(detail, str) or not HAN.search(detail):
+        if (
+            not content_type.startswith("application/json")
+            or not isinstance(detail, str)
+            or not HAN.search(detail)
+        ):
             found.append(f"{where}: a script got no Chinese JSON ({content_type}) {text[:120]!r}")
     elif not content_type.startswith("text/html") or not HAN.search(text) or 'href="/"' not in text:
-        found.append(f"{where}: a person got no Chinese page with a way home ({content_type}) {text[:120]!r}")
+        found.append(
+            f"{where}: a person got no Chinese page with a way home ({content_type}) {text[:120]!r}"
+        )
     return found

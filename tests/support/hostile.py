@@ -56,8 +56,14 @@ def terminal_escapes_in(text: str) -> bool:
 # A page or message has markup of its own (<form>, <meta charset>, comments), so raw_markup_in
 # suits only text that has none. These are the corpus's own tags exactly as written: only an
 # unescaped value can put one of them into a document.
-_INJECTED = ('<script>alert("HX0")', '<form action="/extensions/1/approve"', "<meta http-equiv=refresh",
-             "<!--HX3", "<img src=x onerror", "<b>HX14")
+_INJECTED = (
+    '<script>alert("HX0")',
+    '<form action="/extensions/1/approve"',
+    "<meta http-equiv=refresh",
+    "<!--HX3",
+    "<img src=x onerror",
+    "<b>HX14",
+)
 
 
 def injected_markup_in(document: str) -> list[str]:
@@ -70,6 +76,7 @@ def marker_of(value: str) -> str:
     found = re.search(r"HX\d+", value)
     assert found, value
     return found.group()
+
 
 # Malformed values for typed inputs (ids, versions, percentages, dates, tokens): what a careless
 # script or a hostile visitor puts where a number, a date or a choice belongs.
@@ -95,6 +102,7 @@ MALFORMED: tuple[str, ...] = (
     "%00",
     "9" * 400,
 )
+
 
 def raw_values_in(html: str, values: tuple[str, ...] = HOSTILE) -> list[str]:
     """The values holding markup that appear verbatim (unescaped) in a whole page, whose own

@@ -20,8 +20,11 @@ from tests.support import notices
 def workbook_bomb(folder: Path) -> Path:
     """A 1.5 KB .xlsx whose sheet declares A1:XFD1048576 (17 billion cells)."""
     small = notices.write_xlsx(folder / "small.xlsx")
-    return _rewrite_sheet(small, folder / "bomb.xlsx",
-                          lambda xml: re.sub(rb'<dimension ref="[^"]+"', b'<dimension ref="A1:XFD1048576"', xml))
+    return _rewrite_sheet(
+        small,
+        folder / "bomb.xlsx",
+        lambda xml: re.sub(rb'<dimension ref="[^"]+"', b'<dimension ref="A1:XFD1048576"', xml),
+    )
 
 
 def workbook_far_cell(folder: Path) -> Path:
@@ -31,13 +34,20 @@ def workbook_far_cell(folder: Path) -> Path:
 
     def far(xml: bytes) -> bytes:
         xml = re.sub(rb"<dimension [^>]*/>", b"", xml)
-        return xml.replace(b"</sheetData>", b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c>'
-                                            b"</row></sheetData>")
+        return xml.replace(
+            b"</sheetData>",
+            b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c>'
+            b"</row></sheetData>",
+        )
+
     return _rewrite_sheet(small, folder / "far.xlsx", far)
 
 
 def _rewrite_sheet(source: Path, target: Path, change: Callable[[bytes], bytes]) -> Path:
-    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as rewritten:
+    with (
+        zipfile.ZipFile(source) as original,
+        zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as rewritten,
+    ):
         for entry in original.infolist():
             data = original.read(entry)
             if entry.filename.startswith("xl/worksheets/sheet"):
@@ -70,7 +80,9 @@ def big_text(folder: Path) -> Path:
 def binary_as_text(folder: Path) -> Path:
     """Random bytes (no file signature, not a NUL in the first few) named .txt."""
     data = bytearray(random.Random(14).randbytes(200_000))
-    data[:4096] = bytes(b or 1 for b in data[:4096])  # no NUL up front: the simple check must not be the only one
+    data[:4096] = bytes(
+        b or 1 for b in data[:4096]
+    )  # no NUL up front: the simple check must not be the only one
     target = folder / "random.txt"
     target.write_bytes(bytes(data))
     return target

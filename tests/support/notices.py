@@ -38,10 +38,31 @@ PROSE = """\
 HEADER = ["序号", "重点任务", "具体措施", "牵头单位", "配合单位", "完成时限"]
 ROWS = [
     ["一、社会政策友好"],
-    ["1", "完善儿童福利保障制度", "提高孤儿基本生活保障标准。\n实现应保尽保100%。", "市民政局", "市财政局", "2023年6月底前"],
-    ["2", "推进儿童友好社区建设", "新建儿童友好社区10个。", "市民政局", "各镇(区、街道)\n市住房和城乡建设局", date(2023, 12, 31)],
+    [
+        "1",
+        "完善儿童福利保障制度",
+        "提高孤儿基本生活保障标准。\n实现应保尽保100%。",
+        "市民政局",
+        "市财政局",
+        "2023年6月底前",
+    ],
+    [
+        "2",
+        "推进儿童友好社区建设",
+        "新建儿童友好社区10个。",
+        "市民政局",
+        "各镇(区、街道)\n市住房和城乡建设局",
+        date(2023, 12, 31),
+    ],
     ["二、公共服务友好"],
-    ["3", "加强儿童健康服务", "开展儿童健康体检不少于2次。实现新生儿疾病筛查全覆盖。", "市卫健委", "市教育局、相关单位", "长期坚持"],
+    [
+        "3",
+        "加强儿童健康服务",
+        "开展儿童健康体检不少于2次。实现新生儿疾病筛查全覆盖。",
+        "市卫健委",
+        "市教育局、相关单位",
+        "长期坚持",
+    ],
 ]
 TITLE = "某市儿童友好城市建设2023年工作要点"
 
@@ -79,7 +100,12 @@ def write_xlsx(path: Path) -> Path:
     for row in ROWS:
         sheet.append([int(c) if isinstance(c, str) and c.isdigit() else c for c in row])
         if len(row) == 1:  # a category heading merged across the row
-            sheet.merge_cells(start_row=sheet.max_row, start_column=1, end_row=sheet.max_row, end_column=len(HEADER))
+            sheet.merge_cells(
+                start_row=sheet.max_row,
+                start_column=1,
+                end_row=sheet.max_row,
+                end_column=len(HEADER),
+            )
     for cells in sheet.iter_rows():
         for cell in cells:
             cell.alignment = Alignment(wrap_text=True)

@@ -26,9 +26,22 @@ def convert(source: Path, target: Path) -> Path:
         pytest.skip("LibreOffice (soffice) is not installed")
     with tempfile.TemporaryDirectory(prefix="duban-test-office-") as folder:
         out = Path(folder) / "out"
-        subprocess.run([SOFFICE, "--headless", "--norestore", f"-env:UserInstallation={(Path(folder) / 'p').as_uri()}",
-                        "--convert-to", target.suffix.lstrip("."), "--outdir", str(out), str(source)],
-                       check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [
+                SOFFICE,
+                "--headless",
+                "--norestore",
+                f"-env:UserInstallation={(Path(folder) / 'p').as_uri()}",
+                "--convert-to",
+                target.suffix.lstrip("."),
+                "--outdir",
+                str(out),
+                str(source),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         shutil.move(out / f"{source.stem}{target.suffix}", target)
     return target
 

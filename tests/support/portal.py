@@ -53,7 +53,9 @@ class Portal:
         """A browser-like client; `source` a loopback address of its own (127.0.0.2 …): another
         computer."""
         transport = httpx.HTTPTransport(local_address=source) if source else None
-        return httpx.Client(base_url=self.url, follow_redirects=False, timeout=30, transport=transport)
+        return httpx.Client(
+            base_url=self.url, follow_redirects=False, timeout=30, transport=transport
+        )
 
     @contextmanager
     def login(self, username: str, password: str = PASSWORD) -> Iterator[httpx.Client]:
@@ -64,21 +66,30 @@ class Portal:
 
     def token(self, username: str) -> dict[str, str]:
         with self.client() as client:
-            issued = client.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
+            issued = client.post(
+                "/api/v1/auth/token", data={"username": username, "password": PASSWORD}
+            )
         assert issued.status_code == 200, issued.text
         return {"authorization": f"Bearer {issued.json()['access_token']}"}
 
     def assignment(self, task: int, unit: str) -> int:
         with reading(self.engine) as session:
-            return session.exec(select(Assignment.id).join(Task, col(Task.id) == col(Assignment.task_id))
-                                .join(Unit, col(Unit.id) == col(Assignment.unit_id))
-                                .where(Task.number == task, Unit.name == unit)).one()
+            return session.exec(
+                select(Assignment.id)
+                .join(Task, col(Task.id) == col(Assignment.task_id))
+                .join(Unit, col(Unit.id) == col(Assignment.unit_id))
+                .where(Task.number == task, Unit.name == unit)
+            ).one()
 
 
-def sign_in(client: httpx.Client, username: str, password: str = PASSWORD, **fields: str) -> httpx.Response:
+def sign_in(
+    client: httpx.Client, username: str, password: str = PASSWORD, **fields: str
+) -> httpx.Response:
     """What a browser does: open the login page (its CSRF cookie and field), then post the form."""
     token = csrf_of(client.get("/login").text)
-    return client.post("/login", data={"username": username, "password": password, "csrf": token, **fields})
+    return client.post(
+        "/login", data={"username": username, "password": password, "csrf": token, **fields}
+    )
 
 
 def csrf_of(html: str) -> str:
@@ -90,19 +101,42 @@ def csrf_of(html: str) -> str:
 def seed(engine: Engine) -> None:
     now = utc_now()
     with unit_of_work(engine) as session:
-        sync_directory(session, read_directory(ROOT / "config/units/rugao.yaml"), actor=OFFICE, now=now)
-        reconcile(session, "2022", resolve(session, read_notice(ROOT / "tests/fixtures/seed-notice.txt")),
-                  actor=OFFICE, now=now, write=True)
+        sync_directory(
+            session, read_directory(ROOT / "config/units/rugao.yaml"), actor=OFFICE, now=now
+        )
+        reconcile(
+            session,
+            "2022",
+            resolve(session, read_notice(ROOT / "tests/fixtures/seed-notice.txt")),
+            actor=OFFICE,
+            now=now,
+            write=True,
+        )
         for username, (role, unit) in USERS.items():
-            add_user(session, username=username, role=role, password=PASSWORD, unit_name=unit, actor=OFFICE, now=now)
+            add_user(
+                session,
+                username=username,
+                role=role,
+                password=PASSWORD,
+                unit_name=unit,
+                actor=OFFICE,
+                now=now,
+            )
 
 
 def open_round(engine: Engine, report_by: date, name: str = "第一轮") -> None:
     from models.rounds import open_round as open_it
 
     with unit_of_work(engine) as session:
-        open_it(session, plan_key="2022", name=name, report_by=report_by, actor=OFFICE, now=utc_now(),
-                cooperating_lead_days=2)
+        open_it(
+            session,
+            plan_key="2022",
+            name=name,
+            report_by=report_by,
+            actor=OFFICE,
+            now=utc_now(),
+            cooperating_lead_days=2,
+        )
 
 
 @contextmanager
@@ -110,8 +144,15 @@ def running(settings: Settings, engine: Engine) -> Iterator[Portal]:
     from web.app import create_app
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
-                                           proxy_headers=False))  # as `duban serve` runs it
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            proxy_headers=False,
+        )
+    )  # as `duban serve` runs it
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -140,7 +181,9 @@ def form_fields(html: str, action: str) -> dict[str, str]:
             found = dict(attrs)
             if tag == "form":
                 self.inside = found.get("action") == action
-            elif self.inside and tag == "input" and found.get("name") and found.get("type") != "file":
+            elif (
+                self.inside and tag == "input" and found.get("name") and found.get("type") != "file"
+            ):
                 self.fields[found["name"]] = found.get("value") or ""
             elif self.inside and tag == "textarea":
                 self.textarea = found["name"]

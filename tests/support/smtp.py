@@ -1,13 +1,13 @@
 """A real SMTP server on loopback (aiosmtpd) whose answers the tests can set.
 
-    server = MailServer(); server.start()
-    server.refuse["full@example.org"] = "421 4.2.2 mailbox busy, try later"
-    server.stall_rcpt_s = 3   # answer RCPT only after 3 s (for client timeouts)
-    server.drop_after_data = 2   # take the next 2 messages whole, then hang up before the reply
-    server.drop_after_data_for.add("a@example.org")   # ... and every message to this address
-    server.stop(); server.start()   # down for a while, back on the same port
+server = MailServer(); server.start()
+server.refuse["full@example.org"] = "421 4.2.2 mailbox busy, try later"
+server.stall_rcpt_s = 3   # answer RCPT only after 3 s (for client timeouts)
+server.drop_after_data = 2   # take the next 2 messages whole, then hang up before the reply
+server.drop_after_data_for.add("a@example.org")   # ... and every message to this address
+server.stop(); server.start()   # down for a while, back on the same port
 
-    SilentServer()   # accepts the TCP connection and never says a word
+SilentServer()   # accepts the TCP connection and never says a word
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class _Handler:
     def __init__(self, server: MailServer) -> None:
         self.server = server
 
-    async def handle_RCPT(self, _server, _session, envelope, address, _options):  # noqa: ANN001, N802
+    async def handle_RCPT(self, _server, _session, envelope, address, _options):
         if self.server.stall_rcpt_s:
             await asyncio.sleep(self.server.stall_rcpt_s)
         reply = self.server.refuse.get(address)
@@ -37,13 +37,17 @@ class _Handler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, smtp, _session, envelope):  # noqa: ANN001, N802
+    async def handle_DATA(self, smtp, _session, envelope):
         if self.server.data_delay_s:
             await asyncio.sleep(self.server.data_delay_s)
-        message = email.message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
+        message = email.message_from_bytes(
+            envelope.original_content or envelope.content, policy=policy.default
+        )
         with self.server.lock:
             self.server.received.append((list(envelope.rcpt_tos), message))
-            drop = self.server.drop_after_data > 0 or bool(self.server.drop_after_data_for & set(envelope.rcpt_tos))
+            drop = self.server.drop_after_data > 0 or bool(
+                self.server.drop_after_data_for & set(envelope.rcpt_tos)
+            )
             if drop:
                 self.server.drop_after_data = max(0, self.server.drop_after_data - 1)
                 self.server.dropped.append(message["Message-ID"])

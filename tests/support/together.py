@@ -54,22 +54,33 @@ def environment(home: Path, url: str | None, **extra: str) -> dict[str, str]:
 class AtTheBarrier:
     """Commands started and loaded, each waiting for `release()`; `finish()` waits for them to end."""
 
-    def __init__(self, commands: list[list[str]], *, home: Path, url: str | None, **env: str) -> None:
+    def __init__(
+        self, commands: list[list[str]], *, home: Path, url: str | None, **env: str
+    ) -> None:
         self._folder = tempfile.TemporaryDirectory(prefix="duban-barrier-")
         folder = Path(self._folder.name)
         self.commands, self._go = commands, folder / "go"
         ready = [folder / f"ready-{n}" for n in range(len(commands))]
-        self._processes = [subprocess.Popen([sys.executable, "-c", _AT_THE_BARRIER, str(flag), str(self._go), *args],
-                                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-                                            env=environment(home, url, **env))
-                           for flag, args in zip(ready, commands, strict=True)]
+        self._processes = [
+            subprocess.Popen(
+                [sys.executable, "-c", _AT_THE_BARRIER, str(flag), str(self._go), *args],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                cwd=ROOT,
+                env=environment(home, url, **env),
+            )
+            for flag, args in zip(ready, commands, strict=True)
+        ]
         deadline = time.monotonic() + 60
         while not all(flag.exists() for flag in ready):
             if time.monotonic() > deadline or any(p.poll() is not None for p in self._processes):
                 for p in self._processes:
                     p.kill()
-                raise RuntimeError("a process died before the barrier: "
-                                   + " | ".join(p.communicate()[1][-500:] for p in self._processes))
+                raise RuntimeError(
+                    "a process died before the barrier: "
+                    + " | ".join(p.communicate()[1][-500:] for p in self._processes)
+                )
             time.sleep(0.01)
 
     def release(self) -> None:
@@ -85,7 +96,8 @@ class AtTheBarrier:
         return finished
 
 
-def run_together(commands: list[list[str]], *, home: Path, url: str | None, timeout: float = 180,
-                 **env: str) -> list[Finished]:
+def run_together(
+    commands: list[list[str]], *, home: Path, url: str | None, timeout: float = 180, **env: str
+) -> list[Finished]:
     """Start every command, release them together once all are loaded, and wait for each to end."""
     return AtTheBarrier(commands, home=home, url=url, **env).finish(timeout)

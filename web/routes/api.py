@@ -25,8 +25,8 @@ from models.unit import Unit
 from models.workflow import context_of, contexts_of
 from web.auth import Principal, live_tokens, principal_for, revoke_token, sign_in
 from web.bounds import CheckInText, Count, Id, Milestone, Password, Problems, Username
-from web.routes.assignments import visible_assignment
 from web.deps import client_ip, engine_of, read_session, refuse, settings_of
+from web.routes.assignments import visible_assignment
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 
@@ -46,10 +46,14 @@ class AssignmentOut(BaseModel):
     state: str
     version: int
     due_on: date | None
-    actions: list[str] = Field(description="what the caller may do now: the lifecycle table and its "
-                               "guards (progress and report by filing a check-in, verify and return "
-                               "by a review)")
-    light: str = Field(description="green, yellow or red today, as on the dashboard and in the 通报 (models.lights)")
+    actions: list[str] = Field(
+        description="what the caller may do now: the lifecycle table and its "
+        "guards (progress and report by filing a check-in, verify and return "
+        "by a review)"
+    )
+    light: str = Field(
+        description="green, yellow or red today, as on the dashboard and in the 通报 (models.lights)"
+    )
 
 
 class CheckInIn(BaseModel):
@@ -73,22 +77,35 @@ def bearer(request: Request) -> Principal:
     principal = None
     if header.lower().startswith("bearer "):
         with reading(engine_of(request)) as session:
-            principal = principal_for(session, header[7:].strip(), kind="api", settings=settings_of(request),
-                                      touch=False)
+            principal = principal_for(
+                session, header[7:].strip(), kind="api", settings=settings_of(request), touch=False
+            )
     if principal is None:
-        raise HTTPException(401, "需要有效的访问令牌 / a valid bearer token is required",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401,
+            "需要有效的访问令牌 / a valid bearer token is required",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     request.state.principal = principal  # a refusal (409) is put on the trail in this caller's name
     return principal
 
 
 @router.post("/auth/token", response_model=Token)
-def token(request: Request, username: Annotated[Username, Form()], password: Annotated[Password, Form()]) -> Token:
+def token(
+    request: Request, username: Annotated[Username, Form()], password: Annotated[Password, Form()]
+) -> Token:
     """A bearer token for `api_token_hours`; throttled like the login page (429 with
     Retry-After)."""
     settings = settings_of(request)
-    outcome = sign_in(engine_of(request), username, password, kind="api", ip=client_ip(request), settings=settings,
-                      now=utc_now())
+    outcome = sign_in(
+        engine_of(request),
+        username,
+        password,
+        kind="api",
+        ip=client_ip(request),
+        settings=settings,
+        now=utc_now(),
+    )
     refused = outcome.refusal(utc_now())
     if refused is not None:
         raise HTTPException(refused.status, refused.message, headers=refused.headers or None)
@@ -108,8 +125,12 @@ class TokenOut(BaseModel):
 def tokens(request: Request, me: Principal = Depends(bearer)) -> list[TokenOut]:
     """The caller's live tokens (the office administrator: everyone's)."""
     with reading(engine_of(request)) as session:
-        found = live_tokens(session, settings=settings_of(request), now=utc_now(),
-                            user_id=None if me.role == Role.OFFICE_ADMIN else me.user_id)
+        found = live_tokens(
+            session,
+            settings=settings_of(request),
+            now=utc_now(),
+            user_id=None if me.role == Role.OFFICE_ADMIN else me.user_id,
+        )
     return [TokenOut(**vars(t), current=t.id == me.session_id) for t in found]
 
 
@@ -127,38 +148,71 @@ def revoke_this(request: Request, me: Principal = Depends(bearer)) -> Response:
     return revoke(request, me.session_id, me)
 
 
-def _out(assignment: Assignment, task: Task, unit: Unit, me: Principal, context: Context,
-         light: str) -> AssignmentOut:
-    return AssignmentOut(id=assignment.id, task_number=task.number, task_title=task.title, unit=unit.name,
-                         role=str(assignment.role), state=str(assignment.state), version=assignment.version,
-                         due_on=assignment.due_on,
-                         actions=[a.value for a in available_actions(assignment, me.actor, context)],
-                         light=light)
+def _out(
+    assignment: Assignment, task: Task, unit: Unit, me: Principal, context: Context, light: str
+) -> AssignmentOut:
+    return AssignmentOut(
+        id=assignment.id,
+        task_number=task.number,
+        task_title=task.title,
+        unit=unit.name,
+        role=str(assignment.role),
+        state=str(assignment.state),
+        version=assignment.version,
+        due_on=assignment.due_on,
+        actions=[a.value for a in available_actions(assignment, me.actor, context)],
+        light=light,
+    )
 
 
 def _lights(request: Request, session: Session, ids: list[int]) -> dict[int, str]:
     settings = settings_of(request)
     which = select(Assignment.id).where(col(Assignment.id).in_(ids))
-    return assignment_lights(session, which, today=local_day(utc_now(), settings.timezone), rules=settings.cycle,
-                             timezone=settings.timezone) if ids else {}
+    return (
+        assignment_lights(
+            session,
+            which,
+            today=local_day(utc_now(), settings.timezone),
+            rules=settings.cycle,
+            timezone=settings.timezone,
+        )
+        if ids
+        else {}
+    )
 
 
 def _visible(session: Session, me: Principal, assignment_id: int) -> Assignment:
     """The pages' check (units see only their own), and the API is not the auditors'."""
     if me.role not in (*OFFICE, Role.UNIT, Role.LEADER):
-        raise refuse(me, status=404, object_type="assignment", object_id=assignment_id,
-                      why="not visible to this caller")
+        raise refuse(
+            me,
+            status=404,
+            object_type="assignment",
+            object_id=assignment_id,
+            why="not visible to this caller",
+        )
     return visible_assignment(session, me, assignment_id)
 
 
 @router.get("/assignments", response_model=list[AssignmentOut])
-def list_assignments(request: Request, limit: Count = 100, offset: Count = 0, me: Principal = Depends(bearer),
-                     session: Session = Depends(read_session)) -> list[AssignmentOut]:
+def list_assignments(
+    request: Request,
+    limit: Count = 100,
+    offset: Count = 0,
+    me: Principal = Depends(bearer),
+    session: Session = Depends(read_session),
+) -> list[AssignmentOut]:
     if me.role not in (*OFFICE, Role.UNIT, Role.LEADER):
         raise refuse(me, status=403, object_type="route", object_id=request.url.path, why="role")
-    query = (select(Assignment, Task, Unit).join(Task, col(Task.id) == col(Assignment.task_id))
-             .join(Unit, col(Unit.id) == col(Assignment.unit_id)).where(col(Assignment.withdrawn_at).is_(None))
-             .order_by(Assignment.id).offset(max(0, offset)).limit(min(max(1, limit), 1000)))
+    query = (
+        select(Assignment, Task, Unit)
+        .join(Task, col(Task.id) == col(Assignment.task_id))
+        .join(Unit, col(Unit.id) == col(Assignment.unit_id))
+        .where(col(Assignment.withdrawn_at).is_(None))
+        .order_by(Assignment.id)
+        .offset(max(0, offset))
+        .limit(min(max(1, limit), 1000))
+    )
     if me.role == Role.UNIT:
         query = query.where(Assignment.unit_id == me.unit_id)
     rows = session.exec(query).all()
@@ -168,25 +222,59 @@ def list_assignments(request: Request, limit: Count = 100, offset: Count = 0, me
 
 
 @router.get("/assignments/{assignment_id}", response_model=AssignmentOut)
-def get_assignment(request: Request, assignment_id: Id, me: Principal = Depends(bearer),
-                   session: Session = Depends(read_session)) -> AssignmentOut:
+def get_assignment(
+    request: Request,
+    assignment_id: Id,
+    me: Principal = Depends(bearer),
+    session: Session = Depends(read_session),
+) -> AssignmentOut:
     assignment = _visible(session, me, assignment_id)
     task, unit = session.get(Task, assignment.task_id), session.get(Unit, assignment.unit_id)
-    return _out(assignment, task, unit, me, context_of(session, assignment),
-                _lights(request, session, [assignment.id])[assignment.id])
+    return _out(
+        assignment,
+        task,
+        unit,
+        me,
+        context_of(session, assignment),
+        _lights(request, session, [assignment.id])[assignment.id],
+    )
 
 
 @router.post("/assignments/{assignment_id}/checkins", response_model=CheckInOut, status_code=201)
-def post_checkin(request: Request, assignment_id: Id, body: CheckInIn, me: Principal = Depends(bearer)) -> CheckInOut:
+def post_checkin(
+    request: Request, assignment_id: Id, body: CheckInIn, me: Principal = Depends(bearer)
+) -> CheckInOut:
     with unit_of_work(engine_of(request)) as session:
         _visible(session, me, assignment_id)
         if me.role not in (*OFFICE, Role.UNIT):
-            raise refuse(me, status=403, object_type="assignment", object_id=assignment_id, why="read-only role")
+            raise refuse(
+                me,
+                status=403,
+                object_type="assignment",
+                object_id=assignment_id,
+                why="read-only role",
+            )
         owed = checkin_to_file(session, assignment_id)
         if owed is None:
-            raise HTTPException(409, "本任务当前没有进行中的报送 / nothing is owed in an open round")
-        filed = submit_checkin(session, round_id=owed.round_id, assignment_id=assignment_id, actor=me.actor,
-                               now=utc_now(), text=body.text, percent=body.percent, milestone=body.milestone,
-                               problems=body.problems, completed=body.completed)
-        return CheckInOut(id=filed.id, round_id=filed.round_id, state=str(filed.state), percent=filed.percent,
-                          completed=filed.completed)
+            raise HTTPException(
+                409, "本任务当前没有进行中的报送 / nothing is owed in an open round"
+            )
+        filed = submit_checkin(
+            session,
+            round_id=owed.round_id,
+            assignment_id=assignment_id,
+            actor=me.actor,
+            now=utc_now(),
+            text=body.text,
+            percent=body.percent,
+            milestone=body.milestone,
+            problems=body.problems,
+            completed=body.completed,
+        )
+        return CheckInOut(
+            id=filed.id,
+            round_id=filed.round_id,
+            state=str(filed.state),
+            percent=filed.percent,
+            completed=filed.completed,
+        )

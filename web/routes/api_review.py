@@ -42,14 +42,25 @@ class FilingOut(BaseModel):
 
 class ReviewIn(BaseModel):
     decision: Literal["accept", "return"]
-    revision: int = Field(ge=1, le=1_000_000_000, description="the filing the office read (FilingOut.revision)")
+    revision: int = Field(
+        ge=1, le=1_000_000_000, description="the filing the office read (FilingOut.revision)"
+    )
     reason: str | None = Field(default=None, max_length=2_000, description="required to return")
 
 
 def _out(checkin: CheckIn) -> FilingOut:
-    return FilingOut(id=id_of(checkin), assignment_id=checkin.assignment_id, round_id=checkin.round_id,
-                     state=str(checkin.state), revision=checkin.revision, text=checkin.text, percent=checkin.percent,
-                     milestone=checkin.milestone, problems=checkin.problems, completed=checkin.completed)
+    return FilingOut(
+        id=id_of(checkin),
+        assignment_id=checkin.assignment_id,
+        round_id=checkin.round_id,
+        state=str(checkin.state),
+        revision=checkin.revision,
+        text=checkin.text,
+        percent=checkin.percent,
+        milestone=checkin.milestone,
+        problems=checkin.problems,
+        completed=checkin.completed,
+    )
 
 
 def _reader(me: Principal) -> Principal:
@@ -59,19 +70,36 @@ def _reader(me: Principal) -> Principal:
 
 
 @router.get("/checkins/{checkin_id}", response_model=FilingOut)
-def get_checkin(checkin_id: int = CheckInId, me: Principal = Depends(bearer),
-                session: Session = Depends(read_session)) -> FilingOut:
+def get_checkin(
+    checkin_id: int = CheckInId,
+    me: Principal = Depends(bearer),
+    session: Session = Depends(read_session),
+) -> FilingOut:
     return _out(visible_checkin(session, _reader(me), checkin_id))
 
 
 @router.post("/checkins/{checkin_id}/review", response_model=FilingOut)
-def review(request: Request, body: ReviewIn, checkin_id: int = CheckInId,
-           me: Principal = Depends(bearer)) -> FilingOut:
+def review(
+    request: Request, body: ReviewIn, checkin_id: int = CheckInId, me: Principal = Depends(bearer)
+) -> FilingOut:
     with unit_of_work(engine_of(request)) as session:
         checkin = visible_checkin(session, _reader(me), checkin_id)
         if me.role not in OFFICE:
-            raise refuse(me, status=403, object_type="checkin", object_id=checkin_id, why="only the office reviews")
-        reviewed = review_checkin(session, round_id=checkin.round_id, assignment_id=checkin.assignment_id,
-                                  accept=body.decision == "accept", actor=me.actor, now=utc_now(),
-                                  revision=body.revision, reason=body.reason)
+            raise refuse(
+                me,
+                status=403,
+                object_type="checkin",
+                object_id=checkin_id,
+                why="only the office reviews",
+            )
+        reviewed = review_checkin(
+            session,
+            round_id=checkin.round_id,
+            assignment_id=checkin.assignment_id,
+            accept=body.decision == "accept",
+            actor=me.actor,
+            now=utc_now(),
+            revision=body.revision,
+            reason=body.reason,
+        )
         return _out(reviewed)

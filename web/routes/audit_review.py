@@ -31,14 +31,22 @@ def _moment(name: str, text: str | None) -> datetime | None:
     try:
         return utc(datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
     except (ValueError, OverflowError):
-        raise InputRefused(f"“{label(name)}”应为 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM（可带时区），且在公元 1 至 "
-                           "9999 年之间"
-                           f" / {name}: a date or ISO date-time within years 1..9999") from None
+        raise InputRefused(
+            f"“{label(name)}”应为 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM（可带时区），且在公元 1 至 "
+            "9999 年之间"
+            f" / {name}: a date or ISO date-time within years 1..9999"
+        ) from None
 
 
-def _criteria(actor: str | None, action: str | None, since: str | None, until: str | None) -> AuditFilter:
-    return AuditFilter(actor=actor or None, action=action or None, since=_moment("since", since),
-                       until=_moment("until", until))
+def _criteria(
+    actor: str | None, action: str | None, since: str | None, until: str | None
+) -> AuditFilter:
+    return AuditFilter(
+        actor=actor or None,
+        action=action or None,
+        since=_moment("since", since),
+        until=_moment("until", until),
+    )
 
 
 @dataclass(frozen=True)
@@ -55,32 +63,69 @@ def _link(filters: dict[str, str], page_no: int) -> str:
 
 
 @router.get("/audit")
-def audit_page(request: Request, actor: Actor | None = None, action: ActionName | None = None,
-               since: SearchText | None = None, until: SearchText | None = None, page_no: Id = 1,
-               me: Principal = Depends(auditing), session: Session = Depends(read_session)):  # noqa: ANN201
+def audit_page(
+    request: Request,
+    actor: Actor | None = None,
+    action: ActionName | None = None,
+    since: SearchText | None = None,
+    until: SearchText | None = None,
+    page_no: Id = 1,
+    me: Principal = Depends(auditing),
+    session: Session = Depends(read_session),
+):
     criteria = _criteria(actor, action, since, until)
     query = filtered(criteria).order_by(None)
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    events = session.exec(query.order_by(col(AuditEvent.seq).desc())
-                          .offset((page_no - 1) * PER_PAGE).limit(PER_PAGE)).all()
-    filters = {"actor": actor or "", "action": action or "", "since": since or "", "until": until or ""}
+    events = session.exec(
+        query.order_by(col(AuditEvent.seq).desc()).offset((page_no - 1) * PER_PAGE).limit(PER_PAGE)
+    ).all()
+    filters = {
+        "actor": actor or "",
+        "action": action or "",
+        "since": since or "",
+        "until": until or "",
+    }
     pages = max(1, -(-total // PER_PAGE))
-    paging = Paging(page_no, pages, total, _link(filters, page_no - 1) if page_no > 1 else None,
-                    _link(filters, page_no + 1) if page_no < pages else None)
-    return page(request, "audit.html.j2", me, events=events, chain=None, filters=filters, paging=paging)
+    paging = Paging(
+        page_no,
+        pages,
+        total,
+        _link(filters, page_no - 1) if page_no > 1 else None,
+        _link(filters, page_no + 1) if page_no < pages else None,
+    )
+    return page(
+        request, "audit.html.j2", me, events=events, chain=None, filters=filters, paging=paging
+    )
 
 
 @router.get("/audit/verify")
-def audit_verify(request: Request, me: Principal = Depends(auditing), session: Session = Depends(read_session)):  # noqa: ANN201
-    return page(request, "audit.html.j2", me, events=[], chain=verify_chain(session), paging=None,
-                filters={"actor": "", "action": "", "since": "", "until": ""})
+def audit_verify(
+    request: Request, me: Principal = Depends(auditing), session: Session = Depends(read_session)
+):
+    return page(
+        request,
+        "audit.html.j2",
+        me,
+        events=[],
+        chain=verify_chain(session),
+        paging=None,
+        filters={"actor": "", "action": "", "since": "", "until": ""},
+    )
 
 
 @router.get("/audit/export")
-def audit_export(actor: Actor | None = None, action: ActionName | None = None, since: SearchText | None = None,
-                 until: SearchText | None = None, me: Principal = Depends(auditing),
-                 session: Session = Depends(read_session)):  # noqa: ANN201
+def audit_export(
+    actor: Actor | None = None,
+    action: ActionName | None = None,
+    since: SearchText | None = None,
+    until: SearchText | None = None,
+    me: Principal = Depends(auditing),
+    session: Session = Depends(read_session),
+):
     buffer = io.StringIO()
     export(session, _criteria(actor, action, since, until), "csv", buffer)
-    return Response(buffer.getvalue().encode("utf-8-sig"), media_type="text/csv; charset=utf-8",
-                    headers={"content-disposition": 'attachment; filename="audit.csv"'})
+    return Response(
+        buffer.getvalue().encode("utf-8-sig"),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": 'attachment; filename="audit.csv"'},
+    )

@@ -47,7 +47,7 @@ def _prune(folder: Path) -> None:
             continue
 
 
-def _kept(request: Request, sha: str, ext: str):  # noqa: ANN202
+def _kept(request: Request, sha: str, ext: str):
     if not re.fullmatch(r"[0-9a-f]{64}", sha) or ext not in NOTICE_TYPES:
         raise HTTPException(400, "无效的上传编号")
     path = settings_of(request).home / "uploads" / f"{sha}.{ext}"
@@ -57,24 +57,35 @@ def _kept(request: Request, sha: str, ext: str):  # noqa: ANN202
 
 
 @router.get("/import")
-def import_form(request: Request, me: Principal = Depends(office_only),  # noqa: ANN201
-                session: Session = Depends(read_session)):
+def import_form(
+    request: Request, me: Principal = Depends(office_only), session: Session = Depends(read_session)
+):
     from intake.plan_import import pending_tasks
 
     return page(request, "import.html.j2", me, preview=None, pending=len(pending_tasks(session)))
 
 
-def _preview(request: Request, me: Principal, *, path: Path, name: str, plan_key: str, form: Any = None,
-             session: Session | None = None) -> dict[str, Any]:
+def _preview(
+    request: Request,
+    me: Principal,
+    *,
+    path: Path,
+    name: str,
+    plan_key: str,
+    form: Any = None,
+    session: Session | None = None,
+) -> dict[str, Any]:
     """Read the kept notice, apply the form's corrections, compare with the stored plan: what the
     page shows and the seal that binds an apply to exactly this (file, plan key, corrections and
     changes)."""
     from intake.corrections import corrections_from_form
-    from intake.notice import ImportFailed
     from intake.isolated import read_notice_isolated
+    from intake.notice import ImportFailed
     from intake.plan_import import reconcile, resolve
 
-    notice = read_notice_isolated(path)  # a capped worker process; the caller runs this off the loop
+    notice = read_notice_isolated(
+        path
+    )  # a capped worker process; the caller runs this off the loop
     corrections, problems = corrections_from_form(form, notice) if form is not None else ([], [])
     if problems:
         raise ImportFailed(problems, name)
@@ -82,9 +93,18 @@ def _preview(request: Request, me: Principal, *, path: Path, name: str, plan_key
     def compute(session: Session) -> dict[str, Any]:
         resolved = resolve(session, notice, corrections=corrections)
         outcome = reconcile(session, plan_key, resolved, actor=me.actor, now=utc_now(), write=False)
-        return {"resolved": resolved, "outcome": outcome,
-                "seal": _seal(request, sha=notice.source_sha256, ext=path.suffix[1:], plan_key=plan_key,
-                              resolved=resolved, outcome=outcome)}
+        return {
+            "resolved": resolved,
+            "outcome": outcome,
+            "seal": _seal(
+                request,
+                sha=notice.source_sha256,
+                ext=path.suffix[1:],
+                plan_key=plan_key,
+                resolved=resolved,
+                outcome=outcome,
+            ),
+        }
 
     if session is not None:
         found = compute(session)
@@ -93,22 +113,46 @@ def _preview(request: Request, me: Principal, *, path: Path, name: str, plan_key
             found = compute(reader)
     resolved, outcome = found["resolved"], found["outcome"]
     document = resolved.as_json()
-    for task in document["tasks"]:  # no units in the notice, but the office assigned them earlier: they stay
+    for task in document[
+        "tasks"
+    ]:  # no units in the notice, but the office assigned them earlier: they stay
         task["kept"] = task["pending"] and task["number"] not in outcome.pending
         task["pending"] = task["number"] in outcome.pending
-    return {"name": name, "sha": notice.source_sha256, "ext": path.suffix[1:], "plan_key": plan_key,
-            "document": document, "warnings": resolved.warnings, "created": outcome.created,
-            "changes": outcome.changes, "corrections": resolved.corrections, "pending": outcome.pending,
-            "fields": _fields(resolved), "seal": found["seal"], "resolved": resolved, "outcome": outcome}
+    return {
+        "name": name,
+        "sha": notice.source_sha256,
+        "ext": path.suffix[1:],
+        "plan_key": plan_key,
+        "document": document,
+        "warnings": resolved.warnings,
+        "created": outcome.created,
+        "changes": outcome.changes,
+        "corrections": resolved.corrections,
+        "pending": outcome.pending,
+        "fields": _fields(resolved),
+        "seal": found["seal"],
+        "resolved": resolved,
+        "outcome": outcome,
+    }
 
 
-def _seal(request: Request, *, sha: str, ext: str, plan_key: str, resolved: Any, outcome: Any) -> str:
+def _seal(
+    request: Request, *, sha: str, ext: str, plan_key: str, resolved: Any, outcome: Any
+) -> str:
     """HMAC of what an apply would do: the same file, plan key, corrections and list of changes, or
     a refusal."""
     from models.audit import canonical_json
 
-    body = canonical_json({"sha": sha, "ext": ext, "plan_key": plan_key, "corrections": resolved.corrections,
-                           "changes": [c.basis() for c in outcome.changes], "pending": outcome.pending})
+    body = canonical_json(
+        {
+            "sha": sha,
+            "ext": ext,
+            "plan_key": plan_key,
+            "corrections": resolved.corrections,
+            "changes": [c.basis() for c in outcome.changes],
+            "pending": outcome.pending,
+        }
+    )
     secret = settings_of(request).secret_key.get_secret_value().encode()
     return hmac.new(secret, body.encode(), hashlib.sha256).hexdigest()
 
@@ -120,8 +164,14 @@ def _fields(resolved: Any) -> dict[int, dict[str, str]]:
     fields: dict[int, dict[str, str]] = {}
     for task in resolved.notice.tasks:
         units = resolved.units[task.number]
-        fields[task.number] = {"title": task.title, "deadline": task.deadline.isoformat() if task.deadline else "",
-                               **{role.value: "、".join(a.unit for a in units if a.role == role) for role in AssignmentRole}}
+        fields[task.number] = {
+            "title": task.title,
+            "deadline": task.deadline.isoformat() if task.deadline else "",
+            **{
+                role.value: "、".join(a.unit for a in units if a.role == role)
+                for role in AssignmentRole
+            },
+        }
     return fields
 
 
@@ -134,7 +184,7 @@ def _form(request: Request, me: Principal) -> Any:
 
 
 @router.post("/import")
-def import_preview(request: Request, me: Principal = Depends(office_only)):  # noqa: ANN201
+def import_preview(request: Request, me: Principal = Depends(office_only)):
     form = _form(request, me)
     upload = form.get("notice")
     plan_key = str(form.get("plan_key", "")).strip()
@@ -167,7 +217,7 @@ def _posted(request: Request, form: Any) -> tuple[Path, str, str]:
 
 
 @router.post("/import/revise")
-def import_revise(request: Request, me: Principal = Depends(office_only)):  # noqa: ANN201
+def import_revise(request: Request, me: Principal = Depends(office_only)):
     """The preview again, with the office's corrections applied: nothing is written."""
     form = _form(request, me)
     path, plan_key, name = _posted(request, form)
@@ -176,7 +226,7 @@ def import_revise(request: Request, me: Principal = Depends(office_only)):  # no
 
 
 @router.post("/import/apply")
-def import_apply(request: Request, me: Principal = Depends(office_only)):  # noqa: ANN201
+def import_apply(request: Request, me: Principal = Depends(office_only)):
     """Apply exactly what was previewed; anything else (another file, plan key, correction, or a
     plan changed since) is refused with the up-to-date preview and nothing is written."""
     form = _form(request, me)
@@ -185,17 +235,22 @@ def import_apply(request: Request, me: Principal = Depends(office_only)):  # noq
 
     def apply() -> dict[str, Any] | None:
         from intake.plan_import import reconcile
-
         from models import audit
 
         with unit_of_work(engine_of(request)) as session:
-            audit.lock(session)  # another apply waits; the seal is checked against what this one writes over
+            audit.lock(
+                session
+            )  # another apply waits; the seal is checked against what this one writes over
             if not path.is_file():  # applied meanwhile by someone else, who removed the kept copy
                 raise HTTPException(404, "上传的文件已不存在（可能已被他人导入），请重新上传")
-            preview = _preview(request, me, path=path, name=name, plan_key=plan_key, form=form, session=session)
+            preview = _preview(
+                request, me, path=path, name=name, plan_key=plan_key, form=form, session=session
+            )
             if not hmac.compare_digest(preview["seal"], sealed):
                 return preview
-            reconcile(session, plan_key, preview["resolved"], actor=me.actor, now=utc_now(), write=True)
+            reconcile(
+                session, plan_key, preview["resolved"], actor=me.actor, now=utc_now(), write=True
+            )
         return None
 
     mismatch = apply()
@@ -210,8 +265,12 @@ def import_apply(request: Request, me: Principal = Depends(office_only)):  # noq
 
 
 @router.get("/import/pending")
-def pending_page(request: Request, me: Principal = Depends(office_only),  # noqa: ANN201
-                 session: Session = Depends(read_session), done: Id | None = None):
+def pending_page(
+    request: Request,
+    me: Principal = Depends(office_only),
+    session: Session = Depends(read_session),
+    done: Id | None = None,
+):
     """待分工: the tasks in force that no unit holds yet, each with a form to give it its units."""
     from intake.plan_import import pending_tasks
 
@@ -219,13 +278,15 @@ def pending_page(request: Request, me: Principal = Depends(office_only),  # noqa
 
 
 @router.post("/import/pending/{task_id}")
-def assign_task(request: Request, task_id: Id, me: Principal = Depends(office_only)):  # noqa: ANN201
+def assign_task(request: Request, task_id: Id, me: Principal = Depends(office_only)):
     from intake.corrections import units_from_fields
     from intake.plan_import import assign_pending
     from models.plan import Task
 
     form = form_of(request, me)
-    units = units_from_fields({name: str(form.get(name, "")) for name in ("lead", "responsible", "cooperating")})
+    units = units_from_fields(
+        {name: str(form.get(name, "")) for name in ("lead", "responsible", "cooperating")}
+    )
 
     def assign() -> int:
         with unit_of_work(engine_of(request)) as session:
@@ -237,7 +298,9 @@ def assign_task(request: Request, task_id: Id, me: Principal = Depends(office_on
 
 
 @router.get("/units")
-def units(request: Request, me: Principal = Depends(office_only), session: Session = Depends(read_session)):  # noqa: ANN201
+def units(
+    request: Request, me: Principal = Depends(office_only), session: Session = Depends(read_session)
+):
     rows = session.exec(select(Unit).order_by(Unit.name)).all()
     aliases: dict[int, list[str]] = {}
     for alias in session.exec(select(UnitAlias)):

@@ -4,24 +4,24 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-02 02:00:00
 """
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-
-revision: str = '0007'
-down_revision: str | None = '0006'
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
     op.create_table(
-        'escalation_number',
-        sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column('last', sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint('year'),
+        "escalation_number",
+        sa.Column("year", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("last", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("year"),
     )
     # Numbers already given out ("督〔2022〕007号"): each year goes on from the highest one, so no
     # number is given twice (the year is characters 3-6, the number what lies between 〕 and 号).
@@ -34,4 +34,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_table('escalation_number')
+    op.drop_table("escalation_number")
