@@ -82,7 +82,7 @@ def send_reminders(session: Session, *, now: datetime, settings: Any, actor: Act
     liaisons = unit_contacts(session, triggered, ContactRole.LIAISON)
     messages, events = [], []
     for unit_id, items in triggered.items():
-        urgent_stage, _, round_info, plan_title, unit_name = max(items, key=lambda i: URGENCY.get(i[0] or "", 0))
+        urgent_stage, urgent, round_info, plan_title, unit_name = max(items, key=lambda i: URGENCY.get(i[0] or "", 0))
         run.stages[urgent_stage] = run.stages.get(urgent_stage, 0) + 1
         if unit_id not in liaisons:
             continue
@@ -94,8 +94,9 @@ def send_reminders(session: Session, *, now: datetime, settings: Any, actor: Act
             kind = "reminder"
             for i in payload["items"]:
                 i.pop("days_overdue")
-            payload |= {"stage": urgent_stage, "days_left": max(0, working_days_between(today, min(
-                date.fromisoformat(i["due_on"]) for i in payload["items"])))}
+            # Counted to the item whose step this is: an earlier item may already be late (and off the ladder).
+            payload |= {"stage": urgent_stage,
+                        "days_left": working_days_between(today, date.fromisoformat(urgent["due_on"]))}
         key = f"digest:u{unit_id}:liaison:{today.isoformat()}"
         messages.append(message(kind, key, liaisons[unit_id], payload))
         events.append({"at": now, "actor": actor, "action": "reminder.enqueue", "object_type": "unit",
