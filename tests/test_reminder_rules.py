@@ -9,7 +9,7 @@ the due day, then every 2nd working day overdue. Saturday 10 to Monday 12 Septem
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -18,52 +18,19 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from config import Settings
-from models.assignment import AssignmentRole
 from models.audit import AuditEvent
 from models.checkins import submit_checkin
 from models.db import unit_of_work
 from models.lifecycle import SYSTEM_ACTOR
 from models.notification import Notification
-from models.plan import Task
-from models.planning import assign
 from models.reminders import send_reminders
-from models.rounds import open_round
-from models.unit import Contact, ContactRole, Unit
-from notifications.render import render
-from tests.support.scenario import OFFICE, Scenario, build
-
-CST = timezone(timedelta(hours=8))
-NOW = datetime(2022, 9, 5, 9, 30, tzinfo=CST)
-OFFICE_NAME = "市未成年人保护工作领导小组办公室"
-
-
-def at(day: str, hour: int = 10) -> datetime:
-    return datetime.fromisoformat(f"{day}T{hour:02d}:00:00").replace(tzinfo=CST)
+from tests.support.scenario import Scenario
+from tests.support.small_office import at, open_september, rendered, with_contacts
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(home=tmp_path)
-
-
-def with_contacts(engine: Engine, *, without_liaison: tuple[str, ...] = ()) -> Scenario:
-    plan = build(engine, NOW)
-    with unit_of_work(engine) as session:
-        task12, education = session.get(Task, plan.task12_id), session.get(Unit, plan.units["市教育局"])
-        assign(session, task=task12, unit=education, role=AssignmentRole.COOPERATING, actor=OFFICE, now=NOW)
-        for name, unit_id in plan.units.items():
-            if name not in without_liaison:
-                session.add(Contact(unit_id=unit_id, role=ContactRole.LIAISON, name=f"{name}联络员",
-                                    email=f"liaison{unit_id}@example.org"))
-            session.add(Contact(unit_id=unit_id, role=ContactRole.HEAD, name=f"{name}分管领导",
-                                email=f"head{unit_id}@example.org"))
-    return plan
-
-
-def open_september(engine: Engine, report_by: date = date(2022, 9, 9), lead_days: int = 2) -> int:
-    with unit_of_work(engine) as session:
-        return open_round(session, plan_key="2022", name="九月督导", report_by=report_by, actor=OFFICE, now=NOW,
-                          cooperating_lead_days=lead_days).round.id
 
 
 @pytest.fixture
@@ -85,8 +52,7 @@ def digests(engine: Engine, plan: Scenario, day: str) -> dict[str, dict[str, Any
     with Session(engine) as session:
         rows = session.exec(select(Notification).where(col(Notification.dedup_key).endswith(f":liaison:{day}")))
         for row in rows:
-            message = render(row.kind, "zh", row.payload, office=OFFICE_NAME, portal_url="http://127.0.0.1:8000",
-                             recipient_name=row.recipient_name, created_at=at(day))
+            message = rendered(row)
             found[names[row.unit_id]] = {
                 "kind": row.kind, "stage": row.payload.get("stage"), "days_left": row.payload.get("days_left"),
                 "items": [(i["task_number"], i["due_on"], i.get("days_overdue")) for i in row.payload["items"]],
