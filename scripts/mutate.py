@@ -59,6 +59,7 @@ class Mutant:
     line: int
     what: str
     source: str  # the whole mutated module
+    in_function: bool  # inside a function body: its code object can be swapped in a warm process
 
 
 class _Mutator(ast.NodeTransformer):
@@ -70,18 +71,24 @@ class _Mutator(ast.NodeTransformer):
 
     def _site(self, node: ast.AST, what: str) -> bool:
         self.seen += 1
-        self.sites.append((node.lineno, node.col_offset, what))
+        self.sites.append((node.lineno, node.col_offset, what, self.depth > 0))
         return self.seen == self.target
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        # Decorators, defaults and annotations run once, at import: sites there are module-level.
+        node.decorator_list = [self.visit(d) for d in node.decorator_list]
+        node.args.defaults = [self.visit(d) for d in node.args.defaults]
+        node.args.kw_defaults = [d if d is None else self.visit(d) for d in node.args.kw_defaults]
         self.depth += 1
-        node = self._body_drops(node)
+        self._body_drops(node, walk=False)
+        if self.seen < self.target or self.target < 0:
+            node.body = [self.visit(stmt) for stmt in node.body]
         self.depth -= 1
         return node
 
     visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
 
-    def _body_drops(self, node: ast.AST) -> ast.AST:
+    def _body_drops(self, node: ast.AST, walk: bool = True) -> ast.AST:
         for field in ("body", "orelse", "finalbody"):
             body = getattr(node, field, None)
             if not isinstance(body, list) or not self.depth:
@@ -94,8 +101,9 @@ class _Mutator(ast.NodeTransformer):
                 first = ast.unparse(stmt).splitlines()[0][:40]
                 if self._site(stmt, f"drop `{first}`"):
                     body[index] = ast.copy_location(ast.Pass(), stmt)
-                    return node  # the dropped statement's own sub-sites are not walked
-        return self.generic_visit(node)
+                    self.target = -2  # done: walk no further (the dropped statement's sub-sites are not walked)
+                    return node
+        return self.generic_visit(node) if walk else node
 
     def visit_If(self, node: ast.If) -> ast.AST:
         return self._body_drops(node)
@@ -172,11 +180,11 @@ def mutants(module: str) -> list[Mutant]:
     survey.visit(copy.deepcopy(tree))
     stem = Path(module).stem
     found, original = [], ast.unparse(tree)
-    for target, (line, col, what) in enumerate(survey.sites):
+    for target, (line, col, what, in_function) in enumerate(survey.sites):
         changed = _Mutator(target).visit(copy.deepcopy(tree))
         source = ast.unparse(ast.fix_missing_locations(changed))
         if source != original:
-            found.append(Mutant(f"{stem}:{line}:{col}:{what}", line, what, source))
+            found.append(Mutant(f"{stem}:{line}:{col}:{what}", line, what, source, in_function))
     return found
 
 
@@ -197,7 +205,8 @@ def copy_tree(into: Path) -> Path:
 # Only third-party packages: the project's own modules must be imported afresh, mutant and all, by each child.
 WARM = ("pytest", "_pytest.python", "sqlalchemy", "sqlalchemy.orm", "sqlalchemy.dialects.sqlite", "sqlmodel",
         "pydantic", "pydantic_settings", "jinja2", "orjson", "chinese_calendar", "alembic", "alembic.command",
-        "yaml", "hypothesis", "schemathesis", "zoneinfo", "email.mime.multipart", "tomllib")
+        "yaml", "hypothesis", "schemathesis", "requests", "anyio", "urllib3", "zoneinfo",
+        "email.mime.multipart", "tomllib", "icalendar")
 
 
 def warm() -> None:
@@ -210,25 +219,72 @@ def warm() -> None:
             pass
 
 
-def run_tests(tree: Path, selection: list[str], timeout: float) -> tuple[bool, float]:
+def _swap_code(module_name: str, source: str, path: Path) -> None:
+    """Give every function of the imported module the code compiled from `source` (same qualified names).
+
+    Other modules' `from m import f` hold the same function objects, so they run the mutant too.
+    """
+    import functools
+    import inspect
+    import types
+
+    compiled, table = compile(source, str(path), "exec"), {}
+    stack = [compiled]
+    while stack:
+        for const in stack.pop().co_consts:
+            if isinstance(const, types.CodeType):
+                table[const.co_qualname] = const
+                stack.append(const)
+    module = sys.modules[module_name]
+
+    def functions(namespace: dict) -> list[types.FunctionType]:
+        found = []
+        for value in namespace.values():
+            if isinstance(value, staticmethod | classmethod):
+                value = value.__func__
+            if isinstance(value, property):
+                found.extend(f for f in (value.fget, value.fset) if f)
+            elif isinstance(value, type) and value.__module__ == module_name:
+                found.extend(functions(dict(vars(value))))
+            elif callable(value) and getattr(value, "__module__", None) == module_name:
+                value = inspect.unwrap(value) if isinstance(value, functools._lru_cache_wrapper) else value
+                if isinstance(value, types.FunctionType):
+                    found.append(value)
+        return found
+
+    for function in functions(dict(vars(module))):
+        new = table.get(function.__code__.co_qualname)
+        if new is not None and new.co_freevars == function.__code__.co_freevars:
+            function.__code__ = new
+
+
+def run_tests(tree: Path, selection: list[str], timeout: float, *, module: str | None = None,
+              source: str | None = None) -> tuple[bool, float]:
     """Whether the selection passes in `tree` (False: the mutant is killed), and how long it took.
 
-    A forked child runs pytest in the copy; it has not imported any project module, so it reads the mutant.
+    A forked child runs pytest in the copy. With `source` (a mutant inside a function body), the child
+    swaps the mutated code into the module this process has imported; otherwise (a module-level mutant,
+    whose effect import has already fixed) it starts a fresh interpreter on the copy, where the file
+    holds the mutant.
     """
     args = ["-x", "-q", "-p", "no:cacheprovider", "-k", "not postgresql", *selection]
+    env = {"PYTHONDONTWRITEBYTECODE": "1", "DUBAN_HOME": str(tree / "var"),
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
     started = time.monotonic()
     pid = os.fork()
     if pid == 0:  # the child: never returns
         code = 1
         try:
             os.chdir(tree)
-            sys.path.insert(0, str(tree))
-            os.environ.update({"PYTHONDONTWRITEBYTECODE": "1", "DUBAN_HOME": str(tree / "var"),
-                               "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"})
+            os.environ.update(env)
             sys.dont_write_bytecode = True
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, 1)
             os.dup2(devnull, 2)
+            if module is None:
+                os.execv(sys.executable, [sys.executable, "-m", "pytest", *args])
+            if source is not None:
+                _swap_code(module.removesuffix(".py").replace("/", "."), source, tree / module)
             import pytest
 
             code = int(pytest.main(args))
@@ -250,7 +306,7 @@ def mutate(module: str, tree: Path, known: dict[str, dict[str, str]], *, verbose
     target = tree / module
     original = target.read_text(encoding="utf-8")
     lines = original.splitlines()
-    passed, baseline = run_tests(tree, selection, timeout=TIMEOUT_S * 5)
+    passed, baseline = run_tests(tree, selection, timeout=TIMEOUT_S * 5, module=module)
     if not passed:
         raise SystemExit(f"{module}: its tests fail before any mutation: {' '.join(selection)}")
     timeout = max(10.0, baseline * 3)
@@ -266,11 +322,14 @@ def mutate(module: str, tree: Path, known: dict[str, dict[str, str]], *, verbose
             else:
                 equivalent.append(mutant.id)
                 continue
-        target.write_text(mutant.source, encoding="utf-8")
-        try:
-            alive, _ = run_tests(tree, selection, timeout)
-        finally:
-            target.write_text(original, encoding="utf-8")
+        if mutant.in_function:
+            alive, _ = run_tests(tree, selection, timeout, module=module, source=mutant.source)
+        else:
+            target.write_text(mutant.source, encoding="utf-8")
+            try:
+                alive, _ = run_tests(tree, selection, timeout * 3)
+            finally:
+                target.write_text(original, encoding="utf-8")
         (survived if alive else killed).append(mutant.id)
         if verbose:
             print(f"  {'SURVIVED' if alive else 'killed  '} {mutant.id}", flush=True)
@@ -303,6 +362,18 @@ def main() -> int:
     results = []
     with tempfile.TemporaryDirectory(prefix="duban-mutate-") as scratch:
         tree = copy_tree(Path(scratch))
+        # The project, imported once from the copy: each child inherits it and swaps in one mutant's code.
+        sys.path.insert(0, str(tree))
+        os.chdir(tree)
+        import importlib
+
+        # The test modules too: pytest finds them imported (their asserts then go unrewritten: plain messages).
+        for module in args.modules:
+            importlib.import_module(module.removesuffix(".py").replace("/", "."))
+            for path in SELECTIONS[module]:
+                if path.endswith(".py"):
+                    importlib.import_module(path.removesuffix(".py").replace("/", "."))
+        importlib.import_module("tests.conftest")
         for module in args.modules:
             print(f"{module}: {len(mutants(module))} mutants against {' '.join(SELECTIONS[module])}", flush=True)
             results.append(result := mutate(module, tree, known, verbose=args.verbose))
