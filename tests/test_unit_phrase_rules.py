@@ -23,8 +23,10 @@ def test_a_role_in_brackets_belongs_to_its_own_name_and_not_to_the_names_before_
     # (the bracketed name is placed when read, the open list when it closes: the order is not the point here)
     assert dict(roles("市公安局、市教育局(牵头)")) == {"市公安局": "responsible", "市教育局": "lead"}
     assert roles("市教育局(牵头)、市公安局") == [("市教育局", "lead"), ("市公安局", "responsible")]
-    assert roles("市教育局、市公安局(配合单位)、市民政局") == [
-        ("市教育局", "responsible"), ("市公安局", "cooperating"), ("市民政局", "responsible")]
+    assert dict(roles("市教育局、市公安局(配合单位)、市民政局")) == {
+        "市教育局": "responsible", "市公安局": "cooperating", "市民政局": "responsible"}
+    assert dict(roles("市教育局、市公安局(配合单位)、市民政局牵头")) == {
+        "市教育局": "lead", "市公安局": "cooperating", "市民政局": "lead"}
     assert roles("市卫健委(责任单位)、市妇联(配合)") == [("市卫健委", "responsible"), ("市妇联", "cooperating")]
 
 
