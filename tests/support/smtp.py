@@ -3,6 +3,7 @@
     server = MailServer(); server.start()
     server.refuse["full@example.org"] = "421 4.2.2 mailbox busy, try later"
     server.stall_rcpt_s = 3   # answer RCPT only after 3 s (for client timeouts)
+    server.wait_stalls_answered()   # until every stalled RCPT has been answered
     server.stop(); server.start()   # down for a while, back on the same port
 """
 
@@ -25,7 +26,14 @@ class _Handler:
 
     async def handle_RCPT(self, _server, _session, envelope, address, _options):  # noqa: ANN001, N802
         if self.server.stall_rcpt_s:
-            await asyncio.sleep(self.server.stall_rcpt_s)
+            with self.server.answered:
+                self.server.stalling += 1
+            try:
+                await asyncio.sleep(self.server.stall_rcpt_s)
+            finally:
+                with self.server.answered:
+                    self.server.stalling -= 1
+                    self.server.answered.notify_all()
         reply = self.server.refuse.get(address)
         if reply:
             return reply
@@ -49,6 +57,8 @@ class MailServer:
         self.data_delay_s = 0.0
         self.received: list[tuple[list[str], EmailMessage]] = []
         self.lock = threading.Lock()
+        self.stalling = 0  # RCPT commands still held by stall_rcpt_s
+        self.answered = threading.Condition()
         self._controller: Controller | None = None
 
     def start(self) -> MailServer:
@@ -60,6 +70,12 @@ class MailServer:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+    def wait_stalls_answered(self, timeout_s: float = 10.0) -> None:
+        """Until every stalled RCPT has had its answer (its client may have gone): nothing late is pending."""
+        with self.answered:
+            if not self.answered.wait_for(lambda: self.stalling == 0, timeout=timeout_s):
+                raise TimeoutError(f"{self.stalling} stalled RCPT still unanswered after {timeout_s} s")
 
     @property
     def messages(self) -> list[EmailMessage]:
