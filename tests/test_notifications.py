@@ -28,7 +28,7 @@ from notifications.channels import channel_for
 from notifications.dispatch import RetryPolicy, dispatch
 from notifications.samples import SAMPLES
 from tests.support.smtp import MailServer
-from tests.test_cli import DUBAN
+from tests.support.cli import DUBAN
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # aiosmtpd on Python 3.11
 
@@ -253,7 +253,7 @@ def test_a_dispatcher_killed_mid_batch_loses_nothing_and_repeats_at_most_one(
 
 
 def test_the_office_sees_dead_letters_and_retries_them(database_url: str, engine: Engine, now: datetime, tmp_path: Path) -> None:
-    from tests.test_cli import duban
+    from tests.support.cli import duban
 
     fill(engine, reminders(2, email_of=lambda i: "broken address" if i == 0 else f"unit{i}@example.org"), now)
     env = {"DUBAN_MAIL_CHANNEL": "outbox"}

@@ -324,7 +324,7 @@ def test_duban_serve_believes_x_forwarded_for_only_from_the_proxies_it_is_told(t
 
     from models.db import make_engine
     from tests.support.net import free_port
-    from tests.test_cli import DUBAN, duban
+    from tests.support.cli import DUBAN, duban
 
     assert duban("init", home=tmp_path).returncode == 0
     added = duban("users", "add", "office", "--role", "office_admin", "--password", PASSWORD, home=tmp_path)
@@ -374,7 +374,7 @@ def test_no_route_runs_on_the_event_loop() -> None:
 
 
 def test_trusted_proxies_are_read_from_the_environment_and_nonsense_is_refused(tmp_path: Path) -> None:
-    from tests.test_cli import assert_one_clean_line, duban
+    from tests.support.cli import assert_one_clean_line, duban
 
     assert Settings(home=tmp_path, trusted_proxies=" 10.0.0.1, 10.1.0.0/16 ").trusted_proxies == ["10.0.0.1",
                                                                                                "10.1.0.0/16"]
@@ -405,7 +405,7 @@ def test_the_cli_lists_a_users_api_tokens_and_revokes_them(make_portal: MakePort
                                                              tmp_path: Path) -> None:
     import json
 
-    from tests.test_cli import duban
+    from tests.support.cli import duban
 
     portal = make_portal()
     market, police = portal.token("market"), portal.token("police")
