@@ -13,7 +13,7 @@ from models.db import unit_of_work
 from models.outbox import enqueue_many
 from tests.support.prefect_server import PREFECT, prefect_server as start_prefect_server
 from tests.support.cli import DUBAN
-from tests.test_notifications import reminders, statuses
+from tests.support.outbox import reminders, statuses
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from intake.plan_import import reconcile, resolve
 from intake.source import read_notice
 from models.db import unit_of_work
 from tests.support.scenario import OFFICE
-from tests.test_cycle import ROOT, at
+from tests.support.seed_round import ROOT, at
 
 
 @pytest.fixture

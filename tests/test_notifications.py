@@ -27,6 +27,7 @@ from models.outbox import enqueue, enqueue_many
 from notifications.channels import channel_for
 from notifications.dispatch import RetryPolicy, dispatch
 from notifications.samples import SAMPLES
+from tests.support.outbox import reminders, statuses
 from tests.support.smtp import MailServer
 from tests.support.cli import DUBAN
 
@@ -46,23 +47,9 @@ def smtp_settings(tmp_path: Path, server: MailServer, **extra) -> Settings:
                     portal_url="http://portal.example.org", dispatch_batch=10, retry_base_s=60, **extra)
 
 
-def reminders(count: int, *, start: int = 0, email_of=lambda i: f"unit{i}@example.org") -> list[dict]:
-    messages = []
-    for i in range(start, start + count):
-        payload = SAMPLES["reminder"] | {"unit": f"单位{i}", "items": [SAMPLES["reminder"]["items"][0] | {"checkin_id": 1000 + i, "assignment_id": 2000 + i}]}
-        messages.append({"kind": "reminder", "dedup_key": f"reminder:round1:unit{i}:t-1:2022-09-29",
-                         "recipient_email": email_of(i), "recipient_name": f"单位{i}联络员", "payload": payload})
-    return messages
-
-
 def fill(engine: Engine, messages: list[dict], now: datetime) -> None:
     with unit_of_work(engine) as session:
         enqueue_many(session, messages, now=now)
-
-
-def statuses(engine: Engine) -> Counter:
-    with reading(engine) as session:
-        return Counter(session.exec(select(Notification.status)).all())
 
 
 def clock(moment: datetime):
