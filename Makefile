@@ -8,7 +8,7 @@ export DUBAN_HOME ?= $(CURDIR)/var
 # Debian packages (PostgreSQL server, CJK font, Chromium): installed once, when missing.
 SYSTEM := $(VENV)/.system-stamp
 
-.PHONY: install system run test test-sqlite lock bench bench-quick clean reliability
+.PHONY: install system run test test-sqlite lock bench bench-quick clean reliability mutate
 
 install: $(STAMP) $(SYSTEM)
 
@@ -68,3 +68,9 @@ bench-quick: install
 # files); `make test` runs the same scenarios with a few runs each.
 reliability: install
 	DUBAN_RELIABILITY=full $(BIN)/python -m pytest tests/reliability $(PYTEST_ARGS)
+
+# Mutation testing of the core modules (not in CI; tens of minutes): one mutant at a time in a copy of the
+# tree, each against its module's short SQLite test selection. MODULES=models/lights.py narrows it.
+mutate: install
+	$(BIN)/python scripts/mutate.py -v $(MODULES)
+
