@@ -302,7 +302,8 @@ def run_tests(tree: Path, selection: list[str], timeout: float, *, module: str |
         time.sleep(0.02)
 
 
-def mutate(module: str, tree: Path, known: dict[str, dict[str, str]], *, verbose: bool) -> dict[str, object]:
+def mutate(module: str, tree: Path, known: dict[str, dict[str, str]], *, verbose: bool,
+           only: list[str] | None = None) -> dict[str, object]:
     selection = SELECTIONS[module]
     target = tree / module
     original = target.read_text(encoding="utf-8")
@@ -314,7 +315,7 @@ def mutate(module: str, tree: Path, known: dict[str, dict[str, str]], *, verbose
     if verbose:
         print(f"  the selection passes unmutated in {baseline:.1f} s; timeout {timeout:.0f} s", flush=True)
     killed, survived, equivalent, stale = [], [], [], []
-    found = mutants(module)
+    found = [m for m in mutants(module) if not only or any(part in m.id for part in only)]
     for mutant in found:
         entry = known.get(mutant.id)
         if entry is not None:
@@ -345,6 +346,7 @@ def main() -> int:
     parser.add_argument("modules", nargs="*", default=list(SELECTIONS))
     parser.add_argument("--list", action="store_true", help="print the mutants, run nothing")
     parser.add_argument("--tests", help="pytest arguments (one string) to run instead of the module's selection")
+    parser.add_argument("--only", action="append", help="run only the mutants whose id contains this (repeatable)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print each mutant's fate")
     args = parser.parse_args()
     unknown = [m for m in args.modules if m not in SELECTIONS]
@@ -377,7 +379,7 @@ def main() -> int:
         importlib.import_module("tests.conftest")
         for module in args.modules:
             print(f"{module}: {len(mutants(module))} mutants against {' '.join(SELECTIONS[module])}", flush=True)
-            results.append(result := mutate(module, tree, known, verbose=args.verbose))
+            results.append(result := mutate(module, tree, known, verbose=args.verbose, only=args.only))
             for mutant_id in result["survived"]:
                 print(f"  survived: {mutant_id}")
             for mutant_id in result["stale"]:

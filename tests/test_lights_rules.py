@@ -176,3 +176,20 @@ def test_a_unit_that_has_handed_in_is_green_even_past_the_date(engine: Engine, p
     file(engine, plan, round_id, plan.police, "市公安局", percent=100, completed=True)
     found = seen(engine, plan, date(2023, 1, 3), rules)  # after task 5's deadline
     assert found["assignments"] == {"lead": "red", "police": "green", "procuratorate": "red", "market": "red"}
+
+
+def test_exactly_the_tolerance_behind_the_pace_is_still_green(engine: Engine, tmp_path: Path) -> None:
+    """A plan begun Thursday 22 September, 100 days before task 5's deadline; 50 days in (11 November) the
+    expected pace is 0.5, and 0.4 is exactly the tolerance of 0.1 behind it: green; 0.39 is yellow."""
+    begun = datetime(2022, 9, 22, 1, 30, tzinfo=UTC)
+    plan = build(engine, begun)
+    with unit_of_work(engine) as session:
+        round_id = open_round(session, plan_key="2022", name="年底督导", report_by=date(2022, 12, 30), actor=OFFICE,
+                              now=begun, cooperating_lead_days=2).round.id
+    for assignment_id, unit, percent in ((plan.police, "市公安局", 40), (plan.procuratorate, "市检察院", 39)):
+        with unit_of_work(engine) as session:
+            submit_checkin(session, round_id=round_id, assignment_id=assignment_id, actor=plan.unit_actor(unit),
+                           now=begun, text="推进中", percent=percent)
+    with Session(engine) as session:
+        found = lights(session, today=date(2022, 11, 11), rules=Settings(home=tmp_path).cycle)["assignments"]
+    assert (found[plan.police], found[plan.procuratorate], found[plan.lead]) == ("green", "yellow", "yellow")

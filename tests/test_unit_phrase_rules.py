@@ -43,6 +43,7 @@ def test_a_role_word_closes_the_names_before_it_and_only_those() -> None:
 def test_a_unit_named_twice_keeps_its_strongest_role_in_its_first_place() -> None:
     assert roles("市公安局配合,市教育局、市公安局牵头") == [("市公安局", "lead"), ("市教育局", "lead")]
     assert roles("市公安局负责,市公安局配合") == [("市公安局", "responsible")]
+    assert roles("市公安局负责,市公安局牵头") == [("市公安局", "lead")]
     assert roles("市公安局配合,市公安局负责") == [("市公安局", "responsible")]
 
 
