@@ -259,14 +259,45 @@ def _swap_code(module_name: str, source: str, path: Path) -> None:
             function.__code__ = new
 
 
+def _swap_tables(module_name: str, source: str, path: Path) -> bool:
+    """For a module-level mutant: run the mutated module in a scratch namespace and carry each changed table
+    into the imported module, in place where it is a dict, list or set (so `from m import TABLE` elsewhere sees
+    it), else by rebinding the name. False when the scratch run fails (the caller then starts afresh)."""
+    module = sys.modules[module_name]
+    scratch: dict = {"__name__": f"{module_name}__mutant", "__file__": str(path)}
+    try:
+        exec(compile(source, str(path), "exec"), scratch)
+    except Exception:  # noqa: BLE001 — e.g. a table class declared twice: fall back to a fresh interpreter
+        return False
+    for name, new in scratch.items():
+        old = module.__dict__.get(name, None)
+        if name.startswith("__") or callable(new) or type(new) is type(sys) or old is new:
+            continue
+        try:
+            same = old == new
+        except Exception:  # noqa: BLE001
+            same = False
+        if same:
+            continue
+        if isinstance(old, dict) and isinstance(new, dict):
+            old.clear()
+            old.update(new)
+        elif isinstance(old, list | set) and type(old) is type(new):
+            old.clear()
+            old.extend(new) if isinstance(old, list) else old.update(new)
+        else:
+            module.__dict__[name] = new
+    return True
+
+
 def run_tests(tree: Path, selection: list[str], timeout: float, *, module: str | None = None,
-              source: str | None = None) -> tuple[bool, float]:
+              source: str | None = None, in_function: bool = True) -> tuple[bool, float]:
     """Whether the selection passes in `tree` (False: the mutant is killed), and how long it took.
 
-    A forked child runs pytest in the copy. With `source` (a mutant inside a function body), the child
-    swaps the mutated code into the module this process has imported; otherwise (a module-level mutant,
-    whose effect import has already fixed) it starts a fresh interpreter on the copy, where the file
-    holds the mutant.
+    A forked child runs pytest in the copy. A mutant inside a function body: the child swaps the mutated
+    code into the module this process has imported. A module-level mutant (a table, a constant): the child
+    carries the changed tables over, or, when the mutated module cannot run beside the imported one, starts
+    a fresh interpreter on the copy, where the file holds the mutant.
     """
     args = ["-x", "-q", "-p", "no:cacheprovider", "-k", "not postgresql", *selection]
     env = {"PYTHONDONTWRITEBYTECODE": "1", "DUBAN_HOME": str(tree / "var"),
@@ -285,7 +316,11 @@ def run_tests(tree: Path, selection: list[str], timeout: float, *, module: str |
             if module is None:
                 os.execv(sys.executable, [sys.executable, "-m", "pytest", *args])
             if source is not None:
-                _swap_code(module.removesuffix(".py").replace("/", "."), source, tree / module)
+                name = module.removesuffix(".py").replace("/", ".")
+                if in_function:
+                    _swap_code(name, source, tree / module)
+                elif not _swap_tables(name, source, tree / module):
+                    os.execv(sys.executable, [sys.executable, "-m", "pytest", *args])
             import pytest
 
             code = int(pytest.main(args))
@@ -324,14 +359,13 @@ def mutate(module: str, tree: Path, known: dict[str, dict[str, str]], *, verbose
             else:
                 equivalent.append(mutant.id)
                 continue
-        if mutant.in_function:
-            alive, _ = run_tests(tree, selection, timeout, module=module, source=mutant.source)
-        else:
-            target.write_text(mutant.source, encoding="utf-8")
-            try:
-                alive, _ = run_tests(tree, selection, timeout * 3)
-            finally:
-                target.write_text(original, encoding="utf-8")
+        # The file holds the mutant too, for the fresh interpreter a module-level mutant may need.
+        target.write_text(mutant.source, encoding="utf-8")
+        try:
+            alive, _ = run_tests(tree, selection, timeout * (1 if mutant.in_function else 3), module=module,
+                                 source=mutant.source, in_function=mutant.in_function)
+        finally:
+            target.write_text(original, encoding="utf-8")
         (survived if alive else killed).append(mutant.id)
         if verbose:
             print(f"  {'SURVIVED' if alive else 'killed  '} {mutant.id}", flush=True)
