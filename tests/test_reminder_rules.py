@@ -163,3 +163,14 @@ def test_a_digest_beside_an_item_already_late_counts_the_days_left_from_its_own_
     found = digests(engine, plan, "2022-09-13")
     assert (found["市教育局"]["stage"], found["市教育局"]["days_left"]) == ("t-3", 3)
     assert "3个工作日后截止" in found["市教育局"]["subject"]
+
+
+def test_an_item_due_today_beside_one_a_day_late_makes_a_due_today_digest(engine: Engine, settings: Settings) -> None:
+    """Due Thursday 8th, cooperating units one working day earlier (Wednesday 7th). On the 8th 市教育局's
+    task 12 is 1 working day late (no step of the ladder) and its task 5 is due that day."""
+    plan = with_contacts(engine)
+    open_september(engine, report_by=date(2022, 9, 8), lead_days=1)
+    remind(engine, settings, "2022-09-08")
+    found = digests(engine, plan, "2022-09-08")
+    assert (found["市教育局"]["kind"], found["市教育局"]["stage"], found["市教育局"]["days_left"]) == ("reminder", "due", 0)
+    assert "今天截止" in found["市教育局"]["subject"]
