@@ -108,6 +108,7 @@ def test_unsigned_items_climb_one_level_per_two_working_days_up_to_red(engine: E
     assert escalate(engine, settings, "2022-09-15") == {"stalled": 5, "raised": 5, "1": 0, "2": 0, "3": 5}
     red = outbox(engine, "escalation_red")
     assert {row.recipient_email for row in red} == {"office@localhost", "group@example.org"}
+    assert {tuple(sorted(row.payload)) for row in red} == {("items", "opened_on")}  # across units: no one unit
     first = red[0].payload["items"][0]
     assert [step["on"] for step in first["history"]] == ["2022-09-08", "2022-09-13", "2022-09-15"]
     assert [step["what"][:4] for step in first["history"]] == ["蓝色提醒", "黄色催办", "红色提请"]
@@ -184,3 +185,34 @@ def test_a_report_or_an_approved_extension_closes_the_open_escalations(engine: E
     with Session(engine) as session:
         resolved = session.exec(select(AuditEvent).where(AuditEvent.action == "escalation.resolve")).all()
     assert sorted(e.reason for e in resolved) == ["单位已报送 / the unit reported", "延期已批准 / extension approved"]
+
+
+def test_the_units_report_closes_overdue_and_idle_escalations_and_verifying_closes_returned(
+        engine: Engine, plan: Scenario, settings: Settings) -> None:
+    from models.workflow import sign
+
+    with unit_of_work(engine) as session:
+        sign(session, assignment_id=plan.police, actor=plan.unit_actor("市公安局"), now=at("2022-09-05", 11))
+    escalate(engine, settings, "2022-09-13")  # 市公安局 signed; its 7th is 3 working days late: overdue
+    assert (plan.police, 1, "overdue", True) in escalations(engine)
+    file(engine, plan, plan.police, "市公安局", "2022-09-13", completed=False)
+    assert (plan.police, 1, "overdue", False) in escalations(engine)
+
+
+def test_verifying_the_report_closes_the_returned_stall(engine: Engine, plan: Scenario, settings: Settings) -> None:
+    for day in ("2022-09-05", "2022-09-06"):
+        checkin = file(engine, plan, plan.market, "市市场监管局", day, completed=True)
+        review(engine, plan, plan.market, checkin.revision, day, accept=False)
+    escalate(engine, settings, "2022-09-07")
+    checkin = file(engine, plan, plan.market, "市市场监管局", "2022-09-07", completed=True)
+    assert escalations(engine) == [(plan.market, 1, "returned", True)]  # a report does not end it
+    review(engine, plan, plan.market, checkin.revision, "2022-09-07", accept=True)
+    assert escalations(engine) == [(plan.market, 1, "returned", False)]
+
+
+def test_new_progress_closes_an_idle_escalation(engine: Engine, plan: Scenario, settings: Settings) -> None:
+    file(engine, plan, plan.lead, "市教育局", "2022-09-05")
+    escalate(engine, settings, "2022-09-20")
+    assert (plan.lead, 1, "idle", True) in escalations(engine)
+    file(engine, plan, plan.lead, "市教育局", "2022-09-21")
+    assert (plan.lead, 1, "idle", False) in escalations(engine)

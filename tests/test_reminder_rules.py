@@ -174,3 +174,20 @@ def test_an_item_due_today_beside_one_a_day_late_makes_a_due_today_digest(engine
     found = digests(engine, plan, "2022-09-08")
     assert (found["市教育局"]["kind"], found["市教育局"]["stage"], found["市教育局"]["days_left"]) == ("reminder", "due", 0)
     assert "今天截止" in found["市教育局"]["subject"]
+
+
+def test_nothing_overdue_is_sent_before_the_due_date_even_with_no_working_day_between(
+        engine: Engine, settings: Settings) -> None:
+    """Due Saturday 17 September: on Friday 16th no working day is left, and nothing is late yet."""
+    plan = with_contacts(engine)
+    open_september(engine, report_by=date(2022, 9, 17), lead_days=0)
+    remind(engine, settings, "2022-09-16")
+    assert "overdue" not in {d["kind"] for d in digests(engine, plan, "2022-09-16").values()}
+
+
+def test_with_a_reminder_every_working_day_the_first_late_day_is_reminded(engine: Engine, tmp_path: Path) -> None:
+    plan = with_contacts(engine)
+    open_september(engine)
+    daily = Settings(home=tmp_path, cycle={"overdue_every": 1})
+    remind(engine, daily, "2022-09-08")  # the cooperating units' 7th is 1 working day late
+    assert digests(engine, plan, "2022-09-08")["市公安局"]["kind"] == "overdue"

@@ -28,6 +28,7 @@ def test_a_role_in_brackets_belongs_to_its_own_name_and_not_to_the_names_before_
     assert dict(roles("市教育局、市公安局(配合单位)、市民政局牵头")) == {
         "市教育局": "lead", "市公安局": "cooperating", "市民政局": "lead"}
     assert roles("市卫健委(责任单位)、市妇联(配合)") == [("市卫健委", "responsible"), ("市妇联", "cooperating")]
+    assert roles("市妇联(负责)、市公安局(配合单位)") == [("市妇联", "responsible"), ("市公安局", "cooperating")]
 
 
 def test_a_role_word_closes_the_names_before_it_and_only_those() -> None:
@@ -59,6 +60,7 @@ def test_names_split_at_every_separator_outside_brackets_only() -> None:
     assert split_names("各镇(区、街道)、甲局") == ["各镇(区、街道)", "甲局"]
     assert split_names("甲局(乙、丙))、丁局") == ["甲局(乙、丙))", "丁局"]  # a stray closer never goes below zero
     assert split_names("甲)局、乙局") == ["甲)局", "乙局"]
+    assert split_names("甲局(乙(丙)、丁)、戊局") == ["甲局(乙(丙)、丁)", "戊局"]  # one level closes at a time
 
 
 @pytest.mark.parametrize(("name", "is_unit"), [
