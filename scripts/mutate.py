@@ -261,8 +261,8 @@ def _swap_code(module_name: str, source: str, path: Path) -> None:
 
 def _swap_tables(module_name: str, source: str, path: Path) -> bool:
     """For a module-level mutant: run the mutated module in a scratch namespace and carry each changed table
-    into the imported module, in place where it is a dict, list or set (so `from m import TABLE` elsewhere sees
-    it), else by rebinding the name. False when the scratch run fails (the caller then starts afresh)."""
+    into the imported module, in place (so `from m import TABLE` elsewhere sees it). False when the scratch run
+    fails or a changed value cannot change in place (the caller then starts a fresh interpreter)."""
     module = sys.modules[module_name]
     scratch: dict = {"__name__": f"{module_name}__mutant", "__file__": str(path)}
     try:
@@ -286,7 +286,7 @@ def _swap_tables(module_name: str, source: str, path: Path) -> bool:
             old.clear()
             old.extend(new) if isinstance(old, list) else old.update(new)
         else:
-            module.__dict__[name] = new
+            return False  # a frozenset, tuple or number: `from m import NAME` elsewhere would keep the original
     return True
 
 
