@@ -86,3 +86,9 @@ bench-quick: install
 # files); `make test` runs the same scenarios with a few runs each.
 reliability: install
 	DUBAN_RELIABILITY=full $(BIN)/python -m pytest tests/reliability $(PYTEST_ARGS)
+
+# Mutation testing of the core modules (not in CI; tens of minutes): one mutant at a time in a copy of the
+# tree, each against its module's short SQLite test selection. MODULES=models/lights.py narrows it.
+mutate: install
+	$(BIN)/python scripts/mutate.py -v $(MODULES)
+

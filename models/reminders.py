@@ -128,7 +128,7 @@ def send_reminders(
     for unit_id, items in triggered.items():
         # Any stage beats none: a unit is triggered by some item's stage, and days the office adds
         # to reminder_before (t-5) have no URGENCY entry.
-        urgent_stage, _, round_info, plan_title, unit_name = max(
+        urgent_stage, urgent, round_info, plan_title, unit_name = max(
             items, key=lambda i: (i[0] is not None, URGENCY.get(i[0] or "", 0))
         )
         assert urgent_stage is not None
@@ -147,14 +147,11 @@ def send_reminders(
             kind = "reminder"
             for i in payload["items"]:
                 i.pop("days_overdue")
+            # Counted to the item whose step this is: an earlier item may already be late (and off
+            # the ladder).
             payload |= {
                 "stage": urgent_stage,
-                "days_left": max(
-                    0,
-                    calendar.working_days_between(
-                        today, min(date.fromisoformat(i["due_on"]) for i in payload["items"])
-                    ),
-                ),
+                "days_left": calendar.working_days_between(today, date.fromisoformat(urgent["due_on"])),
             }
         key = f"digest:u{unit_id}:liaison:{today.isoformat()}"
         messages.append(message(kind, key, liaisons[unit_id], payload))

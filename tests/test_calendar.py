@@ -132,7 +132,7 @@ def test_a_wrong_entry_is_refused_with_where_it_is(
 
 
 def test_the_cli_reads_the_entries_from_duban_toml(tmp_path: Path) -> None:
-    from tests.test_cli import duban
+    from tests.support.cli import duban
 
     (tmp_path / "duban.toml").write_text(
         '[calendar.2031]\nholidays = ["2031-01-06/2031-01-08"]\n', encoding="utf-8"

@@ -11,41 +11,30 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from config import Settings
-from intake.directory import read_directory, sync_directory
-from intake.plan_import import reconcile, resolve
-from intake.source import read_notice
 from models.assignment import Assignment
 from models.audit import verify_chain
 from models.checkins import review_checkin, submit_checkin
 from models.db import reading, unit_of_work
 from models.errors import GuardFailed
 from models.escalation import Escalation
-from models.escalations import agenda, escalate_stalled
+from models.escalations import agenda
 from models.extensions import decide_extension, request_extension
 from models.lifecycle import SYSTEM_ACTOR, State
 from models.notification import Notification
-from models.plan import Task
 from models.reminders import send_reminders
 from models.round import CheckIn
 from models.rounds import open_round
 from models.status import status
-from models.unit import Unit
 from models.workflow import close
 from tests.support.scenario import OFFICE
+from tests.support.seed_round import assignment_of, at, escalate, liaison, seed
 
-ROOT = Path(__file__).parent.parent
-CST = ZoneInfo("Asia/Shanghai")
-
-
-def at(day: str, hour: int = 10) -> datetime:
-    return datetime.fromisoformat(f"{day}T{hour:02d}:00:00").replace(tzinfo=CST)
 
 
 @pytest.fixture
@@ -55,32 +44,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def seeded(engine: Engine) -> Engine:
-    now = at("2022-09-01")
-    with unit_of_work(engine) as session:
-        sync_directory(
-            session, read_directory(ROOT / "config/units/rugao.yaml"), actor=OFFICE, now=now
-        )
-        resolved = resolve(session, read_notice(ROOT / "tests/fixtures/seed-notice.txt"))
-        reconcile(session, "2022", resolved, actor=OFFICE, now=now, write=True)
-    return engine
-
-
-def assignment_of(engine: Engine, task: int, unit: str) -> int:
-    with reading(engine) as session:
-        return session.exec(
-            select(Assignment.id)
-            .join(Task, col(Task.id) == col(Assignment.task_id))
-            .join(Unit, col(Unit.id) == col(Assignment.unit_id))
-            .where(Task.number == task, Unit.name == unit)
-        ).one()
-
-
-def liaison(engine: Engine, unit: str):
-    from models.lifecycle import Actor, Role
-
-    with reading(engine) as session:
-        unit_id = session.exec(select(Unit.id).where(Unit.name == unit)).one()
-    return Actor(name=f"liaison:{unit}", role=Role.UNIT, unit_id=unit_id)
+    return seed(engine)
 
 
 def digests(engine: Engine, day: str) -> dict[str, tuple[str, int]]:
@@ -98,11 +62,6 @@ def digests(engine: Engine, day: str) -> dict[str, tuple[str, int]]:
 def remind(engine: Engine, settings: Settings, moment: datetime):
     with unit_of_work(engine) as session:
         return send_reminders(session, now=moment, settings=settings, actor=SYSTEM_ACTOR)
-
-
-def escalate(engine: Engine, settings: Settings, moment: datetime) -> dict[str, int]:
-    with unit_of_work(engine) as session:
-        return escalate_stalled(session, now=moment, settings=settings, actor=SYSTEM_ACTOR)
 
 
 def test_a_whole_round_on_a_simulated_clock(seeded: Engine, settings: Settings) -> None:

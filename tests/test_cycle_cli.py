@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.test_cli import duban
+from tests.support.cli import duban
 
 ROOT = Path(__file__).parent.parent
 

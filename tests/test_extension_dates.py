@@ -3,6 +3,7 @@ a time."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -20,9 +21,14 @@ from models.extensions import (
     request_extension,
 )
 from tests.support import scenario
-from tests.support.portal import Portal, csrf_of
-from tests.test_cli import duban
-from tests.test_filings import portal  # noqa: F401 — the same real portal fixture
+from tests.support.cli import duban
+from tests.support.portal import Portal, csrf_of, serve_seeded
+
+
+@pytest.fixture
+def portal(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[Portal]:
+    yield from serve_seeded(engine, database_url, tmp_path, upload_max_mb=0.5)
+
 
 # scenario: task 5 has the deadline 2022-12-31; `now` is Monday 2022-09-05 in Beijing.
 
@@ -111,7 +117,7 @@ def test_only_one_request_per_assignment_waits_for_the_office(
     assert ask(engine, plan.lead, lead, date(2023, 2, 28), now + timedelta(hours=2)).id != first.id
 
 
-def test_the_portal_refuses_1900_with_a_chinese_page_and_keeps_nothing(portal: Portal) -> None:  # noqa: F811
+def test_the_portal_refuses_1900_with_a_chinese_page_and_keeps_nothing(portal: Portal) -> None:
     own = portal.assignment(12, "市市场监管局")
     with portal.login("market") as market:
         page = market.get(f"/assignments/{own}").text

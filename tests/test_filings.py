@@ -6,6 +6,8 @@ Over real HTTP (the portal and the API), the real CLI and the domain, on SQLite 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +15,6 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from config import Settings
 from models import workflow
 from models.assignment import Assignment
 from models.audit import AuditEvent
@@ -23,19 +24,15 @@ from models.lifecycle import Action, State
 from models.round import CheckIn, CheckInState
 from models.rounds import open_round as open_scenario_round
 from tests.support import scenario
-from tests.support.portal import Portal, csrf_of, open_round, running, seed
-from tests.test_cli import duban
+from tests.support.portal import Portal, csrf_of, serve_seeded
+from tests.support.cli import duban
 
 CHANGED = "已被修改，请刷新后重新审核"
 
 
 @pytest.fixture
-def portal(engine: Engine, database_url: str, tmp_path: Path):
-    seed(engine)
-    open_round(engine, date.today() + timedelta(days=30))
-    settings = Settings(home=tmp_path, database_url=database_url, dev_mode=True, upload_max_mb=0.5)
-    with running(settings, engine) as found:
-        yield found
+def portal(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[Portal]:
+    yield from serve_seeded(engine, database_url, tmp_path, upload_max_mb=0.5)
 
 
 def row(engine: Engine, assignment_id: int) -> Assignment:

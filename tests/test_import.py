@@ -8,13 +8,10 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, text
+from sqlalchemy import Engine, func
 from sqlmodel import select
 
-from intake.directory import read_directory, sync_directory
 from intake.notice import ImportFailed
-from intake.plan_import import reconcile, resolve
-from intake.source import read_notice
 from models import workflow
 from models.assignment import Assignment
 from models.audit import AuditEvent, verify_chain
@@ -25,52 +22,9 @@ from models.plan import Measure, Task
 from models.unit import Unit
 from tests.support import notices
 from tests.support.scenario import OFFICE
-from tests.test_cli import duban
+from tests.support.cli import duban
+from tests.support.imports import DIRECTORY, SEED, changed_seed, import_file, load_directory, snapshot
 
-ROOT = Path(__file__).parent.parent
-SEED = ROOT / "tests" / "fixtures" / "seed-notice.txt"
-DIRECTORY = ROOT / "config" / "units" / "rugao.yaml"
-TABLES = (
-    "plan",
-    "task",
-    "measure",
-    "unit",
-    "unit_alias",
-    "group_member",
-    "contact",
-    "assignment",
-    "audit_event",
-)
-
-
-def load_directory(engine: Engine, now: datetime) -> None:
-    with unit_of_work(engine) as session:
-        sync_directory(session, read_directory(DIRECTORY), actor=OFFICE, now=now)
-
-
-def import_file(
-    engine: Engine,
-    path: Path,
-    now: datetime,
-    *,
-    key: str = "plan",
-    strict: bool = False,
-    apply: bool = False,
-):
-    notice = read_notice(path)
-    with unit_of_work(engine) as session:
-        resolved = resolve(session, notice, strict=strict)
-        outcome = reconcile(session, key, resolved, actor=OFFICE, now=now, write=False)
-        if outcome.created or (apply and outcome.changes):
-            outcome = reconcile(session, key, resolved, actor=OFFICE, now=now, write=True)
-    return resolved, outcome
-
-
-def snapshot(engine: Engine) -> dict[str, object]:
-    with engine.connect() as connection:
-        counts = {t: connection.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in TABLES}
-        counts["head"] = tuple(connection.execute(text("SELECT seq, hash FROM audit_head")).one())
-    return counts
 
 
 def assignments_by_task(
@@ -180,24 +134,6 @@ def test_importing_the_same_notice_again_changes_nothing(engine: Engine, now: da
     _, outcome = import_file(engine, SEED, now, apply=True)
     assert not outcome.created and outcome.changes == []
     assert snapshot(engine) == before
-
-
-def changed_seed(tmp_path: Path) -> Path:
-    text_ = SEED.read_text(encoding="utf-8")
-    text_ = text_.replace("开展质量守护行动。", "深入开展质量守护行动。")  # task 12 reworded
-    text_ = text_.replace(
-        "市烟草专卖局牵头,市教育局、市公安局、市市场监管局配合",
-        "市烟草专卖局牵头,市教育局、市司法局、市市场监管局配合",
-    )  # task 13: 公安 out, 司法 in
-    text_ = text_.replace("市市场监管局 |\n13 |", "市市场监管局 |\n13 |")
-    start = text_.index("16 |\n加强未成年人综合权益维护")
-    task16 = text_[start:]
-    text_ = text_[:start] + task16.replace("16 |", "17 |", 1).replace(
-        "加强未成年人综合权益维护", "加强未成年人网络素养教育"
-    )
-    path = tmp_path / "seed-v2.txt"
-    path.write_text(text_, encoding="utf-8")
-    return path
 
 
 def test_a_changed_notice_is_a_diff_applied_only_with_apply_and_history_is_kept(

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from config import Settings
 from tests.support.browser import ARTIFACTS, needs_chromium
 from tests.support.portal import PASSWORD, running, seed
-from tests.test_import_partial import HEADER, ROWS, held
+from tests.support.imports import HEADER, ROWS, held
 
 pytestmark = needs_chromium
 

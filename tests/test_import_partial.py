@@ -21,48 +21,12 @@ from models.assignment import Assignment, AssignmentRole
 from models.audit import AuditEvent, verify_chain
 from models.db import reading, unit_of_work
 from models.extensions import decide_extension, request_extension
-from models.plan import Plan, Task
+from models.plan import Task
 from models.unit import Unit
 from tests.support.scenario import OFFICE
-from tests.test_cli import duban
-from tests.test_import import DIRECTORY, SEED, changed_seed, import_file, load_directory, snapshot
+from tests.support.cli import duban
+from tests.support.imports import DIRECTORY, HEADER, ROWS, SEED, changed_seed, held, import_file, load_directory, partial_csv, snapshot
 
-HEADER = "序号,重点任务,具体措施,牵头单位,配合单位,完成时限\n"
-ROWS = (
-    "1,完善儿童福利保障制度,提高孤儿基本生活保障标准。,市民政局,市财政局,2023年6月30日\n"
-    "2,推进儿童友好社区建设,新建儿童友好社区10个。,,,2023年12月31日\n"  # no unit line at all
-    "3,加强儿童健康服务,开展儿童健康体检。,市卫健委,相关单位,2023年9月30日\n"
-)
-
-
-def partial_csv(tmp_path: Path, rows: str = ROWS, name: str = "notice.csv") -> Path:
-    path = tmp_path / name
-    path.write_text(HEADER + rows, encoding="utf-8")
-    return path
-
-
-def held(
-    engine: Engine, number: int, key: str = "plan"
-) -> dict[str, tuple[str, date | None, date | None, bool]]:
-    """unit -> (role, due_on, original_due_on, withdrawn) for task `number` of plan `key`."""
-    with reading(engine) as session:
-        rows = session.exec(
-            select(
-                Unit.name,
-                Assignment.role,
-                Assignment.due_on,
-                Assignment.original_due_on,
-                Assignment.withdrawn_at,
-            )
-            .join(Assignment, Assignment.unit_id == Unit.id)
-            .join(Task, Task.id == Assignment.task_id)
-            .join(Plan, Plan.id == Task.plan_id)
-            .where(Plan.key == key, Task.number == number)
-        ).all()
-    return {
-        name: (str(role), due, original, withdrawn is not None)
-        for name, role, due, original, withdrawn in rows
-    }
 
 
 def events(engine: Engine, action: str) -> list[AuditEvent]:

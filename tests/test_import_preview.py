@@ -9,18 +9,25 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import pytest
+from sqlalchemy import Engine
 from sqlmodel import select
 
 from models.audit import AuditEvent, verify_chain
 from models.db import reading
 from models.plan import Plan, Task
-from tests.support.portal import Portal, csrf_of, form_fields
-from tests.test_import import snapshot
-from tests.test_import_partial import HEADER, ROWS, held
-from tests.test_portal import portal  # noqa: F401 — the fixture
+from tests.support.imports import HEADER, ROWS, held, snapshot
+from tests.support.portal import Portal, csrf_of, form_fields, serve_seeded
+
+
+@pytest.fixture
+def portal(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[Portal]:
+    yield from serve_seeded(engine, database_url, tmp_path, upload_max_mb=0.05)
+
 
 SEED = Path(__file__).parent / "fixtures" / "seed-notice.txt"
 
@@ -48,7 +55,7 @@ def plan_event(portal: Portal, key: str) -> dict:  # noqa: F811
         return json.loads(event.after)
 
 
-def test_the_office_imports_a_partial_notice_and_assigns_its_pending_task(portal: Portal) -> None:  # noqa: F811
+def test_the_office_imports_a_partial_notice_and_assigns_its_pending_task(portal: Portal) -> None:
     with portal.login("office") as office:
         preview = upload(office, "清单.csv", (HEADER + ROWS).encode(), "p2023")
         assert preview.status_code == 200, preview.text
@@ -98,9 +105,7 @@ def test_the_office_imports_a_partial_notice_and_assigns_its_pending_task(portal
         assert edu.get("/import/pending").status_code == 403
 
 
-def test_corrections_in_the_preview_are_applied_and_recorded_in_the_import_event(
-    portal: Portal,  # noqa: F811
-) -> None:
+def test_corrections_in_the_preview_are_applied_and_recorded_in_the_import_event(portal: Portal) -> None:
     with portal.login("office") as office:
         preview = upload(office, "2023年通知.txt", SEED.read_bytes(), "2023")
         assert preview.status_code == 200
@@ -158,7 +163,7 @@ def test_corrections_in_the_preview_are_applied_and_recorded_in_the_import_event
     ]
 
 
-def test_an_apply_is_refused_unless_it_is_exactly_what_was_previewed(portal: Portal) -> None:  # noqa: F811
+def test_an_apply_is_refused_unless_it_is_exactly_what_was_previewed(portal: Portal) -> None:
     v2 = SEED.read_bytes().replace("开展质量守护行动".encode(), "深入开展质量守护行动".encode())
     v3 = SEED.read_bytes().replace("开展质量守护行动".encode(), "全面开展质量守护行动".encode())
     with portal.login("office") as office:
@@ -197,9 +202,8 @@ def test_an_apply_is_refused_unless_it_is_exactly_what_was_previewed(portal: Por
         )
 
 
-def test_an_apply_naming_another_plan_key_than_the_preview_writes_nothing(portal: Portal) -> None:  # noqa: F811
-    """#13 item 9 as reported: the preview is for plan 2022, the apply posts the same file for plan
-    2099."""
+def test_an_apply_naming_another_plan_key_than_the_preview_writes_nothing(portal: Portal) -> None:
+    """#13 item 9 as reported: the preview is for plan 2022, the apply posts the same file for plan 2099."""
     with portal.login("office") as office:
         preview = upload(
             office,
@@ -220,7 +224,7 @@ def test_an_apply_naming_another_plan_key_than_the_preview_writes_nothing(portal
 
 
 def test_hostile_titles_units_and_corrections_come_out_escaped_in_the_preview_and_the_pending_page(
-    portal: Portal,  # noqa: F811
+    portal: Portal,
 ) -> None:
     import csv
     import io
@@ -254,7 +258,7 @@ def test_hostile_titles_units_and_corrections_come_out_escaped_in_the_preview_an
         assert STORABLE[1][:20] not in pending.text and raw_values_in(pending.text) == []
 
 
-def test_two_offices_applying_the_same_preview_at_once_import_it_once(portal: Portal) -> None:  # noqa: F811
+def test_two_offices_applying_the_same_preview_at_once_import_it_once(portal: Portal) -> None:
     import threading
 
     with portal.login("office") as office, portal.login("staff") as staff:

@@ -6,9 +6,11 @@ The seed is the data (16 tasks, 49 units); one user per role (tests/support/port
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import os
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,27 +22,15 @@ from models.audit import AuditEvent, verify_chain
 from models.db import reading, unit_of_work
 from models.errors import ConfigError
 from models.user import WebSession
-from tests.support.portal import (
-    Portal,
-    csrf_of,
-    form_fields,
-    open_round,
-    running,
-    seed,
-    sign_in,
-)
+from tests.support.portal import PASSWORD, Portal, csrf_of, form_fields, serve_seeded, sign_in
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 @pytest.fixture
-def portal(engine: Engine, database_url: str, tmp_path: Path):
-    seed(engine)
-    open_round(engine, date.today() + timedelta(days=30))
-    settings = Settings(home=tmp_path, database_url=database_url, dev_mode=True, upload_max_mb=0.05)
-    with running(settings, engine) as found:
-        yield found
+def portal(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[Portal]:
+    yield from serve_seeded(engine, database_url, tmp_path, upload_max_mb=0.05)
 
 
 def refusals(engine: Engine) -> int:
@@ -363,7 +353,7 @@ def test_duban_serve_starts_the_portal_and_refuses_a_default_secret(tmp_path: Pa
     import httpx
 
     from tests.support.net import free_port
-    from tests.test_cli import DUBAN, assert_one_clean_line, duban
+    from tests.support.cli import DUBAN, assert_one_clean_line, duban
 
     assert duban("init", home=tmp_path).returncode == 0
     assert_one_clean_line(duban("serve", "--no-scheduler", home=tmp_path), 2, "DUBAN_SECRET_KEY")

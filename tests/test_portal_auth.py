@@ -428,7 +428,7 @@ def test_duban_serve_believes_x_forwarded_for_only_from_the_proxies_it_is_told(
 
     from models.db import make_engine
     from tests.support.net import free_port
-    from tests.test_cli import DUBAN, duban
+    from tests.support.cli import DUBAN, duban
 
     assert duban("init", home=tmp_path).returncode == 0
     added = duban(
@@ -488,10 +488,8 @@ def test_no_route_runs_on_the_event_loop() -> None:
     assert [r.path for r in routes if inspect.iscoroutinefunction(r.endpoint)] == []
 
 
-def test_trusted_proxies_are_read_from_the_environment_and_nonsense_is_refused(
-    tmp_path: Path,
-) -> None:
-    from tests.test_cli import assert_one_clean_line, duban
+def test_trusted_proxies_are_read_from_the_environment_and_nonsense_is_refused(tmp_path: Path) -> None:
+    from tests.support.cli import assert_one_clean_line, duban
 
     assert Settings(home=tmp_path, trusted_proxies=" 10.0.0.1, 10.1.0.0/16 ").trusted_proxies == [
         "10.0.0.1",
@@ -534,7 +532,7 @@ def test_the_cli_lists_a_users_api_tokens_and_revokes_them(
 ) -> None:
     import json
 
-    from tests.test_cli import duban
+    from tests.support.cli import duban
 
     portal = make_portal()
     market, police = portal.token("market"), portal.token("police")

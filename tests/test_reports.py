@@ -40,7 +40,7 @@ from reports.compile import FORMATS, compile_report
 from reports.results import compute, end_of_day
 from tests.support import scenario
 from tests.support.scenario import OFFICE
-from tests.test_cycle import ROOT, at
+from tests.support.seed_round import ROOT, at
 
 ROUND = "第三季度"
 

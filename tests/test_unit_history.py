@@ -4,16 +4,25 @@ names or ids."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from pathlib import Path
 
-from tests.support.portal import Portal, csrf_of
-from tests.test_filings import portal  # noqa: F401 — the same real portal fixture
+import pytest
+from sqlalchemy import Engine
+
+from tests.support.portal import Portal, csrf_of, serve_seeded
+
+
+@pytest.fixture
+def portal(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[Portal]:
+    yield from serve_seeded(engine, database_url, tmp_path, upload_max_mb=0.5)
 
 
 def history_of(html: str) -> str:
     return re.search(r'<ol class="history">(.*?)</ol>', html, re.S).group(1)
 
 
-def test_another_units_refused_probes_stay_out_of_a_units_history(portal: Portal) -> None:  # noqa: F811
+def test_another_units_refused_probes_stay_out_of_a_units_history(portal: Portal) -> None:
     own = portal.assignment(12, "市市场监管局")
     with portal.login("market") as market:
         market.post(

@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
@@ -203,3 +203,13 @@ def form_fields(html: str, action: str) -> dict[str, str]:
     parser.feed(html)
     assert parser.fields, f"no form posting to {action} on the page"
     return parser.fields
+
+
+def serve_seeded(engine: Engine, database_url: str, home: Path, *, upload_max_mb: float) -> Iterator[Portal]:
+    """The seed plan with a round due in 30 days, served over HTTP: the body of each module's `portal` fixture."""
+    seed(engine)
+    open_round(engine, date.today() + timedelta(days=30))
+    settings = Settings(home=home, database_url=database_url, dev_mode=True, upload_max_mb=upload_max_mb)
+    with running(settings, engine) as found:
+        yield found
+

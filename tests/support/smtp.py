@@ -3,6 +3,7 @@
 server = MailServer(); server.start()
 server.refuse["full@example.org"] = "421 4.2.2 mailbox busy, try later"
 server.stall_rcpt_s = 3   # answer RCPT only after 3 s (for client timeouts)
+server.wait_stalls_answered()   # until every stalled RCPT has been answered
 server.drop_after_data = 2   # take the next 2 messages whole, then hang up before the reply
 server.drop_after_data_for.add("a@example.org")   # ... and every message to this address
 server.stop(); server.start()   # down for a while, back on the same port
@@ -30,7 +31,14 @@ class _Handler:
 
     async def handle_RCPT(self, _server, _session, envelope, address, _options):
         if self.server.stall_rcpt_s:
-            await asyncio.sleep(self.server.stall_rcpt_s)
+            with self.server.answered:
+                self.server.stalling += 1
+            try:
+                await asyncio.sleep(self.server.stall_rcpt_s)
+            finally:
+                with self.server.answered:
+                    self.server.stalling -= 1
+                    self.server.answered.notify_all()
         reply = self.server.refuse.get(address)
         if reply:
             return reply
@@ -67,6 +75,8 @@ class MailServer:
         self.dropped: list[str] = []  # Message-IDs taken whole and then hung up on
         self.received: list[tuple[list[str], EmailMessage]] = []
         self.lock = threading.Lock()
+        self.stalling = 0  # RCPT commands still held by stall_rcpt_s
+        self.answered = threading.Condition()
         self._controller: Controller | None = None
 
     def start(self) -> MailServer:
@@ -78,6 +88,12 @@ class MailServer:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+    def wait_stalls_answered(self, timeout_s: float = 10.0) -> None:
+        """Until every stalled RCPT has had its answer (its client may have gone): nothing late is pending."""
+        with self.answered:
+            if not self.answered.wait_for(lambda: self.stalling == 0, timeout=timeout_s):
+                raise TimeoutError(f"{self.stalling} stalled RCPT still unanswered after {timeout_s} s")
 
     @property
     def messages(self) -> list[EmailMessage]:
