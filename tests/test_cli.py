@@ -16,6 +16,7 @@ from models.db import make_engine
 from tests.support import scenario
 from tests.support.cli import assert_one_clean_line, duban
 
+
 def test_init_creates_the_database_and_running_it_again_is_harmless(
     empty_database_url: str, tmp_path: Path
 ) -> None:

@@ -36,7 +36,6 @@ from tests.support.scenario import OFFICE
 from tests.support.seed_round import assignment_of, at, escalate, liaison, seed
 
 
-
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(home=tmp_path)

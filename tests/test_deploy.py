@@ -12,9 +12,10 @@ from sqlalchemy import Engine, create_engine, text
 
 from models.db import unit_of_work
 from models.outbox import enqueue_many
-from tests.support.prefect_server import PREFECT, prefect_server as start_prefect_server
 from tests.support.cli import DUBAN
 from tests.support.outbox import reminders, statuses
+from tests.support.prefect_server import PREFECT
+from tests.support.prefect_server import prefect_server as start_prefect_server
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from models.db import reading
 from models.notification import Notification
 from notifications.channels import channel_for
 from notifications.dispatch import DispatchReport, dispatch
+from tests.support.outbox import clock, fill, reminders, smtp_settings, statuses
 from tests.support.smtp import MailServer, SilentServer
-from tests.test_notifications import clock, fill, reminders, smtp_settings, statuses
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # aiosmtpd on Python 3.11
 
@@ -166,7 +166,7 @@ def test_a_reply_lost_after_data_is_counted_maybe_sent_and_resent_only_after_the
     )  # the receiver can drop one
     assert len(mail_server.messages) == 4 and statuses(engine) == Counter({"sent": 3})
 
-    from tests.test_cli import duban
+    from tests.support.cli import duban
 
     status = duban("status", "--json", home=tmp_path, url=database_url)
     assert status.returncode == 0, status.stderr

@@ -19,8 +19,8 @@ from models.evidence import Upload, described, prune_orphans, store
 from models.round import CheckIn
 from models.rounds import open_round as open_scenario_round
 from tests.support import scenario
-from tests.support.portal import Portal, csrf_of, open_round, running, seed
 from tests.support.cli import duban
+from tests.support.portal import Portal, csrf_of, open_round, running, seed
 
 # 抽检报告 as Chinese Windows' Notepad saves it (GBK): a line is 18 two-byte characters and 9 ASCII
 # bytes, 45 bytes; 800 lines are 36,000 bytes. The other file's line is 20 x 2 + 4 = 44 bytes:

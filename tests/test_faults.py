@@ -25,7 +25,7 @@ from models.errors import TextTooLong
 from models.evidence import ORPHAN_AGE_S
 from reports.compile import _HOST, STAGING_STALE_S, clear_stale_staging
 from tests.support import scenario
-from tests.test_cli import assert_one_clean_line, duban
+from tests.support.cli import assert_one_clean_line, duban
 
 ROOT = Path(__file__).parent.parent
 

@@ -7,7 +7,6 @@ Over real HTTP (the portal and the API), the real CLI and the domain, on SQLite 
 from __future__ import annotations
 
 from collections.abc import Iterator
-
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -24,8 +23,8 @@ from models.lifecycle import Action, State
 from models.round import CheckIn, CheckInState
 from models.rounds import open_round as open_scenario_round
 from tests.support import scenario
-from tests.support.portal import Portal, csrf_of, serve_seeded
 from tests.support.cli import duban
+from tests.support.portal import Portal, csrf_of, serve_seeded
 
 CHANGED = "已被修改，请刷新后重新审核"
 

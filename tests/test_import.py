@@ -21,10 +21,16 @@ from models.lifecycle import Action
 from models.plan import Measure, Task
 from models.unit import Unit
 from tests.support import notices
-from tests.support.scenario import OFFICE
 from tests.support.cli import duban
-from tests.support.imports import DIRECTORY, SEED, changed_seed, import_file, load_directory, snapshot
-
+from tests.support.imports import (
+    DIRECTORY,
+    SEED,
+    changed_seed,
+    import_file,
+    load_directory,
+    snapshot,
+)
+from tests.support.scenario import OFFICE
 
 
 def assignments_by_task(

@@ -17,8 +17,8 @@ from sqlalchemy import Engine
 
 from config import Settings
 from tests.support.browser import ARTIFACTS, needs_chromium
-from tests.support.portal import PASSWORD, running, seed
 from tests.support.imports import HEADER, ROWS, held
+from tests.support.portal import PASSWORD, running, seed
 
 pytestmark = needs_chromium
 

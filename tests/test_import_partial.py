@@ -23,10 +23,20 @@ from models.db import reading, unit_of_work
 from models.extensions import decide_extension, request_extension
 from models.plan import Task
 from models.unit import Unit
-from tests.support.scenario import OFFICE
 from tests.support.cli import duban
-from tests.support.imports import DIRECTORY, HEADER, ROWS, SEED, changed_seed, held, import_file, load_directory, partial_csv, snapshot
-
+from tests.support.imports import (
+    DIRECTORY,
+    HEADER,
+    ROWS,
+    SEED,
+    changed_seed,
+    held,
+    import_file,
+    load_directory,
+    partial_csv,
+    snapshot,
+)
+from tests.support.scenario import OFFICE
 
 
 def events(engine: Engine, action: str) -> list[AuditEvent]:

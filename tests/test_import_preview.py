@@ -105,7 +105,9 @@ def test_the_office_imports_a_partial_notice_and_assigns_its_pending_task(portal
         assert edu.get("/import/pending").status_code == 403
 
 
-def test_corrections_in_the_preview_are_applied_and_recorded_in_the_import_event(portal: Portal) -> None:
+def test_corrections_in_the_preview_are_applied_and_recorded_in_the_import_event(
+    portal: Portal,
+) -> None:
     with portal.login("office") as office:
         preview = upload(office, "2023年通知.txt", SEED.read_bytes(), "2023")
         assert preview.status_code == 200

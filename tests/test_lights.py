@@ -38,13 +38,17 @@ def seeded(engine: Engine) -> Engine:
     return seed(engine)
 
 
-def dashboard_cells(engine: Engine, today: date, rules: Settings, per_page: int = 5, **filters: object) -> dict[int, str]:
+def dashboard_cells(
+    engine: Engine, today: date, rules: Settings, per_page: int = 5, **filters: object
+) -> dict[int, str]:
     """assignment id -> colour, over every page of `per_page` tasks."""
     found: dict[int, str] = {}
     page, pages = 1, 1
     while page <= pages:
         with Session(engine) as session:
-            view = overview(session, today=today, rules=rules, page=page, per_page=per_page, **filters)
+            view = overview(
+                session, today=today, rules=rules, page=page, per_page=per_page, **filters
+            )
         pages = view.pages
         for row in view.rows:
             for cell in row.cells:
@@ -120,11 +124,17 @@ def test_each_cell_on_each_page_has_the_light_of_its_assignment(
         seen.update(shown.values())
         assert shown[market] == "green"
         others = {c for a, c in shown.items() if a not in (market, health)}
-        if day == "2022-09-20":  # on pace at 40%; its unreported partners on the same task are behind it
+        if (
+            day == "2022-09-20"
+        ):  # on pace at 40%; its unreported partners on the same task are behind it
             assert shown[health] == "green" and "yellow" in {shown[a] for a in partners}
-        if day == "2022-09-27":  # 3 working days to the 30th, 1 to the cooperating units' 28th: all yellow
+        if (
+            day == "2022-09-27"
+        ):  # 3 working days to the 30th, 1 to the cooperating units' 28th: all yellow
             assert others == {"yellow"}
-        if day == "2022-10-10":  # past the 30th: every item still owed is red; 40% on 121 days is on pace
+        if (
+            day == "2022-10-10"
+        ):  # past the 30th: every item still owed is red; 40% on 121 days is on pace
             assert others == {"red"} and shown[health] == "green"
         # Filtering by colour keeps exactly the cells of that colour.
         for colour in ("green", "yellow", "red"):

@@ -28,31 +28,72 @@ from notifications.render import WITH_CALENDAR
 from notifications.samples import SAMPLES
 from reports.compile import compile_report
 from tests.support.scenario import OFFICE
-from tests.support.small_office import OFFICE_NAME, at, open_september, outbox, rendered, with_contacts
+from tests.support.small_office import (
+    OFFICE_NAME,
+    at,
+    open_september,
+    outbox,
+    rendered,
+    with_contacts,
+)
 
 
 @pytest.fixture
 def queued(engine: Engine, tmp_path: Path) -> Engine:
     """A round from opening to its 通报, with a return, an approved and a rejected extension, and the ladders."""
-    settings = Settings(home=tmp_path, office_name="市未保办", cycle={"leading_group_email": "group@example.org"})
+    settings = Settings(
+        home=tmp_path, office_name="市未保办", cycle={"leading_group_email": "group@example.org"}
+    )
     plan = with_contacts(engine)
     round_id = open_september(engine)  # round_opened to each unit's liaison
     with unit_of_work(engine) as session:
-        filed = submit_checkin(session, round_id=round_id, assignment_id=plan.market, actor=plan.unit_actor("市市场监管局"),
-                               now=at("2022-09-06"), text="已完成抽检", percent=100, completed=True)
+        filed = submit_checkin(
+            session,
+            round_id=round_id,
+            assignment_id=plan.market,
+            actor=plan.unit_actor("市市场监管局"),
+            now=at("2022-09-06"),
+            text="已完成抽检",
+            percent=100,
+            completed=True,
+        )
         revision = filed.revision
     with unit_of_work(engine) as session:  # report_returned
-        review_checkin(session, round_id=round_id, assignment_id=plan.market, accept=False, actor=OFFICE,
-                       now=at("2022-09-06", 15), revision=revision, reason="佐证材料不全")
-    for assignment_id, unit, approve in ((plan.police, "市公安局", True), (plan.procuratorate, "市检察院", False)):
+        review_checkin(
+            session,
+            round_id=round_id,
+            assignment_id=plan.market,
+            accept=False,
+            actor=OFFICE,
+            now=at("2022-09-06", 15),
+            revision=revision,
+            reason="佐证材料不全",
+        )
+    for assignment_id, unit, approve in (
+        (plan.police, "市公安局", True),
+        (plan.procuratorate, "市检察院", False),
+    ):
         with unit_of_work(engine) as session:
-            asked = request_extension(session, assignment_id=assignment_id, until=date(2023, 1, 31), reason="需协调经费",
-                                      actor=plan.unit_actor(unit), now=at("2022-09-07"), timezone=settings.timezone,
-                                      max_days=90)
+            asked = request_extension(
+                session,
+                assignment_id=assignment_id,
+                until=date(2023, 1, 31),
+                reason="需协调经费",
+                actor=plan.unit_actor(unit),
+                now=at("2022-09-07"),
+                timezone=settings.timezone,
+                max_days=90,
+            )
             asked_id = asked.id
         with unit_of_work(engine) as session:  # extension_decided, approved and rejected
-            decide_extension(session, request_id=asked_id, approve=approve, actor=OFFICE, now=at("2022-09-07", 15),
-                             reason=None if approve else "理由不充分")
+            decide_extension(
+                session,
+                request_id=asked_id,
+                approve=approve,
+                actor=OFFICE,
+                now=at("2022-09-07", 15),
+                reason=None if approve else "理由不充分",
+            )
     for day in ("2022-09-06", "2022-09-07", "2022-09-09"):  # reminder (t-3, t-1, due) and overdue
         with unit_of_work(engine) as session:
             send_reminders(session, now=at(day), settings=settings, actor=SYSTEM_ACTOR)
@@ -60,10 +101,18 @@ def queued(engine: Engine, tmp_path: Path) -> Engine:
         with unit_of_work(engine) as session:
             escalate_stalled(session, now=at(day), settings=settings, actor=SYSTEM_ACTOR)
     with unit_of_work(engine) as session:  # results_published
-        compile_report(session, plan=session.exec(select(Plan)).one(),
-                       round_=session.exec(select(SupervisionRound)).one(), as_of=at("2022-09-15", 12), formats=["md"],
-                       out_dir=tmp_path / "reports", settings=settings, actor=OFFICE, now=at("2022-09-15", 12),
-                       publish=True)
+        compile_report(
+            session,
+            plan=session.exec(select(Plan)).one(),
+            round_=session.exec(select(SupervisionRound)).one(),
+            as_of=at("2022-09-15", 12),
+            formats=["md"],
+            out_dir=tmp_path / "reports",
+            settings=settings,
+            actor=OFFICE,
+            now=at("2022-09-15", 12),
+            publish=True,
+        )
     return engine
 
 
@@ -72,15 +121,22 @@ def test_the_round_queues_every_kind_the_templates_know(queued: Engine) -> None:
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_every_queued_message_renders_strictly_with_its_items_and_links(queued: Engine, lang: str) -> None:
+def test_every_queued_message_renders_strictly_with_its_items_and_links(
+    queued: Engine, lang: str
+) -> None:
     for row in outbox(queued):
         message = rendered(row, lang)
         assert message.subject and "\n" not in message.subject, row.dedup_key
         assert message.text.strip() and message.html.lstrip().startswith("<"), row.dedup_key
-        items = [*row.payload.get("items", []), *([row.payload["item"]] if "item" in row.payload else [])]
+        items = [
+            *row.payload.get("items", []),
+            *([row.payload["item"]] if "item" in row.payload else []),
+        ]
         for item in items:
             if "assignment_id" in item:
-                assert f"http://127.0.0.1:8000/assignments/{item['assignment_id']}" in message.text, row.dedup_key
+                assert (
+                    f"http://127.0.0.1:8000/assignments/{item['assignment_id']}" in message.text
+                ), row.dedup_key
             if "number" in item:
                 assert item["number"] in message.text, row.dedup_key
         assert bool(message.attachments) == (row.kind in WITH_CALENDAR), row.dedup_key
@@ -93,7 +149,12 @@ def test_what_each_reader_is_told_in_chinese(queued: Engine) -> None:
     returned = next(t for k, t in text.items() if k.startswith("returned:"))
     assert "佐证材料不全" in returned
     decided = [t for k, t in text.items() if k.startswith("extension:")]
-    assert len(decided) == 2 and any("2023" in t for t in decided) and any("理由不充分" in t for t in decided)
+    assert (
+        len(decided) == 2
+        and any("2023" in t for t in decided)
+        and any("理由不充分" in t for t in decided)
+    )
     with Session(queued) as session:
         assert session.exec(select(SupervisionRound.name)).one() in next(
-            t for k, t in text.items() if k.startswith("round_opened"))
+            t for k, t in text.items() if k.startswith("round_opened")
+        )

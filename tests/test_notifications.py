@@ -27,9 +27,9 @@ from models.outbox import enqueue, enqueue_many
 from notifications.channels import channel_for
 from notifications.dispatch import RetryPolicy, dispatch
 from notifications.samples import SAMPLES
-from tests.support.outbox import reminders, statuses
-from tests.support.smtp import MailServer
 from tests.support.cli import DUBAN
+from tests.support.outbox import clock, fill, reminders, smtp_settings, statuses
+from tests.support.smtp import MailServer
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # aiosmtpd on Python 3.11
 
@@ -39,29 +39,6 @@ def mail_server() -> MailServer:
     server = MailServer().start()
     yield server
     server.stop()
-
-
-def smtp_settings(tmp_path: Path, server: MailServer, **extra) -> Settings:
-    return Settings(
-        home=tmp_path,
-        mail_channel="smtp",
-        smtp_host="127.0.0.1",
-        smtp_port=server.port,
-        mail_from="duban@office.example.org",
-        mail_from_name="市未保办",
-        office_name="市未成年人保护工作领导小组办公室",
-        portal_url="http://portal.example.org",
-        **{"dispatch_batch": 10, "retry_base_s": 60} | extra,
-    )
-
-
-def fill(engine: Engine, messages: list[dict], now: datetime) -> None:
-    with unit_of_work(engine) as session:
-        enqueue_many(session, messages, now=now)
-
-
-def clock(moment: datetime):
-    return lambda: moment
 
 
 def test_the_same_message_is_never_enqueued_twice(engine: Engine, now: datetime) -> None:
@@ -229,7 +206,9 @@ def test_a_stalling_server_times_out_and_the_row_is_retried_later(
 ) -> None:
     settings = smtp_settings(tmp_path, mail_server, smtp_timeout_s=0.5)
     fill(engine, reminders(1), now)
-    mail_server.stall_rcpt_s = 5.0  # far beyond the 0.5 s timeout, so a loaded machine cannot blur the two
+    mail_server.stall_rcpt_s = (
+        5.0  # far beyond the 0.5 s timeout, so a loaded machine cannot blur the two
+    )
     started = time.monotonic()
     report = dispatch(engine, channel_for(settings), settings, now=clock(now))
     assert report.retried == 1 and time.monotonic() - started < 5.0
@@ -237,7 +216,10 @@ def test_a_stalling_server_times_out_and_the_row_is_retried_later(
         assert "did not answer in time" in session.exec(select(Notification.last_error)).one()
     mail_server.stall_rcpt_s = 0
     mail_server.wait_stalls_answered()  # the stalled session has ended, so it cannot accept anything late
-    assert dispatch(engine, channel_for(settings), settings, now=clock(now + timedelta(hours=1))).sent == 1
+    assert (
+        dispatch(engine, channel_for(settings), settings, now=clock(now + timedelta(hours=1))).sent
+        == 1
+    )
     assert len(mail_server.messages) == 1
 
 
@@ -341,7 +323,9 @@ def test_a_dispatcher_killed_mid_batch_loses_nothing_and_repeats_at_most_one(
     assert statuses(engine) == Counter({"sent": 40})
 
 
-def test_the_office_sees_dead_letters_and_retries_them(database_url: str, engine: Engine, now: datetime, tmp_path: Path) -> None:
+def test_the_office_sees_dead_letters_and_retries_them(
+    database_url: str, engine: Engine, now: datetime, tmp_path: Path
+) -> None:
     from tests.support.cli import duban
 
     fill(

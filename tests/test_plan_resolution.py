@@ -14,9 +14,9 @@ from intake.source import read_notice
 from models.db import reading, unit_of_work
 from models.errors import NotFound
 from models.rounds import open_round, resolve_plan, resolve_round
+from tests.support.cli import duban
 from tests.support.scenario import OFFICE
-from tests.test_cli import duban
-from tests.test_cycle import ROOT, at, seeded  # noqa: F401 — fixture
+from tests.support.seed_round import ROOT, at, seed
 
 
 @pytest.fixture
@@ -114,3 +114,8 @@ def test_the_report_command_and_the_compile_flow_find_a_round_among_two_plans(
     finally:
         get_settings.cache_clear()
     assert [(c["plan"], c["round"]) for c in compiled] == [("2023", "专项督查")]
+
+
+@pytest.fixture
+def seeded(engine: Engine) -> Engine:
+    return seed(engine)

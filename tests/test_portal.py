@@ -6,10 +6,9 @@ The seed is the data (16 tasks, 49 units); one user per role (tests/support/port
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import os
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,9 +21,8 @@ from models.audit import AuditEvent, verify_chain
 from models.db import reading, unit_of_work
 from models.errors import ConfigError
 from models.user import WebSession
-from tests.support.portal import PASSWORD, Portal, csrf_of, form_fields, serve_seeded, sign_in
+from tests.support.portal import PDF, Portal, csrf_of, form_fields, serve_seeded, sign_in
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
@@ -352,8 +350,8 @@ def test_duban_serve_starts_the_portal_and_refuses_a_default_secret(tmp_path: Pa
 
     import httpx
 
-    from tests.support.net import free_port
     from tests.support.cli import DUBAN, assert_one_clean_line, duban
+    from tests.support.net import free_port
 
     assert duban("init", home=tmp_path).returncode == 0
     assert_one_clean_line(duban("serve", "--no-scheduler", home=tmp_path), 2, "DUBAN_SECRET_KEY")

@@ -427,8 +427,8 @@ def test_duban_serve_believes_x_forwarded_for_only_from_the_proxies_it_is_told(
     import time
 
     from models.db import make_engine
-    from tests.support.net import free_port
     from tests.support.cli import DUBAN, duban
+    from tests.support.net import free_port
 
     assert duban("init", home=tmp_path).returncode == 0
     added = duban(
@@ -488,7 +488,9 @@ def test_no_route_runs_on_the_event_loop() -> None:
     assert [r.path for r in routes if inspect.iscoroutinefunction(r.endpoint)] == []
 
 
-def test_trusted_proxies_are_read_from_the_environment_and_nonsense_is_refused(tmp_path: Path) -> None:
+def test_trusted_proxies_are_read_from_the_environment_and_nonsense_is_refused(
+    tmp_path: Path,
+) -> None:
     from tests.support.cli import assert_one_clean_line, duban
 
     assert Settings(home=tmp_path, trusted_proxies=" 10.0.0.1, 10.1.0.0/16 ").trusted_proxies == [

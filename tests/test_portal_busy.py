@@ -18,9 +18,8 @@ from sqlmodel import select
 from config import Settings
 from models.db import reading
 from models.round import CheckIn
-from tests.support.portal import Portal, csrf_of, form_fields, open_round, running, seed
-from tests.test_portal import PDF
-from tests.test_readers import writer_holding_the_lock
+from tests.support.locks import writer_holding_the_lock
+from tests.support.portal import PDF, Portal, csrf_of, form_fields, open_round, running, seed
 
 TYPED = "已完成校园食品安全抽检120批次\n合格率100%，问题食品已下架"
 

@@ -50,13 +50,23 @@ def digests(engine: Engine, plan: Scenario, day: str) -> dict[str, dict[str, Any
     names = {unit_id: name for name, unit_id in plan.units.items()}
     found = {}
     with Session(engine) as session:
-        rows = session.exec(select(Notification).where(col(Notification.dedup_key).endswith(f":liaison:{day}")))
+        rows = session.exec(
+            select(Notification).where(col(Notification.dedup_key).endswith(f":liaison:{day}"))
+        )
         for row in rows:
             message = rendered(row)
             found[names[row.unit_id]] = {
-                "kind": row.kind, "stage": row.payload.get("stage"), "days_left": row.payload.get("days_left"),
-                "items": [(i["task_number"], i["due_on"], i.get("days_overdue")) for i in row.payload["items"]],
-                "subject": message.subject, "text": message.text, "to": row.recipient_email}
+                "kind": row.kind,
+                "stage": row.payload.get("stage"),
+                "days_left": row.payload.get("days_left"),
+                "items": [
+                    (i["task_number"], i["due_on"], i.get("days_overdue"))
+                    for i in row.payload["items"]
+                ],
+                "subject": message.subject,
+                "text": message.text,
+                "to": row.recipient_email,
+            }
     return found
 
 
@@ -64,37 +74,61 @@ def reminder_events(engine: Engine) -> list[dict[str, Any]]:
     import json
 
     with Session(engine) as session:
-        return [json.loads(e.after) | {"unit": e.object_id} for e in session.exec(
-            select(AuditEvent).where(AuditEvent.action == "reminder.enqueue").order_by(AuditEvent.seq))]
+        return [
+            json.loads(e.after) | {"unit": e.object_id}
+            for e in session.exec(
+                select(AuditEvent)
+                .where(AuditEvent.action == "reminder.enqueue")
+                .order_by(AuditEvent.seq)
+            )
+        ]
 
 
 def test_three_and_one_working_days_before_each_unit_gets_one_digest_at_its_most_urgent_step(
-        engine: Engine, plan: Scenario, settings: Settings) -> None:
+    engine: Engine, plan: Scenario, settings: Settings
+) -> None:
     run = remind(engine, settings, "2022-09-06")  # Tuesday: 3 days to the 9th, 1 to the 7th
     assert (run.skipped, run.units, run.enqueued, run.stages) == (None, 4, 4, {"t-1": 3, "t-3": 1})
     found = digests(engine, plan, "2022-09-06")
     assert {name: (d["kind"], d["stage"], d["days_left"]) for name, d in found.items()} == {
-        "市教育局": ("reminder", "t-1", 1), "市公安局": ("reminder", "t-1", 1), "市检察院": ("reminder", "t-1", 1),
-        "市市场监管局": ("reminder", "t-3", 3)}
+        "市教育局": ("reminder", "t-1", 1),
+        "市公安局": ("reminder", "t-1", 1),
+        "市检察院": ("reminder", "t-1", 1),
+        "市市场监管局": ("reminder", "t-3", 3),
+    }
     assert found["市教育局"]["items"] == [(12, "2022-09-07", None), (5, "2022-09-09", None)]
     assert "下一个工作日截止" in found["市教育局"]["subject"]
-    assert "3个工作日后截止" in found["市市场监管局"]["subject"] and "以下1项任务" in found["市市场监管局"]["text"]
+    assert (
+        "3个工作日后截止" in found["市市场监管局"]["subject"]
+        and "以下1项任务" in found["市市场监管局"]["text"]
+    )
     assert found["市教育局"]["to"] == f"liaison{plan.units['市教育局']}@example.org"
 
 
 def test_a_unit_with_an_item_due_today_is_told_today_even_beside_a_later_one(
-        engine: Engine, plan: Scenario, settings: Settings) -> None:
-    run = remind(engine, settings, "2022-09-07")  # Wednesday: the cooperating items are due; the 9th is 2 away
+    engine: Engine, plan: Scenario, settings: Settings
+) -> None:
+    run = remind(
+        engine, settings, "2022-09-07"
+    )  # Wednesday: the cooperating items are due; the 9th is 2 away
     assert (run.units, run.enqueued, run.stages) == (3, 3, {"due": 3})
     found = digests(engine, plan, "2022-09-07")
-    assert set(found) == {"市教育局", "市公安局", "市检察院"}  # 市市场监管局 is 2 days away: no step today
+    assert set(found) == {
+        "市教育局",
+        "市公安局",
+        "市检察院",
+    }  # 市市场监管局 is 2 days away: no step today
     assert (found["市教育局"]["stage"], found["市教育局"]["days_left"]) == ("due", 0)
-    assert "今天截止" in found["市教育局"]["subject"] and "个工作日后截止" not in found["市教育局"]["text"]
+    assert (
+        "今天截止" in found["市教育局"]["subject"]
+        and "个工作日后截止" not in found["市教育局"]["text"]
+    )
     assert "以下2项任务" in found["市教育局"]["text"]
 
 
 def test_overdue_on_every_second_working_day_and_the_overdue_digest_wins(
-        engine: Engine, plan: Scenario, settings: Settings) -> None:
+    engine: Engine, plan: Scenario, settings: Settings
+) -> None:
     # Thursday 8th: the 7th's items are 1 day overdue (no step); the 9th is 1 day away (t-1).
     run = remind(engine, settings, "2022-09-08")
     assert (run.units, run.stages) == (2, {"t-1": 2})
@@ -105,7 +139,9 @@ def test_overdue_on_every_second_working_day_and_the_overdue_digest_wins(
     assert (run.units, run.stages) == (4, {"overdue": 3, "due": 1})
     found = digests(engine, plan, "2022-09-09")
     assert found["市教育局"]["kind"] == "overdue" and found["市教育局"]["items"] == [
-        (12, "2022-09-07", 2), (5, "2022-09-09", 0)]
+        (12, "2022-09-07", 2),
+        (5, "2022-09-09", 0),
+    ]
     assert "已逾期2个工作日" in found["市教育局"]["text"]
     assert found["市市场监管局"]["kind"] == "reminder" and found["市市场监管局"]["stage"] == "due"
     # Tuesday 13th: 3 days overdue for the 7th (8th, 9th, 13th), 1 for the 9th: no step, no digest.
@@ -113,47 +149,72 @@ def test_overdue_on_every_second_working_day_and_the_overdue_digest_wins(
     # Wednesday 14th: 4 and 2 days overdue.
     run = remind(engine, settings, "2022-09-14")
     assert (run.units, run.stages) == (4, {"overdue": 4})
-    assert digests(engine, plan, "2022-09-14")["市教育局"]["items"] == [(12, "2022-09-07", 4), (5, "2022-09-09", 2)]
+    assert digests(engine, plan, "2022-09-14")["市教育局"]["items"] == [
+        (12, "2022-09-07", 4),
+        (5, "2022-09-09", 2),
+    ]
 
 
 def test_each_digest_queued_writes_one_audit_event_and_a_rerun_writes_none(
-        engine: Engine, plan: Scenario, settings: Settings) -> None:
+    engine: Engine, plan: Scenario, settings: Settings
+) -> None:
     remind(engine, settings, "2022-09-07")
     events = reminder_events(engine)
     education = plan.units["市教育局"]
-    assert sorted(e["unit"] for e in events) == sorted(str(plan.units[n]) for n in ("市教育局", "市公安局", "市检察院"))
-    assert [e for e in events if e["unit"] == str(education)] == [{
-        "kind": "reminder", "stage": "due", "items": 2, "key": f"digest:u{education}:liaison:2022-09-07",
-        "unit": str(education)}]
+    assert sorted(e["unit"] for e in events) == sorted(
+        str(plan.units[n]) for n in ("市教育局", "市公安局", "市检察院")
+    )
+    assert [e for e in events if e["unit"] == str(education)] == [
+        {
+            "kind": "reminder",
+            "stage": "due",
+            "items": 2,
+            "key": f"digest:u{education}:liaison:2022-09-07",
+            "unit": str(education),
+        }
+    ]
     again = remind(engine, settings, "2022-09-07", hour=15)
     assert (again.units, again.enqueued) == (3, 0) and len(reminder_events(engine)) == 3
 
 
 def test_a_unit_that_has_filed_is_not_reminded_and_a_unit_without_a_liaison_is_counted_but_not_sent(
-        engine: Engine, settings: Settings) -> None:
+    engine: Engine, settings: Settings
+) -> None:
     plan = with_contacts(engine, without_liaison=("市检察院",))
     round_id = open_september(engine)
     with unit_of_work(engine) as session:
-        submit_checkin(session, round_id=round_id, assignment_id=plan.police, actor=plan.unit_actor("市公安局"),
-                       now=at("2022-09-06", 9), text="推进中", percent=30)
+        submit_checkin(
+            session,
+            round_id=round_id,
+            assignment_id=plan.police,
+            actor=plan.unit_actor("市公安局"),
+            now=at("2022-09-06", 9),
+            text="推进中",
+            percent=30,
+        )
     run = remind(engine, settings, "2022-09-06")
     assert (run.units, run.enqueued, run.stages) == (3, 2, {"t-1": 2, "t-3": 1})
     assert set(digests(engine, plan, "2022-09-06")) == {"市教育局", "市市场监管局"}
 
 
-@pytest.mark.parametrize(("day", "hour", "skipped"), [
-    ("2022-09-10", 10, "2022-09-10 不是工作日 / not a working day"),
-    ("2022-09-06", 8, "08:00 不在工作时间 08:30–17:30 / outside working hours"),
-])
+@pytest.mark.parametrize(
+    ("day", "hour", "skipped"),
+    [
+        ("2022-09-10", 10, "2022-09-10 不是工作日 / not a working day"),
+        ("2022-09-06", 8, "08:00 不在工作时间 08:30–17:30 / outside working hours"),
+    ],
+)
 def test_nothing_goes_out_on_a_day_off_or_outside_working_hours(
-        engine: Engine, plan: Scenario, settings: Settings, day: str, hour: int, skipped: str) -> None:
+    engine: Engine, plan: Scenario, settings: Settings, day: str, hour: int, skipped: str
+) -> None:
     run = remind(engine, settings, day, hour)
     assert (run.skipped, run.units, run.enqueued) == (skipped, 0, 0)
     assert digests(engine, plan, day) == {}
 
 
 def test_a_digest_beside_an_item_already_late_counts_the_days_left_from_its_own_step(
-        engine: Engine, settings: Settings) -> None:
+    engine: Engine, settings: Settings
+) -> None:
     """Due Friday 16th, cooperating units four working days earlier: Friday 9th (13th, 9th ... over the
     holiday). Tuesday 13th: 市教育局's task 12 is 1 working day late (no step), its task 5 is 3 days away."""
     plan = with_contacts(engine)
@@ -165,19 +226,26 @@ def test_a_digest_beside_an_item_already_late_counts_the_days_left_from_its_own_
     assert "3个工作日后截止" in found["市教育局"]["subject"]
 
 
-def test_an_item_due_today_beside_one_a_day_late_makes_a_due_today_digest(engine: Engine, settings: Settings) -> None:
+def test_an_item_due_today_beside_one_a_day_late_makes_a_due_today_digest(
+    engine: Engine, settings: Settings
+) -> None:
     """Due Thursday 8th, cooperating units one working day earlier (Wednesday 7th). On the 8th 市教育局's
     task 12 is 1 working day late (no step of the ladder) and its task 5 is due that day."""
     plan = with_contacts(engine)
     open_september(engine, report_by=date(2022, 9, 8), lead_days=1)
     remind(engine, settings, "2022-09-08")
     found = digests(engine, plan, "2022-09-08")
-    assert (found["市教育局"]["kind"], found["市教育局"]["stage"], found["市教育局"]["days_left"]) == ("reminder", "due", 0)
+    assert (
+        found["市教育局"]["kind"],
+        found["市教育局"]["stage"],
+        found["市教育局"]["days_left"],
+    ) == ("reminder", "due", 0)
     assert "今天截止" in found["市教育局"]["subject"]
 
 
 def test_nothing_overdue_is_sent_before_the_due_date_even_with_no_working_day_between(
-        engine: Engine, settings: Settings) -> None:
+    engine: Engine, settings: Settings
+) -> None:
     """Due Saturday 17 September: on Friday 16th no working day is left, and nothing is late yet."""
     plan = with_contacts(engine)
     open_september(engine, report_by=date(2022, 9, 17), lead_days=0)
@@ -185,7 +253,9 @@ def test_nothing_overdue_is_sent_before_the_due_date_even_with_no_working_day_be
     assert "overdue" not in {d["kind"] for d in digests(engine, plan, "2022-09-16").values()}
 
 
-def test_with_a_reminder_every_working_day_the_first_late_day_is_reminded(engine: Engine, tmp_path: Path) -> None:
+def test_with_a_reminder_every_working_day_the_first_late_day_is_reminded(
+    engine: Engine, tmp_path: Path
+) -> None:
     plan = with_contacts(engine)
     open_september(engine)
     daily = Settings(home=tmp_path, cycle={"overdue_every": 1})

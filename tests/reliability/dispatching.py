@@ -35,9 +35,9 @@ from models.notification import Notification
 from models.outbox import enqueue_many
 from notifications.channels import channel_for
 from notifications.dispatch import dispatch
+from tests.support.cli import DUBAN
+from tests.support.outbox import reminders
 from tests.support.smtp import MailServer
-from tests.test_cli import DUBAN
-from tests.test_notifications import reminders
 
 
 @dataclass

@@ -25,8 +25,8 @@ from sqlalchemy import Engine, create_engine, text
 from models.audit import verify_chain
 from models.db import make_engine, reading
 from tests.reliability.table import full, record, runs
+from tests.support.cli import DUBAN, duban
 from tests.support.together import AtTheBarrier, Finished, environment, run_together
-from tests.test_cli import DUBAN, duban
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DIRECTORY = ROOT / "config/units/rugao.yaml"

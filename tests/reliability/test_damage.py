@@ -27,7 +27,7 @@ from models.db import make_engine, unit_of_work
 from models.rounds import open_round
 from tests.reliability import table
 from tests.support import scenario
-from tests.test_cli import duban
+from tests.support.cli import duban
 
 # Every exit code the README documents; 1 (an unexpected error) is what this suite must never see.
 DOCUMENTED = {0, 2, 3, 4, 5, 6, 7, 8, 9}

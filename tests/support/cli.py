@@ -10,12 +10,16 @@ from pathlib import Path
 DUBAN = str(Path(sys.executable).parent / "duban")
 
 
-def duban(*args: str, home: Path, url: str | None = None, lang: str = "zh", **env: str) -> subprocess.CompletedProcess:
+def duban(
+    *args: str, home: Path, url: str | None = None, lang: str = "zh", **env: str
+) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
     environment.update(DUBAN_HOME=str(home), DUBAN_LANG=lang, **env)
     if url:
         environment["DUBAN_DATABASE_URL"] = url
-    return subprocess.run([DUBAN, *args], capture_output=True, text=True, env=environment, timeout=120)
+    return subprocess.run(
+        [DUBAN, *args], capture_output=True, text=True, env=environment, timeout=120
+    )
 
 
 def assert_one_clean_line(result: subprocess.CompletedProcess, code: int, *fragments: str) -> None:

@@ -23,7 +23,17 @@ from tests.support.scenario import OFFICE
 ROOT = Path(__file__).parent.parent.parent
 SEED = ROOT / "tests" / "fixtures" / "seed-notice.txt"
 DIRECTORY = ROOT / "config" / "units" / "rugao.yaml"
-TABLES = ("plan", "task", "measure", "unit", "unit_alias", "group_member", "contact", "assignment", "audit_event")
+TABLES = (
+    "plan",
+    "task",
+    "measure",
+    "unit",
+    "unit_alias",
+    "group_member",
+    "contact",
+    "assignment",
+    "audit_event",
+)
 
 
 def load_directory(engine: Engine, now: datetime) -> None:
@@ -31,8 +41,15 @@ def load_directory(engine: Engine, now: datetime) -> None:
         sync_directory(session, read_directory(DIRECTORY), actor=OFFICE, now=now)
 
 
-def import_file(engine: Engine, path: Path, now: datetime, *, key: str = "plan", strict: bool = False,
-                apply: bool = False):
+def import_file(
+    engine: Engine,
+    path: Path,
+    now: datetime,
+    *,
+    key: str = "plan",
+    strict: bool = False,
+    apply: bool = False,
+):
     notice = read_notice(path)
     with unit_of_work(engine) as session:
         resolved = resolve(session, notice, strict=strict)
@@ -52,12 +69,16 @@ def snapshot(engine: Engine) -> dict[str, object]:
 def changed_seed(tmp_path: Path) -> Path:
     text_ = SEED.read_text(encoding="utf-8")
     text_ = text_.replace("开展质量守护行动。", "深入开展质量守护行动。")  # task 12 reworded
-    text_ = text_.replace("市烟草专卖局牵头,市教育局、市公安局、市市场监管局配合",
-                          "市烟草专卖局牵头,市教育局、市司法局、市市场监管局配合")  # task 13: 公安 out, 司法 in
+    text_ = text_.replace(
+        "市烟草专卖局牵头,市教育局、市公安局、市市场监管局配合",
+        "市烟草专卖局牵头,市教育局、市司法局、市市场监管局配合",
+    )  # task 13: 公安 out, 司法 in
     text_ = text_.replace("市市场监管局 |\n13 |", "市市场监管局 |\n13 |")
     start = text_.index("16 |\n加强未成年人综合权益维护")
     task16 = text_[start:]
-    text_ = text_[:start] + task16.replace("16 |", "17 |", 1).replace("加强未成年人综合权益维护", "加强未成年人网络素养教育")
+    text_ = text_[:start] + task16.replace("16 |", "17 |", 1).replace(
+        "加强未成年人综合权益维护", "加强未成年人网络素养教育"
+    )
     path = tmp_path / "seed-v2.txt"
     path.write_text(text_, encoding="utf-8")
     return path
@@ -77,11 +98,25 @@ def partial_csv(tmp_path: Path, rows: str = ROWS, name: str = "notice.csv") -> P
     return path
 
 
-def held(engine: Engine, number: int, key: str = "plan") -> dict[str, tuple[str, date | None, date | None, bool]]:
+def held(
+    engine: Engine, number: int, key: str = "plan"
+) -> dict[str, tuple[str, date | None, date | None, bool]]:
     """unit -> (role, due_on, original_due_on, withdrawn) for task `number` of plan `key`."""
     with reading(engine) as session:
         rows = session.exec(
-            select(Unit.name, Assignment.role, Assignment.due_on, Assignment.original_due_on, Assignment.withdrawn_at)
-            .join(Assignment, Assignment.unit_id == Unit.id).join(Task, Task.id == Assignment.task_id)
-            .join(Plan, Plan.id == Task.plan_id).where(Plan.key == key, Task.number == number)).all()
-    return {name: (str(role), due, original, withdrawn is not None) for name, role, due, original, withdrawn in rows}
+            select(
+                Unit.name,
+                Assignment.role,
+                Assignment.due_on,
+                Assignment.original_due_on,
+                Assignment.withdrawn_at,
+            )
+            .join(Assignment, Assignment.unit_id == Unit.id)
+            .join(Task, Task.id == Assignment.task_id)
+            .join(Plan, Plan.id == Task.plan_id)
+            .where(Plan.key == key, Task.number == number)
+        ).all()
+    return {
+        name: (str(role), due, original, withdrawn is not None)
+        for name, role, due, original, withdrawn in rows
+    }

@@ -42,6 +42,9 @@ USERS = {  # username -> (role, unit)
     "auditor": ("auditor", None),
 }
 
+# The smallest file a PDF reader accepts: evidence in the portal tests.
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
 
 @dataclass
 class Portal:
@@ -205,11 +208,14 @@ def form_fields(html: str, action: str) -> dict[str, str]:
     return parser.fields
 
 
-def serve_seeded(engine: Engine, database_url: str, home: Path, *, upload_max_mb: float) -> Iterator[Portal]:
+def serve_seeded(
+    engine: Engine, database_url: str, home: Path, *, upload_max_mb: float
+) -> Iterator[Portal]:
     """The seed plan with a round due in 30 days, served over HTTP: the body of each module's `portal` fixture."""
     seed(engine)
     open_round(engine, date.today() + timedelta(days=30))
-    settings = Settings(home=home, database_url=database_url, dev_mode=True, upload_max_mb=upload_max_mb)
+    settings = Settings(
+        home=home, database_url=database_url, dev_mode=True, upload_max_mb=upload_max_mb
+    )
     with running(settings, engine) as found:
         yield found
-

@@ -35,9 +35,12 @@ def at(day: str, hour: int = 10) -> datetime:
 
 def assignment_of(engine: Engine, task: int, unit: str) -> int:
     with reading(engine) as session:
-        return session.exec(select(Assignment.id).join(Task, col(Task.id) == col(Assignment.task_id))
-                            .join(Unit, col(Unit.id) == col(Assignment.unit_id))
-                            .where(Task.number == task, Unit.name == unit)).one()
+        return session.exec(
+            select(Assignment.id)
+            .join(Task, col(Task.id) == col(Assignment.task_id))
+            .join(Unit, col(Unit.id) == col(Assignment.unit_id))
+            .where(Task.number == task, Unit.name == unit)
+        ).one()
 
 
 def liaison(engine: Engine, unit: str):
@@ -57,7 +60,9 @@ def seed(engine: Engine) -> Engine:
     """The seed notice (16 tasks, 49 units) imported on 1 September 2022 with the Rugao directory."""
     now = at("2022-09-01")
     with unit_of_work(engine) as session:
-        sync_directory(session, read_directory(ROOT / "config/units/rugao.yaml"), actor=OFFICE, now=now)
+        sync_directory(
+            session, read_directory(ROOT / "config/units/rugao.yaml"), actor=OFFICE, now=now
+        )
         resolved = resolve(session, read_notice(ROOT / "tests/fixtures/seed-notice.txt"))
         reconcile(session, "2022", resolved, actor=OFFICE, now=now, write=True)
     return engine

@@ -7,21 +7,22 @@ different due dates. Every unit has a liaison (liaisonN@example.org) and a head 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from intake.plan_import import reconcile, resolve
+from intake.unit_phrase import NamedUnit
 from models.assignment import AssignmentRole
 from models.db import unit_of_work
 from models.notification import Notification
-from models.plan import Task
-from models.planning import assign
 from models.rounds import open_round
-from models.unit import Contact, ContactRole, Unit
+from models.unit import Contact, ContactRole
 from notifications.render import Rendered, render
-from tests.support.scenario import OFFICE, Scenario, build
+from tests.support.scenario import NOTICE, OFFICE, Scenario, build
 
 CST = timezone(timedelta(hours=8))
 NOW = datetime(2022, 9, 5, 9, 30, tzinfo=CST)  # Monday
@@ -37,28 +38,71 @@ def at(day: str, hour: int = 10) -> datetime:
 def with_contacts(engine: Engine, *, without_liaison: tuple[str, ...] = ()) -> Scenario:
     plan = build(engine, NOW)
     with unit_of_work(engine) as session:
-        task12, education = session.get(Task, plan.task12_id), session.get(Unit, plan.units["市教育局"])
-        assign(session, task=task12, unit=education, role=AssignmentRole.COOPERATING, actor=OFFICE, now=NOW)
+        # The office adds 市教育局 to task 12 the way production does: a corrected notice, re-imported.
+        tasks = [
+            replace(
+                t,
+                units=[*t.units, NamedUnit("市教育局", AssignmentRole.COOPERATING)],
+                units_text=f"{t.units_text}，市教育局配合",
+            )
+            if t.number == 12
+            else t
+            for t in NOTICE.tasks
+        ]
+        reconcile(
+            session,
+            "2022",
+            resolve(session, replace(NOTICE, tasks=tasks), strict=True),
+            actor=OFFICE,
+            now=NOW,
+            write=True,
+        )
         for name, unit_id in plan.units.items():
             if name not in without_liaison:
-                session.add(Contact(unit_id=unit_id, role=ContactRole.LIAISON, name=f"{name}联络员",
-                                    email=f"liaison{unit_id}@example.org"))
-            session.add(Contact(unit_id=unit_id, role=ContactRole.HEAD, name=f"{name}分管领导",
-                                email=f"head{unit_id}@example.org"))
+                session.add(
+                    Contact(
+                        unit_id=unit_id,
+                        role=ContactRole.LIAISON,
+                        name=f"{name}联络员",
+                        email=f"liaison{unit_id}@example.org",
+                    )
+                )
+            session.add(
+                Contact(
+                    unit_id=unit_id,
+                    role=ContactRole.HEAD,
+                    name=f"{name}分管领导",
+                    email=f"head{unit_id}@example.org",
+                )
+            )
     return plan
 
 
 def open_september(engine: Engine, report_by: date = date(2022, 9, 9), lead_days: int = 2) -> int:
     """Round 九月督导, opened Monday 5 September, due `report_by`; cooperating units `lead_days` earlier."""
     with unit_of_work(engine) as session:
-        return open_round(session, plan_key="2022", name="九月督导", report_by=report_by, actor=OFFICE, now=NOW,
-                          cooperating_lead_days=lead_days).round.id
+        return open_round(
+            session,
+            plan_key="2022",
+            name="九月督导",
+            report_by=report_by,
+            actor=OFFICE,
+            now=NOW,
+            cooperating_lead_days=lead_days,
+        ).round.id
 
 
 def rendered(row: Notification, lang: str = "zh") -> Rendered:
     """The message as its recipient reads it, from the payload the domain queued (strict: a missing key fails)."""
-    return render(row.kind, lang, row.payload, office=OFFICE_NAME, portal_url=PORTAL,
-                  recipient_name=row.recipient_name, created_at=row.created_at)
+    return render(
+        row.kind,
+        lang,
+        row.payload,
+        office=OFFICE_NAME,
+        portal_url=PORTAL,
+        recipient_name=row.recipient_name,
+        created_at=row.created_at,
+    )
 
 
 def outbox(engine: Engine, *kinds: str) -> list[Notification]:

@@ -93,7 +93,9 @@ class MailServer:
         """Until every stalled RCPT has had its answer (its client may have gone): nothing late is pending."""
         with self.answered:
             if not self.answered.wait_for(lambda: self.stalling == 0, timeout=timeout_s):
-                raise TimeoutError(f"{self.stalling} stalled RCPT still unanswered after {timeout_s} s")
+                raise TimeoutError(
+                    f"{self.stalling} stalled RCPT still unanswered after {timeout_s} s"
+                )
 
     @property
     def messages(self) -> list[EmailMessage]:
