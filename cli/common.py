@@ -25,7 +25,8 @@ ForceTimeOption = Annotated[
     bool,
     typer.Option(
         "--force-time",
-        help="补录：允许 --now 早于该事项上一次操作（审计记录注明）/ record an action dated before the "
+        help="补录：允许 --now 早于该事项上一次操作（审计记录注明）/ record an action dated before "
+            "the "
         "item's last one (the audit event says so)",
     ),
 ]
@@ -112,7 +113,8 @@ def engine_for(config: Settings, *, require_current: bool = True) -> Engine:
 
         from models.errors import DatabaseNotReady
 
-        # Opening a SQLite file that is not there creates an empty one: only `duban init` may do that.
+        # Opening a SQLite file that is not there creates an empty one: only `duban init` may do
+        # that.
         if not Path(url.database).exists():
             raise DatabaseNotReady(url=url.render_as_string(hide_password=True))
     engine = cached_engine(config.resolved_database_url, config.sqlite_busy_timeout_ms)

@@ -151,8 +151,10 @@ def _print_status(figures: dict) -> None:
         )
     notes = figures["notifications"]
     say(
-        f"通知：待发 {notes['pending']}，发送中 {notes['claimed']}，已发 {notes['sent']}，失败 {notes['dead']}，可能已送达 {notes['maybe_sent']}",
-        f"notifications: pending {notes['pending']}, claimed {notes['claimed']}, sent {notes['sent']}, dead {notes['dead']}",
+        f"通知：待发 {notes['pending']}，发送中 {notes['claimed']}，已发 {notes['sent']}，失败 "
+        f"{notes['dead']}，可能已送达 {notes['maybe_sent']}",
+        f"notifications: pending {notes['pending']}, claimed {notes['claimed']}, sent "
+        f"{notes['sent']}, dead {notes['dead']}",
     )
 
 

@@ -290,8 +290,8 @@ def _trace(
 
 
 def _space_header(lines: list[str]) -> tuple[int, list[str | None]] | None:
-    """The header line and its columns: every cell a column name, known or not (资金来源: one unknown
-    column keeps the table), with text, 序号 and units among them."""
+    """The header line and its columns: every cell a column name, known or not (资金来源: one
+    unknown column keeps the table), with text, 序号 and units among them."""
     for start, line in enumerate(lines):
         names = line.split()
         kinds = [column_of(name) for name in names]

@@ -395,8 +395,8 @@ def _bracket_closes_part(flat: str, opened: int, index: int) -> bool:
 def _bracket_part(
     body: str, flat: str, start: int, opened: int, index: int
 ) -> tuple[str, str] | None:
-    """The part from `start` closed by the bracket opened at `opened`, if the bracket closes a part and
-    names units."""
+    """The part from `start` closed by the bracket opened at `opened`, if the bracket closes a part
+    and names units."""
     if not _bracket_closes_part(flat, opened, index):
         return None
     inner = flat[opened + 1 : index]
@@ -564,7 +564,8 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
 @dataclass
 class _Prose:
     """Reading prose line by line: the paragraph being gathered (`block`) is closed into items when
-    the next one starts; section headings say whether items under them are tasks and their category."""
+    the next one starts; section headings say whether items under them are tasks and their
+    category."""
 
     items: list[RawItem] = field(default_factory=list)
     preface: list[str] = field(default_factory=list)

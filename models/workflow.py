@@ -122,7 +122,8 @@ def contexts_of(session: Session, assignments: list[Assignment]) -> dict[int, Co
             .order_by(Unit.name)
         ):
             cooperating.setdefault(task_id, []).append((name, State(state)))
-    # A filing goes to the latest open round's check-in, unless the office accepted it (submit_checkin).
+    # A filing goes to the latest open round's check-in, unless the office accepted it
+    # (submit_checkin).
     latest = (
         select(CheckIn.assignment_id, func.max(CheckIn.round_id).label("round_id"))
         .join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))

@@ -369,8 +369,10 @@ def _rounds(
 
 
 def _structure(connection: Connection, *, plan: Plan, as_of: datetime) -> dict[int, Held]:
-    """The assignments as they stood: not yet withdrawn (nor their task). Whether each was created by then
-    is the caller's question: one owing a check-in in a round opened by then existed, whatever its row says."""
+    """The assignments as they stood: not yet withdrawn (nor their task). Whether each was created
+    by then is the caller's question: one owing a check-in in a round opened by then existed,
+    whatever its
+    row says."""
     rows = connection.execute(
         select(
             Assignment.id,
@@ -397,8 +399,9 @@ def _structure(connection: Connection, *, plan: Plan, as_of: datetime) -> dict[i
 def _items(
     connection: Connection, *, rounds: dict[int, SupervisionRound], held: dict[int, Held]
 ) -> tuple[dict[int, Item], dict[int, str | None]]:
-    """One item per check-in of the rounds on an assignment of the structure, due by its original date;
-    beside them each check-in's stored text, for submissions whose event predates texts in the trail."""
+    """One item per check-in of the rounds on an assignment of the structure, due by its original
+    date; beside them each check-in's stored text, for submissions whose event predates texts in the
+    trail."""
     items: dict[int, Item] = {}
     texts: dict[int, str | None] = {}
     if not rounds:
@@ -436,8 +439,10 @@ def _items(
 def _events(connection: Connection, *, plan: Plan, as_of: datetime) -> Any:
     """The replayed events of the plan's tasks, and every escalation's, up to the moment, in trail order."""
     plan_tasks = select(Task.id).where(Task.plan_id == plan.id)
-    # An action the office dated back (--force-time) follows, in the chain, one dated after as_of: an item's
-    # history stops at its first event beyond as_of, so a verification never shows before its filing.
+    # An action the office dated back (--force-time) follows, in the chain, one dated after as_of:
+    # an item's history stops at its first event beyond as_of, so a verification never shows before
+    # its
+    # filing.
     beyond = dict(
         ((t, u), seq)
         for t, u, seq in connection.execute(
@@ -480,8 +485,8 @@ def _replay(
     as_of: datetime,
     timezone: str,
 ) -> Replayed:
-    """Replay the trail up to the moment: states, percents and extensions per assignment, escalations
-    raised and resolved; what each check-in's events say is written onto its item."""
+    """Replay the trail up to the moment: states, percents and extensions per assignment,
+    escalations raised and resolved; what each check-in's events say is written onto its item."""
     replayed = Replayed()
     unit_names = dict(session.exec(select(Unit.id, Unit.name)).all())
     by_pair = {(row.task_id, row.unit): a_id for a_id, row in held.items()}

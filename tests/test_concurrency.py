@@ -267,7 +267,8 @@ def test_a_database_upgraded_to_counted_numbers_goes_on_after_the_highest_number
         for n, (number, assignment_id) in enumerate(given):
             connection.execute(
                 text(
-                    "INSERT INTO escalation (stage_key, assignment_id, level, stall, reason, number, "
+                    "INSERT INTO escalation (stage_key, assignment_id, level, stall, reason, "
+                    "number, "
                     "opened_at) VALUES (:key, :a, 1, 'overdue', '逾期', :number, :at)"
                 ),
                 {"key": f"k{n}", "a": assignment_id, "number": number, "at": now},

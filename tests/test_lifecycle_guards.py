@@ -1,4 +1,5 @@
-"""What is offered is what is allowed: `available_actions` against `take_action`, over random states (Hypothesis).
+"""What is offered is what is allowed: `available_actions` against `take_action`, over random states
+(Hypothesis).
 
 The states are set as rows on a real database (the lead's state and role, withdrawn or not, the
 cooperating units' states and roles, the round and the check-in), then every action is tried by

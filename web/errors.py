@@ -84,7 +84,8 @@ def _about_body(zh: str, en: str) -> Any:
     return message
 
 
-# Pydantic's error type -> the message, from the field's Chinese name, its name and the error's context.
+# Pydantic's error type -> the message, from the field's Chinese name, its name and the error's
+# context.
 FIELD_MESSAGES: dict[str, Any] = {
     "string_too_long": lambda zh_name, name, ctx: tuple(
         too_long(name, ctx.get("max_length", 0)).split(" / ", 1)
@@ -171,7 +172,8 @@ def answer(
         )
 
 
-BUSY = "系统繁忙，请稍后重试：另一项操作正在保存，您提交的内容尚未保存 / busy: another change is being saved; yours was not, try again"
+BUSY = ("系统繁忙，请稍后重试：另一项操作正在保存，您提交的内容尚未保存 / busy: another change is "
+    "being saved; yours was not, try again")
 LONG_FIELDS = frozenset({"text", "problems", "reason"})
 FORM_LABELS = {"until": "延期至"}
 

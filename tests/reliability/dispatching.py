@@ -1,4 +1,5 @@
-"""The harness of the dispatch scenarios: real `duban dispatch` processes, a real SMTP sink, the outbox.
+"""The harness of the dispatch scenarios: real `duban dispatch` processes, a real SMTP sink, the
+outbox.
 
 A run enqueues a fresh set of messages, starts dispatchers (subprocesses of the installed `duban`,
 on the wall clock), kills some of them with SIGKILL at random points, and then dispatches until
