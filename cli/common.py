@@ -73,7 +73,8 @@ def now_from(text: str | None) -> datetime:
 
 
 def numbers_from(text: str | None, option: str) -> list[int] | None:
-    """A list of task numbers as an office types it: "1,5,12" or "1，5，12"; anything else names the bad part."""
+    """A list of task numbers as an office types it: "1,5,12" or "1，5，12"; anything else names the
+    bad part."""
     if not text:
         return None
     parts = [part.strip() for part in text.replace("，", ",").split(",") if part.strip()]

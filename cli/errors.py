@@ -73,7 +73,8 @@ def explain(error: BaseException) -> int | None:
 
 
 def _usage(error: Any) -> int:
-    """Click's own errors (unknown option, missing or bad value), in one line instead of a boxed panel."""
+    """Click's own errors (unknown option, missing or bad value), in one line instead of a boxed
+    panel."""
     from typer._click import exceptions as click
 
     if isinstance(error, click.NoArgsIsHelpError):
@@ -117,7 +118,8 @@ def _usage(error: Any) -> int:
 
 
 def _settings(error: Any) -> int:
-    """A setting comes from $DUBAN_HOME/duban.toml or from an environment variable: name it both ways."""
+    """A setting comes from $DUBAN_HOME/duban.toml or from an environment variable: name it both
+    ways."""
     parts_zh, parts_en = [], []
     for e in error.errors():
         dotted = ".".join(str(p) for p in e["loc"])
@@ -153,7 +155,8 @@ def _disk(error: OSError) -> int:
 
 
 def _database(error: Any) -> int | None:
-    """A database error that escaped: unreachable (7), its disk full or read-only (8), its file damaged (9)."""
+    """A database error that escaped: unreachable (7), its disk full or read-only (8), its file
+    damaged (9)."""
     from sqlalchemy.exc import OperationalError
 
     orig = error.orig
@@ -245,7 +248,8 @@ def _first_line(error: Any) -> str:
 
 
 def last_resort(error: BaseException) -> int:
-    """An error nobody expected: its traceback in a timestamped file under $DUBAN_HOME/logs/, one line here."""
+    """An error nobody expected: its traceback in a timestamped file under $DUBAN_HOME/logs/, one
+    line here."""
     text = "".join(traceback.format_exception(error))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     name = f"duban-error-{stamp}-{os.getpid()}.log"
@@ -273,7 +277,8 @@ def last_resort(error: BaseException) -> int:
 
 
 def _log_folders() -> list[Path]:
-    """$DUBAN_HOME/logs, read without building Settings (which may be what failed); the temp folder if not writable."""
+    """$DUBAN_HOME/logs, read without building Settings (which may be what failed); the temp folder
+    if not writable."""
     import tempfile
 
     home = Path(os.environ.get("DUBAN_HOME", "var")).expanduser()

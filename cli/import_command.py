@@ -75,7 +75,8 @@ def import_notice(
 
 
 def _read(path: Path) -> tuple[Any, list, Path, str | None]:
-    """The notice, the office's corrections, the notice's file and the plan key an edited plan JSON names."""
+    """The notice, the office's corrections, the notice's file and the plan key an edited plan JSON
+    names."""
     from intake.source import read_notice
 
     if path.suffix.lower() != ".json":

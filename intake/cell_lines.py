@@ -155,7 +155,8 @@ def _row_starts(body: list[_Cell]) -> list[int]:
 
 @lru_cache(maxsize=4096)
 def _compat(kind: str | None, text: str) -> float:
-    """How well a cell's text fits a column of `kind` (positive: fits; negative: belongs elsewhere)."""
+    """How well a cell's text fits a column of `kind` (positive: fits; negative: belongs
+    elsewhere)."""
     if not text:  # an empty cell (a merged one shows as two spaces)
         return 1.0 if kind == "group" else -1.0
     unit, deadline = is_unit_cell(text), _deadlineish(text)

@@ -211,7 +211,8 @@ def _fixed_unchanged(
 def _entry_corrections(
     entry: dict[str, Any], number: int | None, where: str, problems: list[Problem]
 ) -> list[Correction]:
-    """The title, deadline and units the entry gives, each checked; none for an entry without a number."""
+    """The title, deadline and units the entry gives, each checked; none for an entry without a
+    number."""
     corrections: list[Correction] = []
     if "title" in entry:
         title = entry["title"]

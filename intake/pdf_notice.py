@@ -206,7 +206,8 @@ def _table_items(
 
 
 def _cells(page, table) -> list[list[str]]:
-    """Each row's cell texts; a cell merged down repeats the value above, a row-wide merge stays one cell."""
+    """Each row's cell texts; a cell merged down repeats the value above, a row-wide merge stays one
+    cell."""
     grid: list[list[str]] = []
     for row in table.rows:
         boxes = row.cells

@@ -189,7 +189,8 @@ MEMBERLESS = (
 
 @dataclass
 class _Resolving:
-    """What `resolve` gathers task by task: the units, problems, warnings and corrections applied."""
+    """What `resolve` gathers task by task: the units, problems, warnings and corrections
+    applied."""
 
     index: UnitIndex
     strict: bool
@@ -202,7 +203,8 @@ class _Resolving:
     unread: set[int] = field(default_factory=set)
 
     def task(self, task: ParsedTask, fix: dict[str, Any]) -> ParsedTask:
-        """One task: its units resolved (or the office's), its fields corrected, 待分工 if it has no units."""
+        """One task: its units resolved (or the office's), its fields corrected, 待分工 if it has no
+        units."""
         names = _resolve_names(task.units, self.index)
         units_fixed = False
         if "units" in fix:
@@ -270,7 +272,8 @@ class _Resolving:
                 self.warnings.append(MEMBERLESS.format(name=unit_named.name))
 
     def unassigned(self, task: ParsedTask, *, read: bool) -> None:
-        """A task left without units: 待分工 (a problem with --strict); `read` when the office emptied them."""
+        """A task left without units: 待分工 (a problem with --strict); `read` when the office
+        emptied them."""
         reasons = task.problems or [
             Problem(
                 task.where,
@@ -639,7 +642,8 @@ def reconcile(
     now: datetime,
     write: bool,
 ) -> Outcome:
-    """The difference between the notice and the stored plan `key`; that same list applied when `write`."""
+    """The difference between the notice and the stored plan `key`; that same list applied when
+    `write`."""
     plan, changes = compare(session, key, resolved, now=now)
     outcome = Outcome(
         plan_id=plan.id,
@@ -653,7 +657,8 @@ def reconcile(
 
 
 def _still_pending(session: Session, plan: Plan, resolved: ResolvedNotice) -> list[int]:
-    """The notice's 待分工 tasks, but for those the office has since given units (they keep them)."""
+    """The notice's 待分工 tasks, but for those the office has since given units (they keep
+    them)."""
     if plan.id is None or not resolved.pending:
         return sorted(resolved.pending)
     assigned = set(
@@ -934,7 +939,8 @@ def _insert_assignments(
     unit_ids: dict[str, int],
     trail: _Trail,
 ) -> None:
-    """New assignments in bulk, due by their task's deadline, each with its assignment.create event."""
+    """New assignments in bulk, due by their task's deadline, each with its assignment.create
+    event."""
     new_rows = [
         {
             "task_id": task_ids[c.task],
@@ -1010,7 +1016,8 @@ def pending_tasks(session: Session, plan_id: int | None = None) -> list[tuple[Pl
 
 
 def _refuse_unknown(task: Task, unknown: list[NamedUnit], index: UnitIndex) -> None:
-    """After the import only directory units are assigned: unknown names are refused, with the closest ones."""
+    """After the import only directory units are assigned: unknown names are refused, with the
+    closest ones."""
     if not unknown:
         return
     near = {n.name: index.suggest(n.name) for n in unknown}
@@ -1030,7 +1037,8 @@ def assign_pending(
     actor: Actor,
     now: datetime,
 ) -> list[Assignment]:
-    """Give a 待分工 task its units (names or aliases from the directory; groups expand), due by its deadline."""
+    """Give a 待分工 task its units (names or aliases from the directory; groups expand), due by its
+    deadline."""
     task = session.get(Task, task_id)
     if task is None or task.withdrawn_at is not None:
         raise NotFound(kind="task", kind_zh="任务", key=f"#{task_id}")

@@ -385,7 +385,8 @@ def _unterminated_part(body: str, flat: str, start: int) -> tuple[str, str] | No
 
 
 def _bracket_closes_part(flat: str, opened: int, index: int) -> bool:
-    """A bracket closes a part when a sentence ended before it, or a new part (or nothing) follows it."""
+    """A bracket closes a part when a sentence ended before it, or a new part (or nothing) follows
+    it."""
     if flat[:opened].rstrip().endswith(("。", ";", "；")):
         return True
     rest = flat[index + 1 :].lstrip("。;；, ")
@@ -406,7 +407,8 @@ def _bracket_part(
 
 
 def _sentence_part(body: str, flat: str, start: int, index: int) -> tuple[str, str] | None:
-    """The part from `start` closed by the sentence ending at `index`, if that sentence only assigns units."""
+    """The part from `start` closed by the sentence ending at `index`, if that sentence only assigns
+    units."""
     begin = max(
         flat.rfind("。", 0, index) + 1, start
     )  # the sentence ending here, from the last 。 before it

@@ -110,7 +110,8 @@ working_days_between = STATUTORY.working_days_between
 
 
 def in_working_hours(now: datetime, settings: Any) -> str | None:
-    """None when messages may go out now (the settings' own calendar and hours); else the reason they may not."""
+    """None when messages may go out now (the settings' own calendar and hours); else the reason
+    they may not."""
     return settings.working_calendar.in_working_hours(
         now, timezone=settings.timezone, working_hours=settings.cycle.working_hours
     )

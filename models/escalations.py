@@ -199,7 +199,8 @@ def take_numbers(session: Session, year: int, count: int) -> int:
 def escalate_stalled(
     session: Session, *, now: datetime, settings: Any, actor: Actor
 ) -> dict[str, int]:
-    """Raise each stalled item one level (at most), notify, and record; a rerun raises nothing new."""
+    """Raise each stalled item one level (at most), notify, and record; a rerun raises nothing
+    new."""
     take_turn(session, "escalate")  # a concurrent run waits, then finds each stage already fired
     rules, timezone = settings.cycle, settings.timezone
     today = local_day(now, timezone)

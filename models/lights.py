@@ -231,7 +231,8 @@ def assignment_lights(
     timezone: str,
     rows: Iterable[Any] | None = None,
 ) -> dict[int, str]:
-    """The light of each assignment `which` selects (a subquery of ids): one page of the dashboard, the API's."""
+    """The light of each assignment `which` selects (a subquery of ids): one page of the dashboard,
+    the API's."""
     return {
         a_id: colour
         for a_id, _, _, colour in _colours(

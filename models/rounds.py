@@ -148,7 +148,8 @@ ROUND_NAME_LIMIT = 200  # SupervisionRound.name
 
 
 class DueOnRestDay(DubanError):
-    """A round due on a Sunday or holiday: the due-day reminder (working days only) would never go out."""
+    """A round due on a Sunday or holiday: the due-day reminder (working days only) would never go
+    out."""
 
     zh = (
         "报送截止日期 {report_by} 不是工作日（周末或法定节假日），当天不会发送到期提醒：请改为 "

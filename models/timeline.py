@@ -36,7 +36,8 @@ class TimeBeforeLastAction(DubanError):
 
 @contextmanager
 def forced_clock() -> Iterator[None]:
-    """Within this block, actions dated before an assignment's last one are allowed (and audited as forced)."""
+    """Within this block, actions dated before an assignment's last one are allowed (and audited as
+    forced)."""
     token = _forced.set(True)
     try:
         yield
@@ -47,7 +48,8 @@ def forced_clock() -> Iterator[None]:
 def check_order(
     last: datetime | None, now: datetime, names: Callable[[], dict[str, str]]
 ) -> dict[str, Any]:
-    """Refuse `now` before `last`; when forced, return what the audit event records of it (else {})."""
+    """Refuse `now` before `last`; when forced, return what the audit event records of it (else
+    {})."""
     if last is None or utc(now) >= utc(last):
         return {}
     if _forced.get():

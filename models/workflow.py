@@ -75,7 +75,8 @@ def describe(session: Session, assignment: Assignment) -> dict[str, str]:
 def not_permitted(
     session: Session, assignment: Assignment, actor: Actor, *, action: str, action_zh: str
 ) -> NotPermitted:
-    """The one way to refuse an actor whose role may not do this to this assignment: who, in which role, what."""
+    """The one way to refuse an actor whose role may not do this to this assignment: who, in which
+    role, what."""
     return NotPermitted(
         actor=actor.name,
         role=actor.role.value,

@@ -279,7 +279,8 @@ def _send_batch(
     breaker: Breaker,
     report: DispatchReport,
 ) -> None:
-    """Send one claimed batch; each row's outcome and the next row's renewed claim commit together."""
+    """Send one claimed batch; each row's outcome and the next row's renewed claim commit
+    together."""
     opened = False
     held = True  # the first row was claimed a moment ago
     for index, row in enumerate(rows):
@@ -399,7 +400,8 @@ def _defer(
     at: datetime,
     report: DispatchReport,
 ) -> None:
-    """Give back claimed rows the run will not try: they wait one backoff step, their attempt not used up."""
+    """Give back claimed rows the run will not try: they wait one backoff step, their attempt not
+    used up."""
     for row in rows:
         tries = row["attempts"] - 1
         if _mark(

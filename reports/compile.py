@@ -286,7 +286,8 @@ def clear_stale_staging(out_dir: Path, *, stale_after_s: float = STAGING_STALE_S
 
 
 def _owner(name: str) -> tuple[str | None, int | None]:
-    """(host, pid) from ".compiling-<host>-<pid>-<random>"; (None, None) for a name of another shape."""
+    """(host, pid) from ".compiling-<host>-<pid>-<random>"; (None, None) for a name of another
+    shape."""
     parts = name[len(STAGING_PREFIX) :].split("-")
     if len(parts) >= 3 and parts[-2].isdigit():
         return "-".join(parts[:-2]), int(parts[-2])

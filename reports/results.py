@@ -283,7 +283,8 @@ def compute(
     rules: Any,
     issuer: str,
 ) -> Results:
-    """The 通报's figures for `plan` (one round, or all rounds opened by then) as they stood at `as_of`."""
+    """The 通报's figures for `plan` (one round, or all rounds opened by then) as they stood at
+    `as_of`."""
     as_of = utc(as_of)
     today = local_day(as_of, timezone)
     rounds = _rounds(session, plan=plan, round_=round_, as_of=as_of)
@@ -351,7 +352,8 @@ def _round_fields(round_: SupervisionRound | None) -> dict[str, Any]:
 def _rounds(
     session: Session, *, plan: Plan, round_: SupervisionRound | None, as_of: datetime
 ) -> dict[int, SupervisionRound]:
-    """The round asked for (refused if it opened after the moment), or every round of the plan opened by then."""
+    """The round asked for (refused if it opened after the moment), or every round of the plan
+    opened by then."""
     if round_ is not None:
         if utc(round_.opened_at) > as_of:
             raise RoundNotOpenYet(
@@ -437,7 +439,8 @@ def _items(
 
 
 def _events(connection: Connection, *, plan: Plan, as_of: datetime) -> Any:
-    """The replayed events of the plan's tasks, and every escalation's, up to the moment, in trail order."""
+    """The replayed events of the plan's tasks, and every escalation's, up to the moment, in trail
+    order."""
     plan_tasks = select(Task.id).where(Task.plan_id == plan.id)
     # An action the office dated back (--force-time) follows, in the chain, one dated after as_of:
     # an item's history stops at its first event beyond as_of, so a verification never shows before
@@ -558,7 +561,8 @@ def _escalations(
     in_scope: set[int],
     rounds: dict[int, SupervisionRound],
 ) -> list[EscalationResult]:
-    """The scope's escalations in the order raised, each with the ladder its item climbed in its round."""
+    """The scope's escalations in the order raised, each with the ladder its item climbed in its
+    round."""
     escalations: list[EscalationResult] = []
     climbed: dict[tuple[int, int | None], list[str]] = defaultdict(list)
     for esc_id, e in sorted(
@@ -595,7 +599,8 @@ def _escalations(
 def _settle(
     items: dict[int, Item], extended: dict[int, date], *, today: date, calendar: Any
 ) -> dict[int, Item]:
-    """Each item's due date in force, status and overdue days on `today`; the latest item per assignment."""
+    """Each item's due date in force, status and overdue days on `today`; the latest item per
+    assignment."""
     latest: dict[int, Item] = {}
     for item in sorted(items.values(), key=lambda i: i.round_id):
         moved = extended.get(item.assignment_id)
@@ -636,7 +641,8 @@ def _light_of(
     rules: Any,
     timezone: str,
 ) -> str:
-    """An assignment's light: its inputs by the one rule (`models.lights.light_inputs`), then its colour."""
+    """An assignment's light: its inputs by the one rule (`models.lights.light_inputs`), then its
+    colour."""
     return light_of(
         light_inputs(
             state=current,
@@ -669,7 +675,8 @@ def _tally_assignments(
     rules: Any,
     timezone: str,
 ) -> tuple[dict[int, TaskResult], dict[str, UnitResult]]:
-    """Per task (its lines, done count and worst light) and per unit (assignments and done), by task and unit."""
+    """Per task (its lines, done count and worst light) and per unit (assignments and done), by task
+    and unit."""
     items_of: dict[int, list[Item]] = defaultdict(list)
     for each in items.values():
         items_of[each.assignment_id].append(each)

@@ -47,7 +47,8 @@ def test_a_fixed_event_hashes_to_sha256_of_its_canonical_form() -> None:
 
 
 def test_recording_that_event_on_a_fresh_chain_stores_that_hash(engine: Engine) -> None:
-    """Through `record`: dicts in any key order, the moment in Beijing time, the same bytes and hash."""
+    """Through `record`: dicts in any key order, the moment in Beijing time, the same bytes and
+    hash."""
     with unit_of_work(engine) as session:
         row = record(
             session,

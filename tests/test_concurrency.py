@@ -212,7 +212,8 @@ def _take_numbers(url: str, transactions: int, queue: multiprocessing.Queue) -> 
 def test_escalation_numbers_taken_by_processes_at_once_are_unique_and_without_gaps(
     engine: Engine, database_url: str
 ) -> None:
-    """Three processes, ten transactions each, three 督办单 numbers a transaction: 1 to 90, each once."""
+    """Three processes, ten transactions each, three 督办单 numbers a transaction: 1 to 90, each
+    once."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     processes = [

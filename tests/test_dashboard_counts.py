@@ -1,4 +1,5 @@
-"""The dashboard's headline counts are cached by their owner (the portal's `Headlines`), not by the process."""
+"""The dashboard's headline counts are cached by their owner (the portal's `Headlines`), not by the
+process."""
 
 from __future__ import annotations
 

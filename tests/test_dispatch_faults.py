@@ -1,4 +1,5 @@
-"""The dispatcher under a slow, hung or hanging-up relay (issue 18, defects 1-3), on a real SMTP server."""
+"""The dispatcher under a slow, hung or hanging-up relay (issue 18, defects 1-3), on a real SMTP
+server."""
 
 from __future__ import annotations
 

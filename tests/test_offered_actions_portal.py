@@ -1,4 +1,5 @@
-"""What the portal and the API offer is what the lifecycle allows, over HTTP (SQLite and PostgreSQL)."""
+"""What the portal and the API offer is what the lifecycle allows, over HTTP (SQLite and
+PostgreSQL)."""
 
 from __future__ import annotations
 

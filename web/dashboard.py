@@ -123,7 +123,8 @@ def overview(
     timezone: str = "Asia/Shanghai",
     headlines: Headlines | None = None,
 ) -> Overview:
-    """One page of the dashboard; `headlines` is the portal's shared cache of the counts (None: count now)."""
+    """One page of the dashboard; `headlines` is the portal's shared cache of the counts (None:
+    count now)."""
     by_state, overdue, escalations, counted_at = (
         headlines.get(session, today) if headlines is not None else headline(session, today)
     )

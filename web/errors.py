@@ -67,7 +67,8 @@ def _bounds(zh: str, en: str, keys: tuple[str, str]) -> Any:
 
 
 def _fixed(zh: str, en: str, *, prefix: bool = False) -> Any:
-    """A message with the field's name before it (`prefix`: 缺少“名称”) or after it (“名称”应为整数)."""
+    """A message with the field's name before it (`prefix`: 缺少“名称”) or after it
+    (“名称”应为整数)."""
 
     def message(zh_name: str, name: str, ctx: dict[str, Any]) -> tuple[str, str]:
         return (f"{zh}{zh_name}" if prefix else f"{zh_name}{zh}"), f"{name}: {en}"

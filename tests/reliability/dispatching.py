@@ -97,7 +97,8 @@ class Fleet:
 def settings_for(
     home: Path, url: str, sink: MailServer, *, lease_s: int, batch: int
 ) -> dict[str, object]:
-    """One set of dispatcher settings, for the subprocesses' environment and the in-process drain alike."""
+    """One set of dispatcher settings, for the subprocesses' environment and the in-process drain
+    alike."""
     return {
         "home": home,
         "database_url": url,

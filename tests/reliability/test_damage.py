@@ -219,7 +219,8 @@ def small_disk(tmp_path: Path):
 
 
 def _fill(folder: Path, leave: int) -> Path:
-    """Fill the disk, then free `leave` bytes again: the next large write fails, small ones still fit."""
+    """Fill the disk, then free `leave` bytes again: the next large write fails, small ones still
+    fit."""
     filler = folder / "filler.bin"
     with filler.open("wb") as stream:
         try:
