@@ -26,7 +26,7 @@ ForceTimeOption = Annotated[
     typer.Option(
         "--force-time",
         help="补录：允许 --now 早于该事项上一次操作（审计记录注明）/ record an action dated before "
-            "the "
+        "the "
         "item's last one (the audit event says so)",
     ),
 ]

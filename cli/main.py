@@ -296,5 +296,6 @@ def run() -> None:
             error = failure
         sys.exit(last_resort(error) if code is None else code)
     if code is None or isinstance(code, bool) or not isinstance(code, int):
-        code = 0  # a command's own return value is not an exit status; typer.Exit and --help return theirs
+        # A command's own return value is not an exit status; typer.Exit and --help return theirs.
+        code = 0
     sys.exit(code)

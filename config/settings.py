@@ -466,12 +466,12 @@ def _check_site_file() -> None:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(
             detail=f"{site_file} 不是有效的 TOML（{error}）/ {site_file} is not valid TOML "
-                f"({error})"
+            f"({error})"
         ) from None
     except OSError as error:
         raise ConfigError(
             detail=f"无法读取 {site_file}（{error.strerror}）/ cannot read {site_file} "
-                f"({error.strerror})"
+            f"({error.strerror})"
         ) from None
 
 

@@ -299,7 +299,7 @@ def _space_header(lines: list[str]) -> tuple[int, list[str | None]] | None:
         found = {k for k in kinds if k}
         if (
             len(names) >= 3
-            and all(k or column_name_like(n) for k, n in zip(kinds, names))
+            and all(k or column_name_like(n) for k, n in zip(kinds, names, strict=True))
             and {"text", "number"} <= found
             and UNIT_KINDS & found
         ):

@@ -983,8 +983,10 @@ def _insert_assignments(
 
 class TaskAlreadyAssigned(DubanError):
     zh = "计划“{plan}”的任务 {number} 已有分工，不是待分工任务——要改分工请修改通知后重新导入。"
-    en = ("task {number} of plan '{plan}' already has units; change them by re-importing the "
-        "corrected notice")
+    en = (
+        "task {number} of plan '{plan}' already has units; change them by re-importing the "
+        "corrected notice"
+    )
     exit_code = 4
 
 
@@ -995,10 +997,14 @@ class UnitsRequired(DubanError):
 
 
 class UnknownUnits(DubanError):
-    zh = ("任务 {number}：通讯录中没有单位 {names}{near_zh}——请改正名称，或先加入单位通讯录（duban "
-        "units import），未作任何分工。")
-    en = ("task {number}: {names} not in the unit directory{near_en}; correct the names or add "
-        "them first; nothing was assigned")
+    zh = (
+        "任务 {number}：通讯录中没有单位 {names}{near_zh}——请改正名称，或先加入单位通讯录（duban "
+        "units import），未作任何分工。"
+    )
+    en = (
+        "task {number}: {names} not in the unit directory{near_en}; correct the names or add "
+        "them first; nothing was assigned"
+    )
     exit_code = 2
 
 

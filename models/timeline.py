@@ -24,8 +24,10 @@ _forced: ContextVar[bool] = ContextVar("duban_clock_forced", default=False)
 
 
 class TimeBeforeLastAction(DubanError):
-    zh = ("{subject_zh}：时间 {now} 早于上一次操作 {last}（北京时间），未做任何改动；确需补录请加 "
-        "--force-time。")
+    zh = (
+        "{subject_zh}：时间 {now} 早于上一次操作 {last}（北京时间），未做任何改动；确需补录请加 "
+        "--force-time。"
+    )
     en = (
         "{subject}: the time {now} is earlier than its last action at {last} (Beijing time); "
         "nothing changed. "

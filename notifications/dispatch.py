@@ -288,7 +288,8 @@ def _send_batch(
         failure: DeliveryError | None = None
         if held and not opened:
             try:
-                channel.open()  # again for each row until it opens, so each try counts for the breaker
+                # Again for each row until it opens, so each try counts for the breaker.
+                channel.open()
                 opened = True
             except DeliveryError as error:
                 failure = error

@@ -544,7 +544,7 @@ def _replay_checkin(
         if item.filed_on is None:
             item.filed_on = local_day(at, timezone)
         item.percent, item.problems = after.get("percent"), after.get("problems")
-        item.text = after["text"] if "text" in after else text
+        item.text = after.get("text", text)
         last_filed[item.checkin_id] = at
         item.checkin_state = "submitted"
     elif action == "checkin.accept":

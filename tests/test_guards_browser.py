@@ -21,7 +21,7 @@ pytestmark = needs_chromium
 SCREENS = Path(__file__).resolve().parent.parent / "build" / "screens"
 
 
-def test_a_lead_unit_is_not_offered_its_completion_report_before_its_cooperating_units_and_is_told_why(
+def test_a_lead_unit_is_not_offered_its_report_before_its_cooperating_units_and_is_told_why(
     engine: Engine, database_url: str, tmp_path: Path, browser, backend: str
 ) -> None:
     if backend != "sqlite":

@@ -173,8 +173,10 @@ def answer(
         )
 
 
-BUSY = ("系统繁忙，请稍后重试：另一项操作正在保存，您提交的内容尚未保存 / busy: another change is "
-    "being saved; yours was not, try again")
+BUSY = (
+    "系统繁忙，请稍后重试：另一项操作正在保存，您提交的内容尚未保存 / busy: another change is "
+    "being saved; yours was not, try again"
+)
 LONG_FIELDS = frozenset({"text", "problems", "reason"})
 FORM_LABELS = {"until": "延期至"}
 

@@ -53,7 +53,7 @@ class AssignmentOut(BaseModel):
     )
     light: str = Field(
         description="green, yellow or red today, as on the dashboard and in the 通报 "
-            "(models.lights)"
+        "(models.lights)"
     )
 
 

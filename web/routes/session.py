@@ -91,7 +91,7 @@ def login(
             target=target,
             status=403,
             error="登录页已失效，请重新输入用户名和密码 / the login form expired: please sign in "
-                "again",
+            "again",
         )
     outcome = sign_in(
         engine_of(request),
