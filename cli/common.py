@@ -25,9 +25,8 @@ ForceTimeOption = Annotated[
     bool,
     typer.Option(
         "--force-time",
-        help="补录：允许 --now 早于该事项上一次操作（审计记录注明）/ record an action dated before "
-        "the "
-        "item's last one (the audit event says so)",
+        help="补录：允许 --now 早于该事项上一次操作（审计记录注明）/ record an action dated "
+        "before the item's last one (the audit event says so)",
     ),
 ]
 

@@ -216,8 +216,7 @@ def _database(error: Any) -> int | None:
             f"数据库文件已损坏或不是 duban 的数据库（{detail}）：请从备份恢复，或把它移走后运行 "
             "duban init",
             f"the database file is damaged or not a duban database ({detail}): restore it from a "
-            "backup, "
-            "or move it away and run 'duban init'",
+            "backup, or move it away and run 'duban init'",
         )
         return DAMAGED
     if not isinstance(error, OperationalError):
@@ -265,8 +264,7 @@ def last_resort(error: BaseException) -> int:
             f"内部错误（{type(error).__name__}，命令 duban {command}），详细信息已写入 "
             f"{path}，请将该文件交给系统管理员",
             f"internal error ({type(error).__name__}, command duban {command}); details written to "
-            f"{path}; "
-            "please pass that file to your administrator",
+            f"{path}; please pass that file to your administrator",
         )
         return UNEXPECTED
     fail(

@@ -176,11 +176,9 @@ def _print_pending(key: str, pending: list[int]) -> None:
     numbers = "、".join(str(n) for n in pending)
     say(
         f"待分工任务 {len(pending)} 项（任务 {numbers}）：用 duban assign --plan {key} --task 序号 "
-        "--lead 单位 指定单位，"
-        f"或在 --dry-run --json 的文件中填写 units 后导入该文件",
+        "--lead 单位 指定单位，或在 --dry-run --json 的文件中填写 units 后导入该文件",
         f"{len(pending)} tasks await their units (tasks {numbers}): duban assign --plan {key} "
-        "--task N --lead UNIT, "
-        f"or fill in their units in the --dry-run --json file and import it",
+        "--task N --lead UNIT, or fill in their units in the --dry-run --json file and import it",
     )
 
 

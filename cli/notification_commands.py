@@ -62,8 +62,7 @@ def dispatch_command(
             f"可能已送达 {report.maybe_sent} 条：服务器收下全文后未答复，退避后以同一 Message-ID "
             "重发，收件人可能收到两份",
             f"maybe sent {report.maybe_sent}: the server took the whole message and never "
-            "answered; resent after "
-            "the backoff under the same Message-ID, so it may arrive twice",
+            "answered; resent after the backoff under the same Message-ID, so it may arrive twice",
         )
     if report.taken_over:
         say(

@@ -112,8 +112,7 @@ class CycleRules(BaseModel):
         if bad:
             raise ValueError(
                 f"提醒提前的工作日数应为正整数，不能是 {bad[0]} / every step must be a whole "
-                "number of "
-                f"working days of at least 1, not {bad[0]}"
+                f"number of working days of at least 1, not {bad[0]}"
             )
         return sorted(set(steps), reverse=True)
 
@@ -136,8 +135,7 @@ class CycleRules(BaseModel):
         if normal[0] >= normal[1]:
             raise ValueError(
                 f"工作时间的开始 {normal[0]} 应早于结束 {normal[1]} / the start {normal[0]} must "
-                "be "
-                f"before the end {normal[1]}"
+                f"be before the end {normal[1]}"
             )
         return normal[0], normal[1]
 
@@ -385,14 +383,12 @@ class Settings(BaseSettings):
         if parsed.get_backend_name() == "postgres":
             raise ValueError(
                 "SQLAlchemy 不接受 postgres://，请写 postgresql+psycopg:// / SQLAlchemy does not "
-                "accept "
-                "postgres://: write postgresql+psycopg://"
+                "accept postgres://: write postgresql+psycopg://"
             )
         if parsed.get_backend_name() not in ("sqlite", "postgresql"):
             raise ValueError(
                 f"只支持 SQLite 和 PostgreSQL，应如 {example} / only SQLite and PostgreSQL are "
-                "supported: "
-                f"write {example_en}"
+                f"supported: write {example_en}"
             )
         try:
             parsed.get_dialect().import_dbapi()

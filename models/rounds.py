@@ -157,9 +157,8 @@ class DueOnRestDay(DubanError):
         "或确需如此时加 --allow-holiday。"
     )
     en = (
-        "the report-by date {report_by} is not a working day, so no due-day reminder would go out: "
-        "choose {earlier} "
-        "(the working day before) or pass --allow-holiday"
+        "the report-by date {report_by} is not a working day, so no due-day reminder would go "
+        "out: choose {earlier} (the working day before) or pass --allow-holiday"
     )
     exit_code = 2
 
@@ -303,8 +302,7 @@ def open_round(
     if rest_day:
         warnings.append(
             f"报送截止日期 {report_by} 不是工作日，当天不会发送到期提醒 / the report-by date "
-            f"{report_by} is not "
-            "a working day: no due-day reminder goes out that day"
+            f"{report_by} is not a working day: no due-day reminder goes out that day"
         )
     if calendar.beyond_table(report_by):
         warnings.append(

@@ -30,8 +30,7 @@ class TimeBeforeLastAction(DubanError):
     )
     en = (
         "{subject}: the time {now} is earlier than its last action at {last} (Beijing time); "
-        "nothing changed. "
-        "To record it anyway, pass --force-time"
+        "nothing changed. To record it anyway, pass --force-time"
     )
     exit_code = 4
 

@@ -269,8 +269,7 @@ def test_a_database_upgraded_to_counted_numbers_goes_on_after_the_highest_number
             connection.execute(
                 text(
                     "INSERT INTO escalation (stage_key, assignment_id, level, stall, reason, "
-                    "number, "
-                    "opened_at) VALUES (:key, :a, 1, 'overdue', '逾期', :number, :at)"
+                    "number, opened_at) VALUES (:key, :a, 1, 'overdue', '逾期', :number, :at)"
                 ),
                 {"key": f"k{n}", "a": assignment_id, "number": number, "at": now},
             )
