@@ -824,8 +824,7 @@ def _apply_tasks(
 ) -> dict[int, int]:
     """Tasks: new ones in bulk; changed and restored ones in place; dropped ones withdrawn with
     their assignments; the measures of every new or rewritten task written afresh. Every task's id
-    by
-    number."""
+    by number."""
     new_tasks: list[ParsedTask] = [c.value for c in of_kind.get("add_task", [])]
     bulk_insert(
         session,

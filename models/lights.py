@@ -132,16 +132,13 @@ def light_facts(
 ) -> tuple[dict[int, list[date]], dict[int, list[tuple]], set[int]]:
     """From the rows as they stand, for the assignments `assignments` selects (a subquery of ids):
     the due dates of their owed check-ins in open rounds, their check-ins' (filed, percent), and
-    which are
-    at level 3."""
+    which are at level 3."""
     owed_due: dict[int, list[date]] = {}
     filings: dict[int, list[tuple]] = {}
     # One pass over the check-ins selected by `assignments` alone, owed or not: a filter on the
     # state or the round as well would lead SQLite to walk every owed check-in of the open rounds
     # instead (an index on them), where a page of the dashboard needs a few thousand. Core rows: ORM
-    # loading
-    # costs more
-    # than this.
+    # loading costs more than this.
     for a_id, due_on, submitted_at, percent, is_owed in (
         session.connection()
         .execute(

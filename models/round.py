@@ -26,8 +26,7 @@ class CheckInState(StrEnum):
 OWED: Final = frozenset({CheckInState.PENDING, CheckInState.RETURNED})
 # What a new filing may go to: an owed check-in, or one filed and still waiting for the office
 # (filing again replaces what the office has not reviewed yet; its review names the revision it
-# read). Accepted is
-# final.
+# read). Accepted is final.
 FILEABLE: Final = OWED | {CheckInState.SUBMITTED}
 
 

@@ -265,8 +265,7 @@ _HOST = re.sub(r"[^A-Za-z0-9]+", "_", __import__("socket").gethostname())[:40] o
 def clear_stale_staging(out_dir: Path, *, stale_after_s: float = STAGING_STALE_S) -> list[Path]:
     """Remove staging folders a killed compile left behind: those of a process of this host that is
     gone, and any older than `stale_after_s` (another host's, or the old unnamed ones). A live
-    compile's
-    stays."""
+    compile's stays."""
     import time
 
     removed = []

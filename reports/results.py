@@ -373,8 +373,7 @@ def _rounds(
 def _structure(connection: Connection, *, plan: Plan, as_of: datetime) -> dict[int, Held]:
     """The assignments as they stood: not yet withdrawn (nor their task). Whether each was created
     by then is the caller's question: one owing a check-in in a round opened by then existed,
-    whatever its
-    row says."""
+    whatever its row says."""
     rows = connection.execute(
         select(
             Assignment.id,
@@ -444,8 +443,7 @@ def _events(connection: Connection, *, plan: Plan, as_of: datetime) -> Any:
     plan_tasks = select(Task.id).where(Task.plan_id == plan.id)
     # An action the office dated back (--force-time) follows, in the chain, one dated after as_of:
     # an item's history stops at its first event beyond as_of, so a verification never shows before
-    # its
-    # filing.
+    # its filing.
     beyond = dict(
         ((t, u), seq)
         for t, u, seq in connection.execute(
