@@ -11,7 +11,7 @@ The data, with T the office's today (the API reads the real clock, so the story 
 
   市公安局 (task 5)  round 1: 80% at T-15; round 2: 40% at T-2, a correction downwards
                      -> yellow: the latest filing's 40% is behind 50% (the highest, 80%, would be
-                     green)
+                        green)
   市检察院 (task 5)  round 1: 50% at T-15; owes round 2 (due about T+26)
                      -> green: 50% is not behind 50% (counting from the UTC date T-61 it would be
                         61/101 = 60.4%, threshold 50.4%, and yellow)
