@@ -25,8 +25,8 @@ ForceTimeOption = Annotated[
     bool,
     typer.Option(
         "--force-time",
-        help="补录：允许 --now 早于该事项上一次操作（审计记录注明）/ record an action dated before the "
-        "item's last one (the audit event says so)",
+        help="补录：允许 --now 早于该事项上一次操作（审计记录注明）/ record an action dated "
+        "before the item's last one (the audit event says so)",
     ),
 ]
 
@@ -72,7 +72,8 @@ def now_from(text: str | None) -> datetime:
 
 
 def numbers_from(text: str | None, option: str) -> list[int] | None:
-    """A list of task numbers as an office types it: "1,5,12" or "1，5，12"; anything else names the bad part."""
+    """A list of task numbers as an office types it: "1,5,12" or "1，5，12"; anything else names the
+    bad part."""
     if not text:
         return None
     parts = [part.strip() for part in text.replace("，", ",").split(",") if part.strip()]
@@ -112,7 +113,8 @@ def engine_for(config: Settings, *, require_current: bool = True) -> Engine:
 
         from models.errors import DatabaseNotReady
 
-        # Opening a SQLite file that is not there creates an empty one: only `duban init` may do that.
+        # Opening a SQLite file that is not there creates an empty one: only `duban init` may do
+        # that.
         if not Path(url.database).exists():
             raise DatabaseNotReady(url=url.render_as_string(hide_password=True))
     engine = cached_engine(config.resolved_database_url, config.sqlite_busy_timeout_ms)

@@ -47,8 +47,9 @@ UnitOption = Annotated[str, typer.Option("--unit", help="单位名称或简称 /
 
 
 def _date(text: str, option: str, *, bounded: bool = False) -> date:
-    """A date typed on the command line; `bounded`: also within the years the clock may be (a round's date,
-    which every ladder adds working days to; an extension's date has its own rules in the domain)."""
+    """A date typed on the command line; `bounded`: also within the years the clock may be (a
+    round's date, which every ladder adds working days to; an extension's date has its own rules in
+    the domain)."""
     from cli.common import FIRST_YEAR, LAST_YEAR
 
     try:

@@ -60,7 +60,8 @@ def explain(error: BaseException) -> int | None:
     from sqlalchemy.exc import DatabaseError, DataError, IntegrityError
 
     if isinstance(error, DataError):
-        # Lengths and ranges are checked before the database; one that slips through is still bad input.
+        # Lengths and ranges are checked before the database; one that slips through is still bad
+        # input.
         fail(
             f"数据超出数据库允许的长度或范围，未保存任何内容：{_first_line(error)}",
             f"a value exceeds what the database allows; nothing was saved: {_first_line(error)}",
@@ -72,7 +73,8 @@ def explain(error: BaseException) -> int | None:
 
 
 def _usage(error: Any) -> int:
-    """Click's own errors (unknown option, missing or bad value), in one line instead of a boxed panel."""
+    """Click's own errors (unknown option, missing or bad value), in one line instead of a boxed
+    panel."""
     from typer._click import exceptions as click
 
     if isinstance(error, click.NoArgsIsHelpError):
@@ -116,7 +118,8 @@ def _usage(error: Any) -> int:
 
 
 def _settings(error: Any) -> int:
-    """A setting comes from $DUBAN_HOME/duban.toml or from an environment variable: name it both ways."""
+    """A setting comes from $DUBAN_HOME/duban.toml or from an environment variable: name it both
+    ways."""
     parts_zh, parts_en = [], []
     for e in error.errors():
         dotted = ".".join(str(p) for p in e["loc"])
@@ -139,18 +142,21 @@ def _disk(error: OSError) -> int:
     if error.errno in _FULL:
         fail(
             f"磁盘空间不足，无法写入 {where}：请清理磁盘后重试，未保存任何内容",
-            f"no space left on the disk, cannot write {where}: free some space and try again; nothing was saved",
+            f"no space left on the disk, cannot write {where}: free some space and try again; "
+            "nothing was saved",
         )
     else:
         fail(
             f"无法写入 {where}（只读或无权限）：请检查 DUBAN_HOME 所在目录的权限",
-            f"cannot write {where} (read-only or not permitted): check the permissions of DUBAN_HOME",
+            f"cannot write {where} (read-only or not permitted): check the permissions of "
+            "DUBAN_HOME",
         )
     return NO_SPACE
 
 
 def _database(error: Any) -> int | None:
-    """A database error that escaped: unreachable (7), its disk full or read-only (8), its file damaged (9)."""
+    """A database error that escaped: unreachable (7), its disk full or read-only (8), its file
+    damaged (9)."""
     from sqlalchemy.exc import OperationalError
 
     orig = error.orig
@@ -172,10 +178,12 @@ def _database(error: Any) -> int | None:
         )
         return NO_SPACE
     if sqlite.startswith("SQLITE_IOERR"):
-        # SQLite says "disk I/O error" when it cannot extend its WAL or shared-memory file: mostly a full disk.
+        # SQLite says "disk I/O error" when it cannot extend its WAL or shared-memory file: mostly a
+        # full disk.
         fail(
             f"数据库文件读写出错（磁盘已满或出现故障），本次操作未保存：{detail}",
-            f"the database file could not be read or written (disk full or failing); nothing was saved: {detail}",
+            "the database file could not be read or written (disk full or failing); nothing was "
+            f"saved: {detail}",
         )
         return NO_SPACE
     if sqlite.startswith("SQLITE_READONLY") or "readonly database" in low or "read-only" in low:
@@ -190,7 +198,8 @@ def _database(error: Any) -> int | None:
             # WAL mode needs its -wal and -shm files beside the database, even to read.
             fail(
                 f"无法打开数据库 {path}：所在目录只读或无权限，请检查 DUBAN_HOME 的权限",
-                f"cannot open the database {path}: its folder is read-only or not permitted; check DUBAN_HOME",
+                f"cannot open the database {path}: its folder is read-only or not permitted; check "
+                "DUBAN_HOME",
             )
             return NO_SPACE
         fail(
@@ -204,9 +213,10 @@ def _database(error: Any) -> int | None:
         or "not a database" in low
     ):
         fail(
-            f"数据库文件已损坏或不是 duban 的数据库（{detail}）：请从备份恢复，或把它移走后运行 duban init",
-            f"the database file is damaged or not a duban database ({detail}): restore it from a backup, "
-            "or move it away and run 'duban init'",
+            f"数据库文件已损坏或不是 duban 的数据库（{detail}）：请从备份恢复，或把它移走后运行 "
+            "duban init",
+            f"the database file is damaged or not a duban database ({detail}): restore it from a "
+            "backup, or move it away and run 'duban init'",
         )
         return DAMAGED
     if not isinstance(error, OperationalError):
@@ -237,7 +247,8 @@ def _first_line(error: Any) -> str:
 
 
 def last_resort(error: BaseException) -> int:
-    """An error nobody expected: its traceback in a timestamped file under $DUBAN_HOME/logs/, one line here."""
+    """An error nobody expected: its traceback in a timestamped file under $DUBAN_HOME/logs/, one
+    line here."""
     text = "".join(traceback.format_exception(error))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     name = f"duban-error-{stamp}-{os.getpid()}.log"
@@ -250,9 +261,10 @@ def last_resort(error: BaseException) -> int:
         except OSError:
             continue
         fail(
-            f"内部错误（{type(error).__name__}，命令 duban {command}），详细信息已写入 {path}，请将该文件交给系统管理员",
-            f"internal error ({type(error).__name__}, command duban {command}); details written to {path}; "
-            "please pass that file to your administrator",
+            f"内部错误（{type(error).__name__}，命令 duban {command}），详细信息已写入 "
+            f"{path}，请将该文件交给系统管理员",
+            f"internal error ({type(error).__name__}, command duban {command}); details written to "
+            f"{path}; please pass that file to your administrator",
         )
         return UNEXPECTED
     fail(
@@ -263,7 +275,8 @@ def last_resort(error: BaseException) -> int:
 
 
 def _log_folders() -> list[Path]:
-    """$DUBAN_HOME/logs, read without building Settings (which may be what failed); the temp folder if not writable."""
+    """$DUBAN_HOME/logs, read without building Settings (which may be what failed); the temp folder
+    if not writable."""
     import tempfile
 
     home = Path(os.environ.get("DUBAN_HOME", "var")).expanduser()

@@ -75,7 +75,8 @@ def import_notice(
 
 
 def _read(path: Path) -> tuple[Any, list, Path, str | None]:
-    """The notice, the office's corrections, the notice's file and the plan key an edited plan JSON names."""
+    """The notice, the office's corrections, the notice's file and the plan key an edited plan JSON
+    names."""
     from intake.source import read_notice
 
     if path.suffix.lower() != ".json":
@@ -130,8 +131,10 @@ def _print_warnings(resolved: Any) -> None:
         )
     for fix in resolved.corrections:
         say(
-            f"  修改：任务 {fix['task']} 的{FIELD_ZH[fix['field']]}由 {_shown(fix['from'])} 改为 {_shown(fix['to'])}",
-            f"  correction: task {fix['task']} {fix['field']} from {_shown(fix['from'])} to {_shown(fix['to'])}",
+            f"  修改：任务 {fix['task']} 的{FIELD_ZH[fix['field']]}由 {_shown(fix['from'])} 改为 "
+            f"{_shown(fix['to'])}",
+            f"  correction: task {fix['task']} {fix['field']} from {_shown(fix['from'])} to "
+            f"{_shown(fix['to'])}",
         )
 
 
@@ -172,10 +175,10 @@ def _print_pending(key: str, pending: list[int]) -> None:
         return
     numbers = "、".join(str(n) for n in pending)
     say(
-        f"待分工任务 {len(pending)} 项（任务 {numbers}）：用 duban assign --plan {key} --task 序号 --lead 单位 指定单位，"
-        f"或在 --dry-run --json 的文件中填写 units 后导入该文件",
-        f"{len(pending)} tasks await their units (tasks {numbers}): duban assign --plan {key} --task N --lead UNIT, "
-        f"or fill in their units in the --dry-run --json file and import it",
+        f"待分工任务 {len(pending)} 项（任务 {numbers}）：用 duban assign --plan {key} --task 序号 "
+        "--lead 单位 指定单位，或在 --dry-run --json 的文件中填写 units 后导入该文件",
+        f"{len(pending)} tasks await their units (tasks {numbers}): duban assign --plan {key} "
+        "--task N --lead UNIT, or fill in their units in the --dry-run --json file and import it",
     )
 
 
@@ -243,8 +246,10 @@ def assign_command(
 def _print_notice(document: dict) -> None:
     plan = document["plan"]
     say(
-        f"计划：{plan['title'] or '标题未识别'}（{plan['issuer'] or '发文单位未识别'}，{plan['issued_on'] or '日期未识别'}）",
-        f"plan: {plan['title'] or 'title not found'} ({plan['issuer'] or 'issuer not found'}, {plan['issued_on'] or 'date not found'})",
+        f"计划：{plan['title'] or '标题未识别'}（{plan['issuer'] or '发文单位未识别'}，"
+        f"{plan['issued_on'] or '日期未识别'}）",
+        f"plan: {plan['title'] or 'title not found'} ({plan['issuer'] or 'issuer not found'}, "
+        f"{plan['issued_on'] or 'date not found'})",
     )
     from models.assignment import ROLE_ZH, AssignmentRole
 

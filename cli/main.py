@@ -151,8 +151,10 @@ def _print_status(figures: dict) -> None:
         )
     notes = figures["notifications"]
     say(
-        f"通知：待发 {notes['pending']}，发送中 {notes['claimed']}，已发 {notes['sent']}，失败 {notes['dead']}，可能已送达 {notes['maybe_sent']}",
-        f"notifications: pending {notes['pending']}, claimed {notes['claimed']}, sent {notes['sent']}, dead {notes['dead']}",
+        f"通知：待发 {notes['pending']}，发送中 {notes['claimed']}，已发 {notes['sent']}，失败 "
+        f"{notes['dead']}，可能已送达 {notes['maybe_sent']}",
+        f"notifications: pending {notes['pending']}, claimed {notes['claimed']}, sent "
+        f"{notes['sent']}, dead {notes['dead']}",
     )
 
 
@@ -294,5 +296,6 @@ def run() -> None:
             error = failure
         sys.exit(last_resort(error) if code is None else code)
     if code is None or isinstance(code, bool) or not isinstance(code, int):
-        code = 0  # a command's own return value is not an exit status; typer.Exit and --help return theirs
+        # A command's own return value is not an exit status; typer.Exit and --help return theirs.
+        code = 0
     sys.exit(code)

@@ -52,14 +52,17 @@ def dispatch_command(
         )
         return
     say(
-        f"已发送 {report.sent} 条，待重试 {report.retried} 条，失败 {report.dead} 条（渠道：{config.mail_channel}）",
-        f"sent {report.sent}, to retry {report.retried}, dead {report.dead} (channel: {config.mail_channel})",
+        f"已发送 {report.sent} 条，待重试 {report.retried} 条，失败 {report.dead} "
+        f"条（渠道：{config.mail_channel}）",
+        f"sent {report.sent}, to retry {report.retried}, dead {report.dead} (channel: "
+        f"{config.mail_channel})",
     )
     if report.maybe_sent:
         say(
-            f"可能已送达 {report.maybe_sent} 条：服务器收下全文后未答复，退避后以同一 Message-ID 重发，收件人可能收到两份",
-            f"maybe sent {report.maybe_sent}: the server took the whole message and never answered; resent after "
-            "the backoff under the same Message-ID, so it may arrive twice",
+            f"可能已送达 {report.maybe_sent} 条：服务器收下全文后未答复，退避后以同一 Message-ID "
+            "重发，收件人可能收到两份",
+            f"maybe sent {report.maybe_sent}: the server took the whole message and never "
+            "answered; resent after the backoff under the same Message-ID, so it may arrive twice",
         )
     if report.taken_over:
         say(
@@ -68,7 +71,8 @@ def dispatch_command(
         )
     if report.breaker:
         say(
-            f"连续失败，本次停止发送（熔断）：{report.breaker}；其余 {report.deferred} 条退避后再发",
+            f"连续失败，本次停止发送（熔断）：{report.breaker}；其余 {report.deferred} "
+            "条退避后再发",
             f"stopped after {report.breaker}; {report.deferred} more wait for the backoff",
         )
     for error in report.errors[:20]:
@@ -104,7 +108,8 @@ def notifications_list(
         error = f"  ⚠ {r['last_error']}" if r["last_error"] else ""
         maybe = f"，可能已送达{r['maybe_sent']}次" if r["maybe_sent"] else ""
         show(
-            f"#{r['id']} [{r['status']}] {r['kind']} → {r['recipient_name'] or ''} <{r['recipient_email']}> "
+            f"#{r['id']} [{r['status']}] {r['kind']} → {r['recipient_name'] or ''} "
+            f"<{r['recipient_email']}> "
             f"尝试{r['attempts']}次{maybe}{error}"
         )
     if not rows:

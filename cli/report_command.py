@@ -26,7 +26,8 @@ def as_of_moment(text: str | None, timezone: str, now: datetime) -> datetime:
         return parse_moment(text)
     except (ValueError, OverflowError):
         raise typer.BadParameter(
-            f"{text!r} — 应为 YYYY-MM-DD 或 ISO 8601 时间 / expected YYYY-MM-DD or an ISO 8601 time",
+            f"{text!r} — 应为 YYYY-MM-DD 或 ISO 8601 时间 / expected YYYY-MM-DD or an ISO 8601 "
+            "time",
             param_hint="--as-of",
         ) from None
 

@@ -93,10 +93,11 @@ class CycleRules(BaseModel):
 
     @property
     def calendar(self) -> WorkingCalendar:
-        """The working days these rules count in: their settings' calendar (`Settings.working_calendar`);
-        rules made on their own count on the statutory calendar alone."""
-        # Read from pydantic's private store directly: lights ask this once per assignment, and the generic
-        # attribute path costs more than the rule itself.
+        """The working days these rules count in: their settings' calendar
+        (`Settings.working_calendar`); rules made on their own count on the statutory calendar
+        alone."""
+        # Read from pydantic's private store directly: lights ask this once per assignment, and the
+        # generic attribute path costs more than the rule itself.
         calendar = (self.__pydantic_private__ or {}).get("_calendar")
         if calendar is None:
             from models.calendar import STATUTORY
@@ -110,8 +111,8 @@ class CycleRules(BaseModel):
         bad = [n for n in steps if n < 1]
         if bad:
             raise ValueError(
-                f"提醒提前的工作日数应为正整数，不能是 {bad[0]} / every step must be a whole number of "
-                f"working days of at least 1, not {bad[0]}"
+                f"提醒提前的工作日数应为正整数，不能是 {bad[0]} / every step must be a whole "
+                f"number of working days of at least 1, not {bad[0]}"
             )
         return sorted(set(steps), reverse=True)
 
@@ -122,17 +123,19 @@ class CycleRules(BaseModel):
 
         normal = []
         for text in hours:
-            # "8:30" is what an office writes for 08:30: taken as that; anything else is refused by name.
+            # "8:30" is what an office writes for 08:30: taken as that; anything else is refused by
+            # name.
             found = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", str(text))
             if not found or int(found[1]) > 23 or int(found[2]) > 59:
                 raise ValueError(
-                    f"“{text}”不是时刻，应写作 HH:MM，如 08:30 / {text!r} is not a time: write HH:MM, e.g. 08:30"
+                    f"“{text}”不是时刻，应写作 HH:MM，如 08:30 / {text!r} is not a time: write "
+                    "HH:MM, e.g. 08:30"
                 )
             normal.append(f"{int(found[1]):02d}:{found[2]}")
         if normal[0] >= normal[1]:
             raise ValueError(
-                f"工作时间的开始 {normal[0]} 应早于结束 {normal[1]} / the start {normal[0]} must be "
-                f"before the end {normal[1]}"
+                f"工作时间的开始 {normal[0]} 应早于结束 {normal[1]} / the start {normal[0]} must "
+                f"be before the end {normal[1]}"
             )
         return normal[0], normal[1]
 
@@ -336,7 +339,8 @@ class Settings(BaseSettings):
         if home.exists() and not home.is_dir():
             raise ValueError(
                 f"{home} 是一个文件，不是目录：DUBAN_HOME 应指向存放数据库和发件箱的目录 / "
-                f"{home} is a file, not a folder: DUBAN_HOME must name the folder for the database and outbox"
+                f"{home} is a file, not a folder: DUBAN_HOME must name the folder for the database "
+                "and outbox"
             )
         return home
 
@@ -356,7 +360,8 @@ class Settings(BaseSettings):
         else:
             return name
         raise ValueError(
-            f"未知的时区“{name}”，应如 Asia/Shanghai / unknown time zone {name!r}: use e.g. Asia/Shanghai"
+            f"未知的时区“{name}”，应如 Asia/Shanghai / unknown time zone {name!r}: use e.g. "
+            "Asia/Shanghai"
         )
 
     @field_validator("database_url")
@@ -377,13 +382,13 @@ class Settings(BaseSettings):
             ) from None
         if parsed.get_backend_name() == "postgres":
             raise ValueError(
-                "SQLAlchemy 不接受 postgres://，请写 postgresql+psycopg:// / SQLAlchemy does not accept "
-                "postgres://: write postgresql+psycopg://"
+                "SQLAlchemy 不接受 postgres://，请写 postgresql+psycopg:// / SQLAlchemy does not "
+                "accept postgres://: write postgresql+psycopg://"
             )
         if parsed.get_backend_name() not in ("sqlite", "postgresql"):
             raise ValueError(
-                f"只支持 SQLite 和 PostgreSQL，应如 {example} / only SQLite and PostgreSQL are supported: "
-                f"write {example_en}"
+                f"只支持 SQLite 和 PostgreSQL，应如 {example} / only SQLite and PostgreSQL are "
+                f"supported: write {example_en}"
             )
         try:
             parsed.get_dialect().import_dbapi()
@@ -429,8 +434,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _own_the_calendar(self) -> Settings:
-        # These settings own their calendar and hand it to their rules: two settings in one process (a test,
-        # a second app) count working days each with their own entries, whoever was made last.
+        # These settings own their calendar and hand it to their rules: two settings in one process
+        # (a test, a second app) count working days each with their own entries, whoever was made
+        # last.
         from models.calendar import WorkingCalendar
 
         self.cycle._calendar = WorkingCalendar(self.calendar_days())
@@ -455,11 +461,13 @@ def _check_site_file() -> None:
         tomllib.loads(site_file.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(
-            detail=f"{site_file} 不是有效的 TOML（{error}）/ {site_file} is not valid TOML ({error})"
+            detail=f"{site_file} 不是有效的 TOML（{error}）/ {site_file} is not valid TOML "
+            f"({error})"
         ) from None
     except OSError as error:
         raise ConfigError(
-            detail=f"无法读取 {site_file}（{error.strerror}）/ cannot read {site_file} ({error.strerror})"
+            detail=f"无法读取 {site_file}（{error.strerror}）/ cannot read {site_file} "
+            f"({error.strerror})"
         ) from None
 
 

@@ -27,7 +27,8 @@ def configure_prefect() -> None:
     settings = get_settings()
     settings.prefect_home.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home))
-    # The temporary server can need about as long as Prefect's default limit of 20 s (BENCHMARKS.md).
+    # The temporary server can need about as long as Prefect's default limit of 20 s
+    # (BENCHMARKS.md).
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     os.environ.update(PREFECT_ENV_FORCED)
 

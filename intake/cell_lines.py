@@ -155,7 +155,8 @@ def _row_starts(body: list[_Cell]) -> list[int]:
 
 @lru_cache(maxsize=4096)
 def _compat(kind: str | None, text: str) -> float:
-    """How well a cell's text fits a column of `kind` (positive: fits; negative: belongs elsewhere)."""
+    """How well a cell's text fits a column of `kind` (positive: fits; negative: belongs
+    elsewhere)."""
     if not text:  # an empty cell (a merged one shows as two spaces)
         return 1.0 if kind == "group" else -1.0
     unit, deadline = is_unit_cell(text), _deadlineish(text)
@@ -290,15 +291,15 @@ def _trace(
 
 
 def _space_header(lines: list[str]) -> tuple[int, list[str | None]] | None:
-    """The header line and its columns: every cell a column name, known or not (资金来源: one unknown
-    column keeps the table), with text, 序号 and units among them."""
+    """The header line and its columns: every cell a column name, known or not (资金来源: one
+    unknown column keeps the table), with text, 序号 and units among them."""
     for start, line in enumerate(lines):
         names = line.split()
         kinds = [column_of(name) for name in names]
         found = {k for k in kinds if k}
         if (
             len(names) >= 3
-            and all(k or column_name_like(n) for k, n in zip(kinds, names))
+            and all(k or column_name_like(n) for k, n in zip(kinds, names, strict=True))
             and {"text", "number"} <= found
             and UNIT_KINDS & found
         ):

@@ -171,15 +171,16 @@ def _check_source(source: Path, sha: str, path: Path) -> None:
 def _task_number(
     number: Any, where: str, *, read: dict[int, ParsedTask], seen: set[int], problems: list[Problem]
 ) -> int | None:
-    """The entry's task number if the notice has it and no earlier entry took it; else None, a problem
-    listed (its other fields are still checked, so that one report lists everything)."""
+    """The entry's task number if the notice has it and no earlier entry took it; else None, a
+    problem listed (its other fields are still checked, so that one report lists everything)."""
     if isinstance(number, bool) or not isinstance(number, int) or number not in read:
         shown = "（缺少）" if number is None else f"“{number}”"
         problems.append(
             _problem(
                 f"{where}.number",
                 f"{shown}不是通知中的任务序号——不能新增或改动序号",
-                f"{number!r} is not a task number of the notice: numbers cannot be added or changed",
+                f"{number!r} is not a task number of the notice: numbers cannot be added or "
+                "changed",
             )
         )
         return None
@@ -201,7 +202,8 @@ def _fixed_unchanged(
                 _problem(
                     f"{where}.{name}",
                     f"{zh}不能在此修改（只能改标题、时限和单位）——请改原通知后重新导入",
-                    f"{name} cannot be corrected here (only title, deadline, units): correct the notice",
+                    f"{name} cannot be corrected here (only title, deadline, units): correct the "
+                    "notice",
                 )
             )
 
@@ -209,7 +211,8 @@ def _fixed_unchanged(
 def _entry_corrections(
     entry: dict[str, Any], number: int | None, where: str, problems: list[Problem]
 ) -> list[Correction]:
-    """The title, deadline and units the entry gives, each checked; none for an entry without a number."""
+    """The title, deadline and units the entry gives, each checked; none for an entry without a
+    number."""
     corrections: list[Correction] = []
     if "title" in entry:
         title = entry["title"]

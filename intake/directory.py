@@ -199,23 +199,25 @@ def _contact(
     """A liaison or head, the e-mail normalised (an invalid one is a problem naming the unit)."""
     email = (contact.get("email") or "").strip() or None
     if email:
-        # allow_smtputf8=False: an address such as 张三@… needs SMTPUTF8, which few government relays offer;
-        # refused here with its row rather than dead-lettered at every send. A Chinese domain is kept in its
-        # ASCII (punycode) form, which every server delivers.
+        # allow_smtputf8=False: an address such as 张三@… needs SMTPUTF8, which few government
+        # relays offer; refused here with its row rather than dead-lettered at every send. A Chinese
+        # domain is kept in its ASCII (punycode) form, which every server delivers.
         try:
             email = validate_email(
                 email, check_deliverability=False, allow_smtputf8=False
             ).ascii_email
         except EmailNotValidError as error:
             why_zh = (
-                "@ 前含有中文等非 ASCII 字符，需要 SMTPUTF8，多数邮件服务器无法投递，请改用拼音或数字"
+                "@ 前含有中文等非 ASCII 字符，需要 "
+                "SMTPUTF8，多数邮件服务器无法投递，请改用拼音或数字"
                 if "before the @-sign" in str(error) and "Internationalized" in str(error)
                 else str(error)
             )
             problems.append(
                 Problem(
                     where,
-                    f"{name} 的{'联络员' if role == ContactRole.LIAISON else '分管领导'}邮箱“{email}”无效：{why_zh}",
+                    f"{name} 的{'联络员' if role == ContactRole.LIAISON else '分管领导'}邮箱“"
+                    f"{email}”无效：{why_zh}",
                     f"{name}: the {role.value}'s e-mail “{email}” is invalid: {error}",
                 )
             )
@@ -299,9 +301,9 @@ def sync_directory(
     session: Session, entries: list[DirectoryEntry], *, actor: Actor, now: datetime
 ) -> dict[str, int]:
     """Create or update every unit of the directory; one audit event per unit created or changed."""
-    # The trail's lock first, as a notice import takes it: a concurrent directory or notice import (which
-    # may create the same units) waits for this one, then finds them; taking it only at the first
-    # audit event, after inserting units, could deadlock with an import waiting on those rows.
+    # The trail's lock first, as a notice import takes it: a concurrent directory or notice import
+    # (which may create the same units) waits for this one, then finds them; taking it only at the
+    # first audit event, after inserting units, could deadlock with an import waiting on those rows.
     audit.lock(session)
     index = UnitIndex(session)
     _refuse_taken_aliases(index, entries)

@@ -113,7 +113,8 @@ def _canonical(name: str, aliases: dict[str, str]) -> str:
 def _roles_match(
     expected: dict[str, Any], read: dict[str, str], named: set[str], aliases: dict[str, str]
 ) -> bool:
-    """Roles are judged on the names both sides have, so a missing name is counted once, as units."""
+    """Roles are judged on the names both sides have, so a missing name is counted once, as
+    units."""
     lead = {_canonical(n, aliases) for n in expected.get("lead") or []}
     coop = {_canonical(n, aliases) for n in expected.get("coop") or []}
     common = named & set(read)

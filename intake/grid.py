@@ -86,7 +86,8 @@ def _all_numbers(values: list[str]) -> bool:
 
 
 def _title_and_content(resolved: dict[int, str], texts: list[int]) -> None:
-    """Of the text columns left, the first is the title when another follows; a lone one is the content."""
+    """Of the text columns left, the first is the title when another follows; a lone one is the
+    content."""
     if len(texts) >= 2:
         resolved[texts[0]] = "title"
         for index in texts[1:]:

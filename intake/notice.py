@@ -81,7 +81,8 @@ class ImportFailed(DubanError):
     def message(self, lang: str = "zh") -> str:
         from intake.limits import MAX_PROBLEMS_SHOWN
 
-        # A person reads the first problems, not 78,000 lines: the rest are counted (all are in .problems).
+        # A person reads the first problems, not 78,000 lines: the rest are counted (all are in
+        # .problems).
         lines = [f"  - {p.message(lang)}" for p in self.problems[:MAX_PROBLEMS_SHOWN]]
         more = len(self.problems) - MAX_PROBLEMS_SHOWN
         if more > 0:
@@ -372,7 +373,8 @@ def _task(
     for unit in units:
         if unit.placeholder:
             warnings.append(
-                f"任务 {number}：“{unit.name}”是泛指，不生成任务分工 / task {number}: “{unit.name}” names no unit, no assignment is made"
+                f"任务 {number}：“{unit.name}”是泛指，不生成任务分工 / task {number}: "
+                f"“{unit.name}” names no unit, no assignment is made"
             )
     unassigned = not any(not u.placeholder for u in units)
     task_problems: list[Problem] = []

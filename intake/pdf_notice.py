@@ -192,8 +192,8 @@ def _table_items(
     preface: list[str],
     items: list[RawItem],
 ) -> dict[int, str] | None:
-    """One table's items: below its task header (the rows above it go to the preface), or all its rows
-    when it goes on from the page before; the columns in force after it."""
+    """One table's items: below its task header (the rows above it go to the preface), or all its
+    rows when it goes on from the page before; the columns in force after it."""
     found = find_header(rows) if columns is None else None
     if found is not None:
         header_index, columns = found
@@ -206,7 +206,8 @@ def _table_items(
 
 
 def _cells(page, table) -> list[list[str]]:
-    """Each row's cell texts; a cell merged down repeats the value above, a row-wide merge stays one cell."""
+    """Each row's cell texts; a cell merged down repeats the value above, a row-wide merge stays one
+    cell."""
     grid: list[list[str]] = []
     for row in table.rows:
         boxes = row.cells

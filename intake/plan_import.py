@@ -53,7 +53,8 @@ class Assigned:
 @dataclass(frozen=True)
 class Correction:
     """The office's fix of one field of one task before applying: `title` (str), `deadline`
-    (date or None) or `units` (a tuple of (name, role); names as typed, resolved like imported ones)."""
+    (date or None) or `units` (a tuple of (name, role); names as typed, resolved like imported
+    ones)."""
 
     task: int
     field: str
@@ -145,7 +146,8 @@ def resolve(
     corrections: Sequence[Correction] = (),
 ) -> ResolvedNotice:
     """Every task's units as directory units, after the office's corrections; unknown names are
-    new units (or problems with `strict`); a task left without units is 待分工 (a problem with `strict`)."""
+    new units (or problems with `strict`); a task left without units is 待分工 (a problem with
+    `strict`)."""
     fixes: dict[int, dict[str, Any]] = {}
     for correction in corrections:
         fixes.setdefault(correction.task, {})[correction.field] = correction.value
@@ -187,7 +189,8 @@ MEMBERLESS = (
 
 @dataclass
 class _Resolving:
-    """What `resolve` gathers task by task: the units, problems, warnings and corrections applied."""
+    """What `resolve` gathers task by task: the units, problems, warnings and corrections
+    applied."""
 
     index: UnitIndex
     strict: bool
@@ -200,7 +203,8 @@ class _Resolving:
     unread: set[int] = field(default_factory=set)
 
     def task(self, task: ParsedTask, fix: dict[str, Any]) -> ParsedTask:
-        """One task: its units resolved (or the office's), its fields corrected, 待分工 if it has no units."""
+        """One task: its units resolved (or the office's), its fields corrected, 待分工 if it has no
+        units."""
         names = _resolve_names(task.units, self.index)
         units_fixed = False
         if "units" in fix:
@@ -249,8 +253,11 @@ class _Resolving:
             self.problems.append(
                 Problem(
                     task.where,
-                    f"任务 {task.number}：未知单位“{unit_named.name}”{near_zh}——请先加入单位通讯录（duban units import）",
-                    f"task {task.number}: unknown unit “{unit_named.name}”{near_en}: add it to the unit directory first (duban units import)",
+                    f"任务 {task.number}："
+                    f"未知单位“{unit_named.name}”{near_zh}——请先加入单位通讯录（duban units "
+                    "import）",
+                    f"task {task.number}: unknown unit “{unit_named.name}”{near_en}: add it to the "
+                    "unit directory first (duban units import)",
                 )
             )
         elif unit_named.name not in self.new_units:
@@ -258,13 +265,15 @@ class _Resolving:
                 UnitKind.GROUP if unit_named.group else UnitKind.DEPARTMENT
             )
             self.warnings.append(
-                f"任务 {task.number}：单位“{unit_named.name}”不在通讯录中，将新建{near_zh} / unknown unit “{unit_named.name}” will be created{near_en}"
+                f"任务 {task.number}：单位“{unit_named.name}”不在通讯录中，将新建{near_zh} / "
+                f"unknown unit “{unit_named.name}” will be created{near_en}"
             )
             if unit_named.group:
                 self.warnings.append(MEMBERLESS.format(name=unit_named.name))
 
     def unassigned(self, task: ParsedTask, *, read: bool) -> None:
-        """A task left without units: 待分工 (a problem with --strict); `read` when the office emptied them."""
+        """A task left without units: 待分工 (a problem with --strict); `read` when the office
+        emptied them."""
         reasons = task.problems or [
             Problem(
                 task.where,
@@ -278,7 +287,8 @@ class _Resolving:
         if not read:
             self.unread.add(task.number)
         self.warnings.append(
-            f"任务 {task.number}“{task.title}”未读出责任单位：作为{PENDING_ZH}导入，请在预览中指定单位或导入后分工"
+            f"任务 {task.number}“{task.title}”未读出责任单位：作为{PENDING_ZH}导入，"
+            "请在预览中指定单位或导入后分工"
             f" / task {task.number} has no readable units: imported awaiting its units"
         )
 
@@ -320,8 +330,8 @@ class Change:
         }
 
     def basis(self) -> dict[str, Any]:
-        """The line and the stored values it starts from: two previews that would do different things
-        to different rows never have the same basis, even when their lines read alike."""
+        """The line and the stored values it starts from: two previews that would do different
+        things to different rows never have the same basis, even when their lines read alike."""
         row: dict[str, Any] = {}
         if isinstance(self.row, Task):
             row = {name: getattr(self.row, name) for name in TASK_FIELDS} | {
@@ -549,8 +559,9 @@ def _task_changes(task: Task | None, parsed: ParsedTask, units: int) -> list[Cha
 def _unit_changes(
     parsed: ParsedTask, wanted: dict[str, Assigned], held: dict[str, Assignment], *, unread: bool
 ) -> list[Change]:
-    """The task's units: the wanted ones assigned, restored, re-roled and re-dated; the others withdrawn,
-    unless the notice said nothing readable about its units (what the office assigned stays)."""
+    """The task's units: the wanted ones assigned, restored, re-roled and re-dated; the others
+    withdrawn, unless the notice said nothing readable about its units (what the office assigned
+    stays)."""
     number = parsed.number
     changes = []
     for name, a in wanted.items():
@@ -606,7 +617,8 @@ def _role_change(number: int, name: str, current: Assignment, role: AssignmentRo
             Change(
                 number,
                 "change_role",
-                f"任务 {number}：{name} 由{ROLE_ZH[AssignmentRole(current.role)]}改为{ROLE_ZH[role]}",
+                f"任务 {number}：{name} "
+                f"由{ROLE_ZH[AssignmentRole(current.role)]}改为{ROLE_ZH[role]}",
                 f"task {number}: {name} from {current.role} to {role.value}",
                 unit=name,
                 row=current,
@@ -630,7 +642,8 @@ def reconcile(
     now: datetime,
     write: bool,
 ) -> Outcome:
-    """The difference between the notice and the stored plan `key`; that same list applied when `write`."""
+    """The difference between the notice and the stored plan `key`; that same list applied when
+    `write`."""
     plan, changes = compare(session, key, resolved, now=now)
     outcome = Outcome(
         plan_id=plan.id,
@@ -644,7 +657,8 @@ def reconcile(
 
 
 def _still_pending(session: Session, plan: Plan, resolved: ResolvedNotice) -> list[int]:
-    """The notice's 待分工 tasks, but for those the office has since given units (they keep them)."""
+    """The notice's 待分工 tasks, but for those the office has since given units (they keep
+    them)."""
     if plan.id is None or not resolved.pending:
         return sorted(resolved.pending)
     assigned = set(
@@ -718,8 +732,8 @@ def _apply(
     at: datetime,
     outcome: Outcome,
 ) -> None:
-    """Apply exactly the listed changes. New rows go in as one executemany per table (a province's plan
-    has thousands of tasks); the audit events of the whole import are appended in one batch."""
+    """Apply exactly the listed changes. New rows go in as one executemany per table (a province's
+    plan has thousands of tasks); the audit events of the whole import are appended in one batch."""
     notice = resolved.notice
     trail = _Trail(actor, at)
     of_kind: dict[str, list[Change]] = {}
@@ -808,8 +822,9 @@ def _apply_tasks(
     *,
     trail: _Trail,
 ) -> dict[int, int]:
-    """Tasks: new ones in bulk; changed and restored ones in place; dropped ones withdrawn with their
-    assignments; the measures of every new or rewritten task written afresh. Every task's id by number."""
+    """Tasks: new ones in bulk; changed and restored ones in place; dropped ones withdrawn with
+    their assignments; the measures of every new or rewritten task written afresh. Every task's id
+    by number."""
     new_tasks: list[ParsedTask] = [c.value for c in of_kind.get("add_task", [])]
     bulk_insert(
         session,
@@ -923,7 +938,8 @@ def _insert_assignments(
     unit_ids: dict[str, int],
     trail: _Trail,
 ) -> None:
-    """New assignments in bulk, due by their task's deadline, each with its assignment.create event."""
+    """New assignments in bulk, due by their task's deadline, each with its assignment.create
+    event."""
     new_rows = [
         {
             "task_id": task_ids[c.task],
@@ -960,12 +976,16 @@ def _insert_assignments(
         )
 
 
-# --- completing a 待分工 task after the import ------------------------------------------------------
+# --- completing a 待分工 task after the import
+# ------------------------------------------------------
 
 
 class TaskAlreadyAssigned(DubanError):
     zh = "计划“{plan}”的任务 {number} 已有分工，不是待分工任务——要改分工请修改通知后重新导入。"
-    en = "task {number} of plan '{plan}' already has units; change them by re-importing the corrected notice"
+    en = (
+        "task {number} of plan '{plan}' already has units; change them by re-importing the "
+        "corrected notice"
+    )
     exit_code = 4
 
 
@@ -976,8 +996,14 @@ class UnitsRequired(DubanError):
 
 
 class UnknownUnits(DubanError):
-    zh = "任务 {number}：通讯录中没有单位 {names}{near_zh}——请改正名称，或先加入单位通讯录（duban units import），未作任何分工。"
-    en = "task {number}: {names} not in the unit directory{near_en}; correct the names or add them first; nothing was assigned"
+    zh = (
+        "任务 {number}：通讯录中没有单位 {names}{near_zh}——请改正名称，或先加入单位通讯录（duban "
+        "units import），未作任何分工。"
+    )
+    en = (
+        "task {number}: {names} not in the unit directory{near_en}; correct the names or add "
+        "them first; nothing was assigned"
+    )
     exit_code = 2
 
 
@@ -995,7 +1021,8 @@ def pending_tasks(session: Session, plan_id: int | None = None) -> list[tuple[Pl
 
 
 def _refuse_unknown(task: Task, unknown: list[NamedUnit], index: UnitIndex) -> None:
-    """After the import only directory units are assigned: unknown names are refused, with the closest ones."""
+    """After the import only directory units are assigned: unknown names are refused, with the
+    closest ones."""
     if not unknown:
         return
     near = {n.name: index.suggest(n.name) for n in unknown}
@@ -1015,7 +1042,8 @@ def assign_pending(
     actor: Actor,
     now: datetime,
 ) -> list[Assignment]:
-    """Give a 待分工 task its units (names or aliases from the directory; groups expand), due by its deadline."""
+    """Give a 待分工 task its units (names or aliases from the directory; groups expand), due by its
+    deadline."""
     task = session.get(Task, task_id)
     if task is None or task.withdrawn_at is not None:
         raise NotFound(kind="task", kind_zh="任务", key=f"#{task_id}")

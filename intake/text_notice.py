@@ -85,9 +85,9 @@ def _line_rows(lines: list[str], start: int) -> Table | None:
     header_cells = [c.strip() for c in lines[start].strip().strip("|").split("|")]
     columns = header_columns(header_cells)
     data = [
-        (i + 1, l)
-        for i, l in enumerate(lines[start + 1 :], start=start + 1)
-        if l.strip() and l.strip() != "|"
+        (i + 1, row)
+        for i, row in enumerate(lines[start + 1 :], start=start + 1)
+        if row.strip() and row.strip() != "|"
     ]
     if columns is None or "number" not in columns.values() or not _mostly_numbered(data):
         return None
@@ -113,7 +113,8 @@ def _line_cells(line: str) -> list[str]:
 def _mostly_numbered(data: list[tuple[int, str]]) -> bool:
     """Four rows in five or more begin with their number ("1 | ..."): one row per line."""
     return (
-        bool(data) and sum(bool(re.match(r"^\s*\d+\s*\|", l)) for _, l in data) * 5 >= len(data) * 4
+        bool(data)
+        and sum(bool(re.match(r"^\s*\d+\s*\|", row)) for _, row in data) * 5 >= len(data) * 4
     )
 
 
@@ -175,7 +176,8 @@ def _wrapped_header(cells: list[tuple[str, int]]) -> tuple[dict[int, str], int]:
         column = column_of(text)
         following = cells[position + 1][0] if position + 1 < len(cells) else ""
         if column is None and not (column_name_like(text) and column_of(following)):
-            break  # the first data cell; an unknown column name between known ones is kept as a column
+            # The first data cell; an unknown column name between known ones is kept as a column.
+            break
         if column is not None and column not in _REPEATABLE and column in header.values():
             break
         if column is not None:
@@ -385,7 +387,8 @@ def _unterminated_part(body: str, flat: str, start: int) -> tuple[str, str] | No
 
 
 def _bracket_closes_part(flat: str, opened: int, index: int) -> bool:
-    """A bracket closes a part when a sentence ended before it, or a new part (or nothing) follows it."""
+    """A bracket closes a part when a sentence ended before it, or a new part (or nothing) follows
+    it."""
     if flat[:opened].rstrip().endswith(("。", ";", "；")):
         return True
     rest = flat[index + 1 :].lstrip("。;；, ")
@@ -395,8 +398,8 @@ def _bracket_closes_part(flat: str, opened: int, index: int) -> bool:
 def _bracket_part(
     body: str, flat: str, start: int, opened: int, index: int
 ) -> tuple[str, str] | None:
-    """The part from `start` closed by the bracket opened at `opened`, if the bracket closes a part and
-    names units."""
+    """The part from `start` closed by the bracket opened at `opened`, if the bracket closes a part
+    and names units."""
     if not _bracket_closes_part(flat, opened, index):
         return None
     inner = flat[opened + 1 : index]
@@ -406,7 +409,8 @@ def _bracket_part(
 
 
 def _sentence_part(body: str, flat: str, start: int, index: int) -> tuple[str, str] | None:
-    """The part from `start` closed by the sentence ending at `index`, if that sentence only assigns units."""
+    """The part from `start` closed by the sentence ending at `index`, if that sentence only assigns
+    units."""
     begin = max(
         flat.rfind("。", 0, index) + 1, start
     )  # the sentence ending here, from the last 。 before it
@@ -564,7 +568,8 @@ def read_prose(lines: list[str]) -> tuple[list[str], list[RawItem]]:
 @dataclass
 class _Prose:
     """Reading prose line by line: the paragraph being gathered (`block`) is closed into items when
-    the next one starts; section headings say whether items under them are tasks and their category."""
+    the next one starts; section headings say whether items under them are tasks and their
+    category."""
 
     items: list[RawItem] = field(default_factory=list)
     preface: list[str] = field(default_factory=list)

@@ -233,7 +233,8 @@ def read_assignment(phrase: str, default_role: AssignmentRole = RESPONSIBLE) -> 
 
 @dataclass
 class _Reading:
-    """A phrase read token by token: names wait in `pending` until a role word or label closes them."""
+    """A phrase read token by token: names wait in `pending` until a role word or label closes
+    them."""
 
     current: AssignmentRole  # the role a label set for the names after it
     kind: str | None = "units"  # what the last label said the names after it are
@@ -264,7 +265,8 @@ class _Reading:
             self.names(token.removeprefix("由"))  # "由市民政局牵头"
 
     def without_rule(self, token: str) -> str | None:
-        """The token without the first-is-lead rule it prints (the rule noted); None if it is only the rule."""
+        """The token without the first-is-lead rule it prints (the rule noted); None if it is only
+        the rule."""
         from intake.roles import first_is_lead_rule
 
         if not first_is_lead_rule(token):
@@ -275,7 +277,8 @@ class _Reading:
         return None if not token or first_is_lead_rule(token) else token
 
     def after_label(self, token: str) -> str | None:
-        """A label ("牵头单位:") switches the role of the names after it; what follows it, None if nothing."""
+        """A label ("牵头单位:") switches the role of the names after it; what follows it, None if
+        nothing."""
         from intake.roles import label_kind
 
         labelled = LABEL.match(token)

@@ -1,3 +1,3 @@
-"""Throwaway servers on loopback, for the tests and the benchmarks alike: a free port, a PostgreSQL server in a
-temporary directory, a Prefect server. Not part of duban itself (not installed); bench/ uses them without
-importing the test suite."""
+"""Throwaway servers on loopback, for the tests and the benchmarks alike: a free port, a PostgreSQL
+server in a temporary directory, a Prefect server. Not part of duban itself (not installed); bench/
+uses them without importing the test suite."""

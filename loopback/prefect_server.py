@@ -20,8 +20,9 @@ PREFECT = str(Path(sys.executable).parent / "prefect")
 def prefect_server(
     home: Path, database_url: str | None = None, timeout: float = 120
 ) -> Iterator[dict[str, str]]:
-    """Start a Prefect server (its own SQLite under `home` unless `database_url`) and yield the environment
-    a client needs: PREFECT_API_URL set, analytics off, nothing inherited from the caller's Prefect or duban."""
+    """Start a Prefect server (its own SQLite under `home` unless `database_url`) and yield the
+    environment a client needs: PREFECT_API_URL set, analytics off, nothing inherited from the
+    caller's Prefect or duban."""
     home.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "DUBAN_"))} | {
         "PREFECT_HOME": str(home / "prefect"),

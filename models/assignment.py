@@ -26,8 +26,8 @@ class AssignmentRole(StrEnum):
     COOPERATING = "cooperating"  # 配合
 
 
-# The one role table: how each role is written (Chinese, English) and how strong it is. A unit named twice on
-# one task (itself and through its group, or twice in a phrase) keeps its strongest role.
+# The one role table: how each role is written (Chinese, English) and how strong it is. A unit named
+# twice on one task (itself and through its group, or twice in a phrase) keeps its strongest role.
 ROLE_LABELS: Final[dict[AssignmentRole, tuple[str, str]]] = {
     AssignmentRole.LEAD: ("牵头", "lead"),
     AssignmentRole.RESPONSIBLE: ("负责", "responsible"),

@@ -63,9 +63,9 @@ class AuditHead(SQLModel, table=True):
 
 
 def canonical_json(value: Any) -> str:
-    """Sorted keys, no spaces, UTF-8 as is; dates in ISO form (the same bytes as the standard library's
-    `json.dumps(sort_keys=True, ensure_ascii=False, separators=(",", ":"))`, much faster: BENCHMARKS.md);
-    tests/test_audit_hash.py pins the bytes."""
+    """Sorted keys, no spaces, UTF-8 as is; dates in ISO form (the same bytes as the standard
+    library's `json.dumps(sort_keys=True, ensure_ascii=False, separators=(",", ":"))`, much faster:
+    BENCHMARKS.md); tests/test_audit_hash.py pins the bytes."""
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=_iso).decode("utf-8")
 
 

@@ -25,13 +25,15 @@ if TYPE_CHECKING:  # the domain reads settings, never loads them
 
 
 class WorkingCalendar:
-    """Which days are working days: the office's entered years (`[calendar.YYYY]`), else the package's table,
-    else Monday to Friday. Immutable once made; the settings own one (`Settings.working_calendar`), so what
-    counts as a working day never depends on who configured the process last."""
+    """Which days are working days: the office's entered years (`[calendar.YYYY]`), else the
+    package's table, else Monday to Friday. Immutable once made; the settings own one
+    (`Settings.working_calendar`), so what counts as a working day never depends on who configured
+    the process last."""
 
     def __init__(self, entered: dict[int, dict[date, bool]] | None = None) -> None:
         self._entered = {year: dict(days) for year, days in (entered or {}).items()}
-        # Per calendar, not per process: reports and lights ask about the same few due dates for 100,000 items.
+        # Per calendar, not per process: reports and lights ask about the same few due dates for
+        # 100,000 items.
         self._known = lru_cache(maxsize=4096)(self._look_up)
         self.working_days_between = lru_cache(maxsize=65536)(self._between)
 
@@ -108,7 +110,8 @@ working_days_between = STATUTORY.working_days_between
 
 
 def in_working_hours(now: datetime, settings: Any) -> str | None:
-    """None when messages may go out now (the settings' own calendar and hours); else the reason they may not."""
+    """None when messages may go out now (the settings' own calendar and hours); else the reason
+    they may not."""
     return settings.working_calendar.in_working_hours(
         now, timezone=settings.timezone, working_hours=settings.cycle.working_hours
     )

@@ -101,10 +101,12 @@ def get_checkin(
 def checkins_to_file(
     session: Session, *, unit_id: int | None = None, assignment_id: int | None = None
 ) -> dict[int, CheckIn]:
-    """Per assignment, the check-in a new filing goes to: in its latest open round that still takes one
-    (`FILEABLE`: owed, or filed and not yet reviewed). The portal's form, its inbox and the API all ask this."""
-    # Selected by assignment only, the rule checked on each row: a filter on the state and the round as well
-    # would lead SQLite to walk every open check-in of the province (their index) for one unit's few.
+    """Per assignment, the check-in a new filing goes to: in its latest open round that still takes
+    one (`FILEABLE`: owed, or filed and not yet reviewed). The portal's form, its inbox and the API
+    all ask this."""
+    # Selected by assignment only, the rule checked on each row: a filter on the state and the round
+    # as well would lead SQLite to walk every open check-in of the province (their index) for one
+    # unit's few.
     query = select(CheckIn, in_open_round() & fileable()).order_by(col(CheckIn.round_id))
     if assignment_id is not None:
         query = query.where(CheckIn.assignment_id == assignment_id)

@@ -81,7 +81,8 @@ def find_stalled(session: Session, *, today: date, rules: CycleRules, timezone: 
         for t_id, number, title in session.exec(select(Task.id, Task.number, Task.title))
     }
     units = dict(session.exec(select(Unit.id, Unit.name)).all())
-    # Core rows, not ORM rows: the same values, loaded much faster at province scale (BENCHMARKS.md).
+    # Core rows, not ORM rows: the same values, loaded much faster at province scale
+    # (BENCHMARKS.md).
     rows = session.connection().execute(
         # sqlmodel types select() for at most four columns; these rows are read by position below
         select(  # type: ignore[call-overload, misc]
@@ -198,7 +199,8 @@ def take_numbers(session: Session, year: int, count: int) -> int:
 def escalate_stalled(
     session: Session, *, now: datetime, settings: Any, actor: Actor
 ) -> dict[str, int]:
-    """Raise each stalled item one level (at most), notify, and record; a rerun raises nothing new."""
+    """Raise each stalled item one level (at most), notify, and record; a rerun raises nothing
+    new."""
     take_turn(session, "escalate")  # a concurrent run waits, then finds each stage already fired
     rules, timezone = settings.cycle, settings.timezone
     today = local_day(now, timezone)
@@ -355,7 +357,8 @@ def escalation_messages(
             payload["respond_by"] = rules.calendar.add_working_days(
                 today, rules.escalation_step_days
             ).isoformat()
-        # The first escalation's id makes the key: a rerun raises nothing, a later run raises new ids.
+        # The first escalation's id makes the key: a rerun raises nothing, a later run raises new
+        # ids.
         key = f"escalation:l{level}:{role}:u{unit_id or 0}:e{digest['first']}"
         out.append(message(LEVEL_KIND[level], key, digest["to"], payload))
     return out

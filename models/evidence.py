@@ -65,10 +65,11 @@ class EvidenceTooLarge(DubanError):
 
 
 def read_files(files: list[Path], *, max_bytes: int) -> list[Upload]:
-    """The CLI's evidence files, read (and refused if unreadable or too large) before anything is filed.
+    """The CLI's evidence files, read (and refused if unreadable or too large) before anything is
+    filed.
 
-    Each is read to one byte past the limit, never further: a device such as /dev/zero, or a file still
-    growing, is refused at the limit instead of filling memory."""
+    Each is read to one byte past the limit, never further: a device such as /dev/zero, or a file
+    still growing, is refused at the limit instead of filling memory."""
     loaded = []
     for path in files:
         try:
@@ -143,7 +144,8 @@ def store(folder: Path, uploads: list[Upload]) -> None:
             partial.write_bytes(upload.data)
             shutil.move(partial, target)
         except OSError as error:
-            # A full disk mid-write: no half-file is left to look like evidence, and the message names the folder.
+            # A full disk mid-write: no half-file is left to look like evidence, and the message
+            # names the folder.
             partial.unlink(missing_ok=True)
             raise OSError(error.errno, error.strerror, error.filename or str(folder)) from error
         except BaseException:

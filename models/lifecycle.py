@@ -134,7 +134,8 @@ class HasLifecycle(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """What the guards read beyond the assignment's own row (built by `models.workflow.contexts_of`).
+    """What the guards read beyond the assignment's own row (built by
+    `models.workflow.contexts_of`).
 
     `cooperating` is the task's cooperating units, each with its state (a lead unit waits for
     them); `filing_open` says the assignment has a check-in in an open round it may still file.

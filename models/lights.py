@@ -4,12 +4,13 @@ overdue or at level 3.
 A task's light is the worst of its assignments'; so is a unit's.
 
 What a light is computed from is decided once, in `light_inputs`, for the lights here, the dashboard
-(web/dashboard.py) and the 通报 (reports/results.py), which gather the same facts in their own ways (all rows,
-one page of rows, the audit trail replayed):
-  due date    the earlier of the assignment's own (extensions included) and those of the check-ins it
-              still owes (`models.round.OWED`) in open rounds;
-  percent     the latest filing's, among the check-ins whose filing gave one, so a unit that corrects
-              80% to 40% is behind pace everywhere, not on pace wherever the highest figure was kept;
+(web/dashboard.py) and the 通报 (reports/results.py), which gather the same facts in their own ways
+(all rows, one page of rows, the audit trail replayed):
+  due date    the earlier of the assignment's own (extensions included) and those of the check-ins
+              it still owes (`models.round.OWED`) in open rounds;
+  percent     the latest filing's, among the check-ins whose filing gave one, so a unit that
+              corrects 80% to 40% is behind pace everywhere, not on pace wherever the highest figure
+              was kept;
   pace start  the plan's creation, as the office's calendar day (DUBAN_TIMEZONE): a plan created at
               23:30 Beijing time starts that day, not the day before as its UTC date would say.
 """
@@ -59,8 +60,8 @@ def light_inputs(
     red_escalation: bool,
     timezone: str,
 ) -> LightInputs:
-    """The one rule for a light's inputs. `owed_due_on`: due dates of the check-ins still owed in open rounds;
-    `filings`: (when last filed, percent) of each check-in, as it stands."""
+    """The one rule for a light's inputs. `owed_due_on`: due dates of the check-ins still owed in
+    open rounds; `filings`: (when last filed, percent) of each check-in, as it stands."""
     due = min((d for d in (assignment_due_on, *owed_due_on) if d is not None), default=None)
     return LightInputs(
         state=str(state),
@@ -129,13 +130,15 @@ def light(
 def light_facts(
     session: Session, assignments: Any
 ) -> tuple[dict[int, list[date]], dict[int, list[tuple]], set[int]]:
-    """From the rows as they stand, for the assignments `assignments` selects (a subquery of ids): the due
-    dates of their owed check-ins in open rounds, their check-ins' (filed, percent), and which are at level 3."""
+    """From the rows as they stand, for the assignments `assignments` selects (a subquery of ids):
+    the due dates of their owed check-ins in open rounds, their check-ins' (filed, percent), and
+    which are at level 3."""
     owed_due: dict[int, list[date]] = {}
     filings: dict[int, list[tuple]] = {}
-    # One pass over the check-ins selected by `assignments` alone, owed or not: a filter on the state or the
-    # round as well would lead SQLite to walk every owed check-in of the open rounds instead (an index on
-    # them), where a page of the dashboard needs a few thousand. Core rows: ORM loading costs more than this.
+    # One pass over the check-ins selected by `assignments` alone, owed or not: a filter on the
+    # state or the round as well would lead SQLite to walk every owed check-in of the open rounds
+    # instead (an index on them), where a page of the dashboard needs a few thousand. Core rows: ORM
+    # loading costs more than this.
     for a_id, due_on, submitted_at, percent, is_owed in (
         session.connection()
         .execute(
@@ -186,8 +189,8 @@ def _colours(
     timezone: str,
     rows: Iterable[Any] | None = None,
 ) -> Iterator[tuple[int, int, int, str]]:
-    """(assignment, task, unit, colour) for the assignments `which` selects (a subquery of ids); `rows`, their
-    ASSIGNMENT_COLUMNS, when the caller has read them already."""
+    """(assignment, task, unit, colour) for the assignments `which` selects (a subquery of ids);
+    `rows`, their ASSIGNMENT_COLUMNS, when the caller has read them already."""
     owed_due, filings, red = light_facts(session, which)
     created = dict(
         session.exec(select(Plan.id, Plan.created_at)).all()
@@ -225,7 +228,8 @@ def assignment_lights(
     timezone: str,
     rows: Iterable[Any] | None = None,
 ) -> dict[int, str]:
-    """The light of each assignment `which` selects (a subquery of ids): one page of the dashboard, the API's."""
+    """The light of each assignment `which` selects (a subquery of ids): one page of the dashboard,
+    the API's."""
     return {
         a_id: colour
         for a_id, _, _, colour in _colours(

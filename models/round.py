@@ -21,11 +21,12 @@ class CheckInState(StrEnum):
     RETURNED = "returned"
 
 
-# What a unit still owes: never filed, or returned and not filed again. Reminders, escalations, lights,
-# extensions, `duban status` and the 通报's "overdue" all count these, and nothing else.
+# What a unit still owes: never filed, or returned and not filed again. Reminders, escalations,
+# lights, extensions, `duban status` and the 通报's "overdue" all count these, and nothing else.
 OWED: Final = frozenset({CheckInState.PENDING, CheckInState.RETURNED})
-# What a new filing may go to: an owed check-in, or one filed and still waiting for the office (filing again
-# replaces what the office has not reviewed yet; its review names the revision it read). Accepted is final.
+# What a new filing may go to: an owed check-in, or one filed and still waiting for the office
+# (filing again replaces what the office has not reviewed yet; its review names the revision it
+# read). Accepted is final.
 FILEABLE: Final = OWED | {CheckInState.SUBMITTED}
 
 

@@ -81,8 +81,8 @@ def resolve_plan(session: Session, key: str | None) -> Plan:
 def resolve_round(
     session: Session, *, plan_key: str | None, name: str | None
 ) -> tuple[Plan, SupervisionRound]:
-    """The round a command names: by name in the plan named, or in the one plan that has a round of that name;
-    without a name, the latest open round of the plan (`resolve_plan`)."""
+    """The round a command names: by name in the plan named, or in the one plan that has a round of
+    that name; without a name, the latest open round of the plan (`resolve_plan`)."""
     if name is None:
         plan = resolve_plan(session, plan_key)
         latest = session.exec(
@@ -148,15 +148,17 @@ ROUND_NAME_LIMIT = 200  # SupervisionRound.name
 
 
 class DueOnRestDay(DubanError):
-    """A round due on a Sunday or holiday: the due-day reminder (working days only) would never go out."""
+    """A round due on a Sunday or holiday: the due-day reminder (working days only) would never go
+    out."""
 
     zh = (
-        "报送截止日期 {report_by} 不是工作日（周末或法定节假日），当天不会发送到期提醒：请改为 {earlier}（前一个工作日），"
+        "报送截止日期 {report_by} 不是工作日（周末或法定节假日），当天不会发送到期提醒：请改为 "
+        "{earlier}（前一个工作日），"
         "或确需如此时加 --allow-holiday。"
     )
     en = (
-        "the report-by date {report_by} is not a working day, so no due-day reminder would go out: choose {earlier} "
-        "(the working day before) or pass --allow-holiday"
+        "the report-by date {report_by} is not a working day, so no due-day reminder would go "
+        "out: choose {earlier} (the working day before) or pass --allow-holiday"
     )
     exit_code = 2
 
@@ -203,11 +205,11 @@ def open_round(
 ) -> Opened:
     """Open a round: one check-in per open assignment in scope, one notice per unit liaison.
 
-    `calendar` is the office's (`settings.working_calendar`): cooperating units' earlier date and whether
-    the report-by date is a working day count in it. A scope naming a task the plan does not have, or
-    holding nothing open, is refused before the round exists, so its name stays free. `allow_holiday=False`
-    (the CLI's default) refuses a date that is not a working day; the scheduled flow passes True and gets a
-    warning instead."""
+    `calendar` is the office's (`settings.working_calendar`): cooperating units' earlier date and
+    whether the report-by date is a working day count in it. A scope naming a task the plan does not
+    have, or holding nothing open, is refused before the round exists, so its name stays free.
+    `allow_holiday=False` (the CLI's default) refuses a date that is not a working day; the
+    scheduled flow passes True and gets a warning instead."""
     if len(name) > ROUND_NAME_LIMIT:
         raise TextTooLong(
             what="round name", what_zh="轮次名称", length=len(name), limit=ROUND_NAME_LIMIT
@@ -272,8 +274,8 @@ def open_round(
         query = query.where(
             col(Assignment.unit_id).in_([find_unit(session, n).id for n in unit_names])
         )
-    # A few working days early, but never before the round opens: a round due tomorrow must not make its
-    # cooperating units overdue the day they hear of it.
+    # A few working days early, but never before the round opens: a round due tomorrow must not make
+    # its cooperating units overdue the day they hear of it.
     cooperating_due = max(calendar.add_working_days(report_by, -cooperating_lead_days), opening_day)
     rows = []
     for a_id, _unit_id, role in session.exec(query):
@@ -299,8 +301,8 @@ def open_round(
     warnings = []
     if rest_day:
         warnings.append(
-            f"报送截止日期 {report_by} 不是工作日，当天不会发送到期提醒 / the report-by date {report_by} is not "
-            "a working day: no due-day reminder goes out that day"
+            f"报送截止日期 {report_by} 不是工作日，当天不会发送到期提醒 / the report-by date "
+            f"{report_by} is not a working day: no due-day reminder goes out that day"
         )
     if calendar.beyond_table(report_by):
         warnings.append(

@@ -19,7 +19,8 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 def current_revision(engine: Engine) -> str | None:
     """The schema's revision, read without the write lock: every command checks it at start-up,
-    and a reader must not queue behind a writer for it (nor fail when the writer outlasts its wait)."""
+    and a reader must not queue behind a writer for it (nor fail when the writer outlasts its
+    wait)."""
     from models.db import read_only
 
     with read_only(engine).connect() as connection:

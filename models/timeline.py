@@ -24,17 +24,21 @@ _forced: ContextVar[bool] = ContextVar("duban_clock_forced", default=False)
 
 
 class TimeBeforeLastAction(DubanError):
-    zh = "{subject_zh}：时间 {now} 早于上一次操作 {last}（北京时间），未做任何改动；确需补录请加 --force-time。"
+    zh = (
+        "{subject_zh}：时间 {now} 早于上一次操作 {last}（北京时间），未做任何改动；确需补录请加 "
+        "--force-time。"
+    )
     en = (
-        "{subject}: the time {now} is earlier than its last action at {last} (Beijing time); nothing changed. "
-        "To record it anyway, pass --force-time"
+        "{subject}: the time {now} is earlier than its last action at {last} (Beijing time); "
+        "nothing changed. To record it anyway, pass --force-time"
     )
     exit_code = 4
 
 
 @contextmanager
 def forced_clock() -> Iterator[None]:
-    """Within this block, actions dated before an assignment's last one are allowed (and audited as forced)."""
+    """Within this block, actions dated before an assignment's last one are allowed (and audited as
+    forced)."""
     token = _forced.set(True)
     try:
         yield
@@ -45,7 +49,8 @@ def forced_clock() -> Iterator[None]:
 def check_order(
     last: datetime | None, now: datetime, names: Callable[[], dict[str, str]]
 ) -> dict[str, Any]:
-    """Refuse `now` before `last`; when forced, return what the audit event records of it (else {})."""
+    """Refuse `now` before `last`; when forced, return what the audit event records of it (else
+    {})."""
     if last is None or utc(now) >= utc(last):
         return {}
     if _forced.get():

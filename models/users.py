@@ -35,8 +35,8 @@ class BoundedHasher:
 
     Each argon2id hash takes 64 MiB and a core for tens of milliseconds: twenty failed logins at
     once would take 1.3 GB and every core, and the portal's event loop would wait its turn for a
-    CPU (BENCHMARKS.md, figures behind the code). Logins beyond the slots wait for one, asleep; everything
-    else goes on (bench/portal.py, the login storm).
+    CPU (BENCHMARKS.md, figures behind the code). Logins beyond the slots wait for one, asleep;
+    everything else goes on (bench/portal.py, the login storm).
     """
 
     def __init__(self, slots: int) -> None:

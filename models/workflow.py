@@ -75,7 +75,8 @@ def describe(session: Session, assignment: Assignment) -> dict[str, str]:
 def not_permitted(
     session: Session, assignment: Assignment, actor: Actor, *, action: str, action_zh: str
 ) -> NotPermitted:
-    """The one way to refuse an actor whose role may not do this to this assignment: who, in which role, what."""
+    """The one way to refuse an actor whose role may not do this to this assignment: who, in which
+    role, what."""
     return NotPermitted(
         actor=actor.name,
         role=actor.role.value,
@@ -122,7 +123,8 @@ def contexts_of(session: Session, assignments: list[Assignment]) -> dict[int, Co
             .order_by(Unit.name)
         ):
             cooperating.setdefault(task_id, []).append((name, State(state)))
-    # A filing goes to the latest open round's check-in, unless the office accepted it (submit_checkin).
+    # A filing goes to the latest open round's check-in, unless the office accepted it
+    # (submit_checkin).
     latest = (
         select(CheckIn.assignment_id, func.max(CheckIn.round_id).label("round_id"))
         .join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))

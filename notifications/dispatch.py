@@ -279,7 +279,8 @@ def _send_batch(
     breaker: Breaker,
     report: DispatchReport,
 ) -> None:
-    """Send one claimed batch; each row's outcome and the next row's renewed claim commit together."""
+    """Send one claimed batch; each row's outcome and the next row's renewed claim commit
+    together."""
     opened = False
     held = True  # the first row was claimed a moment ago
     for index, row in enumerate(rows):
@@ -287,7 +288,8 @@ def _send_batch(
         failure: DeliveryError | None = None
         if held and not opened:
             try:
-                channel.open()  # again for each row until it opens, so each try counts for the breaker
+                # Again for each row until it opens, so each try counts for the breaker.
+                channel.open()
                 opened = True
             except DeliveryError as error:
                 failure = error
@@ -399,7 +401,8 @@ def _defer(
     at: datetime,
     report: DispatchReport,
 ) -> None:
-    """Give back claimed rows the run will not try: they wait one backoff step, their attempt not used up."""
+    """Give back claimed rows the run will not try: they wait one backoff step, their attempt not
+    used up."""
     for row in rows:
         tries = row["attempts"] - 1
         if _mark(

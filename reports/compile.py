@@ -263,8 +263,9 @@ _HOST = re.sub(r"[^A-Za-z0-9]+", "_", __import__("socket").gethostname())[:40] o
 
 
 def clear_stale_staging(out_dir: Path, *, stale_after_s: float = STAGING_STALE_S) -> list[Path]:
-    """Remove staging folders a killed compile left behind: those of a process of this host that is gone,
-    and any older than `stale_after_s` (another host's, or the old unnamed ones). A live compile's stays."""
+    """Remove staging folders a killed compile left behind: those of a process of this host that is
+    gone, and any older than `stale_after_s` (another host's, or the old unnamed ones). A live
+    compile's stays."""
     import time
 
     removed = []
@@ -284,7 +285,8 @@ def clear_stale_staging(out_dir: Path, *, stale_after_s: float = STAGING_STALE_S
 
 
 def _owner(name: str) -> tuple[str | None, int | None]:
-    """(host, pid) from ".compiling-<host>-<pid>-<random>"; (None, None) for a name of another shape."""
+    """(host, pid) from ".compiling-<host>-<pid>-<random>"; (None, None) for a name of another
+    shape."""
     parts = name[len(STAGING_PREFIX) :].split("-")
     if len(parts) >= 3 and parts[-2].isdigit():
         return "-".join(parts[:-2]), int(parts[-2])

@@ -283,7 +283,8 @@ def compute(
     rules: Any,
     issuer: str,
 ) -> Results:
-    """The 通报's figures for `plan` (one round, or all rounds opened by then) as they stood at `as_of`."""
+    """The 通报's figures for `plan` (one round, or all rounds opened by then) as they stood at
+    `as_of`."""
     as_of = utc(as_of)
     today = local_day(as_of, timezone)
     rounds = _rounds(session, plan=plan, round_=round_, as_of=as_of)
@@ -351,7 +352,8 @@ def _round_fields(round_: SupervisionRound | None) -> dict[str, Any]:
 def _rounds(
     session: Session, *, plan: Plan, round_: SupervisionRound | None, as_of: datetime
 ) -> dict[int, SupervisionRound]:
-    """The round asked for (refused if it opened after the moment), or every round of the plan opened by then."""
+    """The round asked for (refused if it opened after the moment), or every round of the plan
+    opened by then."""
     if round_ is not None:
         if utc(round_.opened_at) > as_of:
             raise RoundNotOpenYet(
@@ -369,8 +371,9 @@ def _rounds(
 
 
 def _structure(connection: Connection, *, plan: Plan, as_of: datetime) -> dict[int, Held]:
-    """The assignments as they stood: not yet withdrawn (nor their task). Whether each was created by then
-    is the caller's question: one owing a check-in in a round opened by then existed, whatever its row says."""
+    """The assignments as they stood: not yet withdrawn (nor their task). Whether each was created
+    by then is the caller's question: one owing a check-in in a round opened by then existed,
+    whatever its row says."""
     rows = connection.execute(
         select(
             Assignment.id,
@@ -397,8 +400,9 @@ def _structure(connection: Connection, *, plan: Plan, as_of: datetime) -> dict[i
 def _items(
     connection: Connection, *, rounds: dict[int, SupervisionRound], held: dict[int, Held]
 ) -> tuple[dict[int, Item], dict[int, str | None]]:
-    """One item per check-in of the rounds on an assignment of the structure, due by its original date;
-    beside them each check-in's stored text, for submissions whose event predates texts in the trail."""
+    """One item per check-in of the rounds on an assignment of the structure, due by its original
+    date; beside them each check-in's stored text, for submissions whose event predates texts in the
+    trail."""
     items: dict[int, Item] = {}
     texts: dict[int, str | None] = {}
     if not rounds:
@@ -434,10 +438,12 @@ def _items(
 
 
 def _events(connection: Connection, *, plan: Plan, as_of: datetime) -> Any:
-    """The replayed events of the plan's tasks, and every escalation's, up to the moment, in trail order."""
+    """The replayed events of the plan's tasks, and every escalation's, up to the moment, in trail
+    order."""
     plan_tasks = select(Task.id).where(Task.plan_id == plan.id)
-    # An action the office dated back (--force-time) follows, in the chain, one dated after as_of: an item's
-    # history stops at its first event beyond as_of, so a verification never shows before its filing.
+    # An action the office dated back (--force-time) follows, in the chain, one dated after as_of:
+    # an item's history stops at its first event beyond as_of, so a verification never shows before
+    # its filing.
     beyond = dict(
         ((t, u), seq)
         for t, u, seq in connection.execute(
@@ -480,8 +486,8 @@ def _replay(
     as_of: datetime,
     timezone: str,
 ) -> Replayed:
-    """Replay the trail up to the moment: states, percents and extensions per assignment, escalations
-    raised and resolved; what each check-in's events say is written onto its item."""
+    """Replay the trail up to the moment: states, percents and extensions per assignment,
+    escalations raised and resolved; what each check-in's events say is written onto its item."""
     replayed = Replayed()
     unit_names = dict(session.exec(select(Unit.id, Unit.name)).all())
     by_pair = {(row.task_id, row.unit): a_id for a_id, row in held.items()}
@@ -536,7 +542,7 @@ def _replay_checkin(
         if item.filed_on is None:
             item.filed_on = local_day(at, timezone)
         item.percent, item.problems = after.get("percent"), after.get("problems")
-        item.text = after["text"] if "text" in after else text
+        item.text = after.get("text", text)
         last_filed[item.checkin_id] = at
         item.checkin_state = "submitted"
     elif action == "checkin.accept":
@@ -553,7 +559,8 @@ def _escalations(
     in_scope: set[int],
     rounds: dict[int, SupervisionRound],
 ) -> list[EscalationResult]:
-    """The scope's escalations in the order raised, each with the ladder its item climbed in its round."""
+    """The scope's escalations in the order raised, each with the ladder its item climbed in its
+    round."""
     escalations: list[EscalationResult] = []
     climbed: dict[tuple[int, int | None], list[str]] = defaultdict(list)
     for esc_id, e in sorted(
@@ -590,7 +597,8 @@ def _escalations(
 def _settle(
     items: dict[int, Item], extended: dict[int, date], *, today: date, calendar: Any
 ) -> dict[int, Item]:
-    """Each item's due date in force, status and overdue days on `today`; the latest item per assignment."""
+    """Each item's due date in force, status and overdue days on `today`; the latest item per
+    assignment."""
     latest: dict[int, Item] = {}
     for item in sorted(items.values(), key=lambda i: i.round_id):
         moved = extended.get(item.assignment_id)
@@ -631,7 +639,8 @@ def _light_of(
     rules: Any,
     timezone: str,
 ) -> str:
-    """An assignment's light: its inputs by the one rule (`models.lights.light_inputs`), then its colour."""
+    """An assignment's light: its inputs by the one rule (`models.lights.light_inputs`), then its
+    colour."""
     return light_of(
         light_inputs(
             state=current,
@@ -664,7 +673,8 @@ def _tally_assignments(
     rules: Any,
     timezone: str,
 ) -> tuple[dict[int, TaskResult], dict[str, UnitResult]]:
-    """Per task (its lines, done count and worst light) and per unit (assignments and done), by task and unit."""
+    """Per task (its lines, done count and worst light) and per unit (assignments and done), by task
+    and unit."""
     items_of: dict[int, list[Item]] = defaultdict(list)
     for each in items.values():
         items_of[each.assignment_id].append(each)

@@ -1,6 +1,6 @@
-"""The audit hash is pinned to its canonical form: a fixed event, its canonical JSON written out by hand, and
-SHA-256 over those bytes. A change of JSON library, key order, spacing, escaping or time format that would
-make yesterday's chain unverifiable fails here first."""
+"""The audit hash is pinned to its canonical form: a fixed event, its canonical JSON written out by
+hand, and SHA-256 over those bytes. A change of JSON library, key order, spacing, escaping or time
+format that would make yesterday's chain unverifiable fails here first."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from sqlalchemy import Engine
 from models.audit import GENESIS, AuditEvent, event_hash, record
 from models.db import unit_of_work
 
-# Keys sorted, no spaces, Chinese as UTF-8 (not \u escapes), `before`/`after` as the canonical JSON strings
-# they are stored as, the moment in UTC with microseconds, None as null.
+# Keys sorted, no spaces, Chinese as UTF-8 (not \u escapes), `before`/`after` as the canonical JSON
+# strings they are stored as, the moment in UTC with microseconds, None as null.
 CANONICAL = (
     '{"action":"checkin.submit","actor":"clerk",'
     '"after":"{\\"percent\\":40,\\"text\\":\\"推进中\\"}",'
@@ -47,7 +47,8 @@ def test_a_fixed_event_hashes_to_sha256_of_its_canonical_form() -> None:
 
 
 def test_recording_that_event_on_a_fresh_chain_stores_that_hash(engine: Engine) -> None:
-    """Through `record`: dicts in any key order, the moment in Beijing time, the same bytes and hash."""
+    """Through `record`: dicts in any key order, the moment in Beijing time, the same bytes and
+    hash."""
     with unit_of_work(engine) as session:
         row = record(
             session,

@@ -61,8 +61,8 @@ def test_beyond_the_official_table_weekdays_stand_in() -> None:
 
 
 def test_a_year_the_office_enters_is_counted_from_its_entries() -> None:
-    """A fictional arrangement for 2031, a year no release knows: a Monday-to-Wednesday holiday, and the
-    Saturday before it worked."""
+    """A fictional arrangement for 2031, a year no release knows: a Monday-to-Wednesday holiday, and
+    the Saturday before it worked."""
     settings = Settings(
         calendar={2031: {"holidays": ["2031-01-06/2031-01-08"], "workdays": ["2031-01-04"]}}
     )
@@ -86,8 +86,8 @@ def test_a_year_the_office_enters_is_counted_from_its_entries() -> None:
 
 
 def test_two_settings_in_one_process_each_count_with_their_own_entries() -> None:
-    """No process-wide calendar: making a second settings object (a test, another app) changes nothing for the
-    first, in either order, and the statutory calendar stays the package's."""
+    """No process-wide calendar: making a second settings object (a test, another app) changes
+    nothing for the first, in either order, and the statutory calendar stays the package's."""
     entered = Settings(
         calendar={2031: {"holidays": ["2031-01-06/2031-01-08"], "workdays": ["2031-01-04"]}}
     )

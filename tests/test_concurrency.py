@@ -212,7 +212,8 @@ def _take_numbers(url: str, transactions: int, queue: multiprocessing.Queue) -> 
 def test_escalation_numbers_taken_by_processes_at_once_are_unique_and_without_gaps(
     engine: Engine, database_url: str
 ) -> None:
-    """Three processes, ten transactions each, three 督办单 numbers a transaction: 1 to 90, each once."""
+    """Three processes, ten transactions each, three 督办单 numbers a transaction: 1 to 90, each
+    once."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     processes = [
@@ -267,8 +268,8 @@ def test_a_database_upgraded_to_counted_numbers_goes_on_after_the_highest_number
         for n, (number, assignment_id) in enumerate(given):
             connection.execute(
                 text(
-                    "INSERT INTO escalation (stage_key, assignment_id, level, stall, reason, number, "
-                    "opened_at) VALUES (:key, :a, 1, 'overdue', '逾期', :number, :at)"
+                    "INSERT INTO escalation (stage_key, assignment_id, level, stall, reason, "
+                    "number, opened_at) VALUES (:key, :a, 1, 'overdue', '逾期', :number, :at)"
                 ),
                 {"key": f"k{n}", "a": assignment_id, "number": number, "at": now},
             )

@@ -168,8 +168,9 @@ def test_the_office_runs_a_round_from_the_command_line(database_url: str, tmp_pa
     assert figures["open_escalations"]["by_level"]["3"] > 0
     shown = json.loads(run("round", "show", "第三季度", "--json"))
     assert len(shown["items"]) == 98
-    # What the office's console may do next (the lifecycle's offer): reopen the closed one; sign, or file
-    # progress for, a lead unit still waiting (its completion report is held back by its cooperating units).
+    # What the office's console may do next (the lifecycle's offer): reopen the closed one; sign, or
+    # file progress for, a lead unit still waiting (its completion report is held back by its
+    # cooperating units).
     offered = {(i["task"], i["unit"]): i["actions"] for i in shown["items"]}
     assert offered[(12, "市市场监管局")] == ["reopen"] and offered[(5, "市教育局")] == [
         "sign",

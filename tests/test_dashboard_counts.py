@@ -1,4 +1,5 @@
-"""The dashboard's headline counts are cached by their owner (the portal's `Headlines`), not by the process."""
+"""The dashboard's headline counts are cached by their owner (the portal's `Headlines`), not by the
+process."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from web.dashboard import Headlines, headline
 
 
 def test_each_owner_keeps_its_own_counts_for_its_own_time(engine: Engine) -> None:
-    """Before the round, nothing is overdue; once a round due 30 September is open, all four check-ins are
-    overdue on 3 October. The portal that counted before keeps its figure for its ttl; another owner, or the
-    same one told to keep nothing, counts again."""
+    """Before the round, nothing is overdue; once a round due 30 September is open, all four
+    check-ins are overdue on 3 October. The portal that counted before keeps its figure for its ttl;
+    another owner, or the same one told to keep nothing, counts again."""
     scenario.build(engine, datetime(2022, 9, 1, 2))
     today = date(2022, 10, 3)
     kept, fresh = Headlines(ttl_s=3600), Headlines(ttl_s=0)

@@ -1,4 +1,5 @@
-"""The dispatcher under a slow, hung or hanging-up relay (issue 18, defects 1-3), on a real SMTP server."""
+"""The dispatcher under a slow, hung or hanging-up relay (issue 18, defects 1-3), on a real SMTP
+server."""
 
 from __future__ import annotations
 
@@ -203,7 +204,8 @@ def test_a_server_that_times_out_after_data_is_maybe_sent_not_resent(
 
 
 class _Overtaken:
-    """A channel during whose first send another dispatcher, its clock past our lease, claims every row.
+    """A channel during whose first send another dispatcher, its clock past our lease, claims every
+    row.
 
     As if this send had outlasted the lease: the row in flight is taken too.
     """
@@ -240,7 +242,8 @@ def test_rows_whose_claim_passed_to_another_dispatcher_are_skipped_not_sent(
     fill(engine, reminders(5), now)
     channel = _Overtaken(engine, now + timedelta(seconds=301))
     report = dispatch(engine, channel, settings, now=clock(now))
-    # The one in flight went out and is reported as outlasting its claim; the other four are left alone.
+    # The one in flight went out and is reported as outlasting its claim; the other four are left
+    # alone.
     assert (report.sent, report.overran, report.taken_over) == (1, 1, 4)
     assert len(channel.delivered) == 1 and "may arrive twice" in report.errors[0]
     with reading(engine) as session:

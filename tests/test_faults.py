@@ -152,7 +152,8 @@ def test_status_on_a_missing_database_says_init_and_creates_nothing(tmp_path: Pa
     assert not (tmp_path / "duban.db").exists()
 
 
-# --- silent wrong results ---------------------------------------------------------------------------
+# --- silent wrong results
+# ---------------------------------------------------------------------------
 
 
 def test_round_open_refuses_a_task_the_plan_lacks_and_keeps_the_name_free(
@@ -197,7 +198,8 @@ def test_a_report_by_date_on_a_rest_day_needs_allow_holiday(
 ) -> None:
     scenario.build(engine, now)
     at = ("--now", "2022-09-19T09:00:00+08:00")
-    # 2022-10-02 is a Sunday in the National Day holiday; the working day before it is Friday 2022-09-30.
+    # 2022-10-02 is a Sunday in the National Day holiday; the working day before it is Friday
+    # 2022-09-30.
     refused = duban(
         "round",
         "open",

@@ -21,7 +21,7 @@ pytestmark = needs_chromium
 SCREENS = Path(__file__).resolve().parent.parent / "build" / "screens"
 
 
-def test_a_lead_unit_is_not_offered_its_completion_report_before_its_cooperating_units_and_is_told_why(
+def test_a_lead_unit_is_not_offered_its_report_before_its_cooperating_units_and_is_told_why(
     engine: Engine, database_url: str, tmp_path: Path, browser, backend: str
 ) -> None:
     if backend != "sqlite":
@@ -42,7 +42,8 @@ def test_a_lead_unit_is_not_offered_its_completion_report_before_its_cooperating
         page.click("button[value=sign]")
         assert page.locator("#state").inner_text() == "办理中"
 
-        # Progress may be filed; the completion report may not, and the page says which units it waits for.
+        # Progress may be filed; the completion report may not, and the page says which units it
+        # waits for.
         assert page.locator("textarea[name=text]").count() == 1
         assert page.locator("input[name=completed]").count() == 0
         held = page.locator("#held-report").inner_text()

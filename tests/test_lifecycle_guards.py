@@ -1,4 +1,5 @@
-"""What is offered is what is allowed: `available_actions` against `take_action`, over random states (Hypothesis).
+"""What is offered is what is allowed: `available_actions` against `take_action`, over random states
+(Hypothesis).
 
 The states are set as rows on a real database (the lead's state and role, withdrawn or not, the
 cooperating units' states and roles, the round and the check-in), then every action is tried by
@@ -65,7 +66,8 @@ CASES = st.builds(
 
 
 class Bench:
-    """Task 5 of the scenario (市教育局 and two more units) and one round, rearranged for each case."""
+    """Task 5 of the scenario (市教育局 and two more units) and one round, rearranged for each
+    case."""
 
     def __init__(self, engine: Engine, now: datetime) -> None:
         self.engine, self.now = engine, now
@@ -144,7 +146,8 @@ class Bench:
             )
 
     def attempt(self, case: Case, action: Action, reason: str | None) -> DubanError | None:
-        """Take the action through the use case, with the check-in on file as its filing; undo it after."""
+        """Take the action through the use case, with the check-in on file as its filing; undo it
+        after."""
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             filing = session.exec(
                 select(CheckIn).where(CheckIn.assignment_id == self.plan.lead)
@@ -166,7 +169,8 @@ class Bench:
         return None
 
     def file(self, case: Case, *, completed: bool) -> DubanError | None:
-        """File a check-in the way the portal's form does (`submit_checkin`, which moves the assignment); undo it."""
+        """File a check-in the way the portal's form does (`submit_checkin`, which moves the
+        assignment); undo it."""
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             try:
                 submit_checkin(

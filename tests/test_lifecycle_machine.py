@@ -75,7 +75,8 @@ def run_machine(engine: Engine, now: datetime) -> None:
             with reading(engine) as session:
                 row = session.get(Assignment, target)
             self.state, self.version = State(row.state), row.version
-            # Examples share the database: each goes on from its last action, as time never runs backwards.
+            # Examples share the database: each goes on from its last action, as time never runs
+            # backwards.
             self.clock = max(now, row.last_activity_at or now)
             self.closed_without_reopen = self.state == State.CLOSED
             self.accepted = 0

@@ -138,7 +138,8 @@ def test_a_server_down_for_a_while_then_back_gets_everything_once(
     fill(engine, reminders(12), now)
     mail_server.stop()
     report = dispatch(engine, channel_for(settings), settings, now=clock(now), rng=random.Random(1))
-    # Three refused connections open the breaker: the other 7 of the batch wait untried, 2 were never claimed.
+    # Three refused connections open the breaker: the other 7 of the batch wait untried, 2 were
+    # never claimed.
     assert (report.sent, report.retried, report.deferred) == (0, 3, 7)
     assert report.breaker.startswith(f"3 consecutive failures to 127.0.0.1:{mail_server.port}")
     with reading(engine) as session:

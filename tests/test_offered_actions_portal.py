@@ -1,4 +1,5 @@
-"""What the portal and the API offer is what the lifecycle allows, over HTTP (SQLite and PostgreSQL)."""
+"""What the portal and the API offer is what the lifecycle allows, over HTTP (SQLite and
+PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -46,7 +47,8 @@ def test_the_api_does_not_tell_a_waiting_lead_unit_it_may_report(portal: Portal)
             == 201
         )
         listed = {a["id"]: a for a in api.get("/api/v1/assignments", headers=headers).json()}
-        # In progress, with its cooperating units still at work: progress only, in the list and alone.
+        # In progress, with its cooperating units still at work: progress only, in the list and
+        # alone.
         assert listed[lead]["state"] == "in_progress" and listed[lead]["actions"] == ["progress"]
         assert api.get(f"/api/v1/assignments/{lead}", headers=headers).json()["actions"] == [
             "progress"

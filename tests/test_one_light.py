@@ -1,17 +1,20 @@
-"""One rule for a light: the dashboard, `duban status`'s lights, the API and the 通报 show the same colours.
+"""One rule for a light: the dashboard, `duban status`'s lights, the API and the 通报 show the same
+colours.
 
 The data, with T the office's today (the API reads the real clock, so the story is told around it):
 
-  the plan is created at 07:30 Beijing time on T-60, which is 23:30 UTC on T-61; the pace counts from
-  T-60, the office's day. Task 5 is due T+40: at T the expected pace is 60/100 = 60%, yellow below
-  60% - 10% = 50%. Task 12 has no deadline, so no pace.
-  Round 1 opens T-20, due T-12; round 2 opens T-5, due T+30 (cooperating units two working days earlier).
+  the plan is created at 07:30 Beijing time on T-60, which is 23:30 UTC on T-61; the pace counts
+  from T-60, the office's day. Task 5 is due T+40: at T the expected pace is 60/100 = 60%, yellow
+  below 60% - 10% = 50%. Task 12 has no deadline, so no pace.
+  Round 1 opens T-20, due T-12; round 2 opens T-5, due T+30 (cooperating units two working days
+  earlier).
 
   市公安局 (task 5)  round 1: 80% at T-15; round 2: 40% at T-2, a correction downwards
-                     -> yellow: the latest filing's 40% is behind 50% (the highest, 80%, would be green)
+                     -> yellow: the latest filing's 40% is behind 50% (the highest, 80%, would be
+                        green)
   市检察院 (task 5)  round 1: 50% at T-15; owes round 2 (due about T+26)
-                     -> green: 50% is not behind 50% (counting from the UTC date T-61 it would be 61/101
-                        = 60.4%, threshold 50.4%, and yellow)
+                     -> green: 50% is not behind 50% (counting from the UTC date T-61 it would be
+                        61/101 = 60.4%, threshold 50.4%, and yellow)
   市教育局 (task 5)  round 1: 65% at T-15; its own due date moved to T+2
                      -> yellow: due within 3 working days
   市市场监管局 (12)  round 1: filed at T-15, returned by the office at T-13, so owed again, due T-12
@@ -180,8 +183,8 @@ def test_the_dashboard_the_lights_the_api_and_the_report_agree(
 
 @pytest.mark.parametrize(("hour", "minute"), [(23, 30), (7, 30), (0, 5)])
 def test_the_pace_starts_on_the_office_day_the_plan_was_created(hour: int, minute: int) -> None:
-    """23:30 Beijing is 15:30 UTC the same day; 07:30 and 00:05 Beijing are the UTC day before. Each starts on
-    1 September, the day the office created the plan."""
+    """23:30 Beijing is 15:30 UTC the same day; 07:30 and 00:05 Beijing are the UTC day before. Each
+    starts on 1 September, the day the office created the plan."""
     created = beijing(date(2022, 9, 1), hour, minute)
     inputs = light_inputs(
         state="in_progress",

@@ -1,5 +1,6 @@
-"""Which plan, which round: one domain rule (models.rounds.resolve_plan / resolve_round) for the CLI and the flows,
-tried with two plans in the database (the seed notice imported as "2022" and again as "2023")."""
+"""Which plan, which round: one domain rule (models.rounds.resolve_plan / resolve_round) for the CLI
+and the flows, tried with two plans in the database (the seed notice imported as "2022" and again as
+"2023")."""
 
 from __future__ import annotations
 
@@ -93,8 +94,8 @@ def test_the_report_command_and_the_compile_flow_find_a_round_among_two_plans(
     assert done.returncode == 0, done.stderr
     assert "专项督查" in next((tmp_path / "cli").glob("*.md")).read_text(encoding="utf-8")
 
-    # The flow's step, run as the scheduler would run it (its function, the settings from the environment);
-    # with two plans it used to ask the database for `.one()` plan and fail.
+    # The flow's step, run as the scheduler would run it (its function, the settings from the
+    # environment); with two plans it used to ask the database for `.one()` plan and fail.
     from config.settings import get_settings
     from flows.cycle import compile_step
 

@@ -1,4 +1,5 @@
-"""The README's lifecycle table against `models.lifecycle`, both ways: every row a move, every move a row.
+"""The README's lifecycle table against `models.lifecycle`, both ways: every row a move, every move
+a row.
 
 The README is what an office reads; a move, a guard, a reason or a role added to the code and not
 to the page (or the other way round) fails here.

@@ -188,13 +188,14 @@ class SignIn:
     user: Actor | None = None
 
     def refusal(self, now: datetime) -> Refusal | None:
-        """How the login page and the API answer an attempt that got no token: 429 with Retry-After while a
-        wait runs, else 401; None when it got one."""
+        """How the login page and the API answer an attempt that got no token: 429 with Retry-After
+        while a wait runs, else 401; None when it got one."""
         if self.wait is not None:
             seconds = self.wait.retry_after(now)
             return Refusal(
                 429,
-                f"登录失败次数过多，请 {seconds} 秒后再试 / too many failed logins: try again in {seconds} s",
+                f"登录失败次数过多，请 {seconds} 秒后再试 / too many failed logins: try again in "
+                f"{seconds} s",
                 {"Retry-After": str(seconds)},
             )
         if self.token is None:

@@ -55,9 +55,10 @@ class Overview:
 
 
 class Headlines:
-    """The headline counts, shared by every dashboard request of one portal for `ttl_s` seconds, so that a room
-    of people refreshing the dashboard does not run them once each. The portal owns one (`app.state`): nothing
-    is kept per process, and two apps (or a test's) never see each other's figures."""
+    """The headline counts, shared by every dashboard request of one portal for `ttl_s` seconds, so
+    that a room of people refreshing the dashboard does not run them once each. The portal owns one
+    (`app.state`): nothing is kept per process, and two apps (or a test's) never see each other's
+    figures."""
 
     def __init__(self, ttl_s: float = 10.0) -> None:
         self.ttl_s = ttl_s
@@ -81,8 +82,8 @@ class Headlines:
 
 
 def headline(session: Session, today: date) -> tuple[dict[str, int], int, dict[int, int], float]:
-    """Assignments by state, overdue check-ins, open escalations by level: three grouped queries (see
-    BENCHMARKS.md for their cost at province scale)."""
+    """Assignments by state, overdue check-ins, open escalations by level: three grouped queries
+    (see BENCHMARKS.md for their cost at province scale)."""
     live = (col(Assignment.withdrawn_at).is_(None), col(Task.withdrawn_at).is_(None))
     by_state = {
         s: n
@@ -122,7 +123,8 @@ def overview(
     timezone: str = "Asia/Shanghai",
     headlines: Headlines | None = None,
 ) -> Overview:
-    """One page of the dashboard; `headlines` is the portal's shared cache of the counts (None: count now)."""
+    """One page of the dashboard; `headlines` is the portal's shared cache of the counts (None:
+    count now)."""
     by_state, overdue, escalations, counted_at = (
         headlines.get(session, today) if headlines is not None else headline(session, today)
     )
@@ -169,8 +171,8 @@ def overview(
     if state:
         cells_query = cells_query.where(Assignment.state == state)
     cells = session.exec(cells_query).all()
-    # The lights, selected through the page's 30 task ids rather than by its ~1,500 assignment ids (one bind
-    # list that long is slow for PostgreSQL to plan, per query: BENCHMARKS.md).
+    # The lights, selected through the page's 30 task ids rather than by its ~1,500 assignment ids
+    # (one bind list that long is slow for PostgreSQL to plan, per query: BENCHMARKS.md).
     on_page = select(Assignment.id).where(
         col(Assignment.task_id).in_(task_ids), col(Assignment.withdrawn_at).is_(None)
     )

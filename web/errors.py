@@ -67,7 +67,8 @@ def _bounds(zh: str, en: str, keys: tuple[str, str]) -> Any:
 
 
 def _fixed(zh: str, en: str, *, prefix: bool = False) -> Any:
-    """A message with the field's name before it (`prefix`: 缺少“名称”) or after it (“名称”应为整数)."""
+    """A message with the field's name before it (`prefix`: 缺少“名称”) or after it
+    (“名称”应为整数)."""
 
     def message(zh_name: str, name: str, ctx: dict[str, Any]) -> tuple[str, str]:
         return (f"{zh}{zh_name}" if prefix else f"{zh_name}{zh}"), f"{name}: {en}"
@@ -84,7 +85,8 @@ def _about_body(zh: str, en: str) -> Any:
     return message
 
 
-# Pydantic's error type -> the message, from the field's Chinese name, its name and the error's context.
+# Pydantic's error type -> the message, from the field's Chinese name, its name and the error's
+# context.
 FIELD_MESSAGES: dict[str, Any] = {
     "string_too_long": lambda zh_name, name, ctx: tuple(
         too_long(name, ctx.get("max_length", 0)).split(" / ", 1)
@@ -171,7 +173,10 @@ def answer(
         )
 
 
-BUSY = "系统繁忙，请稍后重试：另一项操作正在保存，您提交的内容尚未保存 / busy: another change is being saved; yours was not, try again"
+BUSY = (
+    "系统繁忙，请稍后重试：另一项操作正在保存，您提交的内容尚未保存 / busy: another change is "
+    "being saved; yours was not, try again"
+)
 LONG_FIELDS = frozenset({"text", "problems", "reason"})
 FORM_LABELS = {"until": "延期至"}
 

@@ -1,4 +1,5 @@
-"""The harness of the dispatch scenarios: real `duban dispatch` processes, a real SMTP sink, the outbox.
+"""The harness of the dispatch scenarios: real `duban dispatch` processes, a real SMTP sink, the
+outbox.
 
 A run enqueues a fresh set of messages, starts dispatchers (subprocesses of the installed `duban`,
 on the wall clock), kills some of them with SIGKILL at random points, and then dispatches until
@@ -96,7 +97,8 @@ class Fleet:
 def settings_for(
     home: Path, url: str, sink: MailServer, *, lease_s: int, batch: int
 ) -> dict[str, object]:
-    """One set of dispatcher settings, for the subprocesses' environment and the in-process drain alike."""
+    """One set of dispatcher settings, for the subprocesses' environment and the in-process drain
+    alike."""
     return {
         "home": home,
         "database_url": url,

@@ -85,8 +85,8 @@ _TEMPLATES: dict[
 
 
 def _populate(url: str, stage: str, home: Path) -> None:
-    """The directory ("units"), the seed notice too ("imported"), and the round opened ("opened"), in-process:
-    three CLI start-ups per test would cost more than the scenario itself."""
+    """The directory ("units"), the seed notice too ("imported"), and the round opened ("opened"),
+    in-process: three CLI start-ups per test would cost more than the scenario itself."""
     from config import Settings
     from intake.directory import read_directory, sync_directory
     from intake.plan_import import reconcile, resolve
@@ -293,8 +293,9 @@ def test_two_escalation_runs_at_once_raise_each_stage_once_with_distinct_consecu
 def test_while_a_report_compiles_readers_answer_and_a_unit_can_still_sign(
     opened: tuple[Path, str], backend: str, attempt: int
 ) -> None:
-    """The others run with a busy timeout of 1 s, far less than the compile takes: before the fix the
-    report held the write lock from its first read to its last write, and the signature failed."""
+    """The others run with a busy timeout of 1 s, far less than the compile takes: before the fix
+    the report held the write lock from its first read to its last write, and the signature
+    failed."""
     home, url = opened
     out = home / "通报"
     others = AtTheBarrier(

@@ -2,8 +2,9 @@
 code, never a traceback, and a full disk loses nothing and leaves nothing half-written.
 
 Damage: 20 ways a SQLite file goes wrong (truncated, zeroed, overwritten, replaced by another file,
-a directory, garbage beside it, another program's database...). The quick run sends each damaged file
-one command, in turn through the list; the full run (make reliability) sends every command to each.
+a directory, garbage beside it, another program's database...). The quick run sends each damaged
+file one command, in turn through the list; the full run (make reliability) sends every command to
+each.
 
 Full disk: a 4 MB tmpfs mounted as DUBAN_HOME when running as root (skipped otherwise), filled until
 a report, an evidence upload and then a database write no longer fit.
@@ -196,7 +197,8 @@ def test_a_damaged_database_file_gets_one_line_from_every_command(
         assert all("duban init" in said for _, _, said in outcomes)
 
 
-# --- a full disk ------------------------------------------------------------------------------------
+# --- a full disk
+# ------------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -217,7 +219,8 @@ def small_disk(tmp_path: Path):
 
 
 def _fill(folder: Path, leave: int) -> Path:
-    """Fill the disk, then free `leave` bytes again: the next large write fails, small ones still fit."""
+    """Fill the disk, then free `leave` bytes again: the next large write fails, small ones still
+    fit."""
     filler = folder / "filler.bin"
     with filler.open("wb") as stream:
         try:

@@ -1,4 +1,5 @@
-"""kill -9 of `duban dispatch` against a real SMTP sink: slow relays, relays that hang up after DATA, fleets.
+"""kill -9 of `duban dispatch` against a real SMTP sink: slow relays, relays that hang up after
+DATA, fleets.
 
 The delivery promise under test (README, "Messages"): nothing lost; a message sent at most once
 more for each kill (the one the relay had accepted when the kill came, before its mark was

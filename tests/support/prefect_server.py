@@ -1,4 +1,5 @@
-"""Moved to loopback/prefect_server.py (shared with bench/); kept so the tests' imports stay as they were."""
+"""Moved to loopback/prefect_server.py (shared with bench/); kept so the tests' imports stay as they
+were."""
 
 from loopback.prefect_server import PREFECT, prefect_server
 

@@ -60,7 +60,8 @@ class _Handler:
                 self.server.drop_after_data = max(0, self.server.drop_after_data - 1)
                 self.server.dropped.append(message["Message-ID"])
         if drop:
-            smtp.transport.abort()  # the message is kept (as a relay would have queued it); the reply never goes
+            # The message is kept (as a relay would have queued it); the reply never goes.
+            smtp.transport.abort()
         return "250 2.0.0 accepted"
 
 

@@ -52,7 +52,8 @@ def environment(home: Path, url: str | None, **extra: str) -> dict[str, str]:
 
 
 class AtTheBarrier:
-    """Commands started and loaded, each waiting for `release()`; `finish()` waits for them to end."""
+    """Commands started and loaded, each waiting for `release()`; `finish()` waits for them to
+    end."""
 
     def __init__(
         self, commands: list[list[str]], *, home: Path, url: str | None, **env: str

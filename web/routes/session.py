@@ -90,7 +90,8 @@ def login(
             request,
             target=target,
             status=403,
-            error="登录页已失效，请重新输入用户名和密码 / the login form expired: please sign in again",
+            error="登录页已失效，请重新输入用户名和密码 / the login form expired: please sign in "
+            "again",
         )
     outcome = sign_in(
         engine_of(request),

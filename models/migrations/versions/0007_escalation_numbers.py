@@ -29,7 +29,8 @@ def upgrade() -> None:
         "INSERT INTO escalation_number (year, last) "
         "SELECT CAST(substr(number, 3, 4) AS INTEGER), "
         "max(CAST(substr(number, 8, length(number) - 8) AS INTEGER)) "
-        "FROM escalation WHERE number LIKE '督〔____〕%号' GROUP BY CAST(substr(number, 3, 4) AS INTEGER)"
+        "FROM escalation WHERE number LIKE '督〔____〕%号' GROUP BY CAST(substr(number, 3, 4) AS "
+        "INTEGER)"
     )
 
 
