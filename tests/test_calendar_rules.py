@@ -16,7 +16,7 @@ from config import Settings
 from models.calendar import add_working_days, in_working_hours, is_working_day, working_days_between
 
 
-def office_2031():  # noqa: ANN201
+def office_2031():
     """The office's own 2031: Monday 6 to Wednesday 8 January off, Saturday 4 January worked."""
     settings = Settings(
         calendar={2031: {"holidays": ["2031-01-06/2031-01-08"], "workdays": ["2031-01-04"]}}

@@ -82,7 +82,7 @@ def file(
     day: str,
     *,
     completed: bool = False,
-):  # noqa: ANN201
+):
     with unit_of_work(engine) as session:
         return submit_checkin(
             session,

@@ -41,7 +41,7 @@ def upload(client, name: str, data: bytes, plan_key: str):
     )
 
 
-def plan_event(portal: Portal, key: str) -> dict:  # noqa: F811
+def plan_event(portal: Portal, key: str) -> dict:
     with reading(portal.engine) as session:
         plan_id = session.exec(select(Plan.id).where(Plan.key == key)).one()
         (event,) = session.exec(

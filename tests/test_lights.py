@@ -59,8 +59,8 @@ def dashboard_cells(
 
 
 def test_each_cell_on_each_page_has_the_light_of_its_assignment(
-    seeded: Engine,  # noqa: F811 — fixtures from test_cycle
-    settings: Settings,  # noqa: F811
+    seeded: Engine,
+    settings: Settings,
 ) -> None:
     engine, rules = seeded, settings.cycle
     with unit_of_work(engine) as session:
@@ -146,8 +146,8 @@ def test_each_cell_on_each_page_has_the_light_of_its_assignment(
 
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_a_level_three_escalation_turns_a_cell_red_before_its_date(
-    seeded: Engine,  # noqa: F811 — fixtures from test_cycle
-    settings: Settings,  # noqa: F811
+    seeded: Engine,
+    settings: Settings,
 ) -> None:
     """Red because the office has taken it to the leading group, not because it is late: the
     dashboard must find the escalation through the page's tasks."""

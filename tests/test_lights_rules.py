@@ -29,7 +29,7 @@ NOW = datetime(2022, 9, 5, 1, 30, tzinfo=UTC)  # Monday 09:30 in Beijing
 
 
 @pytest.fixture
-def rules(tmp_path: Path):  # noqa: ANN201 — the settings' cycle rules
+def rules(tmp_path: Path):
     return Settings(home=tmp_path).cycle
 
 
@@ -100,7 +100,7 @@ def red_flag(
         )
 
 
-def seen(engine: Engine, plan: Scenario, today: date, rules) -> dict[str, object]:  # noqa: ANN001
+def seen(engine: Engine, plan: Scenario, today: date, rules) -> dict[str, object]:
     """The lights of the four assignments, the two tasks and the four units; the dashboard must show the same."""
     with Session(engine) as session:
         found = lights(session, today=today, rules=rules)
@@ -128,7 +128,7 @@ def seen(engine: Engine, plan: Scenario, today: date, rules) -> dict[str, object
 
 def test_cooperating_units_due_two_working_days_earlier_turn_yellow_first(
     engine: Engine, plan: Scenario, rules
-) -> None:  # noqa: ANN001
+) -> None:
     """Round due Friday 9 September: the lead and 市市场监管局 owe it then, the cooperating units Wednesday 7th.
     Monday 5th: 4 working days left for the lead (6th to 9th), 2 for the cooperating units."""
     open_round_due(engine, date(2022, 9, 9))
@@ -152,7 +152,7 @@ def test_cooperating_units_due_two_working_days_earlier_turn_yellow_first(
 
 def test_three_working_days_before_the_due_date_is_inside_the_warning_window(
     engine: Engine, plan: Scenario, rules
-) -> None:  # noqa: ANN001
+) -> None:
     open_round_due(engine, date(2022, 9, 9))
     # Tuesday 6th: 3 working days to the 9th (7th, 8th, 9th): yellow; 1 to the cooperating units' 7th.
     assert seen(engine, plan, date(2022, 9, 6), rules)["assignments"] == {
@@ -165,7 +165,7 @@ def test_three_working_days_before_the_due_date_is_inside_the_warning_window(
 
 def test_the_due_day_itself_is_yellow_and_the_day_after_red(
     engine: Engine, plan: Scenario, rules
-) -> None:  # noqa: ANN001
+) -> None:
     open_round_due(engine, date(2022, 9, 9))
     assert seen(engine, plan, date(2022, 9, 7), rules)["assignments"] == {
         "lead": "yellow",
@@ -185,7 +185,7 @@ def test_the_due_day_itself_is_yellow_and_the_day_after_red(
 
 def test_the_earlier_of_the_assignment_and_the_check_in_due_date_counts(
     engine: Engine, plan: Scenario, rules
-) -> None:  # noqa: ANN001
+) -> None:
     """Task 5's assignments are due 31 December; the round asks for the 9th: on the 13th they are late."""
     open_round_due(engine, date(2022, 9, 9))
     assert seen(engine, plan, date(2022, 9, 13), rules)["assignments"] == {
@@ -198,7 +198,7 @@ def test_the_earlier_of_the_assignment_and_the_check_in_due_date_counts(
 
 def test_a_task_and_a_unit_show_the_worst_light_of_their_assignments(
     engine: Engine, plan: Scenario, rules
-) -> None:  # noqa: ANN001
+) -> None:
     round_id = open_round_due(engine, date(2022, 9, 9))
     file(
         engine, plan, round_id, plan.procuratorate, "市检察院", percent=50
@@ -226,7 +226,7 @@ def test_a_task_and_a_unit_show_the_worst_light_of_their_assignments(
 
 def test_red_then_yellow_then_green_on_one_task_is_red(
     engine: Engine, plan: Scenario, rules
-) -> None:  # noqa: ANN001
+) -> None:
     round_id = open_round_due(engine, date(2022, 9, 9))
     file(engine, plan, round_id, plan.procuratorate, "市检察院", percent=50)
     red_flag(engine, plan.lead, round_id)
@@ -244,7 +244,7 @@ def test_red_then_yellow_then_green_on_one_task_is_red(
 
 def test_only_an_open_level_three_escalation_turns_a_light_red(
     engine: Engine, plan: Scenario, rules
-) -> None:  # noqa: ANN001
+) -> None:
     red_flag(engine, plan.market, None, level=2)
     red_flag(engine, plan.police, None, resolved=True)
     red_flag(engine, plan.procuratorate, None)
@@ -258,7 +258,7 @@ def test_only_an_open_level_three_escalation_turns_a_light_red(
 
 def test_behind_the_expected_pace_by_more_than_the_tolerance_is_yellow(
     engine: Engine, plan: Scenario, rules
-) -> None:  # noqa: ANN001
+) -> None:
     """No round: only the pace. Task 5 runs 117 days; 11 days in (16 September) 0% is 0.094 behind, within
     0.1: green; 12 days in (17th) 0.103 behind: yellow. Task 12 has no deadline, so no pace."""
     assert seen(engine, plan, date(2022, 9, 6), rules)["assignments"] == {
@@ -283,7 +283,7 @@ def test_behind_the_expected_pace_by_more_than_the_tolerance_is_yellow(
     assert found["task5"] == "yellow" and found["task12"] == "green"
 
 
-def test_a_filed_percent_counts_against_the_pace(engine: Engine, plan: Scenario, rules) -> None:  # noqa: ANN001
+def test_a_filed_percent_counts_against_the_pace(engine: Engine, plan: Scenario, rules) -> None:
     """Round due 30 December. 3 November is 59 days in: expected 0.504, yellow below 0.404."""
     round_id = open_round_due(engine, date(2022, 12, 30))
     file(engine, plan, round_id, plan.police, "市公安局", percent=41)
@@ -298,7 +298,7 @@ def test_a_filed_percent_counts_against_the_pace(engine: Engine, plan: Scenario,
 
 def test_a_unit_that_has_handed_in_is_green_even_past_the_date(
     engine: Engine, plan: Scenario, rules
-) -> None:  # noqa: ANN001
+) -> None:
     round_id = open_round_due(engine, date(2022, 9, 9))
     file(engine, plan, round_id, plan.police, "市公安局", percent=100, completed=True)
     found = seen(engine, plan, date(2023, 1, 3), rules)  # after task 5's deadline

@@ -21,7 +21,7 @@ from tests.support.seed_round import ROOT, at, seed
 
 
 @pytest.fixture
-def two_plans(seeded: Engine) -> Engine:  # noqa: F811
+def two_plans(seeded: Engine) -> Engine:
     """Plan 2022 with round 第三季度; plan 2023 with rounds 第三季度 and 专项督查 (only there)."""
     now = at("2022-09-01")
     with unit_of_work(seeded) as session:

@@ -40,7 +40,7 @@ def plan(engine: Engine) -> Scenario:
     return plan
 
 
-def remind(engine: Engine, settings: Settings, day: str, hour: int = 10):  # noqa: ANN201
+def remind(engine: Engine, settings: Settings, day: str, hour: int = 10):
     with unit_of_work(engine) as session:
         return send_reminders(session, now=at(day, hour), settings=settings, actor=SYSTEM_ACTOR)
 
