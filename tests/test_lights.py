@@ -59,7 +59,7 @@ def dashboard_cells(
 
 
 def test_each_cell_on_each_page_has_the_light_of_its_assignment(
-    seeded: Engine,
+    seeded: Engine,  # fixtures from test_cycle
     settings: Settings,
 ) -> None:
     engine, rules = seeded, settings.cycle
@@ -146,7 +146,7 @@ def test_each_cell_on_each_page_has_the_light_of_its_assignment(
 
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_a_level_three_escalation_turns_a_cell_red_before_its_date(
-    seeded: Engine,
+    seeded: Engine,  # fixtures from test_cycle
     settings: Settings,
 ) -> None:
     """Red because the office has taken it to the leading group, not because it is late: the

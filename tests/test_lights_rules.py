@@ -29,7 +29,7 @@ NOW = datetime(2022, 9, 5, 1, 30, tzinfo=UTC)  # Monday 09:30 in Beijing
 
 
 @pytest.fixture
-def rules(tmp_path: Path):
+def rules(tmp_path: Path):  # the settings' cycle rules
     return Settings(home=tmp_path).cycle
 
 
