@@ -151,7 +151,9 @@ def send_reminders(
             # the ladder).
             payload |= {
                 "stage": urgent_stage,
-                "days_left": calendar.working_days_between(today, date.fromisoformat(urgent["due_on"])),
+                "days_left": calendar.working_days_between(
+                    today, date.fromisoformat(urgent["due_on"])
+                ),
             }
         key = f"digest:u{unit_id}:liaison:{today.isoformat()}"
         messages.append(message(kind, key, liaisons[unit_id], payload))

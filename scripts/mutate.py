@@ -40,18 +40,44 @@ SELECTIONS: dict[str, list[str]] = {
     "models/reminders.py": ["tests/test_reminder_rules.py"],
     "models/escalations.py": ["tests/test_escalation_rules.py"],
     "models/lights.py": ["tests/test_lights_rules.py"],
-    "models/calendar.py": ["tests/test_calendar_rules.py", "tests/test_calendar.py",
-                           "--deselect", "tests/test_calendar.py::test_the_cli_reads_the_entries_from_duban_toml"],
-    "intake/unit_phrase.py": ["tests/test_unit_phrase_rules.py", "tests/test_intake_reader_rules.py",
-                              "-k", "not hostile and not long_one_cell"],
+    "models/calendar.py": [
+        "tests/test_calendar_rules.py",
+        "tests/test_calendar.py",
+        "--deselect",
+        "tests/test_calendar.py::test_the_cli_reads_the_entries_from_duban_toml",
+    ],
+    "intake/unit_phrase.py": [
+        "tests/test_unit_phrase_rules.py",
+        "tests/test_intake_reader_rules.py",
+        "-k",
+        "not hostile and not long_one_cell",
+    ],
 }
 
 FLIPS: dict[type, type] = {
-    ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq,
-    ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot, ast.IsNot: ast.Is,
+    ast.Lt: ast.LtE,
+    ast.LtE: ast.Lt,
+    ast.Gt: ast.GtE,
+    ast.GtE: ast.Gt,
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+    ast.In: ast.NotIn,
+    ast.NotIn: ast.In,
+    ast.Is: ast.IsNot,
+    ast.IsNot: ast.Is,
 }
-SYMBOLS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!=",
-           ast.In: "in", ast.NotIn: "not in", ast.Is: "is", ast.IsNot: "is not"}
+SYMBOLS = {
+    ast.Lt: "<",
+    ast.LtE: "<=",
+    ast.Gt: ">",
+    ast.GtE: ">=",
+    ast.Eq: "==",
+    ast.NotEq: "!=",
+    ast.In: "in",
+    ast.NotIn: "not in",
+    ast.Is: "is",
+    ast.IsNot: "is not",
+}
 
 
 @dataclass(frozen=True)
@@ -95,14 +121,21 @@ class _Mutator(ast.NodeTransformer):
             if not isinstance(body, list) or not self.depth:
                 continue
             for index, stmt in enumerate(body):
-                docstring = (index == 0 and isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
-                             and isinstance(stmt.value.value, str))
-                if docstring or isinstance(stmt, ast.Pass | ast.FunctionDef | ast.Import | ast.ImportFrom):
+                docstring = (
+                    index == 0
+                    and isinstance(stmt, ast.Expr)
+                    and isinstance(stmt.value, ast.Constant)
+                    and isinstance(stmt.value.value, str)
+                )
+                if docstring or isinstance(
+                    stmt, ast.Pass | ast.FunctionDef | ast.Import | ast.ImportFrom
+                ):
                     continue
                 first = ast.unparse(stmt).splitlines()[0][:40]
                 if self._site(stmt, f"drop `{first}`"):
                     body[index] = ast.copy_location(ast.Pass(), stmt)
-                    self.target = -2  # done: walk no further (the dropped statement's sub-sites are not walked)
+                    # done: walk no further (the dropped statement's sub-sites are not walked)
+                    self.target = -2
                     return node
         return self.generic_visit(node) if walk else node
 
@@ -134,7 +167,11 @@ class _Mutator(ast.NodeTransformer):
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:
         # -1 is a constant too: mutate it as one, not its operand 1
-        if isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant) and type(node.operand.value) is int:
+        if (
+            isinstance(node.op, ast.USub)
+            and isinstance(node.operand, ast.Constant)
+            and type(node.operand.value) is int
+        ):
             value = -node.operand.value
             for delta in (1, -1):
                 if self._site(node, f"{value}→{value + delta}"):
@@ -192,22 +229,58 @@ def mutants(module: str) -> list[Mutant]:
 def equivalents() -> dict[str, dict[str, str]]:
     if not EQUIVALENT.exists():
         return {}
-    return {entry["id"]: entry for entry in tomllib.loads(EQUIVALENT.read_text(encoding="utf-8"))["mutant"]}
+    return {
+        entry["id"]: entry
+        for entry in tomllib.loads(EQUIVALENT.read_text(encoding="utf-8"))["mutant"]
+    }
 
 
 def copy_tree(into: Path) -> Path:
     tree = into / "tree"
-    shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "var", "build", ".pytest_cache", "__pycache__", "*.egg-info", "node_modules"))
+    shutil.copytree(
+        ROOT,
+        tree,
+        ignore=shutil.ignore_patterns(
+            ".git",
+            ".venv",
+            "var",
+            "build",
+            ".pytest_cache",
+            "__pycache__",
+            "*.egg-info",
+            "node_modules",
+        ),
+    )
     return tree
 
 
 # Imported once by this process, before any fork: each mutant's run then starts in a fraction of a second.
 # Only third-party packages: the project's own modules must be imported afresh, mutant and all, by each child.
-WARM = ("pytest", "_pytest.python", "sqlalchemy", "sqlalchemy.orm", "sqlalchemy.dialects.sqlite", "sqlmodel",
-        "pydantic", "pydantic_settings", "jinja2", "orjson", "chinese_calendar", "alembic", "alembic.command",
-        "yaml", "hypothesis", "schemathesis", "requests", "anyio", "urllib3", "zoneinfo",
-        "email.mime.multipart", "tomllib", "icalendar")
+WARM = (
+    "pytest",
+    "_pytest.python",
+    "sqlalchemy",
+    "sqlalchemy.orm",
+    "sqlalchemy.dialects.sqlite",
+    "sqlmodel",
+    "pydantic",
+    "pydantic_settings",
+    "jinja2",
+    "orjson",
+    "chinese_calendar",
+    "alembic",
+    "alembic.command",
+    "yaml",
+    "hypothesis",
+    "schemathesis",
+    "requests",
+    "anyio",
+    "urllib3",
+    "zoneinfo",
+    "email.mime.multipart",
+    "tomllib",
+    "icalendar",
+)
 
 
 def warm() -> None:
@@ -248,7 +321,11 @@ def _swap_code(module_name: str, source: str, path: Path) -> None:
             elif isinstance(value, type) and value.__module__ == module_name:
                 found.extend(functions(dict(vars(value))))
             elif callable(value) and getattr(value, "__module__", None) == module_name:
-                value = inspect.unwrap(value) if isinstance(value, functools._lru_cache_wrapper) else value
+                value = (
+                    inspect.unwrap(value)
+                    if isinstance(value, functools._lru_cache_wrapper)
+                    else value
+                )
                 if isinstance(value, types.FunctionType):
                     found.append(value)
         return found
@@ -286,12 +363,20 @@ def _swap_tables(module_name: str, source: str, path: Path) -> bool:
             old.clear()
             old.extend(new) if isinstance(old, list) else old.update(new)
         else:
-            return False  # a frozenset, tuple or number: `from m import NAME` elsewhere would keep the original
+            # a frozenset, tuple or number: `from m import NAME` elsewhere would keep the original
+            return False
     return True
 
 
-def run_tests(tree: Path, selection: list[str], timeout: float, *, module: str | None = None,
-              source: str | None = None, in_function: bool = True) -> tuple[bool, float]:
+def run_tests(
+    tree: Path,
+    selection: list[str],
+    timeout: float,
+    *,
+    module: str | None = None,
+    source: str | None = None,
+    in_function: bool = True,
+) -> tuple[bool, float]:
     """Whether the selection passes in `tree` (False: the mutant is killed), and how long it took.
 
     A forked child runs pytest in the copy. A mutant inside a function body: the child swaps the mutated
@@ -300,8 +385,12 @@ def run_tests(tree: Path, selection: list[str], timeout: float, *, module: str |
     a fresh interpreter on the copy, where the file holds the mutant.
     """
     args = ["-x", "-q", "-p", "no:cacheprovider", "-k", "not postgresql", *selection]
-    env = {"PYTHONDONTWRITEBYTECODE": "1", "DUBAN_HOME": str(tree / "var"),
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+    env = {
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "DUBAN_HOME": str(tree / "var"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+    }
     started = time.monotonic()
     pid = os.fork()
     if pid == 0:  # the child: never returns
@@ -337,8 +426,14 @@ def run_tests(tree: Path, selection: list[str], timeout: float, *, module: str |
         time.sleep(0.02)
 
 
-def mutate(module: str, tree: Path, known: dict[str, dict[str, str]], *, verbose: bool,
-           only: list[str] | None = None) -> dict[str, object]:
+def mutate(
+    module: str,
+    tree: Path,
+    known: dict[str, dict[str, str]],
+    *,
+    verbose: bool,
+    only: list[str] | None = None,
+) -> dict[str, object]:
     selection = SELECTIONS[module]
     target = tree / module
     original = target.read_text(encoding="utf-8")
@@ -348,7 +443,10 @@ def mutate(module: str, tree: Path, known: dict[str, dict[str, str]], *, verbose
         raise SystemExit(f"{module}: its tests fail before any mutation: {' '.join(selection)}")
     timeout = max(10.0, baseline * 3)
     if verbose:
-        print(f"  the selection passes unmutated in {baseline:.1f} s; timeout {timeout:.0f} s", flush=True)
+        print(
+            f"  the selection passes unmutated in {baseline:.1f} s; timeout {timeout:.0f} s",
+            flush=True,
+        )
     killed, survived, equivalent, stale = [], [], [], []
     found = [m for m in mutants(module) if not only or any(part in m.id for part in only)]
     for mutant in found:
@@ -362,25 +460,44 @@ def mutate(module: str, tree: Path, known: dict[str, dict[str, str]], *, verbose
         # The file holds the mutant too, for the fresh interpreter a module-level mutant may need.
         target.write_text(mutant.source, encoding="utf-8")
         try:
-            alive, _ = run_tests(tree, selection, timeout * (1 if mutant.in_function else 3), module=module,
-                                 source=mutant.source, in_function=mutant.in_function)
+            alive, _ = run_tests(
+                tree,
+                selection,
+                timeout * (1 if mutant.in_function else 3),
+                module=module,
+                source=mutant.source,
+                in_function=mutant.in_function,
+            )
         finally:
             target.write_text(original, encoding="utf-8")
         (survived if alive else killed).append(mutant.id)
         if verbose:
             print(f"  {'SURVIVED' if alive else 'killed  '} {mutant.id}", flush=True)
     scored = len(found) - len(equivalent)
-    return {"module": module, "mutants": len(found), "killed": len(killed), "survived": survived,
-            "equivalent": len(equivalent), "stale": stale, "score": len(killed) / scored if scored else 1.0,
-            "seconds": baseline}
+    return {
+        "module": module,
+        "mutants": len(found),
+        "killed": len(killed),
+        "survived": survived,
+        "equivalent": len(equivalent),
+        "stale": stale,
+        "score": len(killed) / scored if scored else 1.0,
+        "seconds": baseline,
+    }
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("modules", nargs="*", default=list(SELECTIONS))
     parser.add_argument("--list", action="store_true", help="print the mutants, run nothing")
-    parser.add_argument("--tests", help="pytest arguments (one string) to run instead of the module's selection")
-    parser.add_argument("--only", action="append", help="run only the mutants whose id contains this (repeatable)")
+    parser.add_argument(
+        "--tests", help="pytest arguments (one string) to run instead of the module's selection"
+    )
+    parser.add_argument(
+        "--only", action="append", help="run only the mutants whose id contains this (repeatable)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="print each mutant's fate")
     args = parser.parse_args()
     unknown = [m for m in args.modules if m not in SELECTIONS]
@@ -412,8 +529,13 @@ def main() -> int:
                     importlib.import_module(path.removesuffix(".py").replace("/", "."))
         importlib.import_module("tests.conftest")
         for module in args.modules:
-            print(f"{module}: {len(mutants(module))} mutants against {' '.join(SELECTIONS[module])}", flush=True)
-            results.append(result := mutate(module, tree, known, verbose=args.verbose, only=args.only))
+            print(
+                f"{module}: {len(mutants(module))} mutants against {' '.join(SELECTIONS[module])}",
+                flush=True,
+            )
+            results.append(
+                result := mutate(module, tree, known, verbose=args.verbose, only=args.only)
+            )
             for mutant_id in result["survived"]:
                 print(f"  survived: {mutant_id}")
             for mutant_id in result["stale"]:
@@ -421,8 +543,10 @@ def main() -> int:
     print("\n| module | mutants | killed | survived | equivalent | score |")
     print("| --- | --- | --- | --- | --- | --- |")
     for r in results:
-        print(f"| {r['module']} | {r['mutants']} | {r['killed']} | {len(r['survived'])} | {r['equivalent']} "
-              f"| {r['score']:.0%} |")
+        print(
+            f"| {r['module']} | {r['mutants']} | {r['killed']} | {len(r['survived'])} | {r['equivalent']} "
+            f"| {r['score']:.0%} |"
+        )
     return 0 if all(not r["survived"] and not r["stale"] for r in results) else 1
 
 

@@ -216,7 +216,8 @@ def test_a_stalling_server_times_out_and_the_row_is_retried_later(
     with reading(engine) as session:
         assert "did not answer in time" in session.exec(select(Notification.last_error)).one()
     mail_server.stall_rcpt_s = 0
-    mail_server.wait_stalls_answered()  # the stalled session has ended, so it cannot accept anything late
+    # the stalled session has ended, so it cannot accept anything late
+    mail_server.wait_stalls_answered()
     assert (
         dispatch(engine, channel_for(settings), settings, now=clock(now + timedelta(hours=1))).sent
         == 1

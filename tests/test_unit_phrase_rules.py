@@ -24,7 +24,8 @@ def test_a_bare_deng_after_the_last_name_is_dropped_with_a_warning() -> None:
         ("市公安局", "responsible"),
     ]
     assert warnings == [
-        "“市公安局等”含“等”，只导入列出的单位 / “市公安局等” says “and others”: only the listed units are imported"
+        "“市公安局等”含“等”，只导入列出的单位 / "
+        "“市公安局等” says “and others”: only the listed units are imported"
     ]
     assert roles("市教育局、市公安局等配合") == [
         ("市教育局", "cooperating"),
