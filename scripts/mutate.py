@@ -1,18 +1,20 @@
-"""Mutation testing of the core modules: one small change at a time, each run against a short test selection.
+"""Mutation testing of the core modules: one small change at a time, each run against a short test
+selection.
 
     python scripts/mutate.py                      # every core module
     python scripts/mutate.py models/lights.py     # one module
     python scripts/mutate.py --list models/lights.py   # the mutants only, no test run
 
-Mutants (an AST walk, so a mutant is always valid Python): a comparison flipped at its boundary (< <=, > >=,
-== !=, in / not in, is / is not), an int constant +1 and -1, `and` / `or` swapped, one statement inside a
-function dropped, one dict entry or set element removed, min / max swapped. Each mutant is written into a copy
-of the tree under a temporary directory (the work tree is never touched) and the module's tests run there
-with `-x`, on SQLite only, with a timeout; a failing or timed-out run kills the mutant.
+Mutants (an AST walk, so a mutant is always valid Python): a comparison flipped at its boundary
+(< <=, > >=, == !=, in / not in, is / is not), an int constant +1 and -1, `and` / `or` swapped, one
+statement inside a function dropped, one dict entry or set element removed, min / max swapped. Each
+mutant is written into a copy of the tree under a temporary directory (the work tree is never
+touched) and the module's tests run there with `-x`, on SQLite only, with a timeout; a failing or
+timed-out run kills the mutant.
 
-Mutants argued equivalent (no test can tell them from the original) are listed with their argument in
-scripts/mutate_equivalent.toml; each entry keeps the original source line, and one whose line has changed is
-reported stale, so an argument never outlives the code it was made about.
+Mutants argued equivalent (no test can tell them from the original) are listed with their argument
+in scripts/mutate_equivalent.toml; each entry keeps the original source line, and one whose line has
+changed is reported stale, so an argument never outlives the code it was made about.
 """
 
 from __future__ import annotations
@@ -90,7 +92,8 @@ class Mutant:
 
 
 class _Mutator(ast.NodeTransformer):
-    """Walks the tree in a fixed order numbering every mutation site; changes only the site `target`."""
+    """Walks the tree in a fixed order numbering every mutation site; changes only the site
+    `target`."""
 
     def __init__(self, target: int) -> None:
         self.target, self.seen, self.sites, self.done = target, -1, [], False
@@ -254,8 +257,9 @@ def copy_tree(into: Path) -> Path:
     return tree
 
 
-# Imported once by this process, before any fork: each mutant's run then starts in a fraction of a second.
-# Only third-party packages: the project's own modules must be imported afresh, mutant and all, by each child.
+# Imported once by this process, before any fork: each mutant's run then starts in a fraction of a
+# second. Only third-party packages: the project's own modules must be imported afresh, mutant and
+# all, by each child.
 WARM = (
     "pytest",
     "_pytest.python",
@@ -294,7 +298,8 @@ def warm() -> None:
 
 
 def _swap_code(module_name: str, source: str, path: Path) -> None:
-    """Give every function of the imported module the code compiled from `source` (same qualified names).
+    """Give every function of the imported module the code compiled from `source` (same qualified
+    names).
 
     Other modules' `from m import f` hold the same function objects, so they run the mutant too.
     """
@@ -337,9 +342,10 @@ def _swap_code(module_name: str, source: str, path: Path) -> None:
 
 
 def _swap_tables(module_name: str, source: str, path: Path) -> bool:
-    """For a module-level mutant: run the mutated module in a scratch namespace and carry each changed table
-    into the imported module, in place (so `from m import TABLE` elsewhere sees it). False when the scratch run
-    fails or a changed value cannot change in place (the caller then starts a fresh interpreter)."""
+    """For a module-level mutant: run the mutated module in a scratch namespace and carry each
+    changed table into the imported module, in place (so `from m import TABLE` elsewhere sees it).
+    False when the scratch run fails or a changed value cannot change in place (the caller then
+    starts a fresh interpreter)."""
     module = sys.modules[module_name]
     scratch: dict = {"__name__": f"{module_name}__mutant", "__file__": str(path)}
     try:
@@ -379,10 +385,11 @@ def run_tests(
 ) -> tuple[bool, float]:
     """Whether the selection passes in `tree` (False: the mutant is killed), and how long it took.
 
-    A forked child runs pytest in the copy. A mutant inside a function body: the child swaps the mutated
-    code into the module this process has imported. A module-level mutant (a table, a constant): the child
-    carries the changed tables over, or, when the mutated module cannot run beside the imported one, starts
-    a fresh interpreter on the copy, where the file holds the mutant.
+    A forked child runs pytest in the copy. A mutant inside a function body: the child swaps the
+    mutated code into the module this process has imported. A module-level mutant (a table, a
+    constant): the child carries the changed tables over, or, when the mutated module cannot run
+    beside the imported one, starts a fresh interpreter on the copy, where the file holds the
+    mutant.
     """
     args = ["-x", "-q", "-p", "no:cacheprovider", "-k", "not postgresql", *selection]
     env = {
@@ -516,12 +523,14 @@ def main() -> int:
     results = []
     with tempfile.TemporaryDirectory(prefix="duban-mutate-") as scratch:
         tree = copy_tree(Path(scratch))
-        # The project, imported once from the copy: each child inherits it and swaps in one mutant's code.
+        # The project, imported once from the copy: each child inherits it and swaps in one mutant's
+        # code.
         sys.path.insert(0, str(tree))
         os.chdir(tree)
         import importlib
 
-        # The test modules too: pytest finds them imported (their asserts then go unrewritten: plain messages).
+        # The test modules too: pytest finds them imported (their asserts then go unrewritten: plain
+        # messages).
         for module in args.modules:
             importlib.import_module(module.removesuffix(".py").replace("/", "."))
             for path in SELECTIONS[module]:
@@ -544,8 +553,8 @@ def main() -> int:
     print("| --- | --- | --- | --- | --- | --- |")
     for r in results:
         print(
-            f"| {r['module']} | {r['mutants']} | {r['killed']} | {len(r['survived'])} | {r['equivalent']} "
-            f"| {r['score']:.0%} |"
+            f"| {r['module']} | {r['mutants']} | {r['killed']} | {len(r['survived'])} "
+            f"| {r['equivalent']} | {r['score']:.0%} |"
         )
     return 0 if all(not r["survived"] and not r["stale"] for r in results) else 1
 
