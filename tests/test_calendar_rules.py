@@ -1,8 +1,9 @@
 """The working-day rules at their edges, each date worked out by hand from a wall calendar.
 
-2031 is a year no release of `chinese_calendar` knows: 1 January 2031 is a Wednesday, so Friday 3, Saturday 4,
-Sunday 5, Monday 6 ... Friday 10, Saturday 11, Sunday 12, Monday 13 January. 2022: Monday 5 September, the
-Mid-Autumn holiday on Monday 12 September, Saturday 3 September an ordinary day off.
+2031 is a year no release of `chinese_calendar` knows: 1 January 2031 is a Wednesday, so Friday 3,
+Saturday 4, Sunday 5, Monday 6 ... Friday 10, Saturday 11, Sunday 12, Monday 13 January. 2022:
+Monday 5 September, the Mid-Autumn holiday on Monday 12 September, Saturday 3 September an ordinary
+day off.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
-"""The escalation ladder (督办) on a small plan, each day worked out by hand, each message rendered as read.
+"""The escalation ladder (督办) on a small plan, each day worked out by hand, each message rendered
+as read.
 
-tests/support/small_office.py: five assignments (市教育局 lead on task 5 and cooperating on task 12, 市公安局 and
-市检察院 cooperating on task 5, 市市场监管局 on task 12), a round opened Monday 5 September 2022 due Friday 9th,
-cooperating units Wednesday 7th. Rules: overdue beyond 2 working days, unsigned for 3, idle for 10, returned
-twice, a completion report unreviewed for 3; at least 2 working days between two levels. Saturday 10 to
-Monday 12 September are days off.
+tests/support/small_office.py: five assignments (市教育局 lead on task 5 and cooperating on task 12,
+市公安局 and 市检察院 cooperating on task 5, 市市场监管局 on task 12), a round opened Monday 5
+September 2022 due Friday 9th, cooperating units Wednesday 7th. Rules: overdue beyond 2 working
+days, unsigned for 3, idle for 10, returned twice, a completion report unreviewed for 3; at least 2
+working days between two levels. Saturday 10 to Monday 12 September are days off.
 """
 
 from __future__ import annotations
@@ -117,7 +118,8 @@ def test_unsigned_items_climb_one_level_per_two_working_days_up_to_red(
     engine: Engine, plan: Scenario, settings: Settings
 ) -> None:
     units = plan.units
-    # Wednesday 7th: opened 2 working days ago (6th, 7th): not yet unsigned; the 7th's items are due, not late.
+    # Wednesday 7th: opened 2 working days ago (6th, 7th): not yet unsigned; the 7th's items are
+    # due, not late.
     assert escalate(engine, settings, "2022-09-07") == {
         "stalled": 0,
         "raised": 0,
@@ -125,7 +127,8 @@ def test_unsigned_items_climb_one_level_per_two_working_days_up_to_red(
         "2": 0,
         "3": 0,
     }
-    # Thursday 8th: 3 working days: all five unsigned, level 1 (blue) to each unit's liaison and head.
+    # Thursday 8th: 3 working days: all five unsigned, level 1 (blue) to each unit's liaison and
+    # head.
     assert escalate(engine, settings, "2022-09-08") == {
         "stalled": 5,
         "raised": 5,
@@ -153,8 +156,8 @@ def test_unsigned_items_climb_one_level_per_two_working_days_up_to_red(
         "2": 0,
         "3": 0,
     }
-    # Tuesday 13th: 2 working days (9th, 13th): level 2 (yellow) to the heads only. The 7th's items are now 3
-    # working days late (8th, 9th, 13th): beyond the grace, the reason is overdue.
+    # Tuesday 13th: 2 working days (9th, 13th): level 2 (yellow) to the heads only. The 7th's items
+    # are now 3 working days late (8th, 9th, 13th): beyond the grace, the reason is overdue.
     assert escalate(engine, settings, "2022-09-13") == {
         "stalled": 5,
         "raised": 5,
@@ -174,7 +177,8 @@ def test_unsigned_items_climb_one_level_per_two_working_days_up_to_red(
     assert {row.recipient_email for row in yellow} == {f"head{units[n]}@example.org" for n in units}
     assert {row.payload["respond_by"] for row in yellow} == {"2022-09-15"}  # 2 working days on
     assert all(row.payload["unit"] for row in yellow)
-    # Thursday 15th: level 3 (red) to the office and the leading group, each item with the ladder it climbed.
+    # Thursday 15th: level 3 (red) to the office and the leading group, each item with the ladder it
+    # climbed.
     assert escalate(engine, settings, "2022-09-15") == {
         "stalled": 5,
         "raised": 5,
@@ -256,7 +260,8 @@ def test_a_report_the_office_has_not_reviewed_escalates_to_the_offices_own_head(
 def test_an_idle_assignment_stalls_after_ten_working_days(
     engine: Engine, plan: Scenario, settings: Settings
 ) -> None:
-    """The lead files progress on Monday 5th; ten working days later is Tuesday 20th (the 12th is off)."""
+    """The lead files progress on Monday 5th; ten working days later is Tuesday 20th (the 12th is
+    off)."""
     file(engine, plan, plan.lead, "市教育局", "2022-09-05")
     escalate(engine, settings, "2022-09-19")  # 9 working days
     assert plan.lead not in {a for a, *_ in escalations(engine)}

@@ -83,8 +83,9 @@ def test_the_cycle_flows_run_under_prefect(
     assert (
         dispatch_notifications_flow(now="2022-10-10T10:05:00+08:00")["sent"] == 0
     )  # already sent by the flow above
-    # By hand: 49 round notices, 22 reminder digests, and one blue digest to each of the 49 units' liaison
-    # and head (the directory lists both, with e-mail, for every unit; all 98 assignments are at level 1).
+    # By hand: 49 round notices, 22 reminder digests, and one blue digest to each of the 49 units'
+    # liaison and head (the directory lists both, with e-mail, for every unit; all 98 assignments
+    # are at level 1).
     assert escalated["dispatch"]["sent"] == 2 * 49
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 49 + 22 + 2 * 49
     compiled = compile_results_flow(

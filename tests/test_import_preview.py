@@ -205,7 +205,8 @@ def test_an_apply_is_refused_unless_it_is_exactly_what_was_previewed(portal: Por
 
 
 def test_an_apply_naming_another_plan_key_than_the_preview_writes_nothing(portal: Portal) -> None:
-    """#13 item 9 as reported: the preview is for plan 2022, the apply posts the same file for plan 2099."""
+    """#13 item 9 as reported: the preview is for plan 2022, the apply posts the same file for plan
+    2099."""
     with portal.login("office") as office:
         preview = upload(
             office,

@@ -1,10 +1,11 @@
-"""The dashboard's lights, page by page, on the seed round: paging and filtering lose and change nothing.
+"""The dashboard's lights, page by page, on the seed round: paging and filtering lose and change
+nothing.
 
-`web.dashboard.overview` fetches only what one page of tasks needs (check-ins and escalations joined by the
-page's task ids). Each page of five tasks must show what one page of every task shows, the colour filter
-must keep exactly the cells of its colour, and the cells named below have colours worked out by hand.
-The rule itself, colour by colour, is pinned by hand in tests/test_lights_rules.py, on the dashboard and
-on `models.lights` alike.
+`web.dashboard.overview` fetches only what one page of tasks needs (check-ins and escalations joined
+by the page's task ids). Each page of five tasks must show what one page of every task shows, the
+colour filter must keep exactly the cells of its colour, and the cells named below have colours
+worked out by hand. The rule itself, colour by colour, is pinned by hand in
+tests/test_lights_rules.py, on the dashboard and on `models.lights` alike.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
-"""Traffic lights on a small plan, every colour worked out by hand, on `models.lights` and the dashboard alike.
+"""Traffic lights on a small plan, every colour worked out by hand, on `models.lights` and the
+dashboard alike.
 
-The plan (tests/support/scenario.py) is created on Monday 5 September 2022: task 5 (due Saturday 31 December
-2022, 117 days later) led by 市教育局 with 市公安局 and 市检察院 cooperating; task 12 (no deadline) for
-市市场监管局 alone. Rules: yellow within 3 working days of the due date or more than 0.1 behind the expected
-pace (days since the plan began over days to the deadline); red after the due date or at level 3.
-The Mid-Autumn holiday is Saturday 10 to Monday 12 September 2022.
+The plan (tests/support/scenario.py) is created on Monday 5 September 2022: task 5 (due Saturday 31
+December 2022, 117 days later) led by 市教育局 with 市公安局 and 市检察院 cooperating; task 12 (no
+deadline) for 市市场监管局 alone. Rules: yellow within 3 working days of the due date or more than
+0.1 behind the expected pace (days since the plan began over days to the deadline); red after the
+due date or at level 3. The Mid-Autumn holiday is Saturday 10 to Monday 12 September 2022.
 """
 
 from __future__ import annotations
@@ -101,7 +102,8 @@ def red_flag(
 
 
 def seen(engine: Engine, plan: Scenario, today: date, rules) -> dict[str, object]:
-    """The lights of the four assignments, the two tasks and the four units; the dashboard must show the same."""
+    """The lights of the four assignments, the two tasks and the four units; the dashboard must show
+    the same."""
     with Session(engine) as session:
         found = lights(session, today=today, rules=rules)
         view = overview(session, today=today, rules=rules, page=1, per_page=50)
@@ -129,8 +131,9 @@ def seen(engine: Engine, plan: Scenario, today: date, rules) -> dict[str, object
 def test_cooperating_units_due_two_working_days_earlier_turn_yellow_first(
     engine: Engine, plan: Scenario, rules
 ) -> None:
-    """Round due Friday 9 September: the lead and 市市场监管局 owe it then, the cooperating units Wednesday 7th.
-    Monday 5th: 4 working days left for the lead (6th to 9th), 2 for the cooperating units."""
+    """Round due Friday 9 September: the lead and 市市场监管局 owe it then, the cooperating units
+    Wednesday 7th. Monday 5th: 4 working days left for the lead (6th to 9th), 2 for the cooperating
+    units."""
     open_round_due(engine, date(2022, 9, 9))
     found = seen(engine, plan, date(2022, 9, 5), rules)
     assert found["assignments"] == {
@@ -154,7 +157,8 @@ def test_three_working_days_before_the_due_date_is_inside_the_warning_window(
     engine: Engine, plan: Scenario, rules
 ) -> None:
     open_round_due(engine, date(2022, 9, 9))
-    # Tuesday 6th: 3 working days to the 9th (7th, 8th, 9th): yellow; 1 to the cooperating units' 7th.
+    # Tuesday 6th: 3 working days to the 9th (7th, 8th, 9th): yellow; 1 to the cooperating units'
+    # 7th.
     assert seen(engine, plan, date(2022, 9, 6), rules)["assignments"] == {
         "lead": "yellow",
         "police": "yellow",
@@ -186,7 +190,8 @@ def test_the_due_day_itself_is_yellow_and_the_day_after_red(
 def test_the_earlier_of_the_assignment_and_the_check_in_due_date_counts(
     engine: Engine, plan: Scenario, rules
 ) -> None:
-    """Task 5's assignments are due 31 December; the round asks for the 9th: on the 13th they are late."""
+    """Task 5's assignments are due 31 December; the round asks for the 9th: on the 13th they are
+    late."""
     open_round_due(engine, date(2022, 9, 9))
     assert seen(engine, plan, date(2022, 9, 13), rules)["assignments"] == {
         "lead": "red",
@@ -259,8 +264,9 @@ def test_only_an_open_level_three_escalation_turns_a_light_red(
 def test_behind_the_expected_pace_by_more_than_the_tolerance_is_yellow(
     engine: Engine, plan: Scenario, rules
 ) -> None:
-    """No round: only the pace. Task 5 runs 117 days; 11 days in (16 September) 0% is 0.094 behind, within
-    0.1: green; 12 days in (17th) 0.103 behind: yellow. Task 12 has no deadline, so no pace."""
+    """No round: only the pace. Task 5 runs 117 days; 11 days in (16 September) 0% is 0.094 behind,
+    within 0.1: green; 12 days in (17th) 0.103 behind: yellow. Task 12 has no deadline, so no
+    pace."""
     assert seen(engine, plan, date(2022, 9, 6), rules)["assignments"] == {
         "lead": "green",
         "police": "green",
@@ -313,8 +319,9 @@ def test_a_unit_that_has_handed_in_is_green_even_past_the_date(
 def test_exactly_the_tolerance_behind_the_pace_is_still_green(
     engine: Engine, tmp_path: Path
 ) -> None:
-    """A plan begun Thursday 22 September, 100 days before task 5's deadline; 50 days in (11 November) the
-    expected pace is 0.5, and 0.4 is exactly the tolerance of 0.1 behind it: green; 0.39 is yellow."""
+    """A plan begun Thursday 22 September, 100 days before task 5's deadline; 50 days in (11
+    November) the expected pace is 0.5, and 0.4 is exactly the tolerance of 0.1 behind it: green;
+    0.39 is yellow."""
     begun = datetime(2022, 9, 22, 1, 30, tzinfo=UTC)
     plan = build(engine, begun)
     with unit_of_work(engine) as session:

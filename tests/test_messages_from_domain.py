@@ -1,9 +1,10 @@
-"""Every message kind rendered, in both languages, from the payload the domain itself queued in a real round.
+"""Every message kind rendered, in both languages, from the payload the domain itself queued in a
+real round.
 
-notifications/samples.py is written by hand; a payload the domain builds could drift from it (a key renamed,
-an item without its number) and only a real run would show it. Here one small round (tests/support/
-small_office.py) runs through every use case that writes to the outbox, and each queued row renders
-strictly, naming what its reader must see.
+notifications/samples.py is written by hand; a payload the domain builds could drift from it (a key
+renamed, an item without its number) and only a real run would show it. Here one small round
+(tests/support/small_office.py) runs through every use case that writes to the outbox, and each
+queued row renders strictly, naming what its reader must see.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ from tests.support.small_office import (
 
 @pytest.fixture
 def queued(engine: Engine, tmp_path: Path) -> Engine:
-    """A round from opening to its 通报, with a return, an approved and a rejected extension, and the ladders."""
+    """A round from opening to its 通报, with a return, an approved and a rejected extension, and
+    the ladders."""
     settings = Settings(
         home=tmp_path, office_name="市未保办", cycle={"leading_group_email": "group@example.org"}
     )

@@ -1,10 +1,12 @@
-"""The reminder ladder on a small plan, each day's digests worked out by hand and rendered as the unit reads them.
+"""The reminder ladder on a small plan, each day's digests worked out by hand and rendered as the
+unit reads them.
 
-The plan (tests/support/scenario.py) plus one more assignment: 市教育局 also cooperates on task 12. A round
-opened Monday 5 September 2022 is due Friday 9 September; cooperating units two working days earlier,
-Wednesday 7th. So 市教育局 owes task 5 (lead) by the 9th and task 12 (cooperating) by the 7th; 市公安局 and
-市检察院 owe task 5 by the 7th; 市市场监管局 owes task 12 by the 9th. Ladder: 3 and 1 working days before,
-the due day, then every 2nd working day overdue. Saturday 10 to Monday 12 September are days off.
+The plan (tests/support/scenario.py) plus one more assignment: 市教育局 also cooperates on task 12.
+A round opened Monday 5 September 2022 is due Friday 9 September; cooperating units two working days
+earlier, Wednesday 7th. So 市教育局 owes task 5 (lead) by the 9th and task 12 (cooperating) by the
+7th; 市公安局 and 市检察院 owe task 5 by the 7th; 市市场监管局 owes task 12 by the 9th. Ladder: 3
+and 1 working days before, the due day, then every 2nd working day overdue. Saturday 10 to Monday 12
+September are days off.
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ def remind(engine: Engine, settings: Settings, day: str, hour: int = 10):
 
 
 def digests(engine: Engine, plan: Scenario, day: str) -> dict[str, dict[str, Any]]:
-    """The digests queued for `day`, by unit name: kind, stage, days left, (task, due, overdue) and the rendered text."""
+    """The digests queued for `day`, by unit name: kind, stage, days left, (task, due, overdue) and
+    the rendered text."""
     names = {unit_id: name for name, unit_id in plan.units.items()}
     found = {}
     with Session(engine) as session:
@@ -215,8 +218,9 @@ def test_nothing_goes_out_on_a_day_off_or_outside_working_hours(
 def test_a_digest_beside_an_item_already_late_counts_the_days_left_from_its_own_step(
     engine: Engine, settings: Settings
 ) -> None:
-    """Due Friday 16th, cooperating units four working days earlier: Friday 9th (13th, 9th ... over the
-    holiday). Tuesday 13th: 市教育局's task 12 is 1 working day late (no step), its task 5 is 3 days away."""
+    """Due Friday 16th, cooperating units four working days earlier: Friday 9th (13th, 9th ... over
+    the holiday). Tuesday 13th: 市教育局's task 12 is 1 working day late (no step), its task 5 is 3
+    days away."""
     plan = with_contacts(engine)
     open_september(engine, report_by=date(2022, 9, 16), lead_days=4)
     run = remind(engine, settings, "2022-09-13")
@@ -229,8 +233,9 @@ def test_a_digest_beside_an_item_already_late_counts_the_days_left_from_its_own_
 def test_an_item_due_today_beside_one_a_day_late_makes_a_due_today_digest(
     engine: Engine, settings: Settings
 ) -> None:
-    """Due Thursday 8th, cooperating units one working day earlier (Wednesday 7th). On the 8th 市教育局's
-    task 12 is 1 working day late (no step of the ladder) and its task 5 is due that day."""
+    """Due Thursday 8th, cooperating units one working day earlier (Wednesday 7th). On the 8th
+    市教育局's task 12 is 1 working day late (no step of the ladder) and its task 5 is due that
+    day."""
     plan = with_contacts(engine)
     open_september(engine, report_by=date(2022, 9, 8), lead_days=1)
     remind(engine, settings, "2022-09-08")

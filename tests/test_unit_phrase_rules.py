@@ -1,4 +1,5 @@
-"""Reading a 责任单位 phrase at the edges of its rules, every expected list read off the phrase by hand."""
+"""Reading a 责任单位 phrase at the edges of its rules, every expected list read off the phrase by
+hand."""
 
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ def test_a_bare_deng_after_the_last_name_is_dropped_with_a_warning() -> None:
 
 
 def test_a_role_in_brackets_belongs_to_its_own_name_and_not_to_the_names_before_it() -> None:
-    # (the bracketed name is placed when read, the open list when it closes: the order is not the point here)
+    # (the bracketed name is placed when read, the open list when it closes: the order is not the
+    # point here)
     assert dict(roles("市公安局、市教育局(牵头)")) == {
         "市公安局": "responsible",
         "市教育局": "lead",

@@ -1,4 +1,5 @@
-"""The real `duban` command in a subprocess, with its own home and database, and what its errors must look like."""
+"""The real `duban` command in a subprocess, with its own home and database, and what its errors
+must look like."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The seed notice and its directory imported as the office does, and what the import tests read back.
+"""The seed notice and its directory imported as the office does, and what the import tests read
+back.
 
 Shared by the import, partial-import, preview and browser tests: the same files, the same helpers.
 """

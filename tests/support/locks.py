@@ -1,4 +1,5 @@
-"""Another process holding SQLite's write lock: for the tests of readers and of the portal's busy page."""
+"""Another process holding SQLite's write lock: for the tests of readers and of the portal's busy
+page."""
 
 from __future__ import annotations
 

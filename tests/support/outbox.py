@@ -1,4 +1,5 @@
-"""Reminder messages made in bulk for outbox and dispatch tests, and the outbox's statuses read back."""
+"""Reminder messages made in bulk for outbox and dispatch tests, and the outbox's statuses read
+back."""
 
 from __future__ import annotations
 

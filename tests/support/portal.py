@@ -211,7 +211,8 @@ def form_fields(html: str, action: str) -> dict[str, str]:
 def serve_seeded(
     engine: Engine, database_url: str, home: Path, *, upload_max_mb: float
 ) -> Iterator[Portal]:
-    """The seed plan with a round due in 30 days, served over HTTP: the body of each module's `portal` fixture."""
+    """The seed plan with a round due in 30 days, served over HTTP: the body of each module's
+    `portal` fixture."""
     seed(engine)
     open_round(engine, date.today() + timedelta(days=30))
     settings = Settings(

@@ -1,7 +1,8 @@
-"""The seed notice imported with its directory, and the helpers of the tests that run a round over it.
+"""The seed notice imported with its directory, and the helpers of the tests that run a round over
+it.
 
-Round tests (tests/test_cycle.py, tests/test_lights.py, tests/test_reports.py, tests/test_flows.py) run on
-the office's clock in Beijing.
+Round tests (tests/test_cycle.py, tests/test_lights.py, tests/test_reports.py, tests/test_flows.py)
+run on the office's clock in Beijing.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ def escalate(engine: Engine, settings: Settings, moment: datetime) -> dict[str, 
 
 
 def seed(engine: Engine) -> Engine:
-    """The seed notice (16 tasks, 49 units) imported on 1 September 2022 with the Rugao directory."""
+    """The seed notice (16 tasks, 49 units) imported on 1 September 2022 with the Rugao
+    directory."""
     now = at("2022-09-01")
     with unit_of_work(engine) as session:
         sync_directory(

@@ -1,8 +1,9 @@
-"""The scenario plan (tests/support/scenario.py) as an office runs it: contacts in the directory, one more
-assignment, a September round, and the outbox read back as the recipients get it.
+"""The scenario plan (tests/support/scenario.py) as an office runs it: contacts in the directory,
+one more assignment, a September round, and the outbox read back as the recipients get it.
 
-Beside the scenario's four assignments, 市教育局 also cooperates on task 12, so one unit owes two items with
-different due dates. Every unit has a liaison (liaisonN@example.org) and a head (headN@example.org), N its id.
+Beside the scenario's four assignments, 市教育局 also cooperates on task 12, so one unit owes two
+items with different due dates. Every unit has a liaison (liaisonN@example.org) and a head
+(headN@example.org), N its id.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ def at(day: str, hour: int = 10) -> datetime:
 def with_contacts(engine: Engine, *, without_liaison: tuple[str, ...] = ()) -> Scenario:
     plan = build(engine, NOW)
     with unit_of_work(engine) as session:
-        # The office adds 市教育局 to task 12 the way production does: a corrected notice, re-imported.
+        # The office adds 市教育局 to task 12 the way production does: a corrected notice,
+        # re-imported.
         tasks = [
             replace(
                 t,
@@ -79,7 +81,8 @@ def with_contacts(engine: Engine, *, without_liaison: tuple[str, ...] = ()) -> S
 
 
 def open_september(engine: Engine, report_by: date = date(2022, 9, 9), lead_days: int = 2) -> int:
-    """Round 九月督导, opened Monday 5 September, due `report_by`; cooperating units `lead_days` earlier."""
+    """Round 九月督导, opened Monday 5 September, due `report_by`; cooperating units `lead_days`
+    earlier."""
     with unit_of_work(engine) as session:
         return open_round(
             session,
@@ -93,7 +96,8 @@ def open_september(engine: Engine, report_by: date = date(2022, 9, 9), lead_days
 
 
 def rendered(row: Notification, lang: str = "zh") -> Rendered:
-    """The message as its recipient reads it, from the payload the domain queued (strict: a missing key fails)."""
+    """The message as its recipient reads it, from the payload the domain queued (strict: a missing
+    key fails)."""
     return render(
         row.kind,
         lang,

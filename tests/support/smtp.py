@@ -91,7 +91,8 @@ class MailServer:
             self._controller = None
 
     def wait_stalls_answered(self, timeout_s: float = 10.0) -> None:
-        """Until every stalled RCPT has had its answer (its client may have gone): nothing late is pending."""
+        """Until every stalled RCPT has had its answer (its client may have gone): nothing late is
+        pending."""
         with self.answered:
             if not self.answered.wait_for(lambda: self.stalling == 0, timeout=timeout_s):
                 raise TimeoutError(
