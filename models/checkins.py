@@ -305,7 +305,7 @@ def review_checkin(
 def _check_reviewable(
     session: Session, checkin: CheckIn, assignment: Assignment, *, actor: Actor, revision: int
 ) -> None:
-    """Refuse a review by anyone but the office, of a filing since replaced, or of one not submitted."""
+    """Refuse a review by anyone but the office, of a replaced filing, or of one not submitted."""
     if actor.role not in OFFICE:
         raise workflow.not_permitted(session, assignment, actor, action="review", action_zh="审核")
     if checkin.revision != revision:

@@ -168,7 +168,7 @@ def send_reminders(
 def _digest_kind(
     payload: dict[str, Any], urgent_stage: str, today: date, calendar: WorkingCalendar
 ) -> str:
-    """The digest's kind; a reminder's items lose days_overdue, its payload gains stage, days left."""
+    """The digest's kind; a reminder drops days_overdue and gains its stage and days left."""
     if urgent_stage == "overdue":
         kind = "overdue"
     else:

@@ -352,7 +352,7 @@ def _checkin_rows(
 
 
 def _round_warnings(report_by: date, calendar: WorkingCalendar, *, rest_day: bool) -> list[str]:
-    """What the office should know about the report-by date: a rest day, a year beyond the calendar."""
+    """What the office should know of the report-by date: a rest day, a year beyond the calendar."""
     warnings: list[str] = []
     if rest_day:
         warnings.append(

@@ -345,7 +345,7 @@ def _attempt(
     breaker: Breaker,
     report: DispatchReport,
 ) -> Callable[[Session], None]:
-    """Send one row the run still holds (unless opening the channel failed); its outcome, to commit."""
+    """Send one row the run still holds (unless the channel failed to open); its outcome."""
     if failure is None:
         try:
             message = prepare(row, settings)
