@@ -81,22 +81,33 @@ def _usage(error: Any) -> int:
         return error.exit_code  # the group has printed its help already
     ctx = error.ctx if isinstance(error, click.UsageError) else None
     command = ctx.command_path if ctx is not None else "duban"
-    hint = ""
-    if isinstance(error, click.BadParameter):
-        if error.param_hint is not None:
-            hint = (
-                error.param_hint
-                if isinstance(error.param_hint, str)
-                else " / ".join(error.param_hint)
-            )
-        elif error.param is not None:
-            hint = " / ".join(getattr(error.param, "opts", None) or [str(error.param.name)])
+    hint = _param_hint(error) if isinstance(error, click.BadParameter) else ""
     text = error.format_message()
     message = str(getattr(error, "message", text))
     # Our own BadParameter messages are written "中文 / English": each language gets its half.
     message_zh, _, message_en = message.partition(" / ")
     if message_en:
         text = text.replace(message, message_en)
+    zh = _usage_zh(error, text, message_zh, hint)
+    fail(f"{zh}（用法见 {command} --help）", f"{text} (see {command} --help)")
+    return error.exit_code if isinstance(error, click.UsageError) else USAGE
+
+
+def _param_hint(error: Any) -> str:
+    """The option or argument a BadParameter names, as Click would print it."""
+    if error.param_hint is not None:
+        return (
+            error.param_hint if isinstance(error.param_hint, str) else " / ".join(error.param_hint)
+        )
+    if error.param is not None:
+        return " / ".join(getattr(error.param, "opts", None) or [str(error.param.name)])
+    return ""
+
+
+def _usage_zh(error: Any, text: str, message_zh: str, hint: str) -> str:
+    """The Chinese half of a usage error's message."""
+    from typer._click import exceptions as click
+
     if isinstance(error, click.MissingParameter):
         zh = f"缺少参数 {hint}" if hint else f"缺少参数：{text}"
     elif isinstance(error, click.NoSuchOption):
@@ -113,8 +124,7 @@ def _usage(error: Any) -> int:
         zh = f"没有这个命令：{text.split(' ', 3)[-1].strip('.')}"
     else:
         zh = f"用法有误：{text}"
-    fail(f"{zh}（用法见 {command} --help）", f"{text} (see {command} --help)")
-    return error.exit_code if isinstance(error, click.UsageError) else USAGE
+    return zh
 
 
 def _settings(error: Any) -> int:
@@ -166,12 +176,46 @@ def _database(error: Any) -> int | None:
     sqlite = str(
         getattr(orig, "sqlite_errorname", "") or ""
     )  # SQLITE_FULL, SQLITE_IOERR_WRITE, SQLITE_NOTADB...
-    if (
+    code = _storage_failure(sqlite, low, sqlstate, detail)
+    if code is not None:
+        return code
+    if sqlite.startswith("SQLITE_CANTOPEN"):
+        return _cannot_open(detail)
+    if _is_damaged(sqlite, low):
+        fail(
+            f"数据库文件已损坏或不是 duban 的数据库（{detail}）："
+            "请从备份恢复，或把它移走后运行 duban init",
+            f"the database file is damaged or not a duban database ({detail}): "
+            "restore it from a backup, "
+            "or move it away and run 'duban init'",
+        )
+        return DAMAGED
+    if not isinstance(error, OperationalError):
+        return None  # a ProgrammingError and the like is a bug: the last-resort handler logs it
+    fail(f"无法访问数据库：{detail}", f"cannot reach the database: {detail}")
+    return UNREACHABLE
+
+
+def _is_disk_full(sqlite: str, low: str, sqlstate: str) -> bool:
+    return (
         sqlite == "SQLITE_FULL"
         or "disk is full" in low
         or "no space left" in low
         or sqlstate in ("53100", "53200")
-    ):
+    )
+
+
+def _is_damaged(sqlite: str, low: str) -> bool:
+    return (
+        sqlite.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
+        or "malformed" in low
+        or "not a database" in low
+    )
+
+
+def _storage_failure(sqlite: str, low: str, sqlstate: str, detail: str) -> int | None:
+    """The database's disk full, failing or read-only (8); None when it is none of these."""
+    if _is_disk_full(sqlite, low, sqlstate):
         fail(
             f"数据库所在磁盘已满，本次操作未保存：{detail}",
             f"the database's disk is full; nothing was saved: {detail}",
@@ -192,36 +236,24 @@ def _database(error: Any) -> int | None:
             f"the database is read-only; nothing was saved: {detail}",
         )
         return NO_SPACE
-    if sqlite.startswith("SQLITE_CANTOPEN"):
-        path = _sqlite_path()
-        if path is not None and path.parent.is_dir() and not os.access(path.parent, os.W_OK):
-            # WAL mode needs its -wal and -shm files beside the database, even to read.
-            fail(
-                f"无法打开数据库 {path}：所在目录只读或无权限，请检查 DUBAN_HOME 的权限",
-                f"cannot open the database {path}: its folder is read-only or not permitted; check "
-                "DUBAN_HOME",
-            )
-            return NO_SPACE
+    return None
+
+
+def _cannot_open(detail: str) -> int:
+    """SQLite could not open its file: a read-only folder (8) or anything else (7)."""
+    path = _sqlite_path()
+    if path is not None and path.parent.is_dir() and not os.access(path.parent, os.W_OK):
+        # WAL mode needs its -wal and -shm files beside the database, even to read.
         fail(
-            f"无法打开数据库 {path or ''}：{detail}",
-            f"cannot open the database {path or ''}: {detail}",
+            f"无法打开数据库 {path}：所在目录只读或无权限，请检查 DUBAN_HOME 的权限",
+            f"cannot open the database {path}: its folder is read-only or not permitted; "
+            "check DUBAN_HOME",
         )
-        return UNREACHABLE
-    if (
-        sqlite.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
-        or "malformed" in low
-        or "not a database" in low
-    ):
-        fail(
-            f"数据库文件已损坏或不是 duban 的数据库（{detail}）：请从备份恢复，或把它移走后运行 "
-            "duban init",
-            f"the database file is damaged or not a duban database ({detail}): restore it from a "
-            "backup, or move it away and run 'duban init'",
-        )
-        return DAMAGED
-    if not isinstance(error, OperationalError):
-        return None  # a ProgrammingError and the like is a bug: the last-resort handler logs it
-    fail(f"无法访问数据库：{detail}", f"cannot reach the database: {detail}")
+        return NO_SPACE
+    fail(
+        f"无法打开数据库 {path or ''}：{detail}",
+        f"cannot open the database {path or ''}: {detail}",
+    )
     return UNREACHABLE
 
 

@@ -151,6 +151,26 @@ def _entry(record: dict[str, Any], where: Where, problems: list[Problem]) -> Dir
     name = str(record.get("name") or "").strip()
     if not name:
         problems.append(Problem(where, "缺少单位名称（name）", "the unit has no name"))
+    kind = _unit_kind(record, where, problems)
+    entry = DirectoryEntry(
+        name=name,
+        kind=kind,
+        where=where,
+        aliases=[str(a).strip() for a in record.get("aliases") or [] if str(a).strip()],
+        members=[str(m).strip() for m in record.get("members") or [] if str(m).strip()],
+    )
+    _check_lengths(entry, where, problems)
+    for role in ContactRole:
+        contact = record.get(role.value)
+        if contact:
+            entry.contacts[role] = _contact(
+                contact, role, name=name, where=where, problems=problems
+            )
+    return entry
+
+
+def _unit_kind(record: dict[str, Any], where: Where, problems: list[Problem]) -> UnitKind:
+    """The unit's kind; an invalid one is a problem, taken as a department."""
     kind_text = record.get("kind") or ("group" if record.get("members") else "department")
     try:
         kind = UnitKind(kind_text)
@@ -163,15 +183,13 @@ def _entry(record: dict[str, Any], where: Where, problems: list[Problem]) -> Dir
             )
         )
         kind = UnitKind.DEPARTMENT
-    entry = DirectoryEntry(
-        name=name,
-        kind=kind,
-        where=where,
-        aliases=[str(a).strip() for a in record.get("aliases") or [] if str(a).strip()],
-        members=[str(m).strip() for m in record.get("members") or [] if str(m).strip()],
-    )
+    return kind
+
+
+def _check_lengths(entry: DirectoryEntry, where: Where, problems: list[Problem]) -> None:
+    """A name or alias longer than the database allows is a problem with its row."""
     for label_zh, label_en, text, limit in (
-        ("单位名称", "unit name", name, NAME_LIMIT),
+        ("单位名称", "unit name", entry.name, NAME_LIMIT),
         *(("单位简称", "alias", a, NAME_LIMIT) for a in entry.aliases),
     ):
         if (
@@ -184,13 +202,6 @@ def _entry(record: dict[str, Any], where: Where, problems: list[Problem]) -> Dir
                     f"the {label_en} is too long: {len(text)} characters, at most {limit}",
                 )
             )
-    for role in ContactRole:
-        contact = record.get(role.value)
-        if contact:
-            entry.contacts[role] = _contact(
-                contact, role, name=name, where=where, problems=problems
-            )
-    return entry
 
 
 def _contact(

@@ -258,21 +258,7 @@ def review_checkin(
     """
     checkin = get_checkin(session, round_id=round_id, assignment_id=assignment_id, for_update=True)
     assignment = workflow.get_assignment(session, assignment_id)
-    if actor.role not in OFFICE:
-        raise workflow.not_permitted(session, assignment, actor, action="review", action_zh="审核")
-    if checkin.revision != revision:
-        raise CheckInChanged(
-            seen=revision, current=checkin.revision, **workflow.describe(session, assignment)
-        )
-    if checkin.state != CheckInState.SUBMITTED:
-        state = str(checkin.state)
-        raise CheckInNotOpen(
-            state=state,
-            state_zh=CHECKIN_STATES_ZH[state],
-            what="review it",
-            what_zh="审核",
-            **workflow.describe(session, assignment),
-        )
+    _check_reviewable(session, checkin, assignment, actor=actor, revision=revision)
     reason = (reason or "").strip() or None
     if not accept and reason is None:
         raise ReasonRequired(action="return", action_zh="退回")
@@ -316,6 +302,27 @@ def review_checkin(
     if not accept:
         _notify_returned(session, checkin, assignment, reason or "", now)
     return checkin
+
+
+def _check_reviewable(
+    session: Session, checkin: CheckIn, assignment: Assignment, *, actor: Actor, revision: int
+) -> None:
+    """Refuse a review by anyone but the office, of a replaced filing, or of one not submitted."""
+    if actor.role not in OFFICE:
+        raise workflow.not_permitted(session, assignment, actor, action="review", action_zh="审核")
+    if checkin.revision != revision:
+        raise CheckInChanged(
+            seen=revision, current=checkin.revision, **workflow.describe(session, assignment)
+        )
+    if checkin.state != CheckInState.SUBMITTED:
+        state = str(checkin.state)
+        raise CheckInNotOpen(
+            state=state,
+            state_zh=CHECKIN_STATES_ZH[state],
+            what="review it",
+            what_zh="审核",
+            **workflow.describe(session, assignment),
+        )
 
 
 def _notify_returned(

@@ -34,6 +34,8 @@ from models.rounds import item, round_payload
 from models.unit import ContactRole, Unit
 
 if TYPE_CHECKING:  # the domain reads settings, never loads them
+    from collections.abc import Callable
+
     from config.settings import CycleRules, Settings
 
 LEVEL_KIND = {1: "escalation_blue", 2: "escalation_yellow", 3: "escalation_red"}
@@ -140,26 +142,19 @@ def find_stalled(session: Session, *, today: date, rules: CycleRules, timezone: 
         unit_id,
     ) in rows:
         opened_at = rounds[round_id].opened_at
-        reason = None
-        if checkin_state in OWED and elapsed(due_on) > rules.grace_days:
-            reason = "overdue"
-        elif state == State.ASSIGNED and elapsed(local(opened_at)) >= rules.unsigned_days:
-            reason = "unsigned"
-        elif (
-            state == State.IN_PROGRESS
-            and last_activity is not None
-            and elapsed(local(last_activity)) >= rules.idle_days
-        ):
-            reason = "idle"
-        elif rework_count >= rules.returns_to_stall:
-            reason = "returned"
-        elif (
-            checkin_state == CheckInState.SUBMITTED
-            and completed
-            and submitted_at is not None
-            and elapsed(local(submitted_at)) >= rules.unreviewed_days
-        ):
-            reason = "unreviewed"
+        reason = _stall_reason(
+            rules,
+            elapsed,
+            local,
+            opened_at=opened_at,
+            checkin_state=checkin_state,
+            due_on=due_on,
+            completed=completed,
+            submitted_at=submitted_at,
+            state=state,
+            last_activity=last_activity,
+            rework_count=rework_count,
+        )
         if reason:
             number, title = tasks[task_id]
             entry = item(number, title, role, due_on, checkin_id, assignment_id)
@@ -291,6 +286,43 @@ def escalate_stalled(
     return counts
 
 
+def _stall_reason(
+    rules: CycleRules,
+    elapsed: Callable[[date], int],
+    local: Callable[[datetime], date],
+    *,
+    opened_at: datetime,
+    checkin_state: str,
+    due_on: date,
+    completed: bool,
+    submitted_at: datetime | None,
+    state: str,
+    last_activity: datetime | None,
+    rework_count: int,
+) -> str | None:
+    """The first reason a check-in's assignment is stalled, or None."""
+    if checkin_state in OWED and elapsed(due_on) > rules.grace_days:
+        return "overdue"
+    elif state == State.ASSIGNED and elapsed(local(opened_at)) >= rules.unsigned_days:
+        return "unsigned"
+    elif (
+        state == State.IN_PROGRESS
+        and last_activity is not None
+        and elapsed(local(last_activity)) >= rules.idle_days
+    ):
+        return "idle"
+    elif rework_count >= rules.returns_to_stall:
+        return "returned"
+    elif (
+        checkin_state == CheckInState.SUBMITTED
+        and completed
+        and submitted_at is not None
+        and elapsed(local(submitted_at)) >= rules.unreviewed_days
+    ):
+        return "unreviewed"
+    return None
+
+
 def escalation_messages(
     session: Session,
     rows: list[dict[str, Any]],
@@ -336,12 +368,10 @@ def escalation_messages(
             }
         if row["stall"] == "unreviewed":
             targets = [office_head]
-        elif level == 1:
-            targets = [r for r in (liaisons.get(stall.unit_id), heads.get(stall.unit_id)) if r]
-        elif level == 2:
-            targets = [r for r in (heads.get(stall.unit_id),) if r]
         else:
-            targets = [r for r in (office, group) if r]
+            targets = _level_targets(
+                level, liaisons.get(stall.unit_id), heads.get(stall.unit_id), office, group
+            )
         for target in targets:
             digest = digests.setdefault(
                 (level, target.role, target.unit_id, target.email),
@@ -362,6 +392,21 @@ def escalation_messages(
         key = f"escalation:l{level}:{role}:u{unit_id or 0}:e{digest['first']}"
         out.append(message(LEVEL_KIND[level], key, digest["to"], payload))
     return out
+
+
+def _level_targets(
+    level: int,
+    liaison: Recipient | None,
+    head: Recipient | None,
+    office: Recipient,
+    group: Recipient | None,
+) -> list[Recipient]:
+    """Who hears of an escalation: 1 the liaison and head, 2 the head, 3 the office and group."""
+    if level == 1:
+        return [r for r in (liaison, head) if r]
+    if level == 2:
+        return [r for r in (head,) if r]
+    return [r for r in (office, group) if r]
 
 
 LEVEL_LABELS = {1: "蓝色提醒", 2: "黄色催办", 3: "红色提请协调"}

@@ -189,32 +189,7 @@ def decide_extension(
     before = {"due_on": assignment.due_on}
     moved = []
     if approve:
-        assignment.due_on = (
-            request.requested_due_on
-        )  # original_due_on stays: on-time rates count against it
-        session.add(assignment)
-        moved = list(
-            session.exec(
-                select(CheckIn)
-                .join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
-                .where(
-                    CheckIn.assignment_id == assignment.id,
-                    SupervisionRound.state == RoundState.OPEN,
-                    owed(),
-                )
-            )
-        )
-        for checkin in moved:
-            checkin.due_on = max(checkin.due_on, request.requested_due_on)
-            session.add(checkin)
-        escalations.resolve(
-            session,
-            assignment_id=id_of(assignment),
-            stalls=escalations.ENDED_BY_REPORT,
-            resolution="延期已批准 / extension approved",
-            actor=actor,
-            now=now,
-        )
+        moved = _apply_extension(session, request, assignment, actor=actor, now=now)
     audit.record(
         session,
         at=now,
@@ -230,6 +205,44 @@ def decide_extension(
     )
     _notify(session, request, assignment, moved[0] if moved else None, now)
     return request
+
+
+def _apply_extension(
+    session: Session,
+    request: ExtensionRequest,
+    assignment: Assignment,
+    *,
+    actor: Actor,
+    now: datetime,
+) -> list[CheckIn]:
+    """Move the assignment and its owed check-ins in open rounds to the new date; those moved."""
+    assignment.due_on = (
+        request.requested_due_on
+    )  # original_due_on stays: on-time rates count against it
+    session.add(assignment)
+    moved = list(
+        session.exec(
+            select(CheckIn)
+            .join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
+            .where(
+                CheckIn.assignment_id == assignment.id,
+                SupervisionRound.state == RoundState.OPEN,
+                owed(),
+            )
+        )
+    )
+    for checkin in moved:
+        checkin.due_on = max(checkin.due_on, request.requested_due_on)
+        session.add(checkin)
+    escalations.resolve(
+        session,
+        assignment_id=id_of(assignment),
+        stalls=escalations.ENDED_BY_REPORT,
+        resolution="延期已批准 / extension approved",
+        actor=actor,
+        now=now,
+    )
+    return moved
 
 
 def _notify(

@@ -30,6 +30,7 @@ from models.unit import ContactRole, Unit
 
 if TYPE_CHECKING:  # the domain reads settings, never loads them
     from config.settings import CycleRules, Settings
+    from models.calendar import WorkingCalendar
 
 URGENCY = {"t-3": 1, "t-1": 2, "due": 3, "overdue": 4}
 
@@ -141,20 +142,7 @@ def send_reminders(
             "plan": {"title": plan_title},
             "items": [i for _, i, *_ in items],
         }
-        if urgent_stage == "overdue":
-            kind = "overdue"
-        else:
-            kind = "reminder"
-            for i in payload["items"]:
-                i.pop("days_overdue")
-            # Counted to the item whose step this is: an earlier item may already be late (and off
-            # the ladder).
-            payload |= {
-                "stage": urgent_stage,
-                "days_left": calendar.working_days_between(
-                    today, date.fromisoformat(urgent["due_on"])
-                ),
-            }
+        kind = _digest_kind(payload, urgent_stage, urgent, today, calendar)
         key = f"digest:u{unit_id}:liaison:{today.isoformat()}"
         messages.append(message(kind, key, liaisons[unit_id], payload))
         events.append(
@@ -175,3 +163,25 @@ def send_reminders(
         session, [e for e in events if e["after"]["key"] in new_keys]
     )  # a rerun records nothing
     return run
+
+
+def _digest_kind(
+    payload: dict[str, Any],
+    urgent_stage: str,
+    urgent: dict[str, Any],
+    today: date,
+    calendar: WorkingCalendar,
+) -> str:
+    """The digest's kind; a reminder drops days_overdue and gains its stage and the days left to
+    `urgent`, the item whose step this is (an earlier item may already be late, off the ladder)."""
+    if urgent_stage == "overdue":
+        kind = "overdue"
+    else:
+        kind = "reminder"
+        for i in payload["items"]:
+            i.pop("days_overdue")
+        payload |= {
+            "stage": urgent_stage,
+            "days_left": calendar.working_days_between(today, date.fromisoformat(urgent["due_on"])),
+        }
+    return kind

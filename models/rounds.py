@@ -226,23 +226,9 @@ def open_round(
     opening_day = local_day(now, timezone)
     if report_by < opening_day:
         raise ReportDateTooEarly(report_by=report_by.isoformat(), today=opening_day.isoformat())
-    rest_day = not calendar.is_working_day(report_by)
-    if rest_day and not allow_holiday:
-        raise DueOnRestDay(
-            report_by=report_by.isoformat(),
-            earlier=calendar.add_working_days(report_by, -1).isoformat(),
-        )
+    rest_day = _check_report_by(report_by, calendar, allow_holiday=allow_holiday)
     if task_numbers:
-        known = set(
-            session.exec(
-                select(Task.number).where(Task.plan_id == plan.id, col(Task.withdrawn_at).is_(None))
-            )
-        )
-        missing = sorted(set(task_numbers) - known)
-        if missing:
-            raise TasksNotInPlan(
-                plan=plan.key, missing=_numbers(missing), known=_numbers(list(known))
-            )
+        _check_tasks(session, plan, task_numbers)
     at = utc(now)
     scope: dict[str, Any] = {"tasks": task_numbers or [], "units": unit_names or []}
     round_ = SupervisionRound(
@@ -256,61 +242,20 @@ def open_round(
     session.add(round_)
     session.flush()
 
-    query = (
-        select(Assignment.id, Assignment.unit_id, Assignment.role)
-        .join(Task, col(Task.id) == col(Assignment.task_id))
-        .where(
-            Task.plan_id == plan.id,
-            col(Task.withdrawn_at).is_(None),
-            col(Assignment.withdrawn_at).is_(None),
-            col(Assignment.state).in_(OPEN_STATES),
-        )
-    )
-    if task_numbers:
-        query = query.where(col(Task.number).in_(task_numbers))
-    if unit_names:
-        from models.unit import find_unit
-
-        query = query.where(
-            col(Assignment.unit_id).in_([find_unit(session, n).id for n in unit_names])
-        )
     # A few working days early, but never before the round opens: a round due tomorrow must not make
     # its cooperating units overdue the day they hear of it.
     cooperating_due = max(calendar.add_working_days(report_by, -cooperating_lead_days), opening_day)
-    rows = []
-    for a_id, _unit_id, role in session.exec(query):
-        due = cooperating_due if role == AssignmentRole.COOPERATING else report_by
-        rows.append(
-            {
-                "round_id": round_.id,
-                "assignment_id": a_id,
-                "state": CheckInState.PENDING.value,
-                "due_on": due,
-                "original_due_on": due,
-                "evidence": [],
-                "completed": False,
-            }
-        )
-    if not rows and (task_numbers or unit_names):
-        # Rolled back with the round row above: the name stays free for a corrected scope.
-        raise EmptyScope(
-            tasks=_numbers(task_numbers or []) if task_numbers else "全部",
-            units="、".join(unit_names or []) or "全部",
-        )
+    rows = _checkin_rows(
+        session,
+        plan,
+        round_,
+        report_by=report_by,
+        cooperating_due=cooperating_due,
+        task_numbers=task_numbers,
+        unit_names=unit_names,
+    )
     bulk_insert(session, CheckIn.__table__, rows)  # a province opens 100,000 check-ins at once
-    warnings = []
-    if rest_day:
-        warnings.append(
-            f"报送截止日期 {report_by} 不是工作日，当天不会发送到期提醒 / the report-by date "
-            f"{report_by} is not a working day: no due-day reminder goes out that day"
-        )
-    if calendar.beyond_table(report_by):
-        warnings.append(
-            f"{report_by.year} 年的法定节假日安排尚未收录，按周一至周五计算工作日；"
-            f"国务院通知发布后请录入 duban.toml 的 [calendar.{report_by.year}] / "
-            f"the {report_by.year} holiday calendar is not known yet: Monday to Friday assumed; "
-            f"enter it under [calendar.{report_by.year}] in duban.toml once it is published"
-        )
+    warnings = _round_warnings(report_by, calendar, rest_day=rest_day)
     notices = enqueue_many(session, round_notices(session, round_, plan), now=now)
     audit.record(
         session,
@@ -331,6 +276,99 @@ def open_round(
     return Opened(
         round=round_, created=True, checkins=len(rows), notices=notices, warnings=warnings
     )
+
+
+def _check_report_by(report_by: date, calendar: WorkingCalendar, *, allow_holiday: bool) -> bool:
+    """Whether the report-by date is a rest day; refused when it is and holidays are not allowed."""
+    rest_day = not calendar.is_working_day(report_by)
+    if rest_day and not allow_holiday:
+        raise DueOnRestDay(
+            report_by=report_by.isoformat(),
+            earlier=calendar.add_working_days(report_by, -1).isoformat(),
+        )
+    return rest_day
+
+
+def _check_tasks(session: Session, plan: Plan, task_numbers: list[int]) -> None:
+    """Refuse a scope naming a task the plan does not have (or has withdrawn)."""
+    known = set(
+        session.exec(
+            select(Task.number).where(Task.plan_id == plan.id, col(Task.withdrawn_at).is_(None))
+        )
+    )
+    missing = sorted(set(task_numbers) - known)
+    if missing:
+        raise TasksNotInPlan(plan=plan.key, missing=_numbers(missing), known=_numbers(list(known)))
+
+
+def _checkin_rows(
+    session: Session,
+    plan: Plan,
+    round_: SupervisionRound,
+    *,
+    report_by: date,
+    cooperating_due: date,
+    task_numbers: list[int] | None,
+    unit_names: list[str] | None,
+) -> list[dict[str, Any]]:
+    """One pending check-in per open assignment in scope; a named scope holding none is refused."""
+    query = (
+        select(Assignment.id, Assignment.unit_id, Assignment.role)
+        .join(Task, col(Task.id) == col(Assignment.task_id))
+        .where(
+            Task.plan_id == plan.id,
+            col(Task.withdrawn_at).is_(None),
+            col(Assignment.withdrawn_at).is_(None),
+            col(Assignment.state).in_(OPEN_STATES),
+        )
+    )
+    if task_numbers:
+        query = query.where(col(Task.number).in_(task_numbers))
+    if unit_names:
+        from models.unit import find_unit
+
+        query = query.where(
+            col(Assignment.unit_id).in_([find_unit(session, n).id for n in unit_names])
+        )
+    rows = []
+    for a_id, _unit_id, role in session.exec(query):
+        due = cooperating_due if role == AssignmentRole.COOPERATING else report_by
+        rows.append(
+            {
+                "round_id": round_.id,
+                "assignment_id": a_id,
+                "state": CheckInState.PENDING.value,
+                "due_on": due,
+                "original_due_on": due,
+                "evidence": [],
+                "completed": False,
+            }
+        )
+    if not rows and (task_numbers or unit_names):
+        # Rolled back with the round row above: the name stays free for a corrected scope.
+        raise EmptyScope(
+            tasks=_numbers(task_numbers or []) if task_numbers else "全部",
+            units="、".join(unit_names or []) or "全部",
+        )
+    return rows
+
+
+def _round_warnings(report_by: date, calendar: WorkingCalendar, *, rest_day: bool) -> list[str]:
+    """What the office should know of the report-by date: a rest day, a year beyond the calendar."""
+    warnings: list[str] = []
+    if rest_day:
+        warnings.append(
+            f"报送截止日期 {report_by} 不是工作日，当天不会发送到期提醒 / the report-by date "
+            f"{report_by} is not a working day: no due-day reminder goes out that day"
+        )
+    if calendar.beyond_table(report_by):
+        warnings.append(
+            f"{report_by.year} 年的法定节假日安排尚未收录，按周一至周五计算工作日；"
+            f"国务院通知发布后请录入 duban.toml 的 [calendar.{report_by.year}] / "
+            f"the {report_by.year} holiday calendar is not known yet: Monday to Friday assumed; "
+            f"enter it under [calendar.{report_by.year}] in duban.toml once it is published"
+        )
+    return warnings
 
 
 def round_notices(session: Session, round_: SupervisionRound, plan: Plan) -> list[dict[str, Any]]:

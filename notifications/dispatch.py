@@ -301,29 +301,18 @@ def _send_batch(
         if not held:
             report.taken_over += 1
         else:
-            if failure is None:
-                try:
-                    message = prepare(row, settings)
-                    channel.send(message)
-                except DeliveryError as error:
-                    failure = error
-            if failure is not None:
-                breaker.failed(failure)
-                outcome = partial(
-                    _failed,
-                    row=row,
-                    token=token,
-                    failure=failure,
-                    policy=policy,
-                    rng=rng,
-                    at=now(),
-                    report=report,
-                )
-            else:
-                breaker.succeeded()
-                outcome = partial(
-                    _sent, row=row, token=token, message=message, at=now(), report=report
-                )
+            outcome = _attempt(
+                row,
+                channel,
+                settings,
+                failure,
+                token=token,
+                now=now,
+                policy=policy,
+                rng=rng,
+                breaker=breaker,
+                report=report,
+            )
         rest = rows[index + 1 :]
         if outcome is None and not rest:
             return
@@ -343,6 +332,42 @@ def _send_batch(
                 )
                 return
             held = bool(rest) and rest[0]["id"] in _renew(session, token, at=now(), lease=lease)
+
+
+def _attempt(
+    row: dict[str, Any],
+    channel: Channel,
+    settings: Settings,
+    failure: DeliveryError | None,
+    *,
+    token: str,
+    now: Callable[[], datetime],
+    policy: RetryPolicy,
+    rng: random.Random,
+    breaker: Breaker,
+    report: DispatchReport,
+) -> Callable[[Session], None]:
+    """Send one row the run still holds (unless the channel failed to open); its outcome."""
+    if failure is None:
+        try:
+            message = prepare(row, settings)
+            channel.send(message)
+        except DeliveryError as error:
+            failure = error
+    if failure is not None:
+        breaker.failed(failure)
+        return partial(
+            _failed,
+            row=row,
+            token=token,
+            failure=failure,
+            policy=policy,
+            rng=rng,
+            at=now(),
+            report=report,
+        )
+    breaker.succeeded()
+    return partial(_sent, row=row, token=token, message=message, at=now(), report=report)
 
 
 def _renew(session: Session, token: str, *, at: datetime, lease: timedelta) -> set[int]:

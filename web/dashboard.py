@@ -10,7 +10,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -22,6 +22,9 @@ from models.lights import ASSIGNMENT_COLUMNS, assignment_lights
 from models.plan import Task
 from models.round import CheckIn, in_open_round, owed
 from models.unit import Unit
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 @dataclass
@@ -130,47 +133,13 @@ def overview(
     )
 
     # The page of tasks, filtered in SQL.
-    matching = (
-        select(Assignment.task_id)
-        .join(Unit, col(Unit.id) == col(Assignment.unit_id))
-        .where(col(Assignment.withdrawn_at).is_(None))
+    tasks, page, pages = _page_of_tasks(
+        session, task=task, unit=unit, state=state, page=page, per_page=per_page
     )
-    if unit:
-        matching = matching.where(col(Unit.name).contains(unit))
-    if state:
-        matching = matching.where(Assignment.state == state)
-    tasks_query = select(Task.id, Task.number, Task.title).where(col(Task.withdrawn_at).is_(None))
-    if (
-        unit or state
-    ):  # only then: the subquery reads every assignment (BENCHMARKS.md, figures behind the code)
-        tasks_query = tasks_query.where(col(Task.id).in_(matching))
-    if task is not None:
-        tasks_query = tasks_query.where(Task.number == task)
-    count = session.exec(
-        select(func.count()).select_from(tasks_query.subquery())
-    ).one()  # the page count
-    pages = max(1, -(-count // per_page))
-    page = min(max(1, page), pages)
-    tasks = session.exec(
-        tasks_query.order_by(Task.plan_id, Task.number)
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).all()
     task_ids = [t[0] for t in tasks]
 
     rows = {t[0]: Row(t[0], t[1], t[2]) for t in tasks}
-    cells_query = (
-        select(Unit.name, Assignment.role, *ASSIGNMENT_COLUMNS)
-        .join(Unit, col(Unit.id) == col(Assignment.unit_id))
-        .join(Task, col(Task.id) == col(Assignment.task_id))
-        .where(col(Assignment.task_id).in_(task_ids), col(Assignment.withdrawn_at).is_(None))
-        .order_by(Assignment.task_id, Unit.name)
-    )
-    if unit:
-        cells_query = cells_query.where(col(Unit.name).contains(unit))
-    if state:
-        cells_query = cells_query.where(Assignment.state == state)
-    cells = session.exec(cells_query).all()
+    cells = _cells(session, task_ids, unit=unit, state=state)
     # The lights, selected through the page's 30 task ids rather than by its ~1,500 assignment ids
     # (one bind list that long is slow for PostgreSQL to plan, per query: BENCHMARKS.md).
     on_page = select(Assignment.id).where(
@@ -206,3 +175,60 @@ def overview(
         pages=pages,
         lights=lights,
     )
+
+
+def _page_of_tasks(
+    session: Session,
+    *,
+    task: int | None,
+    unit: str | None,
+    state: str | None,
+    page: int,
+    per_page: int,
+) -> tuple[Sequence[Any], int, int]:
+    """The page's (id, number, title) rows, the page shown and the number of pages."""
+    matching = (
+        select(Assignment.task_id)
+        .join(Unit, col(Unit.id) == col(Assignment.unit_id))
+        .where(col(Assignment.withdrawn_at).is_(None))
+    )
+    if unit:
+        matching = matching.where(col(Unit.name).contains(unit))
+    if state:
+        matching = matching.where(Assignment.state == state)
+    tasks_query = select(Task.id, Task.number, Task.title).where(col(Task.withdrawn_at).is_(None))
+    if (
+        unit or state
+    ):  # only then: the subquery reads every assignment (BENCHMARKS.md, figures behind the code)
+        tasks_query = tasks_query.where(col(Task.id).in_(matching))
+    if task is not None:
+        tasks_query = tasks_query.where(Task.number == task)
+    count = session.exec(
+        select(func.count()).select_from(tasks_query.subquery())
+    ).one()  # the page count
+    pages = max(1, -(-count // per_page))
+    page = min(max(1, page), pages)
+    tasks = session.exec(
+        tasks_query.order_by(Task.plan_id, Task.number)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return tasks, page, pages
+
+
+def _cells(
+    session: Session, task_ids: list[int], *, unit: str | None, state: str | None
+) -> Sequence[Any]:
+    """The page's assignments, with what their lights are read from."""
+    cells_query = (
+        select(Unit.name, Assignment.role, *ASSIGNMENT_COLUMNS)
+        .join(Unit, col(Unit.id) == col(Assignment.unit_id))
+        .join(Task, col(Task.id) == col(Assignment.task_id))
+        .where(col(Assignment.task_id).in_(task_ids), col(Assignment.withdrawn_at).is_(None))
+        .order_by(Assignment.task_id, Unit.name)
+    )
+    if unit:
+        cells_query = cells_query.where(col(Unit.name).contains(unit))
+    if state:
+        cells_query = cells_query.where(Assignment.state == state)
+    return session.exec(cells_query).all()
