@@ -37,8 +37,12 @@ TIMEOUT_S = 60
 
 # Each module's test selection: a few seconds on SQLite, the tests that pin its rules.
 SELECTIONS: dict[str, list[str]] = {
-    "models/lifecycle.py": ["tests/test_lifecycle_table.py", "tests/test_readme_lifecycle.py",
-                            "tests/test_workflow.py", "tests/test_lifecycle_guards.py"],
+    "models/lifecycle.py": [
+        "tests/test_lifecycle_table.py",
+        "tests/test_readme_lifecycle.py",
+        "tests/test_workflow.py",
+        "tests/test_lifecycle_guards.py",
+    ],
     "models/audit.py": ["tests/test_audit_hash.py", "tests/test_audit.py"],
     "models/reminders.py": ["tests/test_reminder_rules.py"],
     "models/escalations.py": ["tests/test_escalation_rules.py"],
