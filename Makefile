@@ -85,7 +85,7 @@ bench-quick: install
 # The reliability suite at full size (kill -9, slow and dropping relays, concurrent commands, damaged
 # files); `make test` runs the same scenarios with a few runs each.
 reliability: install
-	DUBAN_RELIABILITY=full $(BIN)/python -m pytest tests/reliability $(PYTEST_ARGS)
+	DUBAN_RELIABILITY=full $(BIN)/python -m pytest -m reliability tests/reliability $(PYTEST_ARGS)
 
 # Mutation testing of the core modules (not in CI; tens of minutes): one mutant at a time in a copy of the
 # tree, each against its module's short SQLite test selection. MODULES=models/lights.py narrows it.

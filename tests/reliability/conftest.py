@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.reliability import table
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every scenario here carries the `reliability` marker: `pytest -m reliability` runs them alone."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.reliability)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
