@@ -10,7 +10,7 @@ from tests.reliability import table
 
 
 def pytest_collection_modifyitems(config, items):
-    """Every scenario here carries the `reliability` marker: `pytest -m reliability` runs them alone."""
+    """Every scenario here carries the `reliability` marker (`pytest -m reliability`)."""
     here = Path(__file__).parent
     for item in items:
         if here in Path(item.fspath).parents:
