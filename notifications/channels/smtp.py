@@ -23,6 +23,8 @@ import yagmail
 from notifications.channels import DeliveryError
 
 if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
+
     from config import Settings
 
 
@@ -80,7 +82,7 @@ def _note_end_of_data(smtp: smtplib.SMTP) -> None:
     """
     plain_send = smtp.send
 
-    def send(data: str | bytes) -> None:
+    def send(data: ReadableBuffer | str) -> None:
         plain_send(data)
         if isinstance(data, bytes) and data.endswith(b"\r\n.\r\n"):
             smtp.duban_data_written = True  # type: ignore[attr-defined]
