@@ -82,9 +82,9 @@ def _note_end_of_data(smtp: smtplib.SMTP) -> None:
     """
     plain_send = smtp.send
 
-    def send(data: ReadableBuffer | str) -> None:
-        plain_send(data)
-        if isinstance(data, bytes) and data.endswith(b"\r\n.\r\n"):
+    def send(s: ReadableBuffer | str) -> None:  # named as smtplib names it
+        plain_send(s)
+        if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
             smtp.duban_data_written = True  # type: ignore[attr-defined]
 
     smtp.send = send  # type: ignore[method-assign]
