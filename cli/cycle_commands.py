@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -200,7 +200,7 @@ def round_show(
     from sqlmodel import col, select
 
     from models.assignment import Assignment
-    from models.db import reading
+    from models.db import id_of, reading
     from models.lifecycle import ACTION_LABELS, Action, available_actions
     from models.plan import Task
     from models.round import CheckIn
@@ -216,11 +216,11 @@ def round_show(
             .join(Task, col(Task.id) == col(Assignment.task_id))
             .join(Unit, col(Unit.id) == col(Assignment.unit_id))
             .where(CheckIn.round_id == round_.id)
-            .order_by(Task.number, Unit.name)
+            .order_by(col(Task.number), col(Unit.name))
         ).all()
         contexts = contexts_of(session, [a for _, a, _, _ in rows])
         actor = actor_for(config)
-        items = [
+        items: list[dict[str, Any]] = [
             {
                 "task": t.number,
                 "unit": u.name,
@@ -233,7 +233,7 @@ def round_show(
                 "text": c.text,
                 "completed": c.completed,
                 "problems": c.problems,
-                "actions": [x.value for x in available_actions(a, actor, contexts[a.id])],
+                "actions": [x.value for x in available_actions(a, actor, contexts[id_of(a)])],
             }
             for c, a, t, u in rows
         ]

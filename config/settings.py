@@ -98,7 +98,7 @@ class CycleRules(BaseModel):
         alone."""
         # Read from pydantic's private store directly: lights ask this once per assignment, and the
         # generic attribute path costs more than the rule itself.
-        calendar = (self.__pydantic_private__ or {}).get("_calendar")
+        calendar: WorkingCalendar | None = (self.__pydantic_private__ or {}).get("_calendar")
         if calendar is None:
             from models.calendar import STATUTORY
 

@@ -126,11 +126,11 @@ def compile_step(
                     select(SupervisionRound).where(SupervisionRound.state == RoundState.OPEN)
                 )
             ]
-        scopes = [(plan.id, round_.id if round_ else None) for plan, round_ in scopes]
+        ids = [(plan.id, round_.id if round_ else None) for plan, round_ in scopes]
     for (
         plan_id,
         round_id,
-    ) in scopes:  # each replayed without the write lock, recorded in a short write
+    ) in ids:  # each replayed without the write lock, recorded in a short write
 
         def find(session, plan_id=plan_id, round_id=round_id):
             return session.get(Plan, plan_id), (

@@ -105,6 +105,7 @@ def read_plan_file(path: Path) -> PlanFile:
     if problems:
         raise ImportFailed(problems, path.name)
     assert isinstance(source_path, str)  # else a problem above was raised
+    assert isinstance(sha, str)
     source = Path(source_path)
     if not source.is_absolute():
         source = path.parent / source
@@ -249,7 +250,7 @@ def corrections_from_plan(plan_file: PlanFile, notice: ParsedNotice) -> list[Cor
             problems.append(_problem(where, "应为一个任务对象", "must be a task object"))
             continue
         number = _task_number(entry.get("number"), where, read=read, seen=seen, problems=problems)
-        _fixed_unchanged(entry, read.get(number), where, problems)
+        _fixed_unchanged(entry, None if number is None else read.get(number), where, problems)
         corrections.extend(_entry_corrections(entry, number, where, problems))
     for number in sorted(set(read) - seen):
         problems.append(

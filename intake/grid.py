@@ -199,7 +199,8 @@ def _header_repeated(
     # A row numbered like a task is not the header repeated: skip the costly test on most rows.
     repeated = None if numbered and _NUMBER.match(number) else header_columns(cells)
     return (
-        bool(repeated)
+        repeated is not None
+        and bool(repeated)
         and len(repeated) == len(filled)
         and set(repeated.values()) <= header_again | {"text"}
     )

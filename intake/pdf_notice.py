@@ -21,6 +21,7 @@ from intake.notice import RawItem, Where
 
 if TYPE_CHECKING:
     from pdfplumber.page import Page
+    from pdfplumber.table import Table
 
 _CJK = r"\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
 _AUTOSPACE = re.compile(
@@ -179,7 +180,7 @@ def _read_tables(data: bytes, source: str) -> tuple[list[str], list[RawItem], bo
     return preface, items, "number" not in columns.values()
 
 
-def _lines_above(page, tables) -> list[str]:
+def _lines_above(page: Page, tables: list[Table]) -> list[str]:
     above = tables[0].bbox[1] if tables else page.height
     text = page.crop((0, 0, page.width, above)).extract_text() if above > 1 else ""
     return [_unspace(line) for line in (text or "").splitlines()]
@@ -205,7 +206,7 @@ def _table_items(
     return columns
 
 
-def _cells(page, table) -> list[list[str]]:
+def _cells(page: Page, table: Table) -> list[list[str]]:
     """Each row's cell texts; a cell merged down repeats the value above, a row-wide merge stays one
     cell."""
     grid: list[list[str]] = []

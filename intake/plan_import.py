@@ -34,7 +34,7 @@ from models import audit
 from models.assignment import ROLE_STRENGTH as PRIORITY
 from models.assignment import ROLE_ZH, Assignment, AssignmentRole
 from models.clock import utc
-from models.db import bulk_insert
+from models.db import bulk_insert, id_of, table_of
 from models.errors import DubanError, NotFound
 from models.lifecycle import Actor, State
 from models.plan import Measure, Plan, Task
@@ -117,9 +117,10 @@ def _resolve_names(named: Iterable[NamedUnit], index: UnitIndex) -> _Names:
         if unit is None:
             found.unknown.append(unit_named)
             found.assigned.append(Assigned(unit_named.name, unit_named.role, unit_named.name))
-        elif unit.kind == UnitKind.GROUP and index.members.get(unit.id):
+        elif unit.kind == UnitKind.GROUP and index.members.get(id_of(unit)):
             found.assigned.extend(
-                Assigned(m.name, unit_named.role, unit_named.name) for m in index.members[unit.id]
+                Assigned(m.name, unit_named.role, unit_named.name)
+                for m in index.members[id_of(unit)]
             )
         else:
             if unit.kind == UnitKind.GROUP:
@@ -453,13 +454,13 @@ def compare(
     for parsed in notice.tasks:
         task = tasks.get(parsed.number)
         wanted = {a.unit: a for a in resolved.units[parsed.number]}
-        held = by_task.get(task.id, {}) if task is not None else {}
+        held = by_task.get(id_of(task), {}) if task is not None else {}
         changes.extend(_task_changes(task, parsed, len(wanted)))
         changes.extend(_unit_changes(parsed, wanted, held, unread=parsed.number in resolved.unread))
     listed = {t.number for t in notice.tasks}
     for number, task in sorted(tasks.items()):
         if number not in listed and task.withdrawn_at is None:
-            active = [a for a in by_task.get(task.id, {}).values() if a.withdrawn_at is None]
+            active = [a for a in by_task.get(id_of(task), {}).values() if a.withdrawn_at is None]
             changes.append(
                 Change(
                     number,
@@ -508,7 +509,9 @@ def _held_by_task(session: Session, tasks: dict[int, Task]) -> dict[int, dict[st
     by_task: dict[int, dict[str, Assignment]] = {}
     if not tasks:
         return by_task
-    unit_names: dict[int, str] = dict(session.exec(select(Unit.id, Unit.name)).all())
+    unit_names = {
+        id_: name for id_, name in session.exec(select(Unit.id, Unit.name)) if id_ is not None
+    }
     for a in session.exec(
         select(Assignment).where(col(Assignment.task_id).in_([t.id for t in tasks.values()]))
     ):
@@ -692,7 +695,7 @@ class _Trail:
         )
 
     def touch(self, assignment: Assignment, action: str) -> None:
-        held = self.touched.get(assignment.id)
+        held = self.touched.get(id_of(assignment))
         if held is None:
             before = {
                 "role": str(assignment.role),
@@ -700,9 +703,9 @@ class _Trail:
                 "due_on": assignment.due_on,
                 "original_due_on": assignment.original_due_on,
             }
-            self.touched[assignment.id] = (assignment, action, before)
+            self.touched[id_of(assignment)] = (assignment, action, before)
         elif action != "assignment.update":  # restore and withdraw name the event
-            self.touched[assignment.id] = (assignment, action, held[2])
+            self.touched[id_of(assignment)] = (assignment, action, held[2])
 
     def flush_touched(self, session: Session) -> None:
         for assignment, action, before in self.touched.values():
@@ -710,7 +713,7 @@ class _Trail:
             self.event(
                 action,
                 "assignment",
-                assignment.id,
+                id_of(assignment),
                 task_id=assignment.task_id,
                 unit_id=assignment.unit_id,
                 before=before,
@@ -762,7 +765,7 @@ def _apply(
     trail.event(
         "plan.import" if outcome.created else "plan.update",
         "plan",
-        plan.id,
+        id_of(plan),
         after={
             "key": plan.key,
             "source": notice.source_name,
@@ -792,17 +795,17 @@ def _insert_units(
     session: Session, adds: list[Change], resolved: ResolvedNotice, *, trail: _Trail
 ) -> tuple[dict[str, int], int]:
     """The units the notice names that the directory lacks, created; every unit's id by name."""
-    unit_ids = {name: id_ for id_, name in session.exec(select(Unit.id, Unit.name))}
-    needed = dict.fromkeys(c.unit for c in adds if c.unit not in unit_ids)
+    unit_ids = _unit_ids(session)
+    needed = dict.fromkeys(c.unit for c in adds if c.unit is not None and c.unit not in unit_ids)
     new_units = [(name, resolved.new_units.get(name, UnitKind.DEPARTMENT)) for name in needed]
     if not new_units:
         return unit_ids, 0
     bulk_insert(
         session,
-        Unit.__table__,
+        table_of(Unit),
         [{"name": n, "kind": str(k), "active": True, "created_at": trail.at} for n, k in new_units],
     )
-    unit_ids = {name: id_ for id_, name in session.exec(select(Unit.id, Unit.name))}
+    unit_ids = _unit_ids(session)
     for name, kind in new_units:
         trail.event(
             "unit.create",
@@ -812,6 +815,11 @@ def _insert_units(
             after={"name": name, "kind": str(kind), "from": resolved.notice.source_name},
         )
     return unit_ids, len(new_units)
+
+
+def _unit_ids(session: Session) -> dict[str, int]:
+    """Every stored unit's id by name."""
+    return {name: id_ for id_, name in session.exec(select(Unit.id, Unit.name)) if id_ is not None}
 
 
 def _apply_tasks(
@@ -828,7 +836,7 @@ def _apply_tasks(
     new_tasks: list[ParsedTask] = [c.value for c in of_kind.get("add_task", [])]
     bulk_insert(
         session,
-        Task.__table__,
+        table_of(Task),
         [
             {"plan_id": plan.id, "number": t.number, "withdrawn_at": None, **_task_values(t)}
             for t in new_tasks
@@ -838,11 +846,12 @@ def _apply_tasks(
     task_ids = {
         number: id_
         for id_, number in session.exec(select(Task.id, Task.number).where(Task.plan_id == plan.id))
+        if id_ is not None
     }
     rewritten: list[tuple[ParsedTask, dict[str, Any] | None]] = [(t, None) for t in new_tasks]
     for change in of_kind.get("restore_task", []) + of_kind.get("change_task", []):
         task, parsed = change.row, change.value
-        before = {k: getattr(task, k) for k in TASK_FIELDS} | {
+        before: dict[str, Any] | None = {k: getattr(task, k) for k in TASK_FIELDS} | {
             "withdrawn": task.withdrawn_at is not None
         }
         for name, value in _task_values(parsed).items():
@@ -858,7 +867,7 @@ def _apply_tasks(
         trail.event(
             "task.withdraw",
             "task",
-            task.id,
+            id_of(task),
             task_id=task.id,
             reason=f"不在 {source} 中 / not in {source}",
         )
@@ -897,7 +906,7 @@ def _write_measures(
         session.execute(delete(Measure).where(col(Measure.task_id).in_(changed_ids)))
     bulk_insert(
         session,
-        Measure.__table__,
+        table_of(Measure),
         [
             {"task_id": task_ids[p.number], "seq": i, "text": text, "targets": targets(text)}
             for p, _ in rewritten
@@ -942,8 +951,8 @@ def _insert_assignments(
     event."""
     new_rows = [
         {
-            "task_id": task_ids[c.task],
-            "unit_id": unit_ids[c.unit],
+            "task_id": task_ids[c.task],  # type: ignore[index]  # an add_unit names its task
+            "unit_id": unit_ids[c.unit],  # type: ignore[index]  # and its unit
             "role": str(c.value[0].role),
             "state": str(State.ASSIGNED),
             "version": 1,
@@ -956,7 +965,7 @@ def _insert_assignments(
     ]
     if not new_rows:
         return
-    bulk_insert(session, Assignment.__table__, new_rows)
+    bulk_insert(session, table_of(Assignment), new_rows)
     assignment_ids = {
         (task_id, unit_id): id_
         for id_, task_id, unit_id in session.exec(
@@ -964,6 +973,7 @@ def _insert_assignments(
             .join(Task, col(Task.id) == col(Assignment.task_id))
             .where(Task.plan_id == plan.id)
         )
+        if id_ is not None
     }
     for row in new_rows:
         trail.event(
@@ -1047,7 +1057,7 @@ def assign_pending(
     task = session.get(Task, task_id)
     if task is None or task.withdrawn_at is not None:
         raise NotFound(kind="task", kind_zh="任务", key=f"#{task_id}")
-    plan = session.get(Plan, task.plan_id)
+    plan = session.get_one(Plan, task.plan_id)  # the task's plan is there (foreign key)
     held = session.exec(select(Assignment).where(Assignment.task_id == task.id)).all()
     if any(a.withdrawn_at is None for a in held):
         raise TaskAlreadyAssigned(plan=plan.key, number=task.number)
@@ -1062,7 +1072,8 @@ def assign_pending(
     made: list[Assignment] = []
     for a in names.assigned:
         unit = index.find(a.unit)
-        assignment = by_unit.get(unit.id)
+        assert unit is not None  # _refuse_unknown raised for names not in the directory
+        assignment = by_unit.get(id_of(unit))
         if (
             assignment is not None
         ):  # withdrawn earlier: the same row comes back, its history with it
@@ -1070,8 +1081,8 @@ def assign_pending(
             trail.touch(assignment, "assignment.restore")
         else:
             assignment = Assignment(
-                task_id=task.id,
-                unit_id=unit.id,
+                task_id=id_of(task),
+                unit_id=id_of(unit),
                 role=a.role,
                 due_on=task.deadline,
                 original_due_on=task.deadline,
@@ -1087,7 +1098,7 @@ def assign_pending(
             trail.event(
                 "assignment.create",
                 "assignment",
-                assignment.id,
+                id_of(assignment),
                 task_id=task.id,
                 unit_id=assignment.unit_id,
                 after={
@@ -1099,7 +1110,7 @@ def assign_pending(
     trail.event(
         "task.assign",
         "task",
-        task.id,
+        id_of(task),
         task_id=task.id,
         before={"units": []},
         after={"plan": plan.key, "number": task.number, "units": unit_labels(names.assigned)},

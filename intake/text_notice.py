@@ -598,7 +598,7 @@ class _Prose:
             self.block.fields[kind] = (
                 f"{self.block.fields[kind]}、{value}" if kind in self.block.fields else value
             )
-        elif self.measure_of_item(line):
+        elif self.block is not None and self.measure_of_item(line):
             self.block.text.append(written)
         elif marker := _marker(line):
             self.open(where, marker, written)

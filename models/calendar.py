@@ -50,9 +50,10 @@ class WorkingCalendar:
         if day.year in self._entered:
             return self._entered[day.year].get(day, day.weekday() < 5)
         try:
-            return chinese_calendar.is_workday(day)
+            workday: bool = chinese_calendar.is_workday(day)  # the library is untyped
         except NotImplementedError:
             return None
+        return workday
 
     def beyond_table(self, day: date) -> bool:
         """True when the official calendar for this day's year is not known (weekdays assumed)."""
@@ -112,6 +113,7 @@ working_days_between = STATUTORY.working_days_between
 def in_working_hours(now: datetime, settings: Any) -> str | None:
     """None when messages may go out now (the settings' own calendar and hours); else the reason
     they may not."""
-    return settings.working_calendar.in_working_hours(
+    reason: str | None = settings.working_calendar.in_working_hours(
         now, timezone=settings.timezone, working_hours=settings.cycle.working_hours
     )
+    return reason

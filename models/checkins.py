@@ -343,5 +343,6 @@ def _notify_returned(
         "rework_count": assignment.rework_count,
         "round": round_payload(round_.name, round_.report_by),
     }
+    assert checkin.reviewed_at is not None  # the review has just set it
     key = f"returned:c{checkin.id}:{checkin.reviewed_at.isoformat()}:liaison"
     enqueue_many(session, [message("report_returned", key, liaison, payload)], now=now)

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from models import audit
 from models.assignment import Assignment
 from models.clock import local_day, utc
-from models.db import bulk_insert, take_turn
+from models.db import bulk_insert, table_of, take_turn
 from models.escalation import Escalation, EscalationNumber
 from models.lifecycle import Actor, State
 from models.outbox import enqueue_many
@@ -180,14 +180,14 @@ def take_numbers(session: Session, year: int, count: int) -> int:
     continues after the last number this one took; a rolled-back run gives its numbers back. The
     numbers are therefore unique and without gaps.
     """
-    table = EscalationNumber.__table__
+    table = table_of(EscalationNumber)
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     session.execute(
         insert(table).values(year=year, last=0).on_conflict_do_nothing(index_elements=["year"])
     )
     session.execute(update(table).where(table.c.year == year).values(last=table.c.last + count))
-    last = session.execute(select(table.c.last).where(table.c.year == year)).scalar_one()
+    last: int = session.execute(select(table.c.last).where(table.c.year == year)).scalar_one()
     return last - count + 1
 
 
@@ -250,7 +250,7 @@ def escalate_stalled(
     first = take_numbers(session, today.year, len(rows))
     for offset, row in enumerate(rows):
         row["number"] = f"督〔{today.year}〕{first + offset:03d}号"
-    bulk_insert(session, Escalation.__table__, rows)  # a whole province may stall at once
+    bulk_insert(session, table_of(Escalation), rows)  # a whole province may stall at once
     ids = dict(
         session.exec(
             select(Escalation.stage_key, Escalation.id).where(Escalation.opened_at == at)

@@ -126,10 +126,18 @@ SYSTEM_ACTOR: Final = Actor(name="system", role=Role.SYSTEM)
 
 
 class HasLifecycle(Protocol):
-    state: str
-    unit_id: int
-    role: str  # lead / responsible / cooperating (`models.assignment.AssignmentRole`)
-    withdrawn_at: datetime | None
+    # Read-only members, so that an `Assignment` row (`State`, `AssignmentRole`) and
+    # the frozen `_Moved` both match.
+    @property
+    def state(self) -> str: ...
+    @property
+    def unit_id(self) -> int: ...
+    @property
+    def role(
+        self,
+    ) -> str: ...  # lead / responsible / cooperating (`models.assignment.AssignmentRole`)
+    @property
+    def withdrawn_at(self) -> datetime | None: ...
 
 
 @dataclass(frozen=True, slots=True)

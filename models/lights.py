@@ -129,12 +129,12 @@ def light(
 
 def light_facts(
     session: Session, assignments: Any
-) -> tuple[dict[int, list[date]], dict[int, list[tuple]], set[int]]:
+) -> tuple[dict[int, list[date]], dict[int, list[tuple[datetime | None, int]]], set[int]]:
     """From the rows as they stand, for the assignments `assignments` selects (a subquery of ids):
     the due dates of their owed check-ins in open rounds, their check-ins' (filed, percent), and
     which are at level 3."""
     owed_due: dict[int, list[date]] = {}
-    filings: dict[int, list[tuple]] = {}
+    filings: dict[int, list[tuple[datetime | None, int]]] = {}
     # One pass over the check-ins selected by `assignments` alone, owed or not: a filter on the
     # state or the round as well would lead SQLite to walk every owed check-in of the open rounds
     # instead (an index on them), where a page of the dashboard needs a few thousand. Core rows: ORM
@@ -142,7 +142,7 @@ def light_facts(
     for a_id, due_on, submitted_at, percent, is_owed in (
         session.connection()
         .execute(
-            select(
+            select(  # type: ignore[call-overload]  # sqlmodel's select is typed for at most 4 columns
                 CheckIn.assignment_id,
                 CheckIn.due_on,
                 CheckIn.submitted_at,
@@ -199,7 +199,7 @@ def _colours(
         rows = (
             session.connection()
             .execute(
-                select(*ASSIGNMENT_COLUMNS)
+                select(*ASSIGNMENT_COLUMNS)  # type: ignore[call-overload]  # typed for at most 4 columns
                 .join(Task, col(Task.id) == col(Assignment.task_id))
                 .where(col(Assignment.id).in_(which))
             )

@@ -8,6 +8,8 @@ from sqlalchemy import JSON, Column, Index, String, UniqueConstraint
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, SQLModel
 
+from models.db import table_of
+
 
 class RoundState(StrEnum):
     OPEN = "open"
@@ -85,18 +87,19 @@ class CheckIn(SQLModel, table=True):
 
 def owed() -> ColumnElement[bool]:
     """SQL: this check-in is still owed (`OWED`)."""
-    return CheckIn.__table__.c.state.in_(sorted(s.value for s in OWED))
+    return table_of(CheckIn).c.state.in_(sorted(s.value for s in OWED))
 
 
 def fileable() -> ColumnElement[bool]:
     """SQL: a new filing may go to this check-in (`FILEABLE`)."""
-    return CheckIn.__table__.c.state.in_(sorted(s.value for s in FILEABLE))
+    return table_of(CheckIn).c.state.in_(sorted(s.value for s in FILEABLE))
 
 
 def in_open_round() -> ColumnElement[bool]:
     """SQL: this check-in belongs to a round that is still open."""
-    return CheckIn.__table__.c.round_id.in_(
-        SupervisionRound.__table__.select()
-        .with_only_columns(SupervisionRound.__table__.c.id)
-        .where(SupervisionRound.__table__.c.state == RoundState.OPEN.value)
+    rounds = table_of(SupervisionRound)
+    return table_of(CheckIn).c.round_id.in_(
+        rounds.select()
+        .with_only_columns(rounds.c.id)
+        .where(rounds.c.state == RoundState.OPEN.value)
     )

@@ -19,7 +19,7 @@ from models import audit
 from models.assignment import Assignment, AssignmentRole
 from models.calendar import STATUTORY, WorkingCalendar
 from models.clock import local_day, utc
-from models.db import bulk_insert, id_of, take_turn
+from models.db import bulk_insert, id_of, table_of, take_turn
 from models.errors import DubanError, NotFound, ReportDateTooEarly, TextTooLong
 from models.lifecycle import Actor, State
 from models.outbox import enqueue_many
@@ -68,7 +68,7 @@ def resolve_plan(session: Session, key: str | None) -> Plan:
     """The plan a command names (`--plan`), or else the only one there is."""
     if key:
         return find_plan(session, key)
-    plans = session.exec(select(Plan).order_by(Plan.id)).all()
+    plans = session.exec(select(Plan).order_by(col(Plan.id))).all()
     if len(plans) != 1:
         raise NotFound(
             kind="plan (give --plan)",
@@ -100,7 +100,7 @@ def resolve_round(
         select(SupervisionRound, Plan)
         .join(Plan, col(Plan.id) == col(SupervisionRound.plan_id))
         .where(SupervisionRound.name == name)
-        .order_by(Plan.id)
+        .order_by(col(Plan.id))
     ).all()
     if len(found) != 1:  # none, or the same name in several plans: say which, and ask
         raise NotFound(
@@ -254,7 +254,7 @@ def open_round(
         task_numbers=task_numbers,
         unit_names=unit_names,
     )
-    bulk_insert(session, CheckIn.__table__, rows)  # a province opens 100,000 check-ins at once
+    bulk_insert(session, table_of(CheckIn), rows)  # a province opens 100,000 check-ins at once
     warnings = _round_warnings(report_by, calendar, rest_day=rest_day)
     notices = enqueue_many(session, round_notices(session, round_, plan), now=now)
     audit.record(
@@ -330,7 +330,7 @@ def _checkin_rows(
         query = query.where(
             col(Assignment.unit_id).in_([find_unit(session, n).id for n in unit_names])
         )
-    rows = []
+    rows: list[dict[str, Any]] = []
     for a_id, _unit_id, role in session.exec(query):
         due = cooperating_due if role == AssignmentRole.COOPERATING else report_by
         rows.append(

@@ -20,6 +20,7 @@ from models import audit
 from models.assignment import Assignment, AssignmentRole, lifecycle_move
 from models.audit import AuditEvent
 from models.clock import utc
+from models.db import id_of
 from models.errors import (
     ConcurrentChange,
     DubanError,
@@ -129,7 +130,7 @@ def contexts_of(session: Session, assignments: list[Assignment]) -> dict[int, Co
         select(CheckIn.assignment_id, func.max(CheckIn.round_id).label("round_id"))
         .join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
         .where(col(CheckIn.assignment_id).in_(ids), SupervisionRound.state == RoundState.OPEN)
-        .group_by(CheckIn.assignment_id)
+        .group_by(col(CheckIn.assignment_id))
         .subquery()
     )
     open_for_filing = (
@@ -148,7 +149,7 @@ def contexts_of(session: Session, assignments: list[Assignment]) -> dict[int, Co
         else set()
     )
     return {
-        a.id: Context(
+        id_of(a): Context(
             cooperating=tuple(cooperating.get(a.task_id, ()))
             if a.role == AssignmentRole.LEAD
             else (),
@@ -160,7 +161,7 @@ def contexts_of(session: Session, assignments: list[Assignment]) -> dict[int, Co
 
 def context_of(session: Session, assignment: Assignment) -> Context:
     """The guards' context of one assignment."""
-    return contexts_of(session, [assignment])[assignment.id]
+    return contexts_of(session, [assignment])[id_of(assignment)]
 
 
 def carried_by(filing: CheckIn | None, assignment: Assignment, action: Action) -> bool:

@@ -406,7 +406,7 @@ def _sent(
         last_error=None,
         message_id=message["Message-ID"],
         subject=str(message["Subject"]),
-        body_text=message.get_body(("plain",)).get_content(),
+        body_text=message.get_body(("plain",)).get_content(),  # type: ignore[union-attr]  # built with a plain part
     ):
         report.overran += 1
         report.errors.append(

@@ -23,6 +23,8 @@ import yagmail
 from notifications.channels import DeliveryError
 
 if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
+
     from config import Settings
 
 
@@ -80,9 +82,9 @@ def _note_end_of_data(smtp: smtplib.SMTP) -> None:
     """
     plain_send = smtp.send
 
-    def send(data: str | bytes) -> None:
-        plain_send(data)
-        if isinstance(data, bytes) and data.endswith(b"\r\n.\r\n"):
+    def send(s: ReadableBuffer | str) -> None:  # named as smtplib names it
+        plain_send(s)
+        if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
             smtp.duban_data_written = True  # type: ignore[attr-defined]
 
     smtp.send = send  # type: ignore[method-assign]

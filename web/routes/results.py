@@ -75,7 +75,8 @@ def compile_here(
         round_ = session.get(SupervisionRound, round_id) if round_id else None
         if round_ is None:
             raise HTTPException(400, "请选择轮次 / choose a round")
-        return session.get(Plan, round_.plan_id), round_
+        # the round's plan is there (foreign key)
+        return session.get_one(Plan, round_.plan_id), round_
 
     now = utc_now()  # the replay reads without the write lock; only the record is a (short) write
     compiled = compile_report_in_turns(

@@ -112,6 +112,7 @@ def login(
             headers=refused.headers,
             error=refused.message,
         )
+    assert outcome.token is not None  # refusal() is None only when the attempt got a token
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         COOKIE, outcome.token, httponly=True, samesite="lax", path="/", secure=_secure(request)
