@@ -62,10 +62,12 @@ def _calls(direct: bool) -> dict[str, object]:
                 "bench", "r", as_of=COMPILE_AT, now=COMPILE_AT
             ),
         }
-    remind, escalate, compile_ = (parse_moment(m) for m in (REMIND_AT, ESCALATE_AT, COMPILE_AT))
+    remind, escalate, compile_ = (
+        parse_moment(m, timezone="Asia/Shanghai") for m in (REMIND_AT, ESCALATE_AT, COMPILE_AT)
+    )
     return {
         "open_round": lambda: cycle.open_round_step.fn(
-            "bench", "r", date(2022, 9, 30), parse_moment(OPEN_AT)
+            "bench", "r", date(2022, 9, 30), parse_moment(OPEN_AT, timezone="Asia/Shanghai")
         ),
         "send_reminders": lambda: (cycle.reminders_step.fn(remind), cycle.dispatch_step.fn(remind)),
         "escalate_stalled": lambda: (

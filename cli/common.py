@@ -57,7 +57,7 @@ def now_from(text: str | None) -> datetime:
     if text is None:
         return utc_now()
     try:
-        moment = parse_moment(text)
+        moment = parse_moment(text, timezone=settings().timezone)
     except (ValueError, OverflowError):
         raise typer.BadParameter(
             f"{text!r} — 应为 ISO 8601 时间 / expected an ISO 8601 time", param_hint="--now"

@@ -23,7 +23,7 @@ def as_of_moment(text: str | None, timezone: str, now: datetime) -> datetime:
     try:
         if len(text.strip()) == 10:
             return end_of_day(date.fromisoformat(text.strip()), timezone)
-        return parse_moment(text)
+        return parse_moment(text, timezone=timezone)
     except (ValueError, OverflowError):
         raise typer.BadParameter(
             f"{text!r} — 应为 YYYY-MM-DD 或 ISO 8601 时间 / expected YYYY-MM-DD or an ISO 8601 "

@@ -23,7 +23,7 @@ from models.lifecycle import SYSTEM_ACTOR
 def _moment(now: str | datetime | None) -> datetime:
     if now is None:
         return utc_now()
-    return parse_moment(now) if isinstance(now, str) else now
+    return parse_moment(now, timezone=get_settings().timezone) if isinstance(now, str) else now
 
 
 def _engine():

@@ -23,9 +23,14 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def parse_moment(text: str) -> datetime:
-    """`--now` on the command line: ISO 8601; a date alone means its start; UTC if no zone."""
-    return utc(datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
+def parse_moment(text: str, *, timezone: str) -> datetime:
+    """A moment a person typed (`--now`, `--since`, a portal filter), in UTC: ISO 8601; a time
+    without a zone, or a date alone (the start of that day), is the office's time, because a clerk
+    who types 10:00 means 10:00 on the office's clock; an explicit offset or Z is honoured."""
+    moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    return moment.astimezone(UTC)
 
 
 def local_day(moment: datetime, timezone: str) -> date:

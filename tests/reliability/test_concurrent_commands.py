@@ -98,7 +98,7 @@ def _populate(url: str, stage: str, home: Path) -> None:
 
     settings = Settings(home=home)
     engine = make_engine(url)
-    moment = parse_moment(OPENED)
+    moment = parse_moment(OPENED, timezone="Asia/Shanghai")
     with unit_of_work(engine) as session:
         sync_directory(session, read_directory(DIRECTORY), actor=OFFICE, now=moment)
     if stage in ("imported", "opened"):

@@ -14,22 +14,21 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from models.audit import AuditEvent, AuditFilter, export, filtered, verify_chain
-from models.clock import utc
+from models.clock import parse_moment
 from web.auth import Principal
 from web.bounds import ActionName, Actor, Id, InputRefused, SearchText, label
-from web.deps import auditing, page, read_session
+from web.deps import auditing, page, read_session, settings_of
 
 router = APIRouter()
 PER_PAGE = 100
 
 
-def _moment(name: str, text: str | None) -> datetime | None:
-    """A filter's bound in UTC (no zone means UTC, as the table shows); a date alone is its
-    midnight."""
+def _moment(name: str, text: str | None, timezone: str) -> datetime | None:
+    """A filter's bound in UTC; typed without a zone it is the office's time, as on the CLI."""
     if not text:
         return None
     try:
-        return utc(datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
+        return parse_moment(text, timezone=timezone)
     except (ValueError, OverflowError):
         raise InputRefused(
             f"“{label(name)}”应为 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM（可带时区），且在公元 1 至 "
@@ -39,13 +38,14 @@ def _moment(name: str, text: str | None) -> datetime | None:
 
 
 def _criteria(
-    actor: str | None, action: str | None, since: str | None, until: str | None
+    request: Request, actor: str | None, action: str | None, since: str | None, until: str | None
 ) -> AuditFilter:
+    timezone = settings_of(request).timezone
     return AuditFilter(
         actor=actor or None,
         action=action or None,
-        since=_moment("since", since),
-        until=_moment("until", until),
+        since=_moment("since", since, timezone),
+        until=_moment("until", until, timezone),
     )
 
 
@@ -73,7 +73,7 @@ def audit_page(
     me: Principal = Depends(auditing),
     session: Session = Depends(read_session),
 ):
-    criteria = _criteria(actor, action, since, until)
+    criteria = _criteria(request, actor, action, since, until)
     query = filtered(criteria).order_by(None)
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     events = session.exec(
@@ -115,6 +115,7 @@ def audit_verify(
 
 @router.get("/audit/export")
 def audit_export(
+    request: Request,
     actor: Actor | None = None,
     action: ActionName | None = None,
     since: SearchText | None = None,
@@ -123,7 +124,7 @@ def audit_export(
     session: Session = Depends(read_session),
 ):
     buffer = io.StringIO()
-    export(session, _criteria(actor, action, since, until), "csv", buffer)
+    export(session, _criteria(request, actor, action, since, until), "csv", buffer)
     return Response(
         buffer.getvalue().encode("utf-8-sig"),
         media_type="text/csv; charset=utf-8",
