@@ -157,6 +157,7 @@ def round_open(
                 "checkins": opened.checkins,
                 "notices": opened.notices,
                 "warnings": opened.warnings or [],
+                "unreached": opened.unreached,
             }
         )
         return
@@ -174,6 +175,13 @@ def round_open(
         f"opened round '{name}' (#{round_id}): {opened.checkins} check-ins, {opened.notices} "
         "notices",
     )
+    if opened.unreached:
+        say(
+            f"  注意：以下 {len(opened.unreached)} 个单位无联系方式（联络员邮箱），不会收到通知，"
+            "请另行告知，并在单位名录中补录联络员邮箱：" + "、".join(opened.unreached),
+            f"  warning: {len(opened.unreached)} units have no liaison e-mail and will not be "
+            "notified: " + ", ".join(opened.unreached),
+        )
 
 
 @round_app.command("list")

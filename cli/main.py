@@ -143,6 +143,12 @@ def _print_status(figures: dict) -> None:
         f"accepted {checkins['accepted']}, "
         f"returned {checkins['returned']}, overdue {checkins['overdue']}",
     )
+    unreachable = figures["unreachable_units"]
+    if unreachable["total"]:
+        say(
+            f"无联系方式的单位：{unreachable['total']} 个：" + "、".join(unreachable["units"]),
+            f"units with no contact: {unreachable['total']}: " + ", ".join(unreachable["units"]),
+        )
     if "lights" in figures:
         tasks = figures["lights"]["tasks"]
         say(

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from models.unit import Contact, ContactRole
+from models.unit import Contact, ContactRole, Unit
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,21 @@ def unit_contacts(
         for c in rows
         if c.email is not None
     }
+
+
+def unreachable(session: Session, unit_ids: Iterable[int]) -> list[str]:
+    """The names of those units whose liaison has no e-mail (or that have no liaison): nobody there
+    can be told, so the office must hear of it instead of seeing a quiet 0."""
+    ids = set(unit_ids)
+    if not ids:
+        return []
+    reached = unit_contacts(session, ids, ContactRole.LIAISON)
+    missing = [i for i in ids if i not in reached]
+    if not missing:
+        return []
+    return list(
+        session.exec(select(Unit.name).where(col(Unit.id).in_(missing)).order_by(col(Unit.id)))
+    )
 
 
 def message(

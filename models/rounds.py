@@ -9,7 +9,7 @@ whose date has already passed is refused.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -24,7 +24,7 @@ from models.errors import DubanError, NotFound, ReportDateTooEarly, TextTooLong
 from models.lifecycle import Actor, State
 from models.outbox import enqueue_many
 from models.plan import Plan, Task
-from models.recipients import message, unit_contacts
+from models.recipients import message, unit_contacts, unreachable
 from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
 from models.unit import ContactRole, Unit
 
@@ -44,6 +44,7 @@ class Opened:
     checkins: int = 0
     notices: int = 0
     warnings: list[str] | None = None
+    unreached: list[str] = field(default_factory=list)  # units nobody could be told of the round
 
 
 def find_plan(session: Session, key: str) -> Plan:
@@ -257,6 +258,7 @@ def open_round(
     bulk_insert(session, table_of(CheckIn), rows)  # a province opens 100,000 check-ins at once
     warnings = _round_warnings(report_by, calendar, rest_day=rest_day)
     notices = enqueue_many(session, round_notices(session, round_, plan), now=now)
+    unreached = unreached_in_round(session, id_of(round_))
     audit.record(
         session,
         at=now,
@@ -271,11 +273,25 @@ def open_round(
             "scope": scope,
             "checkins": len(rows),
             "notices": notices,
+            "unreached": unreached,
         },
     )
     return Opened(
-        round=round_, created=True, checkins=len(rows), notices=notices, warnings=warnings
+        round=round_,
+        created=True,
+        checkins=len(rows),
+        notices=notices,
+        warnings=warnings,
+        unreached=unreached,
     )
+
+
+def unreached_in_round(session: Session, round_id: int) -> list[str]:
+    """The units owing something in this round that have no liaison e-mail to be told by."""
+    owing = select(Assignment.unit_id).join(
+        CheckIn, col(CheckIn.assignment_id) == col(Assignment.id)
+    )
+    return unreachable(session, session.exec(owing.where(CheckIn.round_id == round_id).distinct()))
 
 
 def _check_report_by(report_by: date, calendar: WorkingCalendar, *, allow_holiday: bool) -> bool:

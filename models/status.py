@@ -18,7 +18,9 @@ from models.lifecycle import State
 from models.lights import counts, lights
 from models.notification import Notification, NotificationStatus
 from models.plan import Plan, Task
+from models.recipients import unreachable
 from models.round import CheckIn, CheckInState, RoundState, SupervisionRound, owed
+from models.rounds import OPEN_STATES
 
 if TYPE_CHECKING:  # the domain reads settings, never loads them
     pass
@@ -111,6 +113,7 @@ def status(
             ).one()
         },
         "checkins": _checkins(session, today),
+        "unreachable_units": _unreachable(session),
         "rounds": rounds_overview(session),
         **(
             {"lights": counts(lights(session, today=today, rules=rules, timezone=timezone))}
@@ -118,6 +121,22 @@ def status(
             else {}
         ),
     }
+
+
+def _unreachable(session: Session) -> dict[str, Any]:
+    """Units with open work whose liaison has no e-mail: every message to them would be lost."""
+    owing = (
+        select(Assignment.unit_id)
+        .join(Task, col(Task.id) == col(Assignment.task_id))
+        .where(
+            col(Task.withdrawn_at).is_(None),
+            col(Assignment.withdrawn_at).is_(None),
+            col(Assignment.state).in_(OPEN_STATES),
+        )
+        .distinct()
+    )
+    names = unreachable(session, session.exec(owing))
+    return {"total": len(names), "units": names}
 
 
 def _checkins(session: Session, today: date | None) -> dict[str, int]:

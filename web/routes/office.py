@@ -22,7 +22,7 @@ from models.notification import Notification, NotificationStatus
 from models.outbox import retry_dead
 from models.plan import Plan, Task
 from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
-from models.rounds import close_round, open_round
+from models.rounds import close_round, open_round, unreached_in_round
 from models.status import rounds_overview
 from models.unit import Unit
 from web.auth import Principal
@@ -134,10 +134,22 @@ def read_revision(value: object) -> int:
 
 @router.get("/rounds")
 def rounds(
-    request: Request, me: Principal = Depends(office_only), session: Session = Depends(read_session)
+    request: Request,
+    opened: Id | None = None,
+    me: Principal = Depends(office_only),
+    session: Session = Depends(read_session),
 ):
     plans = session.exec(select(Plan).order_by(Plan.id)).all()
-    return page(request, "rounds.html.j2", me, rounds=rounds_overview(session), plans=plans)
+    just_opened = session.get(SupervisionRound, opened) if opened else None
+    return page(
+        request,
+        "rounds.html.j2",
+        me,
+        rounds=rounds_overview(session),
+        plans=plans,
+        opened=just_opened,
+        unreached=unreached_in_round(session, opened) if just_opened and opened else [],
+    )
 
 
 @router.post("/rounds")
@@ -153,7 +165,7 @@ def round_open(request: Request, me: Principal = Depends(office_only)):
     if not name:
         raise HTTPException(400, "请填写轮次名称 / the round needs a name")
     with unit_of_work(engine_of(request)) as session:
-        open_round(
+        result = open_round(
             session,
             plan_key=str(form.get("plan", "")),
             name=name,
@@ -164,7 +176,9 @@ def round_open(request: Request, me: Principal = Depends(office_only)):
             timezone=settings_of(request).timezone,
             calendar=settings_of(request).working_calendar,
         )
-    return RedirectResponse("/rounds", status_code=303)
+        round_id = result.round.id
+    # The page after says which units nobody could tell, read again from the round itself.
+    return RedirectResponse(f"/rounds?opened={round_id}", status_code=303)
 
 
 @router.post("/rounds/{round_id}/close")
