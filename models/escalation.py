@@ -6,6 +6,18 @@ from enum import IntEnum, StrEnum
 from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
+# What the office itself has not done (a completion report it has not reviewed): it reminds the
+# office and its head, climbs no higher than OFFICE_TOP_LEVEL, and never counts against the unit
+# (no red light, not on the 会商 agenda, not in the unit's 督办 count; the 通报 shows it apart, as
+# 办公室待审核).
+OFFICE_STALLS = frozenset({"unreviewed"})
+OFFICE_TOP_LEVEL = 2
+
+
+def against_unit(stall: str) -> bool:
+    """Whether an escalation of this stall is the unit's (True) or the office's own backlog."""
+    return stall not in OFFICE_STALLS
+
 
 class Level(IntEnum):
     BLUE = 1  # 提醒: liaison, cc unit head

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -24,7 +24,13 @@ from models import audit
 from models.assignment import Assignment
 from models.clock import local_day, utc
 from models.db import bulk_insert, table_of, take_turn
-from models.escalation import Escalation, EscalationNumber
+from models.escalation import (
+    OFFICE_STALLS,
+    OFFICE_TOP_LEVEL,
+    Escalation,
+    EscalationNumber,
+    against_unit,
+)
 from models.lifecycle import Actor, State
 from models.outbox import enqueue_many
 from models.plan import Task
@@ -218,7 +224,7 @@ def escalate_stalled(
     for stall in stalls:
         level, opened_at = top.get((stall.assignment_id, stall.round_id), (0, None))
         level += 1
-        if level > 3:
+        if level > (3 if against_unit(stall.stall) else OFFICE_TOP_LEVEL):
             continue
         if (
             opened_at is not None
@@ -335,7 +341,8 @@ def escalation_messages(
     督办单 number.
 
     Level 1 to the unit's liaison and head; level 2 to the head; level 3 to the office and the
-    leading group. An unreviewed report is the office's own stall: it goes to the office's head.
+    leading group. An unreviewed report is the office's own stall: it reminds the office and its
+    head, at each of its two levels; the unit hears nothing of it.
     """
     rules = settings.cycle
     units = {s.unit_id for s in stalls}
@@ -351,7 +358,7 @@ def escalation_messages(
         else None
     )
     red = [(r["assignment_id"], r["round_id"]) for r in rows if r["level"] == 3]
-    histories = histories_of(session, red) if red else {}
+    histories = histories_of(session, red, settings.timezone) if red else {}
     digests: dict[tuple[int, str, int | None, str], dict[str, Any]] = {}
     for row, stall in zip(rows, stalls, strict=True):
         level = row["level"]
@@ -366,8 +373,8 @@ def escalation_messages(
                 "history": histories.get((row["assignment_id"], row["round_id"]), []),
                 "problems": [stall.problems] if stall.problems else [],
             }
-        if row["stall"] == "unreviewed":
-            targets = [office_head]
+        if not against_unit(row["stall"]):
+            targets = [office, office_head]
         else:
             targets = _level_targets(
                 level, liaisons.get(stall.unit_id), heads.get(stall.unit_id), office, group
@@ -413,9 +420,9 @@ LEVEL_LABELS = {1: "蓝色提醒", 2: "黄色催办", 3: "红色提请协调"}
 
 
 def histories_of(
-    session: Session, pairs: list[tuple[int, int | None]]
+    session: Session, pairs: list[tuple[int, int | None]], timezone: str = "Asia/Shanghai"
 ) -> dict[tuple[int, int | None], list[dict[str, str]]]:
-    """The ladder each (assignment, round) climbed, level by level."""
+    """The ladder each (assignment, round) climbed, level by level, on the office's days."""
     wanted = set(pairs)
     found: dict[tuple[int, int | None], list[dict[str, str]]] = {}
     assignment_ids = list({a for a, _ in wanted})
@@ -428,15 +435,74 @@ def histories_of(
             if (e.assignment_id, e.round_id) in wanted:
                 found.setdefault((e.assignment_id, e.round_id), []).append(
                     {
-                        "on": e.opened_at.date().isoformat(),
+                        "on": local_day(e.opened_at, timezone).isoformat(),
                         "what": f"{LEVEL_LABELS[e.level]}（{e.number}）",
                     }
                 )
     return found
 
 
-def history(session: Session, assignment_id: int, round_id: int | None) -> list[dict[str, str]]:
-    return histories_of(session, [(assignment_id, round_id)]).get((assignment_id, round_id), [])
+def history(
+    session: Session, assignment_id: int, round_id: int | None, timezone: str = "Asia/Shanghai"
+) -> list[dict[str, str]]:
+    found = histories_of(session, [(assignment_id, round_id)], timezone)
+    return found.get((assignment_id, round_id), [])
+
+
+def open_items(session: Session, timezone: str = "Asia/Shanghai") -> list[dict[str, Any]]:
+    """Every escalated item (assignment and round) still open, once, at its highest open level, with
+    the ladder it climbed: highest level first, then the oldest. `office` marks the office's own
+    backlog (an unreviewed report), which is listed apart from the units' items."""
+    rows = session.exec(
+        select(Escalation, Task, Unit)
+        .join(Assignment, col(Assignment.id) == col(Escalation.assignment_id))
+        .join(Task, col(Task.id) == col(Assignment.task_id))
+        .join(Unit, col(Unit.id) == col(Assignment.unit_id))
+        .where(col(Escalation.resolved_at).is_(None))
+    ).all()
+    top: dict[tuple[int, int | None], tuple[Escalation, Task, Unit]] = {}
+    first: dict[tuple[int, int | None], datetime] = {}
+    for e, task, unit in rows:
+        key = (e.assignment_id, e.round_id)
+        if key not in top or e.level > top[key][0].level:
+            top[key] = (e, task, unit)
+        first[key] = min(first.get(key, e.opened_at), e.opened_at)
+    ladders = histories_of(session, list(top), timezone) if top else {}
+    items = [
+        {
+            "number": e.number or "",
+            "level": e.level,
+            "level_label": LEVEL_LABELS[e.level],
+            "task_number": task.number,
+            "task_title": task.title,
+            "unit": unit.name,
+            "reason": e.reason,
+            "office": not against_unit(e.stall),
+            "since": local_day(first[key], timezone).isoformat(),
+            "history": ladders.get(key, []),
+        }
+        for key, (e, task, unit) in top.items()
+    ]
+    items.sort(key=lambda i: (-i["level"], i["since"], i["number"]))
+    return items
+
+
+def open_counts(session: Session) -> dict[int, int]:
+    """The units' open escalated items by their highest open level (each item counted once; the
+    office's own backlog is not the units')."""
+    highest = (
+        select(func.max(Escalation.level).label("level"))
+        .where(
+            col(Escalation.resolved_at).is_(None),
+            col(Escalation.stall).not_in(list(OFFICE_STALLS)),
+        )
+        .group_by(col(Escalation.assignment_id), col(Escalation.round_id))
+        .subquery()
+    )
+    found = dict(
+        session.exec(select(highest.c.level, func.count()).group_by(highest.c.level)).all()
+    )
+    return {level: found.get(level, 0) for level in (1, 2, 3)}
 
 
 def resolve(
@@ -480,7 +546,7 @@ def resolve(
     return len(closed)
 
 
-def agenda(session: Session) -> list[dict[str, Any]]:
+def agenda(session: Session, timezone: str = "Asia/Shanghai") -> list[dict[str, Any]]:
     """Level-3 items for the next consultation (会商): each with its history and the problems the
     unit raised."""
     rows = session.exec(
@@ -488,7 +554,12 @@ def agenda(session: Session) -> list[dict[str, Any]]:
         .join(Assignment, col(Assignment.id) == col(Escalation.assignment_id))
         .join(Task, col(Task.id) == col(Assignment.task_id))
         .join(Unit, col(Unit.id) == col(Assignment.unit_id))
-        .where(Escalation.level == 3, col(Escalation.resolved_at).is_(None))
+        .where(
+            Escalation.level == 3,
+            col(Escalation.resolved_at).is_(None),
+            # the office's own delay is not the unit's failure
+            col(Escalation.stall).not_in(list(OFFICE_STALLS)),
+        )
         .order_by(col(Escalation.opened_at))
     )
     items = []
@@ -511,7 +582,7 @@ def agenda(session: Session) -> list[dict[str, Any]]:
                 "state": str(assignment.state),
                 "reason": e.reason,
                 "opened_at": e.opened_at.isoformat(),
-                "history": history(session, e.assignment_id, e.round_id),
+                "history": history(session, e.assignment_id, e.round_id, timezone),
                 "problems": problems,
             }
         )

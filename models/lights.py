@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 
 from models.assignment import Assignment
 from models.clock import local_day, utc
-from models.escalation import Escalation
+from models.escalation import OFFICE_STALLS, Escalation
 from models.lifecycle import HANDED_IN, State
 from models.plan import Plan, Task
 from models.round import CheckIn, in_open_round, owed
@@ -161,6 +161,7 @@ def light_facts(
             select(Escalation.assignment_id).where(
                 Escalation.level == 3,
                 col(Escalation.resolved_at).is_(None),
+                col(Escalation.stall).not_in(list(OFFICE_STALLS)),  # the office's delay is not red
                 col(Escalation.assignment_id).in_(assignments),
             )
         )

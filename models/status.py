@@ -13,7 +13,8 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from models.assignment import Assignment
-from models.escalation import Escalation, Level
+from models.escalation import Level
+from models.escalations import open_counts
 from models.lifecycle import State
 from models.lights import counts, lights
 from models.notification import Notification, NotificationStatus
@@ -73,7 +74,7 @@ def status(
 ) -> dict[str, Any]:
     """Counts of everything an office wants to see at a glance."""
     by_state = _grouped(session, Assignment.state, col(Assignment.withdrawn_at).is_(None))
-    by_level = _grouped(session, Escalation.level, col(Escalation.resolved_at).is_(None))
+    by_level = open_counts(session)
     by_status = _grouped(session, Notification.status)
     open_rounds = session.exec(
         select(
@@ -101,7 +102,7 @@ def status(
         ],
         "open_escalations": {
             "total": sum(by_level.values()),
-            "by_level": {str(level.value): by_level.get(level.value, 0) for level in Level},
+            "by_level": {str(level.value): by_level[level.value] for level in Level},
         },
         "notifications": {
             status.value: by_status.get(status.value, 0) for status in NotificationStatus

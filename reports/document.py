@@ -65,8 +65,10 @@ def write_document(results: Results, charts: list[Chart], path: Path) -> None:
             f"其中，按时报送{h['on_time']}项次，逾期报送{h['late']}项次，未报送{h['missing']}项次，"
             f"尚未到期{h['pending']}项次；经审核确认{h['verified']}项，退回修改{h['returned']}项次；"
             f"完成率{percent(h['completion_rate'])}，按时报送率{percent(h['on_time_rate'])}。"
-            f"累计发出蓝色提醒{h['escalations']['1']}件、黄色催办{h['escalations']['2']}件，"
-            f"提请领导小组协调{h['escalations']['3']}件。"
+            f"督办事项按所升至的最高级别计：蓝色提醒{h['escalations']['1']}项、黄色催办"
+            f"{h['escalations']['2']}项、提请领导小组协调{h['escalations']['3']}项。"
+            f"办公室待审核{h['office_review']['items']}项，最长已等"
+            f"{h['office_review']['longest_days']}个工作日。"
         ),
     )
     for chart in charts:

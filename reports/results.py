@@ -32,6 +32,7 @@ from models.assignment import ROLE_ZH, Assignment, AssignmentRole
 from models.audit import AuditEvent
 from models.clock import local_day, utc
 from models.errors import DubanError
+from models.escalation import against_unit
 from models.escalations import LEVEL_LABELS, STALL_REASONS
 from models.lifecycle import STATE_LABELS, Action, State
 from models.lights import ORDER, light_inputs, light_of
@@ -92,6 +93,7 @@ class Item:
     returns: int = 0
     status: str = "pending"
     overdue_days: int | None = None
+    waiting_days: int | None = None  # working days a filing has waited for the office's review
 
     @property
     def role_zh(self) -> str:
@@ -187,6 +189,12 @@ class EscalationResult:
         return LEVEL_LABELS[self.level]
 
     @property
+    def against_unit(self) -> bool:
+        """False for the office's own backlog (an unreviewed report): not counted against the
+        unit."""
+        return against_unit(self.stall)
+
+    @property
     def reason_zh(self) -> str:
         return STALL_REASONS[self.stall][0]
 
@@ -206,8 +214,9 @@ class Results:
     units: list[UnitResult]  # ranked
     items: list[Item]
     overdue: list[Item]  # most overdue first
-    escalations: list[EscalationResult]
+    escalations: list[EscalationResult]  # each item once, at its highest level
     agenda: list[EscalationResult]  # level 3, open at the moment
+    office_backlog: list[Item] = field(default_factory=list)  # 办公室待审核, longest wait first
 
     @property
     def title(self) -> str:
@@ -303,6 +312,9 @@ def compute(
     )
     escalations = _escalations(replayed, held=held, in_scope=in_scope, rounds=rounds)
     latest = _settle(items, replayed.due_in_force, today=today, calendar=rules.calendar)
+    backlog = _office_backlog(
+        items, replayed.last_filed, today=today, timezone=timezone, calendar=rules.calendar
+    )
     agenda = _agenda(escalations, items)
     open_red = {e.assignment_id for e in agenda}
     open_then = {
@@ -333,13 +345,15 @@ def compute(
         **_round_fields(round_),
         as_of=as_of,
         as_of_day=today,
-        headline=_headline(tasks, items=items, escalations=escalations),
+        headline=_headline(tasks, items=items, escalations=escalations)
+        | _office_figures(backlog, rules),
         tasks=[tasks[n] for n in sorted(tasks)],
         units=_rank(list(units.values())),
         items=sorted(items.values(), key=lambda i: (i.task_number, i.unit, i.round_id)),
         overdue=overdue,
         escalations=escalations,
         agenda=agenda,
+        office_backlog=backlog,
     )
 
 
@@ -559,10 +573,9 @@ def _escalations(
     in_scope: set[int],
     rounds: dict[int, SupervisionRound],
 ) -> list[EscalationResult]:
-    """The scope's escalations in the order raised, each with the ladder its item climbed in its
-    round."""
-    escalations: list[EscalationResult] = []
-    climbed: dict[tuple[int, int | None], list[str]] = defaultdict(list)
+    """The scope's escalated items, each (assignment, round) once at the highest level it reached,
+    with the ladder it climbed (every 督办单 number on its date); in the order first raised."""
+    by_item: dict[tuple[int, int | None], EscalationResult] = {}
     for esc_id, e in sorted(
         replayed.raised.items(), key=lambda pair: (pair[1].on, pair[1].number or "")
     ):
@@ -573,11 +586,10 @@ def _escalations(
             or (e.round is not None and e.round not in rounds)
         ):
             continue
-        # One list per item and round, shared: every step of the ladder shows the whole climb.
-        ladder = climbed[(e.assignment, e.round)]
-        ladder.append(f"{e.on.isoformat()} {LEVEL_LABELS[e.level]}（{e.number}）")
-        escalations.append(
-            EscalationResult(
+        resolved = replayed.resolved.get(esc_id)
+        found = by_item.get((e.assignment, e.round))
+        if found is None:
+            found = by_item[(e.assignment, e.round)] = EscalationResult(
                 assignment_id=e.assignment,
                 number=e.number or "",
                 level=e.level,
@@ -587,11 +599,34 @@ def _escalations(
                 unit=a.unit,
                 round_name=rounds[e.round].name if e.round in rounds else "",
                 opened_on=e.on,
-                resolved_on=replayed.resolved.get(esc_id),
-                history=ladder,
+                resolved_on=resolved,
             )
-        )
-    return escalations
+        elif e.level > found.level:
+            found.level, found.number, found.stall = e.level, e.number or "", e.stall
+            # The item is settled only when its highest step is.
+            found.resolved_on = resolved
+        found.history.append(f"{e.on.isoformat()} {LEVEL_LABELS[e.level]}（{e.number}）")
+    return list(by_item.values())
+
+
+def _office_backlog(
+    items: dict[int, Item],
+    last_filed: dict[int, datetime],
+    *,
+    today: date,
+    timezone: str,
+    calendar: Any,
+) -> list[Item]:
+    """Filings waiting for the office's review at the moment, longest wait first: the office's own
+    figure, never a unit's."""
+    waiting = []
+    for item in items.values():
+        filed = last_filed.get(item.checkin_id)
+        if item.checkin_state != "submitted" or filed is None:
+            continue
+        item.waiting_days = calendar.working_days_between(local_day(filed, timezone), today)
+        waiting.append(item)
+    return sorted(waiting, key=lambda i: (-(i.waiting_days or 0), i.task_number, i.unit))
 
 
 def _settle(
@@ -620,7 +655,7 @@ def _agenda(escalations: list[EscalationResult], items: dict[int, Item]) -> list
     for item in items.values():
         if item.problems:
             problems_of[item.assignment_id].append(item.problems)
-    agenda = [e for e in escalations if e.level == 3 and e.resolved_on is None]
+    agenda = [e for e in escalations if e.level == 3 and e.resolved_on is None and e.against_unit]
     for e in agenda:
         e.problems = problems_of.get(e.assignment_id, [])
     return agenda
@@ -728,7 +763,8 @@ def _tally_units(
         setattr(result, item.status, getattr(result, item.status) + 1)
         result.returns += item.returns
     for e in escalations:
-        units[e.unit].escalations += 1
+        if e.against_unit:  # the office's delay in reviewing is not the unit's 督办
+            units[e.unit].escalations += 1
 
 
 def _headline(
@@ -757,8 +793,23 @@ def _headline(
     }
 
 
+def _office_figures(backlog: list[Item], rules: Any) -> dict[str, Any]:
+    """办公室待审核: how many filings wait for the office, the longest wait, and how many have
+    waited past the office's own limit (`cycle.unreviewed_days`)."""
+    return {
+        "office_review": {
+            "items": len(backlog),
+            "longest_days": max((i.waiting_days or 0 for i in backlog), default=0),
+            "past_limit": sum(1 for i in backlog if (i.waiting_days or 0) >= rules.unreviewed_days),
+        }
+    }
+
+
 def _escalation_counts(escalations: list[EscalationResult]) -> dict[str, dict[str, int]]:
+    """The units' escalated items by the highest level each reached (the office's own backlog is
+    counted in `office_review`)."""
     levels = (1, 2, 3)
+    escalations = [e for e in escalations if e.against_unit]
     return {
         "escalations": {
             str(level): sum(1 for e in escalations if e.level == level) for level in levels

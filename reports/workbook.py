@@ -48,6 +48,8 @@ def tables(results: Any) -> list[Table]:
         ["蓝色提醒 / level 1", h["escalations"]["1"]],
         ["黄色催办 / level 2", h["escalations"]["2"]],
         ["红色提请协调 / level 3", h["escalations"]["3"]],
+        ["办公室待审核", h["office_review"]["items"]],
+        ["办公室待审核最长等待（工作日）", h["office_review"]["longest_days"]],
         ["红灯任务 / red tasks", h["task_lights"]["red"]],
         ["黄灯任务 / yellow tasks", h["task_lights"]["yellow"]],
         ["绿灯任务 / green tasks", h["task_lights"]["green"]],
@@ -169,6 +171,8 @@ def tables(results: Any) -> list[Table]:
                 ("督办日期", 11, "date"),
                 ("办结日期", 11, "date"),
                 ("状态", 8, None),
+                ("督办经过", 48, None),
+                ("计入单位", 8, None),
             ],
             [
                 [
@@ -183,6 +187,8 @@ def tables(results: Any) -> list[Table]:
                     e.opened_on,
                     e.resolved_on,
                     "已办结" if e.resolved_on else "未办结",
+                    "；".join(e.history),
+                    "是" if e.against_unit else "否（办公室待审核）",
                 ]
                 for e in r.escalations
             ],

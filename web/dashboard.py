@@ -16,7 +16,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from models.assignment import Assignment
-from models.escalation import Escalation
+from models.escalations import open_counts
 from models.lifecycle import State
 from models.lights import ASSIGNMENT_COLUMNS, assignment_lights
 from models.plan import Task
@@ -102,13 +102,7 @@ def headline(session: Session, today: date) -> tuple[dict[str, int], int, dict[i
         .select_from(CheckIn)
         .where(in_open_round(), CheckIn.due_on < today, owed())
     ).one()
-    escalations = dict(
-        session.exec(
-            select(Escalation.level, func.count())
-            .where(col(Escalation.resolved_at).is_(None))
-            .group_by(Escalation.level)
-        ).all()
-    )
+    escalations = open_counts(session)  # each item once, at its highest level; the units' only
     return by_state, overdue, escalations, time.time()
 
 

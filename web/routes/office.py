@@ -15,8 +15,8 @@ from models.assignment import Assignment
 from models.checkins import review_checkin
 from models.clock import local_day, utc_now
 from models.db import unit_of_work
-from models.escalation import Escalation, ExtensionRequest, ExtensionState
-from models.escalations import agenda
+from models.escalation import ExtensionRequest, ExtensionState
+from models.escalations import agenda, open_items
 from models.extensions import decide_extension
 from models.notification import Notification, NotificationStatus
 from models.outbox import retry_dead
@@ -237,16 +237,16 @@ def extension_decide(
 def escalations(
     request: Request, me: Principal = Depends(office_only), session: Session = Depends(read_session)
 ):
-    open_ones = session.exec(
-        select(Escalation, Task, Unit)
-        .join(Assignment, col(Assignment.id) == col(Escalation.assignment_id))
-        .join(Task, col(Task.id) == col(Assignment.task_id))
-        .join(Unit, col(Unit.id) == col(Assignment.unit_id))
-        .where(col(Escalation.resolved_at).is_(None))
-        .order_by(col(Escalation.level).desc(), Escalation.opened_at)
-        .limit(1000)
-    ).all()
-    return page(request, "escalations.html.j2", me, items=agenda(session), open_ones=open_ones)
+    timezone = settings_of(request).timezone
+    open_ones = open_items(session, timezone)
+    return page(
+        request,
+        "escalations.html.j2",
+        me,
+        items=agenda(session, timezone),
+        open_ones=[i for i in open_ones if not i["office"]][:1000],
+        office_backlog=[i for i in open_ones if i["office"]][:1000],
+    )
 
 
 @router.get("/notifications")
