@@ -93,7 +93,8 @@ class Item:
     returns: int = 0
     status: str = "pending"
     overdue_days: int | None = None
-    waiting_days: int | None = None  # working days a filing has waited for the office's review
+    completed: bool = False  # the latest filing is the completion report (办结报告)
+    waiting_days: int | None = None  # working days a completion report has waited for review
 
     @property
     def role_zh(self) -> str:
@@ -556,6 +557,7 @@ def _replay_checkin(
         if item.filed_on is None:
             item.filed_on = local_day(at, timezone)
         item.percent, item.problems = after.get("percent"), after.get("problems")
+        item.completed = bool(after.get("completed"))
         item.text = after.get("text", text)
         last_filed[item.checkin_id] = at
         item.checkin_state = "submitted"
@@ -617,12 +619,12 @@ def _office_backlog(
     timezone: str,
     calendar: Any,
 ) -> list[Item]:
-    """Filings waiting for the office's review at the moment, longest wait first: the office's own
-    figure, never a unit's."""
+    """Completion reports waiting for the office's review at the moment (the same reports the
+    `unreviewed` stall is about), longest wait first: the office's own figure, never a unit's."""
     waiting = []
     for item in items.values():
         filed = last_filed.get(item.checkin_id)
-        if item.checkin_state != "submitted" or filed is None:
+        if item.checkin_state != "submitted" or not item.completed or filed is None:
             continue
         item.waiting_days = calendar.working_days_between(local_day(filed, timezone), today)
         waiting.append(item)
@@ -794,8 +796,8 @@ def _headline(
 
 
 def _office_figures(backlog: list[Item], rules: Any) -> dict[str, Any]:
-    """办公室待审核: how many filings wait for the office, the longest wait, and how many have
-    waited past the office's own limit (`cycle.unreviewed_days`)."""
+    """办公室待审核: how many completion reports wait for the office, the longest wait, and how
+    many have waited past the office's own limit (`cycle.unreviewed_days`)."""
     return {
         "office_review": {
             "items": len(backlog),
