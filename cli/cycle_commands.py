@@ -639,8 +639,9 @@ def agenda_command(json_output: JsonOption = False) -> None:
     from models.db import reading
     from models.escalations import agenda
 
-    with reading(engine_for(settings())) as session:
-        items = agenda(session)
+    config = settings()
+    with reading(engine_for(config)) as session:
+        items = agenda(session, config.timezone)
     if json_output:
         emit_json(items)
         return

@@ -37,6 +37,7 @@ from models.status import status
 from models.users import add_user
 from reports.page import html, markdown
 from reports.results import compute, end_of_day
+from tests.support.browser import ARTIFACTS, needs_chromium
 from tests.support.portal import PASSWORD, running
 from tests.support.scenario import OFFICE, Scenario
 from tests.support.small_office import at, open_september, outbox, with_contacts
@@ -180,3 +181,48 @@ def test_the_escalations_page_lists_each_item_once_with_its_level_history(
     assert units_part.count("蓝色提醒（督〔2022〕") == 4
     assert "市市场监管局" not in units_part
     assert office_part.count("<tr><td>督〔2022〕") == 1 and "市市场监管局" in office_part
+
+
+@needs_chromium
+def test_the_escalations_page_and_the_report_read_well_on_a_desk_and_a_phone(
+    engine: Engine,
+    settings: Settings,
+    played: tuple[Scenario, int],
+    database_url: str,
+    browser,
+    backend: str,
+) -> None:
+    if backend != "sqlite":
+        pytest.skip("one browser run is enough: the HTTP tests cover both databases")
+    _, round_id = played
+    with unit_of_work(engine) as session:
+        add_user(
+            session,
+            username="office",
+            role="office_admin",
+            password=PASSWORD,
+            unit_name=None,
+            actor=OFFICE,
+            now=at("2022-09-05"),
+        )
+    report = settings.home / "通报.html"
+    report.write_text(html(results(engine, settings, round_id), [], "2022-09-15 18:00"), "utf-8")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    portal_settings = Settings(home=settings.home, database_url=database_url, dev_mode=True)
+    with running(portal_settings, engine) as portal:
+        for width in (1366, 390):
+            context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 900})
+            page = context.new_page()
+            page.goto(f"{portal.url}/login")
+            page.fill("input[name=username]", "office")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.goto(f"{portal.url}/escalations")
+            assert page.locator("h2", has_text="办公室待审核").count() == 1
+            page.screenshot(path=str(ARTIFACTS / f"escalations-fair-{width}.png"), full_page=True)
+            page.goto(report.as_uri())
+            assert page.locator("h2", has_text="六、办公室待审核").count() == 1
+            page.screenshot(
+                path=str(ARTIFACTS / f"report-office-backlog-{width}.png"), full_page=True
+            )
+            context.close()
