@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
@@ -15,9 +16,10 @@ from models.audit import AuditEvent
 from models.db import reading, unit_of_work
 from models.status import status
 from models.unit import Contact, ContactRole, Unit
+from tests.support.browser import ARTIFACTS, needs_chromium
 from tests.support.cli import duban
 from tests.support.hostile import STORABLE, marker_of, raw_values_in
-from tests.support.portal import csrf_of, running, seed
+from tests.support.portal import PASSWORD, csrf_of, running, seed
 from tests.support.small_office import open_september, with_contacts
 
 ROOT = Path(__file__).parent.parent
@@ -107,3 +109,41 @@ def test_the_portal_says_after_opening_which_units_were_not_told(
         assert f"以下 {len(renamed)} 个单位无联系方式（联络员邮箱），不会收到通知" in page
         assert raw_values_in(page, tuple(renamed)) == []
         assert all(marker_of(name) in page for name in renamed)
+
+
+@needs_chromium
+def test_the_rounds_page_after_opening_reads_well_on_a_desk_and_a_phone(
+    engine: Engine, database_url: str, tmp_path: Path, browser, backend: str
+) -> None:
+    if backend != "sqlite":
+        pytest.skip("one browser run is enough: the HTTP tests cover both databases")
+    seed(engine)
+    with unit_of_work(engine) as session:
+        silent = session.exec(select(Unit.id).where(col(Unit.name).in_(SILENT))).all()
+        for contact in session.exec(
+            select(Contact).where(
+                col(Contact.unit_id).in_(silent), Contact.role == ContactRole.LIAISON
+            )
+        ):
+            session.delete(contact)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    settings = Settings(home=tmp_path, database_url=database_url, dev_mode=True)
+    with running(settings, engine) as portal:
+        for width, name in ((1366, "第三季度"), (390, "第四季度")):
+            context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 900})
+            page = context.new_page()
+            page.goto(f"{portal.url}/login")
+            page.fill("input[name=username]", "office")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.goto(f"{portal.url}/rounds")
+            page.fill("input[name=name]", name)
+            page.fill("input[name=report_by]", "2099-12-30")
+            page.click("form[action='/rounds'] button[type=submit]")
+            notice = page.locator("p[role=status]").inner_text()
+            assert "以下 2 个单位无联系方式" in notice and "市委宣传部、市应急管理局" in notice
+            page.screenshot(path=str(ARTIFACTS / f"rounds-unreached-{width}.png"), full_page=True)
+            # The notice itself fits a phone (the plan chooser below it is the page's own matter).
+            box = page.locator("p[role=status]").bounding_box()
+            assert box is not None and box["x"] + box["width"] <= width
+            context.close()
