@@ -468,7 +468,7 @@ def open_items(session: Session, timezone: str = "Asia/Shanghai") -> list[dict[s
             top[key] = (e, task, unit)
         first[key] = min(first.get(key, e.opened_at), e.opened_at)
     ladders = histories_of(session, list(top), timezone) if top else {}
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "number": e.number or "",
             "level": e.level,
