@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
@@ -207,7 +208,13 @@ def render_report(
     staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{_HOST}-{os.getpid()}-", dir=out_dir))
     try:
         written = _write_formats(
-            results, font, formats, staging, stem, compiled_at=utc(now).isoformat()
+            results,
+            font,
+            formats,
+            staging,
+            stem,
+            # People read the office's clock, never UTC.
+            compiled_at=utc(now).astimezone(ZoneInfo(settings.timezone)).strftime("%Y-%m-%d %H:%M"),
         )
         files = []
         for path in written:
