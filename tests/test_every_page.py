@@ -1,0 +1,153 @@
+"""Every page each role reaches, in a real Chromium at 1366 and 390 px, passes the page check
+(tests/support/pages.py): no sideways scroll, no raw code, every field labelled, phone-sized
+targets.
+
+One seeded portal for the module: the seed plan with a round, one assignment signed by 市教育局 (so
+its history has lines), and a published 通报 (so the report page exists for every reader).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from models.db import make_engine
+from tests.support.browser import needs_chromium
+from tests.support.pages import FORBIDDEN, check_page, forbidden_in, signed_in_pages
+from tests.support.portal import Portal, csrf_of, serve_seeded
+
+pytestmark = needs_chromium
+ROOT = Path(__file__).resolve().parent.parent
+
+# Each role's nav as base.html.j2 shows it, plus the pages reached from it.
+NAV = {
+    "office": [
+        "/dashboard",
+        "/review",
+        "/rounds",
+        "/extensions",
+        "/escalations",
+        "/notifications",
+        "/reports",
+        "/import",
+        "/units",
+        "/audit",
+        "/throttles",
+        "/tokens",
+    ],
+    "staff": ["/dashboard", "/review", "/rounds", "/reports", "/units", "/tokens"],
+    "edu": ["/inbox", "/reports", "/tokens"],
+    "leader": ["/dashboard", "/reports", "/tokens"],
+    "auditor": ["/audit", "/tokens"],
+}
+READS_ASSIGNMENTS = {"office", "staff", "edu"}
+READS_REPORTS = {"office", "staff", "edu", "leader"}
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Portal]:
+    home = tmp_path_factory.mktemp("every-page")
+    shutil.copyfile(sqlite_template, home / "duban.db")
+    url = f"sqlite:///{home / 'duban.db'}"
+    engine = make_engine(url)
+    for found in serve_seeded(engine, url, home, upload_max_mb=5):
+        signed = found.assignment(5, "市教育局")
+        with found.login("edu") as client:
+            token = csrf_of(client.get(f"/assignments/{signed}").text)
+            done = client.post(
+                f"/assignments/{signed}/act/sign", data={"csrf": token, "do": "sign", "version": 1}
+            )
+            assert done.status_code == 303, done.text
+        with found.login("office") as client:
+            token = csrf_of(client.get("/reports").text)
+            round_id = re.search(
+                r'name="round_id"[^>]*>\s*<option value="(\d+)"', client.get("/reports").text
+            )
+            compiled = client.post(
+                "/reports",
+                data={
+                    "csrf": token,
+                    "round_id": round_id.group(1) if round_id else "1",
+                    "publish": "on",
+                },
+            )
+            assert compiled.status_code == 303, compiled.text
+            found.report = compiled.headers["location"]  # type: ignore[attr-defined]
+        yield found
+    engine.dispose()
+
+
+@pytest.mark.parametrize("username", sorted(NAV))
+def test_every_page_of_a_role_reads_as_chinese_and_fits_a_phone(
+    portal: Portal, browser, username: str
+) -> None:
+    paths = list(NAV[username])
+    if username in READS_ASSIGNMENTS:
+        paths.append(f"/assignments/{portal.assignment(5, '市教育局')}")
+    if username in READS_REPORTS:
+        paths.append(portal.report)  # type: ignore[attr-defined]
+    failures = []
+    with signed_in_pages(browser, portal.url, username) as pages:
+        for path in paths:
+            for page in pages.values():
+                response = page.goto(portal.url + path)
+                assert response.status == 200, f"{username} {path}: {response.status}"
+                name = f"{username}-{path.strip('/').replace('/', '-') or 'home'}"
+                try:
+                    check_page(page, name)
+                except AssertionError as failed:
+                    failures.append(str(failed))
+    assert not failures, "\n".join(failures)
+
+
+def test_the_login_page_and_an_error_page_pass_the_check_too(portal: Portal, browser) -> None:
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(portal.url + "/login")
+        check_page(page, "login")
+        response = page.goto(portal.url + "/no-such-page")
+        assert response.status == 404
+        check_page(page, "error-404")
+    finally:
+        context.close()
+
+
+def test_the_check_finds_raw_codes_as_whole_words_only() -> None:
+    # Worked out by hand: each raw code below is one a person could read; the second list are words
+    # that only contain a code.
+    raw = [
+        "2022-09-01 10:00 UTC",
+        "assignment.create",
+        "操作人 cli:root",
+        "角色 responsible",
+        "状态 in_progress",
+        "类型 town",
+        "字段 units_text",
+        "版本 4",
+        "原因 None",
+        "{{ x }}",
+    ]
+    for text in raw:
+        assert forbidden_in(text), text
+    for text in ["UTCs", "townhall", "unreported", "https://x/assignment.created", "Nonesuch"]:
+        assert not forbidden_in(text), (text, forbidden_in(text))
+
+
+def test_every_audit_action_the_code_writes_has_a_label() -> None:
+    from models.labels import AUDIT_ACTIONS
+
+    written = set()
+    for folder in ("models", "web", "cli", "intake", "flows", "notifications", "reports"):
+        for source in (ROOT / folder).rglob("*.py"):
+            text = source.read_text(encoding="utf-8")
+            for call in re.finditer(r"action=([^\n]+)", text):
+                written.update(re.findall(r'"([a-z_]+(?:\.[a-z_]+)+|login|logout)"', call.group(1)))
+    written.update(f"assignment.{a}" for a in ("sign", "progress", "report", "verify", "return"))
+    assert written, "found no audit action in the code"
+    assert written - set(AUDIT_ACTIONS) == set()
+    assert {f"assignment.{v}" for v in ("create", "close", "reopen")} <= set(FORBIDDEN)
