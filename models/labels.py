@@ -107,6 +107,26 @@ AUDIT_ACTIONS: Final[dict[str, str]] = {
     "reminder.enqueue": "生成提醒",
     "schema.upgrade": "数据库升级",
 }
+# What an audit event is about (its object_type).
+OBJECT_TYPES: Final[dict[str, str]] = {
+    "assignment": "任务分工",
+    "checkin": "报送",
+    "evidence": "佐证材料",
+    "extension": "延期申请",
+    "escalation": "督办",
+    "login_throttle": "登录限制",
+    "notification": "通知",
+    "results": "通报",
+    "round": "督导轮次",
+    "route": "页面",
+    "schema": "数据库",
+    "unit": "单位",
+    "user": "用户",
+    "web_session": "登录会话",
+    "token": "访问令牌",
+    "plan": "通知文件",
+    "task": "任务",
+}
 # Field names as the pages and messages name them.
 FIELDS: Final[dict[str, str]] = {
     "title": "标题",
@@ -141,11 +161,13 @@ def actor_label(actor: str | None) -> str:
     return actor
 
 
-def local_time(moment: datetime | date | None, zone: str, style: str = "minute") -> str:
+def local_time(moment: datetime | date | str | None, zone: str, style: str = "minute") -> str:
     """A stored time in the office's zone: `minute` 2022-09-01 10:00, `second` with seconds, `day`
     the date alone. A naive datetime is UTC (how the database hands SQLite's back)."""
     if moment is None:
         return "—"
+    if isinstance(moment, str):  # already shown as a person reads it
+        return moment
     if not isinstance(moment, datetime):
         return moment.isoformat()
     if moment.tzinfo is None:

@@ -15,7 +15,7 @@ import logging
 import re
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -136,6 +136,16 @@ def validation_message(errors: list[dict[str, Any]]) -> str:
     return "；".join(zh for zh, _ in pairs) + " / " + "; ".join(en for _, en in pairs)
 
 
+def came_from(request: Request) -> str | None:
+    """The page the person came from, when it is one of ours (a path on this host): the error
+    page's 返回上一页 without JavaScript; another site's address is never linked."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc != request.url.netloc or referer.scheme not in ("http", "https"):
+        return None
+    path = referer.path + (f"?{referer.query}" if referer.query else "")
+    return path if path.startswith("/") and not path.startswith("//") else None
+
+
 def answer(
     request: Request,
     status: int,
@@ -159,6 +169,7 @@ def answer(
             status=status,
             message=message,
             code=status,
+            back=came_from(request),
         )
         response.headers.update(headers or {})
         return response
@@ -168,7 +179,7 @@ def answer(
         log.exception("error page could not be rendered")
         return HTMLResponse(
             '<!DOCTYPE html><html lang="zh-CN"><meta charset="utf-8"><title>出错了</title>'
-            f'<p>{INTERNAL}</p><p><a href="/">返回首页</a></p></html>',
+            f'<p>{INTERNAL.split(" / ")[0]}</p><p><a href="/">返回首页</a></p></html>',
             status_code=status,
         )
 

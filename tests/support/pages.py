@@ -3,8 +3,9 @@
     FORBIDDEN       raw codes no page may show (UTC, audit action codes, cli:root, state and role
                     codes, version counters, None, a traceback, template braces)
     check_page      at the page open now: no sideways scroll, nothing forbidden in the visible
-                    text, every field labelled, tap targets and text sizes for a phone, and a
-                    full-page screenshot build/artifacts/<name>-<width>.png
+                    text, every field labelled, tap targets and text sizes for a phone, text
+                    contrast at least 4.5:1, lang="zh-CN", and a full-page screenshot
+                    build/artifacts/<name>-<width>.png
     signed_in_pages one logged-in page per width (1366 and 390 px), each in a context of its own
 
 Only the visible text is checked (`inner_text("body")`), never the HTML: a code may sit in a URL, a
@@ -132,6 +133,38 @@ _WIDE = """(width) => [...document.querySelectorAll('body *')]
              + ` ${Math.round(e.getBoundingClientRect().right)}px`)"""
 
 
+# Text whose contrast with what is behind it is under 4.5:1 (3:1 for large text), WCAG 1.4.3: the
+# colour of each element holding text against the first opaque background up its ancestors.
+_LOW_CONTRAST = """() => {
+  const rgb = c => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map(v => v / 255)
+    .map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
+    .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const behind = e => {
+    for (; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const low = [];
+  for (const e of document.querySelectorAll('body *')) {
+    const own = [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !e.getClientRects().length) continue;
+    const style = getComputedStyle(e);
+    if (style.visibility === 'hidden' || parseFloat(style.opacity) === 0) continue;
+    if (e.closest('.sr') || (e.closest('.skip') && document.activeElement !== e)) continue;
+    const [a, b] = [lum(rgb(style.color).slice(0, 3)), lum(behind(e))];
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const size = parseFloat(style.fontSize), bold = parseInt(style.fontWeight) >= 700;
+    const needed = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    if (ratio < needed) low.push(`${e.tagName.toLowerCase()} "${e.textContent.trim().slice(0, 15)}"`
+                                 + ` ${ratio.toFixed(2)}:1`);
+  }
+  return low.slice(0, 8);
+}"""
+
+
 def problems_of(page: Any) -> list[str]:
     """Everything wrong with the page open now, in words (an empty list: nothing)."""
     width = page.viewport_size["width"]
@@ -151,6 +184,7 @@ def problems_of(page: Any) -> list[str]:
             f"field text under {MIN_INPUT_FONT}px: {f}"
             for f in page.evaluate(_SMALL_FIELDS, MIN_INPUT_FONT)
         ]
+    problems += [f"contrast too low: {t}" for t in page.evaluate(_LOW_CONTRAST)]
     if page.evaluate("() => document.documentElement.lang") != "zh-CN":
         problems.append('the page is not lang="zh-CN"')
     return problems
