@@ -138,6 +138,46 @@ def test_the_check_finds_raw_codes_as_whole_words_only() -> None:
         assert not forbidden_in(text), (text, forbidden_in(text))
 
 
+BAD_PAGE = """<!DOCTYPE html><html lang="en"><body>
+<p style="color:#aaa">浅灰色的字</p>
+<p>状态 in_progress</p>
+<input name="unnamed" style="font-size:12px">
+<button style="height:20px">小按钮</button>
+<div style="width:600px">太宽</div>
+</body></html>"""
+GOOD_PAGE = """<!DOCTYPE html><html lang="zh-CN"><body style="margin:0">
+<p style="color:#595959">深灰色的字 2022-09-01 10:00</p>
+<label>名称 <input name="named" style="font-size:16px;height:44px;box-sizing:border-box"></label>
+<button style="height:44px">按钮</button>
+<a href="/x/assignment.create?state=in_progress">链接</a>
+</body></html>"""
+
+
+def test_the_check_finds_each_thing_a_phone_user_would_trip_over(browser) -> None:
+    from tests.support.pages import problems_of
+
+    context = browser.new_context(viewport={"width": 390, "height": 600})
+    try:
+        page = context.new_page()
+        page.set_content(BAD_PAGE)
+        found = "\n".join(problems_of(page))
+        # One problem of each kind, worked out from the page above: #aaa on white is 2.32:1.
+        for expected in (
+            "scrolls sideways at 390px (608 > 390)",  # 600 px and the body's 8 px margin
+            "shows in_progress",
+            "unlabelled input name=unnamed",
+            "tap target too small: button 小按钮 20px",
+            "field text under 16px: input name=unnamed 12px",
+            'contrast too low: p "浅灰色的字" 2.32:1',
+            'not lang="zh-CN"',
+        ):
+            assert expected in found, (expected, found)
+        page.set_content(GOOD_PAGE)
+        assert problems_of(page) == []
+    finally:
+        context.close()
+
+
 def test_every_audit_action_the_code_writes_has_a_label() -> None:
     from models.labels import AUDIT_ACTIONS
 
@@ -151,3 +191,48 @@ def test_every_audit_action_the_code_writes_has_a_label() -> None:
     assert written, "found no audit action in the code"
     assert written - set(AUDIT_ACTIONS) == set()
     assert {f"assignment.{v}" for v in ("create", "close", "reopen")} <= set(FORBIDDEN)
+
+
+def test_an_error_is_a_chinese_page_with_a_way_back_for_a_browser_and_json_for_the_api(
+    portal: Portal,
+) -> None:
+    browser_asks = {"accept": "text/html,application/xhtml+xml", "referer": f"{portal.url}/rounds"}
+    with portal.login("office") as client:
+        answers = {
+            404: client.get("/no-such-page", headers=browser_asks),
+            405: client.put("/dashboard", headers=browser_asks),
+            422: client.get("/dashboard?page_no=abc", headers=browser_asks),
+        }
+        for status, answer in answers.items():
+            assert answer.status_code == status
+            assert answer.headers["content-type"].startswith("text/html"), status
+            text = answer.text
+            assert '<html lang="zh-CN">' in text and "无法完成" in text
+            assert '<a class="button" href="/rounds">返回上一页</a>' in text, status
+            assert '<a class="button primary" href="/">返回首页</a>' in text, status
+            for english in ("not found", "method not allowed", "invalid", "whole number", "{"):
+                assert english not in text.split("<main", 1)[1], (status, english)
+        assert "“页码”应为整数" in answers[422].text or "应为整数" in answers[422].text
+        elsewhere = client.get(
+            "/no-such-page", headers={"accept": "text/html", "referer": "https://evil.example/x"}
+        )
+        assert "evil.example" not in elsewhere.text
+        assert '<a class="button" href="/">返回上一页</a>' in elsewhere.text
+        api = client.get("/api/v1/no-such-thing", headers=browser_asks)
+        assert api.status_code == 404 and api.headers["content-type"] == "application/json"
+        assert "detail" in api.json()
+    signed_out = portal.client().get("/no-such-page", headers={"accept": "text/html"})
+    assert signed_out.status_code == 404 and '<a class="button primary" href="/">登录</a>' in (
+        signed_out.text
+    )
+
+
+def test_the_login_page_names_the_office_and_the_system_and_links_the_icon(portal: Portal) -> None:
+    page = portal.client().get("/login").text
+    assert f"{portal.settings.office_name}<br>督办系统" in page
+    assert '<link rel="icon" href="/static/favicon.svg"' in page
+    icon = portal.client().get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.text.startswith("<svg")
+    shown = re.sub(r"<[^>]+>", "", page).lower()  # the words, not the field names
+    for gloss in ("sign in", "user name", "password", "log out", "duban"):
+        assert gloss not in shown, gloss

@@ -136,6 +136,20 @@ def validation_message(errors: list[dict[str, Any]]) -> str:
     return "；".join(zh for zh, _ in pairs) + " / " + "; ".join(en for _, en in pairs)
 
 
+def signed_in_person(request: Request) -> Any:
+    """Who is signed in, for the error page's header and its way home: the route's principal, or
+    (an unknown path, a wrong method: no route ran) the session's, if it can be read at all."""
+    known = getattr(request.state, "principal", None)
+    if known is not None:
+        return known
+    try:
+        from web.deps import current
+
+        return current(request)
+    except Exception:  # the database itself may be what failed: the page goes on signed out
+        return None
+
+
 def came_from(request: Request) -> str | None:
     """The page the person came from, when it is one of ours (a path on this host): the error
     page's 返回上一页 without JavaScript; another site's address is never linked."""
@@ -165,7 +179,7 @@ def answer(
         response = page(
             request,
             "error.html.j2",
-            getattr(request.state, "principal", None),
+            signed_in_person(request),
             status=status,
             message=message,
             code=status,
