@@ -20,7 +20,7 @@ from urllib.parse import quote, urlsplit
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -146,7 +146,7 @@ def signed_in_person(request: Request) -> Any:
         from web.deps import current
 
         return current(request)
-    except Exception:  # the database itself may be what failed: the page goes on signed out
+    except SQLAlchemyError:  # the database itself may be what failed: the page goes on signed out
         return None
 
 
