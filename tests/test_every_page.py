@@ -236,3 +236,25 @@ def test_the_login_page_names_the_office_and_the_system_and_links_the_icon(porta
     shown = re.sub(r"<[^>]+>", "", page).lower()  # the words, not the field names
     for gloss in ("sign in", "user name", "password", "log out", "duban"):
         assert gloss not in shown, gloss
+
+
+def test_the_keyboard_reaches_every_control_of_the_header_and_shows_where_it_is(
+    portal: Portal, browser
+) -> None:
+    with signed_in_pages(browser, portal.url, "staff", widths=(1366,)) as pages:
+        page = pages[1366]
+        page.goto(portal.url + "/rounds")
+        reached = []
+        for _ in range(14):  # 跳到正文, the brand, nine nav links, 访问令牌, 退出登录, a field
+            page.keyboard.press("Tab")
+            reached.append(
+                page.evaluate(
+                    """() => { const e = document.activeElement, s = getComputedStyle(e);
+                       return [e.textContent.trim() || e.name, s.outlineStyle, s.outlineWidth]; }"""
+                )
+            )
+        names = [name for name, _, _ in reached]
+        assert names[:3] == ["跳到正文", "督办系统", "总览"], names
+        assert "退出登录" in names and "计划" not in names[:2]
+        for name, style, width in reached:
+            assert style != "none" and width != "0px", (name, style, width)
