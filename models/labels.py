@@ -107,6 +107,18 @@ AUDIT_ACTIONS: Final[dict[str, str]] = {
     "reminder.enqueue": "生成提醒",
     "schema.upgrade": "数据库升级",
 }
+# The kinds of message in the outbox (one per template under notifications/templates/).
+MESSAGE_KINDS: Final[dict[str, str]] = {
+    "escalation_blue": "蓝色督办提醒",
+    "escalation_yellow": "黄色督办催办",
+    "escalation_red": "红色督办",
+    "extension_decided": "延期审批结果",
+    "overdue": "逾期提醒",
+    "reminder": "报送提醒",
+    "report_returned": "报告退回",
+    "results_published": "通报发布",
+    "round_opened": "轮次开启",
+}
 # What an audit event is about (its object_type).
 OBJECT_TYPES: Final[dict[str, str]] = {
     "assignment": "任务分工",

@@ -61,3 +61,11 @@ def test_the_cli_prints_the_trail_with_the_portals_labels_and_beijing_time(
     assert forbidden_in(shown.stdout) == []
     english = duban("audit", "show", "--limit", "1", home=tmp_path, url=database_url, lang="en")
     assert "cli:root round.open round:7" in english.stdout  # DUBAN_LANG=en keeps the codes
+
+
+def test_every_message_kind_has_a_label() -> None:
+    from models.labels import MESSAGE_KINDS
+
+    templates = Path(__file__).resolve().parent.parent / "notifications" / "templates"
+    kinds = {p.name.removesuffix(".zh.html.j2") for p in templates.glob("*.zh.html.j2")}
+    assert kinds and kinds == set(MESSAGE_KINDS)

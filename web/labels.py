@@ -25,6 +25,7 @@ TABLES: dict[str, dict[str, str]] = {
     "contact_roles": labels.CONTACT_ROLES,
     "outcomes": labels.OUTCOMES,
     "object_types": labels.OBJECT_TYPES,
+    "message_kinds": labels.MESSAGE_KINDS,
     "fields": labels.FIELDS,
 }
 
