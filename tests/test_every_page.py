@@ -258,3 +258,25 @@ def test_the_keyboard_reaches_every_control_of_the_header_and_shows_where_it_is(
         assert "退出登录" in names and "计划" not in names[:2]
         for name, style, width in reached:
             assert style != "none" and width != "0px", (name, style, width)
+
+
+def test_a_hostile_referer_is_never_linked_nor_shown_raw_on_the_error_page(portal: Portal) -> None:
+    from urllib.parse import quote
+
+    from tests.support.hostile import STORABLE, raw_values_in
+
+    with portal.client() as client:
+        for value in STORABLE:
+            if "\x1b" in value or "\u202e" in value:
+                continue  # not sendable as a header; the path form below carries them
+            for referer in (value, f"{portal.url}/{quote(value, safe='')}", f"{portal.url}//x"):
+                page = client.get(
+                    "/no-such-page", headers={"accept": "text/html", "referer": referer.encode()}
+                )
+                assert page.status_code == 404
+                back = re.search(r'<a class="button" href="([^"]*)">返回上一页</a>', page.text)
+                assert back, referer
+                link = back.group(1)  # a path of this host, or home: never another site
+                assert link.startswith("/") and not link.startswith("//"), (referer, link)
+                assert referer.startswith(portal.url) or link == "/", (referer, link)
+                assert raw_values_in(page.text, (value,)) == [], referer
