@@ -107,17 +107,20 @@ def notifications_list(
     for r in rows:
         error = f"  ⚠ {r['last_error']}" if r["last_error"] else ""
         maybe = f"，可能已送达{r['maybe_sent']}次" if r["maybe_sent"] else ""
+        way = f"  {r['path_text']}" if r["channel"] != "email" or len(r["path"]) > 1 else ""
         show(
             f"#{r['id']} [{r['status']}] {r['kind']} → {r['recipient_name'] or ''} "
             f"<{r['recipient_email']}> "
-            f"尝试{r['attempts']}次{maybe}{error}"
+            f"尝试{r['attempts']}次{maybe}{way}{error}"
         )
     if not rows:
         say("没有符合条件的通知", "no messages match")
 
 
 def _row(n) -> dict:
-    return {
+    from models.notification import path_text
+
+    return {"path_text": path_text(n.path, n.channel, n.status)} | {
         k: getattr(n, k)
         for k in (
             "id",
@@ -125,6 +128,9 @@ def _row(n) -> dict:
             "status",
             "recipient_name",
             "recipient_email",
+            "channel",
+            "address",
+            "path",
             "unit_id",
             "attempts",
             "maybe_sent",
