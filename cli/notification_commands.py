@@ -64,6 +64,16 @@ def dispatch_command(
             f"maybe sent {report.maybe_sent}: the server took the whole message and never "
             "answered; resent after the backoff under the same Message-ID, so it may arrive twice",
         )
+    if report.fell_back:
+        say(
+            f"改由下一渠道发送 {report.fell_back} 条（原渠道失败，见 duban notifications list）",
+            f"{report.fell_back} moved to the next channel of the person's list",
+        )
+    if report.rate_limited:
+        say(
+            f"机器人每分钟限额已满，{report.rate_limited} 条稍后发送",
+            f"{report.rate_limited} wait for their robot's per-minute limit",
+        )
     if report.taken_over:
         say(
             f"另一发送进程已接手 {report.taken_over} 条，本次未发送",

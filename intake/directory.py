@@ -178,6 +178,7 @@ def _entry(record: dict[str, Any], where: Where, problems: list[Problem]) -> Dir
     for role in ContactRole:
         contact = record.get(role.value)
         if contact:
+            before = len(problems)
             entry.contacts[role] = _contact(
                 contact if isinstance(contact, dict) else {},
                 role,
@@ -185,7 +186,8 @@ def _entry(record: dict[str, Any], where: Where, problems: list[Problem]) -> Dir
                 where=where,
                 problems=problems,
             )
-            _check_route(entry, role, where, problems)
+            if len(problems) == before:  # a bad mobile is one problem, not also a missing one
+                _check_route(entry, role, where, problems)
     return entry
 
 

@@ -391,6 +391,7 @@ def _attempt(
 ) -> Callable[[Session], None]:
     """Send one row the run still holds (unless the channel failed to open); its outcome."""
     sent: dict[str, Any] = {}
+    out = None
     if failure is None:
         try:
             if hasattr(channel, "deliver"):
@@ -410,6 +411,8 @@ def _attempt(
                 }
         except DeliveryError as error:
             failure = error
+            if out is not None and error.retry_after_s:
+                _hold(engine, channel, out, until=now() + timedelta(seconds=error.retry_after_s))
     if failure is not None:
         breaker.failed(failure)
         return partial(
@@ -459,6 +462,15 @@ def _rate_slot(engine: Engine, channel: Any, out: Any, *, at: datetime) -> datet
 
     with unit_of_work(engine) as session:
         return take_slot(session, channel.destination_for(out), per_minute=per_minute, at=at)
+
+
+def _hold(engine: Engine, channel: Any, out: Any, *, until: datetime) -> None:
+    if not getattr(channel, "per_minute", None) or out.robot is None:
+        return
+    from notifications.ratelimit import hold
+
+    with unit_of_work(engine) as session:
+        hold(session, channel.destination_for(out), until=until)
 
 
 def _wait(
@@ -514,7 +526,8 @@ def _sent(
         token,
         status=SENT,
         sent_at=utc(at),
-        last_error=None,
+        # Sent by another channel than one that failed: the failure stays, for the office's page.
+        last_error=row["last_error"] if _fell_back(row) else None,
         path=[*row["path"], {"channel": row["channel"], "outcome": "sent"}],
         **sent,
     ):
@@ -523,6 +536,10 @@ def _sent(
             f"#{row['id']}: sent after its claim had passed to another dispatcher "
             f"(a send longer than DUBAN_DISPATCH_LEASE_S); it may arrive twice"
         )
+
+
+def _fell_back(row: dict[str, Any]) -> bool:
+    return any(leg.get("channel") != row["channel"] for leg in row["path"])
 
 
 def _defer(

@@ -6,7 +6,9 @@ one minute; the log counts the sends of the last window exactly. Each send takes
 dispatcher's own transaction before the request goes out (on PostgreSQL the destination's rows
 are locked first, on SQLite the immediate transaction serialises dispatchers), so two
 dispatchers never both take the twentieth slot. A slot is kept even when the send fails: the
-service counted the request.
+service counted the request. When the service says to stop anyway (DingTalk's 10-minute ban,
+WeCom's 45009) the destination is held until then, so the rest of the queue waits instead of
+asking again row by row.
 """
 
 from __future__ import annotations
@@ -37,7 +39,13 @@ def take_slot(
         session.execute(
             text("SELECT pg_advisory_xact_lock(hashtext(:d))"), {"d": f"rate:{destination}"}
         )
+    held = session.execute(
+        select(func.max(S.at)).where(S.destination == _HOLD + destination, S.at > at)
+    ).scalar()
+    if held is not None:
+        return utc(held)
     session.execute(delete(RateSlot).where(S.destination == destination, S.at <= since))
+    session.execute(delete(RateSlot).where(S.destination == _HOLD + destination, S.at <= at))
     taken = session.execute(
         select(func.count(), func.min(S.at)).where(S.destination == destination, S.at > since)
     ).one()
@@ -47,3 +55,12 @@ def take_slot(
     session.add(RateSlot(destination=destination, at=at))
     session.flush()
     return None
+
+
+_HOLD = "hold:"
+
+
+def hold(session: Session, destination: str, *, until: datetime) -> None:
+    """The service said to stop (a ban, its own limit): no dispatcher sends there before `until`."""
+    session.add(RateSlot(destination=_HOLD + destination, at=utc(until)))
+    session.flush()
