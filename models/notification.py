@@ -91,6 +91,5 @@ def path_text(path: list[dict[str, Any]], channel: str, status: str) -> str:
     if status in ("pending", "claimed"):
         legs.append(f"{CHANNEL_ZH.get(channel, channel)}（{_STATUS_ZH[status]}）")
     return (
-        "→".join(legs)
-        or f"{CHANNEL_ZH.get(channel, channel)}（{_STATUS_ZH.get(status, status)}）"
+        "→ ".join(legs) or f"{CHANNEL_ZH.get(channel, channel)}（{_STATUS_ZH.get(status, status)}）"
     )
