@@ -162,6 +162,6 @@ def test_duban_units_import_refuses_a_bad_mobile_naming_the_row(
     home = tmp_path / "home"
     assert duban("init", home=home, url=database_url).returncode == 0
     result = duban("units", "import", str(path), home=home, url=database_url)
-    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "第 1 行：市教育局 的联络员（liaison.mobile）：手机号“12345”无效" in result.stderr
     assert "未写入任何数据" in result.stderr
