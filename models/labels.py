@@ -107,6 +107,14 @@ AUDIT_ACTIONS: Final[dict[str, str]] = {
     "reminder.enqueue": "生成提醒",
     "schema.upgrade": "数据库升级",
 }
+# The channels a message goes by (models.recipients routes each row to one).
+CHANNELS: Final[dict[str, str]] = {
+    "email": "邮件",
+    "wecom": "企业微信",
+    "dingtalk": "钉钉",
+    "sms": "短信",
+}
+
 # The kinds of message in the outbox (one per template under notifications/templates/).
 MESSAGE_KINDS: Final[dict[str, str]] = {
     "escalation_blue": "蓝色督办提醒",

@@ -26,7 +26,8 @@ def enqueue_new(session: Session, messages: list[dict[str, Any]], *, now: dateti
     """Insert the messages whose dedup key is new; return those keys.
 
     Each message: kind, dedup_key, recipient_email, payload, and optionally
-    recipient_name, unit_id, lang.
+    recipient_name, unit_id, lang, and channel, address and fallback (models.recipients.message
+    fills these from the person's route; without them the row is an e-mail to recipient_email).
     """
     if not messages:
         return set()
@@ -38,6 +39,10 @@ def enqueue_new(session: Session, messages: list[dict[str, Any]], *, now: dateti
             "unit_id": m.get("unit_id"),
             "recipient_name": m.get("recipient_name"),
             "recipient_email": m["recipient_email"],
+            "channel": m.get("channel", "email"),
+            "address": m.get("address", m["recipient_email"]),
+            "fallback": m.get("fallback", []),
+            "path": [],
             "lang": m.get("lang", "zh"),
             "subject": "",
             "body_text": "",
