@@ -104,6 +104,7 @@ AUDIT_ACTIONS: Final[dict[str, str]] = {
     "action.refused": "操作被拒绝",
     "notification.dead": "通知发送失败（已放弃）",
     "notification.retry": "通知重新发送",
+    "notification.fallback": "通知改投下一渠道",
     "reminder.enqueue": "生成提醒",
     "schema.upgrade": "数据库升级",
 }
