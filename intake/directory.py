@@ -90,6 +90,14 @@ def read_directory(path: Path) -> list[DirectoryEntry]:
             ],
             source,
         )
+    return check_records(raw, source)
+
+
+def check_records(
+    raw: list[tuple[Where | None, dict[str, Any]]], source: str = ""
+) -> list[DirectoryEntry]:
+    """Entries from directory records (a file's rows, or the portal's unit form), or ImportFailed
+    listing every problem: the one set of checks for both."""
     problems: list[Problem] = []
     entries = [_entry(record, where, problems) for where, record in raw]
     _check_names(entries, problems)
@@ -130,24 +138,29 @@ def _csv_records(text: str) -> list[tuple[Where, dict[str, Any]]]:
         row = {
             key: read_back(value) if isinstance(value, str) else value for key, value in raw.items()
         }
-        record: dict[str, Any] = {
-            "name": row.get("name"),
-            "kind": row.get("kind") or None,
-            "aliases": split_names(row.get("aliases") or ""),
-            "members": split_names(row.get("members") or ""),
-        }
-        for role in ("liaison", "head"):
-            if row.get(f"{role}_name") or row.get(f"{role}_email"):
-                record[role] = {
-                    "name": row.get(f"{role}_name") or "",
-                    "email": row.get(f"{role}_email") or None,
-                    "phone": row.get(f"{role}_phone") or None,
-                }
-        records.append((Where("row", number), record))
+        records.append((Where("row", number), record_from_columns(row)))
     return records
 
 
-def _entry(record: dict[str, Any], where: Where, problems: list[Problem]) -> DirectoryEntry:
+def record_from_columns(row: dict[str, Any]) -> dict[str, Any]:
+    """A directory record from the CSV columns (a CSV row, or the portal's unit form)."""
+    record: dict[str, Any] = {
+        "name": row.get("name"),
+        "kind": row.get("kind") or None,
+        "aliases": split_names(row.get("aliases") or ""),
+        "members": split_names(row.get("members") or ""),
+    }
+    for role in ("liaison", "head"):
+        if row.get(f"{role}_name") or row.get(f"{role}_email"):
+            record[role] = {
+                "name": row.get(f"{role}_name") or "",
+                "email": row.get(f"{role}_email") or None,
+                "phone": row.get(f"{role}_phone") or None,
+            }
+    return record
+
+
+def _entry(record: dict[str, Any], where: Where | None, problems: list[Problem]) -> DirectoryEntry:
     name = str(record.get("name") or "").strip()
     if not name:
         problems.append(Problem(where, "缺少单位名称（name）", "the unit has no name"))
@@ -169,7 +182,7 @@ def _entry(record: dict[str, Any], where: Where, problems: list[Problem]) -> Dir
     return entry
 
 
-def _unit_kind(record: dict[str, Any], where: Where, problems: list[Problem]) -> UnitKind:
+def _unit_kind(record: dict[str, Any], where: Where | None, problems: list[Problem]) -> UnitKind:
     """The unit's kind; an invalid one is a problem, taken as a department."""
     kind_text = record.get("kind") or ("group" if record.get("members") else "department")
     try:
@@ -186,7 +199,7 @@ def _unit_kind(record: dict[str, Any], where: Where, problems: list[Problem]) ->
     return kind
 
 
-def _check_lengths(entry: DirectoryEntry, where: Where, problems: list[Problem]) -> None:
+def _check_lengths(entry: DirectoryEntry, where: Where | None, problems: list[Problem]) -> None:
     """A name or alias longer than the database allows is a problem with its row."""
     for label_zh, label_en, text, limit in (
         ("单位名称", "unit name", entry.name, NAME_LIMIT),
@@ -205,7 +218,12 @@ def _check_lengths(entry: DirectoryEntry, where: Where, problems: list[Problem])
 
 
 def _contact(
-    contact: dict[str, Any], role: ContactRole, *, name: str, where: Where, problems: list[Problem]
+    contact: dict[str, Any],
+    role: ContactRole,
+    *,
+    name: str,
+    where: Where | None,
+    problems: list[Problem],
 ) -> ContactEntry:
     """A liaison or head, the e-mail normalised (an invalid one is a problem naming the unit)."""
     email = (contact.get("email") or "").strip() or None
