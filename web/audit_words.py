@@ -14,10 +14,13 @@ from typing import Any, Final
 
 from models.audit import AuditEvent
 from models.labels import (
+    ASSIGNMENT_ROLES,
     AUDIT_ACTIONS,
+    CHECKIN_STATES,
     CONTACT_ROLES,
     FIELDS,
     OUTCOMES,
+    ROUND_STATES,
     STATES,
     UNIT_KINDS,
     USER_ROLES,
@@ -62,11 +65,33 @@ CHANGE_FIELDS: Final[dict[str, str]] = {
     "due_on": "办理时限",
     "level": "督办级别",
     "attempts": "尝试次数",
+    "version": "版次",
+    "revision": "报送版次",
+    "pending": "待分工任务",
+    "new_units": "新增单位",
+    "sha256": "文件指纹",
+    "source": "来源文件",
+    "key": "编号",
+    "changes": "变更",
+    "corrections": "更正",
+    "plan": "通知",
+    "number": "编号",
+    "from": "原值",
+    "to": "新值",
+    "queued": "已排队",
+    "recipients": "收件人",
+    "user_id": "用户编号",
+    "checkins_moved": "顺延的报送",
+    "checkins": "报送数",
+    "notices": "通知数",
+    "report_by": "报送截止",
+    "scope": "范围",
+    "tasks": "任务",
 }
 # Values that are codes themselves, by the field that holds them.
 VALUE_TABLES: Final[dict[str, dict[str, str]]] = {
-    "role": {**USER_ROLES, **CONTACT_ROLES},
-    "state": STATES,
+    "role": {**USER_ROLES, **CONTACT_ROLES, **ASSIGNMENT_ROLES},
+    "state": {**ROUND_STATES, **CHECKIN_STATES, **STATES},
     "kind": UNIT_KINDS,
 }
 HEADERS: Final[tuple[str, ...]] = (
