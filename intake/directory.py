@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -94,7 +95,7 @@ def read_directory(path: Path) -> list[DirectoryEntry]:
 
 
 def check_records(
-    raw: list[tuple[Where | None, dict[str, Any]]], source: str = ""
+    raw: Sequence[tuple[Where | None, dict[str, Any]]], source: str = ""
 ) -> list[DirectoryEntry]:
     """Entries from directory records (a file's rows, or the portal's unit form), or ImportFailed
     listing every problem: the one set of checks for both."""

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
+from sqlalchemy import and_
 from sqlmodel import Session, col, select
 
 from models.clock import utc_now
@@ -58,14 +59,14 @@ HEADERS: Final[tuple[str, ...]] = (
 
 
 def _where(status: str) -> Any:
-    pending = Notification.status == NotificationStatus.PENDING
+    state, error = col(Notification.status), col(Notification.last_error)
     return {
-        "pending": pending & col(Notification.last_error).is_(None),
-        "retrying": pending & col(Notification.last_error).is_not(None),
-        "claimed": Notification.status == NotificationStatus.CLAIMED,
-        "sent": (Notification.status == NotificationStatus.SENT) & (Notification.maybe_sent == 0),
-        "maybe_sent": Notification.maybe_sent > 0,
-        "dead": Notification.status == NotificationStatus.DEAD,
+        "pending": and_(state == NotificationStatus.PENDING, error.is_(None)),
+        "retrying": and_(state == NotificationStatus.PENDING, error.is_not(None)),
+        "claimed": state == NotificationStatus.CLAIMED,
+        "sent": and_(state == NotificationStatus.SENT, col(Notification.maybe_sent) == 0),
+        "maybe_sent": col(Notification.maybe_sent) > 0,
+        "dead": state == NotificationStatus.DEAD,
     }[status]
 
 
