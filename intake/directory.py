@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -101,6 +102,14 @@ def read_directory(path: Path) -> list[DirectoryEntry]:
             ],
             source,
         )
+    return check_records(raw, source)
+
+
+def check_records(
+    raw: Sequence[tuple[Where | None, dict[str, Any]]], source: str = ""
+) -> list[DirectoryEntry]:
+    """Entries from directory records (a file's rows, or the portal's unit form), or ImportFailed
+    listing every problem: the one set of checks for both."""
     problems: list[Problem] = []
     entries = [_entry(record, where, problems) for where, record in raw]
     _check_names(entries, problems)
@@ -141,16 +150,21 @@ def _csv_records(text: str) -> list[tuple[Where, dict[str, Any]]]:
         row = {
             key: read_back(value) if isinstance(value, str) else value for key, value in raw.items()
         }
-        record: dict[str, Any] = {
-            "name": row.get("name"),
-            "kind": row.get("kind") or None,
-            "aliases": split_names(row.get("aliases") or ""),
-            "members": split_names(row.get("members") or ""),
-        }
-        record |= {key: row.get(key) or None for key in ROBOT_FIELDS}
-        record |= _csv_contacts(row)
-        records.append((Where("row", number), record))
+        records.append((Where("row", number), record_from_columns(row)))
     return records
+
+
+def record_from_columns(row: dict[str, Any]) -> dict[str, Any]:
+    """A directory record from the CSV columns (a CSV row, or the portal's unit form)."""
+    record: dict[str, Any] = {
+        "name": row.get("name"),
+        "kind": row.get("kind") or None,
+        "aliases": split_names(row.get("aliases") or ""),
+        "members": split_names(row.get("members") or ""),
+    }
+    record |= {key: row.get(key) or None for key in ROBOT_FIELDS}
+    record |= _csv_contacts(row)
+    return record
 
 
 def _csv_contacts(row: dict[str, Any]) -> dict[str, Any]:
@@ -165,7 +179,7 @@ def _csv_contacts(row: dict[str, Any]) -> dict[str, Any]:
     return contacts
 
 
-def _entry(record: dict[str, Any], where: Where, problems: list[Problem]) -> DirectoryEntry:
+def _entry(record: dict[str, Any], where: Where | None, problems: list[Problem]) -> DirectoryEntry:
     name = str(record.get("name") or "").strip()
     if not name:
         problems.append(Problem(where, "缺少单位名称（name）", "the unit has no name"))
@@ -196,7 +210,7 @@ def _entry(record: dict[str, Any], where: Where, problems: list[Problem]) -> Dir
 
 
 def _robots(
-    record: dict[str, Any], *, name: str, where: Where, problems: list[Problem]
+    record: dict[str, Any], *, name: str, where: Where | None, problems: list[Problem]
 ) -> dict[str, str | None]:
     """The unit's group robots, each checked (intake.channel_fields, which the portal shares)."""
     from intake import channel_fields
@@ -214,7 +228,7 @@ def _robots(
 
 
 def _check_route(
-    entry: DirectoryEntry, role: ContactRole, where: Where, problems: list[Problem]
+    entry: DirectoryEntry, role: ContactRole, where: Where | None, problems: list[Problem]
 ) -> None:
     from intake.channel_fields import robot_problems
 
@@ -234,7 +248,7 @@ def _check_route(
         )
 
 
-def _unit_kind(record: dict[str, Any], where: Where, problems: list[Problem]) -> UnitKind:
+def _unit_kind(record: dict[str, Any], where: Where | None, problems: list[Problem]) -> UnitKind:
     """The unit's kind; an invalid one is a problem, taken as a department."""
     kind_text = record.get("kind") or ("group" if record.get("members") else "department")
     try:
@@ -251,7 +265,7 @@ def _unit_kind(record: dict[str, Any], where: Where, problems: list[Problem]) ->
     return kind
 
 
-def _check_lengths(entry: DirectoryEntry, where: Where, problems: list[Problem]) -> None:
+def _check_lengths(entry: DirectoryEntry, where: Where | None, problems: list[Problem]) -> None:
     """A name or alias longer than the database allows is a problem with its row."""
     for label_zh, label_en, text, limit in (
         ("单位名称", "unit name", entry.name, NAME_LIMIT),
@@ -270,7 +284,12 @@ def _check_lengths(entry: DirectoryEntry, where: Where, problems: list[Problem])
 
 
 def _contact(
-    contact: dict[str, Any], role: ContactRole, *, name: str, where: Where, problems: list[Problem]
+    contact: dict[str, Any],
+    role: ContactRole,
+    *,
+    name: str,
+    where: Where | None,
+    problems: list[Problem],
 ) -> ContactEntry:
     """A liaison or head, the e-mail normalised (an invalid one is a problem naming the unit)."""
     email = (contact.get("email") or "").strip() or None

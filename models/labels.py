@@ -93,6 +93,8 @@ AUDIT_ACTIONS: Final[dict[str, str]] = {
     "user.create": "新增用户",
     "user.disable": "停用用户",
     "user.password": "修改密码",
+    "user.enable": "启用用户",
+    "user.role": "变更角色",
     "login": "登录",
     "logout": "退出登录",
     "login.failed": "登录失败",

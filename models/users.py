@@ -88,22 +88,8 @@ def add_user(
             why="the name must be 1 to 100 characters",
             why_zh="用户名应为1至100个字符",
         )
-    try:
-        parsed = Role(role)
-    except ValueError:
-        parsed = None
-    if parsed not in PORTAL_ROLES:
-        raise UserRefused(
-            username=username,
-            why=f"unknown role {role!r} ({', '.join(PORTAL_ROLES)})",
-            why_zh=f"未知角色 {role}（可选：{'、'.join(PORTAL_ROLES)}）",
-        )
-    if (parsed == Role.UNIT) != bool(unit_name):
-        raise UserRefused(
-            username=username,
-            why="a unit user needs --unit, and only a unit user has one",
-            why_zh="单位用户须用 --unit 指定单位，其他角色不属于单位",
-        )
+    parsed = _portal_role(username, role)
+    _check_unit(username, parsed, unit_name)
     if session.exec(select(User).where(User.username == username)).first() is not None:
         raise UserRefused(username=username, why="the name is taken", why_zh="用户名已存在")
     _check_password(username, password)
@@ -146,22 +132,131 @@ def set_password(
     return user
 
 
-def disable_user(session: Session, *, username: str, actor: Actor, now: datetime) -> User:
+# An account's own small lifecycle: (enabled?, action) -> enabled?; anything else is refused.
+ACCOUNT_TRANSITIONS: dict[tuple[bool, str], bool] = {
+    (True, "disable"): False,
+    (False, "enable"): True,
+}
+
+
+def _switch(session: Session, *, username: str, action: str, actor: Actor, now: datetime) -> User:
     user = find_user(session, username)
-    user.disabled = True
+    enabled = not user.disabled
+    if (enabled, action) not in ACCOUNT_TRANSITIONS:
+        raise UserRefused(
+            username=username,
+            why=f"the account is already {'enabled' if enabled else 'disabled'}",
+            why_zh=f"该账户已{'启用' if enabled else '停用'}",
+        )
+    if actor.name == username:
+        raise UserRefused(
+            username=username,
+            why="nobody may disable or enable their own account",
+            why_zh="不能停用或启用自己的账户",
+        )
+    user.disabled = not ACCOUNT_TRANSITIONS[(enabled, action)]
+    session.add(user)
+    if user.disabled:
+        end_sessions(session, id_of(user), now)  # a disabled account is logged out everywhere
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action=f"user.{action}",
+        object_type="user",
+        object_id=user.id,
+        unit_id=user.unit_id,
+        before={"disabled": not user.disabled},
+        after={"disabled": user.disabled},
+    )
+    return user
+
+
+def disable_user(session: Session, *, username: str, actor: Actor, now: datetime) -> User:
+    """Disable an account and end its sessions and tokens."""
+    return _switch(session, username=username, action="disable", actor=actor, now=now)
+
+
+def enable_user(session: Session, *, username: str, actor: Actor, now: datetime) -> User:
+    return _switch(session, username=username, action="enable", actor=actor, now=now)
+
+
+def change_role(
+    session: Session,
+    *,
+    username: str,
+    role: str,
+    unit_name: str | None,
+    actor: Actor,
+    now: datetime,
+) -> User:
+    """Give a user another role (a unit user names its unit); their sessions end, so the new role
+    applies from their next login."""
+    from models.unit import find_unit
+
+    user = find_user(session, username)
+    parsed = _portal_role(username, role)
+    _check_unit(username, parsed, unit_name)
+    if actor.name == username:
+        raise UserRefused(
+            username=username,
+            why="nobody may change their own role",
+            why_zh="不能修改自己的角色",
+        )
+    unit = find_unit(session, unit_name) if unit_name else None
+    old_unit = _unit_name(session, user.unit_id)
+    before = {"role": str(user.role), "unit": old_unit}
+    after = {"role": parsed.value, "unit": unit.name if unit else None}
+    if before == after:
+        raise UserRefused(username=username, why="nothing changes", why_zh="角色和单位均未改变")
+    user.role, user.unit_id = parsed, unit.id if unit else None
     session.add(user)
     end_sessions(session, id_of(user), now)
     audit.record(
         session,
         at=now,
         actor=actor,
-        action="user.disable",
+        action="user.role",
         object_type="user",
         object_id=user.id,
-        before={"disabled": False},
-        after={"disabled": True},
+        unit_id=user.unit_id,
+        before=before,
+        after=after,
     )
     return user
+
+
+def change_own_password(
+    session: Session, *, user_id: int, current: str, new: str, actor: Actor, now: datetime
+) -> User:
+    """A user's own new password, once the current one is proven; every session ends."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    user = session.get(User, user_id)
+    if user is None or user.disabled:
+        raise NotFound(kind="user", kind_zh="用户", key=str(user_id))
+    try:
+        hasher().verify(user.password_hash or "", current)
+    except (VerificationError, InvalidHashError):
+        raise UserRefused(
+            username=user.username,
+            why="the current password is wrong",
+            why_zh="当前密码不正确",
+        ) from None
+    if new == current:
+        raise UserRefused(
+            username=user.username,
+            why="the new password is the current one",
+            why_zh="新密码不能与当前密码相同",
+        )
+    return set_password(session, username=user.username, password=new, actor=actor, now=now)
+
+
+def _unit_name(session: Session, unit_id: int | None) -> str | None:
+    from models.unit import Unit
+
+    unit = session.get(Unit, unit_id) if unit_id is not None else None
+    return unit.name if unit else None
 
 
 def find_user(session: Session, username: str) -> User:
@@ -207,6 +302,29 @@ def end_sessions(session: Session, user_id: int, now: datetime) -> None:
         .where(col(WebSession.user_id) == user_id, col(WebSession.ended_at).is_(None))
         .values(ended_at=utc(now))
     )
+
+
+def _portal_role(username: str, role: str) -> Role:
+    try:
+        parsed = Role(role)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed not in PORTAL_ROLES:
+        raise UserRefused(
+            username=username,
+            why=f"unknown role {role!r} ({', '.join(PORTAL_ROLES)})",
+            why_zh=f"未知角色 {role}（可选：{'、'.join(PORTAL_ROLES)}）",
+        )
+    return parsed
+
+
+def _check_unit(username: str, role: Role, unit_name: str | None) -> None:
+    if (role == Role.UNIT) != bool(unit_name):
+        raise UserRefused(
+            username=username,
+            why="a unit user needs --unit, and only a unit user has one",
+            why_zh="单位联络员须指定所属单位（命令行用 --unit），其他角色不属于单位",
+        )
 
 
 def _check_password(username: str, password: str) -> None:

@@ -1,4 +1,4 @@
-"""The /audit page over real HTTP: newest first, a hundred a page, the filters kept from page to
+"""The /audit page over real HTTP: newest first, fifty a page, the filters kept from page to
 page."""
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ from tests.support.portal import running, seed
 
 
 def rows(html: str) -> list[tuple[int, str]]:
-    """(seq, action) of each row of the trail's table."""
+    """(seq, what was done, in words) of each event of the trail."""
     return [
-        (int(seq), action)
-        for seq, action in re.findall(
-            r'<tr><td>(\d+)</td><td>[^<]*</td><td>[^<]*</td><td data-action="([^"]*)">', html
+        (int(seq), what)
+        for seq, what in re.findall(
+            r'<li data-seq="(\d+)">\s*<p><b>[^<]*</b> · <time>[^<]*</time> · [^<]* · '
+            r"<strong>([^<]*)</strong>",
+            html,
         )
     ]
 
@@ -61,9 +63,9 @@ def test_the_audit_page_shows_the_newest_first_and_pages_through_all_of_them_wit
     with running(settings, engine) as portal, portal.login("auditor") as auditor:
         total += 1  # the auditor's own login
         first = auditor.get("/audit").text
-        assert [seq for seq, _ in rows(first)] == list(range(total, total - 100, -1))
+        assert [seq for seq, _ in rows(first)] == list(range(total, total - 50, -1))
         assert (
-            f"第 1 / {-(-total // 100)} 页，共 {total} 条" in first and link(first, "prev") is None
+            f"第1页/共{-(-total // 50)}页，共 {total} 条" in first and link(first, "prev") is None
         )
         seen, target = [], "/audit?action=login.failed"
         while target:
@@ -73,9 +75,9 @@ def test_the_audit_page_shows_the_newest_first_and_pages_through_all_of_them_wit
             if following:
                 assert parse_qs(urlparse(following).query)["action"] == ["login.failed"]
             target = following
-        assert len(seen) == created and {action for _, action in seen} == {"login.failed"}
+        assert len(seen) == created and {action for _, action in seen} == {"登录失败"}
         assert [seq for seq, _ in seen] == sorted((seq for seq, _ in seen), reverse=True)
         last = auditor.get(
-            "/audit", params={"action": "login.failed", "page_no": -(-created // 100)}
+            "/audit", params={"action": "login.failed", "page_no": -(-created // 50)}
         ).text
         assert link(last, "next") is None and "action=login.failed" in link(last, "prev")

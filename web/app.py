@@ -44,11 +44,13 @@ def create_app(settings: Any = None) -> FastAPI:
     from web.paths import STATIC
     from web.routes import (
         access,
+        admin,
         api,
         api_review,
         assignments,
         audit_review,
         intake_pages,
+        messages,
         office,
         results,
         session,
@@ -84,6 +86,8 @@ def create_app(settings: Any = None) -> FastAPI:
         assignments,
         results,
         audit_review,
+        messages,
+        admin,
         access,
         api,
         api_review,

@@ -23,12 +23,11 @@ from typing import Any
 import anyio.from_thread
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from intake.source import NOTICE_TYPES  # every format the readers take
 from models.clock import utc_now
 from models.db import reading, unit_of_work
-from models.unit import Contact, Unit, UnitAlias
 from web.auth import Principal
 from web.bounds import Id
 from web.deps import engine_of, form_of, office_only, page, read_session, settings_of
@@ -295,17 +294,3 @@ def assign_task(request: Request, task_id: Id, me: Principal = Depends(office_on
 
     number = assign()
     return RedirectResponse(f"/import/pending?done={number}", status_code=303)
-
-
-@router.get("/units")
-def units(
-    request: Request, me: Principal = Depends(office_only), session: Session = Depends(read_session)
-):
-    rows = session.exec(select(Unit).order_by(Unit.name)).all()
-    aliases: dict[int, list[str]] = {}
-    for alias in session.exec(select(UnitAlias)):
-        aliases.setdefault(alias.unit_id, []).append(alias.alias)
-    contacts: dict[int, list[Contact]] = {}
-    for contact in session.exec(select(Contact).order_by(col(Contact.role))):
-        contacts.setdefault(contact.unit_id, []).append(contact)
-    return page(request, "units.html.j2", me, rows=rows, aliases=aliases, contacts=contacts)

@@ -4,10 +4,9 @@ extensions."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session, col, select
 
@@ -18,8 +17,6 @@ from models.db import unit_of_work
 from models.escalation import ExtensionRequest, ExtensionState
 from models.escalations import agenda, open_items
 from models.extensions import decide_extension
-from models.notification import Notification, NotificationStatus
-from models.outbox import retry_dead
 from models.plan import Plan, Task
 from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
 from models.rounds import close_round, open_round, unreached_in_round
@@ -247,39 +244,3 @@ def escalations(
         open_ones=[i for i in open_ones if not i["office"]][:1000],
         office_backlog=[i for i in open_ones if i["office"]][:1000],
     )
-
-
-@router.get("/notifications")
-def notifications(
-    request: Request, me: Principal = Depends(office_only), session: Session = Depends(read_session)
-):
-    """Messages that failed: dead-lettered, waiting to be tried again after an error, or sent by
-    another channel after the first failed (the way each went)."""
-    from models.notification import path_text
-
-    rows = session.exec(
-        select(Notification)
-        .where(
-            (Notification.status == NotificationStatus.DEAD)
-            | (
-                col(Notification.status).in_((NotificationStatus.PENDING, NotificationStatus.SENT))
-                & col(Notification.last_error).is_not(None)
-            )
-        )
-        .order_by(col(Notification.id).desc())
-        .limit(500)
-    ).all()
-    ways = {n.id: path_text(n.path, n.channel, n.status) for n in rows}
-    return page(request, "notifications.html.j2", me, rows=rows, ways=ways)
-
-
-@router.post("/notifications/retry")
-def notifications_retry(
-    request: Request,
-    me: Principal = Depends(office_only),
-    ids: Annotated[list[Id], Form(alias="id")] = [],  # noqa: B006 — copied per request
-):
-    form_of(request, me)
-    with unit_of_work(engine_of(request)) as session:
-        retry_dead(session, ids=ids or None, actor=me.actor, now=utc_now())
-    return RedirectResponse("/notifications", status_code=303)

@@ -1,0 +1,205 @@
+"""The audit trail in words: who, when, on what, did what, why, and what changed (before → after).
+
+The audit page and its CSV/JSONL/XLSX exports read an event through `in_words`, so the auditor
+reads the same sentence on the page and in the file. Action and role names come from
+models/labels.py; the object kinds and field names below are in that module's shape
+(code → label) so they can move there as they are.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Final
+
+from models.audit import AuditEvent
+from models.labels import (
+    ASSIGNMENT_ROLES,
+    AUDIT_ACTIONS,
+    CHECKIN_STATES,
+    CONTACT_ROLES,
+    FIELDS,
+    OUTCOMES,
+    ROUND_STATES,
+    STATES,
+    UNIT_KINDS,
+    USER_ROLES,
+    actor_label,
+    label,
+    local_time,
+)
+
+OBJECT_KINDS: Final[dict[str, str]] = {
+    "assignment": "分工",
+    "checkin": "报送",
+    "escalation": "督办",
+    "evidence": "佐证材料",
+    "extension": "延期申请",
+    "login_throttle": "登录限制",
+    "notification": "通知消息",
+    "plan": "通知",
+    "results": "通报",
+    "round": "督导轮次",
+    "route": "页面",
+    "schema": "数据库",
+    "task": "任务",
+    "unit": "单位",
+    "user": "用户",
+    "web_session": "登录会话",
+}
+CHANGE_FIELDS: Final[dict[str, str]] = {
+    **FIELDS,
+    "username": "用户名",
+    "role": "角色",
+    "unit": "单位",
+    "disabled": "停用",
+    "name": "名称",
+    "kind": "类别",
+    "aliases": "简称",
+    "members": "成员单位",
+    "contacts": "联系人",
+    "email": "邮箱",
+    "phone": "电话",
+    "state": "状态",
+    "tokens": "令牌数",
+    "due_on": "办理时限",
+    "level": "督办级别",
+    "attempts": "尝试次数",
+    "version": "版次",
+    "revision": "报送版次",
+    "pending": "待分工任务",
+    "new_units": "新增单位",
+    "sha256": "文件指纹",
+    "source": "来源文件",
+    "key": "编号",
+    "changes": "变更",
+    "corrections": "更正",
+    "plan": "通知",
+    "number": "编号",
+    "from": "原值",
+    "to": "新值",
+    "queued": "已排队",
+    "recipients": "收件人",
+    "user_id": "用户编号",
+    "checkins_moved": "顺延的报送",
+    "checkins": "报送数",
+    "notices": "通知数",
+    "report_by": "报送截止",
+    "scope": "范围",
+    "tasks": "任务",
+}
+# Values that are codes themselves, by the field that holds them.
+VALUE_TABLES: Final[dict[str, dict[str, str]]] = {
+    "role": {**USER_ROLES, **CONTACT_ROLES, **ASSIGNMENT_ROLES},
+    "state": {**ROUND_STATES, **CHECKIN_STATES, **STATES},
+    "kind": UNIT_KINDS,
+}
+HEADERS: Final[tuple[str, ...]] = (
+    "序号",
+    "时间",
+    "操作人",
+    "做了什么",
+    "对象",
+    "结果",
+    "原因",
+    "变更前",
+    "变更后",
+)
+
+
+@dataclass(frozen=True)
+class EventInWords:
+    seq: int
+    when: str
+    who: str
+    what: str
+    target: str
+    outcome: str
+    reason: str
+    before: str
+    after: str
+    changes: tuple[tuple[str, str, str], ...]  # field, before, after: only what differs
+
+    def cells(self) -> list[Any]:
+        return [
+            self.seq,
+            self.when,
+            self.who,
+            self.what,
+            self.target,
+            self.outcome,
+            self.reason,
+            self.before,
+            self.after,
+        ]
+
+
+def _value(field: str, value: Any) -> str:
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list):
+        return "、".join(_value(field, v) for v in value)
+    if isinstance(value, dict):
+        return "；".join(
+            f"{label(CHANGE_FIELDS, k) if k in CHANGE_FIELDS else _value('role', k)}："
+            f"{_value(str(k), v)}"
+            for k, v in value.items()
+        )
+    table = VALUE_TABLES.get(field)
+    if table is not None and str(value) in table:
+        return table[str(value)]
+    return str(value)
+
+
+def _decoded(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _field(name: str) -> str:
+    return CHANGE_FIELDS.get(name, name)
+
+
+def _described(state: Any) -> str:
+    if state is None:
+        return ""
+    if isinstance(state, dict):
+        return "；".join(f"{_field(k)}：{_value(k, v)}" for k, v in state.items())
+    return _value("", state)
+
+
+def _changes(before: Any, after: Any) -> tuple[tuple[str, str, str], ...]:
+    if not isinstance(before, dict) and not isinstance(after, dict):
+        if before is None and after is None:
+            return ()
+        return (("内容", _value("", before), _value("", after)),)
+    old = before if isinstance(before, dict) else {}
+    new = after if isinstance(after, dict) else {}
+    return tuple(
+        (_field(k), _value(k, old.get(k)), _value(k, new.get(k)))
+        for k in dict.fromkeys([*old, *new])
+        if old.get(k) != new.get(k)
+    )
+
+
+def in_words(event: AuditEvent, zone: str) -> EventInWords:
+    """One event as the auditor reads it, its time in the office's zone."""
+    before, after = _decoded(event.before), _decoded(event.after)
+    return EventInWords(
+        seq=event.seq,
+        when=local_time(event.at, zone, "second"),
+        who=actor_label(event.actor),
+        what=label(AUDIT_ACTIONS, event.action),
+        target=f"{label(OBJECT_KINDS, event.object_type)} {event.object_id}".strip(),
+        outcome=label(OUTCOMES, event.outcome),
+        reason=event.reason or "",
+        before=_described(before),
+        after=_described(after),
+        changes=_changes(before, after),
+    )
