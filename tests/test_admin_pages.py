@@ -221,6 +221,8 @@ def test_the_unit_form_refuses_what_the_directory_import_refuses_and_saves_the_r
         "name": "李老师",
         "email": "li@example.cn",
         "phone": "0513-87000000",
+        "mobile": None,  # the directory's channel fields, none typed here
+        "channels": [],
     }
     assert json.loads(event.after)["aliases"] == ["市教体局", "教育局"]
     with reading(portal.engine) as session:
@@ -421,3 +423,40 @@ def test_hostile_values_in_users_units_and_filters_come_out_escaped_and_never_as
     assert '\'=HYPERLINK("http://elsewhere.example/HX6","点击")' in names
     rows = list(csv.reader(io.StringIO(audit_csv.content.decode("utf-8-sig"))))
     assert formula_cells([cell for row in rows for cell in row]) == []
+
+
+def test_saving_a_unit_in_the_browser_keeps_its_robot_and_its_liaison_channels(
+    portal: Portal,
+) -> None:
+    # A robot key is never shown back in the form; a field left empty keeps what the directory has.
+    key = "0f5c2a7e-1b2c-4d3e-8f90-123456789abc"
+    with unit_of_work(portal.engine) as session:
+        edu = session.exec(select(Unit).where(Unit.name == "市教育局")).one()
+        edu.wecom_key = key
+        liaison = session.exec(
+            select(Contact).where(Contact.unit_id == edu.id, Contact.role == "liaison")
+        ).one()
+        liaison.mobile = "13800138000"
+        liaison.channels = ["wecom", "email"]
+        session.add_all([edu, liaison])
+        edu_id = edu.id
+    with portal.login("office") as office:
+        form = office.get(f"/units/{edu_id}").text
+        assert key not in form
+        assert "企业微信机器人 key（已设置）" in form
+        assert 'value="wecom、email"' in form and 'value="13800138000"' in form
+        fields = dict(re.findall(r'<input name="([a-z_]+)" value="([^"]*)"', form))
+        fields |= {"csrf": csrf_of(form), "kind": "department", "liaison_phone": "0513-1"}
+        saved = office.post(f"/units/{edu_id}", data=fields)
+        assert saved.status_code == 303, saved.text[-400:]
+    with reading(portal.engine) as session:
+        edu = session.get_one(Unit, edu_id)
+        liaison = session.exec(
+            select(Contact).where(Contact.unit_id == edu_id, Contact.role == "liaison")
+        ).one()
+    assert edu.wecom_key == key
+    assert (liaison.phone, liaison.mobile, list(liaison.channels)) == (
+        "0513-1",
+        "13800138000",
+        ["wecom", "email"],
+    )

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from intake.directory import (
     CSV_COLUMNS,
+    ROBOT_FIELDS,
     check_records,
     describe_unit,
     record_from_columns,
@@ -420,8 +421,16 @@ def _unit_row(session: Session, unit: Unit) -> dict[str, Any]:
             **{
                 f"{role}_{key}": (contacts.get(role) or {}).get(key) or ""
                 for role in ("liaison", "head")
-                for key in ("name", "email", "phone")
+                for key in ("name", "email", "phone", "mobile")
             },
+            **{
+                f"{role}_channels": "、".join((contacts.get(role) or {}).get("channels") or [])
+                for role in ("liaison", "head")
+            },
+            # A robot's key or secret is never shown back: the form says whether one is set, and a
+            # field left empty keeps it (see _save_unit).
+            **{key: "" for key in ROBOT_FIELDS},
+            "robots_set": [key for key in ROBOT_FIELDS if getattr(unit, key)],
         },
     }
 
@@ -529,8 +538,9 @@ def _directory_except(session: Session, unit_id: int | None) -> list[tuple[Where
     for number, unit in enumerate(session.exec(select(Unit).order_by(col(Unit.id))), start=1):
         if unit.id == unit_id:
             continue
-        described = describe_unit(session, unit)
+        described = describe_unit(session, unit, secrets=True)
         record = {k: described[k] for k in ("name", "kind", "aliases", "members")}
+        record |= {k: described[k] for k in ROBOT_FIELDS if k in described}
         record |= described["contacts"]
         records.append((Where("row", number), record))
     return records
@@ -555,6 +565,8 @@ def _save_unit(request: Request, me: Principal, unit_id: int | None):
             if unit is None:
                 raise NotFound(kind="unit", kind_zh="单位", key=str(unit_id))
             fields["name"] = unit.name  # the name is the unit's key: renaming is not this form's
+            for key in ROBOT_FIELDS:  # left empty: the robot stays as the directory has it
+                fields[key] = fields[key] or (getattr(unit, key) or "")
         # The form's unit goes last and without a place, so every problem about it is the form's.
         records = [*_directory_except(session, unit_id), (None, record_from_columns(fields))]
         try:
