@@ -52,7 +52,12 @@ if TYPE_CHECKING:
     from config import Settings
 
 N = table_of(Notification).c
-PENDING, CLAIMED, SENT, DEAD = (s.value for s in NotificationStatus)
+PENDING, CLAIMED, SENT, DEAD = (
+    NotificationStatus.PENDING.value,
+    NotificationStatus.CLAIMED.value,
+    NotificationStatus.SENT.value,
+    NotificationStatus.DEAD.value,
+)  # a merged row (models.budget) is never claimed: it goes out inside another
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,237 @@
+"""The reminder budget (基层减负): no person receives more than `notify.max_per_person_per_day`
+messages on one office day; what would exceed it is merged, never dropped.
+
+The small office (tests/support/small_office.py): a round opened Monday 5 September 2022, due
+Friday 9th, cooperating units Wednesday 7th. 市教育局 owes task 5 (lead) and task 12 (cooperating);
+市公安局 and 市检察院 owe task 5; 市市场监管局 owes task 12. Nobody files except 市公安局, whose
+completion report the office returns; so every unit is reminded, then escalated up to red.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from config import Settings
+from models.budget import attach
+from models.db import unit_of_work
+from models.escalations import escalate_stalled
+from models.lifecycle import SYSTEM_ACTOR
+from models.notification import Notification, NotificationStatus
+from models.outbox import enqueue_many
+from models.reminders import send_reminders
+from notifications.dispatch import dispatch
+from tests.support.channel import ListChannel
+from tests.support.scenario import OFFICE
+from tests.support.small_office import CST, at, open_september, rendered, with_contacts
+
+
+def settings_with(tmp_path: Path, limit: int) -> Settings:
+    return Settings(home=tmp_path, notify={"max_per_person_per_day": limit})
+
+
+def message(key: str, to: str = "liaison@example.org") -> dict[str, Any]:
+    return {"kind": "reminder", "dedup_key": key, "recipient_email": to, "payload": {"n": key}}
+
+
+def rows(engine: Engine) -> list[Notification]:
+    with Session(engine) as session:
+        return list(session.exec(select(Notification).order_by(Notification.id)))
+
+
+def send(engine: Engine, settings: Settings, moment: datetime) -> None:
+    dispatch(engine, ListChannel(settings), settings, now=lambda: moment)
+
+
+def parts(row: Notification) -> list[str]:
+    """The dedup keys a row carries: itself, or what was merged into it."""
+    if row.kind == "combined":
+        return [p["key"] for p in row.payload["parts"]]
+    return [row.dedup_key]
+
+
+def test_over_the_budget_a_message_joins_the_days_last_unsent_one_then_the_next_working_day(
+    engine: Engine, tmp_path: Path
+) -> None:
+    settings = settings_with(tmp_path, 2)
+    budgeted = attach(engine, settings)
+    monday = at("2022-09-05")
+    with unit_of_work(budgeted) as session:
+        assert enqueue_many(session, [message(k) for k in ("a", "b", "c", "d")], now=monday) == 4
+    # Two rows reach the person on Monday; the second carries b, c and d.
+    pending = [r for r in rows(engine) if r.status == NotificationStatus.PENDING]
+    assert [parts(r) for r in pending] == [["a"], ["b", "c", "d"]]
+    assert {r.dedup_key: r.merged_into for r in rows(engine) if r.merged_into} == {
+        "c": pending[1].id,
+        "d": pending[1].id,
+    }
+    send(engine, settings, at("2022-09-05", 11))
+    # The dispatcher has taken Monday's two: e waits for Tuesday's opening (08:30), and counts on Tuesday.
+    with unit_of_work(budgeted) as session:
+        enqueue_many(session, [message("e")], now=at("2022-09-05", 14))
+    carrier = next(
+        r for r in rows(engine) if r.kind == "combined" and r.budget_day != date(2022, 9, 5)
+    )
+    assert (parts(carrier), carrier.budget_day, carrier.next_attempt_at.astimezone(CST).time()) == (
+        ["e"],
+        date(2022, 9, 6),
+        datetime(2022, 9, 6, 8, 30).time(),
+    )
+    # A rerun of Monday's enqueue spends nothing and merges nothing twice.
+    with unit_of_work(budgeted) as session:
+        assert enqueue_many(session, [message(k) for k in "abcde"], now=at("2022-09-05", 15)) == 0
+    assert len(rows(engine)) == 6
+    send(
+        engine,
+        settings,
+        at(
+            "2022-09-06",
+            8,
+        )
+        + timedelta(minutes=-75),
+    )  # 08:45 Tuesday
+    # Tuesday: the carrier was one; f is the second; g joins f, which is still unsent.
+    with unit_of_work(budgeted) as session:
+        enqueue_many(session, [message("f"), message("g")], now=at("2022-09-06"))
+    tuesday = [r for r in rows(engine) if r.budget_day == date(2022, 9, 6) and r.status != "merged"]
+    assert sorted(parts(r) for r in tuesday) == [["e"], ["f", "g"]]
+    # Another person's budget is their own.
+    with unit_of_work(budgeted) as session:
+        assert enqueue_many(session, [message("h", "head@example.org")], now=at("2022-09-06")) == 1
+    assert rows(engine)[-1].status == NotificationStatus.PENDING
+
+
+def run_round(engine: Engine, settings: Settings) -> None:
+    """Every day from Monday 5 September to Friday 30th on the office's clock: the dispatcher at
+    08:45, 11:00 and 16:00, reminders at 10:00 and escalations at 10:30; 市公安局 files its
+    completion report on the 8th and the office returns it on the 9th. Then the first working
+    day after National Day sends what was carried."""
+    from models.checkins import review_checkin, submit_checkin
+
+    plan = with_contacts(engine)
+    round_id = open_september(engine)
+    day = date(2022, 9, 5)
+    while day <= date(2022, 9, 30):
+        text = day.isoformat()
+        send(engine, settings, at(text, 8) + timedelta(minutes=45))
+        with unit_of_work(engine) as session:
+            send_reminders(session, now=at(text), settings=settings, actor=SYSTEM_ACTOR)
+        with unit_of_work(engine) as session:
+            escalate_stalled(
+                session,
+                now=at(text, 10) + timedelta(minutes=30),
+                settings=settings,
+                actor=SYSTEM_ACTOR,
+            )
+        if text == "2022-09-08":
+            with unit_of_work(engine) as session:
+                submit_checkin(
+                    session,
+                    round_id=round_id,
+                    assignment_id=plan.police,
+                    actor=plan.unit_actor("市公安局"),
+                    now=at(text, 10) + timedelta(minutes=45),
+                    text="已完成",
+                    percent=100,
+                    completed=True,
+                )
+        if text == "2022-09-09":
+            with unit_of_work(engine) as session:
+                review_checkin(
+                    session,
+                    round_id=round_id,
+                    assignment_id=plan.police,
+                    accept=False,
+                    actor=OFFICE,
+                    now=at(text, 10) + timedelta(minutes=45),
+                    revision=1,
+                    reason="佐证材料不全",
+                )
+        send(engine, settings, at(text, 11))
+        send(engine, settings, at(text, 16))
+        day += timedelta(days=1)
+    send(engine, settings, at("2022-10-08", 9))
+
+
+def received(engine: Engine) -> Counter[tuple[str, date]]:
+    return Counter(
+        (r.recipient_email, r.sent_at.astimezone(CST).date())
+        for r in rows(engine)
+        if r.status == NotificationStatus.SENT and r.recipient_email and r.sent_at
+    )
+
+
+def tasks_reached(engine: Engine) -> dict[str, set[tuple[str, int]]]:
+    """Per recipient, the (kind, task number) of every item in what was actually sent."""
+    reached: dict[str, set[tuple[str, int]]] = {}
+    for row in rows(engine):
+        if row.status != NotificationStatus.SENT or row.recipient_email is None:
+            continue
+        carried = row.payload["parts"] if row.kind == "combined" else [row.__dict__]
+        for part in carried:
+            payload = part["payload"]
+            kind = part["kind"].split("_")[0]
+            items = payload.get("items", [payload["item"]] if "item" in payload else [])
+            for item in items:
+                reached.setdefault(row.recipient_email, set()).add((kind, item["task_number"]))
+    return reached
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_whole_round_on_a_budget_of_one_sends_one_a_day_and_every_item_reaches_its_unit(
+    engine: Engine, tmp_path: Path
+) -> None:
+    settings = settings_with(tmp_path, 1)
+    budgeted = attach(engine, settings)
+    run_round(budgeted, settings)
+    counts = received(engine)
+    assert counts and max(counts.values()) == 1, [k for k, v in counts.items() if v > 1]
+    # Nothing is left behind: each row was sent, or merged into a row that was sent.
+    by_id = {r.id: r for r in rows(engine)}
+    for row in by_id.values():
+        if row.status == NotificationStatus.MERGED:
+            assert by_id[row.merged_into].status == NotificationStatus.SENT, row.dedup_key
+        else:
+            assert row.status == NotificationStatus.SENT, row.dedup_key
+    assert any(r.status == NotificationStatus.MERGED for r in by_id.values())
+    # Item by item (worked out from the plan): each liaison hears of its unit's tasks in the
+    # round notice, the reminders and the escalations; each head in the escalations; 市公安局's
+    # liaison also of its returned report.
+    with Session(engine) as session:
+        from models.unit import Unit
+
+        units = {u.name: u.id for u in session.exec(select(Unit))}
+    owed = {"市教育局": {5, 12}, "市公安局": {5}, "市检察院": {5}, "市市场监管局": {12}}
+    reached = tasks_reached(engine)
+    for name, tasks in owed.items():
+        liaison, head = (
+            reached[f"liaison{units[name]}@example.org"],
+            reached[f"head{units[name]}@example.org"],
+        )
+        for task in tasks:
+            assert {("round", task), ("reminder", task), ("escalation", task)} <= liaison, name
+            assert ("escalation", task) in head, name
+            assert ("overdue", task) in liaison, name
+    assert ("report", 5) in reached[f"liaison{units['市公安局']}@example.org"]
+    # Each carried message renders as one Chinese digest naming its parts.
+    combined = next(r for r in by_id.values() if r.kind == "combined")
+    message = rendered(combined)
+    assert (
+        message.subject.startswith("【督办汇总】")
+        and f"等{len(combined.payload['parts'])}条" in message.subject
+    )
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_without_the_budget_the_same_round_sends_some_people_several_messages_a_day(
+    engine: Engine, tmp_path: Path
+) -> None:
+    settings = settings_with(tmp_path, 50)
+    run_round(attach(engine, settings), settings)
+    assert max(received(engine).values()) > 1
