@@ -215,3 +215,19 @@ def _absorb(session: Session, row: Notification, message: dict[str, Any]) -> boo
     )
     session.expire(row)
     return changed.rowcount == 1  # type: ignore[attr-defined]
+
+
+def received_by_unit(session: Session, *, since: datetime, until: datetime) -> dict[int, int]:
+    """Messages that reached each unit's people between the two moments (a combined digest is
+    one message): what the 通报 and `duban status` show beside the budget."""
+    rows = session.exec(
+        select(Notification.unit_id, func.count())
+        .where(
+            Notification.status == NotificationStatus.SENT,
+            col(Notification.unit_id).is_not(None),
+            col(Notification.sent_at) >= utc(since),
+            col(Notification.sent_at) <= utc(until),
+        )
+        .group_by(col(Notification.unit_id))
+    )
+    return {unit_id: count for unit_id, count in rows if unit_id is not None}

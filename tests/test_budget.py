@@ -72,7 +72,7 @@ def test_over_the_budget_a_message_joins_the_days_last_unsent_one_then_the_next_
         "d": pending[1].id,
     }
     send(engine, settings, at("2022-09-05", 11))
-    # The dispatcher has taken Monday's two: e waits for Tuesday's opening (08:30), and counts on Tuesday.
+    # The dispatcher took Monday's two: e waits for Tuesday's opening (08:30), counted on Tuesday.
     with unit_of_work(budgeted) as session:
         enqueue_many(session, [message("e")], now=at("2022-09-05", 14))
     carrier = next(
@@ -87,15 +87,7 @@ def test_over_the_budget_a_message_joins_the_days_last_unsent_one_then_the_next_
     with unit_of_work(budgeted) as session:
         assert enqueue_many(session, [message(k) for k in "abcde"], now=at("2022-09-05", 15)) == 0
     assert len(rows(engine)) == 6
-    send(
-        engine,
-        settings,
-        at(
-            "2022-09-06",
-            8,
-        )
-        + timedelta(minutes=-75),
-    )  # 08:45 Tuesday
+    send(engine, settings, at("2022-09-06", 8) + timedelta(minutes=45))  # 08:45 Tuesday
     # Tuesday: the carrier was one; f is the second; g joins f, which is still unsent.
     with unit_of_work(budgeted) as session:
         enqueue_many(session, [message("f"), message("g")], now=at("2022-09-06"))
@@ -235,3 +227,55 @@ def test_without_the_budget_the_same_round_sends_some_people_several_messages_a_
     settings = settings_with(tmp_path, 50)
     run_round(attach(engine, settings), settings)
     assert max(received(engine).values()) > 1
+
+
+def test_the_status_and_the_results_count_the_messages_each_unit_received(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from models.plan import Plan
+    from models.round import SupervisionRound
+    from models.status import status
+    from reports.page import markdown
+    from reports.results import compute, end_of_day
+
+    settings = settings_with(tmp_path, 3)
+    budgeted = attach(engine, settings)
+    with_contacts(engine)
+    round_id = open_september(budgeted)  # Monday: one round notice to each unit's liaison
+    send(engine, settings, at("2022-09-05", 11))
+    with unit_of_work(budgeted) as session:  # Tuesday: each of the four units owes a step
+        send_reminders(session, now=at("2022-09-06"), settings=settings, actor=SYSTEM_ACTOR)
+    send(engine, settings, at("2022-09-06", 11))
+    every = {"市教育局": 2, "市公安局": 2, "市检察院": 2, "市市场监管局": 2}
+    with Session(engine) as session:
+        figures = status(session, today=date(2022, 9, 6), timezone=settings.timezone)
+        assert figures["messages_received"] == {
+            "since": "2022-08-31",
+            "until": "2022-09-06",
+            "by_unit": every,
+        }
+        # On the 12th the seven days start on the 6th: Monday's notice is out; the round keeps it.
+        later = status(session, today=date(2022, 9, 12), timezone=settings.timezone)
+        assert later["messages_received"]["by_unit"] == dict.fromkeys(every, 1)
+        round_ = session.get_one(SupervisionRound, round_id)
+        results = compute(
+            session,
+            plan=session.get_one(Plan, round_.plan_id),
+            round_=round_,
+            as_of=end_of_day(date(2022, 9, 6), settings.timezone),
+            timezone=settings.timezone,
+            rules=settings.cycle,
+            issuer=settings.office_name,
+        )
+        before = compute(
+            session,
+            plan=session.get_one(Plan, round_.plan_id),
+            round_=round_,
+            as_of=end_of_day(date(2022, 9, 5), settings.timezone),
+            timezone=settings.timezone,
+            rules=settings.cycle,
+            issuer=settings.office_name,
+        )
+    assert {u.name: u.messages for u in results.units} == every
+    assert {u.name: u.messages for u in before.units} == dict.fromkeys(every, 1)
+    assert "| 督办 | 收到消息 |" in markdown(results)
