@@ -19,7 +19,7 @@ from models.assignment import Assignment, AssignmentRole
 from models.audit import AuditEvent, AuditHead
 from models.escalation import Escalation, EscalationNumber, ExtensionRequest, ExtensionState, Level
 from models.lifecycle import Action, Actor, Role, State
-from models.notification import Notification, NotificationStatus
+from models.notification import Notification, NotificationStatus, RateSlot
 from models.plan import Measure, Plan, Task
 from models.results import ResultsReport
 from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
@@ -46,6 +46,7 @@ __all__ = [
     "LoginThrottle",
     "Measure",
     "Notification",
+    "RateSlot",
     "NotificationStatus",
     "Plan",
     "ResultsReport",

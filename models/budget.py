@@ -9,8 +9,8 @@ next working day, sent when that day's working hours open and counted against th
 merged message keeps its own row (status `merged`, `merged_into` its carrier), so a rerun
 finds its dedup key and merges nothing twice, and the office can see where each item went.
 
-A person is the address the message goes to (lower-cased): the liaison of two units is one
-person with one budget.
+A person is the address the message goes to (`person_of`, lower-cased): the liaison of two units
+is one person with one budget.
 """
 
 from __future__ import annotations
@@ -73,7 +73,10 @@ def of(session: Session) -> Budget | None:
 
 
 def person_of(message: dict[str, Any]) -> str | None:
-    address = message.get("recipient_email")
+    """The person's e-mail, or the address of their first channel (a mobile) when they have none:
+    one row per message and person, whichever channel carries it (its fallback moves the same
+    row), so a digest is one message to one person."""
+    address = message.get("recipient_email") or message.get("address")
     return address.strip().lower() if address else None
 
 
@@ -186,6 +189,10 @@ def _carrier(session: Session, budget: Budget, message: dict[str, Any], *, now: 
         unit_id=message.get("unit_id"),
         recipient_name=message.get("recipient_name"),
         recipient_email=message["recipient_email"],
+        channel=message.get("channel", "email"),
+        address=message.get("address", message["recipient_email"]),
+        fallback=message.get("fallback", []),
+        path=[],
         lang=message.get("lang", "zh"),
         payload={"parts": [part(message)]},
         next_attempt_at=max(at, budget.opening(day)),

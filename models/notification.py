@@ -30,6 +30,22 @@ class Notification(SQLModel, table=True):
     unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
     recipient_name: str | None = None
     recipient_email: str | None = Field(default=None, max_length=320)
+    channel: str = Field(
+        default="email", max_length=40, description="the channel this row goes by now"
+    )
+    address: str | None = Field(
+        default=None, max_length=320, description="its destination there (e-mail, mobile)"
+    )
+    fallback: list[list[str]] = Field(
+        default_factory=list,
+        sa_column=Column(JSON, nullable=False),
+        description="the rest of the person's route, [[channel, address], ...], tried in order",
+    )
+    path: list[dict[str, Any]] = Field(
+        default_factory=list,
+        sa_column=Column(JSON, nullable=False),
+        description="the legs tried: [{channel, outcome, reason}, ...]",
+    )
     lang: str = Field(default="zh", max_length=8)
     subject: str = ""
     body_text: str = ""
@@ -54,3 +70,14 @@ class Notification(SQLModel, table=True):
     person: str | None = Field(default=None, max_length=320)
     budget_day: date | None = None
     merged_into: int | None = None
+
+
+class RateSlot(SQLModel, table=True):
+    """One send to a rate-limited destination (a robot, a gateway): the shared sliding window."""
+
+    __tablename__ = "rate_slot"
+    __table_args__ = (Index("ix_rate_slot_destination_at", "destination", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    destination: str = Field(max_length=200)
+    at: datetime

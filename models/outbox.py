@@ -26,8 +26,10 @@ def enqueue_new(session: Session, messages: list[dict[str, Any]], *, now: dateti
     """Insert the messages whose dedup key is new; return those keys.
 
     Each message: kind, dedup_key, recipient_email, payload, and optionally
-    recipient_name, unit_id, lang. Under the office's reminder budget (`models.budget`, carried
-    by the engine) a message over a person's day is stored as merged into another one.
+    recipient_name, unit_id, lang, and channel, address and fallback (models.recipients.message
+    fills these from the person's route; without them the row is an e-mail to recipient_email).
+    Under the office's reminder budget (`models.budget`, carried by the engine) a message over a
+    person's day is stored as merged into another one.
     """
     if not messages:
         return set()
@@ -82,6 +84,10 @@ def _insert(
             "unit_id": m.get("unit_id"),
             "recipient_name": m.get("recipient_name"),
             "recipient_email": m["recipient_email"],
+            "channel": m.get("channel", "email"),
+            "address": m.get("address", m["recipient_email"]),
+            "fallback": m.get("fallback", []),
+            "path": [],
             "lang": m.get("lang", "zh"),
             "subject": "",
             "body_text": "",

@@ -1,5 +1,5 @@
 """Who receives a unit's messages: its liaison (联络员) and its head (分管领导), from the
-directory."""
+directory, and by which channels in turn (the person's list, where the directory can serve it)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from models.unit import Contact, ContactRole
+from models.unit import Contact, ContactRole, Unit
+
+EMAIL = "email"
 
 
 @dataclass(frozen=True)
@@ -17,39 +19,73 @@ class Recipient:
     unit_id: int | None
     role: str  # liaison, head, office, office_head, leading_group
     name: str
-    email: str
+    email: str | None
+    # [(channel, address), ...] in the person's order; empty: e-mail to `email`
+    route: tuple[tuple[str, str], ...] = ()
+
+    def legs(self) -> list[tuple[str, str]]:
+        return list(self.route) or ([(EMAIL, self.email)] if self.email else [])
+
+
+def route_of(contact: Contact, unit: Unit) -> list[tuple[str, str]]:
+    """The contact's channels in order, each with its address, keeping those the directory can
+    serve: an e-mail for `email`, the unit's robot for `wecom`/`dingtalk`, a mobile for `sms`.
+
+    A channel the file lists but cannot serve here is skipped, so the next one carries the
+    message; the directory import has already told the office about it.
+    """
+    legs: list[tuple[str, str]] = []
+    for channel in contact.channels or [EMAIL]:
+        if channel == EMAIL:
+            address = contact.email
+        elif channel == "wecom":
+            address = (contact.mobile or "") if unit.wecom_key else None
+        elif channel == "dingtalk":
+            address = (contact.mobile or "") if unit.dingtalk_token else None
+        else:  # sms and plug-ins address a person by mobile
+            address = contact.mobile
+        if address is not None and (channel, address) not in legs:
+            legs.append((channel, address))
+    return legs
 
 
 def unit_contacts(
     session: Session, unit_ids: Iterable[int], role: ContactRole
 ) -> dict[int, Recipient]:
-    """The contact of each unit in that role, where the directory has an e-mail for one."""
+    """The contact of each unit in that role, where the directory has a way to reach them."""
     ids = list(set(unit_ids))
     if not ids:
         return {}
     rows = session.exec(
-        select(Contact).where(
-            col(Contact.unit_id).in_(ids), Contact.role == role, col(Contact.email).is_not(None)
-        )
+        select(Contact, Unit)
+        .join(Unit, col(Unit.id) == col(Contact.unit_id))
+        .where(col(Contact.unit_id).in_(ids), Contact.role == role)
     )
-    # The query keeps only contacts with an e-mail.
-    return {
-        c.unit_id: Recipient(c.unit_id, str(role), c.name, c.email)
-        for c in rows
-        if c.email is not None
-    }
+    found = {}
+    for contact, unit in rows:
+        route = route_of(contact, unit)
+        if route:
+            found[contact.unit_id] = Recipient(
+                contact.unit_id, str(role), contact.name, contact.email, tuple(route)
+            )
+    return found
 
 
 def message(
     kind: str, dedup_key: str, to: Recipient, payload: dict[str, Any], lang: str = "zh"
 ) -> dict[str, Any]:
-    """An outbox entry for `models.outbox.enqueue_many`."""
+    """An outbox entry for `models.outbox.enqueue_many`: the first leg of the route on the row,
+    the rest as its fallback."""
+    (channel, address), *rest = to.legs()
     return {
         "kind": kind,
         "dedup_key": dedup_key,
         "unit_id": to.unit_id,
         "recipient_name": to.name,
         "recipient_email": to.email,
+        "channel": channel,
+        "address": address,
+        "fallback": [list(leg) for leg in rest],
         "payload": payload,
         "lang": lang,
     }

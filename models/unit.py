@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import String
+from sqlalchemy import JSON, Column, String
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from models.errors import NotFound
@@ -26,6 +26,10 @@ class Unit(SQLModel, table=True):
     kind: UnitKind = Field(default=UnitKind.DEPARTMENT, sa_type=String(16))
     active: bool = True
     created_at: datetime
+    # The unit's group robots; each may be `env:NAME`, read when a message is sent.
+    wecom_key: str | None = Field(default=None, max_length=200)
+    dingtalk_token: str | None = Field(default=None, max_length=200)
+    dingtalk_secret: str | None = Field(default=None, max_length=200)
 
 
 class UnitAlias(SQLModel, table=True):
@@ -54,6 +58,12 @@ class Contact(SQLModel, table=True):
     name: str
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=40)
+    mobile: str | None = Field(default=None, max_length=20, description="for @ and SMS")
+    channels: list[str] = Field(
+        default_factory=list,
+        sa_column=Column(JSON, nullable=False),
+        description="the channels to try, in order; empty: e-mail",
+    )
 
 
 def find_unit(session: Session, name: str) -> Unit:

@@ -1,20 +1,55 @@
-"""Channels deliver composed messages: `outbox` (.eml files, the embedded default) and `smtp`.
+"""Channels deliver messages: e-mail (`outbox` .eml files, the embedded default, or `smtp`), the
+WeCom (企业微信/政务微信) and DingTalk (钉钉) group robots, and whatever a plug-in adds (SMS).
 
-A channel is one small module with a class that takes the settings and has
-`open()`, `send(message)` and `close()`, and names its `destination` (the
-relay, the folder) for the dispatcher's circuit breaker; `send` raises
-`DeliveryError(permanent=..., maybe_sent=...)` when it fails. Another channel (a WeCom or
-DingTalk webhook, an SMS gateway) is chosen with DUBAN_MAIL_CHANNEL set to
-`package.module:Class`, or to its name when its package registers it under
-the entry-point group `duban.channels`.
+How a message finds its channel (the design the SMS channel builds on):
+
+- **A row names its channel and destination.** `notification.channel` is the channel's name
+  (`email`, `wecom`, `dingtalk`, `sms`, a plug-in's name); `notification.address` is the
+  destination on that channel for this person: the e-mail address (also kept in
+  `recipient_email`), the mobile to @ in a unit's group robot (may be empty), the mobile an SMS
+  goes to. A group robot itself (WeCom key, DingTalk token and secret) belongs to the unit
+  (`unit.wecom_key`, `unit.dingtalk_token`, `unit.dingtalk_secret`, each may be `env:NAME`) and is
+  looked up when the row is sent, so a key corrected in the directory serves the next retry.
+  `notification.fallback` is the rest of the person's route, `[[channel, address], ...]`;
+  `notification.path` the legs tried so far, `[{"channel", "outcome", "reason"}, ...]`.
+- **A contact lists its channels in order.** `contact.channels` (JSON list, empty = `["email"]`)
+  with `contact.mobile`; `models.recipients.route_of` turns it into `[(channel, address), ...]`,
+  keeping only the channels the directory can serve (an e-mail for `email`, the unit's robot for
+  `wecom`/`dingtalk`, a mobile for `sms`). The first leg goes on the row, the rest in
+  `fallback`. `models.recipients.message` does this for every caller.
+- **Fallback.** A row dead on one channel (a permanent error, or out of attempts) moves to the
+  next leg of its `fallback` once: same row, same dedup key, attempts from zero, the dead leg
+  recorded in `path` and audited (`notification.fallback`). Only the last leg dead-letters.
+- **The dispatcher picks the class per row.** `Channels` maps a row's channel name to one
+  instance built from the settings: `email` is DUBAN_MAIL_CHANNEL (`outbox`, `smtp`,
+  `package.module:Class` or an entry point under `duban.channels`), the other names are
+  `BUILT_IN` or entry points of the same group. The dispatcher claims and sends the due rows
+  one channel at a time, so the claim, lease, backoff, breaker and dead-letter rules are the
+  same for every channel.
+- **How a channel receives a message.** An e-mail channel (one without `deliver`) gets the
+  composed `EmailMessage` in `send(message)`, exactly as before. A channel with
+  `deliver(outgoing)` gets an `Outgoing`: title (the subject), plain text, the lead text, the
+  item lines (each its plain line, markdown line and link, so a channel with a size limit cuts
+  at an item boundary and says "另有N项，请登录查看" with the portal link), the portal link,
+  the mobiles to mention, the row's address and the unit's robot (`Robot`, secrets resolved).
+  `destination(outgoing)` names the robot or gateway for the rate limit; a channel's
+  `per_minute` (None: unlimited) is enforced by `notifications.ratelimit`, a sliding-window
+  log of sends per destination in the database (table `rate_slot`) that several dispatchers
+  share. A row over the limit waits, its attempt given back.
+- **Failures.** `send`/`deliver` raise `DeliveryError(reason, permanent=...)`: network errors
+  and "too fast" codes are `permanent=False` (retried with backoff), an invalid key or token
+  `permanent=True` (dead on this leg, then fallback). Reasons a person reads are Chinese
+  ("key无效（errcode 93000）").
 """
 
 from __future__ import annotations
 
 import importlib
+import os
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from models.errors import ConfigError, DubanError
 
@@ -24,7 +59,54 @@ if TYPE_CHECKING:
 BUILT_IN = {
     "outbox": "notifications.channels.eml:OutboxChannel",
     "smtp": "notifications.channels.smtp:SmtpChannel",
+    "wecom": "notifications.channels.wecom:WecomChannel",
+    "dingtalk": "notifications.channels.dingtalk:DingtalkChannel",
 }
+EMAIL = "email"  # a row's channel for e-mail: whichever DUBAN_MAIL_CHANNEL names
+CHANNEL_ZH = {"email": "邮件", "wecom": "企业微信", "dingtalk": "钉钉", "sms": "短信"}
+
+
+@dataclass(frozen=True)
+class Item:
+    """One item of a digest: its plain line, its markdown line, its page."""
+
+    text: str
+    markdown: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Robot:
+    """A unit's group robot on one channel, its secrets resolved (`env:NAME` read)."""
+
+    channel: str
+    key: str  # WeCom key, DingTalk access_token
+    secret: str | None = None  # DingTalk signing secret
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A channel-neutral message: what a chat robot or an SMS gateway needs to say one row."""
+
+    notification_id: int
+    dedup_key: str
+    kind: str
+    unit_id: int | None
+    address: str  # the row's destination on its channel (a mobile to @, an SMS number)
+    title: str
+    text: str  # the whole plain text, as the e-mail says it
+    lead: str  # the plain text before the item lines
+    items: list[Item] = field(default_factory=list)
+    link: str = ""  # the portal page to open
+    mentions: list[str] = field(default_factory=list)  # mobiles to @
+    robot: Robot | None = None
+
+
+def resolve_secret(value: str | None) -> str | None:
+    """A directory value or `env:NAME`, which reads the environment so the file need not hold it."""
+    if value and value.startswith("env:"):
+        return os.environ.get(value[4:]) or None
+    return value or None
 
 
 class DeliveryError(DubanError):
@@ -58,23 +140,43 @@ class Channel(Protocol):
 
 def channel_for(settings: Settings) -> Channel:
     """The channel DUBAN_MAIL_CHANNEL names, built from the settings."""
-    target = BUILT_IN.get(settings.mail_channel)
-    if target is None and ":" in settings.mail_channel:
-        target = settings.mail_channel
+    return _build(settings.mail_channel, settings, setting="DUBAN_MAIL_CHANNEL")
+
+
+def _build(name: str, settings: Settings, *, setting: str) -> Channel:
+    target = BUILT_IN.get(name)
+    if target is None and ":" in name:
+        target = name
     if target is None:
         plugins = {ep.name: ep.value for ep in entry_points(group="duban.channels")}
-        target = plugins.get(settings.mail_channel)
+        target = plugins.get(name)
     if target is None:
         known = "、".join([*BUILT_IN, *(ep.name for ep in entry_points(group="duban.channels"))])
-        raise ConfigError(
-            detail=f"DUBAN_MAIL_CHANNEL={settings.mail_channel!r} 未知，可选：{known}"
-        )
-    module, _, name = target.partition(":")
+        raise ConfigError(detail=f"{setting}={name!r} 未知，可选：{known}")
+    module, _, attribute = target.partition(":")
     try:
-        factory = getattr(importlib.import_module(module), name)
+        factory = getattr(importlib.import_module(module), attribute)
     except (ImportError, AttributeError) as error:
-        raise ConfigError(
-            detail=f"DUBAN_MAIL_CHANNEL={settings.mail_channel!r} 无法加载：{error}"
-        ) from error
+        raise ConfigError(detail=f"{setting}={name!r} 无法加载：{error}") from error
     channel: Channel = factory(settings)  # a plugin's factory, typed by its entry point only
     return channel
+
+
+class Channels:
+    """The channel of each row's `channel` name, built once per dispatch run."""
+
+    def __init__(self, settings: Settings, email: Channel | None = None) -> None:
+        self.settings = settings
+        self.built: dict[str, Any] = {}
+        if email is not None:
+            self.built[EMAIL] = email
+
+    def __getitem__(self, name: str) -> Channel:
+        if name not in self.built:
+            self.built[name] = (
+                channel_for(self.settings)
+                if name == EMAIL
+                else _build(name, self.settings, setting="notification.channel")
+            )
+        channel: Channel = self.built[name]
+        return channel
