@@ -61,6 +61,7 @@ BUILT_IN = {
     "smtp": "notifications.channels.smtp:SmtpChannel",
     "wecom": "notifications.channels.wecom:WecomChannel",
     "dingtalk": "notifications.channels.dingtalk:DingtalkChannel",
+    "sms": "notifications.channels.sms:SmsChannel",
 }
 EMAIL = "email"  # a row's channel for e-mail: whichever DUBAN_MAIL_CHANNEL names
 CHANNEL_ZH = {"email": "邮件", "wecom": "企业微信", "dingtalk": "钉钉", "sms": "短信"}
@@ -100,6 +101,8 @@ class Outgoing:
     link: str = ""  # the portal page to open
     mentions: list[str] = field(default_factory=list)  # mobiles to @
     robot: Robot | None = None
+    # the row's payload, for a channel that writes its own short text from the facts (SMS)
+    payload: dict[str, Any] = field(default_factory=dict)
 
 
 def resolve_secret(value: str | None) -> str | None:
