@@ -27,6 +27,7 @@ from models.notification import Notification, NotificationStatus
 from models.outbox import enqueue_many
 from models.reminders import send_reminders
 from notifications.dispatch import dispatch
+from tests.support.browser import ARTIFACTS, needs_chromium
 from tests.support.channel import ListChannel
 from tests.support.scenario import OFFICE
 from tests.support.small_office import CST, at, open_september, rendered, with_contacts
@@ -279,3 +280,44 @@ def test_the_status_and_the_results_count_the_messages_each_unit_received(
     assert {u.name: u.messages for u in results.units} == every
     assert {u.name: u.messages for u in before.units} == dict.fromkeys(every, 1)
     assert "| 督办 | 收到消息 |" in markdown(results)
+
+
+@needs_chromium
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_results_page_shows_the_messages_column_at_desktop_and_phone_widths(
+    engine: Engine, tmp_path: Path, browser: Any
+) -> None:
+    from models.plan import Plan
+    from models.round import SupervisionRound
+    from reports.compile import compile_report
+
+    settings = settings_with(tmp_path, 3)
+    budgeted = attach(engine, settings)
+    with_contacts(engine)
+    round_id = open_september(budgeted)
+    send(engine, settings, at("2022-09-05", 11))
+    with unit_of_work(engine) as session:
+        round_ = session.get_one(SupervisionRound, round_id)
+        compiled = compile_report(
+            session,
+            plan=session.get_one(Plan, round_.plan_id),
+            round_=round_,
+            as_of=at("2022-09-05", 18),
+            formats=["html"],
+            out_dir=tmp_path / "reports",
+            settings=settings,
+            actor=OFFICE,
+            now=at("2022-09-05", 18),
+        )
+    page_file = next(p for p in compiled.files if p.suffix == ".html")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for width in (1366, 390):
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        page.goto(page_file.as_uri())
+        header = page.locator("th", has_text="收到消息")
+        assert header.count() == 1
+        cells = page.locator("tr:has(th:has-text('收到消息')) ~ tr td:last-child")
+        assert sorted(cells.all_inner_texts()) == ["1", "1", "1", "1"]
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.screenshot(path=str(ARTIFACTS / f"results-messages-{width}.png"), full_page=True)
+        page.close()
