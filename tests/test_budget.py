@@ -321,3 +321,34 @@ def test_the_results_page_shows_the_messages_column_at_desktop_and_phone_widths(
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         page.screenshot(path=str(ARTIFACTS / f"results-messages-{width}.png"), full_page=True)
         page.close()
+
+
+def test_a_combined_digest_escapes_every_hostile_title_its_parts_carry() -> None:
+    import copy
+
+    from notifications.render import render
+    from notifications.samples import SAMPLES
+    from tests.support.hostile import HOSTILE, raw_values_in
+
+    parts = []
+    for value in HOSTILE:
+        payload = copy.deepcopy(SAMPLES["report_returned"])
+        payload["item"]["task_title"] = value
+        parts.append({"kind": "report_returned", "key": value, "unit_id": 1, "payload": payload})
+    parts.append({"kind": "reminder", "key": "r", "unit_id": 1, "payload": SAMPLES["reminder"]})
+    message = render(
+        "combined",
+        "zh",
+        {"parts": parts},
+        office="办公室",
+        portal_url="http://127.0.0.1:8000",
+        recipient_name="<b>联络员</b>",
+        created_at=datetime(2022, 9, 5, 2),
+    )
+    assert (
+        message.subject.startswith("【督办汇总】")
+        and f"等{len(parts)}条督办消息" in message.subject
+    )
+    assert raw_values_in(message.html) == []
+    assert "<b>联络员</b>" not in message.html and "&lt;b&gt;联络员" in message.html
+    assert message.attachments  # the reminder's calendar event rides along
