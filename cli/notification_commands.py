@@ -64,6 +64,16 @@ def dispatch_command(
             f"maybe sent {report.maybe_sent}: the server took the whole message and never "
             "answered; resent after the backoff under the same Message-ID, so it may arrive twice",
         )
+    if report.fell_back:
+        say(
+            f"改由下一渠道发送 {report.fell_back} 条（原渠道失败，见 duban notifications list）",
+            f"{report.fell_back} moved to the next channel of the person's list",
+        )
+    if report.rate_limited:
+        say(
+            f"机器人每分钟限额已满，{report.rate_limited} 条稍后发送",
+            f"{report.rate_limited} wait for their robot's per-minute limit",
+        )
     if report.taken_over:
         say(
             f"另一发送进程已接手 {report.taken_over} 条，本次未发送",
@@ -107,17 +117,20 @@ def notifications_list(
     for r in rows:
         error = f"  ⚠ {r['last_error']}" if r["last_error"] else ""
         maybe = f"，可能已送达{r['maybe_sent']}次" if r["maybe_sent"] else ""
+        way = f"  {r['path_text']}" if r["channel"] != "email" or len(r["path"]) > 1 else ""
         show(
             f"#{r['id']} [{r['status']}] {r['kind']} → {r['recipient_name'] or ''} "
             f"<{r['recipient_email']}> "
-            f"尝试{r['attempts']}次{maybe}{error}"
+            f"尝试{r['attempts']}次{maybe}{way}{error}"
         )
     if not rows:
         say("没有符合条件的通知", "no messages match")
 
 
 def _row(n) -> dict:
-    return {
+    from models.notification import path_text
+
+    return {"path_text": path_text(n.path, n.channel, n.status)} | {
         k: getattr(n, k)
         for k in (
             "id",
@@ -125,6 +138,9 @@ def _row(n) -> dict:
             "status",
             "recipient_name",
             "recipient_email",
+            "channel",
+            "address",
+            "path",
             "unit_id",
             "attempts",
             "maybe_sent",

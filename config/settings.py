@@ -290,6 +290,20 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="socket timeout per SMTP operation"
     )
 
+    # Group robots (issue 19): the services' addresses (a test points them at loopback) and limits.
+    wecom_base: str = Field(
+        default="https://qyapi.weixin.qq.com", description="企业微信/政务微信 robot service"
+    )
+    wecom_per_minute: int = Field(default=20, ge=1, le=20, description="messages per robot")
+    dingtalk_base: str = Field(
+        default="https://oapi.dingtalk.com", description="钉钉 robot service"
+    )
+    dingtalk_per_minute: int = Field(default=20, ge=1, le=20, description="messages per robot")
+    dingtalk_keyword: str | None = Field(
+        default=None, description="the keyword a robot in keyword security mode requires"
+    )
+    chat_timeout_s: float = Field(default=10.0, gt=0, description="per robot request")
+
     # The dispatcher: batches, claims that expire, retries with backoff.
     dispatch_batch: int = Field(default=50, ge=1)
     dispatch_lease_s: int = Field(

@@ -39,10 +39,18 @@ CSV_COLUMNS = (
     "liaison_name",
     "liaison_email",
     "liaison_phone",
+    "liaison_mobile",
+    "liaison_channels",
     "head_name",
     "head_email",
     "head_phone",
+    "head_mobile",
+    "head_channels",
+    "wecom_key",
+    "dingtalk_token",
+    "dingtalk_secret",
 )
+ROBOT_FIELDS = ("wecom_key", "dingtalk_token", "dingtalk_secret")
 
 
 @dataclass
@@ -50,6 +58,8 @@ class ContactEntry:
     name: str
     email: str | None = None
     phone: str | None = None
+    mobile: str | None = None
+    channels: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -59,6 +69,7 @@ class DirectoryEntry:
     aliases: list[str] = field(default_factory=list)
     members: list[str] = field(default_factory=list)
     contacts: dict[ContactRole, ContactEntry] = field(default_factory=dict)
+    robots: dict[str, str | None] = field(default_factory=dict)  # ROBOT_FIELDS, may be env:NAME
     where: Where | None = None
 
 
@@ -136,12 +147,15 @@ def _csv_records(text: str) -> list[tuple[Where, dict[str, Any]]]:
             "aliases": split_names(row.get("aliases") or ""),
             "members": split_names(row.get("members") or ""),
         }
+        record |= {key: row.get(key) or None for key in ROBOT_FIELDS}
         for role in ("liaison", "head"):
-            if row.get(f"{role}_name") or row.get(f"{role}_email"):
+            if row.get(f"{role}_name") or row.get(f"{role}_email") or row.get(f"{role}_mobile"):
                 record[role] = {
                     "name": row.get(f"{role}_name") or "",
                     "email": row.get(f"{role}_email") or None,
                     "phone": row.get(f"{role}_phone") or None,
+                    "mobile": row.get(f"{role}_mobile") or None,
+                    "channels": row.get(f"{role}_channels") or None,
                 }
         records.append((Where("row", number), record))
     return records
@@ -160,13 +174,60 @@ def _entry(record: dict[str, Any], where: Where, problems: list[Problem]) -> Dir
         members=[str(m).strip() for m in record.get("members") or [] if str(m).strip()],
     )
     _check_lengths(entry, where, problems)
+    entry.robots = _robots(record, name=name, where=where, problems=problems)
     for role in ContactRole:
         contact = record.get(role.value)
         if contact:
+            before = len(problems)
             entry.contacts[role] = _contact(
-                contact, role, name=name, where=where, problems=problems
+                contact if isinstance(contact, dict) else {},
+                role,
+                name=name,
+                where=where,
+                problems=problems,
             )
+            if len(problems) == before:  # a bad mobile is one problem, not also a missing one
+                _check_route(entry, role, where, problems)
     return entry
+
+
+def _robots(
+    record: dict[str, Any], *, name: str, where: Where, problems: list[Problem]
+) -> dict[str, str | None]:
+    """The unit's group robots, each checked (intake.channel_fields, which the portal shares)."""
+    from intake import channel_fields
+
+    robots: dict[str, str | None] = {}
+    for key in ROBOT_FIELDS:
+        try:
+            robots[key] = getattr(channel_fields, key)(record.get(key))
+        except channel_fields.FieldInvalid as error:
+            problems.append(
+                Problem(where, f"{name} 的 {key}：{error.zh}", f"{name}: {key} is invalid")
+            )
+            robots[key] = None
+    return robots
+
+
+def _check_route(
+    entry: DirectoryEntry, role: ContactRole, where: Where, problems: list[Problem]
+) -> None:
+    from intake.channel_fields import robot_problems
+
+    contact = entry.contacts[role]
+    for problem in robot_problems(
+        contact.channels,
+        wecom=entry.robots.get("wecom_key"),
+        dingtalk=entry.robots.get("dingtalk_token"),
+        mobile_=contact.mobile,
+    ):
+        problems.append(
+            Problem(
+                where,
+                f"{entry.name} 的{_ROLE_ZH[role]}（{role.value}.channels）{problem}",
+                f"{entry.name}: the {role.value}'s channels cannot be served",
+            )
+        )
 
 
 def _unit_kind(record: dict[str, Any], where: Where, problems: list[Problem]) -> UnitKind:
@@ -232,11 +293,30 @@ def _contact(
                     f"{name}: the {role.value}'s e-mail “{email}” is invalid: {error}",
                 )
             )
+    from intake import channel_fields
+
+    checked: dict[str, Any] = {"mobile": None, "channels": []}
+    for key in checked:
+        try:
+            checked[key] = getattr(channel_fields, key)(contact.get(key))
+        except channel_fields.FieldInvalid as error:
+            problems.append(
+                Problem(
+                    where,
+                    f"{name} 的{_ROLE_ZH[role]}（{role.value}.{key}）：{error.zh}",
+                    f"{name}: the {role.value}'s {key} is invalid",
+                )
+            )
     return ContactEntry(
         name=str(contact.get("name") or "").strip(),
         email=email,
         phone=(str(contact.get("phone")).strip() if contact.get("phone") else None),
+        mobile=checked["mobile"],
+        channels=checked["channels"],
     )
+
+
+_ROLE_ZH = {ContactRole.LIAISON: "联络员", ContactRole.HEAD: "分管领导"}
 
 
 def _check_names(entries: list[DirectoryEntry], problems: list[Problem]) -> None:
@@ -329,6 +409,8 @@ def sync_directory(
             session.flush()
             index.add(unit)
         unit.kind = entry.kind
+        for key in ROBOT_FIELDS:
+            setattr(unit, key, entry.robots.get(key))
         units[entry.name] = unit
     for entry in entries:
         unit = units[entry.name]
@@ -344,7 +426,15 @@ def sync_directory(
             Contact,
             Contact.unit_id == unit.id,
             [
-                Contact(unit_id=unit_id, role=role, name=c.name, email=c.email, phone=c.phone)
+                Contact(
+                    unit_id=unit_id,
+                    role=role,
+                    name=c.name,
+                    email=c.email,
+                    phone=c.phone,
+                    mobile=c.mobile,
+                    channels=c.channels,
+                )
                 for role, c in entry.contacts.items()
             ],
         )
@@ -409,7 +499,17 @@ def _replace(session: Session, table: type[SQLModel], condition: Any, rows: list
     session.flush()
 
 
-def describe_unit(session: Session, unit: Unit) -> dict[str, Any]:
+def _masked(value: str | None) -> str | None:
+    """A robot credential as the trail and the lists show it: `env:NAME` as written, a literal key
+    by a digest (a change still shows, the key does not)."""
+    if not value or value.startswith("env:"):
+        return value
+    import hashlib
+
+    return f"已配置（sha256:{hashlib.sha256(value.encode('utf-8')).hexdigest()[:8]}）"
+
+
+def describe_unit(session: Session, unit: Unit, *, secrets: bool = False) -> dict[str, Any]:
     aliases = sorted(
         a.alias for a in session.exec(select(UnitAlias).where(UnitAlias.unit_id == unit.id))
     )
@@ -418,8 +518,17 @@ def describe_unit(session: Session, unit: Unit) -> dict[str, Any]:
         for m in session.exec(select(GroupMember).where(GroupMember.group_id == unit.id))
     )
     contacts = {
-        str(c.role): {"name": c.name, "email": c.email, "phone": c.phone}
+        str(c.role): {
+            "name": c.name,
+            "email": c.email,
+            "phone": c.phone,
+            "mobile": c.mobile,
+            "channels": list(c.channels or []),
+        }
         for c in session.exec(select(Contact).where(Contact.unit_id == unit.id))
+    }
+    robots = {
+        key: getattr(unit, key) if secrets else _masked(getattr(unit, key)) for key in ROBOT_FIELDS
     }
     return {
         "name": unit.name,
@@ -427,13 +536,15 @@ def describe_unit(session: Session, unit: Unit) -> dict[str, Any]:
         "aliases": aliases,
         "members": members,
         "contacts": contacts,
+        **{key: value for key, value in robots.items() if value},
     }
 
 
 def export_directory(session: Session, fmt: str) -> str:
     """The directory as YAML or CSV, in the shape `read_directory` reads back."""
     described = [
-        describe_unit(session, u) for u in session.exec(select(Unit).order_by(col(Unit.id)))
+        describe_unit(session, u, secrets=True)
+        for u in session.exec(select(Unit).order_by(col(Unit.id)))
     ]
     if fmt == "csv":
         stream = io.StringIO()
@@ -450,8 +561,12 @@ def export_directory(session: Session, fmt: str) -> str:
                 "aliases": "、".join(unit["aliases"]),
                 "members": "、".join(unit["members"]),
             }
+            row |= {key: unit.get(key) or "" for key in ROBOT_FIELDS}
             for role, contact in unit["contacts"].items():
-                row |= {f"{role}_{key}": value or "" for key, value in contact.items()}
+                row |= {
+                    f"{role}_{key}": ("、".join(value) if isinstance(value, list) else value) or ""
+                    for key, value in contact.items()
+                }
             writer.writerow(neutral_record(row))
         return stream.getvalue()
     records = []
@@ -461,6 +576,7 @@ def export_directory(session: Session, fmt: str) -> str:
             record["aliases"] = unit["aliases"]
         if unit["members"]:
             record["members"] = unit["members"]
+        record |= {key: unit[key] for key in ROBOT_FIELDS if unit.get(key)}
         for role, contact in sorted(unit["contacts"].items()):
             record[role] = {k: v for k, v in contact.items() if v}
         records.append(record)

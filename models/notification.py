@@ -81,3 +81,25 @@ class RateSlot(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     destination: str = Field(max_length=200)
     at: datetime
+
+
+CHANNEL_ZH = {"email": "邮件", "wecom": "企业微信", "dingtalk": "钉钉", "sms": "短信"}
+_STATUS_ZH = {"pending": "待发送", "claimed": "发送中", "sent": "已发送", "dead": "失败"}
+
+
+def path_text(path: list[dict[str, Any]], channel: str, status: str) -> str:
+    """The way a message went, for the office: "企业微信（失败：key无效）→ 邮件（已发送）"; the
+    current leg last, unless the path already ends with it."""
+    legs = []
+    for leg in path:
+        name = CHANNEL_ZH.get(str(leg.get("channel")), str(leg.get("channel")))
+        if leg.get("outcome") == "sent":
+            legs.append(f"{name}（已发送）")
+        else:
+            legs.append(f"{name}（失败：{leg.get('reason') or '未知原因'}）")
+    if status in ("pending", "claimed"):
+        legs.append(f"{CHANNEL_ZH.get(channel, channel)}（{_STATUS_ZH[status]}）")
+    return (
+        "→".join(legs)
+        or f"{CHANNEL_ZH.get(channel, channel)}（{_STATUS_ZH.get(status, status)}）"
+    )

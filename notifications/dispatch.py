@@ -44,7 +44,7 @@ from models.clock import utc
 from models.db import table_of, unit_of_work
 from models.lifecycle import SYSTEM_ACTOR
 from models.notification import Notification, NotificationStatus
-from notifications.channels import Channel, DeliveryError
+from notifications.channels import EMAIL, Channel, Channels, DeliveryError
 from notifications.mime import Envelope, compose, message_id_for
 from notifications.render import render
 
@@ -93,6 +93,8 @@ class DispatchReport:
         0  # sent, but the send outlasted the lease and another dispatcher holds the row now
     )
     deferred: int = 0  # claimed rows not tried because the circuit breaker opened
+    rate_limited: int = 0  # rows that wait for their robot's next free slot (no attempt used)
+    fell_back: int = 0  # rows dead on one channel, moved to the next of the person's list
     breaker: str | None = None  # why the run stopped early: the destination and its last error
     errors: list[str] = field(default_factory=list)
 
@@ -134,15 +136,35 @@ class Breaker:
         return f"{self.failures} consecutive failures to {self.destination}, last: {self.last}"
 
 
-def claim(
-    engine: Engine, *, token: str, now: datetime, limit: int, lease: timedelta
-) -> list[dict[str, Any]]:
-    """Take up to `limit` due rows for this run; return them as plain rows."""
-    at = utc(now)
-    due = or_(
+def _due(at: datetime) -> Any:
+    return or_(
         and_(N.status == PENDING, N.next_attempt_at <= at),
         and_(N.status == CLAIMED, N.claim_expires_at < at),
     )
+
+
+def due_channels(engine: Engine, now: datetime) -> list[str]:
+    """The channels with rows due, e-mail first."""
+    with unit_of_work(engine) as session:
+        names = set(session.execute(select(N.channel).where(_due(utc(now))).distinct()).scalars())
+    return sorted(names, key=lambda name: (name != EMAIL, name))
+
+
+def claim(
+    engine: Engine,
+    *,
+    token: str,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    channel: str | None = None,
+) -> list[dict[str, Any]]:
+    """Take up to `limit` due rows (of one channel, when named) for this run; return them as plain
+    rows."""
+    at = utc(now)
+    due = _due(at)
+    if channel is not None:
+        due = and_(due, N.channel == channel)
     candidates = select(N.id).where(due).order_by(N.next_attempt_at, N.id).limit(limit)
     if engine.dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
@@ -218,7 +240,7 @@ def prepare(row: dict[str, Any], settings: Settings) -> EmailMessage:
 
 def dispatch(
     engine: Engine,
-    channel: Channel,
+    channel: Channel | Channels,
     settings: Settings,
     *,
     now: Callable[[], datetime],
@@ -226,7 +248,12 @@ def dispatch(
     limit: int | None = None,
     rng: random.Random | None = None,
 ) -> DispatchReport:
-    """Send what is due, batch by batch, until nothing due is left (or `limit` rows were tried)."""
+    """Send what is due, channel by channel and batch by batch, until nothing due is left (or
+    `limit` rows were tried).
+
+    `channel` serves the e-mail rows (DUBAN_MAIL_CHANNEL's); the rows of other channels (a row's
+    `channel`) go by the classes `Channels` builds from the settings.
+    """
     policy = RetryPolicy.from_settings(settings)
     rng = rng or random.Random()
     lease = timedelta(seconds=settings.dispatch_lease_s)
@@ -237,21 +264,31 @@ def dispatch(
         report.held = in_working_hours(now(), settings)
         if report.held:
             return report
-    breaker = Breaker(
-        getattr(channel, "destination", channel.name), settings.dispatch_breaker_failures
-    )
+    channels = channel if isinstance(channel, Channels) else Channels(settings, email=channel)
+    breakers: dict[str, Breaker] = {}
     tried = 0
     while limit is None or tried < limit:
+        names = [n for n in due_channels(engine, now()) if not _stopped(breakers.get(n))]
+        if not names:
+            break
+        name = names[0]
+        chosen = channels[name]
+        breaker = breakers.setdefault(
+            name,
+            Breaker(
+                getattr(chosen, "destination", chosen.name), settings.dispatch_breaker_failures
+            ),
+        )
         token = f"{worker}:{uuid.uuid4().hex[:12]}"
         batch = min(settings.dispatch_batch, limit - tried) if limit else settings.dispatch_batch
-        rows = claim(engine, token=token, now=now(), limit=batch, lease=lease)
+        rows = claim(engine, token=token, now=now(), limit=batch, lease=lease, channel=name)
         if not rows:
-            break
+            continue  # another dispatcher took them meanwhile
         tried += len(rows)
         try:
             _send_batch(
                 engine,
-                channel,
+                chosen,
                 settings,
                 rows,
                 token=token,
@@ -263,11 +300,14 @@ def dispatch(
                 report=report,
             )
         finally:
-            channel.close()
+            chosen.close()
         if breaker.open:
             report.breaker = breaker.reason()
-            break
     return report
+
+
+def _stopped(breaker: Breaker | None) -> bool:
+    return breaker is not None and breaker.open
 
 
 def _send_batch(
@@ -307,6 +347,7 @@ def _send_batch(
             report.taken_over += 1
         else:
             outcome = _attempt(
+                engine,
                 row,
                 channel,
                 settings,
@@ -340,6 +381,7 @@ def _send_batch(
 
 
 def _attempt(
+    engine: Engine,
     row: dict[str, Any],
     channel: Channel,
     settings: Settings,
@@ -353,12 +395,33 @@ def _attempt(
     report: DispatchReport,
 ) -> Callable[[Session], None]:
     """Send one row the run still holds (unless the channel failed to open); its outcome."""
+    sent: dict[str, Any] = {}
+    out = None
     if failure is None:
         try:
-            message = prepare(row, settings)
-            channel.send(message)
+            if hasattr(channel, "deliver"):
+                out = prepare_outgoing(engine, row, channel, settings, at=now())
+                wait = _rate_slot(engine, channel, out, at=now())
+                if wait is not None:
+                    return partial(_wait, row=row, token=token, until=wait, report=report)
+                receipt = channel.deliver(out)  # an SMS gateway's id and cost, "m1（1条计费）"
+                sent = {
+                    "message_id": receipt if isinstance(receipt, str) else None,
+                    "subject": out.title,
+                    "body_text": out.text,
+                }
+            else:
+                message = prepare(row, settings)
+                channel.send(message)
+                sent = {
+                    "message_id": message["Message-ID"],
+                    "subject": str(message["Subject"]),
+                    "body_text": _plain(message),
+                }
         except DeliveryError as error:
             failure = error
+            if out is not None and error.retry_after_s:
+                _hold(engine, channel, out, until=now() + timedelta(seconds=error.retry_after_s))
     if failure is not None:
         breaker.failed(failure)
         return partial(
@@ -372,7 +435,71 @@ def _attempt(
             report=report,
         )
     breaker.succeeded()
-    return partial(_sent, row=row, token=token, message=message, at=now(), report=report)
+    return partial(_sent, row=row, token=token, sent=sent, at=now(), report=report)
+
+
+def prepare_outgoing(
+    engine: Engine, row: dict[str, Any], channel: Any, settings: Settings, *, at: datetime
+) -> Any:
+    """The row's channel-neutral message, with its unit's robot as the directory holds it now."""
+    from dataclasses import replace
+
+    from models.unit import Unit
+    from notifications.outgoing import outgoing
+
+    robot = None
+    if row["unit_id"] is not None and hasattr(channel, "robot_for"):
+        with unit_of_work(engine) as session:
+            unit = session.get(Unit, row["unit_id"])
+            robot = channel.robot_for(unit) if unit is not None else None
+    try:
+        out = outgoing(row, settings, robot)
+    except Exception as error:
+        raise DeliveryError(
+            f"无法生成消息：{type(error).__name__}: {error}", permanent=True
+        ) from error
+    return replace(out, at=at)
+
+
+def _rate_slot(engine: Engine, channel: Any, out: Any, *, at: datetime) -> datetime | None:
+    """Take the destination's send slot in its own transaction, committed before the request
+    goes out; or when the next frees."""
+    per_minute = getattr(channel, "per_minute", None)
+    if not per_minute or out.robot is None:
+        return None
+    from notifications.ratelimit import take_slot
+
+    with unit_of_work(engine) as session:
+        return take_slot(session, channel.destination_for(out), per_minute=per_minute, at=at)
+
+
+def _hold(engine: Engine, channel: Any, out: Any, *, until: datetime) -> None:
+    if not getattr(channel, "per_minute", None) or out.robot is None:
+        return
+    from notifications.ratelimit import hold
+
+    with unit_of_work(engine) as session:
+        hold(session, channel.destination_for(out), until=until)
+
+
+def _wait(
+    session: Session,
+    *,
+    row: dict[str, Any],
+    token: str,
+    until: datetime,
+    report: DispatchReport,
+) -> None:
+    """The robot's minute is full: the row waits for its slot, its attempt given back."""
+    if _mark(
+        session,
+        row["id"],
+        token,
+        status=PENDING,
+        attempts=row["attempts"] - 1,
+        next_attempt_at=utc(until),
+    ):
+        report.rate_limited += 1
 
 
 def _renew(session: Session, token: str, *, at: datetime, lease: timedelta) -> set[int]:
@@ -397,7 +524,7 @@ def _sent(
     *,
     row: dict[str, Any],
     token: str,
-    message: EmailMessage,
+    sent: dict[str, Any],
     at: datetime,
     report: DispatchReport,
 ) -> None:
@@ -408,16 +535,20 @@ def _sent(
         token,
         status=SENT,
         sent_at=utc(at),
-        last_error=None,
-        message_id=message["Message-ID"],
-        subject=str(message["Subject"]),
-        body_text=message.get_body(("plain",)).get_content(),  # type: ignore[union-attr]  # built with a plain part
+        # Sent by another channel than one that failed: the failure stays, for the office's page.
+        last_error=row["last_error"] if _fell_back(row) else None,
+        path=[*row["path"], {"channel": row["channel"], "outcome": "sent"}],
+        **sent,
     ):
         report.overran += 1
         report.errors.append(
             f"#{row['id']}: sent after its claim had passed to another dispatcher "
             f"(a send longer than DUBAN_DISPATCH_LEASE_S); it may arrive twice"
         )
+
+
+def _fell_back(row: dict[str, Any]) -> bool:
+    return any(leg.get("channel") != row["channel"] for leg in row["path"])
 
 
 def _defer(
@@ -467,7 +598,20 @@ def _failed(
             if failure.permanent
             else f"gave up after {row['attempts']} attempts: {failure.reason}"
         )
-        if _mark(session, row["id"], token, status=DEAD, last_error=reason[:2000], **maybe_sent):
+        if row["fallback"]:
+            _fall_back(session, row=row, token=token, reason=reason, at=at, report=report)
+        elif _mark(
+            session,
+            row["id"],
+            token,
+            status=DEAD,
+            last_error=reason[:2000],
+            path=[
+                *row["path"],
+                {"channel": row["channel"], "outcome": "dead", "reason": reason[:300]},
+            ],
+            **maybe_sent,
+        ):
             report.dead += 1
             audit.record(
                 session,
@@ -481,14 +625,62 @@ def _failed(
                 reason=reason[:500],
                 outcome="failed",
             )
-    elif _mark(
+    else:
+        delay = policy.delay(row["attempts"], rng)
+        if failure.retry_after_s is not None:  # the service said how long: never sooner
+            delay = max(delay, timedelta(seconds=failure.retry_after_s))
+        if _mark(
+            session,
+            row["id"],
+            token,
+            status=PENDING,
+            last_error=failure.reason[:2000],
+            next_attempt_at=utc(at) + delay,
+            **maybe_sent,
+        ):
+            report.retried += 1
+    report.errors.append(f"#{row['id']}: {failure.reason}")
+
+
+def _fall_back(
+    session: Session,
+    *,
+    row: dict[str, Any],
+    token: str,
+    reason: str,
+    at: datetime,
+    report: DispatchReport,
+) -> None:
+    """Dead on this channel: the same row goes on by the next channel of the person's list, at once
+    and with a fresh budget of attempts; the dead leg stays in its path."""
+    (channel, address), *rest = row["fallback"]
+    leg = {"channel": row["channel"], "outcome": "dead", "reason": reason[:300]}
+    email = {"recipient_email": address} if channel == EMAIL else {}
+    if _mark(
         session,
         row["id"],
         token,
         status=PENDING,
-        last_error=failure.reason[:2000],
-        next_attempt_at=utc(at) + policy.delay(row["attempts"], rng),
-        **maybe_sent,
+        channel=channel,
+        address=address,
+        fallback=rest,
+        path=[*row["path"], leg],
+        attempts=0,
+        next_attempt_at=utc(at),
+        last_error=reason[:2000],
+        **email,
     ):
-        report.retried += 1
-    report.errors.append(f"#{row['id']}: {failure.reason}")
+        report.fell_back += 1
+        audit.record(
+            session,
+            at=at,
+            actor=SYSTEM_ACTOR,
+            action="notification.fallback",
+            object_type="notification",
+            object_id=row["id"],
+            unit_id=row["unit_id"],
+            before={"channel": row["channel"]},
+            after={"channel": channel},
+            reason=reason[:500],
+            outcome="failed",
+        )

@@ -21,8 +21,10 @@ from models.lifecycle import SYSTEM_ACTOR
 from models.notification import Notification
 from models.reminders import send_reminders
 from models.unit import Contact, ContactRole
-from notifications.channels import DeliveryError, Outgoing, channel_for
+from notifications.channels import Channels, DeliveryError, Outgoing
 from notifications.channels.sms import SmsChannel, mobile_of, segments, sms_text
+from notifications.dispatch import dispatch
+from tests.support.channel import ListChannel
 from tests.support.fake_sms import FIELDS, Gateway, running
 from tests.support.hostile import HOSTILE
 from tests.support.small_office import at, open_september, with_contacts
@@ -80,22 +82,6 @@ def settings_for(tmp_path: Path, gateway: Gateway, database_url: str, **extra: A
     )
 
 
-def outgoing(row: Notification) -> Outgoing:
-    """What the dispatcher hands a channel with `deliver` (notifications.channels)."""
-    assert row.id is not None and row.address is not None
-    return Outgoing(
-        notification_id=row.id,
-        dedup_key=row.dedup_key,
-        kind=row.kind,
-        unit_id=row.unit_id,
-        address=row.address,
-        title="",
-        text="",
-        lead="",
-        payload=row.payload,
-    )
-
-
 def sms_rows(engine: Engine, day: str) -> list[Notification]:
     with Session(engine) as session:
         rows = session.exec(select(Notification).order_by(Notification.id)).all()
@@ -119,8 +105,7 @@ def test_a_rounds_messages_reach_the_gateway_as_short_texts_with_their_cost(
 ) -> None:
     with running() as gateway:
         settings = settings_for(tmp_path, gateway, database_url)
-        channel = channel_for(settings.model_copy(update={"mail_channel": "sms"}))
-        assert isinstance(channel, SmsChannel)
+        assert isinstance(Channels(settings)["sms"], SmsChannel)
         open_september(engine)
         days = ("2022-09-05", "2022-09-06", "2022-09-07")
         for day in days:
@@ -128,8 +113,12 @@ def test_a_rounds_messages_reach_the_gateway_as_short_texts_with_their_cost(
             if day != "2022-09-05":
                 with unit_of_work(engine) as session:
                     send_reminders(session, now=at(day), settings=settings, actor=SYSTEM_ACTOR)
-            for row in sms_rows(engine, day):
-                assert channel.deliver(outgoing(row)).endswith("（1条计费）")
+            report = dispatch(
+                engine, ListChannel(settings), settings, now=lambda day=day: at(day, 11)
+            )
+            assert report.sent == len(sms_rows(engine, day)), report
+        receipts = [r.message_id for d in days for r in sms_rows(engine, d)]
+        assert len(receipts) == 11 and all(m and m.endswith("（1条计费）") for m in receipts)
         mobile = {name: f"1380000{unit_id:04d}" for name, unit_id in office.items()}
         got = {(r["day"].isoformat(), r["mobile"]): r["text"] for r in gateway.received}
         opened = "【督办】新一轮督导已启动，您单位有{}项任务须于9月9日前报送，请登录督办系统办理。"
@@ -168,7 +157,6 @@ def test_a_rounds_messages_reach_the_gateway_as_short_texts_with_their_cost(
             ): "【督办】您单位有1项任务今日到期，请登录督办系统办理。",
         }
         assert gateway.refused == []
-        assert [parts for _, parts in channel.costs] == [1] * 11
         assert all(r["parts"] == 1 for r in gateway.received)
 
 

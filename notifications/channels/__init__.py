@@ -23,7 +23,8 @@ How a message finds its channel (the design the SMS channel builds on):
 - **The dispatcher picks the class per row.** `Channels` maps a row's channel name to one
   instance built from the settings: `email` is DUBAN_MAIL_CHANNEL (`outbox`, `smtp`,
   `package.module:Class` or an entry point under `duban.channels`), the other names are
-  `BUILT_IN` or entry points of the same group. The dispatcher claims and sends the due rows
+  `ROW_CHANNELS` or entry points of the same group (an SMS plug-in registers `sms` there).
+  The dispatcher claims and sends the due rows
   one channel at a time, so the claim, lease, backoff, breaker and dead-letter rules are the
   same for every channel.
 - **How a channel receives a message.** An e-mail channel (one without `deliver`) gets the
@@ -47,6 +48,7 @@ from __future__ import annotations
 import importlib
 import os
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.message import EmailMessage
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, Protocol
@@ -59,6 +61,9 @@ if TYPE_CHECKING:
 BUILT_IN = {
     "outbox": "notifications.channels.eml:OutboxChannel",
     "smtp": "notifications.channels.smtp:SmtpChannel",
+}
+# The channels a row names itself (notification.channel), beside `email`.
+ROW_CHANNELS = {
     "wecom": "notifications.channels.wecom:WecomChannel",
     "dingtalk": "notifications.channels.dingtalk:DingtalkChannel",
     "sms": "notifications.channels.sms:SmsChannel",
@@ -101,8 +106,32 @@ class Outgoing:
     link: str = ""  # the portal page to open
     mentions: list[str] = field(default_factory=list)  # mobiles to @
     robot: Robot | None = None
+    at: datetime | None = None  # the dispatcher's clock when sending (a signature's timestamp)
     # the row's payload, for a channel that writes its own short text from the facts (SMS)
     payload: dict[str, Any] = field(default_factory=dict)
+
+
+def fit(out: Outgoing, *, head: str, limit: int, markdown: bool, tail: str = "") -> str:
+    """The message within `limit` UTF-8 bytes, cut at an item boundary: the items that fit, then
+    "另有N项，请登录查看" with the portal link. A head alone too long is cut by characters."""
+    lines = [item.markdown if markdown else item.text for item in out.items]
+    link = f"[登录督办系统查看]({out.link})" if markdown else f"登录督办系统查看：{out.link}"
+
+    def size(text: str) -> int:
+        return len(text.encode("utf-8"))
+
+    whole = "\n".join([head, *lines, link]) + tail
+    if size(whole) <= limit:
+        return whole
+    for keep in range(len(lines) - 1, -1, -1):
+        more = f"另有{len(lines) - keep}项，请登录查看：{out.link}"
+        text = "\n".join([head, *lines[:keep], more]) + tail
+        if size(text) <= limit:
+            return text
+    more = f"\n另有{len(lines)}项，请登录查看：{out.link}{tail}"
+    room = limit - size(more)
+    cut = head.encode("utf-8")[: max(0, room)].decode("utf-8", errors="ignore")
+    return cut + more
 
 
 def resolve_secret(value: str | None) -> str | None:
@@ -123,10 +152,18 @@ class DeliveryError(DubanError):
     zh = "投递失败：{reason}"
     en = "delivery failed: {reason}"
 
-    def __init__(self, reason: str, *, permanent: bool, maybe_sent: bool = False) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        permanent: bool,
+        maybe_sent: bool = False,
+        retry_after_s: float | None = None,
+    ) -> None:
         self.reason = reason
         self.permanent = permanent
         self.maybe_sent = maybe_sent
+        self.retry_after_s = retry_after_s  # the service said how long to wait (a ban, a limit)
         super().__init__(reason=reason)
 
 
@@ -143,18 +180,18 @@ class Channel(Protocol):
 
 def channel_for(settings: Settings) -> Channel:
     """The channel DUBAN_MAIL_CHANNEL names, built from the settings."""
-    return _build(settings.mail_channel, settings, setting="DUBAN_MAIL_CHANNEL")
+    return _build(settings.mail_channel, settings, setting="DUBAN_MAIL_CHANNEL", table=BUILT_IN)
 
 
-def _build(name: str, settings: Settings, *, setting: str) -> Channel:
-    target = BUILT_IN.get(name)
+def _build(name: str, settings: Settings, *, setting: str, table: dict[str, str]) -> Channel:
+    target = table.get(name)
     if target is None and ":" in name:
         target = name
     if target is None:
         plugins = {ep.name: ep.value for ep in entry_points(group="duban.channels")}
         target = plugins.get(name)
     if target is None:
-        known = "、".join([*BUILT_IN, *(ep.name for ep in entry_points(group="duban.channels"))])
+        known = "、".join([*table, *(ep.name for ep in entry_points(group="duban.channels"))])
         raise ConfigError(detail=f"{setting}={name!r} 未知，可选：{known}")
     module, _, attribute = target.partition(":")
     try:
@@ -179,7 +216,7 @@ class Channels:
             self.built[name] = (
                 channel_for(self.settings)
                 if name == EMAIL
-                else _build(name, self.settings, setting="notification.channel")
+                else _build(name, self.settings, setting="notification.channel", table=ROW_CHANNELS)
             )
         channel: Channel = self.built[name]
         return channel

@@ -139,6 +139,7 @@ class SmsChannel:
             raise ConfigError(detail="短信通道未配置网关地址：请设置 DUBAN_SMS_URL")
         self.settings = settings
         self.url = settings.sms_url
+        self.destination = f"sms:{self.url}"  # the dispatcher's breaker counts failures per gateway
         self.clock = clock
         self.fields = {
             "mobile": "mobile",
@@ -150,8 +151,8 @@ class SmsChannel:
         self.sent: dict[tuple[str, date], int] = {}  # this run's sends per number and day
         self.costs: list[tuple[int, int]] = []  # (notification id, parts) of what this run sent
 
-    def destination(self, outgoing: Outgoing | None = None) -> str:
-        return f"sms:{self.url}"
+    def destination_for(self, outgoing: Outgoing) -> str:
+        return self.destination
 
     def open(self) -> None:
         pass
@@ -171,7 +172,7 @@ class SmsChannel:
                 f"短信长{len(text)}字，需{parts}条计费，超过上限{self.settings.sms_max_segments}条",
                 permanent=True,
             )
-        day = local_day(self.clock(), self.settings.timezone)
+        day = local_day(outgoing.at or self.clock(), self.settings.timezone)
         cap = self.settings.sms_daily_cap_per_number
         if self._sent_today(mobile, day) >= cap:
             raise DeliveryError(f"号码{mobile}今日短信已达上限{cap}条", permanent=True)

@@ -239,20 +239,24 @@ def escalations(
 def notifications(
     request: Request, me: Principal = Depends(office_only), session: Session = Depends(read_session)
 ):
-    """Messages that failed: dead-lettered, or waiting to be tried again after an error."""
+    """Messages that failed: dead-lettered, waiting to be tried again after an error, or sent by
+    another channel after the first failed (the way each went)."""
+    from models.notification import path_text
+
     rows = session.exec(
         select(Notification)
         .where(
             (Notification.status == NotificationStatus.DEAD)
             | (
-                (Notification.status == NotificationStatus.PENDING)
+                col(Notification.status).in_((NotificationStatus.PENDING, NotificationStatus.SENT))
                 & col(Notification.last_error).is_not(None)
             )
         )
         .order_by(col(Notification.id).desc())
         .limit(500)
     ).all()
-    return page(request, "notifications.html.j2", me, rows=rows)
+    ways = {n.id: path_text(n.path, n.channel, n.status) for n in rows}
+    return page(request, "notifications.html.j2", me, rows=rows, ways=ways)
 
 
 @router.post("/notifications/retry")
