@@ -148,17 +148,21 @@ def _csv_records(text: str) -> list[tuple[Where, dict[str, Any]]]:
             "members": split_names(row.get("members") or ""),
         }
         record |= {key: row.get(key) or None for key in ROBOT_FIELDS}
-        for role in ("liaison", "head"):
-            if row.get(f"{role}_name") or row.get(f"{role}_email") or row.get(f"{role}_mobile"):
-                record[role] = {
-                    "name": row.get(f"{role}_name") or "",
-                    "email": row.get(f"{role}_email") or None,
-                    "phone": row.get(f"{role}_phone") or None,
-                    "mobile": row.get(f"{role}_mobile") or None,
-                    "channels": row.get(f"{role}_channels") or None,
-                }
+        record |= _csv_contacts(row)
         records.append((Where("row", number), record))
     return records
+
+
+def _csv_contacts(row: dict[str, Any]) -> dict[str, Any]:
+    """The liaison and head of a CSV row, as a YAML record has them."""
+    contacts = {}
+    for role in ("liaison", "head"):
+        if row.get(f"{role}_name") or row.get(f"{role}_email") or row.get(f"{role}_mobile"):
+            contacts[role] = {
+                key: row.get(f"{role}_{key}") or (None if key != "name" else "")
+                for key in ("name", "email", "phone", "mobile", "channels")
+            }
+    return contacts
 
 
 def _entry(record: dict[str, Any], where: Where, problems: list[Problem]) -> DirectoryEntry:
@@ -540,6 +544,15 @@ def describe_unit(session: Session, unit: Unit, *, secrets: bool = False) -> dic
     }
 
 
+def _csv_cells(unit: dict[str, Any]) -> dict[str, str]:
+    """A described unit's contacts as CSV cells (a channel list joined by 、)."""
+    return {
+        f"{role}_{key}": ("、".join(value) if isinstance(value, list) else value) or ""
+        for role, contact in unit["contacts"].items()
+        for key, value in contact.items()
+    }
+
+
 def export_directory(session: Session, fmt: str) -> str:
     """The directory as YAML or CSV, in the shape `read_directory` reads back."""
     described = [
@@ -561,12 +574,7 @@ def export_directory(session: Session, fmt: str) -> str:
                 "aliases": "、".join(unit["aliases"]),
                 "members": "、".join(unit["members"]),
             }
-            row |= {key: unit.get(key) or "" for key in ROBOT_FIELDS}
-            for role, contact in unit["contacts"].items():
-                row |= {
-                    f"{role}_{key}": ("、".join(value) if isinstance(value, list) else value) or ""
-                    for key, value in contact.items()
-                }
+            row |= {key: unit.get(key) or "" for key in ROBOT_FIELDS} | _csv_cells(unit)
             writer.writerow(neutral_record(row))
         return stream.getvalue()
     records = []

@@ -100,6 +100,18 @@ def path_text(path: list[dict[str, Any]], channel: str, status: str) -> str:
     if status in ("pending", "claimed"):
         legs.append(f"{CHANNEL_ZH.get(channel, channel)}（{_STATUS_ZH[status]}）")
     return (
-        "→".join(legs)
-        or f"{CHANNEL_ZH.get(channel, channel)}（{_STATUS_ZH.get(status, status)}）"
+        "→ ".join(legs) or f"{CHANNEL_ZH.get(channel, channel)}（{_STATUS_ZH.get(status, status)}）"
     )
+
+
+KIND_ZH = {
+    "round_opened": "督导启动通知",
+    "reminder": "报送提醒",
+    "overdue": "逾期提醒",
+    "escalation_blue": "督办提醒（蓝）",
+    "escalation_yellow": "催办（黄）",
+    "escalation_red": "协调督办（红）",
+    "extension_decided": "延期审批结果",
+    "report_returned": "报告退回",
+    "results_published": "通报发布",
+}

@@ -23,7 +23,7 @@ class Recipient:
     # [(channel, address), ...] in the person's order; empty: e-mail to `email`
     route: tuple[tuple[str, str], ...] = ()
 
-    def legs(self) -> list[tuple[str, str]]:
+    def legs(self) -> list[tuple[str, str | None]]:
         return list(self.route) or ([(EMAIL, self.email)] if self.email else [])
 
 
@@ -76,7 +76,7 @@ def message(
 ) -> dict[str, Any]:
     """An outbox entry for `models.outbox.enqueue_many`: the first leg of the route on the row,
     the rest as its fallback."""
-    (channel, address), *rest = to.legs()
+    (channel, address), *rest = to.legs() or [(EMAIL, to.email)]
     return {
         "kind": kind,
         "dedup_key": dedup_key,

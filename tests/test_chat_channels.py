@@ -176,3 +176,38 @@ def test_a_long_digest_is_cut_at_an_item_boundary_with_how_many_more() -> None:
     assert len(content.encode("utf-8")) == 47 + 1900 + 1 + 41
     assert lines[1:20] == [f"{i:02d}" + "x" * 97 for i in range(19)]
     assert lines[-1] == "另有81项，请登录查看：http://p/"
+
+
+def test_a_signature_encoded_twice_or_stale_is_refused_as_dingtalk_refuses_it() -> None:
+    from datetime import UTC, datetime
+    from urllib.parse import parse_qs, quote_plus
+
+    from notifications.channels.dingtalk import sign
+
+    now = datetime(2022, 9, 19, 1, 0, tzinfo=UTC)
+    stamp = int(now.timestamp() * 1000)
+    once = parse_qs(f"timestamp={stamp}&sign={sign(DINGTALK_SECRET, stamp)}")
+    twice = parse_qs(f"timestamp={stamp}&sign={quote_plus(sign(DINGTALK_SECRET, stamp))}")
+    assert FakeDingtalk.signature(once, DINGTALK_SECRET, now) is None
+    assert FakeDingtalk.signature(twice, DINGTALK_SECRET, now) == "sign not match"
+    later = now + timedelta(hours=1, seconds=1)
+    assert (
+        FakeDingtalk.signature(once, DINGTALK_SECRET, later) == "timestamp out of the hour's window"
+    )
+
+
+def test_no_hostile_task_title_can_act_as_markdown_a_link_or_a_terminal_escape() -> None:
+    from notifications.outgoing import item_lines
+    from tests.support.hostile import HOSTILE
+
+    payload = {
+        "items": [
+            {"task_number": i, "task_title": value, "role": "lead", "assignment_id": i + 1}
+            for i, value in enumerate(HOSTILE)
+        ]
+    }
+    for line in item_lines(payload, "http://portal.example.org"):
+        title_part = line.markdown.split("](", 1)[0].split(". [", 1)[1]
+        assert not set("[]()<>*_#`") & set(title_part), line.markdown
+        assert "\x1b" not in line.markdown and "\x00" not in line.text
+        assert line.markdown.count("](http://portal.example.org/assignments/") == 1

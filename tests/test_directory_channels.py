@@ -15,7 +15,7 @@ from intake import channel_fields
 from intake.directory import export_directory, read_directory, sync_directory
 from intake.notice import ImportFailed
 from models.db import reading, unit_of_work
-from tests.support.cli import assert_one_clean_line, duban
+from tests.support.cli import duban
 from tests.support.hostile import HOSTILE
 from tests.support.scenario import OFFICE
 
@@ -162,4 +162,6 @@ def test_duban_units_import_refuses_a_bad_mobile_naming_the_row(
     home = tmp_path / "home"
     assert duban("init", home=home, url=database_url).returncode == 0
     result = duban("units", "import", str(path), home=home, url=database_url)
-    assert_one_clean_line(result, 1, "手机号“12345”无效", "市教育局")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "第 1 行：市教育局 的联络员（liaison.mobile）：手机号“12345”无效" in result.stderr
+    assert "未写入任何数据" in result.stderr

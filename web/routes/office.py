@@ -241,7 +241,7 @@ def notifications(
 ):
     """Messages that failed: dead-lettered, waiting to be tried again after an error, or sent by
     another channel after the first failed (the way each went)."""
-    from models.notification import path_text
+    from models.notification import KIND_ZH, path_text
 
     rows = session.exec(
         select(Notification)
@@ -256,7 +256,7 @@ def notifications(
         .limit(500)
     ).all()
     ways = {n.id: path_text(n.path, n.channel, n.status) for n in rows}
-    return page(request, "notifications.html.j2", me, rows=rows, ways=ways)
+    return page(request, "notifications.html.j2", me, rows=rows, ways=ways, kinds=KIND_ZH)
 
 
 @router.post("/notifications/retry")
