@@ -352,3 +352,18 @@ def test_a_combined_digest_escapes_every_hostile_title_its_parts_carry() -> None
     assert raw_values_in(message.html) == []
     assert "<b>联络员</b>" not in message.html and "&lt;b&gt;联络员" in message.html
     assert message.attachments  # the reminder's calendar event rides along
+
+
+def test_the_notifications_list_says_where_a_merged_message_went(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    from tests.support.cli import duban
+
+    settings = settings_with(tmp_path, 1)
+    with unit_of_work(attach(engine, settings)) as session:
+        enqueue_many(session, [message("a"), message("b")], now=at("2022-09-05"))
+    carrier, merged = rows(engine)
+    listed = duban("notifications", "list", "--status", "merged", home=tmp_path, url=database_url)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.count("\n") == 1 and f"#{merged.id} [merged]" in listed.stdout
+    assert f"已并入#{carrier.id}合并发送" in listed.stdout
