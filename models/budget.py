@@ -238,3 +238,27 @@ def received_by_unit(session: Session, *, since: datetime, until: datetime) -> d
         .group_by(col(Notification.unit_id))
     )
     return {unit_id: count for unit_id, count in rows if unit_id is not None}
+
+
+def held_until(engine: Engine, row: dict[str, Any], now: datetime) -> datetime | None:
+    """The dispatcher's double check, right before a send: when the person has already received
+    the day's budget (a retry of an earlier day's message, or two enqueuers that raced on
+    PostgreSQL), the row waits for the next working day's opening instead."""
+    budget: Budget | None = engine.get_execution_options().get(OPTION)
+    person = row.get("person")
+    if budget is None or not person:
+        return None
+    today = budget.day(now)
+    zone_start = datetime.combine(today, time(), ZoneInfo(budget.timezone))
+    with Session(engine) as session:
+        received = session.exec(
+            select(func.count())
+            .select_from(Notification)
+            .where(
+                Notification.person == person,
+                Notification.status == NotificationStatus.SENT,
+                col(Notification.sent_at) >= utc(zone_start),
+                col(Notification.id) != row["id"],
+            )
+        ).one()
+    return budget.opening(budget.next_day(today)) if received >= budget.limit else None

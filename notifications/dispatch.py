@@ -398,6 +398,11 @@ def _attempt(
     sent: dict[str, Any] = {}
     out = None
     if failure is None:
+        from models.budget import held_until
+
+        held = held_until(engine, row, now())
+        if held is not None:  # the person's day is full (models.budget): tomorrow, no attempt used
+            return partial(_wait, row=row, token=token, until=held, report=report)
         try:
             if hasattr(channel, "deliver"):
                 out = prepare_outgoing(engine, row, channel, settings, at=now())

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlalchemy import Engine, update
+from sqlmodel import Session, col, select
 
 from config import Settings
 from models.budget import attach
@@ -367,3 +367,34 @@ def test_the_notifications_list_says_where_a_merged_message_went(
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.count("\n") == 1 and f"#{merged.id} [merged]" in listed.stdout
     assert f"已并入#{carrier.id}合并发送" in listed.stdout
+
+
+def test_the_dispatcher_holds_a_message_that_would_exceed_the_day_until_the_next_working_day(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from notifications.samples import SAMPLES
+
+    settings = settings_with(tmp_path, 1)
+    budgeted = attach(engine, settings)
+    sample = {"kind": "report_returned", "payload": SAMPLES["report_returned"]}
+    with unit_of_work(budgeted) as session:
+        enqueue_many(session, [message("a") | sample], now=at("2022-09-05"))
+    # A second message the enqueue-side count never saw (a race, or yesterday's retry): stamped
+    # for the same person and day by an engine without the budget.
+    with unit_of_work(engine) as session:
+        enqueue_many(session, [message("b") | sample], now=at("2022-09-05"))
+        session.execute(
+            update(Notification)
+            .where(col(Notification.dedup_key) == "b")
+            .values(person="liaison@example.org", budget_day=date(2022, 9, 5))
+        )
+    report = dispatch(budgeted, ListChannel(settings), settings, now=lambda: at("2022-09-05", 11))
+    assert report.sent == 1
+    first, second = rows(engine)
+    assert (first.status, second.status, second.attempts) == ("sent", "pending", 0)
+    # Monday's one is spent: Tuesday's opening, 08:30 office time.
+    assert second.next_attempt_at.astimezone(CST) == datetime(2022, 9, 6, 8, 30, tzinfo=CST)
+    assert (
+        dispatch(budgeted, ListChannel(settings), settings, now=lambda: at("2022-09-06", 9)).sent
+        == 1
+    )
