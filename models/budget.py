@@ -214,14 +214,15 @@ def _absorb(session: Session, row: Notification, message: dict[str, Any]) -> boo
         update(Notification)
         .where(
             col(Notification.id) == row.id,
-            Notification.status == NotificationStatus.PENDING,
+            col(Notification.status) == NotificationStatus.PENDING,
             col(Notification.attempts) == 0,
         )
         .values(kind=COMBINED, payload={"parts": parts})
         .execution_options(synchronize_session=False)
     )
     session.expire(row)
-    return changed.rowcount == 1  # type: ignore[attr-defined]
+    landed: int = changed.rowcount  # type: ignore[attr-defined]
+    return landed == 1
 
 
 def received_by_unit(session: Session, *, since: datetime, until: datetime) -> dict[int, int]:

@@ -122,9 +122,13 @@ TEXTS: dict[str, Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]] = {
 }
 
 
+def _other(p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return "您有新的督办消息", {}
+
+
 def sms_text(kind: str, payload: dict[str, Any], sign: str) -> tuple[str, dict[str, Any]]:
     """The text message for one outbox row, and the template's parameters."""
-    said, params = TEXTS.get(kind, lambda p: ("您有新的督办消息", {}))(payload)
+    said, params = TEXTS.get(kind, _other)(payload)
     return f"【{sign}】{said}，请登录督办系统办理。", params
 
 
@@ -229,7 +233,7 @@ class SmsChannel:
         )
         try:
             with urllib.request.urlopen(request, timeout=self.settings.sms_timeout_s) as response:
-                answer = json.loads(response.read() or b"{}")
+                answer = _json(response.read())
         except urllib.error.HTTPError as error:
             answer = _json(error.read())
             if error.code == 429 or error.code >= 500:
