@@ -19,7 +19,7 @@ class Recipient:
     unit_id: int | None
     role: str  # liaison, head, office, office_head, leading_group
     name: str
-    email: str | None
+    email: str  # "" when the person is reached by other channels only
     # [(channel, address), ...] in the person's order; empty: e-mail to `email`
     route: tuple[tuple[str, str], ...] = ()
 
@@ -66,7 +66,7 @@ def unit_contacts(
         route = route_of(contact, unit)
         if route:
             found[contact.unit_id] = Recipient(
-                contact.unit_id, str(role), contact.name, contact.email, tuple(route)
+                contact.unit_id, str(role), contact.name, contact.email or "", tuple(route)
             )
     return found
 
@@ -82,7 +82,7 @@ def message(
         "dedup_key": dedup_key,
         "unit_id": to.unit_id,
         "recipient_name": to.name,
-        "recipient_email": to.email,
+        "recipient_email": to.email or None,
         "channel": channel,
         "address": address,
         "fallback": [list(leg) for leg in rest],

@@ -75,6 +75,35 @@ def test_a_whole_round_reaches_one_wecom_robot_once_each_never_over_20_a_minute(
     assert not list((tmp_path / "outbox").glob("*.eml"))  # no e-mail: the robot carried them
 
 
+def test_two_dispatchers_at_once_share_the_robots_limit_and_send_each_message_once(
+    engine: Engine, tmp_path: Path, clock: Clock, wecom: FakeWecom
+) -> None:
+    import threading
+
+    from notifications.channels import channel_for
+    from notifications.dispatch import dispatch
+
+    count = seed_round(engine, directory(tmp_path, {"wecom_key": WECOM_KEY}, ["wecom", "email"]))
+    settings = chat_settings(tmp_path, wecom_base=wecom.base, dispatch_batch=5)
+    for _ in range(8):  # two dispatchers at a time, then the clock moves on half a minute
+        runs = [
+            threading.Thread(
+                target=dispatch,
+                args=(engine, channel_for(settings), settings),
+                kwargs={"now": clock, "worker": name},
+            )
+            for name in ("first", "second")
+        ]
+        for run in runs:
+            run.start()
+        for run in runs:
+            run.join()
+        clock.advance(seconds=30)
+    assert wecom.violations == []
+    assert len(wecom.received) == count
+    assert set(mentioned(wecom).values()) == {1}
+
+
 def test_a_wecom_robot_answering_45009_loses_nothing_and_repeats_nothing(
     engine: Engine, tmp_path: Path, clock: Clock, wecom: FakeWecom
 ) -> None:
