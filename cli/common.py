@@ -120,4 +120,6 @@ def engine_for(config: Settings, *, require_current: bool = True) -> Engine:
     engine = cached_engine(config.resolved_database_url, config.sqlite_busy_timeout_ms)
     if require_current:
         check(engine)
-    return engine
+    from models.budget import attach
+
+    return attach(engine, config)

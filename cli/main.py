@@ -162,6 +162,16 @@ def _print_status(figures: dict) -> None:
         f"notifications: pending {notes['pending']}, claimed {notes['claimed']}, sent "
         f"{notes['sent']}, dead {notes['dead']}",
     )
+    received = figures.get("messages_received")
+    if received and received["by_unit"]:
+        say(
+            f"近7日各单位收到消息（{received['since']}至{received['until']}，合并 "
+            f"{notes['merged']} 条）：",
+            f"messages received per unit ({received['since']} to {received['until']}, "
+            f"{notes['merged']} merged):",
+        )
+        for name, count in received["by_unit"].items():
+            say(f"  · {name} {count} 条", f"  · {name} {count}")
 
 
 def serve(

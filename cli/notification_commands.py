@@ -92,7 +92,7 @@ def dispatch_command(
 @notifications_app.command("list")
 def notifications_list(
     status: Annotated[
-        str | None, typer.Option("--status", help="pending|claimed|sent|dead")
+        str | None, typer.Option("--status", help="pending|claimed|sent|dead|merged")
     ] = None,
     kind: Annotated[str | None, typer.Option("--kind", help="消息类型 / message kind")] = None,
     limit: Annotated[int, typer.Option("--limit")] = 50,
@@ -118,6 +118,8 @@ def notifications_list(
         error = f"  ⚠ {r['last_error']}" if r["last_error"] else ""
         maybe = f"，可能已送达{r['maybe_sent']}次" if r["maybe_sent"] else ""
         way = f"  {r['path_text']}" if r["channel"] != "email" or len(r["path"]) > 1 else ""
+        if r["merged_into"]:  # over the person's daily budget (models.budget)
+            way += f"  已并入#{r['merged_into']}合并发送"
         show(
             f"#{r['id']} [{r['status']}] {r['kind']} → {r['recipient_name'] or ''} "
             f"<{r['recipient_email']}> "
@@ -148,6 +150,7 @@ def _row(n) -> dict:
             "sent_at",
             "last_error",
             "dedup_key",
+            "merged_into",
             "message_id",
             "subject",
             "created_at",

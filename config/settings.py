@@ -186,6 +186,19 @@ class YearArrangement(BaseModel):
         return found
 
 
+class NotifyRules(BaseModel):
+    """How much the office may ask of one person (基层减负)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_per_person_per_day: int = Field(
+        default=3,
+        ge=1,
+        description="messages one person receives on one office day, across all channels; "
+        "what would exceed it is merged into that day's or the next working day's digest",
+    )
+
+
 class Schedule(BaseModel):
     """One scheduled flow: its name in flows.cycle.FLOWS and a crontab line in the office's time
     zone."""
@@ -309,7 +322,32 @@ class Settings(BaseSettings):
         default=True, description="hold messages until working hours on working days"
     )
 
+    # SMS through the province's HTTP gateway (notifications/channels/sms.py): one JSON POST per
+    # message, the fields named as the gateway names them.
+    sms_url: str | None = Field(default=None, description="the gateway's send address")
+    sms_auth_header: str = Field(default="Authorization", description="the header the key goes in")
+    sms_auth: SecretStr | None = Field(default=None, description="the header's value")
+    sms_template: str = Field(default="", max_length=64, description="the approved template id")
+    sms_sign: str = Field(default="督办", max_length=20, description="the signature 【…】")
+    sms_fields: dict[str, str] = Field(
+        default_factory=lambda: {
+            "mobile": "mobile",
+            "template": "templateId",
+            "content": "content",
+            "params": "params",
+        },
+        description="our field name -> the gateway's (mobile, template, content, params)",
+    )
+    sms_max_segments: int = Field(
+        default=3, ge=1, le=10, description="a message longer than this many parts is refused"
+    )
+    sms_daily_cap_per_number: int = Field(
+        default=5, ge=1, description="messages one number receives a day (the gateway's rule)"
+    )
+    sms_timeout_s: float = Field(default=10.0, gt=0)
+
     cycle: CycleRules = Field(default_factory=CycleRules)
+    notify: NotifyRules = Field(default_factory=NotifyRules)
     # Years the office enters itself, when the chinese_calendar release does not know them yet.
     calendar: dict[int, YearArrangement] = Field(default_factory=dict)
     # The one schedule list: `duban serve` (APScheduler) and `duban deploy` (Prefect) both read it.

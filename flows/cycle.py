@@ -27,8 +27,12 @@ def _moment(now: str | datetime | None) -> datetime:
 
 
 def _engine():
+    from models.budget import attach
+
     settings = get_settings()
-    return engine_for(settings.resolved_database_url, settings.sqlite_busy_timeout_ms)
+    return attach(
+        engine_for(settings.resolved_database_url, settings.sqlite_busy_timeout_ms), settings
+    )
 
 
 @task

@@ -129,6 +129,7 @@ MESSAGE_KINDS: Final[dict[str, str]] = {
     "report_returned": "报告退回",
     "results_published": "通报发布",
     "round_opened": "轮次开启",
+    "combined": "督办消息汇总（当日条数已满，合并发送）",
 }
 # What an audit event is about (its object_type).
 OBJECT_TYPES: Final[dict[str, str]] = {

@@ -1,6 +1,6 @@
 """The outbox: every message is a row first, written with the change that causes it."""
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -15,10 +15,14 @@ class NotificationStatus(StrEnum):
     CLAIMED = "claimed"  # a dispatcher is sending it; the claim expires
     SENT = "sent"
     DEAD = "dead"  # permanent failure, shown to the office
+    MERGED = "merged"  # over the person's daily budget: sent inside the row `merged_into`
 
 
 class Notification(SQLModel, table=True):
-    __table_args__ = (Index("ix_notification_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_notification_due", "status", "next_attempt_at"),
+        Index("ix_notification_budget", "person", "budget_day"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     dedup_key: str = Field(
@@ -63,6 +67,11 @@ class Notification(SQLModel, table=True):
         "came back: it may have arrived that many times more",
     )
     created_at: datetime
+    # The reminder budget (models.budget): whose day this message counts against, and where a
+    # message over that budget went instead.
+    person: str | None = Field(default=None, max_length=320)
+    budget_day: date | None = None
+    merged_into: int | None = None
 
 
 class RateSlot(SQLModel, table=True):

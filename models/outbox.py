@@ -28,7 +28,52 @@ def enqueue_new(session: Session, messages: list[dict[str, Any]], *, now: dateti
     Each message: kind, dedup_key, recipient_email, payload, and optionally
     recipient_name, unit_id, lang, and channel, address and fallback (models.recipients.message
     fills these from the person's route; without them the row is an e-mail to recipient_email).
+    Under the office's reminder budget (`models.budget`, carried by the engine) a message over a
+    person's day is stored as merged into another one.
     """
+    if not messages:
+        return set()
+    from models import budget as budgets
+
+    budget = budgets.of(session)
+    if budget is None:
+        return _insert(session, messages, now=now)
+    within, over = budgets.split(session, budget, _unseen(session, messages), now=now)
+    new = _insert(session, within, now=now)
+    merged = _insert(session, over, now=now, status=NotificationStatus.MERGED)
+    for m in over:
+        if m["dedup_key"] in merged:  # a concurrent run may have stored it first
+            budgets.merge(session, budget, m, now=now)
+    return new | merged
+
+
+def _unseen(session: Session, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The messages whose dedup key is not stored yet: a rerun spends no budget."""
+    from sqlmodel import col, select
+
+    keys = [m["dedup_key"] for m in messages]
+    seen: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        seen |= set(
+            session.exec(
+                select(Notification.dedup_key).where(col(Notification.dedup_key).in_(chunk))
+            )
+        )
+    fresh: dict[str, dict[str, Any]] = {}
+    for m in messages:
+        if m["dedup_key"] not in seen:
+            fresh.setdefault(m["dedup_key"], m)
+    return list(fresh.values())
+
+
+def _insert(
+    session: Session,
+    messages: list[dict[str, Any]],
+    *,
+    now: datetime,
+    status: NotificationStatus = NotificationStatus.PENDING,
+) -> set[str]:
     if not messages:
         return set()
     at = utc(now)
@@ -47,10 +92,12 @@ def enqueue_new(session: Session, messages: list[dict[str, Any]], *, now: dateti
             "subject": "",
             "body_text": "",
             "payload": m["payload"],
-            "status": NotificationStatus.PENDING.value,
+            "status": status.value,
             "attempts": 0,
             "next_attempt_at": at,
             "created_at": at,
+            "person": m.get("person"),
+            "budget_day": m.get("budget_day"),
         }
         for m in messages
     ]

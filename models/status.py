@@ -115,6 +115,7 @@ def status(
         },
         "checkins": _checkins(session, today),
         "unreachable_units": _unreachable(session),
+        **({"messages_received": _messages(session, today, timezone)} if today else {}),
         "rounds": rounds_overview(session),
         **(
             {"lights": counts(lights(session, today=today, rules=rules, timezone=timezone))}
@@ -138,6 +139,33 @@ def _unreachable(session: Session) -> dict[str, Any]:
     )
     names = unreachable(session, session.exec(owing))
     return {"total": len(names), "units": names}
+
+
+MESSAGE_DAYS = 7  # the period `duban status` counts messages over: this office week
+
+
+def _messages(session: Session, today: date, timezone: str) -> dict[str, Any]:
+    """Messages each unit's people received over the last MESSAGE_DAYS office days (基层减负)."""
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from models.budget import received_by_unit
+    from models.unit import Unit
+
+    zone = ZoneInfo(timezone)
+    since = today - timedelta(days=MESSAGE_DAYS - 1)
+    counts = received_by_unit(
+        session,
+        since=datetime.combine(since, time(), zone),
+        until=datetime.combine(today + timedelta(days=1), time(), zone),
+    )
+    names = dict(session.exec(select(Unit.id, Unit.name).where(col(Unit.id).in_(counts))).all())
+    by_unit = {names[u]: n for u, n in counts.items() if u in names}
+    return {
+        "since": since.isoformat(),
+        "until": today.isoformat(),
+        "by_unit": dict(sorted(by_unit.items(), key=lambda kv: (-kv[1], kv[0]))),
+    }
 
 
 def _checkins(session: Session, today: date | None) -> dict[str, int]:

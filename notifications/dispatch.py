@@ -52,7 +52,12 @@ if TYPE_CHECKING:
     from config import Settings
 
 N = table_of(Notification).c
-PENDING, CLAIMED, SENT, DEAD = (s.value for s in NotificationStatus)
+PENDING, CLAIMED, SENT, DEAD = (
+    NotificationStatus.PENDING.value,
+    NotificationStatus.CLAIMED.value,
+    NotificationStatus.SENT.value,
+    NotificationStatus.DEAD.value,
+)  # a merged row (models.budget) is never claimed: it goes out inside another
 
 
 @dataclass(frozen=True)
@@ -393,14 +398,23 @@ def _attempt(
     sent: dict[str, Any] = {}
     out = None
     if failure is None:
+        from models.budget import held_until
+
+        held = held_until(engine, row, now())
+        if held is not None:  # the person's day is full (models.budget): tomorrow, no attempt used
+            return partial(_wait, row=row, token=token, until=held, report=report)
         try:
             if hasattr(channel, "deliver"):
                 out = prepare_outgoing(engine, row, channel, settings, at=now())
                 wait = _rate_slot(engine, channel, out, at=now())
                 if wait is not None:
                     return partial(_wait, row=row, token=token, until=wait, report=report)
-                channel.deliver(out)
-                sent = {"message_id": None, "subject": out.title, "body_text": out.text}
+                receipt = channel.deliver(out)  # an SMS gateway's id and cost, "m1（1条计费）"
+                sent = {
+                    "message_id": receipt if isinstance(receipt, str) else None,
+                    "subject": out.title,
+                    "body_text": out.text,
+                }
             else:
                 message = prepare(row, settings)
                 channel.send(message)

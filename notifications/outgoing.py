@@ -92,4 +92,5 @@ def outgoing(row: dict[str, Any], settings: Settings, robot: Robot | None) -> Ou
         link=link,
         mentions=[address] if address else [],
         robot=robot,
+        payload=row["payload"],
     )

@@ -95,6 +95,36 @@ def render(
 ) -> Rendered:
     """The subject, bodies and attachments of one message."""
     lang = lang if lang in ROLES else "zh"
+    if kind == "combined":  # over the reminder budget (models.budget): each part rendered alone
+        rendered = [
+            render(
+                p["kind"],
+                lang,
+                p["payload"],
+                office=office,
+                portal_url=portal_url,
+                recipient_name=recipient_name,
+                created_at=created_at,
+            )
+            for p in payload["parts"]
+        ]
+        payload = {"parts": [{"subject": r.subject, "text": r.text.strip()} for r in rendered]}
+        whole = _render_one(kind, lang, payload, office, portal_url, recipient_name, created_at)
+        return Rendered(
+            whole.subject, whole.text, whole.html, [a for r in rendered for a in r.attachments]
+        )
+    return _render_one(kind, lang, payload, office, portal_url, recipient_name, created_at)
+
+
+def _render_one(
+    kind: str,
+    lang: str,
+    payload: dict[str, Any],
+    office: str,
+    portal_url: str,
+    recipient_name: str | None,
+    created_at: datetime,
+) -> Rendered:
     context: dict[str, Any] = json.loads(json.dumps(payload))  # a copy we may enrich
     for item in [*context.get("items", []), *([context["item"]] if "item" in context else [])]:
         url = item_url(portal_url, item)

@@ -101,7 +101,7 @@ def write_document(results: Results, charts: list[Chart], path: Path) -> None:
     _heading(doc, "三、各单位报送情况")
     _table(
         doc,
-        ["排名", "单位", "按时", "逾期", "未报", "按时报送率", "退回", "督办"],
+        ["排名", "单位", "按时", "逾期", "未报", "按时报送率", "退回", "督办", "收到消息"],
         [
             [
                 str(u.rank),
@@ -112,10 +112,11 @@ def write_document(results: Results, charts: list[Chart], path: Path) -> None:
                 percent(u.on_time_rate),
                 str(u.returns),
                 str(u.escalations),
+                str(u.messages),
             ]
             for u in r.units
         ],
-        widths=[1.2, 5.2, 1.3, 1.3, 1.3, 2.2, 1.3, 1.3],
+        widths=[1.2, 4.4, 1.2, 1.2, 1.2, 2.2, 1.2, 1.2, 1.6],
     )
 
     _heading(doc, "四、提请会商事项")

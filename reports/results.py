@@ -159,6 +159,7 @@ class UnitResult:
     escalations: int = 0
     done: int = 0
     rank: int = 0
+    messages: int = 0  # messages its people received in the period (models.budget)
 
     @property
     def on_time_rate(self) -> float | None:
@@ -335,6 +336,7 @@ def compute(
         timezone=timezone,
     )
     _tally_units(units, items=items, escalations=escalations)
+    _count_messages(session, units, rounds=rounds, as_of=as_of)
     overdue = sorted(
         (i for i in items.values() if i.overdue_days is not None),
         key=lambda i: (-(i.overdue_days or 0), i.task_number, i.unit),
@@ -356,6 +358,27 @@ def compute(
         agenda=agenda,
         office_backlog=backlog,
     )
+
+
+def _count_messages(
+    session: Session,
+    units: dict[str, UnitResult],
+    *,
+    rounds: dict[int, SupervisionRound],
+    as_of: datetime,
+) -> None:
+    """How many messages each unit received from the first round's opening to the moment."""
+    from models.budget import received_by_unit
+    from models.unit import Unit
+
+    if not rounds:
+        return
+    since = min(utc(r.opened_at) for r in rounds.values())
+    counts = received_by_unit(session, since=since, until=as_of)
+    names = dict(session.exec(select(Unit.id, Unit.name).where(col(Unit.id).in_(counts))).all())
+    for unit_id, count in counts.items():
+        if names.get(unit_id) in units:
+            units[names[unit_id]].messages = count
 
 
 def _round_fields(round_: SupervisionRound | None) -> dict[str, Any]:

@@ -111,6 +111,7 @@ def tables(results: Any) -> list[Table]:
                 ("退回", 7, None),
                 ("督办", 7, None),
                 ("完成率", 9, "percent"),
+                ("收到消息", 9, None),
             ],
             [
                 [
@@ -125,6 +126,7 @@ def tables(results: Any) -> list[Table]:
                     u.returns,
                     u.escalations,
                     u.completion_rate,
+                    u.messages,
                 ]
                 for u in r.units
             ],

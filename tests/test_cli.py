@@ -70,8 +70,17 @@ def test_status_json_has_the_documented_keys_and_counts(
         },
         "open_rounds": [],
         "open_escalations": {"total": 0, "by_level": {"1": 0, "2": 0, "3": 0}},
-        "notifications": {"pending": 0, "claimed": 0, "sent": 0, "dead": 0, "maybe_sent": 0},
+        "notifications": {
+            "pending": 0,
+            "claimed": 0,
+            "sent": 0,
+            "dead": 0,
+            "merged": 0,
+            "maybe_sent": 0,
+        },
         "checkins": {"pending": 0, "submitted": 0, "accepted": 0, "returned": 0, "overdue": 0},
+        # the seven office days up to 5 September: nothing sent yet
+        "messages_received": {"since": "2022-08-30", "until": "2022-09-05", "by_unit": {}},
         "rounds": [],
         "lights": {
             "assignments": {"green": 4, "yellow": 0, "red": 0},

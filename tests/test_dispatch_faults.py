@@ -176,6 +176,7 @@ def test_a_reply_lost_after_data_is_counted_maybe_sent_and_resent_only_after_the
         "claimed": 0,
         "sent": 3,
         "dead": 0,
+        "merged": 0,
         "maybe_sent": 1,
     }
     listed = duban("notifications", "list", home=tmp_path, url=database_url)

@@ -36,6 +36,7 @@ class Portal(FastAPI):
 
 def create_app(settings: Any = None) -> FastAPI:
     from config.settings import get_settings
+    from models.budget import attach
     from models.db import engine_for
     from models.schema import require_current
     from web import errors
@@ -66,6 +67,7 @@ def create_app(settings: Any = None) -> FastAPI:
         )
     engine = engine_for(settings.resolved_database_url, settings.sqlite_busy_timeout_ms)
     require_current(engine)
+    engine = attach(engine, settings)  # the reminder budget rides on every session
     app = Portal(
         title="duban 督办", version="1", docs_url=None, redoc_url=None, openapi_url="/openapi.json"
     )

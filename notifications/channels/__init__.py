@@ -66,6 +66,7 @@ BUILT_IN = {
 ROW_CHANNELS = {
     "wecom": "notifications.channels.wecom:WecomChannel",
     "dingtalk": "notifications.channels.dingtalk:DingtalkChannel",
+    "sms": "notifications.channels.sms:SmsChannel",
 }
 EMAIL = "email"  # a row's channel for e-mail: whichever DUBAN_MAIL_CHANNEL names
 
@@ -105,6 +106,8 @@ class Outgoing:
     mentions: list[str] = field(default_factory=list)  # mobiles to @
     robot: Robot | None = None
     at: datetime | None = None  # the dispatcher's clock when sending (a signature's timestamp)
+    # the row's payload, for a channel that writes its own short text from the facts (SMS)
+    payload: dict[str, Any] = field(default_factory=dict)
 
 
 def fit(out: Outgoing, *, head: str, limit: int, markdown: bool, tail: str = "") -> str:
