@@ -13,7 +13,7 @@ from sqlalchemy import Engine, inspect, text
 
 from models.errors import DatabaseNotReady
 
-HEAD = "0008"
+HEAD = "0009"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 

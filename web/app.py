@@ -8,7 +8,8 @@
     middleware.py  security headers; the upload limit (413 before the body is read)
     dashboard.py   the dashboard's aggregates
     uploads.py     evidence type checks by content
-    routes/        session, office, intake_pages, assignments, results, audit_review, access, api
+    routes/        session, office, intake_pages, assignments, filings, results, audit_review,
+                   access, api
     throttle.py    login throttling (growing waits, never a lock-out)
 """
 
@@ -48,6 +49,7 @@ def create_app(settings: Any = None) -> FastAPI:
         api_review,
         assignments,
         audit_review,
+        filings,
         intake_pages,
         office,
         results,
@@ -82,6 +84,7 @@ def create_app(settings: Any = None) -> FastAPI:
         office,
         intake_pages,
         assignments,
+        filings,
         results,
         audit_review,
         access,
