@@ -182,6 +182,14 @@ def submit_checkin(
             quota_bytes=evidence_quota_bytes,
         )
     prior_state = str(checkin.state)
+    # An unreviewed completion report amended: the report already carried the assignment to
+    # reported, so the new version moves nothing (`filings.AMENDABLE`).
+    amends_report = (
+        completed
+        and checkin.completed
+        and filings.amendable(checkin)
+        and State(assignment.state) == State.REPORTED
+    )
     before = {"state": prior_state, "revision": checkin.revision}
     kept = list(checkin.evidence)
     if keep is not None and any(e["sha256"] not in keep for e in kept):
@@ -207,7 +215,9 @@ def submit_checkin(
     )
     # The filing carries the move; the table decides: progress from assigned or in progress,
     # completion from in progress only.
-    if completed and State(assignment.state) == State.ASSIGNED:
+    if amends_report:
+        pass
+    elif completed and State(assignment.state) == State.ASSIGNED:
         # Reporting completion straight away also signs for the assignment.
         workflow.take_action(
             session,
@@ -217,14 +227,15 @@ def submit_checkin(
             now=now,
             filing=checkin,
         )
-    workflow.take_action(
-        session,
-        assignment_id=assignment_id,
-        action=Action.REPORT if completed else Action.PROGRESS,
-        actor=actor,
-        now=now,
-        filing=checkin,
-    )
+    if not amends_report:
+        workflow.take_action(
+            session,
+            assignment_id=assignment_id,
+            action=Action.REPORT if completed else Action.PROGRESS,
+            actor=actor,
+            now=now,
+            filing=checkin,
+        )
     audit.record(
         session,
         at=now,

@@ -291,4 +291,4 @@ def evidence_preview(
         raise HTTPException(404, "该文件没有预览，请下载查看")
     if not path.is_file():
         raise HTTPException(404)
-    return FileResponse(path, media_type=media, content_disposition_type="inline")
+    return FileResponse(path, media_type=media, headers={"Content-Disposition": "inline"})
