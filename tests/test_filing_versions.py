@@ -27,6 +27,7 @@ from models.lifecycle import Action, Actor, Role, State
 from models.round import CheckIn, CheckInState, SupervisionRound
 from models.user import User, WebSession
 from tests.support import evidence_files as files
+from tests.support.browser import ARTIFACTS, needs_chromium
 from tests.support.hostile import HOSTILE, MALFORMED, STORABLE, injected_markup_in, marker_of
 from tests.support.portal import Portal, csrf_of, serve_seeded, sign_in
 from web.uploads import Refused, checked
@@ -421,3 +422,55 @@ def test_hostile_text_and_file_names_come_back_escaped_in_the_form_the_list_and_
         for percent in MALFORMED:  # never a 500, never a half-saved filing
             answer = file(market, own, {"text": "进度", "percent": percent})
             assert answer.status_code in (303, 400, 422), (percent, answer.status_code)
+
+
+# --- in Chromium, at a desk and on a phone -----------------------------------------------------
+
+WIDEST = "() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"
+
+
+@needs_chromium
+def test_the_filing_form_and_the_review_queue_fit_a_phone_and_show_the_evidence(
+    portal: Portal, browser, backend: str
+) -> None:
+    if backend != "sqlite":
+        pytest.skip("one browser run is enough: the HTTP tests cover both databases")
+    own = portal.assignment(12, MARKET)
+    with portal.login("market") as market:
+        file(market, own, {"text": "已排查30家企业", "percent": "30"}, [("现场.png", files.png())])
+        file(
+            market,
+            own,
+            {"text": "已排查60家企业，发现问题3项", "percent": "60", "problems": "缺少检测经费"},
+            [("检查报告.pdf", files.pdf()), ("手机照片.heic", files.heic())],
+        )
+        cookies = {"market": market.cookies}
+    with portal.login("office") as office:
+        cookies["office"] = office.cookies
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        for width, height in ((1366, 900), (390, 844)):
+            for who, path, name in (
+                ("market", f"/assignments/{own}", "filing"),
+                ("office", "/review", "review"),
+            ):
+                context = browser.new_context(
+                    locale="zh-CN", viewport={"width": width, "height": height}
+                )
+                context.add_cookies(
+                    [{"name": k, "value": v, "url": portal.url} for k, v in cookies[who].items()]
+                )
+                page = context.new_page()
+                page.goto(f"{portal.url}{path}")
+                page.wait_for_load_state("networkidle")
+                page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
+                assert page.evaluate(WIDEST) <= width, (name, width)
+                if name == "review":
+                    # The PDF's first page and the photo are drawn, not broken images.
+                    drawn = page.evaluate(
+                        "() => [...document.querySelectorAll('figure.evidence img')]"
+                        ".map(i => i.naturalWidth > 0)"
+                    )
+                    assert drawn == [True, True], drawn  # the photo kept, the PDF added
+                    assert page.locator("text=HEIC 图片，点击下载").count() == 1
+                    assert page.locator("text=与上一版相比").count() == 1
+                context.close()

@@ -73,7 +73,7 @@ def test_a_round_from_opening_to_a_green_light(
 
         office.goto(f"{portal.url}/review")
         office.fill("input[name=reason]", "缺少检查台账")
-        office.click("article.review button:has-text(\"退回\")")
+        office.click('article.review button:has-text("退回")')
         unit.reload()
         assert unit.locator("text=已退回：缺少检查台账").count() == 1
         unit.fill("textarea[name=text]", "已补充检查台账")
@@ -84,7 +84,7 @@ def test_a_round_from_opening_to_a_green_light(
         with office.expect_download() as download:
             office.click("figcaption >> text=抽检报告.pdf")
         assert download.value.suggested_filename == "抽检报告.pdf"
-        office.click("article.review button:has-text(\"通过\")")
+        office.click('article.review button:has-text("通过")')
         assert office.locator("text=没有待审核的报送").count() == 1
 
         leader.goto(f"{portal.url}/dashboard?task=12")
