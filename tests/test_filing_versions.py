@@ -8,7 +8,7 @@ Over real HTTP against the portal, on SQLite and PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -25,9 +25,12 @@ from models.evidence import path_of
 from models.filings import CheckInVersion, FilingDraft
 from models.lifecycle import Action, Actor, Role, State
 from models.round import CheckIn, CheckInState, SupervisionRound
+from models.rounds import open_round as open_scenario_round
 from models.user import User, WebSession
 from tests.support import evidence_files as files
+from tests.support import scenario
 from tests.support.browser import ARTIFACTS, needs_chromium
+from tests.support.cli import duban
 from tests.support.hostile import HOSTILE, MALFORMED, STORABLE, injected_markup_in, marker_of
 from tests.support.portal import Portal, csrf_of, serve_seeded, sign_in
 from web.uploads import Refused, checked
@@ -280,6 +283,50 @@ def test_closing_a_round_with_unreviewed_filings_asks_first_and_keeps_them_revie
         checkin = checkin_of(portal.engine, own)
         assert review(office, checkin.id, 1, "accept").status_code == 303
     assert checkin_of(portal.engine, own).state == CheckInState.ACCEPTED
+
+
+def test_the_cli_closes_a_round_with_unreviewed_filings_only_when_told_to(
+    engine: Engine, database_url: str, tmp_path: Path, now: datetime
+) -> None:
+    scenario.build(engine, now)
+    with unit_of_work(engine) as session:
+        open_scenario_round(
+            session,
+            plan_key="2022",
+            name="第三季度",
+            report_by=date(2022, 9, 30),
+            actor=scenario.OFFICE,
+            now=now,
+            cooperating_lead_days=2,
+        )
+
+    def run(*args: str, code: int = 0) -> str:
+        result = duban(*args, home=tmp_path, url=database_url)
+        assert result.returncode == code, result.stdout + result.stderr
+        assert "Traceback" not in result.stderr
+        return result.stdout + result.stderr
+
+    run(
+        "checkin", "submit", "--task", "12", "--unit", MARKET, "--text", "完成30%",
+        "--now", "2022-09-06T10:00:00+08:00",
+    )  # fmt: skip
+    refused = run("round", "close", "第三季度", code=4)
+    assert "还有 1 份报送待审核" in refused and len(refused.strip().splitlines()) == 1
+    assert "已结束" in run("round", "close", "第三季度", "--confirm")
+    run(
+        "review",
+        "accept",
+        "--task",
+        "12",
+        "--unit",
+        MARKET,
+        "--round",
+        "第三季度",
+        "--revision",
+        "1",
+    )
+    with reading(engine) as session:
+        assert session.exec(select(CheckIn.state)).all().count(CheckInState.ACCEPTED) == 1
 
 
 # --- item 5: nothing typed is lost -------------------------------------------------------------
