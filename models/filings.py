@@ -25,6 +25,7 @@ from sqlmodel import Field, Session, SQLModel, col, delete, select
 
 from models import audit, workflow
 from models.clock import utc
+from models.db import id_of
 from models.errors import DubanError
 from models.lifecycle import Actor
 from models.round import CheckIn, CheckInState
@@ -99,7 +100,7 @@ def record_version(
 ) -> CheckInVersion:
     """Keep the check-in's content as it is now, under its current revision."""
     version = CheckInVersion(
-        checkin_id=checkin.id,
+        checkin_id=id_of(checkin),
         revision=checkin.revision,
         kind=kind,
         prior_state=prior_state,
@@ -220,7 +221,7 @@ def withdraw_filing(
         )
     if checkin.completed:
         raise CompletionNotWithdrawable(**workflow.describe(session, assignment))
-    versions = versions_of(session, [checkin.id])[checkin.id]
+    versions = versions_of(session, [id_of(checkin)])[id_of(checkin)]
     restored_state, restored = _before_unreviewed_run(versions)
     checkin.state = CheckInState(restored_state)
     checkin.text = restored.text if restored else None
@@ -299,7 +300,7 @@ def draft_for(session: Session, *, user_id: int, assignment_id: int) -> FilingDr
 
 def drop_draft(session: Session, *, user_id: int, assignment_id: int) -> None:
     """The filing went in: the kept text has done its job."""
-    session.exec(  # type: ignore[call-overload]
+    session.exec(
         delete(FilingDraft).where(
             col(FilingDraft.user_id) == user_id, col(FilingDraft.assignment_id) == assignment_id
         )
