@@ -5,25 +5,14 @@ submission's, a draft kept from an expired session, or the unreviewed filing bei
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
 from models.assignment import Assignment
-from models.clock import utc
 from models.filings import amendable, draft_for, latest_changes, versions_of
 from models.round import CheckIn, SupervisionRound
 from web.auth import Principal
-
-
-def local_minute(at: datetime | None, timezone: str) -> str:
-    """A stored UTC time as the office reads it: its own zone, to the minute."""
-    if at is None:
-        return ""
-    return utc(at).astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
-
 
 INLINE_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/bmp", "image/webp"})
 
@@ -75,7 +64,6 @@ def filing_view(
     checkins: Sequence[tuple[CheckIn, SupervisionRound]],
     open_checkin: CheckIn | None,
     *,
-    timezone: str,
     typed: dict[str, Any] | None = None,
     refusal: str | None = None,
 ) -> dict[str, Any]:
@@ -85,7 +73,6 @@ def filing_view(
         "versions": versions,
         "changed": {i: latest_changes(v) for i, v in versions.items()},
         "preview_kind": preview_kind,
-        "shown_at": lambda at: local_minute(at, timezone),
         "form": values,
         "form_source": source,
         "amending": open_checkin is not None and amendable(open_checkin),

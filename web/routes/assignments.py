@@ -117,13 +117,10 @@ def assignment_page(
     session: Session = Depends(read_session),
 ):
     assignment = visible_assignment(session, me, assignment_id)
-    view = assignment_view(session, me, assignment, timezone=settings_of(request).timezone)
-    return page(request, "assignment.html.j2", me, **view)
+    return page(request, "assignment.html.j2", me, **assignment_view(session, me, assignment))
 
 
-def assignment_view(
-    session: Session, me: Principal, assignment: Assignment, *, timezone: str
-) -> dict[str, Any]:
+def assignment_view(session: Session, me: Principal, assignment: Assignment) -> dict[str, Any]:
     """What the assignment page shows; the filing routes show it again around a refused form."""
     task = session.get(Task, assignment.task_id)
     unit = session.get(Unit, assignment.unit_id)
@@ -154,7 +151,7 @@ def assignment_view(
         "held": held,
         "labels": ACTION_LABELS,
         "needs_reason": NEEDS_REASON,
-        **filing_view(session, me, assignment, checkins, open_checkin, timezone=timezone),
+        **filing_view(session, me, assignment, checkins, open_checkin),
     }
 
 

@@ -197,7 +197,7 @@ def refused_page(
     typed = typed_values(form) if form is not None else None
     with reading(engine_of(request)) as session:
         assignment = visible_assignment(session, me, assignment_id)
-        view = assignment_view(session, me, assignment, timezone=settings_of(request).timezone)
+        view = assignment_view(session, me, assignment)
         view.update(form=typed or view["form"], form_source="typed", refusal=message)
         return page(request, "assignment.html.j2", me, status=status, **view)
 
