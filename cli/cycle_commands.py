@@ -270,7 +270,12 @@ def round_show(
 
 @round_app.command("close")
 def round_close(
-    name: Annotated[str, typer.Argument()], plan: PlanOption = None, now: NowOption = None
+    name: Annotated[str, typer.Argument()],
+    plan: PlanOption = None,
+    now: NowOption = None,
+    confirm: Annotated[
+        bool, typer.Option("--confirm", help="仍有待审核的报送也结束（它们仍可审核）")
+    ] = False,
 ) -> None:
     """结束督导轮次 / Close a round (no more check-ins, reminders or escalations for it)."""
     from models.db import unit_of_work
@@ -284,6 +289,7 @@ def round_close(
             name=name,
             actor=actor_for(config),
             now=now_from(now),
+            confirmed=confirm,
         )
     say(f"督导轮次“{name}”已结束", f"round '{name}' closed")
 

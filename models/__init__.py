@@ -18,6 +18,7 @@ import models.lengths  # noqa: F401  (registers the length check on every table)
 from models.assignment import Assignment, AssignmentRole
 from models.audit import AuditEvent, AuditHead
 from models.escalation import Escalation, EscalationNumber, ExtensionRequest, ExtensionState, Level
+from models.filings import CheckInVersion, FilingDraft
 from models.lifecycle import Action, Actor, Role, State
 from models.notification import Notification, NotificationStatus, RateSlot
 from models.plan import Measure, Plan, Task
@@ -35,12 +36,14 @@ __all__ = [
     "AuditHead",
     "CheckIn",
     "CheckInState",
+    "CheckInVersion",
     "Contact",
     "ContactRole",
     "Escalation",
     "EscalationNumber",
     "ExtensionRequest",
     "ExtensionState",
+    "FilingDraft",
     "GroupMember",
     "Level",
     "LoginThrottle",

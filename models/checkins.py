@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from models import audit, escalations, workflow
+from models import audit, escalations, filings, workflow
 from models.assignment import Assignment
 from models.clock import utc
 from models.errors import DubanError, NotFound, ReasonRequired
@@ -29,13 +29,13 @@ from models.outbox import enqueue_many
 from models.plan import Task
 from models.recipients import message, unit_contacts
 from models.round import (
-    FILEABLE,
     CheckIn,
     CheckInState,
     RoundState,
     SupervisionRound,
     fileable,
     in_open_round,
+    takes_filing,
 )
 from models.rounds import RoundClosed, item_payload, round_payload
 from models.unit import ContactRole, Unit
@@ -102,8 +102,8 @@ def checkins_to_file(
     session: Session, *, unit_id: int | None = None, assignment_id: int | None = None
 ) -> dict[int, CheckIn]:
     """Per assignment, the check-in a new filing goes to: in its latest open round that still takes
-    one (`FILEABLE`: owed, or filed and not yet reviewed). The portal's form, its inbox and the API
-    all ask this."""
+    one (`takes_filing`: owed, filed and not yet reviewed, or accepted while the work is still
+    open). The portal's form, its inbox and the API all ask this."""
     # Selected by assignment only, the rule checked on each row: a filter on the state and the round
     # as well would lead SQLite to walk every open check-in of the province (their index) for one
     # unit's few.
@@ -140,11 +140,14 @@ def submit_checkin(
     evidence: list[dict[str, Any]] | None = None,
     completed: bool = False,
     evidence_quota_bytes: int | None = None,
+    keep: set[str] | None = None,
 ) -> CheckIn:
-    """File progress (or, `completed`, the completion report) for this round.
+    """File progress (or, `completed`, the completion report) for this round: a new version.
 
     `evidence` is what `models.evidence.described` says of the files; they are written only after
-    this returns, so a refused filing leaves none. Files count against the unit's quota.
+    this returns, so a refused filing leaves none. Files count against the unit's quota; a file
+    already in the filing (same SHA-256) is not added twice. `keep` names (by SHA-256) the files of
+    an unreviewed filing that stay; the others are removed from it (None keeps them all).
     """
     round_ = session.get(SupervisionRound, round_id)
     checkin = get_checkin(session, round_id=round_id, assignment_id=assignment_id, for_update=True)
@@ -152,7 +155,7 @@ def submit_checkin(
     assert round_ is not None  # the check-in exists, so its round does
     if round_.state != RoundState.OPEN:
         raise RoundClosed(name=round_.name, what="file a check-in", what_zh="报送")
-    if checkin.state not in FILEABLE:  # accepted: final
+    if not takes_filing(checkin, assignment.state):  # accepted, and the work is done
         state = str(checkin.state)
         raise CheckInNotOpen(
             state=state,
@@ -178,18 +181,43 @@ def submit_checkin(
             adding=evidence,
             quota_bytes=evidence_quota_bytes,
         )
-    before = {"state": str(checkin.state), "revision": checkin.revision}
+    prior_state = str(checkin.state)
+    # An unreviewed completion report amended: the report already carried the assignment to
+    # reported, so the new version moves nothing (`filings.AMENDABLE`).
+    amends_report = (
+        completed
+        and checkin.completed
+        and filings.amendable(checkin)
+        and State(assignment.state) == State.REPORTED
+    )
+    before = {"state": prior_state, "revision": checkin.revision}
+    kept = list(checkin.evidence)
+    if keep is not None and any(e["sha256"] not in keep for e in kept):
+        if not filings.amendable(checkin):
+            raise filings.FilingNotAmendable(
+                state=prior_state,
+                state_zh=CHECKIN_STATES_ZH[prior_state],
+                what="have files removed",
+                what_zh="删除已审核的佐证材料",
+                **workflow.describe(session, assignment),
+            )
+        kept = [e for e in kept if e["sha256"] in keep]
     checkin.text, checkin.percent, checkin.milestone = text, percent, milestone
     checkin.problems = problems or None
-    checkin.evidence = [*checkin.evidence, *(evidence or [])]
+    checkin.evidence = _without_duplicates([*kept, *(evidence or [])])
     checkin.completed = completed
     checkin.state = CheckInState.SUBMITTED
     checkin.revision += 1  # a review that read an earlier filing is refused
     checkin.submitted_at, checkin.submitted_by = utc(now), actor.name
     session.add(checkin)
+    filings.record_version(
+        session, checkin, prior_state=prior_state, kind="filed", actor=actor, now=now
+    )
     # The filing carries the move; the table decides: progress from assigned or in progress,
     # completion from in progress only.
-    if completed and State(assignment.state) == State.ASSIGNED:
+    if amends_report:
+        pass
+    elif completed and State(assignment.state) == State.ASSIGNED:
         # Reporting completion straight away also signs for the assignment.
         workflow.take_action(
             session,
@@ -199,14 +227,15 @@ def submit_checkin(
             now=now,
             filing=checkin,
         )
-    workflow.take_action(
-        session,
-        assignment_id=assignment_id,
-        action=Action.REPORT if completed else Action.PROGRESS,
-        actor=actor,
-        now=now,
-        filing=checkin,
-    )
+    if not amends_report:
+        workflow.take_action(
+            session,
+            assignment_id=assignment_id,
+            action=Action.REPORT if completed else Action.PROGRESS,
+            actor=actor,
+            now=now,
+            filing=checkin,
+        )
     audit.record(
         session,
         at=now,
@@ -238,6 +267,17 @@ def submit_checkin(
         now=now,
     )
     return checkin
+
+
+def _without_duplicates(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per content: the same file chosen twice (or again in an amendment) counts once."""
+    seen: set[str] = set()
+    unique = []
+    for entry in entries:
+        if entry["sha256"] not in seen:
+            seen.add(entry["sha256"])
+            unique.append(entry)
+    return unique
 
 
 def review_checkin(

@@ -109,20 +109,35 @@ def check_quota(
     """Refuse a filing that would take the unit's stored evidence (each distinct file once) past its
     quota."""
     stored: dict[str, int] = {}
-    rows = session.exec(
-        select(CheckIn.evidence)
-        .join(Assignment, col(Assignment.id) == col(CheckIn.assignment_id))
-        .where(Assignment.unit_id == unit_id)
-    )
-    for evidence in rows:
-        for entry in evidence or []:
-            stored[entry["sha256"]] = int(entry.get("size", 0))
+    for entry in _named(session, unit_id=unit_id):
+        stored[entry["sha256"]] = int(entry.get("size", 0))
     new = {e["sha256"]: int(e["size"]) for e in adding if e["sha256"] not in stored}
     used, more = sum(stored.values()), sum(new.values())
     if more and used + more > quota_bytes:
         raise EvidenceQuotaExceeded(
             unit=unit_name, used=_size(used), adding=_size(more), quota=_size(quota_bytes)
         )
+
+
+def _named(session: Session, *, unit_id: int | None = None) -> list[dict[str, Any]]:
+    """Every evidence entry a check-in names now or a kept version named (a file removed from a
+    filing stays stored: the office sees what was removed)."""
+    from models.filings import CheckInVersion
+
+    current = select(CheckIn.evidence)
+    kept = select(CheckInVersion.evidence).join(
+        CheckIn, col(CheckIn.id) == col(CheckInVersion.checkin_id)
+    )
+    if unit_id is not None:
+        mine = select(Assignment.id).where(Assignment.unit_id == unit_id)
+        current = current.where(col(CheckIn.assignment_id).in_(mine))
+        kept = kept.where(col(CheckIn.assignment_id).in_(mine))
+    return [
+        entry
+        for query in (current, kept)
+        for evidence in session.exec(query)
+        for entry in evidence or []
+    ]
 
 
 def _size(size: int) -> str:
@@ -160,15 +175,13 @@ def prune_orphans(
     `older_than_s`."""
     if not folder.is_dir():
         return []
-    named = {
-        entry["sha256"]
-        for evidence in session.exec(select(CheckIn.evidence))
-        for entry in evidence or []
-    }
+    named = {entry["sha256"] for entry in _named(session)}
     cutoff = time.time() - older_than_s
     removed = []
-    for path in folder.glob("??/*"):
-        if not path.is_file() or path.name in named or path.stat().st_mtime > cutoff:
+    for path in [*folder.glob("??/*"), *folder.glob(f"{PREVIEWS}/*")]:
+        # A preview is named after its evidence file; a partial write of either is never named.
+        name = path.name.removesuffix(".png") if path.parent.name == PREVIEWS else path.name
+        if not path.is_file() or name in named or path.stat().st_mtime > cutoff:
             continue
         try:
             path.unlink()
@@ -195,3 +208,35 @@ def prune_if_due(session: Session, folder: Path) -> list[Path]:
 
 def path_of(folder: Path, digest: str) -> Path:
     return folder / digest[:2] / digest
+
+
+PREVIEWS = "previews"
+PREVIEW_WIDTH = 600  # pixels: the page shows it at most this wide
+
+
+def pdf_preview(folder: Path, digest: str) -> Path | None:
+    """The first page of a stored PDF as a PNG (rendered once, then kept beside the evidence); None
+    when the file cannot be rendered (encrypted, damaged, not really a PDF)."""
+    target = folder / PREVIEWS / f"{digest}.png"
+    if target.is_file():
+        return target
+    source = path_of(folder, digest)
+    if not source.is_file():
+        return None
+    import pypdfium2
+
+    try:
+        document = pypdfium2.PdfDocument(str(source))
+        try:
+            page = document[0]
+            scale = PREVIEW_WIDTH / max(page.get_width(), 1)
+            image = page.render(scale=min(scale, 2.0)).to_pil()
+        finally:
+            document.close()
+    except Exception:  # noqa: BLE001 — any failure to render means "no preview", never a 500
+        return None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f"{target.name}.{time.time_ns()}.partial")
+    image.save(partial, format="PNG")
+    shutil.move(partial, target)
+    return target

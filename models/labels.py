@@ -72,6 +72,7 @@ AUDIT_ACTIONS: Final[dict[str, str]] = {
     "assignment.reopen": "重新打开",
     "checkin.submit": "填报本轮报送",
     "checkin.accept": "本轮报送审核通过",
+    "checkin.withdraw": "撤回本轮报送",
     "checkin.return": "本轮报送被退回",
     "extension.request": "申请延期",
     "extension.approve": "批准延期",

@@ -4,7 +4,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Final
 
-from sqlalchemy import JSON, Column, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, String, UniqueConstraint, exists
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, SQLModel
 
@@ -27,9 +27,12 @@ class CheckInState(StrEnum):
 # lights, extensions, `duban status` and the 通报's "overdue" all count these, and nothing else.
 OWED: Final = frozenset({CheckInState.PENDING, CheckInState.RETURNED})
 # What a new filing may go to: an owed check-in, or one filed and still waiting for the office
-# (filing again replaces what the office has not reviewed yet; its review names the revision it
-# read). Accepted is final.
+# (filing again amends what the office has not reviewed yet; its review names the revision it
+# read). An accepted one takes a new filing only while its assignment's work is still open
+# (`WORK_OPEN`): a progress report was accepted and completion is still to come, or the office
+# reopened the assignment. Otherwise accepted is final. `takes_filing` and `fileable` say this.
 FILEABLE: Final = OWED | {CheckInState.SUBMITTED}
+WORK_OPEN: Final = ("assigned", "in_progress")
 
 
 class SupervisionRound(SQLModel, table=True):
@@ -90,9 +93,25 @@ def owed() -> ColumnElement[bool]:
     return table_of(CheckIn).c.state.in_(sorted(s.value for s in OWED))
 
 
+def takes_filing(checkin: CheckIn, assignment_state: str) -> bool:
+    """A new filing may go to this check-in (`FILEABLE`, or accepted while the work is open)."""
+    if checkin.state in FILEABLE:
+        return True
+    return checkin.state == CheckInState.ACCEPTED and str(assignment_state) in WORK_OPEN
+
+
 def fileable() -> ColumnElement[bool]:
-    """SQL: a new filing may go to this check-in (`FILEABLE`)."""
-    return table_of(CheckIn).c.state.in_(sorted(s.value for s in FILEABLE))
+    """SQL: a new filing may go to this check-in (`takes_filing`)."""
+    from models.assignment import Assignment
+
+    checkins, assignments = table_of(CheckIn), table_of(Assignment)
+    # Correlated on the assignment's key: one primary-key look-up per accepted check-in.
+    work_open = exists().where(
+        assignments.c.id == checkins.c.assignment_id, assignments.c.state.in_(WORK_OPEN)
+    )
+    return checkins.c.state.in_(sorted(s.value for s in FILEABLE)) | (
+        (checkins.c.state == CheckInState.ACCEPTED.value) & work_open
+    )
 
 
 def in_open_round() -> ColumnElement[bool]:

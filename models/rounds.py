@@ -426,13 +426,50 @@ def round_notices(session: Session, round_: SupervisionRound, plan: Plan) -> lis
     ]
 
 
+class UnreviewedFilings(DubanError):
+    """Closing a round ends its filing, not the office's review: the office confirms it knows."""
+
+    zh = (
+        "督导轮次“{name}”还有 {count} 份报送待审核：请确认后再结束（结束后这些报送仍在审核页，"
+        "可照常审核）。"
+    )
+    en = (
+        "round {name} still has {count} filings to review: confirm to close it (they stay on the "
+        "review page)"
+    )
+    exit_code = 4
+
+
+def unreviewed_count(session: Session, round_id: int) -> int:
+    """Filings of this round the office has not reviewed yet."""
+    return len(
+        session.exec(
+            select(CheckIn.id).where(
+                CheckIn.round_id == round_id, CheckIn.state == CheckInState.SUBMITTED
+            )
+        ).all()
+    )
+
+
 def close_round(
-    session: Session, *, plan_key: str, name: str, actor: Actor, now: datetime
+    session: Session,
+    *,
+    plan_key: str,
+    name: str,
+    actor: Actor,
+    now: datetime,
+    confirmed: bool = False,
 ) -> SupervisionRound:
+    """End a round's filing, reminders and escalations. With filings still unreviewed, only once
+    `confirmed`: they stay submitted and reviewable (the review does not ask whether the round is
+    open)."""
     plan = find_plan(session, plan_key)
     round_ = find_round(session, plan, name)
     if round_.state == RoundState.CLOSED:
         return round_
+    unreviewed = unreviewed_count(session, id_of(round_))
+    if unreviewed and not confirmed:
+        raise UnreviewedFilings(name=round_.name, count=unreviewed)
     round_.state, round_.closed_at = RoundState.CLOSED, utc(now)
     session.add(round_)
     audit.record(
@@ -443,6 +480,6 @@ def close_round(
         object_type="round",
         object_id=round_.id,
         before={"state": "open"},
-        after={"state": "closed"},
+        after={"state": "closed", "unreviewed": unreviewed},
     )
     return round_

@@ -49,7 +49,7 @@ from models.lifecycle import (
     refusal,
 )
 from models.plan import Task
-from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
+from models.round import CheckIn, CheckInState, RoundState, SupervisionRound, fileable
 from models.timeline import check_order
 from models.unit import Unit
 
@@ -124,8 +124,7 @@ def contexts_of(session: Session, assignments: list[Assignment]) -> dict[int, Co
             .order_by(Unit.name)
         ):
             cooperating.setdefault(task_id, []).append((name, State(state)))
-    # A filing goes to the latest open round's check-in, unless the office accepted it
-    # (submit_checkin).
+    # A filing goes to the latest open round's check-in, while it takes one (`round.fileable`).
     latest = (
         select(CheckIn.assignment_id, func.max(CheckIn.round_id).label("round_id"))
         .join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
@@ -142,7 +141,7 @@ def contexts_of(session: Session, assignments: list[Assignment]) -> dict[int, Co
                     (latest.c.assignment_id == col(CheckIn.assignment_id))
                     & (latest.c.round_id == col(CheckIn.round_id)),
                 )
-                .where(CheckIn.state != CheckInState.ACCEPTED)
+                .where(fileable())
             )
         )
         if ids

@@ -102,9 +102,9 @@ def test_a_refused_filing_writes_no_file(portal: Portal) -> None:
     own = portal.assignment(12, "市市场监管局")
     with portal.login("market") as market:
         assert file_checkin(market, own, "已全部完成", completed=True).status_code == 303
-        # Reported already: a second completion report is refused by the lifecycle, its file with
-        # it.
-        again = file_checkin(market, own, "再报一次", ("整改台账.txt", OTHER_GBK), completed=True)
+        # Reported already: a progress report now is refused by the lifecycle, its file with it.
+        # (An amended completion report is a new version: tests/test_filing_versions.py.)
+        again = file_checkin(market, own, "再报进展", ("整改台账.txt", OTHER_GBK))
     assert again.status_code == 409 and "已报结" in again.text
     assert stored_files(portal) == {}
 

@@ -496,7 +496,7 @@ INJECTED = """() => ({
     approve: document.querySelectorAll('form[action="/extensions/1/approve"]').length,
     meta: document.querySelectorAll('meta[http-equiv]').length,
     scripts: document.querySelectorAll('script:not([src="/static/cards.js"])').length,  // ours
-    images: document.querySelectorAll('img').length,
+    images: document.querySelectorAll('img:not([src$="/preview"])').length,
     bold: [...document.querySelectorAll('b')].filter(b => b.textContent.includes('HX14')).length,
     forms: document.forms.length,
     articles: document.querySelectorAll('article.review').length,

@@ -68,23 +68,23 @@ def test_a_round_from_opening_to_a_green_light(
         unit.fill("input[name=percent]", "100")
         unit.set_input_files("input[name=evidence]", str(evidence))
         unit.check("input[name=completed]")
-        unit.click("text=提交 / submit")
+        unit.click("#filing-form button[type=submit]")
         assert unit.locator("#state").inner_text() == "已报结"
 
         office.goto(f"{portal.url}/review")
         office.fill("input[name=reason]", "缺少检查台账")
-        office.click("text=退回 / return")
+        office.click('article.review button:has-text("退回")')
         unit.reload()
         assert unit.locator("text=已退回：缺少检查台账").count() == 1
         unit.fill("textarea[name=text]", "已补充检查台账")
         unit.check("input[name=completed]")
-        unit.click("text=提交 / submit")
+        unit.click("#filing-form button[type=submit]")
 
         office.goto(f"{portal.url}/review")
         with office.expect_download() as download:
-            office.click("text=抽检报告.pdf")
+            office.click("figcaption >> text=抽检报告.pdf")
         assert download.value.suggested_filename == "抽检报告.pdf"
-        office.click("text=通过 / accept")
+        office.click('article.review button:has-text("通过")')
         assert office.locator("text=没有待审核的报送").count() == 1
 
         leader.goto(f"{portal.url}/dashboard?task=12")

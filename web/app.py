@@ -8,7 +8,8 @@
     middleware.py  security headers; the upload limit (413 before the body is read)
     dashboard.py   the dashboard's aggregates
     uploads.py     evidence type checks by content
-    routes/        session, office, intake_pages, assignments, results, audit_review, access, api
+    routes/        session, office, intake_pages, assignments, filings, results, audit_review,
+                   access, api
     throttle.py    login throttling (growing waits, never a lock-out)
 """
 
@@ -50,6 +51,7 @@ def create_app(settings: Any = None) -> FastAPI:
         api_review,
         assignments,
         audit_review,
+        filings,
         intake_pages,
         messages,
         office,
@@ -86,6 +88,7 @@ def create_app(settings: Any = None) -> FastAPI:
         office,
         intake_pages,
         assignments,
+        filings,
         results,
         audit_review,
         messages,

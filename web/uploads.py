@@ -1,24 +1,47 @@
 """Evidence uploads: the type is read from the content (magic numbers), never trusted from the name.
 
-Allowed: PDF, PNG, JPEG, Word and Excel (.docx/.xlsx), and plain text in UTF-8 or
-GB18030 (which contains GBK and GB2312: what Chinese Windows' Notepad saves).
-The name's extension must agree with what the content is.
+Allowed: PDF and OFD (the national layout format), images (PNG, JPEG, GIF, BMP, WebP, TIFF, HEIC
+from phones), Word, Excel and WPS documents in both the old binary form (.doc/.xls/.wps/.et, an
+OLE2 compound file) and the newer zip form (.docx/.xlsx), and plain text in UTF-8 or GB18030 (which
+contains GBK and GB2312: what Chinese Windows' Notepad saves). The name's extension must agree with
+what the content is.
 """
 
 from __future__ import annotations
 
+import io
 import unicodedata
+import zipfile
 from dataclasses import dataclass
 
 import filetype
 
-ALLOWED = {  # detected extension -> (accepted name extensions, media type)
+ALLOWED = {  # detected kind -> (accepted name extensions, media type)
     "pdf": ({"pdf"}, "application/pdf"),
+    "ofd": ({"ofd"}, "application/ofd"),
     "png": ({"png"}, "image/png"),
     "jpg": ({"jpg", "jpeg"}, "image/jpeg"),
-    "docx": ({"docx"}, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-    "xlsx": ({"xlsx"}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "gif": ({"gif"}, "image/gif"),
+    "bmp": ({"bmp"}, "image/bmp"),
+    "webp": ({"webp"}, "image/webp"),
+    "tif": ({"tif", "tiff"}, "image/tiff"),
+    "heic": ({"heic", "heif"}, "image/heic"),
+    "ole": ({"doc", "xls", "wps", "et"}, "application/octet-stream"),
+    "docx": (
+        {"docx", "wps"},
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ),
+    "xlsx": ({"xlsx", "et"}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
 }
+# The old binary formats by the name's extension, once the content is an OLE2 compound file.
+OLE_TYPES = {
+    "doc": "application/msword",
+    "xls": "application/vnd.ms-excel",
+    "wps": "application/vnd.ms-works",
+    "et": "application/vnd.ms-excel",
+}
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ALLOWED_ZH = "PDF、OFD、图片、Word、Excel、WPS、文本"
 
 
 @dataclass(frozen=True)
@@ -28,33 +51,54 @@ class Refused(Exception):
     why: str
 
 
+def _kind(data: bytes) -> str | None:
+    if data.startswith(OLE_MAGIC):
+        return "ole"
+    guess = filetype.guess(data)
+    if guess is None:
+        return None
+    if guess.extension == "zip" and _is_ofd(data):
+        return "ofd"
+    return guess.extension
+
+
+def _is_ofd(data: bytes) -> bool:
+    """An OFD file is a zip whose root holds OFD.xml (GB/T 33190)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return "OFD.xml" in archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return False
+
+
 def checked(name: str, data: bytes) -> str:
     """The media type of an acceptable file; raises Refused naming the file otherwise."""
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    kind = filetype.guess(data)
+    kind = _kind(data)
     if kind is None:
         charset = text_charset(data) if extension == "txt" else None
         if charset is not None:
             return f"text/plain; charset={charset}"
         raise Refused(
             name,
-            "文件类型无法识别或不在允许范围内（PDF、图片、Word、Excel、文本）",
-            "unrecognised or disallowed type (PDF, PNG, JPEG, DOCX, XLSX, TXT)",
+            f"文件类型无法识别或不在允许范围内（{ALLOWED_ZH}）",
+            "unrecognised or disallowed type (PDF, OFD, images, Word, Excel, WPS, TXT)",
         )
-    allowed = ALLOWED.get(kind.extension)
+    allowed = ALLOWED.get(kind)
     if allowed is None:
         raise Refused(
             name,
-            f"不允许上传 {kind.extension} 类型的文件",
-            f"files of type {kind.extension} are not accepted",
+            f"不允许上传 {kind} 类型的文件（允许：{ALLOWED_ZH}）",
+            f"files of type {kind} are not accepted",
         )
     if extension not in allowed[0]:
+        shown = "Office/WPS 旧版文档" if kind == "ole" else kind
         raise Refused(
             name,
-            f"文件名后缀 .{extension} 与内容（{kind.extension}）不符",
-            f"the name says .{extension} but the content is {kind.extension}",
+            f"文件名后缀 .{extension} 与内容（{shown}）不符",
+            f"the name says .{extension} but the content is {kind}",
         )
-    return allowed[1]
+    return OLE_TYPES[extension] if kind == "ole" else allowed[1]
 
 
 TEXT_CHARSETS = (

@@ -1,5 +1,5 @@
-"""Assignments as a unit sees them (its inbox) and as the office sees one: act, file, download
-evidence.
+"""Assignments as a unit sees them (its inbox) and as the office sees one: act, ask for an
+extension. Filing and evidence live in web/routes/filings.py.
 
 Every route that takes an id checks that the caller may see that object:
 a unit user asking for another unit's assignment, check-in or evidence gets
@@ -9,17 +9,16 @@ a unit user asking for another unit's assignment, check-in or evidence gets
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from sqlmodel import Session, col, select
 
 from models.assignment import Assignment
-from models.checkins import checkin_to_file, checkins_to_file, submit_checkin
+from models.checkins import checkin_to_file, checkins_to_file
 from models.clock import utc_now
 from models.db import unit_of_work
-from models.evidence import Upload, described, path_of, store
 from models.extensions import request_extension
 from models.history import assignment_history
 from models.lifecycle import (
@@ -38,7 +37,7 @@ from models.round import CheckIn, SupervisionRound
 from models.unit import Unit
 from models.workflow import context_of, take_action
 from web.auth import Principal
-from web.bounds import FileName, Id, Percent, Version, Word
+from web.bounds import Id, Version, Word
 from web.deps import (
     engine_of,
     form_of,
@@ -49,7 +48,7 @@ from web.deps import (
     require,
     settings_of,
 )
-from web.uploads import Refused, checked
+from web.filing_view import filing_view
 
 router = APIRouter()
 unit_only = require(Role.UNIT)
@@ -118,6 +117,11 @@ def assignment_page(
     session: Session = Depends(read_session),
 ):
     assignment = visible_assignment(session, me, assignment_id)
+    return page(request, "assignment.html.j2", me, **assignment_view(session, me, assignment))
+
+
+def assignment_view(session: Session, me: Principal, assignment: Assignment) -> dict[str, Any]:
+    """What the assignment page shows; the filing routes show it again around a refused form."""
     task = session.get(Task, assignment.task_id)
     unit = session.get(Unit, assignment.unit_id)
     checkins = session.exec(
@@ -134,23 +138,21 @@ def assignment_page(
     buttons = [a for a in offered if a not in FILED | REVIEWED]
     held_by = held_back(assignment, me.actor, context)
     held = {a: guard.why(assignment, context)[1] for a, guard in held_by.items()}
-    return page(
-        request,
-        "assignment.html.j2",
-        me,
-        assignment=assignment,
-        task=task,
-        unit=unit,
-        checkins=checkins,
-        open_checkin=open_checkin,
-        history=history,
-        buttons=buttons,
-        reviewable=bool(REVIEWED & set(offered)),
-        filing=filing_moves(assignment, me.actor, context),
-        held=held,
-        labels=ACTION_LABELS,
-        needs_reason=NEEDS_REASON,
-    )
+    return {
+        "assignment": assignment,
+        "task": task,
+        "unit": unit,
+        "checkins": checkins,
+        "open_checkin": open_checkin,
+        "history": history,
+        "buttons": buttons,
+        "reviewable": bool(REVIEWED & set(offered)),
+        "filing": filing_moves(assignment, me.actor, context),
+        "held": held,
+        "labels": ACTION_LABELS,
+        "needs_reason": NEEDS_REASON,
+        **filing_view(session, me, assignment, checkins, open_checkin),
+    }
 
 
 @router.get("/checkins/{checkin_id}")
@@ -198,50 +200,6 @@ def act(
     return RedirectResponse(f"/assignments/{assignment_id}", status_code=303)
 
 
-@router.post("/assignments/{assignment_id}/checkins")
-def file_checkin(
-    request: Request,
-    assignment_id: Id,
-    me: Principal = Depends(office_or_unit),
-    percent: Annotated[Percent | None, Form()] = None,
-):
-    form = form_of(request, me)
-    uploads = []
-    for upload in form.getlist("evidence"):
-        if not getattr(upload, "filename", None):
-            continue
-        data = upload.file.read()
-        try:
-            uploads.append(Upload(upload.filename, data, checked(upload.filename, data)))
-        except Refused as refused:
-            raise HTTPException(
-                415, f"“{refused.name}”：{refused.why_zh} / {refused.why}"
-            ) from None
-    settings = settings_of(request)
-    with unit_of_work(engine_of(request)) as session:
-        visible_assignment(session, me, assignment_id)
-        checkin = checkin_to_file(session, assignment_id)
-        if checkin is None:
-            raise HTTPException(
-                409, "本任务当前没有进行中的报送 / nothing is owed in an open round"
-            )
-        submit_checkin(
-            session,
-            round_id=checkin.round_id,
-            assignment_id=assignment_id,
-            actor=me.actor,
-            now=utc_now(),
-            text=str(form.get("text", "")).strip(),
-            percent=percent,
-            problems=str(form.get("problems", "")).strip() or None,
-            evidence=described(uploads),
-            completed=form.get("completed") == "on",
-            evidence_quota_bytes=int(settings.evidence_quota_mb * 1024 * 1024),
-        )
-        store(settings.home / "evidence", uploads)  # only now: the filing was checked in full
-    return RedirectResponse(f"/assignments/{assignment_id}", status_code=303)
-
-
 @router.post("/assignments/{assignment_id}/extension")
 def ask_extension(request: Request, assignment_id: Id, me: Principal = Depends(office_or_unit)):
     form = form_of(request, me)
@@ -265,32 +223,3 @@ def ask_extension(request: Request, assignment_id: Id, me: Principal = Depends(o
             max_days=settings.cycle.extension_max_days,
         )
     return RedirectResponse(f"/assignments/{assignment_id}", status_code=303)
-
-
-@router.get("/evidence/{checkin_id}/{sha256}")
-def evidence(
-    request: Request,
-    checkin_id: Id,
-    sha256: FileName,
-    me: Principal = Depends(office_or_unit),
-    session: Session = Depends(read_session),
-):
-    checkin = visible_checkin(session, me, checkin_id)
-    entry = next((e for e in checkin.evidence if e.get("sha256") == sha256), None)
-    if entry is None:
-        raise refuse(
-            me,
-            status=404,
-            object_type="evidence",
-            object_id=f"{checkin_id}:{sha256[:16]}",
-            why="not evidence of this check-in",
-        )
-    path = path_of(settings_of(request).home / "evidence", sha256)
-    if not path.is_file():
-        raise HTTPException(404)
-    return FileResponse(
-        path,
-        media_type=entry.get("type", "application/octet-stream"),
-        filename=entry["name"],
-        content_disposition_type="attachment",
-    )

@@ -17,8 +17,9 @@ from models.db import unit_of_work
 from models.escalation import ExtensionRequest, ExtensionState
 from models.escalations import agenda, open_items
 from models.extensions import decide_extension
+from models.filings import latest_changes, versions_of
 from models.plan import Plan, Task
-from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
+from models.round import CheckIn, CheckInState, SupervisionRound
 from models.rounds import close_round, open_round, unreached_in_round
 from models.status import rounds_overview
 from models.unit import Unit
@@ -34,6 +35,7 @@ from web.deps import (
     read_session,
     settings_of,
 )
+from web.filing_view import preview_kind
 
 router = APIRouter()
 
@@ -87,10 +89,19 @@ def review_queue(
         .join(Task, col(Task.id) == col(Assignment.task_id))
         .join(Unit, col(Unit.id) == col(Assignment.unit_id))
         .join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
-        .where(CheckIn.state == CheckInState.SUBMITTED, SupervisionRound.state == RoundState.OPEN)
+        # A round closed with filings still unreviewed leaves them here, marked, never stranded.
+        .where(CheckIn.state == CheckInState.SUBMITTED)
         .order_by(CheckIn.submitted_at)
     ).all()
-    return page(request, "review.html.j2", me, rows=rows)
+    versions = versions_of(session, [c.id for c, *_ in rows if c.id is not None])
+    return page(
+        request,
+        "review.html.j2",
+        me,
+        rows=rows,
+        changed={i: latest_changes(v) for i, v in versions.items()},
+        preview_kind=preview_kind,
+    )
 
 
 @router.post("/review/{checkin_id}/{decision}")
@@ -180,7 +191,7 @@ def round_open(request: Request, me: Principal = Depends(office_only)):
 
 @router.post("/rounds/{round_id}/close")
 def round_close(request: Request, round_id: Id, me: Principal = Depends(office_only)):
-    form_of(request, me)
+    form = form_of(request, me)
     with unit_of_work(engine_of(request)) as session:
         found = session.get(SupervisionRound, round_id)
         if found is None:
@@ -191,6 +202,7 @@ def round_close(request: Request, round_id: Id, me: Principal = Depends(office_o
             name=found.name,
             actor=me.actor,
             now=utc_now(),
+            confirmed=form.get("confirm") == "on",
         )
     return RedirectResponse("/rounds", status_code=303)
 

@@ -1,0 +1,80 @@
+"""What the filing parts of the assignment page and the review queue show: each check-in's versions,
+what the latest one changed, how each evidence file is previewed, and the form's text (a refused
+submission's, a draft kept from an expired session, or the unreviewed filing being amended)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlmodel import Session
+
+from models.assignment import Assignment
+from models.filings import amendable, draft_for, latest_changes, versions_of
+from models.round import CheckIn, SupervisionRound
+from web.auth import Principal
+
+INLINE_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/bmp", "image/webp"})
+
+
+def preview_kind(entry: dict[str, Any]) -> str:
+    """How the page shows a file: image inline, PDF's first page, HEIC's placeholder, or a link."""
+    media = str(entry.get("type", "")).split(";")[0]
+    if media in INLINE_IMAGES:
+        return "image"
+    if media == "application/pdf":
+        return "pdf"
+    if media == "image/heic":
+        return "heic"
+    return "file"
+
+
+def form_values(
+    session: Session,
+    me: Principal,
+    assignment: Assignment,
+    open_checkin: CheckIn | None,
+    typed: dict[str, Any] | None,
+) -> tuple[dict[str, Any], str | None]:
+    """The filing form's values and where they came from (None: a blank form)."""
+    if typed is not None:
+        return typed, "typed"
+    draft = draft_for(session, user_id=me.user_id, assignment_id=assignment.id or 0)
+    if draft is not None:
+        return {
+            "text": draft.text or "",
+            "percent": "" if draft.percent is None else str(draft.percent),
+            "problems": draft.problems or "",
+            "completed": draft.completed,
+        }, "draft"
+    if open_checkin is not None and amendable(open_checkin):
+        return {
+            "text": open_checkin.text or "",
+            "percent": "" if open_checkin.percent is None else str(open_checkin.percent),
+            "problems": open_checkin.problems or "",
+            "completed": open_checkin.completed,
+        }, "amend"
+    return {"text": "", "percent": "", "problems": "", "completed": False}, None
+
+
+def filing_view(
+    session: Session,
+    me: Principal,
+    assignment: Assignment,
+    checkins: Sequence[tuple[CheckIn, SupervisionRound]],
+    open_checkin: CheckIn | None,
+    *,
+    typed: dict[str, Any] | None = None,
+    refusal: str | None = None,
+) -> dict[str, Any]:
+    versions = versions_of(session, [c.id for c, _ in checkins if c.id is not None])
+    values, source = form_values(session, me, assignment, open_checkin, typed)
+    return {
+        "versions": versions,
+        "changed": {i: latest_changes(v) for i, v in versions.items()},
+        "preview_kind": preview_kind,
+        "form": values,
+        "form_source": source,
+        "amending": open_checkin is not None and amendable(open_checkin),
+        "refusal": refusal,
+    }
