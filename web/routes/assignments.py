@@ -16,8 +16,8 @@ from fastapi.responses import FileResponse, RedirectResponse
 from sqlmodel import Session, col, select
 
 from models.assignment import Assignment
-from models.checkins import checkin_to_file, checkins_to_file, submit_checkin
-from models.clock import utc_now
+from models.checkins import checkin_to_file, submit_checkin
+from models.clock import local_day, utc_now
 from models.db import unit_of_work
 from models.evidence import Upload, described, path_of, store
 from models.extensions import request_extension
@@ -36,6 +36,7 @@ from models.lifecycle import (
 from models.plan import Task
 from models.round import CheckIn, SupervisionRound
 from models.unit import Unit
+from models.urgency import URGENCY_LABELS, Urgency, unit_items
 from models.workflow import context_of, take_action
 from web.auth import Principal
 from web.bounds import FileName, Id, Percent, Version, Word
@@ -99,15 +100,24 @@ def visible_checkin(session: Session, me: Principal, checkin_id: int) -> CheckIn
 def inbox(
     request: Request, me: Principal = Depends(unit_only), session: Session = Depends(read_session)
 ):
-    rows = session.exec(
-        select(Assignment, Task)
-        .join(Task, col(Task.id) == col(Assignment.task_id))
-        .where(Assignment.unit_id == me.unit_id, col(Assignment.withdrawn_at).is_(None))
-        .order_by(Task.number)
-    ).all()
-    owed = checkins_to_file(session, unit_id=me.unit_id)
+    """The liaison's home page: what to do next, most urgent first (models/urgency.py)."""
+    settings = settings_of(request)
+    today = local_day(utc_now(), settings.timezone)
+    items = unit_items(
+        session, unit_id=me.unit_id, today=today, rules=settings.cycle, timezone=settings.timezone
+    )
+    groups = [(u, [i for i in items if i.urgency == u]) for u in Urgency]
     unit = session.get(Unit, me.unit_id)
-    return page(request, "inbox.html.j2", me, rows=rows, owed=owed, unit=unit)
+    return page(
+        request,
+        "inbox.html.j2",
+        me,
+        items=items,
+        groups=[(u, found) for u, found in groups if found],
+        labels=URGENCY_LABELS,
+        unit=unit,
+        today=today,
+    )
 
 
 @router.get("/assignments/{assignment_id}")

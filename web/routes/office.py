@@ -8,7 +8,6 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import RedirectResponse
 from sqlmodel import Session, col, select
 
 from models.assignment import Assignment
@@ -37,6 +36,7 @@ from web.deps import (
     read_session,
     settings_of,
 )
+from web.flash import redirect_with
 
 router = APIRouter()
 
@@ -116,7 +116,9 @@ def review(request: Request, checkin_id: Id, decision: Word, me: Principal = Dep
             revision=revision,
             reason=form.get("reason"),
         )
-    return RedirectResponse("/review", status_code=303)
+    return redirect_with(
+        request, "/review", "已审核通过" if decision == "accept" else "已退回，单位将看到退回理由"
+    )
 
 
 def read_revision(value: object) -> int:
@@ -164,7 +166,7 @@ def round_open(request: Request, me: Principal = Depends(office_only)):
             timezone=settings_of(request).timezone,
             calendar=settings_of(request).working_calendar,
         )
-    return RedirectResponse("/rounds", status_code=303)
+    return redirect_with(request, "/rounds", f"已开启轮次“{name}”，已通知各单位")
 
 
 @router.post("/rounds/{round_id}/close")
@@ -181,7 +183,7 @@ def round_close(request: Request, round_id: Id, me: Principal = Depends(office_o
             actor=me.actor,
             now=utc_now(),
         )
-    return RedirectResponse("/rounds", status_code=303)
+    return redirect_with(request, "/rounds", f"已关闭轮次“{found.name}”")
 
 
 @router.get("/extensions")
@@ -216,7 +218,9 @@ def extension_decide(
             now=utc_now(),
             reason=form.get("reason"),
         )
-    return RedirectResponse("/extensions", status_code=303)
+    return redirect_with(
+        request, "/extensions", "已批准延期" if decision == "approve" else "已驳回延期申请"
+    )
 
 
 @router.get("/escalations")
@@ -264,4 +268,4 @@ def notifications_retry(
     form_of(request, me)
     with unit_of_work(engine_of(request)) as session:
         retry_dead(session, ids=ids or None, actor=me.actor, now=utc_now())
-    return RedirectResponse("/notifications", status_code=303)
+    return redirect_with(request, "/notifications", "已重新排队发送")
