@@ -135,9 +135,39 @@ def unit_items(
     session: Session, *, unit_id: int, today: date, rules: Any, timezone: str
 ) -> list[Item]:
     """The unit's live assignments, most urgent first, then by due date and task number."""
+    return items_of(session, unit_id=unit_id, today=today, rules=rules, timezone=timezone)
+
+
+def assignment_item(
+    session: Session, assignment: Assignment, *, today: date, rules: Any, timezone: str
+) -> Item | None:
+    """One assignment's line, as its unit's home page shows it (None once withdrawn)."""
+    found = items_of(
+        session,
+        unit_id=assignment.unit_id,
+        assignment_id=assignment.id,
+        today=today,
+        rules=rules,
+        timezone=timezone,
+    )
+    return found[0] if found else None
+
+
+def items_of(
+    session: Session,
+    *,
+    unit_id: int,
+    assignment_id: int | None = None,
+    today: date,
+    rules: Any,
+    timezone: str,
+) -> list[Item]:
+    """The unit's live assignments (or the one `assignment_id`), most urgent first."""
     mine = select(Assignment.id).where(
         Assignment.unit_id == unit_id, col(Assignment.withdrawn_at).is_(None)
     )
+    if assignment_id is not None:
+        mine = mine.where(Assignment.id == assignment_id)
     rows = session.exec(
         select(Assignment, Task, Plan.created_at)
         .join(Task, col(Task.id) == col(Assignment.task_id))
@@ -146,7 +176,7 @@ def unit_items(
     ).all()
     owed_due, filings, red = light_facts(session, mine)
     escalations = open_escalations(session, mine)
-    to_file = checkins_to_file(session, unit_id=unit_id)
+    to_file = checkins_to_file(session, unit_id=unit_id, assignment_id=assignment_id)
     items = []
     for assignment, task, created_at in rows:
         a_id = assignment.id or 0
