@@ -36,6 +36,10 @@ def _safe_next(target: str | None) -> str:
     parsed = urlparse(target)
     if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
         return "/"
+    # Browsers read "/\\evil.example" as "//evil.example" and drop tabs and newlines from a URL
+    # ("/\t/evil.example"): either would leave the site.
+    if "\\" in target or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
+        return "/"
     return target
 
 
