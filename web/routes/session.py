@@ -38,7 +38,7 @@ def _safe_next(target: str | None) -> str:
         return "/"
     # Browsers read "/\\evil.example" as "//evil.example" and drop tabs and newlines from a URL
     # ("/\t/evil.example"): either would leave the site.
-    if "\\" in target or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
+    if any(ch in target for ch in "\\\t\n\r"):
         return "/"
     return target
 
