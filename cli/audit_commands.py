@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cli.common import JsonOption, engine_for, now_from, settings
-from cli.output import emit_json, lang, say, show, terminal_safe
+from cli.output import emit_json, lang, named, say, show, terminal_safe, when, who
+from models.labels import AUDIT_ACTIONS, OBJECT_TYPES, OUTCOMES
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -88,7 +89,8 @@ def audit_show(
     from models.audit import as_row, events
     from models.db import reading
 
-    with reading(engine_for(settings())) as session:
+    config = settings()
+    with reading(engine_for(config)) as session:
         criteria = _audit_filter(task, unit, actor, action, since, until, session)
         rows = [as_row(e) for e in deque(events(session, criteria), maxlen=limit)]
     if json_output:
@@ -100,8 +102,10 @@ def audit_show(
             change = f" {row['before'] or {}} → {row['after'] or {}}"
         reason = f" 「{row['reason']}」" if row["reason"] else ""
         show(
-            f"#{row['seq']} {row['at']} {row['actor']} {row['action']} "
-            f"{row['object_type']}:{row['object_id']}{change}{reason} [{row['outcome']}]"
+            f"#{row['seq']} {when(row['at'], config.timezone, 'second')} {who(row['actor'])} "
+            f"{named(AUDIT_ACTIONS, row['action'])} "
+            f"{named(OBJECT_TYPES, row['object_type'])}:{row['object_id']}{change}{reason} "
+            f"[{named(OUTCOMES, row['outcome'])}]"
         )
     if not rows:
         say("没有符合条件的审计记录", "no audit events match")

@@ -24,6 +24,35 @@ def show(*parts: object, file: TextIO | None = None) -> None:
     print(visible(" ".join(str(p) for p in parts)), file=file or sys.stdout)
 
 
+def named(table: dict[str, str], code: object) -> str:
+    """A code as people read it: its Chinese label (models/labels.py, as the portal shows it), or
+    the code itself for DUBAN_LANG=en."""
+    from models.labels import label
+
+    return label(table, code) if lang() == "zh" else str(getattr(code, "value", code))
+
+
+def who(actor: str) -> str:
+    """Who acted, as the portal names them (cli:root -> 命令行（系统管理员）)."""
+    from models.labels import actor_label
+
+    return actor_label(actor) if lang() == "zh" else actor
+
+
+def when(moment: object, zone: str, style: str = "minute") -> str:
+    """A stored time in the office's zone (an ISO text or a datetime), as the portal shows it."""
+    from datetime import datetime
+
+    from models.labels import local_time
+
+    if isinstance(moment, str):
+        try:
+            moment = datetime.fromisoformat(moment)
+        except ValueError:
+            return moment
+    return local_time(moment, zone, style)  # type: ignore[arg-type]
+
+
 def say(zh: str, en: str) -> None:
     show(zh if lang() == "zh" else en)
 

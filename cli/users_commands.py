@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from cli.common import JsonOption, NowOption, actor_for, engine_for, now_from, settings
-from cli.output import emit_json, say, show
+from cli.output import emit_json, named, say, show, when
+from models.labels import USER_ROLES, label
 
 users_app = typer.Typer(help="门户用户 / portal users", no_args_is_help=True)
 
@@ -71,7 +72,7 @@ def users_add(
         )
         user_id = user.id
     say(
-        f"已添加用户 {username}（#{user_id}，{role}）",
+        f"已添加用户 {username}（#{user_id}，{label(USER_ROLES, role)}）",
         f"added user {username} (#{user_id}, {role})",
     )
 
@@ -132,7 +133,7 @@ def users_list(json_output: JsonOption = False) -> None:
         return
     for row in rows:
         show(
-            f"{row['username']}\t{row['role']}\t{row['unit'] or ''}\t"
+            f"{row['username']}\t{named(USER_ROLES, row['role'])}\t{row['unit'] or ''}\t"
             f"{'停用' if row['disabled'] else ''}"
         )
 
@@ -170,8 +171,8 @@ def users_tokens(
         say("没有有效的访问令牌", "no live API tokens")
     for row in rows:
         show(
-            f"{row['id']}\t{row['username']}\t{row['created_at']}\t"
-            f"{row['expires_at']}\t{row['ip'] or ''}"
+            f"{row['id']}\t{row['username']}\t{when(row['created_at'], config.timezone)}\t"
+            f"{when(row['expires_at'], config.timezone)}\t{row['ip'] or ''}"
         )
 
 

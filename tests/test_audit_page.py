@@ -22,7 +22,7 @@ def rows(html: str) -> list[tuple[int, str]]:
     return [
         (int(seq), action)
         for seq, action in re.findall(
-            r"<tr><td>(\d+)</td><td>[^<]*</td><td>[^<]*</td><td>([^<]*)</td>", html
+            r'<tr><td>(\d+)</td><td>[^<]*</td><td>[^<]*</td><td data-action="([^"]*)">', html
         )
     ]
 

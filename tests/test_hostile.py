@@ -495,7 +495,7 @@ def test_hostile_values_come_out_inert_in_every_page_message_report_and_export(
 INJECTED = """() => ({
     approve: document.querySelectorAll('form[action="/extensions/1/approve"]').length,
     meta: document.querySelectorAll('meta[http-equiv]').length,
-    scripts: document.querySelectorAll('script').length,
+    scripts: document.querySelectorAll('script:not([src="/static/cards.js"])').length,  // ours
     images: document.querySelectorAll('img').length,
     bold: [...document.querySelectorAll('b')].filter(b => b.textContent.includes('HX14')).length,
     forms: document.forms.length,

@@ -322,7 +322,7 @@ def test_every_link_in_every_message_leads_to_its_item_after_sign_in_and_nowhere
                     report = re.fullmatch(r"/reports/(\d+)", path)
                     assert report and kinds == {"results_published"}, (url, kinds)
                     page = users.of(education).get(url)
-                    assert page.status_code == 200 and f"通报 #{report.group(1)}" in page.text
+                    assert page.status_code == 200 and f"通报第 {report.group(1)} 期" in page.text
                     checked["report"] += 1
                     continue
                 unit_id, title = owner

@@ -50,7 +50,7 @@ def test_a_round_from_opening_to_a_green_light(
         office.goto(f"{portal.url}/rounds")
         office.fill("input[name=name]", "第一轮")
         office.fill("input[name=report_by]", due.isoformat())
-        office.click("text=开启 / open")
+        office.click("text=开启轮次")
         assert office.locator("td", has_text="第一轮").count() == 1
 
         own = portal.assignment(12, "市市场监管局")

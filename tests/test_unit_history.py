@@ -57,7 +57,7 @@ def test_another_units_refused_probes_stay_out_of_a_units_history(portal: Portal
         seen_by_unit = history_of(market.get(f"/assignments/{own}").text)
 
     lines = [
-        re.sub(r"<.*?>", "", li).split(" UTC · ", 1)[1]
+        re.sub(r"<.*?>", "", li).split(" · ", 1)[1]
         for li in re.findall(r"<li>.*?</li>", seen_by_unit)
     ]
     assert lines == [

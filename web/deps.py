@@ -16,12 +16,14 @@ from models import audit
 from models.clock import utc_now
 from models.db import reading, unit_of_work
 from models.lifecycle import OFFICE, Role
+from web import labels as web_labels
 from web.auth import Principal, csrf_ok, principal_for, token_from
 from web.bounds import check_form, storable
 from web.paths import TEMPLATES
 
 # Starlette's own environment escapes only .html/.htm/.xml names; ours escapes every HTML template.
 templates = Jinja2Templates(env=environment(TEMPLATES))
+web_labels.install(templates.env)
 
 
 class SignInRequired(Exception):

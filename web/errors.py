@@ -15,12 +15,12 @@ import logging
 import re
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -136,6 +136,30 @@ def validation_message(errors: list[dict[str, Any]]) -> str:
     return "；".join(zh for zh, _ in pairs) + " / " + "; ".join(en for _, en in pairs)
 
 
+def signed_in_person(request: Request) -> Any:
+    """Who is signed in, for the error page's header and its way home: the route's principal, or
+    (an unknown path, a wrong method: no route ran) the session's, if it can be read at all."""
+    known = getattr(request.state, "principal", None)
+    if known is not None:
+        return known
+    try:
+        from web.deps import current
+
+        return current(request)
+    except SQLAlchemyError:  # the database itself may be what failed: the page goes on signed out
+        return None
+
+
+def came_from(request: Request) -> str | None:
+    """The page the person came from, when it is one of ours (a path on this host): the error
+    page's 返回上一页 without JavaScript; another site's address is never linked."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc != request.url.netloc or referer.scheme not in ("http", "https"):
+        return None
+    path = referer.path + (f"?{referer.query}" if referer.query else "")
+    return path if path.startswith("/") and not path.startswith("//") else None
+
+
 def answer(
     request: Request,
     status: int,
@@ -155,10 +179,11 @@ def answer(
         response = page(
             request,
             "error.html.j2",
-            getattr(request.state, "principal", None),
+            signed_in_person(request),
             status=status,
             message=message,
             code=status,
+            back=came_from(request),
         )
         response.headers.update(headers or {})
         return response
@@ -168,7 +193,7 @@ def answer(
         log.exception("error page could not be rendered")
         return HTMLResponse(
             '<!DOCTYPE html><html lang="zh-CN"><meta charset="utf-8"><title>出错了</title>'
-            f'<p>{INTERNAL}</p><p><a href="/">返回首页</a></p></html>',
+            f'<p>{INTERNAL.split(" / ")[0]}</p><p><a href="/">返回首页</a></p></html>',
             status_code=status,
         )
 
