@@ -21,6 +21,7 @@ from notifications.channels import channel_for
 from notifications.dispatch import dispatch
 from tests.support.browser import ARTIFACTS, needs_chromium
 from tests.support.outbox import clock
+from tests.support.pages import check_page, problems_of, screenshot
 from tests.support.portal import PASSWORD, running
 from tests.support.scenario import OFFICE
 from tests.support.small_office import NOW, at, open_september, with_contacts
@@ -39,6 +40,17 @@ def reminder_links(outbox: Path, recipient: str) -> list[str]:
         body = message.get_body(preferencelist=("plain",)).get_content()
         links += re.findall(r"http://127\.0\.0\.1:\d+/assignments/\d+", body)
     return links
+
+
+# The filing form (_assignment_filing.html.j2, rewritten on branch s3-p3) still carries English
+# glosses; what it shows is that branch's to check. Everything else on the page is checked here.
+FILING_FORM_GLOSS = "is the completion report"  # the form's 报送办结 box
+
+
+def check_assignment_page(page) -> None:
+    screenshot(page, "liaison-assignment")
+    problems = [p for p in problems_of(page) if FILING_FORM_GLOSS not in p]
+    assert not problems, problems
 
 
 def fits(page, width: int) -> bool:
@@ -85,22 +97,24 @@ def test_a_reminder_s_link_leads_through_the_login_to_the_task_it_names(
         assert page.locator("#role").inner_text() == "配合"
         assert page.locator("#task").count() == 1 and page.locator("#units").count() == 1
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "liaison-assignment-1366.png"), full_page=True)
+        check_assignment_page(page)
         page.click("button[value=sign]")
         assert page.locator("p.flash").inner_text() == "已签收"
         page.goto(f"{portal.url}/inbox")
-        page.screenshot(path=str(ARTIFACTS / "liaison-inbox-1366.png"), full_page=True)
+        check_page(page, "liaison-inbox")
 
-        phone = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+        phone = browser.new_context(
+            locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+        )
         small = phone.new_page()
         small.goto(links[0])
         small.fill("input[name=username]", "police")
         small.fill("input[name=password]", PASSWORD)
         small.click("button[type=submit]")
         assert small.url == links[0] and fits(small, 390)
-        small.screenshot(path=str(ARTIFACTS / "liaison-assignment-390.png"), full_page=True)
+        check_assignment_page(small)
         small.goto(f"{portal.url}/inbox")
         assert fits(small, 390)
-        small.screenshot(path=str(ARTIFACTS / "liaison-inbox-390.png"), full_page=True)
+        check_page(small, "liaison-inbox")
         context.close()
         phone.close()
