@@ -188,6 +188,10 @@ def read_session(request: Request) -> Iterator[Session]:
 def page(
     request: Request, name: str, principal: Principal | None, status: int = 200, **context: Any
 ):
-    return templates.TemplateResponse(
-        request, name, {"me": principal, **context}, status_code=status
+    from web.flash import cleared, take_notice
+
+    notice = take_notice(request)  # what the last action did ("已签收"), shown once (web/flash.py)
+    response = templates.TemplateResponse(
+        request, name, {"me": principal, "notice": notice, **context}, status_code=status
     )
+    return cleared(response) if notice is not None else response

@@ -9,33 +9,23 @@ a unit user asking for another unit's assignment, check-in or evidence gets
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from models.assignment import Assignment
-from models.checkins import checkin_to_file, checkins_to_file
-from models.clock import utc_now
-from models.db import unit_of_work
-from models.extensions import request_extension
-from models.history import assignment_history
-from models.lifecycle import (
-    ACTION_LABELS,
-    FILED,
-    NEEDS_REASON,
-    REVIEWED,
-    Action,
-    Role,
-    available_actions,
-    filing_moves,
-    held_back,
-)
-from models.plan import Task
-from models.round import CheckIn, SupervisionRound
+from models.clock import local_day, utc_now
+from models.db import reading, unit_of_work
+from models.errors import ReasonRequired
+from models.extensions import ExtensionDateRefused, ExtensionPending, request_extension
+from models.lifecycle import REVIEWED, Action, Role
+from models.round import CheckIn
 from models.unit import Unit
-from models.workflow import context_of, take_action
+from models.urgency import URGENCY_LABELS, Urgency, unit_items
+from models.workflow import take_action
+from web.assignment_view import assignment_facts, lead_sees
 from web.auth import Principal
 from web.bounds import Id, Version, Word
 from web.deps import (
@@ -44,14 +34,27 @@ from web.deps import (
     office_or_unit,
     page,
     read_session,
+    record_conflict,
     refuse,
     require,
     settings_of,
 )
-from web.filing_view import filing_view
+from web.errors import STATUS_BY_EXIT
+from web.flash import redirect_with
 
 router = APIRouter()
 unit_only = require(Role.UNIT)
+
+# The notice on the page after each button (web/flash.py).
+DONE: dict[Action, str] = {
+    Action.SIGN: "已签收",
+    Action.PROGRESS: "已提交，待办公室审核",
+    Action.REPORT: "已提交办结报告，待办公室审核",
+    Action.VERIFY: "已核验通过",
+    Action.RETURN: "已退回",
+    Action.CLOSE: "已销号",
+    Action.REOPEN: "已重新打开，恢复办理",
+}
 
 
 def visible_assignment(session: Session, me: Principal, assignment_id: int) -> Assignment:
@@ -83,7 +86,11 @@ def visible_checkin(session: Session, me: Principal, checkin_id: int) -> CheckIn
             me, status=404, object_type="checkin", object_id=checkin_id, why="no such check-in"
         )
     assignment = session.get(Assignment, checkin.assignment_id)
-    if me.role == Role.UNIT and assignment.unit_id != me.unit_id:
+    if (
+        me.role == Role.UNIT
+        and assignment.unit_id != me.unit_id
+        and not lead_sees(session, me, assignment)
+    ):
         raise refuse(
             me,
             status=404,
@@ -98,15 +105,24 @@ def visible_checkin(session: Session, me: Principal, checkin_id: int) -> CheckIn
 def inbox(
     request: Request, me: Principal = Depends(unit_only), session: Session = Depends(read_session)
 ):
-    rows = session.exec(
-        select(Assignment, Task)
-        .join(Task, col(Task.id) == col(Assignment.task_id))
-        .where(Assignment.unit_id == me.unit_id, col(Assignment.withdrawn_at).is_(None))
-        .order_by(Task.number)
-    ).all()
-    owed = checkins_to_file(session, unit_id=me.unit_id)
+    """The liaison's home page: what to do next, most urgent first (models/urgency.py)."""
+    settings = settings_of(request)
+    today = local_day(utc_now(), settings.timezone)
+    items = unit_items(
+        session, unit_id=me.unit_id, today=today, rules=settings.cycle, timezone=settings.timezone
+    )
+    groups = [(u, [i for i in items if i.urgency == u]) for u in Urgency]
     unit = session.get(Unit, me.unit_id)
-    return page(request, "inbox.html.j2", me, rows=rows, owed=owed, unit=unit)
+    return page(
+        request,
+        "inbox.html.j2",
+        me,
+        items=items,
+        groups=[(u, found) for u, found in groups if found],
+        labels=URGENCY_LABELS,
+        unit=unit,
+        today=today,
+    )
 
 
 @router.get("/assignments/{assignment_id}")
@@ -117,42 +133,8 @@ def assignment_page(
     session: Session = Depends(read_session),
 ):
     assignment = visible_assignment(session, me, assignment_id)
-    return page(request, "assignment.html.j2", me, **assignment_view(session, me, assignment))
-
-
-def assignment_view(session: Session, me: Principal, assignment: Assignment) -> dict[str, Any]:
-    """What the assignment page shows; the filing routes show it again around a refused form."""
-    task = session.get(Task, assignment.task_id)
-    unit = session.get(Unit, assignment.unit_id)
-    checkins = session.exec(
-        select(CheckIn, SupervisionRound)
-        .join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
-        .where(CheckIn.assignment_id == assignment.id)
-        .order_by(CheckIn.round_id)
-    ).all()
-    open_checkin = checkin_to_file(session, assignment.id)
-    history = assignment_history(session, assignment, viewer=me.role)
-    context = context_of(session, assignment)
-    # A filing carries progress and completion, the review page the verdict: buttons for the rest.
-    offered = available_actions(assignment, me.actor, context)
-    buttons = [a for a in offered if a not in FILED | REVIEWED]
-    held_by = held_back(assignment, me.actor, context)
-    held = {a: guard.why(assignment, context)[1] for a, guard in held_by.items()}
-    return {
-        "assignment": assignment,
-        "task": task,
-        "unit": unit,
-        "checkins": checkins,
-        "open_checkin": open_checkin,
-        "history": history,
-        "buttons": buttons,
-        "reviewable": bool(REVIEWED & set(offered)),
-        "filing": filing_moves(assignment, me.actor, context),
-        "held": held,
-        "labels": ACTION_LABELS,
-        "needs_reason": NEEDS_REASON,
-        **filing_view(session, me, assignment, checkins, open_checkin),
-    }
+    facts = assignment_facts(session, me, assignment, settings_of(request))
+    return page(request, "assignment.html.j2", me, **facts)
 
 
 @router.get("/checkins/{checkin_id}")
@@ -197,29 +179,55 @@ def act(
             reason=form.get("reason"),
             expected_version=version,
         )
-    return RedirectResponse(f"/assignments/{assignment_id}", status_code=303)
+    return redirect_with(request, f"/assignments/{assignment_id}", DONE[chosen])
 
 
 @router.post("/assignments/{assignment_id}/extension")
 def ask_extension(request: Request, assignment_id: Id, me: Principal = Depends(office_or_unit)):
     form = form_of(request, me)
+    typed = {"until": str(form.get("until", "")), "reason": str(form.get("reason", ""))}
+    settings = settings_of(request)
     try:
-        until = date.fromisoformat(str(form.get("until", "")))
+        until = date.fromisoformat(typed["until"])
     except ValueError:
-        raise HTTPException(
-            400, "延期至日期应为 YYYY-MM-DD / the date must be YYYY-MM-DD"
-        ) from None
-    with unit_of_work(engine_of(request)) as session:
-        visible_assignment(session, me, assignment_id)
-        settings = settings_of(request)
-        request_extension(
-            session,
-            assignment_id=assignment_id,
-            until=until,
-            reason=str(form.get("reason", "")),
-            actor=me.actor,
-            now=utc_now(),
-            timezone=settings.timezone,
-            max_days=settings.cycle.extension_max_days,
+        return _extension_refused(request, me, assignment_id, typed, DATE_FORMAT, status=400)
+    try:
+        with unit_of_work(engine_of(request)) as session:
+            visible_assignment(session, me, assignment_id)
+            request_extension(
+                session,
+                assignment_id=assignment_id,
+                until=until,
+                reason=typed["reason"],
+                actor=me.actor,
+                now=utc_now(),
+                timezone=settings.timezone,
+                max_days=settings.cycle.extension_max_days,
+            )
+    except (ExtensionDateRefused, ExtensionPending, ReasonRequired) as refused:
+        status = STATUS_BY_EXIT.get(refused.exit_code, 400)
+        if status == 409:  # the domain refused a change: on the trail, as the error handler does
+            record_conflict(request, refused.message("en"))
+        return _extension_refused(
+            request, me, assignment_id, typed, refused.message("zh"), status=status
         )
-    return RedirectResponse(f"/assignments/{assignment_id}", status_code=303)
+    return redirect_with(
+        request,
+        f"/assignments/{assignment_id}",
+        f"延期申请已提交（申请延至 {until}），待办公室审批",
+    )
+
+
+DATE_FORMAT = "延期至日期应为 YYYY-MM-DD 格式的日期，请重新选择。"
+
+
+def _extension_refused(
+    request: Request, me: Principal, assignment_id: int, typed: dict[str, str], why: str, *, status
+):
+    """The assignment page again, the refusal above the form and what was typed still in it."""
+    with reading(engine_of(request)) as session:
+        assignment = visible_assignment(session, me, assignment_id)
+        facts = assignment_facts(
+            session, me, assignment, settings_of(request), extension_error=why, typed=typed
+        )
+        return page(request, "assignment.html.j2", me, status=status, **facts)

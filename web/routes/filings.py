@@ -22,6 +22,7 @@ from models.evidence import Upload, described, path_of, pdf_preview, store
 from models.filings import CheckInVersion, drop_draft, save_draft, withdraw_filing
 from models.lifecycle import OFFICE, Role
 from models.user import WebSession
+from web.assignment_view import assignment_facts
 from web.auth import Principal, digest, token_from
 from web.bounds import FileName, Id, InputRefused
 from web.deps import (
@@ -37,7 +38,8 @@ from web.deps import (
     settings_of,
 )
 from web.filing_view import INLINE_IMAGES, preview_kind
-from web.routes.assignments import assignment_view, visible_assignment, visible_checkin
+from web.flash import redirect_with
+from web.routes.assignments import visible_assignment, visible_checkin
 from web.uploads import Refused, checked
 
 router = APIRouter()
@@ -145,7 +147,10 @@ def file_checkin(request: Request, assignment_id: Id, me: Principal = Depends(fi
         if refused.status == 409:
             record_conflict(request, refused.message)
         return refused_page(request, me, assignment_id, form, refused.message, refused.status)
-    return RedirectResponse(f"/assignments/{assignment_id}", status_code=303)
+    notice = (
+        "已提交办结报告，待办公室审核" if form.get("completed") == "on" else "已提交，待办公室审核"
+    )
+    return redirect_with(request, f"/assignments/{assignment_id}", notice)
 
 
 def _file(request: Request, me: Principal, assignment_id: int, form: Any) -> None:
@@ -197,7 +202,7 @@ def refused_page(
     typed = typed_values(form) if form is not None else None
     with reading(engine_of(request)) as session:
         assignment = visible_assignment(session, me, assignment_id)
-        view = assignment_view(session, me, assignment)
+        view = assignment_facts(session, me, assignment, settings_of(request))
         view.update(form=typed or view["form"], form_source="typed", refusal=message)
         return page(request, "assignment.html.j2", me, status=status, **view)
 
@@ -221,7 +226,7 @@ def withdraw(request: Request, assignment_id: Id, me: Principal = Depends(office
             now=utc_now(),
             revision=int(revision),
         )
-    return RedirectResponse(f"/assignments/{assignment_id}", status_code=303)
+    return redirect_with(request, f"/assignments/{assignment_id}", "已撤回该次报送")
 
 
 def evidence_entry(

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse
 from sqlalchemy import and_
 from sqlmodel import Session, col, select
 
@@ -19,6 +18,7 @@ from models.unit import Unit
 from web.auth import Principal
 from web.bounds import Id, InputRefused, Word
 from web.deps import engine_of, form_of, office_only, page, read_session, settings_of
+from web.flash import redirect_with
 from web.lists import paginate, xlsx_download
 
 router = APIRouter()
@@ -193,4 +193,4 @@ def notifications_retry(
     form_of(request, me)
     with unit_of_work(engine_of(request)) as session:
         retry_dead(session, ids=ids or None, actor=me.actor, now=utc_now())
-    return RedirectResponse("/notifications", status_code=303)
+    return redirect_with(request, "/notifications", "已重新排队发送")

@@ -36,6 +36,7 @@ from web.deps import (
     settings_of,
 )
 from web.filing_view import preview_kind
+from web.flash import redirect_with
 
 router = APIRouter()
 
@@ -124,7 +125,9 @@ def review(request: Request, checkin_id: Id, decision: Word, me: Principal = Dep
             revision=revision,
             reason=form.get("reason"),
         )
-    return RedirectResponse("/review", status_code=303)
+    return redirect_with(
+        request, "/review", "已审核通过" if decision == "accept" else "已退回，单位将看到退回理由"
+    )
 
 
 def read_revision(value: object) -> int:
@@ -204,7 +207,7 @@ def round_close(request: Request, round_id: Id, me: Principal = Depends(office_o
             now=utc_now(),
             confirmed=form.get("confirm") == "on",
         )
-    return RedirectResponse("/rounds", status_code=303)
+    return redirect_with(request, "/rounds", f"已关闭轮次“{found.name}”")
 
 
 @router.get("/extensions")
@@ -239,7 +242,9 @@ def extension_decide(
             now=utc_now(),
             reason=form.get("reason"),
         )
-    return RedirectResponse("/extensions", status_code=303)
+    return redirect_with(
+        request, "/extensions", "已批准延期" if decision == "approve" else "已驳回延期申请"
+    )
 
 
 @router.get("/escalations")

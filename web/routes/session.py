@@ -36,6 +36,10 @@ def _safe_next(target: str | None) -> str:
     parsed = urlparse(target)
     if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
         return "/"
+    # Browsers read "/\\evil.example" as "//evil.example" and drop tabs and newlines from a URL
+    # ("/\t/evil.example"): either would leave the site.
+    if any(ch in target for ch in "\\\t\n\r"):
+        return "/"
     return target
 
 
