@@ -398,6 +398,10 @@ def run_tests(
     """
     args = ["-x", "-q", "-p", "no:cacheprovider", "-k", "not postgresql", *selection]
     env = {
+        # The copy first, for a fresh interpreter and for the `duban` command tests start: without
+        # it they import the caller's PYTHONPATH (a work tree) or the editable install (main), not
+        # the mutant.
+        "PYTHONPATH": str(tree),
         "PYTHONDONTWRITEBYTECODE": "1",
         "DUBAN_HOME": str(tree / "var"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
