@@ -354,36 +354,60 @@ def _swap_code(module_name: str, source: str, path: Path) -> None:
             function.__code__ = new
 
 
-def _swap_tables(module_name: str, source: str, path: Path) -> bool:
-    """For a module-level mutant: run the mutated module in a scratch namespace and carry each
-    changed table into the imported module, in place (so `from m import TABLE` elsewhere sees it).
-    False when the scratch run fails or a changed value cannot change in place (the caller then
-    starts a fresh interpreter)."""
+def _swap_tables(module_name: str, source: str, path: Path, original: str) -> bool:
+    """For a module-level mutant: run the assignments it changed, then the later ones that read what
+    they assign, in a copy of the imported module's namespace (so they build on its own classes,
+    not on copies of them), and carry each result into the running process: a dict, list or set in
+    place, anything else rebound wherever a module holds the original (`from m import NAME`).
+    False when the change is not a plain assignment (a class body, a default, a decorator): the
+    caller then starts a fresh interpreter."""
+    import __future__
+
     module = sys.modules[module_name]
-    scratch: dict = {"__name__": f"{module_name}__mutant", "__file__": str(path)}
-    try:
-        exec(compile(source, str(path), "exec"), scratch)
-    except Exception:  # noqa: BLE001 — e.g. a table class declared twice: fall back to a fresh interpreter
+    old_body, new_body = ast.parse(original).body, ast.parse(source).body
+    if len(old_body) != len(new_body):
         return False
-    for name, new in scratch.items():
-        old = module.__dict__.get(name, None)
-        if name.startswith("__") or callable(new) or type(new) is type(sys) or old is new:
+    dirty: set[str] = set()
+    rerun: list[ast.stmt] = []
+    for old, new in zip(old_body, new_body, strict=True):
+        changed = ast.dump(old) != ast.dump(new)
+        reads = {n.id for n in ast.walk(new) if isinstance(n, ast.Name)}
+        if not changed and not reads & dirty:
             continue
-        try:
-            same = old == new
-        except Exception:  # noqa: BLE001
-            same = False
-        if same:
-            continue
+        if not isinstance(new, ast.Assign | ast.AnnAssign):
+            return False
+        targets = new.targets if isinstance(new, ast.Assign) else [new.target]
+        if not all(isinstance(t, ast.Name) for t in targets):
+            return False
+        dirty |= {t.id for t in targets}
+        rerun.append(new)
+    if not rerun:
+        return False
+    scratch = dict(module.__dict__)
+    try:
+        code = ast.Module(body=rerun, type_ignores=[])
+        flags = __future__.annotations.compiler_flag
+        exec(compile(code, str(path), "exec", flags=flags, dont_inherit=True), scratch)
+    except Exception:  # noqa: BLE001 — let a fresh interpreter show what the mutant does
+        return False
+    for name in dirty:
+        old, new = module.__dict__.get(name), scratch[name]
         if isinstance(old, dict) and isinstance(new, dict):
             old.clear()
             old.update(new)
         elif isinstance(old, list | set) and type(old) is type(new):
             old.clear()
             old.extend(new) if isinstance(old, list) else old.update(new)
+        elif isinstance(old, int | float | str | bytes | None) or old in ((), frozenset()):
+            return False  # shared objects: rebinding each holder of the same one would spread it
         else:
-            # a frozenset, tuple or number: `from m import NAME` elsewhere would keep the original
-            return False
+            for holder in list(sys.modules.values()):
+                namespace = getattr(holder, "__dict__", None)
+                if not isinstance(namespace, dict):
+                    continue
+                for key, value in list(namespace.items()):
+                    if value is old:
+                        namespace[key] = new
     return True
 
 
@@ -394,6 +418,7 @@ def run_tests(
     *,
     module: str | None = None,
     source: str | None = None,
+    original: str = "",
     in_function: bool = True,
 ) -> tuple[bool, float]:
     """Whether the selection passes in `tree` (False: the mutant is killed), and how long it took.
@@ -432,7 +457,7 @@ def run_tests(
                 name = module.removesuffix(".py").replace("/", ".")
                 if in_function:
                     _swap_code(name, source, tree / module)
-                elif not _swap_tables(name, source, tree / module):
+                elif not _swap_tables(name, source, tree / module, original):
                     os.execv(sys.executable, [sys.executable, "-m", "pytest", *args])
             import pytest
 
@@ -490,6 +515,7 @@ def mutate(
                 timeout * (1 if mutant.in_function else 3),
                 module=module,
                 source=mutant.source,
+                original=original,
                 in_function=mutant.in_function,
             )
         finally:
