@@ -388,7 +388,9 @@ def _swap_tables(module_name: str, source: str, path: Path, original: str) -> bo
     for old, new in zip(old_body, new_body, strict=True):
         changed = ast.dump(old) != ast.dump(new)
         reads = {n.id for n in ast.walk(new) if isinstance(n, ast.Name)}
-        if not changed and not reads & dirty:
+        # An unchanged function or class reads the tables when called, not now: left as it is.
+        unchanged = not isinstance(new, ast.Assign | ast.AnnAssign) or not reads & dirty
+        if not changed and unchanged:
             continue
         if not isinstance(new, ast.Assign | ast.AnnAssign):
             return False
