@@ -18,6 +18,7 @@ from models.audit import (
     AuditEvent,
     AuditFilter,
     AuditHead,
+    event_hash,
     events,
     export,
     record,
@@ -219,3 +220,36 @@ def test_the_time_filter_takes_its_start_and_leaves_its_end(engine: Engine) -> N
     assert seqs(task_id=5, unit_id=4) == []
     assert seqs(actor="clerk", action="checkin.") == [1, 2, 3]
     assert seqs(action="checkin.") == [1, 2, 3] and seqs(action="checkin") == []
+
+
+def test_a_record_rehashed_after_a_change_is_named_at_the_record_that_follows_it(
+    engine: Engine,
+) -> None:
+    three_events(engine)
+    with unit_of_work(engine) as session:
+        second = session.exec(select(AuditEvent).where(AuditEvent.seq == 2)).one()
+        second.actor = "intruder"
+        second.hash = event_hash(second)  # consistent by itself; the third still names the old one
+    report = verify(engine)
+    assert not report.ok and report.first_bad_seq == 3
+    assert report.problem_zh == "与前一条记录不衔接（前序哈希不符）"
+
+
+def test_a_well_formed_record_appended_past_the_head_is_named_as_inserted(engine: Engine) -> None:
+    hashes = three_events(engine)
+    with unit_of_work(engine) as session:
+        forged = AuditEvent(
+            seq=4,
+            at=START,
+            actor="intruder",
+            action="assignment.close",
+            object_type="assignment",
+            object_id="1",
+            prev_hash=hashes[2],
+            hash="",
+        )
+        forged.hash = event_hash(forged)
+        session.add(forged)
+    report = verify(engine)
+    assert not report.ok and report.first_bad_seq == 4
+    assert report.problem_zh == "位于链头第 3 条之后（被插入）"
