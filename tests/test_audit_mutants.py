@@ -253,3 +253,12 @@ def test_a_well_formed_record_appended_past_the_head_is_named_as_inserted(engine
     report = verify(engine)
     assert not report.ok and report.first_bad_seq == 4
     assert report.problem_zh == "位于链头第 3 条之后（被插入）"
+
+
+def test_a_record_numbered_below_the_first_is_named_as_out_of_order(engine: Engine) -> None:
+    three_events(engine)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE audit_event SET seq = 0 WHERE seq = 1"))
+    report = verify(engine)
+    assert not report.ok and report.first_bad_seq == 0
+    assert report.problem_zh == "序号顺序错误"
