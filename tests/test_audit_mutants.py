@@ -203,6 +203,7 @@ def test_the_csv_export_keeps_before_and_after_as_the_hashed_text_and_leaves_non
         assert export(session, AuditFilter(), "csv", stream) == 4
     rows = list(csv.DictReader(io.StringIO(stream.getvalue())))
     assert rows[0]["before"] == '{"due":"2022-09-30","state":"pending"}'
+    assert rows[0]["after"] == '{"state":"submitted","text":"推进中"}'
     assert rows[0]["at"] == "2022-09-19T02:00:00.000000+00:00"
     assert (rows[3]["before"], rows[3]["after"], rows[3]["reason"]) == ("", "", "")
 
