@@ -10,7 +10,8 @@ Mutants (an AST walk, so a mutant is always valid Python): a comparison flipped 
 statement inside a function dropped, one dict entry or set element removed, min / max swapped. Each
 mutant is written into a copy of the tree under a temporary directory (the work tree is never
 touched) and the module's tests run there with `-x`, on SQLite only, with a timeout; a failing or
-timed-out run kills the mutant.
+timed-out run kills the mutant. Where a module has a quick part of its selection (`QUICK`), that
+runs first and only its survivors meet the whole selection.
 
 Mutants argued equivalent (no test can tell them from the original) are listed with their argument
 in scripts/mutate_equivalent.toml; each entry keeps the original source line, and one whose line has
@@ -37,13 +38,21 @@ TIMEOUT_S = 60
 
 # Each module's test selection: a few seconds on SQLite, the tests that pin its rules.
 SELECTIONS: dict[str, list[str]] = {
+    # The quick files first: most mutants die in the first second, under -x.
     "models/lifecycle.py": [
+        "tests/test_lifecycle_mutants.py",
         "tests/test_lifecycle_table.py",
         "tests/test_readme_lifecycle.py",
         "tests/test_workflow.py",
         "tests/test_lifecycle_guards.py",
     ],
-    "models/audit.py": ["tests/test_audit_hash.py", "tests/test_audit.py"],
+    "models/audit.py": [
+        "tests/test_audit_hash.py",
+        "tests/test_audit_mutants.py",
+        "tests/test_audit.py",
+        # the column lengths of the trail's tables, against the migrations
+        "tests/test_schema.py::test_the_migrated_schema_is_exactly_what_the_models_declare",
+    ],
     "models/reminders.py": ["tests/test_reminder_rules.py"],
     "models/escalations.py": ["tests/test_escalation_rules.py"],
     "models/lights.py": ["tests/test_lights_rules.py"],
@@ -58,6 +67,21 @@ SELECTIONS: dict[str, list[str]] = {
         "tests/test_intake_reader_rules.py",
         "-k",
         "not hostile and not long_one_cell",
+    ],
+}
+
+# A quick part of a selection, run first (seconds where the whole takes a minute on a loaded
+# machine): a mutant it kills is killed; a survivor then meets the whole selection.
+QUICK: dict[str, list[str]] = {
+    "models/lifecycle.py": [
+        "tests/test_lifecycle_mutants.py",
+        "tests/test_lifecycle_table.py",
+        "tests/test_readme_lifecycle.py",
+    ],
+    "models/audit.py": [
+        "tests/test_audit_hash.py",
+        "tests/test_audit_mutants.py",
+        "tests/test_schema.py::test_the_migrated_schema_is_exactly_what_the_models_declare",
     ],
 }
 
@@ -346,36 +370,62 @@ def _swap_code(module_name: str, source: str, path: Path) -> None:
             function.__code__ = new
 
 
-def _swap_tables(module_name: str, source: str, path: Path) -> bool:
-    """For a module-level mutant: run the mutated module in a scratch namespace and carry each
-    changed table into the imported module, in place (so `from m import TABLE` elsewhere sees it).
-    False when the scratch run fails or a changed value cannot change in place (the caller then
-    starts a fresh interpreter)."""
+def _swap_tables(module_name: str, source: str, path: Path, original: str) -> bool:
+    """For a module-level mutant: run the assignments it changed, then the later ones that read what
+    they assign, in a copy of the imported module's namespace (so they build on its own classes,
+    not on copies of them), and carry each result into the running process: a dict, list or set in
+    place, anything else rebound wherever a module holds the original (`from m import NAME`).
+    False when the change is not a plain assignment (a class body, a default, a decorator): the
+    caller then starts a fresh interpreter."""
+    import __future__
+
     module = sys.modules[module_name]
-    scratch: dict = {"__name__": f"{module_name}__mutant", "__file__": str(path)}
-    try:
-        exec(compile(source, str(path), "exec"), scratch)
-    except Exception:  # noqa: BLE001 — e.g. a table class declared twice: fall back to a fresh interpreter
+    old_body, new_body = ast.parse(original).body, ast.parse(source).body
+    if len(old_body) != len(new_body):
         return False
-    for name, new in scratch.items():
-        old = module.__dict__.get(name, None)
-        if name.startswith("__") or callable(new) or type(new) is type(sys) or old is new:
+    dirty: set[str] = set()
+    rerun: list[ast.stmt] = []
+    for old, new in zip(old_body, new_body, strict=True):
+        changed = ast.dump(old) != ast.dump(new)
+        reads = {n.id for n in ast.walk(new) if isinstance(n, ast.Name)}
+        # An unchanged function or class reads the tables when called, not now: left as it is.
+        unchanged = not isinstance(new, ast.Assign | ast.AnnAssign) or not reads & dirty
+        if not changed and unchanged:
             continue
-        try:
-            same = old == new
-        except Exception:  # noqa: BLE001
-            same = False
-        if same:
-            continue
+        if not isinstance(new, ast.Assign | ast.AnnAssign):
+            return False
+        targets = new.targets if isinstance(new, ast.Assign) else [new.target]
+        if not all(isinstance(t, ast.Name) for t in targets):
+            return False
+        dirty |= {t.id for t in targets}
+        rerun.append(new)
+    if not rerun:
+        return False
+    scratch = dict(module.__dict__)
+    try:
+        code = ast.Module(body=rerun, type_ignores=[])
+        flags = __future__.annotations.compiler_flag
+        exec(compile(code, str(path), "exec", flags=flags, dont_inherit=True), scratch)
+    except Exception:  # noqa: BLE001 — let a fresh interpreter show what the mutant does
+        return False
+    for name in dirty:
+        old, new = module.__dict__.get(name), scratch[name]
         if isinstance(old, dict) and isinstance(new, dict):
             old.clear()
             old.update(new)
         elif isinstance(old, list | set) and type(old) is type(new):
             old.clear()
             old.extend(new) if isinstance(old, list) else old.update(new)
+        elif isinstance(old, int | float | str | bytes | None) or old in ((), frozenset()):
+            return False  # shared objects: rebinding each holder of the same one would spread it
         else:
-            # a frozenset, tuple or number: `from m import NAME` elsewhere would keep the original
-            return False
+            for holder in list(sys.modules.values()):
+                namespace = getattr(holder, "__dict__", None)
+                if not isinstance(namespace, dict):
+                    continue
+                for key, value in list(namespace.items()):
+                    if value is old:
+                        namespace[key] = new
     return True
 
 
@@ -386,6 +436,7 @@ def run_tests(
     *,
     module: str | None = None,
     source: str | None = None,
+    original: str = "",
     in_function: bool = True,
 ) -> tuple[bool, float]:
     """Whether the selection passes in `tree` (False: the mutant is killed), and how long it took.
@@ -398,6 +449,10 @@ def run_tests(
     """
     args = ["-x", "-q", "-p", "no:cacheprovider", "-k", "not postgresql", *selection]
     env = {
+        # The copy first, for a fresh interpreter and for the `duban` command tests start: without
+        # it they import the caller's PYTHONPATH (a work tree) or the editable install (main), not
+        # the mutant.
+        "PYTHONPATH": str(tree),
         "PYTHONDONTWRITEBYTECODE": "1",
         "DUBAN_HOME": str(tree / "var"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -420,7 +475,7 @@ def run_tests(
                 name = module.removesuffix(".py").replace("/", ".")
                 if in_function:
                     _swap_code(name, source, tree / module)
-                elif not _swap_tables(name, source, tree / module):
+                elif not _swap_tables(name, source, tree / module, original):
                     os.execv(sys.executable, [sys.executable, "-m", "pytest", *args])
             import pytest
 
@@ -446,19 +501,23 @@ def mutate(
     verbose: bool,
     only: list[str] | None = None,
 ) -> dict[str, object]:
-    selection = SELECTIONS[module]
+    # The quick part first: a mutant it kills needs no more; only its survivors meet the rest.
+    stages = [QUICK[module], SELECTIONS[module]] if module in QUICK else [SELECTIONS[module]]
     target = tree / module
     original = target.read_text(encoding="utf-8")
     lines = original.splitlines()
-    passed, baseline = run_tests(tree, selection, timeout=TIMEOUT_S * 5, module=module)
-    if not passed:
-        raise SystemExit(f"{module}: its tests fail before any mutation: {' '.join(selection)}")
-    timeout = max(10.0, baseline * 3)
-    if verbose:
-        print(
-            f"  the selection passes unmutated in {baseline:.1f} s; timeout {timeout:.0f} s",
-            flush=True,
-        )
+    timeouts = []
+    for stage in stages:
+        passed, baseline = run_tests(tree, stage, timeout=TIMEOUT_S * 5, module=module)
+        if not passed:
+            raise SystemExit(f"{module}: its tests fail before any mutation: {' '.join(stage)}")
+        timeouts.append(max(10.0, baseline * 3))
+        if verbose:
+            print(
+                f"  {' '.join(stage)}: passes unmutated in {baseline:.1f} s; timeout "
+                f"{timeouts[-1]:.0f} s",
+                flush=True,
+            )
     killed, survived, equivalent, stale = [], [], [], []
     found = [m for m in mutants(module) if not only or any(part in m.id for part in only)]
     for mutant in found:
@@ -472,14 +531,18 @@ def mutate(
         # The file holds the mutant too, for the fresh interpreter a module-level mutant may need.
         target.write_text(mutant.source, encoding="utf-8")
         try:
-            alive, _ = run_tests(
-                tree,
-                selection,
-                timeout * (1 if mutant.in_function else 3),
-                module=module,
-                source=mutant.source,
-                in_function=mutant.in_function,
-            )
+            for stage, timeout in zip(stages, timeouts, strict=True):
+                alive, _ = run_tests(
+                    tree,
+                    stage,
+                    timeout * (1 if mutant.in_function else 3),
+                    module=module,
+                    source=mutant.source,
+                    original=original,
+                    in_function=mutant.in_function,
+                )
+                if not alive:
+                    break
         finally:
             target.write_text(original, encoding="utf-8")
         (survived if alive else killed).append(mutant.id)
@@ -494,7 +557,6 @@ def mutate(
         "equivalent": len(equivalent),
         "stale": stale,
         "score": len(killed) / scored if scored else 1.0,
-        "seconds": baseline,
     }
 
 
@@ -519,6 +581,7 @@ def main() -> int:
     if args.tests:
         for module in args.modules:
             SELECTIONS[module] = args.tests.split()
+            QUICK.pop(module, None)
     if args.list:
         for module in args.modules:
             for mutant in mutants(module):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import re
-import statistics
+import socket
 import subprocess
 import sys
 import threading
@@ -13,6 +13,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import Engine, text
 
@@ -166,9 +167,35 @@ def _long_workbook(path: Path) -> Path:
     return path
 
 
+def _held_open(portal_url: str, client: httpx.Client, fields: dict, files: dict) -> tuple:
+    """An upload sent up to half its body and held there: the socket and the rest to send."""
+    request = client.build_request("POST", "/import", data=fields, files=files)
+    body = request.read()
+    headers = {k: v for k, v in request.headers.items() if k.lower() != "connection"}
+    head = "POST /import HTTP/1.1\r\n"
+    head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "Connection: close\r\n\r\n"
+    host, port = portal_url.removeprefix("http://").split(":")
+    connection = socket.create_connection((host, int(port)), timeout=60)
+    connection.sendall(head.encode("latin-1") + body[: len(body) // 2])
+    return connection, body[len(body) // 2 :]
+
+
+def _answer(connection: socket.socket, rest: bytes) -> tuple[int, str]:
+    connection.sendall(rest)
+    received = b""
+    while chunk := connection.recv(65536):
+        received += chunk
+    connection.close()
+    head, _, page = received.partition(b"\r\n\r\n")
+    return int(head.split()[1]), page.decode("utf-8", errors="replace")
+
+
 def test_the_portal_keeps_serving_pages_while_it_reads_uploads(
     engine: Engine, database_url: str, backend: str, tmp_path: Path
 ) -> None:
+    """Order, not speed: a page asked for while an upload is held open mid-body is answered before
+    the upload is finished, and pages asked for while uploads are read are all answered. (A blocked
+    portal would answer the page only after the rest of the body, which is never sent before it.)"""
     if backend != "sqlite":
         pytest.skip("the event loop is the same on either database")
     seed(engine)
@@ -196,52 +223,51 @@ def test_the_portal_keeps_serving_pages_while_it_reads_uploads(
         portal.login("leader") as reader,
     ):
         token = csrf_of(uploader.get("/import").text)
-        answers: dict[str, tuple[int, str, float]] = {}
+        fields = {"csrf": token, "plan_key": "p"}
+        held, rest = _held_open(
+            portal.url,
+            uploader,
+            fields,
+            {"notice": ("long.xlsx", slow[0][1].read_bytes(), "application/octet-stream")},
+        )
+        assert reader.get("/dashboard").status_code == 200  # the upload is still half sent
+        status, page = _answer(held, rest)
+        assert status == 200 and "确认导入" in page, page[-500:]
+
+        answers: dict[str, tuple[int, str]] = {}
         done = threading.Event()
 
         def upload_all() -> None:
             try:
                 for name, path in [*uploads, *slow]:
-                    started = time.perf_counter()
                     response = uploader.post(
                         "/import",
-                        data={"csrf": token, "plan_key": "p"},
+                        data=fields,
                         files={
                             "notice": (path.name, path.read_bytes(), "application/octet-stream")
                         },
                     )
-                    answers[name] = (
-                        response.status_code,
-                        response.text,
-                        time.perf_counter() - started,
-                    )
+                    answers[name] = (response.status_code, response.text)
             finally:
                 done.set()
 
         worker = threading.Thread(target=upload_all)
         worker.start()
-        loads: list[float] = []
+        loads = 0
         while not done.is_set():
-            started = time.perf_counter()
             assert reader.get("/dashboard").status_code == 200
-            loads.append(time.perf_counter() - started)
+            loads += 1
         worker.join()
+    assert loads >= 1
     for name, (_build, fragment) in HOSTILE_FILES.items():
-        status, page, elapsed = answers[name]
+        status, page = answers[name]
         assert status == 400 and fragment in page, (name, status, page[-500:])
-        # The reading itself is under 2 s (test above); here the upload and a worker's start come on
-        # top, and on a loaded machine a Python start alone can take seconds.
-        assert elapsed < 10.0, (name, elapsed)
     for name, _ in slow:
         assert (
             answers[name][0] == 200
             and "确认导入" in answers[name][1]
             and "完善儿童福利保障制度" in answers[name][1]
         )
-    # A portal blocked by the reading would stall for the whole of each upload, so most loads would
-    # be slow; the median says so without failing on one outlier of a shared, loaded machine.
-    median = statistics.median(loads)
-    assert len(loads) >= 10 and median < 1.0 and max(loads) < 5.0, (len(loads), median, max(loads))
 
 
 def test_a_document_part_too_large_to_parse_is_refused_by_name(tmp_path: Path) -> None:
