@@ -47,10 +47,12 @@ def when(moment: object, zone: str, style: str = "minute") -> str:
 
     if isinstance(moment, str):
         try:
-            moment = datetime.fromisoformat(moment)
+            parsed: object = datetime.fromisoformat(moment)
         except ValueError:
             return moment
-    return local_time(moment, zone, style)  # type: ignore[arg-type]
+    else:
+        parsed = moment
+    return local_time(parsed, zone, style)  # type: ignore[arg-type]
 
 
 def say(zh: str, en: str) -> None:

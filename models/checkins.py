@@ -149,25 +149,9 @@ def submit_checkin(
     already in the filing (same SHA-256) is not added twice. `keep` names (by SHA-256) the files of
     an unreviewed filing that stay; the others are removed from it (None keeps them all).
     """
-    round_ = session.get(SupervisionRound, round_id)
     checkin = get_checkin(session, round_id=round_id, assignment_id=assignment_id, for_update=True)
     assignment = workflow.get_assignment(session, assignment_id)
-    assert round_ is not None  # the check-in exists, so its round does
-    if round_.state != RoundState.OPEN:
-        raise RoundClosed(name=round_.name, what="file a check-in", what_zh="报送")
-    if not takes_filing(checkin, assignment.state):  # accepted, and the work is done
-        state = str(checkin.state)
-        raise CheckInNotOpen(
-            state=state,
-            state_zh=CHECKIN_STATES_ZH[state],
-            what="file again",
-            what_zh="重复报送",
-            **workflow.describe(session, assignment),
-        )
-    if percent is not None and not 0 <= percent <= 100:
-        raise DubanError(detail=f"percent must be 0..100, got {percent}")
-    if not (text or "").strip():
-        raise CheckInTextRequired()
+    _check_fileable(session, checkin, assignment, text=text, percent=percent)
     if evidence:
         if evidence_quota_bytes is None:
             raise ValueError(
@@ -191,17 +175,7 @@ def submit_checkin(
         and State(assignment.state) == State.REPORTED
     )
     before = {"state": prior_state, "revision": checkin.revision}
-    kept = list(checkin.evidence)
-    if keep is not None and any(e["sha256"] not in keep for e in kept):
-        if not filings.amendable(checkin):
-            raise filings.FilingNotAmendable(
-                state=prior_state,
-                state_zh=CHECKIN_STATES_ZH[prior_state],
-                what="have files removed",
-                what_zh="删除已审核的佐证材料",
-                **workflow.describe(session, assignment),
-            )
-        kept = [e for e in kept if e["sha256"] in keep]
+    kept = _kept_evidence(session, checkin, assignment, keep)
     checkin.text, checkin.percent, checkin.milestone = text, percent, milestone
     checkin.problems = problems or None
     checkin.evidence = _without_duplicates([*kept, *(evidence or [])])
@@ -213,29 +187,8 @@ def submit_checkin(
     filings.record_version(
         session, checkin, prior_state=prior_state, kind="filed", actor=actor, now=now
     )
-    # The filing carries the move; the table decides: progress from assigned or in progress,
-    # completion from in progress only.
-    if amends_report:
-        pass
-    elif completed and State(assignment.state) == State.ASSIGNED:
-        # Reporting completion straight away also signs for the assignment.
-        workflow.take_action(
-            session,
-            assignment_id=assignment_id,
-            action=Action.PROGRESS,
-            actor=actor,
-            now=now,
-            filing=checkin,
-        )
     if not amends_report:
-        workflow.take_action(
-            session,
-            assignment_id=assignment_id,
-            action=Action.REPORT if completed else Action.PROGRESS,
-            actor=actor,
-            now=now,
-            filing=checkin,
-        )
+        _move(session, assignment, checkin, completed=completed, actor=actor, now=now)
     audit.record(
         session,
         at=now,
@@ -267,6 +220,80 @@ def submit_checkin(
         now=now,
     )
     return checkin
+
+
+def _check_fileable(
+    session: Session, checkin: CheckIn, assignment: Any, *, text: str, percent: int | None
+) -> None:
+    """Refuse a filing the round, the check-in or its text does not allow."""
+    round_ = session.get(SupervisionRound, checkin.round_id)
+    assert round_ is not None  # the check-in exists, so its round does
+    if round_.state != RoundState.OPEN:
+        raise RoundClosed(name=round_.name, what="file a check-in", what_zh="报送")
+    if not takes_filing(checkin, assignment.state):  # accepted, and the work is done
+        state = str(checkin.state)
+        raise CheckInNotOpen(
+            state=state,
+            state_zh=CHECKIN_STATES_ZH[state],
+            what="file again",
+            what_zh="重复报送",
+            **workflow.describe(session, assignment),
+        )
+    if percent is not None and not 0 <= percent <= 100:
+        raise DubanError(detail=f"percent must be 0..100, got {percent}")
+    if not (text or "").strip():
+        raise CheckInTextRequired()
+
+
+def _kept_evidence(
+    session: Session, checkin: CheckIn, assignment: Any, keep: set[str] | None
+) -> list[dict[str, Any]]:
+    """The filing's files that stay: all of them, or (`keep`, by SHA-256) those of an unreviewed
+    filing the unit did not remove."""
+    kept = list(checkin.evidence)
+    if keep is None or all(e["sha256"] in keep for e in kept):
+        return kept
+    if not filings.amendable(checkin):
+        prior_state = str(checkin.state)
+        raise filings.FilingNotAmendable(
+            state=prior_state,
+            state_zh=CHECKIN_STATES_ZH[prior_state],
+            what="have files removed",
+            what_zh="删除已审核的佐证材料",
+            **workflow.describe(session, assignment),
+        )
+    return [e for e in kept if e["sha256"] in keep]
+
+
+def _move(
+    session: Session,
+    assignment: Any,
+    checkin: CheckIn,
+    *,
+    completed: bool,
+    actor: Actor,
+    now: datetime,
+) -> None:
+    """The filing carries the move; the table decides: progress from assigned or in progress,
+    completion from in progress only."""
+    if completed and State(assignment.state) == State.ASSIGNED:
+        # Reporting completion straight away also signs for the assignment.
+        workflow.take_action(
+            session,
+            assignment_id=assignment.id,
+            action=Action.PROGRESS,
+            actor=actor,
+            now=now,
+            filing=checkin,
+        )
+    workflow.take_action(
+        session,
+        assignment_id=assignment.id,
+        action=Action.REPORT if completed else Action.PROGRESS,
+        actor=actor,
+        now=now,
+        filing=checkin,
+    )
 
 
 def _without_duplicates(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
