@@ -26,6 +26,8 @@ CHECKIN_STATES: Final[dict[str, str]] = {
     "returned": "已退回",
 }
 ROUND_STATES: Final[dict[str, str]] = {"open": "进行中", "closed": "已结束"}
+# The light of an item or a task (models/lights.py), in words beside its colour and shape.
+LIGHTS: Final[dict[str, str]] = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
 # The assignment's role in its task (牵头 / 负责 / 配合).
 ASSIGNMENT_ROLES: Final[dict[str, str]] = {
     "lead": "牵头",

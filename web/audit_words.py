@@ -19,6 +19,7 @@ from models.labels import (
     CHECKIN_STATES,
     CONTACT_ROLES,
     FIELDS,
+    LIGHTS,
     OUTCOMES,
     ROUND_STATES,
     STATES,
@@ -87,6 +88,21 @@ CHANGE_FIELDS: Final[dict[str, str]] = {
     "report_by": "报送截止",
     "scope": "范围",
     "tasks": "任务",
+    "overdue": "逾期",
+    "files": "文件",
+    "lights": "灯",
+    "task_lights": "任务灯",
+}
+# A key of a stored figure may itself be a code (counts by state, by light): its word, then.
+KEY_WORDS: Final[dict[str, str]] = {
+    **STATES,
+    **CHECKIN_STATES,
+    **ROUND_STATES,
+    **LIGHTS,
+    **ASSIGNMENT_ROLES,
+    **USER_ROLES,
+    **CONTACT_ROLES,
+    **CHANGE_FIELDS,
 }
 # Values that are codes themselves, by the field that holds them.
 VALUE_TABLES: Final[dict[str, dict[str, str]]] = {
@@ -142,11 +158,7 @@ def _value(field: str, value: Any) -> str:
     if isinstance(value, list):
         return "、".join(_value(field, v) for v in value)
     if isinstance(value, dict):
-        return "；".join(
-            f"{label(CHANGE_FIELDS, k) if k in CHANGE_FIELDS else _value('role', k)}："
-            f"{_value(str(k), v)}"
-            for k, v in value.items()
-        )
+        return "；".join(f"{_field(str(k))}：{_value(str(k), v)}" for k, v in value.items())
     table = VALUE_TABLES.get(field)
     if table is not None and str(value) in table:
         return table[str(value)]
@@ -163,7 +175,7 @@ def _decoded(text: str | None) -> Any:
 
 
 def _field(name: str) -> str:
-    return CHANGE_FIELDS.get(name, name)
+    return KEY_WORDS.get(name, name)
 
 
 def _described(state: Any) -> str:
