@@ -1,0 +1,105 @@
+"""一键催办 through the `duban` command: one digest at once, a cooldown, queued outside working
+hours, counted per unit."""
+
+from __future__ import annotations
+
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from tests.support.cli import duban
+from tests.support.hostile import STORABLE
+
+ROOT = Path(__file__).parent.parent
+
+
+def _office(tmp_path: Path, database_url: str):
+    def run(*args: str, code: int = 0) -> str:
+        result = duban(*args, home=tmp_path, url=database_url)
+        assert result.returncode == code, result.stdout + result.stderr
+        assert "Traceback" not in result.stderr
+        return result.stdout + result.stderr
+
+    run("units", "import", str(ROOT / "config/units/rugao.yaml"))
+    run("import", str(ROOT / "tests/fixtures/seed-notice.txt"), "--plan-key", "2022")
+    return run
+
+
+def _emails(tmp_path: Path) -> list[Path]:
+    return sorted((tmp_path / "outbox").rglob("*.eml"))
+
+
+def test_a_nudge_sends_one_message_and_a_second_within_the_cooldown_is_refused_until_it_ends(
+    database_url: str, tmp_path: Path
+) -> None:
+    run = _office(tmp_path, database_url)
+    # Tuesday 10:00 Beijing time: within working hours, so the digest goes at the next dispatch.
+    said = run("nudge", "--task", "12", "--unit", "市市场监管局", "--now", "2022-09-20T10:00+08:00")
+    assert "已催办：市市场监管局（1 项），发送时间 2022-09-20 10:00" in said
+    run("dispatch", "--now", "2022-09-20T10:01+08:00")
+    emails = _emails(tmp_path)
+    assert len(emails) == 1
+    mail = BytesParser(policy=policy.default).parse(emails[0].open("rb"))
+    assert mail["subject"] == "【催办】关于市市场监管局加快办理督办任务的催办通知"
+    plain = mail.get_body(("plain",)).get_content()
+    assert "第12项" in plain and "/assignments/" in plain
+
+    # 23 hours later: refused, naming when the next is allowed (24 hours after the first).
+    refused = run("nudge", "--unit", "市市场监管局", "--now", "2022-09-21T09:00+08:00", code=4)
+    assert (
+        "下次可催办时间：2022-09-21 10:00" in refused and "已于 2022-09-20 10:00 催办过" in refused
+    )
+    run("dispatch", "--now", "2022-09-21T09:01+08:00")
+    assert len(_emails(tmp_path)) == 1
+
+    # At the end of the cooldown it is allowed again.
+    run("nudge", "--task", "12", "--unit", "市市场监管局", "--now", "2022-09-21T10:00+08:00")
+    run("dispatch", "--now", "2022-09-21T10:01+08:00")
+    assert len(_emails(tmp_path)) == 2
+
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        nudges = connection.execute(text("select count(*) from nudge")).scalar()
+        events = connection.execute(
+            text("select count(*) from audit_event where action = 'nudge.send'")
+        ).scalar()
+    engine.dispose()
+    assert (nudges, events) == (2, 2)  # the refused one wrote nothing
+
+
+def test_a_nudge_outside_working_hours_waits_for_the_next_working_hours_start(
+    database_url: str, tmp_path: Path
+) -> None:
+    run = _office(tmp_path, database_url)
+    # Friday 2022-09-30 20:00: the National Day holiday runs 10-01..10-07 and Saturday 10-08 is a
+    # make-up working day, so the digest waits for 2022-10-08 08:30 Beijing = 00:30 UTC.
+    said = run("nudge", "--task", "12", "--unit", "市市场监管局", "--now", "2022-09-30T20:00+08:00")
+    assert "发送时间 2022-10-08 08:30" in said
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        waits = connection.execute(
+            text("select next_attempt_at from notification where kind = 'nudge'")
+        ).scalar()
+    engine.dispose()
+    assert str(waits).startswith("2022-10-08 00:30")
+    run("dispatch", "--now", "2022-10-08T08:29+08:00")
+    assert _emails(tmp_path) == []
+    run("dispatch", "--now", "2022-10-08T08:31+08:00")
+    assert len(_emails(tmp_path)) == 1
+
+
+def test_a_hostile_unit_name_is_refused_in_one_chinese_line_and_nothing_is_written(
+    database_url: str, tmp_path: Path
+) -> None:
+    run = _office(tmp_path, database_url)
+    for hostile in STORABLE:
+        if not hostile.strip() or hostile.startswith("-"):
+            continue  # an empty name or one typer reads as an option is not a unit name
+        out = run("nudge", "--unit", hostile, "--now", "2022-09-20T10:00+08:00", code=3)
+        assert "未找到单位" in out
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        assert connection.execute(text("select count(*) from nudge")).scalar() == 0
+    engine.dispose()
