@@ -7,10 +7,12 @@ from email import policy
 from email.parser import BytesParser
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
+from config import Settings
 from tests.support.cli import duban
 from tests.support.hostile import STORABLE
+from tests.support.portal import csrf_of, running, seed
 
 ROOT = Path(__file__).parent.parent
 
@@ -103,3 +105,29 @@ def test_a_hostile_unit_name_is_refused_in_one_chinese_line_and_nothing_is_writt
     with engine.connect() as connection:
         assert connection.execute(text("select count(*) from nudge")).scalar() == 0
     engine.dispose()
+
+
+def test_the_office_presses_nudge_on_the_assignment_page_and_a_second_press_gets_a_chinese_refusal(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    seed(engine)
+    settings = Settings(home=tmp_path, database_url=database_url, dev_mode=True)
+    with running(settings, engine) as portal:
+        assignment = portal.assignment(12, "市市场监管局")
+        with portal.login("staff") as office:
+            page = office.get(f"/assignments/{assignment}").text
+            assert "尚未催办" in page and f'action="/assignments/{assignment}/nudge"' in page
+            pressed = office.post(f"/assignments/{assignment}/nudge", data={"csrf": csrf_of(page)})
+            assert pressed.status_code == 303
+            pressed = office.get(pressed.headers["location"])
+            assert "已催办市市场监管局，通知将于" in pressed.text
+            assert "已催办 1 次，最近" in pressed.text
+            again = office.post(
+                f"/assignments/{assignment}/nudge", data={"csrf": csrf_of(pressed.text)}
+            )
+            assert again.status_code == 409
+            assert "小时内不再催办；下次可催办时间：" in again.text
+        with portal.login("market") as unit:
+            seen = unit.get(f"/assignments/{assignment}").text
+            assert "已催办 1 次" in seen and "/nudge" not in seen  # the unit sees it, no button
+            assert unit.post(f"/assignments/{assignment}/nudge", data={}).status_code in (403, 400)
