@@ -224,10 +224,12 @@ def counts_for(session: Session, assignment: Assignment) -> tuple[int, datetime 
     return int(row[0]), row[1]
 
 
-def counts_by_unit(session: Session) -> dict[int, int]:
-    """催办 per unit, for the 通报."""
+def counts_by_unit(session: Session, *, until: datetime) -> dict[int, int]:
+    """催办 per unit up to `until`, for the 通报."""
     return dict(
         session.exec(
-            select(Nudge.unit_id, func.count(col(Nudge.id))).group_by(col(Nudge.unit_id))
+            select(Nudge.unit_id, func.count(col(Nudge.id)))
+            .where(col(Nudge.at) <= utc(until))
+            .group_by(col(Nudge.unit_id))
         ).all()
     )

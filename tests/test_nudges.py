@@ -70,6 +70,26 @@ def test_a_nudge_sends_one_message_and_a_second_within_the_cooldown_is_refused_u
     engine.dispose()
     assert (nudges, events) == (2, 2)  # the refused one wrote nothing
 
+    # The 通报 counts them per unit: two for 市市场监管局, none for a unit never nudged.
+    run(
+        "round",
+        "open",
+        "--name",
+        "第三季度",
+        "--due",
+        "2022-09-30",
+        "--now",
+        "2022-09-21T11:00+08:00",
+    )
+    run("report", "--round", "第三季度", "--format", "md", "--out", str(tmp_path / "reports"))
+    (markdown,) = (tmp_path / "reports").rglob("*.md")
+    rows = {
+        cells[1]: cells[-1].rstrip(" |")
+        for line in markdown.read_text(encoding="utf-8").splitlines()
+        if "| 催办 |" not in line and len(cells := line.split(" | ")) == 10
+    }
+    assert rows["市市场监管局"] == "2" and rows["市教育局"] == "0"
+
 
 def test_a_nudge_outside_working_hours_waits_for_the_next_working_hours_start(
     database_url: str, tmp_path: Path
