@@ -147,6 +147,18 @@ def test_the_office_presses_nudge_on_the_assignment_page_and_a_second_press_gets
             )
             assert again.status_code == 409
             assert "小时内不再催办；下次可催办时间：" in again.text
+        api = portal.client()
+        refused = api.post(
+            f"/api/v1/assignments/{assignment}/nudges", headers=portal.token("staff")
+        )
+        assert refused.status_code == 409 and "下次可催办时间" in refused.text
+        education = portal.assignment(5, "市教育局")
+        sent = api.post(f"/api/v1/assignments/{education}/nudges", headers=portal.token("staff"))
+        assert sent.status_code == 201 and sent.json()["unit"] == "市教育局"
+        by_unit = api.post(
+            f"/api/v1/assignments/{assignment}/nudges", headers=portal.token("market")
+        )
+        assert by_unit.status_code == 403
         with portal.login("market") as unit:
             seen = unit.get(f"/assignments/{assignment}").text
             assert "已催办 1 次" in seen and "/nudge" not in seen  # the unit sees it, no button
