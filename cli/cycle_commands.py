@@ -620,6 +620,65 @@ def remind_command(now: NowOption = None, json_output: JsonOption = False) -> No
         )
 
 
+def nudge_command(
+    task: Annotated[int | None, typer.Option("--task", help="任务序号 / task number")] = None,
+    unit: Annotated[
+        str | None, typer.Option("--unit", help="单位名称或简称 / unit name or alias")
+    ] = None,
+    plan: PlanOption = None,
+    now: NowOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """一键催办：给一个任务、一个单位或一项分工发催办通知 / Nudge a task, a unit or one
+    assignment."""
+    from models.db import unit_of_work
+    from models.nudges import nudge
+    from models.unit import find_unit
+
+    if task is None and unit is None:
+        raise typer.BadParameter("请至少给出 --task 或 --unit / give --task or --unit")
+    config = settings()
+    with unit_of_work(engine_for(config)) as session:
+        task_id = unit_id = None
+        if task is not None:
+            found = _task(session, _plan(session, plan), task)
+            task_id = found.id
+        if unit is not None:
+            unit_id = find_unit(session, unit).id
+        sent = nudge(
+            session,
+            settings=config,
+            now=now_from(now),
+            actor=actor_for(config),
+            task_id=task_id,
+            unit_id=unit_id,
+        )
+    if json_output:
+        emit_json(
+            [{"unit": s.unit, "items": s.items, "sends_at": s.sends_at.isoformat()} for s in sent]
+        )
+        return
+    from models.labels import local_time
+
+    for s in sent:
+        say(
+            f"已催办：{s.unit}（{s.items} 项），发送时间 {local_time(s.sends_at, config.timezone)}",
+            f"nudged: {s.unit} ({s.items} items), sending at {s.sends_at.isoformat()}",
+        )
+
+
+def _task(session: Session, plan, number: int):
+    from sqlmodel import select
+
+    from models.errors import NotFound
+    from models.plan import Task
+
+    found = session.exec(select(Task).where(Task.plan_id == plan.id, Task.number == number)).first()
+    if found is None:
+        raise NotFound(kind="task", kind_zh="任务", key=f"任务{number}")
+    return found
+
+
 def escalate_command(now: NowOption = None, json_output: JsonOption = False) -> None:
     """督办升级：每个停滞事项每次至多升一级 / Raise stalled items one level."""
     from models.db import unit_of_work

@@ -5,7 +5,7 @@ so that `duban --help` and `duban status` start fast and never import Prefect.
     import_command.py   import, assign (a 待分工 task's units)
     units_commands.py   units import|list|show|export
     cycle_commands.py   round, sign, checkin, review, close, reopen, extension, remind, escalate,
-agenda
+nudge, agenda
     audit_commands.py   audit show|verify|export
     report_command.py   report (the 通报: HTML, XLSX, DOCX, Markdown)
     users_commands.py   users add|passwd|disable|list (the portal's accounts)
@@ -27,6 +27,7 @@ from cli.cycle_commands import (
     close_command,
     escalate_command,
     extension_app,
+    nudge_command,
     remind_command,
     reopen_command,
     review_app,
@@ -280,6 +281,7 @@ app.command("reopen")(reopen_command)
 app.add_typer(extension_app, name="extension")
 app.command("remind")(remind_command)
 app.command("escalate")(escalate_command)
+app.command("nudge")(nudge_command)
 app.command("agenda")(agenda_command)
 app.command("dispatch")(dispatch_command)
 app.add_typer(notifications_app, name="notifications")

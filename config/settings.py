@@ -80,6 +80,9 @@ class CycleRules(BaseModel):
     working_hours: tuple[str, str] = Field(
         default=("08:30", "17:30"), description="messages go out only then"
     )
+    nudge_cooldown_hours: int = Field(
+        default=24, ge=0, description="一键催办: a unit is nudged at most once this many hours"
+    )
     office_email: str = Field(
         default="office@localhost", description="the office: red escalations, unreviewed reports"
     )

@@ -21,6 +21,7 @@ from models.escalation import Escalation, EscalationNumber, ExtensionRequest, Ex
 from models.filings import CheckInVersion, FilingDraft
 from models.lifecycle import Action, Actor, Role, State
 from models.notification import Notification, NotificationStatus, RateSlot
+from models.nudges import Nudge
 from models.plan import Measure, Plan, Task
 from models.results import ResultsReport
 from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
@@ -50,6 +51,7 @@ __all__ = [
     "Measure",
     "Notification",
     "NotificationStatus",
+    "Nudge",
     "Plan",
     "RateSlot",
     "ResultsReport",

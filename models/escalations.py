@@ -471,6 +471,7 @@ def open_items(session: Session, timezone: str = "Asia/Shanghai") -> list[dict[s
     items: list[dict[str, Any]] = [
         {
             "number": e.number or "",
+            "assignment_id": e.assignment_id,  # the escalations page's 催办 button
             "level": e.level,
             "level_label": LEVEL_LABELS[e.level],
             "task_number": task.number,

@@ -111,6 +111,7 @@ AUDIT_ACTIONS: Final[dict[str, str]] = {
     "notification.retry": "通知重新发送",
     "notification.fallback": "通知改投下一渠道",
     "reminder.enqueue": "生成提醒",
+    "nudge.send": "一键催办",
     "schema.upgrade": "数据库升级",
 }
 # The channels a message goes by (models.recipients routes each row to one).
@@ -129,6 +130,7 @@ MESSAGE_KINDS: Final[dict[str, str]] = {
     "extension_decided": "延期审批结果",
     "overdue": "逾期提醒",
     "reminder": "报送提醒",
+    "nudge": "催办通知",
     "report_returned": "报告退回",
     "results_published": "通报发布",
     "round_opened": "轮次开启",

@@ -58,6 +58,20 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "plan": _PLAN,
         "items": [_ITEM],
     },
+    # 一键催办: the office pressed 催办; the unit's open items concerned (models.nudges).
+    "nudge": {
+        "unit": "市教育局",
+        "items": [
+            {k: v for k, v in _ITEM.items() if k != "checkin_id"},
+            {
+                "task_number": 9,
+                "task_title": "推动儿童友好城市建设",
+                "role": "cooperating",
+                "due_on": None,
+                "assignment_id": 121,
+            },
+        ],
+    },
     # After the due day, every few working days while nothing arrives.
     "overdue": {
         "unit": "市公安局",

@@ -160,6 +160,7 @@ class UnitResult:
     done: int = 0
     rank: int = 0
     messages: int = 0  # messages its people received in the period (models.budget)
+    nudges: int = 0  # 一键催办 the office pressed on it up to the moment (models.nudges)
 
     @property
     def on_time_rate(self) -> float | None:
@@ -337,6 +338,7 @@ def compute(
     )
     _tally_units(units, items=items, escalations=escalations)
     _count_messages(session, units, rounds=rounds, as_of=as_of)
+    _count_nudges(session, units, as_of=as_of)
     overdue = sorted(
         (i for i in items.values() if i.overdue_days is not None),
         key=lambda i: (-(i.overdue_days or 0), i.task_number, i.unit),
@@ -379,6 +381,17 @@ def _count_messages(
     for unit_id, count in counts.items():
         if names.get(unit_id) in units:
             units[names[unit_id]].messages = count
+
+
+def _count_nudges(session: Session, units: dict[str, UnitResult], *, as_of: datetime) -> None:
+    from models.nudges import counts_by_unit
+    from models.unit import Unit
+
+    counts = counts_by_unit(session, until=as_of)
+    names = dict(session.exec(select(Unit.id, Unit.name).where(col(Unit.id).in_(counts))).all())
+    for unit_id, count in counts.items():
+        if names.get(unit_id) in units:
+            units[names[unit_id]].nudges = count
 
 
 def _round_fields(round_: SupervisionRound | None) -> dict[str, Any]:

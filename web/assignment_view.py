@@ -25,6 +25,7 @@ from models.lifecycle import (
     FILED,
     HANDED_IN,
     NEEDS_REASON,
+    OFFICE,
     REVIEWED,
     Action,
     Role,
@@ -33,8 +34,10 @@ from models.lifecycle import (
     filing_moves,
     held_back,
 )
+from models.nudges import counts_for as nudge_counts
 from models.plan import Measure, Task
 from models.round import CheckIn, SupervisionRound
+from models.rounds import OPEN_STATES
 from models.unit import Unit
 from models.urgency import assignment_item
 from models.workflow import context_of
@@ -188,6 +191,11 @@ def assignment_facts(
         "needs_reason": NEEDS_REASON,
         "today": today,
         "local_day": lambda moment: local_day(moment, settings.timezone),
+        # 一键催办 (models/nudges.py): how often and when last, and the office's button.
+        "nudged": nudge_counts(session, assignment),
+        "may_nudge": me.role in OFFICE
+        and assignment.withdrawn_at is None
+        and str(assignment.state) in OPEN_STATES,
         # The filings' versions, the form's values and whether it amends (web/filing_view.py).
         **filing_view(session, me, assignment, checkins, open_checkin),
     }
