@@ -13,7 +13,8 @@ from sqlalchemy import Engine, inspect, text
 
 from models.errors import DatabaseNotReady
 
-HEAD = "0011"  # 0009 (filing versions) → 0010 (channels) → 0011 (the reminder budget)
+# 0009 (filing versions) → 0010 (channels) → 0011 (the reminder budget) → 0013 (通报 numbers)
+HEAD = "0013"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
