@@ -88,7 +88,9 @@ def _clean(text: str | None, *, field: str, field_zh: str, limit: int) -> str | 
         )
     if any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in value):
         raise BadReportField(
-            field=field, field_zh=field_zh, problem="has control characters",
+            field=field,
+            field_zh=field_zh,
+            problem="has control characters",
             problem_zh="含有不可见的控制字符",
         )
     return value

@@ -461,7 +461,7 @@ def publish_report(
     doc_no: str | None = None,
 ) -> int:
     """The results-published notice to every unit in the report (liaison and head) and to the
-    leaders. A draft is numbered (期号, 文号) here; publishing again only re-sends (deduplicated)."""
+    leaders. A draft is numbered (期号, 文号) here; publishing again only re-sends (deduped)."""
     first = report_state.state_of(report) is not report_state.ReportState.PUBLISHED
     if first:  # a withdrawn one is refused by the state table
         report_state.publish(
