@@ -37,7 +37,7 @@ from cli.cycle_commands import (
 from cli.import_command import assign_command, import_notice
 from cli.notification_commands import dispatch_command, notifications_app
 from cli.output import emit_json, fail, lang, say, show
-from cli.report_command import report_command
+from cli.report_command import report_app
 from cli.units_commands import units_app
 from cli.users_commands import users_app
 
@@ -285,7 +285,7 @@ app.command("nudge")(nudge_command)
 app.command("agenda")(agenda_command)
 app.command("dispatch")(dispatch_command)
 app.add_typer(notifications_app, name="notifications")
-app.command("report")(report_command)
+app.add_typer(report_app, name="report")
 app.add_typer(users_app, name="users")
 app.command("status")(status)
 app.add_typer(audit_app, name="audit")

@@ -32,7 +32,15 @@ def as_of_moment(text: str | None, timezone: str, now: datetime) -> datetime:
         ) from None
 
 
+report_app = typer.Typer(
+    help="督办通报：编制、发布、撤回 / the 通报: compile, publish, withdraw",
+    invoke_without_command=True,
+)
+
+
+@report_app.callback()
 def report_command(
+    ctx: typer.Context,
     round_name: Annotated[str | None, typer.Option("--round", help="轮次名称 / round name")] = None,
     plan: PlanOption = None,
     as_of: Annotated[
@@ -58,6 +66,8 @@ def report_command(
     """编制督办通报 / Compile the results of a round (--round) or of a whole plan (--plan)."""
     from reports.compile import compile_report_in_turns, parse_formats
 
+    if ctx.invoked_subcommand is not None:
+        return
     if round_name is None and plan is None:
         raise typer.BadParameter(
             "请用 --round 或 --plan 指定范围 / give --round or --plan", param_hint="--round/--plan"
@@ -116,3 +126,62 @@ def report_command(
             f"已发送通报通知 {compiled.published} 条（待投递）",
             f"queued {compiled.published} results-published notices",
         )
+
+
+ReportId = Annotated[
+    int, typer.Argument(help="通报编号（duban report 输出的 #N）/ report id", min=1)
+]
+
+
+@report_app.command("publish")
+def publish_command(
+    report_id: ReportId,
+    doc_no: Annotated[
+        str | None,
+        typer.Option("--doc-no", help="文号（默认按前缀自动编号）/ document number"),
+    ] = None,
+    now: NowOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """发布通报草稿：编期号、文号并通知各单位和领导 / Publish a draft."""
+    from reports.compile import publish_draft
+
+    config = settings()
+    report = publish_draft(
+        engine_for(config),
+        report_id,
+        settings=config,
+        actor=actor_for(config),
+        now=now_from(now),
+        doc_no=doc_no,
+    )
+    if json_output:
+        emit_json({"report_id": report.id, "issue_no": report.issue_no, "doc_no": report.doc_no})
+        return
+    say(
+        f"已发布通报 #{report.id}：第 {report.issue_no} 期，{report.doc_no}",
+        f"published report #{report.id}: issue {report.issue_no}, {report.doc_no}",
+    )
+
+
+@report_app.command("withdraw")
+def withdraw_command(
+    report_id: ReportId,
+    reason: Annotated[str, typer.Option("--reason", help="撤回理由 / why it is withdrawn")],
+    now: NowOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """撤回已发布的通报（保留记录，期号、文号不再使用）/ Withdraw a published report."""
+    from reports.compile import withdraw_published
+
+    config = settings()
+    report = withdraw_published(
+        engine_for(config), report_id, reason=reason, actor=actor_for(config), now=now_from(now)
+    )
+    if json_output:
+        emit_json({"report_id": report.id, "state": "withdrawn", "doc_no": report.doc_no})
+        return
+    say(
+        f"已撤回通报 #{report.id}（{report.doc_no}）",
+        f"withdrew report #{report.id} ({report.doc_no})",
+    )

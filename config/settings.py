@@ -279,6 +279,9 @@ class Settings(BaseSettings):
     reports_dir: Path | None = Field(
         default=None, description="where scheduled reports go; default home/reports"
     )
+    report_doc_prefix: str = Field(
+        default="督", max_length=20, description="文号 prefix: 督 gives 督〔2026〕3号"
+    )
 
     # Messages: the outbox channel writes .eml files under home/outbox; smtp sends them.
     mail_channel: str = Field(default="outbox", description="outbox | smtp | a plugin's name")

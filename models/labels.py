@@ -85,6 +85,7 @@ AUDIT_ACTIONS: Final[dict[str, str]] = {
     "round.close": "结束督导轮次",
     "results.compile": "生成通报",
     "results.publish": "发布通报",
+    "results.withdraw": "撤回通报",
     "plan.import": "导入通知",
     "plan.update": "更新通知",
     "task.create": "新增任务",

@@ -23,4 +23,11 @@ class ResultsReport(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     figures: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # The state (models/report_state.py) reads these; only that module's moves set them.
     published_at: datetime | None = None
+    issue_year: int | None = Field(default=None, description="the year the 期号 counts in")
+    issue_no: int | None = Field(default=None, description="第N期 within plan and year")
+    doc_no: str | None = Field(default=None, max_length=60, unique=True, description="文号")
+    withdrawn_at: datetime | None = None
+    withdrawn_by: str | None = Field(default=None, max_length=100)
+    withdraw_reason: str | None = Field(default=None, max_length=500)

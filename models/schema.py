@@ -13,7 +13,7 @@ from sqlalchemy import Engine, inspect, text
 
 from models.errors import DatabaseNotReady
 
-HEAD = "0014"  # 0009 (filing versions) → 0010 (channels) → 0011 (the reminder budget) → 0014 (催办)
+HEAD = "0014"  # 0009 (filing versions) → 0010 (channels) → 0011 (budget) → 0013 (通报 numbers) → 0014 (催办)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 

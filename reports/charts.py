@@ -147,7 +147,7 @@ def charts_for(results, font: str) -> list[Chart]:
         tasks.sort(key=lambda t: t.number)
         task_note = f"共{len(results.tasks)}项任务，图中为完成率最低的{MOST_BARS}项"
     by_task = bar_chart(
-        "completion-by-task",
+        "任务完成率",
         "各项任务完成率（已核验、销号的分工占比）",
         [_short(f"{t.number}. {t.title}") for t in tasks],
         [t.completion_rate for t in tasks],
@@ -164,7 +164,7 @@ def charts_for(results, font: str) -> list[Chart]:
             f"位，图中为按时报送率最低的{MOST_BARS}个"
         )
     by_unit = bar_chart(
-        "on-time-by-unit",
+        "单位按时报送率",
         "各单位按时报送率（以原定截止日期计）",
         [_short(u.name) for u in units],
         [u.on_time_rate or 0.0 for u in units],

@@ -24,10 +24,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from models import audit
+from models import audit, report_state
 from models.clock import utc
 from models.db import id_of, reading, unit_of_work
-from models.errors import DubanError
+from models.errors import DubanError, NotFound
 from models.lifecycle import Actor
 from models.outbox import enqueue_many
 from models.plan import Plan
@@ -458,9 +458,20 @@ def publish_report(
     settings: Any,
     actor: Actor,
     now: datetime,
+    doc_no: str | None = None,
 ) -> int:
     """The results-published notice to every unit in the report (liaison and head) and to the
-    leaders."""
+    leaders. A draft is numbered (期号, 文号) here; publishing again only re-sends (deduped)."""
+    first = report_state.state_of(report) is not report_state.ReportState.PUBLISHED
+    if first:  # a withdrawn one is refused by the state table
+        report_state.publish(
+            session,
+            report,
+            now=now,
+            timezone=settings.timezone,
+            prefix=settings.report_doc_prefix,
+            doc_no=doc_no,
+        )
     names = {u.name for u in results.units}
     found = list(session.exec(select(Unit.id).where(col(Unit.name).in_(names)))) if names else []
     unit_ids = [i for i in found if i is not None]
@@ -492,9 +503,6 @@ def publish_report(
         for t in targets
     ]
     queued = enqueue_many(session, messages, now=now)
-    if report.published_at is None:
-        report.published_at = utc(now)
-        session.add(report)
     audit.record(
         session,
         at=now,
@@ -502,6 +510,85 @@ def publish_report(
         action="results.publish",
         object_type="results",
         object_id=report.id,
-        after={"recipients": len(messages), "queued": queued},
+        after={
+            "recipients": len(messages),
+            "queued": queued,
+            "issue_no": report.issue_no,
+            "doc_no": report.doc_no,
+        },
     )
     return queued
+
+
+def _results_of(session: Session, report: ResultsReport, settings: Any) -> Results:
+    """The figures the record was compiled from: the replay is deterministic as of its moment."""
+    plan = session.get_one(Plan, report.plan_id)
+    round_ = session.get(SupervisionRound, report.round_id) if report.round_id else None
+    return figures.compute(
+        session,
+        plan=plan,
+        round_=round_,
+        as_of=report.as_of,
+        timezone=settings.timezone,
+        rules=settings.cycle,
+        issuer=settings.office_name,
+    )
+
+
+def _report(session: Session, report_id: int) -> ResultsReport:
+    report = session.get(ResultsReport, report_id)
+    if report is None:
+        raise NotFound(kind_zh="通报", kind="report", key=f"#{report_id}")
+    return report
+
+
+def publish_draft(
+    engine: Engine,
+    report_id: int,
+    *,
+    settings: Any,
+    actor: Actor,
+    now: datetime,
+    doc_no: str | None = None,
+) -> ResultsReport:
+    """Publish a compiled draft: replay in a read transaction, number and notify in a short
+    write."""
+    with reading(engine) as session:
+        report_state.check(_report(session, report_id), report_state.ReportAction.PUBLISH)
+        results = _results_of(session, _report(session, report_id), settings)
+    with unit_of_work(engine) as session:
+        report = _report(session, report_id)
+        report_state.check(report, report_state.ReportAction.PUBLISH)  # a race lost: say so
+        publish_report(
+            session, report, results, settings=settings, actor=actor, now=now, doc_no=doc_no
+        )
+        session.flush()
+        session.expunge(report)
+        return report
+
+
+def withdraw_published(
+    engine: Engine, report_id: int, *, reason: str | None, actor: Actor, now: datetime
+) -> ResultsReport:
+    """Withdraw a published 通报 with its reason; the record, its files and numbers stay."""
+    with unit_of_work(engine) as session:
+        report = _report(session, report_id)
+        report_state.withdraw(session, report, now=now, actor_name=actor.name, reason=reason)
+        audit.record(
+            session,
+            at=now,
+            actor=actor,
+            action="results.withdraw",
+            object_type="results",
+            object_id=report.id,
+            before={"state": "published"},
+            after={
+                "state": "withdrawn",
+                "reason": report.withdraw_reason,
+                "issue_no": report.issue_no,
+                "doc_no": report.doc_no,
+            },
+        )
+        session.flush()
+        session.expunge(report)
+        return report

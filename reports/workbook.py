@@ -28,31 +28,31 @@ def tables(results: Any) -> list[Table]:
 
     r, h = results, results.headline
     summary: list[list[Any]] = [
-        ["计划 / plan", r.plan_title],
-        ["轮次 / round", r.round_name or "全部轮次"],
-        ["报送截止日期 / report by", r.report_by],
-        ["数据截至 / as of", r.as_of_day],
-        ["发文单位 / issuer", r.issuer],
-        ["任务 / tasks", h["tasks"]],
-        ["任务分工 / assignments", h["assignments"]],
-        ["应报送 / check-ins", h["checkins"]],
-        ["按时报送 / on time", h["on_time"]],
-        ["逾期报送 / late", h["late"]],
-        ["未报送 / missing", h["missing"]],
-        ["未到期 / not yet due", h["pending"]],
-        ["审核确认 / verified", h["verified"]],
-        ["退回修改 / returned", h["returned"]],
-        ["逾期未报 / overdue", h["overdue"]],
-        ["完成率 / completion rate", h["completion_rate"]],
-        ["按时报送率 / on-time rate", h["on_time_rate"]],
-        ["蓝色提醒 / level 1", h["escalations"]["1"]],
-        ["黄色催办 / level 2", h["escalations"]["2"]],
-        ["红色提请协调 / level 3", h["escalations"]["3"]],
+        ["计划", r.plan_title],
+        ["轮次", r.round_name or "全部轮次"],
+        ["报送截止日期", r.report_by],
+        ["数据截至", r.as_of_day],
+        ["发文单位", r.issuer],
+        ["任务", h["tasks"]],
+        ["任务分工", h["assignments"]],
+        ["应报送", h["checkins"]],
+        ["按时报送", h["on_time"]],
+        ["逾期报送", h["late"]],
+        ["未报送", h["missing"]],
+        ["未到期", h["pending"]],
+        ["审核确认", h["verified"]],
+        ["退回修改", h["returned"]],
+        ["逾期未报", h["overdue"]],
+        ["完成率", h["completion_rate"]],
+        ["按时报送率", h["on_time_rate"]],
+        ["蓝色提醒", h["escalations"]["1"]],
+        ["黄色催办", h["escalations"]["2"]],
+        ["红色提请协调", h["escalations"]["3"]],
         ["办公室待审核", h["office_review"]["items"]],
         ["办公室待审核最长等待（工作日）", h["office_review"]["longest_days"]],
-        ["红灯任务 / red tasks", h["task_lights"]["red"]],
-        ["黄灯任务 / yellow tasks", h["task_lights"]["yellow"]],
-        ["绿灯任务 / green tasks", h["task_lights"]["green"]],
+        ["红灯任务", h["task_lights"]["red"]],
+        ["黄灯任务", h["task_lights"]["yellow"]],
+        ["绿灯任务", h["task_lights"]["green"]],
     ]
     task_rows = []
     for t in r.tasks:
@@ -77,7 +77,7 @@ def tables(results: Any) -> list[Table]:
                 ]
             )
     return [
-        ("汇总", [("项目 / item", 26, None), ("数值 / value", 48, "value")], summary),
+        ("汇总", [("项目", 26, None), ("数值", 48, "value")], summary),
         (
             "任务",
             [

@@ -220,4 +220,14 @@ def test_the_office_runs_a_round_from_the_command_line(database_url: str, tmp_pa
     assert "pdf" in run("report", "--round", "第三季度", "--format", "html,pdf", code=2)
     assert "--round" in run("report", code=2)
     assert "晚于当前时间" in run("report", "--plan", "2022", "--as-of", "2099-01-01", code=2)
+    when = ("--now", "2022-10-15T09:00:00+08:00")
+    first = str(compiled["report_id"])
+    assert "第 1 期，督〔2022〕1号" in run("report", "publish", first, *when)
+    taken = run(
+        "report", "publish", str(early["report_id"]), "--doc-no", "督〔2022〕1号", *when, code=4
+    )
+    assert "督〔2022〕1号" in taken
+    assert "已撤回" in run("report", "withdraw", first, "--reason", "数据有误", *when)
+    assert "已撤回" in run("report", "withdraw", first, "--reason", "又一次", *when, code=4)
+    assert "第 2 期，督〔2022〕2号" in run("report", "publish", str(early["report_id"]), *when)
     assert "审计链完整" in run("audit", "verify")

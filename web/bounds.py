@@ -39,6 +39,7 @@ LIMITS: dict[str, int] = {
     "responsible": 10_000,
     "cooperating": 10_000,
     "deadline": 100,
+    "doc_no": 60,  # a 通报's 文号 (models/report_state.py)
 }
 DEFAULT_LIMIT = 1_000  # any other field: tokens, dates, choices
 
@@ -75,6 +76,7 @@ LABELS: dict[str, str] = {
     "csrf": "表单令牌",
     "decision": "决定",
     "sha256": "文件指纹",
+    "doc_no": "文号",
 }
 
 

@@ -7,11 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse
+from markupsafe import Markup
 from sqlmodel import Session, col, select
 
 from models.clock import utc_now
 from models.lifecycle import OFFICE, Role
 from models.plan import Plan
+from models.report_state import STATE_ZH, ReportState, state_of
 from models.results import ResultsReport
 from models.round import SupervisionRound
 from web.auth import Principal
@@ -26,6 +28,8 @@ from web.deps import (
     require,
     settings_of,
 )
+from web.flash import redirect_with
+from web.lists import content_disposition
 
 router = APIRouter()
 readers = require(
@@ -35,7 +39,8 @@ readers = require(
 
 def _visible(session: Session, me: Principal, report_id: int) -> ResultsReport:
     report = session.get(ResultsReport, report_id)
-    if report is None or (me.role not in OFFICE and report.published_at is None):
+    # a withdrawn 通报 stays readable, marked 已撤回 with its reason: the units had it once
+    if report is None or (me.role not in OFFICE and state_of(report) is ReportState.DRAFT):
         raise refuse(
             me, status=404, object_type="results", object_id=report_id, why="not published"
         )
@@ -58,7 +63,14 @@ def reports(
         if me.role in OFFICE
         else []
     )
-    return page(request, "reports.html.j2", me, reports=session.exec(query).all(), rounds=rounds)
+    found = session.exec(query).all()
+    return page(
+        request,
+        "reports.html.j2",
+        me,
+        reports=[(r, STATE_ZH[state_of(r)]) for r in found],
+        rounds=rounds,
+    )
 
 
 @router.post("/reports")
@@ -101,7 +113,64 @@ def report_page(
     me: Principal = Depends(readers),
     session: Session = Depends(read_session),
 ):
-    return page(request, "report.html.j2", me, report=_visible(session, me, report_id))
+    report = _visible(session, me, report_id)
+    return page(
+        request,
+        "report.html.j2",
+        me,
+        report=report,
+        state=state_of(report),
+        state_zh=STATE_ZH[state_of(report)],
+        preview=_preview(report),
+        prefix=settings_of(request).report_doc_prefix,
+    )
+
+
+def _preview(report: ResultsReport) -> Markup | None:
+    """The HTML 通报's body, shown in the page: it was escaped when it was rendered
+    (reports/templates/results.html.j2); its own stylesheet stays behind (the portal's CSP)."""
+    html = next((f["name"] for f in report.files if f["format"] == "html"), None)
+    path = Path(report.out_dir) / html if html else None
+    if path is None or not path.is_file():
+        return None
+    text = path.read_text("utf-8")
+    start, end = text.find("<body>"), text.rfind("</body>")
+    if start < 0 or end < start:
+        return None
+    return Markup(text[start + len("<body>") : end])  # our own rendering, escaped when written
+
+
+@router.post("/reports/{report_id}/publish")
+def publish_here(request: Request, report_id: Id, me: Principal = Depends(office_only)):
+    from reports.compile import publish_draft
+
+    form = form_of(request, me)
+    report = publish_draft(
+        engine_of(request),
+        report_id,
+        settings=settings_of(request),
+        actor=me.actor,
+        now=utc_now(),
+        doc_no=form.get("doc_no"),
+    )
+    return redirect_with(
+        request,
+        f"/reports/{report_id}",
+        f"已发布：第 {report.issue_no} 期，{report.doc_no}，已通知各单位和领导。",
+    )
+
+
+@router.post("/reports/{report_id}/withdraw")
+def withdraw_here(request: Request, report_id: Id, me: Principal = Depends(office_only)):
+    from reports.compile import withdraw_published
+
+    form = form_of(request, me)
+    report = withdraw_published(
+        engine_of(request), report_id, reason=form.get("reason"), actor=me.actor, now=utc_now()
+    )
+    return redirect_with(
+        request, f"/reports/{report_id}", f"已撤回{report.doc_no}；期号和文号保留，不再使用。"
+    )
 
 
 @router.get("/reports/{report_id}/files/{name}")
@@ -118,4 +187,4 @@ def report_file(
     path = Path(report.out_dir) / name
     if not path.is_file():
         raise HTTPException(404)
-    return FileResponse(path, filename=name, content_disposition_type="attachment")
+    return FileResponse(path, headers={"Content-Disposition": content_disposition(name)})
