@@ -28,7 +28,7 @@ def task_page(
     if task is None or task.withdrawn_at is not None:
         raise HTTPException(404, "没有这项任务（可能已撤回）")
     units = session.exec(
-        select(Unit.name, Assignment.role, Assignment.state, Assignment.due_on)
+        select(Unit.name, Assignment.role, Assignment.state, col(Assignment.due_on))
         .join(Unit, col(Unit.id) == col(Assignment.unit_id))
         .where(Assignment.task_id == task_id, col(Assignment.withdrawn_at).is_(None))
         .order_by(col(Assignment.id))
