@@ -47,12 +47,13 @@ def import_notice(
 ) -> None:
     """导入任务清单通知 / Import a key-task notice into a plan, its tasks, units and assignments."""
     from intake.plan_import import reconcile, resolve
+    from intake.plan_key import checked
     from models.db import reading, unit_of_work
 
     config = settings()
     engine = engine_for(config)
     notice, corrections, source, key_in_file = _read(path)
-    key = plan_key or key_in_file or source.stem
+    key = checked(plan_key or key_in_file or source.stem)
     moment, actor = now_from(now), actor_for(config)
     with reading(engine) if dry_run else unit_of_work(engine) as session:
         if not dry_run:
@@ -112,6 +113,7 @@ def _emit(
             "applied": applied,
             "changes": [c.as_json() for c in outcome.changes],
             "pending": outcome.pending,
+            "new_units_without_contacts": outcome.new_units,
         }
     )
 
@@ -138,6 +140,15 @@ def _print_warnings(resolved: Any) -> None:
         )
 
 
+def _print_new_units(names: list[str]) -> None:
+    from intake.plan_import import new_units_notice
+
+    if names:
+        say(
+            new_units_notice(names), f"{len(names)} new units, no contacts yet: " + ", ".join(names)
+        )
+
+
 def _print_outcome(key: str, outcome: Any, *, dry_run: bool, applied: bool) -> None:
     changes = outcome.changes
     if outcome.created and applied:
@@ -150,6 +161,7 @@ def _print_outcome(key: str, outcome: Any, *, dry_run: bool, applied: bool) -> N
             f"{c['units']} units "
             f"({c['new_units']} new), {c['assignments']} assignments, {c['warnings']} warnings",
         )
+        _print_new_units(outcome.new_units)
     elif not outcome.created and not changes:
         say(
             f"计划“{key}”与通知一致，无需更新",
@@ -163,6 +175,7 @@ def _print_outcome(key: str, outcome: Any, *, dry_run: bool, applied: bool) -> N
                 f"已应用 {len(changes)} 处变更到计划“{key}”",
                 f"applied {len(changes)} changes to plan '{key}'",
             )
+            _print_new_units(outcome.new_units)
         else:
             say(
                 f"以上 {len(changes)} 处变更尚未应用；确认后加 --apply 重新运行",

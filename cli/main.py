@@ -150,6 +150,14 @@ def _print_status(figures: dict) -> None:
             f"无联系方式的单位：{unreachable['total']} 个：" + "、".join(unreachable["units"]),
             f"units with no contact: {unreachable['total']}: " + ", ".join(unreachable["units"]),
         )
+    lacking = figures["units_without_contacts"]
+    if lacking["total"]:
+        say(
+            f"缺少联系人的单位：{lacking['total']} 个："
+            + "、".join(lacking["units"])
+            + "（请在单位通讯录中补充）",
+            f"units lacking contacts: {lacking['total']}: " + ", ".join(lacking["units"]),
+        )
     if "lights" in figures:
         tasks = figures["lights"]["tasks"]
         say(

@@ -356,6 +356,7 @@ class Outcome:
     changes: list[Change] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     pending: list[int] = field(default_factory=list)  # 待分工 task numbers
+    new_units: list[str] = field(default_factory=list)  # created by this import: no contacts yet
 
 
 TASK_FIELDS = ("title", "category", "content", "deadline", "deadline_text", "units_text")
@@ -748,7 +749,9 @@ def _apply(
     plan.source_name, plan.source_sha256 = notice.source_name, notice.source_sha256
     session.add(plan)
     session.flush()
-    unit_ids, created = _insert_units(session, of_kind.get("add_unit", []), resolved, trail=trail)
+    unit_ids, outcome.new_units = _insert_units(
+        session, of_kind.get("add_unit", []), resolved, trail=trail
+    )
     task_ids = _apply_tasks(session, plan, of_kind, resolved, trail=trail)
     _apply_assignments(session, of_kind, trail=trail)
     _insert_assignments(
@@ -761,7 +764,7 @@ def _apply(
     )
 
     outcome.plan_id = plan.id
-    outcome.counts = _counts(resolved, new_units=created)
+    outcome.counts = _counts(resolved, new_units=len(outcome.new_units))
     trail.event(
         "plan.import" if outcome.created else "plan.update",
         "plan",
@@ -779,6 +782,13 @@ def _apply(
     audit.record_many(session, trail.events)
 
 
+def new_units_notice(names: list[str]) -> str:
+    """What the office is told after an import that created units: they lack contacts. Ten names
+    at most: the units page lists every one."""
+    shown = "、".join(names[:10]) + ("等" if len(names) > 10 else "")
+    return f"新建单位 {len(names)} 个，尚无联系人：{shown}。请在单位通讯录中补充联系人"
+
+
 def _counts(resolved: ResolvedNotice, *, new_units: int) -> dict[str, int]:
     notice = resolved.notice
     return {
@@ -793,13 +803,14 @@ def _counts(resolved: ResolvedNotice, *, new_units: int) -> dict[str, int]:
 
 def _insert_units(
     session: Session, adds: list[Change], resolved: ResolvedNotice, *, trail: _Trail
-) -> tuple[dict[str, int], int]:
-    """The units the notice names that the directory lacks, created; every unit's id by name."""
+) -> tuple[dict[str, int], list[str]]:
+    """Every unit's id by name, and the names of the units the notice names that the directory
+    lacked, created here."""
     unit_ids = _unit_ids(session)
     needed = dict.fromkeys(c.unit for c in adds if c.unit is not None and c.unit not in unit_ids)
     new_units = [(name, resolved.new_units.get(name, UnitKind.DEPARTMENT)) for name in needed]
     if not new_units:
-        return unit_ids, 0
+        return unit_ids, []
     bulk_insert(
         session,
         table_of(Unit),
@@ -814,7 +825,7 @@ def _insert_units(
             unit_id=unit_ids[name],
             after={"name": name, "kind": str(kind), "from": resolved.notice.source_name},
         )
-    return unit_ids, len(new_units)
+    return unit_ids, list(needed)
 
 
 def _unit_ids(session: Session) -> dict[str, int]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from models.unit import Contact, ContactRole, Unit
+from models.unit import Contact, ContactRole, Unit, UnitKind
 
 EMAIL = "email"
 
@@ -84,6 +84,24 @@ def unreachable(session: Session, unit_ids: Iterable[int]) -> list[str]:
     return list(
         session.exec(select(Unit.name).where(col(Unit.id).in_(missing)).order_by(col(Unit.id)))
     )
+
+
+def without_contacts(session: Session, unit_ids: Iterable[int] | None = None) -> list[Unit]:
+    """Active units with no contact at all (缺少联系人), such as those an import created from a
+    name the directory lacked: until the office fills them in, nobody there can be told anything.
+    A group (各镇(区、街道)) is reached through its members and never lacks its own."""
+    query = (
+        select(Unit)
+        .where(
+            col(Unit.active).is_(True),
+            Unit.kind != UnitKind.GROUP,
+            col(Unit.id).not_in(select(Contact.unit_id)),
+        )
+        .order_by(col(Unit.id))
+    )
+    if unit_ids is not None:
+        query = query.where(col(Unit.id).in_(list(unit_ids)))
+    return list(session.exec(query))
 
 
 def message(

@@ -19,7 +19,7 @@ from models.lifecycle import State
 from models.lights import counts, lights
 from models.notification import Notification, NotificationStatus
 from models.plan import Plan, Task
-from models.recipients import unreachable
+from models.recipients import unreachable, without_contacts
 from models.round import CheckIn, CheckInState, RoundState, SupervisionRound, owed
 from models.rounds import OPEN_STATES
 
@@ -115,6 +115,7 @@ def status(
         },
         "checkins": _checkins(session, today),
         "unreachable_units": _unreachable(session),
+        "units_without_contacts": _named([u.name for u in without_contacts(session)]),
         **({"messages_received": _messages(session, today, timezone)} if today else {}),
         "rounds": rounds_overview(session),
         **(
@@ -123,6 +124,10 @@ def status(
             else {}
         ),
     }
+
+
+def _named(names: list[str]) -> dict[str, Any]:
+    return {"total": len(names), "units": names}
 
 
 def _unreachable(session: Session) -> dict[str, Any]:

@@ -41,7 +41,7 @@ NAV = {
     ],
     "staff": ["/dashboard", "/review", "/rounds", "/reports", "/units", "/tokens"],
     "edu": ["/inbox", "/reports", "/tokens"],
-    "leader": ["/dashboard", "/reports", "/tokens"],
+    "leader": ["/dashboard", "/leader/agenda", "/reports", "/tokens"],
     "auditor": ["/audit", "/tokens"],
 }
 READS_ASSIGNMENTS = {"office", "staff", "edu"}

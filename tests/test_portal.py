@@ -48,6 +48,7 @@ def test_each_role_sees_its_pages_and_is_refused_the_others(portal: Portal) -> N
         "/rounds": {"office", "staff"},
         "/extensions": {"office", "staff"},
         "/escalations": {"office", "staff"},
+        "/leader/agenda": {"office", "staff", "leader"},
         "/reports": {"office", "staff", "edu", "leader"},
         "/audit": {"office", "auditor"},
         "/inbox": {"edu"},

@@ -453,11 +453,14 @@ def units(
         filters=filters,
         export_path="/units/export",
     )
+    from models.recipients import without_contacts
+
+    lacking = {u.id for u in without_contacts(session, [u.id for u in found if u.id])}
     return page(
         request,
         "units.html.j2",
         me,
-        rows=[_unit_row(session, u) for u in found],
+        rows=[_unit_row(session, u) | {"lacking": u.id in lacking} for u in found],
         paging=paging,
         filters=filters,
         kinds=UNIT_KINDS,

@@ -31,6 +31,7 @@ from models.db import reading, unit_of_work
 from web.auth import Principal
 from web.bounds import Id
 from web.deps import engine_of, form_of, office_only, page, read_session, settings_of
+from web.flash import redirect_with
 
 router = APIRouter()
 KEPT_FOR_S = 24 * 3600  # how long a preview can wait for its apply
@@ -204,8 +205,11 @@ def import_preview(request: Request, me: Principal = Depends(office_only)):
 
 
 def _check_key(plan_key: str) -> None:
-    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", plan_key):
-        raise HTTPException(400, "计划代号只能含字母、数字、.、-、_（1 至 100 个字符）")
+    from intake.plan_key import problem
+
+    found = problem(plan_key)
+    if found is not None:
+        raise HTTPException(400, f"计划代号{found[0]}（可用中文，如“2022年未成年人保护”）")
 
 
 def _posted(request: Request, form: Any) -> tuple[Path, str, str]:
@@ -232,7 +236,7 @@ def import_apply(request: Request, me: Principal = Depends(office_only)):
     path, plan_key, name = _posted(request, form)
     sealed = str(form.get("seal", ""))
 
-    def apply() -> dict[str, Any] | None:
+    def apply() -> tuple[dict[str, Any] | None, list[str]]:
         from intake.plan_import import reconcile
         from models import audit
 
@@ -246,13 +250,13 @@ def import_apply(request: Request, me: Principal = Depends(office_only)):
                 request, me, path=path, name=name, plan_key=plan_key, form=form, session=session
             )
             if not hmac.compare_digest(preview["seal"], sealed):
-                return preview
-            reconcile(
+                return preview, []
+            outcome = reconcile(
                 session, plan_key, preview["resolved"], actor=me.actor, now=utc_now(), write=True
             )
-        return None
+        return None, outcome.new_units
 
-    mismatch = apply()
+    mismatch, new_units = apply()
     if mismatch is not None:
         return page(request, "import.html.j2", me, preview=mismatch, mismatch=True, status=409)
     path.unlink(missing_ok=True)  # applied: the plan and its audit trail now hold what it said
@@ -260,7 +264,12 @@ def import_apply(request: Request, me: Principal = Depends(office_only)):
         from intake.plan_import import pending_tasks
 
         waiting = pending_tasks(session)
-    return RedirectResponse("/import/pending" if waiting else "/dashboard", status_code=303)
+    target = "/import/pending" if waiting else "/dashboard"
+    if new_units:
+        from intake.plan_import import new_units_notice
+
+        return redirect_with(request, target, new_units_notice(new_units))
+    return RedirectResponse(target, status_code=303)
 
 
 @router.get("/import/pending")

@@ -1,0 +1,48 @@
+"""The leader's (领导) read-only pages: one task with every unit's state, and the agenda of the next
+consultation (会商). Office staff may open them too; nothing here changes anything."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from sqlmodel import Session, col, select
+
+from models.assignment import Assignment
+from models.escalations import agenda
+from models.plan import Plan, Task
+from models.unit import Unit
+from web.auth import Principal
+from web.bounds import Id
+from web.deps import office_or_leader, page, read_session, settings_of
+
+router = APIRouter()
+
+
+@router.get("/leader/tasks/{task_id}")
+def task_page(
+    request: Request,
+    task_id: Id,
+    me: Principal = Depends(office_or_leader),
+    session: Session = Depends(read_session),
+):
+    task = session.get(Task, task_id)
+    if task is None or task.withdrawn_at is not None:
+        raise HTTPException(404, "没有这项任务（可能已撤回）")
+    units = session.exec(
+        select(Unit.name, Assignment.role, Assignment.state, col(Assignment.due_on))
+        .join(Unit, col(Unit.id) == col(Assignment.unit_id))
+        .where(Assignment.task_id == task_id, col(Assignment.withdrawn_at).is_(None))
+        .order_by(col(Assignment.id))
+    ).all()
+    plan = session.get_one(Plan, task.plan_id)
+    return page(request, "leader_task.html.j2", me, task=task, plan=plan, units=units)
+
+
+@router.get("/leader/agenda")
+def agenda_page(
+    request: Request,
+    me: Principal = Depends(office_or_leader),
+    session: Session = Depends(read_session),
+):
+    return page(
+        request, "leader_agenda.html.j2", me, items=agenda(session, settings_of(request).timezone)
+    )
