@@ -29,6 +29,8 @@ from sqlmodel import select
 
 from models.db import reading
 from models.round import CheckIn
+from models.unit import Unit
+from models.user import User
 from tests.support.fuzz import BROWSER, Target, problems, seeded_portal, targets
 from tests.support.hostile import HOSTILE, MALFORMED
 from tests.support.portal import Portal, csrf_of, sign_in
@@ -75,6 +77,10 @@ def valid_values(portal: Portal) -> dict[str, str]:
     own = portal.assignment(5, "市教育局")
     with reading(portal.engine) as session:
         checkin = session.exec(select(CheckIn.id).where(CheckIn.assignment_id == own)).first()
+        # The leader's account: not one the attacker signs in as, so a change to it ends no session
+        # of the sweep's own.
+        leader = session.exec(select(User.id).where(User.username == "leader")).one()
+        edu = session.exec(select(Unit.id).where(Unit.name == "市教育局")).one()
     return {
         "assignment_id": str(own),
         "checkin_id": str(checkin),
@@ -85,6 +91,12 @@ def valid_values(portal: Portal) -> dict[str, str]:
         "decision": "accept",
         "sha256": "0" * 64,
         "name": "x.pdf",
+        "user_id": str(leader),
+        "change": "role",  # needs a form field, so a malformed one changes nothing
+        "unit_id": str(edu),
+        "task_id": "1",
+        "throttle_id": "1",
+        "token_id": "1",
     }
 
 
@@ -219,7 +231,8 @@ def schema_attack(portal: Portal, examples: int) -> tuple[int, list[str]]:
                         accept=response.request.headers.get("accept", "*/*"),
                         status=response.status_code,
                         headers=headers,
-                        text=response.text,
+                        # an export or a preview answers in bytes (xlsx, PNG): read, not decoded
+                        text=response.content.decode("utf-8", errors="replace"),
                     )
                 )
 

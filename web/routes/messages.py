@@ -77,7 +77,8 @@ def _query(filters: dict[str, str]):
             raise InputRefused(f"状态“{filters['status'][:20]}”无效，请从列表中选择")
         query = query.where(_where(filters["status"]))
     if filters["unit"]:
-        if not filters["unit"].isdigit():
+        # An id from the list: digits, and few enough that the database can hold the number.
+        if not filters["unit"].isdigit() or len(filters["unit"]) > 9:
             raise InputRefused("“单位”应从列表中选择")
         query = query.where(Notification.unit_id == int(filters["unit"]))
     if filters["kind"]:
