@@ -81,6 +81,15 @@ def test_status_json_has_the_documented_keys_and_counts(
         "checkins": {"pending": 0, "submitted": 0, "accepted": 0, "returned": 0, "overdue": 0},
         # the seven office days up to 5 September: nothing sent yet
         "messages_received": {"since": "2022-08-30", "until": "2022-09-05", "by_unit": {}},
+        # the scenario's four units have no contacts at all: nobody there can be told
+        "unreachable_units": {
+            "total": 4,
+            "units": ["市教育局", "市公安局", "市检察院", "市市场监管局"],
+        },
+        "units_without_contacts": {
+            "total": 4,
+            "units": ["市教育局", "市公安局", "市检察院", "市市场监管局"],
+        },
         "rounds": [],
         "lights": {
             "assignments": {"green": 4, "yellow": 0, "red": 0},

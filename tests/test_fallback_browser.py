@@ -53,7 +53,7 @@ def test_the_office_sees_a_message_that_fell_back_from_wecom_to_email(
         page.fill("input[name=password]", PASSWORD)
         page.click("button[type=submit]")
         page.goto(f"{portal.url}/notifications")
-        row = page.locator(f'tr[data-notification="{chosen}"]').inner_text()
+        row = page.locator(f'li[data-notification="{chosen}"]').inner_text()
         assert "企业微信（失败：单位未配置企业微信机器人（wecom_key））→ 邮件（已发送）" in row
         assert "已改投送达" in row
         page.screenshot(path=str(ARTIFACTS / "notifications-fallback-1366.png"), full_page=True)

@@ -29,6 +29,7 @@ STATUSES: Final[dict[str, str]] = {
     "retrying": "等待重试",
     "claimed": "发送中",
     "sent": "已发送",
+    "fell_back": "已改投送达",
     "maybe_sent": "可能已送达",
     "dead": "发送失败（已放弃）",
 }
@@ -55,7 +56,11 @@ def _where(status: str) -> Any:
         "pending": and_(state == NotificationStatus.PENDING, error.is_(None)),
         "retrying": and_(state == NotificationStatus.PENDING, error.is_not(None)),
         "claimed": state == NotificationStatus.CLAIMED,
-        "sent": and_(state == NotificationStatus.SENT, col(Notification.maybe_sent) == 0),
+        "sent": and_(
+            state == NotificationStatus.SENT, col(Notification.maybe_sent) == 0, error.is_(None)
+        ),
+        # sent by a later channel of the person's list: the first one's failure stays on the row
+        "fell_back": and_(state == NotificationStatus.SENT, error.is_not(None)),
         "maybe_sent": col(Notification.maybe_sent) > 0,
         "dead": state == NotificationStatus.DEAD,
     }[status]
@@ -67,6 +72,8 @@ def status_of(n: Notification) -> str:
         return STATUSES["maybe_sent"]
     if n.status == NotificationStatus.PENDING and n.last_error:
         return STATUSES["retrying"]
+    if n.status == NotificationStatus.SENT and n.last_error:
+        return STATUSES["fell_back"]
     return STATUSES.get(str(n.status), f"其他（{n.status}）")
 
 
