@@ -11,7 +11,6 @@ import typer
 
 from cli.common import JsonOption, engine_for, now_from, settings
 from cli.output import emit_json, lang, named, say, show, terminal_safe, when, who
-from models.labels import AUDIT_ACTIONS, OBJECT_TYPES, OUTCOMES
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -103,9 +102,9 @@ def audit_show(
         reason = f" 「{row['reason']}」" if row["reason"] else ""
         show(
             f"#{row['seq']} {when(row['at'], config.timezone, 'second')} {who(row['actor'])} "
-            f"{named(AUDIT_ACTIONS, row['action'])} "
-            f"{named(OBJECT_TYPES, row['object_type'])}:{row['object_id']}{change}{reason} "
-            f"[{named(OUTCOMES, row['outcome'])}]"
+            f"{named('AUDIT_ACTIONS', row['action'])} "
+            f"{named('OBJECT_TYPES', row['object_type'])}:{row['object_id']}{change}{reason} "
+            f"[{named('OUTCOMES', row['outcome'])}]"
         )
     if not rows:
         say("没有符合条件的审计记录", "no audit events match")

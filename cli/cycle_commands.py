@@ -27,7 +27,6 @@ from cli.common import (
     settings,
 )
 from cli.output import emit_json, named, say, show
-from models.labels import ASSIGNMENT_ROLES, CHECKIN_STATES, STATES
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -251,9 +250,9 @@ def round_show(
         return
     for i in items:
         show(
-            f"任务{i['task']:>3} {i['unit']}（{named(ASSIGNMENT_ROLES, i['role'])}）"
-            f"{named(STATES, i['assignment_state'])} / "
-            f"{named(CHECKIN_STATES, i['checkin_state'])} 截止{i['due_on']}"
+            f"任务{i['task']:>3} {i['unit']}（{named('ASSIGNMENT_ROLES', i['role'])}）"
+            f"{named('STATES', i['assignment_state'])} / "
+            f"{named('CHECKIN_STATES', i['checkin_state'])} 截止{i['due_on']}"
             + (f" {i['percent']}%" if i["percent"] is not None else "")
             + (
                 f" 第{i['revision']}次报送（审核时 --revision {i['revision']}）"

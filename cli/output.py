@@ -24,12 +24,14 @@ def show(*parts: object, file: TextIO | None = None) -> None:
     print(visible(" ".join(str(p) for p in parts)), file=file or sys.stdout)
 
 
-def named(table: dict[str, str], code: object) -> str:
-    """A code as people read it: its Chinese label (models/labels.py, as the portal shows it), or
-    the code itself for DUBAN_LANG=en."""
-    from models.labels import label
+def named(table: str, code: object) -> str:
+    """A code as people read it: its Chinese label in the named table of models/labels.py (as the
+    portal shows it), or the code itself for DUBAN_LANG=en. The table goes by name so that a
+    command imports the models package only when it prints (`duban --help` stays light)."""
+    from models import labels
 
-    return label(table, code) if lang() == "zh" else str(getattr(code, "value", code))
+    entries: dict[str, str] = getattr(labels, table)
+    return labels.label(entries, code) if lang() == "zh" else str(getattr(code, "value", code))
 
 
 def who(actor: str) -> str:

@@ -11,7 +11,6 @@ import typer
 
 from cli.common import JsonOption, NowOption, actor_for, engine_for, now_from, settings
 from cli.output import emit_json, named, say, show, terminal_safe
-from models.labels import CONTACT_ROLES, UNIT_KINDS
 
 units_app = typer.Typer(help="单位通讯录 / the unit directory", no_args_is_help=True)
 
@@ -79,13 +78,13 @@ def units_show(
     if json_output:
         emit_json(unit)
         return
-    show(unit["name"], f"[{named(UNIT_KINDS, unit['kind'])}]")
+    show(unit["name"], f"[{named('UNIT_KINDS', unit['kind'])}]")
     for label_zh, label_en, key in (("别名", "aliases", "aliases"), ("成员", "members", "members")):
         if unit[key]:
             say(f"  {label_zh}：{'、'.join(unit[key])}", f"  {label_en}: {', '.join(unit[key])}")
     for role, contact in unit["contacts"].items():
         show(
-            f"  {named(CONTACT_ROLES, role)}: {contact['name']} {contact['email'] or ''} "
+            f"  {named('CONTACT_ROLES', role)}: {contact['name']} {contact['email'] or ''} "
             f"{contact['phone'] or ''}".rstrip()
         )
 

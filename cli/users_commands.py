@@ -9,7 +9,6 @@ import typer
 
 from cli.common import JsonOption, NowOption, actor_for, engine_for, now_from, settings
 from cli.output import emit_json, named, say, show, when
-from models.labels import USER_ROLES, label
 
 users_app = typer.Typer(help="门户用户 / portal users", no_args_is_help=True)
 
@@ -72,7 +71,7 @@ def users_add(
         )
         user_id = user.id
     say(
-        f"已添加用户 {username}（#{user_id}，{label(USER_ROLES, role)}）",
+        f"已添加用户 {username}（#{user_id}，{named('USER_ROLES', role)}）",
         f"added user {username} (#{user_id}, {role})",
     )
 
@@ -133,7 +132,7 @@ def users_list(json_output: JsonOption = False) -> None:
         return
     for row in rows:
         show(
-            f"{row['username']}\t{named(USER_ROLES, row['role'])}\t{row['unit'] or ''}\t"
+            f"{row['username']}\t{named('USER_ROLES', row['role'])}\t{row['unit'] or ''}\t"
             f"{'停用' if row['disabled'] else ''}"
         )
 
