@@ -5,7 +5,8 @@ from __future__ import annotations
 import multiprocessing
 import threading
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -240,6 +241,29 @@ def test_numbers_taken_by_a_transaction_that_rolls_back_are_given_out_again(engi
         assert take_numbers(session, 2023, 1) == 1  # every year starts at 1
 
 
+def _row_at_0006(connection: Any, table_name: str, /, **given: Any) -> int:
+    """One row of table `name` as the database has it now; a required column not given gets a
+    plain value of its type."""
+    import sqlalchemy as sa
+
+    table = sa.Table(table_name, sa.MetaData(), autoload_with=connection)
+    values = dict(given)
+    for column in table.columns:
+        if column.name in values or column.primary_key or column.nullable:
+            continue
+        if column.server_default is not None:
+            continue
+        kind = column.type.python_type if hasattr(column.type, "python_type") else str
+        values[column.name] = {
+            int: 0,
+            bool: False,
+            str: f"{table_name}-{column.name}",
+            dict: {},
+            list: [],
+        }.get(kind, datetime(2022, 9, 1, tzinfo=UTC) if kind is datetime else date(2022, 9, 1))
+    return int(connection.execute(table.insert().values(**values)).inserted_primary_key[0])
+
+
 def test_a_database_upgraded_to_counted_numbers_goes_on_after_the_highest_number_of_each_year(
     empty_database_url: str, now: datetime
 ) -> None:
@@ -257,12 +281,20 @@ def test_a_database_upgraded_to_counted_numbers_goes_on_after_the_highest_number
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "0006")
-    plan = scenario.build(engine, now)
+    # The ORM models are today's schema, not 0006's: the rows an escalation needs are written
+    # with the columns 0006 has (reflected), each required one filled with a plain value.
+    with engine.begin() as connection:
+        unit = _row_at_0006(connection, "unit", name="市教育局", created_at=now)
+        plan_id = _row_at_0006(connection, "plan", key="p", title="计划", created_at=now)
+        task = _row_at_0006(connection, "task", plan_id=plan_id, number=1, title="任务")
+        assignment = _row_at_0006(
+            connection, "assignment", task_id=task, unit_id=unit, role="lead", state="assigned"
+        )
     given = [
-        ("督〔2021〕010号", plan.lead),
-        ("督〔2022〕001号", plan.lead),
-        ("督〔2022〕002号", plan.police),
-        ("督〔2022〕012号", plan.market),
+        ("督〔2021〕010号", assignment),
+        ("督〔2022〕001号", assignment),
+        ("督〔2022〕002号", assignment),
+        ("督〔2022〕012号", assignment),
     ]  # 003-011 were given to escalations since deleted by hand
     with engine.begin() as connection:
         for n, (number, assignment_id) in enumerate(given):
