@@ -164,13 +164,13 @@ def test_the_report_page_with_its_preview_passes_the_page_check_at_both_widths(
 ) -> None:
     report_id = draft(portal, 3, formats=("html",))
     with signed_in_pages(browser, portal.url, "office") as pages:
-        for width, page in pages.items():
+        for page in pages.values():
             page.goto(f"{portal.url}/reports/{report_id}")
             check_page(page, "report-draft")
         page = pages[1366]
         page.fill("input[name=doc_no]", "")
         with page.expect_navigation():
             page.click("form[action$=publish] button")
-        for width, page in pages.items():
+        for page in pages.values():
             page.goto(f"{portal.url}/reports/{report_id}")
             check_page(page, "report-published")

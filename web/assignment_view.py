@@ -113,6 +113,24 @@ def other_units(session: Session, me: Principal, assignment: Assignment) -> list
     ]
 
 
+def _extension_facts(session: Session, me: Principal, assignment: Assignment) -> dict[str, Any]:
+    """The extension requests of the assignment, newest first, and whether the unit may ask."""
+    extensions = session.exec(
+        select(ExtensionRequest)
+        .where(ExtensionRequest.assignment_id == assignment.id)
+        .order_by(col(ExtensionRequest.id).desc())
+    ).all()
+    pending = next((e for e in extensions if e.state == ExtensionState.PENDING), None)
+    return {
+        "extensions": extensions,
+        "pending_extension": pending,
+        "may_ask_extension": me.role == Role.UNIT
+        and pending is None
+        and State(assignment.state) not in HANDED_IN,
+        "extension_due_on": current_due_on(session, assignment),
+    }
+
+
 def assignment_facts(
     session: Session,
     me: Principal,
@@ -147,12 +165,6 @@ def assignment_facts(
         and COOPERATING_HANDED_IN.why(assignment, context)[1] not in held.values()
         else []
     )
-    extensions = session.exec(
-        select(ExtensionRequest)
-        .where(ExtensionRequest.assignment_id == assignment.id)
-        .order_by(col(ExtensionRequest.id).desc())
-    ).all()
-    pending = next((e for e in extensions if e.state == ExtensionState.PENDING), None)
     open_checkin = checkin_to_file(session, assignment.id or 0)
     return {
         "assignment": assignment,
@@ -171,12 +183,7 @@ def assignment_facts(
             .where(Escalation.assignment_id == assignment.id)
             .order_by(col(Escalation.opened_at))
         ).all(),
-        "extensions": extensions,
-        "pending_extension": pending,
-        "may_ask_extension": me.role == Role.UNIT
-        and pending is None
-        and State(assignment.state) not in HANDED_IN,
-        "extension_due_on": current_due_on(session, assignment),
+        **_extension_facts(session, me, assignment),
         "extension_error": extension_error,
         "typed": typed or {},
         "checkins": checkins,
