@@ -316,7 +316,13 @@ def test_the_results_page_shows_the_messages_column_at_desktop_and_phone_widths(
         page.goto(page_file.as_uri())
         header = page.locator("th", has_text="收到消息")
         assert header.count() == 1
-        cells = page.locator("tr:has(th:has-text('收到消息')) ~ tr td:last-child")
+        # the column wherever it stands (the 催办 column follows it)
+        column = page.evaluate(
+            "[...document.querySelectorAll('tr:has(th) th')]"
+            ".filter(th => th.closest('tr').textContent.includes('收到消息'))"
+            ".findIndex(th => th.textContent.includes('收到消息')) + 1"
+        )
+        cells = page.locator(f"tr:has(th:has-text('收到消息')) ~ tr td:nth-child({column})")
         assert sorted(cells.all_inner_texts()) == ["1", "1", "1", "1"]
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         page.screenshot(path=str(ARTIFACTS / f"results-messages-{width}.png"), full_page=True)

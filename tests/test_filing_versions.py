@@ -335,7 +335,7 @@ def test_the_cli_closes_a_round_with_unreviewed_filings_only_when_told_to(
 @pytest.mark.parametrize(
     ("fields", "upload", "status", "reason"),
     [
-        ({"percent": "150"}, None, 400, "完成百分比应为 0 到 100 之间的整数"),
+        ({"percent": "150"}, None, 422, "完成百分比应为 0 到 100 之间的整数"),
         ({"percent": "40"}, ("伪装.pdf", files.EXE), 415, "不允许上传 exe"),
         ({"percent": "40", "problems": "长" * 30000}, None, 422, "需协调"),
     ],

@@ -82,7 +82,7 @@ CASES = {
         "/assignments/{own}/checkins",
         422,
         data={"text": "进展", "percent": "abc"},
-        says="完成比例",
+        says="完成百分比",
     ),
     "round_id_abc_when_compiling": Case(
         "office", "POST", "/reports", 422, data={"round_id": "abc"}, says="轮次"

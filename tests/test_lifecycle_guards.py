@@ -250,10 +250,28 @@ def test_a_lead_unit_waiting_for_a_cooperating_unit_is_not_offered_its_report_an
     )
 
 
-@pytest.mark.parametrize(
-    ("filing", "round_open"), [("accepted", True), ("pending", False), ("none", True)]
-)
-def test_progress_is_not_offered_once_the_office_accepted_this_rounds_check_in_or_the_round_closed(
+def test_after_accepted_progress_in_an_open_round_the_unit_may_still_file_progress_or_completion(
+    bench: Bench,
+) -> None:
+    # Issue 16 (no dead ends): the office accepting a progress report does not end the unit's
+    # filing in that round; it may report again or report completion.
+    accepted = Case(
+        state=State.IN_PROGRESS,
+        role="responsible",
+        withdrawn=False,
+        others=((State.ASSIGNED, "cooperating", False), (State.ASSIGNED, "cooperating", False)),
+        filing="accepted",
+        round_open=True,
+        who="own",
+        reason=None,
+    )
+    bench.arrange(accepted)
+    assert bench.offered(accepted) == [Action.PROGRESS, Action.REPORT]
+    assert bench.file(accepted, completed=False) is None
+
+
+@pytest.mark.parametrize(("filing", "round_open"), [("pending", False), ("none", True)])
+def test_progress_is_not_offered_when_the_round_closed_or_nothing_is_owed_in_it(
     bench: Bench, filing: str, round_open: bool
 ) -> None:
     done = Case(

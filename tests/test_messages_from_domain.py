@@ -22,6 +22,7 @@ from models.db import unit_of_work
 from models.escalations import escalate_stalled
 from models.extensions import decide_extension, request_extension
 from models.lifecycle import SYSTEM_ACTOR
+from models.nudges import nudge
 from models.plan import Plan
 from models.reminders import send_reminders
 from models.round import SupervisionRound
@@ -102,6 +103,14 @@ def queued(engine: Engine, tmp_path: Path) -> Engine:
     for day in ("2022-09-08", "2022-09-13", "2022-09-15"):  # blue, yellow, red
         with unit_of_work(engine) as session:
             escalate_stalled(session, now=at(day), settings=settings, actor=SYSTEM_ACTOR)
+    with unit_of_work(engine) as session:  # nudge: the office presses 催办 on one assignment
+        nudge(
+            session,
+            settings=settings,
+            now=at("2022-09-14", 10),
+            actor=OFFICE,
+            assignment_id=plan.police,
+        )
     with unit_of_work(engine) as session:  # results_published
         compile_report(
             session,

@@ -125,7 +125,7 @@ def read_percent(text: str) -> int | None:
         return None
     value = _percent_or_none(text)
     if value is None:
-        raise FilingRefused(400, "完成百分比应为 0 到 100 之间的整数")
+        raise FilingRefused(422, "完成百分比应为 0 到 100 之间的整数")
     return value
 
 

@@ -8,6 +8,7 @@ Create Date: 2026-12-02 06:40:00
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+import sqlmodel
 from alembic import op
 
 revision: str = "0014"
@@ -23,7 +24,7 @@ def upgrade() -> None:
         sa.Column("unit_id", sa.Integer(), sa.ForeignKey("unit.id"), nullable=False),
         sa.Column("task_id", sa.Integer(), sa.ForeignKey("task.id"), nullable=True),
         sa.Column("assignment_id", sa.Integer(), sa.ForeignKey("assignment.id"), nullable=True),
-        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.Column("at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("actor", sa.String(length=200), nullable=False),
         sa.Column("dedup_key", sa.String(length=200), nullable=False),
     )
