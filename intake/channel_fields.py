@@ -15,9 +15,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from models.labels import CHANNELS as CHANNEL_NAMES
 
-CHANNELS = ("email", "wecom", "dingtalk", "sms")
+CHANNELS = tuple(CHANNEL_NAMES)  # the channels a contact may list, as the label table names them
 _ENV = re.compile(r"env:[A-Za-z_][A-Za-z0-9_]{0,100}")
-_MOBILE = re.compile(r"1[3-9]\d{9}")
+MOBILE = re.compile(r"1[3-9]\d{9}")  # a mainland mobile: 11 digits from 13–19
 _WECOM_KEY = re.compile(r"[0-9A-Za-z-]{16,64}")
 _DINGTALK_TOKEN = re.compile(r"[0-9A-Za-z]{16,128}")
 _DINGTALK_SECRET = re.compile(r"SEC[0-9A-Za-z]{16,128}")
@@ -37,14 +37,18 @@ def _shown(text: str) -> str:
     return visible(text if len(text) <= 40 else text[:40] + "…")
 
 
+def dialled(text: str) -> str:
+    """A phone number as dialled: spaces and hyphens dropped, and the +86 or 0086 prefix."""
+    return re.sub(r"[\s-]", "", text).removeprefix("+86").removeprefix("0086")
+
+
 def mobile(value: object) -> str | None:
     """A mainland mobile number: 11 digits from 13–19; spaces, hyphens and +86 allowed around."""
     text = str(value or "").strip()
     if not text:
         return None
-    digits = re.sub(r"[\s-]", "", text)
-    digits = digits.removeprefix("+86").removeprefix("0086")
-    if not _MOBILE.fullmatch(digits):
+    digits = dialled(text)
+    if not MOBILE.fullmatch(digits):
         raise FieldInvalid(f"手机号“{_shown(text)}”无效，应为 11 位大陆手机号（如 13800000000）")
     return digits
 

@@ -16,27 +16,32 @@ from sqlmodel import Session, col, select
 
 from models.assignment import Assignment
 from models.audit import AuditEvent
+from models.labels import AUDIT_ACTIONS
 from models.lifecycle import OFFICE, Role
 from models.round import CheckIn
 from models.user import User
 
+# The trail's actions a page's history shows, in the trail's own words (models/labels.py).
 WORDS: Final[dict[str, str]] = {
-    "assignment.create": "交办",
-    "assignment.update": "通知重新导入，分工调整",
-    "assignment.restore": "通知重新导入，恢复分工",
-    "assignment.withdraw": "通知重新导入，撤销分工",
-    "assignment.sign": "签收",
-    "assignment.progress": "报送进展",
-    "assignment.report": "报送办结",
-    "assignment.verify": "核验通过",
-    "assignment.return": "退回办结报告",
-    "assignment.close": "销号",
-    "assignment.reopen": "重新打开",
-    "checkin.submit": "填报本轮报送",
-    "checkin.accept": "本轮报送审核通过",
-    "checkin.return": "本轮报送被退回",
+    action: AUDIT_ACTIONS[action]
+    for action in (
+        "assignment.create",
+        "assignment.update",
+        "assignment.restore",
+        "assignment.withdraw",
+        "assignment.sign",
+        "assignment.progress",
+        "assignment.report",
+        "assignment.verify",
+        "assignment.return",
+        "assignment.close",
+        "assignment.reopen",
+        "checkin.submit",
+        "checkin.accept",
+        "checkin.return",
+    )
 }
-OFFICE_ONLY_WORDS: Final[dict[str, str]] = {"access.refused": "越权访问被拒绝"}
+OFFICE_ONLY_WORDS: Final[dict[str, str]] = {"access.refused": AUDIT_ACTIONS["access.refused"]}
 # Reasons a unit is meant to read: why its report came back, why its item was reopened.
 REASONS_FOR_UNITS: Final = frozenset({"assignment.return", "assignment.reopen", "checkin.return"})
 

@@ -139,6 +139,13 @@ class InputRefused(HTTPException):
         super().__init__(status_code=422, detail=message)
 
 
+def number_in_form(value: object) -> int | None:
+    """A number a form carries as text (an id, a revision): ASCII digits, at most nine, so that
+    any database holds it; None for anything else."""
+    text = str(value or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
+
+
 def check_form(form: Any) -> None:
     """Every text field of a submitted form within its limit and free of NUL (files are checked
     elsewhere)."""

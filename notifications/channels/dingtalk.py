@@ -23,7 +23,7 @@ from urllib.parse import quote, quote_plus
 import httpx
 
 from notifications.channels import DeliveryError, Outgoing, Robot, fit, resolve_secret
-from notifications.channels.webhook import post_json
+from notifications.channels.webhook import RobotConnection, post_json, robot_destination
 
 if TYPE_CHECKING:
     from config import Settings
@@ -53,7 +53,7 @@ def sign(secret: str, timestamp_ms: int) -> str:
     return quote_plus(base64.b64encode(digest))
 
 
-class DingtalkChannel:
+class DingtalkChannel(RobotConnection):
     name = "dingtalk"
 
     def __init__(self, settings: Settings) -> None:
@@ -69,17 +69,7 @@ class DingtalkChannel:
         return Robot(self.name, token, resolve_secret(unit.dingtalk_secret)) if token else None
 
     def destination_for(self, out: Outgoing) -> str:
-        token = out.robot.key if out.robot else ""
-        return f"dingtalk:{hashlib.sha256(token.encode('utf-8')).hexdigest()[:16]}"
-
-    def open(self) -> None:
-        if self.client is None:
-            self.client = httpx.Client(timeout=self.timeout, trust_env=False)
-
-    def close(self) -> None:
-        if self.client is not None:
-            self.client.close()
-            self.client = None
+        return robot_destination(self.name, out.robot.key if out.robot else "")
 
     def body(self, out: Outgoing) -> dict[str, Any]:
         from notifications.outgoing import markdown_safe

@@ -21,20 +21,19 @@ to the person's next channel rather than retrying into the same cap all day.
 from __future__ import annotations
 
 import json
-import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from intake.channel_fields import MOBILE, dialled
 from models.clock import local_day, utc_now
 from notifications.channels import DeliveryError, Outgoing
 
 if TYPE_CHECKING:
     from config import Settings
 
-MOBILE = re.compile(r"1[3-9]\d{9}")
 SINGLE, PART = 70, 67  # characters of one message, and of each part of a concatenated one
 CAP_CODES = frozenset({"1009"})  # the gateway's "this number has had its messages today"
 SLOW_CODES = frozenset({"1429"})  # the gateway's "too fast": retried after the backoff
@@ -49,8 +48,7 @@ def segments(text: str) -> int:
 
 def mobile_of(address: str) -> str | None:
     """A Chinese mobile as the gateway wants it (11 digits), from what the directory holds."""
-    digits = re.sub(r"[\s-]", "", address or "")
-    digits = digits.removeprefix("+86").removeprefix("0086")
+    digits = dialled(address or "")
     if len(digits) == 13 and digits.startswith("86"):
         digits = digits[2:]
     return digits if MOBILE.fullmatch(digits) else None

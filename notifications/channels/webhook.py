@@ -3,6 +3,7 @@ mapped to retryable DeliveryErrors, its answer returned as a dict."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import httpx
@@ -40,3 +41,25 @@ def post_json(
             f"{service}的应答无法识别（HTTP {response.status_code}）", permanent=False
         )
     return answer
+
+
+class RobotConnection:
+    """The robots' one HTTP connection, opened for a dispatch run and closed after it."""
+
+    timeout: float
+    client: httpx.Client | None = None
+
+    def open(self) -> None:
+        if self.client is None:
+            self.client = httpx.Client(timeout=self.timeout, trust_env=False)
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+
+def robot_destination(service: str, key: str) -> str:
+    """A robot as the rate limit and the breaker name it: by a digest of its key, for the key
+    itself is a credential."""
+    return f"{service}:{hashlib.sha256(key.encode('utf-8')).hexdigest()[:16]}"

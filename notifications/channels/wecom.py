@@ -10,13 +10,12 @@ carries the message.
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from notifications.channels import DeliveryError, Outgoing, Robot, fit, resolve_secret
-from notifications.channels.webhook import post_json
+from notifications.channels.webhook import RobotConnection, post_json, robot_destination
 
 if TYPE_CHECKING:
     from config import Settings
@@ -39,7 +38,7 @@ def robot_key(unit: Unit) -> str | None:
     return resolve_secret(unit.wecom_key)
 
 
-class WecomChannel:
+class WecomChannel(RobotConnection):
     name = "wecom"
 
     def __init__(self, settings: Settings) -> None:
@@ -54,18 +53,7 @@ class WecomChannel:
         return Robot(self.name, key) if key else None
 
     def destination_for(self, out: Outgoing) -> str:
-        """The robot, named by a digest of its key: the key itself is a credential."""
-        key = out.robot.key if out.robot else ""
-        return f"wecom:{hashlib.sha256(key.encode('utf-8')).hexdigest()[:16]}"
-
-    def open(self) -> None:
-        if self.client is None:
-            self.client = httpx.Client(timeout=self.timeout, trust_env=False)
-
-    def close(self) -> None:
-        if self.client is not None:
-            self.client.close()
-            self.client = None
+        return robot_destination(self.name, out.robot.key if out.robot else "")
 
     def body(self, out: Outgoing) -> dict[str, Any]:
         head = f"【{out.title}】\n{out.lead}".rstrip()

@@ -24,7 +24,7 @@ from models.lifecycle import OFFICE, Role
 from models.user import WebSession
 from web.assignment_view import assignment_facts
 from web.auth import Principal, digest, token_from
-from web.bounds import FileName, Id, InputRefused
+from web.bounds import FileName, Id, InputRefused, number_in_form
 from web.deps import (
     SignInRequired,
     current,
@@ -210,8 +210,8 @@ def refused_page(
 @router.post("/assignments/{assignment_id}/withdraw")
 def withdraw(request: Request, assignment_id: Id, me: Principal = Depends(office_or_unit)):
     form = form_of(request, me)
-    revision = str(form.get("revision", ""))
-    if not (revision.isascii() and revision.isdigit()) or len(revision) > 9:
+    revision = number_in_form(form.get("revision"))
+    if revision is None:
         raise HTTPException(400, "撤回须注明报送版本，请刷新后重试")
     with unit_of_work(engine_of(request)) as session:
         visible_assignment(session, me, assignment_id)
@@ -224,7 +224,7 @@ def withdraw(request: Request, assignment_id: Id, me: Principal = Depends(office
             assignment_id=assignment_id,
             actor=me.actor,
             now=utc_now(),
-            revision=int(revision),
+            revision=revision,
         )
     return redirect_with(request, f"/assignments/{assignment_id}", "已撤回该次报送")
 

@@ -16,7 +16,7 @@ from models.notification import Notification, NotificationStatus, path_text
 from models.outbox import retry_dead
 from models.unit import Unit
 from web.auth import Principal
-from web.bounds import Id, InputRefused, Word
+from web.bounds import Id, InputRefused, Word, number_in_form
 from web.deps import engine_of, form_of, office_only, page, read_session, settings_of
 from web.flash import redirect_with
 from web.lists import paginate, xlsx_download
@@ -84,10 +84,10 @@ def _query(filters: dict[str, str]):
             raise InputRefused(f"状态“{filters['status'][:20]}”无效，请从列表中选择")
         query = query.where(_where(filters["status"]))
     if filters["unit"]:
-        # An id from the list: digits, and few enough that the database can hold the number.
-        if not filters["unit"].isdigit() or len(filters["unit"]) > 9:
+        unit_id = number_in_form(filters["unit"])
+        if unit_id is None:
             raise InputRefused("“单位”应从列表中选择")
-        query = query.where(Notification.unit_id == int(filters["unit"]))
+        query = query.where(Notification.unit_id == unit_id)
     if filters["kind"]:
         query = query.where(Notification.kind == filters["kind"])
     return query.order_by(col(Notification.id).desc())

@@ -24,7 +24,7 @@ from models.rounds import close_round, open_round, unreached_in_round
 from models.status import rounds_overview
 from models.unit import Unit
 from web.auth import Principal
-from web.bounds import Count, Id, SearchText, Word
+from web.bounds import Count, Id, SearchText, Word, number_in_form
 from web.dashboard import overview
 from web.deps import (
     engine_of,
@@ -133,14 +133,14 @@ def review(request: Request, checkin_id: Id, decision: Word, me: Principal = Dep
 def read_revision(value: object) -> int:
     """The filing the office read, as the review form (or an API call) names it; 400 when it names
     none."""
-    text = str(value or "").strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 9:
+    revision = number_in_form(value)
+    if revision is None:
         raise HTTPException(
             400,
             "审核须注明所审核的报送版本（revision），请刷新后重新审核 / "
             "the review must name the filing it read (revision)",
         )
-    return int(text)
+    return revision
 
 
 @router.get("/rounds")
