@@ -4,6 +4,7 @@ so that `duban --help` and `duban status` start fast and never import Prefect.
     main.py             init, status, and the tree
     import_command.py   import, assign (a 待分工 task's units)
     units_commands.py   units import|list|show|export
+    cadence_commands.py round cadence|open-due (the reporting cadence)
     cycle_commands.py   round, sign, checkin, review, close, reopen, extension, remind, escalate,
 nudge, agenda
     audit_commands.py   audit show|verify|export
@@ -20,6 +21,7 @@ from typing import Annotated
 import typer
 
 from cli.audit_commands import audit_app
+from cli.cadence_commands import cadence_command, open_due_command
 from cli.common import JsonOption, NowOption, engine_for, now_from, settings
 from cli.cycle_commands import (
     agenda_command,
@@ -280,6 +282,8 @@ app.command("init")(init)
 app.add_typer(units_app, name="units")
 app.command("import")(import_notice)
 app.command("assign")(assign_command)
+round_app.command("cadence")(cadence_command)
+round_app.command("open-due")(open_due_command)
 app.add_typer(round_app, name="round")
 app.command("sign")(sign_command)
 app.add_typer(checkin_app, name="checkin")

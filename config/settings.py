@@ -72,6 +72,12 @@ class CycleRules(BaseModel):
     escalation_step_days: int = Field(
         default=2, ge=0, description="at least this long between two levels"
     )
+    cadence_open_days: int = Field(
+        default=10,
+        ge=1,
+        le=20,
+        description="a cadence period's round opens this long before it falls due (models/cadence)",
+    )
     extension_max_days: int = Field(
         default=366,
         ge=1,

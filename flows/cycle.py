@@ -61,6 +61,15 @@ def open_round_step(plan_key: str, name: str, report_by: date, now: datetime) ->
 
 
 @task
+def cadence_step(now: datetime) -> list[dict[str, Any]]:
+    from models.cadence import open_due_rounds
+
+    with unit_of_work(_engine()) as session:
+        opened = open_due_rounds(session, now=now, settings=get_settings(), actor=SYSTEM_ACTOR)
+        return [asdict(o) for o in opened]
+
+
+@task
 def reminders_step(now: datetime) -> dict[str, Any]:
     from models.reminders import send_reminders
 
@@ -167,11 +176,18 @@ def compile_step(
 
 @flow(name="open_round")
 def open_round_flow(
-    plan_key: str, name: str, report_by: date, now: str | None = None
+    plan_key: str | None = None,
+    name: str | None = None,
+    report_by: date | None = None,
+    now: str | None = None,
 ) -> dict[str, Any]:
     """Open a supervision round: check-ins for every open assignment in scope, one notice per
-    unit."""
-    return open_round_step(plan_key, name, report_by, _moment(now))
+    unit. Named (plan, name, date), that round; on the schedule (no name), every round a plan's
+    reporting cadence says is due today (models/cadence.py), then send the notices."""
+    moment = _moment(now)
+    if name is None or report_by is None or plan_key is None:
+        return {"periods": cadence_step(moment), "dispatch": dispatch_step(moment)}
+    return open_round_step(plan_key, name, report_by, moment)
 
 
 @flow(name="send_reminders")

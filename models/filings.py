@@ -16,6 +16,7 @@ keyed to that user and assignment, so it is there again after signing in.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -88,6 +89,17 @@ class CompletionNotWithdrawable(DubanError):
         "amend it instead"
     )
     exit_code = 4
+
+
+def previous_filing(checkins: Sequence[CheckIn], current: CheckIn) -> CheckIn | None:
+    """沿用上期: the unit's latest filing in an earlier round of the same assignment, which a new
+    period's filing may start from so that the unit does not retype it; None when it has none."""
+    earlier = [
+        c
+        for c in checkins
+        if c.assignment_id == current.assignment_id and c.round_id < current.round_id and c.revision
+    ]
+    return max(earlier, key=lambda c: c.round_id, default=None)
 
 
 def amendable(checkin: CheckIn) -> bool:

@@ -82,6 +82,7 @@ AUDIT_ACTIONS: Final[dict[str, str]] = {
     "escalation.raise": "发起督办",
     "escalation.resolve": "督办办结",
     "round.open": "开启督导轮次",
+    "plan.cadence": "设定报送周期",
     "round.close": "结束督导轮次",
     "results.compile": "生成通报",
     "results.publish": "发布通报",
@@ -114,6 +115,18 @@ AUDIT_ACTIONS: Final[dict[str, str]] = {
     "reminder.enqueue": "生成提醒",
     "nudge.send": "一键催办",
     "schema.upgrade": "数据库升级",
+}
+# A plan's (or a task's) reporting cadence (models/cadence.py); how a rest-day due day moves.
+CADENCES: Final[dict[str, str]] = {
+    "once": "仅一次（不定期，由办公室开启）",
+    "monthly": "每月",
+    "quarterly": "每季度",
+    "half_yearly": "每半年",
+}
+CADENCE_ADJUSTS: Final[dict[str, str]] = {
+    "none": "不调整",
+    "later": "遇节假日顺延至下一个工作日",
+    "earlier": "遇节假日提前至前一个工作日",
 }
 # The channels a message goes by (models.recipients routes each row to one).
 CHANNELS: Final[dict[str, str]] = {

@@ -17,6 +17,13 @@ class Plan(SQLModel, table=True):
     source_name: str | None = None
     source_sha256: str | None = Field(default=None, max_length=64, index=True)
     created_at: datetime
+    # The reporting cadence (models/cadence.py): None, or once / monthly / quarterly / half_yearly,
+    # due on `cadence_day` of the period's month, moved off rest days by `cadence_adjust`.
+    cadence: str | None = Field(default=None, max_length=16)
+    cadence_day: int | None = None
+    cadence_adjust: str | None = Field(default=None, max_length=16)
+    cadence_from: date | None = Field(default=None, description="no period due before this")
+    cadence_until: date | None = Field(default=None, description="no period due after this")
 
 
 class Task(SQLModel, table=True):
@@ -35,6 +42,11 @@ class Task(SQLModel, table=True):
     units_text: str | None = Field(default=None, description="the 责任单位 cell as written")
     withdrawn_at: datetime | None = Field(
         default=None, description="dropped by a later version of the notice"
+    )
+    cadence: str | None = Field(
+        default=None,
+        max_length=16,
+        description="sparser than the plan's (e.g. quarterly); None: the plan's",
     )
 
 

@@ -65,4 +65,4 @@ def test_deploy_registers_the_schedule_and_a_worker_runs_the_flow(
     assert len(list((tmp_path / "duban" / "outbox").glob("*.eml"))) == 5
     assert statuses(engine) == {"sent": 5}
     again = run(DUBAN, "deploy")  # redeploying updates the same deployments
-    assert again.count("已注册部署") == 3
+    assert again.count("已注册部署") == 4  # open_round, send_reminders, escalate_stalled, dispatch

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ from intake.directory import read_directory, sync_directory
 from intake.plan_import import reconcile, resolve
 from intake.source import read_notice
 from models.db import unit_of_work
+from models.lifecycle import SYSTEM_ACTOR
 from tests.support.scenario import OFFICE
 from tests.support.seed_round import ROOT, at
 
@@ -104,6 +105,31 @@ def test_the_cycle_flows_run_under_prefect(
     ]
     assert report["published"] > 49 and compiled["dispatch"]["sent"] == report["published"]
 
+    # On the schedule (no name), open_round opens what the plan's cadence says is due: 每月25日前
+    # makes October 2022 due on Tuesday 25 October, opened 10 working days before (11 October), so
+    # on the 14th the flow opens it with every still-open assignment (all 98), one notice per unit.
+    from models.cadence import set_cadence
+
+    with unit_of_work(seeded_env) as session:
+        set_cadence(
+            session,
+            plan_key="2022",
+            cadence="monthly",
+            day=25,
+            adjust="later",
+            start=None,
+            until=None,
+            task_numbers=None,
+            actor=SYSTEM_ACTOR,
+            now=datetime(2022, 10, 14, tzinfo=UTC),
+        )
+    scheduled = open_round_flow(now="2022-10-14T09:00:00+08:00")
+    assert [
+        (p["name"], str(p["report_by"]), p["created"], p["checkins"]) for p in scheduled["periods"]
+    ] == [("2022年10月进展", "2022-10-25", True, 98)]
+    assert scheduled["dispatch"]["sent"] == 49
+    assert open_round_flow(now="2022-10-17T09:00:00+08:00")["periods"][0]["created"] is False
+
 
 def test_the_scheduler_keeps_one_job_per_scheduled_flow_in_the_database(
     engine: Engine, database_url: str, tmp_path: Path
@@ -112,6 +138,7 @@ def test_the_scheduler_keeps_one_job_per_scheduled_flow_in_the_database(
 
     settings = Settings(home=tmp_path, database_url=database_url)
     assert [s.flow for s in settings.schedules] == [
+        "open_round",
         "send_reminders",
         "escalate_stalled",
         "dispatch_notifications",
@@ -121,7 +148,12 @@ def test_the_scheduler_keeps_one_job_per_scheduled_flow_in_the_database(
         scheduler.start(paused=True)
         jobs = {job.id: job for job in scheduler.get_jobs()}
         scheduler.shutdown(wait=False)
-    assert set(jobs) == {"send_reminders", "escalate_stalled", "dispatch_notifications"}
+    assert set(jobs) == {
+        "open_round",
+        "send_reminders",
+        "escalate_stalled",
+        "dispatch_notifications",
+    }
     assert str(jobs["send_reminders"].trigger.timezone) == "Asia/Shanghai"
     assert jobs["send_reminders"].coalesce is True and jobs["send_reminders"].max_instances == 1
     assert "apscheduler_jobs" in inspect(engine).get_table_names()

@@ -48,6 +48,7 @@ def create_app(settings: Any = None) -> FastAPI:
         access,
         admin,
         api,
+        api_cadence,
         api_review,
         assignments,
         audit_review,
@@ -98,6 +99,7 @@ def create_app(settings: Any = None) -> FastAPI:
         access,
         api,
         api_review,
+        api_cadence,
     ):
         app.include_router(module.router)
 

@@ -139,6 +139,7 @@ def assignment_facts(
     *,
     extension_error: str | None = None,
     typed: dict[str, str] | None = None,
+    from_previous: bool = False,
 ) -> dict[str, Any]:
     """The assignment page's context; `extension_error` and `typed` show a refused request again
     with what was typed."""
@@ -204,5 +205,5 @@ def assignment_facts(
         and assignment.withdrawn_at is None
         and str(assignment.state) in OPEN_STATES,
         # The filings' versions, the form's values and whether it amends (web/filing_view.py).
-        **filing_view(session, me, assignment, checkins, open_checkin),
+        **filing_view(session, me, assignment, checkins, open_checkin, from_previous=from_previous),
     }

@@ -10,7 +10,7 @@ from typing import Any
 from sqlmodel import Session
 
 from models.assignment import Assignment
-from models.filings import amendable, draft_for, latest_changes, versions_of
+from models.filings import amendable, draft_for, latest_changes, previous_filing, versions_of
 from models.round import CheckIn, SupervisionRound
 from web.auth import Principal
 
@@ -35,8 +35,10 @@ def form_values(
     assignment: Assignment,
     open_checkin: CheckIn | None,
     typed: dict[str, Any] | None,
+    previous: CheckIn | None = None,
 ) -> tuple[dict[str, Any], str | None]:
-    """The filing form's values and where they came from (None: a blank form)."""
+    """The filing form's values and where they came from (None: a blank form); `previous` is the
+    earlier period's filing the unit asked to start from (沿用上期)."""
     if typed is not None:
         return typed, "typed"
     draft = draft_for(session, user_id=me.user_id, assignment_id=assignment.id or 0)
@@ -47,6 +49,13 @@ def form_values(
             "problems": draft.problems or "",
             "completed": draft.completed,
         }, "draft"
+    if previous is not None:
+        return {
+            "text": previous.text or "",
+            "percent": "" if previous.percent is None else str(previous.percent),
+            "problems": previous.problems or "",
+            "completed": False,  # a completion report is never carried over: the unit says so
+        }, "previous"
     if open_checkin is not None and amendable(open_checkin):
         return {
             "text": open_checkin.text or "",
@@ -66,9 +75,19 @@ def filing_view(
     *,
     typed: dict[str, Any] | None = None,
     refusal: str | None = None,
+    from_previous: bool = False,
 ) -> dict[str, Any]:
     versions = versions_of(session, [c.id for c, _ in checkins if c.id is not None])
-    values, source = form_values(session, me, assignment, open_checkin, typed)
+    # 沿用上期 is offered on a check-in not yet filed this period, when an earlier one was.
+    earlier = (
+        previous_filing([c for c, _ in checkins], open_checkin)
+        if open_checkin is not None and not open_checkin.revision
+        else None
+    )
+    rounds = {c.round_id: r.name for c, r in checkins}
+    values, source = form_values(
+        session, me, assignment, open_checkin, typed, earlier if from_previous else None
+    )
     return {
         "versions": versions,
         "changed": {i: latest_changes(v) for i, v in versions.items()},
@@ -77,4 +96,5 @@ def filing_view(
         "form_source": source,
         "amending": open_checkin is not None and amendable(open_checkin),
         "refusal": refusal,
+        "previous_round": rounds[earlier.round_id] if earlier is not None else None,
     }

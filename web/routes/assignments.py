@@ -9,9 +9,9 @@ a unit user asking for another unit's assignment, check-in or evidence gets
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
@@ -132,9 +132,13 @@ def assignment_page(
     assignment_id: Id,
     me: Principal = Depends(office_or_unit),
     session: Session = Depends(read_session),
+    start: Literal["previous"] | None = Query(default=None, alias="from"),
 ):
+    """`?from=previous` fills the filing form from the unit's previous period (沿用上期)."""
     assignment = visible_assignment(session, me, assignment_id)
-    facts = assignment_facts(session, me, assignment, settings_of(request))
+    facts = assignment_facts(
+        session, me, assignment, settings_of(request), from_previous=start == "previous"
+    )
     return page(request, "assignment.html.j2", me, **facts)
 
 

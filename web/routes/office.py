@@ -150,14 +150,25 @@ def rounds(
     me: Principal = Depends(office_only),
     session: Session = Depends(read_session),
 ):
+    from models.cadence import cadence_words, upcoming
+    from models.labels import CADENCE_ADJUSTS, CADENCES
+
     plans = session.exec(select(Plan).order_by(Plan.id)).all()
     just_opened = session.get(SupervisionRound, opened) if opened else None
+    now = utc_now()
     return page(
         request,
         "rounds.html.j2",
         me,
         rounds=rounds_overview(session),
         plans=plans,
+        cadences={
+            p.key: (cadence_words(p), upcoming(p, now, settings_of(request), count=1))
+            for p in plans
+        },
+        cadence_choices=list(CADENCES.items()),
+        adjust_choices=list(CADENCE_ADJUSTS.items()),
+        open_days=settings_of(request).cycle.cadence_open_days,
         opened=just_opened,
         unreached=unreached_in_round(session, opened) if just_opened and opened else [],
     )
@@ -190,6 +201,33 @@ def round_open(request: Request, me: Principal = Depends(office_only)):
         round_id = result.round.id
     # The page after says which units nobody could tell, read again from the round itself.
     return RedirectResponse(f"/rounds?opened={round_id}", status_code=303)
+
+
+@router.post("/rounds/cadence")
+def round_cadence(request: Request, me: Principal = Depends(office_only)):
+    """Set a plan's reporting cadence (models/cadence.py); the scheduled flow opens its rounds."""
+    from models.cadence import set_cadence
+
+    form = form_of(request, me)
+    cadence = str(form.get("cadence", ""))
+    day_text = str(form.get("day", "")).strip()
+    if cadence != "once" and not (day_text.isascii() and day_text.isdigit()):
+        raise HTTPException(400, "请填写每期报送截止日（1–31 的数字）/ the due day must be 1–31")
+    with unit_of_work(engine_of(request)) as session:
+        after = set_cadence(
+            session,
+            plan_key=str(form.get("plan", "")),
+            cadence=cadence,
+            day=int(day_text) if day_text and cadence != "once" else None,
+            adjust=str(form.get("adjust", "later")),
+            start=None,
+            until=None,
+            task_numbers=None,
+            actor=me.actor,
+            now=utc_now(),
+        )
+    word = "已设定报送周期" if after["cadence"] != "once" else "已改为由办公室开启轮次"
+    return redirect_with(request, "/rounds#cadence", word)
 
 
 @router.post("/rounds/{round_id}/close")
