@@ -39,7 +39,9 @@ run: install
 	@echo "门户 / portal: http://127.0.0.1:8000/  用户 / users: office (办公室), jiaoyu (市教育局), leader (领导)  密码 / password: $(DEMO_PASSWORD)"
 	DUBAN_DEV_MODE=1 $(BIN)/duban serve --host 127.0.0.1 --port 8000
 
-# The whole suite, on SQLite and on a throwaway PostgreSQL server when its binaries exist.
+# The whole suite, on SQLite and on a throwaway PostgreSQL server when its binaries exist, on two
+# workers (pytest-xdist; each has its own PostgreSQL server and Chromium). PYTEST_ARGS=-n0: one.
+PYTEST_ARGS ?= -n 2
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
