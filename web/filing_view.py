@@ -43,27 +43,23 @@ def form_values(
         return typed, "typed"
     draft = draft_for(session, user_id=me.user_id, assignment_id=assignment.id or 0)
     if draft is not None:
-        return {
-            "text": draft.text or "",
-            "percent": "" if draft.percent is None else str(draft.percent),
-            "problems": draft.problems or "",
-            "completed": draft.completed,
-        }, "draft"
+        return _values_of(draft, draft.completed), "draft"
     if previous is not None:
-        return {
-            "text": previous.text or "",
-            "percent": "" if previous.percent is None else str(previous.percent),
-            "problems": previous.problems or "",
-            "completed": False,  # a completion report is never carried over: the unit says so
-        }, "previous"
+        # a completion report is never carried over: the unit says so itself
+        return _values_of(previous, False), "previous"
     if open_checkin is not None and amendable(open_checkin):
-        return {
-            "text": open_checkin.text or "",
-            "percent": "" if open_checkin.percent is None else str(open_checkin.percent),
-            "problems": open_checkin.problems or "",
-            "completed": open_checkin.completed,
-        }, "amend"
+        return _values_of(open_checkin, open_checkin.completed), "amend"
     return {"text": "", "percent": "", "problems": "", "completed": False}, None
+
+
+def _values_of(filed: Any, completed: bool) -> dict[str, Any]:
+    """A draft's or a filing's fields as the form shows them (a percent not given is blank)."""
+    return {
+        "text": filed.text or "",
+        "percent": "" if filed.percent is None else str(filed.percent),
+        "problems": filed.problems or "",
+        "completed": completed,
+    }
 
 
 def filing_view(
