@@ -8,7 +8,7 @@ export DUBAN_HOME ?= $(CURDIR)/var
 # Debian packages (PostgreSQL server, CJK font, Chromium): installed once, when missing.
 SYSTEM := $(VENV)/.system-stamp
 
-.PHONY: install system run test test-sqlite lint format complexity lock bench bench-quick clean reliability mutate
+.PHONY: install system run test test-sqlite lint format complexity lock bench bench-quick clean reliability mutate slow
 
 install: $(STAMP) $(SYSTEM)
 
@@ -75,6 +75,10 @@ lock:
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
+
+# The long checks kept out of `make test` (pytest -m slow): the year-long simulated cycle.
+slow: install
+	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
 # Benchmarks (bench/): every measure beside its baseline from the same run, medians of several runs,
 # on SQLite and PostgreSQL; one Markdown table on stdout, JSON and Markdown under build/bench/.
