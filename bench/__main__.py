@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from bench import cycle, dispatch, flows, intake, portal, startup
+from bench import channels, cycle, dispatch, flows, intake, portal, startup
 from bench.common import COLUMNS, markdown, postgres, report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +33,7 @@ FULL: Suite = [
     ("CLI start-up", lambda pg: startup.measure(21)),
     ("import", lambda pg: intake.measure(5, 5000, pg)),
     ("dispatch", lambda pg: dispatch.measure(1000, 5, pg)),
+    ("robots", lambda pg: channels.measure(200, 2, 3, pg)),
     ("Prefect overhead", lambda pg: flows.measure(3, 200, 200, pg)),
     ("cycle", lambda pg: cycle.measure(3, 2000, 2000, pg)),
     ("scale curve", lambda pg: cycle.curve(3)),
@@ -45,6 +46,7 @@ QUICK: Suite = [
     ("CLI start-up", lambda pg: startup.measure(5)),
     ("import", lambda pg: intake.measure(1, 500, pg)),
     ("dispatch", lambda pg: dispatch.measure(200, 1, pg)),
+    ("robots", lambda pg: channels.measure(50, 1, 1, None)),
     ("Prefect overhead", lambda pg: flows.measure(1, 20, 100, None)),  # independent of our database
     ("cycle", lambda pg: cycle.measure(1, 100, 100, pg, cli=False)),
     ("scale curve", lambda pg: cycle.curve(1, scales=(4, 20))),

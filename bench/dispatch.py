@@ -1,6 +1,6 @@
 """Dispatch throughput to an SMTP server on loopback, beside smtplib on one connection.
 
-Target (notifications issue): >= 100 messages/s. The baseline sends the same
+Target (issue 19): >= 150 messages/s (the notifications issue asked 100). The baseline sends the same
 composed messages with smtplib over a single connection: the mail limit of
 this machine, without rendering, claiming or marking.
 
@@ -151,7 +151,7 @@ def measure(count: int, runs: int, postgres_url: str | None) -> list[dict[str, o
                         "baseline_is": "smtplib, one connection",
                         "ratio": round(median / base, 1),
                         "peak_mb": max(peaks),
-                        "target_s": round(count / 100, 3),
+                        "target_s": round(count / 150, 3),
                         "messages_per_s": round(count / median),
                     }
                 )

@@ -26,6 +26,8 @@ NAMED = {
     r"duban status": "python -c pass",
     r"import xlsx \(\d+ tasks\)": "executemany of the same rows",
     r"dispatch \d+ messages .*": "smtplib, one connection",
+    r"wecom robots: \d+ messages to \d+ robots": "the same POSTs, urllib, no limit",
+    r"dingtalk robots: \d+ messages to \d+ robots": "the same POSTs, urllib, no limit",
     r"open_round: flow vs direct call": FLOW,
     r"send_reminders: flow vs direct call": FLOW,
     r"escalate_stalled: flow vs direct call": FLOW,

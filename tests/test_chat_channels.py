@@ -24,9 +24,9 @@ from tests.support.chat_office import (
     rows,
     seed_round,
 )
-from tests.support.fake_dingtalk import FakeDingtalk
-from tests.support.fake_robot import Clock
-from tests.support.fake_wecom import FakeWecom
+from loopback.fake_dingtalk import FakeDingtalk
+from loopback.fake_robot import Clock
+from loopback.fake_wecom import FakeWecom
 
 
 @pytest.fixture

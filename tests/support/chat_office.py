@@ -24,7 +24,7 @@ from models.notification import Notification
 from models.rounds import open_round
 from notifications.channels import channel_for
 from notifications.dispatch import dispatch
-from tests.support.fake_robot import Clock
+from loopback.fake_robot import Clock
 from tests.support.scenario import OFFICE
 from tests.support.seed_round import ROOT, at
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from tests.support.fake_robot import FakeRobotService
+from loopback.fake_robot import FakeRobotService
 
 BAN = timedelta(minutes=10)
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from tests.support.fake_robot import FakeRobotService
+from loopback.fake_robot import FakeRobotService
 
 LIMITS = {"text": 2048, "markdown": 4096}
 
