@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from loopback.fake_dingtalk import FakeDingtalk
+from loopback.fake_robot import Clock
+from loopback.fake_wecom import FakeWecom
 from notifications.channels import Item, Outgoing, fit
 from tests.support.chat_office import (
     DINGTALK_SECRET,
@@ -24,9 +27,6 @@ from tests.support.chat_office import (
     rows,
     seed_round,
 )
-from loopback.fake_dingtalk import FakeDingtalk
-from loopback.fake_robot import Clock
-from loopback.fake_wecom import FakeWecom
 
 
 @pytest.fixture

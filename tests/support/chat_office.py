@@ -19,12 +19,12 @@ from config import Settings
 from intake.directory import read_directory, sync_directory
 from intake.plan_import import reconcile, resolve
 from intake.source import read_notice
+from loopback.fake_robot import Clock
 from models.db import reading, unit_of_work
 from models.notification import Notification
 from models.rounds import open_round
 from notifications.channels import channel_for
 from notifications.dispatch import dispatch
-from loopback.fake_robot import Clock
 from tests.support.scenario import OFFICE
 from tests.support.seed_round import ROOT, at
 
