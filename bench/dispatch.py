@@ -1,8 +1,8 @@
 """Dispatch throughput to an SMTP server on loopback, beside smtplib on one connection.
 
-Target (issue 19): >= 150 messages/s (the notifications issue asked 100). The baseline sends the same
-composed messages with smtplib over a single connection: the mail limit of
-this machine, without rendering, claiming or marking.
+Target (issue 19): >= 150 messages/s (the notifications issue asked 100). The baseline
+sends the same composed messages with smtplib over a single connection: the mail limit
+of this machine, without rendering, claiming or marking.
 
     python -m bench.dispatch [--messages N] [--runs N] [--postgres] [--json]
 """

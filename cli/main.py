@@ -7,6 +7,7 @@ so that `duban --help` and `duban status` start fast and never import Prefect.
     cadence_commands.py round cadence|open-due (the reporting cadence)
     cycle_commands.py   round, sign, checkin, review, close, reopen, extension, remind, escalate,
 nudge, agenda
+    escalation_commands.py  escalation list|note|consult|close (the escalated items' desk)
     audit_commands.py   audit show|verify|export
     report_command.py   report (the 通报: HTML, XLSX, DOCX, Markdown)
     users_commands.py   users add|passwd|disable|list (the portal's accounts)
@@ -36,6 +37,7 @@ from cli.cycle_commands import (
     round_app,
     sign_command,
 )
+from cli.escalation_commands import escalation_app
 from cli.import_command import assign_command, import_notice
 from cli.notification_commands import dispatch_command, notifications_app
 from cli.output import emit_json, fail, lang, say, show
@@ -295,6 +297,7 @@ app.command("remind")(remind_command)
 app.command("escalate")(escalate_command)
 app.command("nudge")(nudge_command)
 app.command("agenda")(agenda_command)
+app.add_typer(escalation_app, name="escalation")
 app.command("dispatch")(dispatch_command)
 app.add_typer(notifications_app, name="notifications")
 app.add_typer(report_app, name="report")

@@ -18,6 +18,7 @@ import models.lengths  # noqa: F401  (registers the length check on every table)
 from models.assignment import Assignment, AssignmentRole
 from models.audit import AuditEvent, AuditHead
 from models.escalation import Escalation, EscalationNumber, ExtensionRequest, ExtensionState, Level
+from models.escalation_desk import EscalationNote
 from models.filings import CheckInVersion, FilingDraft
 from models.lifecycle import Action, Actor, Role, State
 from models.notification import Notification, NotificationStatus, RateSlot
@@ -41,6 +42,7 @@ __all__ = [
     "Contact",
     "ContactRole",
     "Escalation",
+    "EscalationNote",
     "EscalationNumber",
     "ExtensionRequest",
     "ExtensionState",

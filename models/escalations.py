@@ -470,8 +470,10 @@ def open_items(session: Session, timezone: str = "Asia/Shanghai") -> list[dict[s
     ladders = histories_of(session, list(top), timezone) if top else {}
     items: list[dict[str, Any]] = [
         {
+            "id": e.id,  # the item's highest open level: the desk's forms name it
             "number": e.number or "",
             "assignment_id": e.assignment_id,  # the escalations page's 催办 button
+            "round_id": e.round_id,
             "level": e.level,
             "level_label": LEVEL_LABELS[e.level],
             "task_number": task.number,

@@ -175,10 +175,11 @@ def test_the_escalations_page_lists_each_item_once_with_its_level_history(
     with running(portal_settings, engine) as portal, portal.login("office") as office:
         page = office.get("/escalations").text
     units_part, office_part = page.split("<h2>未办结的督办事项")[1].split("<h2>办公室待审核")
-    # Four rows (one per item), each with its three steps; not twelve rows, one per level.
-    assert units_part.count("<tr><td>督〔2022〕") == 4
+    # Four items (one card each), each with its three steps; not twelve, one per level.
+    assert units_part.count('data-escalation="') == 4
     assert units_part.count(">催办</button>") == 4  # 一键催办 on each row (models/nudges.py)
-    assert units_part.count("红色提请协调") == 4 + 4  # the level column and the last step
+    cards = units_part.split("</form>", 1)[1]  # after the filters (whose level list names it)
+    assert cards.count("红色提请协调") == 4 + 4  # the item's level and its last step
     assert units_part.count("蓝色提醒（督〔2022〕") == 4
     assert "市市场监管局" not in units_part
     assert office_part.count("<tr><td>督〔2022〕") == 1 and "市市场监管局" in office_part

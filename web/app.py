@@ -49,6 +49,7 @@ def create_app(settings: Any = None) -> FastAPI:
         admin,
         api,
         api_cadence,
+        api_escalations,
         api_review,
         assignments,
         audit_review,
@@ -100,6 +101,7 @@ def create_app(settings: Any = None) -> FastAPI:
         api,
         api_review,
         api_cadence,
+        api_escalations,
     ):
         app.include_router(module.router)
 

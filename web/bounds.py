@@ -40,6 +40,7 @@ LIMITS: dict[str, int] = {
     "cooperating": 10_000,
     "deadline": 100,
     "doc_no": 60,  # a 通报's 文号 (models/report_state.py)
+    "note": 2_000,  # the office's note on an escalated item (models/escalation_desk.py)
 }
 DEFAULT_LIMIT = 1_000  # any other field: tokens, dates, choices
 
@@ -77,6 +78,8 @@ LABELS: dict[str, str] = {
     "decision": "决定",
     "sha256": "文件指纹",
     "doc_no": "文号",
+    "note": "备注",
+    "level": "督办级别",
 }
 
 

@@ -76,6 +76,29 @@ def paginate(
     )
 
 
+def paginate_items(
+    items: Sequence[Any],
+    *,
+    page: int,
+    path: str,
+    filters: Mapping[str, object],
+    size: int = PAGE_SIZE,
+    export_path: str | None = None,
+) -> tuple[list[Any], Paging]:
+    """`paginate` for a list already built in memory (items merged from several queries)."""
+    total = len(items)
+    pages = max(1, -(-total // size))
+    page = min(max(1, page), pages)
+    return list(items[(page - 1) * size : page * size]), Paging(
+        page,
+        pages,
+        total,
+        link(path, filters, page_no=page - 1) if page > 1 else None,
+        link(path, filters, page_no=page + 1) if page < pages else None,
+        link(export_path, filters) if export_path else None,
+    )
+
+
 def content_disposition(filename: str) -> str:
     """An attachment under a Chinese name (RFC 5987's filename*), with an ASCII name for old
     clients."""

@@ -15,7 +15,8 @@ from models.checkins import review_checkin
 from models.clock import local_day, utc_now
 from models.db import unit_of_work
 from models.escalation import ExtensionRequest, ExtensionState
-from models.escalations import agenda, open_items
+from models.escalation_desk import NoteKind, add_note, close_item, desk_items
+from models.escalations import LEVEL_LABELS, agenda, open_items
 from models.extensions import decide_extension
 from models.filings import latest_changes, versions_of
 from models.plan import Plan, Task
@@ -35,8 +36,10 @@ from web.deps import (
     read_session,
     settings_of,
 )
+from web.escalation_view import DESK_HEADERS, desk_row
 from web.filing_view import preview_kind
 from web.flash import redirect_with
+from web.lists import paginate_items, xlsx_download
 
 router = APIRouter()
 
@@ -287,15 +290,84 @@ def extension_decide(
 
 @router.get("/escalations")
 def escalations(
-    request: Request, me: Principal = Depends(office_only), session: Session = Depends(read_session)
+    request: Request,
+    level: Count | None = None,
+    unit: SearchText | None = None,
+    task: Count | None = None,
+    page_no: Id = 1,
+    me: Principal = Depends(office_only),
+    session: Session = Depends(read_session),
 ):
     timezone = settings_of(request).timezone
+    filters = {"level": level, "unit": unit, "task": task}
     open_ones = open_items(session, timezone)
+    units = sorted({i["unit"] for i in open_ones if not i["office"]})
+    chosen, paging = paginate_items(
+        desk_items(session, open_ones, timezone, filters),
+        page=page_no,
+        path="/escalations",
+        filters=filters,
+        export_path="/escalations/export",
+    )
     return page(
         request,
         "escalations.html.j2",
         me,
         items=agenda(session, timezone),
-        open_ones=[i for i in open_ones if not i["office"]][:1000],
+        open_ones=chosen,
+        paging=paging,
+        filters=filters,
+        units=units,
+        levels=LEVEL_LABELS,
         office_backlog=[i for i in open_ones if i["office"]][:1000],
     )
+
+
+@router.get("/escalations/export")
+def escalations_export(
+    request: Request,
+    level: Count | None = None,
+    unit: SearchText | None = None,
+    task: Count | None = None,
+    me: Principal = Depends(office_only),
+    session: Session = Depends(read_session),
+):
+    timezone = settings_of(request).timezone
+    filters = {"level": level, "unit": unit, "task": task}
+    items = desk_items(session, open_items(session, timezone), timezone, filters)
+    return xlsx_download("督办事项.xlsx", DESK_HEADERS, (desk_row(i) for i in items))
+
+
+@router.post("/escalations/{escalation_id}/{what}")
+def escalation_act(
+    request: Request,
+    escalation_id: Id,
+    what: Word,
+    me: Principal = Depends(office_only),
+):
+    """备注 / 会商结果 / 办结督办单 on one item; back to the list with what happened."""
+    form = form_of(request, me)
+    with unit_of_work(engine_of(request)) as session:
+        if what == "close":
+            close_item(
+                session,
+                reference=escalation_id,
+                reason=form.get("reason"),
+                actor=me.actor,
+                now=utc_now(),
+            )
+            done = "已办结督办单"
+        elif what in ("note", "consultation"):
+            add_note(
+                session,
+                reference=escalation_id,
+                text=form.get("note"),
+                actor=me.actor,
+                now=utc_now(),
+                kind=NoteKind(what),
+            )
+            done = "已记录会商结果" if what == "consultation" else "已添加备注"
+        else:
+            raise HTTPException(404)
+    back = str(form.get("back") or "")
+    return redirect_with(request, back if back.startswith("/escalations") else "/escalations", done)

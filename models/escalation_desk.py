@@ -1,0 +1,223 @@
+"""The office's desk for escalated items (督办事项): a note on an item, the 会商 outcome of a red
+one, and closing its 督办单 with a reason.
+
+An item is an assignment in a round (`open_items` lists each once, at its highest level); the
+office names it by any of its escalations' ids or by its 督办单 number. Closing it resolves every
+level still open on it at once, in one audit event: the ladder does not fire again for that
+round, since each stage fires once (`escalate_stalled`'s stage keys).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import String
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from models import audit
+from models.clock import utc
+from models.errors import DubanError, NotFound, ReasonRequired
+from models.escalation import Escalation, Level, against_unit
+from models.lifecycle import OFFICE, Actor
+
+NOTE_LIMIT = 2000  # characters: a paragraph of the 会商 minutes, not the minutes themselves
+
+
+class NoteKind(StrEnum):
+    NOTE = "note"  # 办公室备注
+    CONSULTATION = "consultation"  # 会商结果: only on an item at the red level
+
+
+class EscalationNote(SQLModel, table=True):
+    __tablename__ = "escalation_note"
+
+    id: int | None = Field(default=None, primary_key=True)
+    assignment_id: int = Field(foreign_key="assignment.id", index=True)
+    round_id: int | None = Field(default=None, foreign_key="supervision_round.id")
+    kind: NoteKind = Field(default=NoteKind.NOTE, sa_type=String(16))
+    text: str = Field(max_length=NOTE_LIMIT)
+    actor: str = Field(max_length=200)
+    at: datetime
+
+
+class ItemClosed(DubanError):
+    zh = "督办事项 {number} 已办结，不能再{action_zh}。"
+    en = "escalated item {number} is closed; it cannot be {action}"
+    exit_code = 4
+
+
+class NotRedYet(DubanError):
+    zh = "督办事项 {number} 尚未升至提请会商（第三级），不能记录会商结果；请添加备注。"
+    en = "escalated item {number} has not reached the red level: add a note instead"
+    exit_code = 4
+
+
+class OfficeOnly(DubanError):
+    zh = "{actor}无权处理督办事项：仅办公室可以{action_zh}。"
+    en = "{actor} may not {action} an escalated item: the office's alone"
+    exit_code = 4
+
+
+def find_item(session: Session, reference: int | str) -> list[Escalation]:
+    """Every escalation of the item an escalation id or a 督办单 number names, lowest first."""
+    if isinstance(reference, int):
+        named = session.get(Escalation, reference)
+    else:
+        number = reference.strip()
+        named = session.exec(select(Escalation).where(Escalation.number == number)).first()
+    if named is None:
+        raise NotFound(kind="escalation", kind_zh="督办事项", key=str(reference))
+    return list(
+        session.exec(
+            select(Escalation)
+            .where(
+                Escalation.assignment_id == named.assignment_id,
+                Escalation.round_id == named.round_id
+                if named.round_id is not None
+                else col(Escalation.round_id).is_(None),
+            )
+            .order_by(col(Escalation.level))
+        )
+    )
+
+
+def number_of(ladder: list[Escalation]) -> str:
+    """How the office names the item: the 督办单 number of its highest numbered level."""
+    numbered = [e.number for e in ladder if e.number]
+    return numbered[-1] if numbered else f"#{ladder[-1].id}"
+
+
+def _office(actor: Actor, action: str, action_zh: str) -> None:
+    if actor.role not in OFFICE:
+        raise OfficeOnly(actor=actor.name, action=action, action_zh=action_zh)
+
+
+def _text(value: str | None, action: str, action_zh: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise ReasonRequired(action=action, action_zh=action_zh)
+    return text
+
+
+def add_note(
+    session: Session,
+    *,
+    reference: int | str,
+    text: str | None,
+    actor: Actor,
+    now: datetime,
+    kind: NoteKind = NoteKind.NOTE,
+) -> EscalationNote:
+    """The office's note on an open item, or the 会商 outcome of a red one; one audit event."""
+    words = "记录会商结果" if kind == NoteKind.CONSULTATION else "添加备注"
+    _office(actor, kind.value, words)
+    body = _text(text, kind.value, words)
+    ladder = find_item(session, reference)
+    number = number_of(ladder)
+    if all(e.resolved_at is not None for e in ladder):
+        raise ItemClosed(number=number, action=f"given a {kind.value}", action_zh=words)
+    top = max(e.level for e in ladder if e.resolved_at is None)
+    if kind == NoteKind.CONSULTATION and (top < Level.RED or not against_unit(ladder[-1].stall)):
+        raise NotRedYet(number=number)
+    note = EscalationNote(
+        assignment_id=ladder[0].assignment_id,
+        round_id=ladder[0].round_id,
+        kind=kind,
+        text=body,
+        actor=actor.name,
+        at=utc(now),
+    )
+    session.add(note)
+    session.flush()
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="escalation.consult" if kind == NoteKind.CONSULTATION else "escalation.note",
+        object_type="escalation",
+        object_id=ladder[-1].id,
+        after={"number": number, "note": note.id},
+        reason=body,
+    )
+    return note
+
+
+def close_item(
+    session: Session, *, reference: int | str, reason: str | None, actor: Actor, now: datetime
+) -> int:
+    """Close the item's 督办单: every open level resolved with the reason; how many were open."""
+    _office(actor, "close", "办结督办单")
+    why = _text(reason, "close", "办结督办单")
+    ladder = find_item(session, reference)
+    number = number_of(ladder)
+    open_ones = [e for e in ladder if e.resolved_at is None]
+    if not open_ones:
+        raise ItemClosed(number=number, action="closed", action_zh="办结")
+    for e in open_ones:
+        e.resolved_at, e.resolution = utc(now), why
+        session.add(e)
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="escalation.close",
+        object_type="escalation",
+        object_id=ladder[-1].id,
+        before={"number": number, "levels": [e.level for e in open_ones], "open": True},
+        after={"open": False},
+        reason=why,
+    )
+    return len(open_ones)
+
+
+def notes_of(
+    session: Session, items: list[tuple[int, int | None]], timezone: str
+) -> dict[tuple[int, int | None], list[dict[str, Any]]]:
+    """Each item's notes, oldest first, as the pages show them."""
+    from models.labels import actor_label, local_time
+
+    wanted = set(items)
+    if not wanted:
+        return {}
+    found: dict[tuple[int, int | None], list[dict[str, Any]]] = {}
+    assignment_ids = sorted({a for a, _ in wanted})
+    for note in session.exec(
+        select(EscalationNote)
+        .where(col(EscalationNote.assignment_id).in_(assignment_ids))
+        .order_by(col(EscalationNote.at), col(EscalationNote.id))
+    ):
+        key = (note.assignment_id, note.round_id)
+        if key in wanted:
+            found.setdefault(key, []).append(
+                {
+                    "kind": str(note.kind),
+                    "text": note.text,
+                    "actor": actor_label(note.actor),
+                    "at": local_time(note.at, timezone),
+                }
+            )
+    return found
+
+
+def desk_items(
+    session: Session, open_ones: list[dict[str, Any]], timezone: str, filters: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """The units' open items (not the office's own backlog) the filters keep, with their notes."""
+    level, unit, task = filters.get("level"), filters.get("unit"), filters.get("task")
+    kept = [
+        i
+        for i in open_ones
+        if not i["office"]
+        and (not level or i["level"] == level)
+        and (not unit or unit in i["unit"])
+        and (not task or i["task_number"] == task)
+    ]
+    notes = notes_of(session, [(i["assignment_id"], i["round_id"]) for i in kept], timezone)
+    for item in kept:
+        found = notes.get((item["assignment_id"], item["round_id"]), [])
+        item["notes"] = [n for n in found if n["kind"] == "note"]
+        item["consultations"] = [n for n in found if n["kind"] == "consultation"]
+    return kept

@@ -1,0 +1,245 @@
+"""The office's desk for escalated items (issue 16 item 10): a note, the 会商 outcome of a red
+item, closing a 督办单 with a reason; the list filtered by level, unit and task, fifty a page, and
+exported; on the command line, the portal and the API.
+
+The seed round is opened on Monday 19 September 2022 (due the 21st) and nobody files, so all 98
+assignments stall. The ladder climbs one level a run, a run at least `escalation_step_days` (2)
+working days after the last: 22 Sep blue (督〔2022〕001–098号), 26 Sep yellow (099–196), 28 Sep
+red (197–294). An item is named by its highest level's number.
+
+In the seed notice 市市场监管局 is named on tasks 6, 12 and 13 (tests/fixtures/seed-notice.txt).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import date, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import Engine, create_engine, text
+
+from config import Settings
+from models.calendar import STATUTORY
+from tests.support.browser import needs_chromium
+from tests.support.cli import duban
+from tests.support.hostile import STORABLE, injected_markup_in
+from tests.support.pages import check_page, signed_in_pages
+from tests.support.portal import Portal, csrf_of, serve_seeded
+from tests.support.seed_round import escalate
+
+ROOT = Path(__file__).parent.parent
+CST = ZoneInfo("Asia/Shanghai")
+
+
+def _office(tmp_path: Path, database_url: str):
+    def run(*args: str, code: int = 0) -> str:
+        result = duban(*args, home=tmp_path, url=database_url)
+        assert result.returncode == code, result.stdout + result.stderr
+        assert "Traceback" not in result.stderr
+        return result.stdout + result.stderr
+
+    run("units", "import", str(ROOT / "config/units/rugao.yaml"))
+    run("import", str(ROOT / "tests/fixtures/seed-notice.txt"), "--plan-key", "2022")
+    run("round", "open", "--name", "九月督导", "--due", "2022-09-21", "--now", "2022-09-19T09:00")
+    return run
+
+
+def _count(database_url: str, sql: str) -> int:
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        found = connection.execute(text(sql)).scalar()
+    engine.dispose()
+    return int(found or 0)
+
+
+def test_the_office_notes_consults_and_closes_an_item_on_the_command_line(
+    database_url: str, tmp_path: Path
+) -> None:
+    run = _office(tmp_path, database_url)
+    run("escalate", "--now", "2022-09-22T10:30")
+    listed = run("escalation", "list", "--unit", "市市场监管局")
+    assert [line.split()[3] for line in listed.splitlines()] == ["任务6", "任务12", "任务13"]
+    blue = listed.splitlines()[1].split()[1]  # task 12's blue 督办单
+    # Not red yet: a 会商 outcome is refused, a note is taken.
+    refused = run("escalation", "consult", blue, "--text", "会商议定", code=4)
+    assert "尚未升至提请会商" in refused
+    run("escalation", "note", blue, "--text", "已电话联系分管领导")
+
+    run("escalate", "--now", "2022-09-26T10:30")
+    run("escalate", "--now", "2022-09-28T10:30")
+    red = run("escalation", "list", "--unit", "市市场监管局", "--task", "12", "--level", "3")
+    (line,) = red.splitlines()
+    assert "督〔2022〕" in line and "红色提请协调" in line and "备注 1 条" in line
+    number = line.split()[1]
+    assert 197 <= int(number.removeprefix("督〔2022〕").removesuffix("号")) <= 294
+    run("escalation", "consult", number, "--text", "会商议定由市市场监管局牵头，10月10日前完成")
+    assert "（3 级）" in run("escalation", "close", number, "--reason", "经会商协调，问题已解决")
+
+    assert len(run("escalation", "list").splitlines()) == 97
+    assert len(run("escalation", "list", "--unit", "市市场监管局").splitlines()) == 2
+    again = run("escalation", "close", number, "--reason", "再次办结", code=4)
+    assert "已办结" in again
+    assert "必须填写理由" in run("escalation", "close", "241", "--reason", "  ", code=2)
+    assert "未找到督办事项" in run("escalation", "note", "督〔2099〕001号", "--text", "x", code=3)
+    # The ladder does not climb again on the closed item: its stages have fired.
+    run("escalate", "--now", "2022-10-10T10:30")
+    assert len(run("escalation", "list").splitlines()) == 97
+    actions = {
+        action: _count(database_url, f"select count(*) from audit_event where action = '{action}'")
+        for action in ("escalation.note", "escalation.consult", "escalation.close")
+    }
+    assert actions == {"escalation.note": 1, "escalation.consult": 1, "escalation.close": 1}
+    # Closing resolved the item's three levels, and nothing else.
+    assert _count(database_url, "select count(*) from escalation where resolved_at is null") == (
+        97 * 3
+    )
+
+
+def _moments() -> list[datetime]:
+    """Three escalation runs after a round opened today: 4 working days on (its check-ins are
+    unsigned past `unsigned_days` 3), then 2 and 2 more (`escalation_step_days`)."""
+    day = STATUTORY.add_working_days(date.today(), 4)
+    days = [day, STATUTORY.add_working_days(day, 2), STATUTORY.add_working_days(day, 4)]
+    return [datetime.combine(d, time(10, 30), CST) for d in days]
+
+
+@pytest.fixture
+def portal(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[Portal]:
+    served = serve_seeded(engine, database_url, tmp_path, upload_max_mb=5)
+    found = next(served)
+    for moment in _moments():
+        escalate(engine, Settings(home=tmp_path), moment)
+    yield found
+    next(served, None)  # the server stops
+
+
+def _first_item(office, query: str = "") -> tuple[int, str]:
+    page = office.get(f"/escalations{query}").text
+    marker = 'data-escalation="'
+    start = page.index(marker) + len(marker)
+    return int(page[start : page.index('"', start)]), page
+
+
+def test_the_escalations_page_filters_pages_exports_and_takes_the_office_s_words(
+    portal: Portal,
+) -> None:
+    with portal.login("office") as office:
+        page = office.get("/escalations").text
+        # 98 items, each once, fifty a page.
+        assert page.count('data-escalation="') == 50 and "第1页/共2页，共 98 条" in page
+        second = office.get("/escalations?page_no=2").text
+        assert second.count('data-escalation="') == 48
+        only = office.get("/escalations?unit=市市场监管局&level=3").text
+        assert only.count('data-escalation="') == 3 and "共 3 条" in only
+        exported = office.get("/escalations/export?unit=市市场监管局")
+        assert exported.status_code == 200
+        sheet = load_workbook(io.BytesIO(exported.content)).active
+        rows = list(sheet.iter_rows(values_only=True))
+        assert rows[0][:5] == ("督办单号", "最高级别", "任务序号", "任务", "单位")
+        assert sorted(r[2] for r in rows[1:]) == [6, 12, 13]
+
+        item, page = _first_item(office, "?unit=市市场监管局&task=12")
+        token = csrf_of(page)
+        for hostile in STORABLE[
+            :6
+        ]:  # markup, a form, a refresh, a comment, an attribute, a script URL
+            noted = office.post(
+                f"/escalations/{item}/note",
+                data={"csrf": token, "note": f"备注 {hostile}", "back": "/escalations?task=12"},
+            )
+            assert noted.status_code == 303 and noted.headers["location"] == "/escalations?task=12"
+        shown = office.get("/escalations?unit=市市场监管局&task=12").text
+        assert "已添加备注" in shown and shown.count('class="note"') == 6
+        assert injected_markup_in(shown) == []
+        consulted = office.post(
+            f"/escalations/{item}/consultation",
+            data={"csrf": token, "note": "会商议定由市市场监管局牵头"},
+        )
+        assert consulted.status_code == 303
+        assert "会商结果（" in office.get("/escalations?task=12&unit=市市场监管局").text
+        empty = office.post(f"/escalations/{item}/close", data={"csrf": token, "reason": " "})
+        assert empty.status_code in (400, 422) and "必须填写理由" in empty.text
+        closed = office.post(
+            f"/escalations/{item}/close", data={"csrf": token, "reason": "问题已解决"}
+        )
+        assert closed.status_code == 303
+        after = office.get("/escalations").text
+        assert "已办结督办单" in after and "共 97 条" in after
+        twice = office.post(f"/escalations/{item}/close", data={"csrf": token, "reason": "再次"})
+        assert twice.status_code == 409 and "已办结" in twice.text
+        assert office.post(f"/escalations/{item}/other", data={"csrf": token}).status_code == 404
+        # The trail says it in words.
+        trail = office.get("/audit").text
+        assert "办结督办单" in trail and "记录会商结果" in trail and "督办事项备注" in trail
+    with portal.login("edu") as unit:
+        token = csrf_of(unit.get(f"/assignments/{portal.assignment(5, '市教育局')}").text)
+        assert unit.get("/escalations").status_code == 403
+        refused = unit.post(f"/escalations/{item}/note", data={"csrf": token, "note": "x"})
+        assert refused.status_code == 403
+
+
+def test_the_api_lists_notes_and_closes_items_for_the_office_only(portal: Portal) -> None:
+    with portal.client() as client:
+        office, unit = portal.token("office"), portal.token("edu")
+        listed = client.get("/api/v1/escalations?level=3", headers=office)
+        assert listed.status_code == 200 and len(listed.json()) == 98
+        mine = client.get("/api/v1/escalations?unit=市市场监管局", headers=office).json()
+        assert sorted(i["task_number"] for i in mine) == [6, 12, 13]
+        item = mine[0]["id"]
+        assert client.get("/api/v1/escalations", headers=unit).status_code == 403
+        note = client.post(
+            f"/api/v1/escalations/{item}/notes",
+            json={"text": "会商议定", "kind": "consultation"},
+            headers=office,
+        )
+        assert note.status_code == 201 and note.json()["kind"] == "consultation"
+        assert (
+            client.post(
+                f"/api/v1/escalations/{item}/notes", json={"text": ""}, headers=office
+            ).status_code
+            == 422
+        )
+        assert (
+            client.post(
+                f"/api/v1/escalations/{item}/notes", json={"text": "x"}, headers=unit
+            ).status_code
+            == 403
+        )
+        assert (
+            client.post(
+                "/api/v1/escalations/99999999/close", json={"reason": "x"}, headers=office
+            ).status_code
+            == 404
+        )
+        closed = client.post(
+            f"/api/v1/escalations/{item}/close", json={"reason": "已解决"}, headers=office
+        )
+        assert closed.status_code == 200 and closed.json() == {"levels_closed": 3}
+        again = client.post(
+            f"/api/v1/escalations/{item}/close", json={"reason": "已解决"}, headers=office
+        )
+        assert again.status_code == 409
+        with_notes = client.get("/api/v1/escalations?level=3", headers=office).json()
+        assert len(with_notes) == 97
+
+
+@needs_chromium
+def test_the_escalations_desk_in_chromium(portal: Portal, browser, backend: str) -> None:
+    if backend != "sqlite":
+        pytest.skip("one browser run is enough: the HTTP tests cover both databases")
+    with signed_in_pages(browser, portal.url, "office") as pages:
+        for width, page in pages.items():
+            page.goto(f"{portal.url}/escalations?unit=市市场监管局")
+            page.locator("ol.desk details summary").first.click()
+            check_page(page, "escalations-desk")
+            assert page.locator("ol.desk textarea[name=note]").first.is_visible(), width
+        page = pages[min(pages)]
+        page.locator("ol.desk textarea[name=note]").first.fill("已电话联系分管领导，本周内报送")
+        page.locator("ol.desk button:has-text('添加备注')").first.click()
+        page.wait_for_selector("text=已添加备注")
+        assert "已电话联系分管领导，本周内报送" in page.content()
+        check_page(page, "escalations-desk-noted")
