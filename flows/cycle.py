@@ -115,7 +115,7 @@ def compile_step(
 
     from sqlmodel import select
 
-    from models.plan import Plan
+    from models.plan import Plan, in_live_plan
     from models.round import RoundState, SupervisionRound
     from models.rounds import find_plan, resolve_round
     from reports.compile import compile_report_in_turns, parse_formats
@@ -136,7 +136,10 @@ def compile_step(
             scopes = [
                 (session.get_one(Plan, r.plan_id), r)
                 for r in session.exec(
-                    select(SupervisionRound).where(SupervisionRound.state == RoundState.OPEN)
+                    select(SupervisionRound).where(
+                        SupervisionRound.state == RoundState.OPEN,
+                        in_live_plan(SupervisionRound.plan_id),
+                    )
                 )
             ]
         ids = [(plan.id, round_.id if round_ else None) for plan, round_ in scopes]
