@@ -1,5 +1,7 @@
 """The supervision cycle as Prefect flows: each sequences domain functions, one task per step.
 
+Each flow logs what it did (its figures, in the words of flows/figures.py) to Prefect's run logger.
+
 Never one task per assignment: a step handles every row in one transaction.
 Each flow takes `now` (an ISO string or datetime) so a whole cycle can run
 on a simulated clock. The CLI calls the same domain functions directly, so
@@ -12,9 +14,10 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
-from prefect import Flow, flow, task
+from prefect import Flow, flow, get_run_logger, task
 
 from config import get_settings
+from flows.figures import lines_of
 from models.clock import parse_moment, utc_now
 from models.db import engine_for, reading, unit_of_work
 from models.lifecycle import SYSTEM_ACTOR
@@ -33,6 +36,15 @@ def _engine():
     return attach(
         engine_for(settings.resolved_database_url, settings.sqlite_busy_timeout_ms), settings
     )
+
+
+def _said(flow_name: str, result: dict[str, Any]) -> dict[str, Any]:
+    """Log the run's figures in the office's words (flows/figures.py) to Prefect's run logger, so
+    the Prefect UI shows what the run did; returns the result unchanged."""
+    logger = get_run_logger()
+    for line in lines_of(flow_name, result):
+        logger.info(line)
+    return result
 
 
 @task
@@ -189,8 +201,10 @@ def open_round_flow(
     reporting cadence says is due today (models/cadence.py), then send the notices."""
     moment = _moment(now)
     if name is None or report_by is None or plan_key is None:
-        return {"periods": cadence_step(moment), "dispatch": dispatch_step(moment)}
-    return open_round_step(plan_key, name, report_by, moment)
+        return _said(
+            "open_round", {"periods": cadence_step(moment), "dispatch": dispatch_step(moment)}
+        )
+    return _said("open_round", open_round_step(plan_key, name, report_by, moment))
 
 
 @flow(name="send_reminders")
@@ -198,7 +212,7 @@ def send_reminders_flow(now: str | None = None) -> dict[str, Any]:
     """The reminder ladder: today's digests, on working days and hours only, then send them."""
     moment = _moment(now)
     run = reminders_step(moment)
-    return {"reminders": run, "dispatch": dispatch_step(moment)}
+    return _said("send_reminders", {"reminders": run, "dispatch": dispatch_step(moment)})
 
 
 @flow(name="escalate_stalled")
@@ -206,13 +220,13 @@ def escalate_stalled_flow(now: str | None = None) -> dict[str, Any]:
     """Raise every stalled item one level, then send the notices."""
     moment = _moment(now)
     counts = escalation_step(moment)
-    return {"escalations": counts, "dispatch": dispatch_step(moment)}
+    return _said("escalate_stalled", {"escalations": counts, "dispatch": dispatch_step(moment)})
 
 
 @flow(name="dispatch_notifications")
 def dispatch_notifications_flow(now: str | None = None) -> dict[str, Any]:
     """Send what is due in the outbox, with retries and backoff."""
-    return dispatch_step(_moment(now) if now else None)
+    return _said("dispatch_notifications", dispatch_step(_moment(now) if now else None))
 
 
 @flow(name="compile_results")
@@ -231,7 +245,10 @@ def compile_results_flow(
     reports = compile_step(
         plan_key, round_name, _moment(as_of) if as_of else None, formats, out_dir, publish, moment
     )
-    return {"reports": reports, "dispatch": dispatch_step(moment) if publish else None}
+    return _said(
+        "compile_results",
+        {"reports": reports, "dispatch": dispatch_step(moment) if publish else None},
+    )
 
 
 FLOWS: dict[str, Flow[..., Any]] = {

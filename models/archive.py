@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func
+from sqlalchemy import ColumnElement, case, func
 from sqlmodel import Session, col, select
 
 from models import audit
@@ -76,17 +76,16 @@ def archived_assignments(session: Session, assignment_ids: list[int]) -> set[int
     """Those of these assignments whose plan is archived, in one query (the lifecycle's context)."""
     if not assignment_ids:
         return set()
-    return set(
-        session.exec(
-            select(Assignment.id)
-            .join(Task, col(Task.id) == col(Assignment.task_id))
-            .join(Plan, col(Plan.id) == col(Task.plan_id))
-            .where(col(Assignment.id).in_(assignment_ids), col(Plan.archived_at).is_not(None))
-        )
+    found = session.exec(
+        select(col(Assignment.id))
+        .join(Task, col(Task.id) == col(Assignment.task_id))
+        .join(Plan, col(Plan.id) == col(Task.plan_id))
+        .where(col(Assignment.id).in_(assignment_ids), col(Plan.archived_at).is_not(None))
     )
+    return {a_id for a_id in found if a_id is not None}
 
 
-def _still_open():  # type: ignore[no-untyped-def]
+def _still_open() -> ColumnElement[bool]:
     """An assignment that blocks archiving: neither closed nor withdrawn (itself or its task)."""
     return (
         (col(Assignment.state) != State.CLOSED.value)
@@ -200,7 +199,7 @@ def _counts(session: Session) -> dict[int, tuple[int, int, int, int, int]]:
         select(  # type: ignore[call-overload]
             Task.plan_id,
             func.count(func.distinct(Task.id)),
-            func.count(Assignment.id),
+            func.count(col(Assignment.id)),
             func.sum(
                 case((~withdrawn & (col(Assignment.state) == State.CLOSED.value), 1), else_=0)
             ),

@@ -73,4 +73,4 @@ def live_plan() -> ColumnElement[bool]:
 def in_live_plan(plan_id: object) -> ColumnElement[bool]:
     """A row whose plan (the column `plan_id`, e.g. Task.plan_id) is not archived: one subquery."""
     archived = select(Plan.id).where(col(Plan.archived_at).is_not(None))
-    return col(plan_id).not_in(archived)  # type: ignore[arg-type]
+    return col(plan_id).not_in(archived)
