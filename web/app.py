@@ -49,6 +49,7 @@ def create_app(settings: Any = None) -> FastAPI:
         admin,
         api,
         api_cadence,
+        api_plans,
         api_review,
         assignments,
         audit_review,
@@ -57,6 +58,7 @@ def create_app(settings: Any = None) -> FastAPI:
         leader,
         messages,
         office,
+        plans,
         results,
         session,
     )
@@ -88,6 +90,7 @@ def create_app(settings: Any = None) -> FastAPI:
     for module in (
         session,
         office,
+        plans,
         intake_pages,
         assignments,
         filings,
@@ -100,6 +103,7 @@ def create_app(settings: Any = None) -> FastAPI:
         api,
         api_review,
         api_cadence,
+        api_plans,
     ):
         app.include_router(module.router)
 
