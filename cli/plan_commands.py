@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from cli.common import JsonOption, NowOption, actor_for, engine_for, now_from, settings
-from cli.output import emit_json, say, show, when
+from cli.output import emit_json, say, show, when, who
 
 plan_app = typer.Typer(
     help="督办计划（通知）：列出、归档 / plans (notices): list, archive", no_args_is_help=True
@@ -34,7 +34,7 @@ def plan_list(
         return
     for r in rows:
         archived = (
-            f"（{when(r.archived_at, config.timezone)} 由 {r.archived_by} 归档）"
+            f"（{when(r.archived_at, config.timezone)} 由 {who(r.archived_by or '')} 归档）"
             if r.archived_at
             else ""
         )

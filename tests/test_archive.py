@@ -9,6 +9,7 @@ The finished plan is tests/support/archive.py's "done" (2 assignments, both clos
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, update
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from config import Settings
 from models.archive import PlanArchived, PlanItemsOpen, archive_plan, plan_rows
@@ -38,6 +39,7 @@ from models.unit import Unit
 from models.urgency import assignment_item, unit_items
 from models.workflow import context_of, get_assignment, reopen
 from tests.support.archive import assignment_in, finish, import_small_plan
+from tests.support.cli import assert_one_clean_line, duban
 from tests.support.scenario import OFFICE
 from tests.support.seed_round import at, liaison, seed
 
@@ -93,7 +95,7 @@ def test_a_finished_plan_is_archived_with_one_audit_event_and_only_by_the_office
     assert plan.archived_at == datetime(2023, 3, 15, 2, 0, tzinfo=UTC)
     assert plan.archived_by == OFFICE.name
     with reading(finished) as session:
-        event = session.exec(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()  # type: ignore[union-attr]
+        event = session.exec(select(AuditEvent).order_by(col(AuditEvent.seq).desc())).first()
         assert event is not None and event.action == "plan.archive"
         assert (event.object_type, event.object_id) == ("plan", "done")
         assert json.loads(event.after or "{}")["rounds_closed"] == [
@@ -254,9 +256,7 @@ def test_reminders_and_escalations_skip_an_archived_plan(finished: Engine, tmp_p
     # archive_plan refuses a plan with open items, so the seed plan is marked archived directly:
     # what is tested is the flows' own filter, not only that a finished plan has nothing left.
     with unit_of_work(finished) as session:
-        session.execute(
-            update(Plan).where(Plan.key == "2022").values(archived_at=at("2022-09-20"))  # type: ignore[arg-type]
-        )
+        session.execute(update(Plan).where(Plan.key == "2022").values(archived_at=at("2022-09-20")))
     with unit_of_work(finished) as session:
         reminded = send_reminders(
             session, now=at("2022-09-23"), settings=settings, actor=SYSTEM_ACTOR
@@ -267,7 +267,7 @@ def test_reminders_and_escalations_skip_an_archived_plan(finished: Engine, tmp_p
     assert (reminded.units, reminded.enqueued) == (0, 0)
     assert (escalated["stalled"], escalated["raised"]) == (0, 0)
     with unit_of_work(finished) as session:
-        session.execute(update(Plan).where(Plan.key == "2022").values(archived_at=None))  # type: ignore[arg-type]
+        session.execute(update(Plan).where(Plan.key == "2022").values(archived_at=None))
     with unit_of_work(finished) as session:
         reminded = send_reminders(
             session, now=at("2022-09-23"), settings=settings, actor=SYSTEM_ACTOR
@@ -337,3 +337,48 @@ def test_an_archived_plan_leaves_the_dashboard_and_the_inbox_but_stays_listed(
     )
     assert (live.state_zh, live.tasks, live.assignments, live.open) == ("进行中", 16, 98, 98)
     assert not done.archivable and not live.archivable
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the domain runs on both above
+def test_the_command_line_lists_and_archives_plans(
+    finished: Engine, database_url: str, tmp_path: Path
+) -> None:
+    def run(*args: str, code: int = 0) -> subprocess.CompletedProcess:
+        result = duban(*args, home=tmp_path, url=database_url, DUBAN_ACTOR="clerk")
+        assert result.returncode == code, result.stdout + result.stderr
+        assert "Traceback" not in result.stderr
+        return result
+
+    finish(finished)
+    listed = run("plan", "list").stdout.splitlines()
+    assert len(listed) == 2
+    assert listed[0].startswith("2022 ") and "[进行中]" in listed[0]
+    assert "任务 16 项，分工 98 项（已销号 0，已撤销 0，未办结 98），轮次 0 个" in listed[0]
+    assert listed[1] == (
+        "done done [进行中] 任务 2 项，分工 2 项（已销号 2，已撤销 0，未办结 0），轮次 1 个"
+    )
+    assert_one_clean_line(
+        run("plan", "archive", "2022", "--now", "2023-03-15T10:00", code=5),
+        5,
+        "计划“2022”还有 98 项任务分工未销号（也未撤销），不能归档。",
+    )
+    assert_one_clean_line(run("plan", "archive", "nope", code=3), 3, "未找到计划：nope")
+    done = run("plan", "archive", "done", "--now", "2023-03-15T10:00")
+    assert done.stdout.strip() == "已归档计划 done：此后只读，不再出现在工作台和定时任务中"
+    # 10:00 typed without a zone is the office's time, shown back as such.
+    assert run("plan", "list", "--search", "don").stdout.strip() == (
+        "done done [已归档]（2023-03-15 10:00 由 clerk 归档） 任务 2 项，分工 2 项（已销号 2，"
+        "已撤销 0，未办结 0），轮次 1 个"
+    )
+    as_json = {r["key"]: r for r in json.loads(run("plan", "list", "--json").stdout)}
+    assert as_json["done"]["state"] == "archived" and as_json["2022"]["state"] == "active"
+    assert as_json["done"]["archived_at"].startswith("2023-03-15T02:00:00")
+    assert_one_clean_line(run("plan", "archive", "done", code=5), 5, READ_ONLY)
+    assert_one_clean_line(
+        run("round", "cadence", "monthly", "--day", "25", "--plan", "done", code=5), 5, READ_ONLY
+    )
+    assert_one_clean_line(
+        run("round", "open", "--name", "第二轮", "--due", "2023-04-28", "--plan", "done", code=5),
+        5,
+        READ_ONLY,
+    )
