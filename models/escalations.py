@@ -561,6 +561,7 @@ def agenda(session: Session, timezone: str = "Asia/Shanghai") -> list[dict[str, 
         .where(
             Escalation.level == 3,
             col(Escalation.resolved_at).is_(None),
+            in_live_plan(Task.plan_id),  # an archived plan is off the 会商 agenda
             # the office's own delay is not the unit's failure
             col(Escalation.stall).not_in(list(OFFICE_STALLS)),
         )

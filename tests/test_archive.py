@@ -20,6 +20,8 @@ from sqlalchemy import Engine, update
 from sqlmodel import col, func, select
 
 from config import Settings
+from intake.plan_import import reconcile, resolve
+from intake.source import read_notice
 from models.archive import PlanArchived, PlanItemsOpen, archive_plan, plan_rows
 from models.audit import AuditEvent, verify_chain
 from models.cadence import open_due_rounds, set_cadence
@@ -38,7 +40,7 @@ from models.rounds import close_round, open_round
 from models.unit import Unit
 from models.urgency import assignment_item, unit_items
 from models.workflow import context_of, get_assignment, reopen
-from tests.support.archive import assignment_in, finish, import_small_plan
+from tests.support.archive import NOTICE, assignment_in, finish, import_small_plan
 from tests.support.cli import assert_one_clean_line, duban
 from tests.support.scenario import OFFICE
 from tests.support.seed_round import at, liaison, seed
@@ -185,6 +187,11 @@ def test_every_write_on_an_archived_plan_is_refused_with_one_message(
             now=later,
         ),
     }
+    changed = tmp_path / "done-v2.csv"  # a new version of its notice: task 2 renamed
+    changed.write_text(NOTICE.replace("加强校园安全管理", "加强校园安全管理工作"), encoding="utf-8")
+    writes["re-import"] = lambda s: reconcile(
+        s, "done", resolve(s, read_notice(changed)), actor=OFFICE, now=later, write=True
+    )
     before = _events(finished)
     for what, write in writes.items():
         with pytest.raises(PlanArchived) as refused:

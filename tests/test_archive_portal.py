@@ -17,6 +17,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from models.assignment import Assignment
+from models.db import reading
+
 from tests.support.archive import assignment_in, finish, import_small_plan
 from tests.support.browser import needs_chromium
 from tests.support.hostile import STORABLE, injected_markup_in
@@ -65,6 +68,13 @@ def test_the_plans_page_offers_archiving_only_where_it_is_legal(portal: Portal) 
         edu = assignment_in(portal.engine, "done", 2, "市教育局")
         item = office.get(f"/assignments/{edu}")
         assert item.status_code == 200 and "/act/reopen" not in item.text
+        with reading(portal.engine) as session:
+            version = session.get_one(Assignment, edu).version
+        reopened = office.post(
+            f"/assignments/{edu}/act/reopen",
+            data={"csrf": token, "do": "reopen", "version": version, "reason": "复核"},
+        )
+        assert reopened.status_code == 409 and READ_ONLY in reopened.text
         assert "归档计划" in office.get("/audit").text
         for hostile in STORABLE[:3]:
             shown = office.get("/plans", params={"q": hostile})
