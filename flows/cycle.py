@@ -1,11 +1,11 @@
 """The supervision cycle as Prefect flows: each sequences domain functions, one task per step.
 
-Each flow logs what it did (its figures, in the words of flows/figures.py) to Prefect's run logger.
-
 Never one task per assignment: a step handles every row in one transaction.
 Each flow takes `now` (an ISO string or datetime) so a whole cycle can run
 on a simulated clock. The CLI calls the same domain functions directly, so
-that a one-shot command does not pay for Prefect's start-up.
+that a one-shot command does not pay for Prefect's start-up. Each flow logs
+what it did (its figures, in the words of flows/figures.py) to Prefect's run
+logger, so a deployment's Prefect UI shows it; archived plans are skipped.
 """
 
 from __future__ import annotations
