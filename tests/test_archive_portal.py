@@ -19,7 +19,6 @@ from sqlalchemy import Engine
 
 from models.assignment import Assignment
 from models.db import reading
-
 from tests.support.archive import assignment_in, finish, import_small_plan
 from tests.support.browser import needs_chromium
 from tests.support.hostile import STORABLE, injected_markup_in
