@@ -8,7 +8,7 @@ export DUBAN_HOME ?= $(CURDIR)/var
 # Debian packages (PostgreSQL server, CJK font, Chromium): installed once, when missing.
 SYSTEM := $(VENV)/.system-stamp
 
-.PHONY: install system run prefect-ui test test-sqlite lint format complexity lock bench bench-quick clean reliability mutate
+.PHONY: install system run test test-sqlite lint format complexity lock bench bench-quick clean reliability mutate
 
 install: $(STAMP) $(SYSTEM)
 
@@ -42,6 +42,7 @@ run: install
 
 # Where the Prefect UI is, when a Prefect server is used (PREFECT_API_URL set, or PREFECT_UI_URL): each
 # flow run's log there says what it did (flows/figures.py). Embedded (neither set): nothing to say.
+.PHONY: prefect-ui
 prefect-ui:
 	@api="$${PREFECT_API_URL%/}"; ui="$${PREFECT_UI_URL:-$${api%/api}}"; \
 	if [ -n "$$ui" ]; then \
