@@ -37,7 +37,17 @@ run: install
 	$(BIN)/duban users add leader --role leader --password $(DEMO_PASSWORD) --exists-ok
 	$(BIN)/duban status
 	@echo "门户 / portal: http://127.0.0.1:8000/  用户 / users: office (办公室), jiaoyu (市教育局), leader (领导)  密码 / password: $(DEMO_PASSWORD)"
+	@$(MAKE) --no-print-directory prefect-ui
 	DUBAN_DEV_MODE=1 $(BIN)/duban serve --host 127.0.0.1 --port 8000
+
+# Where the Prefect UI is, when a Prefect server is used (PREFECT_API_URL set, or PREFECT_UI_URL): each
+# flow run's log there says what it did (flows/figures.py). Embedded (neither set): nothing to say.
+.PHONY: prefect-ui
+prefect-ui:
+	@api="$${PREFECT_API_URL%/}"; ui="$${PREFECT_UI_URL:-$${api%/api}}"; \
+	if [ -n "$$ui" ]; then \
+	  echo "Prefect 界面 / Prefect UI: $${ui%/}/runs  （每次运行的日志写明开启轮次、催报、督办、发送消息）"; \
+	fi
 
 # The whole suite, on SQLite and on a throwaway PostgreSQL server when its binaries exist, on two
 # workers (pytest-xdist; each has its own PostgreSQL server and Chromium). PYTEST_ARGS=-n0: one.

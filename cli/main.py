@@ -5,6 +5,7 @@ so that `duban --help` and `duban status` start fast and never import Prefect.
     import_command.py   import, assign (a 待分工 task's units)
     units_commands.py   units import|list|show|export
     cadence_commands.py round cadence|open-due (the reporting cadence)
+    plan_commands.py    plan list|archive
     cycle_commands.py   round, sign, checkin, review, close, reopen, extension, remind, escalate,
 nudge, agenda
     escalation_commands.py  escalation list|note|consult|close (the escalated items' desk)
@@ -41,6 +42,7 @@ from cli.escalation_commands import escalation_app
 from cli.import_command import assign_command, import_notice
 from cli.notification_commands import dispatch_command, notifications_app
 from cli.output import emit_json, fail, lang, say, show
+from cli.plan_commands import plan_app
 from cli.report_command import report_app
 from cli.units_commands import units_app
 from cli.users_commands import users_app
@@ -284,6 +286,7 @@ app.command("init")(init)
 app.add_typer(units_app, name="units")
 app.command("import")(import_notice)
 app.command("assign")(assign_command)
+app.add_typer(plan_app, name="plan")
 round_app.command("cadence")(cadence_command)
 round_app.command("open-due")(open_due_command)
 app.add_typer(round_app, name="round")

@@ -2,7 +2,8 @@
 
 Flows are thin: they sequence domain functions from `models` that take a
 session and a `now`, and they batch rather than run one task per item.
-The schedule list lives in config, not in the flows.
+The schedule list lives in config, not in the flows. Each run logs what it did
+in the office's words (figures.py, which imports no Prefect).
 
 Prefect reads its settings when it is first imported, so this package sets
 them before any flow module imports Prefect: its home under DUBAN_HOME and

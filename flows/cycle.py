@@ -3,7 +3,9 @@
 Never one task per assignment: a step handles every row in one transaction.
 Each flow takes `now` (an ISO string or datetime) so a whole cycle can run
 on a simulated clock. The CLI calls the same domain functions directly, so
-that a one-shot command does not pay for Prefect's start-up.
+that a one-shot command does not pay for Prefect's start-up. Each flow logs
+what it did (its figures, in the words of flows/figures.py) to Prefect's run
+logger, so a deployment's Prefect UI shows it; archived plans are skipped.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
-from prefect import Flow, flow, task
+from prefect import Flow, flow, get_run_logger, task
 
 from config import get_settings
+from flows.figures import lines_of
 from models.clock import parse_moment, utc_now
 from models.db import engine_for, reading, unit_of_work
 from models.lifecycle import SYSTEM_ACTOR
@@ -33,6 +36,15 @@ def _engine():
     return attach(
         engine_for(settings.resolved_database_url, settings.sqlite_busy_timeout_ms), settings
     )
+
+
+def _said(flow_name: str, result: dict[str, Any]) -> dict[str, Any]:
+    """Log the run's figures in the office's words (flows/figures.py) to Prefect's run logger, so
+    the Prefect UI shows what the run did; returns the result unchanged."""
+    logger = get_run_logger()
+    for line in lines_of(flow_name, result):
+        logger.info(line)
+    return result
 
 
 @task
@@ -115,7 +127,7 @@ def compile_step(
 
     from sqlmodel import select
 
-    from models.plan import Plan
+    from models.plan import Plan, in_live_plan
     from models.round import RoundState, SupervisionRound
     from models.rounds import find_plan, resolve_round
     from reports.compile import compile_report_in_turns, parse_formats
@@ -136,7 +148,10 @@ def compile_step(
             scopes = [
                 (session.get_one(Plan, r.plan_id), r)
                 for r in session.exec(
-                    select(SupervisionRound).where(SupervisionRound.state == RoundState.OPEN)
+                    select(SupervisionRound).where(
+                        SupervisionRound.state == RoundState.OPEN,
+                        in_live_plan(SupervisionRound.plan_id),
+                    )
                 )
             ]
         ids = [(plan.id, round_.id if round_ else None) for plan, round_ in scopes]
@@ -186,8 +201,10 @@ def open_round_flow(
     reporting cadence says is due today (models/cadence.py), then send the notices."""
     moment = _moment(now)
     if name is None or report_by is None or plan_key is None:
-        return {"periods": cadence_step(moment), "dispatch": dispatch_step(moment)}
-    return open_round_step(plan_key, name, report_by, moment)
+        return _said(
+            "open_round", {"periods": cadence_step(moment), "dispatch": dispatch_step(moment)}
+        )
+    return _said("open_round", open_round_step(plan_key, name, report_by, moment))
 
 
 @flow(name="send_reminders")
@@ -195,7 +212,7 @@ def send_reminders_flow(now: str | None = None) -> dict[str, Any]:
     """The reminder ladder: today's digests, on working days and hours only, then send them."""
     moment = _moment(now)
     run = reminders_step(moment)
-    return {"reminders": run, "dispatch": dispatch_step(moment)}
+    return _said("send_reminders", {"reminders": run, "dispatch": dispatch_step(moment)})
 
 
 @flow(name="escalate_stalled")
@@ -203,13 +220,13 @@ def escalate_stalled_flow(now: str | None = None) -> dict[str, Any]:
     """Raise every stalled item one level, then send the notices."""
     moment = _moment(now)
     counts = escalation_step(moment)
-    return {"escalations": counts, "dispatch": dispatch_step(moment)}
+    return _said("escalate_stalled", {"escalations": counts, "dispatch": dispatch_step(moment)})
 
 
 @flow(name="dispatch_notifications")
 def dispatch_notifications_flow(now: str | None = None) -> dict[str, Any]:
     """Send what is due in the outbox, with retries and backoff."""
-    return dispatch_step(_moment(now) if now else None)
+    return _said("dispatch_notifications", dispatch_step(_moment(now) if now else None))
 
 
 @flow(name="compile_results")
@@ -228,7 +245,10 @@ def compile_results_flow(
     reports = compile_step(
         plan_key, round_name, _moment(as_of) if as_of else None, formats, out_dir, publish, moment
     )
-    return {"reports": reports, "dispatch": dispatch_step(moment) if publish else None}
+    return _said(
+        "compile_results",
+        {"reports": reports, "dispatch": dispatch_step(moment) if publish else None},
+    )
 
 
 FLOWS: dict[str, Flow[..., Any]] = {

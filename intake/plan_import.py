@@ -31,6 +31,7 @@ from intake.notice import ImportFailed, ParsedNotice, ParsedTask, Problem
 from intake.unit_phrase import NamedUnit
 from intake.wording import targets
 from models import audit
+from models.archive import refuse_if_archived
 from models.assignment import ROLE_STRENGTH as PRIORITY
 from models.assignment import ROLE_ZH, Assignment, AssignmentRole
 from models.clock import utc
@@ -656,6 +657,8 @@ def reconcile(
         pending=_still_pending(session, plan, resolved),
     )
     if write and (outcome.created or outcome.changes):
+        if plan.id is not None:  # a new version of an archived plan's notice changes nothing
+            refuse_if_archived(session, plan_id=plan.id)
         _apply(session, plan, resolved, actor=actor, at=utc(now), outcome=outcome)
     return outcome
 
@@ -1069,6 +1072,7 @@ def assign_pending(
     if task is None or task.withdrawn_at is not None:
         raise NotFound(kind="task", kind_zh="任务", key=f"#{task_id}")
     plan = session.get_one(Plan, task.plan_id)  # the task's plan is there (foreign key)
+    refuse_if_archived(session, plan_id=task.plan_id)
     held = session.exec(select(Assignment).where(Assignment.task_id == task.id)).all()
     if any(a.withdrawn_at is None for a in held):
         raise TaskAlreadyAssigned(plan=plan.key, number=task.number)

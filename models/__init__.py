@@ -5,6 +5,7 @@ Importing this package registers every table on `SQLModel.metadata`
 
     lifecycle.py   the (state, action) -> state table; who may act
     workflow.py    use cases that move an assignment: sign, verify, return ...
+    archive.py     archiving a finished plan, the plan list, and the one read-only check
     audit.py       the hash-chained audit trail and its verification
     status.py      counts for `duban status`
     db.py          engines and units of work (SQLite WAL + immediate writes, PostgreSQL)

@@ -26,12 +26,13 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from models import audit
+from models.archive import refuse_if_archived
 from models.calendar import WorkingCalendar
 from models.clock import local_day
 from models.db import id_of, take_turn
 from models.errors import DubanError
 from models.lifecycle import Actor
-from models.plan import Plan, Task
+from models.plan import Plan, Task, live_plan
 
 
 class Cadence(StrEnum):
@@ -164,6 +165,7 @@ def set_cadence(
 
     checked = _checked(cadence, day, adjust, start, until, for_tasks=bool(task_numbers))
     plan = find_plan(session, plan_key)
+    refuse_if_archived(session, plan_id=plan.id or 0)
     before: dict[str, Any]
     if task_numbers:
         tasks = _tasks(session, plan, task_numbers)
@@ -292,7 +294,9 @@ def open_due_rounds(
     calendar = settings.working_calendar
     take_turn(session, "round.open")
     done = []
-    plans = session.exec(select(Plan).where(col(Plan.cadence).is_not(None)).order_by(col(Plan.id)))
+    plans = session.exec(
+        select(Plan).where(col(Plan.cadence).is_not(None), live_plan()).order_by(col(Plan.id))
+    )
     for plan in list(plans):
         schedule = Schedule.of(plan)
         if schedule is None:

@@ -20,6 +20,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from models import audit, escalations, filings, workflow
+from models.archive import refuse_if_archived_assignment
 from models.assignment import Assignment
 from models.clock import utc
 from models.errors import DubanError, NotFound, ReasonRequired
@@ -149,6 +150,7 @@ def submit_checkin(
     already in the filing (same SHA-256) is not added twice. `keep` names (by SHA-256) the files of
     an unreviewed filing that stay; the others are removed from it (None keeps them all).
     """
+    refuse_if_archived_assignment(session, assignment_id=assignment_id)  # read-only once archived
     checkin = get_checkin(session, round_id=round_id, assignment_id=assignment_id, for_update=True)
     assignment = workflow.get_assignment(session, assignment_id)
     _check_fileable(session, checkin, assignment, text=text, percent=percent)
@@ -323,6 +325,7 @@ def review_checkin(
     `revision` is the filing the office read (on the review page, in `round show`); if the unit
     has filed again since, the review is refused and nothing changes.
     """
+    refuse_if_archived_assignment(session, assignment_id=assignment_id)  # read-only once archived
     checkin = get_checkin(session, round_id=round_id, assignment_id=assignment_id, for_update=True)
     assignment = workflow.get_assignment(session, assignment_id)
     _check_reviewable(session, checkin, assignment, actor=actor, revision=revision)

@@ -18,6 +18,7 @@ from sqlalchemy import String
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from models import audit
+from models.archive import refuse_if_archived_assignment
 from models.clock import utc
 from models.errors import DubanError, NotFound, ReasonRequired
 from models.escalation import Escalation, Level, against_unit
@@ -116,6 +117,7 @@ def add_note(
     _office(actor, kind.value, words)
     body = _text(text, kind.value, words)
     ladder = find_item(session, reference)
+    refuse_if_archived_assignment(session, assignment_id=ladder[0].assignment_id)
     number = number_of(ladder)
     if all(e.resolved_at is not None for e in ladder):
         raise ItemClosed(number=number, action=f"given a {kind.value}", action_zh=words)
@@ -152,6 +154,7 @@ def close_item(
     _office(actor, "close", "办结督办单")
     why = _text(reason, "close", "办结督办单")
     ladder = find_item(session, reference)
+    refuse_if_archived_assignment(session, assignment_id=ladder[0].assignment_id)
     number = number_of(ladder)
     open_ones = [e for e in ladder if e.resolved_at is None]
     if not open_ones:

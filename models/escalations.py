@@ -33,7 +33,7 @@ from models.escalation import (
 )
 from models.lifecycle import Actor, State
 from models.outbox import enqueue_many
-from models.plan import Task
+from models.plan import Task, in_live_plan
 from models.recipients import Recipient, message, unit_contacts
 from models.round import OWED, CheckIn, CheckInState, RoundState, SupervisionRound
 from models.rounds import item, round_payload
@@ -78,7 +78,10 @@ def find_stalled(session: Session, *, today: date, rules: CycleRules, timezone: 
     rounds = {
         r.id: r
         for r in session.exec(
-            select(SupervisionRound).where(SupervisionRound.state == RoundState.OPEN)
+            select(SupervisionRound).where(
+                SupervisionRound.state == RoundState.OPEN,
+                in_live_plan(SupervisionRound.plan_id),  # an archived plan escalates nothing
+            )
         )
     }
     if not rounds:
@@ -458,7 +461,7 @@ def open_items(session: Session, timezone: str = "Asia/Shanghai") -> list[dict[s
         .join(Assignment, col(Assignment.id) == col(Escalation.assignment_id))
         .join(Task, col(Task.id) == col(Assignment.task_id))
         .join(Unit, col(Unit.id) == col(Assignment.unit_id))
-        .where(col(Escalation.resolved_at).is_(None))
+        .where(col(Escalation.resolved_at).is_(None), in_live_plan(Task.plan_id))
     ).all()
     top: dict[tuple[int, int | None], tuple[Escalation, Task, Unit]] = {}
     first: dict[tuple[int, int | None], datetime] = {}
@@ -560,6 +563,7 @@ def agenda(session: Session, timezone: str = "Asia/Shanghai") -> list[dict[str, 
         .where(
             Escalation.level == 3,
             col(Escalation.resolved_at).is_(None),
+            in_live_plan(Task.plan_id),  # an archived plan is off the 会商 agenda
             # the office's own delay is not the unit's failure
             col(Escalation.stall).not_in(list(OFFICE_STALLS)),
         )

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlmodel import Session, col, select
 
 from models import audit, escalations, workflow
+from models.archive import refuse_if_archived_assignment
 from models.assignment import Assignment
 from models.clock import local_day, utc
 from models.db import id_of
@@ -95,6 +96,7 @@ def request_extension(
 ) -> ExtensionRequest:
     """A unit asks to move its due date to `until`: later than the current one, one request pending
     at a time."""
+    refuse_if_archived_assignment(session, assignment_id=assignment_id)  # read-only once archived
     # The row lock makes two requests sent at once wait for each other, so only one is pending.
     session.exec(
         select(Assignment.id).where(Assignment.id == assignment_id).with_for_update()
@@ -161,6 +163,7 @@ def decide_extension(
     request = session.get(ExtensionRequest, request_id)
     if request is None:
         raise NotFound(kind="extension request", kind_zh="延期申请", key=f"#{request_id}")
+    refuse_if_archived_assignment(session, assignment_id=request.assignment_id)
     assignment = workflow.get_assignment(session, request.assignment_id)
     if actor.role not in OFFICE:
         raise workflow.not_permitted(

@@ -25,6 +25,7 @@ from sqlalchemy import JSON, Column, String, UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, col, delete, select
 
 from models import audit, workflow
+from models.archive import refuse_if_archived_assignment
 from models.clock import utc
 from models.db import id_of
 from models.errors import DubanError
@@ -210,6 +211,7 @@ def withdraw_filing(
     before that filing (owed again, or its earlier review), and the withdrawal is a version too."""
     from models.checkins import CheckInChanged, get_checkin
 
+    refuse_if_archived_assignment(session, assignment_id=assignment_id)  # read-only once archived
     checkin = get_checkin(session, round_id=round_id, assignment_id=assignment_id, for_update=True)
     assignment = workflow.get_assignment(session, assignment_id)
     if actor.unit_id is not None and actor.unit_id != assignment.unit_id:
@@ -292,6 +294,7 @@ def save_draft(
     now: datetime,
 ) -> None:
     """Keep (or replace) what this user typed for this assignment."""
+    refuse_if_archived_assignment(session, assignment_id=assignment_id)  # read-only once archived
     draft = session.exec(
         select(FilingDraft).where(
             FilingDraft.user_id == user_id, FilingDraft.assignment_id == assignment_id

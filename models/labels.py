@@ -92,6 +92,7 @@ AUDIT_ACTIONS: Final[dict[str, str]] = {
     "results.withdraw": "撤回通报",
     "plan.import": "导入通知",
     "plan.update": "更新通知",
+    "plan.archive": "归档计划",
     "task.create": "新增任务",
     "task.update": "修改任务",
     "task.assign": "分配任务",

@@ -146,11 +146,13 @@ class Context:
     `models.workflow.contexts_of`).
 
     `cooperating` is the task's cooperating units, each with its state (a lead unit waits for
-    them); `filing_open` says the assignment has a check-in in an open round it may still file.
+    them); `filing_open` says the assignment has a check-in in an open round it may still file;
+    `archived` that its plan is archived.
     """
 
     cooperating: tuple[tuple[str, State], ...] = ()
     filing_open: bool = False
+    archived: bool = False  # its plan is archived (models/archive.py): read-only
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +183,11 @@ def cooperating_pending(assignment: HasLifecycle, context: Context) -> list[str]
     return [name for name, state in context.cooperating if state not in HANDED_IN]
 
 
+NOT_ARCHIVED: Final = Guard(
+    "not_archived",
+    lambda a, c, actor, action: not c.archived,
+    lambda a, c: ("its plan is archived (read-only)", "所属计划已归档，只读"),
+)
 NOT_WITHDRAWN: Final = Guard(
     "not_withdrawn",
     lambda a, c, actor, action: a.withdrawn_at is None,
@@ -221,13 +228,20 @@ FILING_OPEN: Final = Guard(
 # What the request itself must bring is apart, since a form asks for it: a reason (`NEEDS_REASON`),
 # a filing (`FILED`); take_action names a missing one before a rule in `HELD_BACK_BY_RULE`.
 GUARDS: Final[dict[Action, tuple[Guard, ...]]] = {
-    Action.SIGN: (NOT_WITHDRAWN, IN_TABLE, PERMITTED_ACTOR),
-    Action.PROGRESS: (NOT_WITHDRAWN, IN_TABLE, PERMITTED_ACTOR, FILING_OPEN),
-    Action.REPORT: (NOT_WITHDRAWN, IN_TABLE, PERMITTED_ACTOR, FILING_OPEN, COOPERATING_HANDED_IN),
-    Action.VERIFY: (NOT_WITHDRAWN, IN_TABLE, PERMITTED_ACTOR),
-    Action.RETURN: (NOT_WITHDRAWN, IN_TABLE, PERMITTED_ACTOR),
-    Action.CLOSE: (NOT_WITHDRAWN, IN_TABLE, PERMITTED_ACTOR),
-    Action.REOPEN: (NOT_WITHDRAWN, IN_TABLE, PERMITTED_ACTOR),
+    Action.SIGN: (NOT_ARCHIVED, NOT_WITHDRAWN, IN_TABLE, PERMITTED_ACTOR),
+    Action.PROGRESS: (NOT_ARCHIVED, NOT_WITHDRAWN, IN_TABLE, PERMITTED_ACTOR, FILING_OPEN),
+    Action.REPORT: (
+        NOT_ARCHIVED,
+        NOT_WITHDRAWN,
+        IN_TABLE,
+        PERMITTED_ACTOR,
+        FILING_OPEN,
+        COOPERATING_HANDED_IN,
+    ),
+    Action.VERIFY: (NOT_ARCHIVED, NOT_WITHDRAWN, IN_TABLE, PERMITTED_ACTOR),
+    Action.RETURN: (NOT_ARCHIVED, NOT_WITHDRAWN, IN_TABLE, PERMITTED_ACTOR),
+    Action.CLOSE: (NOT_ARCHIVED, NOT_WITHDRAWN, IN_TABLE, PERMITTED_ACTOR),
+    Action.REOPEN: (NOT_ARCHIVED, NOT_WITHDRAWN, IN_TABLE, PERMITTED_ACTOR),
 }
 
 # Rules of the office that hold back a move this user would otherwise have: the portal says which

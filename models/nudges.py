@@ -16,6 +16,7 @@ from sqlalchemy import func, or_, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from models import audit
+from models.archive import refuse_if_archived, refuse_if_archived_assignment
 from models.assignment import Assignment
 from models.calendar import in_working_hours
 from models.clock import utc
@@ -24,7 +25,7 @@ from models.labels import local_time
 from models.lifecycle import Actor
 from models.notification import Notification
 from models.outbox import enqueue_new
-from models.plan import Task
+from models.plan import Task, in_live_plan
 from models.recipients import message, unit_contacts
 from models.rounds import OPEN_STATES
 from models.unit import ContactRole, Unit
@@ -95,11 +96,19 @@ def nudge(
 ) -> list[NudgeSent]:
     """催办 what was pressed: one digest per unit concerned. Refused as a whole (nothing written)
     when a unit is within its cooldown, has nothing open, or has no liaison to tell."""
+    if assignment_id is not None:
+        refuse_if_archived_assignment(session, assignment_id=assignment_id)
+    elif task_id is not None and (task := session.get(Task, task_id)) is not None:
+        refuse_if_archived(session, plan_id=task.plan_id)
     query = (
         select(Assignment, Task, Unit)
         .join(Task, col(Task.id) == col(Assignment.task_id))
         .join(Unit, col(Unit.id) == col(Assignment.unit_id))
-        .where(col(Assignment.withdrawn_at).is_(None), col(Assignment.state).in_(OPEN_STATES))
+        .where(
+            col(Assignment.withdrawn_at).is_(None),
+            col(Assignment.state).in_(OPEN_STATES),
+            in_live_plan(Task.plan_id),  # a unit's 催办 leaves out its archived plans
+        )
         .order_by(col(Unit.id), col(Task.number))
     )
     if assignment_id is not None:

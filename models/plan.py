@@ -2,8 +2,8 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy import JSON, Column, ColumnElement, UniqueConstraint
+from sqlmodel import Field, SQLModel, col, select
 
 
 class Plan(SQLModel, table=True):
@@ -24,6 +24,9 @@ class Plan(SQLModel, table=True):
     cadence_adjust: str | None = Field(default=None, max_length=16)
     cadence_from: date | None = Field(default=None, description="no period due before this")
     cadence_until: date | None = Field(default=None, description="no period due after this")
+    # Archived (models/archive.py): read-only from then on, off the dashboards and the flows.
+    archived_at: datetime | None = None
+    archived_by: str | None = Field(default=None, max_length=100)
 
 
 class Task(SQLModel, table=True):
@@ -60,3 +63,14 @@ class Measure(SQLModel, table=True):
     seq: int
     text: str
     targets: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+def live_plan() -> ColumnElement[bool]:
+    """A plan not archived: what the dashboards and the scheduled flows work on."""
+    return col(Plan.archived_at).is_(None)
+
+
+def in_live_plan(plan_id: object) -> ColumnElement[bool]:
+    """A row whose plan (the column `plan_id`, e.g. Task.plan_id) is not archived: one subquery."""
+    archived = select(Plan.id).where(col(Plan.archived_at).is_not(None))
+    return col(plan_id).not_in(archived)

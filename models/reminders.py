@@ -22,7 +22,7 @@ from models.calendar import in_working_hours
 from models.clock import local_day
 from models.lifecycle import Actor
 from models.outbox import enqueue_new
-from models.plan import Plan, Task
+from models.plan import Plan, Task, live_plan
 from models.recipients import message, unit_contacts
 from models.round import CheckIn, RoundState, SupervisionRound, owed
 from models.rounds import OPEN_STATES, item, round_payload
@@ -85,6 +85,7 @@ def send_reminders(
         .join(Plan, col(Plan.id) == col(SupervisionRound.plan_id))
         .where(
             SupervisionRound.state == RoundState.OPEN,
+            live_plan(),  # an archived plan reminds nobody
             owed(),
             col(Assignment.withdrawn_at).is_(None),
             col(Assignment.state).in_(OPEN_STATES),

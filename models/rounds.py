@@ -16,6 +16,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from models import audit
+from models.archive import refuse_if_archived
 from models.assignment import Assignment, AssignmentRole
 from models.calendar import STATUTORY, WorkingCalendar
 from models.clock import local_day, utc
@@ -217,6 +218,7 @@ def open_round(
         )
     take_turn(session, "round.open")  # a second opening of the same round waits, then finds it open
     plan = find_plan(session, plan_key)
+    refuse_if_archived(session, plan_id=id_of(plan))
     existing = session.exec(
         select(SupervisionRound).where(
             SupervisionRound.plan_id == plan.id, SupervisionRound.name == name
@@ -464,6 +466,7 @@ def close_round(
     `confirmed`: they stay submitted and reviewable (the review does not ask whether the round is
     open)."""
     plan = find_plan(session, plan_key)
+    refuse_if_archived(session, plan_id=id_of(plan))
     round_ = find_round(session, plan, name)
     if round_.state == RoundState.CLOSED:
         return round_

@@ -14,8 +14,8 @@ from sqlalchemy import Engine, inspect, text
 from models.errors import DatabaseNotReady
 
 # 0008 → 0009 (filing versions) → 0010 (channels) → 0011 (budget) → 0013 (通报 numbers) → 0014
-# (催办) → 0015 (reporting cadence) → 0020 (notes on escalated items); no 0012: the number was set
-# aside for work that needed no migration (0016–0019 were given to work on branches).
+# (催办) → 0015 (reporting cadence) → 0016 (plan archive) → 0020 (notes on escalated items); no
+# 0012: the number was set aside for work that needed no migration (0017–0019 went to branches).
 HEAD = "0020"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

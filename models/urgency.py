@@ -27,7 +27,7 @@ from models.checkins import checkins_to_file
 from models.escalation import Escalation
 from models.lifecycle import HANDED_IN, State
 from models.lights import light_facts, light_inputs, light_of
-from models.plan import Plan, Task
+from models.plan import Plan, Task, live_plan
 from models.round import CheckIn, CheckInState
 
 
@@ -168,12 +168,15 @@ def items_of(
     )
     if assignment_id is not None:
         mine = mine.where(Assignment.id == assignment_id)
-    rows = session.exec(
+    query = (
         select(Assignment, Task, Plan.created_at)
         .join(Task, col(Task.id) == col(Assignment.task_id))
         .join(Plan, col(Plan.id) == col(Task.plan_id))
         .where(col(Assignment.id).in_(mine), col(Task.withdrawn_at).is_(None))
-    ).all()
+    )
+    if assignment_id is None:  # the inbox leaves archived plans out; their pages stay readable
+        query = query.where(live_plan())
+    rows = session.exec(query).all()
     owed_due, filings, red = light_facts(session, mine)
     escalations = open_escalations(session, mine)
     to_file = checkins_to_file(session, unit_id=unit_id, assignment_id=assignment_id)

@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, func, select
 
 from models import audit
+from models.archive import PlanArchived, archived_assignments
 from models.assignment import Assignment, AssignmentRole, lifecycle_move
 from models.audit import AuditEvent
 from models.clock import utc
@@ -37,6 +38,7 @@ from models.lifecycle import (
     HELD_BACK_BY_RULE,
     IN_TABLE,
     NEEDS_REASON,
+    NOT_ARCHIVED,
     PERMITTED_ACTOR,
     ROLE_LABELS,
     STATE_LABELS,
@@ -48,7 +50,7 @@ from models.lifecycle import (
     next_state,
     refusal,
 )
-from models.plan import Task
+from models.plan import Plan, Task
 from models.round import CheckIn, CheckInState, RoundState, SupervisionRound, fileable
 from models.timeline import check_order
 from models.unit import Unit
@@ -107,7 +109,7 @@ def _snapshot(assignment: Assignment) -> dict[str, Any]:
 
 
 def contexts_of(session: Session, assignments: list[Assignment]) -> dict[int, Context]:
-    """What the guards read beyond each assignment's row, in two set-based queries."""
+    """What the guards read beyond each assignment's row, in three set-based queries."""
     ids = [a.id for a in assignments]
     lead_tasks = {a.task_id for a in assignments if a.role == AssignmentRole.LEAD}
     cooperating: dict[int, list[tuple[str, State]]] = {}
@@ -147,12 +149,14 @@ def contexts_of(session: Session, assignments: list[Assignment]) -> dict[int, Co
         if ids
         else set()
     )
+    archived = archived_assignments(session, [id_of(a) for a in assignments])
     return {
         id_of(a): Context(
             cooperating=tuple(cooperating.get(a.task_id, ()))
             if a.role == AssignmentRole.LEAD
             else (),
             filing_open=a.id in open_for_filing,
+            archived=a.id in archived,
         )
         for a in assignments
     }
@@ -262,7 +266,10 @@ def _refused(
     guard: Guard,
     context: Context,
 ) -> DubanError:
-    """The named error for a refusing guard: no such move, not this user's, or an office rule."""
+    """The named error for a refusing guard: an archived plan, no such move, not this user's, or
+    an office rule."""
+    if guard is NOT_ARCHIVED:
+        return PlanArchived(plan=_plan_key(session, assignment))
     if guard is IN_TABLE:
         return TransitionNotAllowed(**_labels(assignment, action), **describe(session, assignment))
     if guard is PERMITTED_ACTOR:
@@ -273,6 +280,11 @@ def _refused(
     return GuardFailed(
         why=why, why_zh=why_zh, **_labels(assignment, action), **describe(session, assignment)
     )
+
+
+def _plan_key(session: Session, assignment: Assignment) -> str:
+    task = session.get_one(Task, assignment.task_id)
+    return session.get_one(Plan, task.plan_id).key
 
 
 def _stamp(assignment: Assignment, action: Action, at: datetime) -> None:

@@ -3,6 +3,7 @@ running a flow."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,9 +61,15 @@ def test_deploy_registers_the_schedule_and_a_worker_runs_the_flow(
         and "Asia/Shanghai" in inspected
         and "'work_pool_name': 'duban'" in inspected
     )
-    run(PREFECT, "deployment", "run", "dispatch_notifications/duban-dispatch_notifications")
+    started = run(
+        PREFECT, "deployment", "run", "dispatch_notifications/duban-dispatch_notifications"
+    )
     run(PREFECT, "worker", "start", "--pool", "duban", "--run-once", timeout=180)
     assert len(list((tmp_path / "duban" / "outbox").glob("*.eml"))) == 5
     assert statuses(engine) == {"sent": 5}
+    # What the Prefect UI shows of that run: its log says, in the office's words, the 5 it sent.
+    flow_run = re.search(r"UUID: ([0-9a-f-]{36})", started)
+    assert flow_run, started
+    assert "发送消息 5 条" in run(PREFECT, "flow-run", "logs", flow_run.group(1))
     again = run(DUBAN, "deploy")  # redeploying updates the same deployments
     assert again.count("已注册部署") == 4  # open_round, send_reminders, escalate_stalled, dispatch

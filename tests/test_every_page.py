@@ -29,6 +29,7 @@ NAV = {
         "/dashboard",
         "/review",
         "/rounds",
+        "/plans",
         "/extensions",
         "/escalations",
         "/notifications",
@@ -39,7 +40,7 @@ NAV = {
         "/throttles",
         "/tokens",
     ],
-    "staff": ["/dashboard", "/review", "/rounds", "/reports", "/units", "/tokens"],
+    "staff": ["/dashboard", "/review", "/rounds", "/plans", "/reports", "/units", "/tokens"],
     "edu": ["/inbox", "/reports", "/tokens"],
     "leader": ["/dashboard", "/leader/agenda", "/reports", "/tokens"],
     "auditor": ["/audit", "/tokens"],
@@ -245,7 +246,7 @@ def test_the_keyboard_reaches_every_control_of_the_header_and_shows_where_it_is(
         page = pages[1366]
         page.goto(portal.url + "/rounds")
         reached = []
-        for _ in range(14):  # 跳到正文, the brand, nine nav links, 访问令牌, 退出登录, a field
+        for _ in range(15):  # 跳到正文, the brand, ten nav links, 访问令牌, 退出登录, a field
             page.keyboard.press("Tab")
             reached.append(
                 page.evaluate(

@@ -46,6 +46,7 @@ def test_each_role_sees_its_pages_and_is_refused_the_others(portal: Portal) -> N
         "/dashboard": {"office", "staff", "leader"},
         "/review": {"office", "staff"},
         "/rounds": {"office", "staff"},
+        "/plans": {"office", "staff"},
         "/extensions": {"office", "staff"},
         "/escalations": {"office", "staff"},
         "/leader/agenda": {"office", "staff", "leader"},

@@ -50,6 +50,7 @@ def create_app(settings: Any = None) -> FastAPI:
         api,
         api_cadence,
         api_escalations,
+        api_plans,
         api_review,
         assignments,
         audit_review,
@@ -58,6 +59,7 @@ def create_app(settings: Any = None) -> FastAPI:
         leader,
         messages,
         office,
+        plans,
         results,
         session,
     )
@@ -89,6 +91,7 @@ def create_app(settings: Any = None) -> FastAPI:
     for module in (
         session,
         office,
+        plans,
         intake_pages,
         assignments,
         filings,
@@ -102,6 +105,7 @@ def create_app(settings: Any = None) -> FastAPI:
         api_review,
         api_cadence,
         api_escalations,
+        api_plans,
     ):
         app.include_router(module.router)
 

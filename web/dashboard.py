@@ -19,7 +19,7 @@ from models.assignment import Assignment
 from models.escalations import open_counts
 from models.lifecycle import State
 from models.lights import ASSIGNMENT_COLUMNS, assignment_lights
-from models.plan import Task
+from models.plan import Task, in_live_plan
 from models.round import CheckIn, in_open_round, owed
 from models.unit import Unit
 
@@ -87,7 +87,11 @@ class Headlines:
 def headline(session: Session, today: date) -> tuple[dict[str, int], int, dict[int, int], float]:
     """Assignments by state, overdue check-ins, open escalations by level: three grouped queries
     (see BENCHMARKS.md for their cost at province scale)."""
-    live = (col(Assignment.withdrawn_at).is_(None), col(Task.withdrawn_at).is_(None))
+    live = (
+        col(Assignment.withdrawn_at).is_(None),
+        col(Task.withdrawn_at).is_(None),
+        in_live_plan(Task.plan_id),  # an archived plan has left the dashboard
+    )
     by_state = {
         s: n
         for s, n in session.exec(
@@ -190,7 +194,9 @@ def _page_of_tasks(
         matching = matching.where(col(Unit.name).contains(unit))
     if state:
         matching = matching.where(Assignment.state == state)
-    tasks_query = select(Task.id, Task.number, Task.title).where(col(Task.withdrawn_at).is_(None))
+    tasks_query = select(Task.id, Task.number, Task.title).where(
+        col(Task.withdrawn_at).is_(None), in_live_plan(Task.plan_id)
+    )
     if (
         unit or state
     ):  # only then: the subquery reads every assignment (BENCHMARKS.md, figures behind the code)

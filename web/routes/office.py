@@ -19,7 +19,7 @@ from models.escalation_desk import NoteKind, add_note, close_item, desk_items
 from models.escalations import LEVEL_LABELS, agenda, open_items
 from models.extensions import decide_extension
 from models.filings import latest_changes, versions_of
-from models.plan import Plan, Task
+from models.plan import Plan, Task, live_plan
 from models.round import CheckIn, CheckInState, SupervisionRound
 from models.rounds import close_round, open_round, unreached_in_round
 from models.status import rounds_overview
@@ -156,7 +156,7 @@ def rounds(
     from models.cadence import cadence_words, upcoming
     from models.labels import CADENCE_ADJUSTS, CADENCES
 
-    plans = session.exec(select(Plan).order_by(Plan.id)).all()
+    plans = session.exec(select(Plan).where(live_plan()).order_by(Plan.id)).all()  # not archived
     just_opened = session.get(SupervisionRound, opened) if opened else None
     now = utc_now()
     return page(
