@@ -37,6 +37,7 @@ from models.plan import Task
 from models.recipients import Recipient, message, unit_contacts
 from models.round import OWED, CheckIn, CheckInState, RoundState, SupervisionRound
 from models.rounds import item, round_payload
+from models.suspensions import not_suspended
 from models.unit import ContactRole, Unit
 
 if TYPE_CHECKING:  # the domain reads settings, never loads them
@@ -114,6 +115,7 @@ def find_stalled(session: Session, *, today: date, rules: CycleRules, timezone: 
             col(CheckIn.round_id).in_(list(rounds)),
             col(Assignment.withdrawn_at).is_(None),
             col(Assignment.state).not_in([State.VERIFIED.value, State.CLOSED.value]),
+            not_suspended(),  # a suspended item's clock stops
         )
     )
     since: dict[date, int] = {}  # working days from a date to today, counted once per distinct date

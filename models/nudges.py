@@ -27,6 +27,7 @@ from models.outbox import enqueue_new
 from models.plan import Task
 from models.recipients import message, unit_contacts
 from models.rounds import OPEN_STATES
+from models.suspensions import not_suspended
 from models.unit import ContactRole, Unit
 
 if TYPE_CHECKING:  # the domain reads settings, never loads them
@@ -99,7 +100,11 @@ def nudge(
         select(Assignment, Task, Unit)
         .join(Task, col(Task.id) == col(Assignment.task_id))
         .join(Unit, col(Unit.id) == col(Assignment.unit_id))
-        .where(col(Assignment.withdrawn_at).is_(None), col(Assignment.state).in_(OPEN_STATES))
+        .where(
+            col(Assignment.withdrawn_at).is_(None),
+            col(Assignment.state).in_(OPEN_STATES),
+            not_suspended(),  # a suspended item is not nudged
+        )
         .order_by(col(Unit.id), col(Task.number))
     )
     if assignment_id is not None:

@@ -175,6 +175,7 @@ def items_of(
         .where(col(Assignment.id).in_(mine), col(Task.withdrawn_at).is_(None))
     ).all()
     owed_due, filings, red = light_facts(session, mine)
+    paused = suspended_ids(session, mine)
     escalations = open_escalations(session, mine)
     to_file = checkins_to_file(session, unit_id=unit_id, assignment_id=assignment_id)
     items = []
@@ -189,6 +190,7 @@ def items_of(
             deadline=task.deadline,
             red_escalation=a_id in red,
             timezone=timezone,
+            suspended=a_id in paused,
         )
         checkin = to_file.get(a_id)
         escalation = escalations.get(a_id)
