@@ -29,6 +29,7 @@ from models.lifecycle import HANDED_IN, State
 from models.lights import light_facts, light_inputs, light_of
 from models.plan import Plan, Task
 from models.round import CheckIn, CheckInState
+from models.suspensions import suspended_ids
 
 
 class Urgency(IntEnum):
