@@ -37,7 +37,7 @@ from models.plan import Task
 from models.recipients import Recipient, message, unit_contacts
 from models.round import OWED, CheckIn, CheckInState, RoundState, SupervisionRound
 from models.rounds import item, round_payload
-from models.suspensions import not_suspended
+from models.suspensions import last_resumed, not_suspended
 from models.unit import ContactRole, Unit
 
 if TYPE_CHECKING:  # the domain reads settings, never loads them
@@ -133,6 +133,8 @@ def find_stalled(session: Session, *, today: date, rules: CycleRules, timezone: 
 
     stalled = []
     round_info = {r_id: round_payload(r.name, r.report_by) for r_id, r in rounds.items()}
+    # A resumed item's stall clocks restart at its resume: the suspended days are not its delay.
+    resumed = last_resumed(session)
     for (
         checkin_id,
         checkin_state,
@@ -150,6 +152,9 @@ def find_stalled(session: Session, *, today: date, rules: CycleRules, timezone: 
         unit_id,
     ) in rows:
         opened_at = rounds[round_id].opened_at
+        if assignment_id in resumed:
+            opened_at = max(utc(opened_at), resumed[assignment_id])
+            last_activity = last_activity and max(utc(last_activity), resumed[assignment_id])
         reason = _stall_reason(
             rules,
             elapsed,

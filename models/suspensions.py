@@ -137,6 +137,19 @@ def history(session: Session, assignment_id: int) -> list[Suspension]:
     )
 
 
+def last_resumed(session: Session) -> dict[int, datetime]:
+    """Each resumed item's latest resume (UTC): the escalation ladder's clocks restart there."""
+    return {
+        a_id: utc(at)
+        for a_id, at in session.exec(
+            select(Suspension.assignment_id, func.max(Suspension.resumed_at))
+            .where(col(Suspension.resumed_at).is_not(None))
+            .group_by(col(Suspension.assignment_id))
+        )
+        if at is not None
+    }
+
+
 def count_suspended(session: Session) -> int:
     return int(
         session.exec(
@@ -160,7 +173,7 @@ def _check(session: Session, assignment: Assignment, actor: Actor, action: Pause
     pause = pause_of(session, id_of(assignment))
     if (pause, action) not in TRANSITIONS:
         raise PauseRefused(
-            why_zh=f"已{PAUSE_ZH[pause]}" if pause == Pause.SUSPENDED else "未暂停",
+            why_zh="已暂停" if pause == Pause.SUSPENDED else "未暂停",
             why="is suspended already" if pause == Pause.SUSPENDED else "is not suspended",
             action_zh=ACTION_ZH[action],
             action=action.value,
