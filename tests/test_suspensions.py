@@ -61,8 +61,8 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def october(engine: Engine) -> tuple[Scenario, int]:
-    """The small office with a round opened Monday 2024-09-23, due Wednesday 2024-10-09; 市市场监管局
-    (task 12, responsible) signs the same day."""
+    """The small office with a round opened Monday 2024-09-23, due Wednesday 2024-10-09;
+    市市场监管局 (task 12, responsible) signs the same day."""
     plan = with_contacts(engine)
     with unit_of_work(engine) as session:
         round_id = open_round(
@@ -133,10 +133,10 @@ def test_a_suspended_item_gets_no_reminder_or_escalation_and_resumes_eight_worki
                 )
             assert resumed.working_days == 8
         _run_ladders(engine, settings, f"2024-10-{day:02d}")
-    # Had it run on, the ladder would have reminded it on 29 Sep (T-3: 30, 8, 9), 8 Oct (T-1), 9 Oct
-    # (due) and 11 Oct (2 working days overdue), and raised it (idle since 23 Sep: 10 working days on
-    # 11 Oct). Suspended, nothing until the resume; then the ladder of the new due date, 18 Oct:
-    # T-3 on the 15th (16, 17, 18), T-1 on the 17th, due on the 18th.
+    # Had it run on, the ladder would have reminded it on 29 Sep (T-3: 30, 8, 9), 8 Oct (T-1),
+    # 9 Oct (due) and 11 Oct (2 working days overdue), and raised it (idle since 23 Sep: 10 working
+    # days on 11 Oct). Suspended, nothing until the resume; then the ladder of the new due date,
+    # 18 Oct: T-3 on the 15th (16, 17, 18), T-1 on the 17th, due on the 18th.
     assert _market_days(engine, plan) == ["2024-10-15", "2024-10-17", "2024-10-18"]
     with reading(engine) as session:
         assert (
@@ -247,9 +247,8 @@ def test_a_second_suspend_and_a_resume_of_a_running_item_are_refused_in_chinese_
 
     with unit_of_work(engine) as session, pytest.raises(PauseRefused) as running:
         resume_now(session)
-    assert running.value.message() == "任务分工 #%d（任务12／市市场监管局）未暂停，不能恢复。" % (
-        plan.market
-    )
+    subject = f"任务分工 #{plan.market}（任务12／市市场监管局）"
+    assert running.value.message() == f"{subject}未暂停，不能恢复。"
     with unit_of_work(engine) as session, pytest.raises(ReasonRequired) as blank:
         suspend(session, assignment_id=plan.market, reason="  ", actor=OFFICE, now=at("2024-09-26"))
     assert blank.value.message() == "“暂停”必须填写理由。"
@@ -264,9 +263,7 @@ def test_a_second_suspend_and_a_resume_of_a_running_item_are_refused_in_chinese_
         suspend(
             session, assignment_id=plan.market, reason="再次", actor=OFFICE, now=at("2024-09-27")
         )
-    assert twice.value.message() == "任务分工 #%d（任务12／市市场监管局）已暂停，不能暂停。" % (
-        plan.market
-    )
+    assert twice.value.message() == f"{subject}已暂停，不能暂停。"
     with unit_of_work(engine) as session:
         resume_now(session)
     with reading(engine) as session:
