@@ -1,7 +1,8 @@
-"""暂停 on every interface: `duban suspend|resume`, POST/DELETE /api/v1/assignments/{id}/suspension
-(the office's alone: 403 for a unit, 404 for what it cannot see, 409 for a second suspend or a resume
-of a running item), and the assignment page (the office's 暂停/恢复 only when legal; the unit sees
-that its item is paused and why), over HTTP and in Chromium at 1366 and 390 px.
+"""暂停 on every interface: `duban suspend|resume`, POST/DELETE
+/api/v1/assignments/{id}/suspension (the office's alone: 403 for a unit, 404 for what it cannot
+see, 409 for a second suspend or a resume of a running item), and the assignment page (the office's
+暂停/恢复 only when legal; the unit sees that its item is paused and why), over HTTP and in Chromium
+at 1366 and 390 px.
 
 The CLI's hand-worked figure: suspended Friday 2024-09-27, resumed Monday 2024-10-14 = 8 working
 days (27, Sun 29 make-up, 30, 8–11 October, Sat 12 make-up; 1–7 October are off).
