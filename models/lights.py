@@ -37,7 +37,7 @@ from models.suspensions import suspended_ids
 if TYPE_CHECKING:  # the domain reads settings, never loads them
     from config.settings import CycleRules
 
-ORDER = {"grey": -1, "green": 0, "yellow": 1, "red": 2}
+ORDER = {"green": 0, "yellow": 1, "red": 2, "grey": -1}  # grey: suspended, below green
 
 
 class LightInputs(NamedTuple):  # a tuple: the dashboard makes one per cell on the page
