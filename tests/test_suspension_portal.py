@@ -157,6 +157,9 @@ def test_the_paused_assignment_page_in_chromium(portal: Portal, browser, backend
             page.goto(f"{portal.url}/assignments/{market}")
             check_page(page, "assignment-suspended-office")
             assert page.locator("#resume").is_visible(), width
+            page.goto(f"{portal.url}/dashboard?task=12")
+            check_page(page, "dashboard-suspended")
+            assert page.locator(f"a.chip.grey[data-assignment='{market}']").is_visible(), width
     with signed_in_pages(browser, portal.url, "market") as pages:
         for width, page in pages.items():
             page.goto(f"{portal.url}/assignments/{market}")
