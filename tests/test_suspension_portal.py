@@ -42,6 +42,10 @@ def test_the_cli_suspends_and_resumes_with_chinese_refusals_and_counts_the_worki
     notice = str(ROOT / "tests/fixtures/seed-notice.txt")
     assert run("import", notice, "--plan-key", "2022").returncode == 0
     item = ("--task", "12", "--unit", "市市场监管局")
+    opened = run(
+        "round", "open", "--name", "十月督导", "--due", "2024-10-09", "--now", "2024-09-23T10:00"
+    )
+    assert opened.returncode == 0, opened.stderr
     blank = run("suspend", *item, "--reason", "  ", "--now", "2024-09-27T10:00")
     assert_one_clean_line(blank, 2, "“暂停”必须填写理由")
     early = run("resume", *item, "--now", "2024-09-27T10:00")
@@ -54,6 +58,28 @@ def test_the_cli_suspends_and_resumes_with_chinese_refusals_and_counts_the_worki
     resumed = run("resume", *item, "--now", "2024-10-14T10:00", "--json")
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["working_days"] == 8
+    # The 通报 as of Thursday 10 October (the item paused then, though resumed since): 暂停中 1 项,
+    # its line grey; as of the 15th, none.
+    out = tmp_path / "reports"
+    for day in ("2024-10-10", "2024-10-15"):
+        made = run(
+            "report",
+            "--round",
+            "十月督导",
+            "--as-of",
+            day,
+            "--format",
+            "md,html",
+            "--out",
+            str(out / day),
+        )
+        assert made.returncode == 0, made.stderr
+    (paused,) = (out / "2024-10-10").rglob("*.md")
+    assert "| 暂停中（经办公室暂停，不计逾期） | 1 项 |" in paused.read_text(encoding="utf-8")
+    (page,) = (out / "2024-10-10").rglob("*.html")
+    assert "市市场监管局（暂停）" in page.read_text(encoding="utf-8")
+    (running,) = (out / "2024-10-15").rglob("*.md")
+    assert "| 暂停中（经办公室暂停，不计逾期） | 0 项 |" in running.read_text(encoding="utf-8")
     engine = create_engine(database_url)
     with engine.connect() as connection:
         rows = connection.execute(
