@@ -9,6 +9,7 @@ so that `duban --help` and `duban status` start fast and never import Prefect.
     cycle_commands.py   round, sign, checkin, review, close, reopen, extension, remind, escalate,
 nudge, agenda
     escalation_commands.py  escalation list|note|consult|close (the escalated items' desk)
+    suspension_commands.py  suspend, resume (暂停: an item's clock stops)
     audit_commands.py   audit show|verify|export
     report_command.py   report (the 通报: HTML, XLSX, DOCX, Markdown)
     users_commands.py   users add|passwd|disable|list (the portal's accounts)
@@ -44,6 +45,7 @@ from cli.notification_commands import dispatch_command, notifications_app
 from cli.output import emit_json, fail, lang, say, show
 from cli.plan_commands import plan_app
 from cli.report_command import report_app
+from cli.suspension_commands import resume_command, suspend_command
 from cli.units_commands import units_app
 from cli.users_commands import users_app
 
@@ -299,6 +301,8 @@ app.add_typer(extension_app, name="extension")
 app.command("remind")(remind_command)
 app.command("escalate")(escalate_command)
 app.command("nudge")(nudge_command)
+app.command("suspend")(suspend_command)
+app.command("resume")(resume_command)
 app.command("agenda")(agenda_command)
 app.add_typer(escalation_app, name="escalation")
 app.command("dispatch")(dispatch_command)

@@ -27,6 +27,7 @@ from models.nudges import Nudge
 from models.plan import Measure, Plan, Task
 from models.results import ResultsReport
 from models.round import CheckIn, CheckInState, RoundState, SupervisionRound
+from models.suspensions import Suspension
 from models.unit import Contact, ContactRole, GroupMember, Unit, UnitAlias, UnitKind
 from models.user import LoginThrottle, User, WebSession
 
@@ -62,6 +63,7 @@ __all__ = [
     "RoundState",
     "State",
     "SupervisionRound",
+    "Suspension",
     "Task",
     "Unit",
     "UnitAlias",

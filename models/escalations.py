@@ -37,6 +37,7 @@ from models.plan import Task, in_live_plan
 from models.recipients import Recipient, message, unit_contacts
 from models.round import OWED, CheckIn, CheckInState, RoundState, SupervisionRound
 from models.rounds import item, round_payload
+from models.suspensions import last_resumed, not_suspended
 from models.unit import ContactRole, Unit
 
 if TYPE_CHECKING:  # the domain reads settings, never loads them
@@ -117,6 +118,7 @@ def find_stalled(session: Session, *, today: date, rules: CycleRules, timezone: 
             col(CheckIn.round_id).in_(list(rounds)),
             col(Assignment.withdrawn_at).is_(None),
             col(Assignment.state).not_in([State.VERIFIED.value, State.CLOSED.value]),
+            not_suspended(),  # a suspended item's clock stops
         )
     )
     since: dict[date, int] = {}  # working days from a date to today, counted once per distinct date
@@ -134,6 +136,8 @@ def find_stalled(session: Session, *, today: date, rules: CycleRules, timezone: 
 
     stalled = []
     round_info = {r_id: round_payload(r.name, r.report_by) for r_id, r in rounds.items()}
+    # A resumed item's stall clocks restart at its resume: the suspended days are not its delay.
+    resumed = last_resumed(session)
     for (
         checkin_id,
         checkin_state,
@@ -151,6 +155,9 @@ def find_stalled(session: Session, *, today: date, rules: CycleRules, timezone: 
         unit_id,
     ) in rows:
         opened_at = rounds[round_id].opened_at
+        if assignment_id in resumed:
+            opened_at = max(utc(opened_at), resumed[assignment_id])
+            last_activity = last_activity and max(utc(last_activity), resumed[assignment_id])
         reason = _stall_reason(
             rules,
             elapsed,

@@ -39,11 +39,15 @@ WORDS: Final[dict[str, str]] = {
         "checkin.submit",
         "checkin.accept",
         "checkin.return",
+        "suspension.suspend",
+        "suspension.resume",
     )
 }
 OFFICE_ONLY_WORDS: Final[dict[str, str]] = {"access.refused": AUDIT_ACTIONS["access.refused"]}
-# Reasons a unit is meant to read: why its report came back, why its item was reopened.
-REASONS_FOR_UNITS: Final = frozenset({"assignment.return", "assignment.reopen", "checkin.return"})
+# Reasons a unit is meant to read: why its report came back, why its item was reopened or paused.
+REASONS_FOR_UNITS: Final = frozenset(
+    {"assignment.return", "assignment.reopen", "checkin.return", "suspension.suspend"}
+)
 
 
 @dataclass(frozen=True)

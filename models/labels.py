@@ -27,7 +27,12 @@ CHECKIN_STATES: Final[dict[str, str]] = {
 }
 ROUND_STATES: Final[dict[str, str]] = {"open": "进行中", "closed": "已结束"}
 # The light of an item or a task (models/lights.py), in words beside its colour and shape.
-LIGHTS: Final[dict[str, str]] = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
+LIGHTS: Final[dict[str, str]] = {
+    "green": "绿灯",
+    "yellow": "黄灯",
+    "red": "红灯",
+    "grey": "暂停",  # a suspended item's clock stops (models/suspensions.py)
+}
 # The assignment's role in its task (牵头 / 负责 / 配合).
 ASSIGNMENT_ROLES: Final[dict[str, str]] = {
     "lead": "牵头",
@@ -118,6 +123,8 @@ AUDIT_ACTIONS: Final[dict[str, str]] = {
     "notification.fallback": "通知改投下一渠道",
     "reminder.enqueue": "生成提醒",
     "nudge.send": "一键催办",
+    "suspension.suspend": "暂停计时",
+    "suspension.resume": "恢复计时",
     "schema.upgrade": "数据库升级",
 }
 # A plan's (or a task's) reporting cadence (models/cadence.py); how a rest-day due day moves.

@@ -1,7 +1,8 @@
 """Traffic lights: green on pace, yellow behind the expected pace (序时进度) or due soon, red
-overdue or at level 3.
+overdue or at level 3; grey (暂停) while the office has suspended the item (models/suspensions.py).
 
-A task's light is the worst of its assignments'; so is a unit's.
+A task's light is the worst of its assignments'; so is a unit's. Grey is below green: a task is
+grey only when every item of it is suspended.
 
 What a light is computed from is decided once, in `light_inputs`, for the lights here, the dashboard
 (web/dashboard.py) and the 通报 (reports/results.py), which gather the same facts in their own ways
@@ -31,11 +32,12 @@ from models.escalation import OFFICE_STALLS, Escalation
 from models.lifecycle import HANDED_IN, State
 from models.plan import Plan, Task
 from models.round import CheckIn, in_open_round, owed
+from models.suspensions import suspended_ids
 
 if TYPE_CHECKING:  # the domain reads settings, never loads them
     from config.settings import CycleRules
 
-ORDER = {"green": 0, "yellow": 1, "red": 2}
+ORDER = {"green": 0, "yellow": 1, "red": 2, "grey": -1}  # grey: suspended, below green
 
 
 class LightInputs(NamedTuple):  # a tuple: the dashboard makes one per cell on the page
@@ -47,6 +49,7 @@ class LightInputs(NamedTuple):  # a tuple: the dashboard makes one per cell on t
     started_on: date | None
     deadline: date | None
     red_escalation: bool
+    suspended: bool = False
 
 
 def light_inputs(
@@ -59,6 +62,7 @@ def light_inputs(
     deadline: date | None,
     red_escalation: bool,
     timezone: str,
+    suspended: bool = False,
 ) -> LightInputs:
     """The one rule for a light's inputs. `owed_due_on`: due dates of the check-ins still owed in
     open rounds; `filings`: (when last filed, percent) of each check-in, as it stands."""
@@ -70,6 +74,7 @@ def light_inputs(
         started_on=_local_day(plan_created_at, timezone) if plan_created_at else None,
         deadline=deadline,
         red_escalation=red_escalation,
+        suspended=suspended,
     )
 
 
@@ -88,6 +93,8 @@ def latest_percent(filings: Iterable[tuple[datetime | None, int | None]]) -> int
 
 
 def light_of(inputs: LightInputs, *, today: date, rules: Any) -> str:
+    if inputs.suspended:  # its clock stops: neither on pace nor behind
+        return "grey"
     return light(
         state=inputs.state,
         due_on=inputs.due_on,
@@ -193,6 +200,7 @@ def _colours(
     """(assignment, task, unit, colour) for the assignments `which` selects (a subquery of ids);
     `rows`, their ASSIGNMENT_COLUMNS, when the caller has read them already."""
     owed_due, filings, red = light_facts(session, which)
+    paused = suspended_ids(session, which)
     created = dict(
         session.exec(select(Plan.id, Plan.created_at)).all()
     )  # a few plans: not once per row
@@ -216,6 +224,7 @@ def _colours(
             deadline=deadline,
             red_escalation=a_id in red,
             timezone=timezone,
+            suspended=a_id in paused,
         )
         yield a_id, task_id, unit_id, light_of(inputs, today=today, rules=rules)
 
@@ -256,7 +265,7 @@ def lights(
     ):
         by_assignment[a_id] = value
         for table, key in ((by_task, task_id), (by_unit, unit_id)):
-            if ORDER[value] >= ORDER[table.get(key, "green")]:
+            if ORDER[value] >= ORDER[table.get(key, "grey")]:
                 table[key] = value
     return {"assignments": by_assignment, "tasks": by_task, "units": by_unit}
 

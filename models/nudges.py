@@ -28,6 +28,7 @@ from models.outbox import enqueue_new
 from models.plan import Task, in_live_plan
 from models.recipients import message, unit_contacts
 from models.rounds import OPEN_STATES
+from models.suspensions import not_suspended
 from models.unit import ContactRole, Unit
 
 if TYPE_CHECKING:  # the domain reads settings, never loads them
@@ -108,6 +109,7 @@ def nudge(
             col(Assignment.withdrawn_at).is_(None),
             col(Assignment.state).in_(OPEN_STATES),
             in_live_plan(Task.plan_id),  # a unit's 催办 leaves out its archived plans
+            not_suspended(),  # a suspended item is not nudged
         )
         .order_by(col(Unit.id), col(Task.number))
     )

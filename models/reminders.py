@@ -26,6 +26,7 @@ from models.plan import Plan, Task, live_plan
 from models.recipients import message, unit_contacts
 from models.round import CheckIn, RoundState, SupervisionRound, owed
 from models.rounds import OPEN_STATES, item, round_payload
+from models.suspensions import not_suspended
 from models.unit import ContactRole, Unit
 
 if TYPE_CHECKING:  # the domain reads settings, never loads them
@@ -89,6 +90,7 @@ def send_reminders(
             owed(),
             col(Assignment.withdrawn_at).is_(None),
             col(Assignment.state).in_(OPEN_STATES),
+            not_suspended(),  # a suspended item's clock stops
         )
         .order_by(Unit.id, CheckIn.due_on, Task.number)
     )

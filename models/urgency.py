@@ -29,6 +29,7 @@ from models.lifecycle import HANDED_IN, State
 from models.lights import light_facts, light_inputs, light_of
 from models.plan import Plan, Task, live_plan
 from models.round import CheckIn, CheckInState
+from models.suspensions import suspended_ids
 
 
 class Urgency(IntEnum):
@@ -178,6 +179,7 @@ def items_of(
         query = query.where(live_plan())
     rows = session.exec(query).all()
     owed_due, filings, red = light_facts(session, mine)
+    paused = suspended_ids(session, mine)
     escalations = open_escalations(session, mine)
     to_file = checkins_to_file(session, unit_id=unit_id, assignment_id=assignment_id)
     items = []
@@ -192,6 +194,7 @@ def items_of(
             deadline=task.deadline,
             red_escalation=a_id in red,
             timezone=timezone,
+            suspended=a_id in paused,
         )
         checkin = to_file.get(a_id)
         escalation = escalations.get(a_id)

@@ -32,7 +32,13 @@ CJK_FILES = (
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
 )
 MOST_BARS = 40  # beyond this a chart shows the lowest 40, and says so
-COLOURS = {"green": "#2e7d32", "yellow": "#f9a825", "red": "#c62828", "bar": "#1a5fb4"}
+COLOURS = {
+    "green": "#2e7d32",
+    "yellow": "#f9a825",
+    "red": "#c62828",
+    "grey": "#757575",
+    "bar": "#1a5fb4",
+}
 
 
 class NoCJKFont(DubanError):

@@ -69,6 +69,7 @@ def write_document(results: Results, charts: list[Chart], path: Path) -> None:
             f"{h['escalations']['2']}项、提请领导小组协调{h['escalations']['3']}项。"
             f"办公室待审核{h['office_review']['items']}项，最长已等"
             f"{h['office_review']['longest_days']}个工作日。"
+            f"暂停中{h.get('suspended', 0)}项（经办公室暂停，暂不计时）。"
         ),
     )
     for chart in charts:

@@ -38,10 +38,11 @@ from models.lifecycle import STATE_LABELS, Action, State
 from models.lights import ORDER, light_inputs, light_of
 from models.plan import Plan, Task
 from models.round import OWED, CheckIn, SupervisionRound
+from models.suspensions import suspended_at
 from models.unit import Unit
 
 DONE = frozenset({State.VERIFIED.value, State.CLOSED.value})
-LIGHT_LABELS = {"green": "绿", "yellow": "黄", "red": "红"}
+LIGHT_LABELS = {"green": "绿", "yellow": "黄", "red": "红", "grey": "暂停"}
 STATUS_LABELS = {
     "on_time": "按时报送",
     "late": "逾期报送",
@@ -62,6 +63,7 @@ REPLAYED = [f"assignment.{a.value}" for a in Action] + [
     "escalation.raise",
     "escalation.resolve",
     "extension.approve",
+    "suspension.resume",
 ]
 
 
@@ -126,7 +128,7 @@ class TaskResult:
     number: int
     title: str
     deadline: date | None
-    light: str = "green"
+    light: str = "grey"  # until a line is added: grey only when every item is suspended
     lines: list[Line] = field(default_factory=list)
     done: int = 0
 
@@ -314,7 +316,10 @@ def compute(
         session, plan=plan, held=held, items=items, texts=texts, as_of=as_of, timezone=timezone
     )
     escalations = _escalations(replayed, held=held, in_scope=in_scope, rounds=rounds)
-    latest = _settle(items, replayed.due_in_force, today=today, calendar=rules.calendar)
+    paused = suspended_at(session, as_of) & in_scope  # the history rows say what was paused then
+    latest = _settle(
+        items, replayed.due_in_force, today=today, calendar=rules.calendar, paused=paused
+    )
     backlog = _office_backlog(
         items, replayed.last_filed, today=today, timezone=timezone, calendar=rules.calendar
     )
@@ -332,6 +337,7 @@ def compute(
         latest=latest,
         open_then=open_then,
         open_red=open_red,
+        paused=paused,
         today=today,
         rules=rules,
         timezone=timezone,
@@ -351,7 +357,8 @@ def compute(
         as_of=as_of,
         as_of_day=today,
         headline=_headline(tasks, items=items, escalations=escalations)
-        | _office_figures(backlog, rules),
+        | _office_figures(backlog, rules)
+        | {"suspended": len(paused)},
         tasks=[tasks[n] for n in sorted(tasks)],
         units=_rank(list(units.values())),
         items=sorted(items.values(), key=lambda i: (i.task_number, i.unit, i.round_id)),
@@ -571,10 +578,12 @@ def _replay(
             )
         elif action == "escalation.resolve":
             replayed.resolved[object_id] = local_day(at, timezone)
-        elif action == "extension.approve":
+        elif action in ("extension.approve", "suspension.resume"):
+            # A resume moves the due date by the suspended working days, as an extension does.
             a_id = by_pair.get((task_id, unit_names.get(unit_id)))
-            if a_id is not None and after.get("due_on"):
-                replayed.due_in_force[a_id] = date.fromisoformat(after["due_on"])
+            moved = after.get("due_on") or after.get("checkin_due_on")
+            if a_id is not None and moved:
+                replayed.due_in_force[a_id] = date.fromisoformat(moved)
     return replayed
 
 
@@ -668,10 +677,15 @@ def _office_backlog(
 
 
 def _settle(
-    items: dict[int, Item], extended: dict[int, date], *, today: date, calendar: Any
+    items: dict[int, Item],
+    extended: dict[int, date],
+    *,
+    today: date,
+    calendar: Any,
+    paused: set[int],
 ) -> dict[int, Item]:
     """Each item's due date in force, status and overdue days on `today`; the latest item per
-    assignment."""
+    assignment. A suspended item's clock stops: it is neither missing nor overdue."""
     latest: dict[int, Item] = {}
     for item in sorted(items.values(), key=lambda i: i.round_id):
         moved = extended.get(item.assignment_id)
@@ -679,9 +693,13 @@ def _settle(
             item.due_in_force = max(item.due_on, moved)
         if item.filed_on is not None:
             item.status = "on_time" if item.filed_on <= item.due_on else "late"
-        elif today > item.due_in_force:
+        elif today > item.due_in_force and item.assignment_id not in paused:
             item.status = "missing"
-        if item.checkin_state in OWED and today > item.due_in_force:
+        if (
+            item.checkin_state in OWED
+            and today > item.due_in_force
+            and item.assignment_id not in paused
+        ):
             item.overdue_days = calendar.working_days_between(item.due_in_force, today)
         latest[item.assignment_id] = item
     return latest
@@ -708,6 +726,7 @@ def _light_of(
     replayed: Replayed,
     open_then: set[int],
     open_red: set[int],
+    paused: set[int],
     today: date,
     rules: Any,
     timezone: str,
@@ -726,6 +745,7 @@ def _light_of(
             deadline=a.task_deadline,
             red_escalation=a.id in open_red,
             timezone=timezone,
+            suspended=a.id in paused,
         ),
         today=today,
         rules=rules,
@@ -742,6 +762,7 @@ def _tally_assignments(
     latest: dict[int, Item],
     open_then: set[int],
     open_red: set[int],
+    paused: set[int],
     today: date,
     rules: Any,
     timezone: str,
@@ -765,6 +786,7 @@ def _tally_assignments(
             replayed=replayed,
             open_then=open_then,
             open_red=open_red,
+            paused=paused,
             today=today,
             rules=rules,
             timezone=timezone,

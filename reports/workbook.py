@@ -50,6 +50,7 @@ def tables(results: Any) -> list[Table]:
         ["红色提请协调", h["escalations"]["3"]],
         ["办公室待审核", h["office_review"]["items"]],
         ["办公室待审核最长等待（工作日）", h["office_review"]["longest_days"]],
+        ["暂停中", h.get("suspended", 0)],
         ["红灯任务", h["task_lights"]["red"]],
         ["黄灯任务", h["task_lights"]["yellow"]],
         ["绿灯任务", h["task_lights"]["green"]],

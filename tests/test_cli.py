@@ -92,9 +92,9 @@ def test_status_json_has_the_documented_keys_and_counts(
         },
         "rounds": [],
         "lights": {
-            "assignments": {"green": 4, "yellow": 0, "red": 0},
-            "tasks": {"green": 2, "yellow": 0, "red": 0},
-            "units": {"green": 4, "yellow": 0, "red": 0},
+            "assignments": {"green": 4, "yellow": 0, "red": 0, "grey": 0},
+            "tasks": {"green": 2, "yellow": 0, "red": 0, "grey": 0},
+            "units": {"green": 4, "yellow": 0, "red": 0, "grey": 0},
         },
     }
     human = duban("status", home=tmp_path, url=database_url)

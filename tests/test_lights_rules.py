@@ -149,8 +149,8 @@ def test_cooperating_units_due_two_working_days_earlier_turn_yellow_first(
         "市检察院": "yellow",
         "市市场监管局": "green",
     }
-    assert found["counts"]["assignments"] == {"green": 2, "yellow": 2, "red": 0}
-    assert found["counts"]["tasks"] == {"green": 1, "yellow": 1, "red": 0}
+    assert found["counts"]["assignments"] == {"green": 2, "yellow": 2, "red": 0, "grey": 0}
+    assert found["counts"]["tasks"] == {"green": 1, "yellow": 1, "red": 0, "grey": 0}
 
 
 def test_three_working_days_before_the_due_date_is_inside_the_warning_window(
@@ -244,7 +244,7 @@ def test_red_then_yellow_then_green_on_one_task_is_red(
         "market": "green",
     }
     assert found["task5"] == "red" and found["task12"] == "green"
-    assert found["counts"]["assignments"] == {"green": 2, "yellow": 1, "red": 1}
+    assert found["counts"]["assignments"] == {"green": 2, "yellow": 1, "red": 1, "grey": 0}
 
 
 def test_only_an_open_level_three_escalation_turns_a_light_red(

@@ -144,7 +144,7 @@ def test_the_headline_figures_match_the_round_worked_out_by_hand(
         assert session.exec(select(func.count()).select_from(Escalation)).one() == 5
     # 市检察院 filed 30 Sep and waits: 8, 9 (make-up working days), 10-14 Oct = 7 working days.
     assert h["office_review"] == {"items": 1, "longest_days": 7, "past_limit": 1}
-    assert h["task_lights"] == {"green": 1, "yellow": 0, "red": 1}
+    assert h["task_lights"] == {"green": 1, "yellow": 0, "red": 1, "grey": 0}
 
 
 def test_per_task_per_unit_and_overdue(played, settings: Settings) -> None:

@@ -52,6 +52,7 @@ def create_app(settings: Any = None) -> FastAPI:
         api_escalations,
         api_plans,
         api_review,
+        api_suspension,
         assignments,
         audit_review,
         filings,
@@ -106,6 +107,7 @@ def create_app(settings: Any = None) -> FastAPI:
         api_cadence,
         api_escalations,
         api_plans,
+        api_suspension,
     ):
         app.include_router(module.router)
 

@@ -38,6 +38,8 @@ from models.nudges import counts_for as nudge_counts
 from models.plan import Measure, Task
 from models.round import CheckIn, SupervisionRound
 from models.rounds import OPEN_STATES
+from models.suspensions import available as pause_actions
+from models.suspensions import facts as pause_facts
 from models.unit import Unit
 from models.urgency import assignment_item
 from models.workflow import context_of
@@ -204,6 +206,9 @@ def assignment_facts(
         "may_nudge": me.role in OFFICE
         and assignment.withdrawn_at is None
         and str(assignment.state) in OPEN_STATES,
+        # 暂停 (models/suspensions.py): whether paused, each pause, and the office's legal buttons.
+        "pause": pause_facts(session, assignment.id or 0, settings.timezone)
+        | {"actions": [str(a) for a in pause_actions(session, assignment, me.actor)]},
         # The filings' versions, the form's values and whether it amends (web/filing_view.py).
         **filing_view(session, me, assignment, checkins, open_checkin, from_previous=from_previous),
     }

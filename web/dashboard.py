@@ -155,7 +155,7 @@ def overview(
         if cells
         else {}
     )
-    lights = {"green": 0, "yellow": 0, "red": 0}
+    lights = {"green": 0, "yellow": 0, "red": 0, "grey": 0}
     for unit_name, role, a_id, task_id, _, current, *_ in cells:
         colour_of = colours[a_id]
         if colour and colour_of != colour:

@@ -52,7 +52,8 @@ class AssignmentOut(BaseModel):
         "by a review)"
     )
     light: str = Field(
-        description="green, yellow or red today, as on the dashboard and in the 通报 "
+        description="green, yellow or red today, grey while suspended (暂停), as on the dashboard "
+        "and in the 通报 "
         "(models.lights)"
     )
 

@@ -243,6 +243,48 @@ def nudge_assignment(request: Request, assignment_id: Id, me: Principal = Depend
     )
 
 
+@router.post("/assignments/{assignment_id}/suspend")
+def suspend_assignment(request: Request, assignment_id: Id, me: Principal = Depends(office_only)):
+    """暂停 this item with the typed reason (models/suspensions.py)."""
+    from models.suspensions import suspend
+
+    form = form_of(request, me)  # the CSRF check
+    with unit_of_work(engine_of(request)) as session:
+        visible_assignment(session, me, assignment_id)
+        suspend(
+            session,
+            assignment_id=assignment_id,
+            reason=str(form.get("reason") or ""),
+            actor=me.actor,
+            now=utc_now(),
+        )
+    return redirect_with(request, f"/assignments/{assignment_id}", "已暂停，暂停期间停止计时")
+
+
+@router.post("/assignments/{assignment_id}/resume")
+def resume_assignment(request: Request, assignment_id: Id, me: Principal = Depends(office_only)):
+    """恢复 this item; its due date moves by the suspended working days."""
+    from models.suspensions import resume
+
+    form_of(request, me)  # the CSRF check
+    settings = settings_of(request)
+    with unit_of_work(engine_of(request)) as session:
+        visible_assignment(session, me, assignment_id)
+        row = resume(
+            session,
+            assignment_id=assignment_id,
+            actor=me.actor,
+            now=utc_now(),
+            timezone=settings.timezone,
+            calendar=settings.working_calendar,
+        )
+        days, after = row.working_days, row.due_on_after
+    moved = f"，截止日期顺延至 {after}" if after else ""
+    return redirect_with(
+        request, f"/assignments/{assignment_id}", f"已恢复计时，暂停 {days} 个工作日{moved}"
+    )
+
+
 DATE_FORMAT = "延期至日期应为 YYYY-MM-DD 格式的日期，请重新选择。"
 
 
