@@ -17,6 +17,7 @@ Importing this package registers every table on `SQLModel.metadata`
 import models.lengths  # noqa: F401  (registers the length check on every table)
 from models.assignment import Assignment, AssignmentRole
 from models.audit import AuditEvent, AuditHead
+from models.declines import Decline, DeclineState
 from models.escalation import Escalation, EscalationNumber, ExtensionRequest, ExtensionState, Level
 from models.filings import CheckInVersion, FilingDraft
 from models.lifecycle import Action, Actor, Role, State
@@ -40,6 +41,8 @@ __all__ = [
     "CheckInVersion",
     "Contact",
     "ContactRole",
+    "Decline",
+    "DeclineState",
     "Escalation",
     "EscalationNumber",
     "ExtensionRequest",

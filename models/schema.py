@@ -14,9 +14,9 @@ from sqlalchemy import Engine, inspect, text
 from models.errors import DatabaseNotReady
 
 # 0008 → 0009 (filing versions) → 0010 (channels) → 0011 (budget) → 0013 (通报 numbers) → 0014
-# (催办) → 0015 (reporting cadence); no 0012: the number was set aside for work that needed no
-# migration.
-HEAD = "0015"
+# (催办) → 0015 (reporting cadence) → 0018 (退办); no 0012: the number was set aside for work that
+# needed no migration.
+HEAD = "0018"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 

@@ -107,7 +107,7 @@ def _snapshot(assignment: Assignment) -> dict[str, Any]:
 
 
 def contexts_of(session: Session, assignments: list[Assignment]) -> dict[int, Context]:
-    """What the guards read beyond each assignment's row, in two set-based queries."""
+    """What the guards read beyond each assignment's row, in three set-based queries."""
     ids = [a.id for a in assignments]
     lead_tasks = {a.task_id for a in assignments if a.role == AssignmentRole.LEAD}
     cooperating: dict[int, list[tuple[str, State]]] = {}
@@ -147,12 +147,26 @@ def contexts_of(session: Session, assignments: list[Assignment]) -> dict[int, Co
         if ids
         else set()
     )
+    from models.declines import Decline, DeclineState
+
+    declined = (
+        set(
+            session.exec(
+                select(Decline.assignment_id).where(
+                    col(Decline.assignment_id).in_(ids), Decline.state == DeclineState.PENDING
+                )
+            )
+        )
+        if ids
+        else set()
+    )
     return {
         id_of(a): Context(
             cooperating=tuple(cooperating.get(a.task_id, ()))
             if a.role == AssignmentRole.LEAD
             else (),
             filing_open=a.id in open_for_filing,
+            decline_pending=a.id in declined,
         )
         for a in assignments
     }
