@@ -49,9 +49,11 @@ def create_app(settings: Any = None) -> FastAPI:
         admin,
         api,
         api_cadence,
+        api_declines,
         api_review,
         assignments,
         audit_review,
+        declines,
         filings,
         intake_pages,
         leader,
@@ -90,6 +92,7 @@ def create_app(settings: Any = None) -> FastAPI:
         office,
         intake_pages,
         assignments,
+        declines,
         filings,
         results,
         leader,
@@ -100,6 +103,7 @@ def create_app(settings: Any = None) -> FastAPI:
         api,
         api_review,
         api_cadence,
+        api_declines,
     ):
         app.include_router(module.router)
 
