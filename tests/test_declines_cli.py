@@ -158,6 +158,26 @@ def test_a_lead_unit_declines_in_its_window_and_the_office_reassigns_the_lead(
     )
     assert_one_clean_line(report, 4, "配合单位尚未报结")
 
+    # The 通报 lists task 8 under its new lead, not the unit that declined it (history in the trail).
+    run(
+        "report",
+        "--round",
+        "第三季度",
+        "--format",
+        "md",
+        "--out",
+        str(tmp_path / "reports"),
+        "--now",
+        "2022-09-19T12:00",
+    )
+    (markdown,) = (tmp_path / "reports").rglob("*.md")
+    (task_row,) = [
+        line
+        for line in markdown.read_text(encoding="utf-8").splitlines()
+        if line.startswith("| 8 | 丰富未成年人精神文化生活 |")
+    ]
+    assert "市司法局" in task_row and "市委宣传部" not in task_row
+
     # One audit event per move, with its Chinese label on the trail.
     assert _rows(
         database_url,
