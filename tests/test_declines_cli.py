@@ -158,7 +158,7 @@ def test_a_lead_unit_declines_in_its_window_and_the_office_reassigns_the_lead(
     )
     assert_one_clean_line(report, 4, "配合单位尚未报结")
 
-    # The 通报 lists task 8 under its new lead, not the unit that declined it (history in the trail).
+    # The 通报 lists task 8 under its new lead, not the unit that declined it (the trail keeps it).
     run(
         "report",
         "--round",
