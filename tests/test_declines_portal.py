@@ -44,7 +44,8 @@ def test_a_unit_declines_on_its_page_and_the_office_reassigns_from_its_list(
         )
         assert sent.status_code == 303, sent.text
         after = unit.get(sent.headers["location"]).text
-        assert "已申请退办，待办公室审核" in after and "待办公室审核" in after
+        assert "已申请退办，待办公室审核" in after and "退办待审核：等待办公室改派或答复" in after
+        assert "待签收：请签收" not in after
         assert f"/assignments/{assignment}/decline" not in after  # no second 退办
         assert f"/assignments/{assignment}/act/sign" not in after  # nor signing while it waits
         assert injected_markup_in(after) == []
@@ -152,6 +153,7 @@ def test_the_decline_form_and_the_offices_list_in_chromium(
         with page.expect_navigation():
             page.click("#decline button[type=submit]")
         assert "已申请退办" in page.content()
+        check_page(page, "assignment-decline-pending")
     with signed_in_pages(browser, portal.url, "office") as pages:
         for width, page in pages.items():
             page.goto(f"{portal.url}/declines")
