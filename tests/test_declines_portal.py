@@ -135,6 +135,28 @@ def test_the_api_declines_and_decides_with_its_refusals(portal: Portal) -> None:
         seen = client.get(f"/api/v1/assignments/{market}", headers=unit).json()
         assert "sign" in seen["actions"]  # the unit must now sign
 
+        # Reassigned over the API: the lead of task 5 goes to 市司法局 as a responsible unit.
+        edu_token = portal.token("edu")
+        declined = client.post(
+            f"/api/v1/assignments/{edu}/decline", json={"reason": REASON}, headers=edu_token
+        )
+        assert declined.status_code == 201, declined.text
+        moved = client.post(
+            f"/api/v1/assignments/{edu}/decline/decision",
+            json={"reassign_to": "市司法局", "role": "responsible", "reason": "按职责调整"},
+            headers=office,
+        )
+        assert moved.status_code == 200, moved.text
+        assert (moved.json()["state"], moved.json()["new_role"]) == ("reassigned", "responsible")
+        new = moved.json()["new_assignment_id"]
+        assert client.get(f"/api/v1/assignments/{edu}", headers=office).status_code == 404
+        given = client.get(f"/api/v1/assignments/{new}", headers=office).json()
+        assert (given["unit"], given["role"], given["state"]) == (
+            "市司法局",
+            "responsible",
+            "assigned",
+        )
+
 
 @needs_chromium
 def test_the_decline_form_and_the_offices_list_in_chromium(
