@@ -6,6 +6,7 @@ so that `duban --help` and `duban status` start fast and never import Prefect.
     units_commands.py   units import|list|show|export
     cadence_commands.py round cadence|open-due (the reporting cadence)
     plan_commands.py    plan list|archive
+    decline_commands.py decline, decline review (退办)
     cycle_commands.py   round, sign, checkin, review, close, reopen, extension, remind, escalate,
 nudge, agenda
     escalation_commands.py  escalation list|note|consult|close (the escalated items' desk)
@@ -39,6 +40,7 @@ from cli.cycle_commands import (
     round_app,
     sign_command,
 )
+from cli.decline_commands import decline_app
 from cli.escalation_commands import escalation_app
 from cli.import_command import assign_command, import_notice
 from cli.notification_commands import dispatch_command, notifications_app
@@ -293,6 +295,7 @@ round_app.command("cadence")(cadence_command)
 round_app.command("open-due")(open_due_command)
 app.add_typer(round_app, name="round")
 app.command("sign")(sign_command)
+app.add_typer(decline_app, name="decline")
 app.add_typer(checkin_app, name="checkin")
 app.add_typer(review_app, name="review")
 app.command("close")(close_command)

@@ -18,6 +18,7 @@ Importing this package registers every table on `SQLModel.metadata`
 import models.lengths  # noqa: F401  (registers the length check on every table)
 from models.assignment import Assignment, AssignmentRole
 from models.audit import AuditEvent, AuditHead
+from models.declines import Decline, DeclineState
 from models.escalation import Escalation, EscalationNumber, ExtensionRequest, ExtensionState, Level
 from models.escalation_desk import EscalationNote
 from models.filings import CheckInVersion, FilingDraft
@@ -43,6 +44,8 @@ __all__ = [
     "CheckInVersion",
     "Contact",
     "ContactRole",
+    "Decline",
+    "DeclineState",
     "Escalation",
     "EscalationNote",
     "EscalationNumber",

@@ -85,7 +85,11 @@ class Assignment(SQLModel, table=True):
     closed_at: datetime | None = None
     last_activity_at: datetime | None = None
     withdrawn_at: datetime | None = Field(
-        default=None, description="dropped by a re-import; history kept"
+        default=None, description="dropped by a re-import or reassigned after a 退办; history kept"
+    )
+    sign_from: datetime | None = Field(
+        default=None,
+        description="the 签收 window starts again here (reassigned, re-roled, 退办 rejected)",
     )
     created_at: datetime
 

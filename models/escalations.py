@@ -112,6 +112,7 @@ def find_stalled(session: Session, *, today: date, rules: CycleRules, timezone: 
             CheckIn.round_id,
             Assignment.task_id,
             Assignment.unit_id,
+            Assignment.sign_from,
         )
         .join(Assignment, col(Assignment.id) == col(CheckIn.assignment_id))
         .where(
@@ -134,6 +135,9 @@ def find_stalled(session: Session, *, today: date, rules: CycleRules, timezone: 
             days[moment] = local_day(moment, timezone)
         return days[moment]
 
+    from models.declines import pending_ids
+
+    declined = pending_ids(session)  # a 退办 the office has not decided: not "unsigned"
     stalled = []
     round_info = {r_id: round_payload(r.name, r.report_by) for r_id, r in rounds.items()}
     # A resumed item's stall clocks restart at its resume: the suspended days are not its delay.
@@ -153,16 +157,21 @@ def find_stalled(session: Session, *, today: date, rules: CycleRules, timezone: 
         round_id,
         task_id,
         unit_id,
+        sign_from,
     ) in rows:
+        # The 签收 window runs from the round's opening, or from the office's fresh start after a
+        # 退办 (reassigned, re-roled, rejected); while a 退办 waits, the window does not run.
         opened_at = rounds[round_id].opened_at
         if assignment_id in resumed:
             opened_at = max(utc(opened_at), resumed[assignment_id])
             last_activity = last_activity and max(utc(last_activity), resumed[assignment_id])
+        if sign_from is not None:
+            opened_at = max(utc(opened_at), utc(sign_from))
         reason = _stall_reason(
             rules,
             elapsed,
             local,
-            opened_at=opened_at,
+            opened_at=None if assignment_id in declined else opened_at,
             checkin_state=checkin_state,
             due_on=due_on,
             completed=completed,
@@ -307,7 +316,7 @@ def _stall_reason(
     elapsed: Callable[[date], int],
     local: Callable[[datetime], date],
     *,
-    opened_at: datetime,
+    opened_at: datetime | None,
     checkin_state: str,
     due_on: date,
     completed: bool,
@@ -319,7 +328,11 @@ def _stall_reason(
     """The first reason a check-in's assignment is stalled, or None."""
     if checkin_state in OWED and elapsed(due_on) > rules.grace_days:
         return "overdue"
-    elif state == State.ASSIGNED and elapsed(local(opened_at)) >= rules.unsigned_days:
+    elif (
+        state == State.ASSIGNED
+        and opened_at is not None
+        and elapsed(local(opened_at)) >= rules.unsigned_days
+    ):
         return "unsigned"
     elif (
         state == State.IN_PROGRESS

@@ -147,12 +147,14 @@ class Context:
 
     `cooperating` is the task's cooperating units, each with its state (a lead unit waits for
     them); `filing_open` says the assignment has a check-in in an open round it may still file;
-    `archived` that its plan is archived.
+    `archived` that its plan is archived; `decline_pending` that its unit's 退办 waits for the
+    office (`models.declines`).
     """
 
     cooperating: tuple[tuple[str, State], ...] = ()
     filing_open: bool = False
     archived: bool = False  # its plan is archived (models/archive.py): read-only
+    decline_pending: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,14 +224,29 @@ FILING_OPEN: Final = Guard(
         "当前没有待报送的督导轮次",
     ),
 )
+NO_DECLINE_PENDING: Final = Guard(
+    "no_decline_pending",
+    lambda a, c, actor, action: not c.decline_pending,
+    lambda a, c: (
+        "its unit has declined it (退办) and the office has not decided yet",
+        "本单位已申请退办，待办公室审核",
+    ),
+)
 
 # What must hold before each action is offered or taken, checked in this order (the first that
 # fails names the refusal). `available_actions` and `models.workflow.take_action` both read this.
 # What the request itself must bring is apart, since a form asks for it: a reason (`NEEDS_REASON`),
 # a filing (`FILED`); take_action names a missing one before a rule in `HELD_BACK_BY_RULE`.
 GUARDS: Final[dict[Action, tuple[Guard, ...]]] = {
-    Action.SIGN: (NOT_ARCHIVED, NOT_WITHDRAWN, IN_TABLE, PERMITTED_ACTOR),
-    Action.PROGRESS: (NOT_ARCHIVED, NOT_WITHDRAWN, IN_TABLE, PERMITTED_ACTOR, FILING_OPEN),
+    Action.SIGN: (NOT_ARCHIVED, NOT_WITHDRAWN, IN_TABLE, PERMITTED_ACTOR, NO_DECLINE_PENDING),
+    Action.PROGRESS: (
+        NOT_ARCHIVED,
+        NOT_WITHDRAWN,
+        IN_TABLE,
+        PERMITTED_ACTOR,
+        NO_DECLINE_PENDING,
+        FILING_OPEN,
+    ),
     Action.REPORT: (
         NOT_ARCHIVED,
         NOT_WITHDRAWN,
@@ -246,7 +263,9 @@ GUARDS: Final[dict[Action, tuple[Guard, ...]]] = {
 
 # Rules of the office that hold back a move this user would otherwise have: the portal says which
 # (`held_back`). The others say the move is not there at all (withdrawn, no such move, not theirs).
-HELD_BACK_BY_RULE: Final = frozenset({FILING_OPEN.name, COOPERATING_HANDED_IN.name})
+HELD_BACK_BY_RULE: Final = frozenset(
+    {FILING_OPEN.name, COOPERATING_HANDED_IN.name, NO_DECLINE_PENDING.name}
+)
 
 
 def refusal(

@@ -14,9 +14,8 @@ from sqlalchemy import Engine, inspect, text
 from models.errors import DatabaseNotReady
 
 # 0008 → 0009 (filing versions) → 0010 (channels) → 0011 (budget) → 0013 (通报 numbers) → 0014
-# (催办) → 0015 (reporting cadence) → 0016 (plan archive) → 0017 (暂停) → 0020 (notes on escalated
-# items); no 0012: the number was set aside for work that needed no migration (0018–0019 went to
-# branches).
+# (催办) → 0015 (reporting cadence) → 0016 (plan archive) → 0017 (暂停) → 0018 (退办) → 0020
+# (notes on escalated items); no 0012 or 0019: set aside for work that needed no migration.
 HEAD = "0020"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

@@ -150,6 +150,19 @@ def contexts_of(session: Session, assignments: list[Assignment]) -> dict[int, Co
         else set()
     )
     archived = archived_assignments(session, [id_of(a) for a in assignments])
+    from models.declines import Decline, DeclineState
+
+    declined = (
+        set(
+            session.exec(
+                select(Decline.assignment_id).where(
+                    col(Decline.assignment_id).in_(ids), Decline.state == DeclineState.PENDING
+                )
+            )
+        )
+        if ids
+        else set()
+    )
     return {
         id_of(a): Context(
             cooperating=tuple(cooperating.get(a.task_id, ()))
@@ -157,6 +170,7 @@ def contexts_of(session: Session, assignments: list[Assignment]) -> dict[int, Co
             else (),
             filing_open=a.id in open_for_filing,
             archived=a.id in archived,
+            decline_pending=a.id in declined,
         )
         for a in assignments
     }

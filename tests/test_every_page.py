@@ -31,6 +31,7 @@ NAV = {
         "/rounds",
         "/plans",
         "/extensions",
+        "/declines",
         "/escalations",
         "/notifications",
         "/reports",
@@ -246,7 +247,7 @@ def test_the_keyboard_reaches_every_control_of_the_header_and_shows_where_it_is(
         page = pages[1366]
         page.goto(portal.url + "/rounds")
         reached = []
-        for _ in range(15):  # 跳到正文, the brand, ten nav links, 访问令牌, 退出登录, a field
+        for _ in range(16):  # 跳到正文, the brand, eleven nav links, 访问令牌, 退出登录, a field
             page.keyboard.press("Tab")
             reached.append(
                 page.evaluate(

@@ -31,6 +31,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 RULES = {
     "a round awaits its check-in": "filing_open",
     "a lead unit's cooperating units have reported": "cooperating_handed_in",
+    "no 退办 awaits the office": "no_decline_pending",
 }
 WHO = {"unit": {Role.UNIT}, "office": set(OFFICE)}
 

@@ -49,12 +49,14 @@ def create_app(settings: Any = None) -> FastAPI:
         admin,
         api,
         api_cadence,
+        api_declines,
         api_escalations,
         api_plans,
         api_review,
         api_suspension,
         assignments,
         audit_review,
+        declines,
         filings,
         intake_pages,
         leader,
@@ -95,6 +97,7 @@ def create_app(settings: Any = None) -> FastAPI:
         plans,
         intake_pages,
         assignments,
+        declines,
         filings,
         results,
         leader,
@@ -108,6 +111,7 @@ def create_app(settings: Any = None) -> FastAPI:
         api_escalations,
         api_plans,
         api_suspension,
+        api_declines,
     ):
         app.include_router(module.router)
 

@@ -133,6 +133,38 @@ def _extension_facts(session: Session, me: Principal, assignment: Assignment) ->
     }
 
 
+def _decline_facts(
+    session: Session, me: Principal, assignment: Assignment, settings: Any
+) -> dict[str, Any]:
+    """退办 (models/declines.py): the requests that concern this assignment, whether the form is
+    offered now, and the last day of the 签收 window."""
+    from models.declines import (
+        DECLINE_STATE_LABELS,
+        history_of,
+        may_decline,
+        window_ends,
+        window_start,
+    )
+
+    start = window_start(session, assignment)
+    offered = State(assignment.state) == State.ASSIGNED and may_decline(
+        session,
+        assignment,
+        me.actor,
+        now=utc_now(),
+        rules=settings.cycle,
+        timezone=settings.timezone,
+    )
+    return {
+        "declines": history_of(session, assignment.id or 0),
+        "decline_labels": DECLINE_STATE_LABELS,
+        "may_decline": offered,
+        "sign_window_ends": window_ends(start, settings.cycle, settings.timezone)
+        if start
+        else None,
+    }
+
+
 def assignment_facts(
     session: Session,
     me: Principal,
@@ -142,6 +174,7 @@ def assignment_facts(
     extension_error: str | None = None,
     typed: dict[str, str] | None = None,
     from_previous: bool = False,
+    decline_error: str | None = None,
 ) -> dict[str, Any]:
     """The assignment page's context; `extension_error` and `typed` show a refused request again
     with what was typed."""
@@ -187,6 +220,8 @@ def assignment_facts(
             .order_by(col(Escalation.opened_at))
         ).all(),
         **_extension_facts(session, me, assignment),
+        **_decline_facts(session, me, assignment, settings),
+        "decline_error": decline_error,
         "extension_error": extension_error,
         "typed": typed or {},
         "checkins": checkins,

@@ -1,7 +1,7 @@
 """escalation_note: the office's notes and 会商 outcomes on escalated items
 
 Revision ID: 0020
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-02 14:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0020"
-down_revision: str | None = "0017"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
