@@ -19,6 +19,7 @@ Definitions (what a leader reads):
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any, NamedTuple
@@ -38,6 +39,7 @@ from models.lifecycle import STATE_LABELS, Action, State
 from models.lights import ORDER, light_inputs, light_of
 from models.plan import Plan, Task
 from models.round import OWED, CheckIn, SupervisionRound
+from models.scoring import Fact, Scoreboard, UnitScore, score_units
 from models.unit import Unit
 
 DONE = frozenset({State.VERIFIED.value, State.CLOSED.value})
@@ -185,6 +187,7 @@ class EscalationResult:
     opened_on: date
     resolved_on: date | None
     history: list[str] = field(default_factory=list)
+    role: str = AssignmentRole.RESPONSIBLE.value  # the unit's role on the assignment (考核 weight)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -220,6 +223,8 @@ class Results:
     escalations: list[EscalationResult]  # each item once, at its highest level
     agenda: list[EscalationResult]  # level 3, open at the moment
     office_backlog: list[Item] = field(default_factory=list)  # 办公室待审核, longest wait first
+    # 考核得分 and 红黑榜 (models/scoring.py)
+    scores: Scoreboard = field(default_factory=lambda: Scoreboard(units=[], red=[], black=[]))
 
     @property
     def title(self) -> str:
@@ -294,6 +299,7 @@ def compute(
     timezone: str,
     rules: Any,
     issuer: str,
+    scoring: Any = None,
 ) -> Results:
     """The 通报's figures for `plan` (one round, or all rounds opened by then) as they stood at
     `as_of`."""
@@ -343,6 +349,7 @@ def compute(
         (i for i in items.values() if i.overdue_days is not None),
         key=lambda i: (-(i.overdue_days or 0), i.task_number, i.unit),
     )
+    ranked = _rank(list(units.values()))
     return Results(
         plan_key=plan.key,
         plan_title=plan.title,
@@ -353,12 +360,13 @@ def compute(
         headline=_headline(tasks, items=items, escalations=escalations)
         | _office_figures(backlog, rules),
         tasks=[tasks[n] for n in sorted(tasks)],
-        units=_rank(list(units.values())),
+        units=ranked,
         items=sorted(items.values(), key=lambda i: (i.task_number, i.unit, i.round_id)),
         overdue=overdue,
         escalations=escalations,
         agenda=agenda,
         office_backlog=backlog,
+        scores=scoreboard(items.values(), escalations, units=[u.name for u in ranked], rules=scoring),
     )
 
 
@@ -638,6 +646,7 @@ def _escalations(
                 round_name=rounds[e.round].name if e.round in rounds else "",
                 opened_on=e.on,
                 resolved_on=resolved,
+                role=str(a.role),
             )
         elif e.level > found.level:
             found.level, found.number, found.stall = e.level, e.number or "", e.stall
@@ -874,3 +883,76 @@ def _rank(units: list[UnitResult]) -> list[UnitResult]:
         unit.rank = position if current != previous else units[position - 2].rank
         previous = current
     return units
+
+
+def scoring_facts(
+    items: Iterable[Item], escalations: Iterable[EscalationResult]
+) -> Iterator[Fact]:
+    """What 考核 counts, from the replayed items and escalations.
+
+    A report counts against its original due date; only an extension the office approved by the
+    moment moves it (the item's due date in force). An escalated item counts once, at its highest
+    level, and only when it is the unit's (the office's own backlog never is).
+    """
+    for item in items:
+        if item.filed_on is not None:
+            on_time = item.filed_on <= max(item.due_on, item.due_in_force)
+            yield Fact(item.unit, item.role, "on_time" if on_time else "late")
+        elif item.status == "missing":
+            yield Fact(item.unit, item.role, "missing")
+        if item.returns:
+            yield Fact(item.unit, item.role, "returned", item.returns)
+    for e in escalations:
+        if e.against_unit:
+            yield Fact(e.unit, e.role, f"escalated_{e.level}")
+    yield from unresolved_directives()
+
+
+def unresolved_directives() -> Iterator[Fact]:
+    """领导批示 not answered by their deadline, one fact per item (`directive_unresolved`).
+
+    The hook for issue 17 item 8: 批示 are not tracked items yet, so there is nothing to count. When
+    they are, replay them here from the trail up to the moment like the check-ins above."""
+    return iter(())
+
+
+def scoreboard(
+    items: Iterable[Item],
+    escalations: Iterable[EscalationResult],
+    *,
+    units: list[str],
+    rules: Any = None,
+) -> Scoreboard:
+    """The units' 考核 scores by `rules` (config [scoring]; the shipped defaults when None)."""
+    if rules is None:
+        from config.settings import ScoringRules
+
+        rules = ScoringRules()
+    return score_units(scoring_facts(items, escalations), units=units, rules=rules)
+
+
+def scores_payload(results: Results) -> dict[str, Any]:
+    """The scores as `duban score --json` and GET /api/v1/plans/{key}/scores give them."""
+    board = results.scores
+
+    def unit(u: UnitScore) -> dict[str, Any]:
+        return {
+            "unit": u.unit,
+            "rank": u.rank,
+            "score": u.score,
+            "raw": u.raw,
+            "counts": u.counts,
+            "points": u.points,
+            "reasons": u.reasons,
+            "deductions": u.deductions,
+        }
+
+    return {
+        "plan": results.plan_key,
+        "round": results.round_name,
+        "as_of": results.as_of.isoformat(),
+        "as_of_day": results.as_of_day.isoformat(),
+        "units": [unit(u) for u in board.units],
+        "red": [unit(u) for u in board.red],
+        "black": [unit(u) for u in board.black],
+    }

@@ -50,6 +50,7 @@ def create_app(settings: Any = None) -> FastAPI:
         api,
         api_cadence,
         api_review,
+        api_scores,
         assignments,
         audit_review,
         filings,
@@ -100,6 +101,7 @@ def create_app(settings: Any = None) -> FastAPI:
         api,
         api_review,
         api_cadence,
+        api_scores,
     ):
         app.include_router(module.router)
 
