@@ -2,8 +2,8 @@
 
 Pure: no rows, no clock. The facts (a report on time, late or missing against the date it counts
 against; a return for rework; an escalated item at the highest level it reached; an unresolved
-批示) come from the 通报's replay of the audit trail (reports/results.py), so a score as of a date is
-the score the trail gave on that date. The rules are the office's, from config ([scoring],
+批示) come from the 通报's replay of the audit trail (reports/results.py), so a score as of a
+date is the score the trail gave on that date. The rules are the office's, from config ([scoring],
 config.settings.ScoringRules): a base, points per fact (negative: a deduction) times the weight of
 the unit's role on that assignment, the total held within a floor and a cap.
 
@@ -68,7 +68,7 @@ class UnitScore:
 
     @property
     def reasons(self) -> str:
-        """Everything counted, as the office writes it: "按时报送 1 次，逾期报送 2 次，退回 1 次"."""
+        """Everything counted, as the office writes it: "按时报送 1 次，逾期报送 2 次"."""
         return _words(self.counts, KINDS) or "无应报事项"
 
     @property
@@ -105,7 +105,9 @@ def rules_words(rules: ScoringRules) -> str:
 
 def _words(counts: dict[str, int], kinds: dict[str, tuple[str, str]]) -> str:
     return "，".join(
-        f"{words} {counts[kind]} {unit}" for kind, (words, unit) in kinds.items() if counts.get(kind)
+        f"{words} {counts[kind]} {unit}"
+        for kind, (words, unit) in kinds.items()
+        if counts.get(kind)
     )
 
 

@@ -180,7 +180,7 @@ def write_document(results: Results, charts: list[Chart], path: Path) -> None:
 
 
 def _scores(doc, r: Results) -> None:
-    """六、考核得分: every unit's score and rank, the rules in words, then the 红黑榜 with reasons."""
+    """六、考核得分: every unit's score and rank, the rules in words, then the 红黑榜."""
     board = r.scores
     _heading(doc, "六、考核得分")
     _paragraph(doc, board.basis)
@@ -190,7 +190,10 @@ def _scores(doc, r: Results) -> None:
         [[str(u.rank), u.unit, f"{u.score:g}", u.reasons] for u in board.units],
         widths=[1.2, 4.4, 1.6, 8.5],
     )
-    for title, listed, words in (("红榜", board.red, "reasons"), ("黑榜", board.black, "deductions")):
+    for title, listed, words in (
+        ("红榜", board.red, "reasons"),
+        ("黑榜", board.black, "deductions"),
+    ):
         names = "；".join(f"{u.unit}（{u.score:g}分，{getattr(u, words)}）" for u in listed)
         _paragraph(doc, f"{title}：{names or '无'}。")
 

@@ -366,7 +366,9 @@ def compute(
         escalations=escalations,
         agenda=agenda,
         office_backlog=backlog,
-        scores=scoreboard(items.values(), escalations, units=[u.name for u in ranked], rules=scoring),
+        scores=scoreboard(
+            items.values(), escalations, units=[u.name for u in ranked], rules=scoring
+        ),
     )
 
 
@@ -885,9 +887,7 @@ def _rank(units: list[UnitResult]) -> list[UnitResult]:
     return units
 
 
-def scoring_facts(
-    items: Iterable[Item], escalations: Iterable[EscalationResult]
-) -> Iterator[Fact]:
+def scoring_facts(items: Iterable[Item], escalations: Iterable[EscalationResult]) -> Iterator[Fact]:
     """What 考核 counts, from the replayed items and escalations.
 
     A report counts against its original due date; only an extension the office approved by the

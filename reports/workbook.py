@@ -200,7 +200,7 @@ def tables(results: Any) -> list[Table]:
 
 
 def _scores_table(r: Any) -> Table:
-    """考核: each unit's score, rank, its counts and the 红黑榜 it is on; the rules on the last row."""
+    """考核: each unit's score, rank, counts and the 红黑榜 it is on; the rules on the last row."""
     from models.scoring import KINDS
 
     board = r.scores
@@ -226,7 +226,7 @@ def _scores_table(r: Any) -> Table:
             ("红黑榜", 8, None),
             ("计分事项", 48, None),
         ],
-        rows + [[None, "计分规则", None, *[None] * len(KINDS), None, board.basis]],
+        [*rows, [None, "计分规则", None, *([None] * len(KINDS)), None, board.basis]],
     )
 
 
@@ -271,7 +271,9 @@ def _sheet(
     sheet.freeze_panes(1, 0)
     date_format, percent_format = styles["date"], styles["percent"]
     # Every float in a 通报 is a rate, except in a column that says otherwise (a score).
-    float_formats = [styles[style] if style == "score" else percent_format for _, _, style in columns]
+    float_formats = [
+        styles[style] if style == "score" else percent_format for _, _, style in columns
+    ]
     write_string, write_number, write_datetime = (
         sheet.write_string,
         sheet.write_number,

@@ -77,6 +77,8 @@ LABELS: dict[str, str] = {
     "decision": "决定",
     "sha256": "文件指纹",
     "doc_no": "文号",
+    "round": "轮次",
+    "as_of": "截至日期",
 }
 
 

@@ -5,9 +5,10 @@ them; a unit reads its score in the published 通报."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from pydantic import BaseModel, Field
 
 from models.clock import parse_moment, utc_now
 from models.db import reading
@@ -16,13 +17,35 @@ from models.rounds import find_plan, find_round
 from reports.compile import scores_as_of
 from reports.results import end_of_day, scores_payload
 from web.auth import Principal
+from web.bounds import SearchText, Word
 from web.deps import engine_of, refuse, settings_of
 from web.routes.api import bearer
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
-PlanKey = Path(
-    min_length=1, max_length=100, description="the plan's key (`duban import --plan-key`)"
-)
+PlanKey = Annotated[
+    Word, Path(min_length=1, description="the plan's key (`duban import --plan-key`)")
+]
+
+
+class UnitScoreOut(BaseModel):
+    unit: str
+    rank: int = Field(description="1 is best; equal scores share a rank")
+    score: float = Field(description="within the floor and the cap of config's [scoring]")
+    raw: float = Field(description="before the floor and the cap")
+    counts: dict[str, int] = Field(description="on_time, late, missing, returned, escalated_1..3")
+    points: dict[str, float] = Field(description="each kind's points, weighted by role")
+    reasons: str = Field(description="everything counted: 按时报送 1 次，逾期报送 2 次")
+    deductions: str = Field(description="what lost points: 逾期报送 2 次，退回 1 次")
+
+
+class ScoresOut(BaseModel):
+    plan: str
+    round: str | None
+    as_of: datetime
+    as_of_day: date
+    units: list[UnitScoreOut] = Field(description="best first")
+    red: list[UnitScoreOut] = Field(description="红榜: the best that lost nothing")
+    black: list[UnitScoreOut] = Field(description="黑榜: the worst that lost points")
 
 
 def moment_of(text: str | None, timezone: str, now: datetime) -> datetime:
@@ -40,18 +63,19 @@ def moment_of(text: str | None, timezone: str, now: datetime) -> datetime:
         ) from None
 
 
-@router.get("/plans/{key}/scores")
+@router.get("/plans/{key}/scores", response_model=ScoresOut)
 def get_scores(
     request: Request,
-    key: str = PlanKey,
-    round_name: str | None = Query(
-        default=None, alias="round", min_length=1, max_length=200, description="a round's name"
-    ),
-    as_of: str | None = Query(
-        default=None, max_length=40, description="YYYY-MM-DD (end of that day) or an ISO time"
-    ),
+    key: PlanKey,
+    round_name: Annotated[
+        SearchText | None, Query(alias="round", min_length=1, description="a round's name")
+    ] = None,
+    as_of: Annotated[
+        SearchText | None,
+        Query(max_length=40, description="YYYY-MM-DD (the end of that day) or an ISO 8601 time"),
+    ] = None,
     me: Principal = Depends(bearer),
-) -> dict[str, Any]:
+) -> ScoresOut:
     """Each unit's 考核 score, its rank (ties share one) and the 红黑榜 with their reasons."""
     if me.role not in (*OFFICE, Role.LEADER):
         raise refuse(me, status=403, object_type="plan", object_id=key, why="office and leaders")
@@ -63,4 +87,4 @@ def get_scores(
         results = scores_as_of(
             session, plan=plan, round_=round_, as_of=cutoff, settings=settings, now=now
         )
-    return scores_payload(results)
+    return ScoresOut.model_validate(scores_payload(results))
