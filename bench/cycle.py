@@ -250,8 +250,8 @@ def step_compile(url: str, home: str) -> dict[str, int]:
 
 
 def step_score(url: str, home: str) -> dict[str, int]:
-    """考核: every unit's score, rank and the 红黑榜 of the round, as of the day the 通报 is compiled
-    for (the same replay, no files)."""
+    """考核: every unit's score, rank and the 红黑榜 of the round, as of the day the 通报 is
+    compiled for (the same replay, no files)."""
     from sqlmodel import select
 
     from models.plan import Plan
@@ -269,7 +269,7 @@ def step_score(url: str, home: str) -> dict[str, int]:
             settings=settings,
             now=datetime(2022, 10, 15, 9, tzinfo=CST),
         )
-        return {"units": len(results.scores.units), "items": len(results.items)}
+        return {"units": len(results.scores.units)}
 
 
 def _raw_read(url: str) -> float:

@@ -13,9 +13,10 @@ that lost points. Each takes `board_size` ranks, so a tie at the last place is l
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 if TYPE_CHECKING:
     from config.settings import ScoringRules
@@ -38,14 +39,14 @@ class UnknownFact(ValueError):
     """A fact of a kind or role the rules do not score: a programming error, never user input."""
 
 
-@dataclass(frozen=True, slots=True)
-class Fact:
-    """One thing a unit did (or failed to do) on one of its assignments, `count` times."""
+class Fact(NamedTuple):
+    """One thing a unit did (or failed to do) on one of its assignments, `times` times. (A tuple: a
+    province's round makes a hundred thousand of them.)"""
 
     unit: str
     role: str  # lead, responsible, cooperating: the weight it counts with
     kind: str  # a key of KINDS
-    count: int = 1
+    times: int = 1
 
 
 @dataclass(slots=True)
@@ -121,12 +122,13 @@ def points_of(rules: ScoringRules, kind: str, role: str) -> float:
 def score_units(facts: Iterable[Fact], *, units: Iterable[str], rules: ScoringRules) -> Scoreboard:
     """Every unit's score (a unit with no fact keeps the base), ranked, and the 红黑榜."""
     scores = {name: UnitScore(unit=name) for name in units}
-    for fact in facts:
-        found = scores.setdefault(fact.unit, UnitScore(unit=fact.unit))
-        found.counts[fact.kind] = found.counts.get(fact.kind, 0) + fact.count
-        found.points[fact.kind] = found.points.get(fact.kind, 0.0) + fact.count * points_of(
-            rules, fact.kind, fact.role
-        )
+    tally: Counter[tuple[str, str, str]] = Counter()
+    for unit, role, kind, count in facts:
+        tally[unit, kind, role] += count
+    for (unit, kind, role), count in sorted(tally.items()):
+        found = scores.setdefault(unit, UnitScore(unit=unit))
+        found.counts[kind] = found.counts.get(kind, 0) + count
+        found.points[kind] = found.points.get(kind, 0.0) + count * points_of(rules, kind, role)
     for found in scores.values():
         found.points = {kind: round(p, 2) for kind, p in found.points.items()}
         # Summed in one order and rounded once: the same facts always give the same figure.

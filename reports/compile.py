@@ -182,19 +182,18 @@ def scores_as_of(
     as_of: datetime,
     settings: Any,
     now: datetime,
-) -> Results:
-    """The figures of a 通报 with its 考核得分 and 红黑榜, as of a moment, without writing a file
-    (`duban score`, GET /api/v1/plans/{key}/scores); reads only."""
+) -> figures.Scores:
+    """A 通报's 考核得分 and 红黑榜 as of a moment, without the rest of it or a file (`duban score`,
+    GET /api/v1/plans/{key}/scores); reads only."""
     if utc(as_of) > utc(now):
         raise AsOfInFuture(as_of=utc(as_of).isoformat(), now=utc(now).isoformat())
-    return figures.compute(
+    return figures.compute_scores(
         session,
         plan=plan,
         round_=round_,
         as_of=as_of,
         timezone=settings.timezone,
         rules=settings.cycle,
-        issuer=settings.office_name,
         scoring=settings.scoring,
     )
 

@@ -305,21 +305,8 @@ def compute(
     `as_of`."""
     as_of = utc(as_of)
     today = local_day(as_of, timezone)
-    rounds = _rounds(session, plan=plan, round_=round_, as_of=as_of)
-    # Core rows, not ORM ones: at 100,000 rows the ORM's loading is most of the time.
-    connection = session.connection()
-    held = _structure(connection, plan=plan, as_of=as_of)
-    items, texts = _items(connection, rounds=rounds, held=held)
-    owing = {i.assignment_id for i in items.values()}
-    in_scope = (
-        owing
-        if round_ is not None
-        else {a for a, row in held.items() if a in owing or row.created_at <= as_of}
-    )
-    replayed = _replay(
-        session, plan=plan, held=held, items=items, texts=texts, as_of=as_of, timezone=timezone
-    )
-    escalations = _escalations(replayed, held=held, in_scope=in_scope, rounds=rounds)
+    scope = _replayed(session, plan=plan, round_=round_, as_of=as_of, timezone=timezone)
+    rounds, held, items, in_scope, replayed, escalations = scope
     latest = _settle(items, replayed.due_in_force, today=today, calendar=rules.calendar)
     backlog = _office_backlog(
         items, replayed.last_filed, today=today, timezone=timezone, calendar=rules.calendar
@@ -369,6 +356,86 @@ def compute(
         scores=scoreboard(
             items.values(), escalations, units=[u.name for u in ranked], rules=scoring
         ),
+    )
+
+
+class Scope(NamedTuple):
+    """What the replay of a scope gives: its rounds, assignments, items (check-ins), the assignments
+    in scope, the replayed trail and the escalated items."""
+
+    rounds: dict[int, SupervisionRound]
+    held: dict[int, Held]
+    items: dict[int, Item]
+    in_scope: set[int]
+    replayed: Replayed
+    escalations: list[EscalationResult]
+
+
+def _replayed(
+    session: Session,
+    *,
+    plan: Plan,
+    round_: SupervisionRound | None,
+    as_of: datetime,
+    timezone: str,
+) -> Scope:
+    """The one replay the 通报 and 考核 share: the scope's structure, then the trail up to the
+    moment."""
+    rounds = _rounds(session, plan=plan, round_=round_, as_of=as_of)
+    # Core rows, not ORM ones: at 100,000 rows the ORM's loading is most of the time.
+    connection = session.connection()
+    held = _structure(connection, plan=plan, as_of=as_of)
+    items, texts = _items(connection, rounds=rounds, held=held)
+    owing = {i.assignment_id for i in items.values()}
+    in_scope = (
+        owing
+        if round_ is not None
+        else {a for a, row in held.items() if a in owing or row.created_at <= as_of}
+    )
+    replayed = _replay(
+        session, plan=plan, held=held, items=items, texts=texts, as_of=as_of, timezone=timezone
+    )
+    escalations = _escalations(replayed, held=held, in_scope=in_scope, rounds=rounds)
+    return Scope(rounds, held, items, in_scope, replayed, escalations)
+
+
+@dataclass(slots=True)
+class Scores:
+    """考核 alone (`duban score`, the API): the scope, the moment and the scoreboard, without the
+    rest of a 通报's figures."""
+
+    plan_key: str
+    plan_title: str
+    round_name: str | None
+    as_of: datetime
+    as_of_day: date
+    scores: Scoreboard
+
+
+def compute_scores(
+    session: Session,
+    *,
+    plan: Plan,
+    round_: SupervisionRound | None,
+    as_of: datetime,
+    timezone: str,
+    rules: Any,
+    scoring: Any = None,
+) -> Scores:
+    """The units' 考核 scores as they stood at `as_of`: the 通报's replay (`compute`), without its
+    lights, tallies and counts of messages; the same scoreboard `compute` gives."""
+    as_of = utc(as_of)
+    today = local_day(as_of, timezone)
+    scope = _replayed(session, plan=plan, round_=round_, as_of=as_of, timezone=timezone)
+    _settle(scope.items, scope.replayed.due_in_force, today=today, calendar=rules.calendar)
+    units = sorted({scope.held[a].unit for a in scope.in_scope})
+    return Scores(
+        plan_key=plan.key,
+        plan_title=plan.title,
+        round_name=round_.name if round_ is not None else None,
+        as_of=as_of,
+        as_of_day=today,
+        scores=scoreboard(scope.items.values(), scope.escalations, units=units, rules=scoring),
     )
 
 
@@ -931,7 +998,7 @@ def scoreboard(
     return score_units(scoring_facts(items, escalations), units=units, rules=rules)
 
 
-def scores_payload(results: Results) -> dict[str, Any]:
+def scores_payload(results: Results | Scores) -> dict[str, Any]:
     """The scores as `duban score --json` and GET /api/v1/plans/{key}/scores give them."""
     board = results.scores
 

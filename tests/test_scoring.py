@@ -44,7 +44,7 @@ from models.round import SupervisionRound
 from models.rounds import open_round
 from models.scoring import Fact, score_units
 from reports.compile import FORMATS, compile_report
-from reports.results import Results, compute, end_of_day
+from reports.results import Results, Scores, compute, compute_scores, end_of_day
 from tests.support import scenario
 from tests.support.cli import assert_one_clean_line, duban
 from tests.support.scenario import OFFICE
@@ -121,6 +121,20 @@ class Round:
             with unit_of_work(self.engine) as session:
                 escalate_stalled(session, now=at(day), settings=self.settings, actor=SYSTEM_ACTOR)
 
+    def scores(self, day: str) -> Scores:
+        """考核 alone, as `duban score` and the API take it."""
+        with reading(self.engine) as session:
+            round_ = session.get(SupervisionRound, self.round_id)
+            return compute_scores(
+                session,
+                plan=session.get(Plan, round_.plan_id),
+                round_=round_,
+                as_of=end_of_day(date.fromisoformat(day), self.settings.timezone),
+                timezone=self.settings.timezone,
+                rules=self.settings.cycle,
+                scoring=self.settings.scoring,
+            )
+
     def results(self, day: str, settings: Settings | None = None) -> Results:
         settings = settings or self.settings
         with reading(self.engine) as session:
@@ -163,6 +177,7 @@ def test_scores_ranks_and_the_boards_match_the_round_worked_out_by_hand(played: 
     assert board.of("市市场监管局").deductions == "退回 1 次"
     assert board.red == []
     assert [u.unit for u in board.black] == ["市教育局", "市市场监管局", "市检察院"]
+    assert played.scores("2022-10-14").scores == board  # 考核 alone: the same replay, the same
 
 
 def test_a_score_as_of_an_earlier_day_is_the_score_that_day_gave(
