@@ -97,6 +97,7 @@ class Item:
     overdue_days: int | None = None
     completed: bool = False  # the latest filing is the completion report (办结报告)
     waiting_days: int | None = None  # working days a completion report has waited for review
+    extended_to: date | None = None  # where an approved extension moved it (it was owed then)
 
     @property
     def role_zh(self) -> str:
@@ -307,7 +308,7 @@ def compute(
     today = local_day(as_of, timezone)
     scope = _replayed(session, plan=plan, round_=round_, as_of=as_of, timezone=timezone)
     rounds, held, items, in_scope, replayed, escalations = scope
-    latest = _settle(items, replayed.due_in_force, today=today, calendar=rules.calendar)
+    latest = _settle(items, today=today, calendar=rules.calendar)
     backlog = _office_backlog(
         items, replayed.last_filed, today=today, timezone=timezone, calendar=rules.calendar
     )
@@ -393,7 +394,14 @@ def _replayed(
         else {a for a, row in held.items() if a in owing or row.created_at <= as_of}
     )
     replayed = _replay(
-        session, plan=plan, held=held, items=items, texts=texts, as_of=as_of, timezone=timezone
+        session,
+        plan=plan,
+        held=held,
+        items=items,
+        texts=texts,
+        rounds=rounds,
+        as_of=as_of,
+        timezone=timezone,
     )
     escalations = _escalations(replayed, held=held, in_scope=in_scope, rounds=rounds)
     return Scope(rounds, held, items, in_scope, replayed, escalations)
@@ -427,7 +435,7 @@ def compute_scores(
     as_of = utc(as_of)
     today = local_day(as_of, timezone)
     scope = _replayed(session, plan=plan, round_=round_, as_of=as_of, timezone=timezone)
-    _settle(scope.items, scope.replayed.due_in_force, today=today, calendar=rules.calendar)
+    _settle(scope.items, today=today, calendar=rules.calendar)
     units = sorted({scope.held[a].unit for a in scope.in_scope})
     return Scores(
         plan_key=plan.key,
@@ -611,6 +619,7 @@ def _replay(
     held: dict[int, Held],
     items: dict[int, Item],
     texts: dict[int, str | None],
+    rounds: dict[int, SupervisionRound],
     as_of: datetime,
     timezone: str,
 ) -> Replayed:
@@ -619,6 +628,7 @@ def _replay(
     replayed = Replayed()
     unit_names = dict(session.exec(select(Unit.id, Unit.name)).all())
     by_pair = {(row.task_id, row.unit): a_id for a_id, row in held.items()}
+    items_of: dict[int, list[Item]] = defaultdict(list)  # made at the first extension
     for at, action, object_id, task_id, unit_id, after_json in _events(
         session.connection(), plan=plan, as_of=as_of
     ):
@@ -651,8 +661,30 @@ def _replay(
         elif action == "extension.approve":
             a_id = by_pair.get((task_id, unit_names.get(unit_id)))
             if a_id is not None and after.get("due_on"):
-                replayed.due_in_force[a_id] = date.fromisoformat(after["due_on"])
+                replayed.due_in_force[a_id] = moved = date.fromisoformat(after["due_on"])
+                if not items_of:
+                    for each in items.values():
+                        items_of[each.assignment_id].append(each)
+                _extend(items_of.get(a_id, []), moved, at=at, rounds=rounds)
     return replayed
+
+
+def _extend(
+    items: list[Item],
+    moved: date,
+    *,
+    at: datetime,
+    rounds: dict[int, SupervisionRound],
+) -> None:
+    """An approved extension moves the assignment's check-ins owed in rounds open at that moment
+    (models.extensions): neither one filed by then nor one of a round opened later."""
+    at = utc(at)
+    for item in items:
+        if item.checkin_state not in OWED:
+            continue
+        r = rounds[item.round_id]
+        if utc(r.opened_at) <= at and (r.closed_at is None or utc(r.closed_at) > at):
+            item.extended_to = max(item.extended_to or item.due_on, moved)
 
 
 def _replay_checkin(
@@ -745,14 +777,12 @@ def _office_backlog(
     return sorted(waiting, key=lambda i: (-(i.waiting_days or 0), i.task_number, i.unit))
 
 
-def _settle(
-    items: dict[int, Item], extended: dict[int, date], *, today: date, calendar: Any
-) -> dict[int, Item]:
+def _settle(items: dict[int, Item], *, today: date, calendar: Any) -> dict[int, Item]:
     """Each item's due date in force, status and overdue days on `today`; the latest item per
     assignment."""
     latest: dict[int, Item] = {}
     for item in sorted(items.values(), key=lambda i: i.round_id):
-        moved = extended.get(item.assignment_id)
+        moved = item.extended_to
         if moved is not None:
             item.due_in_force = max(item.due_on, moved)
         if item.filed_on is not None:

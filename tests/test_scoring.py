@@ -235,6 +235,57 @@ def test_an_approved_extension_moves_the_date_a_report_is_scored_against(
     assert (edu.score, edu.counts) == (95.5, {"on_time": 1, "escalated_2": 1})
 
 
+def test_an_extension_moves_only_what_was_owed_then_not_a_later_round(
+    played: Round, settings: Settings
+) -> None:
+    from models.extensions import decide_extension, request_extension
+
+    s = played.s
+    with unit_of_work(played.engine) as session:
+        asked = request_extension(
+            session,
+            assignment_id=s.lead,
+            until=date(2023, 1, 20),
+            reason="需协调场地",
+            actor=s.unit_actor("市教育局"),
+            now=at("2022-10-17"),
+            timezone=settings.timezone,
+            max_days=90,
+        )
+        decide_extension(
+            session, request_id=asked.id, approve=True, actor=OFFICE, now=at("2022-10-18")
+        )
+        open_round(
+            session,
+            plan_key="2022",
+            name="十月",
+            report_by=date(2022, 10, 31),
+            actor=OFFICE,
+            now=at("2022-10-19"),
+            cooperating_lead_days=2,
+        )
+    with reading(played.engine) as session:
+        plan = session.get(Plan, played.s.plan_id)
+        whole = compute(
+            session,
+            plan=plan,
+            round_=None,
+            as_of=end_of_day(date(2022, 11, 2), settings.timezone),
+            timezone=settings.timezone,
+            rules=settings.cycle,
+            issuer=settings.office_name,
+            scoring=settings.scoring,
+        )
+    edu = {i.round_name: i for i in whole.items if i.unit == "市教育局"}
+    # 第三季度's check-in was owed when the extension was approved: moved to 20 Jan, not yet due.
+    # 十月's was opened the day after and is due 31 Oct as its round says: missing on 2 Nov.
+    assert (edu[ROUND].status, edu[ROUND].due_in_force) == ("pending", date(2023, 1, 20))
+    assert (edu["十月"].status, edu["十月"].due_in_force) == ("missing", date(2022, 10, 31))
+    # 100 - 5 x 1.5 (十月 missing) - 3 x 1.5 (第三季度's yellow 督办) = 88.
+    scored = whole.scores.of("市教育局")
+    assert (scored.score, scored.counts) == (88, {"missing": 1, "escalated_2": 1})
+
+
 def test_the_office_s_own_rules_weights_cap_and_floor(played: Round, tmp_path: Path) -> None:
     # On time +2, late -10, weights 牵头 2, 配合 1, 负责 1, cap 101, floor 90, two places a board:
     #   市公安局     100 + 2 x 1 - 1 x 1 (blue)            = 101
