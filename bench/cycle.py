@@ -36,7 +36,7 @@ from bench.common import (
 )
 from bench.synthetic import populate
 from config import Settings
-from models.db import make_engine, unit_of_work
+from models.db import make_engine, reading, unit_of_work
 from models.escalations import escalate_stalled
 from models.lifecycle import SYSTEM_ACTOR
 from models.reminders import send_reminders
@@ -249,6 +249,29 @@ def step_compile(url: str, home: str) -> dict[str, int]:
         }
 
 
+def step_score(url: str, home: str) -> dict[str, int]:
+    """考核: every unit's score, rank and the 红黑榜 of the round, as of the day the 通报 is
+    compiled for (the same replay, no files)."""
+    from sqlmodel import select
+
+    from models.plan import Plan
+    from models.round import SupervisionRound
+    from reports.compile import scores_as_of
+
+    settings = Settings(home=Path(home))
+    with reading(make_engine(url)) as session:
+        round_ = session.exec(select(SupervisionRound).where(SupervisionRound.name == "r")).one()
+        results = scores_as_of(
+            session,
+            plan=session.get(Plan, round_.plan_id),
+            round_=round_,
+            as_of=datetime(2022, 10, 14, 18, tzinfo=CST),
+            settings=settings,
+            now=datetime(2022, 10, 15, 9, tzinfo=CST),
+        )
+        return {"units": len(results.scores.units)}
+
+
 def _raw_read(url: str) -> float:
     """What compile_results reads, fetched through the DBAPI with nothing done to it: the database's
     limit."""
@@ -282,6 +305,7 @@ def one_run(url: str, home: Path, tasks: int, units: int) -> dict[str, tuple[flo
     escalate_s, escalated, escalate_mb = in_child("bench.cycle:step_escalate", url, str(home))
     in_child("bench.cycle:step_file", url)
     compile_s, _, compile_mb = in_child("bench.cycle:step_compile", url, str(home))
+    score_s, _, score_mb = in_child("bench.cycle:step_score", url, str(home))
     n = counts["assignments"]
     notification = (
         "notification",
@@ -329,6 +353,7 @@ def one_run(url: str, home: Path, tasks: int, units: int) -> dict[str, tuple[flo
         "send_reminders": (remind_s, raw_remind, remind_mb),
         "escalate_stalled": (escalate_s, raw_escalate, escalate_mb),
         "compile_results (4 formats)": (compile_s, _raw_read(url), compile_mb),
+        "score (考核)": (score_s, _raw_read(url), score_mb),
         "_scale": (n, 0, 0),
     }
 
@@ -457,12 +482,14 @@ TARGETS = {
     "send_reminders": 5.0,
     "escalate_stalled": 5.0,
     "compile_results (4 formats)": 20.0,
+    "score (考核)": 5.0,
 }
 BASELINES = {
     "open_round": "executemany of the check-ins and notices",
     "send_reminders": "executemany of the digests and audit rows",
     "escalate_stalled": "executemany of the escalations and audit rows",
     "compile_results (4 formats)": "raw fetch of the rows it reads",
+    "score (考核)": "raw fetch of the rows it reads",
 }
 
 

@@ -13,6 +13,7 @@ nudge, agenda
     suspension_commands.py  suspend, resume (暂停: an item's clock stops)
     audit_commands.py   audit show|verify|export
     report_command.py   report (the 通报: HTML, XLSX, DOCX, Markdown)
+    score_command.py    score (考核: each unit's score, rank and the 红黑榜)
     users_commands.py   users add|passwd|disable|list (the portal's accounts)
     notification_commands.py  dispatch, notifications list|show|retry|preview
 """
@@ -47,6 +48,7 @@ from cli.notification_commands import dispatch_command, notifications_app
 from cli.output import emit_json, fail, lang, say, show
 from cli.plan_commands import plan_app
 from cli.report_command import report_app
+from cli.score_command import score_command
 from cli.suspension_commands import resume_command, suspend_command
 from cli.units_commands import units_app
 from cli.users_commands import users_app
@@ -311,6 +313,7 @@ app.add_typer(escalation_app, name="escalation")
 app.command("dispatch")(dispatch_command)
 app.add_typer(notifications_app, name="notifications")
 app.add_typer(report_app, name="report")
+app.command("score")(score_command)
 app.add_typer(users_app, name="users")
 app.command("status")(status)
 app.add_typer(audit_app, name="audit")

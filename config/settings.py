@@ -208,6 +208,82 @@ class NotifyRules(BaseModel):
     )
 
 
+class ScoringRules(BaseModel):
+    """考核: how a unit's score is counted (models/scoring.py). Points are per counted fact,
+    negative for a deduction, times the weight of the unit's role on that assignment; the total is
+    held within [floor, cap]. There is deliberately no rule for 留痕 or for a 批示 received (the
+    基层减负 rules forbid them as assessment criteria): such a key is refused as unknown."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base: float = Field(default=100, description="every unit starts from this")
+    cap: float = Field(default=100, description="no score above this")
+    floor: float = Field(default=0, description="no score below this")
+    on_time: float = Field(default=0, description="per report filed by its due date")
+    late: float = Field(default=-2, description="per report filed after its due date")
+    missing: float = Field(default=-5, description="per report not filed by its due date")
+    returned: float = Field(default=-1, description="per return for rework (退回)")
+    escalated_1: float = Field(default=-1, description="an item whose highest level was blue")
+    escalated_2: float = Field(default=-3, description="an item whose highest level was yellow")
+    escalated_3: float = Field(default=-5, description="an item whose highest level was red")
+    directive_unresolved: float = Field(
+        default=-2, description="per 批示 item not answered by its deadline"
+    )
+    weight_lead: float = Field(default=1.5, description="牵头")
+    weight_responsible: float = Field(default=1.0, description="负责")
+    weight_cooperating: float = Field(default=0.5, description="配合")
+    board_size: int = Field(default=3, description="红黑榜: the top and the bottom N")
+
+    @model_validator(mode="after")
+    def _rules_make_sense(self) -> ScoringRules:
+        problem = _scoring_problem(self)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+
+_DEDUCTIONS = {
+    "late": "逾期报送",
+    "missing": "未报送",
+    "returned": "退回",
+    "escalated_1": "蓝色督办",
+    "escalated_2": "黄色督办",
+    "escalated_3": "红色督办",
+    "directive_unresolved": "批示未办结",
+}
+
+
+def _scoring_problem(rules: ScoringRules) -> str | None:
+    """The first rule that cannot be meant, in words ("中文 / English"), or None."""
+    if rules.cap < rules.floor:
+        return (
+            f"上限 cap={rules.cap:g} 低于下限 floor={rules.floor:g} / the cap {rules.cap:g} is "
+            f"below the floor {rules.floor:g}"
+        )
+    if not rules.floor <= rules.base <= rules.cap:
+        return (
+            f"基础分 base={rules.base:g} 应在下限 {rules.floor:g} 与上限 {rules.cap:g} 之间 / the "
+            f"base {rules.base:g} must lie between the floor and the cap"
+        )
+    for key, words in _DEDUCTIONS.items():
+        if getattr(rules, key) > 0:
+            return (
+                f"{key}（{words}）应为扣分（0 或负数），不能是 {getattr(rules, key):g} / {key} "
+                "is a deduction: 0 or negative"
+            )
+    if not rules.escalated_1 >= rules.escalated_2 >= rules.escalated_3:
+        return (
+            "督办级别越高扣分应越多：escalated_1 ≥ escalated_2 ≥ escalated_3 / a higher "
+            "escalation level must deduct at least as much as a lower one"
+        )
+    for role in ("lead", "responsible", "cooperating"):
+        if getattr(rules, f"weight_{role}") < 0:
+            return f"weight_{role} 不能为负数 / weight_{role} cannot be negative"
+    if rules.board_size < 0:
+        return "board_size（红黑榜名额）不能为负数 / board_size cannot be negative"
+    return None
+
+
 class Schedule(BaseModel):
     """One scheduled flow: its name in flows.cycle.FLOWS and a crontab line in the office's time
     zone."""
@@ -360,6 +436,7 @@ class Settings(BaseSettings):
 
     cycle: CycleRules = Field(default_factory=CycleRules)
     notify: NotifyRules = Field(default_factory=NotifyRules)
+    scoring: ScoringRules = Field(default_factory=ScoringRules)
     # Years the office enters itself, when the chinese_calendar release does not know them yet.
     calendar: dict[int, YearArrangement] = Field(default_factory=dict)
     # The one schedule list: `duban serve` (APScheduler) and `duban deploy` (Prefect) both read it.

@@ -174,6 +174,30 @@ def compile_report_in_turns(
         )
 
 
+def scores_as_of(
+    session: Session,
+    *,
+    plan: Plan,
+    round_: SupervisionRound | None,
+    as_of: datetime,
+    settings: Any,
+    now: datetime,
+) -> figures.Scores:
+    """A 通报's 考核得分 and 红黑榜 as of a moment, without the rest of it or a file (`duban score`,
+    GET /api/v1/plans/{key}/scores); reads only."""
+    if utc(as_of) > utc(now):
+        raise AsOfInFuture(as_of=utc(as_of).isoformat(), now=utc(now).isoformat())
+    return figures.compute_scores(
+        session,
+        plan=plan,
+        round_=round_,
+        as_of=as_of,
+        timezone=settings.timezone,
+        rules=settings.cycle,
+        scoring=settings.scoring,
+    )
+
+
 def render_report(
     session: Session,
     *,
@@ -198,6 +222,7 @@ def render_report(
         timezone=settings.timezone,
         rules=settings.cycle,
         issuer=settings.office_name,
+        scoring=settings.scoring,
     )
     font = (
         cjk_font(settings.report_font) if {"html", "docx"} & set(formats) else None
@@ -532,6 +557,7 @@ def _results_of(session: Session, report: ResultsReport, settings: Any) -> Resul
         timezone=settings.timezone,
         rules=settings.cycle,
         issuer=settings.office_name,
+        scoring=settings.scoring,
     )
 
 

@@ -166,7 +166,9 @@ def write_document(results: Results, charts: list[Chart], path: Path) -> None:
     else:
         _paragraph(doc, "无。")
 
-    _heading(doc, "六、有关要求")
+    _scores(doc, r)
+
+    _heading(doc, "七、有关要求")
     _paragraph(
         doc,
         "请各成员单位对照通报查找不足、狠抓落实。逾期报送的单位要认真分析原因，确保今后按时报送；"
@@ -176,6 +178,25 @@ def write_document(results: Results, charts: list[Chart], path: Path) -> None:
     _paragraph(doc, r.issuer, align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False)
     _paragraph(doc, cn_date(r.as_of_day), align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False)
     doc.save(str(path))
+
+
+def _scores(doc, r: Results) -> None:
+    """六、考核得分: every unit's score and rank, the rules in words, then the 红黑榜."""
+    board = r.scores
+    _heading(doc, "六、考核得分")
+    _paragraph(doc, board.basis)
+    _table(
+        doc,
+        ["排名", "单位", "得分", "计分事项"],
+        [[str(u.rank), u.unit, f"{u.score:g}", u.reasons] for u in board.units],
+        widths=[1.2, 4.4, 1.6, 8.5],
+    )
+    for title, listed, words in (
+        ("红榜", board.red, "reasons"),
+        ("黑榜", board.black, "deductions"),
+    ):
+        names = "；".join(f"{u.unit}（{u.score:g}分，{getattr(u, words)}）" for u in listed)
+        _paragraph(doc, f"{title}：{names or '无'}。")
 
 
 def _east_asian(rpr, font: str) -> None:

@@ -19,6 +19,7 @@ Definitions (what a leader reads):
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any, NamedTuple
@@ -38,6 +39,7 @@ from models.lifecycle import STATE_LABELS, Action, State
 from models.lights import ORDER, light_inputs, light_of
 from models.plan import Plan, Task
 from models.round import OWED, CheckIn, SupervisionRound
+from models.scoring import Fact, Scoreboard, UnitScore, score_units
 from models.suspensions import suspended_at
 from models.unit import Unit
 
@@ -97,6 +99,7 @@ class Item:
     overdue_days: int | None = None
     completed: bool = False  # the latest filing is the completion report (办结报告)
     waiting_days: int | None = None  # working days a completion report has waited for review
+    extended_to: date | None = None  # where an approved extension moved it (it was owed then)
 
     @property
     def role_zh(self) -> str:
@@ -187,6 +190,7 @@ class EscalationResult:
     opened_on: date
     resolved_on: date | None
     history: list[str] = field(default_factory=list)
+    role: str = AssignmentRole.RESPONSIBLE.value  # the unit's role on the assignment (考核 weight)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -222,6 +226,8 @@ class Results:
     escalations: list[EscalationResult]  # each item once, at its highest level
     agenda: list[EscalationResult]  # level 3, open at the moment
     office_backlog: list[Item] = field(default_factory=list)  # 办公室待审核, longest wait first
+    # 考核得分 and 红黑榜 (models/scoring.py)
+    scores: Scoreboard = field(default_factory=lambda: Scoreboard(units=[], red=[], black=[]))
 
     @property
     def title(self) -> str:
@@ -296,30 +302,15 @@ def compute(
     timezone: str,
     rules: Any,
     issuer: str,
+    scoring: Any = None,
 ) -> Results:
     """The 通报's figures for `plan` (one round, or all rounds opened by then) as they stood at
     `as_of`."""
     as_of = utc(as_of)
     today = local_day(as_of, timezone)
-    rounds = _rounds(session, plan=plan, round_=round_, as_of=as_of)
-    # Core rows, not ORM ones: at 100,000 rows the ORM's loading is most of the time.
-    connection = session.connection()
-    held = _structure(connection, plan=plan, as_of=as_of)
-    items, texts = _items(connection, rounds=rounds, held=held)
-    owing = {i.assignment_id for i in items.values()}
-    in_scope = (
-        owing
-        if round_ is not None
-        else {a for a, row in held.items() if a in owing or row.created_at <= as_of}
-    )
-    replayed = _replay(
-        session, plan=plan, held=held, items=items, texts=texts, as_of=as_of, timezone=timezone
-    )
-    escalations = _escalations(replayed, held=held, in_scope=in_scope, rounds=rounds)
-    paused = suspended_at(session, as_of) & in_scope  # the history rows say what was paused then
-    latest = _settle(
-        items, replayed.due_in_force, today=today, calendar=rules.calendar, paused=paused
-    )
+    scope = _replayed(session, plan=plan, round_=round_, as_of=as_of, timezone=timezone)
+    rounds, held, items, in_scope, replayed, escalations, paused = scope
+    latest = _settle(items, today=today, calendar=rules.calendar, paused=paused)
     backlog = _office_backlog(
         items, replayed.last_filed, today=today, timezone=timezone, calendar=rules.calendar
     )
@@ -349,6 +340,7 @@ def compute(
         (i for i in items.values() if i.overdue_days is not None),
         key=lambda i: (-(i.overdue_days or 0), i.task_number, i.unit),
     )
+    ranked = _rank(list(units.values()))
     return Results(
         plan_key=plan.key,
         plan_title=plan.title,
@@ -360,12 +352,104 @@ def compute(
         | _office_figures(backlog, rules)
         | {"suspended": len(paused)},
         tasks=[tasks[n] for n in sorted(tasks)],
-        units=_rank(list(units.values())),
+        units=ranked,
         items=sorted(items.values(), key=lambda i: (i.task_number, i.unit, i.round_id)),
         overdue=overdue,
         escalations=escalations,
         agenda=agenda,
         office_backlog=backlog,
+        scores=scoreboard(
+            items.values(), escalations, units=[u.name for u in ranked], rules=scoring
+        ),
+    )
+
+
+class Scope(NamedTuple):
+    """What the replay of a scope gives: its rounds, assignments, items (check-ins), the assignments
+    in scope, the replayed trail, the escalated items and the assignments suspended then."""
+
+    rounds: dict[int, SupervisionRound]
+    held: dict[int, Held]
+    items: dict[int, Item]
+    in_scope: set[int]
+    replayed: Replayed
+    escalations: list[EscalationResult]
+    paused: set[int]
+
+
+def _replayed(
+    session: Session,
+    *,
+    plan: Plan,
+    round_: SupervisionRound | None,
+    as_of: datetime,
+    timezone: str,
+) -> Scope:
+    """The one replay the 通报 and 考核 share: the scope's structure, then the trail up to the
+    moment."""
+    rounds = _rounds(session, plan=plan, round_=round_, as_of=as_of)
+    # Core rows, not ORM ones: at 100,000 rows the ORM's loading is most of the time.
+    connection = session.connection()
+    held = _structure(connection, plan=plan, as_of=as_of)
+    items, texts = _items(connection, rounds=rounds, held=held)
+    owing = {i.assignment_id for i in items.values()}
+    in_scope = (
+        owing
+        if round_ is not None
+        else {a for a, row in held.items() if a in owing or row.created_at <= as_of}
+    )
+    replayed = _replay(
+        session,
+        plan=plan,
+        held=held,
+        items=items,
+        texts=texts,
+        rounds=rounds,
+        as_of=as_of,
+        timezone=timezone,
+    )
+    escalations = _escalations(replayed, held=held, in_scope=in_scope, rounds=rounds)
+    paused = suspended_at(session, as_of) & in_scope  # the history rows say what was paused then
+    return Scope(rounds, held, items, in_scope, replayed, escalations, paused)
+
+
+@dataclass(slots=True)
+class Scores:
+    """考核 alone (`duban score`, the API): the scope, the moment and the scoreboard, without the
+    rest of a 通报's figures."""
+
+    plan_key: str
+    plan_title: str
+    round_name: str | None
+    as_of: datetime
+    as_of_day: date
+    scores: Scoreboard
+
+
+def compute_scores(
+    session: Session,
+    *,
+    plan: Plan,
+    round_: SupervisionRound | None,
+    as_of: datetime,
+    timezone: str,
+    rules: Any,
+    scoring: Any = None,
+) -> Scores:
+    """The units' 考核 scores as they stood at `as_of`: the 通报's replay (`compute`), without its
+    lights, tallies and counts of messages; the same scoreboard `compute` gives."""
+    as_of = utc(as_of)
+    today = local_day(as_of, timezone)
+    scope = _replayed(session, plan=plan, round_=round_, as_of=as_of, timezone=timezone)
+    _settle(scope.items, today=today, calendar=rules.calendar, paused=scope.paused)
+    units = sorted({scope.held[a].unit for a in scope.in_scope})
+    return Scores(
+        plan_key=plan.key,
+        plan_title=plan.title,
+        round_name=round_.name if round_ is not None else None,
+        as_of=as_of,
+        as_of_day=today,
+        scores=scoreboard(scope.items.values(), scope.escalations, units=units, rules=scoring),
     )
 
 
@@ -541,6 +625,7 @@ def _replay(
     held: dict[int, Held],
     items: dict[int, Item],
     texts: dict[int, str | None],
+    rounds: dict[int, SupervisionRound],
     as_of: datetime,
     timezone: str,
 ) -> Replayed:
@@ -549,6 +634,7 @@ def _replay(
     replayed = Replayed()
     unit_names = dict(session.exec(select(Unit.id, Unit.name)).all())
     by_pair = {(row.task_id, row.unit): a_id for a_id, row in held.items()}
+    items_of: dict[int, list[Item]] = defaultdict(list)  # made at the first extension
     for at, action, object_id, task_id, unit_id, after_json in _events(
         session.connection(), plan=plan, as_of=as_of
     ):
@@ -581,10 +667,32 @@ def _replay(
         elif action in ("extension.approve", "suspension.resume"):
             # A resume moves the due date by the suspended working days, as an extension does.
             a_id = by_pair.get((task_id, unit_names.get(unit_id)))
-            moved = after.get("due_on") or after.get("checkin_due_on")
-            if a_id is not None and moved:
-                replayed.due_in_force[a_id] = date.fromisoformat(moved)
+            moved_to = after.get("due_on") or after.get("checkin_due_on")
+            if a_id is not None and moved_to:
+                replayed.due_in_force[a_id] = moved = date.fromisoformat(moved_to)
+                if not items_of:
+                    for each in items.values():
+                        items_of[each.assignment_id].append(each)
+                _extend(items_of.get(a_id, []), moved, at=at, rounds=rounds)
     return replayed
+
+
+def _extend(
+    items: list[Item],
+    moved: date,
+    *,
+    at: datetime,
+    rounds: dict[int, SupervisionRound],
+) -> None:
+    """An approved extension moves the assignment's check-ins owed in rounds open at that moment
+    (models.extensions): neither one filed by then nor one of a round opened later."""
+    at = utc(at)
+    for item in items:
+        if item.checkin_state not in OWED:
+            continue
+        r = rounds[item.round_id]
+        if utc(r.opened_at) <= at and (r.closed_at is None or utc(r.closed_at) > at):
+            item.extended_to = max(item.extended_to or item.due_on, moved)
 
 
 def _replay_checkin(
@@ -647,6 +755,7 @@ def _escalations(
                 round_name=rounds[e.round].name if e.round in rounds else "",
                 opened_on=e.on,
                 resolved_on=resolved,
+                role=str(a.role),
             )
         elif e.level > found.level:
             found.level, found.number, found.stall = e.level, e.number or "", e.stall
@@ -677,18 +786,13 @@ def _office_backlog(
 
 
 def _settle(
-    items: dict[int, Item],
-    extended: dict[int, date],
-    *,
-    today: date,
-    calendar: Any,
-    paused: set[int],
+    items: dict[int, Item], *, today: date, calendar: Any, paused: set[int]
 ) -> dict[int, Item]:
     """Each item's due date in force, status and overdue days on `today`; the latest item per
     assignment. A suspended item's clock stops: it is neither missing nor overdue."""
     latest: dict[int, Item] = {}
     for item in sorted(items.values(), key=lambda i: i.round_id):
-        moved = extended.get(item.assignment_id)
+        moved = item.extended_to
         if moved is not None:
             item.due_in_force = max(item.due_on, moved)
         if item.filed_on is not None:
@@ -896,3 +1000,74 @@ def _rank(units: list[UnitResult]) -> list[UnitResult]:
         unit.rank = position if current != previous else units[position - 2].rank
         previous = current
     return units
+
+
+def scoring_facts(items: Iterable[Item], escalations: Iterable[EscalationResult]) -> Iterator[Fact]:
+    """What 考核 counts, from the replayed items and escalations.
+
+    A report counts against its original due date; only an extension the office approved by the
+    moment moves it (the item's due date in force). An escalated item counts once, at its highest
+    level, and only when it is the unit's (the office's own backlog never is).
+    """
+    for item in items:
+        if item.filed_on is not None:
+            on_time = item.filed_on <= max(item.due_on, item.due_in_force)
+            yield Fact(item.unit, item.role, "on_time" if on_time else "late")
+        elif item.status == "missing":
+            yield Fact(item.unit, item.role, "missing")
+        if item.returns:
+            yield Fact(item.unit, item.role, "returned", item.returns)
+    for e in escalations:
+        if e.against_unit:
+            yield Fact(e.unit, e.role, f"escalated_{e.level}")
+    yield from unresolved_directives()
+
+
+def unresolved_directives() -> Iterator[Fact]:
+    """领导批示 not answered by their deadline, one fact per item (`directive_unresolved`).
+
+    The hook for issue 17 item 8: 批示 are not tracked items yet, so there is nothing to count. When
+    they are, replay them here from the trail up to the moment like the check-ins above."""
+    return iter(())
+
+
+def scoreboard(
+    items: Iterable[Item],
+    escalations: Iterable[EscalationResult],
+    *,
+    units: list[str],
+    rules: Any = None,
+) -> Scoreboard:
+    """The units' 考核 scores by `rules` (config [scoring]; the shipped defaults when None)."""
+    if rules is None:
+        from config.settings import ScoringRules
+
+        rules = ScoringRules()
+    return score_units(scoring_facts(items, escalations), units=units, rules=rules)
+
+
+def scores_payload(results: Results | Scores) -> dict[str, Any]:
+    """The scores as `duban score --json` and GET /api/v1/plans/{key}/scores give them."""
+    board = results.scores
+
+    def unit(u: UnitScore) -> dict[str, Any]:
+        return {
+            "unit": u.unit,
+            "rank": u.rank,
+            "score": u.score,
+            "raw": u.raw,
+            "counts": u.counts,
+            "points": u.points,
+            "reasons": u.reasons,
+            "deductions": u.deductions,
+        }
+
+    return {
+        "plan": results.plan_key,
+        "round": results.round_name,
+        "as_of": results.as_of.isoformat(),
+        "as_of_day": results.as_of_day.isoformat(),
+        "units": [unit(u) for u in board.units],
+        "red": [unit(u) for u in board.red],
+        "black": [unit(u) for u in board.black],
+    }

@@ -196,7 +196,39 @@ def tables(results: Any) -> list[Table]:
                 for e in r.escalations
             ],
         ),
+        _scores_table(r),
     ]
+
+
+def _scores_table(r: Any) -> Table:
+    """考核: each unit's score, rank, counts and the 红黑榜 it is on; the rules on the last row."""
+    from models.scoring import KINDS
+
+    board = r.scores
+    red, black = {u.unit for u in board.red}, {u.unit for u in board.black}
+    rows: list[list[Any]] = [
+        [
+            u.rank,
+            u.unit,
+            u.score,
+            *[u.counts.get(kind, 0) for kind in KINDS],
+            "红榜" if u.unit in red else "黑榜" if u.unit in black else None,
+            u.reasons,
+        ]
+        for u in board.units
+    ]
+    return (
+        "考核",
+        [
+            ("排名", 6, None),
+            ("单位", 24, None),
+            ("得分", 8, "score"),
+            *[(words, 9, None) for words, _ in KINDS.values()],
+            ("红黑榜", 8, None),
+            ("计分事项", 48, None),
+        ],
+        [*rows, [None, "计分规则", None, *([None] * len(KINDS)), None, board.basis]],
+    )
 
 
 def write_tables(sheets: list[Table], path: Path) -> None:
@@ -218,6 +250,7 @@ def write_tables(sheets: list[Table], path: Path) -> None:
         ),
         "date": book.add_format({"num_format": "yyyy-mm-dd"}),
         "percent": book.add_format({"num_format": "0.0%"}),
+        "score": book.add_format({"num_format": "0.0#"}),
         "value": book.add_format({"align": "left"}),  # the summary's mixed column
     }
     try:
@@ -238,6 +271,10 @@ def _sheet(
     sheet.write_row(0, 0, [title for title, _, _ in columns], styles["header"])
     sheet.freeze_panes(1, 0)
     date_format, percent_format = styles["date"], styles["percent"]
+    # Every float in a 通报 is a rate, except in a column that says otherwise (a score).
+    float_formats = [
+        styles[style] if style == "score" else percent_format for _, _, style in columns
+    ]
     write_string, write_number, write_datetime = (
         sheet.write_string,
         sheet.write_number,
@@ -256,8 +293,8 @@ def _sheet(
                 write_string(count, n, neutral(value))
             elif kind is date:
                 write_datetime(count, n, value, date_format)
-            elif kind is float:  # every float in a 通报 is a rate
-                write_number(count, n, value, percent_format)
+            elif kind is float:
+                write_number(count, n, value, float_formats[n])
             else:
                 write_number(count, n, value)
     sheet.autofilter(0, 0, max(len(rows), 1), len(columns) - 1)

@@ -36,6 +36,7 @@ NAMED = {
     r"send_reminders": "executemany of the digests and audit rows",
     r"escalate_stalled": "executemany of the escalations and audit rows",
     r"compile_results \(4 formats\)": "raw fetch of the rows it reads",
+    r"score \(考核\)": "raw fetch of the rows it reads",
     r"dashboard p95, .*": "login page p95, same load",
     r"static page p95, 20 failed logins at once": "static page p95, no load",
 }

@@ -97,6 +97,7 @@ def valid_values(portal: Portal) -> dict[str, str]:
         "task_id": "1",
         "throttle_id": "1",
         "token_id": "1",
+        "key": "2022",  # a plan's key: /api/v1/plans/{key}/cadence and /scores
     }
 
 

@@ -234,7 +234,7 @@ def test_every_format_opened_with_its_own_library(
     assert not list(out.glob(".compiling-*"))
 
     book = openpyxl.load_workbook(files[".xlsx"])
-    assert book.sheetnames == ["汇总", "任务", "单位", "逾期", "督办"]
+    assert book.sheetnames == ["汇总", "任务", "单位", "逾期", "督办", "考核"]
     units = book["单位"]
     assert units.freeze_panes == "A2" and units.auto_filter.ref == "A1:L5"
     header = [c.value for c in units[1]]

@@ -53,6 +53,7 @@ def create_app(settings: Any = None) -> FastAPI:
         api_escalations,
         api_plans,
         api_review,
+        api_scores,
         api_suspension,
         assignments,
         audit_review,
@@ -112,6 +113,7 @@ def create_app(settings: Any = None) -> FastAPI:
         api_plans,
         api_suspension,
         api_declines,
+        api_scores,
     ):
         app.include_router(module.router)
 

@@ -80,6 +80,8 @@ LABELS: dict[str, str] = {
     "doc_no": "文号",
     "note": "备注",
     "level": "督办级别",
+    "round": "轮次",
+    "as_of": "截至日期",
 }
 
 

@@ -4,7 +4,7 @@ office's alone). The same use case as `duban round cadence` and the rounds page.
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
@@ -15,13 +15,15 @@ from models.db import reading, unit_of_work
 from models.lifecycle import OFFICE
 from models.rounds import find_plan
 from web.auth import Principal
+from web.bounds import Word
 from web.deps import engine_of, refuse, settings_of
 from web.routes.api import bearer
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
-PlanKey = Path(
-    min_length=1, max_length=100, description="the plan's key (`duban import --plan-key`)"
-)
+# No NUL (PostgreSQL refuses it in a query: a 500), at most 100 characters.
+PlanKey = Annotated[
+    Word, Path(min_length=1, description="the plan's key (`duban import --plan-key`)")
+]
 
 
 class CadenceIn(BaseModel):
@@ -60,15 +62,13 @@ def _out(request: Request, key: str) -> CadenceOut:
 
 
 @router.get("/plans/{key}/cadence", response_model=CadenceOut)
-def get_cadence(
-    request: Request, key: str = PlanKey, me: Principal = Depends(bearer)
-) -> CadenceOut:
+def get_cadence(request: Request, key: PlanKey, me: Principal = Depends(bearer)) -> CadenceOut:
     return _out(request, key)
 
 
 @router.put("/plans/{key}/cadence", response_model=CadenceOut)
 def put_cadence(
-    request: Request, body: CadenceIn, key: str = PlanKey, me: Principal = Depends(bearer)
+    request: Request, body: CadenceIn, key: PlanKey, me: Principal = Depends(bearer)
 ) -> CadenceOut:
     if me.role not in OFFICE:
         raise refuse(me, status=403, object_type="plan", object_id=key, why="office only")
