@@ -98,6 +98,8 @@ def valid_values(portal: Portal) -> dict[str, str]:
         "throttle_id": "1",
         "token_id": "1",
         "key": "2022",  # a plan's key: /api/v1/plans/{key}/cadence and /scores
+        "escalation_id": "1",
+        "what": "note",  # needs a form field, as "change" does
     }
 
 

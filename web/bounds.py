@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import HTTPException
+from fastapi import HTTPException, Path
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
@@ -135,6 +135,10 @@ FileName = Annotated[
 SearchText = Annotated[
     str, Field(max_length=200), AfterValidator(_no_nul)
 ]  # a filter in a query string
+# A plan's key in a path: no NUL (PostgreSQL refuses it in a query: a 500), at most 100 characters.
+PlanKey = Annotated[
+    Word, Path(min_length=1, description="the plan's key (`duban import --plan-key`)")
+]
 
 
 class InputRefused(HTTPException):

@@ -4,9 +4,9 @@ office's alone). The same use case as `duban round cadence` and the rounds page.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from models.cadence import cadence_words, set_cadence, upcoming
@@ -15,15 +15,11 @@ from models.db import reading, unit_of_work
 from models.lifecycle import OFFICE
 from models.rounds import find_plan
 from web.auth import Principal
-from web.bounds import Word
+from web.bounds import PlanKey
 from web.deps import engine_of, refuse, settings_of
 from web.routes.api import bearer
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
-# No NUL (PostgreSQL refuses it in a query: a 500), at most 100 characters.
-PlanKey = Annotated[
-    Word, Path(min_length=1, description="the plan's key (`duban import --plan-key`)")
-]
 
 
 class CadenceIn(BaseModel):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from models.archive import archive_plan, plan_rows
@@ -14,13 +14,11 @@ from models.clock import utc_now
 from models.db import reading, unit_of_work
 from models.lifecycle import OFFICE, Role
 from web.auth import Principal
+from web.bounds import PlanKey, SearchText
 from web.deps import engine_of, refuse
 from web.routes.api import bearer
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
-PlanKey = Path(
-    min_length=1, max_length=100, description="the plan's key (`duban import --plan-key`)"
-)
 
 
 class PlanOut(BaseModel):
@@ -47,7 +45,7 @@ def _rows(request: Request, search: str | None) -> list[PlanOut]:
 @router.get("/plans", response_model=list[PlanOut])
 def list_plans(
     request: Request,
-    search: str | None = Query(default=None, max_length=100, description="key or title contains"),
+    search: SearchText | None = Query(default=None, description="key or title contains"),
     me: Principal = Depends(bearer),
 ) -> list[PlanOut]:
     if me.role == Role.UNIT:
@@ -56,7 +54,7 @@ def list_plans(
 
 
 @router.post("/plans/{key}/archive", response_model=PlanOut)
-def post_archive(request: Request, key: str = PlanKey, me: Principal = Depends(bearer)) -> PlanOut:
+def post_archive(request: Request, key: PlanKey, me: Principal = Depends(bearer)) -> PlanOut:
     if me.role not in OFFICE:
         raise refuse(me, status=403, object_type="plan", object_id=key, why="office only")
     with unit_of_work(engine_of(request)) as session:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from models.clock import parse_moment, utc_now
@@ -17,14 +17,11 @@ from models.rounds import find_plan, find_round
 from reports.compile import scores_as_of
 from reports.results import end_of_day, scores_payload
 from web.auth import Principal
-from web.bounds import SearchText, Word
+from web.bounds import PlanKey, SearchText
 from web.deps import engine_of, refuse, settings_of
 from web.routes.api import bearer
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
-PlanKey = Annotated[
-    Word, Path(min_length=1, description="the plan's key (`duban import --plan-key`)")
-]
 
 
 class UnitScoreOut(BaseModel):

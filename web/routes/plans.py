@@ -4,14 +4,14 @@ then: `PlanRow.archivable`, the rule `models.archive.archive_plan` enforces)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session
 
 from models.archive import archive_plan, plan_rows
 from models.clock import utc_now
 from models.db import unit_of_work
 from web.auth import Principal
-from web.bounds import SearchText
+from web.bounds import PlanKey, SearchText
 from web.deps import engine_of, form_of, office_only, page, read_session
 from web.flash import redirect_with
 
@@ -33,7 +33,7 @@ def plans(
 @router.post("/plans/{key}/archive")
 def plan_archive(
     request: Request,
-    key: str = Path(min_length=1, max_length=100),
+    key: PlanKey,
     me: Principal = Depends(office_only),
 ):
     form_of(request, me)  # the CSRF check
