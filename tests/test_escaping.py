@@ -57,7 +57,9 @@ def test_the_factory_decides_autoescape_itself() -> None:
 def test_the_escalations_page_closes_its_title() -> None:
     from web.deps import templates
 
-    page = templates.env.get_template("escalations.html.j2").render(me=None, items=[], open_ones=[])
+    page = templates.env.get_template("escalations.html.j2").render(
+        me=None, items=[], open_ones=[], levels={}, filters={}, units=[], paging=None
+    )
     assert "<title>督办 · 领导小组办公室督办系统</title>" in page  # the default DUBAN_OFFICE_NAME
     assert page.count("<h2>未办结的督办") == 1 and page.index("</title>") < page.index("<h1>")
 

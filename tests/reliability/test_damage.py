@@ -222,11 +222,12 @@ def _fill(folder: Path, leave: int) -> Path:
     """Fill the disk, then free `leave` bytes again: the next large write fails, small ones still
     fit."""
     filler = folder / "filler.bin"
-    with filler.open("wb") as stream:
+    # Unbuffered: a buffered file keeps what the last write could not place and raises ENOSPC again
+    # when it is closed.
+    with filler.open("wb", buffering=0) as stream:
         try:
             while True:
                 stream.write(b"\xff" * 65536)
-                stream.flush()
         except OSError:
             pass
     size = filler.stat().st_size
