@@ -50,7 +50,8 @@ def test_a_round_from_opening_to_a_green_light(
         office.goto(f"{portal.url}/rounds")
         office.fill("input[name=name]", "第一轮")
         office.fill("input[name=report_by]", due.isoformat())
-        office.click("button:has-text('开启轮次')")  # the button, not the cadence's "由办公室开启轮次"
+        # The button, not the cadence's words "由办公室开启轮次" above it.
+        office.click("button:has-text('开启轮次')")
         assert office.get_by_role("cell", name="第一轮", exact=True).count() == 1
 
         own = portal.assignment(12, "市市场监管局")
