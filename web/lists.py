@@ -63,17 +63,9 @@ def paginate(
 ) -> tuple[list[Any], Paging]:
     """One page of an ordered query and its Paging; a page beyond the last shows the last."""
     total = session.exec(select(func.count()).select_from(query.order_by(None).subquery())).one()
-    pages = max(1, -(-total // size))
-    page = min(max(1, page), pages)
-    rows = list(session.exec(query.offset((page - 1) * size).limit(size)).all())
-    return rows, Paging(
-        page,
-        pages,
-        total,
-        link(path, filters, page_no=page - 1) if page > 1 else None,
-        link(path, filters, page_no=page + 1) if page < pages else None,
-        link(export_path, filters) if export_path else None,
-    )
+    paging = _paging(total, page, size, path, filters, export_path)
+    rows = list(session.exec(query.offset((paging.page - 1) * size).limit(size)).all())
+    return rows, paging
 
 
 def paginate_items(
@@ -86,10 +78,22 @@ def paginate_items(
     export_path: str | None = None,
 ) -> tuple[list[Any], Paging]:
     """`paginate` for a list already built in memory (items merged from several queries)."""
-    total = len(items)
+    paging = _paging(len(items), page, size, path, filters, export_path)
+    return list(items[(paging.page - 1) * size : paging.page * size]), paging
+
+
+def _paging(
+    total: int,
+    page: int,
+    size: int,
+    path: str,
+    filters: Mapping[str, object],
+    export_path: str | None,
+) -> Paging:
+    """Where `page` stands among `total` rows; a page beyond the last is the last."""
     pages = max(1, -(-total // size))
     page = min(max(1, page), pages)
-    return list(items[(page - 1) * size : page * size]), Paging(
+    return Paging(
         page,
         pages,
         total,
