@@ -10,6 +10,7 @@ import typer
 
 from cli.common import JsonOption, NowOption, actor_for, engine_for, now_from, settings
 from cli.output import emit_json, say
+from models.numbers import number_in_text
 
 escalation_app = typer.Typer(
     help="督办事项：备注、会商结果、办结督办单 / Notes, 会商 outcomes, closing a 督办单",
@@ -20,8 +21,9 @@ Text = Annotated[str, typer.Option("--text", help="内容 / the text")]
 
 
 def _reference(item: str) -> int | str:
-    text = item.strip()
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else text
+    """An item's id when the clerk typed a number, else the 督办单 number as typed."""
+    number = number_in_text(item)
+    return item.strip() if number is None else number
 
 
 @escalation_app.command("list")

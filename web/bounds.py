@@ -16,6 +16,8 @@ from fastapi import HTTPException, Path
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
+from models.numbers import number_in_text
+
 INT32_MAX = 2**31 - 1  # ids and versions are INTEGER columns on both backends
 
 # The cap of every free-text field a person or a script can send, by its form or JSON name.
@@ -149,10 +151,8 @@ class InputRefused(HTTPException):
 
 
 def number_in_form(value: object) -> int | None:
-    """A number a form carries as text (an id, a revision): ASCII digits, at most nine, so that
-    any database holds it; None for anything else."""
-    text = str(value or "").strip()
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
+    """A number a form carries as text (an id, a revision); None for anything else."""
+    return number_in_text(value)
 
 
 def check_form(form: Any) -> None:
