@@ -272,6 +272,40 @@ def step_score(url: str, home: str) -> dict[str, int]:
         return {"units": len(results.scores.units)}
 
 
+def step_cadence(url: str, home: str) -> dict[str, int]:
+    """The next period's round opened by the cadence, as the scheduled `open_round` flow does it:
+    the plan reports by the 25th from October, and on 24 October (due the 25th, opened ten working
+    days before) that period's round opens for every task still reporting."""
+    from models.cadence import open_due_rounds, set_cadence
+
+    settings = Settings(home=Path(home))
+    now = datetime(2022, 10, 24, 8, 45, tzinfo=CST)
+    engine = make_engine(url)
+    with unit_of_work(engine) as session:
+        set_cadence(
+            session,
+            plan_key="bench",
+            cadence="monthly",
+            day=25,
+            adjust="later",
+            start=date(2022, 10, 1),
+            until=None,
+            task_numbers=None,
+            actor=SYSTEM_ACTOR,
+            now=now,
+        )
+    started = time.perf_counter()
+    with unit_of_work(engine) as session:
+        opened = open_due_rounds(session, now=now, settings=settings, actor=SYSTEM_ACTOR)
+    took = time.perf_counter() - started
+    return {
+        "checkins": sum(o.checkins for o in opened),
+        "notices": sum(o.notices for o in opened),
+        "rounds": sum(1 for o in opened if o.created),
+        "micros": int(took * 1_000_000),
+    }
+
+
 def _raw_read(url: str) -> float:
     """What compile_results reads, fetched through the DBAPI with nothing done to it: the database's
     limit."""
@@ -306,6 +340,7 @@ def one_run(url: str, home: Path, tasks: int, units: int) -> dict[str, tuple[flo
     in_child("bench.cycle:step_file", url)
     compile_s, _, compile_mb = in_child("bench.cycle:step_compile", url, str(home))
     score_s, _, score_mb = in_child("bench.cycle:step_score", url, str(home))
+    _, cadence, cadence_mb = in_child("bench.cycle:step_cadence", url, str(home))
     n = counts["assignments"]
     notification = (
         "notification",
@@ -354,6 +389,11 @@ def one_run(url: str, home: Path, tasks: int, units: int) -> dict[str, tuple[flo
         "escalate_stalled": (escalate_s, raw_escalate, escalate_mb),
         "compile_results (4 formats)": (compile_s, _raw_read(url), compile_mb),
         "score (考核)": (score_s, _raw_read(url), score_mb),
+        "open_due_rounds (报送周期)": (
+            cadence["micros"] / 1_000_000,  # the opening alone, not setting the cadence
+            _raw_open(url, cadence["checkins"], cadence["notices"], name="rawc"),
+            cadence_mb,
+        ),
         "_scale": (n, 0, 0),
     }
 
@@ -384,18 +424,19 @@ def curve(runs: int, scales: tuple[int, ...] = (20, 200, 2000)) -> list[dict[str
     return results
 
 
-def _raw_open(url: str, n: int, notices: int) -> float:
+def _raw_open(url: str, n: int, notices: int, name: str = "raw") -> float:
     engine = make_engine(url)
     with engine.begin() as connection:
         connection.execute(
             text(
                 "INSERT INTO supervision_round (plan_id, name, report_by, scope, state, "
                 "opened_at, opened_by) "
-                "VALUES (1, 'raw', '2022-09-30', '{}', 'closed', '2022-09-19 01:00:00', 'raw')"
-            )
+                "VALUES (1, :name, '2022-09-30', '{}', 'closed', '2022-09-19 01:00:00', 'raw')"
+            ),
+            {"name": name},
         )
         round_id = connection.execute(
-            text("SELECT id FROM supervision_round WHERE name = 'raw'")
+            text("SELECT id FROM supervision_round WHERE name = :name"), {"name": name}
         ).scalar()
     engine.dispose()
     return _raw(
@@ -410,8 +451,8 @@ def _raw_open(url: str, n: int, notices: int) -> float:
         notices,
         "dedup_key, kind, recipient_email, lang, subject, body_text, payload, status, "
         "attempts, next_attempt_at, created_at",
-        "[f'rawo{i}', 'k', 'a@b.c', 'zh', '', '', '{}', 'pending', 0, '2022-09-19 01:00:00', "
-        "'2022-09-19 01:00:00']",
+        f"[f'{name}o{{i}}', 'k', 'a@b.c', 'zh', '', '', '{{}}', 'pending', 0, "
+        "'2022-09-19 01:00:00', '2022-09-19 01:00:00']",
     )
 
 
@@ -483,6 +524,7 @@ TARGETS = {
     "escalate_stalled": 5.0,
     "compile_results (4 formats)": 20.0,
     "score (考核)": 5.0,
+    "open_due_rounds (报送周期)": 10.0,
 }
 BASELINES = {
     "open_round": "executemany of the check-ins and notices",
@@ -490,6 +532,7 @@ BASELINES = {
     "escalate_stalled": "executemany of the escalations and audit rows",
     "compile_results (4 formats)": "raw fetch of the rows it reads",
     "score (考核)": "raw fetch of the rows it reads",
+    "open_due_rounds (报送周期)": "executemany of the check-ins and notices",
 }
 
 

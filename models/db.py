@@ -18,7 +18,7 @@ import hashlib
 import operator
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -181,7 +181,7 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     processors = [
         table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
     ]
-    converting: list[tuple[int, Callable[[Any], Any], dict[datetime, Any]]] = [
+    converting: list[tuple[int, Callable[[Any], Any], dict[Any, Any]]] = [
         (index, process, {}) for index, process in enumerate(processors) if process is not None
     ]
     fields = operator.itemgetter(*names)
@@ -195,10 +195,13 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
             value = values[index]
             if value is None:
                 continue
-            if isinstance(value, datetime):  # a moment shared by the whole batch: converted once
-                if value not in memo:
-                    memo[value] = process(value)
-                values[index] = memo[value]
+            # A moment or a day shared by the whole batch (opened at, due on), or an empty JSON
+            # list (no evidence yet): converted once, not once per row.
+            if isinstance(value, date) or (isinstance(value, list) and not value):
+                key = value if isinstance(value, date) else ()
+                if key not in memo:
+                    memo[key] = process(value)
+                values[index] = memo[key]
             else:
                 values[index] = process(value)
         return tuple(values)

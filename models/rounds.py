@@ -259,8 +259,8 @@ def open_round(
     )
     bulk_insert(session, table_of(CheckIn), rows)  # a province opens 100,000 check-ins at once
     warnings = _round_warnings(report_by, calendar, rest_day=rest_day)
-    notices = enqueue_many(session, round_notices(session, round_, plan), now=now)
-    unreached = unreached_in_round(session, id_of(round_))
+    messages, unreached = round_notices(session, round_, plan)
+    notices = enqueue_many(session, messages, now=now)
     audit.record(
         session,
         at=now,
@@ -349,7 +349,7 @@ def _checkin_rows(
             col(Assignment.unit_id).in_([find_unit(session, n).id for n in unit_names])
         )
     rows: list[dict[str, Any]] = []
-    for a_id, _unit_id, role in session.exec(query):
+    for a_id, _unit_id, role in session.connection().execute(query):  # Core rows: 100,000 of them
         due = cooperating_due if role == AssignmentRole.COOPERATING else report_by
         rows.append(
             {
@@ -389,11 +389,15 @@ def _round_warnings(report_by: date, calendar: WorkingCalendar, *, rest_day: boo
     return warnings
 
 
-def round_notices(session: Session, round_: SupervisionRound, plan: Plan) -> list[dict[str, Any]]:
-    """One round_opened digest per unit liaison, listing everything the unit owes."""
+def round_notices(
+    session: Session, round_: SupervisionRound, plan: Plan
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """One round_opened digest per unit liaison, listing everything the unit owes; and the names of
+    the units owing something that nobody can be told of (no liaison, or one with no way to reach
+    them), in the directory's order."""
     by_unit: dict[int, tuple[str, list[dict[str, Any]]]] = {}
-    rows = session.exec(
-        # sqlmodel types select() for at most four columns; these rows are read by position below
+    # Core rows, not ORM ones: a province's round reads 100,000 of them here.
+    rows = session.connection().execute(
         select(  # type: ignore[call-overload]
             CheckIn.id,
             CheckIn.due_on,
@@ -416,7 +420,7 @@ def round_notices(session: Session, round_: SupervisionRound, plan: Plan) -> lis
         )
     liaisons = unit_contacts(session, by_unit, ContactRole.LIAISON)
     common = {"round": round_payload(round_.name, round_.report_by), "plan": {"title": plan.title}}
-    return [
+    messages = [
         message(
             "round_opened",
             f"round_opened:r{round_.id}:u{unit_id}:liaison",
@@ -426,6 +430,8 @@ def round_notices(session: Session, round_: SupervisionRound, plan: Plan) -> lis
         for unit_id, (unit_name, items) in by_unit.items()
         if unit_id in liaisons
     ]
+    unreached = [by_unit[i][0] for i in sorted(by_unit) if i not in liaisons]
+    return messages, unreached
 
 
 class UnreviewedFilings(DubanError):

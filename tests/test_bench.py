@@ -37,6 +37,7 @@ NAMED = {
     r"escalate_stalled": "executemany of the escalations and audit rows",
     r"compile_results \(4 formats\)": "raw fetch of the rows it reads",
     r"score \(考核\)": "raw fetch of the rows it reads",
+    r"open_due_rounds \(报送周期\)": "executemany of the check-ins and notices",
     r"dashboard p95, .*": "login page p95, same load",
     r"static page p95, 20 failed logins at once": "static page p95, no load",
 }
