@@ -10,7 +10,6 @@ import typer
 
 from cli.common import JsonOption, NowOption, actor_for, engine_for, now_from, settings
 from cli.output import emit_json, say
-from models.numbers import number_in_text
 
 escalation_app = typer.Typer(
     help="督办事项：备注、会商结果、办结督办单 / Notes, 会商 outcomes, closing a 督办单",
@@ -22,6 +21,8 @@ Text = Annotated[str, typer.Option("--text", help="内容 / the text")]
 
 def _reference(item: str) -> int | str:
     """An item's id when the clerk typed a number, else the 督办单 number as typed."""
+    from models.numbers import number_in_text  # `duban --help` imports no domain (no SQLAlchemy)
+
     number = number_in_text(item)
     return item.strip() if number is None else number
 

@@ -193,3 +193,16 @@ def test_help_and_status_never_import_prefect(args: list[str], tmp_path: Path) -
         [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, env=env, timeout=60
     )
     assert result.stderr.strip().splitlines()[-1] == "CLEAN", result.stderr
+
+
+def test_help_imports_no_database_layer() -> None:
+    """`duban --help` loads neither the domain nor SQLAlchemy (about 40 MB and 0.4 s): a command
+    module imports them inside its commands."""
+    probe = PROBE.replace(
+        'any(m == "prefect" or m.startswith("prefect.") for m in sys.modules)',
+        '[m for m in ("sqlalchemy", "sqlmodel", "models") if m in sys.modules]',
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert result.stderr.strip().splitlines()[-1] == "CLEAN", result.stderr
