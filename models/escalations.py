@@ -336,6 +336,11 @@ def _stall_reason(
         return "unsigned"
     elif (
         state == State.IN_PROGRESS
+        # Idle is going quiet after filing. A check-in the round still awaits is judged by its
+        # due date (the reminders before it, overdue past the grace): a unit cannot file between
+        # two rounds, so counting that gap as idle escalated every unit on a monthly cadence the
+        # day the next period opened, and one that files on its due day was escalated that morning.
+        and checkin_state not in OWED
         and last_activity is not None
         and elapsed(local(last_activity)) >= rules.idle_days
     ):
