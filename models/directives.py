@@ -15,6 +15,7 @@ the default rules award no points for 批示, as the 基层减负 rules require)
 from __future__ import annotations
 
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -164,9 +165,29 @@ def may_write(actor: Actor) -> bool:
     return actor.role == Role.LEADER or actor.role in OFFICE
 
 
-def may_close(actor: Actor, directive: Directive) -> bool:
+def leader_names(session: Session, actor: Actor) -> set[str]:
+    """The names a leader's 批示 carry: their user name and their display name (the office writes
+    the latter on their behalf)."""
+    from models.user import User
+
+    if actor.role != Role.LEADER:
+        return set()
+    user = session.exec(select(User).where(User.username == actor.name)).first()
+    return {actor.name} | ({user.display_name} if user is not None and user.display_name else set())
+
+
+def leader_label(session: Session, actor: Actor) -> str:
+    """How a leader's own 批示 names them: the display name, else the user name."""
+    from models.user import User
+
+    user = session.exec(select(User).where(User.username == actor.name)).first()
+    return (user.display_name if user is not None else None) or actor.name
+
+
+def may_close(actor: Actor, directive: Directive, leaders: AbstractSet[str] = frozenset()) -> bool:
+    """The office, or the leader whose 批示 it is (`leaders`: their names, `leader_names`)."""
     return directive.state == DirectiveState.OPEN and (
-        actor.role in OFFICE or (actor.role == Role.LEADER and actor.name == directive.leader)
+        actor.role in OFFICE or (actor.role == Role.LEADER and directive.leader in leaders)
     )
 
 
@@ -225,7 +246,9 @@ def add(
             why="only a leader, or the office on a leader's behalf",
             why_zh="仅领导本人或办公室代领导可以填写批示",
         )
-    leader = actor.name if actor.role == Role.LEADER else (on_behalf_of or "").strip()
+    leader = (
+        leader_label(session, actor) if actor.role == Role.LEADER else (on_behalf_of or "").strip()
+    )
     if not leader:
         raise DirectiveInvalid(
             detail="the office writes a directive on a leader's behalf: name the leader",
@@ -433,7 +456,7 @@ def close(
         raise DirectiveRefused(
             id=directive.id, move="close", move_zh="办结", why="it is closed", why_zh="该批示已办结"
         )
-    if not may_close(actor, directive):
+    if not may_close(actor, directive, leader_names(session, actor)):
         raise DirectiveNotPermitted(
             actor=actor.name,
             action="close the directive",
@@ -576,7 +599,7 @@ def views(
     task_id: int | None = None,
     assignment_id: int | None = None,
     unit_id: int | None = None,
-    leader: str | None = None,
+    leader: str | set[str] | None = None,
     open_only: bool = False,
 ) -> list[DirectiveView]:
     """The 批示 that match, newest first, each with its units' parts (as of `today`)."""
@@ -605,13 +628,15 @@ def views(
 
 
 def _matching(
-    session: Session, *, task_id: int | None, leader: str | None, open_only: bool
+    session: Session, *, task_id: int | None, leader: str | set[str] | None, open_only: bool
 ) -> list[tuple[Directive, Task]]:
     query = select(Directive, Task).join(Task, col(Task.id) == col(Directive.task_id))
     if task_id is not None:
         query = query.where(Directive.task_id == task_id)
-    if leader is not None:
+    if isinstance(leader, str):
         query = query.where(Directive.leader == leader)
+    elif leader is not None:
+        query = query.where(col(Directive.leader).in_(sorted(leader)))
     if open_only:
         query = query.where(Directive.state == DirectiveState.OPEN)
     return list(session.exec(query.order_by(col(Directive.id).desc())))
