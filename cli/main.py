@@ -9,6 +9,7 @@ so that `duban --help` and `duban status` start fast and never import Prefect.
     decline_commands.py decline, decline review (退办)
     cycle_commands.py   round, sign, checkin, review, close, reopen, extension, remind, escalate,
 nudge, agenda
+    directive_commands.py   directive add|reply|close|list (领导批示)
     escalation_commands.py  escalation list|note|consult|close (the escalated items' desk)
     suspension_commands.py  suspend, resume (暂停: an item's clock stops)
     audit_commands.py   audit show|verify|export
@@ -42,6 +43,7 @@ from cli.cycle_commands import (
     sign_command,
 )
 from cli.decline_commands import decline_app
+from cli.directive_commands import directive_app
 from cli.escalation_commands import escalation_app
 from cli.import_command import assign_command, import_notice
 from cli.notification_commands import dispatch_command, notifications_app
@@ -298,6 +300,7 @@ round_app.command("open-due")(open_due_command)
 app.add_typer(round_app, name="round")
 app.command("sign")(sign_command)
 app.add_typer(decline_app, name="decline")
+app.add_typer(directive_app, name="directive")
 app.add_typer(checkin_app, name="checkin")
 app.add_typer(review_app, name="review")
 app.command("close")(close_command)

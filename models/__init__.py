@@ -19,6 +19,7 @@ import models.lengths  # noqa: F401  (registers the length check on every table)
 from models.assignment import Assignment, AssignmentRole
 from models.audit import AuditEvent, AuditHead
 from models.declines import Decline, DeclineState
+from models.directives import Directive, DirectiveUnit
 from models.escalation import Escalation, EscalationNumber, ExtensionRequest, ExtensionState, Level
 from models.escalation_desk import EscalationNote
 from models.filings import CheckInVersion, FilingDraft
@@ -46,6 +47,8 @@ __all__ = [
     "ContactRole",
     "Decline",
     "DeclineState",
+    "Directive",
+    "DirectiveUnit",
     "Escalation",
     "EscalationNote",
     "EscalationNumber",

@@ -55,6 +55,11 @@ STALL_REASONS = {
         "办结报告长期未审核",
         "the completion report has not been reviewed by the office",
     ),
+    # 领导批示 past its deadline with no reply from the unit (models.directive_ladder)
+    "directive": (
+        "领导批示逾期未回复",
+        "the leader's instruction was not answered by its deadline",
+    ),
 }
 # Which stalls a unit's report ends, and which the office's review ends.
 ENDED_BY_REPORT = frozenset({"overdue", "unsigned", "idle"})
@@ -220,8 +225,18 @@ def escalate_stalled(
     session: Session, *, now: datetime, settings: Any, actor: Actor
 ) -> dict[str, int]:
     """Raise each stalled item one level (at most), notify, and record; a rerun raises nothing
-    new."""
+    new. 领导批示 past their deadline climb the same ladder (`models.directive_ladder`)."""
+    from models.directive_ladder import escalate_directives
+
     take_turn(session, "escalate")  # a concurrent run waits, then finds each stage already fired
+    counts = _escalate_checkins(session, now=now, settings=settings, actor=actor)
+    more = escalate_directives(session, now=now, settings=settings, actor=actor)
+    return {key: counts[key] + more[key] for key in counts}
+
+
+def _escalate_checkins(
+    session: Session, *, now: datetime, settings: Any, actor: Actor
+) -> dict[str, int]:
     rules, timezone = settings.cycle, settings.timezone
     today = local_day(now, timezone)
     stalls = find_stalled(session, today=today, rules=rules, timezone=timezone)

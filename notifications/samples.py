@@ -72,6 +72,14 @@ SAMPLES: dict[str, dict[str, Any]] = {
             },
         ],
     },
+    # 领导批示: a leader's instruction on one of the unit's tasks (models.directives).
+    "directive": {
+        "unit": "市教育局",
+        "leader": "张副市长",
+        "text": "请市教育局会同公安部门本月内完成校园周边隐患排查，结果报我。",
+        "deadline": "2022-10-14",
+        "item": {k: v for k, v in _ITEM.items() if k != "checkin_id"} | {"assignment_id": 120},
+    },
     # After the due day, every few working days while nothing arrives.
     "overdue": {
         "unit": "市公安局",

@@ -167,6 +167,7 @@ def write_document(results: Results, charts: list[Chart], path: Path) -> None:
         _paragraph(doc, "无。")
 
     _scores(doc, r)
+    _directives(doc, r)
 
     _heading(doc, "七、有关要求")
     _paragraph(
@@ -281,3 +282,31 @@ def _table(doc, headers: list[str], rows: list[list[str]], *, widths: list[float
             if value != value.strip():
                 text_element.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
         parent.append(row)
+
+
+def _directives(doc, r: Results) -> None:
+    """领导批示落实情况: each unit's part of each 批示 in scope as it stood (when there are any)."""
+    if not r.directives:
+        return
+    unresolved = sum(1 for d in r.directives if d.unresolved)
+    _heading(doc, "附：领导批示落实情况")
+    _paragraph(
+        doc,
+        f"涉及批示{len({d.directive_id for d in r.directives})}件，"
+        f"逾期未回复{unresolved}个单位次。",
+    )
+    _table(
+        doc,
+        ["任务", "批示", "单位", "期限", "落实情况"],
+        [
+            [
+                f"{d.task_number}. {d.task_title}",
+                f"{d.leader}：{d.text}",
+                d.unit,
+                d.deadline.isoformat() if d.deadline else "未定",
+                d.state_zh + (f"（{d.reply}）" if d.reply else ""),
+            ]
+            for d in r.directives
+        ],
+        widths=[3.5, 5.0, 2.5, 1.8, 2.9],
+    )

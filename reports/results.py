@@ -209,6 +209,27 @@ class EscalationResult:
 
 
 @dataclass(slots=True)
+class DirectiveResult:
+    """A unit's part of a 领导批示 as it stood at the moment (models.directives.standing_at)."""
+
+    directive_id: int
+    task_number: int
+    task_title: str
+    unit: str
+    role: str
+    leader: str
+    text: str
+    deadline: date | None
+    state: str  # pending, replied, overdue, closed
+    state_zh: str
+    reply: str | None
+
+    @property
+    def unresolved(self) -> bool:
+        return self.state == "overdue"
+
+
+@dataclass(slots=True)
 class Results:
     plan_key: str
     plan_title: str
@@ -228,6 +249,7 @@ class Results:
     office_backlog: list[Item] = field(default_factory=list)  # 办公室待审核, longest wait first
     # 考核得分 and 红黑榜 (models/scoring.py)
     scores: Scoreboard = field(default_factory=lambda: Scoreboard(units=[], red=[], black=[]))
+    directives: list[DirectiveResult] = field(default_factory=list)  # 领导批示, by 批示 then unit
 
     @property
     def title(self) -> str:
@@ -341,6 +363,7 @@ def compute(
         key=lambda i: (-(i.overdue_days or 0), i.task_number, i.unit),
     )
     ranked = _rank(list(units.values()))
+    directives = _directives(session, scope, as_of=as_of, today=today)
     return Results(
         plan_key=plan.key,
         plan_title=plan.title,
@@ -359,8 +382,13 @@ def compute(
         agenda=agenda,
         office_backlog=backlog,
         scores=scoreboard(
-            items.values(), escalations, units=[u.name for u in ranked], rules=scoring
+            items.values(),
+            escalations,
+            units=[u.name for u in ranked],
+            rules=scoring,
+            directives=directives,
         ),
+        directives=directives,
     )
 
 
@@ -443,14 +471,46 @@ def compute_scores(
     scope = _replayed(session, plan=plan, round_=round_, as_of=as_of, timezone=timezone)
     _settle(scope.items, today=today, calendar=rules.calendar, paused=scope.paused)
     units = sorted({scope.held[a].unit for a in scope.in_scope})
+    directives = _directives(session, scope, as_of=as_of, today=today)
     return Scores(
         plan_key=plan.key,
         plan_title=plan.title,
         round_name=round_.name if round_ is not None else None,
         as_of=as_of,
         as_of_day=today,
-        scores=scoreboard(scope.items.values(), scope.escalations, units=units, rules=scoring),
+        scores=scoreboard(
+            scope.items.values(),
+            scope.escalations,
+            units=units,
+            rules=scoring,
+            directives=directives,
+        ),
     )
+
+
+def _directives(
+    session: Session, scope: Scope, *, as_of: datetime, today: date
+) -> list[DirectiveResult]:
+    """The scope's 领导批示, each unit's part as it stood at the moment."""
+    from models.directives import standing_at
+
+    return [
+        DirectiveResult(
+            directive_id=s.directive_id,
+            task_number=held.task_number,
+            task_title=held.task_title,
+            unit=held.unit,
+            role=str(held.role),
+            leader=s.leader,
+            text=s.text,
+            deadline=s.deadline,
+            state=s.state,
+            state_zh=s.state_zh,
+            reply=s.reply,
+        )
+        for s in standing_at(session, assignment_ids=scope.in_scope, as_of=as_of, today=today)
+        if (held := scope.held.get(s.assignment_id)) is not None
+    ]
 
 
 def _count_messages(
@@ -1002,7 +1062,11 @@ def _rank(units: list[UnitResult]) -> list[UnitResult]:
     return units
 
 
-def scoring_facts(items: Iterable[Item], escalations: Iterable[EscalationResult]) -> Iterator[Fact]:
+def scoring_facts(
+    items: Iterable[Item],
+    escalations: Iterable[EscalationResult],
+    directives: Iterable[DirectiveResult] = (),
+) -> Iterator[Fact]:
     """What 考核 counts, from the replayed items and escalations.
 
     A report counts against its original due date; only an extension the office approved by the
@@ -1020,15 +1084,16 @@ def scoring_facts(items: Iterable[Item], escalations: Iterable[EscalationResult]
     for e in escalations:
         if e.against_unit:
             yield Fact(e.unit, e.role, f"escalated_{e.level}")
-    yield from unresolved_directives()
+    yield from unresolved_directives(directives)
 
 
-def unresolved_directives() -> Iterator[Fact]:
-    """领导批示 not answered by their deadline, one fact per item (`directive_unresolved`).
-
-    The hook for issue 17 item 8: 批示 are not tracked items yet, so there is nothing to count. When
-    they are, replay them here from the trail up to the moment like the check-ins above."""
-    return iter(())
+def unresolved_directives(directives: Iterable[DirectiveResult]) -> Iterator[Fact]:
+    """领导批示 not answered by their deadline, one fact per unit's part (`directive_unresolved`):
+    at the moment, past the deadline, no reply from that unit and the 批示 not closed. A reply that
+    came late ends it from then on (the late reply's escalations stay counted as escalations)."""
+    for d in directives:
+        if d.unresolved:
+            yield Fact(d.unit, d.role, "directive_unresolved")
 
 
 def scoreboard(
@@ -1037,13 +1102,14 @@ def scoreboard(
     *,
     units: list[str],
     rules: Any = None,
+    directives: Iterable[DirectiveResult] = (),
 ) -> Scoreboard:
     """The units' 考核 scores by `rules` (config [scoring]; the shipped defaults when None)."""
     if rules is None:
         from config.settings import ScoringRules
 
         rules = ScoringRules()
-    return score_units(scoring_facts(items, escalations), units=units, rules=rules)
+    return score_units(scoring_facts(items, escalations, directives), units=units, rules=rules)
 
 
 def scores_payload(results: Results | Scores) -> dict[str, Any]:

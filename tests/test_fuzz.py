@@ -99,6 +99,7 @@ def valid_values(portal: Portal) -> dict[str, str]:
         "token_id": "1",
         "key": "2022",  # a plan's key: /api/v1/plans/{key}/cadence and /scores
         "escalation_id": "1",
+        "directive_id": "1",  # a 批示 may not exist yet: a malformed id is still refused
         "what": "note",  # needs a form field, as "change" does
     }
 

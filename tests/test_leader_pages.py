@@ -87,7 +87,11 @@ def test_the_leaders_task_page_lists_every_unit_with_its_state_and_changes_nothi
         for name, (role, _due, _original, withdrawn) in units.items()
         if not withdrawn
     )
-    assert 'method="post"' not in shown.text.replace('method="post" action="/logout"', "")
+    # The one form besides logging out: the leader's 批示 on the task (models/directives.py).
+    writes = f'method="post" action="/leader/tasks/{task_id(portal, 1)}/directives"'
+    assert writes in shown.text
+    rest = shown.text.replace('method="post" action="/logout"', "").replace(writes, "")
+    assert 'method="post"' not in rest
 
 
 def test_the_leader_reads_the_consultation_agenda_without_a_form(portal: Portal) -> None:

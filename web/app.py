@@ -50,6 +50,7 @@ def create_app(settings: Any = None) -> FastAPI:
         api,
         api_cadence,
         api_declines,
+        api_directives,
         api_escalations,
         api_plans,
         api_review,
@@ -58,6 +59,7 @@ def create_app(settings: Any = None) -> FastAPI:
         assignments,
         audit_review,
         declines,
+        directives,
         filings,
         intake_pages,
         leader,
@@ -102,6 +104,7 @@ def create_app(settings: Any = None) -> FastAPI:
         filings,
         results,
         leader,
+        directives,
         audit_review,
         messages,
         admin,
@@ -113,6 +116,7 @@ def create_app(settings: Any = None) -> FastAPI:
         api_plans,
         api_suspension,
         api_declines,
+        api_directives,
         api_scores,
     ):
         app.include_router(module.router)

@@ -44,6 +44,7 @@ from models.unit import Unit
 from models.urgency import assignment_item
 from models.workflow import context_of
 from web.auth import Principal
+from web.directive_view import directive_facts
 from web.filing_view import filing_view
 
 
@@ -244,6 +245,8 @@ def assignment_facts(
         # 暂停 (models/suspensions.py): whether paused, each pause, and the office's legal buttons.
         "pause": pause_facts(session, assignment.id or 0, settings.timezone)
         | {"actions": [str(a) for a in pause_actions(session, assignment, me.actor)]},
+        # 领导批示 (models/directives.py): this item's, the reply forms, the write form.
+        **directive_facts(session, me, timezone=settings.timezone, assignment_id=assignment.id),
         # The filings' versions, the form's values and whether it amends (web/filing_view.py).
         **filing_view(session, me, assignment, checkins, open_checkin, from_previous=from_previous),
     }

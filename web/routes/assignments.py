@@ -114,10 +114,19 @@ def inbox(
     )
     groups = [(u, [i for i in items if i.urgency == u]) for u in Urgency]
     unit = session.get(Unit, me.unit_id)
+    from models.directives import views
+
+    # 领导批示 the unit has not answered come first: the leader waits for the reply.
+    asked = [
+        v
+        for v in views(session, today=today, unit_id=me.unit_id, open_only=True)
+        if any(p.state != "replied" for p in v.parts)
+    ]
     return page(
         request,
         "inbox.html.j2",
         me,
+        directives=asked,
         items=items,
         groups=[(u, found) for u, found in groups if found],
         labels=URGENCY_LABELS,

@@ -13,6 +13,7 @@ from models.unit import Unit
 from web.auth import Principal
 from web.bounds import Id
 from web.deps import office_or_leader, page, read_session, settings_of
+from web.directive_view import directive_facts
 
 router = APIRouter()
 
@@ -34,7 +35,11 @@ def task_page(
         .order_by(col(Assignment.id))
     ).all()
     plan = session.get_one(Plan, task.plan_id)
-    return page(request, "leader_task.html.j2", me, task=task, plan=plan, units=units)
+    # 领导批示 on the task (models/directives.py): each unit's reply, and the write form.
+    directives = directive_facts(
+        session, me, timezone=settings_of(request).timezone, task_id=task_id
+    )
+    return page(request, "leader_task.html.j2", me, task=task, plan=plan, units=units, **directives)
 
 
 @router.get("/leader/agenda")

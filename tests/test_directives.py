@@ -1,0 +1,183 @@
+"""领导批示 through the `duban` command, on hand-worked dates, on both databases.
+
+Task 8 of the seed has four units: 市委宣传部 leads (weight 1.5), 市科技局, 市文化广电和旅游局 and
+市科协 cooperate (0.5). A 批示 is written on Friday 2022-09-09 with the deadline Friday 2022-09-16.
+On the 16th nothing is overdue yet (the deadline day is still in time); on Monday the 19th each
+unreplied part is overdue: the ladder raises it to level 1, and 考核 deducts directive_unresolved
+(-2 by default) times the weight: -3 for the lead, -1 for each cooperating unit. With
+`escalation_step_days` = 2, level 2 comes on Wednesday the 21st (working days 19→21 = 2), not on
+the 20th (1).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from models.directives import (
+    DIRECTIVE_MOVES,
+    REPLY_MOVES,
+    Directive,
+    DirectiveMove,
+    DirectiveState,
+    ReplyMove,
+    ReplyState,
+)
+from tests.support.cli import assert_one_clean_line, duban
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_the_move_tables_and_no_state_assigned_directly() -> None:
+    assert DIRECTIVE_MOVES == {(DirectiveState.OPEN, DirectiveMove.CLOSE): DirectiveState.CLOSED}
+    assert REPLY_MOVES == {(ReplyState.PENDING, ReplyMove.REPLY): ReplyState.REPLIED}
+    row = Directive(task_id=1, leader="张副市长", author="office", text="x", created_at=None)  # type: ignore[arg-type]
+    with pytest.raises(AttributeError):
+        row.state = DirectiveState.CLOSED
+
+
+def _rows(url: str, sql: str) -> list[tuple]:
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        found = [tuple(r) for r in connection.execute(text(sql))]
+    engine.dispose()
+    return found
+
+
+def _deduction(run, as_of: str) -> dict[str, float]:
+    board = json.loads(run("score", "--plan", "2022", "--as-of", as_of, "--json"))
+    return {
+        u["unit"]: u["points"].get("directive_unresolved", 0)
+        for u in board["units"]
+        if u["unit"] in ("市委宣传部", "市科技局", "市科协")
+    }
+
+
+def test_a_directive_is_told_escalated_answered_scored_and_closed(
+    database_url: str, tmp_path: Path
+) -> None:
+    def run(*args: str, code: int = 0) -> str:
+        result = duban(*args, home=tmp_path, url=database_url)
+        assert result.returncode == code, result.stdout + result.stderr
+        return result.stdout + result.stderr
+
+    run("units", "import", str(ROOT / "config/units/rugao.yaml"))
+    run("import", str(ROOT / "tests/fixtures/seed-notice.txt"), "--plan-key", "2022")
+    run("round", "open", "--name", "第三季度", "--due", "2022-09-30", "--now", "2022-09-08T10:00")
+    base = ["directive", "add", "--task", "8", "--text", "请本月内完成排查，结果报我"]
+    noleader = duban(
+        *base, "--leader", " ", "--now", "2022-09-09T10:00", home=tmp_path, url=database_url
+    )
+    assert_one_clean_line(noleader, 2, "须注明批示领导")
+    past = duban(
+        *base,
+        "--leader",
+        "张副市长",
+        "--deadline",
+        "2022-09-01",
+        "--now",
+        "2022-09-09T10:00",
+        home=tmp_path,
+        url=database_url,
+    )
+    assert_one_clean_line(past, 2, "早于今天")
+    assert _rows(database_url, "select count(*) from directive") == [(0,)]
+    said = run(
+        *base, "--leader", "张副市长", "--deadline", "2022-09-16", "--now", "2022-09-09T10:00"
+    )
+    assert "已登记批示 #1：任务8，张副市长，涉及 4 个单位，限 2022-09-16 前回复" in said
+    assert _rows(database_url, "select count(*) from notification where kind = 'directive'") == [
+        (4,)
+    ]
+    assert _rows(
+        database_url, "select count(*) from audit_event where action = 'directive.add'"
+    ) == [(1,)]
+    directive_escalations = "select count(*), max(level) from escalation where stall = 'directive'"
+    run("escalate", "--now", "2022-09-16T16:00")
+    assert _rows(database_url, directive_escalations) == [(0, None)]
+    run("escalate", "--now", "2022-09-19T10:00")
+    assert _rows(database_url, directive_escalations) == [(4, 1)]
+    run("escalate", "--now", "2022-09-19T10:05")  # a rerun raises nothing new
+    assert _rows(database_url, directive_escalations) == [(4, 1)]
+    run("escalate", "--now", "2022-09-20T10:00")  # one working day at level 1: not yet
+    assert _rows(database_url, directive_escalations) == [(4, 1)]
+
+    assert _deduction(run, "2022-09-16") == {"市委宣传部": 0, "市科技局": 0, "市科协": 0}
+    assert _deduction(run, "2022-09-19T10:30") == {
+        "市委宣传部": -3.0,
+        "市科技局": -1.0,
+        "市科协": -1.0,
+    }
+
+    several = duban(
+        "directive",
+        "reply",
+        "1",
+        "--text",
+        "已排查",
+        "--now",
+        "2022-09-19T11:00",
+        home=tmp_path,
+        url=database_url,
+    )
+    assert_one_clean_line(several, 2, "请指明回复的单位")
+    run(
+        "directive",
+        "reply",
+        "1",
+        "--unit",
+        "市科技局",
+        "--text",
+        "已排查完毕",
+        "--now",
+        "2022-09-19T11:00",
+    )
+    again = duban(
+        "directive",
+        "reply",
+        "1",
+        "--unit",
+        "市科技局",
+        "--text",
+        "再次",
+        "--now",
+        "2022-09-19T11:05",
+        home=tmp_path,
+        url=database_url,
+    )
+    assert_one_clean_line(again, 4, "本单位已回复")
+    # The reply ends 市科技局's part and its escalation; the others stay.
+    assert _deduction(run, "2022-09-19") == {"市委宣传部": -3.0, "市科技局": 0, "市科协": -1.0}
+    assert _rows(
+        database_url,
+        "select count(*) from escalation where stall = 'directive' and resolved_at is null",
+    ) == [(3,)]
+    run("escalate", "--now", "2022-09-21T10:00")
+    assert _rows(
+        database_url,
+        "select count(*) from escalation where stall = 'directive' and level = 2",
+    ) == [(3,)]
+
+    run("directive", "close", "1", "--note", "已落实", "--now", "2022-09-22T10:00")
+    closed = duban(
+        "directive", "close", "1", "--now", "2022-09-22T10:05", home=tmp_path, url=database_url
+    )
+    assert_one_clean_line(closed, 4, "该批示已办结")
+    assert _deduction(run, "2022-09-22") == {"市委宣传部": 0, "市科技局": 0, "市科协": 0}
+    assert _deduction(run, "2022-09-19") == {"市委宣传部": -3.0, "市科技局": 0, "市科协": -1.0}
+    listed = json.loads(run("directive", "list", "--json", "--now", "2022-09-22T11:00"))
+    assert [(u["unit"], u["state"]) for u in listed[0]["units"]] == [
+        ("市委宣传部", "pending"),
+        ("市科技局", "replied"),
+        ("市文化广电和旅游局", "pending"),
+        ("市科协", "pending"),
+    ]
+    assert listed[0]["state"] == "closed"
+    assert _rows(
+        database_url,
+        "select action, count(*) from audit_event where action like 'directive.%' "
+        "group by action order by action",
+    ) == [("directive.add", 1), ("directive.close", 1), ("directive.reply", 1)]
