@@ -1,4 +1,4 @@
-"""The printable 督办通知单: one escalation of level 2 or 3 as a Word document in the office's style.
+"""The printable 督办通知单: one level-2 or level-3 escalation as a Word document, office style.
 
 The same house style as the 通报 (reports/document.py): a red masthead with the office's name and
 the 督办单 number above a red rule, the title in 小标宋, the body in 仿宋_GB2312. Below it a form of
@@ -30,7 +30,7 @@ from escaping.xml import xml_text
 from models.assignment import Assignment
 from models.clock import local_day
 from models.errors import DubanError
-from models.escalation import Escalation, Level, against_unit
+from models.escalation import Escalation, Level, has_notice
 from models.escalation_desk import named_escalation
 from models.escalations import LEVEL_LABELS, respond_by
 from models.labels import ASSIGNMENT_ROLES
@@ -41,7 +41,9 @@ from reports.document import BODY_FONT, HEADING_FONT, RED, TITLE_FONT, _east_asi
 from reports.page import cn_date
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-CONTENT_EXCERPT = 120  # characters of the task's 具体内容: the form names the task, the notice has it
+CONTENT_EXCERPT = (
+    120  # characters of the task's 具体内容: the form names the task, the notice has it
+)
 SIGN_WIDTHS = (6.2, 4.2, 5.2)  # cm: 签收单位, 签收人, 签收时间
 LEVEL_WORDS = {2: "二级督办", 3: "三级督办"}
 # What the unit is asked to do first, by why it was escalated.
@@ -103,7 +105,7 @@ def notice_of(session: Session, reference: int | str, settings: Any) -> Notice:
     number = e.number or f"#{e.id}"
     if e.level < Level.YELLOW:
         raise NoNoticeAtLevel(number=number)
-    if not against_unit(e.stall):
+    if not has_notice(e.level, e.stall):
         raise NoNoticeForOffice(number=number)
     assignment = session.get_one(Assignment, e.assignment_id)
     task = session.get_one(Task, assignment.task_id)
@@ -139,12 +141,13 @@ def _basis(session: Session, e: Escalation, plan_title: str, zone: str) -> str:
     parts = [f"根据《{plan_title}》和督办工作有关规定。"]
     if e.round_id is not None:
         round_ = session.get_one(SupervisionRound, e.round_id)
-        due = session.exec(
-            select(CheckIn.due_on).where(
+        checkin = session.exec(
+            select(CheckIn).where(
                 CheckIn.assignment_id == e.assignment_id, CheckIn.round_id == e.round_id
             )
         ).first()
-        parts.append(f"“{round_.name}”要求于{cn_date(due or round_.report_by)}前报送。")
+        due = checkin.due_on if checkin else round_.report_by
+        parts.append(f"“{round_.name}”要求于{cn_date(due)}前报送。")
     parts.append(f"截至{cn_date(local_day(e.opened_at, zone))}，{e.reason}。")
     # The ladder as it stood when this level was raised: a later level is not this notice's basis.
     ladder = session.exec(
