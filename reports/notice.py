@@ -203,8 +203,9 @@ def notice_docx(notice: Notice) -> bytes:
     normal = doc.styles["Normal"]
     normal.font.size = Pt(14)
     _east_asian(normal.element.get_or_add_rPr(), BODY_FONT)
-    doc.core_properties.title = xml_text(f"督办通知单 {notice.number}")
-    doc.core_properties.author = xml_text(notice.office)
+    # Word's document properties hold at most 255 characters (python-docx refuses more).
+    doc.core_properties.title = xml_text(f"督办通知单 {notice.number}")[:255]
+    doc.core_properties.author = xml_text(notice.office)[:255]
 
     _line(doc, notice.office, font=TITLE_FONT, size=24, red=True, centre=True)
     _rule_below(_line(doc, notice.number, size=14, centre=True))
