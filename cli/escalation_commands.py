@@ -118,3 +118,38 @@ def escalation_close(
         emit_json({"item": item, "levels_closed": closed})
         return
     say(f"已办结督办单 {item}（{closed} 级）", f"closed {item} ({closed} levels)")
+
+
+@escalation_app.command("print")
+def escalation_print(
+    item: Item,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="输出文件（默认：督办通知单-督办单号-单位.docx）/ the .docx to write",
+        ),
+    ] = None,
+) -> None:
+    """打印二级、三级督办的督办通知单（Word）/ Print a level-2 or level-3 督办通知单 as DOCX."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from models.db import reading
+    from reports.notice import notice_docx, notice_filename, notice_of
+
+    config = settings()
+    with reading(engine_for(config)) as session:
+        notice = notice_of(session, _reference(item), config)
+    target = Path(output) if output else Path(notice_filename(notice))
+    # Written beside the target and moved into place: a failure leaves no half-written file.
+    handle, staging = tempfile.mkstemp(prefix=".notice-", suffix=".docx", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(notice_docx(notice))
+        os.replace(staging, target)
+    finally:
+        Path(staging).unlink(missing_ok=True)
+    say(f"已生成督办通知单：{target}", f"notice written: {target}")

@@ -19,6 +19,13 @@ def against_unit(stall: str) -> bool:
     return stall not in OFFICE_STALLS
 
 
+def has_notice(level: int, stall: str) -> bool:
+    """Whether an escalation is printed as a 督办通知单 (reports/notice.py): a unit's, at level 2
+    or 3; a blue reminder is not a 督办单 to sign for, and the office's own backlog is not served
+    on a unit."""
+    return level >= Level.YELLOW and against_unit(stall)
+
+
 class Level(IntEnum):
     BLUE = 1  # 提醒: liaison, cc unit head
     YELLOW = 2  # 催办: unit head, numbered 督办单

@@ -62,8 +62,8 @@ class OfficeOnly(DubanError):
     exit_code = 4
 
 
-def find_item(session: Session, reference: int | str) -> list[Escalation]:
-    """Every escalation of the item an escalation id or a 督办单 number names, lowest first."""
+def named_escalation(session: Session, reference: int | str) -> Escalation:
+    """The escalation an id or a 督办单 number names; NotFound otherwise."""
     if isinstance(reference, int):
         named = session.get(Escalation, reference)
     else:
@@ -71,6 +71,12 @@ def find_item(session: Session, reference: int | str) -> list[Escalation]:
         named = session.exec(select(Escalation).where(Escalation.number == number)).first()
     if named is None:
         raise NotFound(kind="escalation", kind_zh="督办事项", key=str(reference))
+    return named
+
+
+def find_item(session: Session, reference: int | str) -> list[Escalation]:
+    """Every escalation of the item an escalation id or a 督办单 number names, lowest first."""
+    named = named_escalation(session, reference)
     return list(
         session.exec(
             select(Escalation)

@@ -434,14 +434,18 @@ def escalation_messages(
         if level < 3:
             payload["unit"] = digest["unit"]
         if level == 2:
-            payload["respond_by"] = rules.calendar.add_working_days(
-                today, rules.escalation_step_days
-            ).isoformat()
+            payload["respond_by"] = respond_by(today, rules).isoformat()
         # The first escalation's id makes the key: a rerun raises nothing, a later run raises new
         # ids.
         key = f"escalation:l{level}:{role}:u{unit_id or 0}:e{digest['first']}"
         out.append(message(LEVEL_KIND[level], key, digest["to"], payload))
     return out
+
+
+def respond_by(opened_on: date, rules: CycleRules) -> date:
+    """The day a unit answers a 督办单 by: `escalation_step_days` working days after it was issued,
+    when the ladder may climb again (the yellow message and the printed 督办通知单 both say it)."""
+    return rules.calendar.add_working_days(opened_on, rules.escalation_step_days)
 
 
 def _level_targets(

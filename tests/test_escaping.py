@@ -212,3 +212,28 @@ def test_an_export_to_a_terminal_shows_controls_and_to_a_pipe_stays_exact(
     finally:
         os.close(controller)
     assert "\\x1b]0;owned\\x07市教育局".encode() in shown and b"\x1b" not in shown
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=[f"HX{n}" for n in range(len(HOSTILE))])
+def test_the_printed_notice_holds_every_hostile_value_as_text(value: str) -> None:
+    """The 督办通知单 (reports/notice.py) with the value in every field, NUL included (a file may
+    carry what the database refuses): a document python-docx opens, the value shown, no control."""
+    import io
+    from datetime import date
+
+    from docx import Document
+
+    from reports.notice import Notice, notice_docx, notice_filename
+
+    notice = Notice(
+        office=value, number=value, level=2, level_words=value, task=value, content=value,
+        plan_title=value, unit=value, role=value, basis=value, action=value,
+        deadline=date(2022, 9, 28), issued_on=date(2022, 9, 26),
+    )  # fmt: skip
+    document = Document(io.BytesIO(notice_docx(notice)))
+    text = [p.text for p in document.paragraphs]
+    cells = [c.text for t in document.tables for r in t.rows for c in r.cells]
+    assert text[0] == xml_text(value) and cells[cells.index("督办事项") + 1] == xml_text(value)
+    assert not terminal_escapes_in("".join(text + cells))
+    name = notice_filename(notice)
+    assert name.endswith(".docx") and not set(name) & set('/\\:*?"<>|\x00\x1b\x07\n\r\t ')

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from models.assignment import Assignment, AssignmentRole
 from models.checkins import checkin_to_file
 from models.clock import local_day, utc_now
-from models.escalation import Escalation, ExtensionRequest, ExtensionState
+from models.escalation import Escalation, ExtensionRequest, ExtensionState, has_notice
 from models.extensions import current_due_on
 from models.history import assignment_history
 from models.lifecycle import (
@@ -215,11 +215,7 @@ def assignment_facts(
         ),
         "others": other_units(session, me, assignment),
         "comments": [(c, r) for c, r in checkins if c.review_reason],
-        "escalations": session.exec(
-            select(Escalation)
-            .where(Escalation.assignment_id == assignment.id)
-            .order_by(col(Escalation.opened_at))
-        ).all(),
+        **_escalation_facts(session, assignment),
         **_extension_facts(session, me, assignment),
         **_decline_facts(session, me, assignment, settings),
         "decline_error": decline_error,
@@ -249,4 +245,17 @@ def assignment_facts(
         **directive_facts(session, me, timezone=settings.timezone, assignment_id=assignment.id),
         # The filings' versions, the form's values and whether it amends (web/filing_view.py).
         **filing_view(session, me, assignment, checkins, open_checkin, from_previous=from_previous),
+    }
+
+
+def _escalation_facts(session: Session, assignment: Assignment) -> dict[str, Any]:
+    """The escalations against it, and which print as a 督办通知单 (reports/notice.py)."""
+    escalations = session.exec(
+        select(Escalation)
+        .where(Escalation.assignment_id == assignment.id)
+        .order_by(col(Escalation.opened_at))
+    ).all()
+    return {
+        "escalations": escalations,
+        "notices": {e.id for e in escalations if has_notice(e.level, e.stall)},
     }

@@ -1,12 +1,13 @@
 """The escalated items (督办事项) through the JSON API, the office's alone: the open items once
-each with their notes; a note or a 会商 outcome; closing a 督办单. The same use cases as the
+each with their notes; a note or a 会商 outcome; closing a 督办单; and the printable 督办通知单,
+which a unit may also fetch for its own assignments. The same use cases as the
 escalations page and `duban escalation`."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from models.clock import utc_now
@@ -80,3 +81,12 @@ def post_close(
             session, reference=escalation_id, reason=body.reason, actor=me.actor, now=utc_now()
         )
     return {"levels_closed": closed}
+
+
+@router.get("/escalations/{escalation_id}/notice")
+def get_notice(request: Request, escalation_id: Id, me: Principal = Depends(bearer)) -> Response:
+    """The 督办通知单 (DOCX) of a level-2 or level-3 escalation: the office's, or the unit's own."""
+    from web.routes.notices import notice_download
+
+    with reading(engine_of(request)) as session:
+        return notice_download(session, me, escalation_id, settings_of(request))
