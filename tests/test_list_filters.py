@@ -11,6 +11,7 @@ What the seed gives (read off the notice): 16 tasks, 98 assignments; 市教育�
 from __future__ import annotations
 
 import io
+import os
 import re
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -32,6 +33,7 @@ from models.plan import Task
 from models.round import SupervisionRound
 from models.rounds import close_round, open_round
 from models.unit import Unit
+from tests.support.browser import ARTIFACTS, needs_chromium
 from tests.support.portal import Portal, serve_seeded
 from tests.support.scenario import OFFICE
 from tests.support.seed_round import liaison
@@ -339,3 +341,67 @@ def test_extension_requests_filter_by_state_unit_and_task_and_page_past_fifty(
             assert office.get("/extensions", params=bad, headers=HTML).status_code == 422, bad
     with portal.login("edu") as unit:
         assert unit.get("/extensions/export").status_code in (303, 403)
+
+
+# --- in Chromium, at a desk and on a phone -----------------------------------------------------
+
+WIDEST = "() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"
+SHOTS = Path(os.environ.get("DUBAN_TEST_SHOTS", str(ARTIFACTS)))
+
+
+@needs_chromium
+def test_a_clerk_filters_the_dashboard_and_the_queue_at_a_desk_and_on_a_phone(
+    portal: Portal, browser, backend: str
+) -> None:
+    if backend != "sqlite":
+        pytest.skip("one browser run is enough: the HTTP tests cover both databases")
+    round_id = the_round(portal.engine)
+    assert file_progress(portal.engine, round_id, (2, 3, 5, 6, 7, 9)) == 57
+    with portal.login("office") as office:
+        cookies = dict(office.cookies)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for width, height in ((1366, 900), (390, 844)):
+        context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": height})
+        context.add_cookies(
+            [{"name": k, "value": v, "url": portal.url} for k, v in cookies.items()]
+        )
+        page = context.new_page()
+
+        page.goto(f"{portal.url}/dashboard")
+        page.fill("form.filters input[name=unit]", "市教育局")
+        page.select_option("form.filters select[name=role]", "lead")
+        page.click("form.filters button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        assert "role=lead" in page.url and "unit=" in page.url  # a page one can bookmark
+        assert page.locator("text=符合条件的任务 3 项").count() == 1
+        assert page.locator("table.matrix tbody tr").count() == 3
+        assert page.get_by_role("link", name="导出Excel").count() == 1
+        page.screenshot(path=str(SHOTS / f"dashboard-filtered-{width}.png"), full_page=True)
+        assert page.evaluate(WIDEST) <= width, ("dashboard", width)
+
+        page.goto(f"{portal.url}/review")
+        assert page.locator("text=第1页/共2页，共 57 条").count() == 1
+        page.screenshot(path=str(SHOTS / f"review-{width}.png"), full_page=False)
+        assert page.evaluate(WIDEST) <= width, ("review", width)
+        page.select_option("form.filters select[name=unit]", label="市教育局")
+        page.click("form.filters button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        assert page.locator("text=符合条件的报送 5 份").count() == 1
+        assert page.locator("article.review").count() == 5
+        page.screenshot(path=str(SHOTS / f"review-filtered-{width}.png"), full_page=True)
+        assert page.evaluate(WIDEST) <= width, ("review filtered", width)
+        with page.expect_download() as download:
+            page.click("text=导出Excel")
+        assert download.value.suggested_filename == "待审核报送.xlsx"
+        rows = list(
+            load_workbook(io.BytesIO(download.value.path().read_bytes())).active.iter_rows(
+                values_only=True
+            )
+        )
+        assert len(rows) == 6 and rows[0][0] == "报送编号"
+
+        for path, name in (("/rounds", "rounds"), ("/extensions", "extensions")):
+            page.goto(f"{portal.url}{path}")
+            page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
+            assert page.evaluate(WIDEST) <= width, (name, width)
+        context.close()

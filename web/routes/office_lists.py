@@ -35,7 +35,7 @@ from models.round import CheckIn, CheckInState, SupervisionRound
 from models.rounds import unreached_in_round
 from models.unit import Unit
 from web.auth import Principal
-from web.bounds import Count, Id, SearchText
+from web.bounds import Id, SearchText
 from web.dashboard import every_cell, overview
 from web.deps import office_only, office_or_leader, page, read_session, settings_of
 from web.filing_view import preview_kind
@@ -73,10 +73,11 @@ DASHBOARD_HEADERS: Final = ("任务序号", "任务名称", "单位", "角色", 
 
 
 def _dashboard_filters(
-    task: int | None, unit: str | None, state: str | None, role: str | None, light: str | None
+    task: str | None, unit: str | None, state: str | None, role: str | None, light: str | None
 ) -> dict[str, Any]:
+    # Every filter arrives as text: the form sends an empty box as "task=", which means "any".
     return {
-        "task": task,
+        "task": number("task", task),
         "unit": (unit or "").strip(),
         "state": choice("state", state, STATES) or "",
         "role": choice("role", role, ASSIGNMENT_ROLES) or "",
@@ -98,7 +99,7 @@ def _dashboard_chosen(filters: dict[str, Any]) -> dict[str, Any]:
 def dashboard(
     request: Request,
     page_no: Id = 1,
-    task: Count | None = None,
+    task: SearchText | None = None,
     unit: SearchText | None = None,
     state: SearchText | None = None,
     role: SearchText | None = None,
@@ -140,7 +141,7 @@ def dashboard(
 @router.get("/dashboard/export")
 def dashboard_export(
     request: Request,
-    task: Count | None = None,
+    task: SearchText | None = None,
     unit: SearchText | None = None,
     state: SearchText | None = None,
     role: SearchText | None = None,
@@ -425,7 +426,13 @@ def rounds(
         rounds=_round_rows(session, found),
         paging=paging,
         filters=filters,
-        plan_keys=list(session.exec(select(Plan.key).order_by(Plan.key)).all()),
+        # The live plans (an archived one's rounds stay listed; a bookmark may still name it).
+        plan_keys=[p.key for p in plans]
+        + (
+            [filters["plan"]]
+            if filters["plan"] and filters["plan"] not in {p.key for p in plans}
+            else []
+        ),
         plans=plans,
         cadences={
             p.key: (cadence_words(p), upcoming(p, now, settings_of(request), count=1))
