@@ -14,7 +14,14 @@ from escaping.markdown import markdown_text
 from escaping.templates import autoescape_for, environment
 from escaping.terminal import json_visible, visible
 from escaping.xml import xml_text
-from tests.support.hostile import HOSTILE, formula_cells, raw_markup_in, terminal_escapes_in
+from tests.support.hostile import (
+    HOSTILE,
+    formula_cells,
+    injected_markup_in,
+    marker_of,
+    raw_markup_in,
+    terminal_escapes_in,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -237,3 +244,47 @@ def test_the_printed_notice_holds_every_hostile_value_as_text(value: str) -> Non
     assert not terminal_escapes_in("".join(text + cells))
     name = notice_filename(notice)
     assert name.endswith(".docx") and not set(name) & set('/\\:*?"<>|\x00\x1b\x07\n\r\t ')
+
+
+def test_the_list_pages_show_hostile_filter_values_and_names_as_text() -> None:
+    """The four long lists (web/routes/office_lists.py) echo their filters into inputs, options and
+    page links: every hostile value as a filter, a unit's name, a round's name, a plan's key."""
+    from web.dashboard import Cell, Overview, Row
+    from web.deps import templates
+    from web.lists import paging_of
+
+    env = templates.env
+    for value in HOSTILE:
+        filters = {
+            k: value for k in ("task", "unit", "state", "role", "light", "round", "kind", "plan")
+        } | {"since": value, "until": value}
+        paging = paging_of(120, 2, 50, "/review", filters, "/review/export")
+        view = Overview(
+            by_state={},
+            total=1,
+            overdue=0,
+            escalations={1: 0, 2: 0, 3: 0},
+            rows=[Row(1, 1, value, [Cell(1, value, "lead", "assigned", "green")])],
+            page=2,
+            pages=3,
+            lights={"green": 1, "yellow": 0, "red": 0, "grey": 0},
+            tasks=120,
+        )
+        pages = {
+            "dashboard.html.j2": {"view": view, "today": "2022-09-01", "units": [value]},
+            "review.html.j2": {
+                "rows": [],
+                "units": [(1, value)],
+                "rounds": [(1, value, value)],
+                "kinds": {"progress": value},
+                "changed": {},
+            },
+            "rounds.html.j2": {"rounds": [], "plan_keys": [value], "plans": []},
+            "extensions.html.j2": {"rows": [], "states": {"pending": value}, "units": [(1, value)]},
+        }
+        for name, context in pages.items():
+            page = env.get_template(name).render(
+                me=None, filters=filters, paging=paging, counted_at="10:00:00", **context
+            )
+            assert not injected_markup_in(page), (name, marker_of(value))
+            assert "<b>HX14" not in page and "<script>" not in page, name

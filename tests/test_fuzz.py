@@ -283,3 +283,36 @@ def test_the_long_fuzz_finds_no_500_either(portal: Portal, attack: str) -> None:
     else:
         sent, found = schema_attack(portal, run["schema"])
     check(attack, sent, found)
+
+
+# The office's long lists and their exports (web/routes/office_lists.py, web/routes/messages.py,
+# the escalation desk): each filter a person types into, with what the sweep must find it reading.
+LISTS = {
+    "/dashboard": {"task", "unit", "state", "role", "light", "page_no"},
+    "/dashboard/export": {"task", "unit", "state", "role", "light"},
+    "/review": {"unit", "task", "round", "kind", "since", "until", "page_no"},
+    "/review/export": {"unit", "task", "round", "kind", "since", "until"},
+    "/rounds": {"opened", "plan", "state", "since", "until", "page_no"},
+    "/rounds/export": {"plan", "state", "since", "until"},
+    "/extensions": {"state", "unit", "task", "since", "until", "page_no"},
+    "/extensions/export": {"state", "unit", "task", "since", "until"},
+    "/escalations": {"level", "unit", "task", "page_no"},
+    "/escalations/export": {"level", "unit", "task"},
+    "/notifications": {"status", "unit", "kind", "page_no"},
+    "/notifications/export": {"status", "unit", "kind"},
+}
+
+
+def test_every_list_filter_takes_the_whole_hostile_corpus(portal: Portal) -> None:
+    """The quick sweep sends ten values; a list's filters, echoed into its page, its page links
+    and its export, get every malformed and hostile value, even in the quick run."""
+    by_path = {t.path: t for t in routes(portal) if t.method == "GET"}
+    for path, filters in LISTS.items():
+        assert set(by_path[path].query) == filters, path  # the sweep reaches each one
+    attacker = Attacker(portal, "office")
+    for path in LISTS:
+        for name in sorted(LISTS[path]):
+            for value in MALFORMED + HOSTILE:
+                attacker.send(by_path[path], "query", name, value)
+    assert attacker.sent == len(MALFORMED + HOSTILE) * sum(len(f) for f in LISTS.values())
+    check("lists", attacker.sent, attacker.found)

@@ -8,8 +8,8 @@
     middleware.py  security headers; the upload limit (413 before the body is read)
     dashboard.py   the dashboard's aggregates
     uploads.py     evidence type checks by content
-    routes/        session, office, intake_pages, assignments, filings, results, audit_review,
-                   access, api
+    routes/        session, office, office_lists, intake_pages, assignments, filings, results,
+                   audit_review, access, api
     throttle.py    login throttling (growing waits, never a lock-out)
 """
 
@@ -66,6 +66,7 @@ def create_app(settings: Any = None) -> FastAPI:
         messages,
         notices,
         office,
+        office_lists,
         plans,
         results,
         session,
@@ -98,6 +99,7 @@ def create_app(settings: Any = None) -> FastAPI:
     for module in (
         session,
         office,
+        office_lists,
         plans,
         intake_pages,
         assignments,

@@ -84,6 +84,8 @@ LABELS: dict[str, str] = {
     "level": "督办级别",
     "round": "轮次",
     "as_of": "截至日期",
+    "role": "角色",
+    "kind": "类型",
 }
 
 

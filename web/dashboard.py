@@ -1,7 +1,10 @@
 """The dashboard's numbers: grouped counts in SQL, lights only for the page of tasks on screen.
 
 At 100,000 assignments the page costs a few grouped queries and the lights
-of at most `per_page` tasks' assignments, never a pass over every row.
+of at most `per_page` tasks' assignments, never a pass over every row. The one exception is the
+light filter: a light is not a column (models/lights.py decides it from several tables and the
+working calendar), so a filter by light reads the lights of every assignment the other filters
+leave, then pages the tasks that have one of that colour.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from models.round import CheckIn, in_open_round, owed
 from models.unit import Unit
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
 
 @dataclass
@@ -54,6 +57,7 @@ class Overview:
     page: int
     pages: int
     lights: dict[str, int]  # of the cells on this page
+    tasks: int = 0  # the tasks the filters select, on every page
     counted_at: float = 0.0  # when the headline counts were taken (time.time())
 
 
@@ -116,11 +120,12 @@ def overview(
     today: date,
     rules: Any,
     page: int = 1,
-    per_page: int = 30,
+    per_page: int = 50,
     task: int | None = None,
     unit: str | None = None,
     state: str | None = None,
     colour: str | None = None,
+    role: str | None = None,
     timezone: str = "Asia/Shanghai",
     headlines: Headlines | None = None,
 ) -> Overview:
@@ -129,22 +134,25 @@ def overview(
     by_state, overdue, escalations, counted_at = (
         headlines.get(session, today) if headlines is not None else headline(session, today)
     )
-
-    # The page of tasks, filtered in SQL.
-    tasks, page, pages = _page_of_tasks(
-        session, task=task, unit=unit, state=state, page=page, per_page=per_page
-    )
+    chosen = Chosen(task=task, unit=unit, state=state, role=role)
+    if colour:
+        coloured, having = _coloured(
+            session, chosen, colour, today=today, rules=rules, timezone=timezone
+        )
+        tasks, page, pages, count = _page_of_coloured(session, chosen, having, page, per_page)
+    else:
+        coloured = None
+        tasks, page, pages, count = _page_of_tasks(session, chosen, page=page, per_page=per_page)
     task_ids = [t[0] for t in tasks]
-
     rows = {t[0]: Row(t[0], t[1], t[2]) for t in tasks}
-    cells = _cells(session, task_ids, unit=unit, state=state)
-    # The lights, selected through the page's 30 task ids rather than by its ~1,500 assignment ids
-    # (one bind list that long is slow for PostgreSQL to plan, per query: BENCHMARKS.md).
-    on_page = select(Assignment.id).where(
-        col(Assignment.task_id).in_(task_ids), col(Assignment.withdrawn_at).is_(None)
-    )
-    colours = (
-        assignment_lights(
+    cells = _cells(session, chosen, task_ids)
+    if coloured is None and cells:
+        # The lights, selected through the page's task ids rather than by its ~2,500 assignment
+        # ids (one bind list that long is slow for PostgreSQL to plan, per query: BENCHMARKS.md).
+        on_page = select(Assignment.id).where(
+            col(Assignment.task_id).in_(task_ids), col(Assignment.withdrawn_at).is_(None)
+        )
+        coloured = assignment_lights(
             session,
             on_page,
             today=today,
@@ -152,16 +160,7 @@ def overview(
             timezone=timezone,
             rows=[cell[2:] for cell in cells],
         )
-        if cells
-        else {}
-    )
-    lights = {"green": 0, "yellow": 0, "red": 0, "grey": 0}
-    for unit_name, role, a_id, task_id, _, current, *_ in cells:
-        colour_of = colours[a_id]
-        if colour and colour_of != colour:
-            continue
-        lights[colour_of] += 1
-        rows[task_id].cells.append(Cell(a_id, unit_name, str(role), str(current), colour_of))
+    lights = _place(cells, coloured or {}, rows)
     return Overview(
         by_state={s.value: by_state.get(s.value, 0) for s in State},
         total=sum(by_state.values()),
@@ -172,40 +171,86 @@ def overview(
         page=page,
         pages=pages,
         lights=lights,
+        tasks=count,
     )
+
+
+def _place(cells: Sequence[Any], colours: dict[int, str], rows: dict[int, Row]) -> dict[str, int]:
+    """Each cell with a light in `colours` into its task's row; the lights counted."""
+    lights = {"green": 0, "yellow": 0, "red": 0, "grey": 0}
+    for unit_name, role_of, a_id, task_id, _, current, *_ in cells:
+        colour_of = colours.get(a_id)
+        if colour_of is None:  # filtered by light, and not of that colour
+            continue
+        lights[colour_of] += 1
+        rows[task_id].cells.append(Cell(a_id, unit_name, str(role_of), str(current), colour_of))
+    return lights
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """The dashboard's filters that are columns (the light is not: `_coloured`)."""
+
+    task: int | None = None
+    unit: str | None = None  # part of the unit's name
+    state: str | None = None
+    role: str | None = None
+
+    @property
+    def narrows_assignments(self) -> bool:
+        return bool(self.unit or self.state or self.role)
+
+    def on_assignments(self, query: Any) -> Any:
+        """`query` (over Assignment joined to Unit) kept to the assignments these filters select."""
+        if self.unit:
+            query = query.where(col(Unit.name).contains(self.unit))
+        if self.state:
+            query = query.where(Assignment.state == self.state)
+        if self.role:
+            query = query.where(Assignment.role == self.role)
+        return query
+
+
+def _live_tasks(chosen: Chosen) -> Any:
+    query = select(Task.id, Task.number, Task.title).where(
+        col(Task.withdrawn_at).is_(None), in_live_plan(Task.plan_id)
+    )
+    if chosen.task is not None:
+        query = query.where(Task.number == chosen.task)
+    return query
+
+
+def _matching(chosen: Chosen) -> Any:
+    """The ids of the live assignments of live tasks that the filters select (a subquery)."""
+    query = (
+        select(Assignment.id)
+        .join(Unit, col(Unit.id) == col(Assignment.unit_id))
+        .join(Task, col(Task.id) == col(Assignment.task_id))
+        .where(
+            col(Assignment.withdrawn_at).is_(None),
+            col(Task.withdrawn_at).is_(None),
+            in_live_plan(Task.plan_id),
+        )
+    )
+    if chosen.task is not None:
+        query = query.where(Task.number == chosen.task)
+    return chosen.on_assignments(query)
 
 
 def _page_of_tasks(
-    session: Session,
-    *,
-    task: int | None,
-    unit: str | None,
-    state: str | None,
-    page: int,
-    per_page: int,
-) -> tuple[Sequence[Any], int, int]:
-    """The page's (id, number, title) rows, the page shown and the number of pages."""
-    matching = (
-        select(Assignment.task_id)
-        .join(Unit, col(Unit.id) == col(Assignment.unit_id))
-        .where(col(Assignment.withdrawn_at).is_(None))
-    )
-    if unit:
-        matching = matching.where(col(Unit.name).contains(unit))
-    if state:
-        matching = matching.where(Assignment.state == state)
-    tasks_query = select(Task.id, Task.number, Task.title).where(
-        col(Task.withdrawn_at).is_(None), in_live_plan(Task.plan_id)
-    )
-    if (
-        unit or state
-    ):  # only then: the subquery reads every assignment (BENCHMARKS.md, figures behind the code)
+    session: Session, chosen: Chosen, *, page: int, per_page: int
+) -> tuple[Sequence[Any], int, int, int]:
+    """The page's (id, number, title) rows, the page shown, the number of pages and of tasks."""
+    tasks_query = _live_tasks(chosen)
+    if chosen.narrows_assignments:
+        # only then: the subquery reads every assignment (BENCHMARKS.md, figures behind the code)
+        matching = chosen.on_assignments(
+            select(Assignment.task_id)
+            .join(Unit, col(Unit.id) == col(Assignment.unit_id))
+            .where(col(Assignment.withdrawn_at).is_(None))
+        )
         tasks_query = tasks_query.where(col(Task.id).in_(matching))
-    if task is not None:
-        tasks_query = tasks_query.where(Task.number == task)
-    count = session.exec(
-        select(func.count()).select_from(tasks_query.subquery())
-    ).one()  # the page count
+    count = session.exec(select(func.count()).select_from(tasks_query.subquery())).one()
     pages = max(1, -(-count // per_page))
     page = min(max(1, page), pages)
     tasks = session.exec(
@@ -213,22 +258,95 @@ def _page_of_tasks(
         .offset((page - 1) * per_page)
         .limit(per_page)
     ).all()
-    return tasks, page, pages
+    return tasks, page, pages, count
 
 
-def _cells(
-    session: Session, task_ids: list[int], *, unit: str | None, state: str | None
-) -> Sequence[Any]:
-    """The page's assignments, with what their lights are read from."""
+def _coloured(
+    session: Session, chosen: Chosen, colour: str, *, today: date, rules: Any, timezone: str
+) -> tuple[dict[int, str], set[int]]:
+    """The assignments the filters select whose light is `colour` (id -> colour), and their
+    tasks."""
+    rows = (
+        session.connection()
+        .execute(
+            select(*ASSIGNMENT_COLUMNS)  # type: ignore[call-overload]  # typed for at most 4 columns
+            .join(Task, col(Task.id) == col(Assignment.task_id))
+            .where(col(Assignment.id).in_(_matching(chosen)))
+        )
+        .all()
+    )
+    found = assignment_lights(
+        session, _matching(chosen), today=today, rules=rules, timezone=timezone, rows=rows
+    )
+    task_of = {row[0]: row[1] for row in rows}
+    kept = {a: c for a, c in found.items() if c == colour}
+    return kept, {task_of[a] for a in kept}
+
+
+def _page_of_coloured(
+    session: Session, chosen: Chosen, having: set[int], page: int, per_page: int
+) -> tuple[Sequence[Any], int, int, int]:
+    """`_page_of_tasks` for the tasks in `having` (those with an assignment of the colour)."""
+    ordered = _live_tasks(chosen).order_by(Task.plan_id, Task.number)
+    tasks = [t for t in session.exec(ordered).all() if t[0] in having] if having else []
+    pages = max(1, -(-len(tasks) // per_page))
+    page = min(max(1, page), pages)
+    return tasks[(page - 1) * per_page : page * per_page], page, pages, len(tasks)
+
+
+def _cells(session: Session, chosen: Chosen, task_ids: list[int] | None) -> Sequence[Any]:
+    """The assignments of the tasks `task_ids` (None: of every task) that the filters select, with
+    what their lights are read from."""
     cells_query = (
         select(Unit.name, Assignment.role, *ASSIGNMENT_COLUMNS)
         .join(Unit, col(Unit.id) == col(Assignment.unit_id))
         .join(Task, col(Task.id) == col(Assignment.task_id))
-        .where(col(Assignment.task_id).in_(task_ids), col(Assignment.withdrawn_at).is_(None))
-        .order_by(Assignment.task_id, Unit.name)
+        .where(col(Assignment.withdrawn_at).is_(None))
     )
-    if unit:
-        cells_query = cells_query.where(col(Unit.name).contains(unit))
-    if state:
-        cells_query = cells_query.where(Assignment.state == state)
+    if task_ids is None:
+        cells_query = cells_query.where(col(Assignment.id).in_(_matching(chosen))).order_by(
+            Task.plan_id, Task.number, Unit.name
+        )
+    else:
+        cells_query = chosen.on_assignments(
+            cells_query.where(col(Assignment.task_id).in_(task_ids))
+        ).order_by(Assignment.task_id, Unit.name)
     return session.exec(cells_query).all()
+
+
+def every_cell(
+    session: Session,
+    *,
+    today: date,
+    rules: Any,
+    timezone: str,
+    task: int | None = None,
+    unit: str | None = None,
+    state: str | None = None,
+    colour: str | None = None,
+    role: str | None = None,
+) -> Iterator[tuple[Any, ...]]:
+    """Every assignment the filters select, on every page, as (task number, task title, unit,
+    role, state, light, due date): the dashboard's export."""
+    chosen = Chosen(task=task, unit=unit, state=state, role=role)
+    cells = _cells(session, chosen, None)
+    titles = dict(session.exec(select(Task.id, Task.title)).all()) if cells else {}
+    numbers = dict(session.exec(select(Task.id, Task.number)).all()) if cells else {}
+    colours = (
+        assignment_lights(
+            session,
+            _matching(chosen),
+            today=today,
+            rules=rules,
+            timezone=timezone,
+            rows=[cell[2:] for cell in cells],
+        )
+        if cells
+        else {}
+    )
+    for unit_name, role_of, a_id, task_id, _, current, due_on, *_ in cells:
+        colour_of = colours.get(a_id)
+        if colour_of is None or (colour and colour_of != colour):
+            continue
+        task_words = (numbers[task_id], titles[task_id])
+        yield (*task_words, unit_name, str(role_of), str(current), colour_of, due_on)

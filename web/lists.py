@@ -63,7 +63,7 @@ def paginate(
 ) -> tuple[list[Any], Paging]:
     """One page of an ordered query and its Paging; a page beyond the last shows the last."""
     total = session.exec(select(func.count()).select_from(query.order_by(None).subquery())).one()
-    paging = _paging(total, page, size, path, filters, export_path)
+    paging = paging_of(total, page, size, path, filters, export_path)
     rows = list(session.exec(query.offset((paging.page - 1) * size).limit(size)).all())
     return rows, paging
 
@@ -78,11 +78,11 @@ def paginate_items(
     export_path: str | None = None,
 ) -> tuple[list[Any], Paging]:
     """`paginate` for a list already built in memory (items merged from several queries)."""
-    paging = _paging(len(items), page, size, path, filters, export_path)
+    paging = paging_of(len(items), page, size, path, filters, export_path)
     return list(items[(paging.page - 1) * size : paging.page * size]), paging
 
 
-def _paging(
+def paging_of(
     total: int,
     page: int,
     size: int,
@@ -90,7 +90,8 @@ def _paging(
     filters: Mapping[str, object],
     export_path: str | None,
 ) -> Paging:
-    """Where `page` stands among `total` rows; a page beyond the last is the last."""
+    """Where `page` stands among `total` rows (counted by the caller, as the dashboard counts its
+    tasks); a page beyond the last is the last."""
     pages = max(1, -(-total // size))
     page = min(max(1, page), pages)
     return Paging(

@@ -1,111 +1,38 @@
-"""The office's pages: the dashboard (leaders read it too), the verification queue, rounds,
-extensions."""
+"""The office's pages: the verification queue's decisions, rounds, extensions, the escalation desk
+(the long lists themselves, the dashboard among them: web/routes/office_lists.py)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from models.assignment import Assignment
 from models.checkins import review_checkin
-from models.clock import local_day, utc_now
+from models.clock import utc_now
 from models.db import unit_of_work
-from models.escalation import ExtensionRequest, ExtensionState
 from models.escalation_desk import NoteKind, add_note, close_item, desk_items
 from models.escalations import LEVEL_LABELS, agenda, open_items
 from models.extensions import decide_extension
-from models.filings import latest_changes, versions_of
-from models.plan import Plan, Task, live_plan
-from models.round import CheckIn, CheckInState, SupervisionRound
-from models.rounds import close_round, open_round, unreached_in_round
-from models.status import rounds_overview
-from models.unit import Unit
+from models.plan import Plan
+from models.round import CheckIn, SupervisionRound
+from models.rounds import close_round, open_round
 from web.auth import Principal
 from web.bounds import Count, Id, SearchText, Word, number_in_form
-from web.dashboard import overview
 from web.deps import (
     engine_of,
     form_of,
     office_only,
-    office_or_leader,
     page,
     read_session,
     settings_of,
 )
 from web.escalation_view import DESK_HEADERS, desk_row
-from web.filing_view import preview_kind
 from web.flash import redirect_with
 from web.lists import paginate_items, xlsx_download
 
 router = APIRouter()
-
-
-@router.get("/dashboard")
-def dashboard(
-    request: Request,
-    page_no: Id = 1,
-    task: Count | None = None,
-    unit: SearchText | None = None,
-    state: SearchText | None = None,
-    light: SearchText | None = None,
-    me: Principal = Depends(office_or_leader),
-    session: Session = Depends(read_session),
-):
-    settings = settings_of(request)
-    today = local_day(utc_now(), settings.timezone)
-    view = overview(
-        session,
-        today=today,
-        rules=settings.cycle,
-        page=page_no,
-        task=task,
-        unit=unit or None,
-        state=state or None,
-        colour=light or None,
-        timezone=settings.timezone,
-        headlines=request.app.state.headlines,
-    )
-    counted_at = datetime.fromtimestamp(view.counted_at, ZoneInfo(settings.timezone)).strftime(
-        "%H:%M:%S"
-    )
-    return page(
-        request,
-        "dashboard.html.j2",
-        me,
-        view=view,
-        today=today,
-        counted_at=counted_at,
-        filters={"task": task, "unit": unit or "", "state": state or "", "light": light or ""},
-    )
-
-
-@router.get("/review")
-def review_queue(
-    request: Request, me: Principal = Depends(office_only), session: Session = Depends(read_session)
-):
-    rows = session.exec(
-        select(CheckIn, Assignment, Task, Unit, SupervisionRound)
-        .join(Assignment, col(Assignment.id) == col(CheckIn.assignment_id))
-        .join(Task, col(Task.id) == col(Assignment.task_id))
-        .join(Unit, col(Unit.id) == col(Assignment.unit_id))
-        .join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
-        # A round closed with filings still unreviewed leaves them here, marked, never stranded.
-        .where(CheckIn.state == CheckInState.SUBMITTED)
-        .order_by(CheckIn.submitted_at)
-    ).all()
-    versions = versions_of(session, [c.id for c, *_ in rows if c.id is not None])
-    return page(
-        request,
-        "review.html.j2",
-        me,
-        rows=rows,
-        changed={i: latest_changes(v) for i, v in versions.items()},
-        preview_kind=preview_kind,
-    )
 
 
 @router.post("/review/{checkin_id}/{decision}")
@@ -144,37 +71,6 @@ def read_revision(value: object) -> int:
             "the review must name the filing it read (revision)",
         )
     return revision
-
-
-@router.get("/rounds")
-def rounds(
-    request: Request,
-    opened: Id | None = None,
-    me: Principal = Depends(office_only),
-    session: Session = Depends(read_session),
-):
-    from models.cadence import cadence_words, upcoming
-    from models.labels import CADENCE_ADJUSTS, CADENCES
-
-    plans = session.exec(select(Plan).where(live_plan()).order_by(Plan.id)).all()  # not archived
-    just_opened = session.get(SupervisionRound, opened) if opened else None
-    now = utc_now()
-    return page(
-        request,
-        "rounds.html.j2",
-        me,
-        rounds=rounds_overview(session),
-        plans=plans,
-        cadences={
-            p.key: (cadence_words(p), upcoming(p, now, settings_of(request), count=1))
-            for p in plans
-        },
-        cadence_choices=list(CADENCES.items()),
-        adjust_choices=list(CADENCE_ADJUSTS.items()),
-        open_days=settings_of(request).cycle.cadence_open_days,
-        opened=just_opened,
-        unreached=unreached_in_round(session, opened) if just_opened and opened else [],
-    )
 
 
 @router.post("/rounds")
@@ -249,22 +145,6 @@ def round_close(request: Request, round_id: Id, me: Principal = Depends(office_o
             confirmed=form.get("confirm") == "on",
         )
     return redirect_with(request, "/rounds", f"已关闭轮次“{found.name}”")
-
-
-@router.get("/extensions")
-def extensions(
-    request: Request, me: Principal = Depends(office_only), session: Session = Depends(read_session)
-):
-    rows = session.exec(
-        select(ExtensionRequest, Task, Unit)
-        .join(Assignment, col(Assignment.id) == col(ExtensionRequest.assignment_id))
-        .join(Task, col(Task.id) == col(Assignment.task_id))
-        .join(Unit, col(Unit.id) == col(Assignment.unit_id))
-        .order_by(
-            col(ExtensionRequest.state) != ExtensionState.PENDING, col(ExtensionRequest.id).desc()
-        )
-    ).all()
-    return page(request, "extensions.html.j2", me, rows=rows)
 
 
 @router.post("/extensions/{request_id}/{decision}")
