@@ -2,14 +2,14 @@
 "done when").
 
 The office imports the seed notice on the import page and opens a round on the rounds page. The
-lead of task 13 (市烟草专卖局, its 配合 units 市教育局, 市公安局, 市市场监管局) follows the link
-of the e-mail the round's notice became, signs, files progress with a photo and a PDF, amends it
+lead of task 13 (市烟草专卖局; its 配合 units 市教育局, 市公安局, 市市场监管局) follows the link of
+the e-mail the round's notice became, signs, files progress with a photo and a PDF, amends it
 before the office reads it, and files its completion once its three 配合 units have filed theirs;
-the office returns it with a reason and accepts the second filing. 市市场监管局 asks, on its own task
-12, for an extension, and the office approves it. The escalation ladder then runs three times at
-later days (as the scheduled job does, with its `now`), and the office works one red item on the
-desk: a note, a 催办, the 会商 outcome, closing it. The office compiles and publishes the 通报; the
-leader reads the 会商 agenda and the published 通报; the auditor verifies the trail and exports it.
+the office returns it with a reason and accepts the second filing. 市市场监管局 asks for an
+extension of its own task 12; the office approves it. The escalation ladder then runs three times
+on later days (as the scheduled job does, with its `now`), and the office works one red item on
+the desk: a note, a 催办, the 会商 outcome, closing it. The office compiles and publishes the 通报;
+the leader reads the 会商 agenda and the published 通报; the auditor verifies and exports the trail.
 
 Only what the scheduler does is called directly (the outbox dispatched to .eml files, the
 escalation run); every human step is a click or a typed field. Each page a person sees is checked
@@ -41,7 +41,7 @@ from notifications.channels import channel_for
 from notifications.dispatch import dispatch
 from tests.support.browser import needs_chromium
 from tests.support.outbox import clock
-from tests.support.pages import PHONE, WIDTHS, check_page, sign_in_page, signed_in_pages
+from tests.support.pages import PHONE, WIDTHS, check_page, signed_in_pages
 from tests.support.portal import PASSWORD, PDF, ROOT, USERS, running
 from tests.support.scenario import OFFICE
 from tests.support.seed_round import escalate
@@ -213,7 +213,9 @@ def test_a_whole_round_through_the_portal_for_every_role_at_both_widths(
         page.fill("input[name=percent]", "40")
         page.set_input_files("input[name=evidence]", [str(picture), str(pdf)])
         page.click("#filing-form button[type=submit]")
-        liaison.after("progress-filed", "已提交，待办公室审核", "现场检查照片.jpg", "专项检查报告.pdf")
+        liaison.after(
+            "progress-filed", "已提交，待办公室审核", "现场检查照片.jpg", "专项检查报告.pdf"
+        )
 
         # Amended before the office reads it: a new version, the photo kept, the text corrected.
         liaison.shows(page, "修改本轮报送")

@@ -25,7 +25,7 @@ from models.rounds import close_round, open_round, unreached_in_round
 from models.status import rounds_overview
 from models.unit import Unit
 from web.auth import Principal
-from web.bounds import Count, Id, SearchText, Word, number_in_form
+from web.bounds import Count, CountFilter, Id, SearchText, Word, number_in_form
 from web.dashboard import overview
 from web.deps import (
     engine_of,
@@ -291,9 +291,9 @@ def extension_decide(
 @router.get("/escalations")
 def escalations(
     request: Request,
-    level: Count | None = None,
+    level: CountFilter = None,
     unit: SearchText | None = None,
-    task: Count | None = None,
+    task: CountFilter = None,
     page_no: Id = 1,
     me: Principal = Depends(office_only),
     session: Session = Depends(read_session),
@@ -326,9 +326,9 @@ def escalations(
 @router.get("/escalations/export")
 def escalations_export(
     request: Request,
-    level: Count | None = None,
+    level: CountFilter = None,
     unit: SearchText | None = None,
-    task: Count | None = None,
+    task: CountFilter = None,
     me: Principal = Depends(office_only),
     session: Session = Depends(read_session),
 ):
