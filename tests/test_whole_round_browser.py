@@ -28,7 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 from sqlalchemy import Engine
 
 from config import Settings
@@ -42,7 +42,7 @@ from notifications.dispatch import dispatch
 from tests.support.browser import needs_chromium
 from tests.support.outbox import clock
 from tests.support.pages import PHONE, WIDTHS, check_page, signed_in_pages
-from tests.support.portal import PASSWORD, PDF, ROOT, USERS, running
+from tests.support.portal import PASSWORD, ROOT, USERS, running
 from tests.support.scenario import OFFICE
 from tests.support.seed_round import escalate
 from tests.test_liaison_browser import reminder_links
@@ -61,6 +61,29 @@ def photo(path: Path) -> Path:
     image.save(buffer, "JPEG", quality=80)
     path.write_bytes(buffer.getvalue())
     return path
+
+
+def scanned_pdf(path: Path) -> Path:
+    """A real one-page PDF (a scanned page, as most offices' PDFs are), so the preview renders."""
+    page = Image.new("RGB", (595, 842), "white")
+    ImageDraw.Draw(page).rectangle((60, 80, 535, 140), fill=(180, 20, 20))
+    buffer = io.BytesIO()
+    page.save(buffer, "PDF")
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+def previews_load(page: Any, count: int) -> None:
+    """The evidence previews in the page (the photo itself, the PDF's first page) are shown, not
+    broken images."""
+    images = page.locator("figure.evidence img")
+    assert images.count() == count, images.count()
+    for index in range(count):
+        image = images.nth(index)
+        image.scroll_into_view_if_needed()
+        page.wait_for_function(
+            "(e) => e.complete && e.naturalWidth > 0", arg=image.element_handle(), timeout=10_000
+        )
 
 
 class Person:
@@ -86,13 +109,17 @@ class Person:
         for text in texts:
             assert text in body, f"{page.url} at {page.viewport_size['width']}px lacks {text!r}"
 
-    def after(self, name: str, *texts: str) -> Any:
-        """The page an action led to on the desktop: checked there, and the same address opened on
-        the phone and checked too (the flash notice shows once, so it is looked for on the
-        desktop only)."""
+    def after(self, name: str, notice: str | None, *texts: str) -> Any:
+        """The page an action led to on the desktop, its notice (`p.flash`, shown once) and
+        `texts` found there; then the same address opened afresh on the phone, `texts` found
+        there too; each width checked."""
+        if notice is not None:
+            assert self.desk.locator("p.flash").inner_text() == notice
         self.shows(self.desk, *texts)
         check_page(self.desk, f"round-{name}")
+        self.phone.goto("about:blank")  # a new load, even where only the #fragment differs
         self.phone.goto(self.desk.url)
+        self.shows(self.phone, *texts)
         check_page(self.phone, f"round-{name}")
         return self.desk
 
@@ -169,8 +196,7 @@ def test_a_whole_round_through_the_portal_for_every_role_at_both_widths(
         pytest.skip("one browser run is enough: the HTTP tests cover both databases")
     setup_office(engine)
     notice = ROOT / "tests/fixtures/seed-notice.txt"
-    pdf = tmp_path / "专项检查报告.pdf"
-    pdf.write_bytes(PDF)
+    pdf = scanned_pdf(tmp_path / "专项检查报告.pdf")
     picture = photo(tmp_path / "现场检查照片.jpg")
     report_by = beijing_today() + timedelta(days=30)
     settings = Settings(home=tmp_path, database_url=database_url, dev_mode=True)
@@ -178,20 +204,22 @@ def test_a_whole_round_through_the_portal_for_every_role_at_both_widths(
         office = people.enter_context(person(browser, portal.url, "office"))
 
         # The office imports the notice and opens the round.
-        page = office.sees("/import", "import", "导入")
-        page.set_input_files("input[name=notice]", str(notice))
-        page.fill("input[name=plan_key]", "2022")
-        page.click("button:has-text('预览')")
-        office.shows(page, "确认导入")
-        check_page(page, "round-import-preview")
+        office.sees("/import", "import", "通知文件", "计划代号")
+        for page in office.pages.values():  # the preview is a form's answer: sent at each width
+            page.set_input_files("input[name=notice]", str(notice))
+            page.fill("input[name=plan_key]", "2022")
+            page.click("button:has-text('预览')")
+            office.shows(page, "确认导入", "加强烟草制品监管", "市烟草专卖局")
+            check_page(page, "round-import-preview")
+        page = office.desk
         page.click("button:has-text('确认导入')")
-        office.after("import-applied")
+        office.after("import-applied", None)
 
         page = office.sees("/rounds", "rounds", "开启")
         page.fill("input[name=name]", "第一轮")
         page.fill("input[name=report_by]", report_by.isoformat())
         page.click("button:has-text('开启轮次')")
-        office.after("round-opened", "已开启督导轮次“第一轮”")
+        office.after("round-opened", None, "已开启督导轮次“第一轮”")
         lead = portal.assignment(13, LEAD)
 
         # The round's notice goes out as the dispatcher sends it; the lead's liaison reads it.
@@ -216,13 +244,14 @@ def test_a_whole_round_through_the_portal_for_every_role_at_both_widths(
         liaison.after(
             "progress-filed", "已提交，待办公室审核", "现场检查照片.jpg", "专项检查报告.pdf"
         )
+        previews_load(page, 2)
 
         # Amended before the office reads it: a new version, the photo kept, the text corrected.
         liaison.shows(page, "修改本轮报送")
         page.fill("textarea[name=text]", "已开展校园周边烟草销售点专项检查36家，整改4家")
         page.fill("input[name=percent]", "50")
         page.click("#filing-form button[type=submit]")
-        liaison.after("progress-amended", "整改4家")
+        liaison.after("progress-amended", "已提交，待办公室审核", "整改4家", "第 2 次报送")
 
         # The three 配合 units sign and file their completion, each on its own page.
         for username, unit in COOPERATING.items():
@@ -259,6 +288,9 @@ def test_a_whole_round_through_the_portal_for_every_role_at_both_widths(
 
         page = office.sees("/review", "review-second", f"任务13 · {LEAD}", "附整改台账")
         item = page.locator("article.review", has_text=f"任务13 · {LEAD}")
+        # What changed since the returned filing, and the evidence inline.
+        office.shows(page, "与上一版相比", "整改到位")
+        previews_load(page, 2)
         item.locator("button:has-text('通过')").click()
         office.after("review-accepted", "已审核通过")
         liaison.sees(f"/assignments/{lead}", "assignment-accepted", "已核验")
@@ -287,7 +319,7 @@ def test_a_whole_round_through_the_portal_for_every_role_at_both_widths(
         page.select_option("select[name=unit]", "市公安局")
         page.fill("input[name=task]", "5")
         page.click("form.filters button:has-text('筛选')")
-        office.after("escalations-filtered", "共 1 条", "市公安局")
+        office.after("escalations-filtered", None, "共 1 条", "市公安局")
         desk = page.locator("ol.desk li").first
         desk.locator("summary").click()
         desk.locator("textarea[name=note]").first.fill("已电话联系分管负责同志，本周内报送")
@@ -295,7 +327,8 @@ def test_a_whole_round_through_the_portal_for_every_role_at_both_widths(
         office.after("escalation-noted", "已添加备注", "已电话联系分管负责同志，本周内报送")
 
         page.locator("ol.desk li").first.locator("button:has-text('催办')").click()
-        office.after("escalation-nudged", "已催办市公安局", "已催办 1 次")
+        office.after("escalation-nudged", None, "已催办 1 次")
+        office.shows(page, "已催办市公安局，通知将于")
         assert page.url.endswith(f"/assignments/{police_own}")
 
         page = office.sees("/escalations?unit=市公安局&task=5", "escalations-red", "红色")
@@ -313,9 +346,15 @@ def test_a_whole_round_through_the_portal_for_every_role_at_both_widths(
         # The office compiles and publishes the 通报.
         page = office.sees("/reports", "reports", "编制通报")
         page.click("button:has-text('编制通报')")
-        office.after("report-draft", "通报草稿", "尚未发布")
+        office.after("report-draft", None, "通报草稿", "尚未发布")
         page.click("button:has-text('发布')")
-        office.after("report-published", "已发布：第 1 期", "督办通报第 1 期")
+        office.after("report-published", None, "督办通报第 1 期")
+        # 98 assignments; 4 filed, all on time (the lead and its three 配合 units); 1 accepted:
+        # 1/98 = 1.0% complete.
+        figures = page.locator("section.figures").inner_text().split()
+        assert figures[:8] == ["98", "任务分工", "4", "按时报送", "0", "逾期报送", "0", "未报送"]
+        assert figures[8:] == ["1", "审核确认", "1.0%", "完成率"], figures
+        office.shows(page, "已发布：第 1 期")
 
         # The leader reads the agenda and the published 通报.
         leader = people.enter_context(person(browser, portal.url, "leader"))
@@ -323,13 +362,15 @@ def test_a_whole_round_through_the_portal_for_every_role_at_both_widths(
         leader.sees("/leader/agenda", "leader-agenda", "提请会商事项", "红色")
         page = leader.sees("/reports", "leader-reports", "第 1 期")
         page.click("a:has-text('第 1 期')")
-        leader.after("leader-report", "督办通报第 1 期", "预览")
+        leader.after("leader-report", None, "督办通报第 1 期", "预览")
 
         # The auditor verifies the trail and exports it.
         auditor = people.enter_context(person(browser, portal.url, "auditor"))
-        page = auditor.sees("/audit", "audit", "审计记录", "办结督办单", "记录会商结果")
+        page = auditor.sees(
+            "/audit", "audit", "审计记录", "办结督办单", "记录会商结果", "生成通报", "完成率：1.0%"
+        )
         page.click("a:has-text('校验审计链')")
-        auditor.after("audit-verified", "审计链完整")
+        auditor.after("audit-verified", None, "审计链完整")
         with page.expect_download() as download:
             page.click("a:has-text('CSV')")
         exported = Path(download.value.path()).read_text("utf-8-sig")
