@@ -9,7 +9,9 @@ models/labels.py; the object kinds and field names below are in that module's sh
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 
 from models.audit import AuditEvent
@@ -95,7 +97,58 @@ CHANGE_FIELDS: Final[dict[str, str]] = {
     "files": "文件",
     "lights": "灯",
     "task_lights": "任务灯",
+    "as_of": "截至",
+    "figures": "通报数字",
+    "issue_no": "期号",
+    "doc_no": "文号",
+    "items": "事项数",
+    "task_id": "任务编号",
+    "assignment_id": "分工编号",
+    "archived_at": "归档时间",
+    "archived_by": "归档人",
+    "rounds_closed": "结束的轮次",
+    "checkin_due_on": "报送截止",
+    "working_days": "工作日数",
+    "checkins_redated": "改期的报送",
+    "from_assignment": "原分工",
+    "from_role": "原角色",
+    "to_role": "新角色",
+    "to_unit": "改派至",
+    "recipient_email": "收件邮箱",
+    "prev_hash": "前一条哈希",
 }
+# The figures of a 通报 (reports/results.py `_headline`, `_office_figures`) in the words of its
+# page; inside those figures a key means this, not what the same code means elsewhere (`pending`
+# there is 未到期, not 待分工任务; `1` is a level).
+FIGURE_FIELDS: Final = frozenset(
+    {"figures", "escalations", "open_escalations", "office_review", "task_lights"}
+)
+FIGURE_WORDS: Final[dict[str, str]] = {
+    "tasks": "任务",
+    "assignments": "任务分工",
+    "checkins": "应报送",
+    "on_time": "按时报送",
+    "late": "逾期报送",
+    "missing": "未报送",
+    "pending": "未到期",
+    "verified": "审核确认",
+    "returned": "退回修改",
+    "overdue": "逾期",
+    "suspended": "暂停计时",
+    "completion_rate": "完成率",
+    "on_time_rate": "按时报送率",
+    "escalations": "督办事项",
+    "open_escalations": "未办结督办事项",
+    "office_review": "办公室待审核",
+    "items": "件数",
+    "longest_days": "最长已等工作日",
+    "past_limit": "超过审核时限",
+    "1": "蓝色提醒",
+    "2": "黄色催办",
+    "3": "红色提请协调",
+}
+# A time kept as text (ISO 8601, as canonical_json writes a datetime): shown in the office's zone.
+_ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
 # A key of a stored figure may itself be a code (counts by state, by light): its word, then.
 KEY_WORDS: Final[dict[str, str]] = {
     **STATES,
@@ -110,6 +163,8 @@ KEY_WORDS: Final[dict[str, str]] = {
 # Values that are codes themselves, by the field that holds them.
 VALUE_TABLES: Final[dict[str, dict[str, str]]] = {
     "role": {**USER_ROLES, **CONTACT_ROLES, **ASSIGNMENT_ROLES},
+    "from_role": ASSIGNMENT_ROLES,
+    "to_role": ASSIGNMENT_ROLES,
     "state": {**ROUND_STATES, **CHECKIN_STATES, **STATES},
     "kind": UNIT_KINDS,
 }
@@ -153,15 +208,30 @@ class EventInWords:
         ]
 
 
-def _value(field: str, value: Any) -> str:
+def _value(field: str, value: Any, zone: str) -> str:
     if value is None or value == "" or value == []:
         return "—"
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, list):
-        return "、".join(_value(field, v) for v in value)
+        return "、".join(_value(field, v, zone) for v in value)
     if isinstance(value, dict):
-        return "；".join(f"{_field(str(k))}：{_value(str(k), v)}" for k, v in value.items())
+        return "；".join(
+            f"{_field(str(k), field)}：{_value(str(k), v, zone)}" for k, v in value.items()
+        )
+    return _scalar(field, value, zone)
+
+
+def _scalar(field: str, value: Any, zone: str) -> str:
+    """A single stored value in words: a rate as a percentage, a time in the office's zone, a
+    code by its field's table."""
+    if isinstance(value, float) and field.endswith("_rate"):
+        return f"{value * 100:.1f}%"
+    if isinstance(value, str) and _ISO_TIME.match(value):
+        try:
+            return local_time(datetime.fromisoformat(value), zone)
+        except ValueError:
+            return value
     table = VALUE_TABLES.get(field)
     if table is not None and str(value) in table:
         return table[str(value)]
@@ -177,27 +247,29 @@ def _decoded(text: str | None) -> Any:
         return text
 
 
-def _field(name: str) -> str:
+def _field(name: str, within: str = "") -> str:
+    if within in FIGURE_FIELDS and name in FIGURE_WORDS:
+        return FIGURE_WORDS[name]
     return KEY_WORDS.get(name, name)
 
 
-def _described(state: Any) -> str:
+def _described(state: Any, zone: str) -> str:
     if state is None:
         return ""
     if isinstance(state, dict):
-        return "；".join(f"{_field(k)}：{_value(k, v)}" for k, v in state.items())
-    return _value("", state)
+        return "；".join(f"{_field(k)}：{_value(k, v, zone)}" for k, v in state.items())
+    return _value("", state, zone)
 
 
-def _changes(before: Any, after: Any) -> tuple[tuple[str, str, str], ...]:
+def _changes(before: Any, after: Any, zone: str) -> tuple[tuple[str, str, str], ...]:
     if not isinstance(before, dict) and not isinstance(after, dict):
         if before is None and after is None:
             return ()
-        return (("内容", _value("", before), _value("", after)),)
+        return (("内容", _value("", before, zone), _value("", after, zone)),)
     old = before if isinstance(before, dict) else {}
     new = after if isinstance(after, dict) else {}
     return tuple(
-        (_field(k), _value(k, old.get(k)), _value(k, new.get(k)))
+        (_field(k), _value(k, old.get(k), zone), _value(k, new.get(k), zone))
         for k in dict.fromkeys([*old, *new])
         if old.get(k) != new.get(k)
     )
@@ -214,7 +286,7 @@ def in_words(event: AuditEvent, zone: str) -> EventInWords:
         target=f"{label(OBJECT_KINDS, event.object_type)} {event.object_id}".strip(),
         outcome=label(OUTCOMES, event.outcome),
         reason=event.reason or "",
-        before=_described(before),
-        after=_described(after),
-        changes=_changes(before, after),
+        before=_described(before, zone),
+        after=_described(after, zone),
+        changes=_changes(before, after, zone),
     )

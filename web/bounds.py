@@ -13,7 +13,7 @@ import re
 from typing import Annotated, Any
 
 from fastapi import HTTPException, Path
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 from models.numbers import number_in_text
@@ -129,6 +129,15 @@ def capped(name: str) -> Any:
 Id = Annotated[int, Field(ge=1, le=INT32_MAX)]
 Version = Annotated[int, Field(ge=0, le=INT32_MAX)]
 Count = Annotated[int, Field(ge=0, le=INT32_MAX)]
+
+
+def _blank_is_none(value: object) -> object:
+    """A filter left at 全部, or a number field left empty, arrives as `name=`: no filter."""
+    return None if value == "" else value
+
+
+# A number to filter a list by, in a filter form's query string (empty: no filter).
+CountFilter = Annotated[Count | None, BeforeValidator(_blank_is_none)]
 Percent = Annotated[int, Field(ge=0, le=100)]
 Word = Annotated[
     str, Field(max_length=100), AfterValidator(_no_nul)

@@ -76,6 +76,11 @@ FORBIDDEN: dict[str, re.Pattern[str]] = {
     "版本 N": re.compile(r"版本\s*\d+"),
     "{{": re.compile(r"\{\{|\}\}|\{%|%\}"),
     "Action.": re.compile(r"\b(?:Action|State|Role|CheckInState)\.[A-Z_]+"),
+    # A stored time shown as kept (ISO 8601, in UTC), not as the office reads it (Beijing time).
+    "ISO time": re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d"),
+    "+00:00": re.compile(r"\+00:00\b"),
+    # A field or figure code (completion_rate, doc_no): a person reads its label.
+    "snake_case": re.compile(r"(?<![\w.:/@-])[a-z]+(?:_[a-z]+)+(?![\w.:/@-])"),
 }
 # Bare action verbs (sign, report …) are English words too; a page shows them only as button values,
 # never as text, so they are checked as whole words as well.

@@ -19,7 +19,7 @@ from models.plan import Plan
 from models.round import CheckIn, SupervisionRound
 from models.rounds import close_round, open_round
 from web.auth import Principal
-from web.bounds import Count, Id, SearchText, Word, number_in_form
+from web.bounds import Count, CountFilter, Id, SearchText, Word, number_in_form
 from web.deps import (
     engine_of,
     form_of,
@@ -171,9 +171,9 @@ def extension_decide(
 @router.get("/escalations")
 def escalations(
     request: Request,
-    level: Count | None = None,
+    level: CountFilter = None,
     unit: SearchText | None = None,
-    task: Count | None = None,
+    task: CountFilter = None,
     page_no: Id = 1,
     me: Principal = Depends(office_only),
     session: Session = Depends(read_session),
@@ -206,9 +206,9 @@ def escalations(
 @router.get("/escalations/export")
 def escalations_export(
     request: Request,
-    level: Count | None = None,
+    level: CountFilter = None,
     unit: SearchText | None = None,
-    task: Count | None = None,
+    task: CountFilter = None,
     me: Principal = Depends(office_only),
     session: Session = Depends(read_session),
 ):
