@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import smtplib
 import socket
+from collections.abc import Callable
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
 
     from config import Settings
+    from notifications.wire import Wire
 
 
 def classify(error: BaseException) -> DeliveryError:
@@ -121,6 +123,15 @@ class SmtpChannel:
             raise classify(error) from error
 
     def send(self, message: EmailMessage) -> None:
+        self._transmit(lambda smtp: smtp.send_message(message, from_addr=self.settings.mail_from))
+
+    def send_wire(self, message: Wire) -> None:
+        """The same message already written as bytes (`notifications.wire`): no flattening."""
+        self._transmit(
+            lambda smtp: smtp.sendmail(message.sender, [message.recipient], message.data)
+        )
+
+    def _transmit(self, send: Callable[[smtplib.SMTP], dict[str, tuple[int, bytes]]]) -> None:
         for attempt in (1, 2):
             # smtplib closes the connection itself after a 421; open a new one for the next message.
             if self.client is None or getattr(self.client.smtp, "sock", None) is None:
@@ -129,7 +140,7 @@ class SmtpChannel:
             smtp = self.client.smtp
             smtp.duban_data_written = False
             try:
-                refused = smtp.send_message(message, from_addr=self.settings.mail_from)
+                refused = send(smtp)
             except smtplib.SMTPServerDisconnected as dropped:
                 self.client = None
                 if smtp.duban_data_written:
