@@ -19,7 +19,7 @@ from models.plan import Plan
 from models.round import CheckIn, SupervisionRound
 from models.rounds import close_round, open_round
 from web.auth import Principal
-from web.bounds import Count, CountFilter, Id, SearchText, Word, number_in_form
+from web.bounds import CountFilter, Id, SearchText, Word, number_in_form
 from web.deps import (
     engine_of,
     form_of,
