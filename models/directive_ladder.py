@@ -81,6 +81,10 @@ def escalate_directives(
         level, opened = fired.get(prefix, (0, at))
         if level >= 3:
             continue
+        # Overdue by working days, as a check-in is: a deadline on Friday is first escalated on
+        # Monday, not on the Saturday nobody reads it.
+        if level == 0 and rules.calendar.working_days_between(directive.deadline, today) < 1:
+            continue
         if (
             level > 0
             and rules.calendar.working_days_between(local_day(opened, timezone), today)

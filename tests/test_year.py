@@ -294,12 +294,48 @@ def _pause(engine: Engine, settings: Settings, day: date) -> None:
             )
 
 
-# 领导批示 (issue 17 item 8) goes here once models/directives.py is on main: a leader writes a 批示
-# on a task for its lead unit with a deadline, the unit answers it after the deadline, the ladder
-# escalates it, and its `directive_unresolved` fact joins the hand-worked table below (the shipped
-# rule: -2 x the role's weight). Until then the day loop calls this and nothing happens.
+# 领导批示: on Monday 4 March (09:40, before the ladder) a leader writes one on 市总工会's task 3
+# (负责, weight 1), to be answered by Friday 8 March. The unit answers on Thursday 14 March (14:30),
+# late. Past the deadline from Saturday 9; the ladder runs on working days, one level per run and
+# `escalation_step_days` (2 working days) at each level before the next:
+#   Monday 11 March     level 1 (蓝色提醒)
+#   Wednesday 13 March  level 2 (黄色催办)
+#   Thursday 14 March   the reply (after that morning's ladder), before level 3 (due Friday)
+DIRECTED = "市总工会"  # task 3, responsible
+DIRECTIVE_ON, DIRECTIVE_DUE, DIRECTIVE_REPLIED = (
+    date(2024, 3, 4),
+    date(2024, 3, 8),
+    date(2024, 3, 14),
+)
+DIRECTIVE_LEVELS = {date(2024, 3, 11): 1, date(2024, 3, 13): 2}
+LEADER = Actor(name="leader", role=Role.LEADER)
+
+
 def _directives(engine: Engine, settings: Settings, day: date) -> None:
-    """The place for the year's 领导批示 (not built yet: see the comment above)."""
+    """The leader's 批示 on 市总工会's task 3, and the unit's late reply, by the domain's moves."""
+    from models.directives import Directive, add, reply
+
+    with unit_of_work(engine) as session:
+        target = _assignment_of(session, 3, DIRECTED)
+        if day == DIRECTIVE_ON:
+            add(
+                session,
+                settings=settings,
+                actor=LEADER,
+                now=at(day, 9, 40),
+                text="请市总工会抓紧落实职工子女关爱服务，按期报告进展",
+                assignment_id=target.id,
+                deadline=DIRECTIVE_DUE,
+            )
+        elif day == DIRECTIVE_REPLIED:
+            directive = session.exec(select(Directive)).one()
+            reply(
+                session,
+                directive_id=directive.id or 0,
+                text="已部署落实，详见本月报送",
+                actor=_liaison(target.unit_id, DIRECTED),
+                now=at(day, 14, 30),
+            )
 
 
 QUARTER_ENDS = (date(2024, 3, 31), date(2024, 6, 30), date(2024, 9, 30), date(2024, 12, 31))
@@ -359,7 +395,8 @@ def run_year(engine: Engine, settings: Settings, last: date) -> dict[str, Any]:
             _decline_and_reassign(engine, settings, day)
         if day in (SUSPENDED_ON, RESUMED_ON):
             _pause(engine, settings, day)
-        _directives(engine, settings, day)
+        if day == DIRECTIVE_ON:  # 09:40, before the ladder
+            _directives(engine, settings, day)
         _ladders(engine, settings, day)
         if day in NUDGES:
             nudges.append(_nudge(engine, settings, NUDGES[day]))
@@ -367,6 +404,8 @@ def run_year(engine: Engine, settings: Settings, last: date) -> dict[str, Any]:
         _file(engine, day)
         if day in (PAUSED_FILES_ON, REFILED_ON):
             _file_unit(engine, day, PAUSED if day == PAUSED_FILES_ON else RETURNED)
+        if day == DIRECTIVE_REPLIED:  # 14:30, after the day's filings
+            _directives(engine, settings, day)
         send(at(day, 11))
         send(at(day, 16))
         _close_rounds(engine, day)
@@ -408,30 +447,39 @@ def _nudge(engine: Engine, settings: Settings, moment: datetime) -> str:
 #                but before the date the resume moved it to (11 March): on time, 0 (it would be
 #                -2 against the original date)
 #   市关工委      task 3 负责, and task 6 配合 from 15 January (the 改派): on time, 0
+#   市总工会      task 3 负责 1: every filing on time; the 批示 of 4 March answered late, after it
+#                reached level 2 (yellow) on 13 March: counted once, at its highest level
+#                once       -3 x 1                                          = -3
+#                (answered by 31 March, so no `directive_unresolved` at any quarter's end)
 #   市体育局      its only assignment (task 6) was withdrawn by the 改派: not scored at all
-#   the other 44 units: every item on time, 0
+#   the other 43 units: every item on time, 0
 #
-#   quarter          rounds   市市场监管局             市司法局                   市烟草专卖局
-#   Q1 (31 Mar)      3        100 - 3 x 20 = 40        100 - 3 x 10.5 = 68.5      98.5
-#   Q2 (30 Jun)      6        100 - 120 = -20 -> 0     100 - 63 = 37              98.5
-#   Q3 (30 Sep)      9        100 - 180 = -80 -> 0     100 - 94.5 = 5.5           98.5
-#   Q4 (31 Dec)      12       100 - 240 = -140 -> 0    100 - 126 = -26 -> 0       98.5
+#   quarter      rounds   市市场监管局            市司法局                  市烟草专卖局  市总工会
+#   Q1 (31 Mar)  3        100 - 3 x 20 = 40       100 - 3 x 10.5 = 68.5     98.5          97
+#   Q2 (30 Jun)  6        100 - 120 = -20 -> 0    100 - 63 = 37             98.5          97
+#   Q3 (30 Sep)  9        100 - 180 = -80 -> 0    100 - 94.5 = 5.5          98.5          97
+#   Q4 (31 Dec)  12       100 - 240 = -140 -> 0   100 - 126 = -26 -> 0      98.5          97
 #
-# 48 units are scored (49 less 市体育局); the 45 that lost nothing share rank 1 at 100 and are the
-# whole 红榜 (a tie at the last place is listed whole); 市烟草专卖局 is 46th, then 市司法局 and
-# 市市场监管局 (47th and 48th; in Q4 both at the floor, tied 47th, 市司法局 first by name). The
-# 黑榜 (worst first, three places) is the three that lost points.
+# 48 units are scored (49 less 市体育局); the 44 that lost nothing share rank 1 at 100 and are the
+# whole 红榜 (a tie at the last place is listed whole); 市烟草专卖局 is 45th, 市总工会 46th, then
+# 市司法局 and 市市场监管局 (47th and 48th; in Q4 both at the floor, tied 47th, 市司法局 first by
+# name). The 黑榜 (worst first, three places) is the three that lost most: 市烟草专卖局 is 4th.
 SCORES: dict[date, dict[str, tuple[float, int]]] = {
-    date(2024, 3, 31): {RETURNED: (98.5, 46), LATE: (68.5, 47), NEVER: (40, 48)},
-    date(2024, 6, 30): {RETURNED: (98.5, 46), LATE: (37, 47), NEVER: (0, 48)},
-    date(2024, 9, 30): {RETURNED: (98.5, 46), LATE: (5.5, 47), NEVER: (0, 48)},
-    date(2024, 12, 31): {RETURNED: (98.5, 46), LATE: (0, 47), NEVER: (0, 47)},
+    date(2024, 3, 31): {
+        RETURNED: (98.5, 45),
+        DIRECTED: (97, 46),
+        LATE: (68.5, 47),
+        NEVER: (40, 48),
+    },
+    date(2024, 6, 30): {RETURNED: (98.5, 45), DIRECTED: (97, 46), LATE: (37, 47), NEVER: (0, 48)},
+    date(2024, 9, 30): {RETURNED: (98.5, 45), DIRECTED: (97, 46), LATE: (5.5, 47), NEVER: (0, 48)},
+    date(2024, 12, 31): {RETURNED: (98.5, 45), DIRECTED: (97, 46), LATE: (0, 47), NEVER: (0, 47)},
 }
 BLACK: dict[date, list[str]] = {
-    date(2024, 3, 31): [NEVER, LATE, RETURNED],
-    date(2024, 6, 30): [NEVER, LATE, RETURNED],
-    date(2024, 9, 30): [NEVER, LATE, RETURNED],
-    date(2024, 12, 31): [LATE, NEVER, RETURNED],
+    date(2024, 3, 31): [NEVER, LATE, DIRECTED],
+    date(2024, 6, 30): [NEVER, LATE, DIRECTED],
+    date(2024, 9, 30): [NEVER, LATE, DIRECTED],
+    date(2024, 12, 31): [LATE, NEVER, DIRECTED],
 }
 
 
@@ -443,6 +491,7 @@ def _counts(rounds: int) -> dict[str, dict[str, int]]:
         RETURNED: {"on_time": rounds, "returned": 1},
         PAUSED: {"on_time": rounds},
         TAKER: {"on_time": 2 * rounds},
+        DIRECTED: {"on_time": rounds, "escalated_2": 1},
     }
 
 
@@ -463,6 +512,7 @@ def _assert_quarter(board: Scoreboard, quarter_end: date, scored: set[str]) -> N
     assert board.of(NEVER).deductions == f"未报送 {3 * rounds} 次，红色督办 {3 * rounds} 项"
     assert board.of(LATE).deductions == f"逾期报送 {3 * rounds} 次，蓝色督办 {3 * rounds} 项"
     assert board.of(RETURNED).deductions == "退回 1 次"
+    assert board.of(DIRECTED).deductions == "黄色督办 1 项"
 
 
 @pytest.mark.parametrize(
@@ -532,6 +582,7 @@ def test_a_year_of_monthly_rounds_keeps_everyone_within_the_budget_and_loses_not
     _assert_nudges(engine, ran["nudges"])
     _assert_decline(engine, sent)
     _assert_pause(engine, sent)
+    _assert_directive(engine, sent)
 
     # 考核 and the 红黑榜 at the end of each quarter run, as worked out by hand above.
     with reading(engine) as session:
@@ -555,6 +606,29 @@ def _assert_nudges(engine: Engine, nudges: list[str]) -> None:
         events = session.exec(select(AuditEvent).where(AuditEvent.action == "nudge.send")).all()
     assert len(rows) == len(events) == 1
     assert rows[0].at.replace(tzinfo=None) == datetime(2024, 2, 28, 2, 45)  # 10:45 Beijing, in UTC
+
+
+def _assert_directive(engine: Engine, sent: list[Notification]) -> None:
+    """The 批示: 市总工会 was told at once; its part climbed to blue on 11 March and yellow on the
+    13th (never red), and the late reply of the 14th resolved both."""
+    from models.directives import DirectiveUnit
+
+    with reading(engine) as session:
+        target = _assignment_of(session, 3, DIRECTED)
+        ladder = session.exec(
+            select(Escalation)
+            .where(Escalation.assignment_id == target.id, Escalation.stall == "directive")
+            .order_by(col(Escalation.level))
+        ).all()
+        part = session.exec(select(DirectiveUnit)).one()
+    assert {e.opened_at.astimezone(CST).date(): e.level for e in ladder} == DIRECTIVE_LEVELS
+    assert {e.resolved_at.astimezone(CST).date() for e in ladder if e.resolved_at} == {
+        DIRECTIVE_REPLIED
+    }
+    assert part.replied_at is not None
+    assert part.replied_at.astimezone(CST).date() == DIRECTIVE_REPLIED
+    told = [r for r in sent if r.kind == "directive" and r.unit_id == target.unit_id]
+    assert len(told) == 1 and told[0].created_at.astimezone(CST).date() == DIRECTIVE_ON
 
 
 def _assert_decline(engine: Engine, sent: list[Notification]) -> None:
@@ -666,4 +740,4 @@ def _assert_score_command(engine: Engine, home: Path) -> None:
     figures = {u["unit"]: (u["score"], u["rank"]) for u in payload["units"]}
     assert {n: figures[n] for n in SCORES[date(2024, 3, 31)]} == SCORES[date(2024, 3, 31)]
     assert [u["unit"] for u in payload["black"]] == BLACK[date(2024, 3, 31)]
-    assert len(payload["red"]) == 45
+    assert len(payload["red"]) == 44
