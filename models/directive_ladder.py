@@ -9,7 +9,7 @@ the agenda, the 通报 and the messages treat them as every other, and the unit'
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -32,6 +32,16 @@ ROUND_NAME = "领导批示"
 
 def stage_prefix(directive_id: int, assignment_id: int) -> str:
     return f"d{directive_id}:a{assignment_id}:l"
+
+
+def _climbs(level: int, since: date | None, today: date, rules: Any) -> bool:
+    """Whether a part at `level` goes one up today. Counted in working days, as a check-in's ladder
+    is: the first level one working day past the deadline (a Friday deadline is raised on Monday,
+    not on the Saturday nobody reads it), each next one `escalation_step_days` after the last."""
+    if level >= 3 or since is None:
+        return False
+    needed = 1 if level == 0 else rules.escalation_step_days
+    return bool(rules.calendar.working_days_between(since, today) >= needed)
 
 
 def escalate_directives(
@@ -79,17 +89,8 @@ def escalate_directives(
     for directive, part, assignment, task in overdue:
         prefix = stage_prefix(directive.id or 0, part.assignment_id)
         level, opened = fired.get(prefix, (0, at))
-        if level >= 3:
-            continue
-        # Overdue by working days, as a check-in is: a deadline on Friday is first escalated on
-        # Monday, not on the Saturday nobody reads it.
-        if level == 0 and rules.calendar.working_days_between(directive.deadline, today) < 1:
-            continue
-        if (
-            level > 0
-            and rules.calendar.working_days_between(local_day(opened, timezone), today)
-            < rules.escalation_step_days
-        ):
+        since = directive.deadline if level == 0 else local_day(opened, timezone)
+        if not _climbs(level, since, today, rules):
             continue
         rows.append(
             {
