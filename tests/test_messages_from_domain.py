@@ -19,9 +19,10 @@ from sqlmodel import Session, select
 from config import Settings
 from models.checkins import review_checkin, submit_checkin
 from models.db import unit_of_work
+from models.directives import add as add_directive
 from models.escalations import escalate_stalled
 from models.extensions import decide_extension, request_extension
-from models.lifecycle import SYSTEM_ACTOR
+from models.lifecycle import SYSTEM_ACTOR, Actor, Role
 from models.nudges import nudge
 from models.plan import Plan
 from models.reminders import send_reminders
@@ -110,6 +111,16 @@ def queued(engine: Engine, tmp_path: Path) -> Engine:
             now=at("2022-09-14", 10),
             actor=OFFICE,
             assignment_id=plan.police,
+        )
+    with unit_of_work(engine) as session:  # directive: a leader's 批示 tells the unit at once
+        add_directive(
+            session,
+            settings=settings,
+            actor=Actor(name="leader", role=Role.LEADER),
+            now=at("2022-09-14", 11),
+            text="请抓紧落实，按期报告",
+            assignment_id=plan.police,
+            deadline=date(2022, 9, 21),
         )
     with unit_of_work(engine) as session:  # results_published
         compile_report(
