@@ -47,7 +47,7 @@ from models.lifecycle import SYSTEM_ACTOR
 from models.notification import Notification, NotificationStatus
 from notifications.channels import EMAIL, Channel, Channels, DeliveryError
 from notifications.mime import Envelope, compose, message_id_for
-from notifications.render import Rendered, render
+from notifications.render import Rendered, render_row
 from notifications.wire import Wire, wire
 
 if TYPE_CHECKING:
@@ -239,15 +239,7 @@ def _mark(session: Session, row_id: int, token: str, **values: Any) -> bool:
 
 
 def _parts(row: dict[str, Any], settings: Settings) -> tuple[Rendered, Envelope]:
-    rendered = render(
-        row["kind"],
-        row["lang"],
-        row["payload"],
-        office=settings.office_name,
-        portal_url=settings.portal_url,
-        recipient_name=row["recipient_name"],
-        created_at=row["created_at"],
-    )
+    rendered = render_row(row, settings)
     envelope = Envelope(
         sender_email=settings.mail_from,
         sender_name=settings.mail_from_name,

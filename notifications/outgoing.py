@@ -11,7 +11,7 @@ from escaping.terminal import visible
 from models.assignment import ROLE_ZH
 from notifications.channels import Item, Outgoing, Robot
 from notifications.links import item_url, report_url
-from notifications.render import render
+from notifications.render import render_row
 
 if TYPE_CHECKING:
     from config import Settings
@@ -61,15 +61,7 @@ def item_lines(payload: dict[str, Any], portal_url: str) -> list[Item]:
 
 def outgoing(row: dict[str, Any], settings: Settings, robot: Robot | None) -> Outgoing:
     """The row's message for a channel that takes an `Outgoing` (a robot, an SMS gateway)."""
-    rendered = render(
-        row["kind"],
-        row["lang"],
-        row["payload"],
-        office=settings.office_name,
-        portal_url=settings.portal_url,
-        recipient_name=row["recipient_name"],
-        created_at=row["created_at"],
-    )
+    rendered = render_row(row, settings)
     items = item_lines(row["payload"], settings.portal_url)
     if "report_id" in row["payload"]:
         link = report_url(settings.portal_url, row["payload"]["report_id"])

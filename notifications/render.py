@@ -83,6 +83,20 @@ def environment(lang: str) -> jinja2.Environment:
     return env
 
 
+def render_row(row: dict[str, Any], settings: Any) -> Rendered:
+    """An outbox row's message, as every channel sends it (the dispatcher's e-mail, the robots' and
+    the SMS gateway's `Outgoing`)."""
+    return render(
+        row["kind"],
+        row["lang"],
+        row["payload"],
+        office=settings.office_name,
+        portal_url=settings.portal_url,
+        recipient_name=row["recipient_name"],
+        created_at=row["created_at"],
+    )
+
+
 def render(
     kind: str,
     lang: str,
