@@ -5,7 +5,7 @@
     errors.py      every error answered: a Chinese page for a person, JSON for a script
     bounds.py      bounded ids, capped text, each field's Chinese name
     deps.py        the principal, role checks, CSRF-checked forms, audited refusals
-    middleware.py  security headers; the upload limit (413 before the body is read)
+    middleware.py  security headers, Server-Timing; the upload limit (413 before the body is read)
     dashboard.py   the dashboard's aggregates
     uploads.py     evidence type checks by content
     routes/        session, office, office_lists, intake_pages, assignments, filings, results,
@@ -26,13 +26,13 @@ DEFAULT_SECRET = "dev-insecure-secret"
 
 
 class Portal(FastAPI):
-    """FastAPI with the security headers outside everything, so that even the last-resort 500
-    (answered by Starlette's outermost error middleware) carries them."""
+    """FastAPI with the security headers and the server time outside everything, so that even the
+    last-resort 500 (answered by Starlette's outermost error middleware) carries them."""
 
     def build_middleware_stack(self):
-        from web.middleware import SecurityHeaders
+        from web.middleware import SecurityHeaders, ServerTiming
 
-        return SecurityHeaders(super().build_middleware_stack())
+        return ServerTiming(SecurityHeaders(super().build_middleware_stack()))
 
 
 def create_app(settings: Any = None) -> FastAPI:

@@ -1,4 +1,9 @@
-"""ASGI middleware: security headers on every response, and the upload size limit.
+"""ASGI middleware: security headers and the server's own time on every response, and the upload
+size limit.
+
+The server time (`Server-Timing: app;dur=12.3`, milliseconds from the request's arrival to the
+response's first byte) is what bench/pages.py holds to the page budget: the client's round trip on a
+shared 2-core machine mostly measures the benchmark's own threads.
 
 The limit is enforced before anything is parsed: a declared Content-Length
 over it is refused at once, and a body that turns out larger while it
@@ -8,6 +13,7 @@ streams in is cut off with 413, so no oversized upload reaches the disk.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 HEADERS = [
@@ -43,6 +49,28 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+class ServerTiming:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+
+        async def timed(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                spent = (time.perf_counter() - started) * 1000
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"server-timing", f"app;dur={spent:.1f}".encode()),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, timed)
 
 
 class TooLarge(Exception):

@@ -127,17 +127,15 @@ def report_page(
 
 
 def _preview(report: ResultsReport) -> Markup | None:
-    """The HTML 通报's body, shown in the page: it was escaped when it was rendered
-    (reports/templates/results.html.j2); its own stylesheet stays behind (the portal's CSP)."""
+    """The HTML 通报's body in the page, within the page budget (web/report_preview.py); its own
+    stylesheet stays behind (the portal's CSP)."""
+    from web.report_preview import preview
+
     html = next((f["name"] for f in report.files if f["format"] == "html"), None)
     path = Path(report.out_dir) / html if html else None
     if path is None or not path.is_file():
         return None
-    text = path.read_text("utf-8")
-    start, end = text.find("<body>"), text.rfind("</body>")
-    if start < 0 or end < start:
-        return None
-    return Markup(text[start + len("<body>") : end])  # our own rendering, escaped when written
+    return preview(path.read_text("utf-8"))
 
 
 @router.post("/reports/{report_id}/publish")
