@@ -46,8 +46,11 @@ class Nudge(SQLModel, table=True):
 
 
 class NudgeTooSoon(DubanError):
-    zh = "{unit}已于 {last} 催办过，{hours} 小时内不再催办；下次可催办时间：{next}。"
-    en = "{unit} was nudged at {last}; the next nudge is allowed from {next}"
+    """`unit` names every unit refused (、), `when` says when each was nudged last, `next` is the
+    first moment the whole press is allowed again."""
+
+    zh = "{when}，{hours} 小时内不再催办；下次可催办时间：{next}。"
+    en = "{unit} nudged within {hours} hours; the next nudge is allowed from {next}"
     exit_code = 4
 
 
@@ -61,6 +64,16 @@ class NoLiaison(DubanError):
     zh = "{unit}没有可联系的联络员（通讯录中无邮箱或其他渠道），无法催办。"
     en = "{unit} has no reachable liaison"
     exit_code = 4
+
+
+@dataclass(frozen=True)
+class NudgeOffer:
+    """What a 催办 button would reach in one unit, its cooldown aside (the pages offer the button
+    only where the press could succeed)."""
+
+    unit: str
+    items: int
+    reachable: bool  # the unit has a liaison to tell; without one the press is refused
 
 
 @dataclass(frozen=True)
@@ -105,12 +118,7 @@ def nudge(
         select(Assignment, Task, Unit)
         .join(Task, col(Task.id) == col(Assignment.task_id))
         .join(Unit, col(Unit.id) == col(Assignment.unit_id))
-        .where(
-            col(Assignment.withdrawn_at).is_(None),
-            col(Assignment.state).in_(OPEN_STATES),
-            in_live_plan(Task.plan_id),  # a unit's 催办 leaves out its archived plans
-            not_suspended(),  # a suspended item is not nudged
-        )
+        .where(*_open_and_live())
         .order_by(col(Unit.id), col(Task.number))
     )
     if assignment_id is not None:
@@ -177,6 +185,38 @@ def nudge(
     return sent
 
 
+def _open_and_live() -> tuple[Any, ...]:
+    """The items a 催办 concerns: open, not withdrawn, not suspended, in a plan not archived."""
+    return (
+        col(Assignment.withdrawn_at).is_(None),
+        col(Assignment.state).in_(OPEN_STATES),
+        in_live_plan(Task.plan_id),  # a unit's 催办 leaves out its archived plans
+        not_suspended(),  # a suspended item is not nudged
+    )
+
+
+def nudge_offers(
+    session: Session, *, task_id: int | None = None, unit_ids: list[int] | None = None
+) -> dict[int, NudgeOffer]:
+    """Per unit, what pressing 催办 on this task (or on each of these units) would reach, in one
+    query: a unit absent has nothing open to nudge."""
+    query = (
+        select(Unit.id, Unit.name, func.count(col(Assignment.id)))
+        .join(Task, col(Task.id) == col(Assignment.task_id))
+        .join(Unit, col(Unit.id) == col(Assignment.unit_id))
+        .where(*_open_and_live())
+        .group_by(col(Unit.id), col(Unit.name))
+        .order_by(col(Unit.id))
+    )
+    if task_id is not None:
+        query = query.where(Assignment.task_id == task_id)
+    if unit_ids is not None:
+        query = query.where(col(Assignment.unit_id).in_(unit_ids))
+    counts = {uid: (name, int(n)) for uid, name, n in session.exec(query) if uid is not None}
+    liaisons = unit_contacts(session, counts, ContactRole.LIAISON)
+    return {uid: NudgeOffer(name, n, uid in liaisons) for uid, (name, n) in counts.items()}
+
+
 def _refuse_within_cooldown(
     session: Session,
     by_unit: dict[int, tuple[Unit, list[dict[str, Any]]]],
@@ -192,14 +232,22 @@ def _refuse_within_cooldown(
             .group_by(col(Nudge.unit_id))
         ).all()
     )
+    # Every unit refused is named, those nudged at the same moment together.
+    refused: dict[datetime, list[str]] = {}
     for uid, (unit, _) in by_unit.items():
         if uid in last and utc(now) < utc(last[uid]) + timedelta(hours=hours):
-            raise NudgeTooSoon(
-                unit=unit.name,
-                hours=hours,
-                last=local_time(last[uid], settings.timezone),
-                next=local_time(utc(last[uid]) + timedelta(hours=hours), settings.timezone),
-            )
+            refused.setdefault(utc(last[uid]), []).append(unit.name)
+    if refused:
+        zone = settings.timezone
+        raise NudgeTooSoon(
+            unit="、".join(name for names in refused.values() for name in names),
+            when="，".join(
+                f"{'、'.join(names)}已于 {local_time(at, zone)} 催办过"
+                for at, names in sorted(refused.items())
+            ),
+            hours=hours,
+            next=local_time(max(refused) + timedelta(hours=hours), zone),
+        )
 
 
 def _target_words(

@@ -453,14 +453,21 @@ def units(
         filters=filters,
         export_path="/units/export",
     )
+    from models.nudges import nudge_offers
     from models.recipients import without_contacts
 
-    lacking = {u.id for u in without_contacts(session, [u.id for u in found if u.id])}
+    ids = [u.id for u in found if u.id]
+    lacking = {u.id for u in without_contacts(session, ids)}
+    offers = nudge_offers(session, unit_ids=ids)  # 一键催办: only where a press can succeed
     return page(
         request,
         "units.html.j2",
         me,
-        rows=[_unit_row(session, u) | {"lacking": u.id in lacking} for u in found],
+        rows=[
+            _unit_row(session, u) | {"lacking": u.id in lacking, "nudge": offers.get(u.id or 0)}
+            for u in found
+        ],
+        back=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
         paging=paging,
         filters=filters,
         kinds=UNIT_KINDS,
@@ -503,6 +510,7 @@ def _unit_form(
     fields: dict[str, str],
     status: int = 200,
     problems: list[str] | None = None,
+    nudge: Any = None,
 ):
     return page(
         request,
@@ -513,6 +521,7 @@ def _unit_form(
         fields=fields,
         kinds=UNIT_KINDS,
         problems=problems or [],
+        nudge=nudge,
     )
 
 
@@ -531,7 +540,10 @@ def unit_detail(
     unit = session.get(Unit, unit_id)
     if unit is None:
         raise NotFound(kind="unit", kind_zh="单位", key=str(unit_id))
-    return _unit_form(request, me, unit_id, _unit_row(session, unit)["fields"])
+    from models.nudges import nudge_offers
+
+    offer = nudge_offers(session, unit_ids=[unit_id]).get(unit_id)
+    return _unit_form(request, me, unit_id, _unit_row(session, unit)["fields"], nudge=offer)
 
 
 def _directory_except(session: Session, unit_id: int | None) -> list[tuple[Where | None, Any]]:

@@ -280,24 +280,3 @@ def post_checkin(
             percent=filed.percent,
             completed=filed.completed,
         )
-
-
-@router.post("/assignments/{assignment_id}/nudges", status_code=201)
-def post_nudge(request: Request, assignment_id: Id, me: Principal = Depends(bearer)) -> dict:
-    """一键催办 (models/nudges.py), the office's alone; within the cooldown a 409 says when."""
-    from models.nudges import nudge
-
-    with unit_of_work(engine_of(request)) as session:
-        _visible(session, me, assignment_id)
-        if me.role not in OFFICE:
-            raise refuse(
-                me, status=403, object_type="assignment", object_id=assignment_id, why="office only"
-            )
-        (sent,) = nudge(
-            session,
-            settings=settings_of(request),
-            now=utc_now(),
-            actor=me.actor,
-            assignment_id=assignment_id,
-        )
-    return {"unit": sent.unit, "items": sent.items, "sends_at": sent.sends_at.isoformat()}

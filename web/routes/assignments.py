@@ -232,26 +232,6 @@ def ask_extension(request: Request, assignment_id: Id, me: Principal = Depends(o
     )
 
 
-@router.post("/assignments/{assignment_id}/nudge")
-def nudge_assignment(request: Request, assignment_id: Id, me: Principal = Depends(office_only)):
-    """一键催办 of this item (models/nudges.py); within the cooldown the error page says when."""
-    from models.labels import local_time
-    from models.nudges import nudge
-
-    form_of(request, me)  # the CSRF check
-    settings = settings_of(request)
-    with unit_of_work(engine_of(request)) as session:
-        visible_assignment(session, me, assignment_id)
-        (sent,) = nudge(
-            session, settings=settings, now=utc_now(), actor=me.actor, assignment_id=assignment_id
-        )
-    return redirect_with(
-        request,
-        f"/assignments/{assignment_id}",
-        f"已催办{sent.unit}，通知将于 {local_time(sent.sends_at, settings.timezone)} 发出",
-    )
-
-
 @router.post("/assignments/{assignment_id}/suspend")
 def suspend_assignment(request: Request, assignment_id: Id, me: Principal = Depends(office_only)):
     """暂停 this item with the typed reason (models/suspensions.py)."""

@@ -8,6 +8,8 @@ from sqlmodel import Session, col, select
 
 from models.assignment import Assignment
 from models.escalations import agenda
+from models.lifecycle import OFFICE
+from models.nudges import nudge_offers
 from models.plan import Plan, Task
 from models.unit import Unit
 from web.auth import Principal
@@ -39,7 +41,19 @@ def task_page(
     directives = directive_facts(
         session, me, timezone=settings_of(request).timezone, task_id=task_id
     )
-    return page(request, "leader_task.html.j2", me, task=task, plan=plan, units=units, **directives)
+    # 一键催办 (web/routes/nudges.py): the office's button, offered only where a press can succeed.
+    offers = nudge_offers(session, task_id=task_id) if me.role in OFFICE else {}
+    return page(
+        request,
+        "leader_task.html.j2",
+        me,
+        task=task,
+        plan=plan,
+        units=units,
+        nudge_units=len(offers),
+        nudge_unreachable=[o.unit for o in offers.values() if not o.reachable],
+        **directives,
+    )
 
 
 @router.get("/leader/agenda")
