@@ -596,45 +596,106 @@ def resolve(
     return len(closed)
 
 
-def agenda(session: Session, timezone: str = "Asia/Shanghai") -> list[dict[str, Any]]:
-    """Level-3 items for the next consultation (会商): each with its history and the problems the
-    unit raised."""
+def _on_agenda(*, unit_id: int | None, task_number: int | None) -> list[Any]:
+    """The conditions an open red item meets to be on the 会商 agenda, narrowed by the filters."""
+    where = [
+        Escalation.level == 3,
+        col(Escalation.resolved_at).is_(None),
+        in_live_plan(Task.plan_id),  # an archived plan is off the 会商 agenda
+        # the office's own delay is not the unit's failure
+        col(Escalation.stall).not_in(list(OFFICE_STALLS)),
+    ]
+    if unit_id is not None:
+        where.append(Assignment.unit_id == unit_id)
+    if task_number is not None:
+        where.append(Task.number == task_number)
+    return where
+
+
+def agenda_count(
+    session: Session, *, unit_id: int | None = None, task_number: int | None = None
+) -> int:
+    """How many items `agenda` lists with these filters (one count, for the page links)."""
+    return session.exec(
+        select(func.count())
+        .select_from(Escalation)
+        .join(Assignment, col(Assignment.id) == col(Escalation.assignment_id))
+        .join(Task, col(Task.id) == col(Assignment.task_id))
+        .where(*_on_agenda(unit_id=unit_id, task_number=task_number))
+    ).one()
+
+
+def agenda_units(session: Session) -> list[tuple[int, str]]:
+    """The units with an item on the agenda, by name: what its unit filter offers."""
     rows = session.exec(
+        select(Unit.id, Unit.name)
+        .join(Assignment, col(Assignment.unit_id) == col(Unit.id))
+        .join(Escalation, col(Escalation.assignment_id) == col(Assignment.id))
+        .join(Task, col(Task.id) == col(Assignment.task_id))
+        .where(*_on_agenda(unit_id=None, task_number=None))
+        .distinct()
+        .order_by(col(Unit.name))
+    ).all()
+    return [(unit_id, name) for unit_id, name in rows if unit_id is not None]
+
+
+def _problems_of(session: Session, assignment_ids: list[int]) -> dict[int, list[str]]:
+    """The problems each assignment's unit raised in its check-ins, oldest first: one query a
+    5,000 assignments (a page of the agenda is one)."""
+    found: dict[int, list[str]] = {}
+    wanted = sorted(set(assignment_ids))
+    for start in range(0, len(wanted), 5000):
+        for assignment_id, problems in session.exec(
+            select(CheckIn.assignment_id, CheckIn.problems)
+            .where(
+                col(CheckIn.assignment_id).in_(wanted[start : start + 5000]),
+                col(CheckIn.problems).is_not(None),
+            )
+            .order_by(col(CheckIn.id))
+        ):
+            found.setdefault(assignment_id, []).append(str(problems))
+    return found
+
+
+def agenda(
+    session: Session,
+    timezone: str = "Asia/Shanghai",
+    *,
+    unit_id: int | None = None,
+    task_number: int | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Level-3 items for the next consultation (会商): each with its history and the problems the
+    unit raised; oldest first, only a unit's or a task's when asked, `limit` of them from `offset`.
+    Filters and paging run in SQL; an item's history and problems come in one query each for the
+    whole page, never one per item."""
+    query = (
         select(Escalation, Assignment, Task, Unit)
         .join(Assignment, col(Assignment.id) == col(Escalation.assignment_id))
         .join(Task, col(Task.id) == col(Assignment.task_id))
         .join(Unit, col(Unit.id) == col(Assignment.unit_id))
-        .where(
-            Escalation.level == 3,
-            col(Escalation.resolved_at).is_(None),
-            in_live_plan(Task.plan_id),  # an archived plan is off the 会商 agenda
-            # the office's own delay is not the unit's failure
-            col(Escalation.stall).not_in(list(OFFICE_STALLS)),
-        )
-        .order_by(col(Escalation.opened_at))
+        .where(*_on_agenda(unit_id=unit_id, task_number=task_number))
+        .order_by(col(Escalation.opened_at), col(Escalation.id))
+        .offset(offset)
     )
-    items = []
-    for e, assignment, task, unit in rows:
-        problems = [
-            p
-            for p in session.exec(
-                select(CheckIn.problems).where(
-                    CheckIn.assignment_id == assignment.id, col(CheckIn.problems).is_not(None)
-                )
-            )
-        ]
-        items.append(
-            {
-                "number": e.number,
-                "task_number": task.number,
-                "task_title": task.title,
-                "unit": unit.name,
-                "role": str(assignment.role),
-                "state": str(assignment.state),
-                "reason": e.reason,
-                "opened_at": e.opened_at.isoformat(),
-                "history": history(session, e.assignment_id, e.round_id, timezone),
-                "problems": problems,
-            }
-        )
-    return items
+    rows = session.exec(query if limit is None else query.limit(limit)).all()
+    if not rows:
+        return []
+    ladders = histories_of(session, [(e.assignment_id, e.round_id) for e, *_ in rows], timezone)
+    problems = _problems_of(session, [e.assignment_id for e, *_ in rows])
+    return [
+        {
+            "number": e.number,
+            "task_number": task.number,
+            "task_title": task.title,
+            "unit": unit.name,
+            "role": str(assignment.role),
+            "state": str(assignment.state),
+            "reason": e.reason,
+            "opened_at": e.opened_at.isoformat(),
+            "history": ladders.get((e.assignment_id, e.round_id), []),
+            "problems": problems.get(e.assignment_id, []),
+        }
+        for e, assignment, task, unit in rows
+    ]

@@ -7,15 +7,17 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from sqlmodel import Session, col, select
 
 from models.assignment import Assignment
-from models.escalations import agenda
+from models.escalations import agenda, agenda_count, agenda_units
 from models.lifecycle import OFFICE
 from models.nudges import nudge_offers
 from models.plan import Plan, Task
 from models.unit import Unit
 from web.auth import Principal
-from web.bounds import Id
+from web.bounds import Id, SearchText
 from web.deps import office_or_leader, page, read_session, settings_of
 from web.directive_view import directive_facts
+from web.list_filters import number
+from web.lists import PAGE_SIZE, paging_of
 
 router = APIRouter()
 
@@ -59,9 +61,32 @@ def task_page(
 @router.get("/leader/agenda")
 def agenda_page(
     request: Request,
+    unit: SearchText | None = None,
+    task: SearchText | None = None,
+    page_no: Id = 1,
     me: Principal = Depends(office_or_leader),
     session: Session = Depends(read_session),
 ):
+    # A value that is no positive number is refused (422) before any query; an id no unit has
+    # simply selects nothing.
+    unit_id, task_number = number("unit", unit), number("task", task)
+    filters = {"unit": unit_id or "", "task": task_number or ""}
+    chosen: dict[str, int | None] = {"unit_id": unit_id, "task_number": task_number}
+    total = agenda_count(session, **chosen)
+    paging = paging_of(total, page_no, PAGE_SIZE, "/leader/agenda", filters, None)
+    items = agenda(
+        session,
+        settings_of(request).timezone,
+        **chosen,
+        offset=(paging.page - 1) * PAGE_SIZE,
+        limit=PAGE_SIZE,
+    )
     return page(
-        request, "leader_agenda.html.j2", me, items=agenda(session, settings_of(request).timezone)
+        request,
+        "leader_agenda.html.j2",
+        me,
+        items=items,
+        paging=paging,
+        filters=filters,
+        units=agenda_units(session),
     )
