@@ -205,6 +205,47 @@ def test_a_completion_report_is_amended_not_withdrawn(portal: Portal) -> None:
     assert (checkin.revision, checkin.text) == (2, "已全部完成，附台账")
 
 
+def notice_after(client: httpx.Client, response: httpx.Response) -> str:
+    """The notice the page after a redirect shows."""
+    assert response.status_code == 303, response.text[-3000:]
+    page = client.get(response.headers["location"]).text
+    start = page.index('<p class="flash" role="status">') + len('<p class="flash" role="status">')
+    return page[start : page.index("</p>", start)]
+
+
+def test_the_notice_after_an_amendment_names_the_version_amended_and_the_new_one(
+    portal: Portal,
+) -> None:
+    own = portal.assignment(12, MARKET)
+    with portal.login("market") as market, portal.login("office") as office:
+        first = file(market, own, {"text": "已排查30家", "percent": "30"})
+        assert notice_after(market, first) == "已提交，待办公室审核"
+        second = file(market, own, {"text": "已排查40家", "percent": "40"})
+        assert notice_after(market, second) == "已修改第1次报送，作为第2次报送提交，待办公室审核"
+        third = file(market, own, {"text": "已排查50家", "percent": "50"})
+        assert notice_after(market, third) == "已修改第2次报送，作为第3次报送提交，待办公室审核"
+        # Withdrawn (revision 4), filed again (5): a new filing, not an amendment.
+        page = market.get(f"/assignments/{own}").text
+        withdrawn = market.post(
+            f"/assignments/{own}/withdraw", data={"csrf": csrf_of(page), "revision": "3"}
+        )
+        assert notice_after(market, withdrawn) == "已撤回该次报送"
+        again = file(market, own, {"text": "重新报送", "percent": "50"})
+        assert notice_after(market, again) == "已提交，待办公室审核"
+        # Returned by the office, then filed again: not an amendment either.
+        checkin = checkin_of(portal.engine, own)
+        assert review(office, checkin.id, 5, "return").status_code == 303
+        refiled = file(market, own, {"text": "补充后再报", "percent": "60"})
+        assert notice_after(market, refiled) == "已提交，待办公室审核"
+        # A progress filing amended into the completion report says so.
+        done = file(market, own, {"text": "已全部完成", "percent": "100", "completed": "on"})
+        assert (
+            notice_after(market, done)
+            == "已修改第6次报送，作为第7次报送（办结报告）提交，待办公室审核"
+        )
+    assert [v.revision for v in versions(portal.engine, checkin.id)] == [1, 2, 3, 4, 5, 6, 7]
+
+
 def test_the_same_file_twice_in_a_filing_is_stored_once(portal: Portal) -> None:
     own = portal.assignment(12, MARKET)
     photo = files.png("navy")

@@ -251,7 +251,12 @@ def test_a_whole_round_through_the_portal_for_every_role_at_both_widths(
         page.fill("textarea[name=text]", "已开展校园周边烟草销售点专项检查36家，整改4家")
         page.fill("input[name=percent]", "50")
         page.click("#filing-form button[type=submit]")
-        liaison.after("progress-amended", "已提交，待办公室审核", "整改4家", "第 2 次报送")
+        liaison.after(
+            "progress-amended",
+            "已修改第1次报送，作为第2次报送提交，待办公室审核",
+            "整改4家",
+            "第 2 次报送",
+        )
 
         # The three 配合 units sign and file their completion, each on its own page.
         for username, unit in COOPERATING.items():

@@ -21,6 +21,7 @@ from models.errors import DubanError, NotFound
 from models.evidence import Upload, described, path_of, pdf_preview, store
 from models.filings import CheckInVersion, drop_draft, save_draft, withdraw_filing
 from models.lifecycle import OFFICE, Role
+from models.round import CheckIn, CheckInState
 from models.user import WebSession
 from web.assignment_view import assignment_facts
 from web.auth import Principal, digest, token_from
@@ -142,18 +143,27 @@ def file_checkin(request: Request, assignment_id: Id, me: Principal = Depends(fi
     except InputRefused as refused:  # too long, or a NUL: the text comes back with the reason
         return refused_page(request, me, assignment_id, request.state.typed, refused.detail, 422)
     try:
-        _file(request, me, assignment_id, form)
+        notice = _file(request, me, assignment_id, form)
     except FilingRefused as refused:
         if refused.status == 409:
             record_conflict(request, refused.message)
         return refused_page(request, me, assignment_id, form, refused.message, refused.status)
-    notice = (
-        "已提交办结报告，待办公室审核" if form.get("completed") == "on" else "已提交，待办公室审核"
-    )
     return redirect_with(request, f"/assignments/{assignment_id}", notice)
 
 
-def _file(request: Request, me: Principal, assignment_id: int, form: Any) -> None:
+def filed_notice(filed: CheckIn, *, amended: bool) -> str:
+    """What the next page says: a new filing, or which version was amended and what it became
+    (the page numbers versions by revision, "第 2 次报送")."""
+    if amended:
+        kind = "（办结报告）" if filed.completed else ""
+        return (
+            f"已修改第{filed.revision - 1}次报送，作为第{filed.revision}次报送{kind}提交，"
+            "待办公室审核"
+        )
+    return "已提交办结报告，待办公室审核" if filed.completed else "已提交，待办公室审核"
+
+
+def _file(request: Request, me: Principal, assignment_id: int, form: Any) -> str:
     values = typed_values(form)
     percent = read_percent(values["percent"])
     uploads = []
@@ -173,7 +183,7 @@ def _file(request: Request, me: Principal, assignment_id: int, form: Any) -> Non
             checkin = checkin_to_file(session, assignment_id)
             if checkin is None:
                 raise FilingRefused(409, "本任务当前没有进行中的报送，内容未保存")
-            submit_checkin(
+            filed = submit_checkin(
                 session,
                 round_id=checkin.round_id,
                 assignment_id=assignment_id,
@@ -189,10 +199,22 @@ def _file(request: Request, me: Principal, assignment_id: int, form: Any) -> Non
             )
             drop_draft(session, user_id=me.user_id, assignment_id=assignment_id)
             store(settings.home / "evidence", uploads)  # only now: the filing was checked in full
+            return filed_notice(filed, amended=amended_in(session, filed))
     except DubanError as error:
         if isinstance(error, NotFound):
             raise
         raise FilingRefused(STATUS_BY_EXIT.get(error.exit_code, 400), error.message("zh")) from None
+
+
+def amended_in(session: Session, filed: CheckIn) -> bool:
+    """The version just filed replaced an unreviewed one: the check-in was submitted before it
+    (read from the version row, written under the row lock, not from an earlier read)."""
+    version = session.exec(
+        select(CheckInVersion).where(
+            CheckInVersion.checkin_id == filed.id, CheckInVersion.revision == filed.revision
+        )
+    ).one()
+    return version.prior_state == CheckInState.SUBMITTED.value
 
 
 def refused_page(
