@@ -270,13 +270,16 @@ def test_a_whole_round_through_the_portal_for_every_role_at_both_widths(
                 page.click("#filing-form button[type=submit]")
                 helper.after(f"cooperating-{username}-reported", "已提交办结报告，待办公室审核")
 
-        # Now the lead may file its completion.
+        # Now the lead may file its completion. The amended progress report is still unread, so
+        # the completion report is one more version of this round's filing, and says so.
         page = liaison.sees(f"/assignments/{lead}", "assignment-ready", "报送办结")
         page.fill("textarea[name=text]", "专项检查全部完成，整改到位")
         page.fill("input[name=percent]", "100")
         page.check("input[name=completed]")
         page.click("#filing-form button[type=submit]")
-        liaison.after("completion-filed", "已提交办结报告，待办公室审核")
+        liaison.after(
+            "completion-filed", "已修改第2次报送，作为第3次报送（办结报告）提交，待办公室审核"
+        )
 
         # The office returns it with a reason.
         page = office.sees("/review", "review", "待审核报送", f"任务13 · {LEAD}")
