@@ -36,6 +36,19 @@ def backends(postgres_url: str | None) -> list[tuple[str, str | None]]:
     return [("sqlite", None)] + ([("postgresql", postgres_url)] if postgres_url else [])
 
 
+def scratch_databases(postgres_url: str | None, name: str) -> Iterator[tuple[str, str, Path]]:
+    """(backend, a fresh database's URL, a scratch folder) on SQLite and, when a server is given,
+    PostgreSQL; each folder is removed after its turn."""
+    for backend, server_url in backends(postgres_url):
+        with tempfile.TemporaryDirectory(prefix="duban-bench-") as folder:
+            url = (
+                f"sqlite:///{folder}/{name}.db"
+                if backend == "sqlite"
+                else fresh_database(server_url, f"bench_{name}")
+            )
+            yield backend, url, Path(folder)
+
+
 def fresh_database(admin_url: str, name: str) -> str:
     """An empty database `name` on the server (dropped first if it exists); its URL."""
     engine = make_engine(admin_url)

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 
-from bench.common import COLUMNS, backends, fresh_database, postgres, report
+from bench.common import COLUMNS, postgres, report, scratch_databases
 from bench.cycle import step_compile, step_escalate, step_file, step_open
 from bench.portal import percentile, serving
 from bench.synthetic import populate
@@ -211,15 +210,9 @@ def measure_backends(
     tasks: int, units: int, clients: int, requests: int, postgres_url: str | None
 ) -> list[dict[str, object]]:
     results: list[dict[str, object]] = []
-    for backend, server_url in backends(postgres_url):
-        with tempfile.TemporaryDirectory(prefix="duban-bench-") as folder:
-            url = (
-                f"sqlite:///{folder}/pages.db"
-                if backend == "sqlite"
-                else fresh_database(server_url, "bench_pages")
-            )
-            for row in measure(url, Path(folder), tasks, units, clients, requests):
-                results.append({**row, "backend": backend})
+    for backend, url, folder in scratch_databases(postgres_url, "pages"):
+        for row in measure(url, folder, tasks, units, clients, requests):
+            results.append({**row, "backend": backend})
     return results
 
 

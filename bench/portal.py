@@ -23,14 +23,13 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 import httpx
 
-from bench.common import COLUMNS, backends, fresh_database, postgres, report, tree_peak_mb
+from bench.common import COLUMNS, postgres, report, scratch_databases, tree_peak_mb
 from bench.cycle import step_open
 from bench.synthetic import populate
 from loopback.net import free_port
@@ -233,14 +232,8 @@ def storm_backends(
     """The static page's p95 during a login storm beside its p95 alone, on SQLite (and
     PostgreSQL)."""
     results: list[dict[str, object]] = []
-    for backend, server_url in backends(postgres_url):
-        with tempfile.TemporaryDirectory(prefix="duban-bench-") as folder:
-            url = (
-                f"sqlite:///{folder}/storm.db"
-                if backend == "sqlite"
-                else fresh_database(server_url, "bench_storm")
-            )
-            m = storm(url, Path(folder), clients, requests)
+    for backend, url, folder in scratch_databases(postgres_url, "storm"):
+        m = storm(url, folder, clients, requests)
         results.append(
             {
                 "name": f"static page p95, {clients} failed logins at once",
@@ -262,14 +255,8 @@ def measure_backends(
 ) -> list[dict[str, object]]:
     """p50 and p95 of the dashboard beside the login page, on SQLite (and PostgreSQL)."""
     results: list[dict[str, object]] = []
-    for backend, server_url in backends(postgres_url):
-        with tempfile.TemporaryDirectory(prefix="duban-bench-") as folder:
-            url = (
-                f"sqlite:///{folder}/portal.db"
-                if backend == "sqlite"
-                else fresh_database(server_url, "bench_portal")
-            )
-            m = measure(url, Path(folder), tasks, units, clients, requests)
+    for backend, url, folder in scratch_databases(postgres_url, "portal"):
+        m = measure(url, folder, tasks, units, clients, requests)
         for name, value, floor in (
             ("p50", m["p50"], m["floor_p50"]),
             ("p95", m["p95"], m["floor_p95"]),
