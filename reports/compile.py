@@ -103,9 +103,14 @@ def parse_formats(text: str) -> list[str]:
 
 
 def file_stem(results: Results, issue: Issue | None = None) -> str:
-    """The files' name without its suffix; a published 通报's carries its 期号."""
+    """The files' name without its suffix; a published 通报's carries its 期号, with the year it
+    counts in when that is not the year of the day it is as of (a December 通报 published in
+    January), so that no two published 通报 share a name."""
     scope = results.round_name or "全部轮次"
-    numbered = f"（第{issue.number}期）" if issue is not None else ""
+    numbered = ""
+    if issue is not None:
+        year = "" if issue.year == results.as_of_day.year else f"{issue.year}年"
+        numbered = f"（{year}第{issue.number}期）"
     name = f"{results.plan_key}_{scope}_通报{numbered}_{results.as_of_day.isoformat()}"
     return re.sub(r'[\\/:*?"<>|\s]+', "-", name)
 

@@ -384,3 +384,21 @@ def test_a_publication_failing_midway_leaves_the_draft_and_its_files_as_they_wer
     assert sorted(f["name"] for f in published.files) == sorted(
         name.replace(stems(before)[0], numbered) for name in files
     )
+
+
+def test_a_report_published_in_a_later_year_than_its_day_names_that_year_in_its_files(
+    portal: Portal,
+) -> None:
+    report_id = draft(portal, 11, formats=("md",))
+    before = record(portal, report_id)
+    day = utc(before.as_of).astimezone(BEIJING).date()
+    later = utc(before.as_of) + timedelta(days=400)  # a year and a month later
+    year = later.astimezone(BEIJING).year
+    assert year > day.year
+    published = publish_draft(
+        portal.engine, report_id, settings=portal.settings, actor=OFFICE, now=later
+    )
+    assert (published.issue_no, published.doc_no) == (1, f"督〔{year}〕1号")
+    assert [f["name"] for f in published.files] == [
+        f"2022_第一轮_通报（{year}年第1期）_{day.isoformat()}.md"
+    ]
