@@ -77,13 +77,34 @@ class WorkbookFailed(DubanError):
 class FiguresChanged(DubanError):
     exit_code = 4
     zh = (
-        "第 {report} 号通报按截至时间重算的数据与编制时不一致（{keys}），"
+        "第 {report} 号通报按截至时间重算的数据与编制时不一致（{keys_zh}），"
         "不能按原稿发布：请重新编制后再发布。"
     )
     en = (
         "report #{report}: the figures replayed as of its moment differ from the draft's ({keys});"
         " compile it again before publishing"
     )
+
+
+FIGURES_ZH = {  # the headline's figures as the 通报 names them (reports/workbook.py's 汇总)
+    "tasks": "任务",
+    "assignments": "任务分工",
+    "checkins": "应报送",
+    "on_time": "按时报送",
+    "late": "逾期报送",
+    "missing": "未报送",
+    "pending": "未到期",
+    "verified": "审核确认",
+    "returned": "退回修改",
+    "overdue": "逾期未报",
+    "completion_rate": "完成率",
+    "on_time_rate": "按时报送率",
+    "escalations": "督办事项",
+    "open_escalations": "未办结督办事项",
+    "office_review": "办公室待审核",
+    "suspended": "暂停中",
+    "task_lights": "任务灯",
+}
 
 
 @dataclass(frozen=True)
@@ -698,7 +719,11 @@ def _same_figures(report: ResultsReport, results: Results) -> None:
     now, then = plain(results.headline), plain(report.figures)
     changed = sorted(k for k in now.keys() | then.keys() if now.get(k) != then.get(k))
     if changed:
-        raise FiguresChanged(report=report.id, keys="、".join(changed))
+        raise FiguresChanged(
+            report=report.id,
+            keys=", ".join(changed),
+            keys_zh="、".join(FIGURES_ZH.get(k, k) for k in changed),
+        )
 
 
 def _notify(

@@ -402,3 +402,23 @@ def test_a_report_published_in_a_later_year_than_its_day_names_that_year_in_its_
     assert [f["name"] for f in published.files] == [
         f"2022_第一轮_通报（{year}年第1期）_{day.isoformat()}.md"
     ]
+
+
+def test_a_draft_whose_figures_replay_differently_is_not_published_from_it(
+    portal: Portal,
+) -> None:
+    report_id = draft(portal, 12, formats=("md",))
+    with unit_of_work(portal.engine) as session:  # as if compiled under other rules
+        stored = session.get_one(ResultsReport, report_id)
+        stored.figures = {**stored.figures, "late": stored.figures["late"] + 1}
+        session.add(stored)
+    before = record(portal, report_id)
+    with portal.login("office") as office:
+        refused = post(office, report_id, "publish", doc_no="")
+    assert refused.status_code == 409 and "请重新编制后再发布" in refused.text
+    assert "（逾期报送）" in refused.text  # the figure that differs, named as the 通报 does
+    after = record(portal, report_id)
+    assert (after.published_at, after.files) == (None, before.files)
+    assert sorted(p.name for p in Path(after.out_dir).iterdir()) == [
+        f["name"] for f in before.files
+    ]
