@@ -155,13 +155,23 @@ def publish_command(
         now=now_from(now),
         doc_no=doc_no,
     )
+    files = [str(Path(report.out_dir) / f["name"]) for f in report.files]  # numbered anew
     if json_output:
-        emit_json({"report_id": report.id, "issue_no": report.issue_no, "doc_no": report.doc_no})
+        emit_json(
+            {
+                "report_id": report.id,
+                "issue_no": report.issue_no,
+                "doc_no": report.doc_no,
+                "files": files,
+            }
+        )
         return
     say(
         f"已发布通报 #{report.id}：第 {report.issue_no} 期，{report.doc_no}",
         f"published report #{report.id}: issue {report.issue_no}, {report.doc_no}",
     )
+    for path in files:
+        say(f"  {path}", f"  {path}")
 
 
 @report_app.command("withdraw")

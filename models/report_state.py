@@ -6,6 +6,7 @@ both, so a number once issued is never issued again.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Final
@@ -106,6 +107,51 @@ def next_issue(session: Session, plan_id: int, year: int) -> int:
     return (top or 0) + 1
 
 
+@dataclass(frozen=True)
+class Issue:
+    """The numbers a published 通报 carries: 第N期 of its plan's year, and its 文号."""
+
+    year: int
+    number: int
+    doc_no: str
+
+    @property
+    def label(self) -> str:
+        return f"第 {self.number} 期"
+
+
+def issue_of(report: ResultsReport) -> Issue | None:
+    """The numbers a report was published under (kept when withdrawn); None for a draft."""
+    if report.issue_year is None or report.issue_no is None or report.doc_no is None:
+        return None
+    return Issue(year=report.issue_year, number=report.issue_no, doc_no=report.doc_no)
+
+
+def numbers(
+    session: Session,
+    *,
+    plan_id: int,
+    report_id: int | None,
+    now: datetime,
+    timezone: str,
+    prefix: str,
+    doc_no: str | None = None,
+) -> Issue:
+    """The 期号 and 文号 a draft publishing now gets: the files are rendered with them before the
+    write, and `publish` counts them again in it (a race lost shows as different numbers)."""
+    entered = _clean(doc_no, field="doc_no", field_zh="文号", limit=DOC_NO_MAX)
+    year = utc(now).astimezone(ZoneInfo(timezone)).year
+    issue = next_issue(session, plan_id, year)
+    number = entered or f"{prefix}〔{year}〕{issue}号"
+    query = select(ResultsReport.id).where(ResultsReport.doc_no == number)
+    if report_id is not None:
+        query = query.where(col(ResultsReport.id) != report_id)
+    other = session.exec(query).first()
+    if other is not None:
+        raise DocNumberTaken(doc_no=number, other=other)
+    return Issue(year=year, number=issue, doc_no=number)
+
+
 def publish(
     session: Session,
     report: ResultsReport,
@@ -114,23 +160,22 @@ def publish(
     timezone: str,
     prefix: str,
     doc_no: str | None = None,
-) -> None:
+) -> Issue:
     """Draft → published: the 期号 counted here, the 文号 as entered or numbered from it."""
     check(report, ReportAction.PUBLISH)
-    entered = _clean(doc_no, field="doc_no", field_zh="文号", limit=DOC_NO_MAX)
-    year = utc(now).astimezone(ZoneInfo(timezone)).year
-    issue = next_issue(session, report.plan_id, year)
-    number = entered or f"{prefix}〔{year}〕{issue}号"
-    other = session.exec(
-        select(ResultsReport.id).where(
-            ResultsReport.doc_no == number, col(ResultsReport.id) != report.id
-        )
-    ).first()
-    if other is not None:
-        raise DocNumberTaken(doc_no=number, other=other)
-    report.issue_year, report.issue_no, report.doc_no = year, issue, number
+    issue = numbers(
+        session,
+        plan_id=report.plan_id,
+        report_id=report.id,
+        now=now,
+        timezone=timezone,
+        prefix=prefix,
+        doc_no=doc_no,
+    )
+    report.issue_year, report.issue_no, report.doc_no = issue.year, issue.number, issue.doc_no
     report.published_at = utc(now)
     session.add(report)
+    return issue
 
 
 def withdraw(

@@ -3,13 +3,23 @@
 The files are written into a hidden folder beside their destination and
 moved into place only when every format has been written, so a failure
 leaves the previous files as they were and no half-written ones. A second
-compile of the same scope and moment replaces the files and updates the
+compile of the same scope and moment replaces a draft's files and updates the
 same record; publishing twice sends nothing twice (the outbox's dedup keys).
+
+Publishing renders the files again from the same figures (the replay as of the
+record's moment), now with the 期号 and 文号 in the masthead, the titles and the
+file names, and records them in the publishing transaction: the files are
+rendered before the write (the write lock is held only to number, record and
+move them in) and moved in last, under new names, so a failure leaves the
+draft and its files as they were. A published 通报's files are never
+rewritten: not by publishing again, not by compiling its moment again, not by
+withdrawing it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -32,6 +42,7 @@ from models.lifecycle import Actor
 from models.outbox import enqueue_many
 from models.plan import Plan
 from models.recipients import Recipient, message, unit_contacts
+from models.report_state import Issue, ReportState
 from models.results import ResultsReport
 from models.round import SupervisionRound
 from models.rounds import round_payload
@@ -63,6 +74,39 @@ class WorkbookFailed(DubanError):
     en = "writing the workbook failed: {detail}"
 
 
+class FiguresChanged(DubanError):
+    exit_code = 4
+    zh = (
+        "第 {report} 号通报按截至时间重算的数据与编制时不一致（{keys_zh}），"
+        "不能按原稿发布：请重新编制后再发布。"
+    )
+    en = (
+        "report #{report}: the figures replayed as of its moment differ from the draft's ({keys});"
+        " compile it again before publishing"
+    )
+
+
+FIGURES_ZH = {  # the headline's figures as the 通报 names them (reports/workbook.py's 汇总)
+    "tasks": "任务",
+    "assignments": "任务分工",
+    "checkins": "应报送",
+    "on_time": "按时报送",
+    "late": "逾期报送",
+    "missing": "未报送",
+    "pending": "未到期",
+    "verified": "审核确认",
+    "returned": "退回修改",
+    "overdue": "逾期未报",
+    "completion_rate": "完成率",
+    "on_time_rate": "按时报送率",
+    "escalations": "督办事项",
+    "open_escalations": "未办结督办事项",
+    "office_review": "办公室待审核",
+    "suspended": "暂停中",
+    "task_lights": "任务灯",
+}
+
+
 @dataclass(frozen=True)
 class Compiled:
     report: ResultsReport
@@ -79,9 +123,16 @@ def parse_formats(text: str) -> list[str]:
     return list(dict.fromkeys(wanted))
 
 
-def file_stem(results: Results) -> str:
+def file_stem(results: Results, issue: Issue | None = None) -> str:
+    """The files' name without its suffix; a published 通报's carries its 期号, with the year it
+    counts in when that is not the year of the day it is as of (a December 通报 published in
+    January), so that no two published 通报 share a name."""
     scope = results.round_name or "全部轮次"
-    name = f"{results.plan_key}_{scope}_通报_{results.as_of_day.isoformat()}"
+    numbered = ""
+    if issue is not None:
+        year = "" if issue.year == results.as_of_day.year else f"{issue.year}年"
+        numbered = f"（{year}第{issue.number}期）"
+    name = f"{results.plan_key}_{scope}_通报{numbered}_{results.as_of_day.isoformat()}"
     return re.sub(r'[\\/:*?"<>|\s]+', "-", name)
 
 
@@ -91,6 +142,15 @@ class Rendered:
 
     results: Results
     files: list[Path]
+
+
+@dataclass(frozen=True)
+class Staged:
+    """Files written into a staging folder inside their destination, not yet moved in."""
+
+    folder: Path
+    files: list[Path]
+    issue: Issue | None
 
 
 def compile_report(
@@ -148,30 +208,83 @@ def compile_report_in_turns(
     long would make every other writer (a unit filing its check-in) wait or fail. Reading takes no
     lock, and what it reads is one consistent snapshot; the record names the moment it was as of.
     """
-    with reading(engine) as session:
-        plan, round_ = find(session)
-        rendered = render_report(
-            session,
-            plan=plan,
-            round_=round_,
-            as_of=as_of,
-            formats=formats,
-            out_dir=out_dir,
-            settings=settings,
-            now=now,
-        )
-    with unit_of_work(engine) as session:
-        return record_report(
-            session,
-            rendered,
-            plan=plan,
-            round_=round_,
-            out_dir=out_dir,
-            settings=settings,
-            actor=actor,
-            now=now,
-            publish=publish,
-        )
+    staged = None
+    try:
+        with reading(engine) as session:
+            plan, round_ = find(session)
+            rendered = render_report(
+                session,
+                plan=plan,
+                round_=round_,
+                as_of=as_of,
+                formats=formats,
+                out_dir=out_dir,
+                settings=settings,
+                now=now,
+            )
+            if publish:  # the numbered files too, before the write (the numbers checked in it)
+                staged = _stage_publication(
+                    session,
+                    rendered,
+                    plan=plan,
+                    round_=round_,
+                    formats=formats,
+                    out_dir=out_dir,
+                    settings=settings,
+                    now=now,
+                )
+        with unit_of_work(engine) as session:
+            return record_report(
+                session,
+                rendered,
+                plan=plan,
+                round_=round_,
+                out_dir=out_dir,
+                settings=settings,
+                actor=actor,
+                now=now,
+                publish=publish,
+                staged=staged,
+            )
+    finally:
+        if staged is not None:
+            shutil.rmtree(staged.folder, ignore_errors=True)
+
+
+def _stage_publication(
+    session: Session,
+    rendered: Rendered,
+    *,
+    plan: Plan,
+    round_: SupervisionRound | None,
+    formats: list[str],
+    out_dir: Path,
+    settings: Any,
+    now: datetime,
+) -> Staged | None:
+    """The files of a compile about to be published, numbered as it would be now; None when its
+    record is published already (publishing again only re-sends)."""
+    existing = session.exec(
+        select(ResultsReport).where(ResultsReport.key == _key(plan, round_, rendered.results.as_of))
+    ).first()
+    if existing is not None and report_state.state_of(existing) is not ReportState.DRAFT:
+        return None
+    issue = report_state.numbers(
+        session,
+        plan_id=id_of(plan),
+        report_id=existing.id if existing else None,
+        now=now,
+        timezone=settings.timezone,
+        prefix=settings.report_doc_prefix,
+    )
+    return stage_files(
+        rendered.results,
+        formats=formats,
+        out_dir=out_dir,
+        settings=settings,
+        compiled_at=now,
+        issue=issue,
+    )
 
 
 def scores_as_of(
@@ -210,8 +323,6 @@ def render_report(
     now: datetime,
 ) -> Rendered:
     """Compute the figures from the event log and write the files into place; reads only."""
-    from reports.charts import cjk_font
-
     if utc(as_of) > utc(now):
         raise AsOfInFuture(as_of=utc(as_of).isoformat(), now=utc(now).isoformat())
     results = figures.compute(
@@ -224,11 +335,33 @@ def render_report(
         issuer=settings.office_name,
         scoring=settings.scoring,
     )
+    staged = stage_files(
+        results, formats=formats, out_dir=out_dir, settings=settings, compiled_at=now
+    )
+    try:
+        files = _move_in(staged, out_dir)
+    finally:
+        shutil.rmtree(staged.folder, ignore_errors=True)
+    return Rendered(results=results, files=files)
+
+
+def stage_files(
+    results: Results,
+    *,
+    formats: list[str],
+    out_dir: Path,
+    settings: Any,
+    compiled_at: datetime,
+    issue: Issue | None = None,
+) -> Staged:
+    """Write every format into a new staging folder inside `out_dir`; the caller moves them in
+    (`_move_in`) and removes the folder."""
+    from reports.charts import cjk_font
+
     font = (
         cjk_font(settings.report_font) if {"html", "docx"} & set(formats) else None
     )  # fail before writing
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = file_stem(results)
     clear_stale_staging(out_dir)
     staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{_HOST}-{os.getpid()}-", dir=out_dir))
     try:
@@ -237,24 +370,44 @@ def render_report(
             font,
             formats,
             staging,
-            stem,
+            file_stem(results, issue),
             # People read the office's clock, never UTC.
-            compiled_at=utc(now).astimezone(ZoneInfo(settings.timezone)).strftime("%Y-%m-%d %H:%M"),
+            compiled_at=utc(compiled_at)
+            .astimezone(ZoneInfo(settings.timezone))
+            .strftime("%Y-%m-%d %H:%M"),
+            issue=issue,
         )
-        files = []
-        for path in written:
-            target = out_dir / path.name
-            os.replace(path, target)
-            files.append(target)
     except OSError as error:
+        shutil.rmtree(staging, ignore_errors=True)
         if error.filename:
             raise
-        raise OSError(
-            error.errno, error.strerror, str(out_dir)
-        ) from error  # a full disk: name where
-    finally:
+        raise _where(error, out_dir) from error
+    except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
-    return Rendered(results=results, files=files)
+        raise
+    return Staged(folder=staging, files=written, issue=issue)
+
+
+def _move_in(staged: Staged, out_dir: Path, *, undo: bool = False) -> list[Path]:
+    """Move the staged files into `out_dir`, each in one rename; with `undo`, a failure takes back
+    the ones already moved (new names: nothing of before is lost)."""
+    moved: list[Path] = []
+    try:
+        for path in staged.files:
+            target = out_dir / path.name
+            os.replace(path, target)
+            moved.append(target)
+    except OSError as error:
+        for target in moved if undo else []:
+            target.unlink(missing_ok=True)
+        if error.filename:
+            raise
+        raise _where(error, out_dir) from error
+    return moved
+
+
+def _where(error: OSError, out_dir: Path) -> OSError:
+    return OSError(error.errno, error.strerror, str(out_dir))  # a full disk: name where
 
 
 def record_report(
@@ -268,6 +421,7 @@ def record_report(
     actor: Actor,
     now: datetime,
     publish: bool = False,
+    staged: Staged | None = None,
 ) -> Compiled:
     """Record the compiled files (and publish on request) in the caller's write transaction."""
     results, files = rendered.results, rendered.files
@@ -282,10 +436,14 @@ def record_report(
         now=now,
     )
     published = (
-        publish_report(session, report, results, settings=settings, actor=actor, now=now)
+        publish_report(
+            session, report, results, settings=settings, actor=actor, now=now, staged=staged
+        )
         if publish
         else 0
     )
+    if [p.name for p in files] != [f["name"] for f in report.files]:  # the published ones
+        files = [Path(report.out_dir) / f["name"] for f in report.files]
     return Compiled(report=report, results=results, files=files, published=published)
 
 
@@ -343,13 +501,16 @@ def _write_formats(
     stem: str,
     *,
     compiled_at: str,
+    issue: Issue | None = None,
 ) -> list[Path]:
     from reports import page
     from reports.charts import charts_for
 
     # The workbook first: when large it is written in another process, the longest part of a
     # compile.
-    workbook = _start_workbook(results, folder / f"{stem}.xlsx") if "xlsx" in formats else None
+    workbook = (
+        _start_workbook(results, folder / f"{stem}.xlsx", issue) if "xlsx" in formats else None
+    )
     charts = charts_for(results, font) if font else []
     written = []
     for chart in charts:
@@ -359,20 +520,20 @@ def _write_formats(
     for fmt in formats:
         path = folder / f"{stem}.{fmt}"
         if fmt == "html":
-            path.write_text(page.html(results, charts, compiled_at), encoding="utf-8")
+            path.write_text(page.html(results, charts, compiled_at, issue), encoding="utf-8")
         elif fmt == "md":
-            path.write_text(page.markdown(results), encoding="utf-8")
+            path.write_text(page.markdown(results, issue), encoding="utf-8")
         elif fmt == "docx":
             from reports.document import write_document
 
-            write_document(results, charts, path)
+            write_document(results, charts, path, issue)
         written.append(path)
     if workbook is not None:
         workbook()  # waits for the workbook's process; raises what it raised
     return written
 
 
-def _start_workbook(results: Results, path: Path):
+def _start_workbook(results: Results, path: Path, issue: Issue | None = None):
     """Write the workbook here, or in a process of its own when it is large, while the other formats
     render.
 
@@ -385,7 +546,7 @@ def _start_workbook(results: Results, path: Path):
 
     from reports.workbook import tables, write_tables
 
-    sheets = tables(results)
+    sheets = tables(results, issue)
     if len(results.items) + len(results.escalations) < PARALLEL_FROM:
         write_tables(sheets, path)
         return lambda: None
@@ -425,17 +586,11 @@ def _record(
     actor: Actor,
     now: datetime,
 ) -> ResultsReport:
-    key = f"p{plan.id}:r{round_.id if round_ else '*'}:{results.as_of.isoformat()}"
-    listed = [
-        {
-            "name": p.name,
-            "format": p.suffix.lstrip("."),
-            "bytes": p.stat().st_size,
-            "sha256": hashlib.sha256(p.read_bytes()).hexdigest(),
-        }
-        for p in files
-    ]
+    key = _key(plan, round_, results.as_of)
     report = session.exec(select(ResultsReport).where(ResultsReport.key == key)).first()
+    if report is not None and report_state.state_of(report) is not ReportState.DRAFT:
+        return report  # its files say what was published (and withdrawn): they stay as they are
+    listed = _listing(files)
     before = None
     if report is None:
         report = ResultsReport(
@@ -475,6 +630,22 @@ def _record(
     return report
 
 
+def _key(plan: Plan, round_: SupervisionRound | None, as_of: datetime) -> str:
+    return f"p{plan.id}:r{round_.id if round_ else '*'}:{as_of.isoformat()}"
+
+
+def _listing(files: list[Path]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": p.name,
+            "format": p.suffix.lstrip("."),
+            "bytes": p.stat().st_size,
+            "sha256": hashlib.sha256(p.read_bytes()).hexdigest(),
+        }
+        for p in files
+    ]
+
+
 def publish_report(
     session: Session,
     report: ResultsReport,
@@ -484,19 +655,86 @@ def publish_report(
     actor: Actor,
     now: datetime,
     doc_no: str | None = None,
+    staged: Staged | None = None,
 ) -> int:
     """The results-published notice to every unit in the report (liaison and head) and to the
-    leaders. A draft is numbered (期号, 文号) here; publishing again only re-sends (deduped)."""
-    first = report_state.state_of(report) is not report_state.ReportState.PUBLISHED
-    if first:  # a withdrawn one is refused by the state table
-        report_state.publish(
-            session,
-            report,
-            now=now,
-            timezone=settings.timezone,
-            prefix=settings.report_doc_prefix,
-            doc_no=doc_no,
+    leaders. A draft is numbered (期号, 文号) here and its numbered files (`staged`, or rendered
+    here when none were or their numbers were taken meanwhile) recorded and moved in last;
+    publishing again only re-sends (deduped) and rewrites nothing."""
+    first = report_state.state_of(report) is not ReportState.PUBLISHED
+    own = None
+    try:
+        if first:  # a withdrawn one is refused by the state table
+            issue = report_state.publish(
+                session,
+                report,
+                now=now,
+                timezone=settings.timezone,
+                prefix=settings.report_doc_prefix,
+                doc_no=doc_no,
+            )
+            _same_figures(report, results)
+            if not _fits(staged, issue, Path(report.out_dir)):
+                staged = own = stage_files(
+                    results,
+                    formats=formats_of(report),
+                    out_dir=Path(report.out_dir),
+                    settings=settings,
+                    compiled_at=report.compiled_at,
+                    issue=issue,
+                )
+            assert staged is not None
+            report.files = _listing(staged.files)
+            session.add(report)
+        queued = _notify(session, report, results, settings=settings, actor=actor, now=now)
+        if staged is not None and first:
+            _move_in(staged, Path(report.out_dir), undo=True)  # last: a failure before keeps all
+    finally:
+        if own is not None:
+            shutil.rmtree(own.folder, ignore_errors=True)
+    return queued
+
+
+def formats_of(report: ResultsReport) -> list[str]:
+    """The formats a report was compiled in (its charts come with the HTML and the document)."""
+    recorded = {f["format"] for f in report.files}
+    return [f for f in FORMATS if f in recorded]
+
+
+def _fits(staged: Staged | None, issue: Issue, out_dir: Path) -> bool:
+    return (
+        staged is not None
+        and staged.issue == issue
+        and staged.folder.parent.resolve() == out_dir.resolve()
+    )
+
+
+def _same_figures(report: ResultsReport, results: Results) -> None:
+    """The files published are the draft the office read: refuse when the replay differs (the
+    rules or the history changed since it was compiled)."""
+
+    def plain(value: Any) -> Any:
+        return json.loads(json.dumps(value, default=str))
+
+    now, then = plain(results.headline), plain(report.figures)
+    changed = sorted(k for k in now.keys() | then.keys() if now.get(k) != then.get(k))
+    if changed:
+        raise FiguresChanged(
+            report=report.id,
+            keys=", ".join(changed),
+            keys_zh="、".join(FIGURES_ZH.get(k, k) for k in changed),
         )
+
+
+def _notify(
+    session: Session,
+    report: ResultsReport,
+    results: Results,
+    *,
+    settings: Any,
+    actor: Actor,
+    now: datetime,
+) -> int:
     names = {u.name for u in results.units}
     found = list(session.exec(select(Unit.id).where(col(Unit.name).in_(names)))) if names else []
     unit_ids = [i for i in found if i is not None]
@@ -540,6 +778,8 @@ def publish_report(
             "queued": queued,
             "issue_no": report.issue_no,
             "doc_no": report.doc_no,
+            "files": [f["name"] for f in report.files],
+            "sha256": [f["sha256"] for f in report.files],
         },
     )
     return queued
@@ -577,20 +817,50 @@ def publish_draft(
     now: datetime,
     doc_no: str | None = None,
 ) -> ResultsReport:
-    """Publish a compiled draft: replay in a read transaction, number and notify in a short
-    write."""
+    """Publish a compiled draft: replay and number in a read transaction, render the numbered files
+    outside any, then number, record, move them in and notify in a short write."""
     with reading(engine) as session:
-        report_state.check(_report(session, report_id), report_state.ReportAction.PUBLISH)
-        results = _results_of(session, _report(session, report_id), settings)
-    with unit_of_work(engine) as session:
-        report = _report(session, report_id)
-        report_state.check(report, report_state.ReportAction.PUBLISH)  # a race lost: say so
-        publish_report(
-            session, report, results, settings=settings, actor=actor, now=now, doc_no=doc_no
+        draft = _report(session, report_id)
+        report_state.check(draft, report_state.ReportAction.PUBLISH)
+        results = _results_of(session, draft, settings)
+        _same_figures(draft, results)  # before rendering anything
+        issue = report_state.numbers(
+            session,
+            plan_id=draft.plan_id,
+            report_id=draft.id,
+            now=now,
+            timezone=settings.timezone,
+            prefix=settings.report_doc_prefix,
+            doc_no=doc_no,
         )
-        session.flush()
-        session.expunge(report)
-        return report
+        formats, out_dir, compiled_at = formats_of(draft), Path(draft.out_dir), draft.compiled_at
+    staged = stage_files(
+        results,
+        formats=formats,
+        out_dir=out_dir,
+        settings=settings,
+        compiled_at=compiled_at,
+        issue=issue,
+    )
+    try:
+        with unit_of_work(engine) as session:
+            report = _report(session, report_id)
+            report_state.check(report, report_state.ReportAction.PUBLISH)  # a race lost: say so
+            publish_report(
+                session,
+                report,
+                results,
+                settings=settings,
+                actor=actor,
+                now=now,
+                doc_no=doc_no,
+                staged=staged,
+            )
+            session.flush()
+            session.expunge(report)
+            return report
+    finally:
+        shutil.rmtree(staged.folder, ignore_errors=True)
 
 
 def withdraw_published(

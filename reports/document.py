@@ -1,6 +1,7 @@
 """The 通报 as a Word document in the style of an official document (GB/T 9704 in spirit).
 
-A red masthead with the issuer, the title in 小标宋 二号, the body in 仿宋_GB2312
+A red masthead with the issuer (a published one with its 期号 and 文号 under it, centred, above the
+red rule), the title in 小标宋 二号, the body in 仿宋_GB2312
 三号 with two-character indents, section headings in 黑体, tables, the charts,
 and the issuer and date at the foot. The machine opening it substitutes fonts
 it lacks; the names are those an office's Word has.
@@ -25,6 +26,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
 from escaping.xml import xml_text
+from models.report_state import Issue
 from reports.charts import Chart
 from reports.page import cn_date, percent
 from reports.results import LIGHT_LABELS, Results
@@ -34,7 +36,9 @@ RED = RGBColor(0xC0, 0x00, 0x00)
 DOC_OVERDUE = 200
 
 
-def write_document(results: Results, charts: list[Chart], path: Path) -> None:
+def write_document(
+    results: Results, charts: list[Chart], path: Path, issue: Issue | None = None
+) -> None:
     doc = Document()
     section = doc.sections[0]
     section.page_width, section.page_height = Cm(21), Cm(29.7)
@@ -47,10 +51,7 @@ def write_document(results: Results, charts: list[Chart], path: Path) -> None:
     doc.core_properties.author = results.issuer
 
     r = results
-    masthead = _paragraph(
-        doc, r.issuer, font=TITLE_FONT, size=26, colour=RED, align=WD_ALIGN_PARAGRAPH.CENTER
-    )
-    _rule_below(masthead)
+    _masthead(doc, r.issuer, issue)
     _paragraph(doc, r.title, font=TITLE_FONT, size=22, align=WD_ALIGN_PARAGRAPH.CENTER)
     _paragraph(doc, "各成员单位：", indent=False)
     scope = f"“{r.round_name}”（报送截止日期{cn_date(r.report_by)}）" if r.round_name else ""
@@ -179,6 +180,18 @@ def write_document(results: Results, charts: list[Chart], path: Path) -> None:
     _paragraph(doc, r.issuer, align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False)
     _paragraph(doc, cn_date(r.as_of_day), align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False)
     doc.save(str(path))
+
+
+def _masthead(doc, issuer: str, issue: Issue | None) -> None:
+    """The issuer in red; a published 通报's 期号 under it and its 文号 on the line above the red
+    rule, both centred (a draft has neither: the rule follows the issuer)."""
+    last = _paragraph(
+        doc, issuer, font=TITLE_FONT, size=26, colour=RED, align=WD_ALIGN_PARAGRAPH.CENTER
+    )
+    if issue is not None:
+        _paragraph(doc, issue.label, align=WD_ALIGN_PARAGRAPH.CENTER)
+        last = _paragraph(doc, issue.doc_no, align=WD_ALIGN_PARAGRAPH.CENTER)
+    _rule_below(last)
 
 
 def _scores(doc, r: Results) -> None:

@@ -1,4 +1,5 @@
-"""The 通报 as an HTML page and as Markdown (Jinja2 templates in reports/templates/)."""
+"""The 通报 as an HTML page and as Markdown (Jinja2 templates in reports/templates/); a published
+one's title carries its 期号 and a line under it its 文号."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import jinja2
 
 from escaping.markdown import markdown_text
 from escaping.templates import environment as template_environment
+from models.report_state import Issue
 from reports.charts import Chart
 from reports.results import CHECKIN_LABELS, LIGHT_LABELS, STATUS_LABELS, Results
 
@@ -64,13 +66,15 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def html(results: Results, charts: list[Chart], compiled_at: str) -> str:
+def html(
+    results: Results, charts: list[Chart], compiled_at: str, issue: Issue | None = None
+) -> str:
     return (
         environment()
         .get_template("results.html.j2")
-        .render(r=results, charts=charts, compiled_at=compiled_at)
+        .render(r=results, charts=charts, compiled_at=compiled_at, issue=issue)
     )
 
 
-def markdown(results: Results) -> str:
-    return environment().get_template("results.md.j2").render(r=results)
+def markdown(results: Results, issue: Issue | None = None) -> str:
+    return environment().get_template("results.md.j2").render(r=results, issue=issue)

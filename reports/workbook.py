@@ -1,7 +1,8 @@
 """The 通报 as an XLSX workbook: 汇总 / 任务 / 单位 / 逾期 / 督办.
 
 Numbers and dates are real cells (a clerk sorts and sums them), each sheet's
-header row is frozen and filtered. `tables` turns the results into plain
+header row is frozen and filtered; the summary opens with the title (a published
+one's with its 期号, then 期号 and 文号). `tables` turns the results into plain
 lists; `write_tables` writes them and needs nothing but XlsxWriter, so that a
 large workbook can be written in a process of its own while the other formats
 are rendered (at 100,000 assignments the workbook has about 3 million cells,
@@ -18,16 +19,23 @@ Column = tuple[str, int, str | None]  # title, width, style
 Table = tuple[str, list[Column], list[list[Any]]]
 
 
-def write_workbook(results: Any, path: Path) -> None:  # reports.results.Results
-    write_tables(tables(results), path)
+def write_workbook(results: Any, path: Path, issue: Any = None) -> None:
+    """`results` a reports.results.Results, `issue` a published one's models.report_state.Issue."""
+    write_tables(tables(results, issue), path)
 
 
-def tables(results: Any) -> list[Table]:
+def tables(results: Any, issue: Any = None) -> list[Table]:
     """Every sheet as (name, columns, rows); the first is the summary."""
     from reports.results import CHECKIN_LABELS, LIGHT_LABELS, STATUS_LABELS
 
     r, h = results, results.headline
+    title: list[list[Any]] = (
+        [["通报", f"{r.title}（{issue.label}）"], ["期号", issue.label], ["文号", issue.doc_no]]
+        if issue is not None
+        else [["通报", r.title]]
+    )
     summary: list[list[Any]] = [
+        *title,
         ["计划", r.plan_title],
         ["轮次", r.round_name or "全部轮次"],
         ["报送截止日期", r.report_by],

@@ -222,7 +222,9 @@ def test_the_office_runs_a_round_from_the_command_line(database_url: str, tmp_pa
     assert "晚于当前时间" in run("report", "--plan", "2022", "--as-of", "2099-01-01", code=2)
     when = ("--now", "2022-10-15T09:00:00+08:00")
     first = str(compiled["report_id"])
-    assert "第 1 期，督〔2022〕1号" in run("report", "publish", first, *when)
+    published = run("report", "publish", first, *when)
+    assert "第 1 期，督〔2022〕1号" in published
+    assert "2022_第三季度_通报（第1期）_2022-10-14.docx" in published  # its files, numbered
     taken = run(
         "report", "publish", str(early["report_id"]), "--doc-no", "督〔2022〕1号", *when, code=4
     )
