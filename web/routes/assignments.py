@@ -18,7 +18,7 @@ from sqlmodel import Session
 from models.assignment import Assignment
 from models.clock import local_day, utc_now
 from models.db import reading, unit_of_work
-from models.errors import ReasonRequired
+from models.errors import DubanError, NotFound, ReasonRequired
 from models.extensions import ExtensionDateRefused, ExtensionPending, request_extension
 from models.lifecycle import REVIEWED, Action, Role
 from models.round import CheckIn
@@ -41,6 +41,7 @@ from web.deps import (
     settings_of,
 )
 from web.errors import STATUS_BY_EXIT
+from web.escalation_view import desk_back
 from web.flash import redirect_with
 
 router = APIRouter()
@@ -234,22 +235,31 @@ def ask_extension(request: Request, assignment_id: Id, me: Principal = Depends(o
 
 @router.post("/assignments/{assignment_id}/nudge")
 def nudge_assignment(request: Request, assignment_id: Id, me: Principal = Depends(office_only)):
-    """一键催办 of this item (models/nudges.py); within the cooldown the error page says when."""
+    """一键催办 of this item (models/nudges.py). Pressed on the escalation desk (a `back` field),
+    it returns to the desk with its filters, a refusal too (as a notice saying when the next 催办
+    may go); pressed on the assignment page, a refusal is the error page saying when."""
     from models.labels import local_time
     from models.nudges import nudge
 
-    form_of(request, me)  # the CSRF check
+    form = form_of(request, me)  # the CSRF check
+    desk = None if form.get("back") is None else desk_back(form.get("back"))
     settings = settings_of(request)
-    with unit_of_work(engine_of(request)) as session:
-        visible_assignment(session, me, assignment_id)
-        (sent,) = nudge(
-            session, settings=settings, now=utc_now(), actor=me.actor, assignment_id=assignment_id
-        )
-    return redirect_with(
-        request,
-        f"/assignments/{assignment_id}",
-        f"已催办{sent.unit}，通知将于 {local_time(sent.sends_at, settings.timezone)} 发出",
-    )
+    try:
+        with unit_of_work(engine_of(request)) as session:
+            visible_assignment(session, me, assignment_id)
+            (sent,) = nudge(
+                session,
+                settings=settings,
+                now=utc_now(),
+                actor=me.actor,
+                assignment_id=assignment_id,
+            )
+    except DubanError as refused:
+        if desk is None or isinstance(refused, NotFound):
+            raise
+        return redirect_with(request, desk, f"未催办：{refused.message('zh')}")
+    done = f"已催办：{sent.unit}，通知将于 {local_time(sent.sends_at, settings.timezone)} 发出"
+    return redirect_with(request, desk or f"/assignments/{assignment_id}", done)
 
 
 @router.post("/assignments/{assignment_id}/suspend")
