@@ -14,16 +14,20 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine, create_engine, text
+from sqlmodel import select
 
 from config import Settings
 from models.calendar import STATUTORY
+from models.db import reading
+from models.notification import Notification
+from models.nudges import Nudge
 from tests.support.browser import needs_chromium
 from tests.support.cli import duban
 from tests.support.hostile import STORABLE, injected_markup_in
@@ -180,6 +184,94 @@ def test_the_escalations_page_filters_pages_exports_and_takes_the_office_s_words
         assert unit.get("/escalations").status_code == 403
         refused = unit.post(f"/escalations/{item}/note", data={"csrf": token, "note": "x"})
         assert refused.status_code == 403
+
+
+def _flash(page: str) -> str:
+    start = page.index('<p class="flash" role="status">') + len('<p class="flash" role="status">')
+    return page[start : page.index("</p>", start)]
+
+
+def _minute(moment: datetime | None) -> str:
+    """A stored time (naive: UTC, as SQLite hands it back) as the office reads it."""
+    assert moment is not None
+    return (
+        moment.replace(tzinfo=moment.tzinfo or ZoneInfo("UTC"))
+        .astimezone(CST)
+        .strftime("%Y-%m-%d %H:%M")
+    )
+
+
+def test_a_nudge_on_the_desk_returns_to_the_desk_with_its_filters_and_so_does_its_refusal(
+    portal: Portal,
+) -> None:
+    own = portal.assignment(12, "市市场监管局")
+    desk = "/escalations?unit=%E5%B8%82%E5%B8%82%E5%9C%BA%E7%9B%91%E7%AE%A1%E5%B1%80&task=12"
+    with portal.login("office") as office:
+        item, page = _first_item(office, desk.removeprefix("/escalations"))
+        back = f'name="back" value="{desk.replace("&", "&amp;")}#item-{item}"'
+        nudge_form = page[page.index(f'action="/assignments/{own}/nudge"') :]
+        assert back in nudge_form[: nudge_form.index("</form>")]  # the desk's query, kept
+        pressed = office.post(
+            f"/assignments/{own}/nudge",
+            data={"csrf": csrf_of(page), "back": f"{desk}#item-{item}"},
+        )
+        assert pressed.status_code == 303
+        assert pressed.headers["location"] == f"{desk}#item-{item}"
+        shown = office.get(pressed.headers["location"]).text
+        with reading(portal.engine) as session:
+            sent = session.exec(select(Nudge)).one()
+            sent_at = sent.at
+            sends_at = session.exec(
+                select(Notification.next_attempt_at).where(Notification.dedup_key == sent.dedup_key)
+            ).one()
+        assert _flash(shown) == f"已催办：市市场监管局，通知将于 {_minute(sends_at)} 发出"
+        assert "共 1 条" in shown and '<option value="市市场监管局" selected>' in shown
+        assert 'name="task" min="1" inputmode="numeric" value="12"' in shown
+        # Pressed again within the 24-hour cooldown: back on the desk, saying when it may go.
+        again = office.post(
+            f"/assignments/{own}/nudge",
+            data={"csrf": csrf_of(shown), "back": f"{desk}#item-{item}"},
+        )
+        assert again.status_code == 303
+        assert again.headers["location"] == f"{desk}#item-{item}"
+        refused = office.get(again.headers["location"]).text
+        assert _flash(refused) == (
+            f"未催办：市市场监管局已于 {_minute(sent_at)} 催办过，24 小时内不再催办；"
+            f"下次可催办时间：{_minute(sent_at + timedelta(hours=24))}。"
+        )
+        assert "共 1 条" in refused and '<option value="市市场监管局" selected>' in refused
+        # A `back` that leads off the desk leads to the plain desk instead.
+        for hostile in (
+            "https://evil.example/",
+            "//evil",
+            "/\\evil.example",
+            "/escalations\r\nX: y",
+            "/escalationsevil",
+            "/review",
+            "javascript:alert(1)",
+        ):
+            off = office.post(
+                f"/assignments/{own}/nudge", data={"csrf": csrf_of(shown), "back": hostile}
+            )
+            assert off.status_code == 303 and off.headers["location"] == "/escalations", hostile
+            assert "X" not in off.headers
+            assert _flash(office.get("/escalations").text).startswith("未催办：市市场监管局已于")
+        # A note's `back` is held to the same rule.
+        noted = office.post(
+            f"/escalations/{item}/note",
+            data={"csrf": csrf_of(shown), "note": "已电话联系", "back": "//evil.example/x"},
+        )
+        assert noted.status_code == 303 and noted.headers["location"] == "/escalations"
+    assert _count_nudges(portal) == (1, 1)  # the refused ones wrote nothing
+
+
+def _count_nudges(portal: Portal) -> tuple[int, int]:
+    with portal.engine.connect() as connection:
+        nudges = connection.execute(text("select count(*) from nudge")).scalar()
+        events = connection.execute(
+            text("select count(*) from audit_event where action = 'nudge.send'")
+        ).scalar()
+    return int(nudges or 0), int(events or 0)
 
 
 def test_the_api_lists_notes_and_closes_items_for_the_office_only(portal: Portal) -> None:

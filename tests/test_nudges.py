@@ -140,7 +140,7 @@ def test_the_office_presses_nudge_on_the_assignment_page_and_a_second_press_gets
             pressed = office.post(f"/assignments/{assignment}/nudge", data={"csrf": csrf_of(page)})
             assert pressed.status_code == 303
             pressed = office.get(pressed.headers["location"])
-            assert "已催办市市场监管局，通知将于" in pressed.text
+            assert "已催办：市市场监管局，通知将于" in pressed.text
             assert "已催办 1 次，最近" in pressed.text
             again = office.post(
                 f"/assignments/{assignment}/nudge", data={"csrf": csrf_of(pressed.text)}

@@ -335,9 +335,10 @@ def test_a_whole_round_through_the_portal_for_every_role_at_both_widths(
         office.after("escalation-noted", "已添加备注", "已电话联系分管负责同志，本周内报送")
 
         page.locator("ol.desk li").first.locator("button:has-text('催办')").click()
-        office.after("escalation-nudged", None, "已催办 1 次")
-        office.shows(page, "已催办市公安局，通知将于")
-        assert page.url.endswith(f"/assignments/{police_own}")
+        office.after("escalation-nudged", None, "共 1 条", "市公安局")
+        office.shows(page, "已催办：市公安局，通知将于")
+        assert "/escalations?" in page.url and "task=5" in page.url  # the desk, filters kept
+        office.sees(f"/assignments/{police_own}", "escalation-nudged-item", "已催办 1 次")
 
         page = office.sees("/escalations?unit=市公安局&task=5", "escalations-red", "红色")
         desk = page.locator("ol.desk li").first

@@ -1,8 +1,12 @@
-"""The escalations page's list (督办事项) as the Excel export writes it, under Chinese headers."""
+"""The escalations page's list (督办事项) as the Excel export writes it, under Chinese headers, and
+where a button pressed on that page leads back to (`desk_back`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+DESK: Final = "/escalations"
 
 DESK_HEADERS = (
     "督办单号",
@@ -34,3 +38,15 @@ def desk_row(item: dict[str, Any]) -> list[Any]:
         said(item["notes"]),
         said(item["consultations"]),
     ]
+
+
+def desk_back(value: object) -> str:
+    """The desk page a posted `back` field names (its filters and item anchor kept), or the plain
+    desk: only a path on this site, never another host (`//evil`), a scheme, a backslash or a
+    control character (a header split)."""
+    if not isinstance(value, str) or any(c < " " or c in "\\\x7f" for c in value):
+        return DESK
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or parts.path != DESK:
+        return DESK
+    return value

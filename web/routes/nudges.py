@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from models.clock import utc_now
 from models.db import unit_of_work
-from models.errors import NotFound
+from models.errors import DubanError, NotFound
 from models.labels import local_time
 from models.nudges import NudgeSent, NudgeTooSoon, nudge
 from models.plan import Task
@@ -24,6 +24,7 @@ from models.unit import Unit
 from web.auth import Principal
 from web.bounds import Id
 from web.deps import engine_of, form_of, office_only, record_conflict, settings_of
+from web.escalation_view import desk_back
 from web.flash import redirect_with
 from web.routes.assignments import visible_assignment
 
@@ -53,19 +54,29 @@ def known_unit(session: Session, unit_id: int) -> Unit:
 
 @router.post("/assignments/{assignment_id}/nudge")
 def nudge_assignment(request: Request, assignment_id: Id, me: Principal = Depends(office_only)):
-    """一键催办 of this item; within the cooldown the error page says when."""
-    form_of(request, me)  # the CSRF check
+    """一键催办 of this item. Pressed on the escalation desk (a `back` field) it returns to the desk
+    with its filters, a refusal too (a notice saying when the next 催办 may go); pressed on the
+    assignment page, a refusal is the error page saying when."""
+    form = form_of(request, me)  # the CSRF check
+    desk = None if form.get("back") is None else desk_back(form.get("back"))
     settings = settings_of(request)
-    with unit_of_work(engine_of(request)) as session:
-        visible_assignment(session, me, assignment_id)
-        (sent,) = nudge(
-            session, settings=settings, now=utc_now(), actor=me.actor, assignment_id=assignment_id
-        )
-    return redirect_with(
-        request,
-        f"/assignments/{assignment_id}",
-        f"已催办{sent.unit}，通知将于 {local_time(sent.sends_at, settings.timezone)} 发出",
-    )
+    try:
+        with unit_of_work(engine_of(request)) as session:
+            visible_assignment(session, me, assignment_id)
+            (sent,) = nudge(
+                session,
+                settings=settings,
+                now=utc_now(),
+                actor=me.actor,
+                assignment_id=assignment_id,
+            )
+    except DubanError as refused:
+        if desk is None or isinstance(refused, NotFound):
+            raise
+        record_conflict(request, refused.message("en"))
+        return redirect_with(request, desk, f"未催办：{refused.message('zh')}")
+    done = f"已催办：{sent.unit}，通知将于 {local_time(sent.sends_at, settings.timezone)} 发出"
+    return redirect_with(request, desk or f"/assignments/{assignment_id}", done)
 
 
 @router.post("/tasks/{task_id}/nudge")

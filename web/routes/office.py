@@ -28,7 +28,7 @@ from web.deps import (
     read_session,
     settings_of,
 )
-from web.escalation_view import DESK_HEADERS, desk_row
+from web.escalation_view import DESK_HEADERS, desk_back, desk_row
 from web.flash import redirect_with
 from web.lists import paginate_items, xlsx_download
 
@@ -249,5 +249,4 @@ def escalation_act(
             done = "已记录会商结果" if what == "consultation" else "已添加备注"
         else:
             raise HTTPException(404)
-    back = str(form.get("back") or "")
-    return redirect_with(request, back if back.startswith("/escalations") else "/escalations", done)
+    return redirect_with(request, desk_back(form.get("back")), done)
