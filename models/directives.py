@@ -428,7 +428,9 @@ def reply(
         part.state = REPLY_MOVES[(ReplyState(part.state), ReplyMove.REPLY)]
     part.reply, part.replied_by, part.replied_at = body, actor.name, utc(now)
     session.add(part)
-    _settle_ladder(session, [part.assignment_id], actor=actor, now=now, why="单位已回复领导批示")
+    _settle_ladder(
+        session, directive, [part.assignment_id], actor=actor, now=now, why="单位已回复领导批示"
+    )
     audit.record(
         session,
         at=now,
@@ -476,7 +478,7 @@ def close(
         for p in parts_of(session, id_of(directive))
         if p.state == ReplyState.PENDING
     ]
-    _settle_ladder(session, pending, actor=actor, now=now, why="领导批示已办结")
+    _settle_ladder(session, directive, pending, actor=actor, now=now, why="领导批示已办结")
     audit.record(
         session,
         at=now,
@@ -493,9 +495,17 @@ def close(
 
 
 def _settle_ladder(
-    session: Session, assignment_ids: list[int], *, actor: Actor, now: datetime, why: str
+    session: Session,
+    directive: Directive,
+    assignment_ids: list[int],
+    *,
+    actor: Actor,
+    now: datetime,
+    why: str,
 ) -> None:
-    """The reply (or the close) ends the item's 批示 escalations, as a report ends a check-in's."""
+    """The reply (or the close) ends this 批示's escalations of the item, as a report ends a
+    check-in's; another 批示 on the same item keeps its own (their stage keys name the 批示)."""
+    from models.directive_ladder import stage_prefix
     from models.escalations import resolve
 
     for assignment_id in assignment_ids:
@@ -506,6 +516,7 @@ def _settle_ladder(
             resolution=why,
             actor=actor,
             now=now,
+            key_prefix=stage_prefix(id_of(directive), assignment_id),
         )
 
 

@@ -564,8 +564,10 @@ def resolve(
     actor: Actor,
     now: datetime,
     round_id: int | None = None,
+    key_prefix: str | None = None,
 ) -> int:
-    """Close the open escalations of these kinds for an assignment, with a record of why."""
+    """Close the open escalations of these kinds for an assignment, with a record of why; only
+    those whose stage key starts `key_prefix` when given (one 批示's rungs, not another's)."""
     query = select(Escalation).where(
         Escalation.assignment_id == assignment_id,
         col(Escalation.resolved_at).is_(None),
@@ -573,6 +575,8 @@ def resolve(
     )
     if round_id is not None:
         query = query.where(Escalation.round_id == round_id)
+    if key_prefix is not None:
+        query = query.where(col(Escalation.stage_key).startswith(key_prefix, autoescape=True))
     closed = list(session.exec(query))
     for e in closed:
         e.resolved_at, e.resolution = utc(now), resolution

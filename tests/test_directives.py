@@ -181,3 +181,43 @@ def test_a_directive_is_told_escalated_answered_scored_and_closed(
         "select action, count(*) from audit_event where action like 'directive.%' "
         "group by action order by action",
     ) == [("directive.add", 1), ("directive.close", 1), ("directive.reply", 1)]
+
+
+def test_a_reply_or_a_close_settles_its_own_directive_not_another_on_the_same_item(
+    database_url: str, tmp_path: Path
+) -> None:
+    def run(*args: str) -> str:
+        result = duban(*args, home=tmp_path, url=database_url)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout + result.stderr
+
+    run("units", "import", str(ROOT / "config/units/rugao.yaml"))
+    run("import", str(ROOT / "tests/fixtures/seed-notice.txt"), "--plan-key", "2022")
+    run("round", "open", "--name", "第三季度", "--due", "2022-09-30", "--now", "2022-09-08T10:00")
+    for leader, words in (("张副市长", "请本月内完成排查"), ("李主任", "请报送排查台账")):
+        run(
+            *("directive", "add", "--task", "8", "--text", words, "--leader", leader),
+            *("--deadline", "2022-09-16", "--now", "2022-09-09T10:00"),
+        )
+    run("escalate", "--now", "2022-09-19T10:00")
+    still_open = "select count(*) from escalation where stall = 'directive' and resolved_at is null"
+    # Task 8 has four units: each 批示 raised one rung per unit.
+    assert _rows(database_url, still_open) == [(8,)]
+    run(
+        *("directive", "reply", "1", "--unit", "市科技局", "--text", "已排查完毕"),
+        *("--now", "2022-09-19T11:00"),
+    )
+    settled = (
+        "select stage_key from escalation where stall = 'directive' and resolved_at is not null"
+    )
+    (only,) = _rows(database_url, settled)
+    assert only[0].startswith("d1:"), only
+    assert _rows(database_url, still_open) == [(7,)]
+    # Closing 批示 2 ends its four rungs; 批示 1's three unanswered units stay escalated.
+    run("directive", "close", "2", "--now", "2022-09-20T10:00")
+    assert _rows(database_url, still_open) == [(3,)]
+    assert _rows(
+        database_url,
+        "select count(*) from escalation where stall = 'directive' and resolved_at is null "
+        "and stage_key like 'd1:%'",
+    ) == [(3,)]
