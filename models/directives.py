@@ -709,6 +709,7 @@ class Standing:
     deadline: date | None
     state: str  # pending, replied, overdue, closed
     reply: str | None
+    written_at: datetime
 
     @property
     def state_zh(self) -> str:
@@ -760,6 +761,7 @@ def standing_at(
                 d.deadline,
                 state,
                 p.reply if replied else None,
+                utc(d.created_at),
             )
         )
     return found

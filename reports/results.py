@@ -18,8 +18,9 @@ Definitions (what a leader reads):
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any, NamedTuple
@@ -363,7 +364,9 @@ def compute(
         key=lambda i: (-(i.overdue_days or 0), i.task_number, i.unit),
     )
     ranked = _rank(list(units.values()))
-    directives = _directives(session, scope, as_of=as_of, today=today)
+    directives = _directives(
+        session, scope, plan=plan, round_=round_, as_of=as_of, today=today, timezone=timezone
+    )
     return Results(
         plan_key=plan.key,
         plan_title=plan.title,
@@ -436,7 +439,13 @@ def _replayed(
         as_of=as_of,
         timezone=timezone,
     )
-    escalations = _escalations(replayed, held=held, in_scope=in_scope, rounds=rounds)
+    escalations = _escalations(
+        replayed,
+        held=held,
+        in_scope=in_scope,
+        rounds=rounds,
+        roundless=_roundless_in(session, plan=plan, round_=round_, timezone=timezone),
+    )
     paused = suspended_at(session, as_of) & in_scope  # the history rows say what was paused then
     return Scope(rounds, held, items, in_scope, replayed, escalations, paused)
 
@@ -471,7 +480,9 @@ def compute_scores(
     scope = _replayed(session, plan=plan, round_=round_, as_of=as_of, timezone=timezone)
     _settle(scope.items, today=today, calendar=rules.calendar, paused=scope.paused)
     units = sorted({scope.held[a].unit for a in scope.in_scope})
-    directives = _directives(session, scope, as_of=as_of, today=today)
+    directives = _directives(
+        session, scope, plan=plan, round_=round_, as_of=as_of, today=today, timezone=timezone
+    )
     return Scores(
         plan_key=plan.key,
         plan_title=plan.title,
@@ -488,11 +499,45 @@ def compute_scores(
     )
 
 
+def _roundless_in(
+    session: Session, *, plan: Plan, round_: SupervisionRound | None, timezone: str
+) -> Callable[[date], bool]:
+    """Whether a 批示 (or its rung), which belongs to no round, counts in this scope on its day.
+
+    The whole plan's 通报 counts every one. A round's counts those of the days it was the plan's
+    newest round (opened on or before the day; the first round takes the days before it), so that
+    a 批示 is counted in one round's 通报, not again in every later round its item is in.
+    """
+    if round_ is None:
+        return lambda day: True
+    opened = sorted(
+        (local_day(r.opened_at, timezone), r.id or 0)
+        for r in session.exec(select(SupervisionRound).where(SupervisionRound.plan_id == plan.id))
+    )
+    days = [d for d, _ in opened]
+
+    def counts(day: date) -> bool:
+        newest = opened[max(bisect_right(days, day) - 1, 0)][1]
+        return newest == round_.id
+
+    return counts
+
+
 def _directives(
-    session: Session, scope: Scope, *, as_of: datetime, today: date
+    session: Session,
+    scope: Scope,
+    *,
+    plan: Plan,
+    round_: SupervisionRound | None,
+    as_of: datetime,
+    today: date,
+    timezone: str,
 ) -> list[DirectiveResult]:
-    """The scope's 领导批示, each unit's part as it stood at the moment."""
+    """The scope's 领导批示, each unit's part as it stood at the moment; a round's 通报 those
+    written while it was the newest round (`_roundless_in`)."""
     from models.directives import standing_at
+
+    counts = _roundless_in(session, plan=plan, round_=round_, timezone=timezone)
 
     return [
         DirectiveResult(
@@ -510,6 +555,7 @@ def _directives(
         )
         for s in standing_at(session, assignment_ids=scope.in_scope, as_of=as_of, today=today)
         if (held := scope.held.get(s.assignment_id)) is not None
+        and counts(local_day(s.written_at, timezone))
     ]
 
 
@@ -787,9 +833,11 @@ def _escalations(
     held: dict[int, Held],
     in_scope: set[int],
     rounds: dict[int, SupervisionRound],
+    roundless: Callable[[date], bool],
 ) -> list[EscalationResult]:
     """The scope's escalated items, each (assignment, round) once at the highest level it reached,
-    with the ladder it climbed (every 督办单 number on its date); in the order first raised."""
+    with the ladder it climbed (every 督办单 number on its date); in the order first raised. A rung
+    of no round (a 批示's) counts where `roundless` places its day."""
     by_item: dict[tuple[int, int | None], EscalationResult] = {}
     for esc_id, e in sorted(
         replayed.raised.items(), key=lambda pair: (pair[1].on, pair[1].number or "")
@@ -798,7 +846,7 @@ def _escalations(
         if (
             a is None
             or e.assignment not in in_scope
-            or (e.round is not None and e.round not in rounds)
+            or (e.round not in rounds if e.round is not None else not roundless(e.on))
         ):
             continue
         resolved = replayed.resolved.get(esc_id)

@@ -12,6 +12,7 @@ the 20th (1).
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -221,3 +222,59 @@ def test_a_reply_or_a_close_settles_its_own_directive_not_another_on_the_same_it
         "select count(*) from escalation where stall = 'directive' and resolved_at is null "
         "and stage_key like 'd1:%'",
     ) == [(3,)]
+
+
+def test_a_round_report_counts_a_directive_once_in_the_round_it_was_written_in(
+    database_url: str, tmp_path: Path
+) -> None:
+    from sqlmodel import Session, select
+
+    from config import Settings
+    from models.plan import Plan
+    from models.round import SupervisionRound
+    from reports.results import compute, end_of_day
+
+    def run(*args: str) -> str:
+        result = duban(*args, home=tmp_path, url=database_url)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout + result.stderr
+
+    run("units", "import", str(ROOT / "config/units/rugao.yaml"))
+    run("import", str(ROOT / "tests/fixtures/seed-notice.txt"), "--plan-key", "2022")
+    run("round", "open", "--name", "第三季度", "--due", "2022-09-30", "--now", "2022-09-08T10:00")
+    run(
+        *("directive", "add", "--task", "8", "--text", "请本月内完成排查"),
+        *("--leader", "张副市长", "--deadline", "2022-09-16", "--now", "2022-09-09T10:00"),
+    )
+    run("escalate", "--now", "2022-09-19T10:00")  # four blue rungs, one per unit of task 8
+    run("round", "open", "--name", "第四季度", "--due", "2022-12-30", "--now", "2022-10-10T10:00")
+    run(
+        *("directive", "add", "--task", "8", "--text", "请报送排查台账"),
+        *("--leader", "李主任", "--now", "2022-10-11T10:00"),
+    )
+    settings = Settings(home=tmp_path, database_url=database_url)
+    engine = create_engine(database_url)
+    seen: dict[str | None, tuple[list[tuple[int, str]], int]] = {}
+    with Session(engine) as session:
+        plan = session.exec(select(Plan)).one()
+        rounds = {r.name: r for r in session.exec(select(SupervisionRound))}
+        for name in (None, "第三季度", "第四季度"):
+            results = compute(
+                session,
+                plan=plan,
+                round_=rounds[name] if name else None,
+                as_of=end_of_day(date(2022, 10, 11), settings.timezone),
+                timezone=settings.timezone,
+                rules=settings.cycle,
+                issuer=settings.office_name,
+            )
+            parts = sorted({(d.directive_id, d.state) for d in results.directives})
+            rungs = sum(1 for e in results.escalations if e.stall == "directive")
+            seen[name] = (parts, rungs)
+    engine.dispose()
+    # 批示 1 (written in the third quarter, overdue since the 16th) and its four rungs count in
+    # the third quarter's 通报; 批示 2 (written 10-11, no deadline) in the fourth's; both in the
+    # plan's. Neither counts twice.
+    assert seen["第三季度"] == ([(1, "overdue")], 4)
+    assert seen["第四季度"] == ([(2, "pending")], 0)
+    assert seen[None] == ([(1, "overdue"), (2, "pending")], 4)
