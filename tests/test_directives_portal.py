@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlmodel import select
 
+from models.db import reading
+from models.plan import Plan, Task
 from tests.support.browser import needs_chromium
-from tests.support.hostile import STORABLE, injected_markup_in
+from tests.support.hostile import HOSTILE, STORABLE, injected_markup_in, marker_of
 from tests.support.pages import check_page, signed_in_pages
 from tests.support.portal import Portal, form_fields, serve_seeded
 
@@ -70,6 +73,68 @@ def test_written_by_the_office_answered_by_the_unit_closed_by_the_leader(portal:
         assert done.status_code == 303, done.text
         assert "已办结" in leader.get("/leader/directives").text
     assert _count(portal, "select count(*) from audit_event where action like 'directive.%'") == 3
+
+
+def _refusal_of(page: str) -> str:
+    """The reason shown above the write form."""
+    start = page.index('id="directive-error">') + len('id="directive-error">')
+    return page[start : page.index("</p>", start)]
+
+
+def test_a_refused_directive_comes_back_with_every_hostile_text_kept_escaped(
+    portal: Portal,
+) -> None:
+    assignment = portal.assignment(5, "市教育局")
+    action = f"/assignments/{assignment}/directives"
+    with portal.login("office") as office:
+        fields = form_fields(office.get(f"/assignments/{assignment}").text, action)
+        for hostile in STORABLE:  # no leader named: refused whatever the text
+            refused = office.post(action, data=fields | {"text": hostile, "leader": ""})
+            assert refused.status_code == 400, marker_of(hostile)
+            page = refused.text
+            assert _refusal_of(page) == "办公室代领导填写批示，须注明批示领导。"
+            assert form_fields(page, action)["text"] == hostile, marker_of(hostile)
+            assert injected_markup_in(page) == [], marker_of(hostile)
+            assert "<details open><summary>代领导登记批示" in page  # the form is not folded away
+        leader = HOSTILE[4]  # '"><img src=x onerror=alert(1)>HX4', the leader named, no text
+        refused = office.post(action, data=fields | {"text": "  ", "leader": leader})
+        assert refused.status_code == 400
+        assert _refusal_of(refused.text) == "“批示”必须填写理由。"
+        assert form_fields(refused.text, action)["leader"] == leader
+        assert injected_markup_in(refused.text) == []
+        shown = office.get(f"/assignments/{assignment}").text
+        assert 'id="directive-error"' not in shown and form_fields(shown, action)["text"] == ""
+    assert _count(portal, "select count(*) from directive") == 0
+
+
+def test_a_refused_directive_on_the_task_page_keeps_the_text_and_the_deadline(
+    portal: Portal,
+) -> None:
+    with reading(portal.engine) as session:
+        task = session.exec(
+            select(Task.id).join(Plan).where(Plan.key == "2022", Task.number == 1)
+        ).one()
+    action = f"/leader/tasks/{task}/directives"
+    longest = next(v for v in HOSTILE if marker_of(v) == "HX11")  # "HX11" and 3,996 长
+    with portal.login("leader") as leader:
+        fields = form_fields(leader.get(f"/leader/tasks/{task}").text, action)
+        too_long = leader.post(action, data=fields | {"text": longest})
+        assert too_long.status_code == 400
+        assert _refusal_of(too_long.text) == "批示内容过长：4000 个字符，最多 2000 个。"
+        assert form_fields(too_long.text, action)["text"] == longest
+        typed = TEXT + HOSTILE[0]  # '<script>alert("HX0")</script>'
+        for deadline, why in (
+            ("2022-13-01", "办理期限应为日期，如 2022-10-14。"),
+            ("2020-01-01", "办理期限 2020-01-01 早于今天 "),
+        ):
+            refused = leader.post(action, data=fields | {"text": typed, "deadline": deadline})
+            assert refused.status_code == 400, deadline
+            assert _refusal_of(refused.text).startswith(why), deadline
+            kept = form_fields(refused.text, action)
+            assert (kept["text"], kept["deadline"]) == (typed, deadline)
+            assert injected_markup_in(refused.text) == []
+            assert "<details open><summary>对本任务作出批示" in refused.text
+    assert _count(portal, "select count(*) from directive") == 0
 
 
 def test_the_api_writes_lists_replies_and_closes(portal: Portal) -> None:

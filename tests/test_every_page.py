@@ -33,6 +33,7 @@ NAV = {
         "/extensions",
         "/declines",
         "/escalations",
+        "/leader/directives",
         "/notifications",
         "/reports",
         "/import",
@@ -43,7 +44,7 @@ NAV = {
     ],
     "staff": ["/dashboard", "/review", "/rounds", "/plans", "/reports", "/units", "/tokens"],
     "edu": ["/inbox", "/reports", "/tokens"],
-    "leader": ["/dashboard", "/leader/agenda", "/reports", "/tokens"],
+    "leader": ["/dashboard", "/leader/agenda", "/leader/directives", "/reports", "/tokens"],
     "auditor": ["/audit", "/tokens"],
 }
 READS_ASSIGNMENTS = {"office", "staff", "edu"}
@@ -247,7 +248,8 @@ def test_the_keyboard_reaches_every_control_of_the_header_and_shows_where_it_is(
         page = pages[1366]
         page.goto(portal.url + "/rounds")
         reached = []
-        for _ in range(16):  # 跳到正文, the brand, eleven nav links, 访问令牌, 退出登录, a field
+        # 跳到正文, the brand, twelve nav links, 访问令牌, 修改密码, 退出登录, a field
+        for _ in range(18):
             page.keyboard.press("Tab")
             reached.append(
                 page.evaluate(

@@ -176,9 +176,11 @@ def assignment_facts(
     typed: dict[str, str] | None = None,
     from_previous: bool = False,
     decline_error: str | None = None,
+    directive_error: str | None = None,
+    directive_typed: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The assignment page's context; `extension_error` and `typed` show a refused request again
-    with what was typed."""
+    """The assignment page's context; `extension_error` and `typed` (a 批示's: `directive_error`
+    and `directive_typed`) show a refused request again with what was typed."""
     today = local_day(utc_now(), settings.timezone)
     task = session.get_one(Task, assignment.task_id)
     checkins = session.exec(
@@ -242,7 +244,14 @@ def assignment_facts(
         "pause": pause_facts(session, assignment.id or 0, settings.timezone)
         | {"actions": [str(a) for a in pause_actions(session, assignment, me.actor)]},
         # 领导批示 (models/directives.py): this item's, the reply forms, the write form.
-        **directive_facts(session, me, timezone=settings.timezone, assignment_id=assignment.id),
+        **directive_facts(
+            session,
+            me,
+            timezone=settings.timezone,
+            assignment_id=assignment.id,
+            error=directive_error,
+            typed=directive_typed,
+        ),
         # The filings' versions, the form's values and whether it amends (web/filing_view.py).
         **filing_view(session, me, assignment, checkins, open_checkin, from_previous=from_previous),
     }

@@ -61,7 +61,10 @@ def directive_facts(
     assignment_id: int | None = None,
     task_id: int | None = None,
     error: str | None = None,
+    typed: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """The 批示 shown on a page and its write form; `error` and `typed` show a refused 批示 again
+    with what was typed."""
     today = local_day(utc_now(), timezone)
     found = views(session, today=today, assignment_id=assignment_id, task_id=task_id)
     return {
@@ -71,4 +74,5 @@ def directive_facts(
         "may_write_directive": may_write(me.actor),
         "leader_choices": leader_choices(session) if me.role in OFFICE else [],
         "directive_error": error,
+        "directive_typed": typed or {},
     }

@@ -1,8 +1,9 @@
 """领导批示 in the portal: a leader (or the office, naming the leader) writes one on an assignment
 page or on the leader's task page; a unit replies on its assignment page; the office or the
 leader closes it; "我的批示" lists a leader's (the office sees all). The same use cases as
-`duban directive` and /api/v1/directives (models/directives.py). A refused form comes back as the
-Chinese error page, nothing written."""
+`duban directive` and /api/v1/directives (models/directives.py). A 批示 refused for what was typed
+(no text, no leader named, a bad deadline) comes back on its page with the reason and the typed
+values; any other refusal is the Chinese error page; nothing is written either way."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session
 
 from models.clock import local_day, utc_now
-from models.db import unit_of_work
+from models.db import reading, unit_of_work
 from models.directives import DirectiveInvalid, add, close, leader_names, reply, views
+from models.errors import ReasonRequired
 from models.lifecycle import OFFICE, Role
+from web.assignment_view import assignment_facts
 from web.auth import Principal
 from web.bounds import Id
 from web.deps import (
@@ -27,8 +30,10 @@ from web.deps import (
     settings_of,
 )
 from web.directive_view import closable, leader_choices, replies_for
+from web.errors import STATUS_BY_EXIT
 from web.flash import redirect_with
 from web.routes.assignments import visible_assignment
+from web.routes.leader import task_view
 
 router = APIRouter()
 office_unit_or_leader = require(*OFFICE, Role.UNIT, Role.LEADER)
@@ -47,31 +52,80 @@ def _deadline(text: str) -> date | None:
         ) from None
 
 
-def _write(request: Request, me: Principal, *, task_id: int | None, assignment_id: int | None):
+TYPED = ("text", "deadline", "leader")
+Refusal = tuple[DirectiveInvalid | ReasonRequired, dict[str, str]]
+
+
+def _write(
+    request: Request, me: Principal, *, task_id: int | None, assignment_id: int | None
+) -> tuple[int | None, Refusal | None]:
+    """The new 批示's id, or the refusal (its Chinese reason) with what was typed."""
     form = form_of(request, me)
+    typed = {name: str(form.get(name, "")) for name in TYPED}
     settings = settings_of(request)
-    with unit_of_work(engine_of(request)) as session:
-        if assignment_id is not None:
-            visible_assignment(session, me, assignment_id)
-        row = add(
+    try:
+        with unit_of_work(engine_of(request)) as session:
+            if assignment_id is not None:
+                visible_assignment(session, me, assignment_id)
+            row = add(
+                session,
+                settings=settings,
+                actor=me.actor,
+                now=utc_now(),
+                text=typed["text"],
+                task_id=task_id,
+                assignment_id=assignment_id,
+                deadline=_deadline(typed["deadline"]),
+                on_behalf_of=typed["leader"] or None,
+            )
+            return row.id, None
+    except (DirectiveInvalid, ReasonRequired) as refused:
+        return None, (refused, typed)
+
+
+def _refused(
+    request: Request,
+    me: Principal,
+    refusal: Refusal,
+    *,
+    task_id: int | None = None,
+    assignment_id: int | None = None,
+):
+    """The page the form was on again: the reason above the form, what was typed still in it."""
+    refused, typed = refusal
+    status = STATUS_BY_EXIT.get(refused.exit_code, 400)
+    why = refused.message("zh")
+    with reading(engine_of(request)) as session:
+        if task_id is not None:
+            return task_view(
+                request,
+                session,
+                me,
+                task_id,
+                status=status,
+                directive_error=why,
+                directive_typed=typed,
+            )
+        assert assignment_id is not None  # one of the two, as `_write` was given
+        assignment = visible_assignment(session, me, assignment_id)
+        facts = assignment_facts(
             session,
-            settings=settings,
-            actor=me.actor,
-            now=utc_now(),
-            text=str(form.get("text", "")),
-            task_id=task_id,
-            assignment_id=assignment_id,
-            deadline=_deadline(str(form.get("deadline", ""))),
-            on_behalf_of=str(form.get("leader", "")) or None,
+            me,
+            assignment,
+            settings_of(request),
+            directive_error=why,
+            directive_typed=typed,
         )
-        return row.id
+        return page(request, "assignment.html.j2", me, status=status, **facts)
 
 
 @router.post("/assignments/{assignment_id}/directives")
 def write_on_assignment(
     request: Request, assignment_id: Id, me: Principal = Depends(office_or_leader)
 ):
-    made = _write(request, me, task_id=None, assignment_id=assignment_id)
+    made, refusal = _write(request, me, task_id=None, assignment_id=assignment_id)
+    if refusal is not None:
+        return _refused(request, me, refusal, assignment_id=assignment_id)
     return redirect_with(
         request, f"/assignments/{assignment_id}#directive-{made}", "批示已登记，已通知承办单位"
     )
@@ -79,7 +133,9 @@ def write_on_assignment(
 
 @router.post("/leader/tasks/{task_id}/directives")
 def write_on_task(request: Request, task_id: Id, me: Principal = Depends(office_or_leader)):
-    made = _write(request, me, task_id=task_id, assignment_id=None)
+    made, refusal = _write(request, me, task_id=task_id, assignment_id=None)
+    if refusal is not None:
+        return _refused(request, me, refusal, task_id=task_id)
     return redirect_with(
         request, f"/leader/tasks/{task_id}#directive-{made}", "批示已登记，已通知各承办单位"
     )

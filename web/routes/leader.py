@@ -29,6 +29,20 @@ def task_page(
     me: Principal = Depends(office_or_leader),
     session: Session = Depends(read_session),
 ):
+    return task_view(request, session, me, task_id)
+
+
+def task_view(
+    request: Request,
+    session: Session,
+    me: Principal,
+    task_id: int,
+    *,
+    status: int = 200,
+    directive_error: str | None = None,
+    directive_typed: dict[str, str] | None = None,
+):
+    """The task page; a refused 批示 comes back on it with the reason and what was typed."""
     task = session.get(Task, task_id)
     if task is None or task.withdrawn_at is not None:
         raise HTTPException(404, "没有这项任务（可能已撤回）")
@@ -41,7 +55,12 @@ def task_page(
     plan = session.get_one(Plan, task.plan_id)
     # 领导批示 on the task (models/directives.py): each unit's reply, and the write form.
     directives = directive_facts(
-        session, me, timezone=settings_of(request).timezone, task_id=task_id
+        session,
+        me,
+        timezone=settings_of(request).timezone,
+        task_id=task_id,
+        error=directive_error,
+        typed=directive_typed,
     )
     # 一键催办 (web/routes/nudges.py): the office's button, offered only where a press can succeed.
     offers = nudge_offers(session, task_id=task_id) if me.role in OFFICE else {}
@@ -49,6 +68,7 @@ def task_page(
         request,
         "leader_task.html.j2",
         me,
+        status=status,
         task=task,
         plan=plan,
         units=units,
