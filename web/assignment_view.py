@@ -244,7 +244,15 @@ def assignment_facts(
         # 领导批示 (models/directives.py): this item's, the reply forms, the write form.
         **directive_facts(session, me, timezone=settings.timezone, assignment_id=assignment.id),
         # The filings' versions, the form's values and whether it amends (web/filing_view.py).
-        **filing_view(session, me, assignment, checkins, open_checkin, from_previous=from_previous),
+        **filing_view(
+            session,
+            me,
+            assignment,
+            checkins,
+            open_checkin,
+            folder=settings.home / "evidence",
+            from_previous=from_previous,
+        ),
     }
 
 
