@@ -199,22 +199,31 @@ def test_orphaned_evidence_files_are_pruned_and_named_ones_kept(
         session.add(checkin)
     store(folder, [named, orphan, fresh])
     hour_ago = time.time() - 3 * 3600
+    # The marker of a preview that failed is kept with its file and pruned with it.
+    (folder / "previews").mkdir()
     for upload in (named, orphan):
         os.utime(folder / upload.sha256[:2] / upload.sha256, (hour_ago, hour_ago))
+        marker = folder / "previews" / f"{upload.sha256}.none"
+        marker.touch()
+        os.utime(marker, (hour_ago, hour_ago))
 
     with reading(engine) as session:
         removed = prune_orphans(session, folder)
-    assert [p.name for p in removed] == [orphan.sha256]
+    assert [p.name for p in removed] == [orphan.sha256, f"{orphan.sha256}.none"]
     left = {p.name for p in folder.rglob("*") if p.is_file()}
     assert left == {
         named.sha256,
+        f"{named.sha256}.none",
         fresh.sha256,
     }  # a file younger than an hour may belong to a filing in flight
 
     os.utime(folder / fresh.sha256[:2] / fresh.sha256, (hour_ago, hour_ago))
     result = duban("checkin", "prune-evidence", home=tmp_path, url=database_url)
     assert result.returncode == 0 and "已删除无引用的佐证材料 1 个" in result.stdout, result.stderr
-    assert {p.name for p in folder.rglob("*") if p.is_file()} == {named.sha256}
+    assert {p.name for p in folder.rglob("*") if p.is_file()} == {
+        named.sha256,
+        f"{named.sha256}.none",
+    }
 
 
 # 37.5 KB is 38,400 bytes (37.5 x 1,024).
