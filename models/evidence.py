@@ -179,8 +179,13 @@ def prune_orphans(
     cutoff = time.time() - older_than_s
     removed = []
     for path in [*folder.glob("??/*"), *folder.glob(f"{PREVIEWS}/*")]:
-        # A preview is named after its evidence file; a partial write of either is never named.
-        name = path.name.removesuffix(".png") if path.parent.name == PREVIEWS else path.name
+        # A preview (or the marker of one that failed) is named after its evidence file; a partial
+        # write of either is never named.
+        name = (
+            path.name.removesuffix(".png").removesuffix(NO_PREVIEW)
+            if path.parent.name == PREVIEWS
+            else path.name
+        )
         if not path.is_file() or name in named or path.stat().st_mtime > cutoff:
             continue
         try:
@@ -212,17 +217,39 @@ def path_of(folder: Path, digest: str) -> Path:
 
 PREVIEWS = "previews"
 PREVIEW_WIDTH = 600  # pixels: the page shows it at most this wide
+NO_PREVIEW = ".none"  # previews/<sha>.none: rendering this file failed once; it is not tried again
 
 
 def pdf_preview(folder: Path, digest: str) -> Path | None:
     """The first page of a stored PDF as a PNG (rendered once, then kept beside the evidence); None
-    when the file cannot be rendered (encrypted, damaged, not really a PDF)."""
+    when the file cannot be rendered (encrypted, damaged, not really a PDF).
+
+    A failure is remembered by a marker beside the previews, so a damaged file costs one attempt,
+    not one on every page that lists it."""
     target = folder / PREVIEWS / f"{digest}.png"
     if target.is_file():
         return target
+    failed = target.with_name(f"{digest}{NO_PREVIEW}")
     source = path_of(folder, digest)
-    if not source.is_file():
+    if failed.is_file() or not source.is_file():
         return None
+    image = _first_page(source)
+    if image is None:
+        _mark(failed)
+        return None
+    partial = target.with_name(f"{target.name}.{time.time_ns()}.partial")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        image.save(partial, format="PNG")
+        shutil.move(partial, target)
+    except OSError:  # a full or read-only disk: no preview this time, the page is still shown
+        partial.unlink(missing_ok=True)
+        return None
+    return target
+
+
+def _first_page(source: Path) -> Any:
+    """The first page as a Pillow image, or None when the file cannot be rendered."""
     import pypdfium2
 
     try:
@@ -230,13 +257,16 @@ def pdf_preview(folder: Path, digest: str) -> Path | None:
         try:
             page = document[0]
             scale = PREVIEW_WIDTH / max(page.get_width(), 1)
-            image = page.render(scale=min(scale, 2.0)).to_pil()
+            return page.render(scale=min(scale, 2.0)).to_pil()
         finally:
             document.close()
     except Exception:  # noqa: BLE001 — any failure to render means "no preview", never a 500
         return None
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f"{target.name}.{time.time_ns()}.partial")
-    image.save(partial, format="PNG")
-    shutil.move(partial, target)
-    return target
+
+
+def _mark(failed: Path) -> None:
+    try:
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        failed.touch()
+    except OSError:  # not remembered: the next view tries again, and the page is still shown
+        pass

@@ -1,15 +1,21 @@
 """Evidence files: written only once the filing is checked, within each unit's quota, orphans
-pruned; GBK text."""
+pruned; GBK text; a file with no preview shown as a row (type, size, link), a PDF that cannot be
+rendered tried once."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import re
 import time
+import zipfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import docx
 import pytest
+from markupsafe import escape
 from sqlalchemy import Engine
 from sqlmodel import select
 
@@ -18,8 +24,9 @@ from models.db import reading, unit_of_work
 from models.evidence import Upload, described, prune_orphans, store
 from models.round import CheckIn
 from models.rounds import open_round as open_scenario_round
-from tests.support import scenario
+from tests.support import evidence_files, scenario
 from tests.support.cli import duban
+from tests.support.hostile import HOSTILE, injected_markup_in
 from tests.support.portal import Portal, csrf_of, open_round, running, seed
 
 # 抽检报告 as Chinese Windows' Notepad saves it (GBK): a line is 18 two-byte characters and 9 ASCII
@@ -56,14 +63,45 @@ def stored_files(portal: Portal) -> dict[str, bytes]:
     )
 
 
-def file_checkin(client, own: int, text: str, *files: tuple[str, bytes], completed: bool = False):
+def file_checkin(
+    client,
+    own: int,
+    text: str,
+    *files: tuple[str, bytes],
+    completed: bool = False,
+    media="text/plain",
+):
     data = {"csrf": csrf_of(client.get(f"/assignments/{own}").text), "text": text}
     if completed:
         data["completed"] = "on"
     return client.post(
         f"/assignments/{own}/checkins",
         data=data,
-        files=[("evidence", (name, content, "text/plain")) for name, content in files],
+        files=[("evidence", (name, content, media)) for name, content in files],
+    )
+
+
+def docx_of(size: int) -> bytes:
+    """A real Word document (python-docx) padded to exactly `size` bytes with a zip comment."""
+    document = docx.Document()
+    document.add_paragraph("整改台账：共排查问题隐患30处，已整改完毕。")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    with zipfile.ZipFile(buffer, "a") as archive:
+        archive.comment = b" " * (size - len(buffer.getvalue()))
+    assert len(buffer.getvalue()) == size
+    return buffer.getvalue()
+
+
+def rows_of(page: str) -> list[tuple[str, str, str, str]]:
+    """Each no-preview row on a page: (type, size, link, name as the page writes it)."""
+    return re.findall(
+        r'<figure class="evidence evidence-file">\s*<figcaption>'
+        r'<span class="file-type">(.*?)</span> <span class="file-size">(.*?)</span> '
+        r'<a href="(/evidence/\d+/[0-9a-f]{64})">(.*?)</a>'
+        r"</figcaption>",
+        page,
+        re.S,
     )
 
 
@@ -161,19 +199,139 @@ def test_orphaned_evidence_files_are_pruned_and_named_ones_kept(
         session.add(checkin)
     store(folder, [named, orphan, fresh])
     hour_ago = time.time() - 3 * 3600
+    # The marker of a preview that failed is kept with its file and pruned with it.
+    (folder / "previews").mkdir()
     for upload in (named, orphan):
         os.utime(folder / upload.sha256[:2] / upload.sha256, (hour_ago, hour_ago))
+        marker = folder / "previews" / f"{upload.sha256}.none"
+        marker.touch()
+        os.utime(marker, (hour_ago, hour_ago))
 
     with reading(engine) as session:
         removed = prune_orphans(session, folder)
-    assert [p.name for p in removed] == [orphan.sha256]
+    assert [p.name for p in removed] == [orphan.sha256, f"{orphan.sha256}.none"]
     left = {p.name for p in folder.rglob("*") if p.is_file()}
     assert left == {
         named.sha256,
+        f"{named.sha256}.none",
         fresh.sha256,
     }  # a file younger than an hour may belong to a filing in flight
 
     os.utime(folder / fresh.sha256[:2] / fresh.sha256, (hour_ago, hour_ago))
     result = duban("checkin", "prune-evidence", home=tmp_path, url=database_url)
     assert result.returncode == 0 and "已删除无引用的佐证材料 1 个" in result.stdout, result.stderr
-    assert {p.name for p in folder.rglob("*") if p.is_file()} == {named.sha256}
+    assert {p.name for p in folder.rglob("*") if p.is_file()} == {
+        named.sha256,
+        f"{named.sha256}.none",
+    }
+
+
+# 37.5 KB is 38,400 bytes (37.5 x 1,024).
+WORD_SIZE = 38_400
+
+
+def test_a_word_document_is_a_row_with_its_type_size_and_a_link_to_the_same_bytes(
+    portal: Portal,
+) -> None:
+    word = docx_of(WORD_SIZE)
+    own = portal.assignment(12, "市市场监管局")
+    with portal.login("market") as market:
+        assert file_checkin(market, own, "整改完成", ("整改台账.docx", word)).status_code == 303
+        page = market.get(f"/assignments/{own}").text
+        ((kind, size, link, name),) = rows_of(page)
+        download = market.get(link)
+    assert (kind, size, name) == ("Word 文档", "37.5 KB", "整改台账.docx")
+    assert download.status_code == 200 and download.content == word
+    assert download.headers["content-disposition"].startswith("attachment")
+    assert "/preview" not in page.split('class="evidence-list"')[1].split("</div>")[0]
+
+
+def test_each_kind_without_a_preview_is_named_and_sized_and_previews_keep_their_figure(
+    portal: Portal,
+) -> None:
+    # An OLE2 header is 8 + 16 + 8 + 480 = 512 bytes, with a 3-byte body 515 ("et": 514); the GBK
+    # text is 17 characters of 2 bytes, 34; the HEIC start is a 4-byte length, a 20-byte box and
+    # 64 zeros, 88.
+    files = [
+        ("台账.doc", evidence_files.ole(b"doc")),
+        ("台账.xls", evidence_files.ole(b"xls")),
+        ("报告.wps", evidence_files.ole(b"wps")),
+        ("统计.et", evidence_files.ole(b"et")),
+        ("说明.txt", evidence_files.GBK_TEXT),
+        ("手机照片.heic", evidence_files.heic()),
+        ("签章件.ofd", evidence_files.ofd()),
+        ("现场.png", evidence_files.png()),
+        ("报告.pdf", evidence_files.pdf()),
+    ]
+    own = portal.assignment(12, "市市场监管局")
+    with portal.login("market") as market:
+        assert file_checkin(market, own, "整改完成", *files, media=None).status_code == 303
+        page = market.get(f"/assignments/{own}").text
+    rows = [(kind, size, name) for kind, size, _, name in rows_of(page)]
+    assert rows[:6] == [
+        ("Word 文档", "515 字节", "台账.doc"),
+        ("Excel 表格", "515 字节", "台账.xls"),
+        ("WPS 文字", "515 字节", "报告.wps"),
+        ("WPS 表格", "514 字节", "统计.et"),
+        ("文本", "34 字节", "说明.txt"),
+        ("HEIC 图片", "88 字节", "手机照片.heic"),
+    ]
+    assert [r[0] for r in rows[6:]] == ["OFD 文件"]  # the image and the PDF have previews
+    for name in ("现场.png", "报告.pdf"):
+        figure = re.search(
+            r'<figure class="evidence">\s*<a href="(/evidence/\d+/[0-9a-f]{64})">'
+            r'<img src="\1/preview"[^>]*></a>\s*<figcaption><a href="\1">'
+            + re.escape(name)
+            + "</a></figcaption>",
+            page,
+        )
+        assert figure, name
+
+
+def test_a_pdf_that_cannot_be_rendered_is_a_row_and_is_not_tried_again(portal: Portal) -> None:
+    broken = b"%PDF-1.4 garbage"  # 16 bytes
+    sha = hashlib.sha256(broken).hexdigest()
+    previews = portal.settings.home / "evidence" / "previews"
+    marker = previews / f"{sha}.none"
+    own = portal.assignment(12, "市市场监管局")
+    with portal.login("market") as market:
+        assert (
+            file_checkin(market, own, "抽检完成", ("抽检报告.pdf", broken), media="application/pdf")
+        ).status_code == 303
+        first = market.get(f"/assignments/{own}").text
+        assert marker.is_file() and not (previews / f"{sha}.png").exists()
+        # Set the marker two hours back: an attempt to render again would touch it to now.
+        two_hours_ago = time.time() - 2 * 3600
+        os.utime(marker, (two_hours_ago, two_hours_ago))
+        before = sorted((p.name, p.stat().st_mtime) for p in previews.iterdir())
+        second = market.get(f"/assignments/{own}").text
+        preview = market.get(rows_of(second)[0][2] + "/preview")
+    with portal.login("office") as office:
+        queue = office.get("/review").text
+    for page in (first, second):
+        ((kind, size, _, name),) = rows_of(page)
+        assert (kind, size, name) == ("PDF 文件", "16 字节", "抽检报告.pdf")
+    assert preview.status_code == 404 and "该 PDF 无法生成预览，请下载查看" in preview.text
+    assert [(k, s, n) for k, s, _, n in rows_of(queue)] == [("PDF 文件", "16 字节", "抽检报告.pdf")]
+    assert sorted((p.name, p.stat().st_mtime) for p in previews.iterdir()) == before
+    assert before == [(f"{sha}.none", two_hours_ago)]
+
+
+def test_hostile_file_names_in_rows_are_shown_escaped(portal: Portal) -> None:
+    names = [f"{value[:60]}.doc" for value in HOSTILE if "\x00" not in value]
+    # each its own content (a 3-byte body: 515 bytes), so each is a row of its own
+    contents = [evidence_files.ole(f"{i:03d}".encode()) for i in range(len(names))]
+    own = portal.assignment(12, "市市场监管局")
+    with portal.login("market") as market:
+        files = list(zip(names, contents, strict=True))
+        assert file_checkin(market, own, "整改完成", *files, media=None).status_code == 303
+        page = market.get(f"/assignments/{own}").text
+        rows = rows_of(page)
+        download = market.get(rows[0][2])
+    assert injected_markup_in(page) == []
+    # A quote or a control character other than ESC in a file name is sent as %XX (httpx's rule
+    # for multipart names, after HTML's, which does so for a quote, CR and LF).
+    sent = [re.sub('["\x00-\x1a\x1c-\x1f]', lambda m: f"%{ord(m[0]):02X}", n) for n in names]
+    assert [name for _, _, _, name in rows] == [str(escape(name)) for name in sent]
+    assert {(kind, size) for kind, size, _, _ in rows} == {("Word 文档", "515 字节")}
+    assert download.content == contents[0]

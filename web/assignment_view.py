@@ -253,7 +253,15 @@ def assignment_facts(
             typed=directive_typed,
         ),
         # The filings' versions, the form's values and whether it amends (web/filing_view.py).
-        **filing_view(session, me, assignment, checkins, open_checkin, from_previous=from_previous),
+        **filing_view(
+            session,
+            me,
+            assignment,
+            checkins,
+            open_checkin,
+            folder=settings.home / "evidence",
+            from_previous=from_previous,
+        ),
     }
 
 

@@ -5,11 +5,14 @@ submission's, a draft kept from an expired session, or the unreviewed filing bei
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session
 
 from models.assignment import Assignment
+from models.evidence import pdf_preview
 from models.filings import amendable, draft_for, latest_changes, previous_filing, versions_of
 from models.round import CheckIn, SupervisionRound
 from web.auth import Principal
@@ -27,6 +30,70 @@ def preview_kind(entry: dict[str, Any]) -> str:
     if media == "image/heic":
         return "heic"
     return "file"
+
+
+def shown_as(folder: Path, entry: dict[str, Any]) -> str:
+    """How the page shows a file: "image" inline, "pdf" as its first page, or "file", a row with
+    its type, size and download link (Office, WPS, OFD, text, HEIC, a PDF that cannot be rendered).
+
+    A PDF's first page is rendered here the first time it is listed, so the page already knows
+    whether it has one; a failure is remembered and not tried again (models/evidence.py)."""
+    kind = preview_kind(entry)
+    if kind == "image":
+        return "image"
+    if kind == "pdf" and pdf_preview(folder, str(entry.get("sha256", ""))) is not None:
+        return "pdf"
+    return "file"
+
+
+# The name's extension was checked against the content at upload (web/uploads.py); a file filed
+# from the command line has no media type recorded, so the extension is what is read first.
+TYPE_WORDS = {
+    "pdf": "PDF 文件",
+    "ofd": "OFD 文件",
+    "doc": "Word 文档",
+    "docx": "Word 文档",
+    "xls": "Excel 表格",
+    "xlsx": "Excel 表格",
+    "wps": "WPS 文字",
+    "et": "WPS 表格",
+    "txt": "文本",
+    **dict.fromkeys(("png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"), "图片"),
+    **dict.fromkeys(("heic", "heif"), "HEIC 图片"),
+}
+
+
+def file_type(entry: dict[str, Any]) -> str:
+    """The file's type in a word a person knows (Word 文档, PDF 文件, 文本 ...)."""
+    name = str(entry.get("name", ""))
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if extension in TYPE_WORDS:
+        return TYPE_WORDS[extension]
+    media = str(entry.get("type", ""))
+    if media.startswith("text/"):
+        return "文本"
+    if media.startswith("image/"):
+        return "图片"
+    return "PDF 文件" if media == "application/pdf" else "文件"
+
+
+def file_size(size: Any) -> str:
+    """A size in bytes as a person reads it: 512 字节, 12.3 KB, 1.2 MB (1 KB = 1,024 bytes)."""
+    count = int(size or 0)
+    if count < 1024:
+        return f"{count} 字节"
+    if count < 1024 * 1024:
+        return f"{count / 1024:.1f} KB"
+    return f"{count / 1024 / 1024:.1f} MB"
+
+
+def evidence_shown(folder: Path) -> dict[str, Any]:
+    """What _evidence.html.j2 calls, for the evidence stored in `folder`."""
+    return {
+        "preview_kind": partial(shown_as, folder),
+        "file_type": file_type,
+        "file_size": file_size,
+    }
 
 
 def form_values(
@@ -69,6 +136,7 @@ def filing_view(
     checkins: Sequence[tuple[CheckIn, SupervisionRound]],
     open_checkin: CheckIn | None,
     *,
+    folder: Path,
     typed: dict[str, Any] | None = None,
     refusal: str | None = None,
     from_previous: bool = False,
@@ -87,7 +155,7 @@ def filing_view(
     return {
         "versions": versions,
         "changed": {i: latest_changes(v) for i, v in versions.items()},
-        "preview_kind": preview_kind,
+        **evidence_shown(folder),
         "form": values,
         "form_source": source,
         "amending": open_checkin is not None and amendable(open_checkin),

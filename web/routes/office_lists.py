@@ -38,7 +38,7 @@ from web.auth import Principal
 from web.bounds import Id, SearchText
 from web.dashboard import every_cell, overview
 from web.deps import office_only, office_or_leader, page, read_session, settings_of
-from web.filing_view import preview_kind
+from web.filing_view import evidence_shown
 from web.list_filters import choice, day_range, number
 from web.lists import paginate, paging_of, xlsx_download
 
@@ -290,7 +290,7 @@ def review_queue(
         me,
         rows=rows,
         changed={i: latest_changes(v) for i, v in versions.items()},
-        preview_kind=preview_kind,
+        **evidence_shown(settings_of(request).home / "evidence"),
         paging=paging,
         filters=filters,
         units=_units(session),
