@@ -195,10 +195,10 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
             value = values[index]
             if value is None:
                 continue
-            # A moment or a day shared by the whole batch (opened at, due on), or an empty JSON
-            # list (no evidence yet): converted once, not once per row.
-            if isinstance(value, date) or (isinstance(value, list) and not value):
-                key = value if isinstance(value, date) else ()
+            # A moment or a day shared by the whole batch (opened at, due on), a flag, or an
+            # empty JSON list (no evidence yet): converted once, not once per row.
+            if isinstance(value, date | bool) or (isinstance(value, list) and not value):
+                key = value if not isinstance(value, list) else ()
                 if key not in memo:
                     memo[key] = process(value)
                 values[index] = memo[key]
