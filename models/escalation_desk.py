@@ -1,7 +1,7 @@
 """The office's desk for escalated items (督办事项): a note on an item, the 会商 outcome of a red
 one, and closing its 督办单 with a reason.
 
-An item is an assignment in a round (`open_items` lists each once, at its highest level); the
+An item is an assignment in a round (`desk_items` lists each once, at its highest level); the
 office names it by any of its escalations' ids or by its 督办单 number. Closing it resolves every
 level still open on it at once, in one audit event: the ladder does not fire again for that
 round, since each stage fires once (`escalate_stalled`'s stage keys).
