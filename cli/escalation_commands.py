@@ -37,13 +37,11 @@ def escalation_list(
     """未办结的督办事项，每项一次 / The open escalated items, once each."""
     from models.db import reading
     from models.escalation_desk import desk_items
-    from models.escalations import open_items
 
     config = settings()
     with reading(engine_for(config)) as session:
         items = desk_items(
             session,
-            open_items(session, config.timezone),
             config.timezone,
             {"level": level, "unit": unit, "task": task},
         )

@@ -18,14 +18,16 @@ import hashlib
 import operator
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 import orjson
-from sqlalchemy import Engine, Table, create_engine, event, text
+from sqlalchemy import Date, Engine, Table, cast, create_engine, event, func, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, SQLModel
 
 _BEGIN_OPTION = "duban_sqlite_begin"
@@ -88,6 +90,10 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False) 
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # SQLite knows no time zones: `local_day_sql` asks Python for the office's day.
+        dbapi_connection.create_function(
+            "duban_local_day", 2, _sqlite_local_day, deterministic=True
+        )
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
@@ -95,6 +101,22 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False) 
         connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+@lru_cache(maxsize=4096)
+def _sqlite_local_day(stored: str | None, timezone: str) -> str | None:
+    """The local day (ISO) of a UTC wall time as SQLite stores it; cached, as days repeat."""
+    if stored is None:
+        return None
+    moment = datetime.fromisoformat(stored).replace(tzinfo=UTC)
+    return moment.astimezone(ZoneInfo(timezone)).date().isoformat()
+
+
+def local_day_sql(moment: Any, timezone: str, dialect: str) -> ColumnElement[Any]:
+    """The office's calendar day of a UTC moment column, in SQL (to sort or group by)."""
+    if dialect == "sqlite":
+        return func.duban_local_day(moment, timezone)
+    return cast(func.timezone(timezone, moment), Date)
 
 
 @lru_cache(maxsize=8)

@@ -1,7 +1,7 @@
 """The office's desk for escalated items (督办事项): a note on an item, the 会商 outcome of a red
 one, and closing its 督办单 with a reason.
 
-An item is an assignment in a round (`open_items` lists each once, at its highest level); the
+An item is an assignment in a round (`desk_items` lists each once, at its highest level); the
 office names it by any of its escalations' ids or by its 督办单 number. Closing it resolves every
 level still open on it at once, in one audit event: the ladder does not fire again for that
 round, since each stage fires once (`escalate_stalled`'s stage keys).
@@ -14,15 +14,20 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import String, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from models import audit
 from models.archive import refuse_if_archived_assignment
-from models.clock import utc
+from models.assignment import Assignment
+from models.clock import local_day, utc
+from models.db import local_day_sql
 from models.errors import DubanError, NotFound, ReasonRequired
-from models.escalation import Escalation, Level, against_unit
+from models.escalation import OFFICE_STALLS, Escalation, Level, against_unit
+from models.escalations import LEVEL_LABELS, histories_of
 from models.lifecycle import OFFICE, Actor
+from models.plan import Task, in_live_plan
+from models.unit import Unit
 
 NOTE_LIMIT = 2000  # characters: a paragraph of the 会商 minutes, not the minutes themselves
 
@@ -211,22 +216,137 @@ def notes_of(
     return found
 
 
-def desk_items(
-    session: Session, open_ones: list[dict[str, Any]], timezone: str, filters: Mapping[str, Any]
-) -> list[dict[str, Any]]:
-    """The units' open items (not the office's own backlog) the filters keep, with their notes."""
+def _tops() -> Any:
+    """Each open item (assignment and round) ranked in SQL: its highest open level first (the
+    lowest id when two share it), with the moment its first open level was raised."""
+    item = (col(Escalation.assignment_id), col(Escalation.round_id))
+    return (
+        select(
+            col(Escalation.id).label("id"),
+            func.row_number()
+            .over(partition_by=item, order_by=(col(Escalation.level).desc(), col(Escalation.id)))
+            .label("rank"),
+            func.min(Escalation.opened_at).over(partition_by=item).label("first"),
+        )
+        .join(Assignment, col(Assignment.id) == col(Escalation.assignment_id))
+        .join(Task, col(Task.id) == col(Assignment.task_id))
+        .where(col(Escalation.resolved_at).is_(None), in_live_plan(Task.plan_id))
+        .subquery()
+    )
+
+
+def _open_items_query(
+    session: Session,
+    filters: Mapping[str, Any],
+    *,
+    office: bool,
+    columns: tuple[Any, ...] = (),
+    ordered_in: str | None = None,
+) -> Any:
+    """The open items the filters keep, once each at their highest open level: the units' items,
+    or the office's own backlog (an unreviewed report) when `office`. Each row is the item's
+    escalation, task, unit and first moment, or the `columns` asked for; in the desk's order when
+    `ordered_in` names the office's time zone (highest level first, then the day the item was first
+    escalated, then its number)."""
+    tops = _tops()
+    stall = col(Escalation.stall)
+    query = (
+        select(*(columns or (Escalation, Task, Unit, tops.c.first)))
+        .select_from(Escalation)
+        .join(tops, tops.c.id == col(Escalation.id))
+        .join(Assignment, col(Assignment.id) == col(Escalation.assignment_id))
+        .join(Task, col(Task.id) == col(Assignment.task_id))
+        .join(Unit, col(Unit.id) == col(Assignment.unit_id))
+        .where(
+            tops.c.rank == 1,
+            stall.in_(list(OFFICE_STALLS)) if office else stall.not_in(list(OFFICE_STALLS)),
+        )
+    )
     level, unit, task = filters.get("level"), filters.get("unit"), filters.get("task")
-    kept = [
-        i
-        for i in open_ones
-        if not i["office"]
-        and (not level or i["level"] == level)
-        and (not unit or unit in i["unit"])
-        and (not task or i["task_number"] == task)
+    if level:
+        query = query.where(Escalation.level == level)
+    if unit:  # a part of the name, case and all (not LIKE: SQLite's ignores ASCII case)
+        holds = func.instr if _dialect(session) == "sqlite" else func.strpos
+        query = query.where(holds(col(Unit.name), unit) > 0)
+    if task:
+        query = query.where(Task.number == task)
+    if ordered_in is None:
+        return query
+    number = func.coalesce(Escalation.number, "")
+    return query.order_by(
+        col(Escalation.level).desc(),
+        local_day_sql(tops.c.first, ordered_in, _dialect(session)),
+        number.collate("C") if _dialect(session) == "postgresql" else number,  # code point order
+        col(Escalation.id),
+    )
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _items(session: Session, rows: list[Any], timezone: str) -> list[dict[str, Any]]:
+    """The items as the pages show them, with their ladders: one query for the whole page."""
+    ladders = histories_of(session, [(e.assignment_id, e.round_id) for e, *_ in rows], timezone)
+    return [
+        {
+            "id": e.id,  # the item's highest open level: the desk's forms name it
+            "number": e.number or "",
+            "assignment_id": e.assignment_id,  # the escalations page's 催办 button
+            "round_id": e.round_id,
+            "level": e.level,
+            "level_label": LEVEL_LABELS[e.level],
+            "task_number": task.number,
+            "task_title": task.title,
+            "unit": unit.name,
+            "reason": e.reason,
+            "office": not against_unit(e.stall),
+            "since": local_day(first, timezone).isoformat(),
+            "history": ladders.get((e.assignment_id, e.round_id), []),
+        }
+        for e, task, unit, first in rows
     ]
+
+
+def desk_items(
+    session: Session,
+    timezone: str,
+    filters: Mapping[str, Any],
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """The units' open items (not the office's own backlog) the filters keep, with their ladders
+    and notes: highest level first, then the oldest; `limit` of them from `offset`. Filters and
+    paging run in SQL; ladders and notes come in one query each for the whole page."""
+    query = _open_items_query(session, filters, office=False, ordered_in=timezone)
+    query = query.offset(offset)
+    kept = _items(
+        session, list(session.exec(query if limit is None else query.limit(limit))), timezone
+    )
     notes = notes_of(session, [(i["assignment_id"], i["round_id"]) for i in kept], timezone)
     for item in kept:
         found = notes.get((item["assignment_id"], item["round_id"]), [])
         item["notes"] = [n for n in found if n["kind"] == "note"]
         item["consultations"] = [n for n in found if n["kind"] == "consultation"]
     return kept
+
+
+def desk_count(session: Session, filters: Mapping[str, Any]) -> int:
+    """How many items `desk_items` lists with these filters (one count, for the page links)."""
+    query = _open_items_query(session, filters, office=False, columns=(col(Escalation.id),))
+    return session.exec(select(func.count()).select_from(query.subquery())).one()
+
+
+def desk_units(session: Session) -> list[str]:
+    """The units with an open item on the desk, by name: what its unit filter offers."""
+    query = _open_items_query(session, {}, office=False, columns=(col(Unit.name),))
+    return sorted(
+        session.exec(query.distinct()).all()
+    )  # code point order, whatever the database's collation
+
+
+def office_backlog(session: Session, timezone: str, *, limit: int) -> list[dict[str, Any]]:
+    """The office's own open items (reports it has not reviewed), in the desk's order."""
+    query = _open_items_query(session, {}, office=True, ordered_in=timezone)
+    return _items(session, list(session.exec(query.limit(limit))), timezone)

@@ -13,6 +13,7 @@ In the seed notice 市市场监管局 is named on tasks 6, 12 and 13 (tests/fixt
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -20,12 +21,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlmodel import select
 
 from config import Settings
 from models.calendar import STATUTORY
 from models.db import reading
+from models.escalation_desk import desk_count, desk_items
 from models.notification import Notification
 from models.nudges import Nudge
 from tests.support.browser import needs_chromium
@@ -335,3 +337,76 @@ def test_the_escalations_desk_in_chromium(portal: Portal, browser, backend: str)
         page.wait_for_selector("text=已添加备注")
         assert "已电话联系分管领导，本周内报送" in page.content()
         check_page(page, "escalations-desk-noted")
+
+
+def _desk_numbers(page: str) -> list[str]:
+    """The 督办单 numbers of the items a desk page lists, in its order."""
+    desk = page[page.index('<ol class="desk">') : page.index("</ol>")]
+    return re.findall(r"<p><b>(督〔\d{4}〕\d{3}号)</b>", desk)
+
+
+def test_the_desk_filtered_by_level_shows_the_second_page_of_red_items_by_number(
+    portal: Portal,
+) -> None:
+    moments = _moments()
+    if len({m.year for m in moments}) > 1:
+        pytest.skip("the three runs straddle a new year: the numbers restart")
+    year = moments[0].year
+    with portal.login("office") as office:
+        second = office.get("/escalations", params={"level": 3, "page_no": 2}).text
+        beyond = office.get("/escalations", params={"level": 3, "page_no": 9}).text
+        part = office.get("/escalations", params={"unit": "市场监管", "task": 12}).text
+        wildcard = office.get("/escalations", params={"unit": "%"}).text
+    # All 98 items went blue (001–098), yellow (099–196) and red (197–294) on the same days, so
+    # every item is red since the same day and they follow their red numbers: page 2 holds the
+    # 51st to the 98th, 247 to 294.
+    assert _desk_numbers(second) == [f"督〔{year}〕{n:03d}号" for n in range(247, 295)]
+    assert "第2页/共2页，共 98 条" in second
+    assert 'href="/escalations?level=3&amp;page_no=1"' in second
+    assert "page_no=3" not in second
+    assert _desk_numbers(beyond) == _desk_numbers(second)  # beyond the last: the last
+    ladder = second[second.index('<ol class="desk">') :]
+    assert ladder.count("督办经过：") == 48 and ladder.count("蓝色提醒（") == 48
+    assert ladder.count("黄色催办（") == 48 and ladder.count("红色提请协调（") == 48
+    # A part of a unit's name finds it; "%" is a character, not LIKE's wildcard.
+    assert part.count('data-escalation="') == 1 and "共 1 条" in part
+    assert wildcard.count('data-escalation="') == 0
+    assert "<p>暂无。</p>" in wildcard[wildcard.index('id="open-items"') :]
+
+
+def test_the_desk_page_costs_the_same_queries_for_three_items_or_ninety_eight(
+    portal: Portal,
+) -> None:
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    with portal.login("office") as office:
+        office.get("/escalations")  # the connection's own first statements are not counted
+        event.listen(Engine, "before_cursor_execute", count)
+        try:
+            runs = {}
+            for name, query in (
+                ("three", {"unit": "市市场监管局"}),
+                ("first fifty of 98", {}),
+                ("last 48 of 98", {"page_no": 2}),
+            ):
+                statements.clear()
+                answer = office.get("/escalations", params=query)
+                assert answer.status_code == 200
+                runs[name] = (len(statements), answer.text.count('data-escalation="'))
+        finally:
+            event.remove(Engine, "before_cursor_execute", count)
+    assert [shown for _, shown in runs.values()] == [3, 50, 48]
+    assert len({queries for queries, _ in runs.values()}) == 1, runs
+
+
+def test_a_hostile_unit_filter_selects_nothing_on_the_desk(portal: Portal) -> None:
+    with reading(portal.engine) as session:
+        for value in [*STORABLE, "%", "_", "%市%", "市市场监管局' OR '1'='1"]:
+            if not value.strip():
+                continue
+            assert desk_count(session, {"unit": value}) == 0, value
+            assert desk_items(session, "Asia/Shanghai", {"unit": value}) == [], value
+        assert desk_count(session, {"unit": "市场监管"}) == 3

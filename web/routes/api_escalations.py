@@ -13,7 +13,6 @@ from pydantic import BaseModel, Field
 from models.clock import utc_now
 from models.db import reading, unit_of_work
 from models.escalation_desk import NOTE_LIMIT, NoteKind, add_note, close_item, desk_items
-from models.escalations import open_items
 from models.lifecycle import OFFICE
 from web.auth import Principal
 from web.bounds import Id
@@ -48,9 +47,7 @@ def list_escalations(
     _office(me, "list")
     zone = settings_of(request).timezone
     with reading(engine_of(request)) as session:
-        items = desk_items(
-            session, open_items(session, zone), zone, {"level": level, "unit": unit, "task": task}
-        )
+        items = desk_items(session, zone, {"level": level, "unit": unit, "task": task})
     return [{k: v for k, v in i.items() if k != "office"} for i in items]
 
 

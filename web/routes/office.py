@@ -12,8 +12,16 @@ from sqlmodel import Session
 from models.checkins import review_checkin
 from models.clock import utc_now
 from models.db import unit_of_work
-from models.escalation_desk import NoteKind, add_note, close_item, desk_items
-from models.escalations import LEVEL_LABELS, agenda, open_items
+from models.escalation_desk import (
+    NoteKind,
+    add_note,
+    close_item,
+    desk_count,
+    desk_items,
+    desk_units,
+    office_backlog,
+)
+from models.escalations import LEVEL_LABELS, agenda, agenda_count
 from models.extensions import decide_extension
 from models.plan import Plan
 from models.round import CheckIn, SupervisionRound
@@ -30,7 +38,7 @@ from web.deps import (
 )
 from web.escalation_view import DESK_HEADERS, desk_back, desk_row
 from web.flash import redirect_with
-from web.lists import paginate_items, xlsx_download
+from web.lists import PAGE_SIZE, paging_of, xlsx_download
 
 router = APIRouter()
 
@@ -168,6 +176,9 @@ def extension_decide(
     )
 
 
+AGENDA_SHOWN = 50  # the desk lists the oldest 会商 items; /leader/agenda pages them all
+
+
 @router.get("/escalations")
 def escalations(
     request: Request,
@@ -180,26 +191,23 @@ def escalations(
 ):
     timezone = settings_of(request).timezone
     filters = {"level": level, "unit": unit, "task": task}
-    open_ones = open_items(session, timezone)
-    units = sorted({i["unit"] for i in open_ones if not i["office"]})
-    chosen, paging = paginate_items(
-        desk_items(session, open_ones, timezone, filters),
-        page=page_no,
-        path="/escalations",
-        filters=filters,
-        export_path="/escalations/export",
+    total = desk_count(session, filters)
+    paging = paging_of(total, page_no, PAGE_SIZE, "/escalations", filters, "/escalations/export")
+    chosen = desk_items(
+        session, timezone, filters, offset=(paging.page - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
     return page(
         request,
         "escalations.html.j2",
         me,
-        items=agenda(session, timezone),
+        items=agenda(session, timezone, limit=AGENDA_SHOWN),  # the oldest; all on /leader/agenda
+        agenda_total=agenda_count(session),
         open_ones=chosen,
         paging=paging,
         filters=filters,
-        units=units,
+        units=desk_units(session),
         levels=LEVEL_LABELS,
-        office_backlog=[i for i in open_ones if i["office"]][:1000],
+        office_backlog=office_backlog(session, timezone, limit=1000),
     )
 
 
@@ -214,7 +222,7 @@ def escalations_export(
 ):
     timezone = settings_of(request).timezone
     filters = {"level": level, "unit": unit, "task": task}
-    items = desk_items(session, open_items(session, timezone), timezone, filters)
+    items = desk_items(session, timezone, filters)
     return xlsx_download("督办事项.xlsx", DESK_HEADERS, (desk_row(i) for i in items))
 
 
