@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -182,8 +183,12 @@ def measure(
         floor, _ = load(base, "/login", {}, clients, requests)
         floor_p95 = percentile(floor, 0.95)
         for user, path in pages(ids):
-            load(base, path, cookies[user], 1, 2)  # warm up (and the dashboard's cache)
-            times, largest = load(base, path, cookies[user], clients, requests)
+            print(f"{path} ({user})", file=sys.stderr, flush=True)  # which page, if one fails
+            try:
+                load(base, path, cookies[user], 1, 2)  # warm up (and the dashboard's cache)
+                times, largest = load(base, path, cookies[user], clients, requests)
+            except httpx.HTTPError as failed:
+                raise RuntimeError(f"{path} ({user}): {failed!r}") from failed
             p95 = percentile(times, 0.95)
             rows.append(
                 {

@@ -459,7 +459,7 @@ def test_a_file_that_lies_about_its_kind_is_refused_by_name(
     assert refused.value.name == name and fragment in refused.value.why_zh
 
 
-def test_images_show_inline_and_heic_as_a_placeholder(portal: Portal) -> None:
+def test_images_show_inline_and_heic_as_a_row_to_download(portal: Portal) -> None:
     own = portal.assignment(12, MARKET)
     photo = files.png("orange")
     with portal.login("market") as market, portal.login("office") as office:
@@ -473,7 +473,9 @@ def test_images_show_inline_and_heic_as_a_placeholder(portal: Portal) -> None:
         shas = {e["name"]: e["sha256"] for e in checkin.evidence}
         queue = office.get("/review").text
         assert f'<img src="/evidence/{checkin.id}/{shas["现场.png"]}/preview"' in queue
-        assert "HEIC 图片，点击下载" in queue
+        # No browser draws HEIC: a row with its type and a download link under its name.
+        assert '<span class="file-type">HEIC 图片</span>' in queue
+        assert f'<a href="/evidence/{checkin.id}/{shas["手机.heic"]}">手机.heic</a>' in queue
         assert f"/evidence/{checkin.id}/{shas['台账.xls']}/preview" not in queue
         inline = office.get(f"/evidence/{checkin.id}/{shas['现场.png']}/preview")
         assert inline.content == photo and inline.headers["content-type"] == "image/png"
@@ -559,6 +561,6 @@ def test_the_filing_form_and_the_review_queue_fit_a_phone_and_show_the_evidence(
                         ".map(i => i.naturalWidth > 0)"
                     )
                     assert drawn == [True, True], drawn  # the photo kept, the PDF added
-                    assert page.locator("text=HEIC 图片，点击下载").count() == 1
+                    assert page.locator(".file-type", has_text="HEIC 图片").count() == 1
                     assert page.locator("text=与上一版相比").count() == 1
                 context.close()
