@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import String, func
+from sqlalchemy import String, false, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from models import audit
@@ -265,7 +265,9 @@ def _open_items_query(
     level, unit, task = filters.get("level"), filters.get("unit"), filters.get("task")
     if level:
         query = query.where(Escalation.level == level)
-    if unit:  # a part of the name, case and all (not LIKE: SQLite's ignores ASCII case)
+    if unit and "\x00" in unit:  # no name holds a NUL, and PostgreSQL refuses one in a query
+        query = query.where(false())
+    elif unit:  # a part of the name, case and all (not LIKE: SQLite's ignores ASCII case)
         holds = func.instr if _dialect(session) == "sqlite" else func.strpos
         query = query.where(holds(col(Unit.name), unit) > 0)
     if task:
