@@ -27,6 +27,7 @@ from bench.common import COLUMNS, postgres, report, scratch_databases
 from bench.cycle import step_compile, step_escalate, step_file, step_open
 from bench.portal import percentile, serving
 from bench.synthetic import populate
+from loopback.portal_client import session_cookie
 from models.db import make_engine, unit_of_work
 from models.lifecycle import SYSTEM_ACTOR
 from models.schema import upgrade
@@ -161,16 +162,6 @@ def pages(ids: dict[str, object]) -> list[tuple[str, str]]:
     )
 
 
-def sign_in(base: str, username: str) -> dict[str, str]:
-    with httpx.Client(base_url=base) as browser:  # the login form's CSRF token comes with the page
-        token = browser.get("/login").text.split('name="csrf" value="')[1].split('"')[0]
-        login = browser.post(
-            "/login", data={"username": username, "password": PASSWORD, "csrf": token}
-        )
-        assert login.status_code == 303, (username, login.status_code)
-        return {"duban_session": login.cookies["duban_session"]}
-
-
 def measure(
     url: str, home: Path, tasks: int, units: int, clients: int, requests: int
 ) -> list[dict[str, object]]:
@@ -178,7 +169,10 @@ def measure(
     server, base = serving(url, home, {})
     rows: list[dict[str, object]] = []
     try:
-        cookies = {name: sign_in(base, name) for name in ("office", "liaison", "leader", "auditor")}
+        cookies = {
+            name: session_cookie(base, name, PASSWORD)
+            for name in ("office", "liaison", "leader", "auditor")
+        }
         load(base, "/login", {}, 1, 3)  # warm up
         floor, _ = load(base, "/login", {}, clients, requests)
         floor_p95 = percentile(floor, 0.95)

@@ -33,6 +33,7 @@ from bench.common import COLUMNS, postgres, report, scratch_databases, tree_peak
 from bench.cycle import step_open
 from bench.synthetic import populate
 from loopback.net import free_port
+from loopback.portal_client import csrf_of, session_cookie
 from models.db import make_engine, unit_of_work
 from models.lifecycle import SYSTEM_ACTOR
 from models.schema import upgrade
@@ -93,15 +94,7 @@ def measure(
     engine.dispose()
     server, base = serving(url, home, {})
     try:
-        with httpx.Client(
-            base_url=base
-        ) as browser:  # the login form's CSRF token comes with the page
-            token = browser.get("/login").text.split('name="csrf" value="')[1].split('"')[0]
-            login = browser.post(
-                "/login", data={"username": "bench", "password": PASSWORD, "csrf": token}
-            )
-            assert login.status_code == 303, login.status_code
-            cookies = {"duban_session": login.cookies["duban_session"]}
+        cookies = session_cookie(base, "bench", PASSWORD)
         load(base, "/dashboard", cookies, 1, 3)  # warm up
         dashboard = load(base, "/dashboard", cookies, clients, requests)
         floor = load(base, "/login", cookies, clients, requests)
@@ -168,7 +161,7 @@ def storm(url: str, home: Path, clients: int, requests: int) -> dict[str, object
 
     def attacker(number: int) -> None:
         with httpx.Client(base_url=base, timeout=600) as client:  # logins queue for argon2's slots
-            token = client.get("/login").text.split('name="csrf" value="')[1].split('"')[0]
+            token = csrf_of(client.get("/login").text)
             sent = 0
             while not stop.is_set():
                 sent += 1

@@ -49,3 +49,9 @@ def day_range(since: str | None, until: str | None) -> tuple[date | None, date |
     if start and end and end < start:
         raise InputRefused(f"“{label('until')}”{end} 早于“{label('since')}”{start}，请重新选择")
     return start, end
+
+
+def day_filters(since: str | None, until: str | None) -> dict[str, str]:
+    """`day_range` as a list's filters: each end an ISO day, "" when open."""
+    start, end = day_range(since, until)
+    return {"since": start.isoformat() if start else "", "until": end.isoformat() if end else ""}

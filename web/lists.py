@@ -2,7 +2,8 @@
 links, and the filtered list as an Excel file.
 
 A list page builds its query with its own filters, then hands it here: `paginate` counts and cuts
-it; `Paging` carries the links (each keeps the filters); `xlsx_download` writes every row the
+it (`list_page` when the list has an export at `path`/export); `Paging` carries the links (each
+keeps the filters); `export_rows` runs the same query uncut and `xlsx_download` writes what the
 filters select, with Chinese headers, no cell starting a formula, under a Chinese file name.
 """
 
@@ -21,6 +22,7 @@ from sqlmodel import Session, select
 from escaping.cells import neutral
 
 PAGE_SIZE = 50
+EXPORT_ROWS = 100_000  # an export's ceiling: every row the filters select, within reason
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -66,6 +68,20 @@ def paginate(
     paging = paging_of(total, page, size, path, filters, export_path)
     rows = list(session.exec(query.offset((paging.page - 1) * size).limit(size)).all())
     return rows, paging
+
+
+def list_page(
+    session: Session, query: Any, *, page: int, path: str, filters: Mapping[str, object]
+) -> tuple[list[Any], Paging]:
+    """`paginate` for a list page whose Excel twin is `path`/export, under the same filters."""
+    return paginate(
+        session, query, page=page, path=path, filters=filters, export_path=f"{path}/export"
+    )
+
+
+def export_rows(session: Session, query: Any) -> Any:
+    """Every row of a list page's query, uncut (up to EXPORT_ROWS): what its export writes."""
+    return session.exec(query.limit(EXPORT_ROWS))
 
 
 def paginate_items(

@@ -3,7 +3,6 @@ role."""
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +20,8 @@ from config import Settings
 from intake.directory import read_directory, sync_directory
 from intake.plan_import import reconcile, resolve
 from intake.source import read_notice
+from loopback import portal_client
+from loopback.portal_client import csrf_of as csrf_of  # the tests import it from here
 from models.assignment import Assignment
 from models.clock import utc_now
 from models.db import reading, unit_of_work
@@ -88,17 +89,9 @@ class Portal:
 def sign_in(
     client: httpx.Client, username: str, password: str = PASSWORD, **fields: str
 ) -> httpx.Response:
-    """What a browser does: open the login page (its CSRF cookie and field), then post the form."""
-    token = csrf_of(client.get("/login").text)
-    return client.post(
-        "/login", data={"username": username, "password": password, "csrf": token, **fields}
-    )
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, "no CSRF token on the page"
-    return found.group(1)
+    """loopback's sign-in (the login page's CSRF field, then the form), the tests' password by
+    default."""
+    return portal_client.sign_in(client, username, password, **fields)
 
 
 def seed(engine: Engine) -> None:

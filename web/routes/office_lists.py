@@ -39,8 +39,8 @@ from web.bounds import Id, SearchText
 from web.dashboard import every_cell, overview
 from web.deps import office_only, office_or_leader, page, read_session, settings_of
 from web.filing_view import evidence_shown
-from web.list_filters import choice, day_range, number
-from web.lists import paginate, paging_of, xlsx_download
+from web.list_filters import choice, day_filters, number
+from web.lists import export_rows, list_page, paging_of, xlsx_download
 
 router = APIRouter()
 
@@ -56,8 +56,11 @@ def _units(session: Session) -> list[Any]:
     return list(session.exec(select(Unit.id, Unit.name).order_by(Unit.name)).all())
 
 
-def _day_bounds(column: Any, since: date | None, until: date | None, zone: str) -> list[Any]:
-    """`column` (a stored UTC moment) within the office's days `since`..`until`, both included."""
+def _day_bounds(column: Any, filters: dict[str, Any], zone: str) -> list[Any]:
+    """`column` (a stored UTC moment) within the office's days `since`..`until` of `filters`
+    (`day_filters`), both included."""
+    since = date.fromisoformat(filters["since"]) if filters["since"] else None
+    until = date.fromisoformat(filters["until"]) if filters["until"] else None
     where = []
     if since:
         where.append(column >= utc(datetime.combine(since, time(), ZoneInfo(zone))))
@@ -213,14 +216,13 @@ def _queue_filters(
     since: str | None,
     until: str | None,
 ) -> dict[str, Any]:
-    start, end = day_range(since, until)
+    days = day_filters(since, until)  # the day range is checked before the other filters
     return {
         "unit": number("unit", unit) or "",
         "task": number("task", task) or "",
         "round": number("round", round_) or "",
         "kind": choice("kind", kind, FILING_KINDS) or "",
-        "since": start.isoformat() if start else "",
-        "until": end.isoformat() if end else "",
+        **days,
     }
 
 
@@ -244,9 +246,7 @@ def _queue_query(filters: dict[str, Any], zone: str) -> Any:
         query = query.where(CheckIn.round_id == filters["round"])
     if filters["kind"]:
         query = query.where(CheckIn.completed == (filters["kind"] == "completion"))
-    since = date.fromisoformat(filters["since"]) if filters["since"] else None
-    until = date.fromisoformat(filters["until"]) if filters["until"] else None
-    query = query.where(*_day_bounds(col(CheckIn.submitted_at), since, until, zone))
+    query = query.where(*_day_bounds(col(CheckIn.submitted_at), filters, zone))
     return query.order_by(col(CheckIn.submitted_at), col(CheckIn.id))
 
 
@@ -275,13 +275,12 @@ def review_queue(
 ):
     zone = settings_of(request).timezone
     filters = _queue_filters(unit, task, round, kind, since, until)
-    rows, paging = paginate(
+    rows, paging = list_page(
         session,
         _queue_query(filters, zone),
         page=page_no,
         path="/review",
         filters=filters,
-        export_path="/review/export",
     )
     versions = versions_of(session, [c.id for c, *_ in rows if c.id is not None])
     return page(
@@ -313,7 +312,7 @@ def review_export(
 ):
     zone = settings_of(request).timezone
     filters = _queue_filters(unit, task, round, kind, since, until)
-    found = session.exec(_queue_query(filters, zone).limit(100_000))
+    found = export_rows(session, _queue_query(filters, zone))
     return xlsx_download(
         "待审核报送.xlsx",
         QUEUE_HEADERS,
@@ -351,12 +350,11 @@ ROUND_HEADERS: Final = (
 def _round_filters(
     plan: str | None, state: str | None, since: str | None, until: str | None
 ) -> dict[str, Any]:
-    start, end = day_range(since, until)
+    days = day_filters(since, until)  # the day range is checked before the other filters
     return {
         "plan": (plan or "").strip(),
         "state": choice("state", state, ROUND_STATES) or "",
-        "since": start.isoformat() if start else "",
-        "until": end.isoformat() if end else "",
+        **days,
     }
 
 
@@ -417,13 +415,12 @@ def rounds(
     from models.labels import CADENCE_ADJUSTS, CADENCES
 
     filters = _round_filters(plan, state, since, until)
-    found, paging = paginate(
+    found, paging = list_page(
         session,
         _round_query(filters),
         page=page_no,
         path="/rounds",
         filters=filters,
-        export_path="/rounds/export",
     )
     plans = session.exec(
         select(Plan).where(live_plan()).order_by(col(Plan.id))
@@ -468,7 +465,7 @@ def rounds_export(
     session: Session = Depends(read_session),
 ):
     filters = _round_filters(plan, state, since, until)
-    rows = _round_rows(session, list(session.exec(_round_query(filters).limit(100_000))))
+    rows = _round_rows(session, list(export_rows(session, _round_query(filters))))
     return xlsx_download(
         "督导轮次.xlsx",
         ROUND_HEADERS,
@@ -511,13 +508,12 @@ def _extension_filters(
     since: str | None,
     until: str | None,
 ) -> dict[str, Any]:
-    start, end = day_range(since, until)
+    days = day_filters(since, until)  # the day range is checked before the other filters
     return {
         "state": choice("state", state, EXTENSION_STATES) or "",
         "unit": number("unit", unit) or "",
         "task": number("task", task) or "",
-        "since": start.isoformat() if start else "",
-        "until": end.isoformat() if end else "",
+        **days,
     }
 
 
@@ -534,9 +530,7 @@ def _extension_query(filters: dict[str, Any], zone: str) -> Any:
         query = query.where(Assignment.unit_id == filters["unit"])
     if filters["task"]:
         query = query.where(Task.number == filters["task"])
-    since = date.fromisoformat(filters["since"]) if filters["since"] else None
-    until = date.fromisoformat(filters["until"]) if filters["until"] else None
-    query = query.where(*_day_bounds(col(ExtensionRequest.requested_at), since, until, zone))
+    query = query.where(*_day_bounds(col(ExtensionRequest.requested_at), filters, zone))
     return query.order_by(
         col(ExtensionRequest.state) != ExtensionState.PENDING, col(ExtensionRequest.id).desc()
     )
@@ -556,13 +550,12 @@ def extensions(
 ):
     zone = settings_of(request).timezone
     filters = _extension_filters(state, unit, task, since, until)
-    rows, paging = paginate(
+    rows, paging = list_page(
         session,
         _extension_query(filters, zone),
         page=page_no,
         path="/extensions",
         filters=filters,
-        export_path="/extensions/export",
     )
     return page(
         request,
@@ -589,7 +582,7 @@ def extensions_export(
 ):
     zone = settings_of(request).timezone
     filters = _extension_filters(state, unit, task, since, until)
-    found = session.exec(_extension_query(filters, zone).limit(100_000))
+    found = export_rows(session, _extension_query(filters, zone))
     return xlsx_download(
         "延期申请.xlsx",
         EXTENSION_HEADERS,
