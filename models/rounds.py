@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import case, func, insert, literal
 from sqlmodel import Session, col, select
 
 from models import audit
@@ -20,7 +21,7 @@ from models.archive import refuse_if_archived
 from models.assignment import Assignment, AssignmentRole
 from models.calendar import STATUTORY, WorkingCalendar
 from models.clock import local_day, utc
-from models.db import bulk_insert, id_of, table_of, take_turn
+from models.db import id_of, table_of, take_turn
 from models.errors import DubanError, NotFound, ReportDateTooEarly, TextTooLong
 from models.lifecycle import Actor, State
 from models.outbox import enqueue_many
@@ -248,7 +249,7 @@ def open_round(
     # A few working days early, but never before the round opens: a round due tomorrow must not make
     # its cooperating units overdue the day they hear of it.
     cooperating_due = max(calendar.add_working_days(report_by, -cooperating_lead_days), opening_day)
-    rows = _checkin_rows(
+    checkins = _insert_checkins(
         session,
         plan,
         round_,
@@ -257,7 +258,6 @@ def open_round(
         task_numbers=task_numbers,
         unit_names=unit_names,
     )
-    bulk_insert(session, table_of(CheckIn), rows)  # a province opens 100,000 check-ins at once
     warnings = _round_warnings(report_by, calendar, rest_day=rest_day)
     messages, unreached = round_notices(session, round_, plan)
     notices = enqueue_many(session, messages, now=now)
@@ -273,7 +273,7 @@ def open_round(
             "name": name,
             "report_by": report_by,
             "scope": scope,
-            "checkins": len(rows),
+            "checkins": checkins,
             "notices": notices,
             "unreached": unreached,
         },
@@ -281,7 +281,7 @@ def open_round(
     return Opened(
         round=round_,
         created=True,
-        checkins=len(rows),
+        checkins=checkins,
         notices=notices,
         warnings=warnings,
         unreached=unreached,
@@ -319,7 +319,7 @@ def _check_tasks(session: Session, plan: Plan, task_numbers: list[int]) -> None:
         raise TasksNotInPlan(plan=plan.key, missing=_numbers(missing), known=_numbers(list(known)))
 
 
-def _checkin_rows(
+def _insert_checkins(
     session: Session,
     plan: Plan,
     round_: SupervisionRound,
@@ -328,10 +328,24 @@ def _checkin_rows(
     cooperating_due: date,
     task_numbers: list[int] | None,
     unit_names: list[str] | None,
-) -> list[dict[str, Any]]:
-    """One pending check-in per open assignment in scope; a named scope holding none is refused."""
+) -> int:
+    """One pending check-in per open assignment in scope, written by the database itself (INSERT …
+    SELECT: a province opens 100,000 check-ins at once, and none of them needs to pass through
+    Python); how many. A named scope holding none is refused."""
+    due = case(
+        (col(Assignment.role) == AssignmentRole.COOPERATING.value, literal(cooperating_due)),
+        else_=literal(report_by),
+    )
     query = (
-        select(Assignment.id, Assignment.unit_id, Assignment.role)
+        select(  # type: ignore[call-overload]
+            literal(round_.id),
+            Assignment.id,
+            literal(CheckInState.PENDING.value),
+            due,
+            due,
+            literal([], type_=table_of(CheckIn).c.evidence.type),
+            literal(False),
+        )
         .join(Task, col(Task.id) == col(Assignment.task_id))
         .where(
             Task.plan_id == plan.id,
@@ -348,27 +362,21 @@ def _checkin_rows(
         query = query.where(
             col(Assignment.unit_id).in_([find_unit(session, n).id for n in unit_names])
         )
-    rows: list[dict[str, Any]] = []
-    for a_id, _unit_id, role in session.connection().execute(query):  # Core rows: 100,000 of them
-        due = cooperating_due if role == AssignmentRole.COOPERATING else report_by
-        rows.append(
-            {
-                "round_id": round_.id,
-                "assignment_id": a_id,
-                "state": CheckInState.PENDING.value,
-                "due_on": due,
-                "original_due_on": due,
-                "evidence": [],
-                "completed": False,
-            }
-        )
-    if not rows and (task_numbers or unit_names):
+    columns = ["round_id", "assignment_id", "state", "due_on", "original_due_on", "evidence"]
+    session.connection().execute(
+        insert(table_of(CheckIn)).from_select([*columns, "completed"], query)
+    )
+    # Counted, not the cursor's rowcount: psycopg reports none for an INSERT … SELECT.
+    count = session.exec(
+        select(func.count()).select_from(CheckIn).where(CheckIn.round_id == round_.id)
+    ).one()
+    if not count and (task_numbers or unit_names):
         # Rolled back with the round row above: the name stays free for a corrected scope.
         raise EmptyScope(
             tasks=_numbers(task_numbers or []) if task_numbers else "全部",
             units="、".join(unit_names or []) or "全部",
         )
-    return rows
+    return count
 
 
 def _round_warnings(report_by: date, calendar: WorkingCalendar, *, rest_day: bool) -> list[str]:
