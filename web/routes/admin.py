@@ -592,11 +592,11 @@ def _save_unit(request: Request, me: Principal, unit_id: int | None):
                 raise
             return _unit_form(request, me, unit_id, fields, status=422, problems=mine)
         try:
-            counts = sync_directory(session, entries[-1:], actor=me.actor, now=utc_now())
+            synced = sync_directory(session, entries[-1:], actor=me.actor, now=utc_now())
         except ImportFailed as failed:
             session.rollback()
             return _unit_form(
                 request, me, unit_id, fields, status=422, problems=[p.zh for p in failed.problems]
             )
-    done = "已保存" if counts["created"] or counts["updated"] else "没有改动"
+    done = "已保存" if synced.created or synced.updated else "没有改动"
     return RedirectResponse(link("/units", {"done": done, "q": fields["name"]}), status_code=303)
