@@ -11,6 +11,7 @@ database: every unit they name is created by the import.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from models.user import User
 from tests.support.cli import duban
 from tests.support.hostile import STORABLE, terminal_escapes_in
 from tests.support.imports import HEADER, snapshot
+from tests.support.portal import Portal, csrf_of, serve_seeded
 from tests.support.scenario import OFFICE
 from web.audit_words import in_words
 
@@ -311,3 +313,40 @@ def test_a_hostile_name_a_notice_made_is_adopted_and_printed_safely(
         words = in_words(event, "Asia/Shanghai")
     assert words.what == AUDIT_ACTIONS["unit.adopt"] == "合并或改名单位"
     assert ("名称", hostile, "市委政法委") in words.changes
+
+
+@pytest.fixture
+def portal(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[Portal]:
+    yield from serve_seeded(engine, database_url, tmp_path, upload_max_mb=1)
+
+
+def test_the_unit_form_adopts_a_unit_nobody_curated_as_the_import_does(portal: Portal) -> None:
+    with unit_of_work(portal.engine) as session:
+        made = Unit(name="市新设专班", created_at=NOW)  # as an import creates it
+        session.add(made)
+        session.flush()
+        made_id = id_of(made)
+    with portal.login("office") as office:
+        form = office.get("/units/new").text
+        saved = office.post(
+            "/units",
+            data={
+                "csrf": csrf_of(form),
+                "name": "市儿童工作专班",
+                "kind": "department",
+                "aliases": "市新设专班",
+                "liaison_name": "专班联络员",
+                "liaison_email": "zb@example.gov.cn",
+            },
+        )
+        assert saved.status_code == 303, saved.text
+        assert "已保存" in office.get(saved.headers["location"]).text
+        trail = office.get("/audit", params={"action": "unit.adopt"}).text
+    assert "合并或改名单位" in trail and "unit.adopt</td>" not in trail
+    assert "通讯录把“市新设专班”列为“市儿童工作专班”的简称" in trail  # the event's row itself
+    with reading(portal.engine) as session:
+        assert id_of(find_unit(session, "市新设专班")) == made_id
+        assert session.get_one(Unit, made_id).name == "市儿童工作专班"
+    assert _adoptions(portal.engine) == [
+        ({"name": "市新设专班", "unit_id": made_id}, {"name": "市儿童工作专班", "unit_id": made_id})
+    ]
