@@ -28,12 +28,14 @@ def units_import(
     config = settings()
     entries = read_directory(path)
     with unit_of_work(engine_for(config)) as session:
-        counts = sync_directory(session, entries, actor=actor_for(config), now=now_from(now))
+        synced = sync_directory(session, entries, actor=actor_for(config), now=now_from(now))
+    for adoption in synced.adopted:
+        say(adoption.zh(), adoption.en())
     say(
-        f"通讯录已更新：新建 {counts['created']} 个，修改 {counts['updated']} 个，未变 "
-        f"{counts['unchanged']} 个",
-        f"directory loaded: {counts['created']} created, {counts['updated']} updated, "
-        f"{counts['unchanged']} unchanged",
+        f"通讯录已更新：新建 {synced.created} 个，修改 {synced.updated} 个，未变 "
+        f"{synced.unchanged} 个",
+        f"directory loaded: {synced.created} created, {synced.updated} updated, "
+        f"{synced.unchanged} unchanged",
     )
 
 

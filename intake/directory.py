@@ -25,10 +25,20 @@ from intake.notice import ImportFailed, Problem, Where
 from intake.unit_phrase import split_names
 from intake.wording import squash
 from models import audit
+from models.adoption import Adoption, merge_unit, rename_unit, shared_tasks
 from models.clock import utc
 from models.db import id_of
 from models.lifecycle import Actor
-from models.unit import Contact, ContactRole, GroupMember, Unit, UnitAlias, UnitKind
+from models.unit import (
+    ROBOT_KEYS,
+    Contact,
+    ContactRole,
+    GroupMember,
+    Unit,
+    UnitAlias,
+    UnitKind,
+    uncurated,
+)
 
 NAME_LIMIT = 200  # Unit.name and UnitAlias.alias
 
@@ -51,7 +61,7 @@ CSV_COLUMNS = (
     "dingtalk_token",
     "dingtalk_secret",
 )
-ROBOT_FIELDS = ("wecom_key", "dingtalk_token", "dingtalk_secret")
+ROBOT_FIELDS = ROBOT_KEYS
 
 
 @dataclass
@@ -411,16 +421,42 @@ class UnitIndex:
         self.by_key[squash(unit.name)] = unit
 
 
+@dataclass(frozen=True)
+class DirectorySynced:
+    """What `sync_directory` did: units created, changed and left as they were, and the units nobody
+    had curated that the directory adopted (renamed or merged, models/adoption.py)."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    adopted: tuple[Adoption, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Adopting:
+    """A directory entry taking over `holder`, a unit nobody curated that holds one of its aliases;
+    `into` is the entry's own unit when it exists (a merge), else None (a rename)."""
+
+    entry: DirectoryEntry
+    alias: str
+    holder: Unit
+    into: Unit | None
+
+
 def sync_directory(
     session: Session, entries: list[DirectoryEntry], *, actor: Actor, now: datetime
-) -> dict[str, int]:
-    """Create or update every unit of the directory; one audit event per unit created or changed."""
+) -> DirectorySynced:
+    """Create or update every unit of the directory; one audit event per unit created or changed,
+    and one per unit adopted."""
     # The trail's lock first, as a notice import takes it: a concurrent directory or notice import
     # (which may create the same units) waits for this one, then finds them; taking it only at the
     # first audit event, after inserting units, could deadlock with an import waiting on those rows.
     audit.lock(session)
     index = UnitIndex(session)
-    _refuse_taken_aliases(index, entries)
+    adopted = tuple(
+        _adopt(session, index, adopting, actor=actor, now=now)
+        for adopting in _adoptions(session, index, entries)
+    )
     before: dict[str, dict[str, Any] | None] = {}
     units: dict[str, Unit] = {}
     for entry in entries:  # units first, so that members may be listed before their group
@@ -436,40 +472,7 @@ def sync_directory(
             setattr(unit, key, entry.robots.get(key))
         units[entry.name] = unit
     for entry in entries:
-        unit = units[entry.name]
-        unit_id = id_of(unit)
-        _replace(
-            session,
-            UnitAlias,
-            UnitAlias.unit_id == unit.id,
-            [UnitAlias(alias=a, unit_id=unit_id) for a in dict.fromkeys(entry.aliases)],
-        )
-        _replace(
-            session,
-            Contact,
-            Contact.unit_id == unit.id,
-            [
-                Contact(
-                    unit_id=unit_id,
-                    role=role,
-                    name=c.name,
-                    email=c.email,
-                    phone=c.phone,
-                    mobile=c.mobile,
-                    channels=c.channels,
-                )
-                for role, c in entry.contacts.items()
-            ],
-        )
-        _replace(
-            session,
-            GroupMember,
-            GroupMember.group_id == unit.id,
-            [
-                GroupMember(group_id=unit_id, member_id=id_of(index.known(m)))
-                for m in dict.fromkeys(entry.members)
-            ],
-        )
+        _write_entry(session, index, entry, units[entry.name])
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     for entry in entries:
         unit, earlier = units[entry.name], before[entry.name]
@@ -489,20 +492,67 @@ def sync_directory(
             before=earlier,
             after=now_described,
         )
-    return counts
+    return DirectorySynced(**counts, adopted=adopted)
 
 
-def _refuse_taken_aliases(index: UnitIndex, entries: list[DirectoryEntry]) -> None:
-    problems = []
+def _write_entry(session: Session, index: UnitIndex, entry: DirectoryEntry, unit: Unit) -> None:
+    """The entry's aliases, contacts and members, in place of the unit's."""
+    unit_id = id_of(unit)
+    _replace(
+        session,
+        UnitAlias,
+        UnitAlias.unit_id == unit.id,
+        [UnitAlias(alias=a, unit_id=unit_id) for a in dict.fromkeys(entry.aliases)],
+    )
+    _replace(
+        session,
+        Contact,
+        Contact.unit_id == unit.id,
+        [
+            Contact(
+                unit_id=unit_id,
+                role=role,
+                name=c.name,
+                email=c.email,
+                phone=c.phone,
+                mobile=c.mobile,
+                channels=c.channels,
+            )
+            for role, c in entry.contacts.items()
+        ],
+    )
+    _replace(
+        session,
+        GroupMember,
+        GroupMember.group_id == unit.id,
+        [
+            GroupMember(group_id=unit_id, member_id=id_of(index.known(m)))
+            for m in dict.fromkeys(entry.members)
+        ],
+    )
+
+
+def _adoptions(
+    session: Session, index: UnitIndex, entries: list[DirectoryEntry]
+) -> list[_Adopting]:
+    """The units the directory adopts: each alias held by another unit is adopted when nobody has
+    curated that unit (`models.unit.uncurated`); held by a curated unit, or held by a unit that
+    shares a task with the entry's own (the merge would assign the task twice), it is refused,
+    and ImportFailed lists every refusal before anything is written."""
+    problems: list[Problem] = []
+    adopting: list[_Adopting] = []
     for entry in entries:
         owner = index.find(entry.name)
         for alias in entry.aliases:
             holder = index.find(alias)
             if (
-                holder is not None
-                and (owner is None or holder.id != owner.id)
-                and holder.name != entry.name
+                holder is None
+                or (owner is not None and holder.id == owner.id)
+                or holder.name == entry.name
+                or any(a.holder.id == holder.id for a in adopting)
             ):
+                continue
+            if not uncurated(session, holder):
                 problems.append(
                     Problem(
                         entry.where,
@@ -510,8 +560,51 @@ def _refuse_taken_aliases(index: UnitIndex, entries: list[DirectoryEntry]) -> No
                         f"the alias “{alias}” already belongs to “{holder.name}”",
                     )
                 )
+            elif owner is not None and (shared := shared_tasks(session, holder, owner)):
+                problems.extend(_shared_task_problems(entry, holder, owner, shared))
+            else:
+                adopting.append(_Adopting(entry, alias, holder, owner))
     if problems:
         raise ImportFailed(problems)
+    return adopting
+
+
+def _shared_task_problems(
+    entry: DirectoryEntry, holder: Unit, owner: Unit, shared: list[tuple[str, int]]
+) -> list[Problem]:
+    return [
+        Problem(
+            entry.where,
+            f"“{holder.name}”与“{owner.name}”都承担计划“{key}”第 {number} 项任务，"
+            f"无法把“{holder.name}”并入“{owner.name}”：请先处理其中一个单位的这项分工"
+            "（如退办改派），再导入通讯录",
+            f"“{holder.name}” and “{owner.name}” are both assigned task {number} of plan "
+            f"“{key}”: “{holder.name}” cannot be merged into “{owner.name}”",
+        )
+        for key, number in shared
+    ]
+
+
+def _adopt(
+    session: Session, index: UnitIndex, adopting: _Adopting, *, actor: Actor, now: datetime
+) -> Adoption:
+    """Rename or merge one adopted unit, and keep the index true: the old name now finds the
+    entry's unit (the directory lists it as an alias)."""
+    entry, holder, into = adopting.entry, adopting.holder, adopting.into
+    place = entry.where.zh() if entry.where else ""
+    reason = f"通讯录{place}把“{adopting.alias}”列为“{entry.name}”的简称"
+    old_key = squash(holder.name)
+    if into is None:
+        adoption = rename_unit(
+            session, holder, name=entry.name, actor=actor, now=now, reason=reason
+        )
+        index.add(holder)
+        index.by_key[old_key] = holder
+    else:
+        adoption = merge_unit(session, holder, into=into, actor=actor, now=now, reason=reason)
+        index.units.pop(adoption.old_id, None)
+        index.by_key[old_key] = into
+    return adoption
 
 
 def _replace(session: Session, table: type[SQLModel], condition: Any, rows: list[Any]) -> None:

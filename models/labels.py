@@ -111,6 +111,7 @@ AUDIT_ACTIONS: Final[dict[str, str]] = {
     "task.withdraw": "撤销任务",
     "unit.create": "新增单位",
     "unit.update": "修改单位",
+    "unit.adopt": "合并或改名单位",
     "user.create": "新增用户",
     "user.disable": "停用用户",
     "user.password": "修改密码",

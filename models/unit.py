@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import JSON, Column, String
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, Session, SQLModel, col, or_, select
 
 from models.errors import NotFound
 
@@ -18,6 +18,9 @@ class UnitKind(StrEnum):
 class ContactRole(StrEnum):
     LIAISON = "liaison"  # 联络员
     HEAD = "head"  # 分管领导
+
+
+ROBOT_KEYS = ("wecom_key", "dingtalk_token", "dingtalk_secret")
 
 
 class Unit(SQLModel, table=True):
@@ -78,3 +81,24 @@ def find_unit(session: Session, name: str) -> Unit:
     if unit is None:
         raise NotFound(kind="unit", kind_zh="单位", key=name)
     return unit
+
+
+def uncurated(session: Session, unit: Unit) -> bool:
+    """A unit nobody has curated: no contact, no alias, in no group and with no members, no robot
+    key, no user account: exactly what a notice import makes of a name the directory lacked
+    (intake/plan_import.py `_insert_units`; the portal flags it 缺少联系人). A directory that
+    lists its name as an alias adopts it (models/adoption.py); a unit the office has curated is
+    its own and is never taken over."""
+    from models.user import User
+
+    if any(getattr(unit, key) for key in ROBOT_KEYS):
+        return False
+    held = (
+        select(Contact.id).where(Contact.unit_id == unit.id),
+        select(UnitAlias.id).where(UnitAlias.unit_id == unit.id),
+        select(GroupMember.group_id).where(
+            or_(col(GroupMember.group_id) == unit.id, col(GroupMember.member_id) == unit.id)
+        ),
+        select(User.id).where(User.unit_id == unit.id),
+    )
+    return all(session.exec(query.limit(1)).first() is None for query in held)

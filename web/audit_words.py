@@ -87,6 +87,8 @@ CHANGE_FIELDS: Final[dict[str, str]] = {
     "queued": "已排队",
     "recipients": "收件人",
     "user_id": "用户编号",
+    "unit_id": "单位编号",
+    "assignments": "转入的分工",
     "checkins_moved": "顺延的报送",
     "checkins": "报送数",
     "notices": "通知数",

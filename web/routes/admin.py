@@ -19,12 +19,14 @@ from intake.directory import (
     sync_directory,
 )
 from intake.notice import ImportFailed, Where
+from intake.unit_phrase import split_names
+from intake.wording import squash
 from models.clock import utc_now
 from models.db import unit_of_work
 from models.errors import NotFound
 from models.labels import CONTACT_ROLES, UNIT_KINDS, USER_ROLES, local_time
 from models.lifecycle import Role
-from models.unit import Unit, UnitAlias
+from models.unit import Unit, UnitAlias, uncurated
 from models.user import User
 from models.users import (
     MIN_PASSWORD,
@@ -546,12 +548,17 @@ def unit_detail(
     return _unit_form(request, me, unit_id, _unit_row(session, unit)["fields"], nudge=offer)
 
 
-def _directory_except(session: Session, unit_id: int | None) -> list[tuple[Where | None, Any]]:
+def _directory_except(
+    session: Session, unit_id: int | None, aliases: str | None
+) -> list[tuple[Where | None, Any]]:
     """Every other unit as a directory record, so that the form's unit is checked against them
-    (names, aliases, members) exactly as an import file would be."""
+    (names, aliases, members) exactly as an import file would be; but a unit nobody curated that
+    one of the form's aliases names is left out, for the form's unit to adopt it, as an import
+    does (intake.directory `sync_directory`)."""
+    adopting = {squash(a) for a in split_names(aliases or "")}
     records: list[tuple[Where | None, Any]] = []
     for number, unit in enumerate(session.exec(select(Unit).order_by(col(Unit.id))), start=1):
-        if unit.id == unit_id:
+        if unit.id == unit_id or (squash(unit.name) in adopting and uncurated(session, unit)):
             continue
         described = describe_unit(session, unit, secrets=True)
         record = {k: described[k] for k in ("name", "kind", "aliases", "members")}
@@ -583,7 +590,10 @@ def _save_unit(request: Request, me: Principal, unit_id: int | None):
             for key in ROBOT_FIELDS:  # left empty: the robot stays as the directory has it
                 fields[key] = fields[key] or (getattr(unit, key) or "")
         # The form's unit goes last and without a place, so every problem about it is the form's.
-        records = [*_directory_except(session, unit_id), (None, record_from_columns(fields))]
+        records = [
+            *_directory_except(session, unit_id, fields["aliases"]),
+            (None, record_from_columns(fields)),
+        ]
         try:
             entries = check_records(records)
         except ImportFailed as failed:
@@ -592,11 +602,11 @@ def _save_unit(request: Request, me: Principal, unit_id: int | None):
                 raise
             return _unit_form(request, me, unit_id, fields, status=422, problems=mine)
         try:
-            counts = sync_directory(session, entries[-1:], actor=me.actor, now=utc_now())
+            synced = sync_directory(session, entries[-1:], actor=me.actor, now=utc_now())
         except ImportFailed as failed:
             session.rollback()
             return _unit_form(
                 request, me, unit_id, fields, status=422, problems=[p.zh for p in failed.problems]
             )
-    done = "已保存" if counts["created"] or counts["updated"] else "没有改动"
+    done = "已保存" if synced.created or synced.updated else "没有改动"
     return RedirectResponse(link("/units", {"done": done, "q": fields["name"]}), status_code=303)
