@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlmodel import Session, col, select
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # the domain reads settings, never loads them
     from models.calendar import WorkingCalendar
 
 URGENCY = {"t-3": 1, "t-1": 2, "due": 3, "overdue": 4}
+_T = TypeVar("_T", bound=tuple[Any, ...])
 
 
 @dataclass
@@ -53,6 +54,13 @@ def stage_of(today: date, due_on: date, rules: CycleRules) -> str | None:
         return f"t-{left}" if left in rules.reminder_before else None
     overdue = rules.calendar.working_days_between(due_on, today)
     return "overdue" if overdue > 0 and overdue % rules.overdue_every == 0 else None
+
+
+def most_urgent(items: list[_T]) -> _T:
+    """The item whose step a unit's digest is: each item is (stage or None, ...). Any stage beats
+    none (a unit is triggered by some item's stage); among stages, URGENCY (overdue, due, t-1, t-3),
+    and days the office adds to reminder_before (t-5) rank below those; a tie goes to the first."""
+    return max(items, key=lambda i: (i[0] is not None, URGENCY.get(i[0] or "", 0)))
 
 
 def send_reminders(
@@ -130,11 +138,7 @@ def send_reminders(
     messages: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     for unit_id, items in triggered.items():
-        # Any stage beats none: a unit is triggered by some item's stage, and days the office adds
-        # to reminder_before (t-5) have no URGENCY entry.
-        urgent_stage, urgent, round_info, plan_title, unit_name = max(
-            items, key=lambda i: (i[0] is not None, URGENCY.get(i[0] or "", 0))
-        )
+        urgent_stage, urgent, round_info, plan_title, unit_name = most_urgent(items)
         assert urgent_stage is not None
         run.stages[urgent_stage] = run.stages.get(urgent_stage, 0) + 1
         if unit_id not in liaisons:

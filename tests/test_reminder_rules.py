@@ -25,7 +25,7 @@ from models.checkins import submit_checkin
 from models.db import unit_of_work
 from models.lifecycle import SYSTEM_ACTOR
 from models.notification import Notification
-from models.reminders import send_reminders
+from models.reminders import most_urgent, send_reminders
 from tests.support.scenario import Scenario
 from tests.support.small_office import at, open_september, rendered, with_contacts
 
@@ -78,7 +78,7 @@ def reminder_events(engine: Engine) -> list[dict[str, Any]]:
 
     with Session(engine) as session:
         return [
-            json.loads(e.after) | {"unit": e.object_id}
+            json.loads(e.after) | {"unit": e.object_id, "unit_id": e.unit_id}
             for e in session.exec(
                 select(AuditEvent)
                 .where(AuditEvent.action == "reminder.enqueue")
@@ -174,6 +174,7 @@ def test_each_digest_queued_writes_one_audit_event_and_a_rerun_writes_none(
             "items": 2,
             "key": f"digest:u{education}:liaison:2022-09-07",
             "unit": str(education),
+            "unit_id": education,  # what the audit page's unit filter finds the event by
         }
     ]
     again = remind(engine, settings, "2022-09-07", hour=15)
@@ -266,3 +267,20 @@ def test_with_a_reminder_every_working_day_the_first_late_day_is_reminded(
     daily = Settings(home=tmp_path, cycle={"overdue_every": 1})
     remind(engine, daily, "2022-09-08")  # the cooperating units' 7th is 1 working day late
     assert digests(engine, plan, "2022-09-08")["市公安局"]["kind"] == "overdue"
+
+
+# The ladder's order, from the least urgent to the most, as the office reads it: three working days
+# before, one day before, the due day, late. A day the office adds (t-5) ranks below all of them.
+LADDER = ["t-3", "t-1", "due", "overdue"]
+
+
+def test_the_digest_takes_the_most_urgent_step_whatever_the_order_of_the_items() -> None:
+    for low, high in [(a, b) for i, a in enumerate(LADDER) for b in LADDER[i + 1 :]]:
+        for items in ([(low, "A"), (high, "B")], [(high, "B"), (low, "A")]):
+            assert most_urgent(items) == (high, "B"), (low, high, items)
+    for stage in LADDER:
+        assert most_urgent([("t-5", "extra"), (stage, "ladder")]) == (stage, "ladder")
+        assert most_urgent([(stage, "ladder"), ("t-5", "extra")]) == (stage, "ladder")
+    assert most_urgent([(None, "quiet"), ("t-5", "extra")]) == ("t-5", "extra")
+    assert most_urgent([("t-5", "first"), ("t-5", "second")]) == ("t-5", "first")
+    assert most_urgent([("due", "first"), ("due", "second")]) == ("due", "first")
