@@ -104,6 +104,22 @@ def open_items(session: Session, plan_id: int) -> int:
     ).one()
 
 
+def _off_the_desk(session: Session, plan_id: int) -> None:
+    """The plan's escalated items leave the office's desk (it lists live plans' items alone)."""
+    from models.escalation import Escalation
+    from models.escalations import mark_items
+
+    session.flush()  # the plan's archived_at, which `mark_items` reads
+    marked = (
+        select(Escalation.assignment_id)
+        .join(Assignment, col(Assignment.id) == col(Escalation.assignment_id))
+        .join(Task, col(Task.id) == col(Assignment.task_id))
+        .where(Task.plan_id == plan_id, col(Escalation.item_since).is_not(None))
+        .distinct()
+    )
+    mark_items(session, session.exec(marked).all())
+
+
 def archive_plan(session: Session, *, plan_key: str, actor: Actor, now: datetime) -> Plan:
     """The office archives a finished plan: read-only from now on. One audit event (plan.archive);
     a round still open is closed with it (nothing is left to file in it)."""
@@ -134,6 +150,7 @@ def archive_plan(session: Session, *, plan_key: str, actor: Actor, now: datetime
         session.add(round_)
     plan.archived_at, plan.archived_by = at, actor.name
     session.add(plan)
+    _off_the_desk(session, plan.id or 0)
     audit.record(
         session,
         at=at,

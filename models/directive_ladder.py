@@ -48,7 +48,13 @@ def escalate_directives(
     session: Session, *, now: datetime, settings: Any, actor: Actor
 ) -> dict[str, int]:
     """Raise each overdue part one level (at most), notify and record; a rerun raises nothing."""
-    from models.escalations import STALL_REASONS, Stall, escalation_messages, take_numbers
+    from models.escalations import (
+        STALL_REASONS,
+        Stall,
+        escalation_messages,
+        mark_items,
+        take_numbers,
+    )
 
     rules, timezone = settings.cycle, settings.timezone
     today = local_day(now, timezone)
@@ -123,6 +129,7 @@ def escalate_directives(
     for offset, row in enumerate(rows):
         row["number"] = f"督〔{today.year}〕{first + offset:03d}号"
     bulk_insert(session, table_of(Escalation), rows)
+    mark_items(session, [row["assignment_id"] for row in rows])
     ids = dict(
         session.exec(
             select(Escalation.stage_key, Escalation.id).where(

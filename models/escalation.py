@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from enum import IntEnum, StrEnum
 
-from sqlalchemy import Index, String
+from sqlalchemy import Index, String, text
 from sqlmodel import Field, SQLModel
 
 # What the office itself has not done (a completion report it has not reviewed): it reminds the
@@ -32,8 +32,27 @@ class Level(IntEnum):
     RED = 3  # coordination mechanism: office and leading group, next 会商 agenda
 
 
+# The rows `item_since` marks: the units' items in the order the desk pages them, and by stall (the
+# count and the office's own backlog).
+_ON_DESK = text("item_since IS NOT NULL")
+
+
 class Escalation(SQLModel, table=True):
-    __table_args__ = (Index("ix_escalation_open_level", "resolved_at", "level"),)
+    __table_args__ = (
+        Index("ix_escalation_open_level", "resolved_at", "level"),
+        Index(
+            "ix_escalation_on_desk",
+            "level",
+            "item_since",
+            "number",
+            "stall",
+            sqlite_where=_ON_DESK,
+            postgresql_where=_ON_DESK,
+        ),
+        Index(
+            "ix_escalation_office_desk", "stall", sqlite_where=_ON_DESK, postgresql_where=_ON_DESK
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     stage_key: str = Field(
@@ -52,6 +71,11 @@ class Escalation(SQLModel, table=True):
     opened_at: datetime
     resolved_at: datetime | None = None
     resolution: str | None = None
+    # Set on the row that stands for its item (assignment and round) on the office's desk, None on
+    # every other: the item's highest open level (its lowest id on a tie) in a live plan, holding
+    # when the item's first still-open level was raised. `escalations.mark_items` keeps it whenever
+    # a level is raised or resolved or the plan archived, so the desk need not rank the ladders.
+    item_since: datetime | None = None
 
 
 class EscalationNumber(SQLModel, table=True):

@@ -9,12 +9,13 @@ round, since each stage fires once (`escalate_stalled`'s stage keys).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Iterator, Mapping
+from datetime import date, datetime
 from enum import StrEnum
+from itertools import groupby
 from typing import Any
 
-from sqlalchemy import String, false, func
+from sqlalchemy import String, exists, false, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from models import audit
@@ -24,9 +25,9 @@ from models.clock import local_day, utc
 from models.db import local_day_sql
 from models.errors import DubanError, NotFound, ReasonRequired
 from models.escalation import OFFICE_STALLS, Escalation, Level, against_unit
-from models.escalations import LEVEL_LABELS, histories_of
+from models.escalations import LEVEL_LABELS, histories_of, mark_items
 from models.lifecycle import OFFICE, Actor
-from models.plan import Task, in_live_plan
+from models.plan import Task
 from models.unit import Unit
 
 NOTE_LIMIT = 2000  # characters: a paragraph of the 会商 minutes, not the minutes themselves
@@ -173,6 +174,7 @@ def close_item(
     for e in open_ones:
         e.resolved_at, e.resolution = utc(now), why
         session.add(e)
+    mark_items(session, [ladder[0].assignment_id])
     audit.record(
         session,
         at=now,
@@ -216,25 +218,6 @@ def notes_of(
     return found
 
 
-def _tops() -> Any:
-    """Each open item (assignment and round) ranked in SQL: its highest open level first (the
-    lowest id when two share it), with the moment its first open level was raised."""
-    item = (col(Escalation.assignment_id), col(Escalation.round_id))
-    return (
-        select(
-            col(Escalation.id).label("id"),
-            func.row_number()
-            .over(partition_by=item, order_by=(col(Escalation.level).desc(), col(Escalation.id)))
-            .label("rank"),
-            func.min(Escalation.opened_at).over(partition_by=item).label("first"),
-        )
-        .join(Assignment, col(Assignment.id) == col(Escalation.assignment_id))
-        .join(Task, col(Task.id) == col(Assignment.task_id))
-        .where(col(Escalation.resolved_at).is_(None), in_live_plan(Task.plan_id))
-        .subquery()
-    )
-
-
 def _open_items_query(
     session: Session,
     filters: Mapping[str, Any],
@@ -243,26 +226,24 @@ def _open_items_query(
     columns: tuple[Any, ...] = (),
     ordered_in: str | None = None,
 ) -> Any:
-    """The open items the filters keep, once each at their highest open level: the units' items,
-    or the office's own backlog (an unreviewed report) when `office`. Each row is the item's
-    escalation, task, unit and first moment, or the `columns` asked for; in the desk's order when
-    `ordered_in` names the office's time zone (highest level first, then the day the item was first
-    escalated, then its number)."""
-    tops = _tops()
-    stall = col(Escalation.stall)
-    query = (
-        select(*(columns or (Escalation, Task, Unit, tops.c.first)))
-        .select_from(Escalation)
-        .join(tops, tops.c.id == col(Escalation.id))
-        .join(Assignment, col(Assignment.id) == col(Escalation.assignment_id))
-        .join(Task, col(Task.id) == col(Assignment.task_id))
-        .join(Unit, col(Unit.id) == col(Assignment.unit_id))
-        .where(
-            tops.c.rank == 1,
-            stall.in_(list(OFFICE_STALLS)) if office else stall.not_in(list(OFFICE_STALLS)),
-        )
+    """The open items the filters keep, once each at their highest open level (the row
+    `mark_items` marked): the units' items, or the office's own backlog (an unreviewed report) when
+    `office`. Each row is the item's escalation, task, unit and first moment, or the `columns` asked
+    for; in the desk's order when `ordered_in` names the office's time zone (highest level first,
+    then the day the item was first escalated, then its number). Only the rows and filters that
+    need the item's task or unit join them: the count reads one index."""
+    since, stall = col(Escalation.item_since), col(Escalation.stall)
+    query = select(*(columns or (Escalation, Task, Unit, since))).where(
+        since.is_not(None),
+        stall.in_(list(OFFICE_STALLS)) if office else stall.not_in(list(OFFICE_STALLS)),
     )
     level, unit, task = filters.get("level"), filters.get("unit"), filters.get("task")
+    if not columns or unit or task:
+        query = (
+            query.join(Assignment, col(Assignment.id) == col(Escalation.assignment_id))
+            .join(Task, col(Task.id) == col(Assignment.task_id))
+            .join(Unit, col(Unit.id) == col(Assignment.unit_id))
+        )
     if level:
         query = query.where(Escalation.level == level)
     if unit and "\x00" in unit:  # no name holds a NUL, and PostgreSQL refuses one in a query
@@ -274,13 +255,19 @@ def _open_items_query(
         query = query.where(Task.number == task)
     if ordered_in is None:
         return query
-    number = func.coalesce(Escalation.number, "")
     return query.order_by(
         col(Escalation.level).desc(),
-        local_day_sql(tops.c.first, ordered_in, _dialect(session)),
-        number.collate("C") if _dialect(session) == "postgresql" else number,  # code point order
-        col(Escalation.id),
+        local_day_sql(since, ordered_in, _dialect(session)),
+        *_by_number(session),
     )
+
+
+def _by_number(session: Session) -> tuple[Any, ...]:
+    """The desk's order within a day: by number in code point order, whatever the database's
+    collation, an item without one first (no number is empty), then by id."""
+    if _dialect(session) == "postgresql":
+        return col(Escalation.number).collate("C").nulls_first(), col(Escalation.id)
+    return col(Escalation.number), col(Escalation.id)  # SQLite: NULL first; as the index runs
 
 
 def _dialect(session: Session) -> str:
@@ -310,6 +297,81 @@ def _items(session: Session, rows: list[Any], timezone: str) -> list[dict[str, A
     ]
 
 
+def _moments(session: Session, filters: Mapping[str, Any]) -> Iterator[tuple[int, datetime]]:
+    """Each (level, moment first escalated) the units' items have, the highest level first, then
+    the oldest: one index seek each (a moment is a ladder run, so there are few)."""
+    level, since = col(Escalation.level), col(Escalation.item_since)
+    marked = _open_items_query(session, filters, office=False, columns=(level, since))
+    row = session.exec(marked.order_by(level.desc()).limit(1)).first()
+    while row is not None:
+        at, moment = row[0], None
+        while row is not None:
+            later: list[Any] = [] if moment is None else [since > moment]
+            row = session.exec(marked.where(level == at, *later).order_by(since).limit(1)).first()
+            if row is not None:
+                moment = row[1]
+                yield at, moment
+        row = session.exec(marked.where(level < at).order_by(level.desc()).limit(1)).first()
+
+
+def _days(
+    session: Session, filters: Mapping[str, Any], timezone: str
+) -> Iterator[tuple[int, list[datetime]]]:
+    """The units' items grouped as the desk orders them: each level, highest first, and each day
+    (the office's) an item was first escalated on, oldest first; with that day's moments."""
+    found: list[tuple[int, date, datetime]] = [
+        (at, local_day(moment, timezone), moment) for at, moment in _moments(session, filters)
+    ]
+    for (at, _), moments in groupby(found, key=lambda m: m[:2]):
+        yield at, [moment for *_, moment in moments]
+
+
+def _page_ids(
+    session: Session, filters: Mapping[str, Any], timezone: str, offset: int, limit: int | None
+) -> list[int]:
+    """The ids of the page's items in the desk's order. Without a unit or task filter the index
+    alone gives them: the days before the page counted, the page's days read in number order;
+    not every item sorted."""
+    ids = (col(Escalation.id),)
+    if filters.get("unit") or filters.get("task"):
+        query = _open_items_query(
+            session, filters, office=False, columns=ids, ordered_in=timezone
+        ).offset(offset)
+        return list(session.exec(query if limit is None else query.limit(limit)))
+    found: list[int] = []
+    for at, moments in _days(session, filters, timezone):
+        if limit is not None and len(found) >= limit:
+            break
+        day = _open_items_query(session, filters, office=False, columns=ids).where(
+            col(Escalation.level) == at, col(Escalation.item_since).in_(moments)
+        )
+        if offset:
+            size = session.exec(select(func.count()).select_from(day.subquery())).one()
+            if offset >= size:
+                offset -= size
+                continue
+        query = day.order_by(*_by_number(session)).offset(offset)
+        found += session.exec(query if limit is None else query.limit(limit - len(found)))
+        offset = 0
+    return found
+
+
+def _page(
+    session: Session, filters: Mapping[str, Any], timezone: str, offset: int, limit: int | None
+) -> list[Any]:
+    """The page's rows in the desk's order, read with their tasks and units."""
+    ids = _page_ids(session, filters, timezone, offset, limit)
+    place = {escalation_id: n for n, escalation_id in enumerate(ids)}
+    rows: list[Any] = []
+    for start in range(0, len(ids), 5000):  # the export takes every item
+        rows += session.exec(
+            _open_items_query(session, {}, office=False).where(
+                col(Escalation.id).in_(ids[start : start + 5000])
+            )
+        )
+    return sorted(rows, key=lambda r: place[r[0].id])
+
+
 def desk_items(
     session: Session,
     timezone: str,
@@ -321,11 +383,7 @@ def desk_items(
     """The units' open items (not the office's own backlog) the filters keep, with their ladders
     and notes: highest level first, then the oldest; `limit` of them from `offset`. Filters and
     paging run in SQL; ladders and notes come in one query each for the whole page."""
-    query = _open_items_query(session, filters, office=False, ordered_in=timezone)
-    query = query.offset(offset)
-    kept = _items(
-        session, list(session.exec(query if limit is None else query.limit(limit))), timezone
-    )
+    kept = _items(session, _page(session, filters, timezone, offset, limit), timezone)
     notes = notes_of(session, [(i["assignment_id"], i["round_id"]) for i in kept], timezone)
     for item in kept:
         found = notes.get((item["assignment_id"], item["round_id"]), [])
@@ -342,10 +400,13 @@ def desk_count(session: Session, filters: Mapping[str, Any]) -> int:
 
 def desk_units(session: Session) -> list[str]:
     """The units with an open item on the desk, by name: what its unit filter offers."""
-    query = _open_items_query(session, {}, office=False, columns=(col(Unit.name),))
-    return sorted(
-        session.exec(query.distinct()).all()
-    )  # code point order, whatever the database's collation
+    on_desk = _open_items_query(session, {}, office=False, columns=(col(Escalation.id),)).where(
+        col(Assignment.unit_id) == col(Unit.id)
+    )
+    query = select(Unit.name).where(
+        exists(on_desk.join(Assignment, col(Assignment.id) == col(Escalation.assignment_id)))
+    )  # unit by unit, each found at its first item: not every item's unit, then the distinct ones
+    return sorted(session.exec(query).all())  # code point order, whatever the database's collation
 
 
 def office_backlog(session: Session, timezone: str, *, limit: int) -> list[dict[str, Any]]:

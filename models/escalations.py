@@ -11,11 +11,12 @@ extension is approved, the open escalations close with a record.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, update
+from sqlalchemy import case, func, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -291,6 +292,7 @@ def _escalate_checkins(
     for offset, row in enumerate(rows):
         row["number"] = f"督〔{today.year}〕{first + offset:03d}号"
     bulk_insert(session, table_of(Escalation), rows)  # a whole province may stall at once
+    mark_items(session, [row["assignment_id"] for row in rows])
     ids = dict(
         session.exec(
             select(Escalation.stage_key, Escalation.id).where(Escalation.opened_at == at)
@@ -555,6 +557,45 @@ def open_counts(session: Session) -> dict[int, int]:
     return {level: found.get(level, 0) for level in (1, 2, 3)}
 
 
+def mark_items(session: Session, assignment_ids: Iterable[int]) -> None:
+    """Mark each item (assignment and round) of these assignments at the row that stands for it on
+    the office's desk, `Escalation.item_since`: its highest open level (the lowest id on a tie),
+    holding when its first still-open level was raised; an item with nothing open, or in an
+    archived plan, is marked nowhere. The one definition of an item's level: every path that raises
+    or resolves a level, or archives a plan, calls it; the desk only reads the marks."""
+    session.flush()  # the levels just raised or resolved through the ORM
+    table = table_of(Escalation)
+    wanted = sorted(set(assignment_ids))
+    for start in range(0, len(wanted), 5000):
+        chunk = table.c.assignment_id.in_(wanted[start : start + 5000])
+        item = (table.c.assignment_id, table.c.round_id)
+        # `resolved_at IS NULL` and `item_since IS NOT NULL` as CASEs, so that the planner finds
+        # the chunk's levels through the assignments' index, not by reading every open level
+        # (ix_escalation_open_level) or every mark (the desk's partial indexes): re-marking
+        # 100,000 items took 3.6 s the other way, 2.0 s so.
+        still_open = case((table.c.resolved_at.is_(None), 1), else_=0)
+        ranked = (
+            select(
+                table.c.id,
+                func.row_number()
+                .over(partition_by=item, order_by=(table.c.level.desc(), table.c.id))
+                .label("rank"),
+                func.min(table.c.opened_at).over(partition_by=item).label("first"),
+            )
+            .join(Assignment, col(Assignment.id) == table.c.assignment_id)
+            .join(Task, col(Task.id) == col(Assignment.task_id))
+            .where(chunk, still_open == 1, in_live_plan(Task.plan_id))
+            .subquery()
+        )
+        marked = case((table.c.item_since.is_(None), 0), else_=1)
+        session.execute(update(table).where(chunk, marked == 1).values(item_since=None))
+        session.execute(
+            update(table)
+            .where(table.c.id == ranked.c.id, ranked.c.rank == 1)
+            .values(item_since=ranked.c.first)
+        )
+
+
 def resolve(
     session: Session,
     *,
@@ -581,6 +622,7 @@ def resolve(
     for e in closed:
         e.resolved_at, e.resolution = utc(now), resolution
         session.add(e)
+    mark_items(session, [assignment_id] if closed else [])
     audit.record_many(
         session,
         [
