@@ -124,7 +124,7 @@ def dashboard(
         page=page_no,
         per_page=DASHBOARD_TASKS,
         timezone=settings.timezone,
-        headlines=request.app.state.headlines,
+        figures=request.app.state.figures,
         **_dashboard_chosen(filters),
     )
     counted_at = datetime.fromtimestamp(view.counted_at, ZoneInfo(settings.timezone)).strftime(
@@ -141,7 +141,7 @@ def dashboard(
         paging=paging_of(
             view.tasks, view.page, DASHBOARD_TASKS, "/dashboard", filters, "/dashboard/export"
         ),
-        units=_suggested_units(session),
+        units=request.app.state.figures.get(session, ("units",), lambda: _suggested_units(session)),
     )
 
 
