@@ -15,9 +15,10 @@ them filed (a tenth late, a tenth returned, half the completions accepted), the 
 
 Seeding 100,000 assignments takes many minutes, so one seeded SQLite database can be kept and
 measured again: `--keep DIR` seeds into DIR/pages.db and leaves it there with the ids the pages
-need (DIR/ids.json); `--reuse DIR` skips the seeding and measures DIR's database. The pages only
-read, so a reused database is the round the keeping run measured. `--only PATH` (repeatable)
-measures only the pages with that path (`/dashboard` is the office's and the leader's).
+need (DIR/ids.json); `--reuse DIR` skips the seeding and measures DIR's database, brought to the
+newest schema first. The pages only read, so a reused database is the round the keeping run
+measured. `--only PATH` (repeatable) measures only the pages with that path (`/dashboard` is the
+office's and the leader's).
 """
 
 from __future__ import annotations
@@ -258,6 +259,9 @@ def measure_kept(
         if not ids_file.exists():
             raise SystemExit(f"{ids_file} is missing: seed it first with --keep {folder}")
         ids = json.loads(ids_file.read_text())
+        engine = make_engine(url)
+        upgrade(engine)  # a migration merged since the seeding: the portal serves only the newest
+        engine.dispose()
     else:
         if (folder / "pages.db").exists():
             raise SystemExit(f"{folder}/pages.db exists: measure it with --reuse {folder}")
