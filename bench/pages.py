@@ -11,11 +11,20 @@ them filed (a tenth late, a tenth returned, half the completions accepted), the 
 通报 compiled.
 
     python -m bench.pages [--tasks N] [--units N] [--clients N] [--requests N] [--postgres] [--json]
+                          [--keep DIR | --reuse DIR] [--only PATH ...]
+
+Seeding 100,000 assignments takes many minutes, so one seeded SQLite database can be kept and
+measured again: `--keep DIR` seeds into DIR/pages.db and leaves it there with the ids the pages
+need (DIR/ids.json); `--reuse DIR` skips the seeding and measures DIR's database, brought to the
+newest schema first. The pages only read, so a reused database is the round the keeping run
+measured. `--only PATH` (repeatable) measures only the pages with that path (`/dashboard` is the
+office's and the leader's).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -162,10 +171,22 @@ def pages(ids: dict[str, object]) -> list[tuple[str, str]]:
     )
 
 
+IDS = "ids.json"
+
+
 def measure(
-    url: str, home: Path, tasks: int, units: int, clients: int, requests: int
+    url: str,
+    home: Path,
+    ids: dict[str, object],
+    clients: int,
+    requests: int,
+    only: list[str] | None = None,
 ) -> list[dict[str, object]]:
-    ids = seed(url, home, tasks, units)
+    """Each page of `pages(ids)` (or only those whose path is in `only`) under load, on the
+    seeded database at `url`."""
+    chosen = [(user, path) for user, path in pages(ids) if not only or path in only]
+    if not chosen:
+        raise SystemExit(f"no page has a path in {only}")
     server, base = serving(url, home, {})
     rows: list[dict[str, object]] = []
     try:
@@ -176,7 +197,7 @@ def measure(
         load(base, "/login", {}, 1, 3)  # warm up
         floor, _ = load(base, "/login", {}, clients, requests)
         floor_p95 = percentile(floor, 0.95)
-        for user, path in pages(ids):
+        for user, path in chosen:
             print(f"{path} ({user})", file=sys.stderr, flush=True)  # which page, if one fails
             try:
                 load(base, path, cookies[user], 1, 2)  # warm up (and the dashboard's cache)
@@ -206,13 +227,49 @@ def measure(
 
 
 def measure_backends(
-    tasks: int, units: int, clients: int, requests: int, postgres_url: str | None
+    tasks: int,
+    units: int,
+    clients: int,
+    requests: int,
+    postgres_url: str | None,
+    only: list[str] | None = None,
 ) -> list[dict[str, object]]:
     results: list[dict[str, object]] = []
     for backend, url, folder in scratch_databases(postgres_url, "pages"):
-        for row in measure(url, folder, tasks, units, clients, requests):
+        ids = seed(url, folder, tasks, units)
+        for row in measure(url, folder, ids, clients, requests, only):
             results.append({**row, "backend": backend})
     return results
+
+
+def measure_kept(
+    folder: Path,
+    reuse: bool,
+    tasks: int,
+    units: int,
+    clients: int,
+    requests: int,
+    only: list[str] | None,
+) -> list[dict[str, object]]:
+    """On SQLite in `folder`: seed it and keep it (`reuse` false), or measure what a keeping run
+    left there."""
+    url = f"sqlite:///{folder.resolve()}/pages.db"
+    ids_file = folder / IDS
+    if reuse:
+        if not ids_file.exists():
+            raise SystemExit(f"{ids_file} is missing: seed it first with --keep {folder}")
+        ids = json.loads(ids_file.read_text())
+        engine = make_engine(url)
+        upgrade(engine)  # a migration merged since the seeding: the portal serves only the newest
+        engine.dispose()
+    else:
+        if (folder / "pages.db").exists():
+            raise SystemExit(f"{folder}/pages.db exists: measure it with --reuse {folder}")
+        folder.mkdir(parents=True, exist_ok=True)
+        ids = seed(url, folder, tasks, units)
+        ids_file.write_text(json.dumps(ids))
+    rows = measure(url, folder, ids, clients, requests, only)
+    return [{**row, "backend": "sqlite"} for row in rows]
 
 
 def main() -> None:
@@ -225,11 +282,34 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=10)
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--json", action="store_true")
+    kept = parser.add_mutually_exclusive_group()
+    kept.add_argument("--keep", type=Path, metavar="DIR", help="seed into DIR and leave it")
+    kept.add_argument("--reuse", type=Path, metavar="DIR", help="measure what --keep left")
+    parser.add_argument("--only", action="append", metavar="PATH", help="measure only PATH")
     options = parser.parse_args()
-    with postgres(options.postgres) as admin:
-        results = measure_backends(
-            options.tasks, options.units, options.clients, options.requests, admin
+    folder = options.keep or options.reuse
+    if folder is not None:
+        if options.postgres:
+            parser.error("--keep and --reuse keep a SQLite database; not with --postgres")
+        results = measure_kept(
+            folder,
+            options.reuse is not None,
+            options.tasks,
+            options.units,
+            options.clients,
+            options.requests,
+            options.only,
         )
+    else:
+        with postgres(options.postgres) as admin:
+            results = measure_backends(
+                options.tasks,
+                options.units,
+                options.clients,
+                options.requests,
+                admin,
+                options.only,
+            )
     report(results, options.json, [*COLUMNS, ("KB", "page_kb"), ("within", "within")])
 
 

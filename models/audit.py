@@ -121,6 +121,12 @@ def _locked_head(session: Session) -> AuditHead:
     ).one()
 
 
+def last_seq(session: Session) -> int:
+    """The sequence number of the newest event (0 before the first): it moves with every change,
+    so a figure computed from the data may be kept for as long as it stays (web/dashboard.py)."""
+    return session.exec(select(AuditHead.seq).where(AuditHead.id == 1)).one_or_none() or 0
+
+
 def lock(session: Session) -> None:
     """Take the trail's lock before reading what a change depends on (an import compares, then
     writes): a concurrent writer then waits, and what this one reads stays true until it commits."""

@@ -1,29 +1,35 @@
-"""The dashboard's headline counts are cached by their owner (the portal's `Headlines`), not by the
-process."""
+"""The dashboard's figures are cached by their owner (the portal's `Figures`), not by the process,
+and kept exactly as long as the data stays: the audit trail's newest event and the day are in the
+key."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from models.db import unit_of_work
 from models.rounds import open_round
 from tests.support import scenario
 from tests.support.scenario import OFFICE
-from web.dashboard import Headlines, headline
+from web.dashboard import Figures, headline
 
 
-def test_each_owner_keeps_its_own_counts_for_its_own_time(engine: Engine) -> None:
+def overdue(figures: Figures, session: Session, today: date) -> int:
+    return figures.get(session, ("headline", today), lambda: headline(session, today))[1]
+
+
+def test_a_kept_count_lasts_until_the_next_change_or_day(engine: Engine) -> None:
     """Before the round, nothing is overdue; once a round due 30 September is open, all four
-    check-ins are overdue on 3 October. The portal that counted before keeps its figure for its ttl;
-    another owner, or the same one told to keep nothing, counts again."""
+    check-ins are overdue on 3 October. Opening the round writes an audit event, so the portal that
+    counted before counts again; a row changed behind the trail's back (no event) is not seen
+    until the next change or the next day, which shows the figure is kept, not recounted."""
     scenario.build(engine, datetime(2022, 9, 1, 2))
     today = date(2022, 10, 3)
-    kept, fresh = Headlines(ttl_s=3600), Headlines(ttl_s=0)
+    kept = Figures()
     with Session(engine) as session:
-        assert kept.get(session, today)[1] == 0 and fresh.get(session, today)[1] == 0
+        assert overdue(kept, session, today) == 0
     with unit_of_work(engine) as session:
         open_round(
             session,
@@ -35,8 +41,34 @@ def test_each_owner_keeps_its_own_counts_for_its_own_time(engine: Engine) -> Non
             cooperating_lead_days=2,
         )
     with Session(engine) as session:
-        assert kept.get(session, today)[1] == 0  # its hour is not up
-        assert fresh.get(session, today)[1] == 4
-        assert Headlines().get(session, today)[1] == 4  # a second portal in the same process
+        assert overdue(kept, session, today) == 4  # the trail moved: counted again
         assert headline(session, today)[1] == 4
-        assert kept.get(session, date(2022, 10, 4))[1] == 4  # another day is counted afresh
+    with unit_of_work(engine) as session:  # one check-in filed without an event: not a real change
+        session.connection().execute(
+            text(
+                "UPDATE check_in SET state = 'submitted' WHERE id = "
+                "(SELECT min(id) FROM check_in WHERE state = 'pending')"
+            )
+        )
+    with Session(engine) as session:
+        assert overdue(kept, session, today) == 4  # kept: the trail has not moved
+        assert overdue(Figures(), session, today) == 3  # a second portal in the same process
+        assert overdue(kept, session, date(2022, 10, 4)) == 3  # another day is counted afresh
+
+
+def test_the_oldest_figure_goes_first(engine: Engine) -> None:
+    """With room for two, a third key pushes out the one used longest ago."""
+    kept = Figures(size=2)
+    computed: list[str] = []
+
+    def figure(session: Session, name: str) -> str:
+        def compute() -> str:
+            computed.append(name)
+            return name
+
+        return kept.get(session, (name,), compute)
+
+    with Session(engine) as session:
+        for name in ("a", "b", "a", "c", "a", "b"):
+            assert figure(session, name) == name
+    assert computed == ["a", "b", "c", "b"]  # "b" was the oldest when "c" came

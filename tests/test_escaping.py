@@ -288,3 +288,7 @@ def test_the_list_pages_show_hostile_filter_values_and_names_as_text() -> None:
             )
             assert not injected_markup_in(page), (name, marker_of(value))
             assert "<b>HX14" not in page and "<script>" not in page, name
+        for leader in (False, True):  # the dashboard's rows, rendered apart and kept (Figures)
+            rows = env.get_template("_dashboard_rows.html.j2").render(view=view, leader=leader)
+            assert not injected_markup_in(rows), (leader, marker_of(value))
+            assert "<b>HX14" not in rows and "<script>" not in rows

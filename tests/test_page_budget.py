@@ -7,6 +7,7 @@ response says its server time (Server-Timing), which bench/pages.py reads at 100
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.support.portal import Portal, serve_seeded
-from web.report_preview import MOVED, NO_CHARTS, fit, preview
+from web.report_preview import MOVED, NO_CHARTS, Previews, fit, preview
 
 KB = 1024
 
@@ -63,6 +64,26 @@ def portal(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[Portal
     served = serve_seeded(engine, database_url, tmp_path, upload_max_mb=5)
     yield next(served)
     next(served, None)
+
+
+def test_a_kept_preview_lasts_while_its_file_stays_as_it_was(tmp_path: Path) -> None:
+    """The portal keeps each file's preview under its path, size and modification time: a file
+    written again is read again; one changed behind its back, same size and time, is not (which
+    shows the preview is kept, not recut)."""
+    report = tmp_path / "通报.html"
+    report.write_text("<html><body><p>第一稿</p></body></html>", "utf-8")
+    kept = Previews(size=1)
+    assert kept.of(report) == "<p>第一稿</p>"
+    stamp = report.stat().st_mtime_ns
+    report.write_text("<html><body><p>第二稿</p></body></html>", "utf-8")  # same size
+    os.utime(report, ns=(stamp, stamp))
+    assert kept.of(report) == "<p>第一稿</p>"
+    report.write_text("<html><body><p>第三稿，更长</p></body></html>", "utf-8")
+    assert kept.of(report) == "<p>第三稿，更长</p>"
+    other = tmp_path / "另一期.html"
+    other.write_text("<html><body><p>另一期</p></body></html>", "utf-8")
+    assert kept.of(other) == "<p>另一期</p>"
+    assert Previews().of(report) == "<p>第三稿，更长</p>"  # another portal reads for itself
 
 
 def test_every_response_says_its_server_time(portal: Portal) -> None:

@@ -41,9 +41,10 @@ def create_app(settings: Any = None) -> FastAPI:
     from models.db import engine_for
     from models.schema import require_current
     from web import errors
-    from web.dashboard import Headlines
+    from web.dashboard import Figures
     from web.middleware import BodyLimit
     from web.paths import STATIC
+    from web.report_preview import Previews
     from web.routes import (
         access,
         admin,
@@ -89,9 +90,8 @@ def create_app(settings: Any = None) -> FastAPI:
         title="duban 督办", version="1", docs_url=None, redoc_url=None, openapi_url="/openapi.json"
     )
     app.state.settings, app.state.engine = settings, engine
-    app.state.headlines = (
-        Headlines()
-    )  # the dashboard's shared counts: this portal's, not the process's
+    app.state.figures = Figures()  # the dashboard's, kept until the data changes
+    app.state.previews = Previews()  # the 通报 pages', kept per file as it stands
     app.add_middleware(BodyLimit, limit_bytes=int(settings.upload_max_mb * 1024 * 1024))
     if settings.trusted_proxies:  # outermost: every later layer sees the forwarded client address
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from models.assignment import Assignment
+from models.audit import last_seq
 from models.escalations import open_counts
 from models.lifecycle import State
 from models.lights import ASSIGNMENT_COLUMNS, assignment_lights
@@ -27,7 +29,9 @@ from models.round import CheckIn, in_open_round, owed
 from models.unit import Unit
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Callable, Iterator, Sequence
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -61,30 +65,33 @@ class Overview:
     counted_at: float = 0.0  # when the headline counts were taken (time.time())
 
 
-class Headlines:
-    """The headline counts, shared by every dashboard request of one portal for `ttl_s` seconds, so
-    that a room of people refreshing the dashboard does not run them once each. The portal owns one
-    (`app.state`): nothing is kept per process, and two apps (or a test's) never see each other's
-    figures."""
+class Figures:
+    """The dashboard's figures (the headline counts, a page of lights, the unit names), shared by
+    every dashboard request of one portal until the data changes. The portal owns one (`app.state`):
+    nothing is kept per process, and two apps (or a test's) never see each other's figures.
 
-    def __init__(self, ttl_s: float = 10.0) -> None:
-        self.ttl_s = ttl_s
-        self._counted: dict[
-            date, tuple[float, tuple[dict[str, int], int, dict[int, int], float]]
-        ] = {}
-        self._lock = threading.Lock()
+    A figure is kept under the audit trail's newest sequence number (models/audit.py: every change
+    writes one event in its own transaction), the office's day (the lights turn with it) and what
+    the request asked (filters, page): a change, or midnight, makes a new key, so a kept figure is
+    never stale. The `size` keys used last are kept; the oldest goes first."""
 
-    def get(
-        self, session: Session, today: date
-    ) -> tuple[dict[str, int], int, dict[int, int], float]:
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._kept: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._lock = threading.RLock()  # a page's figure asks for the headline's inside
+
+    def get(self, session: Session, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        """The figure `compute()` gives for `key` in the data as `session` sees it; computed once
+        per change. One at a time: requests for a figure being computed wait for it, not redo it."""
         with self._lock:
-            cached = self._counted.get(today)
-            if cached and time.monotonic() - cached[0] < self.ttl_s:
-                return cached[1]
-            found = headline(session, today)
-            self._counted = {
-                today: (time.monotonic(), found)
-            }  # only today's: yesterday's is never asked again
+            full = (last_seq(session), *key)  # read in the transaction the figure is read in
+            if full in self._kept:
+                self._kept.move_to_end(full)
+                return cast("T", self._kept[full])
+            found = compute()
+            self._kept[full] = found
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
             return found
 
 
@@ -127,14 +134,44 @@ def overview(
     colour: str | None = None,
     role: str | None = None,
     timezone: str = "Asia/Shanghai",
-    headlines: Headlines | None = None,
+    figures: Figures | None = None,
 ) -> Overview:
-    """One page of the dashboard; `headlines` is the portal's shared cache of the counts (None:
-    count now)."""
-    by_state, overdue, escalations, counted_at = (
-        headlines.get(session, today) if headlines is not None else headline(session, today)
-    )
+    """One page of the dashboard; `figures` is the portal's shared cache of it (None: count
+    now)."""
     chosen = Chosen(task=task, unit=unit, state=state, role=role)
+    if figures is None:
+        counts = headline(session, today)
+        return _overview(session, counts, chosen, colour, today, rules, page, per_page, timezone)
+    asked = ("page", today, chosen, colour, page, per_page, timezone)
+    return figures.get(
+        session,
+        asked,
+        lambda: _overview(
+            session,
+            figures.get(session, ("headline", today), lambda: headline(session, today)),
+            chosen,
+            colour,
+            today,
+            rules,
+            page,
+            per_page,
+            timezone,
+        ),
+    )
+
+
+def _overview(
+    session: Session,
+    counts: tuple[dict[str, int], int, dict[int, int], float],
+    chosen: Chosen,
+    colour: str | None,
+    today: date,
+    rules: Any,
+    page: int,
+    per_page: int,
+    timezone: str,
+) -> Overview:
+    by_state, overdue, escalations, counted_at = counts
     if colour:
         coloured, having = _coloured(
             session, chosen, colour, today=today, rules=rules, timezone=timezone

@@ -10,7 +10,10 @@ whole does not fit: they are in every downloaded format.
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from itertools import pairwise
+from pathlib import Path
 
 from markupsafe import Markup
 
@@ -59,3 +62,29 @@ def preview(html_file_text: str) -> Markup | None:
         return None
     shown, _ = fit(html_file_text[start + len("<body>") : end])
     return Markup(shown)  # our own rendering, escaped when it was written
+
+
+class Previews:
+    """The previews of the 通报 files, shared by every request of one portal: a province's HTML
+    file is tens of megabytes, read and cut in seconds, for a page that shows a few KB of it. Each
+    is kept under the file as it stands (its path, size and modification time), so a file written
+    again is read again. The portal owns one (`app.state`); the `size` files read last are kept."""
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self._kept: OrderedDict[tuple[str, int, int], Markup | None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def of(self, path: Path) -> Markup | None:
+        """`preview` of the file at `path` (which exists)."""
+        stat = path.stat()
+        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        with self._lock:  # one reading at a time: the others wait for it, not redo it
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                return self._kept[key]
+            found = preview(path.read_text("utf-8"))
+            self._kept[key] = found
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+            return found

@@ -13,6 +13,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
+from markupsafe import Markup
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -37,7 +38,7 @@ from models.unit import Unit
 from web.auth import Principal
 from web.bounds import Id, SearchText
 from web.dashboard import every_cell, overview
-from web.deps import office_only, office_or_leader, page, read_session, settings_of
+from web.deps import office_only, office_or_leader, page, read_session, settings_of, templates
 from web.filing_view import evidence_shown
 from web.list_filters import choice, day_filters, number
 from web.lists import export_rows, list_page, paging_of, xlsx_download
@@ -124,24 +125,35 @@ def dashboard(
         page=page_no,
         per_page=DASHBOARD_TASKS,
         timezone=settings.timezone,
-        headlines=request.app.state.headlines,
+        figures=request.app.state.figures,
         **_dashboard_chosen(filters),
     )
     counted_at = datetime.fromtimestamp(view.counted_at, ZoneInfo(settings.timezone)).strftime(
         "%H:%M:%S"
+    )
+    figures = request.app.state.figures
+    leader = me.role == "leader"
+    shown = ("rows", today, tuple(_dashboard_chosen(filters).items()), view.page, leader)
+    rows_html = figures.get(  # a page's 1,000 chips, rendered once per change, not per request
+        session,
+        shown,
+        lambda: Markup(
+            templates.env.get_template("_dashboard_rows.html.j2").render(view=view, leader=leader)
+        ),
     )
     return page(
         request,
         "dashboard.html.j2",
         me,
         view=view,
+        rows_html=rows_html,
         today=today,
         counted_at=counted_at,
         filters=filters,
         paging=paging_of(
             view.tasks, view.page, DASHBOARD_TASKS, "/dashboard", filters, "/dashboard/export"
         ),
-        units=_suggested_units(session),
+        units=figures.get(session, ("units",), lambda: _suggested_units(session)),
     )
 
 

@@ -30,6 +30,7 @@ from web.deps import (
 )
 from web.flash import redirect_with
 from web.lists import content_disposition
+from web.report_preview import Previews
 
 router = APIRouter()
 readers = require(
@@ -121,21 +122,20 @@ def report_page(
         report=report,
         state=state_of(report),
         state_zh=STATE_ZH[state_of(report)],
-        preview=_preview(report),
+        preview=_preview(report, request.app.state.previews),
         prefix=settings_of(request).report_doc_prefix,
     )
 
 
-def _preview(report: ResultsReport) -> Markup | None:
+def _preview(report: ResultsReport, previews: Previews) -> Markup | None:
     """The HTML 通报's body in the page, within the page budget (web/report_preview.py); its own
-    stylesheet stays behind (the portal's CSP)."""
-    from web.report_preview import preview
-
+    stylesheet stays behind (the portal's CSP). Read once per file, kept by the portal's
+    `previews`."""
     html = next((f["name"] for f in report.files if f["format"] == "html"), None)
     path = Path(report.out_dir) / html if html else None
     if path is None or not path.is_file():
         return None
-    return preview(path.read_text("utf-8"))
+    return previews.of(path)
 
 
 @router.post("/reports/{report_id}/publish")
