@@ -287,19 +287,41 @@ def _escalate_checkins(
         counts[str(level)] += 1
     if not rows:
         return counts
+    record_raised(session, rows, raised, now=now, today=today, settings=settings, actor=actor)
+    return counts
+
+
+def record_raised(
+    session: Session,
+    rows: list[dict[str, Any]],
+    stalls: list[Stall],
+    *,
+    now: datetime,
+    today: date,
+    settings: Any,
+    actor: Actor,
+) -> None:
+    """Number, insert, notify and record the escalation `rows` (one per stall, in step) a run
+    raises: the check-ins' ladder and the 批示's (`models.directive_ladder`) share this tail."""
     first = take_numbers(session, today.year, len(rows))
     for offset, row in enumerate(rows):
         row["number"] = f"督〔{today.year}〕{first + offset:03d}号"
     bulk_insert(session, table_of(Escalation), rows)  # a whole province may stall at once
-    ids = dict(
-        session.exec(
-            select(Escalation.stage_key, Escalation.id).where(Escalation.opened_at == at)
-        ).all()
-    )
+    keys = [row["stage_key"] for row in rows]
+    ids: dict[str, int | None] = {}
+    for start in range(0, len(keys), 500):  # the new rows by their unique keys, a bounded IN each
+        chunk = keys[start : start + 500]
+        ids.update(
+            session.exec(
+                select(Escalation.stage_key, Escalation.id).where(
+                    col(Escalation.stage_key).in_(chunk)
+                )
+            ).all()
+        )
     for row in rows:
         row["id"] = ids[row["stage_key"]]
     enqueue_many(
-        session, escalation_messages(session, rows, raised, settings=settings, today=today), now=now
+        session, escalation_messages(session, rows, stalls, settings=settings, today=today), now=now
     )
     audit.record_many(
         session,
@@ -320,10 +342,9 @@ def _escalate_checkins(
                     "number": row["number"],
                 },
             }
-            for row, stall in zip(rows, raised, strict=True)
+            for row, stall in zip(rows, stalls, strict=True)
         ],
     )
-    return counts
 
 
 def _stall_reason(
