@@ -519,43 +519,11 @@ def history(
 
 def open_items(session: Session, timezone: str = "Asia/Shanghai") -> list[dict[str, Any]]:
     """Every escalated item (assignment and round) still open, once, at its highest open level, with
-    the ladder it climbed: highest level first, then the oldest. `office` marks the office's own
-    backlog (an unreviewed report), which is listed apart from the units' items."""
-    rows = session.exec(
-        select(Escalation, Task, Unit)
-        .join(Assignment, col(Assignment.id) == col(Escalation.assignment_id))
-        .join(Task, col(Task.id) == col(Assignment.task_id))
-        .join(Unit, col(Unit.id) == col(Assignment.unit_id))
-        .where(col(Escalation.resolved_at).is_(None), in_live_plan(Task.plan_id))
-    ).all()
-    top: dict[tuple[int, int | None], tuple[Escalation, Task, Unit]] = {}
-    first: dict[tuple[int, int | None], datetime] = {}
-    for e, task, unit in rows:
-        key = (e.assignment_id, e.round_id)
-        if key not in top or e.level > top[key][0].level:
-            top[key] = (e, task, unit)
-        first[key] = min(first.get(key, e.opened_at), e.opened_at)
-    ladders = histories_of(session, list(top), timezone) if top else {}
-    items: list[dict[str, Any]] = [
-        {
-            "id": e.id,  # the item's highest open level: the desk's forms name it
-            "number": e.number or "",
-            "assignment_id": e.assignment_id,  # the escalations page's 催办 button
-            "round_id": e.round_id,
-            "level": e.level,
-            "level_label": LEVEL_LABELS[e.level],
-            "task_number": task.number,
-            "task_title": task.title,
-            "unit": unit.name,
-            "reason": e.reason,
-            "office": not against_unit(e.stall),
-            "since": local_day(first[key], timezone).isoformat(),
-            "history": ladders.get(key, []),
-        }
-        for key, (e, task, unit) in top.items()
-    ]
-    items.sort(key=lambda i: (-i["level"], i["since"], i["number"]))
-    return items
+    the ladder it climbed, in the desk's order (highest level first, then the oldest). `office`
+    marks the office's own backlog (an unreviewed report), which the desk lists apart."""
+    from models.escalation_desk import all_open_items  # the desk builds every item the pages show
+
+    return all_open_items(session, timezone)
 
 
 def open_counts(session: Session) -> dict[int, int]:
