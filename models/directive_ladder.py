@@ -14,14 +14,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from models import audit
 from models.assignment import Assignment
 from models.clock import local_day, utc
-from models.db import bulk_insert, table_of
 from models.directives import Directive, DirectiveState, DirectiveUnit, ReplyState
 from models.escalation import Escalation
 from models.lifecycle import Actor
-from models.outbox import enqueue_many
 from models.plan import Task, in_live_plan
 from models.suspensions import not_suspended
 from models.unit import Unit
@@ -48,13 +45,7 @@ def escalate_directives(
     session: Session, *, now: datetime, settings: Any, actor: Actor
 ) -> dict[str, int]:
     """Raise each overdue part one level (at most), notify and record; a rerun raises nothing."""
-    from models.escalations import (
-        STALL_REASONS,
-        Stall,
-        escalation_messages,
-        mark_items,
-        take_numbers,
-    )
+    from models.escalations import STALL_REASONS, Stall, record_raised
 
     rules, timezone = settings.cycle, settings.timezone
     today = local_day(now, timezone)
@@ -125,43 +116,5 @@ def escalate_directives(
         counts[str(level + 1)] += 1
     if not rows:
         return counts
-    first = take_numbers(session, today.year, len(rows))
-    for offset, row in enumerate(rows):
-        row["number"] = f"督〔{today.year}〕{first + offset:03d}号"
-    bulk_insert(session, table_of(Escalation), rows)
-    mark_items(session, [row["assignment_id"] for row in rows])
-    ids = dict(
-        session.exec(
-            select(Escalation.stage_key, Escalation.id).where(
-                col(Escalation.stage_key).in_([r["stage_key"] for r in rows])
-            )
-        ).all()
-    )
-    for row in rows:
-        row["id"] = ids[row["stage_key"]]
-    enqueue_many(
-        session, escalation_messages(session, rows, stalls, settings=settings, today=today), now=now
-    )
-    audit.record_many(
-        session,
-        [
-            {
-                "at": now,
-                "actor": actor,
-                "action": "escalation.raise",
-                "object_type": "escalation",
-                "object_id": row["id"],
-                "unit_id": stall.unit_id,
-                "reason": row["reason"],
-                "after": {
-                    "assignment": row["assignment_id"],
-                    "round": None,
-                    "level": row["level"],
-                    "stall": STALL,
-                    "number": row["number"],
-                },
-            }
-            for row, stall in zip(rows, stalls, strict=True)
-        ],
-    )
+    record_raised(session, rows, stalls, now=now, today=today, settings=settings, actor=actor)
     return counts

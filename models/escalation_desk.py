@@ -222,21 +222,24 @@ def _open_items_query(
     session: Session,
     filters: Mapping[str, Any],
     *,
-    office: bool,
+    office: bool | None,
     columns: tuple[Any, ...] = (),
     ordered_in: str | None = None,
 ) -> Any:
     """The open items the filters keep, once each at their highest open level (the row
     `mark_items` marked): the units' items, or the office's own backlog (an unreviewed report) when
-    `office`. Each row is the item's escalation, task, unit and first moment, or the `columns` asked
-    for; in the desk's order when `ordered_in` names the office's time zone (highest level first,
-    then the day the item was first escalated, then its number). Only the rows and filters that
-    need the item's task or unit join them: the count reads one index."""
+    `office`, both when it is None. Each row is the item's escalation, task, unit and first
+    moment, or the `columns` asked for; in the desk's order when `ordered_in` names the office's
+    time zone (highest level first, then the day the item was first escalated, then its number).
+    Only the rows and filters that need the item's task or unit join them: the count reads one
+    index."""
     since, stall = col(Escalation.item_since), col(Escalation.stall)
     query = select(*(columns or (Escalation, Task, Unit, since))).where(
         since.is_not(None),
-        stall.in_(list(OFFICE_STALLS)) if office else stall.not_in(list(OFFICE_STALLS)),
     )
+    if office is not None:
+        offices = list(OFFICE_STALLS)
+        query = query.where(stall.in_(offices) if office else stall.not_in(offices))
     level, unit, task = filters.get("level"), filters.get("unit"), filters.get("task")
     if not columns or unit or task:
         query = (
@@ -413,3 +416,9 @@ def office_backlog(session: Session, timezone: str, *, limit: int) -> list[dict[
     """The office's own open items (reports it has not reviewed), in the desk's order."""
     query = _open_items_query(session, {}, office=True, ordered_in=timezone)
     return _items(session, list(session.exec(query.limit(limit))), timezone)
+
+
+def all_open_items(session: Session, timezone: str) -> list[dict[str, Any]]:
+    """Every open item, the units' and the office's own alike, in the desk's order."""
+    query = _open_items_query(session, {}, office=None, ordered_in=timezone)
+    return _items(session, list(session.exec(query)), timezone)

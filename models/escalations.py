@@ -288,20 +288,42 @@ def _escalate_checkins(
         counts[str(level)] += 1
     if not rows:
         return counts
+    record_raised(session, rows, raised, now=now, today=today, settings=settings, actor=actor)
+    return counts
+
+
+def record_raised(
+    session: Session,
+    rows: list[dict[str, Any]],
+    stalls: list[Stall],
+    *,
+    now: datetime,
+    today: date,
+    settings: Any,
+    actor: Actor,
+) -> None:
+    """Number, insert, notify and record the escalation `rows` (one per stall, in step) a run
+    raises: the check-ins' ladder and the 批示's (`models.directive_ladder`) share this tail."""
     first = take_numbers(session, today.year, len(rows))
     for offset, row in enumerate(rows):
         row["number"] = f"督〔{today.year}〕{first + offset:03d}号"
     bulk_insert(session, table_of(Escalation), rows)  # a whole province may stall at once
     mark_items(session, [row["assignment_id"] for row in rows])
-    ids = dict(
-        session.exec(
-            select(Escalation.stage_key, Escalation.id).where(Escalation.opened_at == at)
-        ).all()
-    )
+    keys = [row["stage_key"] for row in rows]
+    ids: dict[str, int | None] = {}
+    for start in range(0, len(keys), 500):  # the new rows by their unique keys, a bounded IN each
+        chunk = keys[start : start + 500]
+        ids.update(
+            session.exec(
+                select(Escalation.stage_key, Escalation.id).where(
+                    col(Escalation.stage_key).in_(chunk)
+                )
+            ).all()
+        )
     for row in rows:
         row["id"] = ids[row["stage_key"]]
     enqueue_many(
-        session, escalation_messages(session, rows, raised, settings=settings, today=today), now=now
+        session, escalation_messages(session, rows, stalls, settings=settings, today=today), now=now
     )
     audit.record_many(
         session,
@@ -322,10 +344,9 @@ def _escalate_checkins(
                     "number": row["number"],
                 },
             }
-            for row, stall in zip(rows, raised, strict=True)
+            for row, stall in zip(rows, stalls, strict=True)
         ],
     )
-    return counts
 
 
 def _stall_reason(
@@ -500,43 +521,11 @@ def history(
 
 def open_items(session: Session, timezone: str = "Asia/Shanghai") -> list[dict[str, Any]]:
     """Every escalated item (assignment and round) still open, once, at its highest open level, with
-    the ladder it climbed: highest level first, then the oldest. `office` marks the office's own
-    backlog (an unreviewed report), which is listed apart from the units' items."""
-    rows = session.exec(
-        select(Escalation, Task, Unit)
-        .join(Assignment, col(Assignment.id) == col(Escalation.assignment_id))
-        .join(Task, col(Task.id) == col(Assignment.task_id))
-        .join(Unit, col(Unit.id) == col(Assignment.unit_id))
-        .where(col(Escalation.resolved_at).is_(None), in_live_plan(Task.plan_id))
-    ).all()
-    top: dict[tuple[int, int | None], tuple[Escalation, Task, Unit]] = {}
-    first: dict[tuple[int, int | None], datetime] = {}
-    for e, task, unit in rows:
-        key = (e.assignment_id, e.round_id)
-        if key not in top or e.level > top[key][0].level:
-            top[key] = (e, task, unit)
-        first[key] = min(first.get(key, e.opened_at), e.opened_at)
-    ladders = histories_of(session, list(top), timezone) if top else {}
-    items: list[dict[str, Any]] = [
-        {
-            "id": e.id,  # the item's highest open level: the desk's forms name it
-            "number": e.number or "",
-            "assignment_id": e.assignment_id,  # the escalations page's 催办 button
-            "round_id": e.round_id,
-            "level": e.level,
-            "level_label": LEVEL_LABELS[e.level],
-            "task_number": task.number,
-            "task_title": task.title,
-            "unit": unit.name,
-            "reason": e.reason,
-            "office": not against_unit(e.stall),
-            "since": local_day(first[key], timezone).isoformat(),
-            "history": ladders.get(key, []),
-        }
-        for key, (e, task, unit) in top.items()
-    ]
-    items.sort(key=lambda i: (-i["level"], i["since"], i["number"]))
-    return items
+    the ladder it climbed, in the desk's order (highest level first, then the oldest). `office`
+    marks the office's own backlog (an unreviewed report), which the desk lists apart."""
+    from models.escalation_desk import all_open_items  # the desk builds every item the pages show
+
+    return all_open_items(session, timezone)
 
 
 def open_counts(session: Session) -> dict[int, int]:

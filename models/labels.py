@@ -1,5 +1,6 @@
 """The Chinese labels people read for duban's codes: states, roles, actions, audit actions, actors,
-unit kinds, field names; and the one way a stored time is shown (the office's zone, never UTC).
+unit kinds, field names, the 通报's figures; and the one way a stored time is shown (the office's
+zone, never UTC).
 
 The portal (Jinja filters, web/deps.py) and the CLI's printing both read these tables, so a code
 has one label wherever it is shown. A code with no label is shown as 其他（…） rather than raw,
@@ -202,6 +203,35 @@ FIELDS: Final[dict[str, str]] = {
     "category": "类别",
     "reason": "理由",
     "until": "延期至",
+}
+
+# The 通报's headline figures (reports/results.py `_headline`, `_office_figures`) as its 汇总 names
+# them (reports/workbook.py): the refusal to publish a changed draft and the audit page both say
+# these. Inside a figure `pending` is 未到期 (not 待分工任务) and `1` is a level.
+FIGURES: Final[dict[str, str]] = {
+    "tasks": "任务",
+    "assignments": "任务分工",
+    "checkins": "应报送",
+    "on_time": "按时报送",
+    "late": "逾期报送",
+    "missing": "未报送",
+    "pending": "未到期",
+    "verified": "审核确认",
+    "returned": "退回修改",
+    "overdue": "逾期未报",
+    "completion_rate": "完成率",
+    "on_time_rate": "按时报送率",
+    "escalations": "督办事项",
+    "open_escalations": "未办结督办事项",
+    "office_review": "办公室待审核",
+    "suspended": "暂停中",
+    "task_lights": "任务灯",
+    "items": "件数",
+    "longest_days": "最长已等工作日",
+    "past_limit": "超过审核时限",
+    "1": "蓝色提醒",
+    "2": "黄色催办",
+    "3": "红色提请协调",
 }
 
 

@@ -38,6 +38,7 @@ from models import audit, report_state
 from models.clock import utc
 from models.db import id_of, reading, unit_of_work
 from models.errors import DubanError, NotFound
+from models.labels import FIGURES
 from models.lifecycle import Actor
 from models.outbox import enqueue_many
 from models.plan import Plan
@@ -84,27 +85,6 @@ class FiguresChanged(DubanError):
         "report #{report}: the figures replayed as of its moment differ from the draft's ({keys});"
         " compile it again before publishing"
     )
-
-
-FIGURES_ZH = {  # the headline's figures as the 通报 names them (reports/workbook.py's 汇总)
-    "tasks": "任务",
-    "assignments": "任务分工",
-    "checkins": "应报送",
-    "on_time": "按时报送",
-    "late": "逾期报送",
-    "missing": "未报送",
-    "pending": "未到期",
-    "verified": "审核确认",
-    "returned": "退回修改",
-    "overdue": "逾期未报",
-    "completion_rate": "完成率",
-    "on_time_rate": "按时报送率",
-    "escalations": "督办事项",
-    "open_escalations": "未办结督办事项",
-    "office_review": "办公室待审核",
-    "suspended": "暂停中",
-    "task_lights": "任务灯",
-}
 
 
 @dataclass(frozen=True)
@@ -722,7 +702,7 @@ def _same_figures(report: ResultsReport, results: Results) -> None:
         raise FiguresChanged(
             report=report.id,
             keys=", ".join(changed),
-            keys_zh="、".join(FIGURES_ZH.get(k, k) for k in changed),
+            keys_zh="、".join(FIGURES.get(k, k) for k in changed),
         )
 
 

@@ -332,7 +332,7 @@ def compute(
     as_of = utc(as_of)
     today = local_day(as_of, timezone)
     scope = _replayed(session, plan=plan, round_=round_, as_of=as_of, timezone=timezone)
-    rounds, held, items, in_scope, replayed, escalations, paused = scope
+    rounds, held, items, in_scope, replayed, escalations, paused, _ = scope
     latest = _settle(items, today=today, calendar=rules.calendar, paused=paused)
     backlog = _office_backlog(
         items, replayed.last_filed, today=today, timezone=timezone, calendar=rules.calendar
@@ -364,9 +364,7 @@ def compute(
         key=lambda i: (-(i.overdue_days or 0), i.task_number, i.unit),
     )
     ranked = _rank(list(units.values()))
-    directives = _directives(
-        session, scope, plan=plan, round_=round_, as_of=as_of, today=today, timezone=timezone
-    )
+    directives = _directives(session, scope, as_of=as_of, today=today, timezone=timezone)
     return Results(
         plan_key=plan.key,
         plan_title=plan.title,
@@ -397,7 +395,8 @@ def compute(
 
 class Scope(NamedTuple):
     """What the replay of a scope gives: its rounds, assignments, items (check-ins), the assignments
-    in scope, the replayed trail, the escalated items and the assignments suspended then."""
+    in scope, the replayed trail, the escalated items, the assignments suspended then, and whether
+    a day's roundless 批示 (or rung) counts in it (`_roundless_in`, asked once per 通报)."""
 
     rounds: dict[int, SupervisionRound]
     held: dict[int, Held]
@@ -406,6 +405,7 @@ class Scope(NamedTuple):
     replayed: Replayed
     escalations: list[EscalationResult]
     paused: set[int]
+    roundless: Callable[[date], bool]
 
 
 def _replayed(
@@ -439,15 +439,12 @@ def _replayed(
         as_of=as_of,
         timezone=timezone,
     )
+    roundless = _roundless_in(session, plan=plan, round_=round_, timezone=timezone)
     escalations = _escalations(
-        replayed,
-        held=held,
-        in_scope=in_scope,
-        rounds=rounds,
-        roundless=_roundless_in(session, plan=plan, round_=round_, timezone=timezone),
+        replayed, held=held, in_scope=in_scope, rounds=rounds, roundless=roundless
     )
     paused = suspended_at(session, as_of) & in_scope  # the history rows say what was paused then
-    return Scope(rounds, held, items, in_scope, replayed, escalations, paused)
+    return Scope(rounds, held, items, in_scope, replayed, escalations, paused, roundless)
 
 
 @dataclass(slots=True)
@@ -480,9 +477,7 @@ def compute_scores(
     scope = _replayed(session, plan=plan, round_=round_, as_of=as_of, timezone=timezone)
     _settle(scope.items, today=today, calendar=rules.calendar, paused=scope.paused)
     units = sorted({scope.held[a].unit for a in scope.in_scope})
-    directives = _directives(
-        session, scope, plan=plan, round_=round_, as_of=as_of, today=today, timezone=timezone
-    )
+    directives = _directives(session, scope, as_of=as_of, today=today, timezone=timezone)
     return Scores(
         plan_key=plan.key,
         plan_title=plan.title,
@@ -527,17 +522,13 @@ def _directives(
     session: Session,
     scope: Scope,
     *,
-    plan: Plan,
-    round_: SupervisionRound | None,
     as_of: datetime,
     today: date,
     timezone: str,
 ) -> list[DirectiveResult]:
     """The scope's 领导批示, each unit's part as it stood at the moment; a round's 通报 those
-    written while it was the newest round (`_roundless_in`)."""
+    written while it was the newest round (`scope.roundless`)."""
     from models.directives import standing_at
-
-    counts = _roundless_in(session, plan=plan, round_=round_, timezone=timezone)
 
     return [
         DirectiveResult(
@@ -555,7 +546,7 @@ def _directives(
         )
         for s in standing_at(session, assignment_ids=scope.in_scope, as_of=as_of, today=today)
         if (held := scope.held.get(s.assignment_id)) is not None
-        and counts(local_day(s.written_at, timezone))
+        and scope.roundless(local_day(s.written_at, timezone))
     ]
 
 

@@ -21,6 +21,7 @@ from models.labels import (
     CHECKIN_STATES,
     CONTACT_ROLES,
     FIELDS,
+    FIGURES,
     LIGHTS,
     OUTCOMES,
     ROUND_STATES,
@@ -119,36 +120,11 @@ CHANGE_FIELDS: Final[dict[str, str]] = {
     "recipient_email": "收件邮箱",
     "prev_hash": "前一条哈希",
 }
-# The figures of a 通报 (reports/results.py `_headline`, `_office_figures`) in the words of its
-# page; inside those figures a key means this, not what the same code means elsewhere (`pending`
-# there is 未到期, not 待分工任务; `1` is a level).
+# The fields that hold a 通报's figures: inside them a key is named as the 通报 names it
+# (models.labels.FIGURES), not what the same code means elsewhere.
 FIGURE_FIELDS: Final = frozenset(
     {"figures", "escalations", "open_escalations", "office_review", "task_lights"}
 )
-FIGURE_WORDS: Final[dict[str, str]] = {
-    "tasks": "任务",
-    "assignments": "任务分工",
-    "checkins": "应报送",
-    "on_time": "按时报送",
-    "late": "逾期报送",
-    "missing": "未报送",
-    "pending": "未到期",
-    "verified": "审核确认",
-    "returned": "退回修改",
-    "overdue": "逾期",
-    "suspended": "暂停计时",
-    "completion_rate": "完成率",
-    "on_time_rate": "按时报送率",
-    "escalations": "督办事项",
-    "open_escalations": "未办结督办事项",
-    "office_review": "办公室待审核",
-    "items": "件数",
-    "longest_days": "最长已等工作日",
-    "past_limit": "超过审核时限",
-    "1": "蓝色提醒",
-    "2": "黄色催办",
-    "3": "红色提请协调",
-}
 # A time kept as text (ISO 8601, as canonical_json writes a datetime): shown in the office's zone.
 _ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
 # A key of a stored figure may itself be a code (counts by state, by light): its word, then.
@@ -250,8 +226,8 @@ def _decoded(text: str | None) -> Any:
 
 
 def _field(name: str, within: str = "") -> str:
-    if within in FIGURE_FIELDS and name in FIGURE_WORDS:
-        return FIGURE_WORDS[name]
+    if within in FIGURE_FIELDS and name in FIGURES:
+        return FIGURES[name]
     return KEY_WORDS.get(name, name)
 
 
