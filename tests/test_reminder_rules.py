@@ -284,3 +284,18 @@ def test_the_digest_takes_the_most_urgent_step_whatever_the_order_of_the_items()
     assert most_urgent([(None, "quiet"), ("t-5", "extra")]) == ("t-5", "extra")
     assert most_urgent([("t-5", "first"), ("t-5", "second")]) == ("t-5", "first")
     assert most_urgent([("due", "first"), ("due", "second")]) == ("due", "first")
+
+
+def test_an_overdue_digest_counts_an_item_not_yet_due_as_zero_days_late(
+    engine: Engine, settings: Settings
+) -> None:
+    """Due Friday 16 September, cooperating units four working days earlier: Friday 9th (15th,
+    14th, 13th, then 9th: Saturday 10th to Monday 12th is the Mid-Autumn holiday). On Wednesday
+    14th 市教育局's task 12 is 2 working days late (13th, 14th: a step) and its task 5 is due in 2
+    working days (no step)."""
+    plan = with_contacts(engine)
+    open_september(engine, report_by=date(2022, 9, 16), lead_days=4)
+    remind(engine, settings, "2022-09-14")
+    found = digests(engine, plan, "2022-09-14")["市教育局"]
+    assert found["kind"] == "overdue"
+    assert sorted(found["items"]) == [(5, "2022-09-16", 0), (12, "2022-09-09", 2)]
