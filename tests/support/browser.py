@@ -24,9 +24,6 @@ FLAGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    # The browser's own words (a date field's 年/月/日, 选择文件) in the users' language: the
-    # screenshots show what an office's Chromium shows. Needs chromium-l10n (system-packages).
-    "--lang=zh-CN",
 ]
 
 # Skipped where Chromium is missing, unless DUBAN_TEST_REQUIRE_BROWSER says it must run.
@@ -41,13 +38,7 @@ def launched_chromium() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=FLAGS,
-            headless=True,
-            # Headless Chromium takes its own words from the process's language, not --lang alone.
-            env={**os.environ, "LANGUAGE": "zh_CN", "LANG": "zh_CN.UTF-8"},
-        )
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         try:
             yield launched
         finally:
