@@ -38,7 +38,16 @@ def launched_chromium() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=FLAGS,
+            headless=True,
+            # The browser's own words (a date field's 年/月/日, 选择文件) come from the process's
+            # message language (chromium-l10n, system-packages), LANGUAGE. The locale itself is
+            # C.UTF-8, which every Debian has: a zh_CN.UTF-8 the machine lacks (or no LANG at all)
+            # leaves file names ASCII (downloads named "download", Chinese uploads not found).
+            env={**os.environ, "LANGUAGE": "zh_CN:zh", "LC_ALL": "C.UTF-8"},
+        )
         try:
             yield launched
         finally:
