@@ -17,11 +17,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from models import audit, escalations, filings, workflow
 from models.archive import refuse_if_archived_assignment
 from models.assignment import Assignment
+from models.audit import AuditEvent
 from models.clock import utc
 from models.errors import DubanError, NotFound, ReasonRequired
 from models.evidence import check_quota
@@ -374,6 +375,19 @@ def review_checkin(
     return checkin
 
 
+def times_returned(session: Session, checkin: CheckIn) -> int:
+    """How often the office has returned this check-in, the return just made included: counted from
+    the trail, since a returned progress report moves no counter on the assignment (its
+    `rework_count` counts returned completion reports only) and a unit told "第0次退回" was."""
+    session.flush()
+    query = select(func.count()).where(
+        AuditEvent.object_type == "checkin",
+        AuditEvent.object_id == str(checkin.id),
+        AuditEvent.action == "checkin.return",
+    )
+    return int(session.exec(query).one())
+
+
 def _check_reviewable(
     session: Session, checkin: CheckIn, assignment: Assignment, *, actor: Actor, revision: int
 ) -> None:
@@ -410,7 +424,8 @@ def _notify_returned(
         "unit": unit.name,
         "item": item_payload(task, assignment, checkin),
         "reason": reason,
-        "rework_count": assignment.rework_count,
+        "completed": checkin.completed,  # a completion report, or a progress report
+        "rework_count": times_returned(session, checkin),
         "round": round_payload(round_.name, round_.report_by),
     }
     assert checkin.reviewed_at is not None  # the review has just set it

@@ -18,7 +18,7 @@ from models.lifecycle import OFFICE, Action, Actor, may_act
 from models.outbox import enqueue_many
 from models.plan import Task
 from models.recipients import message, unit_contacts
-from models.round import CheckIn, RoundState, SupervisionRound, owed
+from models.round import CheckIn, RoundState, SupervisionRound
 from models.rounds import item_payload
 from models.unit import ContactRole, Unit
 
@@ -45,7 +45,8 @@ class ExtensionPending(DubanError):
 
 def current_due_on(session: Session, assignment: Assignment) -> date | None:
     """The date an extension moves: the assignment's own deadline, or else the one its open round
-    set."""
+    set, whether or not the unit has filed there yet (a unit that filed progress may still need
+    more time for completion)."""
     if assignment.due_on is not None:
         return assignment.due_on
     return session.exec(
@@ -54,7 +55,6 @@ def current_due_on(session: Session, assignment: Assignment) -> date | None:
         .where(
             CheckIn.assignment_id == assignment.id,
             SupervisionRound.state == RoundState.OPEN,
-            owed(),
         )
         .order_by(col(CheckIn.due_on).desc())
     ).first()
@@ -128,7 +128,7 @@ def request_extension(
         assignment_id=assignment_id,
         requested_by=actor.name,
         requested_at=utc(now),
-        original_due_on=assignment.original_due_on or assignment.due_on,
+        original_due_on=assignment.original_due_on or due_on,
         requested_due_on=until,
         reason=reason.strip(),
     )
@@ -218,7 +218,7 @@ def _apply_extension(
     actor: Actor,
     now: datetime,
 ) -> list[CheckIn]:
-    """Move the assignment and its owed check-ins in open rounds to the new date; those moved."""
+    """Move the assignment and its check-ins in open rounds to the new date; those moved."""
     assignment.due_on = (
         request.requested_due_on
     )  # original_due_on stays: on-time rates count against it
@@ -230,10 +230,10 @@ def _apply_extension(
             .where(
                 CheckIn.assignment_id == assignment.id,
                 SupervisionRound.state == RoundState.OPEN,
-                owed(),
             )
         )
     )
+    # Filed ones too: a filing returned after the approval is owed by the new date, not the old.
     for checkin in moved:
         checkin.due_on = max(checkin.due_on, request.requested_due_on)
         session.add(checkin)

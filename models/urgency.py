@@ -98,8 +98,8 @@ class Item:
     task: Task
     urgency: Urgency
     light: str
-    due_on: date | None
-    days_left: int | None  # working days; negative when overdue
+    due_on: date | None  # the date owed by, or else the one the filed check-in was due
+    days_left: int | None  # working days to the date owed by, negative when overdue; None if filed
     level: int | None  # the highest open escalation's
     escalation_number: str | None  # its 督办单
     checkin: CheckIn | None  # the check-in a filing goes to now
@@ -198,7 +198,10 @@ def items_of(
         )
         checkin = to_file.get(a_id)
         escalation = escalations.get(a_id)
-        due = inputs.due_on
+        due = inputs.due_on  # owed by: what urgency and the days left count to
+        # Shown even once filed: a unit whose report waits for review still has a deadline (for
+        # completion, for an extension), and the page lost it as soon as the unit filed.
+        shown = due if due is not None or checkin is None else checkin.due_on
         items.append(
             Item(
                 assignment=assignment,
@@ -211,7 +214,7 @@ def items_of(
                     escalated=escalation is not None,
                 ),
                 light=light_of(inputs, today=today, rules=rules),
-                due_on=due,
+                due_on=shown,
                 days_left=None if due is None else rules.calendar.working_days_between(today, due),
                 level=escalation.level if escalation else None,
                 escalation_number=escalation.number if escalation else None,

@@ -172,6 +172,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "item": _ITEM
         | {"task_number": 12, "task_title": "开展质量守护行动", "role": "responsible"},
         "reason": "缺少抽检数据等佐证材料，请补充后重新报送",
+        "completed": True,
         "rework_count": 1,
         "round": _ROUND,
     },

@@ -180,3 +180,45 @@ def test_what_each_reader_is_told_in_chinese(queued: Engine) -> None:
         assert session.exec(select(SupervisionRound.name)).one() in next(
             t for k, t in text.items() if k.startswith("round_opened")
         )
+
+
+def test_a_returned_progress_report_is_called_one_and_counted_from_the_first_return(
+    engine: Engine,
+) -> None:
+    """A progress report returned twice is told "进展情况报告" and 第1次, then 第2次 (it was
+    "完成情况报告" and 第0次: the assignment's counter counts returned completion reports only)."""
+    plan = with_contacts(engine)
+    round_id = open_september(engine)
+    unit = plan.unit_actor("市市场监管局")
+    for filed_on, returned_on in (("2022-09-05", "2022-09-06"), ("2022-09-07", "2022-09-08")):
+        with unit_of_work(engine) as session:
+            revision = submit_checkin(
+                session,
+                round_id=round_id,
+                assignment_id=plan.market,
+                actor=unit,
+                now=at(filed_on),
+                text="抽检过半",
+                percent=50,
+            ).revision
+        with unit_of_work(engine) as session:
+            review_checkin(
+                session,
+                round_id=round_id,
+                assignment_id=plan.market,
+                accept=False,
+                actor=OFFICE,
+                now=at(returned_on, 15),
+                revision=revision,
+                reason="请补充抽检数据",
+            )
+    returns = sorted(
+        (row for row in outbox(engine) if row.kind == "report_returned"),
+        key=lambda row: row.dedup_key,
+    )
+    told = [rendered(row) for row in returns]
+    assert [("进展情况报告" in m.subject, "完成情况" in m.text) for m in told] == [
+        (True, False)
+    ] * 2
+    assert ["（第1次退回）" in told[0].text, "（第2次退回）" in told[1].text] == [True, True]
+    assert all("第0次" not in m.text for m in told)
