@@ -24,6 +24,7 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine, event, text
 from sqlmodel import select
 
+from bench.synthetic import climb_ladder
 from config import Settings
 from models.calendar import STATUTORY
 from models.db import reading
@@ -35,7 +36,6 @@ from tests.support.cli import Run, seeded_office, stored
 from tests.support.hostile import STORABLE, injected_markup_in
 from tests.support.pages import check_page, signed_in_pages
 from tests.support.portal import Portal, csrf_of, serve_seeded
-from tests.support.seed_round import escalate
 
 CST = ZoneInfo("Asia/Shanghai")
 
@@ -107,8 +107,7 @@ def _moments() -> list[datetime]:
 def portal(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[Portal]:
     served = serve_seeded(engine, database_url, tmp_path, upload_max_mb=5)
     found = next(served)
-    for moment in _moments():
-        escalate(engine, Settings(home=tmp_path), moment)
+    climb_ladder(engine, Settings(home=tmp_path), _moments())
     yield found
     next(served, None)  # the server stops
 
