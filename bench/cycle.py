@@ -34,16 +34,18 @@ from bench.common import (
     report,
     timed_process,
 )
-from bench.synthetic import populate
+from bench.synthetic import climb_ladder, populate
 from config import Settings
 from models.db import make_engine, reading, unit_of_work
-from models.escalations import escalate_stalled
 from models.lifecycle import SYSTEM_ACTOR
 from models.reminders import send_reminders
 from models.rounds import open_round
 from models.schema import upgrade
 
 CST = ZoneInfo("Asia/Shanghai")
+# The ladder's runs after the round's due day: Monday 10, Wednesday 12 and Friday 14 October 2022,
+# two working days apart (escalation_step_days): blue, yellow, red.
+LADDER = [datetime(2022, 10, day, 10, tzinfo=CST) for day in (10, 12, 14)]
 ROOT = Path(__file__).resolve().parent.parent
 DUBAN = str(Path(sys.executable).parent / "duban")
 
@@ -97,13 +99,9 @@ def step_remind(url: str, home: str) -> dict[str, int]:
 
 
 def step_escalate(url: str, home: str) -> dict[str, int]:
-    with unit_of_work(make_engine(url)) as session:
-        return escalate_stalled(
-            session,
-            now=datetime(2022, 10, 10, 10, tzinfo=CST),
-            settings=Settings(home=Path(home)),
-            actor=SYSTEM_ACTOR,
-        )
+    """One ladder run, on Monday 10 October (the round was due on 30 September)."""
+    (raised,) = climb_ladder(make_engine(url), Settings(home=Path(home)), [LADDER[0]])
+    return raised
 
 
 def step_file(url: str) -> dict[str, int]:

@@ -1,5 +1,6 @@
 """Deterministic synthetic plans at scale: N tasks, M units, a realistic mix of roles, Chinese
-names.
+names; and the escalation ladder climbed over a plan, for the benchmarks and the tests alike (bench/
+imports nothing of the test suite).
 
     python -m bench.synthetic --tasks 5000 --units 200 --out var/bench-5000.xlsx
 """
@@ -192,6 +193,24 @@ def populate(
                 )
         session.execute(insert(Assignment), rows)
     return {"tasks": len(task_ids), "units": len(unit_ids), "assignments": len(rows)}
+
+
+def climb_ladder(engine, settings, moments) -> list[dict[str, int]]:
+    """The escalation ladder run at each of `moments` in turn, each run in its own transaction as
+    the scheduled flow runs it (flows/cycle.py); what each run raised. A run takes an item up one
+    level at most, so an item nobody acts on is red after three runs at least
+    `escalation_step_days` working days apart."""
+    from models.db import unit_of_work
+    from models.escalations import escalate_stalled
+    from models.lifecycle import SYSTEM_ACTOR
+
+    raised = []
+    for moment in moments:
+        with unit_of_work(engine) as session:
+            raised.append(
+                escalate_stalled(session, now=moment, settings=settings, actor=SYSTEM_ACTOR)
+            )
+    return raised
 
 
 def write_prose_pdf(path: Path, pages: int, units: int = 200) -> Path | None:

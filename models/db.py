@@ -16,18 +16,19 @@ from __future__ import annotations
 
 import hashlib
 import operator
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 import orjson
 from sqlalchemy import Date, Engine, Table, cast, create_engine, event, func, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.operators import ColumnOperators
 from sqlmodel import Session, SQLModel
 
 _BEGIN_OPTION = "duban_sqlite_begin"
@@ -48,6 +49,28 @@ def table_of(model: type[SQLModel]) -> Table:
     """The Core table behind a table model, for bulk statements."""
     table: Table = model.__table__  # type: ignore[attr-defined]  # SQLModel sets it but does not declare it
     return table
+
+
+_V = TypeVar("_V")
+
+# An IN list binds one parameter a value, and a database refuses a statement with too many: SQLite
+# allows 32,766 (999 before 3.32), PostgreSQL 65,535. A province's worth of ids (100,000) is read
+# in chunks of this many, which leaves room for the statement's other parameters.
+IN_LIST_MAX = 5000
+
+
+def chunks(values: Sequence[_V], size: int = IN_LIST_MAX) -> Iterator[Sequence[_V]]:
+    """`values` in order, `size` at a time (the last chunk may be shorter; none if empty)."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def chunked_in(column: ColumnOperators, values: Sequence[Any]) -> Iterator[ColumnElement[bool]]:
+    """`column IN (...)` over `values`, one bounded IN list (`chunks`) at a time: a query run once
+    with each finds what one unbounded IN would."""
+    for chunk in chunks(values):
+        condition: ColumnElement[bool] = column.in_(chunk)  # type: ignore[assignment]
+        yield condition
 
 
 def _to_json(value: Any) -> str:

@@ -22,7 +22,7 @@ from models import audit
 from models.archive import refuse_if_archived_assignment
 from models.assignment import Assignment
 from models.clock import local_day, utc
-from models.db import local_day_sql
+from models.db import chunked_in, local_day_sql
 from models.errors import DubanError, NotFound, ReasonRequired
 from models.escalation import OFFICE_STALLS, Escalation, Level, against_unit
 from models.escalations import LEVEL_LABELS, histories_of, mark_items
@@ -366,12 +366,8 @@ def _page(
     ids = _page_ids(session, filters, timezone, offset, limit)
     place = {escalation_id: n for n, escalation_id in enumerate(ids)}
     rows: list[Any] = []
-    for start in range(0, len(ids), 5000):  # the export takes every item
-        rows += session.exec(
-            _open_items_query(session, {}, office=False).where(
-                col(Escalation.id).in_(ids[start : start + 5000])
-            )
-        )
+    for among in chunked_in(col(Escalation.id), ids):  # the export takes every item
+        rows += session.exec(_open_items_query(session, {}, office=False).where(among))
     return sorted(rows, key=lambda r: place[r[0].id])
 
 

@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 from models import audit
 from models.assignment import Assignment
 from models.clock import local_day, utc
-from models.db import bulk_insert, table_of, take_turn
+from models.db import bulk_insert, chunked_in, table_of, take_turn
 from models.escalation import (
     OFFICE_STALLS,
     OFFICE_TOP_LEVEL,
@@ -311,15 +311,8 @@ def record_raised(
     mark_items(session, [row["assignment_id"] for row in rows])
     keys = [row["stage_key"] for row in rows]
     ids: dict[str, int | None] = {}
-    for start in range(0, len(keys), 500):  # the new rows by their unique keys, a bounded IN each
-        chunk = keys[start : start + 500]
-        ids.update(
-            session.exec(
-                select(Escalation.stage_key, Escalation.id).where(
-                    col(Escalation.stage_key).in_(chunk)
-                )
-            ).all()
-        )
+    for among in chunked_in(col(Escalation.stage_key), keys):  # the new rows by their unique keys
+        ids.update(session.exec(select(Escalation.stage_key, Escalation.id).where(among)).all())
     for row in rows:
         row["id"] = ids[row["stage_key"]]
     enqueue_many(
@@ -496,12 +489,8 @@ def histories_of(
     wanted = set(pairs)
     found: dict[tuple[int, int | None], list[dict[str, str]]] = {}
     assignment_ids = list({a for a, _ in wanted})
-    for start in range(0, len(assignment_ids), 5000):
-        for e in session.exec(
-            select(Escalation)
-            .where(col(Escalation.assignment_id).in_(assignment_ids[start : start + 5000]))
-            .order_by(col(Escalation.level))
-        ):
+    for among in chunked_in(col(Escalation.assignment_id), assignment_ids):
+        for e in session.exec(select(Escalation).where(among).order_by(col(Escalation.level))):
             if (e.assignment_id, e.round_id) in wanted:
                 found.setdefault((e.assignment_id, e.round_id), []).append(
                     {
@@ -555,8 +544,7 @@ def mark_items(session: Session, assignment_ids: Iterable[int]) -> None:
     session.flush()  # the levels just raised or resolved through the ORM
     table = table_of(Escalation)
     wanted = sorted(set(assignment_ids))
-    for start in range(0, len(wanted), 5000):
-        chunk = table.c.assignment_id.in_(wanted[start : start + 5000])
+    for chunk in chunked_in(table.c.assignment_id, wanted):
         item = (table.c.assignment_id, table.c.round_id)
         # `resolved_at IS NULL` and `item_since IS NOT NULL` as CASEs, so that the planner finds
         # the chunk's levels through the assignments' index, not by reading every open level
@@ -679,13 +667,10 @@ def _problems_of(session: Session, assignment_ids: list[int]) -> dict[int, list[
     5,000 assignments (a page of the agenda is one)."""
     found: dict[int, list[str]] = {}
     wanted = sorted(set(assignment_ids))
-    for start in range(0, len(wanted), 5000):
+    for among in chunked_in(col(CheckIn.assignment_id), wanted):
         for assignment_id, problems in session.exec(
             select(CheckIn.assignment_id, CheckIn.problems)
-            .where(
-                col(CheckIn.assignment_id).in_(wanted[start : start + 5000]),
-                col(CheckIn.problems).is_not(None),
-            )
+            .where(among, col(CheckIn.problems).is_not(None))
             .order_by(col(CheckIn.id))
         ):
             found.setdefault(assignment_id, []).append(str(problems))

@@ -51,15 +51,12 @@ def _unseen(session: Session, messages: list[dict[str, Any]]) -> list[dict[str, 
     """The messages whose dedup key is not stored yet: a rerun spends no budget."""
     from sqlmodel import col, select
 
+    from models.db import chunked_in
+
     keys = [m["dedup_key"] for m in messages]
     seen: set[str] = set()
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        seen |= set(
-            session.exec(
-                select(Notification.dedup_key).where(col(Notification.dedup_key).in_(chunk))
-            )
-        )
+    for among in chunked_in(col(Notification.dedup_key), keys):
+        seen |= set(session.exec(select(Notification.dedup_key).where(among)))
     fresh: dict[str, dict[str, Any]] = {}
     for m in messages:
         if m["dedup_key"] not in seen:

@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 
 from models.directives import (
     DIRECTIVE_MOVES,
@@ -27,9 +27,7 @@ from models.directives import (
     ReplyMove,
     ReplyState,
 )
-from tests.support.cli import assert_one_clean_line, duban
-
-ROOT = Path(__file__).parent.parent
+from tests.support.cli import Run, assert_one_clean_line, duban, seeded_office, stored
 
 
 def test_the_move_tables_and_no_state_assigned_directly() -> None:
@@ -40,15 +38,14 @@ def test_the_move_tables_and_no_state_assigned_directly() -> None:
         row.state = DirectiveState.CLOSED
 
 
-def _rows(url: str, sql: str) -> list[tuple]:
-    engine = create_engine(url)
-    with engine.connect() as connection:
-        found = [tuple(r) for r in connection.execute(text(sql))]
-    engine.dispose()
-    return found
+def _third_quarter(home: Path, url: str) -> Run:
+    """The seed plan with the third quarter's round open (due 30 September), on the 8th."""
+    return seeded_office(
+        home, url, round_name="第三季度", due="2022-09-30", opened="2022-09-08T10:00"
+    )
 
 
-def _deduction(run, as_of: str) -> dict[str, float]:
+def _deduction(run: Run, as_of: str) -> dict[str, float]:
     board = json.loads(run("score", "--plan", "2022", "--as-of", as_of, "--json"))
     return {
         u["unit"]: u["points"].get("directive_unresolved", 0)
@@ -60,14 +57,7 @@ def _deduction(run, as_of: str) -> dict[str, float]:
 def test_a_directive_is_told_escalated_answered_scored_and_closed(
     database_url: str, tmp_path: Path
 ) -> None:
-    def run(*args: str, code: int = 0) -> str:
-        result = duban(*args, home=tmp_path, url=database_url)
-        assert result.returncode == code, result.stdout + result.stderr
-        return result.stdout + result.stderr
-
-    run("units", "import", str(ROOT / "config/units/rugao.yaml"))
-    run("import", str(ROOT / "tests/fixtures/seed-notice.txt"), "--plan-key", "2022")
-    run("round", "open", "--name", "第三季度", "--due", "2022-09-30", "--now", "2022-09-08T10:00")
+    run = _third_quarter(tmp_path, database_url)
     base = ["directive", "add", "--task", "8", "--text", "请本月内完成排查，结果报我"]
     noleader = duban(
         *base, "--leader", " ", "--now", "2022-09-09T10:00", home=tmp_path, url=database_url
@@ -85,26 +75,26 @@ def test_a_directive_is_told_escalated_answered_scored_and_closed(
         url=database_url,
     )
     assert_one_clean_line(past, 2, "早于今天")
-    assert _rows(database_url, "select count(*) from directive") == [(0,)]
+    assert stored(database_url, "select count(*) from directive") == [(0,)]
     said = run(
         *base, "--leader", "张副市长", "--deadline", "2022-09-16", "--now", "2022-09-09T10:00"
     )
     assert "已登记批示 #1：任务8，张副市长，涉及 4 个单位，限 2022-09-16 前回复" in said
-    assert _rows(database_url, "select count(*) from notification where kind = 'directive'") == [
+    assert stored(database_url, "select count(*) from notification where kind = 'directive'") == [
         (4,)
     ]
-    assert _rows(
+    assert stored(
         database_url, "select count(*) from audit_event where action = 'directive.add'"
     ) == [(1,)]
     directive_escalations = "select count(*), max(level) from escalation where stall = 'directive'"
     run("escalate", "--now", "2022-09-16T16:00")
-    assert _rows(database_url, directive_escalations) == [(0, None)]
+    assert stored(database_url, directive_escalations) == [(0, None)]
     run("escalate", "--now", "2022-09-19T10:00")
-    assert _rows(database_url, directive_escalations) == [(4, 1)]
+    assert stored(database_url, directive_escalations) == [(4, 1)]
     run("escalate", "--now", "2022-09-19T10:05")  # a rerun raises nothing new
-    assert _rows(database_url, directive_escalations) == [(4, 1)]
+    assert stored(database_url, directive_escalations) == [(4, 1)]
     run("escalate", "--now", "2022-09-20T10:00")  # one working day at level 1: not yet
-    assert _rows(database_url, directive_escalations) == [(4, 1)]
+    assert stored(database_url, directive_escalations) == [(4, 1)]
 
     assert _deduction(run, "2022-09-16") == {"市委宣传部": 0, "市科技局": 0, "市科协": 0}
     assert _deduction(run, "2022-09-19T10:30") == {
@@ -152,12 +142,12 @@ def test_a_directive_is_told_escalated_answered_scored_and_closed(
     assert_one_clean_line(again, 4, "本单位已回复")
     # The reply ends 市科技局's part and its escalation; the others stay.
     assert _deduction(run, "2022-09-19") == {"市委宣传部": -3.0, "市科技局": 0, "市科协": -1.0}
-    assert _rows(
+    assert stored(
         database_url,
         "select count(*) from escalation where stall = 'directive' and resolved_at is null",
     ) == [(3,)]
     run("escalate", "--now", "2022-09-21T10:00")
-    assert _rows(
+    assert stored(
         database_url,
         "select count(*) from escalation where stall = 'directive' and level = 2",
     ) == [(3,)]
@@ -177,7 +167,7 @@ def test_a_directive_is_told_escalated_answered_scored_and_closed(
         ("市科协", "pending"),
     ]
     assert listed[0]["state"] == "closed"
-    assert _rows(
+    assert stored(
         database_url,
         "select action, count(*) from audit_event where action like 'directive.%' "
         "group by action order by action",
@@ -187,14 +177,7 @@ def test_a_directive_is_told_escalated_answered_scored_and_closed(
 def test_a_reply_or_a_close_settles_its_own_directive_not_another_on_the_same_item(
     database_url: str, tmp_path: Path
 ) -> None:
-    def run(*args: str) -> str:
-        result = duban(*args, home=tmp_path, url=database_url)
-        assert result.returncode == 0, result.stdout + result.stderr
-        return result.stdout + result.stderr
-
-    run("units", "import", str(ROOT / "config/units/rugao.yaml"))
-    run("import", str(ROOT / "tests/fixtures/seed-notice.txt"), "--plan-key", "2022")
-    run("round", "open", "--name", "第三季度", "--due", "2022-09-30", "--now", "2022-09-08T10:00")
+    run = _third_quarter(tmp_path, database_url)
     for leader, words in (("张副市长", "请本月内完成排查"), ("李主任", "请报送排查台账")):
         run(
             *("directive", "add", "--task", "8", "--text", words, "--leader", leader),
@@ -203,7 +186,7 @@ def test_a_reply_or_a_close_settles_its_own_directive_not_another_on_the_same_it
     run("escalate", "--now", "2022-09-19T10:00")
     still_open = "select count(*) from escalation where stall = 'directive' and resolved_at is null"
     # Task 8 has four units: each 批示 raised one rung per unit.
-    assert _rows(database_url, still_open) == [(8,)]
+    assert stored(database_url, still_open) == [(8,)]
     run(
         *("directive", "reply", "1", "--unit", "市科技局", "--text", "已排查完毕"),
         *("--now", "2022-09-19T11:00"),
@@ -211,13 +194,13 @@ def test_a_reply_or_a_close_settles_its_own_directive_not_another_on_the_same_it
     settled = (
         "select stage_key from escalation where stall = 'directive' and resolved_at is not null"
     )
-    (only,) = _rows(database_url, settled)
+    (only,) = stored(database_url, settled)
     assert only[0].startswith("d1:"), only
-    assert _rows(database_url, still_open) == [(7,)]
+    assert stored(database_url, still_open) == [(7,)]
     # Closing 批示 2 ends its four rungs; 批示 1's three unanswered units stay escalated.
     run("directive", "close", "2", "--now", "2022-09-20T10:00")
-    assert _rows(database_url, still_open) == [(3,)]
-    assert _rows(
+    assert stored(database_url, still_open) == [(3,)]
+    assert stored(
         database_url,
         "select count(*) from escalation where stall = 'directive' and resolved_at is null "
         "and stage_key like 'd1:%'",
@@ -234,14 +217,7 @@ def test_a_round_report_counts_a_directive_once_in_the_round_it_was_written_in(
     from models.round import SupervisionRound
     from reports.results import compute, end_of_day
 
-    def run(*args: str) -> str:
-        result = duban(*args, home=tmp_path, url=database_url)
-        assert result.returncode == 0, result.stdout + result.stderr
-        return result.stdout + result.stderr
-
-    run("units", "import", str(ROOT / "config/units/rugao.yaml"))
-    run("import", str(ROOT / "tests/fixtures/seed-notice.txt"), "--plan-key", "2022")
-    run("round", "open", "--name", "第三季度", "--due", "2022-09-30", "--now", "2022-09-08T10:00")
+    run = _third_quarter(tmp_path, database_url)
     run(
         *("directive", "add", "--task", "8", "--text", "请本月内完成排查"),
         *("--leader", "张副市长", "--deadline", "2022-09-16", "--now", "2022-09-09T10:00"),

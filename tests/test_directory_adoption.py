@@ -31,7 +31,7 @@ from models.nudges import Nudge
 from models.plan import Plan, Task
 from models.unit import Contact, ContactRole, GroupMember, Unit, UnitAlias, find_unit, uncurated
 from models.user import User
-from tests.support.cli import duban
+from tests.support.cli import office
 from tests.support.hostile import STORABLE, terminal_escapes_in
 from tests.support.imports import HEADER, snapshot
 from tests.support.portal import Portal, csrf_of, serve_seeded
@@ -70,12 +70,6 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
-def _ok(*args: str, home: Path, url: str) -> str:
-    result = duban(*args, home=home, url=url)
-    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
-    return result.stdout
-
-
 def _assignments(engine: Engine) -> set[tuple[int, str, str]]:
     """(task number, unit, role) of every assignment of the plan."""
     with reading(engine) as session:
@@ -104,16 +98,14 @@ def _adoptions(engine: Engine) -> list[tuple[dict[str, object], dict[str, object
 def test_a_directory_renames_the_unit_a_notice_made_and_its_assignments_follow(
     tmp_path: Path, database_url: str, engine: Engine
 ) -> None:
-    home = tmp_path / "home"
+    run = office(tmp_path / "home", database_url)
     notice = _write(tmp_path, "清单.csv", HEADER + RENAME_NOTICE)
-    first = _ok("import", str(notice), "--plan-key", KEY, home=home, url=database_url)
+    first = run("import", str(notice), "--plan-key", KEY)
     assert "新建单位 2 个，尚无联系人：" in first
     with reading(engine) as session:
         made = id_of(find_unit(session, "市政法委"))
 
-    loaded = _ok(
-        "units", "import", str(_write(tmp_path, "dir.csv", DIRECTORY)), home=home, url=database_url
-    )
+    loaded = run("units", "import", str(_write(tmp_path, "dir.csv", DIRECTORY)))
     assert "已改名：“市政法委”改名为“市委政法委”，原名作为简称保留" in loaded
     # 市委政法委 existed once renamed (its alias and liaison are the change), as did 市公安局.
     assert "通讯录已更新：新建 0 个，修改 2 个，未变 0 个" in loaded
@@ -131,11 +123,11 @@ def test_a_directory_renames_the_unit_a_notice_made_and_its_assignments_follow(
     assert _adoptions(engine) == [
         ({"name": "市政法委", "unit_id": made}, {"name": "市委政法委", "unit_id": made})
     ]
-    listed = _ok("units", "list", home=home, url=database_url).splitlines()
+    listed = run("units", "list").splitlines()
     assert [line.split("（")[0].split(" ")[0] for line in listed] == ["市委政法委", "市公安局"]
     assert listed[0].startswith("市委政法委（又称 市政法委） [department]")
 
-    again = _ok("import", str(notice), "--plan-key", KEY, home=home, url=database_url)
+    again = run("import", str(notice), "--plan-key", KEY)
     assert "新建单位" not in again
     assert _unit_names(engine) == {"市委政法委", "市公安局"}
     assert len(_assignments(engine)) == 4
@@ -146,9 +138,9 @@ def test_a_directory_renames_the_unit_a_notice_made_and_its_assignments_follow(
 def test_a_directory_merges_the_unit_a_notice_made_into_its_own_unit_and_moves_every_row(
     tmp_path: Path, database_url: str, engine: Engine
 ) -> None:
-    home = tmp_path / "home"
+    run = office(tmp_path / "home", database_url)
     notice = _write(tmp_path, "清单.csv", HEADER + MERGE_NOTICE)
-    first = _ok("import", str(notice), "--plan-key", KEY, home=home, url=database_url)
+    first = run("import", str(notice), "--plan-key", KEY)
     assert "新建单位 3 个，尚无联系人：" in first
     with unit_of_work(engine) as session:
         holder = find_unit(session, "市政法委")
@@ -168,9 +160,7 @@ def test_a_directory_merges_the_unit_a_notice_made_into_its_own_unit_and_moves_e
         )
         gone = id_of(holder)
 
-    loaded = _ok(
-        "units", "import", str(_write(tmp_path, "dir.csv", DIRECTORY)), home=home, url=database_url
-    )
+    loaded = run("units", "import", str(_write(tmp_path, "dir.csv", DIRECTORY)))
     assert (
         "已并入：“市政法委”并入“市委政法委”（2 项分工随之转入），“市政法委”作为简称保留"
     ) in loaded
@@ -195,7 +185,7 @@ def test_a_directory_merges_the_unit_a_notice_made_into_its_own_unit_and_moves_e
         )
     ]
 
-    again = _ok("import", str(notice), "--plan-key", KEY, home=home, url=database_url)
+    again = run("import", str(notice), "--plan-key", KEY)
     assert "新建单位" not in again
     assert _unit_names(engine) == {"市委政法委", "市公安局"}
     with reading(engine) as session:
@@ -205,20 +195,17 @@ def test_a_directory_merges_the_unit_a_notice_made_into_its_own_unit_and_moves_e
 def test_a_merge_that_would_assign_one_task_twice_is_refused_and_nothing_is_written(
     tmp_path: Path, database_url: str, engine: Engine
 ) -> None:
-    home = tmp_path / "home"
+    run = office(tmp_path / "home", database_url)
     notice = _write(tmp_path, "清单.csv", HEADER + CONFLICT_NOTICE)
-    _ok("import", str(notice), "--plan-key", KEY, home=home, url=database_url)
+    run("import", str(notice), "--plan-key", KEY)
     before = snapshot(engine)
 
-    refused = duban(
-        "units", "import", str(_write(tmp_path, "dir.csv", DIRECTORY)), home=home, url=database_url
-    )
-    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    refused = run("units", "import", str(_write(tmp_path, "dir.csv", DIRECTORY)), code=2)
     assert (
         f"第 2 行：“市政法委”与“市委政法委”都承担计划“{KEY}”第 2 项任务，"
         "无法把“市政法委”并入“市委政法委”"
-    ) in refused.stderr
-    assert "未写入任何数据" in refused.stderr
+    ) in refused
+    assert "未写入任何数据" in refused
     assert snapshot(engine) == before
 
 
@@ -229,21 +216,18 @@ def test_a_merge_that_would_assign_one_task_twice_is_refused_and_nothing_is_writ
 def test_an_alias_held_by_a_unit_the_office_curated_is_still_refused(
     tmp_path: Path, database_url: str, engine: Engine, curated_by: str
 ) -> None:
-    home = tmp_path / "home"
+    run = office(tmp_path / "home", database_url)
     first = "name,kind,aliases,liaison_name,liaison_email\n" + (
         "市政法委,department,,联络员,zfw@example.gov.cn\n"
         if curated_by == "a liaison"
         else "政法委员会,department,市政法委,,\n"
     )
-    _ok("units", "import", str(_write(tmp_path, "一.csv", first)), home=home, url=database_url)
+    run("units", "import", str(_write(tmp_path, "一.csv", first)))
     before = snapshot(engine)
     holder = "市政法委" if curated_by == "a liaison" else "政法委员会"
 
-    refused = duban(
-        "units", "import", str(_write(tmp_path, "二.csv", DIRECTORY)), home=home, url=database_url
-    )
-    assert refused.returncode == 2 and "Traceback" not in refused.stderr
-    assert f"第 2 行：别名“市政法委”已属于单位“{holder}”" in refused.stderr
+    refused = run("units", "import", str(_write(tmp_path, "二.csv", DIRECTORY)), code=2)
+    assert f"第 2 行：别名“市政法委”已属于单位“{holder}”" in refused
     assert snapshot(engine) == before
 
 

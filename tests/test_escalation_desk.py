@@ -21,9 +21,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, event, text
 from sqlmodel import select
 
+from bench.synthetic import climb_ladder
 from config import Settings
 from models.calendar import STATUTORY
 from models.db import reading
@@ -31,34 +32,23 @@ from models.escalation_desk import desk_count, desk_items
 from models.notification import Notification
 from models.nudges import Nudge
 from tests.support.browser import needs_chromium
-from tests.support.cli import duban
+from tests.support.cli import Run, seeded_office, stored
 from tests.support.hostile import STORABLE, injected_markup_in
 from tests.support.pages import check_page, signed_in_pages
 from tests.support.portal import Portal, csrf_of, serve_seeded
-from tests.support.seed_round import escalate
 
-ROOT = Path(__file__).parent.parent
 CST = ZoneInfo("Asia/Shanghai")
 
 
-def _office(tmp_path: Path, database_url: str):
-    def run(*args: str, code: int = 0) -> str:
-        result = duban(*args, home=tmp_path, url=database_url)
-        assert result.returncode == code, result.stdout + result.stderr
-        assert "Traceback" not in result.stderr
-        return result.stdout + result.stderr
-
-    run("units", "import", str(ROOT / "config/units/rugao.yaml"))
-    run("import", str(ROOT / "tests/fixtures/seed-notice.txt"), "--plan-key", "2022")
-    run("round", "open", "--name", "九月督导", "--due", "2022-09-21", "--now", "2022-09-19T09:00")
-    return run
+def _office(tmp_path: Path, database_url: str) -> Run:
+    """The seed round opened on Monday 19 September, due the 21st."""
+    return seeded_office(
+        tmp_path, database_url, round_name="九月督导", due="2022-09-21", opened="2022-09-19T09:00"
+    )
 
 
 def _count(database_url: str, sql: str) -> int:
-    engine = create_engine(database_url)
-    with engine.connect() as connection:
-        found = connection.execute(text(sql)).scalar()
-    engine.dispose()
+    ((found,),) = stored(database_url, sql)
     return int(found or 0)
 
 
@@ -117,8 +107,7 @@ def _moments() -> list[datetime]:
 def portal(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[Portal]:
     served = serve_seeded(engine, database_url, tmp_path, upload_max_mb=5)
     found = next(served)
-    for moment in _moments():
-        escalate(engine, Settings(home=tmp_path), moment)
+    climb_ladder(engine, Settings(home=tmp_path), _moments())
     yield found
     next(served, None)  # the server stops
 

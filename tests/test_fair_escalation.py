@@ -24,12 +24,12 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from bench.synthetic import climb_ladder
 from config import Settings
 from models.checkins import submit_checkin
 from models.db import reading, unit_of_work
 from models.escalation import Escalation
-from models.escalations import agenda, escalate_stalled
-from models.lifecycle import SYSTEM_ACTOR
+from models.escalations import agenda
 from models.lights import lights
 from models.plan import Plan
 from models.round import SupervisionRound
@@ -67,9 +67,7 @@ def played(engine: Engine, settings: Settings) -> tuple[Scenario, int]:
             percent=100,
             completed=True,
         )
-    for day in DAYS:
-        with unit_of_work(engine) as session:
-            escalate_stalled(session, now=at(day), settings=settings, actor=SYSTEM_ACTOR)
+    climb_ladder(engine, settings, [at(day) for day in DAYS])
     return plan, round_id
 
 

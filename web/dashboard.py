@@ -9,9 +9,7 @@ leave, then pages the tasks that have one of that colour.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -27,6 +25,7 @@ from models.lights import ASSIGNMENT_COLUMNS, assignment_lights
 from models.plan import Task, in_live_plan
 from models.round import CheckIn, in_open_round, owed
 from models.unit import Unit
+from web.bounded_cache import BoundedCache
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -76,23 +75,13 @@ class Figures:
     never stale. The `size` keys used last are kept; the oldest goes first."""
 
     def __init__(self, size: int = 64) -> None:
-        self.size = size
-        self._kept: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-        self._lock = threading.RLock()  # a page's figure asks for the headline's inside
+        self._kept: BoundedCache[tuple[Any, ...], Any] = BoundedCache(size)
 
     def get(self, session: Session, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
         """The figure `compute()` gives for `key` in the data as `session` sees it; computed once
         per change. One at a time: requests for a figure being computed wait for it, not redo it."""
-        with self._lock:
-            full = (last_seq(session), *key)  # read in the transaction the figure is read in
-            if full in self._kept:
-                self._kept.move_to_end(full)
-                return cast("T", self._kept[full])
-            found = compute()
-            self._kept[full] = found
-            while len(self._kept) > self.size:
-                self._kept.popitem(last=False)
-            return found
+        full = (last_seq(session), *key)  # read in the transaction the figure is read in
+        return cast("T", self._kept.get(full, compute))
 
 
 def headline(session: Session, today: date) -> tuple[dict[str, int], int, dict[int, int], float]:

@@ -10,12 +10,12 @@ whole does not fit: they are in every downloaded format.
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
 from itertools import pairwise
 from pathlib import Path
 
 from markupsafe import Markup
+
+from web.bounded_cache import BoundedCache
 
 BUDGET_BYTES = 120 * 1024  # of the page's 200 KB: the rest is the portal's frame and the forms
 FIGURE = re.compile(r"<figure>.*?</figure>\s*", re.S)
@@ -71,20 +71,11 @@ class Previews:
     again is read again. The portal owns one (`app.state`); the `size` files read last are kept."""
 
     def __init__(self, size: int = 8) -> None:
-        self.size = size
-        self._kept: OrderedDict[tuple[str, int, int], Markup | None] = OrderedDict()
-        self._lock = threading.Lock()
+        self._kept: BoundedCache[tuple[str, int, int], Markup | None] = BoundedCache(size)
 
     def of(self, path: Path) -> Markup | None:
-        """`preview` of the file at `path` (which exists)."""
+        """`preview` of the file at `path` (which exists); one reading at a time, the others wait
+        for it rather than redo it."""
         stat = path.stat()
         key = (str(path), stat.st_size, stat.st_mtime_ns)
-        with self._lock:  # one reading at a time: the others wait for it, not redo it
-            if key in self._kept:
-                self._kept.move_to_end(key)
-                return self._kept[key]
-            found = preview(path.read_text("utf-8"))
-            self._kept[key] = found
-            while len(self._kept) > self.size:
-                self._kept.popitem(last=False)
-            return found
+        return self._kept.get(key, lambda: preview(path.read_text("utf-8")))

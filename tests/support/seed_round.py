@@ -14,14 +14,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
+from bench.synthetic import climb_ladder
 from config import Settings
 from intake.directory import read_directory, sync_directory
 from intake.plan_import import reconcile, resolve
 from intake.source import read_notice
 from models.assignment import Assignment
 from models.db import reading, unit_of_work
-from models.escalations import escalate_stalled
-from models.lifecycle import SYSTEM_ACTOR
 from models.plan import Task
 from models.unit import Unit
 from tests.support.scenario import OFFICE
@@ -53,8 +52,9 @@ def liaison(engine: Engine, unit: str):
 
 
 def escalate(engine: Engine, settings: Settings, moment: datetime) -> dict[str, int]:
-    with unit_of_work(engine) as session:
-        return escalate_stalled(session, now=moment, settings=settings, actor=SYSTEM_ACTOR)
+    """One run of the ladder (bench.synthetic.climb_ladder) at `moment`; what it raised."""
+    (raised,) = climb_ladder(engine, settings, [moment])
+    return raised
 
 
 def seed(engine: Engine) -> Engine:
