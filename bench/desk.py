@@ -7,6 +7,9 @@ yellow, red), built once into `--data` and reused: at 2,000 × 2,000 it takes mi
 measure seconds. The baseline is the login page's server time, one client, the same server.
 
     python -m bench.desk --data DIR [--tasks N] [--units N] [--runs N] [--path P] [--json]
+
+Besides the unfiltered desk it measures the filtered pages (issue 16 item 10): one unit's items
+(`UNIT`, found by a part of its name as the filter box does), one task's (`TASK`), one level's.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import httpx
 from bench.common import COLUMNS, report
 from bench.cycle import LADDER, step_file, step_open
 from bench.portal import percentile, serving
-from bench.synthetic import climb_ladder, populate
+from bench.synthetic import climb_ladder, populate, unit_names
 from config import Settings
 from loopback.portal_client import session_cookie
 from models.db import make_engine, reading, unit_of_work
@@ -33,6 +36,8 @@ from models.schema import upgrade
 PASSWORD = "bench-password-1"
 TARGET_S = 0.1
 ZONE = "Asia/Shanghai"
+UNIT = unit_names(8)[7]  # one unit's name: about 50 of the 100,000 items are its
+TASK = 17  # one task's number: 50 items, one a unit
 
 
 def build(data: Path, tasks: int, units: int) -> str:
@@ -88,6 +93,15 @@ def queries(url: str) -> list[tuple[str, Callable[[Any], Any]]]:
         (
             "desk_items, level 3, page 2",
             lambda s: desk_items(s, ZONE, {"level": 3}, offset=50, limit=50),
+        ),
+        ("desk_count, one unit", lambda s: desk_count(s, {"unit": UNIT})),
+        ("desk_items, one unit, page 1", lambda s: desk_items(s, ZONE, {"unit": UNIT}, limit=50)),
+        ("desk_count, one task", lambda s: desk_count(s, {"task": TASK})),
+        ("desk_items, one task, page 1", lambda s: desk_items(s, ZONE, {"task": TASK}, limit=50)),
+        ("desk_count, level 1", lambda s: desk_count(s, {"level": 1})),
+        (
+            "desk_items, level 1, page 2",
+            lambda s: desk_items(s, ZONE, {"level": 1}, offset=50, limit=50),
         ),
         ("desk_units", desk_units),
         ("office_backlog", lambda s: office_backlog(s, ZONE, limit=1000)),
@@ -162,7 +176,13 @@ def main() -> None:
                 times = timed(options.runs, lambda: query(session))  # noqa: B023 (called here)
                 results.append(row(name, scale, times, None))
         engine.dispose()
-    served = over_http(url, options.data, options.path or ["/escalations"], options.runs)
+    paths = options.path or [
+        "/escalations",
+        f"/escalations?unit={UNIT}",
+        f"/escalations?task={TASK}",
+        "/escalations?level=1&page_no=2",
+    ]
+    served = over_http(url, options.data, paths, options.runs)
     login = statistics.median(served.pop("/login"))
     for path, times in served.items():
         results.append(row(f"{path} (office) server time", scale, times, login))

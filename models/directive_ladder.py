@@ -94,6 +94,7 @@ def escalate_directives(
                 "stage_key": f"{prefix}{level + 1}",
                 "assignment_id": part.assignment_id,
                 "round_id": None,
+                "directive_id": directive.id,  # its own item, apart from another 批示's
                 "level": level + 1,
                 "stall": STALL,
                 "reason": STALL_REASONS[STALL][0],

@@ -2,6 +2,7 @@
 
 from datetime import date, datetime
 from enum import IntEnum, StrEnum
+from typing import Protocol
 
 from sqlalchemy import Index, String, text
 from sqlmodel import Field, SQLModel
@@ -26,14 +27,30 @@ def has_notice(level: int, stall: str) -> bool:
     return level >= Level.YELLOW and against_unit(stall)
 
 
+# An escalated item: the assignment's stall in a round, or its part of a 批示 (round None); each
+# shown once on the desk with its level history, counted once on the dashboard and in the 通报.
+ItemKey = tuple[int, int | None, int | None]  # assignment, round, directive
+
+
+class OnItem(Protocol):
+    assignment_id: int
+    round_id: int | None
+    directive_id: int | None
+
+
+def item_of(row: OnItem) -> ItemKey:
+    """The item an escalation (or the office's note on it) belongs to."""
+    return (row.assignment_id, row.round_id, row.directive_id)
+
+
 class Level(IntEnum):
     BLUE = 1  # 提醒: liaison, cc unit head
     YELLOW = 2  # 催办: unit head, numbered 督办单
     RED = 3  # coordination mechanism: office and leading group, next 会商 agenda
 
 
-# The rows `item_since` marks: the units' items in the order the desk pages them, and by stall (the
-# count and the office's own backlog).
+# The rows `item_since` marks: the units' items in the order the desk pages them, by stall (the
+# count and the office's own backlog), and by assignment (a unit or task filter).
 _ON_DESK = text("item_since IS NOT NULL")
 
 
@@ -52,6 +69,13 @@ class Escalation(SQLModel, table=True):
         Index(
             "ix_escalation_office_desk", "stall", sqlite_where=_ON_DESK, postgresql_where=_ON_DESK
         ),
+        # A unit's or a task's items: their assignments' marks (the desk's filters).
+        Index(
+            "ix_escalation_desk_item",
+            "assignment_id",
+            sqlite_where=_ON_DESK,
+            postgresql_where=_ON_DESK,
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -60,6 +84,9 @@ class Escalation(SQLModel, table=True):
     )
     assignment_id: int = Field(foreign_key="assignment.id", index=True)
     round_id: int | None = Field(default=None, foreign_key="supervision_round.id", index=True)
+    # A 领导批示's rung (stall "directive", no round): which 批示. Two 批示 on one assignment are
+    # two items, each climbing its own ladder (`directive_ladder`'s stage keys name the 批示 too).
+    directive_id: int | None = Field(default=None, foreign_key="directive.id")
     level: int = Field(ge=1, le=3)
     stall: str = Field(
         max_length=40, description="why it stalled: overdue, unsigned, idle, returned, unreviewed"
@@ -71,7 +98,7 @@ class Escalation(SQLModel, table=True):
     opened_at: datetime
     resolved_at: datetime | None = None
     resolution: str | None = None
-    # Set on the row that stands for its item (assignment and round) on the office's desk, None on
+    # Set on the row that stands for its item (`ItemKey`) on the office's desk, None on
     # every other: the item's highest open level (its lowest id on a tie) in a live plan, holding
     # when the item's first still-open level was raised. `escalations.mark_items` keeps it whenever
     # a level is raised or resolved or the plan archived, so the desk need not rank the ladders.

@@ -1,7 +1,8 @@
 """The office's desk for escalated items (督办事项): a note on an item, the 会商 outcome of a red
 one, and closing its 督办单 with a reason.
 
-An item is an assignment in a round (`desk_items` lists each once, at its highest level); the
+An item is an assignment in a round, or its part of a 领导批示 (`ItemKey`; `desk_items` lists each
+once, at its highest level, with its level history); the
 office names it by any of its escalations' ids or by its 督办单 number. Closing it resolves every
 level still open on it at once, in one audit event: the ladder does not fire again for that
 round, since each stage fires once (`escalate_stalled`'s stage keys).
@@ -24,7 +25,7 @@ from models.assignment import Assignment
 from models.clock import local_day, utc
 from models.db import chunked_in, local_day_sql
 from models.errors import DubanError, NotFound, ReasonRequired
-from models.escalation import OFFICE_STALLS, Escalation, Level, against_unit
+from models.escalation import OFFICE_STALLS, Escalation, ItemKey, Level, against_unit, item_of
 from models.escalations import LEVEL_LABELS, histories_of, mark_items
 from models.lifecycle import OFFICE, Actor
 from models.plan import Task
@@ -44,6 +45,7 @@ class EscalationNote(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     assignment_id: int = Field(foreign_key="assignment.id", index=True)
     round_id: int | None = Field(default=None, foreign_key="supervision_round.id")
+    directive_id: int | None = Field(default=None, foreign_key="directive.id")  # a 批示's item
     kind: NoteKind = Field(default=NoteKind.NOTE, sa_type=String(16))
     text: str = Field(max_length=NOTE_LIMIT)
     actor: str = Field(max_length=200)
@@ -88,9 +90,8 @@ def find_item(session: Session, reference: int | str) -> list[Escalation]:
             select(Escalation)
             .where(
                 Escalation.assignment_id == named.assignment_id,
-                Escalation.round_id == named.round_id
-                if named.round_id is not None
-                else col(Escalation.round_id).is_(None),
+                col(Escalation.round_id).is_not_distinct_from(named.round_id),
+                col(Escalation.directive_id).is_not_distinct_from(named.directive_id),
             )
             .order_by(col(Escalation.level))
         )
@@ -139,6 +140,7 @@ def add_note(
     note = EscalationNote(
         assignment_id=ladder[0].assignment_id,
         round_id=ladder[0].round_id,
+        directive_id=ladder[0].directive_id,
         kind=kind,
         text=body,
         actor=actor.name,
@@ -190,22 +192,22 @@ def close_item(
 
 
 def notes_of(
-    session: Session, items: list[tuple[int, int | None]], timezone: str
-) -> dict[tuple[int, int | None], list[dict[str, Any]]]:
+    session: Session, items: list[ItemKey], timezone: str
+) -> dict[ItemKey, list[dict[str, Any]]]:
     """Each item's notes, oldest first, as the pages show them."""
     from models.labels import actor_label, local_time
 
     wanted = set(items)
     if not wanted:
         return {}
-    found: dict[tuple[int, int | None], list[dict[str, Any]]] = {}
-    assignment_ids = sorted({a for a, _ in wanted})
+    found: dict[ItemKey, list[dict[str, Any]]] = {}
+    assignment_ids = sorted({a for a, *_ in wanted})
     for note in session.exec(
         select(EscalationNote)
         .where(col(EscalationNote.assignment_id).in_(assignment_ids))
         .order_by(col(EscalationNote.at), col(EscalationNote.id))
     ):
-        key = (note.assignment_id, note.round_id)
+        key = item_of(note)
         if key in wanted:
             found.setdefault(key, []).append(
                 {
@@ -231,8 +233,9 @@ def _open_items_query(
     `office`, both when it is None. Each row is the item's escalation, task, unit and first
     moment, or the `columns` asked for; in the desk's order when `ordered_in` names the office's
     time zone (highest level first, then the day the item was first escalated, then its number).
-    Only the rows and filters that need the item's task or unit join them: the count reads one
-    index."""
+    Only the rows that need the item's task or unit join them: the count reads one index. A unit
+    or task filter names its assignments first and seeks their marks (ix_escalation_desk_item):
+    joining every mark to its unit and task to keep one unit's fifty read all 100,000."""
     since, stall = col(Escalation.item_since), col(Escalation.stall)
     query = select(*(columns or (Escalation, Task, Unit, since))).where(
         since.is_not(None),
@@ -240,22 +243,17 @@ def _open_items_query(
     if office is not None:
         offices = list(OFFICE_STALLS)
         query = query.where(stall.in_(offices) if office else stall.not_in(offices))
-    level, unit, task = filters.get("level"), filters.get("unit"), filters.get("task")
-    if not columns or unit or task:
+    if not columns:
         query = (
             query.join(Assignment, col(Assignment.id) == col(Escalation.assignment_id))
             .join(Task, col(Task.id) == col(Assignment.task_id))
             .join(Unit, col(Unit.id) == col(Assignment.unit_id))
         )
-    if level:
+    if level := filters.get("level"):
         query = query.where(Escalation.level == level)
-    if unit and "\x00" in unit:  # no name holds a NUL, and PostgreSQL refuses one in a query
-        query = query.where(false())
-    elif unit:  # a part of the name, case and all (not LIKE: SQLite's ignores ASCII case)
-        holds = func.instr if _dialect(session) == "sqlite" else func.strpos
-        query = query.where(holds(col(Unit.name), unit) > 0)
-    if task:
-        query = query.where(Task.number == task)
+    if filters.get("unit") or filters.get("task"):
+        kept = _filtered_assignments(session, filters.get("unit"), filters.get("task"))
+        query = query.where(col(Escalation.assignment_id).in_(kept))
     if ordered_in is None:
         return query
     return query.order_by(
@@ -263,6 +261,22 @@ def _open_items_query(
         local_day_sql(since, ordered_in, _dialect(session)),
         *_by_number(session),
     )
+
+
+def _filtered_assignments(session: Session, unit: str | None, task: int | None) -> Any:
+    """The ids of the assignments of the units whose name holds `unit` and of task `task`: the
+    units and tasks found first, then their assignments by index (not every assignment's unit
+    read to test its name)."""
+    query = select(Assignment.id)
+    if unit and "\x00" in unit:  # no name holds a NUL, and PostgreSQL refuses one in a query
+        query = query.where(false())
+    elif unit:  # a part of the name, case and all (not LIKE: SQLite's ignores ASCII case)
+        holds = func.instr if _dialect(session) == "sqlite" else func.strpos
+        units = select(Unit.id).where(holds(col(Unit.name), unit) > 0)
+        query = query.where(col(Assignment.unit_id).in_(units))
+    if task:
+        query = query.where(col(Assignment.task_id).in_(select(Task.id).where(Task.number == task)))
+    return query
 
 
 def _by_number(session: Session) -> tuple[Any, ...]:
@@ -279,13 +293,14 @@ def _dialect(session: Session) -> str:
 
 def _items(session: Session, rows: list[Any], timezone: str) -> list[dict[str, Any]]:
     """The items as the pages show them, with their ladders: one query for the whole page."""
-    ladders = histories_of(session, [(e.assignment_id, e.round_id) for e, *_ in rows], timezone)
+    ladders = histories_of(session, [item_of(e) for e, *_ in rows], timezone)
     return [
         {
             "id": e.id,  # the item's highest open level: the desk's forms name it
             "number": e.number or "",
             "assignment_id": e.assignment_id,  # the escalations page's 催办 button
             "round_id": e.round_id,
+            "directive_id": e.directive_id,
             "level": e.level,
             "level_label": LEVEL_LABELS[e.level],
             "task_number": task.number,
@@ -294,7 +309,7 @@ def _items(session: Session, rows: list[Any], timezone: str) -> list[dict[str, A
             "reason": e.reason,
             "office": not against_unit(e.stall),
             "since": local_day(first, timezone).isoformat(),
-            "history": ladders.get((e.assignment_id, e.round_id), []),
+            "history": ladders.get(item_of(e), []),
         }
         for e, task, unit, first in rows
     ]
@@ -383,9 +398,10 @@ def desk_items(
     and notes: highest level first, then the oldest; `limit` of them from `offset`. Filters and
     paging run in SQL; ladders and notes come in one query each for the whole page."""
     kept = _items(session, _page(session, filters, timezone, offset, limit), timezone)
-    notes = notes_of(session, [(i["assignment_id"], i["round_id"]) for i in kept], timezone)
-    for item in kept:
-        found = notes.get((item["assignment_id"], item["round_id"]), [])
+    keys = [(i["assignment_id"], i["round_id"], i["directive_id"]) for i in kept]
+    notes = notes_of(session, keys, timezone)
+    for item, key in zip(kept, keys, strict=True):
+        found = notes.get(key, [])
         item["notes"] = [n for n in found if n["kind"] == "note"]
         item["consultations"] = [n for n in found if n["kind"] == "consultation"]
     return kept

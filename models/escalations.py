@@ -30,7 +30,9 @@ from models.escalation import (
     OFFICE_TOP_LEVEL,
     Escalation,
     EscalationNumber,
+    ItemKey,
     against_unit,
+    item_of,
 )
 from models.lifecycle import Actor, State
 from models.outbox import enqueue_many
@@ -332,6 +334,7 @@ def record_raised(
                 "after": {
                     "assignment": row["assignment_id"],
                     "round": row["round_id"],
+                    "directive": row.get("directive_id"),
                     "level": row["level"],
                     "stall": row["stall"],
                     "number": row["number"],
@@ -416,7 +419,7 @@ def escalation_messages(
         if rules.leading_group_email
         else None
     )
-    red = [(r["assignment_id"], r["round_id"]) for r in rows if r["level"] == 3]
+    red = [_item_of_row(r) for r in rows if r["level"] == 3]
     histories = histories_of(session, red, settings.timezone) if red else {}
     digests: dict[tuple[int, str, int | None, str], dict[str, Any]] = {}
     for row, stall in zip(rows, stalls, strict=True):
@@ -429,7 +432,7 @@ def escalation_messages(
         }
         if level == 3:
             entry |= {
-                "history": histories.get((row["assignment_id"], row["round_id"]), []),
+                "history": histories.get(_item_of_row(row), []),
                 "problems": [stall.problems] if stall.problems else [],
             }
         if not against_unit(row["stall"]):
@@ -458,6 +461,11 @@ def escalation_messages(
     return out
 
 
+def _item_of_row(row: dict[str, Any]) -> ItemKey:
+    """The item of an escalation row about to be inserted (`record_raised`'s)."""
+    return (row["assignment_id"], row["round_id"], row.get("directive_id"))
+
+
 def respond_by(opened_on: date, rules: CycleRules) -> date:
     """The day a unit answers a 督办单 by: `escalation_step_days` working days after it was issued,
     when the ladder may climb again (the yellow message and the printed 督办通知单 both say it)."""
@@ -483,16 +491,17 @@ LEVEL_LABELS = {1: "蓝色提醒", 2: "黄色催办", 3: "红色提请协调"}
 
 
 def histories_of(
-    session: Session, pairs: list[tuple[int, int | None]], timezone: str = "Asia/Shanghai"
-) -> dict[tuple[int, int | None], list[dict[str, str]]]:
-    """The ladder each (assignment, round) climbed, level by level, on the office's days."""
-    wanted = set(pairs)
-    found: dict[tuple[int, int | None], list[dict[str, str]]] = {}
-    assignment_ids = list({a for a, _ in wanted})
+    session: Session, items: list[ItemKey], timezone: str = "Asia/Shanghai"
+) -> dict[ItemKey, list[dict[str, str]]]:
+    """The ladder each item climbed, level by level, on the office's days."""
+    wanted = set(items)
+    found: dict[ItemKey, list[dict[str, str]]] = {}
+    assignment_ids = list({a for a, *_ in wanted})
     for among in chunked_in(col(Escalation.assignment_id), assignment_ids):
         for e in session.exec(select(Escalation).where(among).order_by(col(Escalation.level))):
-            if (e.assignment_id, e.round_id) in wanted:
-                found.setdefault((e.assignment_id, e.round_id), []).append(
+            key = item_of(e)
+            if key in wanted:
+                found.setdefault(key, []).append(
                     {
                         "on": local_day(e.opened_at, timezone).isoformat(),
                         "what": f"{LEVEL_LABELS[e.level]}（{e.number}）",
@@ -501,15 +510,8 @@ def histories_of(
     return found
 
 
-def history(
-    session: Session, assignment_id: int, round_id: int | None, timezone: str = "Asia/Shanghai"
-) -> list[dict[str, str]]:
-    found = histories_of(session, [(assignment_id, round_id)], timezone)
-    return found.get((assignment_id, round_id), [])
-
-
 def open_items(session: Session, timezone: str = "Asia/Shanghai") -> list[dict[str, Any]]:
-    """Every escalated item (assignment and round) still open, once, at its highest open level, with
+    """Every escalated item (`ItemKey`) still open, once, at its highest open level, with
     the ladder it climbed, in the desk's order (highest level first, then the oldest). `office`
     marks the office's own backlog (an unreviewed report), which the desk lists apart."""
     from models.escalation_desk import all_open_items  # the desk builds every item the pages show
@@ -526,7 +528,7 @@ def open_counts(session: Session) -> dict[int, int]:
             col(Escalation.resolved_at).is_(None),
             col(Escalation.stall).not_in(list(OFFICE_STALLS)),
         )
-        .group_by(col(Escalation.assignment_id), col(Escalation.round_id))
+        .group_by(*_item_columns(table_of(Escalation)))
         .subquery()
     )
     found = dict(
@@ -535,8 +537,13 @@ def open_counts(session: Session) -> dict[int, int]:
     return {level: found.get(level, 0) for level in (1, 2, 3)}
 
 
+def _item_columns(table: Any) -> tuple[Any, ...]:
+    """An item's columns (`ItemKey`), to group or partition the levels by."""
+    return (table.c.assignment_id, table.c.round_id, table.c.directive_id)
+
+
 def mark_items(session: Session, assignment_ids: Iterable[int]) -> None:
-    """Mark each item (assignment and round) of these assignments at the row that stands for it on
+    """Mark each item (`ItemKey`) of these assignments at the row that stands for it on
     the office's desk, `Escalation.item_since`: its highest open level (the lowest id on a tie),
     holding when its first still-open level was raised; an item with nothing open, or in an
     archived plan, is marked nowhere. The one definition of an item's level: every path that raises
@@ -545,7 +552,7 @@ def mark_items(session: Session, assignment_ids: Iterable[int]) -> None:
     table = table_of(Escalation)
     wanted = sorted(set(assignment_ids))
     for chunk in chunked_in(table.c.assignment_id, wanted):
-        item = (table.c.assignment_id, table.c.round_id)
+        item = _item_columns(table)
         # `resolved_at IS NULL` and `item_since IS NOT NULL` as CASEs, so that the planner finds
         # the chunk's levels through the assignments' index, not by reading every open level
         # (ix_escalation_open_level) or every mark (the desk's partial indexes): re-marking
@@ -702,7 +709,7 @@ def agenda(
     rows = session.exec(query if limit is None else query.limit(limit)).all()
     if not rows:
         return []
-    ladders = histories_of(session, [(e.assignment_id, e.round_id) for e, *_ in rows], timezone)
+    ladders = histories_of(session, [item_of(e) for e, *_ in rows], timezone)
     problems = _problems_of(session, [e.assignment_id for e, *_ in rows])
     return [
         {
@@ -714,7 +721,7 @@ def agenda(
             "state": str(assignment.state),
             "reason": e.reason,
             "opened_at": e.opened_at.isoformat(),
-            "history": ladders.get((e.assignment_id, e.round_id), []),
+            "history": ladders.get(item_of(e), []),
             "problems": problems.get(e.assignment_id, []),
         }
         for e, assignment, task, unit in rows

@@ -154,9 +154,8 @@ def _basis(session: Session, e: Escalation, plan_title: str, zone: str) -> str:
         select(Escalation)
         .where(
             Escalation.assignment_id == e.assignment_id,
-            Escalation.round_id == e.round_id
-            if e.round_id is not None
-            else col(Escalation.round_id).is_(None),
+            col(Escalation.round_id).is_not_distinct_from(e.round_id),
+            col(Escalation.directive_id).is_not_distinct_from(e.directive_id),  # its 批示's only
             col(Escalation.level) <= e.level,
         )
         .order_by(col(Escalation.level))

@@ -34,7 +34,7 @@ from models.assignment import ROLE_ZH, Assignment, AssignmentRole
 from models.audit import AuditEvent
 from models.clock import local_day, utc
 from models.errors import DubanError
-from models.escalation import against_unit
+from models.escalation import Escalation, ItemKey, against_unit
 from models.escalations import LEVEL_LABELS, STALL_REASONS
 from models.lifecycle import STATE_LABELS, Action, State
 from models.lights import ORDER, light_inputs, light_of
@@ -295,6 +295,7 @@ class Raised(NamedTuple):
 
     assignment: int
     round: int | None
+    directive: int | None  # a 批示's rung: its item is the 批示's part, not the assignment's
     level: int
     stall: str
     number: str | None
@@ -754,6 +755,7 @@ def _replay(
             replayed.raised[object_id] = Raised(
                 after["assignment"],
                 after["round"],
+                _directive_of(session, object_id, after),
                 after["level"],
                 after["stall"],
                 after["number"],
@@ -772,6 +774,16 @@ def _replay(
                         items_of[each.assignment_id].append(each)
                 _extend(items_of.get(a_id, []), moved, at=at, rounds=rounds)
     return replayed
+
+
+def _directive_of(session: Session, escalation_id: str, after: dict[str, Any]) -> int | None:
+    """The 批示 a raised rung belongs to: in its event since the desk kept each 批示 apart; a rung
+    raised before then is looked up on its row (migration 0024 filled it in)."""
+    if "directive" in after or after["stall"] != "directive":
+        return after.get("directive")
+    return session.exec(
+        select(Escalation.directive_id).where(Escalation.id == int(escalation_id))
+    ).first()
 
 
 def _extend(
@@ -826,10 +838,10 @@ def _escalations(
     rounds: dict[int, SupervisionRound],
     roundless: Callable[[date], bool],
 ) -> list[EscalationResult]:
-    """The scope's escalated items, each (assignment, round) once at the highest level it reached,
+    """The scope's escalated items, each (`ItemKey`) once at the highest level it reached,
     with the ladder it climbed (every 督办单 number on its date); in the order first raised. A rung
     of no round (a 批示's) counts where `roundless` places its day."""
-    by_item: dict[tuple[int, int | None], EscalationResult] = {}
+    by_item: dict[ItemKey, EscalationResult] = {}
     for esc_id, e in sorted(
         replayed.raised.items(), key=lambda pair: (pair[1].on, pair[1].number or "")
     ):
@@ -841,9 +853,10 @@ def _escalations(
         ):
             continue
         resolved = replayed.resolved.get(esc_id)
-        found = by_item.get((e.assignment, e.round))
+        key = (e.assignment, e.round, e.directive)
+        found = by_item.get(key)
         if found is None:
-            found = by_item[(e.assignment, e.round)] = EscalationResult(
+            found = by_item[key] = EscalationResult(
                 assignment_id=e.assignment,
                 number=e.number or "",
                 level=e.level,

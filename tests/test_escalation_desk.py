@@ -27,7 +27,7 @@ from sqlmodel import select
 from bench.synthetic import climb_ladder
 from config import Settings
 from models.calendar import STATUTORY
-from models.db import reading
+from models.db import make_engine, reading
 from models.escalation_desk import desk_count, desk_items
 from models.notification import Notification
 from models.nudges import Nudge
@@ -405,3 +405,126 @@ def test_a_hostile_unit_filter_selects_nothing_on_the_desk(portal: Portal) -> No
             assert desk_count(session, {"unit": value}) == 0, value
             assert desk_items(session, "Asia/Shanghai", {"unit": value}) == [], value
         assert desk_count(session, {"unit": "市场监管"}) == 3
+
+
+# Two 批示 on task 8 (市委宣传部 leads; 市科技局, 市文化广电和旅游局 and 市科协 cooperate), in a
+# round opened Thursday 8 September 2022 and due the 30th; both written on the 9th. 批示 1 is due
+# Wednesday the 14th, 批示 2 Friday the 16th. The ladder runs on Thursday the 15th: 批示 1 is one
+# working day overdue, each of its four parts blue; 批示 2 is not due yet. It runs again on Monday
+# the 19th: 批示 1's parts have been blue 2 working days (16th, 19th), so yellow; 批示 2's are one
+# working day overdue, so blue. Meanwhile nobody signed for the round: each of the 98 assignments
+# is blue on the 15th (unsigned 4 working days, 9th to 15th, the 12th a holiday) and yellow on the
+# 19th. Task 8 on the desk: its four units' check-in items (yellow) and eight 批示 items, two a
+# unit: 批示 1's yellow, with a blue and a yellow rung, and 批示 2's blue, with one rung.
+DIRECTIVE_REASON = "领导批示逾期未回复"
+TASK_8_UNITS = ["市委宣传部", "市科技局", "市文化广电和旅游局", "市科协"]
+
+
+def _two_directives_escalated(tmp_path: Path, database_url: str) -> Run:
+    run = seeded_office(
+        tmp_path, database_url, round_name="第三季度", due="2022-09-30", opened="2022-09-08T10:00"
+    )
+    for leader, due in (("张副市长", "2022-09-14"), ("李主任", "2022-09-16")):
+        run(
+            *("directive", "add", "--task", "8", "--text", "请本月内完成排查", "--leader", leader),
+            *("--deadline", due, "--now", "2022-09-09T10:00"),
+        )
+    run("escalate", "--now", "2022-09-15T10:00")
+    run("escalate", "--now", "2022-09-19T10:00")
+    return run
+
+
+def _desk_of(database_url: str, filters: dict) -> list[tuple[str, int, str, int]]:
+    """The desk's items the filters keep, sorted: (unit, task, what stalled, level, rungs in its
+    history); the desk's count agrees."""
+    engine = make_engine(database_url)
+    with reading(engine) as session:
+        items = desk_items(session, "Asia/Shanghai", filters)
+        assert desk_count(session, filters) == len(items)
+    engine.dispose()
+    return sorted(
+        (
+            i["unit"],
+            i["task_number"],
+            "批示" if i["reason"] == DIRECTIVE_REASON else "报送",
+            i["level"],
+            len(i["history"]),
+        )
+        for i in items
+    )
+
+
+def test_two_directives_on_one_assignment_are_two_items_each_at_its_own_level(
+    database_url: str, tmp_path: Path
+) -> None:
+    from models.escalations import open_counts
+    from models.plan import Plan
+    from models.round import SupervisionRound
+    from reports.results import compute, end_of_day
+
+    run = _two_directives_escalated(tmp_path, database_url)
+    directive_items = [
+        (unit, 8, "批示", level, rungs)
+        for unit in TASK_8_UNITS
+        for level, rungs in ((1, 1), (2, 2))
+    ]
+    assert [i for i in _desk_of(database_url, {"task": 8}) if i[2] == "批示"] == sorted(
+        directive_items
+    )
+    # The dashboard counts them as the desk lists them: 98 check-in items and 批示 1's four parts
+    # yellow, 批示 2's four blue.
+    engine = make_engine(database_url)
+    with reading(engine) as session:
+        assert open_counts(session) == {1: 4, 2: 102, 3: 0}
+        assert desk_count(session, {"level": 1}) == 4
+        assert desk_count(session, {"level": 2}) == 102
+    engine.dispose()
+
+    # 市科技局 answers 批示 1: its yellow item leaves the desk, its 批示 2 item stays blue.
+    run(
+        *("directive", "reply", "1", "--unit", "市科技局", "--text", "已排查完毕"),
+        *("--now", "2022-09-19T11:00"),
+    )
+    assert _desk_of(database_url, {"task": 8, "unit": "市科技局"}) == [
+        ("市科技局", 8, "批示", 1, 1),
+        ("市科技局", 8, "报送", 2, 2),
+    ]
+    assert len([i for i in _desk_of(database_url, {"task": 8}) if i[2] == "批示"]) == 7
+
+    # The 通报 counts the eight 批示 items too, each at the highest level it reached (the answered
+    # one reached yellow): four yellow, four blue.
+    settings = Settings(home=tmp_path, database_url=database_url)
+    engine = make_engine(database_url)
+    with reading(engine) as session:
+        results = compute(
+            session,
+            plan=session.exec(select(Plan)).one(),
+            round_=session.exec(select(SupervisionRound)).one(),
+            as_of=end_of_day(date(2022, 9, 19), settings.timezone),
+            timezone=settings.timezone,
+            rules=settings.cycle,
+            issuer=settings.office_name,
+        )
+    engine.dispose()
+    reached = sorted((e.unit, e.level) for e in results.escalations if e.stall == "directive")
+    assert reached == sorted((unit, level) for unit in TASK_8_UNITS for level in (1, 2))
+
+
+def test_the_desk_filtered_by_unit_and_task_keeps_exactly_their_items(
+    database_url: str, tmp_path: Path
+) -> None:
+    _two_directives_escalated(tmp_path, database_url)
+    # 市市场监管局 is on tasks 6, 12 and 13, none with a 批示: three check-in items, yellow.
+    assert _desk_of(database_url, {"unit": "市市场监管局"}) == [
+        ("市市场监管局", task, "报送", 2, 2) for task in (6, 12, 13)
+    ]
+    # Task 8: its four units' check-in items and their two 批示 items each.
+    assert _desk_of(database_url, {"task": 8}) == sorted(
+        [(unit, 8, "报送", 2, 2) for unit in TASK_8_UNITS]
+        + [(unit, 8, "批示", level, level) for unit in TASK_8_UNITS for level in (1, 2)]
+    )
+    assert _desk_of(database_url, {"task": 8, "unit": "市科协", "level": 1}) == [
+        ("市科协", 8, "批示", 1, 1)
+    ]
+    # Task 12 is 市市场监管局's alone.
+    assert _desk_of(database_url, {"task": 12, "unit": "市科协"}) == []
