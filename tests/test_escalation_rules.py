@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from config import Settings
 from models.audit import AuditEvent
@@ -622,3 +622,57 @@ def test_a_batch_of_501_escalations_is_numbered_and_recorded_row_by_row(
         ]
     assert sorted(numbers.values()) == [f"督〔2022〕{n:03d}号" for n in range(1, 502)]
     assert sorted(recorded) == sorted(numbers)
+
+
+def test_a_report_in_one_round_leaves_the_other_rounds_escalations_open(
+    engine: Engine, plan: Scenario, settings: Settings
+) -> None:
+    """A second round, 九月专项, opened the same Monday and due Friday 16th: on Thursday 8th every
+    item is unsigned in both rounds (ten blue). 市公安局 files in 九月督导: only that round's
+    escalation closes."""
+    from models.rounds import open_round
+
+    with unit_of_work(engine) as session:
+        open_round(
+            session,
+            plan_key="2022",
+            name="九月专项",
+            report_by=date(2022, 9, 16),
+            actor=OFFICE,
+            now=at("2022-09-05", 9),
+            cooperating_lead_days=2,
+        )
+    assert escalate(engine, settings, "2022-09-08")["raised"] == 10
+    file(engine, plan, plan.police, "市公安局", "2022-09-08")
+    with Session(engine) as session:
+        police = session.exec(
+            select(SupervisionRound.name, Escalation.resolved_at)
+            .join(SupervisionRound, col(SupervisionRound.id) == col(Escalation.round_id))
+            .where(Escalation.assignment_id == plan.police)
+        ).all()
+    assert sorted((name, resolved is None) for name, resolved in police) == [
+        ("九月专项", True),
+        ("九月督导", False),
+    ]
+
+
+def test_the_counts_the_history_and_the_resolve_record_of_a_run(
+    engine: Engine, plan: Scenario, settings: Settings
+) -> None:
+    """Blue for all five on Thursday 8th; 市公安局 files that day: four items open at level 1, its
+    ladder one blue step, and its closing recorded as level 1 going from open to closed."""
+    from models.escalations import history, open_counts
+
+    escalate(engine, settings, "2022-09-08")
+    file(engine, plan, plan.police, "市公安局", "2022-09-08")
+    september = round_id(engine)
+    with Session(engine) as session:
+        assert open_counts(session) == {1: 4, 2: 0, 3: 0}
+        steps = history(session, plan.police, september)
+        resolved = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "escalation.resolve")
+        ).all()
+    assert [(s["on"], s["what"][:4]) for s in steps] == [("2022-09-08", "蓝色提醒")]
+    assert [(json.loads(e.before or ""), json.loads(e.after or "")) for e in resolved] == [
+        ({"level": 1, "open": True}, {"open": False})
+    ]
