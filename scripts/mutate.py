@@ -519,6 +519,7 @@ def mutate(
                 flush=True,
             )
     killed, survived, equivalent, stale = [], [], [], []
+    timed_out = []  # killed by the clock: on a loaded machine, worth a second run with --only
     found = [m for m in mutants(module) if not only or any(part in m.id for part in only)]
     for mutant in found:
         entry = known.get(mutant.id)
@@ -532,28 +533,35 @@ def mutate(
         target.write_text(mutant.source, encoding="utf-8")
         try:
             for stage, timeout in zip(stages, timeouts, strict=True):
-                alive, _ = run_tests(
+                limit = timeout * (1 if mutant.in_function else 3)
+                alive, took = run_tests(
                     tree,
                     stage,
-                    timeout * (1 if mutant.in_function else 3),
+                    limit,
                     module=module,
                     source=mutant.source,
                     original=original,
                     in_function=mutant.in_function,
                 )
                 if not alive:
+                    if took > limit:
+                        timed_out.append(mutant.id)
                     break
         finally:
             target.write_text(original, encoding="utf-8")
         (survived if alive else killed).append(mutant.id)
         if verbose:
-            print(f"  {'SURVIVED' if alive else 'killed  '} {mutant.id}", flush=True)
+            fate = (
+                "SURVIVED" if alive else "timeout " if timed_out[-1:] == [mutant.id] else "killed  "
+            )
+            print(f"  {fate} {mutant.id}", flush=True)
     scored = len(found) - len(equivalent)
     return {
         "module": module,
         "mutants": len(found),
         "killed": len(killed),
         "survived": survived,
+        "timed_out": timed_out,
         "equivalent": len(equivalent),
         "stale": stale,
         "score": len(killed) / scored if scored else 1.0,
@@ -615,6 +623,8 @@ def main() -> int:
             )
             for mutant_id in result["survived"]:
                 print(f"  survived: {mutant_id}")
+            for mutant_id in result["timed_out"]:
+                print(f"  killed by the timeout (rerun it with --only when quieter): {mutant_id}")
             for mutant_id in result["stale"]:
                 print(f"  stale equivalence (its line changed; argue it again): {mutant_id}")
     print("\n| module | mutants | killed | survived | equivalent | score |")

@@ -10,12 +10,13 @@ working days between two levels. Saturday 10 to Monday 12 September are days off
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from config import Settings
 from models.audit import AuditEvent
@@ -343,3 +344,335 @@ def test_new_progress_closes_an_idle_escalation(
     assert (plan.lead, 1, "idle", True) in escalations(engine)
     file(engine, plan, plan.lead, "市教育局", "2022-09-21")
     assert (plan.lead, 1, "idle", False) in escalations(engine)
+
+
+def test_a_check_in_two_working_days_late_is_within_the_grace(
+    engine: Engine, plan: Scenario, settings: Settings
+) -> None:
+    """市公安局 signs, so only lateness can stall it: its 7th is 2 working days late on Friday 9th
+    (8th, 9th), the grace itself; 3 on Tuesday 13th, beyond it."""
+    from models.workflow import sign
+
+    with unit_of_work(engine) as session:
+        sign(
+            session,
+            assignment_id=plan.police,
+            actor=plan.unit_actor("市公安局"),
+            now=at("2022-09-05", 11),
+        )
+    escalate(engine, settings, "2022-09-09")
+    assert plan.police not in {a for a, *_ in escalations(engine)}
+    escalate(engine, settings, "2022-09-13")
+    assert (plan.police, 1, "overdue", True) in escalations(engine)
+
+
+def test_each_raised_escalation_is_in_the_audit_trail_with_its_unit_level_and_number(
+    engine: Engine, plan: Scenario, settings: Settings
+) -> None:
+    escalate(engine, settings, "2022-09-08")  # all five unsigned, level 1
+    units = plan.units
+    unit_of = {
+        plan.lead: units["市教育局"],
+        plan.police: units["市公安局"],
+        plan.procuratorate: units["市检察院"],
+        plan.market: units["市市场监管局"],
+    }
+    with Session(engine) as session:
+        raised = {e.id: e for e in session.exec(select(Escalation))}
+        events = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "escalation.raise")
+        ).all()
+    unit_of[max(e.assignment_id for e in raised.values())] = units["市教育局"]  # its task 12
+    assert sorted(e.number for e in raised.values()) == [f"督〔2022〕00{i}号" for i in range(1, 6)]
+    assert len(events) == 5 and {int(event.object_id) for event in events} == set(raised)
+    for event in events:
+        e = raised[int(event.object_id)]
+        assert event.object_type == "escalation" and event.actor == SYSTEM_ACTOR.name
+        assert event.unit_id == unit_of[e.assignment_id]
+        assert event.reason == "任务交办后长期未签收"
+        assert json.loads(event.after or "") == {  # stored as its JSON text
+            "assignment": e.assignment_id,
+            "round": round_id(engine),
+            "level": 1,
+            "stall": "unsigned",
+            "number": e.number,
+        }
+
+
+def test_the_desk_lists_each_open_item_once_at_its_highest_level_since_its_first(
+    engine: Engine, plan: Scenario, settings: Settings
+) -> None:
+    """Blue for all five on Thursday 8th; 市公安局 files that day, which closes its escalation; the
+    other four climb to yellow on Tuesday 13th, each still listed once, since the 8th."""
+    from models.escalations import open_items
+
+    def desk() -> list[tuple[int, int, str]]:
+        with Session(engine) as session:
+            return sorted((i["assignment_id"], i["level"], i["since"]) for i in open_items(session))
+
+    escalate(engine, settings, "2022-09-08")
+    five = sorted({a for a, *_ in escalations(engine)})
+    assert len(five) == 5
+    assert desk() == [(a, 1, "2022-09-08") for a in five]
+    file(engine, plan, plan.police, "市公安局", "2022-09-08")
+    four = [a for a in five if a != plan.police]
+    assert desk() == [(a, 1, "2022-09-08") for a in four]
+    escalate(engine, settings, "2022-09-13")
+    assert desk() == [(a, 2, "2022-09-08") for a in four]
+
+
+def test_a_level_an_extension_closed_does_not_fire_again_in_the_same_round(
+    engine: Engine, plan: Scenario, settings: Settings
+) -> None:
+    """市检察院's blue escalation is closed by its extension on the 8th; on Tuesday 13th it is still
+    unsigned, but its level 1 of this round has fired: only the other four climb to yellow."""
+    escalate(engine, settings, "2022-09-08")
+    with unit_of_work(engine) as session:
+        request_id = request_extension(
+            session,
+            assignment_id=plan.procuratorate,
+            until=date(2023, 1, 31),
+            reason="需要协调经费",
+            actor=plan.unit_actor("市检察院"),
+            now=at("2022-09-08", 11),
+            timezone=settings.timezone,
+            max_days=90,
+        ).id
+    with unit_of_work(engine) as session:
+        decide_extension(
+            session, request_id=request_id, approve=True, actor=OFFICE, now=at("2022-09-08", 14)
+        )
+    assert escalate(engine, settings, "2022-09-13") == {
+        "stalled": 5,
+        "raised": 4,
+        "1": 0,
+        "2": 4,
+        "3": 0,
+    }
+    assert [(level, is_open) for a, level, _, is_open in escalations(engine)].count((1, False)) == 1
+    assert plan.procuratorate not in {a for a, level, *_ in escalations(engine) if level == 2}
+
+
+def test_a_resumed_items_unsigned_window_starts_again_at_its_resume(
+    engine: Engine, plan: Scenario, settings: Settings
+) -> None:
+    """市市场监管局 is suspended on Tuesday 6th and resumed Thursday 8th at 9:00: its 签收 window
+    runs from the 8th (9th 1, 13th 2, 14th 3), not from the round's opening on the 5th (8th 3).
+    Its due date moves by the 2 suspended working days (6th, 7th), to the 14th: not overdue."""
+    from models.suspensions import resume, suspend
+
+    with unit_of_work(engine) as session:
+        suspend(
+            session,
+            assignment_id=plan.market,
+            reason="机构改革",
+            actor=OFFICE,
+            now=at("2022-09-06"),
+        )
+    with unit_of_work(engine) as session:
+        resume(
+            session,
+            assignment_id=plan.market,
+            actor=OFFICE,
+            now=at("2022-09-08", 9),
+            timezone=settings.timezone,
+            calendar=settings.cycle.calendar,
+        )
+    assert escalate(engine, settings, "2022-09-08")["raised"] == 4
+    escalate(engine, settings, "2022-09-13")
+    assert plan.market not in {a for a, *_ in escalations(engine)}
+    escalate(engine, settings, "2022-09-14")
+    assert (plan.market, 1, "unsigned", True) in escalations(engine)
+
+
+def test_a_resumed_items_idle_clock_starts_again_at_its_resume(
+    engine: Engine, plan: Scenario, settings: Settings
+) -> None:
+    """The lead files on Monday 5th, is suspended on the 6th and resumed on Thursday 8th at 9:00:
+    ten working days from the 8th is Friday 23rd (not the 20th, as from the 5th)."""
+    from models.suspensions import resume, suspend
+
+    file(engine, plan, plan.lead, "市教育局", "2022-09-05")
+    with unit_of_work(engine) as session:
+        suspend(
+            session, assignment_id=plan.lead, reason="机构改革", actor=OFFICE, now=at("2022-09-06")
+        )
+    with unit_of_work(engine) as session:
+        resume(
+            session,
+            assignment_id=plan.lead,
+            actor=OFFICE,
+            now=at("2022-09-08", 9),
+            timezone=settings.timezone,
+            calendar=settings.cycle.calendar,
+        )
+    escalate(engine, settings, "2022-09-22")  # 9 working days
+    assert plan.lead not in {a for a, *_ in escalations(engine)}
+    escalate(engine, settings, "2022-09-23")
+    assert (plan.lead, 1, "idle", True) in escalations(engine)
+
+
+def test_a_rejected_decline_starts_the_units_window_again(
+    engine: Engine, plan: Scenario, settings: Settings
+) -> None:
+    """市市场监管局 declines (退办) on Tuesday 6th; the office rejects it on Thursday 8th at 9:00:
+    its 签收 window runs from the 8th, so it is unsigned on the 14th (3 working days), not the 8th.
+    Its check-in, due the 9th, is 2 working days late on the 14th: within the grace."""
+    from models.declines import decide, decline
+
+    with unit_of_work(engine) as session:
+        decline(
+            session,
+            assignment_id=plan.market,
+            reason="不属于本单位职责",
+            actor=plan.unit_actor("市市场监管局"),
+            now=at("2022-09-06"),
+            rules=settings.cycle,
+            timezone=settings.timezone,
+        )
+    with unit_of_work(engine) as session:
+        decide(
+            session,
+            assignment_id=plan.market,
+            actor=OFFICE,
+            now=at("2022-09-08", 9),
+            rules=settings.cycle,
+            timezone=settings.timezone,
+            reject=True,
+            reason="食品安全属本单位职责",
+        )
+    escalate(engine, settings, "2022-09-13")
+    assert plan.market not in {a for a, *_ in escalations(engine)}
+    escalate(engine, settings, "2022-09-14")
+    assert (plan.market, 1, "unsigned", True) in escalations(engine)
+
+
+def test_a_directive_past_its_deadline_is_escalated_with_its_own_reason(
+    engine: Engine, plan: Scenario, settings: Settings
+) -> None:
+    """A 批示 on 市市场监管局's item, due Friday 9th and unanswered: one working day later, Tuesday
+    13th, it climbs to blue."""
+    from models.directives import add
+
+    with unit_of_work(engine) as session:
+        add(
+            session,
+            settings=settings,
+            actor=OFFICE,
+            now=at("2022-09-05"),
+            text="请尽快落实",
+            assignment_id=plan.market,
+            deadline=date(2022, 9, 9),
+            on_behalf_of="张副市长",
+        )
+    escalate(engine, settings, "2022-09-13")
+    with Session(engine) as session:
+        rows = session.exec(select(Escalation).where(Escalation.stall == "directive")).all()
+    assert [(e.assignment_id, e.level, e.reason) for e in rows] == [
+        (plan.market, 1, "领导批示逾期未回复")
+    ]
+
+
+def test_a_batch_of_501_escalations_is_numbered_and_recorded_row_by_row(
+    engine: Engine, plan: Scenario, settings: Settings
+) -> None:
+    """record_raised reads the new rows' ids back 500 stage keys a query: the 501st comes from a
+    second one. The stage keys are made up (one assignment, 501 rungs) to reach it with one item."""
+    from models.clock import utc
+    from models.escalations import Stall, record_raised
+    from models.rounds import item, round_payload
+
+    now, rid = at("2022-09-08"), round_id(engine)
+    rows = [
+        {
+            "stage_key": f"batch:{n}",
+            "assignment_id": plan.market,
+            "round_id": rid,
+            "level": 1,
+            "stall": "unsigned",
+            "reason": "任务交办后长期未签收",
+            "opened_at": utc(now),
+        }
+        for n in range(501)
+    ]
+    stall = Stall(
+        plan.market,
+        rid,
+        "unsigned",
+        plan.units["市市场监管局"],
+        item(12, "任务十二", "responsible", date(2022, 9, 9), 0, plan.market),
+        round_payload("九月督导", date(2022, 9, 9)),
+        "市市场监管局",
+    )
+    with unit_of_work(engine) as session:
+        record_raised(
+            session,
+            rows,
+            [stall] * 501,
+            now=now,
+            today=date(2022, 9, 8),
+            settings=settings,
+            actor=SYSTEM_ACTOR,
+        )
+    with Session(engine) as session:
+        numbers = {e.id: e.number for e in session.exec(select(Escalation))}
+        recorded = [
+            int(e.object_id)
+            for e in session.exec(select(AuditEvent).where(AuditEvent.action == "escalation.raise"))
+        ]
+    assert sorted(numbers.values()) == [f"督〔2022〕{n:03d}号" for n in range(1, 502)]
+    assert sorted(recorded) == sorted(numbers)
+
+
+def test_a_report_in_one_round_leaves_the_other_rounds_escalations_open(
+    engine: Engine, plan: Scenario, settings: Settings
+) -> None:
+    """A second round, 九月专项, opened the same Monday and due Friday 16th: on Thursday 8th every
+    item is unsigned in both rounds (ten blue). 市公安局 files in 九月督导: only that round's
+    escalation closes."""
+    from models.rounds import open_round
+
+    with unit_of_work(engine) as session:
+        open_round(
+            session,
+            plan_key="2022",
+            name="九月专项",
+            report_by=date(2022, 9, 16),
+            actor=OFFICE,
+            now=at("2022-09-05", 9),
+            cooperating_lead_days=2,
+        )
+    assert escalate(engine, settings, "2022-09-08")["raised"] == 10
+    file(engine, plan, plan.police, "市公安局", "2022-09-08")
+    with Session(engine) as session:
+        police = session.exec(
+            select(SupervisionRound.name, Escalation.resolved_at)
+            .join(SupervisionRound, col(SupervisionRound.id) == col(Escalation.round_id))
+            .where(Escalation.assignment_id == plan.police)
+        ).all()
+    assert sorted((name, resolved is None) for name, resolved in police) == [
+        ("九月专项", True),
+        ("九月督导", False),
+    ]
+
+
+def test_the_counts_the_history_and_the_resolve_record_of_a_run(
+    engine: Engine, plan: Scenario, settings: Settings
+) -> None:
+    """Blue for all five on Thursday 8th; 市公安局 files that day: four items open at level 1, its
+    ladder one blue step, and its closing recorded as level 1 going from open to closed."""
+    from models.escalations import history, open_counts
+
+    escalate(engine, settings, "2022-09-08")
+    file(engine, plan, plan.police, "市公安局", "2022-09-08")
+    september = round_id(engine)
+    with Session(engine) as session:
+        assert open_counts(session) == {1: 4, 2: 0, 3: 0}
+        steps = history(session, plan.police, september)
+        resolved = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "escalation.resolve")
+        ).all()
+    assert [(s["on"], s["what"][:4]) for s in steps] == [("2022-09-08", "蓝色提醒")]
+    assert [(json.loads(e.before or ""), json.loads(e.after or "")) for e in resolved] == [
+        ({"level": 1, "open": True}, {"open": False})
+    ]
