@@ -78,21 +78,39 @@ class Figures:
     def __init__(self, size: int = 64) -> None:
         self.size = size
         self._kept: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-        self._lock = threading.RLock()  # a page's figure asks for the headline's inside
+        self._lock = threading.Lock()  # held only to read or change `_kept` and `_computing`
+        # One lock per figure being computed: the requests that miss it at once (a worker's first
+        # dashboards after a change) wait for the one computing it, while figures already kept,
+        # or other figures, are served meanwhile (one lock for all made every hit wait behind a
+        # cold dashboard's half second).
+        self._computing: dict[tuple[Any, ...], threading.Lock] = {}
 
     def get(self, session: Session, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
         """The figure `compute()` gives for `key` in the data as `session` sees it; computed once
-        per change. One at a time: requests for a figure being computed wait for it, not redo it."""
+        per change. Requests for a figure being computed wait for it, not redo it."""
+        full = (last_seq(session), *key)  # read in the transaction the figure is read in
         with self._lock:
-            full = (last_seq(session), *key)  # read in the transaction the figure is read in
             if full in self._kept:
-                self._kept.move_to_end(full)
-                return cast("T", self._kept[full])
-            found = compute()
-            self._kept[full] = found
-            while len(self._kept) > self.size:
-                self._kept.popitem(last=False)
+                return cast("T", self._hit(full))
+            computing = self._computing.setdefault(full, threading.Lock())
+        with computing:
+            with self._lock:
+                if full in self._kept:  # computed while this request waited
+                    return cast("T", self._hit(full))
+            try:
+                found = compute()
+                with self._lock:
+                    self._kept[full] = found
+                    while len(self._kept) > self.size:
+                        self._kept.popitem(last=False)
+            finally:
+                with self._lock:
+                    self._computing.pop(full, None)
             return found
+
+    def _hit(self, full: tuple[Any, ...]) -> Any:
+        self._kept.move_to_end(full)
+        return self._kept[full]
 
 
 def headline(session: Session, today: date) -> tuple[dict[str, int], int, dict[int, int], float]:
