@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from bench import channels, cycle, dispatch, flows, intake, portal, startup
+from bench import channels, cycle, dispatch, flows, intake, pages, portal, startup
 from bench.common import COLUMNS, markdown, postgres, report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +40,8 @@ FULL: Suite = [
     ("portal, 4 clients", lambda pg: portal.measure_backends(2000, 2000, 4, 40, pg)),
     ("portal, 8 clients", lambda pg: portal.measure_backends(2000, 2000, 8, 25, pg)),
     ("login storm", lambda pg: portal.storm_backends(20, 200, pg)),
+    # 2,000 tasks of 50 units each: the 100,000 assignments of issue 16's every-page target.
+    ("every page, 8 clients", lambda pg: pages.measure_backends(2000, 2000, 8, 10, pg)),
 ]
 
 QUICK: Suite = [
@@ -52,6 +54,7 @@ QUICK: Suite = [
     ("scale curve", lambda pg: cycle.curve(1, scales=(4, 20))),
     ("portal", lambda pg: portal.measure_backends(100, 100, 4, 10, pg)),
     ("login storm", lambda pg: portal.storm_backends(20, 50, pg)),
+    ("every page", lambda pg: pages.measure_backends(100, 100, 4, 3, pg)),
 ]
 
 

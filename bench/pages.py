@@ -32,7 +32,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import COLUMNS, postgres, report, scratch_databases
+from bench.common import COLUMNS, postgres, report, scratch_databases, tree_peak_mb
 from bench.cycle import step_compile, step_escalate, step_file, step_open
 from bench.portal import percentile, serving
 from bench.synthetic import populate
@@ -215,7 +215,8 @@ def measure(
                     "baseline_s": round(floor_p95, 3),
                     "baseline_is": "login page server p95, same load",
                     "ratio": round(p95 / floor_p95, 1) if floor_p95 else None,
-                    "peak_mb": None,
+                    # the largest of the server's processes so far, while they still run
+                    "peak_mb": tree_peak_mb(server.pid),
                     "target_s": TARGET_S,
                     "within": p95 < TARGET_S and largest <= TARGET_KB * KB,
                 }

@@ -65,6 +65,8 @@ class Assignment(SQLModel, table=True):
         UniqueConstraint("task_id", "unit_id"),
         Index("ix_assignment_state_due", "state", "due_on"),
         Index("ix_assignment_unit_state", "unit_id", "state"),
+        # The dashboard's count by state reads only the index (migration 0023).
+        Index("ix_assignment_state_live_task", "state", "withdrawn_at", "task_id"),
     )
     __mapper_args__ = {"version_id_col": _version}
 

@@ -731,14 +731,12 @@ def history_of(session: Session, assignment_id: int) -> list[Decline]:
     )
 
 
-def listing(session: Session) -> list[tuple[Decline, Task, Unit]]:
-    """Every 退办 for the office: pending first, then the newest."""
-    return list(
-        session.exec(
-            select(Decline, Task, Unit)
-            .join(Assignment, col(Assignment.id) == col(Decline.assignment_id))
-            .join(Task, col(Task.id) == col(Assignment.task_id))
-            .join(Unit, col(Unit.id) == col(Decline.unit_id))
-            .order_by(col(Decline.state) != DeclineState.PENDING, col(Decline.id).desc())
-        ).all()
+def listing() -> Any:
+    """Every 退办 for the office, as a query to page: pending first, then the newest."""
+    return (
+        select(Decline, Task, Unit)
+        .join(Assignment, col(Assignment.id) == col(Decline.assignment_id))
+        .join(Task, col(Task.id) == col(Assignment.task_id))
+        .join(Unit, col(Unit.id) == col(Decline.unit_id))
+        .order_by(col(Decline.state) != DeclineState.PENDING, col(Decline.id).desc())
     )

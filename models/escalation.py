@@ -57,6 +57,10 @@ _ON_DESK = text("item_since IS NOT NULL")
 class Escalation(SQLModel, table=True):
     __table_args__ = (
         Index("ix_escalation_open_level", "resolved_at", "level"),
+        # The dashboard's open items by highest level, grouped in index order (migration 0023).
+        Index(
+            "ix_escalation_open_items", "resolved_at", "assignment_id", "round_id", "level", "stall"
+        ),
         Index(
             "ix_escalation_on_desk",
             "level",

@@ -57,7 +57,11 @@ class CheckIn(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("round_id", "assignment_id"),
         Index("ix_check_in_round_state", "round_id", "state"),
-        Index("ix_check_in_state_due", "state", "due_on"),
+        # What is owed by its due day, with the round to tell an open one: the dashboard's overdue
+        # count reads only the index; the verification queue pages its filings in index order
+        # (migration 0023).
+        Index("ix_check_in_state_due_round", "state", "due_on", "round_id"),
+        Index("ix_check_in_review_queue", "state", "submitted_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

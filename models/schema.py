@@ -15,8 +15,9 @@ from models.errors import DatabaseNotReady
 
 # 0008 → 0009 (filing versions) → 0010 (channels) → 0011 (budget) → 0013 (通报 numbers) → 0014
 # (催办) → 0015 (reporting cadence) → 0016 (plan archive) → 0017 (暂停) → 0018 (退办) → 0020
-# (notes on escalated items) → 0021 (领导批示) → 0022 (the desk's row of each escalated item); no
-# 0012 or 0019: set aside for work that needed no migration.
+# (notes on escalated items) → 0021 (领导批示) → 0022 (the desk's row of each escalated item) →
+# 0023 (covering indexes for the pages) → 0024 (each 批示 its own desk item); no 0012 or 0019: set
+# aside for work that needed no migration.
 HEAD = "0024"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

@@ -40,6 +40,8 @@ NAMED = {
     r"open_due_rounds \(报送周期\)": "executemany of the check-ins and notices",
     r"dashboard p95, .*": "login page p95, same load",
     r"static page p95, 20 failed logins at once": "static page p95, no load",
+    r"/dashboard \(office\) server p95, \d+ KB": "login page server p95, same load",
+    r"/review \(office\) server p95, \d+ KB": "login page server p95, same load",
 }
 
 

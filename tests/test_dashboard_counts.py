@@ -4,12 +4,14 @@ key."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import date, datetime
 
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from models.db import unit_of_work
+from models.db import reading, unit_of_work
 from models.rounds import open_round
 from tests.support import scenario
 from tests.support.scenario import OFFICE
@@ -72,3 +74,45 @@ def test_the_oldest_figure_goes_first(engine: Engine) -> None:
         for name in ("a", "b", "a", "c", "a", "b"):
             assert figure(session, name) == name
     assert computed == ["a", "b", "c", "b"]  # "b" was the oldest when "c" came
+
+
+def test_a_figure_missed_at_once_is_computed_once_and_others_are_served_meanwhile(
+    engine: Engine,
+) -> None:
+    """While one request computes the slow figure, a second request for it waits for that result
+    instead of computing it again, and a request for a figure already kept is answered at once."""
+    scenario.build(engine, datetime(2022, 9, 1, 2))
+    kept = Figures()
+    computed: list[str] = []
+    entered, release = threading.Event(), threading.Event()
+
+    def slow() -> str:
+        computed.append("slow")
+        entered.set()
+        assert release.wait(10)
+        return "slow"
+
+    def ask(key: str, compute: Callable[[], str], into: list[str]) -> None:
+        with reading(engine) as session:  # as the portal reads: no request waits for another's
+            into.append(kept.get(session, (key,), compute))
+
+    with Session(engine) as session:
+        assert kept.get(session, ("quick",), lambda: "quick") == "quick"
+    first: list[str] = []
+    second: list[str] = []
+    threads = [threading.Thread(target=ask, args=("slow", slow, first))]
+    threads[0].start()
+    assert entered.wait(10)
+    threads.append(threading.Thread(target=ask, args=("slow", slow, second)))
+    threads[1].start()
+    meanwhile: list[str] = []
+    asked = threading.Thread(target=ask, args=("quick", lambda: "recomputed", meanwhile))
+    asked.start()
+    asked.join(5)
+    assert meanwhile == ["quick"]  # served while "slow" was still being computed
+    assert first == [] and second == []
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert first == ["slow"] and second == ["slow"]
+    assert computed == ["slow"]

@@ -33,8 +33,12 @@ def test_the_flows_queries_have_their_indexes(engine: Engine) -> None:
     assert ("state", "due_on") in indexed["assignment"]
     assert ("unit_id", "state") in indexed["assignment"]
     assert ("round_id", "state") in indexed["check_in"]
-    assert ("state", "due_on") in indexed["check_in"]
+    # (state, due_on) leads it, for the flows; the round after them serves the dashboard's count
+    assert ("state", "due_on", "round_id") in indexed["check_in"]
+    assert ("state", "submitted_at", "id") in indexed["check_in"]  # the verification queue
+    assert ("state", "withdrawn_at", "task_id") in indexed["assignment"]  # the dashboard's
     assert ("status", "next_attempt_at") in indexed["notification"]
     assert ("resolved_at", "level") in indexed["escalation"]
+    assert ("resolved_at", "assignment_id", "round_id", "level", "stall") in indexed["escalation"]
     assert ("object_type", "object_id") in indexed["audit_event"]
     assert current_revision(engine) == HEAD

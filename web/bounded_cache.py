@@ -19,9 +19,12 @@ V = TypeVar("V")
 class BoundedCache(Generic[K, V]):
     """At most `size` values by key; keeping one more lets go of the one used longest ago (LRU).
 
-    One computation at a time: a request for a value being computed waits for it instead of
-    computing it again (a province's figure or 通报 takes seconds). The lock is re-entrant, as a
-    value's `compute` may ask the same cache for another (a dashboard page asks for its headline).
+    One computation per key at a time: the requests that miss a value together (a worker's first
+    dashboards after a change) wait for the one computing it, not compute it again (a province's
+    figure or 通报 takes seconds), while values already kept, or other keys, are served meanwhile
+    (one lock for all made every hit wait behind a cold dashboard's half second). A key's lock is
+    re-entrant and the cache's own lock is never held while computing, as a value's `compute` may
+    ask the same cache for another (a dashboard page asks for its headline).
     """
 
     def __init__(self, size: int) -> None:
@@ -29,16 +32,30 @@ class BoundedCache(Generic[K, V]):
             raise ValueError(f"a bounded cache keeps at least one value, not {size}")
         self.size = size
         self._kept: OrderedDict[K, V] = OrderedDict()
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()  # held only to read or change `_kept` and `_computing`
+        self._computing: dict[K, threading.RLock] = {}
 
     def get(self, key: K, compute: Callable[[], V]) -> V:
         """The value kept under `key`, or `compute()`'s, kept from now on."""
         with self._lock:
             if key in self._kept:
-                self._kept.move_to_end(key)
-                return self._kept[key]
-            found = compute()
-            self._kept[key] = found
-            if len(self._kept) > self.size:
-                self._kept.popitem(last=False)
+                return self._hit(key)
+            computing = self._computing.setdefault(key, threading.RLock())
+        with computing:
+            with self._lock:
+                if key in self._kept:  # computed while this request waited
+                    return self._hit(key)
+            try:
+                found = compute()
+                with self._lock:
+                    self._kept[key] = found
+                    while len(self._kept) > self.size:
+                        self._kept.popitem(last=False)
+            finally:
+                with self._lock:
+                    self._computing.pop(key, None)
             return found
+
+    def _hit(self, key: K) -> V:
+        self._kept.move_to_end(key)
+        return self._kept[key]

@@ -79,7 +79,7 @@ class Figures:
 
     def get(self, session: Session, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
         """The figure `compute()` gives for `key` in the data as `session` sees it; computed once
-        per change. One at a time: requests for a figure being computed wait for it, not redo it."""
+        per change. Requests for a figure being computed wait for it, not redo it."""
         full = (last_seq(session), *key)  # read in the transaction the figure is read in
         return cast("T", self._kept.get(full, compute))
 

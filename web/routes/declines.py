@@ -13,6 +13,7 @@ from models.db import reading, unit_of_work
 from models.declines import (
     DECLINE_STATE_LABELS,
     DeclineRefused,
+    DeclineState,
     TooLong,
     decide,
     decline,
@@ -35,6 +36,7 @@ from web.deps import (
 )
 from web.errors import STATUS_BY_EXIT
 from web.flash import redirect_with
+from web.lists import paginate
 from web.routes.assignments import visible_assignment
 
 router = APIRouter()
@@ -80,9 +82,12 @@ def ask_decline(request: Request, assignment_id: Id, me: Principal = Depends(off
 
 @router.get("/declines")
 def declines_page(
-    request: Request, me: Principal = Depends(office_only), session: Session = Depends(read_session)
+    request: Request,
+    page_no: Id = 1,
+    me: Principal = Depends(office_only),
+    session: Session = Depends(read_session),
 ):
-    rows = listing(session)
+    rows, paging = paginate(session, listing(), page=page_no, path="/declines", filters={})
     new_ids = [d.new_assignment_id for d, _, _ in rows if d.new_assignment_id]
     holders = dict(
         session.exec(
@@ -91,9 +96,14 @@ def declines_page(
             .where(col(Assignment.id).in_(new_ids))
         ).all()
     )
-    units = session.exec(
-        select(Unit.name).where(col(Unit.active).is_(True)).order_by(col(Unit.id))
-    ).all()
+    pending = any(d.state == DeclineState.PENDING for d, _, _ in rows)
+    units = (  # the units to reassign to, only when a pending 退办 offers its form
+        session.exec(
+            select(Unit.name).where(col(Unit.active).is_(True)).order_by(col(Unit.id))
+        ).all()
+        if pending
+        else []
+    )
     return page(
         request,
         "declines.html.j2",
@@ -103,6 +113,7 @@ def declines_page(
         roles=ROLES,
         units=units,
         holders={d.id: holders.get(d.new_assignment_id, "") for d, _, _ in rows},
+        paging=paging,
     )
 
 

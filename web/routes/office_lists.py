@@ -41,7 +41,7 @@ from web.dashboard import every_cell, overview
 from web.deps import office_only, office_or_leader, page, read_session, settings_of, templates
 from web.filing_view import evidence_shown
 from web.list_filters import choice, day_filters, number
-from web.lists import export_rows, list_page, paging_of, xlsx_download
+from web.lists import export_rows, list_page, paginate, paging_of, xlsx_download
 
 router = APIRouter()
 
@@ -247,9 +247,27 @@ def _queue_query(filters: dict[str, Any], zone: str) -> Any:
         .join(Task, col(Task.id) == col(Assignment.task_id))
         .join(Unit, col(Unit.id) == col(Assignment.unit_id))
         .join(SupervisionRound, col(SupervisionRound.id) == col(CheckIn.round_id))
-        # A round closed with filings still unreviewed leaves them here, marked, never stranded.
-        .where(CheckIn.state == CheckInState.SUBMITTED)
     )
+    # In submission order, walked along ix_check_in_review_queue rather than sorted per page.
+    return _queued(query, filters, zone).order_by(col(CheckIn.submitted_at), col(CheckIn.id))
+
+
+def _queue_counted(filters: dict[str, Any], zone: str) -> Any:
+    """The queue's rows for counting: the check-ins alone, joined only to what a filter names
+    (each joined row has its assignment, task, unit and round: the keys are required and
+    enforced), so that the count reads one index."""
+    query = select(CheckIn.id)
+    if filters["unit"] or filters["task"]:
+        query = query.join(Assignment, col(Assignment.id) == col(CheckIn.assignment_id))
+    if filters["task"]:
+        query = query.join(Task, col(Task.id) == col(Assignment.task_id))
+    return _queued(query, filters, zone)
+
+
+def _queued(query: Any, filters: dict[str, Any], zone: str) -> Any:
+    """`query` kept to the filings awaiting review that the filters select."""
+    # A round closed with filings still unreviewed leaves them here, marked, never stranded.
+    query = query.where(CheckIn.state == CheckInState.SUBMITTED)
     if filters["unit"]:
         query = query.where(Assignment.unit_id == filters["unit"])
     if filters["task"]:
@@ -258,8 +276,7 @@ def _queue_query(filters: dict[str, Any], zone: str) -> Any:
         query = query.where(CheckIn.round_id == filters["round"])
     if filters["kind"]:
         query = query.where(CheckIn.completed == (filters["kind"] == "completion"))
-    query = query.where(*_day_bounds(col(CheckIn.submitted_at), filters, zone))
-    return query.order_by(col(CheckIn.submitted_at), col(CheckIn.id))
+    return query.where(*_day_bounds(col(CheckIn.submitted_at), filters, zone))
 
 
 def _rounds_named(session: Session) -> list[Any]:
@@ -287,12 +304,14 @@ def review_queue(
 ):
     zone = settings_of(request).timezone
     filters = _queue_filters(unit, task, round, kind, since, until)
-    rows, paging = list_page(
+    rows, paging = paginate(
         session,
         _queue_query(filters, zone),
         page=page_no,
         path="/review",
         filters=filters,
+        export_path="/review/export",
+        counted=_queue_counted(filters, zone),
     )
     versions = versions_of(session, [c.id for c, *_ in rows if c.id is not None])
     return page(
