@@ -393,6 +393,7 @@ def test_each_raised_escalation_is_in_the_audit_trail_with_its_unit_level_and_nu
         assert json.loads(event.after or "") == {  # stored as its JSON text
             "assignment": e.assignment_id,
             "round": round_id(engine),
+            "directive": None,  # a stall, not a 批示
             "level": 1,
             "stall": "unsigned",
             "number": e.number,
@@ -661,14 +662,16 @@ def test_the_counts_the_history_and_the_resolve_record_of_a_run(
 ) -> None:
     """Blue for all five on Thursday 8th; 市公安局 files that day: four items open at level 1, its
     ladder one blue step, and its closing recorded as level 1 going from open to closed."""
-    from models.escalations import history, open_counts
+    from models.escalations import histories_of, open_counts
 
     escalate(engine, settings, "2022-09-08")
     file(engine, plan, plan.police, "市公安局", "2022-09-08")
     september = round_id(engine)
     with Session(engine) as session:
         assert open_counts(session) == {1: 4, 2: 0, 3: 0}
-        steps = history(session, plan.police, september)
+        steps = histories_of(session, [(plan.police, september, None)])[
+            (plan.police, september, None)
+        ]
         resolved = session.exec(
             select(AuditEvent).where(AuditEvent.action == "escalation.resolve")
         ).all()
