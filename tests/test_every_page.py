@@ -147,12 +147,16 @@ BAD_PAGE = """<!DOCTYPE html><html lang="en"><body>
 <input name="unnamed" style="font-size:12px">
 <button style="height:20px">小按钮</button>
 <div style="width:600px">太宽</div>
+<p><a href="/back">返回</a></p>
+<details><summary>展开</summary>内容</details>
 </body></html>"""
 GOOD_PAGE = """<!DOCTYPE html><html lang="zh-CN"><body style="margin:0">
 <p style="color:#595959">深灰色的字 2022-09-01 10:00</p>
 <label>名称 <input name="named" style="font-size:16px;height:44px;box-sizing:border-box"></label>
-<button style="height:44px">按钮</button>
+<button style="height:44px;min-width:44px">按钮</button>
 <a href="/x/assignment.create?state=in_progress">链接</a>
+<p>请先<a href="/sign">签收</a>再报送</p>
+<p><a href="/back" style="display:inline-block;min-width:44px;min-height:44px">返回</a></p>
 </body></html>"""
 
 
@@ -169,12 +173,15 @@ def test_the_check_finds_each_thing_a_phone_user_would_trip_over(browser) -> Non
             "scrolls sideways at 390px (608 > 390)",  # 600 px and the body's 8 px margin
             "shows in_progress",
             "unlabelled input name=unnamed",
-            "tap target too small: button 小按钮 20px",
+            "tap target too small: button 小按钮 ",  # its width, then 20px high
+            "tap target too small: a 返回 ",  # a link alone in its paragraph, one line high
+            "tap target too small: summary 展开 ",
             "field text under 16px: input name=unnamed 12px",
             'contrast too low: p "浅灰色的字" 2.32:1',
             'not lang="zh-CN"',
         ):
             assert expected in found, (expected, found)
+        assert re.search(r"button 小按钮 \d+×20px", found), found
         page.set_content(GOOD_PAGE)
         assert problems_of(page) == []
     finally:

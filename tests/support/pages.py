@@ -110,18 +110,24 @@ _UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea')]
 # Controls a finger must hit, smaller than MIN_TAP in height: buttons, fields, nav links. A checkbox
 # or radio counts by its label (the label is the target). Links inside running text are exempt
 # (WCAG 2.5.8), as are hidden ones.
+# Targets under MIN_TAP high, or under MIN_TAP wide, at phone width: every control, every link and
+# every <summary>. A checkbox or radio counts by the label around it. A link inside a sentence (its
+# parent holds other text) is exempt, as WCAG 2.5.8 exempts inline targets: making it taller would
+# space out the lines it sits in.
 _SMALL_TARGETS = """(minimum) => [...document.querySelectorAll(
-    'button, input, select, textarea, nav a, a.button, header a, .actions a')]
+    'button, input, select, textarea, a[href], summary')]
   .filter(e => e.type !== 'hidden' && e.offsetParent !== null)
+  .filter(e => e.tagName !== 'A'
+               || e.parentElement.textContent.trim() === e.textContent.trim())
   .map(e => {
      const target = (e.type === 'checkbox' || e.type === 'radio') && e.closest('label')
        ? e.closest('label') : e;
      const box = target.getBoundingClientRect();
      return [e, box];
   })
-  .filter(([e, box]) => box.height + 0.5 < minimum)
+  .filter(([e, box]) => box.height + 0.5 < minimum || box.width + 0.5 < minimum)
   .map(([e, box]) => `${e.tagName.toLowerCase()} ${e.name || e.textContent.trim().slice(0, 20)}`
-                     + ` ${Math.round(box.height)}px`)"""
+                     + ` ${Math.round(box.width)}×${Math.round(box.height)}px`)"""
 
 # Fields whose text is smaller than MIN_INPUT_FONT.
 _SMALL_FIELDS = """(minimum) => [...document.querySelectorAll('input, select, textarea')]
