@@ -251,6 +251,14 @@ def _parts(row: dict[str, Any], settings: Settings) -> tuple[Rendered, Envelope]
     return rendered, envelope
 
 
+def _dated(row: dict[str, Any], settings: Settings) -> datetime:
+    """The Date header: the moment the row was queued, on the office's clock (+0800 in Beijing),
+    as a clerk reading the raw message or the .eml file expects, not the stored UTC."""
+    from zoneinfo import ZoneInfo
+
+    return utc(row["created_at"]).astimezone(ZoneInfo(settings.timezone))
+
+
 def _cannot_compose(error: Exception) -> DeliveryError:
     return DeliveryError(f"cannot compose: {type(error).__name__}: {error}", permanent=True)
 
@@ -260,7 +268,7 @@ def prepare(row: dict[str, Any], settings: Settings) -> EmailMessage:
     permanent."""
     try:
         rendered, envelope = _parts(row, settings)
-        return compose(rendered, envelope, date=row["created_at"])
+        return compose(rendered, envelope, date=_dated(row, settings))
     except Exception as error:
         raise _cannot_compose(error) from error
 
@@ -270,10 +278,9 @@ def prepare_wire(row: dict[str, Any], settings: Settings) -> Wire | EmailMessage
     it; the same errors as `prepare`."""
     try:
         rendered, envelope = _parts(row, settings)
-        written = wire(rendered, envelope, date=row["created_at"])
-        return (
-            written if written is not None else compose(rendered, envelope, date=row["created_at"])
-        )
+        date = _dated(row, settings)
+        written = wire(rendered, envelope, date=date)
+        return written if written is not None else compose(rendered, envelope, date=date)
     except Exception as error:
         raise _cannot_compose(error) from error
 

@@ -124,6 +124,8 @@ def test_the_outbox_channel_writes_one_eml_per_message(
     assert len(files) == 3 and not list((tmp_path / "outbox").glob("*.partial"))
     message = BytesParser(policy=policy.default).parsebytes(files[0].read_bytes())
     assert "/assignments/200" in message.get_body(("plain",)).get_content()
+    # queued Monday 01:30 UTC: a clerk's mail client and the raw file both read 09:30 Beijing time
+    assert message["Date"] == "Mon, 05 Sep 2022 09:30:00 +0800"
     assert (
         dispatch(engine, channel_for(settings), settings, now=clock(now)).sent == 0
     )  # nothing due twice
