@@ -274,6 +274,10 @@ def test_the_rounds_filter_by_state_and_due_day_and_page_past_fifty(portal: Port
             "已退回",
         )
         assert sorted(r[1] for r in rows[1:]) == ["第2轮", "第3轮", "第4轮"]
+        # the plan by its title (the seed notice's 《…2022年重点工作任务清单》), not its key
+        assert all(r[0].endswith("2022年重点工作任务清单") for r in rows[1:]), rows
+        listed = office.get("/rounds", headers=HTML).text
+        assert ">2022<" not in listed and "2022年重点工作任务清单</option>" in listed
         assert {r[2] for r in rows[1:]} == {"已结束"}
         assert len(exported(office, "/rounds/export", "督导轮次.xlsx")) == 52
 

@@ -390,7 +390,7 @@ def _round_filters(
 
 
 def _round_query(filters: dict[str, Any]) -> Any:
-    query = select(SupervisionRound, Plan.key).join(
+    query = select(SupervisionRound, Plan.key, Plan.title).join(
         Plan, col(Plan.id) == col(SupervisionRound.plan_id)
     )
     if filters["plan"]:
@@ -405,8 +405,9 @@ def _round_query(filters: dict[str, Any]) -> Any:
 
 
 def _round_rows(session: Session, found: list[Any]) -> list[dict[str, Any]]:
-    """The rounds `found` ((round, plan key) rows) with their check-ins by state."""
-    ids = [r.id for r, _ in found]
+    """The rounds `found` ((round, plan key, plan title) rows) with their check-ins by state.
+    A person reads the plan's title; its key is for URLs and the filter's value."""
+    ids = [r.id for r, *_ in found]
     by_round: dict[int, dict[str, int]] = {}
     if ids:
         for round_id, state, count in session.exec(
@@ -419,6 +420,7 @@ def _round_rows(session: Session, found: list[Any]) -> list[dict[str, Any]]:
         {
             "id": r.id,
             "plan": key,
+            "plan_title": title,
             "name": r.name,
             "state": str(r.state),
             "report_by": r.report_by.isoformat(),
@@ -426,7 +428,7 @@ def _round_rows(session: Session, found: list[Any]) -> list[dict[str, Any]]:
                 s.value: by_round.get(r.id or 0, {}).get(s.value, 0) for s in CheckInState
             },
         }
-        for r, key in found
+        for r, key, title in found
     ]
 
 
@@ -466,9 +468,10 @@ def rounds(
         paging=paging,
         filters=filters,
         # The live plans (an archived one's rounds stay listed; a bookmark may still name it).
-        plan_keys=[p.key for p in plans]
+        # (key, title): the option's value is the key, its words the title.
+        plan_choices=[(p.key, p.title) for p in plans]
         + (
-            [filters["plan"]]
+            [(filters["plan"], filters["plan"])]
             if filters["plan"] and filters["plan"] not in {p.key for p in plans}
             else []
         ),
@@ -502,7 +505,7 @@ def rounds_export(
         ROUND_HEADERS,
         (
             [
-                r["plan"],
+                r["plan_title"],
                 r["name"],
                 label(ROUND_STATES, r["state"]),
                 r["report_by"],
