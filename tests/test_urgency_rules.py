@@ -138,3 +138,39 @@ def test_a_unit_s_items_carry_their_rank_due_date_and_working_days_left(engine) 
         assert (police.urgency, police.days_left, police.light) == (Urgency.OVERDUE, -1, "red")
         lead = items("市教育局", date(2022, 9, 29))
         assert [i.urgency for i in lead.values()] == sorted(i.urgency for i in lead.values())
+
+
+def test_a_filed_item_keeps_its_round_s_due_date_without_days_left(engine) -> None:
+    """市市场监管局 files on Monday 5 September for the round due Friday 30th: until the office
+    reviews it, its home page still shows the due date (30 September) and no days left, since
+    nothing is owed (a new user's finding: the deadline vanished once filed)."""
+    from config import Settings
+    from models.checkins import submit_checkin
+    from models.db import reading, unit_of_work
+    from models.urgency import unit_items
+    from tests.support.small_office import at, open_september, with_contacts
+
+    plan = with_contacts(engine)
+    round_id = open_september(engine, report_by=date(2022, 9, 30))
+    with unit_of_work(engine) as session:
+        submit_checkin(
+            session,
+            round_id=round_id,
+            assignment_id=plan.market,
+            actor=plan.unit_actor("市市场监管局"),
+            now=at("2022-09-05"),
+            text="已完成抽检",
+            percent=100,
+            completed=True,
+        )
+    with reading(engine) as session:
+        found = unit_items(
+            session,
+            unit_id=plan.units["市市场监管局"],
+            today=date(2022, 9, 6),
+            rules=Settings().cycle,
+            timezone="Asia/Shanghai",
+        )
+        market = {i.assignment.id: i for i in found}[plan.market]
+    assert market.urgency == Urgency.HANDED_IN
+    assert (market.due_on, market.days_left) == (date(2022, 9, 30), None)
