@@ -14,11 +14,10 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
-from models.clock import utc
+from models.clock import local_time
 
 if TYPE_CHECKING:  # the domain reads settings, never loads them
     pass
@@ -95,7 +94,7 @@ class WorkingCalendar:
         self, now: datetime, *, timezone: str, working_hours: tuple[str, str]
     ) -> str | None:
         """None when messages may go out now; else the reason they may not."""
-        local = utc(now).astimezone(ZoneInfo(timezone))
+        local = local_time(now, timezone)
         if not self.is_working_day(local.date()):
             return f"{local.date()} 不是工作日 / not a working day"
         start, end = (time.fromisoformat(t) for t in working_hours)

@@ -33,6 +33,11 @@ def parse_moment(text: str, *, timezone: str) -> datetime:
     return moment.astimezone(UTC)
 
 
+def local_time(moment: datetime, timezone: str) -> datetime:
+    """The moment on the office's clock; a naive datetime is taken to be UTC, as stored."""
+    return utc(moment).astimezone(ZoneInfo(timezone))
+
+
 def local_day(moment: datetime, timezone: str) -> date:
     """The office's calendar day at this moment (deadlines and ladders count in local days)."""
-    return utc(moment).astimezone(ZoneInfo(timezone)).date()
+    return local_time(moment, timezone).date()

@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Final
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, func, select
 
-from models.clock import utc
+from models.clock import local_time, utc
 from models.errors import DubanError, TransitionNotAllowed
 from models.results import ResultsReport
 
@@ -140,7 +139,7 @@ def numbers(
     """The 期号 and 文号 a draft publishing now gets: the files are rendered with them before the
     write, and `publish` counts them again in it (a race lost shows as different numbers)."""
     entered = _clean(doc_no, field="doc_no", field_zh="文号", limit=DOC_NO_MAX)
-    year = utc(now).astimezone(ZoneInfo(timezone)).year
+    year = local_time(now, timezone).year
     issue = next_issue(session, plan_id, year)
     number = entered or f"{prefix}〔{year}〕{issue}号"
     query = select(ResultsReport.id).where(ResultsReport.doc_no == number)

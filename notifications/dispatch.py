@@ -41,7 +41,7 @@ from sqlalchemy.sql.elements import ClauseElement
 from sqlmodel import Session
 
 from models import audit
-from models.clock import utc
+from models.clock import local_time, utc
 from models.db import table_of, unit_of_work
 from models.lifecycle import SYSTEM_ACTOR
 from models.notification import Notification, NotificationStatus
@@ -254,9 +254,7 @@ def _parts(row: dict[str, Any], settings: Settings) -> tuple[Rendered, Envelope]
 def _dated(row: dict[str, Any], settings: Settings) -> datetime:
     """The Date header: the moment the row was queued, on the office's clock (+0800 in Beijing),
     as a clerk reading the raw message or the .eml file expects, not the stored UTC."""
-    from zoneinfo import ZoneInfo
-
-    return utc(row["created_at"]).astimezone(ZoneInfo(settings.timezone))
+    return local_time(row["created_at"], settings.timezone)
 
 
 def _cannot_compose(error: Exception) -> DeliveryError:

@@ -26,7 +26,6 @@ from sqlmodel import Session, select
 
 from bench.synthetic import climb_ladder
 from config import Settings
-from models.checkins import submit_checkin
 from models.db import reading, unit_of_work
 from models.escalation import Escalation
 from models.escalations import agenda
@@ -40,7 +39,13 @@ from reports.results import compute, end_of_day
 from tests.support.browser import ARTIFACTS, needs_chromium
 from tests.support.portal import PASSWORD, running
 from tests.support.scenario import OFFICE, Scenario
-from tests.support.small_office import at, open_september, outbox, with_contacts
+from tests.support.small_office import (
+    at,
+    files_completion,
+    open_september,
+    outbox,
+    with_contacts,
+)
 
 DAYS = ("2022-09-08", "2022-09-13", "2022-09-15")
 
@@ -56,17 +61,7 @@ def settings(tmp_path: Path) -> Settings:
 def played(engine: Engine, settings: Settings) -> tuple[Scenario, int]:
     plan = with_contacts(engine)
     round_id = open_september(engine)
-    with unit_of_work(engine) as session:
-        submit_checkin(
-            session,
-            round_id=round_id,
-            assignment_id=plan.market,
-            actor=plan.unit_actor("市市场监管局"),
-            now=at("2022-09-05"),
-            text="检查学校食堂120家，已全部完成",
-            percent=100,
-            completed=True,
-        )
+    files_completion(engine, plan, round_id, "检查学校食堂120家，已全部完成")
     climb_ladder(engine, settings, [at(day) for day in DAYS])
     return plan, round_id
 

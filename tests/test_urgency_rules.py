@@ -71,28 +71,30 @@ def test_the_home_page_order_is_overdue_due_returned_escalated_to_sign() -> None
 # and 26–30 (5): 17; a cooperating unit, due two working days earlier (the 28th), has 15.
 
 
-def test_a_unit_s_items_carry_their_rank_due_date_and_working_days_left(engine) -> None:
+def _items(session, plan, unit: str, day: date) -> dict:
+    """What `unit`'s home page lists on `day`, by assignment id."""
     from config import Settings
-    from models.checkins import review_checkin, submit_checkin
-    from models.db import reading, unit_of_work
     from models.urgency import unit_items
+
+    found = unit_items(
+        session,
+        unit_id=plan.units[unit],
+        today=day,
+        rules=Settings().cycle,
+        timezone="Asia/Shanghai",
+    )
+    return {i.assignment.id: i for i in found}
+
+
+def test_a_unit_s_items_carry_their_rank_due_date_and_working_days_left(engine) -> None:
+    from models.checkins import review_checkin
+    from models.db import reading, unit_of_work
     from tests.support.scenario import OFFICE
-    from tests.support.small_office import at, open_september, with_contacts
+    from tests.support.small_office import at, files_completion, open_september, with_contacts
 
     plan = with_contacts(engine)
     round_id = open_september(engine, report_by=date(2022, 9, 30))
-    with unit_of_work(engine) as session:
-        filed = submit_checkin(
-            session,
-            round_id=round_id,
-            assignment_id=plan.market,
-            actor=plan.unit_actor("市市场监管局"),
-            now=at("2022-09-05"),
-            text="已完成抽检",
-            percent=100,
-            completed=True,
-        )
-        revision = filed.revision
+    revision = files_completion(engine, plan, round_id, "已完成抽检")
     with unit_of_work(engine) as session:
         review_checkin(
             session,
@@ -104,18 +106,10 @@ def test_a_unit_s_items_carry_their_rank_due_date_and_working_days_left(engine) 
             revision=revision,
             reason="佐证材料不全",
         )
-    rules = Settings().cycle
     with reading(engine) as session:
 
         def items(unit: str, day: date):
-            found = unit_items(
-                session,
-                unit_id=plan.units[unit],
-                today=day,
-                rules=rules,
-                timezone="Asia/Shanghai",
-            )
-            return {i.assignment.id: i for i in found}
+            return _items(session, plan, unit, day)
 
         market = items("市市场监管局", date(2022, 9, 6))[plan.market]
         assert market.urgency == Urgency.RETURNED and market.checkin.review_reason == "佐证材料不全"
@@ -144,33 +138,13 @@ def test_a_filed_item_keeps_its_round_s_due_date_without_days_left(engine) -> No
     """市市场监管局 files on Monday 5 September for the round due Friday 30th: until the office
     reviews it, its home page still shows the due date (30 September) and no days left, since
     nothing is owed (a new user's finding: the deadline vanished once filed)."""
-    from config import Settings
-    from models.checkins import submit_checkin
-    from models.db import reading, unit_of_work
-    from models.urgency import unit_items
-    from tests.support.small_office import at, open_september, with_contacts
+    from models.db import reading
+    from tests.support.small_office import files_completion, open_september, with_contacts
 
     plan = with_contacts(engine)
     round_id = open_september(engine, report_by=date(2022, 9, 30))
-    with unit_of_work(engine) as session:
-        submit_checkin(
-            session,
-            round_id=round_id,
-            assignment_id=plan.market,
-            actor=plan.unit_actor("市市场监管局"),
-            now=at("2022-09-05"),
-            text="已完成抽检",
-            percent=100,
-            completed=True,
-        )
+    files_completion(engine, plan, round_id, "已完成抽检")
     with reading(engine) as session:
-        found = unit_items(
-            session,
-            unit_id=plan.units["市市场监管局"],
-            today=date(2022, 9, 6),
-            rules=Settings().cycle,
-            timezone="Asia/Shanghai",
-        )
-        market = {i.assignment.id: i for i in found}[plan.market]
+        market = _items(session, plan, "市市场监管局", date(2022, 9, 6))[plan.market]
     assert market.urgency == Urgency.HANDED_IN
     assert (market.due_on, market.days_left) == (date(2022, 9, 30), None)

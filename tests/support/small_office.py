@@ -95,6 +95,24 @@ def open_september(engine: Engine, report_by: date = date(2022, 9, 9), lead_days
         ).round.id
 
 
+def files_completion(engine: Engine, plan: Scenario, round_id: int, text: str) -> int:
+    """市市场监管局 files its completion (100%) on its task 12 on Monday 5 September, 10:00; the
+    filing's revision, for a review."""
+    from models.checkins import submit_checkin
+
+    with unit_of_work(engine) as session:
+        return submit_checkin(
+            session,
+            round_id=round_id,
+            assignment_id=plan.market,
+            actor=plan.unit_actor("市市场监管局"),
+            now=at("2022-09-05"),
+            text=text,
+            percent=100,
+            completed=True,
+        ).revision
+
+
 def rendered(row: Notification, lang: str = "zh") -> Rendered:
     """The message as its recipient reads it, from the payload the domain queued (strict: a missing
     key fails)."""

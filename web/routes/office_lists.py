@@ -390,7 +390,7 @@ def _round_filters(
 
 
 def _round_query(filters: dict[str, Any]) -> Any:
-    query = select(SupervisionRound, Plan.key, Plan.title).join(
+    query = select(SupervisionRound, Plan.title).join(
         Plan, col(Plan.id) == col(SupervisionRound.plan_id)
     )
     if filters["plan"]:
@@ -405,9 +405,9 @@ def _round_query(filters: dict[str, Any]) -> Any:
 
 
 def _round_rows(session: Session, found: list[Any]) -> list[dict[str, Any]]:
-    """The rounds `found` ((round, plan key, plan title) rows) with their check-ins by state.
-    A person reads the plan's title; its key is for URLs and the filter's value."""
-    ids = [r.id for r, *_ in found]
+    """The rounds `found` ((round, plan title) rows) with their check-ins by state. A person reads
+    the plan's title; its key only filters."""
+    ids = [r.id for r, _ in found]
     by_round: dict[int, dict[str, int]] = {}
     if ids:
         for round_id, state, count in session.exec(
@@ -419,7 +419,6 @@ def _round_rows(session: Session, found: list[Any]) -> list[dict[str, Any]]:
     return [
         {
             "id": r.id,
-            "plan": key,
             "plan_title": title,
             "name": r.name,
             "state": str(r.state),
@@ -428,7 +427,7 @@ def _round_rows(session: Session, found: list[Any]) -> list[dict[str, Any]]:
                 s.value: by_round.get(r.id or 0, {}).get(s.value, 0) for s in CheckInState
             },
         }
-        for r, key, title in found
+        for r, title in found
     ]
 
 
