@@ -148,6 +148,8 @@ CADENCE_ADJUSTS: Final[dict[str, str]] = {
     "later": "遇节假日顺延至下一个工作日",
     "earlier": "遇节假日提前至前一个工作日",
 }
+# An item's clock (models.suspensions.Pause).
+PAUSES: Final[dict[str, str]] = {"running": "正常计时", "suspended": "暂停计时"}
 # The channels a message goes by (models.recipients routes each row to one).
 CHANNELS: Final[dict[str, str]] = {
     "email": "邮件",
@@ -233,6 +235,17 @@ FIGURES: Final[dict[str, str]] = {
     "2": "黄色催办",
     "3": "红色提请协调",
 }
+
+
+def reminder_stage(stage: str) -> str:
+    """A reminder's step (models.reminders: t-N, due, overdue) as the office says it."""
+    if stage == "due":
+        return "截止当日"
+    if stage == "overdue":
+        return "已逾期"
+    if stage.startswith("t-") and stage[2:].isdigit():
+        return f"截止前{int(stage[2:])}个工作日"
+    return f"其他（{stage}）"
 
 
 def label(table: dict[str, str], code: object) -> str:

@@ -14,8 +14,10 @@ timed-out run kills the mutant. Where a module has a quick part of its selection
 runs first and only its survivors meet the whole selection.
 
 Mutants argued equivalent (no test can tell them from the original) are listed with their argument
-in scripts/mutate_equivalent.toml; each entry keeps the original source line, and one whose line has
-changed is reported stale, so an argument never outlives the code it was made about.
+in scripts/mutate_equivalent.toml; each entry keeps the original source line. Edits above it move
+it: an entry is re-anchored to the nearest line of the same text, so an argument follows its code,
+and one whose line no longer exists is reported stale, so an argument never outlives the code it was
+made about.
 """
 
 from __future__ import annotations
@@ -265,6 +267,27 @@ def equivalents() -> dict[str, dict[str, str]]:
         entry["id"]: entry
         for entry in tomllib.loads(EQUIVALENT.read_text(encoding="utf-8"))["mutant"]
     }
+
+
+def anchored(
+    known: dict[str, dict[str, str]], module: str, lines: list[str]
+) -> tuple[dict[str, dict[str, str]], list[str]]:
+    """The module's equivalence entries keyed by today's mutant ids, and the entries whose line is
+    gone. An entry names its line by number and text; lines added above it move the number, so it
+    is found again at the nearest line of the same text (the same column and mutation)."""
+    stem = Path(module).stem
+    moved, stale = {}, []
+    for entry_id, entry in known.items():
+        name, line, rest = entry_id.split(":", 2)
+        if name != stem:
+            continue
+        same = [n for n, text in enumerate(lines, 1) if text.strip() == entry["line"].strip()]
+        if not same:
+            stale.append(entry_id)
+            continue
+        nearest = min(same, key=lambda n: abs(n - int(line)))
+        moved[f"{stem}:{nearest}:{rest}"] = entry
+    return moved, stale
 
 
 def copy_tree(into: Path) -> Path:
@@ -518,17 +541,14 @@ def mutate(
                 f"{timeouts[-1]:.0f} s",
                 flush=True,
             )
-    killed, survived, equivalent, stale = [], [], [], []
+    killed, survived, equivalent = [], [], []
+    here, stale = anchored(known, module, lines)
     timed_out = []  # killed by the clock: on a loaded machine, worth a second run with --only
     found = [m for m in mutants(module) if not only or any(part in m.id for part in only)]
     for mutant in found:
-        entry = known.get(mutant.id)
-        if entry is not None:
-            if lines[mutant.line - 1].strip() != entry["line"].strip():
-                stale.append(mutant.id)
-            else:
-                equivalent.append(mutant.id)
-                continue
+        if mutant.id in here:
+            equivalent.append(mutant.id)
+            continue
         # The file holds the mutant too, for the fresh interpreter a module-level mutant may need.
         target.write_text(mutant.source, encoding="utf-8")
         try:
@@ -592,8 +612,12 @@ def main() -> int:
             QUICK.pop(module, None)
     if args.list:
         for module in args.modules:
+            lines = (ROOT / module).read_text(encoding="utf-8").splitlines()
+            here, stale = anchored(known, module, lines)
             for mutant in mutants(module):
-                print(f"{'EQUIVALENT ' if mutant.id in known else ''}{mutant.id}")
+                print(f"{'EQUIVALENT ' if mutant.id in here else ''}{mutant.id}")
+            for entry_id in stale:
+                print(f"STALE {entry_id}")
         return 0
     warm()
     results = []
@@ -626,7 +650,7 @@ def main() -> int:
             for mutant_id in result["timed_out"]:
                 print(f"  killed by the timeout (rerun it with --only when quieter): {mutant_id}")
             for mutant_id in result["stale"]:
-                print(f"  stale equivalence (its line changed; argue it again): {mutant_id}")
+                print(f"  stale equivalence (its line is gone; argue it again): {mutant_id}")
     print("\n| module | mutants | killed | survived | equivalent | score |")
     print("| --- | --- | --- | --- | --- | --- |")
     for r in results:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -185,7 +185,17 @@ def test_throttled_logins_are_audited_once_per_wait(make_portal: MakePortal) -> 
     throttled = events(portal.engine, "login.throttled")
     assert [(e.actor, e.outcome) for e in throttled] == [("office", "refused")] * 2
     assert all(ATTACKER in e.reason for e in throttled)
-    assert len(events(portal.engine, "login.failed")) == 6
+    # In the auditor's words, the wait's end on the office's clock: Beijing, 8 hours past UTC.
+    words = re.fullmatch(
+        rf"网页登录过于频繁（按(用户名\+地址|地址)限制），来自 {re.escape(ATTACKER)}，须等待至 "
+        r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)",
+        throttled[0].reason,
+    )
+    assert words is not None, throttled[0].reason
+    ends_utc = datetime.fromisoformat(words.group(2)) - timedelta(hours=8)
+    assert timedelta(0) < ends_utc - throttled[0].at.replace(tzinfo=None) <= timedelta(minutes=5)
+    failed = events(portal.engine, "login.failed")
+    assert len(failed) == 6 and {e.reason for e in failed} == {f"网页登录，来自 {ATTACKER}"}
     with reading(portal.engine) as session:
         assert verify_chain(session).ok
 
@@ -271,7 +281,7 @@ def test_x_forwarded_for_is_ignored_from_an_untrusted_peer(make_portal: MakePort
         owner.headers["x-forwarded-for"] = "203.0.113.50"
         assert sign_in(owner, "office").status_code == 303
     assert session_ips(portal.engine) == [OWNER]
-    assert events(portal.engine, "login")[-1].reason == OWNER
+    assert events(portal.engine, "login")[-1].reason == f"网页登录，来自 {OWNER}"
 
 
 def test_x_forwarded_for_is_honoured_from_a_trusted_proxy(make_portal: MakePortal) -> None:
@@ -292,7 +302,10 @@ def test_x_forwarded_for_is_honoured_from_a_trusted_proxy(make_portal: MakePorta
         outsider.headers["x-forwarded-for"] = "192.0.2.1"
         assert sign_in(outsider, "staff").status_code == 303
     assert session_ips(portal.engine) == ["198.51.100.7", NEIGHBOUR]
-    assert [e.reason for e in events(portal.engine, "login")] == ["198.51.100.7", NEIGHBOUR]
+    assert [e.reason for e in events(portal.engine, "login")] == [
+        "网页登录，来自 198.51.100.7",
+        f"网页登录，来自 {NEIGHBOUR}",
+    ]
 
 
 def test_a_login_without_its_csrf_token_is_refused(make_portal: MakePortal) -> None:
@@ -338,7 +351,7 @@ def test_refusals_by_the_domain_are_on_the_trail(make_portal: MakePortal) -> Non
     refused = events(portal.engine, "action.refused")
     assert len(refused) == 1
     assert refused[0].actor == "market" and refused[0].outcome == "refused"
-    assert refused[0].reason.startswith(f"POST /assignments/{own}/act/sign: ")
+    assert refused[0].reason.startswith(f"提交 /assignments/{own}/act/sign：")
     with reading(portal.engine) as session:
         assert verify_chain(session).ok
 

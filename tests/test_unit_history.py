@@ -74,9 +74,17 @@ def test_another_units_refused_probes_stay_out_of_a_units_history(portal: Portal
         "access.refused",
         "越权",
         "belongs to unit",
+        "访问者属于",
         "GET /",
         "POST /",
+        "查看 /",
+        "提交 /",
     ):
         assert leak not in seen_by_unit
     # The office's own view keeps the whole trail, refusals and user names included.
     assert seen_by_office.count("越权访问被拒绝") == 2 and "police" in seen_by_office
+    # The auditor reads each refusal in words: which page, whose item, and whose caller.
+    with portal.login("office") as office:
+        trail = office.get("/audit", params={"action": "access.refused"}).text
+    assert f"查看 /assignments/{own}：属于市市场监管局，访问者属于市公安局" in trail
+    assert f"提交 /assignments/{own}/act/sign：属于市市场监管局，访问者属于市公安局" in trail

@@ -15,15 +15,20 @@ from datetime import datetime
 from typing import Any, Final
 
 from models.audit import AuditEvent
+from models.declines import DECLINE_STATE_LABELS
+from models.escalations import STALL_REASONS
 from models.labels import (
     ASSIGNMENT_ROLES,
     AUDIT_ACTIONS,
+    CHANNELS,
     CHECKIN_STATES,
     CONTACT_ROLES,
     FIELDS,
     FIGURES,
     LIGHTS,
+    MESSAGE_KINDS,
     OUTCOMES,
+    PAUSES,
     ROUND_STATES,
     STATES,
     UNIT_KINDS,
@@ -31,7 +36,9 @@ from models.labels import (
     actor_label,
     label,
     local_time,
+    reminder_stage,
 )
+from web.throttle import SCOPE_ZH
 
 OBJECT_KINDS: Final[dict[str, str]] = {
     "assignment": "分工",
@@ -119,6 +126,27 @@ CHANGE_FIELDS: Final[dict[str, str]] = {
     "to_unit": "改派至",
     "recipient_email": "收件邮箱",
     "prev_hash": "前一条哈希",
+    "assignment": "任务分工",
+    "round": "督导轮次",
+    "directive": "领导批示",
+    "stall": "督办原因",
+    "stage": "提醒阶段",
+    "completed": "报送办结",
+    "percent": "进度（%）",
+    "text": "报送内容",
+    "milestone": "阶段进展",
+    "problems": "存在问题",
+    "evidence": "佐证材料数",
+    "unreached": "无联系人未通知的单位",
+    "unreviewed": "未审核的报送",
+    "declines": "退办申请数",
+    "suspension": "暂停记录",
+    "pause": "计时状态",
+    "ip": "地址",
+    "failures": "失败次数",
+    "withdrawn": "已撤销",
+    "original_due_on": "原办理时限",
+    "channel": "发送渠道",
 }
 # The fields that hold a 通报's figures: inside them a key is named as the 通报 names it
 # (models.labels.FIGURES), not what the same code means elsewhere.
@@ -138,13 +166,32 @@ KEY_WORDS: Final[dict[str, str]] = {
     **CONTACT_ROLES,
     **CHANGE_FIELDS,
 }
+Tables = dict[str, dict[str, str]]
 # Values that are codes themselves, by the field that holds them.
-VALUE_TABLES: Final[dict[str, dict[str, str]]] = {
+VALUE_TABLES: Final[Tables] = {
     "role": {**USER_ROLES, **CONTACT_ROLES, **ASSIGNMENT_ROLES},
     "from_role": ASSIGNMENT_ROLES,
     "to_role": ASSIGNMENT_ROLES,
-    "state": {**ROUND_STATES, **CHECKIN_STATES, **STATES},
-    "kind": UNIT_KINDS,
+    "state": {
+        **ROUND_STATES,
+        **CHECKIN_STATES,
+        **STATES,
+    },
+    "kind": {**UNIT_KINDS, **MESSAGE_KINDS},  # a unit's kind, or a message's
+    "stall": {code: words[0] for code, words in STALL_REASONS.items()},
+    "level": {code: FIGURES[code] for code in ("1", "2", "3")},
+    "channel": CHANNELS,
+    "pause": PAUSES,
+    "scope": SCOPE_ZH,  # a login throttle's (a round's scope is a dict of tasks and units)
+}
+# A message's or a ladder step's own key (digest:u13:liaison:2022-09-05, a1:r1:l2) is how the
+# outbox keeps one message per step: no words to it, the event's object and kind say the same.
+# The JSONL export keeps it as stored.
+_INTERNAL_KEY = re.compile(r"^[a-z_]+\d*:")
+# Where one object's codes differ from the rest: a 退办 request's `pending` is 待办公室审核,
+# not 待报送.
+OBJECT_VALUE_TABLES: Final[dict[str, dict[str, dict[str, str]]]] = {
+    "decline": {"state": {str(state): words for state, words in DECLINE_STATE_LABELS.items()}},
 }
 HEADERS: Final[tuple[str, ...]] = (
     "序号",
@@ -186,21 +233,21 @@ class EventInWords:
         ]
 
 
-def _value(field: str, value: Any, zone: str) -> str:
+def _value(field: str, value: Any, zone: str, tables: Tables = VALUE_TABLES) -> str:
     if value is None or value == "" or value == []:
         return "—"
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, list):
-        return "、".join(_value(field, v, zone) for v in value)
+        return "、".join(_value(field, v, zone, tables) for v in value)
     if isinstance(value, dict):
         return "；".join(
-            f"{_field(str(k), field)}：{_value(str(k), v, zone)}" for k, v in value.items()
+            f"{_field(str(k), field)}：{_value(str(k), v, zone, tables)}" for k, v in value.items()
         )
-    return _scalar(field, value, zone)
+    return _scalar(field, value, zone, tables)
 
 
-def _scalar(field: str, value: Any, zone: str) -> str:
+def _scalar(field: str, value: Any, zone: str, tables: Tables) -> str:
     """A single stored value in words: a rate as a percentage, a time in the office's zone, a
     code by its field's table."""
     if isinstance(value, float) and field.endswith("_rate"):
@@ -210,7 +257,9 @@ def _scalar(field: str, value: Any, zone: str) -> str:
             return local_time(datetime.fromisoformat(value), zone)
         except ValueError:
             return value
-    table = VALUE_TABLES.get(field)
+    if field == "stage" and isinstance(value, str):
+        return reminder_stage(value)
+    table = tables.get(field)
     if table is not None and str(value) in table:
         return table[str(value)]
     return str(value)
@@ -231,31 +280,40 @@ def _field(name: str, within: str = "") -> str:
     return KEY_WORDS.get(name, name)
 
 
-def _described(state: Any, zone: str) -> str:
+def _described(state: Any, zone: str, tables: Tables) -> str:
     if state is None:
         return ""
     if isinstance(state, dict):
-        return "；".join(f"{_field(k)}：{_value(k, v, zone)}" for k, v in state.items())
-    return _value("", state, zone)
+        return "；".join(
+            f"{_field(k)}：{_value(k, v, zone, tables)}" for k, v in state.items() if _shown(k, v)
+        )
+    return _value("", state, zone, tables)
 
 
-def _changes(before: Any, after: Any, zone: str) -> tuple[tuple[str, str, str], ...]:
+def _shown(field: str, value: Any) -> bool:
+    return not (field == "key" and isinstance(value, str) and _INTERNAL_KEY.match(value))
+
+
+def _changes(
+    before: Any, after: Any, zone: str, tables: Tables
+) -> tuple[tuple[str, str, str], ...]:
     if not isinstance(before, dict) and not isinstance(after, dict):
         if before is None and after is None:
             return ()
-        return (("内容", _value("", before, zone), _value("", after, zone)),)
+        return (("内容", _value("", before, zone, tables), _value("", after, zone, tables)),)
     old = before if isinstance(before, dict) else {}
     new = after if isinstance(after, dict) else {}
     return tuple(
-        (_field(k), _value(k, old.get(k), zone), _value(k, new.get(k), zone))
+        (_field(k), _value(k, old.get(k), zone, tables), _value(k, new.get(k), zone, tables))
         for k in dict.fromkeys([*old, *new])
-        if old.get(k) != new.get(k)
+        if old.get(k) != new.get(k) and _shown(k, new.get(k, old.get(k)))
     )
 
 
 def in_words(event: AuditEvent, zone: str) -> EventInWords:
     """One event as the auditor reads it, its time in the office's zone."""
     before, after = _decoded(event.before), _decoded(event.after)
+    tables = {**VALUE_TABLES, **OBJECT_VALUE_TABLES.get(event.object_type or "", {})}
     return EventInWords(
         seq=event.seq,
         when=local_time(event.at, zone, "second"),
@@ -264,7 +322,7 @@ def in_words(event: AuditEvent, zone: str) -> EventInWords:
         target=f"{label(OBJECT_KINDS, event.object_type)} {event.object_id}".strip(),
         outcome=label(OUTCOMES, event.outcome),
         reason=event.reason or "",
-        before=_described(before, zone),
-        after=_described(after, zone),
-        changes=_changes(before, after, zone),
+        before=_described(before, zone, tables),
+        after=_described(after, zone, tables),
+        changes=_changes(before, after, zone, tables),
     )

@@ -33,6 +33,7 @@ from models import audit
 from models.clock import utc, utc_now
 from models.db import reading, unit_of_work
 from models.errors import NotFound
+from models.labels import local_time
 from models.lifecycle import OFFICE, Actor, Role
 from models.user import User, WebSession
 from web import throttle
@@ -227,7 +228,7 @@ def sign_in(
     The password is checked outside the write transaction (argon2 takes tens of milliseconds, and
     SQLite has one writer), and not at all while a wait runs.
     """
-    via = "" if kind == "browser" else "api "
+    via = "网页" if kind == "browser" else "接口"
     username = username.strip()  # as typed into a form or a script: the same name either way
     with reading(engine) as session:
         wait = throttle.waiting(session, username, ip, now=now)
@@ -244,8 +245,8 @@ def sign_in(
                     object_type="login_throttle",
                     object_id=wait.throttle_id,
                     outcome="refused",
-                    reason=f"{via}{throttle.SCOPE_ZH[wait.scope]} {wait.ip} 等待至 "
-                    f"{wait.until.isoformat()}",
+                    reason=f"{via}登录过于频繁（按{throttle.SCOPE_ZH[wait.scope]}限制），来自 "
+                    f"{wait.ip}，须等待至 {local_time(wait.until, settings.timezone, 'second')}",
                 )
         return SignIn(wait=wait)
     user = _checked(engine, username, password)
@@ -260,7 +261,7 @@ def sign_in(
                 object_type="user",
                 object_id=throttle.key_name(username)[:60] or "?",
                 outcome="refused",
-                reason=f"{via}{ip}",
+                reason=f"{via}登录，来自 {ip}",
             )
             return SignIn()
         throttle.forget_pair(session, username, ip)
@@ -278,7 +279,7 @@ def sign_in(
             object_type="user",
             object_id=user.id,
             unit_id=user.unit_id,
-            reason=ip,
+            reason=f"{via}登录，来自 {ip}",
         )
     return SignIn(token=token, user=user.as_actor())
 

@@ -15,7 +15,9 @@ from escaping.templates import environment
 from models import audit
 from models.clock import utc_now
 from models.db import reading, unit_of_work
+from models.labels import USER_ROLES, label
 from models.lifecycle import OFFICE, Role
+from models.unit import Unit
 from web import labels as web_labels
 from web.auth import Principal, csrf_ok, principal_for, token_from
 from web.bounds import check_form, storable
@@ -97,6 +99,27 @@ def refuse(
     return Refused(principal, status=status, object_type=object_type, object_id=object_id, why=why)
 
 
+def other_units(session: Session, owner_id: int | None, caller_id: int | None) -> str:
+    """Why a unit may not see another unit's item, in the auditor's words: both units by name."""
+
+    def name(unit_id: int | None) -> str:
+        unit = session.get(Unit, unit_id) if unit_id is not None else None
+        return unit.name if unit is not None else "—"
+
+    return f"属于{name(owner_id)}，访问者属于{name(caller_id)}"
+
+
+# A request's method as the trail says it: reading a page or submitting a form.
+METHODS = {
+    "GET": "查看",
+    "HEAD": "查看",
+    "POST": "提交",
+    "PUT": "修改",
+    "PATCH": "修改",
+    "DELETE": "删除",
+}
+
+
 def record_refusal(request: Request, refused: Refused) -> None:
     # The path is the caller's text: NUL shown as \0 (PostgreSQL stores no NUL), the id clipped to
     # its column.
@@ -110,7 +133,9 @@ def record_refusal(request: Request, refused: Refused) -> None:
             object_id=storable(refused.object_id)[:60],
             unit_id=refused.principal.unit_id,
             outcome="refused",
-            reason=storable(f"{request.method} {request.url.path}: {refused.why}"),
+            reason=storable(
+                f"{METHODS.get(request.method, request.method)} {request.url.path}：{refused.why}"
+            ),
         )
 
 
@@ -130,7 +155,9 @@ def record_conflict(request: Request, why: str) -> None:
             object_id=storable(request.url.path)[:60],
             unit_id=principal.unit_id,
             outcome="refused",
-            reason=storable(f"{request.method} {request.url.path}: {why}")[:1000],
+            reason=storable(
+                f"{METHODS.get(request.method, request.method)} {request.url.path}：{why}"
+            )[:1000],
         )
 
 
@@ -144,7 +171,7 @@ def require(*roles: Role):
                 status=403,
                 object_type="route",
                 object_id=request.url.path,
-                why=f"role {principal.role.value} may not",
+                why=f"{label(USER_ROLES, principal.role)}无权访问此页面",
             )
         return principal
 
@@ -175,7 +202,7 @@ def form_of(request: Request, principal: Principal) -> Any:
             status=403,
             object_type="route",
             object_id=request.url.path,
-            why="missing or wrong CSRF token",
+            why="表单校验码缺失或不符",
         )
     return form
 

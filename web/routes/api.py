@@ -191,7 +191,7 @@ def _visible(session: Session, me: Principal, assignment_id: int) -> Assignment:
             status=404,
             object_type="assignment",
             object_id=assignment_id,
-            why="not visible to this caller",
+            why="调用者无权查看",
         )
     return visible_assignment(session, me, assignment_id)
 
@@ -205,7 +205,9 @@ def list_assignments(
     session: Session = Depends(read_session),
 ) -> list[AssignmentOut]:
     if me.role not in (*OFFICE, Role.UNIT, Role.LEADER):
-        raise refuse(me, status=403, object_type="route", object_id=request.url.path, why="role")
+        raise refuse(
+            me, status=403, object_type="route", object_id=request.url.path, why="该角色无权访问"
+        )
     query = (
         select(Assignment, Task, Unit)
         .join(Task, col(Task.id) == col(Assignment.task_id))
@@ -254,7 +256,7 @@ def post_checkin(
                 status=403,
                 object_type="assignment",
                 object_id=assignment_id,
-                why="read-only role",
+                why="只读角色不可修改",
             )
         owed = checkin_to_file(session, assignment_id)
         if owed is None:

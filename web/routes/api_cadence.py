@@ -67,7 +67,7 @@ def put_cadence(
     request: Request, body: CadenceIn, key: PlanKey, me: Principal = Depends(bearer)
 ) -> CadenceOut:
     if me.role not in OFFICE:
-        raise refuse(me, status=403, object_type="plan", object_id=key, why="office only")
+        raise refuse(me, status=403, object_type="plan", object_id=key, why="仅办公室可操作")
     with unit_of_work(engine_of(request)) as session:
         set_cadence(
             session,

@@ -82,7 +82,11 @@ def post_decline(
         _visible(session, me, assignment_id)
         if me.role not in (*OFFICE, Role.UNIT):
             raise refuse(
-                me, status=403, object_type="assignment", object_id=assignment_id, why="read-only"
+                me,
+                status=403,
+                object_type="assignment",
+                object_id=assignment_id,
+                why="只读角色不可修改",
             )
         row = decline(
             session,
@@ -105,7 +109,11 @@ def post_decision(
         _visible(session, me, assignment_id)
         if me.role not in OFFICE:
             raise refuse(
-                me, status=403, object_type="assignment", object_id=assignment_id, why="office only"
+                me,
+                status=403,
+                object_type="assignment",
+                object_id=assignment_id,
+                why="仅办公室可操作",
             )
         done = decide(
             session,

@@ -51,7 +51,9 @@ class CloseIn(BaseModel):
 
 def _writer(me: Principal, what: object) -> None:
     if me.role not in (*OFFICE, Role.LEADER):
-        raise refuse(me, status=403, object_type="directive", object_id=what, why="read-only")
+        raise refuse(
+            me, status=403, object_type="directive", object_id=what, why="只读角色不可修改"
+        )
 
 
 @router.get("/directives")
@@ -62,7 +64,7 @@ def list_directives(
     me: Principal = Depends(bearer),
 ) -> list[dict]:
     if me.role not in (*OFFICE, Role.LEADER, Role.UNIT):
-        raise refuse(me, status=404, object_type="directive", object_id="list", why="not visible")
+        raise refuse(me, status=404, object_type="directive", object_id="list", why="无权查看")
     today = local_day(utc_now(), settings_of(request).timezone)
     with reading(engine_of(request)) as session:
         found = views(
@@ -103,7 +105,9 @@ def post_reply(
     request: Request, directive_id: Id, body: ReplyIn, me: Principal = Depends(bearer)
 ) -> dict:
     if me.role not in (*OFFICE, Role.UNIT):
-        raise refuse(me, status=403, object_type="directive", object_id=directive_id, why="no")
+        raise refuse(
+            me, status=403, object_type="directive", object_id=directive_id, why="无权操作该批示"
+        )
     with unit_of_work(engine_of(request)) as session:
         part = reply(
             session,

@@ -33,7 +33,7 @@ class CloseIn(BaseModel):
 
 def _office(me: Principal, what: str) -> None:
     if me.role not in OFFICE:
-        raise refuse(me, status=403, object_type="escalation", object_id=what, why="office only")
+        raise refuse(me, status=403, object_type="escalation", object_id=what, why="仅办公室可操作")
 
 
 @router.get("/escalations")

@@ -58,7 +58,9 @@ def post_nudges(request: Request, body: NudgeIn, me: Principal = Depends(bearer)
     """催办 a task, a unit or an item: 403 but for the office, 404 for an unknown id, 409 within
     the cooldown (or with nothing open), 422 unless exactly one is named."""
     if me.role not in OFFICE:
-        raise refuse(me, status=403, object_type="route", object_id="/api/v1/nudges", why="role")
+        raise refuse(
+            me, status=403, object_type="route", object_id="/api/v1/nudges", why="该角色无权访问"
+        )
     named = [v for v in (body.task, body.unit, body.assignment) if v is not None]
     if len(named) != 1:
         raise InputRefused(ONE_TARGET)
@@ -89,7 +91,11 @@ def post_nudge(request: Request, assignment_id: Id, me: Principal = Depends(bear
         _visible(session, me, assignment_id)
         if me.role not in OFFICE:
             raise refuse(
-                me, status=403, object_type="assignment", object_id=assignment_id, why="office only"
+                me,
+                status=403,
+                object_type="assignment",
+                object_id=assignment_id,
+                why="仅办公室可操作",
             )
         (sent,) = nudge(
             session,

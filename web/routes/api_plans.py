@@ -49,14 +49,14 @@ def list_plans(
     me: Principal = Depends(bearer),
 ) -> list[PlanOut]:
     if me.role == Role.UNIT:
-        raise refuse(me, status=403, object_type="plan", object_id="*", why="not for units")
+        raise refuse(me, status=403, object_type="plan", object_id="*", why="单位无权查看通知列表")
     return _rows(request, search)
 
 
 @router.post("/plans/{key}/archive", response_model=PlanOut)
 def post_archive(request: Request, key: PlanKey, me: Principal = Depends(bearer)) -> PlanOut:
     if me.role not in OFFICE:
-        raise refuse(me, status=403, object_type="plan", object_id=key, why="office only")
+        raise refuse(me, status=403, object_type="plan", object_id=key, why="仅办公室可操作")
     with unit_of_work(engine_of(request)) as session:
         archive_plan(session, plan_key=key, actor=me.actor, now=utc_now())
     (row,) = [r for r in _rows(request, None) if r.key == key]

@@ -65,7 +65,9 @@ def _out(checkin: CheckIn) -> FilingOut:
 
 def _reader(me: Principal) -> Principal:
     if me.role not in (*OFFICE, Role.UNIT, Role.LEADER):
-        raise refuse(me, status=403, object_type="route", object_id="/api/v1/checkins", why="role")
+        raise refuse(
+            me, status=403, object_type="route", object_id="/api/v1/checkins", why="该角色无权访问"
+        )
     return me
 
 
@@ -90,7 +92,7 @@ def review(
                 status=403,
                 object_type="checkin",
                 object_id=checkin_id,
-                why="only the office reviews",
+                why="仅办公室可审核",
             )
         reviewed = review_checkin(
             session,

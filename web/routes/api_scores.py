@@ -75,7 +75,7 @@ def get_scores(
 ) -> ScoresOut:
     """Each unit's 考核 score, its rank (ties share one) and the 红黑榜 with their reasons."""
     if me.role not in (*OFFICE, Role.LEADER):
-        raise refuse(me, status=403, object_type="plan", object_id=key, why="office and leaders")
+        raise refuse(me, status=403, object_type="plan", object_id=key, why="仅办公室和领导可查看")
     settings, now = settings_of(request), utc_now()
     cutoff = moment_of(as_of, settings.timezone, now)
     with reading(engine_of(request)) as session:

@@ -45,7 +45,7 @@ def _out(row: Suspension) -> SuspensionOut:
 def _office_only(me: Principal, assignment_id: int) -> None:
     if me.role not in OFFICE:
         raise refuse(
-            me, status=403, object_type="assignment", object_id=assignment_id, why="office only"
+            me, status=403, object_type="assignment", object_id=assignment_id, why="仅办公室可操作"
         )
 
 

@@ -33,6 +33,7 @@ from web.deps import (
     form_of,
     office_only,
     office_or_unit,
+    other_units,
     page,
     read_session,
     record_conflict,
@@ -67,7 +68,7 @@ def visible_assignment(session: Session, me: Principal, assignment_id: int) -> A
             status=404,
             object_type="assignment",
             object_id=assignment_id,
-            why="no such assignment",
+            why="无此任务分工",
         )
     if me.role == Role.UNIT and assignment.unit_id != me.unit_id:
         raise refuse(
@@ -75,7 +76,7 @@ def visible_assignment(session: Session, me: Principal, assignment_id: int) -> A
             status=404,
             object_type="assignment",
             object_id=assignment_id,
-            why=f"belongs to unit {assignment.unit_id}, not {me.unit_id}",
+            why=other_units(session, assignment.unit_id, me.unit_id),
         )
     return assignment
 
@@ -83,9 +84,7 @@ def visible_assignment(session: Session, me: Principal, assignment_id: int) -> A
 def visible_checkin(session: Session, me: Principal, checkin_id: int) -> CheckIn:
     checkin = session.get(CheckIn, checkin_id)
     if checkin is None:
-        raise refuse(
-            me, status=404, object_type="checkin", object_id=checkin_id, why="no such check-in"
-        )
+        raise refuse(me, status=404, object_type="checkin", object_id=checkin_id, why="无此报送")
     assignment = session.get(Assignment, checkin.assignment_id)
     if (
         me.role == Role.UNIT
@@ -97,7 +96,7 @@ def visible_checkin(session: Session, me: Principal, checkin_id: int) -> CheckIn
             status=404,
             object_type="checkin",
             object_id=checkin_id,
-            why=f"belongs to unit {assignment.unit_id}, not {me.unit_id}",
+            why=other_units(session, assignment.unit_id, me.unit_id),
         )
     return checkin
 

@@ -20,6 +20,7 @@ from models.db import reading, unit_of_work
 from models.errors import DubanError, NotFound
 from models.evidence import Upload, described, path_of, pdf_preview, store
 from models.filings import CheckInVersion, drop_draft, save_draft, withdraw_filing
+from models.labels import USER_ROLES, label
 from models.lifecycle import OFFICE, Role
 from models.round import CheckIn, CheckInState
 from models.user import WebSession
@@ -70,7 +71,7 @@ async def filer(request: Request, assignment_id: Id) -> Principal:
             status=403,
             object_type="route",
             object_id=request.url.path,
-            why=f"role {principal.role.value} may not",
+            why=f"{label(USER_ROLES, principal.role)}无权报送",
         )
     return principal
 
@@ -269,7 +270,7 @@ def evidence_entry(
             status=404,
             object_type="evidence",
             object_id=f"{checkin_id}:{sha256[:16]}",
-            why="not evidence of this check-in",
+            why="不是本次报送的佐证材料",
         )
     return checkin, entry
 

@@ -26,7 +26,11 @@ def notice_download(session: Session, me: Principal, escalation_id: int, setting
 
     if me.role not in PRINTERS:  # the API's token may be a leader's or an auditor's
         raise refuse(
-            me, status=403, object_type="escalation", object_id=escalation_id, why="office or unit"
+            me,
+            status=403,
+            object_type="escalation",
+            object_id=escalation_id,
+            why="仅办公室或被督办单位可查看",
         )
     visible_assignment(session, me, named_escalation(session, escalation_id).assignment_id)
     notice = notice_of(session, escalation_id, settings)

@@ -42,9 +42,7 @@ def _visible(session: Session, me: Principal, report_id: int) -> ResultsReport:
     report = session.get(ResultsReport, report_id)
     # a withdrawn 通报 stays readable, marked 已撤回 with its reason: the units had it once
     if report is None or (me.role not in OFFICE and state_of(report) is ReportState.DRAFT):
-        raise refuse(
-            me, status=404, object_type="results", object_id=report_id, why="not published"
-        )
+        raise refuse(me, status=404, object_type="results", object_id=report_id, why="通报尚未发布")
     return report
 
 
