@@ -310,6 +310,14 @@ def _without_duplicates(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return unique
 
 
+def awaiting_review(session: Session) -> int:
+    """How many filings wait for the office's review: the review queue's length unfiltered (a
+    filing of a closed round still waits; it is never stranded)."""
+    return session.exec(
+        select(func.count(col(CheckIn.id))).where(CheckIn.state == CheckInState.SUBMITTED)
+    ).one()
+
+
 def review_checkin(
     session: Session,
     *,

@@ -23,7 +23,8 @@ from tests.support.portal import Portal, csrf_of, serve_seeded
 pytestmark = needs_chromium
 ROOT = Path(__file__).resolve().parent.parent
 
-# Each role's nav as base.html.j2 shows it, plus the pages reached from it.
+# Each role's nav as base.html.j2 shows it, plus the pages reached from it (/tokens: from 修改密码,
+# in the menu of the office administrator only).
 NAV = {
     "office": [
         "/dashboard",
@@ -255,7 +256,7 @@ def test_the_keyboard_reaches_every_control_of_the_header_and_shows_where_it_is(
         page = pages[1366]
         page.goto(portal.url + "/rounds")
         reached = []
-        # 跳到正文, the brand, twelve nav links, 访问令牌, 修改密码, 退出登录, a field
+        # 跳到正文, the brand, twelve nav links, 修改密码, 退出登录, a field
         for _ in range(18):
             page.keyboard.press("Tab")
             reached.append(

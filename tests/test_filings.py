@@ -445,3 +445,44 @@ def test_a_review_and_a_new_filing_at_the_same_moment_never_both_land(
                 2,
                 "完成60%",
             )
+
+
+def _menu_badge(html: str) -> str | None:
+    import re
+
+    menu = re.search(r'<nav aria-label="主菜单">(.*?)</nav>', html, re.S).group(1)
+    found = re.search(r'<a href="/review">审核<span class="badge">(\d+)<span class="sr">', menu)
+    return found.group(1) if found else None
+
+
+def test_the_office_s_menu_counts_the_filings_awaiting_its_review(portal: Portal) -> None:
+    """Two units file; the office sees 2 beside 审核 on every page, 1 after accepting one, none
+    when the queue is empty; a unit's menu has no such count."""
+    filed = {}
+    for number, unit, user in ((12, "市市场监管局", "market"), (5, "市教育局", "edu")):
+        own = portal.assignment(number, unit)
+        with portal.login(user) as liaison:
+            liaison.post(
+                f"/assignments/{own}/checkins",
+                data={
+                    "csrf": csrf_of(liaison.get(f"/assignments/{own}").text),
+                    "text": "完成30%",
+                    "percent": "30",
+                },
+            )
+            assert _menu_badge(liaison.get("/inbox").text) is None
+        filed[user] = checkin_of(portal.engine, own).id
+    with portal.login("office") as office:
+        assert _menu_badge(office.get("/dashboard").text) == "2"
+        assert _menu_badge(office.get("/rounds").text) == "2"
+        review = office.get("/review").text
+        office.post(
+            f"/review/{filed['market']}/accept", data={"csrf": csrf_of(review), "revision": "1"}
+        )
+        assert _menu_badge(office.get("/rounds").text) == "1"
+        review = office.get("/review").text
+        office.post(
+            f"/review/{filed['edu']}/return",
+            data={"csrf": csrf_of(review), "revision": "1", "reason": "请补充台账"},
+        )
+        assert _menu_badge(office.get("/rounds").text) is None

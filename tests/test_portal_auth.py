@@ -356,6 +356,25 @@ def test_refusals_by_the_domain_are_on_the_trail(make_portal: MakePortal) -> Non
         assert verify_chain(session).ok
 
 
+def test_api_tokens_are_out_of_a_liaison_s_menu_and_one_link_away_on_the_password_page(
+    make_portal: MakePortal,
+) -> None:
+    """A liaison has no use for API tokens day to day: the menu holds only what they work with."""
+    portal = make_portal()
+    with portal.login("market") as market:
+        inbox = market.get("/inbox").text
+        password = market.get("/account/password").text
+        assert market.get("/tokens").status_code == 200
+    menu = re.search(r'<nav aria-label="主菜单">(.*?)</nav>', inbox, re.S).group(1)
+    assert "访问令牌" not in menu and 'href="/account/password"' in menu
+    assert '<a href="/tokens">查看或撤销我的访问令牌</a>' in password
+    with portal.login("office") as office:  # the administrator revokes anyone's: in the menu
+        admin_menu = re.search(
+            r'<nav aria-label="主菜单">(.*?)</nav>', office.get("/dashboard").text, re.S
+        )
+    assert '<a href="/tokens">访问令牌</a>' in admin_menu.group(1)
+
+
 def test_api_tokens_are_listed_revoked_by_their_user_or_the_office_and_expire(
     make_portal: MakePortal,
 ) -> None:

@@ -212,13 +212,29 @@ def read_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def _review_waiting(request: Request) -> int:
+    """The count beside 审核 in the office's menu, kept with the dashboard's figures until the
+    trail moves (an index count, but every office page shows it)."""
+    from models.checkins import awaiting_review
+
+    with reading(engine_of(request)) as session:
+        return request.app.state.figures.get(
+            session, ("awaiting_review",), lambda: awaiting_review(session)
+        )
+
+
 def page(
     request: Request, name: str, principal: Principal | None, status: int = 200, **context: Any
 ):
     from web.flash import cleared, take_notice
 
     notice = take_notice(request)  # what the last action did ("已签收"), shown once (web/flash.py)
+    office = principal is not None and principal.role in OFFICE
+    badges = {"review_waiting": _review_waiting(request)} if office else {}
     response = templates.TemplateResponse(
-        request, name, {"me": principal, "notice": notice, **context}, status_code=status
+        request,
+        name,
+        {"me": principal, "notice": notice, **badges, **context},
+        status_code=status,
     )
     return cleared(response) if notice is not None else response
