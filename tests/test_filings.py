@@ -486,3 +486,41 @@ def test_the_office_s_menu_counts_the_filings_awaiting_its_review(portal: Portal
             data={"csrf": csrf_of(review), "revision": "1", "reason": "请补充台账"},
         )
         assert _menu_badge(office.get("/rounds").text) is None
+
+
+def test_a_returned_filing_comes_back_in_the_form_beside_the_office_s_reason(
+    portal: Portal,
+) -> None:
+    """The unit refiles what the office returned: the form holds the returned text, percent and
+    problems, and the reason stands right above it, so nothing is retyped and nothing guessed."""
+    own = portal.assignment(12, "市市场监管局")
+    with portal.login("market") as market:
+        market.post(
+            f"/assignments/{own}/checkins",
+            data={
+                "csrf": csrf_of(market.get(f"/assignments/{own}").text),
+                "text": "已完成全市抽检<b>120</b>批次",
+                "percent": "60",
+                "problems": "检测经费不足",
+            },
+        )
+    with portal.login("office") as office:
+        review = office.get("/review").text
+        checkin = review.split('data-checkin="')[1].split('"')[0]
+        office.post(
+            f"/review/{checkin}/return",
+            data={"csrf": csrf_of(review), "revision": "1", "reason": "请附抽检台账"},
+        )
+    with portal.login("market") as market:
+        html = market.get(f"/assignments/{own}").text
+    filing = html[
+        html.index('<h2 id="filing">') : html.index("</form>", html.index('id="filing-form"'))
+    ]
+    assert "已退回：请附抽检台账" in filing
+    assert "已填入被退回的第 1 次报送" in filing
+    assert (
+        '<textarea name="text" required rows="4">已完成全市抽检&lt;b&gt;120&lt;/b&gt;批次</textarea>'
+        in filing
+    )
+    assert 'name="percent" type="number" min="0" max="100" value="60"' in filing
+    assert ">检测经费不足</textarea>" in filing

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from models.assignment import Assignment
 from models.evidence import pdf_preview
 from models.filings import amendable, draft_for, latest_changes, previous_filing, versions_of
-from models.round import CheckIn, SupervisionRound
+from models.round import CheckIn, CheckInState, SupervisionRound
 from web.auth import Principal
 
 INLINE_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/bmp", "image/webp"})
@@ -116,6 +116,9 @@ def form_values(
         return _values_of(previous, False), "previous"
     if open_checkin is not None and amendable(open_checkin):
         return _values_of(open_checkin, open_checkin.completed), "amend"
+    if open_checkin is not None and open_checkin.state == CheckInState.RETURNED:
+        # what the office returned, to correct rather than retype (its files stay with it)
+        return _values_of(open_checkin, open_checkin.completed), "returned"
     return {"text": "", "percent": "", "problems": "", "completed": False}, None
 
 
