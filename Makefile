@@ -32,11 +32,11 @@ run: install
 	$(BIN)/duban init
 	$(BIN)/duban units import config/units/rugao.yaml
 	$(BIN)/duban import samples/rugao-2022-minor-protection.txt --plan-key rugao-2022
-	$(BIN)/duban users add office --role office_admin --password $(DEMO_PASSWORD) --exists-ok
-	$(BIN)/duban users add jiaoyu --role unit --unit 市教育局 --password $(DEMO_PASSWORD) --exists-ok
-	$(BIN)/duban users add leader --role leader --password $(DEMO_PASSWORD) --exists-ok
+	$(BIN)/duban users add office --name 李文 --role office_admin --password $(DEMO_PASSWORD) --exists-ok
+	$(BIN)/duban users add jiaoyu --name 张敏 --role unit --unit 市教育局 --password $(DEMO_PASSWORD) --exists-ok
+	$(BIN)/duban users add leader --name 陈刚 --role leader --password $(DEMO_PASSWORD) --exists-ok
 	$(BIN)/duban status
-	@echo "门户 / portal: http://127.0.0.1:8000/  用户 / users: office (办公室), jiaoyu (市教育局), leader (领导)  密码 / password: $(DEMO_PASSWORD)"
+	@echo "门户 / portal: http://127.0.0.1:8000/  用户 / users: office (办公室 李文), jiaoyu (市教育局 张敏), leader (领导 陈刚)  密码 / password: $(DEMO_PASSWORD)"
 	@$(MAKE) --no-print-directory prefect-ui
 	DUBAN_DEV_MODE=1 $(BIN)/duban serve --host 127.0.0.1 --port 8000
 

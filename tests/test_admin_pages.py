@@ -71,7 +71,10 @@ def test_the_admin_adds_a_user_who_then_signs_in_and_disabling_them_ends_their_s
         assert added.status_code == 303
         with portal.client() as zhang:
             assert sign_in(zhang, "zhangsan", "zhangsan-pass-1").status_code == 303
-            assert zhang.get("/inbox").status_code == 200
+            inbox = zhang.get("/inbox")
+            assert inbox.status_code == 200
+            # The header greets the person by name, not by the login name.
+            assert '<span class="who">张三（单位联络员）</span>' in inbox.text
             uid = user_id(portal.engine, "zhangsan")
             detail = office.get(f"/users/{uid}").text
             assert "单位联络员" in detail and "市民政局" in detail

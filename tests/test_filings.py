@@ -519,8 +519,8 @@ def test_a_returned_filing_comes_back_in_the_form_beside_the_office_s_reason(
     assert "已退回：请附抽检台账" in filing
     assert "已填入被退回的第 1 次报送" in filing
     assert (
-        '<textarea name="text" required rows="4">已完成全市抽检&lt;b&gt;120&lt;/b&gt;批次</textarea>'
-        in filing
+        '<textarea name="text" required rows="4">'
+        "已完成全市抽检&lt;b&gt;120&lt;/b&gt;批次</textarea>" in filing
     )
     assert 'name="percent" type="number" min="0" max="100" value="60"' in filing
     assert ">检测经费不足</textarea>" in filing

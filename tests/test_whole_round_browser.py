@@ -288,7 +288,16 @@ def test_a_whole_round_through_the_portal_for_every_role_at_both_widths(
         item.locator("button:has-text('退回')").click()
         office.after("review-returned", "已退回，单位将看到退回理由")
 
-        page = liaison.sees(f"/assignments/{lead}", "assignment-returned", "已退回：缺少整改台账")
+        page = liaison.sees(
+            f"/assignments/{lead}",
+            "assignment-returned",
+            "已退回：缺少整改台账",
+            "已填入被退回的第 3 次报送内容",
+        )
+        # The returned report is in the form, to correct rather than retype.
+        assert page.input_value("textarea[name=text]") == "专项检查全部完成，整改到位"
+        assert page.input_value("input[name=percent]") == "100"
+        assert page.is_checked("input[name=completed]")
         page.fill("textarea[name=text]", "专项检查全部完成，附整改台账")
         page.check("input[name=completed]")
         page.click("#filing-form button[type=submit]")

@@ -55,6 +55,12 @@ class Principal:
     csrf_token: str
     via: str  # cookie | bearer
     stale: bool = False  # last seen over a minute ago: the idle clock needs moving on
+    display_name: str | None = None  # 姓名, as the header greets the person
+
+    @property
+    def shown_name(self) -> str:
+        """The person as the header names them: their name, else their username."""
+        return self.display_name or self.username
 
     @property
     def actor(self) -> Actor:
@@ -135,6 +141,7 @@ def principal_for(
         web_session.csrf_token,
         "bearer" if kind == "api" else "cookie",
         stale=now - utc(web_session.last_seen_at) > LAST_SEEN_EVERY,
+        display_name=user.display_name,
     )
 
 
