@@ -218,11 +218,20 @@ def serve(
     ] = 0,
 ) -> None:
     """运行门户网站和定时任务 / Run the portal (FastAPI) and the scheduled flows (APScheduler)."""
+    import os
+
     import uvicorn
 
     from web.app import create_app
 
     config = settings()
+    portal_url_given = "portal_url" in config.model_fields_set
+    if not portal_url_given:
+        # Nobody said where the portal lives: the links in messages point where it is served (the
+        # workers read it from the environment), not at the default port it may not be on.
+        served = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}"
+        os.environ["DUBAN_PORTAL_URL"] = served
+        config = config.model_copy(update={"portal_url": served})
     app = create_app(config)  # refuses a default secret outside dev mode, before anything starts
     jobs = None
     if scheduler:
@@ -233,10 +242,11 @@ def serve(
         for schedule in config.schedules:
             show(f"  {schedule.flow}: {schedule.cron} ({config.timezone})")
     say(
-        f"督办门户：http://{host}:{port}/ （Ctrl+C 退出）",
-        f"duban portal: http://{host}:{port}/ (Ctrl+C to stop)",
+        f"督办门户：http://{host}:{port}/ （Ctrl+C 退出）；消息中的链接指向 {config.portal_url}"
+        + ("" if portal_url_given else "（可用 DUBAN_PORTAL_URL 设置）"),
+        f"duban portal: http://{host}:{port}/ (Ctrl+C to stop); links in messages go to "
+        f"{config.portal_url}",
     )
-    import os
 
     # Pages are rendered in Python: one process per core serves concurrent users; the scheduler
     # stays here, once.

@@ -385,7 +385,12 @@ def test_duban_serve_starts_the_portal_and_refuses_a_default_secret(tmp_path: Pa
         )
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        printed, _ = server.communicate(timeout=30)
+    # No DUBAN_PORTAL_URL was given: the links in messages go where the portal is served, not to
+    # the default port 8000 it is not on.
+    assert f"消息中的链接指向 http://127.0.0.1:{port}（可用 DUBAN_PORTAL_URL 设置）" in printed, (
+        printed
+    )
 
 
 def test_the_office_sees_dead_letters_and_sends_them_again(portal: Portal) -> None:
