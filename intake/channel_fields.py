@@ -16,6 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 from models.labels import CHANNELS as CHANNEL_NAMES
 
 CHANNELS = tuple(CHANNEL_NAMES)  # the channels a contact may list, as the label table names them
+# A channel may be written by its code or its Chinese name (the portal shows the names).
+_BY_NAME = {name: code for code, name in CHANNEL_NAMES.items()} | {"微信": "wecom"}
 _ENV = re.compile(r"env:[A-Za-z_][A-Za-z0-9_]{0,100}")
 MOBILE = re.compile(r"1[3-9]\d{9}")  # a mainland mobile: 11 digits from 13–19
 _WECOM_KEY = re.compile(r"[0-9A-Za-z-]{16,64}")
@@ -54,18 +56,20 @@ def mobile(value: object) -> str | None:
 
 
 def channels(value: object) -> list[str]:
-    """The channels in order: a list, or a text separated by 、 , ， ; or spaces."""
+    """The channels in order: a list, or a text separated by 、 , ， ; or spaces; each by its code
+    (`wecom`) or its Chinese name (企业微信)."""
     if value is None or value == "":
         return []
     items = value if isinstance(value, list) else re.split(r"[、,，;；\s]+", str(value))
     chosen: list[str] = []
     for item in items:
-        name = str(item).strip().lower()
+        typed = str(item).strip()
+        name = _BY_NAME.get(typed, typed.lower())
         if not name:
             continue
         if name not in CHANNELS:
-            known = "、".join(f"{c}（{CHANNEL_NAMES[c]}）" for c in CHANNELS)
-            raise FieldInvalid(f"渠道“{_shown(str(item))}”未知，可选：{known}")
+            known = "、".join(f"{CHANNEL_NAMES[c]}（{c}）" for c in CHANNELS)
+            raise FieldInvalid(f"渠道“{_shown(typed)}”未知，可选：{known}")
         if name not in chosen:
             chosen.append(name)
     return chosen

@@ -56,7 +56,13 @@ SELECTIONS: dict[str, list[str]] = {
         "tests/test_schema.py::test_the_migrated_schema_is_exactly_what_the_models_declare",
     ],
     "models/reminders.py": ["tests/test_reminder_rules.py"],
-    "models/escalations.py": ["tests/test_escalation_rules.py"],
+    "models/escalations.py": [
+        "tests/test_escalation_rules.py",
+        # the agenda's filters and units, and a reply settling one 批示's rungs (resolve's prefix)
+        "tests/test_agenda_filters.py",
+        "tests/test_directives.py::"
+        "test_a_reply_or_a_close_settles_its_own_directive_not_another_on_the_same_item",
+    ],
     "models/lights.py": ["tests/test_lights_rules.py"],
     "models/calendar.py": [
         "tests/test_calendar_rules.py",

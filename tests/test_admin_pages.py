@@ -447,7 +447,7 @@ def test_saving_a_unit_in_the_browser_keeps_its_robot_and_its_liaison_channels(
         form = office.get(f"/units/{edu_id}").text
         assert key not in form
         assert "企业微信机器人 key（已设置）" in form
-        assert 'value="wecom、email"' in form and 'value="13800138000"' in form
+        assert 'value="企业微信、邮件"' in form and 'value="13800138000"' in form
         fields = dict(re.findall(r'<input name="([a-z_]+)" value="([^"]*)"', form))
         fields |= {"csrf": csrf_of(form), "kind": "department", "liaison_phone": "0513-1"}
         saved = office.post(f"/units/{edu_id}", data=fields)

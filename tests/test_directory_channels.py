@@ -165,3 +165,19 @@ def test_duban_units_import_refuses_a_bad_mobile_naming_the_row(
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "第 1 行：市教育局 的联络员（liaison.mobile）：手机号“12345”无效" in result.stderr
     assert "未写入任何数据" in result.stderr
+
+
+def test_a_channel_may_be_written_by_its_chinese_name_as_the_portal_shows_it() -> None:
+    assert channel_fields.channels("企业微信、邮件，短信 钉钉") == [
+        "wecom",
+        "email",
+        "sms",
+        "dingtalk",
+    ]
+    assert channel_fields.channels("微信, EMAIL、邮件") == ["wecom", "email"]  # once each
+    with pytest.raises(channel_fields.FieldInvalid) as refused:
+        channel_fields.channels("企业微信、传真")
+    assert (
+        refused.value.zh
+        == "渠道“传真”未知，可选：邮件（email）、企业微信（wecom）、钉钉（dingtalk）、短信（sms）"
+    )

@@ -24,7 +24,7 @@ from intake.wording import squash
 from models.clock import utc_now
 from models.db import unit_of_work
 from models.errors import NotFound
-from models.labels import CONTACT_ROLES, UNIT_KINDS, USER_ROLES, local_time
+from models.labels import CHANNELS, CONTACT_ROLES, UNIT_KINDS, USER_ROLES, local_time
 from models.lifecycle import Role
 from models.unit import Unit, UnitAlias, uncurated
 from models.user import User
@@ -426,7 +426,9 @@ def _unit_row(session: Session, unit: Unit) -> dict[str, Any]:
                 for key in ("name", "email", "phone", "mobile")
             },
             **{
-                f"{role}_channels": "、".join((contacts.get(role) or {}).get("channels") or [])
+                f"{role}_channels": "、".join(
+                    CHANNELS.get(c, c) for c in (contacts.get(role) or {}).get("channels") or []
+                )
                 for role in ("liaison", "head")
             },
             # A robot's key or secret is never shown back: the form says whether one is set, and a
