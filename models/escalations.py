@@ -590,7 +590,7 @@ def resolve(
     now: datetime,
     round_id: int | None = None,
     key_prefix: str | None = None,
-) -> int:
+) -> None:
     """Close the open escalations of these kinds for an assignment, with a record of why; only
     those whose stage key starts `key_prefix` when given (one 批示's rungs, not another's)."""
     query = select(Escalation).where(
@@ -623,7 +623,6 @@ def resolve(
             for e in closed
         ],
     )
-    return len(closed)
 
 
 def _on_agenda(*, unit_id: int | None, task_number: int | None) -> list[Any]:

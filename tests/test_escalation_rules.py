@@ -23,11 +23,11 @@ from models.audit import AuditEvent
 from models.checkins import review_checkin, submit_checkin
 from models.db import unit_of_work
 from models.escalation import Escalation
-from models.escalations import agenda, escalate_stalled
+from models.escalations import agenda, agenda_units, escalate_stalled
 from models.extensions import decide_extension, request_extension
 from models.lifecycle import SYSTEM_ACTOR
 from models.round import SupervisionRound
-from tests.support.scenario import OFFICE, Scenario
+from tests.support.scenario import NOTICE, OFFICE, Scenario
 from tests.support.small_office import at, open_september, outbox, rendered, with_contacts
 
 ESCALATIONS = ("escalation_blue", "escalation_yellow", "escalation_red")
@@ -113,6 +113,13 @@ def review(
             revision=revision,
             reason=None if accept else "佐证材料不全",
         )
+
+
+def returned_twice(engine: Engine, plan: Scenario) -> None:
+    """市市场监管局 files completion on the 5th and the 6th; each is returned the same day."""
+    for day in ("2022-09-05", "2022-09-06"):
+        checkin = file(engine, plan, plan.market, "市市场监管局", day, completed=True)
+        review(engine, plan, plan.market, checkin.revision, day, accept=False)
 
 
 def test_unsigned_items_climb_one_level_per_two_working_days_up_to_red(
@@ -207,10 +214,7 @@ def test_unsigned_items_climb_one_level_per_two_working_days_up_to_red(
 def test_a_report_returned_twice_is_a_stall_of_its_own(
     engine: Engine, plan: Scenario, settings: Settings
 ) -> None:
-    checkin = file(engine, plan, plan.market, "市市场监管局", "2022-09-05", completed=True)
-    review(engine, plan, plan.market, checkin.revision, "2022-09-05", accept=False)
-    checkin = file(engine, plan, plan.market, "市市场监管局", "2022-09-06", completed=True)
-    review(engine, plan, plan.market, checkin.revision, "2022-09-06", accept=False)
+    returned_twice(engine, plan)
     # Wednesday 7th: nothing is late or unsigned yet; 市市场监管局 has been sent back twice.
     assert escalate(engine, settings, "2022-09-07")["raised"] == 1
     assert escalations(engine) == [(plan.market, 1, "returned", True)]
@@ -221,6 +225,43 @@ def test_a_report_returned_twice_is_a_stall_of_its_own(
     )
     assert {row.recipient_email for row in blue} == {head, liaison}
     assert all("报送材料多次被退回" in rendered(row).text for row in blue)
+
+
+def test_the_agenda_lists_red_items_only_with_their_unit_role_ladder_and_the_units_problems(
+    engine: Engine, plan: Scenario, settings: Settings
+) -> None:
+    # 市市场监管局 is sent back twice (5th, 6th), each filing naming 缺少经费: blue on the 7th,
+    # yellow on the 9th (8th, 9th), red on the 14th (13th, 14th; the 12th is 中秋). The others,
+    # unsigned since the 5th, are blue on the 8th and yellow on the 13th: not on the agenda.
+    returned_twice(engine, plan)
+    for day in ("2022-09-07", "2022-09-08", "2022-09-09", "2022-09-13"):
+        escalate(engine, settings, day)
+    with Session(engine) as session:
+        assert agenda(session) == [] and agenda_units(session) == []  # yellow is not red
+    escalate(engine, settings, "2022-09-14")
+    with Session(engine) as session:
+        red = session.exec(select(Escalation).where(Escalation.level == 3)).one()
+        on_agenda = agenda(session)
+        units = agenda_units(session)
+    assert red.assignment_id == plan.market
+    assert units == [(plan.units["市市场监管局"], "市市场监管局")]
+    assert len(on_agenda) == 1
+    item = on_agenda[0]
+    history = item.pop("history")
+    assert item == {
+        "number": red.number,
+        "task_number": 12,
+        "task_title": next(t.title for t in NOTICE.tasks if t.number == 12),
+        "unit": "市市场监管局",
+        "role": "responsible",
+        "state": "in_progress",  # returned: back to the unit
+        "reason": item["reason"],
+        "opened_at": red.opened_at.isoformat(),
+        "problems": ["缺少经费"],  # the round's check-in, as last filed (earlier ones are versions)
+    }
+    assert "多次被退回" in item["reason"]
+    assert red.opened_at.isoformat().startswith("2022-09-14T02:00:00")  # 10:00 Beijing time
+    assert [step["on"] for step in history] == ["2022-09-07", "2022-09-09", "2022-09-14"]
 
 
 def test_a_report_returned_once_is_no_stall(
@@ -326,9 +367,7 @@ def test_the_units_report_closes_overdue_and_idle_escalations_and_verifying_clos
 def test_verifying_the_report_closes_the_returned_stall(
     engine: Engine, plan: Scenario, settings: Settings
 ) -> None:
-    for day in ("2022-09-05", "2022-09-06"):
-        checkin = file(engine, plan, plan.market, "市市场监管局", day, completed=True)
-        review(engine, plan, plan.market, checkin.revision, day, accept=False)
+    returned_twice(engine, plan)
     escalate(engine, settings, "2022-09-07")
     checkin = file(engine, plan, plan.market, "市市场监管局", "2022-09-07", completed=True)
     assert escalations(engine) == [(plan.market, 1, "returned", True)]  # a report does not end it
