@@ -113,3 +113,17 @@ def test_messages_go_out_on_working_days_in_working_hours_of_the_offices_clock(
     moment: datetime, reason: str | None, tmp_path: Path
 ) -> None:
     assert in_working_hours(moment, Settings(home=tmp_path)) == reason
+
+
+def test_a_calendar_travels_to_a_child_process_as_its_entries_and_answers_the_same_there() -> None:
+    # Settings are pickled to flow and bench processes; the caches cannot travel, the entries must.
+    import pickle
+
+    office = office_2031()
+    arrived = pickle.loads(pickle.dumps(office))
+    assert arrived == office and hash(arrived) == hash(office)
+    assert arrived.is_working_day(date(2031, 1, 4))  # the Saturday the office works
+    assert not arrived.is_working_day(date(2031, 1, 6))  # the Monday it rests
+    assert arrived != Settings().working_calendar  # an office that entered nothing counts weekdays
+    assert arrived != "2031"
+    assert repr(arrived) == "WorkingCalendar(entered years [2031])"

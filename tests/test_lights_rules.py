@@ -21,7 +21,8 @@ from config import Settings
 from models.checkins import submit_checkin
 from models.db import unit_of_work
 from models.escalation import Escalation
-from models.lights import counts, lights
+from models.lights import counts, latest_percent, light, lights
+from models.plan import Task
 from models.rounds import open_round
 from tests.support.scenario import OFFICE, Scenario, build
 from web.dashboard import overview
@@ -356,4 +357,79 @@ def test_exactly_the_tolerance_behind_the_pace_is_still_green(
         "green",
         "yellow",
         "yellow",
+    )
+
+
+def test_a_suspended_item_is_grey_and_below_every_colour_of_its_task(
+    engine: Engine, plan: Scenario, rules
+) -> None:
+    """Tuesday 6 September, no round open: every item is on pace, green. 市检察院 and 市市场监管局
+    suspended: theirs are grey; task 5 keeps the green of its two others, and task 12, whose only
+    item is suspended, is grey."""
+    from models.suspensions import suspend
+
+    for assignment_id in (plan.procuratorate, plan.market):
+        with unit_of_work(engine) as session:
+            suspend(session, assignment_id=assignment_id, reason="机构改革", actor=OFFICE, now=NOW)
+    found = seen(engine, plan, date(2022, 9, 6), rules)
+    assert found["assignments"] == {
+        "lead": "green",
+        "police": "green",
+        "procuratorate": "grey",
+        "market": "grey",
+    }
+    assert (found["task5"], found["task12"]) == ("green", "grey")
+    assert (found["units"]["市检察院"], found["units"]["市市场监管局"]) == ("grey", "grey")
+
+
+def test_a_withdrawn_task_has_no_light(engine: Engine, plan: Scenario, rules) -> None:
+    # A re-import that drops task 12 leaves it so: withdrawn, its rows kept for the record.
+    with unit_of_work(engine) as session:
+        task = session.get(Task, plan.task12_id)
+        task.withdrawn_at = NOW
+        session.add(task)
+    with Session(engine) as session:
+        found = lights(session, today=date(2022, 9, 6), rules=rules)
+    assert plan.task12_id not in found["tasks"] and plan.market not in found["assignments"]
+    assert found["tasks"][plan.task5_id] == "green"
+
+
+def test_the_latest_filing_gives_the_percent_whatever_order_the_rows_come_in() -> None:
+    monday, tuesday = (datetime(2022, 9, d, 2, tzinfo=UTC) for d in (5, 6))
+    assert latest_percent([(tuesday, 40), (monday, 60)]) == 40  # a correction downwards counts
+    assert latest_percent([(monday, 60), (tuesday, None), (None, 90)]) == 60  # no percent given
+    assert latest_percent([]) is None
+
+
+def test_at_the_deadline_without_tolerance_99_percent_is_behind_and_100_on_pace(rules) -> None:
+    """Begun 1 September, deadline 11 September, looked at on the 11th: the expected pace is 1."""
+    strict = rules.model_copy(update={"pace_tolerance": 0.0})
+    at_deadline = {
+        "state": "in_progress",
+        "due_on": None,
+        "today": date(2022, 9, 11),
+        "red_escalation": False,
+        "started_on": date(2022, 9, 1),
+        "deadline": date(2022, 9, 11),
+        "rules": strict,
+    }
+    assert light(percent=99, **at_deadline) == "yellow"
+    assert light(percent=100, **at_deadline) == "green"
+
+
+def test_a_plan_due_the_day_it_began_has_no_pace_to_keep(rules) -> None:
+    # Deadline and start on the same day: no span to spread the work over (and no division by 0).
+    # The day after, the pace says nothing; lateness is the due date's to say.
+    assert (
+        light(
+            state="in_progress",
+            due_on=None,
+            today=date(2022, 9, 7),
+            red_escalation=False,
+            percent=0,
+            started_on=date(2022, 9, 6),
+            deadline=date(2022, 9, 6),
+            rules=rules,
+        )
+        == "green"
     )

@@ -146,6 +146,9 @@ def test_overdue_on_every_second_working_day_and_the_overdue_digest_wins(
         (5, "2022-09-09", 0),
     ]
     assert "已逾期2个工作日" in found["市教育局"]["text"]
+    # Both digests name the plan and the round: a unit may have two plans' rounds open at once.
+    assert "在《2022年重点工作任务清单》“九月督导”中" in found["市教育局"]["text"]
+    assert "在《2022年重点工作任务清单》“九月督导”中" in found["市市场监管局"]["text"]
     assert found["市市场监管局"]["kind"] == "reminder" and found["市市场监管局"]["stage"] == "due"
     # Tuesday 13th: 3 days overdue for the 7th (8th, 9th, 13th), 1 for the 9th: no step, no digest.
     assert remind(engine, settings, "2022-09-13").units == 0

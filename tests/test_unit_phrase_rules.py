@@ -176,3 +176,20 @@ def test_the_first_is_lead_rule_never_overrides_a_printed_lead() -> None:
         ("戊部", "cooperating"),
         ("己部", "lead"),
     ]
+
+
+def test_a_group_after_a_label_stays_one_group() -> None:
+    # 各区、县级市 after "配合单位:" is one group of bodies, as it is without the label.
+    assert roles("牵头单位:市教育局;配合单位:各区、县级市") == [
+        ("市教育局", "lead"),
+        ("各区、县级市", "cooperating"),
+    ]
+
+
+def test_names_that_each_lead_are_each_lead_units() -> None:
+    assert roles("市民政局、市教育局分别牵头") == [("市民政局", "lead"), ("市教育局", "lead")]
+
+
+def test_a_name_with_its_role_glued_on_is_still_a_body() -> None:
+    assert is_unit_name("市民政局牵头") and is_unit_name("市民政局（牵头）")
+    assert not is_unit_name("加强校园安全管理")
